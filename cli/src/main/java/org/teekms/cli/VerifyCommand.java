@@ -1,0 +1,11 @@
+package org.teekms.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code teekms verify …}: offline verification of attestation evidence. Prints one JSON object. */
+@Command(
+    name = "verify",
+    mixinStandardHelpOptions = true,
+    description = "Verify attestation evidence offline and print one JSON object.",
+    subcommands = {})
+public final class VerifyCommand extends CommandGroup {}
