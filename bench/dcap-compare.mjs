@@ -66,7 +66,7 @@ for (const [name, fn] of Object.entries(verifiers)) {
 }
 
 const same = (a, b) => a.ok === b.ok && (!a.ok || (a.status === b.status && JSON.stringify(a.advisoryIds) === JSON.stringify(b.advisoryIds)));
-const show = (v) => (v.ok ? `${v.status}${v.advisoryIds.length ? ' ' + v.advisoryIds.join(',') : ''}` : `invalid: ${v.error.slice(0, 48)}`);
+const show = (v) => (v.ok ? `${v.status}${v.advisoryIds.length ? ' ' + v.advisoryIds.join(',') : ''}` : `invalid: ${v.error.slice(0, 28)}`);
 const js = results['dcap-qvl (JS)'];
 const web = results['dcap-qvl-web (wasm)'];
 let allAgreeJs = true;
@@ -86,7 +86,8 @@ for (const c of cases) {
     java: show(j), 'java/s': Math.round(j.perSecond),
     'js/s': Math.round(js[c.id].perSecond), 'wasm/s': Math.round(web[c.id].perSecond),
     'java÷js': (j.perSecond / js[c.id].perSecond).toFixed(1), 'java÷wasm': (j.perSecond / web[c.id].perSecond).toFixed(1),
-    'agree js': agreeJs ? 'yes' : `NO (${show(js[c.id])})`, 'agree wasm': agreeWeb ? 'yes' : `NO (${show(web[c.id])})`,
+    'agree js': agreeJs ? (j.ok ? 'yes' : `yes (${js[c.id].error.slice(0, 28)})`) : `NO (${show(js[c.id])})`,
+    'agree wasm': agreeWeb ? (j.ok ? 'yes' : `yes (${web[c.id].error.slice(0, 28)})`) : `NO (${show(web[c.id])})`,
   });
 }
 console.table(rows);
