@@ -66,32 +66,30 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     DcapQuoteVerifier verifier = verifier();
     byte[] bytes = read(quote, "--quote");
     ObjectNode out;
-    QuoteVerificationResult result;
+    boolean valid = false;
     try {
       TdxQuote parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
-      CollateralSource source = source();
-      result = source == null ? null : verifier.verify(parsed, source, time);
+      QuoteVerificationResult result = verifier.verify(parsed, source(), time);
+      valid = result.valid();
       out = toJson(result);
     } catch (QuoteParseException e) {
-      result = null;
-      out = JSON.createObjectNode();
-      out.put("valid", false);
-      out.putNull("status");
-      out.putArray("advisoryIds");
-      out.put("failure", VerificationFailure.MALFORMED_QUOTE.name());
-      out.put("error", e.getMessage());
+      out = invalid(VerificationFailure.MALFORMED_QUOTE, e.getMessage());
     } catch (CollateralLoadException e) {
-      result = null;
-      out = JSON.createObjectNode();
-      out.put("valid", false);
-      out.putNull("status");
-      out.putArray("advisoryIds");
-      out.put("failure", VerificationFailure.COLLATERAL_UNAVAILABLE.name());
-      out.put("error", e.getMessage());
+      out = invalid(VerificationFailure.COLLATERAL_UNAVAILABLE, e.getMessage());
     }
     spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
-    return result != null && result.valid() ? 0 : 1;
+    return valid ? 0 : 1;
+  }
+
+  private static ObjectNode invalid(VerificationFailure failure, String error) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("valid", false);
+    out.putNull("status");
+    out.putArray("advisoryIds");
+    out.put("failure", failure.name());
+    out.put("error", error);
+    return out;
   }
 
   private static final class CollateralLoadException extends Exception {
