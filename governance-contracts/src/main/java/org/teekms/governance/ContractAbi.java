@@ -103,18 +103,34 @@ public final class ContractAbi {
     return FunctionEncoder.encodeConstructor(toTypes(constructor.get("inputs"), args));
   }
 
-  /** Decodes a call's return data into Java values, one per output. */
+  /**
+   * Decodes a call's return data into Java values, one per output. Malformed data is an IllegalArgumentException
+   * (never another unchecked exception).
+   */
   public List<Object> decodeResult(String function, String hex) {
     JsonNode outputs = function(function).get("outputs");
+    try {
+      return decodeOutputs(outputs, hex);
+    } catch (IllegalArgumentException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(name + "." + function + ": malformed ABI data (" + e + ")", e);
+    }
+  }
+
+  private List<Object> decodeOutputs(JsonNode outputs, String hex) {
     String data = Numeric.cleanHexPrefix(hex == null ? "" : hex);
     if (data.isEmpty() && outputs.size() > 0) {
-      throw new IllegalArgumentException(name + "." + function + " returned no data (no contract at that address?)");
+      throw new IllegalArgumentException(name + " returned no data (no contract at that address and block?)");
     }
     // A single tuple output: web3j decodes structs only into generated classes, so decode its components directly.
     if (outputs.size() == 1 && outputs.get(0).get("type").asText().equals("tuple")) {
       JsonNode components = outputs.get(0).get("components");
       if (isDynamic(outputs.get(0))) {
         int offset = Numeric.toBigInt(data.substring(0, 64)).intValueExact();
+        if (offset < 32 || offset % 32 != 0 || offset * 2L > data.length()) {
+          throw new IllegalArgumentException("bad tuple offset " + offset);
+        }
         data = data.substring(offset * 2);
       }
       return List.of(decode(components, data));
@@ -137,6 +153,16 @@ public final class ContractAbi {
   /** Decodes a log of this contract: the event name and its arguments by name, in declaration order. */
   public DecodedEvent decodeEvent(Log log) {
     if (!knowsEvent(log)) throw new IllegalArgumentException("not a " + name + " event: " + log.getTopics());
+    try {
+      return decodeKnownEvent(log);
+    } catch (IllegalArgumentException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(name + ": malformed event data (" + e + ")", e);
+    }
+  }
+
+  private DecodedEvent decodeKnownEvent(Log log) {
     JsonNode entry = eventsByTopic.get(log.getTopics().get(0));
     List<JsonNode> indexed = new ArrayList<>();
     List<JsonNode> plain = new ArrayList<>();
