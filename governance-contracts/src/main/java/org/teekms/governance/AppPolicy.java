@@ -110,6 +110,40 @@ public final class AppPolicy extends GovernanceContract {
     return verdict(read("isAppAllowed", boot.abiTuple()));
   }
 
+  /**
+   * The app's history rebuilt from logs, oldest first: its registration and deregistration (registry events) and
+   * every change of its policy (this contract's events).
+   */
+  public List<PolicyEvent> history() throws GovernanceException {
+    String registry = registry();
+    String appTopic = org.web3j.utils.Numeric.toHexStringWithPrefixZeroPadded(
+        org.web3j.utils.Numeric.toBigInt(address), 64);
+    List<org.web3j.protocol.core.methods.response.Log> logs = new java.util.ArrayList<>(
+        chain.logs(List.of(address), List.of()));
+    // Registry events about this app: topic0 = event, topic1 = by (any), topic2 = app.
+    logs.addAll(chain.logs(List.of(registry), java.util.Arrays.asList(
+        List.of(KmsRegistry.ABI.eventTopic("AppRegistered"), KmsRegistry.ABI.eventTopic("AppDeregistered")),
+        null, List.of(appTopic))));
+    logs.sort(java.util.Comparator.comparing((org.web3j.protocol.core.methods.response.Log l) -> l.getBlockNumber())
+        .thenComparing(l -> l.getLogIndex()));
+    List<PolicyEvent> out = new java.util.ArrayList<>();
+    for (var log : logs) {
+      boolean fromApp = log.getAddress().equalsIgnoreCase(address);
+      ContractAbi abi = fromApp ? ABI : KmsRegistry.ABI;
+      ContractAbi.DecodedEvent e;
+      try {
+        e = abi.decodeEvent(log);
+      } catch (IllegalArgumentException ex) {
+        throw new GovernanceException(GovernanceException.Kind.RPC, "undecodable log in " + log.getTransactionHash()
+            + ": " + ex.getMessage(), ex);
+      }
+      out.add(new PolicyEvent(log.getBlockNumber().longValueExact(), log.getBlockHash(), log.getTransactionHash(),
+          log.getLogIndex().longValueExact(), log.getAddress(), fromApp ? "AppPolicy" : "KmsRegistry", e.name(),
+          e.args()));
+    }
+    return out;
+  }
+
   /** The whole policy at the latest block, for {@code teekms gov show-app} and auditors. */
   public Snapshot snapshot() throws GovernanceException {
     return snapshot(DefaultBlockParameter.valueOf(BigInteger.valueOf(chain.blockNumber())));
