@@ -1,7 +1,8 @@
 // Compiles src/main/solidity/*.sol with the pinned solc-js (package-lock.json) into ABI + bytecode resources:
 //   <out>/org/teekms/governance/contracts/<Name>.abi.json, <Name>.bin (creation code, hex), <Name>.runtime.bin,
 //   and build-info.json (compiler version and settings). Fails on any compiler error.
-// Usage: node scripts/compile.js <outputDir>
+// Usage: node scripts/compile.js <outputDir> [sourceDir contract...]   (default: src/main/solidity, the two contracts
+// above; the test build compiles src/test/solidity the same way)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -18,13 +19,14 @@ const SETTINGS = {
 };
 
 function main() {
-  const outDir = process.argv[2];
-  if (!outDir) throw new Error('usage: node scripts/compile.js <outputDir>');
+  const [outDir, sourceArg, ...contractArgs] = process.argv.slice(2);
+  if (!outDir) throw new Error('usage: node scripts/compile.js <outputDir> [sourceDir contract...]');
+  const contracts = contractArgs.length > 0 ? contractArgs : CONTRACTS;
   const version = solc.version();
   if (!version.startsWith(EXPECTED_SOLC + '+')) {
     throw new Error(`solc ${EXPECTED_SOLC} expected, found ${version}: run npm ci`);
   }
-  const srcDir = path.join(__dirname, '..', 'src', 'main', 'solidity');
+  const srcDir = path.resolve(sourceArg || path.join(__dirname, '..', 'src', 'main', 'solidity'));
   const sources = {};
   for (const f of fs.readdirSync(srcDir).filter((f) => f.endsWith('.sol')).sort()) {
     sources[f] = { content: fs.readFileSync(path.join(srcDir, f), 'utf8') };
@@ -37,7 +39,7 @@ function main() {
 
   const target = path.join(outDir, 'org', 'teekms', 'governance', 'contracts');
   fs.mkdirSync(target, { recursive: true });
-  for (const name of CONTRACTS) {
+  for (const name of contracts) {
     const file = Object.keys(output.contracts).find((f) => output.contracts[f][name]);
     if (!file) throw new Error(`contract ${name} not found in the compiler output`);
     const c = output.contracts[file][name];
