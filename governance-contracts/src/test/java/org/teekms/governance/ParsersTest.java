@@ -141,6 +141,26 @@ class ParsersTest {
     assertEquals("fallback", RevertReason.decode("0xdeadbeef", "fallback"));
   }
 
+  /** The vectors in docs/governance.md. */
+  @Test
+  void documentedVectors() {
+    byte[] compose = "{\"manifest_version\":2,\"name\":\"llm\",\"runner\":\"docker-compose\"}\n"
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(62, compose.length);
+    assertEquals("bc7c5a854658bf72206e45be2e23362bc74869ebf7eb756843eba49febe0e5f4",
+        HexFormat.of().formatHex(ComposeHash.of(compose)));
+    String data = KmsRegistry.ABI.encodeCall("isAppAllowed", BootInfoJson.parse(BOOT_JSON).abiTuple());
+    assertTrue(data.startsWith("0x13826429"));
+    assertEquals(644, (data.length() - 2) / 2);
+    assertEquals("0xfeb93d0b0669c28e123a08a4dc5cd1170167e3b9ba6179a5e95de41767aea954",
+        org.web3j.crypto.Hash.sha3(data));
+    assertEquals("0xf264366e3f20d0ef7e17d873c061160f70bac66eae8f4210f7153ba4315539a5",
+        AppPolicy.ABI.eventTopic("ComposeHashAdded"));
+    assertEquals("0x01975d1a91283223f72ffed07c1fc2d818b0ec548b83d3d0b2343cc1676167b4",
+        KmsRegistry.ABI.eventTopic("TcbPolicyChanged"));
+    assertEquals(4_294_999_999L, DriverVersion.parse("4294.999.999"));
+  }
+
   @Test
   void policyDecisionNeverAllowsAFailure() {
     assertThrows(IllegalArgumentException.class,

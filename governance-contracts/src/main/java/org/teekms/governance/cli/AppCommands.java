@@ -1,11 +1,10 @@
 package org.teekms.governance.cli;
 
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Map;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
+import org.teekms.governance.ComposeHash;
 import org.teekms.governance.GovernanceException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -40,16 +39,7 @@ final class AppCommands {
     String hash;
 
     byte[] resolve() throws GovernanceException {
-      return hash != null ? HexConverters.b32(hash) : composeHash(RegistryCommands.read(composeFile));
-    }
-  }
-
-  /** SHA-256 of app-compose.json's exact bytes (no re-serialization), as dstack's compose-hash event measures. */
-  static byte[] composeHash(byte[] appComposeJson) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(appComposeJson);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+      return hash != null ? HexConverters.b32(hash) : ComposeHash.of(RegistryCommands.read(composeFile));
     }
   }
 
