@@ -15,9 +15,17 @@ final class RevertReason {
 
   private RevertReason() {}
 
+  // Nodes that omit the revert data put the reason in the message: "execution reverted: <reason>".
+  private static String stripNodePrefix(String message) {
+    String prefix = "execution reverted: ";
+    return message != null && message.startsWith(prefix) && message.length() > prefix.length()
+        ? message.substring(prefix.length()) : message;
+  }
+
   /** The decoded reason, or {@code fallback} when the data is absent or not a standard revert. */
   @SuppressWarnings({"unchecked", "rawtypes"})
   static String decode(String revertData, String fallback) {
+    fallback = stripNodePrefix(fallback);
     if (revertData == null) return fallback;
     String hex = Numeric.cleanHexPrefix(revertData.trim().replace("\"", ""));
     try {

@@ -24,6 +24,9 @@ class KmsRegistryTest extends AnvilTestBase {
     assertTrue(registry.apps().isEmpty());
     assertTrue(registry.osImages().isEmpty());
     assertNotEquals(ZERO, registry.appFactory());
+    var events = registry.events();
+    assertEquals(1, events.size());
+    assertEquals("OwnershipTransferred", events.get(0).name());
   }
 
   @Test

@@ -139,6 +139,8 @@ class ParsersTest {
     assertEquals("fallback", RevertReason.decode(null, "fallback"));
     assertEquals("fallback", RevertReason.decode("0x08c379a0ff", "fallback"));
     assertEquals("fallback", RevertReason.decode("0xdeadbeef", "fallback"));
+    assertEquals("caller is not the owner", RevertReason.decode(null, "execution reverted: caller is not the owner"));
+    assertEquals("execution reverted", RevertReason.decode(null, "execution reverted"));
   }
 
   /** The vectors in docs/governance.md. */
