@@ -194,6 +194,7 @@ public final class ContractAbi {
     return f;
   }
 
+  @SuppressWarnings("rawtypes")
   private static List<Type> toTypes(JsonNode params, Object[] args) {
     if (params.size() != args.length) {
       throw new IllegalArgumentException("expected " + params.size() + " arguments, got " + args.length);

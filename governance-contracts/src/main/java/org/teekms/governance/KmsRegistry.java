@@ -5,7 +5,6 @@ import java.util.List;
 import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.Log;
-import org.web3j.utils.Numeric;
 
 /** Binding of the KmsRegistry contract (see docs/governance.md). Writes need a signer; reads do not. */
 public final class KmsRegistry extends GovernanceContract {
@@ -191,9 +190,5 @@ public final class KmsRegistry extends GovernanceContract {
     List<Object> t = (List<Object>) tuple;
     return new GpuPolicy(((BigInteger) t.get(0)).intValueExact(), (String) t.get(1),
         ((BigInteger) t.get(2)).longValueExact());
-  }
-
-  static String hex(byte[] b) {
-    return Numeric.toHexString(b);
   }
 }

@@ -116,6 +116,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   }
 
   @Test
+  @SuppressWarnings("try") // the node is stopped inside the try on purpose
   void rpcGoingDownAfterCachingStillDenies() throws Exception {
     try (AnvilNode own = AnvilNode.start();
         ChainClient ownChain = ChainClient.connect(own.rpcUrl(), AnvilNode.CHAIN_ID)) {

@@ -96,8 +96,3 @@ abstract class ChainCommand implements Callable<Integer> {
     return v;
   }
 }
-
-/** A command that signs a transaction. */
-abstract class TxCommand extends ChainCommand {
-  @Mixin KeyOptions keyOptions;
-}
