@@ -150,6 +150,11 @@ contract AppPolicy is TwoStepOwnable {
         rotationPeriod = period;
     }
 
+    /// The key-version state in one call (the KMS reads it at the same block as its admission decision).
+    function keyState() external view returns (uint32 current, uint32 minimum, uint64 period, uint64 last) {
+        return (currentKeyVersion, minKeyVersion, rotationPeriod, lastRotation);
+    }
+
     /// True when a rotation period is set and it has elapsed since the last rotation.
     function rotationDue() external view returns (bool) {
         return rotationPeriod != 0 && block.timestamp >= uint256(lastRotation) + rotationPeriod;

@@ -101,6 +101,16 @@ public final class AppPolicy extends GovernanceContract {
     return readLong("minKeyVersion");
   }
 
+  /** The key-version state at the latest block. */
+  public AppKeyVersions keyVersions() throws GovernanceException {
+    return keyVersions(read("keyState"));
+  }
+
+  static AppKeyVersions keyVersions(List<Object> r) {
+    return new AppKeyVersions(((BigInteger) r.get(0)).longValueExact(), ((BigInteger) r.get(1)).longValueExact(),
+        ((BigInteger) r.get(2)).longValueExact(), ((BigInteger) r.get(3)).longValueExact());
+  }
+
   public String registry() throws GovernanceException {
     return (String) readOne("registry");
   }

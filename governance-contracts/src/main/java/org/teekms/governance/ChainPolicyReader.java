@@ -97,7 +97,14 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       String data = KmsRegistry.ABI.encodeCall(view, boot.abiTuple());
       String result = chain.callAtBlockHash(config.registryAddress(), data, pin.hash());
       List<Object> out = KmsRegistry.ABI.decodeResult(view, result);
-      decision = PolicyDecision.fromChain((Boolean) out.get(0), (String) out.get(1), pin.number(), pin.hash());
+      boolean allowed = (Boolean) out.get(0);
+      AppKeyVersions versions = null;
+      if (allowed && view.equals("isAppAllowed")) {
+        // The key versions the KMS may serve, read at the very block that allowed the boot.
+        String state = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), pin.hash());
+        versions = AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", state));
+      }
+      decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions);
     } catch (GovernanceException e) {
       // The call may have failed because the pinned block vanished in a reorganization just now.
       try {

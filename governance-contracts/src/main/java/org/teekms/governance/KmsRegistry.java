@@ -5,6 +5,7 @@ import java.util.List;
 import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.Log;
+import org.web3j.utils.Numeric;
 
 /** Binding of the KmsRegistry contract (see docs/governance.md). Writes need a signer; reads do not. */
 public final class KmsRegistry extends GovernanceContract {
@@ -65,6 +66,46 @@ public final class KmsRegistry extends GovernanceContract {
     List<Object> t = (List<Object>) readOne("kmsIdentity", generation);
     return new KmsIdentity((byte[]) t.get(0), (byte[]) t.get(1), (byte[]) t.get(2),
         ((BigInteger) t.get(3)).longValueExact());
+  }
+
+  /** A generation's full identity as published in its KmsIdentitySet event, checked against the stored hashes. */
+  public record PublishedKmsIdentity(long generation, byte[] rootPublicKeys, byte[] caCertificate, byte[] quote,
+      long blockNumber, String txHash) {}
+
+  /**
+   * The full identity of {@code generation} (CA certificate and quote come from the event log; the registry keeps
+   * their SHA-256). Fails unless the event matches what the registry stores.
+   */
+  public PublishedKmsIdentity publishedIdentity(long generation) throws GovernanceException {
+    KmsIdentity stored = kmsIdentity(generation);
+    String generationTopic = Numeric.toHexStringWithPrefixZeroPadded(BigInteger.valueOf(generation), 64);
+    List<Log> logs = chain.logs(List.of(address),
+        java.util.Arrays.asList(List.of(ABI.eventTopic("KmsIdentitySet")), null, List.of(generationTopic)));
+    if (logs.size() != 1) {
+      throw new GovernanceException(GovernanceException.Kind.RPC,
+          logs.size() + " KmsIdentitySet events for generation " + generation + ", expected 1");
+    }
+    Log log = logs.get(0);
+    var args = ABI.decodeEvent(log).args();
+    byte[] keys = (byte[]) args.get("rootPublicKeys");
+    byte[] cert = (byte[]) args.get("caCertificate");
+    byte[] quote = (byte[]) args.get("quote");
+    if (!java.security.MessageDigest.isEqual(keys, stored.rootPublicKeys())
+        || !java.security.MessageDigest.isEqual(sha256(cert), stored.caCertificateSha256())
+        || !java.security.MessageDigest.isEqual(sha256(quote), stored.quoteSha256())) {
+      throw new GovernanceException(GovernanceException.Kind.RPC,
+          "KmsIdentitySet event of generation " + generation + " does not match the registry's stored identity");
+    }
+    return new PublishedKmsIdentity(generation, keys, cert, quote, log.getBlockNumber().longValueExact(),
+        log.getTransactionHash());
+  }
+
+  private static byte[] sha256(byte[] data) {
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256").digest(data);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public TxResult addKmsMeasurement(byte[] measurement) throws GovernanceException {

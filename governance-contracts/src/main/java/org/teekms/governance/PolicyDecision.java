@@ -11,8 +11,10 @@ import java.util.Objects;
  * @param blockNumber the pinned block the view was evaluated at; -1 when no block could be pinned
  * @param blockHash that block's hash (0x-hex); "" when no block could be pinned
  * @param failure why the chain could not answer, or null when it did
+ * @param keyVersions for an allowed isAppAllowed: the app's key-version state at the same block; else null
  */
-public record PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure) {
+public record PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
+    AppKeyVersions keyVersions) {
 
   /** Ways reading the policy can fail. Each one denies. */
   public enum Failure {
@@ -30,14 +32,16 @@ public record PolicyDecision(boolean allowed, String reason, long blockNumber, S
     Objects.requireNonNull(reason, "reason");
     Objects.requireNonNull(blockHash, "blockHash");
     if (allowed && failure != null) throw new IllegalArgumentException("a failed read cannot allow");
+    if (!allowed && keyVersions != null) throw new IllegalArgumentException("a denial carries no key versions");
   }
 
-  static PolicyDecision fromChain(boolean allowed, String reason, long blockNumber, String blockHash) {
-    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null);
+  static PolicyDecision fromChain(boolean allowed, String reason, long blockNumber, String blockHash,
+      AppKeyVersions keyVersions) {
+    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null, keyVersions);
   }
 
   static PolicyDecision failed(Failure failure, String reason, long blockNumber, String blockHash) {
-    return new PolicyDecision(false, reason, blockNumber, blockHash, failure);
+    return new PolicyDecision(false, reason, blockNumber, blockHash, failure, null);
   }
 
   static PolicyDecision failed(Failure failure, String reason) {

@@ -134,6 +134,8 @@ class AppPolicyTest extends AnvilTestBase {
         Map.of("by", addr(appOwner), "oldVersion", 1, "newVersion", 2));
     app.rotateKeys();
     assertEquals(3, app.currentKeyVersion());
+    assertEquals(3, app.keyVersions().current());
+    assertEquals(1, app.keyVersions().minimum());
     assertTrue(app.snapshot().lastRotationEpochSeconds() >= before + 100);
     assertSingleEvent(app.setMinKeyVersion(3), app, "MinKeyVersionChanged",
         Map.of("by", addr(appOwner), "oldVersion", 1, "newVersion", 3));

@@ -52,6 +52,32 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   }
 
   @Test
+  void allowedDecisionCarriesKeyVersionsOfThePinnedBlock() throws Exception {
+    AppPolicy app = allowedApp();
+    app.rotateKeys();
+    app.setRotationPeriod(86400);
+    BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
+    try (ChainPolicyReader reader = reader(1, new AtomicLong())) {
+      anvil.mine(1);
+      PolicyDecision d = reader.isAppAllowed(boot);
+      assertTrue(d.allowed());
+      assertEquals(new AppKeyVersions(2, 1, 86400, app.keyVersions().lastRotationEpochSeconds()), d.keyVersions());
+      app.rotateKeys();
+      app.setMinKeyVersion(3);
+      // One confirmation: the pinned block still predates the last change.
+      PolicyDecision pinned = reader.isAppAllowed(boot);
+      assertEquals(3, pinned.keyVersions().current());
+      assertEquals(1, pinned.keyVersions().minimum());
+      anvil.mine(1);
+      AppKeyVersions now = reader.isAppAllowed(boot).keyVersions();
+      assertEquals(3, now.current());
+      assertEquals(3, now.minimum());
+      assertFalse(now.serves(2));
+      assertNull(reader.isAppAllowed(boot.withComposeHash(b32(9))).keyVersions(), "denials carry none");
+    }
+  }
+
+  @Test
   void isKmsAllowed() throws Exception {
     registry.addKmsMeasurement(b32(77));
     registry.addKmsDevice(b32(2));
@@ -60,6 +86,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
     try (ChainPolicyReader reader = reader(0, new AtomicLong())) {
       PolicyDecision d = reader.isKmsAllowed(kms);
       assertTrue(d.allowed(), d.toString());
+      assertNull(d.keyVersions());
       registry.removeKmsDevice(b32(2));
       assertEquals("KMS device not allowed", reader.isKmsAllowed(kms).reason());
     }

@@ -99,7 +99,14 @@ class KmsRegistryTest extends AnvilTestBase {
     assertEquals(tx.blockNumber(), id.setAtBlock());
     assertReverts("generation must be the next one", () -> registry.setKmsIdentity(1, b32(2), cert, quote));
 
+    KmsRegistry.PublishedKmsIdentity published = registry.publishedIdentity(1);
+    assertArrayEquals(cert, published.caCertificate());
+    assertArrayEquals(quote, published.quote());
+    assertArrayEquals(keys, published.rootPublicKeys());
+    assertEquals(tx.txHash(), published.txHash());
+
     registry.setKmsIdentity(2, b32(2), cert, quote);
+    assertArrayEquals(b32(2), registry.publishedIdentity(2).rootPublicKeys());
     assertEquals(2, registry.kmsGeneration());
     assertArrayEquals(keys, registry.kmsIdentity(1).rootPublicKeys(), "generation 1 unchanged");
     assertReverts("no such generation", () -> registry.kmsIdentity(0));

@@ -166,7 +166,16 @@ class ParsersTest {
   @Test
   void policyDecisionNeverAllowsAFailure() {
     assertThrows(IllegalArgumentException.class,
-        () -> new PolicyDecision(true, "", 1, "0x", PolicyDecision.Failure.REORG));
+        () -> new PolicyDecision(true, "", 1, "0x", PolicyDecision.Failure.REORG, null));
+    assertThrows(IllegalArgumentException.class,
+        () -> new PolicyDecision(false, "no", 1, "0x", null, new AppKeyVersions(1, 1, 0, 0)));
+    assertThrows(IllegalArgumentException.class, () -> new AppKeyVersions(1, 2, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> new AppKeyVersions(1, 0, 0, 0));
+    AppKeyVersions v = new AppKeyVersions(5, 3, 0, 0);
+    assertFalse(v.serves(2));
+    assertTrue(v.serves(3));
+    assertTrue(v.serves(5));
+    assertFalse(v.serves(6));
     assertFalse(PolicyDecision.failed(PolicyDecision.Failure.RPC_UNAVAILABLE, "down").allowed());
   }
 }
