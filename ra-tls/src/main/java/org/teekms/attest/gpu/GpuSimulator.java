@@ -187,6 +187,11 @@ public final class GpuSimulator {
 
   /** A signed report of GPU {@code gpu} in the Hopper layout (SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response). */
   public byte[] report(int gpu, byte[] nonce) {
+    return report(gpu, nonce, devices.get(gpu).fwid(), DRIVER_VERSION);
+  }
+
+  /** Test hook: a correctly signed report that claims another FWID or driver version. */
+  byte[] report(int gpu, byte[] nonce, byte[] fwid, String driverVersion) {
     if (nonce.length != HopperReportParser.NONCE_LENGTH) {
       throw new IllegalArgumentException("nonce must be 32 bytes");
     }
@@ -210,9 +215,9 @@ public final class GpuSimulator {
     tlv(opaque, HopperReport.CHIP_SKU, (CHIP_SKU + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.PROJECT, (PROJECT + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.PROJECT_SKU, (PROJECT_SKU + "\0").getBytes(StandardCharsets.US_ASCII));
-    tlv(opaque, HopperReport.DRIVER_VERSION, (DRIVER_VERSION + "\0").getBytes(StandardCharsets.US_ASCII));
+    tlv(opaque, HopperReport.DRIVER_VERSION, (driverVersion + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.NVDEC0_STATUS, new byte[] {0x55});
-    tlv(opaque, HopperReport.FWID, d.fwid());
+    tlv(opaque, HopperReport.FWID, fwid);
     byte[] o = opaque.toByteArray();
     out.writeBytes(new byte[] {(byte) o.length, (byte) (o.length >> 8)});
     out.writeBytes(o);
