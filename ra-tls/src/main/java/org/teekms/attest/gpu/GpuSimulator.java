@@ -92,6 +92,8 @@ public final class GpuSimulator {
   private final X509Certificate rimRoot;
   private final List<X509Certificate> rimSignerChain;
   private final KeyPair rimSignerKey;
+  private final KeyPair rimRootKey;
+  private final KeyPair rimCaKey;
   private long serial = 1;
 
   /** One simulated GPU: its device-identity and attestation keys. */
@@ -126,9 +128,9 @@ public final class GpuSimulator {
         random.nextBytes(measurements[i]);
       }
     }
-    KeyPair rimRootKey = newKey();
+    rimRootKey = newKey();
     rimRoot = cert("CN=SIMULATED NVIDIA CoRIM signing Root CA,O=SIMULATED", rimRootKey, null, rimRootKey, true, null);
-    KeyPair rimCaKey = newKey();
+    rimCaKey = newKey();
     X509Certificate rimCa = cert("CN=SIMULATED NVIDIA Reference Value GH100 CA,O=SIMULATED", rimCaKey, rimRoot,
         rimRootKey, true, null);
     rimSignerKey = newKey();
@@ -266,6 +268,9 @@ public final class GpuSimulator {
       f.setNamespaceAware(true);
       Document doc = f.newDocumentBuilder().newDocument();
       Element root = doc.createElementNS(RimVerifier.SWID_NS, "SoftwareIdentity");
+      // Declare namespaces explicitly, so the signed DOM and its serialization canonicalize the same.
+      root.setAttributeNS("http://www.w3.org/2000/xmlns/", "xmlns", RimVerifier.SWID_NS);
+      root.setAttributeNS("http://www.w3.org/2000/xmlns/", "xmlns:ns2", RimVerifier.SHA384_NS);
       root.setAttribute("name", "GH100");
       root.setAttribute("tagId", "SIMULATED-" + version);
       root.setAttribute("version", "1.0");
@@ -363,6 +368,17 @@ public final class GpuSimulator {
       }
     }
     throw new IllegalArgumentException("not a simulated CA: " + cert.getSubjectX500Principal());
+  }
+
+  /** The key of any simulated CA or RIM certificate (device CAs, RIM root, RIM CA), for test OCSP responders. */
+  KeyPair caKeyOrRim(X509Certificate cert) {
+    if (cert.equals(rimRoot)) {
+      return rimRootKey;
+    }
+    if (cert.equals(rimSignerChain.get(1))) {
+      return rimCaKey;
+    }
+    return caKey(cert);
   }
 
   /** Test hook: the FWID bytes for GPU i. */
