@@ -15,15 +15,27 @@ class GpuPolicyTest {
   private static final MeasurementResult MATCHED =
       new MeasurementResult(MeasurementResult.Status.MATCHED, List.of(), 33, "d", "v");
 
+  private static int devices;
+
   private static GpuResult ok(String driver, String vbios, MeasurementResult m, OcspResult o) {
-    return new GpuResult(true, GpuArchitecture.HOPPER, driver, vbios, m, o, "ab".repeat(32), false, null, null);
+    String id = String.format("%064x", ++devices);
+    return new GpuResult(true, GpuArchitecture.HOPPER, driver, vbios, m, o, id, false, null, null);
   }
 
   @Test
   void strictPolicyAcceptsCompleteFacts() {
     GpuResult r = ok("550.90.07", "96.00.9f.00.01", MATCHED, GOOD);
+    GpuResult s = ok("550.90.07", "96.00.9f.00.01", MATCHED, GOOD);
     assertTrue(GpuPolicy.strict(1).apply(List.of(r)).allowed());
-    assertTrue(GpuPolicy.strict(1).apply(List.of(r, r)).allowed(), "more GPUs than required is fine");
+    assertTrue(GpuPolicy.strict(1).apply(List.of(r, s)).allowed(), "more GPUs than required is fine");
+  }
+
+  @Test
+  void theSameGpuTwiceCountsOnce() {
+    GpuResult r = ok("550.90.07", "96.00.9f.00.01", MATCHED, GOOD);
+    GpuPolicy.Decision d = GpuPolicy.strict(2).apply(List.of(r, r));
+    assertFalse(d.allowed());
+    assertTrue(d.reasons().get(0).contains("is the same device as GPU 0"), d.reasons()::toString);
   }
 
   @Test
