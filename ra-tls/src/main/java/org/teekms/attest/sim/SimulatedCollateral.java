@@ -6,6 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.security.cert.CertificateException;
+import org.teekms.attest.tdx.Bytes;
+import org.teekms.attest.tdx.Pem;
+import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.attest.tdx.collateral.SignedJson;
 
 /**
  * Collateral for a {@link SimulatedTdx} platform, signed by its simulated Intel PKI, as the files of a collateral
@@ -38,6 +43,23 @@ public record SimulatedCollateral(
     f.put("pck_crl_issuer_chain.pem", pckCrlIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
     f.put("root_ca_crl.der", rootCaCrlDer.clone());
     return f;
+  }
+
+  /** The same collateral as the DCAP verifier's model. */
+  public Collateral toCollateral() {
+    try {
+      return new Collateral(
+          new SignedJson(tcbInfoJson, Bytes.copyOf(tcbInfoSignature)), Pem.certificates(bytes(tcbInfoIssuerChainPem)),
+          new SignedJson(qeIdentityJson, Bytes.copyOf(qeIdentitySignature)),
+          Pem.certificates(bytes(qeIdentityIssuerChainPem)),
+          Bytes.copyOf(pckCrlDer), Pem.certificates(bytes(pckCrlIssuerChainPem)), Bytes.copyOf(rootCaCrlDer));
+    } catch (CertificateException e) {
+      throw new IllegalStateException("simulated issuer chains are well-formed PEM", e);
+    }
+  }
+
+  private static byte[] bytes(String pem) {
+    return pem.getBytes(StandardCharsets.US_ASCII);
   }
 
   public Path writeTo(Path dir) throws IOException {
