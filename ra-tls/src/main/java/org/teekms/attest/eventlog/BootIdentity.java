@@ -1,6 +1,6 @@
 package org.teekms.attest.eventlog;
 
-import java.util.HexFormat;
+import org.teekms.attest.tdx.Bytes;
 import java.util.Optional;
 
 /**
@@ -26,39 +26,4 @@ public record BootIdentity(
     Optional<String> storageFs,
     Optional<Bytes> gpuEvidenceHash,
     boolean systemReady) {
-
-  /** An immutable byte string with hex {@code toString} (identity values are public, not secret). */
-  public record Bytes(byte[] value) {
-    public Bytes {
-      value = value.clone();
-    }
-
-    @Override
-    public byte[] value() {
-      return value.clone();
-    }
-
-    public String hex() {
-      return HexFormat.of().formatHex(value);
-    }
-
-    public int length() {
-      return value.length;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Bytes b && java.util.Arrays.equals(value, b.value);
-    }
-
-    @Override
-    public int hashCode() {
-      return java.util.Arrays.hashCode(value);
-    }
-
-    @Override
-    public String toString() {
-      return hex();
-    }
-  }
 }

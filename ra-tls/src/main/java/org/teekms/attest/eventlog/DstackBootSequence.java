@@ -1,5 +1,6 @@
 package org.teekms.attest.eventlog;
 
+import org.teekms.attest.tdx.Bytes;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -128,14 +129,14 @@ public final class DstackBootSequence {
       throw new EventLogException("instance-id is " + instanceId.length + " bytes, expected 20 (or empty)");
     }
     return new BootIdentity(
-        new BootIdentity.Bytes(length(APP_ID, seen.get(APP_ID), 20)),
-        new BootIdentity.Bytes(length(COMPOSE_HASH, seen.get(COMPOSE_HASH), 32)),
-        new BootIdentity.Bytes(instanceId),
+        Bytes.copyOf(length(APP_ID, seen.get(APP_ID), 20)),
+        Bytes.copyOf(length(COMPOSE_HASH, seen.get(COMPOSE_HASH), 32)),
+        Bytes.copyOf(instanceId),
         optionalBytes(seen, OS_IMAGE_HASH, 32),
         optionalText(seen, KEY_PROVIDER, MAX_KEY_PROVIDER_BYTES),
         optionalBytes(seen, MR_KMS, 32),
         optionalText(seen, STORAGE_FS, MAX_STORAGE_FS_BYTES),
-        Optional.ofNullable(gpuEvidence).map(BootIdentity.Bytes::new),
+        Optional.ofNullable(gpuEvidence).map(Bytes::copyOf),
         phase == Phase.RUNTIME);
   }
 
@@ -159,10 +160,10 @@ public final class DstackBootSequence {
     return payload;
   }
 
-  private static Optional<BootIdentity.Bytes> optionalBytes(Map<String, byte[]> seen, String name, int len)
+  private static Optional<Bytes> optionalBytes(Map<String, byte[]> seen, String name, int len)
       throws EventLogException {
     byte[] v = seen.get(name);
-    return v == null ? Optional.empty() : Optional.of(new BootIdentity.Bytes(length(name, v, len)));
+    return v == null ? Optional.empty() : Optional.of(Bytes.copyOf(length(name, v, len)));
   }
 
   private static Optional<String> optionalText(Map<String, byte[]> seen, String name, int maxBytes)

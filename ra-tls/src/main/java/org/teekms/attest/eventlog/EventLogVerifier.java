@@ -1,5 +1,6 @@
 package org.teekms.attest.eventlog;
 
+import org.teekms.attest.tdx.Bytes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -31,7 +32,7 @@ public final class EventLogVerifier {
     }
     BootIdentity identity = DstackBootSequence.extract(log);
     byte[] bootRtmr3 = RtmrReplay.replay(log, DstackBootSequence.BOOT_MR_DONE).rtmr(3);
-    return new VerifiedEventLog(identity, replay, compared, new BootIdentity.Bytes(aggregate(quoted, bootRtmr3)));
+    return new VerifiedEventLog(identity, replay, compared, Bytes.copyOf(aggregate(quoted, bootRtmr3)));
   }
 
   /**
@@ -46,17 +47,15 @@ public final class EventLogVerifier {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    sha256.update(q.mrTd().value());
+    sha256.update(q.mrTd().toByteArray());
     sha256.update(q.rtmr(0));
     sha256.update(q.rtmr(1));
     sha256.update(q.rtmr(2));
     sha256.update(bootTimeRtmr3);
-    byte[] zero = new byte[48];
-    if (!MessageDigest.isEqual(q.mrConfigId().value(), zero) || !MessageDigest.isEqual(q.mrOwner().value(), zero)
-        || !MessageDigest.isEqual(q.mrOwnerConfig().value(), zero)) {
-      sha256.update(q.mrConfigId().value());
-      sha256.update(q.mrOwner().value());
-      sha256.update(q.mrOwnerConfig().value());
+    if (!q.mrConfigId().isAllZero() || !q.mrOwner().isAllZero() || !q.mrOwnerConfig().isAllZero()) {
+      sha256.update(q.mrConfigId().toByteArray());
+      sha256.update(q.mrOwner().toByteArray());
+      sha256.update(q.mrOwnerConfig().toByteArray());
     }
     return sha256.digest();
   }

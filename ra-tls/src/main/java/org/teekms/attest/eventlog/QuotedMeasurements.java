@@ -1,5 +1,7 @@
 package org.teekms.attest.eventlog;
 
+import org.teekms.attest.tdx.Bytes;
+import org.teekms.attest.tdx.TdReport;
 import java.util.List;
 
 /**
@@ -7,18 +9,18 @@ import java.util.List;
  * Kept free of the quote types so the event log can be checked against any source of registers.
  */
 public record QuotedMeasurements(
-    BootIdentity.Bytes mrTd,
-    List<BootIdentity.Bytes> rtmrs,
-    BootIdentity.Bytes mrConfigId,
-    BootIdentity.Bytes mrOwner,
-    BootIdentity.Bytes mrOwnerConfig) {
+    Bytes mrTd,
+    List<Bytes> rtmrs,
+    Bytes mrConfigId,
+    Bytes mrOwner,
+    Bytes mrOwnerConfig) {
 
   public QuotedMeasurements {
     rtmrs = List.copyOf(rtmrs);
     if (rtmrs.size() != 4) {
       throw new IllegalArgumentException("need RTMR0-3");
     }
-    for (BootIdentity.Bytes b : List.of(mrTd, rtmrs.get(0), rtmrs.get(1), rtmrs.get(2), rtmrs.get(3), mrConfigId,
+    for (Bytes b : List.of(mrTd, rtmrs.get(0), rtmrs.get(1), rtmrs.get(2), rtmrs.get(3), mrConfigId,
         mrOwner, mrOwnerConfig)) {
       if (b.length() != 48) {
         throw new IllegalArgumentException("measurement registers are 48 bytes");
@@ -28,13 +30,18 @@ public record QuotedMeasurements(
 
   public static QuotedMeasurements of(byte[] mrTd, byte[] rtmr0, byte[] rtmr1, byte[] rtmr2, byte[] rtmr3,
       byte[] mrConfigId, byte[] mrOwner, byte[] mrOwnerConfig) {
-    return new QuotedMeasurements(new BootIdentity.Bytes(mrTd),
-        List.of(new BootIdentity.Bytes(rtmr0), new BootIdentity.Bytes(rtmr1), new BootIdentity.Bytes(rtmr2),
-            new BootIdentity.Bytes(rtmr3)),
-        new BootIdentity.Bytes(mrConfigId), new BootIdentity.Bytes(mrOwner), new BootIdentity.Bytes(mrOwnerConfig));
+    return new QuotedMeasurements(Bytes.copyOf(mrTd),
+        List.of(Bytes.copyOf(rtmr0), Bytes.copyOf(rtmr1), Bytes.copyOf(rtmr2),
+            Bytes.copyOf(rtmr3)),
+        Bytes.copyOf(mrConfigId), Bytes.copyOf(mrOwner), Bytes.copyOf(mrOwnerConfig));
+  }
+
+  /** The registers of a parsed TD report. */
+  public static QuotedMeasurements of(TdReport td) {
+    return new QuotedMeasurements(td.mrTd(), td.rtmrs(), td.mrConfigId(), td.mrOwner(), td.mrOwnerConfig());
   }
 
   public byte[] rtmr(int i) {
-    return rtmrs.get(i).value();
+    return rtmrs.get(i).toByteArray();
   }
 }

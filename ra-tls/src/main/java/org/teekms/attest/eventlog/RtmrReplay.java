@@ -1,5 +1,6 @@
 package org.teekms.attest.eventlog;
 
+import org.teekms.attest.tdx.Bytes;
 import java.util.List;
 
 /**
@@ -10,7 +11,7 @@ import java.util.List;
  * @param rtmrs       the four replayed registers (48 bytes each)
  * @param hasEvents   which registers had at least one event in the log
  */
-public record RtmrReplay(List<BootIdentity.Bytes> rtmrs, boolean[] hasEvents) {
+public record RtmrReplay(List<Bytes> rtmrs, boolean[] hasEvents) {
 
   public RtmrReplay {
     rtmrs = List.copyOf(rtmrs);
@@ -23,7 +24,7 @@ public record RtmrReplay(List<BootIdentity.Bytes> rtmrs, boolean[] hasEvents) {
   }
 
   public byte[] rtmr(int index) {
-    return rtmrs.get(index).value();
+    return rtmrs.get(index).toByteArray();
   }
 
   public static RtmrReplay replay(List<EventLogEntry> log) throws EventLogException {
@@ -63,7 +64,7 @@ public record RtmrReplay(List<BootIdentity.Bytes> rtmrs, boolean[] hasEvents) {
       index++;
     }
     return new RtmrReplay(
-        List.of(new BootIdentity.Bytes(regs[0]), new BootIdentity.Bytes(regs[1]),
-            new BootIdentity.Bytes(regs[2]), new BootIdentity.Bytes(regs[3])), has);
+        List.of(Bytes.copyOf(regs[0]), Bytes.copyOf(regs[1]),
+            Bytes.copyOf(regs[2]), Bytes.copyOf(regs[3])), has);
   }
 }

@@ -1,5 +1,6 @@
 package org.teekms.attest.eventlog;
 
+import org.teekms.attest.tdx.Bytes;
 import java.util.List;
 
 /**
@@ -14,7 +15,7 @@ public record VerifiedEventLog(
     BootIdentity identity,
     RtmrReplay replayed,
     List<Integer> replayedRegisters,
-    BootIdentity.Bytes mrAggregated) {
+    Bytes mrAggregated) {
 
   public VerifiedEventLog {
     replayedRegisters = List.copyOf(replayedRegisters);
