@@ -13,7 +13,7 @@ import java.util.Optional;
  * @param keyProvider   the key-provider JSON text, e.g. {"name":"kms","id":"…"}, when measured
  * @param mrKms         the KMS measurement when measured ({@code mr-kms})
  * @param storageFs     the data filesystem type when measured ({@code storage-fs})
- * @param gpuEvidenceHash SHA-256 of the latest GPU evidence measured ({@code teekms-gpu-evidence}), when any
+ * @param gpuEvidenceHash SHA-384 of the latest GPU evidence measured ({@code gpu-evidence}), when any
  * @param systemReady   whether {@code system-ready} was reached
  */
 public record BootIdentity(

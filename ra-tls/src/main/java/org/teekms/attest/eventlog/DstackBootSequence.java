@@ -19,10 +19,10 @@ import java.util.Set;
  *   <li><b>identity</b>: {@code system-preparing} (optional, first), then {@code app-id}, {@code compose-hash},
  *       {@code instance-id}, each exactly once, closed by {@code boot-mr-done} (required). Nothing else.</li>
  *   <li><b>setup</b>: after {@code boot-mr-done}, at most once each of {@code mr-kms}, {@code os-image-hash},
- *       {@code key-provider}, {@code storage-fs}; any number of {@code teekms-gpu-evidence}; closed by
+ *       {@code key-provider}, {@code storage-fs}; any number of {@code gpu-evidence}; closed by
  *       {@code system-ready} (absent while the CVM is still booting, e.g. when it asks the KMS for its keys).</li>
  *   <li><b>runtime</b>: after {@code system-ready}, application events with any name that is not reserved, and
- *       {@code teekms-gpu-evidence}.</li>
+ *       {@code gpu-evidence}.</li>
  * </ol>
  *
  * Unknown events before {@code system-ready}, duplicated identity events, and reserved names out of place all fail.
@@ -38,8 +38,11 @@ public final class DstackBootSequence {
   public static final String KEY_PROVIDER = "key-provider";
   public static final String STORAGE_FS = "storage-fs";
   public static final String SYSTEM_READY = "system-ready";
-  /** Our event: SHA-256 of the encoded GPU evidence carried in the RA-TLS certificate. */
-  public static final String GPU_EVIDENCE = "teekms-gpu-evidence";
+  /**
+   * tee-kms event: SHA-384 of the encoded GPU evidence carried in an RA-TLS certificate (same name as
+   * {@code org.teekms.attest.gpu.GpuEvidence.RTMR3_EVENT_NAME}).
+   */
+  public static final String GPU_EVIDENCE = "gpu-evidence";
 
   static final Set<String> IDENTITY = Set.of(APP_ID, COMPOSE_HASH, INSTANCE_ID);
   static final Set<String> SETUP = Set.of(MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS);
@@ -76,7 +79,7 @@ public final class DstackBootSequence {
         if (phase == Phase.IDENTITY) {
           throw new EventLogException(at + ": GPU evidence before boot-mr-done");
         }
-        gpuEvidence = length(at, payload, 32);
+        gpuEvidence = length(at, payload, 48);
         continue;
       }
       switch (phase) {

@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
@@ -31,14 +30,19 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.teekms.attest.eventlog.DstackBootSequence;
+import org.teekms.attest.gpu.GpuAttestationException;
+import org.teekms.attest.gpu.GpuEvidence;
+import org.teekms.attest.gpu.GpuEvidenceProvider;
+import org.teekms.attest.gpu.GpuNonce;
 import org.teekms.attest.provider.QuoteProvider;
 import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.provider.RuntimeEventLog;
 
 /**
  * Makes RA-TLS certificates inside the CVM: a fresh P-256 key, REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI), a quote
- * from the {@link QuoteProvider}, the event log it replays against, and (when a GPU source is configured) GPU
- * evidence whose nonce is bound to the same key and whose SHA-256 is measured into RTMR3 before quoting.
+ * from the {@link QuoteProvider}, the event log it replays against, and (when a GPU provider is configured) GPU
+ * evidence whose nonce is {@link GpuNonce#forSpki} of the same key and whose SHA-384 is measured into RTMR3
+ * (event {@code gpu-evidence}) before quoting.
  * Self-signed, non-critical evidence extensions (docs/ra-tls.md).
  */
 public final class RaTlsCertificateFactory {
@@ -46,13 +50,13 @@ public final class RaTlsCertificateFactory {
 
   private final QuoteProvider quotes;
   private final RuntimeEventLog eventLog;
-  private final GpuEvidenceSource gpu;
+  private final GpuEvidenceProvider gpu;
   private final Clock clock;
   private final Duration validity;
   private final SecureRandom random = new SecureRandom();
 
   /** @param gpu null when the CVM has no GPU to attest */
-  public RaTlsCertificateFactory(QuoteProvider quotes, RuntimeEventLog eventLog, GpuEvidenceSource gpu, Clock clock,
+  public RaTlsCertificateFactory(QuoteProvider quotes, RuntimeEventLog eventLog, GpuEvidenceProvider gpu, Clock clock,
       Duration validity) {
     this.quotes = Objects.requireNonNull(quotes);
     this.eventLog = Objects.requireNonNull(eventLog);
@@ -61,17 +65,20 @@ public final class RaTlsCertificateFactory {
     this.validity = Objects.requireNonNull(validity);
   }
 
-  public RaTlsCredentials create(String commonName) throws QuoteProviderException {
+  /** Serialized: the GPU evidence event this certificate relies on must be the last one before its quote. */
+  public synchronized RaTlsCredentials create(String commonName) throws QuoteProviderException {
     KeyPair keys = newKeyPair();
     byte[] spki = keys.getPublic().getEncoded();
     byte[] gpuEvidence = null;
     if (gpu != null) {
+      GpuEvidence evidence;
       try {
-        gpuEvidence = gpu.collect(spki);
-      } catch (Exception e) {
+        evidence = gpu.collect(GpuNonce.forSpki(spki));
+      } catch (IOException | GpuAttestationException e) {
         throw new QuoteProviderException("collecting GPU evidence failed: " + e.getMessage(), e);
       }
-      eventLog.emit(DstackBootSequence.GPU_EVIDENCE, sha256(gpuEvidence));
+      gpuEvidence = evidence.encode();
+      eventLog.emit(DstackBootSequence.GPU_EVIDENCE, evidence.sha384());
     }
     RuntimeEventLog.QuoteWithLog q = eventLog.quote(quotes, ReportDataBinding.forSpki(spki));
     return new RaTlsCredentials(keys.getPrivate(),
@@ -114,14 +121,6 @@ public final class RaTlsCertificateFactory {
       return g.generateKeyPair();
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("P-256 key generation is a mandatory JDK capability", e);
-    }
-  }
-
-  static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -136,7 +136,8 @@ class EventLogVerifierTest {
   static byte[] payloadFor(String name) {
     return switch (name) {
       case "app-id", "instance-id" -> new byte[20];
-      case "compose-hash", "os-image-hash", "mr-kms", "teekms-gpu-evidence" -> new byte[32];
+      case "compose-hash", "os-image-hash", "mr-kms" -> new byte[32];
+      case "gpu-evidence" -> new byte[48];
       case "key-provider" -> "{\"name\":\"kms\",\"id\":\"ab\"}".getBytes();
       case "storage-fs" -> "zfs".getBytes();
       case "system-ready", "boot-mr-done", "system-preparing" -> new byte[0];
@@ -151,7 +152,7 @@ class EventLogVerifierTest {
   @Test
   void fullDstackSequenceIsAccepted() throws Exception {
     BootIdentity id = DstackBootSequence.extract(boot("mr-kms", "os-image-hash", "key-provider", "storage-fs",
-        "teekms-gpu-evidence", "system-ready", "my-app-event", "teekms-gpu-evidence"));
+        "gpu-evidence", "system-ready", "my-app-event", "gpu-evidence"));
     assertTrue(id.systemReady());
     assertEquals("zfs", id.storageFs().orElseThrow());
     assertEquals(32, id.osImageHash().orElseThrow().length());
@@ -193,7 +194,7 @@ class EventLogVerifierTest {
     assertTrue(reject(shortAppId).contains("expected 20"));
 
     List<EventLogEntry> gpuEarly = boot();
-    gpuEarly.add(1, EventLogEntry.runtime("teekms-gpu-evidence", new byte[32]));
+    gpuEarly.add(1, EventLogEntry.runtime("gpu-evidence", new byte[48]));
     assertTrue(reject(gpuEarly).contains("GPU evidence before boot-mr-done"));
 
     List<EventLogEntry> lateSystemPreparing = boot();
