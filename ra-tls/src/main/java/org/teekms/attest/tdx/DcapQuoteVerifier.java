@@ -193,7 +193,7 @@ public final class DcapQuoteVerifier {
   private PckChain buildPckChain(Bytes pem) throws VerificationException {
     List<X509Certificate> certs;
     try {
-      certs = Pem.certificates(pem.array());
+      certs = Pem.strictCertificateChain(pem.array());
     } catch (CertificateException e) {
       throw new VerificationException(VerificationFailure.PCK_CHAIN_INVALID, "PCK certificate chain: "
           + e.getMessage());

@@ -42,6 +42,35 @@ public final class Pem {
     return List.copyOf(out);
   }
 
+  /**
+   * The PCK chain of a quote, in the one encoding a quoting enclave produces: PEM blocks with 64-column base64 lines,
+   * each line ending in '\n', back to back, optionally followed by a single NUL. Anything else is rejected, so that
+   * no two byte strings in a quote stand for the same chain (a changed byte can never leave the quote valid).
+   */
+  public static List<X509Certificate> strictCertificateChain(byte[] pem) throws CertificateException {
+    List<X509Certificate> certs = certificates(pem);
+    StringBuilder canonical = new StringBuilder();
+    for (X509Certificate c : certs) {
+      canonical.append(encode(c));
+    }
+    byte[] expected = canonical.toString().getBytes(StandardCharsets.US_ASCII);
+    int length = pem.length > 0 && pem[pem.length - 1] == 0 ? pem.length - 1 : pem.length;
+    if (length != expected.length || !java.util.Arrays.equals(pem, 0, length, expected, 0, length)) {
+      throw new CertificateException("PCK certificate chain is not in canonical PEM form");
+    }
+    return certs;
+  }
+
+  /** One certificate as a PEM block with 64-column lines and '\n' line ends. */
+  public static String encode(X509Certificate cert) {
+    try {
+      return BEGIN_CERT + "\n"
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(cert.getEncoded()) + "\n" + END_CERT + "\n";
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static List<X509Certificate> certificates(String pem) throws CertificateException {
     return certificates(pem.getBytes(StandardCharsets.ISO_8859_1));
   }

@@ -115,8 +115,10 @@ public final class PcsCollateralClient implements CollateralSource {
     for (String name : names) {
       var value = resp.headers().firstValue(name);
       if (value.isPresent()) {
-        // Percent-decoding only: a literal '+' in base64 must stay a '+'.
-        String pem = URLDecoder.decode(value.get().replace("+", "%2B"), StandardCharsets.UTF_8);
+        // Percent-decoding only: a '+' in base64 must stay a '+'. Only the BEGIN/END lines contain spaces, so a
+        // form-encoded '+' there is turned back into a space.
+        String pem = URLDecoder.decode(value.get().replace("+", "%2B"), StandardCharsets.UTF_8)
+            .replace("BEGIN+CERTIFICATE", "BEGIN CERTIFICATE").replace("END+CERTIFICATE", "END CERTIFICATE");
         try {
           return Pem.certificates(pem);
         } catch (CertificateException e) {

@@ -1,0 +1,225 @@
+package org.teekms.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.concurrent.Callable;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.EnclaveReport;
+import org.teekms.attest.tdx.Pem;
+import org.teekms.attest.tdx.QuoteParseException;
+import org.teekms.attest.tdx.QuoteVerificationResult;
+import org.teekms.attest.tdx.TdReport;
+import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.attest.tdx.VerificationFailure;
+import org.teekms.attest.tdx.collateral.CollateralDirectory;
+import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
+import org.teekms.attest.tdx.collateral.PcsCollateralClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code teekms verify quote}: verifies an Intel DCAP quote (TDX or SGX) at a given time and prints one JSON object.
+ * Exit 0 when valid, 1 when invalid (including malformed quotes or collateral), 2 on usage errors.
+ */
+@Command(
+    name = "quote",
+    mixinStandardHelpOptions = true,
+    description = "Verify an Intel TDX/SGX DCAP quote against collateral and print one JSON object.")
+public final class VerifyQuoteCommand implements Callable<Integer> {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--quote", required = true, paramLabel = "FILE", description = "Quote file: binary, or hex (0x prefix allowed).")
+  Path quote;
+
+  @Option(names = "--collateral", paramLabel = "FILE|DIR",
+      description = "dcap-qvl collateral JSON file, or a collateral directory (tcb_info.json, …).")
+  Path collateral;
+
+  @Option(names = "--pccs", paramLabel = "URL", description = "Fetch collateral from this Intel PCS / PCCS (v4 API).")
+  String pccs;
+
+  @Option(names = "--at", paramLabel = "TIME", description = "Verification time, ISO-8601 UTC (default: now).")
+  String at;
+
+  @Option(names = "--root-ca", paramLabel = "PEM", description = "Trust anchor (default: the bundled Intel SGX Root CA).")
+  Path rootCa;
+
+  @Override
+  public Integer call() throws Exception {
+    if ((collateral == null) == (pccs == null)) {
+      throw new ParameterException(spec.commandLine(), "give exactly one of --collateral or --pccs");
+    }
+    Instant time = parseTime();
+    DcapQuoteVerifier verifier = verifier();
+    byte[] bytes = read(quote, "--quote");
+    ObjectNode out;
+    QuoteVerificationResult result;
+    try {
+      TdxQuote parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
+      CollateralSource source = source();
+      result = source == null ? null : verifier.verify(parsed, source, time);
+      out = toJson(result);
+    } catch (QuoteParseException e) {
+      result = null;
+      out = JSON.createObjectNode();
+      out.put("valid", false);
+      out.putNull("status");
+      out.putArray("advisoryIds");
+      out.put("failure", VerificationFailure.MALFORMED_QUOTE.name());
+      out.put("error", e.getMessage());
+    } catch (CollateralLoadException e) {
+      result = null;
+      out = JSON.createObjectNode();
+      out.put("valid", false);
+      out.putNull("status");
+      out.putArray("advisoryIds");
+      out.put("failure", VerificationFailure.COLLATERAL_UNAVAILABLE.name());
+      out.put("error", e.getMessage());
+    }
+    spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+    spec.commandLine().getOut().flush();
+    return result != null && result.valid() ? 0 : 1;
+  }
+
+  private static final class CollateralLoadException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    CollateralLoadException(String message) {
+      super(message);
+    }
+  }
+
+  private CollateralSource source() throws CollateralLoadException {
+    try {
+      if (pccs != null) {
+        return new PcsCollateralClient(pccs);
+      }
+      if (!Files.exists(collateral)) {
+        throw new ParameterException(spec.commandLine(), "--collateral " + collateral + " does not exist");
+      }
+      return Files.isDirectory(collateral) ? CollateralDirectory.load(collateral)
+          : DcapQvlCollateralFile.load(collateral);
+    } catch (org.teekms.attest.tdx.collateral.CollateralException e) {
+      throw new CollateralLoadException(e.getMessage());
+    }
+  }
+
+  private Instant parseTime() {
+    if (at == null) {
+      return Instant.now();
+    }
+    try {
+      return Instant.parse(at);
+    } catch (DateTimeParseException e) {
+      throw new ParameterException(spec.commandLine(), "--at must be an ISO-8601 UTC time like "
+          + "2025-07-19T10:00:34Z, got " + at);
+    }
+  }
+
+  private DcapQuoteVerifier verifier() {
+    if (rootCa == null) {
+      return DcapQuoteVerifier.withIntelRoot();
+    }
+    try {
+      return new DcapQuoteVerifier(Pem.certificates(read(rootCa, "--root-ca")).get(0));
+    } catch (CertificateException e) {
+      throw new ParameterException(spec.commandLine(), "--root-ca " + rootCa + ": " + e.getMessage());
+    }
+  }
+
+  private byte[] read(Path file, String option) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new ParameterException(spec.commandLine(), option + " " + file + " cannot be read: " + e.getMessage());
+    }
+  }
+
+  /** The stable JSON contract (see README): verdict, quote identity, and the TD fields. */
+  static ObjectNode toJson(QuoteVerificationResult r) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("valid", r.valid());
+    if (r.status() == null) {
+      o.putNull("status");
+    } else {
+      o.put("status", r.status().name());
+    }
+    ArrayNode ids = o.putArray("advisoryIds");
+    r.advisoryIds().forEach(ids::add);
+    if (!r.valid()) {
+      o.put("failure", r.failure().name());
+      o.put("error", r.error());
+    }
+    o.put("verifiedAt", r.verifiedAt().toString());
+    if (r.quote() != null) {
+      o.put("quoteVersion", r.quote().header().version());
+      o.put("teeType", r.quote().teeType().name());
+    }
+    if (r.pck() != null) {
+      o.put("fmspc", r.pck().fmspc().hex());
+      o.put("deviceId", r.deviceId().hex());
+      ObjectNode pck = o.putObject("pck");
+      pck.put("pceId", r.pck().pceId().hex());
+      pck.put("pceSvn", r.pck().pceSvn());
+      pck.put("cpuSvn", r.pck().cpuSvn().hex());
+      ArrayNode comps = pck.putArray("cpuSvnComponents");
+      r.pck().cpuSvnComponents().forEach(comps::add);
+    }
+    if (r.tcb() != null) {
+      ObjectNode tcb = o.putObject("tcb");
+      tcb.put("platformStatus", r.tcb().platformStatus().name());
+      tcb.put("platformTcbDate", r.tcb().platformTcbDate().toString());
+      tcb.put("tdxModuleStatus", r.tcb().tdxModuleStatus() == null ? null : r.tcb().tdxModuleStatus().name());
+      tcb.put("qeStatus", r.tcb().qeStatus().name());
+    }
+    TdReport td = r.td();
+    if (td != null) {
+      ObjectNode t = o.putObject("td");
+      t.put("mrTd", td.mrTd().hex());
+      for (int i = 0; i < 4; i++) {
+        t.put("rtmr" + i, td.rtmr(i).hex());
+      }
+      t.put("reportData", td.reportData().hex());
+      t.put("mrConfigId", td.mrConfigId().hex());
+      t.put("mrOwner", td.mrOwner().hex());
+      t.put("mrOwnerConfig", td.mrOwnerConfig().hex());
+      t.put("tdAttributes", td.tdAttributes().raw().hex());
+      t.put("debug", td.tdAttributes().debug());
+      t.put("teeTcbSvn", td.teeTcbSvn().hex());
+      t.put("mrSeam", td.mrSeam().hex());
+      t.put("mrSignerSeam", td.mrSignerSeam().hex());
+      t.put("seamAttributes", td.seamAttributes().hex());
+      t.put("xfam", td.xfam().hex());
+      if (td.isTd15()) {
+        t.put("teeTcbSvn2", td.teeTcbSvn2().hex());
+        t.put("mrServiceTd", td.mrServiceTd().hex());
+      }
+    } else if (r.quote() != null) {
+      EnclaveReport e = r.quote().enclaveReport();
+      ObjectNode s = o.putObject("enclave");
+      s.put("mrEnclave", e.mrEnclave().hex());
+      s.put("mrSigner", e.mrSigner().hex());
+      s.put("isvProdId", e.isvProdId());
+      s.put("isvSvn", e.isvSvn());
+      s.put("attributes", e.attributes().hex());
+      s.put("debug", e.debug());
+      s.put("reportData", e.reportData().hex());
+    }
+    ObjectNode digests = o.putObject("collateralSha256");
+    r.collateralDigests().forEach(digests::put);
+    return o;
+  }
+}
