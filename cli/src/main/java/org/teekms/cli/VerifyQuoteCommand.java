@@ -41,8 +41,17 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--quote", required = true, paramLabel = "FILE", description = "Quote file: binary, or hex (0x prefix allowed).")
+  @Option(names = "--quote", paramLabel = "FILE", description = "Quote file: binary, or hex (0x prefix allowed).")
   Path quote;
+
+  @Option(names = "--event-log", paramLabel = "FILE",
+      description = "dstack JSON event log to replay against the quote's RTMRs (adds \"eventLog\" to the output).")
+  Path eventLog;
+
+  @Option(names = "--dstack", paramLabel = "FILE",
+      description = "dstack quote + event log JSON ({\"quote\": hex, \"event_log\": \"[...]\", \"vm_config\": …}) "
+          + "instead of --quote/--event-log.")
+  Path dstack;
 
   @Option(names = "--collateral", paramLabel = "FILE|DIR",
       description = "dcap-qvl collateral JSON file, or a collateral directory (tcb_info.json, …).")
@@ -62,13 +71,23 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     if ((collateral == null) == (pccs == null)) {
       throw new ParameterException(spec.commandLine(), "give exactly one of --collateral or --pccs");
     }
+    if ((quote == null) == (dstack == null)) {
+      throw new ParameterException(spec.commandLine(), "give exactly one of --quote or --dstack");
+    }
+    if (dstack != null && eventLog != null) {
+      throw new ParameterException(spec.commandLine(), "--dstack carries its own event log; drop --event-log");
+    }
     Instant time = parseTime();
     DcapQuoteVerifier verifier = verifier();
-    byte[] bytes = read(quote, "--quote");
+    DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
+    byte[] bytes = dstackFile != null ? dstackFile.quote() : read(quote, "--quote");
+    String log = dstackFile != null ? dstackFile.eventLog()
+        : eventLog == null ? null : new String(read(eventLog, "--event-log"), java.nio.charset.StandardCharsets.UTF_8);
     ObjectNode out;
     QuoteVerificationResult result;
+    TdxQuote parsed = null;
     try {
-      TdxQuote parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
+      parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
       CollateralSource source = source();
       result = source == null ? null : verifier.verify(parsed, source, time);
       out = toJson(result);
@@ -89,9 +108,27 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       out.put("failure", VerificationFailure.COLLATERAL_UNAVAILABLE.name());
       out.put("error", e.getMessage());
     }
+    boolean valid = result != null && result.valid();
+    if (log != null) {
+      boolean replayed = false;
+      if (parsed != null && parsed.tdReport() != null) {
+        replayed = EventLogJson.put(out, log, parsed.tdReport(),
+            dstackFile == null ? null : dstackFile.vmConfigOsImageHash());
+      } else {
+        ObjectNode e = out.putObject("eventLog");
+        e.put("replayed", false);
+        e.put("error", "no TD report to replay the event log against");
+      }
+      if (valid && !replayed) {
+        out.put("valid", false);
+        out.put("failure", "EVENT_LOG_INVALID");
+        out.put("error", "event log: " + out.get("eventLog").get("error").asText());
+      }
+      valid &= replayed;
+    }
     spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
-    return result != null && result.valid() ? 0 : 1;
+    return valid ? 0 : 1;
   }
 
   private static final class CollateralLoadException extends Exception {
