@@ -3,26 +3,20 @@ package org.teekms.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.cert.CertificateException;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.EnclaveReport;
-import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.VerificationFailure;
-import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.attest.tdx.collateral.CollateralSource;
-import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
-import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -53,42 +47,29 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
           + "instead of --quote/--event-log.")
   Path dstack;
 
-  @Option(names = "--collateral", paramLabel = "FILE|DIR",
-      description = "dcap-qvl collateral JSON file, or a collateral directory (tcb_info.json, …).")
-  Path collateral;
-
-  @Option(names = "--pccs", paramLabel = "URL", description = "Fetch collateral from this Intel PCS / PCCS (v4 API).")
-  String pccs;
-
-  @Option(names = "--at", paramLabel = "TIME", description = "Verification time, ISO-8601 UTC (default: now).")
-  String at;
-
-  @Option(names = "--root-ca", paramLabel = "PEM", description = "Trust anchor (default: the bundled Intel SGX Root CA).")
-  Path rootCa;
+  @Mixin QuoteVerificationOptions options;
 
   @Override
   public Integer call() throws Exception {
-    if ((collateral == null) == (pccs == null)) {
-      throw new ParameterException(spec.commandLine(), "give exactly one of --collateral or --pccs");
-    }
+    options.requireOneCollateralSource();
     if ((quote == null) == (dstack == null)) {
       throw new ParameterException(spec.commandLine(), "give exactly one of --quote or --dstack");
     }
     if (dstack != null && eventLog != null) {
       throw new ParameterException(spec.commandLine(), "--dstack carries its own event log; drop --event-log");
     }
-    Instant time = parseTime();
-    DcapQuoteVerifier verifier = verifier();
+    Instant time = options.time();
+    DcapQuoteVerifier verifier = options.verifier();
     DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
-    byte[] bytes = dstackFile != null ? dstackFile.quote() : read(quote, "--quote");
+    byte[] bytes = dstackFile != null ? dstackFile.quote() : options.read(quote, "--quote");
     String log = dstackFile != null ? dstackFile.eventLog()
-        : eventLog == null ? null : new String(read(eventLog, "--event-log"), java.nio.charset.StandardCharsets.UTF_8);
+        : eventLog == null ? null : new String(options.read(eventLog, "--event-log"), StandardCharsets.UTF_8);
     ObjectNode out;
     QuoteVerificationResult result;
     TdxQuote parsed = null;
     try {
       parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
-      CollateralSource source = source();
+      CollateralSource source = options.source();
       result = source == null ? null : verifier.verify(parsed, source, time);
       out = toJson(result);
     } catch (QuoteParseException e) {
@@ -99,7 +80,7 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       out.putArray("advisoryIds");
       out.put("failure", VerificationFailure.MALFORMED_QUOTE.name());
       out.put("error", e.getMessage());
-    } catch (CollateralLoadException e) {
+    } catch (QuoteVerificationOptions.CollateralLoadException e) {
       result = null;
       out = JSON.createObjectNode();
       out.put("valid", false);
@@ -129,60 +110,6 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
     return valid ? 0 : 1;
-  }
-
-  private static final class CollateralLoadException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    CollateralLoadException(String message) {
-      super(message);
-    }
-  }
-
-  private CollateralSource source() throws CollateralLoadException {
-    try {
-      if (pccs != null) {
-        return new PcsCollateralClient(pccs);
-      }
-      if (!Files.exists(collateral)) {
-        throw new ParameterException(spec.commandLine(), "--collateral " + collateral + " does not exist");
-      }
-      return Files.isDirectory(collateral) ? CollateralDirectory.load(collateral)
-          : DcapQvlCollateralFile.load(collateral);
-    } catch (org.teekms.attest.tdx.collateral.CollateralException e) {
-      throw new CollateralLoadException(e.getMessage());
-    }
-  }
-
-  private Instant parseTime() {
-    if (at == null) {
-      return Instant.now();
-    }
-    try {
-      return Instant.parse(at);
-    } catch (DateTimeParseException e) {
-      throw new ParameterException(spec.commandLine(), "--at must be an ISO-8601 UTC time like "
-          + "2025-07-19T10:00:34Z, got " + at);
-    }
-  }
-
-  private DcapQuoteVerifier verifier() {
-    if (rootCa == null) {
-      return DcapQuoteVerifier.withIntelRoot();
-    }
-    try {
-      return new DcapQuoteVerifier(Pem.certificates(read(rootCa, "--root-ca")).get(0));
-    } catch (CertificateException e) {
-      throw new ParameterException(spec.commandLine(), "--root-ca " + rootCa + ": " + e.getMessage());
-    }
-  }
-
-  private byte[] read(Path file, String option) {
-    try {
-      return Files.readAllBytes(file);
-    } catch (IOException e) {
-      throw new ParameterException(spec.commandLine(), option + " " + file + " cannot be read: " + e.getMessage());
-    }
   }
 
   /** The stable JSON contract (see README): verdict, quote identity, and the TD fields. */
