@@ -70,6 +70,21 @@ class VerifyRatlsCommandTest {
   }
 
   @Test
+  void gpuEvidenceIsReportedMeasuredAndKeyBound() throws Exception {
+    var gpus = org.teekms.attest.gpu.SimulatedGpuEvidenceProvider.enable(1);
+    SimulatedCvm cvm = SimulatedRaTls.cvm("services: {gpu: 1}", false);
+    X509Certificate c = SimulatedRaTls.factory(cvm, gpus).create("gpu").certificate();
+    Run r = run(ratls(pem("gpu.pem", c)));
+    assertEquals(0, r.exit(), r.json().toString());
+    JsonNode g = r.json().get("gpuEvidence");
+    assertTrue(g.get("present").asBoolean());
+    assertEquals(1, g.get("gpus").asInt());
+    assertTrue(g.get("measuredInRtmr3").asBoolean());
+    assertTrue(g.get("nonceBound").asBoolean());
+    assertEquals(g.get("sha384").asText(), r.json().get("eventLog").get("gpuEvidenceHash").asText());
+  }
+
+  @Test
   void aCertificateWhoseQuoteBindsAnotherKeyIsInvalid() throws Exception {
     SimulatedCvm cvm = SimulatedRaTls.cvm("services: {b: 1}", false);
     KeyPair mine = RaTlsCertificateFactory.newKeyPair();
