@@ -14,7 +14,6 @@ import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.VerificationFailure;
-import org.teekms.attest.tdx.collateral.CollateralSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -65,29 +64,16 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     String log = dstackFile != null ? dstackFile.eventLog()
         : eventLog == null ? null : new String(options.read(eventLog, "--event-log"), StandardCharsets.UTF_8);
     ObjectNode out;
-    QuoteVerificationResult result;
+    QuoteVerificationResult result = null;
     TdxQuote parsed = null;
     try {
       parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
-      CollateralSource source = options.source();
-      result = source == null ? null : verifier.verify(parsed, source, time);
+      result = verifier.verify(parsed, options.source(), time);
       out = toJson(result);
     } catch (QuoteParseException e) {
-      result = null;
-      out = JSON.createObjectNode();
-      out.put("valid", false);
-      out.putNull("status");
-      out.putArray("advisoryIds");
-      out.put("failure", VerificationFailure.MALFORMED_QUOTE.name());
-      out.put("error", e.getMessage());
+      out = invalid(VerificationFailure.MALFORMED_QUOTE, e.getMessage());
     } catch (QuoteVerificationOptions.CollateralLoadException e) {
-      result = null;
-      out = JSON.createObjectNode();
-      out.put("valid", false);
-      out.putNull("status");
-      out.putArray("advisoryIds");
-      out.put("failure", VerificationFailure.COLLATERAL_UNAVAILABLE.name());
-      out.put("error", e.getMessage());
+      out = invalid(VerificationFailure.COLLATERAL_UNAVAILABLE, e.getMessage());
     }
     boolean valid = result != null && result.valid();
     if (log != null) {
@@ -110,6 +96,16 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
     return valid ? 0 : 1;
+  }
+
+  private static ObjectNode invalid(VerificationFailure failure, String error) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("valid", false);
+    out.putNull("status");
+    out.putArray("advisoryIds");
+    out.put("failure", failure.name());
+    out.put("error", error);
+    return out;
   }
 
   /** The stable JSON contract (see README): verdict, quote identity, and the TD fields. */

@@ -97,6 +97,16 @@ class VerifyQuoteCommandTest {
   }
 
   @Test
+  void malformedCollateralIsInvalid(@TempDir Path dir) throws Exception {
+    Path bad = dir.resolve("collateral.json");
+    java.nio.file.Files.writeString(bad, "{\"tcb_info\": 1}");
+    Run r = run("verify", "quote", "--quote", f("dcap-qvl/tdx_quote_v4.bin"), "--collateral", bad.toString(),
+        "--at", "2025-07-19T10:00:34Z");
+    assertEquals(1, r.exit());
+    assertEquals("COLLATERAL_UNAVAILABLE", r.json().get("failure").asText());
+  }
+
+  @Test
   void usageErrorsExitTwo() {
     assertEquals(2, run("verify", "quote", "--quote", f("dcap-qvl/tdx_quote_v4.bin")).exit());
     assertEquals(2, run("verify", "quote", "--quote", f("dcap-qvl/tdx_quote_v4.bin"), "--collateral",

@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.crypto.params.ECPublicKeyParameters;
 import org.teekms.attest.tdx.collateral.Collateral;
@@ -41,6 +42,7 @@ public final class DcapQuoteVerifier {
   private final ConcurrentHashMap<String, Object> pckChains = new ConcurrentHashMap<>();
 
   public DcapQuoteVerifier(X509Certificate trustAnchor) {
+    Objects.requireNonNull(trustAnchor, "trust anchor");
     this.paths = new CertificatePaths(trustAnchor);
   }
 
@@ -91,6 +93,9 @@ public final class DcapQuoteVerifier {
   }
 
   public QuoteVerificationResult verify(TdxQuote quote, Collateral collateral, Instant at) {
+    Objects.requireNonNull(quote, "quote");
+    Objects.requireNonNull(collateral, "collateral");
+    Objects.requireNonNull(at, "verification time");
     PckExtension pck = null;
     TcbEvaluation tcb = null;
     try {

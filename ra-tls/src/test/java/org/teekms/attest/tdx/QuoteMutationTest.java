@@ -141,6 +141,15 @@ class QuoteMutationTest {
   }
 
   @Test
+  void cos113QuoteWith3065BytesOfPaddingParses() throws Exception {
+    TdxQuote q = TdxQuote.parse(Fixtures.bytes("go-tdx-guest/ccel/cos-113-tdx-quote.dat"));
+    assertEquals(3065, q.trailingBytes());
+    assertEquals(Bytes.copyOf(Fixtures.bytes("go-tdx-guest/ccel/nonce.dat")), q.tdReport().reportData());
+    assertEquals("00806f050000", PckExtension.of(Pem.strictCertificateChain(q.pckCertChainPem().toByteArray())
+        .get(0)).fmspc().hex());
+  }
+
+  @Test
   void hexQuoteFilesDecodeWithAndWithoutPrefix() throws Exception {
     byte[] fromHex = TdxQuote.decodeFile(Fixtures.bytes("dcap-qvl/tdx-quote.hex"));
     assertEquals(5006, fromHex.length);
