@@ -42,7 +42,37 @@ public final class CertChainValidator {
   private static final Pattern PEM =
       Pattern.compile("-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]+?)-----END CERTIFICATE-----");
 
+  private static final VerifiedSignatures VERIFIED = new VerifiedSignatures(4096);
+
   private CertChainValidator() {}
+
+  /**
+   * Remembers (certificate, issuer key) pairs whose signature verified, keyed by SHA-256 over the certificate's DER
+   * and the issuer's encoded key: the intermediates shared by every GPU are then checked once, not per report.
+   * A pure memo of a deterministic check (the exact bytes are the key), bounded; validity times are never cached.
+   */
+  private static final class VerifiedSignatures {
+    private final int capacity;
+    private final java.util.Set<String> verified = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    VerifiedSignatures(int capacity) {
+      this.capacity = capacity;
+    }
+
+    void verify(X509Certificate cert, X509Certificate issuer) throws GeneralSecurityException {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      sha.update(cert.getEncoded());
+      String key = java.util.HexFormat.of().formatHex(sha.digest(issuer.getPublicKey().getEncoded()));
+      if (verified.contains(key)) {
+        return;
+      }
+      cert.verify(issuer.getPublicKey(), BC);
+      if (verified.size() >= capacity) {
+        verified.clear();
+      }
+      verified.add(key);
+    }
+  }
 
   /** A chain whose linkage and signatures were checked; what remains time-dependent is its validity window. */
   public record VerifiedChain(List<X509Certificate> certificates, Instant notBefore, Instant notAfter) {
@@ -110,7 +140,7 @@ public final class CertChainValidator {
       }
       requireCa(issuer, what, issuerIsAnchor ? "trust anchor" : "certificate " + (i + 1));
       try {
-        cert.verify(issuer.getPublicKey(), BC);
+        VERIFIED.verify(cert, issuer);
       } catch (GeneralSecurityException e) {
         throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " certificate " + i + " (" + subject(cert)
             + ") signature does not verify with " + subject(issuer) + ": " + e.getMessage());
@@ -196,10 +226,16 @@ public final class CertChainValidator {
           + MAX_CERT_BYTES + ")");
     }
     try {
-      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509")
+      // Parsed by BouncyCastle so keys are BC keys on BC's named curves: BC then verifies with cached precomputation
+      // instead of converting a SunEC key (and rebuilding the curve) on every verification.
+      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509", BC)
           .generateCertificate(new ByteArrayInputStream(der));
       if (!Arrays.equals(c.getEncoded(), der)) {
         throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " has trailing or non-DER bytes");
+      }
+      // BouncyCastle decodes the key lazily (unchecked exceptions, or null for an unknown algorithm): do it here.
+      if (c.getPublicKey() == null) {
+        throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " has an unsupported public key algorithm");
       }
       return c;
     } catch (GeneralSecurityException | RuntimeException e) {

@@ -342,7 +342,7 @@ public final class GpuSimulator {
         b.addExtension(new ASN1ObjectIdentifier("2.23.133.5.4.1"), false,
             new DERSequence(new DERTaggedObject(false, 6, new DERSequence(fwidEntry))));
       }
-      return new JcaX509CertificateConverter().getCertificate(b.build(
+      return new JcaX509CertificateConverter().setProvider(CertChainValidator.BC).getCertificate(b.build(
           new JcaContentSignerBuilder("SHA384withECDSA").setProvider(CertChainValidator.BC).build(issuerKey.getPrivate())));
     } catch (Exception e) {
       throw new GeneralSecurityException("cannot issue simulated certificate " + subject, e);

@@ -89,7 +89,7 @@ class GpuEvidenceTest {
   @Test
   void seededRandomMutationsNeverThrowUnchecked() throws Exception {
     byte[] der = evidence2023().encode();
-    Random random = new Random(42);
+    Random random = new Random(Long.getLong("teekms.test.seed", 42));
     GpuEvidenceVerifier verifier = GpuEvidenceVerifier.nvidia().revocation(RevocationChecker.disabled()).build();
     for (int i = 0; i < 3000; i++) {
       byte[] m = der.clone();
