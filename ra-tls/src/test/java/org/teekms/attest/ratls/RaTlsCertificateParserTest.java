@@ -57,6 +57,15 @@ class RaTlsCertificateParserTest {
   }
 
   @Test
+  void aDstackStyleCertificateWithoutOurVersionParsesAsVersionZero() throws Exception {
+    byte[] der = withExtensions(RaTlsOids.TDX_QUOTE, false, octets(new byte[] {4, 0, 2, 0}),
+        RaTlsOids.EVENT_LOG, false, octets("[]".getBytes()));
+    RaTlsEvidence e = RaTlsCertificateParser.parse(der);
+    assertEquals(0, e.formatVersion());
+    assertArrayEquals(new byte[] {4, 0, 2, 0}, e.quote());
+  }
+
+  @Test
   void rejectsMissingMalformedCriticalAndVersionedExtensions() throws Exception {
     assertEquals(Reason.MALFORMED_CERTIFICATE, reject(withExtensions()).reason());
     assertTrue(reject(withExtensions(RaTlsOids.EVENT_LOG, false, octets("[]".getBytes())))
