@@ -10,9 +10,11 @@ CREATE TABLE kms_identity (
 
 -- Root generations. The secret is sealed (AES-256-GCM under the SealingKeyProvider's key, AAD binding kms id and
 -- generation); a destroyed generation keeps its public facts but loses its ciphertext (crypto-shredding).
+-- Lifecycle: STAGED (created by a root rotation, not yet used) -> CURRENT (new key versions use it) -> RETIRED (still
+-- derives the key versions pinned to it, until destroy_after) -> DESTROYED.
 CREATE TABLE root_generation (
     generation       integer PRIMARY KEY CHECK (generation > 0),
-    state            text    NOT NULL CHECK (state IN ('CURRENT', 'RETAINED', 'RETIRED', 'DESTROYED')),
+    state            text    NOT NULL CHECK (state IN ('STAGED', 'CURRENT', 'RETIRED', 'DESTROYED')),
     sealed_secret    bytea   CHECK (sealed_secret IS NULL OR length(sealed_secret) = 12 + 32 + 16),
     sealing_key_id   text    NOT NULL,
     root_public_key  bytea,
@@ -31,16 +33,28 @@ CREATE TABLE app_key_state (
     app_id           bytea   PRIMARY KEY CHECK (length(app_id) = 20),
     current_version  integer NOT NULL CHECK (current_version >= 1),
     min_version      integer NOT NULL CHECK (min_version >= 1),
-    root_generation  integer NOT NULL REFERENCES root_generation (generation),
     last_rotated_at  bigint  NOT NULL,
     updated_at       bigint  NOT NULL,
     CHECK (min_version <= current_version)
 );
 
+-- Each key version of an app is pinned, when created, to the root generation it is derived from, so a root rotation
+-- never changes an existing version's keys (disks stay openable); versions are created in order, none skipped.
+CREATE TABLE app_key_version (
+    app_id           bytea   NOT NULL REFERENCES app_key_state (app_id),
+    version          integer NOT NULL CHECK (version >= 1),
+    root_generation  integer NOT NULL REFERENCES root_generation (generation),
+    created_at       bigint  NOT NULL,
+    PRIMARY KEY (app_id, version)
+);
+CREATE INDEX app_key_version_generation ON app_key_version (root_generation);
+
 -- Rotation jobs: database state machines, claimed with FOR UPDATE SKIP LOCKED so one replica runs each step.
 CREATE TABLE rotation_job (
     job_id            uuid    PRIMARY KEY,
     kind              text    NOT NULL CHECK (kind IN ('APP_ROTATION', 'ROOT_ROTATION')),
+    -- APP_ROTATION: PENDING -> DONE. ROOT_ROTATION: PENDING -> GENERATED -> PROMOTED -> APPS_MOVED -> DONE.
+    -- Every transition commits together with its effect and its audit entry (see org.teekms.kms.rotation).
     dedupe_key        text    NOT NULL UNIQUE,
     app_id            bytea   CHECK (app_id IS NULL OR length(app_id) = 20),
     from_version      integer,
@@ -48,7 +62,8 @@ CREATE TABLE rotation_job (
     target_min_version integer,
     from_generation   integer,
     target_generation integer,
-    state             text    NOT NULL,
+    state             text    NOT NULL CHECK (state IN ('PENDING', 'GENERATED', 'PROMOTED', 'APPS_MOVED', 'DONE', 'FAILED')),
+    reason            text    NOT NULL,
     attempts          integer NOT NULL DEFAULT 0,
     last_error        text,
     not_before        bigint  NOT NULL,
