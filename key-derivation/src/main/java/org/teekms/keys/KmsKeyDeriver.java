@@ -1,0 +1,63 @@
+package org.teekms.keys;
+
+/**
+ * The KMS side of derivation: derives any key from the root keyring, enforcing the app's version policy. App-tier keys
+ * go through the app root secret, so they equal what an {@link AppKeyDeriver} holding that secret derives.
+ */
+public final class KmsKeyDeriver {
+    private final RootKeyring keyring;
+
+    public KmsKeyDeriver(RootKeyring keyring) {
+        this.keyring = keyring;
+    }
+
+    public RootKeyring keyring() {
+        return keyring;
+    }
+
+    /** The KMS root signing key (secp256k1) of a generation; its address is what clients trust. */
+    public DerivedKey kmsRootKey(int generation) {
+        return deriveFromRoot(KeyRequest.kmsRoot(generation));
+    }
+
+    /** The app root secret A of (generation, app, version), if the policy serves that version. */
+    public AppRootSecret appRootSecret(int generation, AppId appId, int version, KeyVersionPolicy policy) {
+        policy.check(version);
+        try (DerivedKey a = deriveFromRoot(KeyRequest.appRootSecret(generation, appId, version))) {
+            return new AppRootSecret(generation, appId, version,
+                    SecretBytes.wrap(a.privateKeyBytes(InsecureSecretAccess.get())));
+        }
+    }
+
+    /**
+     * The key for {@code request} if {@code policy} (the policy of the request's app) serves its version; otherwise
+     * {@link KeyRefusedException} with the reason. Not for {@code kms-root} (use {@link #kmsRootKey}).
+     */
+    public DerivedKey derive(KeyRequest request, KeyVersionPolicy policy) {
+        if (request.purpose() == Purpose.KMS_ROOT) {
+            throw new KeyRefusedException(KeyRefusedException.Reason.WRONG_TIER, "kms-root is not an app key; use kmsRootKey");
+        }
+        policy.check(request.version());
+        if (request.isKmsTier()) {
+            return deriveFromRoot(request);
+        }
+        try (AppRootSecret a = appRootSecret(request.generation(), request.appId(), request.version(), policy)) {
+            return new AppKeyDeriver(a).derive(request);
+        }
+    }
+
+    /** First link of the signature chain: the generation's KMS root key certifies the app root public key. */
+    public AppRootCertificate certifyAppRoot(int generation, AppId appId, int version, KeyVersionPolicy policy) {
+        try (AppRootSecret a = appRootSecret(generation, appId, version, policy);
+             DerivedKey appRootSigning = new AppKeyDeriver(a).appRootSigningKey();
+             DerivedKey kmsRoot = kmsRootKey(generation)) {
+            return AppRootCertificate.issue(kmsRoot, appRootSigning);
+        }
+    }
+
+    private DerivedKey deriveFromRoot(KeyRequest request) {
+        try (SecretBytes root = keyring.secretCopy(request.generation())) {
+            return DerivedKey.derive(root, request);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package org.teekms.keys;
+
+/** What a key is for; its label is part of the derivation context. See docs/key-derivation.md §4. */
+public enum Purpose {
+    /** The KMS root signing key of a generation (secp256k1); signs app root public keys. */
+    KMS_ROOT("kms-root"),
+    /** The app root secret (raw-256, from the root secret) and the app root signing key (secp256k1, from the app root secret). */
+    APP_ROOT("app-root"),
+    /** Disk encryption key of one instance (and volume); KMS only. */
+    DISK("disk"),
+    /** X25519 key users encrypt environment variables to; KMS only. */
+    ENV_ENCRYPTION("env-encryption"),
+    /** P-256 key of the app's TLS certificate authority; KMS only. */
+    TLS_CA("tls-ca"),
+    /** App signing keys at a path; derivable by a holder of the app root secret. */
+    SIGNING("signing"),
+    /** User path keys ({@code GetKey(path)}); derivable by a holder of the app root secret. */
+    USER("user");
+
+    private final String label;
+
+    Purpose(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public static Purpose fromLabel(String label) {
+        for (Purpose p : values()) {
+            if (p.label.equals(label)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("unknown purpose: " + label);
+    }
+}
