@@ -39,9 +39,9 @@ class WireContractTest {
     appId[19] = 7;
     GetAppKeysResponse response = GetAppKeysResponse.newBuilder()
         .setAppId(ByteString.copyFrom(appId))
-        .setCurrentVersion(3).setMinVersion(2).setRootGeneration(1).setGrantId("g-1")
+        .setCurrentVersion(3).setMinVersion(2).setGrantId("g-1")
         .setPolicyBlock(PolicyBlock.newBuilder().setChainId(31337).setNumber(12).setHash(ByteString.copyFrom(new byte[32])))
-        .addKeys(AppKeys.newBuilder().setKeyVersion(2).setDiskKey(ByteString.copyFrom(new byte[32])))
+        .addKeys(AppKeys.newBuilder().setKeyVersion(2).setRootGeneration(1).setDiskKey(ByteString.copyFrom(new byte[32])))
         .addKeys(AppKeys.newBuilder().setKeyVersion(3))
         .build();
     GetAppKeysResponse parsed = GetAppKeysResponse.parseFrom(response.toByteArray());
@@ -49,8 +49,8 @@ class WireContractTest {
     assertArrayEquals(appId, parsed.getAppId().toByteArray());
     assertEquals(12, parsed.getPolicyBlock().getNumber());
     // Field numbers other implementations rely on.
-    assertEquals(8, GetAppKeysResponse.GRANT_ID_FIELD_NUMBER);
-    assertEquals(7, GetAppKeysResponse.POLICY_BLOCK_FIELD_NUMBER);
+    assertEquals(7, GetAppKeysResponse.GRANT_ID_FIELD_NUMBER);
+    assertEquals(6, GetAppKeysResponse.POLICY_BLOCK_FIELD_NUMBER);
   }
 
   @Test
