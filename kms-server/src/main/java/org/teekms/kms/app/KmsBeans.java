@@ -9,6 +9,9 @@ import java.time.Clock;
 import java.util.HashSet;
 import java.util.List;
 import org.jboss.logging.Logger;
+import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.kms.adapters.GovernanceAppPolicy;
 import org.teekms.kms.admission.AdmissionController;
 import org.teekms.kms.admission.AdmissionObserver;
 import org.teekms.kms.admission.AppPolicyPort;
@@ -93,6 +96,22 @@ public class KmsBeans {
   RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config) {
     return new RotationWorker(pool, roots, audit, clock, config.rotation().rootGrace(), config.rotation().appBatch(),
         StepHook.NONE);
+  }
+
+  @Produces
+  @Singleton
+  AppPolicyPort appPolicyPort(KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    if (chain.rpcUrl().isEmpty() || chain.registryAddress().isEmpty() || chain.chainId() <= 0) {
+      LOG.warn("no chain configured (teekms.chain.rpc-url, chain-id, registry-address): every admission will be "
+          + "refused as CHAIN_UNAVAILABLE");
+      return new UnconfiguredChain();
+    }
+    PolicyReaderConfig readerConfig = PolicyReaderConfig.defaults(chain.rpcUrl().get(), chain.chainId(),
+        chain.registryAddress().get()).withConfirmations(chain.confirmations(), false);
+    LOG.infof("on-chain policy: registry %s on chain %d via %s, %d confirmations", chain.registryAddress().get(),
+        chain.chainId(), chain.rpcUrl().get(), chain.confirmations());
+    return new GovernanceAppPolicy(new ChainPolicyReader(readerConfig), chain.chainId());
   }
 
   @Produces

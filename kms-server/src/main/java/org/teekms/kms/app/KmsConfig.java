@@ -40,6 +40,12 @@ public interface KmsConfig {
     /** Enables simulated TDX/sealing. Logged at startup; refused in the prod profile. */
     @WithDefault("false")
     boolean enabled();
+
+    /**
+     * Hex seed of the simulated TDX platform. Processes sharing a seed share the simulated root CA, so simulated CVMs
+     * (guest agents, load generators) and this KMS verify each other. Unset: a fresh random platform.
+     */
+    Optional<String> seed();
   }
 
   interface Sealing {
