@@ -23,6 +23,7 @@ import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.keys.AppKeyIssuer;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keys.ReleasedAppKeys;
+import org.teekms.kms.keys.TlsCertificateIssuer;
 import org.teekms.kms.keystate.AppKeyState;
 import org.teekms.kms.keystate.AppKeyVersions;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -82,15 +83,20 @@ public final class AdmissionController {
       return grant;
     } catch (AdmissionDenied denied) {
       observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
-      auditDenial(peer, denied, block[0]);
+      auditDenial("DENY_APP_KEYS", peer, denied, block[0]);
       throw denied;
     }
   }
 
-  private AppKeysGrant decideAndRelease(AttestedPeer peer, List<Integer> requested, PolicyBlockRef[] blockOut) {
-    if (requested.stream().anyMatch(v -> v == null || v < 1) || requested.size() > 64) {
-      throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "key versions must be >= 1, at most 64 of them");
-    }
+  /** The outcome of steps 1-4 for an admitted peer: its app's key-version state, the served versions, the deriver. */
+  record Admitted(AppKeyState state, List<AppKeyState.KeyVersion> served, KmsKeyDeriver deriver, PolicyBlockRef block) {}
+
+  /**
+   * Steps 1-4 without releasing anything: local policy, on-chain policy, GPU, key-version sync.
+   *
+   * @param blockOut receives the pinned block as soon as it is known (for auditing a later refusal)
+   */
+  Admitted admit(AttestedPeer peer, PolicyBlockRef[] blockOut) {
     local.checkPeer(peer);
 
     AppPolicyVerdict verdict = readChain(peer);
@@ -110,6 +116,18 @@ public final class AdmissionController {
     Set<Integer> live = deriver.keyring().generations().entrySet().stream()
         .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey).collect(Collectors.toSet());
     List<AppKeyState.KeyVersion> served = state.servedVersions().stream().filter(v -> live.contains(v.rootGeneration())).toList();
+    return new Admitted(state, served, deriver, block);
+  }
+
+  private AppKeysGrant decideAndRelease(AttestedPeer peer, List<Integer> requested, PolicyBlockRef[] blockOut) {
+    if (requested.stream().anyMatch(v -> v == null || v < 1) || requested.size() > 64) {
+      throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "key versions must be >= 1, at most 64 of them");
+    }
+    Admitted admitted = admit(peer, blockOut);
+    AppKeyState state = admitted.state();
+    List<AppKeyState.KeyVersion> served = admitted.served();
+    KmsKeyDeriver deriver = admitted.deriver();
+    PolicyBlockRef block = admitted.block();
     List<AppKeyState.KeyVersion> chosen;
     if (requested.isEmpty()) {
       chosen = served;
@@ -154,6 +172,50 @@ public final class AdmissionController {
         keys, block);
   }
 
+  /**
+   * SignCert: the same admission as GetAppKeys, then a short-lived TLS certificate under the app CA of the current
+   * key version for the CSR's key; recorded as a grant (and audited) before it is returned.
+   */
+  public SignedCertificate signCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames, int validitySeconds,
+      boolean clientAuth) {
+    long start = System.nanoTime();
+    PolicyBlockRef[] block = new PolicyBlockRef[1];
+    try {
+      try {
+        TlsCertificateIssuer.checkRequest(csrDer, dnsNames, validitySeconds);
+      } catch (TlsCertificateIssuer.BadCertificateRequest bad) {
+        throw new AdmissionDenied(DenyCode.REQUEST_INVALID, bad.getMessage());
+      }
+      Admitted admitted = admit(peer, block);
+      AppKeyState state = admitted.state();
+      AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
+          .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
+              "the current key version " + state.currentVersion() + " is not served"));
+      TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), peer.appId(), peer.instanceId(),
+          current.version(), current.rootGeneration(), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()),
+          csrDer, dnsNames, validitySeconds, clientAuth, clock);
+      Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
+          List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
+              "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
+              "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
+      try {
+        ledger.recordGrant(grant).await().atMost(dbWait);
+      } catch (RuntimeException e) {
+        throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not be recorded in the audit log, so no "
+            + "certificate is returned: " + rootMessage(e));
+      }
+      observer.admitted(Duration.ofNanos(System.nanoTime() - start));
+      return new SignedCertificate(grant.grantId(), issued);
+    } catch (AdmissionDenied denied) {
+      observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
+      auditDenial("DENY_SIGN_CERT", peer, denied, block[0]);
+      throw denied;
+    }
+  }
+
+  /** A certificate issued by SignCert and the grant recording it. */
+  public record SignedCertificate(UUID grantId, TlsCertificateIssuer.Issued issued) {}
+
   private AppPolicyVerdict readChain(AttestedPeer peer) {
     long t = System.nanoTime();
     try {
@@ -188,7 +250,7 @@ public final class AdmissionController {
     }
   }
 
-  private void auditDenial(AttestedPeer peer, AdmissionDenied denied, PolicyBlockRef block) {
+  private void auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, PolicyBlockRef block) {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("detail", denied.detail());
     facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
@@ -199,7 +261,7 @@ public final class AdmissionController {
       facts.put("chainId", b.chainId());
     });
     try {
-      ledger.recordDenial("DENY_APP_KEYS", peer.appId(), denied.code().name(), facts).await().atMost(dbWait);
+      ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts).await().atMost(dbWait);
     } catch (RuntimeException e) {
       LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(), denied.code(), rootMessage(e));
     }

@@ -91,7 +91,21 @@ public class KmsService extends KmsGrpc.KmsImplBase {
 
   @Override
   public void signCert(SignCertRequest request, StreamObserver<SignCertResponse> out) {
-    out.onError(io.grpc.Status.UNIMPLEMENTED.withDescription("SignCert is not available in this build").asRuntimeException());
+    try {
+      AttestedPeer peer = attestedPeer();
+      AdmissionController.SignedCertificate signed = admission.signCertificate(peer, request.getCsr().toByteArray(),
+          request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth());
+      out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer()))
+          .setAppCaCertificate(encode(signed.issued().caKeyCertificate())).setKeyVersion(signed.issued().keyVersion())
+          .setGrantId(signed.grantId().toString()).build());
+      out.onCompleted();
+    } catch (AdmissionDenied d) {
+      LOG.infof("SignCert denied: %s: %s", d.code(), d.detail());
+      out.onError(GrpcErrors.denied(d));
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "SignCert failed");
+      out.onError(GrpcErrors.internal("SignCert", e));
+    }
   }
 
   static AppKeys encode(ReleasedAppKeys k) {

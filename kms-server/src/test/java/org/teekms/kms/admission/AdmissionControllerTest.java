@@ -306,4 +306,68 @@ class AdmissionControllerTest {
     observed.forEach(o -> codes.add(o[0]));
     assertTrue(codes.contains(DenyCode.REQUEST_INVALID));
   }
+
+  private static byte[] csr(java.security.KeyPair keys) throws Exception {
+    return new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+        new javax.security.auth.x500.X500Principal("CN=ignored"), keys.getPublic())
+        .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()))
+        .getEncoded();
+  }
+
+  @Test
+  void signCertIssuesAShortLivedCertificateUnderTheAppCa() throws Exception {
+    chain.register(APP, COMPOSE);
+    java.security.KeyPairGenerator gen = java.security.KeyPairGenerator.getInstance("EC");
+    gen.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+    java.security.KeyPair keys = gen.generateKeyPair();
+    AdmissionController.SignedCertificate signed = controller.signCertificate(good(1), csr(keys),
+        List.of("node-1.model.internal"), 3600, true);
+    java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
+        .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(signed.issued().certificateDer()));
+    assertArrayEquals(keys.getPublic().getEncoded(), cert.getPublicKey().getEncoded());
+    // The issuing key is the app CA key certified by the app root, itself certified by the KMS root.
+    org.teekms.keys.PurposeKeyCertificate ca = signed.issued().caKeyCertificate();
+    assertEquals("tls-ca", ca.key().purpose().label());
+    ReleasedAppKeys k = controller.grantAppKeys(good(1), List.of()).keys().get(0);
+    SignatureChainVerifier.Result chainOk = new SignatureChainVerifier(keyring.deriver(pool).kmsRootKey(1).ethereumAddress())
+        .verify(new SignatureChain(k.appRootCertificate(), ca));
+    assertTrue(chainOk.valid(), chainOk.detail());
+    org.bouncycastle.jce.spec.ECNamedCurveParameterSpec p256 = org.bouncycastle.jce.ECNamedCurveTable.getParameterSpec("P-256");
+    java.security.PublicKey caKey = java.security.KeyFactory.getInstance("EC", new org.bouncycastle.jce.provider.BouncyCastleProvider())
+        .generatePublic(new org.bouncycastle.jce.spec.ECPublicKeySpec(p256.getCurve().decodePoint(ca.publicKey()), p256));
+    cert.verify(caKey);
+    assertTrue(cert.getNotAfter().getTime() - cert.getNotBefore().getTime() <= (3600 + 60) * 1000L);
+    assertEquals(List.of("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"), cert.getExtendedKeyUsage());
+    assertEquals(-1, cert.getBasicConstraints(), "not a CA");
+    AuditEntry entry = audit.byEventId(signed.grantId()).await().atMost(WAIT);
+    assertEquals("GRANT_SIGN_CERT", entry.kind());
+    assertTrue(entry.detailJson().contains(signed.issued().certificateSha256Hex()));
+  }
+
+  @Test
+  void signCertRefusesBadRequests() throws Exception {
+    chain.register(APP, COMPOSE);
+    java.security.KeyPairGenerator gen = java.security.KeyPairGenerator.getInstance("EC");
+    gen.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+    byte[] good = csr(gen.generateKeyPair());
+    byte[] forged = good.clone();
+    forged[forged.length - 5] ^= 1; // inside the signature: no proof of possession
+    assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
+        () -> controller.signCertificate(good(1), forged, List.of(), 3600, false)).code());
+    assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
+        () -> controller.signCertificate(good(1), java.util.Arrays.copyOf(good, good.length / 2), List.of(), 3600, false)).code());
+    assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
+        () -> controller.signCertificate(good(1), good, List.of("bad name!"), 3600, false)).code());
+    assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
+        () -> controller.signCertificate(good(1), good, List.of(), 10, false)).code());
+    java.util.Random random = new java.util.Random(7);
+    for (int i = 0; i < 200; i++) {
+      byte[] m = good.clone();
+      m[random.nextInt(m.length)] ^= (byte) (1 + random.nextInt(255));
+      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.signCertificate(good(1), m, List.of(), 3600, false));
+      assertEquals(DenyCode.REQUEST_INVALID, d.code());
+    }
+    assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, assertThrows(AdmissionDenied.class, () -> controller.signCertificate(
+        peer(APP, bytes(32, 0xc9), bytes(20, 1), false, "UpToDate", 0), good, List.of(), 3600, false)).code());
+  }
 }
