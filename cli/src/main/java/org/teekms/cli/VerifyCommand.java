@@ -7,5 +7,5 @@ import picocli.CommandLine.Command;
     name = "verify",
     mixinStandardHelpOptions = true,
     description = "Verify attestation evidence offline and print one JSON object.",
-    subcommands = {})
+    subcommands = {VerifyQuoteCommand.class, VerifyRatlsCommand.class})
 public final class VerifyCommand extends CommandGroup {}

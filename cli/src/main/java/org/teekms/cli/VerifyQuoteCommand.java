@@ -1,0 +1,189 @@
+package org.teekms.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.EnclaveReport;
+import org.teekms.attest.tdx.QuoteParseException;
+import org.teekms.attest.tdx.QuoteVerificationResult;
+import org.teekms.attest.tdx.TdReport;
+import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.attest.tdx.VerificationFailure;
+import org.teekms.attest.tdx.collateral.CollateralSource;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code teekms verify quote}: verifies an Intel DCAP quote (TDX or SGX) at a given time and prints one JSON object.
+ * Exit 0 when valid, 1 when invalid (including malformed quotes or collateral), 2 on usage errors.
+ */
+@Command(
+    name = "quote",
+    mixinStandardHelpOptions = true,
+    description = "Verify an Intel TDX/SGX DCAP quote against collateral and print one JSON object.")
+public final class VerifyQuoteCommand implements Callable<Integer> {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--quote", paramLabel = "FILE", description = "Quote file: binary, or hex (0x prefix allowed).")
+  Path quote;
+
+  @Option(names = "--event-log", paramLabel = "FILE",
+      description = "dstack JSON event log to replay against the quote's RTMRs (adds \"eventLog\" to the output).")
+  Path eventLog;
+
+  @Option(names = "--dstack", paramLabel = "FILE",
+      description = "dstack quote + event log JSON ({\"quote\": hex, \"event_log\": \"[...]\", \"vm_config\": …}) "
+          + "instead of --quote/--event-log.")
+  Path dstack;
+
+  @Mixin QuoteVerificationOptions options;
+
+  @Override
+  public Integer call() throws Exception {
+    options.requireOneCollateralSource();
+    if ((quote == null) == (dstack == null)) {
+      throw new ParameterException(spec.commandLine(), "give exactly one of --quote or --dstack");
+    }
+    if (dstack != null && eventLog != null) {
+      throw new ParameterException(spec.commandLine(), "--dstack carries its own event log; drop --event-log");
+    }
+    Instant time = options.time();
+    DcapQuoteVerifier verifier = options.verifier();
+    DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
+    byte[] bytes = dstackFile != null ? dstackFile.quote() : options.read(quote, "--quote");
+    String log = dstackFile != null ? dstackFile.eventLog()
+        : eventLog == null ? null : new String(options.read(eventLog, "--event-log"), StandardCharsets.UTF_8);
+    ObjectNode out;
+    QuoteVerificationResult result;
+    TdxQuote parsed = null;
+    try {
+      parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
+      CollateralSource source = options.source();
+      result = source == null ? null : verifier.verify(parsed, source, time);
+      out = toJson(result);
+    } catch (QuoteParseException e) {
+      result = null;
+      out = JSON.createObjectNode();
+      out.put("valid", false);
+      out.putNull("status");
+      out.putArray("advisoryIds");
+      out.put("failure", VerificationFailure.MALFORMED_QUOTE.name());
+      out.put("error", e.getMessage());
+    } catch (QuoteVerificationOptions.CollateralLoadException e) {
+      result = null;
+      out = JSON.createObjectNode();
+      out.put("valid", false);
+      out.putNull("status");
+      out.putArray("advisoryIds");
+      out.put("failure", VerificationFailure.COLLATERAL_UNAVAILABLE.name());
+      out.put("error", e.getMessage());
+    }
+    boolean valid = result != null && result.valid();
+    if (log != null) {
+      boolean replayed = false;
+      if (parsed != null && parsed.tdReport() != null) {
+        replayed = EventLogJson.put(out, log, parsed.tdReport(),
+            dstackFile == null ? null : dstackFile.vmConfigOsImageHash());
+      } else {
+        ObjectNode e = out.putObject("eventLog");
+        e.put("replayed", false);
+        e.put("error", "no TD report to replay the event log against");
+      }
+      if (valid && !replayed) {
+        out.put("valid", false);
+        out.put("failure", "EVENT_LOG_INVALID");
+        out.put("error", "event log: " + out.get("eventLog").get("error").asText());
+      }
+      valid &= replayed;
+    }
+    spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+    spec.commandLine().getOut().flush();
+    return valid ? 0 : 1;
+  }
+
+  /** The stable JSON contract (see README): verdict, quote identity, and the TD fields. */
+  static ObjectNode toJson(QuoteVerificationResult r) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("valid", r.valid());
+    if (r.status() == null) {
+      o.putNull("status");
+    } else {
+      o.put("status", r.status().name());
+    }
+    ArrayNode ids = o.putArray("advisoryIds");
+    r.advisoryIds().forEach(ids::add);
+    if (!r.valid()) {
+      o.put("failure", r.failure().name());
+      o.put("error", r.error());
+    }
+    o.put("verifiedAt", r.verifiedAt().toString());
+    if (r.quote() != null) {
+      o.put("quoteVersion", r.quote().header().version());
+      o.put("teeType", r.quote().teeType().name());
+    }
+    if (r.pck() != null) {
+      o.put("fmspc", r.pck().fmspc().hex());
+      o.put("deviceId", r.deviceId().hex());
+      ObjectNode pck = o.putObject("pck");
+      pck.put("pceId", r.pck().pceId().hex());
+      pck.put("pceSvn", r.pck().pceSvn());
+      pck.put("cpuSvn", r.pck().cpuSvn().hex());
+      ArrayNode comps = pck.putArray("cpuSvnComponents");
+      r.pck().cpuSvnComponents().forEach(comps::add);
+    }
+    if (r.tcb() != null) {
+      ObjectNode tcb = o.putObject("tcb");
+      tcb.put("platformStatus", r.tcb().platformStatus().name());
+      tcb.put("platformTcbDate", r.tcb().platformTcbDate().toString());
+      tcb.put("tdxModuleStatus", r.tcb().tdxModuleStatus() == null ? null : r.tcb().tdxModuleStatus().name());
+      tcb.put("qeStatus", r.tcb().qeStatus().name());
+    }
+    TdReport td = r.td();
+    if (td != null) {
+      ObjectNode t = o.putObject("td");
+      t.put("mrTd", td.mrTd().hex());
+      for (int i = 0; i < 4; i++) {
+        t.put("rtmr" + i, td.rtmr(i).hex());
+      }
+      t.put("reportData", td.reportData().hex());
+      t.put("mrConfigId", td.mrConfigId().hex());
+      t.put("mrOwner", td.mrOwner().hex());
+      t.put("mrOwnerConfig", td.mrOwnerConfig().hex());
+      t.put("tdAttributes", td.tdAttributes().raw().hex());
+      t.put("debug", td.tdAttributes().debug());
+      t.put("teeTcbSvn", td.teeTcbSvn().hex());
+      t.put("mrSeam", td.mrSeam().hex());
+      t.put("mrSignerSeam", td.mrSignerSeam().hex());
+      t.put("seamAttributes", td.seamAttributes().hex());
+      t.put("xfam", td.xfam().hex());
+      if (td.isTd15()) {
+        t.put("teeTcbSvn2", td.teeTcbSvn2().hex());
+        t.put("mrServiceTd", td.mrServiceTd().hex());
+      }
+    } else if (r.quote() != null) {
+      EnclaveReport e = r.quote().enclaveReport();
+      ObjectNode s = o.putObject("enclave");
+      s.put("mrEnclave", e.mrEnclave().hex());
+      s.put("mrSigner", e.mrSigner().hex());
+      s.put("isvProdId", e.isvProdId());
+      s.put("isvSvn", e.isvSvn());
+      s.put("attributes", e.attributes().hex());
+      s.put("debug", e.debug());
+      s.put("reportData", e.reportData().hex());
+    }
+    ObjectNode digests = o.putObject("collateralSha256");
+    r.collateralDigests().forEach(digests::put);
+    return o;
+  }
+}

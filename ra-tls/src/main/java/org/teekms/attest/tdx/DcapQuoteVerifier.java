@@ -1,0 +1,214 @@
+package org.teekms.attest.tdx;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.security.cert.CertificateException;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import org.bouncycastle.crypto.params.ECPublicKeyParameters;
+import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.attest.tdx.collateral.CollateralException;
+import org.teekms.attest.tdx.collateral.CollateralRequest;
+import org.teekms.attest.tdx.collateral.CollateralSource;
+
+/**
+ * Verifies Intel DCAP quotes (TDX and SGX) at an explicit time against a configured trust anchor:
+ *
+ * <ol>
+ *   <li>collateral: root CA CRL signed by the anchor; TCB info and QE identity signatures over their exact JSON
+ *       bytes, with issuer chains to the anchor; PCK CRL signed by its issuer, chain to the anchor; every document,
+ *       CRL and certificate valid at the time; no signer revoked;
+ *   <li>PCK chain from the quote to the anchor, valid at the time, leaf and intermediates not revoked;
+ *   <li>QE report signed by the PCK key; QE report data = SHA-256(attestation key ‖ QE auth data);
+ *   <li>quote (header and body) signed by the attestation key;
+ *   <li>TCB evaluation ({@link TcbLevelMatcher}): QE identity, platform TCB level, TDX module identity.
+ * </ol>
+ *
+ * Nothing Intel-specific is built in except the rules: the root CA is whatever anchor this verifier is given.
+ * Checking collateral and PCK chains is cached (by content digest) so that, with warm caches, a quote costs its two
+ * ECDSA signature checks plus cheap time and CRL look-ups. Instances are thread-safe.
+ */
+public final class DcapQuoteVerifier {
+  private static final int MAX_CACHED = 4096;
+
+  private final CertificatePaths paths;
+  private final ConcurrentHashMap<String, Object> preparedCollateral = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Object> pckChains = new ConcurrentHashMap<>();
+
+  public DcapQuoteVerifier(X509Certificate trustAnchor) {
+    this.paths = new CertificatePaths(trustAnchor);
+  }
+
+  /** A verifier anchored at the Intel SGX Root CA (bundled copy; valid 2018-05-21..2049-12-31). */
+  public static DcapQuoteVerifier withIntelRoot() {
+    return new DcapQuoteVerifier(intelSgxRootCa());
+  }
+
+  public static X509Certificate intelSgxRootCa() {
+    try (InputStream in = DcapQuoteVerifier.class.getResourceAsStream("intel_sgx_root_ca.pem")) {
+      if (in == null) {
+        throw new IllegalStateException("bundled Intel SGX Root CA is missing");
+      }
+      return Pem.certificates(in.readAllBytes()).get(0);
+    } catch (IOException | CertificateException e) {
+      throw new IllegalStateException("bundled Intel SGX Root CA cannot be read", e);
+    }
+  }
+
+  public X509Certificate trustAnchor() {
+    return paths.anchor();
+  }
+
+  /** Parses and verifies; malformed bytes give an invalid result with {@link VerificationFailure#MALFORMED_QUOTE}. */
+  public QuoteVerificationResult verify(byte[] quote, Collateral collateral, Instant at) {
+    TdxQuote parsed;
+    try {
+      parsed = TdxQuote.parse(quote);
+    } catch (QuoteParseException e) {
+      return failed(VerificationFailure.MALFORMED_QUOTE, e.getMessage(), at, null, null, null, null);
+    }
+    return verify(parsed, collateral, at);
+  }
+
+  /** Fetches the quote's collateral from {@code source} (put a cache in front of network sources) and verifies. */
+  public QuoteVerificationResult verify(TdxQuote quote, CollateralSource source, Instant at) {
+    Collateral collateral;
+    try {
+      collateral = source.fetch(CollateralRequest.forQuote(quote));
+    } catch (QuoteParseException e) {
+      return failed(VerificationFailure.PCK_CHAIN_INVALID, e.getMessage(), at, quote, null, null, null);
+    } catch (CollateralException e) {
+      return failed(VerificationFailure.COLLATERAL_UNAVAILABLE, e.getMessage(), at, quote, null, null, null);
+    }
+    return verify(quote, collateral, at);
+  }
+
+  public QuoteVerificationResult verify(TdxQuote quote, Collateral collateral, Instant at) {
+    PckExtension pck = null;
+    TcbEvaluation tcb = null;
+    try {
+      PreparedCollateral prepared = prepared(collateral);
+      prepared.checkAt(at, paths);
+
+      PckChain chain = pckChain(quote.pckCertChainPem());
+      pck = chain.extension();
+      paths.checkValidity(chain.path(), at, VerificationFailure.PCK_CHAIN_INVALID, "PCK");
+      List<X509CRL> crls = List.of(prepared.rootCaCrl(), prepared.pckCrl());
+      paths.checkRevocation(chain.path(), crls, "PCK");
+
+      if (!EcdsaP256.verify(chain.leafKey(), quote.qeReportRaw().array(), quote.qeReportSignature().array())) {
+        throw new VerificationException(VerificationFailure.QE_REPORT_SIGNATURE_INVALID,
+            "QE report signature does not verify with the PCK certificate key");
+      }
+      checkQeReportData(quote);
+      ECPublicKeyParameters attestationKey;
+      try {
+        attestationKey = EcdsaP256.rawKey(quote.attestationKey().array());
+      } catch (IllegalArgumentException e) {
+        throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
+            "attestation key is not a P-256 point: " + e.getMessage());
+      }
+      if (!EcdsaP256.verify(attestationKey, quote.signedRegion().array(), quote.quoteSignature().array())) {
+        throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
+            "unable to verify the quote's header and body with its ECDSA attestation key");
+      }
+
+      tcb = TcbLevelMatcher.evaluate(quote, pck, prepared.tcbInfo(), prepared.qeIdentity());
+      if (tcb.status() == TcbStatus.Revoked) {
+        throw new VerificationException(VerificationFailure.TCB_REVOKED, "the platform's TCB level is Revoked");
+      }
+      return new QuoteVerificationResult(true, null, null, at, quote, pck, tcb, collateral.digests());
+    } catch (VerificationException e) {
+      return failed(e.failure(), e.getMessage(), at, quote, pck, tcb, collateral.digests());
+    }
+  }
+
+  private static void checkQeReportData(TdxQuote quote) throws VerificationException {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update(quote.attestationKey().array());
+      sha.update(quote.qeAuthData().array());
+      byte[] expected = sha.digest();
+      byte[] reportData = quote.qeReport().reportData().array();
+      boolean ok = MessageDigest.isEqual(expected, java.util.Arrays.copyOf(reportData, 32));
+      for (int i = 32; i < 64; i++) {
+        ok &= reportData[i] == 0;
+      }
+      if (!ok) {
+        throw new VerificationException(VerificationFailure.QE_REPORT_DATA_MISMATCH,
+            "QE report data is not SHA-256(attestation key || QE auth data) followed by zeros");
+      }
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private PreparedCollateral prepared(Collateral c) throws VerificationException {
+    Object cached = preparedCollateral.get(c.id());
+    if (cached == null) {
+      try {
+        cached = PreparedCollateral.prepare(c, paths);
+      } catch (VerificationException e) {
+        cached = e;
+      }
+      if (preparedCollateral.size() > MAX_CACHED) {
+        preparedCollateral.clear();
+      }
+      preparedCollateral.put(c.id(), cached);
+    }
+    if (cached instanceof VerificationException e) {
+      throw new VerificationException(e.failure(), e.getMessage());
+    }
+    return (PreparedCollateral) cached;
+  }
+
+  /** A PCK chain from a quote, parsed and verified to the anchor (time-independent parts). */
+  private record PckChain(List<X509Certificate> path, PckExtension extension, ECPublicKeyParameters leafKey) {}
+
+  private PckChain pckChain(Bytes pem) throws VerificationException {
+    String key = CertificatePaths.sha256(pem.array());
+    Object cached = pckChains.get(key);
+    if (cached == null) {
+      try {
+        cached = buildPckChain(pem);
+      } catch (VerificationException e) {
+        cached = e;
+      }
+      if (pckChains.size() > MAX_CACHED) {
+        pckChains.clear();
+      }
+      pckChains.put(key, cached);
+    }
+    if (cached instanceof VerificationException e) {
+      throw new VerificationException(e.failure(), e.getMessage());
+    }
+    return (PckChain) cached;
+  }
+
+  private PckChain buildPckChain(Bytes pem) throws VerificationException {
+    List<X509Certificate> certs;
+    try {
+      certs = Pem.strictCertificateChain(pem.array());
+    } catch (CertificateException e) {
+      throw new VerificationException(VerificationFailure.PCK_CHAIN_INVALID, "PCK certificate chain: "
+          + e.getMessage());
+    }
+    List<X509Certificate> path = paths.path(certs, VerificationFailure.PCK_CHAIN_INVALID, "PCK chain");
+    try {
+      PckExtension ext = PckExtension.of(path.get(0));
+      return new PckChain(path, ext, EcdsaP256.certificateKey(path.get(0).getPublicKey()));
+    } catch (QuoteParseException | IllegalArgumentException e) {
+      throw new VerificationException(VerificationFailure.PCK_CHAIN_INVALID, "PCK certificate: " + e.getMessage());
+    }
+  }
+
+  private static QuoteVerificationResult failed(VerificationFailure failure, String error, Instant at, TdxQuote quote,
+      PckExtension pck, TcbEvaluation tcb, java.util.Map<String, String> digests) {
+    return new QuoteVerificationResult(false, failure, error, at, quote, pck, tcb, digests);
+  }
+}
