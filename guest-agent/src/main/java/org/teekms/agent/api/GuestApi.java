@@ -59,11 +59,12 @@ import org.teekms.proto.SignCertResponse;
  * a JSON answer. Keys are derived locally from the app root secret (docs/key-derivation.md); see guest-agent/README.md
  * for the mapping of dstack's {@code path}/{@code purpose}/{@code algorithm} onto our derivation context.
  */
-public final class GuestApi {
+public final class GuestApi implements JsonApi {
   public static final String VERSION = "0.5.8-teekms-0.1.0";
   /** Path of the key {@code /Sign} uses (purpose {@code signing}), per algorithm. */
   public static final String SIGN_KEY_PATH = "dstack/sign";
   static final ObjectMapper JSON = new ObjectMapper();
+  public static final ObjectMapper JSON_MAPPER = JSON;
   private static final X9ECParameters K1 = SECNamedCurves.getByName("secp256k1");
   private static final ECDomainParameters K1_DOMAIN =
       new ECDomainParameters(K1.getCurve(), K1.getG(), K1.getN(), K1.getH());
@@ -75,6 +76,7 @@ public final class GuestApi {
   }
 
   /** @param method e.g. "GetKey" (the path without its leading slash) */
+  @Override
   public ObjectNode handle(String method, JsonNode body) throws ApiException {
     if (body == null || body.isNull() || body.isMissingNode()) {
       body = JSON.createObjectNode();

@@ -56,7 +56,7 @@ public final class GuestApiServer implements AutoCloseable {
     this.socket = socket;
   }
 
-  public static GuestApiServer start(Vertx vertx, GuestApi api, Settings s) throws IOException {
+  public static GuestApiServer start(Vertx vertx, JsonApi api, Settings s) throws IOException {
     if (!vertx.isNativeTransportEnabled()) {
       throw new IOException("unix sockets need Netty's native epoll transport: "
           + vertx.unavailableNativeTransportCause());
@@ -95,7 +95,7 @@ public final class GuestApiServer implements AutoCloseable {
     return other instanceof Integer mode && (mode & 0170000) == 0140000;
   }
 
-  private static void serve(Vertx vertx, GuestApi api, int maxBody, HttpServerRequest req) {
+  private static void serve(Vertx vertx, JsonApi api, int maxBody, HttpServerRequest req) {
     String path = req.path();
     String method = path.startsWith("/") ? path.substring(1) : path;
     if (method.startsWith("prpc/")) { // dstack also serves /prpc/<Method>
@@ -129,7 +129,7 @@ public final class GuestApiServer implements AutoCloseable {
     });
   }
 
-  private static void respond(Vertx vertx, GuestApi api, String method, JsonNode body, HttpServerRequest req) {
+  private static void respond(Vertx vertx, JsonApi api, String method, JsonNode body, HttpServerRequest req) {
     vertx.<ObjectNode>executeBlocking(() -> api.handle(method, body), false).onComplete(ar -> {
       if (ar.succeeded()) {
         send(req, 200, ar.result());
