@@ -203,7 +203,7 @@ final class TestKms implements AutoCloseable {
         X500Name issuer = new X500Name("CN=app CA " + app.toHex());
         var b = new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(now.toEpochMilli()),
             Date.from(now.minusSeconds(60)), Date.from(now.plusSeconds(request.getValiditySeconds())),
-            new X500Name("CN=" + app.toHex() + "." + peer.instanceId().hex()), csr.getPublicKey());
+            new X500Name("CN=" + peer.instanceId().hex() + ",O=" + app.toHex()), csr.getPublicKey());
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
         List<GeneralName> names = new ArrayList<>();
         request.getDnsNamesList().forEach(n -> names.add(new GeneralName(GeneralName.dNSName, n)));

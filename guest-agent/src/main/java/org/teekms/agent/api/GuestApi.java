@@ -292,11 +292,17 @@ public final class GuestApi implements JsonApi {
       throw new ApiException(502, "the KMS certified another key");
     }
     ObjectNode out = JSON.createObjectNode();
-    out.put("key", pem(pair.getPrivate()));
+    out.put("key", pkcs8Pem(pair.getPrivate())); // dstack returns PKCS#8 ("BEGIN PRIVATE KEY")
     out.putArray("certificate_chain").add(pem(leaf));
     out.put("key_version", signed.getKeyVersion());
     out.put("grant_id", signed.getGrantId());
     return out;
+  }
+
+  static String pkcs8Pem(java.security.PrivateKey key) {
+    return "-----BEGIN PRIVATE KEY-----\n"
+        + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(key.getEncoded())
+        + "\n-----END PRIVATE KEY-----\n";
   }
 
   static String pem(Object o) {
