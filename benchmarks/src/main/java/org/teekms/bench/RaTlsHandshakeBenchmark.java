@@ -50,6 +50,8 @@ public class RaTlsHandshakeBenchmark {
 
   private SSLContext server;
   private SSLContext client;
+  private RaTlsVerifier uncachedVerifier;
+  private java.security.cert.X509Certificate peerCertificate;
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
@@ -58,7 +60,11 @@ public class RaTlsHandshakeBenchmark {
     Collateral collateral = tdx.collateral().toCollateral();
     DcapQuoteVerifier dcap = new DcapQuoteVerifier(tdx.rootCertificate());
     Duration ttl = mode.equals("cached") ? Duration.ofHours(1) : Duration.ZERO;
-    server = RaTlsContexts.sslContext(new RaTlsKeyManager(credentials(tdx, clock, "kms")),
+    RaTlsCredentials kms = credentials(tdx, clock, "kms");
+    peerCertificate = kms.certificate();
+    uncachedVerifier = RaTlsVerifier.builder(dcap, request -> collateral).clock(clock).cache(Duration.ZERO, 1).build();
+    uncachedVerifier.verify(peerCertificate);
+    server = RaTlsContexts.sslContext(new RaTlsKeyManager(kms),
         new RaTlsTrustManager(RaTlsVerifier.builder(dcap, request -> collateral).clock(clock).cache(ttl, 1000).build()));
     client = RaTlsContexts.sslContext(new RaTlsKeyManager(credentials(tdx, clock, "agent")),
         new RaTlsTrustManager(RaTlsVerifier.builder(dcap, request -> collateral).clock(clock).cache(ttl, 1000).build()));
@@ -69,6 +75,12 @@ public class RaTlsHandshakeBenchmark {
     SimulatedCvm cvm = tdx.newCvm(new byte[48], false)
         .boot(SimulatedCvm.App.ofCompose("services: {" + app + ": {}}", new byte[20]));
     return new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(24)).create(app);
+  }
+
+  /** One RA-TLS certificate verified end to end (no identity cache, warm collateral): the trust manager's work. */
+  @Benchmark
+  public Object verifyCertificate() throws Exception {
+    return uncachedVerifier.verify(peerCertificate);
   }
 
   @Benchmark

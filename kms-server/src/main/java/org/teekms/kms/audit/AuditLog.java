@@ -153,7 +153,8 @@ public final class AuditLog {
         });
   }
 
-  static AuditEntry read(Row r) {
+  /** Maps an {@code audit_log} row. */
+  public static AuditEntry read(Row r) {
     return new AuditEntry(r.getLong("seq"), r.getUUID("event_id"), r.getLong("event_time"), r.getString("kind"),
         r.getBuffer("app_id").getBytes(), AuditDraft.Outcome.valueOf(r.getString("outcome")), r.getString("reason"),
         r.getString("detail_json"), r.getBuffer("prev_hash").getBytes(), r.getBuffer("entry_hash").getBytes());

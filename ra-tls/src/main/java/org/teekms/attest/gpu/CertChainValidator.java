@@ -84,7 +84,8 @@ public final class CertChainValidator {
           what + " chain has " + chain.size() + " certificates (allowed 1.." + MAX_CHAIN_LENGTH + ")");
     }
     List<X509Certificate> full = new ArrayList<>(chain);
-    if (!sameCertificate(full.get(full.size() - 1), anchor)) {
+    boolean anchorAppended = !sameCertificate(full.get(full.size() - 1), anchor);
+    if (anchorAppended) {
       full.add(anchor);
     }
     for (int i = 0; i < full.size(); i++) {
@@ -100,13 +101,14 @@ public final class CertChainValidator {
       }
       boolean last = i == full.size() - 1;
       X509Certificate issuer = last ? anchor : full.get(i + 1);
+      boolean issuerIsAnchor = last || (anchorAppended && i + 1 == full.size() - 1);
       if (!cert.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
         throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " certificate " + i + " (" + subject(cert)
             + ") is issued by " + cert.getIssuerX500Principal().getName() + ", not by "
-            + (last ? "the trust anchor " : "certificate " + (i + 1) + " ") + "(" + subject(issuer)
+            + (issuerIsAnchor ? "the trust anchor " : "certificate " + (i + 1) + " ") + "(" + subject(issuer)
             + "): wrong order or foreign root?");
       }
-      requireCa(issuer, what, last ? "trust anchor" : "certificate " + (i + 1));
+      requireCa(issuer, what, issuerIsAnchor ? "trust anchor" : "certificate " + (i + 1));
       try {
         cert.verify(issuer.getPublicKey(), BC);
       } catch (GeneralSecurityException e) {

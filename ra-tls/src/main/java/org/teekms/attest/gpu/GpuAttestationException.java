@@ -32,15 +32,23 @@ public final class GpuAttestationException extends Exception {
   }
 
   private final Reason reason;
+  private final String detail;
 
-  public GpuAttestationException(Reason reason, String message) {
-    super(reason + ": " + message);
+  public GpuAttestationException(Reason reason, String detail) {
+    super(reason + ": " + detail);
     this.reason = reason;
+    this.detail = detail;
   }
 
-  public GpuAttestationException(Reason reason, String message, Throwable cause) {
-    super(reason + ": " + message, cause);
+  public GpuAttestationException(Reason reason, String detail, Throwable cause) {
+    super(reason + ": " + detail, cause);
     this.reason = reason;
+    this.detail = detail;
+  }
+
+  /** The message without the reason prefix. */
+  public String detail() {
+    return detail;
   }
 
   public Reason reason() {

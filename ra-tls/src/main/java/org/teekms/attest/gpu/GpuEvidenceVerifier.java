@@ -45,7 +45,7 @@ public final class GpuEvidenceVerifier {
   private GpuEvidenceVerifier(Builder b) {
     this.deviceRoot = Objects.requireNonNull(b.deviceRoot, "deviceRoot");
     this.rimStore = b.rimStore;
-    this.revocation = Objects.requireNonNull(b.revocation, "revocation");
+    this.revocation = b.revocation != null ? b.revocation : new OcspChecker(OcspChecker.Config.defaults());
     this.simulatedRoot = deviceRoot.getSubjectX500Principal().getName().contains("SIMULATED");
   }
 
@@ -62,7 +62,7 @@ public final class GpuEvidenceVerifier {
   public static final class Builder {
     private final X509Certificate deviceRoot;
     private RimStore rimStore;
-    private RevocationChecker revocation = new OcspChecker(OcspChecker.Config.defaults());
+    private RevocationChecker revocation;
 
     private Builder(X509Certificate deviceRoot) {
       this.deviceRoot = Objects.requireNonNull(deviceRoot, "deviceRoot");

@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * What an app requires of the GPUs attached to a CVM, applied to the verifier's facts ({@link GpuResult}s).
- * Every GPU in the evidence must be valid (an attached GPU that fails verification is never ignored), and:
+ * Every GPU in the evidence must be valid (an attached GPU that fails verification is never ignored) and a distinct
+ * device (by {@link GpuResult#deviceId()}), and:
  *
  * @param requiredGpuCount at least this many GPUs (0 = GPUs optional)
  * @param architectures allowed architectures (empty = any)
@@ -51,12 +52,18 @@ public record GpuPolicy(int requiredGpuCount, Set<GpuArchitecture> architectures
     if (results.size() < requiredGpuCount) {
       reasons.add("policy requires " + requiredGpuCount + " GPUs, evidence has " + results.size());
     }
+    java.util.Map<String, Integer> seen = new java.util.HashMap<>();
     for (int i = 0; i < results.size(); i++) {
       GpuResult r = results.get(i);
       String gpu = "GPU " + i + (r.deviceId() == null ? "" : " (" + r.deviceId().substring(0, 16) + "…)");
       if (!r.valid()) {
         reasons.add(gpu + " failed verification: " + r.error());
         continue;
+      }
+      // The same GPU's evidence listed twice must not count as two GPUs.
+      Integer first = seen.putIfAbsent(r.deviceId(), i);
+      if (first != null) {
+        reasons.add(gpu + " is the same device as GPU " + first);
       }
       if (!architectures.isEmpty() && !architectures.contains(r.arch())) {
         reasons.add(gpu + " is " + r.arch() + ", policy allows " + architectures);

@@ -46,8 +46,6 @@ import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
@@ -92,6 +90,8 @@ public final class GpuSimulator {
   private final X509Certificate rimRoot;
   private final List<X509Certificate> rimSignerChain;
   private final KeyPair rimSignerKey;
+  private final KeyPair rimRootKey;
+  private final KeyPair rimCaKey;
   private long serial = 1;
 
   /** One simulated GPU: its device-identity and attestation keys. */
@@ -126,9 +126,9 @@ public final class GpuSimulator {
         random.nextBytes(measurements[i]);
       }
     }
-    KeyPair rimRootKey = newKey();
+    rimRootKey = newKey();
     rimRoot = cert("CN=SIMULATED NVIDIA CoRIM signing Root CA,O=SIMULATED", rimRootKey, null, rimRootKey, true, null);
-    KeyPair rimCaKey = newKey();
+    rimCaKey = newKey();
     X509Certificate rimCa = cert("CN=SIMULATED NVIDIA Reference Value GH100 CA,O=SIMULATED", rimCaKey, rimRoot,
         rimRootKey, true, null);
     rimSignerKey = newKey();
@@ -187,6 +187,11 @@ public final class GpuSimulator {
 
   /** A signed report of GPU {@code gpu} in the Hopper layout (SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response). */
   public byte[] report(int gpu, byte[] nonce) {
+    return report(gpu, nonce, devices.get(gpu).fwid(), DRIVER_VERSION);
+  }
+
+  /** Test hook: a correctly signed report that claims another FWID or driver version. */
+  byte[] report(int gpu, byte[] nonce, byte[] fwid, String driverVersion) {
     if (nonce.length != HopperReportParser.NONCE_LENGTH) {
       throw new IllegalArgumentException("nonce must be 32 bytes");
     }
@@ -210,9 +215,9 @@ public final class GpuSimulator {
     tlv(opaque, HopperReport.CHIP_SKU, (CHIP_SKU + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.PROJECT, (PROJECT + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.PROJECT_SKU, (PROJECT_SKU + "\0").getBytes(StandardCharsets.US_ASCII));
-    tlv(opaque, HopperReport.DRIVER_VERSION, (DRIVER_VERSION + "\0").getBytes(StandardCharsets.US_ASCII));
+    tlv(opaque, HopperReport.DRIVER_VERSION, (driverVersion + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.NVDEC0_STATUS, new byte[] {0x55});
-    tlv(opaque, HopperReport.FWID, d.fwid());
+    tlv(opaque, HopperReport.FWID, fwid);
     byte[] o = opaque.toByteArray();
     out.writeBytes(new byte[] {(byte) o.length, (byte) (o.length >> 8)});
     out.writeBytes(o);
@@ -261,6 +266,9 @@ public final class GpuSimulator {
       f.setNamespaceAware(true);
       Document doc = f.newDocumentBuilder().newDocument();
       Element root = doc.createElementNS(RimVerifier.SWID_NS, "SoftwareIdentity");
+      // Declare namespaces explicitly, so the signed DOM and its serialization canonicalize the same.
+      root.setAttributeNS("http://www.w3.org/2000/xmlns/", "xmlns", RimVerifier.SWID_NS);
+      root.setAttributeNS("http://www.w3.org/2000/xmlns/", "xmlns:ns2", RimVerifier.SHA384_NS);
       root.setAttribute("name", "GH100");
       root.setAttribute("tagId", "SIMULATED-" + version);
       root.setAttribute("version", "1.0");
@@ -358,6 +366,17 @@ public final class GpuSimulator {
       }
     }
     throw new IllegalArgumentException("not a simulated CA: " + cert.getSubjectX500Principal());
+  }
+
+  /** The key of any simulated CA or RIM certificate (device CAs, RIM root, RIM CA), for test OCSP responders. */
+  KeyPair caKeyOrRim(X509Certificate cert) {
+    if (cert.equals(rimRoot)) {
+      return rimRootKey;
+    }
+    if (cert.equals(rimSignerChain.get(1))) {
+      return rimCaKey;
+    }
+    return caKey(cert);
   }
 
   /** Test hook: the FWID bytes for GPU i. */

@@ -56,10 +56,6 @@ public record HopperReport(
     public byte[] value() {
       return value.clone();
     }
-
-    boolean valueEquals(byte[] expected) {
-      return java.util.Arrays.equals(value, expected);
-    }
   }
 
   /** One opaque-data TLV field. */

@@ -174,7 +174,8 @@ public final class OcspChecker implements RevocationChecker {
       response = transport.post(config.responder(), request);
     } catch (IOException | RuntimeException e) {
       return new OcspResult.CertStatus(subject, serial, OcspResult.Status.UNAVAILABLE,
-          "responder " + config.responder() + " unreachable: " + e.getMessage());
+          "responder " + config.responder() + " unreachable: " + (e.getMessage() == null ? e.getClass().getSimpleName()
+              : e.getMessage()));
     }
     Evaluation e = evaluate(response, id, nonce, chain, index, at);
     if (e.cacheUntil != null && config.cacheSize() > 0) {

@@ -114,7 +114,7 @@ public final class RimStore {
     try {
       rim.signerChain().checkValidAt(at, "RIM " + rim.name() + " signer");
     } catch (GpuAttestationException e) {
-      throw new GpuAttestationException(RIM_INVALID, e.getMessage(), e);
+      throw new GpuAttestationException(RIM_INVALID, e.detail(), e);
     }
     return rim;
   }

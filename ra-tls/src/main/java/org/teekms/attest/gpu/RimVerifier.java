@@ -102,7 +102,7 @@ public final class RimVerifier {
     try {
       chain = CertChainValidator.verifySignatures(signers, rimRoot, "RIM " + name + " signer");
     } catch (GpuAttestationException e) {
-      throw new GpuAttestationException(RIM_INVALID, e.getMessage(), e);
+      throw new GpuAttestationException(RIM_INVALID, e.detail(), e);
     }
     return parseContent(root, name, chain);
   }

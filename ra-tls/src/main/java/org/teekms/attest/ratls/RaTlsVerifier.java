@@ -36,7 +36,6 @@ import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralException;
-import org.teekms.attest.tdx.collateral.CollateralRequest;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 
 /**
@@ -68,6 +67,7 @@ public final class RaTlsVerifier {
   private final Duration cacheTtl;
   private final int maxCached;
   private final ConcurrentHashMap<Bytes, Cached> cache = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Instant> nextUpdates = new ConcurrentHashMap<>();
 
   private record Cached(RaTlsIdentity identity, Instant expires) {}
 
@@ -209,18 +209,13 @@ public final class RaTlsVerifier {
           + " is not SHA-512(\"ratls-cert:\" || SPKI) of this certificate's key");
     }
 
-    Collateral c;
-    Instant collateralNextUpdate;
-    try {
-      c = collateral.fetch(CollateralRequest.forQuote(quote));
-      collateralNextUpdate = c.nextUpdate();
-    } catch (QuoteParseException | CollateralException e) {
-      throw new RaTlsException(Reason.QUOTE_INVALID, "no usable collateral: " + e.getMessage());
-    }
-    QuoteVerificationResult result = dcap.verify(quote, c, now);
+    // the DCAP verifier looks the collateral up from its cached PCK chain; remember which collateral it used
+    Collateral[] used = new Collateral[1];
+    QuoteVerificationResult result = dcap.verify(quote, request -> used[0] = collateral.fetch(request), now);
     if (!result.valid()) {
       throw new RaTlsException(Reason.QUOTE_INVALID, result.failure() + ": " + result.error());
     }
+    Instant collateralNextUpdate = nextUpdate(used[0]);
     QuotePolicy.Decision decision = quotePolicy.evaluate(result);
     if (!decision.allowed()) {
       throw new RaTlsException(Reason.POLICY_REJECTED, "quote policy: " + String.join("; ", decision.violations()));
@@ -277,6 +272,24 @@ public final class RaTlsVerifier {
       throw new RaTlsException(Reason.POLICY_REJECTED, "GPU policy: " + String.join("; ", d.reasons()));
     }
     return gpus;
+  }
+
+  /** The collateral's earliest nextUpdate, computed once per collateral (it parses the documents and CRLs). */
+  private Instant nextUpdate(Collateral c) throws RaTlsException {
+    Instant cached = nextUpdates.get(c.id());
+    if (cached != null) {
+      return cached;
+    }
+    try {
+      Instant n = c.nextUpdate();
+      if (nextUpdates.size() >= maxCached) {
+        nextUpdates.clear();
+      }
+      nextUpdates.put(c.id(), n);
+      return n;
+    } catch (CollateralException e) {
+      throw new RaTlsException(Reason.QUOTE_INVALID, "collateral: " + e.getMessage());
+    }
   }
 
   private static Instant min(Instant a, Instant b) {

@@ -18,20 +18,23 @@ final class RawEcdsa {
 
   private RawEcdsa() {}
 
-  static KeyPair newP256() {
+  static KeyPair newP256(java.security.SecureRandom random) {
     try {
       KeyPairGenerator g = KeyPairGenerator.getInstance("EC", BC);
-      g.initialize(new ECGenParameterSpec("secp256r1"));
+      g.initialize(new ECGenParameterSpec("secp256r1"), random);
       return g.generateKeyPair();
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
   }
 
-  /** ECDSA-P256-SHA256 over {@code data}, as 64 bytes r‖s. */
+  /**
+   * ECDSA-P256-SHA256 over {@code data}, as 64 bytes r‖s. Deterministic nonces (RFC 6979, BouncyCastle's ECDDSA):
+   * ordinary ECDSA signatures, and a seeded simulator reproduces its collateral signatures exactly.
+   */
   static byte[] sign(PrivateKey key, byte[]... data) {
     try {
-      Signature s = Signature.getInstance("SHA256withECDSA", BC);
+      Signature s = Signature.getInstance("SHA256withECDDSA", BC);
       s.initSign(key);
       for (byte[] d : data) {
         s.update(d);

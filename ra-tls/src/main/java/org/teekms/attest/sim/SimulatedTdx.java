@@ -41,7 +41,9 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.attest.tdx.collateral.CollateralRequest;
+import org.teekms.attest.tdx.collateral.CollateralSource;
 
 /**
  * A simulated Intel TDX platform for tests and development: a generated "SIMULATED" Intel SGX root CA, PCK platform
@@ -70,13 +72,17 @@ public final class SimulatedTdx {
   /** TEE_TCB_SVN: TDX module SVN 5, module major version 1 ("TDX_01"), then the SEAM loader etc. */
   static final byte[] TEE_TCB_SVN = HEX.parseHex("05010300000000000000000000000000");
 
+  /** The PKI validity of a seeded simulator: fixed, so that every process derives byte-identical certificates. */
+  private static final Instant SEEDED_NOT_BEFORE = Instant.parse("2020-01-01T00:00:00Z");
+  private static final Instant SEEDED_NOT_AFTER = Instant.parse("2099-12-31T23:59:59Z");
+
   private final Clock clock;
-  private final SecureRandom random = new SecureRandom();
-  private final KeyPair rootKeys = RawEcdsa.newP256();
-  private final KeyPair pckCaKeys = RawEcdsa.newP256();
-  private final KeyPair tcbSigningKeys = RawEcdsa.newP256();
-  private final KeyPair pckKeys = RawEcdsa.newP256();
-  private final KeyPair attestationKeys = RawEcdsa.newP256();
+  private final SecureRandom random;
+  private final KeyPair rootKeys;
+  private final KeyPair pckCaKeys;
+  private final KeyPair tcbSigningKeys;
+  private final KeyPair pckKeys;
+  private final KeyPair attestationKeys;
   private final X509Certificate root;
   private final X509Certificate pckCa;
   private final X509Certificate tcbSigning;
@@ -87,15 +93,21 @@ public final class SimulatedTdx {
   private final byte[] userData = new byte[20];
   private final byte[] certificationData;
 
-  private SimulatedTdx(Clock clock) {
+  private SimulatedTdx(Clock clock, SecureRandom random, boolean seeded) {
     this.clock = clock;
+    this.random = random;
+    rootKeys = RawEcdsa.newP256(random);
+    pckCaKeys = RawEcdsa.newP256(random);
+    tcbSigningKeys = RawEcdsa.newP256(random);
+    pckKeys = RawEcdsa.newP256(random);
+    attestationKeys = RawEcdsa.newP256(random);
     random.nextBytes(ppid);
     random.nextBytes(userData);
     qeMrSigner = sha("SIMULATED quoting enclave signer", "SHA-256");
     mrSeam = sha("SIMULATED TDX module", "SHA-384");
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
-    Instant from = now.minus(Duration.ofDays(365));
-    Instant to = now.plus(Duration.ofDays(365 * 20));
+    Instant from = seeded ? SEEDED_NOT_BEFORE : now.minus(Duration.ofDays(365));
+    Instant to = seeded ? SEEDED_NOT_AFTER : now.plus(Duration.ofDays(365 * 20));
     try {
       X500Name rootName = name("SIMULATED Intel SGX Root CA");
       root = cert(rootName, rootName, rootKeys, rootKeys, from, to, true, null);
@@ -118,7 +130,47 @@ public final class SimulatedTdx {
     Objects.requireNonNull(reason, "say why the TDX simulator is enabled");
     LOG.log(System.Logger.Level.WARNING, "SIMULATED TDX ENABLED (" + reason + "): quotes come from a software "
         + "simulator under a generated SIMULATED root CA, not from Intel hardware. Never trust them in production.");
-    return new SimulatedTdx(clock);
+    return new SimulatedTdx(clock, new SecureRandom(), false);
+  }
+
+  /**
+   * Turns on a simulator whose whole PKI (keys, certificates, PPID) is derived from {@code seed}: separate processes
+   * (a guest agent quoting, a KMS verifying) given the same seed share the same SIMULATED root. The seed is a
+   * development setting, not a secret worth protecting: anyone who has it can forge simulated quotes.
+   */
+  public static SimulatedTdx enableSeeded(String reason, Clock clock, byte[] seed) {
+    Objects.requireNonNull(reason, "say why the TDX simulator is enabled");
+    LOG.log(System.Logger.Level.WARNING, "SIMULATED TDX ENABLED from a seed (" + reason + "): quotes come from a "
+        + "software simulator under a generated SIMULATED root CA, not from Intel hardware. Never trust them in "
+        + "production.");
+    try {
+      SecureRandom deterministic = SecureRandom.getInstance("SHA1PRNG");
+      deterministic.setSeed(shaBytes("SHA-256", "tee-kms simulated TDX v1".getBytes(StandardCharsets.UTF_8), seed));
+      return new SimulatedTdx(clock, deterministic, true);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("SHA1PRNG is a mandatory JDK algorithm", e);
+    }
+  }
+
+  /**
+   * A collateral source for verifiers that trust this simulator: current collateral (UpToDate), regenerated when
+   * the clock reaches half its 30-day validity.
+   */
+  public CollateralSource collateralSource() {
+    return new CollateralSource() {
+      private Collateral current;
+      private Instant renewAt = Instant.MIN;
+
+      @Override
+      public synchronized Collateral fetch(CollateralRequest request) {
+        Instant now = clock.instant();
+        if (current == null || !now.isBefore(renewAt)) {
+          current = collateral().toCollateral();
+          renewAt = now.plus(Duration.ofDays(15));
+        }
+        return current;
+      }
+    };
   }
 
   public Clock clock() {
@@ -331,8 +383,33 @@ public final class SimulatedTdx {
     return crl.getEncoded();
   }
 
-  private static ContentSigner signer(KeyPair keys) throws OperatorCreationException {
-    return new JcaContentSignerBuilder("SHA256withECDSA").setProvider(RawEcdsa.BC).build(keys.getPrivate());
+  /** ecdsa-with-SHA256 with deterministic nonces (RFC 6979), so a seeded simulator's certificates are reproducible. */
+  private static ContentSigner signer(KeyPair keys) {
+    java.io.ByteArrayOutputStream tbs = new java.io.ByteArrayOutputStream();
+    return new ContentSigner() {
+      @Override
+      public org.bouncycastle.asn1.x509.AlgorithmIdentifier getAlgorithmIdentifier() {
+        return new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+            org.bouncycastle.asn1.x9.X9ObjectIdentifiers.ecdsa_with_SHA256);
+      }
+
+      @Override
+      public java.io.OutputStream getOutputStream() {
+        return tbs;
+      }
+
+      @Override
+      public byte[] getSignature() {
+        try {
+          java.security.Signature sig = java.security.Signature.getInstance("SHA256withECDDSA", RawEcdsa.BC);
+          sig.initSign(keys.getPrivate());
+          sig.update(tbs.toByteArray());
+          return sig.sign();
+        } catch (GeneralSecurityException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
   }
 
   private static X500Name name(String cn) {

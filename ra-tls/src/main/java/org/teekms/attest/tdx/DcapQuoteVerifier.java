@@ -79,9 +79,11 @@ public final class DcapQuoteVerifier {
   public QuoteVerificationResult verify(TdxQuote quote, CollateralSource source, Instant at) {
     Collateral collateral;
     try {
-      collateral = source.fetch(CollateralRequest.forQuote(quote));
-    } catch (QuoteParseException e) {
-      return failed(VerificationFailure.PCK_CHAIN_INVALID, e.getMessage(), at, quote, null, null, null);
+      PckChain chain = pckChain(quote.pckCertChainPem()); // cached: no certificate parsing on the hot path
+      collateral = source.fetch(new CollateralRequest(quote.teeType(), chain.extension().fmspc(),
+          CollateralRequest.PckCa.issuerOf(chain.path().get(0))));
+    } catch (VerificationException e) {
+      return failed(e.failure(), e.getMessage(), at, quote, null, null, null);
     } catch (CollateralException e) {
       return failed(VerificationFailure.COLLATERAL_UNAVAILABLE, e.getMessage(), at, quote, null, null, null);
     }

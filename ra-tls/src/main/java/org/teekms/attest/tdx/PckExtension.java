@@ -126,5 +126,4 @@ public record PckExtension(
     }
     return v;
   }
-
 }

@@ -26,7 +26,8 @@ class RaTlsHandshakeTest {
   static final String SERVER_APP = "services:\n  kms: {image: teekms}\n";
   static final String CLIENT_APP = "services:\n  llm: {image: vllm}\n";
 
-  record Outcome(RaTlsIdentity serverSawClient, RaTlsIdentity clientSawServer, String reply) {}
+  record Outcome(RaTlsIdentity serverSawClient, RaTlsIdentity clientSawServer, String reply,
+      boolean storedInServerSession, boolean storedInClientSession) {}
 
   static Outcome handshake(RaTlsCredentials server, RaTlsTrustManager serverTrust, RaTlsCredentials client,
       RaTlsTrustManager clientTrust) throws Exception {
@@ -34,9 +35,11 @@ class RaTlsHandshakeTest {
     SSLContext clientCtx = RaTlsContexts.sslContext(new RaTlsKeyManager(client), clientTrust);
     try (SSLServerSocket listener = (SSLServerSocket) serverCtx.getServerSocketFactory().createServerSocket(0)) {
       listener.setNeedClientAuth(true);
+      java.util.concurrent.atomic.AtomicBoolean storedInServerSession = new java.util.concurrent.atomic.AtomicBoolean();
       CompletableFuture<RaTlsIdentity> serverSide = CompletableFuture.supplyAsync(() -> {
         try (SSLSocket s = (SSLSocket) listener.accept()) {
           s.startHandshake();
+          storedInServerSession.set(RaTlsTrustManager.fromSession(s.getSession()).isPresent());
           RaTlsIdentity peer = serverTrust.peerIdentity(s.getSession());
           BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
           String line = in.readLine();
@@ -49,11 +52,13 @@ class RaTlsHandshakeTest {
       });
       try (SSLSocket c = (SSLSocket) clientCtx.getSocketFactory().createSocket("127.0.0.1", listener.getLocalPort())) {
         c.startHandshake();
+        boolean storedInClientSession = RaTlsTrustManager.fromSession(c.getSession()).isPresent();
         RaTlsIdentity serverIdentity = clientTrust.peerIdentity(c.getSession());
         PrintWriter out = new PrintWriter(c.getOutputStream(), true, StandardCharsets.UTF_8);
         out.println("ping");
         String reply = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        return new Outcome(serverSide.get(30, TimeUnit.SECONDS), serverIdentity, reply);
+        return new Outcome(serverSide.get(30, TimeUnit.SECONDS), serverIdentity, reply, storedInServerSession.get(),
+            storedInClientSession);
       } catch (Exception e) {
         try {
           serverSide.get(30, TimeUnit.SECONDS);
@@ -85,7 +90,10 @@ class RaTlsHandshakeTest {
     assertTrue(o.clientSawServer().keyProvider().orElseThrow().contains("\"kms\""));
     assertEquals(32, o.clientSawServer().mrAggregated().length());
 
-    // After the handshake the identity comes from the cache, not a second verification: same instance.
+    // The handshake stored each peer's identity in its SSLSession, and the verifier cached it by fingerprint:
+    // asking again returns the same instance without a second verification.
+    assertTrue(o.storedInServerSession(), "server session carries the client identity");
+    assertTrue(o.storedInClientSession(), "client session carries the server identity");
     assertSame(o.serverSawClient(), serverTrust.verifier().verify(client.certificate()));
   }
 

@@ -94,6 +94,23 @@ class SimulatedTdxTest {
   }
 
   @Test
+  void seededSimulatorsInSeparateProcessesShareOneRoot() throws Exception {
+    byte[] seed = "dev deployment".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    SimulatedTdx agentSide = SimulatedTdx.enableSeeded("guest agent", Clock.fixed(NOW, ZoneOffset.UTC), seed);
+    SimulatedTdx kmsSide = SimulatedTdx.enableSeeded("KMS", Clock.fixed(NOW.plusSeconds(3600), ZoneOffset.UTC), seed);
+    assertArrayEquals(agentSide.rootCertificate().getEncoded(), kmsSide.rootCertificate().getEncoded());
+    assertArrayEquals(agentSide.pckCertificate().getEncoded(), kmsSide.pckCertificate().getEncoded());
+    assertFalse(java.util.Arrays.equals(TDX.rootCertificate().getEncoded(), agentSide.rootCertificate().getEncoded()));
+    SimulatedCvm cvm = agentSide.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose("x", new byte[20]));
+    byte[] quote = cvm.quote(new byte[64]);
+    QuoteVerificationResult r = new DcapQuoteVerifier(kmsSide.rootCertificate())
+        .verify(TdxQuote.parse(quote), kmsSide.collateralSource(), NOW.plusSeconds(3600));
+    assertTrue(r.valid(), () -> r.failure() + ": " + r.error());
+    assertFalse(new DcapQuoteVerifier(TDX.rootCertificate())
+        .verify(TdxQuote.parse(quote), kmsSide.collateralSource(), NOW.plusSeconds(3600)).valid());
+  }
+
+  @Test
   void configuredTcbStatusAndAdvisoriesComeThrough() throws Exception {
     byte[] quote = bootedCvm(false).quote(new byte[64]);
     Collateral outOfDate = TDX.collateral(NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(1)), "OutOfDate",

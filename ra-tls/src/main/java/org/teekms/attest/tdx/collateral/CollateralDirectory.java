@@ -1,13 +1,10 @@
 package org.teekms.attest.tdx.collateral;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.util.Base64;
 import java.util.List;
 import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
@@ -83,14 +80,8 @@ public final class CollateralDirectory implements CollateralSource {
 
   public static String pem(List<X509Certificate> chain) {
     StringBuilder sb = new StringBuilder();
-    Base64.Encoder enc = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
     for (X509Certificate cert : chain) {
-      try {
-        sb.append("-----BEGIN CERTIFICATE-----\n").append(enc.encodeToString(cert.getEncoded()))
-            .append("\n-----END CERTIFICATE-----\n");
-      } catch (CertificateEncodingException e) {
-        throw new IllegalStateException(e);
-      }
+      sb.append(Pem.encode(cert));
     }
     return sb.toString();
   }

@@ -28,20 +28,20 @@ public record CollateralRequest(TeeType teeType, Bytes fmspc, PckCa pckCa) {
       return pcsName;
     }
 
-    /** Intel names its PCK CAs "Intel SGX PCK Platform CA" and "… Processor CA"; anything else is a platform CA. */
-    static PckCa of(X509Certificate pckIssuer) {
-      return pckIssuer.getSubjectX500Principal().getName().contains("Processor") ? PROCESSOR : PLATFORM;
+    /**
+     * The CA named as the PCK certificate's issuer. Intel names its PCK CAs "Intel SGX PCK Platform CA" and
+     * "… Processor CA"; any other issuer is taken as a platform CA.
+     */
+    public static PckCa issuerOf(X509Certificate pck) {
+      return pck.getIssuerX500Principal().getName().contains("Processor") ? PROCESSOR : PLATFORM;
     }
   }
 
   public static CollateralRequest forQuote(TdxQuote quote) throws QuoteParseException {
     try {
       List<X509Certificate> chain = Pem.certificates(quote.pckCertChainPem().toByteArray());
-      if (chain.size() < 2) {
-        throw new QuoteParseException("PCK certificate chain has no issuer certificate");
-      }
       PckExtension ext = PckExtension.of(chain.get(0));
-      return new CollateralRequest(quote.teeType(), ext.fmspc(), PckCa.of(chain.get(1)));
+      return new CollateralRequest(quote.teeType(), ext.fmspc(), PckCa.issuerOf(chain.get(0)));
     } catch (CertificateException e) {
       throw new QuoteParseException("PCK certificate chain: " + e.getMessage(), e);
     }

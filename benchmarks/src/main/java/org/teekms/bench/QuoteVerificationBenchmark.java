@@ -1,0 +1,65 @@
+package org.teekms.bench;
+
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.QuoteParseException;
+import org.teekms.attest.tdx.QuoteVerificationResult;
+import org.teekms.attest.tdx.TdxQuote;
+
+/**
+ * DCAP quote verification throughput (operations/s = quotes/s, one thread).
+ *
+ * <ul>
+ *   <li>{@code verifyWarm}: parse + full verification with collateral and PCK chain checks already cached (the KMS
+ *       hot path): two ECDSA-P256 verifies (QE report, quote), SHA-256s, validity and CRL look-ups, TCB matching.
+ *   <li>{@code verifyCold}: a fresh verifier per quote, so collateral signatures, issuer chains, CRLs and the PCK
+ *       chain are all checked again (what a verifier without caches pays).
+ *   <li>{@code parse}: quote parsing alone.
+ * </ul>
+ *
+ * Run: {@code java -jar benchmarks/target/benchmarks.jar QuoteVerificationBenchmark -f 1 -wi 2 -i 3}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+public class QuoteVerificationBenchmark {
+
+  @Param({"dcapqvl_tdx_v4", "dcapqvl_sgx_v3", "dstack_quote_report"})
+  public String quoteCase;
+
+  private DcapBenchCases c;
+  private DcapQuoteVerifier warm;
+
+  @Setup
+  public void setup() throws Exception {
+    c = DcapBenchCases.byId(quoteCase);
+    warm = DcapQuoteVerifier.withIntelRoot();
+    QuoteVerificationResult r = warm.verify(c.quote(), c.collateral(), c.at());
+    if (!r.valid()) {
+      throw new IllegalStateException(quoteCase + " does not verify: " + r.error());
+    }
+  }
+
+  @Benchmark
+  public QuoteVerificationResult verifyWarm() {
+    return warm.verify(c.quote(), c.collateral(), c.at());
+  }
+
+  @Benchmark
+  public QuoteVerificationResult verifyCold() {
+    return new DcapQuoteVerifier(warm.trustAnchor()).verify(c.quote(), c.collateral(), c.at());
+  }
+
+  @Benchmark
+  public TdxQuote parse() throws QuoteParseException {
+    return TdxQuote.parse(c.quote());
+  }
+}
