@@ -58,13 +58,13 @@ import org.teekms.proto.KmsInfoServiceGrpc;
 @QuarkusTest
 @TestProfile(RaTlsProfile.class)
 @QuarkusTestResource(EmbeddedPostgresResource.class)
-class GuestAgentBootIT {
+class GuestAgentBootTest {
   private static final Clock CLOCK = Clock.systemUTC();
   private static SimulatedTdx tdx;
 
   @BeforeAll
   static void platform() {
-    tdx = SimulatedTdx.enableSeeded("GuestAgentBootIT", CLOCK, HexFormat.of().parseHex(RaTlsProfile.SEED));
+    tdx = SimulatedTdx.enableSeeded("GuestAgentBootTest", CLOCK, HexFormat.of().parseHex(RaTlsProfile.SEED));
   }
 
   @AfterAll
