@@ -94,6 +94,8 @@ final class TestKms implements AutoCloseable {
   final AtomicInteger getAppKeysCalls = new AtomicInteger();
   final AtomicInteger failNextWithUnavailable = new AtomicInteger();
   final List<RaTlsIdentity> admitted = new CopyOnWriteArrayList<>();
+  /** Misbehave: issue SignCert certificates with a key that is not the app CA. */
+  final java.util.concurrent.atomic.AtomicBoolean rogueCa = new java.util.concurrent.atomic.AtomicBoolean();
   private final Server server;
 
   TestKms(String kmsCompose) throws Exception {
@@ -228,7 +230,8 @@ final class TestKms implements AutoCloseable {
             ? new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}
             : new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth}));
         X509Certificate cert = new JcaX509CertificateConverter().getCertificate(
-            b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(p256(ca))));
+            b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(rogueCa.get()
+                ? org.teekms.attest.ratls.RaTlsCertificateFactory.newKeyPair().getPrivate() : p256(ca))));
         PurposeKeyCertificate caCert = new AppKeyDeriver(root).certify(ca);
         out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(cert.getEncoded()))
             .setAppCaCertificate(proto(caCert)).setKeyVersion(v).setGrantId(UUID.randomUUID().toString()).build());
