@@ -258,7 +258,11 @@ final class TestKms implements AutoCloseable {
         new ECPrivateKeySpec(new BigInteger(1, ca.privateKeyBytes(InsecureSecretAccess.get())), spec));
   }
 
-  private AppKeys keys(AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
+  AppKeys keys(AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
+    return keys(deriver, app, instance, v, policy);
+  }
+
+  static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
     InsecureSecretAccess access = InsecureSecretAccess.get();
     AppRootCertificate rootCert = deriver.certifyAppRoot(1, app, v, policy);
     try (DerivedKey disk = deriver.derive(KeyRequest.disk(1, app, v, InstanceId.of(instance), ""), policy);
