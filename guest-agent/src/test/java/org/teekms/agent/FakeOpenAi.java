@@ -19,7 +19,8 @@ final class FakeOpenAi implements AutoCloseable {
   record Received(String path, byte[] body, String authorization) {}
 
   final List<Received> received = new CopyOnWriteArrayList<>();
-  final List<byte[]> sentStreams = new CopyOnWriteArrayList<>();
+  /** Bytes of each stream by chat id, recorded before they are written (so complete once a client has them). */
+  final java.util.Map<String, java.io.ByteArrayOutputStream> streams = new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger ids = new AtomicInteger();
   private final HttpServer server;
 
@@ -62,6 +63,7 @@ final class FakeOpenAi implements AutoCloseable {
     ex.getResponseHeaders().add("Content-Type", "text/event-stream");
     ex.sendResponseHeaders(200, 0);
     java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    streams.put(id, all);
     try (OutputStream out = ex.getResponseBody()) {
       String[] words = {"Hel", "lo", " from", " the", " enclave", " ✓"};
       for (String w : words) {
@@ -74,14 +76,13 @@ final class FakeOpenAi implements AutoCloseable {
       }
       write(out, all, "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8), pauseMillis);
     }
-    sentStreams.add(all.toByteArray());
   }
 
   private static void write(OutputStream out, java.io.ByteArrayOutputStream all, byte[] b, int pauseMillis)
       throws IOException {
+    all.writeBytes(b);
     out.write(b);
     out.flush();
-    all.writeBytes(b);
     try {
       Thread.sleep(pauseMillis);
     } catch (InterruptedException e) {

@@ -153,9 +153,9 @@ class SigningProxyTest {
     HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
     assertEquals(200, r.statusCode());
     assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
-    byte[] sent = upstream.sentStreams.get(upstream.sentStreams.size() - 1);
-    assertArrayEquals(sent, r.body(), "the client receives exactly the upstream's bytes");
     String id = new String(r.body(), StandardCharsets.UTF_8).replaceAll("(?s)^data: \\{\"id\":\"([^\"]+)\".*", "$1");
+    byte[] sent = upstream.streams.get(id).toByteArray();
+    assertArrayEquals(sent, r.body(), "the client receives exactly the upstream's bytes");
     JsonNode sig = signatureOf(r.body(), id);
     assertEquals(SignedText.textOfBodies(req, r.body()), sig.get("text").asText());
     assertEquals(signer.address(), ethersRecover(sig));
