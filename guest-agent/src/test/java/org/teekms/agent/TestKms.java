@@ -104,11 +104,18 @@ final class TestKms implements AutoCloseable {
 
   /** A KMS in a CVM of {@code platform}, trusting CVMs of that platform only. */
   TestKms(String kmsCompose, org.teekms.attest.sim.SimulatedTdx platform) throws Exception {
+    // The KMS's CVM measures itself as a booted CVM does (with an OS image hash, which the KMS registry requires).
     byte[] instance = new byte[20];
     instance[0] = 0x4b;
-    var cvm = platform.newCvm(new byte[48], false)
-        .boot(org.teekms.attest.sim.SimulatedCvm.App.ofCompose(kmsCompose, instance));
-    credentials = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm, cvm.eventLog(), null,
+    byte[] osImage = new byte[32];
+    java.util.Arrays.fill(osImage, (byte) 0x05);
+    var kmsApp = org.teekms.agent.boot.AppCompose.parse(kmsCompose.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    var cvm = platform.newCvm(new byte[48], false);
+    var log = new org.teekms.attest.provider.RuntimeEventLog(cvm, List.of());
+    org.teekms.agent.boot.BootMeasurements.measureIdentity(log, new org.teekms.agent.boot.CvmIdentity(
+        AppId.of(java.util.Arrays.copyOf(kmsApp.composeHash(), 20)), InstanceId.of(instance), osImage, kmsApp));
+    org.teekms.agent.boot.BootMeasurements.systemReady(log);
+    credentials = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm, log, null,
         SimulatedRaTls.CLOCK, java.time.Duration.ofHours(24)).create("kms");
     var verifier = org.teekms.attest.ratls.RaTlsVerifier.builder(
         new org.teekms.attest.tdx.DcapQuoteVerifier(platform.rootCertificate()),
