@@ -1,5 +1,6 @@
 package org.teekms.cli;
 
+import org.teekms.governance.cli.GovCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = TeeKmsCli.Version.class,
     description = "tee-kms: key management for confidential AI.",
-    subcommands = {VerifyCommand.class, CollateralCommand.class})
+    subcommands = {VerifyCommand.class, CollateralCommand.class, GovCommand.class})
 public final class TeeKmsCli extends CommandGroup {
 
   public static void main(String[] args) {

@@ -1,0 +1,216 @@
+package org.teekms.governance;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+import org.web3j.protocol.core.DefaultBlockParameter;
+import org.web3j.protocol.core.DefaultBlockParameterName;
+import org.web3j.protocol.core.methods.response.EthBlock;
+
+/**
+ * Reads KmsRegistry.isAppAllowed / isKmsAllowed with eth_call at a pinned block: the chain's "finalized" block when
+ * configured and supported, else head − confirmations. The call names the block by hash (EIP-1898,
+ * requireCanonical), and every read checks that the block pinned before is still canonical, so a reorganization
+ * deeper than the confirmations is reported (REORG) instead of silently changing a decision. Decisions are cached
+ * per (view, block, BootInfo) for {@code cacheTtl}. Never throws; every failure is a denial.
+ */
+public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
+  private final PolicyReaderConfig config;
+  private final ChainClient chain;
+  private final LongSupplier nanoTime;
+  private final Map<CacheKey, CachedDecision> cache;
+  private final AtomicReference<Pin> lastPin = new AtomicReference<>();
+  private volatile boolean finalizedUnsupported;
+
+  private record Pin(long number, String hash) {}
+
+  private record CacheKey(String view, long blockNumber, String blockHash, BootInfo boot) {}
+
+  private record CachedDecision(PolicyDecision decision, long expiresAtNanos) {}
+
+  /** Thrown inside this class only: a reorganization past a pinned block. */
+  private static final class ReorgException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    ReorgException(String message) {
+      super(message);
+    }
+  }
+
+  public ChainPolicyReader(PolicyReaderConfig config) {
+    this(config, System::nanoTime);
+  }
+
+  ChainPolicyReader(PolicyReaderConfig config, LongSupplier nanoTime) {
+    this.config = config;
+    this.nanoTime = nanoTime;
+    this.chain = ChainClient.connect(config.rpcUrl(), config.chainId(), config.rpcTimeout(), Duration.ofSeconds(1));
+    int max = config.cacheMaxEntries();
+    this.cache = new LinkedHashMap<>(16, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<CacheKey, CachedDecision> eldest) {
+        return size() > max;
+      }
+    };
+  }
+
+  public PolicyReaderConfig config() {
+    return config;
+  }
+
+  @Override
+  public PolicyDecision isAppAllowed(BootInfo boot) {
+    return decide("isAppAllowed", boot);
+  }
+
+  @Override
+  public PolicyDecision isKmsAllowed(BootInfo boot) {
+    return decide("isKmsAllowed", boot);
+  }
+
+  private PolicyDecision decide(String view, BootInfo boot) {
+    Pin pin;
+    try {
+      chain.checkChainId();
+      pin = pinBlock();
+      checkStillCanonical(pin);
+    } catch (GovernanceException e) {
+      return failure(e, -1, "");
+    } catch (ReorgException e) {
+      return PolicyDecision.failed(PolicyDecision.Failure.REORG, e.getMessage());
+    }
+
+    CacheKey key = new CacheKey(view, pin.number(), pin.hash(), boot);
+    PolicyDecision cached = cached(key);
+    if (cached != null) return cached;
+
+    PolicyDecision decision;
+    try {
+      String data = KmsRegistry.ABI.encodeCall(view, boot.abiTuple());
+      String result = chain.callAtBlockHash(config.registryAddress(), data, pin.hash());
+      List<Object> out = KmsRegistry.ABI.decodeResult(view, result);
+      boolean allowed = (Boolean) out.get(0);
+      AppKeyVersions versions = null;
+      if (allowed && view.equals("isAppAllowed")) {
+        // The key versions the KMS may serve, read at the very block that allowed the boot.
+        String state = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), pin.hash());
+        versions = AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", state));
+      }
+      decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions);
+    } catch (GovernanceException e) {
+      // The call may have failed because the pinned block vanished in a reorganization just now.
+      try {
+        checkStillCanonical(pin);
+      } catch (ReorgException r) {
+        return PolicyDecision.failed(PolicyDecision.Failure.REORG, r.getMessage(), pin.number(), pin.hash());
+      } catch (GovernanceException ignored) {
+        // report the original failure
+      }
+      return failure(e, pin.number(), pin.hash());
+    } catch (RuntimeException e) {
+      return PolicyDecision.failed(PolicyDecision.Failure.CALL_FAILED,
+          "malformed answer from " + view + " at block " + pin.number() + ": " + e.getMessage(), pin.number(),
+          pin.hash());
+    }
+    if (!config.cacheTtl().isZero()) {
+      synchronized (cache) {
+        cache.put(key, new CachedDecision(decision, nanoTime.getAsLong() + config.cacheTtl().toNanos()));
+      }
+    }
+    return decision;
+  }
+
+  private PolicyDecision cached(CacheKey key) {
+    synchronized (cache) {
+      CachedDecision c = cache.get(key);
+      if (c == null) return null;
+      if (nanoTime.getAsLong() - c.expiresAtNanos() >= 0) {
+        cache.remove(key);
+        return null;
+      }
+      return c.decision();
+    }
+  }
+
+  /** Number of cached decisions (tests and metrics). */
+  public int cacheSize() {
+    synchronized (cache) {
+      return cache.size();
+    }
+  }
+
+  private Pin pinBlock() throws GovernanceException {
+    if (config.preferFinalized() && !finalizedUnsupported) {
+      try {
+        Optional<EthBlock.Block> finalized = chain.block(DefaultBlockParameterName.FINALIZED);
+        if (finalized.isPresent()) return pinOf(finalized.get());
+      } catch (GovernanceException e) {
+        if (e.getCause() instanceof IOException) throw e; // unreachable, not "unsupported"
+      }
+      finalizedUnsupported = true; // the endpoint rejects or lacks the tag: use confirmations from now on
+    }
+    long head = chain.blockNumber();
+    long number = Math.max(0, head - config.confirmations());
+    EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
+        .orElseThrow(() -> new GovernanceException(GovernanceException.Kind.RPC,
+            "the node reports head " + head + " but has no block " + number));
+    return pinOf(block);
+  }
+
+  private static Pin pinOf(EthBlock.Block block) {
+    return new Pin(block.getNumber().longValueExact(), block.getHash());
+  }
+
+  /**
+   * The block pinned before this one must still be canonical. On a reorganization the cache is dropped and the new
+   * pin remembered, so the next read works on the new chain; this read is denied.
+   */
+  private void checkStillCanonical(Pin pin) throws GovernanceException, ReorgException {
+    Pin last = lastPin.get();
+    if (last != null) {
+      String hashNow;
+      if (last.number() == pin.number()) {
+        hashNow = pin.hash();
+      } else {
+        hashNow = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(last.number())))
+            .map(EthBlock.Block::getHash).orElse("(no block)");
+      }
+      if (!hashNow.equalsIgnoreCase(last.hash())) {
+        synchronized (cache) {
+          cache.clear();
+        }
+        lastPin.set(pin);
+        throw new ReorgException("chain reorganized past pinned block " + last.number() + ": its hash was "
+            + last.hash() + ", now " + hashNow + " (more than " + config.confirmations()
+            + " confirmations deep); denied until re-read");
+      }
+      if (pin.number() < last.number()) return; // an older canonical block: keep the newer reference
+    }
+    lastPin.set(pin);
+  }
+
+  private static PolicyDecision failure(GovernanceException e, long blockNumber, String blockHash) {
+    PolicyDecision.Failure f = switch (e.kind()) {
+      case WRONG_CHAIN -> PolicyDecision.Failure.WRONG_CHAIN;
+      case RPC -> e.getCause() instanceof IOException || e.getCause() instanceof RuntimeException
+          ? PolicyDecision.Failure.RPC_UNAVAILABLE
+          : PolicyDecision.Failure.CALL_FAILED;
+      default -> PolicyDecision.Failure.CALL_FAILED;
+    };
+    String prefix = e.kind() == GovernanceException.Kind.REVERTED ? "policy view reverted: " : "";
+    return PolicyDecision.failed(f, prefix + e.getMessage(), blockNumber, blockHash);
+  }
+
+  @Override
+  public void close() {
+    chain.close();
+  }
+}

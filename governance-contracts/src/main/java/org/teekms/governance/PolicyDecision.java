@@ -1,0 +1,55 @@
+package org.teekms.governance;
+
+import java.util.Objects;
+
+/**
+ * What the chain said about a boot, and at which block. When the chain could not be read reliably the decision is a
+ * denial with {@link #failure()} set; it is never "allowed".
+ *
+ * @param allowed true only if the contract's view returned allowed at {@code blockNumber}/{@code blockHash}
+ * @param reason the contract's reason string on denial, or the failure's description; "" when allowed
+ * @param blockNumber the pinned block the view was evaluated at; -1 when no block could be pinned
+ * @param blockHash that block's hash (0x-hex); "" when no block could be pinned
+ * @param failure why the chain could not answer, or null when it did
+ * @param keyVersions for an allowed isAppAllowed: the app's key-version state at the same block; else null
+ */
+public record PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
+    AppKeyVersions keyVersions) {
+
+  /** Ways reading the policy can fail. Each one denies. */
+  public enum Failure {
+    /** The RPC endpoint did not answer (or answered with a transport error). */
+    RPC_UNAVAILABLE,
+    /** The endpoint serves another chain than configured. */
+    WRONG_CHAIN,
+    /** A block pinned earlier is no longer canonical: the chain reorganized deeper than the confirmations. */
+    REORG,
+    /** The view call failed (no contract at the pinned block, malformed answer, RPC error). */
+    CALL_FAILED
+  }
+
+  public PolicyDecision {
+    Objects.requireNonNull(reason, "reason");
+    Objects.requireNonNull(blockHash, "blockHash");
+    if (allowed && failure != null) throw new IllegalArgumentException("a failed read cannot allow");
+    if (!allowed && keyVersions != null) throw new IllegalArgumentException("a denial carries no key versions");
+  }
+
+  static PolicyDecision fromChain(boolean allowed, String reason, long blockNumber, String blockHash,
+      AppKeyVersions keyVersions) {
+    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null, keyVersions);
+  }
+
+  static PolicyDecision failed(Failure failure, String reason, long blockNumber, String blockHash) {
+    return new PolicyDecision(false, reason, blockNumber, blockHash, failure, null);
+  }
+
+  static PolicyDecision failed(Failure failure, String reason) {
+    return failed(failure, reason, -1, "");
+  }
+
+  /** True when the chain answered (allowed or denied by policy), false when reading failed. */
+  public boolean chainAnswered() {
+    return failure == null;
+  }
+}

@@ -1,0 +1,98 @@
+package org.teekms.governance.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.math.BigInteger;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.GovernanceException;
+import org.teekms.governance.TxResult;
+import org.web3j.utils.Numeric;
+import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * A {@code gov} subcommand: connects, checks the chain id, runs, prints one JSON object. Failures print
+ * {@code {"ok":false,"kind":…,"error":…}} and exit 1; usage errors exit 2.
+ */
+abstract class ChainCommand implements Callable<Integer> {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  @Mixin ChainOptions chainOptions;
+  @Spec CommandSpec spec;
+
+  /** Does the work; returns the fields to print after {@code "ok": true}. */
+  abstract Map<String, Object> run(ChainClient chain) throws GovernanceException;
+
+  @Override
+  public final Integer call() {
+    ChainClient chain;
+    try {
+      chain = chainOptions.connect();
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    try (chain) {
+      chain.checkChainId();
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("ok", true);
+      out.putAll(run(chain));
+      print(out);
+      return Boolean.FALSE.equals(out.get("allowed")) ? 1 : 0; // a policy check that denies is "invalid"
+
+    } catch (GovernanceException e) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("ok", false);
+      out.put("kind", e.kind().name());
+      out.put("error", e.getMessage());
+      print(out);
+      spec.commandLine().getErr().println("teekms gov " + spec.name() + ": " + e.getMessage());
+      return 1;
+    }
+  }
+
+  private void print(Map<String, Object> out) {
+    try {
+      spec.commandLine().getOut().println(JSON.writeValueAsString(jsonValue(out)));
+      spec.commandLine().getOut().flush();
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The fields every transaction prints. */
+  static Map<String, Object> tx(TxResult tx) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("txHash", tx.txHash());
+    out.put("blockNumber", tx.blockNumber());
+    out.put("blockHash", tx.blockHash());
+    out.put("gasUsed", tx.gasUsed());
+    return out;
+  }
+
+  static Map<String, Object> tx(TxResult tx, Object... keyValues) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (int i = 0; i < keyValues.length; i += 2) out.put((String) keyValues[i], keyValues[i + 1]);
+    out.putAll(tx(tx));
+    return out;
+  }
+
+  /** byte[] as 0x-hex, big numbers as strings, collections recursively. */
+  static Object jsonValue(Object v) {
+    if (v instanceof byte[] b) return Numeric.toHexString(b);
+    if (v instanceof BigInteger n) return n.bitLength() < 63 ? (Object) n.longValue() : n.toString();
+    if (v instanceof Map<?, ?> m) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      m.forEach((k, val) -> out.put(String.valueOf(k), jsonValue(val)));
+      return out;
+    }
+    if (v instanceof List<?> l) return l.stream().map(ChainCommand::jsonValue).toList();
+    return v;
+  }
+}

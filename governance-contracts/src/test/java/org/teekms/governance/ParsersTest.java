@@ -1,0 +1,181 @@
+package org.teekms.governance;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.web3j.protocol.core.methods.response.Log;
+
+/** Offline parsers and codecs: driver versions, BootInfo (record and JSON), ABI results, revert data. */
+class ParsersTest {
+  private static final String BOOT_JSON = "{\"appId\":\"0x" + "11".repeat(20) + "\",\"composeHash\":\"0x"
+      + "22".repeat(32) + "\",\"instanceId\":\"" + "33".repeat(20) + "\",\"deviceId\":\"0x" + "44".repeat(32)
+      + "\",\"mrAggregated\":\"0x" + "55".repeat(32) + "\",\"osImageHash\":\"0x" + "66".repeat(32)
+      + "\",\"tcbStatus\":\"UpToDate\",\"advisoryIds\":[\"INTEL-SA-00615\"],\"gpuCount\":1,\"gpuArch\":\"HOPPER\","
+      + "\"gpuDriverVersion\":\"550.127.05\"}";
+
+  @Test
+  void driverVersions() {
+    assertEquals(550_127_005L, DriverVersion.parse("550.127.05"));
+    assertEquals(535_086_010L, DriverVersion.parse("535.86.10"));
+    assertEquals(570_000_000L, DriverVersion.parse("570.0"));
+    assertTrue(DriverVersion.parse("550.127.05") > DriverVersion.parse("550.90.07"));
+    assertEquals("550.127.05", DriverVersion.format(550_127_005L));
+    assertEquals("0", DriverVersion.format(0));
+    assertEquals(4_294_999_999L, DriverVersion.parse("4294.999.999"));
+    for (String bad : List.of("", "550", "550.", ".1", "550.1000.1", "550.1.1000", "4295.0.0", "a.b.c", "550.1.1.1",
+        "-1.0", "550,127")) {
+      assertThrows(IllegalArgumentException.class, () -> DriverVersion.parse(bad), bad);
+    }
+  }
+
+  @Test
+  void bootInfoChecksSizesAndCopies() {
+    BootInfo b = BootInfoJson.parse(BOOT_JSON);
+    byte[] compose = b.composeHash();
+    compose[0] = 0;
+    assertEquals(0x22, b.composeHash()[0], "accessor returns a copy");
+    assertEquals(b, BootInfoJson.parse(BOOT_JSON));
+    assertEquals(b.hashCode(), BootInfoJson.parse(BOOT_JSON).hashCode());
+    assertNotEquals(b, b.withComposeHash(new byte[32]));
+    assertEquals("0x" + "11".repeat(20), b.appAddress());
+    assertThrows(IllegalArgumentException.class, () -> b.withComposeHash(new byte[31]));
+    assertThrows(IllegalArgumentException.class, () -> new BootInfo(new byte[19], new byte[32], new byte[20],
+        new byte[32], new byte[32], new byte[32], "UpToDate", List.of(), 0, "", 0));
+    assertThrows(IllegalArgumentException.class, () -> new BootInfo(new byte[20], new byte[32], new byte[20],
+        new byte[32], new byte[32], new byte[32], "UpToDate", List.of(), -1, "", 0));
+    assertThrows(IllegalArgumentException.class, () -> new BootInfo(new byte[20], new byte[32], new byte[20],
+        new byte[32], new byte[32], new byte[32], "UpToDate", List.of(), 0, "", 1L << 32));
+    assertTrue(b.toString().contains("550.127.05"));
+  }
+
+  @Test
+  void bootInfoJsonRoundTripsAndRejectsBadInput() throws Exception {
+    BootInfo b = BootInfoJson.parse(BOOT_JSON);
+    String again = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(BootInfoJson.toMap(b));
+    assertEquals(b, BootInfoJson.parse(again));
+    assertThrows(IllegalArgumentException.class, () -> BootInfoJson.parse(BOOT_JSON.replace("}", ",\"x\":1}")),
+        "unknown field");
+    assertThrows(IllegalArgumentException.class,
+        () -> BootInfoJson.parse(BOOT_JSON.replace("\"gpuCount\":1,", "")), "missing field");
+    assertThrows(IllegalArgumentException.class,
+        () -> BootInfoJson.parse(BOOT_JSON.replace("\"gpuCount\":1", "\"gpuCount\":1,\"gpuCount\":2")),
+        "duplicate field");
+    assertThrows(IllegalArgumentException.class, () -> BootInfoJson.parse("[]"));
+    assertThrows(IllegalArgumentException.class, () -> BootInfoJson.parse("x".repeat(70_000)));
+    for (int cut = 0; cut < BOOT_JSON.length(); cut += 7) {
+      String truncated = BOOT_JSON.substring(0, cut);
+      assertThrows(IllegalArgumentException.class, () -> BootInfoJson.parse(truncated), truncated);
+    }
+  }
+
+  @Test
+  void mutatedBootInfoJsonNeverThrowsAnythingElse() {
+    Random random = new Random(6);
+    int parsed = 0;
+    for (int i = 0; i < 3000; i++) {
+      char[] c = BOOT_JSON.toCharArray();
+      for (int k = 0; k <= random.nextInt(3); k++) c[random.nextInt(c.length)] = (char) (32 + random.nextInt(95));
+      try {
+        BootInfoJson.parse(new String(c));
+        parsed++;
+      } catch (IllegalArgumentException expected) {
+        // rejected with a reason
+      }
+    }
+    assertTrue(parsed < 3000, "mutations must be noticed");
+  }
+
+  @Test
+  void abiResultDecodingRejectsMalformedData() {
+    ContractAbi abi = KmsRegistry.ABI;
+    String good = "0x" + "0".repeat(63) + "1" + "0".repeat(62) + "40" + "0".repeat(64);
+    assertEquals(List.of(true, ""), abi.decodeResult("isAppAllowed", good));
+    assertThrows(IllegalArgumentException.class, () -> abi.decodeResult("isAppAllowed", "0x"));
+    assertThrows(IllegalArgumentException.class, () -> abi.decodeResult("isAppAllowed", null));
+    assertThrows(IllegalArgumentException.class, () -> abi.decodeResult("noSuchFunction", good));
+    Random random = new Random(7);
+    byte[] base = HexFormat.of().parseHex(good.substring(2));
+    for (int i = 0; i < 2000; i++) {
+      byte[] m = base.clone();
+      int len = random.nextInt(3) == 0 ? random.nextInt(m.length) : m.length;
+      m = java.util.Arrays.copyOf(m, len);
+      if (len > 0) m[random.nextInt(len)] = (byte) random.nextInt(256);
+      String hex = "0x" + HexFormat.of().formatHex(m);
+      try {
+        List<Object> r = abi.decodeResult("isAppAllowed", hex);
+        assertEquals(2, r.size());
+      } catch (IllegalArgumentException expected) {
+        // malformed: rejected
+      }
+    }
+    // A struct return (dynamic tuple) with a bad offset.
+    assertThrows(IllegalArgumentException.class,
+        () -> abi.decodeResult("getDefaultGpuPolicy", "0x" + "f".repeat(64) + "0".repeat(192)));
+  }
+
+  @Test
+  void eventDecodingRejectsForeignAndMalformedLogs() {
+    Log log = new Log();
+    log.setTopics(List.of("0x" + "00".repeat(32)));
+    log.setData("0x");
+    assertFalse(KmsRegistry.ABI.knowsEvent(log));
+    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.ABI.decodeEvent(log));
+    log.setTopics(List.of(KmsRegistry.ABI.eventTopic("OsImageAdded")));
+    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.ABI.decodeEvent(log), "indexed topics missing");
+    log.setTopics(List.of(KmsRegistry.ABI.eventTopic("TcbPolicyChanged"), "0x" + "00".repeat(32)));
+    log.setData("0x1234");
+    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.ABI.decodeEvent(log), "bad data");
+  }
+
+  @Test
+  void revertReasons() {
+    String reason = "0x08c379a0" + "0".repeat(62) + "20" + "0".repeat(63) + "3" + "616263" + "0".repeat(58);
+    assertEquals("abc", RevertReason.decode(reason, "fallback"));
+    assertEquals("panic 0x11 (assertion, overflow or bad array index)",
+        RevertReason.decode("0x4e487b71" + "0".repeat(62) + "11", "fallback"));
+    assertEquals("fallback", RevertReason.decode(null, "fallback"));
+    assertEquals("fallback", RevertReason.decode("0x08c379a0ff", "fallback"));
+    assertEquals("fallback", RevertReason.decode("0xdeadbeef", "fallback"));
+    assertEquals("caller is not the owner", RevertReason.decode(null, "execution reverted: caller is not the owner"));
+    assertEquals("execution reverted", RevertReason.decode(null, "execution reverted"));
+  }
+
+  /** The vectors in docs/governance.md. */
+  @Test
+  void documentedVectors() {
+    byte[] compose = "{\"manifest_version\":2,\"name\":\"llm\",\"runner\":\"docker-compose\"}\n"
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(62, compose.length);
+    assertEquals("bc7c5a854658bf72206e45be2e23362bc74869ebf7eb756843eba49febe0e5f4",
+        HexFormat.of().formatHex(ComposeHash.of(compose)));
+    String data = KmsRegistry.ABI.encodeCall("isAppAllowed", BootInfoJson.parse(BOOT_JSON).abiTuple());
+    assertTrue(data.startsWith("0x13826429"));
+    assertEquals(644, (data.length() - 2) / 2);
+    assertEquals("0xfeb93d0b0669c28e123a08a4dc5cd1170167e3b9ba6179a5e95de41767aea954",
+        org.web3j.crypto.Hash.sha3(data));
+    assertEquals("0xf264366e3f20d0ef7e17d873c061160f70bac66eae8f4210f7153ba4315539a5",
+        AppPolicy.ABI.eventTopic("ComposeHashAdded"));
+    assertEquals("0x01975d1a91283223f72ffed07c1fc2d818b0ec548b83d3d0b2343cc1676167b4",
+        KmsRegistry.ABI.eventTopic("TcbPolicyChanged"));
+    assertEquals(4_294_999_999L, DriverVersion.parse("4294.999.999"));
+  }
+
+  @Test
+  void policyDecisionNeverAllowsAFailure() {
+    assertThrows(IllegalArgumentException.class,
+        () -> new PolicyDecision(true, "", 1, "0x", PolicyDecision.Failure.REORG, null));
+    assertThrows(IllegalArgumentException.class,
+        () -> new PolicyDecision(false, "no", 1, "0x", null, new AppKeyVersions(1, 1, 0, 0)));
+    assertThrows(IllegalArgumentException.class, () -> new AppKeyVersions(1, 2, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> new AppKeyVersions(1, 0, 0, 0));
+    AppKeyVersions v = new AppKeyVersions(5, 3, 0, 0);
+    assertFalse(v.serves(2));
+    assertTrue(v.serves(3));
+    assertTrue(v.serves(5));
+    assertFalse(v.serves(6));
+    assertFalse(PolicyDecision.failed(PolicyDecision.Failure.RPC_UNAVAILABLE, "down").allowed());
+  }
+}

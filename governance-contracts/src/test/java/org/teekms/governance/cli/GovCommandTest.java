@@ -1,0 +1,307 @@
+package org.teekms.governance.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.teekms.governance.testing.AnvilNode;
+import org.web3j.crypto.Credentials;
+import picocli.CommandLine;
+
+/** {@code teekms gov …} end to end against anvil: every command, and the error paths operators meet. */
+@Timeout(120)
+class GovCommandTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static AnvilNode anvil;
+  private static Credentials operator;
+  private static Credentials appOwner;
+  @TempDir static Path dir;
+  private static Path operatorKey;
+  private static Path appOwnerKey;
+
+  @BeforeAll
+  static void start() throws Exception {
+    anvil = AnvilNode.start();
+    operator = anvil.fundedAccount();
+    appOwner = anvil.fundedAccount();
+    operatorKey = keyFile("operator", operator);
+    appOwnerKey = keyFile("app-owner", appOwner);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (anvil != null) anvil.close();
+  }
+
+  private static Path keyFile(String name, Credentials c) throws Exception {
+    Path p = dir.resolve(name + ".key");
+    Files.writeString(p, String.format("0x%064x%n", c.getEcKeyPair().getPrivateKey()));
+    return p;
+  }
+
+  /** Result of one command run in-process. */
+  record Run(int exit, JsonNode json, String out, String err) {}
+
+  private static Run gov(String... args) throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new GovCommand());
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int exit = cl.execute(args);
+    JsonNode json = out.toString().isBlank() ? null : JSON.readTree(out.toString());
+    return new Run(exit, json, out.toString(), err.toString());
+  }
+
+  private static String[] chainArgs(String... more) {
+    List<String> a = new ArrayList<>(List.of(more));
+    a.addAll(List.of("--rpc-url", anvil.rpcUrl(), "--chain-id", "31337"));
+    return a.toArray(String[]::new);
+  }
+
+  private static Run ok(String... args) throws Exception {
+    Run r = gov(chainArgs(args));
+    assertEquals(0, r.exit(), String.join(" ", args) + " -> " + r.out() + r.err());
+    assertTrue(r.json().get("ok").asBoolean());
+    return r;
+  }
+
+  private static void assertTx(Run r) {
+    assertTrue(r.json().get("txHash").asText().matches("0x[0-9a-f]{64}"), r.out());
+    assertTrue(r.json().get("blockNumber").asLong() > 0, r.out());
+    assertTrue(r.json().get("blockHash").asText().matches("0x[0-9a-f]{64}"), r.out());
+  }
+
+  private static String h32(int seed) {
+    return "0x" + String.format("%02x", seed).repeat(32);
+  }
+
+  @Test
+  void fullOperatorWorkflow() throws Exception {
+    String op = operatorKey.toString();
+    String own = appOwnerKey.toString();
+
+    Run deploy = ok("deploy-registry", "--key-file", op);
+    assertTx(deploy);
+    String registry = deploy.json().get("registry").asText();
+    assertEquals(operator.getAddress(), deploy.json().get("owner").asText());
+
+    Run reg = ok("register-app", "--registry", registry, "--owner", appOwner.getAddress(), "--key-file", op);
+    assertTx(reg);
+    String app = reg.json().get("appId").asText();
+
+    assertTx(ok("add-os-image", "--registry", registry, "--hash", h32(3), "--key-file", op));
+    assertTx(ok("add-kms-measurement", "--registry", registry, "--measurement", h32(4), "--key-file", op));
+    assertTx(ok("add-kms-device", "--registry", registry, "--device", h32(5), "--key-file", op));
+    assertTx(ok("remove-kms-device", "--registry", registry, "--device", h32(5), "--key-file", op));
+    assertTx(ok("remove-kms-measurement", "--registry", registry, "--measurement", h32(4), "--key-file", op));
+    assertTx(ok("set-tcb-policy", "--registry", registry, "--status", "UpToDate", "--status", "OutOfDate",
+        "--advisory", "INTEL-SA-00615", "--key-file", op));
+    assertTx(ok("set-gpu-policy", "--registry", registry, "--count", "1", "--arch", "HOPPER", "--min-driver",
+        "550.127.05", "--key-file", op));
+    assertTx(ok("set-open-registration", "--registry", registry, "--value", "true", "--key-file", op));
+    Path keys = Files.write(dir.resolve("root.keys"), new byte[] {2, 1, 2, 3});
+    Path cert = Files.write(dir.resolve("ca.der"), new byte[] {0x30, 3, 1, 1, 0});
+    Path quote = Files.write(dir.resolve("quote.bin"), new byte[] {4, 0, 2, 0});
+    assertTx(ok("set-kms-identity", "--registry", registry, "--generation", "1", "--root-keys", keys.toString(),
+        "--ca-cert", cert.toString(), "--quote", quote.toString(), "--key-file", op));
+
+    // The app owner's side.
+    Path compose = dir.resolve("app-compose.json");
+    Files.writeString(compose, "{\"manifest_version\":2,\"name\":\"llm\",\"runner\":\"docker-compose\"}\n");
+    String composeHash = "0x" + HexFormat.of().formatHex(
+        MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(compose)));
+    Run added = ok("add-compose-hash", "--app", app, "--compose", compose.toString(), "--key-file", own);
+    assertTx(added);
+    assertEquals(composeHash, added.json().get("composeHash").asText());
+    assertTx(ok("add-compose-hash", "--app", app, "--hash", h32(6), "--key-file", own));
+    assertTx(ok("remove-compose-hash", "--app", app, "--hash", h32(6), "--key-file", own));
+    assertTx(ok("add-device", "--app", app, "--device", h32(7), "--key-file", own));
+    assertTx(ok("add-device", "--app", app, "--device", h32(8), "--key-file", own));
+    assertTx(ok("remove-device", "--app", app, "--device", h32(8), "--key-file", own));
+    assertTx(ok("set-allow-any-device", "--app", app, "--value", "true", "--key-file", own));
+    assertTrue(ok("show-app", "--app", app).json().get("allowAnyDevice").asBoolean());
+    assertTx(ok("set-allow-any-device", "--app", app, "--value", "false", "--key-file", own));
+    assertTx(ok("set-require-tcb-up-to-date", "--app", app, "--value", "true", "--key-file", own));
+    assertTx(ok("set-gpu-policy", "--app", app, "--count", "2", "--key-file", own));
+    assertTx(ok("clear-gpu-policy", "--app", app, "--key-file", own));
+    assertTx(ok("rotate-keys", "--app", app, "--key-file", own));
+    assertTx(ok("set-min-key-version", "--app", app, "--version", "2", "--key-file", own));
+    assertTx(ok("set-rotation-period", "--app", app, "--seconds", "86400", "--key-file", own));
+    assertTx(ok("set-app-disabled", "--app", app, "--value", "true", "--key-file", own));
+    assertTx(ok("set-app-disabled", "--app", app, "--value", "false", "--key-file", own));
+
+    JsonNode show = ok("show-app", "--app", app).json();
+    assertEquals("REGISTERED", show.get("status").asText());
+    assertEquals(appOwner.getAddress(), show.get("owner").asText());
+    assertEquals(registry, show.get("registry").asText());
+    assertEquals(List.of(composeHash), texts(show.get("composeHashes")));
+    assertEquals(List.of(h32(7)), texts(show.get("devices")));
+    assertTrue(show.get("requireTcbUpToDate").asBoolean());
+    assertEquals("registry default", show.get("gpuRequirements").asText());
+    assertEquals("HOPPER", show.get("effectiveGpuPolicy").get("arch").asText());
+    assertEquals("550.127.05", show.get("effectiveGpuPolicy").get("minDriverVersion").asText());
+    assertEquals(2, show.get("keys").get("currentKeyVersion").asInt());
+    assertEquals(2, show.get("keys").get("minKeyVersion").asInt());
+    assertEquals(86400, show.get("keys").get("rotationPeriodSeconds").asInt());
+
+    JsonNode shownRegistry = ok("show-registry", "--registry", registry).json();
+    assertEquals(operator.getAddress(), shownRegistry.get("owner").asText());
+    assertEquals(List.of(h32(3)), texts(shownRegistry.get("osImages")));
+    assertEquals(List.of("UpToDate", "OutOfDate"), texts(shownRegistry.get("tcbStatuses")));
+    assertEquals(List.of("INTEL-SA-00615"), texts(shownRegistry.get("advisoryIds")));
+    assertEquals("0x02010203", shownRegistry.get("kmsIdentities").get(0).get("rootPublicKeys").asText());
+    assertEquals("REGISTERED", shownRegistry.get("apps").get(app).asText());
+    assertTrue(shownRegistry.get("openRegistration").asBoolean());
+
+    // check-app: the KMS's decision for a boot, as JSON.
+    Path boot = dir.resolve("boot.json");
+    Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 1, "HOPPER", "550.127.05"));
+    Run allowed = ok("check-app", "--registry", registry, "--boot", boot.toString());
+    assertTrue(allowed.json().get("allowed").asBoolean(), allowed.out());
+    Files.writeString(boot, bootJson(app, h32(9), h32(7), h32(3), 1, "HOPPER", "550.127.05"));
+    Run denied = gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()));
+    assertEquals(1, denied.exit());
+    assertEquals("compose hash not allowed", denied.json().get("reason").asText());
+    Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 0, "", "0"));
+    assertEquals("GPU count below required",
+        gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString())).json().get("reason").asText());
+    Files.writeString(boot, "{\"appId\":\"" + app + "\"}");
+    Run badBoot = gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()));
+    assertEquals(1, badBoot.exit());
+    assertEquals("INVALID_INPUT", badBoot.json().get("kind").asText());
+
+    // Ownership of the app moves in two steps.
+    assertTx(ok("transfer-ownership", "--contract", app, "--new-owner", operator.getAddress(), "--key-file", own));
+    assertTx(ok("accept-ownership", "--contract", app, "--key-file", op));
+    assertEquals(operator.getAddress(), ok("show-app", "--app", app).json().get("owner").asText());
+
+    // History, rebuilt from events: who did what, with old and new values.
+    JsonNode events = ok("history", "--app", app).json().get("events");
+    List<String> names = new ArrayList<>();
+    events.forEach(e -> names.add(e.get("event").asText()));
+    assertEquals(List.of("OwnershipTransferred", "AppRegistered", "ComposeHashAdded", "ComposeHashAdded",
+        "ComposeHashRemoved", "DeviceAdded", "DeviceAdded", "DeviceRemoved", "AllowAnyDeviceChanged",
+        "AllowAnyDeviceChanged", "RequireTcbUpToDateChanged",
+        "GpuRequirementsChanged", "GpuRequirementsChanged", "KeysRotated", "MinKeyVersionChanged",
+        "RotationPeriodChanged", "DisabledChanged", "DisabledChanged", "OwnershipTransferStarted",
+        "OwnershipTransferred"), names);
+    JsonNode first = events.get(2);
+    assertEquals("AppPolicy", first.get("contract").asText());
+    assertEquals(appOwner.getAddress(), first.get("args").get("by").asText());
+    assertEquals(composeHash, first.get("args").get("composeHash").asText());
+    JsonNode rotated = events.get(13).get("args");
+    assertEquals(1, rotated.get("oldVersion").asInt());
+    assertEquals(2, rotated.get("newVersion").asInt());
+    assertEquals("KmsRegistry", events.get(1).get("contract").asText());
+
+    // Deregistration, by the (new) app owner.
+    assertTx(ok("deregister-app", "--app", app, "--key-file", op));
+    assertEquals("DEREGISTERED", ok("show-app", "--app", app).json().get("status").asText());
+    assertTx(ok("remove-os-image", "--registry", registry, "--hash", h32(3), "--key-file", op));
+    Run reg2 = ok("register-app", "--registry", registry, "--key-file", own);
+    assertTx(ok("deregister-app", "--app", reg2.json().get("appId").asText(), "--as-registry-owner",
+        "--key-file", op));
+  }
+
+  @Test
+  void revertReasonIsReported() throws Exception {
+    String registry = ok("deploy-registry", "--key-file", operatorKey.toString()).json().get("registry").asText();
+    Run r = gov(chainArgs("add-os-image", "--registry", registry, "--hash", h32(1), "--key-file",
+        appOwnerKey.toString()));
+    assertEquals(1, r.exit());
+    assertFalse(r.json().get("ok").asBoolean());
+    assertEquals("REVERTED", r.json().get("kind").asText());
+    assertEquals("caller is not the owner", r.json().get("error").asText());
+    assertTrue(r.err().contains("caller is not the owner"));
+  }
+
+  @Test
+  void wrongChainIsRefusedBeforeSigning() throws Exception {
+    Run r = gov("deploy-registry", "--key-file", operatorKey.toString(), "--rpc-url", anvil.rpcUrl(),
+        "--chain-id", "1");
+    assertEquals(1, r.exit());
+    assertEquals("WRONG_CHAIN", r.json().get("kind").asText());
+    assertEquals("wrong chain: " + anvil.rpcUrl() + " serves chain id 31337, expected 1",
+        r.json().get("error").asText());
+  }
+
+  @Test
+  void insufficientFundsIsExplained() throws Exception {
+    Path poor = keyFile("poor", AnvilNode.unfundedAccount());
+    Run r = gov(chainArgs("deploy-registry", "--key-file", poor.toString()));
+    assertEquals(1, r.exit());
+    assertEquals("INSUFFICIENT_FUNDS", r.json().get("kind").asText());
+    assertTrue(r.json().get("error").asText().startsWith("insufficient funds: 0x"), r.out());
+  }
+
+  @Test
+  void unreachableRpcIsReported() throws Exception {
+    String dead;
+    try (AnvilNode other = AnvilNode.start()) {
+      dead = other.rpcUrl();
+    }
+    Run r = gov("show-app", "--app", operator.getAddress(), "--rpc-url", dead, "--chain-id", "31337");
+    assertEquals(1, r.exit());
+    assertEquals("RPC", r.json().get("kind").asText());
+    assertTrue(r.json().get("error").asText().startsWith("chain RPC unreachable at " + dead), r.out());
+  }
+
+  @Test
+  void keysNeverComeFromTheCommandLine() throws Exception {
+    Run noKey = gov(chainArgs("deploy-registry", "--key-env", "TEEKMS_TEST_UNSET_KEY_VARIABLE"));
+    assertEquals(1, noKey.exit());
+    assertEquals("no signing key: set TEEKMS_TEST_UNSET_KEY_VARIABLE or pass --key-file FILE",
+        noKey.json().get("error").asText());
+    assertEquals(2, gov(chainArgs("deploy-registry", "--key", "0x" + "11".repeat(32))).exit());
+    Path garbage = Files.writeString(dir.resolve("garbage.key"), "not-a-key-secret-words");
+    Run bad = gov(chainArgs("deploy-registry", "--key-file", garbage.toString()));
+    assertEquals(1, bad.exit());
+    assertFalse(bad.out().contains("secret-words") || bad.err().contains("secret-words"), "key content echoed");
+    assertEquals("INVALID_INPUT", bad.json().get("kind").asText());
+  }
+
+  @Test
+  void usageErrors() throws Exception {
+    assertEquals(2, gov().exit());
+    assertEquals(2, gov(chainArgs("add-os-image", "--registry", operator.getAddress(), "--hash", "0x1234",
+        "--key-file", operatorKey.toString())).exit());
+    assertEquals(2, gov(chainArgs("register-app", "--registry", "0xnot-an-address")).exit());
+    assertEquals(2, gov("show-app", "--app", operator.getAddress(), "--rpc-url", anvil.rpcUrl()).exit(),
+        "no chain id");
+    assertEquals(2, gov(chainArgs("add-compose-hash", "--app", operator.getAddress(), "--hash", h32(1),
+        "--compose", "x.json", "--key-file", operatorKey.toString())).exit(), "--hash and --compose exclusive");
+  }
+
+  private static String bootJson(String app, String compose, String device, String osImage, int gpus, String arch,
+      String driver) {
+    return "{\"appId\":\"" + app + "\",\"composeHash\":\"" + compose + "\",\"instanceId\":\"0x" + "ab".repeat(20)
+        + "\",\"deviceId\":\"" + device + "\",\"mrAggregated\":\"" + h32(10) + "\",\"osImageHash\":\"" + osImage
+        + "\",\"tcbStatus\":\"UpToDate\",\"advisoryIds\":[],\"gpuCount\":" + gpus + ",\"gpuArch\":\"" + arch
+        + "\",\"gpuDriverVersion\":\"" + driver + "\"}";
+  }
+
+  private static List<String> texts(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    array.forEach(n -> out.add(n.asText()));
+    return out;
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}
