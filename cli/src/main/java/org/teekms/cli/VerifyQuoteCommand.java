@@ -3,26 +3,19 @@ package org.teekms.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.cert.CertificateException;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.concurrent.Callable;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.EnclaveReport;
-import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.VerificationFailure;
-import org.teekms.attest.tdx.collateral.CollateralDirectory;
-import org.teekms.attest.tdx.collateral.CollateralSource;
-import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
-import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -41,41 +34,64 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--quote", required = true, paramLabel = "FILE", description = "Quote file: binary, or hex (0x prefix allowed).")
+  @Option(names = "--quote", paramLabel = "FILE", description = "Quote file: binary, or hex (0x prefix allowed).")
   Path quote;
 
-  @Option(names = "--collateral", paramLabel = "FILE|DIR",
-      description = "dcap-qvl collateral JSON file, or a collateral directory (tcb_info.json, …).")
-  Path collateral;
+  @Option(names = "--event-log", paramLabel = "FILE",
+      description = "dstack JSON event log to replay against the quote's RTMRs (adds \"eventLog\" to the output).")
+  Path eventLog;
 
-  @Option(names = "--pccs", paramLabel = "URL", description = "Fetch collateral from this Intel PCS / PCCS (v4 API).")
-  String pccs;
+  @Option(names = "--dstack", paramLabel = "FILE",
+      description = "dstack quote + event log JSON ({\"quote\": hex, \"event_log\": \"[...]\", \"vm_config\": …}) "
+          + "instead of --quote/--event-log.")
+  Path dstack;
 
-  @Option(names = "--at", paramLabel = "TIME", description = "Verification time, ISO-8601 UTC (default: now).")
-  String at;
-
-  @Option(names = "--root-ca", paramLabel = "PEM", description = "Trust anchor (default: the bundled Intel SGX Root CA).")
-  Path rootCa;
+  @Mixin QuoteVerificationOptions options;
 
   @Override
   public Integer call() throws Exception {
-    if ((collateral == null) == (pccs == null)) {
-      throw new ParameterException(spec.commandLine(), "give exactly one of --collateral or --pccs");
+    options.requireOneCollateralSource();
+    if ((quote == null) == (dstack == null)) {
+      throw new ParameterException(spec.commandLine(), "give exactly one of --quote or --dstack");
     }
-    Instant time = parseTime();
-    DcapQuoteVerifier verifier = verifier();
-    byte[] bytes = read(quote, "--quote");
+    if (dstack != null && eventLog != null) {
+      throw new ParameterException(spec.commandLine(), "--dstack carries its own event log; drop --event-log");
+    }
+    Instant time = options.time();
+    DcapQuoteVerifier verifier = options.verifier();
+    DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
+    byte[] bytes = dstackFile != null ? dstackFile.quote() : options.read(quote, "--quote");
+    String log = dstackFile != null ? dstackFile.eventLog()
+        : eventLog == null ? null : new String(options.read(eventLog, "--event-log"), StandardCharsets.UTF_8);
     ObjectNode out;
-    boolean valid = false;
+    QuoteVerificationResult result = null;
+    TdxQuote parsed = null;
     try {
-      TdxQuote parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
-      QuoteVerificationResult result = verifier.verify(parsed, source(), time);
-      valid = result.valid();
+      parsed = TdxQuote.parse(TdxQuote.decodeFile(bytes));
+      result = verifier.verify(parsed, options.source(), time);
       out = toJson(result);
     } catch (QuoteParseException e) {
       out = invalid(VerificationFailure.MALFORMED_QUOTE, e.getMessage());
-    } catch (CollateralLoadException e) {
+    } catch (QuoteVerificationOptions.CollateralLoadException e) {
       out = invalid(VerificationFailure.COLLATERAL_UNAVAILABLE, e.getMessage());
+    }
+    boolean valid = result != null && result.valid();
+    if (log != null) {
+      boolean replayed = false;
+      if (parsed != null && parsed.tdReport() != null) {
+        replayed = EventLogJson.put(out, log, parsed.tdReport(),
+            dstackFile == null ? null : dstackFile.vmConfigOsImageHash());
+      } else {
+        ObjectNode e = out.putObject("eventLog");
+        e.put("replayed", false);
+        e.put("error", "no TD report to replay the event log against");
+      }
+      if (valid && !replayed) {
+        out.put("valid", false);
+        out.put("failure", "EVENT_LOG_INVALID");
+        out.put("error", "event log: " + out.get("eventLog").get("error").asText());
+      }
+      valid &= replayed;
     }
     spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
@@ -90,60 +106,6 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     out.put("failure", failure.name());
     out.put("error", error);
     return out;
-  }
-
-  private static final class CollateralLoadException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    CollateralLoadException(String message) {
-      super(message);
-    }
-  }
-
-  private CollateralSource source() throws CollateralLoadException {
-    try {
-      if (pccs != null) {
-        return new PcsCollateralClient(pccs);
-      }
-      if (!Files.exists(collateral)) {
-        throw new ParameterException(spec.commandLine(), "--collateral " + collateral + " does not exist");
-      }
-      return Files.isDirectory(collateral) ? CollateralDirectory.load(collateral)
-          : DcapQvlCollateralFile.load(collateral);
-    } catch (org.teekms.attest.tdx.collateral.CollateralException e) {
-      throw new CollateralLoadException(e.getMessage());
-    }
-  }
-
-  private Instant parseTime() {
-    if (at == null) {
-      return Instant.now();
-    }
-    try {
-      return Instant.parse(at);
-    } catch (DateTimeParseException e) {
-      throw new ParameterException(spec.commandLine(), "--at must be an ISO-8601 UTC time like "
-          + "2025-07-19T10:00:34Z, got " + at);
-    }
-  }
-
-  private DcapQuoteVerifier verifier() {
-    if (rootCa == null) {
-      return DcapQuoteVerifier.withIntelRoot();
-    }
-    try {
-      return new DcapQuoteVerifier(Pem.certificates(read(rootCa, "--root-ca")).get(0));
-    } catch (CertificateException e) {
-      throw new ParameterException(spec.commandLine(), "--root-ca " + rootCa + ": " + e.getMessage());
-    }
-  }
-
-  private byte[] read(Path file, String option) {
-    try {
-      return Files.readAllBytes(file);
-    } catch (IOException e) {
-      throw new ParameterException(spec.commandLine(), option + " " + file + " cannot be read: " + e.getMessage());
-    }
   }
 
   /** The stable JSON contract (see README): verdict, quote identity, and the TD fields. */

@@ -1,0 +1,48 @@
+package org.teekms.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * dstack's quote + event log JSON (as its verifier takes it): {@code {"quote": hex, "event_log": "<JSON text>"}},
+ * optionally {@code "vm_config"} (JSON text or object) with {@code os_image_hash}. {@code event_log} may also be
+ * the array itself.
+ */
+record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final long MAX_BYTES = 2 * 1024 * 1024;
+
+  static DstackFile read(CommandSpec spec, Path file) {
+    try {
+      if (Files.size(file) > MAX_BYTES) {
+        throw new ParameterException(spec.commandLine(), "--dstack " + file + " is larger than " + MAX_BYTES);
+      }
+      JsonNode root = JSON.readTree(Files.readAllBytes(file));
+      if (root == null || !root.isObject() || !root.path("quote").isTextual() || root.get("event_log") == null) {
+        throw new ParameterException(spec.commandLine(),
+            "--dstack " + file + ": expected {\"quote\": hex, \"event_log\": ...}");
+      }
+      String q = root.get("quote").asText().strip();
+      byte[] quote = HexFormat.of().parseHex(q.startsWith("0x") ? q.substring(2) : q);
+      JsonNode log = root.get("event_log");
+      String eventLog = log.isTextual() ? log.asText() : JSON.writeValueAsString(log);
+      String osImageHash = null;
+      JsonNode vm = root.get("vm_config");
+      if (vm != null && vm.isTextual() && !vm.asText().isBlank()) {
+        vm = JSON.readTree(vm.asText());
+      }
+      if (vm != null && vm.path("os_image_hash").isTextual()) {
+        osImageHash = vm.get("os_image_hash").asText();
+      }
+      return new DstackFile(quote, eventLog, osImageHash);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--dstack " + file + " cannot be read: " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,62 @@
+package org.teekms.attest.eventlog;
+
+import org.teekms.attest.tdx.Bytes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Checks a dstack event log against the registers of a (separately verified) TD quote: RTMR3 must replay exactly,
+ * RTMR0-2 must replay wherever the log carries events for them, and the RTMR3 runtime events must follow
+ * {@link DstackBootSequence}. Stateless and thread-safe.
+ */
+public final class EventLogVerifier {
+  private EventLogVerifier() {}
+
+  public static VerifiedEventLog verify(List<EventLogEntry> log, QuotedMeasurements quoted)
+      throws EventLogException {
+    RtmrReplay replay = RtmrReplay.replay(log);
+    boolean[] has = replay.hasEvents();
+    List<Integer> compared = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      if (i != 3 && !has[i]) {
+        continue;
+      }
+      if (!MessageDigest.isEqual(replay.rtmr(i), quoted.rtmr(i))) {
+        throw new EventLogException("RTMR" + i + " mismatch: quote " + HexFormat.of().formatHex(quoted.rtmr(i))
+            + ", event log replays to " + HexFormat.of().formatHex(replay.rtmr(i)));
+      }
+      compared.add(i);
+    }
+    BootIdentity identity = DstackBootSequence.extract(log);
+    byte[] bootRtmr3 = RtmrReplay.replay(log, DstackBootSequence.BOOT_MR_DONE).rtmr(3);
+    return new VerifiedEventLog(identity, replay, compared, Bytes.copyOf(aggregate(quoted, bootRtmr3)));
+  }
+
+  /**
+   * dstack's {@code mr_aggregated}: SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2 ‖ boot-time RTMR3), followed by
+   * MRCONFIGID ‖ MROWNER ‖ MROWNERCONFIG when any of them is non-zero. The boot-time RTMR3 is the replay up to and
+   * including {@code boot-mr-done}, so the value does not change as runtime events are appended.
+   */
+  public static byte[] aggregate(QuotedMeasurements q, byte[] bootTimeRtmr3) {
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    sha256.update(q.mrTd().toByteArray());
+    sha256.update(q.rtmr(0));
+    sha256.update(q.rtmr(1));
+    sha256.update(q.rtmr(2));
+    sha256.update(bootTimeRtmr3);
+    if (!q.mrConfigId().isAllZero() || !q.mrOwner().isAllZero() || !q.mrOwnerConfig().isAllZero()) {
+      sha256.update(q.mrConfigId().toByteArray());
+      sha256.update(q.mrOwner().toByteArray());
+      sha256.update(q.mrOwnerConfig().toByteArray());
+    }
+    return sha256.digest();
+  }
+}

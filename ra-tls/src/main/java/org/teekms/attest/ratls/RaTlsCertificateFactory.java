@@ -1,0 +1,126 @@
+package org.teekms.attest.ratls;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.Objects;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.teekms.attest.eventlog.DstackBootSequence;
+import org.teekms.attest.gpu.GpuAttestationException;
+import org.teekms.attest.gpu.GpuEvidence;
+import org.teekms.attest.gpu.GpuEvidenceProvider;
+import org.teekms.attest.gpu.GpuNonce;
+import org.teekms.attest.provider.QuoteProvider;
+import org.teekms.attest.provider.QuoteProviderException;
+import org.teekms.attest.provider.RuntimeEventLog;
+
+/**
+ * Makes RA-TLS certificates inside the CVM: a fresh P-256 key, REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI), a quote
+ * from the {@link QuoteProvider}, the event log it replays against, and (when a GPU provider is configured) GPU
+ * evidence whose nonce is {@link GpuNonce#forSpki} of the same key and whose SHA-384 is measured into RTMR3
+ * (event {@code gpu-evidence}) before quoting.
+ * Self-signed, non-critical evidence extensions (docs/ra-tls.md).
+ */
+public final class RaTlsCertificateFactory {
+  public static final int FORMAT_VERSION = 1;
+
+  private final QuoteProvider quotes;
+  private final RuntimeEventLog eventLog;
+  private final GpuEvidenceProvider gpu;
+  private final Clock clock;
+  private final Duration validity;
+  private final SecureRandom random = new SecureRandom();
+
+  /** @param gpu null when the CVM has no GPU to attest */
+  public RaTlsCertificateFactory(QuoteProvider quotes, RuntimeEventLog eventLog, GpuEvidenceProvider gpu, Clock clock,
+      Duration validity) {
+    this.quotes = Objects.requireNonNull(quotes);
+    this.eventLog = Objects.requireNonNull(eventLog);
+    this.gpu = gpu;
+    this.clock = Objects.requireNonNull(clock);
+    this.validity = Objects.requireNonNull(validity);
+  }
+
+  /** Serialized: the GPU evidence event this certificate relies on must be the last one before its quote. */
+  public synchronized RaTlsCredentials create(String commonName) throws QuoteProviderException {
+    KeyPair keys = newKeyPair();
+    byte[] spki = keys.getPublic().getEncoded();
+    byte[] gpuEvidence = null;
+    if (gpu != null) {
+      GpuEvidence evidence;
+      try {
+        evidence = gpu.collect(GpuNonce.forSpki(spki));
+      } catch (IOException | GpuAttestationException e) {
+        throw new QuoteProviderException("collecting GPU evidence failed: " + e.getMessage(), e);
+      }
+      gpuEvidence = evidence.encode();
+      eventLog.emit(DstackBootSequence.GPU_EVIDENCE, evidence.sha384());
+    }
+    RuntimeEventLog.QuoteWithLog q = eventLog.quote(quotes, ReportDataBinding.forSpki(spki));
+    return new RaTlsCredentials(keys.getPrivate(),
+        build(keys, commonName, q.quote(), q.eventLogJson().getBytes(StandardCharsets.UTF_8), gpuEvidence));
+  }
+
+  /**
+   * Builds and self-signs the certificate from given evidence. Public so that tests and tools can make certificates
+   * with chosen (including wrong) evidence; production code calls {@link #create}.
+   */
+  public X509Certificate build(KeyPair keys, String commonName, byte[] quote, byte[] eventLogJson,
+      byte[] gpuEvidence) {
+    Instant now = clock.instant();
+    X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
+        .addRDN(BCStyle.O, "tee-kms RA-TLS").addRDN(BCStyle.CN, commonName).build();
+    try {
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, new BigInteger(127, random).add(BigInteger.ONE),
+          Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject, keys.getPublic());
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+      b.addExtension(Extension.extendedKeyUsage, false,
+          new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+      b.addExtension(RaTlsOids.FORMAT_VERSION, false, new ASN1Integer(FORMAT_VERSION));
+      b.addExtension(RaTlsOids.TDX_QUOTE, false, new DEROctetString(quote));
+      b.addExtension(RaTlsOids.EVENT_LOG, false, new DEROctetString(eventLogJson));
+      if (gpuEvidence != null) {
+        b.addExtension(RaTlsOids.GPU_EVIDENCE, false, new DEROctetString(gpuEvidence));
+      }
+      var signer = new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Bc.PROVIDER).build(keys.getPrivate());
+      return new JcaX509CertificateConverter().setProvider(Bc.PROVIDER).getCertificate(b.build(signer));
+    } catch (IOException | OperatorCreationException | GeneralSecurityException e) {
+      throw new IllegalStateException("building an RA-TLS certificate failed", e);
+    }
+  }
+
+  public static KeyPair newKeyPair() {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+      g.initialize(new ECGenParameterSpec("secp256r1"));
+      return g.generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("P-256 key generation is a mandatory JDK capability", e);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package org.teekms.attest.ratls;
+
+import java.util.Optional;
+
+/**
+ * The attestation evidence an RA-TLS certificate carries, as extracted by {@link RaTlsCertificateParser} (bounded,
+ * not yet verified).
+ *
+ * @param quote        the raw TDX quote
+ * @param eventLogJson dstack's JSON event log (UTF-8)
+ * @param gpuEvidence  encoded GPU evidence, when the certificate carries any
+ * @param formatVersion the tee-kms format version; 0 when the certificate has none (a dstack certificate)
+ * @param spki         the certificate's SubjectPublicKeyInfo DER (what REPORTDATA binds)
+ */
+public record RaTlsEvidence(byte[] quote, byte[] eventLogJson, Optional<byte[]> gpuEvidence, int formatVersion,
+    byte[] spki) {
+
+  public RaTlsEvidence {
+    quote = quote.clone();
+    eventLogJson = eventLogJson.clone();
+    gpuEvidence = gpuEvidence.map(byte[]::clone);
+    spki = spki.clone();
+  }
+
+  @Override
+  public byte[] quote() {
+    return quote.clone();
+  }
+
+  @Override
+  public byte[] eventLogJson() {
+    return eventLogJson.clone();
+  }
+
+  @Override
+  public Optional<byte[]> gpuEvidence() {
+    return gpuEvidence.map(byte[]::clone);
+  }
+
+  @Override
+  public byte[] spki() {
+    return spki.clone();
+  }
+}

@@ -1,0 +1,114 @@
+package org.teekms.attest.ratls;
+
+import java.net.Socket;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.Objects;
+import java.util.Optional;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.teekms.attest.tdx.Bytes;
+
+/**
+ * Trusts a TLS peer (client or server) only if its certificate is an RA-TLS certificate that {@link RaTlsVerifier}
+ * accepts. There is no PKI and no host name check: the attested identity is the peer's name, and the application's
+ * {@link RaTlsPolicy} decides. The verified {@link RaTlsIdentity} is stored in the handshake session under
+ * {@link #SESSION_KEY}; read it back with {@link #peerIdentity(SSLSession)}.
+ */
+public final class RaTlsTrustManager extends X509ExtendedTrustManager {
+  /** The {@link SSLSession} value name under which the peer's identity is stored. */
+  public static final String SESSION_KEY = "org.teekms.ratls.identity";
+  private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
+
+  private final RaTlsVerifier verifier;
+
+  public RaTlsTrustManager(RaTlsVerifier verifier) {
+    this.verifier = Objects.requireNonNull(verifier);
+  }
+
+  public RaTlsVerifier verifier() {
+    return verifier;
+  }
+
+  /**
+   * The verified identity of the session's peer: stored by the handshake, else (e.g. a resumed session) the
+   * verifier's cache, else verified now. Never returns an unverified identity.
+   */
+  public RaTlsIdentity peerIdentity(SSLSession session) throws SSLPeerUnverifiedException, RaTlsException {
+    Optional<RaTlsIdentity> stored = fromSession(session);
+    if (stored.isPresent()) {
+      return stored.get();
+    }
+    X509Certificate peer = (X509Certificate) session.getPeerCertificates()[0];
+    try {
+      Optional<RaTlsIdentity> cached = verifier.cached(Bytes.copyOf(RaTlsVerifier.sha("SHA-256", peer.getEncoded())));
+      return cached.isPresent() ? cached.get() : verifier.verify(peer);
+    } catch (CertificateEncodingException e) {
+      throw new RaTlsException(RaTlsException.Reason.MALFORMED_CERTIFICATE, "cannot encode peer certificate", e);
+    }
+  }
+
+  /** The identity a handshake stored in {@code session}, if any. */
+  public static Optional<RaTlsIdentity> fromSession(SSLSession session) {
+    Object v = session == null ? null : session.getValue(SESSION_KEY);
+    return v instanceof RaTlsIdentity id ? Optional.of(id) : Optional.empty();
+  }
+
+  private void check(X509Certificate[] chain, SSLSession handshake) throws CertificateException {
+    if (chain == null || chain.length == 0) {
+      throw new RaTlsException(RaTlsException.Reason.MALFORMED_CERTIFICATE, "peer sent no certificate");
+    }
+    if (chain.length != 1) {
+      throw new RaTlsException(RaTlsException.Reason.MALFORMED_CERTIFICATE,
+          "expected one self-signed RA-TLS certificate, peer sent a chain of " + chain.length);
+    }
+    RaTlsIdentity identity = verifier.verify(chain[0]);
+    if (handshake != null) {
+      handshake.putValue(SESSION_KEY, identity);
+    }
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
+    check(chain, engine == null ? null : engine.getHandshakeSession());
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
+    check(chain, engine == null ? null : engine.getHandshakeSession());
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
+    check(chain, socket instanceof SSLSocket s ? s.getHandshakeSession() : null);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
+    check(chain, socket instanceof SSLSocket s ? s.getHandshakeSession() : null);
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    check(chain, null);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    check(chain, null);
+  }
+
+  /** None: RA-TLS certificates are self-signed, so a server asks for any client certificate. */
+  @Override
+  public X509Certificate[] getAcceptedIssuers() {
+    return NO_ISSUERS;
+  }
+}

@@ -1,0 +1,307 @@
+package org.teekms.attest.ratls;
+
+
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.teekms.attest.eventlog.DstackEventLogCodec;
+import org.teekms.attest.eventlog.EventLogException;
+import org.teekms.attest.eventlog.EventLogVerifier;
+import org.teekms.attest.eventlog.QuotedMeasurements;
+import org.teekms.attest.eventlog.VerifiedEventLog;
+import org.teekms.attest.gpu.GpuAttestationException;
+import org.teekms.attest.gpu.GpuEvidence;
+import org.teekms.attest.gpu.GpuEvidenceVerifier;
+import org.teekms.attest.gpu.GpuNonce;
+import org.teekms.attest.gpu.GpuPolicy;
+import org.teekms.attest.gpu.GpuResult;
+import org.teekms.attest.ratls.RaTlsException.Reason;
+import org.teekms.attest.tdx.Bytes;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.QuoteParseException;
+import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.attest.tdx.QuoteVerificationResult;
+import org.teekms.attest.tdx.TdReport;
+import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.attest.tdx.collateral.CollateralException;
+import org.teekms.attest.tdx.collateral.CollateralSource;
+
+/**
+ * Verifies an RA-TLS certificate end to end and says who the peer is. In order (the first failure is the reason):
+ *
+ * <ol>
+ *   <li>extensions within their size limits ({@link RaTlsCertificateParser});
+ *   <li>certificate validity at the clock's time, and its self-signature;
+ *   <li>the quote's REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI) of this certificate ({@link ReportDataBinding});
+ *   <li>the quote via DCAP with collateral from the (caching) source, then the {@link QuotePolicy};
+ *   <li>the event log replays to the quote's RTMRs and follows the boot sequence;
+ *   <li>GPU evidence (if carried and a GPU verifier is configured): measured into RTMR3, nonce bound to this key,
+ *       every GPU valid, then the {@link GpuPolicy};
+ *   <li>the application's {@link RaTlsPolicy}.
+ * </ol>
+ *
+ * Accepted identities are cached by certificate fingerprint until the earliest of: the cache TTL, the certificate's
+ * end of validity and the collateral's next update, so a peer that reconnects (or an application asking after the
+ * handshake) is not verified twice. Thread-safe.
+ */
+public final class RaTlsVerifier {
+  private final DcapQuoteVerifier dcap;
+  private final CollateralSource collateral;
+  private final QuotePolicy quotePolicy;
+  private final GpuEvidenceVerifier gpuVerifier;
+  private final GpuPolicy gpuPolicy;
+  private final RaTlsPolicy policy;
+  private final Clock clock;
+  private final Duration cacheTtl;
+  private final int maxCached;
+  private final ConcurrentHashMap<Bytes, Cached> cache = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Instant> nextUpdates = new ConcurrentHashMap<>();
+
+  private record Cached(RaTlsIdentity identity, Instant expires) {}
+
+  private RaTlsVerifier(Builder b) {
+    this.dcap = Objects.requireNonNull(b.dcap, "DCAP verifier");
+    this.collateral = Objects.requireNonNull(b.collateral, "collateral source");
+    this.quotePolicy = b.quotePolicy;
+    this.gpuVerifier = b.gpuVerifier;
+    this.gpuPolicy = b.gpuPolicy;
+    this.policy = b.policy;
+    this.clock = b.clock;
+    this.cacheTtl = b.cacheTtl;
+    this.maxCached = b.maxCached;
+  }
+
+  /** @param dcap the DCAP verifier, anchored at Intel's root in production (at the simulator's root in tests) */
+  public static Builder builder(DcapQuoteVerifier dcap, CollateralSource collateral) {
+    return new Builder(dcap, collateral);
+  }
+
+  public static final class Builder {
+    private final DcapQuoteVerifier dcap;
+    private final CollateralSource collateral;
+    private QuotePolicy quotePolicy = QuotePolicy.builder().build();
+    private GpuEvidenceVerifier gpuVerifier;
+    private GpuPolicy gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
+    private RaTlsPolicy policy = RaTlsPolicy.ACCEPT_VERIFIED;
+    private Clock clock = Clock.systemUTC();
+    private Duration cacheTtl = Duration.ofMinutes(10);
+    private int maxCached = 10_000;
+
+    private Builder(DcapQuoteVerifier dcap, CollateralSource collateral) {
+      this.dcap = dcap;
+      this.collateral = collateral;
+    }
+
+    /** Default: the strictest {@link QuotePolicy} (UpToDate only, no advisories, no debug TD). */
+    public Builder quotePolicy(QuotePolicy p) {
+      this.quotePolicy = Objects.requireNonNull(p);
+      return this;
+    }
+
+    /**
+     * Verify GPU evidence carried in certificates, and apply {@code policy} to the results. Without this, GPU
+     * evidence is not examined and {@link RaTlsIdentity#gpus()} is empty.
+     */
+    public Builder gpu(GpuEvidenceVerifier verifier, GpuPolicy policy) {
+      this.gpuVerifier = Objects.requireNonNull(verifier);
+      this.gpuPolicy = Objects.requireNonNull(policy);
+      return this;
+    }
+
+    public Builder policy(RaTlsPolicy p) {
+      this.policy = Objects.requireNonNull(p);
+      return this;
+    }
+
+    public Builder clock(Clock c) {
+      this.clock = Objects.requireNonNull(c);
+      return this;
+    }
+
+    public Builder cache(Duration ttl, int maxEntries) {
+      this.cacheTtl = Objects.requireNonNull(ttl);
+      this.maxCached = maxEntries;
+      return this;
+    }
+
+    public RaTlsVerifier build() {
+      return new RaTlsVerifier(this);
+    }
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  /** The cached identity of a certificate (by SHA-256 of its DER), if it verified and has not expired from cache. */
+  public Optional<RaTlsIdentity> cached(Bytes certificateSha256) {
+    Cached c = cache.get(certificateSha256);
+    if (c == null || !clock.instant().isBefore(c.expires())) {
+      return Optional.empty();
+    }
+    return Optional.of(c.identity());
+  }
+
+  /** Verifies (or returns the cached verification of) {@code certificate}. */
+  public RaTlsIdentity verify(X509Certificate certificate) throws RaTlsException {
+    byte[] der;
+    try {
+      der = certificate.getEncoded();
+    } catch (CertificateEncodingException e) {
+      throw new RaTlsException(Reason.MALFORMED_CERTIFICATE, "cannot encode certificate", e);
+    }
+    Bytes fingerprint = Bytes.copyOf(sha("SHA-256", der));
+    Optional<RaTlsIdentity> hit = cached(fingerprint);
+    if (hit.isPresent()) {
+      return hit.get();
+    }
+    Instant now = clock.instant();
+    Verified v = verifyUncached(certificate, der, fingerprint, now);
+    Instant expires = min(now.plus(cacheTtl), min(v.identity().certificateNotAfter(), v.collateralNextUpdate()));
+    if (cache.size() >= maxCached) {
+      cache.clear();
+    }
+    cache.put(fingerprint, new Cached(v.identity(), expires));
+    return v.identity();
+  }
+
+  private record Verified(RaTlsIdentity identity, Instant collateralNextUpdate) {}
+
+  private Verified verifyUncached(X509Certificate certificate, byte[] der, Bytes fingerprint, Instant now)
+      throws RaTlsException {
+    RaTlsEvidence evidence = RaTlsCertificateParser.parse(der);
+    try {
+      certificate.checkValidity(Date.from(now));
+    } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+      throw new RaTlsException(Reason.CERTIFICATE_EXPIRED, "certificate valid " + certificate.getNotBefore()
+          .toInstant() + " .. " + certificate.getNotAfter().toInstant() + ", not at " + now);
+    }
+    try {
+      certificate.verify(certificate.getPublicKey(), Bc.PROVIDER);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new RaTlsException(Reason.CERTIFICATE_SIGNATURE, "self-signature does not verify: " + e.getMessage());
+    }
+
+    TdxQuote quote;
+    try {
+      quote = TdxQuote.parse(evidence.quote());
+    } catch (QuoteParseException e) {
+      throw new RaTlsException(Reason.QUOTE_INVALID, "malformed quote: " + e.getMessage());
+    }
+    TdReport td = quote.tdReport();
+    if (td == null) {
+      throw new RaTlsException(Reason.QUOTE_INVALID, "not a TDX quote (TEE type " + quote.teeType() + ")");
+    }
+    if (!ReportDataBinding.binds(td.reportData().toByteArray(), evidence.spki())) {
+      throw new RaTlsException(Reason.KEY_NOT_BOUND, "quote REPORTDATA " + td.reportData().hex()
+          + " is not SHA-512(\"ratls-cert:\" || SPKI) of this certificate's key");
+    }
+
+    // the DCAP verifier looks the collateral up from its cached PCK chain; remember which collateral it used
+    Collateral[] used = new Collateral[1];
+    QuoteVerificationResult result = dcap.verify(quote, request -> used[0] = collateral.fetch(request), now);
+    if (!result.valid()) {
+      throw new RaTlsException(Reason.QUOTE_INVALID, result.failure() + ": " + result.error());
+    }
+    Instant collateralNextUpdate = nextUpdate(used[0]);
+    QuotePolicy.Decision decision = quotePolicy.evaluate(result);
+    if (!decision.allowed()) {
+      throw new RaTlsException(Reason.POLICY_REJECTED, "quote policy: " + String.join("; ", decision.violations()));
+    }
+
+    VerifiedEventLog log;
+    try {
+      log = EventLogVerifier.verify(DstackEventLogCodec.parse(evidence.eventLogJson()), QuotedMeasurements.of(td));
+    } catch (EventLogException e) {
+      throw new RaTlsException(Reason.EVENT_LOG_INVALID, e.getMessage());
+    }
+
+    List<GpuResult> gpus = List.of();
+    if (gpuVerifier != null) {
+      gpus = verifyGpus(evidence, log, now);
+    }
+
+    RaTlsIdentity identity = new RaTlsIdentity(fingerprint, log.identity(), log.mrAggregated(), td,
+        result.status(), result.advisoryIds(), result.fmspc(), result.deviceId(), gpus, now,
+        certificate.getNotAfter().toInstant());
+    Optional<String> refusal = policy.refuse(identity);
+    if (refusal.isPresent()) {
+      throw new RaTlsException(Reason.POLICY_REJECTED, refusal.get());
+    }
+    return new Verified(identity, collateralNextUpdate);
+  }
+
+  private List<GpuResult> verifyGpus(RaTlsEvidence evidence, VerifiedEventLog log, Instant now)
+      throws RaTlsException {
+    List<GpuResult> gpus = List.of();
+    Optional<byte[]> encoded = evidence.gpuEvidence();
+    if (encoded.isPresent()) {
+      GpuEvidence gpu;
+      try {
+        gpu = GpuEvidence.decode(encoded.get());
+      } catch (GpuAttestationException e) {
+        throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID, e.getMessage());
+      }
+      Optional<Bytes> measured = log.identity().gpuEvidenceHash();
+      if (measured.isEmpty() || !measured.get().equalsConstantTime(Bytes.copyOf(gpu.sha384()))) {
+        throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID, "the certificate's GPU evidence is not the one "
+            + "last measured into RTMR3 (gpu-evidence event " + measured.map(Bytes::hex).orElse("absent") + ")");
+      }
+      gpus = gpuVerifier.verify(gpu, GpuNonce.forSpki(evidence.spki()), now);
+      for (int i = 0; i < gpus.size(); i++) {
+        if (!gpus.get(i).valid()) {
+          throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID,
+              "GPU " + i + ": " + gpus.get(i).failure() + ": " + gpus.get(i).error());
+        }
+      }
+    }
+    GpuPolicy.Decision d = gpuPolicy.apply(gpus);
+    if (!d.allowed()) {
+      throw new RaTlsException(Reason.POLICY_REJECTED, "GPU policy: " + String.join("; ", d.reasons()));
+    }
+    return gpus;
+  }
+
+  /** The collateral's earliest nextUpdate, computed once per collateral (it parses the documents and CRLs). */
+  private Instant nextUpdate(Collateral c) throws RaTlsException {
+    Instant cached = nextUpdates.get(c.id());
+    if (cached != null) {
+      return cached;
+    }
+    try {
+      Instant n = c.nextUpdate();
+      if (nextUpdates.size() >= maxCached) {
+        nextUpdates.clear();
+      }
+      nextUpdates.put(c.id(), n);
+      return n;
+    } catch (CollateralException e) {
+      throw new RaTlsException(Reason.QUOTE_INVALID, "collateral: " + e.getMessage());
+    }
+  }
+
+  private static Instant min(Instant a, Instant b) {
+    return a.isBefore(b) ? a : b;
+  }
+
+  static byte[] sha(String algorithm, byte[] data) {
+    try {
+      return MessageDigest.getInstance(algorithm).digest(data);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+}

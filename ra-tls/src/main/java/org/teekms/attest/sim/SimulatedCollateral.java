@@ -1,0 +1,77 @@
+package org.teekms.attest.sim;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.security.cert.CertificateException;
+import org.teekms.attest.tdx.Bytes;
+import org.teekms.attest.tdx.Pem;
+import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.attest.tdx.collateral.SignedJson;
+
+/**
+ * Collateral for a {@link SimulatedTdx} platform, signed by its simulated Intel PKI, as the files of a collateral
+ * directory (Intel PCS layout: {@code tcb_info.json}, {@code qe_identity.json}, issuer chains, CRLs as DER).
+ *
+ * @param tcbInfoJson    the exact signed text of the TCB info object
+ * @param tcbInfoSignature raw r‖s over {@code tcbInfoJson}
+ * @param qeIdentityJson the exact signed text of the QE identity object
+ * @param qeIdentitySignature raw r‖s over {@code qeIdentityJson}
+ */
+public record SimulatedCollateral(
+    String tcbInfoJson,
+    byte[] tcbInfoSignature,
+    String tcbInfoIssuerChainPem,
+    String qeIdentityJson,
+    byte[] qeIdentitySignature,
+    String qeIdentityIssuerChainPem,
+    byte[] pckCrlDer,
+    String pckCrlIssuerChainPem,
+    byte[] rootCaCrlDer) {
+
+  /** The directory's files by name. */
+  public Map<String, byte[]> files() {
+    Map<String, byte[]> f = new LinkedHashMap<>();
+    f.put("tcb_info.json", pcsBody("tcbInfo", tcbInfoJson, tcbInfoSignature));
+    f.put("tcb_info_issuer_chain.pem", tcbInfoIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
+    f.put("qe_identity.json", pcsBody("enclaveIdentity", qeIdentityJson, qeIdentitySignature));
+    f.put("qe_identity_issuer_chain.pem", qeIdentityIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
+    f.put("pck_crl.der", pckCrlDer.clone());
+    f.put("pck_crl_issuer_chain.pem", pckCrlIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
+    f.put("root_ca_crl.der", rootCaCrlDer.clone());
+    return f;
+  }
+
+  /** The same collateral as the DCAP verifier's model. */
+  public Collateral toCollateral() {
+    try {
+      return new Collateral(
+          new SignedJson(tcbInfoJson, Bytes.copyOf(tcbInfoSignature)), Pem.certificates(bytes(tcbInfoIssuerChainPem)),
+          new SignedJson(qeIdentityJson, Bytes.copyOf(qeIdentitySignature)),
+          Pem.certificates(bytes(qeIdentityIssuerChainPem)),
+          Bytes.copyOf(pckCrlDer), Pem.certificates(bytes(pckCrlIssuerChainPem)), Bytes.copyOf(rootCaCrlDer));
+    } catch (CertificateException e) {
+      throw new IllegalStateException("simulated issuer chains are well-formed PEM", e);
+    }
+  }
+
+  private static byte[] bytes(String pem) {
+    return pem.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  public Path writeTo(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    for (Map.Entry<String, byte[]> e : files().entrySet()) {
+      Files.write(dir.resolve(e.getKey()), e.getValue());
+    }
+    return dir;
+  }
+
+  private static byte[] pcsBody(String field, String json, byte[] signature) {
+    return ("{\"" + field + "\":" + json + ",\"signature\":\"" + java.util.HexFormat.of().formatHex(signature) + "\"}")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+}

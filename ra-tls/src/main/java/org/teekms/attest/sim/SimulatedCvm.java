@@ -1,0 +1,114 @@
+package org.teekms.attest.sim;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.teekms.attest.eventlog.DstackBootSequence;
+import org.teekms.attest.eventlog.EventLogEntry;
+import org.teekms.attest.eventlog.RuntimeEventDigest;
+import org.teekms.attest.provider.QuoteProvider;
+import org.teekms.attest.provider.QuoteProviderException;
+import org.teekms.attest.provider.RtmrExtender;
+import org.teekms.attest.provider.RuntimeEventLog;
+
+/**
+ * A simulated TD on a {@link SimulatedTdx} platform: MRTD, RTMR0-3 that really accumulate extensions, TD attributes
+ * (DEBUG optional), a dstack-style event log, and quotes over the current registers.
+ */
+public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
+  /** SEPT_VE_DISABLE set, DEBUG clear: what a production dstack TD reports. */
+  private static final byte[] PRODUCTION_TD_ATTRIBUTES = HexFormat.of().parseHex("0000001000000000");
+  private static final byte[] XFAM = HexFormat.of().parseHex("e702060000000000");
+
+  private final SimulatedTdx platform;
+  private final byte[] mrTd;
+  private final byte[] tdAttributes;
+  private final byte[][] rtmrs = new byte[4][48];
+  private RuntimeEventLog eventLog;
+
+  SimulatedCvm(SimulatedTdx platform, byte[] mrTd, boolean debug) {
+    if (mrTd.length != 48) {
+      throw new IllegalArgumentException("MRTD is 48 bytes");
+    }
+    this.platform = platform;
+    this.mrTd = mrTd.clone();
+    this.tdAttributes = PRODUCTION_TD_ATTRIBUTES.clone();
+    if (debug) {
+      tdAttributes[0] |= 0x01;
+    }
+  }
+
+  /** What the simulated CVM boots: the values dstack measures into RTMR3. */
+  public record App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider) {
+    /** An app whose compose file is {@code compose}: compose hash = SHA-256(compose), app id = its first 20 bytes. */
+    public static App ofCompose(String compose, byte[] instanceId) {
+      byte[] hash = SimulatedTdx.shaBytes("SHA-256", compose.getBytes(StandardCharsets.UTF_8));
+      return new App(java.util.Arrays.copyOf(hash, 20), hash, instanceId,
+          "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}");
+    }
+  }
+
+  /**
+   * Boots the CVM: simulated firmware events into RTMR0-2, then dstack's boot sequence into RTMR3 (system-preparing,
+   * app-id, compose-hash, instance-id, boot-mr-done, key-provider, system-ready). Returns this CVM.
+   */
+  public synchronized SimulatedCvm boot(App app) throws QuoteProviderException {
+    if (eventLog != null) {
+      throw new IllegalStateException("already booted");
+    }
+    List<EventLogEntry> firmware = new ArrayList<>();
+    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", "SIMULATED kernel", "SIMULATED cmdline", "SIMULATED initrd"};
+    int[] imrs = {0, 0, 1, 1, 2};
+    for (int i = 0; i < stages.length; i++) {
+      byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
+      rtmrs[imrs[i]] = RuntimeEventDigest.extend(rtmrs[imrs[i]], digest);
+      firmware.add(new EventLogEntry(imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
+    }
+    eventLog = new RuntimeEventLog(this, firmware);
+    eventLog.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
+    eventLog.emit(DstackBootSequence.APP_ID, app.appId());
+    eventLog.emit(DstackBootSequence.COMPOSE_HASH, app.composeHash());
+    eventLog.emit(DstackBootSequence.INSTANCE_ID, app.instanceId());
+    eventLog.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
+    eventLog.emit(DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
+    eventLog.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
+    return this;
+  }
+
+  /** The CVM's event log (emit runtime events through it so RTMR3 and the log stay in step). */
+  public synchronized RuntimeEventLog eventLog() {
+    if (eventLog == null) {
+      throw new IllegalStateException("boot the CVM first");
+    }
+    return eventLog;
+  }
+
+  @Override
+  public synchronized void extend(int index, byte[] sha384Digest) {
+    if (index < 0 || index > 3 || sha384Digest.length != 48) {
+      throw new IllegalArgumentException("RTMR index 0..3 and a 48-byte digest");
+    }
+    rtmrs[index] = RuntimeEventDigest.extend(rtmrs[index], sha384Digest);
+  }
+
+  public synchronized byte[] rtmr(int index) {
+    return rtmrs[index].clone();
+  }
+
+  @Override
+  public synchronized byte[] quote(byte[] reportData) {
+    if (reportData.length != 64) {
+      throw new IllegalArgumentException("REPORTDATA is 64 bytes");
+    }
+    ByteBuffer body = ByteBuffer.allocate(584);
+    body.put(platform.teeTcbSvn()).put(platform.mrSeam()).put(new byte[48]).put(new byte[8]).put(tdAttributes)
+        .put(XFAM).put(mrTd).put(new byte[48]).put(new byte[48]).put(new byte[48]);
+    for (byte[] r : rtmrs) {
+      body.put(r);
+    }
+    body.put(reportData);
+    return platform.quote(body.array());
+  }
+}
