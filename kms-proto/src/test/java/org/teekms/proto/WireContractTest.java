@@ -1,0 +1,68 @@
+package org.teekms.proto;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ServiceDescriptor;
+import java.io.InputStream;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** Pins the parts of the wire contract that clients branch on: method names, field numbers, deny-reason names. */
+class WireContractTest {
+
+  @Test
+  void serviceMethodsAreStable() {
+    assertEquals(List.of("teekms.v1.Kms/GetAppKeys", "teekms.v1.Kms/SignCert"), methods(KmsGrpc.getServiceDescriptor()));
+    assertEquals(List.of("teekms.v1.KmsInfoService/GetKmsInfo"), methods(KmsInfoServiceGrpc.getServiceDescriptor()));
+    assertEquals(List.of("teekms.v1.Auditor/GetEffectivePolicy", "teekms.v1.Auditor/ListAuditEvents",
+        "teekms.v1.Auditor/VerifyAuditChain"), methods(AuditorGrpc.getServiceDescriptor()));
+    assertEquals(List.of("teekms.v1.Onboarding/GetRootGenerations"), methods(OnboardingGrpc.getServiceDescriptor()));
+  }
+
+  @Test
+  void denyReasonNumbersAreStable() {
+    // Numbers are on the wire (and names in the `teekms-deny-reason` trailer): never renumber.
+    assertEquals(2, DenyReason.ATTESTATION_INVALID.getNumber());
+    assertEquals(7, DenyReason.COMPOSE_HASH_NOT_ALLOWED.getNumber());
+    assertEquals(11, DenyReason.CHAIN_UNAVAILABLE.getNumber());
+    assertEquals(13, DenyReason.KMS_UNAVAILABLE.getNumber());
+    assertEquals(16, DenyReason.KMS_KEY_PROVIDER_MISMATCH.getNumber());
+  }
+
+  @Test
+  void appKeysResponseRoundTrips() throws Exception {
+    byte[] appId = new byte[20];
+    appId[19] = 7;
+    GetAppKeysResponse response = GetAppKeysResponse.newBuilder()
+        .setAppId(ByteString.copyFrom(appId))
+        .setCurrentVersion(3).setMinVersion(2).setGrantId("g-1")
+        .setPolicyBlock(PolicyBlock.newBuilder().setChainId(31337).setNumber(12).setHash(ByteString.copyFrom(new byte[32])))
+        .addKeys(AppKeys.newBuilder().setKeyVersion(2).setRootGeneration(1).setDiskKey(ByteString.copyFrom(new byte[32])))
+        .addKeys(AppKeys.newBuilder().setKeyVersion(3))
+        .build();
+    GetAppKeysResponse parsed = GetAppKeysResponse.parseFrom(response.toByteArray());
+    assertEquals(response, parsed);
+    assertArrayEquals(appId, parsed.getAppId().toByteArray());
+    assertEquals(12, parsed.getPolicyBlock().getNumber());
+    // Field numbers other implementations rely on.
+    assertEquals(7, GetAppKeysResponse.GRANT_ID_FIELD_NUMBER);
+    assertEquals(6, GetAppKeysResponse.POLICY_BLOCK_FIELD_NUMBER);
+  }
+
+  @Test
+  void protoSourcesShipInTheJar() throws Exception {
+    for (String file : List.of("common", "kms", "kms_info", "auditor", "onboarding")) {
+      try (InputStream in = getClass().getResourceAsStream("/teekms/v1/" + file + ".proto")) {
+        assertNotNull(in, file + ".proto is packaged");
+      }
+    }
+  }
+
+  private static List<String> methods(ServiceDescriptor descriptor) {
+    return descriptor.getMethods().stream().map(m -> m.getFullMethodName()).sorted().collect(Collectors.toList());
+  }
+}

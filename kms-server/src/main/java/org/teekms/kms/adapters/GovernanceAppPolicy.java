@@ -1,0 +1,78 @@
+package org.teekms.kms.adapters;
+
+import java.util.HexFormat;
+import org.teekms.governance.AppKeyVersions;
+import org.teekms.governance.BootInfo;
+import org.teekms.governance.PolicyDecision;
+import org.teekms.governance.PolicyReader;
+import org.teekms.kms.admission.AppPolicyPort;
+import org.teekms.kms.admission.AppPolicyVerdict;
+import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.grant.PolicyBlockRef;
+
+/**
+ * {@link AppPolicyPort} over the governance {@link PolicyReader}: KmsRegistry.isAppAllowed at a pinned block, with the
+ * app's key versions read at that same block.
+ *
+ * <p>GPU: the BootInfo carries only GPUs whose evidence the RA-TLS verifier accepted, and the contract's view applies
+ * the app's effective GPU policy to those facts (its denial reasons map to GPU_POLICY_UNMET). The reader does not
+ * return the GPU policy itself, so the verdict's requirement is NONE here and the KMS-side double check
+ * ({@code LocalAttestationPolicy.checkGpu}) has nothing more to add.
+ */
+public final class GovernanceAppPolicy implements AppPolicyPort {
+
+  private final PolicyReader reader;
+  private final long chainId;
+
+  public GovernanceAppPolicy(PolicyReader reader, long chainId) {
+    this.reader = reader;
+    this.chainId = chainId;
+  }
+
+  /** The KMS-verified facts as the contract's BootInfo. An instance id must be 20 bytes (or absent = zeros). */
+  public static BootInfo bootInfo(AttestedPeer peer) {
+    byte[] instance = peer.instanceId();
+    if (instance.length == 0) {
+      instance = new byte[20];
+    } else if (instance.length != 20) {
+      throw new IllegalArgumentException("instance id must be 20 bytes for the registry, got " + instance.length);
+    }
+    return new BootInfo(peer.appId(), peer.composeHash(), instance, peer.deviceId(), peer.mrAggregated(),
+        peer.osImageHash(), peer.tcbStatus(), peer.advisoryIds(), peer.gpuCount(), peer.gpuArch(),
+        peer.gpuMinDriverVersion());
+  }
+
+  @Override
+  public AppPolicyVerdict check(AttestedPeer peer) {
+    BootInfo boot;
+    try {
+      boot = bootInfo(peer);
+    } catch (IllegalArgumentException e) {
+      return AppPolicyVerdict.denied(null, e.getMessage());
+    }
+    PolicyDecision d = reader.isAppAllowed(boot);
+    if (d.failure() != null) {
+      return AppPolicyVerdict.unavailable(d.failure() + ": " + d.reason());
+    }
+    PolicyBlockRef block = block(d);
+    if (!d.allowed()) {
+      return AppPolicyVerdict.denied(block, d.reason());
+    }
+    AppKeyVersions v = d.keyVersions();
+    if (v == null) {
+      return AppPolicyVerdict.unavailable("the policy reader returned no key versions with an allow");
+    }
+    if (v.current() > Integer.MAX_VALUE || v.minimum() > Integer.MAX_VALUE) {
+      return AppPolicyVerdict.denied(block, "key version out of range: current " + v.current() + ", minimum " + v.minimum());
+    }
+    return AppPolicyVerdict.allowed(block, (int) v.current(), (int) v.minimum(), AppPolicyVerdict.GpuRequirement.NONE);
+  }
+
+  private PolicyBlockRef block(PolicyDecision d) {
+    if (d.blockNumber() < 0 || d.blockHash().isEmpty()) {
+      return null;
+    }
+    String hex = d.blockHash().startsWith("0x") ? d.blockHash().substring(2) : d.blockHash();
+    return new PolicyBlockRef(chainId, d.blockNumber(), HexFormat.of().parseHex(hex));
+  }
+}

@@ -1,0 +1,70 @@
+package org.teekms.kms.adapters;
+
+import java.util.List;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import org.teekms.attest.gpu.GpuResult;
+import org.teekms.attest.ratls.RaTlsException;
+import org.teekms.attest.ratls.RaTlsIdentity;
+import org.teekms.attest.ratls.RaTlsTrustManager;
+import org.teekms.governance.DriverVersion;
+import org.teekms.kms.admission.AdmissionDenied;
+import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.admission.PeerAttestation;
+
+/**
+ * {@link PeerAttestation} over the RA-TLS trust manager: the identity it verified during the handshake (quote via
+ * DCAP, event log replay, GPU evidence), read from the session — never verified twice, never from client claims.
+ * Only GPUs whose evidence verified are counted.
+ */
+public final class RaTlsPeerAttestation implements PeerAttestation {
+
+  private final RaTlsTrustManager trust;
+
+  public RaTlsPeerAttestation(RaTlsTrustManager trust) {
+    this.trust = trust;
+  }
+
+  @Override
+  public AttestedPeer peer(SSLSession session) {
+    if (session == null) {
+      throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "the call did not arrive over mutual TLS");
+    }
+    RaTlsIdentity id;
+    try {
+      id = trust.peerIdentity(session);
+    } catch (SSLPeerUnverifiedException e) {
+      throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "no client certificate: " + e.getMessage());
+    } catch (RaTlsException e) {
+      throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, e.getMessage());
+    }
+    return toPeer(id);
+  }
+
+  /** Maps the verified identity; fields the registry needs in fixed sizes are checked here (fail closed). */
+  public static AttestedPeer toPeer(RaTlsIdentity id) {
+    List<GpuResult> valid = id.gpus().stream().filter(GpuResult::valid).toList();
+    String arch = valid.isEmpty() ? "" : valid.get(0).arch().name();
+    if (valid.stream().anyMatch(g -> !g.arch().name().equals(arch))) {
+      throw new AdmissionDenied(DenyCode.GPU_POLICY_UNMET, "the CVM's attested GPUs are of mixed architectures");
+    }
+    long minDriver = 0;
+    try {
+      minDriver = valid.stream().mapToLong(g -> DriverVersion.parse(g.driverVersion())).min().orElse(0);
+    } catch (IllegalArgumentException e) {
+      throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "GPU driver version unreadable: " + e.getMessage());
+    }
+    byte[] device = id.deviceId().toByteArray();
+    byte[] mrAggregated = id.mrAggregated().toByteArray();
+    byte[] osImage = id.osImageHash().map(b -> b.toByteArray()).orElse(new byte[32]);
+    try {
+      return new AttestedPeer(id.appId().toByteArray(), id.composeHash().toByteArray(), id.instanceId().toByteArray(),
+          device, mrAggregated, osImage, id.tcbStatus().name(), id.advisoryIds(), id.debug(), valid.size(), arch,
+          minDriver, id.keyProvider());
+    } catch (IllegalArgumentException e) {
+      throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "verified identity unusable: " + e.getMessage());
+    }
+  }
+
+}

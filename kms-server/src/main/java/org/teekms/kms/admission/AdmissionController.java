@@ -1,0 +1,278 @@
+package org.teekms.kms.admission;
+
+import io.vertx.mutiny.sqlclient.Pool;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+import org.teekms.keys.KeyRefusedException;
+import org.teekms.keys.KeyVersionPolicy;
+import org.teekms.keys.KmsKeyDeriver;
+import org.teekms.keys.RootKeyring;
+import org.teekms.kms.grant.Grant;
+import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.grant.PolicyBlockRef;
+import org.teekms.kms.keys.AppKeyIssuer;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.keys.ReleasedAppKeys;
+import org.teekms.kms.keys.TlsCertificateIssuer;
+import org.teekms.kms.keystate.AppKeyState;
+import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.roots.RootGenerationStore;
+
+/**
+ * Decides GetAppKeys for a CVM whose RA-TLS certificate already verified, and releases its keys. In order (the first
+ * failure is the answer, with a precise reason):
+ * <ol>
+ *   <li>local attestation policy: not a debug TD, accepted TCB status and advisories, key provider;</li>
+ *   <li>on-chain policy at a pinned block (registration, compose hash, device, OS image, TCB; chain trouble denies);</li>
+ *   <li>the app's GPU requirement (from that block) against the GPUs whose evidence verified;</li>
+ *   <li>key versions: the app's state is brought up to the chain's current/minimum (never down), requested versions
+ *       must be served;</li>
+ *   <li>derivation, then the grant and its audit entry in one transaction — only after that commits are keys
+ *       returned (audit failure = refusal).</li>
+ * </ol>
+ * Denials are audited too (best effort: a denial stands even if its audit write fails). Blocking: call from a worker
+ * thread.
+ */
+public final class AdmissionController {
+
+  private static final Logger LOG = Logger.getLogger(AdmissionController.class);
+
+  private final Pool pool;
+  private final LocalAttestationPolicy local;
+  private final AppPolicyPort chain;
+  private final RootGenerationStore roots;
+  private final LiveKeyring keyring;
+  private final GrantLedger ledger;
+  private final Clock clock;
+  private final Duration dbWait;
+  private final AdmissionObserver observer;
+
+  public AdmissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain, RootGenerationStore roots,
+      LiveKeyring keyring, GrantLedger ledger, Clock clock, Duration dbWait, AdmissionObserver observer) {
+    this.pool = pool;
+    this.local = local;
+    this.chain = chain;
+    this.roots = roots;
+    this.keyring = keyring;
+    this.ledger = ledger;
+    this.clock = clock;
+    this.dbWait = dbWait;
+    this.observer = observer;
+  }
+
+  /**
+   * @param requestedVersions empty = every served version
+   * @throws AdmissionDenied with the reason; nothing was released
+   */
+  public AppKeysGrant grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions) {
+    long start = System.nanoTime();
+    PolicyBlockRef[] block = new PolicyBlockRef[1];
+    try {
+      AppKeysGrant grant = decideAndRelease(peer, requestedVersions, block);
+      observer.admitted(Duration.ofNanos(System.nanoTime() - start));
+      return grant;
+    } catch (AdmissionDenied denied) {
+      observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
+      auditDenial("DENY_APP_KEYS", peer, denied, block[0]);
+      throw denied;
+    }
+  }
+
+  /** The outcome of steps 1-4 for an admitted peer: its app's key-version state, the served versions, the deriver. */
+  record Admitted(AppKeyState state, List<AppKeyState.KeyVersion> served, KmsKeyDeriver deriver, PolicyBlockRef block) {}
+
+  /**
+   * Steps 1-4 without releasing anything: local policy, on-chain policy, GPU, key-version sync.
+   *
+   * @param blockOut receives the pinned block as soon as it is known (for auditing a later refusal)
+   */
+  Admitted admit(AttestedPeer peer, PolicyBlockRef[] blockOut) {
+    local.checkPeer(peer);
+
+    AppPolicyVerdict verdict = readChain(peer);
+    verdict.block().ifPresent(b -> blockOut[0] = b);
+    String at = verdict.block().map(b -> " at " + b).orElse("");
+    switch (verdict.outcome()) {
+      case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
+      case DENIED -> throw new AdmissionDenied(LocalAttestationPolicy.codeForChainReason(verdict.reason()),
+          verdict.reason() + " (app 0x" + peer.appHex() + at + ")");
+      case ALLOWED -> { }
+    }
+    PolicyBlockRef block = verdict.block().orElseThrow();
+    LocalAttestationPolicy.checkGpu(peer, verdict.gpu());
+
+    AppKeyState state = syncKeyVersions(peer.appId(), verdict);
+    KmsKeyDeriver deriver = deriver();
+    Set<Integer> live = deriver.keyring().generations().entrySet().stream()
+        .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey).collect(Collectors.toSet());
+    List<AppKeyState.KeyVersion> served = state.servedVersions().stream().filter(v -> live.contains(v.rootGeneration())).toList();
+    return new Admitted(state, served, deriver, block);
+  }
+
+  private AppKeysGrant decideAndRelease(AttestedPeer peer, List<Integer> requested, PolicyBlockRef[] blockOut) {
+    if (requested.stream().anyMatch(v -> v == null || v < 1) || requested.size() > 64) {
+      throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "key versions must be >= 1, at most 64 of them");
+    }
+    Admitted admitted = admit(peer, blockOut);
+    AppKeyState state = admitted.state();
+    List<AppKeyState.KeyVersion> served = admitted.served();
+    KmsKeyDeriver deriver = admitted.deriver();
+    PolicyBlockRef block = admitted.block();
+    List<AppKeyState.KeyVersion> chosen;
+    if (requested.isEmpty()) {
+      chosen = served;
+    } else {
+      chosen = new ArrayList<>();
+      for (int v : requested.stream().distinct().sorted().toList()) {
+        chosen.add(served.stream().filter(s -> s.version() == v).findFirst().orElseThrow(() -> new AdmissionDenied(
+            DenyCode.KEY_VERSION_NOT_SERVED, "key version " + v + " is not served; served: "
+                + served.stream().map(AppKeyState.KeyVersion::version).toList() + " (current " + state.currentVersion()
+                + ", minimum " + state.minVersion() + ")")));
+      }
+    }
+    if (chosen.isEmpty()) {
+      throw new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED, "no key version of this app is served (current "
+          + state.currentVersion() + ", minimum " + state.minVersion() + ")");
+    }
+
+    KeyVersionPolicy policy = new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of());
+    List<ReleasedAppKeys> keys = new ArrayList<>();
+    try {
+      for (AppKeyState.KeyVersion v : chosen) {
+        keys.add(AppKeyIssuer.issue(deriver, peer.appId(), peer.instanceId(), v.version(), v.rootGeneration(), policy));
+      }
+    } catch (KeyRefusedException refused) {
+      keys.forEach(ReleasedAppKeys::destroy);
+      throw new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED, refused.getMessage());
+    }
+
+    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, peer.appId(), peer.instanceId(),
+        chosen.stream().map(AppKeyState.KeyVersion::version).toList(),
+        chosen.get(chosen.size() - 1).rootGeneration(), block, Map.of(
+            "composeHash", HexFormat.of().formatHex(peer.composeHash()), "tcbStatus", peer.tcbStatus(),
+            "gpuCount", String.valueOf(peer.gpuCount())));
+    try {
+      ledger.recordGrant(grant).await().atMost(dbWait);
+    } catch (RuntimeException e) {
+      keys.forEach(ReleasedAppKeys::destroy);
+      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the grant could not be recorded in the audit log, so no key "
+          + "is released: " + rootMessage(e));
+    }
+    return new AppKeysGrant(grant.grantId(), peer.appId(), peer.instanceId(), state.currentVersion(), state.minVersion(),
+        keys, block);
+  }
+
+  /**
+   * SignCert: the same admission as GetAppKeys, then a short-lived TLS certificate under the app CA of the current
+   * key version for the CSR's key; recorded as a grant (and audited) before it is returned.
+   */
+  public SignedCertificate signCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames, int validitySeconds,
+      boolean clientAuth) {
+    long start = System.nanoTime();
+    PolicyBlockRef[] block = new PolicyBlockRef[1];
+    try {
+      try {
+        TlsCertificateIssuer.checkRequest(csrDer, dnsNames, validitySeconds);
+      } catch (TlsCertificateIssuer.BadCertificateRequest bad) {
+        throw new AdmissionDenied(DenyCode.REQUEST_INVALID, bad.getMessage());
+      }
+      Admitted admitted = admit(peer, block);
+      AppKeyState state = admitted.state();
+      AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
+          .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
+              "the current key version " + state.currentVersion() + " is not served"));
+      TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), peer.appId(), peer.instanceId(),
+          current.version(), current.rootGeneration(), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()),
+          csrDer, dnsNames, validitySeconds, clientAuth, clock);
+      Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
+          List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
+              "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
+              "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
+      try {
+        ledger.recordGrant(grant).await().atMost(dbWait);
+      } catch (RuntimeException e) {
+        throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not be recorded in the audit log, so no "
+            + "certificate is returned: " + rootMessage(e));
+      }
+      observer.admitted(Duration.ofNanos(System.nanoTime() - start));
+      return new SignedCertificate(grant.grantId(), issued);
+    } catch (AdmissionDenied denied) {
+      observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
+      auditDenial("DENY_SIGN_CERT", peer, denied, block[0]);
+      throw denied;
+    }
+  }
+
+  /** A certificate issued by SignCert and the grant recording it. */
+  public record SignedCertificate(UUID grantId, TlsCertificateIssuer.Issued issued) {}
+
+  private AppPolicyVerdict readChain(AttestedPeer peer) {
+    long t = System.nanoTime();
+    try {
+      return chain.check(peer);
+    } catch (RuntimeException e) {
+      return AppPolicyVerdict.unavailable("policy reader failed: " + rootMessage(e));
+    } finally {
+      observer.chainRead(Duration.ofNanos(System.nanoTime() - t));
+    }
+  }
+
+  private AppKeyState syncKeyVersions(byte[] appId, AppPolicyVerdict verdict) {
+    long now = clock.millis();
+    try {
+      return pool.withTransaction(tx -> roots.current(tx).onItem().transformToUni(current -> {
+        if (current.isEmpty()) {
+          throw new IllegalStateException("the KMS has no CURRENT root generation (not bootstrapped)");
+        }
+        return AppKeyVersions.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
+            current.get().generation(), now);
+      })).await().atMost(dbWait).after();
+    } catch (RuntimeException e) {
+      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "key-version state unavailable: " + rootMessage(e));
+    }
+  }
+
+  private KmsKeyDeriver deriver() {
+    try {
+      return keyring.deriver(pool);
+    } catch (RuntimeException e) {
+      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root keys unavailable: " + rootMessage(e));
+    }
+  }
+
+  private void auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, PolicyBlockRef block) {
+    Map<String, Object> facts = new LinkedHashMap<>();
+    facts.put("detail", denied.detail());
+    facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
+    facts.put("instanceId", HexFormat.of().formatHex(peer.instanceId()));
+    facts.put("tcbStatus", peer.tcbStatus());
+    Optional.ofNullable(block).ifPresent(b -> {
+      facts.put("policyBlock", b.number());
+      facts.put("chainId", b.chainId());
+    });
+    try {
+      ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts).await().atMost(dbWait);
+    } catch (RuntimeException e) {
+      LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(), denied.code(), rootMessage(e));
+    }
+  }
+
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage();
+    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+  }
+}

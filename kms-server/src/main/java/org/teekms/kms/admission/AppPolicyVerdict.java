@@ -1,0 +1,48 @@
+package org.teekms.kms.admission;
+
+import java.util.Objects;
+import java.util.Optional;
+import org.teekms.kms.grant.PolicyBlockRef;
+
+/**
+ * What the on-chain policy says about a boot, read at ONE pinned block: the decision, and the app's key-version
+ * fields and GPU requirement at that same block.
+ *
+ * @param outcome ALLOWED, DENIED (the contract said no, {@code reason} says why) or UNAVAILABLE (the chain could not
+ *     be read reliably; {@code reason} says why; never allow)
+ * @param block the pinned block (empty only when UNAVAILABLE before a block could be pinned)
+ * @param currentKeyVersion / minKeyVersion the app's on-chain key versions at that block (0 when not ALLOWED)
+ * @param gpu the app's effective GPU requirement at that block
+ */
+public record AppPolicyVerdict(Outcome outcome, String reason, Optional<PolicyBlockRef> block, int currentKeyVersion,
+    int minKeyVersion, GpuRequirement gpu) {
+
+  public enum Outcome { ALLOWED, DENIED, UNAVAILABLE }
+
+  public record GpuRequirement(int count, String arch, long minDriverVersion) {
+    public static final GpuRequirement NONE = new GpuRequirement(0, "", 0);
+  }
+
+  public AppPolicyVerdict {
+    Objects.requireNonNull(outcome, "outcome");
+    Objects.requireNonNull(reason, "reason");
+    Objects.requireNonNull(block, "block");
+    Objects.requireNonNull(gpu, "gpu");
+    if (outcome == Outcome.ALLOWED && (block.isEmpty() || currentKeyVersion < 1 || minKeyVersion < 1
+        || minKeyVersion > currentKeyVersion)) {
+      throw new IllegalArgumentException("an allowed verdict needs a block and key versions 1 <= min <= current");
+    }
+  }
+
+  public static AppPolicyVerdict allowed(PolicyBlockRef block, int current, int min, GpuRequirement gpu) {
+    return new AppPolicyVerdict(Outcome.ALLOWED, "", Optional.of(block), current, min, gpu);
+  }
+
+  public static AppPolicyVerdict denied(PolicyBlockRef block, String reason) {
+    return new AppPolicyVerdict(Outcome.DENIED, reason, Optional.ofNullable(block), 0, 0, GpuRequirement.NONE);
+  }
+
+  public static AppPolicyVerdict unavailable(String reason) {
+    return new AppPolicyVerdict(Outcome.UNAVAILABLE, reason, Optional.empty(), 0, 0, GpuRequirement.NONE);
+  }
+}

@@ -1,0 +1,82 @@
+package org.teekms.kms.admission;
+
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What the RA-TLS handshake established about a client CVM (quote, event log and GPU evidence already verified):
+ * the facts the admission decision uses. Built by the RA-TLS adapter from the verified identity; never from
+ * anything the client merely claims.
+ *
+ * @param instanceId 0-64 bytes (empty when the app runs without an instance id)
+ * @param osImageHash 32 bytes, all zero when not measured
+ * @param gpuCount GPUs whose evidence verified (0 when none or not examined)
+ * @param gpuArch their architecture ("" when none)
+ * @param gpuMinDriverVersion lowest driver version among them (governance DriverVersion encoding, 0 when none)
+ * @param keyProvider the key-provider the CVM measured (which KMS it trusts), when measured
+ */
+public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
+    byte[] osImageHash, String tcbStatus, List<String> advisoryIds, boolean debug, int gpuCount, String gpuArch,
+    long gpuMinDriverVersion, Optional<String> keyProvider) {
+
+  public AttestedPeer {
+    appId = exact(appId, 20, "appId");
+    composeHash = exact(composeHash, 32, "composeHash");
+    Objects.requireNonNull(instanceId, "instanceId");
+    if (instanceId.length > 64) {
+      throw new IllegalArgumentException("instanceId longer than 64 bytes");
+    }
+    instanceId = instanceId.clone();
+    deviceId = exact(deviceId, 32, "deviceId");
+    mrAggregated = exact(mrAggregated, 32, "mrAggregated");
+    osImageHash = exact(osImageHash, 32, "osImageHash");
+    Objects.requireNonNull(tcbStatus, "tcbStatus");
+    advisoryIds = List.copyOf(advisoryIds);
+    Objects.requireNonNull(gpuArch, "gpuArch");
+    Objects.requireNonNull(keyProvider, "keyProvider");
+  }
+
+  private static byte[] exact(byte[] b, int n, String name) {
+    Objects.requireNonNull(b, name);
+    if (b.length != n) {
+      throw new IllegalArgumentException(name + " must be " + n + " bytes, got " + b.length);
+    }
+    return b.clone();
+  }
+
+  @Override public byte[] appId() { return appId.clone(); }
+  @Override public byte[] composeHash() { return composeHash.clone(); }
+  @Override public byte[] instanceId() { return instanceId.clone(); }
+  @Override public byte[] deviceId() { return deviceId.clone(); }
+  @Override public byte[] mrAggregated() { return mrAggregated.clone(); }
+  @Override public byte[] osImageHash() { return osImageHash.clone(); }
+
+  public String appHex() {
+    return HexFormat.of().formatHex(appId);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AttestedPeer p && Arrays.equals(appId, p.appId) && Arrays.equals(composeHash, p.composeHash)
+        && Arrays.equals(instanceId, p.instanceId) && Arrays.equals(deviceId, p.deviceId)
+        && Arrays.equals(mrAggregated, p.mrAggregated) && Arrays.equals(osImageHash, p.osImageHash)
+        && tcbStatus.equals(p.tcbStatus) && advisoryIds.equals(p.advisoryIds) && debug == p.debug
+        && gpuCount == p.gpuCount && gpuArch.equals(p.gpuArch) && gpuMinDriverVersion == p.gpuMinDriverVersion
+        && keyProvider.equals(p.keyProvider);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(appId) * 31 + Arrays.hashCode(instanceId);
+  }
+
+  @Override
+  public String toString() {
+    HexFormat hex = HexFormat.of();
+    return "AttestedPeer[app=" + hex.formatHex(appId) + ", compose=" + hex.formatHex(composeHash) + ", instance="
+        + hex.formatHex(instanceId) + ", tcb=" + tcbStatus + ", debug=" + debug + ", gpus=" + gpuCount + "]";
+  }
+}

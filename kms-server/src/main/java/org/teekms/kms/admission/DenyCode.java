@@ -1,0 +1,35 @@
+package org.teekms.kms.admission;
+
+/**
+ * Why an admission was refused. Names equal kms-proto's {@code DenyReason} (the gRPC layer maps by name) and are what
+ * the audit log's {@code reason} column holds. {@link #unavailable()} marks refusals caused by a dependency being down
+ * (gRPC UNAVAILABLE: the client may retry) rather than by policy (PERMISSION_DENIED).
+ */
+public enum DenyCode {
+  NO_CLIENT_CERTIFICATE(false),
+  ATTESTATION_INVALID(false),
+  DEBUG_TD(false),
+  TCB_NOT_ACCEPTED(false),
+  GPU_POLICY_UNMET(false),
+  APP_NOT_REGISTERED(false),
+  COMPOSE_HASH_NOT_ALLOWED(false),
+  DEVICE_NOT_ALLOWED(false),
+  OS_IMAGE_NOT_ALLOWED(false),
+  POLICY_DENIED(false),
+  CHAIN_UNAVAILABLE(true),
+  KEY_VERSION_NOT_SERVED(false),
+  KMS_UNAVAILABLE(true),
+  KMS_NOT_ALLOWED(false),
+  REQUEST_INVALID(false),
+  KMS_KEY_PROVIDER_MISMATCH(false);
+
+  private final boolean unavailable;
+
+  DenyCode(boolean unavailable) {
+    this.unavailable = unavailable;
+  }
+
+  public boolean unavailable() {
+    return unavailable;
+  }
+}

@@ -1,0 +1,131 @@
+package org.teekms.kms.app;
+
+import io.quarkus.runtime.configuration.ConfigUtils;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.time.Clock;
+import java.util.HashSet;
+import java.util.List;
+import org.jboss.logging.Logger;
+import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.kms.adapters.GovernanceAppPolicy;
+import org.teekms.kms.admission.AdmissionController;
+import org.teekms.kms.admission.AdmissionObserver;
+import org.teekms.kms.admission.AppPolicyPort;
+import org.teekms.kms.admission.LocalAttestationPolicy;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.rotation.RotationJobs;
+import org.teekms.kms.rotation.RotationWorker;
+import org.teekms.kms.rotation.StepHook;
+import org.teekms.kms.seal.FileSealingKeyProvider;
+import org.teekms.kms.seal.SealingKey;
+import org.teekms.kms.seal.SealingKeyProvider;
+import org.teekms.kms.seal.SimulatorGuard;
+
+/** Wires the plain classes into CDI. Logic lives in those classes; this only chooses and connects them. */
+@ApplicationScoped
+public class KmsBeans {
+
+  private static final Logger LOG = Logger.getLogger(KmsBeans.class);
+
+  @Produces
+  @Singleton
+  Clock clock() {
+    return Clock.systemUTC();
+  }
+
+  @Produces
+  @Singleton
+  SealingKeyProvider sealingKeyProvider(KmsConfig config) {
+    String profile = String.join(",", ConfigUtils.getProfiles());
+    SimulatorGuard.check(ConfigUtils.getProfiles().contains("prod") ? "prod" : profile, config.simulator().enabled(),
+        config.sealing().provider());
+    if (SimulatorGuard.FILE_PROVIDER.equals(config.sealing().provider())) {
+      return new FileSealingKeyProvider(config.sealing().keyFile().orElse(config.dataDir().resolve("sealing.key")));
+    }
+    throw new IllegalStateException("teekms.sealing.provider=" + SimulatorGuard.TDX_PROVIDER + ": the TEE-bound "
+        + "sealing-key adapter is not part of this build yet (kms-server/README.md, \"Sealing\"); the KMS refuses to "
+        + "start rather than seal root secrets under a weaker key");
+  }
+
+  @Produces
+  @Singleton
+  SealingKey sealingKey(SealingKeyProvider provider) {
+    LOG.infof("sealing: %s", provider.describe());
+    return provider.sealingKey();
+  }
+
+  @Produces
+  @Singleton
+  AuditLog auditLog(Pool pool, Clock clock) {
+    return new AuditLog(pool, clock);
+  }
+
+  @Produces
+  @Singleton
+  GrantLedger grantLedger(Pool pool, AuditLog audit) {
+    return new GrantLedger(pool, audit);
+  }
+
+  @Produces
+  @Singleton
+  RootGenerationStore rootGenerationStore(Pool pool, SealingKey key, KmsConfig config) {
+    return new RootGenerationStore(pool, key, config.kmsId());
+  }
+
+  @Produces
+  @Singleton
+  LiveKeyring liveKeyring(RootGenerationStore roots, KmsConfig config) {
+    return new LiveKeyring(roots, config.dbTimeout());
+  }
+
+  @Produces
+  @Singleton
+  RotationJobs rotationJobs(Pool pool, Clock clock) {
+    return new RotationJobs(pool, clock);
+  }
+
+  @Produces
+  @Singleton
+  RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config) {
+    return new RotationWorker(pool, roots, audit, clock, config.rotation().rootGrace(), config.rotation().appBatch(),
+        StepHook.NONE);
+  }
+
+  @Produces
+  @Singleton
+  AppPolicyPort appPolicyPort(KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    if (chain.rpcUrl().isEmpty() || chain.registryAddress().isEmpty() || chain.chainId() <= 0) {
+      LOG.warn("no chain configured (teekms.chain.rpc-url, chain-id, registry-address): every admission will be "
+          + "refused as CHAIN_UNAVAILABLE");
+      return new UnconfiguredChain();
+    }
+    PolicyReaderConfig readerConfig = PolicyReaderConfig.defaults(chain.rpcUrl().get(), chain.chainId(),
+        chain.registryAddress().get()).withConfirmations(chain.confirmations(), false);
+    LOG.infof("on-chain policy: registry %s on chain %d via %s, %d confirmations", chain.registryAddress().get(),
+        chain.chainId(), chain.rpcUrl().get(), chain.confirmations());
+    return new GovernanceAppPolicy(new ChainPolicyReader(readerConfig), chain.chainId());
+  }
+
+  @Produces
+  @Singleton
+  LocalAttestationPolicy localAttestationPolicy(KmsConfig config) {
+    return new LocalAttestationPolicy(new HashSet<>(config.admission().acceptedTcbStatuses()),
+        new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())), config.admission().requiredKeyProvider());
+  }
+
+  @Produces
+  @Singleton
+  AdmissionController admissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain,
+      RootGenerationStore roots, LiveKeyring keyring, GrantLedger ledger, Clock clock, KmsConfig config,
+      AdmissionObserver observer) {
+    return new AdmissionController(pool, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
+  }
+}

@@ -1,0 +1,98 @@
+package org.teekms.kms.app;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** Every {@code teekms.*} setting; documented in kms-server/README.md. */
+@ConfigMapping(prefix = "teekms")
+public interface KmsConfig {
+
+  /** Deployment id shared by all replicas; binds the database and the sealed roots (AAD). */
+  @WithDefault("tee-kms")
+  String kmsId();
+
+  /** This replica's name (audit entries, GetKmsInfo). */
+  Optional<String> nodeId();
+
+  /** Where the embedded PostgreSQL (and the simulator's sealing key file) live. */
+  @WithDefault(".teekms/kms")
+  Path dataDir();
+
+  /** How long one database operation may take before the request is refused as KMS_UNAVAILABLE. */
+  @WithDefault("10s")
+  Duration dbTimeout();
+
+  Simulator simulator();
+
+  Sealing sealing();
+
+  Admission admission();
+
+  Rotation rotation();
+
+  Chain chain();
+
+  interface Simulator {
+    /** Enables simulated TDX/sealing. Logged at startup; refused in the prod profile. */
+    @WithDefault("false")
+    boolean enabled();
+
+    /**
+     * Hex seed of the simulated TDX platform. Processes sharing a seed share the simulated root CA, so simulated CVMs
+     * (guest agents, load generators) and this KMS verify each other. Unset: a fresh random platform.
+     */
+    Optional<String> seed();
+  }
+
+  interface Sealing {
+    /** {@code file} (simulator only) or {@code tdx-key-provider} (production; see README). */
+    @WithDefault("tdx-key-provider")
+    String provider();
+
+    /** Key file of the {@code file} provider; default {data-dir}/sealing.key. */
+    Optional<Path> keyFile();
+  }
+
+  interface Admission {
+    /** TCB statuses accepted by the KMS itself, whatever the chain says. */
+    @WithDefault("UpToDate")
+    List<String> acceptedTcbStatuses();
+
+    /** Intel advisory ids tolerated. */
+    Optional<List<String>> acceptedAdvisories();
+
+    /** When set, CVMs must have measured exactly this key-provider (the KMS they trust). */
+    Optional<String> requiredKeyProvider();
+  }
+
+  interface Rotation {
+    /** How often this replica looks for runnable rotation job steps. */
+    @WithDefault("10s")
+    Duration pollInterval();
+
+    /** How long a retired root generation still derives its pinned versions before it is destroyed. */
+    @WithDefault("30d")
+    Duration rootGrace();
+
+    /** Apps moved to a new root generation per step. */
+    @WithDefault("100")
+    int appBatch();
+  }
+
+  interface Chain {
+    /** JSON-RPC endpoint of the chain holding the KMS registry. Unset: every admission is CHAIN_UNAVAILABLE. */
+    Optional<String> rpcUrl();
+
+    @WithDefault("0")
+    long chainId();
+
+    Optional<String> registryAddress();
+
+    @WithDefault("3")
+    int confirmations();
+  }
+}

@@ -1,0 +1,50 @@
+package org.teekms.kms.app;
+
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Clock;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.DatabaseCoordinates;
+import org.teekms.kms.db.SchemaMigrator;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.roots.KmsIdentityStore;
+import org.teekms.kms.roots.RootBootstrap;
+import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.seal.SealingKeyProvider;
+
+/**
+ * Startup, in order: loud simulator banner; schema migration (Flyway over JDBC); the database is claimed for this KMS
+ * id; root generation 1 is created on the very first start; the keyring is loaded (proves the sealing key unseals
+ * the roots). Any failure stops the server.
+ */
+@ApplicationScoped
+public class KmsStartup {
+
+  private static final Logger LOG = Logger.getLogger(KmsStartup.class);
+
+  void onStart(@Observes StartupEvent event, KmsConfig config, Pool pool, Clock clock, SealingKeyProvider sealing,
+      RootGenerationStore roots, AuditLog audit, LiveKeyring keyring,
+      @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
+      @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
+      @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
+    if (config.simulator().enabled() || sealing.simulated()) {
+      LOG.warn("*****************************************************************************************");
+      LOG.warn("*  SIMULATOR ENABLED (teekms.simulator.enabled=true): simulated attestation / sealing.   *");
+      LOG.warn("*  This KMS protects NOTHING. Never use it with real keys or real users.                *");
+      LOG.warn("*****************************************************************************************");
+    }
+    DatabaseCoordinates db = DatabaseCoordinates.parse(url, user, password);
+    String version = SchemaMigrator.migrate(db);
+    LOG.infof("database %s at schema version %s", db, version);
+    KmsIdentityStore.claim(pool, config.kmsId(), clock.millis()).await().atMost(config.dbTimeout());
+    if (RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(config.dbTimeout())) {
+      LOG.infof("bootstrap: created root generation 1 of KMS '%s'", config.kmsId());
+    }
+    keyring.refresh(pool);
+    LOG.infof("KMS '%s' ready", config.kmsId());
+  }
+}

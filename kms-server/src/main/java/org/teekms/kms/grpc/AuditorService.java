@@ -1,0 +1,132 @@
+package org.teekms.kms.grpc;
+
+import com.google.protobuf.ByteString;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.vertx.mutiny.sqlclient.Pool;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+import org.teekms.kms.app.KmsConfig;
+import org.teekms.kms.audit.AuditEntry;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.audit.ChainVerification;
+import org.teekms.kms.keystate.AppKeyState;
+import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.rotation.RotationJob;
+import org.teekms.kms.rotation.RotationJobs;
+import org.teekms.proto.AuditEvent;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.EffectivePolicy;
+import org.teekms.proto.GetEffectivePolicyRequest;
+import org.teekms.proto.ListAuditEventsRequest;
+import org.teekms.proto.ListAuditEventsResponse;
+import org.teekms.proto.RotationJobInfo;
+import org.teekms.proto.VerifyAuditChainRequest;
+import org.teekms.proto.VerifyAuditChainResponse;
+
+/** teekms.v1.Auditor: read-only views of key-version state, grants and the audit chain. Never key material. */
+@GrpcService
+@Blocking
+public class AuditorService extends AuditorGrpc.AuditorImplBase {
+
+  private static final Logger LOG = Logger.getLogger(AuditorService.class);
+
+  private final Pool pool;
+  private final AuditLog audit;
+  private final RotationJobs jobs;
+  private final KmsConfig config;
+  private final Clock clock;
+
+  public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock) {
+    this.pool = pool;
+    this.audit = audit;
+    this.jobs = jobs;
+    this.config = config;
+    this.clock = clock;
+  }
+
+  @Override
+  public void getEffectivePolicy(GetEffectivePolicyRequest request, StreamObserver<EffectivePolicy> out) {
+    byte[] appId = request.getAppId().toByteArray();
+    if (appId.length != 20) {
+      out.onError(GrpcErrors.invalid("app_id must be 20 bytes"));
+      return;
+    }
+    int recent = request.getRecentGrants() == 0 ? 10 : request.getRecentGrants();
+    if (recent > 100) {
+      out.onError(GrpcErrors.invalid("recent_grants must be at most 100"));
+      return;
+    }
+    try {
+      Optional<AppKeyState> state = AppKeyVersions.read(pool, appId).await().atMost(config.dbTimeout());
+      EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId)).setKnown(state.isPresent());
+      state.ifPresent(s -> b.setCurrentVersion(s.currentVersion()).setMinVersion(s.minVersion())
+          .setLastRotatedAt(s.lastRotatedAt()));
+      List<AuditEntry> grants = pool.preparedQuery("SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
+              + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC")
+          .execute(io.vertx.mutiny.sqlclient.Tuple.tuple().addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId)).addInteger(recent))
+          .map(rows -> { List<AuditEntry> l = new java.util.ArrayList<>(); rows.forEach(r -> l.add(AuditLog.read(r))); return l; })
+          .await().atMost(config.dbTimeout());
+      grants.forEach(g -> b.addRecentGrants(encode(g)));
+      for (RotationJob j : jobs.unfinished(pool, appId).await().atMost(config.dbTimeout())) {
+        b.addRotationJobs(RotationJobInfo.newBuilder().setJobId(j.jobId().toString()).setKind(j.kind().name())
+            .setState(j.state().name()).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()));
+      }
+      out.onNext(b.build());
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "GetEffectivePolicy failed");
+      out.onError(GrpcErrors.internal("GetEffectivePolicy", e));
+    }
+  }
+
+  @Override
+  public void listAuditEvents(ListAuditEventsRequest request, StreamObserver<ListAuditEventsResponse> out) {
+    byte[] appId = request.getAppId().isEmpty() ? null : request.getAppId().toByteArray();
+    if (appId != null && appId.length != 20) {
+      out.onError(GrpcErrors.invalid("app_id must be 20 bytes or empty"));
+      return;
+    }
+    int size = request.getPageSize() == 0 ? 100 : request.getPageSize();
+    if (size > 1000 || request.getFromTime() < 0 || request.getToTime() < 0) {
+      out.onError(GrpcErrors.invalid("page_size must be 1..1000 and times non-negative"));
+      return;
+    }
+    long to = request.getToTime() == 0 ? clock.millis() + 1 : request.getToTime();
+    try {
+      List<AuditEntry> page = audit.list(appId, request.getFromTime(), to, request.getAfterSeq(), size)
+          .await().atMost(config.dbTimeout());
+      ListAuditEventsResponse.Builder b = ListAuditEventsResponse.newBuilder();
+      page.forEach(e -> b.addEvents(encode(e)));
+      b.setNextAfterSeq(page.size() == size ? page.get(page.size() - 1).seq() : 0);
+      out.onNext(b.build());
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "ListAuditEvents failed");
+      out.onError(GrpcErrors.internal("ListAuditEvents", e));
+    }
+  }
+
+  @Override
+  public void verifyAuditChain(VerifyAuditChainRequest request, StreamObserver<VerifyAuditChainResponse> out) {
+    try {
+      ChainVerification v = audit.verify().await().atMost(config.dbTimeout().multipliedBy(30));
+      out.onNext(VerifyAuditChainResponse.newBuilder().setValid(v.valid()).setEntriesChecked(v.entriesChecked())
+          .setHeadHash(ByteString.copyFrom(v.headHash())).setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build());
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "VerifyAuditChain failed");
+      out.onError(GrpcErrors.internal("VerifyAuditChain", e));
+    }
+  }
+
+  static AuditEvent encode(AuditEntry e) {
+    return AuditEvent.newBuilder().setSeq(e.seq()).setEventId(e.eventId().toString()).setTime(e.eventTimeMillis())
+        .setKind(e.kind()).setAppId(ByteString.copyFrom(e.appId())).setOutcome(e.outcome().name()).setReason(e.reason())
+        .setDetailJson(e.detailJson()).setPrevHash(ByteString.copyFrom(e.prevHash()))
+        .setEntryHash(ByteString.copyFrom(e.entryHash())).build();
+  }
+}

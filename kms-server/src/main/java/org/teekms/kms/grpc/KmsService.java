@@ -1,0 +1,137 @@
+package org.teekms.kms.grpc;
+
+import com.google.protobuf.ByteString;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import java.util.HexFormat;
+import org.jboss.logging.Logger;
+import org.teekms.keys.AppRootCertificate;
+import org.teekms.keys.PurposeKeyCertificate;
+import org.teekms.kms.admission.AdmissionController;
+import org.teekms.kms.admission.AdmissionDenied;
+import org.teekms.kms.admission.AdmissionObserver;
+import org.teekms.kms.admission.AppKeysGrant;
+import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.admission.PeerAttestation;
+import org.teekms.kms.keys.ReleasedAppKeys;
+import org.teekms.proto.AppKeys;
+import org.teekms.proto.GetAppKeysRequest;
+import org.teekms.proto.GetAppKeysResponse;
+import org.teekms.proto.KmsGrpc;
+import org.teekms.proto.PolicyBlock;
+import org.teekms.proto.SignCertRequest;
+import org.teekms.proto.SignCertResponse;
+
+/** teekms.v1.Kms over mutual RA-TLS: decode, call {@link AdmissionController}, encode. */
+@GrpcService
+@Blocking
+public class KmsService extends KmsGrpc.KmsImplBase {
+
+  private static final Logger LOG = Logger.getLogger(KmsService.class);
+
+  private final AdmissionController admission;
+  private final PeerAttestation attestation;
+  private final AdmissionObserver observer;
+
+  public KmsService(AdmissionController admission, PeerAttestation attestation, AdmissionObserver observer) {
+    this.admission = admission;
+    this.attestation = attestation;
+    this.observer = observer;
+  }
+
+  /** The verified client, or a refusal (counted in the metrics; not audited: there is no attested app to file it under). */
+  private AttestedPeer attestedPeer() {
+    long start = System.nanoTime();
+    try {
+      return attestation.peer(TlsSessionInterceptor.SESSION.get());
+    } catch (AdmissionDenied d) {
+      observer.denied(d.code(), java.time.Duration.ofNanos(System.nanoTime() - start));
+      throw d;
+    }
+  }
+
+  @Override
+  public void getAppKeys(GetAppKeysRequest request, StreamObserver<GetAppKeysResponse> out) {
+    AppKeysGrant grant;
+    AttestedPeer peer;
+    try {
+      peer = attestedPeer();
+      if (request.getClientNonce().size() > 64) {
+        throw new AdmissionDenied(org.teekms.kms.admission.DenyCode.REQUEST_INVALID, "client_nonce longer than 64 bytes");
+      }
+      grant = admission.grantAppKeys(peer, request.getKeyVersionsList());
+    } catch (AdmissionDenied d) {
+      LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail());
+      out.onError(GrpcErrors.denied(d));
+      return;
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "GetAppKeys failed");
+      out.onError(GrpcErrors.internal("GetAppKeys", e));
+      return;
+    }
+    try {
+      GetAppKeysResponse.Builder response = GetAppKeysResponse.newBuilder()
+          .setAppId(ByteString.copyFrom(grant.appId())).setInstanceId(ByteString.copyFrom(grant.instanceId()))
+          .setCurrentVersion(grant.currentVersion()).setMinVersion(grant.minVersion())
+          .setPolicyBlock(PolicyBlock.newBuilder().setChainId(grant.policyBlock().chainId())
+              .setNumber(grant.policyBlock().number()).setHash(ByteString.copyFrom(grant.policyBlock().hash())))
+          .setGrantId(grant.grantId().toString());
+      for (ReleasedAppKeys k : grant.keys()) {
+        response.addKeys(encode(k));
+      }
+      LOG.infof("GetAppKeys granted: app 0x%s versions %s grant %s", HexFormat.of().formatHex(grant.appId()),
+          grant.keys().stream().map(ReleasedAppKeys::version).toList(), grant.grantId());
+      out.onNext(response.build());
+      out.onCompleted();
+    } finally {
+      grant.destroyKeys();
+    }
+  }
+
+  @Override
+  public void signCert(SignCertRequest request, StreamObserver<SignCertResponse> out) {
+    try {
+      AttestedPeer peer = attestedPeer();
+      AdmissionController.SignedCertificate signed = admission.signCertificate(peer, request.getCsr().toByteArray(),
+          request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth());
+      out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer()))
+          .setAppCaCertificate(encode(signed.issued().caKeyCertificate())).setKeyVersion(signed.issued().keyVersion())
+          .setGrantId(signed.grantId().toString()).build());
+      out.onCompleted();
+    } catch (AdmissionDenied d) {
+      LOG.infof("SignCert denied: %s: %s", d.code(), d.detail());
+      out.onError(GrpcErrors.denied(d));
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "SignCert failed");
+      out.onError(GrpcErrors.internal("SignCert", e));
+    }
+  }
+
+  static AppKeys encode(ReleasedAppKeys k) {
+    AppKeys.Builder b = AppKeys.newBuilder().setKeyVersion(k.version()).setRootGeneration(k.generation())
+        .setAppRootSecret(ByteString.copyFrom(k.appRootSecret()))
+        .setAppRootCertificate(encode(k.appRootCertificate()))
+        .setEnvEncryptionKey(ByteString.copyFrom(k.envEncryptionKey()))
+        .setEnvEncryptionCertificate(encode(k.envEncryptionCertificate()))
+        .setAppCaKey(ByteString.copyFrom(k.appCaKey()))
+        .setAppCaCertificate(encode(k.appCaCertificate()));
+    k.diskKey().ifPresent(d -> b.setDiskKey(ByteString.copyFrom(d)));
+    return b.build();
+  }
+
+  static org.teekms.proto.AppRootCertificate encode(AppRootCertificate c) {
+    return org.teekms.proto.AppRootCertificate.newBuilder().setRootGeneration(c.generation())
+        .setAppId(ByteString.copyFrom(c.appId().toBytes())).setKeyVersion(c.version())
+        .setAppRootPublicKey(ByteString.copyFrom(c.appRootPublicKey()))
+        .setKmsSignature(ByteString.copyFrom(c.kmsSignature().toBytes())).build();
+  }
+
+  static org.teekms.proto.PurposeKeyCertificate encode(PurposeKeyCertificate c) {
+    return org.teekms.proto.PurposeKeyCertificate.newBuilder().setPurpose(c.key().purpose().label())
+        .setAlgorithm(c.key().algorithm().label()).setPath(c.key().path())
+        .setInstanceId(c.key().instanceId() == null ? ByteString.EMPTY : ByteString.copyFrom(c.key().instanceId().toBytes()))
+        .setPublicKey(ByteString.copyFrom(c.publicKey()))
+        .setAppRootSignature(ByteString.copyFrom(c.appRootSignature().toBytes())).build();
+  }
+}

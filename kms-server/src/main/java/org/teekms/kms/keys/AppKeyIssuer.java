@@ -1,0 +1,45 @@
+package org.teekms.kms.keys;
+
+import org.teekms.keys.AppId;
+import org.teekms.keys.AppKeyDeriver;
+import org.teekms.keys.AppRootCertificate;
+import org.teekms.keys.AppRootSecret;
+import org.teekms.keys.DerivedKey;
+import org.teekms.keys.InsecureSecretAccess;
+import org.teekms.keys.InstanceId;
+import org.teekms.keys.KeyRequest;
+import org.teekms.keys.KeyVersionPolicy;
+import org.teekms.keys.KmsKeyDeriver;
+import org.teekms.keys.PurposeKeyCertificate;
+
+/**
+ * Derives what GetAppKeys releases for one key version (docs/key-derivation.md): the instance's disk key, the app root
+ * secret and its certificate by the KMS root key, the env-encryption key and the app CA key, each certified by the
+ * app root signing key. The version policy is checked by the deriver itself (refusal = KeyRefusedException).
+ */
+public final class AppKeyIssuer {
+
+  private AppKeyIssuer() {}
+
+  public static ReleasedAppKeys issue(KmsKeyDeriver deriver, byte[] appIdBytes, byte[] instanceIdBytes, int version,
+      int generation, KeyVersionPolicy policy) {
+    AppId appId = AppId.of(appIdBytes);
+    InsecureSecretAccess access = InsecureSecretAccess.get();
+    byte[] disk = null;
+    if (instanceIdBytes.length > 0) {
+      try (DerivedKey d = deriver.derive(KeyRequest.disk(generation, appId, version, InstanceId.of(instanceIdBytes), ""), policy)) {
+        disk = d.privateKeyBytes(access);
+      }
+    }
+    AppRootCertificate rootCert = deriver.certifyAppRoot(generation, appId, version, policy);
+    try (AppRootSecret appRoot = deriver.appRootSecret(generation, appId, version, policy);
+         DerivedKey env = deriver.derive(KeyRequest.envEncryption(generation, appId, version), policy);
+         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(generation, appId, version), policy)) {
+      AppKeyDeriver app = new AppKeyDeriver(appRoot);
+      PurposeKeyCertificate envCert = app.certify(env);
+      PurposeKeyCertificate caCert = app.certify(ca);
+      return new ReleasedAppKeys(version, generation, disk, appRoot.toByteArray(access), rootCert,
+          env.privateKeyBytes(access), envCert, ca.privateKeyBytes(access), caCert);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package org.teekms.kms.seal;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.HexFormat;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import javax.security.auth.Destroyable;
+
+/**
+ * The KMS's sealing key (AES-256): seals and unseals secrets at rest with AES-GCM. The key bytes never leave this
+ * object; {@link #keyId()} names the key (a hash, safe to store and log) so a row sealed under another key is
+ * reported as such instead of as corruption.
+ *
+ * <p>Sealed form: 12-byte random nonce ‖ ciphertext ‖ 16-byte tag.
+ */
+public final class SealingKey implements Destroyable {
+
+  public static final int KEY_LENGTH = 32;
+  public static final int NONCE_LENGTH = 12;
+  public static final int TAG_LENGTH = 16;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final byte[] key;
+  private final String keyId;
+  private volatile boolean destroyed;
+
+  /** Copies {@code key}; the caller should zero its own copy. */
+  public SealingKey(byte[] key) {
+    if (key == null || key.length != KEY_LENGTH) {
+      throw new IllegalArgumentException("sealing key must be 32 bytes");
+    }
+    this.key = key.clone();
+    this.keyId = computeKeyId(this.key);
+  }
+
+  /** First 8 bytes of SHA-256("tee-kms/sealing-key-id/v1" ‖ key), hex. Identifies, does not reveal. */
+  public String keyId() {
+    return keyId;
+  }
+
+  public byte[] seal(byte[] plaintext, byte[] aad) {
+    checkUsable();
+    byte[] nonce = new byte[NONCE_LENGTH];
+    RANDOM.nextBytes(nonce);
+    try {
+      Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding");
+      gcm.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_LENGTH * 8, nonce));
+      gcm.updateAAD(aad);
+      byte[] ct = gcm.doFinal(plaintext);
+      return ByteBuffer.allocate(NONCE_LENGTH + ct.length).put(nonce).put(ct).array();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM sealing failed", e);
+    }
+  }
+
+  /** Unseals; throws {@link SealingException} if the blob was altered, sealed under another key or another AAD. */
+  public byte[] unseal(byte[] sealed, byte[] aad) {
+    checkUsable();
+    if (sealed == null || sealed.length < NONCE_LENGTH + TAG_LENGTH) {
+      throw new SealingException("sealed blob too short: " + (sealed == null ? 0 : sealed.length) + " bytes");
+    }
+    try {
+      Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding");
+      gcm.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"),
+          new GCMParameterSpec(TAG_LENGTH * 8, sealed, 0, NONCE_LENGTH));
+      gcm.updateAAD(aad);
+      return gcm.doFinal(sealed, NONCE_LENGTH, sealed.length - NONCE_LENGTH);
+    } catch (AEADBadTagException e) {
+      throw new SealingException("sealed blob does not authenticate (altered, or bound to another KMS id/generation)");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unsealing failed", e);
+    }
+  }
+
+  @Override
+  public void destroy() {
+    Arrays.fill(key, (byte) 0);
+    destroyed = true;
+  }
+
+  @Override
+  public boolean isDestroyed() {
+    return destroyed;
+  }
+
+  @Override
+  public String toString() {
+    return "SealingKey[id=" + keyId + (destroyed ? ", destroyed" : "") + "]";
+  }
+
+  private void checkUsable() {
+    if (destroyed) {
+      throw new IllegalStateException("sealing key was destroyed");
+    }
+  }
+
+  private static String computeKeyId(byte[] key) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update("tee-kms/sealing-key-id/v1".getBytes(StandardCharsets.US_ASCII));
+      return HexFormat.of().formatHex(Arrays.copyOf(sha.digest(key), 8));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package org.teekms.kms.adapters;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.mutiny.sqlclient.Pool;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.teekms.governance.AppPolicy;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.governance.testing.AnvilNode;
+import org.teekms.kms.TestPostgres;
+import org.teekms.kms.admission.AdmissionController;
+import org.teekms.kms.admission.AdmissionDenied;
+import org.teekms.kms.admission.AdmissionObserver;
+import org.teekms.kms.admission.AppPolicyVerdict;
+import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.admission.LocalAttestationPolicy;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.keys.ReleasedAppKeys;
+import org.teekms.kms.roots.RootBootstrap;
+import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.seal.SealingKey;
+import org.web3j.crypto.Credentials;
+import org.web3j.utils.Numeric;
+
+/**
+ * Admission against a real local chain (anvil, the governance contracts deployed) and a real PostgreSQL: the
+ * governance adapter's decisions, key versions and failures flow through the AdmissionController unchanged.
+ */
+class OnChainAdmissionTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private static AnvilNode anvil;
+  private static ChainClient chain;
+  private static KmsRegistry registry;
+  private static AppPolicy app;
+  private static TestPostgres postgres;
+  private static Pool pool;
+  private static LiveKeyring keyring;
+  private static AdmissionController controller;
+  private static final byte[] COMPOSE = bytes(32, 0xc7);
+  private static final byte[] OS = bytes(32, 0x05);
+
+  static byte[] bytes(int n, int fill) {
+    byte[] b = new byte[n];
+    Arrays.fill(b, (byte) fill);
+    return b;
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    anvil = AnvilNode.start();
+    chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID);
+    Credentials operator = anvil.fundedAccount();
+    Credentials owner = anvil.fundedAccount();
+    registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
+    registry.addOsImage(OS);
+    registry.setTcbPolicy(List.of("UpToDate"), List.of());
+    app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
+    app.addComposeHash(COMPOSE);
+    app.setAllowAnyDevice(true);
+
+    postgres = new TestPostgres();
+    pool = postgres.pool(postgres.freshDatabase(), 8);
+    Clock clock = Clock.systemUTC();
+    AuditLog audit = new AuditLog(pool, clock);
+    RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-chain-test");
+    RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+    keyring = new LiveKeyring(roots, WAIT);
+    controller = new AdmissionController(pool, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()),
+        policy(anvil.rpcUrl()), roots, keyring, new GrantLedger(pool, audit), clock, WAIT, AdmissionObserver.NONE);
+  }
+
+  /** Confirmations 0 and no cache, so each test sees the transactions it just mined. */
+  static GovernanceAppPolicy policy(String rpc) {
+    PolicyReaderConfig config = PolicyReaderConfig.defaults(rpc, AnvilNode.CHAIN_ID, registry.address())
+        .withConfirmations(0, false).withCache(Duration.ZERO, 0);
+    return new GovernanceAppPolicy(new ChainPolicyReader(config), AnvilNode.CHAIN_ID);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (keyring != null) keyring.close();
+    if (pool != null) pool.closeAndAwait();
+    if (postgres != null) postgres.close();
+    if (chain != null) chain.close();
+    if (anvil != null) anvil.close();
+  }
+
+  static AttestedPeer peer(byte[] appId, byte[] compose, int instance) {
+    return new AttestedPeer(appId, compose, bytes(20, instance), bytes(32, 0xd0), bytes(32, 0xa9), OS, "UpToDate",
+        List.of(), false, 0, "", 0, Optional.empty());
+  }
+
+  static byte[] appId() {
+    return Numeric.hexStringToByteArray(app.address());
+  }
+
+  @Test
+  void registeredComposeIsAdmittedThenRotationAndRemovalTakeEffect() throws Exception {
+    List<ReleasedAppKeys> v1 = controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()).keys();
+    assertEquals(List.of(1), v1.stream().map(ReleasedAppKeys::version).toList());
+
+    app.rotateKeys();
+    List<ReleasedAppKeys> both = controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()).keys();
+    assertEquals(List.of(1, 2), both.stream().map(ReleasedAppKeys::version).toList());
+    app.setMinKeyVersion(2);
+    AdmissionDenied old = assertThrows(AdmissionDenied.class,
+        () -> controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of(1)));
+    assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, old.code());
+
+    byte[] other = bytes(32, 0xc8);
+    AdmissionDenied wrong = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(peer(appId(), other, 1), List.of()));
+    assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, wrong.code());
+    assertTrue(wrong.detail().contains("compose hash not allowed"), wrong.detail());
+    assertTrue(wrong.detail().contains("on chain 31337"), wrong.detail());
+
+    app.removeComposeHash(COMPOSE);
+    AdmissionDenied removed = assertThrows(AdmissionDenied.class,
+        () -> controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()));
+    assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, removed.code());
+    app.addComposeHash(COMPOSE);
+  }
+
+  @Test
+  void unregisteredAppIsDenied() {
+    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(peer(bytes(20, 0x42), COMPOSE, 1), List.of()));
+    assertEquals(DenyCode.APP_NOT_REGISTERED, d.code());
+  }
+
+  @Test
+  void chainDownIsDeniedWithTheReason() {
+    AppPolicyVerdict v = policy("http://127.0.0.1:1").check(peer(appId(), COMPOSE, 1));
+    assertEquals(AppPolicyVerdict.Outcome.UNAVAILABLE, v.outcome());
+    assertTrue(v.reason().startsWith("RPC_UNAVAILABLE"), v.reason());
+  }
+
+  @Test
+  void osImageNotAllowedIsDenied() {
+    AttestedPeer p = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x06),
+        "UpToDate", List.of(), false, 0, "", 0, Optional.empty());
+    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()));
+    assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
+  }
+}

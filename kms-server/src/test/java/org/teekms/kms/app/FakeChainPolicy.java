@@ -1,0 +1,35 @@
+package org.teekms.kms.app;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Alternative;
+import java.util.HexFormat;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.teekms.kms.admission.AppPolicyPort;
+import org.teekms.kms.admission.AppPolicyVerdict;
+import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.grant.PolicyBlockRef;
+
+/**
+ * Test double of the registry's isAppAllowed (enabled only by {@link RaTlsProfile}): an app is registered with its
+ * allowed compose hashes; key versions 1/1.
+ */
+@Alternative
+@ApplicationScoped
+public class FakeChainPolicy implements AppPolicyPort {
+
+  static final Set<String> ALLOWED = ConcurrentHashMap.newKeySet();
+
+  @Override
+  public AppPolicyVerdict check(AttestedPeer peer) {
+    PolicyBlockRef block = new PolicyBlockRef(31337, 7, new byte[32]);
+    String compose = HexFormat.of().formatHex(peer.composeHash());
+    if (ALLOWED.stream().noneMatch(c -> c.startsWith(peer.appHex()))) {
+      return AppPolicyVerdict.denied(block, "app not registered");
+    }
+    if (!ALLOWED.contains(compose)) {
+      return AppPolicyVerdict.denied(block, "compose hash not allowed");
+    }
+    return AppPolicyVerdict.allowed(block, 1, 1, AppPolicyVerdict.GpuRequirement.NONE);
+  }
+}

@@ -1,0 +1,164 @@
+package org.teekms.kms.app;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.teekms.attest.ratls.RaTlsCertificateFactory;
+import org.teekms.attest.ratls.RaTlsContexts;
+import org.teekms.attest.ratls.RaTlsCredentials;
+import org.teekms.attest.ratls.RaTlsKeyManager;
+import org.teekms.attest.ratls.RaTlsTrustManager;
+import org.teekms.attest.ratls.RaTlsVerifier;
+import org.teekms.attest.sim.SimulatedCvm;
+import org.teekms.attest.sim.SimulatedTdx;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.kms.grpc.GrpcErrors;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.GetAppKeysRequest;
+import org.teekms.proto.GetAppKeysResponse;
+import org.teekms.proto.GetKmsInfoRequest;
+import org.teekms.proto.KmsGrpc;
+import org.teekms.proto.KmsInfo;
+import org.teekms.proto.KmsInfoServiceGrpc;
+import org.teekms.proto.VerifyAuditChainRequest;
+
+/**
+ * Simulated CVMs call the real server over mutual RA-TLS (grpc-java Netty client, as a guest agent would): the KMS
+ * verifies the CVM's quote and event log in the handshake, the CVM verifies the KMS's; then the admission decides.
+ */
+@QuarkusTest
+@TestProfile(RaTlsProfile.class)
+@QuarkusTestResource(EmbeddedPostgresResource.class)
+class KmsRaTlsIT {
+
+  private static SimulatedTdx tdx;
+  private static RaTlsTrustManager clientTrust;
+
+  @BeforeAll
+  static void platform() {
+    Clock clock = Clock.systemUTC();
+    tdx = SimulatedTdx.enableSeeded("KmsRaTlsIT client side", clock, HexFormat.of().parseHex(RaTlsProfile.SEED));
+    clientTrust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
+        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
+  }
+
+  @AfterAll
+  static void clear() {
+    FakeChainPolicy.ALLOWED.clear();
+  }
+
+  private static String compose(String name) {
+    return "services:\n  " + name + ": {image: model}\n";
+  }
+
+  /** A booted simulated CVM running {@code compose}, instance {@code instance}, and a channel to the KMS from it. */
+  private static ManagedChannel channelFrom(String compose, int instance, boolean debug) throws Exception {
+    byte[] instanceId = new byte[20];
+    instanceId[19] = (byte) instance;
+    SimulatedCvm cvm = tdx.newCvm(new byte[48], debug).boot(SimulatedCvm.App.ofCompose(compose, instanceId));
+    RaTlsCredentials creds = new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1))
+        .create("cvm");
+    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
+        .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+        .trustManager(RaTlsContexts.trustManagerFactory(clientTrust)), SslProvider.JDK).build();
+    return NettyChannelBuilder.forAddress("127.0.0.1", RaTlsProfile.PORT).overrideAuthority("kms.teekms.invalid")
+        .sslContext(ssl).build();
+  }
+
+  private static String composeHashHex(String compose) {
+    return HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash());
+  }
+
+  private static GetAppKeysResponse getKeys(ManagedChannel ch) {
+    return KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance());
+  }
+
+  @Test
+  void admittedCvmGetsItsKeysAndAnotherInstanceItsOwnDiskKey() throws Exception {
+    String compose = compose("llm");
+    FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
+    ManagedChannel a = channelFrom(compose, 1, false);
+    ManagedChannel b = channelFrom(compose, 2, false);
+    try {
+      GetAppKeysResponse ka = getKeys(a);
+      GetAppKeysResponse kb = getKeys(b);
+      assertEquals(1, ka.getKeysCount());
+      assertEquals(7, ka.getPolicyBlock().getNumber());
+      assertFalse(ka.getGrantId().isEmpty());
+      assertArrayEquals(ka.getKeys(0).getAppRootSecret().toByteArray(), kb.getKeys(0).getAppRootSecret().toByteArray());
+      assertFalse(ka.getKeys(0).getDiskKey().equals(kb.getKeys(0).getDiskKey()));
+      KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(a).getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+      assertEquals("kms-ratls-it", info.getKmsId());
+      assertTrue(AuditorGrpc.newBlockingStub(a).verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance()).getValid());
+    } finally {
+      a.shutdownNow();
+      b.shutdownNow();
+    }
+  }
+
+  @Test
+  void otherComposeOfARegisteredAppIsDeniedWithItsReason() throws Exception {
+    String compose = compose("registered");
+    FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
+    // Same app id (first 20 bytes of the hash) is what the registry keys on; here a foreign compose has another id,
+    // so register the foreign app id with a different allowed hash to get a compose-hash denial.
+    String foreign = compose("tampered");
+    String foreignHash = composeHashHex(foreign);
+    FakeChainPolicy.ALLOWED.add(foreignHash.substring(0, 40) + "00".repeat(12));
+    ManagedChannel ch = channelFrom(foreign, 3, false);
+    try {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
+      assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+      assertEquals("COMPOSE_HASH_NOT_ALLOWED", e.getTrailers().get(GrpcErrors.DENY_REASON));
+      assertTrue(e.getStatus().getDescription().contains("block 7"), e.getStatus().getDescription());
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  @Test
+  void unregisteredAppIsDenied() throws Exception {
+    ManagedChannel ch = channelFrom(compose("unknown-app"), 4, false);
+    try {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
+      assertEquals("APP_NOT_REGISTERED", e.getTrailers().get(GrpcErrors.DENY_REASON));
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  @Test
+  void debugTdFailsTheHandshake() throws Exception {
+    String compose = compose("debug");
+    FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
+    ManagedChannel ch = channelFrom(compose, 5, true);
+    try {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
+      assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), "the KMS's trust manager refuses the TLS handshake");
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package org.teekms.kms.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+import org.teekms.kms.grpc.GrpcErrors;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.GetAppKeysRequest;
+import org.teekms.proto.GetEffectivePolicyRequest;
+import org.teekms.proto.GetKmsInfoRequest;
+import org.teekms.proto.KmsGrpc;
+import org.teekms.proto.KmsInfo;
+import org.teekms.proto.KmsInfoServiceGrpc;
+import org.teekms.proto.ListAuditEventsRequest;
+import org.teekms.proto.VerifyAuditChainRequest;
+import org.teekms.proto.VerifyAuditChainResponse;
+
+/**
+ * The server end to end on embedded PostgreSQL (test profile: plain-text gRPC, simulator sealing): startup migrates
+ * and bootstraps, GetKmsInfo and the Auditor API answer, GetAppKeys without mutual RA-TLS is refused with its reason,
+ * health and metrics are served.
+ */
+@QuarkusTest
+@QuarkusTestResource(EmbeddedPostgresResource.class)
+class KmsServerIT {
+
+  @GrpcClient("kms")
+  KmsGrpc.KmsBlockingStub kms;
+
+  @GrpcClient("kms")
+  KmsInfoServiceGrpc.KmsInfoServiceBlockingStub info;
+
+  @GrpcClient("kms")
+  AuditorGrpc.AuditorBlockingStub auditor;
+
+  @ConfigProperty(name = "quarkus.http.test-port")
+  int port;
+
+  @Test
+  void kmsInfoListsTheBootstrappedGeneration() {
+    KmsInfo i = info.getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+    assertEquals("kms-it", i.getKmsId());
+    assertEquals(1, i.getCurrentGeneration());
+    assertEquals(1, i.getGenerationsCount());
+    assertEquals(33, i.getGenerations(0).getRootPublicKey().size());
+    assertEquals(20, i.getGenerations(0).getRootAddress().size());
+    assertTrue(i.getSimulated());
+  }
+
+  @Test
+  void getAppKeysWithoutMutualTlsIsRefusedWithItsReason() {
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        () -> kms.getAppKeys(GetAppKeysRequest.getDefaultInstance()));
+    assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().startsWith("NO_CLIENT_CERTIFICATE: "), e.getStatus().getDescription());
+    assertEquals("NO_CLIENT_CERTIFICATE", e.getTrailers().get(GrpcErrors.DENY_REASON));
+  }
+
+  @Test
+  void auditorApiAnswers() {
+    VerifyAuditChainResponse v = auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
+    assertTrue(v.getValid(), v.getProblem());
+    assertTrue(v.getEntriesChecked() >= 1, "bootstrap is audited");
+    assertEquals("ROOT_GENERATION", auditor.listAuditEvents(ListAuditEventsRequest.getDefaultInstance()).getEvents(0).getKind());
+    assertEquals(false, auditor.getEffectivePolicy(GetEffectivePolicyRequest.newBuilder()
+        .setAppId(ByteString.copyFrom(new byte[20])).build()).getKnown());
+    StatusRuntimeException bad = assertThrows(StatusRuntimeException.class, () -> auditor.getEffectivePolicy(
+        GetEffectivePolicyRequest.newBuilder().setAppId(ByteString.copyFrom(new byte[3])).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
+  }
+
+  @Test
+  void readinessAndMetrics() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, ready.statusCode(), ready.body());
+    assertTrue(ready.body().contains("currentGeneration"), ready.body());
+    assertThrows(StatusRuntimeException.class, () -> kms.getAppKeys(GetAppKeysRequest.getDefaultInstance()));
+    HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, metrics.statusCode());
+    assertTrue(metrics.body().contains("teekms_admission_seconds"), "admission latency histogram exported");
+  }
+}

@@ -1,0 +1,245 @@
+package org.teekms.kms.audit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.teekms.kms.TestPostgres;
+import org.teekms.kms.grant.Grant;
+import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.grant.PolicyBlockRef;
+
+class AuditLogTest {
+
+  private static TestPostgres postgres;
+  private Pool pool;
+  private AuditLog audit;
+  private GrantLedger ledger;
+
+  @BeforeAll
+  static void startPostgres() {
+    postgres = new TestPostgres();
+  }
+
+  @AfterAll
+  static void stopPostgres() {
+    postgres.close();
+  }
+
+  @BeforeEach
+  void freshDatabase() {
+    pool = postgres.pool(postgres.freshDatabase(), 8);
+    audit = new AuditLog(pool, Clock.systemUTC());
+    ledger = new GrantLedger(pool, audit);
+  }
+
+  @AfterEach
+  void closePool() {
+    pool.closeAndAwait();
+  }
+
+  @Test
+  void emptyChainVerifies() {
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(0, v.entriesChecked());
+    assertArrayEquals(new byte[32], v.headHash());
+  }
+
+  @Test
+  void entriesChainAndVerify() {
+    List<AuditEntry> written = appendSome(5);
+    assertArrayEquals(new byte[32], written.get(0).prevHash());
+    for (int i = 1; i < written.size(); i++) {
+      assertArrayEquals(written.get(i - 1).entryHash(), written.get(i).prevHash());
+      assertEquals(i + 1, written.get(i).seq());
+    }
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(5, v.entriesChecked());
+    assertArrayEquals(written.get(4).entryHash(), v.headHash());
+    // What was read back is what was written.
+    assertEquals(written, audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT));
+  }
+
+  @Test
+  void chainSpanningSeveralVerificationPages() {
+    int n = AuditLog.VERIFY_PAGE * 2 + 3;
+    for (int batch = 0; batch < n; batch += 100) {
+      int size = Math.min(100, n - batch);
+      pool.withTransaction(tx -> Multi.createFrom().range(0, size)
+          .onItem().transformToUniAndConcatenate(i -> audit.append(tx, AuditDraft.allowed("ROTATION", app(1), "{}")))
+          .collect().last()).await().atMost(TestPostgres.WAIT);
+    }
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(n, v.entriesChecked());
+  }
+
+  @Test
+  void databaseRefusesUpdateAndDelete() {
+    appendSome(2);
+    assertThrows(Exception.class, () -> pool.query("UPDATE audit_log SET reason = 'x' WHERE seq = 1").execute()
+        .await().atMost(TestPostgres.WAIT));
+    assertThrows(Exception.class, () -> pool.query("DELETE FROM audit_log WHERE seq = 1").execute()
+        .await().atMost(TestPostgres.WAIT));
+    assertTrue(audit.verify().await().atMost(TestPostgres.WAIT).valid());
+  }
+
+  @Test
+  void editedRowIsDetected() {
+    appendSome(4);
+    tamper("UPDATE audit_log SET detail_json = '{\"who\":\"someone else\"}' WHERE seq = 3");
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertFalse(v.valid());
+    assertEquals(3, v.firstBadSeq());
+    assertTrue(v.problem().contains("entry_hash"), v.problem());
+  }
+
+  @Test
+  void editedRowWithRecomputedHashIsDetectedAtTheNextEntry() {
+    List<AuditEntry> w = appendSome(4);
+    AuditEntry e = w.get(1);
+    byte[] forged = AuditEntryHasher.hash(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), "DENIED",
+        "POLICY_DENIED", e.detailJson(), e.prevHash());
+    tamper("UPDATE audit_log SET outcome = 'DENIED', reason = 'POLICY_DENIED', entry_hash = '\\x"
+        + HexFormat.of().formatHex(forged) + "' WHERE seq = 2");
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertFalse(v.valid());
+    assertEquals(3, v.firstBadSeq());
+    assertTrue(v.problem().contains("prev_hash"), v.problem());
+  }
+
+  @Test
+  void deletedRowIsDetected() {
+    appendSome(4);
+    tamper("DELETE FROM audit_log WHERE seq = 2");
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertFalse(v.valid());
+    assertEquals(2, v.firstBadSeq());
+    assertTrue(v.problem().contains("sequence gap"), v.problem());
+  }
+
+  @Test
+  void deletedTailIsDetected() {
+    appendSome(4);
+    tamper("DELETE FROM audit_log WHERE seq = 4");
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertFalse(v.valid());
+    assertTrue(v.problem().contains("head records seq 4"), v.problem());
+  }
+
+  @Test
+  void reorderedRowsAreDetected() {
+    appendSome(4);
+    // Swap the contents of entries 2 and 3, keeping the sequence numbers in place.
+    tamper("UPDATE audit_log SET seq = seq + 1000 WHERE seq IN (2, 3)");
+    tamper("UPDATE audit_log SET seq = CASE seq WHEN 1002 THEN 3 ELSE 2 END WHERE seq IN (1002, 1003)");
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertFalse(v.valid());
+    assertEquals(2, v.firstBadSeq());
+  }
+
+  @Test
+  void grantAndAuditCommitTogether() {
+    Grant grant = grant(app(7));
+    AuditEntry entry = ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT);
+    assertEquals(grant.grantId(), entry.eventId());
+    assertEquals("GRANT_APP_KEYS", entry.kind());
+    long grants = pool.query("SELECT count(*) FROM key_grant WHERE audit_seq = " + entry.seq()).execute()
+        .await().atMost(TestPostgres.WAIT).iterator().next().getLong(0);
+    assertEquals(1, grants);
+    assertTrue(entry.detailJson().contains("\"policyBlock\":42"), entry.detailJson());
+  }
+
+  @Test
+  void auditFailureRefusesTheGrant() {
+    // Break the audit write (what a full disk or a lost head row would do): the grant must not exist afterwards.
+    tamper("DELETE FROM audit_head");
+    Grant grant = grant(app(8));
+    assertThrows(Exception.class, () -> ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT));
+    long grants = pool.query("SELECT count(*) FROM key_grant").execute().await().atMost(TestPostgres.WAIT)
+        .iterator().next().getLong(0);
+    assertEquals(0, grants);
+  }
+
+  @Test
+  void grantFailureLeavesNoAuditEntry() {
+    Grant grant = grant(app(9));
+    ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT);
+    // Same grant id again: the grant insert fails after the audit append, and both roll back.
+    assertThrows(Exception.class, () -> ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT));
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(1, v.entriesChecked());
+  }
+
+  @Test
+  void concurrentAppendsStayChained() {
+    AtomicInteger n = new AtomicInteger();
+    List<Uni<AuditEntry>> all = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      all.add(ledger.recordDenial("DENY", app(n.incrementAndGet() % 5), "POLICY_DENIED", Map.of("i", n.get())));
+    }
+    Uni.join().all(all).andFailFast().await().atMost(TestPostgres.WAIT);
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(64, v.entriesChecked());
+  }
+
+  @Test
+  void listFiltersByAppAndTime() {
+    appendSome(3);
+    ledger.recordDenial("DENY", app(2), "COMPOSE_HASH_NOT_ALLOWED", Map.of()).await().atMost(TestPostgres.WAIT);
+    List<AuditEntry> forApp2 = audit.list(app(2), 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT);
+    assertEquals(1, forApp2.size());
+    assertEquals("COMPOSE_HASH_NOT_ALLOWED", forApp2.get(0).reason());
+    assertEquals(0, audit.list(null, 0, 1, 0, 100).await().atMost(TestPostgres.WAIT).size());
+    assertEquals(2, audit.list(null, 0, Long.MAX_VALUE, 2, 100).await().atMost(TestPostgres.WAIT).size());
+  }
+
+  private List<AuditEntry> appendSome(int n) {
+    List<AuditEntry> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(audit.appendAlone(AuditDraft.allowed("ROTATION", app(1), AuditDetail.json(Map.of("step", i))))
+          .await().atMost(TestPostgres.WAIT));
+    }
+    return out;
+  }
+
+  /** What an attacker with database superuser rights can do: switch the append-only triggers off and edit. */
+  private void tamper(String sql) {
+    pool.withTransaction(tx -> tx.query("ALTER TABLE audit_log DISABLE TRIGGER USER").execute()
+        .chain(() -> tx.query(sql).execute())
+        .chain(() -> tx.query("ALTER TABLE audit_log ENABLE TRIGGER USER").execute()))
+        .await().atMost(TestPostgres.WAIT);
+  }
+
+  private static Grant grant(byte[] app) {
+    return new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, app, new byte[] {1, 2, 3}, List.of(1, 2), 1,
+        new PolicyBlockRef(31337, 42, new byte[32]), Map.of());
+  }
+
+  static byte[] app(int n) {
+    byte[] a = new byte[20];
+    a[19] = (byte) n;
+    return a;
+  }
+}
