@@ -7,5 +7,6 @@ import picocli.CommandLine.Command;
     name = "verify",
     mixinStandardHelpOptions = true,
     description = "Verify attestation evidence offline and print one JSON object.",
-    subcommands = {VerifyQuoteCommand.class, VerifyRatlsCommand.class, VerifyGpuCommand.class})
+    subcommands = {VerifyQuoteCommand.class, VerifyRatlsCommand.class, VerifyGpuCommand.class,
+        VerifyResponseCommand.class})
 public final class VerifyCommand extends CommandGroup {}

@@ -1,0 +1,110 @@
+package org.teekms.agent.boot;
+
+import com.google.protobuf.ByteString;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.logging.Logger;
+import javax.net.ssl.SSLException;
+import org.teekms.agent.RunningAgent;
+import org.teekms.agent.keys.AgentKeys;
+import org.teekms.agent.keys.AppKeysVerifier;
+import org.teekms.attest.gpu.GpuEvidenceProvider;
+import org.teekms.attest.provider.QuoteProvider;
+import org.teekms.attest.provider.QuoteProviderException;
+import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.attest.ratls.RaTlsCertificateFactory;
+import org.teekms.attest.ratls.RaTlsCredentials;
+import org.teekms.attest.ratls.RaTlsKeyManager;
+import org.teekms.attest.ratls.RaTlsTrustManager;
+import org.teekms.attest.ratls.RaTlsVerifier;
+import org.teekms.proto.GetAppKeysRequest;
+import org.teekms.proto.GetAppKeysResponse;
+
+/**
+ * The boot sequence of the guest agent:
+ * <ol>
+ *   <li>measure the app identity into RTMR3 ({@link BootMeasurements});</li>
+ *   <li>make the RA-TLS certificate (fresh key, GPU evidence with the key-bound nonce measured into RTMR3, quote,
+ *       event log);</li>
+ *   <li>call GetAppKeys over mutual RA-TLS, accepting only a KMS that {@link KmsAuthorizer} allows, with retries on
+ *       transient errors;</li>
+ *   <li>check the released keys ({@link AppKeysVerifier}) and close the setup phase ({@code system-ready}).</li>
+ * </ol>
+ * Keys stay in memory. Any denial or rejected response is a {@link BootFailure} whose message says why.
+ */
+public final class AgentBoot {
+  private static final Logger LOG = Logger.getLogger(AgentBoot.class.getName());
+
+  /** Where the KMS is and how patiently to ask it. */
+  public record Settings(String kmsHost, int kmsPort, Backoff backoff, Duration callTimeout,
+      Duration certificateValidity) {
+    public Settings {
+      Objects.requireNonNull(kmsHost, "kmsHost");
+      if (kmsPort < 1 || kmsPort > 65535) {
+        throw new IllegalArgumentException("KMS port " + kmsPort);
+      }
+    }
+  }
+
+  private AgentBoot() {}
+
+  /**
+   * @param kmsVerifier how to verify the KMS's RA-TLS certificate (DCAP trust anchor, collateral, quote policy);
+   *     its application policy is replaced by the {@link KmsAuthorizer}
+   * @param gpu null when the CVM has no GPU to attest
+   */
+  public static RunningAgent boot(CvmIdentity identity, QuoteProvider quotes, RuntimeEventLog log,
+      GpuEvidenceProvider gpu, RaTlsVerifier.Builder kmsVerifier, KmsAuthorizer.KmsRegistry registry,
+      Settings settings, Clock clock, Backoff.Sleeper sleeper) throws BootFailure {
+    RaTlsCredentials credentials;
+    try {
+      BootMeasurements.measureIdentity(log, identity);
+      credentials = new RaTlsCertificateFactory(quotes, log, gpu, clock, settings.certificateValidity())
+          .create("teekms-agent " + identity.appId().toHex());
+    } catch (QuoteProviderException e) {
+      throw new BootFailure("ATTESTATION_UNAVAILABLE", "measuring or quoting failed: " + e.getMessage(), e);
+    }
+    KmsAuthorizer authorizer = new KmsAuthorizer(registry, identity.compose().pinnedKmsRoot());
+    RaTlsTrustManager trust = new RaTlsTrustManager(kmsVerifier.policy(authorizer).build());
+    KmsClient client;
+    try {
+      client = new KmsClient(settings.kmsHost(), settings.kmsPort(), new RaTlsKeyManager(credentials), trust,
+          settings.backoff(), sleeper, settings.callTimeout());
+    } catch (SSLException e) {
+      throw new BootFailure("TLS_SETUP", "cannot set up TLS: " + e.getMessage(), e);
+    }
+    boolean ok = false;
+    try {
+      byte[] nonce = new byte[32];
+      new SecureRandom().nextBytes(nonce);
+      GetAppKeysResponse response = client.getAppKeys(
+          GetAppKeysRequest.newBuilder().setClientNonce(ByteString.copyFrom(nonce)).build());
+      AgentKeys keys;
+      try {
+        keys = AppKeysVerifier.verify(response, identity.appId(), identity.instanceId(),
+            identity.compose().pinnedKmsRoot());
+      } catch (AppKeysVerifier.KeysRejected e) {
+        throw new BootFailure("KMS_RESPONSE_REJECTED", e.getMessage(), e);
+      }
+      try {
+        BootMeasurements.systemReady(log);
+      } catch (QuoteProviderException e) {
+        keys.close();
+        throw new BootFailure("ATTESTATION_UNAVAILABLE", "measuring system-ready failed: " + e.getMessage(), e);
+      }
+      LOG.info("keys received: app " + identity.appId().toHex() + ", key version " + keys.currentVersion()
+          + ", grant " + keys.grantId() + ", KMS root " + keys.kmsRootAddress().toChecksumString());
+      ok = true;
+      return new RunningAgent(identity, keys, credentials, quotes, log, gpu, client,
+          authorizer.acceptedKms(), clock);
+    } finally {
+      if (!ok) {
+        client.close();
+      }
+    }
+  }
+
+}

@@ -1,0 +1,39 @@
+package org.teekms.agent.proxy;
+
+import org.teekms.agent.verify.SignedText;
+import org.teekms.keys.DerivedKey;
+
+/**
+ * Signs proxied exchanges with the app's response-signing key (secp256k1, purpose {@code signing}, derived from the
+ * app root secret of the current key version: the same key after every restart, a new one when the version rotates).
+ */
+public final class ResponseSigner implements AutoCloseable {
+  private final DerivedKey key;
+  private final String address;
+
+  /** Takes ownership of {@code key}. */
+  public ResponseSigner(DerivedKey key) {
+    this.key = key;
+    this.address = key.ethereumAddress().toChecksumString();
+  }
+
+  /** EIP-55 address of the signing key. */
+  public String address() {
+    return address;
+  }
+
+  public byte[] addressBytes() {
+    return key.ethereumAddress().toBytes();
+  }
+
+  public SignedResponse sign(byte[] requestSha256, byte[] responseSha256) {
+    String text = SignedText.text(requestSha256, responseSha256);
+    String sig = SignedText.encodeSignature(key.signMessage(SignedText.personalMessage(text)));
+    return new SignedResponse(text, sig, address, SignedText.SIGNING_ALGO);
+  }
+
+  @Override
+  public void close() {
+    key.destroy();
+  }
+}

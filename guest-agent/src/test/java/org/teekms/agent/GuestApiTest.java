@@ -1,0 +1,138 @@
+package org.teekms.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.teekms.agent.api.GuestApi;
+import org.teekms.agent.api.GuestApiServer;
+import org.teekms.keys.AppKeyDeriver;
+import org.teekms.keys.DerivedKey;
+import org.teekms.keys.InsecureSecretAccess;
+import org.teekms.keys.KeyAlgorithm;
+import org.teekms.keys.KeyRequest;
+import org.teekms.keys.KeyVersionPolicy;
+
+/** The key API on a unix socket: our own checks, then the real dstack JS SDK against it. */
+class GuestApiTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static TestKms kms;
+  static RunningAgent agent;
+  static Vertx vertx;
+  static GuestApiServer server;
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    kms = new TestKms("{\"name\":\"kms\"}");
+    agent = AgentFixture.boot(kms);
+    vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    server = GuestApiServer.start(vertx, new GuestApi(agent),
+        GuestApiServer.Settings.defaults(dir.resolve("dstack.sock")));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    server.close();
+    vertx.close().toCompletionStage().toCompletableFuture().get();
+    agent.close();
+    kms.close();
+  }
+
+  static JsonNode call(String method, String body, int expectStatus) throws Exception {
+    UnixHttpClient.Response r = UnixHttpClient.post(server.socket(), "/" + method, body);
+    assertEquals(expectStatus, r.status(), r.body());
+    return JSON.readTree(r.body());
+  }
+
+  @Test
+  void socketModeIsApplied() throws Exception {
+    assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(server.socket())));
+    assertTrue(Files.notExists(dir.resolve(".dstack.sock.binding")));
+  }
+
+  @Test
+  void getKeyIsTheKmsDerivationOfTheDstackPathAndPurpose() throws Exception {
+    JsonNode r = call("GetKey", "{\"path\":\"wallet/eth\",\"purpose\":\"signing\",\"algorithm\":\"secp256k1\"}", 200);
+    KeyVersionPolicy policy = KeyVersionPolicy.initial();
+    try (DerivedKey expected = new AppKeyDeriver(kms.deriver.appRootSecret(1, AgentFixture.APP, 1, policy))
+        .derive(KeyRequest.user(1, AgentFixture.APP, 1, KeyAlgorithm.SECP256K1, "dstack:7:signingwallet/eth"))) {
+      assertEquals(HexFormat.of().formatHex(expected.privateKeyBytes(InsecureSecretAccess.get())),
+          r.get("key").asText());
+    }
+    assertEquals(2, r.get("signature_chain").size());
+    assertEquals(kms.rootAddress().toChecksumString(), r.get("kms_root_address").asText());
+  }
+
+  @Test
+  void badRequestsGetDstackStyleErrors() throws Exception {
+    assertTrue(call("GetQuote", "{\"report_data\":\"zz\"}", 400).get("error").asText().contains("not valid hex"));
+    assertTrue(call("GetQuote", "{\"report_data\":\"" + "00".repeat(65) + "\"}", 400).get("error").asText()
+        .contains("at most 64"));
+    assertTrue(call("GetKey", "{\"algorithm\":\"rsa\"}", 400).get("error").asText().contains("unsupported"));
+    assertTrue(call("Nope", "{}", 404).has("error"));
+    assertTrue(call("GetKey", "not json", 400).has("error"));
+    assertTrue(call("GetKey", "{\"path\":\"" + "a".repeat(70_000) + "\"}", 413).has("error"));
+    assertFalse(call("Verify", "{\"algorithm\":\"secp256k1\",\"data\":\"00\",\"signature\":\"" + "11".repeat(64)
+        + "\",\"public_key\":\"02" + "11".repeat(32) + "\"}", 200).get("valid").asBoolean());
+  }
+
+  @Test
+  void theDstackJsSdkGetsKeysQuotesInfoAndVerifiesThem() throws Exception {
+    NodeRunner.Result r = NodeRunner.node("dstack-compat.mjs",
+        Map.of("DSTACK_SIMULATOR_ENDPOINT", server.socket().toString()), List.of());
+    assertEquals(0, r.exit(), r.stderr());
+    JsonNode out = JSON.readTree(r.stdout());
+    String root = kms.rootAddress().toChecksumString().toLowerCase();
+    // Info
+    assertEquals(AgentFixture.APP.toHex(), out.at("/info/app_id").asText());
+    assertEquals(AgentFixture.INSTANCE.toHex(), out.at("/info/instance_id").asText());
+    assertEquals("demo-llm", out.at("/info/app_name").asText());
+    assertEquals(out.at("/info/compose_hash").asText(), out.at("/info/compose_hash_of_app_compose").asText());
+    assertTrue(out.at("/info/events").toString().contains("system-ready"));
+    // GetKey: deterministic, purpose-separated, chains to the KMS root
+    assertEquals(call("GetKey", "{\"path\":\"wallet/eth\",\"purpose\":\"signing\"}", 200).get("key").asText(),
+        out.at("/secp256k1/key").asText());
+    assertTrue(out.at("/secp256k1/deterministic").asBoolean());
+    assertTrue(out.at("/secp256k1/purposeSeparates").asBoolean());
+    assertEquals(root, out.at("/secp256k1/kmsRoot").asText());
+    assertEquals(root, out.at("/ed25519/kmsRoot").asText());
+    // GetQuote: the SDK's own RTMR replay matches the quote, REPORTDATA is the padded input
+    assertEquals(out.at("/quote/quotedRtmr3").asText(), out.at("/quote/replayedRtmr3").asText());
+    assertEquals(out.at("/quote/expectedReportData").asText(), out.at("/quote/quotedReportData").asText());
+    assertEquals(out.at("/quote/expectedReportData").asText(), out.at("/quote/reportData").asText());
+    // Sign / Verify
+    assertTrue(out.at("/sign/secp256k1").asBoolean());
+    assertTrue(out.at("/sign/ed25519").asBoolean());
+    assertTrue(out.at("/sign/prehashed").asBoolean());
+    assertTrue(out.at("/sign/agentVerify").asBoolean());
+    assertFalse(out.at("/sign/agentRejectsOther").asBoolean());
+    // GetTlsKey: a certificate from the KMS's SignCert under the app CA, for the key we got
+    assertTrue(out.at("/tls/keyMatches").asBoolean());
+    assertTrue(out.at("/tls/subjectAltName").asText().contains("DNS:api.demo.example"));
+    X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(
+        new ByteArrayInputStream(out.at("/tls/certificatePem").asText().getBytes()));
+    try (DerivedKey ca = kms.deriver.derive(KeyRequest.tlsCa(1, AgentFixture.APP, 1), KeyVersionPolicy.initial())) {
+      leaf.verify(TestKms.p256Public(ca));
+    }
+    assertEquals(GuestApi.VERSION, out.at("/version/version").asText());
+    assertTrue(out.at("/reachable").asBoolean());
+  }
+}

@@ -1,0 +1,54 @@
+package org.teekms.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+import org.teekms.agent.keys.AgentKeys;
+import org.teekms.agent.proxy.ResponseSigner;
+import org.teekms.agent.proxy.SignedResponse;
+import org.teekms.agent.verify.SignedResponseVerifier;
+import org.teekms.agent.verify.SignedText;
+import org.teekms.keys.AppId;
+import org.teekms.keys.AppKeyDeriver;
+import org.teekms.keys.InsecureSecretAccess;
+import org.teekms.keys.KeyAlgorithm;
+import org.teekms.keys.KeyVersionPolicy;
+import org.teekms.keys.KmsKeyDeriver;
+import org.teekms.keys.RootKeyring;
+import org.teekms.keys.SecretBytes;
+
+/** The test vector of docs/verifiable-inference.md. */
+class SignedTextVectorTest {
+  static final String REQUEST = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}";
+  static final String RESPONSE = "{\"id\":\"chatcmpl-1\",\"choices\":[{\"message\":{\"content\":\"4\"}}]}";
+
+  @Test
+  void vector() {
+    byte[] root = new byte[32];
+    java.util.Arrays.fill(root, (byte) 0x01);
+    KmsKeyDeriver kms = new KmsKeyDeriver(new RootKeyring(1, SecretBytes.copyOf(root, InsecureSecretAccess.get())));
+    AppId app = AppId.fromHex("42".repeat(20));
+    try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
+        KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH))) {
+      SignedResponse s = signer.sign(SignedText.sha256(REQUEST.getBytes(StandardCharsets.UTF_8)),
+          SignedText.sha256(RESPONSE.getBytes(StandardCharsets.UTF_8)));
+      assertEquals(EXPECTED_TEXT, s.text());
+      assertEquals(EXPECTED_ADDRESS, s.signingAddress());
+      assertEquals(EXPECTED_SIGNATURE, s.signature());
+      byte[] nonce = new byte[32];
+      java.util.Arrays.fill(nonce, (byte) 0xab);
+      assertEquals(EXPECTED_REPORT_DATA, HexFormat.of().formatHex(
+          SignedResponseVerifier.reportData(signer.addressBytes(), nonce)));
+    }
+  }
+
+  static final String EXPECTED_TEXT = "0a5707e7776f001f2d4cf087bae56150e0649e5cfc6b0054a356fb66699da626:"
+      + "33cb38a3f362a63482cd7b52f8778bdcc117891889becd17fcdd57e72f6c404b";
+  static final String EXPECTED_ADDRESS = "0xA641cBc3dc64c73059484D809d64e49D354728E2";
+  static final String EXPECTED_SIGNATURE = "0x8356d6605675e4dfe618f51cf83482ca592a7ca57a51e24df172933baffbf7a5"
+      + "0db7f22de6d36617e4d9c7272f5a617413150873d4a091350f9647a7d44192b11b";
+  static final String EXPECTED_REPORT_DATA = "a641cbc3dc64c73059484d809d64e49d354728e2000000000000000000000000"
+      + "abababababababababababababababababababababababababababababababab";
+}

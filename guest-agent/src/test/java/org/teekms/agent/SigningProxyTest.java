@@ -1,0 +1,269 @@
+package org.teekms.agent;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.teekms.agent.api.GuestApi;
+import org.teekms.agent.boot.AppCompose;
+import org.teekms.agent.proxy.AttestationReporter;
+import org.teekms.agent.proxy.ResponseSigner;
+import org.teekms.agent.proxy.SignatureStore;
+import org.teekms.agent.proxy.SigningProxy;
+import org.teekms.agent.verify.SignedResponseVerifier;
+import org.teekms.agent.verify.SignedText;
+import org.teekms.attest.gpu.GpuEvidenceVerifier;
+import org.teekms.attest.gpu.RevocationChecker;
+import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
+import org.teekms.attest.ratls.SimulatedRaTls;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.attest.tdx.TdxQuote;
+
+/** The signing proxy, for real, in front of a fake OpenAI-compatible upstream; signatures checked three ways. */
+class SigningProxyTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String TOKEN = "s3cret-token";
+  static TestKms kms;
+  static RunningAgent agent;
+  static SimulatedGpuEvidenceProvider gpu;
+  static FakeOpenAi upstream;
+  static Vertx vertx;
+  static ResponseSigner signer;
+  static SigningProxy proxy;
+  static final HttpClient http = HttpClient.newHttpClient();
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    kms = new TestKms("{\"name\":\"kms\"}");
+    gpu = SimulatedGpuEvidenceProvider.enable(1);
+    kms.allow(AgentFixture.APP, compose().composeHash());
+    agent = AgentFixture.boot(kms, AgentFixture.COMPOSE, AgentFixture.registering(kms), 2,
+        new AgentFixture.RecordingSleeper(), gpu);
+    upstream = new FakeOpenAi();
+    vertx = Vertx.vertx();
+    signer = new ResponseSigner(agent.keys().responseSigningKey());
+    proxy = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0, URI.create(upstream.url()),
+            Optional.empty(), Optional.of(TOKEN), 64 * 1024, 1 << 20, Duration.ofSeconds(5), Duration.ofSeconds(30)),
+        signer, new SignatureStore(1000, Duration.ofMinutes(10), SimulatedRaTls.CLOCK),
+        new AttestationReporter(agent, signer, new GuestApi(agent)));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    proxy.close();
+    signer.close();
+    vertx.close().toCompletionStage().toCompletableFuture().get();
+    upstream.close();
+    agent.close();
+    kms.close();
+  }
+
+  static AppCompose compose() {
+    return AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static HttpResponse<byte[]> post(String path, byte[] body, String token) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  static HttpResponse<byte[]> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
+        .header("Authorization", "Bearer " + TOKEN).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  static JsonNode signatureOf(byte[] response, String idField) throws Exception {
+    String id;
+    if (idField != null) {
+      id = idField;
+    } else {
+      id = JSON.readTree(response).get("id").asText();
+    }
+    HttpResponse<byte[]> r = get("/v1/signature/" + id);
+    assertEquals(200, r.statusCode(), new String(r.body()));
+    return JSON.readTree(r.body());
+  }
+
+  static String ethersRecover(JsonNode signature) throws Exception {
+    Path f = dir.resolve("sig-" + System.nanoTime() + ".json");
+    Files.writeString(f, signature.toString());
+    NodeRunner.Result r = NodeRunner.node("verify-signature.mjs", Map.of(), List.of(f.toString()));
+    assertEquals(0, r.exit(), r.stderr());
+    return JSON.readTree(r.stdout()).get("recovered").asText();
+  }
+
+  @Test
+  void nonStreamingRoundTripIsFaithfulAndSigned() throws Exception {
+    byte[] req = ("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi ünïcode\"}],"
+        + "\"temperature\":0}").getBytes(StandardCharsets.UTF_8);
+    HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
+    assertEquals(200, r.statusCode());
+    assertTrue(new String(r.body(), StandardCharsets.UTF_8).contains("Grüße aus der TEE — 你好"));
+    FakeOpenAi.Received got = upstream.received.get(upstream.received.size() - 1);
+    assertArrayEquals(req, got.body(), "the upstream gets the request bytes unchanged");
+    assertNull(got.authorization(), "our bearer token is not forwarded");
+    JsonNode sig = signatureOf(r.body(), null);
+    assertEquals(SignedText.textOfBodies(req, r.body()), sig.get("text").asText());
+    assertEquals(signer.address(), sig.get("signing_address").asText());
+    assertEquals("ecdsa", sig.get("signing_algo").asText());
+    assertEquals(signer.address(), SignedText.recover(sig.get("text").asText(), sig.get("signature").asText())
+        .get().toChecksumString());
+    assertEquals(signer.address(), ethersRecover(sig), "ethers.verifyMessage agrees");
+    // text completions too
+    byte[] req2 = "{\"model\":\"demo\",\"prompt\":\"hello\"}".getBytes(StandardCharsets.UTF_8);
+    HttpResponse<byte[]> r2 = post("/v1/completions", req2, TOKEN);
+    assertEquals(SignedText.textOfBodies(req2, r2.body()), signatureOf(r2.body(), null).get("text").asText());
+  }
+
+  @Test
+  void streamingIsRelayedByteForByteAndSignedOverWhatTheClientGot() throws Exception {
+    byte[] req = "{\"model\":\"demo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+        .getBytes(StandardCharsets.UTF_8);
+    HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
+    byte[] sent = upstream.sentStreams.get(upstream.sentStreams.size() - 1);
+    assertArrayEquals(sent, r.body(), "the client receives exactly the upstream's bytes");
+    String id = new String(r.body(), StandardCharsets.UTF_8).replaceAll("(?s)^data: \\{\"id\":\"([^\"]+)\".*", "$1");
+    JsonNode sig = signatureOf(r.body(), id);
+    assertEquals(SignedText.textOfBodies(req, r.body()), sig.get("text").asText());
+    assertEquals(signer.address(), ethersRecover(sig));
+  }
+
+  @Test
+  void upstreamErrorsPassThroughUnsigned() throws Exception {
+    byte[] req = "{\"model\":\"missing\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
+    HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
+    assertEquals(404, r.statusCode());
+    assertEquals("{\"error\":{\"message\":\"The model `missing` does not exist.\",\"type\":\"NotFoundError\","
+        + "\"code\":404}}", new String(r.body(), StandardCharsets.UTF_8));
+    assertEquals(404, get("/v1/signature/none-such").statusCode());
+  }
+
+  @Test
+  void authSizeLimitsAndModels() throws Exception {
+    byte[] req = "{\"model\":\"demo\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
+    int before = upstream.received.size();
+    assertEquals(401, post("/v1/chat/completions", req, null).statusCode());
+    assertEquals(401, post("/v1/chat/completions", req, "wrong").statusCode());
+    assertEquals(413, post("/v1/chat/completions", new byte[70_000], TOKEN).statusCode());
+    assertEquals(before, upstream.received.size(), "refused requests never reach the upstream");
+    HttpResponse<byte[]> models = get("/v1/models");
+    assertEquals(200, models.statusCode());
+    assertEquals("demo", JSON.readTree(models.body()).at("/data/0/id").asText());
+  }
+
+  @Test
+  void attestationReportBindsTheSigningAddressAndNonce() throws Exception {
+    String nonce = "ab".repeat(32);
+    JsonNode rep = JSON.readTree(get("/v1/attestation/report?nonce=" + nonce).body());
+    assertEquals(signer.address(), rep.get("signing_address").asText());
+    assertEquals(nonce, rep.get("request_nonce").asText());
+    byte[] rd = TdxQuote.parse(HexFormat.of().parseHex(rep.get("intel_quote").asText())).tdReport().reportData()
+        .toByteArray();
+    assertArrayEquals(AttestationReporter.reportData(HexFormat.of().parseHex(signer.address().substring(2)),
+        HexFormat.of().parseHex(nonce)), rd);
+    assertTrue(rep.get("nvidia_payload").asText().contains("\"nonce\":\"" + nonce + "\""));
+    assertEquals(AgentFixture.APP.toHex(), rep.at("/info/app_id").asText());
+    JsonNode fresh = JSON.readTree(get("/v1/attestation/report").body());
+    assertEquals(64, fresh.get("request_nonce").asText().length());
+    assertNotEquals(nonce, fresh.get("request_nonce").asText());
+    assertEquals(400, get("/v1/attestation/report?nonce=abcd").statusCode());
+  }
+
+  static SignedResponseVerifier verifier(byte[] nonce) {
+    return new SignedResponseVerifier(new SignedResponseVerifier.Settings(
+        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
+        QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
+        GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
+        true));
+  }
+
+  @Test
+  void theOfflineVerifierAcceptsTheExchangeAndRejectsEveryEditedByte() throws Exception {
+    byte[] req = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"verify me\"}]}"
+        .getBytes(StandardCharsets.UTF_8);
+    byte[] resp = post("/v1/chat/completions", req, TOKEN).body();
+    byte[] sig = JSON.writeValueAsBytes(signatureOf(resp, null));
+    byte[] nonce = new byte[32];
+    new Random(7).nextBytes(nonce);
+    byte[] report = get("/v1/attestation/report?nonce=" + HexFormat.of().formatHex(nonce)).body();
+    SignedResponseVerifier v = verifier(nonce);
+    SignedResponseVerifier.Verdict ok = v.verify(report, sig, req, resp);
+    assertTrue(ok.valid(), ok.details().toPrettyString());
+    assertTrue(ok.details().at("/gpu/valid").asBoolean(), ok.details().toPrettyString());
+    assertTrue(ok.details().at("/eventLog/composeHashChecked").asBoolean());
+
+    // every byte of the request and of the response is covered
+    for (byte[] target : new byte[][] {req, resp}) {
+      for (int i = 0; i < target.length; i++) {
+        target[i] ^= 0x01;
+        SignedResponseVerifier.Verdict bad = v.verify(report, sig, req, resp);
+        target[i] ^= 0x01;
+        assertFalse(bad.valid(), "edited byte " + i);
+        assertEquals("TEXT_MISMATCH", bad.failure());
+      }
+    }
+    // the signature, the quote, the event log, the nonce and the GPU payload are covered
+    ObjectNode s = (ObjectNode) JSON.readTree(sig);
+    String good = s.get("signature").asText();
+    s.put("signature", good.substring(0, 10) + (good.charAt(10) == 'a' ? 'b' : 'a') + good.substring(11));
+    assertEquals("SIGNATURE_INVALID", v.verify(report, JSON.writeValueAsBytes(s), req, resp).failure());
+    ObjectNode rep = (ObjectNode) JSON.readTree(report);
+    String quote = rep.get("intel_quote").asText();
+    Random rnd = new Random(42);
+    for (int k = 0; k < 40; k++) {
+      int pos = rnd.nextInt(quote.length() / 2 - 48) + 48; // body and signature area
+      byte[] q = HexFormat.of().parseHex(quote);
+      q[pos] ^= (byte) (1 << rnd.nextInt(8));
+      ObjectNode edited = rep.deepCopy();
+      edited.put("intel_quote", HexFormat.of().formatHex(q));
+      assertFalse(v.verify(JSON.writeValueAsBytes(edited), sig, req, resp).valid(), "quote byte " + pos);
+    }
+    ObjectNode editedLog = rep.deepCopy();
+    editedLog.put("event_log", rep.get("event_log").asText().replace("\"compose-hash\"", "\"compose-hasH\""));
+    assertFalse(v.verify(JSON.writeValueAsBytes(editedLog), sig, req, resp).valid());
+    assertEquals("NONCE_MISMATCH", verifier(new byte[32]).verify(report, sig, req, resp).failure());
+    ObjectNode otherGpu = rep.deepCopy();
+    otherGpu.put("nvidia_payload", JSON.readTree(get("/v1/attestation/report?nonce=" + "cd".repeat(32)).body())
+        .get("nvidia_payload").asText());
+    assertEquals("GPU_EVIDENCE_INVALID", v.verify(JSON.writeValueAsBytes(otherGpu), sig, req, resp).failure());
+    // another compose file
+    SignedResponseVerifier otherCompose = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
+        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
+        QuotePolicy.builder().build(), Instant.now(), Optional.of(new byte[32]), Optional.of(nonce), null, false));
+    SignedResponseVerifier.Verdict c = otherCompose.verify(report, sig, req, resp);
+    assertEquals("COMPOSE_HASH_MISMATCH", c.failure(), c.details().toPrettyString());
+  }
+}
