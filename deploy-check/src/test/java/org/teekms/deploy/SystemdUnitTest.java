@@ -59,7 +59,7 @@ class SystemdUnitTest {
       byte[] b = base.clone();
       int edits = 1 + random.nextInt(4);
       for (int e = 0; e < edits; e++) {
-        b[random.nextInt(b.length)] = (byte) "[]=\\\n#;ab ".charAt(random.nextInt(11));
+        b[random.nextInt(b.length)] = (byte) "[]=\\\n#;ab ".charAt(random.nextInt(10));
       }
       String text = new String(b, java.nio.charset.StandardCharsets.UTF_8);
       try {
