@@ -70,7 +70,7 @@ class KmsDeployFilesTest {
     assertEquals("true", KmsConfigCatalog.applicationProperty("quarkus.management.enabled").orElse("false"),
         "kms-server application.properties must set quarkus.management.enabled=true for the probes in deploy/");
     assertTrue(KmsConfigCatalog.applicationProperty("quarkus.management.port").orElse("9000").equals("9000"));
-    assertTrue(catalog.find("quarkus.smallrye-health.root-path").isPresent(), "smallrye-health is not in kms-server");
+    assertTrue(catalog.find("quarkus.smallrye-health.check.readiness.enabled").isPresent(), "smallrye-health is not in kms-server");
     assertTrue(catalog.find("quarkus.micrometer.export.prometheus.path").isPresent(), "no Prometheus registry");
 
     JsonNode sts = k8s("deploy/k8s/base/kms-statefulset.yaml", "StatefulSet", "teekms-kms");
@@ -103,6 +103,25 @@ class KmsDeployFilesTest {
     }
     assertTrue(served, "the ServiceMonitor selects no service port that targets the management port");
     assertEquals("/q/metrics", endpoint.path("path").asText());
+  }
+
+  @Test
+  void kmsServesMutualRaTlsAsDeployed() {
+    // Build-time half: the server asks every client for its certificate (Quarkus fixes this at build time).
+    assertTrue(Set.of("request", "required").contains(
+        KmsConfigCatalog.applicationProperty("quarkus.http.ssl.client-auth").orElse("none")),
+        "kms-server must be built with quarkus.http.ssl.client-auth=request|required");
+    assertEquals(KmsConfigCatalog.Phase.BUILD_TIME, catalog.find("quarkus.http.ssl.client-auth").orElseThrow().phase());
+    // Runtime half, in every deployment: the RA-TLS configuration on the gRPC port, no plain-text listener.
+    JsonNode compose = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
+    JsonNode k8s = k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms").path("data");
+    for (JsonNode env : List.of(compose, k8s)) {
+      assertEquals("ratls", env.path("QUARKUS_HTTP_TLS_CONFIGURATION_NAME").asText());
+      assertEquals("8443", env.path("QUARKUS_HTTP_SSL_PORT").asText());
+      assertEquals("disabled", env.path("QUARKUS_HTTP_INSECURE_REQUESTS").asText());
+      assertEquals("false", env.path("TEEKMS_SIMULATOR_ENABLED").asText());
+      assertEquals("tdx-key-provider", env.path("TEEKMS_SEALING_PROVIDER").asText());
+    }
   }
 
   @Test
