@@ -19,7 +19,6 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import org.teekms.agent.UnixHttpClient;
@@ -56,6 +55,9 @@ final class DemoRun {
   private static final int STEPS = 11;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HexFormat HEX = HexFormat.of();
+  /** The agent logs its progress (java.util.logging); the demo prints the same facts in its steps. Held strongly:
+   * java.util.logging forgets the level of a logger nobody references. */
+  private static final java.util.logging.Logger AGENT_LOG = java.util.logging.Logger.getLogger("org.teekms.agent");
 
   private final Settings s;
   private final PrintWriter out;
@@ -91,6 +93,7 @@ final class DemoRun {
 
   int run() {
     long start = System.nanoTime();
+    AGENT_LOG.setLevel(java.util.logging.Level.WARNING);
     out.println("tee-kms demo: the whole key flow on this machine, loopback only.");
     out.println("The Intel TDX platform is SIMULATED (explicitly enabled for this run): nothing here protects real");
     out.println("secrets. Everything else (chain, contracts, KMS, guest agent, signing proxy, verifier) is the real code.");
@@ -290,9 +293,14 @@ final class DemoRun {
       throw new IllegalStateException("verify response exited " + good.exit() + ": " + good.output().strip());
     }
     JsonNode verdict = JSON.readTree(good.output());
-    report.detail("valid=%s, signing address %s, compose hash %s", verdict.path("valid").asText(),
-        verdict.path("signingAddress").asText(verdict.path("signature").path("signingAddress").asText("?")),
-        HEX.formatHex(composeHash));
+    report.detail("valid: signature recovers to %s (the report's signer: %s)",
+        verdict.path("signature").path("recoveredAddress").asText(),
+        verdict.path("signature").path("reportSigner").asText());
+    report.detail("quote: TCB %s, REPORTDATA binds the signing address and our nonce: %s",
+        verdict.path("quote").path("status").asText(), verdict.path("quote").path("bindsAddressAndNonce").asText());
+    report.detail("event log replayed: app %s, compose hash %s (matches app-compose.json: %s)",
+        verdict.path("eventLog").path("appId").asText(), verdict.path("eventLog").path("composeHash").asText(),
+        verdict.path("eventLog").path("composeHashChecked").asText());
     // The same check must reject a response with a single edited byte.
     byte[] edited = Files.readAllBytes(exchangeDir.resolve("response.json"));
     edited[edited.length / 2] ^= 0x01;
@@ -337,7 +345,7 @@ final class DemoRun {
       unexpected.close();
       throw new IllegalStateException("the CVM was admitted although its compose hash was removed");
     } catch (BootFailure denied) {
-      report.detail("boot denied: %s", SimulatedCvmAgent.describe(denied));
+      report.detail("boot denied (%s): %s", denied.reason(), denied.getMessage());
       if (!denied.getMessage().contains("COMPOSE_HASH_NOT_ALLOWED")) {
         throw new IllegalStateException("denied, but not for the removed compose hash: " + denied.getMessage());
       }
@@ -439,7 +447,4 @@ final class DemoRun {
     }
   }
 
-  static boolean sameBytes(byte[] a, byte[] b) {
-    return Arrays.equals(a, b);
-  }
 }

@@ -13,7 +13,6 @@ import org.teekms.agent.api.GuestApi;
 import org.teekms.agent.api.GuestApiServer;
 import org.teekms.agent.boot.AgentBoot;
 import org.teekms.agent.boot.Backoff;
-import org.teekms.agent.boot.BootFailure;
 import org.teekms.agent.boot.CvmIdentity;
 import org.teekms.agent.boot.KmsAuthorizer;
 import org.teekms.agent.proxy.AttestationReporter;
@@ -50,7 +49,7 @@ final class SimulatedCvmAgent implements AutoCloseable {
   }
 
   /**
-   * Boots against the KMS at {@code 127.0.0.1:kmsPort}. A denial surfaces as {@link BootFailure} with the KMS's
+   * Boots against the KMS at {@code 127.0.0.1:kmsPort}. A denial surfaces as {@link org.teekms.agent.boot.BootFailure} with the KMS's
    * reason, exactly as {@code teekms-agent run} reports it.
    */
   static SimulatedCvmAgent boot(SimulatedTdx tdx, CvmIdentity identity, int kmsPort,
@@ -111,10 +110,5 @@ final class SimulatedCvmAgent implements AutoCloseable {
     api.close();
     agent.close(); // destroys the keys
     vertx.close();
-  }
-
-  /** Boot failures carry the KMS's reason; this is what the demo prints for a denied boot. */
-  static String describe(BootFailure f) {
-    return f.reason() + ": " + f.getMessage();
   }
 }
