@@ -1,6 +1,7 @@
 package org.teekms.kms.adapters;
 
 import java.util.HexFormat;
+import java.util.Optional;
 import org.teekms.governance.AppKeyVersions;
 import org.teekms.governance.BootInfo;
 import org.teekms.governance.PolicyDecision;
@@ -9,6 +10,8 @@ import org.teekms.kms.admission.AppPolicyPort;
 import org.teekms.kms.admission.AppPolicyVerdict;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.grant.PolicyBlockRef;
+import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.kms.onboarding.KmsPolicyVerdict;
 
 /**
  * {@link AppPolicyPort} over the governance {@link PolicyReader}: KmsRegistry.isAppAllowed at a pinned block, with the
@@ -19,7 +22,7 @@ import org.teekms.kms.grant.PolicyBlockRef;
  * return the GPU policy itself, so the verdict's requirement is NONE here and the KMS-side double check
  * ({@code LocalAttestationPolicy.checkGpu}) has nothing more to add.
  */
-public final class GovernanceAppPolicy implements AppPolicyPort {
+public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort {
 
   private final PolicyReader reader;
   private final long chainId;
@@ -66,6 +69,23 @@ public final class GovernanceAppPolicy implements AppPolicyPort {
       return AppPolicyVerdict.denied(block, "key version out of range: current " + v.current() + ", minimum " + v.minimum());
     }
     return AppPolicyVerdict.allowed(block, (int) v.current(), (int) v.minimum(), AppPolicyVerdict.GpuRequirement.NONE);
+  }
+
+  /** KmsRegistry.isKmsAllowed for a node asking to join as a replica (measurement, device, OS image, TCB). */
+  @Override
+  public KmsPolicyVerdict checkKms(AttestedPeer peer) {
+    BootInfo boot;
+    try {
+      boot = bootInfo(peer);
+    } catch (IllegalArgumentException e) {
+      return new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.DENIED, e.getMessage(), Optional.empty());
+    }
+    PolicyDecision d = reader.isKmsAllowed(boot);
+    if (d.failure() != null) {
+      return new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.UNAVAILABLE, d.failure() + ": " + d.reason(), Optional.empty());
+    }
+    return new KmsPolicyVerdict(d.allowed() ? KmsPolicyVerdict.Outcome.ALLOWED : KmsPolicyVerdict.Outcome.DENIED,
+        d.reason(), Optional.ofNullable(block(d)));
   }
 
   private PolicyBlockRef block(PolicyDecision d) {

@@ -18,6 +18,8 @@ import org.teekms.kms.admission.AppPolicyPort;
 import org.teekms.kms.admission.LocalAttestationPolicy;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.kms.onboarding.OnboardingController;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.rotation.RotationJobs;
@@ -96,6 +98,20 @@ public class KmsBeans {
   RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config) {
     return new RotationWorker(pool, roots, audit, clock, config.rotation().rootGrace(), config.rotation().appBatch(),
         StepHook.NONE);
+  }
+
+  /** The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort) questions. */
+  @Produces
+  @Singleton
+  KmsPolicyPort kmsPolicyPort(AppPolicyPort chain) {
+    return chain instanceof KmsPolicyPort kms ? kms : new UnconfiguredChain();
+  }
+
+  @Produces
+  @Singleton
+  OnboardingController onboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
+      KmsConfig config) {
+    return new OnboardingController(pool, chain, roots, ledger, config.dbTimeout());
   }
 
   @Produces

@@ -7,6 +7,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import org.jboss.logging.Logger;
+import org.teekms.attest.provider.QuoteProviderException;
+import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.ratls.RaTlsCertificateFactory;
 import org.teekms.attest.ratls.RaTlsCredentials;
 import org.teekms.attest.ratls.RaTlsKeyManager;
@@ -34,6 +36,7 @@ public class RaTlsSetup {
 
   private final RaTlsTrustManager trust;
   private final RaTlsKeyManager keys;
+  private final SimulatedCvm self;
 
   public RaTlsSetup(KmsConfig config, Clock clock) {
     if (!config.simulator().enabled()) {
@@ -52,7 +55,7 @@ public class RaTlsSetup {
       this.trust = new RaTlsTrustManager(verifier);
       byte[] instance = new byte[20];
       instance[0] = 1;
-      SimulatedCvm self = tdx.newCvm(new byte[48], false)
+      this.self = tdx.newCvm(new byte[48], false)
           .boot(SimulatedCvm.App.ofCompose("tee-kms kms-server " + config.kmsId() + "\n", instance));
       RaTlsCredentials credentials = new RaTlsCertificateFactory(self, self.eventLog(), null, clock, Duration.ofDays(1))
           .create("tee-kms " + config.kmsId());
@@ -61,6 +64,15 @@ public class RaTlsSetup {
           tdx.rootCertificate().getSubjectX500Principal());
     } catch (Exception e) {
       throw new IllegalStateException("RA-TLS setup failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** A quote of this KMS node over {@code reportData} (64 bytes) and the event log it replays against. */
+  public RuntimeEventLog.QuoteWithLog quote(byte[] reportData) {
+    try {
+      return self.eventLog().quote(self, reportData);
+    } catch (QuoteProviderException e) {
+      throw new IllegalStateException("quote failed: " + e.getMessage(), e);
     }
   }
 

@@ -9,7 +9,12 @@ import java.util.HexFormat;
 import org.jboss.logging.Logger;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.KmsKeyDeriver;
+import java.util.ArrayList;
+import java.util.List;
+import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.kms.app.KmsConfig;
+import org.teekms.kms.app.RaTlsSetup;
+import org.teekms.kms.keys.KmsIdentityBinding;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -21,8 +26,8 @@ import org.teekms.proto.RootGenerationInfo;
 
 /**
  * teekms.v1.KmsInfoService: who this KMS is (plain TLS, no client attestation). The KMS root public keys come from
- * the live keyring. The node's own quote is not attached yet (needs the RA-TLS quote provider): {@code quote} is
- * empty and {@code simulated} reflects the simulator flag.
+ * the live keyring; the node's quote binds them ({@link KmsIdentityBinding}); {@code simulated} says whether that quote
+ * comes from the TDX simulator.
  */
 @GrpcService
 @Blocking
@@ -34,12 +39,14 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
   private final RootGenerationStore roots;
   private final LiveKeyring keyring;
   private final KmsConfig config;
+  private final RaTlsSetup ratls;
 
-  public KmsInfoService(Pool pool, RootGenerationStore roots, LiveKeyring keyring, KmsConfig config) {
+  public KmsInfoService(Pool pool, RootGenerationStore roots, LiveKeyring keyring, KmsConfig config, RaTlsSetup ratls) {
     this.pool = pool;
     this.roots = roots;
     this.keyring = keyring;
     this.config = config;
+    this.ratls = ratls;
   }
 
   @Override
@@ -55,6 +62,7 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
           .setSimulated(config.simulator().enabled()).setVersion(version());
       config.chain().registryAddress().ifPresent(a -> b.setRegistryAddress(ByteString.copyFrom(
           HexFormat.of().parseHex(a.startsWith("0x") ? a.substring(2) : a))));
+      List<KmsIdentityBinding.Root> bound = new ArrayList<>();
       for (RootGeneration g : roots.list().await().atMost(config.dbTimeout())) {
         if (g.state() != RootState.CURRENT && g.state() != RootState.RETIRED) {
           continue;
@@ -63,8 +71,12 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
           b.addGenerations(RootGenerationInfo.newBuilder().setGeneration(g.generation()).setState(g.state().name())
               .setRootPublicKey(ByteString.copyFrom(root.publicKey()))
               .setRootAddress(ByteString.copyFrom(root.ethereumAddress().toBytes())).setCreatedAt(g.createdAt()));
+          bound.add(new KmsIdentityBinding.Root(g.generation(), root.ethereumAddress().toBytes()));
         }
       }
+      RuntimeEventLog.QuoteWithLog quote = ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound,
+          request.getNonce().toByteArray()));
+      b.setQuote(ByteString.copyFrom(quote.quote())).setEventLog(quote.eventLogJson());
       out.onNext(b.build());
       out.onCompleted();
     } catch (RuntimeException e) {

@@ -58,6 +58,24 @@ class KmsServerIT {
     assertEquals(33, i.getGenerations(0).getRootPublicKey().size());
     assertEquals(20, i.getGenerations(0).getRootAddress().size());
     assertTrue(i.getSimulated());
+
+    // The quote binds the identity above and the caller's nonce.
+    byte[] nonce = new byte[32];
+    nonce[0] = 42;
+    KmsInfo fresh = info.getKmsInfo(GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+    byte[] expected = org.teekms.kms.keys.KmsIdentityBinding.reportData(fresh.getKmsId(), java.util.List.of(
+        new org.teekms.kms.keys.KmsIdentityBinding.Root(1, fresh.getGenerations(0).getRootAddress().toByteArray())), nonce);
+    org.teekms.attest.tdx.TdxQuote quote;
+    try {
+      quote = org.teekms.attest.tdx.TdxQuote.parse(fresh.getQuote().toByteArray());
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    org.junit.jupiter.api.Assertions.assertArrayEquals(expected, quote.tdReport().reportData().toByteArray());
+    assertTrue(fresh.getEventLog().startsWith("["), "dstack JSON event log");
+    StatusRuntimeException badNonce = assertThrows(StatusRuntimeException.class, () -> info.getKmsInfo(
+        GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(new byte[5])).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, badNonce.getStatus().getCode());
   }
 
   @Test

@@ -1,0 +1,53 @@
+package org.teekms.kms.keys;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+
+/**
+ * What a KMS quote's REPORTDATA binds in GetKmsInfo (kms-server/README.md, "KMS identity"):
+ *
+ * <pre>
+ * report_data = SHA-512( lp("tee-kms/kms-info/v1") ‖ lp(utf8(kms_id)) ‖ u32(n)
+ *                        ‖ n × ( u32(generation) ‖ root_address[20] ) ‖ lp(nonce) )
+ * </pre>
+ *
+ * with generations ascending, lp = 4-byte big-endian length prefix, nonce empty or 32 bytes. A client recomputes it
+ * from the response and compares with the verified quote's REPORTDATA.
+ */
+public final class KmsIdentityBinding {
+
+  public record Root(int generation, byte[] address) {}
+
+  private KmsIdentityBinding() {}
+
+  public static byte[] reportData(String kmsId, List<Root> roots, byte[] nonce) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    lp(out, "tee-kms/kms-info/v1".getBytes(StandardCharsets.US_ASCII));
+    lp(out, kmsId.getBytes(StandardCharsets.UTF_8));
+    out.writeBytes(ByteBuffer.allocate(4).putInt(roots.size()).array());
+    int previous = 0;
+    for (Root r : roots) {
+      if (r.generation() <= previous || r.address().length != 20) {
+        throw new IllegalArgumentException("generations must ascend and addresses be 20 bytes");
+      }
+      previous = r.generation();
+      out.writeBytes(ByteBuffer.allocate(4).putInt(r.generation()).array());
+      out.writeBytes(r.address());
+    }
+    lp(out, nonce);
+    try {
+      return MessageDigest.getInstance("SHA-512").digest(out.toByteArray());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void lp(ByteArrayOutputStream out, byte[] b) {
+    out.writeBytes(ByteBuffer.allocate(4).putInt(b.length).array());
+    out.writeBytes(b);
+  }
+}

@@ -1,0 +1,245 @@
+package org.teekms.kms.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.io.File;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.teekms.attest.eventlog.DstackBootSequence;
+import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.attest.ratls.RaTlsCertificateFactory;
+import org.teekms.attest.ratls.RaTlsContexts;
+import org.teekms.attest.ratls.RaTlsCredentials;
+import org.teekms.attest.ratls.RaTlsKeyManager;
+import org.teekms.attest.ratls.RaTlsTrustManager;
+import org.teekms.attest.ratls.RaTlsVerifier;
+import org.teekms.attest.sim.SimulatedCvm;
+import org.teekms.attest.sim.SimulatedTdx;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.governance.AppPolicy;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.testing.AnvilNode;
+import org.teekms.proto.GetAppKeysRequest;
+import org.teekms.proto.KmsGrpc;
+import org.web3j.crypto.Credentials;
+import org.web3j.utils.Numeric;
+
+/**
+ * Load generator (a main, not a test): starts a local chain (anvil) with the registry and one app, starts the packaged
+ * KMS server ({@code kms-server/target/quarkus-app/quarkus-run.jar}, simulator, embedded PostgreSQL) as a separate
+ * process, then boots simulated CVMs that each do a FULL mutual RA-TLS handshake (a fresh certificate and TLS context
+ * per admission: no session resumption, no verifier cache hit) and GetAppKeys. Prints admissions/s and latency
+ * percentiles at each concurrency level.
+ *
+ * <p>Run: {@code ./mvnw -B -q -o -pl kms-server -am package -DskipTests} then
+ * {@code ./mvnw -B -q -o -pl kms-server exec:java -Dexec.classpathScope=test
+ * -Dexec.mainClass=org.teekms.kms.bench.LoadGenerator -Dexec.args="1,16,64 15"} (levels, seconds per level).
+ */
+public final class LoadGenerator {
+
+  private static final String SEED = "6c6f61642d67656e657261746f722d73";
+  private static final String COMPOSE = "services:\n  model: {image: vllm}\n";
+  private static final byte[] OS_IMAGE = sha256("tee-kms simulated OS image");
+
+  private LoadGenerator() {}
+
+  public static void main(String[] args) throws Exception {
+    List<Integer> levels = new ArrayList<>();
+    for (String l : (args.length > 0 ? args[0] : "1,16,64").split(",")) {
+      levels.add(Integer.parseInt(l.trim()));
+    }
+    int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
+    Path jar = Path.of(args.length > 2 ? args[2] : "kms-server/target/quarkus-app/quarkus-run.jar");
+    if (!Files.exists(jar)) {
+      jar = Path.of("target/quarkus-app/quarkus-run.jar");
+    }
+    Clock clock = Clock.systemUTC();
+
+    try (AnvilNode anvil = AnvilNode.start(); ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
+      Credentials operator = anvil.fundedAccount();
+      KmsRegistry registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
+      registry.setTcbPolicy(List.of("UpToDate"), List.of());
+      registry.addOsImage(OS_IMAGE);
+      AppPolicy app = AppPolicy.at(chain, registry.registerApp(operator.getAddress()).appId(), operator);
+      byte[] composeHash = MessageDigest.getInstance("SHA-256").digest(COMPOSE.getBytes(StandardCharsets.UTF_8));
+      app.addComposeHash(composeHash);
+      app.setAllowAnyDevice(true);
+      byte[] appId = Numeric.hexStringToByteArray(app.address());
+
+      int port = freePort();
+      Path data = Files.createTempDirectory("teekms-load");
+      Process server = new ProcessBuilder(javaBin(), "-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
+          "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=load", "-Dteekms.chain.rpc-url=" + anvil.rpcUrl(),
+          "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
+          "-Dteekms.chain.confirmations=0",
+          "-Dquarkus.http.ssl-port=" + port, "-Dquarkus.http.port=" + freePort(), "-Dquarkus.log.level=WARN", "-jar", jar.toString())
+          .redirectErrorStream(true).redirectOutput(data.resolve("server.log").toFile()).start();
+      try {
+        waitForPort(port, Duration.ofSeconds(90), server);
+        SimulatedTdx tdx = SimulatedTdx.enableSeeded("load generator", clock, HexFormat.of().parseHex(SEED));
+        RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
+            tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
+        RaTlsCredentials probe = credentials(tdx, appId, composeHash, 0);
+        trust.verifier().verify(probe.certificate()); // fails loudly if our simulated CVMs would not verify
+        System.out.printf("KMS up on port %d (log %s). Cores: %d (shared machine: figures are indicative).%n", port,
+            data.resolve("server.log"), Runtime.getRuntime().availableProcessors());
+        for (int clients : levels) {
+          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(2), false);
+          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(seconds), true);
+        }
+      } finally {
+        server.destroy();
+        server.waitFor(20, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** {@code clients} CVMs in parallel, each admission on a fresh RA-TLS certificate and connection. */
+  private static void run(SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId, byte[] composeHash, int port,
+      int clients, Duration duration, boolean report) throws Exception {
+    // Fresh credentials are made ahead of the timed window so the client's quote generation does not count.
+    int pool = Math.max(clients * 4, 64);
+    ConcurrentLinkedQueue<RaTlsCredentials> fresh = new ConcurrentLinkedQueue<>();
+    AtomicInteger instance = new AtomicInteger();
+    Runnable refill = () -> {
+      while (fresh.size() < pool) {
+        fresh.add(credentials(tdx, appId, composeHash, instance.incrementAndGet()));
+      }
+    };
+    refill.run();
+    List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+    AtomicLong failures = new AtomicLong();
+    AtomicLong clientSideNanos = new AtomicLong();
+    long end = System.nanoTime() + duration.toNanos();
+    ExecutorService executor = Executors.newFixedThreadPool(clients);
+    long start = System.nanoTime();
+    for (int c = 0; c < clients; c++) {
+      executor.submit(() -> {
+        while (System.nanoTime() < end) {
+          RaTlsCredentials creds = fresh.poll();
+          if (creds == null) {
+            long t = System.nanoTime();
+            creds = credentials(tdx, appId, composeHash, instance.incrementAndGet());
+            clientSideNanos.addAndGet(System.nanoTime() - t);
+          }
+          long t0 = System.nanoTime();
+          ManagedChannel ch = null;
+          try {
+            SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
+                .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+                .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build();
+            ch = NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+            KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance());
+            latencies.add(System.nanoTime() - t0);
+          } catch (Exception e) {
+            if (failures.incrementAndGet() <= 3) {
+              System.out.println("  failure: " + e.getMessage());
+            }
+          } finally {
+            if (ch != null) {
+              ch.shutdownNow();
+            }
+          }
+        }
+      });
+    }
+    executor.shutdown();
+    executor.awaitTermination(duration.toSeconds() + 120, TimeUnit.SECONDS);
+    double wall = (System.nanoTime() - start) / 1e9;
+    if (!report) {
+      return;
+    }
+    List<Long> sorted = new ArrayList<>(latencies);
+    Collections.sort(sorted);
+    System.out.printf("clients=%3d  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms  p99=%.1f ms"
+            + "  (client-side cert generation inside the window: %.1f s)%n",
+        clients, sorted.size(), failures.get(), sorted.size() / wall, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99),
+        clientSideNanos.get() / 1e9);
+  }
+
+  private static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {
+    try {
+      byte[] instance = new byte[20];
+      instance[16] = (byte) (n >> 24);
+      instance[17] = (byte) (n >> 16);
+      instance[18] = (byte) (n >> 8);
+      instance[19] = (byte) n;
+      // dstack's boot sequence including the OS image hash the registry requires (SimulatedCvm.boot measures none).
+      SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
+      RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
+      log.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
+      log.emit(DstackBootSequence.APP_ID, appId);
+      log.emit(DstackBootSequence.COMPOSE_HASH, composeHash);
+      log.emit(DstackBootSequence.INSTANCE_ID, instance);
+      log.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
+      log.emit(DstackBootSequence.OS_IMAGE_HASH, OS_IMAGE);
+      log.emit(DstackBootSequence.KEY_PROVIDER, "{\"name\":\"kms\",\"id\":\"load\"}".getBytes(StandardCharsets.UTF_8));
+      log.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
+      return new RaTlsCertificateFactory(cvm, log, null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm-" + n);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static double pct(List<Long> sorted, int p) {
+    if (sorted.isEmpty()) {
+      return Double.NaN;
+    }
+    int i = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i))) / 1e6;
+  }
+
+  private static int freePort() throws Exception {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void waitForPort(int port, Duration max, Process server) throws Exception {
+    long deadline = System.nanoTime() + max.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!server.isAlive()) {
+        throw new IllegalStateException("the KMS server exited with " + server.exitValue());
+      }
+      try (Socket s = new Socket("127.0.0.1", port)) {
+        return;
+      } catch (Exception notYet) {
+        Thread.sleep(250);
+      }
+    }
+    throw new IllegalStateException("the KMS server did not open port " + port);
+  }
+
+  private static String javaBin() {
+    return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+  }
+}

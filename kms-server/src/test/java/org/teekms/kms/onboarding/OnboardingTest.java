@@ -1,0 +1,144 @@
+package org.teekms.kms.onboarding;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.mutiny.sqlclient.Pool;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.teekms.kms.TestPostgres;
+import org.teekms.kms.admission.AdmissionDenied;
+import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.audit.AuditEntry;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.grant.PolicyBlockRef;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.roots.RootBootstrap;
+import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.rotation.RotationJobs;
+import org.teekms.kms.rotation.RotationWorker;
+import org.teekms.kms.rotation.StepHook;
+import org.teekms.kms.seal.SealingKey;
+
+/** Replica onboarding between two KMS nodes with their own databases and sealing keys. */
+class OnboardingTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static final byte[] ALLOWED_MEASUREMENT = bytes(32, 0x11);
+  private static TestPostgres postgres;
+
+  @BeforeAll
+  static void start() {
+    postgres = new TestPostgres();
+  }
+
+  @AfterAll
+  static void stop() {
+    postgres.close();
+  }
+
+  static byte[] bytes(int n, int fill) {
+    byte[] b = new byte[n];
+    Arrays.fill(b, (byte) fill);
+    return b;
+  }
+
+  static AttestedPeer node(byte[] measurement, boolean debug) {
+    return new AttestedPeer(bytes(20, 0x01), bytes(32, 0x02), bytes(20, 0x03), bytes(32, 0x04), measurement, bytes(32, 0x05),
+        "UpToDate", List.of(), debug, 0, "", 0, Optional.empty());
+  }
+
+  /** The registry's isKmsAllowed, reduced to its measurement check; or a chain that is down. */
+  static KmsPolicyPort chain(boolean up) {
+    return peer -> {
+      if (!up) {
+        return new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.UNAVAILABLE, "RPC_UNAVAILABLE: connection refused", Optional.empty());
+      }
+      PolicyBlockRef block = new PolicyBlockRef(31337, 9, new byte[32]);
+      return Arrays.equals(peer.mrAggregated(), ALLOWED_MEASUREMENT)
+          ? new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.ALLOWED, "", Optional.of(block))
+          : new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.DENIED, "KMS measurement not allowed", Optional.of(block));
+    };
+  }
+
+  @Test
+  void allowedReplicaGetsTheRootsAndDerivesTheSameKeys() throws Exception {
+    Clock clock = Clock.systemUTC();
+    Pool sourcePool = postgres.pool(postgres.freshDatabase(), 4);
+    Pool replicaPool = postgres.pool(postgres.freshDatabase(), 4);
+    try {
+      AuditLog sourceAudit = new AuditLog(sourcePool, clock);
+      RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock).await().atMost(WAIT);
+      // A root rotation, so a RETIRED and a CURRENT generation travel.
+      new RotationJobs(sourcePool, clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
+      new RotationWorker(sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
+          .runUntilIdle(10).await().atMost(WAIT);
+
+      OnboardingController source = new OnboardingController(sourcePool, chain(true), sourceRoots,
+          new GrantLedger(sourcePool, sourceAudit), WAIT);
+      OnboardingController.Release release = source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
+      assertEquals(List.of(1, 2), release.generations().stream().map(RootGenerationRelease::generation).toList());
+
+      AuditLog replicaAudit = new AuditLog(replicaPool, clock);
+      RootGenerationStore replicaRoots = new RootGenerationStore(replicaPool, new SealingKey(bytes(32, 0x6b)), "kms-x");
+      RootImport.importInto(replicaPool, replicaRoots, replicaAudit, release.generations(), "kms-x", clock.millis())
+          .await().atMost(WAIT);
+      release.generations().forEach(RootGenerationRelease::destroy);
+
+      try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT); LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
+        for (int g = 1; g <= 2; g++) {
+          assertEquals(a.deriver(sourcePool).kmsRootKey(g).ethereumAddress(), b.deriver(replicaPool).kmsRootKey(g).ethereumAddress());
+        }
+        assertEquals(2, b.deriver(replicaPool).keyring().currentGeneration());
+      }
+      AuditEntry granted = sourceAudit.byEventId(release.grantId()).await().atMost(WAIT);
+      assertEquals("GRANT_ONBOARDING", granted.kind());
+      assertTrue(granted.detailJson().contains("replica-2"));
+      assertTrue(!granted.detailJson().contains("secret"), "no secret in the audit entry");
+      // A second import into a database that already holds roots is refused.
+      assertThrows(Exception.class, () -> RootImport.importInto(replicaPool, replicaRoots, replicaAudit,
+          source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").generations(), "kms-x", clock.millis())
+          .await().atMost(WAIT));
+    } finally {
+      sourcePool.closeAndAwait();
+      replicaPool.closeAndAwait();
+    }
+  }
+
+  @Test
+  void refusalsAreAuditedWithTheirReason() {
+    Clock clock = Clock.systemUTC();
+    Pool pool = postgres.pool(postgres.freshDatabase(), 4);
+    try {
+      AuditLog audit = new AuditLog(pool, clock);
+      RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+      OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(pool, audit), WAIT);
+      OnboardingController down = new OnboardingController(pool, chain(false), roots, new GrantLedger(pool, audit), WAIT);
+      assertEquals(DenyCode.KMS_NOT_ALLOWED, assertThrows(AdmissionDenied.class,
+          () -> up.release(node(bytes(32, 0x12), false), "kms-x", "rogue")).code());
+      assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
+          () -> up.release(node(ALLOWED_MEASUREMENT, false), "kms-other", "n")).code());
+      assertEquals(DenyCode.DEBUG_TD, assertThrows(AdmissionDenied.class,
+          () -> up.release(node(ALLOWED_MEASUREMENT, true), "kms-x", "n")).code());
+      AdmissionDenied chainDown = assertThrows(AdmissionDenied.class, () -> down.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "n"));
+      assertEquals(DenyCode.CHAIN_UNAVAILABLE, chainDown.code());
+      List<String> reasons = audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
+          .filter(e -> e.kind().equals("DENY_ONBOARDING")).map(AuditEntry::reason).toList();
+      assertEquals(List.of("KMS_NOT_ALLOWED", "REQUEST_INVALID", "DEBUG_TD", "CHAIN_UNAVAILABLE"), reasons);
+      assertTrue(audit.verify().await().atMost(WAIT).valid());
+    } finally {
+      pool.closeAndAwait();
+    }
+  }
+}
