@@ -97,9 +97,23 @@ final class TestKms implements AutoCloseable {
   private final Server server;
 
   TestKms(String kmsCompose) throws Exception {
-    credentials = SimulatedRaTls.credentials(kmsCompose);
-    RaTlsTrustManager trust = new RaTlsTrustManager(SimulatedRaTls.verifier().build());
-    identity = SimulatedRaTls.verifier().build().verify(credentials.certificate());
+    this(kmsCompose, SimulatedRaTls.TDX);
+  }
+
+  /** A KMS in a CVM of {@code platform}, trusting CVMs of that platform only. */
+  TestKms(String kmsCompose, org.teekms.attest.sim.SimulatedTdx platform) throws Exception {
+    byte[] instance = new byte[20];
+    instance[0] = 0x4b;
+    var cvm = platform.newCvm(new byte[48], false)
+        .boot(org.teekms.attest.sim.SimulatedCvm.App.ofCompose(kmsCompose, instance));
+    credentials = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm, cvm.eventLog(), null,
+        SimulatedRaTls.CLOCK, java.time.Duration.ofHours(24)).create("kms");
+    var verifier = org.teekms.attest.ratls.RaTlsVerifier.builder(
+        new org.teekms.attest.tdx.DcapQuoteVerifier(platform.rootCertificate()),
+        request -> platform.collateral().toCollateral())
+        .quotePolicy(org.teekms.attest.tdx.QuotePolicy.builder().build()).clock(SimulatedRaTls.CLOCK).build();
+    RaTlsTrustManager trust = new RaTlsTrustManager(verifier);
+    identity = verifier.verify(credentials.certificate());
     deriver = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom())));
     SslContext ssl = GrpcSslContexts.configure(
         SslContextBuilder.forServer(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(credentials)))
