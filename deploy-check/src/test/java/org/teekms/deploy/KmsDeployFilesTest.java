@@ -78,7 +78,8 @@ class KmsDeployFilesTest {
     Map<String, Integer> ports = new java.util.HashMap<>();
     kms.path("ports").forEach(p -> ports.put(p.path("name").asText(), p.path("containerPort").asInt()));
     assertEquals(Map.of("grpc", 8443, "management", 9000), ports);
-    assertEquals("8443", KmsConfigCatalog.applicationProperty("quarkus.http.port").orElse(""));
+    // gRPC over TLS: the port the manifests expose is the KMS's TLS port.
+    assertEquals("8443", KmsConfigCatalog.applicationProperty("quarkus.http.ssl-port").orElse("8443"));
     for (String probe : List.of("readinessProbe", "livenessProbe", "startupProbe")) {
       JsonNode get = kms.path(probe).path("httpGet");
       assertEquals("management", get.path("port").asText(), probe);
