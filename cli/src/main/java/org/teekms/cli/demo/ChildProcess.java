@@ -92,7 +92,7 @@ final class ChildProcess implements AutoCloseable {
   private void awaitCondition(Condition condition, Duration timeout, Runnable tick, String failure)
       throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    long nextTick = System.nanoTime();
+    long nextTick = System.nanoTime() + TimeUnit.SECONDS.toNanos(2); // dots only for waits that take a while
     while (System.nanoTime() < deadline) {
       if (condition.holds()) {
         return;

@@ -26,6 +26,8 @@ final class DemoReporter {
   private final int total;
   private final List<StepResult> results = new ArrayList<>();
   private boolean failed;
+  /** A line of progress dots is open: the next output starts on a new line. */
+  private boolean ticking;
 
   DemoReporter(PrintWriter out, int total) {
     this.out = out;
@@ -45,11 +47,13 @@ final class DemoReporter {
     try {
       action.run();
       Duration took = Duration.ofNanos(System.nanoTime() - start);
+      endTicks();
       out.printf(Locale.ROOT, "      ok (%s)%n", seconds(took));
       results.add(new StepResult(n, title, Outcome.OK, "", took));
       return true;
     } catch (Exception e) {
       Duration took = Duration.ofNanos(System.nanoTime() - start);
+      endTicks();
       String why = e.getMessage() == null ? e.toString() : e.getMessage();
       out.printf(Locale.ROOT, "      FAILED (%s): %s%n", seconds(took), why);
       results.add(new StepResult(n, title, Outcome.FAILED, why, took));
@@ -62,19 +66,24 @@ final class DemoReporter {
 
   /** A fact established by the current step. */
   void detail(String format, Object... args) {
+    endTicks();
     out.printf(Locale.ROOT, "      " + format + "%n", args);
     out.flush();
   }
 
   /** Progress during a slow wait: one dot per call, on the current line. */
   void tick() {
-    out.print('.');
+    out.print(ticking ? "." : "      .");
+    ticking = true;
     out.flush();
   }
 
   void endTicks() {
-    out.println();
-    out.flush();
+    if (ticking) {
+      out.println();
+      out.flush();
+      ticking = false;
+    }
   }
 
   boolean failed() {

@@ -184,14 +184,10 @@ final class DemoRun {
         "-jar", s.kmsJar().toString());
     ChildProcess kms = ChildProcess.start("kms", cmd, s.workDir().resolve("logs/kms.log"), s.workDir());
     cleanup.add(kms);
-    out.print("      starting (first start initializes PostgreSQL) ");
-    try {
-      kms.awaitLog("KMS 'teekms-demo' ready", Duration.ofMinutes(3), report::tick);
-      kms.awaitPort(kmsPort, Duration.ofSeconds(30), report::tick);
-    } finally {
-      report.endTicks();
-    }
-    report.detail("KMS on 127.0.0.1:%d (mutual RA-TLS gRPC), data in %s, log %s", kmsPort, data, kms.log());
+    report.detail("starting: JVM, embedded PostgreSQL, schema migration, root generation 1 (log: %s)", kms.log());
+    kms.awaitLog("KMS 'teekms-demo' ready", Duration.ofMinutes(3), report::tick);
+    kms.awaitPort(kmsPort, Duration.ofSeconds(30), report::tick);
+    report.detail("KMS on 127.0.0.1:%d (mutual RA-TLS gRPC), data in %s", kmsPort, data);
     report.detail("simulator enabled explicitly: teekms.simulator.enabled=true, quarkus.profile=demo (refused in prod)");
   }
 
