@@ -1,5 +1,12 @@
 package org.teekms.cli.demo;
 
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -21,12 +28,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.teekms.agent.UnixHttpClient;
 import org.teekms.agent.boot.AppCompose;
 import org.teekms.agent.boot.BootFailure;
 import org.teekms.agent.boot.CvmIdentity;
 import org.teekms.agent.boot.KmsAuthorizer;
+import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsIdentity;
+import org.teekms.attest.ratls.RaTlsTrustManager;
 import org.teekms.attest.ratls.RaTlsVerifier;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
@@ -40,6 +50,12 @@ import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.TxResult;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
+import org.teekms.proto.AuditEvent;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.ListAuditEventsRequest;
+import org.teekms.proto.ListAuditEventsResponse;
+import org.teekms.proto.VerifyAuditChainRequest;
+import org.teekms.proto.VerifyAuditChainResponse;
 import org.web3j.crypto.Credentials;
 
 /** The demo's steps, in order; each prints what happened. See {@link DemoCommand}. */
@@ -52,7 +68,7 @@ final class DemoRun {
   private static final long CHAIN_ID = 31337;
   /** The KMS reads policy this many blocks behind head; the demo mines them after every change. */
   private static final int CONFIRMATIONS = 2;
-  private static final int STEPS = 11;
+  private static final int STEPS = 12;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HexFormat HEX = HexFormat.of();
   /** The agent logs its progress (java.util.logging); the demo prints the same facts in its steps. Held strongly:
@@ -112,6 +128,7 @@ final class DemoRun {
       report.step("Rotate the app's keys on chain; the next boot gets the new version and signing key",
           this::rotate);
       report.step("Remove the compose hash on chain; the next boot is denied with its reason", this::deny);
+      report.step("Read the app's audit trail from the KMS (Auditor API) and verify the hash chain", this::audit);
     } finally {
       for (int i = cleanup.size() - 1; i >= 0; i--) {
         try {
@@ -345,6 +362,43 @@ final class DemoRun {
       if (!denied.getMessage().contains("COMPOSE_HASH_NOT_ALLOWED")) {
         throw new IllegalStateException("denied, but not for the removed compose hash: " + denied.getMessage());
       }
+    }
+  }
+
+  private void audit() throws Exception {
+    // Plain server-authenticated TLS (no client certificate): the KMS is still checked by its RA-TLS identity.
+    RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(
+        new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+        .quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
+    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
+        .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
+        .overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+    try {
+      AuditorGrpc.AuditorBlockingStub auditor = AuditorGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(30, TimeUnit.SECONDS);
+      ListAuditEventsResponse events = auditor.listAuditEvents(ListAuditEventsRequest.newBuilder()
+          .setAppId(ByteString.copyFrom(HEX.parseHex(appId.substring(2)))).setPageSize(100).build());
+      int grants = 0;
+      int denials = 0;
+      for (AuditEvent e : events.getEventsList()) {
+        report.detail("#%d %s %s%s", e.getSeq(), e.getKind(), e.getOutcome(),
+            e.getReason().isEmpty() ? "" : " " + e.getReason());
+        grants += e.getKind().equals("GRANT_APP_KEYS") ? 1 : 0;
+        denials += e.getOutcome().equals("DENIED") ? 1 : 0;
+      }
+      VerifyAuditChainResponse chainCheck = auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
+      report.detail("audit hash chain: valid %s, %d entries, head %s", chainCheck.getValid(),
+          chainCheck.getEntriesChecked(), HEX.formatHex(chainCheck.getHeadHash().toByteArray()));
+      if (!chainCheck.getValid()) {
+        throw new IllegalStateException("the audit chain does not verify: " + chainCheck.getProblem());
+      }
+      if (grants < 2 || denials < 1) {
+        throw new IllegalStateException("expected two key releases and one denial for the app, found " + grants
+            + " and " + denials);
+      }
+    } finally {
+      channel.shutdownNow();
     }
   }
 
