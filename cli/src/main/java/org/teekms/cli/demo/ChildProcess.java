@@ -44,10 +44,6 @@ final class ChildProcess implements AutoCloseable {
     return child;
   }
 
-  boolean alive() {
-    return process.isAlive();
-  }
-
   Path log() {
     return log;
   }

@@ -37,7 +37,7 @@ public final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path root = home != null ? home : Path.of(System.getProperty("teekms.home", "."));
     root = root.toAbsolutePath().normalize();
-    DemoRun.Settings settings = new DemoRun.Settings(root,
+    DemoRun.Settings settings = new DemoRun.Settings(
         workDir != null ? workDir : java.nio.file.Files.createTempDirectory("teekms-demo-"),
         kmsJar != null ? kmsJar : root.resolve("kms-server/target/quarkus-app/quarkus-run.jar"),
         anvil != null ? anvil : root.resolve("governance-contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"));

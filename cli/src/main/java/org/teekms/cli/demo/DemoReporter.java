@@ -86,14 +86,6 @@ final class DemoReporter {
     }
   }
 
-  boolean failed() {
-    return failed;
-  }
-
-  List<StepResult> results() {
-    return List.copyOf(results);
-  }
-
   /** The summary table; returns the exit status (0 when every step passed). */
   int summary(Duration total) {
     out.printf(Locale.ROOT, "%n==== tee-kms demo summary (%s) ====%n", seconds(total));

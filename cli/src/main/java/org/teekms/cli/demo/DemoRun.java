@@ -60,7 +60,7 @@ import org.web3j.crypto.Credentials;
 
 /** The demo's steps, in order; each prints what happened. See {@link DemoCommand}. */
 final class DemoRun {
-  record Settings(Path home, Path workDir, Path kmsJar, Path anvil) {}
+  record Settings(Path workDir, Path kmsJar, Path anvil) {}
 
   /** anvil's well-known development accounts 0 and 1 (public test keys; loopback chain only). */
   private static final String OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
