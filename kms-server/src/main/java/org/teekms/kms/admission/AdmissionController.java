@@ -230,6 +230,13 @@ public final class AdmissionController {
   private AppKeyState syncKeyVersions(byte[] appId, AppPolicyVerdict verdict) {
     long now = clock.millis();
     try {
+      // Common case: the app is already where the chain says. Read without locking; only an advance takes the row lock
+      // (so concurrent admissions of one app do not queue behind each other).
+      java.util.Optional<AppKeyState> known = AppKeyVersions.read(pool, appId).await().atMost(dbWait);
+      if (known.isPresent() && known.get().currentVersion() >= verdict.currentKeyVersion()
+          && known.get().minVersion() >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
+        return known.get();
+      }
       return pool.withTransaction(tx -> roots.current(tx).onItem().transformToUni(current -> {
         if (current.isEmpty()) {
           throw new IllegalStateException("the KMS has no CURRENT root generation (not bootstrapped)");

@@ -51,7 +51,7 @@ import org.teekms.proto.VerifyAuditChainRequest;
 @QuarkusTest
 @TestProfile(RaTlsProfile.class)
 @QuarkusTestResource(EmbeddedPostgresResource.class)
-class KmsRaTlsIT {
+class KmsRaTlsTest {
 
   private static SimulatedTdx tdx;
   private static RaTlsTrustManager clientTrust;
@@ -59,7 +59,7 @@ class KmsRaTlsIT {
   @BeforeAll
   static void platform() {
     Clock clock = Clock.systemUTC();
-    tdx = SimulatedTdx.enableSeeded("KmsRaTlsIT client side", clock, HexFormat.of().parseHex(RaTlsProfile.SEED));
+    tdx = SimulatedTdx.enableSeeded("KmsRaTlsTest client side", clock, HexFormat.of().parseHex(RaTlsProfile.SEED));
     clientTrust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
         tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
   }

@@ -35,7 +35,7 @@ import org.teekms.proto.VerifyAuditChainResponse;
  */
 @QuarkusTest
 @QuarkusTestResource(EmbeddedPostgresResource.class)
-class KmsServerIT {
+class KmsServerTest {
 
   @GrpcClient("kms")
   KmsGrpc.KmsBlockingStub kms;
