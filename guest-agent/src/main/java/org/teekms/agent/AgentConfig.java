@@ -16,7 +16,8 @@ import java.util.TreeSet;
 public final class AgentConfig {
   static final Set<String> KNOWN = Set.of(
       "app.id", "app.instance-id", "app.os-image-hash", "app.compose-file",
-      "kms.host", "kms.port", "kms.registered-measurements", "kms.retry.initial-ms", "kms.retry.max-ms",
+      "kms.host", "kms.port", "kms.registered-measurements", "kms.registry.rpc-url", "kms.registry.chain-id",
+      "kms.registry.address", "kms.retry.initial-ms", "kms.retry.max-ms",
       "kms.retry.attempts", "kms.call-timeout-ms",
       "attestation.provider", "attestation.configfs-path", "attestation.rtmr-path", "attestation.collateral",
       "attestation.pccs", "attestation.root-ca", "attestation.certificate-validity-hours",

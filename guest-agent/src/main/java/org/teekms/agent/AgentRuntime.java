@@ -19,6 +19,7 @@ import org.teekms.agent.api.GuestApiServer;
 import org.teekms.agent.boot.AgentBoot;
 import org.teekms.agent.boot.AppCompose;
 import org.teekms.agent.boot.Backoff;
+import org.teekms.agent.boot.ChainKmsRegistry;
 import org.teekms.agent.boot.CvmIdentity;
 import org.teekms.agent.boot.KmsAuthorizer;
 import org.teekms.agent.disk.Cryptsetup;
@@ -46,6 +47,8 @@ import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 import org.teekms.attest.tdx.collateral.PcsCollateralClient;
+import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
 
@@ -124,9 +127,15 @@ public final class AgentRuntime implements AutoCloseable {
             Duration.ofMillis(c.integer("kms.retry.max-ms", 30_000)), c.integer("kms.retry.attempts", 20)),
         Duration.ofMillis(c.integer("kms.call-timeout-ms", 30_000)),
         Duration.ofHours(c.integer("attestation.certificate-validity-hours", 24)));
+    KmsAuthorizer.KmsRegistry registry = KmsAuthorizer.KmsRegistry.allowing(registered);
+    if (c.optional("kms.registry.rpc-url").isPresent()) {
+      registry = registry.or(new ChainKmsRegistry(new ChainPolicyReader(PolicyReaderConfig.defaults(
+          c.required("kms.registry.rpc-url"), Long.parseLong(c.required("kms.registry.chain-id")),
+          c.required("kms.registry.address")))));
+    }
     RunningAgent agent = AgentBoot.boot(identity, quotes, log, gpu,
         RaTlsVerifier.builder(dcap, collateral).quotePolicy(QuotePolicy.builder().build()).clock(clock),
-        KmsAuthorizer.KmsRegistry.allowing(registered), settings, clock, sleeper);
+        registry, settings, clock, sleeper);
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     GuestApiServer apiServer = null;
     GuestApiServer adminServer = null;

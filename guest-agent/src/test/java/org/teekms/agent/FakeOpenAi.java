@@ -19,7 +19,8 @@ final class FakeOpenAi implements AutoCloseable {
   record Received(String path, byte[] body, String authorization) {}
 
   final List<Received> received = new CopyOnWriteArrayList<>();
-  final List<byte[]> sentStreams = new CopyOnWriteArrayList<>();
+  /** Bytes of each stream by chat id, recorded before they are written (so complete once a client has them). */
+  final java.util.Map<String, java.io.ByteArrayOutputStream> streams = new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger ids = new AtomicInteger();
   private final HttpServer server;
 
@@ -45,7 +46,7 @@ final class FakeOpenAi implements AutoCloseable {
       send(ex, 404, "application/json",
           "{\"error\":{\"message\":\"The model `missing` does not exist.\",\"type\":\"NotFoundError\",\"code\":404}}");
     } else if (path.equals("/v1/chat/completions") && text.contains("\"stream\":true")) {
-      stream(ex, "chatcmpl-" + ids.incrementAndGet());
+      stream(ex, "chatcmpl-" + ids.incrementAndGet(), text.contains("\"model\":\"slow\"") ? 200 : 5);
     } else if (path.equals("/v1/chat/completions")) {
       send(ex, 200, "application/json", "{\"id\":\"chatcmpl-" + ids.incrementAndGet() + "\",\"object\":"
           + "\"chat.completion\",\"model\":\"demo\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
@@ -58,10 +59,11 @@ final class FakeOpenAi implements AutoCloseable {
     }
   }
 
-  private void stream(HttpExchange ex, String id) throws IOException {
+  private void stream(HttpExchange ex, String id, int pauseMillis) throws IOException {
     ex.getResponseHeaders().add("Content-Type", "text/event-stream");
     ex.sendResponseHeaders(200, 0);
     java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    streams.put(id, all);
     try (OutputStream out = ex.getResponseBody()) {
       String[] words = {"Hel", "lo", " from", " the", " enclave", " ✓"};
       for (String w : words) {
@@ -69,20 +71,20 @@ final class FakeOpenAi implements AutoCloseable {
             + "\"delta\":{\"content\":\"" + w + "\"}}]}\n\n";
         byte[] b = event.getBytes(StandardCharsets.UTF_8);
         int half = b.length / 2; // split events across writes, mid-JSON
-        write(out, all, java.util.Arrays.copyOfRange(b, 0, half));
-        write(out, all, java.util.Arrays.copyOfRange(b, half, b.length));
+        write(out, all, java.util.Arrays.copyOfRange(b, 0, half), pauseMillis);
+        write(out, all, java.util.Arrays.copyOfRange(b, half, b.length), pauseMillis);
       }
-      write(out, all, "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+      write(out, all, "data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8), pauseMillis);
     }
-    sentStreams.add(all.toByteArray());
   }
 
-  private static void write(OutputStream out, java.io.ByteArrayOutputStream all, byte[] b) throws IOException {
+  private static void write(OutputStream out, java.io.ByteArrayOutputStream all, byte[] b, int pauseMillis)
+      throws IOException {
+    all.writeBytes(b);
     out.write(b);
     out.flush();
-    all.writeBytes(b);
     try {
-      Thread.sleep(5);
+      Thread.sleep(pauseMillis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -82,6 +82,18 @@ class GuestApiTest {
   }
 
   @Test
+  void aTlsCertificateNotIssuedByTheAppCaIsRefused() throws Exception {
+    kms.rogueCa.set(true);
+    try {
+      assertTrue(call("GetTlsKey", "{\"subject\":\"x.example\"}", 502).get("error").asText()
+          .contains("not signed by the app CA"));
+    } finally {
+      kms.rogueCa.set(false);
+    }
+    assertTrue(call("GetTlsKey", "{\"subject\":\"x.example\"}", 200).get("certificate_chain").size() == 1);
+  }
+
+  @Test
   void badRequestsGetDstackStyleErrors() throws Exception {
     assertTrue(call("GetQuote", "{\"report_data\":\"zz\"}", 400).get("error").asText().contains("not valid hex"));
     assertTrue(call("GetQuote", "{\"report_data\":\"" + "00".repeat(65) + "\"}", 400).get("error").asText()

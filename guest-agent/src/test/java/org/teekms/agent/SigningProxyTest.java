@@ -153,9 +153,9 @@ class SigningProxyTest {
     HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
     assertEquals(200, r.statusCode());
     assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
-    byte[] sent = upstream.sentStreams.get(upstream.sentStreams.size() - 1);
-    assertArrayEquals(sent, r.body(), "the client receives exactly the upstream's bytes");
     String id = new String(r.body(), StandardCharsets.UTF_8).replaceAll("(?s)^data: \\{\"id\":\"([^\"]+)\".*", "$1");
+    byte[] sent = upstream.streams.get(id).toByteArray();
+    assertArrayEquals(sent, r.body(), "the client receives exactly the upstream's bytes");
     JsonNode sig = signatureOf(r.body(), id);
     assertEquals(SignedText.textOfBodies(req, r.body()), sig.get("text").asText());
     assertEquals(signer.address(), ethersRecover(sig));
@@ -169,6 +169,40 @@ class SigningProxyTest {
     assertEquals("{\"error\":{\"message\":\"The model `missing` does not exist.\",\"type\":\"NotFoundError\","
         + "\"code\":404}}", new String(r.body(), StandardCharsets.UTF_8));
     assertEquals(404, get("/v1/signature/none-such").statusCode());
+  }
+
+  @Test
+  void aClientThatLeavesMidStreamGetsNoSignatureAndAnUnreachableUpstreamIs502() throws Exception {
+    byte[] req = "{\"model\":\"slow\",\"stream\":true,\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
+    String id;
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxy.port())) {
+      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + req.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().write(req);
+      s.getOutputStream().flush();
+      java.io.BufferedReader in = new java.io.BufferedReader(
+          new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      do {
+        line = in.readLine();
+      } while (line != null && !line.contains("\"id\":\"chatcmpl-"));
+      id = line.replaceAll(".*\"id\":\"(chatcmpl-[0-9]+)\".*", "$1");
+    } // the client leaves after the first event
+    long start = System.nanoTime();
+    assertEquals(404, get("/v1/signature/" + id).statusCode());
+    assertTrue(System.nanoTime() - start < 4_000_000_000L, "an abandoned stream does not keep signature readers waiting");
+
+    try (SigningProxy broken = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0,
+            URI.create("http://127.0.0.1:1"), Optional.empty(), Optional.empty(), 1024, 1024, Duration.ofSeconds(1),
+            Duration.ofSeconds(5)), signer, new SignatureStore(10, Duration.ofMinutes(1), SimulatedRaTls.CLOCK),
+        new AttestationReporter(agent, signer, new GuestApi(agent)))) {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + broken.port()
+          + "/v1/chat/completions")).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(502, r.statusCode());
+      assertTrue(r.body().contains("upstream unreachable"), r.body());
+    }
   }
 
   @Test

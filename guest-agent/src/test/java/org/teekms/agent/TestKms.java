@@ -94,6 +94,8 @@ final class TestKms implements AutoCloseable {
   final AtomicInteger getAppKeysCalls = new AtomicInteger();
   final AtomicInteger failNextWithUnavailable = new AtomicInteger();
   final List<RaTlsIdentity> admitted = new CopyOnWriteArrayList<>();
+  /** Misbehave: issue SignCert certificates with a key that is not the app CA. */
+  final java.util.concurrent.atomic.AtomicBoolean rogueCa = new java.util.concurrent.atomic.AtomicBoolean();
   private final Server server;
 
   TestKms(String kmsCompose) throws Exception {
@@ -102,11 +104,18 @@ final class TestKms implements AutoCloseable {
 
   /** A KMS in a CVM of {@code platform}, trusting CVMs of that platform only. */
   TestKms(String kmsCompose, org.teekms.attest.sim.SimulatedTdx platform) throws Exception {
+    // The KMS's CVM measures itself as a booted CVM does (with an OS image hash, which the KMS registry requires).
     byte[] instance = new byte[20];
     instance[0] = 0x4b;
-    var cvm = platform.newCvm(new byte[48], false)
-        .boot(org.teekms.attest.sim.SimulatedCvm.App.ofCompose(kmsCompose, instance));
-    credentials = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm, cvm.eventLog(), null,
+    byte[] osImage = new byte[32];
+    java.util.Arrays.fill(osImage, (byte) 0x05);
+    var kmsApp = org.teekms.agent.boot.AppCompose.parse(kmsCompose.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    var cvm = platform.newCvm(new byte[48], false);
+    var log = new org.teekms.attest.provider.RuntimeEventLog(cvm, List.of());
+    org.teekms.agent.boot.BootMeasurements.measureIdentity(log, new org.teekms.agent.boot.CvmIdentity(
+        AppId.of(java.util.Arrays.copyOf(kmsApp.composeHash(), 20)), InstanceId.of(instance), osImage, kmsApp));
+    org.teekms.agent.boot.BootMeasurements.systemReady(log);
+    credentials = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm, log, null,
         SimulatedRaTls.CLOCK, java.time.Duration.ofHours(24)).create("kms");
     var verifier = org.teekms.attest.ratls.RaTlsVerifier.builder(
         new org.teekms.attest.tdx.DcapQuoteVerifier(platform.rootCertificate()),
@@ -228,7 +237,8 @@ final class TestKms implements AutoCloseable {
             ? new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}
             : new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth}));
         X509Certificate cert = new JcaX509CertificateConverter().getCertificate(
-            b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(p256(ca))));
+            b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(rogueCa.get()
+                ? org.teekms.attest.ratls.RaTlsCertificateFactory.newKeyPair().getPrivate() : p256(ca))));
         PurposeKeyCertificate caCert = new AppKeyDeriver(root).certify(ca);
         out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(cert.getEncoded()))
             .setAppCaCertificate(proto(caCert)).setKeyVersion(v).setGrantId(UUID.randomUUID().toString()).build());
@@ -255,7 +265,11 @@ final class TestKms implements AutoCloseable {
         new ECPrivateKeySpec(new BigInteger(1, ca.privateKeyBytes(InsecureSecretAccess.get())), spec));
   }
 
-  private AppKeys keys(AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
+  AppKeys keys(AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
+    return keys(deriver, app, instance, v, policy);
+  }
+
+  static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
     InsecureSecretAccess access = InsecureSecretAccess.get();
     AppRootCertificate rootCert = deriver.certifyAppRoot(1, app, v, policy);
     try (DerivedKey disk = deriver.derive(KeyRequest.disk(1, app, v, InstanceId.of(instance), ""), policy);

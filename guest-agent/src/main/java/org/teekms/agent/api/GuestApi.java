@@ -291,12 +291,32 @@ public final class GuestApi implements JsonApi {
     if (!leaf.getPublicKey().equals(pair.getPublic())) {
       throw new ApiException(502, "the KMS certified another key");
     }
+    // The issuer must be our app CA: the key certified (under the app root key) in what the KMS released at boot.
+    AgentKeys.VersionKeys v = agent.keys().versions().get(signed.getKeyVersion());
+    if (v == null) {
+      throw new ApiException(502, "the KMS signed with key version " + signed.getKeyVersion() + ", which we do not hold");
+    }
+    try {
+      leaf.verify(p256(v.appCaCertificate().publicKey()), BC);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new ApiException(502, "the certificate is not signed by the app CA of key version " + v.version());
+    }
     ObjectNode out = JSON.createObjectNode();
     out.put("key", pkcs8Pem(pair.getPrivate())); // dstack returns PKCS#8 ("BEGIN PRIVATE KEY")
     out.putArray("certificate_chain").add(pem(leaf));
     out.put("key_version", signed.getKeyVersion());
     out.put("grant_id", signed.getGrantId());
     return out;
+  }
+
+  private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+
+  /** A P-256 public key from its SEC1 compressed encoding. */
+  static java.security.PublicKey p256(byte[] compressed) throws GeneralSecurityException {
+    var params = org.bouncycastle.asn1.x9.ECNamedCurveTable.getByName("secp256r1");
+    var spec = new org.bouncycastle.jce.spec.ECPublicKeySpec(params.getCurve().decodePoint(compressed),
+        new org.bouncycastle.jce.spec.ECParameterSpec(params.getCurve(), params.getG(), params.getN(), params.getH()));
+    return java.security.KeyFactory.getInstance("EC", BC).generatePublic(spec);
   }
 
   static String pkcs8Pem(java.security.PrivateKey key) {

@@ -65,6 +65,10 @@ public final class GuestApiServer implements AutoCloseable {
     if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !isSocket(target)) {
       throw new IOException(target + " exists and is not a socket; refusing to replace it");
     }
+    if (target.getParent() != null && Files.notExists(target.getParent())) {
+      Files.createDirectories(target.getParent(), PosixFilePermissions.asFileAttribute(
+          PosixFilePermissions.fromString("rwxr-x--x")));
+    }
     Path temp = target.resolveSibling("." + target.getFileName() + ".binding");
     Files.deleteIfExists(temp);
     HttpServer server = vertx.createHttpServer().requestHandler(req -> serve(vertx, api, s.maxBodyBytes(), req));
@@ -148,8 +152,23 @@ public final class GuestApiServer implements AutoCloseable {
     return o;
   }
 
+  /**
+   * Answers are pure ASCII (non-ASCII characters escaped as \\uXXXX): dstack's JS client reads a unix-socket response
+   * until it has Content-Length <em>characters</em>, so a UTF-8 body with multi-byte characters would never end.
+   */
+  private static final com.fasterxml.jackson.databind.ObjectMapper ASCII_JSON =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.ESCAPE_NON_ASCII).build();
+
   private static void send(HttpServerRequest req, int status, ObjectNode body) {
-    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.toString());
+    String json;
+    try {
+      json = ASCII_JSON.writeValueAsString(body);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      status = 500;
+      json = "{\"error\":\"cannot encode the answer\"}";
+    }
+    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(json);
   }
 
   public Path socket() {

@@ -34,6 +34,11 @@ public final class KmsAuthorizer implements RaTlsPolicy {
     }
 
     KmsRegistry NONE = kms -> false;
+
+    /** Registered in this registry or in {@code other}. */
+    default KmsRegistry or(KmsRegistry other) {
+      return kms -> isRegisteredKms(kms) || other.isRegisteredKms(kms);
+    }
   }
 
   private final KmsRegistry registry;
