@@ -121,16 +121,17 @@ public final class AppKeysVerifier {
 
   private static EthereumAddress verifyAppRoot(AppRootCertificate cert, Optional<EthereumAddress> pinned)
       throws KeysRejected {
-    Optional<EthereumAddress> signer = Secp256k1.recoverAddress(cert.message(), cert.kmsSignature());
-    if (signer.isEmpty()) {
-      throw new KeysRejected("version " + cert.version() + ": the KMS signature on the app root key is invalid");
-    }
     if (pinned.isPresent()) {
       SignatureChainVerifier.Result res = new SignatureChainVerifier(pinned.get()).verifyAppRoot(cert);
       if (!res.valid()) {
         throw new KeysRejected("version " + cert.version() + ": app root key is not certified by the pinned KMS root "
             + pinned.get().toChecksumString() + ": " + res.detail());
       }
+      return pinned.get();
+    }
+    Optional<EthereumAddress> signer = Secp256k1.recoverAddress(cert.message(), cert.kmsSignature());
+    if (signer.isEmpty()) {
+      throw new KeysRejected("version " + cert.version() + ": the KMS signature on the app root key is invalid");
     }
     return signer.get();
   }

@@ -66,6 +66,20 @@ class AppKeysVerifierTest {
   }
 
   @Test
+  void everyBitOfTheKmsSignatureMatters() {
+    for (int i = 0; i < 65; i++) {
+      int at = i;
+      GetAppKeysResponse r = editKeys(0, k -> k.setAppRootCertificate(k.getAppRootCertificate().toBuilder()
+          .setKmsSignature(flip(k.getAppRootCertificate().getKmsSignature(), at))));
+      assertTrue(refused(r, Optional.of(root())).contains("not certified by the pinned KMS root"), "byte " + i);
+      // unpinned, a flipped signature recovers another signer or none: either way not the root of version 2
+      String unpinned = refused(r, Optional.empty());
+      assertTrue(unpinned.contains("different KMS roots") || unpinned.contains("signature on the app root key is invalid"),
+          unpinned);
+    }
+  }
+
+  @Test
   void everyTamperingIsRefused() {
     assertTrue(refused(release().toBuilder().setAppId(ByteString.copyFrom(new byte[20])).build(), Optional.empty())
         .contains("keys are for app"));

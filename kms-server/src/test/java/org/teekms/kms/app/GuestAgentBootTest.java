@@ -136,6 +136,17 @@ class GuestAgentBootTest {
       assertEquals(64, key.get("key").asText().length());
       assertEquals(root.toChecksumString(), key.get("kms_root_address").asText());
       kmsMeasurement = agent.kmsIdentity().orElseThrow().mrAggregated().hex();
+      // GetTlsKey goes through the server's SignCert; the agent checks the issuer against its released app CA key
+      ObjectNode tlsReq = JsonNodeFactory.instance.objectNode();
+      tlsReq.put("subject", "llm.example");
+      tlsReq.putArray("alt_names").add("llm.example");
+      ObjectNode tls = new GuestApi(agent).handle("GetTlsKey", tlsReq);
+      assertTrue(tls.get("key").asText().startsWith("-----BEGIN PRIVATE KEY-----"));
+      java.security.cert.X509Certificate leaf = (java.security.cert.X509Certificate)
+          java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
+              new java.io.ByteArrayInputStream(tls.get("certificate_chain").get(0).asText()
+                  .getBytes(StandardCharsets.US_ASCII)));
+      assertTrue(leaf.getSubjectAlternativeNames().toString().contains("llm.example"));
     }
     // the other way to trust the KMS: its measurement is registered
     String registered = compose("agent-registered", Optional.empty());
