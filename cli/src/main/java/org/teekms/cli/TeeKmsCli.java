@@ -1,5 +1,6 @@
 package org.teekms.cli;
 
+import org.teekms.cli.demo.DemoCommand;
 import org.teekms.governance.cli.GovCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +14,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = TeeKmsCli.Version.class,
     description = "tee-kms: key management for confidential AI.",
-    subcommands = {VerifyCommand.class, CollateralCommand.class, GovCommand.class})
+    subcommands = {VerifyCommand.class, CollateralCommand.class, GovCommand.class,
+        DemoCommand.class})
 public final class TeeKmsCli extends CommandGroup {
 
   public static void main(String[] args) {

@@ -1,0 +1,500 @@
+package org.teekms.cli.demo;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.teekms.agent.UnixHttpClient;
+import org.teekms.agent.boot.AppCompose;
+import org.teekms.agent.boot.BootFailure;
+import org.teekms.agent.boot.CvmIdentity;
+import org.teekms.agent.boot.KmsAuthorizer;
+import org.teekms.attest.ratls.RaTlsContexts;
+import org.teekms.attest.ratls.RaTlsIdentity;
+import org.teekms.attest.ratls.RaTlsTrustManager;
+import org.teekms.attest.ratls.RaTlsVerifier;
+import org.teekms.attest.sim.SimulatedTdx;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.cli.TeeKmsCli;
+import org.teekms.governance.AppPolicy;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.ComposeHash;
+import org.teekms.governance.GovernanceException;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.TxResult;
+import org.teekms.keys.AppId;
+import org.teekms.keys.InstanceId;
+import org.teekms.proto.AuditEvent;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.ListAuditEventsRequest;
+import org.teekms.proto.ListAuditEventsResponse;
+import org.teekms.proto.VerifyAuditChainRequest;
+import org.teekms.proto.VerifyAuditChainResponse;
+import org.web3j.crypto.Credentials;
+
+/** The demo's steps, in order; each prints what happened. See {@link DemoCommand}. */
+final class DemoRun {
+  record Settings(Path workDir, Path kmsJar, Path anvil) {}
+
+  /** anvil's well-known development accounts 0 and 1 (public test keys; loopback chain only). */
+  private static final String OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+  private static final String APP_OWNER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+  private static final long CHAIN_ID = 31337;
+  /** The KMS reads policy this many blocks behind head; the demo mines them after every change. */
+  private static final int CONFIRMATIONS = 2;
+  private static final int STEPS = 12;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HexFormat HEX = HexFormat.of();
+  /** The agent logs its progress (java.util.logging); the demo prints the same facts in its steps. Held strongly:
+   * java.util.logging forgets the level of a logger nobody references. */
+  private static final java.util.logging.Logger AGENT_LOG = java.util.logging.Logger.getLogger("org.teekms.agent");
+
+  private final Settings s;
+  private final PrintWriter out;
+  private final DemoReporter report;
+  private final List<AutoCloseable> cleanup = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private final Clock clock = Clock.systemUTC();
+
+  // State built up by the steps.
+  private final byte[] seed = new byte[32];
+  private SimulatedTdx tdx;
+  private String rpcUrl;
+  private ChainClient chain;
+  private KmsRegistry registry;
+  private int kmsPort;
+  private Path composeFile;
+  private byte[] composeHash;
+  private final byte[] osImageHash = sha256("tee-kms demo OS image v1".getBytes(StandardCharsets.UTF_8));
+  private final byte[] instanceId = new byte[20];
+  private String appId;
+  private AppPolicy app;
+  private FakeLlm llm;
+  private SimulatedCvmAgent cvm;
+  private String firstSigningAddress;
+  private Path exchangeDir;
+  private String nonceHex;
+
+  DemoRun(Settings settings, PrintWriter out) {
+    this.s = settings;
+    this.out = out;
+    this.report = new DemoReporter(out, STEPS);
+  }
+
+  int run() {
+    long start = System.nanoTime();
+    AGENT_LOG.setLevel(java.util.logging.Level.WARNING);
+    out.println("tee-kms demo: the whole key flow on this machine, loopback only.");
+    out.println("The Intel TDX platform is SIMULATED (explicitly enabled for this run): nothing here protects real");
+    out.println("secrets. Everything else (chain, contracts, KMS, guest agent, signing proxy, verifier) is the real code.");
+    out.println("Work directory (logs, KMS data, verified files): " + s.workDir());
+    out.flush();
+    try {
+      report.step("Start a local chain (anvil on 127.0.0.1)", this::startChain);
+      report.step("Deploy the governance contracts and set the platform policy", this::deployGovernance);
+      report.step("Start the KMS (embedded PostgreSQL, simulator explicitly enabled)", this::startKms);
+      report.step("Verify the KMS's RA-TLS identity and register its measurement on chain", this::registerKms);
+      report.step("Register the app and its compose hash on chain", this::registerApp);
+      report.step("Start a fake OpenAI-compatible model (127.0.0.1)", this::startModel);
+      report.step("Boot a simulated CVM: guest agent measures RTMR3 and fetches the app keys", this::bootCvm);
+      report.step("Chat through the signing proxy; fetch the signature and the attestation report", this::chat);
+      report.step("Verify the signed response offline (teekms verify response)", this::verifyOffline);
+      report.step("Rotate the app's keys on chain; the next boot gets the new version and signing key",
+          this::rotate);
+      report.step("Remove the compose hash on chain; the next boot is denied with its reason", this::deny);
+      report.step("Read the app's audit trail from the KMS (Auditor API) and verify the hash chain", this::audit);
+    } finally {
+      for (int i = cleanup.size() - 1; i >= 0; i--) {
+        try {
+          cleanup.get(i).close();
+        } catch (Exception e) {
+          out.println("cleanup: " + e.getMessage());
+        }
+      }
+    }
+    return report.summary(Duration.ofNanos(System.nanoTime() - start));
+  }
+
+  // --- steps ---------------------------------------------------------------------------------------------------
+
+  private void startChain() throws Exception {
+    if (!Files.isExecutable(s.anvil())) {
+      throw new IOException("anvil not found at " + s.anvil() + " (the governance-contracts build installs it with "
+          + "npm; run ./teekms demo from the launcher, or pass --anvil)");
+    }
+    int port = ChildProcess.freePort();
+    ChildProcess anvil = ChildProcess.start("anvil", List.of(s.anvil().toString(), "--host", "127.0.0.1", "--port",
+        Integer.toString(port), "--chain-id", Long.toString(CHAIN_ID), "--accounts", "2"),
+        s.workDir().resolve("logs/anvil.log"), s.workDir());
+    cleanup.add(anvil);
+    anvil.awaitPort(port, Duration.ofSeconds(30), report::tick);
+    rpcUrl = "http://127.0.0.1:" + port;
+    chain = ChainClient.connect(rpcUrl, CHAIN_ID);
+    cleanup.add(chain);
+    chain.checkChainId();
+    report.detail("anvil %s, chain id %d, head block %d (log: %s)", rpcUrl, CHAIN_ID, chain.blockNumber(),
+        anvil.log());
+  }
+
+  private void deployGovernance() throws Exception {
+    Credentials operator = Credentials.create(OPERATOR_KEY);
+    KmsRegistry.Deployed deployed = KmsRegistry.deploy(chain, operator, operator.getAddress());
+    registry = deployed.registry();
+    report.detail("KmsRegistry at %s (owner %s): %s", registry.address(), operator.getAddress(), tx(deployed.tx()));
+    report.detail("add-os-image %s: %s", HEX.formatHex(osImageHash), tx(registry.addOsImage(osImageHash)));
+    KmsRegistry.TcbPolicy tcb = registry.tcbPolicy();
+    report.detail("TCB policy: statuses %s, advisories %s", tcb.statuses(), tcb.advisoryIds());
+    confirm();
+  }
+
+  private void startKms() throws Exception {
+    if (!Files.isRegularFile(s.kmsJar())) {
+      throw new IOException("the KMS is not built: " + s.kmsJar() + " is missing (./teekms demo builds it; or "
+          + "./mvnw -B -DskipTests package -pl kms-server -am)");
+    }
+    new SecureRandom().nextBytes(seed);
+    // The demo process and the KMS derive the same SIMULATED platform PKI from this seed, so the KMS can verify the
+    // simulated CVM's quotes and the CVM the KMS's.
+    tdx = SimulatedTdx.enableSeeded("tee-kms demo (simulated CVMs)", clock, seed);
+    kmsPort = ChildProcess.freePort();
+    int managementPort = ChildProcess.freePort();
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Path data = s.workDir().resolve("kms");
+    List<String> cmd = List.of(java, "-Djdk.tls.maxHandshakeMessageSize=1048576",
+        "-Dquarkus.profile=demo",
+        "-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=" + kmsPort, "-Dquarkus.http.ssl-port=" + kmsPort,
+        "-Dquarkus.http.tls-configuration-name=ratls", "-Dquarkus.http.ssl.client-auth=request",
+        "-Dquarkus.http.insecure-requests=disabled",
+        "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + managementPort,
+        "-Dteekms.simulator.enabled=true", "-Dteekms.simulator.seed=" + HEX.formatHex(seed),
+        "-Dteekms.sealing.provider=file", "-Dteekms.data-dir=" + data,
+        "-Dteekms.kms-id=teekms-demo", "-Dteekms.node-id=demo-kms-1",
+        "-Dteekms.chain.rpc-url=" + rpcUrl, "-Dteekms.chain.chain-id=" + CHAIN_ID,
+        "-Dteekms.chain.registry-address=" + registry.address(),
+        "-Dteekms.chain.confirmations=" + CONFIRMATIONS,
+        "-jar", s.kmsJar().toString());
+    ChildProcess kms = ChildProcess.start("kms", cmd, s.workDir().resolve("logs/kms.log"), s.workDir());
+    cleanup.add(kms);
+    report.detail("starting: JVM, embedded PostgreSQL, schema migration, root generation 1 (log: %s)", kms.log());
+    kms.awaitLog("KMS 'teekms-demo' ready", Duration.ofMinutes(3), report::tick);
+    kms.awaitPort(kmsPort, Duration.ofSeconds(30), report::tick);
+    report.detail("KMS on 127.0.0.1:%d (mutual RA-TLS gRPC), data in %s", kmsPort, data);
+    report.detail("simulator enabled explicitly: teekms.simulator.enabled=true, quarkus.profile=demo (refused in prod)");
+  }
+
+  private void registerKms() throws Exception {
+    X509Certificate cert = KmsCertificateProbe.fetch(kmsPort);
+    RaTlsVerifier verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
+        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build();
+    RaTlsIdentity kms = verifier.verify(cert);
+    report.detail("KMS certificate verified: quote (simulated root), key bound to REPORTDATA, event log replayed");
+    report.detail("KMS mrAggregated %s, compose hash %s", kms.mrAggregated().hex(), kms.composeHash().hex());
+    report.detail("add-kms-measurement: %s", tx(registry.addKmsMeasurement(kms.mrAggregated().toByteArray())));
+    confirm();
+  }
+
+  private void registerApp() throws Exception {
+    Credentials owner = Credentials.create(APP_OWNER_KEY);
+    KmsRegistry.Registration registration = registry.registerApp(owner.getAddress());
+    appId = registration.appId();
+    app = registry.app(appId, owner);
+    report.detail("register-app: app id %s (owner %s): %s", appId, owner.getAddress(), tx(registration.tx()));
+    String compose = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(appCompose()) + "\n";
+    composeFile = s.workDir().resolve("app-compose.json");
+    Files.writeString(composeFile, compose);
+    composeHash = ComposeHash.of(Files.readAllBytes(composeFile));
+    report.detail("add-compose-hash --compose %s: %s", composeFile, HEX.formatHex(composeHash));
+    report.detail("  %s", tx(app.addComposeHash(composeHash)));
+    report.detail("set-allow-any-device true: %s", tx(app.setAllowAnyDevice(true)));
+    report.detail("key versions: current %d, minimum %d", app.currentKeyVersion(), app.minKeyVersion());
+    confirm();
+  }
+
+  private void startModel() throws Exception {
+    llm = FakeLlm.start();
+    cleanup.add(llm);
+    report.detail("fake model '%s' on http://127.0.0.1:%d (/v1/models, /v1/chat/completions)", FakeLlm.MODEL,
+        llm.port());
+  }
+
+  private void bootCvm() throws Exception {
+    new SecureRandom().nextBytes(instanceId);
+    cvm = boot();
+    cleanup.add(cvm);
+    var keys = cvm.agent().keys();
+    firstSigningAddress = cvm.signingAddress();
+    report.detail("admitted: key version %d (served %d..%d), grant %s", keys.currentVersion(), keys.minVersion(),
+        keys.currentVersion(), keys.grantId());
+    report.detail("keys verified against the KMS root address %s", keys.kmsRootAddress().toChecksumString());
+    report.detail("response signing address %s", firstSigningAddress);
+    UnixHttpClient.Response info = UnixHttpClient.post(cvm.socket(), "/Info", "{}");
+    JsonNode infoJson = JSON.readTree(info.body());
+    report.detail("dstack-compatible key API on %s: Info -> app_id %s, compose_hash %s", cvm.socket(),
+        infoJson.path("app_id").asText("?"), infoJson.path("compose_hash").asText("?"));
+    report.detail("signing proxy on http://127.0.0.1:%d -> model on 127.0.0.1:%d", cvm.proxyPort(), llm.port());
+  }
+
+  private void chat() throws Exception {
+    exchangeDir = Files.createDirectories(s.workDir().resolve("exchange"));
+    ObjectNode body = JSON.createObjectNode().put("model", FakeLlm.MODEL);
+    body.putArray("messages").addObject().put("role", "user").put("content", "What does the KMS check before it "
+        + "releases my keys?");
+    byte[] request = JSON.writeValueAsBytes(body);
+    HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(proxy("/v1/chat/completions"))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(request))
+        .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    expect(response, 200, "chat completion");
+    JsonNode answer = JSON.readTree(response.body());
+    String chatId = answer.path("id").asText();
+    report.detail("POST /v1/chat/completions -> %s: \"%s\"", chatId,
+        answer.path("choices").path(0).path("message").path("content").asText());
+    HttpResponse<byte[]> signature = http.send(HttpRequest.newBuilder(proxy("/v1/signature/" + chatId))
+        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    expect(signature, 200, "signature");
+    JsonNode sig = JSON.readTree(signature.body());
+    report.detail("GET /v1/signature/%s -> %s by %s", chatId, sig.path("signing_algo").asText(),
+        sig.path("signing_address").asText());
+    byte[] nonce = new byte[32];
+    new SecureRandom().nextBytes(nonce);
+    nonceHex = HEX.formatHex(nonce);
+    HttpResponse<byte[]> attestation = http.send(HttpRequest.newBuilder(
+            proxy("/v1/attestation/report?nonce=" + nonceHex)).timeout(Duration.ofSeconds(60)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    expect(attestation, 200, "attestation report");
+    report.detail("GET /v1/attestation/report?nonce=%s... -> quote binding the signing address and the nonce",
+        nonceHex.substring(0, 16));
+    Files.write(exchangeDir.resolve("request.json"), request);
+    Files.write(exchangeDir.resolve("response.json"), response.body());
+    Files.write(exchangeDir.resolve("signature.json"), signature.body());
+    Files.write(exchangeDir.resolve("report.json"), attestation.body());
+    Files.writeString(exchangeDir.resolve("simulated-root-ca.pem"), tdx.rootCertificatePem());
+    tdx.collateral().writeTo(exchangeDir.resolve("collateral"));
+    report.detail("saved request, response, signature, report and the SIMULATED root CA + collateral in %s",
+        exchangeDir);
+  }
+
+  private void verifyOffline() throws Exception {
+    Verification good = verifyResponse(exchangeDir.resolve("response.json"));
+    report.detail("$ teekms %s", String.join(" ", good.args()));
+    if (good.exit() != 0) {
+      throw new IllegalStateException("verify response exited " + good.exit() + ": " + good.output().strip());
+    }
+    JsonNode verdict = JSON.readTree(good.output());
+    report.detail("valid: signature recovers to %s (the report's signer: %s)",
+        verdict.path("signature").path("recoveredAddress").asText(),
+        verdict.path("signature").path("reportSigner").asText());
+    report.detail("quote: TCB %s, REPORTDATA binds the signing address and our nonce: %s",
+        verdict.path("quote").path("status").asText(), verdict.path("quote").path("bindsAddressAndNonce").asText());
+    report.detail("event log replayed: app %s, compose hash %s (matches app-compose.json: %s)",
+        verdict.path("eventLog").path("appId").asText(), verdict.path("eventLog").path("composeHash").asText(),
+        verdict.path("eventLog").path("composeHashChecked").asText());
+    // The same check must reject a response with a single edited byte.
+    byte[] edited = Files.readAllBytes(exchangeDir.resolve("response.json"));
+    edited[edited.length / 2] ^= 0x01;
+    Path tampered = exchangeDir.resolve("response-tampered.json");
+    Files.write(tampered, edited);
+    Verification bad = verifyResponse(tampered);
+    if (bad.exit() != 1) {
+      throw new IllegalStateException("a response with one flipped bit was not rejected (exit " + bad.exit() + ")");
+    }
+    report.detail("one flipped bit in the response -> rejected: %s",
+        JSON.readTree(bad.output()).path("failure").asText("invalid"));
+  }
+
+  private void rotate() throws Exception {
+    report.detail("rotate-keys (app owner): %s", tx(app.rotateKeys()));
+    report.detail("key versions on chain: current %d, minimum %d", app.currentKeyVersion(), app.minKeyVersion());
+    confirm();
+    cvm.close();
+    cleanup.remove(cvm);
+    cvm = boot();
+    cleanup.add(cvm);
+    var keys = cvm.agent().keys();
+    report.detail("rebooted: key version %d (versions %s served), grant %s", keys.currentVersion(),
+        keys.versions().keySet(), keys.grantId());
+    report.detail("signing address %s -> %s", firstSigningAddress, cvm.signingAddress());
+    if (keys.currentVersion() != 2) {
+      throw new IllegalStateException("expected key version 2 after rotation, got " + keys.currentVersion());
+    }
+    if (cvm.signingAddress().equalsIgnoreCase(firstSigningAddress)) {
+      throw new IllegalStateException("the signing address did not change with the key version");
+    }
+  }
+
+  private void deny() throws Exception {
+    report.detail("remove-compose-hash (app owner): %s", tx(app.removeComposeHash(composeHash)));
+    confirm();
+    cvm.close();
+    cleanup.remove(cvm);
+    cvm = null;
+    try {
+      SimulatedCvmAgent unexpected = boot();
+      unexpected.close();
+      throw new IllegalStateException("the CVM was admitted although its compose hash was removed");
+    } catch (BootFailure denied) {
+      report.detail("boot denied (%s): %s", denied.reason(), denied.getMessage());
+      if (!denied.getMessage().contains("COMPOSE_HASH_NOT_ALLOWED")) {
+        throw new IllegalStateException("denied, but not for the removed compose hash: " + denied.getMessage());
+      }
+    }
+  }
+
+  private void audit() throws Exception {
+    // Plain server-authenticated TLS (no client certificate): the KMS is still checked by its RA-TLS identity.
+    RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(
+        new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+        .quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
+    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
+        .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
+        .overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+    try {
+      AuditorGrpc.AuditorBlockingStub auditor = AuditorGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(30, TimeUnit.SECONDS);
+      ListAuditEventsResponse events = auditor.listAuditEvents(ListAuditEventsRequest.newBuilder()
+          .setAppId(ByteString.copyFrom(HEX.parseHex(appId.substring(2)))).setPageSize(100).build());
+      int grants = 0;
+      int denials = 0;
+      for (AuditEvent e : events.getEventsList()) {
+        report.detail("#%d %s %s%s", e.getSeq(), e.getKind(), e.getOutcome(),
+            e.getReason().isEmpty() ? "" : " " + e.getReason());
+        grants += e.getKind().equals("GRANT_APP_KEYS") ? 1 : 0;
+        denials += e.getOutcome().equals("DENIED") ? 1 : 0;
+      }
+      VerifyAuditChainResponse chainCheck = auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
+      report.detail("audit hash chain: valid %s, %d entries, head %s", chainCheck.getValid(),
+          chainCheck.getEntriesChecked(), HEX.formatHex(chainCheck.getHeadHash().toByteArray()));
+      if (!chainCheck.getValid()) {
+        throw new IllegalStateException("the audit chain does not verify: " + chainCheck.getProblem());
+      }
+      if (grants < 2 || denials < 1) {
+        throw new IllegalStateException("expected two key releases and one denial for the app, found " + grants
+            + " and " + denials);
+      }
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  // --- helpers -------------------------------------------------------------------------------------------------
+
+  private SimulatedCvmAgent boot() throws Exception {
+    CvmIdentity identity = new CvmIdentity(AppId.fromHex(appId), InstanceId.fromHex(HEX.formatHex(instanceId)),
+        osImageHash, AppCompose.parse(Files.readAllBytes(composeFile)));
+    KmsAuthorizer.KmsRegistry onChain = kms -> {
+      try {
+        for (byte[] m : registry.kmsMeasurements()) {
+          if (MessageDigest.isEqual(m, kms.mrAggregated().toByteArray())) {
+            return true;
+          }
+        }
+        return false;
+      } catch (GovernanceException e) {
+        return false; // fail closed: an unreadable registry authorizes no KMS
+      }
+    };
+    Path socket = s.workDir().resolve("cvm-" + System.nanoTime() % 100000 + ".sock");
+    return SimulatedCvmAgent.boot(tdx, identity, kmsPort, onChain, llm.port(), socket, clock);
+  }
+
+  private ObjectNode appCompose() {
+    ObjectNode c = JSON.createObjectNode();
+    c.put("manifest_version", 2);
+    c.put("name", "teekms-demo-llm");
+    c.put("runner", "docker-compose");
+    c.put("docker_compose_file", "services:\n  llm:\n    image: teekms/demo-fake-llm:0.1.0\n"
+        + "    ports:\n      - \"127.0.0.1:8000:8000\"\n");
+    c.put("kms_enabled", true);
+    c.put("key_provider", "kms");
+    c.put("key_provider_id", "");
+    c.putArray("allowed_envs");
+    c.put("no_instance_id", false);
+    return c;
+  }
+
+  private record Verification(List<String> args, int exit, String output) {}
+
+  private Verification verifyResponse(Path response) {
+    List<String> args = List.of("verify", "response",
+        "--report", exchangeDir.resolve("report.json").toString(),
+        "--signature", exchangeDir.resolve("signature.json").toString(),
+        "--request", exchangeDir.resolve("request.json").toString(),
+        "--response", response.toString(),
+        "--compose", composeFile.toString(),
+        "--nonce", nonceHex,
+        "--collateral", exchangeDir.resolve("collateral").toString(),
+        "--root-ca", exchangeDir.resolve("simulated-root-ca.pem").toString());
+    StringWriter stdout = new StringWriter();
+    StringWriter stderr = new StringWriter();
+    var cli = TeeKmsCli.newCommandLine();
+    cli.setOut(new PrintWriter(stdout, true));
+    cli.setErr(new PrintWriter(stderr, true));
+    int exit = cli.execute(args.toArray(String[]::new));
+    String output = stdout.toString().isBlank() ? stderr.toString() : stdout.toString();
+    return new Verification(args, exit, output);
+  }
+
+  /** Mines the blocks the KMS waits for before it reads a policy change. */
+  private void confirm() throws IOException, InterruptedException {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(rpcUrl))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_mine\","
+            + "\"params\":[\"0x" + Integer.toHexString(CONFIRMATIONS) + "\"]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200 || r.body().contains("\"error\"")) {
+      throw new IOException("anvil_mine failed: " + r.body());
+    }
+    report.detail("mined %d blocks so the change is %d confirmations deep (the KMS reads head - %d)",
+        CONFIRMATIONS, CONFIRMATIONS, CONFIRMATIONS);
+  }
+
+  private URI proxy(String path) {
+    return URI.create("http://127.0.0.1:" + cvm.proxyPort() + path);
+  }
+
+  private static void expect(HttpResponse<byte[]> r, int status, String what) {
+    if (r.statusCode() != status) {
+      throw new IllegalStateException(what + ": HTTP " + r.statusCode() + " "
+          + new String(r.body(), StandardCharsets.UTF_8));
+    }
+  }
+
+  private static String tx(TxResult t) {
+    return "tx " + t.txHash().substring(0, 12) + "... in block " + t.blockNumber();
+  }
+
+  private static byte[] sha256(byte[] b) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+}

@@ -1,0 +1,114 @@
+package org.teekms.cli.demo;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.teekms.agent.RunningAgent;
+import org.teekms.agent.api.GuestApi;
+import org.teekms.agent.api.GuestApiServer;
+import org.teekms.agent.boot.AgentBoot;
+import org.teekms.agent.boot.Backoff;
+import org.teekms.agent.boot.CvmIdentity;
+import org.teekms.agent.boot.KmsAuthorizer;
+import org.teekms.agent.proxy.AttestationReporter;
+import org.teekms.agent.proxy.ResponseSigner;
+import org.teekms.agent.proxy.SignatureStore;
+import org.teekms.agent.proxy.SigningProxy;
+import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.attest.ratls.RaTlsVerifier;
+import org.teekms.attest.sim.SimulatedCvm;
+import org.teekms.attest.sim.SimulatedTdx;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.QuotePolicy;
+
+/**
+ * One simulated CVM running the real guest agent: a fresh simulated TD on the demo's (seeded, SIMULATED) TDX
+ * platform, the agent's boot (RTMR3 identity, RA-TLS certificate, GetAppKeys over mutual RA-TLS, KMS authorization,
+ * key checks), its dstack-compatible key API on a unix socket, and the signing proxy in front of the model, all on
+ * loopback. Only the quote provider is simulated; everything above it is the production code path.
+ */
+final class SimulatedCvmAgent implements AutoCloseable {
+  private final RunningAgent agent;
+  private final Vertx vertx;
+  private final GuestApiServer api;
+  private final ResponseSigner signer;
+  private final SigningProxy proxy;
+
+  private SimulatedCvmAgent(RunningAgent agent, Vertx vertx, GuestApiServer api, ResponseSigner signer,
+      SigningProxy proxy) {
+    this.agent = agent;
+    this.vertx = vertx;
+    this.api = api;
+    this.signer = signer;
+    this.proxy = proxy;
+  }
+
+  /**
+   * Boots against the KMS at {@code 127.0.0.1:kmsPort}. A denial surfaces as {@link org.teekms.agent.boot.BootFailure} with the KMS's
+   * reason, exactly as {@code teekms-agent run} reports it.
+   */
+  static SimulatedCvmAgent boot(SimulatedTdx tdx, CvmIdentity identity, int kmsPort,
+      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock) throws Exception {
+    SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
+    RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
+    RaTlsVerifier.Builder kmsVerifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
+        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock);
+    RunningAgent agent = AgentBoot.boot(identity, cvm, log, null, kmsVerifier, kmsRegistry,
+        new AgentBoot.Settings("127.0.0.1", kmsPort, new Backoff(Duration.ofMillis(250), Duration.ofSeconds(2), 4),
+            Duration.ofSeconds(60), Duration.ofHours(1)), clock, Backoff.Sleeper.REAL);
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)); // unix sockets need epoll
+    GuestApiServer api = null;
+    ResponseSigner signer = null;
+    try {
+      GuestApi guestApi = new GuestApi(agent);
+      api = GuestApiServer.start(vertx, guestApi, GuestApiServer.Settings.defaults(socket));
+      signer = new ResponseSigner(agent.keys().responseSigningKey());
+      SigningProxy proxy = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0,
+              URI.create("http://127.0.0.1:" + llmPort), Optional.empty(), Optional.empty(), 1 << 20, 16 << 20,
+              Duration.ofSeconds(5), Duration.ofSeconds(60)),
+          signer, new SignatureStore(1000, Duration.ofHours(1), clock),
+          new AttestationReporter(agent, signer, guestApi));
+      return new SimulatedCvmAgent(agent, vertx, api, signer, proxy);
+    } catch (Exception | Error e) {
+      if (signer != null) {
+        signer.close();
+      }
+      if (api != null) {
+        api.close();
+      }
+      agent.close();
+      vertx.close();
+      throw e;
+    }
+  }
+
+  RunningAgent agent() {
+    return agent;
+  }
+
+  String signingAddress() {
+    return signer.address();
+  }
+
+  int proxyPort() {
+    return proxy.port();
+  }
+
+  Path socket() {
+    return api.socket();
+  }
+
+  @Override
+  public void close() {
+    proxy.close();
+    signer.close();
+    api.close();
+    agent.close(); // destroys the keys
+    vertx.close();
+  }
+}

@@ -1,0 +1,15 @@
+# The KMS image: the Quarkus fast-jar built by `./mvnw -B -DskipTests package -pl kms-server -am`.
+# Build from the repository root: docker build -f deploy/kms.Dockerfile -t teekms/kms-server:0.1.0 .
+FROM eclipse-temurin:17-jre
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/teekms --create-home teekms
+WORKDIR /opt/teekms
+COPY --chown=10001 kms-server/target/quarkus-app/lib/ lib/
+COPY --chown=10001 kms-server/target/quarkus-app/*.jar ./
+COPY --chown=10001 kms-server/target/quarkus-app/app/ app/
+COPY --chown=10001 kms-server/target/quarkus-app/quarkus/ quarkus/
+USER 10001
+EXPOSE 8443 9000
+# RA-TLS certificates carrying GPU evidence exceed JSSE's default handshake message limit (docs/ra-tls.md §6).
+ENV JAVA_OPTS="-Djdk.tls.maxHandshakeMessageSize=1048576"
+ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -jar /opt/teekms/quarkus-run.jar"]
