@@ -157,4 +157,32 @@ class OnChainAdmissionTest {
     AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()));
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
   }
+
+  @Test
+  void simulatedCvmBootedFromAnAllowedOsImagePassesTheRealRegistry() throws Exception {
+    // The whole path a real CVM takes: boot (dstack event sequence incl. os-image-hash) -> RA-TLS certificate ->
+    // RA-TLS verification -> AttestedPeer -> isAppAllowed on the deployed registry -> keys.
+    org.teekms.attest.sim.SimulatedTdx tdx = org.teekms.attest.sim.SimulatedTdx.enable("OnChainAdmissionTest",
+        Clock.systemUTC());
+    org.teekms.attest.ratls.RaTlsVerifier verifier = org.teekms.attest.ratls.RaTlsVerifier.builder(
+            new org.teekms.attest.tdx.DcapQuoteVerifier(tdx.rootCertificate()), request -> tdx.collateral().toCollateral())
+        .quotePolicy(org.teekms.attest.tdx.QuotePolicy.builder().build()).build();
+    org.teekms.attest.sim.SimulatedCvm.App boot = new org.teekms.attest.sim.SimulatedCvm.App(appId(), COMPOSE,
+        bytes(20, 9), "{\"name\":\"kms\",\"id\":\"test\"}");
+    AttestedPeer withImage = peerOf(tdx, verifier, boot.withOsImageHash(OS));
+    assertTrue(java.util.Arrays.equals(OS, withImage.osImageHash()), "os-image-hash measured and replayed");
+    assertEquals(1, controller.grantAppKeys(withImage, List.of()).keys().size());
+
+    AttestedPeer without = peerOf(tdx, verifier, boot);
+    assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED,
+        assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(without, List.of())).code());
+  }
+
+  private static AttestedPeer peerOf(org.teekms.attest.sim.SimulatedTdx tdx,
+      org.teekms.attest.ratls.RaTlsVerifier verifier, org.teekms.attest.sim.SimulatedCvm.App app) throws Exception {
+    org.teekms.attest.sim.SimulatedCvm cvm = tdx.newCvm(new byte[48], false).boot(app);
+    org.teekms.attest.ratls.RaTlsCredentials creds = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm,
+        cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm");
+    return RaTlsPeerAttestation.toPeer(verifier.verify(creds.certificate()));
+  }
 }
