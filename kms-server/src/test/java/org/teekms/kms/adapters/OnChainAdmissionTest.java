@@ -185,4 +185,27 @@ class OnChainAdmissionTest {
         cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm");
     return RaTlsPeerAttestation.toPeer(verifier.verify(creds.certificate()));
   }
+
+  @Test
+  void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
+    AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
+        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty());
+    GovernanceAppPolicy policy = policy(anvil.rpcUrl());
+    assertEquals(AppPolicyVerdict.GpuRequirement.NONE, policy.check(withGpu).gpu());
+    app.setGpuRequirements(new org.teekms.governance.GpuPolicy(1, "HOPPER", 550_000_000L));
+    try {
+      AppPolicyVerdict v = policy.check(withGpu);
+      assertEquals(AppPolicyVerdict.Outcome.ALLOWED, v.outcome(), v.reason());
+      assertEquals(new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 550_000_000L), v.gpu(), "read at the pinned block");
+      assertEquals(1, controller.grantAppKeys(withGpu, List.of()).keys().size());
+      // The KMS's own check on the verdict: the same requirement refuses a CVM whose GPU evidence did not verify.
+      AttestedPeer noGpu = peer(appId(), COMPOSE, 1);
+      assertEquals(DenyCode.GPU_POLICY_UNMET, assertThrows(AdmissionDenied.class,
+          () -> org.teekms.kms.admission.LocalAttestationPolicy.checkGpu(noGpu, v.gpu())).code());
+      assertEquals(DenyCode.GPU_POLICY_UNMET,
+          assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(noGpu, List.of())).code());
+    } finally {
+      app.clearGpuRequirements();
+    }
+  }
 }
