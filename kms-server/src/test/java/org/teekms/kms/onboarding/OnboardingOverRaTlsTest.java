@@ -50,7 +50,7 @@ import org.teekms.kms.seal.SealingKey;
  * PostgreSQL database; the new node fetches the root generations from the source only if each side passes the
  * registry check of the other, then imports them under its own sealing key.
  */
-class OnboardingOverRaTlsTest {
+public class OnboardingOverRaTlsTest {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final Clock CLOCK = Clock.systemUTC();
@@ -88,6 +88,12 @@ class OnboardingOverRaTlsTest {
   }
 
   static Server source(RaTlsCredentials creds, OnboardingController controller) throws Exception {
+    return source(creds, trust, controller);
+  }
+
+  /** A source node: the Onboarding service over mutual RA-TLS (grpc-netty) on a random port. */
+  public static Server source(RaTlsCredentials creds, RaTlsTrustManager trust, OnboardingController controller)
+      throws Exception {
     return NettyServerBuilder.forPort(0).sslContext(GrpcSslContexts.configure(SslContextBuilder
             .forServer(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
             .trustManager(RaTlsContexts.trustManagerFactory(trust)).clientAuth(ClientAuth.REQUIRE), SslProvider.JDK).build())
