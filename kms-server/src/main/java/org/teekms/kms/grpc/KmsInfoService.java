@@ -15,7 +15,7 @@ import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.kms.app.KmsConfig;
 import org.teekms.kms.app.RaTlsSetup;
 import org.teekms.kms.keys.KmsCertificateAuthority;
-import org.teekms.kms.keys.KmsIdentityBinding;
+import org.teekms.proto.KmsIdentityBinding;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;

@@ -78,8 +78,8 @@ class KmsServerTest {
     byte[] nonce = new byte[32];
     nonce[0] = 42;
     KmsInfo fresh = info.getKmsInfo(GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
-    byte[] expected = org.teekms.kms.keys.KmsIdentityBinding.reportData(fresh.getKmsId(), java.util.List.of(
-        new org.teekms.kms.keys.KmsIdentityBinding.Root(1, fresh.getGenerations(0).getRootAddress().toByteArray(),
+    byte[] expected = org.teekms.proto.KmsIdentityBinding.reportData(fresh.getKmsId(), java.util.List.of(
+        new org.teekms.proto.KmsIdentityBinding.Root(1, fresh.getGenerations(0).getRootAddress().toByteArray(),
             fresh.getGenerations(0).getCaCertificate().toByteArray())), nonce);
     org.teekms.attest.tdx.TdxQuote quote;
     try {

@@ -1,4 +1,4 @@
-package org.teekms.kms.keys;
+package org.teekms.proto;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
