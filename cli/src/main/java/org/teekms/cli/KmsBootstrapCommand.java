@@ -4,10 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.NettyChannelBuilder;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +15,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.teekms.attest.ratls.RaTlsContexts;
-import org.teekms.attest.ratls.RaTlsTrustManager;
-import org.teekms.attest.ratls.RaTlsVerifier;
-import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.CollateralSource;
@@ -35,7 +27,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -54,30 +45,16 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--kms", required = true, paramLabel = "HOST:PORT", description = "The KMS node (gRPC over TLS).")
-  String kms;
+  @Mixin KmsEndpoint endpoint;
 
   @Option(names = "--out", paramLabel = "DIR", description = "Write root-keys.bin, ca-cert.der and quote.bin here.")
   Path out;
-
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30", description = "Call deadline (default 30).")
-  int timeoutSeconds;
 
   @Mixin QuoteVerificationOptions options;
 
   @Override
   public Integer call() throws Exception {
     options.requireOneCollateralSource();
-    int colon = kms.lastIndexOf(':');
-    int port;
-    try {
-      port = Integer.parseInt(kms.substring(colon + 1));
-    } catch (RuntimeException e) {
-      throw new ParameterException(spec.commandLine(), "--kms must be HOST:PORT, got " + kms);
-    }
-    if (colon <= 0 || port < 1 || port > 65535) {
-      throw new ParameterException(spec.commandLine(), "--kms must be HOST:PORT, got " + kms);
-    }
     Instant time = options.time();
     ObjectNode json = VerifyQuoteCommand.JSON.createObjectNode();
     CollateralSource collateral;
@@ -87,17 +64,11 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
       return report(json, false, "COLLATERAL_UNAVAILABLE", e.getMessage());
     }
     // The server certificate is an RA-TLS certificate: the handshake itself verifies the KMS TD.
-    RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(options.verifier(), collateral)
-        .quotePolicy(QuotePolicy.builder().build()).clock(java.time.Clock.fixed(time, java.time.ZoneOffset.UTC)).build());
-    ManagedChannel channel = NettyChannelBuilder.forAddress(kms.substring(0, colon), port)
-        .overrideAuthority("kms.teekms.invalid")
-        .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build())
-        .build();
+    ManagedChannel channel = endpoint.open(options.verifier(), collateral, time);
     KmsInfo info;
     try {
       // Empty nonce: the published quote must be re-checkable by anyone from the published data alone.
-      info = KmsInfoServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS)
+      info = KmsInfoServiceGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
           .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
       return report(json, false, "KMS_UNREACHABLE_OR_UNTRUSTED", e.getStatus().getCode() + ": "

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = TeeKmsCli.Version.class,
     description = "tee-kms: key management for confidential AI.",
-    subcommands = {VerifyCommand.class, CollateralCommand.class, GovCommand.class, KmsCommand.class})
+    subcommands = {VerifyCommand.class, CollateralCommand.class, GovCommand.class, KmsCommand.class, AuditCommand.class})
 public final class TeeKmsCli extends CommandGroup {
 
   public static void main(String[] args) {

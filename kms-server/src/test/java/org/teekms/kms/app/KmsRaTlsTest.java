@@ -196,4 +196,37 @@ class KmsRaTlsTest {
         other.toString(), "--collateral", collateral.toString()), refused.toString());
     assertTrue(refused.toString().contains("KMS_UNREACHABLE_OR_UNTRUSTED"), refused.toString());
   }
+
+  @Test
+  void cliAuditCommandsQueryTheAuditorApiOverRaTls() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("teekms-audit");
+    String root = java.nio.file.Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem()).toString();
+    String collateral = tdx.collateral().writeTo(dir.resolve("collateral")).toString();
+    String kms = "127.0.0.1:" + RaTlsProfile.PORT;
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    java.io.StringWriter verify = new java.io.StringWriter();
+    picocli.CommandLine c1 = org.teekms.cli.TeeKmsCli.newCommandLine();
+    c1.setOut(new java.io.PrintWriter(verify));
+    assertEquals(0, c1.execute("audit", "verify", "--kms", kms, "--root-ca", root, "--collateral", collateral),
+        verify.toString());
+    com.fasterxml.jackson.databind.JsonNode v = json.readTree(verify.toString());
+    assertTrue(v.get("valid").asBoolean());
+    assertTrue(v.get("entriesChecked").asLong() >= 1);
+
+    java.io.StringWriter events = new java.io.StringWriter();
+    picocli.CommandLine c2 = org.teekms.cli.TeeKmsCli.newCommandLine();
+    c2.setOut(new java.io.PrintWriter(events));
+    assertEquals(0, c2.execute("audit", "events", "--kms", kms, "--root-ca", root, "--collateral", collateral,
+        "--limit", "5"), events.toString());
+    com.fasterxml.jackson.databind.JsonNode e = json.readTree(events.toString());
+    assertEquals("ROOT_GENERATION", e.get("events").get(0).get("kind").asText(), "the bootstrap is the first entry");
+    assertTrue(e.get("count").asInt() >= 1 && e.get("count").asInt() <= 5);
+
+    picocli.CommandLine c3 = org.teekms.cli.TeeKmsCli.newCommandLine();
+    c3.setOut(new java.io.PrintWriter(new java.io.StringWriter()));
+    c3.setErr(new java.io.PrintWriter(new java.io.StringWriter()));
+    assertEquals(2, c3.execute("audit", "policy", "--kms", kms, "--root-ca", root, "--collateral", collateral,
+        "--app", "0x1234"), "a malformed app id is a usage error");
+  }
 }
