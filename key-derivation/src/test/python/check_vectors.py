@@ -118,6 +118,12 @@ def main(path):
             assert v[k] == val, (k, v)
         kms_pub[v["generation"]] = v["publicKey"]
         n += 1
+    for v in doc["kmsCaKeys"]:
+        assert v["purpose"] == "kms-ca" and v["algorithm"] == "p256" and v["appId"] == "" and v["version"] == 0
+        assert context(v).hex() == v["context"]
+        for k, val in derive(roots[v["generation"]], v).items():
+            assert v[k] == val, (k, v)
+        n += 1
     app = {}
     for a in doc["appRoots"]:
         ctx = {"generation": a["generation"], "purpose": "app-root", "algorithm": "raw-256", "appId": a["appId"],

@@ -99,12 +99,16 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       List<Object> out = KmsRegistry.ABI.decodeResult(view, result);
       boolean allowed = (Boolean) out.get(0);
       AppKeyVersions versions = null;
+      GpuPolicy gpuPolicy = null;
       if (allowed && view.equals("isAppAllowed")) {
         // The key versions the KMS may serve, read at the very block that allowed the boot.
         String state = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), pin.hash());
         versions = AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", state));
+        // And the GPU policy the view applied, so the KMS can enforce it on its own verified GPU facts too.
+        String gpu = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("effectiveGpuPolicy"), pin.hash());
+        gpuPolicy = KmsRegistry.gpuPolicy(AppPolicy.ABI.decodeResult("effectiveGpuPolicy", gpu).get(0));
       }
-      decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions);
+      decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions, gpuPolicy);
     } catch (GovernanceException e) {
       // The call may have failed because the pinned block vanished in a reorganization just now.
       try {

@@ -12,9 +12,11 @@ import java.util.Objects;
  * @param blockHash that block's hash (0x-hex); "" when no block could be pinned
  * @param failure why the chain could not answer, or null when it did
  * @param keyVersions for an allowed isAppAllowed: the app's key-version state at the same block; else null
+ * @param gpuPolicy for an allowed isAppAllowed: the app's effective GPU policy ({@code AppPolicy.effectiveGpuPolicy},
+ *     its override or the registry default) at the same block, so the KMS can enforce it itself; else null
  */
 public record PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
-    AppKeyVersions keyVersions) {
+    AppKeyVersions keyVersions, GpuPolicy gpuPolicy) {
 
   /** Ways reading the policy can fail. Each one denies. */
   public enum Failure {
@@ -33,11 +35,18 @@ public record PolicyDecision(boolean allowed, String reason, long blockNumber, S
     Objects.requireNonNull(blockHash, "blockHash");
     if (allowed && failure != null) throw new IllegalArgumentException("a failed read cannot allow");
     if (!allowed && keyVersions != null) throw new IllegalArgumentException("a denial carries no key versions");
+    if (!allowed && gpuPolicy != null) throw new IllegalArgumentException("a denial carries no GPU policy");
+  }
+
+  /** A decision without a GPU policy (isKmsAllowed, denials, failures). */
+  public PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
+      AppKeyVersions keyVersions) {
+    this(allowed, reason, blockNumber, blockHash, failure, keyVersions, null);
   }
 
   static PolicyDecision fromChain(boolean allowed, String reason, long blockNumber, String blockHash,
-      AppKeyVersions keyVersions) {
-    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null, keyVersions);
+      AppKeyVersions keyVersions, GpuPolicy gpuPolicy) {
+    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null, keyVersions, gpuPolicy);
   }
 
   static PolicyDecision failed(Failure failure, String reason, long blockNumber, String blockHash) {

@@ -74,6 +74,8 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertEquals(3, now.minimum());
       assertFalse(now.serves(2));
       assertNull(reader.isAppAllowed(boot.withComposeHash(b32(9))).keyVersions(), "denials carry none");
+      assertEquals(GpuPolicy.NONE, reader.isAppAllowed(boot).gpuPolicy(), "default: no GPU required");
+      assertNull(reader.isAppAllowed(boot.withComposeHash(b32(9))).gpuPolicy(), "denials carry no GPU policy");
     }
   }
 

@@ -9,8 +9,8 @@ import java.util.Set;
  * Everything that identifies one derived key: exactly the fields of the derivation context (docs/key-derivation.md §3).
  * The constructor validates the combination and names the offending field; use the static factories.
  *
- * @param appId      null only for {@link Purpose#KMS_ROOT}
- * @param version    0 for {@link Purpose#KMS_ROOT}, otherwise at least 1
+ * @param appId      null only for the KMS keys ({@link Purpose#KMS_ROOT}, {@link Purpose#KMS_CA})
+ * @param version    0 for the KMS keys, otherwise at least 1
  * @param path       empty where the purpose takes no path; at most 1024 UTF-8 bytes, no NUL
  * @param instanceId required for {@link Purpose#DISK}, null otherwise
  */
@@ -29,12 +29,12 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
         if (!allowedAlgorithms(purpose).contains(algorithm)) {
             throw new IllegalArgumentException("algorithm " + algorithm.label() + " is not allowed for purpose " + purpose.label());
         }
-        if (purpose == Purpose.KMS_ROOT) {
+        if (purpose.isKmsKey()) {
             if (appId != null) {
-                throw new IllegalArgumentException("appId must be absent for purpose kms-root");
+                throw new IllegalArgumentException("appId must be absent for purpose " + purpose.label());
             }
             if (version != 0) {
-                throw new IllegalArgumentException("version must be 0 for purpose kms-root, got " + version);
+                throw new IllegalArgumentException("version must be 0 for purpose " + purpose.label() + ", got " + version);
             }
         } else {
             Objects.requireNonNull(appId, "appId");
@@ -66,6 +66,7 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
     public static Set<KeyAlgorithm> allowedAlgorithms(Purpose purpose) {
         return switch (purpose) {
             case KMS_ROOT -> EnumSet.of(KeyAlgorithm.SECP256K1);
+            case KMS_CA -> EnumSet.of(KeyAlgorithm.P256);
             case APP_ROOT -> EnumSet.of(KeyAlgorithm.RAW_256, KeyAlgorithm.SECP256K1);
             case DISK -> EnumSet.of(KeyAlgorithm.RAW_256);
             case ENV_ENCRYPTION -> EnumSet.of(KeyAlgorithm.X25519);
@@ -77,6 +78,11 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
 
     public static KeyRequest kmsRoot(int generation) {
         return new KeyRequest(generation, Purpose.KMS_ROOT, KeyAlgorithm.SECP256K1, null, 0, "", null);
+    }
+
+    /** The KMS CA key (P-256) of a generation: issues the X.509 certificates of app CA keys. */
+    public static KeyRequest kmsCa(int generation) {
+        return new KeyRequest(generation, Purpose.KMS_CA, KeyAlgorithm.P256, null, 0, "", null);
     }
 
     /** The app root secret A (KMS tier). */
@@ -116,7 +122,7 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
      */
     public boolean isKmsTier() {
         return switch (purpose) {
-            case KMS_ROOT, DISK, ENV_ENCRYPTION, TLS_CA -> true;
+            case KMS_ROOT, KMS_CA, DISK, ENV_ENCRYPTION, TLS_CA -> true;
             case APP_ROOT -> algorithm == KeyAlgorithm.RAW_256;
             case SIGNING, USER -> false;
         };

@@ -20,6 +20,11 @@ public final class KmsKeyDeriver {
         return deriveFromRoot(KeyRequest.kmsRoot(generation));
     }
 
+    /** The KMS CA key (P-256) of a generation: issues X.509 certificates for app CA keys (docs/key-derivation.md §10). */
+    public DerivedKey kmsCaKey(int generation) {
+        return deriveFromRoot(KeyRequest.kmsCa(generation));
+    }
+
     /** The app root secret A of (generation, app, version), if the policy serves that version. */
     public AppRootSecret appRootSecret(int generation, AppId appId, int version, KeyVersionPolicy policy) {
         policy.check(version);
@@ -31,11 +36,12 @@ public final class KmsKeyDeriver {
 
     /**
      * The key for {@code request} if {@code policy} (the policy of the request's app) serves its version; otherwise
-     * {@link KeyRefusedException} with the reason. Not for {@code kms-root} (use {@link #kmsRootKey}).
+     * {@link KeyRefusedException} with the reason. Not for the KMS keys (use {@link #kmsRootKey}, {@link #kmsCaKey}).
      */
     public DerivedKey derive(KeyRequest request, KeyVersionPolicy policy) {
-        if (request.purpose() == Purpose.KMS_ROOT) {
-            throw new KeyRefusedException(KeyRefusedException.Reason.WRONG_TIER, "kms-root is not an app key; use kmsRootKey");
+        if (request.purpose().isKmsKey()) {
+            throw new KeyRefusedException(KeyRefusedException.Reason.WRONG_TIER,
+                    request.purpose().label() + " is not an app key; use kmsRootKey / kmsCaKey");
         }
         policy.check(request.version());
         if (request.isKmsTier()) {

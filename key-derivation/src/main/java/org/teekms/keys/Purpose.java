@@ -4,6 +4,8 @@ package org.teekms.keys;
 public enum Purpose {
     /** The KMS root signing key of a generation (secp256k1); signs app root public keys. */
     KMS_ROOT("kms-root"),
+    /** The KMS certificate authority key of a generation (P-256); signs the X.509 certificates of app CA keys. */
+    KMS_CA("kms-ca"),
     /** The app root secret (raw-256, from the root secret) and the app root signing key (secp256k1, from the app root secret). */
     APP_ROOT("app-root"),
     /** Disk encryption key of one instance (and volume); KMS only. */
@@ -25,6 +27,11 @@ public enum Purpose {
 
     public String label() {
         return label;
+    }
+
+    /** True for the keys of the KMS itself (no app id, version 0): {@code kms-root} and {@code kms-ca}. */
+    public boolean isKmsKey() {
+        return this == KMS_ROOT || this == KMS_CA;
     }
 
     public static Purpose fromLabel(String label) {

@@ -16,7 +16,7 @@ public record PurposeKeyCertificate(KeyRequest key, byte[] publicKey, EthSignatu
     public PurposeKeyCertificate {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(appRootSignature, "appRootSignature");
-        if (key.purpose() == Purpose.KMS_ROOT || !key.algorithm().hasPublicKey()) {
+        if (key.purpose().isKmsKey() || !key.algorithm().hasPublicKey()) {
             throw new IllegalArgumentException("cannot certify " + key.purpose().label() + "/" + key.algorithm().label());
         }
         publicKey = publicKey.clone();

@@ -71,14 +71,19 @@ class KeyDerivationVectorsGenerator {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
             List<Object> roots = new ArrayList<>();
             List<Object> kmsRoots = new ArrayList<>();
+            List<Object> kmsCas = new ArrayList<>();
             for (var e : ring.generations().entrySet()) {
                 roots.add(map("generation", e.getKey(), "state", e.getValue().name(), "secret", TestFixtures.rootSecretHex(e.getKey())));
                 try (DerivedKey k = kms.kmsRootKey(e.getKey())) {
                     kmsRoots.add(keyEntry(k, null));
                 }
+                try (DerivedKey k = kms.kmsCaKey(e.getKey())) {
+                    kmsCas.add(keyEntry(k, null));
+                }
             }
             root.put("roots", roots);
             root.put("kmsRootKeys", kmsRoots);
+            root.put("kmsCaKeys", kmsCas);
             List<Object> appRoots = new ArrayList<>();
             List<Object> keys = new ArrayList<>();
             for (AppCase c : APP_CASES) {

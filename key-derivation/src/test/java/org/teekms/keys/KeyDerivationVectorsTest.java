@@ -60,6 +60,15 @@ class KeyDerivationVectorsTest {
                 }
             }
 
+            for (JsonNode v : root.get("kmsCaKeys")) {
+                KeyRequest r = request(v);
+                assertEquals(KeyRequest.kmsCa(r.generation()), r);
+                try (DerivedKey k = kms.kmsCaKey(r.generation())) {
+                    assertKey(v, k);
+                }
+            }
+            assertEquals(root.get("kmsRootKeys").size(), root.get("kmsCaKeys").size());
+
             Map<String, AppRootCertificate> appCerts = new HashMap<>();
             Map<String, AppRootSecret> appSecrets = new HashMap<>();
             for (JsonNode v : root.get("appRoots")) {
@@ -118,7 +127,7 @@ class KeyDerivationVectorsTest {
             }
             // coverage: every purpose and key type, several versions and generations
             for (Purpose p : Purpose.values()) {
-                if (p != Purpose.KMS_ROOT && p != Purpose.APP_ROOT) {
+                if (!p.isKmsKey() && p != Purpose.APP_ROOT) {
                     for (KeyAlgorithm a : KeyRequest.allowedAlgorithms(p)) {
                         assertTrue(purposeAlgs.contains(p.label() + "/" + a.label()), p + "/" + a);
                     }

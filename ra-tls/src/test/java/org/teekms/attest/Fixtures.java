@@ -8,21 +8,21 @@ import java.nio.file.Path;
 
 /**
  * The real attestation fixtures in {@code ../shared/fixtures} (see its README). The build passes their location as
- * the system property {@code teekms.fixtures}; a missing folder fails the test rather than skipping it, so CI can
+ * the system property {@code teekms-fixtures}; a missing folder fails the test rather than skipping it, so CI can
  * never pass without having verified the real quotes and reports.
  */
 public final class Fixtures {
   private Fixtures() {}
 
   public static Path root() {
-    String dir = System.getProperty("teekms.fixtures");
+    String dir = System.getProperty("teekms-fixtures");
     if (dir == null) {
       dir = "../../shared/fixtures";
     }
     Path root = Path.of(dir).toAbsolutePath().normalize();
     if (!Files.isDirectory(root)) {
       throw new IllegalStateException("attestation fixtures not found at " + root
-          + " (set -Dteekms.fixtures=DIR or put ../shared beside the checkout)");
+          + " (set -Dteekms-fixtures=DIR or put ../shared beside the checkout)");
     }
     return root;
   }

@@ -71,9 +71,9 @@ public final class AnvilNode implements AutoCloseable {
     throw last;
   }
 
-  /** The anvil binary: -Dteekms.anvil, else node_modules of this or the governance-contracts module. */
+  /** The anvil binary: -Dteekms-anvil, else node_modules of this or the governance-contracts module. */
   public static Path binary() {
-    String configured = System.getProperty("teekms.anvil");
+    String configured = System.getProperty("teekms-anvil");
     List<Path> candidates = new ArrayList<>();
     if (configured != null) candidates.add(Path.of(configured));
     candidates.add(Path.of(RELATIVE_BINARY));

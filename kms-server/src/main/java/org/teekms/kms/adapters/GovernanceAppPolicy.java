@@ -4,6 +4,7 @@ import java.util.HexFormat;
 import java.util.Optional;
 import org.teekms.governance.AppKeyVersions;
 import org.teekms.governance.BootInfo;
+import org.teekms.governance.GpuPolicy;
 import org.teekms.governance.PolicyDecision;
 import org.teekms.governance.PolicyReader;
 import org.teekms.kms.admission.AppPolicyPort;
@@ -18,9 +19,10 @@ import org.teekms.kms.onboarding.KmsPolicyVerdict;
  * app's key versions read at that same block.
  *
  * <p>GPU: the BootInfo carries only GPUs whose evidence the RA-TLS verifier accepted, and the contract's view applies
- * the app's effective GPU policy to those facts (its denial reasons map to GPU_POLICY_UNMET). The reader does not
- * return the GPU policy itself, so the verdict's requirement is NONE here and the KMS-side double check
- * ({@code LocalAttestationPolicy.checkGpu}) has nothing more to add.
+ * the app's effective GPU policy to those facts (its denial reasons map to GPU_POLICY_UNMET). The reader also returns
+ * that effective policy, read at the same block; the verdict carries it and the KMS enforces it again itself
+ * ({@code LocalAttestationPolicy.checkGpu}), so a registry view that forgot GPUs cannot release keys to a CVM without
+ * the GPUs its owner requires. An allow without a GPU policy is refused (fail closed).
  */
 public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort {
 
@@ -68,7 +70,12 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort {
     if (v.current() > Integer.MAX_VALUE || v.minimum() > Integer.MAX_VALUE) {
       return AppPolicyVerdict.denied(block, "key version out of range: current " + v.current() + ", minimum " + v.minimum());
     }
-    return AppPolicyVerdict.allowed(block, (int) v.current(), (int) v.minimum(), AppPolicyVerdict.GpuRequirement.NONE);
+    GpuPolicy gpu = d.gpuPolicy();
+    if (gpu == null) {
+      return AppPolicyVerdict.unavailable("the policy reader returned no GPU policy with an allow");
+    }
+    return AppPolicyVerdict.allowed(block, (int) v.current(), (int) v.minimum(),
+        new AppPolicyVerdict.GpuRequirement(gpu.count(), gpu.arch(), gpu.minDriverVersion()));
   }
 
   /** KmsRegistry.isKmsAllowed for a node asking to join as a replica (measurement, device, OS image, TCB). */

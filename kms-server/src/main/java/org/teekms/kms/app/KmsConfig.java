@@ -36,6 +36,20 @@ public interface KmsConfig {
 
   Chain chain();
 
+  Onboarding onboarding();
+
+  interface Onboarding {
+    /**
+     * {@code host:port} of an existing KMS node of this deployment. When set and this node's database holds no root
+     * generation, startup obtains them from that node over mutual RA-TLS (instead of generating generation 1).
+     */
+    Optional<String> source();
+
+    /** Deadline of the onboarding call. */
+    @WithDefault("30s")
+    Duration timeout();
+  }
+
   interface Simulator {
     /** Enables simulated TDX/sealing. Logged at startup; refused in the prod profile. */
     @WithDefault("false")

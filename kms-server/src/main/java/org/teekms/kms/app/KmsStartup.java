@@ -7,10 +7,12 @@ import jakarta.enterprise.event.Observes;
 import java.time.Clock;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
+import org.teekms.kms.admission.PeerAttestation;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.db.DatabaseCoordinates;
 import org.teekms.kms.db.SchemaMigrator;
 import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.roots.KmsIdentityStore;
 import org.teekms.kms.roots.RootBootstrap;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -18,7 +20,8 @@ import org.teekms.kms.seal.SealingKeyProvider;
 
 /**
  * Startup, in order: loud simulator banner; schema migration (Flyway over JDBC); the database is claimed for this KMS
- * id; root generation 1 is created on the very first start; the keyring is loaded (proves the sealing key unseals
+ * id; on the very first start root generation 1 is created, or, with {@code teekms.onboarding.source}, the root
+ * generations are obtained from that node over mutual RA-TLS ({@link ReplicaJoin}); the keyring is loaded (proves the sealing key unseals
  * the roots). Any failure stops the server.
  */
 @ApplicationScoped
@@ -27,7 +30,8 @@ public class KmsStartup {
   private static final Logger LOG = Logger.getLogger(KmsStartup.class);
 
   void onStart(@Observes StartupEvent event, KmsConfig config, Pool pool, Clock clock, SealingKeyProvider sealing,
-      RootGenerationStore roots, AuditLog audit, LiveKeyring keyring,
+      RootGenerationStore roots, AuditLog audit, LiveKeyring keyring, RaTlsSetup ratls, PeerAttestation attestation,
+      KmsPolicyPort kmsPolicy,
       @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
       @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
       @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
@@ -41,7 +45,13 @@ public class KmsStartup {
     String version = SchemaMigrator.migrate(db);
     LOG.infof("database %s at schema version %s", db, version);
     KmsIdentityStore.claim(pool, config.kmsId(), clock.millis()).await().atMost(config.dbTimeout());
-    if (RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(config.dbTimeout())) {
+    java.util.Optional<String> source = config.onboarding().source();
+    if (source.isPresent() && roots.list(pool).await().atMost(config.dbTimeout()).isEmpty()) {
+      LOG.infof("onboarding: empty database, joining KMS '%s' through %s", config.kmsId(), source.get());
+      ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+    } else if (source.isPresent()) {
+      LOG.infof("onboarding: the database already holds root generations; teekms.onboarding.source is not used");
+    } else if (RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(config.dbTimeout())) {
       LOG.infof("bootstrap: created root generation 1 of KMS '%s'", config.kmsId());
     }
     keyring.refresh(pool);

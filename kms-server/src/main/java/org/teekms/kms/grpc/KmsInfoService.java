@@ -14,7 +14,8 @@ import java.util.List;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.kms.app.KmsConfig;
 import org.teekms.kms.app.RaTlsSetup;
-import org.teekms.kms.keys.KmsIdentityBinding;
+import org.teekms.kms.keys.KmsCertificateAuthority;
+import org.teekms.proto.KmsIdentityBinding;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -67,11 +68,16 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
         if (g.state() != RootState.CURRENT && g.state() != RootState.RETIRED) {
           continue;
         }
-        try (DerivedKey root = deriver.kmsRootKey(g.generation())) {
+        try (DerivedKey root = deriver.kmsRootKey(g.generation()); DerivedKey ca = deriver.kmsCaKey(g.generation())) {
+          byte[] caCert = KmsCertificateAuthority.kmsCaCertificate(ca, root.ethereumAddress().toString());
           b.addGenerations(RootGenerationInfo.newBuilder().setGeneration(g.generation()).setState(g.state().name())
               .setRootPublicKey(ByteString.copyFrom(root.publicKey()))
-              .setRootAddress(ByteString.copyFrom(root.ethereumAddress().toBytes())).setCreatedAt(g.createdAt()));
-          bound.add(new KmsIdentityBinding.Root(g.generation(), root.ethereumAddress().toBytes()));
+              .setRootAddress(ByteString.copyFrom(root.ethereumAddress().toBytes())).setCreatedAt(g.createdAt())
+              .setCaCertificate(ByteString.copyFrom(caCert)));
+          if (g.state() == RootState.CURRENT) {
+            b.setCaCertificate(ByteString.copyFrom(caCert));
+          }
+          bound.add(new KmsIdentityBinding.Root(g.generation(), root.ethereumAddress().toBytes(), caCert));
         }
       }
       RuntimeEventLog.QuoteWithLog quote = ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound,

@@ -97,7 +97,9 @@ public class KmsService extends KmsGrpc.KmsImplBase {
           request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth());
       out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer()))
           .setAppCaCertificate(encode(signed.issued().caKeyCertificate())).setKeyVersion(signed.issued().keyVersion())
-          .setGrantId(signed.grantId().toString()).build());
+          .setGrantId(signed.grantId().toString())
+          .addCaChain(ByteString.copyFrom(signed.issued().appCaX509()))
+          .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509())).build());
       out.onCompleted();
     } catch (AdmissionDenied d) {
       LOG.infof("SignCert denied: %s: %s", d.code(), d.detail());
@@ -115,7 +117,9 @@ public class KmsService extends KmsGrpc.KmsImplBase {
         .setEnvEncryptionKey(ByteString.copyFrom(k.envEncryptionKey()))
         .setEnvEncryptionCertificate(encode(k.envEncryptionCertificate()))
         .setAppCaKey(ByteString.copyFrom(k.appCaKey()))
-        .setAppCaCertificate(encode(k.appCaCertificate()));
+        .setAppCaCertificate(encode(k.appCaCertificate()))
+        .setAppCaX509(ByteString.copyFrom(k.appCaX509()))
+        .setKmsCaX509(ByteString.copyFrom(k.kmsCaX509()));
     k.diskKey().ifPresent(d -> b.setDiskKey(ByteString.copyFrom(d)));
     return b.build();
   }

@@ -15,7 +15,8 @@ import org.teekms.keys.PurposeKeyCertificate;
 /**
  * Derives what GetAppKeys releases for one key version (docs/key-derivation.md): the instance's disk key, the app root
  * secret and its certificate by the KMS root key, the env-encryption key and the app CA key, each certified by the
- * app root signing key. The version policy is checked by the deriver itself (refusal = KeyRefusedException).
+ * app root signing key; the app CA key also gets an X.509 certificate by the KMS CA of its generation
+ * ({@link KmsCertificateAuthority}). The version policy is checked by the deriver itself (refusal = KeyRefusedException).
  */
 public final class AppKeyIssuer {
 
@@ -34,12 +35,17 @@ public final class AppKeyIssuer {
     AppRootCertificate rootCert = deriver.certifyAppRoot(generation, appId, version, policy);
     try (AppRootSecret appRoot = deriver.appRootSecret(generation, appId, version, policy);
          DerivedKey env = deriver.derive(KeyRequest.envEncryption(generation, appId, version), policy);
-         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(generation, appId, version), policy)) {
+         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(generation, appId, version), policy);
+         DerivedKey kmsCa = deriver.kmsCaKey(generation);
+         DerivedKey kmsRoot = deriver.kmsRootKey(generation)) {
       AppKeyDeriver app = new AppKeyDeriver(appRoot);
       PurposeKeyCertificate envCert = app.certify(env);
       PurposeKeyCertificate caCert = app.certify(ca);
+      String rootAddress = kmsRoot.ethereumAddress().toString();
+      byte[] kmsCaX509 = KmsCertificateAuthority.kmsCaCertificate(kmsCa, rootAddress);
+      byte[] appCaX509 = KmsCertificateAuthority.appCaCertificate(kmsCa, rootAddress, ca);
       return new ReleasedAppKeys(version, generation, disk, appRoot.toByteArray(access), rootCert,
-          env.privateKeyBytes(access), envCert, ca.privateKeyBytes(access), caCert);
+          env.privateKeyBytes(access), envCert, ca.privateKeyBytes(access), caCert, appCaX509, kmsCaX509);
     }
   }
 }

@@ -21,11 +21,13 @@ public final class ReleasedAppKeys implements Destroyable {
   private final PurposeKeyCertificate envEncryptionCertificate;
   private final byte[] appCaKey;
   private final PurposeKeyCertificate appCaCertificate;
+  private final byte[] appCaX509;
+  private final byte[] kmsCaX509;
   private boolean destroyed;
 
   ReleasedAppKeys(int version, int generation, byte[] diskKey, byte[] appRootSecret, AppRootCertificate appRootCertificate,
       byte[] envEncryptionKey, PurposeKeyCertificate envEncryptionCertificate, byte[] appCaKey,
-      PurposeKeyCertificate appCaCertificate) {
+      PurposeKeyCertificate appCaCertificate, byte[] appCaX509, byte[] kmsCaX509) {
     this.version = version;
     this.generation = generation;
     this.diskKey = diskKey;
@@ -35,6 +37,18 @@ public final class ReleasedAppKeys implements Destroyable {
     this.envEncryptionCertificate = envEncryptionCertificate;
     this.appCaKey = appCaKey;
     this.appCaCertificate = appCaCertificate;
+    this.appCaX509 = appCaX509;
+    this.kmsCaX509 = kmsCaX509;
+  }
+
+  /** X.509 certificate (DER) of the app CA key, issued by the KMS CA of this version's root generation. */
+  public byte[] appCaX509() {
+    return appCaX509.clone();
+  }
+
+  /** The self-signed KMS CA certificate (DER) of this version's root generation. */
+  public byte[] kmsCaX509() {
+    return kmsCaX509.clone();
   }
 
   public int version() {

@@ -18,6 +18,7 @@ import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -50,7 +51,8 @@ import org.teekms.keys.PurposeKeyCertificate;
 /**
  * Issues short-lived TLS certificates (SignCert) under an app's CA key ({@code tls-ca}, P-256, derived per key
  * version) for a key the attested CVM proved it holds (PKCS#10 signature). The certificate names the app and the
- * instance; the client ties the issuing key to the app through the returned signature-chain certificate.
+ * instance; the client ties the issuing key to the app through the returned signature-chain certificate or the X.509
+ * chain leaf → app CA certificate → KMS CA certificate ({@link KmsCertificateAuthority}).
  */
 public final class TlsCertificateIssuer {
 
@@ -74,8 +76,11 @@ public final class TlsCertificateIssuer {
     }
   }
 
+  /**
+   * @param appCaX509 the issuing app CA's X.509 certificate (by the KMS CA); {@code kmsCaX509} the KMS CA's own
+   */
   public record Issued(byte[] certificateDer, PurposeKeyCertificate caKeyCertificate, int keyVersion, String serialHex,
-      String certificateSha256Hex) {}
+      String certificateSha256Hex, byte[] appCaX509, byte[] kmsCaX509) {}
 
   /** Checks the request alone (size, CSR signature, key type, names, validity); returns the parsed CSR's key. */
   public static SubjectPublicKeyInfo checkRequest(byte[] csrDer, List<String> dnsNames, int validitySeconds) {
@@ -125,8 +130,13 @@ public final class TlsCertificateIssuer {
     SubjectPublicKeyInfo subjectKey = checkRequest(csrDer, dnsNames, validitySeconds);
     AppId appId = AppId.of(appIdBytes);
     try (DerivedKey ca = deriver.derive(KeyRequest.tlsCa(generation, appId, version), policy);
-         AppRootSecret appRoot = deriver.appRootSecret(generation, appId, version, policy)) {
+         AppRootSecret appRoot = deriver.appRootSecret(generation, appId, version, policy);
+         DerivedKey kmsCa = deriver.kmsCaKey(generation);
+         DerivedKey kmsRoot = deriver.kmsRootKey(generation)) {
       PurposeKeyCertificate caCert = new AppKeyDeriver(appRoot).certify(ca);
+      String rootAddress = kmsRoot.ethereumAddress().toString();
+      byte[] kmsCaX509 = KmsCertificateAuthority.kmsCaCertificate(kmsCa, rootAddress);
+      byte[] appCaX509 = KmsCertificateAuthority.appCaCertificate(kmsCa, rootAddress, ca);
       byte[] scalar = ca.privateKeyBytes(InsecureSecretAccess.get());
       PrivateKey caKey;
       try {
@@ -140,12 +150,14 @@ public final class TlsCertificateIssuer {
       byte[] serialBytes = new byte[16];
       RANDOM.nextBytes(serialBytes);
       BigInteger serial = new BigInteger(1, serialBytes);
-      X500Name issuer = new X500Name("CN=tee-kms app CA v" + version + ",O=0x" + appId.toHex());
+      X500Name issuer = KmsCertificateAuthority.appCaName(appId, version);
       X500Name subject = new X500Name("CN=" + (instanceId.length == 0 ? "app" : hex.formatHex(instanceId)) + ",O=0x"
           + appId.toHex());
       X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer, serial, Date.from(now.minusSeconds(60)),
           Date.from(now.plusSeconds(validitySeconds)), subject, subjectKey);
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      b.addExtension(Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(
+          KmsCertificateAuthority.keyIdentifier(KmsCertificateAuthority.spki(ca.publicKey()))));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       b.addExtension(Extension.extendedKeyUsage, false, clientAuth
           ? new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth})
@@ -157,7 +169,7 @@ public final class TlsCertificateIssuer {
       }
       byte[] der = b.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BC).build(caKey)).getEncoded();
       return new Issued(der, caCert, version, serial.toString(16),
-          hex.formatHex(MessageDigest.getInstance("SHA-256").digest(der)));
+          hex.formatHex(MessageDigest.getInstance("SHA-256").digest(der)), appCaX509, kmsCaX509);
     } catch (BadCertificateRequest e) {
       throw e;
     } catch (Exception e) {

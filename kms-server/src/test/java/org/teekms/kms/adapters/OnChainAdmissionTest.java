@@ -157,4 +157,55 @@ class OnChainAdmissionTest {
     AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()));
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
   }
+
+  @Test
+  void simulatedCvmBootedFromAnAllowedOsImagePassesTheRealRegistry() throws Exception {
+    // The whole path a real CVM takes: boot (dstack event sequence incl. os-image-hash) -> RA-TLS certificate ->
+    // RA-TLS verification -> AttestedPeer -> isAppAllowed on the deployed registry -> keys.
+    org.teekms.attest.sim.SimulatedTdx tdx = org.teekms.attest.sim.SimulatedTdx.enable("OnChainAdmissionTest",
+        Clock.systemUTC());
+    org.teekms.attest.ratls.RaTlsVerifier verifier = org.teekms.attest.ratls.RaTlsVerifier.builder(
+            new org.teekms.attest.tdx.DcapQuoteVerifier(tdx.rootCertificate()), request -> tdx.collateral().toCollateral())
+        .quotePolicy(org.teekms.attest.tdx.QuotePolicy.builder().build()).build();
+    org.teekms.attest.sim.SimulatedCvm.App boot = new org.teekms.attest.sim.SimulatedCvm.App(appId(), COMPOSE,
+        bytes(20, 9), "{\"name\":\"kms\",\"id\":\"test\"}");
+    AttestedPeer withImage = peerOf(tdx, verifier, boot.withOsImageHash(OS));
+    assertTrue(java.util.Arrays.equals(OS, withImage.osImageHash()), "os-image-hash measured and replayed");
+    assertEquals(1, controller.grantAppKeys(withImage, List.of()).keys().size());
+
+    AttestedPeer without = peerOf(tdx, verifier, boot);
+    assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED,
+        assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(without, List.of())).code());
+  }
+
+  private static AttestedPeer peerOf(org.teekms.attest.sim.SimulatedTdx tdx,
+      org.teekms.attest.ratls.RaTlsVerifier verifier, org.teekms.attest.sim.SimulatedCvm.App app) throws Exception {
+    org.teekms.attest.sim.SimulatedCvm cvm = tdx.newCvm(new byte[48], false).boot(app);
+    org.teekms.attest.ratls.RaTlsCredentials creds = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm,
+        cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm");
+    return RaTlsPeerAttestation.toPeer(verifier.verify(creds.certificate()));
+  }
+
+  @Test
+  void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
+    AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
+        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty());
+    GovernanceAppPolicy policy = policy(anvil.rpcUrl());
+    assertEquals(AppPolicyVerdict.GpuRequirement.NONE, policy.check(withGpu).gpu());
+    app.setGpuRequirements(new org.teekms.governance.GpuPolicy(1, "HOPPER", 550_000_000L));
+    try {
+      AppPolicyVerdict v = policy.check(withGpu);
+      assertEquals(AppPolicyVerdict.Outcome.ALLOWED, v.outcome(), v.reason());
+      assertEquals(new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 550_000_000L), v.gpu(), "read at the pinned block");
+      assertEquals(1, controller.grantAppKeys(withGpu, List.of()).keys().size());
+      // The KMS's own check on the verdict: the same requirement refuses a CVM whose GPU evidence did not verify.
+      AttestedPeer noGpu = peer(appId(), COMPOSE, 1);
+      assertEquals(DenyCode.GPU_POLICY_UNMET, assertThrows(AdmissionDenied.class,
+          () -> org.teekms.kms.admission.LocalAttestationPolicy.checkGpu(noGpu, v.gpu())).code());
+      assertEquals(DenyCode.GPU_POLICY_UNMET,
+          assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(noGpu, List.of())).code());
+    } finally {
+      app.clearGpuRequirements();
+    }
+  }
 }

@@ -339,6 +339,37 @@ class AdmissionControllerTest {
     assertTrue(cert.getNotAfter().getTime() - cert.getNotBefore().getTime() <= (3600 + 60) * 1000L);
     assertEquals(List.of("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"), cert.getExtendedKeyUsage());
     assertEquals(-1, cert.getBasicConstraints(), "not a CA");
+    // X.509: leaf -> app CA certificate -> KMS CA (trust anchor), validated by the JDK's PKIX validator.
+    java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
+    java.security.cert.X509Certificate appCa = (java.security.cert.X509Certificate) cf.generateCertificate(
+        new java.io.ByteArrayInputStream(signed.issued().appCaX509()));
+    java.security.cert.X509Certificate kmsCa = (java.security.cert.X509Certificate) cf.generateCertificate(
+        new java.io.ByteArrayInputStream(signed.issued().kmsCaX509()));
+    java.security.cert.PKIXParameters pkix = new java.security.cert.PKIXParameters(
+        java.util.Set.of(new java.security.cert.TrustAnchor(kmsCa, null)));
+    pkix.setRevocationEnabled(false);
+    pkix.setDate(new java.util.Date(cert.getNotBefore().getTime() + 120_000)); // the test clock's "now"
+    java.security.cert.CertPathValidator.getInstance("PKIX").validate(
+        cf.generateCertPath(List.of(cert, appCa)), pkix);
+    assertArrayEquals(caKey.getEncoded(), appCa.getPublicKey().getEncoded(), "the X.509 app CA is the tls-ca key");
+    assertArrayEquals(k.kmsCaX509(), signed.issued().kmsCaX509());
+    assertArrayEquals(k.appCaX509(), signed.issued().appCaX509(), "deterministic: same bytes on every issuance");
+    // A KMS CA of another deployment is not a trust anchor for this chain.
+    java.security.cert.X509Certificate foreignCa;
+    try (org.teekms.keys.RootKeyring other = new org.teekms.keys.RootKeyring(1,
+        org.teekms.keys.SecretBytes.copyOf(bytes(32, 0x77), org.teekms.keys.InsecureSecretAccess.get()))) {
+      org.teekms.keys.KmsKeyDeriver d = new org.teekms.keys.KmsKeyDeriver(other);
+      try (org.teekms.keys.DerivedKey kc = d.kmsCaKey(1); org.teekms.keys.DerivedKey kr = d.kmsRootKey(1)) {
+        foreignCa = (java.security.cert.X509Certificate) cf.generateCertificate(new java.io.ByteArrayInputStream(
+            org.teekms.kms.keys.KmsCertificateAuthority.kmsCaCertificate(kc, kr.ethereumAddress().toString())));
+      }
+    }
+    java.security.cert.PKIXParameters foreign = new java.security.cert.PKIXParameters(
+        java.util.Set.of(new java.security.cert.TrustAnchor(foreignCa, null)));
+    foreign.setRevocationEnabled(false);
+    foreign.setDate(pkix.getDate());
+    assertThrows(java.security.cert.CertPathValidatorException.class, () -> java.security.cert.CertPathValidator
+        .getInstance("PKIX").validate(cf.generateCertPath(List.of(cert, appCa)), foreign));
     AuditEntry entry = audit.byEventId(signed.grantId()).await().atMost(WAIT);
     assertEquals("GRANT_SIGN_CERT", entry.kind());
     assertTrue(entry.detailJson().contains(signed.issued().certificateSha256Hex()));

@@ -16,7 +16,21 @@ import org.teekms.kms.grant.PolicyBlockRef;
  */
 @Alternative
 @ApplicationScoped
-public class FakeChainPolicy implements AppPolicyPort {
+public class FakeChainPolicy implements AppPolicyPort, org.teekms.kms.onboarding.KmsPolicyPort {
+
+  @jakarta.inject.Inject
+  KmsConfig config;
+
+  /** isKmsAllowed stand-in: a node is an allowed KMS iff it runs this deployment's KMS image (RaTlsSetup's compose). */
+  @Override
+  public org.teekms.kms.onboarding.KmsPolicyVerdict checkKms(AttestedPeer peer) {
+    byte[] kmsImage = org.teekms.attest.sim.SimulatedCvm.App.ofCompose("tee-kms kms-server " + config.kmsId() + "\n",
+        new byte[20]).composeHash();
+    boolean allowed = java.util.Arrays.equals(kmsImage, peer.composeHash());
+    return new org.teekms.kms.onboarding.KmsPolicyVerdict(allowed ? org.teekms.kms.onboarding.KmsPolicyVerdict.Outcome.ALLOWED
+        : org.teekms.kms.onboarding.KmsPolicyVerdict.Outcome.DENIED, allowed ? "" : "KMS measurement not allowed",
+        java.util.Optional.of(new PolicyBlockRef(31337, 7, new byte[32])));
+  }
 
   static final Set<String> ALLOWED = ConcurrentHashMap.newKeySet();
 

@@ -161,4 +161,72 @@ class KmsRaTlsTest {
       ch.shutdownNow();
     }
   }
+
+  @Test
+  void cliBootstrapVerifiesTheKmsIdentityAndWritesThePublicationFiles() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("teekms-bootstrap");
+    java.nio.file.Path root = java.nio.file.Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem());
+    java.nio.file.Path collateral = tdx.collateral().writeTo(dir.resolve("collateral"));
+    java.nio.file.Path out = dir.resolve("identity");
+    java.io.StringWriter stdout = new java.io.StringWriter();
+    picocli.CommandLine cli = org.teekms.cli.TeeKmsCli.newCommandLine();
+    cli.setOut(new java.io.PrintWriter(stdout));
+    int exit = cli.execute("kms", "bootstrap", "--kms", "127.0.0.1:" + RaTlsProfile.PORT, "--root-ca", root.toString(),
+        "--collateral", collateral.toString(), "--out", out.toString());
+    assertEquals(0, exit, stdout.toString());
+    com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(stdout.toString());
+    assertTrue(json.get("ok").asBoolean());
+    assertTrue(json.get("simulated").asBoolean());
+    assertEquals("kms-ratls-it", json.get("kmsId").asText());
+    assertTrue(json.get("eventLog").get("replayed").asBoolean(), stdout.toString());
+    // The files are exactly what GetKmsInfo serves for the current generation.
+    byte[] ca = java.nio.file.Files.readAllBytes(out.resolve("ca-cert.der"));
+    java.security.cert.X509Certificate caCert = KmsServerTest.x509(ca);
+    assertEquals(1, caCert.getBasicConstraints());
+    assertEquals(33, java.nio.file.Files.readAllBytes(out.resolve("root-keys.bin")).length);
+    assertTrue(json.get("publish").asText().startsWith("teekms gov set-kms-identity --generation 1 "));
+
+    // The same command against a trust anchor that is not the KMS's platform refuses in the handshake.
+    java.nio.file.Path other = java.nio.file.Files.writeString(dir.resolve("other.pem"),
+        SimulatedTdx.enable("KmsRaTlsTest other platform", Clock.systemUTC()).rootCertificatePem());
+    java.io.StringWriter refused = new java.io.StringWriter();
+    picocli.CommandLine cli2 = org.teekms.cli.TeeKmsCli.newCommandLine();
+    cli2.setOut(new java.io.PrintWriter(refused));
+    assertEquals(1, cli2.execute("kms", "bootstrap", "--kms", "127.0.0.1:" + RaTlsProfile.PORT, "--root-ca",
+        other.toString(), "--collateral", collateral.toString()), refused.toString());
+    assertTrue(refused.toString().contains("KMS_UNREACHABLE_OR_UNTRUSTED"), refused.toString());
+  }
+
+  @Test
+  void cliAuditCommandsQueryTheAuditorApiOverRaTls() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("teekms-audit");
+    String root = java.nio.file.Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem()).toString();
+    String collateral = tdx.collateral().writeTo(dir.resolve("collateral")).toString();
+    String kms = "127.0.0.1:" + RaTlsProfile.PORT;
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    java.io.StringWriter verify = new java.io.StringWriter();
+    picocli.CommandLine c1 = org.teekms.cli.TeeKmsCli.newCommandLine();
+    c1.setOut(new java.io.PrintWriter(verify));
+    assertEquals(0, c1.execute("audit", "verify", "--kms", kms, "--root-ca", root, "--collateral", collateral),
+        verify.toString());
+    com.fasterxml.jackson.databind.JsonNode v = json.readTree(verify.toString());
+    assertTrue(v.get("valid").asBoolean());
+    assertTrue(v.get("entriesChecked").asLong() >= 1);
+
+    java.io.StringWriter events = new java.io.StringWriter();
+    picocli.CommandLine c2 = org.teekms.cli.TeeKmsCli.newCommandLine();
+    c2.setOut(new java.io.PrintWriter(events));
+    assertEquals(0, c2.execute("audit", "events", "--kms", kms, "--root-ca", root, "--collateral", collateral,
+        "--limit", "5"), events.toString());
+    com.fasterxml.jackson.databind.JsonNode e = json.readTree(events.toString());
+    assertEquals("ROOT_GENERATION", e.get("events").get(0).get("kind").asText(), "the bootstrap is the first entry");
+    assertTrue(e.get("count").asInt() >= 1 && e.get("count").asInt() <= 5);
+
+    picocli.CommandLine c3 = org.teekms.cli.TeeKmsCli.newCommandLine();
+    c3.setOut(new java.io.PrintWriter(new java.io.StringWriter()));
+    c3.setErr(new java.io.PrintWriter(new java.io.StringWriter()));
+    assertEquals(2, c3.execute("audit", "policy", "--kms", kms, "--root-ca", root, "--collateral", collateral,
+        "--app", "0x1234"), "a malformed app id is a usage error");
+  }
 }

@@ -59,12 +59,28 @@ class KmsServerTest {
     assertEquals(20, i.getGenerations(0).getRootAddress().size());
     assertTrue(i.getSimulated());
 
+    // The KMS CA certificate: self-signed P-256 CA naming the generation's root address, same bytes on every call.
+    java.security.cert.X509Certificate ca = x509(i.getCaCertificate().toByteArray());
+    assertEquals(i.getGenerations(0).getCaCertificate(), i.getCaCertificate());
+    assertEquals(1, ca.getBasicConstraints());
+    assertEquals(ca.getSubjectX500Principal(), ca.getIssuerX500Principal());
+    assertTrue(ca.getSubjectX500Principal().getName().contains("generation 1"), ca.getSubjectX500Principal().getName());
+    assertTrue(ca.getSubjectX500Principal().getName().contains(org.teekms.keys.EthereumAddress.of(
+        i.getGenerations(0).getRootAddress().toByteArray()).toString()), ca.getSubjectX500Principal().getName());
+    try {
+      ca.verify(ca.getPublicKey());
+    } catch (Exception e) {
+      throw new AssertionError("self-signature", e);
+    }
+    assertEquals(i.getCaCertificate(), info.getKmsInfo(GetKmsInfoRequest.getDefaultInstance()).getCaCertificate());
+
     // The quote binds the identity above and the caller's nonce.
     byte[] nonce = new byte[32];
     nonce[0] = 42;
     KmsInfo fresh = info.getKmsInfo(GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
-    byte[] expected = org.teekms.kms.keys.KmsIdentityBinding.reportData(fresh.getKmsId(), java.util.List.of(
-        new org.teekms.kms.keys.KmsIdentityBinding.Root(1, fresh.getGenerations(0).getRootAddress().toByteArray())), nonce);
+    byte[] expected = org.teekms.proto.KmsIdentityBinding.reportData(fresh.getKmsId(), java.util.List.of(
+        new org.teekms.proto.KmsIdentityBinding.Root(1, fresh.getGenerations(0).getRootAddress().toByteArray(),
+            fresh.getGenerations(0).getCaCertificate().toByteArray())), nonce);
     org.teekms.attest.tdx.TdxQuote quote;
     try {
       quote = org.teekms.attest.tdx.TdxQuote.parse(fresh.getQuote().toByteArray());
@@ -76,6 +92,15 @@ class KmsServerTest {
     StatusRuntimeException badNonce = assertThrows(StatusRuntimeException.class, () -> info.getKmsInfo(
         GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(new byte[5])).build()));
     assertEquals(Status.Code.INVALID_ARGUMENT, badNonce.getStatus().getCode());
+  }
+
+  static java.security.cert.X509Certificate x509(byte[] der) {
+    try {
+      return (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(der));
+    } catch (java.security.cert.CertificateException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

@@ -40,8 +40,28 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     }
   }
 
-  /** What the simulated CVM boots: the values dstack measures into RTMR3. */
-  public record App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider) {
+  /**
+   * What the simulated CVM boots: the values dstack measures into RTMR3. {@code osImageHash} (32 bytes, or null for
+   * none) is measured as {@code os-image-hash} after {@code boot-mr-done}, as dstack does for the OS image it booted;
+   * a governance registry admits only allowed OS images, so CVMs meant to pass {@code isAppAllowed} need one.
+   */
+  public record App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider, byte[] osImageHash) {
+    public App {
+      if (osImageHash != null && osImageHash.length != 32) {
+        throw new IllegalArgumentException("OS image hash is 32 bytes, got " + osImageHash.length);
+      }
+    }
+
+    /** An app that measures no OS image hash. */
+    public App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider) {
+      this(appId, composeHash, instanceId, keyProvider, null);
+    }
+
+    /** The same app booted from the OS image with this 32-byte hash. */
+    public App withOsImageHash(byte[] hash) {
+      return new App(appId, composeHash, instanceId, keyProvider, hash.clone());
+    }
+
     /** An app whose compose file is {@code compose}: compose hash = SHA-256(compose), app id = its first 20 bytes. */
     public static App ofCompose(String compose, byte[] instanceId) {
       byte[] hash = SimulatedTdx.shaBytes("SHA-256", compose.getBytes(StandardCharsets.UTF_8));
@@ -52,7 +72,7 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
 
   /**
    * Boots the CVM: simulated firmware events into RTMR0-2, then dstack's boot sequence into RTMR3 (system-preparing,
-   * app-id, compose-hash, instance-id, boot-mr-done, key-provider, system-ready). Returns this CVM.
+   * app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,] key-provider, system-ready). Returns this CVM.
    */
   public synchronized SimulatedCvm boot(App app) throws QuoteProviderException {
     if (eventLog != null) {
@@ -72,6 +92,9 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     eventLog.emit(DstackBootSequence.COMPOSE_HASH, app.composeHash());
     eventLog.emit(DstackBootSequence.INSTANCE_ID, app.instanceId());
     eventLog.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
+    if (app.osImageHash() != null) {
+      eventLog.emit(DstackBootSequence.OS_IMAGE_HASH, app.osImageHash());
+    }
     eventLog.emit(DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
     eventLog.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
     return this;

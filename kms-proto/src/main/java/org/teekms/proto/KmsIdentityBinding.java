@@ -1,4 +1,4 @@
-package org.teekms.kms.keys;
+package org.teekms.proto;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -11,8 +11,8 @@ import java.util.List;
  * What a KMS quote's REPORTDATA binds in GetKmsInfo (kms-server/README.md, "KMS identity"):
  *
  * <pre>
- * report_data = SHA-512( lp("tee-kms/kms-info/v1") ‖ lp(utf8(kms_id)) ‖ u32(n)
- *                        ‖ n × ( u32(generation) ‖ root_address[20] ) ‖ lp(nonce) )
+ * report_data = SHA-512( lp("tee-kms/kms-info/v2") ‖ lp(utf8(kms_id)) ‖ u32(n)
+ *                        ‖ n × ( u32(generation) ‖ root_address[20] ‖ SHA-256(ca_certificate)[32] ) ‖ lp(nonce) )
  * </pre>
  *
  * with generations ascending, lp = 4-byte big-endian length prefix, nonce empty or 32 bytes. A client recomputes it
@@ -20,13 +20,14 @@ import java.util.List;
  */
 public final class KmsIdentityBinding {
 
-  public record Root(int generation, byte[] address) {}
+  /** One live generation: its KMS root address and its KMS CA certificate (DER). */
+  public record Root(int generation, byte[] address, byte[] caCertificate) {}
 
   private KmsIdentityBinding() {}
 
   public static byte[] reportData(String kmsId, List<Root> roots, byte[] nonce) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    lp(out, "tee-kms/kms-info/v1".getBytes(StandardCharsets.US_ASCII));
+    lp(out, "tee-kms/kms-info/v2".getBytes(StandardCharsets.US_ASCII));
     lp(out, kmsId.getBytes(StandardCharsets.UTF_8));
     out.writeBytes(ByteBuffer.allocate(4).putInt(roots.size()).array());
     int previous = 0;
@@ -37,10 +38,19 @@ public final class KmsIdentityBinding {
       previous = r.generation();
       out.writeBytes(ByteBuffer.allocate(4).putInt(r.generation()).array());
       out.writeBytes(r.address());
+      out.writeBytes(sha256(r.caCertificate()));
     }
     lp(out, nonce);
     try {
       return MessageDigest.getInstance("SHA-512").digest(out.toByteArray());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static byte[] sha256(byte[] b) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(b);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

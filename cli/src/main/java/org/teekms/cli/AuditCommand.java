@@ -1,0 +1,205 @@
+package org.teekms.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.HexFormat;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.proto.AuditEvent;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.EffectivePolicy;
+import org.teekms.proto.GetEffectivePolicyRequest;
+import org.teekms.proto.ListAuditEventsRequest;
+import org.teekms.proto.ListAuditEventsResponse;
+import org.teekms.proto.RotationJobInfo;
+import org.teekms.proto.VerifyAuditChainRequest;
+import org.teekms.proto.VerifyAuditChainResponse;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code teekms audit …}: the KMS's read-only Auditor API over TLS (RA-TLS server certificate verified). Each command
+ * prints one JSON object; exit 0 ok (for {@code verify}: the chain verifies), 1 failed or invalid, 2 usage error.
+ */
+@Command(
+    name = "audit",
+    mixinStandardHelpOptions = true,
+    description = "Query a KMS's audit log and verify its hash chain (Auditor API).",
+    subcommands = {AuditCommand.Verify.class, AuditCommand.Events.class, AuditCommand.Policy.class})
+public final class AuditCommand extends CommandGroup {
+
+  /** Shared: connect, run one call, print JSON; transport/trust failures are exit 1 with the reason. */
+  abstract static class AuditorCall implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin KmsEndpoint endpoint;
+    @Mixin QuoteVerificationOptions options;
+
+    abstract boolean run(AuditorGrpc.AuditorBlockingStub auditor, ObjectNode out);
+
+    @Override
+    public Integer call() throws Exception {
+      options.requireOneCollateralSource();
+      ObjectNode out = VerifyQuoteCommand.JSON.createObjectNode();
+      boolean ok;
+      CollateralSource collateral;
+      try {
+        collateral = options.source();
+      } catch (QuoteVerificationOptions.CollateralLoadException e) {
+        return print(fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
+      }
+      ManagedChannel channel = endpoint.open(options.verifier(), collateral, options.time());
+      try {
+        ok = run(AuditorGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS), out);
+      } catch (StatusRuntimeException e) {
+        ok = false;
+        fail(out, "KMS_UNREACHABLE_OR_UNTRUSTED", e.getStatus().getCode() + ": " + e.getStatus().getDescription()
+            + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      return print(out, ok);
+    }
+
+    private ObjectNode fail(ObjectNode out, String failure, String error) {
+      out.put("failure", failure);
+      out.put("error", error);
+      return out;
+    }
+
+    private int print(ObjectNode out, boolean ok) throws Exception {
+      out.put("ok", ok);
+      spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+      spec.commandLine().getOut().flush();
+      return ok ? 0 : 1;
+    }
+
+    ByteString appId(String app) {
+      String h = app.startsWith("0x") || app.startsWith("0X") ? app.substring(2) : app;
+      try {
+        byte[] b = HexFormat.of().parseHex(h);
+        if (b.length == 20) {
+          return ByteString.copyFrom(b);
+        }
+      } catch (IllegalArgumentException e) {
+        // reported below
+      }
+      throw new ParameterException(spec.commandLine(), "--app must be a 20-byte hex app id, got " + app);
+    }
+
+    long millis(String iso, String option) {
+      try {
+        return Instant.parse(iso).toEpochMilli();
+      } catch (DateTimeParseException e) {
+        throw new ParameterException(spec.commandLine(), option + " must be ISO-8601 UTC, got " + iso);
+      }
+    }
+  }
+
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = "Have the KMS recompute its audit hash chain; exit 0 only when it verifies.")
+  public static final class Verify extends AuditorCall {
+    @Override
+    boolean run(AuditorGrpc.AuditorBlockingStub auditor, ObjectNode out) {
+      VerifyAuditChainResponse r = auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
+      out.put("valid", r.getValid());
+      out.put("entriesChecked", r.getEntriesChecked());
+      out.put("headHash", HexFormat.of().formatHex(r.getHeadHash().toByteArray()));
+      if (!r.getValid()) {
+        out.put("firstBadSeq", r.getFirstBadSeq());
+        out.put("problem", r.getProblem());
+      }
+      return r.getValid();
+    }
+  }
+
+  @Command(name = "events", mixinStandardHelpOptions = true,
+      description = "List audit events (oldest first), optionally for one app and a time range.")
+  public static final class Events extends AuditorCall {
+    @Option(names = "--app", paramLabel = "APP_ID", description = "Only this app (20-byte hex).")
+    String app;
+
+    @Option(names = "--from", paramLabel = "TIME", description = "Inclusive start, ISO-8601 UTC.")
+    String from;
+
+    @Option(names = "--to", paramLabel = "TIME", description = "Exclusive end, ISO-8601 UTC.")
+    String to;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "1000", description = "At most N events (default 1000).")
+    int limit;
+
+    @Override
+    boolean run(AuditorGrpc.AuditorBlockingStub auditor, ObjectNode out) {
+      if (limit < 1) {
+        throw new ParameterException(spec.commandLine(), "--limit must be >= 1");
+      }
+      ListAuditEventsRequest.Builder req = ListAuditEventsRequest.newBuilder().setPageSize(Math.min(limit, 1000));
+      if (app != null) {
+        req.setAppId(appId(app));
+      }
+      if (from != null) {
+        req.setFromTime(millis(from, "--from"));
+      }
+      if (to != null) {
+        req.setToTime(millis(to, "--to"));
+      }
+      ArrayNode events = out.putArray("events");
+      HexFormat hex = HexFormat.of();
+      long after = 0;
+      do {
+        ListAuditEventsResponse page = auditor.listAuditEvents(req.setAfterSeq(after).build());
+        for (AuditEvent e : page.getEventsList()) {
+          if (events.size() >= limit) {
+            break;
+          }
+          ObjectNode o = events.addObject();
+          o.put("seq", e.getSeq());
+          o.put("eventId", e.getEventId());
+          o.put("time", Instant.ofEpochMilli(e.getTime()).toString());
+          o.put("kind", e.getKind());
+          o.put("appId", e.getAppId().isEmpty() ? "" : "0x" + hex.formatHex(e.getAppId().toByteArray()));
+          o.put("outcome", e.getOutcome());
+          o.put("reason", e.getReason());
+          o.put("detail", e.getDetailJson());
+          o.put("entryHash", hex.formatHex(e.getEntryHash().toByteArray()));
+        }
+        after = page.getNextAfterSeq();
+      } while (after != 0 && events.size() < limit);
+      out.put("count", events.size());
+      return true;
+    }
+  }
+
+  @Command(name = "policy", mixinStandardHelpOptions = true,
+      description = "The effective policy of an app: key versions, pending rotation jobs, recent grants.")
+  public static final class Policy extends AuditorCall {
+    @Option(names = "--app", required = true, paramLabel = "APP_ID", description = "The app (20-byte hex).")
+    String app;
+
+    @Override
+    boolean run(AuditorGrpc.AuditorBlockingStub auditor, ObjectNode out) {
+      EffectivePolicy p = auditor.getEffectivePolicy(GetEffectivePolicyRequest.newBuilder().setAppId(appId(app)).build());
+      out.put("appId", app);
+      out.put("known", p.getKnown());
+      out.put("currentVersion", p.getCurrentVersion());
+      out.put("minVersion", p.getMinVersion());
+      ArrayNode retired = out.putArray("retiredVersions");
+      p.getRetiredVersionsList().forEach(retired::add);
+      ArrayNode jobs = out.putArray("rotationJobs");
+      for (RotationJobInfo j : p.getRotationJobsList()) {
+        jobs.addObject().put("jobId", j.getJobId()).put("kind", j.getKind()).put("state", j.getState());
+      }
+      out.put("recentGrants", p.getRecentGrantsCount());
+      return true;
+    }
+  }
+}

@@ -1,0 +1,127 @@
+package org.teekms.kms.onboarding;
+
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import javax.net.ssl.SSLSession;
+import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.roots.RootState;
+import org.teekms.proto.GetRootGenerationsRequest;
+import org.teekms.proto.GetRootGenerationsResponse;
+import org.teekms.proto.OnboardingGrpc;
+import org.teekms.proto.RootGenerationSecret;
+
+/**
+ * The requester side of replica onboarding: over a mutual RA-TLS channel to a source KMS, asks for the root
+ * generations, then checks that the SOURCE is a registered KMS too ({@code isKmsAllowed} on the identity its RA-TLS
+ * certificate proved in this very handshake) before anything is kept. The caller imports the result with
+ * {@link RootImport} (which re-seals under this node's sealing key) and destroys it.
+ */
+public final class OnboardingClient {
+
+  /** Onboarding did not happen; the message says which check failed. Nothing was imported. */
+  public static final class OnboardingRefused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public OnboardingRefused(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  public record Joined(List<RootGenerationRelease> generations, String sourceGrantId, AttestedPeer source) {}
+
+  private OnboardingClient() {}
+
+  /**
+   * @param sourceIdentity the RA-TLS identity of the server side of a session (throws when it is not attested)
+   * @param policy         the registry check the source must pass
+   */
+  public static Joined fetch(Channel channel, Function<SSLSession, AttestedPeer> sourceIdentity, KmsPolicyPort policy,
+      String kmsId, String nodeId, Duration deadline) {
+    AtomicReference<SSLSession> session = new AtomicReference<>();
+    Channel capturing = ClientInterceptors.intercept(channel, new SessionCapture(session));
+    GetRootGenerationsResponse response;
+    try {
+      response = OnboardingGrpc.newBlockingStub(capturing).withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
+          .getRootGenerations(GetRootGenerationsRequest.newBuilder().setKmsId(kmsId).setNodeId(nodeId).build());
+    } catch (StatusRuntimeException e) {
+      throw new OnboardingRefused("the source refused or failed: " + e.getStatus().getCode() + ": "
+          + e.getStatus().getDescription(), e);
+    }
+    if (session.get() == null) {
+      throw new OnboardingRefused("no TLS session with the source: onboarding needs mutual RA-TLS", null);
+    }
+    AttestedPeer source;
+    try {
+      source = sourceIdentity.apply(session.get());
+    } catch (RuntimeException e) {
+      throw new OnboardingRefused("the source is not attested: " + e.getMessage(), e);
+    }
+    KmsPolicyVerdict verdict = policy.checkKms(source);
+    if (verdict.outcome() != KmsPolicyVerdict.Outcome.ALLOWED) {
+      throw new OnboardingRefused("the source is not an allowed KMS (" + verdict.outcome() + "): " + verdict.reason(), null);
+    }
+    if (!response.getKmsId().equals(kmsId)) {
+      throw new OnboardingRefused("the source serves KMS '" + response.getKmsId() + "', this node joins '" + kmsId + "'", null);
+    }
+    List<RootGenerationRelease> generations = new ArrayList<>();
+    for (RootGenerationSecret g : response.getGenerationsList()) {
+      RootState state;
+      try {
+        state = RootState.valueOf(g.getState());
+      } catch (IllegalArgumentException e) {
+        state = null;
+      }
+      if (state != RootState.CURRENT && state != RootState.RETIRED) {
+        generations.forEach(RootGenerationRelease::destroy);
+        throw new OnboardingRefused("generation " + g.getGeneration() + " has state '" + g.getState()
+            + "': only CURRENT and RETIRED generations are onboarded", null);
+      }
+      if (g.getGeneration() < 1 || g.getRootSecret().size() != 32) {
+        generations.forEach(RootGenerationRelease::destroy);
+        throw new OnboardingRefused("generation " + g.getGeneration() + ": malformed (generation >= 1, 32-byte secret)", null);
+      }
+      byte[] secret = g.getRootSecret().toByteArray();
+      try {
+        generations.add(new RootGenerationRelease(g.getGeneration(), state, secret, g.getCreatedAt()));
+      } finally {
+        java.util.Arrays.fill(secret, (byte) 0);
+      }
+    }
+    return new Joined(List.copyOf(generations), response.getGrantId(), source);
+  }
+
+  /** Records the TLS session of the call (the server's RA-TLS certificate was verified in its handshake). */
+  private record SessionCapture(AtomicReference<SSLSession> session) implements ClientInterceptor {
+    @Override
+    public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+      return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+        @Override
+        public void start(Listener<R> listener, Metadata headers) {
+          ClientCall<Q, R> call = this;
+          super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+            @Override
+            public void onHeaders(Metadata h) {
+              session.set(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+              super.onHeaders(h);
+            }
+          }, headers);
+        }
+      };
+    }
+  }
+}
