@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.util.HashSet;
 import java.util.List;
 import org.jboss.logging.Logger;
+import org.teekms.governance.ChainClient;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.kms.adapters.GovernanceAppPolicy;
@@ -19,6 +20,10 @@ import org.teekms.kms.admission.LocalAttestationPolicy;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.kms.operator.ChainRegistryOwner;
+import org.teekms.kms.operator.OperatorAuthorizer;
+import org.teekms.kms.operator.RegistryOwnerPort;
+import org.teekms.kms.operator.RotationControl;
 import org.teekms.kms.onboarding.OnboardingController;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -98,6 +103,21 @@ public class KmsBeans {
   RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config) {
     return new RotationWorker(pool, roots, audit, clock, config.rotation().rootGrace(), config.rotation().appBatch(),
         StepHook.NONE);
+  }
+
+  @Produces
+  @Singleton
+  RotationControl rotationControl(Pool pool, RotationJobs jobs, RootGenerationStore roots, AuditLog audit, Clock clock,
+      KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    boolean configured = chain.rpcUrl().isPresent() && chain.registryAddress().isPresent() && chain.chainId() > 0;
+    RegistryOwnerPort owner = configured
+        ? new ChainRegistryOwner(ChainClient.connect(chain.rpcUrl().get(), chain.chainId()), chain.registryAddress().get(),
+            chain.confirmations())
+        : () -> RegistryOwnerPort.OwnerRead.failed("no chain configured");
+    OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
+        configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
+    return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 
   /** The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort) questions. */

@@ -38,6 +38,14 @@ public interface KmsConfig {
 
   Onboarding onboarding();
 
+  Operator operator();
+
+  interface Operator {
+    /** How far an operator request's signed timestamp may be from this node's clock (teekms rotate). */
+    @WithDefault("5m")
+    Duration maxSkew();
+  }
+
   interface Onboarding {
     /**
      * {@code host:port} of an existing KMS node of this deployment. When set and this node's database holds no root

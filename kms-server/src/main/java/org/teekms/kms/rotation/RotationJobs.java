@@ -37,7 +37,7 @@ public final class RotationJobs {
       throw new IllegalArgumentException("app rotation needs a 20-byte app id and 1 <= min <= target");
     }
     String key = "app:" + HexFormat.of().formatHex(appId) + ":v" + targetVersion + ":min" + targetMinVersion;
-    return enqueue(key, Tuple.tuple().addString("APP_ROTATION").addBuffer(Buffer.buffer(appId)).addInteger(targetVersion)
+    return enqueue(pool, key, Tuple.tuple().addString("APP_ROTATION").addBuffer(Buffer.buffer(appId)).addInteger(targetVersion)
         .addInteger(targetMinVersion).addValue(null), reason);
   }
 
@@ -46,11 +46,16 @@ public final class RotationJobs {
    * generation: asking again while it runs returns the same job.
    */
   public Uni<UUID> enqueueRootRotation(int fromGeneration, String reason) {
-    return enqueue("root:from" + fromGeneration, Tuple.tuple().addString("ROOT_ROTATION").addValue(null).addValue(null)
+    return enqueueRootRotation(pool, fromGeneration, reason);
+  }
+
+  /** As {@link #enqueueRootRotation(int, String)}, inside the caller's transaction (with its audit entry). */
+  public Uni<UUID> enqueueRootRotation(SqlClient client, int fromGeneration, String reason) {
+    return enqueue(client, "root:from" + fromGeneration, Tuple.tuple().addString("ROOT_ROTATION").addValue(null).addValue(null)
         .addValue(null).addInteger(fromGeneration), reason);
   }
 
-  private Uni<UUID> enqueue(String dedupeKey, Tuple fields, String reason) {
+  private Uni<UUID> enqueue(SqlClient client, String dedupeKey, Tuple fields, String reason) {
     long now = clock.millis();
     UUID id = UUID.randomUUID();
     Tuple args = Tuple.tuple().addUUID(id).addString(dedupeKey);
@@ -58,11 +63,11 @@ public final class RotationJobs {
       args.addValue(fields.getValue(i));
     }
     args.addString(reason).addLong(now);
-    return pool.preparedQuery("INSERT INTO rotation_job (job_id, dedupe_key, kind, app_id, target_version, "
+    return client.preparedQuery("INSERT INTO rotation_job (job_id, dedupe_key, kind, app_id, target_version, "
             + "target_min_version, from_generation, reason, state, not_before, created_at, updated_at) "
             + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $9, $9) ON CONFLICT (dedupe_key) DO NOTHING")
         .execute(args)
-        .chain(() -> pool.preparedQuery("SELECT job_id FROM rotation_job WHERE dedupe_key = $1").execute(Tuple.of(dedupeKey)))
+        .chain(() -> client.preparedQuery("SELECT job_id FROM rotation_job WHERE dedupe_key = $1").execute(Tuple.of(dedupeKey)))
         .map(rows -> rows.iterator().next().getUUID("job_id"));
   }
 

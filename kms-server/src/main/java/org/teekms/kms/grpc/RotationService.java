@@ -1,0 +1,90 @@
+package org.teekms.kms.grpc;
+
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import java.util.Optional;
+import java.util.UUID;
+import org.jboss.logging.Logger;
+import org.teekms.kms.operator.OperatorDenied;
+import org.teekms.kms.operator.RotationControl;
+import org.teekms.kms.rotation.RotationJob;
+import org.teekms.proto.GetRotationJobRequest;
+import org.teekms.proto.OperatorRequest;
+import org.teekms.proto.RotationGrpc;
+import org.teekms.proto.RotationJobStatus;
+
+/** teekms.v1.Rotation: owner-signed root rotation requests and job progress (kms-server/README.md). */
+@GrpcService
+@Blocking
+public class RotationService extends RotationGrpc.RotationImplBase {
+
+  private static final Logger LOG = Logger.getLogger(RotationService.class);
+
+  private final RotationControl control;
+
+  public RotationService(RotationControl control) {
+    this.control = control;
+  }
+
+  @Override
+  public void requestRootRotation(OperatorRequest request, StreamObserver<RotationJobStatus> out) {
+    try {
+      RotationControl.JobStatus s = control.requestRootRotation(request);
+      LOG.infof("root rotation requested by %s: job %s", s.signer().orElse("?"), s.job().jobId());
+      out.onNext(encode(s));
+      out.onCompleted();
+    } catch (OperatorDenied d) {
+      LOG.warnf("operator request denied: %s", d.getMessage());
+      out.onError(denied(d));
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "RequestRootRotation failed");
+      out.onError(GrpcErrors.internal("RequestRootRotation", e));
+    }
+  }
+
+  @Override
+  public void getRotationJob(GetRotationJobRequest request, StreamObserver<RotationJobStatus> out) {
+    UUID id;
+    try {
+      id = UUID.fromString(request.getJobId());
+    } catch (IllegalArgumentException e) {
+      out.onError(GrpcErrors.invalid("job_id must be a UUID"));
+      return;
+    }
+    try {
+      Optional<RotationControl.JobStatus> s = control.status(id);
+      if (s.isEmpty()) {
+        out.onError(Status.NOT_FOUND.withDescription("no rotation job " + id).asRuntimeException());
+        return;
+      }
+      out.onNext(encode(s.get()));
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "GetRotationJob failed");
+      out.onError(GrpcErrors.internal("GetRotationJob", e));
+    }
+  }
+
+  /** CHAIN_UNAVAILABLE → UNAVAILABLE (retry later); every other refusal → PERMISSION_DENIED. Code in the trailer. */
+  static StatusRuntimeException denied(OperatorDenied d) {
+    Status status = d.code() == OperatorDenied.Code.CHAIN_UNAVAILABLE ? Status.UNAVAILABLE : Status.PERMISSION_DENIED;
+    Metadata trailers = new Metadata();
+    trailers.put(GrpcErrors.DENY_REASON, d.code().name());
+    return status.withDescription(d.getMessage()).asRuntimeException(trailers);
+  }
+
+  static RotationJobStatus encode(RotationControl.JobStatus s) {
+    RotationJob j = s.job();
+    RotationJobStatus.Builder b = RotationJobStatus.newBuilder().setJobId(j.jobId().toString()).setKind(j.kind().name())
+        .setState(j.state().name()).setFromGeneration(j.fromGeneration().orElse(0))
+        .setTargetGeneration(j.targetGeneration().orElse(0)).setAppsTotal(s.appsTotal()).setAppsMoved(s.appsMoved())
+        .setLastError(j.lastError().orElse("")).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt())
+        .setNotBefore(j.notBefore());
+    s.signer().ifPresent(b::setSigner);
+    return b.build();
+  }
+}
