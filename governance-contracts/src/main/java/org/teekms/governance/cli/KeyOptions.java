@@ -22,7 +22,7 @@ public final class KeyOptions {
           + "(default ${DEFAULT-VALUE}).")
   String keyEnv;
 
-  Credentials load() throws GovernanceException {
+  public Credentials load() throws GovernanceException {
     String hex;
     String source;
     if (keyFile != null) {

@@ -1,0 +1,215 @@
+package org.teekms.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.PrintWriter;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.governance.GovernanceException;
+import org.teekms.governance.cli.KeyOptions;
+import org.teekms.proto.GetKmsInfoRequest;
+import org.teekms.proto.GetRotationJobRequest;
+import org.teekms.proto.KmsInfo;
+import org.teekms.proto.KmsInfoServiceGrpc;
+import org.teekms.proto.OperatorRequest;
+import org.teekms.proto.OperatorRequestMessage;
+import org.teekms.proto.RotationGrpc;
+import org.teekms.proto.RotationJobStatus;
+import org.web3j.crypto.Credentials;
+import org.web3j.crypto.Sign;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code teekms rotate …}: operator-triggered rotation over TLS to an attested KMS (RA-TLS server certificate
+ * verified). Progress lines go to stderr, one JSON summary to stdout. Exit 0 done (or enqueued with --no-wait), 1
+ * denied / failed / unreachable, 2 usage error.
+ */
+@Command(
+    name = "rotate",
+    mixinStandardHelpOptions = true,
+    description = "Trigger and follow rotation jobs (root generation rotation, signed by the KMS registry owner).",
+    subcommands = {RotateCommand.Root.class, RotateCommand.Status_.class})
+public final class RotateCommand extends CommandGroup {
+
+  /** States after which nothing the operator waits for is left: apps moved (old generation retained), done, failed. */
+  static final Set<String> SETTLED = Set.of("APPS_MOVED", "DONE", "FAILED");
+  private static final Metadata.Key<String> DENY_REASON =
+      Metadata.Key.of("teekms-deny-reason", Metadata.ASCII_STRING_MARSHALLER);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** Shared: connect over RA-TLS, run, follow the job, print one JSON object. */
+  abstract static class RotationCall implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin KmsEndpoint endpoint;
+    @Mixin QuoteVerificationOptions options;
+
+    @Option(names = "--no-wait", description = "Return once the job is enqueued (or read) instead of following it.")
+    boolean noWait;
+
+    @Option(names = "--poll", paramLabel = "SECONDS", defaultValue = "2", description = "Progress poll interval (default 2).")
+    int pollSeconds;
+
+    @Option(names = "--max-wait", paramLabel = "SECONDS", defaultValue = "3600",
+        description = "Give up following after this long, exit 1 (the job keeps running; default 3600).")
+    int maxWaitSeconds;
+
+    /** Starts (or reads) the job; may add facts to {@code out}. */
+    abstract RotationJobStatus start(ManagedChannel channel, ObjectNode out) throws Exception;
+
+    @Override
+    public Integer call() throws Exception {
+      options.requireOneCollateralSource();
+      if (pollSeconds < 1 || maxWaitSeconds < 1) {
+        throw new ParameterException(spec.commandLine(), "--poll and --max-wait must be >= 1");
+      }
+      ObjectNode out = VerifyQuoteCommand.JSON.createObjectNode();
+      CollateralSource collateral;
+      try {
+        collateral = options.source();
+      } catch (QuoteVerificationOptions.CollateralLoadException e) {
+        return print(fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
+      }
+      ManagedChannel channel = endpoint.open(options.verifier(), collateral, options.time());
+      boolean ok;
+      try {
+        RotationJobStatus s = start(channel, out);
+        PrintWriter err = spec.commandLine().getErr();
+        progress(err, s);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(maxWaitSeconds);
+        RotationGrpc.RotationBlockingStub rotation = RotationGrpc.newBlockingStub(channel);
+        while (!noWait && !SETTLED.contains(s.getState()) && System.nanoTime() < deadline) {
+          Thread.sleep(TimeUnit.SECONDS.toMillis(pollSeconds));
+          RotationJobStatus next = rotation.withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+              .getRotationJob(GetRotationJobRequest.newBuilder().setJobId(s.getJobId()).build());
+          if (!next.getState().equals(s.getState()) || next.getAppsMoved() != s.getAppsMoved()
+              || !next.getLastError().equals(s.getLastError())) {
+            progress(err, next);
+          }
+          s = next;
+        }
+        job(out, s);
+        ok = noWait ? !"FAILED".equals(s.getState()) : SETTLED.contains(s.getState()) && !"FAILED".equals(s.getState());
+        if (!ok) {
+          fail(out, "FAILED".equals(s.getState()) ? "JOB_FAILED" : "STILL_RUNNING",
+              "FAILED".equals(s.getState()) ? s.getLastError()
+                  : "job " + s.getJobId() + " is still " + s.getState() + " after " + maxWaitSeconds + " s");
+        }
+      } catch (StatusRuntimeException e) {
+        ok = false;
+        String code = e.getTrailers() == null ? null : e.getTrailers().get(DENY_REASON);
+        fail(out, e.getStatus().getCode() == Status.Code.PERMISSION_DENIED ? "DENIED" : "KMS_UNREACHABLE_OR_UNTRUSTED",
+            e.getStatus().getCode() + ": " + e.getStatus().getDescription()
+                + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+        if (code != null) {
+          out.put("denyCode", code);
+        }
+      } catch (GovernanceException e) {
+        ok = false;
+        fail(out, "NO_OPERATOR_KEY", e.getMessage());
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      return print(out, ok);
+    }
+
+    private static void progress(PrintWriter err, RotationJobStatus s) {
+      err.printf("job %s %s: %s, generation %d -> %s, apps moved %d/%d%s%n", s.getJobId(), s.getKind(), s.getState(),
+          s.getFromGeneration(), s.getTargetGeneration() == 0 ? "?" : String.valueOf(s.getTargetGeneration()),
+          s.getAppsMoved(), s.getAppsTotal(), s.getLastError().isEmpty() ? "" : " (last error: " + s.getLastError() + ")");
+      err.flush();
+    }
+
+    private static void job(ObjectNode out, RotationJobStatus s) {
+      ObjectNode j = out.putObject("job");
+      j.put("jobId", s.getJobId());
+      j.put("kind", s.getKind());
+      j.put("state", s.getState());
+      j.put("fromGeneration", s.getFromGeneration());
+      j.put("targetGeneration", s.getTargetGeneration());
+      j.put("appsMoved", s.getAppsMoved());
+      j.put("appsTotal", s.getAppsTotal());
+      j.put("notBefore", s.getNotBefore());
+      if (!s.getLastError().isEmpty()) {
+        j.put("lastError", s.getLastError());
+      }
+    }
+
+    private static ObjectNode fail(ObjectNode out, String failure, String error) {
+      out.put("failure", failure);
+      out.put("error", error);
+      return out;
+    }
+
+    private int print(ObjectNode out, boolean ok) throws Exception {
+      out.put("ok", ok);
+      spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+      spec.commandLine().getOut().flush();
+      return ok ? 0 : 1;
+    }
+  }
+
+  @Command(name = "root", mixinStandardHelpOptions = true,
+      description = "Rotate the root generation: sign a ROTATE_ROOT request with the registry owner key, follow the "
+          + "job until every app moved to the new generation (the old one is destroyed after the grace period).")
+  public static final class Root extends RotationCall {
+    @ArgGroup(exclusive = false)
+    KeyOptions key = new KeyOptions();
+
+    @Override
+    RotationJobStatus start(ManagedChannel channel, ObjectNode out) throws GovernanceException {
+      Credentials owner = key.load();
+      // The domain (KMS id, chain, registry) is what the attested KMS itself reports over the verified channel.
+      KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+          .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+      byte[] nonce = new byte[32];
+      RANDOM.nextBytes(nonce);
+      OperatorRequest unsigned = OperatorRequest.newBuilder().setAction(OperatorRequestMessage.ROTATE_ROOT)
+          .setKmsId(info.getKmsId()).setChainId(info.getChainId())
+          .setRegistry("0x" + HexFormat.of().formatHex(info.getRegistryAddress().toByteArray()))
+          .setTimestampMillis(Clock.systemUTC().millis()).setNonce(ByteString.copyFrom(nonce)).build();
+      OperatorRequest signed = sign(unsigned, owner);
+      out.put("signer", owner.getAddress());
+      out.put("kmsId", info.getKmsId());
+      return RotationGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+          .requestRootRotation(signed);
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Show (and, without --no-wait, follow) a rotation job's state and progress.")
+  public static final class Status_ extends RotationCall {
+    @Option(names = "--job", required = true, paramLabel = "JOB_ID", description = "The job id (UUID).")
+    String job;
+
+    @Override
+    RotationJobStatus start(ManagedChannel channel, ObjectNode out) {
+      return RotationGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+          .getRotationJob(GetRotationJobRequest.newBuilder().setJobId(job).build());
+    }
+  }
+
+  /** The request with its EIP-191 signature (65 bytes r||s||v) over {@link OperatorRequestMessage#bytes}. */
+  static OperatorRequest sign(OperatorRequest unsigned, Credentials key) {
+    Sign.SignatureData sig = Sign.signPrefixedMessage(OperatorRequestMessage.bytes(unsigned), key.getEcKeyPair());
+    byte[] rsv = new byte[65];
+    System.arraycopy(sig.getR(), 0, rsv, 0, 32);
+    System.arraycopy(sig.getS(), 0, rsv, 32, 32);
+    rsv[64] = sig.getV()[0];
+    return unsigned.toBuilder().setSignature(ByteString.copyFrom(rsv)).build();
+  }
+}
