@@ -26,7 +26,6 @@ import org.teekms.proto.RotationGrpc;
 import org.teekms.proto.RotationJobStatus;
 import org.web3j.crypto.Credentials;
 import org.web3j.crypto.Sign;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -167,8 +166,7 @@ public final class RotateCommand extends CommandGroup {
       description = "Rotate the root generation: sign a ROTATE_ROOT request with the registry owner key, follow the "
           + "job until every app moved to the new generation (the old one is destroyed after the grace period).")
   public static final class Root extends RotationCall {
-    @ArgGroup(exclusive = false)
-    KeyOptions key = new KeyOptions();
+    @Mixin KeyOptions key;
 
     @Override
     RotationJobStatus start(ManagedChannel channel, ObjectNode out) throws GovernanceException {

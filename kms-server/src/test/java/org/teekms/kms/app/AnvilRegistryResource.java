@@ -1,0 +1,50 @@
+package org.teekms.kms.app;
+
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.testing.AnvilNode;
+import org.web3j.crypto.Credentials;
+
+/**
+ * A local chain (anvil) with a KmsRegistry owned by a fresh account, for a @QuarkusTest. The owner's and a stranger's
+ * keys are written as files (the CLI's --key-file) under {@code rotation-it.keys-dir}: test resources may live in
+ * another class loader than the test, so they hand values over through configuration only.
+ */
+public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManager {
+
+  private AnvilNode anvil;
+
+  @Override
+  public Map<String, String> start() {
+    try {
+      anvil = AnvilNode.start();
+      Credentials deployer = anvil.fundedAccount();
+      Credentials owner = AnvilNode.unfundedAccount();
+      Credentials stranger = AnvilNode.unfundedAccount();
+      String registry;
+      try (ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
+        registry = KmsRegistry.deploy(chain, deployer, owner.getAddress()).registry().address();
+      }
+      Path keys = Files.createTempDirectory("teekms-rotate-keys");
+      Files.writeString(keys.resolve("owner.key"), owner.getEcKeyPair().getPrivateKey().toString(16));
+      Files.writeString(keys.resolve("stranger.key"), stranger.getEcKeyPair().getPrivateKey().toString(16));
+      Files.writeString(keys.resolve("owner.address"), owner.getAddress());
+      return Map.of("teekms.chain.rpc-url", anvil.rpcUrl(), "teekms.chain.chain-id", String.valueOf(AnvilNode.CHAIN_ID),
+          "teekms.chain.registry-address", registry, "teekms.chain.confirmations", "0",
+          "rotation-it.keys-dir", keys.toString());
+    } catch (Exception e) {
+      throw new IllegalStateException("could not start anvil with a KmsRegistry", e);
+    }
+  }
+
+  @Override
+  public void stop() {
+    if (anvil != null) {
+      anvil.close();
+    }
+  }
+}
