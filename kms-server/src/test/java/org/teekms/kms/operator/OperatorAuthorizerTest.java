@@ -1,0 +1,155 @@
+package org.teekms.kms.operator;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.teekms.proto.OperatorRequest;
+import org.teekms.proto.OperatorRequestMessage;
+import org.web3j.crypto.Credentials;
+import org.web3j.crypto.Sign;
+
+/** The signed-request checks without chain or database: message bytes, domain, freshness, signature, owner. */
+class OperatorAuthorizerTest {
+
+  private static final Credentials OWNER =
+      Credentials.create("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318");
+  private static final Credentials OTHER =
+      Credentials.create("0x8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f");
+  private static final String REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+  private static final long NOW = 1_795_000_000_000L;
+  private static final Clock CLOCK = Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC);
+
+  static OperatorAuthorizer authorizer(RegistryOwnerPort owner) {
+    return new OperatorAuthorizer("kms-a", 31337, REGISTRY, owner, CLOCK, Duration.ofMinutes(5));
+  }
+
+  static RegistryOwnerPort ownedBy(Credentials c) {
+    return () -> new RegistryOwnerPort.OwnerRead(c.getAddress(), 7, "0xabc", null);
+  }
+
+  static OperatorRequest unsigned(long timestamp) {
+    byte[] nonce = new byte[32];
+    Arrays.fill(nonce, (byte) 0x5a);
+    return OperatorRequest.newBuilder().setAction("ROTATE_ROOT").setKmsId("kms-a").setChainId(31337).setRegistry(REGISTRY)
+        .setTimestampMillis(timestamp).setNonce(ByteString.copyFrom(nonce)).build();
+  }
+
+  static OperatorRequest sign(OperatorRequest r, Credentials key) {
+    Sign.SignatureData s = Sign.signPrefixedMessage(OperatorRequestMessage.bytes(r), key.getEcKeyPair());
+    byte[] rsv = new byte[65];
+    System.arraycopy(s.getR(), 0, rsv, 0, 32);
+    System.arraycopy(s.getS(), 0, rsv, 32, 32);
+    rsv[64] = s.getV()[0];
+    return r.toBuilder().setSignature(ByteString.copyFrom(rsv)).build();
+  }
+
+  static OperatorDenied.Code deniedCode(OperatorAuthorizer a, OperatorRequest r) {
+    return assertThrows(OperatorDenied.class, () -> a.authorize(r)).code();
+  }
+
+  @Test
+  void messageTextIsTheDocumentedVector() {
+    String expected = "tee-kms operator request v1\naction: ROTATE_ROOT\nkms-id: kms-a\nchain-id: 31337\n"
+        + "registry: 0x5fbdb2315678afecb367f032d93f642f64180aa3\ntimestamp: 1795000000000\nnonce: "
+        + "5a".repeat(32);
+    assertArrayEquals(expected.getBytes(StandardCharsets.UTF_8), OperatorRequestMessage.bytes(unsigned(NOW)));
+  }
+
+  @Test
+  void ownerSignatureIsAuthorized() throws Exception {
+    OperatorAuthorizer.Authorized ok = authorizer(ownedBy(OWNER)).authorize(sign(unsigned(NOW - 60_000), OWNER));
+    assertEquals(OWNER.getAddress(), ok.signer());
+    assertEquals(7, ok.ownerBlock());
+  }
+
+  @Test
+  void everyOtherCaseIsDeniedWithItsReason() {
+    OperatorAuthorizer a = authorizer(ownedBy(OWNER));
+    assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(NOW), OTHER)));
+    assertEquals(OperatorDenied.Code.STALE, deniedCode(a, sign(unsigned(NOW - 301_000), OWNER)));
+    assertEquals(OperatorDenied.Code.STALE, deniedCode(a, sign(unsigned(NOW + 301_000), OWNER)), "from the future");
+    assertEquals(OperatorDenied.Code.WRONG_DOMAIN, deniedCode(a, sign(unsigned(NOW).toBuilder().setChainId(1).build(), OWNER)));
+    assertEquals(OperatorDenied.Code.WRONG_DOMAIN, deniedCode(a, sign(unsigned(NOW).toBuilder()
+        .setRegistry("0x" + "11".repeat(20)).build(), OWNER)));
+    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setAction("ROTATE_APP").build()));
+    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setKmsId("kms-a\naction: X").build()));
+    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setNonce(ByteString.copyFrom(new byte[8])).build()));
+    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(a, unsigned(NOW)), "no signature");
+    assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE,
+        deniedCode(authorizer(() -> RegistryOwnerPort.OwnerRead.failed("rpc down")), sign(unsigned(NOW), OWNER)));
+    assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE, deniedCode(new OperatorAuthorizer("kms-a", 31337, null,
+        ownedBy(OWNER), CLOCK, Duration.ofMinutes(5)), sign(unsigned(NOW), OWNER)), "no chain configured");
+  }
+
+  @Test
+  void highSTwinOfAValidSignatureIsRefused() {
+    OperatorRequest good = sign(unsigned(NOW), OWNER);
+    byte[] sig = good.getSignature().toByteArray();
+    BigInteger n = Sign.CURVE_PARAMS.getN();
+    byte[] highS = n.subtract(new BigInteger(1, Arrays.copyOfRange(sig, 32, 64))).toByteArray();
+    byte[] twin = sig.clone();
+    Arrays.fill(twin, 32, 64, (byte) 0);
+    System.arraycopy(highS, Math.max(0, highS.length - 32), twin, 64 - Math.min(32, highS.length), Math.min(32, highS.length));
+    twin[64] = (byte) (sig[64] == 27 ? 28 : 27);
+    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(authorizer(ownedBy(OWNER)),
+        good.toBuilder().setSignature(ByteString.copyFrom(twin)).build()));
+  }
+
+  @Test
+  void truncatedOversizedAndMutatedRequestsNeverAuthorizeNorThrowUnchecked() {
+    OperatorAuthorizer a = authorizer(ownedBy(OWNER));
+    OperatorRequest original = sign(unsigned(NOW), OWNER);
+    byte[] wire = original.toByteArray();
+    Random random = new Random(20261124);
+    int parsed = 0;
+    for (int i = 0; i < 3000; i++) {
+      byte[] m = switch (i % 3) {
+        case 0 -> Arrays.copyOf(wire, random.nextInt(wire.length));
+        case 1 -> {
+          byte[] b = Arrays.copyOf(wire, wire.length + 1 + random.nextInt(64));
+          for (int j = wire.length; j < b.length; j++) b[j] = (byte) random.nextInt(256);
+          yield b;
+        }
+        default -> {
+          byte[] b = wire.clone();
+          int flips = 1 + random.nextInt(4);
+          for (int j = 0; j < flips; j++) b[random.nextInt(b.length)] ^= (byte) (1 + random.nextInt(255));
+          yield b;
+        }
+      };
+      OperatorRequest r;
+      try {
+        r = OperatorRequest.parseFrom(m);
+      } catch (InvalidProtocolBufferException e) {
+        continue;
+      }
+      if (r.getAction().equals(original.getAction()) && r.getKmsId().equals(original.getKmsId())
+          && r.getChainId() == original.getChainId() && r.getRegistry().equals(original.getRegistry())
+          && r.getTimestampMillis() == original.getTimestampMillis() && r.getNonce().equals(original.getNonce())
+          && r.getSignature().equals(original.getSignature())) {
+        continue; // the mutation touched only unknown-field bytes: still the very same signed request
+      }
+      parsed++;
+      try {
+        a.authorize(r);
+        throw new AssertionError("a mutated request was authorized: " + r);
+      } catch (OperatorDenied expected) {
+        // denied, with a code
+      }
+    }
+    assertTrue(parsed > 500, "enough mutations parsed to exercise the checks: " + parsed);
+  }
+}
