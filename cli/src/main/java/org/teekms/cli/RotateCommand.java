@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
     name = "rotate",
     mixinStandardHelpOptions = true,
     description = "Trigger and follow rotation jobs (root generation rotation, signed by the KMS registry owner).",
-    subcommands = {RotateCommand.Root.class, RotateCommand.Status_.class})
+    subcommands = {RotateCommand.Root.class, RotateCommand.App.class, RotateCommand.Status_.class})
 public final class RotateCommand extends CommandGroup {
 
   /** States after which nothing the operator waits for is left: apps moved (old generation retained), done, failed. */
@@ -127,6 +127,13 @@ public final class RotateCommand extends CommandGroup {
     }
 
     private static void progress(PrintWriter err, RotationJobStatus s) {
+      if (!s.getAppId().isEmpty()) {
+        err.printf("job %s %s: %s, app 0x%s to version %d (min %d)%s%n", s.getJobId(), s.getKind(), s.getState(),
+            HexFormat.of().formatHex(s.getAppId().toByteArray()), s.getTargetVersion(), s.getTargetMinVersion(),
+            s.getLastError().isEmpty() ? "" : " (last error: " + s.getLastError() + ")");
+        err.flush();
+        return;
+      }
       err.printf("job %s %s: %s, generation %d -> %s, apps moved %d/%d%s%n", s.getJobId(), s.getKind(), s.getState(),
           s.getFromGeneration(), s.getTargetGeneration() == 0 ? "?" : String.valueOf(s.getTargetGeneration()),
           s.getAppsMoved(), s.getAppsTotal(), s.getLastError().isEmpty() ? "" : " (last error: " + s.getLastError() + ")");
@@ -143,6 +150,11 @@ public final class RotateCommand extends CommandGroup {
       j.put("appsMoved", s.getAppsMoved());
       j.put("appsTotal", s.getAppsTotal());
       j.put("notBefore", s.getNotBefore());
+      if (!s.getAppId().isEmpty()) {
+        j.put("appId", "0x" + HexFormat.of().formatHex(s.getAppId().toByteArray()));
+        j.put("targetVersion", s.getTargetVersion());
+        j.put("targetMinVersion", s.getTargetMinVersion());
+      }
       if (!s.getLastError().isEmpty()) {
         j.put("lastError", s.getLastError());
       }
@@ -170,22 +182,55 @@ public final class RotateCommand extends CommandGroup {
 
     @Override
     RotationJobStatus start(ManagedChannel channel, ObjectNode out) throws GovernanceException {
-      Credentials owner = key.load();
-      // The domain (KMS id, chain, registry) is what the attested KMS itself reports over the verified channel.
-      KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
-          .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
-      byte[] nonce = new byte[32];
-      RANDOM.nextBytes(nonce);
-      OperatorRequest unsigned = OperatorRequest.newBuilder().setAction(OperatorRequestMessage.ROTATE_ROOT)
-          .setKmsId(info.getKmsId()).setChainId(info.getChainId())
-          .setRegistry("0x" + HexFormat.of().formatHex(info.getRegistryAddress().toByteArray()))
-          .setTimestampMillis(Clock.systemUTC().millis()).setNonce(ByteString.copyFrom(nonce)).build();
-      OperatorRequest signed = sign(unsigned, owner);
-      out.put("signer", owner.getAddress());
-      out.put("kmsId", info.getKmsId());
+      OperatorRequest signed = signedRequest(channel, endpoint, key, OperatorRequestMessage.ROTATE_ROOT, ByteString.EMPTY, out);
       return RotationGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
           .requestRootRotation(signed);
     }
+  }
+
+  @Command(name = "app", mixinStandardHelpOptions = true,
+      description = "Bring one app to the key versions the chain holds for it now (SYNC_APP, signed with the registry "
+          + "owner key) and follow the job until done.")
+  public static final class App extends RotationCall {
+    @Mixin KeyOptions key;
+
+    @Option(names = "--app", required = true, paramLabel = "APP_ID", description = "The app (20-byte hex).")
+    String app;
+
+    @Override
+    RotationJobStatus start(ManagedChannel channel, ObjectNode out) throws GovernanceException {
+      String h = app.startsWith("0x") || app.startsWith("0X") ? app.substring(2) : app;
+      byte[] id;
+      try {
+        id = HexFormat.of().parseHex(h);
+      } catch (IllegalArgumentException e) {
+        id = new byte[0];
+      }
+      if (id.length != 20) {
+        throw new ParameterException(spec.commandLine(), "--app must be a 20-byte hex app id, got " + app);
+      }
+      OperatorRequest signed = signedRequest(channel, endpoint, key, OperatorRequestMessage.SYNC_APP,
+          ByteString.copyFrom(id), out);
+      return RotationGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+          .requestAppRotation(signed);
+    }
+  }
+
+  /** A fresh request for {@code action}, its domain (KMS id, chain, registry) as the attested KMS itself reports it. */
+  static OperatorRequest signedRequest(ManagedChannel channel, KmsEndpoint endpoint, KeyOptions key, String action,
+      ByteString appId, ObjectNode out) throws GovernanceException {
+    Credentials owner = key.load();
+    KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+        .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+    byte[] nonce = new byte[32];
+    RANDOM.nextBytes(nonce);
+    OperatorRequest unsigned = OperatorRequest.newBuilder().setAction(action).setAppId(appId)
+        .setKmsId(info.getKmsId()).setChainId(info.getChainId())
+        .setRegistry("0x" + HexFormat.of().formatHex(info.getRegistryAddress().toByteArray()))
+        .setTimestampMillis(Clock.systemUTC().millis()).setNonce(ByteString.copyFrom(nonce)).build();
+    out.put("signer", owner.getAddress());
+    out.put("kmsId", info.getKmsId());
+    return sign(unsigned, owner);
   }
 
   @Command(name = "status", mixinStandardHelpOptions = true,

@@ -15,7 +15,8 @@ public final class OperatorRequestMessage {
 
   public static final String HEADER = "tee-kms operator request v1";
   public static final String ROTATE_ROOT = "ROTATE_ROOT";
-  public static final Set<String> ACTIONS = Set.of(ROTATE_ROOT);
+  public static final String SYNC_APP = "SYNC_APP";
+  public static final Set<String> ACTIONS = Set.of(ROTATE_ROOT, SYNC_APP);
   public static final int MIN_NONCE = 16;
   public static final int MAX_NONCE = 64;
 
@@ -47,11 +48,16 @@ public final class OperatorRequestMessage {
     if (n < MIN_NONCE || n > MAX_NONCE) {
       throw new IllegalArgumentException("nonce must be " + MIN_NONCE + ".." + MAX_NONCE + " bytes, got " + n);
     }
+    boolean app = SYNC_APP.equals(r.getAction());
+    if (app ? r.getAppId().size() != 20 : !r.getAppId().isEmpty()) {
+      throw new IllegalArgumentException(app ? "SYNC_APP needs a 20-byte app_id" : r.getAction() + " takes no app_id");
+    }
     String text = HEADER + "\n"
         + "action: " + r.getAction() + "\n"
         + "kms-id: " + r.getKmsId() + "\n"
         + "chain-id: " + Long.toUnsignedString(r.getChainId()) + "\n"
         + "registry: " + r.getRegistry().toLowerCase(Locale.ROOT) + "\n"
+        + (app ? "app: 0x" + HexFormat.of().formatHex(r.getAppId().toByteArray()) + "\n" : "")
         + "timestamp: " + r.getTimestampMillis() + "\n"
         + "nonce: " + HexFormat.of().formatHex(r.getNonce().toByteArray());
     return text.getBytes(StandardCharsets.UTF_8);

@@ -114,7 +114,7 @@ public class KmsBeans {
     RegistryOwnerPort owner = configured
         ? new ChainRegistryOwner(ChainClient.connect(chain.rpcUrl().get(), chain.chainId()), chain.registryAddress().get(),
             chain.confirmations())
-        : () -> RegistryOwnerPort.OwnerRead.failed("no chain configured");
+        : RegistryOwnerPort.unconfigured();
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
         configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());

@@ -47,6 +47,22 @@ public class RotationService extends RotationGrpc.RotationImplBase {
   }
 
   @Override
+  public void requestAppRotation(OperatorRequest request, StreamObserver<RotationJobStatus> out) {
+    try {
+      RotationControl.JobStatus s = control.requestAppRotation(request);
+      LOG.infof("app rotation requested by %s: job %s", s.signer().orElse("?"), s.job().jobId());
+      out.onNext(encode(s));
+      out.onCompleted();
+    } catch (OperatorDenied d) {
+      LOG.warnf("operator request denied: %s", d.getMessage());
+      out.onError(denied(d));
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "RequestAppRotation failed");
+      out.onError(GrpcErrors.internal("RequestAppRotation", e));
+    }
+  }
+
+  @Override
   public void getRotationJob(GetRotationJobRequest request, StreamObserver<RotationJobStatus> out) {
     UUID id;
     try {
@@ -85,6 +101,9 @@ public class RotationService extends RotationGrpc.RotationImplBase {
         .setLastError(j.lastError().orElse("")).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt())
         .setNotBefore(j.notBefore());
     s.signer().ifPresent(b::setSigner);
+    j.appId().ifPresent(a -> b.setAppId(com.google.protobuf.ByteString.copyFrom(a)));
+    j.targetVersion().ifPresent(b::setTargetVersion);
+    j.targetMinVersion().ifPresent(b::setTargetMinVersion);
     return b.build();
   }
 }

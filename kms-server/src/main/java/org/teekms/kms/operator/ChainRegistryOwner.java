@@ -1,7 +1,9 @@
 package org.teekms.kms.operator;
 
 import java.math.BigInteger;
+import java.util.HexFormat;
 import java.util.List;
+import org.teekms.governance.AppPolicy;
 import java.util.Locale;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
@@ -37,6 +39,26 @@ public final class ChainRegistryOwner implements RegistryOwnerPort {
       return new OwnerRead(((String) out.get(0)).toLowerCase(Locale.ROOT), number, block.getHash(), null);
     } catch (GovernanceException | RuntimeException e) {
       return OwnerRead.failed("reading KmsRegistry.owner() at " + registry + " failed: " + e.getMessage());
+    }
+  }
+
+  @Override
+  public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+    String app = "0x" + HexFormat.of().formatHex(appId);
+    try {
+      BigInteger status = (BigInteger) KmsRegistry.ABI.decodeResult("appStatus",
+          chain.callAtBlockHash(registry, KmsRegistry.ABI.encodeCall("appStatus", app), blockHash)).get(0);
+      if (status.intValueExact() != KmsRegistry.AppStatus.REGISTERED.ordinal()) {
+        return AppVersionsRead.failed("app " + app + " is not REGISTERED in the registry (status "
+            + KmsRegistry.AppStatus.values()[status.intValueExact()] + ")");
+      }
+      BigInteger current = (BigInteger) AppPolicy.ABI.decodeResult("currentKeyVersion",
+          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("currentKeyVersion"), blockHash)).get(0);
+      BigInteger minimum = (BigInteger) AppPolicy.ABI.decodeResult("minKeyVersion",
+          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("minKeyVersion"), blockHash)).get(0);
+      return new AppVersionsRead(current.longValueExact(), minimum.longValueExact(), null);
+    } catch (GovernanceException | RuntimeException e) {
+      return AppVersionsRead.failed("reading the key versions of app " + app + " failed: " + e.getMessage());
     }
   }
 }

@@ -43,6 +43,29 @@ public final class OperatorAuthorizer {
   /** An authorized request: who signed it and at which block they owned the registry. */
   public record Authorized(String signer, long ownerBlock, String ownerBlockHash) {}
 
+  /** Authorizes a request for {@code action} (an RPC accepts only its own action: no signature is reusable across). */
+  public Authorized authorize(OperatorRequest request, String action) throws OperatorDenied {
+    if (!action.equals(request.getAction())) {
+      throw new OperatorDenied(OperatorDenied.Code.MALFORMED, "this RPC takes action " + action + ", the request is for '"
+          + request.getAction() + "'");
+    }
+    return authorize(request);
+  }
+
+  /** The app's on-chain key versions at the block the owner was read at (SYNC_APP). */
+  public RegistryOwnerPort.AppVersionsRead appVersions(byte[] appId, Authorized ok) throws OperatorDenied {
+    RegistryOwnerPort.AppVersionsRead v = owner.appVersions(appId, ok.ownerBlockHash());
+    if (v.failure() != null) {
+      throw new OperatorDenied(v.failure().contains("is not REGISTERED") ? OperatorDenied.Code.APP_NOT_REGISTERED
+          : OperatorDenied.Code.CHAIN_UNAVAILABLE, v.failure());
+    }
+    if (v.current() < 1 || v.minimum() < 1 || v.minimum() > v.current() || v.current() > Integer.MAX_VALUE) {
+      throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, "the chain reports unusable key versions: current "
+          + v.current() + ", minimum " + v.minimum());
+    }
+    return v;
+  }
+
   public Authorized authorize(OperatorRequest request) throws OperatorDenied {
     byte[] message;
     try {

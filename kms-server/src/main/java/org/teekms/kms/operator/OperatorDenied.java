@@ -16,6 +16,8 @@ public final class OperatorDenied extends Exception {
     BAD_SIGNATURE,
     /** The signer is not the registry owner at the pinned block. */
     NOT_OWNER,
+    /** SYNC_APP for an address that is not a REGISTERED app of the registry at the pinned block. */
+    APP_NOT_REGISTERED,
     /** The nonce was already spent. */
     REPLAYED,
     /** No chain configured, or the owner could not be read: refused, retry later. */

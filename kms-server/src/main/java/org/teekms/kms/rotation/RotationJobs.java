@@ -33,11 +33,17 @@ public final class RotationJobs {
    * @return the job id: the new job's, or the existing one's for the same target
    */
   public Uni<UUID> enqueueAppRotation(byte[] appId, int targetVersion, int targetMinVersion, String reason) {
+    return enqueueAppRotation(pool, appId, targetVersion, targetMinVersion, reason);
+  }
+
+  /** As {@link #enqueueAppRotation(byte[], int, int, String)}, inside the caller's transaction. */
+  public Uni<UUID> enqueueAppRotation(SqlClient client, byte[] appId, int targetVersion, int targetMinVersion,
+      String reason) {
     if (appId.length != 20 || targetVersion < 1 || targetMinVersion < 1 || targetMinVersion > targetVersion) {
       throw new IllegalArgumentException("app rotation needs a 20-byte app id and 1 <= min <= target");
     }
     String key = "app:" + HexFormat.of().formatHex(appId) + ":v" + targetVersion + ":min" + targetMinVersion;
-    return enqueue(pool, key, Tuple.tuple().addString("APP_ROTATION").addBuffer(Buffer.buffer(appId)).addInteger(targetVersion)
+    return enqueue(client, key, Tuple.tuple().addString("APP_ROTATION").addBuffer(Buffer.buffer(appId)).addInteger(targetVersion)
         .addInteger(targetMinVersion).addValue(null), reason);
   }
 

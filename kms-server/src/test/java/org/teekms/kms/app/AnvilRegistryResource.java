@@ -4,6 +4,7 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.testing.AnvilNode;
@@ -23,11 +24,19 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
     try {
       anvil = AnvilNode.start();
       Credentials deployer = anvil.fundedAccount();
-      Credentials owner = AnvilNode.unfundedAccount();
+      Credentials owner = anvil.fundedAccount();
+      Credentials appOwner = anvil.fundedAccount();
       Credentials stranger = AnvilNode.unfundedAccount();
       String registry;
+      String app;
       try (ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
         registry = KmsRegistry.deploy(chain, deployer, owner.getAddress()).registry().address();
+        // One registered app whose owner rotated twice and cut off version 1: current 3, minimum 2.
+        app = KmsRegistry.at(chain, registry, owner).registerApp(appOwner.getAddress()).appId();
+        AppPolicy policy = AppPolicy.at(chain, app, appOwner);
+        policy.rotateKeys();
+        policy.rotateKeys();
+        policy.setMinKeyVersion(2);
       }
       Path keys = Files.createTempDirectory("teekms-rotate-keys");
       Files.writeString(keys.resolve("owner.key"), owner.getEcKeyPair().getPrivateKey().toString(16));
@@ -35,7 +44,7 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
       Files.writeString(keys.resolve("owner.address"), owner.getAddress());
       return Map.of("teekms.chain.rpc-url", anvil.rpcUrl(), "teekms.chain.chain-id", String.valueOf(AnvilNode.CHAIN_ID),
           "teekms.chain.registry-address", registry, "teekms.chain.confirmations", "0",
-          "rotation-it.keys-dir", keys.toString());
+          "rotation-it.keys-dir", keys.toString(), "rotation-it.app-id", app);
     } catch (Exception e) {
       throw new IllegalStateException("could not start anvil with a KmsRegistry", e);
     }

@@ -180,6 +180,27 @@ class RotationRaTlsTest {
       assertEquals(2, AppKeyVersions.read(pool, app).await().atMost(Duration.ofSeconds(10)).orElseThrow().currentVersion());
     }
 
+    // SYNC_APP: the registered app is brought to the chain's versions (current 3, minimum 2) on the new generation.
+    String appHex = ConfigProvider.getConfig().getValue("rotation-it.app-id", String.class);
+    Run sync = cli("rotate", "app", "--app", appHex, "--key-file", keys().resolve("owner.key").toString());
+    assertEquals(0, sync.exit(), sync.toString());
+    JsonNode appJob = sync.json().get("job");
+    assertEquals("APP_ROTATION", appJob.get("kind").asText());
+    assertEquals("DONE", appJob.get("state").asText());
+    assertEquals(3, appJob.get("targetVersion").asInt());
+    assertEquals(2, appJob.get("targetMinVersion").asInt());
+    assertEquals(1, appJob.get("appsMoved").asInt());
+    byte[] appId = HexFormat.of().parseHex(appHex.substring(2));
+    var appState = AppKeyVersions.read(pool, appId).await().atMost(Duration.ofSeconds(10)).orElseThrow();
+    assertEquals(3, appState.currentVersion());
+    assertEquals(2, appState.minVersion());
+    Run unknown = cli("rotate", "app", "--app", "0x" + "ab".repeat(20), "--key-file",
+        keys().resolve("owner.key").toString());
+    assertEquals(1, unknown.exit(), unknown.toString());
+    assertEquals("APP_NOT_REGISTERED", unknown.json().get("denyCode").asText());
+    Run usage = cli("rotate", "app", "--app", "0x1234", "--key-file", keys().resolve("owner.key").toString());
+    assertEquals(2, usage.exit(), "a malformed app id is a usage error");
+
     // Raw requests: stale, wrong domain, malformed signature, then one accepted and its replay.
     Credentials ownerKey = Credentials.create(Files.readString(keys().resolve("owner.key")));
     ManagedChannel ch = channel();
@@ -218,7 +239,7 @@ class RotationRaTlsTest {
     List<AuditEntry> entries = operatorEntries();
     List<String> outcomes = entries.stream().map(e -> e.outcome().name() + ":" + (e.reason().isEmpty() ? ""
         : e.reason().substring(0, e.reason().indexOf(':')))).toList();
-    assertEquals(List.of("DENIED:NOT_OWNER", "ALLOWED:", "DENIED:STALE", "DENIED:WRONG_DOMAIN", "DENIED:NOT_OWNER",
+    assertEquals(List.of("DENIED:NOT_OWNER", "ALLOWED:", "ALLOWED:", "DENIED:APP_NOT_REGISTERED", "DENIED:STALE", "DENIED:WRONG_DOMAIN", "DENIED:NOT_OWNER",
         "DENIED:BAD_SIGNATURE", "ALLOWED:", "DENIED:REPLAYED"), outcomes);
     assertTrue(entries.get(1).detailJson().contains(ownerKey.getAddress()), entries.get(1).detailJson());
     assertTrue(audit.verify().await().atMost(Duration.ofSeconds(30)).valid());

@@ -37,7 +37,17 @@ class OperatorAuthorizerTest {
   }
 
   static RegistryOwnerPort ownedBy(Credentials c) {
-    return () -> new RegistryOwnerPort.OwnerRead(c.getAddress(), 7, "0xabc", null);
+    return new RegistryOwnerPort() {
+      @Override
+      public OwnerRead owner() {
+        return new OwnerRead(c.getAddress(), 7, "0xabc", null);
+      }
+
+      @Override
+      public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+        return new AppVersionsRead(3, 2, null);
+      }
+    };
   }
 
   static OperatorRequest unsigned(long timestamp) {
@@ -69,6 +79,18 @@ class OperatorAuthorizerTest {
   }
 
   @Test
+  void syncAppMessageNamesTheApp() throws Exception {
+    byte[] app = new byte[20];
+    app[19] = 0x42;
+    OperatorRequest r = unsigned(NOW).toBuilder().setAction("SYNC_APP").setAppId(ByteString.copyFrom(app)).build();
+    String text = new String(OperatorRequestMessage.bytes(r), StandardCharsets.UTF_8);
+    assertTrue(text.contains("\nregistry: 0x5fbdb2315678afecb367f032d93f642f64180aa3\napp: 0x" + "00".repeat(19) + "42\n"), text);
+    OperatorAuthorizer a = authorizer(ownedBy(OWNER));
+    assertEquals(OWNER.getAddress(), a.authorize(sign(r, OWNER), "SYNC_APP").signer());
+    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(r, OWNER).toBuilder().setAppId(ByteString.EMPTY).build()));
+  }
+
+  @Test
   void ownerSignatureIsAuthorized() throws Exception {
     OperatorAuthorizer.Authorized ok = authorizer(ownedBy(OWNER)).authorize(sign(unsigned(NOW - 60_000), OWNER));
     assertEquals(OWNER.getAddress(), ok.signer());
@@ -88,8 +110,12 @@ class OperatorAuthorizerTest {
     assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setKmsId("kms-a\naction: X").build()));
     assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setNonce(ByteString.copyFrom(new byte[8])).build()));
     assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(a, unsigned(NOW)), "no signature");
+    assertEquals(OperatorDenied.Code.MALFORMED, assertThrows(OperatorDenied.class,
+        () -> a.authorize(sign(unsigned(NOW), OWNER), OperatorRequestMessage.SYNC_APP)).code(), "action bound to the RPC");
+    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder()
+        .setAppId(ByteString.copyFrom(new byte[20])).build()), "ROTATE_ROOT takes no app id");
     assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE,
-        deniedCode(authorizer(() -> RegistryOwnerPort.OwnerRead.failed("rpc down")), sign(unsigned(NOW), OWNER)));
+        deniedCode(authorizer(RegistryOwnerPort.unconfigured()), sign(unsigned(NOW), OWNER)));
     assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE, deniedCode(new OperatorAuthorizer("kms-a", 31337, null,
         ownedBy(OWNER), CLOCK, Duration.ofMinutes(5)), sign(unsigned(NOW), OWNER)), "no chain configured");
   }
