@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
     name = "rotate",
     mixinStandardHelpOptions = true,
     description = "Trigger and follow rotation jobs (root generation rotation, signed by the KMS registry owner).",
-    subcommands = {RotateCommand.Root.class, RotateCommand.App.class, RotateCommand.Status_.class})
+    subcommands = {RotateCommand.Root.class, RotateCommand.App.class, RotateCommand.JobStatus.class})
 public final class RotateCommand extends CommandGroup {
 
   /** States after which nothing the operator waits for is left: apps moved (old generation retained), done, failed. */
@@ -111,7 +111,9 @@ public final class RotateCommand extends CommandGroup {
       } catch (StatusRuntimeException e) {
         ok = false;
         String code = e.getTrailers() == null ? null : e.getTrailers().get(DENY_REASON);
-        fail(out, e.getStatus().getCode() == Status.Code.PERMISSION_DENIED ? "DENIED" : "KMS_UNREACHABLE_OR_UNTRUSTED",
+        Status.Code status = e.getStatus().getCode();
+        fail(out, status == Status.Code.PERMISSION_DENIED ? "DENIED" : status == Status.Code.NOT_FOUND ? "NOT_FOUND"
+            : "KMS_UNREACHABLE_OR_UNTRUSTED",
             e.getStatus().getCode() + ": " + e.getStatus().getDescription()
                 + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
         if (code != null) {
@@ -235,12 +237,17 @@ public final class RotateCommand extends CommandGroup {
 
   @Command(name = "status", mixinStandardHelpOptions = true,
       description = "Show (and, without --no-wait, follow) a rotation job's state and progress.")
-  public static final class Status_ extends RotationCall {
+  public static final class JobStatus extends RotationCall {
     @Option(names = "--job", required = true, paramLabel = "JOB_ID", description = "The job id (UUID).")
     String job;
 
     @Override
     RotationJobStatus start(ManagedChannel channel, ObjectNode out) {
+      try {
+        java.util.UUID.fromString(job);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "--job must be a job id (UUID), got " + job);
+      }
       return RotationGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
           .getRotationJob(GetRotationJobRequest.newBuilder().setJobId(job).build());
     }

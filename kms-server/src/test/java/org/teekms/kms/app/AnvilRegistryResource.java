@@ -9,6 +9,7 @@ import org.teekms.governance.ChainClient;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.testing.AnvilNode;
 import org.web3j.crypto.Credentials;
+import org.web3j.utils.Numeric;
 
 /**
  * A local chain (anvil) with a KmsRegistry owned by a fresh account, for a @QuarkusTest. The owner's and a stranger's
@@ -39,8 +40,8 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
         policy.setMinKeyVersion(2);
       }
       Path keys = Files.createTempDirectory("teekms-rotate-keys");
-      Files.writeString(keys.resolve("owner.key"), owner.getEcKeyPair().getPrivateKey().toString(16));
-      Files.writeString(keys.resolve("stranger.key"), stranger.getEcKeyPair().getPrivateKey().toString(16));
+      Files.writeString(keys.resolve("owner.key"), Numeric.toHexStringNoPrefixZeroPadded(owner.getEcKeyPair().getPrivateKey(), 64));
+      Files.writeString(keys.resolve("stranger.key"), Numeric.toHexStringNoPrefixZeroPadded(stranger.getEcKeyPair().getPrivateKey(), 64));
       Files.writeString(keys.resolve("owner.address"), owner.getAddress());
       return Map.of("teekms.chain.rpc-url", anvil.rpcUrl(), "teekms.chain.chain-id", String.valueOf(AnvilNode.CHAIN_ID),
           "teekms.chain.registry-address", registry, "teekms.chain.confirmations", "0",

@@ -180,6 +180,14 @@ class RotationRaTlsTest {
       assertEquals(2, AppKeyVersions.read(pool, app).await().atMost(Duration.ofSeconds(10)).orElseThrow().currentVersion());
     }
 
+    Run status = cli("rotate", "status", "--job", job.get("jobId").asText(), "--no-wait");
+    assertEquals(0, status.exit(), status.toString());
+    assertEquals("APPS_MOVED", status.json().get("job").get("state").asText());
+    Run missing = cli("rotate", "status", "--job", "00000000-0000-0000-0000-000000000000", "--no-wait");
+    assertEquals(1, missing.exit(), missing.toString());
+    assertEquals("NOT_FOUND", missing.json().get("failure").asText());
+    assertEquals(2, cli("rotate", "status", "--job", "not-a-uuid").exit());
+
     // SYNC_APP: the registered app is brought to the chain's versions (current 3, minimum 2) on the new generation.
     String appHex = ConfigProvider.getConfig().getValue("rotation-it.app-id", String.class);
     Run sync = cli("rotate", "app", "--app", appHex, "--key-file", keys().resolve("owner.key").toString());
