@@ -70,6 +70,9 @@ public final class LoadGenerator {
       levels.add(Integer.parseInt(l.trim()));
     }
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
+    // Both JVMs JIT-compile the TLS, crypto and gRPC paths for tens of seconds (C2 compiler threads were the largest CPU
+    // consumer in a cold run): a long-running KMS is measured warm, so each level is preceded by an unmeasured run.
+    int warmup = Integer.parseInt(System.getProperty("teekms.bench.warmup-seconds", "15"));
     Path jar = Path.of(args.length > 2 ? args[2] : "kms-server/target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
       jar = Path.of("target/quarkus-app/quarkus-run.jar");
@@ -89,11 +92,17 @@ public final class LoadGenerator {
 
       int port = freePort();
       Path data = Files.createTempDirectory("teekms-load");
-      Process server = new ProcessBuilder(javaBin(), "-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
+      List<String> cmd = new ArrayList<>(List.of(javaBin()));
+      String extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
+      if (extra != null && !extra.isBlank()) {
+        cmd.addAll(List.of(extra.trim().split("\\s+")));
+      }
+      cmd.addAll(List.of("-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
           "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=load", "-Dteekms.chain.rpc-url=" + anvil.rpcUrl(),
           "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
           "-Dteekms.chain.confirmations=0",
-          "-Dquarkus.http.ssl-port=" + port, "-Dquarkus.http.port=" + freePort(), "-Dquarkus.log.level=WARN", "-jar", jar.toString())
+          "-Dquarkus.http.ssl-port=" + port, "-Dquarkus.http.port=" + freePort(), "-Dquarkus.log.level=WARN", "-jar", jar.toString()));
+      Process server = new ProcessBuilder(cmd)
           .redirectErrorStream(true).redirectOutput(data.resolve("server.log").toFile()).start();
       try {
         waitForPort(port, Duration.ofSeconds(90), server);
@@ -104,10 +113,12 @@ public final class LoadGenerator {
         trust.verifier().verify(probe.certificate()); // fails loudly if our simulated CVMs would not verify
         System.out.printf("KMS up on port %d (log %s). Cores: %d (shared machine: figures are indicative).%n", port,
             data.resolve("server.log"), Runtime.getRuntime().availableProcessors());
+        List<Result> results = new ArrayList<>();
         for (int clients : levels) {
-          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(2), false);
-          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(seconds), true);
+          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(warmup), server, null);
+          results.add(run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(seconds), server, null));
         }
+        printTable(results);
       } finally {
         server.destroy();
         server.waitFor(20, TimeUnit.SECONDS);
@@ -116,8 +127,34 @@ public final class LoadGenerator {
   }
 
   /** {@code clients} CVMs in parallel, each admission on a fresh RA-TLS certificate and connection. */
-  private static void run(SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId, byte[] composeHash, int port,
-      int clients, Duration duration, boolean report) throws Exception {
+  /** One measured level. CPU figures are per successful admission (load-independent, unlike wall-clock ones). */
+  record Result(int clients, int admissions, long failures, double seconds, double p50, double p95, double p99,
+      double serverCpuMs, double clientCpuMs, double clientSideGenSeconds) {}
+
+  private static void printTable(List<Result> results) {
+    System.out.println();
+    System.out.println("| clients | admissions | failures | admissions/s | p50 ms | p95 ms | p99 ms | server CPU ms/adm | client CPU ms/adm |");
+    System.out.println("|--------:|-----------:|---------:|-------------:|-------:|-------:|-------:|------------------:|------------------:|");
+    for (Result r : results) {
+      System.out.printf("| %7d | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %17.2f | %17.2f |%n", r.clients(), r.admissions(),
+          r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(), r.clientCpuMs());
+    }
+    System.out.printf("cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
+        + "depend on them)%n", Runtime.getRuntime().availableProcessors(),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+  }
+
+  private static long cpuNanos(Process p) {
+    return p.info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
+  }
+
+  private static long ownCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  private static Result run(SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId, byte[] composeHash, int port,
+      int clients, Duration duration, Process server, Void unused) throws Exception {
     // Fresh credentials are made ahead of the timed window so the client's quote generation does not count.
     int pool = Math.max(clients * 4, 64);
     ConcurrentLinkedQueue<RaTlsCredentials> fresh = new ConcurrentLinkedQueue<>();
@@ -133,6 +170,8 @@ public final class LoadGenerator {
     AtomicLong clientSideNanos = new AtomicLong();
     long end = System.nanoTime() + duration.toNanos();
     ExecutorService executor = Executors.newFixedThreadPool(clients);
+    long serverCpu0 = cpuNanos(server);
+    long clientCpu0 = ownCpuNanos();
     long start = System.nanoTime();
     for (int c = 0; c < clients; c++) {
       executor.submit(() -> {
@@ -167,15 +206,18 @@ public final class LoadGenerator {
     executor.shutdown();
     executor.awaitTermination(duration.toSeconds() + 120, TimeUnit.SECONDS);
     double wall = (System.nanoTime() - start) / 1e9;
-    if (!report) {
-      return;
-    }
+    long serverCpu = cpuNanos(server) - serverCpu0;
+    long clientCpu = ownCpuNanos() - clientCpu0 - clientSideNanos.get();
     List<Long> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
+    int n = Math.max(1, sorted.size());
+    Result r = new Result(clients, sorted.size(), failures.get(), wall, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99),
+        serverCpu / 1e6 / n, clientCpu / 1e6 / n, clientSideNanos.get() / 1e9);
     System.out.printf("clients=%3d  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms  p99=%.1f ms"
-            + "  (client-side cert generation inside the window: %.1f s)%n",
-        clients, sorted.size(), failures.get(), sorted.size() / wall, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99),
-        clientSideNanos.get() / 1e9);
+            + "  server CPU %.2f ms/adm  client CPU %.2f ms/adm  (client-side cert generation inside the window: %.1f s)%n",
+        clients, r.admissions(), r.failures(), r.admissions() / wall, r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
+        r.clientCpuMs(), r.clientSideGenSeconds());
+    return r;
   }
 
   private static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {
