@@ -52,9 +52,9 @@ import org.web3j.utils.Numeric;
  * per admission: no session resumption, no verifier cache hit) and GetAppKeys. Prints admissions/s and latency
  * percentiles at each concurrency level.
  *
- * <p>Run: {@code ./mvnw -B -q -o -pl kms-server -am package -DskipTests} then
- * {@code ./mvnw -B -q -o -pl kms-server exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=org.teekms.kms.bench.LoadGenerator -Dexec.args="1,16,64 15"} (levels, seconds per level).
+ * <p>Run: {@code bench/kms-load.sh 1,16,64 20 20} (levels, measured seconds per level, warm-up seconds per level);
+ * see kms-server/README.md, "Load generator". Prints a table with admissions/s, latency percentiles and the CPU time
+ * per admission of the server (JIT compiler threads apart) and of this client JVM.
  */
 public final class LoadGenerator {
 
