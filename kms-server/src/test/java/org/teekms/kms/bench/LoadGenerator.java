@@ -62,6 +62,8 @@ public final class LoadGenerator {
   private static final String COMPOSE = "services:\n  model: {image: vllm}\n";
   private static final byte[] OS_IMAGE = sha256("tee-kms simulated OS image");
 
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
   private LoadGenerator() {}
 
   public static void main(String[] args) throws Exception {
@@ -221,6 +223,7 @@ public final class LoadGenerator {
     List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
     AtomicLong failures = new AtomicLong();
     AtomicLong clientSideNanos = new AtomicLong();
+    AtomicLong clientSideCpuNanos = new AtomicLong();
     long end = System.nanoTime() + duration.toNanos();
     ExecutorService executor = Executors.newFixedThreadPool(clients);
     long serverCpu0 = cpuNanos(server);
@@ -234,8 +237,10 @@ public final class LoadGenerator {
           RaTlsCredentials creds = fresh.poll();
           if (creds == null) {
             long t = System.nanoTime();
+            long cpu = THREADS.getCurrentThreadCpuTime();
             creds = credentials(tdx, appId, composeHash, instance.incrementAndGet());
             clientSideNanos.addAndGet(System.nanoTime() - t);
+            clientSideCpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu);
           }
           long t0 = System.nanoTime();
           ManagedChannel ch = null;
@@ -264,7 +269,7 @@ public final class LoadGenerator {
     long serverCpu = cpuNanos(server) - serverCpu0;
     long jit = compilerCpuNanos(server) - jit0;
     long helpers = helperCpuNanos(server, dataDir) - helpers0;
-    long clientCpu = ownCpuNanos() - clientCpu0 - clientSideNanos.get();
+    long clientCpu = ownCpuNanos() - clientCpu0 - clientSideCpuNanos.get();
     List<Long> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
     int n = Math.max(1, sorted.size());
