@@ -42,17 +42,21 @@ public final class VersionKeyCache {
     final PurposeKeyCertificate envCertificate;
     final byte[] caKey;
     final PurposeKeyCertificate caCertificate;
+    final byte[] appCaX509; // public: the app CA certificate issued by the KMS CA
+    final byte[] kmsCaX509; // public
     final long expiresAtNanos;
     boolean destroyed;
 
     Entry(byte[] appRootSecret, AppRootCertificate appRootCertificate, byte[] envKey, PurposeKeyCertificate envCertificate,
-        byte[] caKey, PurposeKeyCertificate caCertificate, long expiresAtNanos) {
+        byte[] caKey, PurposeKeyCertificate caCertificate, byte[] appCaX509, byte[] kmsCaX509, long expiresAtNanos) {
       this.appRootSecret = appRootSecret;
       this.appRootCertificate = appRootCertificate;
       this.envKey = envKey;
       this.envCertificate = envCertificate;
       this.caKey = caKey;
       this.caCertificate = caCertificate;
+      this.appCaX509 = appCaX509;
+      this.kmsCaX509 = kmsCaX509;
       this.expiresAtNanos = expiresAtNanos;
     }
 
@@ -122,7 +126,7 @@ public final class VersionKeyCache {
       }
     }
     return new ReleasedAppKeys(version, generation, disk, copies[0], entry.appRootCertificate, copies[1],
-        entry.envCertificate, copies[2], entry.caCertificate);
+        entry.envCertificate, copies[2], entry.caCertificate, entry.appCaX509.clone(), entry.kmsCaX509.clone());
   }
 
   private synchronized Entry lookup(Key key, Set<Integer> live) {
@@ -152,7 +156,8 @@ public final class VersionKeyCache {
       return;
     }
     Entry entry = new Entry(keys.appRootSecret(), keys.appRootCertificate(), keys.envEncryptionKey(),
-        keys.envEncryptionCertificate(), keys.appCaKey(), keys.appCaCertificate(), nanoTime.getAsLong() + ttlNanos);
+        keys.envEncryptionCertificate(), keys.appCaKey(), keys.appCaCertificate(), keys.appCaX509(), keys.kmsCaX509(),
+        nanoTime.getAsLong() + ttlNanos);
     synchronized (this) {
       Entry old = entries.put(key, entry);
       if (old != null) {

@@ -42,6 +42,8 @@ class VersionKeyCacheTest {
     assertEquals(want.envEncryptionCertificate(), got.envEncryptionCertificate());
     assertArrayEquals(want.appCaKey(), got.appCaKey());
     assertEquals(want.appCaCertificate(), got.appCaCertificate());
+    assertArrayEquals(want.appCaX509(), got.appCaX509());
+    assertArrayEquals(want.kmsCaX509(), got.kmsCaX509());
   }
 
   @Test
