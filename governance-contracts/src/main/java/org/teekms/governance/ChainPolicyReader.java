@@ -27,8 +27,18 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   private final Map<CacheKey, CachedDecision> cache;
   private final AtomicReference<Pin> lastPin = new AtomicReference<>();
   private volatile boolean finalizedUnsupported;
+  private final long pinReuseNanos;
+  private final AtomicReference<TimedPin> recentPin = new AtomicReference<>();
+  private final Map<KeyStateKey, AppChainState> keyStates;
 
   private record Pin(long number, String hash) {}
+
+  private record TimedPin(Pin pin, long fetchedAtNanos) {}
+
+  /** keyState() of an app at a block hash: a pure function of the two (bounded map, dropped on a reorganization). */
+  private record KeyStateKey(String app, String blockHash) {}
+
+  private record AppChainState(AppKeyVersions versions, GpuPolicy gpuPolicy) {}
 
   private record CacheKey(String view, long blockNumber, String blockHash, BootInfo boot) {}
 
@@ -44,10 +54,25 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   public ChainPolicyReader(PolicyReaderConfig config) {
-    this(config, System::nanoTime);
+    this(config, Duration.ZERO, System::nanoTime);
+  }
+
+  /**
+   * @param pinReuse how long one pinned block (and the chain id check made with it) serves further decisions before
+   *     the head is read again; zero = every decision pins afresh. A few seconds (below the block time) saves three of
+   *     the five RPC requests of a decision under load, at the price of policy changes applying that much later.
+   */
+  public ChainPolicyReader(PolicyReaderConfig config, Duration pinReuse) {
+    this(config, pinReuse, System::nanoTime);
   }
 
   ChainPolicyReader(PolicyReaderConfig config, LongSupplier nanoTime) {
+    this(config, Duration.ZERO, nanoTime);
+  }
+
+  ChainPolicyReader(PolicyReaderConfig config, Duration pinReuse, LongSupplier nanoTime) {
+    if (pinReuse.isNegative()) throw new IllegalArgumentException("pinReuse is negative");
+    this.pinReuseNanos = pinReuse.toNanos();
     this.config = config;
     this.nanoTime = nanoTime;
     this.chain = ChainClient.connect(config.rpcUrl(), config.chainId(), config.rpcTimeout(), Duration.ofSeconds(1));
@@ -58,6 +83,14 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       @Override
       protected boolean removeEldestEntry(Map.Entry<CacheKey, CachedDecision> eldest) {
         return size() > max;
+      }
+    };
+    this.keyStates = new LinkedHashMap<>(16, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<KeyStateKey, AppChainState> eldest) {
+        return size() > Math.max(16, max);
       }
     };
   }
@@ -78,10 +111,19 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   private PolicyDecision decide(String view, BootInfo boot) {
     Pin pin;
+    boolean reused = false;
     try {
-      chain.checkChainId();
-      pin = pinBlock();
-      checkStillCanonical(pin);
+      TimedPin recent = recentPin.get();
+      if (recent != null && pinReuseNanos > 0 && nanoTime.getAsLong() - recent.fetchedAtNanos() < pinReuseNanos) {
+        pin = recent.pin();
+        reused = true;
+      } else {
+        long fetchedAt = nanoTime.getAsLong();
+        chain.checkChainId();
+        pin = pinBlock();
+        checkStillCanonical(pin);
+        recentPin.set(new TimedPin(pin, fetchedAt));
+      }
     } catch (GovernanceException e) {
       return failure(e, -1, "");
     } catch (ReorgException e) {
@@ -89,7 +131,9 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
 
     CacheKey key = new CacheKey(view, pin.number(), pin.hash(), boot);
-    PolicyDecision cached = cached(key);
+    // A decision always involves a live RPC: with a reused pin the view is called (a cached allow is never served
+    // without a live chain).
+    PolicyDecision cached = reused ? null : cached(key);
     if (cached != null) return cached;
 
     PolicyDecision decision;
@@ -101,12 +145,24 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       AppKeyVersions versions = null;
       GpuPolicy gpuPolicy = null;
       if (allowed && view.equals("isAppAllowed")) {
-        // The key versions the KMS may serve, read at the very block that allowed the boot.
-        String state = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), pin.hash());
-        versions = AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", state));
-        // And the GPU policy the view applied, so the KMS can enforce it on its own verified GPU facts too.
-        String gpu = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("effectiveGpuPolicy"), pin.hash());
-        gpuPolicy = KmsRegistry.gpuPolicy(AppPolicy.ABI.decodeResult("effectiveGpuPolicy", gpu).get(0));
+        // The key versions the KMS may serve and the GPU policy the view applied (so the KMS can enforce it on its
+        // own verified GPU facts too), both read at the very block that allowed the boot; cached per (app, block).
+        KeyStateKey stateKey = new KeyStateKey(boot.appAddress().toLowerCase(java.util.Locale.ROOT), pin.hash());
+        AppChainState state;
+        synchronized (keyStates) {
+          state = keyStates.get(stateKey);
+        }
+        if (state == null) {
+          String keyState = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), pin.hash());
+          String gpu = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("effectiveGpuPolicy"), pin.hash());
+          state = new AppChainState(AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", keyState)),
+              KmsRegistry.gpuPolicy(AppPolicy.ABI.decodeResult("effectiveGpuPolicy", gpu).get(0)));
+          synchronized (keyStates) {
+            keyStates.put(stateKey, state);
+          }
+        }
+        versions = state.versions();
+        gpuPolicy = state.gpuPolicy();
       }
       decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions, gpuPolicy);
     } catch (GovernanceException e) {
@@ -191,6 +247,10 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
         synchronized (cache) {
           cache.clear();
         }
+        synchronized (keyStates) {
+          keyStates.clear();
+        }
+        recentPin.set(null);
         lastPin.set(pin);
         throw new ReorgException("chain reorganized past pinned block " + last.number() + ": its hash was "
             + last.hash() + ", now " + hashNow + " (more than " + config.confirmations()

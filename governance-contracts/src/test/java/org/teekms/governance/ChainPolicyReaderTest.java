@@ -115,6 +115,52 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   }
 
   @Test
+  void aPinnedBlockIsReusedForABoundedTimeAndEveryDecisionStillCallsTheChain() throws Exception {
+    AppPolicy app = allowedApp();
+    BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
+    AtomicLong clock = new AtomicLong();
+    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+        .withConfirmations(0, false).withCache(Duration.ofSeconds(30), 100);
+    try (ChainPolicyReader reader = new ChainPolicyReader(config, Duration.ofSeconds(2), clock::get)) {
+      PolicyDecision first = reader.isAppAllowed(boot);
+      assertTrue(first.allowed());
+      app.removeComposeHash(b32(1)); // a new block
+      PolicyDecision reused = reader.isAppAllowed(boot);
+      assertEquals(first.blockNumber(), reused.blockNumber(), "within the reuse window: same pinned block");
+      assertTrue(reused.allowed());
+      assertEquals(first.keyVersions(), reused.keyVersions());
+      clock.addAndGet(Duration.ofSeconds(2).toNanos());
+      PolicyDecision fresh = reader.isAppAllowed(boot);
+      assertTrue(fresh.blockNumber() > first.blockNumber(), "window over: the head is read again");
+      assertEquals("compose hash not allowed", fresh.reason());
+    }
+  }
+
+  @Test
+  @SuppressWarnings("try") // the node is stopped inside the try on purpose
+  void aReusedPinServesNothingWithoutALiveChain() throws Exception {
+    try (AnvilNode own = AnvilNode.start();
+        ChainClient ownChain = ChainClient.connect(own.rpcUrl(), AnvilNode.CHAIN_ID)) {
+      var op = own.fundedAccount();
+      KmsRegistry reg = KmsRegistry.deploy(ownChain, op, op.getAddress()).registry();
+      AppPolicy app = AppPolicy.at(ownChain, reg.registerApp(op.getAddress()).appId(), op);
+      reg.addOsImage(b32(3));
+      app.addComposeHash(b32(1));
+      app.setAllowAnyDevice(true);
+      BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
+      PolicyReaderConfig config = PolicyReaderConfig.defaults(own.rpcUrl(), AnvilNode.CHAIN_ID, reg.address())
+          .withConfirmations(0, false);
+      try (ChainPolicyReader reader = new ChainPolicyReader(config, Duration.ofMinutes(5))) {
+        assertTrue(reader.isAppAllowed(boot).allowed());
+        own.close();
+        PolicyDecision d = reader.isAppAllowed(boot);
+        assertFalse(d.allowed(), "same boot, reused pin, cached decision: still needs the chain");
+        assertEquals(PolicyDecision.Failure.RPC_UNAVAILABLE, d.failure());
+      }
+    }
+  }
+
+  @Test
   void cacheIsBounded() throws Exception {
     AppPolicy app = allowedApp();
     PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())

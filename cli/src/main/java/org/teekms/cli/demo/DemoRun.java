@@ -68,6 +68,8 @@ final class DemoRun {
   private static final long CHAIN_ID = 31337;
   /** The KMS reads policy this many blocks behind head; the demo mines them after every change. */
   private static final int CONFIRMATIONS = 2;
+  /** The KMS reuses one pinned block this long (teekms.chain.pin-reuse): a policy change applies at most this much later. */
+  private static final Duration PIN_REUSE = Duration.ofSeconds(1);
   private static final int STEPS = 12;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HexFormat HEX = HexFormat.of();
@@ -198,6 +200,7 @@ final class DemoRun {
         "-Dteekms.chain.rpc-url=" + rpcUrl, "-Dteekms.chain.chain-id=" + CHAIN_ID,
         "-Dteekms.chain.registry-address=" + registry.address(),
         "-Dteekms.chain.confirmations=" + CONFIRMATIONS,
+        "-Dteekms.chain.pin-reuse=" + PIN_REUSE.toMillis() + "ms",
         "-jar", s.kmsJar().toString());
     ChildProcess kms = ChildProcess.start("kms", cmd, s.workDir().resolve("logs/kms.log"), s.workDir());
     cleanup.add(kms);
@@ -472,6 +475,10 @@ final class DemoRun {
     }
     report.detail("mined %d blocks so the change is %d confirmations deep (the KMS reads head - %d)",
         CONFIRMATIONS, CONFIRMATIONS, CONFIRMATIONS);
+    // The KMS may still answer from a block it pinned just before (teekms.chain.pin-reuse); wait that window out.
+    Thread.sleep(PIN_REUSE.toMillis() + 250);
+    report.detail("waited %d ms for the KMS's block pin (teekms.chain.pin-reuse=%s) to move past the change",
+        PIN_REUSE.toMillis() + 250, PIN_REUSE);
   }
 
   private URI proxy(String path) {

@@ -20,7 +20,7 @@ import org.teekms.keys.RootKeyring;
 import org.teekms.kms.grant.Grant;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.grant.PolicyBlockRef;
-import org.teekms.kms.keys.AppKeyIssuer;
+import org.teekms.kms.keys.VersionKeyCache;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keys.ReleasedAppKeys;
 import org.teekms.kms.keys.TlsCertificateIssuer;
@@ -56,6 +56,8 @@ public final class AdmissionController {
   private final Clock clock;
   private final Duration dbWait;
   private final AdmissionObserver observer;
+  /** Version-level keys per (generation, app, version): 1024 triples, 10 minutes (see VersionKeyCache). */
+  private final VersionKeyCache versionKeys = new VersionKeyCache(1024, Duration.ofMinutes(10));
 
   public AdmissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain, RootGenerationStore roots,
       LiveKeyring keyring, GrantLedger ledger, Clock clock, Duration dbWait, AdmissionObserver observer) {
@@ -149,7 +151,7 @@ public final class AdmissionController {
     List<ReleasedAppKeys> keys = new ArrayList<>();
     try {
       for (AppKeyState.KeyVersion v : chosen) {
-        keys.add(AppKeyIssuer.issue(deriver, peer.appId(), peer.instanceId(), v.version(), v.rootGeneration(), policy));
+        keys.add(versionKeys.issue(deriver, peer.appId(), peer.instanceId(), v.version(), v.rootGeneration(), policy));
       }
     } catch (KeyRefusedException refused) {
       keys.forEach(ReleasedAppKeys::destroy);

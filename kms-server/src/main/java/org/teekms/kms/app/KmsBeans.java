@@ -147,7 +147,7 @@ public class KmsBeans {
         chain.registryAddress().get()).withConfirmations(chain.confirmations(), false);
     LOG.infof("on-chain policy: registry %s on chain %d via %s, %d confirmations", chain.registryAddress().get(),
         chain.chainId(), chain.rpcUrl().get(), chain.confirmations());
-    return new GovernanceAppPolicy(new ChainPolicyReader(readerConfig), chain.chainId());
+    return new GovernanceAppPolicy(new ChainPolicyReader(readerConfig, chain.pinReuse()), chain.chainId());
   }
 
   @Produces

@@ -43,6 +43,7 @@ public class RaTlsSetup {
       throw new IllegalStateException("production RA-TLS (configfs-tsm quote provider, Intel root, PCS collateral) is "
           + "not wired in this build (kms-server/README.md, \"Status\"); enable the simulator for development");
     }
+    FastEcdsaProvider.install(); // before any TLS context exists: JSSE's ECDSA then runs on BouncyCastle
     try {
       SimulatedTdx tdx = config.simulator().seed()
           .map(hex -> SimulatedTdx.enableSeeded("tee-kms kms-server simulator", clock, HexFormat.of().parseHex(hex)))

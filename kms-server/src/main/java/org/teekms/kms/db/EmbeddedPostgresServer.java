@@ -30,7 +30,12 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
           .setDataDirectory(dataDirectory)
           .setCleanDataDirectory(false)
           .setServerConfig("listen_addresses", "127.0.0.1")
-          .setServerConfig("max_connections", "100");
+          .setServerConfig("max_connections", "100")
+          // The library's test-oriented defaults (fsync off via -F, synchronous_commit off) would let a crash lose
+          // committed grants and their audit entries after the keys were released, or corrupt the data directory.
+          // Durable settings; "-c fsync=on" follows "-F" on the command line and so takes precedence.
+          .setServerConfig("fsync", "on")
+          .setServerConfig("synchronous_commit", "on");
       if (port > 0) {
         builder.setPort(port);
       }

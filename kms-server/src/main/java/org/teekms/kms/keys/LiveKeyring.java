@@ -32,14 +32,25 @@ public final class LiveKeyring implements AutoCloseable {
   }
 
   /** A deriver over the keyring as of now (refreshed from the database first). */
-  public synchronized KmsKeyDeriver deriver(SqlClient db) {
-    refresh(db);
-    return new KmsKeyDeriver(keyring);
+  public KmsKeyDeriver deriver(SqlClient db) {
+    // The database is read outside the lock (every admission does this read; holding the lock across the round trip
+    // made all admissions queue on one connection's latency); only a change takes the lock to update the keyring.
+    List<RootGeneration> now = store.list(db).await().atMost(wait);
+    synchronized (this) {
+      apply(db, now);
+      return new KmsKeyDeriver(keyring);
+    }
   }
 
   /** Brings the keyring in line with the database. Blocking: call from a worker thread. */
-  public synchronized void refresh(SqlClient db) {
+  public void refresh(SqlClient db) {
     List<RootGeneration> now = store.list(db).await().atMost(wait);
+    synchronized (this) {
+      apply(db, now);
+    }
+  }
+
+  private void apply(SqlClient db, List<RootGeneration> now) {
     if (now.equals(seen) && keyring != null) {
       return;
     }

@@ -81,20 +81,31 @@ public final class AppKeyVersions {
         created.add(v);
       }
       boolean rotated = !created.isEmpty() && before != null;
-      Uni<?> upsert = before == null
-          ? tx.preparedQuery("INSERT INTO app_key_state (app_id, current_version, min_version, last_rotated_at, updated_at) "
-              + "VALUES ($1, $2, $3, $4, $4)").execute(Tuple.tuple().addBuffer(Buffer.buffer(appId))
-              .addInteger(newCurrent).addInteger(newMin).addLong(now))
-          : tx.preparedQuery("UPDATE app_key_state SET current_version = $2, min_version = $3, updated_at = $4"
+      if (before == null) {
+        // Two first admissions of one app may race here: ON CONFLICT waits for the other insert; if that one won, this
+        // advance starts over on the row it created (now locked FOR UPDATE), instead of failing on the primary key.
+        return tx.preparedQuery("INSERT INTO app_key_state (app_id, current_version, min_version, last_rotated_at, "
+                + "updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (app_id) DO NOTHING")
+            .execute(Tuple.tuple().addBuffer(Buffer.buffer(appId)).addInteger(newCurrent).addInteger(newMin).addLong(now))
+            .onItem().transformToUni(rows -> rows.rowCount() == 0
+                ? advance(tx, appId, targetCurrent, targetMin, rootGeneration, now)
+                : insertVersions(tx, appId, created, rootGeneration, now, null));
+      }
+      Uni<?> upsert = tx.preparedQuery("UPDATE app_key_state SET current_version = $2, min_version = $3, updated_at = $4"
               + (rotated ? ", last_rotated_at = $4" : "") + " WHERE app_id = $1")
               .execute(Tuple.tuple().addBuffer(Buffer.buffer(appId)).addInteger(newCurrent).addInteger(newMin).addLong(now));
-      Uni<?> chain = upsert;
-      for (int v : created) {
-        chain = chain.chain(() -> tx.preparedQuery(
-                "INSERT INTO app_key_version (app_id, version, root_generation, created_at) VALUES ($1, $2, $3, $4)")
-            .execute(Tuple.tuple().addBuffer(Buffer.buffer(appId)).addInteger(v).addInteger(rootGeneration).addLong(now)));
-      }
-      return chain.chain(() -> readForUpdate(tx, appId)).map(after -> new Advance(before, after.orElseThrow(), created));
+      return upsert.chain(() -> insertVersions(tx, appId, created, rootGeneration, now, before));
     });
+  }
+
+  private static Uni<Advance> insertVersions(SqlConnection tx, byte[] appId, List<Integer> created, int rootGeneration,
+      long now, AppKeyState before) {
+    Uni<?> chain = Uni.createFrom().voidItem();
+    for (int v : created) {
+      chain = chain.chain(() -> tx.preparedQuery(
+              "INSERT INTO app_key_version (app_id, version, root_generation, created_at) VALUES ($1, $2, $3, $4)")
+          .execute(Tuple.tuple().addBuffer(Buffer.buffer(appId)).addInteger(v).addInteger(rootGeneration).addLong(now)));
+    }
+    return chain.chain(() -> readForUpdate(tx, appId)).map(after -> new Advance(before, after.orElseThrow(), created));
   }
 }

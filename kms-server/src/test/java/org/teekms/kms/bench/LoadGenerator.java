@@ -52,15 +52,17 @@ import org.web3j.utils.Numeric;
  * per admission: no session resumption, no verifier cache hit) and GetAppKeys. Prints admissions/s and latency
  * percentiles at each concurrency level.
  *
- * <p>Run: {@code ./mvnw -B -q -o -pl kms-server -am package -DskipTests} then
- * {@code ./mvnw -B -q -o -pl kms-server exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=org.teekms.kms.bench.LoadGenerator -Dexec.args="1,16,64 15"} (levels, seconds per level).
+ * <p>Run: {@code bench/kms-load.sh 1,16,64 20 20} (levels, measured seconds per level, warm-up seconds per level);
+ * see kms-server/README.md, "Load generator". Prints a table with admissions/s, latency percentiles and the CPU time
+ * per admission of the server (JIT compiler threads apart) and of this client JVM.
  */
 public final class LoadGenerator {
 
   private static final String SEED = "6c6f61642d67656e657261746f722d73";
   private static final String COMPOSE = "services:\n  model: {image: vllm}\n";
   private static final byte[] OS_IMAGE = sha256("tee-kms simulated OS image");
+
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
   private LoadGenerator() {}
 
@@ -70,11 +72,18 @@ public final class LoadGenerator {
       levels.add(Integer.parseInt(l.trim()));
     }
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
+    // Both JVMs JIT-compile the TLS, crypto and gRPC paths for tens of seconds (C2 compiler threads were the largest CPU
+    // consumer in a cold run): a long-running KMS is measured warm, so each level is preceded by an unmeasured run.
+    int warmup = Integer.parseInt(System.getProperty("teekms.bench.warmup-seconds", "15"));
     Path jar = Path.of(args.length > 2 ? args[2] : "kms-server/target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
       jar = Path.of("target/quarkus-app/quarkus-run.jar");
     }
     Clock clock = Clock.systemUTC();
+    if (Boolean.parseBoolean(System.getProperty("teekms.bench.client-fast-ecdsa", "true"))) {
+      // The simulated CVMs share this machine's 2 cores with the KMS: their handshakes use the same faster ECDSA.
+      org.teekms.kms.app.FastEcdsaProvider.install();
+    }
 
     try (AnvilNode anvil = AnvilNode.start(); ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
       Credentials operator = anvil.fundedAccount();
@@ -89,11 +98,17 @@ public final class LoadGenerator {
 
       int port = freePort();
       Path data = Files.createTempDirectory("teekms-load");
-      Process server = new ProcessBuilder(javaBin(), "-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
+      List<String> cmd = new ArrayList<>(List.of(javaBin()));
+      String extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
+      if (extra != null && !extra.isBlank()) {
+        cmd.addAll(List.of(extra.trim().split("\\s+")));
+      }
+      cmd.addAll(List.of("-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
           "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=load", "-Dteekms.chain.rpc-url=" + anvil.rpcUrl(),
           "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
           "-Dteekms.chain.confirmations=0",
-          "-Dquarkus.http.ssl-port=" + port, "-Dquarkus.http.port=" + freePort(), "-Dquarkus.log.level=WARN", "-jar", jar.toString())
+          "-Dquarkus.http.ssl-port=" + port, "-Dquarkus.http.port=" + freePort(), "-Dquarkus.log.level=WARN", "-jar", jar.toString()));
+      Process server = new ProcessBuilder(cmd)
           .redirectErrorStream(true).redirectOutput(data.resolve("server.log").toFile()).start();
       try {
         waitForPort(port, Duration.ofSeconds(90), server);
@@ -104,10 +119,12 @@ public final class LoadGenerator {
         trust.verifier().verify(probe.certificate()); // fails loudly if our simulated CVMs would not verify
         System.out.printf("KMS up on port %d (log %s). Cores: %d (shared machine: figures are indicative).%n", port,
             data.resolve("server.log"), Runtime.getRuntime().availableProcessors());
+        List<Result> results = new ArrayList<>();
         for (int clients : levels) {
-          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(2), false);
-          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(seconds), true);
+          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(warmup), server, data);
+          results.add(run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(seconds), server, data));
         }
+        printTable(results);
       } finally {
         server.destroy();
         server.waitFor(20, TimeUnit.SECONDS);
@@ -116,8 +133,83 @@ public final class LoadGenerator {
   }
 
   /** {@code clients} CVMs in parallel, each admission on a fresh RA-TLS certificate and connection. */
-  private static void run(SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId, byte[] composeHash, int port,
-      int clients, Duration duration, boolean report) throws Exception {
+  /** One measured level. CPU figures are per successful admission (load-independent, unlike wall-clock ones). */
+  record Result(int clients, int admissions, long failures, double seconds, double p50, double p95, double p99,
+      double serverCpuMs, double serverJitMs, double helperCpuMs, double clientCpuMs, double clientSideGenSeconds) {}
+
+  private static void printTable(List<Result> results) {
+    System.out.println();
+    System.out.println("CPU ms per admission: server JVM (without its JIT compiler threads), its JIT, PostgreSQL + "
+        + "anvil processes, this client JVM (simulated CVMs, minus their certificate generation)");
+    System.out.println("| clients | admissions | failures | admissions/s | p50 ms | p95 ms | p99 ms | server | JIT | pg+anvil "
+        + "| client |");
+    System.out.println("|--------:|-----------:|---------:|-------------:|-------:|-------:|-------:|-------:|----:|---------:"
+        + "|-------:|");
+    for (Result r : results) {
+      System.out.printf("| %7d | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f |%n", r.clients(),
+          r.admissions(), r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
+          r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs());
+    }
+    System.out.printf("cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
+        + "depend on them)%n", Runtime.getRuntime().availableProcessors(),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+  }
+
+  private static long cpuNanos(Process p) {
+    return p.info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
+  }
+
+  /**
+   * CPU of the helper processes: anvil (our descendant) and the embedded PostgreSQL (pg_ctl daemonizes it, so it is
+   * found by its data directory) with its backends. Backends that exit within the window are not counted.
+   */
+  private static long helperCpuNanos(Process server, Path dataDir) {
+    java.util.Map<Long, ProcessHandle> procs = new java.util.HashMap<>();
+    ProcessHandle.current().descendants().forEach(h -> procs.put(h.pid(), h));
+    String pgdata = dataDir.toString();
+    ProcessHandle.allProcesses()
+        .filter(h -> h.info().arguments().map(a -> String.join(" ", a).contains(pgdata)).orElse(false))
+        .forEach(pm -> {
+          procs.put(pm.pid(), pm);
+          pm.descendants().forEach(h -> procs.put(h.pid(), h));
+        });
+    procs.remove(server.pid());
+    return procs.values().stream().mapToLong(h -> h.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)).sum();
+  }
+
+  /**
+   * CPU of the server's JIT compiler threads (Linux /proc; 0 elsewhere). Under heavy machine load the JIT lags for
+   * minutes and its work would be billed to the admissions measured meanwhile; it is reported apart.
+   */
+  private static long compilerCpuNanos(Process p) {
+    long ticks = 0;
+    java.io.File[] tasks = new java.io.File("/proc/" + p.pid() + "/task").listFiles();
+    if (tasks == null) {
+      return 0;
+    }
+    for (java.io.File t : tasks) {
+      try {
+        String comm = Files.readString(t.toPath().resolve("comm")).trim();
+        if (!comm.contains("CompilerThre")) {
+          continue;
+        }
+        String stat = Files.readString(t.toPath().resolve("stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+      } catch (Exception gone) {
+        // thread ended meanwhile
+      }
+    }
+    return ticks * 10_000_000L; // USER_HZ = 100 on Linux
+  }
+
+  private static long ownCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  private static Result run(SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId, byte[] composeHash, int port,
+      int clients, Duration duration, Process server, Path dataDir) throws Exception {
     // Fresh credentials are made ahead of the timed window so the client's quote generation does not count.
     int pool = Math.max(clients * 4, 64);
     ConcurrentLinkedQueue<RaTlsCredentials> fresh = new ConcurrentLinkedQueue<>();
@@ -131,8 +223,13 @@ public final class LoadGenerator {
     List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
     AtomicLong failures = new AtomicLong();
     AtomicLong clientSideNanos = new AtomicLong();
+    AtomicLong clientSideCpuNanos = new AtomicLong();
     long end = System.nanoTime() + duration.toNanos();
     ExecutorService executor = Executors.newFixedThreadPool(clients);
+    long serverCpu0 = cpuNanos(server);
+    long jit0 = compilerCpuNanos(server);
+    long helpers0 = helperCpuNanos(server, dataDir);
+    long clientCpu0 = ownCpuNanos();
     long start = System.nanoTime();
     for (int c = 0; c < clients; c++) {
       executor.submit(() -> {
@@ -140,8 +237,10 @@ public final class LoadGenerator {
           RaTlsCredentials creds = fresh.poll();
           if (creds == null) {
             long t = System.nanoTime();
+            long cpu = THREADS.getCurrentThreadCpuTime();
             creds = credentials(tdx, appId, composeHash, instance.incrementAndGet());
             clientSideNanos.addAndGet(System.nanoTime() - t);
+            clientSideCpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu);
           }
           long t0 = System.nanoTime();
           ManagedChannel ch = null;
@@ -167,15 +266,21 @@ public final class LoadGenerator {
     executor.shutdown();
     executor.awaitTermination(duration.toSeconds() + 120, TimeUnit.SECONDS);
     double wall = (System.nanoTime() - start) / 1e9;
-    if (!report) {
-      return;
-    }
+    long serverCpu = cpuNanos(server) - serverCpu0;
+    long jit = compilerCpuNanos(server) - jit0;
+    long helpers = helperCpuNanos(server, dataDir) - helpers0;
+    long clientCpu = ownCpuNanos() - clientCpu0 - clientSideCpuNanos.get();
     List<Long> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
+    int n = Math.max(1, sorted.size());
+    Result r = new Result(clients, sorted.size(), failures.get(), wall, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99),
+        (serverCpu - jit) / 1e6 / n, jit / 1e6 / n, helpers / 1e6 / n, clientCpu / 1e6 / n, clientSideNanos.get() / 1e9);
     System.out.printf("clients=%3d  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms  p99=%.1f ms"
-            + "  (client-side cert generation inside the window: %.1f s)%n",
-        clients, sorted.size(), failures.get(), sorted.size() / wall, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99),
-        clientSideNanos.get() / 1e9);
+            + "  server CPU %.2f ms/adm (+JIT %.2f)  PostgreSQL+anvil CPU %.2f ms/adm  client CPU %.2f ms/adm  "
+            + "(client-side cert generation inside the window: %.1f s)%n", clients, r.admissions(), r.failures(),
+        r.admissions() / wall, r.p50(), r.p95(), r.p99(), r.serverCpuMs(), r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs(),
+        r.clientSideGenSeconds());
+    return r;
   }
 
   private static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {

@@ -53,6 +53,9 @@ public final class RaTlsCertificateParser {
     } catch (IOException | RuntimeException e) {
       throw new RaTlsException(Reason.MALFORMED_CERTIFICATE, "not a DER X.509 certificate");
     }
+    if (cert == null) { // BouncyCastle answers null, not an exception, for empty input
+      throw new RaTlsException(Reason.MALFORMED_CERTIFICATE, "not a DER X.509 certificate (empty)");
+    }
     Extensions extensions = cert.getTBSCertificate().getExtensions();
     if (extensions == null) {
       throw new RaTlsException(Reason.MALFORMED_CERTIFICATE, "certificate has no extensions (no TDX quote)");

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# KMS admission load generator (issue 7 benchmark): anvil + the packaged KMS server (dev profile, simulator, embedded
+# PostgreSQL) + simulated CVMs, each admission a NEW mutual RA-TLS connection on a never-seen certificate + GetAppKeys.
+#
+#   bench/kms-load.sh [levels] [seconds-per-level] [warm-up-seconds-per-level]
+#   bench/kms-load.sh 1,16,64 20 20
+#
+# Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options, e.g.
+#   KMS_SERVER_OPTS="-XX:StartFlightRecording=filename=/tmp/kms.jfr,settings=profile" (then: jfr summary /tmp/kms.jfr).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+levels="${1:-1,16,64}"
+seconds="${2:-20}"
+warmup="${3:-20}"
+cp_file="kms-server/target/bench-classpath.txt"
+if [[ "${SKIP_BUILD:-0}" != "1" || ! -f "$cp_file" ]]; then
+  ./mvnw -B -q -o -pl kms-server -am package dependency:build-classpath -DskipTests \
+      -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test
+fi
+echo "machine: $(nproc) cores, $(uptime)"
+exec java -Dteekms.bench.warmup-seconds="$warmup" \
+    -cp "kms-server/target/test-classes:kms-server/target/classes:$(cat "$cp_file")" \
+    org.teekms.kms.bench.LoadGenerator "$levels" "$seconds"

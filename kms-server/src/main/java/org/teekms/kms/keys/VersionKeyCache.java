@@ -1,0 +1,192 @@
+package org.teekms.kms.keys;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+import org.teekms.keys.AppId;
+import org.teekms.keys.AppRootCertificate;
+import org.teekms.keys.DerivedKey;
+import org.teekms.keys.InsecureSecretAccess;
+import org.teekms.keys.InstanceId;
+import org.teekms.keys.KeyRequest;
+import org.teekms.keys.KeyVersionPolicy;
+import org.teekms.keys.KmsKeyDeriver;
+import org.teekms.keys.PurposeKeyCertificate;
+import org.teekms.keys.RootKeyring;
+
+/**
+ * The version-level part of what GetAppKeys releases is a pure function of (root generation, app, version): the app
+ * root secret and its certificate by the KMS root key, the env-encryption and app CA keys and their certificates.
+ * Deriving it costs about ten elliptic-curve multiplications; only the disk key depends on the instance. This cache
+ * keeps that part for a bounded number of (generation, app, version) triples for a bounded time, in memory only.
+ *
+ * <p>Security: it holds nothing the node could not recompute from the root secrets it already holds in memory. Every
+ * lookup re-checks the app's version policy and that the generation is live in the keyring (a destroyed or retired
+ * generation is never served from here, and its entries are zeroized on the next lookup); evicted, expired and purged
+ * entries are zeroized. Callers get copies; an entry's secrets are only read under its lock, so zeroization never
+ * races with a copy.
+ */
+public final class VersionKeyCache {
+
+  private record Key(int generation, AppId appId, int version) {}
+
+  /** Version-level keys of one (generation, app, version). */
+  private static final class Entry {
+    final byte[] appRootSecret;
+    final AppRootCertificate appRootCertificate;
+    final byte[] envKey;
+    final PurposeKeyCertificate envCertificate;
+    final byte[] caKey;
+    final PurposeKeyCertificate caCertificate;
+    final byte[] appCaX509; // public: the app CA certificate issued by the KMS CA
+    final byte[] kmsCaX509; // public
+    final long expiresAtNanos;
+    boolean destroyed;
+
+    Entry(byte[] appRootSecret, AppRootCertificate appRootCertificate, byte[] envKey, PurposeKeyCertificate envCertificate,
+        byte[] caKey, PurposeKeyCertificate caCertificate, byte[] appCaX509, byte[] kmsCaX509, long expiresAtNanos) {
+      this.appRootSecret = appRootSecret;
+      this.appRootCertificate = appRootCertificate;
+      this.envKey = envKey;
+      this.envCertificate = envCertificate;
+      this.caKey = caKey;
+      this.caCertificate = caCertificate;
+      this.appCaX509 = appCaX509;
+      this.kmsCaX509 = kmsCaX509;
+      this.expiresAtNanos = expiresAtNanos;
+    }
+
+    synchronized byte[][] copies() {
+      return destroyed ? null : new byte[][] {appRootSecret.clone(), envKey.clone(), caKey.clone()};
+    }
+
+    synchronized void destroy() {
+      Arrays.fill(appRootSecret, (byte) 0);
+      Arrays.fill(envKey, (byte) 0);
+      Arrays.fill(caKey, (byte) 0);
+      destroyed = true;
+    }
+  }
+
+  private final int maxEntries;
+  private final long ttlNanos;
+  private final LongSupplier nanoTime;
+  private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+  private long hits;
+  private long misses;
+
+  public VersionKeyCache(int maxEntries, Duration ttl) {
+    this(maxEntries, ttl, System::nanoTime);
+  }
+
+  VersionKeyCache(int maxEntries, Duration ttl, LongSupplier nanoTime) {
+    if (maxEntries < 0 || ttl.isNegative()) {
+      throw new IllegalArgumentException("cache bounds must not be negative");
+    }
+    this.maxEntries = maxEntries;
+    this.ttlNanos = ttl.toNanos();
+    this.nanoTime = nanoTime;
+  }
+
+  /**
+   * What {@link AppKeyIssuer#issue} returns, byte for byte, with the version-level part from the cache when present.
+   * The version policy and the generation's liveness are checked on every call (refusal = KeyRefusedException from
+   * the deriver, as without the cache).
+   */
+  public ReleasedAppKeys issue(KmsKeyDeriver deriver, byte[] appIdBytes, byte[] instanceIdBytes, int version,
+      int generation, KeyVersionPolicy policy) {
+    policy.check(version);
+    Map<Integer, RootKeyring.GenerationState> states = deriver.keyring().generations();
+    Set<Integer> live = states.entrySet().stream().filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
+        .map(Map.Entry::getKey).collect(java.util.stream.Collectors.toSet());
+    AppId appId = AppId.of(appIdBytes);
+    Key key = new Key(generation, appId, version);
+    Entry entry = live.contains(generation) ? lookup(key, live) : null;
+    byte[][] copies = entry == null ? null : entry.copies();
+    if (copies == null) {
+      // Miss (or a generation the keyring does not hold, which the deriver refuses with its precise reason).
+      ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, appIdBytes, instanceIdBytes, version, generation, policy);
+      store(key, fresh);
+      return fresh;
+    }
+    InsecureSecretAccess access = InsecureSecretAccess.get();
+    byte[] disk = null;
+    if (instanceIdBytes.length > 0) {
+      // KMS-tier: derived from the root generation itself, per instance, never cached.
+      try (DerivedKey d = deriver.derive(KeyRequest.disk(generation, appId, version, InstanceId.of(instanceIdBytes), ""),
+          policy)) {
+        disk = d.privateKeyBytes(access);
+      } catch (RuntimeException e) {
+        Arrays.stream(copies).forEach(c -> Arrays.fill(c, (byte) 0));
+        throw e;
+      }
+    }
+    return new ReleasedAppKeys(version, generation, disk, copies[0], entry.appRootCertificate, copies[1],
+        entry.envCertificate, copies[2], entry.caCertificate, entry.appCaX509.clone(), entry.kmsCaX509.clone());
+  }
+
+  private synchronized Entry lookup(Key key, Set<Integer> live) {
+    // Zeroize entries of generations that are no longer live (destroyed roots), whatever their age.
+    for (Iterator<Map.Entry<Key, Entry>> it = entries.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Key, Entry> e = it.next();
+      if (!live.contains(e.getKey().generation())) {
+        e.getValue().destroy();
+        it.remove();
+      }
+    }
+    Entry entry = entries.get(key);
+    if (entry != null && nanoTime.getAsLong() - entry.expiresAtNanos >= 0) {
+      entries.remove(key).destroy();
+      entry = null;
+    }
+    if (entry == null) {
+      misses++;
+    } else {
+      hits++;
+    }
+    return entry;
+  }
+
+  private void store(Key key, ReleasedAppKeys keys) {
+    if (maxEntries == 0) {
+      return;
+    }
+    Entry entry = new Entry(keys.appRootSecret(), keys.appRootCertificate(), keys.envEncryptionKey(),
+        keys.envEncryptionCertificate(), keys.appCaKey(), keys.appCaCertificate(), keys.appCaX509(), keys.kmsCaX509(),
+        nanoTime.getAsLong() + ttlNanos);
+    synchronized (this) {
+      Entry old = entries.put(key, entry);
+      if (old != null) {
+        old.destroy();
+      }
+      while (entries.size() > maxEntries) {
+        Iterator<Entry> eldest = entries.values().iterator();
+        eldest.next().destroy();
+        eldest.remove();
+      }
+    }
+  }
+
+  /** Zeroizes and drops every entry. */
+  public synchronized void clear() {
+    entries.values().forEach(Entry::destroy);
+    entries.clear();
+  }
+
+  public synchronized int size() {
+    return entries.size();
+  }
+
+  /** Lookups answered from the cache / not (metrics and tests). */
+  public synchronized long hits() {
+    return hits;
+  }
+
+  public synchronized long misses() {
+    return misses;
+  }
+}
