@@ -55,33 +55,22 @@ public final class AuditCommand extends CommandGroup {
       try {
         collateral = options.source();
       } catch (QuoteVerificationOptions.CollateralLoadException e) {
-        return print(fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
+        return JsonResult.print(spec, JsonResult.fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
       }
       ManagedChannel channel = endpoint.open(options.verifier(), collateral, options.time());
       try {
         ok = run(AuditorGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS), out);
       } catch (StatusRuntimeException e) {
         ok = false;
-        fail(out, "KMS_UNREACHABLE_OR_UNTRUSTED", e.getStatus().getCode() + ": " + e.getStatus().getDescription()
+        JsonResult.fail(out, "KMS_UNREACHABLE_OR_UNTRUSTED", e.getStatus().getCode() + ": " + e.getStatus().getDescription()
             + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
-      return print(out, ok);
+      return JsonResult.print(spec, out, ok);
     }
 
-    private ObjectNode fail(ObjectNode out, String failure, String error) {
-      out.put("failure", failure);
-      out.put("error", error);
-      return out;
-    }
 
-    private int print(ObjectNode out, boolean ok) throws Exception {
-      out.put("ok", ok);
-      spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
-      spec.commandLine().getOut().flush();
-      return ok ? 0 : 1;
-    }
 
     ByteString appId(String app) {
       String h = app.startsWith("0x") || app.startsWith("0X") ? app.substring(2) : app;

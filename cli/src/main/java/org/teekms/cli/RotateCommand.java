@@ -81,7 +81,7 @@ public final class RotateCommand extends CommandGroup {
       try {
         collateral = options.source();
       } catch (QuoteVerificationOptions.CollateralLoadException e) {
-        return print(fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
+        return JsonResult.print(spec, JsonResult.fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
       }
       ManagedChannel channel = endpoint.open(options.verifier(), collateral, options.time());
       boolean ok;
@@ -104,7 +104,7 @@ public final class RotateCommand extends CommandGroup {
         job(out, s);
         ok = noWait ? !"FAILED".equals(s.getState()) : SETTLED.contains(s.getState()) && !"FAILED".equals(s.getState());
         if (!ok) {
-          fail(out, "FAILED".equals(s.getState()) ? "JOB_FAILED" : "STILL_RUNNING",
+          JsonResult.fail(out, "FAILED".equals(s.getState()) ? "JOB_FAILED" : "STILL_RUNNING",
               "FAILED".equals(s.getState()) ? s.getLastError()
                   : "job " + s.getJobId() + " is still " + s.getState() + " after " + maxWaitSeconds + " s");
         }
@@ -112,7 +112,7 @@ public final class RotateCommand extends CommandGroup {
         ok = false;
         String code = e.getTrailers() == null ? null : e.getTrailers().get(DENY_REASON);
         Status.Code status = e.getStatus().getCode();
-        fail(out, status == Status.Code.PERMISSION_DENIED ? "DENIED" : status == Status.Code.NOT_FOUND ? "NOT_FOUND"
+        JsonResult.fail(out, status == Status.Code.PERMISSION_DENIED ? "DENIED" : status == Status.Code.NOT_FOUND ? "NOT_FOUND"
             : "KMS_UNREACHABLE_OR_UNTRUSTED",
             e.getStatus().getCode() + ": " + e.getStatus().getDescription()
                 + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
@@ -121,11 +121,11 @@ public final class RotateCommand extends CommandGroup {
         }
       } catch (GovernanceException e) {
         ok = false;
-        fail(out, "NO_OPERATOR_KEY", e.getMessage());
+        JsonResult.fail(out, "NO_OPERATOR_KEY", e.getMessage());
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
-      return print(out, ok);
+      return JsonResult.print(spec, out, ok);
     }
 
     private static void progress(PrintWriter err, RotationJobStatus s) {
@@ -162,18 +162,7 @@ public final class RotateCommand extends CommandGroup {
       }
     }
 
-    private static ObjectNode fail(ObjectNode out, String failure, String error) {
-      out.put("failure", failure);
-      out.put("error", error);
-      return out;
-    }
 
-    private int print(ObjectNode out, boolean ok) throws Exception {
-      out.put("ok", ok);
-      spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
-      spec.commandLine().getOut().flush();
-      return ok ? 0 : 1;
-    }
   }
 
   @Command(name = "root", mixinStandardHelpOptions = true,

@@ -32,34 +32,33 @@ public class RotationService extends RotationGrpc.RotationImplBase {
 
   @Override
   public void requestRootRotation(OperatorRequest request, StreamObserver<RotationJobStatus> out) {
-    try {
-      RotationControl.JobStatus s = control.requestRootRotation(request);
-      LOG.infof("root rotation requested by %s: job %s", s.signer().orElse("?"), s.job().jobId());
-      out.onNext(encode(s));
-      out.onCompleted();
-    } catch (OperatorDenied d) {
-      LOG.warnf("operator request denied: %s", d.getMessage());
-      out.onError(denied(d));
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "RequestRootRotation failed");
-      out.onError(GrpcErrors.internal("RequestRootRotation", e));
-    }
+    operatorCall("RequestRootRotation", "root rotation", () -> control.requestRootRotation(request), out);
   }
 
   @Override
   public void requestAppRotation(OperatorRequest request, StreamObserver<RotationJobStatus> out) {
+    operatorCall("RequestAppRotation", "app rotation", () -> control.requestAppRotation(request), out);
+  }
+
+  /** An operator request: the job it started, or a precise denial (PERMISSION_DENIED / UNAVAILABLE). */
+  private void operatorCall(String rpc, String what, OperatorAction action, StreamObserver<RotationJobStatus> out) {
     try {
-      RotationControl.JobStatus s = control.requestAppRotation(request);
-      LOG.infof("app rotation requested by %s: job %s", s.signer().orElse("?"), s.job().jobId());
+      RotationControl.JobStatus s = action.run();
+      LOG.infof("%s requested by %s: job %s", what, s.signer().orElse("?"), s.job().jobId());
       out.onNext(encode(s));
       out.onCompleted();
     } catch (OperatorDenied d) {
       LOG.warnf("operator request denied: %s", d.getMessage());
       out.onError(denied(d));
     } catch (RuntimeException e) {
-      LOG.errorf(e, "RequestAppRotation failed");
-      out.onError(GrpcErrors.internal("RequestAppRotation", e));
+      LOG.errorf(e, "%s failed", rpc);
+      out.onError(GrpcErrors.internal(rpc, e));
     }
+  }
+
+  @FunctionalInterface
+  private interface OperatorAction {
+    RotationControl.JobStatus run() throws OperatorDenied;
   }
 
   @Override
