@@ -1,7 +1,8 @@
 package org.teekms.kms.onboarding;
 
-import java.util.Arrays;
 import javax.security.auth.Destroyable;
+import org.teekms.keys.InsecureSecretAccess;
+import org.teekms.keys.SecretBytes;
 import org.teekms.kms.roots.RootState;
 
 /** One root generation as handed to (or received from) a replica. Secret: destroy after use; never printed. */
@@ -9,9 +10,8 @@ public final class RootGenerationRelease implements Destroyable {
 
   private final int generation;
   private final RootState state;
-  private final byte[] secret;
+  private final SecretBytes secret;
   private final long createdAt;
-  private boolean destroyed;
 
   public RootGenerationRelease(int generation, RootState state, byte[] secret, long createdAt) {
     if (generation < 1 || (state != RootState.CURRENT && state != RootState.RETIRED)) {
@@ -22,7 +22,7 @@ public final class RootGenerationRelease implements Destroyable {
     }
     this.generation = generation;
     this.state = state;
-    this.secret = secret.clone();
+    this.secret = SecretBytes.copyOf(secret, InsecureSecretAccess.get());
     this.createdAt = createdAt;
   }
 
@@ -38,22 +38,19 @@ public final class RootGenerationRelease implements Destroyable {
     return createdAt;
   }
 
+  /** A copy of the root secret; throws {@link org.teekms.keys.DestroyedSecretException} after {@link #destroy()}. */
   public byte[] secret() {
-    if (destroyed) {
-      throw new IllegalStateException("destroyed");
-    }
-    return secret.clone();
+    return secret.toByteArray(InsecureSecretAccess.get());
   }
 
   @Override
   public void destroy() {
-    Arrays.fill(secret, (byte) 0);
-    destroyed = true;
+    secret.destroy();
   }
 
   @Override
   public boolean isDestroyed() {
-    return destroyed;
+    return secret.isDestroyed();
   }
 
   @Override
