@@ -4,6 +4,7 @@
 #
 #   bench/kms-load.sh [levels] [seconds-per-level] [warm-up-seconds-per-level]
 #   bench/kms-load.sh 1,16,64 20 20
+#   RATE=300 bench/kms-load.sh 64 20 20     # open loop: 300 admissions/s offered, at most 64 in flight
 #
 # Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options, e.g.
 #   KMS_SERVER_OPTS="-XX:StartFlightRecording=filename=/tmp/kms.jfr,settings=profile" (then: jfr summary /tmp/kms.jfr).
@@ -18,6 +19,6 @@ if [[ "${SKIP_BUILD:-0}" != "1" || ! -f "$cp_file" ]]; then
       -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test
 fi
 echo "machine: $(nproc) cores, $(uptime)"
-exec java -Dteekms.bench.warmup-seconds="$warmup" \
+exec java -Dteekms.bench.warmup-seconds="$warmup" -Dteekms.bench.rate="${RATE:-0}" \
     -cp "kms-server/target/test-classes:kms-server/target/classes:$(cat "$cp_file")" \
     org.teekms.kms.bench.LoadGenerator "$levels" "$seconds"

@@ -77,7 +77,7 @@ public class KmsBeans {
   @Produces
   @Singleton
   GrantLedger grantLedger(Pool pool, AuditLog audit) {
-    return new GrantLedger(pool, audit);
+    return new GrantLedger(audit);
   }
 
   @Produces

@@ -85,7 +85,7 @@ class OnboardingTest {
           .runUntilIdle(10).await().atMost(WAIT);
 
       OnboardingController source = new OnboardingController(sourcePool, chain(true), sourceRoots,
-          new GrantLedger(sourcePool, sourceAudit), WAIT);
+          new GrantLedger(sourceAudit), WAIT);
       OnboardingController.Release release = source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
       assertEquals(List.of(1, 2), release.generations().stream().map(RootGenerationRelease::generation).toList());
 
@@ -123,8 +123,8 @@ class OnboardingTest {
       AuditLog audit = new AuditLog(pool, clock);
       RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
-      OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(pool, audit), WAIT);
-      OnboardingController down = new OnboardingController(pool, chain(false), roots, new GrantLedger(pool, audit), WAIT);
+      OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
+      OnboardingController down = new OnboardingController(pool, chain(false), roots, new GrantLedger(audit), WAIT);
       assertEquals(DenyCode.KMS_NOT_ALLOWED, assertThrows(AdmissionDenied.class,
           () -> up.release(node(bytes(32, 0x12), false), "kms-x", "rogue")).code());
       assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
