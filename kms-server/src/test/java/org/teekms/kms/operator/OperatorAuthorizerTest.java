@@ -121,7 +121,7 @@ class OperatorAuthorizerTest {
   @Test
   void digestIsTheDocumentedVector() {
     // docs/governance.md "Operator requests from contract owners": EIP-191 hash of the vector text above.
-    assertEquals("b5b4fb9af26bf3d7bc7dd6d27bdc8cac0d22bd3c8d09d1cde6a7b5c2dea0cc21",
+    assertEquals("014d9c66613bb074b84e5f31762c963baaa758172c2ab4e2f47ae8cb9fd29536",
         HexFormat.of().formatHex(OperatorRequestMessage.digest(unsigned(NOW))));
     assertArrayEquals(Sign.getEthereumMessageHash(OperatorRequestMessage.bytes(unsigned(NOW))),
         OperatorRequestMessage.digest(unsigned(NOW)), "the same hash personal_sign signs");
