@@ -9,7 +9,12 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
+import java.util.HexFormat;
 import org.teekms.kms.app.KmsConfig;
+import org.teekms.kms.app.RotationDueMetrics;
+import org.teekms.kms.keystate.RotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
+import org.teekms.proto.PolicyBlock;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.audit.ChainVerification;
@@ -40,7 +45,13 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   private final KmsConfig config;
   private final Clock clock;
 
-  public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock) {
+  private final RotationScheduleReader schedules;
+  private final RotationDueMetrics dueMetrics;
+
+  public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock,
+      RotationScheduleReader schedules, RotationDueMetrics dueMetrics) {
+    this.schedules = schedules;
+    this.dueMetrics = dueMetrics;
     this.pool = pool;
     this.audit = audit;
     this.jobs = jobs;
@@ -75,6 +86,10 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
         b.addRotationJobs(RotationJobInfo.newBuilder().setJobId(j.jobId().toString()).setKind(j.kind().name())
             .setState(j.state().name()).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()));
       }
+      // Live from the chain (the KMS stores no schedule): an unreadable chain is reported, not guessed.
+      RotationSchedule s = schedules.read(appId);
+      dueMetrics.record(appId, s);
+      b.setRotationSchedule(encode(s));
       out.onNext(b.build());
       out.onCompleted();
     } catch (RuntimeException e) {
@@ -121,6 +136,16 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       LOG.errorf(e, "VerifyAuditChain failed");
       out.onError(GrpcErrors.internal("VerifyAuditChain", e));
     }
+  }
+
+  static org.teekms.proto.RotationSchedule encode(RotationSchedule s) {
+    org.teekms.proto.RotationSchedule.Builder b = org.teekms.proto.RotationSchedule.newBuilder();
+    if (!s.read()) {
+      return b.setError(s.failure()).build();
+    }
+    return b.setRotationDue(s.due()).setRotationPeriodSeconds(s.periodSeconds()).setLastRotation(s.lastRotationEpochSeconds())
+        .setBlock(PolicyBlock.newBuilder().setChainId(s.chainId()).setNumber(s.blockNumber())
+            .setHash(ByteString.copyFrom(HexFormat.of().parseHex(s.blockHash().substring(2))))).build();
   }
 
   static AuditEvent encode(AuditEntry e) {
