@@ -128,6 +128,18 @@ class OperatorAuthorizerTest {
   }
 
   @Test
+  void eip1271CalldataIsTheDocumentedVector() {
+    byte[] digest = OperatorRequestMessage.digest(unsigned(NOW));
+    byte[] sig = new byte[65];
+    Arrays.fill(sig, (byte) 0x11);
+    String expected = "0x1626ba7e" + HexFormat.of().formatHex(digest) + "0".repeat(62) + "40" + "0".repeat(62) + "41"
+        + "11".repeat(65) + "00".repeat(31);
+    assertEquals(expected, ChainRegistryOwner.eip1271Call(digest, sig));
+    assertEquals(4 + 32 * 3 + 96, (expected.length() - 2) / 2);
+    assertThrows(IllegalArgumentException.class, () -> ChainRegistryOwner.eip1271Call(new byte[31], sig));
+  }
+
+  @Test
   void contractOwnerIsAskedForTheDigestAtTheOwnersBlock() throws Exception {
     ContractOwner wallet = new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.VALID);
     byte[] sig = new byte[130];
