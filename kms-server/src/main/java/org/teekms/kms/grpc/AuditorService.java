@@ -6,15 +6,14 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
-import java.util.HexFormat;
 import org.teekms.kms.app.KmsConfig;
 import org.teekms.kms.app.RotationDueMetrics;
 import org.teekms.kms.keystate.RotationSchedule;
 import org.teekms.kms.keystate.RotationScheduleReader;
-import org.teekms.proto.PolicyBlock;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.audit.ChainVerification;
@@ -28,6 +27,7 @@ import org.teekms.proto.EffectivePolicy;
 import org.teekms.proto.GetEffectivePolicyRequest;
 import org.teekms.proto.ListAuditEventsRequest;
 import org.teekms.proto.ListAuditEventsResponse;
+import org.teekms.proto.PolicyBlock;
 import org.teekms.proto.RotationJobInfo;
 import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
@@ -44,19 +44,18 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   private final RotationJobs jobs;
   private final KmsConfig config;
   private final Clock clock;
-
   private final RotationScheduleReader schedules;
   private final RotationDueMetrics dueMetrics;
 
   public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock,
       RotationScheduleReader schedules, RotationDueMetrics dueMetrics) {
-    this.schedules = schedules;
-    this.dueMetrics = dueMetrics;
     this.pool = pool;
     this.audit = audit;
     this.jobs = jobs;
     this.config = config;
     this.clock = clock;
+    this.schedules = schedules;
+    this.dueMetrics = dueMetrics;
   }
 
   @Override

@@ -2,16 +2,16 @@ package org.teekms.kms.onboarding;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import io.vertx.mutiny.sqlclient.Tuple;
-import org.teekms.kms.roots.RootState;
-import org.teekms.kms.rotation.RotationJobs;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.roots.RootState;
+import org.teekms.kms.rotation.RotationJobs;
 
 /**
  * The requester side of onboarding: stores the received generations sealed under THIS node's sealing key, in one
@@ -47,7 +47,6 @@ public final class RootImport {
         throw new IllegalArgumentException("the source sent CURRENT generation " + r.generation() + " with a destruction date");
       }
     }
-    int current = newest;
     Map<String, Long> destroyAt = new TreeMap<>();
     received.stream().filter(r -> r.state() == RootState.RETIRED)
         .forEach(r -> destroyAt.put(String.valueOf(r.generation()), r.destroyAfter()));
@@ -70,7 +69,7 @@ public final class RootImport {
               chain = chain
                   .chain(() -> tx.preparedQuery("UPDATE root_generation SET destroy_after = $2 WHERE generation = $1")
                       .execute(Tuple.of(r.generation(), r.destroyAfter())))
-                  .chain(() -> RotationJobs.recordImportedRetirement(tx, r.generation(), current, r.destroyAfter(), now))
+                  .chain(() -> RotationJobs.recordImportedRetirement(tx, r.generation(), newest, r.destroyAfter(), now))
                   .replaceWithVoid();
             }
           }

@@ -3,8 +3,8 @@ package org.teekms.kms.operator;
 import java.math.BigInteger;
 import java.util.HexFormat;
 import java.util.List;
-import org.teekms.governance.AppPolicy;
 import java.util.Locale;
+import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
@@ -13,9 +13,13 @@ import org.web3j.protocol.core.methods.response.EthBlock;
 
 /**
  * KmsRegistry.owner() by eth_call at head − confirmations, named by block hash (EIP-1898), through the governance
- * bindings' ABI. A fresh read per request: operator requests are rare and must see an ownership transfer at once.
+ * bindings' ABI, with the owner's code at that block (EOA or contract) and, for a contract owner, its EIP-1271
+ * isValidSignature answer at that same block. A fresh read per request: operator requests are rare and must see an ownership transfer at once.
  */
 public final class ChainRegistryOwner implements RegistryOwnerPort {
+
+  /** EIP-1271 magic value as the single ABI word an eth_call returns. */
+  static final String MAGIC_WORD = "0x1626ba7e" + "0".repeat(56);
 
   private final ChainClient chain;
   private final String registry;
@@ -72,9 +76,6 @@ public final class ChainRegistryOwner implements RegistryOwnerPort {
     return new ContractSignatureRead(ContractSignatureRead.Outcome.REJECTED, call + " returned " + shown
         + " instead of the EIP-1271 magic value 0x1626ba7e");
   }
-
-  /** EIP-1271 magic value as the single ABI word an eth_call returns. */
-  static final String MAGIC_WORD = "0x1626ba7e" + "0".repeat(56);
 
   /** Calldata of {@code isValidSignature(bytes32 hash, bytes signature)} (selector 0x1626ba7e). */
   static String eip1271Call(byte[] digest, byte[] signature) {
