@@ -14,7 +14,8 @@ import org.web3j.protocol.core.methods.response.EthBlock;
 /**
  * KmsRegistry.owner() by eth_call at head − confirmations, named by block hash (EIP-1898), through the governance
  * bindings' ABI, with the owner's code at that block (EOA or contract) and, for a contract owner, its EIP-1271
- * isValidSignature answer at that same block. A fresh read per request: operator requests are rare and must see an ownership transfer at once.
+ * isValidSignature answer at that same block. A fresh read per request: operator requests are rare and must see an
+ * ownership transfer at once.
  */
 public final class ChainRegistryOwner implements RegistryOwnerPort {
 
