@@ -10,6 +10,8 @@ import java.util.HashSet;
 import java.util.List;
 import org.jboss.logging.Logger;
 import org.teekms.governance.ChainClient;
+import org.teekms.kms.keystate.ChainRotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.kms.adapters.GovernanceAppPolicy;
@@ -118,6 +120,15 @@ public class KmsBeans {
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
         configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
+  }
+
+  @Produces
+  @Singleton
+  RotationScheduleReader rotationScheduleReader(KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    boolean configured = chain.rpcUrl().isPresent() && chain.registryAddress().isPresent() && chain.chainId() > 0;
+    return configured ? new ChainRotationSchedule(ChainClient.connect(chain.rpcUrl().get(), chain.chainId()),
+        chain.confirmations()) : RotationScheduleReader.unconfigured();
   }
 
   /** The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort) questions. */

@@ -117,6 +117,10 @@ public interface KmsConfig {
     /** Apps moved to a new root generation per step. */
     @WithDefault("100")
     int appBatch();
+
+    /** How often the on-chain rotationDue of every served app is read for the teekms_app_rotation_due gauge. */
+    @WithDefault("5m")
+    Duration dueCheckInterval();
   }
 
   interface Chain {
