@@ -8,6 +8,7 @@
 #
 # Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options, e.g.
 #   KMS_SERVER_OPTS="-XX:StartFlightRecording=filename=/tmp/kms.jfr,settings=profile" (then: jfr summary /tmp/kms.jfr).
+#   LOADGEN_OPTS adds load-generator JVM options the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 levels="${1:-1,16,64}"
@@ -19,6 +20,6 @@ if [[ "${SKIP_BUILD:-0}" != "1" || ! -f "$cp_file" ]]; then
       -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test
 fi
 echo "machine: $(nproc) cores, $(uptime)"
-exec java -Dteekms.bench.warmup-seconds="$warmup" -Dteekms.bench.rate="${RATE:-0}" \
+exec java ${LOADGEN_OPTS:-} -Dteekms.bench.warmup-seconds="$warmup" -Dteekms.bench.rate="${RATE:-0}" \
     -cp "kms-server/target/test-classes:kms-server/target/classes:$(cat "$cp_file")" \
     org.teekms.kms.bench.LoadGenerator "$levels" "$seconds"
