@@ -114,7 +114,14 @@ public final class LoadGenerator {
 
       int port = freePort();
       Path data = Files.createTempDirectory("teekms-load");
-      List<String> cmd = new ArrayList<>(List.of(javaBin()));
+      List<String> cmd = new ArrayList<>();
+      String serverCpus = System.getProperty("teekms.bench.server-cpus", "");
+      if (!serverCpus.isBlank()) {
+        // Pins the KMS (and the embedded PostgreSQL it starts) to these CPUs, apart from the clients and anvil, so the
+        // KMS side's capacity is measured on known cores instead of being inferred from CPU time.
+        cmd.addAll(List.of("taskset", "-c", serverCpus));
+      }
+      cmd.add(javaBin());
       String extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
       if (extra != null && !extra.isBlank()) {
         cmd.addAll(List.of(extra.trim().split("\\s+")));
