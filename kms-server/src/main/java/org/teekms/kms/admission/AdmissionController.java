@@ -59,6 +59,11 @@ public final class AdmissionController {
   /** Version-level keys per (generation, app, version): 1024 triples, 10 minutes (see VersionKeyCache). */
   private final VersionKeyCache versionKeys = new VersionKeyCache(1024, Duration.ofMinutes(10));
 
+  /** The version-level key cache (its hit and miss counts are exported as metrics). */
+  public VersionKeyCache versionKeys() {
+    return versionKeys;
+  }
+
   public AdmissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain, RootGenerationStore roots,
       LiveKeyring keyring, GrantLedger ledger, Clock clock, Duration dbWait, AdmissionObserver observer) {
     this.pool = pool;

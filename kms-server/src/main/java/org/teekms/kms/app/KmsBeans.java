@@ -172,7 +172,10 @@ public class KmsBeans {
   @Singleton
   AdmissionController admissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain,
       RootGenerationStore roots, LiveKeyring keyring, GrantLedger ledger, Clock clock, KmsConfig config,
-      AdmissionObserver observer) {
-    return new AdmissionController(pool, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
+      AdmissionObserver observer, AttestationMetrics metrics) {
+    AdmissionController controller =
+        new AdmissionController(pool, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
+    metrics.watch(controller.versionKeys());
+    return controller;
   }
 }

@@ -38,7 +38,7 @@ public class RaTlsSetup {
   private final RaTlsKeyManager keys;
   private final SimulatedCvm self;
 
-  public RaTlsSetup(KmsConfig config, Clock clock) {
+  public RaTlsSetup(KmsConfig config, Clock clock, AttestationMetrics metrics) {
     if (!config.simulator().enabled()) {
       throw new IllegalStateException("production RA-TLS (configfs-tsm quote provider, Intel root, PCS collateral) is "
           + "not wired in this build (kms-server/README.md, \"Status\"); enable the simulator for development");
@@ -52,7 +52,7 @@ public class RaTlsSetup {
       QuotePolicy.Builder policy = QuotePolicy.builder().allowStatuses(accepted);
       config.admission().acceptedAdvisories().ifPresent(a -> policy.allowAdvisories(a.toArray(String[]::new)));
       RaTlsVerifier verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
-          .quotePolicy(policy.build()).clock(clock).build();
+          .quotePolicy(policy.build()).clock(clock).listener(metrics).build();
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
       byte[] instance = new byte[20];
       instance[0] = 1;

@@ -53,6 +53,9 @@ import org.teekms.proto.VerifyAuditChainRequest;
 @QuarkusTestResource(EmbeddedPostgresResource.class)
 class KmsRaTlsTest {
 
+  @jakarta.inject.Inject
+  io.micrometer.core.instrument.MeterRegistry metrics;
+
   private static SimulatedTdx tdx;
   private static RaTlsTrustManager clientTrust;
 
@@ -112,6 +115,11 @@ class KmsRaTlsTest {
       KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(a).getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
       assertEquals("kms-ratls-it", info.getKmsId());
       assertTrue(AuditorGrpc.newBlockingStub(a).verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance()).getValid());
+      // Both CVMs' certificates were verified in full (an accepted verification each), and the second instance of the
+      // app was served from the version-key cache.
+      assertTrue(metrics.find("teekms.attestation.verify").tag("result", "accepted").timer().count() >= 2);
+      assertTrue(metrics.find("teekms.cache.requests").tag("cache", "version-keys").tag("result", "hit")
+          .functionCounter().count() >= 1);
     } finally {
       a.shutdownNow();
       b.shutdownNow();
@@ -163,6 +171,7 @@ class KmsRaTlsTest {
           e.getStatus().getDescription());
       assertTrue(e.getStatus().getDescription().toLowerCase(java.util.Locale.ROOT).contains("debug"),
           e.getStatus().getDescription());
+      assertTrue(metrics.find("teekms.attestation.verify").tag("result", "POLICY_REJECTED").timer().count() >= 1);
     } finally {
       ch.shutdownNow();
     }

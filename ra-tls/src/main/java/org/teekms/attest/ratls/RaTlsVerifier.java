@@ -66,6 +66,7 @@ public final class RaTlsVerifier {
   private final Clock clock;
   private final Duration cacheTtl;
   private final int maxCached;
+  private final RaTlsVerificationListener listener;
   private final ConcurrentHashMap<Bytes, Cached> cache = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Instant> nextUpdates = new ConcurrentHashMap<>();
 
@@ -81,6 +82,7 @@ public final class RaTlsVerifier {
     this.clock = b.clock;
     this.cacheTtl = b.cacheTtl;
     this.maxCached = b.maxCached;
+    this.listener = b.listener;
   }
 
   /** @param dcap the DCAP verifier, anchored at Intel's root in production (at the simulator's root in tests) */
@@ -98,6 +100,7 @@ public final class RaTlsVerifier {
     private Clock clock = Clock.systemUTC();
     private Duration cacheTtl = Duration.ofMinutes(10);
     private int maxCached = 10_000;
+    private RaTlsVerificationListener listener = RaTlsVerificationListener.NONE;
 
     private Builder(DcapQuoteVerifier dcap, CollateralSource collateral) {
       this.dcap = dcap;
@@ -136,6 +139,12 @@ public final class RaTlsVerifier {
       return this;
     }
 
+    /** Told about every verification (metrics). */
+    public Builder listener(RaTlsVerificationListener l) {
+      this.listener = Objects.requireNonNull(l);
+      return this;
+    }
+
     public RaTlsVerifier build() {
       return new RaTlsVerifier(this);
     }
@@ -156,6 +165,19 @@ public final class RaTlsVerifier {
 
   /** Verifies (or returns the cached verification of) {@code certificate}. */
   public RaTlsIdentity verify(X509Certificate certificate) throws RaTlsException {
+    long start = System.nanoTime();
+    boolean[] cacheHit = {false};
+    try {
+      RaTlsIdentity id = verifyOrRecall(certificate, cacheHit);
+      listener.verified(Duration.ofNanos(System.nanoTime() - start), cacheHit[0], Optional.empty());
+      return id;
+    } catch (RaTlsException e) {
+      listener.verified(Duration.ofNanos(System.nanoTime() - start), false, Optional.of(e.reason()));
+      throw e;
+    }
+  }
+
+  private RaTlsIdentity verifyOrRecall(X509Certificate certificate, boolean[] cacheHit) throws RaTlsException {
     byte[] der;
     try {
       der = certificate.getEncoded();
@@ -165,6 +187,7 @@ public final class RaTlsVerifier {
     Bytes fingerprint = Bytes.copyOf(sha("SHA-256", der));
     Optional<RaTlsIdentity> hit = cached(fingerprint);
     if (hit.isPresent()) {
+      cacheHit[0] = true;
       return hit.get();
     }
     Instant now = clock.instant();
