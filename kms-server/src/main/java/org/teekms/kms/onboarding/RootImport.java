@@ -11,8 +11,10 @@ import org.teekms.kms.roots.RootGenerationStore;
 
 /**
  * The requester side of onboarding: stores the received generations sealed under THIS node's sealing key, in one
- * transaction with its audit entry. Only into a database that holds no generation yet (a fresh replica with its own
- * database); replicas sharing the source's database need no import. Secrets are zeroed by the caller afterwards.
+ * transaction with its audit entry. {@link #importInto}: a database that holds no generation yet (a fresh replica
+ * with its own database). {@link #addCopies}: a database shared with other replicas whose generations have no copy
+ * under this node's sealing key yet (the database's generations stay authoritative; only copies are added). Secrets
+ * are zeroed by the caller afterwards.
  */
 public final class RootImport {
 
@@ -52,5 +54,49 @@ public final class RootImport {
               "step", "onboarded", "generations", received.stream().map(RootGenerationRelease::generation).toList())))))
               .replaceWithVoid();
         }));
+  }
+
+  /**
+   * Adds this node's sealed copies of the generations in {@code missing} (live generations of this database without a
+   * copy under this node's key), taken from {@code received}; every missing generation must have been received, in
+   * the same state as in the database. One transaction with its audit entry. Returns the generations copied.
+   */
+  public static Uni<List<Integer>> addCopies(Pool pool, RootGenerationStore roots, AuditLog audit,
+      List<RootGenerationRelease> received, String sourceKmsId, long now) {
+    if (!roots.kmsId().equals(sourceKmsId)) {
+      throw new IllegalArgumentException("the source serves KMS '" + sourceKmsId + "', this node is '" + roots.kmsId() + "'");
+    }
+    Map<Integer, RootGenerationRelease> byGeneration = new java.util.HashMap<>();
+    received.forEach(r -> byGeneration.put(r.generation(), r));
+    return pool.withTransaction(tx -> roots.missingCopies(tx).chain(missing -> roots.list(tx).chain(all -> {
+      if (missing.isEmpty()) {
+        return Uni.createFrom().item(missing);
+      }
+      Map<Integer, org.teekms.kms.roots.RootState> states = new java.util.HashMap<>();
+      all.forEach(g -> states.put(g.generation(), g.state()));
+      Uni<Void> chain = Uni.createFrom().voidItem();
+      for (int generation : missing) {
+        RootGenerationRelease r = byGeneration.get(generation);
+        if (r == null) {
+          return Uni.createFrom().failure(new IllegalStateException("the source did not release root generation "
+              + generation + ", which this node lacks (released: " + byGeneration.keySet() + ")"));
+        }
+        if (r.state() != states.get(generation)) {
+          return Uni.createFrom().failure(new IllegalStateException("the source calls root generation " + generation
+              + " " + r.state() + ", this database " + states.get(generation)));
+        }
+        chain = chain.chain(() -> {
+          byte[] secret = r.secret();
+          try {
+            return roots.addCopy(tx, generation, secret, now);
+          } finally {
+            java.util.Arrays.fill(secret, (byte) 0);
+          }
+        });
+      }
+      return chain.chain(() -> audit.append(tx, AuditDraft.allowed("ROOT_GENERATION", null, AuditDetail.json(Map.of(
+              "step", "sealed-copy-added", "generations", missing, "sealingKeyId", roots.sealingKeyId())))))
+          .replaceWith(missing);
+    })));
   }
 }
