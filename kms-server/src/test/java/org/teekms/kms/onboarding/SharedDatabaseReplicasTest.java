@@ -155,6 +155,40 @@ class SharedDatabaseReplicasTest {
     }
   }
 
+  @Test
+  void migrationMovesExistingSealedSecretsToTheirKeysCopy() {
+    DatabaseCoordinates admin = postgres.server().coordinates();
+    Pool adminPool = postgres.pool(admin, 1);
+    String name = "v2_" + ProcessHandle.current().pid();
+    try {
+      adminPool.query("CREATE DATABASE " + name).execute().await().atMost(WAIT);
+    } finally {
+      adminPool.closeAndAwait();
+    }
+    DatabaseCoordinates db = new DatabaseCoordinates(admin.host(), admin.port(), name, admin.username(),
+        admin.password());
+    org.flywaydb.core.Flyway.configure().dataSource(db.jdbcUrl(), db.username(), db.password())
+        .locations("classpath:db/migration").target("2").load().migrate();
+    SealingKey key = new SealingKey(bytes(32, 0x5a));
+    byte[] secret = bytes(32, 0x42);
+    Pool pool = postgres.pool(db, 2);
+    try {
+      // A generation as schema V2 stored it: the secret in root_generation.
+      pool.preparedQuery("INSERT INTO root_generation (generation, state, sealed_secret, sealing_key_id, created_at) "
+              + "VALUES (1, 'CURRENT', $1, $2, $3)")
+          .execute(Tuple.tuple().addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(
+              org.teekms.kms.roots.RootSealing.seal(key, "kms-x", 1, secret))).addString(key.keyId()).addLong(T0))
+          .await().atMost(WAIT);
+      assertEquals("3", org.teekms.kms.db.SchemaMigrator.migrate(db));
+      RootGenerationStore roots = new RootGenerationStore(pool, key, "kms-x", "a");
+      assertArrayEquals(secret, roots.unseal(1).await().atMost(WAIT));
+      assertEquals(0L, count(pool, "SELECT count(*) FROM root_generation WHERE sealed_secret IS NOT NULL"));
+      assertEquals(List.of(), roots.missingCopies(pool).await().atMost(WAIT));
+    } finally {
+      pool.closeAndAwait();
+    }
+  }
+
   private static long count(Pool pool, String sql) {
     return pool.preparedQuery(sql).execute(Tuple.tuple()).await().atMost(WAIT).iterator().next().getLong(0);
   }
