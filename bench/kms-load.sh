@@ -4,9 +4,13 @@
 #
 #   bench/kms-load.sh [levels] [seconds-per-level] [warm-up-seconds-per-level]
 #   bench/kms-load.sh 1,16,64 20 20
+#   RATE=300 bench/kms-load.sh 64 20 20     # open loop: 300 admissions/s offered, at most 64 in flight
 #
 # Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options, e.g.
 #   KMS_SERVER_OPTS="-XX:StartFlightRecording=filename=/tmp/kms.jfr,settings=profile" (then: jfr summary /tmp/kms.jfr).
+#   LOADGEN_OPTS adds load-generator JVM options the same way.
+#   SERVER_CPUS=0 CLIENT_CPUS=1 pins the KMS + its embedded PostgreSQL to CPU 0 and the simulated CVMs + anvil to CPU 1
+#   (taskset), so the KMS side's capacity is measured on one known core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 levels="${1:-1,16,64}"
@@ -18,6 +22,8 @@ if [[ "${SKIP_BUILD:-0}" != "1" || ! -f "$cp_file" ]]; then
       -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test
 fi
 echo "machine: $(nproc) cores, $(uptime)"
-exec java -Dteekms.bench.warmup-seconds="$warmup" \
+pin=()
+if [[ -n "${CLIENT_CPUS:-}" ]]; then pin=(taskset -c "$CLIENT_CPUS"); fi
+exec "${pin[@]}" java ${LOADGEN_OPTS:-} -Dteekms.bench.server-cpus="${SERVER_CPUS:-}" -Dteekms.bench.warmup-seconds="$warmup" -Dteekms.bench.rate="${RATE:-0}" \
     -cp "kms-server/target/test-classes:kms-server/target/classes:$(cat "$cp_file")" \
     org.teekms.kms.bench.LoadGenerator "$levels" "$seconds"

@@ -188,6 +188,15 @@ public final class AuditCommand extends CommandGroup {
         jobs.addObject().put("jobId", j.getJobId()).put("kind", j.getKind()).put("state", j.getState());
       }
       out.put("recentGrants", p.getRecentGrantsCount());
+      ObjectNode schedule = out.putObject("rotationSchedule");
+      if (!p.getRotationSchedule().getError().isEmpty()) {
+        schedule.put("error", p.getRotationSchedule().getError());
+      } else {
+        schedule.put("rotationDue", p.getRotationSchedule().getRotationDue());
+        schedule.put("rotationPeriodSeconds", p.getRotationSchedule().getRotationPeriodSeconds());
+        schedule.put("lastRotation", p.getRotationSchedule().getLastRotation());
+        schedule.put("block", p.getRotationSchedule().getBlock().getNumber());
+      }
       return true;
     }
   }

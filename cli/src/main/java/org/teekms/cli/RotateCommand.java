@@ -67,7 +67,7 @@ public final class RotateCommand extends CommandGroup {
         description = "Give up following after this long, exit 1 (the job keeps running; default 3600).")
     int maxWaitSeconds;
 
-    /** Starts (or reads) the job; may add facts to {@code out}. */
+    /** Starts (or reads) the job; may add facts to {@code out}. Null: nothing was sent (--print-digest). */
     abstract RotationJobStatus start(ManagedChannel channel, ObjectNode out) throws Exception;
 
     @Override
@@ -87,6 +87,9 @@ public final class RotateCommand extends CommandGroup {
       boolean ok;
       try {
         RotationJobStatus s = start(channel, out);
+        if (s == null) {
+          return JsonResult.print(spec, out, true);
+        }
         PrintWriter err = spec.commandLine().getErr();
         progress(err, s);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(maxWaitSeconds);
@@ -160,6 +163,9 @@ public final class RotateCommand extends CommandGroup {
       if (!s.getLastError().isEmpty()) {
         j.put("lastError", s.getLastError());
       }
+      if (!s.getSigner().isEmpty()) {
+        j.put("approvedBy", s.getSigner());
+      }
     }
 
 
@@ -170,10 +176,15 @@ public final class RotateCommand extends CommandGroup {
           + "job until every app moved to the new generation (the old one is destroyed after the grace period).")
   public static final class Root extends RotationCall {
     @Mixin KeyOptions key;
+    @Mixin ContractOwnerOptions contract;
 
     @Override
     RotationJobStatus start(ManagedChannel channel, ObjectNode out) throws GovernanceException {
-      OperatorRequest signed = signedRequest(channel, endpoint, key, OperatorRequestMessage.ROTATE_ROOT, ByteString.EMPTY, out);
+      OperatorRequest signed = signedRequest(spec, channel, endpoint, key, contract, OperatorRequestMessage.ROTATE_ROOT,
+          ByteString.EMPTY, out);
+      if (signed == null) {
+        return null;
+      }
       return RotationGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
           .requestRootRotation(signed);
     }
@@ -184,6 +195,7 @@ public final class RotateCommand extends CommandGroup {
           + "owner key) and follow the job until done.")
   public static final class App extends RotationCall {
     @Mixin KeyOptions key;
+    @Mixin ContractOwnerOptions contract;
 
     @Option(names = "--app", required = true, paramLabel = "APP_ID", description = "The app (20-byte hex).")
     String app;
@@ -200,27 +212,54 @@ public final class RotateCommand extends CommandGroup {
       if (id.length != 20) {
         throw new ParameterException(spec.commandLine(), "--app must be a 20-byte hex app id, got " + app);
       }
-      OperatorRequest signed = signedRequest(channel, endpoint, key, OperatorRequestMessage.SYNC_APP,
+      OperatorRequest signed = signedRequest(spec, channel, endpoint, key, contract, OperatorRequestMessage.SYNC_APP,
           ByteString.copyFrom(id), out);
+      if (signed == null) {
+        return null;
+      }
       return RotationGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
           .requestAppRotation(signed);
     }
   }
 
-  /** A fresh request for {@code action}, its domain (KMS id, chain, registry) as the attested KMS itself reports it. */
-  static OperatorRequest signedRequest(ManagedChannel channel, KmsEndpoint endpoint, KeyOptions key, String action,
-      ByteString appId, ObjectNode out) throws GovernanceException {
-    Credentials owner = key.load();
+  /**
+   * The request for {@code action}, its domain (KMS id, chain, registry) as the attested KMS itself reports it: fresh
+   * and signed with the owner key; or fresh and only described (--print-digest: null is returned); or read back from
+   * --request with the signature of --signature-file, after checking it is for this action, app and KMS.
+   */
+  static OperatorRequest signedRequest(CommandSpec spec, ManagedChannel channel, KmsEndpoint endpoint, KeyOptions key,
+      ContractOwnerOptions contract, String action, ByteString appId, ObjectNode out) throws GovernanceException {
+    boolean external = contract.external(spec);
+    OperatorRequest fromFiles = external ? contract.load(spec) : null;
     KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
         .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+    String registry = "0x" + HexFormat.of().formatHex(info.getRegistryAddress().toByteArray());
+    out.put("kmsId", info.getKmsId());
+    if (fromFiles != null) {
+      String mismatch = !fromFiles.getAction().equals(action) ? "is for action " + fromFiles.getAction() + ", not " + action
+          : !fromFiles.getAppId().equals(appId) ? "names another app than --app"
+          : !fromFiles.getKmsId().equals(info.getKmsId()) ? "is for KMS '" + fromFiles.getKmsId() + "', this is '" + info.getKmsId() + "'"
+          : fromFiles.getChainId() != info.getChainId() ? "is for chain " + fromFiles.getChainId() + ", this KMS is on " + info.getChainId()
+          : !fromFiles.getRegistry().equalsIgnoreCase(registry) ? "is for registry " + fromFiles.getRegistry() + ", this KMS follows " + registry
+          : null;
+      if (mismatch != null) {
+        throw new ParameterException(spec.commandLine(), "--request " + mismatch);
+      }
+      out.put("signer", "registry owner (signature from " + contract.signatureFile + ")");
+      out.put("digest", "0x" + HexFormat.of().formatHex(OperatorRequestMessage.digest(fromFiles)));
+      return fromFiles;
+    }
     byte[] nonce = new byte[32];
     RANDOM.nextBytes(nonce);
     OperatorRequest unsigned = OperatorRequest.newBuilder().setAction(action).setAppId(appId)
-        .setKmsId(info.getKmsId()).setChainId(info.getChainId())
-        .setRegistry("0x" + HexFormat.of().formatHex(info.getRegistryAddress().toByteArray()))
+        .setKmsId(info.getKmsId()).setChainId(info.getChainId()).setRegistry(registry)
         .setTimestampMillis(Clock.systemUTC().millis()).setNonce(ByteString.copyFrom(nonce)).build();
+    if (contract.printDigest) {
+      ContractOwnerOptions.describe(unsigned, out);
+      return null;
+    }
+    Credentials owner = key.load();
     out.put("signer", owner.getAddress());
-    out.put("kmsId", info.getKmsId());
     return sign(unsigned, owner);
   }
 

@@ -20,6 +20,7 @@ import org.web3j.protocol.core.methods.request.EthFilter;
 import org.web3j.protocol.core.methods.request.Transaction;
 import org.web3j.protocol.core.methods.response.EthBlock;
 import org.web3j.protocol.core.methods.response.EthCall;
+import org.web3j.protocol.core.methods.response.EthGetCode;
 import org.web3j.protocol.core.methods.response.EthLog;
 import org.web3j.protocol.core.methods.response.Log;
 import org.web3j.protocol.core.methods.response.TransactionReceipt;
@@ -93,6 +94,20 @@ public final class ChainClient implements AutoCloseable {
             Map.of("blockHash", blockHash, "requireCanonical", true)),
         service, EthCall.class);
     return callResult(rpc(request, null));
+  }
+
+  /**
+   * The runtime code of {@code address} at the block with this hash (EIP-1898, requireCanonical): "0x" for an
+   * account without code (an EOA, or no contract yet at that block).
+   */
+  public String codeAtBlockHash(String address, String blockHash) throws GovernanceException {
+    Request<?, EthGetCode> request = new Request<>("eth_getCode",
+        List.of(address, Map.of("blockHash", blockHash, "requireCanonical", true)), service, EthGetCode.class);
+    String code = rpc(request, "eth_getCode").getCode();
+    if (code == null || !code.startsWith("0x")) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "eth_getCode returned no code field for " + address);
+    }
+    return code;
   }
 
   private static String callResult(EthCall result) throws GovernanceException {

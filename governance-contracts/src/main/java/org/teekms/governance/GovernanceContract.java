@@ -112,8 +112,8 @@ public abstract class GovernanceContract {
     }
   }
 
-  /** The creation code compiled at build time for a contract. */
-  static String creationCode(String contractName) {
+  /** The creation code compiled at build time for a contract (test contracts too, from the test resources). */
+  public static String creationCode(String contractName) {
     String resource = "contracts/" + contractName + ".bin";
     try (InputStream in = GovernanceContract.class.getResourceAsStream(resource)) {
       if (in == null) throw new IllegalStateException("missing resource " + resource);

@@ -4,12 +4,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
+import org.bouncycastle.crypto.digests.KeccakDigest;
 
 /**
  * The exact text an operator signs (EIP-191 personal_sign) to authorize a {@link OperatorRequest}. Domain-separated:
  * a fixed header, the action, and the KMS, chain and registry it is meant for, so a signature for one KMS, chain,
  * registry or action is worthless for another; a timestamp and a nonce bound its lifetime and make it single-use.
  * Shared by the CLI (signs) and the KMS (verifies) so the two can never disagree on the bytes.
+ *
+ * <p>{@link #digest} is the EIP-191 hash of that text: what an EOA owner's {@code personal_sign} signs, and the
+ * {@code hash} a contract owner's EIP-1271 {@code isValidSignature(bytes32, bytes)} is asked to approve.
  */
 public final class OperatorRequestMessage {
 
@@ -61,5 +65,22 @@ public final class OperatorRequestMessage {
         + "timestamp: " + r.getTimestampMillis() + "\n"
         + "nonce: " + HexFormat.of().formatHex(r.getNonce().toByteArray());
     return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * {@code keccak256("\x19Ethereum Signed Message:\n" ‖ decimal(len(text)) ‖ text)} of {@link #bytes}: the 32
+   * bytes an EIP-1271 owner contract must validate (docs/governance.md, "Operator requests from contract owners").
+   *
+   * @throws IllegalArgumentException as {@link #bytes}
+   */
+  public static byte[] digest(OperatorRequest r) {
+    byte[] text = bytes(r);
+    byte[] prefix = ("\u0019Ethereum Signed Message:\n" + text.length).getBytes(StandardCharsets.UTF_8);
+    KeccakDigest k = new KeccakDigest(256);
+    k.update(prefix, 0, prefix.length);
+    k.update(text, 0, text.length);
+    byte[] out = new byte[32];
+    k.doFinal(out, 0);
+    return out;
   }
 }

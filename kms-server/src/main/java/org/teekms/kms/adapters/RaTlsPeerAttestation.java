@@ -35,9 +35,9 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     try {
       id = trust.peerIdentity(session);
     } catch (SSLPeerUnverifiedException e) {
-      // With client-auth=request, a certificate the RA-TLS verifier rejected leaves the session unauthenticated too.
-      throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "no verified RA-TLS client certificate (absent, or "
-          + "rejected by the RA-TLS verifier during the handshake)");
+      // A rejected certificate is recorded in the session (RaTlsTrustManager.deferringClientRejections), so this is
+      // a client that presented none.
+      throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "the client presented no RA-TLS certificate");
     } catch (RaTlsException e) {
       throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, e.getMessage());
     }

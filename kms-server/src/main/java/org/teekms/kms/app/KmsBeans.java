@@ -13,6 +13,8 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 import org.teekms.governance.ChainClient;
+import org.teekms.kms.keystate.ChainRotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.kms.adapters.GovernanceAppPolicy;
@@ -107,7 +109,7 @@ public class KmsBeans {
   @Produces
   @Singleton
   GrantLedger grantLedger(Pool pool, AuditLog audit) {
-    return new GrantLedger(pool, audit);
+    return new GrantLedger(audit);
   }
 
   @Produces
@@ -148,6 +150,15 @@ public class KmsBeans {
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
         configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
+  }
+
+  @Produces
+  @Singleton
+  RotationScheduleReader rotationScheduleReader(KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    boolean configured = chain.rpcUrl().isPresent() && chain.registryAddress().isPresent() && chain.chainId() > 0;
+    return configured ? new ChainRotationSchedule(ChainClient.connect(chain.rpcUrl().get(), chain.chainId()),
+        chain.confirmations()) : RotationScheduleReader.unconfigured();
   }
 
   /** The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort) questions. */

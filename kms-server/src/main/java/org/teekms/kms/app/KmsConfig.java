@@ -40,6 +40,20 @@ public interface KmsConfig {
 
   Operator operator();
 
+  Tls tls();
+
+  interface Tls {
+    /**
+     * TLS implementation of the RA-TLS port: {@code openssl} (BoringSSL from netty-tcnative: the handshake's key
+     * exchange and signatures in native code) or {@code jdk} (JSSE). Certificates are verified by the same RA-TLS
+     * trust manager either way. {@code openssl} on a platform without the native library refuses to start.
+     */
+    @WithDefault("openssl")
+    TlsEngine engine();
+  }
+
+  enum TlsEngine { OPENSSL, JDK }
+
   interface Operator {
     /** How far an operator request's signed timestamp may be from this node's clock (teekms rotate). */
     @WithDefault("5m")
@@ -121,6 +135,10 @@ public interface KmsConfig {
     /** Apps moved to a new root generation per step. */
     @WithDefault("100")
     int appBatch();
+
+    /** How often the on-chain rotationDue of every served app is read for the teekms_app_rotation_due gauge. */
+    @WithDefault("5m")
+    Duration dueCheckInterval();
   }
 
   interface Chain {

@@ -53,7 +53,7 @@ public class RaTlsSetup {
       config.admission().acceptedAdvisories().ifPresent(a -> policy.allowAdvisories(a.toArray(String[]::new)));
       RaTlsVerifier verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
           .quotePolicy(policy.build()).clock(clock).build();
-      this.trust = new RaTlsTrustManager(verifier);
+      this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
       byte[] instance = new byte[20];
       instance[0] = 1;
       this.self = tdx.newCvm(new byte[48], false)

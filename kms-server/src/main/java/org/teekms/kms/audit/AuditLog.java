@@ -10,14 +10,19 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The append-only, hash-chained audit log in PostgreSQL (docs/audit-log.md).
  *
  * <p>{@link #append} runs inside the caller's transaction, so an entry commits or rolls back together with the grant
  * it records; it locks the chain head row, which serializes appends across threads and replicas for the (short)
- * rest of that transaction.
+ * rest of that transaction. {@link #commit} and {@link #appendAlone} write in transactions of their own, group-committed
+ * ({@link AuditGroupCommit}).
  */
 public final class AuditLog {
 
@@ -25,42 +30,84 @@ public final class AuditLog {
 
   private final Pool pool;
   private final Clock clock;
+  private final AuditGroupCommit groupCommit;
 
   public AuditLog(Pool pool, Clock clock) {
     this.pool = pool;
     this.clock = clock;
+    this.groupCommit = new AuditGroupCommit(pool, this);
   }
+
+  /**
+   * A row written in the same transaction as an audit entry (the grant it records): {@code sql} with parameters made
+   * from the entry once its sequence number is known.
+   */
+  public record FollowUp(String sql, Function<AuditEntry, Tuple> parameters) {}
 
   /** Appends one entry in the transaction {@code tx} belongs to. Fails (and so fails the transaction) on any error. */
   public Uni<AuditEntry> append(SqlConnection tx, AuditDraft draft) {
+    return appendAll(tx, List.of(draft), Collections.singletonList(null)).map(entries -> entries.get(0));
+  }
+
+  /**
+   * Appends one entry, and its follow-up row if not null, committed when the Uni completes: group-committed with the
+   * entries other threads append meanwhile (see {@link AuditGroupCommit}).
+   */
+  public Uni<AuditEntry> commit(AuditDraft draft, FollowUp followUp) {
+    return groupCommit.submit(draft, followUp);
+  }
+
+  /** Appends one entry that has no other row with it (denials, operator requests); committed when the Uni completes. */
+  public Uni<AuditEntry> appendAlone(AuditDraft draft) {
+    return commit(draft, null);
+  }
+
+  /**
+   * Appends {@code drafts} in order in the transaction {@code tx} belongs to, each followed by its follow-up row
+   * ({@code followUps} is parallel to {@code drafts}; null entries for none): one head lock, the rows sent as
+   * pipelined batches.
+   */
+  Uni<List<AuditEntry>> appendAll(SqlConnection tx, List<AuditDraft> drafts, List<FollowUp> followUps) {
     return tx.query("SELECT seq, entry_hash FROM audit_head FOR UPDATE").execute()
         .onItem().transformToUni(rows -> {
           if (rows.size() != 1) {
             return Uni.createFrom().failure(new IllegalStateException("audit_head must hold exactly one row, found " + rows.size()));
           }
           Row head = rows.iterator().next();
-          long seq = head.getLong("seq") + 1;
+          long seq = head.getLong("seq");
           byte[] prev = head.getBuffer("entry_hash").getBytes();
           long now = clock.millis();
-          byte[] hash = AuditEntryHasher.hash(seq, draft.eventId(), now, draft.kind(), draft.appId(),
-              draft.outcome().name(), draft.reason(), draft.detailJson(), prev);
-          AuditEntry entry = new AuditEntry(seq, draft.eventId(), now, draft.kind(), draft.appId(), draft.outcome(),
-              draft.reason(), draft.detailJson(), prev, hash);
-          Tuple insert = Tuple.tuple().addLong(seq).addUUID(draft.eventId()).addLong(now).addString(draft.kind())
-              .addBuffer(Buffer.buffer(draft.appId())).addString(draft.outcome().name()).addString(draft.reason())
-              .addString(draft.detailJson()).addBuffer(Buffer.buffer(prev)).addBuffer(Buffer.buffer(hash));
-          return tx.preparedQuery("INSERT INTO audit_log (seq, event_id, event_time, kind, app_id, outcome, reason, "
-                  + "detail_json, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-              .execute(insert)
-              .chain(() -> tx.preparedQuery("UPDATE audit_head SET seq = $1, entry_hash = $2")
-                  .execute(Tuple.tuple().addLong(seq).addBuffer(Buffer.buffer(hash))))
-              .replaceWith(entry);
+          List<AuditEntry> entries = new ArrayList<>(drafts.size());
+          List<Tuple> inserts = new ArrayList<>(drafts.size());
+          Map<String, List<Tuple>> followUpRows = new LinkedHashMap<>();
+          for (int i = 0; i < drafts.size(); i++) {
+            AuditDraft draft = drafts.get(i);
+            seq++;
+            byte[] hash = AuditEntryHasher.hash(seq, draft.eventId(), now, draft.kind(), draft.appId(),
+                draft.outcome().name(), draft.reason(), draft.detailJson(), prev);
+            AuditEntry entry = new AuditEntry(seq, draft.eventId(), now, draft.kind(), draft.appId(), draft.outcome(),
+                draft.reason(), draft.detailJson(), prev, hash);
+            entries.add(entry);
+            inserts.add(Tuple.tuple().addLong(seq).addUUID(draft.eventId()).addLong(now).addString(draft.kind())
+                .addBuffer(Buffer.buffer(draft.appId())).addString(draft.outcome().name()).addString(draft.reason())
+                .addString(draft.detailJson()).addBuffer(Buffer.buffer(prev)).addBuffer(Buffer.buffer(hash)));
+            FollowUp f = followUps.get(i);
+            if (f != null) {
+              followUpRows.computeIfAbsent(f.sql(), k -> new ArrayList<>()).add(f.parameters().apply(entry));
+            }
+            prev = hash;
+          }
+          Uni<?> written = tx.preparedQuery("INSERT INTO audit_log (seq, event_id, event_time, kind, app_id, outcome, "
+              + "reason, detail_json, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+              .executeBatch(inserts);
+          for (Map.Entry<String, List<Tuple>> rowsOfSql : followUpRows.entrySet()) {
+            written = written.chain(() -> tx.preparedQuery(rowsOfSql.getKey()).executeBatch(rowsOfSql.getValue()));
+          }
+          AuditEntry last = entries.get(entries.size() - 1);
+          return written.chain(() -> tx.preparedQuery("UPDATE audit_head SET seq = $1, entry_hash = $2")
+                  .execute(Tuple.tuple().addLong(last.seq()).addBuffer(Buffer.buffer(last.entryHash()))))
+              .replaceWith(entries);
         });
-  }
-
-  /** Appends one entry in a transaction of its own (denials, rotations: events without a grant row). */
-  public Uni<AuditEntry> appendAlone(AuditDraft draft) {
-    return pool.withTransaction(tx -> append(tx, draft));
   }
 
   /**

@@ -6,10 +6,14 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 import org.teekms.kms.app.KmsConfig;
+import org.teekms.kms.app.RotationDueMetrics;
+import org.teekms.kms.keystate.RotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.audit.ChainVerification;
@@ -23,6 +27,7 @@ import org.teekms.proto.EffectivePolicy;
 import org.teekms.proto.GetEffectivePolicyRequest;
 import org.teekms.proto.ListAuditEventsRequest;
 import org.teekms.proto.ListAuditEventsResponse;
+import org.teekms.proto.PolicyBlock;
 import org.teekms.proto.RotationJobInfo;
 import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
@@ -39,13 +44,18 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   private final RotationJobs jobs;
   private final KmsConfig config;
   private final Clock clock;
+  private final RotationScheduleReader schedules;
+  private final RotationDueMetrics dueMetrics;
 
-  public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock) {
+  public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock,
+      RotationScheduleReader schedules, RotationDueMetrics dueMetrics) {
     this.pool = pool;
     this.audit = audit;
     this.jobs = jobs;
     this.config = config;
     this.clock = clock;
+    this.schedules = schedules;
+    this.dueMetrics = dueMetrics;
   }
 
   @Override
@@ -75,6 +85,10 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
         b.addRotationJobs(RotationJobInfo.newBuilder().setJobId(j.jobId().toString()).setKind(j.kind().name())
             .setState(j.state().name()).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()));
       }
+      // Live from the chain (the KMS stores no schedule): an unreadable chain is reported, not guessed.
+      RotationSchedule s = schedules.read(appId);
+      dueMetrics.record(appId, s);
+      b.setRotationSchedule(encode(s));
       out.onNext(b.build());
       out.onCompleted();
     } catch (RuntimeException e) {
@@ -121,6 +135,16 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       LOG.errorf(e, "VerifyAuditChain failed");
       out.onError(GrpcErrors.internal("VerifyAuditChain", e));
     }
+  }
+
+  static org.teekms.proto.RotationSchedule encode(RotationSchedule s) {
+    org.teekms.proto.RotationSchedule.Builder b = org.teekms.proto.RotationSchedule.newBuilder();
+    if (!s.read()) {
+      return b.setError(s.failure()).build();
+    }
+    return b.setRotationDue(s.due()).setRotationPeriodSeconds(s.periodSeconds()).setLastRotation(s.lastRotationEpochSeconds())
+        .setBlock(PolicyBlock.newBuilder().setChainId(s.chainId()).setNumber(s.blockNumber())
+            .setHash(ByteString.copyFrom(HexFormat.of().parseHex(s.blockHash().substring(2))))).build();
   }
 
   static AuditEvent encode(AuditEntry e) {

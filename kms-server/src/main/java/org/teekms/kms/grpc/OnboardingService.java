@@ -52,7 +52,7 @@ public class OnboardingService extends OnboardingGrpc.OnboardingImplBase {
               .setHash(ByteString.copyFrom(release.block().hash())));
       for (RootGenerationRelease r : release.generations()) {
         b.addGenerations(RootGenerationSecret.newBuilder().setGeneration(r.generation()).setState(r.state().name())
-            .setRootSecret(ByteString.copyFrom(r.secret())).setCreatedAt(r.createdAt()));
+            .setRootSecret(ByteString.copyFrom(r.secret())).setCreatedAt(r.createdAt()).setDestroyAfter(r.destroyAfter()));
       }
       out.onNext(b.build());
       out.onCompleted();

@@ -97,7 +97,7 @@ public final class OnboardingClient {
       }
       byte[] secret = g.getRootSecret().toByteArray();
       try {
-        generations.add(new RootGenerationRelease(g.getGeneration(), state, secret, g.getCreatedAt()));
+        generations.add(new RootGenerationRelease(g.getGeneration(), state, secret, g.getCreatedAt(), g.getDestroyAfter()));
       } finally {
         java.util.Arrays.fill(secret, (byte) 0);
       }

@@ -80,7 +80,7 @@ public final class OnboardingController {
           if (g.state() == RootState.CURRENT || g.state() == RootState.RETIRED) {
             byte[] secret = roots.unseal(g.generation()).await().atMost(dbWait);
             try {
-              out.add(new RootGenerationRelease(g.generation(), g.state(), secret, g.createdAt()));
+              out.add(new RootGenerationRelease(g.generation(), g.state(), secret, g.createdAt(), g.destroyAfter().orElse(0L)));
             } finally {
               java.util.Arrays.fill(secret, (byte) 0);
             }

@@ -12,8 +12,14 @@ public final class RootGenerationRelease implements Destroyable {
   private final RootState state;
   private final SecretBytes secret;
   private final long createdAt;
+  private final long destroyAfter;
 
   public RootGenerationRelease(int generation, RootState state, byte[] secret, long createdAt) {
+    this(generation, state, secret, createdAt, 0);
+  }
+
+  /** @param destroyAfter RETIRED: epoch ms at which the source destroys the generation; 0 = none (CURRENT) */
+  public RootGenerationRelease(int generation, RootState state, byte[] secret, long createdAt, long destroyAfter) {
     if (generation < 1 || (state != RootState.CURRENT && state != RootState.RETIRED)) {
       throw new IllegalArgumentException("only CURRENT or RETIRED generations (>= 1) travel, got " + generation + "/" + state);
     }
@@ -24,6 +30,7 @@ public final class RootGenerationRelease implements Destroyable {
     this.state = state;
     this.secret = SecretBytes.copyOf(secret, InsecureSecretAccess.get());
     this.createdAt = createdAt;
+    this.destroyAfter = destroyAfter;
   }
 
   public int generation() {
@@ -36,6 +43,11 @@ public final class RootGenerationRelease implements Destroyable {
 
   public long createdAt() {
     return createdAt;
+  }
+
+  /** RETIRED: epoch ms at which the source destroys this generation (0 = not sent / CURRENT). */
+  public long destroyAfter() {
+    return destroyAfter;
   }
 
   /** A copy of the root secret; throws {@link org.teekms.keys.DestroyedSecretException} after {@link #destroy()}. */

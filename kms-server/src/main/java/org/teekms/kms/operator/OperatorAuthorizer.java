@@ -12,7 +12,9 @@ import org.web3j.crypto.Sign;
 
 /**
  * Checks everything about an operator request that needs no database: well-formed, meant for this KMS, chain and
- * registry, fresh, and signed (EIP-191) by the registry owner read at a pinned block. The single-use nonce is spent
+ * registry, fresh, and signed by the registry owner read at a pinned block: an EOA owner by an EIP-191 signature, a
+ * contract owner (a multisig, a smart account) by its EIP-1271 {@code isValidSignature} at that same block, asked for
+ * {@link OperatorRequestMessage#digest}. The single-use nonce is spent
  * by the caller in the transaction that acts on the request. Fails closed: every path that is not a full match throws
  * {@link OperatorDenied}.
  */
@@ -40,8 +42,22 @@ public final class OperatorAuthorizer {
     return maxSkew;
   }
 
-  /** An authorized request: who signed it and at which block they owned the registry. */
-  public record Authorized(String signer, long ownerBlock, String ownerBlockHash) {}
+  /** Longest signature handed to an owner contract (a multisig's concatenated signatures fit many times over). */
+  public static final int MAX_CONTRACT_SIGNATURE = 8192;
+
+  /** How the owner's approval was checked. */
+  public enum Scheme {
+    /** An EOA owner: the signer recovered from the EIP-191 signature is the owner. */
+    EIP191,
+    /** A contract owner: its {@code isValidSignature(digest, signature)} returned 0x1626ba7e at the owner's block. */
+    EIP1271
+  }
+
+  /**
+   * An authorized request: who approved it (the owner; for a contract owner, the contract itself), how, and at which
+   * block they owned the registry.
+   */
+  public record Authorized(String signer, Scheme scheme, long ownerBlock, String ownerBlockHash) {}
 
   /** Authorizes a request for {@code action} (an RPC accepts only its own action: no signature is reusable across). */
   public Authorized authorize(OperatorRequest request, String action) throws OperatorDenied {
@@ -94,16 +110,46 @@ public final class OperatorAuthorizer {
       throw new OperatorDenied(OperatorDenied.Code.STALE, "timestamp " + request.getTimestampMillis() + " is "
           + skew + " ms from the KMS clock, more than the accepted " + maxSkew.toMillis() + " ms");
     }
-    String signer = recover(message, request.getSignature().toByteArray());
     RegistryOwnerPort.OwnerRead read = owner.owner();
     if (read.failure() != null) {
       throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, read.failure());
+    }
+    byte[] signature = request.getSignature().toByteArray();
+    if (read.contract()) {
+      return contractApproved(request, read, signature);
+    }
+    String signer;
+    try {
+      signer = recover(message, signature);
+    } catch (OperatorDenied d) {
+      throw new OperatorDenied(d.code(), d.detail() + " (registry owner " + read.owner() + " has no contract code at block "
+          + read.blockNumber() + ", so only its EIP-191 signature is accepted)");
     }
     if (!signer.equals(read.owner())) {
       throw new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner "
           + read.owner() + " at block " + read.blockNumber());
     }
-    return new Authorized(signer, read.blockNumber(), read.blockHash());
+    return new Authorized(signer, Scheme.EIP191, read.blockNumber(), read.blockHash());
+  }
+
+  /** EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other answer denies. */
+  private Authorized contractApproved(OperatorRequest request, RegistryOwnerPort.OwnerRead read, byte[] signature)
+      throws OperatorDenied {
+    if (signature.length == 0 || signature.length > MAX_CONTRACT_SIGNATURE) {
+      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature for contract owner " + read.owner()
+          + " must be 1.." + MAX_CONTRACT_SIGNATURE + " bytes, got " + signature.length);
+    }
+    RegistryOwnerPort.ContractSignatureRead answer = owner.isValidSignature(read.owner(),
+        OperatorRequestMessage.digest(request), signature, read.blockHash());
+    switch (answer.outcome()) {
+      case VALID:
+        return new Authorized(read.owner(), Scheme.EIP1271, read.blockNumber(), read.blockHash());
+      case UNAVAILABLE:
+        throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, answer.detail());
+      default:
+        throw new OperatorDenied(OperatorDenied.Code.CONTRACT_REJECTED, "registry owner " + read.owner()
+            + " is a contract (block " + read.blockNumber() + ") and did not approve the request: " + answer.detail());
+    }
   }
 
   /** The lower-case 0x address whose key made this EIP-191 signature of {@code message}. */

@@ -12,10 +12,28 @@ public interface RegistryOwnerPort {
    */
   AppVersionsRead appVersions(byte[] appId, String blockHash);
 
+  /**
+   * EIP-1271: {@code contract.isValidSignature(digest, signature)} by eth_call at the block {@code blockHash} (the
+   * block the owner was read at). Never throws.
+   */
+  ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash);
+
   /** @param failure null on success */
   record AppVersionsRead(long current, long minimum, String failure) {
     public static AppVersionsRead failed(String why) {
       return new AppVersionsRead(0, 0, why);
+    }
+  }
+
+  /** What an EIP-1271 owner contract answered; {@code detail} says what it returned or why it could not be asked. */
+  record ContractSignatureRead(Outcome outcome, String detail) {
+    public enum Outcome {
+      /** It returned exactly the magic value 0x1626ba7e. */
+      VALID,
+      /** It reverted, or returned anything else. */
+      REJECTED,
+      /** The call could not be made (RPC down, node error): fail closed, retry later. */
+      UNAVAILABLE
     }
   }
 
@@ -31,13 +49,22 @@ public interface RegistryOwnerPort {
       public AppVersionsRead appVersions(byte[] appId, String blockHash) {
         return AppVersionsRead.failed("no chain configured");
       }
+
+      @Override
+      public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
+        return new ContractSignatureRead(ContractSignatureRead.Outcome.UNAVAILABLE, "no chain configured");
+      }
     };
   }
 
-  /** @param owner lower-case 0x address, null on failure; @param failure null on success */
-  record OwnerRead(String owner, long blockNumber, String blockHash, String failure) {
+  /**
+   * @param owner lower-case 0x address, null on failure
+   * @param contract the owner account has code at that block: requests are checked with EIP-1271, not EIP-191
+   * @param failure null on success
+   */
+  record OwnerRead(String owner, boolean contract, long blockNumber, String blockHash, String failure) {
     public static OwnerRead failed(String why) {
-      return new OwnerRead(null, 0, "", why);
+      return new OwnerRead(null, false, 0, "", why);
     }
   }
 }

@@ -104,6 +104,7 @@ public final class RotationControl {
     try {
       OperatorAuthorizer.Authorized ok = authorizer.authorize(request, action);
       facts.put("signer", ok.signer());
+      facts.put("signatureScheme", ok.scheme().name());
       facts.put("ownerBlock", ok.ownerBlock());
       facts.put("ownerBlockHash", ok.ownerBlockHash());
       return ok;

@@ -61,6 +61,22 @@ public final class RotationJobs {
         .addValue(null).addInteger(fromGeneration), reason);
   }
 
+  /**
+   * The local tail of a root rotation that ran on an onboarding source: {@code retired} arrived RETIRED with the
+   * source's destruction date. Recorded as that rotation's job in APPS_MOVED with {@code not_before = destroyAfter},
+   * so the scheduler destroys this node's copy at the source's date, with the usual audit entry. Same dedupe key as
+   * a local rotation away from {@code retired} (which can no longer be asked for: it is not CURRENT).
+   */
+  public static Uni<UUID> recordImportedRetirement(SqlClient tx, int retired, int current, long destroyAfter, long now) {
+    UUID id = UUID.randomUUID();
+    return tx.preparedQuery("INSERT INTO rotation_job (job_id, dedupe_key, kind, from_generation, target_generation, "
+            + "reason, state, not_before, created_at, updated_at) VALUES ($1, $2, 'ROOT_ROTATION', $3, $4, $5, "
+            + "'APPS_MOVED', $6, $7, $7)")
+        .execute(Tuple.tuple().addUUID(id).addString("root:from" + retired).addInteger(retired).addInteger(current)
+            .addString("imported RETIRED at onboarding: destroy at the source's date").addLong(destroyAfter).addLong(now))
+        .replaceWith(id);
+  }
+
   private Uni<UUID> enqueue(SqlClient client, String dedupeKey, Tuple fields, String reason) {
     long now = clock.millis();
     UUID id = UUID.randomUUID();

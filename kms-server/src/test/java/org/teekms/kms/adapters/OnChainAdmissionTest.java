@@ -83,7 +83,7 @@ class OnChainAdmissionTest {
     RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
     keyring = new LiveKeyring(roots, WAIT);
     controller = new AdmissionController(pool, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()),
-        policy(anvil.rpcUrl()), roots, keyring, new GrantLedger(pool, audit), clock, WAIT, AdmissionObserver.NONE);
+        policy(anvil.rpcUrl()), roots, keyring, new GrantLedger(audit), clock, WAIT, AdmissionObserver.NONE);
   }
 
   /** Confirmations 0 and no cache, so each test sees the transactions it just mined. */

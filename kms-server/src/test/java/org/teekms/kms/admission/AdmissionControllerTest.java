@@ -122,7 +122,7 @@ class AdmissionControllerTest {
       @Override public void chainRead(Duration took) { }
     };
     return new AdmissionController(p, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()), chain,
-        new RootGenerationStore(p, new SealingKey(new byte[32]), "kms-test"), keyring, new GrantLedger(p, new AuditLog(p, clock)),
+        new RootGenerationStore(p, new SealingKey(new byte[32]), "kms-test"), keyring, new GrantLedger(new AuditLog(p, clock)),
         clock, WAIT, obs);
   }
 
@@ -288,7 +288,7 @@ class AdmissionControllerTest {
       AdmissionController offline = new AdmissionController(dead, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(),
           Optional.empty()), chain, new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"),
           new LiveKeyring(new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"), WAIT),
-          new GrantLedger(dead, new AuditLog(dead, clock)), clock, Duration.ofSeconds(5), AdmissionObserver.NONE);
+          new GrantLedger(new AuditLog(dead, clock)), clock, Duration.ofSeconds(5), AdmissionObserver.NONE);
       AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> offline.grantAppKeys(good(1), List.of()));
       assertEquals(DenyCode.KMS_UNAVAILABLE, d.code());
       assertTrue(d.code().unavailable());

@@ -3,7 +3,10 @@ package org.teekms.kms.app;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import org.teekms.governance.ContractAbi;
+import org.teekms.governance.GovernanceContract;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.KmsRegistry;
@@ -30,6 +33,9 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
       Credentials stranger = AnvilNode.unfundedAccount();
       String registry;
       String app;
+      String dueApp;
+      String wallet;
+      List<Credentials> signers = List.of(anvil.fundedAccount(), anvil.fundedAccount(), anvil.fundedAccount());
       try (ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
         registry = KmsRegistry.deploy(chain, deployer, owner.getAddress()).registry().address();
         // One registered app whose owner rotated twice and cut off version 1: current 3, minimum 2.
@@ -38,14 +44,29 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
         policy.rotateKeys();
         policy.rotateKeys();
         policy.setMinKeyVersion(2);
+        // A second app with a one-hour rotation period that has elapsed: AppPolicy.rotationDue() is true.
+        dueApp = KmsRegistry.at(chain, registry, owner).registerApp(appOwner.getAddress()).appId();
+        AppPolicy.at(chain, dueApp, appOwner).setRotationPeriod(3600);
+        anvil.increaseTime(3601);
+        anvil.mine(1);
+        // A 2-of-3 multisig (EIP-1271) the test may hand the registry to.
+        ContractAbi walletAbi = ContractAbi.load("TestMultisig");
+        wallet = chain.send(deployer, null, GovernanceContract.creationCode("TestMultisig")
+            + walletAbi.encodeConstructor(signers.stream().map(Credentials::getAddress).toList(), 2))
+            .contractAddress().orElseThrow();
       }
       Path keys = Files.createTempDirectory("teekms-rotate-keys");
       Files.writeString(keys.resolve("owner.key"), Numeric.toHexStringNoPrefixZeroPadded(owner.getEcKeyPair().getPrivateKey(), 64));
       Files.writeString(keys.resolve("stranger.key"), Numeric.toHexStringNoPrefixZeroPadded(stranger.getEcKeyPair().getPrivateKey(), 64));
       Files.writeString(keys.resolve("owner.address"), owner.getAddress());
+      for (int i = 0; i < signers.size(); i++) {
+        Files.writeString(keys.resolve("signer-" + i + ".key"),
+            Numeric.toHexStringNoPrefixZeroPadded(signers.get(i).getEcKeyPair().getPrivateKey(), 64));
+      }
       return Map.of("teekms.chain.rpc-url", anvil.rpcUrl(), "teekms.chain.chain-id", String.valueOf(AnvilNode.CHAIN_ID),
           "teekms.chain.registry-address", registry, "teekms.chain.confirmations", "0",
-          "rotation-it.keys-dir", keys.toString(), "rotation-it.app-id", app);
+          "rotation-it.keys-dir", keys.toString(), "rotation-it.app-id", app, "rotation-it.due-app-id", dueApp,
+          "rotation-it.multisig", wallet);
     } catch (Exception e) {
       throw new IllegalStateException("could not start anvil with a KmsRegistry", e);
     }

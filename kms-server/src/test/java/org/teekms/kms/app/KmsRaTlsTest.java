@@ -150,13 +150,19 @@ class KmsRaTlsTest {
   }
 
   @Test
-  void debugTdFailsTheHandshake() throws Exception {
+  void debugTdIsRefusedWithTheVerifiersReason() throws Exception {
     String compose = compose("debug");
     FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
     ManagedChannel ch = channelFrom(compose, 5, true);
     try {
+      // The handshake completes (the rejection is kept in the session), so the CVM learns exactly why it was refused.
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
-      assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), "the KMS's trust manager refuses the TLS handshake");
+      assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
+      assertEquals("ATTESTATION_INVALID", e.getTrailers().get(GrpcErrors.DENY_REASON));
+      assertTrue(e.getStatus().getDescription().contains("client certificate rejected in the handshake"),
+          e.getStatus().getDescription());
+      assertTrue(e.getStatus().getDescription().toLowerCase(java.util.Locale.ROOT).contains("debug"),
+          e.getStatus().getDescription());
     } finally {
       ch.shutdownNow();
     }

@@ -71,7 +71,7 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
           tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
       server = OnboardingOverRaTlsTest.source(new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock,
           Duration.ofHours(1)).create("source"), trust,
-          new OnboardingController(pool, registry, roots, new GrantLedger(pool, audit), WAIT));
+          new OnboardingController(pool, registry, roots, new GrantLedger(audit), WAIT));
       Map<String, String> config = new HashMap<>();
       config.put("teekms.onboarding.source", "127.0.0.1:" + server.getPort());
       config.put("teekms.kms-id", KMS_ID);

@@ -1,5 +1,6 @@
 package org.teekms.kms.app;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,7 +35,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.ContractAbi;
+import org.teekms.governance.KmsRegistry;
 import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsTrustManager;
 import org.teekms.attest.ratls.RaTlsVerifier;
@@ -50,6 +57,8 @@ import org.teekms.kms.operator.RotationControl;
 import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootState;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.GetEffectivePolicyRequest;
 import org.teekms.proto.GetKmsInfoRequest;
 import org.teekms.proto.KmsInfo;
 import org.teekms.proto.KmsInfoServiceGrpc;
@@ -67,6 +76,7 @@ import org.web3j.crypto.Sign;
 @QuarkusTest
 @TestProfile(RotationProfile.class)
 @QuarkusTestResource(value = AnvilRegistryResource.class, restrictToAnnotatedClass = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RotationRaTlsTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -140,6 +150,7 @@ class RotationRaTlsTest {
   }
 
   @Test
+  @Order(1)
   void ownerRotatesTheRootOthersAndReplaysAreDeniedAndEverythingIsAudited() throws Exception {
     // Three apps with key state on generation 1 (as admissions would have left them).
     int gen1 = roots.current(pool).await().atMost(Duration.ofSeconds(10)).orElseThrow().generation();
@@ -251,5 +262,141 @@ class RotationRaTlsTest {
         "DENIED:BAD_SIGNATURE", "ALLOWED:", "DENIED:REPLAYED"), outcomes);
     assertTrue(entries.get(1).detailJson().contains(ownerKey.getAddress()), entries.get(1).detailJson());
     assertTrue(audit.verify().await().atMost(Duration.ofSeconds(30)).valid());
+  }
+
+  /** Signatures of {@code digest} itself (no prefix) by these signers, ascending by address, concatenated. */
+  private static String multisigSignature(byte[] digest, List<Credentials> signers) {
+    StringBuilder hex = new StringBuilder();
+    signers.stream().sorted(java.util.Comparator.comparing(Credentials::getAddress)).forEach(c -> {
+      Sign.SignatureData sd = Sign.signMessage(digest, c.getEcKeyPair(), false);
+      hex.append(HexFormat.of().formatHex(sd.getR())).append(HexFormat.of().formatHex(sd.getS()))
+          .append(HexFormat.of().formatHex(sd.getV()));
+    });
+    return hex.toString();
+  }
+
+  private static Credentials key(String file) throws Exception {
+    return Credentials.create(Files.readString(keys().resolve(file)).trim());
+  }
+
+  @Test
+  @Order(2)
+  void multisigOwnedRegistryAuthorizesRequestsItsSignersApprovedThroughEip1271() throws Exception {
+    org.eclipse.microprofile.config.Config config = ConfigProvider.getConfig();
+    String registry = config.getValue("teekms.chain.registry-address", String.class);
+    String wallet = config.getValue("rotation-it.multisig", String.class).toLowerCase(java.util.Locale.ROOT);
+    String appHex = config.getValue("rotation-it.app-id", String.class);
+    List<Credentials> signers = List.of(key("signer-0.key"), key("signer-1.key"), key("signer-2.key"));
+    Credentials ownerKey = key("owner.key");
+    try (ChainClient chain = ChainClient.connect(config.getValue("teekms.chain.rpc-url", String.class), 31337)) {
+      KmsRegistry.at(chain, registry, ownerKey).transferOwnership(wallet);
+      ContractAbi walletAbi = ContractAbi.load("TestMultisig");
+      byte[] accept = org.web3j.utils.Numeric.hexStringToByteArray(KmsRegistry.ABI.encodeCall("acceptOwnership"));
+      chain.send(signers.get(0), wallet, walletAbi.encodeCall("submit", registry, accept, 1));
+      chain.send(signers.get(1), wallet, walletAbi.encodeCall("submit", registry, accept, 1));
+      assertEquals(wallet, KmsRegistry.at(chain, registry, ownerKey).owner().toLowerCase(java.util.Locale.ROOT));
+    }
+    Path dir = Files.createTempDirectory("teekms-eip1271");
+
+    // Step 1: the request and the digest the wallet's signers must approve; nothing is sent.
+    Run printed = cli("rotate", "app", "--app", appHex, "--print-digest");
+    assertEquals(0, printed.exit(), printed.toString());
+    JsonNode request = printed.json().get("request");
+    assertEquals("SYNC_APP", request.get("action").asText());
+    assertEquals(appHex.toLowerCase(java.util.Locale.ROOT), request.get("appId").asText());
+    byte[] digest = HexFormat.of().parseHex(printed.json().get("digest").asText().substring(2));
+    assertArrayEquals(Sign.getEthereumMessageHash(printed.json().get("message").asText()
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)), digest, "the digest is the EIP-191 hash of the message");
+    Path requestFile = Files.writeString(dir.resolve("request.json"), printed.json().toString());
+
+    // One approval of a 2-of-3 wallet: isValidSignature answers 0xffffffff, the KMS denies.
+    Path one = Files.writeString(dir.resolve("one.sig"), multisigSignature(digest, signers.subList(0, 1)));
+    Run single = cli("rotate", "app", "--app", appHex, "--request", requestFile.toString(), "--signature-file", one.toString());
+    assertEquals(1, single.exit(), single.toString());
+    assertEquals("CONTRACT_REJECTED", single.json().get("denyCode").asText());
+    assertTrue(single.json().get("error").asText().contains("0xffffffff"), single.toString());
+    // Not a multiple of 65 bytes: the wallet reverts, and its reason reaches the operator.
+    Path cut = Files.writeString(dir.resolve("cut.sig"), multisigSignature(digest, signers.subList(0, 2)).substring(2));
+    Run reverted = cli("rotate", "app", "--app", appHex, "--request", requestFile.toString(), "--signature-file", cut.toString());
+    assertEquals("CONTRACT_REJECTED", reverted.json().get("denyCode").asText(), reverted.toString());
+    assertTrue(reverted.json().get("error").asText().contains("signature length not a multiple of 65"), reverted.toString());
+    // Two approvals of ANOTHER request (other nonce) are worthless for this one.
+    Run other = cli("rotate", "app", "--app", appHex, "--print-digest");
+    byte[] otherDigest = HexFormat.of().parseHex(other.json().get("digest").asText().substring(2));
+    Path wrong = Files.writeString(dir.resolve("wrong.sig"), multisigSignature(otherDigest, signers.subList(1, 3)));
+    assertEquals("CONTRACT_REJECTED", cli("rotate", "app", "--app", appHex, "--request", requestFile.toString(),
+        "--signature-file", wrong.toString()).json().get("denyCode").asText());
+    // The former EOA owner's own EIP-191 signature is no longer enough: the owner is the wallet now.
+    Run former = cli("rotate", "app", "--app", appHex, "--key-file", keys().resolve("owner.key").toString());
+    assertEquals("CONTRACT_REJECTED", former.json().get("denyCode").asText(), former.toString());
+
+    // Two approvals: authorized at the owner's pinned block; the job is done and names the wallet.
+    Path two = Files.writeString(dir.resolve("two.sig"), multisigSignature(digest, signers.subList(1, 3)));
+    Run approved = cli("rotate", "app", "--app", appHex, "--request", requestFile.toString(), "--signature-file", two.toString());
+    assertEquals(0, approved.exit(), approved.toString());
+    assertEquals("DONE", approved.json().get("job").get("state").asText());
+    assertEquals(wallet, approved.json().get("job").get("approvedBy").asText().toLowerCase(java.util.Locale.ROOT));
+    // The same approved request again: its nonce is spent.
+    Run replay = cli("rotate", "app", "--app", appHex, "--request", requestFile.toString(), "--signature-file", two.toString());
+    assertEquals("REPLAYED", replay.json().get("denyCode").asText(), replay.toString());
+    // A request file for another action is a usage error, before anything is sent.
+    assertEquals(2, cli("rotate", "root", "--request", requestFile.toString(), "--signature-file", two.toString()).exit());
+    assertEquals(2, cli("rotate", "app", "--app", appHex, "--print-digest", "--signature-file", two.toString()).exit());
+
+    List<AuditEntry> entries = operatorEntries();
+    AuditEntry allowed = entries.stream().filter(e -> e.outcome().name().equals("ALLOWED")).reduce((a, b) -> b).orElseThrow();
+    assertTrue(allowed.detailJson().contains("\"signatureScheme\":\"EIP1271\"") && allowed.detailJson().contains(wallet),
+        allowed.detailJson());
+    assertTrue(audit.verify().await().atMost(Duration.ofSeconds(30)).valid());
+  }
+
+  @Inject RotationDueMetrics dueMetrics;
+  @Inject io.micrometer.core.instrument.MeterRegistry meters;
+
+  @Test
+  @Order(3)
+  void effectivePolicyAndMetricsReportTheOnChainRotationSchedule() throws Exception {
+    String dueHex = ConfigProvider.getConfig().getValue("rotation-it.due-app-id", String.class).toLowerCase(java.util.Locale.ROOT);
+    String appHex = ConfigProvider.getConfig().getValue("rotation-it.app-id", String.class).toLowerCase(java.util.Locale.ROOT);
+    byte[] due = HexFormat.of().parseHex(dueHex.substring(2));
+    byte[] notDue = HexFormat.of().parseHex(appHex.substring(2));
+    ManagedChannel ch = channel();
+    try {
+      AuditorGrpc.AuditorBlockingStub auditor = AuditorGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+      org.teekms.proto.RotationSchedule s = auditor.getEffectivePolicy(GetEffectivePolicyRequest.newBuilder()
+          .setAppId(ByteString.copyFrom(due)).build()).getRotationSchedule();
+      assertEquals("", s.getError());
+      assertTrue(s.getRotationDue(), "period 3600 s set, chain time advanced 3601 s");
+      assertEquals(3600, s.getRotationPeriodSeconds());
+      assertTrue(s.getLastRotation() > 0);
+      assertEquals(31337, s.getBlock().getChainId());
+      assertEquals(32, s.getBlock().getHash().size());
+      org.teekms.proto.RotationSchedule n = auditor.getEffectivePolicy(GetEffectivePolicyRequest.newBuilder()
+          .setAppId(ByteString.copyFrom(notDue)).build()).getRotationSchedule();
+      assertEquals("", n.getError());
+      assertEquals(false, n.getRotationDue());
+      assertEquals(0, n.getRotationPeriodSeconds());
+      // An address without an AppPolicy: the schedule is reported unreadable, never "not due".
+      byte[] none = new byte[20];
+      none[0] = 0x7e;
+      org.teekms.proto.RotationSchedule unknown = auditor.getEffectivePolicy(GetEffectivePolicyRequest.newBuilder()
+          .setAppId(ByteString.copyFrom(none)).build()).getRotationSchedule();
+      assertTrue(unknown.getError().contains("reading the rotation schedule of app"), unknown.getError());
+      assertEquals(false, unknown.hasBlock());
+    } finally {
+      ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    assertEquals(1.0, dueMetrics.value(due));
+    assertEquals(0.0, dueMetrics.value(notDue));
+    assertEquals(1.0, meters.find("teekms.app.rotation.due").tag("app", dueHex).gauge().value());
+    assertEquals(0.0, meters.find("teekms.app.rotation.due").tag("app", appHex).gauge().value());
+    assertEquals(1.0, meters.find("teekms.apps.rotation.due").gauge().value());
+    // The periodic refresh reads every app with key state: the registered one, and three addresses that are no
+    // AppPolicy (key state written directly by the first test), whose gauges are NaN.
+    assertEquals(1, dueMetrics.refresh());
+    byte[] fake = new byte[20];
+    fake[19] = 1;
+    assertTrue(Double.isNaN(dueMetrics.value(fake)));
+    assertEquals(0.0, dueMetrics.value(notDue));
   }
 }

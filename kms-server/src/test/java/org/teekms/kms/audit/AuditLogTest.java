@@ -47,7 +47,7 @@ class AuditLogTest {
   void freshDatabase() {
     pool = postgres.pool(postgres.freshDatabase(), 8);
     audit = new AuditLog(pool, Clock.systemUTC());
-    ledger = new GrantLedger(pool, audit);
+    ledger = new GrantLedger(audit);
   }
 
   @AfterEach
@@ -202,6 +202,50 @@ class AuditLogTest {
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(v.valid(), v.problem());
     assertEquals(64, v.entriesChecked());
+  }
+
+  @Test
+  void concurrentGrantsAreGroupCommittedAndEachGrantRowPointsAtItsEntry() {
+    List<Grant> grants = new ArrayList<>();
+    List<Uni<AuditEntry>> all = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      Grant g = grant(app(i % 7));
+      grants.add(g);
+      all.add(ledger.recordGrant(g));
+    }
+    List<AuditEntry> entries = Uni.join().all(all).andFailFast().await().atMost(TestPostgres.WAIT);
+    for (int i = 0; i < grants.size(); i++) {
+      assertEquals(grants.get(i).grantId(), entries.get(i).eventId());
+      long seq = pool.query("SELECT audit_seq FROM key_grant WHERE grant_id = '" + grants.get(i).grantId() + "'")
+          .execute().await().atMost(TestPostgres.WAIT).iterator().next().getLong(0);
+      assertEquals(entries.get(i).seq(), seq, "the grant row records the seq of its own audit entry");
+    }
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(200, v.entriesChecked());
+    long transactionsAtMost = pool.query("SELECT count(DISTINCT xmin::text) FROM audit_log").execute()
+        .await().atMost(TestPostgres.WAIT).iterator().next().getLong(0);
+    assertTrue(transactionsAtMost < 200, "200 concurrent grants were written by fewer transactions: " + transactionsAtMost);
+  }
+
+  @Test
+  void aBadGrantInABatchIsRefusedAloneAndTheOthersCommit() {
+    Grant duplicate = grant(app(3));
+    ledger.recordGrant(duplicate).await().atMost(TestPostgres.WAIT);
+    List<Uni<AuditEntry>> good = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      good.add(ledger.recordGrant(grant(app(4))));
+    }
+    Uni<AuditEntry> bad = ledger.recordGrant(duplicate); // same grant id: its grant row cannot be inserted
+    for (int i = 0; i < 20; i++) {
+      good.add(ledger.recordDenial("DENY", app(5), "POLICY_DENIED", Map.of("i", i)));
+    }
+    Uni<List<AuditEntry>> goodOnes = Uni.join().all(good).andFailFast();
+    assertThrows(Exception.class, () -> bad.await().atMost(TestPostgres.WAIT));
+    assertEquals(40, goodOnes.await().atMost(TestPostgres.WAIT).size());
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(41, v.entriesChecked(), "the refused grant left no audit entry, the 40 others did");
   }
 
   @Test

@@ -53,6 +53,7 @@ import org.web3j.utils.Numeric;
  * percentiles at each concurrency level.
  *
  * <p>Run: {@code bench/kms-load.sh 1,16,64 20 20} (levels, measured seconds per level, warm-up seconds per level);
+ * {@code RATE=300 bench/kms-load.sh 64} offers 300 admissions/s (open loop) instead of closed-loop clients;
  * see kms-server/README.md, "Load generator". Prints a table with admissions/s, latency percentiles and the CPU time
  * per admission of the server (JIT compiler threads apart) and of this client JVM.
  */
@@ -63,6 +64,17 @@ public final class LoadGenerator {
   private static final byte[] OS_IMAGE = sha256("tee-kms simulated OS image");
 
   private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+  /** Instance numbers already used: every admission of the run presents a never-seen certificate and instance. */
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+  /**
+   * The simulated CVMs' TLS: BoringSSL when available. The client is not what is measured, but it shares the KMS's
+   * 2 cores, so its handshake cost is kept low (teekms.bench.client-tls=jdk to compare).
+   */
+  private static final SslProvider CLIENT_TLS =
+      "jdk".equals(System.getProperty("teekms.bench.client-tls")) || !io.netty.handler.ssl.OpenSsl.isAvailable()
+          ? SslProvider.JDK : SslProvider.OPENSSL;
 
   private LoadGenerator() {}
 
@@ -75,6 +87,10 @@ public final class LoadGenerator {
     // Both JVMs JIT-compile the TLS, crypto and gRPC paths for tens of seconds (C2 compiler threads were the largest CPU
     // consumer in a cold run): a long-running KMS is measured warm, so each level is preceded by an unmeasured run.
     int warmup = Integer.parseInt(System.getProperty("teekms.bench.warmup-seconds", "15"));
+    // 0: closed loop (each client starts its next admission when the last one ends: measures saturation throughput).
+    // R > 0: open loop, R admissions/s arrive on schedule whatever the KMS does, served by at most `clients` in flight;
+    // latency counts from the scheduled arrival, so queueing behind a slow KMS is measured (no coordinated omission).
+    double rate = Double.parseDouble(System.getProperty("teekms.bench.rate", "0"));
     Path jar = Path.of(args.length > 2 ? args[2] : "kms-server/target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
       jar = Path.of("target/quarkus-app/quarkus-run.jar");
@@ -98,7 +114,14 @@ public final class LoadGenerator {
 
       int port = freePort();
       Path data = Files.createTempDirectory("teekms-load");
-      List<String> cmd = new ArrayList<>(List.of(javaBin()));
+      List<String> cmd = new ArrayList<>();
+      String serverCpus = System.getProperty("teekms.bench.server-cpus", "");
+      if (!serverCpus.isBlank()) {
+        // Pins the KMS (and the embedded PostgreSQL it starts) to these CPUs, apart from the clients and anvil, so the
+        // KMS side's capacity is measured on known cores instead of being inferred from CPU time.
+        cmd.addAll(List.of("taskset", "-c", serverCpus));
+      }
+      cmd.add(javaBin());
       String extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
       if (extra != null && !extra.isBlank()) {
         cmd.addAll(List.of(extra.trim().split("\\s+")));
@@ -121,8 +144,8 @@ public final class LoadGenerator {
             data.resolve("server.log"), Runtime.getRuntime().availableProcessors());
         List<Result> results = new ArrayList<>();
         for (int clients : levels) {
-          run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(warmup), server, data);
-          results.add(run(tdx, trust, appId, composeHash, port, clients, Duration.ofSeconds(seconds), server, data));
+          run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(warmup), server, data);
+          results.add(run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(seconds), server, data));
         }
         printTable(results);
       } finally {
@@ -132,22 +155,21 @@ public final class LoadGenerator {
     }
   }
 
-  /** {@code clients} CVMs in parallel, each admission on a fresh RA-TLS certificate and connection. */
   /** One measured level. CPU figures are per successful admission (load-independent, unlike wall-clock ones). */
-  record Result(int clients, int admissions, long failures, double seconds, double p50, double p95, double p99,
+  record Result(int clients, double rate, int admissions, long failures, double seconds, double p50, double p95, double p99,
       double serverCpuMs, double serverJitMs, double helperCpuMs, double clientCpuMs, double clientSideGenSeconds) {}
 
   private static void printTable(List<Result> results) {
     System.out.println();
     System.out.println("CPU ms per admission: server JVM (without its JIT compiler threads), its JIT, PostgreSQL + "
         + "anvil processes, this client JVM (simulated CVMs, minus their certificate generation)");
-    System.out.println("| clients | admissions | failures | admissions/s | p50 ms | p95 ms | p99 ms | server | JIT | pg+anvil "
-        + "| client |");
-    System.out.println("|--------:|-----------:|---------:|-------------:|-------:|-------:|-------:|-------:|----:|---------:"
-        + "|-------:|");
+    System.out.println("| clients | offered/s | admissions | failures | admissions/s | p50 ms | p95 ms | p99 ms | server | JIT "
+        + "| pg+anvil | client |");
+    System.out.println("|--------:|----------:|-----------:|---------:|-------------:|-------:|-------:|-------:|-------:|----:"
+        + "|---------:|-------:|");
     for (Result r : results) {
-      System.out.printf("| %7d | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f |%n", r.clients(),
-          r.admissions(), r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
+      System.out.printf("| %7d | %9s | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f |%n",
+          r.clients(), r.rate() > 0 ? String.format("%.0f", r.rate()) : "closed", r.admissions(), r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
           r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs());
     }
     System.out.printf("cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
@@ -208,63 +230,82 @@ public final class LoadGenerator {
         .getProcessCpuTime();
   }
 
+  /**
+   * {@code clients} CVMs in parallel (closed loop), or admissions arriving at {@code rate}/s with at most
+   * {@code clients} in flight (open loop); each admission on a fresh RA-TLS certificate and connection.
+   */
   private static Result run(SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId, byte[] composeHash, int port,
-      int clients, Duration duration, Process server, Path dataDir) throws Exception {
-    // Fresh credentials are made ahead of the timed window so the client's quote generation does not count.
-    int pool = Math.max(clients * 4, 64);
-    ConcurrentLinkedQueue<RaTlsCredentials> fresh = new ConcurrentLinkedQueue<>();
-    AtomicInteger instance = new AtomicInteger();
-    Runnable refill = () -> {
-      while (fresh.size() < pool) {
-        fresh.add(credentials(tdx, appId, composeHash, instance.incrementAndGet()));
-      }
-    };
-    refill.run();
+      int clients, double rate, Duration duration, Process server, Path dataDir) throws Exception {
+    // Fresh credentials are made ahead of the timed window (a CVM makes its certificate at boot, before it calls the
+    // KMS), in parallel, enough for the expected admissions; any shortfall is made inside the window, reported, and
+    // its CPU subtracted from the client's.
+    int perSecond = Integer.getInteger("teekms.bench.pool-per-second", 450);
+    int pool = (int) Math.max(clients * 4L, (rate > 0 ? (long) (rate * 1.1) : perSecond) * duration.toSeconds());
+    AtomicInteger instance = new AtomicInteger(INSTANCES.get());
+    ConcurrentLinkedQueue<RaTlsCredentials> fresh = java.util.stream.IntStream.range(0, pool).parallel()
+        .mapToObj(i -> credentials(tdx, appId, composeHash, instance.incrementAndGet()))
+        .collect(java.util.stream.Collectors.toCollection(ConcurrentLinkedQueue::new));
     List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
     AtomicLong failures = new AtomicLong();
     AtomicLong clientSideNanos = new AtomicLong();
     AtomicLong clientSideCpuNanos = new AtomicLong();
-    long end = System.nanoTime() + duration.toNanos();
     ExecutorService executor = Executors.newFixedThreadPool(clients);
     long serverCpu0 = cpuNanos(server);
     long jit0 = compilerCpuNanos(server);
     long helpers0 = helperCpuNanos(server, dataDir);
     long clientCpu0 = ownCpuNanos();
     long start = System.nanoTime();
-    for (int c = 0; c < clients; c++) {
-      executor.submit(() -> {
-        while (System.nanoTime() < end) {
-          RaTlsCredentials creds = fresh.poll();
-          if (creds == null) {
-            long t = System.nanoTime();
-            long cpu = THREADS.getCurrentThreadCpuTime();
-            creds = credentials(tdx, appId, composeHash, instance.incrementAndGet());
-            clientSideNanos.addAndGet(System.nanoTime() - t);
-            clientSideCpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu);
-          }
-          long t0 = System.nanoTime();
-          ManagedChannel ch = null;
-          try {
-            SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
-                .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
-                .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build();
-            ch = NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
-            KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance());
-            latencies.add(System.nanoTime() - t0);
-          } catch (Exception e) {
-            if (failures.incrementAndGet() <= 3) {
-              System.out.println("  failure: " + e.getMessage());
-            }
-          } finally {
-            if (ch != null) {
-              ch.shutdownNow();
-            }
-          }
+    long end = start + duration.toNanos();
+    java.util.function.LongConsumer admission = scheduledAt -> {
+      RaTlsCredentials creds = fresh.poll();
+      if (creds == null) {
+        long t = System.nanoTime();
+        long cpu = THREADS.getCurrentThreadCpuTime();
+        creds = credentials(tdx, appId, composeHash, instance.incrementAndGet());
+        clientSideNanos.addAndGet(System.nanoTime() - t);
+        clientSideCpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu);
+      }
+      long t0 = scheduledAt > 0 ? scheduledAt : System.nanoTime();
+      ManagedChannel ch = null;
+      try {
+        SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
+            .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+            .trustManager(RaTlsContexts.trustManagerFactory(trust)), CLIENT_TLS).build();
+        ch = NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+        KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance());
+        latencies.add(System.nanoTime() - t0);
+      } catch (Exception e) {
+        if (failures.incrementAndGet() <= 3) {
+          System.out.println("  failure: " + e.getMessage());
         }
-      });
+      } finally {
+        if (ch != null) {
+          ch.shutdownNow();
+        }
+      }
+    };
+    if (rate > 0) {
+      long period = (long) (1e9 / rate);
+      for (long i = 0, at = start; at < end; i++, at = start + i * period) {
+        long wait = at - System.nanoTime();
+        if (wait > 0) {
+          java.util.concurrent.locks.LockSupport.parkNanos(wait);
+        }
+        long scheduled = at;
+        executor.submit(() -> admission.accept(scheduled));
+      }
+    } else {
+      for (int c = 0; c < clients; c++) {
+        executor.submit(() -> {
+          while (System.nanoTime() < end) {
+            admission.accept(0);
+          }
+        });
+      }
     }
     executor.shutdown();
     executor.awaitTermination(duration.toSeconds() + 120, TimeUnit.SECONDS);
+    INSTANCES.set(instance.get());
     double wall = (System.nanoTime() - start) / 1e9;
     long serverCpu = cpuNanos(server) - serverCpu0;
     long jit = compilerCpuNanos(server) - jit0;
@@ -273,12 +314,14 @@ public final class LoadGenerator {
     List<Long> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
     int n = Math.max(1, sorted.size());
-    Result r = new Result(clients, sorted.size(), failures.get(), wall, pct(sorted, 50), pct(sorted, 95), pct(sorted, 99),
-        (serverCpu - jit) / 1e6 / n, jit / 1e6 / n, helpers / 1e6 / n, clientCpu / 1e6 / n, clientSideNanos.get() / 1e9);
-    System.out.printf("clients=%3d  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms  p99=%.1f ms"
-            + "  server CPU %.2f ms/adm (+JIT %.2f)  PostgreSQL+anvil CPU %.2f ms/adm  client CPU %.2f ms/adm  "
-            + "(client-side cert generation inside the window: %.1f s)%n", clients, r.admissions(), r.failures(),
-        r.admissions() / wall, r.p50(), r.p95(), r.p99(), r.serverCpuMs(), r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs(),
+    Result r = new Result(clients, rate, sorted.size(), failures.get(), wall, pct(sorted, 50), pct(sorted, 95),
+        pct(sorted, 99), (serverCpu - jit) / 1e6 / n, jit / 1e6 / n, helpers / 1e6 / n, clientCpu / 1e6 / n,
+        clientSideNanos.get() / 1e9);
+    System.out.printf("clients=%3d  offered=%s  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms"
+            + "  p99=%.1f ms  server CPU %.2f ms/adm (+JIT %.2f)  PostgreSQL+anvil CPU %.2f ms/adm  client CPU %.2f "
+            + "ms/adm  (client-side cert generation inside the window: %.1f s)%n", clients,
+        rate > 0 ? String.format("%.0f/s", rate) : "closed-loop", r.admissions(), r.failures(), r.admissions() / wall,
+        r.p50(), r.p95(), r.p99(), r.serverCpuMs(), r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs(),
         r.clientSideGenSeconds());
     return r;
   }

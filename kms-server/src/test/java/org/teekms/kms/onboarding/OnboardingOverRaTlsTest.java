@@ -124,7 +124,7 @@ public class OnboardingOverRaTlsTest {
       RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(OnboardingTest.bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, CLOCK).await().atMost(WAIT);
       server = source(node(KMS_IMAGE, 1), new OnboardingController(sourcePool, REGISTRY, sourceRoots,
-          new GrantLedger(sourcePool, sourceAudit), WAIT));
+          new GrantLedger(sourceAudit), WAIT));
       AuditLog replicaAudit = new AuditLog(replicaPool, CLOCK);
       RootGenerationStore replicaRoots = new RootGenerationStore(replicaPool, new SealingKey(OnboardingTest.bytes(32, 0x6b)), "kms-x");
 

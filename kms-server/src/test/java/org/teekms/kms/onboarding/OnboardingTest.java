@@ -10,6 +10,10 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import org.teekms.kms.roots.RootGeneration;
+import org.teekms.kms.roots.RootState;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -85,7 +89,7 @@ class OnboardingTest {
           .runUntilIdle(10).await().atMost(WAIT);
 
       OnboardingController source = new OnboardingController(sourcePool, chain(true), sourceRoots,
-          new GrantLedger(sourcePool, sourceAudit), WAIT);
+          new GrantLedger(sourceAudit), WAIT);
       OnboardingController.Release release = source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
       assertEquals(List.of(1, 2), release.generations().stream().map(RootGenerationRelease::generation).toList());
 
@@ -93,7 +97,11 @@ class OnboardingTest {
       RootGenerationStore replicaRoots = new RootGenerationStore(replicaPool, new SealingKey(bytes(32, 0x6b)), "kms-x");
       RootImport.importInto(replicaPool, replicaRoots, replicaAudit, release.generations(), "kms-x", clock.millis())
           .await().atMost(WAIT);
+      long sourceDestroyAfter = sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
+      assertEquals(sourceDestroyAfter, release.generations().get(0).destroyAfter(), "the date travels with the secret");
       release.generations().forEach(RootGenerationRelease::destroy);
+      assertEquals(Optional.of(sourceDestroyAfter), replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).destroyAfter(),
+          "the replica stores the source's destruction date of the RETIRED generation");
 
       try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT); LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
         for (int g = 1; g <= 2; g++) {
@@ -105,6 +113,19 @@ class OnboardingTest {
       assertEquals("GRANT_ONBOARDING", granted.kind());
       assertTrue(granted.detailJson().contains("replica-2"));
       assertTrue(!granted.detailJson().contains("secret"), "no secret in the audit entry");
+      // The replica destroys its copy of generation 1 at the source's date: not a millisecond before, then at once.
+      RotationWorker before = new RotationWorker(replicaPool, replicaRoots, replicaAudit,
+          Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter - 1), ZoneOffset.UTC), Duration.ofDays(30), 10, StepHook.NONE);
+      assertEquals(List.of(), before.runUntilIdle(10).await().atMost(WAIT));
+      assertEquals(RootState.RETIRED, replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).state());
+      RotationWorker after = new RotationWorker(replicaPool, replicaRoots, replicaAudit,
+          Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter), ZoneOffset.UTC), Duration.ofDays(30), 10, StepHook.NONE);
+      assertEquals(1, after.runUntilIdle(10).await().atMost(WAIT).size());
+      assertEquals(List.of(RootState.DESTROYED, RootState.CURRENT), replicaRoots.list(replicaPool).await().atMost(WAIT)
+          .stream().map(RootGeneration::state).toList());
+      assertThrows(Exception.class, () -> replicaRoots.unseal(replicaPool, 1).await().atMost(WAIT));
+      assertTrue(replicaAudit.verify().await().atMost(WAIT).valid());
+
       // A second import into a database that already holds roots is refused.
       assertThrows(Exception.class, () -> RootImport.importInto(replicaPool, replicaRoots, replicaAudit,
           source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").generations(), "kms-x", clock.millis())
@@ -116,6 +137,25 @@ class OnboardingTest {
   }
 
   @Test
+  void retiredGenerationWithoutItsDestructionDateIsRefused() {
+    Pool pool = postgres.pool(postgres.freshDatabase(), 2);
+    try {
+      RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x6b)), "kms-x");
+      AuditLog audit = new AuditLog(pool, Clock.systemUTC());
+      List<RootGenerationRelease> undated = List.of(new RootGenerationRelease(1, RootState.RETIRED, bytes(32, 1), 1),
+          new RootGenerationRelease(2, RootState.CURRENT, bytes(32, 2), 2));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> RootImport.importInto(pool, roots, audit, undated, "kms-x", 3));
+      assertTrue(e.getMessage().contains("without its destruction date"), e.getMessage());
+      List<RootGenerationRelease> datedCurrent = List.of(new RootGenerationRelease(1, RootState.CURRENT, bytes(32, 1), 1, 5));
+      assertThrows(IllegalArgumentException.class, () -> RootImport.importInto(pool, roots, audit, datedCurrent, "kms-x", 3));
+      assertEquals(List.of(), roots.list(pool).await().atMost(WAIT), "nothing stored");
+    } finally {
+      pool.closeAndAwait();
+    }
+  }
+
+  @Test
   void refusalsAreAuditedWithTheirReason() {
     Clock clock = Clock.systemUTC();
     Pool pool = postgres.pool(postgres.freshDatabase(), 4);
@@ -123,8 +163,8 @@ class OnboardingTest {
       AuditLog audit = new AuditLog(pool, clock);
       RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
-      OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(pool, audit), WAIT);
-      OnboardingController down = new OnboardingController(pool, chain(false), roots, new GrantLedger(pool, audit), WAIT);
+      OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
+      OnboardingController down = new OnboardingController(pool, chain(false), roots, new GrantLedger(audit), WAIT);
       assertEquals(DenyCode.KMS_NOT_ALLOWED, assertThrows(AdmissionDenied.class,
           () -> up.release(node(bytes(32, 0x12), false), "kms-x", "rogue")).code());
       assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,

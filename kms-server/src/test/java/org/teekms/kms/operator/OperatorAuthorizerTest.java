@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.teekms.proto.OperatorRequest;
@@ -40,15 +41,54 @@ class OperatorAuthorizerTest {
     return new RegistryOwnerPort() {
       @Override
       public OwnerRead owner() {
-        return new OwnerRead(c.getAddress(), 7, "0xabc", null);
+        return new OwnerRead(c.getAddress(), false, 7, "0xabc", null);
       }
 
       @Override
       public AppVersionsRead appVersions(byte[] appId, String blockHash) {
         return new AppVersionsRead(3, 2, null);
       }
+
+      @Override
+      public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
+        throw new AssertionError("an EOA owner is never asked for EIP-1271");
+      }
     };
   }
+
+  /** A contract owner whose isValidSignature answers {@code answer}; records what it was asked. */
+  static final class ContractOwner implements RegistryOwnerPort {
+    final ContractSignatureRead answer;
+    byte[] askedDigest;
+    byte[] askedSignature;
+    String askedBlock;
+    String askedContract;
+
+    ContractOwner(ContractSignatureRead.Outcome outcome) {
+      this.answer = new ContractSignatureRead(outcome, "contract said " + outcome);
+    }
+
+    @Override
+    public OwnerRead owner() {
+      return new OwnerRead(WALLET, true, 9, "0xb10c", null);
+    }
+
+    @Override
+    public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+      return new AppVersionsRead(3, 2, null);
+    }
+
+    @Override
+    public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
+      askedContract = contract;
+      askedDigest = digest;
+      askedSignature = signature;
+      askedBlock = blockHash;
+      return answer;
+    }
+  }
+
+  private static final String WALLET = "0x" + "77".repeat(20);
 
   static OperatorRequest unsigned(long timestamp) {
     byte[] nonce = new byte[32];
@@ -76,6 +116,69 @@ class OperatorAuthorizerTest {
         + "registry: 0x5fbdb2315678afecb367f032d93f642f64180aa3\ntimestamp: 1795000000000\nnonce: "
         + "5a".repeat(32);
     assertArrayEquals(expected.getBytes(StandardCharsets.UTF_8), OperatorRequestMessage.bytes(unsigned(NOW)));
+  }
+
+  @Test
+  void digestIsTheDocumentedVector() {
+    // docs/governance.md "Operator requests from contract owners": EIP-191 hash of the vector text above.
+    assertEquals("014d9c66613bb074b84e5f31762c963baaa758172c2ab4e2f47ae8cb9fd29536",
+        HexFormat.of().formatHex(OperatorRequestMessage.digest(unsigned(NOW))));
+    assertArrayEquals(Sign.getEthereumMessageHash(OperatorRequestMessage.bytes(unsigned(NOW))),
+        OperatorRequestMessage.digest(unsigned(NOW)), "the same hash personal_sign signs");
+  }
+
+  @Test
+  void eip1271CalldataIsTheDocumentedVector() {
+    byte[] digest = OperatorRequestMessage.digest(unsigned(NOW));
+    byte[] sig = new byte[65];
+    Arrays.fill(sig, (byte) 0x11);
+    String expected = "0x1626ba7e" + HexFormat.of().formatHex(digest) + "0".repeat(62) + "40" + "0".repeat(62) + "41"
+        + "11".repeat(65) + "00".repeat(31);
+    assertEquals(expected, ChainRegistryOwner.eip1271Call(digest, sig));
+    assertEquals(4 + 32 * 3 + 96, (expected.length() - 2) / 2);
+    assertThrows(IllegalArgumentException.class, () -> ChainRegistryOwner.eip1271Call(new byte[31], sig));
+  }
+
+  @Test
+  void contractOwnerIsAskedForTheDigestAtTheOwnersBlock() throws Exception {
+    ContractOwner wallet = new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.VALID);
+    byte[] sig = new byte[130];
+    Arrays.fill(sig, (byte) 3);
+    OperatorRequest r = unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(sig)).build();
+    OperatorAuthorizer.Authorized ok = authorizer(wallet).authorize(r);
+    assertEquals(WALLET, ok.signer());
+    assertEquals(OperatorAuthorizer.Scheme.EIP1271, ok.scheme());
+    assertEquals(9, ok.ownerBlock());
+    assertEquals("0xb10c", wallet.askedBlock, "isValidSignature is read at the block the owner was read at");
+    assertEquals(WALLET, wallet.askedContract);
+    assertArrayEquals(OperatorRequestMessage.digest(r), wallet.askedDigest);
+    assertArrayEquals(sig, wallet.askedSignature);
+    assertEquals(OperatorAuthorizer.Scheme.EIP191,
+        authorizer(ownedBy(OWNER)).authorize(sign(unsigned(NOW), OWNER)).scheme());
+  }
+
+  @Test
+  void contractOwnerRefusalsAreDeniedWithTheirReason() {
+    OperatorRequest r = unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(new byte[65])).build();
+    OperatorDenied rejected = assertThrows(OperatorDenied.class,
+        () -> authorizer(new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.REJECTED)).authorize(r));
+    assertEquals(OperatorDenied.Code.CONTRACT_REJECTED, rejected.code());
+    assertTrue(rejected.detail().contains("contract said REJECTED") && rejected.detail().contains(WALLET), rejected.detail());
+    assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE,
+        deniedCode(authorizer(new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.UNAVAILABLE)), r));
+    ContractOwner never = new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.VALID);
+    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(authorizer(never), unsigned(NOW)), "empty signature");
+    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(authorizer(never), unsigned(NOW).toBuilder()
+        .setSignature(ByteString.copyFrom(new byte[OperatorAuthorizer.MAX_CONTRACT_SIGNATURE + 1])).build()), "oversized");
+    assertEquals(null, never.askedDigest, "a malformed signature is not sent to the chain");
+    // Domain and freshness are checked before the contract is asked, exactly as for an EOA owner.
+    assertEquals(OperatorDenied.Code.STALE, deniedCode(authorizer(never), r.toBuilder().setTimestampMillis(NOW - 301_000).build()));
+    assertEquals(OperatorDenied.Code.WRONG_DOMAIN, deniedCode(authorizer(never), r.toBuilder().setChainId(1).build()));
+    // An EOA owner gets no EIP-1271 path: a long signature is just malformed, and the denial says why.
+    OperatorDenied eoa = assertThrows(OperatorDenied.class, () -> authorizer(ownedBy(OWNER)).authorize(
+        unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(new byte[130])).build()));
+    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, eoa.code());
+    assertTrue(eoa.detail().contains("has no contract code"), eoa.detail());
   }
 
   @Test

@@ -25,9 +25,27 @@ public final class RaTlsTrustManager extends X509ExtendedTrustManager {
   private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
 
   private final RaTlsVerifier verifier;
+  private final boolean deferClientRejections;
 
+  /** Rejecting a peer's certificate fails the handshake. */
   public RaTlsTrustManager(RaTlsVerifier verifier) {
+    this(verifier, false);
+  }
+
+  private RaTlsTrustManager(RaTlsVerifier verifier, boolean deferClientRejections) {
     this.verifier = Objects.requireNonNull(verifier);
+    this.deferClientRejections = deferClientRejections;
+  }
+
+  /**
+   * For a server that requests (not requires) client certificates: a client certificate the verifier rejects does
+   * not abort the handshake; the rejection is stored in the handshake session and {@link #peerIdentity} throws it,
+   * so the application refuses the call with the exact reason (a failed handshake only tells the client "bad
+   * certificate", and JSSE in request mode would silently drop the certificate instead). The session never carries an
+   * identity for such a client, so every attested call is still refused.
+   */
+  public static RaTlsTrustManager deferringClientRejections(RaTlsVerifier verifier) {
+    return new RaTlsTrustManager(verifier, true);
   }
 
   public RaTlsVerifier verifier() {
@@ -39,6 +57,10 @@ public final class RaTlsTrustManager extends X509ExtendedTrustManager {
    * verifier's cache, else verified now. Never returns an unverified identity.
    */
   public RaTlsIdentity peerIdentity(SSLSession session) throws SSLPeerUnverifiedException, RaTlsException {
+    if (session != null && session.getValue(SESSION_KEY) instanceof RaTlsException rejected) {
+      String detail = rejected.getMessage().substring(rejected.reason().name().length() + 2);
+      throw new RaTlsException(rejected.reason(), "client certificate rejected in the handshake: " + detail, rejected);
+    }
     Optional<RaTlsIdentity> stored = fromSession(session);
     if (stored.isPresent()) {
       return stored.get();
@@ -58,6 +80,18 @@ public final class RaTlsTrustManager extends X509ExtendedTrustManager {
     return v instanceof RaTlsIdentity id ? Optional.of(id) : Optional.empty();
   }
 
+  private void checkClient(X509Certificate[] chain, SSLSession handshake) throws CertificateException {
+    if (!deferClientRejections || handshake == null) {
+      check(chain, handshake);
+      return;
+    }
+    try {
+      check(chain, handshake);
+    } catch (RaTlsException rejected) {
+      handshake.putValue(SESSION_KEY, rejected);
+    }
+  }
+
   private void check(X509Certificate[] chain, SSLSession handshake) throws CertificateException {
     if (chain == null || chain.length == 0) {
       throw new RaTlsException(RaTlsException.Reason.MALFORMED_CERTIFICATE, "peer sent no certificate");
@@ -75,7 +109,7 @@ public final class RaTlsTrustManager extends X509ExtendedTrustManager {
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
-    check(chain, engine == null ? null : engine.getHandshakeSession());
+    checkClient(chain, engine == null ? null : engine.getHandshakeSession());
   }
 
   @Override
@@ -87,7 +121,7 @@ public final class RaTlsTrustManager extends X509ExtendedTrustManager {
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
       throws CertificateException {
-    check(chain, socket instanceof SSLSocket s ? s.getHandshakeSession() : null);
+    checkClient(chain, socket instanceof SSLSocket s ? s.getHandshakeSession() : null);
   }
 
   @Override

@@ -40,6 +40,11 @@ public final class DcapQuoteVerifier {
   private final CertificatePaths paths;
   private final ConcurrentHashMap<String, Object> preparedCollateral = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Object> pckChains = new ConcurrentHashMap<>();
+  // A platform's QE report, its PCK signature and its attestation key repeat in every quote the platform makes (the
+  // QE certifies its key once). Verifying a signature is a pure function of key, message and signature, so a success
+  // is remembered by digest; a decoded attestation key is kept so BouncyCastle reuses its precomputed multiples.
+  private final ConcurrentHashMap<String, Boolean> verifiedQeReports = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, ECPublicKeyParameters> attestationKeys = new ConcurrentHashMap<>();
 
   public DcapQuoteVerifier(X509Certificate trustAnchor) {
     Objects.requireNonNull(trustAnchor, "trust anchor");
@@ -108,18 +113,9 @@ public final class DcapQuoteVerifier {
       List<X509CRL> crls = List.of(prepared.rootCaCrl(), prepared.pckCrl());
       paths.checkRevocation(chain.path(), crls, "PCK");
 
-      if (!EcdsaP256.verify(chain.leafKey(), quote.qeReportRaw().array(), quote.qeReportSignature().array())) {
-        throw new VerificationException(VerificationFailure.QE_REPORT_SIGNATURE_INVALID,
-            "QE report signature does not verify with the PCK certificate key");
-      }
+      checkQeReportSignature(quote, chain);
       checkQeReportData(quote);
-      ECPublicKeyParameters attestationKey;
-      try {
-        attestationKey = EcdsaP256.rawKey(quote.attestationKey().array());
-      } catch (IllegalArgumentException e) {
-        throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
-            "attestation key is not a P-256 point: " + e.getMessage());
-      }
+      ECPublicKeyParameters attestationKey = attestationKey(quote);
       if (!EcdsaP256.verify(attestationKey, quote.signedRegion().array(), quote.quoteSignature().array())) {
         throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
             "unable to verify the quote's header and body with its ECDSA attestation key");
@@ -153,6 +149,50 @@ public final class DcapQuoteVerifier {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private void checkQeReportSignature(TdxQuote quote, PckChain chain) throws VerificationException {
+    byte[] report = quote.qeReportRaw().array();
+    byte[] signature = quote.qeReportSignature().array();
+    String key = CertificatePaths.sha256(concat(chain.leafKey().getQ().getEncoded(false), report, signature));
+    if (verifiedQeReports.containsKey(key)) {
+      return;
+    }
+    if (!EcdsaP256.verify(chain.leafKey(), report, signature)) {
+      throw new VerificationException(VerificationFailure.QE_REPORT_SIGNATURE_INVALID,
+          "QE report signature does not verify with the PCK certificate key");
+    }
+    if (verifiedQeReports.size() > MAX_CACHED) {
+      verifiedQeReports.clear();
+    }
+    verifiedQeReports.put(key, Boolean.TRUE);
+  }
+
+  private ECPublicKeyParameters attestationKey(TdxQuote quote) throws VerificationException {
+    byte[] raw = quote.attestationKey().array();
+    String id = java.util.HexFormat.of().formatHex(raw);
+    ECPublicKeyParameters key = attestationKeys.get(id);
+    if (key == null) {
+      try {
+        key = EcdsaP256.rawKey(raw);
+      } catch (IllegalArgumentException e) {
+        throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
+            "attestation key is not a P-256 point: " + e.getMessage());
+      }
+      if (attestationKeys.size() > MAX_CACHED) {
+        attestationKeys.clear();
+      }
+      attestationKeys.put(id, key);
+    }
+    return key;
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
   }
 
   private PreparedCollateral prepared(Collateral c) throws VerificationException {

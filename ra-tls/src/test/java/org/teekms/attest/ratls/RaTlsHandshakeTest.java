@@ -1,6 +1,7 @@
 package org.teekms.attest.ratls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -113,6 +114,25 @@ class RaTlsHandshakeTest {
     RaTlsException reason = findCause(e);
     assertNotNull(reason, () -> "no RaTlsException in " + e);
     assertEquals(RaTlsException.Reason.POLICY_REJECTED, reason.reason());
+    assertTrue(reason.getMessage().contains("not allowed"), reason.getMessage());
+  }
+
+  @Test
+  void deferringServerCompletesTheHandshakeButNeverYieldsTheRejectedClientsIdentity() throws Exception {
+    RaTlsCredentials server = SimulatedRaTls.credentials(SERVER_APP);
+    RaTlsCredentials client = SimulatedRaTls.credentials(CLIENT_APP);
+    RaTlsTrustManager serverTrust = RaTlsTrustManager.deferringClientRejections(SimulatedRaTls.verifier()
+        .policy(id -> Optional.of("compose hash " + id.composeHash().hex() + " not allowed")).build());
+    RaTlsTrustManager clientTrust = new RaTlsTrustManager(SimulatedRaTls.verifier().build());
+
+    // The TLS handshake succeeds; the server's peerIdentity (inside handshake()) throws the stored rejection.
+    Exception e = assertThrows(Exception.class, () -> handshake(server, serverTrust, client, clientTrust));
+    assertFalse(unwrapToSsl(e) instanceof SSLHandshakeException, () -> "the handshake itself must complete: " + e);
+    RaTlsException reason = findCause(e);
+    assertNotNull(reason, () -> "no RaTlsException in " + e);
+    assertEquals(RaTlsException.Reason.POLICY_REJECTED, reason.reason());
+    assertTrue(reason.getMessage().startsWith("POLICY_REJECTED: client certificate rejected in the handshake: "),
+        reason.getMessage());
     assertTrue(reason.getMessage().contains("not allowed"), reason.getMessage());
   }
 

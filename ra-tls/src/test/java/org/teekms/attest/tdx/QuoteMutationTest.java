@@ -62,6 +62,37 @@ class QuoteMutationTest {
     assertEquals(39, r.quote().trailingBytes()); // "\nextra bytes(only for testing purpose)\n" is ignored
   }
 
+  @Test
+  void rememberedQeReportAndAttestationKeyDoNotLetAMutatedSignaturePass() throws Exception {
+    DcapQuoteVerifier verifier = verifier();
+    DcapCases valid = DcapCases.all().stream()
+        .filter(c -> !c.checks().isEmpty() && verifier.verify(c.quote(), c.checks().get(0).collateral(),
+            c.checks().get(0).at()).valid())
+        .findFirst().orElseThrow(() -> new AssertionError("no fixture quote verifies"));
+    DcapCases.Check check = valid.checks().get(0);
+    TdxQuote parsed = TdxQuote.parse(valid.quote());
+    int qeReport = parsed.signedRegion().length() + 4 + 64 + 64 + 2 + 4;
+    int[][] mutations = {
+        {qeReport + 384 + 7, 0}, // QE report signature
+        {qeReport + 100, 0}, // QE report body
+        {parsed.signedRegion().length() + 4 + 5, 1}, // quote signature
+        {parsed.signedRegion().length() + 4 + 64 + 9, 1}, // attestation key
+    };
+    for (int[] m : mutations) {
+      assertTrue(verifier.verify(valid.quote(), check.collateral(), check.at()).valid(), "cache warm");
+      byte[] q = valid.quote().clone();
+      q[m[0]] ^= 0x01;
+      QuoteVerificationResult r = verifier.verify(q, check.collateral(), check.at());
+      assertFalse(r.valid(), "byte " + m[0] + " flipped after the same quote verified");
+      if (m[1] == 0) {
+        assertTrue(r.failure() == VerificationFailure.QE_REPORT_SIGNATURE_INVALID, r.error());
+      } else {
+        assertTrue(r.failure() == VerificationFailure.QUOTE_SIGNATURE_INVALID
+            || r.failure() == VerificationFailure.QE_REPORT_DATA_MISMATCH, r.error());
+      }
+    }
+  }
+
   @TestFactory
   Stream<DynamicTest> randomMutationsNeverThrowAndNeverVerify() throws Exception {
     DcapQuoteVerifier verifier = verifier();

@@ -1,0 +1,50 @@
+package org.teekms.kms.keystate;
+
+import java.math.BigInteger;
+import java.util.HexFormat;
+import java.util.List;
+import org.teekms.governance.AppPolicy;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.GovernanceException;
+import org.web3j.protocol.core.DefaultBlockParameter;
+import org.web3j.protocol.core.methods.response.EthBlock;
+
+/**
+ * {@code keyState()} and {@code rotationDue()} of an app's AppPolicy by eth_call at head − confirmations, both named
+ * by the same block hash (EIP-1898), after checking the chain id. A fresh read per call.
+ */
+public final class ChainRotationSchedule implements RotationScheduleReader {
+
+  private final ChainClient chain;
+  private final int confirmations;
+
+  public ChainRotationSchedule(ChainClient chain, int confirmations) {
+    this.chain = chain;
+    this.confirmations = confirmations;
+  }
+
+  @Override
+  public RotationSchedule read(byte[] appId) {
+    if (appId == null || appId.length != 20) {
+      return RotationSchedule.failed("app id must be 20 bytes");
+    }
+    String app = "0x" + HexFormat.of().formatHex(appId);
+    try {
+      chain.checkChainId();
+      long head = chain.blockNumber();
+      long number = Math.max(0, head - confirmations);
+      EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
+          .orElseThrow(() -> new IllegalStateException("the node reports head " + head + " but has no block " + number));
+      String hash = block.getHash();
+      List<Object> state = AppPolicy.ABI.decodeResult("keyState",
+          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("keyState"), hash));
+      boolean due = (Boolean) AppPolicy.ABI.decodeResult("rotationDue",
+          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("rotationDue"), hash)).get(0);
+      long period = ((BigInteger) state.get(2)).longValueExact();
+      long last = ((BigInteger) state.get(3)).longValueExact();
+      return new RotationSchedule(due, period, last, chain.chainId(), number, hash, null);
+    } catch (GovernanceException | RuntimeException e) {
+      return RotationSchedule.failed("reading the rotation schedule of app " + app + " failed: " + e.getMessage());
+    }
+  }
+}
