@@ -63,7 +63,7 @@ class SharedDatabaseReplicasTest {
     /** Onboarding from {@code peer} (its controller releases; this node keeps its own copies). */
     List<Integer> copyFrom(Replica peer, MutableClock clock) {
       OnboardingController source = new OnboardingController(peer.pool, chain(true), peer.roots,
-          new GrantLedger(peer.pool, peer.audit), WAIT);
+          new GrantLedger(peer.audit), WAIT);
       List<RootGenerationRelease> released = source.release(node(ALLOWED, false), "kms-x", "b").generations();
       try {
         return RootImport.addCopies(pool, roots, audit, released, "kms-x", clock.millis()).await().atMost(WAIT);
