@@ -121,7 +121,7 @@ class KmsDeployFilesTest {
       assertEquals("8443", env.path("QUARKUS_HTTP_SSL_PORT").asText());
       assertEquals("disabled", env.path("QUARKUS_HTTP_INSECURE_REQUESTS").asText());
       assertEquals("false", env.path("TEEKMS_SIMULATOR_ENABLED").asText());
-      assertEquals("tdx-key-provider", env.path("TEEKMS_SEALING_PROVIDER").asText());
+      assertEquals("local-sgx", env.path("TEEKMS_SEALING_PROVIDER").asText());
     }
   }
 

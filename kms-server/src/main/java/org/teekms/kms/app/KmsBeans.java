@@ -5,9 +5,12 @@ import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 import org.teekms.governance.ChainClient;
 import org.teekms.kms.keystate.ChainRotationSchedule;
@@ -32,7 +35,13 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.rotation.RotationJobs;
 import org.teekms.kms.rotation.RotationWorker;
 import org.teekms.kms.rotation.StepHook;
+import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.TcbStatus;
+import org.teekms.attest.tdx.collateral.CachingCollateralSource;
+import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 import org.teekms.kms.seal.FileSealingKeyProvider;
+import org.teekms.kms.seal.LocalKeyProviderSealingKeyProvider;
 import org.teekms.kms.seal.SealingKey;
 import org.teekms.kms.seal.SealingKeyProvider;
 import org.teekms.kms.seal.SimulatorGuard;
@@ -58,9 +67,30 @@ public class KmsBeans {
     if (SimulatorGuard.FILE_PROVIDER.equals(config.sealing().provider())) {
       return new FileSealingKeyProvider(config.sealing().keyFile().orElse(config.dataDir().resolve("sealing.key")));
     }
-    throw new IllegalStateException("teekms.sealing.provider=" + SimulatorGuard.TDX_PROVIDER + ": the TEE-bound "
-        + "sealing-key adapter is not part of this build yet (kms-server/README.md, \"Sealing\"); the KMS refuses to "
-        + "start rather than seal root secrets under a weaker key");
+    return localKeyProvider(config.sealing());
+  }
+
+  /** Production: this TD's configfs-tsm quotes, the provider's SGX quote verified under Intel's root with PCS collateral. */
+  static LocalKeyProviderSealingKeyProvider localKeyProvider(KmsConfig.Sealing sealing) {
+    String prefix = "teekms.sealing.provider=" + SimulatorGuard.LOCAL_SGX_PROVIDER + " needs ";
+    String address = sealing.providerAddress().orElseThrow(() -> new IllegalStateException(prefix
+        + "teekms.sealing.provider-address (host:port of the local key provider)"));
+    String mrEnclave = sealing.providerMrenclave().orElseThrow(() -> new IllegalStateException(prefix
+        + "teekms.sealing.provider-mrenclave (the provider enclave's MRENCLAVE, published with its release)"));
+    Set<TcbStatus> accepted = sealing.providerAcceptedTcbStatuses().stream().map(TcbStatus::parse)
+        .collect(Collectors.toUnmodifiableSet());
+    LocalKeyProviderSealingKeyProvider.Settings settings;
+    try {
+      settings = LocalKeyProviderSealingKeyProvider.Settings.parse(address, mrEnclave, sealing.providerTimeout(),
+          accepted);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+    Clock clock = Clock.systemUTC();
+    return new LocalKeyProviderSealingKeyProvider(settings, ConfigfsTsmQuoteProvider.tdx(),
+        DcapQuoteVerifier.withIntelRoot(),
+        new CachingCollateralSource(new PcsCollateralClient(sealing.collateralUrl()), clock), clock,
+        new SecureRandom());
   }
 
   @Produces
@@ -85,7 +115,7 @@ public class KmsBeans {
   @Produces
   @Singleton
   RootGenerationStore rootGenerationStore(Pool pool, SealingKey key, KmsConfig config) {
-    return new RootGenerationStore(pool, key, config.kmsId());
+    return new RootGenerationStore(pool, key, config.kmsId(), config.nodeId().orElse(null));
   }
 
   @Produces

@@ -85,12 +85,30 @@ public interface KmsConfig {
   }
 
   interface Sealing {
-    /** {@code file} (simulator only) or {@code tdx-key-provider} (production; see README). */
-    @WithDefault("tdx-key-provider")
+    /** {@code local-sgx} (production: dstack's local key provider; see README) or {@code file} (simulator only). */
+    @WithDefault("local-sgx")
     String provider();
 
     /** Key file of the {@code file} provider; default {data-dir}/sealing.key. */
     Optional<Path> keyFile();
+
+    /** {@code host:port} of the local key provider (required for {@code local-sgx}). */
+    Optional<String> providerAddress();
+
+    /** The provider enclave's MRENCLAVE, 64 hex digits (required for {@code local-sgx}). */
+    Optional<String> providerMrenclave();
+
+    /** Connect and response deadline of the key provider exchange. */
+    @WithDefault("10s")
+    Duration providerTimeout();
+
+    /** TCB statuses accepted for the provider's SGX platform. */
+    @WithDefault("UpToDate")
+    List<String> providerAcceptedTcbStatuses();
+
+    /** Intel PCS or PCCS (v4 API) serving the collateral that verifies the provider's SGX quote. */
+    @WithDefault("https://api.trustedservices.intel.com")
+    String collateralUrl();
   }
 
   interface Admission {

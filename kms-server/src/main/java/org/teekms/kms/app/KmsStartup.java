@@ -46,11 +46,24 @@ public class KmsStartup {
     LOG.infof("database %s at schema version %s", db, version);
     KmsIdentityStore.claim(pool, config.kmsId(), clock.millis()).await().atMost(config.dbTimeout());
     java.util.Optional<String> source = config.onboarding().source();
-    if (source.isPresent() && roots.list(pool).await().atMost(config.dbTimeout()).isEmpty()) {
+    boolean empty = roots.list(pool).await().atMost(config.dbTimeout()).isEmpty();
+    java.util.List<Integer> missing = empty ? java.util.List.of()
+        : roots.missingCopies(pool).await().atMost(config.dbTimeout());
+    if (source.isPresent() && empty) {
       LOG.infof("onboarding: empty database, joining KMS '%s' through %s", config.kmsId(), source.get());
       ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+    } else if (!missing.isEmpty()) {
+      String lacking = "root generations " + missing + " have no copy sealed under this node's sealing key "
+          + roots.sealingKeyId() + " (they were sealed by replicas with other sealing keys)";
+      if (source.isEmpty()) {
+        throw new IllegalStateException(lacking + "; set teekms.onboarding.source to a peer that holds them so this "
+            + "node obtains them over mutual RA-TLS and seals its own copies");
+      }
+      LOG.infof("onboarding: %s; obtaining them from %s", lacking, source.get());
+      ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
     } else if (source.isPresent()) {
-      LOG.infof("onboarding: the database already holds root generations; teekms.onboarding.source is not used");
+      LOG.infof("onboarding: this node holds its copies of every live root generation; teekms.onboarding.source is "
+          + "not used");
     } else if (RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(config.dbTimeout())) {
       LOG.infof("bootstrap: created root generation 1 of KMS '%s'", config.kmsId());
     }

@@ -23,7 +23,8 @@ import org.teekms.kms.roots.RootGenerationStore;
 /**
  * Startup onboarding of a new replica ({@code teekms.onboarding.source}): a mutual RA-TLS channel from this node's own
  * RA-TLS credentials to the source, {@link OnboardingClient#fetch} (the source must be an allowed KMS), then
- * {@link RootImport} under this node's sealing key. Any refusal stops startup with the reason.
+ * {@link RootImport} under this node's sealing key: all generations into an empty database, or this node's sealed
+ * copies of the live generations it lacks in a shared one. Any refusal stops startup with the reason.
  */
 final class ReplicaJoin {
 
@@ -55,14 +56,21 @@ final class ReplicaJoin {
           config.nodeId().orElse("unnamed"), config.onboarding().timeout());
       List<RootGenerationRelease> generations = joined.generations();
       try {
-        RootImport.importInto(pool, roots, audit, generations, config.kmsId(), clock.millis())
-            .await().atMost(config.dbTimeout());
+        if (roots.list(pool).await().atMost(config.dbTimeout()).isEmpty()) {
+          RootImport.importInto(pool, roots, audit, generations, config.kmsId(), clock.millis())
+              .await().atMost(config.dbTimeout());
+          LOG.infof("onboarding: imported root generations %s of KMS '%s' from %s (source grant %s)",
+              generations.stream().map(RootGenerationRelease::generation).toList(), config.kmsId(), source,
+              joined.sourceGrantId());
+        } else {
+          List<Integer> copied = RootImport.addCopies(pool, roots, audit, generations, config.kmsId(), clock.millis())
+              .await().atMost(config.dbTimeout());
+          LOG.infof("onboarding: sealed this node's copies of root generations %s of KMS '%s' (obtained from %s, "
+              + "source grant %s)", copied, config.kmsId(), source, joined.sourceGrantId());
+        }
       } finally {
         generations.forEach(RootGenerationRelease::destroy);
       }
-      LOG.infof("onboarding: imported root generations %s of KMS '%s' from %s (source grant %s)",
-          generations.stream().map(RootGenerationRelease::generation).toList(), config.kmsId(), source,
-          joined.sourceGrantId());
     } finally {
       channel.shutdownNow();
       try {

@@ -15,10 +15,12 @@ import org.teekms.kms.rotation.RotationJobs;
 
 /**
  * The requester side of onboarding: stores the received generations sealed under THIS node's sealing key, in one
- * transaction with its audit entry. Only into a database that holds no generation yet (a fresh replica with its own
- * database); replicas sharing the source's database need no import. Secrets are zeroed by the caller afterwards.
- * A RETIRED generation keeps the source's destruction date: it is stored as {@code destroy_after} and a ROOT_ROTATION
- * job in APPS_MOVED (the rotation itself happened on the source) destroys this node's copy at that date.
+ * transaction with its audit entry. {@link #importInto}: a database that holds no generation yet (a fresh replica
+ * with its own database); a RETIRED generation keeps the source's destruction date: it is stored as
+ * {@code destroy_after} and a ROOT_ROTATION job in APPS_MOVED (the rotation itself happened on the source) destroys
+ * this node's copy at that date. {@link #addCopies}: a database shared with other replicas whose generations have no
+ * copy under this node's sealing key yet (the database's generations and dates stay authoritative; only copies are
+ * added). Secrets are zeroed by the caller afterwards.
  */
 public final class RootImport {
 
@@ -78,5 +80,49 @@ public final class RootImport {
               "destroyAfter", destroyAt)))))
               .replaceWithVoid();
         }));
+  }
+
+  /**
+   * Adds this node's sealed copies of the generations in {@code missing} (live generations of this database without a
+   * copy under this node's key), taken from {@code received}; every missing generation must have been received, in
+   * the same state as in the database. One transaction with its audit entry. Returns the generations copied.
+   */
+  public static Uni<List<Integer>> addCopies(Pool pool, RootGenerationStore roots, AuditLog audit,
+      List<RootGenerationRelease> received, String sourceKmsId, long now) {
+    if (!roots.kmsId().equals(sourceKmsId)) {
+      throw new IllegalArgumentException("the source serves KMS '" + sourceKmsId + "', this node is '" + roots.kmsId() + "'");
+    }
+    Map<Integer, RootGenerationRelease> byGeneration = new java.util.HashMap<>();
+    received.forEach(r -> byGeneration.put(r.generation(), r));
+    return pool.withTransaction(tx -> roots.missingCopies(tx).chain(missing -> roots.list(tx).chain(all -> {
+      if (missing.isEmpty()) {
+        return Uni.createFrom().item(missing);
+      }
+      Map<Integer, org.teekms.kms.roots.RootState> states = new java.util.HashMap<>();
+      all.forEach(g -> states.put(g.generation(), g.state()));
+      Uni<Void> chain = Uni.createFrom().voidItem();
+      for (int generation : missing) {
+        RootGenerationRelease r = byGeneration.get(generation);
+        if (r == null) {
+          return Uni.createFrom().failure(new IllegalStateException("the source did not release root generation "
+              + generation + ", which this node lacks (released: " + byGeneration.keySet() + ")"));
+        }
+        if (r.state() != states.get(generation)) {
+          return Uni.createFrom().failure(new IllegalStateException("the source calls root generation " + generation
+              + " " + r.state() + ", this database " + states.get(generation)));
+        }
+        chain = chain.chain(() -> {
+          byte[] secret = r.secret();
+          try {
+            return roots.addCopy(tx, generation, secret, now);
+          } finally {
+            java.util.Arrays.fill(secret, (byte) 0);
+          }
+        });
+      }
+      return chain.chain(() -> audit.append(tx, AuditDraft.allowed("ROOT_GENERATION", null, AuditDetail.json(Map.of(
+              "step", "sealed-copy-added", "generations", missing, "sealingKeyId", roots.sealingKeyId())))))
+          .replaceWith(missing);
+    })));
   }
 }

@@ -12,6 +12,8 @@ import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import javax.security.auth.Destroyable;
+import org.teekms.keys.InsecureSecretAccess;
+import org.teekms.keys.SecretBytes;
 
 /**
  * The KMS's sealing key (AES-256): seals and unseals secrets at rest with AES-GCM. The key bytes never leave this
@@ -27,17 +29,16 @@ public final class SealingKey implements Destroyable {
   public static final int TAG_LENGTH = 16;
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  private final byte[] key;
+  private final SecretBytes key;
   private final String keyId;
-  private volatile boolean destroyed;
 
   /** Copies {@code key}; the caller should zero its own copy. */
   public SealingKey(byte[] key) {
     if (key == null || key.length != KEY_LENGTH) {
       throw new IllegalArgumentException("sealing key must be 32 bytes");
     }
-    this.key = key.clone();
-    this.keyId = computeKeyId(this.key);
+    this.key = SecretBytes.copyOf(key, InsecureSecretAccess.get());
+    this.keyId = computeKeyId(key);
   }
 
   /** First 8 bytes of SHA-256("tee-kms/sealing-key-id/v1" ‖ key), hex. Identifies, does not reveal. */
@@ -46,12 +47,11 @@ public final class SealingKey implements Destroyable {
   }
 
   public byte[] seal(byte[] plaintext, byte[] aad) {
-    checkUsable();
     byte[] nonce = new byte[NONCE_LENGTH];
     RANDOM.nextBytes(nonce);
     try {
       Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding");
-      gcm.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_LENGTH * 8, nonce));
+      gcm.init(Cipher.ENCRYPT_MODE, aesKey(), new GCMParameterSpec(TAG_LENGTH * 8, nonce));
       gcm.updateAAD(aad);
       byte[] ct = gcm.doFinal(plaintext);
       return ByteBuffer.allocate(NONCE_LENGTH + ct.length).put(nonce).put(ct).array();
@@ -62,13 +62,12 @@ public final class SealingKey implements Destroyable {
 
   /** Unseals; throws {@link SealingException} if the blob was altered, sealed under another key or another AAD. */
   public byte[] unseal(byte[] sealed, byte[] aad) {
-    checkUsable();
     if (sealed == null || sealed.length < NONCE_LENGTH + TAG_LENGTH) {
       throw new SealingException("sealed blob too short: " + (sealed == null ? 0 : sealed.length) + " bytes");
     }
     try {
       Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding");
-      gcm.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"),
+      gcm.init(Cipher.DECRYPT_MODE, aesKey(),
           new GCMParameterSpec(TAG_LENGTH * 8, sealed, 0, NONCE_LENGTH));
       gcm.updateAAD(aad);
       return gcm.doFinal(sealed, NONCE_LENGTH, sealed.length - NONCE_LENGTH);
@@ -81,23 +80,29 @@ public final class SealingKey implements Destroyable {
 
   @Override
   public void destroy() {
-    Arrays.fill(key, (byte) 0);
-    destroyed = true;
+    key.destroy();
   }
 
   @Override
   public boolean isDestroyed() {
-    return destroyed;
+    return key.isDestroyed();
   }
 
   @Override
   public String toString() {
-    return "SealingKey[id=" + keyId + (destroyed ? ", destroyed" : "") + "]";
+    return "SealingKey[id=" + keyId + (key.isDestroyed() ? ", destroyed" : "") + "]";
   }
 
-  private void checkUsable() {
-    if (destroyed) {
+  /** A JCE key for one operation (throws once destroyed); the temporary copy is zeroed here. */
+  private SecretKeySpec aesKey() {
+    if (key.isDestroyed()) {
       throw new IllegalStateException("sealing key was destroyed");
+    }
+    byte[] raw = key.toByteArray(InsecureSecretAccess.get());
+    try {
+      return new SecretKeySpec(raw, "AES");
+    } finally {
+      Arrays.fill(raw, (byte) 0);
     }
   }
 

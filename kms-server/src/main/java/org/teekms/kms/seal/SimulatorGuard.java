@@ -7,7 +7,7 @@ package org.teekms.kms.seal;
 public final class SimulatorGuard {
 
   public static final String FILE_PROVIDER = "file";
-  public static final String TDX_PROVIDER = "tdx-key-provider";
+  public static final String LOCAL_SGX_PROVIDER = LocalKeyProviderSealingKeyProvider.KIND;
 
   private SimulatorGuard() {}
 
@@ -21,9 +21,9 @@ public final class SimulatorGuard {
       throw new IllegalStateException("teekms.sealing.provider=file is a simulator: it needs teekms.simulator.enabled=true "
           + "(and is refused in the prod profile)");
     }
-    if (!FILE_PROVIDER.equals(sealingProvider) && !TDX_PROVIDER.equals(sealingProvider)) {
+    if (!FILE_PROVIDER.equals(sealingProvider) && !LOCAL_SGX_PROVIDER.equals(sealingProvider)) {
       throw new IllegalStateException("unknown teekms.sealing.provider '" + sealingProvider + "' (use "
-          + TDX_PROVIDER + ", or " + FILE_PROVIDER + " with the simulator)");
+          + LOCAL_SGX_PROVIDER + ", or " + FILE_PROVIDER + " with the simulator)");
     }
   }
 }

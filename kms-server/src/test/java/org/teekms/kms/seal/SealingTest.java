@@ -85,9 +85,9 @@ class SealingTest {
   @Test
   void simulatorOnlyWithTheFlagAndNeverInProd() {
     assertDoesNotThrow(() -> SimulatorGuard.check("dev", true, SimulatorGuard.FILE_PROVIDER));
-    assertDoesNotThrow(() -> SimulatorGuard.check("prod", false, SimulatorGuard.TDX_PROVIDER));
+    assertDoesNotThrow(() -> SimulatorGuard.check("prod", false, SimulatorGuard.LOCAL_SGX_PROVIDER));
     assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("prod", true, SimulatorGuard.FILE_PROVIDER));
-    assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("prod", true, SimulatorGuard.TDX_PROVIDER));
+    assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("prod", true, SimulatorGuard.LOCAL_SGX_PROVIDER));
     assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("dev", false, SimulatorGuard.FILE_PROVIDER));
     assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("dev", true, "something-else"));
   }

@@ -41,6 +41,7 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
+import org.teekms.attest.tdx.TeeType;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralRequest;
 import org.teekms.attest.tdx.collateral.CollateralSource;
@@ -153,17 +154,27 @@ public final class SimulatedTdx {
   }
 
   /**
-   * A collateral source for verifiers that trust this simulator: current collateral (UpToDate), regenerated when
-   * the clock reaches half its 30-day validity.
+   * A collateral source for verifiers that trust this simulator: current collateral (UpToDate) for TDX or SGX
+   * quotes as requested, regenerated when the clock reaches half its 30-day validity.
    */
   public CollateralSource collateralSource() {
     return new CollateralSource() {
       private Collateral current;
       private Instant renewAt = Instant.MIN;
 
+      private Collateral currentSgx;
+      private Instant renewSgxAt = Instant.MIN;
+
       @Override
       public synchronized Collateral fetch(CollateralRequest request) {
         Instant now = clock.instant();
+        if (request.teeType() == TeeType.SGX) {
+          if (currentSgx == null || !now.isBefore(renewSgxAt)) {
+            currentSgx = sgxCollateral().toCollateral();
+            renewSgxAt = now.plus(Duration.ofDays(15));
+          }
+          return currentSgx;
+        }
         if (current == null || !now.isBefore(renewAt)) {
           current = collateral().toCollateral();
           renewAt = now.plus(Duration.ofDays(15));
@@ -209,8 +220,27 @@ public final class SimulatedTdx {
     String issue = issueDate.truncatedTo(ChronoUnit.SECONDS).toString();
     String next = nextUpdate.truncatedTo(ChronoUnit.SECONDS).toString();
     String tcbDate = issueDate.minus(Duration.ofDays(30)).truncatedTo(ChronoUnit.SECONDS).toString();
-    String tcbInfo = json(tcbInfo(issue, next, tcbDate, tcbStatus, advisoryIds));
-    String qeIdentity = json(qeIdentity(issue, next, tcbDate));
+    return signedCollateral(json(tcbInfo(issue, next, tcbDate, tcbStatus, advisoryIds)),
+        json(qeIdentity("TD_QE", issue, next, tcbDate)), issueDate, nextUpdate);
+  }
+
+  /**
+   * SGX collateral (TCB info id "SGX", QE identity "QE") of this platform, valid from a day ago for 30 days, UpToDate:
+   * what a verifier of {@link #sgxQuote} quotes fetches.
+   */
+  public SimulatedCollateral sgxCollateral() {
+    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    Instant issueDate = now.minus(Duration.ofDays(1));
+    Instant nextUpdate = now.plus(Duration.ofDays(30));
+    String issue = issueDate.toString();
+    String next = nextUpdate.toString();
+    String tcbDate = issueDate.minus(Duration.ofDays(30)).toString();
+    return signedCollateral(json(sgxTcbInfo(issue, next, tcbDate)), json(qeIdentity("QE", issue, next, tcbDate)),
+        issueDate, nextUpdate);
+  }
+
+  private SimulatedCollateral signedCollateral(String tcbInfo, String qeIdentity, Instant issueDate,
+      Instant nextUpdate) {
     try {
       return new SimulatedCollateral(
           tcbInfo, RawEcdsa.sign(tcbSigningKeys.getPrivate(), tcbInfo.getBytes(StandardCharsets.UTF_8)),
@@ -235,12 +265,35 @@ public final class SimulatedTdx {
     if (tdReport.length != 584) {
       throw new IllegalArgumentException("TD 1.0 report body is 584 bytes");
     }
+    return v4Quote(0x81, tdReport);
+  }
+
+  /**
+   * A v4 SGX quote of a (simulated) enclave on this platform: the 384-byte enclave report carries {@code mrEnclave},
+   * {@code mrSigner} and {@code reportData} (64 bytes), attributes without DEBUG; signed by the same simulated QE as
+   * this platform's TDX quotes, so both carry the same QE id (header user data).
+   */
+  public byte[] sgxQuote(byte[] mrEnclave, byte[] mrSigner, byte[] reportData) {
+    if (mrEnclave.length != 32 || mrSigner.length != 32 || reportData.length != 64) {
+      throw new IllegalArgumentException("MRENCLAVE and MRSIGNER are 32 bytes, REPORTDATA 64");
+    }
+    ByteBuffer report = le(384);
+    for (int svn : SGX_COMPONENTS) {
+      report.put((byte) svn); // CPUSVN
+    }
+    report.putInt(0).put(new byte[28]).put(HEX.parseHex("05000000000000000700000000000000")); // INIT|MODE64BIT
+    report.put(mrEnclave).put(new byte[32]).put(mrSigner).put(new byte[96]);
+    report.putShort((short) 0).putShort((short) 1).put(new byte[60]).put(reportData);
+    return v4Quote(0x00, report.array());
+  }
+
+  private byte[] v4Quote(int teeType, byte[] body) {
     ByteBuffer header = le(48);
-    header.putShort((short) 4).putShort((short) 2).putInt(0x81).putShort((short) 0).putShort((short) 0)
+    header.putShort((short) 4).putShort((short) 2).putInt(teeType).putShort((short) 0).putShort((short) 0)
         .put(INTEL_QE_VENDOR_ID).put(userData);
-    byte[] signature = RawEcdsa.sign(attestationKeys.getPrivate(), header.array(), tdReport);
-    ByteBuffer q = le(48 + 584 + 4 + 64 + 64 + 2 + 4 + certificationData.length);
-    q.put(header.array()).put(tdReport);
+    byte[] signature = RawEcdsa.sign(attestationKeys.getPrivate(), header.array(), body);
+    ByteBuffer q = le(48 + body.length + 4 + 64 + 64 + 2 + 4 + certificationData.length);
+    q.put(header.array()).put(body);
     q.putInt(64 + 64 + 2 + 4 + certificationData.length);
     q.put(signature).put(RawEcdsa.rawPublicKey(attestationKeys));
     q.putShort((short) 6).putInt(certificationData.length).put(certificationData);
@@ -316,9 +369,25 @@ public final class SimulatedTdx {
     return t;
   }
 
-  private ObjectNode qeIdentity(String issue, String next, String tcbDate) {
+  /** SGX TCB info: one platform level over the PCK's SGX components and PCESVN, no TDX fields. */
+  private ObjectNode sgxTcbInfo(String issue, String next, String tcbDate) {
+    ObjectNode t = JSON.createObjectNode();
+    t.put("id", "SGX").put("version", 3).put("issueDate", issue).put("nextUpdate", next).put("fmspc", FMSPC)
+        .put("pceId", "0000").put("tcbType", 0).put("tcbEvaluationDataNumber", 17);
+    ObjectNode level = t.putArray("tcbLevels").addObject();
+    ObjectNode tcb = level.putObject("tcb");
+    ArrayNode sgx = tcb.putArray("sgxtcbcomponents");
+    for (int svn : SGX_COMPONENTS) {
+      sgx.addObject().put("svn", svn);
+    }
+    tcb.put("pcesvn", PCE_SVN);
+    level.put("tcbDate", tcbDate).put("tcbStatus", "UpToDate");
+    return t;
+  }
+
+  private ObjectNode qeIdentity(String id, String issue, String next, String tcbDate) {
     ObjectNode q = JSON.createObjectNode();
-    q.put("id", "TD_QE").put("version", 2).put("issueDate", issue).put("nextUpdate", next)
+    q.put("id", id).put("version", 2).put("issueDate", issue).put("nextUpdate", next)
         .put("tcbEvaluationDataNumber", 17).put("miscselect", "00000000").put("miscselectMask", "FFFFFFFF")
         .put("attributes", "11000000000000000000000000000000")
         .put("attributesMask", "FBFFFFFFFFFFFFFF0000000000000000")

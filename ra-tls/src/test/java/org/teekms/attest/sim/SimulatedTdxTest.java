@@ -120,4 +120,34 @@ class SimulatedTdxTest {
     assertEquals(TcbStatus.OutOfDate, r.status());
     assertEquals(List.of("INTEL-SA-00837"), r.advisoryIds());
   }
+
+  @Test
+  void sgxQuoteVerifiesWithSgxCollateralAndSharesTheTdQuotesQeId() throws Exception {
+    byte[] mrEnclave = new byte[32];
+    mrEnclave[0] = 0x11;
+    byte[] mrSigner = new byte[32];
+    mrSigner[0] = 0x22;
+    byte[] reportData = new byte[64];
+    reportData[5] = 9;
+    byte[] sgx = TDX.sgxQuote(mrEnclave, mrSigner, reportData);
+
+    TdxQuote parsed = TdxQuote.parse(sgx);
+    QuoteVerificationResult ok = new DcapQuoteVerifier(TDX.rootCertificate())
+        .verify(parsed, TDX.collateralSource(), NOW);
+    assertTrue(ok.valid(), () -> ok.failure() + ": " + ok.error());
+    assertEquals(TcbStatus.UpToDate, ok.status());
+    assertArrayEquals(mrEnclave, parsed.enclaveReport().mrEnclave().toByteArray());
+    assertArrayEquals(mrSigner, parsed.enclaveReport().mrSigner().toByteArray());
+    assertArrayEquals(reportData, parsed.enclaveReport().reportData().toByteArray());
+    assertFalse(parsed.enclaveReport().debug());
+
+    TdxQuote td = TdxQuote.parse(bootedCvm(false).quote(new byte[64]));
+    assertEquals(td.header().qeId(), parsed.header().qeId(),
+        "one simulated platform, one QE: same QE id in SGX and TDX quotes");
+    // TDX collateral does not verify an SGX quote (TCB info id and QE identity id differ).
+    QuoteVerificationResult wrong = new DcapQuoteVerifier(TDX.rootCertificate())
+        .verify(parsed, TDX.collateral().toCollateral(), NOW);
+    assertFalse(wrong.valid());
+    assertEquals(VerificationFailure.COLLATERAL_MISMATCH, wrong.failure(), wrong.error());
+  }
 }
