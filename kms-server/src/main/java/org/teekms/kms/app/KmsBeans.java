@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.util.HashSet;
 import java.util.List;
 import org.jboss.logging.Logger;
+import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.PolicyReaderConfig;
@@ -45,6 +46,13 @@ public class KmsBeans {
   @Singleton
   Clock clock() {
     return Clock.systemUTC();
+  }
+
+  /** The kernel's configfs-tsm file operations (tests replace this bean with a fake TD's). */
+  @Produces
+  @Singleton
+  ConfigfsTsmQuoteProvider.Io configfsTsm() {
+    return ConfigfsTsmQuoteProvider.Io.FILES;
   }
 
   @Produces

@@ -22,8 +22,8 @@ import org.teekms.attest.tdx.TdxQuote;
 /**
  * The event log of the TD this process runs in, as the platform keeps it: the firmware's CCEL (RTMR0-2; ACPI table
  * and log area under {@code /sys/firmware/acpi/tables}) followed by the runtime events dstack's guest recorded
- * (RTMR3; {@code /run/log/dstack/runtime_events.log}, absent = none yet). Paths are configurable so that tests use a
- * directory tree.
+ * (RTMR3; {@code /run/log/dstack/runtime_events.log}, absent = none yet). Firmware events keep their digests but
+ * not their event data (see the comment in {@code firmware()}). Paths are configurable so that tests use a directory tree.
  *
  * <p>{@link #quote} reads the log, quotes, and checks the log against its own quote ({@link EventLogVerifier}: every
  * register replays, dstack's boot sequence is followed) before handing both out; a runtime event appended between
@@ -89,7 +89,10 @@ public final class TdEventLog implements EvidenceSource {
       byte[] table = readFile(ccelTable, CcelEventLog.ACPI_TABLE_BYTES + 1, "ACPI CCEL table");
       byte[] data = readFile(ccelData, CcelEventLog.MAX_LOG_AREA_BYTES + 1, "CCEL log area");
       try {
-        firmware = CcelEventLog.parse(table, data);
+        // The event data is not what is measured (the digest is; verifiers ignore it), and with it a real CCEL
+        // pushes an RA-TLS certificate past JSSE's default 32 KiB handshake message limit: left out, as dstack does.
+        firmware = CcelEventLog.parse(table, data).stream()
+            .map(e -> new EventLogEntry(e.imr(), e.eventType(), e.digest(), "", new byte[0])).toList();
       } catch (EventLogException e) {
         throw new QuoteProviderException("CCEL (" + ccelTable + ", " + ccelData + "): " + e.getMessage(), e);
       }

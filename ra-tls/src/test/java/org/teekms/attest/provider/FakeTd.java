@@ -45,6 +45,7 @@ public final class FakeTd implements ConfigfsTsmQuoteProvider.Io {
     Files.createDirectories(ccelData.getParent());
     Files.createDirectories(runtimeEvents.getParent());
     Files.createDirectories(configfs);
+    Files.deleteIfExists(runtimeEvents); // a fresh boot
     Files.write(ccelTable, Fixtures.bytes("go-tdx-guest/ccel/ccel_table.dat"));
     Files.write(ccelData, Fixtures.bytes("go-tdx-guest/ccel/ccel_data.dat"));
     firmware = CcelEventLog.parse(Files.readAllBytes(ccelTable), Files.readAllBytes(ccelData));
