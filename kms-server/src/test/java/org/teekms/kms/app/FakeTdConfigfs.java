@@ -1,6 +1,5 @@
 package org.teekms.kms.app;
 
-import jakarta.annotation.Priority;
 import jakarta.enterprise.inject.Alternative;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -14,10 +13,10 @@ import org.teekms.attest.sim.SimulatedTdx;
 /**
  * The KMS TD's kernel for {@link ProdRaTlsProfile}: a {@link FakeTd} tree (real CCEL fixture, dstack runtime events of
  * the KMS app) booted when the bean is created, before RaTlsSetup reads it; answers configfs-tsm writes with quotes
- * of the seeded simulated platform. {@code @Singleton} so that it exists as soon as it is injected.
+ * of the seeded simulated platform. {@code @Singleton} so that it exists as soon as it is injected; enabled only by
+ * {@link ProdRaTlsProfile}.
  */
 @Alternative
-@Priority(1)
 @Singleton
 public class FakeTdConfigfs implements ConfigfsTsmQuoteProvider.Io {
 
