@@ -50,12 +50,20 @@ public class RaTlsSetup {
   static final String CONFIGFS_TSM = "configfs-tsm";
   static final String SIMULATOR = "simulator";
 
+  /** Validity of the KMS's RA-TLS certificate; it is renewed once less than half of it is left. */
+  static final Duration CERTIFICATE_VALIDITY = Duration.ofDays(1);
+
   private final RaTlsTrustManager trust;
   private final RaTlsKeyManager keys;
   private final EvidenceSource evidence;
+  private final RaTlsCertificateFactory certificates;
+  private final String commonName;
+  private final Clock clock;
 
   public RaTlsSetup(KmsConfig config, Clock clock, ConfigfsTsmQuoteProvider.Io configfs) {
     String provider = quoteProvider(config);
+    this.clock = clock;
+    this.commonName = "tee-kms " + config.kmsId();
     FastEcdsaProvider.install(); // before any TLS context exists: JSSE's ECDSA then runs on BouncyCastle
     try {
       TcbStatus[] accepted = config.admission().acceptedTcbStatuses().stream().map(TcbStatus::parse).toArray(TcbStatus[]::new);
@@ -94,9 +102,8 @@ public class RaTlsSetup {
             dcap.trustAnchor().getSubjectX500Principal(), pccs);
       }
       this.trust = new RaTlsTrustManager(verifier);
-      RaTlsCredentials credentials = new RaTlsCertificateFactory(evidence, clock, Duration.ofDays(1))
-          .create("tee-kms " + config.kmsId());
-      this.keys = new RaTlsKeyManager(credentials);
+      this.certificates = new RaTlsCertificateFactory(evidence, clock, CERTIFICATE_VALIDITY);
+      this.keys = new RaTlsKeyManager(certificates.create(commonName));
     } catch (QuoteProviderException e) {
       throw new IllegalStateException("RA-TLS setup failed: this node cannot attest itself: " + e.getMessage(), e);
     } catch (IllegalStateException e) {
@@ -128,6 +135,23 @@ public class RaTlsSetup {
       throw new IllegalStateException("teekms.collateral.root-ca " + pem + ": not a PEM certificate: " + e.getMessage(),
           e);
     }
+  }
+
+  /**
+   * Replaces the KMS's certificate with a fresh one (new key, new quote over the event log as it is now) once less
+   * than half of its validity is left; later handshakes present the new one. A failure keeps the current certificate
+   * (still valid) and says why.
+   *
+   * @return whether a new certificate was installed
+   */
+  public boolean renewIfDue() throws QuoteProviderException {
+    java.time.Instant notAfter = keys.credentials().certificate().getNotAfter().toInstant();
+    if (Duration.between(clock.instant(), notAfter).compareTo(CERTIFICATE_VALIDITY.dividedBy(2)) > 0) {
+      return false;
+    }
+    keys.rotate(certificates.create(commonName));
+    LOG.infof("RA-TLS: certificate renewed, valid until %s", keys.credentials().certificate().getNotAfter());
+    return true;
   }
 
   /** A quote of this KMS node over {@code reportData} (64 bytes) and the event log it replays against. */

@@ -64,6 +64,25 @@ class RaTlsSetupTest {
   }
 
   @Test
+  void theCertificateIsRenewedBeforeItExpiresAndAFailedRenewalKeepsTheCurrentOne() throws Exception {
+    FakeTd td = kmsTd(dir.resolve("td"));
+    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(System.currentTimeMillis());
+    RaTlsSetup setup = new RaTlsSetup(config(production(td)), clock, td);
+    java.security.cert.X509Certificate first = setup.keyManager().credentials().certificate();
+    assertEquals(false, setup.renewIfDue(), "24 h left: nothing to do");
+    clock.advance(java.time.Duration.ofHours(13));
+    assertEquals(true, setup.renewIfDue());
+    java.security.cert.X509Certificate second = setup.keyManager().credentials().certificate();
+    assertTrue(second.getNotAfter().after(first.getNotAfter()));
+    assertTrue(!second.getPublicKey().equals(first.getPublicKey()), "a fresh key");
+    clock.advance(java.time.Duration.ofHours(13));
+    td.appendUnmeasured("app-event", new byte[] {1}); // the TD's log no longer replays: renewal must not serve it
+    assertTrue(assertThrows(org.teekms.attest.provider.QuoteProviderException.class, setup::renewIfDue).getMessage()
+        .contains("RTMR3 mismatch"));
+    assertEquals(second, setup.keyManager().credentials().certificate());
+  }
+
+  @Test
   void refusesToStartWithTheExactReason() throws Exception {
     FakeTd td = kmsTd(dir.resolve("td"));
     Map<String, String> noConfigfs = production(td);
