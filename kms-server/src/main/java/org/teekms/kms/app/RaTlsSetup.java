@@ -27,6 +27,7 @@ import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.collateral.CachingCollateralSource;
+import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 
@@ -90,9 +91,19 @@ public class RaTlsSetup {
             + "collateral (Intel PCS https://api.trustedservices.intel.com or a PCCS)"));
         DcapQuoteVerifier dcap = collateral.rootCa().map(RaTlsSetup::trustAnchor)
             .orElseGet(DcapQuoteVerifier::withIntelRoot);
-        CollateralSource source = new CachingCollateralSource(new PcsCollateralClient(pccs, HttpClient.newBuilder()
+        CollateralSource cached = new CachingCollateralSource(new PcsCollateralClient(pccs, HttpClient.newBuilder()
             .connectTimeout(collateral.timeout()).followRedirects(HttpClient.Redirect.NORMAL).build(),
             collateral.timeout()), clock);
+        // TLS tells a refused client nothing: the reason goes to this node's log.
+        CollateralSource source = request -> {
+          try {
+            return cached.fetch(request);
+          } catch (CollateralException e) {
+            LOG.warnf("RA-TLS: clients' quote collateral unavailable from %s; clients are refused until it is: %s",
+                pccs, e.getMessage());
+            throw e;
+          }
+        };
         verifier = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock).build();
         KmsConfig.Tee tee = config.tee();
         this.evidence = new TdEventLog(new ConfigfsTsmQuoteProvider(tee.configfsPath(), "tdx_guest", configfs),
