@@ -23,6 +23,14 @@ import org.teekms.proto.KmsIdentityBinding;
 import org.teekms.proto.KmsInfo;
 import org.teekms.proto.KmsInfoServiceGrpc;
 import org.teekms.proto.RootGenerationInfo;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.GovernanceException;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.TxResult;
+import org.teekms.governance.cli.KeyOptions;
+import org.web3j.crypto.Credentials;
+import java.nio.charset.StandardCharsets;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,8 +41,9 @@ import picocli.CommandLine.Spec;
  * {@code teekms kms bootstrap}: after the first node created root generation 1 inside its TD (at its first start),
  * fetch its identity (GetKmsInfo over TLS, the server's RA-TLS certificate verified), verify the KMS quote (DCAP,
  * event log replay) and that its REPORTDATA binds the listed root keys and CA certificates, and write the three files
- * {@code teekms gov set-kms-identity} publishes to the registry. Exit 0 when every check passed, 1 otherwise, 2 on
- * usage errors.
+ * {@code teekms gov set-kms-identity} publishes to the registry; with {@code --publish}, publish them itself with the
+ * operator key and read them back. Exit 0 when every check (and the publication) passed, 1 otherwise, 2 on usage
+ * errors.
  */
 @Command(
     name = "bootstrap",
@@ -52,9 +61,28 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
 
   @Mixin QuoteVerificationOptions options;
 
+  @Option(names = "--publish", description = "After every check passed, publish the current generation's identity to "
+      + "the registry (setKmsIdentity) with the operator key; needs --rpc-url, --chain-id, --registry, "
+      + "--operator-key-file.")
+  boolean publish;
+
+  @Option(names = "--rpc-url", paramLabel = "URL", description = "JSON-RPC endpoint of the registry's chain.")
+  String rpcUrl;
+
+  @Option(names = "--chain-id", paramLabel = "ID", description = "Chain id the endpoint must serve.")
+  Long chainId;
+
+  @Option(names = "--registry", paramLabel = "ADDRESS", description = "KmsRegistry contract address (0x…).")
+  String registry;
+
+  @Option(names = "--operator-key-file", paramLabel = "FILE",
+      description = "File with the hex private key of the registry owner (never an argument).")
+  Path operatorKeyFile;
+
   @Override
   public Integer call() throws Exception {
     options.requireOneCollateralSource();
+    checkPublishOptions();
     Instant time = options.time();
     ObjectNode json = VerifyQuoteCommand.JSON.createObjectNode();
     CollateralSource collateral;
@@ -136,9 +164,72 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
       } catch (IOException e) {
         return report(json, false, "OUTPUT_FAILED", e.getMessage());
       }
-      json.put("publish", "teekms gov set-kms-identity --generation " + current.getGeneration() + " --root-keys "
-          + out.resolve("root-keys.bin") + " --ca-cert " + out.resolve("ca-cert.der") + " --quote "
-          + out.resolve("quote.bin"));
+      if (!publish) {
+        json.put("publish", "teekms gov set-kms-identity --generation " + current.getGeneration() + " --root-keys "
+            + out.resolve("root-keys.bin") + " --ca-cert " + out.resolve("ca-cert.der") + " --quote "
+            + out.resolve("quote.bin"));
+      }
+    }
+    if (publish) {
+      return publish(json, current, info.getQuote().toByteArray());
+    }
+    return report(json, true, null, null);
+  }
+
+  private void checkPublishOptions() {
+    boolean any = rpcUrl != null || chainId != null || registry != null || operatorKeyFile != null;
+    if (!publish && any) {
+      throw new ParameterException(spec.commandLine(), "--rpc-url, --chain-id, --registry and --operator-key-file "
+          + "are for --publish");
+    }
+    if (publish && (rpcUrl == null || chainId == null || registry == null || operatorKeyFile == null)) {
+      throw new ParameterException(spec.commandLine(), "--publish needs --rpc-url, --chain-id, --registry and "
+          + "--operator-key-file");
+    }
+    if (publish && (chainId <= 0 || !registry.matches("0[xX][0-9a-fA-F]{40}"))) {
+      throw new ParameterException(spec.commandLine(), "--chain-id must be positive and --registry an address "
+          + "(0x + 40 hex digits)");
+    }
+  }
+
+  /**
+   * Publishes what was just verified (setKmsIdentity) and reads it back from the registry's event. A generation
+   * already published with exactly these bytes is success (re-running is safe); with other bytes it is a failure.
+   */
+  private int publish(ObjectNode json, RootGenerationInfo current, byte[] quote) throws IOException {
+    byte[] rootKeys = current.getRootPublicKey().toByteArray();
+    byte[] caCert = current.getCaCertificate().toByteArray();
+    long generation = current.getGeneration();
+    ObjectNode p = json.putObject("published");
+    p.put("generation", generation);
+    p.put("registry", registry.toLowerCase(java.util.Locale.ROOT));
+    Credentials operator;
+    try {
+      operator = KeyOptions.parse(Files.readString(operatorKeyFile, StandardCharsets.US_ASCII),
+          "operator key file " + operatorKeyFile);
+    } catch (IOException e) {
+      return report(json, false, "PUBLISH_FAILED", "cannot read the operator key file " + operatorKeyFile + ": " + e);
+    } catch (GovernanceException e) {
+      return report(json, false, "PUBLISH_FAILED", e.getMessage());
+    }
+    try (ChainClient chain = ChainClient.connect(rpcUrl, chainId)) {
+      KmsRegistry r = KmsRegistry.at(chain, registry, operator);
+      boolean already = r.kmsGeneration() >= generation;
+      if (!already) {
+        TxResult tx = r.setKmsIdentity(generation, rootKeys, caCert, quote);
+        p.put("txHash", tx.txHash());
+        p.put("blockNumber", tx.blockNumber());
+      }
+      KmsRegistry.PublishedKmsIdentity onChain = r.publishedIdentity(generation);
+      p.put("alreadyPublished", already);
+      p.put("publishedAtBlock", onChain.blockNumber());
+      if (!Arrays.equals(onChain.rootPublicKeys(), rootKeys) || !Arrays.equals(onChain.caCertificate(), caCert)
+          || !Arrays.equals(onChain.quote(), quote)) {
+        return report(json, false, "PUBLISHED_IDENTITY_DIFFERS", "the registry holds another identity for generation "
+            + generation + " (published in " + onChain.txHash() + "): not this node's verified identity");
+      }
+    } catch (GovernanceException | RuntimeException e) {
+      return report(json, false, "PUBLISH_FAILED", e.getMessage());
     }
     return report(json, true, null, null);
   }

@@ -22,6 +22,7 @@ import org.teekms.agent.boot.Backoff;
 import org.teekms.agent.boot.ChainKmsRegistry;
 import org.teekms.agent.boot.CvmIdentity;
 import org.teekms.agent.boot.KmsAuthorizer;
+import org.teekms.agent.boot.PublishedKmsIdentity;
 import org.teekms.agent.disk.Cryptsetup;
 import org.teekms.agent.disk.DiskAdminApi;
 import org.teekms.agent.proxy.AttestationReporter;
@@ -128,14 +129,16 @@ public final class AgentRuntime implements AutoCloseable {
         Duration.ofMillis(c.integer("kms.call-timeout-ms", 30_000)),
         Duration.ofHours(c.integer("attestation.certificate-validity-hours", 24)));
     KmsAuthorizer.KmsRegistry registry = KmsAuthorizer.KmsRegistry.allowing(registered);
+    PublishedKmsIdentity.Registry published = null;
     if (c.optional("kms.registry.rpc-url").isPresent()) {
-      registry = registry.or(new ChainKmsRegistry(new ChainPolicyReader(PolicyReaderConfig.defaults(
-          c.required("kms.registry.rpc-url"), Long.parseLong(c.required("kms.registry.chain-id")),
-          c.required("kms.registry.address")))));
+      PolicyReaderConfig chain = PolicyReaderConfig.defaults(c.required("kms.registry.rpc-url"),
+          Long.parseLong(c.required("kms.registry.chain-id")), c.required("kms.registry.address"));
+      registry = registry.or(new ChainKmsRegistry(new ChainPolicyReader(chain)));
+      published = PublishedKmsIdentity.onChain(chain);
     }
     RunningAgent agent = AgentBoot.boot(identity, quotes, log, gpu,
         RaTlsVerifier.builder(dcap, collateral).quotePolicy(QuotePolicy.builder().build()).clock(clock),
-        registry, settings, clock, sleeper);
+        registry, published, settings, clock, sleeper);
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     GuestApiServer apiServer = null;
     GuestApiServer adminServer = null;

@@ -145,6 +145,16 @@ final class TestKms implements AutoCloseable {
     return policies.getOrDefault(Bytes.copyOf(app.toBytes()), KeyVersionPolicy.initial());
   }
 
+  /** Stands in for the KMS CA certificate of generation 1 (agents compare its hash with the registry's). */
+  static final byte[] KMS_CA_X509 = "test KMS CA certificate, generation 1".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+  /** The compressed root public key of generation 1 (what the operator publishes). */
+  byte[] rootPublicKey() {
+    try (DerivedKey k = deriver.kmsRootKey(1)) {
+      return k.publicKey();
+    }
+  }
+
   org.teekms.keys.EthereumAddress rootAddress() {
     try (DerivedKey k = deriver.kmsRootKey(1)) {
       return k.ethereumAddress();
@@ -287,7 +297,7 @@ final class TestKms implements AutoCloseable {
           .setEnvEncryptionKey(ByteString.copyFrom(env.privateKeyBytes(access)))
           .setEnvEncryptionCertificate(proto(a.certify(env)))
           .setAppCaKey(ByteString.copyFrom(ca.privateKeyBytes(access)))
-          .setAppCaCertificate(proto(a.certify(ca))).build();
+          .setAppCaCertificate(proto(a.certify(ca))).setKmsCaX509(ByteString.copyFrom(KMS_CA_X509)).build();
     }
   }
 

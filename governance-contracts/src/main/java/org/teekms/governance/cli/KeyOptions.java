@@ -43,7 +43,7 @@ public final class KeyOptions {
     return parse(hex, source);
   }
 
-  static Credentials parse(String text, String source) throws GovernanceException {
+  public static Credentials parse(String text, String source) throws GovernanceException {
     String hex = text.trim();
     if (hex.startsWith("0x") || hex.startsWith("0X")) hex = hex.substring(2);
     if (!hex.matches("[0-9a-fA-F]{64}")) {

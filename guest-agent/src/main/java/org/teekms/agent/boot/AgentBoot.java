@@ -59,6 +59,17 @@ public final class AgentBoot {
   public static RunningAgent boot(CvmIdentity identity, QuoteProvider quotes, RuntimeEventLog log,
       GpuEvidenceProvider gpu, RaTlsVerifier.Builder kmsVerifier, KmsAuthorizer.KmsRegistry registry,
       Settings settings, Clock clock, Backoff.Sleeper sleeper) throws BootFailure {
+    return boot(identity, quotes, log, gpu, kmsVerifier, registry, null, settings, clock, sleeper);
+  }
+
+  /**
+   * As above; with {@code published} (the on-chain registry), a KMS trusted because the registry lists it must also
+   * have released keys under the KMS identity published there ({@link PublishedKmsIdentity}), else the boot fails.
+   */
+  public static RunningAgent boot(CvmIdentity identity, QuoteProvider quotes, RuntimeEventLog log,
+      GpuEvidenceProvider gpu, RaTlsVerifier.Builder kmsVerifier, KmsAuthorizer.KmsRegistry registry,
+      PublishedKmsIdentity.Registry published, Settings settings, Clock clock, Backoff.Sleeper sleeper)
+      throws BootFailure {
     RaTlsCredentials credentials;
     try {
       BootMeasurements.measureIdentity(log, identity);
@@ -88,6 +99,14 @@ public final class AgentBoot {
             identity.compose().pinnedKmsRoot());
       } catch (AppKeysVerifier.KeysRejected e) {
         throw new BootFailure("KMS_RESPONSE_REJECTED", e.getMessage(), e);
+      }
+      if (published != null && authorizer.acceptedViaRegistry()) {
+        try {
+          PublishedKmsIdentity.check(response, keys, published);
+        } catch (BootFailure e) {
+          keys.close();
+          throw e;
+        }
       }
       try {
         BootMeasurements.systemReady(log);

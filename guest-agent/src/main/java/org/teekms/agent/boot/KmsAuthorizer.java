@@ -44,6 +44,7 @@ public final class KmsAuthorizer implements RaTlsPolicy {
   private final KmsRegistry registry;
   private final Optional<EthereumAddress> pinnedRoot;
   private final AtomicReference<RaTlsIdentity> accepted = new AtomicReference<>();
+  private volatile boolean viaRegistry;
 
   public KmsAuthorizer(KmsRegistry registry, Optional<EthereumAddress> pinnedRoot) {
     this.registry = registry;
@@ -54,10 +55,12 @@ public final class KmsAuthorizer implements RaTlsPolicy {
   public Optional<String> refuse(RaTlsIdentity kms) {
     if (registry.isRegisteredKms(kms)) {
       accepted.set(kms);
+      viaRegistry = true;
       return Optional.empty();
     }
     if (pinnedRoot.isPresent()) {
       accepted.set(kms);
+      viaRegistry = false;
       return Optional.empty();
     }
     return Optional.of("KMS with mrAggregated " + kms.mrAggregated().hex() + " (app " + kms.appId().hex()
@@ -66,6 +69,11 @@ public final class KmsAuthorizer implements RaTlsPolicy {
 
   public Optional<EthereumAddress> pinnedRoot() {
     return pinnedRoot;
+  }
+
+  /** Whether the last accepted KMS was accepted because the registry lists it (not only by a pinned root). */
+  public boolean acceptedViaRegistry() {
+    return viaRegistry;
   }
 
   /** The last KMS identity accepted in a handshake. */

@@ -39,7 +39,9 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
       // a client that presented none.
       throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "the client presented no RA-TLS certificate");
     } catch (RaTlsException e) {
-      throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, e.getMessage());
+      // Collateral the KMS could not fetch says nothing about the CVM: "try again", not "you are refused".
+      throw new AdmissionDenied(e.reason() == RaTlsException.Reason.COLLATERAL_UNAVAILABLE
+          ? DenyCode.KMS_UNAVAILABLE : DenyCode.ATTESTATION_INVALID, e.getMessage());
     }
     return toPeer(id);
   }

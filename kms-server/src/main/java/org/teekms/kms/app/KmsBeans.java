@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
+import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
 import org.teekms.governance.ChainClient;
 import org.teekms.kms.keystate.ChainRotationSchedule;
 import org.teekms.kms.keystate.RotationScheduleReader;
@@ -56,6 +57,13 @@ public class KmsBeans {
   @Singleton
   Clock clock() {
     return Clock.systemUTC();
+  }
+
+  /** The kernel's configfs-tsm file operations (tests replace this bean with a fake TD's). */
+  @Produces
+  @Singleton
+  ConfigfsTsmQuoteProvider.Io configfsTsm() {
+    return ConfigfsTsmQuoteProvider.Io.FILES;
   }
 
   @Produces

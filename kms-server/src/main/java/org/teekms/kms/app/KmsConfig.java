@@ -54,6 +54,50 @@ public interface KmsConfig {
 
   enum TlsEngine { OPENSSL, JDK }
 
+  Tee tee();
+
+  Collateral collateral();
+
+  interface Tee {
+    /**
+     * Where this node's quotes and event log come from: {@code configfs-tsm} (production: the TD's configfs-tsm
+     * reports, its CCEL and dstack's runtime event log) or {@code simulator} (needs teekms.simulator.enabled). Unset:
+     * {@code simulator} when the simulator is enabled, else {@code configfs-tsm}.
+     */
+    Optional<String> quoteProvider();
+
+    /** configfs-tsm report directory. */
+    @WithDefault("/sys/kernel/config/tsm/report")
+    Path configfsPath();
+
+    /** ACPI CCEL table (TDX firmware event log descriptor). */
+    @WithDefault("/sys/firmware/acpi/tables/CCEL")
+    Path ccelTable();
+
+    /** CCEL log area (TCG crypto-agile event log of RTMR0-2). */
+    @WithDefault("/sys/firmware/acpi/tables/data/CCEL")
+    Path ccelData();
+
+    /** dstack guest's runtime event log (RTMR3; JSON lines). Absent = no runtime event recorded yet. */
+    @WithDefault("/run/log/dstack/runtime_events.log")
+    Path runtimeEventLog();
+  }
+
+  interface Collateral {
+    /**
+     * Intel PCS or PCCS base URL (v4 API) from which clients' quote collateral is fetched (cached until its
+     * nextUpdate). Required with the configfs-tsm quote provider.
+     */
+    Optional<String> pccsUrl();
+
+    /** PEM trust anchor for clients' quotes; default the Intel SGX Root CA bundled with ra-tls. */
+    Optional<Path> rootCa();
+
+    /** Per-request timeout of collateral fetches. */
+    @WithDefault("30s")
+    Duration timeout();
+  }
+
   interface Operator {
     /** How far an operator request's signed timestamp may be from this node's clock (teekms rotate). */
     @WithDefault("5m")

@@ -1,77 +1,176 @@
 package org.teekms.kms.app;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import org.jboss.logging.Logger;
+import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
+import org.teekms.attest.provider.EvidenceSource;
 import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.attest.provider.TdEventLog;
 import org.teekms.attest.ratls.RaTlsCertificateFactory;
 import org.teekms.attest.ratls.RaTlsCredentials;
 import org.teekms.attest.ratls.RaTlsKeyManager;
 import org.teekms.attest.ratls.RaTlsTrustManager;
+import org.teekms.attest.ratls.RaTlsVerificationListener;
 import org.teekms.attest.ratls.RaTlsVerifier;
 import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TcbStatus;
+import org.teekms.attest.tdx.collateral.CachingCollateralSource;
+import org.teekms.attest.tdx.collateral.CollateralException;
+import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 
 /**
  * The KMS's RA-TLS: its own RA-TLS certificate (presented to every client) and the trust manager that verifies
  * clients' RA-TLS certificates (quote via DCAP, event log, GPU evidence) during the handshake.
  *
- * <p>Simulator (teekms.simulator.enabled=true, never in prod): a simulated TDX platform (seeded by
- * teekms.simulator.seed so other processes share its root), this KMS as a simulated CVM, clients verified against the
- * simulated root only. Production (configfs-tsm quotes, Intel root, PCS collateral) is not wired in this build: the
- * server refuses to start rather than run without attestation.
+ * <p>Production ({@code teekms.tee.quote-provider=configfs-tsm}): quotes from the TD's configfs-tsm interface over the
+ * TD's real event log (CCEL + dstack's runtime events, checked against the node's own quote before use); clients
+ * verified under the Intel SGX Root CA (or {@code teekms.collateral.root-ca}) with collateral from
+ * {@code teekms.collateral.pccs-url}, cached until its nextUpdate. Any missing piece stops startup with the reason.
+ *
+ * <p>Simulator ({@code simulator}, needs teekms.simulator.enabled=true, never in prod): a simulated TDX platform
+ * (seeded by teekms.simulator.seed so other processes share its root), this KMS as a simulated CVM, clients verified
+ * against the simulated root only.
  */
 @ApplicationScoped
 public class RaTlsSetup {
 
   private static final Logger LOG = Logger.getLogger(RaTlsSetup.class);
+  static final String CONFIGFS_TSM = "configfs-tsm";
+  static final String SIMULATOR = "simulator";
+
+  /** Validity of the KMS's RA-TLS certificate; it is renewed once less than half of it is left. */
+  static final Duration CERTIFICATE_VALIDITY = Duration.ofDays(1);
 
   private final RaTlsTrustManager trust;
   private final RaTlsKeyManager keys;
-  private final SimulatedCvm self;
+  private final EvidenceSource evidence;
+  private final RaTlsCertificateFactory certificates;
+  private final String commonName;
+  private final Clock clock;
 
-  public RaTlsSetup(KmsConfig config, Clock clock, AttestationMetrics metrics) {
-    if (!config.simulator().enabled()) {
-      throw new IllegalStateException("production RA-TLS (configfs-tsm quote provider, Intel root, PCS collateral) is "
-          + "not wired in this build (kms-server/README.md, \"Status\"); enable the simulator for development");
-    }
+  public RaTlsSetup(KmsConfig config, Clock clock, ConfigfsTsmQuoteProvider.Io configfs,
+      RaTlsVerificationListener listener) {
+    String provider = quoteProvider(config);
+    this.clock = clock;
+    this.commonName = "tee-kms " + config.kmsId();
     FastEcdsaProvider.install(); // before any TLS context exists: JSSE's ECDSA then runs on BouncyCastle
     try {
-      SimulatedTdx tdx = config.simulator().seed()
-          .map(hex -> SimulatedTdx.enableSeeded("tee-kms kms-server simulator", clock, HexFormat.of().parseHex(hex)))
-          .orElseGet(() -> SimulatedTdx.enable("tee-kms kms-server simulator", clock));
       TcbStatus[] accepted = config.admission().acceptedTcbStatuses().stream().map(TcbStatus::parse).toArray(TcbStatus[]::new);
       QuotePolicy.Builder policy = QuotePolicy.builder().allowStatuses(accepted);
       config.admission().acceptedAdvisories().ifPresent(a -> policy.allowAdvisories(a.toArray(String[]::new)));
-      RaTlsVerifier verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
-          .quotePolicy(policy.build()).clock(clock).listener(metrics).build();
+      RaTlsVerifier verifier;
+      if (SIMULATOR.equals(provider)) {
+        SimulatedTdx tdx = config.simulator().seed()
+            .map(hex -> SimulatedTdx.enableSeeded("tee-kms kms-server simulator", clock, HexFormat.of().parseHex(hex)))
+            .orElseGet(() -> SimulatedTdx.enable("tee-kms kms-server simulator", clock));
+        verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+            .quotePolicy(policy.build()).clock(clock).listener(listener).build();
+        byte[] instance = new byte[20];
+        instance[0] = 1;
+        SimulatedCvm self = tdx.newCvm(new byte[48], false)
+            .boot(SimulatedCvm.App.ofCompose("tee-kms kms-server " + config.kmsId() + "\n", instance));
+        this.evidence = reportData -> self.eventLog().quote(self, reportData);
+        LOG.warnf("RA-TLS: SIMULATED TDX platform (root %s); clients are verified against the simulated root only",
+            tdx.rootCertificate().getSubjectX500Principal());
+      } else {
+        KmsConfig.Collateral collateral = config.collateral();
+        String pccs = collateral.pccsUrl().orElseThrow(() -> new IllegalStateException("teekms.collateral.pccs-url "
+            + "is required with teekms.tee.quote-provider=configfs-tsm: clients' quotes cannot be verified without "
+            + "collateral (Intel PCS https://api.trustedservices.intel.com or a PCCS)"));
+        DcapQuoteVerifier dcap = collateral.rootCa().map(RaTlsSetup::trustAnchor)
+            .orElseGet(DcapQuoteVerifier::withIntelRoot);
+        CollateralSource cached = new CachingCollateralSource(new PcsCollateralClient(pccs, HttpClient.newBuilder()
+            .connectTimeout(collateral.timeout()).followRedirects(HttpClient.Redirect.NORMAL).build(),
+            collateral.timeout()), clock);
+        // TLS tells a refused client nothing: the reason goes to this node's log.
+        CollateralSource source = request -> {
+          try {
+            return cached.fetch(request);
+          } catch (CollateralException e) {
+            LOG.warnf("RA-TLS: clients' quote collateral unavailable from %s; clients are refused until it is: %s",
+                pccs, e.getMessage());
+            throw e;
+          }
+        };
+        verifier = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock).listener(listener).build();
+        KmsConfig.Tee tee = config.tee();
+        this.evidence = new TdEventLog(new ConfigfsTsmQuoteProvider(tee.configfsPath(), "tdx_guest", configfs),
+            tee.ccelTable(), tee.ccelData(), tee.runtimeEventLog());
+        LOG.infof("RA-TLS: TDX quotes via configfs-tsm %s, event log %s + %s; clients verified under %s with "
+            + "collateral from %s", tee.configfsPath(), tee.ccelData(), tee.runtimeEventLog(),
+            dcap.trustAnchor().getSubjectX500Principal(), pccs);
+      }
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
-      byte[] instance = new byte[20];
-      instance[0] = 1;
-      this.self = tdx.newCvm(new byte[48], false)
-          .boot(SimulatedCvm.App.ofCompose("tee-kms kms-server " + config.kmsId() + "\n", instance));
-      RaTlsCredentials credentials = new RaTlsCertificateFactory(self, self.eventLog(), null, clock, Duration.ofDays(1))
-          .create("tee-kms " + config.kmsId());
-      this.keys = new RaTlsKeyManager(credentials);
-      LOG.warnf("RA-TLS: SIMULATED TDX platform (root %s); clients are verified against the simulated root only",
-          tdx.rootCertificate().getSubjectX500Principal());
+      this.certificates = new RaTlsCertificateFactory(evidence, clock, CERTIFICATE_VALIDITY);
+      this.keys = new RaTlsKeyManager(certificates.create(commonName));
+    } catch (QuoteProviderException e) {
+      throw new IllegalStateException("RA-TLS setup failed: this node cannot attest itself: " + e.getMessage(), e);
+    } catch (IllegalStateException e) {
+      throw e;
     } catch (Exception e) {
       throw new IllegalStateException("RA-TLS setup failed: " + e.getMessage(), e);
     }
   }
 
+  /** The configured quote provider, checked against the simulator flag. */
+  static String quoteProvider(KmsConfig config) {
+    boolean simulator = config.simulator().enabled();
+    String provider = config.tee().quoteProvider().orElse(simulator ? SIMULATOR : CONFIGFS_TSM);
+    if (!List.of(CONFIGFS_TSM, SIMULATOR).contains(provider)) {
+      throw new IllegalStateException("unknown teekms.tee.quote-provider '" + provider + "' (use " + CONFIGFS_TSM
+          + ", or " + SIMULATOR + " with teekms.simulator.enabled=true)");
+    }
+    if (SIMULATOR.equals(provider) && !simulator) {
+      throw new IllegalStateException("teekms.tee.quote-provider=simulator needs teekms.simulator.enabled=true "
+          + "(refused in the prod profile)");
+    }
+    return provider;
+  }
+
+  private static DcapQuoteVerifier trustAnchor(java.nio.file.Path pem) {
+    try {
+      return new DcapQuoteVerifier(Pem.certificates(Files.readAllBytes(pem)).get(0));
+    } catch (Exception e) {
+      throw new IllegalStateException("teekms.collateral.root-ca " + pem + ": not a PEM certificate: " + e.getMessage(),
+          e);
+    }
+  }
+
+  /**
+   * Replaces the KMS's certificate with a fresh one (new key, new quote over the event log as it is now) once less
+   * than half of its validity is left; later handshakes present the new one. A failure keeps the current certificate
+   * (still valid) and says why.
+   *
+   * @return whether a new certificate was installed
+   */
+  public boolean renewIfDue() throws QuoteProviderException {
+    java.time.Instant notAfter = keys.credentials().certificate().getNotAfter().toInstant();
+    if (Duration.between(clock.instant(), notAfter).compareTo(CERTIFICATE_VALIDITY.dividedBy(2)) > 0) {
+      return false;
+    }
+    keys.rotate(certificates.create(commonName));
+    LOG.infof("RA-TLS: certificate renewed, valid until %s", keys.credentials().certificate().getNotAfter());
+    return true;
+  }
+
   /** A quote of this KMS node over {@code reportData} (64 bytes) and the event log it replays against. */
   public RuntimeEventLog.QuoteWithLog quote(byte[] reportData) {
     try {
-      return self.eventLog().quote(self, reportData);
+      return evidence.quote(reportData);
     } catch (QuoteProviderException e) {
       throw new IllegalStateException("quote failed: " + e.getMessage(), e);
     }

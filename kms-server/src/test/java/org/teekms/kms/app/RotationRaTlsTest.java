@@ -149,6 +149,58 @@ class RotationRaTlsTest {
         .filter(e -> e.kind().equals(RotationControl.AUDIT_KIND)).toList();
   }
 
+  /** First (before the root rotation): the registry takes generation 1's identity only as the next generation. */
+  @Test
+  @org.junit.jupiter.api.Order(1)
+  void bootstrapPublishVerifiesThenPublishesTheIdentityWithTheOperatorKey() throws Exception {
+    Path dir = Files.createTempDirectory("teekms-publish");
+    String root = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem()).toString();
+    String collateral = tdx.collateral().writeTo(dir.resolve("collateral")).toString();
+    var config = ConfigProvider.getConfig();
+    String rpc = config.getValue("teekms.chain.rpc-url", String.class);
+    String chainId = config.getValue("teekms.chain.chain-id", String.class);
+    String registry = config.getValue("teekms.chain.registry-address", String.class);
+    java.util.function.Function<String, Run> bootstrap = key -> {
+      try {
+        StringWriter out = new StringWriter();
+        picocli.CommandLine c = TeeKmsCli.newCommandLine();
+        c.setOut(new PrintWriter(out));
+        c.setErr(new PrintWriter(new StringWriter()));
+        int exit = c.execute("kms", "bootstrap", "--kms", "127.0.0.1:" + RotationProfile.PORT, "--root-ca", root,
+            "--collateral", collateral, "--out", dir.resolve("identity").toString(), "--publish", "--rpc-url", rpc,
+            "--chain-id", chainId, "--registry", registry, "--operator-key-file", keys().resolve(key).toString());
+        return new Run(exit, out.toString().isBlank() ? null : JSON.readTree(out.toString()), "");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    Run stranger = bootstrap.apply("stranger.key");
+    assertEquals(1, stranger.exit(), String.valueOf(stranger.json()));
+    assertEquals("PUBLISH_FAILED", stranger.json().get("failure").asText());
+
+    Run owner = bootstrap.apply("owner.key");
+    assertEquals(0, owner.exit(), String.valueOf(owner.json()));
+    JsonNode published = owner.json().get("published");
+    assertEquals(1, published.get("generation").asLong());
+    assertTrue(published.get("txHash").asText().startsWith("0x"));
+    assertEquals(false, published.get("alreadyPublished").asBoolean());
+    try (org.teekms.governance.ChainClient chain = org.teekms.governance.ChainClient.connect(rpc, Long.parseLong(chainId))) {
+      var onChain = org.teekms.governance.KmsRegistry.at(chain, registry, null).publishedIdentity(1);
+      assertTrue(Arrays.equals(Files.readAllBytes(dir.resolve("identity/ca-cert.der")), onChain.caCertificate()));
+      assertTrue(Arrays.equals(Files.readAllBytes(dir.resolve("identity/root-keys.bin")), onChain.rootPublicKeys()));
+      assertTrue(Arrays.equals(Files.readAllBytes(dir.resolve("identity/quote.bin")), onChain.quote()));
+    }
+    Run again = bootstrap.apply("owner.key");
+    assertEquals(0, again.exit(), String.valueOf(again.json()));
+    assertTrue(again.json().get("published").get("alreadyPublished").asBoolean(), "re-running is safe");
+
+    picocli.CommandLine usage = TeeKmsCli.newCommandLine();
+    usage.setOut(new PrintWriter(new StringWriter()));
+    usage.setErr(new PrintWriter(new StringWriter()));
+    assertEquals(2, usage.execute("kms", "bootstrap", "--kms", "127.0.0.1:" + RotationProfile.PORT, "--collateral",
+        collateral, "--publish", "--rpc-url", rpc), "--publish without its chain options is a usage error");
+  }
+
   @Test
   @Order(1)
   void ownerRotatesTheRootOthersAndReplaysAreDeniedAndEverythingIsAudited() throws Exception {

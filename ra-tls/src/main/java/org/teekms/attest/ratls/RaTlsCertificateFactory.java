@@ -34,6 +34,7 @@ import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.gpu.GpuEvidenceProvider;
 import org.teekms.attest.gpu.GpuNonce;
+import org.teekms.attest.provider.EvidenceSource;
 import org.teekms.attest.provider.QuoteProvider;
 import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.provider.RuntimeEventLog;
@@ -48,7 +49,7 @@ import org.teekms.attest.provider.RuntimeEventLog;
 public final class RaTlsCertificateFactory {
   public static final int FORMAT_VERSION = 1;
 
-  private final QuoteProvider quotes;
+  private final EvidenceSource evidence;
   private final RuntimeEventLog eventLog;
   private final GpuEvidenceProvider gpu;
   private final Clock clock;
@@ -58,9 +59,22 @@ public final class RaTlsCertificateFactory {
   /** @param gpu null when the CVM has no GPU to attest */
   public RaTlsCertificateFactory(QuoteProvider quotes, RuntimeEventLog eventLog, GpuEvidenceProvider gpu, Clock clock,
       Duration validity) {
-    this.quotes = Objects.requireNonNull(quotes);
+    Objects.requireNonNull(quotes);
     this.eventLog = Objects.requireNonNull(eventLog);
+    this.evidence = reportData -> eventLog.quote(quotes, reportData);
     this.gpu = gpu;
+    this.clock = Objects.requireNonNull(clock);
+    this.validity = Objects.requireNonNull(validity);
+  }
+
+  /**
+   * Certificates from an evidence source this process does not emit events into (e.g. {@link
+   * org.teekms.attest.provider.TdEventLog}, a TD's own log): no GPU evidence.
+   */
+  public RaTlsCertificateFactory(EvidenceSource evidence, Clock clock, Duration validity) {
+    this.evidence = Objects.requireNonNull(evidence);
+    this.eventLog = null;
+    this.gpu = null;
     this.clock = Objects.requireNonNull(clock);
     this.validity = Objects.requireNonNull(validity);
   }
@@ -71,16 +85,16 @@ public final class RaTlsCertificateFactory {
     byte[] spki = keys.getPublic().getEncoded();
     byte[] gpuEvidence = null;
     if (gpu != null) {
-      GpuEvidence evidence;
+      GpuEvidence collected;
       try {
-        evidence = gpu.collect(GpuNonce.forSpki(spki));
+        collected = gpu.collect(GpuNonce.forSpki(spki));
       } catch (IOException | GpuAttestationException e) {
         throw new QuoteProviderException("collecting GPU evidence failed: " + e.getMessage(), e);
       }
-      gpuEvidence = evidence.encode();
-      eventLog.emit(DstackBootSequence.GPU_EVIDENCE, evidence.sha384());
+      gpuEvidence = collected.encode();
+      eventLog.emit(DstackBootSequence.GPU_EVIDENCE, collected.sha384());
     }
-    RuntimeEventLog.QuoteWithLog q = eventLog.quote(quotes, ReportDataBinding.forSpki(spki));
+    RuntimeEventLog.QuoteWithLog q = evidence.quote(ReportDataBinding.forSpki(spki));
     return new RaTlsCredentials(keys.getPrivate(),
         build(keys, commonName, q.quote(), q.eventLogJson().getBytes(StandardCharsets.UTF_8), gpuEvidence));
   }

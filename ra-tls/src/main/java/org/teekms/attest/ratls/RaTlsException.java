@@ -23,6 +23,11 @@ public final class RaTlsException extends CertificateException {
     KEY_NOT_BOUND,
     /** The DCAP verification of the quote failed (signature, chain, collateral, TCB). */
     QUOTE_INVALID,
+    /**
+     * The quote's collateral could not be obtained (PCS/PCCS unreachable or answering errors): nothing was decided
+     * about the quote, the verifier's side is down; retrying later may succeed.
+     */
+    COLLATERAL_UNAVAILABLE,
     /** The event log does not replay to the quote or breaks the boot-sequence rules. */
     EVENT_LOG_INVALID,
     /** The GPU evidence is malformed, does not verify, is not bound to this key or not measured. */

@@ -34,6 +34,7 @@ import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.attest.tdx.VerificationFailure;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.CollateralSource;
@@ -236,7 +237,8 @@ public final class RaTlsVerifier {
     Collateral[] used = new Collateral[1];
     QuoteVerificationResult result = dcap.verify(quote, request -> used[0] = collateral.fetch(request), now);
     if (!result.valid()) {
-      throw new RaTlsException(Reason.QUOTE_INVALID, result.failure() + ": " + result.error());
+      throw new RaTlsException(result.failure() == VerificationFailure.COLLATERAL_UNAVAILABLE
+          ? Reason.COLLATERAL_UNAVAILABLE : Reason.QUOTE_INVALID, result.failure() + ": " + result.error());
     }
     Instant collateralNextUpdate = nextUpdate(used[0]);
     QuotePolicy.Decision decision = quotePolicy.evaluate(result);
@@ -311,7 +313,7 @@ public final class RaTlsVerifier {
       nextUpdates.put(c.id(), n);
       return n;
     } catch (CollateralException e) {
-      throw new RaTlsException(Reason.QUOTE_INVALID, "collateral: " + e.getMessage());
+      throw new RaTlsException(Reason.COLLATERAL_UNAVAILABLE, "collateral: " + e.getMessage());
     }
   }
 

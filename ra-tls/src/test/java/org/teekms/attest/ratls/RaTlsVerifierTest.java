@@ -137,6 +137,17 @@ class RaTlsVerifierTest {
   }
 
   @Test
+  void unreachableCollateralIsUnavailableNotInvalid() throws Exception {
+    RaTlsVerifier verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+        request -> {
+          throw new org.teekms.attest.tdx.collateral.CollateralException("GET https://pccs.invalid/tdx/certification/v4/tcb: connection refused");
+        }).clock(SimulatedRaTls.CLOCK).build();
+    RaTlsException e = reject(verifier, SimulatedRaTls.credentials(APP).certificate());
+    assertEquals(Reason.COLLATERAL_UNAVAILABLE, e.reason());
+    assertTrue(e.getMessage().contains("connection refused"), e.getMessage());
+  }
+
+  @Test
   void debugTdUnderProductionPolicy() throws Exception {
     X509Certificate debugCert = SimulatedRaTls.factory(SimulatedRaTls.cvm(APP, true), null).create("dbg").certificate();
     RaTlsException e = reject(debugCert);

@@ -1,0 +1,108 @@
+package org.teekms.agent.boot;
+
+import java.math.BigInteger;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.teekms.agent.keys.AgentKeys;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.GovernanceException;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.keys.EthereumAddress;
+import org.teekms.proto.AppKeys;
+import org.teekms.proto.GetAppKeysResponse;
+import org.web3j.protocol.core.DefaultBlockParameter;
+import org.web3j.protocol.core.methods.response.EthBlock;
+
+/**
+ * When the agent trusts its KMS because the registry lists it, the keys it received must also come from the KMS
+ * identity the operator published there ({@code teekms kms bootstrap --publish} / {@code gov set-kms-identity}): for
+ * every root generation a released key version uses, the KMS root address that certified it must be the address of
+ * the published root public key, and the KMS CA certificate released with it must hash to the published CA
+ * certificate hash. Read with {@code eth_call} at one pinned block (head − confirmations, named by its hash). A
+ * registered KMS measurement serving some other root (a replica that generated its own roots, a registry entry for
+ * another deployment) is then refused instead of trusted.
+ */
+public final class PublishedKmsIdentity {
+
+  /** What the registry stores for one generation, with the block it was read at. */
+  public record Entry(int generation, byte[] rootPublicKeys, byte[] caCertificateSha256, long blockNumber,
+      String blockHash) {}
+
+  /** Reads the published identity of a generation at a pinned block. */
+  @FunctionalInterface
+  public interface Registry {
+    Entry read(int generation) throws GovernanceException;
+  }
+
+  private PublishedKmsIdentity() {}
+
+  /** The registry over JSON-RPC, pinned at head − {@code config.confirmations()}. */
+  public static Registry onChain(PolicyReaderConfig config) {
+    return generation -> {
+      try (ChainClient chain = ChainClient.connect(config.rpcUrl(), config.chainId(), config.rpcTimeout(),
+          config.rpcTimeout())) {
+        chain.checkChainId();
+        long head = chain.blockNumber();
+        long number = Math.max(0, head - config.confirmations());
+        EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
+            .orElseThrow(() -> new GovernanceException(GovernanceException.Kind.RPC, "no block " + number));
+        String result = chain.callAtBlockHash(config.registryAddress(),
+            KmsRegistry.ABI.encodeCall("kmsIdentity", BigInteger.valueOf(generation)), block.getHash());
+        @SuppressWarnings("unchecked")
+        List<Object> t = (List<Object>) KmsRegistry.ABI.decodeResult("kmsIdentity", result).get(0);
+        return new Entry(generation, (byte[]) t.get(0), (byte[]) t.get(1), number, block.getHash());
+      }
+    };
+  }
+
+  /** @throws BootFailure {@code KMS_IDENTITY_MISMATCH} or {@code KMS_IDENTITY_UNAVAILABLE}, saying what differs */
+  public static void check(GetAppKeysResponse response, AgentKeys keys, Registry registry) throws BootFailure {
+    Map<Integer, AppKeys> byGeneration = new TreeMap<>();
+    for (AppKeys k : response.getKeysList()) {
+      byGeneration.putIfAbsent(k.getRootGeneration(), k);
+    }
+    HexFormat hex = HexFormat.of();
+    for (Map.Entry<Integer, AppKeys> e : byGeneration.entrySet()) {
+      int generation = e.getKey();
+      Entry published;
+      try {
+        published = registry.read(generation);
+      } catch (GovernanceException | RuntimeException ex) {
+        throw new BootFailure("KMS_IDENTITY_UNAVAILABLE", "cannot read the published identity of KMS root generation "
+            + generation + " from the registry (not published, or the chain is unreadable): " + ex.getMessage(), ex);
+      }
+      String at = " (registry at block " + published.blockNumber() + " " + published.blockHash() + ")";
+      EthereumAddress publishedRoot;
+      try {
+        publishedRoot = EthereumAddress.fromPublicKey(published.rootPublicKeys());
+      } catch (RuntimeException ex) {
+        throw new BootFailure("KMS_IDENTITY_MISMATCH", "the published root public key of generation " + generation
+            + " is not a secp256k1 key" + at, ex);
+      }
+      if (!publishedRoot.equals(keys.kmsRootAddress())) {
+        throw new BootFailure("KMS_IDENTITY_MISMATCH", "the keys are certified by KMS root "
+            + keys.kmsRootAddress().toChecksumString() + ", but the registry publishes root "
+            + publishedRoot.toChecksumString() + " for generation " + generation + at, null);
+      }
+      byte[] ca = e.getValue().getKmsCaX509().toByteArray();
+      if (ca.length == 0 || !MessageDigest.isEqual(sha256(ca), published.caCertificateSha256())) {
+        throw new BootFailure("KMS_IDENTITY_MISMATCH", "the KMS CA certificate released for generation " + generation
+            + " (SHA-256 " + hex.formatHex(sha256(ca)) + ") is not the published one ("
+            + hex.formatHex(published.caCertificateSha256()) + ")" + at, null);
+      }
+    }
+  }
+
+  private static byte[] sha256(byte[] b) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
