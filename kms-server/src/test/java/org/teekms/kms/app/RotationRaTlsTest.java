@@ -151,7 +151,7 @@ class RotationRaTlsTest {
 
   /** First (before the root rotation): the registry takes generation 1's identity only as the next generation. */
   @Test
-  @org.junit.jupiter.api.Order(1)
+  @Order(0)
   void bootstrapPublishVerifiesThenPublishesTheIdentityWithTheOperatorKey() throws Exception {
     Path dir = Files.createTempDirectory("teekms-publish");
     String root = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem()).toString();
