@@ -6,6 +6,7 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import java.util.HexFormat;
 import org.jboss.logging.Logger;
+import org.jboss.logging.MDC;
 import org.teekms.keys.AppRootCertificate;
 import org.teekms.keys.PurposeKeyCertificate;
 import org.teekms.kms.admission.AdmissionController;
@@ -62,7 +63,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
       }
       grant = admission.grantAppKeys(peer, request.getKeyVersionsList());
     } catch (AdmissionDenied d) {
-      LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail());
+      logDecision("GetAppKeys", null, null, d, () -> LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail()));
       out.onError(GrpcErrors.denied(d));
       return;
     } catch (RuntimeException e) {
@@ -80,8 +81,10 @@ public class KmsService extends KmsGrpc.KmsImplBase {
       for (ReleasedAppKeys k : grant.keys()) {
         response.addKeys(encode(k));
       }
-      LOG.infof("GetAppKeys granted: app 0x%s versions %s grant %s", HexFormat.of().formatHex(grant.appId()),
-          grant.keys().stream().map(ReleasedAppKeys::version).toList(), grant.grantId());
+      String app = "0x" + HexFormat.of().formatHex(grant.appId());
+      logDecision("GetAppKeys", app, grant.grantId().toString(), null, () -> LOG.infof(
+          "GetAppKeys granted: app %s versions %s grant %s", app,
+          grant.keys().stream().map(ReleasedAppKeys::version).toList(), grant.grantId()));
       out.onNext(response.build());
       out.onCompleted();
     } finally {
@@ -102,11 +105,36 @@ public class KmsService extends KmsGrpc.KmsImplBase {
           .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509())).build());
       out.onCompleted();
     } catch (AdmissionDenied d) {
-      LOG.infof("SignCert denied: %s: %s", d.code(), d.detail());
+      logDecision("SignCert", null, null, d, () -> LOG.infof("SignCert denied: %s: %s", d.code(), d.detail()));
       out.onError(GrpcErrors.denied(d));
     } catch (RuntimeException e) {
       LOG.errorf(e, "SignCert failed");
       out.onError(GrpcErrors.internal("SignCert", e));
+    }
+  }
+
+  /**
+   * Logs an admission decision with structured fields (MDC: {@code event}, {@code result}, {@code app}, {@code grant},
+   * {@code reason}), which the JSON log format emits as keys. Ids and reason codes only: never key material.
+   */
+  private static void logDecision(String event, String app, String grant, AdmissionDenied denied, Runnable log) {
+    MDC.put("event", event);
+    MDC.put("result", denied == null ? "granted" : "denied");
+    if (app != null) {
+      MDC.put("app", app);
+    }
+    if (grant != null) {
+      MDC.put("grant", grant);
+    }
+    if (denied != null) {
+      MDC.put("reason", denied.code().name());
+    }
+    try {
+      log.run();
+    } finally {
+      for (String key : new String[] {"event", "result", "app", "grant", "reason"}) {
+        MDC.remove(key);
+      }
     }
   }
 

@@ -104,8 +104,32 @@ class KmsRaTlsTest {
     FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
     ManagedChannel a = channelFrom(compose, 1, false);
     ManagedChannel b = channelFrom(compose, 2, false);
+    java.util.List<java.util.logging.LogRecord> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        if (r instanceof org.jboss.logmanager.ExtLogRecord ext) {
+          ext.copyAll(); // MDC is captured lazily: snapshot it while the KMS thread still holds it
+        }
+        logged.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    java.util.logging.Logger serviceLog = java.util.logging.Logger.getLogger("org.teekms.kms.grpc.KmsService");
+    serviceLog.addHandler(capture);
     try {
       GetAppKeysResponse ka = getKeys(a);
+      // The decision is logged with structured fields (MDC), ids only.
+      org.jboss.logmanager.ExtLogRecord granted = logged.stream().map(r -> (org.jboss.logmanager.ExtLogRecord) r)
+          .filter(r -> ka.getGrantId().equals(r.getMdc("grant"))).findFirst().orElseThrow();
+      assertEquals("GetAppKeys", granted.getMdc("event"));
+      assertEquals("granted", granted.getMdc("result"));
+      assertEquals("0x" + java.util.HexFormat.of().formatHex(ka.getAppId().toByteArray()), granted.getMdc("app"));
       GetAppKeysResponse kb = getKeys(b);
       assertEquals(1, ka.getKeysCount());
       assertEquals(7, ka.getPolicyBlock().getNumber());
@@ -121,6 +145,7 @@ class KmsRaTlsTest {
       assertTrue(metrics.find("teekms.cache.requests").tag("cache", "version-keys").tag("result", "hit")
           .functionCounter().count() >= 1);
     } finally {
+      serviceLog.removeHandler(capture);
       a.shutdownNow();
       b.shutdownNow();
     }
