@@ -280,17 +280,22 @@ final class TestKms implements AutoCloseable {
   }
 
   static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
+    return keys(deriver, app, instance, v, policy, 1);
+  }
+
+  /** Keys of version {@code v} pinned to root generation {@code g}. */
+  static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy, int g) {
     InsecureSecretAccess access = InsecureSecretAccess.get();
-    AppRootCertificate rootCert = deriver.certifyAppRoot(1, app, v, policy);
-    try (DerivedKey disk = deriver.derive(KeyRequest.disk(1, app, v, InstanceId.of(instance), ""), policy);
-         AppRootSecret root = deriver.appRootSecret(1, app, v, policy);
-         DerivedKey env = deriver.derive(KeyRequest.envEncryption(1, app, v), policy);
-         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(1, app, v), policy)) {
+    AppRootCertificate rootCert = deriver.certifyAppRoot(g, app, v, policy);
+    try (DerivedKey disk = deriver.derive(KeyRequest.disk(g, app, v, InstanceId.of(instance), ""), policy);
+         AppRootSecret root = deriver.appRootSecret(g, app, v, policy);
+         DerivedKey env = deriver.derive(KeyRequest.envEncryption(g, app, v), policy);
+         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(g, app, v), policy)) {
       AppKeyDeriver a = new AppKeyDeriver(root);
-      return AppKeys.newBuilder().setKeyVersion(v).setRootGeneration(1)
+      return AppKeys.newBuilder().setKeyVersion(v).setRootGeneration(g)
           .setDiskKey(ByteString.copyFrom(disk.privateKeyBytes(access)))
           .setAppRootSecret(ByteString.copyFrom(root.toByteArray(access)))
-          .setAppRootCertificate(org.teekms.proto.AppRootCertificate.newBuilder().setRootGeneration(1)
+          .setAppRootCertificate(org.teekms.proto.AppRootCertificate.newBuilder().setRootGeneration(g)
               .setAppId(ByteString.copyFrom(app.toBytes())).setKeyVersion(v)
               .setAppRootPublicKey(ByteString.copyFrom(rootCert.appRootPublicKey()))
               .setKmsSignature(ByteString.copyFrom(rootCert.kmsSignature().toBytes())))

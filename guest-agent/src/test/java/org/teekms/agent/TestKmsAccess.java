@@ -12,4 +12,9 @@ public final class TestKmsAccess {
   public static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int version, KeyVersionPolicy policy) {
     return TestKms.keys(deriver, app, instance, version, policy);
   }
+
+  public static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int version, KeyVersionPolicy policy,
+      int generation) {
+    return TestKms.keys(deriver, app, instance, version, policy, generation);
+  }
 }

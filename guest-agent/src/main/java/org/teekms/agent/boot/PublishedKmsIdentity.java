@@ -84,9 +84,10 @@ public final class PublishedKmsIdentity {
         throw new BootFailure("KMS_IDENTITY_MISMATCH", "the published root public key of generation " + generation
             + " is not a secp256k1 key" + at, ex);
       }
-      if (!publishedRoot.equals(keys.kmsRootAddress())) {
+      EthereumAddress certifiedBy = keys.kmsRoots().get(generation);
+      if (!publishedRoot.equals(certifiedBy)) {
         throw new BootFailure("KMS_IDENTITY_MISMATCH", "the keys are certified by KMS root "
-            + keys.kmsRootAddress().toChecksumString() + ", but the registry publishes root "
+            + (certifiedBy == null ? "(none)" : certifiedBy.toChecksumString()) + ", but the registry publishes root "
             + publishedRoot.toChecksumString() + " for generation " + generation + at, null);
       }
       byte[] ca = e.getValue().getKmsCaX509().toByteArray();

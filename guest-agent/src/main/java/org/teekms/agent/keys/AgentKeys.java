@@ -48,23 +48,29 @@ public final class AgentKeys implements AutoCloseable {
 
   private final AppId appId;
   private final InstanceId instanceId;
-  private final EthereumAddress kmsRoot;
+  private final Map<Integer, EthereumAddress> kmsRoots;
   private final int currentVersion;
   private final int minVersion;
   private final String grantId;
   private final NavigableMap<Integer, VersionKeys> versions;
 
-  public AgentKeys(AppId appId, InstanceId instanceId, EthereumAddress kmsRoot, int currentVersion, int minVersion,
-      String grantId, Map<Integer, VersionKeys> versions) {
+  /** @param kmsRoots the KMS root address that certified the released versions, per root generation */
+  public AgentKeys(AppId appId, InstanceId instanceId, Map<Integer, EthereumAddress> kmsRoots, int currentVersion,
+      int minVersion, String grantId, Map<Integer, VersionKeys> versions) {
     this.appId = Objects.requireNonNull(appId);
     this.instanceId = Objects.requireNonNull(instanceId);
-    this.kmsRoot = Objects.requireNonNull(kmsRoot);
+    this.kmsRoots = Collections.unmodifiableNavigableMap(new TreeMap<>(kmsRoots));
     this.currentVersion = currentVersion;
     this.minVersion = minVersion;
     this.grantId = grantId;
     this.versions = Collections.unmodifiableNavigableMap(new TreeMap<>(versions));
     if (!this.versions.containsKey(currentVersion)) {
       throw new IllegalArgumentException("the KMS did not release the current key version " + currentVersion);
+    }
+    for (VersionKeys v : this.versions.values()) {
+      if (!this.kmsRoots.containsKey(v.generation())) {
+        throw new IllegalArgumentException("no KMS root for root generation " + v.generation());
+      }
     }
   }
 
@@ -76,9 +82,17 @@ public final class AgentKeys implements AutoCloseable {
     return instanceId;
   }
 
-  /** The KMS root address that signed the app root certificates (what clients verify signature chains against). */
+  /**
+   * The KMS root address that certified the current version's app root (what clients verify the signature chains of
+   * the current keys against).
+   */
   public EthereumAddress kmsRootAddress() {
-    return kmsRoot;
+    return kmsRoots.get(current().generation());
+  }
+
+  /** The KMS root address per root generation of the released versions. */
+  public Map<Integer, EthereumAddress> kmsRoots() {
+    return kmsRoots;
   }
 
   public int currentVersion() {

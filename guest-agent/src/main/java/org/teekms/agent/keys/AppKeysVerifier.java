@@ -25,8 +25,8 @@ import org.teekms.proto.GetAppKeysResponse;
 
 /**
  * Checks a GetAppKeys response before the agent uses it, and turns it into {@link AgentKeys}:
- * it is for our app and instance; every version's app root certificate is signed by one KMS root key (the pinned one
- * when app-compose pins it) and names the public key of the app root signing key derived from the released app root
+ * it is for our app and instance; every version's app root certificate is signed by the KMS root key of its root
+ * generation (one root per generation; the pinned one for every version when app-compose pins it) and names the public key of the app root signing key derived from the released app root
  * secret (so the sender knew a secret only the KMS root can derive); the env-encryption and app CA certificates
  * verify under that app root key and name the right purposes. Any mismatch is a {@link KeysRejected}.
  */
@@ -55,18 +55,21 @@ public final class AppKeysVerifier {
       throw new KeysRejected("the KMS released no key version");
     }
     Map<Integer, AgentKeys.VersionKeys> versions = new HashMap<>();
-    EthereumAddress root = null;
+    // After a root rotation the served versions span root generations, each certified by its generation's KMS root;
+    // within one generation every version must name the same root.
+    Map<Integer, EthereumAddress> roots = new HashMap<>();
     try {
       for (AppKeys k : r.getKeysList()) {
         AgentKeys.VersionKeys v = version(k, appId, instanceId);
         versions.put(v.version(), v);
         EthereumAddress signer = verifyAppRoot(v.appRootCertificate(), pinnedRoot);
-        if (root != null && !root.equals(signer)) {
-          throw new KeysRejected("key versions are certified by different KMS roots: " + root + " and " + signer);
+        EthereumAddress known = roots.putIfAbsent(v.generation(), signer);
+        if (known != null && !known.equals(signer)) {
+          throw new KeysRejected("key versions of root generation " + v.generation()
+              + " are certified by different KMS roots: " + known + " and " + signer);
         }
-        root = signer;
       }
-      return new AgentKeys(appId, instanceId, root, r.getCurrentVersion(), r.getMinVersion(), r.getGrantId(),
+      return new AgentKeys(appId, instanceId, roots, r.getCurrentVersion(), r.getMinVersion(), r.getGrantId(),
           versions);
     } catch (KeysRejected | RuntimeException e) {
       versions.values().forEach(AgentKeys.VersionKeys::destroy);

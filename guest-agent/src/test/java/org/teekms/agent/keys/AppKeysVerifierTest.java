@@ -66,6 +66,30 @@ class AppKeysVerifierTest {
   }
 
   @Test
+  void afterARootRotationVersionsOfTwoGenerationsEachCarryTheirOwnRoot() throws Exception {
+    RootKeyring ring = new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()));
+    ring.addCurrent(2, RootKeyring.generateRootSecret(new SecureRandom()));
+    KmsKeyDeriver rotated = new KmsKeyDeriver(ring);
+    GetAppKeysResponse spanning = GetAppKeysResponse.newBuilder().setAppId(ByteString.copyFrom(APP.toBytes()))
+        .setInstanceId(ByteString.copyFrom(INSTANCE.toBytes())).setCurrentVersion(2).setMinVersion(1).setGrantId("g")
+        .addKeys(TestKmsAccess.keys(rotated, APP, INSTANCE.toBytes(), 1, policy, 1))
+        .addKeys(TestKmsAccess.keys(rotated, APP, INSTANCE.toBytes(), 2, policy, 2)).build();
+    EthereumAddress root1;
+    EthereumAddress root2;
+    try (var k1 = rotated.kmsRootKey(1); var k2 = rotated.kmsRootKey(2)) {
+      root1 = k1.ethereumAddress();
+      root2 = k2.ethereumAddress();
+    }
+    try (AgentKeys keys = AppKeysVerifier.verify(spanning, APP, INSTANCE, Optional.empty())) {
+      assertEquals(root2, keys.kmsRootAddress(), "the current version's root");
+      assertEquals(java.util.Map.of(1, root1, 2, root2), keys.kmsRoots());
+    }
+    // A pin names one root: the version certified by the other generation's root is refused.
+    assertTrue(refused(spanning, Optional.of(root1)).contains("version 2: app root key is not certified by the pinned "
+        + "KMS root"));
+  }
+
+  @Test
   void everyBitOfTheKmsSignatureMatters() {
     for (int i = 0; i < 65; i++) {
       int at = i;
@@ -107,7 +131,8 @@ class AppKeysVerifierTest {
     KmsKeyDeriver other = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom())));
     GetAppKeysResponse mixed = release().toBuilder()
         .setKeys(1, TestKmsAccess.keys(other, APP, INSTANCE.toBytes(), 2, policy)).build();
-    assertTrue(refused(mixed, Optional.empty()).contains("different KMS roots"));
+    assertTrue(refused(mixed, Optional.empty()).contains("key versions of root generation 1 are certified by different "
+        + "KMS roots"));
     assertTrue(refused(editKeys(0, k -> k.setAppRootCertificate(k.getAppRootCertificate().toBuilder()
         .setKeyVersion(7))), Optional.empty()).contains("another (generation, app, version)"));
   }
