@@ -239,7 +239,7 @@ public final class LoadGenerator {
     // Fresh credentials are made ahead of the timed window (a CVM makes its certificate at boot, before it calls the
     // KMS), in parallel, enough for the expected admissions; any shortfall is made inside the window, reported, and
     // its CPU subtracted from the client's.
-    int perSecond = Integer.getInteger("teekms.bench.pool-per-second", 450);
+    int perSecond = Integer.getInteger("teekms.bench.pool-per-second", 800);
     int pool = (int) Math.max(clients * 4L, (rate > 0 ? (long) (rate * 1.1) : perSecond) * duration.toSeconds());
     AtomicInteger instance = new AtomicInteger(INSTANCES.get());
     ConcurrentLinkedQueue<RaTlsCredentials> fresh = java.util.stream.IntStream.range(0, pool).parallel()
