@@ -138,7 +138,8 @@ public class KmsService extends KmsGrpc.KmsImplBase {
     }
   }
 
-  static AppKeys encode(ReleasedAppKeys k) {
+  /** The wire form of one released version (also what tests feed to the guest agent's verifier). */
+  public static AppKeys encode(ReleasedAppKeys k) {
     AppKeys.Builder b = AppKeys.newBuilder().setKeyVersion(k.version()).setRootGeneration(k.generation())
         .setAppRootSecret(ByteString.copyFrom(k.appRootSecret()))
         .setAppRootCertificate(encode(k.appRootCertificate()))

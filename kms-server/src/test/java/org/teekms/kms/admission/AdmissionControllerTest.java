@@ -1,6 +1,7 @@
 package org.teekms.kms.admission;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -258,10 +259,25 @@ class AdmissionControllerTest {
     jobs.enqueueRootRotation(1, "operator").await().atMost(WAIT);
     RotationWorker worker = new RotationWorker(pool, roots, audit, clock, Duration.ofDays(1), 10, StepHook.NONE);
     worker.runUntilIdle(20).await().atMost(WAIT);
-    List<ReleasedAppKeys> after = controller.grantAppKeys(good(1), List.of()).keys();
+    AppKeysGrant spanning = controller.grantAppKeys(good(1), List.of());
+    List<ReleasedAppKeys> after = spanning.keys();
     assertEquals(List.of(1, 2), after.stream().map(ReleasedAppKeys::version).toList());
     assertEquals(List.of(1, 2), after.stream().map(ReleasedAppKeys::generation).toList());
     assertArrayEquals(v1Root, after.get(0).appRootSecret(), "old version derived from the retired generation");
+    // The guest agent accepts this release: each version is certified by its own generation's KMS root.
+    org.teekms.proto.GetAppKeysResponse wire = org.teekms.proto.GetAppKeysResponse.newBuilder()
+        .setAppId(com.google.protobuf.ByteString.copyFrom(spanning.appId()))
+        .setInstanceId(com.google.protobuf.ByteString.copyFrom(spanning.instanceId()))
+        .setCurrentVersion(spanning.currentVersion()).setMinVersion(spanning.minVersion())
+        .setGrantId(spanning.grantId().toString())
+        .addAllKeys(after.stream().map(org.teekms.kms.grpc.KmsService::encode).toList()).build();
+    try (org.teekms.agent.keys.AgentKeys agent = assertDoesNotThrow(() -> org.teekms.agent.keys.AppKeysVerifier.verify(
+        wire, org.teekms.keys.AppId.of(spanning.appId()), org.teekms.keys.InstanceId.of(spanning.instanceId()),
+        java.util.Optional.empty()))) {
+      assertEquals(java.util.Set.of(1, 2), agent.kmsRoots().keySet());
+      assertFalse(agent.kmsRoots().get(1).equals(agent.kmsRoots().get(2)), "a new generation has a new KMS root");
+      assertEquals(agent.kmsRoots().get(2), agent.kmsRootAddress(), "the current version is on generation 2");
+    }
     clock.advance(Duration.ofDays(2));
     worker.runUntilIdle(20).await().atMost(WAIT);
     List<ReleasedAppKeys> destroyed = controller.grantAppKeys(good(1), List.of()).keys();
