@@ -72,13 +72,14 @@ public class RaTlsSetup {
       TcbStatus[] accepted = config.admission().acceptedTcbStatuses().stream().map(TcbStatus::parse).toArray(TcbStatus[]::new);
       QuotePolicy.Builder policy = QuotePolicy.builder().allowStatuses(accepted);
       config.admission().acceptedAdvisories().ifPresent(a -> policy.allowAdvisories(a.toArray(String[]::new)));
-      RaTlsVerifier verifier;
+      DcapQuoteVerifier dcap;
+      CollateralSource source;
       if (SIMULATOR.equals(provider)) {
         SimulatedTdx tdx = config.simulator().seed()
             .map(hex -> SimulatedTdx.enableSeeded("tee-kms kms-server simulator", clock, HexFormat.of().parseHex(hex)))
             .orElseGet(() -> SimulatedTdx.enable("tee-kms kms-server simulator", clock));
-        verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
-            .quotePolicy(policy.build()).clock(clock).listener(listener).build();
+        dcap = new DcapQuoteVerifier(tdx.rootCertificate());
+        source = tdx.collateralSource();
         byte[] instance = new byte[20];
         instance[0] = 1;
         SimulatedCvm self = tdx.newCvm(new byte[48], false)
@@ -91,13 +92,13 @@ public class RaTlsSetup {
         String pccs = collateral.pccsUrl().orElseThrow(() -> new IllegalStateException("teekms.collateral.pccs-url "
             + "is required with teekms.tee.quote-provider=configfs-tsm: clients' quotes cannot be verified without "
             + "collateral (Intel PCS https://api.trustedservices.intel.com or a PCCS)"));
-        DcapQuoteVerifier dcap = collateral.rootCa().map(RaTlsSetup::trustAnchor)
+        dcap = collateral.rootCa().map(RaTlsSetup::trustAnchor)
             .orElseGet(DcapQuoteVerifier::withIntelRoot);
         CollateralSource cached = new CachingCollateralSource(new PcsCollateralClient(pccs, HttpClient.newBuilder()
             .connectTimeout(collateral.timeout()).followRedirects(HttpClient.Redirect.NORMAL).build(),
             collateral.timeout()), clock);
-        // TLS tells a refused client nothing: the reason goes to this node's log.
-        CollateralSource source = request -> {
+        // Each refused client gets the reason (KMS_UNAVAILABLE); the operator sees the outage in this node's log.
+        source = request -> {
           try {
             return cached.fetch(request);
           } catch (CollateralException e) {
@@ -106,7 +107,6 @@ public class RaTlsSetup {
             throw e;
           }
         };
-        verifier = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock).listener(listener).build();
         KmsConfig.Tee tee = config.tee();
         this.evidence = new TdEventLog(new ConfigfsTsmQuoteProvider(tee.configfsPath(), "tdx_guest", configfs),
             tee.ccelTable(), tee.ccelData(), tee.runtimeEventLog());
@@ -114,6 +114,8 @@ public class RaTlsSetup {
             + "collateral from %s", tee.configfsPath(), tee.ccelData(), tee.runtimeEventLog(),
             dcap.trustAnchor().getSubjectX500Principal(), pccs);
       }
+      RaTlsVerifier verifier = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
+          .listener(listener).build();
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
       this.certificates = new RaTlsCertificateFactory(evidence, clock, CERTIFICATE_VALIDITY);
       this.keys = new RaTlsKeyManager(certificates.create(commonName));

@@ -27,7 +27,7 @@ final class AuditGroupCommit {
   /** Bounds a transaction's size (and the latency of the entries at its end). */
   static final int MAX_BATCH = 256;
 
-  private record Pending(AuditDraft draft, AuditLog.FollowUp followUp, CompletableFuture<AuditEntry> done) {}
+  private record Pending(AuditLog.Append append, CompletableFuture<AuditEntry> done) {}
 
   private final Pool pool;
   private final AuditLog log;
@@ -43,7 +43,7 @@ final class AuditGroupCommit {
 
   Uni<AuditEntry> submit(AuditDraft draft, AuditLog.FollowUp followUp) {
     return Uni.createFrom().deferred(() -> {
-      Pending p = new Pending(draft, followUp, new CompletableFuture<>());
+      Pending p = new Pending(new AuditLog.Append(draft, followUp), new CompletableFuture<>());
       queue.add(p);
       drain();
       return Uni.createFrom().completionStage(p.done());
@@ -77,8 +77,7 @@ final class AuditGroupCommit {
   private void write(List<Pending> batch) {
     Uni<List<AuditEntry>> tx;
     try {
-      tx = pool.withTransaction(conn -> log.appendAll(conn,
-          batch.stream().map(Pending::draft).toList(), batch.stream().map(Pending::followUp).toList()));
+      tx = pool.withTransaction(conn -> log.appendAll(conn, batch.stream().map(Pending::append).toList()));
     } catch (RuntimeException e) {
       tx = Uni.createFrom().failure(e);
     }

@@ -10,7 +10,6 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,9 +43,12 @@ public final class AuditLog {
    */
   public record FollowUp(String sql, Function<AuditEntry, Tuple> parameters) {}
 
+  /** One entry to append and its follow-up row (null for none). */
+  record Append(AuditDraft draft, FollowUp followUp) {}
+
   /** Appends one entry in the transaction {@code tx} belongs to. Fails (and so fails the transaction) on any error. */
   public Uni<AuditEntry> append(SqlConnection tx, AuditDraft draft) {
-    return appendAll(tx, List.of(draft), Collections.singletonList(null)).map(entries -> entries.get(0));
+    return appendAll(tx, List.of(new Append(draft, null))).map(entries -> entries.get(0));
   }
 
   /**
@@ -63,11 +65,10 @@ public final class AuditLog {
   }
 
   /**
-   * Appends {@code drafts} in order in the transaction {@code tx} belongs to, each followed by its follow-up row
-   * ({@code followUps} is parallel to {@code drafts}; null entries for none): one head lock, the rows sent as
-   * pipelined batches.
+   * Appends {@code appends} in order in the transaction {@code tx} belongs to, each with its follow-up row: one head
+   * lock, the rows sent as pipelined batches.
    */
-  Uni<List<AuditEntry>> appendAll(SqlConnection tx, List<AuditDraft> drafts, List<FollowUp> followUps) {
+  Uni<List<AuditEntry>> appendAll(SqlConnection tx, List<Append> appends) {
     return tx.query("SELECT seq, entry_hash FROM audit_head FOR UPDATE").execute()
         .onItem().transformToUni(rows -> {
           if (rows.size() != 1) {
@@ -77,11 +78,11 @@ public final class AuditLog {
           long seq = head.getLong("seq");
           byte[] prev = head.getBuffer("entry_hash").getBytes();
           long now = clock.millis();
-          List<AuditEntry> entries = new ArrayList<>(drafts.size());
-          List<Tuple> inserts = new ArrayList<>(drafts.size());
+          List<AuditEntry> entries = new ArrayList<>(appends.size());
+          List<Tuple> inserts = new ArrayList<>(appends.size());
           Map<String, List<Tuple>> followUpRows = new LinkedHashMap<>();
-          for (int i = 0; i < drafts.size(); i++) {
-            AuditDraft draft = drafts.get(i);
+          for (Append append : appends) {
+            AuditDraft draft = append.draft();
             seq++;
             byte[] hash = AuditEntryHasher.hash(seq, draft.eventId(), now, draft.kind(), draft.appId(),
                 draft.outcome().name(), draft.reason(), draft.detailJson(), prev);
@@ -91,7 +92,7 @@ public final class AuditLog {
             inserts.add(Tuple.tuple().addLong(seq).addUUID(draft.eventId()).addLong(now).addString(draft.kind())
                 .addBuffer(Buffer.buffer(draft.appId())).addString(draft.outcome().name()).addString(draft.reason())
                 .addString(draft.detailJson()).addBuffer(Buffer.buffer(prev)).addBuffer(Buffer.buffer(hash)));
-            FollowUp f = followUps.get(i);
+            FollowUp f = append.followUp();
             if (f != null) {
               followUpRows.computeIfAbsent(f.sql(), k -> new ArrayList<>()).add(f.parameters().apply(entry));
             }

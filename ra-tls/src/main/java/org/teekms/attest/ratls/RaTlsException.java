@@ -37,18 +37,26 @@ public final class RaTlsException extends CertificateException {
   }
 
   private final Reason reason;
+  private final String detail;
 
   public RaTlsException(Reason reason, String detail) {
     super(reason + ": " + detail);
     this.reason = reason;
+    this.detail = detail;
   }
 
   public RaTlsException(Reason reason, String detail, Throwable cause) {
     super(reason + ": " + detail, cause);
     this.reason = reason;
+    this.detail = detail;
   }
 
   public Reason reason() {
     return reason;
+  }
+
+  /** The message without the reason prefix. */
+  public String detail() {
+    return detail;
   }
 }

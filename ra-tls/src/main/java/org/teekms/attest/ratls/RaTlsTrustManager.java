@@ -58,8 +58,8 @@ public final class RaTlsTrustManager extends X509ExtendedTrustManager {
    */
   public RaTlsIdentity peerIdentity(SSLSession session) throws SSLPeerUnverifiedException, RaTlsException {
     if (session != null && session.getValue(SESSION_KEY) instanceof RaTlsException rejected) {
-      String detail = rejected.getMessage().substring(rejected.reason().name().length() + 2);
-      throw new RaTlsException(rejected.reason(), "client certificate rejected in the handshake: " + detail, rejected);
+      throw new RaTlsException(rejected.reason(), "client certificate rejected in the handshake: " + rejected.detail(),
+          rejected);
     }
     Optional<RaTlsIdentity> stored = fromSession(session);
     if (stored.isPresent()) {

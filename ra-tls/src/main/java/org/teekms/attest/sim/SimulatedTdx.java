@@ -351,12 +351,7 @@ public final class SimulatedTdx {
     moduleLevel.putObject("tcb").put("isvsvn", TEE_TCB_SVN[0] & 0xff);
     moduleLevel.put("tcbDate", tcbDate).put("tcbStatus", "UpToDate");
     ObjectNode level = t.putArray("tcbLevels").addObject();
-    ObjectNode tcb = level.putObject("tcb");
-    ArrayNode sgx = tcb.putArray("sgxtcbcomponents");
-    for (int svn : SGX_COMPONENTS) {
-      sgx.addObject().put("svn", svn);
-    }
-    tcb.put("pcesvn", PCE_SVN);
+    ObjectNode tcb = sgxPlatformTcb(level);
     ArrayNode tdx = tcb.putArray("tdxtcbcomponents");
     for (byte svn : TEE_TCB_SVN) {
       tdx.addObject().put("svn", svn & 0xff);
@@ -375,14 +370,20 @@ public final class SimulatedTdx {
     t.put("id", "SGX").put("version", 3).put("issueDate", issue).put("nextUpdate", next).put("fmspc", FMSPC)
         .put("pceId", "0000").put("tcbType", 0).put("tcbEvaluationDataNumber", 17);
     ObjectNode level = t.putArray("tcbLevels").addObject();
+    sgxPlatformTcb(level);
+    level.put("tcbDate", tcbDate).put("tcbStatus", "UpToDate");
+    return t;
+  }
+
+  /** The level's {@code tcb} with the PCK's SGX components and PCESVN (shared by the TDX and SGX TCB infos). */
+  private static ObjectNode sgxPlatformTcb(ObjectNode level) {
     ObjectNode tcb = level.putObject("tcb");
     ArrayNode sgx = tcb.putArray("sgxtcbcomponents");
     for (int svn : SGX_COMPONENTS) {
       sgx.addObject().put("svn", svn);
     }
     tcb.put("pcesvn", PCE_SVN);
-    level.put("tcbDate", tcbDate).put("tcbStatus", "UpToDate");
-    return t;
+    return tcb;
   }
 
   private ObjectNode qeIdentity(String id, String issue, String next, String tcbDate) {

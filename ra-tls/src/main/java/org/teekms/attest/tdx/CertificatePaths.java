@@ -165,9 +165,14 @@ final class CertificatePaths {
     }
   }
 
-  static String sha256(byte[] data) {
+  /** Hex SHA-256 of the concatenation of {@code parts}. */
+  static String sha256(byte[]... parts) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      for (byte[] p : parts) {
+        sha.update(p);
+      }
+      return HexFormat.of().formatHex(sha.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

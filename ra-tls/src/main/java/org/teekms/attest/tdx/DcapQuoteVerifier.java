@@ -154,7 +154,7 @@ public final class DcapQuoteVerifier {
   private void checkQeReportSignature(TdxQuote quote, PckChain chain) throws VerificationException {
     byte[] report = quote.qeReportRaw().array();
     byte[] signature = quote.qeReportSignature().array();
-    String key = CertificatePaths.sha256(concat(chain.leafKey().getQ().getEncoded(false), report, signature));
+    String key = CertificatePaths.sha256(chain.leafKey().getQ().getEncoded(false), report, signature);
     if (verifiedQeReports.containsKey(key)) {
       return;
     }
@@ -162,10 +162,7 @@ public final class DcapQuoteVerifier {
       throw new VerificationException(VerificationFailure.QE_REPORT_SIGNATURE_INVALID,
           "QE report signature does not verify with the PCK certificate key");
     }
-    if (verifiedQeReports.size() > MAX_CACHED) {
-      verifiedQeReports.clear();
-    }
-    verifiedQeReports.put(key, Boolean.TRUE);
+    remember(verifiedQeReports, key, Boolean.TRUE);
   }
 
   private ECPublicKeyParameters attestationKey(TdxQuote quote) throws VerificationException {
@@ -179,20 +176,17 @@ public final class DcapQuoteVerifier {
         throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
             "attestation key is not a P-256 point: " + e.getMessage());
       }
-      if (attestationKeys.size() > MAX_CACHED) {
-        attestationKeys.clear();
-      }
-      attestationKeys.put(id, key);
+      remember(attestationKeys, id, key);
     }
     return key;
   }
 
-  private static byte[] concat(byte[]... parts) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
+  /** Puts into one of this verifier's caches, emptying it first when full (a bound against unbounded input). */
+  private static <V> void remember(ConcurrentHashMap<String, V> cache, String key, V value) {
+    if (cache.size() > MAX_CACHED) {
+      cache.clear();
     }
-    return out.toByteArray();
+    cache.put(key, value);
   }
 
   private PreparedCollateral prepared(Collateral c) throws VerificationException {
@@ -203,10 +197,7 @@ public final class DcapQuoteVerifier {
       } catch (VerificationException e) {
         cached = e;
       }
-      if (preparedCollateral.size() > MAX_CACHED) {
-        preparedCollateral.clear();
-      }
-      preparedCollateral.put(c.id(), cached);
+      remember(preparedCollateral, c.id(), cached);
     }
     if (cached instanceof VerificationException e) {
       throw new VerificationException(e.failure(), e.getMessage());
@@ -226,10 +217,7 @@ public final class DcapQuoteVerifier {
       } catch (VerificationException e) {
         cached = e;
       }
-      if (pckChains.size() > MAX_CACHED) {
-        pckChains.clear();
-      }
-      pckChains.put(key, cached);
+      remember(pckChains, key, cached);
     }
     if (cached instanceof VerificationException e) {
       throw new VerificationException(e.failure(), e.getMessage());
