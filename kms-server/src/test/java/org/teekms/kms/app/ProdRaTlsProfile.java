@@ -20,7 +20,7 @@ import org.teekms.attest.sim.SimulatedCvm;
  */
 public class ProdRaTlsProfile implements QuarkusTestProfile {
 
-  static final int PORT = 18947;
+  static final int PORT = TestPorts.BASE + 4;
   static final String KMS_ID = "kms-prod-ratls-it";
 
   /** What the KMS TD booted: the compose FakeChainPolicy.checkKms recognises as this deployment's KMS. */

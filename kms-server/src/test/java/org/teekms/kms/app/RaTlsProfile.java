@@ -8,7 +8,7 @@ import java.util.Set;
 public class RaTlsProfile implements QuarkusTestProfile {
 
   static final String SEED = "00112233445566778899aabbccddeeff";
-  static final int PORT = 18944;
+  static final int PORT = TestPorts.BASE + 1;
 
   @Override
   public Map<String, String> getConfigOverrides() {

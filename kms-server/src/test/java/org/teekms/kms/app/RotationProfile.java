@@ -6,7 +6,7 @@ import java.util.Map;
 /** As deployed (RA-TLS server), fast rotation polling, a long root grace so the retired generation is retained. */
 public class RotationProfile implements QuarkusTestProfile {
 
-  static final int PORT = 18945;
+  static final int PORT = TestPorts.BASE + 2;
 
   @Override
   public Map<String, String> getConfigOverrides() {
