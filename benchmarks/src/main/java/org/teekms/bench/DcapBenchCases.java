@@ -15,13 +15,13 @@ import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 /**
  * The quotes of {@code bench/dcap-cases.json} (shared with the JS side of {@code bench/dcap-compare}): fixture quote,
  * dcap-qvl collateral file and verification time. Fixtures come from {@code -Dteekms-fixtures} (default
- * {@code ../shared/fixtures}), the case list from {@code -Dteekms.bench.cases} (default
+ * {@code testdata}), the case list from {@code -Dteekms.bench.cases} (default
  * {@code bench/dcap-cases.json}), both relative to the working directory.
  */
 public record DcapBenchCases(String id, byte[] quote, Collateral collateral, Instant at) {
 
   public static List<DcapBenchCases> load() throws Exception {
-    Path fixtures = Path.of(System.getProperty("teekms-fixtures", "../shared/fixtures"));
+    Path fixtures = Path.of(System.getProperty("teekms-fixtures", "testdata"));
     Path casesFile = Path.of(System.getProperty("teekms.bench.cases", "bench/dcap-cases.json"));
     ObjectMapper mapper = new ObjectMapper();
     List<DcapBenchCases> out = new ArrayList<>();

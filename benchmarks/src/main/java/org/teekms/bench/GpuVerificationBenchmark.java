@@ -29,7 +29,7 @@ import org.teekms.attest.gpu.RimStore;
 
 /**
  * NVIDIA GPU reports verified per second (one thread). OCSP is excluded (network-bound and cached in production);
- * RIMs are loaded once, as a running KMS does. Fixtures: -Dteekms-fixtures=DIR (default ../shared/fixtures).
+ * RIMs are loaded once, as a running KMS does. Fixtures: -Dteekms-fixtures=DIR (default testdata).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -51,7 +51,7 @@ public class GpuVerificationBenchmark {
 
   @Setup
   public void setup() throws Exception {
-    Path fixtures = Path.of(System.getProperty("teekms-fixtures", "../shared/fixtures"));
+    Path fixtures = Path.of(System.getProperty("teekms-fixtures", "testdata"));
     report2025 = hex(fixtures.resolve("nvtrust/hopperAttestationReport.txt"));
     chain2025 = CertChainValidator.parsePem(Files.readString(fixtures.resolve("nvtrust/hopperCertChain.txt")));
     nonce2025 = HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");

@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The real attestation fixtures in {@code ../shared/fixtures} (see its README). The build passes their location as
+ * The real attestation fixtures in the checkout's {@code testdata/} (see its README for each file's source and licence). The build passes their location as
  * the system property {@code teekms-fixtures}; a missing folder fails the test rather than skipping it, so CI can
  * never pass without having verified the real quotes and reports.
  */
@@ -17,12 +17,12 @@ public final class Fixtures {
   public static Path root() {
     String dir = System.getProperty("teekms-fixtures");
     if (dir == null) {
-      dir = "../../shared/fixtures";
+      dir = "../testdata";
     }
     Path root = Path.of(dir).toAbsolutePath().normalize();
     if (!Files.isDirectory(root)) {
       throw new IllegalStateException("attestation fixtures not found at " + root
-          + " (set -Dteekms-fixtures=DIR or put ../shared beside the checkout)");
+          + " (set -Dteekms-fixtures=DIR)");
     }
     return root;
   }

@@ -10,7 +10,7 @@ import java.util.HexFormat;
 import java.util.List;
 import org.teekms.attest.Fixtures;
 
-/** The real NVIDIA Hopper fixtures (../shared/fixtures/nvtrust) and their documented nonces and RIM time. */
+/** The real NVIDIA Hopper fixtures (testdata/nvtrust) and their documented nonces and RIM time. */
 final class GpuFixtures {
   static final byte[] NONCE_2023 = HexFormat.of().parseHex("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e");
   static final byte[] NONCE_2025 = HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
