@@ -76,12 +76,17 @@ public final class DstackEventLogCodec {
     String name = text(where, node, "event", MAX_NAME_CHARS);
     byte[] payload = hex(where, node, "event_payload", MAX_PAYLOAD_BYTES);
     byte[] digest = null;
-    if (node.has("digest") && !node.get("digest").isNull()) {
+    boolean runtime = type == RuntimeEventDigest.DSTACK_RUNTIME_EVENT_TYPE;
+    JsonNode d = node.get("digest");
+    if (runtime && d != null && d.isTextual() && d.textValue().isEmpty()) {
+      // dstack 0.6 guests log runtime events without their digest; the replay computes it from name and payload.
+      digest = null;
+    } else if (d != null && !d.isNull()) {
       digest = hex(where, node, "digest", RuntimeEventDigest.DIGEST_LENGTH);
       if (digest.length != RuntimeEventDigest.DIGEST_LENGTH) {
         throw new EventLogException(where + "digest is " + digest.length + " bytes, expected 48 (SHA-384)");
       }
-    } else if (type != RuntimeEventDigest.DSTACK_RUNTIME_EVENT_TYPE) {
+    } else if (!runtime) {
       throw new EventLogException(where + "missing digest (required for non-runtime events)");
     }
     return new EventLogEntry((int) imr, type, digest, name, payload);
