@@ -169,11 +169,14 @@ public record VmConfig(
   }
 
   private static boolean bool(JsonNode root, String field) throws OsImageException {
-    Boolean b = optionalBool(root, field);
-    if (b == null && root.has(field)) {
+    JsonNode v = root.get(field);
+    if (v == null) {
+      return false;
+    }
+    if (!v.isBoolean()) {
       throw invalid("vm_config." + field + " must be true or false");
     }
-    return b != null && b;
+    return v.booleanValue();
   }
 
   private static Boolean optionalBool(JsonNode root, String field) throws OsImageException {
