@@ -27,6 +27,7 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   private final byte[] tdAttributes;
   private final byte[][] rtmrs = new byte[4][48];
   private RuntimeEventLog eventLog;
+  private SimulatedOsImage osImage;
 
   SimulatedCvm(SimulatedTdx platform, byte[] mrTd, boolean debug) {
     if (mrTd.length != 48) {
@@ -75,16 +76,44 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
    * app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,] key-provider, system-ready). Returns this CVM.
    */
   public synchronized SimulatedCvm boot(App app) throws QuoteProviderException {
-    if (eventLog != null) {
-      throw new IllegalStateException("already booted");
-    }
     List<EventLogEntry> firmware = new ArrayList<>();
     String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", "SIMULATED kernel", "SIMULATED cmdline", "SIMULATED initrd"};
     int[] imrs = {0, 0, 1, 1, 2};
     for (int i = 0; i < stages.length; i++) {
       byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
-      rtmrs[imrs[i]] = RuntimeEventDigest.extend(rtmrs[imrs[i]], digest);
       firmware.add(new EventLogEntry(imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
+    }
+    return boot(app, firmware);
+  }
+
+  /**
+   * Opt-in: boots the CVM from a simulated dstack OS image, so its MRTD and RTMR0-2 are exactly what the image's
+   * measurement document predicts ({@link SimulatedOsImage#firmwareEvents()}); the CVM must have been created with
+   * the image's MRTD ({@link SimulatedOsImage#newCvm}). RTMR3 as in {@link #boot(App)}; an app without an OS image
+   * hash measures the image's. {@link #osImage()} then returns the image (for its vm_config).
+   */
+  public synchronized SimulatedCvm boot(App app, SimulatedOsImage image) throws QuoteProviderException {
+    if (!java.util.Arrays.equals(mrTd, image.measurements().mrtd().toByteArray())) {
+      throw new IllegalArgumentException("this CVM's MRTD is not image " + image.name() + "'s; create it with "
+          + "SimulatedOsImage.newCvm");
+    }
+    boot(app.osImageHash() != null ? app : app.withOsImageHash(image.osImageHash().toByteArray()),
+        image.firmwareEvents());
+    this.osImage = image;
+    return this;
+  }
+
+  /** The OS image this CVM booted with {@link #boot(App, SimulatedOsImage)}, if any. */
+  public synchronized java.util.Optional<SimulatedOsImage> osImage() {
+    return java.util.Optional.ofNullable(osImage);
+  }
+
+  private SimulatedCvm boot(App app, List<EventLogEntry> firmware) throws QuoteProviderException {
+    if (eventLog != null) {
+      throw new IllegalStateException("already booted");
+    }
+    for (EventLogEntry e : firmware) {
+      rtmrs[e.imr()] = RuntimeEventDigest.extend(rtmrs[e.imr()], e.digest());
     }
     eventLog = new RuntimeEventLog(this, firmware);
     eventLog.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
