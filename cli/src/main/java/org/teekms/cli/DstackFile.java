@@ -11,10 +11,11 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * dstack's quote + event log JSON (as its verifier takes it): {@code {"quote": hex, "event_log": "<JSON text>"}},
- * optionally {@code "vm_config"} (JSON text or object) with {@code os_image_hash}. {@code event_log} may also be
- * the array itself.
+ * optionally {@code "vm_config"} (JSON text or object) with {@code os_image_hash} (and, from dstack 0.6, the
+ * {@code tdx_measurement} document; {@link #vmConfigJson} keeps its exact bytes). {@code event_log} may also be the
+ * array itself.
  */
-record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash) {
+record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash, byte[] vmConfigJson) {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long MAX_BYTES = 2 * 1024 * 1024;
 
@@ -34,13 +35,17 @@ record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash) {
       String eventLog = log.isTextual() ? log.asText() : JSON.writeValueAsString(log);
       String osImageHash = null;
       JsonNode vm = root.get("vm_config");
+      byte[] vmConfigJson = null;
       if (vm != null && vm.isTextual() && !vm.asText().isBlank()) {
+        vmConfigJson = vm.asText().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         vm = JSON.readTree(vm.asText());
+      } else if (vm != null && vm.isObject()) {
+        vmConfigJson = JSON.writeValueAsBytes(vm);
       }
       if (vm != null && vm.path("os_image_hash").isTextual()) {
         osImageHash = vm.get("os_image_hash").asText();
       }
-      return new DstackFile(quote, eventLog, osImageHash);
+      return new DstackFile(quote, eventLog, osImageHash, vmConfigJson);
     } catch (IOException | IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--dstack " + file + " cannot be read: " + e.getMessage());
     }

@@ -8,5 +8,5 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     description = "Verify attestation evidence offline and print one JSON object.",
     subcommands = {VerifyQuoteCommand.class, VerifyRatlsCommand.class, VerifyGpuCommand.class,
-        VerifyResponseCommand.class})
+        VerifyResponseCommand.class, VerifyOsImageCommand.class})
 public final class VerifyCommand extends CommandGroup {}

@@ -93,6 +93,10 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       }
       valid &= replayed;
     }
+    if (dstackFile != null && dstackFile.vmConfigJson() != null && parsed != null && parsed.tdReport() != null) {
+      // Reported, not (yet) part of "valid": whether the measurements prove the vm_config's OS image.
+      out.set("osImage", OsImageJson.check(parsed.tdReport(), dstackFile.vmConfigJson(), dstackFile.eventLog()));
+    }
     spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
     return valid ? 0 : 1;
