@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = TeeKmsCli.Version.class,
     description = "tee-kms: key management for confidential AI.",
-    subcommands = {VerifyCommand.class, MeasureCommand.class, CollateralCommand.class, GovCommand.class, KmsCommand.class, AuditCommand.class,
+    subcommands = {VerifyCommand.class, MeasureCommand.class, CollateralCommand.class, GovCommand.class,
+        KmsCommand.class, AuditCommand.class,
         RotateCommand.class,
         DemoCommand.class})
 public final class TeeKmsCli extends CommandGroup {

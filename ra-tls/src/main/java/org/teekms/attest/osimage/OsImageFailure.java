@@ -1,6 +1,6 @@
 package org.teekms.attest.osimage;
 
-/** Why an OS image could not be proven by the hardware measurements: the first failed check of {@link OsImageVerifier}. */
+/** Why the hardware measurements did not prove an OS image: the first failed check of {@link OsImageVerifier}. */
 public enum OsImageFailure {
   /** The vm_config is not valid JSON, has an unknown field, a wrong type, or a value out of range. */
   VM_CONFIG_INVALID,
@@ -20,7 +20,7 @@ public enum OsImageFailure {
   MEMORY_SIZE_UNSUPPORTED,
   /** {@code qemu_version} is malformed or older than 8.0.0. */
   QEMU_VERSION_UNSUPPORTED,
-  /** The event log lacks the three RTMR0 ACPI DATA digests ({@code acpi-loader}, {@code acpi-rsdp}, {@code acpi-tables}). */
+  /** The event log lacks the RTMR0 ACPI DATA digests {@code acpi-loader}, {@code acpi-rsdp}, {@code acpi-tables}. */
   ACPI_DIGESTS_MISSING,
   /** The expected MRTD / RTMR0-2 of the image differ from the quote's: the TD did not boot this image. */
   OS_IMAGE_MEASUREMENT_MISMATCH

@@ -150,11 +150,16 @@ public record VmConfig(
     if (v.textValue().length() > (maxBytes / 3 + 1) * 4) {
       throw invalid(where + " is over " + maxBytes + " bytes");
     }
+    byte[] decoded;
     try {
-      return Base64.getDecoder().decode(v.textValue());
+      decoded = Base64.getDecoder().decode(v.textValue());
     } catch (IllegalArgumentException e) {
       throw invalid(where + " is not valid base64");
     }
+    if (decoded.length > maxBytes) {
+      throw invalid(where + " is over " + maxBytes + " bytes");
+    }
+    return decoded;
   }
 
   private static long uint(JsonNode root, String field, long max, long dflt) throws OsImageException {

@@ -59,7 +59,8 @@ class EmptyRuntimeDigestTest {
 
   @Test
   void anEmptyDigestIsAcceptedOnlyForRuntimeEvents() throws Exception {
-    String runtime = "[{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"app-id\",\"event_payload\":\"01\"}]";
+    String runtime =
+        "[{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"app-id\",\"event_payload\":\"01\"}]";
     EventLogEntry e = DstackEventLogCodec.parse(runtime).get(0);
     assertNull(e.digest());
     byte[] rtmr3 = RtmrReplay.replay(List.of(e)).rtmr(3);

@@ -55,6 +55,10 @@ class VmConfigAndChecksumTest {
     assertRefused("{" + h + ",\"tdx_measurement\":{\"checksum_file\":\"\",\"measurement\":\"\",\"x\":1}}",
         "tdx_measurement has unknown field 'x'");
     assertRefused("{" + h + ",\"gcp_measurement\":{}}", "another platform's document");
+    String big64 = java.util.Base64.getEncoder()
+        .encodeToString(new byte[TdxMeasurementDocument.MAX_DOCUMENT_BYTES + 1]);
+    assertRefused("{" + h + ",\"tdx_measurement\":{\"checksum_file\":\"\",\"measurement\":\"" + big64 + "\"}}",
+        "measurement is over 65536 bytes");
     assertRefused("{" + h + ",\"tdx_attestation_variant\":\"full\"}", "tdx_attestation_variant 'full' is unknown");
     assertRefused("[" + h + "]", "not valid JSON");
     assertRefused("\"x\"", "must be a JSON object");
