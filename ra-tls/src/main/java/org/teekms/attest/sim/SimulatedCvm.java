@@ -74,12 +74,24 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
    * Boots the CVM: simulated firmware events into RTMR0-2, then dstack's boot sequence into RTMR3 (system-preparing,
    * app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,] key-provider, system-ready). Returns this CVM.
    */
-  public synchronized SimulatedCvm boot(App app) throws QuoteProviderException {
+  public SimulatedCvm boot(App app) throws QuoteProviderException {
+    return boot(app, DEFAULT_IMAGE);
+  }
+
+  /** The simulated OS image every CVM boots unless told otherwise (its kernel, command line and initrd). */
+  public static final String DEFAULT_IMAGE = "SIMULATED";
+
+  /**
+   * Boots the CVM from the simulated OS image named {@code image}: its kernel, command line and initrd (RTMR1-2) are
+   * those of that image, so a CVM booted from another image (an attacker's own kernel) has other RTMR1-2 whatever it
+   * claims in RTMR3. Firmware (RTMR0) is the same for all images.
+   */
+  public synchronized SimulatedCvm boot(App app, String image) throws QuoteProviderException {
     if (eventLog != null) {
       throw new IllegalStateException("already booted");
     }
     List<EventLogEntry> firmware = new ArrayList<>();
-    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", "SIMULATED kernel", "SIMULATED cmdline", "SIMULATED initrd"};
+    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", image + " kernel", image + " cmdline", image + " initrd"};
     int[] imrs = {0, 0, 1, 1, 2};
     for (int i = 0; i < stages.length; i++) {
       byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
@@ -98,6 +110,19 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     eventLog.emit(DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
     eventLog.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
     return this;
+  }
+
+  /**
+   * SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) of this booted CVM: the golden measurement of its OS image, as an operator
+   * takes it from a reference boot ({@link org.teekms.attest.tdx.MrSystem}).
+   */
+  public synchronized byte[] mrSystem() {
+    if (eventLog == null) {
+      throw new IllegalStateException("boot the CVM first");
+    }
+    return org.teekms.attest.tdx.MrSystem.of(org.teekms.attest.tdx.Bytes.copyOf(mrTd),
+        org.teekms.attest.tdx.Bytes.copyOf(rtmrs[0]), org.teekms.attest.tdx.Bytes.copyOf(rtmrs[1]),
+        org.teekms.attest.tdx.Bytes.copyOf(rtmrs[2])).toByteArray();
   }
 
   /** The CVM's event log (emit runtime events through it so RTMR3 and the log stay in step). */
