@@ -90,15 +90,7 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     if (eventLog != null) {
       throw new IllegalStateException("already booted");
     }
-    List<EventLogEntry> firmware = new ArrayList<>();
-    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", image + " kernel", image + " cmdline", image + " initrd"};
-    int[] imrs = {0, 0, 1, 1, 2};
-    for (int i = 0; i < stages.length; i++) {
-      byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
-      rtmrs[imrs[i]] = RuntimeEventDigest.extend(rtmrs[imrs[i]], digest);
-      firmware.add(new EventLogEntry(imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
-    }
-    eventLog = new RuntimeEventLog(this, firmware);
+    eventLog = new RuntimeEventLog(this, measureFirmware(image));
     eventLog.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
     eventLog.emit(DstackBootSequence.APP_ID, app.appId());
     eventLog.emit(DstackBootSequence.COMPOSE_HASH, app.composeHash());
@@ -113,13 +105,29 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   }
 
   /**
-   * SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) of this booted CVM: the golden measurement of its OS image, as an operator
+   * What the firmware measures before the guest runs: TD HOB and firmware volume into RTMR0, the {@code image}'s
+   * kernel and command line into RTMR1, its initrd into RTMR2. Returns the matching event log entries, for a
+   * guest (e.g. the real guest agent) that then measures its own RTMR3 events through a {@link RuntimeEventLog}
+   * over this CVM. Call once, before any runtime event; {@link #boot} calls it.
+   */
+  public synchronized List<EventLogEntry> measureFirmware(String image) {
+    List<EventLogEntry> firmware = new ArrayList<>();
+    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", image + " kernel", image + " cmdline", image + " initrd"};
+    int[] imrs = {0, 0, 1, 1, 2};
+    for (int i = 0; i < stages.length; i++) {
+      byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
+      rtmrs[imrs[i]] = RuntimeEventDigest.extend(rtmrs[imrs[i]], digest);
+      firmware.add(new EventLogEntry(imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
+    }
+    return List.copyOf(firmware);
+  }
+
+  /**
+   * SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) of this CVM's current registers (after {@link #boot} or
+   * {@link #measureFirmware}): the golden measurement of its OS image, as an operator
    * takes it from a reference boot ({@link org.teekms.attest.tdx.MrSystem}).
    */
   public synchronized byte[] mrSystem() {
-    if (eventLog == null) {
-      throw new IllegalStateException("boot the CVM first");
-    }
     return org.teekms.attest.tdx.MrSystem.of(org.teekms.attest.tdx.Bytes.copyOf(mrTd),
         org.teekms.attest.tdx.Bytes.copyOf(rtmrs[0]), org.teekms.attest.tdx.Bytes.copyOf(rtmrs[1]),
         org.teekms.attest.tdx.Bytes.copyOf(rtmrs[2])).toByteArray();
