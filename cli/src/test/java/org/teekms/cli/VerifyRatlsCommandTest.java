@@ -199,7 +199,7 @@ class VerifyRatlsCommandTest {
     assertFalse(r.json().at("/osMeasurement/proven").asBoolean(), "reported, not enforced without --mr-system");
   }
 
-  static final String FIXTURE_MR_SYSTEM = "95805ce8adc6c2033c5941c4dce2bd95fb1626bf331452c976b3bcc851ed49b2";
+  static final String FIXTURE_MR_SYSTEM = "93fe7eddb11e0d6709fa4a72bb08518f8ce4fabb624bf6d3730f4adbde1081b6";
 
   @Test
   void quoteChecksTheMrSystemWhenTheUserGivesGoldenValues() throws Exception {

@@ -52,6 +52,20 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   }
 
   @Test
+  void aCachedAllowIsNeverServedToABootWithAnotherMrSystem() throws Exception {
+    AppPolicy app = allowedApp();
+    BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
+    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+        .withConfirmations(0, false).withCache(Duration.ofMinutes(5), 100);
+    try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
+      assertTrue(reader.isAppAllowed(boot).allowed());
+      PolicyDecision forged = reader.isAppAllowed(boot.withMrSystem(b32(66), false));
+      assertFalse(forged.allowed());
+      assertEquals("OS image measurement mismatch", forged.reason());
+    }
+  }
+
+  @Test
   void allowedDecisionCarriesKeyVersionsOfThePinnedBlock() throws Exception {
     AppPolicy app = allowedApp();
     app.rotateKeys();
