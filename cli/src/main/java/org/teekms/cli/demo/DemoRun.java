@@ -70,7 +70,7 @@ final class DemoRun {
   private static final int CONFIRMATIONS = 2;
   /** The KMS reuses one pinned block this long (teekms.chain.pin-reuse): a policy change applies at most this much later. */
   private static final Duration PIN_REUSE = Duration.ofSeconds(1);
-  private static final int STEPS = 12;
+  private static final int STEPS = 13;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HexFormat HEX = HexFormat.of();
   /** The agent logs its progress (java.util.logging); the demo prints the same facts in its steps. Held strongly:
@@ -123,7 +123,8 @@ final class DemoRun {
       report.step("Deploy the governance contracts and set the platform policy", this::deployGovernance);
       report.step("Start the KMS (embedded PostgreSQL, simulator explicitly enabled)", this::startKms);
       report.step("Verify the KMS's RA-TLS identity and register its measurement on chain", this::registerKms);
-      report.step("Register the app and its compose hash on chain", this::registerApp);
+      report.step("Register the OS image's golden measurement, the app and its compose hash on chain",
+          this::registerApp);
       report.step("Start a fake OpenAI-compatible model (127.0.0.1)", this::startModel);
       report.step("Boot a simulated CVM: guest agent measures RTMR3 and fetches the app keys", this::bootCvm);
       report.step("Chat through the signing proxy; fetch the signature and the attestation report", this::chat);
@@ -173,11 +174,6 @@ final class DemoRun {
     registry = deployed.registry();
     report.detail("KmsRegistry at %s (owner %s): %s", registry.address(), operator.getAddress(), tx(deployed.tx()));
     report.detail("add-os-image %s: %s", HEX.formatHex(osImageHash), tx(registry.addOsImage(osImageHash)));
-    // the OS image hash in RTMR3 is the guest's claim; its golden mrSystem (from a reference boot) binds it to what
-    // the TDX module measured (MRTD, RTMR0-2)
-    goldenMrSystem = SimulatedCvmAgent.referenceMrSystem(tdx);
-    report.detail("add-os-image-measurement %s mrSystem %s: %s", HEX.formatHex(osImageHash),
-        HEX.formatHex(goldenMrSystem), tx(registry.addOsImageMeasurement(osImageHash, goldenMrSystem)));
     KmsRegistry.TcbPolicy tcb = registry.tcbPolicy();
     report.detail("TCB policy: statuses %s, advisories %s", tcb.statuses(), tcb.advisoryIds());
     confirm();
@@ -231,6 +227,11 @@ final class DemoRun {
   }
 
   private void registerApp() throws Exception {
+    // the OS image hash in RTMR3 is the guest's claim; its golden mrSystem (from a reference boot of the simulated
+    // image) binds it to what the TDX module measured (MRTD, RTMR0-2)
+    goldenMrSystem = SimulatedCvmAgent.referenceMrSystem(tdx);
+    report.detail("add-os-image-measurement %s mrSystem %s: %s", HEX.formatHex(osImageHash),
+        HEX.formatHex(goldenMrSystem), tx(registry.addOsImageMeasurement(osImageHash, goldenMrSystem)));
     Credentials owner = Credentials.create(APP_OWNER_KEY);
     KmsRegistry.Registration registration = registry.registerApp(owner.getAddress());
     appId = registration.appId();
