@@ -15,6 +15,8 @@ struct BootInfo {
     uint32 gpuCount;          // number of GPUs whose evidence the KMS verified
     string gpuArch;           // architecture of those GPUs, e.g. "HOPPER" ("" when none)
     uint32 gpuDriverVersion;  // lowest driver version among them, major*1e6 + minor*1e3 + patch (0 when none)
+    bytes32 mrSystem;         // SHA-256(MRTD || RTMR0 || RTMR1 || RTMR2) of the verified quote (hardware-measured OS)
+    bool osImageMeasured;     // the KMS verified a measurement document proving osImageHash against that quote
 }
 
 /// GPU requirements. count == 0 means "no GPU required" and then arch must be "" and minDriverVersion 0.

@@ -29,6 +29,9 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     Bytes32Set.Set private kmsMeasurementSet;
     Bytes32Set.Set private kmsDeviceSet;
     Bytes32Set.Set private osImageSet;
+    /// Golden measurements: per OS image hash, the mrSystem values (SHA-256(MRTD || RTMR0-2)) a boot of that image
+    /// may have, typically taken from reference boots.
+    mapping(bytes32 => Bytes32Set.Set) private osImageMeasurementSets;
 
     string[] private tcbStatuses;
     string[] private advisoryIds;
@@ -47,6 +50,8 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     event KmsDeviceRemoved(address indexed by, bytes32 indexed deviceId);
     event OsImageAdded(address indexed by, bytes32 indexed osImageHash);
     event OsImageRemoved(address indexed by, bytes32 indexed osImageHash);
+    event OsImageMeasurementAdded(address indexed by, bytes32 indexed osImageHash, bytes32 indexed mrSystem);
+    event OsImageMeasurementRemoved(address indexed by, bytes32 indexed osImageHash, bytes32 indexed mrSystem);
     event TcbPolicyChanged(address indexed by, string[] oldStatuses, string[] newStatuses,
         string[] oldAdvisoryIds, string[] newAdvisoryIds);
     event DefaultGpuPolicyChanged(address indexed by,
@@ -116,6 +121,21 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     function removeOsImage(bytes32 osImageHash) external onlyOwner {
         require(osImageSet.remove(osImageHash), "OS image not allowed");
         emit OsImageRemoved(msg.sender, osImageHash);
+    }
+
+    /// Registers a golden measurement of an OS image: a boot that claims osImageHash (in RTMR3, which the guest
+    /// writes) is accepted only if its hardware-measured mrSystem is registered for that image, or the KMS proved
+    /// the image from a measurement document (BootInfo.osImageMeasured).
+    function addOsImageMeasurement(bytes32 osImageHash, bytes32 mrSystem) external onlyOwner {
+        require(osImageHash != bytes32(0), "OS image hash is zero");
+        require(mrSystem != bytes32(0), "mrSystem is zero");
+        require(osImageMeasurementSets[osImageHash].add(mrSystem), "OS image measurement already allowed");
+        emit OsImageMeasurementAdded(msg.sender, osImageHash, mrSystem);
+    }
+
+    function removeOsImageMeasurement(bytes32 osImageHash, bytes32 mrSystem) external onlyOwner {
+        require(osImageMeasurementSets[osImageHash].remove(mrSystem), "OS image measurement not allowed");
+        emit OsImageMeasurementRemoved(msg.sender, osImageHash, mrSystem);
     }
 
     /// Replaces the TCB policy: the acceptable TCB statuses (never "Revoked") and the advisory IDs that may be
@@ -211,6 +231,15 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
         return osImageSet.contains(osImageHash);
     }
 
+    /// The golden mrSystem values registered for an OS image (auditors list them per image from osImages()).
+    function osImageMeasurements(bytes32 osImageHash) external view returns (bytes32[] memory) {
+        return osImageMeasurementSets[osImageHash].values;
+    }
+
+    function isOsImageMeasurementAllowed(bytes32 osImageHash, bytes32 mrSystem) external view returns (bool) {
+        return osImageMeasurementSets[osImageHash].contains(mrSystem);
+    }
+
     function getTcbPolicy() external view returns (string[] memory statuses, string[] memory advisories) {
         return (tcbStatuses, advisoryIds);
     }
@@ -224,20 +253,27 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
         AppStatus status = appStatus[boot.appId];
         if (status == AppStatus.None) return (false, "app not registered");
         if (status == AppStatus.Deregistered) return (false, "app deregistered");
-        (allowed, reason) = platformCheck(boot);
+        (allowed, reason) = platformCheck(boot, true);
         if (!allowed) return (allowed, reason);
         return AppPolicy(boot.appId).isAppAllowed(boot);
     }
 
     /// May this CVM act as a KMS replica (onboarding)? Measurement, device, OS image and TCB policy.
+    /// No golden OS image measurement is needed here: mrAggregated covers MRTD and RTMR0-2 (and the boot-time
+    /// RTMR3), so a registered KMS measurement already pins the hardware-measured OS image.
     function isKmsAllowed(BootInfo calldata boot) external view returns (bool allowed, string memory reason) {
         if (!kmsMeasurementSet.contains(boot.mrAggregated)) return (false, "KMS measurement not allowed");
         if (!kmsDeviceSet.contains(boot.deviceId)) return (false, "KMS device not allowed");
-        return platformCheck(boot);
+        return platformCheck(boot, false);
     }
 
-    function platformCheck(BootInfo calldata boot) private view returns (bool, string memory) {
+    /// OS image (allowed, and for apps proven by the hardware measurements), then TCB status and advisories.
+    function platformCheck(BootInfo calldata boot, bool requireMeasuredImage) private view returns (bool, string memory) {
         if (!osImageSet.contains(boot.osImageHash)) return (false, "OS image not allowed");
+        if (requireMeasuredImage && !boot.osImageMeasured
+            && !osImageMeasurementSets[boot.osImageHash].contains(boot.mrSystem)) {
+            return (false, "OS image measurement mismatch");
+        }
         if (!contains(tcbStatuses, boot.tcbStatus)) return (false, "TCB status not allowed");
         for (uint256 i = 0; i < boot.advisoryIds.length; i++) {
             if (!contains(advisoryIds, boot.advisoryIds[i])) {

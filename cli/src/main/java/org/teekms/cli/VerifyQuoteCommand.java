@@ -48,6 +48,8 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
 
   @Mixin QuoteVerificationOptions options;
 
+  @Mixin MrSystemOptions mrSystem;
+
   @Override
   public Integer call() throws Exception {
     options.requireOneCollateralSource();
@@ -57,6 +59,7 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     if (dstack != null && eventLog != null) {
       throw new ParameterException(spec.commandLine(), "--dstack carries its own event log; drop --event-log");
     }
+    java.util.Set<org.teekms.attest.tdx.Bytes> golden = mrSystem.golden(spec);
     Instant time = options.time();
     DcapQuoteVerifier verifier = options.verifier();
     DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
@@ -96,6 +99,17 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     if (dstackFile != null && dstackFile.vmConfigJson() != null && parsed != null && parsed.tdReport() != null) {
       // Reported, not (yet) part of "valid": whether the measurements prove the vm_config's OS image.
       out.set("osImage", OsImageJson.check(parsed.tdReport(), dstackFile.vmConfigJson(), dstackFile.eventLog()));
+    }
+    if (parsed != null && parsed.tdReport() != null) {
+      // reported always; enforced only when the user gave golden values (this command verifies, it does not admit)
+      java.util.Optional<String[]> os = MrSystemOptions.put(out, parsed.tdReport(),
+          out.path("eventLog").path("osImageHash").asText(null), golden, false);
+      if (os.isPresent() && valid) {
+        out.put("valid", false);
+        out.put("failure", os.get()[0]);
+        out.put("error", os.get()[1]);
+      }
+      valid &= os.isEmpty();
     }
     spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
@@ -156,6 +170,7 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       for (int i = 0; i < 4; i++) {
         t.put("rtmr" + i, td.rtmr(i).hex());
       }
+      t.put("mrSystem", org.teekms.attest.tdx.MrSystem.of(td).hex());
       t.put("reportData", td.reportData().hex());
       t.put("mrConfigId", td.mrConfigId().hex());
       t.put("mrOwner", td.mrOwner().hex());

@@ -35,7 +35,9 @@ import picocli.CommandLine.Spec;
  * {@code teekms verify ratls}: verifies an RA-TLS certificate end to end — its self-signature and validity, the
  * binding of its key into the quote's REPORTDATA, the quote (DCAP), the event log replay, and, when it carries GPU
  * evidence, that the evidence is measured into RTMR3 and its nonces are bound to the key. Prints the
- * {@code verify quote} JSON plus {@code "keyBound"}, {@code "certificate"} and {@code "gpuEvidence"}.
+ * {@code verify quote} JSON plus {@code "keyBound"}, {@code "certificate"}, {@code "gpuEvidence"} and
+ * {@code "osMeasurement"}: valid only when the quote's mrSystem is one of the {@code --mr-system} values the user
+ * trusts ({@link MrSystemOptions}), since everything in RTMR3 is written by that OS.
  * Exit 0 valid, 1 invalid, 2 usage error.
  */
 @Command(
@@ -52,9 +54,12 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
 
   @Mixin QuoteVerificationOptions options;
 
+  @Mixin MrSystemOptions mrSystem;
+
   @Override
   public Integer call() throws Exception {
     options.requireOneCollateralSource();
+    java.util.Set<org.teekms.attest.tdx.Bytes> golden = mrSystem.golden(spec);
     Instant time = options.time();
     X509Certificate certificate = certificate(options.read(cert, "--cert"));
     ObjectNode out;
@@ -103,6 +108,8 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
       e.put("error", "no TD report to replay the event log against");
     }
     Optional<String> gpuProblem = gpu(out, evidence);
+    Optional<String[]> osProblem = td == null ? Optional.empty()
+        : MrSystemOptions.put(out, td, out.path("eventLog").path("osImageHash").asText(null), golden, true);
 
     boolean quoteValid = result != null && result.valid();
     List<String[]> problems = new java.util.ArrayList<>();
@@ -120,7 +127,9 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
       problems.add(new String[] {"EVENT_LOG_INVALID", "event log: " + out.get("eventLog").get("error").asText()});
     }
     gpuProblem.ifPresent(p -> problems.add(new String[] {"GPU_EVIDENCE_INVALID", p}));
-    boolean valid = quoteValid && keyBound && replayed && signatureValid && validAt && gpuProblem.isEmpty();
+    osProblem.ifPresent(problems::add);
+    boolean valid = quoteValid && keyBound && replayed && signatureValid && validAt && gpuProblem.isEmpty()
+        && td != null && osProblem.isEmpty();
     if (!valid && !problems.isEmpty() && (quoteValid || !out.has("error"))) {
       out.put("valid", false);
       out.put("failure", problems.get(0)[0]);

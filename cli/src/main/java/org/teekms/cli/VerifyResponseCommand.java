@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code teekms verify response}: checks a signed inference response from the guest agent's signing proxy offline
  * (logic: {@link SignedResponseVerifier}): the signature recovers the signing address; the quote verifies and binds
- * that address and the nonce; the event log replays and the compose hash matches; GPU evidence verifies with the
- * nonce. Exit 0 valid, 1 invalid, 2 usage error.
+ * that address and the nonce; the event log replays and the compose hash matches; the quote's mrSystem is one of the
+ * user's {@code --mr-system} golden values (without one nothing is valid); GPU evidence verifies with the nonce. Exit 0 valid, 1 invalid, 2 usage error.
  */
 @Command(
     name = "response",
@@ -81,6 +81,8 @@ public final class VerifyResponseCommand implements Callable<Integer> {
 
   @Mixin QuoteVerificationOptions options;
 
+  @Mixin MrSystemOptions mrSystem;
+
   @Override
   public Integer call() throws Exception {
     options.requireOneCollateralSource();
@@ -95,7 +97,8 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     SignedResponseVerifier.Verdict v;
     try {
       v = new SignedResponseVerifier(new SignedResponseVerifier.Settings(options.verifier(), options.source(),
-          QuotePolicy.builder().build(), options.time(), composeHash, expectedNonce, gpuVerifier(), requireGpu))
+          QuotePolicy.builder().build(), options.time(), composeHash, expectedNonce, gpuVerifier(), requireGpu,
+          mrSystem.golden(spec)))
           .verify(options.read(report, "--report"), options.read(signature, "--signature"),
               options.read(request, "--request"), options.read(response, "--response"));
     } catch (QuoteVerificationOptions.CollateralLoadException e) {

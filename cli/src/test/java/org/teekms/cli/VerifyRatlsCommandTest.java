@@ -14,6 +14,9 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
+import java.util.HexFormat;
+import java.util.ArrayList;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,7 +54,60 @@ class VerifyRatlsCommandTest {
     Path collateral = SimulatedRaTls.TDX.collateral().writeTo(dir.resolve("collateral"));
     Path root = Files.writeString(dir.resolve("root.pem"), SimulatedRaTls.TDX.rootCertificatePem());
     return new String[] {"verify", "ratls", "--cert", cert.toString(), "--collateral", collateral.toString(),
-        "--root-ca", root.toString()};
+        "--root-ca", root.toString(), "--mr-system", golden()};
+  }
+
+  /** The golden mrSystem of the simulated OS image: a reference boot's SHA-256(MRTD ‖ RTMR0-2). */
+  static String golden() throws Exception {
+    return HexFormat.of().formatHex(SimulatedRaTls.cvm("reference", false).mrSystem());
+  }
+
+  static String[] without(String[] args, String option) {
+    List<String> out = new ArrayList<>(List.of(args));
+    int i = out.indexOf(option);
+    out.remove(i + 1);
+    out.remove(i);
+    return out.toArray(new String[0]);
+  }
+
+  @Test
+  void theOsIsProvenOnlyByAGoldenMrSystemTheUserGives() throws Exception {
+    String[] args = ratls(pem("c.pem", SimulatedRaTls.credentials("services: {os: 1}").certificate()));
+    Run ok = run(args);
+    assertEquals(0, ok.exit(), ok.json().toString());
+    assertEquals(golden(), ok.json().at("/osMeasurement/mrSystem").asText());
+    assertEquals(golden(), ok.json().at("/td/mrSystem").asText());
+    assertTrue(ok.json().at("/osMeasurement/proven").asBoolean());
+    assertEquals("mr-system", ok.json().at("/osMeasurement/by").asText());
+
+    Run unproven = run(without(args, "--mr-system"));
+    assertEquals(1, unproven.exit());
+    assertFalse(unproven.json().get("valid").asBoolean());
+    assertEquals("OS_IMAGE_NOT_PROVEN", unproven.json().get("failure").asText());
+    assertTrue(unproven.json().get("error").asText().contains(golden()), "says which mrSystem to check");
+    assertEquals(2, run(with(without(args, "--mr-system"), "--mr-system", "abcd")).exit());
+  }
+
+  @Test
+  void aForgedIdentityOnItsOwnKernelIsNotValid() throws Exception {
+    // the victim's compose (hence app id) and OS image claim in RTMR3, but another MRTD and kernel
+    byte[] os = new byte[32];
+    java.util.Arrays.fill(os, (byte) 5);
+    SimulatedCvm forged = SimulatedRaTls.TDX.newCvm(new byte[48], false).boot(
+        SimulatedCvm.App.ofCompose("services: {victim: 1}", new byte[20]).withOsImageHash(os), "ATTACKER");
+    Run r = run(ratls(pem("forged.pem", SimulatedRaTls.factory(forged, null).create("x").certificate())));
+    assertEquals(1, r.exit());
+    assertEquals("OS_IMAGE_MEASUREMENT_MISMATCH", r.json().get("failure").asText());
+    assertEquals(HexFormat.of().formatHex(os), r.json().at("/osMeasurement/osImageHash").asText());
+    assertTrue(r.json().get("error").asText().contains("RTMR1"), r.json().get("error").asText());
+    assertTrue(r.json().get("keyBound").asBoolean(), "everything else verifies: that is the attack");
+    assertTrue(r.json().at("/eventLog/replayed").asBoolean());
+  }
+
+  static String[] with(String[] args, String... more) {
+    List<String> out = new ArrayList<>(List.of(args));
+    out.addAll(List.of(more));
+    return out.toArray(new String[0]);
   }
 
   @Test
@@ -138,6 +194,23 @@ class VerifyRatlsCommandTest {
     assertEquals(expected.get("replayed_rtmrs").get("rtmr3").asText(), e.get("rtmr3").asText());
     assertEquals("{\"name\":\"local-sgx\",\"id\":\"1b7a49378403249b6986a907844cab0921eca32dd47e657f3c10311ccaeccf8b\"}",
         e.get("keyProvider").asText());
+    // mrSystem of the real quote, computed independently (Python hashlib over the quote's MRTD and RTMR0-2)
+    assertEquals(FIXTURE_MR_SYSTEM, r.json().at("/osMeasurement/mrSystem").asText());
+    assertFalse(r.json().at("/osMeasurement/proven").asBoolean(), "reported, not enforced without --mr-system");
+  }
+
+  static final String FIXTURE_MR_SYSTEM = "93fe7eddb11e0d6709fa4a72bb08518f8ce4fabb624bf6d3730f4adbde1081b6";
+
+  @Test
+  void quoteChecksTheMrSystemWhenTheUserGivesGoldenValues() throws Exception {
+    String[] args = {"verify", "quote", "--dstack", Fixtures.path("dstack/quote-report.json").toString(),
+        "--collateral", Fixtures.path(DSTACK_COLLATERAL).toString(), "--at", DSTACK_AT};
+    Run ok = run(with(args, "--mr-system", "0x" + FIXTURE_MR_SYSTEM));
+    assertEquals(0, ok.exit(), ok.err());
+    assertTrue(ok.json().at("/osMeasurement/proven").asBoolean());
+    Run other = run(with(args, "--mr-system", "00".repeat(32)));
+    assertEquals(1, other.exit());
+    assertEquals("OS_IMAGE_MEASUREMENT_MISMATCH", other.json().get("failure").asText());
   }
 
   @Test

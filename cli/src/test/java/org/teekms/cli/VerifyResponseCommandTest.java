@@ -114,7 +114,25 @@ class VerifyResponseCommandTest {
     common = List.of("verify", "response", "--report", report.toString(), "--signature", sig.toString(),
         "--request", req.toString(), "--response", resp.toString(), "--collateral", collateral.toString(),
         "--root-ca", root.toString(), "--gpu-root", pem("gpu-root.pem", gpu.deviceRoot()).toString(), "--no-ocsp",
-        "--require-gpu");
+        "--require-gpu", "--mr-system", HexFormat.of().formatHex(cvm.mrSystem()));
+  }
+
+  @Test
+  void aResponseFromAnUnprovenOsIsNotValid() throws Exception {
+    List<String> args = new ArrayList<>(with("--compose", compose.toString()));
+    int i = args.indexOf("--mr-system");
+    String golden = args.get(i + 1);
+    args.subList(i, i + 2).clear();
+    Run none = run(args);
+    assertEquals(1, none.exit());
+    assertEquals("OS_IMAGE_NOT_PROVEN", none.json().get("failure").asText());
+    assertEquals(golden, none.json().at("/osMeasurement/mrSystem").asText());
+    args.addAll(List.of("--mr-system", "ab".repeat(32)));
+    Run other = run(args);
+    assertEquals(1, other.exit());
+    assertEquals("OS_IMAGE_MEASUREMENT_MISMATCH", other.json().get("failure").asText());
+    args.addAll(List.of("--mr-system", golden));
+    assertEquals(0, run(args).exit(), "any one of several golden values");
   }
 
   List<String> with(String... more) {

@@ -20,10 +20,14 @@ import java.util.Objects;
  * @param gpuCount number of GPUs whose evidence verified
  * @param gpuArch their architecture, e.g. "HOPPER" ("" when none)
  * @param gpuDriverVersion lowest driver version among them, {@link DriverVersion} encoding (0 when none)
+ * @param mrSystem 32 bytes: SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) of the verified quote (the OS the hardware
+ *     measured); the registry admits {@code osImageHash} only if this is a golden measurement registered for it
+ * @param osImageMeasured whether the KMS verified a measurement document proving {@code osImageHash} against the
+ *     quote (then no golden measurement is needed)
  */
 public record BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
     byte[] osImageHash, String tcbStatus, List<String> advisoryIds, int gpuCount, String gpuArch,
-    long gpuDriverVersion) {
+    long gpuDriverVersion, byte[] mrSystem, boolean osImageMeasured) {
 
   public BootInfo {
     appId = copy(appId, 20, "appId");
@@ -39,13 +43,31 @@ public record BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte
     if (gpuDriverVersion < 0 || gpuDriverVersion > 0xFFFF_FFFFL) {
       throw new IllegalArgumentException("gpuDriverVersion out of uint32 range");
     }
+    mrSystem = copy(mrSystem, 32, "mrSystem");
   }
 
-  /** A boot without GPUs. */
+  /**
+   * A boot without a hardware-measured OS identity: mrSystem all zero (which the registry never accepts as a golden
+   * measurement) and not measured. For tools and tests; the KMS always passes the quote's mrSystem.
+   */
+  public BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
+      byte[] osImageHash, String tcbStatus, List<String> advisoryIds, int gpuCount, String gpuArch,
+      long gpuDriverVersion) {
+    this(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, gpuCount,
+        gpuArch, gpuDriverVersion, new byte[32], false);
+  }
+
+  /** A boot without GPUs (and without a measured OS identity, see above). */
   public static BootInfo withoutGpu(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId,
       byte[] mrAggregated, byte[] osImageHash, String tcbStatus, List<String> advisoryIds) {
     return new BootInfo(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds,
         0, "", 0);
+  }
+
+  /** Returns a copy of this boot with another OS measurement (tests and tools). */
+  public BootInfo withMrSystem(byte[] mrSystem, boolean osImageMeasured) {
+    return new BootInfo(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds,
+        gpuCount, gpuArch, gpuDriverVersion, mrSystem, osImageMeasured);
   }
 
   @Override public byte[] appId() { return appId.clone(); }
@@ -54,6 +76,7 @@ public record BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte
   @Override public byte[] deviceId() { return deviceId.clone(); }
   @Override public byte[] mrAggregated() { return mrAggregated.clone(); }
   @Override public byte[] osImageHash() { return osImageHash.clone(); }
+  @Override public byte[] mrSystem() { return mrSystem.clone(); }
 
   /** The app id as a 0x-prefixed lowercase address. */
   public String appAddress() {
@@ -63,13 +86,14 @@ public record BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte
   /** The struct's components in ABI order, as {@link ContractAbi} takes them. */
   List<Object> abiTuple() {
     return List.of(appAddress(), composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus,
-        advisoryIds, java.math.BigInteger.valueOf(gpuCount), gpuArch, java.math.BigInteger.valueOf(gpuDriverVersion));
+        advisoryIds, java.math.BigInteger.valueOf(gpuCount), gpuArch, java.math.BigInteger.valueOf(gpuDriverVersion),
+        mrSystem, osImageMeasured);
   }
 
   /** Returns a copy of this boot with another compose hash (tests and tools). */
   public BootInfo withComposeHash(byte[] hash) {
     return new BootInfo(appId, hash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds,
-        gpuCount, gpuArch, gpuDriverVersion);
+        gpuCount, gpuArch, gpuDriverVersion, mrSystem, osImageMeasured);
   }
 
   private static byte[] copy(byte[] b, int length, String name) {
@@ -87,13 +111,14 @@ public record BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte
         && Arrays.equals(instanceId, b.instanceId) && Arrays.equals(deviceId, b.deviceId)
         && Arrays.equals(mrAggregated, b.mrAggregated) && Arrays.equals(osImageHash, b.osImageHash)
         && tcbStatus.equals(b.tcbStatus) && advisoryIds.equals(b.advisoryIds) && gpuCount == b.gpuCount
-        && gpuArch.equals(b.gpuArch) && gpuDriverVersion == b.gpuDriverVersion;
+        && gpuArch.equals(b.gpuArch) && gpuDriverVersion == b.gpuDriverVersion
+        && Arrays.equals(mrSystem, b.mrSystem) && osImageMeasured == b.osImageMeasured;
   }
 
   @Override
   public int hashCode() {
-    int h = Objects.hash(tcbStatus, advisoryIds, gpuCount, gpuArch, gpuDriverVersion);
-    for (byte[] b : List.of(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash)) {
+    int h = Objects.hash(tcbStatus, advisoryIds, gpuCount, gpuArch, gpuDriverVersion, osImageMeasured);
+    for (byte[] b : List.of(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, mrSystem)) {
       h = 31 * h + Arrays.hashCode(b);
     }
     return h;
@@ -106,6 +131,7 @@ public record BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte
         + ", instanceId=" + hex.formatHex(instanceId) + ", deviceId=" + hex.formatHex(deviceId)
         + ", mrAggregated=" + hex.formatHex(mrAggregated) + ", osImageHash=" + hex.formatHex(osImageHash)
         + ", tcbStatus=" + tcbStatus + ", advisoryIds=" + advisoryIds + ", gpuCount=" + gpuCount
-        + ", gpuArch=" + gpuArch + ", gpuDriverVersion=" + DriverVersion.format(gpuDriverVersion) + "]";
+        + ", gpuArch=" + gpuArch + ", gpuDriverVersion=" + DriverVersion.format(gpuDriverVersion)
+        + ", mrSystem=" + hex.formatHex(mrSystem) + ", osImageMeasured=" + osImageMeasured + "]";
   }
 }

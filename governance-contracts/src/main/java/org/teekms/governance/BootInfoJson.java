@@ -17,13 +17,17 @@ import java.util.Set;
  *
  * <pre>{"appId":"0x…20 bytes","composeHash":"…32","instanceId":"…20","deviceId":"…32","mrAggregated":"…32",
  * "osImageHash":"…32","tcbStatus":"UpToDate","advisoryIds":[],"gpuCount":1,"gpuArch":"HOPPER",
- * "gpuDriverVersion":"550.127.05"}</pre>
+ * "gpuDriverVersion":"550.127.05","mrSystem":"…32","osImageMeasured":false}</pre>
+ *
+ * {@code mrSystem} and {@code osImageMeasured} may be omitted (zero and false: a boot without a hardware-measured OS
+ * identity, which the registry's OS image check refuses).
  */
 public final class BootInfoJson {
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
   private static final Set<String> FIELDS = Set.of("appId", "composeHash", "instanceId", "deviceId",
       "mrAggregated", "osImageHash", "tcbStatus", "advisoryIds", "gpuCount", "gpuArch", "gpuDriverVersion");
+  private static final Set<String> OPTIONAL_FIELDS = Set.of("mrSystem", "osImageMeasured");
   private static final int MAX_INPUT = 64 * 1024;
   private static final int MAX_ADVISORIES = 256;
 
@@ -40,7 +44,7 @@ public final class BootInfoJson {
     }
     if (n == null || !n.isObject()) throw new IllegalArgumentException("BootInfo must be a JSON object");
     n.fieldNames().forEachRemaining(f -> {
-      if (!FIELDS.contains(f)) throw new IllegalArgumentException("unknown BootInfo field " + f);
+      if (!FIELDS.contains(f) && !OPTIONAL_FIELDS.contains(f)) throw new IllegalArgumentException("unknown BootInfo field " + f);
     });
     for (String f : FIELDS) if (!n.has(f)) throw new IllegalArgumentException("missing BootInfo field " + f);
     JsonNode adv = n.get("advisoryIds");
@@ -60,10 +64,16 @@ public final class BootInfoJson {
     } else {
       throw new IllegalArgumentException("gpuDriverVersion must be \"major.minor.patch\" or an integer");
     }
+    byte[] mrSystem = n.has("mrSystem") ? hex(n, "mrSystem", 32) : new byte[32];
+    boolean measured = false;
+    if (n.has("osImageMeasured")) {
+      if (!n.get("osImageMeasured").isBoolean()) throw new IllegalArgumentException("osImageMeasured must be a boolean");
+      measured = n.get("osImageMeasured").asBoolean();
+    }
     return new BootInfo(hex(n, "appId", 20), hex(n, "composeHash", 32), hex(n, "instanceId", 20),
         hex(n, "deviceId", 32), hex(n, "mrAggregated", 32), hex(n, "osImageHash", 32),
         text(n.get("tcbStatus"), "tcbStatus"), advisories, count.asInt(), text(n.get("gpuArch"), "gpuArch"),
-        driverVersion);
+        driverVersion, mrSystem, measured);
   }
 
   /** The JSON form of a BootInfo (hex with 0x). */
@@ -81,6 +91,8 @@ public final class BootInfoJson {
     m.put("gpuCount", b.gpuCount());
     m.put("gpuArch", b.gpuArch());
     m.put("gpuDriverVersion", DriverVersion.format(b.gpuDriverVersion()));
+    m.put("mrSystem", "0x" + hex.formatHex(b.mrSystem()));
+    m.put("osImageMeasured", b.osImageMeasured());
     return m;
   }
 

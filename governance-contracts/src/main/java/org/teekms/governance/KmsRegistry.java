@@ -150,6 +150,25 @@ public final class KmsRegistry extends GovernanceContract {
     return readBool("isOsImageAllowed", osImageHash);
   }
 
+  /** Registers a golden mrSystem (SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2)) for an OS image. */
+  public TxResult addOsImageMeasurement(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
+    return send("addOsImageMeasurement", osImageHash, mrSystem);
+  }
+
+  public TxResult removeOsImageMeasurement(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
+    return send("removeOsImageMeasurement", osImageHash, mrSystem);
+  }
+
+  /** The golden mrSystem values registered for an OS image. */
+  @SuppressWarnings("unchecked")
+  public List<byte[]> osImageMeasurements(byte[] osImageHash) throws GovernanceException {
+    return (List<byte[]>) readOne("osImageMeasurements", osImageHash);
+  }
+
+  public boolean isOsImageMeasurementAllowed(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
+    return readBool("isOsImageMeasurementAllowed", osImageHash, mrSystem);
+  }
+
   public TxResult setTcbPolicy(List<String> statuses, List<String> advisoryIds) throws GovernanceException {
     return send("setTcbPolicy", statuses, advisoryIds);
   }

@@ -89,9 +89,19 @@ abstract class AnvilTestBase {
     return AppPolicy.at(chain, registry.registerApp(appOwner.getAddress()).appId(), appOwner);
   }
 
+  /** The hardware-measured OS identity (mrSystem) of the boots {@link #boot} makes. */
+  static final byte[] MR_SYSTEM = b32(88);
+
+  /** A boot of {@code osImage} whose quote's mrSystem is {@link #MR_SYSTEM} (not proven by a document). */
   static BootInfo boot(String appId, byte[] compose, byte[] device, byte[] osImage) {
     return BootInfo.withoutGpu(Numeric.hexStringToByteArray(appId), compose, b20(9), device, b32(77), osImage,
-        "UpToDate", List.of());
+        "UpToDate", List.of()).withMrSystem(MR_SYSTEM, false);
+  }
+
+  /** Allows an OS image and registers {@link #MR_SYSTEM} as its golden measurement. */
+  static void allowOsImage(byte[] osImage) throws GovernanceException {
+    registry.addOsImage(osImage);
+    registry.addOsImageMeasurement(osImage, MR_SYSTEM);
   }
 
   /** The contract emitted exactly one event in this transaction, with this name and these arguments (a subset, compared as JSON). */

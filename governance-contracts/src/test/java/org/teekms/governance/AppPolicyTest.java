@@ -214,7 +214,7 @@ class AppPolicyTest extends AnvilTestBase {
   void isAppAllowedAppChecks() throws Exception {
     AppPolicy app = newApp();
     AppPolicy otherApp = newApp();
-    registry.addOsImage(b32(3));
+    allowOsImage(b32(3));
     app.addComposeHash(b32(1));
     BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
 
@@ -234,7 +234,7 @@ class AppPolicyTest extends AnvilTestBase {
 
     registry.setTcbPolicy(List.of("UpToDate", "SWHardeningNeeded"), List.of());
     BootInfo swh = BootInfo.withoutGpu(boot.appId(), b32(1), b20(9), b32(2), b32(77), b32(3), "SWHardeningNeeded",
-        List.of());
+        List.of()).withMrSystem(MR_SYSTEM, false);
     assertEquals(ALLOWED, registry.isAppAllowed(swh));
     app.setRequireTcbUpToDate(true);
     assertEquals(denied("TCB not up to date"), registry.isAppAllowed(swh));
@@ -247,18 +247,18 @@ class AppPolicyTest extends AnvilTestBase {
   @Test
   void isAppAllowedGpuChecks() throws Exception {
     AppPolicy app = newApp();
-    registry.addOsImage(b32(3));
+    allowOsImage(b32(3));
     app.addComposeHash(b32(1));
     app.setAllowAnyDevice(true);
     byte[] appId = Numeric.hexStringToByteArray(app.address());
     long v550 = DriverVersion.parse("550.127.05");
     BootInfo noGpu = boot(app.address(), b32(1), b32(2), b32(3));
     BootInfo oneHopper = new BootInfo(appId, b32(1), b20(9), b32(2), b32(77), b32(3), "UpToDate", List.of(), 1,
-        "HOPPER", v550);
+        "HOPPER", v550, MR_SYSTEM, false);
     BootInfo twoHopperOld = new BootInfo(appId, b32(1), b20(9), b32(2), b32(77), b32(3), "UpToDate", List.of(), 2,
-        "HOPPER", DriverVersion.parse("535.86.10"));
+        "HOPPER", DriverVersion.parse("535.86.10"), MR_SYSTEM, false);
     BootInfo blackwell = new BootInfo(appId, b32(1), b20(9), b32(2), b32(77), b32(3), "UpToDate", List.of(), 1,
-        "BLACKWELL", v550);
+        "BLACKWELL", v550, MR_SYSTEM, false);
 
     assertEquals(ALLOWED, registry.isAppAllowed(noGpu), "no GPU policy anywhere");
     registry.setDefaultGpuPolicy(new GpuPolicy(1, "", 0));

@@ -11,7 +11,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
 
   private AppPolicy allowedApp() throws Exception {
     AppPolicy app = newApp();
-    registry.addOsImage(b32(3));
+    allowOsImage(b32(3));
     app.addComposeHash(b32(1));
     app.addDevice(b32(2));
     return app;
@@ -52,6 +52,20 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   }
 
   @Test
+  void aCachedAllowIsNeverServedToABootWithAnotherMrSystem() throws Exception {
+    AppPolicy app = allowedApp();
+    BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
+    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+        .withConfirmations(0, false).withCache(Duration.ofMinutes(5), 100);
+    try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
+      assertTrue(reader.isAppAllowed(boot).allowed());
+      PolicyDecision forged = reader.isAppAllowed(boot.withMrSystem(b32(66), false));
+      assertFalse(forged.allowed());
+      assertEquals("OS image measurement mismatch", forged.reason());
+    }
+  }
+
+  @Test
   void allowedDecisionCarriesKeyVersionsOfThePinnedBlock() throws Exception {
     AppPolicy app = allowedApp();
     app.rotateKeys();
@@ -83,7 +97,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   void isKmsAllowed() throws Exception {
     registry.addKmsMeasurement(b32(77));
     registry.addKmsDevice(b32(2));
-    registry.addOsImage(b32(3));
+    allowOsImage(b32(3));
     BootInfo kms = boot(addr(stranger), b32(1), b32(2), b32(3));
     try (ChainPolicyReader reader = reader(0, new AtomicLong())) {
       PolicyDecision d = reader.isKmsAllowed(kms);
@@ -145,6 +159,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       KmsRegistry reg = KmsRegistry.deploy(ownChain, op, op.getAddress()).registry();
       AppPolicy app = AppPolicy.at(ownChain, reg.registerApp(op.getAddress()).appId(), op);
       reg.addOsImage(b32(3));
+      reg.addOsImageMeasurement(b32(3), MR_SYSTEM);
       app.addComposeHash(b32(1));
       app.setAllowAnyDevice(true);
       BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
@@ -199,6 +214,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       KmsRegistry reg = KmsRegistry.deploy(ownChain, op, op.getAddress()).registry();
       AppPolicy app = AppPolicy.at(ownChain, reg.registerApp(op.getAddress()).appId(), op);
       reg.addOsImage(b32(3));
+      reg.addOsImageMeasurement(b32(3), MR_SYSTEM);
       app.addComposeHash(b32(1));
       app.setAllowAnyDevice(true);
       BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));

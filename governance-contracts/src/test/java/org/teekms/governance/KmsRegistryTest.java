@@ -265,20 +265,83 @@ class KmsRegistryTest extends AnvilTestBase {
     assertEquals(new GovernanceContract.Verdict(false, "app not registered"),
         registry.isAppAllowed(boot(addr(stranger), b32(1), b32(2), b32(3))));
     assertEquals(new GovernanceContract.Verdict(false, "OS image not allowed"), registry.isAppAllowed(boot));
-    registry.addOsImage(b32(3));
+    allowOsImage(b32(3));
     assertEquals(new GovernanceContract.Verdict(false, "compose hash not allowed"), registry.isAppAllowed(boot));
     app.addComposeHash(b32(1));
     app.addDevice(b32(2));
     assertEquals(new GovernanceContract.Verdict(true, ""), registry.isAppAllowed(boot));
     BootInfo advisories = BootInfo.withoutGpu(boot.appId(), b32(1), b20(9), b32(2), b32(77), b32(3), "UpToDate",
-        List.of("INTEL-SA-00289"));
+        List.of("INTEL-SA-00289")).withMrSystem(MR_SYSTEM, false);
     assertEquals(new GovernanceContract.Verdict(false, "advisory ID not allowed: INTEL-SA-00289"),
         registry.isAppAllowed(advisories));
     BootInfo swh = BootInfo.withoutGpu(boot.appId(), b32(1), b20(9), b32(2), b32(77), b32(3), "SWHardeningNeeded",
-        List.of());
+        List.of()).withMrSystem(MR_SYSTEM, false);
     assertEquals(new GovernanceContract.Verdict(false, "TCB status not allowed"), registry.isAppAllowed(swh));
     registry.deregisterApp(app.address());
     assertEquals(new GovernanceContract.Verdict(false, "app deregistered"), registry.isAppAllowed(boot));
+  }
+
+  @Test
+  void anOsImageIsAdmittedOnlyWithARegisteredMeasurementOrAMeasuredDocument() throws Exception {
+    AppPolicy app = newApp();
+    app.addComposeHash(b32(1));
+    app.setAllowAnyDevice(true);
+    registry.addOsImage(b32(3));
+    BootInfo victim = boot(app.address(), b32(1), b32(2), b32(3));
+    // the attack: same app id, compose hash and claimed OS image in RTMR3, but its own kernel (another mrSystem)
+    BootInfo forged = victim.withMrSystem(b32(66), false);
+    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(victim),
+        "no golden measurement registered yet");
+    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"),
+        registry.isAppAllowed(victim.withMrSystem(new byte[32], false)), "a zero mrSystem never matches");
+
+    TxResult added = registry.addOsImageMeasurement(b32(3), MR_SYSTEM);
+    assertSingleEvent(added, registry, "OsImageMeasurementAdded",
+        Map.of("by", addr(operator), "osImageHash", b32(3), "mrSystem", MR_SYSTEM));
+    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isAppAllowed(victim));
+    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(forged));
+    assertTrue(registry.isOsImageMeasurementAllowed(b32(3), MR_SYSTEM));
+    assertFalse(registry.isOsImageMeasurementAllowed(b32(3), b32(66)));
+    assertEquals(List.of(hex(MR_SYSTEM)), hexes(registry.osImageMeasurements(b32(3))));
+    assertTrue(registry.osImageMeasurements(b32(4)).isEmpty(), "golden values are per image");
+    // a measurement registered for another image does not vouch for this one
+    registry.addOsImageMeasurement(b32(4), b32(66));
+    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(forged));
+    // a document the KMS verified against the quote proves the image without a golden value
+    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isAppAllowed(forged.withMrSystem(b32(66), true)));
+    // ... but never an image the owner does not allow
+    assertEquals(new GovernanceContract.Verdict(false, "OS image not allowed"),
+        registry.isAppAllowed(boot(app.address(), b32(1), b32(2), b32(5)).withMrSystem(b32(66), true)));
+
+    TxResult removed = registry.removeOsImageMeasurement(b32(3), MR_SYSTEM);
+    assertSingleEvent(removed, registry, "OsImageMeasurementRemoved",
+        Map.of("by", addr(operator), "osImageHash", b32(3), "mrSystem", MR_SYSTEM));
+    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(victim));
+    assertTrue(registry.osImageMeasurements(b32(3)).isEmpty());
+  }
+
+  @Test
+  void osImageMeasurementsAreOwnerOnlyAndValidated() throws Exception {
+    assertReverts("caller is not the owner", () -> registryAs(stranger).addOsImageMeasurement(b32(3), b32(4)));
+    assertReverts("OS image hash is zero", () -> registry.addOsImageMeasurement(new byte[32], b32(4)));
+    assertReverts("mrSystem is zero", () -> registry.addOsImageMeasurement(b32(3), new byte[32]));
+    registry.addOsImageMeasurement(b32(3), b32(4));
+    assertReverts("OS image measurement already allowed", () -> registry.addOsImageMeasurement(b32(3), b32(4)));
+    assertReverts("caller is not the owner", () -> registryAs(stranger).removeOsImageMeasurement(b32(3), b32(4)));
+    assertReverts("OS image measurement not allowed", () -> registry.removeOsImageMeasurement(b32(3), b32(5)));
+    registry.addOsImageMeasurement(b32(3), b32(5));
+    registry.removeOsImageMeasurement(b32(3), b32(4));
+    assertEquals(List.of(hex(b32(5))), hexes(registry.osImageMeasurements(b32(3))));
+  }
+
+  @Test
+  void aKmsReplicaNeedsNoGoldenOsMeasurementBecauseMrAggregatedPinsIt() throws Exception {
+    BootInfo kms = BootInfo.withoutGpu(new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate",
+        List.of()).withMrSystem(b32(66), false);
+    registry.addKmsMeasurement(b32(6));
+    registry.addKmsDevice(b32(5));
+    registry.addOsImage(b32(7));
+    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isKmsAllowed(kms));
   }
 
   // ---- helpers ----

@@ -49,6 +49,32 @@ class ParsersTest {
     assertThrows(IllegalArgumentException.class, () -> new BootInfo(new byte[20], new byte[32], new byte[20],
         new byte[32], new byte[32], new byte[32], "UpToDate", List.of(), 0, "", 1L << 32));
     assertTrue(b.toString().contains("550.127.05"));
+    assertThrows(IllegalArgumentException.class, () -> b.withMrSystem(new byte[31], false));
+    assertNotEquals(b, b.withMrSystem(new byte[32], true));
+    assertNotEquals(b.withMrSystem(new byte[32], false), b.withMrSystem(filled(32, 1), false));
+  }
+
+  static byte[] filled(int n, int v) {
+    byte[] b = new byte[n];
+    java.util.Arrays.fill(b, (byte) v);
+    return b;
+  }
+
+  @Test
+  void bootInfoJsonCarriesTheMeasuredOsIdentity() throws Exception {
+    BootInfo plain = BootInfoJson.parse(BOOT_JSON);
+    assertArrayEquals(new byte[32], plain.mrSystem(), "omitted: zero, which no registry accepts");
+    assertFalse(plain.osImageMeasured());
+    String json = BOOT_JSON.replace("}", ",\"mrSystem\":\"0x" + "77".repeat(32) + "\",\"osImageMeasured\":true}");
+    BootInfo b = BootInfoJson.parse(json);
+    assertArrayEquals(filled(32, 0x77), b.mrSystem());
+    assertTrue(b.osImageMeasured());
+    String again = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(BootInfoJson.toMap(b));
+    assertEquals(b, BootInfoJson.parse(again));
+    assertThrows(IllegalArgumentException.class,
+        () -> BootInfoJson.parse(json.replace("\"osImageMeasured\":true", "\"osImageMeasured\":\"yes\"")));
+    assertThrows(IllegalArgumentException.class,
+        () -> BootInfoJson.parse(json.replace("77".repeat(32), "77".repeat(31))));
   }
 
   @Test
@@ -152,10 +178,12 @@ class ParsersTest {
     assertEquals("bc7c5a854658bf72206e45be2e23362bc74869ebf7eb756843eba49febe0e5f4",
         HexFormat.of().formatHex(ComposeHash.of(compose)));
     String data = KmsRegistry.ABI.encodeCall("isAppAllowed", BootInfoJson.parse(BOOT_JSON).abiTuple());
-    assertTrue(data.startsWith("0x13826429"));
-    assertEquals(644, (data.length() - 2) / 2);
-    assertEquals("0xfeb93d0b0669c28e123a08a4dc5cd1170167e3b9ba6179a5e95de41767aea954",
+    assertTrue(data.startsWith("0x588a1057"));
+    assertEquals(708, (data.length() - 2) / 2);
+    assertEquals("0x9199e521dbd11e9135d4939197dd1b495d6ae15dbd5d1dfbd74b546c0a6aa1a4",
         org.web3j.crypto.Hash.sha3(data));
+    assertEquals("0xe6319206de0aff642b5ecbd50e90b7d3cd7607419783374837f462055610a637",
+        KmsRegistry.ABI.eventTopic("OsImageMeasurementAdded"));
     assertEquals("0xf264366e3f20d0ef7e17d873c061160f70bac66eae8f4210f7153ba4315539a5",
         AppPolicy.ABI.eventTopic("ComposeHashAdded"));
     assertEquals("0x01975d1a91283223f72ffed07c1fc2d818b0ec548b83d3d0b2343cc1676167b4",

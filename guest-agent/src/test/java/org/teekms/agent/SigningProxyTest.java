@@ -241,8 +241,15 @@ class SigningProxyTest {
         new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
         QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
         GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
-        true));
+        true, java.util.Set.of(AGENT_OS)));
   }
+
+  /**
+   * The golden mrSystem of the fixture's CVM: the agent boots in a simulated TD whose MRTD and RTMR0-2 are all zero
+   * (no firmware events), so SHA-256 of 192 zero bytes (the vector in docs/security.md).
+   */
+  static final org.teekms.attest.tdx.Bytes AGENT_OS = org.teekms.attest.tdx.Bytes.fromHex(
+      "5d89f056865052bcb89c910d2d62872e029fb273c3db03f8968a52a41593c1b5");
 
   @Test
   void theOfflineVerifierAcceptsTheExchangeAndRejectsEveryEditedByte() throws Exception {
@@ -296,8 +303,23 @@ class SigningProxyTest {
     // another compose file
     SignedResponseVerifier otherCompose = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
         new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-        QuotePolicy.builder().build(), Instant.now(), Optional.of(new byte[32]), Optional.of(nonce), null, false));
+        QuotePolicy.builder().build(), Instant.now(), Optional.of(new byte[32]), Optional.of(nonce), null, false,
+        java.util.Set.of(AGENT_OS)));
     SignedResponseVerifier.Verdict c = otherCompose.verify(report, sig, req, resp);
     assertEquals("COMPOSE_HASH_MISMATCH", c.failure(), c.details().toPrettyString());
+    // the OS the hardware measured must be one the verifier trusts: the compose hash alone is the OS's claim
+    assertEquals(AGENT_OS.hex(), ok.details().at("/osMeasurement/mrSystem").asText());
+    assertTrue(ok.details().at("/osMeasurement/proven").asBoolean());
+    for (var golden : List.of(java.util.Set.<org.teekms.attest.tdx.Bytes>of(),
+        java.util.Set.of(org.teekms.attest.tdx.Bytes.copyOf(new byte[32])))) {
+      SignedResponseVerifier.Verdict unproven = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
+          new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
+          QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
+          GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
+          true, golden)).verify(report, sig, req, resp);
+      assertFalse(unproven.valid());
+      assertEquals(golden.isEmpty() ? "OS_IMAGE_NOT_PROVEN" : "OS_IMAGE_MEASUREMENT_MISMATCH", unproven.failure(),
+          unproven.details().toPrettyString());
+    }
   }
 }

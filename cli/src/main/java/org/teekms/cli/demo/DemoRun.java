@@ -70,7 +70,7 @@ final class DemoRun {
   private static final int CONFIRMATIONS = 2;
   /** The KMS reuses one pinned block this long (teekms.chain.pin-reuse): a policy change applies at most this much later. */
   private static final Duration PIN_REUSE = Duration.ofSeconds(1);
-  private static final int STEPS = 12;
+  private static final int STEPS = 13;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HexFormat HEX = HexFormat.of();
   /** The agent logs its progress (java.util.logging); the demo prints the same facts in its steps. Held strongly:
@@ -99,6 +99,7 @@ final class DemoRun {
   private AppPolicy app;
   private FakeLlm llm;
   private SimulatedCvmAgent cvm;
+  private byte[] goldenMrSystem;
   private String firstSigningAddress;
   private Path exchangeDir;
   private String nonceHex;
@@ -122,11 +123,14 @@ final class DemoRun {
       report.step("Deploy the governance contracts and set the platform policy", this::deployGovernance);
       report.step("Start the KMS (embedded PostgreSQL, simulator explicitly enabled)", this::startKms);
       report.step("Verify the KMS's RA-TLS identity and register its measurement on chain", this::registerKms);
-      report.step("Register the app and its compose hash on chain", this::registerApp);
+      report.step("Register the OS image's golden measurement, the app and its compose hash on chain",
+          this::registerApp);
       report.step("Start a fake OpenAI-compatible model (127.0.0.1)", this::startModel);
       report.step("Boot a simulated CVM: guest agent measures RTMR3 and fetches the app keys", this::bootCvm);
       report.step("Chat through the signing proxy; fetch the signature and the attestation report", this::chat);
       report.step("Verify the signed response offline (teekms verify response)", this::verifyOffline);
+      report.step("A forged CVM (its own kernel, the app's id and compose hash in RTMR3) is denied: OS image "
+          + "measurement mismatch", this::forgedCvm);
       report.step("Rotate the app's keys on chain; the next boot gets the new version and signing key",
           this::rotate);
       report.step("Remove the compose hash on chain; the next boot is denied with its reason", this::deny);
@@ -223,6 +227,11 @@ final class DemoRun {
   }
 
   private void registerApp() throws Exception {
+    // the OS image hash in RTMR3 is the guest's claim; its golden mrSystem (from a reference boot of the simulated
+    // image) binds it to what the TDX module measured (MRTD, RTMR0-2)
+    goldenMrSystem = SimulatedCvmAgent.referenceMrSystem(tdx);
+    report.detail("add-os-image-measurement %s mrSystem %s: %s", HEX.formatHex(osImageHash),
+        HEX.formatHex(goldenMrSystem), tx(registry.addOsImageMeasurement(osImageHash, goldenMrSystem)));
     Credentials owner = Credentials.create(APP_OWNER_KEY);
     KmsRegistry.Registration registration = registry.registerApp(owner.getAddress());
     appId = registration.appId();
@@ -350,6 +359,21 @@ final class DemoRun {
     }
   }
 
+  private void forgedCvm() throws Exception {
+    byte[] attackerMrTd = new byte[48];
+    java.util.Arrays.fill(attackerMrTd, (byte) 0x66);
+    try {
+      SimulatedCvmAgent unexpected = boot(attackerMrTd, "ATTACKER");
+      unexpected.close();
+      throw new IllegalStateException("a CVM on another kernel got the app's keys with a forged identity");
+    } catch (BootFailure denied) {
+      report.detail("boot denied (%s): %s", denied.reason(), denied.getMessage());
+      if (!"OS_IMAGE_MEASUREMENT_MISMATCH".equals(denied.reason())) {
+        throw new IllegalStateException("denied, but not for the OS image measurement: " + denied.getMessage());
+      }
+    }
+  }
+
   private void deny() throws Exception {
     report.detail("remove-compose-hash (app owner): %s", tx(app.removeComposeHash(composeHash)));
     confirm();
@@ -408,6 +432,11 @@ final class DemoRun {
   // --- helpers -------------------------------------------------------------------------------------------------
 
   private SimulatedCvmAgent boot() throws Exception {
+    return boot(new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
+  }
+
+  /** A CVM of the app in a TD with this MRTD, booted from the simulated OS image {@code image}. */
+  private SimulatedCvmAgent boot(byte[] mrTd, String image) throws Exception {
     CvmIdentity identity = new CvmIdentity(AppId.fromHex(appId), InstanceId.fromHex(HEX.formatHex(instanceId)),
         osImageHash, AppCompose.parse(Files.readAllBytes(composeFile)));
     KmsAuthorizer.KmsRegistry onChain = kms -> {
@@ -423,7 +452,7 @@ final class DemoRun {
       }
     };
     Path socket = s.workDir().resolve("cvm-" + System.nanoTime() % 100000 + ".sock");
-    return SimulatedCvmAgent.boot(tdx, identity, kmsPort, onChain, llm.port(), socket, clock);
+    return SimulatedCvmAgent.boot(tdx, mrTd, image, identity, kmsPort, onChain, llm.port(), socket, clock);
   }
 
   private ObjectNode appCompose() {
@@ -452,7 +481,8 @@ final class DemoRun {
         "--compose", composeFile.toString(),
         "--nonce", nonceHex,
         "--collateral", exchangeDir.resolve("collateral").toString(),
-        "--root-ca", exchangeDir.resolve("simulated-root-ca.pem").toString());
+        "--root-ca", exchangeDir.resolve("simulated-root-ca.pem").toString(),
+        "--mr-system", HEX.formatHex(goldenMrSystem));
     StringWriter stdout = new StringWriter();
     StringWriter stderr = new StringWriter();
     var cli = TeeKmsCli.newCommandLine();

@@ -54,8 +54,17 @@ final class SimulatedCvmAgent implements AutoCloseable {
    */
   static SimulatedCvmAgent boot(SimulatedTdx tdx, CvmIdentity identity, int kmsPort,
       KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock) throws Exception {
-    SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
-    RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
+    return boot(tdx, new byte[48], SimulatedCvm.DEFAULT_IMAGE, identity, kmsPort, kmsRegistry, llmPort, socket, clock);
+  }
+
+  /**
+   * As above, in a TD with this MRTD whose firmware measured the simulated OS image {@code image} into RTMR0-2 (an
+   * attacker's own kernel is another image).
+   */
+  static SimulatedCvmAgent boot(SimulatedTdx tdx, byte[] mrTd, String image, CvmIdentity identity, int kmsPort,
+      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock) throws Exception {
+    SimulatedCvm cvm = tdx.newCvm(mrTd, false);
+    RuntimeEventLog log = new RuntimeEventLog(cvm, cvm.measureFirmware(image));
     RaTlsVerifier.Builder kmsVerifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
         tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock);
     RunningAgent agent = AgentBoot.boot(identity, cvm, log, null, kmsVerifier, kmsRegistry,
@@ -85,6 +94,13 @@ final class SimulatedCvmAgent implements AutoCloseable {
       vertx.close();
       throw e;
     }
+  }
+
+  /** The golden mrSystem of the demo's OS image: SHA-256(MRTD ‖ RTMR0-2) of a reference boot of it. */
+  static byte[] referenceMrSystem(SimulatedTdx tdx) {
+    SimulatedCvm reference = tdx.newCvm(new byte[48], false);
+    reference.measureFirmware(SimulatedCvm.DEFAULT_IMAGE);
+    return reference.mrSystem();
   }
 
   RunningAgent agent() {

@@ -20,6 +20,8 @@ import picocli.CommandLine.Spec;
         RegistryCommands.DeregisterApp.class,
         RegistryCommands.AddOsImage.class,
         RegistryCommands.RemoveOsImage.class,
+        RegistryCommands.AddOsImageMeasurement.class,
+        RegistryCommands.RemoveOsImageMeasurement.class,
         RegistryCommands.AddKmsMeasurement.class,
         RegistryCommands.RemoveKmsMeasurement.class,
         RegistryCommands.AddKmsDevice.class,

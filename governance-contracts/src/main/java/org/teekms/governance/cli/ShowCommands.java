@@ -64,7 +64,13 @@ final class ShowCommands {
       out.put("kmsIdentities", ids);
       out.put("kmsMeasurements", r.kmsMeasurements());
       out.put("kmsDevices", r.kmsDevices());
-      out.put("osImages", r.osImages());
+      List<byte[]> images = r.osImages();
+      out.put("osImages", images);
+      Map<String, Object> golden = new LinkedHashMap<>();
+      for (byte[] image : images) {
+        golden.put(org.web3j.utils.Numeric.toHexString(image), r.osImageMeasurements(image));
+      }
+      out.put("osImageMeasurements", golden);
       KmsRegistry.TcbPolicy tcb = r.tcbPolicy();
       out.put("tcbStatuses", tcb.statuses());
       out.put("advisoryIds", tcb.advisoryIds());

@@ -105,6 +105,16 @@ class GovCommandTest {
     String app = reg.json().get("appId").asText();
 
     assertTx(ok("add-os-image", "--registry", registry, "--hash", h32(3), "--key-file", op));
+    Run golden = ok("add-os-image-measurement", "--registry", registry, "--image", h32(3), "--mr-system", h32(11),
+        "--key-file", op);
+    assertTx(golden);
+    assertEquals(h32(11), golden.json().get("mrSystem").asText());
+    assertTx(ok("add-os-image-measurement", "--registry", registry, "--image", h32(3), "--mr-system", h32(12),
+        "--key-file", op));
+    assertTx(ok("remove-os-image-measurement", "--registry", registry, "--image", h32(3), "--mr-system", h32(12),
+        "--key-file", op));
+    assertEquals(2, gov(chainArgs("add-os-image-measurement", "--registry", registry, "--image", h32(3),
+        "--mr-system", "0x1234", "--key-file", op)).exit(), "not 32 bytes: usage error");
     assertTx(ok("add-kms-measurement", "--registry", registry, "--measurement", h32(4), "--key-file", op));
     assertTx(ok("add-kms-device", "--registry", registry, "--device", h32(5), "--key-file", op));
     assertTx(ok("remove-kms-device", "--registry", registry, "--device", h32(5), "--key-file", op));
@@ -162,6 +172,7 @@ class GovCommandTest {
     JsonNode shownRegistry = ok("show-registry", "--registry", registry).json();
     assertEquals(operator.getAddress(), shownRegistry.get("owner").asText());
     assertEquals(List.of(h32(3)), texts(shownRegistry.get("osImages")));
+    assertEquals(List.of(h32(11)), texts(shownRegistry.get("osImageMeasurements").get(h32(3))));
     assertEquals(List.of("UpToDate", "OutOfDate"), texts(shownRegistry.get("tcbStatuses")));
     assertEquals(List.of("INTEL-SA-00615"), texts(shownRegistry.get("advisoryIds")));
     assertEquals("0x02010203", shownRegistry.get("kmsIdentities").get(0).get("rootPublicKeys").asText());
@@ -177,6 +188,11 @@ class GovCommandTest {
     Run denied = gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()));
     assertEquals(1, denied.exit());
     assertEquals("compose hash not allowed", denied.json().get("reason").asText());
+    Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 1, "HOPPER", "550.127.05")
+        .replace(h32(11), h32(12)));
+    assertEquals("OS image measurement mismatch",
+        gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString())).json().get("reason").asText(),
+        "a boot whose hardware-measured OS has no golden value");
     Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 0, "", "0"));
     assertEquals("GPU count below required",
         gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString())).json().get("reason").asText());
@@ -292,7 +308,7 @@ class GovCommandTest {
     return "{\"appId\":\"" + app + "\",\"composeHash\":\"" + compose + "\",\"instanceId\":\"0x" + "ab".repeat(20)
         + "\",\"deviceId\":\"" + device + "\",\"mrAggregated\":\"" + h32(10) + "\",\"osImageHash\":\"" + osImage
         + "\",\"tcbStatus\":\"UpToDate\",\"advisoryIds\":[],\"gpuCount\":" + gpus + ",\"gpuArch\":\"" + arch
-        + "\",\"gpuDriverVersion\":\"" + driver + "\"}";
+        + "\",\"gpuDriverVersion\":\"" + driver + "\",\"mrSystem\":\"" + h32(11) + "\"}";
   }
 
   private static List<String> texts(JsonNode array) {

@@ -13,6 +13,10 @@ import org.teekms.governance.PolicyReader;
  * "Is this attested peer a registered KMS?" asked of the governance contract: {@code KmsRegistry.isKmsAllowed} at a
  * pinned block (measurement, device, OS image, TCB policy), with the verified identity as the contract's BootInfo.
  * A chain that cannot be read, or an identity that does not fit the struct, is a refusal (fail closed).
+ *
+ * <p>The KMS's OS image is trusted only through hardware measurements: {@code isKmsAllowed} requires the KMS's
+ * {@code mrAggregated}, a hash over MRTD, RTMR0-2 and the boot-time RTMR3 of its verified quote, to be a registered
+ * KMS measurement; the OS image hash it claims in RTMR3 only adds a further allowlist check.
  */
 public final class ChainKmsRegistry implements KmsAuthorizer.KmsRegistry {
   private static final Logger LOG = Logger.getLogger(ChainKmsRegistry.class.getName());
@@ -48,6 +52,7 @@ public final class ChainKmsRegistry implements KmsAuthorizer.KmsRegistry {
     return new BootInfo(id.appId().toByteArray(), id.composeHash().toByteArray(),
         instance.length == 0 ? new byte[20] : instance, id.deviceId().toByteArray(),
         id.mrAggregated().toByteArray(), id.osImageHash().map(b -> b.toByteArray()).orElse(new byte[32]),
-        id.tcbStatus().name(), id.advisoryIds(), gpus.size(), arch, minDriver);
+        id.tcbStatus().name(), id.advisoryIds(), gpus.size(), arch, minDriver, id.mrSystem().toByteArray(),
+        id.osImageMeasured());
   }
 }

@@ -19,6 +19,9 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.attest.tdx.Bytes;
+import org.teekms.attest.tdx.MrSystem;
+import java.util.Set;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.keys.EthereumAddress;
 
@@ -38,15 +41,20 @@ public final class SignedResponseVerifier {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HexFormat HEX = HexFormat.of();
 
-  /** What to check against. {@code gpu} null means GPU evidence cannot be checked (then it must be absent). */
+  /**
+   * What to check against. {@code gpu} null means GPU evidence cannot be checked (then it must be absent).
+   * {@code mrSystems}: the golden OS measurements (SHA-256(MRTD ‖ RTMR0-2)) the caller trusts; the quote's must be
+   * one of them, since the app identity in RTMR3 is only as honest as the OS that wrote it (empty: nothing is valid).
+   */
   public record Settings(DcapQuoteVerifier dcap, CollateralSource collateral, QuotePolicy quotePolicy, Instant at,
       Optional<byte[]> expectedComposeHash, Optional<byte[]> expectedNonce, GpuEvidenceVerifier gpu,
-      boolean requireGpu) {
+      boolean requireGpu, Set<Bytes> mrSystems) {
     public Settings {
       Objects.requireNonNull(dcap);
       Objects.requireNonNull(collateral);
       Objects.requireNonNull(quotePolicy);
       Objects.requireNonNull(at);
+      mrSystems = Set.copyOf(mrSystems);
     }
   }
 
@@ -168,6 +176,23 @@ public final class SignedResponseVerifier {
           problems.add(new String[] {"COMPOSE_HASH_MISMATCH", "the CVM runs compose hash " + id.composeHash().hex()
               + ", expected " + HEX.formatHex(s.expectedComposeHash().get())});
         }
+      }
+      // 3b. the OS the TDX module measured, against the caller's golden values
+      Bytes mrSystem = MrSystem.of(td);
+      boolean proven = s.mrSystems().contains(mrSystem);
+      ObjectNode oo = out.putObject("osMeasurement");
+      oo.put("mrSystem", mrSystem.hex());
+      oo.put("osImageHash", eo.path("osImageHash").asText(null));
+      oo.put("goldenValues", s.mrSystems().size());
+      oo.put("proven", proven);
+      oo.put("by", proven ? "mr-system" : null);
+      if (!proven) {
+        String what = "the OS (mrSystem " + mrSystem.hex() + ": " + MrSystem.describe(td) + ")";
+        problems.add(s.mrSystems().isEmpty()
+            ? new String[] {"OS_IMAGE_NOT_PROVEN", what + " is not proven: no golden mrSystem given, so the app "
+                + "identity in RTMR3 is only what that OS claims"}
+            : new String[] {"OS_IMAGE_MEASUREMENT_MISMATCH", what + " is none of the " + s.mrSystems().size()
+                + " golden mrSystem value(s)"});
       }
     } else if (quote != null) {
       problems.add(new String[] {"EVENT_LOG_INVALID", "no TD report to replay the event log against"});

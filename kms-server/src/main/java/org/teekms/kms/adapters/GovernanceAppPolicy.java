@@ -44,7 +44,7 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort {
     }
     return new BootInfo(peer.appId(), peer.composeHash(), instance, peer.deviceId(), peer.mrAggregated(),
         peer.osImageHash(), peer.tcbStatus(), peer.advisoryIds(), peer.gpuCount(), peer.gpuArch(),
-        peer.gpuMinDriverVersion());
+        peer.gpuMinDriverVersion(), peer.os().mrSystem(), peer.os().imageProven());
   }
 
   @Override

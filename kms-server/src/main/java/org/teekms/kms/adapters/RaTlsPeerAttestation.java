@@ -11,6 +11,8 @@ import org.teekms.governance.DriverVersion;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.admission.MeasuredOs;
+import org.teekms.attest.tdx.MrSystem;
 import org.teekms.kms.admission.PeerAttestation;
 
 /**
@@ -46,6 +48,12 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     return toPeer(id);
   }
 
+  /** The hardware-derived OS identity: mrSystem from the quote's registers, and the OS image check's verdict. */
+  public static MeasuredOs measuredOs(RaTlsIdentity id) {
+    return new MeasuredOs(id.mrSystem().toByteArray(), id.osImageMeasured(), MrSystem.describe(id.td()),
+        id.osImage().detail());
+  }
+
   /** Maps the verified identity; fields the registry needs in fixed sizes are checked here (fail closed). */
   public static AttestedPeer toPeer(RaTlsIdentity id) {
     List<GpuResult> valid = id.gpus().stream().filter(GpuResult::valid).toList();
@@ -65,7 +73,7 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     try {
       return new AttestedPeer(id.appId().toByteArray(), id.composeHash().toByteArray(), id.instanceId().toByteArray(),
           device, mrAggregated, osImage, id.tcbStatus().name(), id.advisoryIds(), id.debug(), valid.size(), arch,
-          minDriver, id.keyProvider());
+          minDriver, id.keyProvider(), measuredOs(id));
     } catch (IllegalArgumentException e) {
       throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "verified identity unusable: " + e.getMessage());
     }

@@ -33,7 +33,9 @@ import org.teekms.kms.roots.RootGenerationStore;
  * failure is the answer, with a precise reason):
  * <ol>
  *   <li>local attestation policy: not a debug TD, accepted TCB status and advisories, key provider;</li>
- *   <li>on-chain policy at a pinned block (registration, compose hash, device, OS image, TCB; chain trouble denies);</li>
+ *   <li>on-chain policy at a pinned block (registration, OS image and its hardware measurement — the quote's mrSystem
+ *       must be a golden value registered for the claimed image unless a measurement document proved it —, TCB,
+ *       compose hash, device; chain trouble denies);</li>
  *   <li>the app's GPU requirement (from that block) against the GPUs whose evidence verified;</li>
  *   <li>key versions: the app's state is brought up to the chain's current/minimum (never down), requested versions
  *       must be served;</li>
@@ -111,8 +113,12 @@ public final class AdmissionController {
     String at = verdict.block().map(b -> " at " + b).orElse("");
     switch (verdict.outcome()) {
       case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
-      case DENIED -> throw new AdmissionDenied(LocalAttestationPolicy.codeForChainReason(verdict.reason()),
-          verdict.reason() + " (app 0x" + peer.appHex() + at + ")");
+      case DENIED -> {
+        DenyCode code = LocalAttestationPolicy.codeForChainReason(verdict.reason());
+        String detail = code == DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH
+            ? verdict.reason() + ": " + peer.os().mismatch(peer.osImageHash()) : verdict.reason();
+        throw new AdmissionDenied(code, detail + " (app 0x" + peer.appHex() + at + ")");
+      }
       case ALLOWED -> { }
     }
     PolicyBlockRef block = verdict.block().orElseThrow();
@@ -270,6 +276,8 @@ public final class AdmissionController {
     facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
     facts.put("instanceId", HexFormat.of().formatHex(peer.instanceId()));
     facts.put("tcbStatus", peer.tcbStatus());
+    facts.put("osImageHash", HexFormat.of().formatHex(peer.osImageHash()));
+    facts.put("mrSystem", peer.os().mrSystemHex());
     Optional.ofNullable(block).ifPresent(b -> {
       facts.put("policyBlock", b.number());
       facts.put("chainId", b.chainId());

@@ -17,10 +17,11 @@ import java.util.Optional;
  * @param gpuArch their architecture ("" when none)
  * @param gpuMinDriverVersion lowest driver version among them (governance DriverVersion encoding, 0 when none)
  * @param keyProvider the key-provider the CVM measured (which KMS it trusts), when measured
+ * @param os the OS identity the hardware measured (mrSystem from the quote) and whether a document proved the image
  */
 public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
     byte[] osImageHash, String tcbStatus, List<String> advisoryIds, boolean debug, int gpuCount, String gpuArch,
-    long gpuMinDriverVersion, Optional<String> keyProvider) {
+    long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os) {
 
   public AttestedPeer {
     appId = exact(appId, 20, "appId");
@@ -37,6 +38,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
     advisoryIds = List.copyOf(advisoryIds);
     Objects.requireNonNull(gpuArch, "gpuArch");
     Objects.requireNonNull(keyProvider, "keyProvider");
+    Objects.requireNonNull(os, "os");
   }
 
   private static byte[] exact(byte[] b, int n, String name) {
@@ -65,7 +67,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
         && Arrays.equals(mrAggregated, p.mrAggregated) && Arrays.equals(osImageHash, p.osImageHash)
         && tcbStatus.equals(p.tcbStatus) && advisoryIds.equals(p.advisoryIds) && debug == p.debug
         && gpuCount == p.gpuCount && gpuArch.equals(p.gpuArch) && gpuMinDriverVersion == p.gpuMinDriverVersion
-        && keyProvider.equals(p.keyProvider);
+        && keyProvider.equals(p.keyProvider) && os.equals(p.os);
   }
 
   @Override
@@ -77,6 +79,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
   public String toString() {
     HexFormat hex = HexFormat.of();
     return "AttestedPeer[app=" + hex.formatHex(appId) + ", compose=" + hex.formatHex(composeHash) + ", instance="
-        + hex.formatHex(instanceId) + ", tcb=" + tcbStatus + ", debug=" + debug + ", gpus=" + gpuCount + "]";
+        + hex.formatHex(instanceId) + ", tcb=" + tcbStatus + ", debug=" + debug + ", gpus=" + gpuCount + ", mrSystem="
+        + os.mrSystemHex() + "]";
   }
 }

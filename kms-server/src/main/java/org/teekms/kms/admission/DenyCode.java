@@ -21,7 +21,9 @@ public enum DenyCode {
   KMS_UNAVAILABLE(true),
   KMS_NOT_ALLOWED(false),
   REQUEST_INVALID(false),
-  KMS_KEY_PROVIDER_MISMATCH(false);
+  KMS_KEY_PROVIDER_MISMATCH(false),
+  /** The OS image claimed in RTMR3 is not proven by MRTD/RTMR0-2: no golden mrSystem registered for it matches. */
+  OS_IMAGE_MEASUREMENT_MISMATCH(false);
 
   private final boolean unavailable;
 

@@ -74,6 +74,9 @@ public record LocalAttestationPolicy(Set<String> acceptedTcbStatuses, Set<String
     if (r.contains("device")) {
       return DenyCode.DEVICE_NOT_ALLOWED;
     }
+    if (r.contains("os image measurement")) {
+      return DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH;
+    }
     if (r.contains("os image")) {
       return DenyCode.OS_IMAGE_NOT_ALLOWED;
     }

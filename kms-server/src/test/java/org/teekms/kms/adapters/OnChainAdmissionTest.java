@@ -28,6 +28,7 @@ import org.teekms.kms.admission.AppPolicyVerdict;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
 import org.teekms.kms.admission.LocalAttestationPolicy;
+import org.teekms.kms.admission.MeasuredOs;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.keys.LiveKeyring;
@@ -55,6 +56,12 @@ class OnChainAdmissionTest {
   private static AdmissionController controller;
   private static final byte[] COMPOSE = bytes(32, 0xc7);
   private static final byte[] OS = bytes(32, 0x05);
+  /** The golden measurement registered for OS (a reference boot's SHA-256(MRTD ‖ RTMR0-2)). */
+  private static final byte[] MR_SYSTEM = bytes(32, 0x5e);
+
+  static MeasuredOs os(byte[] mrSystem) {
+    return new MeasuredOs(mrSystem, false, "MRTD 00000000…, RTMR0 …", "no measurement document");
+  }
 
   static byte[] bytes(int n, int fill) {
     byte[] b = new byte[n];
@@ -70,6 +77,7 @@ class OnChainAdmissionTest {
     Credentials owner = anvil.fundedAccount();
     registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
     registry.addOsImage(OS);
+    registry.addOsImageMeasurement(OS, MR_SYSTEM);
     registry.setTcbPolicy(List.of("UpToDate"), List.of());
     app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
     app.addComposeHash(COMPOSE);
@@ -104,7 +112,7 @@ class OnChainAdmissionTest {
 
   static AttestedPeer peer(byte[] appId, byte[] compose, int instance) {
     return new AttestedPeer(appId, compose, bytes(20, instance), bytes(32, 0xd0), bytes(32, 0xa9), OS, "UpToDate",
-        List.of(), false, 0, "", 0, Optional.empty());
+        List.of(), false, 0, "", 0, Optional.empty(), os(MR_SYSTEM));
   }
 
   static byte[] appId() {
@@ -153,13 +161,13 @@ class OnChainAdmissionTest {
   @Test
   void osImageNotAllowedIsDenied() {
     AttestedPeer p = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x06),
-        "UpToDate", List.of(), false, 0, "", 0, Optional.empty());
+        "UpToDate", List.of(), false, 0, "", 0, Optional.empty(), os(MR_SYSTEM));
     AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()));
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
   }
 
   @Test
-  void simulatedCvmBootedFromAnAllowedOsImagePassesTheRealRegistry() throws Exception {
+  void simulatedCvmBootedFromAnAllowedOsImagePassesTheRealRegistryOnlyWithItsGoldenMeasurement() throws Exception {
     // The whole path a real CVM takes: boot (dstack event sequence incl. os-image-hash) -> RA-TLS certificate ->
     // RA-TLS verification -> AttestedPeer -> isAppAllowed on the deployed registry -> keys.
     org.teekms.attest.sim.SimulatedTdx tdx = org.teekms.attest.sim.SimulatedTdx.enable("OnChainAdmissionTest",
@@ -169,18 +177,37 @@ class OnChainAdmissionTest {
         .quotePolicy(org.teekms.attest.tdx.QuotePolicy.builder().build()).build();
     org.teekms.attest.sim.SimulatedCvm.App boot = new org.teekms.attest.sim.SimulatedCvm.App(appId(), COMPOSE,
         bytes(20, 9), "{\"name\":\"kms\",\"id\":\"test\"}");
-    AttestedPeer withImage = peerOf(tdx, verifier, boot.withOsImageHash(OS));
+    AttestedPeer withImage = peerOf(tdx, verifier, boot.withOsImageHash(OS), new byte[48],
+        org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
     assertTrue(java.util.Arrays.equals(OS, withImage.osImageHash()), "os-image-hash measured and replayed");
+    AdmissionDenied noGolden = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(withImage, List.of()));
+    assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, noGolden.code(), noGolden.getMessage());
+
+    // the owner registers the image's golden measurement, taken from this reference boot
+    registry.addOsImageMeasurement(OS, withImage.os().mrSystem());
     assertEquals(1, controller.grantAppKeys(withImage, List.of()).keys().size());
 
-    AttestedPeer without = peerOf(tdx, verifier, boot);
+    // the attack: an up-to-date TD with its own firmware and kernel, the victim's app id, compose hash and OS image
+    // hash in RTMR3
+    AttestedPeer forged = peerOf(tdx, verifier, boot.withOsImageHash(OS), bytes(48, 0x66), "ATTACKER");
+    assertTrue(java.util.Arrays.equals(withImage.appId(), forged.appId()));
+    assertTrue(java.util.Arrays.equals(withImage.composeHash(), forged.composeHash()));
+    AdmissionDenied denied = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(forged, List.of()));
+    assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, denied.code());
+    String m = denied.getMessage();
+    assertTrue(m.contains("OS image 0x" + java.util.HexFormat.of().formatHex(OS)), m);
+    assertTrue(m.contains("mrSystem 0x" + forged.os().mrSystemHex()), m);
+    assertTrue(m.contains("MRTD 66666666…") && m.contains("RTMR1 ") && m.contains("RTMR2 "), m);
+
+    AttestedPeer without = peerOf(tdx, verifier, boot, new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED,
         assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(without, List.of())).code());
   }
 
   private static AttestedPeer peerOf(org.teekms.attest.sim.SimulatedTdx tdx,
-      org.teekms.attest.ratls.RaTlsVerifier verifier, org.teekms.attest.sim.SimulatedCvm.App app) throws Exception {
-    org.teekms.attest.sim.SimulatedCvm cvm = tdx.newCvm(new byte[48], false).boot(app);
+      org.teekms.attest.ratls.RaTlsVerifier verifier, org.teekms.attest.sim.SimulatedCvm.App app, byte[] mrTd,
+      String image) throws Exception {
+    org.teekms.attest.sim.SimulatedCvm cvm = tdx.newCvm(mrTd, false).boot(app, image);
     org.teekms.attest.ratls.RaTlsCredentials creds = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm,
         cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm");
     return RaTlsPeerAttestation.toPeer(verifier.verify(creds.certificate()));
@@ -189,7 +216,7 @@ class OnChainAdmissionTest {
   @Test
   void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
     AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
-        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty());
+        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM));
     GovernanceAppPolicy policy = policy(anvil.rpcUrl());
     assertEquals(AppPolicyVerdict.GpuRequirement.NONE, policy.check(withGpu).gpu());
     app.setGpuRequirements(new org.teekms.governance.GpuPolicy(1, "HOPPER", 550_000_000L));

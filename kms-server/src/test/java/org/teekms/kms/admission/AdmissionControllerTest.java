@@ -141,7 +141,8 @@ class AdmissionControllerTest {
 
   static AttestedPeer peer(byte[] app, byte[] compose, byte[] instance, boolean debug, String tcb, int gpus) {
     return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05), tcb, List.of(),
-        debug, gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty());
+        debug, gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
+        new MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"));
   }
 
   static final byte[] APP = bytes(20, 0xa1);
@@ -204,6 +205,10 @@ class AdmissionControllerTest {
     assertEquals(DenyCode.APP_NOT_REGISTERED, denied(peer(bytes(20, 0xee), COMPOSE, bytes(20, 1), false, "UpToDate", 0), List.of()));
     assertEquals(DenyCode.DEBUG_TD, denied(peer(APP, COMPOSE, bytes(20, 1), true, "UpToDate", 0), List.of()));
     assertEquals(DenyCode.TCB_NOT_ACCEPTED, denied(peer(APP, COMPOSE, bytes(20, 1), false, "OutOfDate", 0), List.of()));
+    assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH,
+        LocalAttestationPolicy.codeForChainReason("OS image measurement mismatch"));
+    assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, LocalAttestationPolicy.codeForChainReason("OS image not allowed"));
+    assertEquals(DenyCode.POLICY_DENIED, LocalAttestationPolicy.codeForChainReason("KMS measurement not allowed"));
     chain.gpu.put(HexFormat.of().formatHex(APP), new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 0));
     AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
     assertEquals(DenyCode.GPU_POLICY_UNMET, gpu.code());

@@ -105,6 +105,15 @@ public final class RaTlsCertificateFactory {
    */
   public X509Certificate build(KeyPair keys, String commonName, byte[] quote, byte[] eventLogJson,
       byte[] gpuEvidence) {
+    return build(keys, commonName, quote, eventLogJson, gpuEvidence, null);
+  }
+
+  /**
+   * As {@link #build(KeyPair, String, byte[], byte[], byte[])}, also carrying dstack's {@code vm_config} JSON
+   * ({@link RaTlsOids#VM_CONFIG}; null for none), from which a verifier's {@link OsImageCheck} may prove the OS image.
+   */
+  public X509Certificate build(KeyPair keys, String commonName, byte[] quote, byte[] eventLogJson,
+      byte[] gpuEvidence, byte[] vmConfig) {
     Instant now = clock.instant();
     X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
         .addRDN(BCStyle.O, "tee-kms RA-TLS").addRDN(BCStyle.CN, commonName).build();
@@ -120,6 +129,9 @@ public final class RaTlsCertificateFactory {
       b.addExtension(RaTlsOids.EVENT_LOG, false, new DEROctetString(eventLogJson));
       if (gpuEvidence != null) {
         b.addExtension(RaTlsOids.GPU_EVIDENCE, false, new DEROctetString(gpuEvidence));
+      }
+      if (vmConfig != null) {
+        b.addExtension(RaTlsOids.VM_CONFIG, false, new DEROctetString(vmConfig));
       }
       var signer = new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Bc.PROVIDER).build(keys.getPrivate());
       return new JcaX509CertificateConverter().setProvider(Bc.PROVIDER).getCertificate(b.build(signer));

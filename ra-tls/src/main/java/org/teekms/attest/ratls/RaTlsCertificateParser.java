@@ -25,6 +25,8 @@ public final class RaTlsCertificateParser {
   public static final int MAX_QUOTE_BYTES = 32 * 1024;
   public static final int MAX_EVENT_LOG_BYTES = 256 * 1024;
   public static final int MAX_GPU_EVIDENCE_BYTES = 256 * 1024;
+  /** dstack's vm_config with its measurement document (checksum file + CBOR): a few KiB in practice. */
+  public static final int MAX_VM_CONFIG_BYTES = 64 * 1024;
   private static final int MAX_VERSION_BYTES = 16;
   /** Overhead of the DER OCTET STRING wrapping an extension's content. */
   private static final int WRAPPING = 8;
@@ -72,6 +74,7 @@ public final class RaTlsCertificateParser {
         .orElseThrow(() -> new RaTlsException(Reason.MALFORMED_CERTIFICATE,
             "no event log extension " + RaTlsOids.EVENT_LOG));
     Optional<byte[]> gpu = octets(extensions, RaTlsOids.GPU_EVIDENCE, "GPU evidence", MAX_GPU_EVIDENCE_BYTES);
+    Optional<byte[]> vmConfig = octets(extensions, RaTlsOids.VM_CONFIG, "vm_config", MAX_VM_CONFIG_BYTES);
     int version = 0;
     Extension v = extensions.getExtension(RaTlsOids.FORMAT_VERSION);
     if (v != null) {
@@ -94,7 +97,7 @@ public final class RaTlsCertificateParser {
     } catch (IOException e) {
       throw new RaTlsException(Reason.MALFORMED_CERTIFICATE, "cannot encode the public key");
     }
-    return new RaTlsEvidence(quote, eventLog, gpu, version, spki);
+    return new RaTlsEvidence(quote, eventLog, gpu, version, spki, vmConfig);
   }
 
   private static Optional<byte[]> octets(Extensions extensions, ASN1ObjectIdentifier oid, String what, int limit)

@@ -11,15 +11,28 @@ import java.util.Optional;
  * @param gpuEvidence  encoded GPU evidence, when the certificate carries any
  * @param formatVersion the tee-kms format version; 0 when the certificate has none (a dstack certificate)
  * @param spki         the certificate's SubjectPublicKeyInfo DER (what REPORTDATA binds)
+ * @param vmConfig     dstack's vm_config JSON (measurement document), when the certificate carries one
  */
 public record RaTlsEvidence(byte[] quote, byte[] eventLogJson, Optional<byte[]> gpuEvidence, int formatVersion,
-    byte[] spki) {
+    byte[] spki, Optional<byte[]> vmConfig) {
+
+  /** Evidence without a vm_config. */
+  public RaTlsEvidence(byte[] quote, byte[] eventLogJson, Optional<byte[]> gpuEvidence, int formatVersion,
+      byte[] spki) {
+    this(quote, eventLogJson, gpuEvidence, formatVersion, spki, Optional.empty());
+  }
 
   public RaTlsEvidence {
     quote = quote.clone();
     eventLogJson = eventLogJson.clone();
     gpuEvidence = gpuEvidence.map(byte[]::clone);
     spki = spki.clone();
+    vmConfig = vmConfig.map(byte[]::clone);
+  }
+
+  @Override
+  public Optional<byte[]> vmConfig() {
+    return vmConfig.map(byte[]::clone);
   }
 
   @Override

@@ -6,6 +6,7 @@ import java.util.Optional;
 import org.teekms.attest.eventlog.BootIdentity;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.tdx.Bytes;
+import org.teekms.attest.tdx.MrSystem;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdReport;
 
@@ -25,6 +26,10 @@ import org.teekms.attest.tdx.TdReport;
  * @param gpus              one result per attested GPU; empty when the certificate has no GPU evidence
  * @param verifiedAt        when the certificate was verified
  * @param certificateNotAfter end of the certificate's validity
+ * @param mrSystem          SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) of the verified quote ({@link MrSystem}): the OS
+ *                          identity the hardware measured, never a value the guest wrote
+ * @param osImage           whether the {@link OsImageCheck} proved the claimed OS image from a measurement document;
+ *                          when not, only a golden mrSystem registered for that image can vouch for it
  */
 public record RaTlsIdentity(
     Bytes certificateSha256,
@@ -37,11 +42,20 @@ public record RaTlsIdentity(
     Bytes deviceId,
     List<GpuResult> gpus,
     Instant verifiedAt,
-    Instant certificateNotAfter) {
+    Instant certificateNotAfter,
+    Bytes mrSystem,
+    OsImageProof osImage) {
 
   public RaTlsIdentity {
     advisoryIds = List.copyOf(advisoryIds);
     gpus = List.copyOf(gpus);
+    java.util.Objects.requireNonNull(mrSystem, "mrSystem");
+    java.util.Objects.requireNonNull(osImage, "osImage");
+  }
+
+  /** Whether a measurement document proved the claimed OS image against the quote (see {@link OsImageCheck}). */
+  public boolean osImageMeasured() {
+    return osImage.proven();
   }
 
   public Bytes appId() {

@@ -24,4 +24,10 @@ public final class RaTlsOids {
   public static final ASN1ObjectIdentifier FORMAT_VERSION = TEEKMS_ARC.branch("1");
   /** tee-kms: encoded GPU evidence (see the GPU evidence encoding), an OCTET STRING. */
   public static final ASN1ObjectIdentifier GPU_EVIDENCE = TEEKMS_ARC.branch("2");
+  /**
+   * tee-kms: dstack's {@code vm_config} JSON (UTF-8; os_image_hash, cpu_count, memory_size, the image's measurement
+   * document, …), an OCTET STRING, optional. Unverified input for an {@link OsImageCheck}: it proves an OS image only
+   * when the MRTD and RTMR0-2 it predicts equal the quote's.
+   */
+  public static final ASN1ObjectIdentifier VM_CONFIG = TEEKMS_ARC.branch("3");
 }

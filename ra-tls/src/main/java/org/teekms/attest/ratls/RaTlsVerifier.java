@@ -29,6 +29,7 @@ import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.ratls.RaTlsException.Reason;
 import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.MrSystem;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.QuoteVerificationResult;
@@ -48,6 +49,8 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  *   <li>the quote's REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI) of this certificate ({@link ReportDataBinding});
  *   <li>the quote via DCAP with collateral from the (caching) source, then the {@link QuotePolicy};
  *   <li>the event log replays to the quote's RTMRs and follows the boot sequence;
+ *   <li>the {@link OsImageCheck} (never a refusal: it records whether a measurement document proves the claimed OS
+ *       image; the identity always carries the hardware-derived {@link MrSystem mrSystem} for policy);
  *   <li>GPU evidence (if carried and a GPU verifier is configured): measured into RTMR3, nonce bound to this key,
  *       every GPU valid, then the {@link GpuPolicy};
  *   <li>the application's {@link RaTlsPolicy}.
@@ -64,6 +67,7 @@ public final class RaTlsVerifier {
   private final GpuEvidenceVerifier gpuVerifier;
   private final GpuPolicy gpuPolicy;
   private final RaTlsPolicy policy;
+  private final OsImageCheck osImageCheck;
   private final Clock clock;
   private final Duration cacheTtl;
   private final int maxCached;
@@ -80,6 +84,7 @@ public final class RaTlsVerifier {
     this.gpuVerifier = b.gpuVerifier;
     this.gpuPolicy = b.gpuPolicy;
     this.policy = b.policy;
+    this.osImageCheck = b.osImageCheck;
     this.clock = b.clock;
     this.cacheTtl = b.cacheTtl;
     this.maxCached = b.maxCached;
@@ -98,6 +103,7 @@ public final class RaTlsVerifier {
     private GpuEvidenceVerifier gpuVerifier;
     private GpuPolicy gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
     private RaTlsPolicy policy = RaTlsPolicy.ACCEPT_VERIFIED;
+    private OsImageCheck osImageCheck = OsImageCheck.NONE;
     private Clock clock = Clock.systemUTC();
     private Duration cacheTtl = Duration.ofMinutes(10);
     private int maxCached = 10_000;
@@ -126,6 +132,12 @@ public final class RaTlsVerifier {
 
     public Builder policy(RaTlsPolicy p) {
       this.policy = Objects.requireNonNull(p);
+      return this;
+    }
+
+    /** Default {@link OsImageCheck#NONE}: no measurement document proves an OS image. */
+    public Builder osImageCheck(OsImageCheck check) {
+      this.osImageCheck = Objects.requireNonNull(check);
       return this;
     }
 
@@ -257,10 +269,11 @@ public final class RaTlsVerifier {
     if (gpuVerifier != null) {
       gpus = verifyGpus(evidence, log, now);
     }
+    OsImageProof osImage = checkOsImage(td, log, evidence.vmConfig());
 
     RaTlsIdentity identity = new RaTlsIdentity(fingerprint, log.identity(), log.mrAggregated(), td,
         result.status(), result.advisoryIds(), result.fmspc(), result.deviceId(), gpus, now,
-        certificate.getNotAfter().toInstant());
+        certificate.getNotAfter().toInstant(), MrSystem.of(td), osImage);
     Optional<String> refusal = policy.refuse(identity);
     if (refusal.isPresent()) {
       throw new RaTlsException(Reason.POLICY_REJECTED, refusal.get());
@@ -297,6 +310,19 @@ public final class RaTlsVerifier {
       throw new RaTlsException(Reason.POLICY_REJECTED, "GPU policy: " + String.join("; ", d.reasons()));
     }
     return gpus;
+  }
+
+  /** The OS image check, failing closed: no claimed image, or a check that breaks its contract, proves nothing. */
+  private OsImageProof checkOsImage(TdReport td, VerifiedEventLog log, Optional<byte[]> vmConfig) {
+    if (log.identity().osImageHash().isEmpty()) {
+      return OsImageProof.notProven("the event log claims no OS image");
+    }
+    try {
+      OsImageProof proof = osImageCheck.check(td, log, vmConfig);
+      return proof == null ? OsImageProof.notProven("the OS image check gave no answer") : proof;
+    } catch (RuntimeException e) {
+      return OsImageProof.notProven("the OS image check failed: " + e.getMessage());
+    }
   }
 
   /** The collateral's earliest nextUpdate, computed once per collateral (it parses the documents and CRLs). */

@@ -75,15 +75,23 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
    * Boots the CVM: simulated firmware events into RTMR0-2, then dstack's boot sequence into RTMR3 (system-preparing,
    * app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,] key-provider, system-ready). Returns this CVM.
    */
-  public synchronized SimulatedCvm boot(App app) throws QuoteProviderException {
-    List<EventLogEntry> firmware = new ArrayList<>();
-    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", "SIMULATED kernel", "SIMULATED cmdline", "SIMULATED initrd"};
-    int[] imrs = {0, 0, 1, 1, 2};
-    for (int i = 0; i < stages.length; i++) {
-      byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
-      firmware.add(new EventLogEntry(imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
+  public SimulatedCvm boot(App app) throws QuoteProviderException {
+    return boot(app, DEFAULT_IMAGE);
+  }
+
+  /** The simulated OS image every CVM boots unless told otherwise (its kernel, command line and initrd). */
+  public static final String DEFAULT_IMAGE = "SIMULATED";
+
+  /**
+   * Boots the CVM from the simulated OS image named {@code image}: its kernel, command line and initrd (RTMR1-2) are
+   * those of that image, so a CVM booted from another image (an attacker's own kernel) has other RTMR1-2 whatever it
+   * claims in RTMR3. Firmware (RTMR0) is the same for all images.
+   */
+  public synchronized SimulatedCvm boot(App app, String image) throws QuoteProviderException {
+    if (eventLog != null) {
+      throw new IllegalStateException("already booted");
     }
-    return boot(app, firmware);
+    return measureRuntime(app, measureFirmware(image));
   }
 
   /**
@@ -97,8 +105,14 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
       throw new IllegalArgumentException("this CVM's MRTD is not image " + image.name() + "'s; create it with "
           + "SimulatedOsImage.newCvm");
     }
-    boot(app.osImageHash() != null ? app : app.withOsImageHash(image.osImageHash().toByteArray()),
-        image.firmwareEvents());
+    if (eventLog != null) {
+      throw new IllegalStateException("already booted");
+    }
+    List<EventLogEntry> firmware = image.firmwareEvents();
+    for (EventLogEntry e : firmware) {
+      rtmrs[e.imr()] = RuntimeEventDigest.extend(rtmrs[e.imr()], e.digest());
+    }
+    measureRuntime(app.osImageHash() != null ? app : app.withOsImageHash(image.osImageHash().toByteArray()), firmware);
     this.osImage = image;
     return this;
   }
@@ -108,13 +122,8 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     return java.util.Optional.ofNullable(osImage);
   }
 
-  private SimulatedCvm boot(App app, List<EventLogEntry> firmware) throws QuoteProviderException {
-    if (eventLog != null) {
-      throw new IllegalStateException("already booted");
-    }
-    for (EventLogEntry e : firmware) {
-      rtmrs[e.imr()] = RuntimeEventDigest.extend(rtmrs[e.imr()], e.digest());
-    }
+  /** dstack's boot sequence into RTMR3, after {@code firmware} (already extended into RTMR0-2). */
+  private SimulatedCvm measureRuntime(App app, List<EventLogEntry> firmware) throws QuoteProviderException {
     eventLog = new RuntimeEventLog(this, firmware);
     eventLog.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
     eventLog.emit(DstackBootSequence.APP_ID, app.appId());
@@ -127,6 +136,35 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     eventLog.emit(DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
     eventLog.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
     return this;
+  }
+
+  /**
+   * What the firmware measures before the guest runs: TD HOB and firmware volume into RTMR0, the {@code image}'s
+   * kernel and command line into RTMR1, its initrd into RTMR2. Returns the matching event log entries, for a
+   * guest (e.g. the real guest agent) that then measures its own RTMR3 events through a {@link RuntimeEventLog}
+   * over this CVM. Call once, before any runtime event; {@link #boot} calls it.
+   */
+  public synchronized List<EventLogEntry> measureFirmware(String image) {
+    List<EventLogEntry> firmware = new ArrayList<>();
+    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", image + " kernel", image + " cmdline", image + " initrd"};
+    int[] imrs = {0, 0, 1, 1, 2};
+    for (int i = 0; i < stages.length; i++) {
+      byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
+      rtmrs[imrs[i]] = RuntimeEventDigest.extend(rtmrs[imrs[i]], digest);
+      firmware.add(new EventLogEntry(imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
+    }
+    return List.copyOf(firmware);
+  }
+
+  /**
+   * SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) of this CVM's current registers (after {@link #boot} or
+   * {@link #measureFirmware}): the golden measurement of its OS image, as an operator
+   * takes it from a reference boot ({@link org.teekms.attest.tdx.MrSystem}).
+   */
+  public synchronized byte[] mrSystem() {
+    return org.teekms.attest.tdx.MrSystem.of(org.teekms.attest.tdx.Bytes.copyOf(mrTd),
+        org.teekms.attest.tdx.Bytes.copyOf(rtmrs[0]), org.teekms.attest.tdx.Bytes.copyOf(rtmrs[1]),
+        org.teekms.attest.tdx.Bytes.copyOf(rtmrs[2])).toByteArray();
   }
 
   /** The CVM's event log (emit runtime events through it so RTMR3 and the log stay in step). */

@@ -1,0 +1,53 @@
+package org.teekms.kms.admission;
+
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * The OS identity of a peer as the hardware measured it, from its verified quote (never from the guest's event log).
+ *
+ * @param mrSystem 32 bytes: SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) ({@code org.teekms.attest.tdx.MrSystem})
+ * @param imageProven whether a measurement document the RA-TLS verifier checked proves the claimed OS image
+ * @param registers the quote's MRTD and RTMR0-2 as short prefixes, e.g. "MRTD 1a2b3c4d…, RTMR0 …", for deny messages
+ * @param proofDetail how the image was proven, or why no document proved it
+ */
+public record MeasuredOs(byte[] mrSystem, boolean imageProven, String registers, String proofDetail) {
+
+  public MeasuredOs {
+    Objects.requireNonNull(mrSystem, "mrSystem");
+    if (mrSystem.length != 32) {
+      throw new IllegalArgumentException("mrSystem must be 32 bytes, got " + mrSystem.length);
+    }
+    mrSystem = mrSystem.clone();
+    Objects.requireNonNull(registers, "registers");
+    Objects.requireNonNull(proofDetail, "proofDetail");
+  }
+
+  @Override
+  public byte[] mrSystem() {
+    return mrSystem.clone();
+  }
+
+  public String mrSystemHex() {
+    return HexFormat.of().formatHex(mrSystem);
+  }
+
+  /** Why an OS image is refused for lack of a matching measurement: which image, which hardware values. */
+  public String mismatch(byte[] osImageHash) {
+    return "OS image 0x" + HexFormat.of().formatHex(osImageHash) + " is not proven by the hardware measurements: no "
+        + "golden measurement registered for it equals this TD's mrSystem 0x" + mrSystemHex() + " (" + registers
+        + "), and no measurement document proved it (" + proofDetail + ")";
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof MeasuredOs m && Arrays.equals(mrSystem, m.mrSystem) && imageProven == m.imageProven
+        && registers.equals(m.registers) && proofDetail.equals(m.proofDetail);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(mrSystem) * 31 + Boolean.hashCode(imageProven);
+  }
+}
