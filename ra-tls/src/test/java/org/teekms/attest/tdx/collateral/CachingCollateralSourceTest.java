@@ -8,13 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.teekms.attest.HandClock;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
@@ -31,30 +29,6 @@ class CachingCollateralSourceTest {
   private static final Instant T0 = Instant.parse("2030-03-01T00:00:00Z");
   private static final CollateralRequest REQUEST = new CollateralRequest(TeeType.TDX,
       Bytes.fromHex(SimulatedTdx.FMSPC), CollateralRequest.PckCa.PLATFORM);
-
-  /** A clock the test moves by hand. */
-  static final class HandClock extends Clock {
-    private final AtomicReference<Instant> now = new AtomicReference<>(T0);
-
-    void advance(Duration d) {
-      now.set(now.get().plus(d));
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-  }
 
   /** Counts fetches; each one issues collateral valid for 30 days from the clock's time, or fails when told to. */
   static final class CountingSource implements CollateralSource {
@@ -81,7 +55,7 @@ class CachingCollateralSourceTest {
     }
   }
 
-  private final HandClock clock = new HandClock();
+  private final HandClock clock = new HandClock(T0);
   private final SimulatedTdx tdx = SimulatedTdx.enable("CachingCollateralSourceTest", clock);
 
   @Test
