@@ -31,6 +31,7 @@ class WireContractTest {
     assertEquals(11, DenyReason.CHAIN_UNAVAILABLE.getNumber());
     assertEquals(13, DenyReason.KMS_UNAVAILABLE.getNumber());
     assertEquals(16, DenyReason.KMS_KEY_PROVIDER_MISMATCH.getNumber());
+    assertEquals(17, DenyReason.ATTESTATION_EXPIRED.getNumber());
   }
 
   @Test

@@ -21,7 +21,12 @@ public enum DenyCode {
   KMS_UNAVAILABLE(true),
   KMS_NOT_ALLOWED(false),
   REQUEST_INVALID(false),
-  KMS_KEY_PROVIDER_MISMATCH(false);
+  KMS_KEY_PROVIDER_MISMATCH(false),
+  /**
+   * The RA-TLS certificate of the connection expired after its handshake (HTTP/2 keeps connections open): the client
+   * must re-connect with a fresh certificate. Not "unavailable": retrying on the same connection cannot succeed.
+   */
+  ATTESTATION_EXPIRED(false);
 
   private final boolean unavailable;
 
