@@ -32,6 +32,7 @@ class WireContractTest {
     assertEquals(13, DenyReason.KMS_UNAVAILABLE.getNumber());
     assertEquals(16, DenyReason.KMS_KEY_PROVIDER_MISMATCH.getNumber());
     assertEquals(17, DenyReason.OS_IMAGE_MEASUREMENT_MISMATCH.getNumber());
+    assertEquals(18, DenyReason.ATTESTATION_EXPIRED.getNumber());
   }
 
   @Test

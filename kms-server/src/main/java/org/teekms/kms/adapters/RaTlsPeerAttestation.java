@@ -17,8 +17,10 @@ import org.teekms.kms.admission.PeerAttestation;
 
 /**
  * {@link PeerAttestation} over the RA-TLS trust manager: the identity it verified during the handshake (quote via
- * DCAP, event log replay, GPU evidence), read from the session — never verified twice, never from client claims.
- * Only GPUs whose evidence verified are counted.
+ * DCAP, event log replay, GPU evidence), read from the session — never from client claims. Asked at every call, so a
+ * long-lived connection uses that identity only while it is fresh ({@link RaTlsTrustManager#peerIdentity}): past the
+ * verifier's cache limit the certificate is verified again, past its notAfter the call is refused with
+ * {@link DenyCode#ATTESTATION_EXPIRED}. Only GPUs whose evidence verified are counted.
  */
 public final class RaTlsPeerAttestation implements PeerAttestation {
 
@@ -41,9 +43,7 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
       // a client that presented none.
       throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "the client presented no RA-TLS certificate");
     } catch (RaTlsException e) {
-      // Collateral the KMS could not fetch says nothing about the CVM: "try again", not "you are refused".
-      throw new AdmissionDenied(e.reason() == RaTlsException.Reason.COLLATERAL_UNAVAILABLE
-          ? DenyCode.KMS_UNAVAILABLE : DenyCode.ATTESTATION_INVALID, e.getMessage());
+      throw new AdmissionDenied(denyCode(e.reason()), e.getMessage());
     }
     return toPeer(id);
   }
@@ -52,6 +52,15 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
   public static MeasuredOs measuredOs(RaTlsIdentity id) {
     return new MeasuredOs(id.mrSystem().toByteArray(), id.osImageMeasured(), MrSystem.describe(id.td()),
         id.osImage().detail());
+  }
+
+  static DenyCode denyCode(RaTlsException.Reason reason) {
+    return switch (reason) {
+      // Collateral the KMS could not fetch says nothing about the CVM: "try again", not "you are refused".
+      case COLLATERAL_UNAVAILABLE -> DenyCode.KMS_UNAVAILABLE;
+      case CERTIFICATE_EXPIRED -> DenyCode.ATTESTATION_EXPIRED;
+      default -> DenyCode.ATTESTATION_INVALID;
+    };
   }
 
   /** Maps the verified identity; fields the registry needs in fixed sizes are checked here (fail closed). */

@@ -23,7 +23,12 @@ public enum DenyCode {
   REQUEST_INVALID(false),
   KMS_KEY_PROVIDER_MISMATCH(false),
   /** The OS image claimed in RTMR3 is not proven by MRTD/RTMR0-2: no golden mrSystem registered for it matches. */
-  OS_IMAGE_MEASUREMENT_MISMATCH(false);
+  OS_IMAGE_MEASUREMENT_MISMATCH(false),
+  /**
+   * The RA-TLS certificate of the connection expired after its handshake (HTTP/2 keeps connections open): the client
+   * must re-connect with a fresh certificate. Not "unavailable": retrying on the same connection cannot succeed.
+   */
+  ATTESTATION_EXPIRED(false);
 
   private final boolean unavailable;
 

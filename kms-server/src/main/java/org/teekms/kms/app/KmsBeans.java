@@ -75,11 +75,12 @@ public class KmsBeans {
     if (SimulatorGuard.FILE_PROVIDER.equals(config.sealing().provider())) {
       return new FileSealingKeyProvider(config.sealing().keyFile().orElse(config.dataDir().resolve("sealing.key")));
     }
-    return localKeyProvider(config.sealing());
+    return localKeyProvider(config.sealing(), config.collateral().maxAge());
   }
 
   /** Production: this TD's configfs-tsm quotes, the provider's SGX quote verified under Intel's root with PCS collateral. */
-  static LocalKeyProviderSealingKeyProvider localKeyProvider(KmsConfig.Sealing sealing) {
+  static LocalKeyProviderSealingKeyProvider localKeyProvider(KmsConfig.Sealing sealing,
+      java.time.Duration collateralMaxAge) {
     String prefix = "teekms.sealing.provider=" + SimulatorGuard.LOCAL_SGX_PROVIDER + " needs ";
     String address = sealing.providerAddress().orElseThrow(() -> new IllegalStateException(prefix
         + "teekms.sealing.provider-address (host:port of the local key provider)"));
@@ -97,7 +98,8 @@ public class KmsBeans {
     Clock clock = Clock.systemUTC();
     return new LocalKeyProviderSealingKeyProvider(settings, ConfigfsTsmQuoteProvider.tdx(),
         DcapQuoteVerifier.withIntelRoot(),
-        new CachingCollateralSource(new PcsCollateralClient(sealing.collateralUrl()), clock), clock,
+        new CachingCollateralSource(new PcsCollateralClient(sealing.collateralUrl()), clock,
+            collateralMaxAge), clock,
         new SecureRandom());
   }
 

@@ -96,6 +96,32 @@ public interface KmsConfig {
     /** Per-request timeout of collateral fetches. */
     @WithDefault("30s")
     Duration timeout();
+
+    /**
+     * How long fetched collateral (PCK CRL, TCB info, QE identity, root CA CRL) is used at most, however late its
+     * nextUpdate: a refresh is tried from half this age on, and past it a failed refresh refuses clients
+     * (KMS_UNAVAILABLE) instead of using the old copy. Bounds how late an Intel revocation or TCB downgrade is seen.
+     */
+    @WithDefault("24h")
+    Duration maxAge();
+  }
+
+  Ratls ratls();
+
+  interface Ratls {
+    /**
+     * Longest validity period (notAfter − notBefore) of a client's RA-TLS certificate; longer ones are refused
+     * (CERTIFICATE_LIFETIME_EXCEEDED). The KMS's own certificate lives 24 h.
+     */
+    @WithDefault("24h")
+    Duration maxCertificateLifetime();
+
+    /**
+     * How long a verified client identity is used (by reconnects, and by the calls of one connection) before the
+     * certificate is verified again with current collateral and policy.
+     */
+    @WithDefault("10m")
+    Duration identityCacheTtl();
   }
 
   interface Operator {

@@ -39,7 +39,8 @@ import org.teekms.attest.tdx.collateral.PcsCollateralClient;
  * <p>Production ({@code teekms.tee.quote-provider=configfs-tsm}): quotes from the TD's configfs-tsm interface over the
  * TD's real event log (CCEL + dstack's runtime events, checked against the node's own quote before use); clients
  * verified under the Intel SGX Root CA (or {@code teekms.collateral.root-ca}) with collateral from
- * {@code teekms.collateral.pccs-url}, cached until its nextUpdate. Any missing piece stops startup with the reason.
+ * {@code teekms.collateral.pccs-url}, cached until its nextUpdate or {@code teekms.collateral.max-age}, whichever
+ * comes first. Any missing piece stops startup with the reason.
  *
  * <p>Simulator ({@code simulator}, needs teekms.simulator.enabled=true, never in prod): a simulated TDX platform
  * (seeded by teekms.simulator.seed so other processes share its root), this KMS as a simulated CVM, clients verified
@@ -52,8 +53,13 @@ public class RaTlsSetup {
   static final String CONFIGFS_TSM = "configfs-tsm";
   static final String SIMULATOR = "simulator";
 
-  /** Validity of the KMS's RA-TLS certificate; it is renewed once less than half of it is left. */
+  /**
+   * Validity of the KMS's RA-TLS certificate (its whole notBefore..notAfter period, within the 24 h cap verifiers
+   * apply by default); it is renewed once less than half of it is left.
+   */
   static final Duration CERTIFICATE_VALIDITY = Duration.ofDays(1);
+  /** Verified client identities kept (by certificate); a full cache is emptied, costing re-verifications only. */
+  static final int IDENTITY_CACHE_ENTRIES = 10_000;
 
   private final RaTlsTrustManager trust;
   private final RaTlsKeyManager keys;
@@ -96,7 +102,7 @@ public class RaTlsSetup {
             .orElseGet(DcapQuoteVerifier::withIntelRoot);
         CollateralSource cached = new CachingCollateralSource(new PcsCollateralClient(pccs, HttpClient.newBuilder()
             .connectTimeout(collateral.timeout()).followRedirects(HttpClient.Redirect.NORMAL).build(),
-            collateral.timeout()), clock);
+            collateral.timeout()), clock, collateral.maxAge());
         // Each refused client gets the reason (KMS_UNAVAILABLE); the operator sees the outage in this node's log.
         source = request -> {
           try {
@@ -114,8 +120,10 @@ public class RaTlsSetup {
             + "collateral from %s", tee.configfsPath(), tee.ccelData(), tee.runtimeEventLog(),
             dcap.trustAnchor().getSubjectX500Principal(), pccs);
       }
+      KmsConfig.Ratls ratls = config.ratls();
       RaTlsVerifier verifier = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
-          .listener(listener).build();
+          .cache(ratls.identityCacheTtl(), IDENTITY_CACHE_ENTRIES)
+          .maxCertificateLifetime(ratls.maxCertificateLifetime()).listener(listener).build();
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
       this.certificates = new RaTlsCertificateFactory(evidence, clock, CERTIFICATE_VALIDITY);
       this.keys = new RaTlsKeyManager(certificates.create(commonName));

@@ -47,7 +47,8 @@ class LocalKeyProviderConfigTest {
   }
 
   static String refusal(KmsConfig.Sealing s) {
-    return assertThrows(RuntimeException.class, () -> KmsBeans.localKeyProvider(s)).getMessage();
+    return assertThrows(RuntimeException.class,
+        () -> KmsBeans.localKeyProvider(s, java.time.Duration.ofHours(24))).getMessage();
   }
 
   @Test
@@ -63,7 +64,8 @@ class LocalKeyProviderConfigTest {
         .contains("is not host:port"));
     refusal(sealing(Optional.of("10.0.2.2:3443"), Optional.of(mr), List.of("Fine")));
 
-    var ok = KmsBeans.localKeyProvider(sealing(Optional.of("10.0.2.2:3443"), Optional.of(mr), List.of("UpToDate")));
+    var ok = KmsBeans.localKeyProvider(sealing(Optional.of("10.0.2.2:3443"), Optional.of(mr), List.of("UpToDate")),
+        java.time.Duration.ofHours(24));
     assertFalse(ok.simulated());
     assertTrue(ok.describe().contains("10.0.2.2:3443") && ok.describe().contains(mr), ok.describe());
   }

@@ -44,10 +44,14 @@ import org.teekms.attest.provider.RuntimeEventLog;
  * from the {@link QuoteProvider}, the event log it replays against, and (when a GPU provider is configured) GPU
  * evidence whose nonce is {@link GpuNonce#forSpki} of the same key and whose SHA-384 is measured into RTMR3
  * (event {@code gpu-evidence}) before quoting.
- * Self-signed, non-critical evidence extensions (docs/ra-tls.md).
+ * Self-signed, non-critical evidence extensions (docs/ra-tls.md). A certificate's whole validity period
+ * (notAfter − notBefore, including the 5 minutes it is back-dated for clock skew) is the configured validity, so a
+ * validity of 24 h passes verifiers capped at 24 h ({@link RaTlsVerifier.Builder#maxCertificateLifetime}).
  */
 public final class RaTlsCertificateFactory {
   public static final int FORMAT_VERSION = 1;
+  /** How far notBefore lies before the moment of issue, for peers whose clocks are a little behind. */
+  static final Duration BACKDATE = Duration.ofMinutes(5);
 
   private final EvidenceSource evidence;
   private final RuntimeEventLog eventLog;
@@ -64,7 +68,7 @@ public final class RaTlsCertificateFactory {
     this.evidence = reportData -> eventLog.quote(quotes, reportData);
     this.gpu = gpu;
     this.clock = Objects.requireNonNull(clock);
-    this.validity = Objects.requireNonNull(validity);
+    this.validity = checkedValidity(validity);
   }
 
   /**
@@ -76,7 +80,15 @@ public final class RaTlsCertificateFactory {
     this.eventLog = null;
     this.gpu = null;
     this.clock = Objects.requireNonNull(clock);
-    this.validity = Objects.requireNonNull(validity);
+    this.validity = checkedValidity(validity);
+  }
+
+  private static Duration checkedValidity(Duration validity) {
+    if (validity.compareTo(BACKDATE.multipliedBy(2)) < 0) {
+      throw new IllegalArgumentException("RA-TLS certificate validity " + validity + " is shorter than "
+          + BACKDATE.multipliedBy(2) + " (it includes " + BACKDATE + " of back-dating)");
+    }
+    return validity;
   }
 
   /** Serialized: the GPU evidence event this certificate relies on must be the last one before its quote. */
@@ -119,7 +131,7 @@ public final class RaTlsCertificateFactory {
         .addRDN(BCStyle.O, "tee-kms RA-TLS").addRDN(BCStyle.CN, commonName).build();
     try {
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, new BigInteger(127, random).add(BigInteger.ONE),
-          Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject, keys.getPublic());
+          Date.from(now.minus(BACKDATE)), Date.from(now.minus(BACKDATE).plus(validity)), subject, keys.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       b.addExtension(Extension.extendedKeyUsage, false,

@@ -17,8 +17,13 @@ public final class RaTlsException extends CertificateException {
     OVERSIZED_EXTENSION,
     /** The self-signature does not verify. */
     CERTIFICATE_SIGNATURE,
-    /** Outside the certificate's validity period. */
+    /**
+     * Outside the certificate's validity period: at verification, or at a later call on a connection whose peer
+     * certificate has expired since the handshake (the peer must re-connect with a fresh certificate).
+     */
     CERTIFICATE_EXPIRED,
+    /** The certificate's validity period (notAfter − notBefore) is longer than the verifier's cap. */
+    CERTIFICATE_LIFETIME_EXCEEDED,
     /** REPORTDATA does not bind this certificate's public key. */
     KEY_NOT_BOUND,
     /** The DCAP verification of the quote failed (signature, chain, collateral, TCB). */

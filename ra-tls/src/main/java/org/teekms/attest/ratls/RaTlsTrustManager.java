@@ -1,7 +1,6 @@
 package org.teekms.attest.ratls;
 
 import java.net.Socket;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.Objects;
@@ -11,7 +10,6 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.X509ExtendedTrustManager;
-import org.teekms.attest.tdx.Bytes;
 
 /**
  * Trusts a TLS peer (client or server) only if its certificate is an RA-TLS certificate that {@link RaTlsVerifier}
@@ -53,29 +51,37 @@ public final class RaTlsTrustManager extends X509ExtendedTrustManager {
   }
 
   /**
-   * The verified identity of the session's peer: stored by the handshake, else (e.g. a resumed session) the
-   * verifier's cache, else verified now. Never returns an unverified identity.
+   * The verified identity of the session's peer for a call made now ({@link RaTlsVerifier#current}): the identity the
+   * handshake (or an earlier call) stored, while its verification is within the verifier's cache limit; else the
+   * certificate verified again and stored back; refused once the peer certificate has expired, so a long-lived
+   * connection (HTTP/2 carries many calls on one) cannot outlive its certificate. Never returns an unverified
+   * identity. Call it at every request, not once per connection.
    */
   public RaTlsIdentity peerIdentity(SSLSession session) throws SSLPeerUnverifiedException, RaTlsException {
-    if (session != null && session.getValue(SESSION_KEY) instanceof RaTlsException rejected) {
+    if (session == null) {
+      throw new SSLPeerUnverifiedException("no TLS session");
+    }
+    if (session.getValue(SESSION_KEY) instanceof RaTlsException rejected) {
       throw new RaTlsException(rejected.reason(), "client certificate rejected in the handshake: " + rejected.detail(),
           rejected);
     }
-    Optional<RaTlsIdentity> stored = fromSession(session);
-    if (stored.isPresent()) {
-      return stored.get();
+    if (!(session.getPeerCertificates()[0] instanceof X509Certificate peer)) {
+      throw new RaTlsException(RaTlsException.Reason.MALFORMED_CERTIFICATE, "peer certificate is not X.509");
     }
-    X509Certificate peer = (X509Certificate) session.getPeerCertificates()[0];
-    try {
-      Optional<RaTlsIdentity> cached = verifier.cached(Bytes.copyOf(RaTlsVerifier.sha("SHA-256", peer.getEncoded())));
-      return cached.isPresent() ? cached.get() : verifier.verify(peer);
-    } catch (CertificateEncodingException e) {
-      throw new RaTlsException(RaTlsException.Reason.MALFORMED_CERTIFICATE, "cannot encode peer certificate", e);
+    // stored by this session's handshake for this very certificate (a session's peer certificate never changes)
+    RaTlsIdentity stored = fromSession(session).orElse(null);
+    RaTlsIdentity current = verifier.current(peer, stored);
+    if (current != stored) {
+      session.putValue(SESSION_KEY, current);
     }
+    return current;
   }
 
-  /** The identity a handshake stored in {@code session}, if any. */
-  public static Optional<RaTlsIdentity> fromSession(SSLSession session) {
+  /**
+   * The identity last stored in {@code session}, if any, as stored: no freshness check, so not for deciding a call
+   * (use {@link #peerIdentity}).
+   */
+  static Optional<RaTlsIdentity> fromSession(SSLSession session) {
     Object v = session == null ? null : session.getValue(SESSION_KEY);
     return v instanceof RaTlsIdentity id ? Optional.of(id) : Optional.empty();
   }

@@ -45,7 +45,8 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  *
  * <ol>
  *   <li>extensions within their size limits ({@link RaTlsCertificateParser});
- *   <li>certificate validity at the clock's time, and its self-signature;
+ *   <li>certificate validity at the clock's time, its validity period (notAfter − notBefore) within the lifetime cap
+ *       ({@link Builder#maxCertificateLifetime}, default 24 h), and its self-signature;
  *   <li>the quote's REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI) of this certificate ({@link ReportDataBinding});
  *   <li>the quote via DCAP with collateral from the (caching) source, then the {@link QuotePolicy};
  *   <li>the event log replays to the quote's RTMRs and follows the boot sequence;
@@ -58,7 +59,9 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  *
  * Accepted identities are cached by certificate fingerprint until the earliest of: the cache TTL, the certificate's
  * end of validity and the collateral's next update, so a peer that reconnects (or an application asking after the
- * handshake) is not verified twice. Thread-safe.
+ * handshake) is not verified twice. The same limit bounds how long a connection may use the identity its handshake
+ * established ({@link #current}): past it the certificate is verified again (fresh collateral, current policy), and
+ * past the certificate's notAfter the connection is refused. Thread-safe.
  */
 public final class RaTlsVerifier {
   private final DcapQuoteVerifier dcap;
@@ -71,6 +74,7 @@ public final class RaTlsVerifier {
   private final Clock clock;
   private final Duration cacheTtl;
   private final int maxCached;
+  private final Duration maxCertificateLifetime;
   private final RaTlsVerificationListener listener;
   private final ConcurrentHashMap<Bytes, Cached> cache = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Instant> nextUpdates = new ConcurrentHashMap<>();
@@ -88,8 +92,12 @@ public final class RaTlsVerifier {
     this.clock = b.clock;
     this.cacheTtl = b.cacheTtl;
     this.maxCached = b.maxCached;
+    this.maxCertificateLifetime = b.maxCertificateLifetime;
     this.listener = b.listener;
   }
+
+  /** The default cap on an RA-TLS certificate's validity period (notAfter − notBefore). */
+  public static final Duration DEFAULT_MAX_CERTIFICATE_LIFETIME = Duration.ofHours(24);
 
   /** @param dcap the DCAP verifier, anchored at Intel's root in production (at the simulator's root in tests) */
   public static Builder builder(DcapQuoteVerifier dcap, CollateralSource collateral) {
@@ -107,6 +115,7 @@ public final class RaTlsVerifier {
     private Clock clock = Clock.systemUTC();
     private Duration cacheTtl = Duration.ofMinutes(10);
     private int maxCached = 10_000;
+    private Duration maxCertificateLifetime = DEFAULT_MAX_CERTIFICATE_LIFETIME;
     private RaTlsVerificationListener listener = RaTlsVerificationListener.NONE;
 
     private Builder(DcapQuoteVerifier dcap, CollateralSource collateral) {
@@ -146,9 +155,30 @@ public final class RaTlsVerifier {
       return this;
     }
 
+    /**
+     * How long a verified identity is reused (for reconnecting peers, and by connections after their handshake)
+     * before the certificate is verified again; never beyond the certificate's notAfter or the collateral's
+     * nextUpdate. Default 10 minutes.
+     */
     public Builder cache(Duration ttl, int maxEntries) {
-      this.cacheTtl = Objects.requireNonNull(ttl);
+      if (ttl.isNegative()) {
+        throw new IllegalArgumentException("identity cache TTL " + ttl + " is negative");
+      }
+      this.cacheTtl = ttl;
       this.maxCached = maxEntries;
+      return this;
+    }
+
+    /**
+     * Refuse certificates whose validity period (notAfter − notBefore) is longer than {@code cap}
+     * ({@link RaTlsException.Reason#CERTIFICATE_LIFETIME_EXCEEDED}). A short lifetime bounds how long a stolen
+     * certificate key, or evidence the platform has since lost (a TCB recall), can be presented. Default 24 h.
+     */
+    public Builder maxCertificateLifetime(Duration cap) {
+      if (cap.isNegative() || cap.isZero()) {
+        throw new IllegalArgumentException("RA-TLS certificate lifetime cap " + cap + " is not positive");
+      }
+      this.maxCertificateLifetime = cap;
       return this;
     }
 
@@ -165,6 +195,42 @@ public final class RaTlsVerifier {
 
   public Clock clock() {
     return clock;
+  }
+
+  public Duration maxCertificateLifetime() {
+    return maxCertificateLifetime;
+  }
+
+  /**
+   * The identity a connection may use for a call now, given the one its handshake (or an earlier call) established
+   * for {@code certificate}. In order:
+   *
+   * <ol>
+   *   <li>past the certificate's notAfter (or before its notBefore): refused, {@link Reason#CERTIFICATE_EXPIRED}, the
+   *       peer must re-connect with a fresh certificate;
+   *   <li>within the verification's cache limit (TTL, collateral nextUpdate): the cached identity;
+   *   <li>otherwise the certificate is verified again, in full, now (fresh collateral, current policy); a failure
+   *       is the refusal's reason.
+   * </ol>
+   *
+   * @param stored the identity established earlier for {@code certificate}, or null
+   */
+  public RaTlsIdentity current(X509Certificate certificate, RaTlsIdentity stored) throws RaTlsException {
+    Instant now = clock.instant();
+    Instant notBefore = certificate.getNotBefore().toInstant();
+    Instant notAfter = certificate.getNotAfter().toInstant();
+    if (!now.isBefore(notAfter) || now.isBefore(notBefore)) {
+      throw new RaTlsException(Reason.CERTIFICATE_EXPIRED, "the connection's peer certificate is valid " + notBefore
+          + " .. " + notAfter + ", not at " + now + "; the identity verified in its handshake is no longer used: "
+          + "re-connect with a fresh RA-TLS certificate");
+    }
+    if (stored != null) {
+      Optional<RaTlsIdentity> cachedNow = cached(stored.certificateSha256());
+      if (cachedNow.isPresent()) {
+        return cachedNow.get();
+      }
+    }
+    return verify(certificate);
   }
 
   /** The cached identity of a certificate (by SHA-256 of its DER), if it verified and has not expired from cache. */
@@ -223,6 +289,12 @@ public final class RaTlsVerifier {
     } catch (CertificateExpiredException | CertificateNotYetValidException e) {
       throw new RaTlsException(Reason.CERTIFICATE_EXPIRED, "certificate valid " + certificate.getNotBefore()
           .toInstant() + " .. " + certificate.getNotAfter().toInstant() + ", not at " + now);
+    }
+    Duration lifetime = Duration.between(certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant());
+    if (lifetime.compareTo(maxCertificateLifetime) > 0) {
+      throw new RaTlsException(Reason.CERTIFICATE_LIFETIME_EXCEEDED, "certificate valid " + certificate.getNotBefore()
+          .toInstant() + " .. " + certificate.getNotAfter().toInstant() + " (" + lifetime + "), longer than the "
+          + maxCertificateLifetime + " cap on RA-TLS certificate lifetimes");
     }
     try {
       certificate.verify(certificate.getPublicKey(), Bc.PROVIDER);

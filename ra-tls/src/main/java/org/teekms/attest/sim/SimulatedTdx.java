@@ -269,6 +269,24 @@ public final class SimulatedTdx {
   }
 
   /**
+   * A copy of {@code quote} (made by this platform, then changed in its header or body) whose header and body are
+   * signed again by this platform's simulated QE. Tests that change a signed field (the QE vendor id, TD attributes)
+   * use it so that verification reaches the check of that field instead of stopping at the quote signature.
+   */
+  public byte[] resign(byte[] quote) {
+    int signed;
+    try {
+      signed = org.teekms.attest.tdx.TdxQuote.parse(quote).signedRegion().length();
+    } catch (org.teekms.attest.tdx.QuoteParseException e) {
+      throw new IllegalArgumentException("not a quote this simulator can re-sign: " + e.getMessage(), e);
+    }
+    byte[] out = quote.clone();
+    byte[] signature = RawEcdsa.sign(attestationKeys.getPrivate(), java.util.Arrays.copyOf(quote, signed));
+    System.arraycopy(signature, 0, out, signed + 4, signature.length);
+    return out;
+  }
+
+  /**
    * A v4 SGX quote of a (simulated) enclave on this platform: the 384-byte enclave report carries {@code mrEnclave},
    * {@code mrSigner} and {@code reportData} (64 bytes), attributes without DEBUG; signed by the same simulated QE as
    * this platform's TDX quotes, so both carry the same QE id (header user data).

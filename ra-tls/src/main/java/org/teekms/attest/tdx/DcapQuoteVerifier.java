@@ -21,6 +21,8 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  * Verifies Intel DCAP quotes (TDX and SGX) at an explicit time against a configured trust anchor:
  *
  * <ol>
+ *   <li>the header's QE vendor id is Intel's ({@link #INTEL_QE_VENDOR_ID}), checked before anything else as Intel's
+ *       QVL does (its quote format check) and dcap-qvl does;
  *   <li>collateral: root CA CRL signed by the anchor; TCB info and QE identity signatures over their exact JSON
  *       bytes, with issuer chains to the anchor; PCK CRL signed by its issuer, chain to the anchor; every document,
  *       CRL and certificate valid at the time; no signer revoked;
@@ -36,6 +38,8 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  */
 public final class DcapQuoteVerifier {
   private static final int MAX_CACHED = 4096;
+  /** Intel's quoting enclave vendor id, 939A7233-F79C-4CA9-940A-0DB3957F0607: the only one DCAP verifiers accept. */
+  public static final Bytes INTEL_QE_VENDOR_ID = Bytes.fromHex("939a7233f79c4ca9940a0db3957f0607");
 
   private final CertificatePaths paths;
   private final ConcurrentHashMap<String, Object> preparedCollateral = new ConcurrentHashMap<>();
@@ -86,6 +90,7 @@ public final class DcapQuoteVerifier {
   public QuoteVerificationResult verify(TdxQuote quote, CollateralSource source, Instant at) {
     Collateral collateral;
     try {
+      checkQeVendor(quote); // before any collateral is fetched for it
       PckChain chain = pckChain(quote.pckCertChainPem()); // cached: no certificate parsing on the hot path
       collateral = source.fetch(new CollateralRequest(quote.teeType(), chain.extension().fmspc(),
           CollateralRequest.PckCa.issuerOf(chain.path().get(0))));
@@ -104,6 +109,7 @@ public final class DcapQuoteVerifier {
     PckExtension pck = null;
     TcbEvaluation tcb = null;
     try {
+      checkQeVendor(quote);
       PreparedCollateral prepared = prepared(collateral);
       prepared.checkAt(at, paths);
 
@@ -128,6 +134,14 @@ public final class DcapQuoteVerifier {
       return new QuoteVerificationResult(true, null, null, at, quote, pck, tcb, collateral.digests());
     } catch (VerificationException e) {
       return failed(e.failure(), e.getMessage(), at, quote, pck, tcb, collateral.digests());
+    }
+  }
+
+  private static void checkQeVendor(TdxQuote quote) throws VerificationException {
+    Bytes vendor = quote.header().qeVendorId();
+    if (!INTEL_QE_VENDOR_ID.equals(vendor)) {
+      throw new VerificationException(VerificationFailure.UNSUPPORTED_QE_VENDOR, "QE vendor id " + vendor.hex()
+          + " is not Intel's " + INTEL_QE_VENDOR_ID.hex());
     }
   }
 

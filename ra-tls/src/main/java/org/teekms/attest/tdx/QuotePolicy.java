@@ -9,8 +9,10 @@ import java.util.Set;
 /**
  * Decides, after verification, whether a verified quote is acceptable: which TCB statuses and advisories are
  * tolerated, whether the TD may be a debug TD (never, unless a test policy says so), which TDX modules (MRSEAM) are
- * allowed, and the TD attribute rules dcap-qvl also applies (SEPT_VE_DISABLE set, no reserved bits, no service TD).
- * Build one with {@link #builder()}; the defaults are the strictest setting.
+ * allowed, and the TD attribute rules dcap-qvl also applies (SEPT_VE_DISABLE set, no reserved bits, MIGRATABLE (bit 29)
+ * clear, no service TD). PKS, KL and PERFMON are allowed, as dcap-qvl and Intel's QVL allow them: they enable CPU
+ * features inside the TD and give the host no access to it. Build one with {@link #builder()}; the defaults are the
+ * strictest setting.
  */
 public record QuotePolicy(
     Set<TcbStatus> allowedStatuses,
@@ -69,6 +71,11 @@ public record QuotePolicy(
     }
     if (attrs.reservedBitsSet()) {
       v.add("reserved TD_ATTRIBUTES bits are set: " + attrs.raw().hex());
+    }
+    // No option: a migratable TD's memory and keys may be exported to another platform through a migration TD that
+    // a TD 1.0 report does not name (dcap-qvl refuses bit 29 as reserved).
+    if (attrs.migratable()) {
+      v.add("migratable TD is not allowed (TD_ATTRIBUTES.MIGRATABLE, bit 29, is set: " + attrs.raw().hex() + ")");
     }
     if (requireSeptVeDisable && !attrs.septVeDisable()) {
       v.add("TD_ATTRIBUTES.SEPT_VE_DISABLE is not set");

@@ -2,7 +2,9 @@ package org.teekms.attest.tdx;
 
 /**
  * TD ATTRIBUTES (8 bytes, a little-endian 64-bit field) with the bits the TDX module defines decoded. Bit 0 (DEBUG)
- * means the host can read and change the TD's memory: such a TD proves nothing about its code.
+ * means the host can read and change the TD's memory: such a TD proves nothing about its code. Bit 29 (MIGRATABLE)
+ * means the TD's memory and state may be exported to another platform through a migration TD; dcap-qvl treats it as a
+ * reserved bit that must be zero, and {@link QuotePolicy} refuses it (docs/tdx-quote-verification.md).
  */
 public record TdAttributes(Bytes raw) {
   private static final long DEBUG = 1L;

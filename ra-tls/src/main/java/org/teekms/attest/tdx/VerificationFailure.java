@@ -4,6 +4,8 @@ package org.teekms.attest.tdx;
 public enum VerificationFailure {
   /** The quote bytes are not a well-formed, supported DCAP quote. */
   MALFORMED_QUOTE,
+  /** The header's QE vendor id is not Intel's (939A7233F79C4CA9940A0DB3957F0607), as Intel's QVL and dcap-qvl require. */
+  UNSUPPORTED_QE_VENDOR,
   /** Collateral could not be obtained or is malformed. */
   COLLATERAL_UNAVAILABLE,
   /** A collateral signature (TCB info, QE identity, CRL) or issuer chain does not verify to the trust anchor. */

@@ -198,6 +198,27 @@ class RaTlsVerifierTest {
   }
 
   @Test
+  void certificateLifetimesAreCappedAtADayByDefault() throws Exception {
+    SimulatedCvm cvm = SimulatedRaTls.cvm(APP, false);
+    RaTlsCredentials day = new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, SimulatedRaTls.CLOCK,
+        Duration.ofHours(24)).create("day");
+    X509Certificate c = day.certificate();
+    assertEquals(Duration.ofHours(24), Duration.between(c.getNotBefore().toInstant(), c.getNotAfter().toInstant()));
+    SimulatedRaTls.verifier().build().verify(c); // exactly the cap is accepted
+
+    RaTlsCredentials longer = new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, SimulatedRaTls.CLOCK,
+        Duration.ofHours(24).plusSeconds(1)).create("longer");
+    RaTlsException e = reject(longer.certificate());
+    assertEquals(Reason.CERTIFICATE_LIFETIME_EXCEEDED, e.reason());
+    assertTrue(e.detail().contains("(PT24H1S), longer than the PT24H cap on RA-TLS certificate lifetimes"),
+        e.detail());
+    // a verifier configured for longer lifetimes accepts it
+    SimulatedRaTls.verifier().maxCertificateLifetime(Duration.ofDays(7)).build().verify(longer.certificate());
+    assertThrows(IllegalArgumentException.class,
+        () -> SimulatedRaTls.verifier().maxCertificateLifetime(Duration.ZERO));
+  }
+
+  @Test
   void gpuEvidenceBoundToTheKeyAndMeasuredIsVerified() throws Exception {
     SimulatedGpuEvidenceProvider gpus = SimulatedGpuEvidenceProvider.enable(2);
     GpuEvidenceVerifier gpuVerifier = GpuEvidenceVerifier.builder(gpus.simulator().deviceRoot())

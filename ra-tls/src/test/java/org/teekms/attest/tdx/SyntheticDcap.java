@@ -142,7 +142,8 @@ final class SyntheticDcap {
         sgxExtension());
     ByteArrayOutputStream signed = new ByteArrayOutputStream();
     ByteBuffer header = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
-    header.putShort((short) 4).putShort((short) 2).putInt(0x81).putInt(0).put(new byte[16]).put(new byte[20]);
+    header.putShort((short) 4).putShort((short) 2).putInt(0x81).putInt(0)
+        .put(DcapQuoteVerifier.INTEL_QE_VENDOR_ID.toByteArray()).put(new byte[20]);
     signed.write(header.array());
     ByteBuffer body = ByteBuffer.allocate(584).order(ByteOrder.LITTLE_ENDIAN);
     body.put(teeTcbSvn).put(new byte[48]).put(mrSignerSeam).put(new byte[8]).putLong(tdAttributes)
