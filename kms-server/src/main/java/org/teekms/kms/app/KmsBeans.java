@@ -13,6 +13,8 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
+import org.teekms.attest.provider.RtmrExtender;
+import org.teekms.attest.provider.SysfsRtmrExtender;
 import org.teekms.governance.ChainClient;
 import org.teekms.kms.keystate.ChainRotationSchedule;
 import org.teekms.kms.keystate.RotationScheduleReader;
@@ -103,10 +105,22 @@ public class KmsBeans {
         new SecureRandom());
   }
 
+  /** RTMR extension in a TD: the kernel's sysfs tsm-mr attributes (tests replace this bean with a fake TD's). */
   @Produces
   @Singleton
-  SealingKey sealingKey(SealingKeyProvider provider) {
-    LOG.infof("sealing: %s", provider.describe());
+  RtmrExtender rtmrExtender() {
+    return SysfsRtmrExtender.tdx();
+  }
+
+  /**
+   * The sealing key, asked for only after RA-TLS setup measured the trust configuration into RTMR3: the provider
+   * derives the key from RTMR3, so a node with another configuration gets another key (docs/sealing.md §1).
+   */
+  @Produces
+  @Singleton
+  SealingKey sealingKey(SealingKeyProvider provider, RaTlsSetup ratls) {
+    LOG.infof("sealing: %s (after trust configuration %s was measured)", provider.describe(),
+        ratls.trustConfiguration().digestHex());
     return provider.sealingKey();
   }
 

@@ -19,7 +19,9 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.seal.SealingKeyProvider;
 
 /**
- * Startup, in order: loud simulator banner; schema migration (Flyway over JDBC); the database is claimed for this KMS
+ * Startup, in order: (before this observer runs, injecting the root store creates the sealing key, which first makes
+ * {@link RaTlsSetup} measure the trust configuration into RTMR3: docs/trust-config.md) loud simulator banner; schema
+ * migration (Flyway over JDBC); the database is claimed for this KMS
  * id; on the very first start root generation 1 is created, or, with {@code teekms.onboarding.source}, the root
  * generations are obtained from that node over mutual RA-TLS ({@link ReplicaJoin}); the keyring is loaded (proves the sealing key unseals
  * the roots). Any failure stops the server.

@@ -13,7 +13,9 @@ import org.jboss.logging.Logger;
 import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
 import org.teekms.attest.provider.EvidenceSource;
 import org.teekms.attest.provider.QuoteProviderException;
+import org.teekms.attest.provider.RtmrExtender;
 import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.attest.provider.RuntimeEventRecorder;
 import org.teekms.attest.provider.TdEventLog;
 import org.teekms.attest.ratls.RaTlsCertificateFactory;
 import org.teekms.attest.ratls.RaTlsCredentials;
@@ -45,6 +47,10 @@ import org.teekms.attest.tdx.collateral.PcsCollateralClient;
  * <p>Simulator ({@code simulator}, needs teekms.simulator.enabled=true, never in prod): a simulated TDX platform
  * (seeded by teekms.simulator.seed so other processes share its root), this KMS as a simulated CVM, clients verified
  * against the simulated root only.
+ *
+ * <p>Before its first quote, this node measures its trust configuration ({@link TrustConfiguration}) into RTMR3
+ * ({@link TrustConfigMeasurement}): through {@code rtmr} and dstack's runtime event file in a TD, into the simulated
+ * CVM's log otherwise. Every quote (RA-TLS certificate, GetKmsInfo, the sealing-key request) comes after it.
  */
 @ApplicationScoped
 public class RaTlsSetup {
@@ -67,10 +73,14 @@ public class RaTlsSetup {
   private final RaTlsCertificateFactory certificates;
   private final String commonName;
   private final Clock clock;
+  private final TrustConfiguration trustConfiguration;
 
-  public RaTlsSetup(KmsConfig config, Clock clock, ConfigfsTsmQuoteProvider.Io configfs,
+  public RaTlsSetup(KmsConfig config, Clock clock, ConfigfsTsmQuoteProvider.Io configfs, RtmrExtender rtmr,
       RaTlsVerificationListener listener) {
     String provider = quoteProvider(config);
+    this.trustConfiguration = TrustConfiguration.of(config, String.join(",",
+        io.quarkus.runtime.configuration.ConfigUtils.getProfiles()));
+    RuntimeEventRecorder measured;
     this.clock = clock;
     this.commonName = "tee-kms " + config.kmsId();
     FastEcdsaProvider.install(); // before any TLS context exists: JSSE's ECDSA then runs on BouncyCastle
@@ -91,6 +101,7 @@ public class RaTlsSetup {
         SimulatedCvm self = tdx.newCvm(new byte[48], false)
             .boot(SimulatedCvm.App.ofCompose("tee-kms kms-server " + config.kmsId() + "\n", instance));
         this.evidence = reportData -> self.eventLog().quote(self, reportData);
+        measured = self.eventLog();
         LOG.warnf("RA-TLS: SIMULATED TDX platform (root %s); clients are verified against the simulated root only",
             tdx.rootCertificate().getSubjectX500Principal());
       } else {
@@ -114,8 +125,10 @@ public class RaTlsSetup {
           }
         };
         KmsConfig.Tee tee = config.tee();
-        this.evidence = new TdEventLog(new ConfigfsTsmQuoteProvider(tee.configfsPath(), "tdx_guest", configfs),
-            tee.ccelTable(), tee.ccelData(), tee.runtimeEventLog());
+        TdEventLog td = new TdEventLog(new ConfigfsTsmQuoteProvider(tee.configfsPath(), "tdx_guest", configfs),
+            tee.ccelTable(), tee.ccelData(), tee.runtimeEventLog(), rtmr);
+        this.evidence = td;
+        measured = td;
         LOG.infof("RA-TLS: TDX quotes via configfs-tsm %s, event log %s + %s; clients verified under %s with "
             + "collateral from %s", tee.configfsPath(), tee.ccelData(), tee.runtimeEventLog(),
             dcap.trustAnchor().getSubjectX500Principal(), pccs);
@@ -125,6 +138,11 @@ public class RaTlsSetup {
           .cache(ratls.identityCacheTtl(), IDENTITY_CACHE_ENTRIES)
           .maxCertificateLifetime(ratls.maxCertificateLifetime()).listener(listener).build();
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
+      TrustConfigMeasurement.Outcome outcome = TrustConfigMeasurement.measure(trustConfiguration, measured);
+      LOG.infof("trust configuration %s (%d keys: %s) %s RTMR3 as %s", trustConfiguration.digestHex(),
+          trustConfiguration.keys().size(), String.join(", ", trustConfiguration.keys()),
+          outcome == TrustConfigMeasurement.Outcome.EXTENDED ? "measured into" : "already in (same boot)",
+          TrustConfiguration.EVENT_NAME);
       this.certificates = new RaTlsCertificateFactory(evidence, clock, CERTIFICATE_VALIDITY);
       this.keys = new RaTlsKeyManager(certificates.create(commonName));
     } catch (QuoteProviderException e) {
@@ -184,6 +202,11 @@ public class RaTlsSetup {
     } catch (QuoteProviderException e) {
       throw new IllegalStateException("quote failed: " + e.getMessage(), e);
     }
+  }
+
+  /** The trust configuration this node measured into RTMR3 before its first quote. */
+  public TrustConfiguration trustConfiguration() {
+    return trustConfiguration;
   }
 
   public RaTlsTrustManager trustManager() {

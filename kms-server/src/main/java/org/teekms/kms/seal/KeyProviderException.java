@@ -26,7 +26,12 @@ public final class KeyProviderException extends RuntimeException {
     /** The provider's REPORTDATA does not commit to the returned sealed key. */
     KEY_NOT_BOUND,
     /** The sealed key does not open with this request's ephemeral key (replayed, or for another TD), or is not 32 bytes. */
-    KEY_NOT_FOR_THIS_REQUEST
+    KEY_NOT_FOR_THIS_REQUEST,
+    /**
+     * The provider's REPORTDATA does not commit to this TD's quote: it derived the key for another quote (the host
+     * substituted one on the link), or it is a provider without the tee-kms quote binding (docs/sealing.md §2).
+     */
+    QUOTE_NOT_BOUND
   }
 
   private final Reason reason;

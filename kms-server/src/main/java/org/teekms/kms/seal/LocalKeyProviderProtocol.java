@@ -22,6 +22,11 @@ import java.util.Set;
  * connection, each a frame {@code u32be(len) ‖ JSON}, byte strings as JSON arrays of decimal numbers (serde's
  * {@code Vec<u8>}). Request {@code {"quote":[…]}}; response {@code {"encrypted_key":[…],"provider_quote":[…]}}.
  * Parsing is strict: exactly those fields, each element an integer 0..255, nothing after the JSON value.
+ *
+ * <p>tee-kms requires one change on the provider's side (protocol "v2", docs/sealing.md §2): the provider's SGX quote
+ * carries {@link #providerReportData} = {@code SHA-256(encrypted_key) ‖ SHA-256("tee-kms/local-sgx/v2/td-quote" ‖
+ * td_quote)}, binding the exact TD quote it verified and derived the key for; dstack's provider leaves the second half
+ * zero, which lets the host substitute the quote.
  */
 public final class LocalKeyProviderProtocol {
 
@@ -45,7 +50,33 @@ public final class LocalKeyProviderProtocol {
   /** What the provider returns: the sealed key and an SGX quote whose REPORTDATA binds it. */
   public record Response(byte[] encryptedKey, byte[] providerQuote) {}
 
+  /** Domain separator of the TD-quote half of the provider's REPORTDATA. */
+  public static final String QUOTE_BINDING_DOMAIN = "tee-kms/local-sgx/v2/td-quote";
+
   private LocalKeyProviderProtocol() {}
+
+  /**
+   * The REPORTDATA a v2 provider puts in its SGX quote: {@code SHA-256(encrypted_key) ‖ SHA-256(QUOTE_BINDING_DOMAIN ‖
+   * td_quote)}, {@code td_quote} being the exact request bytes it verified and derived the key from.
+   */
+  public static byte[] providerReportData(byte[] encryptedKey, byte[] tdQuote) {
+    byte[] out = new byte[64];
+    System.arraycopy(sha256(encryptedKey), 0, out, 0, 32);
+    System.arraycopy(sha256(QUOTE_BINDING_DOMAIN.getBytes(StandardCharsets.US_ASCII), tdQuote), 0, out, 32, 32);
+    return out;
+  }
+
+  private static byte[] sha256(byte[]... parts) {
+    try {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      for (byte[] p : parts) {
+        sha.update(p);
+      }
+      return sha.digest();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is a mandatory JDK algorithm", e);
+    }
+  }
 
   /** The request frame for a TDX quote. */
   public static byte[] requestFrame(byte[] quote) {

@@ -7,7 +7,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -36,10 +35,12 @@ import org.teekms.kms.seal.KeyProviderException.Reason;
  *
  * <p>One request: a fresh X25519 key pair; this TD's quote with REPORTDATA = {@code pk ‖ 0^32}; the framed request
  * over TCP; then, in order, the response's framing, the provider's SGX quote (DCAP under the trust anchor, accepted
- * TCB status, not debug), its MRENCLAVE (pinned), its QE ID (equal to this TD's: same machine), its REPORTDATA
- * ({@code SHA-256(encrypted_key) ‖ 0^32}), and the sealed box opening with this request's secret key to 32 bytes. A
- * response recorded for another request (another TD, or this TD earlier) fails the last check. Every failure is a
- * {@link KeyProviderException} with its reason; no weaker key is ever returned.
+ * TCB status, not debug), its MRENCLAVE (pinned), its QE ID (equal to this TD's: same machine), its REPORTDATA's first
+ * half ({@code SHA-256(encrypted_key)}), its second half ({@code SHA-256("tee-kms/local-sgx/v2/td-quote" ‖ the quote
+ * this TD sent)}: the provider derived the key for exactly this TD's quote, not one the host swapped in on the link;
+ * checked once the box opened, so a replay keeps the reason below), after the sealed box opening with this request's
+ * secret key to 32 bytes. A response recorded for another request (another TD, or this TD earlier) fails the box. Every failure is a {@link KeyProviderException} with its
+ * reason; no weaker key is ever returned.
  */
 public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvider {
 
@@ -112,7 +113,7 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
       throw new KeyProviderException(Reason.OWN_QUOTE_UNAVAILABLE, "this TD's quote: " + e.getMessage());
     }
     LocalKeyProviderProtocol.Response response = exchange(ownQuote);
-    return accept(response, ownParsed, ephemeral);
+    return accept(response, ownQuote, ownParsed, ephemeral);
   }
 
   private LocalKeyProviderProtocol.Response exchange(byte[] ownQuote) {
@@ -135,7 +136,7 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
   }
 
   /** Every check on a response, in the documented order. Package-private so tests can feed recorded responses. */
-  SealingKey accept(LocalKeyProviderProtocol.Response response, TdxQuote ownQuote,
+  SealingKey accept(LocalKeyProviderProtocol.Response response, byte[] ownQuoteBytes, TdxQuote ownQuote,
       X25519PrivateKeyParameters ephemeral) {
     byte[] encryptedKey = response.encryptedKey();
     if (encryptedKey.length != SodiumSealedBox.OVERHEAD + SealingKey.KEY_LENGTH) {
@@ -175,10 +176,10 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
       throw new KeyProviderException(Reason.DIFFERENT_PLATFORM, "provider quote's QE ID " + providerQe.hex()
           + " differs from this TD's " + ownQe.hex() + ": the provider is not on this machine");
     }
-    byte[] expected = new byte[64];
-    System.arraycopy(sha256(encryptedKey), 0, expected, 0, 32);
-    if (!MessageDigest.isEqual(expected, enclave.reportData().toByteArray())) {
-      throw new KeyProviderException(Reason.KEY_NOT_BOUND, "provider REPORTDATA is not SHA-256(encrypted_key) ‖ 0^32");
+    byte[] expected = LocalKeyProviderProtocol.providerReportData(encryptedKey, ownQuoteBytes);
+    byte[] actual = enclave.reportData().toByteArray();
+    if (!MessageDigest.isEqual(Arrays.copyOf(expected, 32), Arrays.copyOf(actual, 32))) {
+      throw new KeyProviderException(Reason.KEY_NOT_BOUND, "provider REPORTDATA[0..32] is not SHA-256(encrypted_key)");
     }
     byte[] key;
     try {
@@ -191,6 +192,13 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
       if (key.length != SealingKey.KEY_LENGTH) {
         throw new KeyProviderException(Reason.KEY_NOT_FOR_THIS_REQUEST, "the sealed key is " + key.length
             + " bytes, expected 32");
+      }
+      // Checked after the box opened, so that a replayed response keeps its more precise reason above.
+      if (!MessageDigest.isEqual(Arrays.copyOfRange(expected, 32, 64), Arrays.copyOfRange(actual, 32, 64))) {
+        throw new KeyProviderException(Reason.QUOTE_NOT_BOUND, "provider REPORTDATA[32..64] is not SHA-256(\""
+            + LocalKeyProviderProtocol.QUOTE_BINDING_DOMAIN + "\" ‖ this TD's quote): the provider derived the key for "
+            + "another TD quote (substituted on the link to the provider), or it does not implement the tee-kms quote "
+            + "binding (docs/sealing.md)");
       }
       return new SealingKey(key);
     } finally {
@@ -206,15 +214,7 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
   @Override
   public String describe() {
     return "sealing key from the local SGX key provider at " + settings.host() + ":" + settings.port()
-        + " (MRENCLAVE " + settings.mrEnclave().hex() + ", same-QE check, bound to this TD's MRTD and RTMR0..3)";
-  }
-
-  private static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+        + " (MRENCLAVE " + settings.mrEnclave().hex() + ", same-QE check, reply bound to this TD's quote, key bound to its MRTD and RTMR0..3)";
   }
 
 }

@@ -18,7 +18,7 @@ import org.teekms.attest.sim.SimulatedTdx;
  */
 @Alternative
 @Singleton
-public class FakeTdConfigfs implements ConfigfsTsmQuoteProvider.Io {
+public class FakeTdConfigfs implements ConfigfsTsmQuoteProvider.Io, org.teekms.attest.provider.RtmrExtender {
 
   private final FakeTd td;
 
@@ -64,6 +64,11 @@ public class FakeTdConfigfs implements ConfigfsTsmQuoteProvider.Io {
   @Override
   public void write(Path file, byte[] content) throws IOException {
     td.write(file, content);
+  }
+
+  @Override
+  public void extend(int index, byte[] sha384Digest) {
+    td.extend(index, sha384Digest);
   }
 
   @Override

@@ -173,20 +173,64 @@ class LocalKeyProviderSealingKeyProviderTest {
     refused(Reason.KEY_NOT_FOR_THIS_REQUEST, provider(fake.port(), MRENCLAVE, bootCvm(TDX, 0x33)));
   }
 
+  /**
+   * The host swaps the KMS's quote for one from its own TD on the same machine with the same REPORTDATA: the provider
+   * derives the attacker's key and seals it to the KMS. Accepting it would hand the host the sealing key (its TD asks
+   * the provider for its own key later); the provider's quote binds the TD quote it derived for, so it is refused.
+   */
+  @Test
+  void hostSubstitutingItsOwnTdsQuoteOnTheProviderLinkIsRefused() throws Exception {
+    SimulatedCvm attackerTd = bootCvm(TDX, 0x66);
+    try (QuoteSubstitutingHost host = new QuoteSubstitutingHost(fake.port(), attackerTd)) {
+      LocalKeyProviderSealingKeyProvider kms = provider(host.port(), MRENCLAVE, cvm);
+      SealingKey leaked = null;
+      try {
+        leaked = kms.sealingKey();
+      } catch (KeyProviderException refusedAsItMust) {
+        assertEquals(Reason.QUOTE_NOT_BOUND, refusedAsItMust.reason(), refusedAsItMust.getMessage());
+      }
+      assertTrue(host.substituted.get(), "the provider answered the substituted request");
+      if (leaked != null) {
+        byte[] attackerKey = fake.expectedKey(TdxQuote.parse(attackerTd.quote(new byte[64])).tdReport());
+        fail("the KMS accepted a sealing key the host can obtain (equal to the attacker TD's own key: "
+            + leaked.keyId().equals(new SealingKey(attackerKey).keyId()) + ")");
+      }
+    }
+  }
+
+  @Test
+  void aProviderWithoutTheQuoteBindingIsRefused() {
+    fake.bindQuote = false; // dstack's provider as released: REPORTDATA = SHA-256(encrypted_key) ‖ 0^32
+    KeyProviderException e = refused(Reason.QUOTE_NOT_BOUND, provider());
+    assertTrue(e.getMessage().contains("does not implement the tee-kms quote binding"), e.getMessage());
+  }
+
+  /** The documented provider REPORTDATA vector (docs/sealing.md §2). */
+  @Test
+  void providerReportDataMatchesTheDocumentedVector() {
+    // Independently: python3 -c "import hashlib; print(hashlib.sha256(bytes([1,2])).hexdigest()
+    //   + hashlib.sha256(b'tee-kms/local-sgx/v2/td-quote' + bytes([1,2,3,255])).hexdigest())"
+    assertEquals("a12871fee210fb8619291eaea194581cbd2531e4b23759d225f6806923f63222"
+        + "69d301efea7ad451053bdc12ec48791aa0f993a7c1260b48370e81b9de7320aa",
+        HEX.formatHex(LocalKeyProviderProtocol.providerReportData(new byte[] {1, 2}, new byte[] {1, 2, 3, (byte) 255})));
+  }
+
   @Test
   void providerOnAnotherMachineIsRefused() throws Exception {
     SimulatedTdx otherMachine = SimulatedTdx.enable("another host", Clock.systemUTC());
     SimulatedCvm remoteTd = bootCvm(otherMachine, 0x11);
     X25519PrivateKeyParameters eph = SodiumSealedBox.newRecipientKey(new SecureRandom());
     // The response is genuine and for a TD with this key; but that TD's quote and the provider's differ in QE ID.
-    byte[] frame = fake.respond(cvm.quote(reportData(eph)));
-    TdxQuote remoteQuote = TdxQuote.parse(remoteTd.quote(reportData(eph)));
+    byte[] ownRaw = cvm.quote(reportData(eph));
+    byte[] frame = fake.respond(ownRaw);
+    byte[] remoteRaw = remoteTd.quote(reportData(eph));
+    TdxQuote remoteQuote = TdxQuote.parse(remoteRaw);
     KeyProviderException e = assertThrows(KeyProviderException.class, () -> provider().accept(
-        LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(frame)), remoteQuote, eph));
+        LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(frame)), remoteRaw, remoteQuote, eph));
     assertEquals(Reason.DIFFERENT_PLATFORM, e.reason(), e.getMessage());
     // The same response with the right TD's quote is accepted: the refusal above is the QE check alone.
-    provider().accept(LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(frame)),
-        TdxQuote.parse(cvm.quote(reportData(eph))), eph);
+    provider().accept(LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(frame)), ownRaw,
+        TdxQuote.parse(ownRaw), eph);
   }
 
   @Test
@@ -196,7 +240,7 @@ class LocalKeyProviderSealingKeyProviderTest {
     byte[] frame = fake.respond(ownQuote);
     TdxQuote own = TdxQuote.parse(ownQuote);
     LocalKeyProviderSealingKeyProvider p = provider();
-    p.accept(LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(frame)), own, eph); // the original passes
+    p.accept(LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(frame)), ownQuote, own, eph); // passes
     Random random = new Random(7);
     for (int i = 0; i < 300; i++) {
       byte[] m = frame.clone();
@@ -209,7 +253,7 @@ class LocalKeyProviderSealingKeyProviderTest {
         continue;
       }
       try {
-        p.accept(LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(m)), own, eph);
+        p.accept(LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(m)), ownQuote, own, eph);
         fail("mutation " + i + " was accepted");
       } catch (KeyProviderException expected) {
         assertTrue(expected.getMessage().startsWith(expected.reason() + ": "));

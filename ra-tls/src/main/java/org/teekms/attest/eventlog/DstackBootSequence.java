@@ -21,8 +21,9 @@ import java.util.Set;
  *   <li><b>setup</b>: after {@code boot-mr-done}, at most once each of {@code mr-kms}, {@code os-image-hash},
  *       {@code key-provider}, {@code storage-fs}; any number of {@code gpu-evidence}; closed by
  *       {@code system-ready} (absent while the CVM is still booting, e.g. when it asks the KMS for its keys).</li>
- *   <li><b>runtime</b>: after {@code system-ready}, application events with any name that is not reserved, and
- *       {@code gpu-evidence}.</li>
+ *   <li><b>runtime</b>: after {@code system-ready}, application events with any name that is not reserved,
+ *       {@code gpu-evidence}, and at most one {@code teekms-trust-config} (32-byte payload: the KMS's measured trust
+ *       configuration, docs/trust-config.md).</li>
  * </ol>
  *
  * Unknown events before {@code system-ready}, duplicated identity events, and reserved names out of place all fail.
@@ -43,12 +44,19 @@ public final class DstackBootSequence {
    * {@code org.teekms.attest.gpu.GpuEvidence.RTMR3_EVENT_NAME}).
    */
   public static final String GPU_EVIDENCE = "gpu-evidence";
+  /**
+   * tee-kms event: SHA-256 of a KMS node's canonical trust configuration (docs/trust-config.md), extended at KMS
+   * startup; folded into the node's mrAggregated ({@link EventLogVerifier#aggregate}). At most once, after
+   * system-ready.
+   */
+  public static final String TRUST_CONFIG = "teekms-trust-config";
 
   static final Set<String> IDENTITY = Set.of(APP_ID, COMPOSE_HASH, INSTANCE_ID);
   static final Set<String> SETUP = Set.of(MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS);
   /** Names an application may never emit: every event above, and dstack's legacy identity name. */
   public static final Set<String> RESERVED = Set.of(SYSTEM_PREPARING, APP_ID, COMPOSE_HASH, INSTANCE_ID,
-      BOOT_MR_DONE, MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS, SYSTEM_READY, "upgraded-app-id", "rootfs-hash");
+      BOOT_MR_DONE, MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS, SYSTEM_READY, "upgraded-app-id", "rootfs-hash",
+      TRUST_CONFIG);
 
   private static final int MAX_KEY_PROVIDER_BYTES = 4096;
   private static final int MAX_STORAGE_FS_BYTES = 64;
@@ -62,6 +70,7 @@ public final class DstackBootSequence {
     Phase phase = Phase.IDENTITY;
     Map<String, byte[]> seen = new HashMap<>();
     byte[] gpuEvidence = null;
+    boolean trustConfigSeen = false;
     int position = 0;
     for (EventLogEntry e : log) {
       if (e.imr() != 3) {
@@ -118,7 +127,13 @@ public final class DstackBootSequence {
           }
         }
         case RUNTIME -> {
-          if (RESERVED.contains(name)) {
+          if (name.equals(TRUST_CONFIG)) {
+            length(at, payload, 32);
+            if (trustConfigSeen) {
+              throw new EventLogException(at + ": a second trust configuration (the first one stands until reboot)");
+            }
+            trustConfigSeen = true;
+          } else if (RESERVED.contains(name)) {
             throw new EventLogException(at + ": reserved event after system-ready");
           }
         }

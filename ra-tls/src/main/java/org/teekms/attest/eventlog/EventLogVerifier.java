@@ -32,7 +32,13 @@ public final class EventLogVerifier {
     }
     BootIdentity identity = DstackBootSequence.extract(log);
     byte[] bootRtmr3 = RtmrReplay.replay(log, DstackBootSequence.BOOT_MR_DONE).rtmr(3);
-    return new VerifiedEventLog(identity, replay, compared, Bytes.copyOf(aggregate(quoted, bootRtmr3)));
+    byte[] aggregated = aggregate(quoted, bootRtmr3);
+    for (EventLogEntry e : log) {
+      if (e.imr() == 3 && DstackBootSequence.TRUST_CONFIG.equals(e.name())) {
+        aggregated = withTrustConfig(aggregated, e.digest()); // at most one: DstackBootSequence checked
+      }
+    }
+    return new VerifiedEventLog(identity, replay, compared, Bytes.copyOf(aggregated));
   }
 
   /**
@@ -40,6 +46,24 @@ public final class EventLogVerifier {
    * MRCONFIGID ‖ MROWNER ‖ MROWNERCONFIG when any of them is non-zero. The boot-time RTMR3 is the replay up to and
    * including {@code boot-mr-done}, so the value does not change as runtime events are appended.
    */
+  /**
+   * A KMS node's measurement: {@code SHA-256(dstack mr_aggregated ‖ the teekms-trust-config event's 48-byte RTMR3
+   * digest)}. dstack's value covers RTMR3 only up to boot-mr-done, and the KMS measures its trust configuration after
+   * system-ready; folding the event in makes a node with another configuration another measurement (the registry's
+   * {@code isKmsAllowed}), and a node without the event differs from every node with one (docs/trust-config.md).
+   */
+  public static byte[] withTrustConfig(byte[] dstackMrAggregated, byte[] trustConfigEventDigest) {
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    sha256.update(dstackMrAggregated);
+    sha256.update(trustConfigEventDigest);
+    return sha256.digest();
+  }
+
   public static byte[] aggregate(QuotedMeasurements q, byte[] bootTimeRtmr3) {
     MessageDigest sha256;
     try {

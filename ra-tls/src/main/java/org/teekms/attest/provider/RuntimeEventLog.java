@@ -10,7 +10,7 @@ import org.teekms.attest.eventlog.EventLogEntry;
  * with the log as it stood when the quote was taken, so the two always replay against each other.
  * Thread-safe: emission and quoting are serialized.
  */
-public final class RuntimeEventLog {
+public final class RuntimeEventLog implements RuntimeEventRecorder {
   private final RtmrExtender extender;
   private final List<EventLogEntry> entries;
 
@@ -20,6 +20,7 @@ public final class RuntimeEventLog {
     this.entries = new ArrayList<>(initial);
   }
 
+  @Override
   public synchronized void emit(String name, byte[] payload) throws QuoteProviderException {
     EventLogEntry e = EventLogEntry.runtime(name, payload);
     extender.extend(3, e.digest());
@@ -28,6 +29,11 @@ public final class RuntimeEventLog {
 
   public synchronized List<EventLogEntry> entries() {
     return List.copyOf(entries);
+  }
+
+  @Override
+  public synchronized List<EventLogEntry> runtimeEvents() {
+    return entries.stream().filter(e -> e.imr() == 3).toList();
   }
 
   /** A quote over {@code reportData} and the event log (dstack JSON) it replays against. */

@@ -29,8 +29,11 @@ import org.teekms.attest.tdx.TdxQuote;
  * register replays, dstack's boot sequence is followed) before handing both out; a runtime event appended between
  * reading and quoting is caught by re-reading (a few attempts). A log that does not verify against this TD's own quote
  * is an error with the verifier's reason: a certificate made from it would be refused by every peer anyway.
+ *
+ * <p>{@link #emit} records a runtime event as dstack's guest does: extend RTMR3 through the {@link RtmrExtender}
+ * (sysfs {@code tsm-mr} in a real TD), then append the line to the runtime event file; without an extender it refuses.
  */
-public final class TdEventLog implements EvidenceSource {
+public final class TdEventLog implements EvidenceSource, RuntimeEventRecorder {
   public static final Path DEFAULT_CCEL_TABLE = Path.of("/sys/firmware/acpi/tables/CCEL");
   public static final Path DEFAULT_CCEL_DATA = Path.of("/sys/firmware/acpi/tables/data/CCEL");
   public static final Path DEFAULT_RUNTIME_EVENTS = Path.of("/run/log/dstack/runtime_events.log");
@@ -40,9 +43,16 @@ public final class TdEventLog implements EvidenceSource {
   private final Path ccelTable;
   private final Path ccelData;
   private final Path runtimeEvents;
+  private final RtmrExtender extender;
   private List<EventLogEntry> firmware;
 
   public TdEventLog(QuoteProvider quotes, Path ccelTable, Path ccelData, Path runtimeEvents) {
+    this(quotes, ccelTable, ccelData, runtimeEvents, null);
+  }
+
+  /** @param extender extends RTMR3 for {@link #emit}; null: this log is read-only */
+  public TdEventLog(QuoteProvider quotes, Path ccelTable, Path ccelData, Path runtimeEvents, RtmrExtender extender) {
+    this.extender = extender;
     this.quotes = Objects.requireNonNull(quotes);
     this.ccelTable = Objects.requireNonNull(ccelTable);
     this.ccelData = Objects.requireNonNull(ccelData);
@@ -54,6 +64,28 @@ public final class TdEventLog implements EvidenceSource {
     List<EventLogEntry> all = new ArrayList<>(firmware());
     all.addAll(runtime(readRuntimeFile()));
     return List.copyOf(all);
+  }
+
+  @Override
+  public synchronized List<EventLogEntry> runtimeEvents() throws QuoteProviderException {
+    return runtime(readRuntimeFile());
+  }
+
+  @Override
+  public synchronized void emit(String name, byte[] payload) throws QuoteProviderException {
+    if (extender == null) {
+      throw new QuoteProviderException("this TD event log has no RTMR extender: cannot measure '" + name + "'");
+    }
+    EventLogEntry e = EventLogEntry.runtime(name, payload);
+    extender.extend(3, e.digest());
+    try {
+      Files.writeString(runtimeEvents, DstackRuntimeEventFile.line(name, payload) + "\n",
+          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException ex) {
+      // RTMR3 now holds an event the log lacks: this TD's quotes no longer replay until it reboots (fails closed).
+      throw new QuoteProviderException("RTMR3 was extended with '" + name + "' but appending it to " + runtimeEvents
+          + " failed: " + ex.getMessage() + " (this TD's event log no longer replays; reboot it)", ex);
+    }
   }
 
   @Override

@@ -25,7 +25,7 @@ import org.teekms.attest.sim.SimulatedTdx;
  * platform over the registers the "hardware" holds: RTMR0-2 as the CCEL measured them, RTMR3 as {@link #measure}
  * extended it. {@link #appendUnmeasured} writes a log line without extending anything (a lying log).
  */
-public final class FakeTd implements ConfigfsTsmQuoteProvider.Io {
+public final class FakeTd implements ConfigfsTsmQuoteProvider.Io, RtmrExtender {
   public final Path ccelTable;
   public final Path ccelData;
   public final Path runtimeEvents;
@@ -70,6 +70,15 @@ public final class FakeTd implements ConfigfsTsmQuoteProvider.Io {
   public synchronized void measure(String name, byte[] payload) throws IOException {
     rtmr3.add(RuntimeEventDigest.v1(name, payload));
     appendUnmeasured(name, payload);
+  }
+
+  /** The "hardware" side of an RTMR3 extension (what sysfs tsm-mr does); the caller logs the event itself. */
+  @Override
+  public synchronized void extend(int index, byte[] sha384Digest) {
+    if (index != 3 || sha384Digest.length != 48) {
+      throw new IllegalArgumentException("the fake TD extends RTMR3 with 48-byte digests only");
+    }
+    rtmr3.add(sha384Digest.clone());
   }
 
   public synchronized void appendUnmeasured(String name, byte[] payload) throws IOException {
@@ -127,6 +136,6 @@ public final class FakeTd implements ConfigfsTsmQuoteProvider.Io {
 
   /** This TD's event log source over this tree. */
   public TdEventLog eventLog() {
-    return new TdEventLog(quoteProvider(), ccelTable, ccelData, runtimeEvents);
+    return new TdEventLog(quoteProvider(), ccelTable, ccelData, runtimeEvents, this);
   }
 }
