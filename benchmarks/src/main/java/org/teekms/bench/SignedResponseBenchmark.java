@@ -44,6 +44,8 @@ import org.teekms.keys.RootKeyring;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class SignedResponseBenchmark {
+  private static final SignedText.Endpoint CHAT = new SignedText.Endpoint("POST", "/v1/chat/completions");
+
   private ResponseSigner signer;
   private byte[] request;
   private byte[] response;
@@ -62,7 +64,7 @@ public class SignedResponseBenchmark {
     response = new byte[4096];
     rnd.nextBytes(request);
     rnd.nextBytes(response);
-    signed = signer.sign(SignedText.sha256(request), SignedText.sha256(response));
+    signed = signer.sign(CHAT, SignedText.sha256(request), SignedText.sha256(response));
 
     Clock clock = Clock.systemUTC();
     SimulatedTdx tdx = SimulatedTdx.enable("SignedResponseBenchmark", clock);
@@ -83,7 +85,7 @@ public class SignedResponseBenchmark {
     verifier = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
         new DcapQuoteVerifier(tdx.rootCertificate()), r -> collateral, QuotePolicy.builder().build(), Instant.now(),
         Optional.of(SignedText.sha256(compose.getBytes(StandardCharsets.UTF_8))), Optional.of(nonce), null, false,
-        java.util.Set.of(org.teekms.attest.tdx.Bytes.copyOf(cvm.mrSystem()))));
+        java.util.Set.of(org.teekms.attest.tdx.Bytes.copyOf(cvm.mrSystem())), CHAT, false));
     if (!verifier.verify(reportJson, signatureJson, request, response).valid()) {
       throw new IllegalStateException("benchmark setup does not verify");
     }
@@ -96,7 +98,7 @@ public class SignedResponseBenchmark {
 
   @Benchmark
   public SignedResponse signExchange() {
-    return signer.sign(SignedText.sha256(request), SignedText.sha256(response));
+    return signer.sign(CHAT, SignedText.sha256(request), SignedText.sha256(response));
   }
 
   @Benchmark

@@ -7,6 +7,7 @@ import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.teekms.agent.verify.SignedResponseVerifier;
+import org.teekms.agent.verify.SignedText;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.OcspChecker;
 import org.teekms.attest.gpu.RevocationChecker;
@@ -48,6 +49,20 @@ public final class VerifyResponseCommand implements Callable<Integer> {
   @Option(names = "--response", required = true, paramLabel = "resp.json",
       description = "The exact response body received (for streams: every byte of the event stream).")
   Path response;
+
+  @Option(names = "--method", defaultValue = "POST", paramLabel = "METHOD",
+      description = "The HTTP method of the request (default: POST); a v2 signature covers it.")
+  String method;
+
+  @Option(names = "--path", defaultValue = "/v1/chat/completions", paramLabel = "TARGET",
+      description = "The request-target you sent, path and query exactly (default: /v1/chat/completions); a v2 "
+          + "signature covers it.")
+  String path;
+
+  @Option(names = "--accept-near-text",
+      description = "Also accept the NEAR-compatible signed text sha256(request):sha256(response), which binds no "
+          + "method, path or query.")
+  boolean acceptNearText;
 
   static final class ComposeChoice {
     @Option(names = "--compose", paramLabel = "app-compose.json",
@@ -94,11 +109,17 @@ public final class VerifyResponseCommand implements Callable<Integer> {
       composeHash = Optional.of(hex("--compose-hash", composeChoice.composeHash));
     }
     Optional<byte[]> expectedNonce = nonce == null ? Optional.empty() : Optional.of(hex("--nonce", nonce));
+    SignedText.Endpoint endpoint;
+    try {
+      endpoint = new SignedText.Endpoint(method, path);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--method/--path: " + e.getMessage());
+    }
     SignedResponseVerifier.Verdict v;
     try {
       v = new SignedResponseVerifier(new SignedResponseVerifier.Settings(options.verifier(), options.source(),
           QuotePolicy.builder().build(), options.time(), composeHash, expectedNonce, gpuVerifier(), requireGpu,
-          mrSystem.golden(spec)))
+          mrSystem.golden(spec), endpoint, acceptNearText))
           .verify(options.read(report, "--report"), options.read(signature, "--signature"),
               options.read(request, "--request"), options.read(response, "--response"));
     } catch (QuoteVerificationOptions.CollateralLoadException e) {

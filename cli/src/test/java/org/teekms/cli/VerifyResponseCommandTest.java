@@ -49,6 +49,7 @@ class VerifyResponseCommandTest {
   @TempDir Path dir;
   Path report;
   Path sig;
+  Path nearSig;
   Path req;
   Path resp;
   Path compose;
@@ -87,12 +88,16 @@ class VerifyResponseCommandTest {
         .getBytes(StandardCharsets.UTF_8);
     try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
         KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH))) {
-      SignedResponse s = signer.sign(SignedText.sha256(request), SignedText.sha256(response));
-      ObjectNode sj = JSON.createObjectNode();
-      sj.put("text", s.text());
-      sj.put("signature", s.signature());
-      sj.put("signing_address", s.signingAddress());
-      sj.put("signing_algo", s.signingAlgo());
+      SignedResponse s = signer.sign(new SignedText.Endpoint("POST", "/v1/chat/completions"),
+          SignedText.sha256(request), SignedText.sha256(response));
+      ObjectNode sj = signatureJson(s);
+      try (ResponseSigner near = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
+          KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH),
+          SignedText.Format.NEAR)) {
+        nearSig = Files.write(dir.resolve("near-sig.json"), JSON.writeValueAsBytes(signatureJson(near.sign(
+            new SignedText.Endpoint("POST", "/v1/chat/completions"), SignedText.sha256(request),
+            SignedText.sha256(response)))));
+      }
       RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm,
           AttestationReporter.reportData(signer.addressBytes(), nonce));
       ObjectNode r = JSON.createObjectNode();
@@ -139,6 +144,50 @@ class VerifyResponseCommandTest {
     List<String> a = new ArrayList<>(common);
     a.addAll(List.of(more));
     return a;
+  }
+
+  static ObjectNode signatureJson(SignedResponse s) {
+    ObjectNode sj = JSON.createObjectNode();
+    sj.put("text", s.text());
+    sj.put("signature", s.signature());
+    sj.put("signing_address", s.signingAddress());
+    sj.put("signing_algo", s.signingAlgo());
+    return sj;
+  }
+
+  /** The signature was made for POST /v1/chat/completions: presented as another endpoint's answer, it is refused. */
+  @Test
+  void rejectsASignatureReplayedOnAnotherEndpoint() throws Exception {
+    assertEquals(0, run(with("--path", "/v1/chat/completions", "--method", "POST")).exit());
+    String[][] others = {{"POST", "/v1/completions"}, {"POST", "/v1/chat/completions?stream=true"},
+        {"PUT", "/v1/chat/completions"}};
+    for (String[] o : others) {
+      Run r = run(with("--method", o[0], "--path", o[1]));
+      assertEquals(1, r.exit(), String.join(" ", o));
+      assertEquals("ENDPOINT_MISMATCH", r.json().get("failure").asText());
+      assertEquals("the response was signed for POST /v1/chat/completions, presented for " + o[0] + " " + o[1],
+          r.json().get("error").asText());
+      assertEquals("POST /v1/chat/completions", r.json().at("/signature/signedEndpoint").asText());
+    }
+    Run bad = run(with("--path", "no-slash"));
+    assertEquals(2, bad.exit());
+    assertTrue(bad.err().contains("--method/--path: request-target must be"), bad.err());
+  }
+
+  /** The NEAR-compatible text binds no endpoint: refused unless asked for, then checked like before. */
+  @Test
+  void theNearCompatibleTextIsAcceptedOnlyWhenAskedFor() throws Exception {
+    List<String> args = new ArrayList<>(common);
+    args.set(args.indexOf(sig.toString()), nearSig.toString());
+    Run refused = run(args);
+    assertEquals(1, refused.exit());
+    assertEquals("TEXT_FORMAT_NOT_ACCEPTED", refused.json().get("failure").asText());
+    args.add("--accept-near-text");
+    Run accepted = run(args);
+    assertEquals(0, accepted.exit(), accepted.json().toPrettyString());
+    assertEquals("near", accepted.json().at("/signature/format").asText());
+    args.addAll(List.of("--path", "/v1/completions"));
+    assertEquals(0, run(args).exit(), "the NEAR text cannot tell endpoints apart: that is what it does not cover");
   }
 
   @Test

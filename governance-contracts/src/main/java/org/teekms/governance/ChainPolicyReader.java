@@ -109,6 +109,42 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return decide("isKmsAllowed", boot);
   }
 
+  @Override
+  @SuppressWarnings("unchecked")
+  public PublishedRootKeys kmsRootPublicKeys(long generation) {
+    if (generation < 1 || generation > 0xffffffffL) {
+      return PublishedRootKeys.unavailable(generation, "generation " + generation + " is not a uint32 >= 1");
+    }
+    Pin pin;
+    try {
+      chain.checkChainId();
+      pin = pinBlock();
+      checkStillCanonical(pin);
+    } catch (GovernanceException e) {
+      return PublishedRootKeys.unavailable(generation, e.getMessage());
+    } catch (ReorgException e) {
+      return PublishedRootKeys.unavailable(generation, "REORG: " + e.getMessage());
+    }
+    try {
+      long published = ((java.math.BigInteger) KmsRegistry.ABI.decodeResult("kmsGeneration",
+          chain.callAtBlockHash(config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsGeneration"), pin.hash()))
+          .get(0)).longValueExact();
+      if (generation > published) {
+        return PublishedRootKeys.notPublished(generation, pin.number(), pin.hash(), "the registry publishes root "
+            + "generations up to " + published + " at block " + pin.number());
+      }
+      List<Object> identity = (List<Object>) KmsRegistry.ABI.decodeResult("kmsIdentity", chain.callAtBlockHash(
+          config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsIdentity", generation),
+          pin.hash())).get(0);
+      return PublishedRootKeys.published(generation, (byte[]) identity.get(0), pin.number(), pin.hash());
+    } catch (GovernanceException e) {
+      return PublishedRootKeys.unavailable(generation, e.getMessage());
+    } catch (RuntimeException e) {
+      return PublishedRootKeys.unavailable(generation, "malformed answer from kmsIdentity at block " + pin.number()
+          + ": " + e.getMessage());
+    }
+  }
+
   private PolicyDecision decide(String view, BootInfo boot) {
     Pin pin;
     boolean reused = false;

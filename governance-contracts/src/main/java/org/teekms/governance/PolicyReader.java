@@ -13,4 +13,10 @@ public interface PolicyReader {
 
   /** May this CVM join as a KMS replica? (KmsRegistry.isKmsAllowed) */
   PolicyDecision isKmsAllowed(BootInfo boot);
+
+  /**
+   * The root public keys the registry publishes for root {@code generation} ({@code kmsGeneration} and
+   * {@code kmsIdentity(generation)}, both at one pinned block). Never throws.
+   */
+  PublishedRootKeys kmsRootPublicKeys(long generation);
 }

@@ -94,6 +94,24 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   }
 
   @Test
+  void publishedRootKeysAreReadAtThePinnedBlock() throws Exception {
+    long next = registry.kmsGeneration() + 1;
+    try (ChainPolicyReader reader = reader(0, new AtomicLong())) {
+      PublishedRootKeys before = reader.kmsRootPublicKeys(next);
+      assertEquals(PublishedRootKeys.Status.NOT_PUBLISHED, before.status(), before.toString());
+      assertTrue(before.rootPublicKeys().isEmpty());
+      byte[] keys = b32(0x41);
+      registry.setKmsIdentity(next, keys, new byte[] {1}, new byte[] {2});
+      PublishedRootKeys after = reader.kmsRootPublicKeys(next);
+      assertEquals(PublishedRootKeys.Status.PUBLISHED, after.status(), after.toString());
+      assertArrayEquals(keys, after.rootPublicKeys().orElseThrow());
+      assertTrue(after.blockNumber() > 0);
+      assertEquals(PublishedRootKeys.Status.UNAVAILABLE, reader.kmsRootPublicKeys(0).status());
+      assertEquals(PublishedRootKeys.Status.NOT_PUBLISHED, reader.kmsRootPublicKeys(next + 1).status());
+    }
+  }
+
+  @Test
   void isKmsAllowed() throws Exception {
     registry.addKmsMeasurement(b32(77));
     registry.addKmsDevice(b32(2));
@@ -202,6 +220,9 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertTrue(d.reason().startsWith("chain RPC unreachable at " + deadUrl), d.reason());
       assertEquals(-1, d.blockNumber());
       assertEquals(PolicyDecision.Failure.RPC_UNAVAILABLE, reader.isKmsAllowed(boot).failure());
+      PublishedRootKeys keys = reader.kmsRootPublicKeys(1);
+      assertEquals(PublishedRootKeys.Status.UNAVAILABLE, keys.status());
+      assertTrue(keys.reason().startsWith("chain RPC unreachable at " + deadUrl), keys.reason());
     }
   }
 

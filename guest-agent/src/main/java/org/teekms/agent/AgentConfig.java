@@ -27,7 +27,7 @@ public final class AgentConfig {
       "admin.socket", "disk.cryptsetup", "disk.timeout-s",
       "proxy.enabled", "proxy.host", "proxy.port", "proxy.upstream", "proxy.upstream-api-key-file",
       "proxy.auth-token-file", "proxy.max-request-bytes", "proxy.max-response-bytes", "proxy.signature-ttl-s",
-      "proxy.signature-max-entries", "proxy.signature-wait-ms", "proxy.upstream-timeout-s");
+      "proxy.signature-max-entries", "proxy.signature-wait-ms", "proxy.upstream-timeout-s", "proxy.signed-text");
 
   private final Properties p;
 

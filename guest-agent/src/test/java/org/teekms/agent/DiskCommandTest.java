@@ -33,14 +33,25 @@ class DiskCommandTest {
 
   @Test
   void theDiskKeyGoesToCryptsetupOnStdinNeverInArgv() throws Exception {
+    Path hdr = dir.resolve("real.hdr");
+    byte[] real;
+    try (java.io.InputStream in = DiskCommandTest.class.getResourceAsStream("/luks2/aes-xts-512.hdr")) {
+      real = in.readAllBytes();
+    }
+    // what a detached copy of the real header holds: both copies, the keyslot area (zeros here), up to 16 MiB
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(hdr.toFile(), "rw")) {
+      f.setLength(16L << 20);
+      f.write(real);
+    }
     Path fake = dir.resolve("cryptsetup");
     Files.writeString(fake, "#!/bin/sh\n"
         + "printf '%s\\n' \"$@\" > '" + dir + "/argv-'\"$1\"\n"
         + "cat > '" + dir + "/stdin-'\"$1\"\n"
         + "case \"$1\" in\n"
         + "  isLuks) [ -f '" + dir + "/luks' ] && exit 0; exit 1 ;;\n"
-        + "  luksFormat) touch '" + dir + "/luks' ;;\n"
-        + "  open) [ -f '" + dir + "/luks' ] || { echo 'Device is not a valid LUKS device.' >&2; exit 1; } ;;\n"
+        + "  luksFormat) touch '" + dir + "/luks'; for a; do dev=\"$a\"; done; cat '" + hdr + "' > \"$dev\" ;;\n"
+        + "  open) [ -f '" + dir + "/luks' ] || { echo 'Device is not a valid LUKS device.' >&2; exit 1; }\n"
+        + "    cmp -s \"$5\" '" + hdr + "' || { echo 'detached header differs' >&2; exit 1; } ;;\n"
         + "esac\n");
     Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
     Path device = dir.resolve("vdb");
@@ -57,22 +68,42 @@ class DiskCommandTest {
             KeyVersionPolicy.initial())) {
           expected = HexFormat.of().formatHex(disk.privateKeyBytes(InsecureSecretAccess.get()));
         }
-        assertEquals(1, disk("open", device, socket), "opening an unformatted device fails with cryptsetup's error");
+        assertEquals(1, disk("open", device, socket), "an unformatted device has no LUKS2 header to check");
         assertEquals(0, disk("format", device, socket));
         assertEquals(expected, Files.readString(dir.resolve("stdin-luksFormat"), StandardCharsets.US_ASCII),
             "stdin carries exactly the 64 hex characters, no newline");
         String argv = Files.readString(dir.resolve("argv-luksFormat"));
-        assertEquals("luksFormat\n--type\nluks2\n--batch-mode\n--pbkdf\npbkdf2\n--pbkdf-force-iterations\n1000\n"
-            + "--key-file=-\n" + device + "\n", argv);
+        assertEquals("luksFormat\n--type\nluks2\n--batch-mode\n--cipher\naes-xts-plain64\n--key-size\n512\n"
+            + "--pbkdf\npbkdf2\n--pbkdf-force-iterations\n1000\n--key-file=-\n" + device + "\n", argv);
         assertEquals(1, disk("format", device, socket), "an existing LUKS header is not overwritten");
         assertEquals(0, disk("open", device, socket));
-        assertEquals("open\n--type\nluks2\n--key-file=-\n" + device + "\nteekms-data\n",
-            Files.readString(dir.resolve("argv-open")));
+        String openArgv = Files.readString(dir.resolve("argv-open"));
+        assertTrue(openArgv.matches("open\n--type\nluks2\n--header\n[^\n]*teekms-luks-header[^\n]*\\.img\n"
+            + "--key-file=-\n" + java.util.regex.Pattern.quote(device.toString()) + "\nteekms-data\n"), openArgv);
+        assertFalse(Files.exists(Path.of(openArgv.split("\n")[4])), "the detached header copy is deleted");
         assertEquals(expected, Files.readString(dir.resolve("stdin-open")));
         for (String f : new String[] {"argv-open", "argv-luksFormat", "argv-isLuks"}) {
           assertFalse(Files.readString(dir.resolve(f)).contains(expected.substring(0, 16)), f);
         }
         assertTrue(Files.readString(dir.resolve("stdin-isLuks")).isEmpty());
+
+        // the host plants a null-cipher header: refused before cryptsetup sees the key, with the reason
+        Files.delete(dir.resolve("argv-open"));
+        Files.write(device, org.teekms.agent.disk.Luks2HeaderCheckTest.planted(
+            org.teekms.agent.disk.Luks2HeaderCheckTest.NULL_CIPHER));
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+        int rc;
+        try {
+          rc = disk("open", device, socket);
+        } finally {
+          System.setOut(stdout);
+        }
+        assertEquals(1, rc);
+        assertTrue(captured.toString(StandardCharsets.UTF_8).contains("refusing to open " + device + ": LUKS2 header "
+            + "segment 0: encryption 'cipher_null-ecb', expected 'aes-xts-plain64'"), captured.toString());
+        assertFalse(Files.exists(dir.resolve("argv-open")), "cryptsetup open never ran");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
       } finally {
         admin.close();

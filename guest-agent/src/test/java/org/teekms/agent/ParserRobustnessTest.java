@@ -76,7 +76,7 @@ class ParserRobustnessTest {
     SignedResponseVerifier v = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
         new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
         QuotePolicy.builder().build(), Instant.now(), Optional.empty(), Optional.empty(), null, false,
-        java.util.Set.of()));
+        java.util.Set.of(), new SignedText.Endpoint("POST", "/v1/chat/completions"), false));
     byte[] report = ("{\"signing_address\":\"0x" + "11".repeat(20) + "\",\"request_nonce\":\"" + "22".repeat(32)
         + "\",\"intel_quote\":\"" + "00".repeat(700) + "\",\"event_log\":\"[]\",\"nvidia_payload\":null}")
         .getBytes(StandardCharsets.UTF_8);

@@ -22,6 +22,11 @@ import org.teekms.keys.SecretBytes;
 /** The test vector of docs/verifiable-inference.md. */
 class SignedTextVectorTest {
   static final String REQUEST = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}";
+  static final SignedText.Endpoint ENDPOINT = new SignedText.Endpoint("POST", "/v1/chat/completions?tenant=a");
+  static final String EXPECTED_V2_TEXT = "teekms-response-v2 POST /v1/chat/completions?tenant=a "
+      + "0a5707e7776f001f2d4cf087bae56150e0649e5cfc6b0054a356fb66699da626:"
+      + "33cb38a3f362a63482cd7b52f8778bdcc117891889becd17fcdd57e72f6c404b";
+  static final String EXPECTED_V2_SIGNATURE = "0x4620733e26543b3e2e06c3fc1d864d1f26dd6ac89e4dc0591e60395cad8922572358dbe4cc0c1033ec217528aa7481ea5379949a4ffc48939d8b80ccb93c95dc1b";
   static final String RESPONSE = "{\"id\":\"chatcmpl-1\",\"choices\":[{\"message\":{\"content\":\"4\"}}]}";
 
   @Test
@@ -31,9 +36,17 @@ class SignedTextVectorTest {
     KmsKeyDeriver kms = new KmsKeyDeriver(new RootKeyring(1, SecretBytes.copyOf(root, InsecureSecretAccess.get())));
     AppId app = AppId.fromHex("42".repeat(20));
     try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
+        KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH),
+        SignedText.Format.NEAR);
+        ResponseSigner v2 = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
         KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH))) {
-      SignedResponse s = signer.sign(SignedText.sha256(REQUEST.getBytes(StandardCharsets.UTF_8)),
+      SignedResponse s = signer.sign(ENDPOINT, SignedText.sha256(REQUEST.getBytes(StandardCharsets.UTF_8)),
           SignedText.sha256(RESPONSE.getBytes(StandardCharsets.UTF_8)));
+      SignedResponse t = v2.sign(ENDPOINT, SignedText.sha256(REQUEST.getBytes(StandardCharsets.UTF_8)),
+          SignedText.sha256(RESPONSE.getBytes(StandardCharsets.UTF_8)));
+      assertEquals(EXPECTED_V2_TEXT, t.text());
+      assertEquals(EXPECTED_V2_SIGNATURE, t.signature());
+      assertEquals(EXPECTED_ADDRESS, SignedText.recover(t.text(), t.signature()).orElseThrow().toChecksumString());
       assertEquals(EXPECTED_TEXT, s.text());
       assertEquals(EXPECTED_ADDRESS, s.signingAddress());
       assertEquals(EXPECTED_SIGNATURE, s.signature());

@@ -134,7 +134,8 @@ class SigningProxyTest {
     assertArrayEquals(req, got.body(), "the upstream gets the request bytes unchanged");
     assertNull(got.authorization(), "our bearer token is not forwarded");
     JsonNode sig = signatureOf(r.body(), null);
-    assertEquals(SignedText.textOfBodies(req, r.body()), sig.get("text").asText());
+    assertEquals(SignedText.textOfBodies(CHAT, req, r.body()), sig.get("text").asText());
+    assertTrue(sig.get("text").asText().startsWith("teekms-response-v2 POST /v1/chat/completions "));
     assertEquals(signer.address(), sig.get("signing_address").asText());
     assertEquals("ecdsa", sig.get("signing_algo").asText());
     assertEquals(signer.address(), SignedText.recover(sig.get("text").asText(), sig.get("signature").asText())
@@ -143,7 +144,8 @@ class SigningProxyTest {
     // text completions too
     byte[] req2 = "{\"model\":\"demo\",\"prompt\":\"hello\"}".getBytes(StandardCharsets.UTF_8);
     HttpResponse<byte[]> r2 = post("/v1/completions", req2, TOKEN);
-    assertEquals(SignedText.textOfBodies(req2, r2.body()), signatureOf(r2.body(), null).get("text").asText());
+    assertEquals(SignedText.textOfBodies(new SignedText.Endpoint("POST", "/v1/completions"), req2, r2.body()),
+        signatureOf(r2.body(), null).get("text").asText());
   }
 
   @Test
@@ -157,7 +159,7 @@ class SigningProxyTest {
     byte[] sent = upstream.streams.get(id).toByteArray();
     assertArrayEquals(sent, r.body(), "the client receives exactly the upstream's bytes");
     JsonNode sig = signatureOf(r.body(), id);
-    assertEquals(SignedText.textOfBodies(req, r.body()), sig.get("text").asText());
+    assertEquals(SignedText.textOfBodies(CHAT, req, r.body()), sig.get("text").asText());
     assertEquals(signer.address(), ethersRecover(sig));
   }
 
@@ -241,7 +243,40 @@ class SigningProxyTest {
         new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
         QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
         GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
-        true, java.util.Set.of(AGENT_OS)));
+        true, java.util.Set.of(AGENT_OS), CHAT, false));
+  }
+
+  static final SignedText.Endpoint CHAT = new SignedText.Endpoint("POST", "/v1/chat/completions");
+
+  /** A signature made for one endpoint is refused when presented as the answer of another (method, path, query). */
+  @Test
+  void aSignatureReplayedOnAnotherEndpointIsRejected() throws Exception {
+    byte[] req = "{\"model\":\"demo\",\"prompt\":\"replay me\"}".getBytes(StandardCharsets.UTF_8);
+    HttpResponse<byte[]> r = post("/v1/completions?tenant=a", req, TOKEN);
+    assertEquals(200, r.statusCode());
+    byte[] sig = JSON.writeValueAsBytes(signatureOf(r.body(), null));
+    byte[] nonce = new byte[32];
+    new Random(8).nextBytes(nonce);
+    byte[] report = get("/v1/attestation/report?nonce=" + HexFormat.of().formatHex(nonce)).body();
+    SignedResponseVerifier.Verdict right = verifierAt(nonce, new SignedText.Endpoint("POST", "/v1/completions?tenant=a"))
+        .verify(report, sig, req, r.body());
+    assertTrue(right.valid(), right.details().toPrettyString());
+    for (SignedText.Endpoint other : List.of(CHAT, new SignedText.Endpoint("POST", "/v1/completions"),
+        new SignedText.Endpoint("POST", "/v1/completions?tenant=b"),
+        new SignedText.Endpoint("PUT", "/v1/completions?tenant=a"))) {
+      SignedResponseVerifier.Verdict v = verifierAt(nonce, other).verify(report, sig, req, r.body());
+      assertFalse(v.valid(), other.toString());
+      assertEquals("ENDPOINT_MISMATCH", v.failure(), other.toString());
+      assertEquals("the response was signed for POST /v1/completions?tenant=a, presented for " + other, v.error());
+    }
+  }
+
+  static SignedResponseVerifier verifierAt(byte[] nonce, SignedText.Endpoint endpoint) {
+    return new SignedResponseVerifier(new SignedResponseVerifier.Settings(
+        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
+        QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
+        GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
+        true, java.util.Set.of(AGENT_OS), endpoint, false));
   }
 
   /**
@@ -304,7 +339,7 @@ class SigningProxyTest {
     SignedResponseVerifier otherCompose = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
         new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
         QuotePolicy.builder().build(), Instant.now(), Optional.of(new byte[32]), Optional.of(nonce), null, false,
-        java.util.Set.of(AGENT_OS)));
+        java.util.Set.of(AGENT_OS), CHAT, false));
     SignedResponseVerifier.Verdict c = otherCompose.verify(report, sig, req, resp);
     assertEquals("COMPOSE_HASH_MISMATCH", c.failure(), c.details().toPrettyString());
     // the OS the hardware measured must be one the verifier trusts: the compose hash alone is the OS's claim

@@ -26,10 +26,15 @@ public final class Cryptsetup {
     this.timeout = Objects.requireNonNull(timeout);
   }
 
-  /** {@code cryptsetup luksFormat --type luks2 --batch-mode --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file=- DEVICE}. */
+  /**
+   * {@code cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --key-size 512 --pbkdf pbkdf2
+   * --pbkdf-force-iterations 1000 --key-file=- DEVICE}: the cipher and key size are explicit (not cryptsetup's
+   * build-time default) because {@link Luks2HeaderCheck} accepts exactly them.
+   */
   public void format(Path device, SecretBytes passphrase) throws IOException {
-    run(List.of("luksFormat", "--type", "luks2", "--batch-mode", "--pbkdf", "pbkdf2",
-        "--pbkdf-force-iterations", "1000", "--key-file=-", device.toString()), passphrase);
+    run(List.of("luksFormat", "--type", "luks2", "--batch-mode", "--cipher", Luks2HeaderCheck.CIPHER, "--key-size",
+        String.valueOf(Luks2HeaderCheck.KEY_BYTES * 8), "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
+        "--key-file=-", device.toString()), passphrase);
   }
 
   /** Whether {@code device} already carries a LUKS header ({@code cryptsetup isLuks}, exit 0). */
@@ -50,12 +55,17 @@ public final class Cryptsetup {
     return p.exitValue() == 0;
   }
 
-  /** {@code cryptsetup open --type luks2 --key-file=- DEVICE NAME}. */
-  public void open(Path device, String mapperName, SecretBytes passphrase) throws IOException {
+  /**
+   * {@code cryptsetup open --type luks2 --header HEADER --key-file=- DEVICE NAME}: {@code header} is the detached
+   * copy of the header that {@link Luks2HeaderCheck#checkAndCopy} checked, so cryptsetup never re-reads metadata
+   * from the host's disk.
+   */
+  public void open(Path device, Path header, String mapperName, SecretBytes passphrase) throws IOException {
     if (!mapperName.matches("[A-Za-z0-9_.-]{1,64}")) {
       throw new IllegalArgumentException("mapper name must be 1..64 of [A-Za-z0-9_.-]");
     }
-    run(List.of("open", "--type", "luks2", "--key-file=-", device.toString(), mapperName), passphrase);
+    run(List.of("open", "--type", "luks2", "--header", header.toString(), "--key-file=-", device.toString(),
+        mapperName), passphrase);
   }
 
   private void run(List<String> args, SecretBytes passphrase) throws IOException {

@@ -10,11 +10,22 @@ import org.teekms.keys.DerivedKey;
 public final class ResponseSigner implements AutoCloseable {
   private final DerivedKey key;
   private final String address;
+  private final SignedText.Format format;
 
-  /** Takes ownership of {@code key}. */
+  /** Takes ownership of {@code key}; signs the v2 text (method, request-target and both bodies). */
   public ResponseSigner(DerivedKey key) {
+    this(key, SignedText.Format.V2);
+  }
+
+  /** Takes ownership of {@code key}; {@code format} NEAR signs only {@code request_hash:response_hash}. */
+  public ResponseSigner(DerivedKey key, SignedText.Format format) {
     this.key = key;
     this.address = key.ethereumAddress().toChecksumString();
+    this.format = java.util.Objects.requireNonNull(format);
+  }
+
+  public SignedText.Format format() {
+    return format;
   }
 
   /** EIP-55 address of the signing key. */
@@ -26,8 +37,8 @@ public final class ResponseSigner implements AutoCloseable {
     return key.ethereumAddress().toBytes();
   }
 
-  public SignedResponse sign(byte[] requestSha256, byte[] responseSha256) {
-    String text = SignedText.text(requestSha256, responseSha256);
+  public SignedResponse sign(SignedText.Endpoint endpoint, byte[] requestSha256, byte[] responseSha256) {
+    String text = SignedText.text(format, endpoint, requestSha256, responseSha256);
     String sig = SignedText.encodeSignature(key.signMessage(SignedText.personalMessage(text)));
     return new SignedResponse(text, sig, address, SignedText.SIGNING_ALGO);
   }

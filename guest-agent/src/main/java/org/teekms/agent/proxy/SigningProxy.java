@@ -24,12 +24,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.teekms.agent.HttpBodies;
 import org.teekms.agent.api.ApiException;
+import org.teekms.agent.verify.SignedText;
 
 /**
  * The verifiable-inference proxy: an OpenAI-compatible reverse proxy in front of the inference server.
  * {@code /v1/chat/completions} and {@code /v1/completions} are forwarded byte for byte (streaming SSE chunks are
- * written to the client as they arrive); each successful response is signed over the exact request bytes received and
- * the exact response bytes sent ({@link ResponseSigner}) and kept by chat id ({@link SignatureStore}) for
+ * written to the client as they arrive); each successful response is signed over the method and request-target, the
+ * exact request bytes received and the exact response bytes sent ({@link ResponseSigner}) and kept by chat id ({@link SignatureStore}) for
  * {@code /v1/signature/{chat_id}}. {@code /v1/models} is forwarded; {@code /v1/attestation/report} attests the signing
  * key. Upstream errors pass through with their status and are not signed.
  */
@@ -204,6 +205,13 @@ public final class SigningProxy implements AutoCloseable {
         }
         Buffer requestBytes = body.result();
         byte[] requestSha = sha256().digest(requestBytes.getBytes());
+        SignedText.Endpoint endpoint;
+        try {
+          endpoint = new SignedText.Endpoint(req.method().name(), req.uri());
+        } catch (IllegalArgumentException e) {
+          error(req, 400, "request-target cannot be signed: " + e.getMessage());
+          return;
+        }
         client.request(upstream(HttpMethod.POST, path, req)).compose(r -> r.send(requestBytes)).onComplete(ar -> {
           if (ar.failed()) {
             error(req, 502, "upstream unreachable: " + ar.cause().getMessage());
@@ -217,16 +225,17 @@ public final class SigningProxy implements AutoCloseable {
           }
           String ct = resp.getHeader("Content-Type");
           if (ct != null && ct.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream")) {
-            stream(req, resp, requestSha);
+            stream(req, resp, endpoint, requestSha);
           } else {
-            whole(req, resp, requestSha);
+            whole(req, resp, endpoint, requestSha);
           }
         });
       });
     }
 
     /** Non-streaming: buffer (bounded), sign and store, then send: the signature exists before the client has it. */
-    private void whole(HttpServerRequest req, HttpClientResponse resp, byte[] requestSha) {
+    private void whole(HttpServerRequest req, HttpClientResponse resp, SignedText.Endpoint endpoint,
+        byte[] requestSha) {
       Buffer acc = Buffer.buffer();
       boolean[] tooBig = {false};
       resp.handler(chunk -> {
@@ -244,14 +253,15 @@ public final class SigningProxy implements AutoCloseable {
         }
         byte[] bytes = acc.getBytes();
         chatId(bytes).ifPresentOrElse(
-            id -> store.put(id, signer.sign(requestSha, sha256().digest(bytes))),
+            id -> store.put(id, signer.sign(endpoint, requestSha, sha256().digest(bytes))),
             () -> LOG.warning("upstream response has no id; not signed"));
         relayHeaders(resp, req.response()).setStatusCode(resp.statusCode()).end(acc);
       });
     }
 
     /** Streaming: relay each chunk as it comes, hash exactly what is relayed, sign at the end. */
-    private void stream(HttpServerRequest req, HttpClientResponse resp, byte[] requestSha) {
+    private void stream(HttpServerRequest req, HttpClientResponse resp, SignedText.Endpoint endpoint,
+        byte[] requestSha) {
       HttpServerResponse out = relayHeaders(resp, req.response()).setStatusCode(resp.statusCode()).setChunked(true);
       out.putHeader("Cache-Control", "no-cache");
       MessageDigest digest = sha256();
@@ -279,7 +289,7 @@ public final class SigningProxy implements AutoCloseable {
       });
       resp.endHandler(v -> {
         if (id[0] != null) {
-          store.put(id[0], signer.sign(requestSha, digest.digest()));
+          store.put(id[0], signer.sign(endpoint, requestSha, digest.digest()));
         } else {
           LOG.warning("streamed response carried no id; not signed");
         }

@@ -28,7 +28,9 @@ import org.teekms.keys.EthereumAddress;
 /**
  * Checks a signed inference response offline, as an end user would (what {@code teekms verify response} runs):
  * <ol>
- *   <li>the signed text is {@code sha256(request):sha256(response)} of the given bytes, and the signature recovers
+ *   <li>the signed text is the v2 text of the given endpoint (method and request-target) and bytes; a text signed
+ *       for another endpoint is {@code ENDPOINT_MISMATCH}; the NEAR-compatible {@code sha256(request):sha256(response)}
+ *       is accepted only when {@link Settings#acceptNearText} says so (it binds no endpoint); the signature recovers
  *       to the signing address, which is the report's;</li>
  *   <li>the quote verifies (DCAP, then the quote policy) and its REPORTDATA is that address padded to 32 bytes
  *       followed by the nonce;</li>
@@ -45,16 +47,18 @@ public final class SignedResponseVerifier {
    * What to check against. {@code gpu} null means GPU evidence cannot be checked (then it must be absent).
    * {@code mrSystems}: the golden OS measurements (SHA-256(MRTD ‖ RTMR0-2)) the caller trusts; the quote's must be
    * one of them, since the app identity in RTMR3 is only as honest as the OS that wrote it (empty: nothing is valid).
+   * {@code endpoint}: the method and request-target the response was obtained from (what a v2 text must name).
    */
   public record Settings(DcapQuoteVerifier dcap, CollateralSource collateral, QuotePolicy quotePolicy, Instant at,
       Optional<byte[]> expectedComposeHash, Optional<byte[]> expectedNonce, GpuEvidenceVerifier gpu,
-      boolean requireGpu, Set<Bytes> mrSystems) {
+      boolean requireGpu, Set<Bytes> mrSystems, SignedText.Endpoint endpoint, boolean acceptNearText) {
     public Settings {
       Objects.requireNonNull(dcap);
       Objects.requireNonNull(collateral);
       Objects.requireNonNull(quotePolicy);
       Objects.requireNonNull(at);
       mrSystems = Set.copyOf(mrSystems);
+      Objects.requireNonNull(endpoint, "endpoint");
     }
   }
 
@@ -79,10 +83,27 @@ public final class SignedResponseVerifier {
     // 1. the signature over the exchange
     ObjectNode so = out.putObject("signature");
     String text = sig.path("text").asText("");
-    String expectedText = SignedText.textOfBodies(request, response);
+    boolean v2 = text.startsWith(SignedText.V2_TAG + " ");
+    so.put("format", v2 ? SignedText.V2_TAG : "near");
+    String expectedText = v2 ? SignedText.textOfBodies(s.endpoint(), request, response)
+        : SignedText.textOfBodies(request, response);
     so.put("expectedText", expectedText);
-    so.put("textMatches", MessageDigest.isEqual(text.getBytes(), expectedText.getBytes()));
-    if (!so.get("textMatches").asBoolean()) {
+    so.put("textMatches", MessageDigest.isEqual(text.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        expectedText.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    if (v2) {
+      Optional<SignedText.Endpoint> signedFor = SignedText.endpointOf(text);
+      so.put("signedEndpoint", signedFor.map(SignedText.Endpoint::toString).orElse(null));
+      if (signedFor.isPresent() && !signedFor.get().equals(s.endpoint())) {
+        problems.add(new String[] {"ENDPOINT_MISMATCH", "the response was signed for " + clip(signedFor.get())
+            + ", presented for " + clip(s.endpoint())});
+      } else if (!so.get("textMatches").asBoolean()) {
+        problems.add(new String[] {"TEXT_MISMATCH", "the signed text is not " + SignedText.V2_TAG + " "
+            + clip(s.endpoint()) + " sha256(request):sha256(response) of the given files"});
+      }
+    } else if (!s.acceptNearText()) {
+      problems.add(new String[] {"TEXT_FORMAT_NOT_ACCEPTED", "the signed text is the NEAR-compatible "
+          + "sha256(request):sha256(response), which binds no method, path or query (accept it explicitly)"});
+    } else if (!so.get("textMatches").asBoolean()) {
       problems.add(new String[] {"TEXT_MISMATCH", "the signed text is not sha256(request):sha256(response) of the "
           + "given files"});
     }
@@ -252,6 +273,12 @@ public final class SignedResponseVerifier {
     if (!all) {
       problems.add(new String[] {"GPU_EVIDENCE_INVALID", "a GPU report does not verify with the nonce"});
     }
+  }
+
+  /** An endpoint in a one-line message: at most 200 characters (the request-target may be long). */
+  private static String clip(SignedText.Endpoint e) {
+    String t = e.toString();
+    return t.length() > 200 ? t.substring(0, 200) + "…" : t;
   }
 
   /** REPORTDATA of an attestation report: address ‖ 0x00·12 ‖ nonce. */

@@ -24,7 +24,8 @@ import org.teekms.kms.onboarding.KmsPolicyVerdict;
  * ({@code LocalAttestationPolicy.checkGpu}), so a registry view that forgot GPUs cannot release keys to a CVM without
  * the GPUs its owner requires. An allow without a GPU policy is refused (fail closed).
  */
-public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort {
+public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
+    org.teekms.kms.onboarding.PublishedRootsPort {
 
   private final PolicyReader reader;
   private final long chainId;
@@ -76,6 +77,16 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort {
     }
     return AppPolicyVerdict.allowed(block, (int) v.current(), (int) v.minimum(),
         new AppPolicyVerdict.GpuRequirement(gpu.count(), gpu.arch(), gpu.minDriverVersion()));
+  }
+
+  /** KmsRegistry.kmsIdentity(generation).rootPublicKeys at a pinned block (what a joining replica checks). */
+  @Override
+  public org.teekms.governance.PublishedRootKeys rootPublicKeys(int generation) {
+    try {
+      return reader.kmsRootPublicKeys(generation);
+    } catch (RuntimeException e) {
+      return org.teekms.governance.PublishedRootKeys.unavailable(generation, "policy reader failed: " + e.getMessage());
+    }
   }
 
   /** KmsRegistry.isKmsAllowed for a node asking to join as a replica (measurement, device, OS image, TCB). */

@@ -195,8 +195,8 @@ public class KmsBeans {
   @Produces
   @Singleton
   OnboardingController onboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
-      KmsConfig config) {
-    return new OnboardingController(pool, chain, roots, ledger, config.dbTimeout());
+      KmsConfig config, Clock clock) {
+    return new OnboardingController(pool, chain, roots, ledger, config.dbTimeout(), clock);
   }
 
   @Produces

@@ -15,14 +15,17 @@ import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.kms.admission.PeerAttestation;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.governance.PublishedRootKeys;
 import org.teekms.kms.onboarding.OnboardingClient;
+import org.teekms.kms.onboarding.PublishedRootsPort;
 import org.teekms.kms.onboarding.RootGenerationRelease;
 import org.teekms.kms.onboarding.RootImport;
 import org.teekms.kms.roots.RootGenerationStore;
 
 /**
  * Startup onboarding of a new replica ({@code teekms.onboarding.source}): a mutual RA-TLS channel from this node's own
- * RA-TLS credentials to the source, {@link OnboardingClient#fetch} (the source must be an allowed KMS), then
+ * RA-TLS credentials to the source, {@link OnboardingClient#fetch} (the source must be an allowed KMS and its roots
+ * the ones published on chain), then
  * {@link RootImport} under this node's sealing key: all generations into an empty database, or this node's sealed
  * copies of the live generations it lacks in a shared one. Any refusal stops startup with the reason.
  */
@@ -52,8 +55,11 @@ final class ReplicaJoin {
       throw new IllegalStateException("onboarding: cannot build the RA-TLS client context: " + e.getMessage(), e);
     }
     try {
-      OnboardingClient.Joined joined = OnboardingClient.fetch(channel, attestation::peer, policy, config.kmsId(),
-          config.nodeId().orElse("unnamed"), config.onboarding().timeout());
+      // the registry adapter also reads the published root keys; without one nothing can vouch for the roots
+      PublishedRootsPort published = policy instanceof PublishedRootsPort p ? p
+          : generation -> PublishedRootKeys.unavailable(generation, "no on-chain registry configured");
+      OnboardingClient.Joined joined = OnboardingClient.fetch(channel, attestation::peer, policy, published,
+          config.kmsId(), config.nodeId().orElse("unnamed"), config.onboarding().timeout(), clock);
       List<RootGenerationRelease> generations = joined.generations();
       try {
         if (roots.list(pool).await().atMost(config.dbTimeout()).isEmpty()) {

@@ -11,7 +11,13 @@ import org.teekms.kms.onboarding.KmsPolicyVerdict;
  * CHAIN_UNAVAILABLE with this reason. Fail closed; {@link KmsBeans} uses the governance adapter once
  * {@code teekms.chain.rpc-url}, {@code chain-id} and {@code registry-address} are set.
  */
-public final class UnconfiguredChain implements AppPolicyPort, KmsPolicyPort {
+public final class UnconfiguredChain implements AppPolicyPort, KmsPolicyPort,
+    org.teekms.kms.onboarding.PublishedRootsPort {
+
+  @Override
+  public org.teekms.governance.PublishedRootKeys rootPublicKeys(int generation) {
+    return org.teekms.governance.PublishedRootKeys.unavailable(generation, REASON);
+  }
 
   @Override
   public AppPolicyVerdict check(AttestedPeer peer) {

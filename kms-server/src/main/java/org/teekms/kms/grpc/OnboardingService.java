@@ -46,7 +46,7 @@ public class OnboardingService extends OnboardingGrpc.OnboardingImplBase {
       return;
     }
     try {
-      GetRootGenerationsResponse.Builder b = GetRootGenerationsResponse.newBuilder().setKmsId(request.getKmsId())
+      GetRootGenerationsResponse.Builder b = GetRootGenerationsResponse.newBuilder().setKmsId(release.kmsId())
           .setGrantId(release.grantId().toString())
           .setPolicyBlock(PolicyBlock.newBuilder().setChainId(release.block().chainId()).setNumber(release.block().number())
               .setHash(ByteString.copyFrom(release.block().hash())));

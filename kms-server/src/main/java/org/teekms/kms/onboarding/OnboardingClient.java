@@ -27,9 +27,20 @@ import org.teekms.proto.RootGenerationSecret;
 
 /**
  * The requester side of replica onboarding: over a mutual RA-TLS channel to a source KMS, asks for the root
- * generations, then checks that the SOURCE is a registered KMS too ({@code isKmsAllowed} on the identity its RA-TLS
- * certificate proved in this very handshake) before anything is kept. The caller imports the result with
- * {@link RootImport} (which re-seals under this node's sealing key) and destroys it.
+ * generations, then, before anything is kept (the first failure is the reason):
+ * <ol>
+ *   <li>the SOURCE is a registered KMS too ({@code isKmsAllowed} on the identity its RA-TLS certificate proved in this
+ *       very handshake);</li>
+ *   <li>it says it serves this node's KMS id (the id it answers with is its own, not an echo of the request);</li>
+ *   <li>every generation is CURRENT or RETIRED with a 32-byte secret, and a RETIRED one is not past its destruction
+ *       date;</li>
+ *   <li>every generation's KMS root public key, derived here from the received secret, equals the root public key
+ *       the registry publishes for that generation ({@code kmsIdentity(generation).rootPublicKeys} at a pinned
+ *       block): a source with foreign or made-up roots is refused, whatever it and the host claim. Not published yet
+ *       or chain unreadable also refuses.</li>
+ * </ol>
+ * The caller imports the result with {@link RootImport} (which re-seals under this node's sealing key) and destroys
+ * it.
  */
 public final class OnboardingClient {
 
@@ -51,7 +62,12 @@ public final class OnboardingClient {
    * @param policy         the registry check the source must pass
    */
   public static Joined fetch(Channel channel, Function<SSLSession, AttestedPeer> sourceIdentity, KmsPolicyPort policy,
-      String kmsId, String nodeId, Duration deadline) {
+      PublishedRootsPort published, String kmsId, String nodeId, Duration deadline) {
+    return fetch(channel, sourceIdentity, policy, published, kmsId, nodeId, deadline, java.time.Clock.systemUTC());
+  }
+
+  public static Joined fetch(Channel channel, Function<SSLSession, AttestedPeer> sourceIdentity, KmsPolicyPort policy,
+      PublishedRootsPort published, String kmsId, String nodeId, Duration deadline, java.time.Clock clock) {
     AtomicReference<SSLSession> session = new AtomicReference<>();
     Channel capturing = ClientInterceptors.intercept(channel, new SessionCapture(session));
     GetRootGenerationsResponse response;
@@ -95,8 +111,18 @@ public final class OnboardingClient {
         generations.forEach(RootGenerationRelease::destroy);
         throw new OnboardingRefused("generation " + g.getGeneration() + ": malformed (generation >= 1, 32-byte secret)", null);
       }
+      if (state == RootState.RETIRED && g.getDestroyAfter() > 0 && g.getDestroyAfter() <= clock.millis()) {
+        generations.forEach(RootGenerationRelease::destroy);
+        throw new OnboardingRefused("the source released RETIRED generation " + g.getGeneration()
+            + " past its destruction date (" + java.time.Instant.ofEpochMilli(g.getDestroyAfter()) + ")", null);
+      }
       byte[] secret = g.getRootSecret().toByteArray();
       try {
+        String mismatch = PublishedRootCheck.check(published, g.getGeneration(), secret);
+        if (mismatch != null) {
+          generations.forEach(RootGenerationRelease::destroy);
+          throw new OnboardingRefused(mismatch, null);
+        }
         generations.add(new RootGenerationRelease(g.getGeneration(), state, secret, g.getCreatedAt(), g.getDestroyAfter()));
       } finally {
         java.util.Arrays.fill(secret, (byte) 0);

@@ -20,9 +20,10 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootState;
 
 /**
- * The source side of replica onboarding: releases the live root generations (CURRENT and RETIRED) to a node that
- * attested over mutual RA-TLS, claims this deployment's KMS id, and is allowed as a KMS replica on chain
- * ({@code isKmsAllowed} at a pinned block). The release is recorded (grant + audit, one transaction) before any
+ * The source side of replica onboarding: releases the live root generations (CURRENT, and RETIRED ones not yet past
+ * their destruction date: those are withheld and named in the grant's facts) to a node that attested over mutual
+ * RA-TLS, claims this deployment's KMS id, and is allowed as a KMS replica on chain ({@code isKmsAllowed} at a pinned
+ * block). The release is recorded (grant + audit, one transaction) before any
  * secret leaves; refusals are audited. Blocking: call from a worker thread.
  */
 public final class OnboardingController {
@@ -35,7 +36,15 @@ public final class OnboardingController {
   private final GrantLedger ledger;
   private final Duration dbWait;
 
+  private final java.time.Clock clock;
+
   public OnboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger, Duration dbWait) {
+    this(pool, chain, roots, ledger, dbWait, java.time.Clock.systemUTC());
+  }
+
+  public OnboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
+      Duration dbWait, java.time.Clock clock) {
+    this.clock = clock;
     this.pool = pool;
     this.chain = chain;
     this.roots = roots;
@@ -43,7 +52,8 @@ public final class OnboardingController {
     this.dbWait = dbWait;
   }
 
-  public record Release(UUID grantId, PolicyBlockRef block, List<RootGenerationRelease> generations) {}
+  /** {@code kmsId}: this node's own KMS id, which the response carries (never the requester's, echoed). */
+  public record Release(UUID grantId, PolicyBlockRef block, List<RootGenerationRelease> generations, String kmsId) {}
 
   public Release release(AttestedPeer peer, String requestedKmsId, String nodeId) {
     PolicyBlockRef block = null;
@@ -74,9 +84,16 @@ public final class OnboardingController {
         case ALLOWED -> { }
       }
       List<RootGenerationRelease> out = new ArrayList<>();
+      List<Integer> withheld = new ArrayList<>();
       int current = 0;
       try {
+        long now = clock.millis();
         for (RootGeneration g : roots.list().await().atMost(dbWait)) {
+          if (g.state() == RootState.RETIRED && g.destroyAfter().isPresent() && g.destroyAfter().get() <= now) {
+            // past its destruction date: the scheduler destroys it any moment; it must not live on in a new replica
+            withheld.add(g.generation());
+            continue;
+          }
           if (g.state() == RootState.CURRENT || g.state() == RootState.RETIRED) {
             byte[] secret = roots.unseal(g.generation()).await().atMost(dbWait);
             try {
@@ -96,6 +113,9 @@ public final class OnboardingController {
       Map<String, String> facts = new LinkedHashMap<>();
       facts.put("nodeId", nodeId);
       facts.put("generations", out.stream().map(r -> r.generation() + ":" + r.state()).toList().toString());
+      if (!withheld.isEmpty()) {
+        facts.put("withheldPastDestruction", withheld.toString());
+      }
       facts.put("mrAggregated", HexFormat.of().formatHex(peer.mrAggregated()));
       facts.put("deviceId", HexFormat.of().formatHex(peer.deviceId()));
       Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.ONBOARDING, new byte[0], peer.instanceId(), List.of(), current,
@@ -108,7 +128,7 @@ public final class OnboardingController {
             + e.getMessage());
       }
       LOG.infof("onboarding: released %d root generation(s) to node '%s' (grant %s)", out.size(), nodeId, grant.grantId());
-      return new Release(grant.grantId(), verdict.block().orElseThrow(), out);
+      return new Release(grant.grantId(), verdict.block().orElseThrow(), out, roots.kmsId());
     } catch (AdmissionDenied d) {
       Map<String, Object> facts = new LinkedHashMap<>();
       facts.put("detail", d.detail());

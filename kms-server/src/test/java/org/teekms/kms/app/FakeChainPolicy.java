@@ -16,7 +16,26 @@ import org.teekms.kms.grant.PolicyBlockRef;
  */
 @Alternative
 @ApplicationScoped
-public class FakeChainPolicy implements AppPolicyPort, org.teekms.kms.onboarding.KmsPolicyPort {
+public class FakeChainPolicy implements AppPolicyPort, org.teekms.kms.onboarding.KmsPolicyPort,
+    org.teekms.kms.onboarding.PublishedRootsPort {
+
+  /**
+   * kmsIdentity(generation).rootPublicKeys stand-in: {@code teekms-test.published-root-keys} = "generation:hex,…" (set
+   * by {@link OnboardingSourceResource} to the source's keys); a generation not listed is not published.
+   */
+  @Override
+  public org.teekms.governance.PublishedRootKeys rootPublicKeys(int generation) {
+    String listed = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+        .getOptionalValue("teekms-test.published-root-keys", String.class).orElse("");
+    for (String entry : listed.split(",")) {
+      if (entry.startsWith(generation + ":")) {
+        return org.teekms.governance.PublishedRootKeys.published(generation,
+            HexFormat.of().parseHex(entry.substring(entry.indexOf(':') + 1)), 7, "0x" + "00".repeat(32));
+      }
+    }
+    return org.teekms.governance.PublishedRootKeys.notPublished(generation, 7, "0x" + "00".repeat(32),
+        "not in teekms-test.published-root-keys");
+  }
 
   @jakarta.inject.Inject
   KmsConfig config;

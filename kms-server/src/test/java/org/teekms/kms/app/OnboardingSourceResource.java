@@ -54,8 +54,10 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
       RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), KMS_ID);
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
       String address;
+      String publicKey;
       try (LiveKeyring keyring = new LiveKeyring(roots, WAIT)) {
         address = keyring.deriver(pool).kmsRootKey(1).ethereumAddress().toString();
+        publicKey = HexFormat.of().formatHex(keyring.deriver(pool).kmsRootKey(1).publicKey());
       }
       SimulatedTdx tdx = SimulatedTdx.enableSeeded("OnboardingSourceResource", clock,
           HexFormat.of().parseHex(RaTlsProfile.SEED));
@@ -77,6 +79,8 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
       config.put("teekms.kms-id", KMS_ID);
       config.put("teekms.node-id", "replica-it");
       config.put("kms-join-it.source-root-address", address);
+      // what the operator published with `teekms kms bootstrap --publish` (FakeChainPolicy serves it)
+      config.put("teekms-test.published-root-keys", "1:" + publicKey);
       return config;
     } catch (Exception e) {
       throw new IllegalStateException("onboarding source did not start", e);

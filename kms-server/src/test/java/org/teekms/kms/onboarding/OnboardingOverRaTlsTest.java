@@ -80,6 +80,22 @@ public class OnboardingOverRaTlsTest {
         kms ? "" : "KMS measurement not allowed", Optional.of(block));
   };
 
+  static final PublishedRootsPort NOTHING_PUBLISHED = g -> org.teekms.governance.PublishedRootKeys.notPublished(g, 5,
+      "0x" + "00".repeat(32), "the registry publishes root generations up to 0 at block 5");
+
+  /** The registry after {@code teekms kms bootstrap --publish}: each generation's KMS root public key of the source. */
+  static PublishedRootsPort published(Pool pool, RootGenerationStore roots) {
+    return g -> {
+      byte[] secret = roots.unseal(pool, g).await().atMost(WAIT);
+      try {
+        return org.teekms.governance.PublishedRootKeys.published(g, PublishedRootCheck.rootPublicKey(g, secret), 5,
+            "0x" + "00".repeat(32));
+      } finally {
+        Arrays.fill(secret, (byte) 0);
+      }
+    };
+  }
+
   static RaTlsCredentials node(String compose, int n) throws Exception {
     byte[] instance = new byte[20];
     instance[19] = (byte) n;
@@ -132,7 +148,7 @@ public class OnboardingOverRaTlsTest {
       ManagedChannel rogue = channel(node("services:\n  rogue: {}\n", 3), server.getPort());
       try {
         OnboardingClient.OnboardingRefused r = assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(rogue, attestation::peer, REGISTRY, "kms-x", "rogue", WAIT));
+            () -> OnboardingClient.fetch(rogue, attestation::peer, REGISTRY, NOTHING_PUBLISHED, "kms-x", "rogue", WAIT));
         assertTrue(r.getMessage().contains("PERMISSION_DENIED") && r.getMessage().contains("KMS_NOT_ALLOWED"), r.getMessage());
       } finally {
         rogue.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -144,14 +160,35 @@ public class OnboardingOverRaTlsTest {
         KmsPolicyPort none = peer -> new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.DENIED, "KMS measurement not allowed",
             Optional.empty());
         OnboardingClient.OnboardingRefused r = assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(ch, attestation::peer, none, "kms-x", "replica-2", WAIT));
+            () -> OnboardingClient.fetch(ch, attestation::peer, none, published(sourcePool, sourceRoots), "kms-x", "replica-2", WAIT));
         assertTrue(r.getMessage().contains("not an allowed KMS"), r.getMessage());
         // Another deployment id is refused by the source.
         assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY, "kms-other", "replica-2", WAIT));
+            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY, published(sourcePool, sourceRoots), "kms-other", "replica-2", WAIT));
         assertEquals(0, rootCount(replicaPool), "nothing imported");
 
-        OnboardingClient.Joined joined = OnboardingClient.fetch(ch, attestation::peer, REGISTRY, "kms-x", "replica-2", WAIT);
+        // The roots must be the ones the registry publishes: a source of another deployment (same KMS image, same
+        // configured KMS id "kms-x", so isKmsAllowed and the id check pass) is refused for its roots.
+        PublishedRootsPort foreign = g -> org.teekms.governance.PublishedRootKeys.published(g,
+            PublishedRootCheck.rootPublicKey(g, OnboardingTest.bytes(32, 0x77)), 5, "0x" + "00".repeat(32));
+        OnboardingClient.OnboardingRefused mismatch = assertThrows(OnboardingClient.OnboardingRefused.class,
+            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY, foreign, "kms-x", "replica-2", WAIT));
+        assertTrue(mismatch.getMessage().startsWith("root generation 1 is not the one published on chain at block 5: "
+            + "received root key 0x"), mismatch.getMessage());
+        OnboardingClient.OnboardingRefused unpublished = assertThrows(OnboardingClient.OnboardingRefused.class,
+            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY, NOTHING_PUBLISHED, "kms-x", "replica-2", WAIT));
+        assertTrue(unpublished.getMessage().startsWith("root generation 1 is not published on chain"),
+            unpublished.getMessage());
+        OnboardingClient.OnboardingRefused down = assertThrows(OnboardingClient.OnboardingRefused.class,
+            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY,
+                g -> org.teekms.governance.PublishedRootKeys.unavailable(g, "RPC_UNAVAILABLE: connection refused"),
+                "kms-x", "replica-2", WAIT));
+        assertEquals("the root public key published on chain for generation 1 is unreadable: RPC_UNAVAILABLE: "
+            + "connection refused", down.getMessage());
+        assertEquals(0, rootCount(replicaPool), "nothing imported");
+
+        OnboardingClient.Joined joined = OnboardingClient.fetch(ch, attestation::peer, REGISTRY,
+            published(sourcePool, sourceRoots), "kms-x", "replica-2", WAIT);
         try {
           assertEquals(List.of(1), joined.generations().stream().map(RootGenerationRelease::generation).toList());
           RootImport.importInto(replicaPool, replicaRoots, replicaAudit, joined.generations(), "kms-x", CLOCK.millis())

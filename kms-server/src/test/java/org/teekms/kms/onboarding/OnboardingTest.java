@@ -136,6 +136,43 @@ class OnboardingTest {
     }
   }
 
+  /** A RETIRED generation past its destruction date is withheld by the source (named in the grant), not released. */
+  @Test
+  void theSourceStopsReleasingRetiredGenerationsPastTheirDestructionDate() throws Exception {
+    Clock clock = Clock.systemUTC();
+    Pool sourcePool = postgres.pool(postgres.freshDatabase(), 4);
+    try {
+      AuditLog sourceAudit = new AuditLog(sourcePool, clock);
+      RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock).await().atMost(WAIT);
+      new RotationJobs(sourcePool, clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
+      new RotationWorker(sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
+          .runUntilIdle(10).await().atMost(WAIT);
+      long destroyAfter = sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
+      // the scheduler has not destroyed it yet (it runs late, or is down): the date alone decides
+      OnboardingController justBefore = new OnboardingController(sourcePool, chain(true), sourceRoots,
+          new GrantLedger(sourceAudit), WAIT, Clock.fixed(Instant.ofEpochMilli(destroyAfter - 1), ZoneOffset.UTC));
+      OnboardingController.Release before = justBefore.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
+      assertEquals(List.of(1, 2), before.generations().stream().map(RootGenerationRelease::generation).toList());
+      before.generations().forEach(RootGenerationRelease::destroy);
+      OnboardingController atDate = new OnboardingController(sourcePool, chain(true), sourceRoots,
+          new GrantLedger(sourceAudit), WAIT, Clock.fixed(Instant.ofEpochMilli(destroyAfter), ZoneOffset.UTC));
+      OnboardingController.Release after = atDate.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
+      try {
+        assertEquals(List.of(2), after.generations().stream().map(RootGenerationRelease::generation).toList());
+        assertEquals(RootState.RETIRED, sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).state(),
+            "still RETIRED in the database: only the release is refused");
+        assertEquals("kms-x", after.kmsId(), "the source answers with its own KMS id");
+        AuditEntry granted = sourceAudit.byEventId(after.grantId()).await().atMost(WAIT);
+        assertTrue(granted.detailJson().contains("withheldPastDestruction"), granted.detailJson());
+      } finally {
+        after.generations().forEach(RootGenerationRelease::destroy);
+      }
+    } finally {
+      sourcePool.closeAndAwait();
+    }
+  }
+
   @Test
   void retiredGenerationWithoutItsDestructionDateIsRefused() {
     Pool pool = postgres.pool(postgres.freshDatabase(), 2);
