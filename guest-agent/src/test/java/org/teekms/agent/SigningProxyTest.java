@@ -351,7 +351,7 @@ class SigningProxyTest {
           new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
           QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
           GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
-          true, golden)).verify(report, sig, req, resp);
+          true, golden, CHAT, false)).verify(report, sig, req, resp);
       assertFalse(unproven.valid());
       assertEquals(golden.isEmpty() ? "OS_IMAGE_NOT_PROVEN" : "OS_IMAGE_MEASUREMENT_MISMATCH", unproven.failure(),
           unproven.details().toPrettyString());

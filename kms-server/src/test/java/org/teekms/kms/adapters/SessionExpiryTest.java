@@ -102,10 +102,15 @@ class SessionExpiryTest {
     }
   }
 
+  /** The simulator measures into its own CVM; a real RTMR is never touched here. */
+  private static final org.teekms.attest.provider.RtmrExtender SIMULATED_ONLY = (index, digest) -> {
+    throw new IllegalStateException("no real RTMR in a simulator-mode test");
+  };
+
   @Test
   void aConnectionKeptOpenPastItsCertificatesNotAfterIsRefusedOnItsNextCall() throws Exception {
     RaTlsSetup kms = new RaTlsSetup(config(Map.of()), clock, ConfigfsTsmQuoteProvider.Io.FILES,
-        RaTlsVerificationListener.NONE);
+        SIMULATED_ONLY, RaTlsVerificationListener.NONE);
     RaTlsCredentials cvm = cvmCredentials(Duration.ofHours(2));
     SSLSession session = connect(kms, cvm);
     RaTlsPeerAttestation attestation = new RaTlsPeerAttestation(kms.trustManager());
@@ -124,7 +129,7 @@ class SessionExpiryTest {
   @Test
   void theLifetimeCapIsTheConfiguredOne() throws Exception {
     RaTlsSetup kms = new RaTlsSetup(config(Map.of("teekms.ratls.max-certificate-lifetime", "1h")), clock,
-        ConfigfsTsmQuoteProvider.Io.FILES, RaTlsVerificationListener.NONE);
+        ConfigfsTsmQuoteProvider.Io.FILES, SIMULATED_ONLY, RaTlsVerificationListener.NONE);
     SSLSession session = connect(kms, cvmCredentials(Duration.ofHours(2)));
     AdmissionDenied d = assertThrows(AdmissionDenied.class,
         () -> new RaTlsPeerAttestation(kms.trustManager()).peer(session));
