@@ -13,4 +13,10 @@ public interface PolicyReader {
 
   /** May this CVM join as a KMS replica? (KmsRegistry.isKmsAllowed) */
   PolicyDecision isKmsAllowed(BootInfo boot);
+
+  /**
+   * The registry's root-generation anchor (KmsRegistry.rootGenerations) at a freshly pinned block: an "allowed"
+   * decision carrying {@link PolicyDecision#rootAnchor()}, or a failure saying why it could not be read.
+   */
+  PolicyDecision rootAnchor();
 }

@@ -21,7 +21,9 @@ public enum DenyCode {
   KMS_UNAVAILABLE(true),
   KMS_NOT_ALLOWED(false),
   REQUEST_INVALID(false),
-  KMS_KEY_PROVIDER_MISMATCH(false);
+  KMS_KEY_PROVIDER_MISMATCH(false),
+  /** The database's root generations contradict the registry's anchor (a restored backup or a rollback). */
+  ROOT_ANCHOR_MISMATCH(false);
 
   private final boolean unavailable;
 

@@ -75,8 +75,27 @@ public final class OnboardingController {
       }
       List<RootGenerationRelease> out = new ArrayList<>();
       int current = 0;
+      List<RootGeneration> generations;
       try {
-        for (RootGeneration g : roots.list().await().atMost(dbWait)) {
+        generations = roots.list().await().atMost(dbWait);
+      } catch (RuntimeException e) {
+        throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root generations unavailable: " + e.getMessage());
+      }
+      // The registry's anchor (same block): a database restored from an old backup releases nothing, and a
+      // generation the chain says is destroyed is never unsealed nor handed to a replica.
+      java.util.Optional<org.teekms.kms.roots.ChainRootAnchor> anchor = verdict.rootAnchor();
+      if (anchor.isPresent()) {
+        try {
+          anchor.get().checkDatabase(generations);
+        } catch (org.teekms.kms.roots.RootAnchorViolation v) {
+          throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage());
+        }
+      }
+      try {
+        for (RootGeneration g : generations) {
+          if (anchor.isPresent() && anchor.get().refusal(g.generation()).isPresent()) {
+            continue;
+          }
           if (g.state() == RootState.CURRENT || g.state() == RootState.RETIRED) {
             byte[] secret = roots.unseal(g.generation()).await().atMost(dbWait);
             try {
