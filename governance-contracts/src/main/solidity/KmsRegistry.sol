@@ -26,6 +26,14 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     uint32 public kmsGeneration; // latest generation with a published identity; 0 = none yet
     mapping(uint32 => KmsIdentity) private identities;
 
+    /// Anti-rollback anchor of the KMS's root generations (the KMS's database, which the host can write, must agree).
+    /// Published = Current when published (the previous current one becomes Retired); only the owner moves a
+    /// generation on, and only forward: Current -> Retired (by the next publication) -> Destroyed.
+    enum RootGenerationState { None, Current, Retired, Destroyed }
+
+    uint32 public currentRootGeneration; // the generation new key versions must come from; 0 = none published yet
+    mapping(uint32 => RootGenerationState) private rootStates;
+
     Bytes32Set.Set private kmsMeasurementSet;
     Bytes32Set.Set private kmsDeviceSet;
     Bytes32Set.Set private osImageSet;
@@ -44,6 +52,7 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
 
     event KmsIdentitySet(address indexed by, uint32 indexed generation, bytes rootPublicKeys,
         bytes caCertificate, bytes quote);
+    event RootGenerationStateChanged(address indexed by, uint32 indexed generation, RootGenerationState state);
     event KmsMeasurementAdded(address indexed by, bytes32 indexed measurement);
     event KmsMeasurementRemoved(address indexed by, bytes32 indexed measurement);
     event KmsDeviceAdded(address indexed by, bytes32 indexed deviceId);
@@ -81,6 +90,38 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
             uint64(block.number));
         kmsGeneration = generation;
         emit KmsIdentitySet(msg.sender, generation, rootPublicKeys, caCertificate, quote);
+        // Publishing a generation makes it the current one: the KMS has already promoted it (its rotation job does not
+        // wait), and from this block on a database whose current generation is older is a rollback.
+        uint32 previous = currentRootGeneration;
+        if (previous != 0) {
+            rootStates[previous] = RootGenerationState.Retired;
+            emit RootGenerationStateChanged(msg.sender, previous, RootGenerationState.Retired);
+        }
+        rootStates[generation] = RootGenerationState.Current;
+        currentRootGeneration = generation;
+        emit RootGenerationStateChanged(msg.sender, generation, RootGenerationState.Current);
+    }
+
+    /// Records that a retired root generation is destroyed: from this block on the KMS refuses to unseal it or release
+    /// any key version derived from it, whatever its database says (an old backup cannot revive it). Irreversible.
+    function destroyRootGeneration(uint32 generation) external onlyOwner {
+        require(rootStates[generation] == RootGenerationState.Retired, "generation is not retired");
+        rootStates[generation] = RootGenerationState.Destroyed;
+        emit RootGenerationStateChanged(msg.sender, generation, RootGenerationState.Destroyed);
+    }
+
+    function rootGenerationState(uint32 generation) external view returns (RootGenerationState) {
+        return rootStates[generation];
+    }
+
+    /// The whole anchor in one call (the KMS reads it at its pinned block): the current generation and the state of
+    /// generations 1..kmsGeneration (states[i] is generation i + 1).
+    function rootGenerations() external view returns (uint32 current, RootGenerationState[] memory states) {
+        states = new RootGenerationState[](kmsGeneration);
+        for (uint32 g = 1; g <= kmsGeneration; g++) {
+            states[g - 1] = rootStates[g];
+        }
+        return (currentRootGeneration, states);
     }
 
     function kmsIdentity(uint32 generation) external view returns (KmsIdentity memory) {

@@ -178,7 +178,8 @@ class KmsDeployFilesTest {
     assertTrue(catalog.size() > 200, "catalog too small: " + catalog.size());
     assertTrue(catalog.byEnv("TEEKMS_CHAIN_RPC_URL").isPresent());
     assertTrue(catalog.byEnv("QUARKUS_DATASOURCE_REACTIVE_URL").isPresent());
-    assertFalse(catalog.byEnv("TEEKMS_CHAIN_RPC_URLS").isPresent());
+    assertTrue(catalog.byEnv("TEEKMS_CHAIN_RPC_URLS").isPresent());
+    assertFalse(catalog.byEnv("TEEKMS_CHAIN_RPC_URLZ").isPresent());
     assertFalse(catalog.byEnv("TEEKMS_CHAIN_URL").isPresent());
     assertFalse(catalog.byEnv("QUARKUS_DATASOURCE_REACTIVE_URI").isPresent());
     assertEquals("kms-id", KmsConfigCatalog.kebab("kmsId"));

@@ -2,36 +2,65 @@ package org.teekms.governance;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
+import java.util.stream.Collectors;
 import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.DefaultBlockParameterName;
 import org.web3j.protocol.core.methods.response.EthBlock;
 
 /**
- * Reads KmsRegistry.isAppAllowed / isKmsAllowed with eth_call at a pinned block: the chain's "finalized" block when
- * configured and supported, else head − confirmations. The call names the block by hash (EIP-1898,
- * requireCanonical), and every read checks that the block pinned before is still canonical, so a reorganization
- * deeper than the confirmations is reported (REORG) instead of silently changing a decision. Decisions are cached
- * per (view, block, BootInfo) for {@code cacheTtl}. Never throws; every failure is a denial.
+ * Reads KmsRegistry.isAppAllowed / isKmsAllowed with eth_call at a pinned block, from a quorum of independent RPC
+ * endpoints so that no single endpoint decides. Per decision, in order (the first failure is the answer, a denial):
+ * <ol>
+ *   <li>every endpoint is asked for its chain id; one serving another chain denies (WRONG_CHAIN);</li>
+ *   <li>the pinned block number: the k-th highest head among the endpoints that answered, minus the confirmations (or
+ *       their "finalized" block), never lower than the newest block pinned before (monotonic);</li>
+ *   <li>every endpoint is asked for that block: two different (hash, timestamp) answers deny (DISAGREEMENT, counted in
+ *       {@link #disagreements()}); fewer than k answers deny (RPC_UNAVAILABLE);</li>
+ *   <li>the block's timestamp must be at most {@code maxBlockAge} old (STALE_BLOCK);</li>
+ *   <li>the block pinned before must still be canonical on the agreeing endpoints (REORG otherwise);</li>
+ *   <li>each eth_call (the view, then for an allow the app's key state and GPU policy and the registry's root
+ *       anchor) names the block by hash (EIP-1898, requireCanonical) and goes to every agreeing endpoint: any two
+ *       different answers deny (DISAGREEMENT), fewer than k answers deny (RPC_UNAVAILABLE).</li>
+ * </ol>
+ * An endpoint that does not answer only counts against the quorum; an endpoint that answers differently denies the
+ * decision whatever the count, since it proves that one of them lies. What the quorum does not cover (all k lying
+ * alike, a header whose hash is not recomputed) is written in docs/security.md. Decisions are cached per (view, block,
+ * BootInfo) for {@code cacheTtl}. Never throws; every failure is a denial.
  */
 public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   private final PolicyReaderConfig config;
-  private final ChainClient chain;
+  private final List<ChainClient> endpoints;
   private final LongSupplier nanoTime;
+  private final Clock clock;
+  private final ExecutorService fanOut;
   private final Map<CacheKey, CachedDecision> cache;
   private final AtomicReference<Pin> lastPin = new AtomicReference<>();
   private volatile boolean finalizedUnsupported;
   private final long pinReuseNanos;
   private final AtomicReference<TimedPin> recentPin = new AtomicReference<>();
   private final Map<KeyStateKey, AppChainState> keyStates;
+  private final Map<String, RootAnchor> anchors;
+  private final LongAdder disagreements = new LongAdder();
+  private static final String NEWEST_SEEN = " (the newest block already seen)";
 
-  private record Pin(long number, String hash) {}
+  /** A block the quorum agreed on, and the endpoints that agreed (later calls go to them only). */
+  private record Pin(long number, String hash, long timestamp, List<ChainClient> agreed) {}
 
   private record TimedPin(Pin pin, long fetchedAtNanos) {}
 
@@ -44,17 +73,31 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   private record CachedDecision(PolicyDecision decision, long expiresAtNanos) {}
 
-  /** Thrown inside this class only: a reorganization past a pinned block. */
-  private static final class ReorgException extends Exception {
-    private static final long serialVersionUID = 1L;
+  /** A block header as one endpoint reports it; two endpoints agree when these are equal. */
+  private record Header(String hash, long timestamp) {}
 
-    ReorgException(String message) {
+  /** One endpoint's answer to an eth_call: the returned data, or the revert reason. */
+  private record CallAnswer(String data, String revert) {}
+
+  /** Thrown inside this class only: the decision is a denial for this reason. */
+  private static final class Denial extends Exception {
+    private static final long serialVersionUID = 1L;
+    final PolicyDecision.Failure failure;
+
+    Denial(PolicyDecision.Failure failure, String message) {
       super(message);
+      this.failure = failure;
     }
   }
 
+  /** What one endpoint returns for one request; a GovernanceException means "no answer from it". */
+  @FunctionalInterface
+  private interface EndpointCall<T> {
+    T apply(ChainClient c) throws GovernanceException;
+  }
+
   public ChainPolicyReader(PolicyReaderConfig config) {
-    this(config, Duration.ZERO, System::nanoTime);
+    this(config, Duration.ZERO, System::nanoTime, Clock.systemUTC());
   }
 
   /**
@@ -63,19 +106,32 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
    *     the five RPC requests of a decision under load, at the price of policy changes applying that much later.
    */
   public ChainPolicyReader(PolicyReaderConfig config, Duration pinReuse) {
-    this(config, pinReuse, System::nanoTime);
+    this(config, pinReuse, System::nanoTime, Clock.systemUTC());
   }
 
   ChainPolicyReader(PolicyReaderConfig config, LongSupplier nanoTime) {
-    this(config, Duration.ZERO, nanoTime);
+    this(config, Duration.ZERO, nanoTime, Clock.systemUTC());
   }
 
   ChainPolicyReader(PolicyReaderConfig config, Duration pinReuse, LongSupplier nanoTime) {
+    this(config, pinReuse, nanoTime, Clock.systemUTC());
+  }
+
+  /** @param clock wall clock the pinned block's timestamp is compared with ({@code maxBlockAge}) */
+  public ChainPolicyReader(PolicyReaderConfig config, Duration pinReuse, LongSupplier nanoTime, Clock clock) {
     if (pinReuse.isNegative()) throw new IllegalArgumentException("pinReuse is negative");
     this.pinReuseNanos = pinReuse.toNanos();
     this.config = config;
     this.nanoTime = nanoTime;
-    this.chain = ChainClient.connect(config.rpcUrl(), config.chainId(), config.rpcTimeout(), Duration.ofSeconds(1));
+    this.clock = clock;
+    this.endpoints = config.rpcUrls().stream()
+        .map(url -> ChainClient.connect(url, config.chainId(), config.rpcTimeout(), Duration.ofSeconds(1))).toList();
+    AtomicInteger threads = new AtomicInteger();
+    this.fanOut = endpoints.size() == 1 ? null : Executors.newFixedThreadPool(endpoints.size(), r -> {
+      Thread t = new Thread(r, "chain-quorum-" + threads.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
     int max = config.cacheMaxEntries();
     this.cache = new LinkedHashMap<>(16, 0.75f, true) {
       private static final long serialVersionUID = 1L;
@@ -93,10 +149,23 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
         return size() > Math.max(16, max);
       }
     };
+    this.anchors = new LinkedHashMap<>(16, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, RootAnchor> eldest) {
+        return size() > 16;
+      }
+    };
   }
 
   public PolicyReaderConfig config() {
     return config;
+  }
+
+  /** How many decisions were denied because endpoints answered differently (an alert: one of them lies). */
+  public long disagreements() {
+    return disagreements.sum();
   }
 
   @Override
@@ -109,6 +178,10 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return decide("isKmsAllowed", boot);
   }
 
+  /**
+   * The root public keys the registry publishes for {@code generation}, read through the quorum at one freshly pinned
+   * block ({@code kmsGeneration}, then {@code kmsIdentity(generation)}). Never throws.
+   */
   @Override
   @SuppressWarnings("unchecked")
   public PublishedRootKeys kmsRootPublicKeys(long generation) {
@@ -117,31 +190,46 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
     Pin pin;
     try {
-      chain.checkChainId();
-      pin = pinBlock();
-      checkStillCanonical(pin);
-    } catch (GovernanceException e) {
-      return PublishedRootKeys.unavailable(generation, e.getMessage());
-    } catch (ReorgException e) {
-      return PublishedRootKeys.unavailable(generation, "REORG: " + e.getMessage());
+      pin = freshPin();
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return PublishedRootKeys.unavailable(generation, d.getMessage());
     }
     try {
       long published = ((java.math.BigInteger) KmsRegistry.ABI.decodeResult("kmsGeneration",
-          chain.callAtBlockHash(config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsGeneration"), pin.hash()))
+          call(pin, config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsGeneration"), "kmsGeneration"))
           .get(0)).longValueExact();
       if (generation > published) {
         return PublishedRootKeys.notPublished(generation, pin.number(), pin.hash(), "the registry publishes root "
             + "generations up to " + published + " at block " + pin.number());
       }
-      List<Object> identity = (List<Object>) KmsRegistry.ABI.decodeResult("kmsIdentity", chain.callAtBlockHash(
-          config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsIdentity", generation),
-          pin.hash())).get(0);
+      List<Object> identity = (List<Object>) KmsRegistry.ABI.decodeResult("kmsIdentity", call(pin,
+          config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsIdentity", generation), "kmsIdentity")).get(0);
       return PublishedRootKeys.published(generation, (byte[]) identity.get(0), pin.number(), pin.hash());
-    } catch (GovernanceException e) {
-      return PublishedRootKeys.unavailable(generation, e.getMessage());
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return PublishedRootKeys.unavailable(generation, d.getMessage());
     } catch (RuntimeException e) {
       return PublishedRootKeys.unavailable(generation, "malformed answer from kmsIdentity at block " + pin.number()
           + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The registry's root-generation anchor at a freshly pinned block, read from the quorum like any decision (the KMS
+   * checks it at startup before unsealing). Empty with the reason when the chain could not be read reliably.
+   */
+  public PolicyDecision rootAnchor() {
+    Pin pin;
+    try {
+      pin = freshPin();
+      RootAnchor anchor = anchorAt(pin);
+      return PolicyDecision.fromChain(true, "", pin.number(), pin.hash(), null, null, anchor);
+    } catch (Denial d) {
+      return denial(d, -1, "");
+    } catch (RuntimeException e) {
+      return PolicyDecision.failed(PolicyDecision.Failure.CALL_FAILED, "malformed rootGenerations() answer: "
+          + e.getMessage());
     }
   }
 
@@ -154,16 +242,10 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
         pin = recent.pin();
         reused = true;
       } else {
-        long fetchedAt = nanoTime.getAsLong();
-        chain.checkChainId();
-        pin = pinBlock();
-        checkStillCanonical(pin);
-        recentPin.set(new TimedPin(pin, fetchedAt));
+        pin = freshPin();
       }
-    } catch (GovernanceException e) {
-      return failure(e, -1, "");
-    } catch (ReorgException e) {
-      return PolicyDecision.failed(PolicyDecision.Failure.REORG, e.getMessage());
+    } catch (Denial d) {
+      return denial(d, -1, "");
     }
 
     CacheKey key = new CacheKey(view, pin.number(), pin.hash(), boot);
@@ -175,22 +257,23 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     PolicyDecision decision;
     try {
       String data = KmsRegistry.ABI.encodeCall(view, boot.abiTuple());
-      String result = chain.callAtBlockHash(config.registryAddress(), data, pin.hash());
-      List<Object> out = KmsRegistry.ABI.decodeResult(view, result);
+      List<Object> out = KmsRegistry.ABI.decodeResult(view, call(pin, config.registryAddress(), data, view));
       boolean allowed = (Boolean) out.get(0);
       AppKeyVersions versions = null;
       GpuPolicy gpuPolicy = null;
+      RootAnchor anchor = null;
       if (allowed && view.equals("isAppAllowed")) {
         // The key versions the KMS may serve and the GPU policy the view applied (so the KMS can enforce it on its
         // own verified GPU facts too), both read at the very block that allowed the boot; cached per (app, block).
-        KeyStateKey stateKey = new KeyStateKey(boot.appAddress().toLowerCase(java.util.Locale.ROOT), pin.hash());
+        KeyStateKey stateKey = new KeyStateKey(boot.appAddress().toLowerCase(Locale.ROOT), pin.hash());
         AppChainState state;
         synchronized (keyStates) {
           state = keyStates.get(stateKey);
         }
         if (state == null) {
-          String keyState = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), pin.hash());
-          String gpu = chain.callAtBlockHash(boot.appAddress(), AppPolicy.ABI.encodeCall("effectiveGpuPolicy"), pin.hash());
+          String keyState = call(pin, boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), "keyState");
+          String gpu = call(pin, boot.appAddress(), AppPolicy.ABI.encodeCall("effectiveGpuPolicy"),
+              "effectiveGpuPolicy");
           state = new AppChainState(AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", keyState)),
               KmsRegistry.gpuPolicy(AppPolicy.ABI.decodeResult("effectiveGpuPolicy", gpu).get(0)));
           synchronized (keyStates) {
@@ -200,17 +283,19 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
         versions = state.versions();
         gpuPolicy = state.gpuPolicy();
       }
-      decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions, gpuPolicy);
-    } catch (GovernanceException e) {
-      // The call may have failed because the pinned block vanished in a reorganization just now.
-      try {
-        checkStillCanonical(pin);
-      } catch (ReorgException r) {
-        return PolicyDecision.failed(PolicyDecision.Failure.REORG, r.getMessage(), pin.number(), pin.hash());
-      } catch (GovernanceException ignored) {
-        // report the original failure
+      if (allowed) anchor = anchorAt(pin);
+      decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions, gpuPolicy,
+          anchor);
+    } catch (Denial d) {
+      if (d.failure != PolicyDecision.Failure.DISAGREEMENT) {
+        // The call may have failed because the pinned block vanished in a reorganization just now.
+        try {
+          checkCanonical(pin, pin.agreed());
+        } catch (Denial r) {
+          if (r.failure == PolicyDecision.Failure.REORG) return denial(r, pin.number(), pin.hash());
+        }
       }
-      return failure(e, pin.number(), pin.hash());
+      return denial(d, pin.number(), pin.hash());
     } catch (RuntimeException e) {
       return PolicyDecision.failed(PolicyDecision.Failure.CALL_FAILED,
           "malformed answer from " + view + " at block " + pin.number() + ": " + e.getMessage(), pin.number(),
@@ -222,6 +307,33 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       }
     }
     return decision;
+  }
+
+  private RootAnchor anchorAt(Pin pin) throws Denial {
+    synchronized (anchors) {
+      RootAnchor known = anchors.get(pin.hash());
+      if (known != null) return known;
+    }
+    RootAnchor anchor = RootAnchor.decode(KmsRegistry.ABI.decodeResult("rootGenerations",
+        call(pin, config.registryAddress(), KmsRegistry.ABI.encodeCall("rootGenerations"), "rootGenerations")));
+    synchronized (anchors) {
+      anchors.put(pin.hash(), anchor);
+    }
+    return anchor;
+  }
+
+  private Pin freshPin() throws Denial {
+    long fetchedAt = nanoTime.getAsLong();
+    Pin pin = pinBlock();
+    checkCanonical(pin, pin.agreed());
+    lastPin.accumulateAndGet(pin, (a, b) -> a == null || b.number() >= a.number() ? b : a);
+    recentPin.set(new TimedPin(pin, fetchedAt));
+    return pin;
+  }
+
+  private PolicyDecision denial(Denial d, long blockNumber, String blockHash) {
+    if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+    return PolicyDecision.failed(d.failure, d.getMessage(), blockNumber, blockHash);
   }
 
   private PolicyDecision cached(CacheKey key) {
@@ -243,74 +355,203 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
   }
 
-  private Pin pinBlock() throws GovernanceException {
+  /** Steps 1-4 of the class comment. */
+  private Pin pinBlock() throws Denial {
+    Map<ChainClient, Object> chainIds = ask(endpoints, c -> {
+      c.checkChainId();
+      return Boolean.TRUE;
+    });
+    for (Object o : chainIds.values()) {
+      if (o instanceof GovernanceException e && e.kind() == GovernanceException.Kind.WRONG_CHAIN) {
+        throw new Denial(PolicyDecision.Failure.WRONG_CHAIN, e.getMessage());
+      }
+    }
+    List<ChainClient> live = answered(chainIds);
+    requireQuorum(live.size(), chainIds, "answered");
+
+    Map<ChainClient, Object> heads = ask(live, this::candidateNumber);
+    List<Long> numbers = heads.values().stream().filter(o -> o instanceof Long).map(o -> (Long) o)
+        .sorted(Comparator.reverseOrder()).toList();
+    requireQuorum(numbers.size(), heads, "reported their head");
+    long number = numbers.get(config.quorum() - 1);
+    Pin last = lastPin.get();
+    if (last != null && number < last.number()) {
+      number = last.number(); // never go back to an older block than one already seen
+    }
+    long at = number;
+    Map<ChainClient, Object> headers = ask(live, c -> c.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(at)))
+        .map(b -> new Header(b.getHash().toLowerCase(Locale.ROOT), b.getTimestamp().longValueExact()))
+        .orElseThrow(() -> new GovernanceException(GovernanceException.Kind.RPC, c.rpcUrl() + " has no block " + at
+            + (last != null && at == last.number() ? NEWEST_SEEN : "") + " yet")));
+    Header header;
+    try {
+      header = (Header) agreed(headers, "block " + at);
+    } catch (Denial d) {
+      boolean behind = headers.values().stream().anyMatch(o -> o instanceof GovernanceException e
+          && e.getMessage().endsWith(NEWEST_SEEN + " yet"));
+      if (!behind || d.failure == PolicyDecision.Failure.DISAGREEMENT) throw d;
+      throw new Denial(PolicyDecision.Failure.STALE_BLOCK, d.getMessage() + ": the endpoints serve an older chain "
+          + "than one already read; refused (monotonic)");
+    }
+    List<ChainClient> agreed = answered(headers);
+    long age = clock.instant().getEpochSecond() - header.timestamp();
+    if (age > config.maxBlockAge().toSeconds()) {
+      throw new Denial(PolicyDecision.Failure.STALE_BLOCK, "pinned block " + at + " " + header.hash() + " is " + age
+          + " s old, more than the " + config.maxBlockAge().toSeconds() + " s allowed (teekms.chain.max-block-age): "
+          + "the endpoints serve a stale chain");
+    }
+    return new Pin(at, header.hash(), header.timestamp(), agreed);
+  }
+
+  /** The block number this endpoint would pin: its finalized block, or head − confirmations. */
+  private Long candidateNumber(ChainClient c) throws GovernanceException {
     if (config.preferFinalized() && !finalizedUnsupported) {
       try {
-        Optional<EthBlock.Block> finalized = chain.block(DefaultBlockParameterName.FINALIZED);
-        if (finalized.isPresent()) return pinOf(finalized.get());
+        Optional<EthBlock.Block> finalized = c.block(DefaultBlockParameterName.FINALIZED);
+        if (finalized.isPresent()) return finalized.get().getNumber().longValueExact();
       } catch (GovernanceException e) {
         if (e.getCause() instanceof IOException) throw e; // unreachable, not "unsupported"
       }
-      finalizedUnsupported = true; // the endpoint rejects or lacks the tag: use confirmations from now on
+      finalizedUnsupported = true; // an endpoint rejects or lacks the tag: use confirmations from now on
     }
-    long head = chain.blockNumber();
-    long number = Math.max(0, head - config.confirmations());
-    EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
-        .orElseThrow(() -> new GovernanceException(GovernanceException.Kind.RPC,
-            "the node reports head " + head + " but has no block " + number));
-    return pinOf(block);
-  }
-
-  private static Pin pinOf(EthBlock.Block block) {
-    return new Pin(block.getNumber().longValueExact(), block.getHash());
+    return Math.max(0, c.blockNumber() - config.confirmations());
   }
 
   /**
-   * The block pinned before this one must still be canonical. On a reorganization the cache is dropped and the new
+   * Step 5: the block pinned before must still be canonical. On a reorganization the caches are dropped and the new
    * pin remembered, so the next read works on the new chain; this read is denied.
    */
-  private void checkStillCanonical(Pin pin) throws GovernanceException, ReorgException {
+  private void checkCanonical(Pin pin, List<ChainClient> among) throws Denial {
     Pin last = lastPin.get();
-    if (last != null) {
-      String hashNow;
-      if (last.number() == pin.number()) {
-        hashNow = pin.hash();
-      } else {
-        hashNow = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(last.number())))
-            .map(EthBlock.Block::getHash).orElse("(no block)");
-      }
-      if (!hashNow.equalsIgnoreCase(last.hash())) {
-        synchronized (cache) {
-          cache.clear();
-        }
-        synchronized (keyStates) {
-          keyStates.clear();
-        }
-        recentPin.set(null);
-        lastPin.set(pin);
-        throw new ReorgException("chain reorganized past pinned block " + last.number() + ": its hash was "
-            + last.hash() + ", now " + hashNow + " (more than " + config.confirmations()
-            + " confirmations deep); denied until re-read");
-      }
-      if (pin.number() < last.number()) return; // an older canonical block: keep the newer reference
+    if (last == null) return;
+    String hashNow;
+    if (last.number() == pin.number()) {
+      hashNow = pin.hash();
+    } else if (last.number() > pin.number()) {
+      return;
+    } else {
+      long n = last.number();
+      Map<ChainClient, Object> headers = ask(among, c -> c.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)))
+          .map(b -> b.getHash().toLowerCase(Locale.ROOT)).orElse("(no block)"));
+      hashNow = (String) agreed(headers, "block " + n);
     }
-    lastPin.set(pin);
+    if (!hashNow.equalsIgnoreCase(last.hash())) {
+      synchronized (cache) {
+        cache.clear();
+      }
+      synchronized (keyStates) {
+        keyStates.clear();
+      }
+      synchronized (anchors) {
+        anchors.clear();
+      }
+      recentPin.set(null);
+      lastPin.set(pin);
+      throw new Denial(PolicyDecision.Failure.REORG, "chain reorganized past pinned block " + last.number()
+          + ": its hash was " + last.hash() + ", now " + hashNow + " (more than " + config.confirmations()
+          + " confirmations deep); denied until re-read");
+    }
   }
 
-  private static PolicyDecision failure(GovernanceException e, long blockNumber, String blockHash) {
-    PolicyDecision.Failure f = switch (e.kind()) {
+  /** Step 6: eth_call at the pinned block on every agreeing endpoint; one agreed answer or a denial. */
+  private String call(Pin pin, String to, String data, String what) throws Denial {
+    Map<ChainClient, Object> answers = ask(pin.agreed(), c -> {
+      try {
+        return new CallAnswer(c.callAtBlockHash(to, data, pin.hash()).toLowerCase(Locale.ROOT), null);
+      } catch (GovernanceException e) {
+        if (e.kind() == GovernanceException.Kind.REVERTED) return new CallAnswer(null, e.getMessage());
+        throw e;
+      }
+    });
+    CallAnswer a = (CallAnswer) agreed(answers, what + " at block " + pin.number());
+    if (a.revert() != null) throw new Denial(PolicyDecision.Failure.CALL_FAILED, "policy view reverted: " + a.revert());
+    return a.data();
+  }
+
+  /**
+   * The one answer the endpoints gave: DISAGREEMENT naming who said what when they differ, RPC_UNAVAILABLE when fewer
+   * than the quorum answered.
+   */
+  private Object agreed(Map<ChainClient, Object> answers, String what) throws Denial {
+    Map<Object, List<String>> byAnswer = new LinkedHashMap<>();
+    answers.forEach((c, o) -> {
+      if (!(o instanceof GovernanceException)) byAnswer.computeIfAbsent(o, k -> new ArrayList<>()).add(c.rpcUrl());
+    });
+    if (byAnswer.size() > 1) {
+      throw new Denial(PolicyDecision.Failure.DISAGREEMENT, "RPC endpoints disagree on " + what + ": "
+          + byAnswer.entrySet().stream().map(e -> e.getValue() + " say " + describe(e.getKey()))
+              .collect(Collectors.joining("; ")) + " (one of them lies or serves another chain; denied)");
+    }
+    int count = byAnswer.values().stream().mapToInt(List::size).sum();
+    requireQuorum(count, answers, "answered " + what);
+    return byAnswer.keySet().iterator().next();
+  }
+
+  private static String describe(Object answer) {
+    if (answer instanceof Header h) return "hash " + h.hash() + " (timestamp " + h.timestamp() + ")";
+    if (answer instanceof CallAnswer a) {
+      if (a.revert() != null) return "revert \"" + a.revert() + "\"";
+      String d = a.data();
+      return d.length() > 74 ? d.substring(0, 74) + "… (" + (d.length() - 2) / 2 + " bytes)" : d;
+    }
+    return String.valueOf(answer);
+  }
+
+  private void requireQuorum(int count, Map<ChainClient, Object> answers, String what) throws Denial {
+    if (count >= config.quorum()) return;
+    List<String> errors = answers.values().stream().filter(o -> o instanceof GovernanceException)
+        .map(o -> ((GovernanceException) o).getMessage()).toList();
+    if (endpoints.size() == 1) {
+      throw new Denial(failureOf(answers.values().stream().filter(o -> o instanceof GovernanceException)
+          .map(o -> (GovernanceException) o).findFirst().orElse(null)), errors.isEmpty() ? "no answer" : errors.get(0));
+    }
+    throw new Denial(PolicyDecision.Failure.RPC_UNAVAILABLE, "only " + count + " of " + endpoints.size()
+        + " RPC endpoints " + what + ", " + config.quorum() + " needed: " + String.join("; ", errors));
+  }
+
+  private static PolicyDecision.Failure failureOf(GovernanceException e) {
+    if (e == null) return PolicyDecision.Failure.RPC_UNAVAILABLE;
+    return switch (e.kind()) {
       case WRONG_CHAIN -> PolicyDecision.Failure.WRONG_CHAIN;
       case RPC -> e.getCause() instanceof IOException || e.getCause() instanceof RuntimeException
           ? PolicyDecision.Failure.RPC_UNAVAILABLE
           : PolicyDecision.Failure.CALL_FAILED;
       default -> PolicyDecision.Failure.CALL_FAILED;
     };
-    String prefix = e.kind() == GovernanceException.Kind.REVERTED ? "policy view reverted: " : "";
-    return PolicyDecision.failed(f, prefix + e.getMessage(), blockNumber, blockHash);
+  }
+
+  private static List<ChainClient> answered(Map<ChainClient, Object> answers) {
+    return answers.entrySet().stream().filter(e -> !(e.getValue() instanceof GovernanceException))
+        .map(Map.Entry::getKey).toList();
+  }
+
+  /** Asks every endpoint in parallel; each value is its answer or the GovernanceException it failed with. */
+  private <T> Map<ChainClient, Object> ask(List<ChainClient> among, EndpointCall<T> call) {
+    Map<ChainClient, Object> out = new LinkedHashMap<>();
+    if (fanOut == null || among.size() == 1) {
+      for (ChainClient c : among) out.put(c, once(c, call));
+      return out;
+    }
+    Map<ChainClient, CompletableFuture<Object>> futures = new LinkedHashMap<>();
+    for (ChainClient c : among) futures.put(c, CompletableFuture.supplyAsync(() -> once(c, call), fanOut));
+    futures.forEach((c, f) -> out.put(c, f.join()));
+    return out;
+  }
+
+  private static <T> Object once(ChainClient c, EndpointCall<T> call) {
+    try {
+      return call.apply(c);
+    } catch (GovernanceException e) {
+      return e;
+    } catch (RuntimeException e) {
+      return new GovernanceException(GovernanceException.Kind.RPC, "malformed answer from " + c.rpcUrl() + ": "
+          + e.getMessage(), e);
+    }
   }
 
   @Override
   public void close() {
-    chain.close();
+    endpoints.forEach(ChainClient::close);
+    if (fanOut != null) fanOut.shutdownNow();
   }
 }

@@ -61,6 +61,25 @@ public final class KmsRegistry extends GovernanceContract {
     return readLong("kmsGeneration");
   }
 
+  /** Marks a RETIRED root generation DESTROYED on chain (irreversible; the KMS then refuses it whatever its database says). */
+  public TxResult destroyRootGeneration(long generation) throws GovernanceException {
+    return send("destroyRootGeneration", generation);
+  }
+
+  public long currentRootGeneration() throws GovernanceException {
+    return readLong("currentRootGeneration");
+  }
+
+  public RootAnchor.State rootGenerationState(long generation) throws GovernanceException {
+    int i = ((BigInteger) readOne("rootGenerationState", generation)).intValueExact();
+    return RootAnchor.State.values()[i];
+  }
+
+  /** The anti-rollback anchor at the latest block. */
+  public RootAnchor rootGenerations() throws GovernanceException {
+    return RootAnchor.decode(read("rootGenerations"));
+  }
+
   @SuppressWarnings("unchecked")
   public KmsIdentity kmsIdentity(long generation) throws GovernanceException {
     List<Object> t = (List<Object>) readOne("kmsIdentity", generation);

@@ -14,9 +14,11 @@ import java.util.Objects;
  * @param keyVersions for an allowed isAppAllowed: the app's key-version state at the same block; else null
  * @param gpuPolicy for an allowed isAppAllowed: the app's effective GPU policy ({@code AppPolicy.effectiveGpuPolicy},
  *     its override or the registry default) at the same block, so the KMS can enforce it itself; else null
+ * @param rootAnchor for an allowed decision: the registry's root-generation anchor at the same block (the KMS checks
+ *     its database against it before releasing anything); else null
  */
 public record PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
-    AppKeyVersions keyVersions, GpuPolicy gpuPolicy) {
+    AppKeyVersions keyVersions, GpuPolicy gpuPolicy, RootAnchor rootAnchor) {
 
   /** Ways reading the policy can fail. Each one denies. */
   public enum Failure {
@@ -27,7 +29,11 @@ public record PolicyDecision(boolean allowed, String reason, long blockNumber, S
     /** A block pinned earlier is no longer canonical: the chain reorganized deeper than the confirmations. */
     REORG,
     /** The view call failed (no contract at the pinned block, malformed answer, RPC error). */
-    CALL_FAILED
+    CALL_FAILED,
+    /** Endpoints of the quorum answered differently (block hash, chain id or call result): one of them lies. */
+    DISAGREEMENT,
+    /** The pinned block is older than the configured maximum age, or older than a block already seen. */
+    STALE_BLOCK
   }
 
   public PolicyDecision {
@@ -36,17 +42,25 @@ public record PolicyDecision(boolean allowed, String reason, long blockNumber, S
     if (allowed && failure != null) throw new IllegalArgumentException("a failed read cannot allow");
     if (!allowed && keyVersions != null) throw new IllegalArgumentException("a denial carries no key versions");
     if (!allowed && gpuPolicy != null) throw new IllegalArgumentException("a denial carries no GPU policy");
+    if (!allowed && rootAnchor != null) throw new IllegalArgumentException("a denial carries no root anchor");
+  }
+
+  /** A decision without a root anchor. */
+  public PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
+      AppKeyVersions keyVersions, GpuPolicy gpuPolicy) {
+    this(allowed, reason, blockNumber, blockHash, failure, keyVersions, gpuPolicy, null);
   }
 
   /** A decision without a GPU policy (isKmsAllowed, denials, failures). */
   public PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
       AppKeyVersions keyVersions) {
-    this(allowed, reason, blockNumber, blockHash, failure, keyVersions, null);
+    this(allowed, reason, blockNumber, blockHash, failure, keyVersions, null, null);
   }
 
   static PolicyDecision fromChain(boolean allowed, String reason, long blockNumber, String blockHash,
-      AppKeyVersions keyVersions, GpuPolicy gpuPolicy) {
-    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null, keyVersions, gpuPolicy);
+      AppKeyVersions keyVersions, GpuPolicy gpuPolicy, RootAnchor anchor) {
+    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null, keyVersions, gpuPolicy,
+        allowed ? anchor : null);
   }
 
   static PolicyDecision failed(Failure failure, String reason, long blockNumber, String blockHash) {

@@ -19,4 +19,10 @@ public interface PolicyReader {
    * {@code kmsIdentity(generation)}, both at one pinned block). Never throws.
    */
   PublishedRootKeys kmsRootPublicKeys(long generation);
+
+  /**
+   * The registry's root-generation anchor (KmsRegistry.rootGenerations) at a freshly pinned block: an "allowed"
+   * decision carrying {@link PolicyDecision#rootAnchor()}, or a failure saying why it could not be read.
+   */
+  PolicyDecision rootAnchor();
 }

@@ -70,6 +70,41 @@ class KmsRegistryTest extends AnvilTestBase {
   }
 
   @Test
+  void rootGenerationAnchorMovesForwardOnlyAndOnlyByTheOwner() throws Exception {
+    byte[] cert = {0x30, 1};
+    byte[] quote = {4, 0};
+    assertEquals(new RootAnchor(0, List.of()), registry.rootGenerations(), "nothing published yet");
+    registry.setKmsIdentity(1, b32(1), cert, quote);
+    assertEquals(new RootAnchor(1, List.of(RootAnchor.State.CURRENT)), registry.rootGenerations(),
+        "the first published generation is current");
+    assertReverts("generation is not retired", () -> registry.destroyRootGeneration(1));
+
+    TxResult rotated = registry.setKmsIdentity(2, b32(2), cert, quote);
+    List<ContractAbi.DecodedEvent> events = rotated.logs().stream().map(KmsRegistry.ABI::decodeEvent)
+        .filter(e -> e.name().equals("RootGenerationStateChanged")).toList();
+    assertEquals(2, events.size());
+    assertEquals(BigInteger.ONE, events.get(0).args().get("generation"));
+    assertEquals(BigInteger.TWO, events.get(0).args().get("state"), "1 retired");
+    assertEquals(BigInteger.TWO, events.get(1).args().get("generation"));
+    assertEquals(BigInteger.ONE, events.get(1).args().get("state"), "2 current");
+    assertEquals(new RootAnchor(2, List.of(RootAnchor.State.RETIRED, RootAnchor.State.CURRENT)),
+        registry.rootGenerations());
+    assertEquals(2, registry.currentRootGeneration());
+
+    assertReverts("caller is not the owner", () -> registryAs(stranger).destroyRootGeneration(1));
+    assertReverts("generation is not retired", () -> registry.destroyRootGeneration(2));
+    assertReverts("generation is not retired", () -> registry.destroyRootGeneration(3));
+    TxResult destroyed = registry.destroyRootGeneration(1);
+    assertSingleEvent(destroyed, registry, "RootGenerationStateChanged", Map.of("by", addr(operator),
+        "generation", BigInteger.ONE, "state", BigInteger.valueOf(3)));
+    assertEquals(RootAnchor.State.DESTROYED, registry.rootGenerationState(1));
+    assertReverts("generation is not retired", () -> registry.destroyRootGeneration(1));
+    assertEquals(new RootAnchor(2, List.of(RootAnchor.State.DESTROYED, RootAnchor.State.CURRENT)),
+        registry.rootGenerations());
+    assertEquals(RootAnchor.State.NONE, registry.rootGenerations().state(3));
+  }
+
+  @Test
   void kmsIdentityIsSetOncePerGeneration() throws Exception {
     byte[] keys = b32(1);
     byte[] cert = new byte[1200];
@@ -89,8 +124,14 @@ class KmsRegistryTest extends AnvilTestBase {
     assertReverts("no such generation", () -> registry.kmsIdentity(1));
 
     TxResult tx = registry.setKmsIdentity(1, keys, cert, quote);
-    assertSingleEvent(tx, registry, "KmsIdentitySet", Map.of("by", addr(operator), "generation",
-        BigInteger.ONE, "rootPublicKeys", keys, "caCertificate", cert, "quote", quote));
+    List<ContractAbi.DecodedEvent> events = tx.logs().stream()
+        .filter(l -> l.getAddress().equalsIgnoreCase(registry.address())).map(KmsRegistry.ABI::decodeEvent).toList();
+    assertEquals(List.of("KmsIdentitySet", "RootGenerationStateChanged"),
+        events.stream().map(ContractAbi.DecodedEvent::name).toList());
+    assertArrayEquals(keys, (byte[]) events.get(0).args().get("rootPublicKeys"));
+    assertArrayEquals(cert, (byte[]) events.get(0).args().get("caCertificate"));
+    assertArrayEquals(quote, (byte[]) events.get(0).args().get("quote"));
+    assertEquals(BigInteger.ONE, events.get(0).args().get("generation"));
     assertEquals(1, registry.kmsGeneration());
     KmsRegistry.KmsIdentity id = registry.kmsIdentity(1);
     assertArrayEquals(keys, id.rootPublicKeys());

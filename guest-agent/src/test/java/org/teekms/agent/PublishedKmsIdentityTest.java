@@ -88,6 +88,18 @@ class PublishedKmsIdentityTest {
       try (RunningAgent agent = boot(kms, published)) {
         assertEquals(kms.rootAddress(), agent.keys().kmsRootAddress());
       }
+
+      // A later rotation retires generation 1: still live, its keys are accepted.
+      r[0].setKmsIdentity(2, foreign, TestKms.KMS_CA_X509, new byte[] {2});
+      try (RunningAgent agent = boot(kms, published)) {
+        assertEquals(kms.rootAddress(), agent.keys().kmsRootAddress());
+      }
+      // The owner destroys it on chain: a KMS still serving it (a database restored from a backup) is refused.
+      r[0].destroyRootGeneration(1);
+      BootFailure dead = assertThrows(BootFailure.class, () -> boot(kms, published));
+      assertEquals("KMS_GENERATION_NOT_LIVE", dead.reason());
+      assertTrue(dead.getMessage().contains("the keys come from KMS root generation 1, which the registry says is "
+          + "DESTROYED (registry at block "), dead.getMessage());
     }
   }
 
@@ -103,8 +115,8 @@ class PublishedKmsIdentityTest {
           AgentFixture.registering(kms), down, 1, new AgentFixture.RecordingSleeper(), null));
       assertEquals("KMS_IDENTITY_UNAVAILABLE", f.reason());
       byte[] caHash = sha256(TestKms.KMS_CA_X509);
-      PublishedKmsIdentity.Registry garbage = g -> new PublishedKmsIdentity.Entry(g, new byte[] {9, 9}, caHash, 5,
-          "0xab");
+      PublishedKmsIdentity.Registry garbage = g -> new PublishedKmsIdentity.Entry(g, new byte[] {9, 9}, caHash,
+          org.teekms.governance.RootAnchor.State.CURRENT, 5, "0xab");
       BootFailure notAKey = assertThrows(BootFailure.class, () -> AgentFixture.boot(kms, AgentFixture.COMPOSE,
           AgentFixture.registering(kms), garbage, 1, new AgentFixture.RecordingSleeper(), null));
       assertTrue(notAKey.getMessage().contains("not a secp256k1 key"), notAKey.getMessage());

@@ -33,6 +33,7 @@ class WireContractTest {
     assertEquals(16, DenyReason.KMS_KEY_PROVIDER_MISMATCH.getNumber());
     assertEquals(17, DenyReason.OS_IMAGE_MEASUREMENT_MISMATCH.getNumber());
     assertEquals(18, DenyReason.ATTESTATION_EXPIRED.getNumber());
+    assertEquals(19, DenyReason.ROOT_ANCHOR_MISMATCH.getNumber());
   }
 
   @Test

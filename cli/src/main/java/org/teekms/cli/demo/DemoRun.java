@@ -201,7 +201,8 @@ final class DemoRun {
         "-Dteekms.simulator.enabled=true", "-Dteekms.simulator.seed=" + HEX.formatHex(seed),
         "-Dteekms.sealing.provider=file", "-Dteekms.data-dir=" + data,
         "-Dteekms.kms-id=teekms-demo", "-Dteekms.node-id=demo-kms-1",
-        "-Dteekms.chain.rpc-url=" + rpcUrl, "-Dteekms.chain.chain-id=" + CHAIN_ID,
+        // One local anvil: the demo allows a single endpoint explicitly (production lists several, rpc-urls + quorum).
+        "-Dteekms.chain.rpc-url=" + rpcUrl, "-Dteekms.chain.allow-single-rpc=true", "-Dteekms.chain.chain-id=" + CHAIN_ID,
         "-Dteekms.chain.registry-address=" + registry.address(),
         "-Dteekms.chain.confirmations=" + CONFIRMATIONS,
         "-Dteekms.chain.pin-reuse=" + PIN_REUSE.toMillis() + "ms",

@@ -291,7 +291,8 @@ final class RegistryCommands {
   }
 
   @Command(name = "set-kms-identity", mixinStandardHelpOptions = true,
-      description = "Publish a root generation's identity (once per generation).")
+      description = "Publish a root generation's identity (once per generation); it becomes the current generation on "
+          + "chain and the previous one is retired (the KMS's anti-rollback anchor).")
   public static final class SetKmsIdentity extends RegistryTx {
     @Option(names = "--generation", required = true, paramLabel = "N")
     long generation;
@@ -309,6 +310,22 @@ final class RegistryCommands {
     @Override
     Map<String, Object> run(KmsRegistry r) throws GovernanceException {
       return tx(r.setKmsIdentity(generation, read(rootKeys), read(caCert), read(quote)), "generation", generation);
+    }
+  }
+
+  @Command(name = "destroy-root-generation", mixinStandardHelpOptions = true,
+      description = "Mark a retired root generation destroyed on chain (irreversible): from then on the KMS refuses to "
+          + "unseal it or release keys derived from it, whatever its database says.")
+  public static final class DestroyRootGeneration extends RegistryTx {
+    @Option(names = "--generation", required = true, paramLabel = "N")
+    long generation;
+
+    @Override
+    Map<String, Object> run(KmsRegistry r) throws GovernanceException {
+      if (generation < 1 || generation > 0xffffffffL) {
+        throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, "--generation must be 1..4294967295");
+      }
+      return tx(r.destroyRootGeneration(generation), "generation", generation, "state", "DESTROYED");
     }
   }
 

@@ -50,11 +50,14 @@ final class ShowCommands {
       out.put("owner", r.owner());
       out.put("pendingOwner", r.pendingOwner());
       long generations = r.kmsGeneration();
+      org.teekms.governance.RootAnchor anchor = r.rootGenerations();
+      out.put("currentRootGeneration", anchor.current());
       List<Object> ids = new ArrayList<>();
       for (long g = 1; g <= generations; g++) {
         KmsRegistry.KmsIdentity id = r.kmsIdentity(g);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("generation", g);
+        m.put("state", anchor.state((int) g).name());
         m.put("rootPublicKeys", id.rootPublicKeys());
         m.put("caCertificateSha256", id.caCertificateSha256());
         m.put("quoteSha256", id.quoteSha256());

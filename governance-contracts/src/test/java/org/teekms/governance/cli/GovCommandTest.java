@@ -129,6 +129,17 @@ class GovCommandTest {
     Path quote = Files.write(dir.resolve("quote.bin"), new byte[] {4, 0, 2, 0});
     assertTx(ok("set-kms-identity", "--registry", registry, "--generation", "1", "--root-keys", keys.toString(),
         "--ca-cert", cert.toString(), "--quote", quote.toString(), "--key-file", op));
+    Run current = gov(chainArgs("destroy-root-generation", "--registry", registry, "--generation", "1",
+        "--key-file", op));
+    assertEquals(1, current.exit(), "the current generation cannot be destroyed: " + current.out() + current.err());
+    assertTrue(current.json().get("error").asText().contains("generation is not retired"), current.out());
+    assertTx(ok("set-kms-identity", "--registry", registry, "--generation", "2", "--root-keys", keys.toString(),
+        "--ca-cert", cert.toString(), "--quote", quote.toString(), "--key-file", op));
+    assertTx(ok("destroy-root-generation", "--registry", registry, "--generation", "1", "--key-file", op));
+    Run zero = gov(chainArgs("destroy-root-generation", "--registry", registry, "--generation", "0",
+        "--key-file", op));
+    assertEquals(1, zero.exit());
+    assertEquals("--generation must be 1..4294967295", zero.json().get("error").asText(), "refused before sending");
 
     // The app owner's side.
     Path compose = dir.resolve("app-compose.json");
@@ -176,6 +187,9 @@ class GovCommandTest {
     assertEquals(List.of("UpToDate", "OutOfDate"), texts(shownRegistry.get("tcbStatuses")));
     assertEquals(List.of("INTEL-SA-00615"), texts(shownRegistry.get("advisoryIds")));
     assertEquals("0x02010203", shownRegistry.get("kmsIdentities").get(0).get("rootPublicKeys").asText());
+    assertEquals("DESTROYED", shownRegistry.get("kmsIdentities").get(0).get("state").asText());
+    assertEquals("CURRENT", shownRegistry.get("kmsIdentities").get(1).get("state").asText());
+    assertEquals(2, shownRegistry.get("currentRootGeneration").asInt());
     assertEquals("REGISTERED", shownRegistry.get("apps").get(app).asText());
     assertTrue(shownRegistry.get("openRegistration").asBoolean());
 

@@ -12,6 +12,7 @@ import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.governance.RootAnchor;
 import org.teekms.keys.EthereumAddress;
 import org.teekms.proto.AppKeys;
 import org.teekms.proto.GetAppKeysResponse;
@@ -25,13 +26,15 @@ import org.web3j.protocol.core.methods.response.EthBlock;
  * the published root public key, and the KMS CA certificate released with it must hash to the published CA
  * certificate hash. Read with {@code eth_call} at one pinned block (head − confirmations, named by its hash). A
  * registered KMS measurement serving some other root (a replica that generated its own roots, a registry entry for
- * another deployment) is then refused instead of trusted.
+ * another deployment) is then refused instead of trusted. The generation must also be live on chain (CURRENT or
+ * RETIRED in the registry's root anchor): keys of a generation the registry says is DESTROYED are refused
+ * ({@code KMS_GENERATION_NOT_LIVE}), whatever the KMS's database claims.
  */
 public final class PublishedKmsIdentity {
 
   /** What the registry stores for one generation, with the block it was read at. */
-  public record Entry(int generation, byte[] rootPublicKeys, byte[] caCertificateSha256, long blockNumber,
-      String blockHash) {}
+  public record Entry(int generation, byte[] rootPublicKeys, byte[] caCertificateSha256, RootAnchor.State state,
+      long blockNumber, String blockHash) {}
 
   /** Reads the published identity of a generation at a pinned block. */
   @FunctionalInterface
@@ -55,7 +58,14 @@ public final class PublishedKmsIdentity {
             KmsRegistry.ABI.encodeCall("kmsIdentity", BigInteger.valueOf(generation)), block.getHash());
         @SuppressWarnings("unchecked")
         List<Object> t = (List<Object>) KmsRegistry.ABI.decodeResult("kmsIdentity", result).get(0);
-        return new Entry(generation, (byte[]) t.get(0), (byte[]) t.get(1), number, block.getHash());
+        String state = chain.callAtBlockHash(config.registryAddress(),
+            KmsRegistry.ABI.encodeCall("rootGenerationState", BigInteger.valueOf(generation)), block.getHash());
+        int s = ((BigInteger) KmsRegistry.ABI.decodeResult("rootGenerationState", state).get(0)).intValueExact();
+        if (s < 0 || s >= RootAnchor.State.values().length) {
+          throw new GovernanceException(GovernanceException.Kind.RPC, "unknown root generation state " + s);
+        }
+        return new Entry(generation, (byte[]) t.get(0), (byte[]) t.get(1), RootAnchor.State.values()[s], number,
+            block.getHash());
       }
     };
   }
@@ -77,6 +87,11 @@ public final class PublishedKmsIdentity {
             + generation + " from the registry (not published, or the chain is unreadable): " + ex.getMessage(), ex);
       }
       String at = " (registry at block " + published.blockNumber() + " " + published.blockHash() + ")";
+      if (published.state() != RootAnchor.State.CURRENT && published.state() != RootAnchor.State.RETIRED) {
+        // Only live generations: a destroyed one served by a KMS whose database was restored from a backup is refused.
+        throw new BootFailure("KMS_GENERATION_NOT_LIVE", "the keys come from KMS root generation " + generation
+            + ", which the registry says is " + published.state() + at, null);
+      }
       EthereumAddress publishedRoot;
       try {
         publishedRoot = EthereumAddress.fromPublicKey(published.rootPublicKeys());

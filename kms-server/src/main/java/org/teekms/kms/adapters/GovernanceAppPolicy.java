@@ -7,12 +7,15 @@ import org.teekms.governance.BootInfo;
 import org.teekms.governance.GpuPolicy;
 import org.teekms.governance.PolicyDecision;
 import org.teekms.governance.PolicyReader;
+import org.teekms.governance.RootAnchor;
 import org.teekms.kms.admission.AppPolicyPort;
 import org.teekms.kms.admission.AppPolicyVerdict;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.onboarding.KmsPolicyVerdict;
+import org.teekms.kms.roots.ChainRootAnchor;
+import org.teekms.kms.roots.RootAnchorViolation;
 
 /**
  * {@link AppPolicyPort} over the governance {@link PolicyReader}: KmsRegistry.isAppAllowed at a pinned block, with the
@@ -75,8 +78,31 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
     if (gpu == null) {
       return AppPolicyVerdict.unavailable("the policy reader returned no GPU policy with an allow");
     }
+    if (d.rootAnchor() == null) {
+      return AppPolicyVerdict.unavailable("the policy reader returned no root-generation anchor with an allow");
+    }
     return AppPolicyVerdict.allowed(block, (int) v.current(), (int) v.minimum(),
-        new AppPolicyVerdict.GpuRequirement(gpu.count(), gpu.arch(), gpu.minDriverVersion()));
+        new AppPolicyVerdict.GpuRequirement(gpu.count(), gpu.arch(), gpu.minDriverVersion()), anchor(d.rootAnchor()));
+  }
+
+  /** The governance reader's anchor as the KMS's value. */
+  static ChainRootAnchor anchor(RootAnchor a) {
+    return new ChainRootAnchor(a.current(), a.states().stream()
+        .map(s -> ChainRootAnchor.State.valueOf(s.name())).toList());
+  }
+
+  /**
+   * The registry's root anchor at a freshly pinned block, read through the quorum (startup checks the database against
+   * it before unsealing).
+   *
+   * @throws RootAnchorViolation when the chain cannot be read reliably (fail closed: nothing is unsealed)
+   */
+  public ChainRootAnchor rootAnchor() {
+    PolicyDecision d = reader.rootAnchor();
+    if (d.failure() != null || d.rootAnchor() == null) {
+      throw new RootAnchorViolation("cannot read the chain's root-generation anchor: " + d.failure() + ": " + d.reason());
+    }
+    return anchor(d.rootAnchor());
   }
 
   /** KmsRegistry.kmsIdentity(generation).rootPublicKeys at a pinned block (what a joining replica checks). */
@@ -102,8 +128,12 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
     if (d.failure() != null) {
       return new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.UNAVAILABLE, d.failure() + ": " + d.reason(), Optional.empty());
     }
+    if (d.allowed() && d.rootAnchor() == null) {
+      return new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.UNAVAILABLE,
+          "the policy reader returned no root-generation anchor with an allow", Optional.empty());
+    }
     return new KmsPolicyVerdict(d.allowed() ? KmsPolicyVerdict.Outcome.ALLOWED : KmsPolicyVerdict.Outcome.DENIED,
-        d.reason(), Optional.ofNullable(block(d)));
+        d.reason(), Optional.ofNullable(block(d)), Optional.ofNullable(d.rootAnchor()).map(GovernanceAppPolicy::anchor));
   }
 
   private PolicyBlockRef block(PolicyDecision d) {

@@ -26,6 +26,8 @@ import org.teekms.kms.keys.ReleasedAppKeys;
 import org.teekms.kms.keys.TlsCertificateIssuer;
 import org.teekms.kms.keystate.AppKeyState;
 import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.roots.ChainRootAnchor;
+import org.teekms.kms.roots.RootAnchorViolation;
 import org.teekms.kms.roots.RootGenerationStore;
 
 /**
@@ -37,8 +39,12 @@ import org.teekms.kms.roots.RootGenerationStore;
  *       must be a golden value registered for the claimed image unless a measurement document proved it —, TCB,
  *       compose hash, device; chain trouble denies);</li>
  *   <li>the app's GPU requirement (from that block) against the GPUs whose evidence verified;</li>
+ *   <li>the database's root generations against the chain's root anchor from that block (ROOT_ANCHOR_MISMATCH): its
+ *       current generation is not older than the chain's, so a database restored from before a rotation creates no
+ *       key version on a retired generation;</li>
  *   <li>key versions: the app's state is brought up to the chain's current/minimum (never down), requested versions
- *       must be served;</li>
+ *       must be served; a version derived from a generation the chain says is DESTROYED is refused
+ *       (ROOT_ANCHOR_MISMATCH when requested, left out otherwise) and that generation is never unsealed;</li>
  *   <li>derivation, then the grant and its audit entry in one transaction — only after that commits are keys
  *       returned (audit failure = refusal).</li>
  * </ol>
@@ -98,7 +104,8 @@ public final class AdmissionController {
   }
 
   /** The outcome of steps 1-4 for an admitted peer: its app's key-version state, the served versions, the deriver. */
-  record Admitted(AppKeyState state, List<AppKeyState.KeyVersion> served, KmsKeyDeriver deriver, PolicyBlockRef block) {}
+  record Admitted(AppKeyState state, List<AppKeyState.KeyVersion> served, KmsKeyDeriver deriver, PolicyBlockRef block,
+      ChainRootAnchor anchor) {}
 
   /**
    * Steps 1-4 without releasing anything: local policy, on-chain policy, GPU, key-version sync.
@@ -123,13 +130,32 @@ public final class AdmissionController {
     }
     PolicyBlockRef block = verdict.block().orElseThrow();
     LocalAttestationPolicy.checkGpu(peer, verdict.gpu());
+    ChainRootAnchor anchor = verdict.rootAnchor().orElseThrow(() -> new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE,
+        "the chain's root-generation anchor was not read with the policy" + at));
+    checkAnchor(anchor, at);
 
     AppKeyState state = syncKeyVersions(peer.appId(), verdict);
-    KmsKeyDeriver deriver = deriver();
+    KmsKeyDeriver deriver = deriver(anchor, at);
     Set<Integer> live = deriver.keyring().generations().entrySet().stream()
-        .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey).collect(Collectors.toSet());
+        .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey)
+        .filter(g -> anchor.refusal(g).isEmpty()).collect(Collectors.toSet());
     List<AppKeyState.KeyVersion> served = state.servedVersions().stream().filter(v -> live.contains(v.rootGeneration())).toList();
-    return new Admitted(state, served, deriver, block);
+    return new Admitted(state, served, deriver, block, anchor);
+  }
+
+  /** Step 5: the database's root generations must not contradict the chain's anchor. */
+  private void checkAnchor(ChainRootAnchor anchor, String at) {
+    java.util.List<org.teekms.kms.roots.RootGeneration> generations;
+    try {
+      generations = roots.list(pool).await().atMost(dbWait);
+    } catch (RuntimeException e) {
+      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root generations unavailable: " + rootMessage(e));
+    }
+    try {
+      anchor.checkDatabase(generations);
+    } catch (RootAnchorViolation v) {
+      throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at);
+    }
   }
 
   private AppKeysGrant decideAndRelease(AttestedPeer peer, List<Integer> requested, PolicyBlockRef[] blockOut) {
@@ -147,6 +173,13 @@ public final class AdmissionController {
     } else {
       chosen = new ArrayList<>();
       for (int v : requested.stream().distinct().sorted().toList()) {
+        java.util.Optional<AppKeyState.KeyVersion> known = state.servedVersions().stream()
+            .filter(s -> s.version() == v).findFirst();
+        if (known.isPresent()) {
+          admitted.anchor().refusal(known.get().rootGeneration()).ifPresent(why -> {
+            throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, "key version " + v + ": " + why);
+          });
+        }
         chosen.add(served.stream().filter(s -> s.version() == v).findFirst().orElseThrow(() -> new AdmissionDenied(
             DenyCode.KEY_VERSION_NOT_SERVED, "key version " + v + " is not served; served: "
                 + served.stream().map(AppKeyState.KeyVersion::version).toList() + " (current " + state.currentVersion()
@@ -262,9 +295,11 @@ public final class AdmissionController {
     }
   }
 
-  private KmsKeyDeriver deriver() {
+  private KmsKeyDeriver deriver(ChainRootAnchor anchor, String at) {
     try {
-      return keyring.deriver(pool);
+      return keyring.deriver(pool, anchor);
+    } catch (RootAnchorViolation v) {
+      throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at);
     } catch (RuntimeException e) {
       throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root keys unavailable: " + rootMessage(e));
     }

@@ -3,6 +3,7 @@ package org.teekms.kms.admission;
 import java.util.Objects;
 import java.util.Optional;
 import org.teekms.kms.grant.PolicyBlockRef;
+import org.teekms.kms.roots.ChainRootAnchor;
 
 /**
  * What the on-chain policy says about a boot, read at ONE pinned block: the decision, and the app's key-version
@@ -13,9 +14,11 @@ import org.teekms.kms.grant.PolicyBlockRef;
  * @param block the pinned block (empty only when UNAVAILABLE before a block could be pinned)
  * @param currentKeyVersion / minKeyVersion the app's on-chain key versions at that block (0 when not ALLOWED)
  * @param gpu the app's effective GPU requirement at that block
+ * @param rootAnchor for ALLOWED: the registry's root-generation anchor at that block (the database is checked against
+ *     it before any key is released); empty otherwise
  */
 public record AppPolicyVerdict(Outcome outcome, String reason, Optional<PolicyBlockRef> block, int currentKeyVersion,
-    int minKeyVersion, GpuRequirement gpu) {
+    int minKeyVersion, GpuRequirement gpu, Optional<ChainRootAnchor> rootAnchor) {
 
   public enum Outcome { ALLOWED, DENIED, UNAVAILABLE }
 
@@ -28,21 +31,26 @@ public record AppPolicyVerdict(Outcome outcome, String reason, Optional<PolicyBl
     Objects.requireNonNull(reason, "reason");
     Objects.requireNonNull(block, "block");
     Objects.requireNonNull(gpu, "gpu");
-    if (outcome == Outcome.ALLOWED && (block.isEmpty() || currentKeyVersion < 1 || minKeyVersion < 1
-        || minKeyVersion > currentKeyVersion)) {
-      throw new IllegalArgumentException("an allowed verdict needs a block and key versions 1 <= min <= current");
+    Objects.requireNonNull(rootAnchor, "rootAnchor");
+    if (outcome == Outcome.ALLOWED && (block.isEmpty() || rootAnchor.isEmpty() || currentKeyVersion < 1
+        || minKeyVersion < 1 || minKeyVersion > currentKeyVersion)) {
+      throw new IllegalArgumentException("an allowed verdict needs a block, the root anchor and key versions "
+          + "1 <= min <= current");
     }
   }
 
-  public static AppPolicyVerdict allowed(PolicyBlockRef block, int current, int min, GpuRequirement gpu) {
-    return new AppPolicyVerdict(Outcome.ALLOWED, "", Optional.of(block), current, min, gpu);
+  public static AppPolicyVerdict allowed(PolicyBlockRef block, int current, int min, GpuRequirement gpu,
+      ChainRootAnchor rootAnchor) {
+    return new AppPolicyVerdict(Outcome.ALLOWED, "", Optional.of(block), current, min, gpu, Optional.of(rootAnchor));
   }
 
   public static AppPolicyVerdict denied(PolicyBlockRef block, String reason) {
-    return new AppPolicyVerdict(Outcome.DENIED, reason, Optional.ofNullable(block), 0, 0, GpuRequirement.NONE);
+    return new AppPolicyVerdict(Outcome.DENIED, reason, Optional.ofNullable(block), 0, 0, GpuRequirement.NONE,
+        Optional.empty());
   }
 
   public static AppPolicyVerdict unavailable(String reason) {
-    return new AppPolicyVerdict(Outcome.UNAVAILABLE, reason, Optional.empty(), 0, 0, GpuRequirement.NONE);
+    return new AppPolicyVerdict(Outcome.UNAVAILABLE, reason, Optional.empty(), 0, 0, GpuRequirement.NONE,
+        Optional.empty());
   }
 }

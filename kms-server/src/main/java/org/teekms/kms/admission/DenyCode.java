@@ -28,7 +28,9 @@ public enum DenyCode {
    * The RA-TLS certificate of the connection expired after its handshake (HTTP/2 keeps connections open): the client
    * must re-connect with a fresh certificate. Not "unavailable": retrying on the same connection cannot succeed.
    */
-  ATTESTATION_EXPIRED(false);
+  ATTESTATION_EXPIRED(false),
+  /** The database's root generations contradict the registry's anchor (a restored backup or a rollback). */
+  ROOT_ANCHOR_MISMATCH(false);
 
   private final boolean unavailable;
 

@@ -1,5 +1,7 @@
 package org.teekms.kms.app;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.configuration.ConfigUtils;
 import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -166,10 +168,11 @@ public class KmsBeans {
   RotationControl rotationControl(Pool pool, RotationJobs jobs, RootGenerationStore roots, AuditLog audit, Clock clock,
       KmsConfig config) {
     KmsConfig.Chain chain = config.chain();
-    boolean configured = chain.rpcUrl().isPresent() && chain.registryAddress().isPresent() && chain.chainId() > 0;
+    java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
+    boolean configured = endpoints.isPresent();
     RegistryOwnerPort owner = configured
-        ? new ChainRegistryOwner(ChainClient.connect(chain.rpcUrl().get(), chain.chainId()), chain.registryAddress().get(),
-            chain.confirmations())
+        ? new ChainRegistryOwner(ChainClient.connect(endpoints.get().first(), chain.chainId()),
+            chain.registryAddress().get(), chain.confirmations())
         : RegistryOwnerPort.unconfigured();
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
         configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
@@ -180,9 +183,9 @@ public class KmsBeans {
   @Singleton
   RotationScheduleReader rotationScheduleReader(KmsConfig config) {
     KmsConfig.Chain chain = config.chain();
-    boolean configured = chain.rpcUrl().isPresent() && chain.registryAddress().isPresent() && chain.chainId() > 0;
-    return configured ? new ChainRotationSchedule(ChainClient.connect(chain.rpcUrl().get(), chain.chainId()),
-        chain.confirmations()) : RotationScheduleReader.unconfigured();
+    return chainEndpoints(chain).map(e -> (RotationScheduleReader) new ChainRotationSchedule(
+        ChainClient.connect(e.first(), chain.chainId()), chain.confirmations()))
+        .orElse(RotationScheduleReader.unconfigured());
   }
 
   /** The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort) questions. */
@@ -201,18 +204,39 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  AppPolicyPort appPolicyPort(KmsConfig config) {
+  AppPolicyPort appPolicyPort(KmsConfig config, MeterRegistry metrics) {
     KmsConfig.Chain chain = config.chain();
-    if (chain.rpcUrl().isEmpty() || chain.registryAddress().isEmpty() || chain.chainId() <= 0) {
-      LOG.warn("no chain configured (teekms.chain.rpc-url, chain-id, registry-address): every admission will be "
+    java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
+    if (endpoints.isEmpty()) {
+      LOG.warn("no chain configured (teekms.chain.rpc-urls, chain-id, registry-address): every admission will be "
           + "refused as CHAIN_UNAVAILABLE");
       return new UnconfiguredChain();
     }
-    PolicyReaderConfig readerConfig = PolicyReaderConfig.defaults(chain.rpcUrl().get(), chain.chainId(),
-        chain.registryAddress().get()).withConfirmations(chain.confirmations(), false);
-    LOG.infof("on-chain policy: registry %s on chain %d via %s, %d confirmations", chain.registryAddress().get(),
-        chain.chainId(), chain.rpcUrl().get(), chain.confirmations());
-    return new GovernanceAppPolicy(new ChainPolicyReader(readerConfig, chain.pinReuse()), chain.chainId());
+    ChainEndpoints e = endpoints.get();
+    PolicyReaderConfig readerConfig = PolicyReaderConfig.defaults(e.first(), chain.chainId(),
+            chain.registryAddress().get()).withConfirmations(chain.confirmations(), false)
+        .withQuorum(e.urls(), e.quorum()).withMaxBlockAge(chain.maxBlockAge());
+    if (e.urls().size() == 1) {
+      LOG.warn("one chain RPC endpoint decides every admission (teekms.chain.allow-single-rpc=true): never in "
+          + "production");
+    }
+    LOG.infof("on-chain policy: registry %s on chain %d via %d of %s, %d confirmations, blocks at most %s old",
+        chain.registryAddress().get(), chain.chainId(), e.quorum(), e.urls(), chain.confirmations(),
+        chain.maxBlockAge());
+    ChainPolicyReader reader = new ChainPolicyReader(readerConfig, chain.pinReuse());
+    FunctionCounter.builder("teekms.chain.disagreement", reader, ChainPolicyReader::disagreements)
+        .description("Policy reads denied because RPC endpoints answered differently (one of them lies)")
+        .register(metrics);
+    return new GovernanceAppPolicy(reader, chain.chainId());
+  }
+
+  /** The endpoints when the chain is fully configured (endpoints, chain id, registry); startup fails if misconfigured. */
+  static java.util.Optional<ChainEndpoints> chainEndpoints(KmsConfig.Chain chain) {
+    java.util.Optional<ChainEndpoints> endpoints = ChainEndpoints.resolve(chain);
+    if (endpoints.isEmpty() || chain.registryAddress().isEmpty() || chain.chainId() <= 0) {
+      return java.util.Optional.empty();
+    }
+    return endpoints;
   }
 
   @Produces

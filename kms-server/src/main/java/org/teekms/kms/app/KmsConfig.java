@@ -212,8 +212,29 @@ public interface KmsConfig {
   }
 
   interface Chain {
-    /** JSON-RPC endpoint of the chain holding the KMS registry. Unset: every admission is CHAIN_UNAVAILABLE. */
+    /**
+     * JSON-RPC endpoints of the chain holding the KMS registry, run by independent operators: every policy read goes to
+     * all of them, {@link #quorum()} must answer, and any two different answers deny (see ChainEndpoints). Unset (and
+     * no rpc-url): every admission is CHAIN_UNAVAILABLE.
+     */
+    Optional<List<String>> rpcUrls();
+
+    /** How many of {@link #rpcUrls()} must answer alike; default a majority (n / 2 + 1). */
+    Optional<Integer> quorum();
+
+    /**
+     * One endpoint that alone decides every admission: accepted only with {@link #allowSingleRpc()} (development,
+     * tests, the demo). Production lists several in rpc-urls.
+     */
     Optional<String> rpcUrl();
+
+    /** Allows a single RPC endpoint (rpc-url, or rpc-urls with one entry): a lying endpoint then decides. */
+    @WithDefault("false")
+    boolean allowSingleRpc();
+
+    /** A pinned block older than this (its timestamp against this node's clock) is refused as stale. */
+    @WithDefault("30m")
+    Duration maxBlockAge();
 
     @WithDefault("0")
     long chainId();

@@ -23,8 +23,10 @@ import org.teekms.kms.seal.SealingKeyProvider;
  * {@link RaTlsSetup} measure the trust configuration into RTMR3: docs/trust-config.md) loud simulator banner; schema
  * migration (Flyway over JDBC); the database is claimed for this KMS
  * id; on the very first start root generation 1 is created, or, with {@code teekms.onboarding.source}, the root
- * generations are obtained from that node over mutual RA-TLS ({@link ReplicaJoin}); the keyring is loaded (proves the sealing key unseals
- * the roots). Any failure stops the server.
+ * generations are obtained from that node over mutual RA-TLS ({@link ReplicaJoin}); with a chain, the database's root generations are
+ * checked against the registry's root anchor (read through the RPC quorum; unreadable = startup fails); the keyring is
+ * loaded (proves the sealing key unseals the roots; generations the chain says are destroyed are not unsealed). Any
+ * failure stops the server.
  */
 @ApplicationScoped
 public class KmsStartup {
@@ -33,7 +35,7 @@ public class KmsStartup {
 
   void onStart(@Observes StartupEvent event, KmsConfig config, Pool pool, Clock clock, SealingKeyProvider sealing,
       RootGenerationStore roots, AuditLog audit, LiveKeyring keyring, RaTlsSetup ratls, PeerAttestation attestation,
-      KmsPolicyPort kmsPolicy,
+      KmsPolicyPort kmsPolicy, org.teekms.kms.admission.AppPolicyPort appPolicy,
       @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
       @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
       @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
@@ -69,7 +71,15 @@ public class KmsStartup {
     } else if (RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(config.dbTimeout())) {
       LOG.infof("bootstrap: created root generation 1 of KMS '%s'", config.kmsId());
     }
-    keyring.refresh(pool);
+    if (appPolicy instanceof org.teekms.kms.adapters.GovernanceAppPolicy chain) {
+      // The database (host-writable, restorable from a backup) is checked against the chain's root anchor before
+      // anything is unsealed: a generation the chain says is destroyed is never unsealed.
+      org.teekms.kms.roots.ChainRootAnchor anchor = chain.rootAnchor();
+      LOG.infof("root generations checked against the %s", anchor);
+      keyring.refresh(pool, anchor);
+    } else {
+      keyring.refresh(pool);
+    }
     LOG.infof("KMS '%s' ready", config.kmsId());
   }
 }

@@ -86,9 +86,28 @@ public final class OnboardingController {
       List<RootGenerationRelease> out = new ArrayList<>();
       List<Integer> withheld = new ArrayList<>();
       int current = 0;
+      List<RootGeneration> generations;
       try {
-        long now = clock.millis();
-        for (RootGeneration g : roots.list().await().atMost(dbWait)) {
+        generations = roots.list().await().atMost(dbWait);
+      } catch (RuntimeException e) {
+        throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root generations unavailable: " + e.getMessage());
+      }
+      // The registry's anchor (same block): a database restored from an old backup releases nothing, and a
+      // generation the chain says is destroyed is never unsealed nor handed to a replica.
+      java.util.Optional<org.teekms.kms.roots.ChainRootAnchor> anchor = verdict.rootAnchor();
+      if (anchor.isPresent()) {
+        try {
+          anchor.get().checkDatabase(generations);
+        } catch (org.teekms.kms.roots.RootAnchorViolation v) {
+          throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage());
+        }
+      }
+      long now = clock.millis();
+      try {
+        for (RootGeneration g : generations) {
+          if (anchor.isPresent() && anchor.get().refusal(g.generation()).isPresent()) {
+            continue;
+          }
           if (g.state() == RootState.RETIRED && g.destroyAfter().isPresent() && g.destroyAfter().get() <= now) {
             // past its destruction date: the scheduler destroys it any moment; it must not live on in a new replica
             withheld.add(g.generation());

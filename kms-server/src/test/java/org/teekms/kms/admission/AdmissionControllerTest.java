@@ -89,7 +89,8 @@ class AdmissionControllerTest {
         return AppPolicyVerdict.denied(at, "compose hash not allowed");
       }
       int[] v = versions.get(a);
-      return AppPolicyVerdict.allowed(at, v[0], v[1], gpu.getOrDefault(a, AppPolicyVerdict.GpuRequirement.NONE));
+      return AppPolicyVerdict.allowed(at, v[0], v[1], gpu.getOrDefault(a, AppPolicyVerdict.GpuRequirement.NONE),
+          new org.teekms.kms.roots.ChainRootAnchor(0, List.of()));
     }
   }
 

@@ -63,6 +63,8 @@ public class FakeChainPolicy implements AppPolicyPort, org.teekms.kms.onboarding
     if (!ALLOWED.contains(compose)) {
       return AppPolicyVerdict.denied(block, "compose hash not allowed");
     }
-    return AppPolicyVerdict.allowed(block, 1, 1, AppPolicyVerdict.GpuRequirement.NONE);
+    // No root generation published on this fake chain: the database's generations are all "not yet published".
+    return AppPolicyVerdict.allowed(block, 1, 1, AppPolicyVerdict.GpuRequirement.NONE,
+        new org.teekms.kms.roots.ChainRootAnchor(0, java.util.List.of()));
   }
 }
