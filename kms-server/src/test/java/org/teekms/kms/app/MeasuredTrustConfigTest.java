@@ -81,6 +81,7 @@ class MeasuredTrustConfigTest {
     m.put("teekms.simulator.seed", SEED);
     m.put("teekms.sealing.provider", "file");
     m.put("teekms.chain.rpc-url", anvil.rpcUrl());
+    m.put("teekms.chain.allow-single-rpc", "true");
     m.put("teekms.chain.chain-id", String.valueOf(AnvilNode.CHAIN_ID));
     m.put("teekms.chain.registry-address", registryAddress);
     return m;
@@ -159,6 +160,10 @@ class MeasuredTrustConfigTest {
         Map.entry("teekms.sealing.provider-accepted-tcb-statuses", "SWHardeningNeeded"),
         Map.entry("teekms.sealing.collateral-url", "https://pccs.invalid"),
         Map.entry("teekms.chain.rpc-url", "http://attacker.invalid"),
+        Map.entry("teekms.chain.rpc-urls", "http://a.invalid,http://b.invalid,http://c.invalid"),
+        Map.entry("teekms.chain.quorum", "1"),
+        Map.entry("teekms.chain.allow-single-rpc", "false"),
+        Map.entry("teekms.chain.max-block-age", "30d"),
         Map.entry("teekms.chain.chain-id", "1"),
         Map.entry("teekms.chain.registry-address", "0x00000000000000000000000000000000000000bb"),
         Map.entry("teekms.chain.confirmations", "0"),
