@@ -33,7 +33,9 @@ import org.teekms.kms.roots.RootGenerationStore;
  * failure is the answer, with a precise reason):
  * <ol>
  *   <li>local attestation policy: not a debug TD, accepted TCB status and advisories, key provider;</li>
- *   <li>on-chain policy at a pinned block (registration, compose hash, device, OS image, TCB; chain trouble denies);</li>
+ *   <li>GPU evidence: every presented GPU verified, no device twice, one architecture (GPU_* codes);</li>
+ *   <li>on-chain policy at a pinned block (registration, compose hash, device, OS image, TCB, GPUs; chain trouble
+ *       denies);</li>
  *   <li>the app's GPU requirement (from that block) against the GPUs whose evidence verified;</li>
  *   <li>key versions: the app's state is brought up to the chain's current/minimum (never down), requested versions
  *       must be served;</li>
@@ -105,13 +107,15 @@ public final class AdmissionController {
    */
   Admitted admit(AttestedPeer peer, PolicyBlockRef[] blockOut) {
     local.checkPeer(peer);
+    LocalAttestationPolicy.checkGpuEvidence(peer);
 
     AppPolicyVerdict verdict = readChain(peer);
     verdict.block().ifPresent(b -> blockOut[0] = b);
     String at = verdict.block().map(b -> " at " + b).orElse("");
     switch (verdict.outcome()) {
       case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
-      case DENIED -> throw new AdmissionDenied(LocalAttestationPolicy.codeForChainReason(verdict.reason()),
+      case DENIED -> throw new AdmissionDenied(LocalAttestationPolicy.gpuCodeForChainReason(verdict.reason(), peer)
+          .orElseGet(() -> LocalAttestationPolicy.codeForChainReason(verdict.reason())),
           verdict.reason() + " (app 0x" + peer.appHex() + at + ")");
       case ALLOWED -> { }
     }
@@ -167,7 +171,7 @@ public final class AdmissionController {
         chosen.stream().map(AppKeyState.KeyVersion::version).toList(),
         chosen.get(chosen.size() - 1).rootGeneration(), block, Map.of(
             "composeHash", HexFormat.of().formatHex(peer.composeHash()), "tcbStatus", peer.tcbStatus(),
-            "gpuCount", String.valueOf(peer.gpuCount())));
+            "gpuCount", String.valueOf(peer.gpuCount()), "gpuDevices", gpuDevices(peer)));
     try {
       ledger.recordGrant(grant).await().atMost(dbWait);
     } catch (RuntimeException e) {
@@ -270,6 +274,10 @@ public final class AdmissionController {
     facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
     facts.put("instanceId", HexFormat.of().formatHex(peer.instanceId()));
     facts.put("tcbStatus", peer.tcbStatus());
+    if (!peer.gpus().gpus().isEmpty()) {
+      facts.put("gpuCount", peer.gpuCount());
+      facts.put("gpuDevices", gpuDevices(peer));
+    }
     Optional.ofNullable(block).ifPresent(b -> {
       facts.put("policyBlock", b.number());
       facts.put("chainId", b.chainId());
@@ -279,6 +287,11 @@ public final class AdmissionController {
     } catch (RuntimeException e) {
       LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(), denied.code(), rootMessage(e));
     }
+  }
+
+  /** The attested GPUs' device ids (SHA-256 of each device-identity certificate), comma-separated, evidence order. */
+  static String gpuDevices(AttestedPeer peer) {
+    return peer.gpus().gpus().stream().map(GpuFacts.Gpu::deviceId).collect(Collectors.joining(","));
   }
 
   static String rootMessage(Throwable e) {

@@ -34,7 +34,8 @@ import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 
 /**
  * The KMS's RA-TLS: its own RA-TLS certificate (presented to every client) and the trust manager that verifies
- * clients' RA-TLS certificates (quote via DCAP, event log, GPU evidence) during the handshake.
+ * clients' RA-TLS certificates (quote via DCAP, event log, GPU evidence per {@link GpuVerification}) during the
+ * handshake.
  *
  * <p>Production ({@code teekms.tee.quote-provider=configfs-tsm}): quotes from the TD's configfs-tsm interface over the
  * TD's real event log (CCEL + dstack's runtime events, checked against the node's own quote before use); clients
@@ -56,6 +57,7 @@ public class RaTlsSetup {
   static final Duration CERTIFICATE_VALIDITY = Duration.ofDays(1);
 
   private final RaTlsTrustManager trust;
+  private final boolean gpuVerified;
   private final RaTlsKeyManager keys;
   private final EvidenceSource evidence;
   private final RaTlsCertificateFactory certificates;
@@ -114,8 +116,14 @@ public class RaTlsSetup {
             + "collateral from %s", tee.configfsPath(), tee.ccelData(), tee.runtimeEventLog(),
             dcap.trustAnchor().getSubjectX500Principal(), pccs);
       }
-      RaTlsVerifier verifier = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
-          .listener(listener).build();
+      RaTlsVerifier.Builder builder = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
+          .listener(listener);
+      // GPU evidence is verified in the handshake; each app's on-chain GPU policy is applied in admission.
+      java.util.Optional<org.teekms.attest.gpu.GpuEvidenceVerifier> gpu = GpuVerification.build(config,
+          io.quarkus.runtime.configuration.ConfigUtils.getProfiles().contains("prod"));
+      gpu.ifPresent(builder::gpuFacts);
+      this.gpuVerified = gpu.isPresent();
+      RaTlsVerifier verifier = builder.build();
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
       this.certificates = new RaTlsCertificateFactory(evidence, clock, CERTIFICATE_VALIDITY);
       this.keys = new RaTlsKeyManager(certificates.create(commonName));
@@ -180,6 +188,11 @@ public class RaTlsSetup {
 
   public RaTlsTrustManager trustManager() {
     return trust;
+  }
+
+  /** Whether clients' GPU evidence is verified ({@code teekms.gpu.verification} is not disabled). */
+  public boolean gpuVerified() {
+    return gpuVerified;
   }
 
   public RaTlsKeyManager keyManager() {

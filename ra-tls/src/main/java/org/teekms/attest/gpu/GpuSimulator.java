@@ -422,6 +422,16 @@ public final class GpuSimulator {
     return caKey(cert);
   }
 
+  /** Test hook: changes measurement block {@code index} of every later report (firmware the RIMs do not describe). */
+  void tamperMeasurement(int index) {
+    measurements[index][0] ^= 0x01;
+  }
+
+  /** The RIM signer chain (signer, CA, root). */
+  List<X509Certificate> rimSignerChain() {
+    return rimSignerChain;
+  }
+
   /** Test hook: the FWID bytes for GPU i. */
   byte[] fwid(int gpu) {
     return devices.get(gpu).fwid().clone();
