@@ -53,12 +53,13 @@ final class SimulatedCvmAgent implements AutoCloseable {
    * reason, exactly as {@code teekms-agent run} reports it.
    */
   static SimulatedCvmAgent boot(SimulatedTdx tdx, CvmIdentity identity, int kmsPort,
-      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock) throws Exception {
+      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu) throws Exception {
     SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
     RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
     RaTlsVerifier.Builder kmsVerifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
         tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock);
-    RunningAgent agent = AgentBoot.boot(identity, cvm, log, null, kmsVerifier, kmsRegistry,
+    RunningAgent agent = AgentBoot.boot(identity, cvm, log, gpu, kmsVerifier, kmsRegistry,
         new AgentBoot.Settings("127.0.0.1", kmsPort, new Backoff(Duration.ofMillis(250), Duration.ofSeconds(2), 4),
             Duration.ofSeconds(60), Duration.ofHours(1)), clock, Backoff.Sleeper.REAL);
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)); // unix sockets need epoll

@@ -14,17 +14,19 @@ public class GpuProfile implements QuarkusTestProfile {
 
   @Override
   public Map<String, String> getConfigOverrides() {
-    return Map.of(
-        "quarkus.http.tls-configuration-name", "ratls",
-        "quarkus.http.ssl.client-auth", "request",
-        "quarkus.http.insecure-requests", "disabled",
-        "quarkus.http.test-ssl-port", String.valueOf(PORT),
-        "teekms.simulator.seed", RaTlsProfile.SEED,
-        "teekms.kms-id", "kms-gpu-it",
-        "teekms.gpu.verification", "simulator",
-        "teekms.gpu.ocsp.responder-url", "http://127.0.0.1:" + OCSP_PORT + "/",
-        "teekms.gpu.ocsp.timeout", "2s",
+    return Map.ofEntries(
+        Map.entry("quarkus.http.tls-configuration-name", "ratls"),
+        Map.entry("quarkus.http.ssl.client-auth", "request"),
+        Map.entry("quarkus.http.insecure-requests", "disabled"),
+        Map.entry("quarkus.http.test-ssl-port", String.valueOf(PORT)),
+        Map.entry("teekms.simulator.seed", RaTlsProfile.SEED),
+        Map.entry("teekms.kms-id", "kms-gpu-it"),
+        Map.entry("teekms.gpu.verification", "simulator"),
+        Map.entry("teekms.gpu.ocsp.responder-url", "http://127.0.0.1:" + OCSP_PORT + "/"),
+        Map.entry("teekms.gpu.ocsp.timeout", "2s"),
         // No OCSP cache: each admission asks the responder, so revocation and outage take effect within the test.
-        "teekms.gpu.ocsp.cache-size", "0");
+        Map.entry("teekms.gpu.ocsp.cache-size", "0"),
+        // Eight GPUs without an OCSP cache are ~60 OCSP round trips inside one handshake on a loaded test machine.
+        Map.entry("quarkus.tls.ratls.handshake-timeout", "120s"));
   }
 }

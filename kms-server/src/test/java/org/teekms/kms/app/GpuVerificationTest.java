@@ -61,7 +61,8 @@ class GpuVerificationTest {
   }
 
   private GpuEvidenceVerifier nvidia(String ocspMode) throws Exception {
-    Path rims = GpuFixtures.rimDir(tmp.resolve(ocspMode), "Driver_RIM_test_no_gpu.swidtag",
+    Path rims = GpuFixtures.rimDir(java.nio.file.Files.createDirectories(tmp.resolve(ocspMode)),
+        "Driver_RIM_test_no_gpu.swidtag",
         "1010_0200_882_96005E0001_test_no_gpu.swidtag");
     Map<String, String> m = new HashMap<>();
     m.put("teekms.gpu.rim.directory", rims.toString());

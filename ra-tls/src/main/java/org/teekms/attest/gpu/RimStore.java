@@ -179,6 +179,11 @@ public final class RimStore {
           + RimVerifier.MAX_RIM_BYTES + " bytes");
     }
     Rim rim = RimVerifier.verify(xml.get(), rimRoot, rimId);
+    // The service answers some ids of one chip with another chip's validly signed manifest: check the product too.
+    if (!"GH100".equalsIgnoreCase(rim.product())) {
+      throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is for product " + rim.product()
+          + ", not GH100");
+    }
     if (rim.kind() != kind || !rim.version().equals(version)) {
       throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is a " + rim.kind() + " RIM for "
           + rim.version() + ", not for " + what);
