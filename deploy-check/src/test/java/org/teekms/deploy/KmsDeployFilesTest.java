@@ -107,6 +107,21 @@ class KmsDeployFilesTest {
   }
 
   @Test
+  void kmsVerifiesGpuEvidenceUnderNvidiaRootsWithRimsAndFailClosedOcspAsDeployed() {
+    // The KMS refuses to start in nvidia mode without a RIM source (GpuVerification), and apps may require GPUs:
+    // every deployment names one, keeps OCSP fail-closed, and never runs the GPU simulator.
+    JsonNode compose = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
+    JsonNode k8s = k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms").path("data");
+    for (JsonNode env : List.of(compose, k8s)) {
+      assertEquals("nvidia", env.path("TEEKMS_GPU_VERIFICATION").asText());
+      assertTrue(env.path("TEEKMS_GPU_RIM_SERVICE_URL").asText().contains("https://rim.attestation.nvidia.com/v1/rim/")
+          || !env.path("TEEKMS_GPU_RIM_DIRECTORY").asText().isEmpty(), "a RIM source");
+      assertEquals("fail-closed", env.path("TEEKMS_GPU_OCSP_MODE").asText());
+      assertTrue(env.path("TEEKMS_GPU_OCSP_RESPONDER_URL").asText().contains("https://ocsp.ndis.nvidia.com/"));
+    }
+  }
+
+  @Test
   void kmsServesMutualRaTlsAsDeployed() {
     // Build-time half: the server asks every client for its certificate (Quarkus fixes this at build time).
     assertTrue(Set.of("request", "required").contains(

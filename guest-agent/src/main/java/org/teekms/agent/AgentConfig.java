@@ -22,7 +22,7 @@ public final class AgentConfig {
       "attestation.provider", "attestation.configfs-path", "attestation.rtmr-path", "attestation.collateral",
       "attestation.pccs", "attestation.root-ca", "attestation.certificate-validity-hours",
       "attestation.simulator.seed", "attestation.simulator.mrtd",
-      "gpu.provider", "gpu.command", "gpu.simulator.count",
+      "gpu.provider", "gpu.command", "gpu.simulator.count", "gpu.simulator.seed",
       "api.socket", "api.socket-mode", "api.socket-owner", "api.socket-group", "api.max-body-bytes",
       "admin.socket", "disk.cryptsetup", "disk.timeout-s",
       "proxy.enabled", "proxy.host", "proxy.port", "proxy.upstream", "proxy.upstream-api-key-file",

@@ -114,7 +114,11 @@ public final class AgentRuntime implements AutoCloseable {
       case "none" -> null;
       case "command" -> new CommandGpuEvidenceProvider(Arrays.asList(c.required("gpu.command").split("\\s+")),
           Duration.ofSeconds(60));
-      case "simulator" -> SimulatedGpuEvidenceProvider.enable(c.integer("gpu.simulator.count", 1));
+      // A seeded simulator shares its roots with a KMS given the same seed (teekms.simulator.seed).
+      case "simulator" -> c.optional("gpu.simulator.seed")
+          .map(h -> SimulatedGpuEvidenceProvider.enableSeeded(c.integer("gpu.simulator.count", 1),
+              java.util.HexFormat.of().parseHex(h)))
+          .orElseGet(() -> SimulatedGpuEvidenceProvider.enable(c.integer("gpu.simulator.count", 1)));
       default -> throw new IllegalArgumentException("gpu.provider must be none, command or simulator");
     };
     Set<Bytes> registered = new HashSet<>();

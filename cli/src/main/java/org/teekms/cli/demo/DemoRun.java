@@ -86,6 +86,8 @@ final class DemoRun {
 
   // State built up by the steps.
   private final byte[] seed = new byte[32];
+  /** The CVM's GPUs: SIMULATED H200-shaped (Hopper layout) GPUs derived from the demo seed, like the KMS's roots. */
+  private static final int GPUS = 8;
   private SimulatedTdx tdx;
   private String rpcUrl;
   private ChainClient chain;
@@ -199,6 +201,8 @@ final class DemoRun {
         "-Dquarkus.http.insecure-requests=disabled",
         "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + managementPort,
         "-Dteekms.simulator.enabled=true", "-Dteekms.simulator.seed=" + HEX.formatHex(seed),
+        // GPU evidence verified under the GPU simulator's roots (same seed); no OCSP responder exists for them here.
+        "-Dteekms.gpu.ocsp.mode=disabled",
         "-Dteekms.sealing.provider=file", "-Dteekms.data-dir=" + data,
         "-Dteekms.kms-id=teekms-demo", "-Dteekms.node-id=demo-kms-1",
         // One local anvil: the demo allows a single endpoint explicitly (production lists several, rpc-urls + quorum).
@@ -245,6 +249,8 @@ final class DemoRun {
     report.detail("add-compose-hash --compose %s: %s", composeFile, HEX.formatHex(composeHash));
     report.detail("  %s", tx(app.addComposeHash(composeHash)));
     report.detail("set-allow-any-device true: %s", tx(app.setAllowAnyDevice(true)));
+    report.detail("set-gpu-requirements %d HOPPER (H100/H200): %s", GPUS,
+        tx(app.setGpuRequirements(new org.teekms.governance.GpuPolicy(GPUS, "HOPPER", 0))));
     report.detail("key versions: current %d, minimum %d", app.currentKeyVersion(), app.minKeyVersion());
     confirm();
   }
@@ -265,6 +271,7 @@ final class DemoRun {
     report.detail("admitted: key version %d (served %d..%d), grant %s", keys.currentVersion(), keys.minVersion(),
         keys.currentVersion(), keys.grantId());
     report.detail("keys verified against the KMS root address %s", keys.kmsRootAddress().toChecksumString());
+    report.detail("KMS GPU verdict (its audit entry for grant %s): %s", keys.grantId(), gpuVerdict(keys.grantId()));
     report.detail("response signing address %s", firstSigningAddress);
     UnixHttpClient.Response info = UnixHttpClient.post(cvm.socket(), "/Info", "{}");
     JsonNode infoJson = JSON.readTree(info.body());
@@ -308,6 +315,16 @@ final class DemoRun {
     Files.write(exchangeDir.resolve("report.json"), attestation.body());
     Files.writeString(exchangeDir.resolve("simulated-root-ca.pem"), tdx.rootCertificatePem());
     tdx.collateral().writeTo(exchangeDir.resolve("collateral"));
+    org.teekms.attest.gpu.GpuSimulator gpuSim = org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed);
+    Files.writeString(exchangeDir.resolve("simulated-gpu-root.pem"), pem(gpuSim.deviceRoot()));
+    Files.writeString(exchangeDir.resolve("simulated-rim-root.pem"), pem(gpuSim.rimRoot()));
+    gpuSim.writeRims(exchangeDir.resolve("simulated-rims"));
+    JsonNode nvidia = JSON.readTree(attestation.body()).path("nvidia_payload");
+    if (!nvidia.isTextual()) {
+      throw new IllegalStateException("the GPU CVM's attestation report has no nvidia_payload");
+    }
+    report.detail("report's nvidia_payload: %d GPU report(s) made for our nonce (arch %s)",
+        JSON.readTree(nvidia.asText()).path("evidence_list").size(), JSON.readTree(nvidia.asText()).path("arch").asText());
     report.detail("saved request, response, signature, report and the SIMULATED root CA + collateral in %s",
         exchangeDir);
   }
@@ -364,7 +381,7 @@ final class DemoRun {
     byte[] attackerMrTd = new byte[48];
     java.util.Arrays.fill(attackerMrTd, (byte) 0x66);
     try {
-      SimulatedCvmAgent unexpected = boot(attackerMrTd, "ATTACKER");
+      SimulatedCvmAgent unexpected = boot(attackerMrTd, "ATTACKER", GPUS);
       unexpected.close();
       throw new IllegalStateException("a CVM on another kernel got the app's keys with a forged identity");
     } catch (BootFailure denied) {
@@ -376,6 +393,17 @@ final class DemoRun {
   }
 
   private void deny() throws Exception {
+    // One GPU missing: the app's on-chain policy requires 8 attested GPUs.
+    try {
+      SimulatedCvmAgent unexpected = boot(GPUS - 1);
+      unexpected.close();
+      throw new IllegalStateException("the CVM was admitted with " + (GPUS - 1) + " GPUs although the app requires " + GPUS);
+    } catch (BootFailure denied) {
+      report.detail("boot with %d GPUs denied (%s): %s", GPUS - 1, denied.reason(), denied.getMessage());
+      if (!denied.getMessage().contains("GPU_COUNT")) {
+        throw new IllegalStateException("denied, but not for the missing GPU: " + denied.getMessage());
+      }
+    }
     report.detail("remove-compose-hash (app owner): %s", tx(app.removeComposeHash(composeHash)));
     confirm();
     cvm.close();
@@ -433,11 +461,16 @@ final class DemoRun {
   // --- helpers -------------------------------------------------------------------------------------------------
 
   private SimulatedCvmAgent boot() throws Exception {
-    return boot(new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
+    return boot(new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE, GPUS);
   }
 
-  /** A CVM of the app in a TD with this MRTD, booted from the simulated OS image {@code image}. */
-  private SimulatedCvmAgent boot(byte[] mrTd, String image) throws Exception {
+  /** A CVM of the app with this many simulated GPUs, booted from the demo's OS image. */
+  private SimulatedCvmAgent boot(int gpus) throws Exception {
+    return boot(new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE, gpus);
+  }
+
+  /** A CVM of the app in a TD with this MRTD, booted from the simulated OS image {@code image}, with GPUs. */
+  private SimulatedCvmAgent boot(byte[] mrTd, String image, int gpus) throws Exception {
     CvmIdentity identity = new CvmIdentity(AppId.fromHex(appId), InstanceId.fromHex(HEX.formatHex(instanceId)),
         osImageHash, AppCompose.parse(Files.readAllBytes(composeFile)));
     KmsAuthorizer.KmsRegistry onChain = kms -> {
@@ -453,7 +486,41 @@ final class DemoRun {
       }
     };
     Path socket = s.workDir().resolve("cvm-" + System.nanoTime() % 100000 + ".sock");
-    return SimulatedCvmAgent.boot(tdx, mrTd, image, identity, kmsPort, onChain, llm.port(), socket, clock);
+    return SimulatedCvmAgent.boot(tdx, mrTd, image, identity, kmsPort, onChain, llm.port(), socket, clock,
+        org.teekms.attest.gpu.SimulatedGpuEvidenceProvider.of(org.teekms.attest.gpu.GpuSimulator.seeded(gpus, seed)));
+  }
+
+  private static String pem(java.security.cert.X509Certificate c) throws Exception {
+    return "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+        .encodeToString(c.getEncoded()) + "\n-----END CERTIFICATE-----\n";
+  }
+
+  /** What the KMS recorded about the CVM's GPUs for a grant (Auditor API over server-authenticated RA-TLS). */
+  private String gpuVerdict(String grantId) throws Exception {
+    RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(
+        new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+        .quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
+    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
+        .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
+        .overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+    try {
+      ListAuditEventsResponse events = AuditorGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+          .listAuditEvents(ListAuditEventsRequest.newBuilder()
+              .setAppId(ByteString.copyFrom(HEX.parseHex(appId.substring(2)))).setPageSize(100).build());
+      for (AuditEvent e : events.getEventsList()) {
+        if (e.getEventId().equals(grantId)) {
+          JsonNode d = JSON.readTree(e.getDetailJson());
+          String devices = d.path("gpuDevices").asText("");
+          return d.path("gpuCount").asText("0") + " GPU(s) verified (simulated NVIDIA roots, RIMs matched), devices "
+              + (devices.isEmpty() ? "none" : java.util.Arrays.stream(devices.split(",")).map(x -> x.substring(0, 8))
+              .collect(java.util.stream.Collectors.joining(",")));
+        }
+      }
+      throw new IllegalStateException("no audit entry for grant " + grantId);
+    } finally {
+      channel.shutdownNow();
+    }
   }
 
   private ObjectNode appCompose() {
@@ -483,7 +550,11 @@ final class DemoRun {
         "--nonce", nonceHex,
         "--collateral", exchangeDir.resolve("collateral").toString(),
         "--root-ca", exchangeDir.resolve("simulated-root-ca.pem").toString(),
-        "--mr-system", HEX.formatHex(goldenMrSystem));
+        "--mr-system", HEX.formatHex(goldenMrSystem),
+        "--gpu-root", exchangeDir.resolve("simulated-gpu-root.pem").toString(),
+        "--rims", exchangeDir.resolve("simulated-rims").toString(),
+        "--rim-root", exchangeDir.resolve("simulated-rim-root.pem").toString(),
+        "--no-ocsp", "--require-gpu");
     StringWriter stdout = new StringWriter();
     StringWriter stderr = new StringWriter();
     var cli = TeeKmsCli.newCommandLine();

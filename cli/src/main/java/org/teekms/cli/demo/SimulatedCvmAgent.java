@@ -53,8 +53,10 @@ final class SimulatedCvmAgent implements AutoCloseable {
    * reason, exactly as {@code teekms-agent run} reports it.
    */
   static SimulatedCvmAgent boot(SimulatedTdx tdx, CvmIdentity identity, int kmsPort,
-      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock) throws Exception {
-    return boot(tdx, new byte[48], SimulatedCvm.DEFAULT_IMAGE, identity, kmsPort, kmsRegistry, llmPort, socket, clock);
+      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu) throws Exception {
+    return boot(tdx, new byte[48], SimulatedCvm.DEFAULT_IMAGE, identity, kmsPort, kmsRegistry, llmPort, socket, clock,
+        gpu);
   }
 
   /**
@@ -62,12 +64,13 @@ final class SimulatedCvmAgent implements AutoCloseable {
    * attacker's own kernel is another image).
    */
   static SimulatedCvmAgent boot(SimulatedTdx tdx, byte[] mrTd, String image, CvmIdentity identity, int kmsPort,
-      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock) throws Exception {
+      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu) throws Exception {
     SimulatedCvm cvm = tdx.newCvm(mrTd, false);
     RuntimeEventLog log = new RuntimeEventLog(cvm, cvm.measureFirmware(image));
     RaTlsVerifier.Builder kmsVerifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
         tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock);
-    RunningAgent agent = AgentBoot.boot(identity, cvm, log, null, kmsVerifier, kmsRegistry,
+    RunningAgent agent = AgentBoot.boot(identity, cvm, log, gpu, kmsVerifier, kmsRegistry,
         new AgentBoot.Settings("127.0.0.1", kmsPort, new Backoff(Duration.ofMillis(250), Duration.ofSeconds(2), 4),
             Duration.ofSeconds(60), Duration.ofHours(1)), clock, Backoff.Sleeper.REAL);
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)); // unix sockets need epoll

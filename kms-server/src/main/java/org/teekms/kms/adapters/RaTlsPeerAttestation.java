@@ -1,9 +1,11 @@
 package org.teekms.kms.adapters;
 
 import java.util.List;
+import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import org.teekms.attest.gpu.GpuResult;
+import org.teekms.attest.gpu.OcspResult;
 import org.teekms.attest.ratls.RaTlsException;
 import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsTrustManager;
@@ -13,6 +15,7 @@ import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
 import org.teekms.kms.admission.MeasuredOs;
 import org.teekms.attest.tdx.MrSystem;
+import org.teekms.kms.admission.GpuFacts;
 import org.teekms.kms.admission.PeerAttestation;
 
 /**
@@ -21,13 +24,23 @@ import org.teekms.kms.admission.PeerAttestation;
  * long-lived connection uses that identity only while it is fresh ({@link RaTlsTrustManager#peerIdentity}): past the
  * verifier's cache limit the certificate is verified again, past its notAfter the call is refused with
  * {@link DenyCode#ATTESTATION_EXPIRED}. Only GPUs whose evidence verified are counted.
+ * Every GPU's outcome is passed on as {@link GpuFacts} (its failure mapped to a GPU_* deny code) for admission to
+ * decide and audit.
  */
 public final class RaTlsPeerAttestation implements PeerAttestation {
 
   private final RaTlsTrustManager trust;
+  private final boolean gpuVerified;
 
-  public RaTlsPeerAttestation(RaTlsTrustManager trust) {
+  /** @param gpuVerified whether the trust manager's verifier verifies GPU evidence ({@code RaTlsVerifier.gpuFacts}) */
+  public RaTlsPeerAttestation(RaTlsTrustManager trust, boolean gpuVerified) {
     this.trust = trust;
+    this.gpuVerified = gpuVerified;
+  }
+
+  /** Over a verifier that verifies GPU evidence. */
+  public RaTlsPeerAttestation(RaTlsTrustManager trust) {
+    this(trust, true);
   }
 
   @Override
@@ -45,7 +58,7 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     } catch (RaTlsException e) {
       throw new AdmissionDenied(denyCode(e.reason()), e.getMessage());
     }
-    return toPeer(id);
+    return toPeer(id, gpuVerified);
   }
 
   /** The hardware-derived OS identity: mrSystem from the quote's registers, and the OS image check's verdict. */
@@ -63,18 +76,25 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     };
   }
 
-  /** Maps the verified identity; fields the registry needs in fixed sizes are checked here (fail closed). */
+  /** {@link #toPeer(RaTlsIdentity, boolean)} for a verifier that verifies GPU evidence. */
   public static AttestedPeer toPeer(RaTlsIdentity id) {
+    return toPeer(id, true);
+  }
+
+  /**
+   * Maps the verified identity; fields the registry needs in fixed sizes are checked here (fail closed). Mixed
+   * architectures are left to admission (GPU_ARCHITECTURE, audited); the registry sees the first valid GPU's.
+   */
+  public static AttestedPeer toPeer(RaTlsIdentity id, boolean gpuVerified) {
     List<GpuResult> valid = id.gpus().stream().filter(GpuResult::valid).toList();
     String arch = valid.isEmpty() ? "" : valid.get(0).arch().name();
-    if (valid.stream().anyMatch(g -> !g.arch().name().equals(arch))) {
-      throw new AdmissionDenied(DenyCode.GPU_POLICY_UNMET, "the CVM's attested GPUs are of mixed architectures");
-    }
+    GpuFacts gpus = gpuVerified ? new GpuFacts(true, id.gpus().stream().map(RaTlsPeerAttestation::fact).toList())
+        : GpuFacts.NOT_VERIFIED;
     long minDriver = 0;
     try {
       minDriver = valid.stream().mapToLong(g -> DriverVersion.parse(g.driverVersion())).min().orElse(0);
     } catch (IllegalArgumentException e) {
-      throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "GPU driver version unreadable: " + e.getMessage());
+      throw new AdmissionDenied(DenyCode.GPU_EVIDENCE_INVALID, "GPU driver version unreadable: " + e.getMessage());
     }
     byte[] device = id.deviceId().toByteArray();
     byte[] mrAggregated = id.mrAggregated().toByteArray();
@@ -82,10 +102,36 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     try {
       return new AttestedPeer(id.appId().toByteArray(), id.composeHash().toByteArray(), id.instanceId().toByteArray(),
           device, mrAggregated, osImage, id.tcbStatus().name(), id.advisoryIds(), id.debug(), valid.size(), arch,
-          minDriver, id.keyProvider(), measuredOs(id));
+          minDriver, id.keyProvider(), measuredOs(id), gpus);
     } catch (IllegalArgumentException e) {
       throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "verified identity unusable: " + e.getMessage());
     }
   }
 
+  /** One GPU's outcome, its failure mapped to the deny code that names it. */
+  public static GpuFacts.Gpu fact(GpuResult r) {
+    return new GpuFacts.Gpu(r.valid() ? Optional.empty() : Optional.of(code(r)), r.valid() ? "" : r.error(),
+        r.deviceId(), r.arch() == null ? "" : r.arch().name(), r.driverVersion(), r.vbiosVersion());
+  }
+
+  /** The deny code for a failed GPU: which check failed, and for revocation what the responder said. */
+  static DenyCode code(GpuResult r) {
+    return switch (r.failure()) {
+      case NONCE_MISMATCH -> DenyCode.GPU_NONCE_MISMATCH;
+      case MEASUREMENT_MISMATCH -> DenyCode.GPU_MEASUREMENT_MISMATCH;
+      case RIM_INVALID -> DenyCode.GPU_RIM_UNAVAILABLE;
+      case UNSUPPORTED_ARCHITECTURE -> DenyCode.GPU_ARCHITECTURE;
+      case NOT_MEASURED -> DenyCode.GPU_NOT_MEASURED;
+      case OCSP_FAILED -> {
+        List<OcspResult.Status> statuses = r.ocsp().certificates().stream().map(OcspResult.CertStatus::status).toList();
+        if (statuses.contains(OcspResult.Status.REVOKED)) {
+          yield DenyCode.GPU_REVOKED;
+        }
+        yield statuses.contains(OcspResult.Status.UNAVAILABLE) ? DenyCode.GPU_REVOCATION_UNAVAILABLE
+            : DenyCode.GPU_EVIDENCE_INVALID;
+      }
+      case MALFORMED_REPORT, MALFORMED_EVIDENCE, SIGNATURE_INVALID, CERT_CHAIN_INVALID, FWID_MISMATCH ->
+          DenyCode.GPU_EVIDENCE_INVALID;
+    };
+  }
 }

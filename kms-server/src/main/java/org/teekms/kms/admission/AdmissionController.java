@@ -35,6 +35,7 @@ import org.teekms.kms.roots.RootGenerationStore;
  * failure is the answer, with a precise reason):
  * <ol>
  *   <li>local attestation policy: not a debug TD, accepted TCB status and advisories, key provider;</li>
+ *   <li>GPU evidence: every presented GPU verified, no device twice, one architecture (GPU_* codes);</li>
  *   <li>on-chain policy at a pinned block (registration, OS image and its hardware measurement — the quote's mrSystem
  *       must be a golden value registered for the claimed image unless a measurement document proved it —, TCB,
  *       compose hash, device; chain trouble denies);</li>
@@ -114,6 +115,7 @@ public final class AdmissionController {
    */
   Admitted admit(AttestedPeer peer, PolicyBlockRef[] blockOut) {
     local.checkPeer(peer);
+    LocalAttestationPolicy.checkGpuEvidence(peer);
 
     AppPolicyVerdict verdict = readChain(peer);
     verdict.block().ifPresent(b -> blockOut[0] = b);
@@ -121,7 +123,8 @@ public final class AdmissionController {
     switch (verdict.outcome()) {
       case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
       case DENIED -> {
-        DenyCode code = LocalAttestationPolicy.codeForChainReason(verdict.reason());
+        java.util.Optional<DenyCode> gpuCode = LocalAttestationPolicy.gpuCodeForChainReason(verdict.reason(), peer);
+        DenyCode code = gpuCode.orElseGet(() -> LocalAttestationPolicy.codeForChainReason(verdict.reason()));
         String detail = code == DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH
             ? verdict.reason() + ": " + peer.os().mismatch(peer.osImageHash()) : verdict.reason();
         throw new AdmissionDenied(code, detail + " (app 0x" + peer.appHex() + at + ")");
@@ -206,7 +209,7 @@ public final class AdmissionController {
         chosen.stream().map(AppKeyState.KeyVersion::version).toList(),
         chosen.get(chosen.size() - 1).rootGeneration(), block, Map.of(
             "composeHash", HexFormat.of().formatHex(peer.composeHash()), "tcbStatus", peer.tcbStatus(),
-            "gpuCount", String.valueOf(peer.gpuCount())));
+            "gpuCount", String.valueOf(peer.gpuCount()), "gpuDevices", gpuDevices(peer)));
     try {
       ledger.recordGrant(grant).await().atMost(dbWait);
     } catch (RuntimeException e) {
@@ -313,6 +316,10 @@ public final class AdmissionController {
     facts.put("tcbStatus", peer.tcbStatus());
     facts.put("osImageHash", HexFormat.of().formatHex(peer.osImageHash()));
     facts.put("mrSystem", peer.os().mrSystemHex());
+    if (!peer.gpus().gpus().isEmpty()) {
+      facts.put("gpuCount", peer.gpuCount());
+      facts.put("gpuDevices", gpuDevices(peer));
+    }
     Optional.ofNullable(block).ifPresent(b -> {
       facts.put("policyBlock", b.number());
       facts.put("chainId", b.chainId());
@@ -322,6 +329,11 @@ public final class AdmissionController {
     } catch (RuntimeException e) {
       LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(), denied.code(), rootMessage(e));
     }
+  }
+
+  /** The attested GPUs' device ids (SHA-256 of each device-identity certificate), comma-separated, evidence order. */
+  static String gpuDevices(AttestedPeer peer) {
+    return peer.gpus().gpus().stream().map(GpuFacts.Gpu::deviceId).collect(Collectors.joining(","));
   }
 
   static String rootMessage(Throwable e) {

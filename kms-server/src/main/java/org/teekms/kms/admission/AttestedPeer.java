@@ -18,10 +18,20 @@ import java.util.Optional;
  * @param gpuMinDriverVersion lowest driver version among them (governance DriverVersion encoding, 0 when none)
  * @param keyProvider the key-provider the CVM measured (which KMS it trusts), when measured
  * @param os the OS identity the hardware measured (mrSystem from the quote) and whether a document proved the image
+ * @param gpus every GPU's verification outcome (the facts behind gpuCount/gpuArch/gpuMinDriverVersion, which count
+ *     only valid GPUs)
  */
 public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
     byte[] osImageHash, String tcbStatus, List<String> advisoryIds, boolean debug, int gpuCount, String gpuArch,
-    long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os) {
+    long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os, GpuFacts gpus) {
+
+  /** A peer that presented no GPU evidence to a KMS that verifies GPU evidence. */
+  public AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
+      byte[] osImageHash, String tcbStatus, List<String> advisoryIds, boolean debug, int gpuCount, String gpuArch,
+      long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os) {
+    this(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, debug, gpuCount,
+        gpuArch, gpuMinDriverVersion, keyProvider, os, GpuFacts.NONE);
+  }
 
   public AttestedPeer {
     appId = exact(appId, 20, "appId");
@@ -39,6 +49,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
     Objects.requireNonNull(gpuArch, "gpuArch");
     Objects.requireNonNull(keyProvider, "keyProvider");
     Objects.requireNonNull(os, "os");
+    Objects.requireNonNull(gpus, "gpus");
   }
 
   private static byte[] exact(byte[] b, int n, String name) {
@@ -67,7 +78,8 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
         && Arrays.equals(mrAggregated, p.mrAggregated) && Arrays.equals(osImageHash, p.osImageHash)
         && tcbStatus.equals(p.tcbStatus) && advisoryIds.equals(p.advisoryIds) && debug == p.debug
         && gpuCount == p.gpuCount && gpuArch.equals(p.gpuArch) && gpuMinDriverVersion == p.gpuMinDriverVersion
-        && keyProvider.equals(p.keyProvider) && os.equals(p.os);
+        && keyProvider.equals(p.keyProvider) && os.equals(p.os)
+        && gpus.equals(p.gpus);
   }
 
   @Override

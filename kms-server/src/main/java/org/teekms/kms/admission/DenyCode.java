@@ -30,7 +30,20 @@ public enum DenyCode {
    */
   ATTESTATION_EXPIRED(false),
   /** The database's root generations contradict the registry's anchor (a restored backup or a rollback). */
-  ROOT_ANCHOR_MISMATCH(false);
+  ROOT_ANCHOR_MISMATCH(false),
+  GPU_EVIDENCE_MISSING(false),
+  GPU_EVIDENCE_INVALID(false),
+  GPU_NOT_MEASURED(false),
+  GPU_NONCE_MISMATCH(false),
+  GPU_MEASUREMENT_MISMATCH(false),
+  GPU_RIM_UNAVAILABLE(false),
+  GPU_REVOKED(false),
+  GPU_REVOCATION_UNAVAILABLE(true),
+  GPU_COUNT(false),
+  GPU_DUPLICATE_DEVICE(false),
+  GPU_ARCHITECTURE(false),
+  GPU_DRIVER_VERSION(false),
+  GPU_VERIFIER_NOT_CONFIGURED(false);
 
   private final boolean unavailable;
 

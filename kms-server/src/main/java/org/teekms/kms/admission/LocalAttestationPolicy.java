@@ -43,23 +43,90 @@ public record LocalAttestationPolicy(Set<String> acceptedTcbStatuses, Set<String
     }
   }
 
-  /** The app's GPU requirement (from the chain) against the GPUs whose evidence verified. */
+  /**
+   * GPU evidence checks that hold whatever the app requires (an attached GPU that fails verification is never
+   * ignored), in order, the first failure is the reason: each GPU verified (its own code: GPU_NONCE_MISMATCH,
+   * GPU_MEASUREMENT_MISMATCH, GPU_REVOKED, …); no physical GPU listed twice (GPU_DUPLICATE_DEVICE); one architecture
+   * (GPU_ARCHITECTURE).
+   */
+  public static void checkGpuEvidence(AttestedPeer peer) {
+    List<GpuFacts.Gpu> gpus = peer.gpus().gpus();
+    for (int i = 0; i < gpus.size(); i++) {
+      GpuFacts.Gpu g = gpus.get(i);
+      if (!g.valid()) {
+        throw new AdmissionDenied(g.refusal().get(), "GPU " + i + (g.deviceId().isEmpty() ? "" : " (device "
+            + shortId(g.deviceId()) + ")") + ": " + g.detail());
+      }
+    }
+    java.util.Map<String, Integer> seen = new java.util.HashMap<>();
+    for (int i = 0; i < gpus.size(); i++) {
+      Integer first = seen.putIfAbsent(gpus.get(i).deviceId(), i);
+      if (first != null) {
+        throw new AdmissionDenied(DenyCode.GPU_DUPLICATE_DEVICE, "GPU " + i + " is the same device ("
+            + shortId(gpus.get(i).deviceId()) + ") as GPU " + first + ": one GPU's evidence counted twice");
+      }
+    }
+    Set<String> archs = new java.util.TreeSet<>(gpus.stream().map(GpuFacts.Gpu::arch).toList());
+    if (archs.size() > 1) {
+      throw new AdmissionDenied(DenyCode.GPU_ARCHITECTURE, "the CVM's attested GPUs are of mixed architectures " + archs);
+    }
+  }
+
+  /**
+   * The app's GPU requirement (from the chain, at the pinned block) against the GPUs whose evidence verified. In
+   * order: this KMS verifies GPU evidence (GPU_VERIFIER_NOT_CONFIGURED); evidence present (GPU_EVIDENCE_MISSING);
+   * enough GPUs (GPU_COUNT); the required architecture (GPU_ARCHITECTURE); every driver at least the minimum
+   * (GPU_DRIVER_VERSION).
+   */
   public static void checkGpu(AttestedPeer peer, AppPolicyVerdict.GpuRequirement required) {
     if (required.count() == 0) {
       return;
     }
+    if (!peer.gpus().verified()) {
+      throw new AdmissionDenied(DenyCode.GPU_VERIFIER_NOT_CONFIGURED, "the app requires " + required.count()
+          + " attested GPU(s) but this KMS does not verify GPU evidence (teekms.gpu.verification=disabled)");
+    }
+    if (peer.gpus().gpus().isEmpty()) {
+      throw new AdmissionDenied(DenyCode.GPU_EVIDENCE_MISSING, "the app requires " + required.count()
+          + " attested GPU(s); the CVM's RA-TLS certificate carries no GPU evidence");
+    }
     if (peer.gpuCount() < required.count()) {
-      throw new AdmissionDenied(DenyCode.GPU_POLICY_UNMET, "the app requires " + required.count()
+      throw new AdmissionDenied(DenyCode.GPU_COUNT, "the app requires " + required.count()
           + " attested GPU(s), the CVM presented " + peer.gpuCount() + " with valid evidence");
     }
     if (!required.arch().isEmpty() && !required.arch().equalsIgnoreCase(peer.gpuArch())) {
-      throw new AdmissionDenied(DenyCode.GPU_POLICY_UNMET, "the app requires " + required.arch() + " GPUs, the CVM has "
+      throw new AdmissionDenied(DenyCode.GPU_ARCHITECTURE, "the app requires " + required.arch() + " GPUs, the CVM has "
           + (peer.gpuArch().isEmpty() ? "none" : peer.gpuArch()));
     }
     if (peer.gpuMinDriverVersion() < required.minDriverVersion()) {
-      throw new AdmissionDenied(DenyCode.GPU_POLICY_UNMET, "GPU driver version " + peer.gpuMinDriverVersion()
+      throw new AdmissionDenied(DenyCode.GPU_DRIVER_VERSION, "GPU driver version " + peer.gpuMinDriverVersion()
           + " is below the required " + required.minDriverVersion());
     }
+  }
+
+  /**
+   * The code for the contract's GPU denial of this peer ({@code GovernanceChecks.gpuDenial}'s reasons), so a denial
+   * says the same whether the chain or the KMS noticed first; empty when the reason is not about GPUs.
+   */
+  static Optional<DenyCode> gpuCodeForChainReason(String reason, AttestedPeer peer) {
+    String r = reason.toLowerCase(java.util.Locale.ROOT);
+    if (r.contains("gpu count")) {
+      if (!peer.gpus().verified()) {
+        return Optional.of(DenyCode.GPU_VERIFIER_NOT_CONFIGURED);
+      }
+      return Optional.of(peer.gpus().gpus().isEmpty() ? DenyCode.GPU_EVIDENCE_MISSING : DenyCode.GPU_COUNT);
+    }
+    if (r.contains("gpu architecture")) {
+      return Optional.of(DenyCode.GPU_ARCHITECTURE);
+    }
+    if (r.contains("gpu driver")) {
+      return Optional.of(DenyCode.GPU_DRIVER_VERSION);
+    }
+    return Optional.empty();
+  }
+
+  private static String shortId(String hex) {
+    return hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
   }
 
   /** Maps the contract's reason string to a deny code (unknown reasons are POLICY_DENIED, the text is kept). */

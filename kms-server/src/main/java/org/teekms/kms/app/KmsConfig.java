@@ -58,6 +58,73 @@ public interface KmsConfig {
 
   Collateral collateral();
 
+  Gpu gpu();
+
+  /** Verification of the GPU evidence in clients' RA-TLS certificates (docs/gpu-attestation.md). */
+  interface Gpu {
+    /**
+     * {@code nvidia} (NVIDIA's device-identity and RIM roots; needs a RIM source), {@code simulator} (the GPU
+     * simulator's roots, derived from teekms.simulator.seed; needs teekms.simulator.enabled=true) or
+     * {@code disabled} (no GPU evidence is verified: every app whose on-chain policy requires GPUs is refused with
+     * GPU_VERIFIER_NOT_CONFIGURED). Default: simulator when the simulator is enabled, else nvidia.
+     */
+    Optional<String> verification();
+
+    /** PEM device-identity root replacing NVIDIA's Device Identity CA (nvidia mode only). */
+    Optional<Path> deviceRootCa();
+
+    /** PEM RIM-signing root replacing NVIDIA's CoRIM signing Root CA (nvidia mode only). */
+    Optional<Path> rimRootCa();
+
+    Rim rim();
+
+    Ocsp ocsp();
+
+    interface Rim {
+      /** Directory of RIM files (*.swidtag / *.xml), loaded and signature-checked at startup. */
+      Optional<Path> directory();
+
+      /**
+       * NVIDIA's RIM service base URL (e.g. https://rim.attestation.nvidia.com/v1/rim/); RIMs the directory lacks are
+       * fetched by RIM id, signature-checked and cached.
+       */
+      Optional<String> serviceUrl();
+
+      /** Per-request timeout of RIM service fetches. */
+      @WithDefault("10s")
+      Duration timeout();
+
+      /** How many fetched RIMs to keep. */
+      @WithDefault("1000")
+      int cacheSize();
+    }
+
+    interface Ocsp {
+      /** OCSP responder for GPU device chains and RIM signer chains. */
+      @WithDefault("https://ocsp.ndis.nvidia.com/")
+      String responderUrl();
+
+      /**
+       * {@code fail-closed} (only a fresh GOOD answer passes), {@code grace} (an unreachable responder passes;
+       * revoked/unknown/bad answers never do) or {@code disabled} (refused in the prod profile).
+       */
+      @WithDefault("fail-closed")
+      String mode();
+
+      /** Per-request timeout. */
+      @WithDefault("10s")
+      Duration timeout();
+
+      /** How old a response without nextUpdate may be. */
+      @WithDefault("24h")
+      Duration maxAge();
+
+      /** How many definitive answers to cache (until each goes stale). */
+      @WithDefault("10000")
+      int cacheSize();
+    }
+  }
+
   interface Tee {
     /**
      * Where this node's quotes and event log come from: {@code configfs-tsm} (production: the TD's configfs-tsm

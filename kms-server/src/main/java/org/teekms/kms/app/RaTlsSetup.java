@@ -36,7 +36,8 @@ import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 
 /**
  * The KMS's RA-TLS: its own RA-TLS certificate (presented to every client) and the trust manager that verifies
- * clients' RA-TLS certificates (quote via DCAP, event log, GPU evidence) during the handshake.
+ * clients' RA-TLS certificates (quote via DCAP, event log, GPU evidence per {@link GpuVerification}) during the
+ * handshake.
  *
  * <p>Production ({@code teekms.tee.quote-provider=configfs-tsm}): quotes from the TD's configfs-tsm interface over the
  * TD's real event log (CCEL + dstack's runtime events, checked against the node's own quote before use); clients
@@ -68,6 +69,7 @@ public class RaTlsSetup {
   static final int IDENTITY_CACHE_ENTRIES = 10_000;
 
   private final RaTlsTrustManager trust;
+  private final boolean gpuVerified;
   private final RaTlsKeyManager keys;
   private final EvidenceSource evidence;
   private final RaTlsCertificateFactory certificates;
@@ -134,9 +136,15 @@ public class RaTlsSetup {
             dcap.trustAnchor().getSubjectX500Principal(), pccs);
       }
       KmsConfig.Ratls ratls = config.ratls();
-      RaTlsVerifier verifier = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
+      RaTlsVerifier.Builder builder = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
           .cache(ratls.identityCacheTtl(), IDENTITY_CACHE_ENTRIES)
-          .maxCertificateLifetime(ratls.maxCertificateLifetime()).listener(listener).build();
+          .maxCertificateLifetime(ratls.maxCertificateLifetime()).listener(listener);
+      // GPU evidence is verified in the handshake; each app's on-chain GPU policy is applied in admission.
+      java.util.Optional<org.teekms.attest.gpu.GpuEvidenceVerifier> gpu = GpuVerification.build(config,
+          io.quarkus.runtime.configuration.ConfigUtils.getProfiles().contains("prod"));
+      gpu.ifPresent(builder::gpuFacts);
+      this.gpuVerified = gpu.isPresent();
+      RaTlsVerifier verifier = builder.build();
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
       TrustConfigMeasurement.Outcome outcome = TrustConfigMeasurement.measure(trustConfiguration, measured);
       LOG.infof("trust configuration %s (%d keys: %s) %s RTMR3 as %s", trustConfiguration.digestHex(),
@@ -211,6 +219,11 @@ public class RaTlsSetup {
 
   public RaTlsTrustManager trustManager() {
     return trust;
+  }
+
+  /** Whether clients' GPU evidence is verified ({@code teekms.gpu.verification} is not disabled). */
+  public boolean gpuVerified() {
+    return gpuVerified;
   }
 
   public RaTlsKeyManager keyManager() {

@@ -38,6 +38,6 @@ public class RaTlsTlsProviders {
   @Produces
   @ApplicationScoped
   PeerAttestation peerAttestation(RaTlsSetup setup) {
-    return new RaTlsPeerAttestation(setup.trustManager());
+    return new RaTlsPeerAttestation(setup.trustManager(), setup.gpuVerified());
   }
 }

@@ -160,6 +160,13 @@ class MeasuredTrustConfigTest {
         Map.entry("teekms.sealing.provider-accepted-tcb-statuses", "SWHardeningNeeded"),
         Map.entry("teekms.sealing.collateral-url", "https://pccs.invalid"),
         Map.entry("teekms.chain.rpc-url", "http://attacker.invalid"),
+        Map.entry("teekms.collateral.max-age", "30d"),
+        Map.entry("teekms.ratls.max-certificate-lifetime", "365d"),
+        Map.entry("teekms.ratls.identity-cache-ttl", "30d"),
+        Map.entry("teekms.gpu.verification", "simulator"),
+        Map.entry("teekms.gpu.ocsp.responder-url", "http://attacker.invalid"),
+        Map.entry("teekms.gpu.ocsp.mode", "grace"),
+        Map.entry("teekms.gpu.ocsp.max-age", "30d"),
         Map.entry("teekms.chain.rpc-urls", "http://a.invalid,http://b.invalid,http://c.invalid"),
         Map.entry("teekms.chain.quorum", "1"),
         Map.entry("teekms.chain.allow-single-rpc", "false"),
@@ -194,6 +201,7 @@ class MeasuredTrustConfigTest {
     // Every measured key is tested above (or is the profile / simulator switch).
     List<String> covered = new java.util.ArrayList<>(changed.keySet());
     covered.addAll(List.of("quarkus.profile", "teekms.simulator.enabled", "teekms.collateral.root-ca",
+        "teekms.gpu.device-root-ca", "teekms.gpu.rim-root-ca",
         "teekms.sealing.provider"));
     assertEquals(new java.util.TreeSet<>(covered), new java.util.TreeSet<>(TrustConfiguration.MEASURED.stream()
         .map(TrustConfiguration.MeasuredKey::name).toList()));

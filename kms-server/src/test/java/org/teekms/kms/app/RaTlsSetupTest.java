@@ -45,6 +45,7 @@ class RaTlsSetupTest {
     m.put("teekms.tee.runtime-event-log", td.runtimeEvents.toString());
     m.put("teekms.collateral.pccs-url", "http://127.0.0.1:9");
     m.put("teekms.collateral.root-ca", root.toString());
+    m.put("teekms.gpu.rim.directory", org.teekms.attest.Fixtures.path("nvtrust/rims").toString());
     return m;
   }
 

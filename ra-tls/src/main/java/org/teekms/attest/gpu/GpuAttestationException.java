@@ -28,7 +28,9 @@ public final class GpuAttestationException extends Exception {
     /** Runtime measurements differ from the reference values. */
     MEASUREMENT_MISMATCH,
     /** Revocation checking failed (revoked, unknown, unreachable responder in fail-closed mode, bad response). */
-    OCSP_FAILED
+    OCSP_FAILED,
+    /** The evidence is not the one the CVM measured into RTMR3 (relayed from elsewhere, or swapped after boot). */
+    NOT_MEASURED
   }
 
   private final Reason reason;

@@ -92,33 +92,38 @@ public final class GpuSimulator {
   private final KeyPair rimSignerKey;
   private final KeyPair rimRootKey;
   private final KeyPair rimCaKey;
-  private long serial = 1;
 
   /** One simulated GPU: its device-identity and attestation keys. */
   record Device(KeyPair bromKey, X509Certificate brom, KeyPair akKey, X509Certificate ak, byte[] fwid) {}
 
-  private GpuSimulator(int gpus, SecureRandom random) throws GeneralSecurityException {
-    this.random = random;
-    rootKey = newKey();
-    root = cert("CN=SIMULATED NVIDIA Device Identity CA,O=SIMULATED", rootKey, null, rootKey, true, null);
-    identityKey = newKey();
-    identity = cert("CN=SIMULATED NVIDIA GH100 Identity,O=SIMULATED", identityKey, root, rootKey, true, null);
-    provisionerKey = newKey();
-    provisioner = cert("CN=SIMULATED NVIDIA GH100 Provisioner ICA 1,O=SIMULATED", provisionerKey, identity, identityKey,
+  private GpuSimulator(int gpus, java.util.function.Function<String, SecureRandom> randoms)
+      throws GeneralSecurityException {
+    // Each part draws from its own generator, so seeded simulators with different GPU counts share their roots,
+    // RIMs and the first GPUs (a KMS and a CVM started with one seed verify each other).
+    this.random = randoms.apply("reports");
+    SecureRandom random = randoms.apply("roots");
+    rootKey = newKey(random);
+    root = cert(random, "CN=SIMULATED NVIDIA Device Identity CA,O=SIMULATED", rootKey, null, rootKey, true, null);
+    identityKey = newKey(random);
+    identity = cert(random, "CN=SIMULATED NVIDIA GH100 Identity,O=SIMULATED", identityKey, root, rootKey, true, null);
+    provisionerKey = newKey(random);
+    provisioner = cert(random, "CN=SIMULATED NVIDIA GH100 Provisioner ICA 1,O=SIMULATED", provisionerKey, identity, identityKey,
         true, null);
     List<Device> ds = new ArrayList<>();
     for (int i = 0; i < gpus; i++) {
-      KeyPair bromKey = newKey();
-      X509Certificate brom = cert("CN=SIMULATED GH100 A01 GSP BROM,O=SIMULATED,SERIALNUMBER=" + i, bromKey, provisioner,
+      random = randoms.apply("gpu " + i);
+      KeyPair bromKey = newKey(random);
+      X509Certificate brom = cert(random, "CN=SIMULATED GH100 A01 GSP BROM,O=SIMULATED,SERIALNUMBER=" + i, bromKey, provisioner,
           provisionerKey, true, null);
       byte[] fwid = new byte[48];
       random.nextBytes(fwid);
-      KeyPair akKey = newKey();
-      X509Certificate ak = cert("CN=SIMULATED GH100 A01 GSP FMC LF,O=SIMULATED,SERIALNUMBER=" + i, akKey, brom, bromKey,
+      KeyPair akKey = newKey(random);
+      X509Certificate ak = cert(random, "CN=SIMULATED GH100 A01 GSP FMC LF,O=SIMULATED,SERIALNUMBER=" + i, akKey, brom, bromKey,
           false, fwid);
       ds.add(new Device(bromKey, brom, akKey, ak, fwid));
     }
     devices = List.copyOf(ds);
+    random = randoms.apply("measurements");
     measurements = new byte[BLOCKS][];
     for (int i = 0; i < BLOCKS; i++) {
       measurements[i] = new byte[48];
@@ -126,13 +131,14 @@ public final class GpuSimulator {
         random.nextBytes(measurements[i]);
       }
     }
-    rimRootKey = newKey();
-    rimRoot = cert("CN=SIMULATED NVIDIA CoRIM signing Root CA,O=SIMULATED", rimRootKey, null, rimRootKey, true, null);
-    rimCaKey = newKey();
-    X509Certificate rimCa = cert("CN=SIMULATED NVIDIA Reference Value GH100 CA,O=SIMULATED", rimCaKey, rimRoot,
+    random = randoms.apply("rims");
+    rimRootKey = newKey(random);
+    rimRoot = cert(random, "CN=SIMULATED NVIDIA CoRIM signing Root CA,O=SIMULATED", rimRootKey, null, rimRootKey, true, null);
+    rimCaKey = newKey(random);
+    X509Certificate rimCa = cert(random, "CN=SIMULATED NVIDIA Reference Value GH100 CA,O=SIMULATED", rimCaKey, rimRoot,
         rimRootKey, true, null);
-    rimSignerKey = newKey();
-    X509Certificate rimSigner = cert("CN=SIMULATED HCC RIM L4 Signer,O=SIMULATED", rimSignerKey, rimCa, rimCaKey, false,
+    rimSignerKey = newKey(random);
+    X509Certificate rimSigner = cert(random, "CN=SIMULATED HCC RIM L4 Signer,O=SIMULATED", rimSignerKey, rimCa, rimCaKey, false,
         null);
     rimSignerChain = List.of(rimSigner, rimCa, rimRoot);
   }
@@ -148,9 +154,45 @@ public final class GpuSimulator {
     LOG.log(System.Logger.Level.WARNING, "SIMULATED GPU evidence enabled (" + gpus + " GPUs): reports are signed by "
         + "a generated SIMULATED root, prove nothing, and never verify under NVIDIA's roots. Never use in production.");
     try {
-      return new GpuSimulator(gpus, random);
+      return new GpuSimulator(gpus, label -> random);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot generate simulated GPU keys", e);
+    }
+  }
+
+  /**
+   * Like {@link #create}, but every key, certificate, measurement and RIM is derived from {@code seed} (at least 16
+   * bytes): processes given the same seed get the same simulated roots and the same first GPUs, whatever their GPU
+   * counts. A KMS given the seed accepts evidence from CVMs given it; nothing else does.
+   */
+  public static GpuSimulator seeded(int gpus, byte[] seed) {
+    if (gpus < 1 || gpus > GpuEvidence.MAX_GPUS) {
+      throw new IllegalArgumentException("1.." + GpuEvidence.MAX_GPUS + " simulated GPUs");
+    }
+    if (seed == null || seed.length < 16) {
+      throw new IllegalArgumentException("a simulated GPU seed has at least 16 bytes");
+    }
+    byte[] s = seed.clone();
+    LOG.log(System.Logger.Level.WARNING, "SIMULATED GPU evidence enabled (" + gpus + " GPUs, seeded): reports are "
+        + "signed by a generated SIMULATED root, prove nothing, and never verify under NVIDIA's roots.");
+    try {
+      return new GpuSimulator(gpus, label -> seededRandom(s, label));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot generate simulated GPU keys", e);
+    }
+  }
+
+  /** A deterministic generator for {@code label}: SHA1PRNG seeded (before first use) with SHA-256(seed ‖ label). */
+  private static SecureRandom seededRandom(byte[] seed, String label) {
+    try {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      sha.update(seed);
+      sha.update(label.getBytes(StandardCharsets.UTF_8));
+      SecureRandom r = SecureRandom.getInstance("SHA1PRNG", "SUN");
+      r.setSeed(sha.digest());
+      return r;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("no SHA1PRNG", e);
     }
   }
 
@@ -316,18 +358,18 @@ public final class GpuSimulator {
     }
   }
 
-  private KeyPair newKey() throws GeneralSecurityException {
+  private static KeyPair newKey(SecureRandom random) throws GeneralSecurityException {
     KeyPairGenerator g = KeyPairGenerator.getInstance("EC", CertChainValidator.BC);
     g.initialize(new ECGenParameterSpec("secp384r1"), random);
     return g.generateKeyPair();
   }
 
-  private X509Certificate cert(String subject, KeyPair key, X509Certificate issuer, KeyPair issuerKey, boolean ca,
-      byte[] fwid) throws GeneralSecurityException {
+  private X509Certificate cert(SecureRandom random, String subject, KeyPair key, X509Certificate issuer,
+      KeyPair issuerKey, boolean ca, byte[] fwid) throws GeneralSecurityException {
     try {
       X500Name issuerName = issuer == null ? new X500Name(subject) : X500Name.getInstance(
           issuer.getSubjectX500Principal().getEncoded());
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName, BigInteger.valueOf(serial++),
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName, new BigInteger(63, random).add(BigInteger.ONE),
           NOT_BEFORE, NOT_AFTER, new X500Name(subject), key.getPublic());
       if (ca) {
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
@@ -343,7 +385,8 @@ public final class GpuSimulator {
             new DERSequence(new DERTaggedObject(false, 6, new DERSequence(fwidEntry))));
       }
       return new JcaX509CertificateConverter().setProvider(CertChainValidator.BC).getCertificate(b.build(
-          new JcaContentSignerBuilder("SHA384withECDSA").setProvider(CertChainValidator.BC).build(issuerKey.getPrivate())));
+          new JcaContentSignerBuilder("SHA384withECDSA").setProvider(CertChainValidator.BC).setSecureRandom(random)
+              .build(issuerKey.getPrivate())));
     } catch (Exception e) {
       throw new GeneralSecurityException("cannot issue simulated certificate " + subject, e);
     }
@@ -377,6 +420,16 @@ public final class GpuSimulator {
       return rimCaKey;
     }
     return caKey(cert);
+  }
+
+  /** Test hook: changes measurement block {@code index} of every later report (firmware the RIMs do not describe). */
+  void tamperMeasurement(int index) {
+    measurements[index][0] ^= 0x01;
+  }
+
+  /** The RIM signer chain (signer, CA, root). */
+  List<X509Certificate> rimSignerChain() {
+    return rimSignerChain;
   }
 
   /** Test hook: the FWID bytes for GPU i. */

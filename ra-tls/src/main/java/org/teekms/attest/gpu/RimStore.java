@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -29,14 +31,52 @@ import java.util.stream.Stream;
 public final class RimStore {
   public static final int MAX_FILES = 10_000;
 
+  /** Where RIMs the local store lacks come from, by NVIDIA RIM id ({@link NvidiaRimService}). */
+  @FunctionalInterface
+  public interface Fetcher {
+    /** The RIM's XML, or empty when the source has no RIM of that id. */
+    Optional<byte[]> fetch(String rimId) throws GpuAttestationException;
+  }
+
   private final Path directory;
   private final List<Rim> rims;
   private final Map<String, String> rejected;
+  private final Fetcher fetcher;
+  private final X509Certificate rimRoot;
+  private final Map<String, Rim> fetched;
 
-  private RimStore(Path directory, List<Rim> rims, Map<String, String> rejected) {
+  private RimStore(Path directory, List<Rim> rims, Map<String, String> rejected, Fetcher fetcher,
+      X509Certificate rimRoot, int cacheSize) {
     this.directory = directory;
     this.rims = List.copyOf(rims);
     this.rejected = Map.copyOf(rejected);
+    this.fetcher = fetcher;
+    this.rimRoot = rimRoot;
+    this.fetched = java.util.Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Rim> eldest) {
+        return size() > cacheSize;
+      }
+    });
+  }
+
+  private RimStore(Path directory, List<Rim> rims, Map<String, String> rejected) {
+    this(directory, rims, rejected, null, null, 0);
+  }
+
+  /**
+   * This store, falling back to {@code fetcher} for a RIM it lacks: fetched by NVIDIA RIM id
+   * ({@code NV_GPU_DRIVER_GH100_<driver>}, {@code NV_GPU_VBIOS_<project>_<sku>_<chip sku>_<vbios>}), signature-checked
+   * against {@code rimRoot} like a file, and kept (at most {@code cacheSize}, least recently used dropped).
+   */
+  public RimStore withService(Fetcher fetcher, X509Certificate rimRoot, int cacheSize) {
+    if (cacheSize < 1) {
+      throw new IllegalArgumentException("RIM cache size must be positive");
+    }
+    return new RimStore(directory, rims, rejected, Objects.requireNonNull(fetcher, "fetcher"),
+        Objects.requireNonNull(rimRoot, "rimRoot"), cacheSize);
   }
 
   /** Loads every RIM file in {@code directory} (not recursive); files that fail verification are remembered as rejected. */
@@ -85,7 +125,7 @@ public final class RimStore {
   /** The driver RIM for this report, valid at {@code at}. */
   public Rim driverRim(HopperReport report, Instant at) throws GpuAttestationException {
     String version = report.driverVersion().toLowerCase(Locale.ROOT);
-    return pick(Rim.Kind.DRIVER, version, null, "driver " + version, at);
+    return pick(Rim.Kind.DRIVER, version, null, "driver " + version, at, "NV_GPU_DRIVER_GH100_" + report.driverVersion());
   }
 
   /** The VBIOS RIM for this report's board and VBIOS version, valid at {@code at}. */
@@ -93,18 +133,23 @@ public final class RimStore {
     String version = report.vbiosVersion().toLowerCase(Locale.ROOT);
     String prefix = (report.project().orElse("") + "_" + report.projectSku().orElse("") + "_"
         + report.chipSku().orElse("") + "_" + version.replace(".", "")).toLowerCase(Locale.ROOT);
-    return pick(Rim.Kind.VBIOS, version, prefix, "VBIOS " + version + " (" + prefix.toUpperCase(Locale.ROOT) + "_*)", at);
+    return pick(Rim.Kind.VBIOS, version, prefix, "VBIOS " + version + " (" + prefix.toUpperCase(Locale.ROOT) + "_*)", at,
+        "NV_GPU_VBIOS_" + prefix.toUpperCase(Locale.ROOT));
   }
 
-  private Rim pick(Rim.Kind kind, String version, String filePrefix, String what, Instant at)
+  private Rim pick(Rim.Kind kind, String version, String filePrefix, String what, Instant at, String rimId)
       throws GpuAttestationException {
     List<Rim> candidates = rims.stream()
         .filter(r -> r.kind() == kind && r.version().equals(version))
         .filter(r -> filePrefix == null || r.name().toLowerCase(Locale.ROOT).startsWith(filePrefix))
         .toList();
+    if (candidates.isEmpty() && fetcher != null) {
+      candidates = fetch(kind, version, rimId, what).map(List::of).orElse(List.of());
+    }
     if (candidates.isEmpty()) {
       throw new GpuAttestationException(RIM_INVALID, "no valid RIM for " + what + " in "
-          + (directory == null ? "the RIM store" : directory) + (rejected.isEmpty() ? "" : "; rejected files: " + rejected));
+          + (directory == null ? "the RIM store" : directory) + (fetcher == null ? "" : " or the RIM service (id "
+          + rimId + ")") + (rejected.isEmpty() ? "" : "; rejected files: " + rejected));
     }
     if (candidates.size() > 1) {
       throw new GpuAttestationException(RIM_INVALID, "ambiguous RIMs for " + what + ": "
@@ -117,5 +162,33 @@ public final class RimStore {
       throw new GpuAttestationException(RIM_INVALID, e.detail(), e);
     }
     return rim;
+  }
+
+  /** A fetched RIM by id (cached once it verified), or empty when the service has none. */
+  private Optional<Rim> fetch(Rim.Kind kind, String version, String rimId, String what) throws GpuAttestationException {
+    Rim cached = fetched.get(rimId);
+    if (cached != null) {
+      return Optional.of(cached);
+    }
+    Optional<byte[]> xml = fetcher.fetch(rimId);
+    if (xml.isEmpty()) {
+      return Optional.empty();
+    }
+    if (xml.get().length > RimVerifier.MAX_RIM_BYTES) {
+      throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is larger than "
+          + RimVerifier.MAX_RIM_BYTES + " bytes");
+    }
+    Rim rim = RimVerifier.verify(xml.get(), rimRoot, rimId);
+    // The service answers some ids of one chip with another chip's validly signed manifest: check the product too.
+    if (!"GH100".equalsIgnoreCase(rim.product())) {
+      throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is for product " + rim.product()
+          + ", not GH100");
+    }
+    if (rim.kind() != kind || !rim.version().equals(version)) {
+      throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is a " + rim.kind() + " RIM for "
+          + rim.version() + ", not for " + what);
+    }
+    fetched.put(rimId, rim);
+    return Optional.of(rim);
   }
 }

@@ -18,6 +18,11 @@ public final class SimulatedGpuEvidenceProvider implements GpuEvidenceProvider {
     return new SimulatedGpuEvidenceProvider(GpuSimulator.create(gpus, new SecureRandom()));
   }
 
+  /** Explicitly turns simulation on for {@code gpus} GPUs derived from {@code seed} ({@link GpuSimulator#seeded}). */
+  public static SimulatedGpuEvidenceProvider enableSeeded(int gpus, byte[] seed) {
+    return new SimulatedGpuEvidenceProvider(GpuSimulator.seeded(gpus, seed));
+  }
+
   public static SimulatedGpuEvidenceProvider of(GpuSimulator simulator) {
     return new SimulatedGpuEvidenceProvider(simulator);
   }

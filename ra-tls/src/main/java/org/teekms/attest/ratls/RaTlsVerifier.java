@@ -26,6 +26,8 @@ import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuNonce;
 import org.teekms.attest.gpu.GpuPolicy;
 import org.teekms.attest.gpu.GpuResult;
+import org.teekms.attest.gpu.MeasurementResult;
+import org.teekms.attest.gpu.OcspResult;
 import org.teekms.attest.ratls.RaTlsException.Reason;
 import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
@@ -53,7 +55,9 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  *   <li>the {@link OsImageCheck} (never a refusal: it records whether a measurement document proves the claimed OS
  *       image; the identity always carries the hardware-derived {@link MrSystem mrSystem} for policy);
  *   <li>GPU evidence (if carried and a GPU verifier is configured): measured into RTMR3, nonce bound to this key,
- *       every GPU valid, then the {@link GpuPolicy};
+ *       every GPU valid, then the {@link GpuPolicy}; or, with {@link Builder#gpuFacts}, the same checks recorded as
+ *       facts ({@link RaTlsIdentity#gpus()}, one failed result for evidence that is malformed or not measured) for
+ *       the caller's policy to decide;
  *   <li>the application's {@link RaTlsPolicy}.
  * </ol>
  *
@@ -69,6 +73,7 @@ public final class RaTlsVerifier {
   private final QuotePolicy quotePolicy;
   private final GpuEvidenceVerifier gpuVerifier;
   private final GpuPolicy gpuPolicy;
+  private final boolean gpuFactsOnly;
   private final RaTlsPolicy policy;
   private final OsImageCheck osImageCheck;
   private final Clock clock;
@@ -87,6 +92,7 @@ public final class RaTlsVerifier {
     this.quotePolicy = b.quotePolicy;
     this.gpuVerifier = b.gpuVerifier;
     this.gpuPolicy = b.gpuPolicy;
+    this.gpuFactsOnly = b.gpuFactsOnly;
     this.policy = b.policy;
     this.osImageCheck = b.osImageCheck;
     this.clock = b.clock;
@@ -110,6 +116,7 @@ public final class RaTlsVerifier {
     private QuotePolicy quotePolicy = QuotePolicy.builder().build();
     private GpuEvidenceVerifier gpuVerifier;
     private GpuPolicy gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
+    private boolean gpuFactsOnly;
     private RaTlsPolicy policy = RaTlsPolicy.ACCEPT_VERIFIED;
     private OsImageCheck osImageCheck = OsImageCheck.NONE;
     private Clock clock = Clock.systemUTC();
@@ -136,6 +143,20 @@ public final class RaTlsVerifier {
     public Builder gpu(GpuEvidenceVerifier verifier, GpuPolicy policy) {
       this.gpuVerifier = Objects.requireNonNull(verifier);
       this.gpuPolicy = Objects.requireNonNull(policy);
+      this.gpuFactsOnly = false;
+      return this;
+    }
+
+    /**
+     * Verify GPU evidence carried in certificates and report every result, valid or not, without refusing the
+     * certificate for it: the caller applies a per-peer policy (the KMS: each app's on-chain GPU policy, in
+     * admission, where a refusal is audited under the app). Evidence that does not decode, or that is not the one
+     * measured into RTMR3, is reported as one failed result ({@code MALFORMED_EVIDENCE} / {@code NOT_MEASURED}).
+     */
+    public Builder gpuFacts(GpuEvidenceVerifier verifier) {
+      this.gpuVerifier = Objects.requireNonNull(verifier);
+      this.gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
+      this.gpuFactsOnly = true;
       return this;
     }
 
@@ -355,21 +376,33 @@ public final class RaTlsVerifier {
 
   private List<GpuResult> verifyGpus(RaTlsEvidence evidence, VerifiedEventLog log, Instant now)
       throws RaTlsException {
+    try {
+      return verifyGpusOrThrow(evidence, log, now);
+    } catch (GpuAttestationException e) {
+      if (!gpuFactsOnly) {
+        throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID, e.getMessage());
+      }
+      return List.of(new GpuResult(false, null, null, null, MeasurementResult.notChecked(), OcspResult.skipped(), null,
+          false, e.reason(), e.detail()));
+    }
+  }
+
+  private List<GpuResult> verifyGpusOrThrow(RaTlsEvidence evidence, VerifiedEventLog log, Instant now)
+      throws RaTlsException, GpuAttestationException {
     List<GpuResult> gpus = List.of();
     Optional<byte[]> encoded = evidence.gpuEvidence();
     if (encoded.isPresent()) {
-      GpuEvidence gpu;
-      try {
-        gpu = GpuEvidence.decode(encoded.get());
-      } catch (GpuAttestationException e) {
-        throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID, e.getMessage());
-      }
+      GpuEvidence gpu = GpuEvidence.decode(encoded.get());
       Optional<Bytes> measured = log.identity().gpuEvidenceHash();
       if (measured.isEmpty() || !measured.get().equalsConstantTime(Bytes.copyOf(gpu.sha384()))) {
-        throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID, "the certificate's GPU evidence is not the one "
-            + "last measured into RTMR3 (gpu-evidence event " + measured.map(Bytes::hex).orElse("absent") + ")");
+        throw new GpuAttestationException(GpuAttestationException.Reason.NOT_MEASURED, "the certificate's GPU "
+            + "evidence is not the one last measured into RTMR3 (gpu-evidence event "
+            + measured.map(Bytes::hex).orElse("absent") + ")");
       }
       gpus = gpuVerifier.verify(gpu, GpuNonce.forSpki(evidence.spki()), now);
+      if (gpuFactsOnly) {
+        return gpus;
+      }
       for (int i = 0; i < gpus.size(); i++) {
         if (!gpus.get(i).valid()) {
           throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID,

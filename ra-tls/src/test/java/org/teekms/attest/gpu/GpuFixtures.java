@@ -11,36 +11,36 @@ import java.util.List;
 import org.teekms.attest.Fixtures;
 
 /** The real NVIDIA Hopper fixtures (testdata/nvtrust) and their documented nonces and RIM time. */
-final class GpuFixtures {
-  static final byte[] NONCE_2023 = HexFormat.of().parseHex("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e");
-  static final byte[] NONCE_2025 = HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
+public final class GpuFixtures {
+  public static final byte[] NONCE_2023 = HexFormat.of().parseHex("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e");
+  public static final byte[] NONCE_2025 = HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
   /** Inside every L4 RIM signer's validity window (fixtures README). */
-  static final Instant RIM_TIME = Instant.parse("2024-01-01T00:00:00Z");
+  public static final Instant RIM_TIME = Instant.parse("2024-01-01T00:00:00Z");
 
   private GpuFixtures() {}
 
-  static byte[] report2023() {
+  public static byte[] report2023() {
     return hex("nvtrust/attestationReport_2023.txt");
   }
 
-  static byte[] report2025() {
+  public static byte[] report2025() {
     return hex("nvtrust/hopperAttestationReport.txt");
   }
 
-  static List<X509Certificate> chain2023() throws GpuAttestationException {
+  public static List<X509Certificate> chain2023() throws GpuAttestationException {
     return CertChainValidator.parsePem(Fixtures.text("nvtrust/gpuAkCertChain_2023.txt"));
   }
 
-  static List<X509Certificate> chain2025() throws GpuAttestationException {
+  public static List<X509Certificate> chain2025() throws GpuAttestationException {
     return CertChainValidator.parsePem(Fixtures.text("nvtrust/hopperCertChain.txt"));
   }
 
-  static byte[] hex(String file) {
+  public static byte[] hex(String file) {
     return HexFormat.of().parseHex(Fixtures.text(file).replaceAll("\\s+", ""));
   }
 
   /** A fresh RIM directory holding copies of the named fixture RIMs. */
-  static Path rimDir(Path tmp, String... names) throws IOException {
+  public static Path rimDir(Path tmp, String... names) throws IOException {
     Path dir = Files.createTempDirectory(tmp, "rims");
     for (String n : names) {
       Files.copy(Fixtures.path("nvtrust/rims/" + n), dir.resolve(n));
@@ -48,7 +48,7 @@ final class GpuFixtures {
     return dir;
   }
 
-  static List<byte[]> der(List<X509Certificate> chain) throws Exception {
+  public static List<byte[]> der(List<X509Certificate> chain) throws Exception {
     List<byte[]> out = new ArrayList<>();
     for (X509Certificate c : chain) {
       out.add(c.getEncoded());
@@ -57,7 +57,7 @@ final class GpuFixtures {
   }
 
   /** OCSP stand-in for the real NVIDIA chains (no recorded NVIDIA responses exist): says GOOD and records what it was asked. */
-  static final class RecordingRevocation implements RevocationChecker {
+  public static final class RecordingRevocation implements RevocationChecker {
     final List<String> checked = new ArrayList<>();
 
     @Override

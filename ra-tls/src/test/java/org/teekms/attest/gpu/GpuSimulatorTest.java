@@ -162,4 +162,28 @@ class GpuSimulatorTest {
     assertThrows(IllegalArgumentException.class, () -> GpuSimulator.create(0, new SecureRandom()));
     assertThrows(IllegalArgumentException.class, () -> GpuSimulator.create(9, new SecureRandom()));
   }
+
+  @Test
+  void seededSimulatorsShareRootsRimsAndFirstGpusWhateverTheirCounts() throws Exception {
+    byte[] seed = java.util.HexFormat.of().parseHex("00112233445566778899aabbccddeeff");
+    GpuSimulator one = GpuSimulator.seeded(1, seed);
+    GpuSimulator eight = GpuSimulator.seeded(8, seed);
+    assertTrue(java.util.Arrays.equals(one.deviceRoot().getEncoded(), eight.deviceRoot().getEncoded()));
+    assertTrue(java.util.Arrays.equals(one.rimRoot().getEncoded(), eight.rimRoot().getEncoded()));
+    assertTrue(java.util.Arrays.equals(one.chain(0).get(1).getEncoded(), eight.chain(0).get(1).getEncoded()));
+    // A CVM's one seeded GPU verifies (RIMs matched) under the 8-GPU KMS's roots and RIMs.
+    Path dir = tmp.resolve("seeded-rims");
+    eight.writeRims(dir);
+    GpuEvidenceVerifier verifier = GpuEvidenceVerifier.builder(eight.deviceRoot())
+        .rimStore(RimStore.load(dir, eight.rimRoot())).revocation(RevocationChecker.disabled()).build();
+    byte[] nonce = GpuNonce.forSpki(TestCerts.key().getPublic().getEncoded());
+    List<GpuResult> results = verifier.verify(one.evidence(nonce), nonce, AT);
+    assertTrue(results.get(0).valid(), results.toString());
+    assertTrue(results.get(0).measurements().matched());
+    // Another seed is another root: refused.
+    GpuSimulator other = GpuSimulator.seeded(1, new byte[16]);
+    assertFalse(verifier.verify(other.evidence(nonce), nonce, AT).get(0).valid());
+    assertThrows(IllegalArgumentException.class, () -> GpuSimulator.seeded(1, new byte[15]));
+    assertThrows(IllegalArgumentException.class, () -> GpuSimulator.seeded(9, seed));
+  }
 }

@@ -31,12 +31,12 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 
 /** A real OCSP responder for tests: JDK HttpServer on 127.0.0.1 answering with BouncyCastle-built responses. */
-final class LocalOcspResponder implements AutoCloseable {
+public final class LocalOcspResponder implements AutoCloseable {
   /** Who signs the answer for a serial: the certificate to include and its key. */
-  record Signer(X509Certificate cert, KeyPair key) {}
+  public record Signer(X509Certificate cert, KeyPair key) {}
 
-  final Map<BigInteger, CertificateStatus> statuses = new ConcurrentHashMap<>();
-  final AtomicInteger requests = new AtomicInteger();
+  public final Map<BigInteger, CertificateStatus> statuses = new ConcurrentHashMap<>();
+  public final AtomicInteger requests = new AtomicInteger();
   volatile Function<BigInteger, Signer> signerFor;
   volatile Instant thisUpdate;
   volatile Instant nextUpdate;
@@ -44,11 +44,17 @@ final class LocalOcspResponder implements AutoCloseable {
   volatile int responseStatus = OCSPRespBuilder.SUCCESSFUL;
   private final HttpServer server;
 
-  LocalOcspResponder(Function<BigInteger, Signer> signerFor, Instant thisUpdate, Instant nextUpdate) throws IOException {
+  public LocalOcspResponder(Function<BigInteger, Signer> signerFor, Instant thisUpdate, Instant nextUpdate) throws IOException {
+    this(signerFor, thisUpdate, nextUpdate, 0);
+  }
+
+  /** On a chosen loopback port (0 = ephemeral). */
+  public LocalOcspResponder(Function<BigInteger, Signer> signerFor, Instant thisUpdate, Instant nextUpdate, int port)
+      throws IOException {
     this.signerFor = signerFor;
     this.thisUpdate = thisUpdate;
     this.nextUpdate = nextUpdate;
-    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
     server.createContext("/", exchange -> {
       requests.incrementAndGet();
       byte[] body;
@@ -68,7 +74,7 @@ final class LocalOcspResponder implements AutoCloseable {
     server.start();
   }
 
-  URI uri() {
+  public URI uri() {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/");
   }
 

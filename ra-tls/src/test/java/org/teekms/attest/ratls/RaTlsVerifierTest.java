@@ -256,4 +256,47 @@ class RaTlsVerifierTest {
     assertEquals(Reason.POLICY_REJECTED, none.reason());
     assertTrue(none.getMessage().contains("requires 2 GPUs"), none.getMessage());
   }
+
+  @Test
+  void gpuFactsModeReportsEveryFailureWithoutRefusingTheCertificate() throws Exception {
+    SimulatedGpuEvidenceProvider gpus = SimulatedGpuEvidenceProvider.enable(2);
+    GpuEvidenceVerifier gpuVerifier = GpuEvidenceVerifier.builder(gpus.simulator().deviceRoot())
+        .revocation(RevocationChecker.disabled()).build();
+    RaTlsVerifier verifier = SimulatedRaTls.verifier().gpuFacts(gpuVerifier).build();
+
+    SimulatedCvm cvm = SimulatedRaTls.cvm(APP, false);
+    RaTlsIdentity ok = verifier.verify(SimulatedRaTls.factory(cvm, gpus).create("gpu").certificate());
+    assertEquals(2, ok.gpus().size());
+    assertTrue(ok.gpus().stream().allMatch(org.teekms.attest.gpu.GpuResult::valid));
+
+    // Evidence for another key: accepted as a certificate, each GPU reported as NONCE_MISMATCH for the policy.
+    KeyPair keys = RaTlsCertificateFactory.newKeyPair();
+    var foreign = gpus.collect(org.teekms.attest.gpu.GpuNonce.forSpki(spki(RaTlsCertificateFactory.newKeyPair())));
+    cvm.eventLog().emit(DstackBootSequence.GPU_EVIDENCE, foreign.sha384());
+    var q = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys)));
+    RaTlsIdentity nonce = verifier.verify(certificate(keys, q.quote(), q.eventLogJson(), foreign.encode()));
+    assertEquals(2, nonce.gpus().size());
+    assertEquals(org.teekms.attest.gpu.GpuAttestationException.Reason.NONCE_MISMATCH, nonce.gpus().get(0).failure());
+
+    // Evidence never measured into RTMR3 (relayed): one failed NOT_MEASURED result.
+    KeyPair keys2 = RaTlsCertificateFactory.newKeyPair();
+    var unmeasured = gpus.collect(org.teekms.attest.gpu.GpuNonce.forSpki(spki(keys2)));
+    var q2 = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys2)));
+    RaTlsIdentity relayed = verifier.verify(certificate(keys2, q2.quote(), q2.eventLogJson(), unmeasured.encode()));
+    assertEquals(1, relayed.gpus().size());
+    assertEquals(org.teekms.attest.gpu.GpuAttestationException.Reason.NOT_MEASURED, relayed.gpus().get(0).failure());
+    assertTrue(relayed.gpus().get(0).error().contains("not the one last measured"), relayed.gpus().get(0).error());
+
+    // Undecodable evidence (measured as such): one failed MALFORMED_EVIDENCE result.
+    KeyPair keys3 = RaTlsCertificateFactory.newKeyPair();
+    byte[] garbage = {0x30, 0x03, 0x02, 0x01, 0x07};
+    cvm.eventLog().emit(DstackBootSequence.GPU_EVIDENCE, java.security.MessageDigest.getInstance("SHA-384").digest(garbage));
+    var q3 = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys3)));
+    RaTlsIdentity malformed = verifier.verify(certificate(keys3, q3.quote(), q3.eventLogJson(), garbage));
+    assertEquals(org.teekms.attest.gpu.GpuAttestationException.Reason.MALFORMED_EVIDENCE,
+        malformed.gpus().get(0).failure());
+
+    // No evidence: no GPUs, no refusal (whether GPUs are required is the caller's policy).
+    assertTrue(verifier.verify(SimulatedRaTls.credentials(APP).certificate()).gpus().isEmpty());
+  }
 }
