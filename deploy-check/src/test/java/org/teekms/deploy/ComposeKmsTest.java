@@ -36,6 +36,17 @@ class ComposeKmsTest {
   }
 
   @Test
+  void bothKmsTargetsLogJson() {
+    JsonNode compose = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
+    JsonNode k8s = KmsDeployFilesTest.k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms").path("data");
+    for (JsonNode env : java.util.List.of(compose, k8s)) {
+      assertEquals("true", env.path("QUARKUS_LOG_CONSOLE_JSON_ENABLED").asText());
+    }
+    // Off by default (dev, tests, the demo read plain text); the deploy files turn it on.
+    assertEquals("false", KmsConfigCatalog.applicationProperty("quarkus.log.console.json.enabled").orElse(""));
+  }
+
+  @Test
   void sealingProviderDefaultsToTheDstackHostAddress() {
     JsonNode env = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
     assertEquals("local-sgx", env.path("TEEKMS_SEALING_PROVIDER").asText());

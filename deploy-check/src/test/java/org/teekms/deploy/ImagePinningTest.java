@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * Every image in deploy/ is pinned by digest: a registered compose hash or KMS measurement covers the text, so a tag
  * moved later would run other code under the same registration. The examples carry an all-zero PLACEHOLDER digest (a
  * real one cannot be looked up from where they are written, and an invented one would look real); a production
- * directory, given with -Dteekms.deploy-check.production-dir=DIR (an operator's overlay or rendered manifests), must
+ * directory, given with -Ddeploy-check.production-dir=DIR (an operator's overlay or rendered manifests), must
  * use real digests only.
  */
 class ImagePinningTest {
@@ -93,12 +93,12 @@ class ImagePinningTest {
         problems("latest", "image: nginx@sha256:" + "ab12".repeat(16), true));
   }
 
-  /** -Dteekms.deploy-check.production-dir=DIR: an operator's manifests, checked for real digests. */
+  /** -Ddeploy-check.production-dir=DIR: an operator's manifests, checked for real digests. */
   @Test
   void aProductionDirectoryUsesRealDigestsOnly() throws IOException {
-    String dir = System.getProperty("teekms.deploy-check.production-dir", "");
+    String dir = System.getProperty("deploy-check.production-dir", "");
     org.junit.jupiter.api.Assumptions.assumeFalse(dir.isBlank(),
-        "no -Dteekms.deploy-check.production-dir given: nothing to check for production");
+        "no -Ddeploy-check.production-dir given: nothing to check for production");
     List<String> problems = new ArrayList<>();
     for (Path f : deployFiles(Path.of(dir))) {
       problems.addAll(problems(f.toString(), Files.readString(f, StandardCharsets.UTF_8), true));

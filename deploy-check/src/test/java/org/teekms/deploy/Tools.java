@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Assumptions;
  * {@value #REQUIRE}, so a missing tool fails CI; a developer build without them skips those checks and says why.
  */
 final class Tools {
-  static final String REQUIRE = "teekms.deploy-check.require-tools";
+  static final String REQUIRE = "deploy-check.require-tools";
 
   private Tools() {}
 
