@@ -2,6 +2,7 @@ package org.teekms.cli;
 
 import org.teekms.cli.demo.DemoCommand;
 import org.teekms.governance.cli.GovCommand;
+import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,11 +14,12 @@ import picocli.CommandLine.Command;
     name = "teekms",
     mixinStandardHelpOptions = true,
     versionProvider = TeeKmsCli.Version.class,
-    description = "tee-kms: key management for confidential AI.",
+    description = {"tee-kms: key management for confidential AI.",
+        "Shell completion (bash, zsh): source <(teekms generate-completion)"},
     subcommands = {VerifyCommand.class, MeasureCommand.class, CollateralCommand.class, GovCommand.class,
         KmsCommand.class, AuditCommand.class,
         RotateCommand.class,
-        DemoCommand.class})
+        DemoCommand.class, AutoComplete.GenerateCompletion.class})
 public final class TeeKmsCli extends CommandGroup {
 
   public static void main(String[] args) {
@@ -26,14 +28,24 @@ public final class TeeKmsCli extends CommandGroup {
 
   /** A configured command line, also used by tests to run commands in-process. */
   public static CommandLine newCommandLine() {
-    return new CommandLine(new TeeKmsCli());
+    CommandLine cli = new CommandLine(new TeeKmsCli()).setExecutionExceptionHandler(new CliErrors());
+    return cli.setExecutionStrategy(new UrlOptions(cli.getExecutionStrategy()));
   }
 
+  /** {@code teekms --version}: the version and git commit the build baked in (cli/scripts/version.sh). */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = TeeKmsCli.class.getPackage().getImplementationVersion();
-      return new String[] {"teekms " + (v == null ? "development build" : v)};
+      java.util.Properties p = new java.util.Properties();
+      try (java.io.InputStream in = TeeKmsCli.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          p.load(in);
+        }
+      } catch (java.io.IOException e) {
+        // an unreadable resource reads as unknown below
+      }
+      return new String[] {"teekms " + p.getProperty("version", "unknown version") + " (commit "
+          + p.getProperty("commit", "unknown") + ", Java " + System.getProperty("java.version") + ")"};
     }
   }
 }

@@ -33,7 +33,8 @@ class CvmDeployFilesTest {
   private static final String UNITS = "deploy/systemd";
   /** Units the set relies on that come with the OS image. */
   private static final Set<String> SYSTEM_UNITS = Set.of("network-online.target", "multi-user.target",
-      "shutdown.target", "docker.service", "systemd-tmpfiles-setup.service");
+      "shutdown.target", "docker.service", "systemd-tmpfiles-setup.service", "local-fs.target",
+      "umount.target");
 
   @Test
   void appComposeIsAcceptedByTheAgentAndEmbedsTheComposeFile() throws IOException {

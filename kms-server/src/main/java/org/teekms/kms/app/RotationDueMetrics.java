@@ -33,6 +33,8 @@ public class RotationDueMetrics {
   private final Pool pool;
   private final KmsConfig config;
   private final Map<String, Double> due = new ConcurrentHashMap<>();
+  /** Apps whose gauge exists: registered once (a second registration only earns Micrometer's "already registered" warning). */
+  private final java.util.Set<String> registered = ConcurrentHashMap.newKeySet();
 
   public RotationDueMetrics(MeterRegistry registry, RotationScheduleReader reader, Pool pool, KmsConfig config) {
     this.registry = registry;
@@ -48,6 +50,9 @@ public class RotationDueMetrics {
   public void record(byte[] appId, RotationSchedule schedule) {
     String app = "0x" + HexFormat.of().formatHex(appId);
     due.put(app, !schedule.read() ? Double.NaN : schedule.due() ? 1.0 : 0.0);
+    if (!registered.add(app)) {
+      return;
+    }
     Gauge.builder("teekms.app.rotation.due", due, m -> m.getOrDefault(app, Double.NaN))
         .description("1 when the app's on-chain key rotation period has elapsed (AppPolicy.rotationDue), 0 when not, "
             + "NaN when the chain could not be read")
