@@ -25,7 +25,7 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
 
   private AppPolicy allowedApp() throws Exception {
     AppPolicy app = newApp();
-    registry.addOsImage(b32(3));
+    allowOsImage(b32(3));
     app.addComposeHash(b32(1));
     app.addDevice(b32(2));
     return app;
@@ -139,6 +139,7 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
           String appId = reg.registerApp(deployer.getAddress()).appId();
           AppPolicy app = AppPolicy.at(c, appId, deployer);
           reg.addOsImage(b32(3));
+          reg.addOsImageMeasurement(b32(3), MR_SYSTEM);
           app.addComposeHash(b32(9));
           app.setAllowAnyDevice(true);
           fakeRegistry = reg.address(); // the same deployer and nonces: the same addresses on every fake chain

@@ -71,6 +71,7 @@ class RootRollbackTest {
     Credentials owner = anvil.fundedAccount(); // the registry owner: a key or multisig, never the KMS
     registry = KmsRegistry.deploy(chain, owner, owner.getAddress()).registry();
     registry.addOsImage(OS);
+    registry.addOsImageMeasurement(OS, OnChainAdmissionTest.bytes(32, 0x5e)); // the peers' golden mrSystem
     app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
     app.addComposeHash(COMPOSE);
     app.setAllowAnyDevice(true);

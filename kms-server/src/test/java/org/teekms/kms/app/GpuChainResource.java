@@ -31,6 +31,9 @@ public class GpuChainResource implements QuarkusTestResourceLifecycleManager {
         registryAddress = registry.address();
         registry.setTcbPolicy(List.of("UpToDate"), List.of());
         registry.addOsImage(GpuAdmissionRaTlsTest.OS_IMAGE);
+        // the test CVMs measure no firmware: MRTD and RTMR0-2 are zero, so their mrSystem is SHA-256 of 192 zero bytes
+        registry.addOsImageMeasurement(GpuAdmissionRaTlsTest.OS_IMAGE,
+            java.security.MessageDigest.getInstance("SHA-256").digest(new byte[4 * 48]));
         app2 = app(chain, registry, operator, 2);
         app8 = app(chain, registry, operator, 8);
       }

@@ -106,6 +106,8 @@ public final class LoadGenerator {
       KmsRegistry registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
       registry.setTcbPolicy(List.of("UpToDate"), List.of());
       registry.addOsImage(OS_IMAGE);
+      // the simulated CVMs measure no firmware: MRTD and RTMR0-2 are zero, their mrSystem is SHA-256 of 192 zero bytes
+      registry.addOsImageMeasurement(OS_IMAGE, MessageDigest.getInstance("SHA-256").digest(new byte[4 * 48]));
       AppPolicy app = AppPolicy.at(chain, registry.registerApp(operator.getAddress()).appId(), operator);
       byte[] composeHash = MessageDigest.getInstance("SHA-256").digest(COMPOSE.getBytes(StandardCharsets.UTF_8));
       app.addComposeHash(composeHash);
