@@ -98,7 +98,9 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     }
     byte[] device = id.deviceId().toByteArray();
     byte[] mrAggregated = id.mrAggregated().toByteArray();
-    byte[] osImage = id.osImageHash().map(b -> b.toByteArray()).orElse(new byte[32]);
+    // A measurement document that the hardware registers prove names the image; otherwise the guest's RTMR3 claim,
+    // which the chain accepts only with a golden mrSystem registered for it.
+    byte[] osImage = id.provenOsImageHash().or(id::osImageHash).map(b -> b.toByteArray()).orElse(new byte[32]);
     try {
       return new AttestedPeer(id.appId().toByteArray(), id.composeHash().toByteArray(), id.instanceId().toByteArray(),
           device, mrAggregated, osImage, id.tcbStatus().name(), id.advisoryIds(), id.debug(), valid.size(), arch,

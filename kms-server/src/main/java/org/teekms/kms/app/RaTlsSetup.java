@@ -22,6 +22,7 @@ import org.teekms.attest.ratls.RaTlsCredentials;
 import org.teekms.attest.ratls.RaTlsKeyManager;
 import org.teekms.attest.ratls.RaTlsTrustManager;
 import org.teekms.attest.ratls.RaTlsVerificationListener;
+import org.teekms.attest.ratls.MeasurementDocumentCheck;
 import org.teekms.attest.ratls.RaTlsVerifier;
 import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
@@ -137,6 +138,7 @@ public class RaTlsSetup {
       }
       KmsConfig.Ratls ratls = config.ratls();
       RaTlsVerifier.Builder builder = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
+          .osImageCheck(MeasurementDocumentCheck.INSTANCE)
           .cache(ratls.identityCacheTtl(), IDENTITY_CACHE_ENTRIES)
           .maxCertificateLifetime(ratls.maxCertificateLifetime()).listener(listener);
       // GPU evidence is verified in the handshake; each app's on-chain GPU policy is applied in admission.

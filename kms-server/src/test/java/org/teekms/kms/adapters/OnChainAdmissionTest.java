@@ -1,6 +1,7 @@
 package org.teekms.kms.adapters;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -202,6 +203,47 @@ class OnChainAdmissionTest {
     AttestedPeer without = peerOf(tdx, verifier, boot, new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED,
         assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(without, List.of())).code());
+  }
+
+  @Test
+  void aCvmCarryingItsImagesMeasurementDocumentIsAdmittedWithoutAGoldenValueAndAForgedKernelIsNot() throws Exception {
+    // dstack's "lite" path: the CVM's certificate carries its vm_config (sha256sum.txt + measurement.tdx.cbor); the
+    // KMS's verifier computes the image's MRTD/RTMR0-2 and compares them with the quote (MeasurementDocumentCheck).
+    org.teekms.attest.sim.SimulatedTdx tdx = org.teekms.attest.sim.SimulatedTdx.enable("OnChainAdmissionTest-doc",
+        Clock.systemUTC());
+    org.teekms.attest.ratls.RaTlsVerifier verifier = org.teekms.attest.ratls.RaTlsVerifier.builder(
+            new org.teekms.attest.tdx.DcapQuoteVerifier(tdx.rootCertificate()), request -> tdx.collateral().toCollateral())
+        .quotePolicy(org.teekms.attest.tdx.QuotePolicy.builder().build())
+        .osImageCheck(org.teekms.attest.ratls.MeasurementDocumentCheck.INSTANCE).build();
+    org.teekms.attest.sim.SimulatedOsImage image = org.teekms.attest.sim.SimulatedOsImage.of("documented");
+    registry.addOsImage(image.osImageHash().toByteArray()); // allowed, but no golden mrSystem registered
+    org.teekms.attest.sim.SimulatedCvm.App boot = new org.teekms.attest.sim.SimulatedCvm.App(appId(), COMPOSE,
+        bytes(20, 10), "{\"name\":\"kms\",\"id\":\"test\"}");
+
+    AttestedPeer honest = documentedPeer(verifier, image.newCvm(tdx, false).boot(boot, image), image.vmConfigJson());
+    assertTrue(honest.os().imageProven(), honest.os().proofDetail());
+    assertTrue(java.util.Arrays.equals(image.osImageHash().toByteArray(), honest.osImageHash()));
+    assertEquals(1, controller.grantAppKeys(honest, List.of()).keys().size());
+
+    // the attack: its own kernel (another image), presenting the allowed image's document and claiming it in RTMR3
+    org.teekms.attest.sim.SimulatedOsImage attackers = org.teekms.attest.sim.SimulatedOsImage.of("attacker-kernel");
+    AttestedPeer forged = documentedPeer(verifier, attackers.newCvm(tdx, false)
+        .boot(boot.withOsImageHash(image.osImageHash().toByteArray()), attackers), image.vmConfigJson());
+    assertFalse(forged.os().imageProven());
+    assertTrue(forged.os().proofDetail().startsWith("OS_IMAGE_MEASUREMENT_MISMATCH"), forged.os().proofDetail());
+    AdmissionDenied denied = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(forged, List.of()));
+    assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, denied.code());
+  }
+
+  private static AttestedPeer documentedPeer(org.teekms.attest.ratls.RaTlsVerifier verifier,
+      org.teekms.attest.sim.SimulatedCvm cvm, byte[] vmConfig) throws Exception {
+    java.security.KeyPair keys = org.teekms.attest.ratls.RaTlsCertificateFactory.newKeyPair();
+    org.teekms.attest.provider.RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm,
+        org.teekms.attest.ratls.ReportDataBinding.forSpki(keys.getPublic().getEncoded()));
+    java.security.cert.X509Certificate cert = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm, cvm.eventLog(),
+        null, Clock.systemUTC(), Duration.ofHours(1)).build(keys, "cvm", q.quote(),
+        q.eventLogJson().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, vmConfig);
+    return RaTlsPeerAttestation.toPeer(verifier.verify(cert));
   }
 
   private static AttestedPeer peerOf(org.teekms.attest.sim.SimulatedTdx tdx,

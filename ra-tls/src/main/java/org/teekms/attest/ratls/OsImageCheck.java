@@ -1,5 +1,7 @@
 package org.teekms.attest.ratls;
 
+import java.util.List;
+import org.teekms.attest.eventlog.EventLogEntry;
 import java.util.Optional;
 import org.teekms.attest.eventlog.VerifiedEventLog;
 import org.teekms.attest.tdx.TdReport;
@@ -19,12 +21,13 @@ public interface OsImageCheck {
   /**
    * @param td       the verified TD report (MRTD, RTMR0-3)
    * @param log      the event log, already replayed against {@code td}; its identity carries the claimed OS image
+   * @param entries  that log's entries (RTMR0's ACPI digests are read from them)
    * @param vmConfig the vm_config JSON the certificate carries, if any (unverified bytes, bounded in size)
    */
-  OsImageProof check(TdReport td, VerifiedEventLog log, Optional<byte[]> vmConfig);
+  OsImageProof check(TdReport td, VerifiedEventLog log, List<EventLogEntry> entries, Optional<byte[]> vmConfig);
 
   /** Proves nothing: the OS image is left to the golden measurements (mrSystem) registered on chain. */
-  OsImageCheck NONE = (td, log, vmConfig) -> OsImageProof.notProven(vmConfig.isPresent()
+  OsImageCheck NONE = (td, log, entries, vmConfig) -> OsImageProof.notProven(vmConfig.isPresent()
       ? "a measurement document was presented but no measurement-document verifier is configured"
       : "no measurement document");
 }

@@ -53,6 +53,17 @@ public record RaTlsIdentity(
     java.util.Objects.requireNonNull(osImage, "osImage");
   }
 
+  /**
+   * The OS image the hardware measurements prove: the image a measurement document proved (which replaces the RTMR3
+   * claim), or the RTMR3 claim itself when the check proved that one; empty when nothing proved an image.
+   */
+  public Optional<Bytes> provenOsImageHash() {
+    if (!osImage.proven()) {
+      return Optional.empty();
+    }
+    return osImage.imageHash().or(() -> boot.osImageHash());
+  }
+
   /** Whether a measurement document proved the claimed OS image against the quote (see {@link OsImageCheck}). */
   public boolean osImageMeasured() {
     return osImage.proven();

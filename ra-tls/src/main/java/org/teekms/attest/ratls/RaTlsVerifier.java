@@ -352,8 +352,10 @@ public final class RaTlsVerifier {
     }
 
     VerifiedEventLog log;
+    List<org.teekms.attest.eventlog.EventLogEntry> entries;
     try {
-      log = EventLogVerifier.verify(DstackEventLogCodec.parse(evidence.eventLogJson()), QuotedMeasurements.of(td));
+      entries = DstackEventLogCodec.parse(evidence.eventLogJson());
+      log = EventLogVerifier.verify(entries, QuotedMeasurements.of(td));
     } catch (EventLogException e) {
       throw new RaTlsException(Reason.EVENT_LOG_INVALID, e.getMessage());
     }
@@ -362,7 +364,7 @@ public final class RaTlsVerifier {
     if (gpuVerifier != null) {
       gpus = verifyGpus(evidence, log, now);
     }
-    OsImageProof osImage = checkOsImage(td, log, evidence.vmConfig());
+    OsImageProof osImage = checkOsImage(td, log, entries, evidence.vmConfig());
 
     RaTlsIdentity identity = new RaTlsIdentity(fingerprint, log.identity(), log.mrAggregated(), td,
         result.status(), result.advisoryIds(), result.fmspc(), result.deviceId(), gpus, now,
@@ -418,12 +420,13 @@ public final class RaTlsVerifier {
   }
 
   /** The OS image check, failing closed: no claimed image, or a check that breaks its contract, proves nothing. */
-  private OsImageProof checkOsImage(TdReport td, VerifiedEventLog log, Optional<byte[]> vmConfig) {
+  private OsImageProof checkOsImage(TdReport td, VerifiedEventLog log, List<org.teekms.attest.eventlog.EventLogEntry> entries,
+      Optional<byte[]> vmConfig) {
     if (log.identity().osImageHash().isEmpty()) {
       return OsImageProof.notProven("the event log claims no OS image");
     }
     try {
-      OsImageProof proof = osImageCheck.check(td, log, vmConfig);
+      OsImageProof proof = osImageCheck.check(td, log, entries, vmConfig);
       return proof == null ? OsImageProof.notProven("the OS image check gave no answer") : proof;
     } catch (RuntimeException e) {
       return OsImageProof.notProven("the OS image check failed: " + e.getMessage());

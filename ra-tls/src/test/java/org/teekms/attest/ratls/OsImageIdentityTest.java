@@ -93,7 +93,7 @@ class OsImageIdentityTest {
     SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false).boot(victim());
     byte[] vmConfig = "{\"os_image_hash\":\"x\"}".getBytes(StandardCharsets.UTF_8);
     AtomicReference<String> seen = new AtomicReference<>();
-    RaTlsIdentity id = verify(cvm, vmConfig, (td, log, doc) -> {
+    RaTlsIdentity id = verify(cvm, vmConfig, (td, log, entries, doc) -> {
       seen.set(MrSystem.of(td).hex() + "|" + log.identity().osImageHash().map(Bytes::hex).orElse("")
           + "|" + doc.map(d -> new String(d, StandardCharsets.UTF_8)).orElse(""));
       return OsImageProof.proven("test document");
@@ -106,13 +106,13 @@ class OsImageIdentityTest {
   @Test
   void aCheckThatThrowsOrAnswersNullProvesNothing() throws Exception {
     RaTlsIdentity threw = verify(SimulatedRaTls.TDX.newCvm(new byte[48], false).boot(victim()), null,
-        (td, log, doc) -> {
+        (td, log, entries, doc) -> {
           throw new IllegalStateException("boom");
         });
     assertFalse(threw.osImageMeasured());
     assertTrue(threw.osImage().detail().contains("boom"));
     RaTlsIdentity nul = verify(SimulatedRaTls.TDX.newCvm(new byte[48], false).boot(victim()), null,
-        (td, log, doc) -> null);
+        (td, log, entries, doc) -> null);
     assertFalse(nul.osImageMeasured());
   }
 
@@ -120,7 +120,7 @@ class OsImageIdentityTest {
   void noClaimedImageIsNeverProven() throws Exception {
     SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false)
         .boot(SimulatedCvm.App.ofCompose(APP, filled(20, 1)));
-    RaTlsIdentity id = verify(cvm, null, (td, log, doc) -> OsImageProof.proven("would prove anything"));
+    RaTlsIdentity id = verify(cvm, null, (td, log, entries, doc) -> OsImageProof.proven("would prove anything"));
     assertFalse(id.osImageMeasured());
     assertEquals(Optional.empty(), id.osImageHash());
   }
