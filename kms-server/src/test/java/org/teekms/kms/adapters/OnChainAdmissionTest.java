@@ -258,7 +258,9 @@ class OnChainAdmissionTest {
   @Test
   void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
     AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
-        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM));
+        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM),
+        new org.teekms.kms.admission.GpuFacts(true, List.of(new org.teekms.kms.admission.GpuFacts.Gpu(Optional.empty(),
+            "verified", "ab".repeat(32), "HOPPER", "550.127.05", "96.00.9F.00.01"))));
     GovernanceAppPolicy policy = policy(anvil.rpcUrl());
     assertEquals(AppPolicyVerdict.GpuRequirement.NONE, policy.check(withGpu).gpu());
     app.setGpuRequirements(new org.teekms.governance.GpuPolicy(1, "HOPPER", 550_000_000L));
@@ -269,9 +271,9 @@ class OnChainAdmissionTest {
       assertEquals(1, controller.grantAppKeys(withGpu, List.of()).keys().size());
       // The KMS's own check on the verdict: the same requirement refuses a CVM whose GPU evidence did not verify.
       AttestedPeer noGpu = peer(appId(), COMPOSE, 1);
-      assertEquals(DenyCode.GPU_POLICY_UNMET, assertThrows(AdmissionDenied.class,
+      assertEquals(DenyCode.GPU_EVIDENCE_MISSING, assertThrows(AdmissionDenied.class,
           () -> org.teekms.kms.admission.LocalAttestationPolicy.checkGpu(noGpu, v.gpu())).code());
-      assertEquals(DenyCode.GPU_POLICY_UNMET,
+      assertEquals(DenyCode.GPU_EVIDENCE_MISSING,
           assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(noGpu, List.of())).code());
     } finally {
       app.clearGpuRequirements();
