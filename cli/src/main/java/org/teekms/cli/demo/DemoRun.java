@@ -86,8 +86,12 @@ final class DemoRun {
 
   // State built up by the steps.
   private final byte[] seed = new byte[32];
-  /** The CVM's GPUs: SIMULATED H200-shaped (Hopper layout) GPUs derived from the demo seed, like the KMS's roots. */
-  private static final int GPUS = 8;
+  /**
+   * The CVM's GPUs: SIMULATED H200-shaped (Hopper layout) GPUs derived from the demo seed, like the KMS's roots. Two,
+   * not eight: a client certificate carrying eight GPUs' evidence (about 60 KB) is refused by the KMS's TLS
+   * connection today (GpuEightRaTlsTest, disabled, names the symptom).
+   */
+  private static final int GPUS = 2;
   private SimulatedTdx tdx;
   private String rpcUrl;
   private ChainClient chain;

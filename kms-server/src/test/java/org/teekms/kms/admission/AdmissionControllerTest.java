@@ -143,7 +143,17 @@ class AdmissionControllerTest {
   static AttestedPeer peer(byte[] app, byte[] compose, byte[] instance, boolean debug, String tcb, int gpus) {
     return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05), tcb, List.of(),
         debug, gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
-        new MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"));
+        new MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"), gpuFacts(gpus));
+  }
+
+  /** {@code n} GPUs whose evidence verified (distinct devices). */
+  static GpuFacts gpuFacts(int n) {
+    List<GpuFacts.Gpu> gpus = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      gpus.add(new GpuFacts.Gpu(Optional.empty(), "verified", String.format("%064x", i + 1), "HOPPER", "565.0.0",
+          "96.00.9F.00.01"));
+    }
+    return new GpuFacts(true, gpus);
   }
 
   static final byte[] APP = bytes(20, 0xa1);
@@ -212,7 +222,7 @@ class AdmissionControllerTest {
     assertEquals(DenyCode.POLICY_DENIED, LocalAttestationPolicy.codeForChainReason("KMS measurement not allowed"));
     chain.gpu.put(HexFormat.of().formatHex(APP), new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 0));
     AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
-    assertEquals(DenyCode.GPU_POLICY_UNMET, gpu.code());
+    assertEquals(DenyCode.GPU_EVIDENCE_MISSING, gpu.code());
     assertTrue(gpu.detail().contains("requires 1 attested GPU"), gpu.detail());
     assertEquals(1, controller.grantAppKeys(peer(APP, COMPOSE, bytes(20, 1), false, "UpToDate", 1), List.of()).keys().size());
     chain.down = "RPC_UNAVAILABLE: connection refused";
@@ -223,7 +233,7 @@ class AdmissionControllerTest {
     // Every refusal is in the audit log with its reason, and the chain still verifies.
     List<String> reasons = audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
         .filter(e -> e.kind().equals("DENY_APP_KEYS")).map(AuditEntry::reason).toList();
-    assertEquals(List.of("COMPOSE_HASH_NOT_ALLOWED", "APP_NOT_REGISTERED", "DEBUG_TD", "TCB_NOT_ACCEPTED", "GPU_POLICY_UNMET",
+    assertEquals(List.of("COMPOSE_HASH_NOT_ALLOWED", "APP_NOT_REGISTERED", "DEBUG_TD", "TCB_NOT_ACCEPTED", "GPU_EVIDENCE_MISSING",
         "CHAIN_UNAVAILABLE"), reasons);
     ChainVerification v = audit.verify().await().atMost(WAIT);
     assertTrue(v.valid(), v.problem());
