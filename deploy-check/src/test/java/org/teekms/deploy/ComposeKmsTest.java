@@ -26,7 +26,8 @@ class ComposeKmsTest {
     }
     assertEquals("configfs-tsm", kms.path("environment").path("TEEKMS_TEE_QUOTE_PROVIDER").asText());
     TdMounts.assertCovers("docker-compose kms", readOnly.keySet(), readOnly);
-    assertEquals(3, binds, "only configfs-tsm, the ACPI tables and dstack's event log: " + kms.path("volumes"));
+    assertEquals(4, binds, "only configfs-tsm, the RTMR registers, the ACPI tables and dstack's event log: "
+        + kms.path("volumes"));
     assertEquals("0:0", kms.path("user").asText(), "uid 0: configfs-tsm and CCEL are root-owned");
     assertEquals("[\"ALL\"]", kms.path("cap_drop").toString());
     assertTrue(kms.path("cap_add").isMissingNode());

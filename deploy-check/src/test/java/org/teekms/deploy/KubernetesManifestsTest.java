@@ -96,8 +96,7 @@ class KubernetesManifestsTest {
     JsonNode config = KmsDeployFilesTest.k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms");
     assertEquals("configfs-tsm", config.path("data").path("TEEKMS_TEE_QUOTE_PROVIDER").asText());
     TdMounts.assertCovers("StatefulSet teekms-kms", mountedAt.keySet(), readOnly);
-    // Exactly those three: nothing else of the node is mounted.
-    assertEquals(3, hostPaths.size(), hostPaths.toString());
+    assertEquals(4, hostPaths.size(), hostPaths.toString()); // those four: nothing else of the node is mounted
 
     JsonNode podSec = pod.path("securityContext");
     JsonNode sec = kms.path("securityContext");

@@ -11,9 +11,11 @@ import io.smallrye.config.WithDefault;
 import org.teekms.kms.app.KmsConfig;
 
 /**
- * What a KMS with {@code teekms.tee.quote-provider=configfs-tsm} reads from its TD: the configfs-tsm report directory
- * (written), the CCEL ACPI table and data, and dstack's runtime event log (read). The paths are kms-server's own
- * defaults, read from its configuration mapping, so a moved default breaks this check rather than a deployment.
+ * What a KMS with {@code teekms.tee.quote-provider=configfs-tsm} uses in its TD: the configfs-tsm report directory
+ * (written), the CCEL ACPI table and data (read), dstack's runtime event log and the RTMR registers (written: the KMS
+ * measures its trust configuration into RTMR3 and appends the event, docs/trust-config.md). The paths are
+ * kms-server's own defaults, read from its configuration mapping (and ra-tls's RTMR sysfs base), so a moved default
+ * breaks this check rather than a deployment.
  */
 final class TdMounts {
   private TdMounts() {}
@@ -22,7 +24,9 @@ final class TdMounts {
     check(where, mounts, readOnly, teeDefault("configfsPath"), false);
     check(where, mounts, readOnly, teeDefault("ccelTable"), true);
     check(where, mounts, readOnly, teeDefault("ccelData"), true);
-    check(where, mounts, readOnly, teeDefault("runtimeEventLog"), true);
+    check(where, mounts, readOnly, teeDefault("runtimeEventLog"), false);
+    check(where, mounts, readOnly,
+        Optional.of(org.teekms.attest.provider.SysfsRtmrExtender.DEFAULT_BASE.toString()), false);
   }
 
   /** The @WithDefault of a teekms.tee.* property, read from kms-server's configuration mapping. */
