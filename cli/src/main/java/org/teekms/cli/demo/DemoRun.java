@@ -41,6 +41,7 @@ import org.teekms.attest.ratls.RaTlsVerifier;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.attest.tdx.Pem;
 import org.teekms.cli.TeeKmsCli;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
@@ -320,8 +321,8 @@ final class DemoRun {
     Files.writeString(exchangeDir.resolve("simulated-root-ca.pem"), tdx.rootCertificatePem());
     tdx.collateral().writeTo(exchangeDir.resolve("collateral"));
     org.teekms.attest.gpu.GpuSimulator gpuSim = org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed);
-    Files.writeString(exchangeDir.resolve("simulated-gpu-root.pem"), pem(gpuSim.deviceRoot()));
-    Files.writeString(exchangeDir.resolve("simulated-rim-root.pem"), pem(gpuSim.rimRoot()));
+    Files.writeString(exchangeDir.resolve("simulated-gpu-root.pem"), Pem.encode(gpuSim.deviceRoot()));
+    Files.writeString(exchangeDir.resolve("simulated-rim-root.pem"), Pem.encode(gpuSim.rimRoot()));
     gpuSim.writeRims(exchangeDir.resolve("simulated-rims"));
     JsonNode nvidia = JSON.readTree(attestation.body()).path("nvidia_payload");
     if (!nvidia.isTextual()) {
@@ -426,14 +427,7 @@ final class DemoRun {
   }
 
   private void audit() throws Exception {
-    // Plain server-authenticated TLS (no client certificate): the KMS is still checked by its RA-TLS identity.
-    RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(
-        new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
-        .quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
-    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
-        .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build();
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
-        .overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+    ManagedChannel channel = auditorChannel();
     try {
       AuditorGrpc.AuditorBlockingStub auditor = AuditorGrpc.newBlockingStub(channel)
           .withDeadlineAfter(30, TimeUnit.SECONDS);
@@ -494,20 +488,23 @@ final class DemoRun {
         org.teekms.attest.gpu.SimulatedGpuEvidenceProvider.of(org.teekms.attest.gpu.GpuSimulator.seeded(gpus, seed)));
   }
 
-  private static String pem(java.security.cert.X509Certificate c) throws Exception {
-    return "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-        .encodeToString(c.getEncoded()) + "\n-----END CERTIFICATE-----\n";
-  }
-
-  /** What the KMS recorded about the CVM's GPUs for a grant (Auditor API over server-authenticated RA-TLS). */
-  private String gpuVerdict(String grantId) throws Exception {
+  /**
+   * A channel to the KMS's Auditor API: plain server-authenticated TLS (no client certificate); the KMS is still
+   * checked by its RA-TLS identity.
+   */
+  private ManagedChannel auditorChannel() throws Exception {
     RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(
         new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
         .quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
     SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
         .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build();
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
+    return NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
         .overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+  }
+
+  /** What the KMS recorded about the CVM's GPUs for a grant (Auditor API over server-authenticated RA-TLS). */
+  private String gpuVerdict(String grantId) throws Exception {
+    ManagedChannel channel = auditorChannel();
     try {
       ListAuditEventsResponse events = AuditorGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
           .listAuditEvents(ListAuditEventsRequest.newBuilder()

@@ -124,11 +124,8 @@ final class RegistryCommands {
     }
   }
 
-  @Command(name = "add-os-image-measurement", mixinStandardHelpOptions = true,
-      description = "Register a golden measurement of an OS image: mrSystem = SHA-256(MRTD || RTMR0 || RTMR1 || RTMR2) "
-          + "of a reference boot (teekms verify quote|ratls prints it). Apps booting that image are admitted only "
-          + "with a registered mrSystem (or a verified measurement document).")
-  public static final class AddOsImageMeasurement extends RegistryTx {
+  /** One (OS image, golden mrSystem) pair: the options and the output both measurement commands share. */
+  abstract static class OsImageMeasurementTx extends RegistryTx {
     @Option(names = "--image", required = true, paramLabel = "HEX32", converter = HexConverters.Bytes32.class,
         description = "The OS image hash.")
     String image;
@@ -137,30 +134,33 @@ final class RegistryCommands {
     String mrSystem;
 
     @Override
-    Map<String, Object> run(KmsRegistry r) throws GovernanceException {
-      Map<String, Object> out = tx(r.addOsImageMeasurement(HexConverters.b32(image), HexConverters.b32(mrSystem)),
+    final Map<String, Object> run(KmsRegistry r) throws GovernanceException {
+      Map<String, Object> out = tx(send(r, HexConverters.b32(image), HexConverters.b32(mrSystem)),
           "osImageHash", image);
       out.put("mrSystem", mrSystem);
       return out;
+    }
+
+    abstract TxResult send(KmsRegistry r, byte[] image, byte[] mrSystem) throws GovernanceException;
+  }
+
+  @Command(name = "add-os-image-measurement", mixinStandardHelpOptions = true,
+      description = "Register a golden measurement of an OS image: mrSystem = SHA-256(MRTD || RTMR0 || RTMR1 || RTMR2) "
+          + "of a reference boot (teekms verify quote|ratls prints it). Apps booting that image are admitted only "
+          + "with a registered mrSystem (or a verified measurement document).")
+  public static final class AddOsImageMeasurement extends OsImageMeasurementTx {
+    @Override
+    TxResult send(KmsRegistry r, byte[] image, byte[] mrSystem) throws GovernanceException {
+      return r.addOsImageMeasurement(image, mrSystem);
     }
   }
 
   @Command(name = "remove-os-image-measurement", mixinStandardHelpOptions = true,
       description = "Remove a golden measurement (mrSystem) of an OS image.")
-  public static final class RemoveOsImageMeasurement extends RegistryTx {
-    @Option(names = "--image", required = true, paramLabel = "HEX32", converter = HexConverters.Bytes32.class,
-        description = "The OS image hash.")
-    String image;
-
-    @Option(names = "--mr-system", required = true, paramLabel = "HEX32", converter = HexConverters.Bytes32.class)
-    String mrSystem;
-
+  public static final class RemoveOsImageMeasurement extends OsImageMeasurementTx {
     @Override
-    Map<String, Object> run(KmsRegistry r) throws GovernanceException {
-      Map<String, Object> out = tx(r.removeOsImageMeasurement(HexConverters.b32(image), HexConverters.b32(mrSystem)),
-          "osImageHash", image);
-      out.put("mrSystem", mrSystem);
-      return out;
+    TxResult send(KmsRegistry r, byte[] image, byte[] mrSystem) throws GovernanceException {
+      return r.removeOsImageMeasurement(image, mrSystem);
     }
   }
 
