@@ -11,10 +11,7 @@ import java.util.Arrays;
 import java.util.Date;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.bouncycastle.asn1.ASN1EncodableVector;
 import org.bouncycastle.asn1.ASN1GeneralizedTime;
-import org.bouncycastle.asn1.ASN1Integer;
-import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERUTCTime;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -28,17 +25,11 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x509.Time;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.crypto.digests.SHA256Digest;
-import org.bouncycastle.crypto.params.ECDomainParameters;
-import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
-import org.bouncycastle.crypto.signers.ECDSASigner;
-import org.bouncycastle.crypto.signers.HMacDSAKCalculator;
 import org.bouncycastle.jce.ECNamedCurveTable;
 import org.bouncycastle.jce.spec.ECNamedCurveParameterSpec;
 import org.bouncycastle.operator.ContentSigner;
 import org.teekms.keys.AppId;
 import org.teekms.keys.DerivedKey;
-import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.KeyAlgorithm;
 import org.teekms.keys.Purpose;
 
@@ -54,8 +45,6 @@ public final class KmsCertificateAuthority {
   /** notBefore of every KMS-issued CA certificate (the validity carries no meaning: versions are revoked on chain). */
   public static final Instant NOT_BEFORE = Instant.parse("2025-01-01T00:00:00Z");
   private static final ECNamedCurveParameterSpec P256 = ECNamedCurveTable.getParameterSpec("P-256");
-  private static final ECDomainParameters DOMAIN =
-      new ECDomainParameters(P256.getCurve(), P256.getG(), P256.getN(), P256.getH());
   private static final AlgorithmIdentifier ECDSA_SHA256 = new AlgorithmIdentifier(X9ObjectIdentifiers.ecdsa_with_SHA256);
   private static final Map<String, byte[]> KMS_CA_CACHE = new ConcurrentHashMap<>();
 
@@ -171,20 +160,7 @@ public final class KmsCertificateAuthority {
 
     @Override
     public byte[] getSignature() {
-      byte[] scalar = key.privateKeyBytes(InsecureSecretAccess.get());
-      try {
-        ECDSASigner signer = new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest()));
-        signer.init(true, new ECPrivateKeyParameters(new BigInteger(1, scalar), DOMAIN));
-        BigInteger[] rs = signer.generateSignature(digest("SHA-256", tbs.toByteArray()));
-        ASN1EncodableVector v = new ASN1EncodableVector();
-        v.add(new ASN1Integer(rs[0]));
-        v.add(new ASN1Integer(rs[1]));
-        return new DERSequence(v).getEncoded();
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      } finally {
-        Arrays.fill(scalar, (byte) 0);
-      }
+      return key.p256Signer().signDer(tbs.toByteArray());
     }
   }
 }
