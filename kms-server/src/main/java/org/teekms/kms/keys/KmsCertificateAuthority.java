@@ -1,5 +1,7 @@
 package org.teekms.kms.keys;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -9,8 +11,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Date;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.asn1.ASN1GeneralizedTime;
 import org.bouncycastle.asn1.DERUTCTime;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
@@ -46,7 +46,8 @@ public final class KmsCertificateAuthority {
   public static final Instant NOT_BEFORE = Instant.parse("2025-01-01T00:00:00Z");
   private static final ECNamedCurveParameterSpec P256 = ECNamedCurveTable.getParameterSpec("P-256");
   private static final AlgorithmIdentifier ECDSA_SHA256 = new AlgorithmIdentifier(X9ObjectIdentifiers.ecdsa_with_SHA256);
-  private static final Map<String, byte[]> KMS_CA_CACHE = new ConcurrentHashMap<>();
+  // Public certificates only (no key material): a small bounded memo, least useful entries evicted.
+  private static final Cache<String, byte[]> KMS_CA_CACHE = Caffeine.newBuilder().maximumSize(64).build();
 
   private KmsCertificateAuthority() {}
 
@@ -67,16 +68,13 @@ public final class KmsCertificateAuthority {
     require(kmsCa, Purpose.KMS_CA);
     int generation = kmsCa.request().generation();
     String cacheKey = generation + ":" + kmsRootAddress + ":" + java.util.HexFormat.of().formatHex(kmsCa.publicKey());
-    byte[] cached = KMS_CA_CACHE.get(cacheKey);
+    byte[] cached = KMS_CA_CACHE.getIfPresent(cacheKey);
     if (cached != null) {
       return cached.clone();
     }
     X500Name name = kmsCaName(generation, kmsRootAddress);
     SubjectPublicKeyInfo spki = spki(kmsCa.publicKey());
     byte[] der = build(name, name, spki, spki, new BasicConstraints(1), kmsCa);
-    if (KMS_CA_CACHE.size() > 64) {
-      KMS_CA_CACHE.clear();
-    }
     KMS_CA_CACHE.put(cacheKey, der);
     return der.clone();
   }

@@ -121,4 +121,23 @@ class VersionKeyCacheTest {
     cache.clear();
     assertEquals(0, cache.size());
   }
+
+  @Test
+  void everyEntryThatLeavesTheCacheIsZeroized() {
+    KmsKeyDeriver deriver = new KmsKeyDeriver(keyring());
+    AtomicLong now = new AtomicLong();
+    VersionKeyCache cache = new VersionKeyCache(2, Duration.ofSeconds(60), now::get);
+    KeyVersionPolicy many = new KeyVersionPolicy(5, 1, Set.of());
+    for (int v = 1; v <= 5; v++) {
+      cache.issue(deriver, APP, bytes(20, 1), v, 1, many);
+    }
+    assertEquals(2, cache.size());
+    assertEquals(3, cache.zeroizedEntries(), "the three evicted by size");
+    now.addAndGet(Duration.ofSeconds(61).toNanos());
+    assertEquals(0, cache.size());
+    assertEquals(5, cache.zeroizedEntries(), "and the two that expired");
+    cache.issue(deriver, APP, bytes(20, 1), 1, 1, many);
+    cache.clear();
+    assertEquals(6, cache.zeroizedEntries(), "and the one cleared");
+  }
 }

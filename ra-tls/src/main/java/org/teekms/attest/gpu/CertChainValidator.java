@@ -1,5 +1,7 @@
 package org.teekms.attest.gpu;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import static org.teekms.attest.gpu.GpuAttestationException.Reason.CERT_CHAIN_INVALID;
 
 import java.io.ByteArrayInputStream;
@@ -52,25 +54,21 @@ public final class CertChainValidator {
    * A pure memo of a deterministic check (the exact bytes are the key), bounded; validity times are never cached.
    */
   private static final class VerifiedSignatures {
-    private final int capacity;
-    private final java.util.Set<String> verified = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Cache<String, Boolean> verified;
 
     VerifiedSignatures(int capacity) {
-      this.capacity = capacity;
+      this.verified = Caffeine.newBuilder().maximumSize(capacity).build();
     }
 
     void verify(X509Certificate cert, X509Certificate issuer) throws GeneralSecurityException {
       java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
       sha.update(cert.getEncoded());
       String key = java.util.HexFormat.of().formatHex(sha.digest(issuer.getPublicKey().getEncoded()));
-      if (verified.contains(key)) {
+      if (verified.getIfPresent(key) != null) {
         return;
       }
       cert.verify(issuer.getPublicKey(), BC);
-      if (verified.size() >= capacity) {
-        verified.clear();
-      }
-      verified.add(key);
+      verified.put(key, Boolean.TRUE);
     }
   }
 

@@ -1,5 +1,7 @@
 package org.teekms.attest.tdx;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -13,8 +15,6 @@ import java.util.Arrays;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 
 /**
@@ -28,7 +28,7 @@ final class CertificatePaths {
 
   private final X509Certificate anchor;
   private final byte[] anchorDer;
-  private final Set<String> verifiedSignatures = ConcurrentHashMap.newKeySet();
+  private final Cache<String, Boolean> verifiedSignatures = Caffeine.newBuilder().maximumSize(MAX_CACHED).build();
 
   CertificatePaths(X509Certificate anchor) {
     this.anchor = anchor;
@@ -95,7 +95,7 @@ final class CertificatePaths {
     } catch (CertificateEncodingException e) {
       return false;
     }
-    if (verifiedSignatures.contains(key)) {
+    if (verifiedSignatures.getIfPresent(key) != null) {
       return true;
     }
     try {
@@ -103,10 +103,7 @@ final class CertificatePaths {
     } catch (GeneralSecurityException | RuntimeException e) {
       return false;
     }
-    if (verifiedSignatures.size() > MAX_CACHED) {
-      verifiedSignatures.clear();
-    }
-    verifiedSignatures.add(key);
+    verifiedSignatures.put(key, Boolean.TRUE);
     return true;
   }
 
