@@ -1,8 +1,6 @@
 package org.teekms.keys;
 
 import java.math.BigInteger;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.bouncycastle.crypto.params.ECDomainParameters;
@@ -10,6 +8,7 @@ import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
 import org.bouncycastle.crypto.params.ECPublicKeyParameters;
 import org.bouncycastle.crypto.signers.ECDSASigner;
 import org.bouncycastle.crypto.signers.HMacDSAKCalculator;
+import org.teekms.crypto.Digests;
 
 /** Plain ECDSA over a 32-byte digest for both Weierstrass curves, r ‖ s encoded (package-internal). */
 final class EcdsaRs {
@@ -46,11 +45,7 @@ final class EcdsaRs {
     }
 
     static byte[] sha256(byte[] message) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(message);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Digests.sha256(message);
     }
 
     private static ECDomainParameters domain(Curves curve) {

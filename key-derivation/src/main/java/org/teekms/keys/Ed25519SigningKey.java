@@ -5,13 +5,9 @@ import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
 
 /** An Ed25519 private key (the 32-byte RFC 8032 seed): pure Ed25519 signatures. */
-public final class Ed25519SigningKey implements SigningKey {
-    private final SecretBytes seed;
-    private final byte[] publicKey;
-
+public final class Ed25519SigningKey extends SecretKeyHolder implements SigningKey {
     Ed25519SigningKey(SecretBytes seed, byte[] publicKey) {
-        this.seed = seed;
-        this.publicKey = publicKey;
+        super(seed, publicKey);
     }
 
     @Override
@@ -19,17 +15,11 @@ public final class Ed25519SigningKey implements SigningKey {
         return KeyAlgorithm.ED25519;
     }
 
-    /** The 32-byte RFC 8032 public key. */
-    @Override
-    public byte[] publicKey() {
-        return publicKey.clone();
-    }
-
     /** RFC 8032 Ed25519 of {@code message} (64 bytes). */
     @Override
     public byte[] sign(byte[] message) {
         Ed25519Signer s = new Ed25519Signer();
-        s.init(true, new Ed25519PrivateKeyParameters(seed.internal(), 0));
+        s.init(true, new Ed25519PrivateKeyParameters(secret.internal(), 0));
         s.update(message, 0, message.length);
         return s.generateSignature();
     }
@@ -48,21 +38,5 @@ public final class Ed25519SigningKey implements SigningKey {
         } catch (RuntimeException malformed) {
             return false;
         }
-    }
-
-    @Override
-    public void destroy() {
-        seed.destroy();
-    }
-
-    @Override
-    public boolean isDestroyed() {
-        return seed.isDestroyed();
-    }
-
-    @Override
-    public String toString() {
-        return "Ed25519SigningKey[" + Hex.encode(publicKey) + ", private=" + (isDestroyed() ? "destroyed" : "redacted")
-                + "]";
     }
 }

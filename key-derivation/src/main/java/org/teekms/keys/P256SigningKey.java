@@ -7,24 +7,14 @@ import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.DERSequence;
 
 /** A P-256 private key: ECDSA with SHA-256 and RFC 6979 nonces, so one key and message always give the same bytes. */
-public final class P256SigningKey implements SigningKey {
-    private final SecretBytes scalar;
-    private final byte[] compressed;
-
+public final class P256SigningKey extends SecretKeyHolder implements SigningKey {
     P256SigningKey(SecretBytes scalar, byte[] compressed) {
-        this.scalar = scalar;
-        this.compressed = compressed;
+        super(scalar, compressed);
     }
 
     @Override
     public KeyAlgorithm algorithm() {
         return KeyAlgorithm.P256;
-    }
-
-    /** SEC1 compressed (33 bytes). */
-    @Override
-    public byte[] publicKey() {
-        return compressed.clone();
     }
 
     /** ECDSA of SHA-256(message), r ‖ s (64 bytes); s as computed, not normalized (X.509 verifiers accept both). */
@@ -48,27 +38,11 @@ public final class P256SigningKey implements SigningKey {
     }
 
     private BigInteger[] signRs(byte[] message) {
-        return EcdsaRs.sign(Curves.P256, new BigInteger(1, scalar.internal()), EcdsaRs.sha256(message));
+        return EcdsaRs.sign(Curves.P256, new BigInteger(1, secret.internal()), EcdsaRs.sha256(message));
     }
 
     /** Checks a {@link #sign} signature; false for any malformed input. */
     public static boolean verify(byte[] publicKey, byte[] message, byte[] signature) {
         return message != null && EcdsaRs.verify(Curves.P256, publicKey, EcdsaRs.sha256(message), signature);
-    }
-
-    @Override
-    public void destroy() {
-        scalar.destroy();
-    }
-
-    @Override
-    public boolean isDestroyed() {
-        return scalar.isDestroyed();
-    }
-
-    @Override
-    public String toString() {
-        return "P256SigningKey[" + Hex.encode(compressed) + ", private=" + (isDestroyed() ? "destroyed" : "redacted")
-                + "]";
     }
 }

@@ -11,14 +11,11 @@ import org.bouncycastle.math.ec.ECPoint;
  * RFC 6979 nonces, low s, v = 27 + recovery id): chain signatures over Keccak-256, EIP-191 personal messages
  * (signed responses, operator requests) and dstack's plain {@code k256} signatures over SHA-256.
  */
-public final class Secp256k1SigningKey implements SigningKey {
-    private final SecretBytes scalar;
-    private final byte[] compressed;
+public final class Secp256k1SigningKey extends SecretKeyHolder implements SigningKey {
     private final byte[] uncompressed;
 
     Secp256k1SigningKey(SecretBytes scalar, byte[] compressed, byte[] uncompressed) {
-        this.scalar = scalar;
-        this.compressed = compressed;
+        super(scalar, compressed);
         this.uncompressed = uncompressed;
     }
 
@@ -43,12 +40,6 @@ public final class Secp256k1SigningKey implements SigningKey {
         return KeyAlgorithm.SECP256K1;
     }
 
-    /** SEC1 compressed (33 bytes). */
-    @Override
-    public byte[] publicKey() {
-        return compressed.clone();
-    }
-
     /** SEC1 uncompressed (65 bytes). */
     public byte[] uncompressedPublicKey() {
         return uncompressed.clone();
@@ -60,7 +51,7 @@ public final class Secp256k1SigningKey implements SigningKey {
 
     /** Ethereum-recoverable signature of a 32-byte digest. */
     public EthSignature signDigest(byte[] digest) {
-        return Secp256k1.signDigest(new BigInteger(1, scalar.internal()), digest);
+        return Secp256k1.signDigest(new BigInteger(1, secret.internal()), digest);
     }
 
     /** Signs Keccak-256(message): every tee-kms chain signature (docs/key-derivation.md §6). */
@@ -105,21 +96,5 @@ public final class Secp256k1SigningKey implements SigningKey {
     /** The signer of an EIP-191 signature of {@code message}, or empty when the signature is not acceptable. */
     public static Optional<EthereumAddress> recoverPersonalSigner(byte[] message, EthSignature signature) {
         return Secp256k1.recoverAddress(personalMessage(message), signature);
-    }
-
-    @Override
-    public void destroy() {
-        scalar.destroy();
-    }
-
-    @Override
-    public boolean isDestroyed() {
-        return scalar.isDestroyed();
-    }
-
-    @Override
-    public String toString() {
-        return "Secp256k1SigningKey[" + Hex.encode(compressed) + ", private=" + (isDestroyed() ? "destroyed" : "redacted")
-                + "]";
     }
 }

@@ -6,16 +6,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
+import java.security.Provider;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.List;
 import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.teekms.agent.HexField;
@@ -31,9 +30,11 @@ import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.ratls.RaTlsCertificateFactory;
 import org.teekms.attest.ratls.RaTlsIdentity;
+import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.crypto.BouncyCastle;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.KeyAlgorithm;
@@ -198,7 +199,7 @@ public final class GuestApi implements JsonApi {
     ObjectNode out = JSON.createObjectNode();
     out.put("app_id", appId);
     out.put("instance_id", id.instanceId().toHex());
-    out.put("app_cert", pem(agent.credentials().certificate()));
+    out.put("app_cert", Pem.encode(agent.credentials().certificate()));
     out.put("tcb_info", tcb.toString());
     out.put("app_name", id.compose().name());
     out.put("device_id", "");
@@ -289,14 +290,14 @@ public final class GuestApi implements JsonApi {
       throw new ApiException(502, "the certificate is not signed by the app CA of key version " + v.version());
     }
     ObjectNode out = JSON.createObjectNode();
-    out.put("key", pkcs8Pem(pair.getPrivate())); // dstack returns PKCS#8 ("BEGIN PRIVATE KEY")
-    out.putArray("certificate_chain").add(pem(leaf));
+    out.put("key", Pem.encode("PRIVATE KEY", pair.getPrivate().getEncoded())); // dstack returns PKCS#8
+    out.putArray("certificate_chain").add(Pem.encode(leaf));
     out.put("key_version", signed.getKeyVersion());
     out.put("grant_id", signed.getGrantId());
     return out;
   }
 
-  private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+  private static final Provider BC = BouncyCastle.PROVIDER;
 
   /** A P-256 public key from its SEC1 compressed encoding. */
   static java.security.PublicKey p256(byte[] compressed) throws GeneralSecurityException {
@@ -304,22 +305,6 @@ public final class GuestApi implements JsonApi {
     var spec = new org.bouncycastle.jce.spec.ECPublicKeySpec(params.getCurve().decodePoint(compressed),
         new org.bouncycastle.jce.spec.ECParameterSpec(params.getCurve(), params.getG(), params.getN(), params.getH()));
     return java.security.KeyFactory.getInstance("EC", BC).generatePublic(spec);
-  }
-
-  static String pkcs8Pem(java.security.PrivateKey key) {
-    return "-----BEGIN PRIVATE KEY-----\n"
-        + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(key.getEncoded())
-        + "\n-----END PRIVATE KEY-----\n";
-  }
-
-  static String pem(Object o) {
-    StringWriter w = new StringWriter();
-    try (JcaPEMWriter p = new JcaPEMWriter(w)) {
-      p.writeObject(o);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return w.toString();
   }
 
   // ---- Sign / Verify / Version ------------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 package org.teekms.agent.verify;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
+import org.teekms.crypto.Digests;
 import org.teekms.keys.EthSignature;
 import org.teekms.keys.EthereumAddress;
 import org.teekms.keys.Secp256k1SigningKey;
@@ -133,10 +132,6 @@ public final class SignedText {
   }
 
   public static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 }

@@ -6,8 +6,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.math.BigInteger;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Date;
@@ -28,6 +26,7 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.jce.ECNamedCurveTable;
 import org.bouncycastle.jce.spec.ECNamedCurveParameterSpec;
 import org.bouncycastle.operator.ContentSigner;
+import org.teekms.crypto.Digests;
 import org.teekms.keys.AppId;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.KeyAlgorithm;
@@ -101,12 +100,12 @@ public final class KmsCertificateAuthority {
 
   /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
   public static byte[] keyIdentifier(SubjectPublicKeyInfo spki) {
-    return digest("SHA-1", spki.getPublicKeyData().getBytes());
+    return Digests.sha1(spki.getPublicKeyData().getBytes());
   }
 
   private static byte[] build(X500Name issuer, X500Name subject, SubjectPublicKeyInfo subjectKey,
       SubjectPublicKeyInfo issuerKey, BasicConstraints constraints, DerivedKey signer) {
-    byte[] h = digest("SHA-256", subjectKey.getPublicKeyData().getBytes());
+    byte[] h = Digests.sha256(subjectKey.getPublicKeyData().getBytes());
     h[0] &= 0x7f;
     BigInteger serial = new BigInteger(1, Arrays.copyOf(h, 16)).setBit(0); // positive, non-zero, 16 bytes at most
     X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer, serial,
@@ -126,14 +125,6 @@ public final class KmsCertificateAuthority {
   private static void require(DerivedKey key, Purpose purpose) {
     if (key.request().purpose() != purpose || key.algorithm() != KeyAlgorithm.P256) {
       throw new IllegalArgumentException("expected a " + purpose.label() + "/p256 key, got " + key.request());
-    }
-  }
-
-  private static byte[] digest(String alg, byte[] data) {
-    try {
-      return MessageDigest.getInstance(alg).digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 

@@ -18,7 +18,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.teekms.crypto.BouncyCastle;
+import org.teekms.crypto.Digests;
 
 /**
  * Validates a leaf-first X.509 chain against one configured trust anchor: issuer/subject linkage, signatures
@@ -28,7 +29,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  */
 public final class CertChainValidator {
   /** The provider every signature check in this package uses. Not registered globally. */
-  public static final Provider BC = new BouncyCastleProvider();
+  public static final Provider BC = BouncyCastle.PROVIDER;
   public static final int MAX_CHAIN_LENGTH = 8;
   public static final int MAX_CERT_BYTES = 16 * 1024;
 
@@ -61,9 +62,8 @@ public final class CertChainValidator {
     }
 
     void verify(X509Certificate cert, X509Certificate issuer) throws GeneralSecurityException {
-      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-      sha.update(cert.getEncoded());
-      String key = java.util.HexFormat.of().formatHex(sha.digest(issuer.getPublicKey().getEncoded()));
+      String key = java.util.HexFormat.of().formatHex(Digests.sha256(cert.getEncoded(),
+          issuer.getPublicKey().getEncoded()));
       if (verified.getIfPresent(key) != null) {
         return;
       }

@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.teekms.crypto.BouncyCastle;
 
 /**
  * Builds and checks certificate paths to one trust anchor. Signature checks (the costly part) do not depend on time,
@@ -24,7 +24,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  */
 final class CertificatePaths {
   private static final int MAX_CACHED = 16_384;
-  private static final Provider BC = new BouncyCastleProvider();
+  private static final Provider BC = BouncyCastle.PROVIDER;
 
   private final X509Certificate anchor;
   private final byte[] anchorDer;
