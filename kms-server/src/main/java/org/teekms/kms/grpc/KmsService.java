@@ -58,10 +58,8 @@ public class KmsService extends KmsGrpc.KmsImplBase {
     AttestedPeer peer;
     try {
       peer = attestedPeer();
-      if (request.getClientNonce().size() > 64) {
-        throw new AdmissionDenied(org.teekms.kms.admission.DenyCode.REQUEST_INVALID, "client_nonce longer than 64 bytes");
-      }
-      grant = admission.grantAppKeys(peer, request.getKeyVersionsList());
+      grant = admission.grantAppKeys(peer, request.getKeyVersionsList(),
+          request.getClientNonce().toByteArray());
     } catch (AdmissionDenied d) {
       logDecision("GetAppKeys", null, null, d, () -> LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail()));
       out.onError(GrpcErrors.denied(d));

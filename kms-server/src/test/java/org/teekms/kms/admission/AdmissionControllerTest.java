@@ -141,8 +141,8 @@ class AdmissionControllerTest {
   }
 
   static AttestedPeer peer(byte[] app, byte[] compose, byte[] instance, boolean debug, String tcb, int gpus) {
-    return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05), tcb, List.of(),
-        debug, gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
+    return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05),
+        org.teekms.attest.tdx.TcbStatus.parse(tcb), List.of(), TestTd.report(debug), gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
         new MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"), gpuFacts(gpus));
   }
 
