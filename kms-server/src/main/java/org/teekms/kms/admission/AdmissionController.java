@@ -25,7 +25,7 @@ import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keys.ReleasedAppKeys;
 import org.teekms.kms.keys.TlsCertificateIssuer;
 import org.teekms.kms.keystate.AppKeyState;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.ChainRootAnchor;
 import org.teekms.kms.roots.RootAnchorViolation;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -156,7 +156,7 @@ public final class AdmissionController {
         "the chain's root-generation anchor was not read with the policy" + at));
     checkAnchor(anchor, at);
 
-    AppKeyState state = syncKeyVersions(peer.appId(), verdict);
+    AppKeyState state = syncKeyVersions(app(peer), verdict);
     KmsKeyDeriver deriver = deriver(anchor, at);
     Set<Integer> live = deriver.keyring().generations().entrySet().stream()
         .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey)
@@ -225,7 +225,7 @@ public final class AdmissionController {
     List<ReleasedAppKeys> keys = new ArrayList<>();
     try {
       for (AppKeyState.KeyVersion v : chosen) {
-        keys.add(versionKeys.issue(deriver, peer.appId(), peer.instanceId(), v.version(), v.rootGeneration(), policy));
+        keys.add(versionKeys.issue(deriver, v.of(app(peer)), instance(peer), policy));
       }
     } catch (KeyRefusedException refused) {
       keys.forEach(ReleasedAppKeys::destroy);
@@ -284,9 +284,9 @@ public final class AdmissionController {
     AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
         .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
             "the current key version " + state.currentVersion() + " is not served"));
-    TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), peer.appId(), peer.instanceId(),
-        current.version(), current.rootGeneration(), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()),
-        csrDer, dnsNames, validitySeconds, clientAuth, clock);
+    TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), current.of(app(peer)),
+        instance(peer), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()), csrDer, dnsNames,
+        validitySeconds, clientAuth, clock);
     Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
         List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
             "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
@@ -315,12 +315,12 @@ public final class AdmissionController {
     }
   }
 
-  private AppKeyState syncKeyVersions(byte[] appId, AppPolicyVerdict verdict) {
+  private AppKeyState syncKeyVersions(org.teekms.keys.AppId appId, AppPolicyVerdict verdict) {
     long now = clock.millis();
     try {
       // Common case: the app is already where the chain says. Read without locking; only an advance takes the row lock
       // (so concurrent admissions of one app do not queue behind each other).
-      java.util.Optional<AppKeyState> known = AppKeyVersions.read(pool, appId).await().atMost(dbWait);
+      java.util.Optional<AppKeyState> known = AppKeyStateStore.read(pool, appId).await().atMost(dbWait);
       if (known.isPresent() && known.get().currentVersion() >= verdict.currentKeyVersion()
           && known.get().minVersion() >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
         return known.get();
@@ -329,7 +329,7 @@ public final class AdmissionController {
         if (current.isEmpty()) {
           throw new IllegalStateException("the KMS has no CURRENT root generation (not bootstrapped)");
         }
-        return AppKeyVersions.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
+        return AppKeyStateStore.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
             current.get().generation(), now);
       })).await().atMost(dbWait).after();
     } catch (RuntimeException e) {
@@ -370,6 +370,15 @@ public final class AdmissionController {
     } catch (RuntimeException e) {
       LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(), denied.code(), rootMessage(e));
     }
+  }
+
+  private static org.teekms.keys.AppId app(AttestedPeer peer) {
+    return org.teekms.keys.AppId.of(peer.appId());
+  }
+
+  private static Optional<org.teekms.keys.InstanceId> instance(AttestedPeer peer) {
+    byte[] id = peer.instanceId();
+    return id.length == 0 ? Optional.empty() : Optional.of(org.teekms.keys.InstanceId.of(id));
   }
 
   /** The attested GPUs' device ids (SHA-256 of each device-identity certificate), comma-separated, evidence order. */

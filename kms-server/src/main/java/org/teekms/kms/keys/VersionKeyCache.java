@@ -5,9 +5,9 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.LongSupplier;
-import org.teekms.keys.AppId;
 import org.teekms.keys.AppRootCertificate;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.InsecureSecretAccess;
@@ -17,6 +17,7 @@ import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.PurposeKeyCertificate;
 import org.teekms.keys.RootKeyring;
+import org.teekms.keys.VersionRef;
 
 /**
  * The version-level part of what GetAppKeys releases is a pure function of (root generation, app, version): the app
@@ -32,7 +33,6 @@ import org.teekms.keys.RootKeyring;
  */
 public final class VersionKeyCache {
 
-  private record Key(int generation, AppId appId, int version) {}
 
   /** Version-level keys of one (generation, app, version). */
   private static final class Entry {
@@ -75,7 +75,7 @@ public final class VersionKeyCache {
   private final int maxEntries;
   private final long ttlNanos;
   private final LongSupplier nanoTime;
-  private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+  private final LinkedHashMap<VersionRef, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
   private long hits;
   private long misses;
 
@@ -97,42 +97,39 @@ public final class VersionKeyCache {
    * The version policy and the generation's liveness are checked on every call (refusal = KeyRefusedException from
    * the deriver, as without the cache).
    */
-  public ReleasedAppKeys issue(KmsKeyDeriver deriver, byte[] appIdBytes, byte[] instanceIdBytes, int version,
-      int generation, KeyVersionPolicy policy) {
-    policy.check(version);
+  public ReleasedAppKeys issue(KmsKeyDeriver deriver, VersionRef key, Optional<InstanceId> instance,
+      KeyVersionPolicy policy) {
+    policy.check(key.version());
     Map<Integer, RootKeyring.GenerationState> states = deriver.keyring().generations();
     Set<Integer> live = states.entrySet().stream().filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
         .map(Map.Entry::getKey).collect(java.util.stream.Collectors.toSet());
-    AppId appId = AppId.of(appIdBytes);
-    Key key = new Key(generation, appId, version);
-    Entry entry = live.contains(generation) ? lookup(key, live) : null;
+    Entry entry = live.contains(key.generation()) ? lookup(key, live) : null;
     byte[][] copies = entry == null ? null : entry.copies();
     if (copies == null) {
       // Miss (or a generation the keyring does not hold, which the deriver refuses with its precise reason).
-      ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, appIdBytes, instanceIdBytes, version, generation, policy);
+      ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, key, instance, policy);
       store(key, fresh);
       return fresh;
     }
     InsecureSecretAccess access = InsecureSecretAccess.get();
     byte[] disk = null;
-    if (instanceIdBytes.length > 0) {
+    if (instance.isPresent()) {
       // KMS-tier: derived from the root generation itself, per instance, never cached.
-      try (DerivedKey d = deriver.derive(KeyRequest.disk(generation, appId, version, InstanceId.of(instanceIdBytes), ""),
-          policy)) {
+      try (DerivedKey d = deriver.derive(KeyRequest.disk(key, instance.get(), ""), policy)) {
         disk = d.privateKeyBytes(access);
       } catch (RuntimeException e) {
         Arrays.stream(copies).forEach(c -> Arrays.fill(c, (byte) 0));
         throw e;
       }
     }
-    return new ReleasedAppKeys(version, generation, disk, copies[0], entry.appRootCertificate, copies[1],
+    return new ReleasedAppKeys(key.version(), key.generation(), disk, copies[0], entry.appRootCertificate, copies[1],
         entry.envCertificate, copies[2], entry.caCertificate, entry.appCaX509.clone(), entry.kmsCaX509.clone());
   }
 
-  private synchronized Entry lookup(Key key, Set<Integer> live) {
+  private synchronized Entry lookup(VersionRef key, Set<Integer> live) {
     // Zeroize entries of generations that are no longer live (destroyed roots), whatever their age.
-    for (Iterator<Map.Entry<Key, Entry>> it = entries.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<Key, Entry> e = it.next();
+    for (Iterator<Map.Entry<VersionRef, Entry>> it = entries.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<VersionRef, Entry> e = it.next();
       if (!live.contains(e.getKey().generation())) {
         e.getValue().destroy();
         it.remove();
@@ -151,7 +148,7 @@ public final class VersionKeyCache {
     return entry;
   }
 
-  private void store(Key key, ReleasedAppKeys keys) {
+  private void store(VersionRef key, ReleasedAppKeys keys) {
     if (maxEntries == 0) {
       return;
     }
