@@ -24,7 +24,7 @@ import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuNonce;
-import org.teekms.attest.gpu.GpuPolicy;
+import org.teekms.attest.gpu.GpuEvidencePolicy;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.gpu.MeasurementResult;
 import org.teekms.attest.gpu.OcspResult;
@@ -56,7 +56,7 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  *   <li>the {@link OsImageCheck} (never a refusal: it records whether a measurement document proves the claimed OS
  *       image; the identity always carries the hardware-derived {@link MrSystem mrSystem} for policy);
  *   <li>GPU evidence (if carried and a GPU verifier is configured): measured into RTMR3, nonce bound to this key,
- *       every GPU valid, then the {@link GpuPolicy}; or, with {@link Builder#gpuFacts}, the same checks recorded as
+ *       every GPU valid, then the {@link GpuEvidencePolicy}; or, with {@link Builder#gpuFacts}, the same checks recorded as
  *       facts ({@link RaTlsIdentity#gpus()}, one failed result for evidence that is malformed or not measured) for
  *       the caller's policy to decide;
  *   <li>the application's {@link RaTlsPolicy}.
@@ -73,7 +73,7 @@ public final class RaTlsVerifier {
   private final CollateralSource collateral;
   private final QuotePolicy quotePolicy;
   private final GpuEvidenceVerifier gpuVerifier;
-  private final GpuPolicy gpuPolicy;
+  private final GpuEvidencePolicy gpuPolicy;
   private final boolean gpuFactsOnly;
   private final RaTlsPolicy policy;
   private final OsImageCheck osImageCheck;
@@ -116,7 +116,7 @@ public final class RaTlsVerifier {
     private final CollateralSource collateral;
     private QuotePolicy quotePolicy = QuotePolicy.builder().build();
     private GpuEvidenceVerifier gpuVerifier;
-    private GpuPolicy gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
+    private GpuEvidencePolicy gpuPolicy = new GpuEvidencePolicy(0, java.util.Set.of(), null, null, false, false);
     private boolean gpuFactsOnly;
     private RaTlsPolicy policy = RaTlsPolicy.ACCEPT_VERIFIED;
     private OsImageCheck osImageCheck = OsImageCheck.NONE;
@@ -153,7 +153,7 @@ public final class RaTlsVerifier {
      * Verify GPU evidence carried in certificates, and apply {@code policy} to the results. Without this, GPU
      * evidence is not examined and {@link RaTlsIdentity#gpus()} is empty.
      */
-    public Builder gpu(GpuEvidenceVerifier verifier, GpuPolicy policy) {
+    public Builder gpu(GpuEvidenceVerifier verifier, GpuEvidencePolicy policy) {
       this.gpuVerifier = Objects.requireNonNull(verifier);
       this.gpuPolicy = Objects.requireNonNull(policy);
       this.gpuFactsOnly = false;
@@ -168,7 +168,7 @@ public final class RaTlsVerifier {
      */
     public Builder gpuFacts(GpuEvidenceVerifier verifier) {
       this.gpuVerifier = Objects.requireNonNull(verifier);
-      this.gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
+      this.gpuPolicy = new GpuEvidencePolicy(0, java.util.Set.of(), null, null, false, false);
       this.gpuFactsOnly = true;
       return this;
     }
@@ -451,7 +451,7 @@ public final class RaTlsVerifier {
         }
       }
     }
-    GpuPolicy.Decision d = gpuPolicy.apply(gpus);
+    GpuEvidencePolicy.Decision d = gpuPolicy.apply(gpus);
     if (!d.allowed()) {
       throw new RaTlsException(Reason.POLICY_REJECTED, "GPU policy: " + String.join("; ", d.reasons()));
     }

@@ -15,7 +15,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.eventlog.DstackBootSequence;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
-import org.teekms.attest.gpu.GpuPolicy;
+import org.teekms.attest.gpu.GpuEvidencePolicy;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.provider.RuntimeEventLog;
@@ -251,7 +251,7 @@ class RaTlsVerifierTest {
     SimulatedGpuEvidenceProvider gpus = SimulatedGpuEvidenceProvider.enable(2);
     GpuEvidenceVerifier gpuVerifier = GpuEvidenceVerifier.builder(gpus.simulator().deviceRoot())
         .revocation(RevocationChecker.disabled()).build();
-    GpuPolicy twoGpus = new GpuPolicy(2, Set.of(), null, null, false, false);
+    GpuEvidencePolicy twoGpus = new GpuEvidencePolicy(2, Set.of(), null, null, false, false);
     RaTlsVerifier verifier = SimulatedRaTls.verifier().gpu(gpuVerifier, twoGpus).build();
 
     SimulatedCvm cvm = SimulatedRaTls.cvm(APP, false);
