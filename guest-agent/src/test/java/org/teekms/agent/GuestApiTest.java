@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,8 +76,8 @@ class GuestApiTest {
   void getKeyIsTheKmsDerivationOfTheDstackPathAndPurpose() throws Exception {
     JsonNode r = call("GetKey", "{\"path\":\"wallet/eth\",\"purpose\":\"signing\",\"algorithm\":\"secp256k1\"}", 200);
     KeyVersionPolicy policy = KeyVersionPolicy.initial();
-    try (DerivedKey expected = new AppKeyDeriver(kms.deriver.appRootSecret(1, AgentFixture.APP, 1, policy))
-        .derive(KeyRequest.user(1, AgentFixture.APP, 1, KeyAlgorithm.SECP256K1, "dstack:7:signingwallet/eth"))) {
+    try (DerivedKey expected = new AppKeyDeriver(kms.deriver.appRootSecret(new VersionRef(1, AgentFixture.APP, 1), policy))
+        .derive(KeyRequest.user(new VersionRef(1, AgentFixture.APP, 1), KeyAlgorithm.SECP256K1, "dstack:7:signingwallet/eth"))) {
       assertEquals(HexFormat.of().formatHex(expected.privateKeyBytes(InsecureSecretAccess.get())),
           r.get("key").asText());
     }
@@ -144,7 +145,7 @@ class GuestApiTest {
     assertTrue(out.at("/tls/subjectAltName").asText().contains("DNS:api.demo.example"));
     X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(
         new ByteArrayInputStream(out.at("/tls/certificatePem").asText().getBytes()));
-    try (DerivedKey ca = kms.deriver.derive(KeyRequest.tlsCa(1, AgentFixture.APP, 1), KeyVersionPolicy.initial())) {
+    try (DerivedKey ca = kms.deriver.derive(KeyRequest.tlsCa(new VersionRef(1, AgentFixture.APP, 1)), KeyVersionPolicy.initial())) {
       leaf.verify(TestKms.p256Public(ca));
     }
     assertEquals(GuestApi.VERSION, out.at("/version/version").asText());

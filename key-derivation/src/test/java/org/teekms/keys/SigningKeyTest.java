@@ -32,7 +32,7 @@ class SigningKeyTest {
 
     private static DerivedKey key(KeyAlgorithm algorithm) {
         try (SecretBytes root = TestFixtures.rootSecret(1)) {
-            return DerivedKey.derive(root, KeyRequest.user(1, TestFixtures.APP_A, 1, algorithm, "signing-test"));
+            return DerivedKey.derive(root, KeyRequest.user(new VersionRef(1, TestFixtures.APP_A, 1), algorithm, "signing-test"));
         }
     }
 

@@ -27,7 +27,7 @@ import org.teekms.crypto.Digests;
 
 /**
  * Verifies GPU evidence: for each GPU, report signature, device chain to the configured root at an explicit time,
- * nonce, FWID, revocation and (with a RIM store) measurements. Returns facts per GPU; {@link GpuPolicy} decides
+ * nonce, FWID, revocation and (with a RIM store) measurements. Returns facts per GPU; {@link GpuEvidencePolicy} decides
  * afterwards whether they are enough. Thread-safe; one instance serves every connection.
  *
  * <p>Order of checks (the first failure is the reported reason): parse → device chain → architecture → report

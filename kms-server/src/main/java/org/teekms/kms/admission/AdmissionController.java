@@ -25,7 +25,7 @@ import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keys.ReleasedAppKeys;
 import org.teekms.kms.keys.TlsCertificateIssuer;
 import org.teekms.kms.keystate.AppKeyState;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.ChainRootAnchor;
 import org.teekms.kms.roots.RootAnchorViolation;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -34,7 +34,9 @@ import org.teekms.kms.roots.RootGenerationStore;
  * Decides GetAppKeys for a CVM whose RA-TLS certificate already verified, and releases its keys. In order (the first
  * failure is the answer, with a precise reason):
  * <ol>
- *   <li>local attestation policy: not a debug TD, accepted TCB status and advisories, key provider;</li>
+ *   <li>local attestation policy ({@link LocalAttestationPolicy}, the only place the KMS's quote policy is applied:
+ *       the RA-TLS handshake proved the evidence only): not a debug TD, accepted TCB status and advisories, TD
+ *       attributes and TDX module, key provider;</li>
  *   <li>GPU evidence: every presented GPU verified, no device twice, one architecture (GPU_* codes);</li>
  *   <li>on-chain policy at a pinned block (registration, OS image and its hardware measurement — the quote's mrSystem
  *       must be a golden value registered for the claimed image unless a measurement document proved it —, TCB,
@@ -91,15 +93,26 @@ public final class AdmissionController {
    * @throws AdmissionDenied with the reason; nothing was released
    */
   public AppKeysGrant grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions) {
+    return grantAppKeys(peer, requestedVersions, new byte[0]);
+  }
+
+  /**
+   * @param requestedVersions empty = every served version
+   * @param clientNonce the request's {@code client_nonce} (at most 64 bytes, else REQUEST_INVALID), echoed as hex
+   *     into the grant's or the denial's audit entry ({@link ClientNonce})
+   * @throws AdmissionDenied with the reason; nothing was released
+   */
+  public AppKeysGrant grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions, byte[] clientNonce) {
     long start = System.nanoTime();
-    PolicyBlockRef[] block = new PolicyBlockRef[1];
+    ClientNonce nonce = ClientNonce.NONE;
     try {
-      AppKeysGrant grant = decideAndRelease(peer, requestedVersions, block);
+      nonce = ClientNonce.of(clientNonce);
+      AppKeysGrant grant = decideAndRelease(peer, requestedVersions, nonce);
       observer.admitted(Duration.ofNanos(System.nanoTime() - start));
       return grant;
     } catch (AdmissionDenied denied) {
       observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
-      auditDenial("DENY_APP_KEYS", peer, denied, block[0]);
+      auditDenial("DENY_APP_KEYS", peer, denied, nonce);
       throw denied;
     }
   }
@@ -109,16 +122,22 @@ public final class AdmissionController {
       ChainRootAnchor anchor) {}
 
   /**
-   * Steps 1-4 without releasing anything: local policy, on-chain policy, GPU, key-version sync.
-   *
-   * @param blockOut receives the pinned block as soon as it is known (for auditing a later refusal)
+   * Steps 1-6 without releasing anything: local policy, on-chain policy, GPU, root anchor, key-version sync. A
+   * refusal after the chain was read carries the pinned block ({@link AdmissionDenied#block}).
    */
-  Admitted admit(AttestedPeer peer, PolicyBlockRef[] blockOut) {
+  Admitted admit(AttestedPeer peer) {
     local.checkPeer(peer);
     LocalAttestationPolicy.checkGpuEvidence(peer);
 
     AppPolicyVerdict verdict = readChain(peer);
-    verdict.block().ifPresent(b -> blockOut[0] = b);
+    try {
+      return admitAt(peer, verdict);
+    } catch (AdmissionDenied d) {
+      throw d.at(verdict.block());
+    }
+  }
+
+  private Admitted admitAt(AttestedPeer peer, AppPolicyVerdict verdict) {
     String at = verdict.block().map(b -> " at " + b).orElse("");
     switch (verdict.outcome()) {
       case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
@@ -137,7 +156,7 @@ public final class AdmissionController {
         "the chain's root-generation anchor was not read with the policy" + at));
     checkAnchor(anchor, at);
 
-    AppKeyState state = syncKeyVersions(peer.appId(), verdict);
+    AppKeyState state = syncKeyVersions(app(peer), verdict);
     KmsKeyDeriver deriver = deriver(anchor, at);
     Set<Integer> live = deriver.keyring().generations().entrySet().stream()
         .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey)
@@ -161,11 +180,19 @@ public final class AdmissionController {
     }
   }
 
-  private AppKeysGrant decideAndRelease(AttestedPeer peer, List<Integer> requested, PolicyBlockRef[] blockOut) {
+  private AppKeysGrant decideAndRelease(AttestedPeer peer, List<Integer> requested, ClientNonce nonce) {
     if (requested.stream().anyMatch(v -> v == null || v < 1) || requested.size() > 64) {
       throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "key versions must be >= 1, at most 64 of them");
     }
-    Admitted admitted = admit(peer, blockOut);
+    Admitted admitted = admit(peer);
+    try {
+      return release(peer, requested, nonce, admitted);
+    } catch (AdmissionDenied d) {
+      throw d.at(Optional.of(admitted.block()));
+    }
+  }
+
+  private AppKeysGrant release(AttestedPeer peer, List<Integer> requested, ClientNonce nonce, Admitted admitted) {
     AppKeyState state = admitted.state();
     List<AppKeyState.KeyVersion> served = admitted.served();
     KmsKeyDeriver deriver = admitted.deriver();
@@ -198,18 +225,22 @@ public final class AdmissionController {
     List<ReleasedAppKeys> keys = new ArrayList<>();
     try {
       for (AppKeyState.KeyVersion v : chosen) {
-        keys.add(versionKeys.issue(deriver, peer.appId(), peer.instanceId(), v.version(), v.rootGeneration(), policy));
+        keys.add(versionKeys.issue(deriver, v.of(app(peer)), instance(peer), policy));
       }
     } catch (KeyRefusedException refused) {
       keys.forEach(ReleasedAppKeys::destroy);
       throw new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED, refused.getMessage());
     }
 
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
+    details.put("tcbStatus", peer.tcbStatus().name());
+    details.put("gpuCount", String.valueOf(peer.gpuCount()));
+    details.put("gpuDevices", gpuDevices(peer));
+    nonce.hex().ifPresent(n -> details.put(ClientNonce.AUDIT_KEY, n));
     Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, peer.appId(), peer.instanceId(),
         chosen.stream().map(AppKeyState.KeyVersion::version).toList(),
-        chosen.get(chosen.size() - 1).rootGeneration(), block, Map.of(
-            "composeHash", HexFormat.of().formatHex(peer.composeHash()), "tcbStatus", peer.tcbStatus(),
-            "gpuCount", String.valueOf(peer.gpuCount()), "gpuDevices", gpuDevices(peer)));
+        chosen.get(chosen.size() - 1).rootGeneration(), block, details);
     try {
       ledger.recordGrant(grant).await().atMost(dbWait);
     } catch (RuntimeException e) {
@@ -228,38 +259,46 @@ public final class AdmissionController {
   public SignedCertificate signCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames, int validitySeconds,
       boolean clientAuth) {
     long start = System.nanoTime();
-    PolicyBlockRef[] block = new PolicyBlockRef[1];
     try {
       try {
         TlsCertificateIssuer.checkRequest(csrDer, dnsNames, validitySeconds);
       } catch (TlsCertificateIssuer.BadCertificateRequest bad) {
         throw new AdmissionDenied(DenyCode.REQUEST_INVALID, bad.getMessage());
       }
-      Admitted admitted = admit(peer, block);
-      AppKeyState state = admitted.state();
-      AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
-          .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
-              "the current key version " + state.currentVersion() + " is not served"));
-      TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), peer.appId(), peer.instanceId(),
-          current.version(), current.rootGeneration(), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()),
-          csrDer, dnsNames, validitySeconds, clientAuth, clock);
-      Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
-          List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
-              "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
-              "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
+      Admitted admitted = admit(peer);
       try {
-        ledger.recordGrant(grant).await().atMost(dbWait);
-      } catch (RuntimeException e) {
-        throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not be recorded in the audit log, so no "
-            + "certificate is returned: " + rootMessage(e));
+        return issueCertificate(peer, csrDer, dnsNames, validitySeconds, clientAuth, admitted, start);
+      } catch (AdmissionDenied d) {
+        throw d.at(Optional.of(admitted.block()));
       }
-      observer.admitted(Duration.ofNanos(System.nanoTime() - start));
-      return new SignedCertificate(grant.grantId(), issued);
     } catch (AdmissionDenied denied) {
       observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
-      auditDenial("DENY_SIGN_CERT", peer, denied, block[0]);
+      auditDenial("DENY_SIGN_CERT", peer, denied, ClientNonce.NONE);
       throw denied;
     }
+  }
+
+  private SignedCertificate issueCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames,
+      int validitySeconds, boolean clientAuth, Admitted admitted, long start) {
+    AppKeyState state = admitted.state();
+    AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
+        .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
+            "the current key version " + state.currentVersion() + " is not served"));
+    TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), current.of(app(peer)),
+        instance(peer), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()), csrDer, dnsNames,
+        validitySeconds, clientAuth, clock);
+    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
+        List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
+            "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
+            "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
+    try {
+      ledger.recordGrant(grant).await().atMost(dbWait);
+    } catch (RuntimeException e) {
+      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not be recorded in the audit log, so no "
+          + "certificate is returned: " + rootMessage(e));
+    }
+    observer.admitted(Duration.ofNanos(System.nanoTime() - start));
+    return new SignedCertificate(grant.grantId(), issued);
   }
 
   /** A certificate issued by SignCert and the grant recording it. */
@@ -276,12 +315,12 @@ public final class AdmissionController {
     }
   }
 
-  private AppKeyState syncKeyVersions(byte[] appId, AppPolicyVerdict verdict) {
+  private AppKeyState syncKeyVersions(org.teekms.keys.AppId appId, AppPolicyVerdict verdict) {
     long now = clock.millis();
     try {
       // Common case: the app is already where the chain says. Read without locking; only an advance takes the row lock
       // (so concurrent admissions of one app do not queue behind each other).
-      java.util.Optional<AppKeyState> known = AppKeyVersions.read(pool, appId).await().atMost(dbWait);
+      java.util.Optional<AppKeyState> known = AppKeyStateStore.read(pool, appId).await().atMost(dbWait);
       if (known.isPresent() && known.get().currentVersion() >= verdict.currentKeyVersion()
           && known.get().minVersion() >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
         return known.get();
@@ -290,7 +329,7 @@ public final class AdmissionController {
         if (current.isEmpty()) {
           throw new IllegalStateException("the KMS has no CURRENT root generation (not bootstrapped)");
         }
-        return AppKeyVersions.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
+        return AppKeyStateStore.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
             current.get().generation(), now);
       })).await().atMost(dbWait).after();
     } catch (RuntimeException e) {
@@ -308,27 +347,38 @@ public final class AdmissionController {
     }
   }
 
-  private void auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, PolicyBlockRef block) {
+  private void auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, ClientNonce nonce) {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("detail", denied.detail());
     facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
     facts.put("instanceId", HexFormat.of().formatHex(peer.instanceId()));
-    facts.put("tcbStatus", peer.tcbStatus());
+    facts.put("tcbStatus", peer.tcbStatus().name());
+    facts.put("debug", peer.debug());
     facts.put("osImageHash", HexFormat.of().formatHex(peer.osImageHash()));
     facts.put("mrSystem", peer.os().mrSystemHex());
     if (!peer.gpus().gpus().isEmpty()) {
       facts.put("gpuCount", peer.gpuCount());
       facts.put("gpuDevices", gpuDevices(peer));
     }
-    Optional.ofNullable(block).ifPresent(b -> {
+    denied.block().ifPresent(b -> {
       facts.put("policyBlock", b.number());
       facts.put("chainId", b.chainId());
     });
+    nonce.hex().ifPresent(n -> facts.put(ClientNonce.AUDIT_KEY, n));
     try {
       ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts).await().atMost(dbWait);
     } catch (RuntimeException e) {
       LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(), denied.code(), rootMessage(e));
     }
+  }
+
+  private static org.teekms.keys.AppId app(AttestedPeer peer) {
+    return org.teekms.keys.AppId.of(peer.appId());
+  }
+
+  private static Optional<org.teekms.keys.InstanceId> instance(AttestedPeer peer) {
+    byte[] id = peer.instanceId();
+    return id.length == 0 ? Optional.empty() : Optional.of(org.teekms.keys.InstanceId.of(id));
   }
 
   /** The attested GPUs' device ids (SHA-256 of each device-identity certificate), comma-separated, evidence order. */

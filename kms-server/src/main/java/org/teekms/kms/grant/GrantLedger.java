@@ -38,7 +38,7 @@ public final class GrantLedger {
         .addString(grant.kind().name()).addBuffer(Buffer.buffer(grant.appId())).addBuffer(Buffer.buffer(grant.instanceId()))
         .addArrayOfInteger(grant.keyVersions().toArray(Integer[]::new)).addInteger(grant.rootGeneration())
         .addLong(grant.policyBlock().chainId()).addLong(grant.policyBlock().number())
-        .addBuffer(Buffer.buffer(grant.policyBlock().hash())).addLong(entry.eventTimeMillis()).addLong(entry.seq())));
+        .addBuffer(Buffer.buffer(grant.policyBlock().hash().toByteArray())).addLong(entry.eventTimeMillis()).addLong(entry.seq())));
   }
 
   /** Audits a refusal. The refusal stands whether or not this write succeeds. */

@@ -18,7 +18,7 @@ import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.audit.ChainVerification;
 import org.teekms.kms.keystate.AppKeyState;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.rotation.RotationJob;
 import org.teekms.kms.rotation.RotationJobs;
 import org.teekms.proto.AuditEvent;
@@ -71,7 +71,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       return;
     }
     try {
-      Optional<AppKeyState> state = AppKeyVersions.read(pool, appId).await().atMost(config.dbTimeout());
+      Optional<AppKeyState> state = AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId)).await().atMost(config.dbTimeout());
       EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId)).setKnown(state.isPresent());
       state.ifPresent(s -> b.setCurrentVersion(s.currentVersion()).setMinVersion(s.minVersion())
           .setLastRotatedAt(s.lastRotatedAt()));
@@ -81,7 +81,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
           .map(rows -> { List<AuditEntry> l = new java.util.ArrayList<>(); rows.forEach(r -> l.add(AuditLog.read(r))); return l; })
           .await().atMost(config.dbTimeout());
       grants.forEach(g -> b.addRecentGrants(encode(g)));
-      for (RotationJob j : jobs.unfinished(pool, appId).await().atMost(config.dbTimeout())) {
+      for (RotationJob j : jobs.unfinished(pool, org.teekms.keys.AppId.of(appId)).await().atMost(config.dbTimeout())) {
         b.addRotationJobs(RotationJobInfo.newBuilder().setJobId(j.jobId().toString()).setKind(j.kind().name())
             .setState(j.state().name()).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()));
       }
@@ -129,7 +129,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
     try {
       ChainVerification v = audit.verify().await().atMost(config.dbTimeout().multipliedBy(30));
       out.onNext(VerifyAuditChainResponse.newBuilder().setValid(v.valid()).setEntriesChecked(v.entriesChecked())
-          .setHeadHash(ByteString.copyFrom(v.headHash())).setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build());
+          .setHeadHash(ByteString.copyFrom(v.headHash().toByteArray())).setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build());
       out.onCompleted();
     } catch (RuntimeException e) {
       LOG.errorf(e, "VerifyAuditChain failed");

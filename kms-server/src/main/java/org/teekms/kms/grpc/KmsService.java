@@ -58,10 +58,8 @@ public class KmsService extends KmsGrpc.KmsImplBase {
     AttestedPeer peer;
     try {
       peer = attestedPeer();
-      if (request.getClientNonce().size() > 64) {
-        throw new AdmissionDenied(org.teekms.kms.admission.DenyCode.REQUEST_INVALID, "client_nonce longer than 64 bytes");
-      }
-      grant = admission.grantAppKeys(peer, request.getKeyVersionsList());
+      grant = admission.grantAppKeys(peer, request.getKeyVersionsList(),
+          request.getClientNonce().toByteArray());
     } catch (AdmissionDenied d) {
       logDecision("GetAppKeys", null, null, d, () -> LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail()));
       out.onError(GrpcErrors.denied(d));
@@ -76,7 +74,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
           .setAppId(ByteString.copyFrom(grant.appId())).setInstanceId(ByteString.copyFrom(grant.instanceId()))
           .setCurrentVersion(grant.currentVersion()).setMinVersion(grant.minVersion())
           .setPolicyBlock(PolicyBlock.newBuilder().setChainId(grant.policyBlock().chainId())
-              .setNumber(grant.policyBlock().number()).setHash(ByteString.copyFrom(grant.policyBlock().hash())))
+              .setNumber(grant.policyBlock().number()).setHash(ByteString.copyFrom(grant.policyBlock().hash().toByteArray())))
           .setGrantId(grant.grantId().toString());
       for (ReleasedAppKeys k : grant.keys()) {
         response.addKeys(encode(k));
@@ -98,11 +96,11 @@ public class KmsService extends KmsGrpc.KmsImplBase {
       AttestedPeer peer = attestedPeer();
       AdmissionController.SignedCertificate signed = admission.signCertificate(peer, request.getCsr().toByteArray(),
           request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth());
-      out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer()))
+      out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer().toByteArray()))
           .setAppCaCertificate(encode(signed.issued().caKeyCertificate())).setKeyVersion(signed.issued().keyVersion())
           .setGrantId(signed.grantId().toString())
-          .addCaChain(ByteString.copyFrom(signed.issued().appCaX509()))
-          .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509())).build());
+          .addCaChain(ByteString.copyFrom(signed.issued().appCaX509().toByteArray()))
+          .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509().toByteArray())).build());
       out.onCompleted();
     } catch (AdmissionDenied d) {
       logDecision("SignCert", null, null, d, () -> LOG.infof("SignCert denied: %s: %s", d.code(), d.detail()));

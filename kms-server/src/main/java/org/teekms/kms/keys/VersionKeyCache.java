@@ -5,10 +5,10 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
-import org.teekms.keys.AppId;
 import org.teekms.keys.AppRootCertificate;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.InsecureSecretAccess;
@@ -18,6 +18,7 @@ import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.PurposeKeyCertificate;
 import org.teekms.keys.RootKeyring;
+import org.teekms.keys.VersionRef;
 
 /**
  * The version-level part of what GetAppKeys releases is a pure function of (root generation, app, version): the app
@@ -34,7 +35,6 @@ import org.teekms.keys.RootKeyring;
  */
 public final class VersionKeyCache {
 
-  private record Key(int generation, AppId appId, int version) {}
 
   /** Version-level keys of one (generation, app, version). */
   private static final class Entry {
@@ -73,7 +73,7 @@ public final class VersionKeyCache {
   }
 
   private final int maxEntries;
-  private final Cache<Key, Entry> entries;
+  private final Cache<VersionRef, Entry> entries;
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
   private final LongAdder zeroized = new LongAdder();
@@ -89,7 +89,7 @@ public final class VersionKeyCache {
     this.maxEntries = maxEntries;
     this.entries = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).ticker(nanoTime::getAsLong)
         .executor(Runnable::run) // eviction and the removal listener on the caller's thread: zeroized now
-        .<Key, Entry>removalListener((key, entry, cause) -> {
+        .<VersionRef, Entry>removalListener((key, entry, cause) -> {
           if (entry != null) {
             entry.destroy();
             zeroized.increment();
@@ -103,39 +103,36 @@ public final class VersionKeyCache {
    * The version policy and the generation's liveness are checked on every call (refusal = KeyRefusedException from
    * the deriver, as without the cache).
    */
-  public ReleasedAppKeys issue(KmsKeyDeriver deriver, byte[] appIdBytes, byte[] instanceIdBytes, int version,
-      int generation, KeyVersionPolicy policy) {
-    policy.check(version);
+  public ReleasedAppKeys issue(KmsKeyDeriver deriver, VersionRef key, Optional<InstanceId> instance,
+      KeyVersionPolicy policy) {
+    policy.check(key.version());
     Map<Integer, RootKeyring.GenerationState> states = deriver.keyring().generations();
     Set<Integer> live = states.entrySet().stream().filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
         .map(Map.Entry::getKey).collect(java.util.stream.Collectors.toSet());
-    AppId appId = AppId.of(appIdBytes);
-    Key key = new Key(generation, appId, version);
-    Entry entry = live.contains(generation) ? lookup(key, live) : null;
+    Entry entry = live.contains(key.generation()) ? lookup(key, live) : null;
     byte[][] copies = entry == null ? null : entry.copies();
     if (copies == null) {
       // Miss (or a generation the keyring does not hold, which the deriver refuses with its precise reason).
-      ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, appIdBytes, instanceIdBytes, version, generation, policy);
+      ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, key, instance, policy);
       store(key, fresh);
       return fresh;
     }
     InsecureSecretAccess access = InsecureSecretAccess.get();
     byte[] disk = null;
-    if (instanceIdBytes.length > 0) {
+    if (instance.isPresent()) {
       // KMS-tier: derived from the root generation itself, per instance, never cached.
-      try (DerivedKey d = deriver.derive(KeyRequest.disk(generation, appId, version, InstanceId.of(instanceIdBytes), ""),
-          policy)) {
+      try (DerivedKey d = deriver.derive(KeyRequest.disk(key, instance.get(), ""), policy)) {
         disk = d.privateKeyBytes(access);
       } catch (RuntimeException e) {
         Arrays.stream(copies).forEach(c -> Arrays.fill(c, (byte) 0));
         throw e;
       }
     }
-    return new ReleasedAppKeys(version, generation, disk, copies[0], entry.appRootCertificate, copies[1],
+    return new ReleasedAppKeys(key.version(), key.generation(), disk, copies[0], entry.appRootCertificate, copies[1],
         entry.envCertificate, copies[2], entry.caCertificate, entry.appCaX509.clone(), entry.kmsCaX509.clone());
   }
 
-  private Entry lookup(Key key, Set<Integer> live) {
+  private Entry lookup(VersionRef key, Set<Integer> live) {
     // Zeroize entries of generations that are no longer live (destroyed roots), whatever their age.
     entries.asMap().keySet().removeIf(k -> !live.contains(k.generation()));
     Entry entry = entries.getIfPresent(key); // an expired entry is absent (and removed, so zeroized)
@@ -143,7 +140,7 @@ public final class VersionKeyCache {
     return entry;
   }
 
-  private void store(Key key, ReleasedAppKeys keys) {
+  private void store(VersionRef key, ReleasedAppKeys keys) {
     if (maxEntries == 0) {
       return;
     }

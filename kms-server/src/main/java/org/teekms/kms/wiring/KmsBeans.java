@@ -200,8 +200,8 @@ public class KmsBeans {
   @Produces
   @Singleton
   OnboardingController onboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
-      KmsConfig config, Clock clock) {
-    return new OnboardingController(pool, chain, roots, ledger, config.dbTimeout(), clock);
+      KmsConfig config, Clock clock, LocalAttestationPolicy local) {
+    return new OnboardingController(pool, local, chain, roots, ledger, config.dbTimeout(), clock);
   }
 
   @Produces
@@ -244,6 +244,11 @@ public class KmsBeans {
   @Produces
   @Singleton
   LocalAttestationPolicy localAttestationPolicy(KmsConfig config) {
+    return localPolicy(config);
+  }
+
+  /** The KMS's own attestation policy from {@code teekms.admission.*} (admission, onboarding, joining a source). */
+  public static LocalAttestationPolicy localPolicy(KmsConfig config) {
     return new LocalAttestationPolicy(new HashSet<>(config.admission().acceptedTcbStatuses()),
         new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())), config.admission().requiredKeyProvider());
   }

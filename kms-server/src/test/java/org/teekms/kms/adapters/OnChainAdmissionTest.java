@@ -112,8 +112,8 @@ class OnChainAdmissionTest {
   }
 
   static AttestedPeer peer(byte[] appId, byte[] compose, int instance) {
-    return new AttestedPeer(appId, compose, bytes(20, instance), bytes(32, 0xd0), bytes(32, 0xa9), OS, "UpToDate",
-        List.of(), false, 0, "", 0, Optional.empty(), os(MR_SYSTEM));
+    return new AttestedPeer(appId, compose, bytes(20, instance), bytes(32, 0xd0), bytes(32, 0xa9), OS,
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0, Optional.empty(), os(MR_SYSTEM));
   }
 
   static byte[] appId() {
@@ -162,7 +162,8 @@ class OnChainAdmissionTest {
   @Test
   void osImageNotAllowedIsDenied() {
     AttestedPeer p = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x06),
-        "UpToDate", List.of(), false, 0, "", 0, Optional.empty(), os(MR_SYSTEM));
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0,
+        Optional.empty(), os(MR_SYSTEM));
     AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()));
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
   }
@@ -258,7 +259,7 @@ class OnChainAdmissionTest {
   @Test
   void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
     AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
-        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM),
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM),
         new org.teekms.kms.admission.GpuFacts(true, List.of(new org.teekms.kms.admission.GpuFacts.Gpu(Optional.empty(),
             "verified", "ab".repeat(32), "HOPPER", "550.127.05", "96.00.9F.00.01"))));
     GovernanceAppPolicy policy = policy(anvil.rpcUrl());

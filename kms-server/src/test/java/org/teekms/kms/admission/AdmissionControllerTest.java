@@ -141,8 +141,8 @@ class AdmissionControllerTest {
   }
 
   static AttestedPeer peer(byte[] app, byte[] compose, byte[] instance, boolean debug, String tcb, int gpus) {
-    return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05), tcb, List.of(),
-        debug, gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
+    return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05),
+        org.teekms.attest.tdx.TcbStatus.parse(tcb), List.of(), TestTd.report(debug), gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
         new MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"), gpuFacts(gpus));
   }
 
@@ -355,7 +355,7 @@ class AdmissionControllerTest {
     AdmissionController.SignedCertificate signed = controller.signCertificate(good(1), csr(keys),
         List.of("node-1.model.internal"), 3600, true);
     java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
-        .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(signed.issued().certificateDer()));
+        .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(signed.issued().certificateDer().toByteArray()));
     assertArrayEquals(keys.getPublic().getEncoded(), cert.getPublicKey().getEncoded());
     // The issuing key is the app CA key certified by the app root, itself certified by the KMS root.
     org.teekms.keys.PurposeKeyCertificate ca = signed.issued().caKeyCertificate();
@@ -374,9 +374,9 @@ class AdmissionControllerTest {
     // X.509: leaf -> app CA certificate -> KMS CA (trust anchor), validated by the JDK's PKIX validator.
     java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
     java.security.cert.X509Certificate appCa = (java.security.cert.X509Certificate) cf.generateCertificate(
-        new java.io.ByteArrayInputStream(signed.issued().appCaX509()));
+        new java.io.ByteArrayInputStream(signed.issued().appCaX509().toByteArray()));
     java.security.cert.X509Certificate kmsCa = (java.security.cert.X509Certificate) cf.generateCertificate(
-        new java.io.ByteArrayInputStream(signed.issued().kmsCaX509()));
+        new java.io.ByteArrayInputStream(signed.issued().kmsCaX509().toByteArray()));
     java.security.cert.PKIXParameters pkix = new java.security.cert.PKIXParameters(
         java.util.Set.of(new java.security.cert.TrustAnchor(kmsCa, null)));
     pkix.setRevocationEnabled(false);
@@ -384,8 +384,8 @@ class AdmissionControllerTest {
     java.security.cert.CertPathValidator.getInstance("PKIX").validate(
         cf.generateCertPath(List.of(cert, appCa)), pkix);
     assertArrayEquals(caKey.getEncoded(), appCa.getPublicKey().getEncoded(), "the X.509 app CA is the tls-ca key");
-    assertArrayEquals(k.kmsCaX509(), signed.issued().kmsCaX509());
-    assertArrayEquals(k.appCaX509(), signed.issued().appCaX509(), "deterministic: same bytes on every issuance");
+    assertArrayEquals(k.kmsCaX509(), signed.issued().kmsCaX509().toByteArray());
+    assertArrayEquals(k.appCaX509(), signed.issued().appCaX509().toByteArray(), "deterministic: same bytes on every issuance");
     // A KMS CA of another deployment is not a trust anchor for this chain.
     java.security.cert.X509Certificate foreignCa;
     try (org.teekms.keys.RootKeyring other = new org.teekms.keys.RootKeyring(1,
