@@ -21,6 +21,7 @@ public final class KmsMain {
   private KmsMain() {}
 
   public static void main(String... args) {
+    JsseLimits.install();
     var config = ConfigProvider.getConfig();
     EmbeddedPostgresServer embedded = null;
     if (config.getOptionalValue("quarkus.datasource.reactive.url", String.class).isEmpty()) {

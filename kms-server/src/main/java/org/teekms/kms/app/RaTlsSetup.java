@@ -87,6 +87,7 @@ public class RaTlsSetup {
     this.clock = clock;
     this.commonName = "tee-kms " + config.kmsId();
     FastEcdsaProvider.install(); // before any TLS context exists: JSSE's ECDSA then runs on BouncyCastle
+    JsseLimits.install(); // before any TLS context exists: JSSE reads its handshake limits once
     try {
       TcbStatus[] accepted = config.admission().acceptedTcbStatuses().stream().map(TcbStatus::parse).toArray(TcbStatus[]::new);
       QuotePolicy.Builder policy = QuotePolicy.builder().allowStatuses(accepted);
