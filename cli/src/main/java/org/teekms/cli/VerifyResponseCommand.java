@@ -6,14 +6,15 @@ import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.teekms.agent.verify.SignedResponseVerifier;
-import org.teekms.agent.verify.SignedText;
+import org.teekms.verifier.SignedResponseVerifier;
+import org.teekms.verifier.SignedText;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.OcspChecker;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.RimStore;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Digests;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -103,8 +104,7 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     options.requireOneCollateralSource();
     Optional<byte[]> composeHash = Optional.empty();
     if (composeChoice != null && composeChoice.compose != null) {
-      composeHash = Optional.of(java.security.MessageDigest.getInstance("SHA-256")
-          .digest(options.read(composeChoice.compose, "--compose")));
+      composeHash = Optional.of(Digests.sha256(options.read(composeChoice.compose, "--compose")));
     } else if (composeChoice != null) {
       composeHash = Optional.of(hex("--compose-hash", composeChoice.composeHash));
     }

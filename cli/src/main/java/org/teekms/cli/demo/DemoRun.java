@@ -43,6 +43,7 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.cli.TeeKmsCli;
+import org.teekms.crypto.Digests;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.ComposeHash;
@@ -205,6 +206,8 @@ final class DemoRun {
         "-Dquarkus.http.insecure-requests=disabled",
         "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + managementPort,
         "-Dteekms.simulator.enabled=true", "-Dteekms.simulator.seed=" + HEX.formatHex(seed),
+        // The packaged KMS does not contain the simulator: it gets the jar this demo loaded it from.
+        "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
         // GPU evidence verified under the GPU simulator's roots (same seed); no OCSP responder exists for them here.
         "-Dteekms.gpu.ocsp.mode=disabled",
         "-Dteekms.sealing.provider=file", "-Dteekms.data-dir=" + data,
@@ -599,11 +602,7 @@ final class DemoRun {
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 
 }
