@@ -86,6 +86,7 @@ public class RaTlsSetup {
     this.clock = clock;
     this.commonName = "tee-kms " + config.kmsId();
     FastEcdsaProvider.install(); // before any TLS context exists: JSSE's ECDSA then runs on BouncyCastle
+    JsseLimits.install(); // before any TLS context exists: JSSE reads its handshake limits once
     try {
       DcapQuoteVerifier dcap;
       CollateralSource source;
