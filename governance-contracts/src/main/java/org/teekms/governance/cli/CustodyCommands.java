@@ -94,20 +94,17 @@ final class CustodyCommands {
   @Command(name = "register-custodian", mixinStandardHelpOptions = true,
       description = "Register a custodian's P-256 key (65-byte uncompressed hex, from `teekms custody keygen`).")
   public static final class RegisterCustodian extends OwnerCall {
-    @Option(names = "--public-key", required = true, paramLabel = "HEX") String publicKey;
+    @Option(names = "--public-key", required = true, paramLabel = "HEX", converter = P256Key.class,
+        description = "The custodian's P-256 public key, 65 bytes uncompressed, hex.")
+    String publicKey;
 
     @Option(names = "--kind", required = true, paramLabel = "KIND",
         description = "kms-cluster, hsm or operator.") String kind;
 
     @Option(names = "--name", required = true, paramLabel = "NAME") String name;
 
-    private byte[] key() throws GovernanceException {
-      try {
-        return RecipientKey.decode(Numeric.hexStringToByteArray(publicKey)).encode();
-      } catch (CustodyException | RuntimeException e) {
-        throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, "--public-key: "
-            + (e instanceof CustodyException ? e.getMessage() : "not hex"));
-      }
+    private byte[] key() {
+      return Numeric.hexStringToByteArray(publicKey);
     }
 
     private RootCustody.Kind parsedKind() throws GovernanceException {
@@ -251,6 +248,24 @@ final class CustodyCommands {
       out.put("custodians", custodians);
       out.put("backups", backups);
       return out;
+    }
+  }
+
+  /** A P-256 public key option, checked on the curve before anything runs (a usage error otherwise). */
+  static final class P256Key implements picocli.CommandLine.ITypeConverter<String> {
+    @Override
+    public String convert(String value) {
+      byte[] raw;
+      try {
+        raw = Numeric.hexStringToByteArray(value);
+      } catch (RuntimeException e) {
+        throw new picocli.CommandLine.TypeConversionException("not hex: '" + value + "'");
+      }
+      try {
+        return Numeric.toHexString(RecipientKey.decode(raw).encode());
+      } catch (CustodyException e) {
+        throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+      }
     }
   }
 
