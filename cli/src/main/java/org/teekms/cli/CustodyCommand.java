@@ -158,12 +158,7 @@ public final class CustodyCommand extends CommandGroup {
    */
   static Share ownShare(RootCustody custody, CustodianOptions o, RecipientKeyPair key) throws Refused,
       GovernanceException {
-    RootCustody.Backup backup = custody.backup(o.generation);
-    if (o.index > backup.custodianIds().size()
-        || !MessageDigest.isEqual(backup.custodianIds().get(o.index - 1), key.publicKey().id())) {
-      throw new Refused("NOT_THIS_CUSTODIAN", "share " + o.index + " of generation " + o.generation
-          + " does not belong to this custodian key on chain");
-    }
+    RootCustody.Backup backup = ownBackup(custody, o, key);
     try {
       Commitments onChain = Commitments.decode(backup.commitments());
       byte[] envelope = new BackupStore(o.store).envelope(o.generation, o.index);
@@ -172,6 +167,18 @@ public final class CustodyCommand extends CommandGroup {
     } catch (CustodyException e) {
       throw new Refused("SHARE_INVALID", e.getMessage());
     }
+  }
+
+  /** The on-chain backup, if it names this key as the custodian of this index (NOT_THIS_CUSTODIAN otherwise). */
+  static RootCustody.Backup ownBackup(RootCustody custody, CustodianOptions o, RecipientKeyPair key) throws Refused,
+      GovernanceException {
+    RootCustody.Backup backup = custody.backup(o.generation);
+    if (o.index > backup.custodianIds().size()
+        || !MessageDigest.isEqual(backup.custodianIds().get(o.index - 1), key.publicKey().id())) {
+      throw new Refused("NOT_THIS_CUSTODIAN", "share " + o.index + " of generation " + o.generation
+          + " does not belong to this custodian key on chain");
+    }
+    return backup;
   }
 
   @Command(name = "check-share", mixinStandardHelpOptions = true,
@@ -227,13 +234,13 @@ public final class CustodyCommand extends CommandGroup {
     Path out;
 
     /**
-     * Checks, in order (the first failure is the reason): the request id is 32 bytes (usage error); this key holds
-     * that share on chain and the share is valid ({@link #ownShare}); the node certificate verifies as RA-TLS
-     * (quote via DCAP, key binding, event log: NODE_NOT_ATTESTED); the quote's mrSystem is one of the
+     * Checks, in order (the first failure is the reason): the request id is 32 bytes (usage error); the on-chain
+     * backup names this key as the custodian of this index (NOT_THIS_CUSTODIAN); the node certificate verifies as
+     * RA-TLS (quote via DCAP, key binding, event log: NODE_NOT_ATTESTED); the quote's mrSystem is one of the
      * {@code --mr-system} values this custodian trusts (NODE_OS_NOT_TRUSTED); the owner authorized this request
      * for this generation and exactly this node key, not revoked or expired (RECOVERY_NOT_AUTHORIZED); the registry
-     * allows the node as a KMS: measurement, device, OS image, TCB (NODE_NOT_ALLOWED). Only then is the share
-     * re-encrypted to the node's key and written.
+     * allows the node as a KMS: measurement, device, OS image, TCB (NODE_NOT_ALLOWED); only then is the share
+     * decrypted and checked ({@link #ownShare}: SHARE_INVALID), re-encrypted to the node's key and written.
      */
     @Override
     public Integer call() throws Exception {
@@ -257,14 +264,15 @@ public final class CustodyCommand extends CommandGroup {
           ChainClient chain = ChainClient.connect(options.rpcUrl, options.chainId)) {
         chain.checkChainId();
         RootCustody custody = RootCustody.at(chain, options.custody, null);
+        ownBackup(custody, options, key);
+        RecipientKey node = attestedNode(cert, golden, json);
+        GovernanceContract.Verdict authorized = custody.isRecoveryAuthorized(requestId, options.generation, node.id());
+        if (!authorized.allowed()) throw new Refused("RECOVERY_NOT_AUTHORIZED", authorized.reason());
+        GovernanceContract.Verdict allowed = KmsRegistry.at(chain, registry, null).isKmsAllowed(bootInfo);
+        if (!allowed.allowed()) {
+          throw new Refused("NODE_NOT_ALLOWED", "the registry does not allow the node as a KMS: " + allowed.reason());
+        }
         try (Share share = ownShare(custody, options, key)) {
-          RecipientKey node = attestedNode(cert, golden, json);
-          GovernanceContract.Verdict authorized = custody.isRecoveryAuthorized(requestId, options.generation, node.id());
-          if (!authorized.allowed()) throw new Refused("RECOVERY_NOT_AUTHORIZED", authorized.reason());
-          GovernanceContract.Verdict allowed = KmsRegistry.at(chain, registry, null).isKmsAllowed(bootInfo);
-          if (!allowed.allowed()) {
-            throw new Refused("NODE_NOT_ALLOWED", "the registry does not allow the node as a KMS: " + allowed.reason());
-          }
           Commitments onChain = Commitments.decode(custody.backup(options.generation).commitments());
           byte[] sealed = org.teekms.custody.ShareEnvelope.seal(node,
               org.teekms.custody.EnvelopeContext.recovery(options.generation, options.index, onChain.digest(),

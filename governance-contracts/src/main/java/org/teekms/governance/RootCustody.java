@@ -60,6 +60,12 @@ public final class RootCustody extends GovernanceContract {
     return (String) readOne("registry");
   }
 
+  /** The contract has no owner of its own: whoever owns the registry governs it. */
+  @Override
+  public String owner() throws GovernanceException {
+    return KmsRegistry.at(chain, registry(), null).owner();
+  }
+
   // ---- custodians ----
 
   public TxResult registerCustodian(byte[] publicKey, Kind kind, String name) throws GovernanceException {

@@ -46,6 +46,7 @@ class RootCustodyTest extends AnvilTestBase {
   @Test
   void theOwnerRegistersCustodiansByKeyHash() throws Exception {
     assertEquals(registry.address(), custody.registry());
+    assertEquals(addr(operator), custody.owner());
     TxResult tx = custody.registerCustodian(key(1), RootCustody.Kind.HSM, "hsm-eu-1");
     assertSingleEvent(tx, custody, "CustodianRegistered",
         Map.of("by", addr(operator), "id", sha256(key(1)), "kind", 2, "name", "hsm-eu-1", "publicKey", key(1)));
