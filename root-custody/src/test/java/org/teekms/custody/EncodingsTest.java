@@ -142,4 +142,36 @@ class EncodingsTest {
       }
     }
   }
+
+  @Test
+  void recipientKeyAndPrivateKeyDecodersNeverThrowUnchecked() throws Exception {
+    Random r = new Random(6521);
+    byte[] valid = RecipientKeyPair.generate(new SeededRandom("k")).publicKey().encode();
+    for (int i = 0; i < 3000; i++) {
+      byte[] m;
+      switch (r.nextInt(3)) {
+        case 0 -> m = Arrays.copyOf(valid, r.nextInt(100));
+        case 1 -> {
+          m = valid.clone();
+          m[r.nextInt(m.length)] ^= (byte) (1 + r.nextInt(255));
+        }
+        default -> {
+          m = new byte[r.nextBoolean() ? 65 : r.nextInt(80)];
+          r.nextBytes(m);
+          if (m.length > 0 && r.nextBoolean()) m[0] = 4;
+        }
+      }
+      byte[] input = m;
+      try {
+        RecipientKey.decode(input);
+      } catch (CustodyException expected) {
+        assertTrue(!expected.getMessage().contains("\n") && expected.getMessage().startsWith("recipient public key"));
+      }
+      try {
+        RecipientKeyPair.fromPrivate(Arrays.copyOf(input, Math.min(input.length, 33)), ACCESS).destroy();
+      } catch (CustodyException expected) {
+        assertTrue(expected.getMessage().startsWith("a P-256 private key") || expected.getMessage().startsWith("the P-256"));
+      }
+    }
+  }
 }
