@@ -1,5 +1,7 @@
 package org.teekms.governance;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.time.Clock;
@@ -49,13 +51,13 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   private final LongSupplier nanoTime;
   private final Clock clock;
   private final ExecutorService fanOut;
-  private final Map<CacheKey, CachedDecision> cache;
+  private final Cache<CacheKey, PolicyDecision> cache;
   private final AtomicReference<Pin> lastPin = new AtomicReference<>();
   private volatile boolean finalizedUnsupported;
   private final long pinReuseNanos;
   private final AtomicReference<TimedPin> recentPin = new AtomicReference<>();
-  private final Map<KeyStateKey, AppChainState> keyStates;
-  private final Map<String, RootAnchor> anchors;
+  private final Cache<KeyStateKey, AppChainState> keyStates;
+  private final Cache<String, RootAnchor> anchors;
   private final LongAdder disagreements = new LongAdder();
   private static final String NEWEST_SEEN = " (the newest block already seen)";
 
@@ -71,7 +73,6 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   private record CacheKey(String view, long blockNumber, String blockHash, BootInfo boot) {}
 
-  private record CachedDecision(PolicyDecision decision, long expiresAtNanos) {}
 
   /** A block header as one endpoint reports it; two endpoints agree when these are equal. */
   private record Header(String hash, long timestamp) {}
@@ -133,30 +134,12 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       return t;
     });
     int max = config.cacheMaxEntries();
-    this.cache = new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<CacheKey, CachedDecision> eldest) {
-        return size() > max;
-      }
-    };
-    this.keyStates = new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<KeyStateKey, AppChainState> eldest) {
-        return size() > Math.max(16, max);
-      }
-    };
-    this.anchors = new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, RootAnchor> eldest) {
-        return size() > 16;
-      }
-    };
+    // Bounded (least useful entries evicted); decisions also expire cacheTtl after they were read, on this reader's
+    // clock. A reorganization drops all three (checkCanonical).
+    this.cache = Caffeine.newBuilder().maximumSize(max).expireAfterWrite(config.cacheTtl())
+        .ticker(nanoTime::getAsLong).build();
+    this.keyStates = Caffeine.newBuilder().maximumSize(Math.max(16, max)).build();
+    this.anchors = Caffeine.newBuilder().maximumSize(16).build();
   }
 
   public PolicyReaderConfig config() {
@@ -267,18 +250,14 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
         // own verified GPU facts too), both read at the very block that allowed the boot; cached per (app, block).
         KeyStateKey stateKey = new KeyStateKey(boot.appAddress().toLowerCase(Locale.ROOT), pin.hash());
         AppChainState state;
-        synchronized (keyStates) {
-          state = keyStates.get(stateKey);
-        }
+        state = keyStates.getIfPresent(stateKey);
         if (state == null) {
           String keyState = call(pin, boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), "keyState");
           String gpu = call(pin, boot.appAddress(), AppPolicy.ABI.encodeCall("effectiveGpuPolicy"),
               "effectiveGpuPolicy");
           state = new AppChainState(AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", keyState)),
               KmsRegistry.gpuPolicy(AppPolicy.ABI.decodeResult("effectiveGpuPolicy", gpu).get(0)));
-          synchronized (keyStates) {
-            keyStates.put(stateKey, state);
-          }
+          keyStates.put(stateKey, state);
         }
         versions = state.versions();
         gpuPolicy = state.gpuPolicy();
@@ -302,23 +281,17 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
           pin.hash());
     }
     if (!config.cacheTtl().isZero()) {
-      synchronized (cache) {
-        cache.put(key, new CachedDecision(decision, nanoTime.getAsLong() + config.cacheTtl().toNanos()));
-      }
+      cache.put(key, decision);
     }
     return decision;
   }
 
   private RootAnchor anchorAt(Pin pin) throws Denial {
-    synchronized (anchors) {
-      RootAnchor known = anchors.get(pin.hash());
-      if (known != null) return known;
-    }
+    RootAnchor known = anchors.getIfPresent(pin.hash());
+    if (known != null) return known;
     RootAnchor anchor = RootAnchor.decode(KmsRegistry.ABI.decodeResult("rootGenerations",
         call(pin, config.registryAddress(), KmsRegistry.ABI.encodeCall("rootGenerations"), "rootGenerations")));
-    synchronized (anchors) {
-      anchors.put(pin.hash(), anchor);
-    }
+    anchors.put(pin.hash(), anchor);
     return anchor;
   }
 
@@ -337,22 +310,13 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   private PolicyDecision cached(CacheKey key) {
-    synchronized (cache) {
-      CachedDecision c = cache.get(key);
-      if (c == null) return null;
-      if (nanoTime.getAsLong() - c.expiresAtNanos() >= 0) {
-        cache.remove(key);
-        return null;
-      }
-      return c.decision();
-    }
+    return cache.getIfPresent(key); // null when absent or expired
   }
 
   /** Number of cached decisions (tests and metrics). */
   public int cacheSize() {
-    synchronized (cache) {
-      return cache.size();
-    }
+    cache.cleanUp();
+    return (int) cache.estimatedSize();
   }
 
   /** Steps 1-4 of the class comment. */
@@ -436,15 +400,9 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       hashNow = (String) agreed(headers, "block " + n);
     }
     if (!hashNow.equalsIgnoreCase(last.hash())) {
-      synchronized (cache) {
-        cache.clear();
-      }
-      synchronized (keyStates) {
-        keyStates.clear();
-      }
-      synchronized (anchors) {
-        anchors.clear();
-      }
+      cache.invalidateAll();
+      keyStates.invalidateAll();
+      anchors.invalidateAll();
       recentPin.set(null);
       lastPin.set(pin);
       throw new Denial(PolicyDecision.Failure.REORG, "chain reorganized past pinned block " + last.number()

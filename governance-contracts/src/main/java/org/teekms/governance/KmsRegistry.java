@@ -2,6 +2,7 @@ package org.teekms.governance;
 
 import java.math.BigInteger;
 import java.util.List;
+import org.teekms.crypto.Digests;
 import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.Log;
@@ -120,11 +121,7 @@ public final class KmsRegistry extends GovernanceContract {
   }
 
   private static byte[] sha256(byte[] data) {
-    try {
-      return java.security.MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(data);
   }
 
   public TxResult addKmsMeasurement(byte[] measurement) throws GovernanceException {

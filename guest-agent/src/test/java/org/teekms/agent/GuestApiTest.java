@@ -38,6 +38,7 @@ class GuestApiTest {
   static Vertx vertx;
   static GuestApiServer server;
   @TempDir static Path dir;
+  static UnixHttpClient client;
 
   @BeforeAll
   static void start() throws Exception {
@@ -46,10 +47,12 @@ class GuestApiTest {
     vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     server = GuestApiServer.start(vertx, new GuestApi(agent),
         GuestApiServer.Settings.defaults(dir.resolve("dstack.sock")));
+    client = UnixHttpClient.on(vertx, server.socket());
   }
 
   @AfterAll
   static void stop() throws Exception {
+    client.close();
     server.close();
     vertx.close().toCompletionStage().toCompletableFuture().get();
     agent.close();
@@ -57,7 +60,7 @@ class GuestApiTest {
   }
 
   static JsonNode call(String method, String body, int expectStatus) throws Exception {
-    UnixHttpClient.Response r = UnixHttpClient.post(server.socket(), "/" + method, body);
+    UnixHttpClient.Response r = client.post("/" + method, body);
     assertEquals(expectStatus, r.status(), r.body());
     return JSON.readTree(r.body());
   }

@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Optional;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
+import org.teekms.crypto.Digests;
 
 /**
  * Verifies GPU evidence: for each GPU, report signature, device chain to the configured root at an explicit time,
@@ -239,8 +240,8 @@ public final class GpuEvidenceVerifier {
 
   private static String sha256Hex(X509Certificate c) throws GpuAttestationException {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
-    } catch (CertificateEncodingException | java.security.NoSuchAlgorithmException e) {
+      return Digests.sha256Hex(c.getEncoded());
+    } catch (CertificateEncodingException e) {
       throw new GpuAttestationException(CERT_CHAIN_INVALID, "cannot encode the device certificate");
     }
   }

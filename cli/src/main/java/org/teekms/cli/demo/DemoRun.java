@@ -43,6 +43,7 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.cli.TeeKmsCli;
+import org.teekms.crypto.Digests;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.ComposeHash;
@@ -602,11 +603,7 @@ final class DemoRun {
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 
 }

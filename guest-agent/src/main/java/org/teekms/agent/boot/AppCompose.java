@@ -4,10 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
 import org.teekms.agent.HexField;
+import org.teekms.crypto.Digests;
 import org.teekms.keys.EthereumAddress;
 
 /**
@@ -75,11 +74,7 @@ public record AppCompose(byte[] bytes, byte[] composeHash, String name, String k
   }
 
   static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 
   @Override

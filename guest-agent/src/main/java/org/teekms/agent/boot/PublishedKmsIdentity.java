@@ -2,12 +2,12 @@ package org.teekms.agent.boot;
 
 import java.math.BigInteger;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.teekms.agent.keys.AgentKeys;
+import org.teekms.crypto.Digests;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
@@ -115,10 +115,6 @@ public final class PublishedKmsIdentity {
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 }

@@ -3,8 +3,8 @@ package org.teekms.kms.keys;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.security.KeyFactory;
-import java.security.MessageDigest;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
@@ -30,7 +30,6 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.jce.ECNamedCurveTable;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.jce.spec.ECNamedCurveParameterSpec;
 import org.bouncycastle.jce.spec.ECPrivateKeySpec;
 import org.bouncycastle.operator.OperatorCreationException;
@@ -38,6 +37,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCSException;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.teekms.crypto.BouncyCastle;
+import org.teekms.crypto.Digests;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootSecret;
@@ -62,7 +63,7 @@ public final class TlsCertificateIssuer {
   public static final int MAX_VALIDITY_SECONDS = 86_400;
   private static final Pattern DNS_NAME = Pattern.compile(
       "(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
+  private static final Provider BC = BouncyCastle.PROVIDER;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private TlsCertificateIssuer() {}
@@ -169,7 +170,7 @@ public final class TlsCertificateIssuer {
       }
       byte[] der = b.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BC).build(caKey)).getEncoded();
       return new Issued(der, caCert, version, serial.toString(16),
-          hex.formatHex(MessageDigest.getInstance("SHA-256").digest(der)), appCaX509, kmsCaX509);
+          Digests.sha256Hex(der), appCaX509, kmsCaX509);
     } catch (BadCertificateRequest e) {
       throw e;
     } catch (Exception e) {

@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Set;
+import org.teekms.crypto.Digests;
 
 /**
  * The wire protocol of dstack's local key provider (docs/sealing.md): one request and one response per TCP
@@ -67,15 +68,7 @@ public final class LocalKeyProviderProtocol {
   }
 
   private static byte[] sha256(byte[]... parts) {
-    try {
-      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-      for (byte[] p : parts) {
-        sha.update(p);
-      }
-      return sha.digest();
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is a mandatory JDK algorithm", e);
-    }
+    return Digests.sha256(parts);
   }
 
   /** The request frame for a TDX quote. */

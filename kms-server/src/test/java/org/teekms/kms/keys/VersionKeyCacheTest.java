@@ -107,6 +107,7 @@ class VersionKeyCacheTest {
       cache.issue(deriver, APP, bytes(20, 1), v, 1, many);
     }
     assertEquals(2, cache.size());
+    assertEquals(3, cache.zeroizedEntries(), "the three evicted by size were zeroized");
     cache.issue(deriver, APP, bytes(20, 1), 5, 1, many);
     assertEquals(1, cache.hits());
     now.addAndGet(Duration.ofSeconds(61).toNanos());
@@ -120,5 +121,6 @@ class VersionKeyCacheTest {
     assertTrue(cache.size() <= 2);
     cache.clear();
     assertEquals(0, cache.size());
+    assertEquals(6, cache.zeroizedEntries(), "every entry ever stored (5, and 5 again after it expired) was zeroized");
   }
 }
