@@ -9,7 +9,7 @@ const path = require('path');
 const solc = require('solc');
 
 const EXPECTED_SOLC = '0.8.26';
-const CONTRACTS = ['KmsRegistry', 'AppPolicy'];
+const CONTRACTS = ['KmsRegistry', 'AppPolicy', 'RootCustody'];
 // "paris" avoids PUSH0 and later opcodes so the bytecode runs on every EVM chain. AppPolicy is created through
 // AppPolicyFactory so that the registry stays well under the 24 KiB code-size limit (checked below).
 const SETTINGS = {
