@@ -57,11 +57,17 @@ final class AgentFixture {
   static RunningAgent boot(TestKms kms, String compose, KmsAuthorizer.KmsRegistry registry,
       org.teekms.agent.boot.PublishedKmsIdentity.Registry published, int attempts, Backoff.Sleeper sleeper,
       GpuEvidenceProvider gpu) throws BootFailure {
+    return boot(kms, compose, registry, published, attempts, sleeper, gpu, org.teekms.agent.env.EnvSettings.NONE);
+  }
+
+  static RunningAgent boot(TestKms kms, String compose, KmsAuthorizer.KmsRegistry registry,
+      org.teekms.agent.boot.PublishedKmsIdentity.Registry published, int attempts, Backoff.Sleeper sleeper,
+      GpuEvidenceProvider gpu, org.teekms.agent.env.EnvSettings env) throws BootFailure {
     SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false);
     RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
     return AgentBoot.boot(identity(compose), cvm, log, gpu, SimulatedRaTls.verifier(), registry, published,
         new AgentBoot.Settings("127.0.0.1", kms.port(), new Backoff(Duration.ofMillis(10), Duration.ofMillis(50),
-            attempts), Duration.ofSeconds(20), Duration.ofHours(1)), SimulatedRaTls.CLOCK, sleeper);
+            attempts), Duration.ofSeconds(20), Duration.ofHours(1), env), SimulatedRaTls.CLOCK, sleeper);
   }
 
   static RunningAgent boot(TestKms kms) throws BootFailure {
