@@ -43,7 +43,9 @@ public enum DenyCode {
   GPU_DUPLICATE_DEVICE(false),
   GPU_ARCHITECTURE(false),
   GPU_DRIVER_VERSION(false),
-  GPU_VERIFIER_NOT_CONFIGURED(false);
+  GPU_VERIFIER_NOT_CONFIGURED(false),
+  /** An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry later). */
+  RATE_LIMITED(true);
 
   private final boolean unavailable;
 
