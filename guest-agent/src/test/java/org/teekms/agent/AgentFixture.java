@@ -25,7 +25,8 @@ final class AgentFixture {
   static final InstanceId INSTANCE = InstanceId.fromHex("22".repeat(20));
   static final byte[] OS_IMAGE = HexFormat.of().parseHex("33".repeat(32));
   static final String COMPOSE = "{\"manifest_version\":2,\"name\":\"demo-llm\",\"runner\":\"docker-compose\","
-      + "\"description\":\"Grüße — 推理\",\"docker_compose_file\":\"services:\\n  vllm:\\n    image: vllm/vllm-openai\\n\",\"key_provider\":\"kms\"}";
+      + "\"description\":\"Grüße — 推理\",\"docker_compose_file\":\"services:\\n  vllm:\\n    image: vllm/vllm-openai\\n\",\"key_provider\":\"kms\","
+      + "\"public_sysinfo\":true}";
 
   /** Sleeps recorded instead of slept. */
   static final class RecordingSleeper implements Backoff.Sleeper {
