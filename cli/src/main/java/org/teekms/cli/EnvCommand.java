@@ -130,7 +130,7 @@ public final class EnvCommand extends CommandGroup {
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
-      out.put("app", appId.toHex());
+      out.put("app", appId.toString());
       out.put("publicKey", HexFormat.of().formatHex(answer.getPublicKey().toByteArray()));
       out.put("keyVersion", answer.getKeyVersion());
       out.put("rootGeneration", answer.getRootGeneration());

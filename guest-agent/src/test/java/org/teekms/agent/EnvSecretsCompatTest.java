@@ -68,6 +68,27 @@ class EnvSecretsCompatTest {
   }
 
   @Test
+  void theSdkVerifiesTheKmsRootsSignatureOnTheEnvKey() throws Exception {
+    try (org.teekms.keys.RootKeyring ring = new org.teekms.keys.RootKeyring(1,
+            org.teekms.keys.RootKeyring.generateRootSecret(new SecureRandom()));
+         org.teekms.keys.DerivedKey root = new org.teekms.keys.KmsKeyDeriver(ring).kmsRootKey(1)) {
+      org.teekms.keys.AppId app = org.teekms.keys.AppId.fromHex("5a".repeat(20));
+      byte[] pub = EnvBlob.publicKey(HEX.parseHex("11".repeat(32)));
+      long now = System.currentTimeMillis() / 1000;
+      byte[] sig = org.teekms.keys.DstackEnvKeySignature.sign(root,
+          org.teekms.keys.DstackEnvKeySignature.message(app, now, pub));
+      NodeRunner.Result r = NodeRunner.node("env-compat.mjs", Map.of(), List.of("verify-pubkey", HEX.formatHex(pub),
+          HEX.formatHex(sig), app.toHex(), Long.toString(now)));
+      assertEquals(0, r.exit(), r.stderr());
+      assertEquals("0x" + HEX.formatHex(root.publicKey()), r.stdout().strip(),
+          "dstack's verifyEnvEncryptPublicKey recovers our KMS root key");
+      NodeRunner.Result other = NodeRunner.node("env-compat.mjs", Map.of(), List.of("verify-pubkey",
+          HEX.formatHex(pub), HEX.formatHex(sig), app.toHex(), Long.toString(now - 1)));
+      assertNotEquals("0x" + HEX.formatHex(root.publicKey()), other.stdout().strip());
+    }
+  }
+
+  @Test
   void ourPlaintextIsByteForByteWhatTheSdkEncrypts() {
     // JSON.stringify({env: [{key, value}]}): compact, key before value, non-ASCII as UTF-8, \n escaped.
     assertEquals("{\"env\":[{\"key\":\"A\",\"value\":\"x\\ny\\\"ü\"}]}",
