@@ -11,7 +11,7 @@ import java.time.Clock;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.DenyCode;
-import org.teekms.kms.app.KmsConfig;
+import org.teekms.kms.wiring.KmsConfig;
 import org.teekms.kms.keys.EnvPublicKeyReader;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keystate.AppKeyVersions;
