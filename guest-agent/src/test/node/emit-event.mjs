@@ -1,5 +1,5 @@
 // dstack's JS SDK emitEvent against the tee-kms agent (DSTACK_SIMULATOR_ENDPOINT): an app event, then a reserved
-// name (must fail), then a quote whose event log the SDK replays. Prints one JSON object.
+// name (the SDK ignores the agent's refusal, so the test checks the log), then a quote whose event log the SDK replays. Prints one JSON object.
 import { DstackClient } from '@phala/dstack-sdk';
 
 const client = new DstackClient();
