@@ -109,7 +109,7 @@ public final class EnvPubkeyCheck {
         return new Result("KMS_ROOT_MISMATCH", "signed by KMS root " + root.toChecksumString() + ", expected "
             + expectedRoot.get().toChecksumString(), root, checked);
       }
-      checked.add("KMS root equals --expect-kms-root");
+      checked.add("KMS root equals the expected root " + expectedRoot.get().toChecksumString());
     }
     if (registry.isPresent()) {
       PublishedKmsIdentity.Entry e;

@@ -303,7 +303,8 @@ final class DemoRun {
         throw new IllegalStateException("the KMS's env public key does not verify: " + check.failure() + ": "
             + check.error());
       }
-      report.detail("AppEnv/GetAppEnvEncryptPubKey (no client certificate): X25519 %s, key version %d, generation %d",
+      report.detail("AppEnv/GetAppEnvEncryptPubKey (no client certificate): X25519 %s, key version %d, generation %d; "
+          + "expected root = the one GetKmsInfo reports for that generation",
           HEX.formatHex(answer.getPublicKey().toByteArray()), answer.getKeyVersion(), answer.getRootGeneration());
       check.checked().forEach(c -> report.detail("  checked: %s", c));
       byte[] dotEnv = (TOKEN_VAR + "=" + upstreamToken + "\n").getBytes(StandardCharsets.UTF_8);
