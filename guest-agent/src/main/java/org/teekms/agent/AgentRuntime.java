@@ -131,8 +131,7 @@ public final class AgentRuntime implements AutoCloseable {
             Duration.ofMillis(c.integer("kms.retry.max-ms", 30_000)), c.integer("kms.retry.attempts", 20)),
         Duration.ofMillis(c.integer("kms.call-timeout-ms", 30_000)),
         Duration.ofHours(c.integer("attestation.certificate-validity-hours", 24)),
-        new EnvSettings(c.optional("env.encrypted-file").map(Path::of), c.bool("env.required", false),
-            Optional.of(Path.of(c.get("env.output-dir", "/run/teekms-agent/env"))), c.bool("env.require-tmpfs", true)));
+        envSettings(c));
     KmsAuthorizer.KmsRegistry registry = KmsAuthorizer.KmsRegistry.allowing(registered);
     PublishedKmsIdentity.Registry published = null;
     if (c.optional("kms.registry.rpc-url").isPresent()) {
@@ -178,6 +177,18 @@ public final class AgentRuntime implements AutoCloseable {
     }
     LOG.info("teekms-agent ready: key API on " + apiServer.socket());
     return new AgentRuntime(vertx, agent, apiServer, adminServer, proxy, signer);
+  }
+
+  /**
+   * The encrypted environment: without {@code env.encrypted-file} nothing is read or written (unless
+   * {@code env.output-dir} is set: then empty files); with it, the files go to {@code env.output-dir}
+   * (default {@code /run/teekms-agent/env}).
+   */
+  static EnvSettings envSettings(AgentConfig c) {
+    Optional<Path> encrypted = c.optional("env.encrypted-file").map(Path::of);
+    Optional<Path> out = c.optional("env.output-dir").map(Path::of)
+        .or(() -> encrypted.map(e -> Path.of("/run/teekms-agent/env")));
+    return new EnvSettings(encrypted, c.bool("env.required", false), out, c.bool("env.require-tmpfs", true));
   }
 
   /**
