@@ -48,7 +48,9 @@ public enum DenyCode {
    * The quote verified but the KMS's quote policy refuses the TD itself: TD attributes (MIGRATABLE, reserved bits,
    * SEPT_VE_DISABLE clear), a TDX module (MRSEAM) not allowed, or a service-TD binding.
    */
-  TD_NOT_ACCEPTED(false);
+  TD_NOT_ACCEPTED(false),
+  /** An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry later). */
+  RATE_LIMITED(true);
 
   private final boolean unavailable;
 
