@@ -266,8 +266,9 @@ public final class CustodyCommand extends CommandGroup {
         RootCustody custody = RootCustody.at(chain, options.custody, null);
         ownBackup(custody, options, key);
         RecipientKey node = attestedNode(cert, golden, json);
-        GovernanceContract.Verdict authorized = custody.isRecoveryAuthorized(requestId, options.generation, node.id());
-        if (!authorized.allowed()) throw new Refused("RECOVERY_NOT_AUTHORIZED", authorized.reason());
+        RootCustody.Authorization authorized = custody.isRecoveryAuthorized(requestId, options.generation,
+            node.id());
+        if (!authorized.authorized()) throw new Refused("RECOVERY_NOT_AUTHORIZED", authorized.reason());
         GovernanceContract.Verdict allowed = KmsRegistry.at(chain, registry, null).isKmsAllowed(bootInfo);
         if (!allowed.allowed()) {
           throw new Refused("NODE_NOT_ALLOWED", "the registry does not allow the node as a KMS: " + allowed.reason());

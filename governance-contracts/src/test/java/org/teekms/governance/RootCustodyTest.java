@@ -110,19 +110,19 @@ class RootCustodyTest extends AnvilTestBase {
         java.util.HexFormat.of().formatHex(r2.requestId()), "request ids are unique");
     assertEquals(1, r.generation());
     assertArrayEquals(node, r.nodeKeyId());
-    assertEquals(new GovernanceContract.Verdict(true, ""), custody.isRecoveryAuthorized(r.requestId(), 1, node));
-    assertEquals(new GovernanceContract.Verdict(false, "recovery request is for another node key"),
+    assertEquals(new RootCustody.Authorization(true, ""), custody.isRecoveryAuthorized(r.requestId(), 1, node));
+    assertEquals(new RootCustody.Authorization(false, "recovery request is for another node key"),
         custody.isRecoveryAuthorized(r.requestId(), 1, sha256(key(51))));
-    assertEquals(new GovernanceContract.Verdict(false, "recovery request is for another generation"),
+    assertEquals(new RootCustody.Authorization(false, "recovery request is for another generation"),
         custody.isRecoveryAuthorized(r.requestId(), 2, node));
-    assertEquals(new GovernanceContract.Verdict(false, "no such recovery request"),
+    assertEquals(new RootCustody.Authorization(false, "no such recovery request"),
         custody.isRecoveryAuthorized(b32(3), 1, node));
     custody.revokeRecovery(r.requestId());
-    assertEquals(new GovernanceContract.Verdict(false, "recovery request revoked"),
+    assertEquals(new RootCustody.Authorization(false, "recovery request revoked"),
         custody.isRecoveryAuthorized(r.requestId(), 1, node));
     assertReverts("recovery already revoked", () -> custody.revokeRecovery(r.requestId()));
     anvil.mine(20);
-    assertEquals(new GovernanceContract.Verdict(false, "recovery request expired"),
+    assertEquals(new RootCustody.Authorization(false, "recovery request expired"),
         custody.isRecoveryAuthorized(r2.requestId(), 1, node));
   }
 
@@ -132,26 +132,20 @@ class RootCustodyTest extends AnvilTestBase {
     custody.publishBackup(1, commitments(2), List.of(sha256(key(1)), sha256(key(2))), List.of(b32(1), b32(2)));
     Credentials a = anvil.fundedAccount();
     Credentials b = anvil.fundedAccount();
-    ContractAbi wallet = ContractAbi.load("TestMultisig");
-    String w = chain.send(operator, null, GovernanceContract.creationCode("TestMultisig")
-        + wallet.encodeConstructor(List.of(a.getAddress(), b.getAddress()), 2)).contractAddress().orElseThrow();
+    String w = org.teekms.governance.testing.TestMultisigs.deploy(chain, operator, List.of(a, b), 2);
     registry.transferOwnership(w);
-    String accept = KmsRegistry.ABI.encodeCall("acceptOwnership");
-    chain.send(a, w, wallet.encodeCall("submit", registry.address(), hexBytes(accept), 1));
-    chain.send(b, w, wallet.encodeCall("submit", registry.address(), hexBytes(accept), 1));
+    String accept = org.teekms.governance.contracts.KmsRegistryContract.getABI_acceptOwnership();
+    chain.send(a, w, org.teekms.governance.testing.TestMultisigs.submit(registry.address(), accept, 1));
+    chain.send(b, w, org.teekms.governance.testing.TestMultisigs.submit(registry.address(), accept, 1));
     assertEquals(w, registry.owner());
 
     byte[] node = sha256(key(60));
     assertReverts("caller is not the registry owner", () -> custody.authorizeRecovery(1, node, 10));
-    String call = RootCustody.ABI.encodeCall("authorizeRecovery", 1, node, 10);
-    TxResult first = chain.send(a, w, wallet.encodeCall("submit", custody.address(), hexBytes(call), 2));
+    String call = custody.calldata("authorizeRecovery", 1, node, 10);
+    TxResult first = chain.send(a, w, org.teekms.governance.testing.TestMultisigs.submit(custody.address(), call, 2));
     assertTrue(custody.recoveryFrom(first).isEmpty(), "one approval authorizes nothing");
-    TxResult second = chain.send(b, w, wallet.encodeCall("submit", custody.address(), hexBytes(call), 2));
+    TxResult second = chain.send(b, w, org.teekms.governance.testing.TestMultisigs.submit(custody.address(), call, 2));
     RootCustody.Recovery r = custody.recoveryFrom(second).orElseThrow();
-    assertEquals(new GovernanceContract.Verdict(true, ""), custody.isRecoveryAuthorized(r.requestId(), 1, node));
-  }
-
-  private static byte[] hexBytes(String hex) {
-    return org.web3j.utils.Numeric.hexStringToByteArray(hex);
+    assertEquals(new RootCustody.Authorization(true, ""), custody.isRecoveryAuthorized(r.requestId(), 1, node));
   }
 }

@@ -65,8 +65,7 @@ final class CustodyCommands {
         Object[] call = call(c);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("to", c.address());
-        out.put("data", RootCustody.ABI.encodeCall((String) call[0], java.util.Arrays.copyOfRange(call, 1,
-            call.length)));
+        out.put("data", c.calldata((String) call[0], java.util.Arrays.copyOfRange(call, 1, call.length)));
         return out;
       }
       return send(custodyOption.bind(chain, keyOptions.load()));

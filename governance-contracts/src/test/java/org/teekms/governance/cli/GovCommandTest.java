@@ -202,6 +202,8 @@ class GovCommandTest {
     Run denied = gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()));
     assertEquals(1, denied.exit());
     assertEquals("compose hash not allowed", denied.json().get("reason").asText());
+    assertEquals("COMPOSE_HASH_NOT_ALLOWED", denied.json().get("denial").asText());
+    assertEquals("NONE", allowed.json().get("denial").asText());
     Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 1, "HOPPER", "550.127.05")
         .replace(h32(11), h32(12)));
     assertEquals("OS image measurement mismatch",

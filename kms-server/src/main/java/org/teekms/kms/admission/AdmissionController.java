@@ -142,8 +142,7 @@ public final class AdmissionController {
     switch (verdict.outcome()) {
       case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
       case DENIED -> {
-        java.util.Optional<DenyCode> gpuCode = LocalAttestationPolicy.gpuCodeForChainReason(verdict.reason(), peer);
-        DenyCode code = gpuCode.orElseGet(() -> LocalAttestationPolicy.codeForChainReason(verdict.reason()));
+        DenyCode code = verdict.denyCode().orElseThrow();
         String detail = code == DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH
             ? verdict.reason() + ": " + peer.os().mismatch(peer.osImageHash()) : verdict.reason();
         throw new AdmissionDenied(code, detail + " (app 0x" + peer.appHex() + at + ")");

@@ -152,55 +152,7 @@ public record LocalAttestationPolicy(QuotePolicy quotePolicy, Optional<String> r
     }
   }
 
-  /**
-   * The code for the contract's GPU denial of this peer ({@code GovernanceChecks.gpuDenial}'s reasons), so a denial
-   * says the same whether the chain or the KMS noticed first; empty when the reason is not about GPUs.
-   */
-  static Optional<DenyCode> gpuCodeForChainReason(String reason, AttestedPeer peer) {
-    String r = reason.toLowerCase(java.util.Locale.ROOT);
-    if (r.contains("gpu count")) {
-      if (!peer.gpus().verified()) {
-        return Optional.of(DenyCode.GPU_VERIFIER_NOT_CONFIGURED);
-      }
-      return Optional.of(peer.gpus().gpus().isEmpty() ? DenyCode.GPU_EVIDENCE_MISSING : DenyCode.GPU_COUNT);
-    }
-    if (r.contains("gpu architecture")) {
-      return Optional.of(DenyCode.GPU_ARCHITECTURE);
-    }
-    if (r.contains("gpu driver")) {
-      return Optional.of(DenyCode.GPU_DRIVER_VERSION);
-    }
-    return Optional.empty();
-  }
-
   private static String shortId(String hex) {
     return hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
-  }
-
-  /** Maps the contract's reason string to a deny code (unknown reasons are POLICY_DENIED, the text is kept). */
-  public static DenyCode codeForChainReason(String reason) {
-    String r = reason.toLowerCase(java.util.Locale.ROOT);
-    if (r.contains("not registered") || r.contains("deregistered") || r.contains("disabled")) {
-      return DenyCode.APP_NOT_REGISTERED;
-    }
-    if (r.contains("compose hash")) {
-      return DenyCode.COMPOSE_HASH_NOT_ALLOWED;
-    }
-    if (r.contains("device")) {
-      return DenyCode.DEVICE_NOT_ALLOWED;
-    }
-    if (r.contains("os image measurement")) {
-      return DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH;
-    }
-    if (r.contains("os image")) {
-      return DenyCode.OS_IMAGE_NOT_ALLOWED;
-    }
-    if (r.contains("tcb") || r.contains("advisory")) {
-      return DenyCode.TCB_NOT_ACCEPTED;
-    }
-    if (r.contains("gpu") || r.contains("driver")) {
-      return DenyCode.GPU_POLICY_UNMET;
-    }
-    return DenyCode.POLICY_DENIED;
   }
 }

@@ -83,10 +83,10 @@ class AdmissionControllerTest {
       PolicyBlockRef at = new PolicyBlockRef(31337, block, new byte[32]);
       String a = peer.appHex();
       if (!composeHashes.containsKey(a)) {
-        return AppPolicyVerdict.denied(at, "app not registered");
+        return AppPolicyVerdict.denied(at, DenyCode.APP_NOT_REGISTERED, "app not registered");
       }
       if (!composeHashes.get(a).contains(HexFormat.of().formatHex(peer.composeHash()))) {
-        return AppPolicyVerdict.denied(at, "compose hash not allowed");
+        return AppPolicyVerdict.denied(at, DenyCode.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed");
       }
       int[] v = versions.get(a);
       return AppPolicyVerdict.allowed(at, v[0], v[1], gpu.getOrDefault(a, AppPolicyVerdict.GpuRequirement.NONE),
@@ -216,10 +216,6 @@ class AdmissionControllerTest {
     assertEquals(DenyCode.APP_NOT_REGISTERED, denied(peer(bytes(20, 0xee), COMPOSE, bytes(20, 1), false, "UpToDate", 0), List.of()));
     assertEquals(DenyCode.DEBUG_TD, denied(peer(APP, COMPOSE, bytes(20, 1), true, "UpToDate", 0), List.of()));
     assertEquals(DenyCode.TCB_NOT_ACCEPTED, denied(peer(APP, COMPOSE, bytes(20, 1), false, "OutOfDate", 0), List.of()));
-    assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH,
-        LocalAttestationPolicy.codeForChainReason("OS image measurement mismatch"));
-    assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, LocalAttestationPolicy.codeForChainReason("OS image not allowed"));
-    assertEquals(DenyCode.POLICY_DENIED, LocalAttestationPolicy.codeForChainReason("KMS measurement not allowed"));
     chain.gpu.put(HexFormat.of().formatHex(APP), new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 0));
     AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
     assertEquals(DenyCode.GPU_EVIDENCE_MISSING, gpu.code());

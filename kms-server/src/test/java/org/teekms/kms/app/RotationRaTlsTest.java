@@ -41,7 +41,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.teekms.governance.ChainClient;
-import org.teekms.governance.ContractAbi;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsTrustManager;
@@ -343,10 +342,9 @@ class RotationRaTlsTest {
     Credentials ownerKey = key("owner.key");
     try (ChainClient chain = ChainClient.connect(config.getValue("teekms.chain.rpc-url", String.class), 31337)) {
       KmsRegistry.at(chain, registry, ownerKey).transferOwnership(wallet);
-      ContractAbi walletAbi = ContractAbi.load("TestMultisig");
-      byte[] accept = org.web3j.utils.Numeric.hexStringToByteArray(KmsRegistry.ABI.encodeCall("acceptOwnership"));
-      chain.send(signers.get(0), wallet, walletAbi.encodeCall("submit", registry, accept, 1));
-      chain.send(signers.get(1), wallet, walletAbi.encodeCall("submit", registry, accept, 1));
+      String accept = org.teekms.governance.contracts.KmsRegistryContract.getABI_acceptOwnership();
+      chain.send(signers.get(0), wallet, org.teekms.governance.testing.TestMultisigs.submit(registry, accept, 1));
+      chain.send(signers.get(1), wallet, org.teekms.governance.testing.TestMultisigs.submit(registry, accept, 1));
       assertEquals(wallet, KmsRegistry.at(chain, registry, ownerKey).owner().toLowerCase(java.util.Locale.ROOT));
     }
     Path dir = Files.createTempDirectory("teekms-eip1271");
