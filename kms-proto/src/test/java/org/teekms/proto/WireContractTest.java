@@ -34,6 +34,7 @@ class WireContractTest {
     assertEquals(17, DenyReason.OS_IMAGE_MEASUREMENT_MISMATCH.getNumber());
     assertEquals(18, DenyReason.ATTESTATION_EXPIRED.getNumber());
     assertEquals(19, DenyReason.ROOT_ANCHOR_MISMATCH.getNumber());
+    assertEquals(35, DenyReason.GPU_DEVICE_CHANGED.getNumber());
   }
 
   @Test

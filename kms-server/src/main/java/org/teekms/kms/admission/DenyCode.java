@@ -48,7 +48,9 @@ public enum DenyCode {
    * The quote verified but the KMS's quote policy refuses the TD itself: TD attributes (MIGRATABLE, reserved bits,
    * SEPT_VE_DISABLE clear), a TDX module (MRSEAM) not allowed, or a service-TD binding.
    */
-  TD_NOT_ACCEPTED(false);
+  TD_NOT_ACCEPTED(false),
+  /** The GPU evidence presented is not from the devices the CVM measured at boot (RTMR3 {@code gpu-devices}). */
+  GPU_DEVICE_CHANGED(false);
 
   private final boolean unavailable;
 
