@@ -283,8 +283,8 @@ class CustodyRecoveryTest {
       }
       for (JsonNode k : v.get("keys")) {
         if (k.get("generation").asInt() != GENERATION || !k.get("purpose").asText().equals("disk")) continue;
-        KeyRequest r = KeyRequest.disk(GENERATION, AppId.fromHex(k.get("appId").asText()), k.get("version").asInt(),
-            InstanceId.fromHex(k.get("instanceId").asText()), k.get("path").asText());
+        KeyRequest r = KeyRequest.disk(new org.teekms.keys.VersionRef(GENERATION, AppId.fromHex(k.get("appId").asText()),
+            k.get("version").asInt()), InstanceId.fromHex(k.get("instanceId").asText()), k.get("path").asText());
         try (DerivedKey disk = kms.derive(r, new KeyVersionPolicy(k.get("version").asInt(), 1, java.util.Set.of()))) {
           assertEquals(k.get("privateKey").asText(), HEX.formatHex(disk.privateKeyBytes(InsecureSecretAccess.get())));
           checked++;

@@ -112,9 +112,17 @@ public final class UnixHttpClient implements AutoCloseable {
 
   @Override
   public void close() {
+    // Each close is awaited from the calling thread: a continuation chained onto the client's close would run on an
+    // event loop that vertx.close() is shutting down, and never complete.
+    await(client.close());
+    if (ownsVertx) {
+      await(vertx.close());
+    }
+  }
+
+  private static void await(Future<Void> closing) {
     try {
-      client.close().compose(v -> ownsVertx ? vertx.close() : Future.succeededFuture()).toCompletionStage().toCompletableFuture()
-          .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      closing.toCompletionStage().toCompletableFuture().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     } catch (ExecutionException | TimeoutException e) {
       // Closing only releases threads and sockets of this client; nothing to report to the caller.
     } catch (InterruptedException e) {
