@@ -38,7 +38,8 @@ public final class GpuDevices {
         byte[] der = CertificateFactory.getInstance("X.509")
             .generateCertificate(new ByteArrayInputStream(d.certChain().get(1))).getEncoded();
         out.add(sha256(der));
-      } catch (CertificateException e) {
+      } catch (CertificateException | RuntimeException e) {
+        // The JDK's DER parser can throw unchecked exceptions on mutated input: fail closed with a reason.
         throw new GpuAttestationException(GpuAttestationException.Reason.CERT_CHAIN_INVALID, "GPU " + i
             + ": unreadable device identity certificate");
       }
