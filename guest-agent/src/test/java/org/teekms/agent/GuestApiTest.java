@@ -111,6 +111,29 @@ class GuestApiTest {
   }
 
   @Test
+  void theDstackSdkEmitsAnAppEventIntoRtmr3ButNoReservedOne() throws Exception {
+    NodeRunner.Result r = NodeRunner.node("emit-event.mjs",
+        Map.of("DSTACK_SIMULATOR_ENDPOINT", server.socket().toString()), List.of());
+    assertEquals(0, r.exit(), r.stderr());
+    JsonNode out = JSON.readTree(r.stdout());
+    assertTrue(out.path("events").toString().contains("app-model-loaded"), out.toString());
+    // The SDK's emitEvent ignores the agent's answer; the refusal shows in the log (and in the 400 below).
+    long composeEvents = agent.eventLog().entries().stream().filter(e -> e.name().equals("compose-hash")).count();
+    assertEquals(1, composeEvents, "the refused event was not measured");
+    // The SDK's replay of the quote's event log gives the quote's RTMR3: the event is verifiable.
+    JsonNode quote = call("GetQuote", "{\"report_data\":\"00\"}", 200);
+    byte[] q = java.util.HexFormat.of().parseHex(quote.get("quote").asText());
+    assertEquals(java.util.HexFormat.of().formatHex(org.teekms.attest.tdx.TdxQuote.parse(q).tdReport().rtmr(3)
+        .toByteArray()), out.path("replayedRtmr3").asText().replace("0x", ""));
+    assertEquals(400, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"system-ready\"}").status());
+    assertEquals(400, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"compose-hash\",\"payload\":\"ab\"}")
+        .status());
+    assertEquals(400, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"a b\"}").status());
+    assertEquals(413, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"big\",\"payload\":\""
+        + "00".repeat(GuestApi.MAX_EVENT_PAYLOAD + 1) + "\"}").status());
+  }
+
+  @Test
   void theDstackJsSdkGetsKeysQuotesInfoAndVerifiesThem() throws Exception {
     NodeRunner.Result r = NodeRunner.node("dstack-compat.mjs",
         Map.of("DSTACK_SIMULATOR_ENDPOINT", server.socket().toString()), List.of());

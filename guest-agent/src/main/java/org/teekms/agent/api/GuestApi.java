@@ -81,11 +81,46 @@ public final class GuestApi implements JsonApi {
         case "Sign" -> sign(body);
         case "Verify" -> verify(body);
         case "Version" -> version();
+        case "EmitEvent" -> emitEvent(body);
         default -> throw new ApiException(404, "no such method: " + method);
       };
     } catch (IllegalArgumentException e) {
       throw new ApiException(400, e.getMessage());
     }
+  }
+
+  // ---- EmitEvent -------------------------------------------------------------------------------------------------
+
+  /** Longest app event payload accepted (bytes). */
+  public static final int MAX_EVENT_PAYLOAD = 16 * 1024;
+  private static final java.util.regex.Pattern EVENT_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
+
+  /**
+   * dstack's {@code EmitEvent}: the app extends RTMR3 with its own named event (recorded in the runtime event log that
+   * quotes carry and verifiers replay). Refused: names the boot sequence reserves
+   * ({@link org.teekms.attest.eventlog.DstackBootSequence#RESERVED}, {@code gpu-evidence}) — an app must not forge
+   * identity events — names outside {@code [A-Za-z0-9._:/-]{1,128}}, payloads over {@link #MAX_EVENT_PAYLOAD} bytes.
+   */
+  private ObjectNode emitEvent(JsonNode body) throws ApiException {
+    String event = body.path("event").asText("");
+    if (!body.path("event").isTextual() || !EVENT_NAME.matcher(event).matches()) {
+      throw new ApiException(400, "event must be 1..128 characters of [A-Za-z0-9._:/-]");
+    }
+    if (org.teekms.attest.eventlog.DstackBootSequence.RESERVED.contains(event)
+        || event.equals(org.teekms.attest.eventlog.DstackBootSequence.GPU_EVIDENCE)) {
+      throw new ApiException(400, "event name '" + event + "' is reserved for the boot sequence");
+    }
+    String hex = body.path("payload").asText("");
+    if (hex.length() > 2 * MAX_EVENT_PAYLOAD) {
+      throw new ApiException(413, "payload longer than " + MAX_EVENT_PAYLOAD + " bytes");
+    }
+    byte[] payload = HexField.parse("payload", hex, -1);
+    try {
+      agent.eventLog().emit(event, payload);
+    } catch (org.teekms.attest.provider.QuoteProviderException e) {
+      throw new ApiException(500, "extending RTMR3 failed: " + e.getMessage());
+    }
+    return JSON.createObjectNode();
   }
 
   // ---- GetKey ----------------------------------------------------------------------------------------------------

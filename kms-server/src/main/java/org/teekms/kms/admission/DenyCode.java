@@ -49,6 +49,8 @@ public enum DenyCode {
    * SEPT_VE_DISABLE clear), a TDX module (MRSEAM) not allowed, or a service-TD binding.
    */
   TD_NOT_ACCEPTED(false),
+  /** An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry later). */
+  RATE_LIMITED(true),
   /** The GPU evidence presented is not from the devices the CVM measured at boot (RTMR3 {@code gpu-devices}). */
   GPU_DEVICE_CHANGED(false);
 

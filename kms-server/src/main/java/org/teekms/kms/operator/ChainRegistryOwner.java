@@ -102,7 +102,7 @@ public final class ChainRegistryOwner implements RegistryOwnerPort {
       BigInteger status = (BigInteger) KmsRegistry.ABI.decodeResult("appStatus",
           chain.callAtBlockHash(registry, KmsRegistry.ABI.encodeCall("appStatus", app), blockHash)).get(0);
       if (status.intValueExact() != KmsRegistry.AppStatus.REGISTERED.ordinal()) {
-        return AppVersionsRead.failed("app " + app + " is not REGISTERED in the registry (status "
+        return AppVersionsRead.unregistered("app " + app + " is not REGISTERED in the registry (status "
             + KmsRegistry.AppStatus.values()[status.intValueExact()] + ")");
       }
       BigInteger current = (BigInteger) AppPolicy.ABI.decodeResult("currentKeyVersion",

@@ -168,17 +168,22 @@ public class KmsBeans {
   @Produces
   @Singleton
   RotationControl rotationControl(Pool pool, RotationJobs jobs, RootGenerationStore roots, AuditLog audit, Clock clock,
-      KmsConfig config) {
+      KmsConfig config, RegistryOwnerPort owner) {
     KmsConfig.Chain chain = config.chain();
-    java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
-    boolean configured = endpoints.isPresent();
-    RegistryOwnerPort owner = configured
-        ? new ChainRegistryOwner(ChainClient.connect(endpoints.get().first(), chain.chainId()),
-            chain.registryAddress().get(), chain.confirmations())
-        : RegistryOwnerPort.unconfigured();
+    boolean configured = chainEndpoints(chain).isPresent();
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
         configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
+  }
+
+  /** KmsRegistry.owner() and apps' key versions at a pinned block (operator requests, AppEnv). */
+  @Produces
+  @Singleton
+  RegistryOwnerPort registryOwnerPort(KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    return chainEndpoints(chain).map(e -> (RegistryOwnerPort) new ChainRegistryOwner(
+        ChainClient.connect(e.first(), chain.chainId()), chain.registryAddress().get(), chain.confirmations()))
+        .orElse(RegistryOwnerPort.unconfigured());
   }
 
   @Produces

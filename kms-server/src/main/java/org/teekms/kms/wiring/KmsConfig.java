@@ -42,6 +42,23 @@ public interface KmsConfig {
 
   Tls tls();
 
+  EnvPubkey envPubkey();
+
+  /** The unauthenticated AppEnv/GetAppEnvEncryptPubKey read: a token bucket per source address. */
+  interface EnvPubkey {
+    /** Sustained requests per minute one source address may make. */
+    @WithDefault("60")
+    int requestsPerMinute();
+
+    /** Requests a source may make at once before the sustained rate applies. */
+    @WithDefault("20")
+    int burst();
+
+    /** Source addresses tracked at once (least recently seen forgotten first): bounds the limiter's memory. */
+    @WithDefault("100000")
+    int maxSources();
+  }
+
   interface Tls {
     /**
      * TLS implementation of the RA-TLS port: {@code auto} (default: {@code jdk} when clients' GPU evidence is verified,
