@@ -79,10 +79,12 @@ class VerifyResponseCommandTest {
   void exchange() throws Exception {
     SecureRandom rnd = new SecureRandom();
     rnd.nextBytes(nonce);
-    SimulatedCvm cvm = SimulatedRaTls.cvm(COMPOSE, false);
     KmsKeyDeriver kms = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(rnd)));
     AppId app = AppId.fromHex("42".repeat(20));
     GpuSimulator gpu = GpuSimulator.create(1, rnd);
+    // The CVM measured its GPU at boot (gpu-devices), as the guest agent does.
+    SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(COMPOSE,
+        new byte[20]).withGpuDevices(org.teekms.attest.gpu.GpuDevices.digest(gpu.evidence(new byte[32]))));
     byte[] request = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}"
         .getBytes(StandardCharsets.UTF_8);
     byte[] response = "{\"id\":\"chatcmpl-1\",\"choices\":[{\"message\":{\"content\":\"4\"}}]}\n"

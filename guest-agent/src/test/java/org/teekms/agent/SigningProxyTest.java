@@ -287,6 +287,28 @@ class SigningProxyTest {
       "5d89f056865052bcb89c910d2d62872e029fb273c3db03f8968a52a41593c1b5");
 
   @Test
+  void theReportRefusesGpuEvidenceFromOtherDevicesThanMeasuredAtBoot() throws Exception {
+    String nonce = "ab".repeat(32);
+    // The same CVM (its boot log, keys) but the GPUs answering now are others (swapped, or another machine's).
+    RunningAgent swapped = new RunningAgent(agent.identity(), agent.keys(), agent.credentials(),
+        SimulatedRaTls.TDX.newCvm(new byte[48], false), agent.eventLog(), SimulatedGpuEvidenceProvider.enable(1),
+        null, Optional.empty(), agent.clock());
+    org.teekms.agent.api.ApiException e = org.junit.jupiter.api.Assertions.assertThrows(
+        org.teekms.agent.api.ApiException.class,
+        () -> new AttestationReporter(swapped, signer, new GuestApi(swapped)).report(nonce));
+    assertTrue(e.getMessage().contains("not the devices measured at boot"), e.getMessage());
+    // A CVM whose log never measured its GPUs cannot vouch for any.
+    org.teekms.attest.sim.SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false);
+    RunningAgent unmeasured = new RunningAgent(agent.identity(), agent.keys(), agent.credentials(), cvm,
+        new org.teekms.attest.provider.RuntimeEventLog(cvm, List.of()), gpu, null, Optional.empty(), agent.clock());
+    e = org.junit.jupiter.api.Assertions.assertThrows(org.teekms.agent.api.ApiException.class,
+        () -> new AttestationReporter(unmeasured, signer, new GuestApi(unmeasured)).report(nonce));
+    assertTrue(e.getMessage().contains("measured no gpu-devices"), e.getMessage());
+    // The honest agent's report carries evidence of its boot-time GPUs.
+    assertTrue(new AttestationReporter(agent, signer, new GuestApi(agent)).report(nonce).has("nvidia_payload"));
+  }
+
+  @Test
   void theOfflineVerifierAcceptsTheExchangeAndRejectsEveryEditedByte() throws Exception {
     byte[] req = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"verify me\"}]}"
         .getBytes(StandardCharsets.UTF_8);
@@ -335,6 +357,21 @@ class SigningProxyTest {
     otherGpu.put("nvidia_payload", JSON.readTree(get("/v1/attestation/report?nonce=" + "cd".repeat(32)).body())
         .get("nvidia_payload").asText());
     assertEquals("GPU_EVIDENCE_INVALID", v.verify(JSON.writeValueAsBytes(otherGpu), sig, req, resp).failure());
+    // GPU evidence of another machine, fresh for this very nonce and valid under that machine's root, relayed into
+    // this CVM's report: only the boot-time gpu-devices event of the quoted CVM tells it apart.
+    SimulatedGpuEvidenceProvider otherMachine = SimulatedGpuEvidenceProvider.enable(1);
+    ObjectNode relayed = rep.deepCopy();
+    relayed.put("nvidia_payload", new org.teekms.verifier.NvidiaPayload(nonce, otherMachine.collect(nonce)).encode());
+    SignedResponseVerifier.Verdict r = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
+        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
+        QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
+        GpuEvidenceVerifier.builder(otherMachine.simulator().deviceRoot()).revocation(RevocationChecker.disabled())
+            .build(), true, java.util.Set.of(AGENT_OS), CHAT, false)).verify(JSON.writeValueAsBytes(relayed), sig, req,
+        resp);
+    assertEquals("GPU_DEVICE_CHANGED", r.failure(), r.details().toPrettyString());
+    assertTrue(r.details().at("/gpu/valid").asBoolean(), "the relayed reports verify on their own");
+    assertFalse(r.details().at("/gpu/bootDevicesMatch").asBoolean());
+    assertTrue(ok.details().at("/gpu/bootDevicesMatch").asBoolean(), ok.details().toPrettyString());
     // another compose file
     SignedResponseVerifier otherCompose = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
         new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,

@@ -37,6 +37,7 @@ class WireContractTest {
     assertEquals(32, DenyReason.GPU_VERIFIER_NOT_CONFIGURED.getNumber());
     assertEquals(33, DenyReason.TD_NOT_ACCEPTED.getNumber());
     assertEquals(34, DenyReason.RATE_LIMITED.getNumber());
+    assertEquals(35, DenyReason.GPU_DEVICE_CHANGED.getNumber());
   }
 
   @Test

@@ -13,6 +13,8 @@ import java.util.Objects;
 import java.util.Optional;
 import org.teekms.attest.eventlog.BootIdentity;
 import org.teekms.attest.eventlog.EventLogCheck;
+import org.teekms.attest.gpu.GpuAttestationException;
+import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
@@ -125,6 +127,7 @@ public final class SignedResponseVerifier {
     }
 
     // 2. the quote and its REPORTDATA
+    Optional<Bytes> bootGpuDevices = null; // null: no replayed event log to check GPU devices against
     byte[] nonce = hex(report.path("request_nonce").asText(null), 32);
     out.put("nonce", nonce == null ? null : HEX.formatHex(nonce));
     if (nonce == null) {
@@ -185,6 +188,7 @@ public final class SignedResponseVerifier {
         problems.add(new String[] {"EVENT_LOG_INVALID", "event log: " + check.error().orElse("")});
       } else {
         BootIdentity id = check.verified().get().identity();
+        bootGpuDevices = id.gpuDevices();
         eo.put("appId", id.appId().hex());
         eo.put("composeHash", id.composeHash().hex());
         eo.put("instanceId", id.instanceId().hex());
@@ -220,11 +224,16 @@ public final class SignedResponseVerifier {
     }
 
     // 4. GPU evidence with the same nonce
-    gpu(report, nonce, out.putObject("gpu"), problems);
+    gpu(report, nonce, bootGpuDevices, out.putObject("gpu"), problems);
     return verdict(out, problems);
   }
 
-  private void gpu(JsonNode report, byte[] nonce, ObjectNode go, List<String[]> problems) {
+  /**
+   * @param bootDevices the {@code gpu-devices} event of the replayed event log (empty: none measured); null when the
+   *     log did not replay (already a problem)
+   */
+  private void gpu(JsonNode report, byte[] nonce, Optional<Bytes> bootDevices, ObjectNode go,
+      List<String[]> problems) {
     JsonNode p = report.get("nvidia_payload");
     boolean present = p != null && !p.isNull();
     go.put("present", present);
@@ -247,6 +256,24 @@ public final class SignedResponseVerifier {
     if (!sameNonce) {
       problems.add(new String[] {"GPU_EVIDENCE_INVALID", "nvidia_payload was made for another nonce"});
       return;
+    }
+    // The GPUs must be the ones the quoted CVM measured at boot: a report of another machine's GPUs, fresh for this
+    // nonce and relayed in, verifies on its own (docs/gpu-attestation.md §5, gpu-devices).
+    if (bootDevices != null) {
+      boolean same = false;
+      try {
+        same = bootDevices.isPresent() && MessageDigest.isEqual(bootDevices.get().toByteArray(),
+            GpuDevices.digest(payload.evidence()));
+      } catch (GpuAttestationException e) {
+        go.put("error", e.getMessage());
+      }
+      go.put("bootDevicesMatch", same);
+      if (!same) {
+        problems.add(new String[] {"GPU_DEVICE_CHANGED", bootDevices.isEmpty()
+            ? "the quoted CVM measured no gpu-devices event at boot, so its GPU evidence cannot be tied to it"
+            : "the GPU evidence comes from other devices than the quoted CVM measured at boot (gpu-devices): "
+                + "relayed from another machine?"});
+      }
     }
     if (s.gpu() == null) {
       problems.add(new String[] {"GPU_EVIDENCE_UNCHECKED", "GPU evidence is present but no GPU trust anchor is set"});

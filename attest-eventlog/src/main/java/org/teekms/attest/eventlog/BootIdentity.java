@@ -15,6 +15,7 @@ import java.util.Optional;
  * @param storageFs     the data filesystem type when measured ({@code storage-fs})
  * @param gpuEvidenceHash SHA-384 of the latest GPU evidence measured ({@code gpu-evidence}), when any
  * @param systemReady   whether {@code system-ready} was reached
+ * @param gpuDevices    48-byte digest of the GPUs present at boot ({@code gpu-devices}), when measured
  */
 public record BootIdentity(
     Bytes appId,
@@ -25,5 +26,14 @@ public record BootIdentity(
     Optional<Bytes> mrKms,
     Optional<String> storageFs,
     Optional<Bytes> gpuEvidenceHash,
-    boolean systemReady) {
+    boolean systemReady,
+    Optional<Bytes> gpuDevices) {
+
+  /** Without a {@code gpu-devices} event. */
+  public BootIdentity(Bytes appId, Bytes composeHash, Bytes instanceId, Optional<Bytes> osImageHash,
+      Optional<String> keyProvider, Optional<Bytes> mrKms, Optional<String> storageFs, Optional<Bytes> gpuEvidenceHash,
+      boolean systemReady) {
+    this(appId, composeHash, instanceId, osImageHash, keyProvider, mrKms, storageFs, gpuEvidenceHash, systemReady,
+        Optional.empty());
+  }
 }

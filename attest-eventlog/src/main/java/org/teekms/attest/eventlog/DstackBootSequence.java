@@ -19,7 +19,8 @@ import java.util.Set;
  *   <li><b>identity</b>: {@code system-preparing} (optional, first), then {@code app-id}, {@code compose-hash},
  *       {@code instance-id}, each exactly once, closed by {@code boot-mr-done} (required). Nothing else.</li>
  *   <li><b>setup</b>: after {@code boot-mr-done}, at most once each of {@code mr-kms}, {@code os-image-hash},
- *       {@code key-provider}, {@code storage-fs}; any number of {@code gpu-evidence}; closed by
+ *       {@code key-provider}, {@code storage-fs}, {@code gpu-devices} (48 bytes: the GPUs present at boot,
+ *       docs/gpu-attestation.md); any number of {@code gpu-evidence}; closed by
  *       {@code system-ready} (absent while the CVM is still booting, e.g. when it asks the KMS for its keys).</li>
  *   <li><b>runtime</b>: after {@code system-ready}, application events with any name that is not reserved,
  *       {@code gpu-evidence}, and at most one {@code teekms-trust-config} (32-byte payload: the KMS's measured trust
@@ -45,6 +46,11 @@ public final class DstackBootSequence {
    */
   public static final String GPU_EVIDENCE = "gpu-evidence";
   /**
+   * tee-kms event: SHA-384 of the sorted SHA-256 fingerprints of the GPUs' device-identity certificates, measured once
+   * at boot before the CVM asks for keys (same name as {@code org.teekms.attest.gpu.GpuDevices.RTMR3_EVENT_NAME}).
+   */
+  public static final String GPU_DEVICES = "gpu-devices";
+  /**
    * tee-kms event: SHA-256 of a KMS node's canonical trust configuration (docs/trust-config.md), extended at KMS
    * startup; folded into the node's mrAggregated ({@link EventLogVerifier#aggregate}). At most once, after
    * system-ready.
@@ -52,11 +58,11 @@ public final class DstackBootSequence {
   public static final String TRUST_CONFIG = "teekms-trust-config";
 
   static final Set<String> IDENTITY = Set.of(APP_ID, COMPOSE_HASH, INSTANCE_ID);
-  static final Set<String> SETUP = Set.of(MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS);
+  static final Set<String> SETUP = Set.of(MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS, GPU_DEVICES);
   /** Names an application may never emit: every event above, and dstack's legacy identity name. */
   public static final Set<String> RESERVED = Set.of(SYSTEM_PREPARING, APP_ID, COMPOSE_HASH, INSTANCE_ID,
       BOOT_MR_DONE, MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS, SYSTEM_READY, "upgraded-app-id", "rootfs-hash",
-      TRUST_CONFIG);
+      TRUST_CONFIG, GPU_DEVICES);
 
   private static final int MAX_KEY_PROVIDER_BYTES = 4096;
   private static final int MAX_STORAGE_FS_BYTES = 64;
@@ -155,7 +161,8 @@ public final class DstackBootSequence {
         optionalBytes(seen, MR_KMS, 32),
         optionalText(seen, STORAGE_FS, MAX_STORAGE_FS_BYTES),
         Optional.ofNullable(gpuEvidence).map(Bytes::copyOf),
-        phase == Phase.RUNTIME);
+        phase == Phase.RUNTIME,
+        optionalBytes(seen, GPU_DEVICES, 48));
   }
 
   private static void once(String at, Map<String, byte[]> seen, String name, byte[] payload)

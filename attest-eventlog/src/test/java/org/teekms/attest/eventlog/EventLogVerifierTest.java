@@ -140,7 +140,7 @@ class EventLogVerifierTest {
     return switch (name) {
       case "app-id", "instance-id" -> new byte[20];
       case "compose-hash", "os-image-hash", "mr-kms" -> new byte[32];
-      case "gpu-evidence" -> new byte[48];
+      case "gpu-evidence", "gpu-devices" -> new byte[48];
       case "key-provider" -> "{\"name\":\"kms\",\"id\":\"ab\"}".getBytes();
       case "storage-fs" -> "zfs".getBytes();
       case "system-ready", "boot-mr-done", "system-preparing" -> new byte[0];
@@ -160,6 +160,22 @@ class EventLogVerifierTest {
     assertEquals("zfs", id.storageFs().orElseThrow());
     assertEquals(32, id.osImageHash().orElseThrow().length());
     assertTrue(id.gpuEvidenceHash().isPresent());
+  }
+
+  @Test
+  void gpuDevicesIsMeasuredOnceDuringSetup() throws Exception {
+    assertEquals(48, DstackBootSequence.extract(boot("key-provider", "gpu-devices", "gpu-evidence"))
+        .gpuDevices().orElseThrow().length());
+    assertTrue(DstackBootSequence.extract(boot("key-provider")).gpuDevices().isEmpty());
+    // A second set of GPUs measured later, or one measured after the keys were handed out, is refused.
+    assertTrue(reject(boot("gpu-devices", "gpu-devices")).contains("duplicate identity event"));
+    assertTrue(reject(boot("system-ready", "gpu-devices")).contains("reserved event after system-ready"));
+    List<EventLogEntry> early = boot();
+    early.add(1, EventLogEntry.runtime("gpu-devices", new byte[48]));
+    assertTrue(reject(early).contains("before boot-mr-done"));
+    List<EventLogEntry> shortPayload = boot("gpu-devices");
+    shortPayload.set(5, EventLogEntry.runtime("gpu-devices", new byte[32]));
+    assertTrue(reject(shortPayload).contains("expected 48"));
   }
 
   @Test

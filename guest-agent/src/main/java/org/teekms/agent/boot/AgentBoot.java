@@ -31,7 +31,8 @@ import org.teekms.proto.GetAppKeysResponse;
 /**
  * The boot sequence of the guest agent:
  * <ol>
- *   <li>measure the app identity into RTMR3 ({@link BootMeasurements});</li>
+ *   <li>measure the app identity into RTMR3 ({@link BootMeasurements}), and on a GPU CVM the GPUs present
+ *       ({@code gpu-devices});</li>
  *   <li>make the RA-TLS certificate (fresh key, GPU evidence with the key-bound nonce measured into RTMR3, quote,
  *       event log);</li>
  *   <li>call GetAppKeys over mutual RA-TLS, accepting only a KMS that {@link KmsAuthorizer} allows, with retries on
@@ -87,6 +88,9 @@ public final class AgentBoot {
     RaTlsCredentials credentials;
     try {
       BootMeasurements.measureIdentity(log, identity);
+      if (gpu != null) {
+        BootMeasurements.measureGpuDevices(log, gpu);
+      }
       credentials = new RaTlsCertificateFactory(quotes, log, gpu, clock, settings.certificateValidity())
           .create("teekms-agent " + identity.appId().toHex());
     } catch (QuoteProviderException e) {

@@ -7,6 +7,8 @@ import org.teekms.agent.RunningAgent;
 import org.teekms.agent.api.ApiException;
 import org.teekms.agent.api.GuestApi;
 import org.teekms.verifier.NvidiaPayload;
+import org.teekms.attest.gpu.GpuAttestationException;
+import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.provider.RuntimeEventLog;
 
@@ -33,6 +35,34 @@ public final class AttestationReporter {
   }
 
   /** @param nonceHex 64 hex characters, or null for a fresh random nonce */
+  /**
+   * The evidence must come from the GPUs this CVM measured at boot (RTMR3 {@code gpu-devices}): a swapped or
+   * hot-plugged GPU's report would otherwise be signed off under this CVM's quote. Verifiers check the same
+   * (SignedResponseVerifier), this refuses early with the reason.
+   */
+  private void requireBootDevices(GpuEvidence evidence) throws ApiException {
+    byte[] atBoot = null;
+    for (org.teekms.attest.eventlog.EventLogEntry e : agent.eventLog().runtimeEvents()) {
+      if (e.imr() == 3 && e.name().equals(GpuDevices.RTMR3_EVENT_NAME)) {
+        atBoot = e.payload();
+      }
+    }
+    if (atBoot == null) {
+      throw new ApiException(500, "GPU evidence refused: this CVM measured no gpu-devices event at boot");
+    }
+    byte[] now;
+    try {
+      now = GpuDevices.digest(evidence);
+    } catch (GpuAttestationException e) {
+      throw new ApiException(500, "GPU evidence refused: " + e.getMessage());
+    }
+    if (!java.security.MessageDigest.isEqual(atBoot, now)) {
+      throw new ApiException(500, "GPU evidence refused: the GPUs present now are not the devices measured at boot "
+          + "(gpu-devices " + java.util.HexFormat.of().formatHex(atBoot).substring(0, 16) + "…, now "
+          + java.util.HexFormat.of().formatHex(now).substring(0, 16) + "…)");
+    }
+  }
+
   public ObjectNode report(String nonceHex) throws ApiException {
     byte[] nonce;
     if (nonceHex == null || nonceHex.isEmpty()) {
@@ -63,6 +93,7 @@ public final class AttestationReporter {
       } catch (Exception e) {
         throw new ApiException(500, "GPU evidence failed: " + e.getMessage());
       }
+      requireBootDevices(evidence);
       out.put("nvidia_payload", new NvidiaPayload(nonce, evidence).encode());
     } else {
       out.putNull("nvidia_payload");

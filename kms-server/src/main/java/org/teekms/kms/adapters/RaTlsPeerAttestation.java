@@ -88,7 +88,8 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
   public static AttestedPeer toPeer(RaTlsIdentity id, boolean gpuVerified) {
     List<GpuResult> valid = id.gpus().stream().filter(GpuResult::valid).toList();
     String arch = valid.isEmpty() ? "" : valid.get(0).arch().name();
-    GpuFacts gpus = gpuVerified ? new GpuFacts(true, id.gpus().stream().map(RaTlsPeerAttestation::fact).toList())
+    GpuFacts gpus = gpuVerified ? new GpuFacts(true, id.gpus().stream().map(RaTlsPeerAttestation::fact).toList(),
+        id.boot().gpuDevices().map(b -> b.hex()))
         : GpuFacts.NOT_VERIFIED;
     long minDriver = 0;
     try {

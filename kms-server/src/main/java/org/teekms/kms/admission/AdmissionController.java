@@ -128,6 +128,7 @@ public final class AdmissionController {
   Admitted admit(AttestedPeer peer) {
     local.checkPeer(peer);
     LocalAttestationPolicy.checkGpuEvidence(peer);
+    LocalAttestationPolicy.checkGpuDevicesUnchanged(peer);
 
     AppPolicyVerdict verdict = readChain(peer);
     try {

@@ -50,7 +50,9 @@ public enum DenyCode {
    */
   TD_NOT_ACCEPTED(false),
   /** An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry later). */
-  RATE_LIMITED(true);
+  RATE_LIMITED(true),
+  /** The GPU evidence presented is not from the devices the CVM measured at boot (RTMR3 {@code gpu-devices}). */
+  GPU_DEVICE_CHANGED(false);
 
   private final boolean unavailable;
 

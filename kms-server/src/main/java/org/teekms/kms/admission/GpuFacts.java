@@ -12,8 +12,10 @@ import java.util.Optional;
  * @param verified false when this KMS does not verify GPU evidence at all ({@code teekms.gpu.verification=disabled}):
  *     then {@code gpus} is empty whatever the certificate carried
  * @param gpus in evidence order
+ * @param bootDevices hex of the CVM's {@code gpu-devices} RTMR3 event (the GPUs it measured at boot,
+ *     {@code org.teekms.attest.gpu.GpuDevices}) as its verified event log replays it; empty when not measured
  */
-public record GpuFacts(boolean verified, List<Gpu> gpus) {
+public record GpuFacts(boolean verified, List<Gpu> gpus, Optional<String> bootDevices) {
 
   /** No GPU evidence presented, and this KMS verifies GPU evidence. */
   public static final GpuFacts NONE = new GpuFacts(true, List.of());
@@ -45,8 +47,14 @@ public record GpuFacts(boolean verified, List<Gpu> gpus) {
     }
   }
 
+  /** Without a boot-time {@code gpu-devices} measurement. */
+  public GpuFacts(boolean verified, List<Gpu> gpus) {
+    this(verified, gpus, Optional.empty());
+  }
+
   public GpuFacts {
     gpus = List.copyOf(gpus);
+    Objects.requireNonNull(bootDevices, "bootDevices");
     if (!verified && !gpus.isEmpty()) {
       throw new IllegalArgumentException("unverified GPU facts cannot list GPUs");
     }

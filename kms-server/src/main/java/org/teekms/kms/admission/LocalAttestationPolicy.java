@@ -121,6 +121,36 @@ public record LocalAttestationPolicy(QuotePolicy quotePolicy, Optional<String> r
   }
 
   /**
+   * The GPUs presented now are the GPUs the CVM measured at boot (RTMR3 {@code gpu-devices}, docs/gpu-attestation.md):
+   * when GPU evidence was presented and verified, the event must be there (the event log parser allows it at most
+   * once) and equal the digest of the presented devices' fingerprints; otherwise GPU_DEVICE_CHANGED. Stops a CVM from
+   * presenting, after boot, evidence from GPUs other than its own (another machine's, or a swapped device).
+   */
+  public static void checkGpuDevicesUnchanged(AttestedPeer peer) {
+    List<GpuFacts.Gpu> gpus = peer.gpus().gpus();
+    if (!peer.gpus().verified() || gpus.isEmpty()) {
+      return;
+    }
+    Optional<String> measured = peer.gpus().bootDevices();
+    if (measured.isEmpty()) {
+      throw new AdmissionDenied(DenyCode.GPU_DEVICE_CHANGED, "the CVM presents evidence of " + gpus.size()
+          + " GPU(s) but measured no gpu-devices event at boot");
+    }
+    byte[] presented;
+    try {
+      presented = org.teekms.attest.gpu.GpuDevices.digestOfHex(gpus.stream().map(GpuFacts.Gpu::deviceId).toList());
+    } catch (IllegalArgumentException e) {
+      throw new AdmissionDenied(DenyCode.GPU_DEVICE_CHANGED, "a presented GPU has no usable device fingerprint");
+    }
+    byte[] atBoot = java.util.HexFormat.of().parseHex(measured.get());
+    if (!java.security.MessageDigest.isEqual(presented, atBoot)) {
+      throw new AdmissionDenied(DenyCode.GPU_DEVICE_CHANGED, "the presented GPUs ("
+          + gpus.stream().map(g -> shortId(g.deviceId())).toList() + ") are not the devices measured at boot "
+          + "(gpu-devices " + measured.get().substring(0, 16) + "…)");
+    }
+  }
+
+  /**
    * The app's GPU requirement (from the chain, at the pinned block) against the GPUs whose evidence verified. In
    * order: this KMS verifies GPU evidence (GPU_VERIFIER_NOT_CONFIGURED); evidence present (GPU_EVIDENCE_MISSING);
    * enough GPUs (GPU_COUNT); the required architecture (GPU_ARCHITECTURE); every driver at least the minimum

@@ -42,6 +42,7 @@ import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.gpu.LocalOcspResponder;
 import org.teekms.attest.gpu.SimulatedGpus;
 import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.ratls.RaTlsCertificateFactory;
 import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsCredentials;
@@ -130,6 +131,11 @@ class GpuAdmissionRaTlsTest {
 
   /** A CVM of {@code app} booted with dstack's sequence (OS image measured) whose event log is returned for more events. */
   private static RuntimeEventLog boot(SimulatedCvm cvm, String app) throws Exception {
+    return boot(cvm, app, null);
+  }
+
+  /** As above, measuring the GPUs {@code bootGpus} presents at boot ({@code gpu-devices}) when not null. */
+  private static RuntimeEventLog boot(SimulatedCvm cvm, String app, GpuEvidenceProvider bootGpus) throws Exception {
     byte[] instance = new byte[20];
     int n = INSTANCES.incrementAndGet();
     instance[18] = (byte) (n >> 8);
@@ -141,6 +147,9 @@ class GpuAdmissionRaTlsTest {
     log.emit(DstackBootSequence.INSTANCE_ID, instance);
     log.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
     log.emit(DstackBootSequence.OS_IMAGE_HASH, OS_IMAGE);
+    if (bootGpus != null) {
+      log.emit(DstackBootSequence.GPU_DEVICES, GpuDevices.digest(bootGpus.collect(new byte[32])));
+    }
     log.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
     return log;
   }
@@ -148,7 +157,13 @@ class GpuAdmissionRaTlsTest {
   /** Credentials of a CVM of {@code app} whose certificate carries the evidence {@code gpu} collects (null: none). */
   static RaTlsCredentials cvm(String app, GpuEvidenceProvider gpu) throws Exception {
     SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
-    return new RaTlsCertificateFactory(cvm, boot(cvm, app), gpu, CLOCK, Duration.ofHours(1)).create("cvm");
+    return new RaTlsCertificateFactory(cvm, boot(cvm, app, gpu), gpu, CLOCK, Duration.ofHours(1)).create("cvm");
+  }
+
+  /** Credentials of a CVM that measured {@code bootGpus} at boot and later presents evidence {@code gpu} collects. */
+  static RaTlsCredentials cvm(String app, GpuEvidenceProvider bootGpus, GpuEvidenceProvider gpu) throws Exception {
+    SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
+    return new RaTlsCertificateFactory(cvm, boot(cvm, app, bootGpus), gpu, CLOCK, Duration.ofHours(1)).create("cvm");
   }
 
   private static GetAppKeysResponse getKeys(RaTlsCredentials creds) throws Exception {
@@ -281,5 +296,36 @@ class GpuAdmissionRaTlsTest {
   void theSameGpuTwiceIsRefused() throws Exception {
     String app = app("gpu-it.app2");
     assertDenied("GPU_DUPLICATE_DEVICE", app, cvm(app, SimulatedGpus.provider(gpus, 2, 2)));
+  }
+
+  @Test
+  @Order(11)
+  void evidenceFromOtherDevicesThanMeasuredAtBootIsRefused() throws Exception {
+    String app = app("gpu-it.app2");
+    // Booted with GPUs 2, 3; later presents valid, key-bound, RTMR3-measured evidence of GPUs 0, 1 (another machine's,
+    // or swapped devices). Each certificate's own gpu-evidence event matches, only gpu-devices tells them apart.
+    StatusRuntimeException e = assertDenied("GPU_DEVICE_CHANGED", app,
+        cvm(app, SimulatedGpus.provider(gpus, 2, 3), SimulatedGpus.provider(gpus, 0, 1)));
+    assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+    // One of its two GPUs swapped.
+    assertDenied("GPU_DEVICE_CHANGED", app,
+        cvm(app, SimulatedGpus.provider(gpus, 2, 3), SimulatedGpus.provider(gpus, 2, 1)));
+  }
+
+  @Test
+  @Order(12)
+  void evidenceWithoutABootTimeDeviceMeasurementIsRefused() throws Exception {
+    String app = app("gpu-it.app2");
+    StatusRuntimeException e = assertDenied("GPU_DEVICE_CHANGED", app,
+        cvm(app, null, SimulatedGpus.provider(gpus, 0, 1)));
+    assertTrue(e.getStatus().getDescription().contains("no gpu-devices"), e.getStatus().getDescription());
+  }
+
+  @Test
+  @Order(13)
+  void theSameDevicesInAnotherOrderAreAdmitted() throws Exception {
+    String app = app("gpu-it.app2");
+    assertEquals(1, getKeys(cvm(app, SimulatedGpus.provider(gpus, 1, 0), SimulatedGpus.provider(gpus, 0, 1)))
+        .getKeysCount());
   }
 }

@@ -45,12 +45,29 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
    * What the simulated CVM boots: the values dstack measures into RTMR3. {@code osImageHash} (32 bytes, or null for
    * none) is measured as {@code os-image-hash} after {@code boot-mr-done}, as dstack does for the OS image it booted;
    * a governance registry admits only allowed OS images, so CVMs meant to pass {@code isAppAllowed} need one.
+   * {@code gpuDevices} (48 bytes, or null for a CVM without GPUs) is measured once as {@code gpu-devices} before
+   * {@code system-ready}, as the guest agent does for the GPUs present at boot
+   * ({@code org.teekms.attest.gpu.GpuDevices}).
    */
-  public record App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider, byte[] osImageHash) {
+  public record App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider, byte[] osImageHash,
+      byte[] gpuDevices) {
     public App {
       if (osImageHash != null && osImageHash.length != 32) {
         throw new IllegalArgumentException("OS image hash is 32 bytes, got " + osImageHash.length);
       }
+      if (gpuDevices != null && gpuDevices.length != 48) {
+        throw new IllegalArgumentException("gpu-devices digest is 48 bytes, got " + gpuDevices.length);
+      }
+    }
+
+    /** An app on a CVM without GPUs. */
+    public App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider, byte[] osImageHash) {
+      this(appId, composeHash, instanceId, keyProvider, osImageHash, null);
+    }
+
+    /** The same app on a CVM whose GPUs at boot have this {@code GpuDevices.digest}. */
+    public App withGpuDevices(byte[] digest) {
+      return new App(appId, composeHash, instanceId, keyProvider, osImageHash, digest.clone());
     }
 
     /** An app that measures no OS image hash. */
@@ -60,7 +77,7 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
 
     /** The same app booted from the OS image with this 32-byte hash. */
     public App withOsImageHash(byte[] hash) {
-      return new App(appId, composeHash, instanceId, keyProvider, hash.clone());
+      return new App(appId, composeHash, instanceId, keyProvider, hash.clone(), gpuDevices);
     }
 
     /** An app whose compose file is {@code compose}: compose hash = SHA-256(compose), app id = its first 20 bytes. */
@@ -134,6 +151,9 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
       eventLog.emit(DstackBootSequence.OS_IMAGE_HASH, app.osImageHash());
     }
     eventLog.emit(DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
+    if (app.gpuDevices() != null) {
+      eventLog.emit(DstackBootSequence.GPU_DEVICES, app.gpuDevices());
+    }
     eventLog.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
     return this;
   }
