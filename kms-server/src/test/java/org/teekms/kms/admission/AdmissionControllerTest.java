@@ -109,7 +109,7 @@ class AdmissionControllerTest {
     db = postgres.freshDatabase();
     pool = postgres.pool(db, 8);
     clock = new MutableClock(1_767_225_600_000L);
-    audit = new AuditLog(pool, clock);
+    audit = new AuditLog(pool, postgres.sessions(pool), clock);
     roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-test");
     RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
     keyring = new LiveKeyring(roots, WAIT);
@@ -124,7 +124,7 @@ class AdmissionControllerTest {
       @Override public void chainRead(Duration took) { }
     };
     return new AdmissionController(p, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()), chain,
-        new RootGenerationStore(p, new SealingKey(new byte[32]), "kms-test"), keyring, new GrantLedger(new AuditLog(p, clock)),
+        new RootGenerationStore(p, new SealingKey(new byte[32]), "kms-test"), keyring, new GrantLedger(new AuditLog(p, postgres.sessions(p), clock)),
         clock, WAIT, obs);
   }
 
@@ -164,13 +164,13 @@ class AdmissionControllerTest {
   }
 
   private DenyCode denied(AttestedPeer p, List<Integer> versions) {
-    return assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, versions)).code();
+    return assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, versions).await().atMost(java.time.Duration.ofSeconds(60))).code();
   }
 
   @Test
   void admittedCvmGetsVerifiableKeysAndTheGrantIsAudited() {
     chain.register(APP, COMPOSE);
-    AppKeysGrant g = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant g = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     assertEquals(1, g.currentVersion());
     assertEquals(1, g.keys().size());
     ReleasedAppKeys k = g.keys().get(0);
@@ -200,9 +200,9 @@ class AdmissionControllerTest {
   @Test
   void sameAppOtherInstanceGetsSameAppKeysButItsOwnDiskKey() {
     chain.register(APP, COMPOSE);
-    ReleasedAppKeys a = controller.grantAppKeys(good(1), List.of()).keys().get(0);
-    ReleasedAppKeys b = controller.grantAppKeys(good(2), List.of()).keys().get(0);
-    ReleasedAppKeys a2 = controller.grantAppKeys(good(1), List.of()).keys().get(0);
+    ReleasedAppKeys a = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
+    ReleasedAppKeys b = controller.grantAppKeys(good(2), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
+    ReleasedAppKeys a2 = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
     assertArrayEquals(a.appRootSecret(), b.appRootSecret());
     assertArrayEquals(a.envEncryptionKey(), b.envEncryptionKey());
     assertFalse(java.util.Arrays.equals(a.diskKey().orElseThrow(), b.diskKey().orElseThrow()));
@@ -221,12 +221,12 @@ class AdmissionControllerTest {
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, LocalAttestationPolicy.codeForChainReason("OS image not allowed"));
     assertEquals(DenyCode.POLICY_DENIED, LocalAttestationPolicy.codeForChainReason("KMS measurement not allowed"));
     chain.gpu.put(HexFormat.of().formatHex(APP), new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 0));
-    AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
+    AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.GPU_EVIDENCE_MISSING, gpu.code());
     assertTrue(gpu.detail().contains("requires 1 attested GPU"), gpu.detail());
-    assertEquals(1, controller.grantAppKeys(peer(APP, COMPOSE, bytes(20, 1), false, "UpToDate", 1), List.of()).keys().size());
+    assertEquals(1, controller.grantAppKeys(peer(APP, COMPOSE, bytes(20, 1), false, "UpToDate", 1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().size());
     chain.down = "RPC_UNAVAILABLE: connection refused";
-    AdmissionDenied down = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
+    AdmissionDenied down = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.CHAIN_UNAVAILABLE, down.code());
     assertTrue(down.code().unavailable());
     assertTrue(down.detail().contains("connection refused"));
@@ -242,7 +242,7 @@ class AdmissionControllerTest {
   @Test
   void removedComposeHashIsDeniedAfterwards() {
     chain.register(APP, COMPOSE);
-    controller.grantAppKeys(good(1), List.of());
+    controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     chain.composeHashes.get(HexFormat.of().formatHex(APP)).clear();
     assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, denied(good(1), List.of()));
   }
@@ -250,16 +250,16 @@ class AdmissionControllerTest {
   @Test
   void rotationServesNewAndOldVersionsUntilTheMinimumIsRaised() {
     chain.register(APP, COMPOSE);
-    AppKeysGrant v1 = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant v1 = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     byte[] v1Disk = v1.keys().get(0).diskKey().orElseThrow();
     chain.versions.put(HexFormat.of().formatHex(APP), new int[] {2, 1}); // owner rotated
-    AppKeysGrant both = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant both = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     assertEquals(List.of(1, 2), both.keys().stream().map(ReleasedAppKeys::version).toList());
     assertArrayEquals(v1Disk, both.keys().get(0).diskKey().orElseThrow(), "version 1 unchanged");
     assertFalse(java.util.Arrays.equals(v1Disk, both.keys().get(1).diskKey().orElseThrow()));
     chain.versions.put(HexFormat.of().formatHex(APP), new int[] {2, 2}); // minimum raised
-    assertEquals(List.of(2), controller.grantAppKeys(good(1), List.of()).keys().stream().map(ReleasedAppKeys::version).toList());
-    AdmissionDenied old = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of(1)));
+    assertEquals(List.of(2), controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().stream().map(ReleasedAppKeys::version).toList());
+    AdmissionDenied old = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of(1)).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, old.code());
     assertTrue(old.detail().contains("key version 1 is not served"), old.detail());
     // The chain lowering its minimum again does not bring version 1 back: versions only move forward.
@@ -270,12 +270,12 @@ class AdmissionControllerTest {
   @Test
   void rootRotationKeepsOldVersionsThenDestroysThem() {
     chain.register(APP, COMPOSE);
-    byte[] v1Root = controller.grantAppKeys(good(1), List.of()).keys().get(0).appRootSecret();
+    byte[] v1Root = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0).appRootSecret();
     RotationJobs jobs = new RotationJobs(pool, clock);
     jobs.enqueueRootRotation(1, "operator").await().atMost(WAIT);
     RotationWorker worker = new RotationWorker(pool, roots, audit, clock, Duration.ofDays(1), 10, StepHook.NONE);
     worker.runUntilIdle(20).await().atMost(WAIT);
-    AppKeysGrant spanning = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant spanning = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     List<ReleasedAppKeys> after = spanning.keys();
     assertEquals(List.of(1, 2), after.stream().map(ReleasedAppKeys::version).toList());
     assertEquals(List.of(1, 2), after.stream().map(ReleasedAppKeys::generation).toList());
@@ -296,7 +296,7 @@ class AdmissionControllerTest {
     }
     clock.advance(Duration.ofDays(2));
     worker.runUntilIdle(20).await().atMost(WAIT);
-    List<ReleasedAppKeys> destroyed = controller.grantAppKeys(good(1), List.of()).keys();
+    List<ReleasedAppKeys> destroyed = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys();
     assertEquals(List.of(2), destroyed.stream().map(ReleasedAppKeys::version).toList());
     assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, denied(good(1), List.of(1)));
   }
@@ -305,7 +305,7 @@ class AdmissionControllerTest {
   void auditFailureRefusesTheRelease() {
     chain.register(APP, COMPOSE);
     pool.query("DELETE FROM audit_head").execute().await().atMost(WAIT);
-    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
+    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.KMS_UNAVAILABLE, d.code());
     assertTrue(d.detail().contains("audit log"), d.detail());
     assertEquals(0L, pool.query("SELECT count(*) FROM key_grant").execute().await().atMost(WAIT).iterator().next().getLong(0));
@@ -314,14 +314,14 @@ class AdmissionControllerTest {
   @Test
   void databaseDownIsDenied() {
     chain.register(APP, COMPOSE);
-    controller.grantAppKeys(good(1), List.of());
+    controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     Pool dead = postgres.pool(new DatabaseCoordinates("127.0.0.1", 1, "none", "postgres", "postgres"), 1);
     try {
       AdmissionController offline = new AdmissionController(dead, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(),
           Optional.empty()), chain, new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"),
           new LiveKeyring(new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"), WAIT),
-          new GrantLedger(new AuditLog(dead, clock)), clock, Duration.ofSeconds(5), AdmissionObserver.NONE);
-      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> offline.grantAppKeys(good(1), List.of()));
+          new GrantLedger(new AuditLog(dead, postgres.sessions(dead), clock)), clock, Duration.ofSeconds(5), AdmissionObserver.NONE);
+      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> offline.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
       assertEquals(DenyCode.KMS_UNAVAILABLE, d.code());
       assertTrue(d.code().unavailable());
     } finally {
@@ -353,14 +353,14 @@ class AdmissionControllerTest {
     gen.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
     java.security.KeyPair keys = gen.generateKeyPair();
     AdmissionController.SignedCertificate signed = controller.signCertificate(good(1), csr(keys),
-        List.of("node-1.model.internal"), 3600, true);
+        List.of("node-1.model.internal"), 3600, true).await().atMost(java.time.Duration.ofSeconds(60));
     java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
         .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(signed.issued().certificateDer()));
     assertArrayEquals(keys.getPublic().getEncoded(), cert.getPublicKey().getEncoded());
     // The issuing key is the app CA key certified by the app root, itself certified by the KMS root.
     org.teekms.keys.PurposeKeyCertificate ca = signed.issued().caKeyCertificate();
     assertEquals("tls-ca", ca.key().purpose().label());
-    ReleasedAppKeys k = controller.grantAppKeys(good(1), List.of()).keys().get(0);
+    ReleasedAppKeys k = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
     SignatureChainVerifier.Result chainOk = new SignatureChainVerifier(keyring.deriver(pool).kmsRootKey(1).ethereumAddress())
         .verify(new SignatureChain(k.appRootCertificate(), ca));
     assertTrue(chainOk.valid(), chainOk.detail());
@@ -416,21 +416,21 @@ class AdmissionControllerTest {
     byte[] forged = good.clone();
     forged[forged.length - 5] ^= 1; // inside the signature: no proof of possession
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), forged, List.of(), 3600, false)).code());
+        () -> controller.signCertificate(good(1), forged, List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), java.util.Arrays.copyOf(good, good.length / 2), List.of(), 3600, false)).code());
+        () -> controller.signCertificate(good(1), java.util.Arrays.copyOf(good, good.length / 2), List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), good, List.of("bad name!"), 3600, false)).code());
+        () -> controller.signCertificate(good(1), good, List.of("bad name!"), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), good, List.of(), 10, false)).code());
+        () -> controller.signCertificate(good(1), good, List.of(), 10, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     java.util.Random random = new java.util.Random(7);
     for (int i = 0; i < 200; i++) {
       byte[] m = good.clone();
       m[random.nextInt(m.length)] ^= (byte) (1 + random.nextInt(255));
-      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.signCertificate(good(1), m, List.of(), 3600, false));
+      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.signCertificate(good(1), m, List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60)));
       assertEquals(DenyCode.REQUEST_INVALID, d.code());
     }
     assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, assertThrows(AdmissionDenied.class, () -> controller.signCertificate(
-        peer(APP, bytes(32, 0xc9), bytes(20, 1), false, "UpToDate", 0), good, List.of(), 3600, false)).code());
+        peer(APP, bytes(32, 0xc9), bytes(20, 1), false, "UpToDate", 0), good, List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
   }
 }

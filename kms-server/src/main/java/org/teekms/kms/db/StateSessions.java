@@ -1,0 +1,32 @@
+package org.teekms.kms.db;
+
+import io.smallrye.mutiny.Uni;
+import java.util.function.Function;
+import org.hibernate.reactive.mutiny.Mutiny;
+
+/**
+ * Hibernate Reactive sessions for the KMS's entity-like state (grants, key versions, ...). Each unit of work gets a
+ * session of its own, opened and closed here, never one stored in the caller's Vert.x context: the group commit runs
+ * transactions on behalf of many requests, and a request's context must not lend it (or take over) a session. The
+ * work runs on the session's event-loop thread; it must not block and must not hop threads (Hibernate Reactive refuses
+ * a session used from another thread).
+ */
+public final class StateSessions {
+
+  private final Mutiny.SessionFactory factory;
+
+  public StateSessions(Mutiny.SessionFactory factory) {
+    this.factory = factory;
+  }
+
+  /** Runs {@code work} in one transaction of a fresh session: committed when the Uni completes, rolled back if it fails. */
+  public <T> Uni<T> inTransaction(Function<Mutiny.Session, Uni<T>> work) {
+    return factory.openSession().chain(session -> session.withTransaction(tx -> work.apply(session))
+        .eventually(session::close));
+  }
+
+  /** Runs read-only {@code work} in a fresh session (no transaction of ours; each statement sees committed data). */
+  public <T> Uni<T> read(Function<Mutiny.Session, Uni<T>> work) {
+    return factory.openSession().chain(session -> work.apply(session).eventually(session::close));
+  }
+}
