@@ -62,8 +62,7 @@ public final class AuditCommand extends CommandGroup {
         ok = run(AuditorGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS), out);
       } catch (StatusRuntimeException e) {
         ok = false;
-        JsonResult.fail(out, "KMS_UNREACHABLE_OR_UNTRUSTED", e.getStatus().getCode() + ": " + e.getStatus().getDescription()
-            + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+        JsonResult.fail(out, "KMS_UNREACHABLE_OR_UNTRUSTED", endpoint.failure(e));
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }

@@ -99,8 +99,7 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
       info = KmsInfoServiceGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
           .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
     } catch (StatusRuntimeException e) {
-      return report(json, false, "KMS_UNREACHABLE_OR_UNTRUSTED", e.getStatus().getCode() + ": "
-          + e.getStatus().getDescription() + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+      return report(json, false, "KMS_UNREACHABLE_OR_UNTRUSTED", endpoint.failure(e));
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }

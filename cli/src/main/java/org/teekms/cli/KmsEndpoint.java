@@ -33,6 +33,32 @@ final class KmsEndpoint {
   @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30", description = "Call deadline (default 30).")
   int timeoutSeconds;
 
+  /**
+   * A failed call in words: an unreachable or untrusted KMS names {@code --kms} and the cause (refused, unknown host,
+   * RA-TLS verification), never Netty's internals; a KMS that answered keeps its status and description.
+   */
+  String failure(io.grpc.StatusRuntimeException e) {
+    io.grpc.Status s = e.getStatus();
+    if (s.getCode() == io.grpc.Status.Code.UNAVAILABLE || s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+      for (Throwable c = e; c != null; c = c.getCause()) {
+        if (c instanceof java.net.ConnectException) {
+          return "cannot reach the KMS at " + kms + ": connection refused (nothing listens there, or a firewall rejects it)";
+        }
+        if (c instanceof java.net.UnknownHostException) {
+          return "cannot reach the KMS at " + kms + ": unknown host";
+        }
+        if (c instanceof javax.net.ssl.SSLException) {
+          return "the KMS at " + kms + " failed RA-TLS verification: " + c.getMessage();
+        }
+      }
+      if (s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+        return "the KMS at " + kms + " did not answer within " + timeoutSeconds + " s (--timeout)";
+      }
+      return "cannot reach the KMS at " + kms + (s.getDescription() == null ? "" : ": " + s.getDescription());
+    }
+    return s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+  }
+
   ManagedChannel open(DcapQuoteVerifier dcap, CollateralSource collateral, Instant time) throws SSLException {
     int colon = kms.lastIndexOf(':');
     int port = -1;

@@ -44,6 +44,9 @@ final class QuoteVerificationOptions {
     }
   }
 
+  private static final String WHAT_COLLATERAL = "expected a dcap-qvl collateral JSON file (tcb_info, qe_identity, "
+      + "their signatures and issuer chains, the CRLs) or a directory of them, as `teekms collateral fetch` writes";
+
   void requireOneCollateralSource() {
     if ((collateral == null) == (pccs == null)) {
       throw new ParameterException(spec.commandLine(), "give exactly one of --collateral or --pccs");
@@ -56,10 +59,16 @@ final class QuoteVerificationOptions {
         return new PcsCollateralClient(pccs);
       }
       if (!Files.exists(collateral)) {
-        throw new ParameterException(spec.commandLine(), "--collateral " + collateral + " does not exist");
+        throw new ParameterException(spec.commandLine(), "--collateral " + collateral + " does not exist: " + WHAT_COLLATERAL);
       }
-      return Files.isDirectory(collateral) ? CollateralDirectory.load(collateral)
-          : DcapQvlCollateralFile.load(collateral);
+      if (Files.isDirectory(collateral)) {
+        return CollateralDirectory.load(collateral);
+      }
+      InputFiles.pemLabel(read(collateral, "--collateral")).ifPresent(label -> {
+        throw new ParameterException(spec.commandLine(), "--collateral " + collateral + " is "
+            + InputFiles.describePem(label) + ", not collateral: " + WHAT_COLLATERAL);
+      });
+      return DcapQvlCollateralFile.load(collateral);
     } catch (CollateralException e) {
       throw new CollateralLoadException(e.getMessage());
     }

@@ -117,8 +117,7 @@ public final class RotateCommand extends CommandGroup {
         Status.Code status = e.getStatus().getCode();
         JsonResult.fail(out, status == Status.Code.PERMISSION_DENIED ? "DENIED" : status == Status.Code.NOT_FOUND ? "NOT_FOUND"
             : "KMS_UNREACHABLE_OR_UNTRUSTED",
-            e.getStatus().getCode() + ": " + e.getStatus().getDescription()
-                + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+            endpoint.failure(e));
         if (code != null) {
           out.put("denyCode", code);
         }

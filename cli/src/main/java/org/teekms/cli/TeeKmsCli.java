@@ -28,7 +28,8 @@ public final class TeeKmsCli extends CommandGroup {
 
   /** A configured command line, also used by tests to run commands in-process. */
   public static CommandLine newCommandLine() {
-    CommandLine cli = new CommandLine(new TeeKmsCli()).setExecutionExceptionHandler(new CliErrors());
+    CommandLine cli = new CommandLine(new TeeKmsCli()).setExecutionExceptionHandler(new CliErrors())
+        .setParameterExceptionHandler(new UsageErrors());
     return cli.setExecutionStrategy(new UrlOptions(cli.getExecutionStrategy()));
   }
 

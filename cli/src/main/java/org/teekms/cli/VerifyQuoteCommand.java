@@ -64,6 +64,12 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     DcapQuoteVerifier verifier = options.verifier();
     DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
     byte[] bytes = dstackFile != null ? dstackFile.quote() : options.read(quote, "--quote");
+    if (dstackFile == null) {
+      InputFiles.pemLabel(bytes).ifPresent(label -> {
+        throw new ParameterException(spec.commandLine(), "--quote " + quote + " is " + InputFiles.describePem(label)
+            + ", not a quote (give the quote as binary or hex, e.g. a configfs-tsm outblob)");
+      });
+    }
     String log = dstackFile != null ? dstackFile.eventLog()
         : eventLog == null ? null : new String(options.read(eventLog, "--event-log"), StandardCharsets.UTF_8);
     ObjectNode out;

@@ -98,7 +98,7 @@ class OsImageCommandsTest {
     Path notJson = Files.writeString(dir.resolve("x.json"), "{not json");
     Run r = run("verify", "os-image", "--dstack", notJson.toString());
     assertEquals(2, r.exit());
-    assertTrue(r.err().startsWith("--dstack " + notJson + " cannot be read"), r.err());
+    assertTrue(r.err().contains(": --dstack " + notJson + " cannot be read"), r.err());
     assertFalse(r.err().contains("Exception"), r.err());
 
     ObjectNode c = (ObjectNode) capture();
@@ -106,7 +106,7 @@ class OsImageCommandsTest {
     Path noVm = Files.writeString(dir.resolve("novm.json"), JSON.writeValueAsString(c));
     r = run("verify", "os-image", "--dstack", noVm.toString());
     assertEquals(2, r.exit());
-    assertTrue(r.err().startsWith("--dstack " + noVm + " has no vm_config"), r.err());
+    assertTrue(r.err().contains(": --dstack " + noVm + " has no vm_config"), r.err());
 
     c = (ObjectNode) capture();
     c.put("quote", "00112233");
@@ -174,7 +174,7 @@ class OsImageCommandsTest {
     Path badLog = Files.writeString(dir.resolve("bad.json"), "{");
     r = run("measure", "--vm-config", vm.toString(), "--event-log", badLog.toString());
     assertEquals(2, r.exit());
-    assertTrue(r.err().startsWith("--event-log " + badLog + ": event log is not valid JSON"), r.err());
+    assertTrue(r.err().contains(": --event-log " + badLog + ": event log is not valid JSON"), r.err());
     assertEquals(2, run("measure").exit());
   }
 

@@ -43,7 +43,7 @@ class UrlOptionsTest {
       cli.setOut(new PrintWriter(out, true));
       assertEquals(2, cli.execute(args), String.join(" ", args) + ": " + err);
       String first = err.toString().lines().findFirst().orElse("");
-      assertTrue(first.matches("--(pccs|rpc-url) '.*' is not a URL: .*"), first);
+      assertTrue(first.matches("teekms [a-z -]+: --(pccs|rpc-url) '.*' is not a URL: .*"), first);
       assertFalse(err.toString().contains("\tat ") || err.toString().contains("Exception"), err.toString());
       assertEquals("", out.toString(), "the command must not have run");
     }

@@ -249,9 +249,24 @@ public final class ChainClient implements AutoCloseable {
     return reply;
   }
 
+  /** The transport failure in words (the URL already names host and port). */
   private static String describe(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException) {
+        return "connection refused (nothing listens there, or a firewall rejects it)";
+      }
+      if (c instanceof java.net.UnknownHostException) {
+        return "unknown host " + c.getMessage();
+      }
+      if (c instanceof java.net.SocketTimeoutException || c instanceof java.io.InterruptedIOException) {
+        return "timed out";
+      }
+      if (c instanceof javax.net.ssl.SSLException) {
+        return "TLS failed: " + c.getMessage();
+      }
+    }
     String m = e.getMessage();
-    return e.getClass().getSimpleName() + (m == null ? "" : " (" + m + ")");
+    return m == null ? e.getClass().getSimpleName() : m;
   }
 
   @Override

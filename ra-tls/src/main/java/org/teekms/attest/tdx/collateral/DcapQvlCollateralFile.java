@@ -39,7 +39,9 @@ public final class DcapQvlCollateralFile implements CollateralSource {
     try {
       n = MAPPER.readTree(json);
     } catch (IOException e) {
-      throw new CollateralException("collateral file is not valid JSON: " + e.getMessage(), e);
+      String where = e instanceof com.fasterxml.jackson.core.JsonProcessingException j && j.getLocation() != null
+          ? " (line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")" : "";
+      throw new CollateralException("collateral file is not valid JSON" + where, e);
     }
     if (n == null || !n.isObject()) {
       throw new CollateralException("collateral file is not a JSON object");
