@@ -68,6 +68,8 @@ class AdmissionControllerTest {
     final Map<String, AppPolicyVerdict.GpuRequirement> gpu = new ConcurrentHashMap<>();
     volatile String down;
     long block = 100;
+    /** Whether any policy read ran on a Vert.x event-loop thread (it blocks on RPC endpoints: it must not). */
+    volatile boolean readOnEventLoop;
 
     void register(byte[] app, byte[] compose) {
       String a = HexFormat.of().formatHex(app);
@@ -77,6 +79,7 @@ class AdmissionControllerTest {
 
     @Override
     public AppPolicyVerdict check(AttestedPeer peer) {
+      readOnEventLoop |= io.vertx.core.Context.isOnEventLoopThread();
       if (down != null) {
         return AppPolicyVerdict.unavailable(down);
       }
@@ -165,6 +168,45 @@ class AdmissionControllerTest {
 
   private DenyCode denied(AttestedPeer p, List<Integer> versions) {
     return assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, versions).await().atMost(java.time.Duration.ofSeconds(60))).code();
+  }
+
+  @Test
+  void concurrentAdmissionsFromAnEventLoopEachCommitOneGrantAndOneEntryWithoutBlockingIt() throws Exception {
+    chain.register(APP, COMPOSE);
+    long entriesBefore = audit.verify().await().atMost(WAIT).entriesChecked();
+    int n = 40;
+    List<java.util.concurrent.CompletableFuture<AppKeysGrant>> results = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      results.add(new java.util.concurrent.CompletableFuture<>());
+    }
+    // Subscribed on an event loop, as the gRPC service does: the blocking chain read must hop to a worker.
+    postgres.vertx().getDelegate().getOrCreateContext().runOnContext(ignored -> {
+      for (int i = 0; i < n; i++) {
+        java.util.concurrent.CompletableFuture<AppKeysGrant> done = results.get(i);
+        controller.grantAppKeys(good(100 + i), List.of()).subscribe().with(done::complete, done::completeExceptionally);
+      }
+    });
+    Set<java.util.UUID> grantIds = new HashSet<>();
+    for (java.util.concurrent.CompletableFuture<AppKeysGrant> r : results) {
+      AppKeysGrant g = r.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(1, g.keys().size());
+      grantIds.add(g.grantId());
+      g.destroyKeys();
+    }
+    assertEquals(n, grantIds.size());
+    assertFalse(chain.readOnEventLoop, "the on-chain policy read ran on an event-loop thread");
+    // No grant lost, none doubled: one key_grant row per admission, each pointing at its own audit entry.
+    io.vertx.mutiny.sqlclient.RowSet<io.vertx.mutiny.sqlclient.Row> rows = pool.query(
+        "SELECT g.grant_id, a.event_id FROM key_grant g JOIN audit_log a ON a.seq = g.audit_seq").execute().await().atMost(WAIT);
+    Set<java.util.UUID> recorded = new HashSet<>();
+    for (io.vertx.mutiny.sqlclient.Row r : rows) {
+      assertEquals(r.getUUID(0), r.getUUID(1), "a grant row points at the audit entry that records it");
+      recorded.add(r.getUUID(0));
+    }
+    assertEquals(grantIds, recorded);
+    ChainVerification v = audit.verify().await().atMost(WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(entriesBefore + n, v.entriesChecked());
   }
 
   @Test
