@@ -103,7 +103,7 @@ public final class TestPostgres implements AutoCloseable {
       registry.addService(ReactiveConnectionPool.class,
           new ExternalSqlClientPool(p.getDelegate(), new SqlStatementLogger(), new SqlExceptionHelper(true)));
       Mutiny.SessionFactory factory = cfg.buildSessionFactory(registry.build()).unwrap(Mutiny.SessionFactory.class);
-      return new StateSessions(factory);
+      return new StateSessions(factory, core);
     });
   }
 

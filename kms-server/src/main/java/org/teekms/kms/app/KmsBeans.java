@@ -131,8 +131,8 @@ public class KmsBeans {
   /** Hibernate Reactive sessions over the datasource's reactive pool (Quarkus's session factory). */
   @Produces
   @Singleton
-  StateSessions stateSessions(Mutiny.SessionFactory factory) {
-    return new StateSessions(factory);
+  StateSessions stateSessions(Mutiny.SessionFactory factory, io.vertx.core.Vertx vertx) {
+    return new StateSessions(factory, vertx);
   }
 
   @Produces
