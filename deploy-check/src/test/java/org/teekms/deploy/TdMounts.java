@@ -8,7 +8,7 @@ import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 import io.smallrye.config.WithDefault;
-import org.teekms.kms.app.KmsConfig;
+import org.teekms.kms.wiring.KmsConfig;
 
 /**
  * What a KMS with {@code teekms.tee.quote-provider=configfs-tsm} uses in its TD: the configfs-tsm report directory

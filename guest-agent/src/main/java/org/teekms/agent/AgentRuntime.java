@@ -31,14 +31,13 @@ import org.teekms.agent.proxy.SignatureStore;
 import org.teekms.agent.proxy.SigningProxy;
 import org.teekms.attest.gpu.CommandGpuEvidenceProvider;
 import org.teekms.attest.gpu.GpuEvidenceProvider;
-import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
+import org.teekms.attest.gpu.GpuSimulation;
 import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
 import org.teekms.attest.provider.QuoteProvider;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.provider.SysfsRtmrExtender;
+import org.teekms.attest.provider.TdxSimulation;
 import org.teekms.attest.ratls.RaTlsVerifier;
-import org.teekms.attest.sim.SimulatedCvm;
-import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.Pem;
@@ -98,10 +97,11 @@ public final class AgentRuntime implements AutoCloseable {
         collateral = collateral(c, clock);
       }
       case "simulator" -> {
-        SimulatedTdx tdx = SimulatedTdx.enableSeeded("attestation.provider=simulator", clock,
-            HexField.parse("attestation.simulator.seed", c.required("attestation.simulator.seed"), -1));
-        SimulatedCvm cvm = tdx.newCvm(HexField.parse("attestation.simulator.mrtd",
-            c.get("attestation.simulator.mrtd", "00".repeat(48)), 48), false);
+        TdxSimulation.Platform tdx = TdxSimulation.load("attestation.provider=simulator").enable(
+            "attestation.provider=simulator", clock, java.util.Optional.of(
+                HexField.parse("attestation.simulator.seed", c.required("attestation.simulator.seed"), -1)));
+        TdxSimulation.Cvm cvm = tdx.newCvm(HexField.parse("attestation.simulator.mrtd",
+            c.get("attestation.simulator.mrtd", "00".repeat(48)), 48));
         quotes = cvm;
         log = new RuntimeEventLog(cvm, List.of());
         dcap = rootCa(c).orElseGet(() -> new DcapQuoteVerifier(tdx.rootCertificate()));
@@ -115,10 +115,8 @@ public final class AgentRuntime implements AutoCloseable {
       case "command" -> new CommandGpuEvidenceProvider(Arrays.asList(c.required("gpu.command").split("\\s+")),
           Duration.ofSeconds(60));
       // A seeded simulator shares its roots with a KMS given the same seed (teekms.simulator.seed).
-      case "simulator" -> c.optional("gpu.simulator.seed")
-          .map(h -> SimulatedGpuEvidenceProvider.enableSeeded(c.integer("gpu.simulator.count", 1),
-              java.util.HexFormat.of().parseHex(h)))
-          .orElseGet(() -> SimulatedGpuEvidenceProvider.enable(c.integer("gpu.simulator.count", 1)));
+      case "simulator" -> GpuSimulation.load("gpu.provider=simulator").evidenceProvider(
+          c.integer("gpu.simulator.count", 1), c.optional("gpu.simulator.seed").map(java.util.HexFormat.of()::parseHex));
       default -> throw new IllegalArgumentException("gpu.provider must be none, command or simulator");
     };
     Set<Bytes> registered = new HashSet<>();
@@ -160,7 +158,7 @@ public final class AgentRuntime implements AutoCloseable {
               Optional.empty(), Optional.empty(), 4096));
       if (Boolean.parseBoolean(c.get("proxy.enabled", "false"))) {
         signer = new ResponseSigner(agent.keys().responseSigningKey(),
-            org.teekms.agent.verify.SignedText.Format.ofConfig(c.get("proxy.signed-text", "teekms-v2")));
+            org.teekms.verifier.SignedText.Format.ofConfig(c.get("proxy.signed-text", "teekms-v2")));
         proxy = SigningProxy.start(vertx, new SigningProxy.Settings(c.get("proxy.host", "0.0.0.0"),
                 c.integer("proxy.port", 8080), URI.create(c.required("proxy.upstream")),
                 c.secretFile("proxy.upstream-api-key-file"), c.secretFile("proxy.auth-token-file"),

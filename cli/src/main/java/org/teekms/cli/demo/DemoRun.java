@@ -206,6 +206,8 @@ final class DemoRun {
         "-Dquarkus.http.insecure-requests=disabled",
         "-Dquarkus.management.host=127.0.0.1", "-Dquarkus.management.port=" + managementPort,
         "-Dteekms.simulator.enabled=true", "-Dteekms.simulator.seed=" + HEX.formatHex(seed),
+        // The packaged KMS does not contain the simulator: it gets the jar this demo loaded it from.
+        "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
         // GPU evidence verified under the GPU simulator's roots (same seed); no OCSP responder exists for them here.
         "-Dteekms.gpu.ocsp.mode=disabled",
         "-Dteekms.sealing.provider=file", "-Dteekms.data-dir=" + data,

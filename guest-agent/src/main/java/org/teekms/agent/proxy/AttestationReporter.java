@@ -6,7 +6,7 @@ import org.teekms.agent.HexField;
 import org.teekms.agent.RunningAgent;
 import org.teekms.agent.api.ApiException;
 import org.teekms.agent.api.GuestApi;
-import org.teekms.agent.verify.NvidiaPayload;
+import org.teekms.verifier.NvidiaPayload;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.provider.RuntimeEventLog;
 
@@ -29,7 +29,7 @@ public final class AttestationReporter {
 
   /** REPORTDATA = address ‖ 0x00·12 ‖ nonce. */
   public static byte[] reportData(byte[] address20, byte[] nonce32) {
-    return org.teekms.agent.verify.SignedResponseVerifier.reportData(address20, nonce32);
+    return org.teekms.verifier.SignedResponseVerifier.reportData(address20, nonce32);
   }
 
   /** @param nonceHex 64 hex characters, or null for a fresh random nonce */

@@ -1,6 +1,6 @@
 package org.teekms.agent.proxy;
 
-import org.teekms.agent.verify.SignedText;
+import org.teekms.verifier.SignedText;
 import org.teekms.keys.DerivedKey;
 
 /**

@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.teekms.agent.HttpBodies;
 import org.teekms.agent.api.ApiException;
-import org.teekms.agent.verify.SignedText;
+import org.teekms.verifier.SignedText;
 
 /**
  * The verifiable-inference proxy: an OpenAI-compatible reverse proxy in front of the inference server.

@@ -34,8 +34,8 @@ import org.teekms.kms.MutableClock;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
-import org.teekms.kms.app.KmsConfig;
-import org.teekms.kms.app.RaTlsSetup;
+import org.teekms.kms.wiring.KmsConfig;
+import org.teekms.kms.tls.RaTlsSetup;
 
 /**
  * The KMS's own RA-TLS wiring (RaTlsSetup from teekms.* settings, the deferring trust manager, RaTlsPeerAttestation

@@ -1,5 +1,6 @@
 package org.teekms.kms.app;
 
+import org.teekms.kms.wiring.KmsConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Alternative;
 import java.util.HexFormat;

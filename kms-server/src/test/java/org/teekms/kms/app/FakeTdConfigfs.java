@@ -1,5 +1,6 @@
 package org.teekms.kms.app;
 
+import org.teekms.kms.wiring.KmsConfig;
 import jakarta.enterprise.inject.Alternative;
 import jakarta.inject.Singleton;
 import java.io.IOException;

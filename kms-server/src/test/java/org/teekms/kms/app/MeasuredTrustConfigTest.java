@@ -1,5 +1,8 @@
 package org.teekms.kms.app;
 
+import org.teekms.kms.tls.RaTlsSetup;
+import org.teekms.kms.tls.TrustConfiguration;
+import org.teekms.kms.wiring.KmsConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

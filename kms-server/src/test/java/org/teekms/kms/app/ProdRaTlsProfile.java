@@ -24,7 +24,7 @@ public class ProdRaTlsProfile implements QuarkusTestProfile {
   static final String KMS_ID = "kms-prod-ratls-it";
 
   /** What the KMS TD booted: the compose FakeChainPolicy.checkKms recognises as this deployment's KMS. */
-  static SimulatedCvm.App kmsApp(String kmsId) {
+  public static SimulatedCvm.App kmsApp(String kmsId) {
     byte[] instance = new byte[20];
     instance[0] = 1;
     return SimulatedCvm.App.ofCompose("tee-kms kms-server " + kmsId + "\n", instance);

@@ -7,7 +7,7 @@ import java.util.Set;
 /** The server as deployed: gRPC over TLS only, RA-TLS certificates both ways (simulated TDX, fixed seed). */
 public class RaTlsProfile implements QuarkusTestProfile {
 
-  static final String SEED = "00112233445566778899aabbccddeeff";
+  public static final String SEED = "00112233445566778899aabbccddeeff";
   static final int PORT = TestPorts.BASE + 1;
 
   @Override

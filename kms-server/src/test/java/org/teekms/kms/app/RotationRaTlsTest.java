@@ -1,5 +1,6 @@
 package org.teekms.kms.app;
 
+import org.teekms.kms.metrics.RotationDueMetrics;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -98,7 +98,7 @@ public final class LoadGenerator {
     Clock clock = Clock.systemUTC();
     if (Boolean.parseBoolean(System.getProperty("teekms.bench.client-fast-ecdsa", "true"))) {
       // The simulated CVMs share this machine's 2 cores with the KMS: their handshakes use the same faster ECDSA.
-      org.teekms.kms.app.FastEcdsaProvider.install();
+      org.teekms.kms.tls.FastEcdsaProvider.install();
     }
 
     try (AnvilNode anvil = AnvilNode.start(); ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
@@ -128,7 +128,9 @@ public final class LoadGenerator {
       if (extra != null && !extra.isBlank()) {
         cmd.addAll(List.of(extra.trim().split("\\s+")));
       }
+      // The packaged KMS does not contain the simulator: it gets the jar (or classes) this process loaded it from.
       cmd.addAll(List.of("-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
+          "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
           "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=load", "-Dteekms.chain.rpc-url=" + anvil.rpcUrl(),
           "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
           "-Dteekms.chain.confirmations=0",

@@ -1,0 +1,94 @@
+package org.teekms.kms.metrics;
+
+import org.teekms.kms.wiring.KmsConfig;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.scheduler.Scheduled;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+import org.teekms.kms.keystate.RotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
+
+/**
+ * Prometheus view of the on-chain rotation schedule of the apps this KMS serves: {@code teekms_app_rotation_due{app}}
+ * (1 due, 0 not due, NaN when the last read failed) and {@code teekms_apps_rotation_due} (how many are due). Refreshed
+ * for every app with key state every {@code teekms.rotation.due-check-interval}, and whenever an auditor reads an
+ * app's effective policy. The KMS does not rotate on its own when a rotation is due (README "Rotation"): this is the
+ * signal for the owner's automation or an alert.
+ */
+@ApplicationScoped
+public class RotationDueMetrics {
+
+  private static final Logger LOG = Logger.getLogger(RotationDueMetrics.class);
+  /** Apps refreshed per run at most: the gauge is a signal, not an inventory. */
+  static final int MAX_APPS = 10_000;
+
+  private final MeterRegistry registry;
+  private final RotationScheduleReader reader;
+  private final Pool pool;
+  private final KmsConfig config;
+  private final Map<String, Double> due = new ConcurrentHashMap<>();
+  /** Apps whose gauge exists: registered once (a second registration only earns Micrometer's "already registered" warning). */
+  private final java.util.Set<String> registered = ConcurrentHashMap.newKeySet();
+
+  public RotationDueMetrics(MeterRegistry registry, RotationScheduleReader reader, Pool pool, KmsConfig config) {
+    this.registry = registry;
+    this.reader = reader;
+    this.pool = pool;
+    this.config = config;
+    Gauge.builder("teekms.apps.rotation.due", due, m -> m.values().stream().filter(v -> v == 1.0).count())
+        .description("Apps served by this KMS whose on-chain key rotation period has elapsed (AppPolicy.rotationDue)")
+        .register(registry);
+  }
+
+  /** Records a schedule just read (NaN on failure: an unknown state is not "not due"). */
+  public void record(byte[] appId, RotationSchedule schedule) {
+    String app = "0x" + HexFormat.of().formatHex(appId);
+    due.put(app, !schedule.read() ? Double.NaN : schedule.due() ? 1.0 : 0.0);
+    if (!registered.add(app)) {
+      return;
+    }
+    Gauge.builder("teekms.app.rotation.due", due, m -> m.getOrDefault(app, Double.NaN))
+        .description("1 when the app's on-chain key rotation period has elapsed (AppPolicy.rotationDue), 0 when not, "
+            + "NaN when the chain could not be read")
+        .tag("app", app).register(registry);
+  }
+
+  /** The last recorded value for an app (NaN unknown). */
+  public double value(byte[] appId) {
+    return due.getOrDefault("0x" + HexFormat.of().formatHex(appId), Double.NaN);
+  }
+
+  /** Reads the schedule of every app with key state (at most {@link #MAX_APPS}); returns how many were read. */
+  public int refresh() {
+    List<byte[]> apps = pool.query("SELECT app_id FROM app_key_state ORDER BY app_id LIMIT " + MAX_APPS).execute()
+        .map(rows -> {
+          List<byte[]> l = new ArrayList<>();
+          rows.forEach(r -> l.add(r.getBuffer("app_id").getBytes()));
+          return l;
+        }).await().atMost(config.dbTimeout());
+    int read = 0;
+    for (byte[] app : apps) {
+      RotationSchedule s = reader.read(app);
+      record(app, s);
+      read += s.read() ? 1 : 0;
+    }
+    return read;
+  }
+
+  @Scheduled(every = "${teekms.rotation.due-check-interval:5m}", delayed = "30s",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+  void scheduledRefresh() {
+    try {
+      refresh();
+    } catch (RuntimeException e) {
+      LOG.warnf("rotation-due refresh failed (will retry): %s", e.getMessage());
+    }
+  }
+}

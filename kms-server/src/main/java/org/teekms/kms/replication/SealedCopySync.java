@@ -1,0 +1,69 @@
+package org.teekms.kms.replication;
+
+import org.teekms.kms.tls.RaTlsSetup;
+import org.teekms.kms.wiring.KmsConfig;
+import io.quarkus.scheduler.Scheduled;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Clock;
+import java.util.List;
+import org.jboss.logging.Logger;
+import org.teekms.kms.admission.PeerAttestation;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.kms.roots.RootGenerationStore;
+
+/**
+ * Keeps this node's sealed copies complete on a database shared with replicas that have other sealing keys: every
+ * {@code teekms.rotation.poll-interval}, a live root generation without this node's copy (one promoted by another
+ * replica's rotation) is obtained by onboarding from {@code teekms.onboarding.source} ({@link ReplicaJoin}) and sealed
+ * under this node's key. Until then this node cannot derive from that generation and refuses with the reason; it
+ * never serves without it. Without an onboarding source the gap is logged as an error each poll.
+ */
+@ApplicationScoped
+public class SealedCopySync {
+
+  private static final Logger LOG = Logger.getLogger(SealedCopySync.class);
+
+  private final KmsConfig config;
+  private final Pool pool;
+  private final RootGenerationStore roots;
+  private final RaTlsSetup ratls;
+  private final PeerAttestation attestation;
+  private final KmsPolicyPort kmsPolicy;
+  private final AuditLog audit;
+  private final Clock clock;
+
+  public SealedCopySync(KmsConfig config, Pool pool, RootGenerationStore roots, RaTlsSetup ratls,
+      PeerAttestation attestation, KmsPolicyPort kmsPolicy, AuditLog audit, Clock clock) {
+    this.config = config;
+    this.pool = pool;
+    this.roots = roots;
+    this.ratls = ratls;
+    this.attestation = attestation;
+    this.kmsPolicy = kmsPolicy;
+    this.audit = audit;
+    this.clock = clock;
+  }
+
+  @Scheduled(every = "${teekms.rotation.poll-interval:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+      delayed = "5s")
+  void poll() {
+    try {
+      List<Integer> missing = roots.missingCopies(pool).await().atMost(config.dbTimeout());
+      if (missing.isEmpty()) {
+        return;
+      }
+      if (config.onboarding().source().isEmpty()) {
+        LOG.errorf("root generations %s have no copy sealed under this node's sealing key %s and no "
+            + "teekms.onboarding.source is set: this node cannot serve keys of those generations", missing,
+            roots.sealingKeyId());
+        return;
+      }
+      ReplicaJoin.join(config.onboarding().source().get(), config, ratls, attestation, kmsPolicy, pool, roots, audit,
+          clock);
+    } catch (RuntimeException e) {
+      LOG.warnf("sealed-copy sync failed (will retry): %s", e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,270 @@
+package org.teekms.kms.wiring;
+
+import org.teekms.kms.metrics.AttestationMetrics;
+import org.teekms.kms.tls.RaTlsSetup;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.configuration.ConfigUtils;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
+import org.teekms.attest.provider.RtmrExtender;
+import org.teekms.attest.provider.SysfsRtmrExtender;
+import org.teekms.governance.ChainClient;
+import org.teekms.kms.keystate.ChainRotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
+import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.kms.adapters.GovernanceAppPolicy;
+import org.teekms.kms.admission.AdmissionController;
+import org.teekms.kms.admission.AdmissionObserver;
+import org.teekms.kms.admission.AppPolicyPort;
+import org.teekms.kms.admission.LocalAttestationPolicy;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
+import org.hibernate.reactive.mutiny.Mutiny;
+import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.kms.operator.ChainRegistryOwner;
+import org.teekms.kms.operator.OperatorAuthorizer;
+import org.teekms.kms.operator.RegistryOwnerPort;
+import org.teekms.kms.operator.RotationControl;
+import org.teekms.kms.onboarding.OnboardingController;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.rotation.RotationJobs;
+import org.teekms.kms.rotation.RotationWorker;
+import org.teekms.kms.rotation.StepHook;
+import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.TcbStatus;
+import org.teekms.attest.tdx.collateral.CachingCollateralSource;
+import org.teekms.attest.tdx.collateral.PcsCollateralClient;
+import org.teekms.kms.seal.FileSealingKeyProvider;
+import org.teekms.kms.seal.LocalKeyProviderSealingKeyProvider;
+import org.teekms.kms.seal.SealingKey;
+import org.teekms.kms.seal.SealingKeyProvider;
+import org.teekms.kms.seal.SimulatorGuard;
+
+/** Wires the plain classes into CDI. Logic lives in those classes; this only chooses and connects them. */
+@ApplicationScoped
+public class KmsBeans {
+
+  private static final Logger LOG = Logger.getLogger(KmsBeans.class);
+
+  @Produces
+  @Singleton
+  Clock clock() {
+    return Clock.systemUTC();
+  }
+
+  /** The kernel's configfs-tsm file operations (tests replace this bean with a fake TD's). */
+  @Produces
+  @Singleton
+  ConfigfsTsmQuoteProvider.Io configfsTsm() {
+    return ConfigfsTsmQuoteProvider.Io.FILES;
+  }
+
+  @Produces
+  @Singleton
+  SealingKeyProvider sealingKeyProvider(KmsConfig config) {
+    String profile = String.join(",", ConfigUtils.getProfiles());
+    SimulatorGuard.check(ConfigUtils.getProfiles().contains("prod") ? "prod" : profile, config.simulator().enabled(),
+        config.sealing().provider());
+    if (SimulatorGuard.FILE_PROVIDER.equals(config.sealing().provider())) {
+      return new FileSealingKeyProvider(config.sealing().keyFile().orElse(config.dataDir().resolve("sealing.key")));
+    }
+    return localKeyProvider(config.sealing(), config.collateral().maxAge());
+  }
+
+  /** Production: this TD's configfs-tsm quotes, the provider's SGX quote verified under Intel's root with PCS collateral. */
+  static LocalKeyProviderSealingKeyProvider localKeyProvider(KmsConfig.Sealing sealing,
+      java.time.Duration collateralMaxAge) {
+    String prefix = "teekms.sealing.provider=" + SimulatorGuard.LOCAL_SGX_PROVIDER + " needs ";
+    String address = sealing.providerAddress().orElseThrow(() -> new IllegalStateException(prefix
+        + "teekms.sealing.provider-address (host:port of the local key provider)"));
+    String mrEnclave = sealing.providerMrenclave().orElseThrow(() -> new IllegalStateException(prefix
+        + "teekms.sealing.provider-mrenclave (the provider enclave's MRENCLAVE, published with its release)"));
+    Set<TcbStatus> accepted = sealing.providerAcceptedTcbStatuses().stream().map(TcbStatus::parse)
+        .collect(Collectors.toUnmodifiableSet());
+    LocalKeyProviderSealingKeyProvider.Settings settings;
+    try {
+      settings = LocalKeyProviderSealingKeyProvider.Settings.parse(address, mrEnclave, sealing.providerTimeout(),
+          accepted);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+    Clock clock = Clock.systemUTC();
+    return new LocalKeyProviderSealingKeyProvider(settings, ConfigfsTsmQuoteProvider.tdx(),
+        DcapQuoteVerifier.withIntelRoot(),
+        new CachingCollateralSource(new PcsCollateralClient(sealing.collateralUrl()), clock,
+            collateralMaxAge), clock,
+        new SecureRandom());
+  }
+
+  /** RTMR extension in a TD: the kernel's sysfs tsm-mr attributes (tests replace this bean with a fake TD's). */
+  @Produces
+  @Singleton
+  RtmrExtender rtmrExtender() {
+    return SysfsRtmrExtender.tdx();
+  }
+
+  /**
+   * The sealing key, asked for only after RA-TLS setup measured the trust configuration into RTMR3: the provider
+   * derives the key from RTMR3, so a node with another configuration gets another key (docs/sealing.md §1).
+   */
+  @Produces
+  @Singleton
+  SealingKey sealingKey(SealingKeyProvider provider, RaTlsSetup ratls) {
+    LOG.infof("sealing: %s (after trust configuration %s was measured)", provider.describe(),
+        ratls.trustConfiguration().digestHex());
+    return provider.sealingKey();
+  }
+
+  /** Hibernate Reactive sessions over the datasource's reactive pool (Quarkus's session factory). */
+  @Produces
+  @Singleton
+  StateSessions stateSessions(Mutiny.SessionFactory factory, io.vertx.core.Vertx vertx) {
+    return new StateSessions(factory, vertx);
+  }
+
+  @Produces
+  @Singleton
+  AuditLog auditLog(Pool pool, StateSessions sessions, Clock clock) {
+    return new AuditLog(pool, sessions, clock);
+  }
+
+  @Produces
+  @Singleton
+  GrantLedger grantLedger(Pool pool, AuditLog audit) {
+    return new GrantLedger(audit);
+  }
+
+  @Produces
+  @Singleton
+  RootGenerationStore rootGenerationStore(Pool pool, SealingKey key, KmsConfig config) {
+    return new RootGenerationStore(pool, key, config.kmsId(), config.nodeId().orElse(null));
+  }
+
+  @Produces
+  @Singleton
+  LiveKeyring liveKeyring(RootGenerationStore roots, KmsConfig config) {
+    return new LiveKeyring(roots, config.dbTimeout());
+  }
+
+  @Produces
+  @Singleton
+  RotationJobs rotationJobs(Pool pool, Clock clock) {
+    return new RotationJobs(pool, clock);
+  }
+
+  @Produces
+  @Singleton
+  RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config) {
+    return new RotationWorker(pool, roots, audit, clock, config.rotation().rootGrace(), config.rotation().appBatch(),
+        StepHook.NONE);
+  }
+
+  @Produces
+  @Singleton
+  RotationControl rotationControl(Pool pool, RotationJobs jobs, RootGenerationStore roots, AuditLog audit, Clock clock,
+      KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
+    boolean configured = endpoints.isPresent();
+    RegistryOwnerPort owner = configured
+        ? new ChainRegistryOwner(ChainClient.connect(endpoints.get().first(), chain.chainId()),
+            chain.registryAddress().get(), chain.confirmations())
+        : RegistryOwnerPort.unconfigured();
+    OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
+        configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
+    return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
+  }
+
+  @Produces
+  @Singleton
+  RotationScheduleReader rotationScheduleReader(KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    return chainEndpoints(chain).map(e -> (RotationScheduleReader) new ChainRotationSchedule(
+        ChainClient.connect(e.first(), chain.chainId()), chain.confirmations()))
+        .orElse(RotationScheduleReader.unconfigured());
+  }
+
+  /** The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort) questions. */
+  @Produces
+  @Singleton
+  KmsPolicyPort kmsPolicyPort(AppPolicyPort chain) {
+    return chain instanceof KmsPolicyPort kms ? kms : new UnconfiguredChain();
+  }
+
+  @Produces
+  @Singleton
+  OnboardingController onboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
+      KmsConfig config, Clock clock) {
+    return new OnboardingController(pool, chain, roots, ledger, config.dbTimeout(), clock);
+  }
+
+  @Produces
+  @Singleton
+  AppPolicyPort appPolicyPort(KmsConfig config, MeterRegistry metrics) {
+    KmsConfig.Chain chain = config.chain();
+    java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
+    if (endpoints.isEmpty()) {
+      LOG.warn("no chain configured (teekms.chain.rpc-urls, chain-id, registry-address): every admission will be "
+          + "refused as CHAIN_UNAVAILABLE");
+      return new UnconfiguredChain();
+    }
+    ChainEndpoints e = endpoints.get();
+    PolicyReaderConfig readerConfig = PolicyReaderConfig.defaults(e.first(), chain.chainId(),
+            chain.registryAddress().get()).withConfirmations(chain.confirmations(), false)
+        .withQuorum(e.urls(), e.quorum()).withMaxBlockAge(chain.maxBlockAge());
+    if (e.urls().size() == 1) {
+      LOG.warn("one chain RPC endpoint decides every admission (teekms.chain.allow-single-rpc=true): never in "
+          + "production");
+    }
+    LOG.infof("on-chain policy: registry %s on chain %d via %d of %s, %d confirmations, blocks at most %s old",
+        chain.registryAddress().get(), chain.chainId(), e.quorum(), e.urls(), chain.confirmations(),
+        chain.maxBlockAge());
+    ChainPolicyReader reader = new ChainPolicyReader(readerConfig, chain.pinReuse());
+    FunctionCounter.builder("teekms.chain.disagreement", reader, ChainPolicyReader::disagreements)
+        .description("Policy reads denied because RPC endpoints answered differently (one of them lies)")
+        .register(metrics);
+    return new GovernanceAppPolicy(reader, chain.chainId());
+  }
+
+  /** The endpoints when the chain is fully configured (endpoints, chain id, registry); startup fails if misconfigured. */
+  static java.util.Optional<ChainEndpoints> chainEndpoints(KmsConfig.Chain chain) {
+    java.util.Optional<ChainEndpoints> endpoints = ChainEndpoints.resolve(chain);
+    if (endpoints.isEmpty() || chain.registryAddress().isEmpty() || chain.chainId() <= 0) {
+      return java.util.Optional.empty();
+    }
+    return endpoints;
+  }
+
+  @Produces
+  @Singleton
+  LocalAttestationPolicy localAttestationPolicy(KmsConfig config) {
+    return new LocalAttestationPolicy(new HashSet<>(config.admission().acceptedTcbStatuses()),
+        new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())), config.admission().requiredKeyProvider());
+  }
+
+  @Produces
+  @Singleton
+  AdmissionController admissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain,
+      RootGenerationStore roots, LiveKeyring keyring, GrantLedger ledger, Clock clock, KmsConfig config,
+      AdmissionObserver observer, AttestationMetrics metrics) {
+    AdmissionController controller =
+        new AdmissionController(pool, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
+    metrics.watch(controller.versionKeys());
+    return controller;
+  }
+}

@@ -1,0 +1,328 @@
+package org.teekms.kms.wiring;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** Every {@code teekms.*} setting; documented in kms-server/README.md. */
+@ConfigMapping(prefix = "teekms")
+public interface KmsConfig {
+
+  /** Deployment id shared by all replicas; binds the database and the sealed roots (AAD). */
+  @WithDefault("tee-kms")
+  String kmsId();
+
+  /** This replica's name (audit entries, GetKmsInfo). */
+  Optional<String> nodeId();
+
+  /** Where the embedded PostgreSQL (and the simulator's sealing key file) live. */
+  @WithDefault(".teekms/kms")
+  Path dataDir();
+
+  /** How long one database operation may take before the request is refused as KMS_UNAVAILABLE. */
+  @WithDefault("10s")
+  Duration dbTimeout();
+
+  Simulator simulator();
+
+  Sealing sealing();
+
+  Admission admission();
+
+  Rotation rotation();
+
+  Chain chain();
+
+  Onboarding onboarding();
+
+  Operator operator();
+
+  Tls tls();
+
+  interface Tls {
+    /**
+     * TLS implementation of the RA-TLS port: {@code openssl} (BoringSSL from netty-tcnative: the handshake's key
+     * exchange and signatures in native code) or {@code jdk} (JSSE). Certificates are verified by the same RA-TLS
+     * trust manager either way. {@code openssl} on a platform without the native library refuses to start.
+     */
+    @WithDefault("openssl")
+    TlsEngine engine();
+  }
+
+  enum TlsEngine { OPENSSL, JDK }
+
+  Tee tee();
+
+  Collateral collateral();
+
+  Gpu gpu();
+
+  /** Verification of the GPU evidence in clients' RA-TLS certificates (docs/gpu-attestation.md). */
+  interface Gpu {
+    /**
+     * {@code nvidia} (NVIDIA's device-identity and RIM roots; needs a RIM source), {@code simulator} (the GPU
+     * simulator's roots, derived from teekms.simulator.seed; needs teekms.simulator.enabled=true) or
+     * {@code disabled} (no GPU evidence is verified: every app whose on-chain policy requires GPUs is refused with
+     * GPU_VERIFIER_NOT_CONFIGURED). Default: simulator when the simulator is enabled, else nvidia.
+     */
+    Optional<String> verification();
+
+    /** PEM device-identity root replacing NVIDIA's Device Identity CA (nvidia mode only). */
+    Optional<Path> deviceRootCa();
+
+    /** PEM RIM-signing root replacing NVIDIA's CoRIM signing Root CA (nvidia mode only). */
+    Optional<Path> rimRootCa();
+
+    Rim rim();
+
+    Ocsp ocsp();
+
+    interface Rim {
+      /** Directory of RIM files (*.swidtag / *.xml), loaded and signature-checked at startup. */
+      Optional<Path> directory();
+
+      /**
+       * NVIDIA's RIM service base URL (e.g. https://rim.attestation.nvidia.com/v1/rim/); RIMs the directory lacks are
+       * fetched by RIM id, signature-checked and cached.
+       */
+      Optional<String> serviceUrl();
+
+      /** Per-request timeout of RIM service fetches. */
+      @WithDefault("10s")
+      Duration timeout();
+
+      /** How many fetched RIMs to keep. */
+      @WithDefault("1000")
+      int cacheSize();
+    }
+
+    interface Ocsp {
+      /** OCSP responder for GPU device chains and RIM signer chains. */
+      @WithDefault("https://ocsp.ndis.nvidia.com/")
+      String responderUrl();
+
+      /**
+       * {@code fail-closed} (only a fresh GOOD answer passes), {@code grace} (an unreachable responder passes;
+       * revoked/unknown/bad answers never do) or {@code disabled} (refused in the prod profile).
+       */
+      @WithDefault("fail-closed")
+      String mode();
+
+      /** Per-request timeout. */
+      @WithDefault("10s")
+      Duration timeout();
+
+      /** How old a response without nextUpdate may be. */
+      @WithDefault("24h")
+      Duration maxAge();
+
+      /** How many definitive answers to cache (until each goes stale). */
+      @WithDefault("10000")
+      int cacheSize();
+    }
+  }
+
+  interface Tee {
+    /**
+     * Where this node's quotes and event log come from: {@code configfs-tsm} (production: the TD's configfs-tsm
+     * reports, its CCEL and dstack's runtime event log) or {@code simulator} (needs teekms.simulator.enabled). Unset:
+     * {@code simulator} when the simulator is enabled, else {@code configfs-tsm}.
+     */
+    Optional<String> quoteProvider();
+
+    /** configfs-tsm report directory. */
+    @WithDefault("/sys/kernel/config/tsm/report")
+    Path configfsPath();
+
+    /** ACPI CCEL table (TDX firmware event log descriptor). */
+    @WithDefault("/sys/firmware/acpi/tables/CCEL")
+    Path ccelTable();
+
+    /** CCEL log area (TCG crypto-agile event log of RTMR0-2). */
+    @WithDefault("/sys/firmware/acpi/tables/data/CCEL")
+    Path ccelData();
+
+    /** dstack guest's runtime event log (RTMR3; JSON lines). Absent = no runtime event recorded yet. */
+    @WithDefault("/run/log/dstack/runtime_events.log")
+    Path runtimeEventLog();
+  }
+
+  interface Collateral {
+    /**
+     * Intel PCS or PCCS base URL (v4 API) from which clients' quote collateral is fetched (cached until its
+     * nextUpdate). Required with the configfs-tsm quote provider.
+     */
+    Optional<String> pccsUrl();
+
+    /** PEM trust anchor for clients' quotes; default the Intel SGX Root CA bundled with ra-tls. */
+    Optional<Path> rootCa();
+
+    /** Per-request timeout of collateral fetches. */
+    @WithDefault("30s")
+    Duration timeout();
+
+    /**
+     * How long fetched collateral (PCK CRL, TCB info, QE identity, root CA CRL) is used at most, however late its
+     * nextUpdate: a refresh is tried from half this age on, and past it a failed refresh refuses clients
+     * (KMS_UNAVAILABLE) instead of using the old copy. Bounds how late an Intel revocation or TCB downgrade is seen.
+     */
+    @WithDefault("24h")
+    Duration maxAge();
+  }
+
+  Ratls ratls();
+
+  interface Ratls {
+    /**
+     * Longest validity period (notAfter − notBefore) of a client's RA-TLS certificate; longer ones are refused
+     * (CERTIFICATE_LIFETIME_EXCEEDED). The KMS's own certificate lives 24 h.
+     */
+    @WithDefault("24h")
+    Duration maxCertificateLifetime();
+
+    /**
+     * How long a verified client identity is used (by reconnects, and by the calls of one connection) before the
+     * certificate is verified again with current collateral and policy.
+     */
+    @WithDefault("10m")
+    Duration identityCacheTtl();
+  }
+
+  interface Operator {
+    /** How far an operator request's signed timestamp may be from this node's clock (teekms rotate). */
+    @WithDefault("5m")
+    Duration maxSkew();
+  }
+
+  interface Onboarding {
+    /**
+     * {@code host:port} of an existing KMS node of this deployment. When set and this node's database holds no root
+     * generation, startup obtains them from that node over mutual RA-TLS (instead of generating generation 1).
+     */
+    Optional<String> source();
+
+    /** Deadline of the onboarding call. */
+    @WithDefault("30s")
+    Duration timeout();
+  }
+
+  interface Simulator {
+    /** Enables simulated TDX/sealing. Logged at startup; refused in the prod profile. */
+    @WithDefault("false")
+    boolean enabled();
+
+    /**
+     * Hex seed of the simulated TDX platform. Processes sharing a seed share the simulated root CA, so simulated CVMs
+     * (guest agents, load generators) and this KMS verify each other. Unset: a fresh random platform.
+     */
+    Optional<String> seed();
+
+    /**
+     * The tee-simulator jar (or classes directory), read only when the simulator is used. No production artifact
+     * contains the simulator, so a packaged KMS that simulates is given it here (the demo and the load generator
+     * do); unset, it must already be on the class path (tests).
+     */
+    Optional<List<Path>> classpath();
+  }
+
+  interface Sealing {
+    /** {@code local-sgx} (production: dstack's local key provider; see README) or {@code file} (simulator only). */
+    @WithDefault("local-sgx")
+    String provider();
+
+    /** Key file of the {@code file} provider; default {data-dir}/sealing.key. */
+    Optional<Path> keyFile();
+
+    /** {@code host:port} of the local key provider (required for {@code local-sgx}). */
+    Optional<String> providerAddress();
+
+    /** The provider enclave's MRENCLAVE, 64 hex digits (required for {@code local-sgx}). */
+    Optional<String> providerMrenclave();
+
+    /** Connect and response deadline of the key provider exchange. */
+    @WithDefault("10s")
+    Duration providerTimeout();
+
+    /** TCB statuses accepted for the provider's SGX platform. */
+    @WithDefault("UpToDate")
+    List<String> providerAcceptedTcbStatuses();
+
+    /** Intel PCS or PCCS (v4 API) serving the collateral that verifies the provider's SGX quote. */
+    @WithDefault("https://api.trustedservices.intel.com")
+    String collateralUrl();
+  }
+
+  interface Admission {
+    /** TCB statuses accepted by the KMS itself, whatever the chain says. */
+    @WithDefault("UpToDate")
+    List<String> acceptedTcbStatuses();
+
+    /** Intel advisory ids tolerated. */
+    Optional<List<String>> acceptedAdvisories();
+
+    /** When set, CVMs must have measured exactly this key-provider (the KMS they trust). */
+    Optional<String> requiredKeyProvider();
+  }
+
+  interface Rotation {
+    /** How often this replica looks for runnable rotation job steps. */
+    @WithDefault("10s")
+    Duration pollInterval();
+
+    /** How long a retired root generation still derives its pinned versions before it is destroyed. */
+    @WithDefault("30d")
+    Duration rootGrace();
+
+    /** Apps moved to a new root generation per step. */
+    @WithDefault("100")
+    int appBatch();
+
+    /** How often the on-chain rotationDue of every served app is read for the teekms_app_rotation_due gauge. */
+    @WithDefault("5m")
+    Duration dueCheckInterval();
+  }
+
+  interface Chain {
+    /**
+     * JSON-RPC endpoints of the chain holding the KMS registry, run by independent operators: every policy read goes to
+     * all of them, {@link #quorum()} must answer, and any two different answers deny (see ChainEndpoints). Unset (and
+     * no rpc-url): every admission is CHAIN_UNAVAILABLE.
+     */
+    Optional<List<String>> rpcUrls();
+
+    /** How many of {@link #rpcUrls()} must answer alike; default a majority (n / 2 + 1). */
+    Optional<Integer> quorum();
+
+    /**
+     * One endpoint that alone decides every admission: accepted only with {@link #allowSingleRpc()} (development,
+     * tests, the demo). Production lists several in rpc-urls.
+     */
+    Optional<String> rpcUrl();
+
+    /** Allows a single RPC endpoint (rpc-url, or rpc-urls with one entry): a lying endpoint then decides. */
+    @WithDefault("false")
+    boolean allowSingleRpc();
+
+    /** A pinned block older than this (its timestamp against this node's clock) is refused as stale. */
+    @WithDefault("30m")
+    Duration maxBlockAge();
+
+    @WithDefault("0")
+    long chainId();
+
+    Optional<String> registryAddress();
+
+    @WithDefault("3")
+    int confirmations();
+
+    /**
+     * How long one pinned block serves further admissions before the head is read again (0 = pin per admission).
+     * Saves three of five RPC requests per admission; policy changes apply at most this much later.
+     */
+    @WithDefault("1s")
+    java.time.Duration pinReuse();
+  }
+}

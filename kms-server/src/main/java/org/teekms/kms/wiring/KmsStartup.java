@@ -1,0 +1,87 @@
+package org.teekms.kms.wiring;
+
+import org.teekms.kms.replication.ReplicaJoin;
+import org.teekms.kms.tls.RaTlsSetup;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Clock;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+import org.teekms.kms.admission.PeerAttestation;
+import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.DatabaseCoordinates;
+import org.teekms.kms.db.SchemaMigrator;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.kms.roots.KmsIdentityStore;
+import org.teekms.kms.roots.RootBootstrap;
+import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.seal.SealingKeyProvider;
+
+/**
+ * Startup, in order: (before this observer runs, injecting the root store creates the sealing key, which first makes
+ * {@link RaTlsSetup} measure the trust configuration into RTMR3: docs/trust-config.md) loud simulator banner; schema
+ * migration (Flyway over JDBC); the database is claimed for this KMS
+ * id; on the very first start root generation 1 is created, or, with {@code teekms.onboarding.source}, the root
+ * generations are obtained from that node over mutual RA-TLS ({@link ReplicaJoin}); with a chain, the database's root generations are
+ * checked against the registry's root anchor (read through the RPC quorum; unreadable = startup fails); the keyring is
+ * loaded (proves the sealing key unseals the roots; generations the chain says are destroyed are not unsealed). Any
+ * failure stops the server.
+ */
+@ApplicationScoped
+public class KmsStartup {
+
+  private static final Logger LOG = Logger.getLogger(KmsStartup.class);
+
+  void onStart(@Observes StartupEvent event, KmsConfig config, Pool pool, Clock clock, SealingKeyProvider sealing,
+      RootGenerationStore roots, AuditLog audit, LiveKeyring keyring, RaTlsSetup ratls, PeerAttestation attestation,
+      KmsPolicyPort kmsPolicy, org.teekms.kms.admission.AppPolicyPort appPolicy,
+      @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
+      @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
+      @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
+    if (config.simulator().enabled() || sealing.simulated()) {
+      LOG.warn("*****************************************************************************************");
+      LOG.warn("*  SIMULATOR ENABLED (teekms.simulator.enabled=true): simulated attestation / sealing.   *");
+      LOG.warn("*  This KMS protects NOTHING. Never use it with real keys or real users.                *");
+      LOG.warn("*****************************************************************************************");
+    }
+    DatabaseCoordinates db = DatabaseCoordinates.parse(url, user, password);
+    String version = SchemaMigrator.migrate(db);
+    LOG.infof("database %s at schema version %s", db, version);
+    KmsIdentityStore.claim(pool, config.kmsId(), clock.millis()).await().atMost(config.dbTimeout());
+    java.util.Optional<String> source = config.onboarding().source();
+    boolean empty = roots.list(pool).await().atMost(config.dbTimeout()).isEmpty();
+    java.util.List<Integer> missing = empty ? java.util.List.of()
+        : roots.missingCopies(pool).await().atMost(config.dbTimeout());
+    if (source.isPresent() && empty) {
+      LOG.infof("onboarding: empty database, joining KMS '%s' through %s", config.kmsId(), source.get());
+      ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+    } else if (!missing.isEmpty()) {
+      String lacking = "root generations " + missing + " have no copy sealed under this node's sealing key "
+          + roots.sealingKeyId() + " (they were sealed by replicas with other sealing keys)";
+      if (source.isEmpty()) {
+        throw new IllegalStateException(lacking + "; set teekms.onboarding.source to a peer that holds them so this "
+            + "node obtains them over mutual RA-TLS and seals its own copies");
+      }
+      LOG.infof("onboarding: %s; obtaining them from %s", lacking, source.get());
+      ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+    } else if (source.isPresent()) {
+      LOG.infof("onboarding: this node holds its copies of every live root generation; teekms.onboarding.source is "
+          + "not used");
+    } else if (RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(config.dbTimeout())) {
+      LOG.infof("bootstrap: created root generation 1 of KMS '%s'", config.kmsId());
+    }
+    if (appPolicy instanceof org.teekms.kms.adapters.GovernanceAppPolicy chain) {
+      // The database (host-writable, restorable from a backup) is checked against the chain's root anchor before
+      // anything is unsealed: a generation the chain says is destroyed is never unsealed.
+      org.teekms.kms.roots.ChainRootAnchor anchor = chain.rootAnchor();
+      LOG.infof("root generations checked against the %s", anchor);
+      keyring.refresh(pool, anchor);
+    } else {
+      keyring.refresh(pool);
+    }
+    LOG.infof("KMS '%s' ready", config.kmsId());
+  }
+}
