@@ -14,6 +14,7 @@ COPY --chown=10001 kms-server/target/quarkus-app/quarkus/ quarkus/
 # dropped: the TD's configfs-tsm report directory and CCEL table are root-owned (see there).
 USER 10001
 EXPOSE 8443 9000
-# RA-TLS certificates carrying GPU evidence exceed JSSE's default handshake message limit (docs/ra-tls.md §6).
-ENV JAVA_OPTS="-Djdk.tls.maxHandshakeMessageSize=1048576"
+# RA-TLS certificates carrying GPU evidence exceed JSSE's default handshake message limit: accept up to 128 KiB (8
+# GPUs plus margin) and keep clients' certificates out of session tickets (docs/ra-tls.md §6; KmsMain sets the same).
+ENV JAVA_OPTS="-Djdk.tls.maxHandshakeMessageSize=131072 -Djdk.tls.server.enableSessionTicketExtension=false"
 ENTRYPOINT ["sh", "-c", "exec java $JAVA_OPTS -jar /opt/teekms/quarkus-run.jar"]

@@ -1,4 +1,5 @@
-// Compiles src/main/solidity/*.sol with the pinned solc-js (package-lock.json) into ABI + bytecode resources:
+// Compiles src/main/solidity/*.sol with the pinned solc-js (package-lock.json), importing the pinned OpenZeppelin
+// contracts, into ABI + bytecode resources:
 //   <out>/org/teekms/governance/contracts/<Name>.abi.json, <Name>.bin (creation code, hex), <Name>.runtime.bin,
 //   and build-info.json (compiler version and settings). Fails on any compiler error.
 // Usage: node scripts/compile.js <outputDir> [sourceDir contract...]   (default: src/main/solidity, the two contracts
@@ -9,7 +10,7 @@ const path = require('path');
 const solc = require('solc');
 
 const EXPECTED_SOLC = '0.8.26';
-const CONTRACTS = ['KmsRegistry', 'AppPolicy'];
+const CONTRACTS = ['KmsRegistry', 'AppPolicy', 'RootCustody'];
 // "paris" avoids PUSH0 and later opcodes so the bytecode runs on every EVM chain. AppPolicy is created through
 // AppPolicyFactory so that the registry stays well under the 24 KiB code-size limit (checked below).
 const SETTINGS = {
@@ -46,7 +47,7 @@ function main() {
     const runtimeSize = c.evm.deployedBytecode.object.length / 2;
     if (runtimeSize > 24576) throw new Error(`${name} runtime code is ${runtimeSize} bytes, over the 24 KiB limit`);
     fs.writeFileSync(path.join(target, `${name}.abi.json`), JSON.stringify(c.abi, null, 1) + '\n');
-    fs.writeFileSync(path.join(target, `${name}.bin`), c.evm.bytecode.object + '\n');
+    fs.writeFileSync(path.join(target, `${name}.bin`), c.evm.bytecode.object); // no newline: web3j's codegen embeds it
     fs.writeFileSync(path.join(target, `${name}.runtime.bin`), c.evm.deployedBytecode.object + '\n');
     console.log(`compiled ${name}: ${runtimeSize} bytes runtime code`);
   }
@@ -54,9 +55,15 @@ function main() {
     JSON.stringify({ compiler: version, settings: { ...SETTINGS, outputSelection: undefined } }, null, 1) + '\n');
 }
 
+// Imports resolve inside the source folder, or (only "@openzeppelin/contracts/…") to the OpenZeppelin package pinned in
+// package-lock.json; nothing else is reachable, so the build reads no file it did not pin.
+const OPENZEPPELIN = '@openzeppelin/contracts/';
+const OPENZEPPELIN_DIR = path.resolve(__dirname, '..', 'node_modules', '@openzeppelin', 'contracts');
+
 function readImport(srcDir, p) {
-  const resolved = path.resolve(srcDir, p);
-  if (!resolved.startsWith(srcDir + path.sep)) return { error: `import outside the source folder: ${p}` };
+  const [root, rel] = p.startsWith(OPENZEPPELIN) ? [OPENZEPPELIN_DIR, p.slice(OPENZEPPELIN.length)] : [srcDir, p];
+  const resolved = path.resolve(root, rel);
+  if (!resolved.startsWith(root + path.sep)) return { error: `import outside ${root}: ${p}` };
   try {
     return { contents: fs.readFileSync(resolved, 'utf8') };
   } catch (e) {

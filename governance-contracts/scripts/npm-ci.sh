@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the pinned build tools (solc-js, anvil) from package-lock.json, unless node_modules is already current.
+# Installs the pinned build tools (solc-js, anvil) and OpenZeppelin contracts from package-lock.json, unless node_modules is already current.
 # Run by the Maven build; needs the machine's own node and npm.
 set -eu
 cd "$(dirname "$0")/.."
@@ -9,7 +9,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
-   && [ -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] && [ -f node_modules/solc/soljson.js ]; then
+   && [ -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] && [ -f node_modules/solc/soljson.js ] \
+   && [ -f node_modules/@openzeppelin/contracts/access/Ownable2Step.sol ]; then
   exit 0
 fi
 npm ci --no-audit --no-fund --loglevel=error

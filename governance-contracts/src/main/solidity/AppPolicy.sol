@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.26;
 
-import {BootInfo, GpuPolicy, GovernanceChecks, Bytes32Set, TwoStepOwnable} from "./GovernanceTypes.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {BootInfo, Denial, GpuPolicy, GovernanceChecks, TwoStepOwnable} from "./GovernanceTypes.sol";
 
 /// What an AppPolicy needs from its registry.
 interface IAppRegistry {
@@ -13,7 +14,7 @@ interface IAppRegistry {
 /// The policy of one app. The app id is this contract's address. Created by KmsRegistry.registerApp; only the app
 /// owner changes it, and only while the app is registered.
 contract AppPolicy is TwoStepOwnable {
-    using Bytes32Set for Bytes32Set.Set;
+    using EnumerableSet for EnumerableSet.Bytes32Set;
 
     uint64 public constant MIN_ROTATION_PERIOD = 1 hours;
     uint64 public constant MAX_ROTATION_PERIOD = 3650 days;
@@ -31,8 +32,8 @@ contract AppPolicy is TwoStepOwnable {
     uint64 public rotationPeriod;  // seconds between scheduled rotations; 0 = none
     uint64 public lastRotation;    // block timestamp of the last rotateKeys (creation time at first)
 
-    Bytes32Set.Set private composeHashSet;
-    Bytes32Set.Set private deviceSet;
+    EnumerableSet.Bytes32Set private composeHashSet;
+    EnumerableSet.Bytes32Set private deviceSet;
 
     event ComposeHashAdded(address indexed by, bytes32 indexed composeHash);
     event ComposeHashRemoved(address indexed by, bytes32 indexed composeHash);
@@ -50,7 +51,7 @@ contract AppPolicy is TwoStepOwnable {
     event DisabledChanged(address indexed by, bool oldValue, bool newValue);
 
     modifier onlyLiveOwner() {
-        require(msg.sender == owner, "caller is not the owner");
+        _checkOwner();
         require(registry.isRegistered(address(this)), "app deregistered");
         _;
     }
@@ -176,7 +177,7 @@ contract AppPolicy is TwoStepOwnable {
     // ---- views ----
 
     function composeHashes() external view returns (bytes32[] memory) {
-        return composeHashSet.values;
+        return composeHashSet.values();
     }
 
     function isComposeHashAllowed(bytes32 composeHash) external view returns (bool) {
@@ -184,7 +185,7 @@ contract AppPolicy is TwoStepOwnable {
     }
 
     function devices() external view returns (bytes32[] memory) {
-        return deviceSet.values;
+        return deviceSet.values();
     }
 
     function isDeviceAllowed(bytes32 deviceId) external view returns (bool) {
@@ -201,18 +202,23 @@ contract AppPolicy is TwoStepOwnable {
         return hasGpuRequirements ? gpuRequirements : registry.getDefaultGpuPolicy();
     }
 
-    /// App-level checks only (the registry's isAppAllowed adds registration, OS image and TCB policy).
-    function isAppAllowed(BootInfo calldata boot) external view returns (bool allowed, string memory reason) {
-        if (boot.appId != address(this)) return (false, "app id mismatch");
-        if (disabled) return (false, "app disabled");
-        if (!composeHashSet.contains(boot.composeHash)) return (false, "compose hash not allowed");
-        if (!allowAnyDevice && !deviceSet.contains(boot.deviceId)) return (false, "device not allowed");
-        if (requireTcbUpToDate && keccak256(bytes(boot.tcbStatus)) != keccak256("UpToDate")) {
-            return (false, "TCB not up to date");
+    /// App-level checks only (the registry's isAppAllowed adds registration, OS image and TCB policy). Never reverts
+    /// on a denial: `denial` says why (Denial.None exactly when allowed), `reason` in words.
+    function isAppAllowed(BootInfo calldata boot)
+        external view returns (bool allowed, Denial denial, string memory reason) {
+        if (boot.appId != address(this)) return (false, Denial.AppIdMismatch, "app id mismatch");
+        if (disabled) return (false, Denial.AppDisabled, "app disabled");
+        if (!composeHashSet.contains(boot.composeHash)) {
+            return (false, Denial.ComposeHashNotAllowed, "compose hash not allowed");
         }
-        string memory gpu = GovernanceChecks.gpuDenial(effectiveGpuPolicy(), boot);
-        if (bytes(gpu).length > 0) return (false, gpu);
-        return (true, "");
+        if (!allowAnyDevice && !deviceSet.contains(boot.deviceId)) {
+            return (false, Denial.DeviceNotAllowed, "device not allowed");
+        }
+        if (requireTcbUpToDate && keccak256(bytes(boot.tcbStatus)) != keccak256("UpToDate")) {
+            return (false, Denial.TcbNotUpToDate, "TCB not up to date");
+        }
+        (denial, reason) = GovernanceChecks.gpuDenial(effectiveGpuPolicy(), boot);
+        return (denial == Denial.None, denial, reason);
     }
 }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.26;
 
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+
 /// Boot identity of a confidential VM as verified by the KMS (TDX quote + event log + GPU evidence).
 /// Field order and types are part of the ABI: the Java record org.teekms.governance.BootInfo mirrors it.
 struct BootInfo {
@@ -17,6 +20,30 @@ struct BootInfo {
     uint32 gpuDriverVersion;  // lowest driver version among them, major*1e6 + minor*1e3 + patch (0 when none)
     bytes32 mrSystem;         // SHA-256(MRTD || RTMR0 || RTMR1 || RTMR2) of the verified quote (hardware-measured OS)
     bool osImageMeasured;     // the KMS verified a measurement document proving osImageHash against that quote
+}
+
+/// Why a policy view (KmsRegistry.isAppAllowed / isKmsAllowed, AppPolicy.isAppAllowed) denied a boot; None when it
+/// allowed it. Returned as a uint8 next to the human-readable reason, so callers never parse reason strings. Part of the
+/// ABI: values are only appended, never renumbered (docs/governance.md lists them; the Java enum
+/// org.teekms.governance.ChainDenial mirrors this order).
+enum Denial {
+    None,                       // 0: allowed
+    AppNotRegistered,           // 1: no app with this id was ever registered
+    AppDeregistered,            // 2: the app was deregistered (for good)
+    OsImageNotAllowed,          // 3: the OS image hash is not in the registry's list
+    OsImageMeasurementMismatch, // 4: the OS image is not proven by the hardware-measured mrSystem
+    TcbStatusNotAllowed,        // 5: the DCAP TCB status is not in the registry's TCB policy
+    AdvisoryNotAllowed,         // 6: an Intel advisory reported for the platform is not tolerated
+    AppIdMismatch,              // 7: AppPolicy.isAppAllowed asked about another app's boot
+    AppDisabled,                // 8: the app owner disabled the app
+    ComposeHashNotAllowed,      // 9: the compose hash is not in the app's list
+    DeviceNotAllowed,           // 10: the device id is not in the app's list (and not "any device")
+    TcbNotUpToDate,             // 11: the app requires TCB status UpToDate
+    GpuCountBelowRequired,      // 12: fewer attested GPUs than the effective GPU policy requires
+    GpuArchitectureNotAllowed,  // 13: the attested GPUs are not of the required architecture
+    GpuDriverBelowMinimum,      // 14: the lowest attested GPU driver is below the required minimum
+    KmsMeasurementNotAllowed,   // 15: isKmsAllowed: mrAggregated is not a registered KMS measurement
+    KmsDeviceNotAllowed         // 16: isKmsAllowed: the device id is not a registered KMS device
 }
 
 /// GPU requirements. count == 0 means "no GPU required" and then arch must be "" and minDriverVersion 0.
@@ -52,80 +79,48 @@ library GovernanceChecks {
         }
     }
 
-    /// "" when the boot meets the GPU policy, else the reason.
-    function gpuDenial(GpuPolicy memory p, BootInfo calldata boot) internal pure returns (string memory) {
-        if (p.count == 0) return "";
-        if (boot.gpuCount < p.count) return "GPU count below required";
+    /// Denial.None when the boot meets the GPU policy, else the reason.
+    function gpuDenial(GpuPolicy memory p, BootInfo calldata boot) internal pure returns (Denial, string memory) {
+        if (p.count == 0) return (Denial.None, "");
+        if (boot.gpuCount < p.count) return (Denial.GpuCountBelowRequired, "GPU count below required");
         if (bytes(p.arch).length > 0 && keccak256(bytes(boot.gpuArch)) != keccak256(bytes(p.arch))) {
-            return "GPU architecture not allowed";
+            return (Denial.GpuArchitectureNotAllowed, "GPU architecture not allowed");
         }
-        if (boot.gpuDriverVersion < p.minDriverVersion) return "GPU driver below minimum";
-        return "";
+        if (boot.gpuDriverVersion < p.minDriverVersion) {
+            return (Denial.GpuDriverBelowMinimum, "GPU driver below minimum");
+        }
+        return (Denial.None, "");
     }
 }
 
-/// A set of bytes32 values that can be listed (auditors and the CLI show whole policies).
-library Bytes32Set {
-    struct Set {
-        bytes32[] values;
-        mapping(bytes32 => uint256) indexPlusOne;
+/// Two-step ownership: OpenZeppelin's Ownable2Step (the owner proposes, the new owner accepts; only msg.sender is
+/// checked, so a multisig or any contract wallet can own, propose and accept) with this project's revert strings and
+/// two differences kept from before: proposing the current owner is refused, and ownership cannot be renounced (a
+/// registry or app without an owner could never be changed again).
+abstract contract TwoStepOwnable is Ownable2Step {
+    constructor(address initialOwner) Ownable(nonZeroOwner(initialOwner)) {}
+
+    function nonZeroOwner(address o) private pure returns (address) {
+        require(o != address(0), "owner is the zero address");
+        return o;
     }
 
-    function add(Set storage s, bytes32 v) internal returns (bool) {
-        if (s.indexPlusOne[v] != 0) return false;
-        s.values.push(v);
-        s.indexPlusOne[v] = s.values.length;
-        return true;
-    }
-
-    function remove(Set storage s, bytes32 v) internal returns (bool) {
-        uint256 i = s.indexPlusOne[v];
-        if (i == 0) return false;
-        bytes32 last = s.values[s.values.length - 1];
-        s.values[i - 1] = last;
-        s.indexPlusOne[last] = i;
-        s.values.pop();
-        delete s.indexPlusOne[v];
-        return true;
-    }
-
-    function contains(Set storage s, bytes32 v) internal view returns (bool) {
-        return s.indexPlusOne[v] != 0;
-    }
-}
-
-/// Two-step ownership: the owner proposes, the new owner accepts. Only msg.sender is checked, so a multisig
-/// (or any contract wallet) can own, propose and accept.
-abstract contract TwoStepOwnable {
-    address public owner;
-    address public pendingOwner;
-
-    event OwnershipTransferStarted(address indexed by, address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed by, address indexed previousOwner, address indexed newOwner);
-
-    modifier onlyOwner() {
-        require(msg.sender == owner, "caller is not the owner");
-        _;
-    }
-
-    constructor(address initialOwner) {
-        require(initialOwner != address(0), "owner is the zero address");
-        owner = initialOwner;
-        emit OwnershipTransferred(msg.sender, address(0), initialOwner);
+    function _checkOwner() internal view override {
+        require(msg.sender == owner(), "caller is not the owner");
     }
 
     /// Proposes newOwner; address(0) cancels a pending proposal.
-    function transferOwnership(address newOwner) external onlyOwner {
-        require(newOwner != owner, "already the owner");
-        pendingOwner = newOwner;
-        emit OwnershipTransferStarted(msg.sender, owner, newOwner);
+    function transferOwnership(address newOwner) public override onlyOwner {
+        require(newOwner != owner(), "already the owner");
+        super.transferOwnership(newOwner);
     }
 
-    function acceptOwnership() external {
-        require(pendingOwner != address(0) && msg.sender == pendingOwner, "caller is not the pending owner");
-        address previous = owner;
-        owner = msg.sender;
-        pendingOwner = address(0);
-        emit OwnershipTransferred(msg.sender, previous, msg.sender);
+    function acceptOwnership() public override {
+        require(pendingOwner() != address(0) && msg.sender == pendingOwner(), "caller is not the pending owner");
+        super.acceptOwnership();
+    }
+
+    function renounceOwnership() public pure override {
+        revert("renouncing ownership is disabled");
     }
 }

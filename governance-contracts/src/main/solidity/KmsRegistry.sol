@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.26;
 
-import {BootInfo, GpuPolicy, GovernanceChecks, Bytes32Set, TwoStepOwnable} from "./GovernanceTypes.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {BootInfo, Denial, GpuPolicy, GovernanceChecks, TwoStepOwnable} from "./GovernanceTypes.sol";
 import {AppPolicy, AppPolicyFactory, IAppRegistry} from "./AppPolicy.sol";
 
 /// The KMS registry: who the KMS is, which KMS replicas, OS images and TCB levels are acceptable, and which apps
 /// exist. The KMS only reads it (isAppAllowed / isKmsAllowed at a pinned block); only the owner changes it.
 contract KmsRegistry is TwoStepOwnable, IAppRegistry {
-    using Bytes32Set for Bytes32Set.Set;
+    using EnumerableSet for EnumerableSet.Bytes32Set;
 
     enum AppStatus { None, Registered, Deregistered }
 
@@ -34,12 +35,12 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     uint32 public currentRootGeneration; // the generation new key versions must come from; 0 = none published yet
     mapping(uint32 => RootGenerationState) private rootStates;
 
-    Bytes32Set.Set private kmsMeasurementSet;
-    Bytes32Set.Set private kmsDeviceSet;
-    Bytes32Set.Set private osImageSet;
+    EnumerableSet.Bytes32Set private kmsMeasurementSet;
+    EnumerableSet.Bytes32Set private kmsDeviceSet;
+    EnumerableSet.Bytes32Set private osImageSet;
     /// Golden measurements: per OS image hash, the mrSystem values (SHA-256(MRTD || RTMR0-2)) a boot of that image
     /// may have, typically taken from reference boots.
-    mapping(bytes32 => Bytes32Set.Set) private osImageMeasurementSets;
+    mapping(bytes32 => EnumerableSet.Bytes32Set) private osImageMeasurementSets;
 
     string[] private tcbStatuses;
     string[] private advisoryIds;
@@ -223,7 +224,7 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     /// Creates an app (its AppPolicy contract) owned by appOwner; the returned address is the app id.
     /// Only the registry owner may register, unless open registration is on.
     function registerApp(address appOwner) external returns (address app) {
-        require(openRegistration || msg.sender == owner, "registration is closed");
+        require(openRegistration || msg.sender == owner(), "registration is closed");
         app = appFactory.create(appOwner);
         appStatus[app] = AppStatus.Registered;
         appList.push(app);
@@ -257,15 +258,15 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     }
 
     function kmsMeasurements() external view returns (bytes32[] memory) {
-        return kmsMeasurementSet.values;
+        return kmsMeasurementSet.values();
     }
 
     function kmsDevices() external view returns (bytes32[] memory) {
-        return kmsDeviceSet.values;
+        return kmsDeviceSet.values();
     }
 
     function osImages() external view returns (bytes32[] memory) {
-        return osImageSet.values;
+        return osImageSet.values();
     }
 
     function isOsImageAllowed(bytes32 osImageHash) external view returns (bool) {
@@ -274,7 +275,7 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
 
     /// The golden mrSystem values registered for an OS image (auditors list them per image from osImages()).
     function osImageMeasurements(bytes32 osImageHash) external view returns (bytes32[] memory) {
-        return osImageMeasurementSets[osImageHash].values;
+        return osImageMeasurementSets[osImageHash].values();
     }
 
     function isOsImageMeasurementAllowed(bytes32 osImageHash, bytes32 mrSystem) external view returns (bool) {
@@ -290,38 +291,45 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     }
 
     /// May this CVM get keys for boot.appId? Registration, OS image and TCB policy here, then the app's own policy.
-    function isAppAllowed(BootInfo calldata boot) external view returns (bool allowed, string memory reason) {
+    /// Never reverts on a denial: `denial` says why (Denial.None exactly when allowed), `reason` in words.
+    function isAppAllowed(BootInfo calldata boot)
+        external view returns (bool allowed, Denial denial, string memory reason) {
         AppStatus status = appStatus[boot.appId];
-        if (status == AppStatus.None) return (false, "app not registered");
-        if (status == AppStatus.Deregistered) return (false, "app deregistered");
-        (allowed, reason) = platformCheck(boot, true);
-        if (!allowed) return (allowed, reason);
+        if (status == AppStatus.None) return (false, Denial.AppNotRegistered, "app not registered");
+        if (status == AppStatus.Deregistered) return (false, Denial.AppDeregistered, "app deregistered");
+        (denial, reason) = platformCheck(boot, true);
+        if (denial != Denial.None) return (false, denial, reason);
         return AppPolicy(boot.appId).isAppAllowed(boot);
     }
 
     /// May this CVM act as a KMS replica (onboarding)? Measurement, device, OS image and TCB policy.
     /// No golden OS image measurement is needed here: mrAggregated covers MRTD and RTMR0-2 (and the boot-time
     /// RTMR3), so a registered KMS measurement already pins the hardware-measured OS image.
-    function isKmsAllowed(BootInfo calldata boot) external view returns (bool allowed, string memory reason) {
-        if (!kmsMeasurementSet.contains(boot.mrAggregated)) return (false, "KMS measurement not allowed");
-        if (!kmsDeviceSet.contains(boot.deviceId)) return (false, "KMS device not allowed");
-        return platformCheck(boot, false);
+    function isKmsAllowed(BootInfo calldata boot)
+        external view returns (bool allowed, Denial denial, string memory reason) {
+        if (!kmsMeasurementSet.contains(boot.mrAggregated)) {
+            return (false, Denial.KmsMeasurementNotAllowed, "KMS measurement not allowed");
+        }
+        if (!kmsDeviceSet.contains(boot.deviceId)) return (false, Denial.KmsDeviceNotAllowed, "KMS device not allowed");
+        (denial, reason) = platformCheck(boot, false);
+        return (denial == Denial.None, denial, reason);
     }
 
     /// OS image (allowed, and for apps proven by the hardware measurements), then TCB status and advisories.
-    function platformCheck(BootInfo calldata boot, bool requireMeasuredImage) private view returns (bool, string memory) {
-        if (!osImageSet.contains(boot.osImageHash)) return (false, "OS image not allowed");
+    function platformCheck(BootInfo calldata boot, bool requireMeasuredImage)
+        private view returns (Denial, string memory) {
+        if (!osImageSet.contains(boot.osImageHash)) return (Denial.OsImageNotAllowed, "OS image not allowed");
         if (requireMeasuredImage && !boot.osImageMeasured
             && !osImageMeasurementSets[boot.osImageHash].contains(boot.mrSystem)) {
-            return (false, "OS image measurement mismatch");
+            return (Denial.OsImageMeasurementMismatch, "OS image measurement mismatch");
         }
-        if (!contains(tcbStatuses, boot.tcbStatus)) return (false, "TCB status not allowed");
+        if (!contains(tcbStatuses, boot.tcbStatus)) return (Denial.TcbStatusNotAllowed, "TCB status not allowed");
         for (uint256 i = 0; i < boot.advisoryIds.length; i++) {
             if (!contains(advisoryIds, boot.advisoryIds[i])) {
-                return (false, string.concat("advisory ID not allowed: ", boot.advisoryIds[i]));
+                return (Denial.AdvisoryNotAllowed, string.concat("advisory ID not allowed: ", boot.advisoryIds[i]));
             }
         }
-        return (true, "");
+        return (Denial.None, "");
     }
 
     function contains(string[] storage list, string calldata value) private view returns (bool) {

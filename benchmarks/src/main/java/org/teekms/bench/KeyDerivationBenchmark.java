@@ -1,5 +1,6 @@
 package org.teekms.bench;
 
+import org.teekms.keys.VersionRef;
 import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -57,11 +58,11 @@ public class KeyDerivationBenchmark {
         keyring = new RootKeyring(1, SecretBytes.copyOf(root, InsecureSecretAccess.get()));
         kms = new KmsKeyDeriver(keyring);
         policy = KeyVersionPolicy.initial();
-        appRoot = kms.appRootSecret(1, APP, 1, policy);
+        appRoot = kms.appRootSecret(new VersionRef(1, APP, 1), policy);
         agent = new AppKeyDeriver(appRoot);
         KeyAlgorithm certified = alg == KeyAlgorithm.RAW_256 ? KeyAlgorithm.SECP256K1 : alg;
         try (DerivedKey k = agent.userKey(certified, "bench/chain"); DerivedKey kmsRoot = kms.kmsRootKey(1)) {
-            chain = new SignatureChain(kms.certifyAppRoot(1, APP, 1, policy), agent.certify(k));
+            chain = new SignatureChain(kms.certifyAppRoot(new VersionRef(1, APP, 1), policy), agent.certify(k));
             verifier = new SignatureChainVerifier(kmsRoot.ethereumAddress());
         }
     }
@@ -83,7 +84,7 @@ public class KeyDerivationBenchmark {
     /** KMS: policy check + app root secret from the root + the same derivation. */
     @Benchmark
     public byte[] kmsDerive() {
-        try (DerivedKey k = kms.derive(KeyRequest.user(1, APP, 1, alg, "bench/" + (counter++)), policy)) {
+        try (DerivedKey k = kms.derive(KeyRequest.user(new VersionRef(1, APP, 1), alg, "bench/" + (counter++)), policy)) {
             return alg.hasPublicKey() ? k.publicKey() : null;
         }
     }

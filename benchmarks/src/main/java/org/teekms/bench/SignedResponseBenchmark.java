@@ -1,5 +1,6 @@
 package org.teekms.bench;
 
+import org.teekms.keys.VersionRef;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -58,7 +59,7 @@ public class SignedResponseBenchmark {
   public void setup() throws Exception {
     SecureRandom rnd = new SecureRandom();
     KmsKeyDeriver kms = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(rnd)));
-    signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, AppId.fromHex("42".repeat(20)), 1,
+    signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, AppId.fromHex("42".repeat(20)), 1),
         KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH));
     request = new byte[1024];
     response = new byte[4096];

@@ -7,7 +7,6 @@ import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Digests;
 import org.teekms.proto.GetKmsInfoRequest;
 import org.teekms.proto.KmsIdentityBinding;
 import org.teekms.proto.KmsInfo;
@@ -245,10 +245,6 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 }

@@ -24,8 +24,11 @@ import org.teekms.proto.OperatorRequest;
 import org.teekms.proto.OperatorRequestMessage;
 import org.teekms.proto.RotationGrpc;
 import org.teekms.proto.RotationJobStatus;
+import org.teekms.keys.EthSignature;
+import org.teekms.keys.InsecureSecretAccess;
+import org.teekms.keys.Secp256k1SigningKey;
 import org.web3j.crypto.Credentials;
-import org.web3j.crypto.Sign;
+import org.web3j.utils.Numeric;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -282,11 +285,12 @@ public final class RotateCommand extends CommandGroup {
 
   /** The request with its EIP-191 signature (65 bytes r||s||v) over {@link OperatorRequestMessage#bytes}. */
   static OperatorRequest sign(OperatorRequest unsigned, Credentials key) {
-    Sign.SignatureData sig = Sign.signPrefixedMessage(OperatorRequestMessage.bytes(unsigned), key.getEcKeyPair());
-    byte[] rsv = new byte[65];
-    System.arraycopy(sig.getR(), 0, rsv, 0, 32);
-    System.arraycopy(sig.getS(), 0, rsv, 32, 32);
-    rsv[64] = sig.getV()[0];
-    return unsigned.toBuilder().setSignature(ByteString.copyFrom(rsv)).build();
+    byte[] scalar = Numeric.toBytesPadded(key.getEcKeyPair().getPrivateKey(), 32);
+    try (Secp256k1SigningKey signer = Secp256k1SigningKey.fromPrivateKey(scalar, InsecureSecretAccess.get())) {
+      EthSignature sig = signer.signPersonalMessage(OperatorRequestMessage.bytes(unsigned));
+      return unsigned.toBuilder().setSignature(ByteString.copyFrom(sig.toBytes())).build();
+    } finally {
+      java.util.Arrays.fill(scalar, (byte) 0);
+    }
   }
 }

@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
     description = {"tee-kms: key management for confidential AI.",
         "Shell completion (bash, zsh): source <(teekms generate-completion)"},
     subcommands = {VerifyCommand.class, MeasureCommand.class, CollateralCommand.class, GovCommand.class,
-        KmsCommand.class, AuditCommand.class,
+        KmsCommand.class, AuditCommand.class, CustodyCommand.class, EnvCommand.class,
         RotateCommand.class,
         DemoCommand.class, AutoComplete.GenerateCompletion.class})
 public final class TeeKmsCli extends CommandGroup {

@@ -4,13 +4,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.Provider;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.gpu.GpuNonce;
@@ -24,6 +24,7 @@ import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.crypto.BouncyCastle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -45,7 +46,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Verify an RA-TLS certificate (quote, key binding, event log) and print one JSON object.")
 public final class VerifyRatlsCommand implements Callable<Integer> {
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
+  private static final Provider BC = BouncyCastle.PROVIDER;
 
   @Spec CommandSpec spec;
 

@@ -14,6 +14,7 @@ import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.RimStore;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Digests;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -103,8 +104,7 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     options.requireOneCollateralSource();
     Optional<byte[]> composeHash = Optional.empty();
     if (composeChoice != null && composeChoice.compose != null) {
-      composeHash = Optional.of(java.security.MessageDigest.getInstance("SHA-256")
-          .digest(options.read(composeChoice.compose, "--compose")));
+      composeHash = Optional.of(Digests.sha256(options.read(composeChoice.compose, "--compose")));
     } else if (composeChoice != null) {
       composeHash = Optional.of(hex("--compose-hash", composeChoice.composeHash));
     }

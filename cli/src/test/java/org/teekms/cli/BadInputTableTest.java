@@ -30,6 +30,7 @@ class BadInputTableTest {
   static String pem;
   static String notJson;
   static String deadPort;
+  static String custodianKey;
 
   private static final String QUOTE = Fixtures.path("dcap-qvl/tdx_quote_v4.bin").toString();
   private static final String COLLATERAL = Fixtures.path("dcap-qvl/tdx_quote_v4_collateral.json").toString();
@@ -38,6 +39,7 @@ class BadInputTableTest {
   static void files() throws IOException {
     pem = Files.writeString(dir.resolve("server.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
         StandardCharsets.US_ASCII).toString();
+    custodianKey = Files.writeString(dir.resolve("custodian.key"), "11".repeat(32) + "\n").toString();
     notJson = Files.writeString(dir.resolve("collateral.json"), "tcb_info: yes\n").toString();
     try (ServerSocket s = new ServerSocket(0)) {
       deadPort = Integer.toString(s.getLocalPort()); // closed again below: nothing listens there
@@ -67,6 +69,28 @@ class BadInputTableTest {
         Arguments.of("unreachable chain RPC", 1, "chain RPC unreachable at http://127.0.0.1:" + deadPort
             + ": connection refused", new String[] {"gov", "show-registry", "--rpc-url", "http://127.0.0.1:" + deadPort,
                 "--chain-id", "31337", "--registry", "0x0000000000000000000000000000000000000001"}),
+        Arguments.of("custodian key file that is not a key", 2, "is not a custodian key (64 hex characters",
+            new String[] {"custody", "check-share", "--rpc-url", "http://127.0.0.1:" + deadPort, "--chain-id", "31337",
+                "--custody", "0x0000000000000000000000000000000000000001", "--key-file", pem, "--store",
+                dir.toString(), "--generation", "1", "--index", "1"}),
+        Arguments.of("custodian index out of range", 2, "--index must be 1..255",
+            new String[] {"custody", "check-share", "--rpc-url", "http://127.0.0.1:" + deadPort, "--chain-id", "31337",
+                "--custody", "0x0000000000000000000000000000000000000001", "--key-file", pem, "--store",
+                dir.toString(), "--generation", "1", "--index", "0"}),
+        Arguments.of("custodian check with the chain down", 1, "chain RPC unreachable at http://127.0.0.1:" + deadPort,
+            new String[] {"custody", "check-share", "--rpc-url", "http://127.0.0.1:" + deadPort, "--chain-id", "31337",
+                "--custody", "0x0000000000000000000000000000000000000001", "--key-file", custodianKey, "--store",
+                dir.toString(), "--generation", "1", "--index", "1"}),
+        Arguments.of("recovery request id that is not 32 bytes", 2, "--request must be 32 bytes of hex",
+            new String[] {"custody", "release", "--rpc-url", "http://127.0.0.1:" + deadPort, "--chain-id", "31337",
+                "--custody", "0x0000000000000000000000000000000000000001", "--key-file", custodianKey, "--store",
+                dir.toString(), "--generation", "1", "--index", "1", "--registry",
+                "0x0000000000000000000000000000000000000002", "--request", "0x1234", "--node-cert", pem,
+                "--collateral", COLLATERAL, "--mr-system", "00".repeat(32), "--out", dir.resolve("o").toString()}),
+        Arguments.of("custodian public key off the curve", 2, "recipient public key is not a point on the curve",
+            new String[] {"gov", "register-custodian", "--rpc-url", "http://127.0.0.1:" + deadPort, "--chain-id",
+                "31337", "--custody", "0x0000000000000000000000000000000000000001", "--public-key",
+                "04" + "00".repeat(64), "--kind", "hsm", "--name", "x", "--calldata-only"}),
         Arguments.of("unknown subcommand", 2, "Unmatched argument", new String[] {"verify", "qoute"}));
   }
 

@@ -1,5 +1,6 @@
 package org.teekms.cli;
 
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -86,12 +87,12 @@ class VerifyResponseCommandTest {
         .getBytes(StandardCharsets.UTF_8);
     byte[] response = "{\"id\":\"chatcmpl-1\",\"choices\":[{\"message\":{\"content\":\"4\"}}]}\n"
         .getBytes(StandardCharsets.UTF_8);
-    try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
+    try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, app, 1),
         KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH))) {
       SignedResponse s = signer.sign(new SignedText.Endpoint("POST", "/v1/chat/completions"),
           SignedText.sha256(request), SignedText.sha256(response));
       ObjectNode sj = signatureJson(s);
-      try (ResponseSigner near = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
+      try (ResponseSigner near = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, app, 1),
           KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH),
           SignedText.Format.NEAR)) {
         nearSig = Files.write(dir.resolve("near-sig.json"), JSON.writeValueAsBytes(signatureJson(near.sign(

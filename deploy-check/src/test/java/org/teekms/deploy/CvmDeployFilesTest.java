@@ -58,6 +58,14 @@ class CvmDeployFilesTest {
     URI upstream = URI.create(agentProperties().getProperty("proxy.upstream"));
     assertEquals("127.0.0.1", upstream.getHost());
     assertEquals(ports.get(0).split(":")[1], Integer.toString(upstream.getPort()));
+    // Encrypted env: the app reads exactly the file the agent writes, and only the names allowed_envs lists.
+    assertEquals(List.of("HF_TOKEN"), parsed.allowedEnvs());
+    assertTrue(parsed.publicSysinfo());
+    List<String> envFiles = new ArrayList<>();
+    vllm.path("env_file").forEach(f -> envFiles.add(f.asText()));
+    assertEquals(List.of(agentProperties().getProperty("env.output-dir") + "/" + org.teekms.agent.env.EnvFiles.SHELL_FILE),
+        envFiles);
+    assertEquals("true", agentProperties().getProperty("env.require-tmpfs"), "the decrypted env stays in memory");
   }
 
   @Test

@@ -2,12 +2,19 @@ package org.teekms.governance;
 
 import java.math.BigInteger;
 import java.util.List;
+import org.teekms.governance.contracts.AppPolicyContract;
+import org.teekms.governance.contracts.KmsRegistryContract;
+import org.web3j.abi.EventEncoder;
 import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.DefaultBlockParameter;
 
-/** Binding of one app's AppPolicy contract; its address is the app id. Writes need the app owner's key. */
+/**
+ * Binding of one app's AppPolicy contract over its generated wrapper {@link AppPolicyContract}; its address is the app
+ * id. Writes need the app owner's key.
+ */
 public final class AppPolicy extends GovernanceContract {
-  public static final ContractAbi ABI = ContractAbi.load("AppPolicy");
+  /** The app policy's events by name (history, audits). */
+  public static final ContractEvents EVENTS = ContractEvents.load("AppPolicy");
 
   /** Everything an auditor or operator needs to see about an app, read at one block. */
   public record Snapshot(String appId, String owner, String pendingOwner, String registry,
@@ -16,108 +23,167 @@ public final class AppPolicy extends GovernanceContract {
       GpuPolicy effectiveGpuPolicy, long currentKeyVersion, long minKeyVersion, long rotationPeriodSeconds,
       long lastRotationEpochSeconds, boolean rotationDue) {}
 
-  private AppPolicy(ChainClient chain, String address, Credentials signer) {
-    super(chain, ABI, address, signer);
+  private final AppPolicyContract contract;
+
+  private AppPolicy(ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
+    super(chain, address, signer, reads);
+    this.contract = wrapper(chain, address, manager());
+  }
+
+  static AppPolicyContract wrapper(ChainClient chain, String address, ChainTransactionManager manager) {
+    return AppPolicyContract.load(address, chain.web3j(), manager, ChainTransactionManager.NO_GAS);
   }
 
   public static AppPolicy at(ChainClient chain, String address, Credentials signer) {
-    return new AppPolicy(chain, address, signer);
+    return new AppPolicy(chain, address, signer, latest(chain));
+  }
+
+  /** The same app policy, read-only, with every read at exactly the block with this hash (EIP-1898). */
+  public AppPolicy atBlockHash(String blockHash) {
+    return new AppPolicy(chain, address, null, atHash(chain, blockHash));
+  }
+
+  /** The same app policy, read-only, with every read at this block. */
+  public AppPolicy atBlock(DefaultBlockParameter block) {
+    return new AppPolicy(chain, address, null, at(chain, block));
+  }
+
+  @Override
+  protected String contractName() {
+    return "AppPolicy";
+  }
+
+  @Override
+  public ContractEvents eventTypes() {
+    return EVENTS;
+  }
+
+  @Override
+  public String owner() throws GovernanceException {
+    return read(contract.owner());
+  }
+
+  @Override
+  public String pendingOwner() throws GovernanceException {
+    return read(contract.pendingOwner());
+  }
+
+  @Override
+  public TxResult transferOwnership(String newOwner) throws GovernanceException {
+    return send(contract.transferOwnership(newOwner));
+  }
+
+  @Override
+  public TxResult acceptOwnership() throws GovernanceException {
+    return send(contract.acceptOwnership());
   }
 
   public TxResult addComposeHash(byte[] hash) throws GovernanceException {
-    return send("addComposeHash", hash);
+    return send(contract.addComposeHash(hash));
   }
 
   public TxResult removeComposeHash(byte[] hash) throws GovernanceException {
-    return send("removeComposeHash", hash);
+    return send(contract.removeComposeHash(hash));
   }
 
   public List<byte[]> composeHashes() throws GovernanceException {
-    return readBytes32List("composeHashes");
+    return KmsRegistry.bytes32List(read(contract.composeHashes()));
   }
 
   public boolean isComposeHashAllowed(byte[] hash) throws GovernanceException {
-    return readBool("isComposeHashAllowed", hash);
+    return read(contract.isComposeHashAllowed(hash));
   }
 
   public TxResult addDevice(byte[] deviceId) throws GovernanceException {
-    return send("addDevice", deviceId);
+    return send(contract.addDevice(deviceId));
   }
 
   public TxResult removeDevice(byte[] deviceId) throws GovernanceException {
-    return send("removeDevice", deviceId);
+    return send(contract.removeDevice(deviceId));
   }
 
   public List<byte[]> devices() throws GovernanceException {
-    return readBytes32List("devices");
+    return KmsRegistry.bytes32List(read(contract.devices()));
   }
 
   public boolean isDeviceAllowed(byte[] deviceId) throws GovernanceException {
-    return readBool("isDeviceAllowed", deviceId);
+    return read(contract.isDeviceAllowed(deviceId));
   }
 
   public TxResult setAllowAnyDevice(boolean value) throws GovernanceException {
-    return send("setAllowAnyDevice", value);
+    return send(contract.setAllowAnyDevice(value));
   }
 
   public TxResult setRequireTcbUpToDate(boolean value) throws GovernanceException {
-    return send("setRequireTcbUpToDate", value);
+    return send(contract.setRequireTcbUpToDate(value));
   }
 
   public TxResult setGpuRequirements(GpuPolicy policy) throws GovernanceException {
-    return send("setGpuRequirements", policy.count(), policy.arch(), policy.minDriverVersion());
+    return send(contract.setGpuRequirements(BigInteger.valueOf(policy.count()), policy.arch(),
+        BigInteger.valueOf(policy.minDriverVersion())));
   }
 
   public TxResult clearGpuRequirements() throws GovernanceException {
-    return send("clearGpuRequirements");
+    return send(contract.clearGpuRequirements());
   }
 
   public TxResult rotateKeys() throws GovernanceException {
-    return send("rotateKeys");
+    return send(contract.rotateKeys());
   }
 
   public TxResult setMinKeyVersion(long version) throws GovernanceException {
-    return send("setMinKeyVersion", version);
+    return send(contract.setMinKeyVersion(BigInteger.valueOf(version)));
   }
 
   public TxResult setRotationPeriod(long seconds) throws GovernanceException {
-    return send("setRotationPeriod", seconds);
+    return send(contract.setRotationPeriod(BigInteger.valueOf(seconds)));
   }
 
   public TxResult setDisabled(boolean disabled) throws GovernanceException {
-    return send("setDisabled", disabled);
+    return send(contract.setDisabled(disabled));
   }
 
   /** Permanently removes the app from its registry. */
   public TxResult deregister() throws GovernanceException {
-    return send("deregister");
+    return send(contract.deregister());
   }
 
   public long currentKeyVersion() throws GovernanceException {
-    return readLong("currentKeyVersion");
+    return read(contract.currentKeyVersion()).longValueExact();
   }
 
   public long minKeyVersion() throws GovernanceException {
-    return readLong("minKeyVersion");
+    return read(contract.minKeyVersion()).longValueExact();
   }
 
   /** The key-version state at the latest block. */
   public AppKeyVersions keyVersions() throws GovernanceException {
-    return keyVersions(read("keyState"));
+    return keyVersions(read(contract.keyState()));
   }
 
-  static AppKeyVersions keyVersions(List<Object> r) {
-    return new AppKeyVersions(((BigInteger) r.get(0)).longValueExact(), ((BigInteger) r.get(1)).longValueExact(),
-        ((BigInteger) r.get(2)).longValueExact(), ((BigInteger) r.get(3)).longValueExact());
+  static AppKeyVersions keyVersions(
+      org.web3j.tuples.generated.Tuple4<BigInteger, BigInteger, BigInteger, BigInteger> r) {
+    return new AppKeyVersions(r.component1().longValueExact(), r.component2().longValueExact(),
+        r.component3().longValueExact(), r.component4().longValueExact());
+  }
+
+  /** True when a rotation period is set and it has elapsed since the last rotation (at this binding's block). */
+  public boolean rotationDue() throws GovernanceException {
+    return read(contract.rotationDue());
   }
 
   public String registry() throws GovernanceException {
-    return (String) readOne("registry");
+    return read(contract.registry());
   }
 
   /** The app-level checks only (the registry's isAppAllowed adds registration, OS image and TCB policy). */
   public Verdict isAppAllowed(BootInfo boot) throws GovernanceException {
-    return verdict(read("isAppAllowed", boot.abiTuple()));
+    var r = read(contract.isAppAllowed(boot.appStruct()));
+    try {
+      return verdict(r);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "AppPolicy at " + address + ": " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -132,17 +198,18 @@ public final class AppPolicy extends GovernanceContract {
         chain.logs(List.of(address), List.of()));
     // Registry events about this app: topic0 = event, topic1 = by (any), topic2 = app.
     logs.addAll(chain.logs(List.of(registry), java.util.Arrays.asList(
-        List.of(KmsRegistry.ABI.eventTopic("AppRegistered"), KmsRegistry.ABI.eventTopic("AppDeregistered")),
+        List.of(EventEncoder.encode(KmsRegistryContract.APPREGISTERED_EVENT),
+            EventEncoder.encode(KmsRegistryContract.APPDEREGISTERED_EVENT)),
         null, List.of(appTopic))));
     logs.sort(java.util.Comparator.comparing((org.web3j.protocol.core.methods.response.Log l) -> l.getBlockNumber())
         .thenComparing(l -> l.getLogIndex()));
     List<PolicyEvent> out = new java.util.ArrayList<>();
     for (var log : logs) {
       boolean fromApp = log.getAddress().equalsIgnoreCase(address);
-      ContractAbi abi = fromApp ? ABI : KmsRegistry.ABI;
-      ContractAbi.DecodedEvent e;
+      ContractEvents events = fromApp ? EVENTS : KmsRegistry.EVENTS;
+      ContractEvents.DecodedEvent e;
       try {
-        e = abi.decodeEvent(log);
+        e = events.decode(log);
       } catch (IllegalArgumentException ex) {
         throw new GovernanceException(GovernanceException.Kind.RPC, "undecodable log in " + log.getTransactionHash()
             + ": " + ex.getMessage(), ex);
@@ -161,32 +228,19 @@ public final class AppPolicy extends GovernanceContract {
 
   /** The whole policy, every field read at the same block. */
   public Snapshot snapshot(DefaultBlockParameter block) throws GovernanceException {
-    String registry = (String) one(block, "registry");
-    List<Object> status = KmsRegistry.at(chain, registry, null).read(block, "appStatus", address);
-    return new Snapshot(address, (String) one(block, "owner"), (String) one(block, "pendingOwner"), registry,
-        KmsRegistry.AppStatus.values()[((BigInteger) status.get(0)).intValueExact()], flag(block, "disabled"),
-        bytes32List(block, "composeHashes"), flag(block, "allowAnyDevice"), bytes32List(block, "devices"),
-        flag(block, "requireTcbUpToDate"), flag(block, "hasGpuRequirements"),
-        KmsRegistry.gpuPolicy(one(block, "getGpuRequirements")),
-        KmsRegistry.gpuPolicy(one(block, "effectiveGpuPolicy")), number(block, "currentKeyVersion"),
-        number(block, "minKeyVersion"), number(block, "rotationPeriod"), number(block, "lastRotation"),
-        flag(block, "rotationDue"));
-  }
-
-  private Object one(DefaultBlockParameter block, String function) throws GovernanceException {
-    return read(block, function).get(0);
-  }
-
-  private boolean flag(DefaultBlockParameter block, String function) throws GovernanceException {
-    return (Boolean) one(block, function);
-  }
-
-  private long number(DefaultBlockParameter block, String function) throws GovernanceException {
-    return ((BigInteger) one(block, function)).longValueExact();
-  }
-
-  @SuppressWarnings("unchecked")
-  private List<byte[]> bytes32List(DefaultBlockParameter block, String function) throws GovernanceException {
-    return (List<byte[]>) one(block, function);
+    AppPolicyContract at = wrapper(chain, address, new ChainTransactionManager(chain, null, at(chain, block)));
+    String registry = read(at.registry());
+    KmsRegistry.AppStatus status = KmsRegistry.appStatus(
+        read(KmsRegistry.wrapper(chain, registry, new ChainTransactionManager(chain, null, at(chain, block)))
+            .appStatus(address)));
+    AppPolicyContract.GpuPolicy own = read(at.getGpuRequirements());
+    AppPolicyContract.GpuPolicy effective = read(at.effectiveGpuPolicy());
+    return new Snapshot(address, read(at.owner()), read(at.pendingOwner()), registry, status, read(at.disabled()),
+        KmsRegistry.bytes32List(read(at.composeHashes())), read(at.allowAnyDevice()),
+        KmsRegistry.bytes32List(read(at.devices())), read(at.requireTcbUpToDate()), read(at.hasGpuRequirements()),
+        KmsRegistry.gpuPolicy(own.count, own.arch, own.minDriverVersion),
+        KmsRegistry.gpuPolicy(effective.count, effective.arch, effective.minDriverVersion),
+        read(at.currentKeyVersion()).longValueExact(), read(at.minKeyVersion()).longValueExact(),
+        read(at.rotationPeriod()).longValueExact(), read(at.lastRotation()).longValueExact(), read(at.rotationDue()));
   }
 }

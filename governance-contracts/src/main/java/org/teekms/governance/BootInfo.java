@@ -83,11 +83,18 @@ public record BootInfo(byte[] appId, byte[] composeHash, byte[] instanceId, byte
     return "0x" + HexFormat.of().formatHex(appId);
   }
 
-  /** The struct's components in ABI order, as {@link ContractAbi} takes them. */
-  List<Object> abiTuple() {
-    return List.of(appAddress(), composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus,
-        advisoryIds, java.math.BigInteger.valueOf(gpuCount), gpuArch, java.math.BigInteger.valueOf(gpuDriverVersion),
-        mrSystem, osImageMeasured);
+  /** The struct as the generated KmsRegistry wrapper takes it. */
+  org.teekms.governance.contracts.KmsRegistryContract.BootInfo registryStruct() {
+    return new org.teekms.governance.contracts.KmsRegistryContract.BootInfo(appAddress(), composeHash, instanceId,
+        deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, java.math.BigInteger.valueOf(gpuCount), gpuArch,
+        java.math.BigInteger.valueOf(gpuDriverVersion), mrSystem, osImageMeasured);
+  }
+
+  /** The struct as the generated AppPolicy wrapper takes it. */
+  org.teekms.governance.contracts.AppPolicyContract.BootInfo appStruct() {
+    return new org.teekms.governance.contracts.AppPolicyContract.BootInfo(appAddress(), composeHash, instanceId,
+        deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, java.math.BigInteger.valueOf(gpuCount), gpuArch,
+        java.math.BigInteger.valueOf(gpuDriverVersion), mrSystem, osImageMeasured);
   }
 
   /** Returns a copy of this boot with another compose hash (tests and tools). */

@@ -73,6 +73,11 @@ public final class ChainClient implements AutoCloseable {
     return rpcUrl;
   }
 
+  /** The web3j client (the generated wrappers need one; their calls and transactions still go through this class). */
+  Web3j web3j() {
+    return web3j;
+  }
+
   /** Fails with WRONG_CHAIN unless the endpoint reports the configured chain id. */
   public void checkChainId() throws GovernanceException {
     long actual = rpc(web3j.ethChainId(), "eth_chainId").getChainId().longValue();
@@ -157,6 +162,11 @@ public final class ChainClient implements AutoCloseable {
    * first: a revert is REVERTED with the reason, an underfunded sender INSUFFICIENT_FUNDS, both before signing.
    */
   public TxResult send(Credentials from, String to, String data) throws GovernanceException {
+    return ChainTransactionManager.txResult(sendForReceipt(from, to, data));
+  }
+
+  /** {@link #send}, returning web3j's receipt (what the generated contract wrappers expect). */
+  TransactionReceipt sendForReceipt(Credentials from, String to, String data) throws GovernanceException {
     checkChainId();
     String sender = from.getAddress();
     Transaction simulation = new Transaction(sender, null, null, null, to, BigInteger.ZERO, data);
@@ -191,7 +201,7 @@ public final class ChainClient implements AutoCloseable {
     return awaitReceipt(sent.getTransactionHash());
   }
 
-  private TxResult awaitReceipt(String txHash) throws GovernanceException {
+  private TransactionReceipt awaitReceipt(String txHash) throws GovernanceException {
     long deadline = System.nanoTime() + receiptTimeout.toNanos();
     long sleepMs = 50;
     while (true) {
@@ -204,8 +214,7 @@ public final class ChainClient implements AutoCloseable {
               "transaction " + txHash + " reverted in block " + r.getBlockNumber()
                   + (r.getRevertReason() == null ? "" : ": " + r.getRevertReason()));
         }
-        return new TxResult(txHash, r.getBlockNumber().longValueExact(), r.getBlockHash(),
-            r.getGasUsed().longValueExact(), Optional.ofNullable(r.getContractAddress()), r.getLogs());
+        return r;
       }
       if (System.nanoTime() > deadline) {
         throw new GovernanceException(GovernanceException.Kind.TIMEOUT,

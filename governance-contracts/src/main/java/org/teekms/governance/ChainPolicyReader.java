@@ -1,5 +1,7 @@
 package org.teekms.governance;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.time.Clock;
@@ -19,7 +21,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
+import org.teekms.governance.contracts.AppPolicyContract;
+import org.teekms.governance.contracts.KmsRegistryContract;
 import org.web3j.protocol.core.DefaultBlockParameter;
+import org.web3j.protocol.core.RemoteCall;
 import org.web3j.protocol.core.DefaultBlockParameterName;
 import org.web3j.protocol.core.methods.response.EthBlock;
 
@@ -49,13 +54,13 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   private final LongSupplier nanoTime;
   private final Clock clock;
   private final ExecutorService fanOut;
-  private final Map<CacheKey, CachedDecision> cache;
+  private final Cache<CacheKey, PolicyDecision> cache;
   private final AtomicReference<Pin> lastPin = new AtomicReference<>();
   private volatile boolean finalizedUnsupported;
   private final long pinReuseNanos;
   private final AtomicReference<TimedPin> recentPin = new AtomicReference<>();
-  private final Map<KeyStateKey, AppChainState> keyStates;
-  private final Map<String, RootAnchor> anchors;
+  private final Cache<KeyStateKey, AppChainState> keyStates;
+  private final Cache<String, RootAnchor> anchors;
   private final LongAdder disagreements = new LongAdder();
   private static final String NEWEST_SEEN = " (the newest block already seen)";
 
@@ -69,9 +74,19 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   private record AppChainState(AppKeyVersions versions, GpuPolicy gpuPolicy) {}
 
-  private record CacheKey(String view, long blockNumber, String blockHash, BootInfo boot) {}
+  private record CacheKey(View view, long blockNumber, String blockHash, BootInfo boot) {}
 
-  private record CachedDecision(PolicyDecision decision, long expiresAtNanos) {}
+  /** The registry's two policy views. */
+  private enum View {
+    APP("isAppAllowed"), KMS("isKmsAllowed");
+
+    final String label;
+
+    View(String label) {
+      this.label = label;
+    }
+  }
+
 
   /** A block header as one endpoint reports it; two endpoints agree when these are equal. */
   private record Header(String hash, long timestamp) {}
@@ -133,30 +148,12 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       return t;
     });
     int max = config.cacheMaxEntries();
-    this.cache = new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<CacheKey, CachedDecision> eldest) {
-        return size() > max;
-      }
-    };
-    this.keyStates = new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<KeyStateKey, AppChainState> eldest) {
-        return size() > Math.max(16, max);
-      }
-    };
-    this.anchors = new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, RootAnchor> eldest) {
-        return size() > 16;
-      }
-    };
+    // Bounded (least useful entries evicted); decisions also expire cacheTtl after they were read, on this reader's
+    // clock. A reorganization drops all three (checkCanonical).
+    this.cache = Caffeine.newBuilder().maximumSize(max).expireAfterWrite(config.cacheTtl())
+        .ticker(nanoTime::getAsLong).build();
+    this.keyStates = Caffeine.newBuilder().maximumSize(Math.max(16, max)).build();
+    this.anchors = Caffeine.newBuilder().maximumSize(16).build();
   }
 
   public PolicyReaderConfig config() {
@@ -170,12 +167,12 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   @Override
   public PolicyDecision isAppAllowed(BootInfo boot) {
-    return decide("isAppAllowed", boot);
+    return decide(View.APP, boot);
   }
 
   @Override
   public PolicyDecision isKmsAllowed(BootInfo boot) {
-    return decide("isKmsAllowed", boot);
+    return decide(View.KMS, boot);
   }
 
   /**
@@ -183,7 +180,6 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
    * block ({@code kmsGeneration}, then {@code kmsIdentity(generation)}). Never throws.
    */
   @Override
-  @SuppressWarnings("unchecked")
   public PublishedRootKeys kmsRootPublicKeys(long generation) {
     if (generation < 1 || generation > 0xffffffffL) {
       return PublishedRootKeys.unavailable(generation, "generation " + generation + " is not a uint32 >= 1");
@@ -196,16 +192,14 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       return PublishedRootKeys.unavailable(generation, d.getMessage());
     }
     try {
-      long published = ((java.math.BigInteger) KmsRegistry.ABI.decodeResult("kmsGeneration",
-          call(pin, config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsGeneration"), "kmsGeneration"))
-          .get(0)).longValueExact();
+      long published = quorum(registry(pin, "kmsGeneration").kmsGeneration()).longValueExact();
       if (generation > published) {
         return PublishedRootKeys.notPublished(generation, pin.number(), pin.hash(), "the registry publishes root "
             + "generations up to " + published + " at block " + pin.number());
       }
-      List<Object> identity = (List<Object>) KmsRegistry.ABI.decodeResult("kmsIdentity", call(pin,
-          config.registryAddress(), KmsRegistry.ABI.encodeCall("kmsIdentity", generation), "kmsIdentity")).get(0);
-      return PublishedRootKeys.published(generation, (byte[]) identity.get(0), pin.number(), pin.hash());
+      KmsRegistryContract.KmsIdentity identity =
+          quorum(registry(pin, "kmsIdentity").kmsIdentity(BigInteger.valueOf(generation)));
+      return PublishedRootKeys.published(generation, identity.rootPublicKeys, pin.number(), pin.hash());
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
       return PublishedRootKeys.unavailable(generation, d.getMessage());
@@ -224,7 +218,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     try {
       pin = freshPin();
       RootAnchor anchor = anchorAt(pin);
-      return PolicyDecision.fromChain(true, "", pin.number(), pin.hash(), null, null, anchor);
+      return PolicyDecision.fromChain(ChainDenial.NONE, "", pin.number(), pin.hash(), null, null, anchor);
     } catch (Denial d) {
       return denial(d, -1, "");
     } catch (RuntimeException e) {
@@ -233,7 +227,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
   }
 
-  private PolicyDecision decide(String view, BootInfo boot) {
+  private PolicyDecision decide(View view, BootInfo boot) {
     Pin pin;
     boolean reused = false;
     try {
@@ -256,36 +250,32 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
     PolicyDecision decision;
     try {
-      String data = KmsRegistry.ABI.encodeCall(view, boot.abiTuple());
-      List<Object> out = KmsRegistry.ABI.decodeResult(view, call(pin, config.registryAddress(), data, view));
-      boolean allowed = (Boolean) out.get(0);
+      KmsRegistryContract registry = registry(pin, view.label);
+      GovernanceContract.Verdict verdict = GovernanceContract.verdict(quorum(view == View.APP
+          ? registry.isAppAllowed(boot.registryStruct()) : registry.isKmsAllowed(boot.registryStruct())));
+      boolean allowed = verdict.allowed();
       AppKeyVersions versions = null;
       GpuPolicy gpuPolicy = null;
       RootAnchor anchor = null;
-      if (allowed && view.equals("isAppAllowed")) {
+      if (allowed && view == View.APP) {
         // The key versions the KMS may serve and the GPU policy the view applied (so the KMS can enforce it on its
         // own verified GPU facts too), both read at the very block that allowed the boot; cached per (app, block).
         KeyStateKey stateKey = new KeyStateKey(boot.appAddress().toLowerCase(Locale.ROOT), pin.hash());
         AppChainState state;
-        synchronized (keyStates) {
-          state = keyStates.get(stateKey);
-        }
+        state = keyStates.getIfPresent(stateKey);
         if (state == null) {
-          String keyState = call(pin, boot.appAddress(), AppPolicy.ABI.encodeCall("keyState"), "keyState");
-          String gpu = call(pin, boot.appAddress(), AppPolicy.ABI.encodeCall("effectiveGpuPolicy"),
-              "effectiveGpuPolicy");
-          state = new AppChainState(AppPolicy.keyVersions(AppPolicy.ABI.decodeResult("keyState", keyState)),
-              KmsRegistry.gpuPolicy(AppPolicy.ABI.decodeResult("effectiveGpuPolicy", gpu).get(0)));
-          synchronized (keyStates) {
-            keyStates.put(stateKey, state);
-          }
+          AppKeyVersions keyState = AppPolicy.keyVersions(quorum(app(pin, boot.appAddress(), "keyState").keyState()));
+          AppPolicyContract.GpuPolicy gpu =
+              quorum(app(pin, boot.appAddress(), "effectiveGpuPolicy").effectiveGpuPolicy());
+          state = new AppChainState(keyState, KmsRegistry.gpuPolicy(gpu.count, gpu.arch, gpu.minDriverVersion));
+          keyStates.put(stateKey, state);
         }
         versions = state.versions();
         gpuPolicy = state.gpuPolicy();
       }
       if (allowed) anchor = anchorAt(pin);
-      decision = PolicyDecision.fromChain(allowed, (String) out.get(1), pin.number(), pin.hash(), versions, gpuPolicy,
-          anchor);
+      decision = PolicyDecision.fromChain(verdict.denial(), verdict.reason(), pin.number(), pin.hash(), versions,
+          gpuPolicy, anchor);
     } catch (Denial d) {
       if (d.failure != PolicyDecision.Failure.DISAGREEMENT) {
         // The call may have failed because the pinned block vanished in a reorganization just now.
@@ -298,28 +288,50 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       return denial(d, pin.number(), pin.hash());
     } catch (RuntimeException e) {
       return PolicyDecision.failed(PolicyDecision.Failure.CALL_FAILED,
-          "malformed answer from " + view + " at block " + pin.number() + ": " + e.getMessage(), pin.number(),
+          "malformed answer from " + view.label + " at block " + pin.number() + ": " + e.getMessage(), pin.number(),
           pin.hash());
     }
     if (!config.cacheTtl().isZero()) {
-      synchronized (cache) {
-        cache.put(key, new CachedDecision(decision, nanoTime.getAsLong() + config.cacheTtl().toNanos()));
-      }
+      cache.put(key, decision);
     }
     return decision;
   }
 
   private RootAnchor anchorAt(Pin pin) throws Denial {
-    synchronized (anchors) {
-      RootAnchor known = anchors.get(pin.hash());
-      if (known != null) return known;
-    }
-    RootAnchor anchor = RootAnchor.decode(KmsRegistry.ABI.decodeResult("rootGenerations",
-        call(pin, config.registryAddress(), KmsRegistry.ABI.encodeCall("rootGenerations"), "rootGenerations")));
-    synchronized (anchors) {
-      anchors.put(pin.hash(), anchor);
-    }
+    RootAnchor known = anchors.getIfPresent(pin.hash());
+    if (known != null) return known;
+    var generations = quorum(registry(pin, "rootGenerations").rootGenerations());
+    RootAnchor anchor = RootAnchor.of(generations.component1(), generations.component2());
+    anchors.put(pin.hash(), anchor);
     return anchor;
+  }
+
+  /** The registry's generated wrapper, its eth_calls answered by the quorum at the pinned block (step 6). */
+  private KmsRegistryContract registry(Pin pin, String what) {
+    return KmsRegistry.wrapper(endpoints.get(0), config.registryAddress(), quorumAt(pin, what));
+  }
+
+  /** An app's generated wrapper, its eth_calls answered by the quorum at the pinned block (step 6). */
+  private AppPolicyContract app(Pin pin, String appAddress, String what) {
+    return AppPolicy.wrapper(endpoints.get(0), appAddress, quorumAt(pin, what));
+  }
+
+  private ChainTransactionManager quorumAt(Pin pin, String what) {
+    return new ChainTransactionManager(null, null, (to, data) -> call(pin, to, data, what));
+  }
+
+  /**
+   * Runs a wrapper's view through the quorum: a Denial comes out as itself; an answer that does not decode is an
+   * IllegalArgumentException (the callers' "malformed answer", CALL_FAILED).
+   */
+  private static <T> T quorum(RemoteCall<T> view) throws Denial {
+    try {
+      return ChainTransactionManager.get(view);
+    } catch (Denial | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
   }
 
   private Pin freshPin() throws Denial {
@@ -337,22 +349,13 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   private PolicyDecision cached(CacheKey key) {
-    synchronized (cache) {
-      CachedDecision c = cache.get(key);
-      if (c == null) return null;
-      if (nanoTime.getAsLong() - c.expiresAtNanos() >= 0) {
-        cache.remove(key);
-        return null;
-      }
-      return c.decision();
-    }
+    return cache.getIfPresent(key); // null when absent or expired
   }
 
   /** Number of cached decisions (tests and metrics). */
   public int cacheSize() {
-    synchronized (cache) {
-      return cache.size();
-    }
+    cache.cleanUp();
+    return (int) cache.estimatedSize();
   }
 
   /** Steps 1-4 of the class comment. */
@@ -436,15 +439,9 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       hashNow = (String) agreed(headers, "block " + n);
     }
     if (!hashNow.equalsIgnoreCase(last.hash())) {
-      synchronized (cache) {
-        cache.clear();
-      }
-      synchronized (keyStates) {
-        keyStates.clear();
-      }
-      synchronized (anchors) {
-        anchors.clear();
-      }
+      cache.invalidateAll();
+      keyStates.invalidateAll();
+      anchors.invalidateAll();
       recentPin.set(null);
       lastPin.set(pin);
       throw new Denial(PolicyDecision.Failure.REORG, "chain reorganized past pinned block " + last.number()

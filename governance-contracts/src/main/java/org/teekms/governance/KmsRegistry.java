@@ -2,14 +2,21 @@ package org.teekms.governance;
 
 import java.math.BigInteger;
 import java.util.List;
+import org.teekms.crypto.Digests;
+import org.teekms.governance.contracts.KmsRegistryContract;
+import org.web3j.abi.EventEncoder;
 import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.Log;
 import org.web3j.utils.Numeric;
 
-/** Binding of the KmsRegistry contract (see docs/governance.md). Writes need a signer; reads do not. */
+/**
+ * Binding of the KmsRegistry contract (see docs/governance.md) over its generated wrapper {@link KmsRegistryContract}.
+ * Writes need a signer; reads do not.
+ */
 public final class KmsRegistry extends GovernanceContract {
-  public static final ContractAbi ABI = ContractAbi.load("KmsRegistry");
+  /** The registry's events by name (history, audits). */
+  public static final ContractEvents EVENTS = ContractEvents.load("KmsRegistry");
 
   /** Registration state of an app id. */
   public enum AppStatus { NONE, REGISTERED, DEREGISTERED }
@@ -29,22 +36,86 @@ public final class KmsRegistry extends GovernanceContract {
   /** The result of registerApp: the new app id (its AppPolicy address) and the transaction. */
   public record Registration(String appId, TxResult tx) {}
 
-  private KmsRegistry(ChainClient chain, String address, Credentials signer) {
-    super(chain, ABI, address, signer);
+  private final KmsRegistryContract contract;
+
+  private KmsRegistry(ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
+    super(chain, address, signer, reads);
+    this.contract = wrapper(chain, address, manager());
+  }
+
+  static KmsRegistryContract wrapper(ChainClient chain, String address, ChainTransactionManager manager) {
+    return KmsRegistryContract.load(address, chain.web3j(), manager, ChainTransactionManager.NO_GAS);
   }
 
   /** The registry at {@code address}; {@code signer} may be null for read-only use. */
   public static KmsRegistry at(ChainClient chain, String address, Credentials signer) {
-    return new KmsRegistry(chain, address, signer);
+    return new KmsRegistry(chain, address, signer, latest(chain));
+  }
+
+  /** A read-only registry whose eth_calls {@code caller} answers (a transport of its own; tests). */
+  static KmsRegistry reading(ChainClient chain, String address, ChainTransactionManager.Caller caller) {
+    return new KmsRegistry(chain, address, null, caller);
+  }
+
+  /**
+   * The same registry, read-only, with every read at exactly the block with this hash (EIP-1898, requireCanonical), so
+   * that several reads see one state.
+   */
+  public KmsRegistry atBlockHash(String blockHash) {
+    return new KmsRegistry(chain, address, null, atHash(chain, blockHash));
+  }
+
+  /** The same registry, read-only, with every read at this block. */
+  public KmsRegistry atBlock(DefaultBlockParameter block) {
+    return new KmsRegistry(chain, address, null, at(chain, block));
+  }
+
+  @Override
+  protected String contractName() {
+    return "KmsRegistry";
+  }
+
+  @Override
+  public ContractEvents eventTypes() {
+    return EVENTS;
   }
 
   /** Deploys a registry owned by {@code owner} (e.g. a multisig); returns it bound to {@code deployer}. */
   public static Deployed deploy(ChainClient chain, Credentials deployer, String owner) throws GovernanceException {
-    String data = creationCode("KmsRegistry") + ABI.encodeConstructor(owner);
-    TxResult tx = chain.send(deployer, null, data);
-    String address = tx.contractAddress().orElseThrow(() -> new GovernanceException(
-        GovernanceException.Kind.RPC, "deployment " + tx.txHash() + " has no contract address"));
-    return new Deployed(new KmsRegistry(chain, address, deployer), tx);
+    KmsRegistryContract deployed;
+    try {
+      deployed = ChainTransactionManager.get(KmsRegistryContract.deploy(chain.web3j(),
+          new ChainTransactionManager(chain, deployer, latest(chain)), ChainTransactionManager.NO_GAS, owner));
+    } catch (GovernanceException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry deployment failed: " + e.getMessage(),
+          e);
+    }
+    TxResult tx = ChainTransactionManager.txResult(deployed.getTransactionReceipt().orElseThrow());
+    return new Deployed(new KmsRegistry(chain, deployed.getContractAddress(), deployer, latest(chain)), tx);
+  }
+
+  // ---- ownership ----
+
+  @Override
+  public String owner() throws GovernanceException {
+    return read(contract.owner());
+  }
+
+  @Override
+  public String pendingOwner() throws GovernanceException {
+    return read(contract.pendingOwner());
+  }
+
+  @Override
+  public TxResult transferOwnership(String newOwner) throws GovernanceException {
+    return send(contract.transferOwnership(newOwner));
+  }
+
+  @Override
+  public TxResult acceptOwnership() throws GovernanceException {
+    return send(contract.acceptOwnership());
   }
 
   /** A freshly deployed registry and its deployment transaction. */
@@ -54,37 +125,44 @@ public final class KmsRegistry extends GovernanceContract {
 
   public TxResult setKmsIdentity(long generation, byte[] rootPublicKeys, byte[] caCertificate, byte[] quote)
       throws GovernanceException {
-    return send("setKmsIdentity", generation, rootPublicKeys, caCertificate, quote);
+    return send(contract.setKmsIdentity(BigInteger.valueOf(generation), rootPublicKeys, caCertificate, quote));
   }
 
   public long kmsGeneration() throws GovernanceException {
-    return readLong("kmsGeneration");
+    return read(contract.kmsGeneration()).longValueExact();
   }
 
   /** Marks a RETIRED root generation DESTROYED on chain (irreversible; the KMS then refuses it whatever its database says). */
   public TxResult destroyRootGeneration(long generation) throws GovernanceException {
-    return send("destroyRootGeneration", generation);
+    return send(contract.destroyRootGeneration(BigInteger.valueOf(generation)));
   }
 
   public long currentRootGeneration() throws GovernanceException {
-    return readLong("currentRootGeneration");
+    return read(contract.currentRootGeneration()).longValueExact();
   }
 
   public RootAnchor.State rootGenerationState(long generation) throws GovernanceException {
-    int i = ((BigInteger) readOne("rootGenerationState", generation)).intValueExact();
-    return RootAnchor.State.values()[i];
+    BigInteger value = read(contract.rootGenerationState(BigInteger.valueOf(generation)));
+    try {
+      return RootAnchor.state(value);
+    } catch (IllegalArgumentException e) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(), e);
+    }
   }
 
   /** The anti-rollback anchor at the latest block. */
   public RootAnchor rootGenerations() throws GovernanceException {
-    return RootAnchor.decode(read("rootGenerations"));
+    var r = read(contract.rootGenerations());
+    try {
+      return RootAnchor.of(r.component1(), r.component2());
+    } catch (IllegalArgumentException e) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(), e);
+    }
   }
 
-  @SuppressWarnings("unchecked")
   public KmsIdentity kmsIdentity(long generation) throws GovernanceException {
-    List<Object> t = (List<Object>) readOne("kmsIdentity", generation);
-    return new KmsIdentity((byte[]) t.get(0), (byte[]) t.get(1), (byte[]) t.get(2),
-        ((BigInteger) t.get(3)).longValueExact());
+    KmsRegistryContract.KmsIdentity t = read(contract.kmsIdentity(BigInteger.valueOf(generation)));
+    return new KmsIdentity(t.rootPublicKeys, t.caCertificateHash, t.quoteHash, t.setAtBlock.longValueExact());
   }
 
   /** A generation's full identity as published in its KmsIdentitySet event, checked against the stored hashes. */
@@ -99,16 +177,23 @@ public final class KmsRegistry extends GovernanceContract {
     KmsIdentity stored = kmsIdentity(generation);
     String generationTopic = Numeric.toHexStringWithPrefixZeroPadded(BigInteger.valueOf(generation), 64);
     List<Log> logs = chain.logs(List.of(address),
-        java.util.Arrays.asList(List.of(ABI.eventTopic("KmsIdentitySet")), null, List.of(generationTopic)));
+        java.util.Arrays.asList(List.of(EventEncoder.encode(KmsRegistryContract.KMSIDENTITYSET_EVENT)), null,
+            List.of(generationTopic)));
     if (logs.size() != 1) {
       throw new GovernanceException(GovernanceException.Kind.RPC,
           logs.size() + " KmsIdentitySet events for generation " + generation + ", expected 1");
     }
     Log log = logs.get(0);
-    var args = ABI.decodeEvent(log).args();
-    byte[] keys = (byte[]) args.get("rootPublicKeys");
-    byte[] cert = (byte[]) args.get("caCertificate");
-    byte[] quote = (byte[]) args.get("quote");
+    KmsRegistryContract.KmsIdentitySetEventResponse event;
+    try {
+      event = KmsRegistryContract.getKmsIdentitySetEventFromLog(log);
+    } catch (RuntimeException e) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "malformed KmsIdentitySet event of generation "
+          + generation + ": " + e.getMessage(), e);
+    }
+    byte[] keys = event.rootPublicKeys;
+    byte[] cert = event.caCertificate;
+    byte[] quote = event.quote;
     if (!java.security.MessageDigest.isEqual(keys, stored.rootPublicKeys())
         || !java.security.MessageDigest.isEqual(sha256(cert), stored.caCertificateSha256())
         || !java.security.MessageDigest.isEqual(sha256(quote), stored.quoteSha256())) {
@@ -120,129 +205,125 @@ public final class KmsRegistry extends GovernanceContract {
   }
 
   private static byte[] sha256(byte[] data) {
-    try {
-      return java.security.MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(data);
   }
 
   public TxResult addKmsMeasurement(byte[] measurement) throws GovernanceException {
-    return send("addKmsMeasurement", measurement);
+    return send(contract.addKmsMeasurement(measurement));
   }
 
   public TxResult removeKmsMeasurement(byte[] measurement) throws GovernanceException {
-    return send("removeKmsMeasurement", measurement);
+    return send(contract.removeKmsMeasurement(measurement));
   }
 
   public List<byte[]> kmsMeasurements() throws GovernanceException {
-    return readBytes32List("kmsMeasurements");
+    return bytes32List(read(contract.kmsMeasurements()));
   }
 
   public TxResult addKmsDevice(byte[] deviceId) throws GovernanceException {
-    return send("addKmsDevice", deviceId);
+    return send(contract.addKmsDevice(deviceId));
   }
 
   public TxResult removeKmsDevice(byte[] deviceId) throws GovernanceException {
-    return send("removeKmsDevice", deviceId);
+    return send(contract.removeKmsDevice(deviceId));
   }
 
   public List<byte[]> kmsDevices() throws GovernanceException {
-    return readBytes32List("kmsDevices");
+    return bytes32List(read(contract.kmsDevices()));
   }
 
   // ---- OS images, TCB, GPU ----
 
   public TxResult addOsImage(byte[] osImageHash) throws GovernanceException {
-    return send("addOsImage", osImageHash);
+    return send(contract.addOsImage(osImageHash));
   }
 
   public TxResult removeOsImage(byte[] osImageHash) throws GovernanceException {
-    return send("removeOsImage", osImageHash);
+    return send(contract.removeOsImage(osImageHash));
   }
 
   public List<byte[]> osImages() throws GovernanceException {
-    return readBytes32List("osImages");
+    return bytes32List(read(contract.osImages()));
   }
 
   public boolean isOsImageAllowed(byte[] osImageHash) throws GovernanceException {
-    return readBool("isOsImageAllowed", osImageHash);
+    return read(contract.isOsImageAllowed(osImageHash));
   }
 
   /** Registers a golden mrSystem (SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2)) for an OS image. */
   public TxResult addOsImageMeasurement(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
-    return send("addOsImageMeasurement", osImageHash, mrSystem);
+    return send(contract.addOsImageMeasurement(osImageHash, mrSystem));
   }
 
   public TxResult removeOsImageMeasurement(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
-    return send("removeOsImageMeasurement", osImageHash, mrSystem);
+    return send(contract.removeOsImageMeasurement(osImageHash, mrSystem));
   }
 
   /** The golden mrSystem values registered for an OS image. */
-  @SuppressWarnings("unchecked")
   public List<byte[]> osImageMeasurements(byte[] osImageHash) throws GovernanceException {
-    return (List<byte[]>) readOne("osImageMeasurements", osImageHash);
+    return bytes32List(read(contract.osImageMeasurements(osImageHash)));
   }
 
   public boolean isOsImageMeasurementAllowed(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
-    return readBool("isOsImageMeasurementAllowed", osImageHash, mrSystem);
+    return read(contract.isOsImageMeasurementAllowed(osImageHash, mrSystem));
   }
 
   public TxResult setTcbPolicy(List<String> statuses, List<String> advisoryIds) throws GovernanceException {
-    return send("setTcbPolicy", statuses, advisoryIds);
+    return send(contract.setTcbPolicy(statuses, advisoryIds));
   }
 
-  @SuppressWarnings("unchecked")
   public TcbPolicy tcbPolicy() throws GovernanceException {
-    List<Object> r = read("getTcbPolicy");
-    return new TcbPolicy((List<String>) r.get(0), (List<String>) r.get(1));
+    var r = read(contract.getTcbPolicy());
+    return new TcbPolicy(r.component1(), r.component2());
   }
 
   public TxResult setDefaultGpuPolicy(GpuPolicy policy) throws GovernanceException {
-    return send("setDefaultGpuPolicy", policy.count(), policy.arch(), policy.minDriverVersion());
+    return send(contract.setDefaultGpuPolicy(BigInteger.valueOf(policy.count()), policy.arch(),
+        BigInteger.valueOf(policy.minDriverVersion())));
   }
 
   public GpuPolicy defaultGpuPolicy() throws GovernanceException {
-    return gpuPolicy(readOne("getDefaultGpuPolicy"));
+    KmsRegistryContract.GpuPolicy p = read(contract.getDefaultGpuPolicy());
+    return gpuPolicy(p.count, p.arch, p.minDriverVersion);
   }
 
   // ---- apps ----
 
   public TxResult setOpenRegistration(boolean open) throws GovernanceException {
-    return send("setOpenRegistration", open);
+    return send(contract.setOpenRegistration(open));
   }
 
   public boolean openRegistration() throws GovernanceException {
-    return readBool("openRegistration");
+    return read(contract.openRegistration());
   }
 
   /** Creates an app owned by {@code appOwner}; the app id is read from the AppRegistered event. */
   public Registration registerApp(String appOwner) throws GovernanceException {
-    TxResult tx = send("registerApp", appOwner);
-    String topic = ABI.eventTopic("AppRegistered");
+    TxResult tx = send(contract.registerApp(appOwner));
+    String topic = EventEncoder.encode(KmsRegistryContract.APPREGISTERED_EVENT);
     for (Log log : tx.logs()) {
       if (log.getAddress().equalsIgnoreCase(address) && log.getTopics().get(0).equals(topic)) {
-        return new Registration((String) ABI.decodeEvent(log).args().get("app"), tx);
+        return new Registration(KmsRegistryContract.getAppRegisteredEventFromLog(log).app, tx);
       }
     }
     throw new GovernanceException(GovernanceException.Kind.RPC, "registerApp " + tx.txHash() + " emitted no AppRegistered");
   }
 
   public TxResult deregisterApp(String app) throws GovernanceException {
-    return send("deregisterApp", app);
+    return send(contract.deregisterApp(app));
   }
 
   public AppStatus appStatus(String app) throws GovernanceException {
-    return AppStatus.values()[((BigInteger) readOne("appStatus", app)).intValueExact()];
+    return appStatus(read(contract.appStatus(app)));
   }
 
   @SuppressWarnings("unchecked")
   public List<String> apps() throws GovernanceException {
-    return (List<String>) readOne("apps");
+    return List.copyOf((List<String>) read(contract.apps()));
   }
 
   public String appFactory() throws GovernanceException {
-    return (String) readOne("appFactory");
+    return read(contract.appFactory());
   }
 
   /** The app's policy contract, bound to the same signer. */
@@ -252,22 +333,43 @@ public final class KmsRegistry extends GovernanceContract {
 
   // ---- decisions ----
 
+  /** KmsRegistry.isAppAllowed at this binding's block: the verdict and its denial code. */
   public Verdict isAppAllowed(BootInfo boot) throws GovernanceException {
-    return verdict(read("isAppAllowed", boot.abiTuple()));
+    return checkedVerdict(read(contract.isAppAllowed(boot.registryStruct())));
   }
 
+  /** KmsRegistry.isKmsAllowed at this binding's block. */
   public Verdict isKmsAllowed(BootInfo boot) throws GovernanceException {
-    return verdict(read("isKmsAllowed", boot.abiTuple()));
+    return checkedVerdict(read(contract.isKmsAllowed(boot.registryStruct())));
   }
 
   public Verdict isAppAllowed(BootInfo boot, DefaultBlockParameter block) throws GovernanceException {
-    return verdict(read(block, "isAppAllowed", boot.abiTuple()));
+    return atBlock(block).isAppAllowed(boot);
+  }
+
+  private Verdict checkedVerdict(org.web3j.tuples.generated.Tuple3<Boolean, BigInteger, String> r)
+      throws GovernanceException {
+    try {
+      return verdict(r);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(),
+          e);
+    }
+  }
+
+  static AppStatus appStatus(BigInteger value) throws GovernanceException {
+    if (value.signum() < 0 || value.compareTo(BigInteger.valueOf(AppStatus.values().length)) >= 0) {
+      throw new GovernanceException(GovernanceException.Kind.RPC, "unknown app status " + value);
+    }
+    return AppStatus.values()[value.intValueExact()];
+  }
+
+  static GpuPolicy gpuPolicy(BigInteger count, String arch, BigInteger minDriverVersion) {
+    return new GpuPolicy(count.intValueExact(), arch, minDriverVersion.longValueExact());
   }
 
   @SuppressWarnings("unchecked")
-  static GpuPolicy gpuPolicy(Object tuple) {
-    List<Object> t = (List<Object>) tuple;
-    return new GpuPolicy(((BigInteger) t.get(0)).intValueExact(), (String) t.get(1),
-        ((BigInteger) t.get(2)).longValueExact());
+  static List<byte[]> bytes32List(List<?> values) {
+    return List.copyOf((List<byte[]>) values);
   }
 }

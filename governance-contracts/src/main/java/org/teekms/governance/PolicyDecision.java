@@ -7,7 +7,10 @@ import java.util.Objects;
  * denial with {@link #failure()} set; it is never "allowed".
  *
  * @param allowed true only if the contract's view returned allowed at {@code blockNumber}/{@code blockHash}
- * @param reason the contract's reason string on denial, or the failure's description; "" when allowed
+ * @param denial why the contract's view denied ({@link ChainDenial}, the code it returned); {@link ChainDenial#NONE}
+ *     when allowed and when the chain could not be read ({@code failure} says why then). Branch on this, never on
+ *     {@code reason}
+ * @param reason the contract's reason in words on denial, or the failure's description; "" when allowed
  * @param blockNumber the pinned block the view was evaluated at; -1 when no block could be pinned
  * @param blockHash that block's hash (0x-hex); "" when no block could be pinned
  * @param failure why the chain could not answer, or null when it did
@@ -17,8 +20,8 @@ import java.util.Objects;
  * @param rootAnchor for an allowed decision: the registry's root-generation anchor at the same block (the KMS checks
  *     its database against it before releasing anything); else null
  */
-public record PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
-    AppKeyVersions keyVersions, GpuPolicy gpuPolicy, RootAnchor rootAnchor) {
+public record PolicyDecision(boolean allowed, ChainDenial denial, String reason, long blockNumber, String blockHash,
+    Failure failure, AppKeyVersions keyVersions, GpuPolicy gpuPolicy, RootAnchor rootAnchor) {
 
   /** Ways reading the policy can fail. Each one denies. */
   public enum Failure {
@@ -37,34 +40,32 @@ public record PolicyDecision(boolean allowed, String reason, long blockNumber, S
   }
 
   public PolicyDecision {
+    Objects.requireNonNull(denial, "denial");
     Objects.requireNonNull(reason, "reason");
     Objects.requireNonNull(blockHash, "blockHash");
     if (allowed && failure != null) throw new IllegalArgumentException("a failed read cannot allow");
+    if (allowed && denial != ChainDenial.NONE) throw new IllegalArgumentException("an allow carries no denial");
+    if (!allowed && failure == null && denial == ChainDenial.NONE) {
+      throw new IllegalArgumentException("a denial by the chain needs its denial code");
+    }
+    if (failure != null && denial != ChainDenial.NONE) {
+      throw new IllegalArgumentException("a failed read has no denial code from the chain");
+    }
     if (!allowed && keyVersions != null) throw new IllegalArgumentException("a denial carries no key versions");
     if (!allowed && gpuPolicy != null) throw new IllegalArgumentException("a denial carries no GPU policy");
     if (!allowed && rootAnchor != null) throw new IllegalArgumentException("a denial carries no root anchor");
   }
 
-  /** A decision without a root anchor. */
-  public PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
-      AppKeyVersions keyVersions, GpuPolicy gpuPolicy) {
-    this(allowed, reason, blockNumber, blockHash, failure, keyVersions, gpuPolicy, null);
-  }
-
-  /** A decision without a GPU policy (isKmsAllowed, denials, failures). */
-  public PolicyDecision(boolean allowed, String reason, long blockNumber, String blockHash, Failure failure,
-      AppKeyVersions keyVersions) {
-    this(allowed, reason, blockNumber, blockHash, failure, keyVersions, null, null);
-  }
-
-  static PolicyDecision fromChain(boolean allowed, String reason, long blockNumber, String blockHash,
+  /** What the chain answered: allowed exactly when {@code denial} is NONE (then with the state read at that block). */
+  static PolicyDecision fromChain(ChainDenial denial, String reason, long blockNumber, String blockHash,
       AppKeyVersions keyVersions, GpuPolicy gpuPolicy, RootAnchor anchor) {
-    return new PolicyDecision(allowed, allowed ? "" : reason, blockNumber, blockHash, null, keyVersions, gpuPolicy,
-        allowed ? anchor : null);
+    boolean allowed = denial == ChainDenial.NONE;
+    return new PolicyDecision(allowed, denial, allowed ? "" : reason, blockNumber, blockHash, null,
+        allowed ? keyVersions : null, allowed ? gpuPolicy : null, allowed ? anchor : null);
   }
 
   static PolicyDecision failed(Failure failure, String reason, long blockNumber, String blockHash) {
-    return new PolicyDecision(false, reason, blockNumber, blockHash, failure, null);
+    return new PolicyDecision(false, ChainDenial.NONE, reason, blockNumber, blockHash, failure, null, null, null);
   }
 
   static PolicyDecision failed(Failure failure, String reason) {

@@ -33,17 +33,20 @@ public record RootAnchor(int current, List<State> states) {
     return generation >= 1 && generation <= states.size() ? states.get(generation - 1) : State.NONE;
   }
 
-  /** Decodes {@code rootGenerations()}'s (uint32 current, uint8[] states); throws IllegalArgumentException if malformed. */
-  static RootAnchor decode(List<Object> out) {
-    if (out.size() != 2 || !(out.get(0) instanceof BigInteger c) || !(out.get(1) instanceof List<?> raw)) {
-      throw new IllegalArgumentException("rootGenerations() answer is not (uint32, uint8[])");
-    }
+  /**
+   * From {@code rootGenerations()}'s (uint32 current, uint8[] states); throws IllegalArgumentException for an unknown
+   * state or an inconsistent answer.
+   */
+  static RootAnchor of(BigInteger current, List<BigInteger> raw) {
     if (raw.size() > 1_000_000) throw new IllegalArgumentException("too many root generations: " + raw.size());
-    List<State> states = raw.stream().map(o -> {
-      int i = ((BigInteger) o).intValueExact();
-      if (i < 0 || i >= State.values().length) throw new IllegalArgumentException("unknown generation state " + i);
-      return State.values()[i];
-    }).toList();
-    return new RootAnchor(c.intValueExact(), states);
+    return new RootAnchor(current.intValueExact(), raw.stream().map(RootAnchor::state).toList());
+  }
+
+  /** KmsRegistry.RootGenerationState from its uint8 value; IllegalArgumentException when unknown. */
+  static State state(BigInteger value) {
+    if (value.signum() < 0 || value.compareTo(BigInteger.valueOf(State.values().length)) >= 0) {
+      throw new IllegalArgumentException("unknown generation state " + value);
+    }
+    return State.values()[value.intValueExact()];
   }
 }

@@ -106,10 +106,10 @@ abstract class AnvilTestBase {
 
   /** The contract emitted exactly one event in this transaction, with this name and these arguments (a subset, compared as JSON). */
   static void assertSingleEvent(TxResult tx, GovernanceContract emitter, String name, Map<String, Object> expected) {
-    ContractAbi abi = emitter.abi();
+    ContractEvents events = emitter.eventTypes();
     List<Log> ours = tx.logs().stream().filter(l -> l.getAddress().equalsIgnoreCase(emitter.address())).toList();
     assertEquals(1, ours.size(), "events: " + ours.size());
-    ContractAbi.DecodedEvent e = abi.decodeEvent(ours.get(0));
+    ContractEvents.DecodedEvent e = events.decode(ours.get(0));
     assertEquals(name, e.name());
     for (var entry : expected.entrySet()) {
       assertTrue(e.args().containsKey(entry.getKey()), "no argument " + entry.getKey() + " in " + e.args());

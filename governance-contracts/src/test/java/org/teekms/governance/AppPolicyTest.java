@@ -8,10 +8,10 @@ import org.junit.jupiter.api.Test;
 import org.web3j.utils.Numeric;
 
 class AppPolicyTest extends AnvilTestBase {
-  private static final GovernanceContract.Verdict ALLOWED = new GovernanceContract.Verdict(true, "");
+  private static final GovernanceContract.Verdict ALLOWED = new GovernanceContract.Verdict(true, ChainDenial.NONE, "");
 
-  private static GovernanceContract.Verdict denied(String reason) {
-    return new GovernanceContract.Verdict(false, reason);
+  private static GovernanceContract.Verdict denied(ChainDenial denial, String reason) {
+    return new GovernanceContract.Verdict(false, denial, reason);
   }
 
   private static AppPolicy as(AppPolicy app, org.web3j.crypto.Credentials who) {
@@ -202,10 +202,10 @@ class AppPolicyTest extends AnvilTestBase {
   void appOwnershipIsTwoStep() throws Exception {
     AppPolicy app = newApp();
     assertSingleEvent(app.transferOwnership(addr(stranger)), app, "OwnershipTransferStarted",
-        Map.of("by", addr(appOwner), "previousOwner", addr(appOwner), "newOwner", addr(stranger)));
+        Map.of("previousOwner", addr(appOwner), "newOwner", addr(stranger)));
     assertReverts("caller is not the pending owner", () -> as(app, operator).acceptOwnership());
     assertSingleEvent(as(app, stranger).acceptOwnership(), app, "OwnershipTransferred",
-        Map.of("by", addr(stranger), "previousOwner", addr(appOwner), "newOwner", addr(stranger)));
+        Map.of("previousOwner", addr(appOwner), "newOwner", addr(stranger)));
     assertReverts("caller is not the owner", () -> app.addComposeHash(b32(1)));
     as(app, stranger).addComposeHash(b32(1));
   }
@@ -218,18 +218,18 @@ class AppPolicyTest extends AnvilTestBase {
     app.addComposeHash(b32(1));
     BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
 
-    assertEquals(denied("app id mismatch"), app.isAppAllowed(boot(otherApp.address(), b32(1), b32(2), b32(3))));
-    assertEquals(denied("device not allowed"), registry.isAppAllowed(boot));
+    assertEquals(denied(ChainDenial.APP_ID_MISMATCH, "app id mismatch"), app.isAppAllowed(boot(otherApp.address(), b32(1), b32(2), b32(3))));
+    assertEquals(denied(ChainDenial.DEVICE_NOT_ALLOWED, "device not allowed"), registry.isAppAllowed(boot));
     app.addDevice(b32(2));
     assertEquals(ALLOWED, registry.isAppAllowed(boot));
     assertEquals(ALLOWED, app.isAppAllowed(boot));
-    assertEquals(denied("compose hash not allowed"), registry.isAppAllowed(boot.withComposeHash(b32(9))));
-    assertEquals(denied("device not allowed"), registry.isAppAllowed(boot(app.address(), b32(1), b32(8), b32(3))));
+    assertEquals(denied(ChainDenial.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed"), registry.isAppAllowed(boot.withComposeHash(b32(9))));
+    assertEquals(denied(ChainDenial.DEVICE_NOT_ALLOWED, "device not allowed"), registry.isAppAllowed(boot(app.address(), b32(1), b32(8), b32(3))));
     app.setAllowAnyDevice(true);
     assertEquals(ALLOWED, registry.isAppAllowed(boot(app.address(), b32(1), b32(8), b32(3))));
 
     app.setDisabled(true);
-    assertEquals(denied("app disabled"), registry.isAppAllowed(boot));
+    assertEquals(denied(ChainDenial.APP_DISABLED, "app disabled"), registry.isAppAllowed(boot));
     app.setDisabled(false);
 
     registry.setTcbPolicy(List.of("UpToDate", "SWHardeningNeeded"), List.of());
@@ -237,11 +237,11 @@ class AppPolicyTest extends AnvilTestBase {
         List.of()).withMrSystem(MR_SYSTEM, false);
     assertEquals(ALLOWED, registry.isAppAllowed(swh));
     app.setRequireTcbUpToDate(true);
-    assertEquals(denied("TCB not up to date"), registry.isAppAllowed(swh));
+    assertEquals(denied(ChainDenial.TCB_NOT_UP_TO_DATE, "TCB not up to date"), registry.isAppAllowed(swh));
     assertEquals(ALLOWED, registry.isAppAllowed(boot));
 
     app.removeComposeHash(b32(1));
-    assertEquals(denied("compose hash not allowed"), registry.isAppAllowed(boot));
+    assertEquals(denied(ChainDenial.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed"), registry.isAppAllowed(boot));
   }
 
   @Test
@@ -262,15 +262,15 @@ class AppPolicyTest extends AnvilTestBase {
 
     assertEquals(ALLOWED, registry.isAppAllowed(noGpu), "no GPU policy anywhere");
     registry.setDefaultGpuPolicy(new GpuPolicy(1, "", 0));
-    assertEquals(denied("GPU count below required"), registry.isAppAllowed(noGpu), "registry default applies");
+    assertEquals(denied(ChainDenial.GPU_COUNT_BELOW_REQUIRED, "GPU count below required"), registry.isAppAllowed(noGpu), "registry default applies");
     assertEquals(ALLOWED, registry.isAppAllowed(oneHopper));
 
     app.setGpuRequirements(new GpuPolicy(1, "HOPPER", v550));
     assertEquals(ALLOWED, registry.isAppAllowed(oneHopper));
-    assertEquals(denied("GPU architecture not allowed"), registry.isAppAllowed(blackwell));
-    assertEquals(denied("GPU driver below minimum"), registry.isAppAllowed(twoHopperOld));
+    assertEquals(denied(ChainDenial.GPU_ARCHITECTURE_NOT_ALLOWED, "GPU architecture not allowed"), registry.isAppAllowed(blackwell));
+    assertEquals(denied(ChainDenial.GPU_DRIVER_BELOW_MINIMUM, "GPU driver below minimum"), registry.isAppAllowed(twoHopperOld));
     app.setGpuRequirements(new GpuPolicy(2, "", 0));
-    assertEquals(denied("GPU count below required"), registry.isAppAllowed(oneHopper));
+    assertEquals(denied(ChainDenial.GPU_COUNT_BELOW_REQUIRED, "GPU count below required"), registry.isAppAllowed(oneHopper));
     assertEquals(ALLOWED, registry.isAppAllowed(twoHopperOld));
     app.setGpuRequirements(GpuPolicy.NONE);
     assertEquals(ALLOWED, registry.isAppAllowed(noGpu), "app override relaxes the default");

@@ -35,7 +35,7 @@ class KmsRegistryTest extends AnvilTestBase {
     assertEquals(addr(appOwner), deployed.registry().owner());
     assertTrue(deployed.tx().contractAddress().isPresent());
     assertSingleEvent(deployed.tx(), deployed.registry(), "OwnershipTransferred",
-        Map.of("by", addr(operator), "previousOwner", ZERO, "newOwner", addr(appOwner)));
+        Map.of("previousOwner", ZERO, "newOwner", addr(appOwner)));
     assertReverts("owner is the zero address", () -> KmsRegistry.deploy(chain, operator, ZERO));
   }
 
@@ -47,17 +47,21 @@ class KmsRegistryTest extends AnvilTestBase {
 
     TxResult started = registry.transferOwnership(addr(appOwner));
     assertSingleEvent(started, registry, "OwnershipTransferStarted",
-        Map.of("by", addr(operator), "previousOwner", addr(operator), "newOwner", addr(appOwner)));
+        Map.of("previousOwner", addr(operator), "newOwner", addr(appOwner)));
     assertEquals(addr(appOwner), registry.pendingOwner());
     assertEquals(addr(operator), registry.owner(), "ownership moves only on accept");
     assertReverts("caller is not the pending owner", () -> registryAs(stranger).acceptOwnership());
 
     TxResult accepted = registryAs(appOwner).acceptOwnership();
     assertSingleEvent(accepted, registry, "OwnershipTransferred",
-        Map.of("by", addr(appOwner), "previousOwner", addr(operator), "newOwner", addr(appOwner)));
+        Map.of("previousOwner", addr(operator), "newOwner", addr(appOwner)));
     assertEquals(addr(appOwner), registry.owner());
     assertEquals(ZERO, registry.pendingOwner());
     assertReverts("caller is not the owner", () -> registry.addOsImage(b32(1)));
+    // OpenZeppelin's renounceOwnership is disabled: an ownerless registry could never be changed again.
+    assertReverts("renouncing ownership is disabled", () -> chain.send(appOwner, registry.address(),
+        org.teekms.governance.contracts.KmsRegistryContract.getABI_renounceOwnership()));
+    assertEquals(addr(appOwner), registry.owner());
     registryAs(appOwner).addOsImage(b32(1));
   }
 
@@ -80,7 +84,7 @@ class KmsRegistryTest extends AnvilTestBase {
     assertReverts("generation is not retired", () -> registry.destroyRootGeneration(1));
 
     TxResult rotated = registry.setKmsIdentity(2, b32(2), cert, quote);
-    List<ContractAbi.DecodedEvent> events = rotated.logs().stream().map(KmsRegistry.ABI::decodeEvent)
+    List<ContractEvents.DecodedEvent> events = rotated.logs().stream().map(KmsRegistry.EVENTS::decode)
         .filter(e -> e.name().equals("RootGenerationStateChanged")).toList();
     assertEquals(2, events.size());
     assertEquals(BigInteger.ONE, events.get(0).args().get("generation"));
@@ -124,10 +128,10 @@ class KmsRegistryTest extends AnvilTestBase {
     assertReverts("no such generation", () -> registry.kmsIdentity(1));
 
     TxResult tx = registry.setKmsIdentity(1, keys, cert, quote);
-    List<ContractAbi.DecodedEvent> events = tx.logs().stream()
-        .filter(l -> l.getAddress().equalsIgnoreCase(registry.address())).map(KmsRegistry.ABI::decodeEvent).toList();
+    List<ContractEvents.DecodedEvent> events = tx.logs().stream()
+        .filter(l -> l.getAddress().equalsIgnoreCase(registry.address())).map(KmsRegistry.EVENTS::decode).toList();
     assertEquals(List.of("KmsIdentitySet", "RootGenerationStateChanged"),
-        events.stream().map(ContractAbi.DecodedEvent::name).toList());
+        events.stream().map(ContractEvents.DecodedEvent::name).toList());
     assertArrayEquals(keys, (byte[]) events.get(0).args().get("rootPublicKeys"));
     assertArrayEquals(cert, (byte[]) events.get(0).args().get("caCertificate"));
     assertArrayEquals(quote, (byte[]) events.get(0).args().get("quote"));
@@ -273,53 +277,53 @@ class KmsRegistryTest extends AnvilTestBase {
     assertReverts("app not registered", () -> registry.deregisterApp(app));
     // Only a registered AppPolicy may deregister itself.
     assertReverts("app not registered", () -> chain.send(stranger, registry.address(),
-        KmsRegistry.ABI.encodeCall("deregisterSelf")));
+        org.teekms.governance.contracts.KmsRegistryContract.getABI_deregisterSelf()));
   }
 
   @Test
   void isKmsAllowed() throws Exception {
     BootInfo kms = BootInfo.withoutGpu(new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate",
         List.of());
-    assertEquals(new GovernanceContract.Verdict(false, "KMS measurement not allowed"), registry.isKmsAllowed(kms));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.KMS_MEASUREMENT_NOT_ALLOWED, "KMS measurement not allowed"), registry.isKmsAllowed(kms));
     registry.addKmsMeasurement(b32(6));
-    assertEquals(new GovernanceContract.Verdict(false, "KMS device not allowed"), registry.isKmsAllowed(kms));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.KMS_DEVICE_NOT_ALLOWED, "KMS device not allowed"), registry.isKmsAllowed(kms));
     registry.addKmsDevice(b32(5));
-    assertEquals(new GovernanceContract.Verdict(false, "OS image not allowed"), registry.isKmsAllowed(kms));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"), registry.isKmsAllowed(kms));
     registry.addOsImage(b32(7));
-    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isKmsAllowed(kms));
+    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(kms));
     BootInfo outdated = BootInfo.withoutGpu(new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7),
         "OutOfDate", List.of("INTEL-SA-00615"));
-    assertEquals(new GovernanceContract.Verdict(false, "TCB status not allowed"), registry.isKmsAllowed(outdated));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.TCB_STATUS_NOT_ALLOWED, "TCB status not allowed"), registry.isKmsAllowed(outdated));
     registry.setTcbPolicy(List.of("UpToDate", "OutOfDate"), List.of());
-    assertEquals(new GovernanceContract.Verdict(false, "advisory ID not allowed: INTEL-SA-00615"),
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.ADVISORY_NOT_ALLOWED, "advisory ID not allowed: INTEL-SA-00615"),
         registry.isKmsAllowed(outdated));
     registry.setTcbPolicy(List.of("UpToDate", "OutOfDate"), List.of("INTEL-SA-00615"));
-    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isKmsAllowed(outdated));
+    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(outdated));
     registry.removeKmsDevice(b32(5));
-    assertEquals(new GovernanceContract.Verdict(false, "KMS device not allowed"), registry.isKmsAllowed(kms));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.KMS_DEVICE_NOT_ALLOWED, "KMS device not allowed"), registry.isKmsAllowed(kms));
   }
 
   @Test
   void isAppAllowedRegistryChecks() throws Exception {
     AppPolicy app = newApp();
     BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
-    assertEquals(new GovernanceContract.Verdict(false, "app not registered"),
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.APP_NOT_REGISTERED, "app not registered"),
         registry.isAppAllowed(boot(addr(stranger), b32(1), b32(2), b32(3))));
-    assertEquals(new GovernanceContract.Verdict(false, "OS image not allowed"), registry.isAppAllowed(boot));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"), registry.isAppAllowed(boot));
     allowOsImage(b32(3));
-    assertEquals(new GovernanceContract.Verdict(false, "compose hash not allowed"), registry.isAppAllowed(boot));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed"), registry.isAppAllowed(boot));
     app.addComposeHash(b32(1));
     app.addDevice(b32(2));
-    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isAppAllowed(boot));
+    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(boot));
     BootInfo advisories = BootInfo.withoutGpu(boot.appId(), b32(1), b20(9), b32(2), b32(77), b32(3), "UpToDate",
         List.of("INTEL-SA-00289")).withMrSystem(MR_SYSTEM, false);
-    assertEquals(new GovernanceContract.Verdict(false, "advisory ID not allowed: INTEL-SA-00289"),
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.ADVISORY_NOT_ALLOWED, "advisory ID not allowed: INTEL-SA-00289"),
         registry.isAppAllowed(advisories));
     BootInfo swh = BootInfo.withoutGpu(boot.appId(), b32(1), b20(9), b32(2), b32(77), b32(3), "SWHardeningNeeded",
         List.of()).withMrSystem(MR_SYSTEM, false);
-    assertEquals(new GovernanceContract.Verdict(false, "TCB status not allowed"), registry.isAppAllowed(swh));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.TCB_STATUS_NOT_ALLOWED, "TCB status not allowed"), registry.isAppAllowed(swh));
     registry.deregisterApp(app.address());
-    assertEquals(new GovernanceContract.Verdict(false, "app deregistered"), registry.isAppAllowed(boot));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.APP_DEREGISTERED, "app deregistered"), registry.isAppAllowed(boot));
   }
 
   @Test
@@ -331,33 +335,33 @@ class KmsRegistryTest extends AnvilTestBase {
     BootInfo victim = boot(app.address(), b32(1), b32(2), b32(3));
     // the attack: same app id, compose hash and claimed OS image in RTMR3, but its own kernel (another mrSystem)
     BootInfo forged = victim.withMrSystem(b32(66), false);
-    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(victim),
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(victim),
         "no golden measurement registered yet");
-    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"),
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
         registry.isAppAllowed(victim.withMrSystem(new byte[32], false)), "a zero mrSystem never matches");
 
     TxResult added = registry.addOsImageMeasurement(b32(3), MR_SYSTEM);
     assertSingleEvent(added, registry, "OsImageMeasurementAdded",
         Map.of("by", addr(operator), "osImageHash", b32(3), "mrSystem", MR_SYSTEM));
-    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isAppAllowed(victim));
-    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(forged));
+    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(victim));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(forged));
     assertTrue(registry.isOsImageMeasurementAllowed(b32(3), MR_SYSTEM));
     assertFalse(registry.isOsImageMeasurementAllowed(b32(3), b32(66)));
     assertEquals(List.of(hex(MR_SYSTEM)), hexes(registry.osImageMeasurements(b32(3))));
     assertTrue(registry.osImageMeasurements(b32(4)).isEmpty(), "golden values are per image");
     // a measurement registered for another image does not vouch for this one
     registry.addOsImageMeasurement(b32(4), b32(66));
-    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(forged));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(forged));
     // a document the KMS verified against the quote proves the image without a golden value
-    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isAppAllowed(forged.withMrSystem(b32(66), true)));
+    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(forged.withMrSystem(b32(66), true)));
     // ... but never an image the owner does not allow
-    assertEquals(new GovernanceContract.Verdict(false, "OS image not allowed"),
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"),
         registry.isAppAllowed(boot(app.address(), b32(1), b32(2), b32(5)).withMrSystem(b32(66), true)));
 
     TxResult removed = registry.removeOsImageMeasurement(b32(3), MR_SYSTEM);
     assertSingleEvent(removed, registry, "OsImageMeasurementRemoved",
         Map.of("by", addr(operator), "osImageHash", b32(3), "mrSystem", MR_SYSTEM));
-    assertEquals(new GovernanceContract.Verdict(false, "OS image measurement mismatch"), registry.isAppAllowed(victim));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(victim));
     assertTrue(registry.osImageMeasurements(b32(3)).isEmpty());
   }
 
@@ -382,7 +386,7 @@ class KmsRegistryTest extends AnvilTestBase {
     registry.addKmsMeasurement(b32(6));
     registry.addKmsDevice(b32(5));
     registry.addOsImage(b32(7));
-    assertEquals(new GovernanceContract.Verdict(true, ""), registry.isKmsAllowed(kms));
+    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(kms));
   }
 
   // ---- helpers ----

@@ -24,6 +24,11 @@ class ParsersTest {
     assertTrue(DriverVersion.parse("550.127.05") > DriverVersion.parse("550.90.07"));
     assertEquals("550.127.05", DriverVersion.format(550_127_005L));
     assertEquals("0", DriverVersion.format(0));
+    assertEquals("0x8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e0", org.web3j.abi.EventEncoder.encode(
+        org.teekms.governance.contracts.KmsRegistryContract.OWNERSHIPTRANSFERRED_EVENT));
+    assertEquals("0x38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e22700", org.web3j.abi.EventEncoder.encode(
+        org.teekms.governance.contracts.AppPolicyContract.OWNERSHIPTRANSFERSTARTED_EVENT));
+    assertEquals("0x715018a6", org.teekms.governance.contracts.KmsRegistryContract.getABI_renounceOwnership());
     assertEquals(4_294_999_999L, DriverVersion.parse("4294.999.999"));
     for (String bad : List.of("", "550", "550.", ".1", "550.1000.1", "550.1.1000", "4295.0.0", "a.b.c", "550.1.1.1",
         "-1.0", "550,127")) {
@@ -114,32 +119,66 @@ class ParsersTest {
     assertTrue(parsed < 3000, "mutations must be noticed");
   }
 
+  /** isAppAllowed's answer (bool, uint8, string) as the chain would return it. */
+  private static String verdictAnswer(boolean allowed, int code, String reason) {
+    return org.web3j.abi.FunctionEncoder.encodeConstructor(List.of(new org.web3j.abi.datatypes.Bool(allowed),
+        new org.web3j.abi.datatypes.generated.Uint8(code), new org.web3j.abi.datatypes.Utf8String(reason)));
+  }
+
+  private static KmsRegistry answering(String hex) {
+    return KmsRegistry.reading(ChainClient.connect("http://127.0.0.1:9", 1), "0x" + "11".repeat(20),
+        (to, data) -> hex);
+  }
+
   @Test
-  void abiResultDecodingRejectsMalformedData() {
-    ContractAbi abi = KmsRegistry.ABI;
-    String good = "0x" + "0".repeat(63) + "1" + "0".repeat(62) + "40" + "0".repeat(64);
-    assertEquals(List.of(true, ""), abi.decodeResult("isAppAllowed", good));
-    assertThrows(IllegalArgumentException.class, () -> abi.decodeResult("isAppAllowed", "0x"));
-    assertThrows(IllegalArgumentException.class, () -> abi.decodeResult("isAppAllowed", null));
-    assertThrows(IllegalArgumentException.class, () -> abi.decodeResult("noSuchFunction", good));
+  void verdictDecodingRejectsMalformedAndUnknownAnswers() throws Exception {
+    BootInfo boot = BootInfoJson.parse(BOOT_JSON);
+    String good = "0x" + verdictAnswer(true, 0, "");
+    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), answering(good).isAppAllowed(boot));
+    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.GPU_DRIVER_BELOW_MINIMUM, "GPU driver below minimum"),
+        answering("0x" + verdictAnswer(false, 14, "GPU driver below minimum")).isAppAllowed(boot));
+    // A code this build does not know (a newer contract), or one that contradicts "allowed", is a malformed answer.
+    for (String bad : List.of(verdictAnswer(false, ChainDenial.values().length, "new reason"),
+        verdictAnswer(true, 9, ""), verdictAnswer(false, 0, "denied without a code"), "", "0x")) {
+      GovernanceException e = assertThrows(GovernanceException.class,
+          () -> answering(bad.startsWith("0x") || bad.isEmpty() ? bad : "0x" + bad).isAppAllowed(boot), bad);
+      assertEquals(GovernanceException.Kind.RPC, e.kind());
+    }
     Random random = new Random(7);
     byte[] base = HexFormat.of().parseHex(good.substring(2));
+    int decoded = 0;
     for (int i = 0; i < 2000; i++) {
       byte[] m = base.clone();
       int len = random.nextInt(3) == 0 ? random.nextInt(m.length) : m.length;
       m = java.util.Arrays.copyOf(m, len);
       if (len > 0) m[random.nextInt(len)] = (byte) random.nextInt(256);
-      String hex = "0x" + HexFormat.of().formatHex(m);
       try {
-        List<Object> r = abi.decodeResult("isAppAllowed", hex);
-        assertEquals(2, r.size());
-      } catch (IllegalArgumentException expected) {
-        // malformed: rejected
+        GovernanceContract.Verdict v = answering("0x" + HexFormat.of().formatHex(m)).isAppAllowed(boot);
+        assertEquals(v.allowed(), v.denial() == ChainDenial.NONE);
+        decoded++;
+      } catch (GovernanceException expected) {
+        assertEquals(GovernanceException.Kind.RPC, expected.kind(), "malformed: rejected as an RPC failure");
       }
     }
-    // A struct return (dynamic tuple) with a bad offset.
-    assertThrows(IllegalArgumentException.class,
-        () -> abi.decodeResult("getDefaultGpuPolicy", "0x" + "f".repeat(64) + "0".repeat(192)));
+    assertTrue(decoded < 2000, "mutations must be noticed");
+  }
+
+  @Test
+  void denialCodesMirrorTheContractEnum() throws Exception {
+    // Denial in GovernanceTypes.sol, in order: the ordinal is the on-chain value.
+    String sol = new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("src/main/solidity/GovernanceTypes.sol")),
+        java.nio.charset.StandardCharsets.UTF_8);
+    String body = sol.substring(sol.indexOf("enum Denial {") + "enum Denial {".length());
+    body = body.substring(0, body.indexOf('}')).replaceAll("//[^\n]*", "");
+    List<String> solidity = java.util.Arrays.stream(body.split(",")).map(String::trim).toList();
+    List<String> mirrored = java.util.Arrays.stream(ChainDenial.values())
+        .map(d -> java.util.Arrays.stream(d.name().toLowerCase(java.util.Locale.ROOT).split("_"))
+            .map(w -> Character.toUpperCase(w.charAt(0)) + w.substring(1)).collect(java.util.stream.Collectors.joining()))
+        .toList();
+    assertEquals(solidity, mirrored);
+    for (ChainDenial d : ChainDenial.values()) assertEquals(d, ChainDenial.ofCode(d.code()));
+    assertThrows(IllegalArgumentException.class, () -> ChainDenial.ofCode(-1));
+    assertThrows(IllegalArgumentException.class, () -> ChainDenial.ofCode(ChainDenial.values().length));
   }
 
   @Test
@@ -147,13 +186,13 @@ class ParsersTest {
     Log log = new Log();
     log.setTopics(List.of("0x" + "00".repeat(32)));
     log.setData("0x");
-    assertFalse(KmsRegistry.ABI.knowsEvent(log));
-    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.ABI.decodeEvent(log));
-    log.setTopics(List.of(KmsRegistry.ABI.eventTopic("OsImageAdded")));
-    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.ABI.decodeEvent(log), "indexed topics missing");
-    log.setTopics(List.of(KmsRegistry.ABI.eventTopic("TcbPolicyChanged"), "0x" + "00".repeat(32)));
+    assertFalse(KmsRegistry.EVENTS.knowsEvent(log));
+    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.EVENTS.decode(log));
+    log.setTopics(List.of(KmsRegistry.EVENTS.eventTopic("OsImageAdded")));
+    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.EVENTS.decode(log), "indexed topics missing");
+    log.setTopics(List.of(KmsRegistry.EVENTS.eventTopic("TcbPolicyChanged"), "0x" + "00".repeat(32)));
     log.setData("0x1234");
-    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.ABI.decodeEvent(log), "bad data");
+    assertThrows(IllegalArgumentException.class, () -> KmsRegistry.EVENTS.decode(log), "bad data");
   }
 
   @Test
@@ -177,26 +216,39 @@ class ParsersTest {
     assertEquals(62, compose.length);
     assertEquals("bc7c5a854658bf72206e45be2e23362bc74869ebf7eb756843eba49febe0e5f4",
         HexFormat.of().formatHex(ComposeHash.of(compose)));
-    String data = KmsRegistry.ABI.encodeCall("isAppAllowed", BootInfoJson.parse(BOOT_JSON).abiTuple());
+    String data = org.teekms.governance.contracts.KmsRegistryContract.getABI_isAppAllowed(
+        BootInfoJson.parse(BOOT_JSON).registryStruct());
     assertTrue(data.startsWith("0x588a1057"));
     assertEquals(708, (data.length() - 2) / 2);
     assertEquals("0x9199e521dbd11e9135d4939197dd1b495d6ae15dbd5d1dfbd74b546c0a6aa1a4",
         org.web3j.crypto.Hash.sha3(data));
     assertEquals("0xe6319206de0aff642b5ecbd50e90b7d3cd7607419783374837f462055610a637",
-        KmsRegistry.ABI.eventTopic("OsImageMeasurementAdded"));
+        org.web3j.abi.EventEncoder.encode(
+            org.teekms.governance.contracts.KmsRegistryContract.OSIMAGEMEASUREMENTADDED_EVENT));
     assertEquals("0xf264366e3f20d0ef7e17d873c061160f70bac66eae8f4210f7153ba4315539a5",
-        AppPolicy.ABI.eventTopic("ComposeHashAdded"));
+        org.web3j.abi.EventEncoder.encode(org.teekms.governance.contracts.AppPolicyContract.COMPOSEHASHADDED_EVENT));
     assertEquals("0x01975d1a91283223f72ffed07c1fc2d818b0ec548b83d3d0b2343cc1676167b4",
-        KmsRegistry.ABI.eventTopic("TcbPolicyChanged"));
+        KmsRegistry.EVENTS.eventTopic("TcbPolicyChanged"));
+    assertEquals("0x8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e0", org.web3j.abi.EventEncoder.encode(
+        org.teekms.governance.contracts.KmsRegistryContract.OWNERSHIPTRANSFERRED_EVENT));
+    assertEquals("0x38d16b8cac22d99fc7c124b9cd0de2d3fa1faef420bfe791d8c362d765e22700", org.web3j.abi.EventEncoder.encode(
+        org.teekms.governance.contracts.AppPolicyContract.OWNERSHIPTRANSFERSTARTED_EVENT));
+    assertEquals("0x715018a6", org.teekms.governance.contracts.KmsRegistryContract.getABI_renounceOwnership());
     assertEquals(4_294_999_999L, DriverVersion.parse("4294.999.999"));
   }
 
   @Test
   void policyDecisionNeverAllowsAFailure() {
     assertThrows(IllegalArgumentException.class,
-        () -> new PolicyDecision(true, "", 1, "0x", PolicyDecision.Failure.REORG, null));
-    assertThrows(IllegalArgumentException.class,
-        () -> new PolicyDecision(false, "no", 1, "0x", null, new AppKeyVersions(1, 1, 0, 0)));
+        () -> new PolicyDecision(true, ChainDenial.NONE, "", 1, "0x", PolicyDecision.Failure.REORG, null, null, null));
+    assertThrows(IllegalArgumentException.class, () -> new PolicyDecision(false, ChainDenial.APP_DISABLED, "no", 1, "0x",
+        null, new AppKeyVersions(1, 1, 0, 0), null, null));
+    assertThrows(IllegalArgumentException.class, () -> new PolicyDecision(false, ChainDenial.NONE, "no code", 1, "0x",
+        null, null, null, null), "a chain denial names its code");
+    assertThrows(IllegalArgumentException.class, () -> new PolicyDecision(true, ChainDenial.APP_DISABLED, "", 1, "0x",
+        null, null, null, null), "an allow has no denial code");
+    assertThrows(IllegalArgumentException.class, () -> new PolicyDecision(false, ChainDenial.APP_DISABLED, "x", 1, "0x",
+        PolicyDecision.Failure.REORG, null, null, null), "a failed read has no code from the chain");
     assertThrows(IllegalArgumentException.class, () -> new AppKeyVersions(1, 2, 0, 0));
     assertThrows(IllegalArgumentException.class, () -> new AppKeyVersions(1, 0, 0, 0));
     AppKeyVersions v = new AppKeyVersions(5, 3, 0, 0);

@@ -36,9 +36,9 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
         .withConfirmations(0, false).withCache(Duration.ZERO, 0).withQuorum(urls, k);
   }
 
-  /** The selector (first 4 bytes, 0x-hex) of a registry view. */
-  private static String selector(String view, Object... args) {
-    return KmsRegistry.ABI.encodeCall(view, args).substring(0, 10);
+  /** The call data of isAppAllowed(boot), from the generated wrapper. */
+  private static String isAppAllowedCall(BootInfo boot) {
+    return org.teekms.governance.contracts.KmsRegistryContract.getABI_isAppAllowed(boot.registryStruct());
   }
 
   @Test
@@ -51,7 +51,10 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
       assertTrue(d.allowed(), d.toString());
       assertEquals(chain.blockNumber(), d.blockNumber());
       assertEquals(new RootAnchor(0, List.of()), d.rootAnchor(), "no root generation published yet");
-      assertEquals("compose hash not allowed", reader.isAppAllowed(boot.withComposeHash(b32(9))).reason());
+      PolicyDecision denied = reader.isAppAllowed(boot.withComposeHash(b32(9)));
+      assertEquals(ChainDenial.COMPOSE_HASH_NOT_ALLOWED, denied.denial());
+      assertEquals("compose hash not allowed", denied.reason());
+      assertEquals(ChainDenial.NONE, d.denial());
       assertEquals(0, reader.disagreements());
     }
   }
@@ -63,8 +66,8 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
     BootInfo victimClaim = allowed.withComposeHash(b32(9)); // a compose hash the owner never registered
     // What an "allowed" answer looks like on the wire: the liar returns it for every isAppAllowed call.
     String allowedAnswer = chain.call(registry.address(),
-        KmsRegistry.ABI.encodeCall("isAppAllowed", allowed.abiTuple()), DefaultBlockParameterName.LATEST);
-    String isAppAllowed = selector("isAppAllowed", allowed.abiTuple());
+        isAppAllowedCall(allowed), DefaultBlockParameterName.LATEST);
+    String isAppAllowed = isAppAllowedCall(allowed).substring(0, 10); // its selector
     RpcProxy.Rewriter lie = (method, params, response) -> {
       if (method.equals("eth_call") && params.get(0).path("data").asText().startsWith(isAppAllowed)) {
         response.put("result", allowedAnswer);
@@ -144,7 +147,7 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
           app.setAllowAnyDevice(true);
           fakeRegistry = reg.address(); // the same deployer and nonces: the same addresses on every fake chain
           boot = boot(appId, b32(9), b32(2), b32(3));
-          answers.add(c.call(reg.address(), KmsRegistry.ABI.encodeCall("isAppAllowed", boot.abiTuple()),
+          answers.add(c.call(reg.address(), isAppAllowedCall(boot),
               DefaultBlockParameterName.LATEST));
         }
       }

@@ -25,7 +25,9 @@ public final class AgentConfig {
       "gpu.provider", "gpu.command", "gpu.simulator.count", "gpu.simulator.seed",
       "api.socket", "api.socket-mode", "api.socket-owner", "api.socket-group", "api.max-body-bytes",
       "admin.socket", "disk.cryptsetup", "disk.timeout-s",
+      "env.encrypted-file", "env.required", "env.output-dir", "env.require-tmpfs",
       "proxy.enabled", "proxy.host", "proxy.port", "proxy.upstream", "proxy.upstream-api-key-file",
+      "proxy.upstream-api-key-env",
       "proxy.auth-token-file", "proxy.max-request-bytes", "proxy.max-response-bytes", "proxy.signature-ttl-s",
       "proxy.signature-max-entries", "proxy.signature-wait-ms", "proxy.upstream-timeout-s", "proxy.signed-text");
 
@@ -63,6 +65,19 @@ public final class AgentConfig {
 
   public Optional<String> optional(String key) {
     return Optional.ofNullable(get(key, null));
+  }
+
+  /** {@code true} or {@code false} (anything else is an error, not false). */
+  public boolean bool(String key, boolean dflt) {
+    String v = get(key, null);
+    if (v == null) {
+      return dflt;
+    }
+    return switch (v) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new IllegalArgumentException(key + " must be true or false, got " + v);
+    };
   }
 
   public int integer(String key, int dflt) {

@@ -25,6 +25,7 @@ import org.teekms.agent.boot.KmsAuthorizer;
 import org.teekms.agent.boot.PublishedKmsIdentity;
 import org.teekms.agent.disk.Cryptsetup;
 import org.teekms.agent.disk.DiskAdminApi;
+import org.teekms.agent.env.EnvSettings;
 import org.teekms.agent.proxy.AttestationReporter;
 import org.teekms.agent.proxy.ResponseSigner;
 import org.teekms.agent.proxy.SignatureStore;
@@ -129,7 +130,8 @@ public final class AgentRuntime implements AutoCloseable {
         new Backoff(Duration.ofMillis(c.integer("kms.retry.initial-ms", 500)),
             Duration.ofMillis(c.integer("kms.retry.max-ms", 30_000)), c.integer("kms.retry.attempts", 20)),
         Duration.ofMillis(c.integer("kms.call-timeout-ms", 30_000)),
-        Duration.ofHours(c.integer("attestation.certificate-validity-hours", 24)));
+        Duration.ofHours(c.integer("attestation.certificate-validity-hours", 24)),
+        envSettings(c));
     KmsAuthorizer.KmsRegistry registry = KmsAuthorizer.KmsRegistry.allowing(registered);
     PublishedKmsIdentity.Registry published = null;
     if (c.optional("kms.registry.rpc-url").isPresent()) {
@@ -161,7 +163,7 @@ public final class AgentRuntime implements AutoCloseable {
             org.teekms.verifier.SignedText.Format.ofConfig(c.get("proxy.signed-text", "teekms-v2")));
         proxy = SigningProxy.start(vertx, new SigningProxy.Settings(c.get("proxy.host", "0.0.0.0"),
                 c.integer("proxy.port", 8080), URI.create(c.required("proxy.upstream")),
-                c.secretFile("proxy.upstream-api-key-file"), c.secretFile("proxy.auth-token-file"),
+                upstreamApiKey(c, agent), c.secretFile("proxy.auth-token-file"),
                 c.integer("proxy.max-request-bytes", 1 << 20), c.integer("proxy.max-response-bytes", 16 << 20),
                 Duration.ofMillis(c.integer("proxy.signature-wait-ms", 5000)),
                 Duration.ofSeconds(c.integer("proxy.upstream-timeout-s", 600))),
@@ -175,6 +177,35 @@ public final class AgentRuntime implements AutoCloseable {
     }
     LOG.info("teekms-agent ready: key API on " + apiServer.socket());
     return new AgentRuntime(vertx, agent, apiServer, adminServer, proxy, signer);
+  }
+
+  /**
+   * The encrypted environment: without {@code env.encrypted-file} nothing is read or written (unless
+   * {@code env.output-dir} is set: then empty files); with it, the files go to {@code env.output-dir}
+   * (default {@code /run/teekms-agent/env}).
+   */
+  static EnvSettings envSettings(AgentConfig c) {
+    Optional<Path> encrypted = c.optional("env.encrypted-file").map(Path::of);
+    Optional<Path> out = c.optional("env.output-dir").map(Path::of)
+        .or(() -> encrypted.map(e -> Path.of("/run/teekms-agent/env")));
+    return new EnvSettings(encrypted, c.bool("env.required", false), out, c.bool("env.require-tmpfs", true));
+  }
+
+  /**
+   * The upstream's API key: from a file ({@code proxy.upstream-api-key-file}) or from a variable of the decrypted
+   * environment ({@code proxy.upstream-api-key-env}, which must then be present); not both.
+   */
+  static Optional<String> upstreamApiKey(AgentConfig c, RunningAgent agent) throws java.io.IOException {
+    Optional<String> env = c.optional("proxy.upstream-api-key-env");
+    if (env.isEmpty()) {
+      return c.secretFile("proxy.upstream-api-key-file");
+    }
+    if (c.optional("proxy.upstream-api-key-file").isPresent()) {
+      throw new IllegalArgumentException("set proxy.upstream-api-key-file or proxy.upstream-api-key-env, not both");
+    }
+    return Optional.of(agent.env().value(env.get()).orElseThrow(() -> new IllegalArgumentException(
+        "proxy.upstream-api-key-env names " + env.get() + ", which the decrypted environment does not hold "
+            + agent.env().names())));
   }
 
   private static Optional<DcapQuoteVerifier> rootCa(AgentConfig c) {

@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.Optional;
 import org.teekms.agent.boot.CvmIdentity;
 import org.teekms.agent.boot.KmsClient;
+import org.teekms.agent.env.DecryptedEnv;
 import org.teekms.agent.keys.AgentKeys;
 import org.teekms.attest.gpu.GpuEvidenceProvider;
 import org.teekms.attest.provider.QuoteProvider;
@@ -28,10 +29,18 @@ public final class RunningAgent implements AutoCloseable {
   private final KmsClient kms;
   private final Optional<RaTlsIdentity> kmsIdentity;
   private final Clock clock;
+  private final DecryptedEnv env;
 
   public RunningAgent(CvmIdentity identity, AgentKeys keys, RaTlsCredentials credentials, QuoteProvider quotes,
       RuntimeEventLog eventLog, GpuEvidenceProvider gpu, KmsClient kms, Optional<RaTlsIdentity> kmsIdentity,
       Clock clock) {
+    this(identity, keys, credentials, quotes, eventLog, gpu, kms, kmsIdentity, clock, DecryptedEnv.NONE);
+  }
+
+  public RunningAgent(CvmIdentity identity, AgentKeys keys, RaTlsCredentials credentials, QuoteProvider quotes,
+      RuntimeEventLog eventLog, GpuEvidenceProvider gpu, KmsClient kms, Optional<RaTlsIdentity> kmsIdentity,
+      Clock clock, DecryptedEnv env) {
+    this.env = Objects.requireNonNull(env);
     this.identity = Objects.requireNonNull(identity);
     this.keys = Objects.requireNonNull(keys);
     this.credentials = Objects.requireNonNull(credentials);
@@ -69,6 +78,11 @@ public final class RunningAgent implements AutoCloseable {
 
   public Optional<RaTlsIdentity> kmsIdentity() {
     return kmsIdentity;
+  }
+
+  /** The decrypted environment (names, values, the key version that opened it; NONE without a blob). */
+  public DecryptedEnv env() {
+    return env;
   }
 
   public Clock clock() {

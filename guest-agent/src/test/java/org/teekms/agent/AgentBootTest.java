@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -53,13 +54,13 @@ class AgentBootTest {
       assertEquals(kms.identity.mrAggregated(), agent.kmsIdentity().get().mrAggregated());
       // keys: what the KMS derives for this app/instance
       KeyVersionPolicy policy = KeyVersionPolicy.initial();
-      try (DerivedKey disk = kms.deriver.derive(KeyRequest.disk(1, AgentFixture.APP, 1, AgentFixture.INSTANCE, ""),
+      try (DerivedKey disk = kms.deriver.derive(KeyRequest.disk(new VersionRef(1, AgentFixture.APP, 1), AgentFixture.INSTANCE, ""),
               policy);
            SecretBytes pass = agent.keys().diskPassphrase();
            DerivedKey signing = agent.keys().responseSigningKey()) {
         assertArrayEquals(HexFormat.of().formatHex(disk.privateKeyBytes(InsecureSecretAccess.get()))
             .getBytes(StandardCharsets.US_ASCII), pass.toByteArray(InsecureSecretAccess.get()));
-        var kmsSide = new org.teekms.keys.AppKeyDeriver(kms.deriver.appRootSecret(1, AgentFixture.APP, 1, policy))
+        var kmsSide = new org.teekms.keys.AppKeyDeriver(kms.deriver.appRootSecret(new VersionRef(1, AgentFixture.APP, 1), policy))
             .signingKey(KeyAlgorithm.SECP256K1, org.teekms.agent.keys.AgentKeys.RESPONSE_SIGNING_PATH);
         assertEquals(kmsSide.ethereumAddress(), signing.ethereumAddress());
       }

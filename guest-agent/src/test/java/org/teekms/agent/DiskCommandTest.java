@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,7 +65,7 @@ class DiskCommandTest {
           new GuestApiServer.Settings(socket, "rw-------", Optional.empty(), Optional.empty(), 4096));
       try {
         String expected;
-        try (DerivedKey disk = kms.deriver.derive(KeyRequest.disk(1, AgentFixture.APP, 1, AgentFixture.INSTANCE, ""),
+        try (DerivedKey disk = kms.deriver.derive(KeyRequest.disk(new VersionRef(1, AgentFixture.APP, 1), AgentFixture.INSTANCE, ""),
             KeyVersionPolicy.initial())) {
           expected = HexFormat.of().formatHex(disk.privateKeyBytes(InsecureSecretAccess.get()));
         }

@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,6 +39,7 @@ class GuestApiTest {
   static Vertx vertx;
   static GuestApiServer server;
   @TempDir static Path dir;
+  static UnixHttpClient client;
 
   @BeforeAll
   static void start() throws Exception {
@@ -46,10 +48,12 @@ class GuestApiTest {
     vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     server = GuestApiServer.start(vertx, new GuestApi(agent),
         GuestApiServer.Settings.defaults(dir.resolve("dstack.sock")));
+    client = UnixHttpClient.on(vertx, server.socket());
   }
 
   @AfterAll
   static void stop() throws Exception {
+    client.close();
     server.close();
     vertx.close().toCompletionStage().toCompletableFuture().get();
     agent.close();
@@ -57,7 +61,7 @@ class GuestApiTest {
   }
 
   static JsonNode call(String method, String body, int expectStatus) throws Exception {
-    UnixHttpClient.Response r = UnixHttpClient.post(server.socket(), "/" + method, body);
+    UnixHttpClient.Response r = client.post("/" + method, body);
     assertEquals(expectStatus, r.status(), r.body());
     return JSON.readTree(r.body());
   }
@@ -72,8 +76,8 @@ class GuestApiTest {
   void getKeyIsTheKmsDerivationOfTheDstackPathAndPurpose() throws Exception {
     JsonNode r = call("GetKey", "{\"path\":\"wallet/eth\",\"purpose\":\"signing\",\"algorithm\":\"secp256k1\"}", 200);
     KeyVersionPolicy policy = KeyVersionPolicy.initial();
-    try (DerivedKey expected = new AppKeyDeriver(kms.deriver.appRootSecret(1, AgentFixture.APP, 1, policy))
-        .derive(KeyRequest.user(1, AgentFixture.APP, 1, KeyAlgorithm.SECP256K1, "dstack:7:signingwallet/eth"))) {
+    try (DerivedKey expected = new AppKeyDeriver(kms.deriver.appRootSecret(new VersionRef(1, AgentFixture.APP, 1), policy))
+        .derive(KeyRequest.user(new VersionRef(1, AgentFixture.APP, 1), KeyAlgorithm.SECP256K1, "dstack:7:signingwallet/eth"))) {
       assertEquals(HexFormat.of().formatHex(expected.privateKeyBytes(InsecureSecretAccess.get())),
           r.get("key").asText());
     }
@@ -104,6 +108,29 @@ class GuestApiTest {
     assertTrue(call("GetKey", "{\"path\":\"" + "a".repeat(70_000) + "\"}", 413).has("error"));
     assertFalse(call("Verify", "{\"algorithm\":\"secp256k1\",\"data\":\"00\",\"signature\":\"" + "11".repeat(64)
         + "\",\"public_key\":\"02" + "11".repeat(32) + "\"}", 200).get("valid").asBoolean());
+  }
+
+  @Test
+  void theDstackSdkEmitsAnAppEventIntoRtmr3ButNoReservedOne() throws Exception {
+    NodeRunner.Result r = NodeRunner.node("emit-event.mjs",
+        Map.of("DSTACK_SIMULATOR_ENDPOINT", server.socket().toString()), List.of());
+    assertEquals(0, r.exit(), r.stderr());
+    JsonNode out = JSON.readTree(r.stdout());
+    assertTrue(out.path("events").toString().contains("app-model-loaded"), out.toString());
+    // The SDK's emitEvent ignores the agent's answer; the refusal shows in the log (and in the 400 below).
+    long composeEvents = agent.eventLog().entries().stream().filter(e -> e.name().equals("compose-hash")).count();
+    assertEquals(1, composeEvents, "the refused event was not measured");
+    // The SDK's replay of the quote's event log gives the quote's RTMR3: the event is verifiable.
+    JsonNode quote = call("GetQuote", "{\"report_data\":\"00\"}", 200);
+    byte[] q = java.util.HexFormat.of().parseHex(quote.get("quote").asText());
+    assertEquals(java.util.HexFormat.of().formatHex(org.teekms.attest.tdx.TdxQuote.parse(q).tdReport().rtmr(3)
+        .toByteArray()), out.path("replayedRtmr3").asText().replace("0x", ""));
+    assertEquals(400, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"system-ready\"}").status());
+    assertEquals(400, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"compose-hash\",\"payload\":\"ab\"}")
+        .status());
+    assertEquals(400, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"a b\"}").status());
+    assertEquals(413, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"big\",\"payload\":\""
+        + "00".repeat(GuestApi.MAX_EVENT_PAYLOAD + 1) + "\"}").status());
   }
 
   @Test
@@ -141,7 +168,7 @@ class GuestApiTest {
     assertTrue(out.at("/tls/subjectAltName").asText().contains("DNS:api.demo.example"));
     X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(
         new ByteArrayInputStream(out.at("/tls/certificatePem").asText().getBytes()));
-    try (DerivedKey ca = kms.deriver.derive(KeyRequest.tlsCa(1, AgentFixture.APP, 1), KeyVersionPolicy.initial())) {
+    try (DerivedKey ca = kms.deriver.derive(KeyRequest.tlsCa(new VersionRef(1, AgentFixture.APP, 1)), KeyVersionPolicy.initial())) {
       leaf.verify(TestKms.p256Public(ca));
     }
     assertEquals(GuestApi.VERSION, out.at("/version/version").asText());

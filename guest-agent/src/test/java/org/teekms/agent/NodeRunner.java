@@ -13,14 +13,14 @@ import java.util.concurrent.TimeUnit;
  * Runs the third-party JS clients in src/test/node with the machine's own node: installs them module-locally with
  * {@code npm ci} from the committed package-lock.json (once), and runs scripts with a time limit.
  */
-final class NodeRunner {
+public final class NodeRunner {
   static final Path DIR = Path.of("src/test/node").toAbsolutePath();
 
-  record Result(int exit, String stdout, String stderr) {}
+  public record Result(int exit, String stdout, String stderr) {}
 
   private NodeRunner() {}
 
-  static synchronized void install() throws Exception {
+  public static synchronized void install() throws Exception {
     if (Files.isDirectory(DIR.resolve("node_modules/@phala/dstack-sdk"))
         && Files.isDirectory(DIR.resolve("node_modules/ethers"))) {
       return;
@@ -31,7 +31,7 @@ final class NodeRunner {
     }
   }
 
-  static Result node(String script, Map<String, String> env, List<String> args) throws Exception {
+  public static Result node(String script, Map<String, String> env, List<String> args) throws Exception {
     install();
     List<String> cmd = new ArrayList<>(List.of("node", script));
     cmd.addAll(args);

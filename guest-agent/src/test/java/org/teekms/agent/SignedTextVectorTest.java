@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.charset.StandardCharsets;
@@ -35,10 +36,10 @@ class SignedTextVectorTest {
     java.util.Arrays.fill(root, (byte) 0x01);
     KmsKeyDeriver kms = new KmsKeyDeriver(new RootKeyring(1, SecretBytes.copyOf(root, InsecureSecretAccess.get())));
     AppId app = AppId.fromHex("42".repeat(20));
-    try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
+    try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, app, 1),
         KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH),
         SignedText.Format.NEAR);
-        ResponseSigner v2 = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(1, app, 1,
+        ResponseSigner v2 = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, app, 1),
         KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH))) {
       SignedResponse s = signer.sign(ENDPOINT, SignedText.sha256(REQUEST.getBytes(StandardCharsets.UTF_8)),
           SignedText.sha256(RESPONSE.getBytes(StandardCharsets.UTF_8)));

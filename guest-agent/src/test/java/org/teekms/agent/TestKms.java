@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import org.teekms.keys.VersionRef;
 import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -224,8 +225,8 @@ final class TestKms implements AutoCloseable {
       AppId app = AppId.of(peer.appId().toByteArray());
       KeyVersionPolicy policy = policy(app);
       int v = policy.current();
-      try (DerivedKey ca = deriver.derive(KeyRequest.tlsCa(1, app, v), policy);
-           AppRootSecret root = deriver.appRootSecret(1, app, v, policy)) {
+      try (DerivedKey ca = deriver.derive(KeyRequest.tlsCa(new VersionRef(1, app, v)), policy);
+           AppRootSecret root = deriver.appRootSecret(new VersionRef(1, app, v), policy)) {
         JcaPKCS10CertificationRequest csr = new JcaPKCS10CertificationRequest(
             new PKCS10CertificationRequest(request.getCsr().toByteArray()));
         if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(csr.getPublicKey()))) {
@@ -286,11 +287,11 @@ final class TestKms implements AutoCloseable {
   /** Keys of version {@code v} pinned to root generation {@code g}. */
   static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy, int g) {
     InsecureSecretAccess access = InsecureSecretAccess.get();
-    AppRootCertificate rootCert = deriver.certifyAppRoot(g, app, v, policy);
-    try (DerivedKey disk = deriver.derive(KeyRequest.disk(g, app, v, InstanceId.of(instance), ""), policy);
-         AppRootSecret root = deriver.appRootSecret(g, app, v, policy);
-         DerivedKey env = deriver.derive(KeyRequest.envEncryption(g, app, v), policy);
-         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(g, app, v), policy)) {
+    AppRootCertificate rootCert = deriver.certifyAppRoot(new VersionRef(g, app, v), policy);
+    try (DerivedKey disk = deriver.derive(KeyRequest.disk(new VersionRef(g, app, v), InstanceId.of(instance), ""), policy);
+         AppRootSecret root = deriver.appRootSecret(new VersionRef(g, app, v), policy);
+         DerivedKey env = deriver.derive(KeyRequest.envEncryption(new VersionRef(g, app, v)), policy);
+         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(new VersionRef(g, app, v)), policy)) {
       AppKeyDeriver a = new AppKeyDeriver(root);
       return AppKeys.newBuilder().setKeyVersion(v).setRootGeneration(g)
           .setDiskKey(ByteString.copyFrom(disk.privateKeyBytes(access)))

@@ -30,17 +30,17 @@ public final class AppKeyDeriver {
 
     /** The app root signing key (secp256k1), certified by the KMS root key. */
     public DerivedKey appRootSigningKey() {
-        return derive(KeyRequest.appRootSigning(appRoot.generation(), appRoot.appId(), appRoot.version()));
+        return derive(KeyRequest.appRootSigning(appRoot.ref()));
     }
 
     /** A {@code signing} key at {@code path}. */
     public DerivedKey signingKey(KeyAlgorithm algorithm, String path) {
-        return derive(KeyRequest.signing(appRoot.generation(), appRoot.appId(), appRoot.version(), algorithm, path));
+        return derive(KeyRequest.signing(appRoot.ref(), algorithm, path));
     }
 
     /** A {@code user} path key. */
     public DerivedKey userKey(KeyAlgorithm algorithm, String path) {
-        return derive(KeyRequest.user(appRoot.generation(), appRoot.appId(), appRoot.version(), algorithm, path));
+        return derive(KeyRequest.user(appRoot.ref(), algorithm, path));
     }
 
     /** Certifies {@code key} with the app root signing key (second link of the signature chain). */

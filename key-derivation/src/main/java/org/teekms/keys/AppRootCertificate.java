@@ -14,7 +14,7 @@ public record AppRootCertificate(int generation, AppId appId, int version, byte[
     public static final String LABEL = "tee-kms/v1/app-root-key";
 
     public AppRootCertificate {
-        KeyRequest.appRootSigning(generation, appId, version); // validates the fields
+        new VersionRef(generation, appId, version); // validates the fields
         appRootPublicKey = appRootPublicKey.clone();
         Objects.requireNonNull(kmsSignature, "kmsSignature");
     }

@@ -14,15 +14,20 @@ public final class AppRootSecret implements Destroyable, AutoCloseable {
     private final SecretBytes secret;
 
     /** Wraps a received app root secret (e.g. in a guest agent); takes ownership of {@code secret}. */
-    public AppRootSecret(int generation, AppId appId, int version, SecretBytes secret) {
-        KeyRequest.appRootSecret(generation, appId, version); // validates the three fields
+    public AppRootSecret(VersionRef ref, SecretBytes secret) {
+        Objects.requireNonNull(ref, "ref");
         if (secret.length() != 32) {
             throw new IllegalArgumentException("app root secret must be 32 bytes, got " + secret.length());
         }
-        this.generation = generation;
-        this.appId = Objects.requireNonNull(appId, "appId");
-        this.version = version;
+        this.generation = ref.generation();
+        this.appId = ref.app();
+        this.version = ref.version();
         this.secret = secret;
+    }
+
+    /** The (generation, app, version) this secret is of. */
+    public VersionRef ref() {
+        return new VersionRef(generation, appId, version);
     }
 
     public int generation() {

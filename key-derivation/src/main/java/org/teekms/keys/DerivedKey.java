@@ -94,15 +94,46 @@ public final class DerivedKey implements Destroyable, AutoCloseable {
         return EthereumAddress.fromPublicKey(uncompressed);
     }
 
+    /**
+     * The signer of this key (secp256k1, P-256 or Ed25519); it shares this key's secret, so closing either zeroizes
+     * both. Throws for key types that do not sign (X25519, raw-256).
+     */
+    public SigningKey signer() {
+        return switch (request.algorithm()) {
+            case SECP256K1 -> new Secp256k1SigningKey(privateKey, publicKey, uncompressed);
+            case P256 -> new P256SigningKey(privateKey, publicKey);
+            case ED25519 -> new Ed25519SigningKey(privateKey, publicKey);
+            case X25519, RAW_256 -> throw new UnsupportedOperationException(request.algorithm().label()
+                    + " keys do not sign");
+        };
+    }
+
+    /** {@link #signer()} of a secp256k1 key. */
+    public Secp256k1SigningKey secp256k1Signer() {
+        requireAlgorithm(KeyAlgorithm.SECP256K1);
+        return (Secp256k1SigningKey) signer();
+    }
+
+    /** {@link #signer()} of a P-256 key. */
+    public P256SigningKey p256Signer() {
+        requireAlgorithm(KeyAlgorithm.P256);
+        return (P256SigningKey) signer();
+    }
+
+    /** {@link #signer()} of an Ed25519 key. */
+    public Ed25519SigningKey ed25519Signer() {
+        requireAlgorithm(KeyAlgorithm.ED25519);
+        return (Ed25519SigningKey) signer();
+    }
+
     /** Ethereum-recoverable signature of a 32-byte digest (RFC 6979, low s); secp256k1 only. */
     public EthSignature signDigest(byte[] digest) {
-        requireAlgorithm(KeyAlgorithm.SECP256K1);
-        return Secp256k1.signDigest(new BigInteger(1, privateKey.internal()), digest);
+        return secp256k1Signer().signDigest(digest);
     }
 
     /** Signs keccak256(message); secp256k1 only. */
     public EthSignature signMessage(byte[] message) {
-        return signDigest(EthereumAddress.keccak256(message));
+        return secp256k1Signer().signMessage(message);
     }
 
     /** The LUKS2 passphrase form of a disk key: its 64 lowercase hex characters as ASCII (docs §5). */

@@ -31,6 +31,11 @@ public record EthSignature(BigInteger r, BigInteger s, int v) {
         return fromBytes(Hex.decode(hex, "signature"));
     }
 
+    /** EIP-2: s in [1, n/2]. Its high-s twin (n - s, v flipped) is another encoding of the same signature. */
+    public boolean hasLowS() {
+        return s.signum() > 0 && s.compareTo(Secp256k1.HALF_N) <= 0;
+    }
+
     public byte[] toBytes() {
         byte[] out = new byte[65];
         System.arraycopy(Curves.to32(r), 0, out, 0, 32);

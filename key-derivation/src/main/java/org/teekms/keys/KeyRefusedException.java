@@ -11,8 +11,8 @@ public final class KeyRefusedException extends RuntimeException {
         VERSION_NOT_YET_ISSUED,
         /** Version below the app's minimum served version. */
         VERSION_BELOW_MINIMUM,
-        /** Version individually retired. */
-        VERSION_RETIRED,
+        /** Version individually withdrawn (below the current one, above the minimum). */
+        VERSION_WITHDRAWN,
         /** No root secret of that generation was ever held. */
         GENERATION_UNKNOWN,
         /** The root secret of that generation was destroyed (crypto-shredded). */

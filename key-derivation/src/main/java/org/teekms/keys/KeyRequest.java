@@ -86,34 +86,40 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
     }
 
     /** The app root secret A (KMS tier). */
-    public static KeyRequest appRootSecret(int generation, AppId appId, int version) {
-        return new KeyRequest(generation, Purpose.APP_ROOT, KeyAlgorithm.RAW_256, appId, version, "", null);
+    public static KeyRequest appRootSecret(VersionRef v) {
+        return new KeyRequest(v.generation(), Purpose.APP_ROOT, KeyAlgorithm.RAW_256, v.app(), v.version(), "", null);
     }
 
     /** The app root signing key (app tier: derived from A). */
-    public static KeyRequest appRootSigning(int generation, AppId appId, int version) {
-        return new KeyRequest(generation, Purpose.APP_ROOT, KeyAlgorithm.SECP256K1, appId, version, "", null);
+    public static KeyRequest appRootSigning(VersionRef v) {
+        return new KeyRequest(v.generation(), Purpose.APP_ROOT, KeyAlgorithm.SECP256K1, v.app(), v.version(), "", null);
     }
 
     /** Disk key of one instance; {@code volume} is the path (may be empty). */
-    public static KeyRequest disk(int generation, AppId appId, int version, InstanceId instanceId, String volume) {
-        return new KeyRequest(generation, Purpose.DISK, KeyAlgorithm.RAW_256, appId, version, volume, instanceId);
+    public static KeyRequest disk(VersionRef v, InstanceId instanceId, String volume) {
+        return new KeyRequest(v.generation(), Purpose.DISK, KeyAlgorithm.RAW_256, v.app(), v.version(), volume, instanceId);
     }
 
-    public static KeyRequest envEncryption(int generation, AppId appId, int version) {
-        return new KeyRequest(generation, Purpose.ENV_ENCRYPTION, KeyAlgorithm.X25519, appId, version, "", null);
+    public static KeyRequest envEncryption(VersionRef v) {
+        return new KeyRequest(v.generation(), Purpose.ENV_ENCRYPTION, KeyAlgorithm.X25519, v.app(), v.version(), "", null);
     }
 
-    public static KeyRequest tlsCa(int generation, AppId appId, int version) {
-        return new KeyRequest(generation, Purpose.TLS_CA, KeyAlgorithm.P256, appId, version, "", null);
+    public static KeyRequest tlsCa(VersionRef v) {
+        return new KeyRequest(v.generation(), Purpose.TLS_CA, KeyAlgorithm.P256, v.app(), v.version(), "", null);
     }
 
-    public static KeyRequest signing(int generation, AppId appId, int version, KeyAlgorithm algorithm, String path) {
-        return new KeyRequest(generation, Purpose.SIGNING, algorithm, appId, version, path, null);
+    public static KeyRequest signing(VersionRef v, KeyAlgorithm algorithm, String path) {
+        return new KeyRequest(v.generation(), Purpose.SIGNING, algorithm, v.app(), v.version(), path, null);
     }
 
-    public static KeyRequest user(int generation, AppId appId, int version, KeyAlgorithm algorithm, String path) {
-        return new KeyRequest(generation, Purpose.USER, algorithm, appId, version, path, null);
+    public static KeyRequest user(VersionRef v, KeyAlgorithm algorithm, String path) {
+        return new KeyRequest(v.generation(), Purpose.USER, algorithm, v.app(), v.version(), path, null);
+    }
+
+    /** The app key version this key belongs to; empty for the KMS keys. */
+    public java.util.Optional<VersionRef> versionRef() {
+        return purpose.isKmsKey() ? java.util.Optional.empty()
+                : java.util.Optional.of(new VersionRef(generation, appId, version));
     }
 
     /**

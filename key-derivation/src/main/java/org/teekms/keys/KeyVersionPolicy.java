@@ -4,20 +4,21 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Which key versions of one app are served (docs §7): v is served iff minimum <= v <= current and v is not retired.
+ * Which key versions of one app are served (docs §7): v is served iff minimum <= v <= current and v is not withdrawn.
+ * ("Retired" names root generations only: docs/key-derivation.md §1.)
  * Immutable; rotation and withdrawal return new policies. Nothing here involves randomness, so replicas agree.
  */
-public record KeyVersionPolicy(int current, int minimum, Set<Integer> retired) {
+public record KeyVersionPolicy(int current, int minimum, Set<Integer> withdrawn) {
     public KeyVersionPolicy {
-        retired = Set.copyOf(retired);
+        withdrawn = Set.copyOf(withdrawn);
         if (minimum < 1) {
             throw new IllegalArgumentException("minimum must be >= 1, got " + minimum);
         }
         if (current < minimum) {
             throw new IllegalArgumentException("current (" + current + ") must be >= minimum (" + minimum + ")");
         }
-        if (retired.contains(current)) {
-            throw new IllegalArgumentException("current version " + current + " cannot be retired");
+        if (withdrawn.contains(current)) {
+            throw new IllegalArgumentException("current version " + current + " cannot be withdrawn");
         }
     }
 
@@ -27,7 +28,7 @@ public record KeyVersionPolicy(int current, int minimum, Set<Integer> retired) {
     }
 
     public boolean allows(int version) {
-        return version >= 1 && version >= minimum && version <= current && !retired.contains(version);
+        return version >= 1 && version >= minimum && version <= current && !withdrawn.contains(version);
     }
 
     /** Throws {@link KeyRefusedException} with the precise reason unless {@code version} is served. */
@@ -43,8 +44,8 @@ public record KeyVersionPolicy(int current, int minimum, Set<Integer> retired) {
             throw new KeyRefusedException(KeyRefusedException.Reason.VERSION_BELOW_MINIMUM,
                     "version " + version + " < minimum " + minimum);
         }
-        if (retired.contains(version)) {
-            throw new KeyRefusedException(KeyRefusedException.Reason.VERSION_RETIRED, "version " + version + " is retired");
+        if (withdrawn.contains(version)) {
+            throw new KeyRefusedException(KeyRefusedException.Reason.VERSION_WITHDRAWN, "version " + version + " is withdrawn");
         }
     }
 
@@ -53,15 +54,15 @@ public record KeyVersionPolicy(int current, int minimum, Set<Integer> retired) {
         if (current == Integer.MAX_VALUE) {
             throw new IllegalStateException("version space exhausted");
         }
-        return new KeyVersionPolicy(current + 1, minimum, retired);
+        return new KeyVersionPolicy(current + 1, minimum, withdrawn);
     }
 
     /** Withdraws one old version (never the current one). */
-    public KeyVersionPolicy retire(int version) {
+    public KeyVersionPolicy withdraw(int version) {
         if (version < 1 || version >= current) {
-            throw new IllegalArgumentException("only versions 1.." + (current - 1) + " can be retired, got " + version);
+            throw new IllegalArgumentException("only versions 1.." + (current - 1) + " can be withdrawn, got " + version);
         }
-        Set<Integer> r = new TreeSet<>(retired);
+        Set<Integer> r = new TreeSet<>(withdrawn);
         r.add(version);
         return new KeyVersionPolicy(current, minimum, r);
     }
@@ -71,6 +72,6 @@ public record KeyVersionPolicy(int current, int minimum, Set<Integer> retired) {
         if (newMinimum < minimum) {
             throw new IllegalArgumentException("minimum cannot decrease (" + minimum + " -> " + newMinimum + ")");
         }
-        return new KeyVersionPolicy(current, newMinimum, retired);
+        return new KeyVersionPolicy(current, newMinimum, withdrawn);
     }
 }

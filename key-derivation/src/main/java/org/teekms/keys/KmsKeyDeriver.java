@@ -26,11 +26,10 @@ public final class KmsKeyDeriver {
     }
 
     /** The app root secret A of (generation, app, version), if the policy serves that version. */
-    public AppRootSecret appRootSecret(int generation, AppId appId, int version, KeyVersionPolicy policy) {
-        policy.check(version);
-        try (DerivedKey a = deriveFromRoot(KeyRequest.appRootSecret(generation, appId, version))) {
-            return new AppRootSecret(generation, appId, version,
-                    SecretBytes.wrap(a.privateKeyBytes(InsecureSecretAccess.get())));
+    public AppRootSecret appRootSecret(VersionRef v, KeyVersionPolicy policy) {
+        policy.check(v.version());
+        try (DerivedKey a = deriveFromRoot(KeyRequest.appRootSecret(v))) {
+            return new AppRootSecret(v, SecretBytes.wrap(a.privateKeyBytes(InsecureSecretAccess.get())));
         }
     }
 
@@ -47,16 +46,16 @@ public final class KmsKeyDeriver {
         if (request.isKmsTier()) {
             return deriveFromRoot(request);
         }
-        try (AppRootSecret a = appRootSecret(request.generation(), request.appId(), request.version(), policy)) {
+        try (AppRootSecret a = appRootSecret(request.versionRef().orElseThrow(), policy)) {
             return new AppKeyDeriver(a).derive(request);
         }
     }
 
     /** First link of the signature chain: the generation's KMS root key certifies the app root public key. */
-    public AppRootCertificate certifyAppRoot(int generation, AppId appId, int version, KeyVersionPolicy policy) {
-        try (AppRootSecret a = appRootSecret(generation, appId, version, policy);
+    public AppRootCertificate certifyAppRoot(VersionRef v, KeyVersionPolicy policy) {
+        try (AppRootSecret a = appRootSecret(v, policy);
              DerivedKey appRootSigning = new AppKeyDeriver(a).appRootSigningKey();
-             DerivedKey kmsRoot = kmsRootKey(generation)) {
+             DerivedKey kmsRoot = kmsRootKey(v.generation())) {
             return AppRootCertificate.issue(kmsRoot, appRootSigning);
         }
     }

@@ -13,7 +13,11 @@ import java.util.TreeMap;
 public final class RootKeyring implements AutoCloseable {
     public static final int ROOT_SECRET_LENGTH = 32;
 
-    public enum GenerationState { CURRENT, RETAINED, DESTROYED }
+    /**
+     * CURRENT: new key versions use it; RETIRED: replaced by a newer generation, still held to derive the versions
+     * pinned to it (the same meaning as the KMS database's and the registry's RETIRED); DESTROYED: zeroized.
+     */
+    public enum GenerationState { CURRENT, RETIRED, DESTROYED }
 
     private final TreeMap<Integer, SecretBytes> secrets = new TreeMap<>();
     private int current;
@@ -72,7 +76,7 @@ public final class RootKeyring implements AutoCloseable {
         TreeMap<Integer, GenerationState> m = new TreeMap<>();
         for (Map.Entry<Integer, SecretBytes> e : secrets.entrySet()) {
             m.put(e.getKey(), e.getValue().isDestroyed() ? GenerationState.DESTROYED
-                    : e.getKey() == current ? GenerationState.CURRENT : GenerationState.RETAINED);
+                    : e.getKey() == current ? GenerationState.CURRENT : GenerationState.RETIRED);
         }
         return Collections.unmodifiableSortedMap(m);
     }

@@ -50,14 +50,14 @@ class DerivationPropertiesTest {
     @Test
     void changingAnySingleContextFieldChangesTheKey() {
         List<KeyRequest> bases = List.of(
-                KeyRequest.disk(1, APP_A, 1, INSTANCE_1, "data"),
-                KeyRequest.envEncryption(1, APP_A, 1),
-                KeyRequest.tlsCa(1, APP_A, 1),
-                KeyRequest.signing(1, APP_A, 1, KeyAlgorithm.SECP256K1, "w"),
-                KeyRequest.signing(1, APP_A, 1, KeyAlgorithm.ED25519, "w"),
-                KeyRequest.user(1, APP_A, 1, KeyAlgorithm.RAW_256, "w"),
-                KeyRequest.user(1, APP_A, 1, KeyAlgorithm.X25519, "w"),
-                KeyRequest.user(1, APP_A, 1, KeyAlgorithm.P256, "w"));
+                KeyRequest.disk(new VersionRef(1, APP_A, 1), INSTANCE_1, "data"),
+                KeyRequest.envEncryption(new VersionRef(1, APP_A, 1)),
+                KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)),
+                KeyRequest.signing(new VersionRef(1, APP_A, 1), KeyAlgorithm.SECP256K1, "w"),
+                KeyRequest.signing(new VersionRef(1, APP_A, 1), KeyAlgorithm.ED25519, "w"),
+                KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.RAW_256, "w"),
+                KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.X25519, "w"),
+                KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.P256, "w"));
         try (RootKeyring ring = TestFixtures.keyring()) {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
             for (KeyRequest base : bases) {
@@ -90,15 +90,15 @@ class DerivationPropertiesTest {
             assertEquals(8, seen.size());
             // purpose alone changes the key: every other field equal (empty path, no instance)
             Set<String> byPurpose = new HashSet<>();
-            for (KeyRequest r : List.of(KeyRequest.envEncryption(1, APP_A, 1), KeyRequest.user(1, APP_A, 1, KeyAlgorithm.X25519, ""),
-                    KeyRequest.tlsCa(1, APP_A, 1), KeyRequest.signing(1, APP_A, 1, KeyAlgorithm.P256, ""),
-                    KeyRequest.user(1, APP_A, 1, KeyAlgorithm.P256, ""), KeyRequest.appRootSigning(1, APP_A, 1),
-                    KeyRequest.signing(1, APP_A, 1, KeyAlgorithm.SECP256K1, ""), KeyRequest.user(1, APP_A, 1, KeyAlgorithm.RAW_256, ""))) {
+            for (KeyRequest r : List.of(KeyRequest.envEncryption(new VersionRef(1, APP_A, 1)), KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.X25519, ""),
+                    KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)), KeyRequest.signing(new VersionRef(1, APP_A, 1), KeyAlgorithm.P256, ""),
+                    KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.P256, ""), KeyRequest.appRootSigning(new VersionRef(1, APP_A, 1)),
+                    KeyRequest.signing(new VersionRef(1, APP_A, 1), KeyAlgorithm.SECP256K1, ""), KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.RAW_256, ""))) {
                 try (DerivedKey k = kms.derive(r, POLICY_V3)) {
                     assertTrue(byPurpose.add(secretHex(k)), r::toString);
                 }
             }
-            try (AppRootSecret a = kms.appRootSecret(1, APP_A, 1, POLICY_V3)) {
+            try (AppRootSecret a = kms.appRootSecret(new VersionRef(1, APP_A, 1), POLICY_V3)) {
                 assertTrue(byPurpose.add(HexFormat.of().formatHex(a.toByteArray(ACCESS))), "app-root raw-256 vs user raw-256");
             }
         }
@@ -108,8 +108,8 @@ class DerivationPropertiesTest {
     void ambiguousFieldSplitsGiveDifferentKeys() {
         try (RootKeyring ring = TestFixtures.keyring()) {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
-            try (DerivedKey x = kms.derive(KeyRequest.disk(1, APP_A, 1, InstanceId.of("c".getBytes()), "ab"), POLICY_V3);
-                 DerivedKey y = kms.derive(KeyRequest.disk(1, APP_A, 1, InstanceId.of("bc".getBytes()), "a"), POLICY_V3)) {
+            try (DerivedKey x = kms.derive(KeyRequest.disk(new VersionRef(1, APP_A, 1), InstanceId.of("c".getBytes()), "ab"), POLICY_V3);
+                 DerivedKey y = kms.derive(KeyRequest.disk(new VersionRef(1, APP_A, 1), InstanceId.of("bc".getBytes()), "a"), POLICY_V3)) {
                 assertFalse(x.hasSameSecret(y));
             }
         }
@@ -126,7 +126,7 @@ class DerivationPropertiesTest {
                     for (int v = 1; v <= 3; v++) {
                         for (String path : List.of("", "a", "ab", "a/b", "b", "ab/", "/ab")) {
                             for (KeyAlgorithm alg : KeyAlgorithm.values()) {
-                                try (DerivedKey k = kms.derive(KeyRequest.user(gen, app, v, alg, path), POLICY_V3)) {
+                                try (DerivedKey k = kms.derive(KeyRequest.user(new VersionRef(gen, app, v), alg, path), POLICY_V3)) {
                                     assertTrue(seen.add(secretHex(k)));
                                     n++;
                                 }
@@ -143,10 +143,10 @@ class DerivationPropertiesTest {
     void guestAgentDerivesTheSameBytesAsTheKms() {
         try (RootKeyring ring = TestFixtures.keyring()) {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
-            try (AppRootSecret a = kms.appRootSecret(2, APP_A, 2, POLICY_V3)) {
+            try (AppRootSecret a = kms.appRootSecret(new VersionRef(2, APP_A, 2), POLICY_V3)) {
                 AppKeyDeriver agent = new AppKeyDeriver(a);
                 for (KeyAlgorithm alg : KeyAlgorithm.values()) {
-                    try (DerivedKey viaKms = kms.derive(KeyRequest.user(2, APP_A, 2, alg, "p"), POLICY_V3);
+                    try (DerivedKey viaKms = kms.derive(KeyRequest.user(new VersionRef(2, APP_A, 2), alg, "p"), POLICY_V3);
                          DerivedKey viaAgent = agent.userKey(alg, "p")) {
                         assertTrue(viaKms.hasSameSecret(viaAgent));
                         if (alg.hasPublicKey()) {
@@ -155,10 +155,10 @@ class DerivationPropertiesTest {
                     }
                 }
                 // a received copy of A (as the guest agent would hold it) derives the same
-                try (AppRootSecret received = new AppRootSecret(2, APP_A, 2,
+                try (AppRootSecret received = new AppRootSecret(new VersionRef(2, APP_A, 2),
                         SecretBytes.copyOf(a.toByteArray(ACCESS), ACCESS));
                      DerivedKey x = new AppKeyDeriver(received).appRootSigningKey();
-                     DerivedKey y = kms.derive(KeyRequest.appRootSigning(2, APP_A, 2), POLICY_V3)) {
+                     DerivedKey y = kms.derive(KeyRequest.appRootSigning(new VersionRef(2, APP_A, 2)), POLICY_V3)) {
                     assertTrue(x.hasSameSecret(y));
                     assertTrue(received.equalsSecret(a));
                 }
@@ -169,15 +169,15 @@ class DerivationPropertiesTest {
     @Test
     void appRootHolderCannotDeriveKmsTierOrOtherContexts() {
         try (RootKeyring ring = TestFixtures.keyring();
-             AppRootSecret a = new KmsKeyDeriver(ring).appRootSecret(1, APP_A, 1, POLICY_V3)) {
+             AppRootSecret a = new KmsKeyDeriver(ring).appRootSecret(new VersionRef(1, APP_A, 1), POLICY_V3)) {
             AppKeyDeriver agent = new AppKeyDeriver(a);
-            for (KeyRequest kmsOnly : List.of(KeyRequest.disk(1, APP_A, 1, INSTANCE_1, ""), KeyRequest.envEncryption(1, APP_A, 1),
-                    KeyRequest.tlsCa(1, APP_A, 1), KeyRequest.appRootSecret(1, APP_A, 1), KeyRequest.kmsRoot(1))) {
+            for (KeyRequest kmsOnly : List.of(KeyRequest.disk(new VersionRef(1, APP_A, 1), INSTANCE_1, ""), KeyRequest.envEncryption(new VersionRef(1, APP_A, 1)),
+                    KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)), KeyRequest.appRootSecret(new VersionRef(1, APP_A, 1)), KeyRequest.kmsRoot(1))) {
                 KeyRefusedException e = assertThrows(KeyRefusedException.class, () -> agent.derive(kmsOnly));
                 assertEquals(KeyRefusedException.Reason.WRONG_TIER, e.reason());
             }
-            for (KeyRequest other : List.of(KeyRequest.user(2, APP_A, 1, KeyAlgorithm.RAW_256, "p"),
-                    KeyRequest.user(1, APP_B, 1, KeyAlgorithm.RAW_256, "p"), KeyRequest.user(1, APP_A, 2, KeyAlgorithm.RAW_256, "p"))) {
+            for (KeyRequest other : List.of(KeyRequest.user(new VersionRef(2, APP_A, 1), KeyAlgorithm.RAW_256, "p"),
+                    KeyRequest.user(new VersionRef(1, APP_B, 1), KeyAlgorithm.RAW_256, "p"), KeyRequest.user(new VersionRef(1, APP_A, 2), KeyAlgorithm.RAW_256, "p"))) {
                 KeyRefusedException e = assertThrows(KeyRefusedException.class, () -> agent.derive(other));
                 assertEquals(KeyRefusedException.Reason.CONTEXT_MISMATCH, e.reason());
             }
@@ -213,8 +213,8 @@ class DerivationPropertiesTest {
     void destroyedKeysAndSecretsThrowOnUse() {
         try (RootKeyring ring = TestFixtures.keyring()) {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
-            DerivedKey k = kms.derive(KeyRequest.signing(1, APP_A, 1, KeyAlgorithm.SECP256K1, "w"), POLICY_V3);
-            DerivedKey other = kms.derive(KeyRequest.signing(1, APP_A, 1, KeyAlgorithm.SECP256K1, "w"), POLICY_V3);
+            DerivedKey k = kms.derive(KeyRequest.signing(new VersionRef(1, APP_A, 1), KeyAlgorithm.SECP256K1, "w"), POLICY_V3);
+            DerivedKey other = kms.derive(KeyRequest.signing(new VersionRef(1, APP_A, 1), KeyAlgorithm.SECP256K1, "w"), POLICY_V3);
             String pub = HexFormat.of().formatHex(k.publicKey());
             k.destroy();
             assertTrue(k.isDestroyed());
@@ -226,11 +226,11 @@ class DerivationPropertiesTest {
             assertEquals(pub, HexFormat.of().formatHex(k.publicKey()), "public part stays readable");
             assertTrue(k.toString().contains("destroyed"));
 
-            DerivedKey disk = kms.derive(KeyRequest.disk(1, APP_A, 1, INSTANCE_1, ""), POLICY_V3);
+            DerivedKey disk = kms.derive(KeyRequest.disk(new VersionRef(1, APP_A, 1), INSTANCE_1, ""), POLICY_V3);
             disk.close();
             assertThrows(DestroyedSecretException.class, disk::luksPassphrase);
 
-            AppRootSecret a = kms.appRootSecret(1, APP_A, 1, POLICY_V3);
+            AppRootSecret a = kms.appRootSecret(new VersionRef(1, APP_A, 1), POLICY_V3);
             a.destroy();
             assertThrows(DestroyedSecretException.class, () -> new AppKeyDeriver(a).userKey(KeyAlgorithm.RAW_256, "p"));
             assertThrows(DestroyedSecretException.class, () -> a.toByteArray(ACCESS));
@@ -249,13 +249,13 @@ class DerivationPropertiesTest {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
             List<Object> things = new ArrayList<>();
             List<String> secrets = new ArrayList<>();
-            for (KeyRequest r : List.of(KeyRequest.disk(1, APP_A, 1, INSTANCE_1, "d"), KeyRequest.envEncryption(1, APP_A, 1),
-                    KeyRequest.tlsCa(1, APP_A, 1), KeyRequest.user(1, APP_A, 1, KeyAlgorithm.ED25519, "p"))) {
+            for (KeyRequest r : List.of(KeyRequest.disk(new VersionRef(1, APP_A, 1), INSTANCE_1, "d"), KeyRequest.envEncryption(new VersionRef(1, APP_A, 1)),
+                    KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)), KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.ED25519, "p"))) {
                 DerivedKey k = kms.derive(r, POLICY_V3);
                 things.add(k);
                 secrets.add(secretHex(k));
             }
-            AppRootSecret a = kms.appRootSecret(1, APP_A, 1, POLICY_V3);
+            AppRootSecret a = kms.appRootSecret(new VersionRef(1, APP_A, 1), POLICY_V3);
             things.add(a);
             secrets.add(HexFormat.of().formatHex(a.toByteArray(ACCESS)));
             things.add(ring);
@@ -279,7 +279,7 @@ class DerivationPropertiesTest {
     @Test
     void luksPassphraseIsLowercaseHexOfTheDiskKey() {
         try (RootKeyring ring = TestFixtures.keyring();
-             DerivedKey disk = new KmsKeyDeriver(ring).derive(KeyRequest.disk(1, APP_A, 1, INSTANCE_1, ""), POLICY_V3);
+             DerivedKey disk = new KmsKeyDeriver(ring).derive(KeyRequest.disk(new VersionRef(1, APP_A, 1), INSTANCE_1, ""), POLICY_V3);
              SecretBytes pass = disk.luksPassphrase()) {
             String text = new String(pass.toByteArray(ACCESS), java.nio.charset.StandardCharsets.US_ASCII);
             assertEquals(64, text.length());

@@ -27,7 +27,7 @@ class EthereumCrossCheckTest {
 
     private static DerivedKey keyWithScalar(BigInteger d) {
         // A secp256k1 DerivedKey with a chosen scalar, built the same way derivation builds one.
-        KeyRequest r = KeyRequest.user(1, AppId.fromHex("00".repeat(20)), 1, KeyAlgorithm.SECP256K1, "test");
+        KeyRequest r = KeyRequest.user(new VersionRef(1, AppId.fromHex("00".repeat(20)), 1), KeyAlgorithm.SECP256K1, "test");
         return DerivedKey.fromScalar(r, d);
     }
 

@@ -37,17 +37,17 @@ class KeyDerivationVectorsGenerator {
 
     static List<KeyRequest> keysOf(AppCase c) {
         List<KeyRequest> out = new ArrayList<>(List.of(
-                KeyRequest.disk(c.generation(), c.app(), c.version(), INSTANCE_1, ""),
-                KeyRequest.disk(c.generation(), c.app(), c.version(), INSTANCE_1, "data"),
-                KeyRequest.envEncryption(c.generation(), c.app(), c.version()),
-                KeyRequest.tlsCa(c.generation(), c.app(), c.version()),
-                KeyRequest.signing(c.generation(), c.app(), c.version(), KeyAlgorithm.SECP256K1, "wallet/0"),
-                KeyRequest.signing(c.generation(), c.app(), c.version(), KeyAlgorithm.P256, "wallet/0"),
-                KeyRequest.signing(c.generation(), c.app(), c.version(), KeyAlgorithm.ED25519, "wallet/0")));
+                KeyRequest.disk(new VersionRef(c.generation(), c.app(), c.version()), INSTANCE_1, ""),
+                KeyRequest.disk(new VersionRef(c.generation(), c.app(), c.version()), INSTANCE_1, "data"),
+                KeyRequest.envEncryption(new VersionRef(c.generation(), c.app(), c.version())),
+                KeyRequest.tlsCa(new VersionRef(c.generation(), c.app(), c.version())),
+                KeyRequest.signing(new VersionRef(c.generation(), c.app(), c.version()), KeyAlgorithm.SECP256K1, "wallet/0"),
+                KeyRequest.signing(new VersionRef(c.generation(), c.app(), c.version()), KeyAlgorithm.P256, "wallet/0"),
+                KeyRequest.signing(new VersionRef(c.generation(), c.app(), c.version()), KeyAlgorithm.ED25519, "wallet/0")));
         for (KeyAlgorithm a : KeyAlgorithm.values()) {
-            out.add(KeyRequest.user(c.generation(), c.app(), c.version(), a, "user/demo"));
+            out.add(KeyRequest.user(new VersionRef(c.generation(), c.app(), c.version()), a, "user/demo"));
         }
-        out.add(KeyRequest.user(c.generation(), c.app(), c.version(), KeyAlgorithm.RAW_256, "ключ/鍵/🔑"));
+        out.add(KeyRequest.user(new VersionRef(c.generation(), c.app(), c.version()), KeyAlgorithm.RAW_256, "ключ/鍵/🔑"));
         return out;
     }
 
@@ -87,11 +87,11 @@ class KeyDerivationVectorsGenerator {
             List<Object> appRoots = new ArrayList<>();
             List<Object> keys = new ArrayList<>();
             for (AppCase c : APP_CASES) {
-                try (AppRootSecret a = kms.appRootSecret(c.generation(), c.app(), c.version(), policy)) {
+                try (AppRootSecret a = kms.appRootSecret(new VersionRef(c.generation(), c.app(), c.version()), policy)) {
                     AppKeyDeriver agent = new AppKeyDeriver(a);
-                    AppRootCertificate cert = kms.certifyAppRoot(c.generation(), c.app(), c.version(), policy);
+                    AppRootCertificate cert = kms.certifyAppRoot(new VersionRef(c.generation(), c.app(), c.version()), policy);
                     Map<String, Object> e = map("generation", c.generation(), "appId", c.app().toHex(), "version", c.version(),
-                            "context", HEX.formatHex(KeyRequest.appRootSecret(c.generation(), c.app(), c.version()).context()),
+                            "context", HEX.formatHex(KeyRequest.appRootSecret(new VersionRef(c.generation(), c.app(), c.version())).context()),
                             "secret", HEX.formatHex(a.toByteArray(ACCESS)));
                     try (DerivedKey signing = agent.appRootSigningKey()) {
                         e.put("signingKey", keyEntry(signing, null));

@@ -75,17 +75,17 @@ class KeyDerivationVectorsTest {
                 int gen = v.get("generation").asInt();
                 AppId app = AppId.fromHex(v.get("appId").asText());
                 int version = v.get("version").asInt();
-                assertEquals(v.get("context").asText(), HEX.formatHex(KeyRequest.appRootSecret(gen, app, version).context()));
-                try (AppRootSecret a = kms.appRootSecret(gen, app, version, policy)) {
+                assertEquals(v.get("context").asText(), HEX.formatHex(KeyRequest.appRootSecret(new VersionRef(gen, app, version)).context()));
+                try (AppRootSecret a = kms.appRootSecret(new VersionRef(gen, app, version), policy)) {
                     assertEquals(v.get("secret").asText(), HEX.formatHex(a.toByteArray(ACCESS)));
                 }
                 // a guest agent holds only the secret from the file
-                AppRootSecret fromFile = new AppRootSecret(gen, app, version,
+                AppRootSecret fromFile = new AppRootSecret(new VersionRef(gen, app, version),
                         SecretBytes.copyOf(HEX.parseHex(v.get("secret").asText()), ACCESS));
                 try (DerivedKey signing = new AppKeyDeriver(fromFile).appRootSigningKey()) {
                     assertKey(v.get("signingKey"), signing);
                 }
-                AppRootCertificate cert = kms.certifyAppRoot(gen, app, version, policy);
+                AppRootCertificate cert = kms.certifyAppRoot(new VersionRef(gen, app, version), policy);
                 assertEquals(v.at("/certificate/message").asText(), HEX.formatHex(cert.message()));
                 assertEquals(v.at("/certificate/kmsSignature").asText(), cert.kmsSignature().toHex());
                 AppRootCertificate parsed = new AppRootCertificate(gen, app, version,

@@ -18,18 +18,18 @@ class RootKeyringTest {
             assertEquals(Map.of(1, RootKeyring.GenerationState.CURRENT), ring.generations());
             ring.addCurrent(2, TestFixtures.rootSecret(2));
             assertEquals(2, ring.currentGeneration());
-            assertEquals(Map.of(1, RootKeyring.GenerationState.RETAINED, 2, RootKeyring.GenerationState.CURRENT), ring.generations());
+            assertEquals(Map.of(1, RootKeyring.GenerationState.RETIRED, 2, RootKeyring.GenerationState.CURRENT), ring.generations());
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
             // retained: still derives
-            kms.derive(KeyRequest.tlsCa(1, APP_A, 1), POLICY_V3).destroy();
+            kms.derive(KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)), POLICY_V3).destroy();
             ring.destroy(1);
             assertEquals(RootKeyring.GenerationState.DESTROYED, ring.generations().get(1));
             assertEquals(KeyRefusedException.Reason.GENERATION_DESTROYED, assertThrows(KeyRefusedException.class,
-                    () -> kms.derive(KeyRequest.tlsCa(1, APP_A, 1), POLICY_V3)).reason());
+                    () -> kms.derive(KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)), POLICY_V3)).reason());
             assertEquals(KeyRefusedException.Reason.GENERATION_DESTROYED, assertThrows(KeyRefusedException.class,
                     () -> kms.kmsRootKey(1)).reason());
             assertEquals(KeyRefusedException.Reason.GENERATION_UNKNOWN, assertThrows(KeyRefusedException.class,
-                    () -> kms.appRootSecret(3, APP_A, 1, POLICY_V3)).reason());
+                    () -> kms.appRootSecret(new VersionRef(3, APP_A, 1), POLICY_V3)).reason());
             // the current generation cannot be destroyed; numbers are never reused
             assertThrows(IllegalStateException.class, () -> ring.destroy(2));
             assertThrows(IllegalArgumentException.class, () -> ring.addCurrent(1, TestFixtures.rootSecret(1)));

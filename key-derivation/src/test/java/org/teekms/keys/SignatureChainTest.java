@@ -19,19 +19,19 @@ import org.web3j.crypto.Sign;
 class SignatureChainTest {
 
     private static SignatureChain chain(KmsKeyDeriver kms, KeyRequest r) {
-        AppRootCertificate appRoot = kms.certifyAppRoot(r.generation(), r.appId(), r.version(), POLICY_V3);
-        try (AppRootSecret a = kms.appRootSecret(r.generation(), r.appId(), r.version(), POLICY_V3);
+        AppRootCertificate appRoot = kms.certifyAppRoot(new VersionRef(r.generation(), r.appId(), r.version()), POLICY_V3);
+        try (AppRootSecret a = kms.appRootSecret(new VersionRef(r.generation(), r.appId(), r.version()), POLICY_V3);
              DerivedKey k = kms.derive(r, POLICY_V3)) {
             return new SignatureChain(appRoot, new AppKeyDeriver(a).certify(k));
         }
     }
 
     private static final List<KeyRequest> CERTIFIABLE = List.of(
-            KeyRequest.envEncryption(1, APP_A, 1), KeyRequest.tlsCa(1, APP_A, 2),
-            KeyRequest.signing(2, APP_A, 1, KeyAlgorithm.SECP256K1, "wallet/0"),
-            KeyRequest.signing(2, APP_B, 3, KeyAlgorithm.P256, "tls"),
-            KeyRequest.signing(2, APP_B, 1, KeyAlgorithm.ED25519, "responses"),
-            KeyRequest.user(1, APP_B, 1, KeyAlgorithm.X25519, "box"));
+            KeyRequest.envEncryption(new VersionRef(1, APP_A, 1)), KeyRequest.tlsCa(new VersionRef(1, APP_A, 2)),
+            KeyRequest.signing(new VersionRef(2, APP_A, 1), KeyAlgorithm.SECP256K1, "wallet/0"),
+            KeyRequest.signing(new VersionRef(2, APP_B, 3), KeyAlgorithm.P256, "tls"),
+            KeyRequest.signing(new VersionRef(2, APP_B, 1), KeyAlgorithm.ED25519, "responses"),
+            KeyRequest.user(new VersionRef(1, APP_B, 1), KeyAlgorithm.X25519, "box"));
 
     @Test
     void chainsVerifyAgainstTheTrustedKmsRoot() {
@@ -52,7 +52,7 @@ class SignatureChainTest {
     void chainSignaturesRecoverWithWeb3j() {
         try (RootKeyring ring = TestFixtures.keyring()) {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
-            SignatureChain c = chain(kms, KeyRequest.signing(2, APP_A, 1, KeyAlgorithm.SECP256K1, "wallet/0"));
+            SignatureChain c = chain(kms, KeyRequest.signing(new VersionRef(2, APP_A, 1), KeyAlgorithm.SECP256K1, "wallet/0"));
             try (DerivedKey root = kms.kmsRootKey(2)) {
                 BigInteger kmsPub = Sign.signedMessageToKey(c.appRoot().message(), web3j(c.appRoot().kmsSignature()));
                 assertEquals(new BigInteger(1, java.util.Arrays.copyOfRange(root.uncompressedPublicKey(), 1, 65)), kmsPub);
@@ -73,7 +73,7 @@ class SignatureChainTest {
     @Test
     void guestAgentAndKmsIssueIdenticalCertificates() {
         try (RootKeyring r1 = TestFixtures.keyring(); RootKeyring r2 = TestFixtures.keyring()) {
-            KeyRequest r = KeyRequest.signing(1, APP_A, 2, KeyAlgorithm.ED25519, "x");
+            KeyRequest r = KeyRequest.signing(new VersionRef(1, APP_A, 2), KeyAlgorithm.ED25519, "x");
             assertEquals(chain(new KmsKeyDeriver(r1), r), chain(new KmsKeyDeriver(r2), r));
         }
     }
@@ -82,9 +82,9 @@ class SignatureChainTest {
     void chainsAcrossAppsOrVersionsAreRefused() {
         try (RootKeyring ring = TestFixtures.keyring(); DerivedKey root = new KmsKeyDeriver(ring).kmsRootKey(1)) {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
-            SignatureChain a = chain(kms, KeyRequest.tlsCa(1, APP_A, 1));
-            SignatureChain b = chain(kms, KeyRequest.tlsCa(1, APP_B, 1));
-            SignatureChain a2 = chain(kms, KeyRequest.tlsCa(1, APP_A, 2));
+            SignatureChain a = chain(kms, KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)));
+            SignatureChain b = chain(kms, KeyRequest.tlsCa(new VersionRef(1, APP_B, 1)));
+            SignatureChain a2 = chain(kms, KeyRequest.tlsCa(new VersionRef(1, APP_A, 2)));
             SignatureChainVerifier v = new SignatureChainVerifier(root.ethereumAddress());
             assertEquals(SignatureChainVerifier.Failure.CONTEXT_MISMATCH, v.verify(new SignatureChain(a.appRoot(), b.key())).failure());
             assertEquals(SignatureChainVerifier.Failure.CONTEXT_MISMATCH, v.verify(new SignatureChain(a.appRoot(), a2.key())).failure());
@@ -92,8 +92,8 @@ class SignatureChainTest {
             AppRootCertificate forged = new AppRootCertificate(1, APP_A, 1, b.appRoot().appRootPublicKey(), b.appRoot().kmsSignature());
             assertFalse(v.verify(new SignatureChain(forged, a.key())).valid());
             // a key certificate whose path was changed after signing
-            PurposeKeyCertificate k = chain(kms, KeyRequest.user(1, APP_A, 1, KeyAlgorithm.ED25519, "p")).key();
-            PurposeKeyCertificate moved = new PurposeKeyCertificate(KeyRequest.user(1, APP_A, 1, KeyAlgorithm.ED25519, "q"),
+            PurposeKeyCertificate k = chain(kms, KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.ED25519, "p")).key();
+            PurposeKeyCertificate moved = new PurposeKeyCertificate(KeyRequest.user(new VersionRef(1, APP_A, 1), KeyAlgorithm.ED25519, "q"),
                     k.publicKey(), k.appRootSignature());
             SignatureChainVerifier.Result res = v.verify(new SignatureChain(a.appRoot(), moved));
             assertFalse(res.valid());
@@ -109,9 +109,9 @@ class SignatureChainTest {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
             SignatureChainVerifier v = new SignatureChainVerifier(root.ethereumAddress());
             List<SignatureChain> originals = List.of(
-                    chain(kms, KeyRequest.tlsCa(1, APP_A, 1)), chain(kms, KeyRequest.envEncryption(1, APP_B, 2)),
-                    chain(kms, KeyRequest.signing(1, APP_A, 3, KeyAlgorithm.SECP256K1, "w")),
-                    chain(kms, KeyRequest.user(1, APP_B, 1, KeyAlgorithm.ED25519, "e")));
+                    chain(kms, KeyRequest.tlsCa(new VersionRef(1, APP_A, 1))), chain(kms, KeyRequest.envEncryption(new VersionRef(1, APP_B, 2))),
+                    chain(kms, KeyRequest.signing(new VersionRef(1, APP_A, 3), KeyAlgorithm.SECP256K1, "w")),
+                    chain(kms, KeyRequest.user(new VersionRef(1, APP_B, 1), KeyAlgorithm.ED25519, "e")));
             int tried = 0;
             for (int i = 0; i < 1500; i++) {
                 SignatureChain c = originals.get(rnd.nextInt(originals.size()));
@@ -180,14 +180,14 @@ class SignatureChainTest {
     void signatureEncodingRoundTrips() {
         try (RootKeyring ring = TestFixtures.keyring()) {
             KmsKeyDeriver kms = new KmsKeyDeriver(ring);
-            SignatureChain c = chain(kms, KeyRequest.tlsCa(1, APP_A, 1));
+            SignatureChain c = chain(kms, KeyRequest.tlsCa(new VersionRef(1, APP_A, 1)));
             EthSignature s = c.appRoot().kmsSignature();
             assertEquals(s, EthSignature.fromHex(s.toHex()));
             assertArrayEquals(s.toBytes(), EthSignature.fromBytes(s.toBytes()).toBytes());
             assertTrue(s.v() == 27 || s.v() == 28);
             // raw keys have no public key and cannot be certified
-            try (AppRootSecret a = kms.appRootSecret(1, APP_A, 1, POLICY_V3);
-                 DerivedKey disk = kms.derive(KeyRequest.disk(1, APP_A, 1, INSTANCE_1, "data"), POLICY_V3)) {
+            try (AppRootSecret a = kms.appRootSecret(new VersionRef(1, APP_A, 1), POLICY_V3);
+                 DerivedKey disk = kms.derive(KeyRequest.disk(new VersionRef(1, APP_A, 1), INSTANCE_1, "data"), POLICY_V3)) {
                 assertThrows(UnsupportedOperationException.class, () -> new AppKeyDeriver(a).certify(disk));
                 assertThrows(IllegalArgumentException.class, () -> new PurposeKeyCertificate(disk.request(), new byte[32], s));
             }

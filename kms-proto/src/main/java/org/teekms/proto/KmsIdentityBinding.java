@@ -3,9 +3,8 @@ package org.teekms.proto;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
+import org.teekms.crypto.Digests;
 
 /**
  * What a KMS quote's REPORTDATA binds in GetKmsInfo (kms-server/README.md, "KMS identity"):
@@ -41,19 +40,11 @@ public final class KmsIdentityBinding {
       out.writeBytes(sha256(r.caCertificate()));
     }
     lp(out, nonce);
-    try {
-      return MessageDigest.getInstance("SHA-512").digest(out.toByteArray());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha512(out.toByteArray());
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 
   private static void lp(ByteArrayOutputStream out, byte[] b) {

@@ -34,6 +34,9 @@ class WireContractTest {
     assertEquals(17, DenyReason.OS_IMAGE_MEASUREMENT_MISMATCH.getNumber());
     assertEquals(18, DenyReason.ATTESTATION_EXPIRED.getNumber());
     assertEquals(19, DenyReason.ROOT_ANCHOR_MISMATCH.getNumber());
+    assertEquals(32, DenyReason.GPU_VERIFIER_NOT_CONFIGURED.getNumber());
+    assertEquals(33, DenyReason.TD_NOT_ACCEPTED.getNumber());
+    assertEquals(34, DenyReason.RATE_LIMITED.getNumber());
   }
 
   @Test

@@ -16,6 +16,7 @@ import java.util.HexFormat;
 import java.util.List;
 import org.teekms.attest.gpu.GpuArchitecture;
 import org.teekms.attest.gpu.GpuEvidence;
+import org.teekms.attest.tdx.Pem;
 
 /**
  * The {@code nvidia_payload} of an attestation report, in the shape NVIDIA's local GPU verifier takes (and the
@@ -45,8 +46,7 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
     for (GpuEvidence.Device d : evidence.gpus()) {
       StringBuilder pem = new StringBuilder();
       for (byte[] der : d.certChain()) {
-        pem.append("-----BEGIN CERTIFICATE-----\n").append(Base64.getMimeEncoder(64, new byte[] {'\n'})
-            .encodeToString(der)).append("\n-----END CERTIFICATE-----\n");
+        pem.append(Pem.encode("CERTIFICATE", der));
       }
       ObjectNode e = list.addObject();
       e.put("evidence", b64.encodeToString(d.report()));

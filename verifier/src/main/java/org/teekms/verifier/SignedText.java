@@ -1,13 +1,12 @@
 package org.teekms.verifier;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
+import org.teekms.crypto.Digests;
 import org.teekms.keys.EthSignature;
 import org.teekms.keys.EthereumAddress;
-import org.teekms.keys.Secp256k1;
+import org.teekms.keys.Secp256k1SigningKey;
 
 /**
  * The signed statement about one proxied exchange (docs/verifiable-inference.md §2), in one of two formats:
@@ -109,12 +108,7 @@ public final class SignedText {
 
   /** The EIP-191 personal message bytes whose Keccak-256 is signed. */
   public static byte[] personalMessage(String text) {
-    byte[] t = text.getBytes(StandardCharsets.UTF_8);
-    byte[] prefix = ("\u0019Ethereum Signed Message:\n" + t.length).getBytes(StandardCharsets.UTF_8);
-    byte[] out = new byte[prefix.length + t.length];
-    System.arraycopy(prefix, 0, out, 0, prefix.length);
-    System.arraycopy(t, 0, out, prefix.length, t.length);
-    return out;
+    return Secp256k1SigningKey.personalMessage(text.getBytes(StandardCharsets.UTF_8));
   }
 
   public static String encodeSignature(EthSignature sig) {
@@ -130,17 +124,14 @@ public final class SignedText {
       if (b.length != 65) {
         return Optional.empty();
       }
-      return Secp256k1.recoverAddress(personalMessage(text), EthSignature.fromBytes(b));
+      return Secp256k1SigningKey.recoverPersonalSigner(text.getBytes(StandardCharsets.UTF_8),
+          EthSignature.fromBytes(b));
     } catch (RuntimeException e) {
       return Optional.empty();
     }
   }
 
   public static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 }

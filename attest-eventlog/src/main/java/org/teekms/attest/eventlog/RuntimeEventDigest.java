@@ -2,7 +2,7 @@ package org.teekms.attest.eventlog;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import org.teekms.crypto.Digests;
 
 /**
  * dstack's runtime-event measurement (version 1, as in dstack {@code cc-eventlog/src/runtime_events.rs}):
@@ -39,10 +39,6 @@ public final class RuntimeEventDigest {
   }
 
   static MessageDigest sha384() {
-    try {
-      return MessageDigest.getInstance("SHA-384");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-384 is a mandatory JDK algorithm", e);
-    }
+    return Digests.newDigest("SHA-384");
   }
 }

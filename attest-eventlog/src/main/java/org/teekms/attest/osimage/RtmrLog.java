@@ -3,11 +3,10 @@ package org.teekms.attest.osimage;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import org.teekms.attest.eventlog.RuntimeEventDigest;
+import org.teekms.crypto.Digests;
 
 /**
  * The expected event digests of RTMR0-2 for a dstack OS image booted by OVMF (pre-202505 layout), as dstack-mr
@@ -104,10 +103,6 @@ public final class RtmrLog {
   }
 
   static byte[] sha384(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-384").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-384 is a mandatory JDK algorithm", e);
-    }
+    return Digests.sha384(data);
   }
 }

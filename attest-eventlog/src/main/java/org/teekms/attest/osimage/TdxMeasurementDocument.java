@@ -1,8 +1,8 @@
 package org.teekms.attest.osimage;
 
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import org.teekms.crypto.Digests;
 
 /**
  * dstack's {@code vm_config.tdx_measurement}: the image's {@code sha256sum.txt} bytes and its
@@ -59,11 +59,7 @@ public final class TdxMeasurementDocument {
   }
 
   static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is a mandatory JDK algorithm", e);
-    }
+    return Digests.sha256(data);
   }
 
   @Override

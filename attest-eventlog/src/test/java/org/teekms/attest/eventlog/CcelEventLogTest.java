@@ -10,6 +10,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
 import org.teekms.attest.Fixtures;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
@@ -54,13 +56,19 @@ class CcelEventLogTest {
     assertTrue(msg(() -> CcelEventLog.parseTable(Arrays.copyOf(TABLE, 40))).contains("40 bytes"));
   }
 
+  /** Bytes of the fixture's log area in use (up to the 0xFF terminator). */
+  private static final int USED = 18101;
+
+  @ParameterizedTest(name = "cut at {0}")
+  @ValueSource(ints = {0, 3, 31, 70, 100, 5000, USED - 1})
+  void aTruncatedLogIsRefused(int cut) {
+    byte[] t = Arrays.copyOf(DATA, cut);
+    assertTrue(msg(() -> CcelEventLog.parse(t)).contains("truncated"), "cut at " + cut);
+  }
+
   @Test
-  void truncatedOversizedAndForeignLogsAreRefused() throws Exception {
-    int used = 18101;
-    for (int cut : new int[] {0, 3, 31, 70, 100, 5000, used - 1}) {
-      byte[] t = Arrays.copyOf(DATA, cut);
-      assertTrue(msg(() -> CcelEventLog.parse(t)).contains("truncated"), "cut at " + cut);
-    }
+  void oversizedAndForeignLogsAreRefusedAndPaddingEndsALog() throws Exception {
+    int used = USED;
     // Ends cleanly at the 0xFF terminator and at zero padding.
     assertEquals(CcelEventLog.parse(DATA), CcelEventLog.parse(Arrays.copyOf(DATA, used)));
     byte[] zeroPadded = Arrays.copyOf(Arrays.copyOf(DATA, used), used + 4096);

@@ -1,5 +1,7 @@
 package org.teekms.attest.gpu;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import static org.teekms.attest.gpu.GpuAttestationException.Reason.CERT_CHAIN_INVALID;
 
 import java.io.ByteArrayInputStream;
@@ -16,7 +18,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.teekms.crypto.BouncyCastle;
+import org.teekms.crypto.Digests;
 
 /**
  * Validates a leaf-first X.509 chain against one configured trust anchor: issuer/subject linkage, signatures
@@ -26,7 +29,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  */
 public final class CertChainValidator {
   /** The provider every signature check in this package uses. Not registered globally. */
-  public static final Provider BC = new BouncyCastleProvider();
+  public static final Provider BC = BouncyCastle.PROVIDER;
   public static final int MAX_CHAIN_LENGTH = 8;
   public static final int MAX_CERT_BYTES = 16 * 1024;
 
@@ -52,25 +55,20 @@ public final class CertChainValidator {
    * A pure memo of a deterministic check (the exact bytes are the key), bounded; validity times are never cached.
    */
   private static final class VerifiedSignatures {
-    private final int capacity;
-    private final java.util.Set<String> verified = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Cache<String, Boolean> verified;
 
     VerifiedSignatures(int capacity) {
-      this.capacity = capacity;
+      this.verified = Caffeine.newBuilder().maximumSize(capacity).build();
     }
 
     void verify(X509Certificate cert, X509Certificate issuer) throws GeneralSecurityException {
-      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-      sha.update(cert.getEncoded());
-      String key = java.util.HexFormat.of().formatHex(sha.digest(issuer.getPublicKey().getEncoded()));
-      if (verified.contains(key)) {
+      String key = java.util.HexFormat.of().formatHex(Digests.sha256(cert.getEncoded(),
+          issuer.getPublicKey().getEncoded()));
+      if (verified.getIfPresent(key) != null) {
         return;
       }
       cert.verify(issuer.getPublicKey(), BC);
-      if (verified.size() >= capacity) {
-        verified.clear();
-      }
-      verified.add(key);
+      verified.put(key, Boolean.TRUE);
     }
   }
 

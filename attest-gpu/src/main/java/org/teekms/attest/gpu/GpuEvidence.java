@@ -23,6 +23,7 @@ import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERUTF8String;
 import org.bouncycastle.asn1.ASN1UTF8String;
+import org.teekms.crypto.Digests;
 
 /**
  * The GPU evidence of one CVM: for each GPU its raw attestation report and its attestation-key certificate chain
@@ -132,11 +133,7 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
 
   /** SHA-384 of {@link #encode()}: the payload of the RTMR3 event {@value #RTMR3_EVENT_NAME}. */
   public byte[] sha384() {
-    try {
-      return MessageDigest.getInstance("SHA-384").digest(encode());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha384(encode());
   }
 
   /**

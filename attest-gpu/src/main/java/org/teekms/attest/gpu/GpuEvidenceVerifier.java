@@ -23,10 +23,11 @@ import java.util.Objects;
 import java.util.Optional;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
+import org.teekms.crypto.Digests;
 
 /**
  * Verifies GPU evidence: for each GPU, report signature, device chain to the configured root at an explicit time,
- * nonce, FWID, revocation and (with a RIM store) measurements. Returns facts per GPU; {@link GpuPolicy} decides
+ * nonce, FWID, revocation and (with a RIM store) measurements. Returns facts per GPU; {@link GpuEvidencePolicy} decides
  * afterwards whether they are enough. Thread-safe; one instance serves every connection.
  *
  * <p>Order of checks (the first failure is the reported reason): parse → device chain → architecture → report
@@ -239,8 +240,8 @@ public final class GpuEvidenceVerifier {
 
   private static String sha256Hex(X509Certificate c) throws GpuAttestationException {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
-    } catch (CertificateEncodingException | java.security.NoSuchAlgorithmException e) {
+      return Digests.sha256Hex(c.getEncoded());
+    } catch (CertificateEncodingException e) {
       throw new GpuAttestationException(CERT_CHAIN_INVALID, "cannot encode the device certificate");
     }
   }

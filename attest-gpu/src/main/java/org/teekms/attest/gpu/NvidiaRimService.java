@@ -17,6 +17,7 @@ import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.teekms.crypto.Digests;
 
 /**
  * Fetches RIMs by id from NVIDIA's RIM service ({@code GET <base>/<id>}, e.g.
@@ -86,14 +87,14 @@ public final class NvidiaRimService implements RimStore.Fetcher {
         throw new GpuAttestationException(RIM_INVALID, "RIM service answered " + o.get("id").asText() + " for " + rimId);
       }
       byte[] rim = Base64.getDecoder().decode(o.get("rim").asText());
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(rim);
+      byte[] digest = Digests.sha256(rim);
       if (!MessageDigest.isEqual(digest, HexFormat.of().parseHex(o.get("sha256").asText().toLowerCase()))) {
         throw new GpuAttestationException(RIM_INVALID, "RIM " + rimId + " does not match the sha256 of the answer");
       }
       return rim;
     } catch (GpuAttestationException e) {
       throw e;
-    } catch (IOException | IllegalArgumentException | java.security.NoSuchAlgorithmException e) {
+    } catch (IOException | IllegalArgumentException e) {
       throw new GpuAttestationException(RIM_INVALID, "malformed RIM service answer for " + rimId + ": "
           + e.getMessage());
     }

@@ -1,5 +1,7 @@
 package org.teekms.attest.gpu;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -13,9 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
@@ -102,7 +102,7 @@ public final class OcspChecker implements RevocationChecker {
   private final Config config;
   private final Transport transport;
   private final SecureRandom random = new SecureRandom();
-  private final Map<String, Cached> cache;
+  private final Cache<String, Cached> cache;
 
   public OcspChecker(Config config) {
     this(config, httpTransport(config.timeout()));
@@ -111,15 +111,7 @@ public final class OcspChecker implements RevocationChecker {
   public OcspChecker(Config config, Transport transport) {
     this.config = config;
     this.transport = transport;
-    int max = config.cacheSize();
-    this.cache = new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Cached> eldest) {
-        return size() > max;
-      }
-    };
+    this.cache = Caffeine.newBuilder().maximumSize(config.cacheSize()).build();
   }
 
   public Config config() {
@@ -151,11 +143,9 @@ public final class OcspChecker implements RevocationChecker {
           "cannot build a CertID: " + e.getMessage());
     }
     String key = cacheKey(id);
-    synchronized (cache) {
-      Cached c = config.cacheSize() > 0 ? cache.get(key) : null;
-      if (c != null && !at.isBefore(c.thisUpdate().minus(config.clockSkew())) && !at.isAfter(c.staleAfter())) {
-        return new OcspResult.CertStatus(subject, serial, c.status(), c.detail() + " (cached)");
-      }
+    Cached c = config.cacheSize() > 0 ? cache.getIfPresent(key) : null;
+    if (c != null && !at.isBefore(c.thisUpdate().minus(config.clockSkew())) && !at.isAfter(c.staleAfter())) {
+      return new OcspResult.CertStatus(subject, serial, c.status(), c.detail() + " (cached)");
     }
     byte[] nonce = new byte[32];
     random.nextBytes(nonce);
@@ -179,9 +169,7 @@ public final class OcspChecker implements RevocationChecker {
     }
     Evaluation e = evaluate(response, id, nonce, chain, index, at);
     if (e.cacheUntil != null && config.cacheSize() > 0) {
-      synchronized (cache) {
-        cache.put(key, new Cached(e.status, e.detail, e.thisUpdate, e.cacheUntil));
-      }
+      cache.put(key, new Cached(e.status, e.detail, e.thisUpdate, e.cacheUntil));
     }
     return new OcspResult.CertStatus(subject, serial, e.status, e.detail);
   }

@@ -46,7 +46,7 @@ public record OcspResult(OcspChecker.Mode mode, List<CertStatus> certificates) {
     return true;
   }
 
-  /** Whether every certificate was positively confirmed good (what {@link GpuPolicy#ocspRequired()} asks for). */
+  /** Whether every certificate was positively confirmed good (what {@link GpuEvidencePolicy#ocspRequired()} asks for). */
   public boolean allGood() {
     return mode != OcspChecker.Mode.DISABLED && !certificates.isEmpty()
         && certificates.stream().allMatch(c -> c.status() == Status.GOOD);

@@ -1,5 +1,7 @@
 package org.teekms.attest.gpu;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import static org.teekms.attest.gpu.GpuAttestationException.Reason.RIM_INVALID;
 
 import java.io.IOException;
@@ -43,7 +45,7 @@ public final class RimStore {
   private final Map<String, String> rejected;
   private final Fetcher fetcher;
   private final X509Certificate rimRoot;
-  private final Map<String, Rim> fetched;
+  private final Cache<String, Rim> fetched;
 
   private RimStore(Path directory, List<Rim> rims, Map<String, String> rejected, Fetcher fetcher,
       X509Certificate rimRoot, int cacheSize) {
@@ -52,14 +54,7 @@ public final class RimStore {
     this.rejected = Map.copyOf(rejected);
     this.fetcher = fetcher;
     this.rimRoot = rimRoot;
-    this.fetched = java.util.Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Rim> eldest) {
-        return size() > cacheSize;
-      }
-    });
+    this.fetched = Caffeine.newBuilder().maximumSize(cacheSize).build();
   }
 
   private RimStore(Path directory, List<Rim> rims, Map<String, String> rejected) {
@@ -166,7 +161,7 @@ public final class RimStore {
 
   /** A fetched RIM by id (cached once it verified), or empty when the service has none. */
   private Optional<Rim> fetch(Rim.Kind kind, String version, String rimId, String what) throws GpuAttestationException {
-    Rim cached = fetched.get(rimId);
+    Rim cached = fetched.getIfPresent(rimId);
     if (cached != null) {
       return Optional.of(cached);
     }

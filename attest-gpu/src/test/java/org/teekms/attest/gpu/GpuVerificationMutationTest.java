@@ -18,6 +18,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Every mutation of real evidence is rejected, with the reason of the check it breaks. */
@@ -43,14 +46,18 @@ class GpuVerificationMutationTest {
     assertTrue(verifier.verifyDevice(GpuFixtures.report2023(), GpuFixtures.chain2023(), null, NONCE_2023, AT).valid());
   }
 
-  @Test
-  void signatureByteFlipIsASignatureFailure() throws Exception {
-    byte[] r = GpuFixtures.report2025();
-    for (int i : new int[] {r.length - 96, r.length - 50, r.length - 1}) {
-      byte[] m = r.clone();
-      m[i] ^= 0x01;
-      assertRejected(verify2025(m, GpuFixtures.chain2025(), NONCE_2025, AT), SIGNATURE_INVALID, "does not verify");
-    }
+  /** Offsets in the 2025 report's 96-byte signature: its first byte, the middle, the last. */
+  static IntStream signatureOffsets() throws Exception {
+    int n = GpuFixtures.report2025().length;
+    return IntStream.of(n - 96, n - 50, n - 1);
+  }
+
+  @ParameterizedTest(name = "byte {0}")
+  @MethodSource("signatureOffsets")
+  void signatureByteFlipIsASignatureFailure(int i) throws Exception {
+    byte[] m = GpuFixtures.report2025();
+    m[i] ^= 0x01;
+    assertRejected(verify2025(m, GpuFixtures.chain2025(), NONCE_2025, AT), SIGNATURE_INVALID, "does not verify");
   }
 
   @Test
@@ -75,13 +82,17 @@ class GpuVerificationMutationTest {
     assertRejected(verify2025(m, GpuFixtures.chain2025(), NONCE_2025, AT), SIGNATURE_INVALID, "does not verify");
   }
 
-  @Test
-  void truncationsAreMalformed() throws Exception {
-    byte[] r = GpuFixtures.report2025();
-    for (int len : new int[] {0, 1, 36, 37, 45, 1000, 3600, r.length - 97, r.length - 1}) {
-      assertRejected(verify2025(Arrays.copyOf(r, len), GpuFixtures.chain2025(), NONCE_2025, AT), MALFORMED_REPORT,
-          "at offset");
-    }
+  /** Cuts inside the request, the response header, the measurement blocks, before and inside the signature. */
+  static IntStream truncatedLengths() throws Exception {
+    int n = GpuFixtures.report2025().length;
+    return IntStream.of(0, 1, 36, 37, 45, 1000, 3600, n - 97, n - 1);
+  }
+
+  @ParameterizedTest(name = "first {0} bytes")
+  @MethodSource("truncatedLengths")
+  void aTruncatedReportIsMalformed(int len) throws Exception {
+    assertRejected(verify2025(Arrays.copyOf(GpuFixtures.report2025(), len), GpuFixtures.chain2025(), NONCE_2025, AT),
+        MALFORMED_REPORT, "at offset");
   }
 
   @Test

@@ -1,5 +1,7 @@
 package org.teekms.attest.tdx;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -13,9 +15,7 @@ import java.util.Arrays;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.teekms.crypto.BouncyCastle;
 
 /**
  * Builds and checks certificate paths to one trust anchor. Signature checks (the costly part) do not depend on time,
@@ -24,11 +24,11 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  */
 final class CertificatePaths {
   private static final int MAX_CACHED = 16_384;
-  private static final Provider BC = new BouncyCastleProvider();
+  private static final Provider BC = BouncyCastle.PROVIDER;
 
   private final X509Certificate anchor;
   private final byte[] anchorDer;
-  private final Set<String> verifiedSignatures = ConcurrentHashMap.newKeySet();
+  private final Cache<String, Boolean> verifiedSignatures = Caffeine.newBuilder().maximumSize(MAX_CACHED).build();
 
   CertificatePaths(X509Certificate anchor) {
     this.anchor = anchor;
@@ -95,7 +95,7 @@ final class CertificatePaths {
     } catch (CertificateEncodingException e) {
       return false;
     }
-    if (verifiedSignatures.contains(key)) {
+    if (verifiedSignatures.getIfPresent(key) != null) {
       return true;
     }
     try {
@@ -103,10 +103,7 @@ final class CertificatePaths {
     } catch (GeneralSecurityException | RuntimeException e) {
       return false;
     }
-    if (verifiedSignatures.size() > MAX_CACHED) {
-      verifiedSignatures.clear();
-    }
-    verifiedSignatures.add(key);
+    verifiedSignatures.put(key, Boolean.TRUE);
     return true;
   }
 

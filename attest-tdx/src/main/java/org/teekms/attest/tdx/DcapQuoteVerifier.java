@@ -1,5 +1,7 @@
 package org.teekms.attest.tdx;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.cert.CertificateException;
@@ -10,7 +12,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.crypto.params.ECPublicKeyParameters;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralException;
@@ -42,13 +43,13 @@ public final class DcapQuoteVerifier {
   public static final Bytes INTEL_QE_VENDOR_ID = Bytes.fromHex("939a7233f79c4ca9940a0db3957f0607");
 
   private final CertificatePaths paths;
-  private final ConcurrentHashMap<String, Object> preparedCollateral = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, Object> pckChains = new ConcurrentHashMap<>();
+  private final Cache<String, Object> preparedCollateral = bounded();
+  private final Cache<String, Object> pckChains = bounded();
   // A platform's QE report, its PCK signature and its attestation key repeat in every quote the platform makes (the
   // QE certifies its key once). Verifying a signature is a pure function of key, message and signature, so a success
   // is remembered by digest; a decoded attestation key is kept so BouncyCastle reuses its precomputed multiples.
-  private final ConcurrentHashMap<String, Boolean> verifiedQeReports = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, ECPublicKeyParameters> attestationKeys = new ConcurrentHashMap<>();
+  private final Cache<String, Boolean> verifiedQeReports = bounded();
+  private final Cache<String, ECPublicKeyParameters> attestationKeys = bounded();
 
   public DcapQuoteVerifier(X509Certificate trustAnchor) {
     Objects.requireNonNull(trustAnchor, "trust anchor");
@@ -169,20 +170,20 @@ public final class DcapQuoteVerifier {
     byte[] report = quote.qeReportRaw().array();
     byte[] signature = quote.qeReportSignature().array();
     String key = CertificatePaths.sha256(chain.leafKey().getQ().getEncoded(false), report, signature);
-    if (verifiedQeReports.containsKey(key)) {
+    if (verifiedQeReports.getIfPresent(key) != null) {
       return;
     }
     if (!EcdsaP256.verify(chain.leafKey(), report, signature)) {
       throw new VerificationException(VerificationFailure.QE_REPORT_SIGNATURE_INVALID,
           "QE report signature does not verify with the PCK certificate key");
     }
-    remember(verifiedQeReports, key, Boolean.TRUE);
+    verifiedQeReports.put(key, Boolean.TRUE);
   }
 
   private ECPublicKeyParameters attestationKey(TdxQuote quote) throws VerificationException {
     byte[] raw = quote.attestationKey().array();
     String id = java.util.HexFormat.of().formatHex(raw);
-    ECPublicKeyParameters key = attestationKeys.get(id);
+    ECPublicKeyParameters key = attestationKeys.getIfPresent(id);
     if (key == null) {
       try {
         key = EcdsaP256.rawKey(raw);
@@ -190,28 +191,25 @@ public final class DcapQuoteVerifier {
         throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
             "attestation key is not a P-256 point: " + e.getMessage());
       }
-      remember(attestationKeys, id, key);
+      attestationKeys.put(id, key);
     }
     return key;
   }
 
-  /** Puts into one of this verifier's caches, emptying it first when full (a bound against unbounded input). */
-  private static <V> void remember(ConcurrentHashMap<String, V> cache, String key, V value) {
-    if (cache.size() > MAX_CACHED) {
-      cache.clear();
-    }
-    cache.put(key, value);
+  /** One of this verifier's memo caches: bounded against unbounded input (least useful entries evicted). */
+  private static <V> Cache<String, V> bounded() {
+    return Caffeine.newBuilder().maximumSize(MAX_CACHED).build();
   }
 
   private PreparedCollateral prepared(Collateral c) throws VerificationException {
-    Object cached = preparedCollateral.get(c.id());
+    Object cached = preparedCollateral.getIfPresent(c.id());
     if (cached == null) {
       try {
         cached = PreparedCollateral.prepare(c, paths);
       } catch (VerificationException e) {
         cached = e;
       }
-      remember(preparedCollateral, c.id(), cached);
+      preparedCollateral.put(c.id(), cached);
     }
     if (cached instanceof VerificationException e) {
       throw new VerificationException(e.failure(), e.getMessage());
@@ -224,14 +222,14 @@ public final class DcapQuoteVerifier {
 
   private PckChain pckChain(Bytes pem) throws VerificationException {
     String key = CertificatePaths.sha256(pem.array());
-    Object cached = pckChains.get(key);
+    Object cached = pckChains.getIfPresent(key);
     if (cached == null) {
       try {
         cached = buildPckChain(pem);
       } catch (VerificationException e) {
         cached = e;
       }
-      remember(pckChains, key, cached);
+      pckChains.put(key, cached);
     }
     if (cached instanceof VerificationException e) {
       throw new VerificationException(e.failure(), e.getMessage());

@@ -1,7 +1,5 @@
 package org.teekms.attest.tdx;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +10,7 @@ import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1Sequence;
+import org.teekms.crypto.Digests;
 
 /**
  * The Intel SGX extension (OID 1.2.840.113741.1.13.1) of a PCK certificate: the platform's identity and the TCB it
@@ -36,11 +35,7 @@ public record PckExtension(
 
   /** SHA-256 of the PPID: a stable device identifier that does not reveal the PPID itself. */
   public Bytes deviceId() {
-    try {
-      return Bytes.copyOf(MessageDigest.getInstance("SHA-256").digest(ppid.array()));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Bytes.copyOf(Digests.sha256(ppid.array()));
   }
 
   /** Reads the extension from a PCK leaf; throws if it is absent or any required field is missing or malformed. */

@@ -64,11 +64,19 @@ public final class Pem {
   /** One certificate as a PEM block with 64-column lines and '\n' line ends. */
   public static String encode(X509Certificate cert) {
     try {
-      return BEGIN_CERT + "\n"
-          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(cert.getEncoded()) + "\n" + END_CERT + "\n";
+      return encode("CERTIFICATE", cert.getEncoded());
     } catch (java.security.cert.CertificateEncodingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * DER as one RFC 7468 PEM block ({@code label}: "CERTIFICATE", "PRIVATE KEY", …): 64-column base64 lines, each
+   * line (the BEGIN and END lines too) ending in '\n'. The one PEM encoder of tee-kms.
+   */
+  public static String encode(String label, byte[] der) {
+    return "-----BEGIN " + label + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+        + "\n-----END " + label + "-----\n";
   }
 
   public static List<X509Certificate> certificates(String pem) throws CertificateException {

@@ -33,60 +33,113 @@ public record QuotePolicy(
     }
   }
 
-  /** The decision: allowed, or the list of every rule the quote breaks. */
-  public record Decision(boolean allowed, List<String> violations) {
+  /** Which rule a quote breaks: callers that map refusals to their own codes switch on it, not on the text. */
+  public enum Rule {
+    /** The quote itself did not verify (only when evaluating a failed {@link QuoteVerificationResult}). */
+    NOT_VERIFIED,
+    TCB_STATUS,
+    ADVISORY,
+    /** An SGX enclave quote where only TDX is allowed. */
+    SGX,
+    /** TD_ATTRIBUTES.DEBUG (or an SGX debug enclave). */
+    DEBUG,
+    /** Reserved or MIGRATABLE TD_ATTRIBUTES bits set, or SEPT_VE_DISABLE clear. */
+    TD_ATTRIBUTES,
+    /** The TDX module (MRSEAM) is not an allowed one. */
+    MRSEAM,
+    /** The TD is bound to a service TD. */
+    SERVICE_TD
+  }
+
+  /** One broken rule and what exactly broke it. */
+  public record Violation(Rule rule, String detail) {
+    public Violation {
+      java.util.Objects.requireNonNull(rule, "rule");
+      java.util.Objects.requireNonNull(detail, "detail");
+    }
+  }
+
+  /** The decision: allowed, or every rule the quote breaks, in evaluation order. */
+  public record Decision(List<Violation> broken) {
     public Decision {
-      violations = List.copyOf(violations);
+      broken = List.copyOf(broken);
+    }
+
+    public boolean allowed() {
+      return broken.isEmpty();
+    }
+
+    /** The broken rules' details, in order. */
+    public List<String> violations() {
+      return broken.stream().map(Violation::detail).toList();
     }
   }
 
   public Decision evaluate(QuoteVerificationResult result) {
-    List<String> v = new ArrayList<>();
     if (!result.valid()) {
-      v.add("quote did not verify (" + result.failure() + "): " + result.error());
-      return new Decision(false, v);
-    }
-    if (!allowedStatuses.contains(result.status())) {
-      v.add("TCB status " + result.status() + " is not allowed (allowed: " + allowedStatuses + ")");
-    }
-    if (!allowAnyAdvisory) {
-      for (String id : result.advisoryIds()) {
-        if (!allowedAdvisoryIds.contains(id)) {
-          v.add("advisory " + id + " is not allowed");
-        }
-      }
+      return new Decision(List.of(new Violation(Rule.NOT_VERIFIED, "quote did not verify (" + result.failure() + "): "
+          + result.error())));
     }
     TdReport td = result.td();
     if (td == null) {
+      List<Violation> v = new ArrayList<>(platform(result.status(), result.advisoryIds()));
       if (!allowSgx) {
-        v.add("SGX enclave quotes are not allowed");
+        v.add(new Violation(Rule.SGX, "SGX enclave quotes are not allowed"));
       } else if (!allowDebug && result.quote().enclaveReport().debug()) {
-        v.add("debug enclave is not allowed");
+        v.add(new Violation(Rule.DEBUG, "debug enclave is not allowed"));
       }
-      return new Decision(v.isEmpty(), v);
+      return new Decision(v);
     }
+    return evaluate(result.status(), result.advisoryIds(), td);
+  }
+
+  /**
+   * The policy for a TD whose quote verified (DCAP) with TCB status {@code status} and {@code advisoryIds}: what a
+   * caller applies when the verification and the policy run in different places (the KMS: evidence in the TLS
+   * handshake, policy in admission).
+   */
+  public Decision evaluate(TcbStatus status, List<String> advisoryIds, TdReport td) {
+    java.util.Objects.requireNonNull(td, "td");
+    List<Violation> v = new ArrayList<>(platform(status, advisoryIds));
     TdAttributes attrs = td.tdAttributes();
     if (attrs.debug() && !allowDebug) {
-      v.add("debug TD is not allowed (TD_ATTRIBUTES.DEBUG is set)");
+      v.add(new Violation(Rule.DEBUG, "debug TD is not allowed (TD_ATTRIBUTES.DEBUG is set)"));
     }
     if (attrs.reservedBitsSet()) {
-      v.add("reserved TD_ATTRIBUTES bits are set: " + attrs.raw().hex());
+      v.add(new Violation(Rule.TD_ATTRIBUTES, "reserved TD_ATTRIBUTES bits are set: " + attrs.raw().hex()));
     }
     // No option: a migratable TD's memory and keys may be exported to another platform through a migration TD that
     // a TD 1.0 report does not name (dcap-qvl refuses bit 29 as reserved).
     if (attrs.migratable()) {
-      v.add("migratable TD is not allowed (TD_ATTRIBUTES.MIGRATABLE, bit 29, is set: " + attrs.raw().hex() + ")");
+      v.add(new Violation(Rule.TD_ATTRIBUTES, "migratable TD is not allowed (TD_ATTRIBUTES.MIGRATABLE, bit 29, is set: "
+          + attrs.raw().hex() + ")"));
     }
     if (requireSeptVeDisable && !attrs.septVeDisable()) {
-      v.add("TD_ATTRIBUTES.SEPT_VE_DISABLE is not set");
+      v.add(new Violation(Rule.TD_ATTRIBUTES, "TD_ATTRIBUTES.SEPT_VE_DISABLE is not set"));
     }
     if (!allowedMrSeams.isEmpty() && !allowedMrSeams.contains(td.mrSeam())) {
-      v.add("TDX module MRSEAM " + td.mrSeam().hex() + " is not allowed");
+      v.add(new Violation(Rule.MRSEAM, "TDX module MRSEAM " + td.mrSeam().hex() + " is not allowed"));
     }
     if (td.isTd15() && !allowServiceTd && !td.mrServiceTd().isAllZero()) {
-      v.add("TD is bound to a service TD (MRSERVICETD " + td.mrServiceTd().hex() + ")");
+      v.add(new Violation(Rule.SERVICE_TD, "TD is bound to a service TD (MRSERVICETD " + td.mrServiceTd().hex() + ")"));
     }
-    return new Decision(v.isEmpty(), v);
+    return new Decision(v);
+  }
+
+  private List<Violation> platform(TcbStatus status, List<String> advisoryIds) {
+    List<Violation> v = new ArrayList<>();
+    if (!allowedStatuses.contains(status)) {
+      v.add(new Violation(Rule.TCB_STATUS, "TCB status " + status + " is not allowed (allowed: " + allowedStatuses
+          + ")"));
+    }
+    if (!allowAnyAdvisory) {
+      for (String id : advisoryIds) {
+        if (!allowedAdvisoryIds.contains(id)) {
+          v.add(new Violation(Rule.ADVISORY, "advisory " + id + " is not allowed"));
+        }
+      }
+    }
+    return v;
   }
 
   public static Builder builder() {

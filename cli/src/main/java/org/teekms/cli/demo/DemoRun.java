@@ -43,6 +43,7 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.cli.TeeKmsCli;
+import org.teekms.crypto.Digests;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.ComposeHash;
@@ -71,7 +72,9 @@ final class DemoRun {
   private static final int CONFIRMATIONS = 2;
   /** The KMS reuses one pinned block this long (teekms.chain.pin-reuse): a policy change applies at most this much later. */
   private static final Duration PIN_REUSE = Duration.ofSeconds(1);
-  private static final int STEPS = 13;
+  private static final int STEPS = 15;
+  /** The encrypted env variable that carries the model's upstream API token (allowed_envs of the app-compose). */
+  private static final String TOKEN_VAR = "UPSTREAM_API_KEY";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HexFormat HEX = HexFormat.of();
   /** The agent logs its progress (java.util.logging); the demo prints the same facts in its steps. Held strongly:
@@ -88,11 +91,11 @@ final class DemoRun {
   // State built up by the steps.
   private final byte[] seed = new byte[32];
   /**
-   * The CVM's GPUs: SIMULATED H200-shaped (Hopper layout) GPUs derived from the demo seed, like the KMS's roots. Two,
-   * not eight: a client certificate carrying eight GPUs' evidence (about 60 KB) is refused by the KMS's TLS
-   * connection today (GpuEightRaTlsTest, disabled, names the symptom).
+   * The CVM's GPUs: SIMULATED H200-shaped (Hopper layout) GPUs derived from the demo seed, like the KMS's roots; the
+   * app's on-chain policy requires all eight (an 8-GPU node). Their evidence makes the CVM's certificate ~60 KB, which
+   * the KMS's RA-TLS port (JSSE, JsseLimits) accepts.
    */
-  private static final int GPUS = 2;
+  private static final int GPUS = 8;
   private SimulatedTdx tdx;
   private String rpcUrl;
   private ChainClient chain;
@@ -110,6 +113,9 @@ final class DemoRun {
   private String firstSigningAddress;
   private Path exchangeDir;
   private String nonceHex;
+  /** The model's upstream API token: reaches the signing proxy only through the encrypted env. */
+  private final String upstreamToken = HEX.formatHex(randomBytes(16));
+  private Path encryptedEnv;
 
   DemoRun(Settings settings, PrintWriter out) {
     this.s = settings;
@@ -132,10 +138,14 @@ final class DemoRun {
       report.step("Verify the KMS's RA-TLS identity and register its measurement on chain", this::registerKms);
       report.step("Register the OS image's golden measurement, the app and its compose hash on chain",
           this::registerApp);
-      report.step("Start a fake OpenAI-compatible model (127.0.0.1)", this::startModel);
+      report.step("Start a fake OpenAI-compatible model (127.0.0.1) that requires an upstream API token",
+          this::startModel);
+      report.step("Encrypt the token for the app: verified AppEnv public key, dstack encrypted-env format",
+          this::encryptEnv);
       report.step("Boot a simulated CVM: guest agent measures RTMR3 and fetches the app keys", this::bootCvm);
       report.step("Chat through the signing proxy; fetch the signature and the attestation report", this::chat);
       report.step("Verify the signed response offline (teekms verify response)", this::verifyOffline);
+      report.step("A tampered encrypted env fails the boot (ENV_DECRYPTION_FAILED)", this::tamperedEnv);
       report.step("A forged CVM (its own kernel, the app's id and compose hash in RTMR3) is denied: OS image "
           + "measurement mismatch", this::forgedCvm);
       report.step("Rotate the app's keys on chain; the next boot gets the new version and signing key",
@@ -199,8 +209,7 @@ final class DemoRun {
     int managementPort = ChildProcess.freePort();
     String java = ProcessHandle.current().info().command().orElse("java");
     Path data = s.workDir().resolve("kms");
-    List<String> cmd = List.of(java, "-Djdk.tls.maxHandshakeMessageSize=1048576",
-        "-Dquarkus.profile=demo",
+    List<String> cmd = List.of(java, "-Dquarkus.profile=demo",
         "-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=" + kmsPort, "-Dquarkus.http.ssl-port=" + kmsPort,
         "-Dquarkus.http.tls-configuration-name=ratls", "-Dquarkus.http.ssl.client-auth=request",
         "-Dquarkus.http.insecure-requests=disabled",
@@ -263,10 +272,78 @@ final class DemoRun {
   }
 
   private void startModel() throws Exception {
-    llm = FakeLlm.start();
+    llm = FakeLlm.start(upstreamToken);
     cleanup.add(llm);
     report.detail("fake model '%s' on http://127.0.0.1:%d (/v1/models, /v1/chat/completions)", FakeLlm.MODEL,
         llm.port());
+    report.detail("it answers only with its upstream API token (Authorization: Bearer …); nobody but the owner and "
+        + "the admitted CVM will hold it");
+  }
+
+  /** What {@code teekms env pubkey} + {@code env encrypt} do, in process (the CLI needs the simulated root as PEM). */
+  private void encryptEnv() throws Exception {
+    ManagedChannel channel = auditorChannel();
+    try {
+      org.teekms.proto.AppEnvEncryptPubKey answer = org.teekms.proto.AppEnvGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(30, java.util.concurrent.TimeUnit.SECONDS)
+          .getAppEnvEncryptPubKey(org.teekms.proto.GetAppEnvEncryptPubKeyRequest.newBuilder()
+              .setAppId(ByteString.copyFrom(HEX.parseHex(appId.substring(2)))).build());
+      org.teekms.proto.KmsInfo info = org.teekms.proto.KmsInfoServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(30, java.util.concurrent.TimeUnit.SECONDS)
+          .getKmsInfo(org.teekms.proto.GetKmsInfoRequest.getDefaultInstance());
+      org.teekms.keys.EthereumAddress root = null;
+      for (org.teekms.proto.RootGenerationInfo g : info.getGenerationsList()) {
+        if (g.getGeneration() == answer.getRootGeneration()) {
+          root = org.teekms.keys.EthereumAddress.of(g.getRootAddress().toByteArray());
+        }
+      }
+      var check = org.teekms.cli.EnvPubkeyCheck.verify(answer, AppId.fromHex(appId), clock.instant(),
+          Duration.ofMinutes(5), java.util.Optional.ofNullable(root), java.util.Optional.empty());
+      if (check.failure() != null) {
+        throw new IllegalStateException("the KMS's env public key does not verify: " + check.failure() + ": "
+            + check.error());
+      }
+      report.detail("AppEnv/GetAppEnvEncryptPubKey (no client certificate): X25519 %s, key version %d, generation %d; "
+          + "expected root = the one GetKmsInfo reports for that generation",
+          HEX.formatHex(answer.getPublicKey().toByteArray()), answer.getKeyVersion(), answer.getRootGeneration());
+      check.checked().forEach(c -> report.detail("  checked: %s", c));
+      byte[] dotEnv = (TOKEN_VAR + "=" + upstreamToken + "\n").getBytes(StandardCharsets.UTF_8);
+      byte[] blob = org.teekms.agent.env.EnvBlob.encrypt(org.teekms.agent.env.EnvJson.encode(
+          org.teekms.agent.env.DotEnv.parse(dotEnv)), answer.getPublicKey().toByteArray(), new SecureRandom());
+      encryptedEnv = s.workDir().resolve("encrypted-env");
+      Files.write(encryptedEnv, blob);
+      report.detail("encrypted %s (%d bytes: ephemeral X25519 key, IV, AES-256-GCM) -> %s; the host hands it to the "
+          + "CVM, which can only open it after the KMS admitted it", TOKEN_VAR, blob.length, encryptedEnv);
+      report.detail("same as: teekms env encrypt --app %s --kms 127.0.0.1:%d --env-file .env --out %s", appId, kmsPort,
+          encryptedEnv.getFileName());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** The blob with one ciphertext bit flipped: the AEAD refuses it and the boot stops before the app starts. */
+  private void tamperedEnv() throws Exception {
+    byte[] blob = Files.readAllBytes(encryptedEnv);
+    blob[blob.length / 2] ^= 0x01;
+    Path tampered = s.workDir().resolve("encrypted-env.tampered");
+    Files.write(tampered, blob);
+    try {
+      SimulatedCvmAgent unexpected = boot(tampered);
+      unexpected.close();
+      throw new IllegalStateException("a CVM booted with a tampered encrypted env");
+    } catch (org.teekms.agent.boot.BootFailure f) {
+      if (!f.reason().equals("ENV_DECRYPTION_FAILED")) {
+        throw new IllegalStateException("expected ENV_DECRYPTION_FAILED, got " + f.getMessage());
+      }
+      report.detail("boot refused: %s", f.getMessage());
+      report.detail("(the KMS admitted the CVM; its env key just does not open altered bytes: nothing reached the app)");
+    }
+  }
+
+  private static byte[] randomBytes(int n) {
+    byte[] b = new byte[n];
+    new SecureRandom().nextBytes(b);
+    return b;
   }
 
   private void bootCvm() throws Exception {
@@ -284,6 +361,8 @@ final class DemoRun {
     JsonNode infoJson = JSON.readTree(info.body());
     report.detail("dstack-compatible key API on %s: Info -> app_id %s, compose_hash %s", cvm.socket(),
         infoJson.path("app_id").asText("?"), infoJson.path("compose_hash").asText("?"));
+    report.detail("encrypted env opened with key version %d: %s (handed to the app in 0600 files; the proxy's "
+        + "upstream token is %s)", cvm.agent().env().keyVersion(), cvm.agent().env().names(), TOKEN_VAR);
     report.detail("signing proxy on http://127.0.0.1:%d -> model on 127.0.0.1:%d", cvm.proxyPort(), llm.port());
   }
 
@@ -376,6 +455,8 @@ final class DemoRun {
     report.detail("rebooted: key version %d (versions %s served), grant %s", keys.currentVersion(),
         keys.versions().keySet(), keys.grantId());
     report.detail("signing address %s -> %s", firstSigningAddress, cvm.signingAddress());
+    report.detail("the encrypted env made for version 1 still opens (key version %d, version 1 still served); "
+        + "`teekms env pubkey` now answers version 2: re-encrypt before raising the minimum", cvm.agent().env().keyVersion());
     if (keys.currentVersion() != 2) {
       throw new IllegalStateException("expected key version 2 after rotation, got " + keys.currentVersion());
     }
@@ -471,6 +552,15 @@ final class DemoRun {
 
   /** A CVM of the app in a TD with this MRTD, booted from the simulated OS image {@code image}, with GPUs. */
   private SimulatedCvmAgent boot(byte[] mrTd, String image, int gpus) throws Exception {
+    return boot(mrTd, image, gpus, encryptedEnv);
+  }
+
+  /** A CVM of the app whose host hands it {@code env} as its encrypted-env file. */
+  private SimulatedCvmAgent boot(Path env) throws Exception {
+    return boot(new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE, GPUS, env);
+  }
+
+  private SimulatedCvmAgent boot(byte[] mrTd, String image, int gpus, Path env) throws Exception {
     CvmIdentity identity = new CvmIdentity(AppId.fromHex(appId), InstanceId.fromHex(HEX.formatHex(instanceId)),
         osImageHash, AppCompose.parse(Files.readAllBytes(composeFile)));
     KmsAuthorizer.KmsRegistry onChain = kms -> {
@@ -485,9 +575,15 @@ final class DemoRun {
         return false; // fail closed: an unreadable registry authorizes no KMS
       }
     };
-    Path socket = s.workDir().resolve("cvm-" + System.nanoTime() % 100000 + ".sock");
+    String name = "cvm-" + System.nanoTime() % 100000;
+    Path socket = s.workDir().resolve(name + ".sock");
+    // The demo's work directory is not tmpfs; a real CVM writes under /run (tmpfs) and keeps the check on.
+    org.teekms.agent.env.EnvSettings envSettings = new org.teekms.agent.env.EnvSettings(
+        java.util.Optional.ofNullable(env), env != null, java.util.Optional.of(s.workDir().resolve(name + "-env")),
+        false);
     return SimulatedCvmAgent.boot(tdx, mrTd, image, identity, kmsPort, onChain, llm.port(), socket, clock,
-        org.teekms.attest.gpu.SimulatedGpuEvidenceProvider.of(org.teekms.attest.gpu.GpuSimulator.seeded(gpus, seed)));
+        org.teekms.attest.gpu.SimulatedGpuEvidenceProvider.of(org.teekms.attest.gpu.GpuSimulator.seeded(gpus, seed)),
+        envSettings, env == null ? null : TOKEN_VAR);
   }
 
   /**
@@ -536,7 +632,8 @@ final class DemoRun {
     c.put("kms_enabled", true);
     c.put("key_provider", "kms");
     c.put("key_provider_id", "");
-    c.putArray("allowed_envs");
+    c.put("public_sysinfo", true);
+    c.putArray("allowed_envs").add(TOKEN_VAR);
     c.put("no_instance_id", false);
     return c;
   }
@@ -602,11 +699,7 @@ final class DemoRun {
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 
 }

@@ -26,14 +26,22 @@ final class FakeLlm implements AutoCloseable {
 
   private final HttpServer server;
   private final AtomicInteger requests = new AtomicInteger();
+  private final byte[] expectedAuth;
 
-  private FakeLlm(HttpServer server) {
+  private FakeLlm(HttpServer server, String requiredToken) {
     this.server = server;
+    this.expectedAuth = requiredToken == null ? null
+        : ("Bearer " + requiredToken).getBytes(StandardCharsets.UTF_8);
   }
 
   static FakeLlm start() throws IOException {
+    return start(null);
+  }
+
+  /** A model that answers only requests carrying {@code Authorization: Bearer requiredToken} (null: any request). */
+  static FakeLlm start(String requiredToken) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
-    FakeLlm llm = new FakeLlm(server);
+    FakeLlm llm = new FakeLlm(server, requiredToken);
     server.createContext("/v1/models", llm::models);
     server.createContext("/v1/chat/completions", llm::chat);
     server.setExecutor(Executors.newFixedThreadPool(4, r -> {
@@ -69,6 +77,10 @@ final class FakeLlm implements AutoCloseable {
       return;
     }
     requests.incrementAndGet();
+    if (!authorized(ex)) {
+      send(ex, 401, "{\"error\":{\"message\":\"missing or wrong upstream API token\"}}");
+      return;
+    }
     JsonNode request;
     try {
       request = JSON.readTree(ex.getRequestBody().readNBytes(1 << 20));
@@ -110,6 +122,14 @@ final class FakeLlm implements AutoCloseable {
     out.putObject("usage").put("prompt_tokens", promptTokens).put("completion_tokens", completionTokens)
         .put("total_tokens", promptTokens + completionTokens);
     send(ex, 200, JSON.writeValueAsString(out));
+  }
+
+  private boolean authorized(HttpExchange ex) {
+    if (expectedAuth == null) {
+      return true;
+    }
+    String got = ex.getRequestHeaders().getFirst("Authorization");
+    return got != null && java.security.MessageDigest.isEqual(expectedAuth, got.getBytes(StandardCharsets.UTF_8));
   }
 
   private static void send(HttpExchange ex, int status, String body) throws IOException {

@@ -56,7 +56,7 @@ final class SimulatedCvmAgent implements AutoCloseable {
       KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
       org.teekms.attest.gpu.GpuEvidenceProvider gpu) throws Exception {
     return boot(tdx, new byte[48], SimulatedCvm.DEFAULT_IMAGE, identity, kmsPort, kmsRegistry, llmPort, socket, clock,
-        gpu);
+        gpu, org.teekms.agent.env.EnvSettings.NONE, null);
   }
 
   /**
@@ -66,13 +66,25 @@ final class SimulatedCvmAgent implements AutoCloseable {
   static SimulatedCvmAgent boot(SimulatedTdx tdx, byte[] mrTd, String image, CvmIdentity identity, int kmsPort,
       KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
       org.teekms.attest.gpu.GpuEvidenceProvider gpu) throws Exception {
+    return boot(tdx, mrTd, image, identity, kmsPort, kmsRegistry, llmPort, socket, clock, gpu,
+        org.teekms.agent.env.EnvSettings.NONE, null);
+  }
+
+  /**
+   * As above, opening the encrypted environment {@code env} at boot; with {@code upstreamKeyVar}, the signing proxy's
+   * upstream token is that variable of the decrypted environment (as {@code proxy.upstream-api-key-env}).
+   */
+  static SimulatedCvmAgent boot(SimulatedTdx tdx, byte[] mrTd, String image, CvmIdentity identity, int kmsPort,
+      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu, org.teekms.agent.env.EnvSettings env, String upstreamKeyVar)
+      throws Exception {
     SimulatedCvm cvm = tdx.newCvm(mrTd, false);
     RuntimeEventLog log = new RuntimeEventLog(cvm, cvm.measureFirmware(image));
     RaTlsVerifier.Builder kmsVerifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
         tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock);
     RunningAgent agent = AgentBoot.boot(identity, cvm, log, gpu, kmsVerifier, kmsRegistry,
         new AgentBoot.Settings("127.0.0.1", kmsPort, new Backoff(Duration.ofMillis(250), Duration.ofSeconds(2), 4),
-            Duration.ofSeconds(60), Duration.ofHours(1)), clock, Backoff.Sleeper.REAL);
+            Duration.ofSeconds(60), Duration.ofHours(1), env), clock, Backoff.Sleeper.REAL);
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)); // unix sockets need epoll
     GuestApiServer api = null;
     ResponseSigner signer = null;
@@ -81,7 +93,9 @@ final class SimulatedCvmAgent implements AutoCloseable {
       api = GuestApiServer.start(vertx, guestApi, GuestApiServer.Settings.defaults(socket));
       signer = new ResponseSigner(agent.keys().responseSigningKey());
       SigningProxy proxy = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0,
-              URI.create("http://127.0.0.1:" + llmPort), Optional.empty(), Optional.empty(), 1 << 20, 16 << 20,
+              URI.create("http://127.0.0.1:" + llmPort),
+              upstreamKeyVar == null ? Optional.empty() : agent.env().value(upstreamKeyVar), Optional.empty(),
+              1 << 20, 16 << 20,
               Duration.ofSeconds(5), Duration.ofSeconds(60)),
           signer, new SignatureStore(1000, Duration.ofHours(1), clock),
           new AttestationReporter(agent, signer, guestApi));

@@ -48,6 +48,12 @@ import picocli.CommandLine.Spec;
         ShowCommands.ShowApp.class,
         ShowCommands.History.class,
         ShowCommands.CheckApp.class,
+        CustodyCommands.DeployCustody.class,
+        CustodyCommands.RegisterCustodian.class,
+        CustodyCommands.PublishBackup.class,
+        CustodyCommands.AuthorizeRecovery.class,
+        CustodyCommands.RevokeRecovery.class,
+        CustodyCommands.ShowCustody.class,
     })
 public final class GovCommand implements Runnable {
   @Spec CommandSpec spec;

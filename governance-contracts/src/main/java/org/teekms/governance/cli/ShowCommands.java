@@ -172,6 +172,7 @@ final class ShowCommands {
           .isAppAllowed(boot, DefaultBlockParameter.valueOf(BigInteger.valueOf(n)));
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("allowed", v.allowed());
+      out.put("denial", v.denial().name());
       out.put("reason", v.reason());
       out.put("blockNumber", n);
       out.put("boot", BootInfoJson.toMap(boot));

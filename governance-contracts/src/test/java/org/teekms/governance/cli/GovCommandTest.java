@@ -202,6 +202,8 @@ class GovCommandTest {
     Run denied = gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()));
     assertEquals(1, denied.exit());
     assertEquals("compose hash not allowed", denied.json().get("reason").asText());
+    assertEquals("COMPOSE_HASH_NOT_ALLOWED", denied.json().get("denial").asText());
+    assertEquals("NONE", allowed.json().get("denial").asText());
     Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 1, "HOPPER", "550.127.05")
         .replace(h32(11), h32(12)));
     assertEquals("OS image measurement mismatch",
@@ -333,5 +335,39 @@ class GovCommandTest {
 
   static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Root custody with a multisig registry owner: {@code --calldata-only} prints the call, nothing is sent, and the
+   * wallet's signers execute exactly that call.
+   */
+  @Test
+  void custodyCallsForAMultisigOwnerArePrintedNotSent() throws Exception {
+    String op = operatorKey.toString();
+    String registry = ok("deploy-registry", "--key-file", op).json().get("registry").asText();
+    String custody = ok("deploy-custody", "--registry", registry, "--key-file", op).json().get("custody").asText();
+    byte[] key = org.teekms.custody.RecipientKeyPair.generate(new java.security.SecureRandom()).publicKey().encode();
+    String keyHex = org.web3j.utils.Numeric.toHexString(key);
+
+    Run printed = ok("register-custodian", "--custody", custody, "--public-key", keyHex, "--kind", "hsm", "--name",
+        "hsm-1", "--calldata-only");
+    assertEquals(custody, printed.json().get("to").asText());
+    org.teekms.governance.ChainClient chain = org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
+    org.teekms.governance.RootCustody c = org.teekms.governance.RootCustody.at(chain, custody, null);
+    assertEquals(0, c.custodianIds().size(), "--calldata-only sends nothing");
+
+    // the printed data, sent by the owner (as a wallet would), registers exactly that custodian
+    chain.send(operator, custody, printed.json().get("data").asText());
+    assertEquals(org.teekms.governance.RootCustody.Kind.HSM,
+        c.custodian(java.security.MessageDigest.getInstance("SHA-256").digest(key)).kind());
+    Run shown = ok("show-custody", "--custody", custody);
+    assertEquals("hsm-1", shown.json().at("/custodians/0/name").asText());
+    assertEquals(registry, shown.json().get("registry").asText());
+
+    Run badKind = gov(chainArgs("register-custodian", "--custody", custody, "--public-key", keyHex, "--kind", "hsn",
+        "--name", "x", "--key-file", op));
+    assertEquals(1, badKind.exit());
+    assertEquals("--kind must be kms-cluster, hsm or operator, got 'hsn'", badKind.json().get("error").asText());
+    chain.close();
   }
 }

@@ -6,27 +6,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
-import java.io.StringWriter;
-import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.security.Provider;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.List;
 import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.crypto.params.ECPublicKeyParameters;
-import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
-import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
-import org.bouncycastle.crypto.signers.ECDSASigner;
-import org.bouncycastle.crypto.signers.Ed25519Signer;
-import org.bouncycastle.asn1.sec.SECNamedCurves;
-import org.bouncycastle.asn1.x9.X9ECParameters;
-import org.bouncycastle.crypto.params.ECDomainParameters;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.teekms.agent.HexField;
@@ -42,14 +30,17 @@ import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.ratls.RaTlsCertificateFactory;
 import org.teekms.attest.ratls.RaTlsIdentity;
+import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.crypto.BouncyCastle;
 import org.teekms.keys.DerivedKey;
-import org.teekms.keys.EthSignature;
 import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.KeyAlgorithm;
+import org.teekms.keys.Secp256k1SigningKey;
 import org.teekms.keys.SignatureChain;
+import org.teekms.keys.SigningKey;
 import org.teekms.proto.SignCertRequest;
 import org.teekms.proto.SignCertResponse;
 
@@ -65,9 +56,6 @@ public final class GuestApi implements JsonApi {
   public static final String SIGN_KEY_PATH = "dstack/sign";
   static final ObjectMapper JSON = new ObjectMapper();
   public static final ObjectMapper JSON_MAPPER = JSON;
-  private static final X9ECParameters K1 = SECNamedCurves.getByName("secp256k1");
-  private static final ECDomainParameters K1_DOMAIN =
-      new ECDomainParameters(K1.getCurve(), K1.getG(), K1.getN(), K1.getH());
 
   private final RunningAgent agent;
 
@@ -93,11 +81,46 @@ public final class GuestApi implements JsonApi {
         case "Sign" -> sign(body);
         case "Verify" -> verify(body);
         case "Version" -> version();
+        case "EmitEvent" -> emitEvent(body);
         default -> throw new ApiException(404, "no such method: " + method);
       };
     } catch (IllegalArgumentException e) {
       throw new ApiException(400, e.getMessage());
     }
+  }
+
+  // ---- EmitEvent -------------------------------------------------------------------------------------------------
+
+  /** Longest app event payload accepted (bytes). */
+  public static final int MAX_EVENT_PAYLOAD = 16 * 1024;
+  private static final java.util.regex.Pattern EVENT_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
+
+  /**
+   * dstack's {@code EmitEvent}: the app extends RTMR3 with its own named event (recorded in the runtime event log that
+   * quotes carry and verifiers replay). Refused: names the boot sequence reserves
+   * ({@link org.teekms.attest.eventlog.DstackBootSequence#RESERVED}, {@code gpu-evidence}) — an app must not forge
+   * identity events — names outside {@code [A-Za-z0-9._:/-]{1,128}}, payloads over {@link #MAX_EVENT_PAYLOAD} bytes.
+   */
+  private ObjectNode emitEvent(JsonNode body) throws ApiException {
+    String event = body.path("event").asText("");
+    if (!body.path("event").isTextual() || !EVENT_NAME.matcher(event).matches()) {
+      throw new ApiException(400, "event must be 1..128 characters of [A-Za-z0-9._:/-]");
+    }
+    if (org.teekms.attest.eventlog.DstackBootSequence.RESERVED.contains(event)
+        || event.equals(org.teekms.attest.eventlog.DstackBootSequence.GPU_EVIDENCE)) {
+      throw new ApiException(400, "event name '" + event + "' is reserved for the boot sequence");
+    }
+    String hex = body.path("payload").asText("");
+    if (hex.length() > 2 * MAX_EVENT_PAYLOAD) {
+      throw new ApiException(413, "payload longer than " + MAX_EVENT_PAYLOAD + " bytes");
+    }
+    byte[] payload = HexField.parse("payload", hex, -1);
+    try {
+      agent.eventLog().emit(event, payload);
+    } catch (org.teekms.attest.provider.QuoteProviderException e) {
+      throw new ApiException(500, "extending RTMR3 failed: " + e.getMessage());
+    }
+    return JSON.createObjectNode();
   }
 
   // ---- GetKey ----------------------------------------------------------------------------------------------------
@@ -211,7 +234,7 @@ public final class GuestApi implements JsonApi {
     ObjectNode out = JSON.createObjectNode();
     out.put("app_id", appId);
     out.put("instance_id", id.instanceId().toHex());
-    out.put("app_cert", pem(agent.credentials().certificate()));
+    out.put("app_cert", Pem.encode(agent.credentials().certificate()));
     out.put("tcb_info", tcb.toString());
     out.put("app_name", id.compose().name());
     out.put("device_id", "");
@@ -302,14 +325,14 @@ public final class GuestApi implements JsonApi {
       throw new ApiException(502, "the certificate is not signed by the app CA of key version " + v.version());
     }
     ObjectNode out = JSON.createObjectNode();
-    out.put("key", pkcs8Pem(pair.getPrivate())); // dstack returns PKCS#8 ("BEGIN PRIVATE KEY")
-    out.putArray("certificate_chain").add(pem(leaf));
+    out.put("key", Pem.encode("PRIVATE KEY", pair.getPrivate().getEncoded())); // dstack returns PKCS#8
+    out.putArray("certificate_chain").add(Pem.encode(leaf));
     out.put("key_version", signed.getKeyVersion());
     out.put("grant_id", signed.getGrantId());
     return out;
   }
 
-  private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+  private static final Provider BC = BouncyCastle.PROVIDER;
 
   /** A P-256 public key from its SEC1 compressed encoding. */
   static java.security.PublicKey p256(byte[] compressed) throws GeneralSecurityException {
@@ -317,22 +340,6 @@ public final class GuestApi implements JsonApi {
     var spec = new org.bouncycastle.jce.spec.ECPublicKeySpec(params.getCurve().decodePoint(compressed),
         new org.bouncycastle.jce.spec.ECParameterSpec(params.getCurve(), params.getG(), params.getN(), params.getH()));
     return java.security.KeyFactory.getInstance("EC", BC).generatePublic(spec);
-  }
-
-  static String pkcs8Pem(java.security.PrivateKey key) {
-    return "-----BEGIN PRIVATE KEY-----\n"
-        + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(key.getEncoded())
-        + "\n-----END PRIVATE KEY-----\n";
-  }
-
-  static String pem(Object o) {
-    StringWriter w = new StringWriter();
-    try (JcaPEMWriter p = new JcaPEMWriter(w)) {
-      p.writeObject(o);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return w.toString();
   }
 
   // ---- Sign / Verify / Version ------------------------------------------------------------------------------------
@@ -348,18 +355,13 @@ public final class GuestApi implements JsonApi {
     AgentKeys keys = agent.keys();
     try (DerivedKey key = keys.current().deriver().signingKey(alg, SIGN_KEY_PATH)) {
       byte[] signature;
-      if (alg == KeyAlgorithm.ED25519) {
-        Ed25519Signer s = new Ed25519Signer();
-        s.init(true, new Ed25519PrivateKeyParameters(key.privateKeyBytes(InsecureSecretAccess.get()), 0));
-        s.update(data, 0, data.length);
-        signature = s.generateSignature();
-      } else {
-        byte[] digest = algorithm.equals("secp256k1_prehashed") ? data : sha256(data);
-        if (digest.length != 32) {
-          throw new IllegalArgumentException("pre-hashed signing requires a 32-byte digest, got " + digest.length);
+      if (algorithm.equals("secp256k1_prehashed")) {
+        if (data.length != 32) {
+          throw new IllegalArgumentException("pre-hashed signing requires a 32-byte digest, got " + data.length);
         }
-        EthSignature sig = key.signDigest(digest);
-        signature = Arrays.copyOf(sig.toBytes(), 64); // r ‖ s, as dstack (k256) returns it
+        signature = key.secp256k1Signer().signPrehashed(data);
+      } else {
+        signature = key.signer().sign(data); // Ed25519 of data, or k256: r ‖ s of SHA-256(data), as dstack returns it
       }
       ObjectNode out = JSON.createObjectNode();
       out.put("signature", HexField.hex(signature));
@@ -375,36 +377,12 @@ public final class GuestApi implements JsonApi {
     byte[] data = HexField.parse("data", text(body, "data"), -1);
     byte[] signature = HexField.parse("signature", text(body, "signature"), -1);
     byte[] publicKey = HexField.parse("public_key", text(body, "public_key"), -1);
-    boolean valid;
-    try {
-      valid = switch (algorithm) {
-        case "ed25519" -> {
-          if (signature.length != 64 || publicKey.length != 32) {
-            yield false;
-          }
-          Ed25519Signer v = new Ed25519Signer();
-          v.init(false, new Ed25519PublicKeyParameters(publicKey, 0));
-          v.update(data, 0, data.length);
-          yield v.verifySignature(signature);
-        }
-        case "secp256k1", "k256", "secp256k1_prehashed" -> {
-          byte[] digest = algorithm.equals("secp256k1_prehashed") ? data : sha256(data);
-          if (digest.length != 32 || signature.length != 64) {
-            yield false;
-          }
-          ECDSASigner v = new ECDSASigner();
-          v.init(false, new ECPublicKeyParameters(K1.getCurve().decodePoint(publicKey), K1_DOMAIN));
-          yield v.verifySignature(digest, new BigInteger(1, Arrays.copyOfRange(signature, 0, 32)),
-              new BigInteger(1, Arrays.copyOfRange(signature, 32, 64)));
-        }
-        default -> throw new IllegalArgumentException("unsupported algorithm: " + algorithm);
-      };
-    } catch (IllegalArgumentException e) {
-      if (e.getMessage() != null && e.getMessage().startsWith("unsupported")) {
-        throw e;
-      }
-      valid = false; // a malformed key or signature does not verify
-    }
+    boolean valid = switch (algorithm) {
+      case "ed25519" -> SigningKey.verify(KeyAlgorithm.ED25519, publicKey, data, signature);
+      case "secp256k1", "k256" -> SigningKey.verify(KeyAlgorithm.SECP256K1, publicKey, data, signature);
+      case "secp256k1_prehashed" -> Secp256k1SigningKey.verifyPrehashed(publicKey, data, signature);
+      default -> throw new IllegalArgumentException("unsupported algorithm: " + algorithm);
+    };
     ObjectNode out = JSON.createObjectNode();
     out.put("valid", valid);
     return out;
@@ -428,14 +406,6 @@ public final class GuestApi implements JsonApi {
       throw new IllegalArgumentException(field + " must be a string");
     }
     return n.asText();
-  }
-
-  static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
 }

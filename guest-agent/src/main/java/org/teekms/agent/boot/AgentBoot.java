@@ -9,6 +9,11 @@ import java.util.Optional;
 import java.util.logging.Logger;
 import javax.net.ssl.SSLException;
 import org.teekms.agent.RunningAgent;
+import org.teekms.agent.env.DecryptedEnv;
+import org.teekms.agent.env.EnvFiles;
+import org.teekms.agent.env.EnvSecretException;
+import org.teekms.agent.env.EnvSettings;
+import org.teekms.agent.env.EnvUnsealer;
 import org.teekms.agent.keys.AgentKeys;
 import org.teekms.agent.keys.AppKeysVerifier;
 import org.teekms.attest.gpu.GpuEvidenceProvider;
@@ -31,18 +36,27 @@ import org.teekms.proto.GetAppKeysResponse;
  *       event log);</li>
  *   <li>call GetAppKeys over mutual RA-TLS, accepting only a KMS that {@link KmsAuthorizer} allows, with retries on
  *       transient errors;</li>
- *   <li>check the released keys ({@link AppKeysVerifier}) and close the setup phase ({@code system-ready}).</li>
+ *   <li>check the released keys ({@link AppKeysVerifier});</li>
+ *   <li>open the encrypted environment the host gave the CVM, if any ({@link EnvUnsealer}: measured compose, AEAD
+ *       under a served version's env-encryption key, dstack's JSON, {@code allowed_envs}), and write it for the app
+ *       ({@link EnvFiles});</li>
+ *   <li>close the setup phase ({@code system-ready}).</li>
  * </ol>
  * Keys stay in memory. Any denial or rejected response is a {@link BootFailure} whose message says why.
  */
 public final class AgentBoot {
   private static final Logger LOG = Logger.getLogger(AgentBoot.class.getName());
 
-  /** Where the KMS is and how patiently to ask it. */
+  /** Where the KMS is, how patiently to ask it, and where the encrypted environment is. */
   public record Settings(String kmsHost, int kmsPort, Backoff backoff, Duration callTimeout,
-      Duration certificateValidity) {
+      Duration certificateValidity, EnvSettings env) {
+    public Settings(String kmsHost, int kmsPort, Backoff backoff, Duration callTimeout, Duration certificateValidity) {
+      this(kmsHost, kmsPort, backoff, callTimeout, certificateValidity, EnvSettings.NONE);
+    }
+
     public Settings {
       Objects.requireNonNull(kmsHost, "kmsHost");
+      Objects.requireNonNull(env, "env");
       if (kmsPort < 1 || kmsPort > 65535) {
         throw new IllegalArgumentException("KMS port " + kmsPort);
       }
@@ -108,6 +122,13 @@ public final class AgentBoot {
           throw e;
         }
       }
+      DecryptedEnv env;
+      try {
+        env = openEnvironment(settings.env(), identity, keys, log);
+      } catch (EnvSecretException e) {
+        keys.close();
+        throw new BootFailure(e.reason().name(), e.getMessage(), null);
+      }
       try {
         BootMeasurements.systemReady(log);
       } catch (QuoteProviderException e) {
@@ -118,7 +139,7 @@ public final class AgentBoot {
           + ", grant " + keys.grantId() + ", KMS root " + keys.kmsRootAddress().toChecksumString());
       ok = true;
       return new RunningAgent(identity, keys, credentials, quotes, log, gpu, client,
-          authorizer.acceptedKms(), clock);
+          authorizer.acceptedKms(), clock, env);
     } finally {
       if (!ok) {
         client.close();
@@ -126,4 +147,20 @@ public final class AgentBoot {
     }
   }
 
+  /** Step 5. Names and the key version are logged, never values. */
+  static DecryptedEnv openEnvironment(EnvSettings settings, CvmIdentity identity, AgentKeys keys, RuntimeEventLog log)
+      throws EnvSecretException {
+    Optional<byte[]> blob = settings.readBlob();
+    DecryptedEnv env = DecryptedEnv.NONE;
+    if (blob.isPresent()) {
+      env = EnvUnsealer.unseal(blob.get(), EnvUnsealer.envKeys(keys.versions()), keys.currentVersion(),
+          identity.compose().bytes(), identity.compose().allowedEnvs(), log.entries());
+      LOG.info("encrypted environment opened with key version " + env.keyVersion() + " (current "
+          + keys.currentVersion() + "): " + env.names());
+    }
+    if (settings.outputDir().isPresent()) {
+      EnvFiles.write(settings.outputDir().get(), env, settings.requireTmpfs());
+    }
+    return env;
+  }
 }

@@ -4,26 +4,32 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.teekms.agent.HexField;
+import org.teekms.crypto.Digests;
+import org.teekms.agent.env.EnvVar;
 import org.teekms.keys.EthereumAddress;
 
 /**
  * The app-compose.json the CVM boots: its compose hash is SHA-256 of the file's exact bytes (what the KMS policy and
  * dstack's {@code compose-hash} event name), its {@code name}, and the key provider it trusts: {@code key_provider}
- * ("kms") with an optional {@code key_provider_id}, the 20-byte Ethereum address of the KMS root key the app pins.
- * Other fields belong to the container runtime and are not interpreted here.
+ * ("kms") with an optional {@code key_provider_id}, the 20-byte Ethereum address of the KMS root key the app pins;
+ * {@code allowed_envs}, the names of the encrypted environment variables the app accepts (docs/env-secrets.md §4;
+ * absent = none), and {@code public_sysinfo}, whether the signing proxy's public attestation report carries this
+ * app-compose (absent = false). Other fields belong to the container runtime and are not interpreted here.
  */
 public record AppCompose(byte[] bytes, byte[] composeHash, String name, String keyProvider,
-    Optional<EthereumAddress> pinnedKmsRoot) {
+    Optional<EthereumAddress> pinnedKmsRoot, List<String> allowedEnvs, boolean publicSysinfo) {
   public static final int MAX_BYTES = 1024 * 1024;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public AppCompose {
     bytes = bytes.clone();
     composeHash = composeHash.clone();
+    allowedEnvs = List.copyOf(allowedEnvs);
   }
 
   public static AppCompose parse(byte[] bytes) {
@@ -47,7 +53,39 @@ public record AppCompose(byte[] bytes, byte[] composeHash, String name, String k
     String id = text(root, "key_provider_id", "");
     Optional<EthereumAddress> pinned = id.isEmpty() ? Optional.empty()
         : Optional.of(EthereumAddress.of(HexField.parse("key_provider_id", id, 20)));
-    return new AppCompose(bytes, sha256(bytes), name, provider, pinned);
+    return new AppCompose(bytes, sha256(bytes), name, provider, pinned, allowedEnvs(root), flag(root, "public_sysinfo"));
+  }
+
+  private static List<String> allowedEnvs(JsonNode root) {
+    JsonNode n = root.get("allowed_envs");
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw new IllegalArgumentException("app-compose field allowed_envs must be an array of names");
+    }
+    Set<String> names = new LinkedHashSet<>();
+    for (JsonNode e : n) {
+      if (!e.isTextual() || !EnvVar.validName(e.asText())) {
+        throw new IllegalArgumentException("app-compose allowed_envs entry #" + names.size()
+            + " is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      }
+      if (!names.add(e.asText())) {
+        throw new IllegalArgumentException("app-compose allowed_envs names " + e.asText() + " twice");
+      }
+    }
+    return List.copyOf(names);
+  }
+
+  private static boolean flag(JsonNode root, String field) {
+    JsonNode n = root.get(field);
+    if (n == null || n.isNull()) {
+      return false;
+    }
+    if (!n.isBoolean()) {
+      throw new IllegalArgumentException("app-compose field " + field + " must be true or false");
+    }
+    return n.asBoolean();
   }
 
   private static String text(JsonNode root, String field, String absent) {
@@ -75,11 +113,7 @@ public record AppCompose(byte[] bytes, byte[] composeHash, String name, String k
   }
 
   static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 
   @Override

@@ -2,12 +2,11 @@ package org.teekms.agent.boot;
 
 import java.math.BigInteger;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.teekms.agent.keys.AgentKeys;
+import org.teekms.crypto.Digests;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
@@ -54,17 +53,10 @@ public final class PublishedKmsIdentity {
         long number = Math.max(0, head - config.confirmations());
         EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
             .orElseThrow(() -> new GovernanceException(GovernanceException.Kind.RPC, "no block " + number));
-        String result = chain.callAtBlockHash(config.registryAddress(),
-            KmsRegistry.ABI.encodeCall("kmsIdentity", BigInteger.valueOf(generation)), block.getHash());
-        @SuppressWarnings("unchecked")
-        List<Object> t = (List<Object>) KmsRegistry.ABI.decodeResult("kmsIdentity", result).get(0);
-        String state = chain.callAtBlockHash(config.registryAddress(),
-            KmsRegistry.ABI.encodeCall("rootGenerationState", BigInteger.valueOf(generation)), block.getHash());
-        int s = ((BigInteger) KmsRegistry.ABI.decodeResult("rootGenerationState", state).get(0)).intValueExact();
-        if (s < 0 || s >= RootAnchor.State.values().length) {
-          throw new GovernanceException(GovernanceException.Kind.RPC, "unknown root generation state " + s);
-        }
-        return new Entry(generation, (byte[]) t.get(0), (byte[]) t.get(1), RootAnchor.State.values()[s], number,
+        KmsRegistry registry = KmsRegistry.at(chain, config.registryAddress(), null).atBlockHash(block.getHash());
+        KmsRegistry.KmsIdentity identity = registry.kmsIdentity(generation);
+        RootAnchor.State state = registry.rootGenerationState(generation);
+        return new Entry(generation, identity.rootPublicKeys(), identity.caCertificateSha256(), state, number,
             block.getHash());
       }
     };
@@ -115,10 +107,6 @@ public final class PublishedKmsIdentity {
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(b);
   }
 }

@@ -12,10 +12,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Set;
+import org.teekms.crypto.Digests;
 
 /**
  * Checks a LUKS2 header (both binary headers and their JSON metadata, LUKS2 on-disk format) before the agent lets
@@ -216,11 +216,7 @@ public final class Luks2HeaderCheck {
   static byte[] checksum(byte[] header) {
     byte[] copy = header.clone();
     Arrays.fill(copy, OFF_CSUM, OFF_CSUM + CSUM_LEN, (byte) 0);
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(copy);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256(copy);
   }
 
   private static JsonNode json(byte[] header) throws Refused {

@@ -1,5 +1,6 @@
 package org.teekms.agent.keys;
 
+import org.teekms.keys.VersionRef;
 import java.security.MessageDigest;
 import java.util.HashMap;
 import java.util.Map;
@@ -92,7 +93,7 @@ public final class AppKeysVerifier {
     AppRootCertificate cert = new AppRootCertificate(g, appId, v, pc.getAppRootPublicKey().toByteArray(),
         EthSignature.fromBytes(pc.getKmsSignature().toByteArray()));
     byte[] a = k.getAppRootSecret().toByteArray();
-    AppRootSecret appRoot = new AppRootSecret(g, appId, v, SecretBytes.copyOf(a, access));
+    AppRootSecret appRoot = new AppRootSecret(new VersionRef(g, appId, v), SecretBytes.copyOf(a, access));
     java.util.Arrays.fill(a, (byte) 0);
     AppKeyDeriver deriver = new AppKeyDeriver(appRoot);
     try (DerivedKey signing = deriver.appRootSigningKey()) {

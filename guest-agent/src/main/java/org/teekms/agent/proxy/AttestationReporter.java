@@ -68,7 +68,13 @@ public final class AttestationReporter {
       out.putNull("nvidia_payload");
     }
     out.put("event_log", q.eventLogJson());
-    out.set("info", api.info());
+    // public_sysinfo (app-compose, measured): whether anyone who can reach the proxy may read the app's Info (the
+    // app-compose text, measurements, KMS facts). The quote and event log are always there: they are the proof.
+    if (agent.identity().compose().publicSysinfo()) {
+      out.set("info", api.info());
+    } else {
+      out.putNull("info");
+    }
     return out;
   }
 }

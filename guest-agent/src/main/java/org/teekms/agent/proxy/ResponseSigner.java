@@ -2,13 +2,14 @@ package org.teekms.agent.proxy;
 
 import org.teekms.verifier.SignedText;
 import org.teekms.keys.DerivedKey;
+import org.teekms.keys.Secp256k1SigningKey;
 
 /**
  * Signs proxied exchanges with the app's response-signing key (secp256k1, purpose {@code signing}, derived from the
  * app root secret of the current key version: the same key after every restart, a new one when the version rotates).
  */
 public final class ResponseSigner implements AutoCloseable {
-  private final DerivedKey key;
+  private final Secp256k1SigningKey key;
   private final String address;
   private final SignedText.Format format;
 
@@ -19,8 +20,8 @@ public final class ResponseSigner implements AutoCloseable {
 
   /** Takes ownership of {@code key}; {@code format} NEAR signs only {@code request_hash:response_hash}. */
   public ResponseSigner(DerivedKey key, SignedText.Format format) {
-    this.key = key;
-    this.address = key.ethereumAddress().toChecksumString();
+    this.key = key.secp256k1Signer(); // shares the key's secret: close() zeroizes it
+    this.address = this.key.address().toChecksumString();
     this.format = java.util.Objects.requireNonNull(format);
   }
 
@@ -34,12 +35,13 @@ public final class ResponseSigner implements AutoCloseable {
   }
 
   public byte[] addressBytes() {
-    return key.ethereumAddress().toBytes();
+    return key.address().toBytes();
   }
 
   public SignedResponse sign(SignedText.Endpoint endpoint, byte[] requestSha256, byte[] responseSha256) {
     String text = SignedText.text(format, endpoint, requestSha256, responseSha256);
-    String sig = SignedText.encodeSignature(key.signMessage(SignedText.personalMessage(text)));
+    String sig = SignedText.encodeSignature(
+        key.signPersonalMessage(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     return new SignedResponse(text, sig, address, SignedText.SIGNING_ALGO);
   }
 

@@ -16,7 +16,6 @@ import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -24,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.teekms.agent.HttpBodies;
 import org.teekms.agent.api.ApiException;
+import org.teekms.crypto.Digests;
 import org.teekms.verifier.SignedText;
 
 /**
@@ -350,11 +350,7 @@ public final class SigningProxy implements AutoCloseable {
     }
 
     private static MessageDigest sha256() {
-      try {
-        return MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
+      return Digests.newSha256();
     }
   }
 }

@@ -4,6 +4,7 @@ import java.util.HexFormat;
 import java.util.Optional;
 import org.teekms.governance.AppKeyVersions;
 import org.teekms.governance.BootInfo;
+import org.teekms.governance.ChainDenial;
 import org.teekms.governance.GpuPolicy;
 import org.teekms.governance.PolicyDecision;
 import org.teekms.governance.PolicyReader;
@@ -11,6 +12,7 @@ import org.teekms.governance.RootAnchor;
 import org.teekms.kms.admission.AppPolicyPort;
 import org.teekms.kms.admission.AppPolicyVerdict;
 import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.admission.DenyCode;
 import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.onboarding.KmsPolicyVerdict;
@@ -22,7 +24,8 @@ import org.teekms.kms.roots.RootAnchorViolation;
  * app's key versions read at that same block.
  *
  * <p>GPU: the BootInfo carries only GPUs whose evidence the RA-TLS verifier accepted, and the contract's view applies
- * the app's effective GPU policy to those facts (its denial reasons map to GPU_POLICY_UNMET). The reader also returns
+ * the app's effective GPU policy to those facts (its GPU denial codes map to GPU_COUNT, GPU_ARCHITECTURE and
+ * GPU_DRIVER_VERSION, see {@link #denyCode}). The reader also returns
  * that effective policy, read at the same block; the verdict carries it and the KMS enforces it again itself
  * ({@code LocalAttestationPolicy.checkGpu}), so a registry view that forgot GPUs cannot release keys to a CVM without
  * the GPUs its owner requires. An allow without a GPU policy is refused (fail closed).
@@ -47,7 +50,7 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
       throw new IllegalArgumentException("instance id must be 20 bytes for the registry, got " + instance.length);
     }
     return new BootInfo(peer.appId(), peer.composeHash(), instance, peer.deviceId(), peer.mrAggregated(),
-        peer.osImageHash(), peer.tcbStatus(), peer.advisoryIds(), peer.gpuCount(), peer.gpuArch(),
+        peer.osImageHash(), peer.tcbStatus().name(), peer.advisoryIds(), peer.gpuCount(), peer.gpuArch(),
         peer.gpuMinDriverVersion(), peer.os().mrSystem(), peer.os().imageProven());
   }
 
@@ -57,7 +60,7 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
     try {
       boot = bootInfo(peer);
     } catch (IllegalArgumentException e) {
-      return AppPolicyVerdict.denied(null, e.getMessage());
+      return AppPolicyVerdict.denied(null, DenyCode.POLICY_DENIED, e.getMessage());
     }
     PolicyDecision d = reader.isAppAllowed(boot);
     if (d.failure() != null) {
@@ -65,14 +68,15 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
     }
     PolicyBlockRef block = block(d);
     if (!d.allowed()) {
-      return AppPolicyVerdict.denied(block, d.reason());
+      return AppPolicyVerdict.denied(block, denyCode(d.denial(), peer), d.reason());
     }
     AppKeyVersions v = d.keyVersions();
     if (v == null) {
       return AppPolicyVerdict.unavailable("the policy reader returned no key versions with an allow");
     }
     if (v.current() > Integer.MAX_VALUE || v.minimum() > Integer.MAX_VALUE) {
-      return AppPolicyVerdict.denied(block, "key version out of range: current " + v.current() + ", minimum " + v.minimum());
+      return AppPolicyVerdict.denied(block, DenyCode.POLICY_DENIED, "key version out of range: current " + v.current()
+          + ", minimum " + v.minimum());
     }
     GpuPolicy gpu = d.gpuPolicy();
     if (gpu == null) {
@@ -83,6 +87,29 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
     }
     return AppPolicyVerdict.allowed(block, (int) v.current(), (int) v.minimum(),
         new AppPolicyVerdict.GpuRequirement(gpu.count(), gpu.arch(), gpu.minDriverVersion()), anchor(d.rootAnchor()));
+  }
+
+  /**
+   * The deny code for the contract's denial code (KmsRegistry/AppPolicy {@code isAppAllowed}). A GPU count shortfall
+   * is told apart by the peer's own GPU facts, so a denial says the same whether the chain or the KMS noticed first
+   * ({@code LocalAttestationPolicy.checkGpu}): no GPU verifier here, no GPU evidence at all, or too few GPUs.
+   */
+  static DenyCode denyCode(ChainDenial denial, AttestedPeer peer) {
+    return switch (denial) {
+      case APP_NOT_REGISTERED, APP_DEREGISTERED, APP_DISABLED -> DenyCode.APP_NOT_REGISTERED;
+      case COMPOSE_HASH_NOT_ALLOWED -> DenyCode.COMPOSE_HASH_NOT_ALLOWED;
+      case DEVICE_NOT_ALLOWED -> DenyCode.DEVICE_NOT_ALLOWED;
+      case OS_IMAGE_NOT_ALLOWED -> DenyCode.OS_IMAGE_NOT_ALLOWED;
+      case OS_IMAGE_MEASUREMENT_MISMATCH -> DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH;
+      case TCB_STATUS_NOT_ALLOWED, ADVISORY_NOT_ALLOWED, TCB_NOT_UP_TO_DATE -> DenyCode.TCB_NOT_ACCEPTED;
+      case GPU_COUNT_BELOW_REQUIRED -> !peer.gpus().verified() ? DenyCode.GPU_VERIFIER_NOT_CONFIGURED
+          : peer.gpus().gpus().isEmpty() ? DenyCode.GPU_EVIDENCE_MISSING : DenyCode.GPU_COUNT;
+      case GPU_ARCHITECTURE_NOT_ALLOWED -> DenyCode.GPU_ARCHITECTURE;
+      case GPU_DRIVER_BELOW_MINIMUM -> DenyCode.GPU_DRIVER_VERSION;
+      // Not answers isAppAllowed gives about a well-formed boot (another app's id, the KMS replica view), and NONE is
+      // never a denial: the generic code, the contract's words kept in the reason.
+      case APP_ID_MISMATCH, KMS_MEASUREMENT_NOT_ALLOWED, KMS_DEVICE_NOT_ALLOWED, NONE -> DenyCode.POLICY_DENIED;
+    };
   }
 
   /** The governance reader's anchor as the KMS's value. */

@@ -103,7 +103,7 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     byte[] osImage = id.provenOsImageHash().or(id::osImageHash).map(b -> b.toByteArray()).orElse(new byte[32]);
     try {
       return new AttestedPeer(id.appId().toByteArray(), id.composeHash().toByteArray(), id.instanceId().toByteArray(),
-          device, mrAggregated, osImage, id.tcbStatus().name(), id.advisoryIds(), id.debug(), valid.size(), arch,
+          device, mrAggregated, osImage, id.tcbStatus(), id.advisoryIds(), id.td(), valid.size(), arch,
           minDriver, id.keyProvider(), measuredOs(id), gpus);
     } catch (IllegalArgumentException e) {
       throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "verified identity unusable: " + e.getMessage());

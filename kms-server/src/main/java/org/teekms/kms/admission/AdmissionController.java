@@ -14,7 +14,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 import org.teekms.keys.KeyRefusedException;
@@ -29,7 +28,7 @@ import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keys.ReleasedAppKeys;
 import org.teekms.kms.keys.TlsCertificateIssuer;
 import org.teekms.kms.keystate.AppKeyState;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.ChainRootAnchor;
 import org.teekms.kms.roots.RootAnchorViolation;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -38,7 +37,9 @@ import org.teekms.kms.roots.RootGenerationStore;
  * Decides GetAppKeys for a CVM whose RA-TLS certificate already verified, and releases its keys. In order (the first
  * failure is the answer, with a precise reason):
  * <ol>
- *   <li>local attestation policy: not a debug TD, accepted TCB status and advisories, key provider;</li>
+ *   <li>local attestation policy ({@link LocalAttestationPolicy}, the only place the KMS's quote policy is applied:
+ *       the RA-TLS handshake proved the evidence only): not a debug TD, accepted TCB status and advisories, TD
+ *       attributes and TDX module, key provider;</li>
  *   <li>GPU evidence: every presented GPU verified, no device twice, one architecture (GPU_* codes);</li>
  *   <li>on-chain policy at a pinned block (registration, OS image and its hardware measurement — the quote's mrSystem
  *       must be a golden value registered for the claimed image unless a measurement document proved it —, TCB,
@@ -107,15 +108,27 @@ public final class AdmissionController {
    * @return the grant; fails with {@link AdmissionDenied} (the reason) when nothing was released
    */
   public Uni<AppKeysGrant> grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions) {
+    return grantAppKeys(peer, requestedVersions, new byte[0]);
+  }
+
+  /**
+   * @param requestedVersions empty = every served version
+   * @param clientNonce the request's {@code client_nonce} (at most 64 bytes, else REQUEST_INVALID, checked first),
+   *     echoed as hex into the grant's or the denial's audit entry ({@link ClientNonce})
+   * @return the grant; fails with {@link AdmissionDenied} (the reason) when nothing was released
+   */
+  public Uni<AppKeysGrant> grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions, byte[] clientNonce) {
     long start = System.nanoTime();
-    AtomicReference<PolicyBlockRef> block = new AtomicReference<>();
-    return Uni.createFrom().deferred(() -> decideAndRelease(peer, requestedVersions, block))
+    ClientNonce nonce;
+    try {
+      nonce = ClientNonce.of(clientNonce);
+    } catch (AdmissionDenied invalid) {
+      return Uni.createFrom().<AppKeysGrant>failure(invalid)
+          .onFailure(AdmissionDenied.class).call(e -> refused("DENY_APP_KEYS", peer, invalid, ClientNonce.NONE, start));
+    }
+    return Uni.createFrom().deferred(() -> decideAndRelease(peer, requestedVersions, nonce))
         .onItem().invoke(() -> observer.admitted(Duration.ofNanos(System.nanoTime() - start)))
-        .onFailure(AdmissionDenied.class).call(e -> {
-          AdmissionDenied denied = (AdmissionDenied) e;
-          observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
-          return auditDenial("DENY_APP_KEYS", peer, denied, block.get());
-        });
+        .onFailure(AdmissionDenied.class).call(e -> refused("DENY_APP_KEYS", peer, (AdmissionDenied) e, nonce, start));
   }
 
   /** The outcome of steps 1-4 for an admitted peer: its app's key-version state, the served versions, the deriver. */
@@ -123,53 +136,46 @@ public final class AdmissionController {
       ChainRootAnchor anchor) {}
 
   /**
-   * Steps 1-6 without releasing anything: local policy, on-chain policy, GPU, root anchor, key-version sync.
-   *
-   * @param blockOut receives the pinned block as soon as it is known (for auditing a later refusal)
+   * Steps 1-6 without releasing anything: local policy, on-chain policy, GPU, root anchor, key-version sync. A
+   * refusal after the chain was read carries the pinned block ({@link AdmissionDenied#block}).
    */
-  Uni<Admitted> admit(AttestedPeer peer, AtomicReference<PolicyBlockRef> blockOut) {
-    // Steps 1-4 on a worker: the chain read may wait on RPC endpoints.
-    return Uni.createFrom().item(() -> policy(peer, blockOut)).runSubscriptionOn(workers)
-        .chain(verdict -> {
-          String at = " at " + verdict.block().orElseThrow();
-          ChainRootAnchor anchor = verdict.rootAnchor().orElseThrow();
-          return checkAnchor(anchor, at)
-              .chain(() -> syncKeyVersions(peer.appId(), verdict))
-              .chain(state -> deriver(anchor, at).map(deriver -> {
-                Set<Integer> live = deriver.keyring().generations().entrySet().stream()
-                    .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey)
-                    .filter(g -> anchor.refusal(g).isEmpty()).collect(Collectors.toSet());
-                List<AppKeyState.KeyVersion> served = state.servedVersions().stream()
-                    .filter(v -> live.contains(v.rootGeneration())).toList();
-                return new Admitted(state, served, deriver, verdict.block().orElseThrow(), anchor);
-              }));
-        });
+  Uni<Admitted> admit(AttestedPeer peer) {
+    // Steps 1-3 on a worker: the chain read may wait on RPC endpoints.
+    return Uni.createFrom().item(() -> {
+          local.checkPeer(peer);
+          LocalAttestationPolicy.checkGpuEvidence(peer);
+          return readChain(peer);
+        }).runSubscriptionOn(workers)
+        .chain(verdict -> atBlock(Uni.createFrom().deferred(() -> admitAt(peer, verdict)), verdict.block()));
   }
 
-  /** Steps 1-4 (blocking: the chain read); the verdict returned is ALLOWED, with a block and a root anchor. */
-  private AppPolicyVerdict policy(AttestedPeer peer, AtomicReference<PolicyBlockRef> blockOut) {
-    local.checkPeer(peer);
-    LocalAttestationPolicy.checkGpuEvidence(peer);
-
-    AppPolicyVerdict verdict = readChain(peer);
-    verdict.block().ifPresent(blockOut::set);
+  /** Steps 3-6 once the chain was read at the verdict's block. */
+  private Uni<Admitted> admitAt(AttestedPeer peer, AppPolicyVerdict verdict) {
     String at = verdict.block().map(b -> " at " + b).orElse("");
     switch (verdict.outcome()) {
       case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
       case DENIED -> {
-        java.util.Optional<DenyCode> gpuCode = LocalAttestationPolicy.gpuCodeForChainReason(verdict.reason(), peer);
-        DenyCode code = gpuCode.orElseGet(() -> LocalAttestationPolicy.codeForChainReason(verdict.reason()));
+        DenyCode code = verdict.denyCode().orElseThrow();
         String detail = code == DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH
             ? verdict.reason() + ": " + peer.os().mismatch(peer.osImageHash()) : verdict.reason();
         throw new AdmissionDenied(code, detail + " (app 0x" + peer.appHex() + at + ")");
       }
       case ALLOWED -> { }
     }
-    verdict.block().orElseThrow();
+    PolicyBlockRef block = verdict.block().orElseThrow();
     LocalAttestationPolicy.checkGpu(peer, verdict.gpu());
-    verdict.rootAnchor().orElseThrow(() -> new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE,
+    ChainRootAnchor anchor = verdict.rootAnchor().orElseThrow(() -> new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE,
         "the chain's root-generation anchor was not read with the policy" + at));
-    return verdict;
+    return checkAnchor(anchor, at)
+        .chain(() -> syncKeyVersions(app(peer), verdict))
+        .chain(state -> deriver(anchor, at).map(deriver -> {
+          Set<Integer> live = deriver.keyring().generations().entrySet().stream()
+              .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey)
+              .filter(g -> anchor.refusal(g).isEmpty()).collect(Collectors.toSet());
+          List<AppKeyState.KeyVersion> served = state.servedVersions().stream()
+              .filter(v -> live.contains(v.rootGeneration())).toList();
+          return new Admitted(state, served, deriver, block, anchor);
+        }));
   }
 
   /** Step 5: the database's root generations must not contradict the chain's anchor. */
@@ -187,29 +193,30 @@ public final class AdmissionController {
         .replaceWithVoid();
   }
 
-  private Uni<AppKeysGrant> decideAndRelease(AttestedPeer peer, List<Integer> requested,
-      AtomicReference<PolicyBlockRef> blockOut) {
+  private Uni<AppKeysGrant> decideAndRelease(AttestedPeer peer, List<Integer> requested, ClientNonce nonce) {
     if (requested.stream().anyMatch(v -> v == null || v < 1) || requested.size() > 64) {
       throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "key versions must be >= 1, at most 64 of them");
     }
     // Derivation is CPU work: on a worker, not on the event loop the database answered on.
-    return admit(peer, blockOut).emitOn(workers).map(admitted -> derive(peer, requested, admitted))
-        .chain(released -> db(ledger.recordGrant(released.grant()))
-            .onFailure().transform(e -> {
-              released.keys().forEach(ReleasedAppKeys::destroy);
-              return new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the grant could not be recorded in the audit log, "
-                  + "so no key is released: " + rootMessage(e));
-            })
-            .map(entry -> new AppKeysGrant(released.grant().grantId(), peer.appId(), peer.instanceId(),
-                released.state().currentVersion(), released.state().minVersion(), released.keys(),
-                released.grant().policyBlock())));
+    return admit(peer).emitOn(workers).chain(admitted -> atBlock(
+        Uni.createFrom().item(() -> derive(peer, requested, nonce, admitted))
+            .chain(released -> db(ledger.recordGrant(released.grant()))
+                .onFailure().transform(e -> {
+                  released.keys().forEach(ReleasedAppKeys::destroy);
+                  return new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the grant could not be recorded in the audit "
+                      + "log, so no key is released: " + rootMessage(e));
+                })
+                .map(entry -> new AppKeysGrant(released.grant().grantId(), peer.appId(), peer.instanceId(),
+                    released.state().currentVersion(), released.state().minVersion(), released.keys(),
+                    released.grant().policyBlock()))),
+        Optional.of(admitted.block())));
   }
 
   /** Derived keys and the grant that will record them; the keys are destroyed by whoever drops them. */
   private record Derived(AppKeyState state, List<ReleasedAppKeys> keys, Grant grant) {}
 
   /** Step 7 up to the grant: chooses the versions, derives their keys (zeroized if anything is refused). */
-  private Derived derive(AttestedPeer peer, List<Integer> requested, Admitted admitted) {
+  private Derived derive(AttestedPeer peer, List<Integer> requested, ClientNonce nonce, Admitted admitted) {
     AppKeyState state = admitted.state();
     List<AppKeyState.KeyVersion> served = admitted.served();
     KmsKeyDeriver deriver = admitted.deriver();
@@ -242,18 +249,22 @@ public final class AdmissionController {
     List<ReleasedAppKeys> keys = new ArrayList<>();
     try {
       for (AppKeyState.KeyVersion v : chosen) {
-        keys.add(versionKeys.issue(deriver, peer.appId(), peer.instanceId(), v.version(), v.rootGeneration(), policy));
+        keys.add(versionKeys.issue(deriver, v.of(app(peer)), instance(peer), policy));
       }
     } catch (KeyRefusedException refused) {
       keys.forEach(ReleasedAppKeys::destroy);
       throw new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED, refused.getMessage());
     }
 
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
+    details.put("tcbStatus", peer.tcbStatus().name());
+    details.put("gpuCount", String.valueOf(peer.gpuCount()));
+    details.put("gpuDevices", gpuDevices(peer));
+    nonce.hex().ifPresent(n -> details.put(ClientNonce.AUDIT_KEY, n));
     Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, peer.appId(), peer.instanceId(),
         chosen.stream().map(AppKeyState.KeyVersion::version).toList(),
-        chosen.get(chosen.size() - 1).rootGeneration(), block, Map.of(
-            "composeHash", HexFormat.of().formatHex(peer.composeHash()), "tcbStatus", peer.tcbStatus(),
-            "gpuCount", String.valueOf(peer.gpuCount()), "gpuDevices", gpuDevices(peer)));
+        chosen.get(chosen.size() - 1).rootGeneration(), block, details);
     return new Derived(state, keys, grant);
   }
 
@@ -264,41 +275,42 @@ public final class AdmissionController {
   public Uni<SignedCertificate> signCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames,
       int validitySeconds, boolean clientAuth) {
     long start = System.nanoTime();
-    AtomicReference<PolicyBlockRef> block = new AtomicReference<>();
     return Uni.createFrom().deferred(() -> {
           try {
             TlsCertificateIssuer.checkRequest(csrDer, dnsNames, validitySeconds);
           } catch (TlsCertificateIssuer.BadCertificateRequest bad) {
             throw new AdmissionDenied(DenyCode.REQUEST_INVALID, bad.getMessage());
           }
-          return admit(peer, block);
+          return admit(peer);
         })
         .emitOn(workers)
-        .map(admitted -> {
-          AppKeyState state = admitted.state();
-          AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
-              .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
-                  "the current key version " + state.currentVersion() + " is not served"));
-          TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), peer.appId(),
-              peer.instanceId(), current.version(), current.rootGeneration(),
-              new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()), csrDer, dnsNames,
-              validitySeconds, clientAuth, clock);
-          Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
-              List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
-                  "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
-                  "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
-          return new SignedCertificate(grant.grantId(), issued, grant);
-        })
-        .chain(signed -> db(ledger.recordGrant(signed.grant()))
-            .onFailure().transform(e -> new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not be "
-                + "recorded in the audit log, so no certificate is returned: " + rootMessage(e)))
-            .replaceWith(signed))
+        .chain(admitted -> atBlock(
+            Uni.createFrom().item(() -> issueCertificate(peer, csrDer, dnsNames, validitySeconds, clientAuth, admitted))
+                .chain(signed -> db(ledger.recordGrant(signed.grant()))
+                    .onFailure().transform(e -> new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not "
+                        + "be recorded in the audit log, so no certificate is returned: " + rootMessage(e)))
+                    .replaceWith(signed)),
+            Optional.of(admitted.block())))
         .onItem().invoke(() -> observer.admitted(Duration.ofNanos(System.nanoTime() - start)))
-        .onFailure(AdmissionDenied.class).call(e -> {
-          AdmissionDenied denied = (AdmissionDenied) e;
-          observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
-          return auditDenial("DENY_SIGN_CERT", peer, denied, block.get());
-        });
+        .onFailure(AdmissionDenied.class).call(e -> refused("DENY_SIGN_CERT", peer, (AdmissionDenied) e,
+            ClientNonce.NONE, start));
+  }
+
+  /** The certificate under the current key version's app CA, and the grant that will record it. */
+  private SignedCertificate issueCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames,
+      int validitySeconds, boolean clientAuth, Admitted admitted) {
+    AppKeyState state = admitted.state();
+    AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
+        .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
+            "the current key version " + state.currentVersion() + " is not served"));
+    TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), current.of(app(peer)),
+        instance(peer), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()), csrDer, dnsNames,
+        validitySeconds, clientAuth, clock);
+    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
+        List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
+            "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
+            "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
+    return new SignedCertificate(grant.grantId(), issued, grant);
   }
 
   /** A certificate issued by SignCert and the grant recording it. */
@@ -315,11 +327,11 @@ public final class AdmissionController {
     }
   }
 
-  private Uni<AppKeyState> syncKeyVersions(byte[] appId, AppPolicyVerdict verdict) {
+  private Uni<AppKeyState> syncKeyVersions(org.teekms.keys.AppId appId, AppPolicyVerdict verdict) {
     long now = clock.millis();
     // Common case: the app is already where the chain says. Read without locking; only an advance takes the row lock
     // (so concurrent admissions of one app do not queue behind each other).
-    return db(AppKeyVersions.read(pool, appId).chain(known -> {
+    return db(AppKeyStateStore.read(pool, appId).chain(known -> {
       if (known.isPresent() && known.get().currentVersion() >= verdict.currentKeyVersion()
           && known.get().minVersion() >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
         return Uni.createFrom().item(known.get());
@@ -328,9 +340,9 @@ public final class AdmissionController {
         if (current.isEmpty()) {
           throw new IllegalStateException("the KMS has no CURRENT root generation (not bootstrapped)");
         }
-        return AppKeyVersions.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
+        return AppKeyStateStore.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
             current.get().generation(), now);
-      })).map(AppKeyVersions.Advance::after);
+      })).map(AppKeyStateStore.Advance::after);
     })).onFailure().transform(e -> new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "key-version state unavailable: "
         + rootMessage(e)));
   }
@@ -341,27 +353,40 @@ public final class AdmissionController {
         : new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root keys unavailable: " + rootMessage(e)));
   }
 
+  /** Counts a refusal and audits it; completes (never fails) once the audit write is done or has failed. */
+  private Uni<Void> refused(String kind, AttestedPeer peer, AdmissionDenied denied, ClientNonce nonce, long start) {
+    observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
+    return auditDenial(kind, peer, denied, nonce);
+  }
+
   /** Audits a refusal; completes (never fails) once the write is done or has failed: the refusal stands either way. */
-  private Uni<Void> auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, PolicyBlockRef block) {
+  private Uni<Void> auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, ClientNonce nonce) {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("detail", denied.detail());
     facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
     facts.put("instanceId", HexFormat.of().formatHex(peer.instanceId()));
-    facts.put("tcbStatus", peer.tcbStatus());
+    facts.put("tcbStatus", peer.tcbStatus().name());
+    facts.put("debug", peer.debug());
     facts.put("osImageHash", HexFormat.of().formatHex(peer.osImageHash()));
     facts.put("mrSystem", peer.os().mrSystemHex());
     if (!peer.gpus().gpus().isEmpty()) {
       facts.put("gpuCount", peer.gpuCount());
       facts.put("gpuDevices", gpuDevices(peer));
     }
-    Optional.ofNullable(block).ifPresent(b -> {
+    denied.block().ifPresent(b -> {
       facts.put("policyBlock", b.number());
       facts.put("chainId", b.chainId());
     });
+    nonce.hex().ifPresent(n -> facts.put(ClientNonce.AUDIT_KEY, n));
     return db(ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts))
         .onFailure().invoke(e -> LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(),
             denied.code(), rootMessage(e)))
         .onFailure().recoverWithNull().replaceWithVoid();
+  }
+
+  /** A refusal from {@code step} carries {@code block}, the block the policy was read at (when it has none yet). */
+  private static <T> Uni<T> atBlock(Uni<T> step, Optional<PolicyBlockRef> block) {
+    return step.onFailure(AdmissionDenied.class).transform(e -> ((AdmissionDenied) e).at(block));
   }
 
   /**
@@ -371,6 +396,15 @@ public final class AdmissionController {
   private <T> Uni<T> db(Uni<T> step) {
     return step.ifNoItem().after(dbWait).failWith(() -> new java.util.concurrent.TimeoutException(
         "the database did not answer within " + dbWait));
+  }
+
+  private static org.teekms.keys.AppId app(AttestedPeer peer) {
+    return org.teekms.keys.AppId.of(peer.appId());
+  }
+
+  private static Optional<org.teekms.keys.InstanceId> instance(AttestedPeer peer) {
+    byte[] id = peer.instanceId();
+    return id.length == 0 ? Optional.empty() : Optional.of(org.teekms.keys.InstanceId.of(id));
   }
 
   /** The attested GPUs' device ids (SHA-256 of each device-identity certificate), comma-separated, evidence order. */

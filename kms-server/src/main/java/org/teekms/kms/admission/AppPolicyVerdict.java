@@ -11,14 +11,17 @@ import org.teekms.kms.roots.ChainRootAnchor;
  *
  * @param outcome ALLOWED, DENIED (the contract said no, {@code reason} says why) or UNAVAILABLE (the chain could not
  *     be read reliably; {@code reason} says why; never allow)
+ * @param denyCode for DENIED: the code the client and the audit log get (from the contract's denial code, never parsed
+ *     from {@code reason}); empty otherwise
  * @param block the pinned block (empty only when UNAVAILABLE before a block could be pinned)
  * @param currentKeyVersion / minKeyVersion the app's on-chain key versions at that block (0 when not ALLOWED)
  * @param gpu the app's effective GPU requirement at that block
  * @param rootAnchor for ALLOWED: the registry's root-generation anchor at that block (the database is checked against
  *     it before any key is released); empty otherwise
  */
-public record AppPolicyVerdict(Outcome outcome, String reason, Optional<PolicyBlockRef> block, int currentKeyVersion,
-    int minKeyVersion, GpuRequirement gpu, Optional<ChainRootAnchor> rootAnchor) {
+public record AppPolicyVerdict(Outcome outcome, Optional<DenyCode> denyCode, String reason,
+    Optional<PolicyBlockRef> block, int currentKeyVersion, int minKeyVersion, GpuRequirement gpu,
+    Optional<ChainRootAnchor> rootAnchor) {
 
   public enum Outcome { ALLOWED, DENIED, UNAVAILABLE }
 
@@ -28,6 +31,10 @@ public record AppPolicyVerdict(Outcome outcome, String reason, Optional<PolicyBl
 
   public AppPolicyVerdict {
     Objects.requireNonNull(outcome, "outcome");
+    Objects.requireNonNull(denyCode, "denyCode");
+    if (denyCode.isPresent() != (outcome == Outcome.DENIED)) {
+      throw new IllegalArgumentException("a deny code comes with DENIED and only with it");
+    }
     Objects.requireNonNull(reason, "reason");
     Objects.requireNonNull(block, "block");
     Objects.requireNonNull(gpu, "gpu");
@@ -41,16 +48,17 @@ public record AppPolicyVerdict(Outcome outcome, String reason, Optional<PolicyBl
 
   public static AppPolicyVerdict allowed(PolicyBlockRef block, int current, int min, GpuRequirement gpu,
       ChainRootAnchor rootAnchor) {
-    return new AppPolicyVerdict(Outcome.ALLOWED, "", Optional.of(block), current, min, gpu, Optional.of(rootAnchor));
+    return new AppPolicyVerdict(Outcome.ALLOWED, Optional.empty(), "", Optional.of(block), current, min, gpu,
+        Optional.of(rootAnchor));
   }
 
-  public static AppPolicyVerdict denied(PolicyBlockRef block, String reason) {
-    return new AppPolicyVerdict(Outcome.DENIED, reason, Optional.ofNullable(block), 0, 0, GpuRequirement.NONE,
-        Optional.empty());
+  public static AppPolicyVerdict denied(PolicyBlockRef block, DenyCode code, String reason) {
+    return new AppPolicyVerdict(Outcome.DENIED, Optional.of(code), reason, Optional.ofNullable(block), 0, 0,
+        GpuRequirement.NONE, Optional.empty());
   }
 
   public static AppPolicyVerdict unavailable(String reason) {
-    return new AppPolicyVerdict(Outcome.UNAVAILABLE, reason, Optional.empty(), 0, 0, GpuRequirement.NONE,
-        Optional.empty());
+    return new AppPolicyVerdict(Outcome.UNAVAILABLE, Optional.empty(), reason, Optional.empty(), 0, 0,
+        GpuRequirement.NONE, Optional.empty());
   }
 }

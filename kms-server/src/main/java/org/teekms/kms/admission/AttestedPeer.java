@@ -5,6 +5,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.teekms.attest.tdx.TcbStatus;
+import org.teekms.attest.tdx.TdReport;
 
 /**
  * What the RA-TLS handshake established about a client CVM (quote, event log and GPU evidence already verified):
@@ -13,6 +15,9 @@ import java.util.Optional;
  *
  * @param instanceId 0-64 bytes (empty when the app runs without an instance id)
  * @param osImageHash 32 bytes, all zero when not measured
+ * @param tcbStatus the platform's TCB status DCAP established (never Revoked: DCAP refuses that)
+ * @param advisoryIds Intel advisories that apply to the platform
+ * @param td the verified TD report (attributes, MRSEAM, …): what the KMS's quote policy is applied to in admission
  * @param gpuCount GPUs whose evidence verified (0 when none or not examined)
  * @param gpuArch their architecture ("" when none)
  * @param gpuMinDriverVersion lowest driver version among them (governance DriverVersion encoding, 0 when none)
@@ -22,14 +27,14 @@ import java.util.Optional;
  *     only valid GPUs)
  */
 public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
-    byte[] osImageHash, String tcbStatus, List<String> advisoryIds, boolean debug, int gpuCount, String gpuArch,
+    byte[] osImageHash, TcbStatus tcbStatus, List<String> advisoryIds, TdReport td, int gpuCount, String gpuArch,
     long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os, GpuFacts gpus) {
 
   /** A peer that presented no GPU evidence to a KMS that verifies GPU evidence. */
   public AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
-      byte[] osImageHash, String tcbStatus, List<String> advisoryIds, boolean debug, int gpuCount, String gpuArch,
+      byte[] osImageHash, TcbStatus tcbStatus, List<String> advisoryIds, TdReport td, int gpuCount, String gpuArch,
       long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os) {
-    this(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, debug, gpuCount,
+    this(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, td, gpuCount,
         gpuArch, gpuMinDriverVersion, keyProvider, os, GpuFacts.NONE);
   }
 
@@ -46,6 +51,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
     osImageHash = exact(osImageHash, 32, "osImageHash");
     Objects.requireNonNull(tcbStatus, "tcbStatus");
     advisoryIds = List.copyOf(advisoryIds);
+    Objects.requireNonNull(td, "td");
     Objects.requireNonNull(gpuArch, "gpuArch");
     Objects.requireNonNull(keyProvider, "keyProvider");
     Objects.requireNonNull(os, "os");
@@ -67,6 +73,11 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
   @Override public byte[] mrAggregated() { return mrAggregated.clone(); }
   @Override public byte[] osImageHash() { return osImageHash.clone(); }
 
+  /** Whether the TD has the DEBUG attribute (its memory is open to the host). */
+  public boolean debug() {
+    return td.tdAttributes().debug();
+  }
+
   public String appHex() {
     return HexFormat.of().formatHex(appId);
   }
@@ -76,7 +87,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
     return o instanceof AttestedPeer p && Arrays.equals(appId, p.appId) && Arrays.equals(composeHash, p.composeHash)
         && Arrays.equals(instanceId, p.instanceId) && Arrays.equals(deviceId, p.deviceId)
         && Arrays.equals(mrAggregated, p.mrAggregated) && Arrays.equals(osImageHash, p.osImageHash)
-        && tcbStatus.equals(p.tcbStatus) && advisoryIds.equals(p.advisoryIds) && debug == p.debug
+        && tcbStatus.equals(p.tcbStatus) && advisoryIds.equals(p.advisoryIds) && td.equals(p.td)
         && gpuCount == p.gpuCount && gpuArch.equals(p.gpuArch) && gpuMinDriverVersion == p.gpuMinDriverVersion
         && keyProvider.equals(p.keyProvider) && os.equals(p.os)
         && gpus.equals(p.gpus);
@@ -91,7 +102,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
   public String toString() {
     HexFormat hex = HexFormat.of();
     return "AttestedPeer[app=" + hex.formatHex(appId) + ", compose=" + hex.formatHex(composeHash) + ", instance="
-        + hex.formatHex(instanceId) + ", tcb=" + tcbStatus + ", debug=" + debug + ", gpus=" + gpuCount + ", mrSystem="
+        + hex.formatHex(instanceId) + ", tcb=" + tcbStatus + ", debug=" + debug() + ", gpus=" + gpuCount + ", mrSystem="
         + os.mrSystemHex() + "]";
   }
 }

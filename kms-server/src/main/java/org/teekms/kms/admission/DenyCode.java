@@ -43,7 +43,14 @@ public enum DenyCode {
   GPU_DUPLICATE_DEVICE(false),
   GPU_ARCHITECTURE(false),
   GPU_DRIVER_VERSION(false),
-  GPU_VERIFIER_NOT_CONFIGURED(false);
+  GPU_VERIFIER_NOT_CONFIGURED(false),
+  /**
+   * The quote verified but the KMS's quote policy refuses the TD itself: TD attributes (MIGRATABLE, reserved bits,
+   * SEPT_VE_DISABLE clear), a TDX module (MRSEAM) not allowed, or a service-TD binding.
+   */
+  TD_NOT_ACCEPTED(false),
+  /** An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry later). */
+  RATE_LIMITED(true);
 
   private final boolean unavailable;
 

@@ -1,42 +1,90 @@
 package org.teekms.kms.admission;
 
+import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
+import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.attest.tdx.TcbStatus;
 
 /**
- * Checks the KMS enforces itself, whatever the chain says: no debug TD, a TCB status (and advisories) the operator
- * accepts, the app's GPU requirement met by GPUs whose evidence verified, and (optionally) the CVM having pinned this
- * KMS as its key provider.
+ * Checks the KMS enforces itself, whatever the chain says: the quote policy (no debug TD, a TCB status and advisories
+ * the operator accepts, TD attributes, TDX module, no service TD), the app's GPU requirement met by GPUs whose
+ * evidence verified, and (optionally) the CVM having pinned this KMS as its key provider.
  *
- * @param acceptedTcbStatuses e.g. {"UpToDate"}; anything else is TCB_NOT_ACCEPTED
- * @param acceptedAdvisories advisory ids tolerated; any other reported advisory is TCB_NOT_ACCEPTED
+ * <p>This is the only place the KMS applies its quote policy to a peer: the RA-TLS handshake only proves the
+ * evidence ({@code RaTlsVerifier.Builder#deferQuotePolicy}), so that a refusal reaches the client with its precise
+ * code and is audited under the peer's app.
+ *
+ * @param quotePolicy what a verified quote must satisfy ({@link #quotePolicy(Collection, Collection)} from config)
  * @param requiredKeyProvider when present, the key-provider the CVM measured must equal it
  */
-public record LocalAttestationPolicy(Set<String> acceptedTcbStatuses, Set<String> acceptedAdvisories,
-    Optional<String> requiredKeyProvider) {
+public record LocalAttestationPolicy(QuotePolicy quotePolicy, Optional<String> requiredKeyProvider) {
 
   public LocalAttestationPolicy {
-    acceptedTcbStatuses = Set.copyOf(acceptedTcbStatuses);
-    acceptedAdvisories = Set.copyOf(acceptedAdvisories);
+    Objects.requireNonNull(quotePolicy, "quotePolicy");
+    Objects.requireNonNull(requiredKeyProvider, "requiredKeyProvider");
+  }
+
+  /**
+   * @param acceptedTcbStatuses e.g. {"UpToDate"}; anything else is TCB_NOT_ACCEPTED
+   * @param acceptedAdvisories advisory ids tolerated; any other reported advisory is TCB_NOT_ACCEPTED
+   */
+  public LocalAttestationPolicy(Set<String> acceptedTcbStatuses, Set<String> acceptedAdvisories,
+      Optional<String> requiredKeyProvider) {
+    this(quotePolicy(acceptedTcbStatuses, acceptedAdvisories), requiredKeyProvider);
+  }
+
+  /**
+   * The KMS's quote policy: exactly the accepted TCB statuses (Intel's spelling; unknown ones and Revoked are
+   * configuration errors) and advisories; never a debug TD; SEPT_VE_DISABLE required; no service TD.
+   */
+  public static QuotePolicy quotePolicy(Collection<String> acceptedTcbStatuses, Collection<String> acceptedAdvisories) {
     if (acceptedTcbStatuses.isEmpty()) {
       throw new IllegalArgumentException("at least one accepted TCB status is required");
     }
+    Set<TcbStatus> statuses = acceptedTcbStatuses.stream().map(TcbStatus::parse).collect(Collectors.toSet());
+    return new QuotePolicy(statuses, Set.copyOf(acceptedAdvisories), false, false, Set.of(), true, false, false);
   }
 
-  /** Checks independent of the chain; throws {@link AdmissionDenied} on the first failure. */
+  /**
+   * The quote policy on the peer's verified quote. The first failure is the reason, in this order: a debug TD
+   * (DEBUG_TD); the TCB status, then its advisories (TCB_NOT_ACCEPTED); TD attributes, TDX module or service-TD
+   * binding (TD_NOT_ACCEPTED). The detail names every rule the quote breaks.
+   */
+  public void checkQuote(AttestedPeer peer) {
+    QuotePolicy.Decision d = quotePolicy.evaluate(peer.tcbStatus(), peer.advisoryIds(), peer.td());
+    if (d.allowed()) {
+      return;
+    }
+    QuotePolicy.Violation first = d.broken().stream().min(java.util.Comparator.comparingInt(v -> rank(v.rule())))
+        .orElseThrow();
+    String detail = first.detail() + (d.broken().size() > 1 ? " (all: " + String.join("; ", d.violations()) + ")" : "");
+    throw new AdmissionDenied(code(first.rule()), detail);
+  }
+
+  private static int rank(QuotePolicy.Rule rule) {
+    return switch (rule) {
+      case DEBUG -> 0;
+      case TCB_STATUS -> 1;
+      case ADVISORY -> 2;
+      default -> 3;
+    };
+  }
+
+  private static DenyCode code(QuotePolicy.Rule rule) {
+    return switch (rule) {
+      case DEBUG -> DenyCode.DEBUG_TD;
+      case TCB_STATUS, ADVISORY -> DenyCode.TCB_NOT_ACCEPTED;
+      case TD_ATTRIBUTES, MRSEAM, SERVICE_TD, SGX, NOT_VERIFIED -> DenyCode.TD_NOT_ACCEPTED;
+    };
+  }
+
+  /** Checks independent of the chain, in order: {@link #checkQuote}, then the key provider; throws on the first. */
   public void checkPeer(AttestedPeer peer) {
-    if (peer.debug()) {
-      throw new AdmissionDenied(DenyCode.DEBUG_TD, "the TD has the DEBUG attribute set: its memory is not confidential");
-    }
-    if (!acceptedTcbStatuses.contains(peer.tcbStatus())) {
-      throw new AdmissionDenied(DenyCode.TCB_NOT_ACCEPTED, "TCB status " + peer.tcbStatus() + " is not accepted (accepted: "
-          + acceptedTcbStatuses.stream().sorted().toList() + ")");
-    }
-    List<String> unaccepted = peer.advisoryIds().stream().filter(a -> !acceptedAdvisories.contains(a)).sorted().toList();
-    if (!unaccepted.isEmpty()) {
-      throw new AdmissionDenied(DenyCode.TCB_NOT_ACCEPTED, "platform advisories not accepted: " + unaccepted);
-    }
+    checkQuote(peer);
     if (requiredKeyProvider.isPresent() && !peer.keyProvider().equals(requiredKeyProvider)) {
       throw new AdmissionDenied(DenyCode.KMS_KEY_PROVIDER_MISMATCH, "the CVM measured key provider "
           + peer.keyProvider().orElse("<none>") + ", this KMS is " + requiredKeyProvider.get());
@@ -104,55 +152,7 @@ public record LocalAttestationPolicy(Set<String> acceptedTcbStatuses, Set<String
     }
   }
 
-  /**
-   * The code for the contract's GPU denial of this peer ({@code GovernanceChecks.gpuDenial}'s reasons), so a denial
-   * says the same whether the chain or the KMS noticed first; empty when the reason is not about GPUs.
-   */
-  static Optional<DenyCode> gpuCodeForChainReason(String reason, AttestedPeer peer) {
-    String r = reason.toLowerCase(java.util.Locale.ROOT);
-    if (r.contains("gpu count")) {
-      if (!peer.gpus().verified()) {
-        return Optional.of(DenyCode.GPU_VERIFIER_NOT_CONFIGURED);
-      }
-      return Optional.of(peer.gpus().gpus().isEmpty() ? DenyCode.GPU_EVIDENCE_MISSING : DenyCode.GPU_COUNT);
-    }
-    if (r.contains("gpu architecture")) {
-      return Optional.of(DenyCode.GPU_ARCHITECTURE);
-    }
-    if (r.contains("gpu driver")) {
-      return Optional.of(DenyCode.GPU_DRIVER_VERSION);
-    }
-    return Optional.empty();
-  }
-
   private static String shortId(String hex) {
     return hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
-  }
-
-  /** Maps the contract's reason string to a deny code (unknown reasons are POLICY_DENIED, the text is kept). */
-  public static DenyCode codeForChainReason(String reason) {
-    String r = reason.toLowerCase(java.util.Locale.ROOT);
-    if (r.contains("not registered") || r.contains("deregistered") || r.contains("disabled")) {
-      return DenyCode.APP_NOT_REGISTERED;
-    }
-    if (r.contains("compose hash")) {
-      return DenyCode.COMPOSE_HASH_NOT_ALLOWED;
-    }
-    if (r.contains("device")) {
-      return DenyCode.DEVICE_NOT_ALLOWED;
-    }
-    if (r.contains("os image measurement")) {
-      return DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH;
-    }
-    if (r.contains("os image")) {
-      return DenyCode.OS_IMAGE_NOT_ALLOWED;
-    }
-    if (r.contains("tcb") || r.contains("advisory")) {
-      return DenyCode.TCB_NOT_ACCEPTED;
-    }
-    if (r.contains("gpu") || r.contains("driver")) {
-      return DenyCode.GPU_POLICY_UNMET;
-    }
-    return DenyCode.POLICY_DENIED;
   }
 }

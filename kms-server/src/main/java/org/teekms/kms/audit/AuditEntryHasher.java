@@ -3,9 +3,8 @@ package org.teekms.kms.audit;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.UUID;
+import org.teekms.crypto.Digests;
 
 /**
  * The canonical encoding and hash of an audit entry (docs/audit-log.md, "Entry hash"):
@@ -65,10 +64,6 @@ public final class AuditEntryHasher {
   }
 
   private static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is mandatory in every JDK", e);
-    }
+    return Digests.sha256(data);
   }
 }

@@ -1,28 +1,20 @@
 package org.teekms.kms.audit;
 
 import java.util.Optional;
+import org.teekms.keys.Bytes;
 
 /**
  * Result of recomputing the audit chain: valid, how many entries were checked and the head reached, or the first
- * entry where the chain breaks and what is wrong there.
+ * entry where the chain breaks and what is wrong there. Compares by value.
  */
-public record ChainVerification(boolean valid, long entriesChecked, byte[] headHash, long firstBadSeq, String problem) {
-
-  public ChainVerification {
-    headHash = headHash.clone();
-  }
+public record ChainVerification(boolean valid, long entriesChecked, Bytes headHash, long firstBadSeq, String problem) {
 
   static ChainVerification ok(long checked, byte[] head) {
-    return new ChainVerification(true, checked, head, 0, "");
+    return new ChainVerification(true, checked, Bytes.copyOf(head), 0, "");
   }
 
   static ChainVerification broken(long checked, byte[] head, long badSeq, String problem) {
-    return new ChainVerification(false, checked, head, badSeq, problem);
-  }
-
-  @Override
-  public byte[] headHash() {
-    return headHash.clone();
+    return new ChainVerification(false, checked, Bytes.copyOf(head), badSeq, problem);
   }
 
   public Optional<String> failure() {

@@ -40,7 +40,7 @@ public record Grant(UUID grantId, Kind kind, byte[] appId, byte[] instanceId, Li
     facts.put("rootGeneration", rootGeneration);
     facts.put("chainId", policyBlock.chainId());
     facts.put("policyBlock", policyBlock.number());
-    facts.put("policyBlockHash", HexFormat.of().formatHex(policyBlock.hash()));
+    facts.put("policyBlockHash", policyBlock.hash().hex());
     return facts;
   }
 }

@@ -63,7 +63,7 @@ public class KeyGrantRecord {
     r.rootGeneration = grant.rootGeneration();
     r.policyChainId = grant.policyBlock().chainId();
     r.policyBlock = grant.policyBlock().number();
-    r.policyBlockHash = grant.policyBlock().hash();
+    r.policyBlockHash = grant.policyBlock().hash().toByteArray();
     r.grantedAt = entry.eventTimeMillis();
     r.auditSeq = entry.seq();
     return r;

@@ -15,7 +15,7 @@ import org.teekms.kms.keystate.RotationSchedule;
 import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.rotation.RotationJobs;
 import org.teekms.proto.AuditEvent;
 import org.teekms.proto.AuditorGrpc;
@@ -69,7 +69,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       return;
     }
     EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId));
-    Uni<EffectivePolicy> answer = AppKeyVersions.read(pool, appId).invoke(state -> {
+    Uni<EffectivePolicy> answer = AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId)).invoke(state -> {
           b.setKnown(state.isPresent());
           state.ifPresent(s -> b.setCurrentVersion(s.currentVersion()).setMinVersion(s.minVersion())
               .setLastRotatedAt(s.lastRotatedAt()));
@@ -79,7 +79,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
             .execute(io.vertx.mutiny.sqlclient.Tuple.tuple().addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
                 .addInteger(recent)))
         .invoke(rows -> rows.forEach(r -> b.addRecentGrants(encode(AuditLog.read(r)))))
-        .chain(() -> jobs.unfinished(pool, appId))
+        .chain(() -> jobs.unfinished(pool, org.teekms.keys.AppId.of(appId)))
         .invoke(unfinished -> unfinished.forEach(j -> b.addRotationJobs(RotationJobInfo.newBuilder()
             .setJobId(j.jobId().toString()).setKind(j.kind().name()).setState(j.state().name())
             .setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()))))
@@ -117,7 +117,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   @Override
   public void verifyAuditChain(VerifyAuditChainRequest request, StreamObserver<VerifyAuditChainResponse> out) {
     UniAnswer.answer("VerifyAuditChain", audit.verify().map(v -> VerifyAuditChainResponse.newBuilder()
-            .setValid(v.valid()).setEntriesChecked(v.entriesChecked()).setHeadHash(ByteString.copyFrom(v.headHash()))
+            .setValid(v.valid()).setEntriesChecked(v.entriesChecked()).setHeadHash(ByteString.copyFrom(v.headHash().toByteArray()))
             .setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build()),
         config.dbTimeout().multipliedBy(30), out, LOG);
   }

@@ -62,12 +62,9 @@ public class KmsService extends KmsGrpc.KmsImplBase {
 
   @Override
   public void getAppKeys(GetAppKeysRequest request, StreamObserver<GetAppKeysResponse> out) {
-    attestedPeer().chain(peer -> {
-      if (request.getClientNonce().size() > 64) {
-        throw new AdmissionDenied(org.teekms.kms.admission.DenyCode.REQUEST_INVALID, "client_nonce longer than 64 bytes");
-      }
-      return admission.grantAppKeys(peer, request.getKeyVersionsList());
-    }).subscribe().with(grant -> respond(grant, out), failure -> {
+    // The client_nonce is checked (REQUEST_INVALID) and audited by admission, with the rest of the request.
+    attestedPeer().chain(peer -> admission.grantAppKeys(peer, request.getKeyVersionsList(),
+        request.getClientNonce().toByteArray())).subscribe().with(grant -> respond(grant, out), failure -> {
       if (failure instanceof AdmissionDenied d) {
         logDecision("GetAppKeys", null, null, d, () -> LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail()));
         out.onError(GrpcErrors.denied(d));
@@ -84,7 +81,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
           .setAppId(ByteString.copyFrom(grant.appId())).setInstanceId(ByteString.copyFrom(grant.instanceId()))
           .setCurrentVersion(grant.currentVersion()).setMinVersion(grant.minVersion())
           .setPolicyBlock(PolicyBlock.newBuilder().setChainId(grant.policyBlock().chainId())
-              .setNumber(grant.policyBlock().number()).setHash(ByteString.copyFrom(grant.policyBlock().hash())))
+              .setNumber(grant.policyBlock().number()).setHash(ByteString.copyFrom(grant.policyBlock().hash().toByteArray())))
           .setGrantId(grant.grantId().toString());
       for (ReleasedAppKeys k : grant.keys()) {
         response.addKeys(encode(k));
@@ -108,11 +105,11 @@ public class KmsService extends KmsGrpc.KmsImplBase {
     attestedPeer().chain(peer -> admission.signCertificate(peer, request.getCsr().toByteArray(),
             request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth()))
         .subscribe().with(signed -> {
-          out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer()))
+          out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer().toByteArray()))
               .setAppCaCertificate(encode(signed.issued().caKeyCertificate())).setKeyVersion(signed.issued().keyVersion())
               .setGrantId(signed.grantId().toString())
-              .addCaChain(ByteString.copyFrom(signed.issued().appCaX509()))
-              .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509())).build());
+              .addCaChain(ByteString.copyFrom(signed.issued().appCaX509().toByteArray()))
+              .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509().toByteArray())).build());
           out.onCompleted();
         }, failure -> {
           if (failure instanceof AdmissionDenied d) {

@@ -49,7 +49,7 @@ public class OnboardingService extends OnboardingGrpc.OnboardingImplBase {
       GetRootGenerationsResponse.Builder b = GetRootGenerationsResponse.newBuilder().setKmsId(release.kmsId())
           .setGrantId(release.grantId().toString())
           .setPolicyBlock(PolicyBlock.newBuilder().setChainId(release.block().chainId()).setNumber(release.block().number())
-              .setHash(ByteString.copyFrom(release.block().hash())));
+              .setHash(ByteString.copyFrom(release.block().hash().toByteArray())));
       for (RootGenerationRelease r : release.generations()) {
         b.addGenerations(RootGenerationSecret.newBuilder().setGeneration(r.generation()).setState(r.state().name())
             .setRootSecret(ByteString.copyFrom(r.secret())).setCreatedAt(r.createdAt()).setDestroyAfter(r.destroyAfter()));

@@ -100,7 +100,7 @@ public class RotationService extends RotationGrpc.RotationImplBase {
         .setLastError(j.lastError().orElse("")).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt())
         .setNotBefore(j.notBefore());
     s.signer().ifPresent(b::setSigner);
-    j.appId().ifPresent(a -> b.setAppId(com.google.protobuf.ByteString.copyFrom(a)));
+    j.appId().ifPresent(a -> b.setAppId(com.google.protobuf.ByteString.copyFrom(a.toBytes())));
     j.targetVersion().ifPresent(b::setTargetVersion);
     j.targetMinVersion().ifPresent(b::setTargetMinVersion);
     return b.build();

@@ -1,6 +1,6 @@
 package org.teekms.kms.keys;
 
-import org.teekms.keys.AppId;
+import java.util.Optional;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootCertificate;
 import org.teekms.keys.AppRootSecret;
@@ -11,6 +11,7 @@ import org.teekms.keys.KeyRequest;
 import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.PurposeKeyCertificate;
+import org.teekms.keys.VersionRef;
 
 /**
  * Derives what GetAppKeys releases for one key version (docs/key-derivation.md): the instance's disk key, the app root
@@ -22,29 +23,29 @@ public final class AppKeyIssuer {
 
   private AppKeyIssuer() {}
 
-  public static ReleasedAppKeys issue(KmsKeyDeriver deriver, byte[] appIdBytes, byte[] instanceIdBytes, int version,
-      int generation, KeyVersionPolicy policy) {
-    AppId appId = AppId.of(appIdBytes);
+  /** @param instance the CVM's instance id; without one no disk key is released */
+  public static ReleasedAppKeys issue(KmsKeyDeriver deriver, VersionRef ref, Optional<InstanceId> instance,
+      KeyVersionPolicy policy) {
     InsecureSecretAccess access = InsecureSecretAccess.get();
     byte[] disk = null;
-    if (instanceIdBytes.length > 0) {
-      try (DerivedKey d = deriver.derive(KeyRequest.disk(generation, appId, version, InstanceId.of(instanceIdBytes), ""), policy)) {
+    if (instance.isPresent()) {
+      try (DerivedKey d = deriver.derive(KeyRequest.disk(ref, instance.get(), ""), policy)) {
         disk = d.privateKeyBytes(access);
       }
     }
-    AppRootCertificate rootCert = deriver.certifyAppRoot(generation, appId, version, policy);
-    try (AppRootSecret appRoot = deriver.appRootSecret(generation, appId, version, policy);
-         DerivedKey env = deriver.derive(KeyRequest.envEncryption(generation, appId, version), policy);
-         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(generation, appId, version), policy);
-         DerivedKey kmsCa = deriver.kmsCaKey(generation);
-         DerivedKey kmsRoot = deriver.kmsRootKey(generation)) {
+    AppRootCertificate rootCert = deriver.certifyAppRoot(ref, policy);
+    try (AppRootSecret appRoot = deriver.appRootSecret(ref, policy);
+         DerivedKey env = deriver.derive(KeyRequest.envEncryption(ref), policy);
+         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(ref), policy);
+         DerivedKey kmsCa = deriver.kmsCaKey(ref.generation());
+         DerivedKey kmsRoot = deriver.kmsRootKey(ref.generation())) {
       AppKeyDeriver app = new AppKeyDeriver(appRoot);
       PurposeKeyCertificate envCert = app.certify(env);
       PurposeKeyCertificate caCert = app.certify(ca);
       String rootAddress = kmsRoot.ethereumAddress().toString();
       byte[] kmsCaX509 = KmsCertificateAuthority.kmsCaCertificate(kmsCa, rootAddress);
       byte[] appCaX509 = KmsCertificateAuthority.appCaCertificate(kmsCa, rootAddress, ca);
-      return new ReleasedAppKeys(version, generation, disk, appRoot.toByteArray(access), rootCert,
+      return new ReleasedAppKeys(ref.version(), ref.generation(), disk, appRoot.toByteArray(access), rootCert,
           env.privateKeyBytes(access), envCert, ca.privateKeyBytes(access), caCert, appCaX509, kmsCaX509);
     }
   }

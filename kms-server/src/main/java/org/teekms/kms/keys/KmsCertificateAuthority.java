@@ -1,20 +1,15 @@
 package org.teekms.kms.keys;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.math.BigInteger;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Date;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import org.bouncycastle.asn1.ASN1EncodableVector;
 import org.bouncycastle.asn1.ASN1GeneralizedTime;
-import org.bouncycastle.asn1.ASN1Integer;
-import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERUTCTime;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -28,17 +23,12 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x509.Time;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.crypto.digests.SHA256Digest;
-import org.bouncycastle.crypto.params.ECDomainParameters;
-import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
-import org.bouncycastle.crypto.signers.ECDSASigner;
-import org.bouncycastle.crypto.signers.HMacDSAKCalculator;
 import org.bouncycastle.jce.ECNamedCurveTable;
 import org.bouncycastle.jce.spec.ECNamedCurveParameterSpec;
 import org.bouncycastle.operator.ContentSigner;
+import org.teekms.crypto.Digests;
 import org.teekms.keys.AppId;
 import org.teekms.keys.DerivedKey;
-import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.KeyAlgorithm;
 import org.teekms.keys.Purpose;
 
@@ -54,10 +44,9 @@ public final class KmsCertificateAuthority {
   /** notBefore of every KMS-issued CA certificate (the validity carries no meaning: versions are revoked on chain). */
   public static final Instant NOT_BEFORE = Instant.parse("2025-01-01T00:00:00Z");
   private static final ECNamedCurveParameterSpec P256 = ECNamedCurveTable.getParameterSpec("P-256");
-  private static final ECDomainParameters DOMAIN =
-      new ECDomainParameters(P256.getCurve(), P256.getG(), P256.getN(), P256.getH());
   private static final AlgorithmIdentifier ECDSA_SHA256 = new AlgorithmIdentifier(X9ObjectIdentifiers.ecdsa_with_SHA256);
-  private static final Map<String, byte[]> KMS_CA_CACHE = new ConcurrentHashMap<>();
+  // Public certificates only (no key material): a small bounded memo, least useful entries evicted.
+  private static final Cache<String, byte[]> KMS_CA_CACHE = Caffeine.newBuilder().maximumSize(64).build();
 
   private KmsCertificateAuthority() {}
 
@@ -78,16 +67,13 @@ public final class KmsCertificateAuthority {
     require(kmsCa, Purpose.KMS_CA);
     int generation = kmsCa.request().generation();
     String cacheKey = generation + ":" + kmsRootAddress + ":" + java.util.HexFormat.of().formatHex(kmsCa.publicKey());
-    byte[] cached = KMS_CA_CACHE.get(cacheKey);
+    byte[] cached = KMS_CA_CACHE.getIfPresent(cacheKey);
     if (cached != null) {
       return cached.clone();
     }
     X500Name name = kmsCaName(generation, kmsRootAddress);
     SubjectPublicKeyInfo spki = spki(kmsCa.publicKey());
     byte[] der = build(name, name, spki, spki, new BasicConstraints(1), kmsCa);
-    if (KMS_CA_CACHE.size() > 64) {
-      KMS_CA_CACHE.clear();
-    }
     KMS_CA_CACHE.put(cacheKey, der);
     return der.clone();
   }
@@ -114,12 +100,12 @@ public final class KmsCertificateAuthority {
 
   /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
   public static byte[] keyIdentifier(SubjectPublicKeyInfo spki) {
-    return digest("SHA-1", spki.getPublicKeyData().getBytes());
+    return Digests.sha1(spki.getPublicKeyData().getBytes());
   }
 
   private static byte[] build(X500Name issuer, X500Name subject, SubjectPublicKeyInfo subjectKey,
       SubjectPublicKeyInfo issuerKey, BasicConstraints constraints, DerivedKey signer) {
-    byte[] h = digest("SHA-256", subjectKey.getPublicKeyData().getBytes());
+    byte[] h = Digests.sha256(subjectKey.getPublicKeyData().getBytes());
     h[0] &= 0x7f;
     BigInteger serial = new BigInteger(1, Arrays.copyOf(h, 16)).setBit(0); // positive, non-zero, 16 bytes at most
     X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer, serial,
@@ -139,14 +125,6 @@ public final class KmsCertificateAuthority {
   private static void require(DerivedKey key, Purpose purpose) {
     if (key.request().purpose() != purpose || key.algorithm() != KeyAlgorithm.P256) {
       throw new IllegalArgumentException("expected a " + purpose.label() + "/p256 key, got " + key.request());
-    }
-  }
-
-  private static byte[] digest(String alg, byte[] data) {
-    try {
-      return MessageDigest.getInstance(alg).digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 
@@ -171,20 +149,7 @@ public final class KmsCertificateAuthority {
 
     @Override
     public byte[] getSignature() {
-      byte[] scalar = key.privateKeyBytes(InsecureSecretAccess.get());
-      try {
-        ECDSASigner signer = new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest()));
-        signer.init(true, new ECPrivateKeyParameters(new BigInteger(1, scalar), DOMAIN));
-        BigInteger[] rs = signer.generateSignature(digest("SHA-256", tbs.toByteArray()));
-        ASN1EncodableVector v = new ASN1EncodableVector();
-        v.add(new ASN1Integer(rs[0]));
-        v.add(new ASN1Integer(rs[1]));
-        return new DERSequence(v).getEncoded();
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      } finally {
-        Arrays.fill(scalar, (byte) 0);
-      }
+      return key.p256Signer().signDer(tbs.toByteArray());
     }
   }
 }

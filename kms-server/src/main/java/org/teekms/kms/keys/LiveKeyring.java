@@ -148,7 +148,7 @@ public final class LiveKeyring implements AutoCloseable {
     }
     for (Map.Entry<Integer, RootKeyring.GenerationState> e : keyring.generations().entrySet()) {
       boolean destroyedOnChain = chain != null && chain.state(e.getKey()) == ChainRootAnchor.State.DESTROYED;
-      if (e.getValue() == RootKeyring.GenerationState.RETAINED
+      if (e.getValue() == RootKeyring.GenerationState.RETIRED
           && (states.get(e.getKey()) == RootState.DESTROYED || destroyedOnChain)) {
         keyring.destroy(e.getKey());
       }

@@ -1,10 +1,11 @@
 package org.teekms.kms.keys;
 
+import org.teekms.keys.VersionRef;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.security.KeyFactory;
-import java.security.MessageDigest;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
@@ -30,7 +31,6 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.jce.ECNamedCurveTable;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.jce.spec.ECNamedCurveParameterSpec;
 import org.bouncycastle.jce.spec.ECPrivateKeySpec;
 import org.bouncycastle.operator.OperatorCreationException;
@@ -38,7 +38,11 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCSException;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
-import org.teekms.keys.AppId;
+import java.util.Optional;
+import org.teekms.crypto.BouncyCastle;
+import org.teekms.crypto.Digests;
+import org.teekms.keys.Bytes;
+import org.teekms.keys.InstanceId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootSecret;
 import org.teekms.keys.DerivedKey;
@@ -62,7 +66,7 @@ public final class TlsCertificateIssuer {
   public static final int MAX_VALIDITY_SECONDS = 86_400;
   private static final Pattern DNS_NAME = Pattern.compile(
       "(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
+  private static final Provider BC = BouncyCastle.PROVIDER;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private TlsCertificateIssuer() {}
@@ -79,8 +83,8 @@ public final class TlsCertificateIssuer {
   /**
    * @param appCaX509 the issuing app CA's X.509 certificate (by the KMS CA); {@code kmsCaX509} the KMS CA's own
    */
-  public record Issued(byte[] certificateDer, PurposeKeyCertificate caKeyCertificate, int keyVersion, String serialHex,
-      String certificateSha256Hex, byte[] appCaX509, byte[] kmsCaX509) {}
+  public record Issued(Bytes certificateDer, PurposeKeyCertificate caKeyCertificate, int keyVersion, String serialHex,
+      String certificateSha256Hex, Bytes appCaX509, Bytes kmsCaX509) {}
 
   /** Checks the request alone (size, CSR signature, key type, names, validity); returns the parsed CSR's key. */
   public static SubjectPublicKeyInfo checkRequest(byte[] csrDer, List<String> dnsNames, int validitySeconds) {
@@ -125,14 +129,14 @@ public final class TlsCertificateIssuer {
     return spki;
   }
 
-  public static Issued issue(KmsKeyDeriver deriver, byte[] appIdBytes, byte[] instanceId, int version, int generation,
-      KeyVersionPolicy policy, byte[] csrDer, List<String> dnsNames, int validitySeconds, boolean clientAuth, Clock clock) {
+  public static Issued issue(KmsKeyDeriver deriver, VersionRef ref, Optional<InstanceId> instance,
+      KeyVersionPolicy policy, byte[] csrDer,
+      List<String> dnsNames, int validitySeconds, boolean clientAuth, Clock clock) {
     SubjectPublicKeyInfo subjectKey = checkRequest(csrDer, dnsNames, validitySeconds);
-    AppId appId = AppId.of(appIdBytes);
-    try (DerivedKey ca = deriver.derive(KeyRequest.tlsCa(generation, appId, version), policy);
-         AppRootSecret appRoot = deriver.appRootSecret(generation, appId, version, policy);
-         DerivedKey kmsCa = deriver.kmsCaKey(generation);
-         DerivedKey kmsRoot = deriver.kmsRootKey(generation)) {
+    try (DerivedKey ca = deriver.derive(KeyRequest.tlsCa(ref), policy);
+         AppRootSecret appRoot = deriver.appRootSecret(ref, policy);
+         DerivedKey kmsCa = deriver.kmsCaKey(ref.generation());
+         DerivedKey kmsRoot = deriver.kmsRootKey(ref.generation())) {
       PurposeKeyCertificate caCert = new AppKeyDeriver(appRoot).certify(ca);
       String rootAddress = kmsRoot.ethereumAddress().toString();
       byte[] kmsCaX509 = KmsCertificateAuthority.kmsCaCertificate(kmsCa, rootAddress);
@@ -150,9 +154,9 @@ public final class TlsCertificateIssuer {
       byte[] serialBytes = new byte[16];
       RANDOM.nextBytes(serialBytes);
       BigInteger serial = new BigInteger(1, serialBytes);
-      X500Name issuer = KmsCertificateAuthority.appCaName(appId, version);
-      X500Name subject = new X500Name("CN=" + (instanceId.length == 0 ? "app" : hex.formatHex(instanceId)) + ",O=0x"
-          + appId.toHex());
+      X500Name issuer = KmsCertificateAuthority.appCaName(ref.app(), ref.version());
+      X500Name subject = new X500Name("CN=" + instance.map(InstanceId::toHex).orElse("app") + ",O=0x"
+          + ref.app().toHex());
       X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer, serial, Date.from(now.minusSeconds(60)),
           Date.from(now.plusSeconds(validitySeconds)), subject, subjectKey);
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -168,8 +172,8 @@ public final class TlsCertificateIssuer {
         b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
       }
       byte[] der = b.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BC).build(caKey)).getEncoded();
-      return new Issued(der, caCert, version, serial.toString(16),
-          hex.formatHex(MessageDigest.getInstance("SHA-256").digest(der)), appCaX509, kmsCaX509);
+      return new Issued(Bytes.copyOf(der), caCert, ref.version(), serial.toString(16), Digests.sha256Hex(der),
+          Bytes.copyOf(appCaX509), Bytes.copyOf(kmsCaX509));
     } catch (BadCertificateRequest e) {
       throw e;
     } catch (Exception e) {

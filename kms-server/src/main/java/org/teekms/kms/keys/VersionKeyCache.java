@@ -1,13 +1,14 @@
 package org.teekms.kms.keys;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
-import org.teekms.keys.AppId;
 import org.teekms.keys.AppRootCertificate;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.InsecureSecretAccess;
@@ -17,6 +18,7 @@ import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.PurposeKeyCertificate;
 import org.teekms.keys.RootKeyring;
+import org.teekms.keys.VersionRef;
 
 /**
  * The version-level part of what GetAppKeys releases is a pure function of (root generation, app, version): the app
@@ -26,13 +28,13 @@ import org.teekms.keys.RootKeyring;
  *
  * <p>Security: it holds nothing the node could not recompute from the root secrets it already holds in memory. Every
  * lookup re-checks the app's version policy and that the generation is live in the keyring (a destroyed or retired
- * generation is never served from here, and its entries are zeroized on the next lookup); evicted, expired and purged
- * entries are zeroized. Callers get copies; an entry's secrets are only read under its lock, so zeroization never
- * races with a copy.
+ * generation is never served from here, and its entries are zeroized on the next lookup); evicted, expired, replaced
+ * and purged entries are zeroized by the cache's removal listener (Caffeine, run on the calling thread, so no entry
+ * outlives its removal by a scheduling delay). Callers get copies; an entry's secrets are only read under its lock, so
+ * zeroization never races with a copy.
  */
 public final class VersionKeyCache {
 
-  private record Key(int generation, AppId appId, int version) {}
 
   /** Version-level keys of one (generation, app, version). */
   private static final class Entry {
@@ -44,11 +46,10 @@ public final class VersionKeyCache {
     final PurposeKeyCertificate caCertificate;
     final byte[] appCaX509; // public: the app CA certificate issued by the KMS CA
     final byte[] kmsCaX509; // public
-    final long expiresAtNanos;
     boolean destroyed;
 
     Entry(byte[] appRootSecret, AppRootCertificate appRootCertificate, byte[] envKey, PurposeKeyCertificate envCertificate,
-        byte[] caKey, PurposeKeyCertificate caCertificate, byte[] appCaX509, byte[] kmsCaX509, long expiresAtNanos) {
+        byte[] caKey, PurposeKeyCertificate caCertificate, byte[] appCaX509, byte[] kmsCaX509) {
       this.appRootSecret = appRootSecret;
       this.appRootCertificate = appRootCertificate;
       this.envKey = envKey;
@@ -57,7 +58,6 @@ public final class VersionKeyCache {
       this.caCertificate = caCertificate;
       this.appCaX509 = appCaX509;
       this.kmsCaX509 = kmsCaX509;
-      this.expiresAtNanos = expiresAtNanos;
     }
 
     synchronized byte[][] copies() {
@@ -73,11 +73,10 @@ public final class VersionKeyCache {
   }
 
   private final int maxEntries;
-  private final long ttlNanos;
-  private final LongSupplier nanoTime;
-  private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
-  private long hits;
-  private long misses;
+  private final Cache<VersionRef, Entry> entries;
+  private final LongAdder hits = new LongAdder();
+  private final LongAdder misses = new LongAdder();
+  private final LongAdder zeroized = new LongAdder();
 
   public VersionKeyCache(int maxEntries, Duration ttl) {
     this(maxEntries, ttl, System::nanoTime);
@@ -88,8 +87,15 @@ public final class VersionKeyCache {
       throw new IllegalArgumentException("cache bounds must not be negative");
     }
     this.maxEntries = maxEntries;
-    this.ttlNanos = ttl.toNanos();
-    this.nanoTime = nanoTime;
+    this.entries = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).ticker(nanoTime::getAsLong)
+        .executor(Runnable::run) // eviction and the removal listener on the caller's thread: zeroized now
+        .<VersionRef, Entry>removalListener((key, entry, cause) -> {
+          if (entry != null) {
+            entry.destroy();
+            zeroized.increment();
+          }
+        })
+        .build();
   }
 
   /**
@@ -97,96 +103,73 @@ public final class VersionKeyCache {
    * The version policy and the generation's liveness are checked on every call (refusal = KeyRefusedException from
    * the deriver, as without the cache).
    */
-  public ReleasedAppKeys issue(KmsKeyDeriver deriver, byte[] appIdBytes, byte[] instanceIdBytes, int version,
-      int generation, KeyVersionPolicy policy) {
-    policy.check(version);
+  public ReleasedAppKeys issue(KmsKeyDeriver deriver, VersionRef key, Optional<InstanceId> instance,
+      KeyVersionPolicy policy) {
+    policy.check(key.version());
     Map<Integer, RootKeyring.GenerationState> states = deriver.keyring().generations();
     Set<Integer> live = states.entrySet().stream().filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
         .map(Map.Entry::getKey).collect(java.util.stream.Collectors.toSet());
-    AppId appId = AppId.of(appIdBytes);
-    Key key = new Key(generation, appId, version);
-    Entry entry = live.contains(generation) ? lookup(key, live) : null;
+    Entry entry = live.contains(key.generation()) ? lookup(key, live) : null;
     byte[][] copies = entry == null ? null : entry.copies();
     if (copies == null) {
       // Miss (or a generation the keyring does not hold, which the deriver refuses with its precise reason).
-      ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, appIdBytes, instanceIdBytes, version, generation, policy);
+      ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, key, instance, policy);
       store(key, fresh);
       return fresh;
     }
     InsecureSecretAccess access = InsecureSecretAccess.get();
     byte[] disk = null;
-    if (instanceIdBytes.length > 0) {
+    if (instance.isPresent()) {
       // KMS-tier: derived from the root generation itself, per instance, never cached.
-      try (DerivedKey d = deriver.derive(KeyRequest.disk(generation, appId, version, InstanceId.of(instanceIdBytes), ""),
-          policy)) {
+      try (DerivedKey d = deriver.derive(KeyRequest.disk(key, instance.get(), ""), policy)) {
         disk = d.privateKeyBytes(access);
       } catch (RuntimeException e) {
         Arrays.stream(copies).forEach(c -> Arrays.fill(c, (byte) 0));
         throw e;
       }
     }
-    return new ReleasedAppKeys(version, generation, disk, copies[0], entry.appRootCertificate, copies[1],
+    return new ReleasedAppKeys(key.version(), key.generation(), disk, copies[0], entry.appRootCertificate, copies[1],
         entry.envCertificate, copies[2], entry.caCertificate, entry.appCaX509.clone(), entry.kmsCaX509.clone());
   }
 
-  private synchronized Entry lookup(Key key, Set<Integer> live) {
+  private Entry lookup(VersionRef key, Set<Integer> live) {
     // Zeroize entries of generations that are no longer live (destroyed roots), whatever their age.
-    for (Iterator<Map.Entry<Key, Entry>> it = entries.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<Key, Entry> e = it.next();
-      if (!live.contains(e.getKey().generation())) {
-        e.getValue().destroy();
-        it.remove();
-      }
-    }
-    Entry entry = entries.get(key);
-    if (entry != null && nanoTime.getAsLong() - entry.expiresAtNanos >= 0) {
-      entries.remove(key).destroy();
-      entry = null;
-    }
-    if (entry == null) {
-      misses++;
-    } else {
-      hits++;
-    }
+    entries.asMap().keySet().removeIf(k -> !live.contains(k.generation()));
+    Entry entry = entries.getIfPresent(key); // an expired entry is absent (and removed, so zeroized)
+    (entry == null ? misses : hits).increment();
     return entry;
   }
 
-  private void store(Key key, ReleasedAppKeys keys) {
+  private void store(VersionRef key, ReleasedAppKeys keys) {
     if (maxEntries == 0) {
       return;
     }
-    Entry entry = new Entry(keys.appRootSecret(), keys.appRootCertificate(), keys.envEncryptionKey(),
-        keys.envEncryptionCertificate(), keys.appCaKey(), keys.appCaCertificate(), keys.appCaX509(), keys.kmsCaX509(),
-        nanoTime.getAsLong() + ttlNanos);
-    synchronized (this) {
-      Entry old = entries.put(key, entry);
-      if (old != null) {
-        old.destroy();
-      }
-      while (entries.size() > maxEntries) {
-        Iterator<Entry> eldest = entries.values().iterator();
-        eldest.next().destroy();
-        eldest.remove();
-      }
-    }
+    entries.put(key, new Entry(keys.appRootSecret(), keys.appRootCertificate(), keys.envEncryptionKey(),
+        keys.envEncryptionCertificate(), keys.appCaKey(), keys.appCaCertificate(), keys.appCaX509(), keys.kmsCaX509()));
   }
 
   /** Zeroizes and drops every entry. */
-  public synchronized void clear() {
-    entries.values().forEach(Entry::destroy);
-    entries.clear();
+  public void clear() {
+    entries.invalidateAll();
+    entries.cleanUp();
   }
 
-  public synchronized int size() {
-    return entries.size();
+  public int size() {
+    entries.cleanUp();
+    return (int) entries.estimatedSize();
   }
 
   /** Lookups answered from the cache / not (metrics and tests). */
-  public synchronized long hits() {
-    return hits;
+  public long hits() {
+    return hits.sum();
   }
 
-  public synchronized long misses() {
-    return misses;
+  public long misses() {
+    return misses.sum();
+  }
+
+  /** Entries zeroized so far (evicted, expired, replaced, purged or cleared). */
+  public long zeroizedEntries() {
+    return zeroized.sum();
   }
 }

@@ -2,23 +2,25 @@ package org.teekms.kms.keystate;
 
 import java.util.List;
 import java.util.Optional;
+import org.teekms.keys.AppId;
 
 /**
  * An app's key versions as this KMS holds them: versions {@code minVersion..currentVersion} are served, each derived
  * from the root generation it was pinned to when created.
  */
-public record AppKeyState(byte[] appId, int currentVersion, int minVersion, long lastRotatedAt, List<KeyVersion> versions) {
+public record AppKeyState(AppId appId, int currentVersion, int minVersion, long lastRotatedAt, List<KeyVersion> versions) {
 
-  public record KeyVersion(int version, int rootGeneration) {}
-
-  public AppKeyState {
-    appId = appId.clone();
-    versions = List.copyOf(versions);
+  /** One key version and the root generation it is pinned to. */
+  public record KeyVersion(int version, int rootGeneration) {
+    /** This version of {@code app}, as derivation names it. */
+    public org.teekms.keys.VersionRef of(AppId app) {
+      return new org.teekms.keys.VersionRef(rootGeneration, app, version);
+    }
   }
 
-  @Override
-  public byte[] appId() {
-    return appId.clone();
+  public AppKeyState {
+    java.util.Objects.requireNonNull(appId, "appId");
+    versions = List.copyOf(versions);
   }
 
   /** The versions served now, ascending. */

@@ -2,7 +2,7 @@ package org.teekms.kms.keystate;
 
 import java.math.BigInteger;
 import java.util.HexFormat;
-import java.util.List;
+import org.teekms.governance.AppKeyVersions;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
@@ -36,13 +36,11 @@ public final class ChainRotationSchedule implements RotationScheduleReader {
       EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
           .orElseThrow(() -> new IllegalStateException("the node reports head " + head + " but has no block " + number));
       String hash = block.getHash();
-      List<Object> state = AppPolicy.ABI.decodeResult("keyState",
-          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("keyState"), hash));
-      boolean due = (Boolean) AppPolicy.ABI.decodeResult("rotationDue",
-          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("rotationDue"), hash)).get(0);
-      long period = ((BigInteger) state.get(2)).longValueExact();
-      long last = ((BigInteger) state.get(3)).longValueExact();
-      return new RotationSchedule(due, period, last, chain.chainId(), number, hash, null);
+      AppPolicy policy = AppPolicy.at(chain, app, null).atBlockHash(hash);
+      AppKeyVersions state = policy.keyVersions();
+      boolean due = policy.rotationDue();
+      return new RotationSchedule(due, state.rotationPeriodSeconds(), state.lastRotationEpochSeconds(), chain.chainId(),
+          number, hash, null);
     } catch (GovernanceException | RuntimeException e) {
       return RotationSchedule.failed("reading the rotation schedule of app " + app + " failed: " + e.getMessage());
     }

@@ -12,6 +12,7 @@ import org.jboss.logging.Logger;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.admission.LocalAttestationPolicy;
 import org.teekms.kms.grant.Grant;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.grant.PolicyBlockRef;
@@ -22,8 +23,9 @@ import org.teekms.kms.roots.RootState;
 /**
  * The source side of replica onboarding: releases the live root generations (CURRENT, and RETIRED ones not yet past
  * their destruction date: those are withheld and named in the grant's facts) to a node that attested over mutual
- * RA-TLS, claims this deployment's KMS id, and is allowed as a KMS replica on chain ({@code isKmsAllowed} at a pinned
- * block). The release is recorded (grant + audit, one transaction) before any
+ * RA-TLS, claims this deployment's KMS id, passes this KMS's quote policy ({@link LocalAttestationPolicy#checkQuote}:
+ * no debug TD, accepted TCB, TD attributes; the handshake proved the evidence only) and is allowed as a KMS replica on
+ * chain ({@code isKmsAllowed} at a pinned block). The release is recorded (grant + audit, one transaction) before any
  * secret leaves; refusals are audited. Blocking: call from a worker thread.
  */
 public final class OnboardingController {
@@ -31,6 +33,7 @@ public final class OnboardingController {
   private static final Logger LOG = Logger.getLogger(OnboardingController.class);
 
   private final Pool pool;
+  private final LocalAttestationPolicy local;
   private final KmsPolicyPort chain;
   private final RootGenerationStore roots;
   private final GrantLedger ledger;
@@ -38,13 +41,24 @@ public final class OnboardingController {
 
   private final java.time.Clock clock;
 
+  /** With the strictest quote policy (UpToDate only, no advisories). */
   public OnboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger, Duration dbWait) {
-    this(pool, chain, roots, ledger, dbWait, java.time.Clock.systemUTC());
+    this(pool, STRICT, chain, roots, ledger, dbWait, java.time.Clock.systemUTC());
   }
 
+  /** With the strictest quote policy (UpToDate only, no advisories). */
   public OnboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
       Duration dbWait, java.time.Clock clock) {
+    this(pool, STRICT, chain, roots, ledger, dbWait, clock);
+  }
+
+  private static final LocalAttestationPolicy STRICT = new LocalAttestationPolicy(java.util.Set.of("UpToDate"),
+      java.util.Set.of(), java.util.Optional.empty());
+
+  public OnboardingController(Pool pool, LocalAttestationPolicy local, KmsPolicyPort chain, RootGenerationStore roots,
+      GrantLedger ledger, Duration dbWait, java.time.Clock clock) {
     this.clock = clock;
+    this.local = local;
     this.pool = pool;
     this.chain = chain;
     this.roots = roots;
@@ -65,9 +79,8 @@ public final class OnboardingController {
       if (nodeId.length() > 128) {
         throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "node_id longer than 128 characters");
       }
-      if (peer.debug()) {
-        throw new AdmissionDenied(DenyCode.DEBUG_TD, "a debug TD can never hold root secrets");
-      }
+      // a debug TD can never hold root secrets; nor a platform or TD the operator does not accept
+      local.checkQuote(peer);
       KmsPolicyVerdict verdict;
       try {
         verdict = chain.checkKms(peer);

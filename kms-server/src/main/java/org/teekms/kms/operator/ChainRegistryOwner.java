@@ -2,7 +2,6 @@ package org.teekms.kms.operator;
 
 import java.math.BigInteger;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Locale;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
@@ -13,7 +12,7 @@ import org.web3j.protocol.core.methods.response.EthBlock;
 
 /**
  * KmsRegistry.owner() by eth_call at head − confirmations, named by block hash (EIP-1898), through the governance
- * bindings' ABI, with the owner's code at that block (EOA or contract) and, for a contract owner, its EIP-1271
+ * bindings (web3j-generated wrappers), with the owner's code at that block (EOA or contract) and, for a contract owner, its EIP-1271
  * isValidSignature answer at that same block. A fresh read per request: operator requests are rare and must see an
  * ownership transfer at once.
  */
@@ -39,9 +38,8 @@ public final class ChainRegistryOwner implements RegistryOwnerPort {
       long number = Math.max(0, head - confirmations);
       EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
           .orElseThrow(() -> new IllegalStateException("the node reports head " + head + " but has no block " + number));
-      String data = KmsRegistry.ABI.encodeCall("owner");
-      List<Object> out = KmsRegistry.ABI.decodeResult("owner", chain.callAtBlockHash(registry, data, block.getHash()));
-      String owner = ((String) out.get(0)).toLowerCase(Locale.ROOT);
+      String owner = KmsRegistry.at(chain, registry, null).atBlockHash(block.getHash()).owner()
+          .toLowerCase(Locale.ROOT);
       // Same block: the owner's kind (EOA or contract) is a fact of the block that named it.
       String code;
       try {
@@ -99,17 +97,12 @@ public final class ChainRegistryOwner implements RegistryOwnerPort {
   public AppVersionsRead appVersions(byte[] appId, String blockHash) {
     String app = "0x" + HexFormat.of().formatHex(appId);
     try {
-      BigInteger status = (BigInteger) KmsRegistry.ABI.decodeResult("appStatus",
-          chain.callAtBlockHash(registry, KmsRegistry.ABI.encodeCall("appStatus", app), blockHash)).get(0);
-      if (status.intValueExact() != KmsRegistry.AppStatus.REGISTERED.ordinal()) {
-        return AppVersionsRead.failed("app " + app + " is not REGISTERED in the registry (status "
-            + KmsRegistry.AppStatus.values()[status.intValueExact()] + ")");
+      KmsRegistry.AppStatus status = KmsRegistry.at(chain, registry, null).atBlockHash(blockHash).appStatus(app);
+      if (status != KmsRegistry.AppStatus.REGISTERED) {
+        return AppVersionsRead.unregistered("app " + app + " is not REGISTERED in the registry (status " + status + ")");
       }
-      BigInteger current = (BigInteger) AppPolicy.ABI.decodeResult("currentKeyVersion",
-          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("currentKeyVersion"), blockHash)).get(0);
-      BigInteger minimum = (BigInteger) AppPolicy.ABI.decodeResult("minKeyVersion",
-          chain.callAtBlockHash(app, AppPolicy.ABI.encodeCall("minKeyVersion"), blockHash)).get(0);
-      return new AppVersionsRead(current.longValueExact(), minimum.longValueExact(), null);
+      AppPolicy policy = AppPolicy.at(chain, app, null).atBlockHash(blockHash);
+      return new AppVersionsRead(policy.currentKeyVersion(), policy.minKeyVersion(), null);
     } catch (GovernanceException | RuntimeException e) {
       return AppVersionsRead.failed("reading the key versions of app " + app + " failed: " + e.getMessage());
     }

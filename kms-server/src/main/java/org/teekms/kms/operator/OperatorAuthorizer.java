@@ -1,14 +1,13 @@
 package org.teekms.kms.operator;
 
-import java.math.BigInteger;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Locale;
 import org.teekms.proto.OperatorRequest;
 import org.teekms.proto.OperatorRequestMessage;
-import org.web3j.crypto.Keys;
-import org.web3j.crypto.Sign;
+import org.teekms.keys.EthSignature;
+import org.teekms.keys.Secp256k1SigningKey;
 
 /**
  * Checks everything about an operator request that needs no database: well-formed, meant for this KMS, chain and
@@ -163,16 +162,13 @@ public final class OperatorAuthorizer {
       throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature v must be 27 or 28, got " + (v & 0xff));
     }
     // Low-s only (EIP-2): the high-s twin of a signature is another encoding of the same authorization.
-    BigInteger s = new BigInteger(1, Arrays.copyOfRange(signature, 32, 64));
-    if (s.signum() == 0 || s.compareTo(Sign.CURVE_PARAMS.getN().shiftRight(1)) > 0) {
+    EthSignature sig = EthSignature.fromBytes(signature);
+    if (!sig.hasLowS()) {
       throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature s is zero or not in the lower half order");
     }
-    try {
-      BigInteger key = Sign.signedPrefixedMessageToKey(message, new Sign.SignatureData(v,
-          Arrays.copyOfRange(signature, 0, 32), Arrays.copyOfRange(signature, 32, 64)));
-      return "0x" + Keys.getAddress(key).toLowerCase(Locale.ROOT);
-    } catch (java.security.SignatureException | RuntimeException e) {
-      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "no key recovers from the signature: " + e.getMessage());
-    }
+    return Secp256k1SigningKey.recoverPersonalSigner(message, sig)
+        .map(a -> "0x" + HexFormat.of().formatHex(a.toBytes()))
+        .orElseThrow(() -> new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE,
+            "no key recovers from the signature (r out of range or not on the curve)"));
   }
 }

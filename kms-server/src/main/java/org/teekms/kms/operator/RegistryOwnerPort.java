@@ -18,10 +18,21 @@ public interface RegistryOwnerPort {
    */
   ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash);
 
-  /** @param failure null on success */
-  record AppVersionsRead(long current, long minimum, String failure) {
+  /**
+   * @param failure null on success
+   * @param notRegistered the chain was read and the app is not REGISTERED there (a policy answer, not an outage)
+   */
+  record AppVersionsRead(long current, long minimum, String failure, boolean notRegistered) {
+    public AppVersionsRead(long current, long minimum, String failure) {
+      this(current, minimum, failure, false);
+    }
+
     public static AppVersionsRead failed(String why) {
-      return new AppVersionsRead(0, 0, why);
+      return new AppVersionsRead(0, 0, why, false);
+    }
+
+    public static AppVersionsRead unregistered(String why) {
+      return new AppVersionsRead(0, 0, why, true);
     }
   }
 

@@ -17,7 +17,7 @@ import java.util.UUID;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.rotation.RotationJob;
 import org.teekms.kms.rotation.RotationJobs;
@@ -95,7 +95,7 @@ public final class RotationControl {
     }
     facts.put("targetVersion", v.current());
     facts.put("targetMinVersion", v.minimum());
-    return run(request, ok, appId, facts, (tx, f) -> jobs.enqueueAppRotation(tx, appId, (int) v.current(),
+    return run(request, ok, appId, facts, (tx, f) -> jobs.enqueueAppRotation(tx, org.teekms.keys.AppId.of(appId), (int) v.current(),
         (int) v.minimum(), "operator " + ok.signer() + " (chain at block " + ok.ownerBlock() + ")"));
   }
 
@@ -149,9 +149,9 @@ public final class RotationControl {
         return Uni.createFrom().item(Optional.<JobStatus>empty());
       }
       if (job.get().kind() == RotationJob.Kind.APP_ROTATION) {
-        byte[] app = job.get().appId().orElseThrow();
+        org.teekms.keys.AppId app = job.get().appId().orElseThrow();
         int targetVersion = job.get().targetVersion().orElseThrow();
-        return AppKeyVersions.read(pool, app).map(state -> Optional.of(new JobStatus(job.get(), 1,
+        return AppKeyStateStore.read(pool, app).map(state -> Optional.of(new JobStatus(job.get(), 1,
             state.filter(st -> st.currentVersion() >= targetVersion).isPresent() ? 1 : 0, Optional.empty())));
       }
       int target = job.get().targetGeneration().orElse(0);

@@ -1,6 +1,7 @@
 package org.teekms.kms.replication;
 
 import org.teekms.kms.tls.RaTlsSetup;
+import org.teekms.kms.wiring.KmsBeans;
 import org.teekms.kms.wiring.KmsConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.GrpcSslContexts;
@@ -60,7 +61,14 @@ public final class ReplicaJoin {
       // the registry adapter also reads the published root keys; without one nothing can vouch for the roots
       PublishedRootsPort published = policy instanceof PublishedRootsPort p ? p
           : generation -> PublishedRootKeys.unavailable(generation, "no on-chain registry configured");
-      OnboardingClient.Joined joined = OnboardingClient.fetch(channel, attestation::peer, policy, published,
+      // The handshake proved the source's evidence; this node's quote policy is applied here (one gate, as in admission).
+      org.teekms.kms.admission.LocalAttestationPolicy local = KmsBeans.localPolicy(config);
+      java.util.function.Function<javax.net.ssl.SSLSession, org.teekms.kms.admission.AttestedPeer> attested = s -> {
+        org.teekms.kms.admission.AttestedPeer peer = attestation.peer(s);
+        local.checkQuote(peer);
+        return peer;
+      };
+      OnboardingClient.Joined joined = OnboardingClient.fetch(channel, attested, policy, published,
           config.kmsId(), config.nodeId().orElse("unnamed"), config.onboarding().timeout(), clock);
       List<RootGenerationRelease> generations = joined.generations();
       try {

@@ -2,9 +2,10 @@ package org.teekms.kms.rotation;
 
 import java.util.Optional;
 import java.util.UUID;
+import org.teekms.keys.AppId;
 
 /** A rotation job row: a state machine persisted in {@code rotation_job}. */
-public record RotationJob(UUID jobId, Kind kind, String dedupeKey, Optional<byte[]> appId, Optional<Integer> targetVersion,
+public record RotationJob(UUID jobId, Kind kind, String dedupeKey, Optional<AppId> appId, Optional<Integer> targetVersion,
     Optional<Integer> targetMinVersion, Optional<Integer> fromGeneration, Optional<Integer> targetGeneration,
     State state, String reason, int attempts, Optional<String> lastError, long notBefore, long createdAt, long updatedAt) {
 

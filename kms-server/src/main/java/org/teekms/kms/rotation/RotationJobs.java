@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import org.teekms.keys.AppId;
 
 /**
  * Enqueues and reads rotation jobs. Enqueueing is idempotent through a dedupe key: asking twice (from two replicas, or
@@ -32,18 +33,18 @@ public final class RotationJobs {
    *
    * @return the job id: the new job's, or the existing one's for the same target
    */
-  public Uni<UUID> enqueueAppRotation(byte[] appId, int targetVersion, int targetMinVersion, String reason) {
+  public Uni<UUID> enqueueAppRotation(AppId appId, int targetVersion, int targetMinVersion, String reason) {
     return enqueueAppRotation(pool, appId, targetVersion, targetMinVersion, reason);
   }
 
-  /** As {@link #enqueueAppRotation(byte[], int, int, String)}, inside the caller's transaction. */
-  public Uni<UUID> enqueueAppRotation(SqlClient client, byte[] appId, int targetVersion, int targetMinVersion,
+  /** As {@link #enqueueAppRotation(AppId, int, int, String)}, inside the caller's transaction. */
+  public Uni<UUID> enqueueAppRotation(SqlClient client, AppId appId, int targetVersion, int targetMinVersion,
       String reason) {
-    if (appId.length != 20 || targetVersion < 1 || targetMinVersion < 1 || targetMinVersion > targetVersion) {
-      throw new IllegalArgumentException("app rotation needs a 20-byte app id and 1 <= min <= target");
+    if (targetVersion < 1 || targetMinVersion < 1 || targetMinVersion > targetVersion) {
+      throw new IllegalArgumentException("app rotation needs 1 <= min <= target");
     }
-    String key = "app:" + HexFormat.of().formatHex(appId) + ":v" + targetVersion + ":min" + targetMinVersion;
-    return enqueue(client, key, Tuple.tuple().addString("APP_ROTATION").addBuffer(Buffer.buffer(appId)).addInteger(targetVersion)
+    String key = "app:" + appId.toHex() + ":v" + targetVersion + ":min" + targetMinVersion;
+    return enqueue(client, key, Tuple.tuple().addString("APP_ROTATION").addBuffer(Buffer.buffer(appId.toBytes())).addInteger(targetVersion)
         .addInteger(targetMinVersion).addValue(null), reason);
   }
 
@@ -99,10 +100,10 @@ public final class RotationJobs {
   }
 
   /** Unfinished jobs, optionally for one app, oldest first. */
-  public Uni<List<RotationJob>> unfinished(SqlClient client, byte[] appId) {
+  public Uni<List<RotationJob>> unfinished(SqlClient client, AppId appId) {
     String sql = "SELECT * FROM rotation_job WHERE finished_at IS NULL" + (appId == null ? "" : " AND app_id = $1")
         + " ORDER BY created_at";
-    Tuple args = appId == null ? Tuple.tuple() : Tuple.tuple().addBuffer(Buffer.buffer(appId));
+    Tuple args = appId == null ? Tuple.tuple() : Tuple.tuple().addBuffer(Buffer.buffer(appId.toBytes()));
     return client.preparedQuery(sql).execute(args).map(rows -> {
       List<RotationJob> out = new ArrayList<>();
       rows.forEach(r -> out.add(read(r)));
@@ -113,7 +114,7 @@ public final class RotationJobs {
   static RotationJob read(Row r) {
     Buffer app = r.getBuffer("app_id");
     return new RotationJob(r.getUUID("job_id"), RotationJob.Kind.valueOf(r.getString("kind")), r.getString("dedupe_key"),
-        Optional.ofNullable(app).map(Buffer::getBytes), Optional.ofNullable(r.getInteger("target_version")),
+        Optional.ofNullable(app).map(b -> AppId.of(b.getBytes())), Optional.ofNullable(r.getInteger("target_version")),
         Optional.ofNullable(r.getInteger("target_min_version")), Optional.ofNullable(r.getInteger("from_generation")),
         Optional.ofNullable(r.getInteger("target_generation")), RotationJob.State.valueOf(r.getString("state")),
         r.getString("reason"), r.getInteger("attempts"), Optional.ofNullable(r.getString("last_error")),

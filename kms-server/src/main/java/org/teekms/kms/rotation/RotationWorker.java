@@ -21,7 +21,7 @@ import org.jboss.logging.Logger;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootState;
 
@@ -34,7 +34,7 @@ import org.teekms.kms.roots.RootState;
  *       committed state, and the final state is the same;</li>
  *   <li>never run twice: a second replica skips a locked job, and a step whose transition committed is not redone
  *       because its state has moved on;</li>
- *   <li>no key lost, no version skipped: versions are created by {@link AppKeyVersions#advance}, which never skips,
+ *   <li>no key lost, no version skipped: versions are created by {@link AppKeyStateStore#advance}, which never skips,
  *       and root secrets exist only once their insert committed.</li>
  * </ul>
  * All of a step is on ONE connection: the claim, the effect, its audit entry ({@link AuditLog#append(
@@ -142,13 +142,13 @@ public final class RotationWorker {
 
   // APP_ROTATION, PENDING -> DONE: create the missing versions on the current generation, raise the minimum.
   private Uni<StepResult> appRotation(SqlConnection tx, RotationJob job, long now) {
-    byte[] appId = job.appId().orElseThrow();
+    org.teekms.keys.AppId appId = job.appId().orElseThrow();
     return roots.current(tx).onItem().transformToUni(current -> {
       if (current.isEmpty()) {
         return Uni.createFrom().failure(new IllegalStateException("no CURRENT root generation (KMS not bootstrapped)"));
       }
       int generation = current.get().generation();
-      return AppKeyVersions.advance(tx, appId, job.targetVersion().orElseThrow(), job.targetMinVersion().orElseThrow(),
+      return AppKeyStateStore.advance(tx, appId, job.targetVersion().orElseThrow(), job.targetMinVersion().orElseThrow(),
               generation, now)
           .onItem().transformToUni(adv -> {
             Map<String, Object> facts = new TreeMap<>();
@@ -159,10 +159,10 @@ public final class RotationWorker {
             facts.put("minVersion", adv.after().minVersion());
             facts.put("createdVersions", adv.createdVersions());
             facts.put("rootGeneration", generation);
-            return audit.append(tx, AuditDraft.allowed("ROTATION", appId, AuditDetail.json(facts)))
+            return audit.append(tx, AuditDraft.allowed("ROTATION", appId.toBytes(), AuditDetail.json(facts)))
                 .chain(() -> transition(tx, job, RotationJob.State.DONE, now, null))
                 .replaceWith(new StepResult(job.jobId(), job.kind(), job.state(), RotationJob.State.DONE,
-                    "app " + HexFormat.of().formatHex(appId) + " at version " + adv.after().currentVersion()
+                    "app " + appId.toHex() + " at version " + adv.after().currentVersion()
                         + " (min " + adv.after().minVersion() + ", created " + adv.createdVersions() + ")"));
           });
     });
@@ -255,15 +255,15 @@ public final class RotationWorker {
                 .map(at -> new StepResult(job.jobId(), job.kind(), job.state(), RotationJob.State.APPS_MOVED,
                     "every app is on generation " + target + "; old generation destroyed after " + at));
           }
-          List<byte[]> moved = new ArrayList<>();
+          List<org.teekms.keys.AppId> moved = new ArrayList<>();
           Uni<?> chain = Uni.createFrom().voidItem();
           for (Row r : rows) {
-            byte[] appId = r.getBuffer("app_id").getBytes();
+            org.teekms.keys.AppId appId = org.teekms.keys.AppId.of(r.getBuffer("app_id").getBytes());
             int next = r.getInteger("current_version") + 1;
             int min = r.getInteger("min_version");
             moved.add(appId);
-            chain = chain.chain(() -> AppKeyVersions.advance(tx, appId, next, min, target, now))
-                .chain(adv -> audit.append(tx, AuditDraft.allowed("ROTATION", appId, AuditDetail.json(Map.of(
+            chain = chain.chain(() -> AppKeyStateStore.advance(tx, appId, next, min, target, now))
+                .chain(adv -> audit.append(tx, AuditDraft.allowed("ROTATION", appId.toBytes(), AuditDetail.json(Map.of(
                     "jobId", job.jobId().toString(), "reason", "root generation rotation", "toVersion", next,
                     "rootGeneration", target, "createdVersions", adv.createdVersions())))));
           }

@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Set;
+import org.teekms.crypto.Digests;
 
 /**
  * The wire protocol of dstack's local key provider (docs/sealing.md): one request and one response per TCP
@@ -48,7 +49,11 @@ public final class LocalKeyProviderProtocol {
   }
 
   /** What the provider returns: the sealed key and an SGX quote whose REPORTDATA binds it. */
-  public record Response(byte[] encryptedKey, byte[] providerQuote) {}
+  public record Response(org.teekms.keys.Bytes encryptedKey, org.teekms.keys.Bytes providerQuote) {
+    public Response(byte[] encryptedKey, byte[] providerQuote) {
+      this(org.teekms.keys.Bytes.copyOf(encryptedKey), org.teekms.keys.Bytes.copyOf(providerQuote));
+    }
+  }
 
   /** Domain separator of the TD-quote half of the provider's REPORTDATA. */
   public static final String QUOTE_BINDING_DOMAIN = "tee-kms/local-sgx/v2/td-quote";
@@ -67,15 +72,7 @@ public final class LocalKeyProviderProtocol {
   }
 
   private static byte[] sha256(byte[]... parts) {
-    try {
-      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-      for (byte[] p : parts) {
-        sha.update(p);
-      }
-      return sha.digest();
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is a mandatory JDK algorithm", e);
-    }
+    return Digests.sha256(parts);
   }
 
   /** The request frame for a TDX quote. */
@@ -91,9 +88,9 @@ public final class LocalKeyProviderProtocol {
   /** The response frame (the provider's side: tests and the documented vector). */
   public static byte[] responseFrame(Response response) {
     StringBuilder json = new StringBuilder().append("{\"encrypted_key\":");
-    appendArray(json, response.encryptedKey());
+    appendArray(json, response.encryptedKey().toByteArray());
     json.append(",\"provider_quote\":");
-    appendArray(json, response.providerQuote());
+    appendArray(json, response.providerQuote().toByteArray());
     return frame(json.append('}').toString());
   }
 

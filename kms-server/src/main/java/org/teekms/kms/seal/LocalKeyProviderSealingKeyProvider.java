@@ -138,14 +138,14 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
   /** Every check on a response, in the documented order. Package-private so tests can feed recorded responses. */
   SealingKey accept(LocalKeyProviderProtocol.Response response, byte[] ownQuoteBytes, TdxQuote ownQuote,
       X25519PrivateKeyParameters ephemeral) {
-    byte[] encryptedKey = response.encryptedKey();
+    byte[] encryptedKey = response.encryptedKey().toByteArray();
     if (encryptedKey.length != SodiumSealedBox.OVERHEAD + SealingKey.KEY_LENGTH) {
       throw new KeyProviderException(Reason.PROTOCOL, "encrypted_key is " + encryptedKey.length + " bytes, expected "
           + (SodiumSealedBox.OVERHEAD + SealingKey.KEY_LENGTH));
     }
     TdxQuote providerQuote;
     try {
-      providerQuote = TdxQuote.parse(response.providerQuote());
+      providerQuote = TdxQuote.parse(response.providerQuote().toByteArray());
     } catch (QuoteParseException e) {
       throw new KeyProviderException(Reason.PROVIDER_QUOTE_INVALID, "provider_quote does not parse: " + e.getMessage());
     }

@@ -3,7 +3,6 @@ package org.teekms.kms.seal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -12,6 +11,7 @@ import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import javax.security.auth.Destroyable;
+import org.teekms.crypto.Digests;
 import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
 
@@ -107,12 +107,7 @@ public final class SealingKey implements Destroyable {
   }
 
   private static String computeKeyId(byte[] key) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update("tee-kms/sealing-key-id/v1".getBytes(StandardCharsets.US_ASCII));
-      return HexFormat.of().formatHex(Arrays.copyOf(sha.digest(key), 8));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
+    byte[] digest = Digests.sha256("tee-kms/sealing-key-id/v1".getBytes(StandardCharsets.US_ASCII), key);
+    return HexFormat.of().formatHex(Arrays.copyOf(digest, 8));
   }
 }

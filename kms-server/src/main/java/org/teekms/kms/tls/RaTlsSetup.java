@@ -28,8 +28,6 @@ import org.teekms.attest.ratls.MeasurementDocumentCheck;
 import org.teekms.attest.ratls.RaTlsVerifier;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.Pem;
-import org.teekms.attest.tdx.QuotePolicy;
-import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.collateral.CachingCollateralSource;
 import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.CollateralSource;
@@ -38,7 +36,8 @@ import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 /**
  * The KMS's RA-TLS: its own RA-TLS certificate (presented to every client) and the trust manager that verifies
  * clients' RA-TLS certificates (quote via DCAP, event log, GPU evidence per {@link GpuVerification}) during the
- * handshake.
+ * handshake. The handshake proves the evidence only: the quote policy (TCB status, advisories, debug, TD attributes)
+ * is applied in admission ({@code LocalAttestationPolicy}), so its refusals are precise and audited.
  *
  * <p>Production ({@code teekms.tee.quote-provider=configfs-tsm}): quotes from the TD's configfs-tsm interface over the
  * TD's real event log (CCEL + dstack's runtime events, checked against the node's own quote before use); clients
@@ -87,10 +86,8 @@ public class RaTlsSetup {
     this.clock = clock;
     this.commonName = "tee-kms " + config.kmsId();
     FastEcdsaProvider.install(); // before any TLS context exists: JSSE's ECDSA then runs on BouncyCastle
+    JsseLimits.install(); // before any TLS context exists: JSSE reads its handshake limits once
     try {
-      TcbStatus[] accepted = config.admission().acceptedTcbStatuses().stream().map(TcbStatus::parse).toArray(TcbStatus[]::new);
-      QuotePolicy.Builder policy = QuotePolicy.builder().allowStatuses(accepted);
-      config.admission().acceptedAdvisories().ifPresent(a -> policy.allowAdvisories(a.toArray(String[]::new)));
       DcapQuoteVerifier dcap;
       CollateralSource source;
       if (SIMULATOR.equals(provider)) {
@@ -137,7 +134,9 @@ public class RaTlsSetup {
             dcap.trustAnchor().getSubjectX500Principal(), pccs);
       }
       KmsConfig.Ratls ratls = config.ratls();
-      RaTlsVerifier.Builder builder = RaTlsVerifier.builder(dcap, source).quotePolicy(policy.build()).clock(clock)
+      // The handshake proves the evidence only; the quote policy (teekms.admission.*) is applied once, in admission
+      // (LocalAttestationPolicy), where a refusal reaches the client with its precise code and is audited.
+      RaTlsVerifier.Builder builder = RaTlsVerifier.builder(dcap, source).deferQuotePolicy().clock(clock)
           .osImageCheck(MeasurementDocumentCheck.INSTANCE)
           .cache(ratls.identityCacheTtl(), IDENTITY_CACHE_ENTRIES)
           .maxCertificateLifetime(ratls.maxCertificateLifetime()).listener(listener);

@@ -13,6 +13,13 @@ import org.jboss.logging.Logger;
  * Chooses the TLS implementation of the RA-TLS port ({@code teekms.tls.engine}). BoringSSL does the handshake's
  * X25519 key exchange and ECDSA signatures several times faster than JSSE on the KMS's hot path (one full handshake
  * per admission); trust decisions stay in Java, in the RA-TLS trust manager, with either engine.
+ *
+ * <p>BoringSSL cannot serve CVMs that carry GPU evidence: as a TLS 1.3 server it sends NewSessionTickets right after
+ * the handshake, each embedding the client's certificate, and its first write fails ("OPENSSL_internal:internal
+ * error", the connection closes) once that certificate exceeds about 32 KiB: four or more GPUs' evidence
+ * (docs/ra-tls.md §6, reproduced in TlsEngineCustomizerTest). netty-tcnative exposes no switch for those tickets, so
+ * with GPU verification on, {@code auto} picks JSSE (limits in {@link JsseLimits}) and {@code openssl} refuses to
+ * start.
  */
 @ApplicationScoped
 public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
@@ -27,9 +34,11 @@ public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
 
   @Override
   public void customizeHttpsServer(HttpServerOptions options) {
-    if (config.tls().engine() == KmsConfig.TlsEngine.JDK) {
+    KmsConfig.TlsEngine engine = engine(config.tls().engine(), GpuVerification.enabled(config));
+    if (engine == KmsConfig.TlsEngine.JDK) {
       options.setSslEngineOptions(new JdkSSLEngineOptions());
-      LOG.info("TLS engine: JDK (JSSE)");
+      LOG.infof("TLS engine: JDK (JSSE), handshake messages up to %s bytes",
+          System.getProperty(JsseLimits.MAX_HANDSHAKE_MESSAGE_SIZE));
       return;
     }
     if (!OpenSsl.isAvailable()) {
@@ -38,5 +47,18 @@ public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
     }
     options.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(false));
     LOG.infof("TLS engine: %s (netty-tcnative)", OpenSsl.versionString());
+  }
+
+  /** The engine to use for {@code configured}; GPU verification rules BoringSSL out (see the class comment). */
+  static KmsConfig.TlsEngine engine(KmsConfig.TlsEngine configured, boolean gpuVerified) {
+    if (configured == KmsConfig.TlsEngine.AUTO) {
+      return gpuVerified ? KmsConfig.TlsEngine.JDK : KmsConfig.TlsEngine.OPENSSL;
+    }
+    if (configured == KmsConfig.TlsEngine.OPENSSL && gpuVerified) {
+      throw new IllegalStateException("teekms.tls.engine=openssl cannot serve CVMs with GPU evidence: BoringSSL's TLS "
+          + "1.3 server fails every client certificate over ~32 KiB (4+ GPUs); use teekms.tls.engine=auto or jdk, or "
+          + "teekms.gpu.verification=disabled");
+    }
+    return configured;
   }
 }

@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HexFormat;
@@ -17,6 +15,7 @@ import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.Function;
+import org.teekms.crypto.Digests;
 
 /**
  * Everything in this KMS's configuration that decides whom it trusts, as one canonical document and its SHA-256
@@ -128,11 +127,7 @@ public final class TrustConfiguration {
 
   /** SHA-256 of {@link #document()}: the payload of the RTMR3 event. */
   public byte[] digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(document);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is a mandatory JDK algorithm", e);
-    }
+    return Digests.sha256(document);
   }
 
   public String digestHex() {
@@ -167,11 +162,9 @@ public final class TrustConfiguration {
     }
     try {
       byte[] content = Files.readAllBytes(file.get());
-      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+      return "sha256:" + Digests.sha256Hex(content);
     } catch (IOException e) {
       throw new IllegalStateException(key + " " + file.get() + " cannot be read to measure it: " + e.getMessage(), e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -177,17 +177,22 @@ public class KmsBeans {
   @Produces
   @Singleton
   RotationControl rotationControl(Pool pool, RotationJobs jobs, RootGenerationStore roots, AuditLog audit, Clock clock,
-      KmsConfig config) {
+      KmsConfig config, RegistryOwnerPort owner) {
     KmsConfig.Chain chain = config.chain();
-    java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
-    boolean configured = endpoints.isPresent();
-    RegistryOwnerPort owner = configured
-        ? new ChainRegistryOwner(ChainClient.connect(endpoints.get().first(), chain.chainId()),
-            chain.registryAddress().get(), chain.confirmations())
-        : RegistryOwnerPort.unconfigured();
+    boolean configured = chainEndpoints(chain).isPresent();
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
         configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
+  }
+
+  /** KmsRegistry.owner() and apps' key versions at a pinned block (operator requests, AppEnv). */
+  @Produces
+  @Singleton
+  RegistryOwnerPort registryOwnerPort(KmsConfig config) {
+    KmsConfig.Chain chain = config.chain();
+    return chainEndpoints(chain).map(e -> (RegistryOwnerPort) new ChainRegistryOwner(
+        ChainClient.connect(e.first(), chain.chainId()), chain.registryAddress().get(), chain.confirmations()))
+        .orElse(RegistryOwnerPort.unconfigured());
   }
 
   @Produces
@@ -209,8 +214,8 @@ public class KmsBeans {
   @Produces
   @Singleton
   OnboardingController onboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
-      KmsConfig config, Clock clock) {
-    return new OnboardingController(pool, chain, roots, ledger, config.dbTimeout(), clock);
+      KmsConfig config, Clock clock, LocalAttestationPolicy local) {
+    return new OnboardingController(pool, local, chain, roots, ledger, config.dbTimeout(), clock);
   }
 
   @Produces
@@ -253,6 +258,11 @@ public class KmsBeans {
   @Produces
   @Singleton
   LocalAttestationPolicy localAttestationPolicy(KmsConfig config) {
+    return localPolicy(config);
+  }
+
+  /** The KMS's own attestation policy from {@code teekms.admission.*} (admission, onboarding, joining a source). */
+  public static LocalAttestationPolicy localPolicy(KmsConfig config) {
     return new LocalAttestationPolicy(new HashSet<>(config.admission().acceptedTcbStatuses()),
         new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())), config.admission().requiredKeyProvider());
   }

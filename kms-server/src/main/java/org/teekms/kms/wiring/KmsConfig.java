@@ -42,17 +42,39 @@ public interface KmsConfig {
 
   Tls tls();
 
+  EnvPubkey envPubkey();
+
+  /** The unauthenticated AppEnv/GetAppEnvEncryptPubKey read: a token bucket per source address. */
+  interface EnvPubkey {
+    /** Sustained requests per minute one source address may make. */
+    @WithDefault("60")
+    int requestsPerMinute();
+
+    /** Requests a source may make at once before the sustained rate applies. */
+    @WithDefault("20")
+    int burst();
+
+    /** Source addresses tracked at once (least recently seen forgotten first): bounds the limiter's memory. */
+    @WithDefault("100000")
+    int maxSources();
+  }
+
   interface Tls {
     /**
-     * TLS implementation of the RA-TLS port: {@code openssl} (BoringSSL from netty-tcnative: the handshake's key
-     * exchange and signatures in native code) or {@code jdk} (JSSE). Certificates are verified by the same RA-TLS
-     * trust manager either way. {@code openssl} on a platform without the native library refuses to start.
+     * TLS implementation of the RA-TLS port: {@code auto} (default: {@code jdk} when clients' GPU evidence is verified,
+     * i.e. teekms.gpu.verification is not disabled, else {@code openssl}), {@code openssl} (BoringSSL from
+     * netty-tcnative: the handshake's key exchange and signatures in native code) or {@code jdk} (JSSE). Certificates
+     * are verified by the same RA-TLS trust manager either way. BoringSSL's TLS 1.3 server fails every connection whose
+     * client certificate exceeds about 32 KiB (its session tickets embed the certificate; netty-tcnative offers no way
+     * to turn them off), which a CVM with four or more GPUs' evidence does: {@code openssl} together with GPU
+     * verification therefore refuses to start. {@code openssl} on a platform without the native library refuses to
+     * start.
      */
-    @WithDefault("openssl")
+    @WithDefault("auto")
     TlsEngine engine();
   }
 
-  enum TlsEngine { OPENSSL, JDK }
+  enum TlsEngine { AUTO, OPENSSL, JDK }
 
   Tee tee();
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 import org.teekms.kms.db.DatabaseCoordinates;
+import org.teekms.kms.tls.JsseLimits;
 import org.teekms.kms.db.EmbeddedPostgresServer;
 
 /**
@@ -21,6 +22,7 @@ public final class KmsMain {
   private KmsMain() {}
 
   public static void main(String... args) {
+    JsseLimits.install();
     var config = ConfigProvider.getConfig();
     EmbeddedPostgresServer embedded = null;
     if (config.getOptionalValue("quarkus.datasource.reactive.url", String.class).isEmpty()) {

@@ -51,6 +51,7 @@ class OnChainAdmissionTest {
   private static ChainClient chain;
   private static KmsRegistry registry;
   private static AppPolicy app;
+  private static Credentials owner;
   private static TestPostgres postgres;
   private static Pool pool;
   private static LiveKeyring keyring;
@@ -75,7 +76,7 @@ class OnChainAdmissionTest {
     anvil = AnvilNode.start();
     chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID);
     Credentials operator = anvil.fundedAccount();
-    Credentials owner = anvil.fundedAccount();
+    owner = anvil.fundedAccount();
     registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
     registry.addOsImage(OS);
     registry.addOsImageMeasurement(OS, MR_SYSTEM);
@@ -112,8 +113,8 @@ class OnChainAdmissionTest {
   }
 
   static AttestedPeer peer(byte[] appId, byte[] compose, int instance) {
-    return new AttestedPeer(appId, compose, bytes(20, instance), bytes(32, 0xd0), bytes(32, 0xa9), OS, "UpToDate",
-        List.of(), false, 0, "", 0, Optional.empty(), os(MR_SYSTEM));
+    return new AttestedPeer(appId, compose, bytes(20, instance), bytes(32, 0xd0), bytes(32, 0xa9), OS,
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0, Optional.empty(), os(MR_SYSTEM));
   }
 
   static byte[] appId() {
@@ -162,7 +163,8 @@ class OnChainAdmissionTest {
   @Test
   void osImageNotAllowedIsDenied() {
     AttestedPeer p = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x06),
-        "UpToDate", List.of(), false, 0, "", 0, Optional.empty(), os(MR_SYSTEM));
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0,
+        Optional.empty(), os(MR_SYSTEM));
     AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
   }
@@ -258,7 +260,7 @@ class OnChainAdmissionTest {
   @Test
   void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
     AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
-        "UpToDate", List.of(), false, 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM),
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM),
         new org.teekms.kms.admission.GpuFacts(true, List.of(new org.teekms.kms.admission.GpuFacts.Gpu(Optional.empty(),
             "verified", "ab".repeat(32), "HOPPER", "550.127.05", "96.00.9F.00.01"))));
     GovernanceAppPolicy policy = policy(anvil.rpcUrl());
@@ -278,5 +280,82 @@ class OnChainAdmissionTest {
     } finally {
       app.clearGpuRequirements();
     }
+  }
+
+  static AttestedPeer gpuPeer(byte[] appId, int count, String arch, String driver, long driverVersion) {
+    List<org.teekms.kms.admission.GpuFacts.Gpu> gpus = new java.util.ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      gpus.add(new org.teekms.kms.admission.GpuFacts.Gpu(Optional.empty(), "verified", String.format("%02x", i).repeat(32),
+          arch, driver, "96.00.9F.00.01"));
+    }
+    return new AttestedPeer(appId, COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS, org.teekms.attest.tdx.TcbStatus.UpToDate,
+        List.of(), org.teekms.kms.admission.TestTd.report(false), count, count == 0 ? "" : arch, count == 0 ? 0 : driverVersion, Optional.empty(), os(MR_SYSTEM),
+        new org.teekms.kms.admission.GpuFacts(true, gpus));
+  }
+
+  static AttestedPeer withPlatform(AttestedPeer p, byte[] osImage, MeasuredOs measured, String tcb, List<String> advisories) {
+    return new AttestedPeer(p.appId(), p.composeHash(), p.instanceId(), p.deviceId(), p.mrAggregated(), osImage,
+        org.teekms.attest.tdx.TcbStatus.parse(tcb), advisories, p.td(), p.gpuCount(), p.gpuArch(), p.gpuMinDriverVersion(), p.keyProvider(), measured, p.gpus());
+  }
+
+  static void assertDenied(DenyCode expected, AppPolicyVerdict v) {
+    assertEquals(AppPolicyVerdict.Outcome.DENIED, v.outcome(), v.reason());
+    assertEquals(Optional.of(expected), v.denyCode(), v.reason());
+  }
+
+  /**
+   * Each denial code the registry's isAppAllowed returns (ChainDenial), produced on the real contracts, becomes its
+   * deny code through the adapter: the code is read from the contract's answer, never parsed from its reason.
+   */
+  @Test
+  void everyContractDenialBecomesItsDenyCode() throws Exception {
+    GovernanceAppPolicy policy = policy(anvil.rpcUrl());
+    AppPolicy fresh = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
+    byte[] id = Numeric.hexStringToByteArray(fresh.address());
+    AttestedPeer peer = peer(id, COMPOSE, 1);
+    fresh.addComposeHash(COMPOSE);
+    assertDenied(DenyCode.DEVICE_NOT_ALLOWED, policy.check(peer));
+    fresh.addDevice(bytes(32, 0xd0));
+    assertEquals(AppPolicyVerdict.Outcome.ALLOWED, policy.check(peer).outcome());
+    assertDenied(DenyCode.COMPOSE_HASH_NOT_ALLOWED, policy.check(peer(id, bytes(32, 0xc8), 1)));
+    assertDenied(DenyCode.APP_NOT_REGISTERED, policy.check(peer(bytes(20, 0x43), COMPOSE, 1)));
+    assertDenied(DenyCode.OS_IMAGE_NOT_ALLOWED, policy.check(withPlatform(peer, bytes(32, 0x06), os(MR_SYSTEM),
+        "UpToDate", List.of())));
+    assertDenied(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, policy.check(withPlatform(peer, OS, os(bytes(32, 0x5f)),
+        "UpToDate", List.of())));
+    assertDenied(DenyCode.TCB_NOT_ACCEPTED, policy.check(withPlatform(peer, OS, os(MR_SYSTEM), "OutOfDate",
+        List.of())));
+    assertDenied(DenyCode.TCB_NOT_ACCEPTED, policy.check(withPlatform(peer, OS, os(MR_SYSTEM), "UpToDate",
+        List.of("INTEL-SA-00615"))));
+    registry.setTcbPolicy(List.of("UpToDate", "SWHardeningNeeded"), List.of());
+    try {
+      AttestedPeer swHardening = withPlatform(peer, OS, os(MR_SYSTEM), "SWHardeningNeeded", List.of());
+      assertEquals(AppPolicyVerdict.Outcome.ALLOWED, policy.check(swHardening).outcome());
+      fresh.setRequireTcbUpToDate(true);
+      assertDenied(DenyCode.TCB_NOT_ACCEPTED, policy.check(swHardening));
+    } finally {
+      registry.setTcbPolicy(List.of("UpToDate"), List.of());
+    }
+
+    fresh.setGpuRequirements(new org.teekms.governance.GpuPolicy(2, "HOPPER", 550_000_000L));
+    assertDenied(DenyCode.GPU_EVIDENCE_MISSING, policy.check(gpuPeer(id, 0, "", "", 0)));
+    AttestedPeer unverified = new AttestedPeer(id, COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0, Optional.empty(), os(MR_SYSTEM),
+        org.teekms.kms.admission.GpuFacts.NOT_VERIFIED);
+    assertDenied(DenyCode.GPU_VERIFIER_NOT_CONFIGURED, policy.check(unverified));
+    assertDenied(DenyCode.GPU_COUNT, policy.check(gpuPeer(id, 1, "HOPPER", "550.127.05", 550_127_005L)));
+    assertDenied(DenyCode.GPU_ARCHITECTURE, policy.check(gpuPeer(id, 2, "BLACKWELL", "550.127.05", 550_127_005L)));
+    assertDenied(DenyCode.GPU_DRIVER_VERSION, policy.check(gpuPeer(id, 2, "HOPPER", "535.104.05", 535_104_005L)));
+    AttestedPeer gpus = gpuPeer(id, 2, "HOPPER", "550.127.05", 550_127_005L);
+    assertEquals(AppPolicyVerdict.Outcome.ALLOWED, policy.check(gpus).outcome());
+
+    fresh.setDisabled(true);
+    assertDenied(DenyCode.APP_NOT_REGISTERED, policy.check(gpus));
+    fresh.setDisabled(false);
+    fresh.deregister();
+    assertDenied(DenyCode.APP_NOT_REGISTERED, policy.check(gpus));
+    // Through the controller, the code reaches the client unchanged.
+    assertEquals(DenyCode.APP_NOT_REGISTERED,
+        assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(gpus, List.of()).await().atMost(java.time.Duration.ofSeconds(60))).code());
   }
 }

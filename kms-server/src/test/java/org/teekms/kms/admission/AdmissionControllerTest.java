@@ -86,10 +86,10 @@ class AdmissionControllerTest {
       PolicyBlockRef at = new PolicyBlockRef(31337, block, new byte[32]);
       String a = peer.appHex();
       if (!composeHashes.containsKey(a)) {
-        return AppPolicyVerdict.denied(at, "app not registered");
+        return AppPolicyVerdict.denied(at, DenyCode.APP_NOT_REGISTERED, "app not registered");
       }
       if (!composeHashes.get(a).contains(HexFormat.of().formatHex(peer.composeHash()))) {
-        return AppPolicyVerdict.denied(at, "compose hash not allowed");
+        return AppPolicyVerdict.denied(at, DenyCode.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed");
       }
       int[] v = versions.get(a);
       return AppPolicyVerdict.allowed(at, v[0], v[1], gpu.getOrDefault(a, AppPolicyVerdict.GpuRequirement.NONE),
@@ -144,8 +144,8 @@ class AdmissionControllerTest {
   }
 
   static AttestedPeer peer(byte[] app, byte[] compose, byte[] instance, boolean debug, String tcb, int gpus) {
-    return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05), tcb, List.of(),
-        debug, gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
+    return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05),
+        org.teekms.attest.tdx.TcbStatus.parse(tcb), List.of(), TestTd.report(debug), gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
         new MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"), gpuFacts(gpus));
   }
 
@@ -240,6 +240,33 @@ class AdmissionControllerTest {
   }
 
   @Test
+  void clientNonceIsCheckedFirstAndEchoedIntoTheGrantAndDenialEntries() {
+    chain.register(APP, COMPOSE);
+    byte[] nonce = bytes(16, 0x6e);
+    String echoed = "\"clientNonce\":\"" + HexFormat.of().formatHex(nonce) + "\"";
+    AppKeysGrant g = controller.grantAppKeys(good(1), List.of(), nonce).await().atMost(WAIT);
+    String grantDetail = audit.byEventId(g.grantId()).await().atMost(WAIT).detailJson();
+    assertTrue(grantDetail.contains(echoed), grantDetail);
+    g.destroyKeys();
+    // Refused after the chain read: the nonce is echoed and the refusal names the block it was decided at.
+    AdmissionDenied notServed = assertThrows(AdmissionDenied.class,
+        () -> controller.grantAppKeys(good(1), List.of(9), nonce).await().atMost(WAIT));
+    assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, notServed.code());
+    assertEquals(100, notServed.block().orElseThrow().number());
+    // Too long: refused before anything else (even before a debug TD's refusal), audited without the client's bytes.
+    AdmissionDenied tooLong = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(
+        peer(APP, COMPOSE, bytes(20, 1), true, "UpToDate", 0), List.of(), new byte[65]).await().atMost(WAIT));
+    assertEquals(DenyCode.REQUEST_INVALID, tooLong.code());
+    List<AuditEntry> denials = audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
+        .filter(e -> e.kind().equals("DENY_APP_KEYS")).toList();
+    assertEquals(List.of("KEY_VERSION_NOT_SERVED", "REQUEST_INVALID"), denials.stream().map(AuditEntry::reason).toList());
+    assertTrue(denials.get(0).detailJson().contains(echoed), denials.get(0).detailJson());
+    assertTrue(denials.get(0).detailJson().contains("\"policyBlock\":100"), denials.get(0).detailJson());
+    assertFalse(denials.get(1).detailJson().contains("clientNonce"), denials.get(1).detailJson());
+    assertTrue(audit.verify().await().atMost(WAIT).valid());
+  }
+
+  @Test
   void sameAppOtherInstanceGetsSameAppKeysButItsOwnDiskKey() {
     chain.register(APP, COMPOSE);
     ReleasedAppKeys a = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
@@ -258,10 +285,6 @@ class AdmissionControllerTest {
     assertEquals(DenyCode.APP_NOT_REGISTERED, denied(peer(bytes(20, 0xee), COMPOSE, bytes(20, 1), false, "UpToDate", 0), List.of()));
     assertEquals(DenyCode.DEBUG_TD, denied(peer(APP, COMPOSE, bytes(20, 1), true, "UpToDate", 0), List.of()));
     assertEquals(DenyCode.TCB_NOT_ACCEPTED, denied(peer(APP, COMPOSE, bytes(20, 1), false, "OutOfDate", 0), List.of()));
-    assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH,
-        LocalAttestationPolicy.codeForChainReason("OS image measurement mismatch"));
-    assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, LocalAttestationPolicy.codeForChainReason("OS image not allowed"));
-    assertEquals(DenyCode.POLICY_DENIED, LocalAttestationPolicy.codeForChainReason("KMS measurement not allowed"));
     chain.gpu.put(HexFormat.of().formatHex(APP), new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 0));
     AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.GPU_EVIDENCE_MISSING, gpu.code());
@@ -397,7 +420,7 @@ class AdmissionControllerTest {
     AdmissionController.SignedCertificate signed = controller.signCertificate(good(1), csr(keys),
         List.of("node-1.model.internal"), 3600, true).await().atMost(java.time.Duration.ofSeconds(60));
     java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
-        .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(signed.issued().certificateDer()));
+        .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(signed.issued().certificateDer().toByteArray()));
     assertArrayEquals(keys.getPublic().getEncoded(), cert.getPublicKey().getEncoded());
     // The issuing key is the app CA key certified by the app root, itself certified by the KMS root.
     org.teekms.keys.PurposeKeyCertificate ca = signed.issued().caKeyCertificate();
@@ -416,9 +439,9 @@ class AdmissionControllerTest {
     // X.509: leaf -> app CA certificate -> KMS CA (trust anchor), validated by the JDK's PKIX validator.
     java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
     java.security.cert.X509Certificate appCa = (java.security.cert.X509Certificate) cf.generateCertificate(
-        new java.io.ByteArrayInputStream(signed.issued().appCaX509()));
+        new java.io.ByteArrayInputStream(signed.issued().appCaX509().toByteArray()));
     java.security.cert.X509Certificate kmsCa = (java.security.cert.X509Certificate) cf.generateCertificate(
-        new java.io.ByteArrayInputStream(signed.issued().kmsCaX509()));
+        new java.io.ByteArrayInputStream(signed.issued().kmsCaX509().toByteArray()));
     java.security.cert.PKIXParameters pkix = new java.security.cert.PKIXParameters(
         java.util.Set.of(new java.security.cert.TrustAnchor(kmsCa, null)));
     pkix.setRevocationEnabled(false);
@@ -426,8 +449,8 @@ class AdmissionControllerTest {
     java.security.cert.CertPathValidator.getInstance("PKIX").validate(
         cf.generateCertPath(List.of(cert, appCa)), pkix);
     assertArrayEquals(caKey.getEncoded(), appCa.getPublicKey().getEncoded(), "the X.509 app CA is the tls-ca key");
-    assertArrayEquals(k.kmsCaX509(), signed.issued().kmsCaX509());
-    assertArrayEquals(k.appCaX509(), signed.issued().appCaX509(), "deterministic: same bytes on every issuance");
+    assertArrayEquals(k.kmsCaX509(), signed.issued().kmsCaX509().toByteArray());
+    assertArrayEquals(k.appCaX509(), signed.issued().appCaX509().toByteArray(), "deterministic: same bytes on every issuance");
     // A KMS CA of another deployment is not a trust anchor for this chain.
     java.security.cert.X509Certificate foreignCa;
     try (org.teekms.keys.RootKeyring other = new org.teekms.keys.RootKeyring(1,

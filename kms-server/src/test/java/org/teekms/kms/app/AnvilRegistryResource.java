@@ -5,8 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.teekms.governance.ContractAbi;
-import org.teekms.governance.GovernanceContract;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.KmsRegistry;
@@ -50,10 +48,7 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
         anvil.increaseTime(3601);
         anvil.mine(1);
         // A 2-of-3 multisig (EIP-1271) the test may hand the registry to.
-        ContractAbi walletAbi = ContractAbi.load("TestMultisig");
-        wallet = chain.send(deployer, null, GovernanceContract.creationCode("TestMultisig")
-            + walletAbi.encodeConstructor(signers.stream().map(Credentials::getAddress).toList(), 2))
-            .contractAddress().orElseThrow();
+        wallet = org.teekms.governance.testing.TestMultisigs.deploy(chain, deployer, signers, 2);
       }
       Path keys = Files.createTempDirectory("teekms-rotate-keys");
       Files.writeString(keys.resolve("owner.key"), Numeric.toHexStringNoPrefixZeroPadded(owner.getEcKeyPair().getPrivateKey(), 64));

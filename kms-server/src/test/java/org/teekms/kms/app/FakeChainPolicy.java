@@ -59,10 +59,11 @@ public class FakeChainPolicy implements AppPolicyPort, org.teekms.kms.onboarding
     PolicyBlockRef block = new PolicyBlockRef(31337, 7, new byte[32]);
     String compose = HexFormat.of().formatHex(peer.composeHash());
     if (ALLOWED.stream().noneMatch(c -> c.startsWith(peer.appHex()))) {
-      return AppPolicyVerdict.denied(block, "app not registered");
+      return AppPolicyVerdict.denied(block, org.teekms.kms.admission.DenyCode.APP_NOT_REGISTERED, "app not registered");
     }
     if (!ALLOWED.contains(compose)) {
-      return AppPolicyVerdict.denied(block, "compose hash not allowed");
+      return AppPolicyVerdict.denied(block, org.teekms.kms.admission.DenyCode.COMPOSE_HASH_NOT_ALLOWED,
+          "compose hash not allowed");
     }
     // No root generation published on this fake chain: the database's generations are all "not yet published".
     return AppPolicyVerdict.allowed(block, 1, 1, AppPolicyVerdict.GpuRequirement.NONE,

@@ -19,6 +19,8 @@ public class GpuMultiProfile implements QuarkusTestProfile {
         "teekms.simulator.seed", RaTlsProfile.SEED,
         "teekms.kms-id", "kms-gpu8-it",
         "teekms.gpu.verification", "simulator",
-        "teekms.gpu.ocsp.responder-url", "http://127.0.0.1:" + OCSP_PORT + "/");
+        "teekms.gpu.ocsp.responder-url", "http://127.0.0.1:" + OCSP_PORT + "/",
+        // Eight GPUs verified cold (first OCSP answers) on a loaded 2-core test machine take several seconds.
+        "quarkus.tls.ratls.handshake-timeout", "60s");
   }
 }

@@ -161,4 +161,42 @@ class KmsProdRaTlsTest {
     assertTrue(new String(RaTlsCertificateParser.parse(kmsCert).eventLogJson(), StandardCharsets.UTF_8)
         .contains("\"event\":\"system-ready\""));
   }
+
+  @Test
+  @Order(3)
+  void aValidQuoteWhoseTcbThePolicyRefusesIsDeniedInAdmissionWithTheReasonAndAudited() throws Exception {
+    // Intel downgrades the platform's TCB level: the quote still verifies (DCAP proves it, status OutOfDate), and the
+    // KMS's policy (teekms.admission.accepted-tcb-statuses=UpToDate) refuses it in admission, not in the handshake.
+    java.time.Instant now = java.time.Instant.now();
+    try (FakePcsServer outOfDate = new FakePcsServer(tdx.collateral(now.minus(Duration.ofDays(1)),
+        now.plus(Duration.ofDays(30)), "OutOfDate", List.of("INTEL-SA-00837")).toCollateral(), "tdx",
+        SimulatedTdx.FMSPC)) {
+      pccs.up(true);
+      pccs.upstream(outOfDate.baseUrl());
+      Thread.sleep(2_500); // past teekms.collateral.max-age: the KMS's cached UpToDate collateral is stale
+      String compose = compose("tcb-out-of-date");
+      FakeChainPolicy.ALLOWED.add(HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20])
+          .composeHash()));
+      ManagedChannel ch = channel(cvm(compose));
+      try {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> KmsGrpc.newBlockingStub(ch)
+            .withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance()));
+        assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
+        assertEquals("TCB_NOT_ACCEPTED", e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON));
+        assertTrue(e.getStatus().getDescription().contains("OutOfDate"), e.getStatus().getDescription());
+        assertTrue(e.getStatus().getDescription().contains("INTEL-SA-00837"), e.getStatus().getDescription());
+        byte[] app = java.util.Arrays.copyOf(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
+        List<org.teekms.proto.AuditEvent> audited = org.teekms.proto.AuditorGrpc.newBlockingStub(ch)
+            .withDeadlineAfter(30, TimeUnit.SECONDS).listAuditEvents(org.teekms.proto.ListAuditEventsRequest.newBuilder()
+                .setAppId(com.google.protobuf.ByteString.copyFrom(app)).build()).getEventsList();
+        assertEquals(List.of("TCB_NOT_ACCEPTED"), audited.stream().map(org.teekms.proto.AuditEvent::getReason).toList());
+        assertEquals("DENY_APP_KEYS", audited.get(0).getKind());
+        assertTrue(audited.get(0).getDetailJson().contains("\"tcbStatus\":\"OutOfDate\""), audited.get(0).getDetailJson());
+      } finally {
+        ch.shutdownNow();
+      }
+    } finally {
+      pccs.upstream(upstream.baseUrl());
+    }
+  }
 }

@@ -182,21 +182,87 @@ class KmsRaTlsTest {
     }
   }
 
+  /** The audit entries of {@code app} that the Auditor API lists (over the same RA-TLS channel). */
+  private static java.util.List<org.teekms.proto.AuditEvent> auditOf(ManagedChannel ch, byte[] app) {
+    return AuditorGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).listAuditEvents(
+        org.teekms.proto.ListAuditEventsRequest.newBuilder().setAppId(com.google.protobuf.ByteString.copyFrom(app))
+            .setPageSize(1000).build()).getEventsList();
+  }
+
+  private static byte[] appIdOf(String compose) {
+    return java.util.Arrays.copyOf(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
+  }
+
   @Test
-  void debugTdIsRefusedWithTheVerifiersReason() throws Exception {
+  void debugTdIsRefusedInAdmissionWithDebugTdAndAudited() throws Exception {
+    // The quote of a debug TD is genuine: the handshake proves it; the KMS's policy refuses it in admission, so the
+    // CVM gets the precise reason and the refusal is in the audit log under its app (not a handshake failure).
     String compose = compose("debug");
     FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
     ManagedChannel ch = channelFrom(compose, 5, true);
     try {
-      // The handshake completes (the rejection is kept in the session), so the CVM learns exactly why it was refused.
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
       assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
-      assertEquals("ATTESTATION_INVALID", e.getTrailers().get(GrpcErrors.DENY_REASON));
-      assertTrue(e.getStatus().getDescription().contains("client certificate rejected in the handshake"),
-          e.getStatus().getDescription());
-      assertTrue(e.getStatus().getDescription().toLowerCase(java.util.Locale.ROOT).contains("debug"),
-          e.getStatus().getDescription());
-      assertTrue(metrics.find("teekms.attestation.verify").tag("result", "POLICY_REJECTED").timer().count() >= 1);
+      assertEquals("DEBUG_TD", e.getTrailers().get(GrpcErrors.DENY_REASON));
+      assertTrue(e.getStatus().getDescription().contains("TD_ATTRIBUTES.DEBUG"), e.getStatus().getDescription());
+      java.util.List<org.teekms.proto.AuditEvent> audited = auditOf(ch, appIdOf(compose));
+      assertEquals(java.util.List.of("DEBUG_TD"), audited.stream().map(org.teekms.proto.AuditEvent::getReason).toList());
+      assertEquals("DENY_APP_KEYS", audited.get(0).getKind());
+      assertTrue(audited.get(0).getDetailJson().contains("\"debug\":true"), audited.get(0).getDetailJson());
+      assertTrue(metrics.find("teekms.admissions").tag("reason", "DEBUG_TD").counter().count() >= 1);
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  @Test
+  void refusalsOverRaTlsCarryTheirPreciseReasonAndAreAudited() throws Exception {
+    String compose = compose("refusals");
+    FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
+    ManagedChannel ch = channelFrom(compose, 6, false);
+    try {
+      KmsGrpc.KmsBlockingStub kms = KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+      StatusRuntimeException notServed = assertThrows(StatusRuntimeException.class,
+          () -> kms.getAppKeys(GetAppKeysRequest.newBuilder().addKeyVersions(5).build()));
+      assertEquals("KEY_VERSION_NOT_SERVED", notServed.getTrailers().get(GrpcErrors.DENY_REASON));
+      StatusRuntimeException invalid = assertThrows(StatusRuntimeException.class,
+          () -> kms.getAppKeys(GetAppKeysRequest.newBuilder().addKeyVersions(0).build()));
+      assertEquals("REQUEST_INVALID", invalid.getTrailers().get(GrpcErrors.DENY_REASON));
+      StatusRuntimeException longNonce = assertThrows(StatusRuntimeException.class,
+          () -> kms.getAppKeys(GetAppKeysRequest.newBuilder().setClientNonce(
+              com.google.protobuf.ByteString.copyFrom(new byte[65])).build()));
+      assertEquals("REQUEST_INVALID", longNonce.getTrailers().get(GrpcErrors.DENY_REASON));
+      FakeChainPolicy.ALLOWED.remove(composeHashHex(compose));
+      FakeChainPolicy.ALLOWED.add(composeHashHex(compose).substring(0, 40) + "00".repeat(12));
+      StatusRuntimeException removed = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
+      assertEquals("COMPOSE_HASH_NOT_ALLOWED", removed.getTrailers().get(GrpcErrors.DENY_REASON));
+      java.util.List<org.teekms.proto.AuditEvent> audited = auditOf(ch, appIdOf(compose));
+      assertEquals(java.util.List.of("KEY_VERSION_NOT_SERVED", "REQUEST_INVALID", "REQUEST_INVALID",
+          "COMPOSE_HASH_NOT_ALLOWED"), audited.stream().map(org.teekms.proto.AuditEvent::getReason).toList());
+      // Refusals after the chain was read name the block they were decided at.
+      assertTrue(audited.get(0).getDetailJson().contains("\"policyBlock\":7"), audited.get(0).getDetailJson());
+      assertTrue(audited.get(3).getDetailJson().contains("\"policyBlock\":7"), audited.get(3).getDetailJson());
+      assertTrue(AuditorGrpc.newBlockingStub(ch).verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance()).getValid());
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  @Test
+  void clientNonceIsEchoedIntoTheAuditedGrant() throws Exception {
+    String compose = compose("nonce");
+    FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
+    ManagedChannel ch = channelFrom(compose, 7, false);
+    try {
+      byte[] nonce = HexFormat.of().parseHex("6e6f6e6365" + "ab".repeat(27));
+      GetAppKeysResponse granted = KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(
+          GetAppKeysRequest.newBuilder().setClientNonce(com.google.protobuf.ByteString.copyFrom(nonce)).build());
+      org.teekms.proto.AuditEvent entry = auditOf(ch, appIdOf(compose)).stream()
+          .filter(e -> e.getEventId().equals(granted.getGrantId())).findFirst().orElseThrow();
+      assertTrue(entry.getDetailJson().contains("\"clientNonce\":\"" + HexFormat.of().formatHex(nonce) + "\""),
+          entry.getDetailJson());
+      // The nonce is inside the hashed entry: the chain verifies with it.
+      assertTrue(AuditorGrpc.newBlockingStub(ch).verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance()).getValid());
     } finally {
       ch.shutdownNow();
     }

@@ -143,7 +143,7 @@ class MeasuredTrustConfigTest {
 
   static org.teekms.kms.admission.AttestedPeer withOsImage(org.teekms.kms.admission.AttestedPeer p) {
     return new org.teekms.kms.admission.AttestedPeer(p.appId(), p.composeHash(), p.instanceId(), p.deviceId(),
-        p.mrAggregated(), OS_IMAGE, p.tcbStatus(), p.advisoryIds(), p.debug(), p.gpuCount(), p.gpuArch(),
+        p.mrAggregated(), OS_IMAGE, p.tcbStatus(), p.advisoryIds(), p.td(), p.gpuCount(), p.gpuArch(),
         p.gpuMinDriverVersion(), p.keyProvider(), p.os());
   }
 

@@ -84,7 +84,9 @@ public class ProdRaTlsProfile implements QuarkusTestProfile {
         Map.entry("teekms.tee.runtime-event-log", FakeTdConfigfs.runtimeEvents(td).toString()),
         Map.entry("teekms.collateral.pccs-url", "http://127.0.0.1:" + pccsPort()),
         Map.entry("teekms.collateral.root-ca", rootPem().toString()),
-        Map.entry("teekms.collateral.timeout", "5s"));
+        Map.entry("teekms.collateral.timeout", "5s"),
+        // short enough that a test sees the PCCS's new collateral (a TCB downgrade) within seconds
+        Map.entry("teekms.collateral.max-age", "2s"));
   }
 
   @Override

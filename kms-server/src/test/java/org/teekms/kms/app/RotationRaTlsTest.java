@@ -41,7 +41,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.teekms.governance.ChainClient;
-import org.teekms.governance.ContractAbi;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsTrustManager;
@@ -53,7 +52,7 @@ import org.teekms.cli.TeeKmsCli;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grpc.GrpcErrors;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.operator.RotationControl;
 import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -211,7 +210,7 @@ class RotationRaTlsTest {
     for (int i = 1; i <= 3; i++) {
       byte[] app = new byte[20];
       app[19] = (byte) i;
-      pool.withTransaction(tx -> AppKeyVersions.advance(tx, app, 1, 1, gen1, now)).await().atMost(Duration.ofSeconds(10));
+      pool.withTransaction(tx -> AppKeyStateStore.advance(tx, org.teekms.keys.AppId.of(app), 1, 1, gen1, now)).await().atMost(Duration.ofSeconds(10));
     }
 
     // A stranger's signature: denied, nothing enqueued, audited.
@@ -241,7 +240,7 @@ class RotationRaTlsTest {
     for (int i = 1; i <= 3; i++) {
       byte[] app = new byte[20];
       app[19] = (byte) i;
-      assertEquals(2, AppKeyVersions.read(pool, app).await().atMost(Duration.ofSeconds(10)).orElseThrow().currentVersion());
+      assertEquals(2, AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(app)).await().atMost(Duration.ofSeconds(10)).orElseThrow().currentVersion());
     }
 
     Run status = cli("rotate", "status", "--job", job.get("jobId").asText(), "--no-wait");
@@ -263,7 +262,7 @@ class RotationRaTlsTest {
     assertEquals(2, appJob.get("targetMinVersion").asInt());
     assertEquals(1, appJob.get("appsMoved").asInt());
     byte[] appId = HexFormat.of().parseHex(appHex.substring(2));
-    var appState = AppKeyVersions.read(pool, appId).await().atMost(Duration.ofSeconds(10)).orElseThrow();
+    var appState = AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId)).await().atMost(Duration.ofSeconds(10)).orElseThrow();
     assertEquals(3, appState.currentVersion());
     assertEquals(2, appState.minVersion());
     Run unknown = cli("rotate", "app", "--app", "0x" + "ab".repeat(20), "--key-file",
@@ -343,10 +342,9 @@ class RotationRaTlsTest {
     Credentials ownerKey = key("owner.key");
     try (ChainClient chain = ChainClient.connect(config.getValue("teekms.chain.rpc-url", String.class), 31337)) {
       KmsRegistry.at(chain, registry, ownerKey).transferOwnership(wallet);
-      ContractAbi walletAbi = ContractAbi.load("TestMultisig");
-      byte[] accept = org.web3j.utils.Numeric.hexStringToByteArray(KmsRegistry.ABI.encodeCall("acceptOwnership"));
-      chain.send(signers.get(0), wallet, walletAbi.encodeCall("submit", registry, accept, 1));
-      chain.send(signers.get(1), wallet, walletAbi.encodeCall("submit", registry, accept, 1));
+      String accept = org.teekms.governance.contracts.KmsRegistryContract.getABI_acceptOwnership();
+      chain.send(signers.get(0), wallet, org.teekms.governance.testing.TestMultisigs.submit(registry, accept, 1));
+      chain.send(signers.get(1), wallet, org.teekms.governance.testing.TestMultisigs.submit(registry, accept, 1));
       assertEquals(wallet, KmsRegistry.at(chain, registry, ownerKey).owner().toLowerCase(java.util.Locale.ROOT));
     }
     Path dir = Files.createTempDirectory("teekms-eip1271");

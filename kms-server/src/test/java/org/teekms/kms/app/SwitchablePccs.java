@@ -12,14 +12,17 @@ import java.net.http.HttpResponse;
 
 /**
  * A PCCS that can be switched off: on a fixed loopback port, forwards to an upstream PCCS while up, and drops every
- * connection without an answer while down (what a crashed or unreachable PCCS looks like to the KMS).
+ * connection without an answer while down (what a crashed or unreachable PCCS looks like to the KMS). The upstream
+ * can be replaced (Intel publishing new collateral, e.g. a TCB downgrade).
  */
 final class SwitchablePccs implements AutoCloseable {
   private final HttpServer server;
   private final HttpClient http = HttpClient.newHttpClient();
   private volatile boolean up;
+  private volatile String upstream;
 
   SwitchablePccs(int port, String upstream) throws IOException {
+    this.upstream = upstream;
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
     server.createContext("/", ex -> {
       if (!up) {
@@ -27,7 +30,7 @@ final class SwitchablePccs implements AutoCloseable {
         return;
       }
       try {
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(upstream + ex.getRequestURI())).GET()
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(this.upstream + ex.getRequestURI())).GET()
             .build(), HttpResponse.BodyHandlers.ofByteArray());
         r.headers().map().forEach((k, v) -> {
           if (!k.equalsIgnoreCase("content-length") && !k.equalsIgnoreCase("date") && !k.startsWith(":")) {
@@ -51,6 +54,10 @@ final class SwitchablePccs implements AutoCloseable {
 
   void up(boolean value) {
     up = value;
+  }
+
+  void upstream(String url) {
+    upstream = url;
   }
 
   @Override

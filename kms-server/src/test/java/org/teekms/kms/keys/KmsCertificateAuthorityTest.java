@@ -1,5 +1,6 @@
 package org.teekms.kms.keys;
 
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,7 +39,7 @@ class KmsCertificateAuthorityTest {
     try (RootKeyring ring = new RootKeyring(1, SecretBytes.copyOf(ROOT, InsecureSecretAccess.get()))) {
       KmsKeyDeriver d = new KmsKeyDeriver(ring);
       try (DerivedKey kmsCa = d.kmsCaKey(1); DerivedKey root = d.kmsRootKey(1);
-           DerivedKey appCa = d.derive(KeyRequest.tlsCa(1, APP, 1), new KeyVersionPolicy(1, 1, java.util.Set.of()))) {
+           DerivedKey appCa = d.derive(KeyRequest.tlsCa(new VersionRef(1, APP, 1)), new KeyVersionPolicy(1, 1, java.util.Set.of()))) {
         String address = root.ethereumAddress().toString();
         byte[] caDer = KmsCertificateAuthority.kmsCaCertificate(kmsCa, address);
         byte[] appDer = KmsCertificateAuthority.appCaCertificate(kmsCa, address, appCa);

@@ -1,5 +1,8 @@
 package org.teekms.kms.keys;
 
+import org.teekms.keys.AppId;
+import org.teekms.keys.InstanceId;
+import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -28,6 +31,10 @@ class VersionKeyCacheTest {
     return b;
   }
 
+  private static java.util.Optional<InstanceId> instance(byte[] id) {
+    return id.length == 0 ? java.util.Optional.empty() : java.util.Optional.of(InstanceId.of(id));
+  }
+
   private static RootKeyring keyring() {
     return new RootKeyring(1, SecretBytes.random(32, new SecureRandom()));
   }
@@ -52,34 +59,34 @@ class VersionKeyCacheTest {
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
     for (int i = 0; i < 3; i++) {
       byte[] instance = bytes(20, 10 + i);
-      ReleasedAppKeys cached = cache.issue(deriver, APP, instance, 2, 1, V1_V2);
-      assertSame(AppKeyIssuer.issue(deriver, APP, instance, 2, 1, V1_V2), cached);
+      ReleasedAppKeys cached = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(instance), V1_V2);
+      assertSame(AppKeyIssuer.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(instance), V1_V2), cached);
     }
     assertEquals(1, cache.misses());
     assertEquals(2, cache.hits());
-    ReleasedAppKeys a = cache.issue(deriver, APP, bytes(20, 1), 2, 1, V1_V2);
-    ReleasedAppKeys b = cache.issue(deriver, APP, bytes(20, 2), 2, 1, V1_V2);
+    ReleasedAppKeys a = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(bytes(20, 1)), V1_V2);
+    ReleasedAppKeys b = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(bytes(20, 2)), V1_V2);
     assertFalse(java.util.Arrays.equals(a.diskKey().orElseThrow(), b.diskKey().orElseThrow()), "disk keys per instance");
-    assertSame(AppKeyIssuer.issue(deriver, APP, new byte[0], 2, 1, V1_V2), cache.issue(deriver, APP, new byte[0], 2, 1, V1_V2));
+    assertSame(AppKeyIssuer.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(new byte[0]), V1_V2), cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(new byte[0]), V1_V2));
   }
 
   @Test
   void callersGetCopiesDestroyingThemLeavesTheCacheIntact() {
     KmsKeyDeriver deriver = new KmsKeyDeriver(keyring());
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
-    ReleasedAppKeys first = cache.issue(deriver, APP, bytes(20, 1), 1, 1, V1_V2);
+    ReleasedAppKeys first = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2);
     first.destroy();
-    assertSame(AppKeyIssuer.issue(deriver, APP, bytes(20, 1), 1, 1, V1_V2), cache.issue(deriver, APP, bytes(20, 1), 1, 1, V1_V2));
+    assertSame(AppKeyIssuer.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2), cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2));
   }
 
   @Test
   void theVersionPolicyIsCheckedOnEveryHit() {
     KmsKeyDeriver deriver = new KmsKeyDeriver(keyring());
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
-    cache.issue(deriver, APP, bytes(20, 1), 1, 1, V1_V2);
+    cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2);
     KeyVersionPolicy raised = new KeyVersionPolicy(2, 2, Set.of());
-    assertThrows(KeyRefusedException.class, () -> cache.issue(deriver, APP, bytes(20, 1), 1, 1, raised));
-    assertThrows(KeyRefusedException.class, () -> cache.issue(deriver, APP, bytes(20, 1), 3, 1, V1_V2));
+    assertThrows(KeyRefusedException.class, () -> cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), raised));
+    assertThrows(KeyRefusedException.class, () -> cache.issue(deriver, new VersionRef(1, AppId.of(APP), 3), instance(bytes(20, 1)), V1_V2));
   }
 
   @Test
@@ -87,13 +94,13 @@ class VersionKeyCacheTest {
     RootKeyring ring = keyring();
     KmsKeyDeriver deriver = new KmsKeyDeriver(ring);
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
-    cache.issue(deriver, APP, bytes(20, 1), 1, 1, V1_V2);
+    cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2);
     ring.addCurrent(2, SecretBytes.random(32, new SecureRandom()));
-    cache.issue(deriver, APP, bytes(20, 1), 1, 1, V1_V2); // retained generation: still served
+    cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2); // retained generation: still served
     assertEquals(1, cache.hits());
     ring.destroy(1);
-    assertThrows(RuntimeException.class, () -> cache.issue(deriver, APP, bytes(20, 1), 1, 1, V1_V2));
-    cache.issue(deriver, APP, bytes(20, 1), 2, 2, V1_V2);
+    assertThrows(RuntimeException.class, () -> cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2));
+    cache.issue(deriver, new VersionRef(2, AppId.of(APP), 2), instance(bytes(20, 1)), V1_V2);
     assertEquals(1, cache.size(), "generation 1's entry was zeroized and dropped");
   }
 
@@ -104,21 +111,23 @@ class VersionKeyCacheTest {
     VersionKeyCache cache = new VersionKeyCache(2, Duration.ofSeconds(60), now::get);
     KeyVersionPolicy many = new KeyVersionPolicy(5, 1, Set.of());
     for (int v = 1; v <= 5; v++) {
-      cache.issue(deriver, APP, bytes(20, 1), v, 1, many);
+      cache.issue(deriver, new VersionRef(1, AppId.of(APP), v), instance(bytes(20, 1)), many);
     }
     assertEquals(2, cache.size());
-    cache.issue(deriver, APP, bytes(20, 1), 5, 1, many);
+    assertEquals(3, cache.zeroizedEntries(), "the three evicted by size were zeroized");
+    cache.issue(deriver, new VersionRef(1, AppId.of(APP), 5), instance(bytes(20, 1)), many);
     assertEquals(1, cache.hits());
     now.addAndGet(Duration.ofSeconds(61).toNanos());
-    cache.issue(deriver, APP, bytes(20, 1), 5, 1, many);
+    cache.issue(deriver, new VersionRef(1, AppId.of(APP), 5), instance(bytes(20, 1)), many);
     assertEquals(1, cache.hits(), "expired: derived again");
     VersionKeyCache off = new VersionKeyCache(0, Duration.ofSeconds(60));
-    off.issue(deriver, APP, bytes(20, 1), 1, 1, many);
-    off.issue(deriver, APP, bytes(20, 1), 1, 1, many);
+    off.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), many);
+    off.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), many);
     assertEquals(0, off.size());
     assertEquals(0, off.hits());
     assertTrue(cache.size() <= 2);
     cache.clear();
     assertEquals(0, cache.size());
+    assertEquals(6, cache.zeroizedEntries(), "every entry ever stored (5, and 5 again after it expired) was zeroized");
   }
 }

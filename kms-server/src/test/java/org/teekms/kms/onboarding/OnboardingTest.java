@@ -58,7 +58,7 @@ class OnboardingTest {
 
   static AttestedPeer node(byte[] measurement, boolean debug) {
     return new AttestedPeer(bytes(20, 0x01), bytes(32, 0x02), bytes(20, 0x03), bytes(32, 0x04), measurement, bytes(32, 0x05),
-        "UpToDate", List.of(), debug, 0, "", 0, Optional.empty(), new org.teekms.kms.admission.MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"));
+        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(debug), 0, "", 0, Optional.empty(), new org.teekms.kms.admission.MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"));
   }
 
   /** The registry's isKmsAllowed, reduced to its measurement check; or a chain that is down. */

@@ -25,7 +25,7 @@ import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.audit.ChainVerification;
 import org.teekms.kms.db.DatabaseCoordinates;
 import org.teekms.kms.keystate.AppKeyState;
-import org.teekms.kms.keystate.AppKeyVersions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.RootBootstrap;
 import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
@@ -79,11 +79,11 @@ class RotationWorkerTest {
     return new SealingKey(new byte[32]);
   }
 
-  private static byte[] app(int n) {
+  private static org.teekms.keys.AppId app(int n) {
     byte[] a = new byte[20];
     a[0] = (byte) 0xa0;
     a[19] = (byte) n;
-    return a;
+    return org.teekms.keys.AppId.of(a);
   }
 
   private static <T> T await(Uni<T> u) {
@@ -104,7 +104,7 @@ class RotationWorkerTest {
       assertEquals(job, await(node.jobs.enqueueAppRotation(app(1), 3, 2, "asked again")), "deduplicated");
       List<StepResult> steps = await(node.worker(StepHook.NONE).runUntilIdle(10));
       assertEquals(1, steps.size());
-      AppKeyState s = await(AppKeyVersions.read(node.pool, app(1))).orElseThrow();
+      AppKeyState s = await(AppKeyStateStore.read(node.pool, app(1))).orElseThrow();
       assertEquals(3, s.currentVersion());
       assertEquals(2, s.minVersion());
       assertEquals(List.of(new AppKeyState.KeyVersion(1, 1), new AppKeyState.KeyVersion(2, 1), new AppKeyState.KeyVersion(3, 1)),
@@ -115,7 +115,7 @@ class RotationWorkerTest {
       // A target below the present state changes nothing; versions never go backwards.
       await(node.jobs.enqueueAppRotation(app(1), 2, 1, "stale request"));
       await(node.worker(StepHook.NONE).runUntilIdle(10));
-      AppKeyState again = await(AppKeyVersions.read(node.pool, app(1))).orElseThrow();
+      AppKeyState again = await(AppKeyStateStore.read(node.pool, app(1))).orElseThrow();
       assertEquals(3, again.currentVersion());
       assertEquals(2, again.minVersion());
       assertTrue(await(node.audit.verify()).valid());
@@ -136,7 +136,7 @@ class RotationWorkerTest {
       assertEquals(RootState.RETIRED, generation(node, 1).state());
       assertArrayEquals(gen1Secret, await(node.roots.unseal(1)), "retired generation still derives until destroyed");
       for (int i = 1; i <= 5; i++) {
-        AppKeyState s = await(AppKeyVersions.read(node.pool, app(i))).orElseThrow();
+        AppKeyState s = await(AppKeyStateStore.read(node.pool, app(i))).orElseThrow();
         assertEquals(2, s.version(s.currentVersion()).orElseThrow().rootGeneration());
         assertEquals(1, s.version(s.currentVersion() - 1).orElseThrow().rootGeneration(), "old version keeps its generation");
       }
@@ -215,9 +215,9 @@ class RotationWorkerTest {
 
   private static void seedApps(Node node, int n) {
     for (int i = 1; i <= n; i++) {
-      byte[] a = app(i);
+      org.teekms.keys.AppId a = app(i);
       int v = i;
-      await(node.pool.withTransaction(tx -> AppKeyVersions.advance(tx, a, v, 1, 1, T0)));
+      await(node.pool.withTransaction(tx -> AppKeyStateStore.advance(tx, a, v, 1, 1, T0)));
     }
   }
 
@@ -227,7 +227,7 @@ class RotationWorkerTest {
       picture.put("gen" + g.generation(), g.state());
     }
     for (int i = 1; i <= 3; i++) {
-      AppKeyState s = await(AppKeyVersions.read(node.pool, app(i))).orElseThrow();
+      AppKeyState s = await(AppKeyStateStore.read(node.pool, app(i))).orElseThrow();
       picture.put("app" + i, s.currentVersion() + "/" + s.minVersion() + " " + s.versions());
     }
     List<String> jobs = new ArrayList<>();
@@ -275,11 +275,11 @@ class RotationWorkerTest {
       // needed no move. Each app is moved at most once, and the audit log holds exactly one entry per move.
       int auditedMoves = 0;
       for (int i = 1; i <= apps; i++) {
-        long moves = await(a.audit.list(app(i), 0, Long.MAX_VALUE, 0, 1000)).stream()
+        long moves = await(a.audit.list(app(i).toBytes(), 0, Long.MAX_VALUE, 0, 1000)).stream()
             .filter(e -> e.detailJson().contains("root generation rotation")).count();
         assertTrue(moves <= 1, "app " + i + " moved " + moves + " times");
         auditedMoves += (int) moves;
-        int current = await(AppKeyVersions.read(a.pool, app(i))).orElseThrow().currentVersion();
+        int current = await(AppKeyStateStore.read(a.pool, app(i))).orElseThrow().currentVersion();
         assertTrue(current == i + 2 || current == i + 3, "app " + i + " at version " + current);
       }
       assertEquals(movedApps, auditedMoves);
@@ -289,7 +289,7 @@ class RotationWorkerTest {
       assertEquals(1, generated);
       assertEquals(2, await(a.roots.list()).size(), "exactly one new generation");
       for (int i = 1; i <= apps; i++) {
-        AppKeyState s = await(AppKeyVersions.read(a.pool, app(i))).orElseThrow();
+        AppKeyState s = await(AppKeyStateStore.read(a.pool, app(i))).orElseThrow();
         for (int v = 1; v <= s.currentVersion(); v++) {
           assertTrue(s.version(v).isPresent(), "no version skipped");
         }

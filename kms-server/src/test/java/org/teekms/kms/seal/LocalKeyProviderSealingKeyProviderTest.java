@@ -273,8 +273,8 @@ class LocalKeyProviderSealingKeyProviderTest {
     assertEquals("0000002e" + HEX.formatHex("{\"encrypted_key\":[1,2],\"provider_quote\":[3,4]}"
         .getBytes(StandardCharsets.US_ASCII)), HEX.formatHex(response));
     var parsed = LocalKeyProviderProtocol.readResponse(new ByteArrayInputStream(response));
-    assertArrayEquals(new byte[] {1, 2}, parsed.encryptedKey());
-    assertArrayEquals(new byte[] {3, 4}, parsed.providerQuote());
+    assertArrayEquals(new byte[] {1, 2}, parsed.encryptedKey().toByteArray());
+    assertArrayEquals(new byte[] {3, 4}, parsed.providerQuote().toByteArray());
 
     // libsodium crypto_box_seal vector (as published in Dstack-TEE/dstack sodiumbox tests).
     var sk = new X25519PrivateKeyParameters(

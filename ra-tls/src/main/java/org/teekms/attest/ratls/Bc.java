@@ -1,10 +1,11 @@
 package org.teekms.attest.ratls;
 
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import java.security.Provider;
+import org.teekms.crypto.BouncyCastle;
 
-/** One BouncyCastle provider instance, passed explicitly (never installed globally, never relied on by order). */
+/** The process's one BouncyCastle provider, passed explicitly (never installed globally, never relied on by order). */
 final class Bc {
-  static final BouncyCastleProvider PROVIDER = new BouncyCastleProvider();
+  static final Provider PROVIDER = BouncyCastle.PROVIDER;
 
   private Bc() {}
 }

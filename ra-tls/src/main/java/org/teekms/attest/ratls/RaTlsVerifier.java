@@ -24,7 +24,7 @@ import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuNonce;
-import org.teekms.attest.gpu.GpuPolicy;
+import org.teekms.attest.gpu.GpuEvidencePolicy;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.gpu.MeasurementResult;
 import org.teekms.attest.gpu.OcspResult;
@@ -50,12 +50,13 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
  *   <li>certificate validity at the clock's time, its validity period (notAfter − notBefore) within the lifetime cap
  *       ({@link Builder#maxCertificateLifetime}, default 24 h), and its self-signature;
  *   <li>the quote's REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI) of this certificate ({@link ReportDataBinding});
- *   <li>the quote via DCAP with collateral from the (caching) source, then the {@link QuotePolicy};
+ *   <li>the quote via DCAP with collateral from the (caching) source (signature chain, collateral validity, PCK and
+ *       TCB revocation), then the {@link QuotePolicy} unless the caller applies it ({@link Builder#deferQuotePolicy});
  *   <li>the event log replays to the quote's RTMRs and follows the boot sequence;
  *   <li>the {@link OsImageCheck} (never a refusal: it records whether a measurement document proves the claimed OS
  *       image; the identity always carries the hardware-derived {@link MrSystem mrSystem} for policy);
  *   <li>GPU evidence (if carried and a GPU verifier is configured): measured into RTMR3, nonce bound to this key,
- *       every GPU valid, then the {@link GpuPolicy}; or, with {@link Builder#gpuFacts}, the same checks recorded as
+ *       every GPU valid, then the {@link GpuEvidencePolicy}; or, with {@link Builder#gpuFacts}, the same checks recorded as
  *       facts ({@link RaTlsIdentity#gpus()}, one failed result for evidence that is malformed or not measured) for
  *       the caller's policy to decide;
  *   <li>the application's {@link RaTlsPolicy}.
@@ -72,7 +73,7 @@ public final class RaTlsVerifier {
   private final CollateralSource collateral;
   private final QuotePolicy quotePolicy;
   private final GpuEvidenceVerifier gpuVerifier;
-  private final GpuPolicy gpuPolicy;
+  private final GpuEvidencePolicy gpuPolicy;
   private final boolean gpuFactsOnly;
   private final RaTlsPolicy policy;
   private final OsImageCheck osImageCheck;
@@ -115,7 +116,7 @@ public final class RaTlsVerifier {
     private final CollateralSource collateral;
     private QuotePolicy quotePolicy = QuotePolicy.builder().build();
     private GpuEvidenceVerifier gpuVerifier;
-    private GpuPolicy gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
+    private GpuEvidencePolicy gpuPolicy = new GpuEvidencePolicy(0, java.util.Set.of(), null, null, false, false);
     private boolean gpuFactsOnly;
     private RaTlsPolicy policy = RaTlsPolicy.ACCEPT_VERIFIED;
     private OsImageCheck osImageCheck = OsImageCheck.NONE;
@@ -137,10 +138,22 @@ public final class RaTlsVerifier {
     }
 
     /**
+     * Prove the evidence only: no {@link QuotePolicy} in the verification. The caller applies it to the identity's
+     * facts ({@link RaTlsIdentity#tcbStatus}, {@link RaTlsIdentity#advisoryIds}, {@link RaTlsIdentity#td}) with
+     * {@link QuotePolicy#evaluate(org.teekms.attest.tdx.TcbStatus, List, TdReport)} — the KMS does, in admission,
+     * where a refusal gets its precise reason and an audit entry instead of a failed handshake. What DCAP proves is
+     * still refused here: a quote that does not verify, expired or revoked collateral, a Revoked TCB level.
+     */
+    public Builder deferQuotePolicy() {
+      this.quotePolicy = null;
+      return this;
+    }
+
+    /**
      * Verify GPU evidence carried in certificates, and apply {@code policy} to the results. Without this, GPU
      * evidence is not examined and {@link RaTlsIdentity#gpus()} is empty.
      */
-    public Builder gpu(GpuEvidenceVerifier verifier, GpuPolicy policy) {
+    public Builder gpu(GpuEvidenceVerifier verifier, GpuEvidencePolicy policy) {
       this.gpuVerifier = Objects.requireNonNull(verifier);
       this.gpuPolicy = Objects.requireNonNull(policy);
       this.gpuFactsOnly = false;
@@ -155,7 +168,7 @@ public final class RaTlsVerifier {
      */
     public Builder gpuFacts(GpuEvidenceVerifier verifier) {
       this.gpuVerifier = Objects.requireNonNull(verifier);
-      this.gpuPolicy = new GpuPolicy(0, java.util.Set.of(), null, null, false, false);
+      this.gpuPolicy = new GpuEvidencePolicy(0, java.util.Set.of(), null, null, false, false);
       this.gpuFactsOnly = true;
       return this;
     }
@@ -266,18 +279,20 @@ public final class RaTlsVerifier {
   /** Verifies (or returns the cached verification of) {@code certificate}. */
   public RaTlsIdentity verify(X509Certificate certificate) throws RaTlsException {
     long start = System.nanoTime();
-    boolean[] cacheHit = {false};
     try {
-      RaTlsIdentity id = verifyOrRecall(certificate, cacheHit);
-      listener.verified(Duration.ofNanos(System.nanoTime() - start), cacheHit[0], Optional.empty());
-      return id;
+      Recalled r = verifyOrRecall(certificate);
+      listener.verified(Duration.ofNanos(System.nanoTime() - start), r.cacheHit(), Optional.empty());
+      return r.identity();
     } catch (RaTlsException e) {
       listener.verified(Duration.ofNanos(System.nanoTime() - start), false, Optional.of(e.reason()));
       throw e;
     }
   }
 
-  private RaTlsIdentity verifyOrRecall(X509Certificate certificate, boolean[] cacheHit) throws RaTlsException {
+  /** An identity and whether it came from the cache (the listener's metrics tell the two apart). */
+  private record Recalled(RaTlsIdentity identity, boolean cacheHit) {}
+
+  private Recalled verifyOrRecall(X509Certificate certificate) throws RaTlsException {
     byte[] der;
     try {
       der = certificate.getEncoded();
@@ -287,8 +302,7 @@ public final class RaTlsVerifier {
     Bytes fingerprint = Bytes.copyOf(sha("SHA-256", der));
     Optional<RaTlsIdentity> hit = cached(fingerprint);
     if (hit.isPresent()) {
-      cacheHit[0] = true;
-      return hit.get();
+      return new Recalled(hit.get(), true);
     }
     Instant now = clock.instant();
     Verified v = verifyUncached(certificate, der, fingerprint, now);
@@ -297,7 +311,7 @@ public final class RaTlsVerifier {
       cache.clear();
     }
     cache.put(fingerprint, new Cached(v.identity(), expires));
-    return v.identity();
+    return new Recalled(v.identity(), false);
   }
 
   private record Verified(RaTlsIdentity identity, Instant collateralNextUpdate) {}
@@ -339,16 +353,18 @@ public final class RaTlsVerifier {
     }
 
     // the DCAP verifier looks the collateral up from its cached PCK chain; remember which collateral it used
-    Collateral[] used = new Collateral[1];
-    QuoteVerificationResult result = dcap.verify(quote, request -> used[0] = collateral.fetch(request), now);
+    RecordingSource used = new RecordingSource(collateral);
+    QuoteVerificationResult result = dcap.verify(quote, used, now);
     if (!result.valid()) {
       throw new RaTlsException(result.failure() == VerificationFailure.COLLATERAL_UNAVAILABLE
           ? Reason.COLLATERAL_UNAVAILABLE : Reason.QUOTE_INVALID, result.failure() + ": " + result.error());
     }
-    Instant collateralNextUpdate = nextUpdate(used[0]);
-    QuotePolicy.Decision decision = quotePolicy.evaluate(result);
-    if (!decision.allowed()) {
-      throw new RaTlsException(Reason.POLICY_REJECTED, "quote policy: " + String.join("; ", decision.violations()));
+    Instant collateralNextUpdate = nextUpdate(used.last());
+    if (quotePolicy != null) {
+      QuotePolicy.Decision decision = quotePolicy.evaluate(result);
+      if (!decision.allowed()) {
+        throw new RaTlsException(Reason.POLICY_REJECTED, "quote policy: " + String.join("; ", decision.violations()));
+      }
     }
 
     VerifiedEventLog log;
@@ -374,6 +390,29 @@ public final class RaTlsVerifier {
       throw new RaTlsException(Reason.POLICY_REJECTED, refusal.get());
     }
     return new Verified(identity, collateralNextUpdate);
+  }
+
+  /** A collateral source that remembers the collateral it last returned (what DCAP verified this quote against). */
+  private static final class RecordingSource implements CollateralSource {
+    private final CollateralSource delegate;
+    private Collateral last;
+
+    RecordingSource(CollateralSource delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public Collateral fetch(org.teekms.attest.tdx.collateral.CollateralRequest request) throws CollateralException {
+      last = delegate.fetch(request);
+      return last;
+    }
+
+    Collateral last() throws RaTlsException {
+      if (last == null) {
+        throw new RaTlsException(Reason.COLLATERAL_UNAVAILABLE, "the quote verified without collateral");
+      }
+      return last;
+    }
   }
 
   private List<GpuResult> verifyGpus(RaTlsEvidence evidence, VerifiedEventLog log, Instant now)
@@ -412,7 +451,7 @@ public final class RaTlsVerifier {
         }
       }
     }
-    GpuPolicy.Decision d = gpuPolicy.apply(gpus);
+    GpuEvidencePolicy.Decision d = gpuPolicy.apply(gpus);
     if (!d.allowed()) {
       throw new RaTlsException(Reason.POLICY_REJECTED, "GPU policy: " + String.join("; ", d.reasons()));
     }

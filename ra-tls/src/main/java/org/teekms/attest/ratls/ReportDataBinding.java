@@ -2,7 +2,7 @@ package org.teekms.attest.ratls;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import org.teekms.crypto.Digests;
 
 /**
  * dstack's binding of a TLS key into TDX REPORTDATA: {@code SHA-512("ratls-cert:" ‖ SubjectPublicKeyInfo DER)},
@@ -14,14 +14,7 @@ public final class ReportDataBinding {
   private ReportDataBinding() {}
 
   public static byte[] forSpki(byte[] subjectPublicKeyInfoDer) {
-    try {
-      MessageDigest sha512 = MessageDigest.getInstance("SHA-512");
-      sha512.update(LABEL);
-      sha512.update(subjectPublicKeyInfoDer);
-      return sha512.digest();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-512 is a mandatory JDK algorithm", e);
-    }
+    return Digests.sha512(LABEL, subjectPublicKeyInfoDer);
   }
 
   /** Constant-time check that {@code reportData} binds exactly this key. */

@@ -15,7 +15,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.eventlog.DstackBootSequence;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
-import org.teekms.attest.gpu.GpuPolicy;
+import org.teekms.attest.gpu.GpuEvidencePolicy;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.provider.RuntimeEventLog;
@@ -23,6 +23,7 @@ import org.teekms.attest.ratls.RaTlsException.Reason;
 import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.attest.tdx.collateral.Collateral;
 
 /** Each way an RA-TLS certificate can be wrong is refused with its precise reason. */
 class RaTlsVerifierTest {
@@ -160,6 +161,33 @@ class RaTlsVerifierTest {
   }
 
   @Test
+  void deferredQuotePolicyProvesTheEvidenceAndLeavesThePolicyToTheCaller() throws Exception {
+    // What the KMS's handshake does: a genuine quote of a debug TD on an OutOfDate platform with an advisory verifies,
+    // and the identity carries the facts the caller's policy refuses (with its own precise reason, audited).
+    java.time.Instant now = SimulatedRaTls.CLOCK.instant();
+    Collateral outOfDate = SimulatedRaTls.TDX.collateral(now.minus(java.time.Duration.ofDays(1)),
+        now.plus(java.time.Duration.ofDays(30)), "OutOfDate", java.util.List.of("INTEL-SA-00837")).toCollateral();
+    RaTlsVerifier evidenceOnly = RaTlsVerifier.builder(new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+        request -> outOfDate).deferQuotePolicy().clock(SimulatedRaTls.CLOCK).build();
+    X509Certificate debugCert = SimulatedRaTls.factory(SimulatedRaTls.cvm(APP, true), null).create("dbg").certificate();
+    RaTlsIdentity id = evidenceOnly.verify(debugCert);
+    assertTrue(id.debug());
+    assertEquals(org.teekms.attest.tdx.TcbStatus.OutOfDate, id.tcbStatus());
+    assertEquals(java.util.List.of("INTEL-SA-00837"), id.advisoryIds());
+    QuotePolicy.Decision d = QuotePolicy.builder().build().evaluate(id.tcbStatus(), id.advisoryIds(), id.td());
+    assertEquals(java.util.List.of(QuotePolicy.Rule.TCB_STATUS, QuotePolicy.Rule.ADVISORY, QuotePolicy.Rule.DEBUG),
+        d.broken().stream().map(QuotePolicy.Violation::rule).toList());
+    // With the policy in the verifier (the default), the same certificate fails the handshake.
+    RaTlsException strict = reject(RaTlsVerifier.builder(new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+        request -> outOfDate).clock(SimulatedRaTls.CLOCK).build(), debugCert);
+    assertEquals(Reason.POLICY_REJECTED, strict.reason());
+    // Deferring the policy proves no less: a quote under another root is still refused.
+    RaTlsVerifier foreign = RaTlsVerifier.builder(DcapQuoteVerifier.withIntelRoot(), request -> outOfDate)
+        .deferQuotePolicy().clock(SimulatedRaTls.CLOCK).build();
+    assertEquals(Reason.QUOTE_INVALID, reject(foreign, debugCert).reason());
+  }
+
+  @Test
   void simulatedRootUnderProductionTrustAnchor() throws Exception {
     RaTlsVerifier production = RaTlsVerifier.builder(DcapQuoteVerifier.withIntelRoot(),
         request -> SimulatedRaTls.COLLATERAL).clock(SimulatedRaTls.CLOCK).build();
@@ -223,7 +251,7 @@ class RaTlsVerifierTest {
     SimulatedGpuEvidenceProvider gpus = SimulatedGpuEvidenceProvider.enable(2);
     GpuEvidenceVerifier gpuVerifier = GpuEvidenceVerifier.builder(gpus.simulator().deviceRoot())
         .revocation(RevocationChecker.disabled()).build();
-    GpuPolicy twoGpus = new GpuPolicy(2, Set.of(), null, null, false, false);
+    GpuEvidencePolicy twoGpus = new GpuEvidencePolicy(2, Set.of(), null, null, false, false);
     RaTlsVerifier verifier = SimulatedRaTls.verifier().gpu(gpuVerifier, twoGpus).build();
 
     SimulatedCvm cvm = SimulatedRaTls.cvm(APP, false);

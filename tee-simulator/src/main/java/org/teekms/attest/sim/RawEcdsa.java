@@ -5,16 +5,17 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.Signature;
 import java.security.interfaces.ECPublicKey;
 import java.security.spec.ECGenParameterSpec;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1Sequence;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.teekms.crypto.BouncyCastle;
 
 /** P-256 keys and the raw r‖s signatures (and raw x‖y public keys) that DCAP structures use. */
 final class RawEcdsa {
-  static final BouncyCastleProvider BC = new BouncyCastleProvider();
+  static final Provider BC = BouncyCastle.PROVIDER;
 
   private RawEcdsa() {}
 

@@ -59,7 +59,7 @@ class GpuSimulatorTest {
         assertEquals(GpuSimulator.VBIOS_VERSION, r.vbiosVersion());
       }
       assertFalse(results.get(0).deviceId().equals(results.get(1).deviceId()));
-      assertTrue(GpuPolicy.strict(2).apply(results).allowed(), () -> GpuPolicy.strict(2).apply(results).reasons().toString());
+      assertTrue(GpuEvidencePolicy.strict(2).apply(results).allowed(), () -> GpuEvidencePolicy.strict(2).apply(results).reasons().toString());
 
       // The revoked device identity of GPU 1 makes exactly that GPU fail, and the policy deny.
       responder.statuses.put(SIM.chain(1).get(1).getSerialNumber(), new org.bouncycastle.cert.ocsp.RevokedStatus(
@@ -70,7 +70,7 @@ class GpuSimulatorTest {
       assertTrue(revoked.get(0).valid());
       assertEquals(GpuAttestationException.Reason.OCSP_FAILED, revoked.get(1).failure());
       assertTrue(revoked.get(1).error().contains("REVOKED"), revoked.get(1).error());
-      assertFalse(GpuPolicy.strict(2).apply(revoked).allowed());
+      assertFalse(GpuEvidencePolicy.strict(2).apply(revoked).allowed());
     }
   }
 

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
+import org.teekms.crypto.Digests;
 
 /**
  * The DCAP collateral for one quote, exactly as Intel PCS (or a PCCS) serves it: TCB info and QE identity with their
@@ -109,10 +110,6 @@ public record Collateral(
   }
 
   static String sha256Hex(byte[] data) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Digests.sha256Hex(data);
   }
 }

@@ -7,7 +7,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * What an app requires of the GPUs attached to a CVM, applied to the verifier's facts ({@link GpuResult}s).
+ * What an app requires of the GPUs attached to a CVM, applied to the verifier's facts ({@link GpuResult}s) by an
+ * RA-TLS verifier that is also the policy (the CLI, the guest agent). Not the on-chain GPU requirement
+ * ({@code org.teekms.governance.GpuPolicy}, the registry's struct), which the KMS applies in admission.
  * Every GPU in the evidence must be valid (an attached GPU that fails verification is never ignored) and a distinct
  * device (by {@link GpuResult#deviceId()}), and:
  *
@@ -18,10 +20,10 @@ import java.util.Set;
  * @param rimMatchRequired measurements must have been compared with RIMs and matched
  * @param ocspRequired every checked certificate must have a GOOD OCSP answer (no skip, no grace)
  */
-public record GpuPolicy(int requiredGpuCount, Set<GpuArchitecture> architectures, String minDriverVersion,
+public record GpuEvidencePolicy(int requiredGpuCount, Set<GpuArchitecture> architectures, String minDriverVersion,
     String minVbiosVersion, boolean rimMatchRequired, boolean ocspRequired) {
 
-  public GpuPolicy {
+  public GpuEvidencePolicy {
     if (requiredGpuCount < 0 || requiredGpuCount > GpuEvidence.MAX_GPUS) {
       throw new IllegalArgumentException("requiredGpuCount must be 0.." + GpuEvidence.MAX_GPUS);
     }
@@ -35,8 +37,8 @@ public record GpuPolicy(int requiredGpuCount, Set<GpuArchitecture> architectures
   }
 
   /** The strictest useful default: {@code count} Hopper GPUs, RIM match and OCSP required. */
-  public static GpuPolicy strict(int count) {
-    return new GpuPolicy(count, Set.of(GpuArchitecture.HOPPER), null, null, true, true);
+  public static GpuEvidencePolicy strict(int count) {
+    return new GpuEvidencePolicy(count, Set.of(GpuArchitecture.HOPPER), null, null, true, true);
   }
 
   /** The decision and every reason for a denial. */

@@ -1,0 +1,79 @@
+package org.teekms.kms.grpc;
+
+import com.google.protobuf.ByteString;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.vertx.mutiny.sqlclient.Pool;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Clock;
+import org.jboss.logging.Logger;
+import org.teekms.kms.admission.AdmissionDenied;
+import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.wiring.KmsConfig;
+import org.teekms.kms.keys.EnvPublicKeyReader;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.keystate.AppKeyStateStore;
+import org.teekms.kms.operator.RegistryOwnerPort;
+import org.teekms.proto.AppEnvEncryptPubKey;
+import org.teekms.proto.AppEnvGrpc;
+import org.teekms.proto.GetAppEnvEncryptPubKeyRequest;
+import org.teekms.proto.PolicyBlock;
+
+/**
+ * teekms.v1.AppEnv (plain TLS, no client certificate): the rate limit per source address
+ * ({@code teekms.env-pubkey.*}), then {@link EnvPublicKeyReader}, then encode. Refusals carry the deny-reason trailer.
+ */
+@GrpcService
+@Blocking
+public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
+  private static final Logger LOG = Logger.getLogger(AppEnvService.class);
+
+  private final SourceRateLimiter limiter;
+  private final EnvPublicKeyReader reader;
+
+  public AppEnvService(Pool pool, LiveKeyring keyring, RegistryOwnerPort chain, KmsConfig config, Clock clock) {
+    KmsConfig.EnvPubkey limits = config.envPubkey();
+    this.limiter = new SourceRateLimiter(limits.requestsPerMinute(), limits.burst(), limits.maxSources(),
+        System::nanoTime);
+    this.reader = new EnvPublicKeyReader(chain, config.chain().chainId(),
+        app -> AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(app)).await().atMost(config.dbTimeout()), () -> keyring.deriver(pool), clock);
+  }
+
+  /** The source a budget is kept for: the peer's IP address (all ports of one host share it). */
+  static String source(SocketAddress remote) {
+    if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
+      return inet.getAddress().getHostAddress();
+    }
+    return String.valueOf(remote);
+  }
+
+  @Override
+  public void getAppEnvEncryptPubKey(GetAppEnvEncryptPubKeyRequest request, StreamObserver<AppEnvEncryptPubKey> out) {
+    try {
+      String source = source(TlsSessionInterceptor.REMOTE.get());
+      if (!limiter.tryAcquire(source)) {
+        throw new AdmissionDenied(DenyCode.RATE_LIMITED, "source " + source + " exceeded teekms.env-pubkey "
+            + "requests-per-minute; retry later");
+      }
+      EnvPublicKeyReader.Answer a = reader.read(request.getAppId().toByteArray());
+      out.onNext(AppEnvEncryptPubKey.newBuilder().setPublicKey(ByteString.copyFrom(a.key().publicKey()))
+          .setSignature(ByteString.copyFrom(a.key().legacySignature())).setTimestamp(a.key().timestampSeconds())
+          .setSignatureV1(ByteString.copyFrom(a.key().signatureV1())).setKeyVersion(a.key().version())
+          .setRootGeneration(a.key().generation())
+          .setAppRootCertificate(KmsService.encode(a.key().appRootCertificate()))
+          .setEnvEncryptionCertificate(KmsService.encode(a.key().envCertificate()))
+          .setPolicyBlock(PolicyBlock.newBuilder().setChainId(a.block().chainId()).setNumber(a.block().number())
+              .setHash(ByteString.copyFrom(a.block().hash().toByteArray())))
+          .build());
+      out.onCompleted();
+    } catch (AdmissionDenied d) {
+      LOG.debugf("GetAppEnvEncryptPubKey refused: %s: %s", d.code(), d.detail());
+      out.onError(GrpcErrors.denied(d));
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "GetAppEnvEncryptPubKey failed");
+      out.onError(GrpcErrors.internal("GetAppEnvEncryptPubKey", e));
+    }
+  }
+}
