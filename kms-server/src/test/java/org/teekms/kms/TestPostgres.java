@@ -10,9 +10,21 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.hibernate.boot.registry.StandardServiceRegistryBuilder;
+import org.hibernate.cfg.Configuration;
+import org.hibernate.engine.jdbc.spi.SqlExceptionHelper;
+import org.hibernate.engine.jdbc.spi.SqlStatementLogger;
+import org.hibernate.reactive.mutiny.Mutiny;
+import org.hibernate.reactive.pool.ReactiveConnectionPool;
+import org.hibernate.reactive.pool.impl.ExternalSqlClientPool;
+import org.hibernate.reactive.provider.ReactiveServiceRegistryBuilder;
+import org.hibernate.reactive.vertx.VertxInstance;
 import org.teekms.kms.db.DatabaseCoordinates;
 import org.teekms.kms.db.EmbeddedPostgresServer;
 import org.teekms.kms.db.SchemaMigrator;
+import org.teekms.kms.db.StateSessions;
 
 /**
  * A real PostgreSQL for one test class: embedded server in a temporary directory, schema migrated, a reactive pool.
@@ -21,6 +33,11 @@ import org.teekms.kms.db.SchemaMigrator;
 public final class TestPostgres implements AutoCloseable {
 
   public static final Duration WAIT = Duration.ofSeconds(30);
+
+  /** The entities Quarkus discovers in the application (the tests outside Quarkus map the same ones). */
+  private static final java.util.List<Class<?>> ENTITIES = java.util.List.of(org.teekms.kms.grant.KeyGrantRecord.class);
+
+  private final Map<Pool, StateSessions> SESSIONS = new ConcurrentHashMap<>();
 
   private final Path dir;
   private final EmbeddedPostgresServer server;
@@ -64,6 +81,30 @@ public final class TestPostgres implements AutoCloseable {
         .setUser(db.username()).setPassword(db.password());
     return Pool.newInstance(PgBuilder.pool().connectingTo(connect).with(new PoolOptions().setMaxSize(size))
         .using(vertx.getDelegate()).build());
+  }
+
+  /**
+   * Hibernate Reactive over {@code pool} (its connections, its transactions), bootstrapped as Quarkus does it but
+   * without Quarkus: the same entities, no schema management (Flyway owns the schema), statement batching on.
+   */
+  public StateSessions sessions(Pool pool) {
+    return SESSIONS.computeIfAbsent(pool, p -> {
+      Configuration cfg = new Configuration();
+      ENTITIES.forEach(cfg::addAnnotatedClass);
+      cfg.setProperty("hibernate.dialect", "org.hibernate.dialect.PostgreSQLDialect");
+      cfg.setProperty("jakarta.persistence.database-product-name", "PostgreSQL");
+      cfg.setProperty("jakarta.persistence.database-product-version", "14.0");
+      cfg.setProperty("hibernate.boot.allow_jdbc_metadata_access", "false");
+      cfg.setProperty("hibernate.hbm2ddl.auto", "none");
+      cfg.setProperty("hibernate.jdbc.batch_size", "256");
+      StandardServiceRegistryBuilder registry = new ReactiveServiceRegistryBuilder().applySettings(cfg.getProperties());
+      io.vertx.core.Vertx core = vertx.getDelegate();
+      registry.addService(VertxInstance.class, (VertxInstance) () -> core);
+      registry.addService(ReactiveConnectionPool.class,
+          new ExternalSqlClientPool(p.getDelegate(), new SqlStatementLogger(), new SqlExceptionHelper(true)));
+      Mutiny.SessionFactory factory = cfg.buildSessionFactory(registry.build()).unwrap(Mutiny.SessionFactory.class);
+      return new StateSessions(factory, core);
+    });
   }
 
   @Override

@@ -1,5 +1,7 @@
 package org.teekms.kms.admission;
 
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.time.Duration;
@@ -11,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.Executor;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 import org.teekms.keys.KeyRefusedException;
@@ -51,8 +54,11 @@ import org.teekms.kms.roots.RootGenerationStore;
  *   <li>derivation, then the grant and its audit entry in one transaction — only after that commits are keys
  *       returned (audit failure = refusal).</li>
  * </ol>
- * Denials are audited too (best effort: a denial stands even if its audit write fails). Blocking: call from a worker
- * thread.
+ * Denials are audited too (best effort: a denial stands even if its audit write fails).
+ *
+ * <p>Non-blocking: every method returns a Uni and may be called from an event loop. Database steps are reactive
+ * (no thread waits on them); the steps that block or burn CPU (the chain read over HTTP, key derivation and
+ * certificate issuance) run on the worker executor.
  */
 public final class AdmissionController {
 
@@ -67,6 +73,7 @@ public final class AdmissionController {
   private final Clock clock;
   private final Duration dbWait;
   private final AdmissionObserver observer;
+  private final Executor workers;
   /** Version-level keys per (generation, app, version): 1024 triples, 10 minutes (see VersionKeyCache). */
   private final VersionKeyCache versionKeys = new VersionKeyCache(1024, Duration.ofMinutes(10));
 
@@ -77,6 +84,14 @@ public final class AdmissionController {
 
   public AdmissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain, RootGenerationStore roots,
       LiveKeyring keyring, GrantLedger ledger, Clock clock, Duration dbWait, AdmissionObserver observer) {
+    this(pool, local, chain, roots, keyring, ledger, clock, dbWait, observer, Infrastructure.getDefaultWorkerPool());
+  }
+
+  /** @param workers where the blocking and CPU-heavy steps run (the chain read, derivation, issuance) */
+  public AdmissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain, RootGenerationStore roots,
+      LiveKeyring keyring, GrantLedger ledger, Clock clock, Duration dbWait, AdmissionObserver observer,
+      Executor workers) {
+    this.workers = workers;
     this.pool = pool;
     this.local = local;
     this.chain = chain;
@@ -90,31 +105,30 @@ public final class AdmissionController {
 
   /**
    * @param requestedVersions empty = every served version
-   * @throws AdmissionDenied with the reason; nothing was released
+   * @return the grant; fails with {@link AdmissionDenied} (the reason) when nothing was released
    */
-  public AppKeysGrant grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions) {
+  public Uni<AppKeysGrant> grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions) {
     return grantAppKeys(peer, requestedVersions, new byte[0]);
   }
 
   /**
    * @param requestedVersions empty = every served version
-   * @param clientNonce the request's {@code client_nonce} (at most 64 bytes, else REQUEST_INVALID), echoed as hex
-   *     into the grant's or the denial's audit entry ({@link ClientNonce})
-   * @throws AdmissionDenied with the reason; nothing was released
+   * @param clientNonce the request's {@code client_nonce} (at most 64 bytes, else REQUEST_INVALID, checked first),
+   *     echoed as hex into the grant's or the denial's audit entry ({@link ClientNonce})
+   * @return the grant; fails with {@link AdmissionDenied} (the reason) when nothing was released
    */
-  public AppKeysGrant grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions, byte[] clientNonce) {
+  public Uni<AppKeysGrant> grantAppKeys(AttestedPeer peer, List<Integer> requestedVersions, byte[] clientNonce) {
     long start = System.nanoTime();
-    ClientNonce nonce = ClientNonce.NONE;
+    ClientNonce nonce;
     try {
       nonce = ClientNonce.of(clientNonce);
-      AppKeysGrant grant = decideAndRelease(peer, requestedVersions, nonce);
-      observer.admitted(Duration.ofNanos(System.nanoTime() - start));
-      return grant;
-    } catch (AdmissionDenied denied) {
-      observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
-      auditDenial("DENY_APP_KEYS", peer, denied, nonce);
-      throw denied;
+    } catch (AdmissionDenied invalid) {
+      return Uni.createFrom().<AppKeysGrant>failure(invalid)
+          .onFailure(AdmissionDenied.class).call(e -> refused("DENY_APP_KEYS", peer, invalid, ClientNonce.NONE, start));
     }
+    return Uni.createFrom().deferred(() -> decideAndRelease(peer, requestedVersions, nonce))
+        .onItem().invoke(() -> observer.admitted(Duration.ofNanos(System.nanoTime() - start)))
+        .onFailure(AdmissionDenied.class).call(e -> refused("DENY_APP_KEYS", peer, (AdmissionDenied) e, nonce, start));
   }
 
   /** The outcome of steps 1-4 for an admitted peer: its app's key-version state, the served versions, the deriver. */
@@ -125,20 +139,19 @@ public final class AdmissionController {
    * Steps 1-6 without releasing anything: local policy, on-chain policy, GPU, root anchor, key-version sync. A
    * refusal after the chain was read carries the pinned block ({@link AdmissionDenied#block}).
    */
-  Admitted admit(AttestedPeer peer) {
-    local.checkPeer(peer);
-    LocalAttestationPolicy.checkGpuEvidence(peer);
-    LocalAttestationPolicy.checkGpuDevicesUnchanged(peer);
-
-    AppPolicyVerdict verdict = readChain(peer);
-    try {
-      return admitAt(peer, verdict);
-    } catch (AdmissionDenied d) {
-      throw d.at(verdict.block());
-    }
+  Uni<Admitted> admit(AttestedPeer peer) {
+    // Steps 1-3 on a worker: the chain read may wait on RPC endpoints.
+    return Uni.createFrom().item(() -> {
+          local.checkPeer(peer);
+          LocalAttestationPolicy.checkGpuEvidence(peer);
+          LocalAttestationPolicy.checkGpuDevicesUnchanged(peer);
+          return readChain(peer);
+        }).runSubscriptionOn(workers)
+        .chain(verdict -> atBlock(Uni.createFrom().deferred(() -> admitAt(peer, verdict)), verdict.block()));
   }
 
-  private Admitted admitAt(AttestedPeer peer, AppPolicyVerdict verdict) {
+  /** Steps 3-6 once the chain was read at the verdict's block. */
+  private Uni<Admitted> admitAt(AttestedPeer peer, AppPolicyVerdict verdict) {
     String at = verdict.block().map(b -> " at " + b).orElse("");
     switch (verdict.outcome()) {
       case UNAVAILABLE -> throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "on-chain policy unreadable: " + verdict.reason());
@@ -154,45 +167,57 @@ public final class AdmissionController {
     LocalAttestationPolicy.checkGpu(peer, verdict.gpu());
     ChainRootAnchor anchor = verdict.rootAnchor().orElseThrow(() -> new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE,
         "the chain's root-generation anchor was not read with the policy" + at));
-    checkAnchor(anchor, at);
-
-    AppKeyState state = syncKeyVersions(app(peer), verdict);
-    KmsKeyDeriver deriver = deriver(anchor, at);
-    Set<Integer> live = deriver.keyring().generations().entrySet().stream()
-        .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey)
-        .filter(g -> anchor.refusal(g).isEmpty()).collect(Collectors.toSet());
-    List<AppKeyState.KeyVersion> served = state.servedVersions().stream().filter(v -> live.contains(v.rootGeneration())).toList();
-    return new Admitted(state, served, deriver, block, anchor);
+    return checkAnchor(anchor, at)
+        .chain(() -> syncKeyVersions(app(peer), verdict))
+        .chain(state -> deriver(anchor, at).map(deriver -> {
+          Set<Integer> live = deriver.keyring().generations().entrySet().stream()
+              .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED).map(Map.Entry::getKey)
+              .filter(g -> anchor.refusal(g).isEmpty()).collect(Collectors.toSet());
+          List<AppKeyState.KeyVersion> served = state.servedVersions().stream()
+              .filter(v -> live.contains(v.rootGeneration())).toList();
+          return new Admitted(state, served, deriver, block, anchor);
+        }));
   }
 
   /** Step 5: the database's root generations must not contradict the chain's anchor. */
-  private void checkAnchor(ChainRootAnchor anchor, String at) {
-    java.util.List<org.teekms.kms.roots.RootGeneration> generations;
-    try {
-      generations = roots.list(pool).await().atMost(dbWait);
-    } catch (RuntimeException e) {
-      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root generations unavailable: " + rootMessage(e));
-    }
-    try {
-      anchor.checkDatabase(generations);
-    } catch (RootAnchorViolation v) {
-      throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at);
-    }
+  private Uni<Void> checkAnchor(ChainRootAnchor anchor, String at) {
+    return db(roots.list(pool))
+        .onFailure().transform(e -> new AdmissionDenied(DenyCode.KMS_UNAVAILABLE,
+            "root generations unavailable: " + rootMessage(e)))
+        .invoke(generations -> {
+          try {
+            anchor.checkDatabase(generations);
+          } catch (RootAnchorViolation v) {
+            throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at);
+          }
+        })
+        .replaceWithVoid();
   }
 
-  private AppKeysGrant decideAndRelease(AttestedPeer peer, List<Integer> requested, ClientNonce nonce) {
+  private Uni<AppKeysGrant> decideAndRelease(AttestedPeer peer, List<Integer> requested, ClientNonce nonce) {
     if (requested.stream().anyMatch(v -> v == null || v < 1) || requested.size() > 64) {
       throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "key versions must be >= 1, at most 64 of them");
     }
-    Admitted admitted = admit(peer);
-    try {
-      return release(peer, requested, nonce, admitted);
-    } catch (AdmissionDenied d) {
-      throw d.at(Optional.of(admitted.block()));
-    }
+    // Derivation is CPU work: on a worker, not on the event loop the database answered on.
+    return admit(peer).emitOn(workers).chain(admitted -> atBlock(
+        Uni.createFrom().item(() -> derive(peer, requested, nonce, admitted))
+            .chain(released -> db(ledger.recordGrant(released.grant()))
+                .onFailure().transform(e -> {
+                  released.keys().forEach(ReleasedAppKeys::destroy);
+                  return new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the grant could not be recorded in the audit "
+                      + "log, so no key is released: " + rootMessage(e));
+                })
+                .map(entry -> new AppKeysGrant(released.grant().grantId(), peer.appId(), peer.instanceId(),
+                    released.state().currentVersion(), released.state().minVersion(), released.keys(),
+                    released.grant().policyBlock()))),
+        Optional.of(admitted.block())));
   }
 
-  private AppKeysGrant release(AttestedPeer peer, List<Integer> requested, ClientNonce nonce, Admitted admitted) {
+  /** Derived keys and the grant that will record them; the keys are destroyed by whoever drops them. */
+  private record Derived(AppKeyState state, List<ReleasedAppKeys> keys, Grant grant) {}
+
+  /** Step 7 up to the grant: chooses the versions, derives their keys (zeroized if anything is refused). */
+  private Derived derive(AttestedPeer peer, List<Integer> requested, ClientNonce nonce, Admitted admitted) {
     AppKeyState state = admitted.state();
     List<AppKeyState.KeyVersion> served = admitted.served();
     KmsKeyDeriver deriver = admitted.deriver();
@@ -241,45 +266,40 @@ public final class AdmissionController {
     Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, peer.appId(), peer.instanceId(),
         chosen.stream().map(AppKeyState.KeyVersion::version).toList(),
         chosen.get(chosen.size() - 1).rootGeneration(), block, details);
-    try {
-      ledger.recordGrant(grant).await().atMost(dbWait);
-    } catch (RuntimeException e) {
-      keys.forEach(ReleasedAppKeys::destroy);
-      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the grant could not be recorded in the audit log, so no key "
-          + "is released: " + rootMessage(e));
-    }
-    return new AppKeysGrant(grant.grantId(), peer.appId(), peer.instanceId(), state.currentVersion(), state.minVersion(),
-        keys, block);
+    return new Derived(state, keys, grant);
   }
 
   /**
    * SignCert: the same admission as GetAppKeys, then a short-lived TLS certificate under the app CA of the current
    * key version for the CSR's key; recorded as a grant (and audited) before it is returned.
    */
-  public SignedCertificate signCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames, int validitySeconds,
-      boolean clientAuth) {
+  public Uni<SignedCertificate> signCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames,
+      int validitySeconds, boolean clientAuth) {
     long start = System.nanoTime();
-    try {
-      try {
-        TlsCertificateIssuer.checkRequest(csrDer, dnsNames, validitySeconds);
-      } catch (TlsCertificateIssuer.BadCertificateRequest bad) {
-        throw new AdmissionDenied(DenyCode.REQUEST_INVALID, bad.getMessage());
-      }
-      Admitted admitted = admit(peer);
-      try {
-        return issueCertificate(peer, csrDer, dnsNames, validitySeconds, clientAuth, admitted, start);
-      } catch (AdmissionDenied d) {
-        throw d.at(Optional.of(admitted.block()));
-      }
-    } catch (AdmissionDenied denied) {
-      observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
-      auditDenial("DENY_SIGN_CERT", peer, denied, ClientNonce.NONE);
-      throw denied;
-    }
+    return Uni.createFrom().deferred(() -> {
+          try {
+            TlsCertificateIssuer.checkRequest(csrDer, dnsNames, validitySeconds);
+          } catch (TlsCertificateIssuer.BadCertificateRequest bad) {
+            throw new AdmissionDenied(DenyCode.REQUEST_INVALID, bad.getMessage());
+          }
+          return admit(peer);
+        })
+        .emitOn(workers)
+        .chain(admitted -> atBlock(
+            Uni.createFrom().item(() -> issueCertificate(peer, csrDer, dnsNames, validitySeconds, clientAuth, admitted))
+                .chain(signed -> db(ledger.recordGrant(signed.grant()))
+                    .onFailure().transform(e -> new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not "
+                        + "be recorded in the audit log, so no certificate is returned: " + rootMessage(e)))
+                    .replaceWith(signed)),
+            Optional.of(admitted.block())))
+        .onItem().invoke(() -> observer.admitted(Duration.ofNanos(System.nanoTime() - start)))
+        .onFailure(AdmissionDenied.class).call(e -> refused("DENY_SIGN_CERT", peer, (AdmissionDenied) e,
+            ClientNonce.NONE, start));
   }
 
+  /** The certificate under the current key version's app CA, and the grant that will record it. */
   private SignedCertificate issueCertificate(AttestedPeer peer, byte[] csrDer, List<String> dnsNames,
-      int validitySeconds, boolean clientAuth, Admitted admitted, long start) {
+      int validitySeconds, boolean clientAuth, Admitted admitted) {
     AppKeyState state = admitted.state();
     AppKeyState.KeyVersion current = admitted.served().stream().filter(v -> v.version() == state.currentVersion())
         .findFirst().orElseThrow(() -> new AdmissionDenied(DenyCode.KEY_VERSION_NOT_SERVED,
@@ -291,18 +311,11 @@ public final class AdmissionController {
         List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
             "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
             "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
-    try {
-      ledger.recordGrant(grant).await().atMost(dbWait);
-    } catch (RuntimeException e) {
-      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "the issuance could not be recorded in the audit log, so no "
-          + "certificate is returned: " + rootMessage(e));
-    }
-    observer.admitted(Duration.ofNanos(System.nanoTime() - start));
-    return new SignedCertificate(grant.grantId(), issued);
+    return new SignedCertificate(grant.grantId(), issued, grant);
   }
 
   /** A certificate issued by SignCert and the grant recording it. */
-  public record SignedCertificate(UUID grantId, TlsCertificateIssuer.Issued issued) {}
+  public record SignedCertificate(UUID grantId, TlsCertificateIssuer.Issued issued, Grant grant) {}
 
   private AppPolicyVerdict readChain(AttestedPeer peer) {
     long t = System.nanoTime();
@@ -315,15 +328,14 @@ public final class AdmissionController {
     }
   }
 
-  private AppKeyState syncKeyVersions(org.teekms.keys.AppId appId, AppPolicyVerdict verdict) {
+  private Uni<AppKeyState> syncKeyVersions(org.teekms.keys.AppId appId, AppPolicyVerdict verdict) {
     long now = clock.millis();
-    try {
-      // Common case: the app is already where the chain says. Read without locking; only an advance takes the row lock
-      // (so concurrent admissions of one app do not queue behind each other).
-      java.util.Optional<AppKeyState> known = AppKeyStateStore.read(pool, appId).await().atMost(dbWait);
+    // Common case: the app is already where the chain says. Read without locking; only an advance takes the row lock
+    // (so concurrent admissions of one app do not queue behind each other).
+    return db(AppKeyStateStore.read(pool, appId).chain(known -> {
       if (known.isPresent() && known.get().currentVersion() >= verdict.currentKeyVersion()
           && known.get().minVersion() >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
-        return known.get();
+        return Uni.createFrom().item(known.get());
       }
       return pool.withTransaction(tx -> roots.current(tx).onItem().transformToUni(current -> {
         if (current.isEmpty()) {
@@ -331,23 +343,25 @@ public final class AdmissionController {
         }
         return AppKeyStateStore.advance(tx, appId, verdict.currentKeyVersion(), verdict.minKeyVersion(),
             current.get().generation(), now);
-      })).await().atMost(dbWait).after();
-    } catch (RuntimeException e) {
-      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "key-version state unavailable: " + rootMessage(e));
-    }
+      })).map(AppKeyStateStore.Advance::after);
+    })).onFailure().transform(e -> new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "key-version state unavailable: "
+        + rootMessage(e)));
   }
 
-  private KmsKeyDeriver deriver(ChainRootAnchor anchor, String at) {
-    try {
-      return keyring.deriver(pool, anchor);
-    } catch (RootAnchorViolation v) {
-      throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at);
-    } catch (RuntimeException e) {
-      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root keys unavailable: " + rootMessage(e));
-    }
+  private Uni<KmsKeyDeriver> deriver(ChainRootAnchor anchor, String at) {
+    return db(keyring.derive(pool, anchor)).onFailure().transform(e -> e instanceof RootAnchorViolation v
+        ? new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at)
+        : new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root keys unavailable: " + rootMessage(e)));
   }
 
-  private void auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, ClientNonce nonce) {
+  /** Counts a refusal and audits it; completes (never fails) once the audit write is done or has failed. */
+  private Uni<Void> refused(String kind, AttestedPeer peer, AdmissionDenied denied, ClientNonce nonce, long start) {
+    observer.denied(denied.code(), Duration.ofNanos(System.nanoTime() - start));
+    return auditDenial(kind, peer, denied, nonce);
+  }
+
+  /** Audits a refusal; completes (never fails) once the write is done or has failed: the refusal stands either way. */
+  private Uni<Void> auditDenial(String kind, AttestedPeer peer, AdmissionDenied denied, ClientNonce nonce) {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("detail", denied.detail());
     facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
@@ -365,11 +379,24 @@ public final class AdmissionController {
       facts.put("chainId", b.chainId());
     });
     nonce.hex().ifPresent(n -> facts.put(ClientNonce.AUDIT_KEY, n));
-    try {
-      ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts).await().atMost(dbWait);
-    } catch (RuntimeException e) {
-      LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(), denied.code(), rootMessage(e));
-    }
+    return db(ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts))
+        .onFailure().invoke(e -> LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(),
+            denied.code(), rootMessage(e)))
+        .onFailure().recoverWithNull().replaceWithVoid();
+  }
+
+  /** A refusal from {@code step} carries {@code block}, the block the policy was read at (when it has none yet). */
+  private static <T> Uni<T> atBlock(Uni<T> step, Optional<PolicyBlockRef> block) {
+    return step.onFailure(AdmissionDenied.class).transform(e -> ((AdmissionDenied) e).at(block));
+  }
+
+  /**
+   * Bounds a database step by {@code dbWait}: a stalled database is a refusal (KMS_UNAVAILABLE), not a hung call. As
+   * with a blocking wait, a late commit is not undone: a grant recorded after its caller gave up releases nothing.
+   */
+  private <T> Uni<T> db(Uni<T> step) {
+    return step.ifNoItem().after(dbWait).failWith(() -> new java.util.concurrent.TimeoutException(
+        "the database did not answer within " + dbWait));
   }
 
   private static org.teekms.keys.AppId app(AttestedPeer peer) {

@@ -1,7 +1,6 @@
 package org.teekms.kms.audit;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -9,13 +8,15 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.teekms.kms.db.StateSessions;
 
 /**
  * Group commit for audit entries that own their transaction (grants with their grant row, denials). Every append
  * must lock the single chain head, so one transaction per entry serializes the KMS on that lock: under load its hold
  * time (statements, commit flush, and the CPU waits between them) bounds admissions per second. Here entries queued
  * while a transaction runs are written together by the next one: one head lock, one commit, the rows sent as
- * pipelined batches. Nothing changes for a caller: its entry (and its follow-up row) is committed when its Uni
+ * batched statements (one Hibernate Reactive session per transaction, its own, whatever context the submitter runs
+ * on). Nothing changes for a caller: its entry (and its follow-up row) is committed when its Uni
  * completes, and not at all when it fails.
  *
  * <p>A batch that fails is retried entry by entry, so one bad entry (e.g. a duplicate grant id) is refused alone and
@@ -29,15 +30,15 @@ final class AuditGroupCommit {
 
   private record Pending(AuditLog.Append append, CompletableFuture<AuditEntry> done) {}
 
-  private final Pool pool;
+  private final StateSessions sessions;
   private final AuditLog log;
   private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
   /** Entries of a failed batch, retried one per transaction before new ones. Guarded by {@link #writing}. */
   private final Deque<Pending> retryAlone = new ArrayDeque<>();
   private final AtomicBoolean writing = new AtomicBoolean();
 
-  AuditGroupCommit(Pool pool, AuditLog log) {
-    this.pool = pool;
+  AuditGroupCommit(StateSessions sessions, AuditLog log) {
+    this.sessions = sessions;
     this.log = log;
   }
 
@@ -77,7 +78,7 @@ final class AuditGroupCommit {
   private void write(List<Pending> batch) {
     Uni<List<AuditEntry>> tx;
     try {
-      tx = pool.withTransaction(conn -> log.appendAll(conn, batch.stream().map(Pending::append).toList()));
+      tx = sessions.inTransaction(session -> log.appendAll(session, batch.stream().map(Pending::append).toList()));
     } catch (RuntimeException e) {
       tx = Uni.createFrom().failure(e);
     }

@@ -10,49 +10,75 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.function.Function;
+import org.hibernate.reactive.mutiny.Mutiny;
+import org.teekms.kms.db.StateSessions;
 
 /**
- * The append-only, hash-chained audit log in PostgreSQL (docs/audit-log.md).
+ * The append-only, hash-chained audit log in PostgreSQL (docs/audit-log.md). Appends are explicit SQL (never an
+ * entity): the head row lock, the hash chain and the head update are the point of this class and stay visible.
  *
- * <p>{@link #append} runs inside the caller's transaction, so an entry commits or rolls back together with the grant
- * it records; it locks the chain head row, which serializes appends across threads and replicas for the (short)
- * rest of that transaction. {@link #commit} and {@link #appendAlone} write in transactions of their own, group-committed
- * ({@link AuditGroupCommit}).
+ * <p>{@link #append(SqlConnection, AuditDraft)} and {@link #append(Mutiny.Session, AuditDraft)} run inside the caller's
+ * transaction (SQL client or Hibernate Reactive), so an entry commits or rolls back together with the state change it
+ * records; both lock the chain head row, which serializes appends across threads and replicas for the (short) rest of
+ * that transaction. {@link #commit} and {@link #appendAlone} write in transactions of their own, group-committed
+ * ({@link AuditGroupCommit}) in Hibernate Reactive sessions, with the entity the entry records (a grant).
  */
 public final class AuditLog {
 
   static final int VERIFY_PAGE = 1000;
 
+  private static final String INSERT_COLUMNS = "INSERT INTO audit_log (seq, event_id, event_time, kind, app_id, outcome, "
+      + "reason, detail_json, prev_hash, entry_hash) VALUES ";
+  private static final int COLUMNS = 10;
+
   private final Pool pool;
   private final Clock clock;
   private final AuditGroupCommit groupCommit;
 
-  public AuditLog(Pool pool, Clock clock) {
+  public AuditLog(Pool pool, StateSessions sessions, Clock clock) {
     this.pool = pool;
     this.clock = clock;
-    this.groupCommit = new AuditGroupCommit(pool, this);
+    this.groupCommit = new AuditGroupCommit(sessions, this);
   }
 
   /**
-   * A row written in the same transaction as an audit entry (the grant it records): {@code sql} with parameters made
-   * from the entry once its sequence number is known.
+   * What is written in the same transaction as an audit entry, once its sequence number is known (the grant row that
+   * points at it): typically {@code session.persist(...)}. The group commit flushes the session after every follow-up.
    */
-  public record FollowUp(String sql, Function<AuditEntry, Tuple> parameters) {}
+  @FunctionalInterface
+  public interface FollowUp {
+    Uni<Void> write(Mutiny.Session session, AuditEntry entry);
+  }
 
-  /** One entry to append and its follow-up row (null for none). */
+  /** One entry to append and its follow-up (null for none). */
   record Append(AuditDraft draft, FollowUp followUp) {}
 
-  /** Appends one entry in the transaction {@code tx} belongs to. Fails (and so fails the transaction) on any error. */
+  /** Appends one entry in the SQL-client transaction {@code tx} belongs to. Fails (and so fails the transaction) on any error. */
   public Uni<AuditEntry> append(SqlConnection tx, AuditDraft draft) {
-    return appendAll(tx, List.of(new Append(draft, null))).map(entries -> entries.get(0));
+    return tx.query("SELECT seq, entry_hash FROM audit_head FOR UPDATE").execute().onItem().transformToUni(rows -> {
+      if (rows.size() != 1) {
+        return Uni.createFrom().failure(headRows(rows.size()));
+      }
+      Row head = rows.iterator().next();
+      AuditEntry entry = link(head.getLong("seq"), head.getBuffer("entry_hash").getBytes(), List.of(draft)).get(0);
+      return tx.preparedQuery(INSERT_COLUMNS + placeholders(1, "$")).execute(row(entry))
+          .chain(() -> tx.preparedQuery("UPDATE audit_head SET seq = $1, entry_hash = $2")
+              .execute(Tuple.tuple().addLong(entry.seq()).addBuffer(Buffer.buffer(entry.entryHash()))))
+          .replaceWith(entry);
+    });
   }
 
   /**
-   * Appends one entry, and its follow-up row if not null, committed when the Uni completes: group-committed with the
+   * Appends one entry in the Hibernate Reactive transaction {@code session} is in (native SQL, same connection and
+   * transaction as the session's entities). Fails (and so fails the transaction) on any error.
+   */
+  public Uni<AuditEntry> append(Mutiny.Session session, AuditDraft draft) {
+    return appendAll(session, List.of(new Append(draft, null))).map(entries -> entries.get(0));
+  }
+
+  /**
+   * Appends one entry, and its follow-up if not null, committed when the Uni completes: group-committed with the
    * entries other threads append meanwhile (see {@link AuditGroupCommit}).
    */
   public Uni<AuditEntry> commit(AuditDraft draft, FollowUp followUp) {
@@ -65,50 +91,89 @@ public final class AuditLog {
   }
 
   /**
-   * Appends {@code appends} in order in the transaction {@code tx} belongs to, each with its follow-up row: one head
-   * lock, the rows sent as pipelined batches.
+   * Appends {@code appends} in order in the transaction {@code session} is in, in this order: lock the head; insert
+   * every entry (one multi-row statement); write every follow-up and flush them (each grant row references its
+   * entry's seq, so entries go first); move the head.
    */
-  Uni<List<AuditEntry>> appendAll(SqlConnection tx, List<Append> appends) {
-    return tx.query("SELECT seq, entry_hash FROM audit_head FOR UPDATE").execute()
-        .onItem().transformToUni(rows -> {
+  Uni<List<AuditEntry>> appendAll(Mutiny.Session session, List<Append> appends) {
+    return session.createNativeQuery("SELECT seq, entry_hash FROM audit_head FOR UPDATE", Object[].class)
+        .getResultList()
+        .chain(rows -> {
           if (rows.size() != 1) {
-            return Uni.createFrom().failure(new IllegalStateException("audit_head must hold exactly one row, found " + rows.size()));
+            return Uni.createFrom().failure(headRows(rows.size()));
           }
-          Row head = rows.iterator().next();
-          long seq = head.getLong("seq");
-          byte[] prev = head.getBuffer("entry_hash").getBytes();
-          long now = clock.millis();
-          List<AuditEntry> entries = new ArrayList<>(appends.size());
-          List<Tuple> inserts = new ArrayList<>(appends.size());
-          Map<String, List<Tuple>> followUpRows = new LinkedHashMap<>();
-          for (Append append : appends) {
-            AuditDraft draft = append.draft();
-            seq++;
-            byte[] hash = AuditEntryHasher.hash(seq, draft.eventId(), now, draft.kind(), draft.appId(),
-                draft.outcome().name(), draft.reason(), draft.detailJson(), prev);
-            AuditEntry entry = new AuditEntry(seq, draft.eventId(), now, draft.kind(), draft.appId(), draft.outcome(),
-                draft.reason(), draft.detailJson(), prev, hash);
-            entries.add(entry);
-            inserts.add(Tuple.tuple().addLong(seq).addUUID(draft.eventId()).addLong(now).addString(draft.kind())
-                .addBuffer(Buffer.buffer(draft.appId())).addString(draft.outcome().name()).addString(draft.reason())
-                .addString(draft.detailJson()).addBuffer(Buffer.buffer(prev)).addBuffer(Buffer.buffer(hash)));
-            FollowUp f = append.followUp();
-            if (f != null) {
-              followUpRows.computeIfAbsent(f.sql(), k -> new ArrayList<>()).add(f.parameters().apply(entry));
+          Object[] head = rows.get(0);
+          List<AuditEntry> entries = link(((Number) head[0]).longValue(), (byte[]) head[1],
+              appends.stream().map(Append::draft).toList());
+          Mutiny.MutationQuery insert = session.createNativeQuery(INSERT_COLUMNS + placeholders(entries.size(), "?"));
+          int p = 1;
+          for (AuditEntry e : entries) {
+            for (Object value : values(e)) {
+              insert.setParameter(p++, value);
             }
-            prev = hash;
           }
-          Uni<?> written = tx.preparedQuery("INSERT INTO audit_log (seq, event_id, event_time, kind, app_id, outcome, "
-              + "reason, detail_json, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-              .executeBatch(inserts);
-          for (Map.Entry<String, List<Tuple>> rowsOfSql : followUpRows.entrySet()) {
-            written = written.chain(() -> tx.preparedQuery(rowsOfSql.getKey()).executeBatch(rowsOfSql.getValue()));
+          Uni<?> written = insert.executeUpdate();
+          boolean followUps = false;
+          for (int i = 0; i < appends.size(); i++) {
+            FollowUp f = appends.get(i).followUp();
+            if (f != null) {
+              AuditEntry entry = entries.get(i);
+              written = written.chain(() -> f.write(session, entry));
+              followUps = true;
+            }
+          }
+          if (followUps) {
+            written = written.chain(session::flush);
           }
           AuditEntry last = entries.get(entries.size() - 1);
-          return written.chain(() -> tx.preparedQuery("UPDATE audit_head SET seq = $1, entry_hash = $2")
-                  .execute(Tuple.tuple().addLong(last.seq()).addBuffer(Buffer.buffer(last.entryHash()))))
+          return written.chain(() -> session.createNativeQuery("UPDATE audit_head SET seq = ?1, entry_hash = ?2")
+                  .setParameter(1, last.seq()).setParameter(2, last.entryHash()).executeUpdate())
               .replaceWith(entries);
         });
+  }
+
+  /** Hash-chains {@code drafts} after the head ({@code seq}, {@code prev}), all stamped with the same time. */
+  private List<AuditEntry> link(long seq, byte[] prev, List<AuditDraft> drafts) {
+    long now = clock.millis();
+    List<AuditEntry> entries = new ArrayList<>(drafts.size());
+    for (AuditDraft draft : drafts) {
+      seq++;
+      byte[] hash = AuditEntryHasher.hash(seq, draft.eventId(), now, draft.kind(), draft.appId(),
+          draft.outcome().name(), draft.reason(), draft.detailJson(), prev);
+      entries.add(new AuditEntry(seq, draft.eventId(), now, draft.kind(), draft.appId(), draft.outcome(),
+          draft.reason(), draft.detailJson(), prev, hash));
+      prev = hash;
+    }
+    return entries;
+  }
+
+  private static IllegalStateException headRows(int n) {
+    return new IllegalStateException("audit_head must hold exactly one row, found " + n);
+  }
+
+  /** {@code (p1, ..., p10), (p11, ...)} for {@code rows} rows, with {@code $n} or {@code ?n} parameters. */
+  private static String placeholders(int rows, String marker) {
+    StringBuilder sql = new StringBuilder();
+    for (int r = 0; r < rows; r++) {
+      sql.append(r == 0 ? "(" : ", (");
+      for (int c = 1; c <= COLUMNS; c++) {
+        sql.append(c == 1 ? "" : ", ").append(marker).append(r * COLUMNS + c);
+      }
+      sql.append(')');
+    }
+    return sql.toString();
+  }
+
+  /** An entry's column values, in {@link #INSERT_COLUMNS} order. */
+  private static Object[] values(AuditEntry e) {
+    return new Object[] {e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome().name(),
+        e.reason(), e.detailJson(), e.prevHash(), e.entryHash()};
+  }
+
+  private static Tuple row(AuditEntry e) {
+    return Tuple.tuple().addLong(e.seq()).addUUID(e.eventId()).addLong(e.eventTimeMillis()).addString(e.kind())
+        .addBuffer(Buffer.buffer(e.appId())).addString(e.outcome().name()).addString(e.reason())
+        .addString(e.detailJson()).addBuffer(Buffer.buffer(e.prevHash())).addBuffer(Buffer.buffer(e.entryHash()));
   }
 
   /**

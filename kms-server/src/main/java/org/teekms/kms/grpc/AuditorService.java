@@ -3,12 +3,11 @@ package org.teekms.kms.grpc;
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.util.HexFormat;
-import java.util.List;
-import java.util.Optional;
 import org.jboss.logging.Logger;
 import org.teekms.kms.wiring.KmsConfig;
 import org.teekms.kms.metrics.RotationDueMetrics;
@@ -16,10 +15,7 @@ import org.teekms.kms.keystate.RotationSchedule;
 import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
-import org.teekms.kms.audit.ChainVerification;
-import org.teekms.kms.keystate.AppKeyState;
 import org.teekms.kms.keystate.AppKeyStateStore;
-import org.teekms.kms.rotation.RotationJob;
 import org.teekms.kms.rotation.RotationJobs;
 import org.teekms.proto.AuditEvent;
 import org.teekms.proto.AuditorGrpc;
@@ -32,9 +28,11 @@ import org.teekms.proto.RotationJobInfo;
 import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
 
-/** teekms.v1.Auditor: read-only views of key-version state, grants and the audit chain. Never key material. */
+/**
+ * teekms.v1.Auditor: read-only views of key-version state, grants and the audit chain. Never key material.
+ * Non-blocking: database reads are reactive; the rotation schedule (read from the chain over HTTP) on a worker.
+ */
 @GrpcService
-@Blocking
 public class AuditorService extends AuditorGrpc.AuditorImplBase {
 
   private static final Logger LOG = Logger.getLogger(AuditorService.class);
@@ -70,31 +68,29 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       out.onError(GrpcErrors.invalid("recent_grants must be at most 100"));
       return;
     }
-    try {
-      Optional<AppKeyState> state = AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId)).await().atMost(config.dbTimeout());
-      EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId)).setKnown(state.isPresent());
-      state.ifPresent(s -> b.setCurrentVersion(s.currentVersion()).setMinVersion(s.minVersion())
-          .setLastRotatedAt(s.lastRotatedAt()));
-      List<AuditEntry> grants = pool.preparedQuery("SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
-              + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC")
-          .execute(io.vertx.mutiny.sqlclient.Tuple.tuple().addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId)).addInteger(recent))
-          .map(rows -> { List<AuditEntry> l = new java.util.ArrayList<>(); rows.forEach(r -> l.add(AuditLog.read(r))); return l; })
-          .await().atMost(config.dbTimeout());
-      grants.forEach(g -> b.addRecentGrants(encode(g)));
-      for (RotationJob j : jobs.unfinished(pool, org.teekms.keys.AppId.of(appId)).await().atMost(config.dbTimeout())) {
-        b.addRotationJobs(RotationJobInfo.newBuilder().setJobId(j.jobId().toString()).setKind(j.kind().name())
-            .setState(j.state().name()).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()));
-      }
-      // Live from the chain (the KMS stores no schedule): an unreadable chain is reported, not guessed.
-      RotationSchedule s = schedules.read(appId);
-      dueMetrics.record(appId, s);
-      b.setRotationSchedule(encode(s));
-      out.onNext(b.build());
-      out.onCompleted();
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "GetEffectivePolicy failed");
-      out.onError(GrpcErrors.internal("GetEffectivePolicy", e));
-    }
+    EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId));
+    Uni<EffectivePolicy> answer = AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId)).invoke(state -> {
+          b.setKnown(state.isPresent());
+          state.ifPresent(s -> b.setCurrentVersion(s.currentVersion()).setMinVersion(s.minVersion())
+              .setLastRotatedAt(s.lastRotatedAt()));
+        })
+        .chain(() -> pool.preparedQuery("SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
+                + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC")
+            .execute(io.vertx.mutiny.sqlclient.Tuple.tuple().addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
+                .addInteger(recent)))
+        .invoke(rows -> rows.forEach(r -> b.addRecentGrants(encode(AuditLog.read(r)))))
+        .chain(() -> jobs.unfinished(pool, org.teekms.keys.AppId.of(appId)))
+        .invoke(unfinished -> unfinished.forEach(j -> b.addRotationJobs(RotationJobInfo.newBuilder()
+            .setJobId(j.jobId().toString()).setKind(j.kind().name()).setState(j.state().name())
+            .setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()))))
+        // Live from the chain (the KMS stores no schedule): an unreadable chain is reported, not guessed.
+        .emitOn(Infrastructure.getDefaultWorkerPool())
+        .map(ignored -> {
+          RotationSchedule s = schedules.read(appId);
+          dueMetrics.record(appId, s);
+          return b.setRotationSchedule(encode(s)).build();
+        });
+    UniAnswer.answer("GetEffectivePolicy", answer, config.dbTimeout().multipliedBy(3), out, LOG);
   }
 
   @Override
@@ -110,31 +106,20 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       return;
     }
     long to = request.getToTime() == 0 ? clock.millis() + 1 : request.getToTime();
-    try {
-      List<AuditEntry> page = audit.list(appId, request.getFromTime(), to, request.getAfterSeq(), size)
-          .await().atMost(config.dbTimeout());
-      ListAuditEventsResponse.Builder b = ListAuditEventsResponse.newBuilder();
-      page.forEach(e -> b.addEvents(encode(e)));
-      b.setNextAfterSeq(page.size() == size ? page.get(page.size() - 1).seq() : 0);
-      out.onNext(b.build());
-      out.onCompleted();
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "ListAuditEvents failed");
-      out.onError(GrpcErrors.internal("ListAuditEvents", e));
-    }
+    UniAnswer.answer("ListAuditEvents", audit.list(appId, request.getFromTime(), to, request.getAfterSeq(), size)
+        .map(page -> {
+          ListAuditEventsResponse.Builder b = ListAuditEventsResponse.newBuilder();
+          page.forEach(e -> b.addEvents(encode(e)));
+          return b.setNextAfterSeq(page.size() == size ? page.get(page.size() - 1).seq() : 0).build();
+        }), config.dbTimeout(), out, LOG);
   }
 
   @Override
   public void verifyAuditChain(VerifyAuditChainRequest request, StreamObserver<VerifyAuditChainResponse> out) {
-    try {
-      ChainVerification v = audit.verify().await().atMost(config.dbTimeout().multipliedBy(30));
-      out.onNext(VerifyAuditChainResponse.newBuilder().setValid(v.valid()).setEntriesChecked(v.entriesChecked())
-          .setHeadHash(ByteString.copyFrom(v.headHash().toByteArray())).setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build());
-      out.onCompleted();
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "VerifyAuditChain failed");
-      out.onError(GrpcErrors.internal("VerifyAuditChain", e));
-    }
+    UniAnswer.answer("VerifyAuditChain", audit.verify().map(v -> VerifyAuditChainResponse.newBuilder()
+            .setValid(v.valid()).setEntriesChecked(v.entriesChecked()).setHeadHash(ByteString.copyFrom(v.headHash().toByteArray()))
+            .setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build()),
+        config.dbTimeout().multipliedBy(30), out, LOG);
   }
 
   static org.teekms.proto.RotationSchedule encode(RotationSchedule s) {

@@ -3,7 +3,7 @@ package org.teekms.kms.grpc;
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.util.HexFormat;
 import org.jboss.logging.Logger;
@@ -31,7 +31,6 @@ import org.teekms.proto.RootGenerationInfo;
  * comes from the TDX simulator.
  */
 @GrpcService
-@Blocking
 public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
 
   private static final Logger LOG = Logger.getLogger(KmsInfoService.class);
@@ -56,39 +55,39 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
       out.onError(GrpcErrors.invalid("nonce must be empty or 32 bytes"));
       return;
     }
-    try {
-      KmsKeyDeriver deriver = keyring.deriver(pool);
-      KmsInfo.Builder b = KmsInfo.newBuilder().setKmsId(config.kmsId()).setNodeId(config.nodeId().orElse(""))
-          .setCurrentGeneration(deriver.keyring().currentGeneration()).setChainId(config.chain().chainId())
-          .setSimulated(config.simulator().enabled()).setVersion(version());
-      config.chain().registryAddress().ifPresent(a -> b.setRegistryAddress(ByteString.copyFrom(
-          HexFormat.of().parseHex(a.startsWith("0x") ? a.substring(2) : a))));
-      List<KmsIdentityBinding.Root> bound = new ArrayList<>();
-      for (RootGeneration g : roots.list().await().atMost(config.dbTimeout())) {
-        if (g.state() != RootState.CURRENT && g.state() != RootState.RETIRED) {
-          continue;
-        }
-        try (DerivedKey root = deriver.kmsRootKey(g.generation()); DerivedKey ca = deriver.kmsCaKey(g.generation())) {
-          byte[] caCert = KmsCertificateAuthority.kmsCaCertificate(ca, root.ethereumAddress().toString());
-          b.addGenerations(RootGenerationInfo.newBuilder().setGeneration(g.generation()).setState(g.state().name())
-              .setRootPublicKey(ByteString.copyFrom(root.publicKey()))
-              .setRootAddress(ByteString.copyFrom(root.ethereumAddress().toBytes())).setCreatedAt(g.createdAt())
-              .setCaCertificate(ByteString.copyFrom(caCert)));
-          if (g.state() == RootState.CURRENT) {
-            b.setCaCertificate(ByteString.copyFrom(caCert));
-          }
-          bound.add(new KmsIdentityBinding.Root(g.generation(), root.ethereumAddress().toBytes(), caCert));
-        }
+    // Database reads reactive; derivation, certificates and the quote (CPU, the TD's quote device) on a worker.
+    UniAnswer.answer("GetKmsInfo", keyring.derive(pool, null)
+        .chain(deriver -> roots.list(pool).map(generations -> java.util.Map.entry(deriver, generations)))
+        .emitOn(Infrastructure.getDefaultWorkerPool())
+        .map(read -> info(read.getKey(), read.getValue(), request.getNonce().toByteArray())),
+        config.dbTimeout().multipliedBy(3), out, LOG);
+  }
+
+  private KmsInfo info(KmsKeyDeriver deriver, List<RootGeneration> generations, byte[] nonce) {
+    KmsInfo.Builder b = KmsInfo.newBuilder().setKmsId(config.kmsId()).setNodeId(config.nodeId().orElse(""))
+        .setCurrentGeneration(deriver.keyring().currentGeneration()).setChainId(config.chain().chainId())
+        .setSimulated(config.simulator().enabled()).setVersion(version());
+    config.chain().registryAddress().ifPresent(a -> b.setRegistryAddress(ByteString.copyFrom(
+        HexFormat.of().parseHex(a.startsWith("0x") ? a.substring(2) : a))));
+    List<KmsIdentityBinding.Root> bound = new ArrayList<>();
+    for (RootGeneration g : generations) {
+      if (g.state() != RootState.CURRENT && g.state() != RootState.RETIRED) {
+        continue;
       }
-      RuntimeEventLog.QuoteWithLog quote = ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound,
-          request.getNonce().toByteArray()));
-      b.setQuote(ByteString.copyFrom(quote.quote())).setEventLog(quote.eventLogJson());
-      out.onNext(b.build());
-      out.onCompleted();
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "GetKmsInfo failed");
-      out.onError(GrpcErrors.internal("GetKmsInfo", e));
+      try (DerivedKey root = deriver.kmsRootKey(g.generation()); DerivedKey ca = deriver.kmsCaKey(g.generation())) {
+        byte[] caCert = KmsCertificateAuthority.kmsCaCertificate(ca, root.ethereumAddress().toString());
+        b.addGenerations(RootGenerationInfo.newBuilder().setGeneration(g.generation()).setState(g.state().name())
+            .setRootPublicKey(ByteString.copyFrom(root.publicKey()))
+            .setRootAddress(ByteString.copyFrom(root.ethereumAddress().toBytes())).setCreatedAt(g.createdAt())
+            .setCaCertificate(ByteString.copyFrom(caCert)));
+        if (g.state() == RootState.CURRENT) {
+          b.setCaCertificate(ByteString.copyFrom(caCert));
+        }
+        bound.add(new KmsIdentityBinding.Root(g.generation(), root.ethereumAddress().toBytes(), caCert));
+      }
     }
+    RuntimeEventLog.QuoteWithLog quote = ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound, nonce));
+    return b.setQuote(ByteString.copyFrom(quote.quote())).setEventLog(quote.eventLogJson()).build();
   }
 
   private static String version() {

@@ -3,7 +3,9 @@ package org.teekms.kms.grpc;
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import javax.net.ssl.SSLSession;
 import java.util.HexFormat;
 import org.jboss.logging.Logger;
 import org.jboss.logging.MDC;
@@ -24,9 +26,12 @@ import org.teekms.proto.PolicyBlock;
 import org.teekms.proto.SignCertRequest;
 import org.teekms.proto.SignCertResponse;
 
-/** teekms.v1.Kms over mutual RA-TLS: decode, call {@link AdmissionController}, encode. */
+/**
+ * teekms.v1.Kms over mutual RA-TLS: decode, call {@link AdmissionController}, encode. Non-blocking: the call returns
+ * on its event loop at once and answers when the admission's Uni completes; the CPU-heavy parts (re-verifying a stale
+ * peer identity, derivation, issuance) run on the worker pool, database steps are reactive.
+ */
 @GrpcService
-@Blocking
 public class KmsService extends KmsGrpc.KmsImplBase {
 
   private static final Logger LOG = Logger.getLogger(KmsService.class);
@@ -41,34 +46,36 @@ public class KmsService extends KmsGrpc.KmsImplBase {
     this.observer = observer;
   }
 
-  /** The verified client, or a refusal (counted in the metrics; not audited: there is no attested app to file it under). */
-  private AttestedPeer attestedPeer() {
+  /**
+   * The verified client (on a worker: a stale identity is verified again), or a refusal (counted in the metrics; not
+   * audited: there is no attested app to file it under). The TLS session is read here, on the calling thread, where
+   * the gRPC context holds it.
+   */
+  private Uni<AttestedPeer> attestedPeer() {
+    SSLSession session = TlsSessionInterceptor.SESSION.get();
     long start = System.nanoTime();
-    try {
-      return attestation.peer(TlsSessionInterceptor.SESSION.get());
-    } catch (AdmissionDenied d) {
-      observer.denied(d.code(), java.time.Duration.ofNanos(System.nanoTime() - start));
-      throw d;
-    }
+    return Uni.createFrom().item(() -> attestation.peer(session))
+        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        .onFailure(AdmissionDenied.class)
+        .invoke(d -> observer.denied(((AdmissionDenied) d).code(), java.time.Duration.ofNanos(System.nanoTime() - start)));
   }
 
   @Override
   public void getAppKeys(GetAppKeysRequest request, StreamObserver<GetAppKeysResponse> out) {
-    AppKeysGrant grant;
-    AttestedPeer peer;
-    try {
-      peer = attestedPeer();
-      grant = admission.grantAppKeys(peer, request.getKeyVersionsList(),
-          request.getClientNonce().toByteArray());
-    } catch (AdmissionDenied d) {
-      logDecision("GetAppKeys", null, null, d, () -> LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail()));
-      out.onError(GrpcErrors.denied(d));
-      return;
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "GetAppKeys failed");
-      out.onError(GrpcErrors.internal("GetAppKeys", e));
-      return;
-    }
+    // The client_nonce is checked (REQUEST_INVALID) and audited by admission, with the rest of the request.
+    attestedPeer().chain(peer -> admission.grantAppKeys(peer, request.getKeyVersionsList(),
+        request.getClientNonce().toByteArray())).subscribe().with(grant -> respond(grant, out), failure -> {
+      if (failure instanceof AdmissionDenied d) {
+        logDecision("GetAppKeys", null, null, d, () -> LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail()));
+        out.onError(GrpcErrors.denied(d));
+      } else {
+        LOG.errorf(failure, "GetAppKeys failed");
+        out.onError(GrpcErrors.internal("GetAppKeys", failure));
+      }
+    });
+  }
+
+  private void respond(AppKeysGrant grant, StreamObserver<GetAppKeysResponse> out) {
     try {
       GetAppKeysResponse.Builder response = GetAppKeysResponse.newBuilder()
           .setAppId(ByteString.copyFrom(grant.appId())).setInstanceId(ByteString.copyFrom(grant.instanceId()))
@@ -85,6 +92,9 @@ public class KmsService extends KmsGrpc.KmsImplBase {
           grant.keys().stream().map(ReleasedAppKeys::version).toList(), grant.grantId()));
       out.onNext(response.build());
       out.onCompleted();
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "GetAppKeys failed");
+      out.onError(GrpcErrors.internal("GetAppKeys", e));
     } finally {
       grant.destroyKeys();
     }
@@ -92,23 +102,24 @@ public class KmsService extends KmsGrpc.KmsImplBase {
 
   @Override
   public void signCert(SignCertRequest request, StreamObserver<SignCertResponse> out) {
-    try {
-      AttestedPeer peer = attestedPeer();
-      AdmissionController.SignedCertificate signed = admission.signCertificate(peer, request.getCsr().toByteArray(),
-          request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth());
-      out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer().toByteArray()))
-          .setAppCaCertificate(encode(signed.issued().caKeyCertificate())).setKeyVersion(signed.issued().keyVersion())
-          .setGrantId(signed.grantId().toString())
-          .addCaChain(ByteString.copyFrom(signed.issued().appCaX509().toByteArray()))
-          .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509().toByteArray())).build());
-      out.onCompleted();
-    } catch (AdmissionDenied d) {
-      logDecision("SignCert", null, null, d, () -> LOG.infof("SignCert denied: %s: %s", d.code(), d.detail()));
-      out.onError(GrpcErrors.denied(d));
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "SignCert failed");
-      out.onError(GrpcErrors.internal("SignCert", e));
-    }
+    attestedPeer().chain(peer -> admission.signCertificate(peer, request.getCsr().toByteArray(),
+            request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth()))
+        .subscribe().with(signed -> {
+          out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer().toByteArray()))
+              .setAppCaCertificate(encode(signed.issued().caKeyCertificate())).setKeyVersion(signed.issued().keyVersion())
+              .setGrantId(signed.grantId().toString())
+              .addCaChain(ByteString.copyFrom(signed.issued().appCaX509().toByteArray()))
+              .addCaChain(ByteString.copyFrom(signed.issued().kmsCaX509().toByteArray())).build());
+          out.onCompleted();
+        }, failure -> {
+          if (failure instanceof AdmissionDenied d) {
+            logDecision("SignCert", null, null, d, () -> LOG.infof("SignCert denied: %s: %s", d.code(), d.detail()));
+            out.onError(GrpcErrors.denied(d));
+          } else {
+            LOG.errorf(failure, "SignCert failed");
+            out.onError(GrpcErrors.internal("SignCert", failure));
+          }
+        });
   }
 
   /**

@@ -1,5 +1,6 @@
 package org.teekms.kms.keys;
 
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.SqlClient;
 import java.time.Duration;
 import java.util.Arrays;
@@ -38,27 +39,42 @@ public final class LiveKeyring implements AutoCloseable {
     this.wait = wait;
   }
 
-  /** A deriver over the keyring as of now (refreshed from the database first), without a chain anchor. */
+  /** A deriver over the keyring as of now (refreshed from the database first), without a chain anchor. Blocking. */
   public KmsKeyDeriver deriver(SqlClient db) {
     return deriver(db, null);
+  }
+
+  /** {@link #derive} waited for (at most the configured wait): for startup, GetKmsInfo and tests. Blocking. */
+  public KmsKeyDeriver deriver(SqlClient db, ChainRootAnchor anchor) {
+    return derive(db, anchor).await().atMost(wait);
   }
 
   /**
    * A deriver over the keyring as of now, refreshed from the database after checking it against the chain's
    * root-generation anchor: a database older than the chain's current generation is refused, a generation the chain
-   * says is DESTROYED is never unsealed and is zeroized if held.
+   * says is DESTROYED is never unsealed and is zeroized if held. Non-blocking: the database is read (and new
+   * generations' sealed copies fetched and unsealed) without holding the lock; only the change to the keyring takes it.
    *
    * @param anchor the chain's anchor read at the decision's block; null = none (GetKmsInfo, tests without a chain)
-   * @throws RootAnchorViolation when the database contradicts the anchor
+   * @return fails with {@link RootAnchorViolation} when the database contradicts the anchor
    */
-  public KmsKeyDeriver deriver(SqlClient db, ChainRootAnchor anchor) {
-    // The database is read outside the lock (every admission does this read; holding the lock across the round trip
-    // made all admissions queue on one connection's latency); only a change takes the lock to update the keyring.
-    List<RootGeneration> now = store.list(db).await().atMost(wait);
-    synchronized (this) {
-      apply(db, now, anchor);
-      return new KmsKeyDeriver(keyring);
-    }
+  public Uni<KmsKeyDeriver> derive(SqlClient db, ChainRootAnchor anchor) {
+    return store.list(db).chain(now -> {
+      List<Integer> needed;
+      synchronized (this) {
+        needed = toUnseal(now, anchor);
+      }
+      return unsealAll(db, needed).map(secrets -> {
+        try {
+          synchronized (this) {
+            apply(now, anchor, secrets);
+            return new KmsKeyDeriver(keyring);
+          }
+        } finally {
+          secrets.values().forEach(SecretBytes::close);
+        }
+      });
+    });
   }
 
   /** Brings the keyring in line with the database. Blocking: call from a worker thread. */
@@ -68,13 +84,36 @@ public final class LiveKeyring implements AutoCloseable {
 
   /** As {@link #deriver(SqlClient, ChainRootAnchor)}: checked against the anchor before anything is unsealed. */
   public void refresh(SqlClient db, ChainRootAnchor anchor) {
-    List<RootGeneration> now = store.list(db).await().atMost(wait);
-    synchronized (this) {
-      apply(db, now, anchor);
-    }
+    deriver(db, anchor);
   }
 
-  private void apply(SqlClient db, List<RootGeneration> now, ChainRootAnchor anchor) {
+  /** The live generations newer than the keyring's that the chain does not refuse: the ones apply() will add. */
+  private List<Integer> toUnseal(List<RootGeneration> now, ChainRootAnchor anchor) {
+    ChainRootAnchor chain = anchor != null ? anchor : anchored;
+    int held = keyring == null ? 0 : keyring.currentGeneration();
+    return now.stream().filter(g -> g.state() == RootState.CURRENT || g.state() == RootState.RETIRED)
+        .map(RootGeneration::generation).filter(g -> g > held && (chain == null || chain.refusal(g).isEmpty()))
+        .sorted().toList();
+  }
+
+  /** Unseals {@code generations} one after the other; on failure, what was unsealed is zeroized. */
+  private Uni<Map<Integer, SecretBytes>> unsealAll(SqlClient db, List<Integer> generations) {
+    Map<Integer, SecretBytes> out = new java.util.TreeMap<>();
+    Uni<Void> chain = Uni.createFrom().voidItem();
+    for (int g : generations) {
+      chain = chain.chain(() -> store.unseal(db, g)).invoke(raw -> {
+        try {
+          out.put(g, SecretBytes.copyOf(raw, InsecureSecretAccess.get()));
+        } finally {
+          Arrays.fill(raw, (byte) 0);
+        }
+      }).replaceWithVoid();
+    }
+    return chain.replaceWith(out).onFailure().invoke(() -> out.values().forEach(SecretBytes::close));
+  }
+
+  /** Applies the database's list (and anchor); takes from {@code secrets} what it adds (the rest is closed by the caller). */
+  private void apply(List<RootGeneration> now, ChainRootAnchor anchor, Map<Integer, SecretBytes> secrets) {
     if (anchor != null) {
       anchored = anchor;
     }
@@ -95,7 +134,11 @@ public final class LiveKeyring implements AutoCloseable {
     for (int g : live) {
       // Never unseal a generation the chain says is destroyed (an old backup revived it in the database).
       if (g > held && (chain == null || chain.refusal(g).isEmpty())) {
-        SecretBytes secret = unseal(db, g);
+        SecretBytes secret = secrets.remove(g);
+        if (secret == null) {
+          // Another caller changed the anchor between the read and now: refuse this once rather than guess.
+          throw new IllegalStateException("root generation " + g + " was not unsealed for this refresh; retry");
+        }
         if (keyring == null) {
           keyring = new RootKeyring(g, secret);
         } else {
@@ -112,15 +155,6 @@ public final class LiveKeyring implements AutoCloseable {
     }
     seen = now;
     anchorSeen = chain;
-  }
-
-  private SecretBytes unseal(SqlClient db, int generation) {
-    byte[] raw = store.unseal(db, generation).await().atMost(wait);
-    try {
-      return SecretBytes.copyOf(raw, InsecureSecretAccess.get());
-    } finally {
-      Arrays.fill(raw, (byte) 0);
-    }
   }
 
   @Override

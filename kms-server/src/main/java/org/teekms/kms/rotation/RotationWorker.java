@@ -37,6 +37,11 @@ import org.teekms.kms.roots.RootState;
  *   <li>no key lost, no version skipped: versions are created by {@link AppKeyStateStore#advance}, which never skips,
  *       and root secrets exist only once their insert committed.</li>
  * </ul>
+ * All of a step is on ONE connection: the claim, the effect, its audit entry ({@link AuditLog#append(
+ * io.vertx.mutiny.sqlclient.SqlConnection, org.teekms.kms.audit.AuditDraft)}: explicit SQL in this transaction, never
+ * the group commit, whose entries commit in transactions of their own) and the transition. The worker therefore stays
+ * on the SQL client until key versions, root generations and jobs move to Hibernate Reactive together (one session
+ * per step would keep the argument as it is).
  */
 public final class RotationWorker {
 

@@ -30,6 +30,8 @@ import org.teekms.kms.admission.AdmissionObserver;
 import org.teekms.kms.admission.AppPolicyPort;
 import org.teekms.kms.admission.LocalAttestationPolicy;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
+import org.hibernate.reactive.mutiny.Mutiny;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.operator.ChainRegistryOwner;
@@ -128,10 +130,17 @@ public class KmsBeans {
     return provider.sealingKey();
   }
 
+  /** Hibernate Reactive sessions over the datasource's reactive pool (Quarkus's session factory). */
   @Produces
   @Singleton
-  AuditLog auditLog(Pool pool, Clock clock) {
-    return new AuditLog(pool, clock);
+  StateSessions stateSessions(Mutiny.SessionFactory factory, io.vertx.core.Vertx vertx) {
+    return new StateSessions(factory, vertx);
+  }
+
+  @Produces
+  @Singleton
+  AuditLog auditLog(Pool pool, StateSessions sessions, Clock clock) {
+    return new AuditLog(pool, sessions, clock);
   }
 
   @Produces

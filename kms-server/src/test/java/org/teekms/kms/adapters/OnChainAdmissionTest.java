@@ -88,7 +88,7 @@ class OnChainAdmissionTest {
     postgres = new TestPostgres();
     pool = postgres.pool(postgres.freshDatabase(), 8);
     Clock clock = Clock.systemUTC();
-    AuditLog audit = new AuditLog(pool, clock);
+    AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
     RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-chain-test");
     RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
     keyring = new LiveKeyring(roots, WAIT);
@@ -123,33 +123,33 @@ class OnChainAdmissionTest {
 
   @Test
   void registeredComposeIsAdmittedThenRotationAndRemovalTakeEffect() throws Exception {
-    List<ReleasedAppKeys> v1 = controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()).keys();
+    List<ReleasedAppKeys> v1 = controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys();
     assertEquals(List.of(1), v1.stream().map(ReleasedAppKeys::version).toList());
 
     app.rotateKeys();
-    List<ReleasedAppKeys> both = controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()).keys();
+    List<ReleasedAppKeys> both = controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys();
     assertEquals(List.of(1, 2), both.stream().map(ReleasedAppKeys::version).toList());
     app.setMinKeyVersion(2);
     AdmissionDenied old = assertThrows(AdmissionDenied.class,
-        () -> controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of(1)));
+        () -> controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of(1)).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, old.code());
 
     byte[] other = bytes(32, 0xc8);
-    AdmissionDenied wrong = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(peer(appId(), other, 1), List.of()));
+    AdmissionDenied wrong = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(peer(appId(), other, 1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, wrong.code());
     assertTrue(wrong.detail().contains("compose hash not allowed"), wrong.detail());
     assertTrue(wrong.detail().contains("on chain 31337"), wrong.detail());
 
     app.removeComposeHash(COMPOSE);
     AdmissionDenied removed = assertThrows(AdmissionDenied.class,
-        () -> controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()));
+        () -> controller.grantAppKeys(peer(appId(), COMPOSE, 1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, removed.code());
     app.addComposeHash(COMPOSE);
   }
 
   @Test
   void unregisteredAppIsDenied() {
-    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(peer(bytes(20, 0x42), COMPOSE, 1), List.of()));
+    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(peer(bytes(20, 0x42), COMPOSE, 1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.APP_NOT_REGISTERED, d.code());
   }
 
@@ -165,7 +165,7 @@ class OnChainAdmissionTest {
     AttestedPeer p = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x06),
         org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0,
         Optional.empty(), os(MR_SYSTEM));
-    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()));
+    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
   }
 
@@ -183,19 +183,19 @@ class OnChainAdmissionTest {
     AttestedPeer withImage = peerOf(tdx, verifier, boot.withOsImageHash(OS), new byte[48],
         org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
     assertTrue(java.util.Arrays.equals(OS, withImage.osImageHash()), "os-image-hash measured and replayed");
-    AdmissionDenied noGolden = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(withImage, List.of()));
+    AdmissionDenied noGolden = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(withImage, List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, noGolden.code(), noGolden.getMessage());
 
     // the owner registers the image's golden measurement, taken from this reference boot
     registry.addOsImageMeasurement(OS, withImage.os().mrSystem());
-    assertEquals(1, controller.grantAppKeys(withImage, List.of()).keys().size());
+    assertEquals(1, controller.grantAppKeys(withImage, List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().size());
 
     // the attack: an up-to-date TD with its own firmware and kernel, the victim's app id, compose hash and OS image
     // hash in RTMR3
     AttestedPeer forged = peerOf(tdx, verifier, boot.withOsImageHash(OS), bytes(48, 0x66), "ATTACKER");
     assertTrue(java.util.Arrays.equals(withImage.appId(), forged.appId()));
     assertTrue(java.util.Arrays.equals(withImage.composeHash(), forged.composeHash()));
-    AdmissionDenied denied = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(forged, List.of()));
+    AdmissionDenied denied = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(forged, List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, denied.code());
     String m = denied.getMessage();
     assertTrue(m.contains("OS image 0x" + java.util.HexFormat.of().formatHex(OS)), m);
@@ -204,7 +204,7 @@ class OnChainAdmissionTest {
 
     AttestedPeer without = peerOf(tdx, verifier, boot, new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED,
-        assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(without, List.of())).code());
+        assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(without, List.of()).await().atMost(java.time.Duration.ofSeconds(60))).code());
   }
 
   @Test
@@ -225,7 +225,7 @@ class OnChainAdmissionTest {
     AttestedPeer honest = documentedPeer(verifier, image.newCvm(tdx, false).boot(boot, image), image.vmConfigJson());
     assertTrue(honest.os().imageProven(), honest.os().proofDetail());
     assertTrue(java.util.Arrays.equals(image.osImageHash().toByteArray(), honest.osImageHash()));
-    assertEquals(1, controller.grantAppKeys(honest, List.of()).keys().size());
+    assertEquals(1, controller.grantAppKeys(honest, List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().size());
 
     // the attack: its own kernel (another image), presenting the allowed image's document and claiming it in RTMR3
     org.teekms.attest.sim.SimulatedOsImage attackers = org.teekms.attest.sim.SimulatedOsImage.of("attacker-kernel");
@@ -233,7 +233,7 @@ class OnChainAdmissionTest {
         .boot(boot.withOsImageHash(image.osImageHash().toByteArray()), attackers), image.vmConfigJson());
     assertFalse(forged.os().imageProven());
     assertTrue(forged.os().proofDetail().startsWith("OS_IMAGE_MEASUREMENT_MISMATCH"), forged.os().proofDetail());
-    AdmissionDenied denied = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(forged, List.of()));
+    AdmissionDenied denied = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(forged, List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, denied.code());
   }
 
@@ -270,13 +270,13 @@ class OnChainAdmissionTest {
       AppPolicyVerdict v = policy.check(withGpu);
       assertEquals(AppPolicyVerdict.Outcome.ALLOWED, v.outcome(), v.reason());
       assertEquals(new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 550_000_000L), v.gpu(), "read at the pinned block");
-      assertEquals(1, controller.grantAppKeys(withGpu, List.of()).keys().size());
+      assertEquals(1, controller.grantAppKeys(withGpu, List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().size());
       // The KMS's own check on the verdict: the same requirement refuses a CVM whose GPU evidence did not verify.
       AttestedPeer noGpu = peer(appId(), COMPOSE, 1);
       assertEquals(DenyCode.GPU_EVIDENCE_MISSING, assertThrows(AdmissionDenied.class,
           () -> org.teekms.kms.admission.LocalAttestationPolicy.checkGpu(noGpu, v.gpu())).code());
       assertEquals(DenyCode.GPU_EVIDENCE_MISSING,
-          assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(noGpu, List.of())).code());
+          assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(noGpu, List.of()).await().atMost(java.time.Duration.ofSeconds(60))).code());
     } finally {
       app.clearGpuRequirements();
     }
@@ -356,6 +356,6 @@ class OnChainAdmissionTest {
     assertDenied(DenyCode.APP_NOT_REGISTERED, policy.check(gpus));
     // Through the controller, the code reaches the client unchanged.
     assertEquals(DenyCode.APP_NOT_REGISTERED,
-        assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(gpus, List.of())).code());
+        assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(gpus, List.of()).await().atMost(java.time.Duration.ofSeconds(60))).code());
   }
 }

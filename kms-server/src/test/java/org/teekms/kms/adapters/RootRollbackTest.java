@@ -97,7 +97,7 @@ class RootRollbackTest {
 
     Node() {
       pool = postgres.pool(postgres.freshDatabase(), 8);
-      audit = new AuditLog(pool, clock);
+      audit = new AuditLog(pool, postgres.sessions(pool), clock);
       roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-rollback-test");
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
       PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
@@ -116,7 +116,7 @@ class RootRollbackTest {
 
     List<Integer> grant(List<Integer> versions) {
       List<ReleasedAppKeys> keys = controller.grantAppKeys(
-          OnChainAdmissionTest.peer(Numeric.hexStringToByteArray(app.address()), COMPOSE, 1), versions).keys();
+          OnChainAdmissionTest.peer(Numeric.hexStringToByteArray(app.address()), COMPOSE, 1), versions).await().atMost(java.time.Duration.ofSeconds(60)).keys();
       List<Integer> out = keys.stream().map(ReleasedAppKeys::version).toList();
       keys.forEach(ReleasedAppKeys::destroy);
       return out;

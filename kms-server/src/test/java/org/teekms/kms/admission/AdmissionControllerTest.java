@@ -68,6 +68,8 @@ class AdmissionControllerTest {
     final Map<String, AppPolicyVerdict.GpuRequirement> gpu = new ConcurrentHashMap<>();
     volatile String down;
     long block = 100;
+    /** Whether any policy read ran on a Vert.x event-loop thread (it blocks on RPC endpoints: it must not). */
+    volatile boolean readOnEventLoop;
 
     void register(byte[] app, byte[] compose) {
       String a = HexFormat.of().formatHex(app);
@@ -77,6 +79,7 @@ class AdmissionControllerTest {
 
     @Override
     public AppPolicyVerdict check(AttestedPeer peer) {
+      readOnEventLoop |= io.vertx.core.Context.isOnEventLoopThread();
       if (down != null) {
         return AppPolicyVerdict.unavailable(down);
       }
@@ -109,7 +112,7 @@ class AdmissionControllerTest {
     db = postgres.freshDatabase();
     pool = postgres.pool(db, 8);
     clock = new MutableClock(1_767_225_600_000L);
-    audit = new AuditLog(pool, clock);
+    audit = new AuditLog(pool, postgres.sessions(pool), clock);
     roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-test");
     RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
     keyring = new LiveKeyring(roots, WAIT);
@@ -124,7 +127,7 @@ class AdmissionControllerTest {
       @Override public void chainRead(Duration took) { }
     };
     return new AdmissionController(p, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()), chain,
-        new RootGenerationStore(p, new SealingKey(new byte[32]), "kms-test"), keyring, new GrantLedger(new AuditLog(p, clock)),
+        new RootGenerationStore(p, new SealingKey(new byte[32]), "kms-test"), keyring, new GrantLedger(new AuditLog(p, postgres.sessions(p), clock)),
         clock, WAIT, obs);
   }
 
@@ -164,13 +167,52 @@ class AdmissionControllerTest {
   }
 
   private DenyCode denied(AttestedPeer p, List<Integer> versions) {
-    return assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, versions)).code();
+    return assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, versions).await().atMost(java.time.Duration.ofSeconds(60))).code();
+  }
+
+  @Test
+  void concurrentAdmissionsFromAnEventLoopEachCommitOneGrantAndOneEntryWithoutBlockingIt() throws Exception {
+    chain.register(APP, COMPOSE);
+    long entriesBefore = audit.verify().await().atMost(WAIT).entriesChecked();
+    int n = 40;
+    List<java.util.concurrent.CompletableFuture<AppKeysGrant>> results = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      results.add(new java.util.concurrent.CompletableFuture<>());
+    }
+    // Subscribed on an event loop, as the gRPC service does: the blocking chain read must hop to a worker.
+    postgres.vertx().getDelegate().getOrCreateContext().runOnContext(ignored -> {
+      for (int i = 0; i < n; i++) {
+        java.util.concurrent.CompletableFuture<AppKeysGrant> done = results.get(i);
+        controller.grantAppKeys(good(100 + i), List.of()).subscribe().with(done::complete, done::completeExceptionally);
+      }
+    });
+    Set<java.util.UUID> grantIds = new HashSet<>();
+    for (java.util.concurrent.CompletableFuture<AppKeysGrant> r : results) {
+      AppKeysGrant g = r.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(1, g.keys().size());
+      grantIds.add(g.grantId());
+      g.destroyKeys();
+    }
+    assertEquals(n, grantIds.size());
+    assertFalse(chain.readOnEventLoop, "the on-chain policy read ran on an event-loop thread");
+    // No grant lost, none doubled: one key_grant row per admission, each pointing at its own audit entry.
+    io.vertx.mutiny.sqlclient.RowSet<io.vertx.mutiny.sqlclient.Row> rows = pool.query(
+        "SELECT g.grant_id, a.event_id FROM key_grant g JOIN audit_log a ON a.seq = g.audit_seq").execute().await().atMost(WAIT);
+    Set<java.util.UUID> recorded = new HashSet<>();
+    for (io.vertx.mutiny.sqlclient.Row r : rows) {
+      assertEquals(r.getUUID(0), r.getUUID(1), "a grant row points at the audit entry that records it");
+      recorded.add(r.getUUID(0));
+    }
+    assertEquals(grantIds, recorded);
+    ChainVerification v = audit.verify().await().atMost(WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(entriesBefore + n, v.entriesChecked());
   }
 
   @Test
   void admittedCvmGetsVerifiableKeysAndTheGrantIsAudited() {
     chain.register(APP, COMPOSE);
-    AppKeysGrant g = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant g = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     assertEquals(1, g.currentVersion());
     assertEquals(1, g.keys().size());
     ReleasedAppKeys k = g.keys().get(0);
@@ -198,11 +240,38 @@ class AdmissionControllerTest {
   }
 
   @Test
+  void clientNonceIsCheckedFirstAndEchoedIntoTheGrantAndDenialEntries() {
+    chain.register(APP, COMPOSE);
+    byte[] nonce = bytes(16, 0x6e);
+    String echoed = "\"clientNonce\":\"" + HexFormat.of().formatHex(nonce) + "\"";
+    AppKeysGrant g = controller.grantAppKeys(good(1), List.of(), nonce).await().atMost(WAIT);
+    String grantDetail = audit.byEventId(g.grantId()).await().atMost(WAIT).detailJson();
+    assertTrue(grantDetail.contains(echoed), grantDetail);
+    g.destroyKeys();
+    // Refused after the chain read: the nonce is echoed and the refusal names the block it was decided at.
+    AdmissionDenied notServed = assertThrows(AdmissionDenied.class,
+        () -> controller.grantAppKeys(good(1), List.of(9), nonce).await().atMost(WAIT));
+    assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, notServed.code());
+    assertEquals(100, notServed.block().orElseThrow().number());
+    // Too long: refused before anything else (even before a debug TD's refusal), audited without the client's bytes.
+    AdmissionDenied tooLong = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(
+        peer(APP, COMPOSE, bytes(20, 1), true, "UpToDate", 0), List.of(), new byte[65]).await().atMost(WAIT));
+    assertEquals(DenyCode.REQUEST_INVALID, tooLong.code());
+    List<AuditEntry> denials = audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
+        .filter(e -> e.kind().equals("DENY_APP_KEYS")).toList();
+    assertEquals(List.of("KEY_VERSION_NOT_SERVED", "REQUEST_INVALID"), denials.stream().map(AuditEntry::reason).toList());
+    assertTrue(denials.get(0).detailJson().contains(echoed), denials.get(0).detailJson());
+    assertTrue(denials.get(0).detailJson().contains("\"policyBlock\":100"), denials.get(0).detailJson());
+    assertFalse(denials.get(1).detailJson().contains("clientNonce"), denials.get(1).detailJson());
+    assertTrue(audit.verify().await().atMost(WAIT).valid());
+  }
+
+  @Test
   void sameAppOtherInstanceGetsSameAppKeysButItsOwnDiskKey() {
     chain.register(APP, COMPOSE);
-    ReleasedAppKeys a = controller.grantAppKeys(good(1), List.of()).keys().get(0);
-    ReleasedAppKeys b = controller.grantAppKeys(good(2), List.of()).keys().get(0);
-    ReleasedAppKeys a2 = controller.grantAppKeys(good(1), List.of()).keys().get(0);
+    ReleasedAppKeys a = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
+    ReleasedAppKeys b = controller.grantAppKeys(good(2), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
+    ReleasedAppKeys a2 = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
     assertArrayEquals(a.appRootSecret(), b.appRootSecret());
     assertArrayEquals(a.envEncryptionKey(), b.envEncryptionKey());
     assertFalse(java.util.Arrays.equals(a.diskKey().orElseThrow(), b.diskKey().orElseThrow()));
@@ -217,12 +286,12 @@ class AdmissionControllerTest {
     assertEquals(DenyCode.DEBUG_TD, denied(peer(APP, COMPOSE, bytes(20, 1), true, "UpToDate", 0), List.of()));
     assertEquals(DenyCode.TCB_NOT_ACCEPTED, denied(peer(APP, COMPOSE, bytes(20, 1), false, "OutOfDate", 0), List.of()));
     chain.gpu.put(HexFormat.of().formatHex(APP), new AppPolicyVerdict.GpuRequirement(1, "HOPPER", 0));
-    AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
+    AdmissionDenied gpu = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.GPU_EVIDENCE_MISSING, gpu.code());
     assertTrue(gpu.detail().contains("requires 1 attested GPU"), gpu.detail());
-    assertEquals(1, controller.grantAppKeys(peer(APP, COMPOSE, bytes(20, 1), false, "UpToDate", 1), List.of()).keys().size());
+    assertEquals(1, controller.grantAppKeys(peer(APP, COMPOSE, bytes(20, 1), false, "UpToDate", 1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().size());
     chain.down = "RPC_UNAVAILABLE: connection refused";
-    AdmissionDenied down = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
+    AdmissionDenied down = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.CHAIN_UNAVAILABLE, down.code());
     assertTrue(down.code().unavailable());
     assertTrue(down.detail().contains("connection refused"));
@@ -238,7 +307,7 @@ class AdmissionControllerTest {
   @Test
   void removedComposeHashIsDeniedAfterwards() {
     chain.register(APP, COMPOSE);
-    controller.grantAppKeys(good(1), List.of());
+    controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     chain.composeHashes.get(HexFormat.of().formatHex(APP)).clear();
     assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, denied(good(1), List.of()));
   }
@@ -246,16 +315,16 @@ class AdmissionControllerTest {
   @Test
   void rotationServesNewAndOldVersionsUntilTheMinimumIsRaised() {
     chain.register(APP, COMPOSE);
-    AppKeysGrant v1 = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant v1 = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     byte[] v1Disk = v1.keys().get(0).diskKey().orElseThrow();
     chain.versions.put(HexFormat.of().formatHex(APP), new int[] {2, 1}); // owner rotated
-    AppKeysGrant both = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant both = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     assertEquals(List.of(1, 2), both.keys().stream().map(ReleasedAppKeys::version).toList());
     assertArrayEquals(v1Disk, both.keys().get(0).diskKey().orElseThrow(), "version 1 unchanged");
     assertFalse(java.util.Arrays.equals(v1Disk, both.keys().get(1).diskKey().orElseThrow()));
     chain.versions.put(HexFormat.of().formatHex(APP), new int[] {2, 2}); // minimum raised
-    assertEquals(List.of(2), controller.grantAppKeys(good(1), List.of()).keys().stream().map(ReleasedAppKeys::version).toList());
-    AdmissionDenied old = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of(1)));
+    assertEquals(List.of(2), controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().stream().map(ReleasedAppKeys::version).toList());
+    AdmissionDenied old = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of(1)).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, old.code());
     assertTrue(old.detail().contains("key version 1 is not served"), old.detail());
     // The chain lowering its minimum again does not bring version 1 back: versions only move forward.
@@ -266,12 +335,12 @@ class AdmissionControllerTest {
   @Test
   void rootRotationKeepsOldVersionsThenDestroysThem() {
     chain.register(APP, COMPOSE);
-    byte[] v1Root = controller.grantAppKeys(good(1), List.of()).keys().get(0).appRootSecret();
+    byte[] v1Root = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0).appRootSecret();
     RotationJobs jobs = new RotationJobs(pool, clock);
     jobs.enqueueRootRotation(1, "operator").await().atMost(WAIT);
     RotationWorker worker = new RotationWorker(pool, roots, audit, clock, Duration.ofDays(1), 10, StepHook.NONE);
     worker.runUntilIdle(20).await().atMost(WAIT);
-    AppKeysGrant spanning = controller.grantAppKeys(good(1), List.of());
+    AppKeysGrant spanning = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     List<ReleasedAppKeys> after = spanning.keys();
     assertEquals(List.of(1, 2), after.stream().map(ReleasedAppKeys::version).toList());
     assertEquals(List.of(1, 2), after.stream().map(ReleasedAppKeys::generation).toList());
@@ -292,7 +361,7 @@ class AdmissionControllerTest {
     }
     clock.advance(Duration.ofDays(2));
     worker.runUntilIdle(20).await().atMost(WAIT);
-    List<ReleasedAppKeys> destroyed = controller.grantAppKeys(good(1), List.of()).keys();
+    List<ReleasedAppKeys> destroyed = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys();
     assertEquals(List.of(2), destroyed.stream().map(ReleasedAppKeys::version).toList());
     assertEquals(DenyCode.KEY_VERSION_NOT_SERVED, denied(good(1), List.of(1)));
   }
@@ -301,7 +370,7 @@ class AdmissionControllerTest {
   void auditFailureRefusesTheRelease() {
     chain.register(APP, COMPOSE);
     pool.query("DELETE FROM audit_head").execute().await().atMost(WAIT);
-    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()));
+    AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.KMS_UNAVAILABLE, d.code());
     assertTrue(d.detail().contains("audit log"), d.detail());
     assertEquals(0L, pool.query("SELECT count(*) FROM key_grant").execute().await().atMost(WAIT).iterator().next().getLong(0));
@@ -310,14 +379,14 @@ class AdmissionControllerTest {
   @Test
   void databaseDownIsDenied() {
     chain.register(APP, COMPOSE);
-    controller.grantAppKeys(good(1), List.of());
+    controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60));
     Pool dead = postgres.pool(new DatabaseCoordinates("127.0.0.1", 1, "none", "postgres", "postgres"), 1);
     try {
       AdmissionController offline = new AdmissionController(dead, new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(),
           Optional.empty()), chain, new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"),
           new LiveKeyring(new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"), WAIT),
-          new GrantLedger(new AuditLog(dead, clock)), clock, Duration.ofSeconds(5), AdmissionObserver.NONE);
-      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> offline.grantAppKeys(good(1), List.of()));
+          new GrantLedger(new AuditLog(dead, postgres.sessions(dead), clock)), clock, Duration.ofSeconds(5), AdmissionObserver.NONE);
+      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> offline.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
       assertEquals(DenyCode.KMS_UNAVAILABLE, d.code());
       assertTrue(d.code().unavailable());
     } finally {
@@ -349,14 +418,14 @@ class AdmissionControllerTest {
     gen.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
     java.security.KeyPair keys = gen.generateKeyPair();
     AdmissionController.SignedCertificate signed = controller.signCertificate(good(1), csr(keys),
-        List.of("node-1.model.internal"), 3600, true);
+        List.of("node-1.model.internal"), 3600, true).await().atMost(java.time.Duration.ofSeconds(60));
     java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
         .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(signed.issued().certificateDer().toByteArray()));
     assertArrayEquals(keys.getPublic().getEncoded(), cert.getPublicKey().getEncoded());
     // The issuing key is the app CA key certified by the app root, itself certified by the KMS root.
     org.teekms.keys.PurposeKeyCertificate ca = signed.issued().caKeyCertificate();
     assertEquals("tls-ca", ca.key().purpose().label());
-    ReleasedAppKeys k = controller.grantAppKeys(good(1), List.of()).keys().get(0);
+    ReleasedAppKeys k = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
     SignatureChainVerifier.Result chainOk = new SignatureChainVerifier(keyring.deriver(pool).kmsRootKey(1).ethereumAddress())
         .verify(new SignatureChain(k.appRootCertificate(), ca));
     assertTrue(chainOk.valid(), chainOk.detail());
@@ -412,21 +481,21 @@ class AdmissionControllerTest {
     byte[] forged = good.clone();
     forged[forged.length - 5] ^= 1; // inside the signature: no proof of possession
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), forged, List.of(), 3600, false)).code());
+        () -> controller.signCertificate(good(1), forged, List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), java.util.Arrays.copyOf(good, good.length / 2), List.of(), 3600, false)).code());
+        () -> controller.signCertificate(good(1), java.util.Arrays.copyOf(good, good.length / 2), List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), good, List.of("bad name!"), 3600, false)).code());
+        () -> controller.signCertificate(good(1), good, List.of("bad name!"), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-        () -> controller.signCertificate(good(1), good, List.of(), 10, false)).code());
+        () -> controller.signCertificate(good(1), good, List.of(), 10, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
     java.util.Random random = new java.util.Random(7);
     for (int i = 0; i < 200; i++) {
       byte[] m = good.clone();
       m[random.nextInt(m.length)] ^= (byte) (1 + random.nextInt(255));
-      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.signCertificate(good(1), m, List.of(), 3600, false));
+      AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.signCertificate(good(1), m, List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60)));
       assertEquals(DenyCode.REQUEST_INVALID, d.code());
     }
     assertEquals(DenyCode.COMPOSE_HASH_NOT_ALLOWED, assertThrows(AdmissionDenied.class, () -> controller.signCertificate(
-        peer(APP, bytes(32, 0xc9), bytes(20, 1), false, "UpToDate", 0), good, List.of(), 3600, false)).code());
+        peer(APP, bytes(32, 0xc9), bytes(20, 1), false, "UpToDate", 0), good, List.of(), 3600, false).await().atMost(java.time.Duration.ofSeconds(60))).code());
   }
 }

@@ -50,7 +50,7 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
       Clock clock = Clock.systemUTC();
       postgres = new TestPostgres();
       pool = postgres.pool(postgres.freshDatabase(), 4);
-      AuditLog audit = new AuditLog(pool, clock);
+      AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
       RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), KMS_ID);
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
       String address;

@@ -46,7 +46,7 @@ class AuditLogTest {
   @BeforeEach
   void freshDatabase() {
     pool = postgres.pool(postgres.freshDatabase(), 8);
-    audit = new AuditLog(pool, Clock.systemUTC());
+    audit = new AuditLog(pool, postgres.sessions(pool), Clock.systemUTC());
     ledger = new GrantLedger(audit);
   }
 

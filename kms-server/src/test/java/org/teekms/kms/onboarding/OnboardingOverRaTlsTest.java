@@ -136,12 +136,12 @@ public class OnboardingOverRaTlsTest {
     RaTlsPeerAttestation attestation = new RaTlsPeerAttestation(trust);
     Server server = null;
     try {
-      AuditLog sourceAudit = new AuditLog(sourcePool, CLOCK);
+      AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), CLOCK);
       RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(OnboardingTest.bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, CLOCK).await().atMost(WAIT);
       server = source(node(KMS_IMAGE, 1), new OnboardingController(sourcePool, REGISTRY, sourceRoots,
           new GrantLedger(sourceAudit), WAIT));
-      AuditLog replicaAudit = new AuditLog(replicaPool, CLOCK);
+      AuditLog replicaAudit = new AuditLog(replicaPool, postgres.sessions(replicaPool), CLOCK);
       RootGenerationStore replicaRoots = new RootGenerationStore(replicaPool, new SealingKey(OnboardingTest.bytes(32, 0x6b)), "kms-x");
 
       // A node that does not run the KMS image is refused by the source.

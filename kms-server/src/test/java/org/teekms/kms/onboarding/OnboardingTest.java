@@ -80,7 +80,7 @@ class OnboardingTest {
     Pool sourcePool = postgres.pool(postgres.freshDatabase(), 4);
     Pool replicaPool = postgres.pool(postgres.freshDatabase(), 4);
     try {
-      AuditLog sourceAudit = new AuditLog(sourcePool, clock);
+      AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
       RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock).await().atMost(WAIT);
       // A root rotation, so a RETIRED and a CURRENT generation travel.
@@ -93,7 +93,7 @@ class OnboardingTest {
       OnboardingController.Release release = source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
       assertEquals(List.of(1, 2), release.generations().stream().map(RootGenerationRelease::generation).toList());
 
-      AuditLog replicaAudit = new AuditLog(replicaPool, clock);
+      AuditLog replicaAudit = new AuditLog(replicaPool, postgres.sessions(replicaPool), clock);
       RootGenerationStore replicaRoots = new RootGenerationStore(replicaPool, new SealingKey(bytes(32, 0x6b)), "kms-x");
       RootImport.importInto(replicaPool, replicaRoots, replicaAudit, release.generations(), "kms-x", clock.millis())
           .await().atMost(WAIT);
@@ -142,7 +142,7 @@ class OnboardingTest {
     Clock clock = Clock.systemUTC();
     Pool sourcePool = postgres.pool(postgres.freshDatabase(), 4);
     try {
-      AuditLog sourceAudit = new AuditLog(sourcePool, clock);
+      AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
       RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock).await().atMost(WAIT);
       new RotationJobs(sourcePool, clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
@@ -178,7 +178,7 @@ class OnboardingTest {
     Pool pool = postgres.pool(postgres.freshDatabase(), 2);
     try {
       RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x6b)), "kms-x");
-      AuditLog audit = new AuditLog(pool, Clock.systemUTC());
+      AuditLog audit = new AuditLog(pool, postgres.sessions(pool), Clock.systemUTC());
       List<RootGenerationRelease> undated = List.of(new RootGenerationRelease(1, RootState.RETIRED, bytes(32, 1), 1),
           new RootGenerationRelease(2, RootState.CURRENT, bytes(32, 2), 2));
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -197,7 +197,7 @@ class OnboardingTest {
     Clock clock = Clock.systemUTC();
     Pool pool = postgres.pool(postgres.freshDatabase(), 4);
     try {
-      AuditLog audit = new AuditLog(pool, clock);
+      AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
       RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
       OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);

@@ -57,7 +57,7 @@ class SharedDatabaseReplicasTest {
     static Replica on(DatabaseCoordinates db, int keyFill, String nodeId, MutableClock clock) {
       Pool pool = postgres.pool(db, 4);
       return new Replica(pool, new RootGenerationStore(pool, new SealingKey(bytes(32, keyFill)), "kms-x", nodeId),
-          new AuditLog(pool, clock));
+          new AuditLog(pool, postgres.sessions(pool), clock));
     }
 
     /** Onboarding from {@code peer} (its controller releases; this node keeps its own copies). */

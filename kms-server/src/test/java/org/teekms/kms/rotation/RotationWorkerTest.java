@@ -60,7 +60,7 @@ class RotationWorkerTest {
     Node(DatabaseCoordinates db, MutableClock clock, SealingKey key) {
       this.pool = postgres.pool(db, 4);
       this.clock = clock;
-      this.audit = new AuditLog(pool, clock);
+      this.audit = new AuditLog(pool, postgres.sessions(pool), clock);
       this.roots = new RootGenerationStore(pool, key, "kms-test");
       this.jobs = new RotationJobs(pool, clock);
     }
