@@ -261,8 +261,8 @@ class OnChainAdmissionTest {
   void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
     AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
         org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM),
-        new org.teekms.kms.admission.GpuFacts(true, List.of(new org.teekms.kms.admission.GpuFacts.Gpu(Optional.empty(),
-            "verified", "ab".repeat(32), "HOPPER", "550.127.05", "96.00.9F.00.01"))));
+        org.teekms.kms.admission.TestGpus.verifiedAsMeasured(List.of(new org.teekms.kms.admission.GpuFacts.Gpu(
+            Optional.empty(), "verified", "ab".repeat(32), "HOPPER", "550.127.05", "96.00.9F.00.01"))));
     GovernanceAppPolicy policy = policy(anvil.rpcUrl());
     assertEquals(AppPolicyVerdict.GpuRequirement.NONE, policy.check(withGpu).gpu());
     app.setGpuRequirements(new org.teekms.governance.GpuPolicy(1, "HOPPER", 550_000_000L));
@@ -290,7 +290,7 @@ class OnChainAdmissionTest {
     }
     return new AttestedPeer(appId, COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS, org.teekms.attest.tdx.TcbStatus.UpToDate,
         List.of(), org.teekms.kms.admission.TestTd.report(false), count, count == 0 ? "" : arch, count == 0 ? 0 : driverVersion, Optional.empty(), os(MR_SYSTEM),
-        new org.teekms.kms.admission.GpuFacts(true, gpus));
+        org.teekms.kms.admission.TestGpus.verifiedAsMeasured(gpus));
   }
 
   static AttestedPeer withPlatform(AttestedPeer p, byte[] osImage, MeasuredOs measured, String tcb, List<String> advisories) {

@@ -156,7 +156,7 @@ class AdmissionControllerTest {
       gpus.add(new GpuFacts.Gpu(Optional.empty(), "verified", String.format("%064x", i + 1), "HOPPER", "565.0.0",
           "96.00.9F.00.01"));
     }
-    return new GpuFacts(true, gpus);
+    return TestGpus.verifiedAsMeasured(gpus);
   }
 
   static final byte[] APP = bytes(20, 0xa1);
