@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -35,9 +36,11 @@ public final class UnixHttpClient implements AutoCloseable {
   private final HttpClient client;
   private final SocketAddress address;
   private final Path socket;
+  private final Context context;
 
   private UnixHttpClient(Vertx vertx, boolean ownsVertx, Path socket) {
     this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
     this.ownsVertx = ownsVertx;
     this.socket = socket;
     this.address = SocketAddress.domainSocketAddress(socket.toAbsolutePath().toString());
@@ -77,11 +80,17 @@ public final class UnixHttpClient implements AutoCloseable {
   public Response post(String path, String json) throws IOException {
     RequestOptions options = new RequestOptions().setServer(address).setMethod(HttpMethod.POST).setHost("localhost")
         .setURI(path).putHeader("Content-Type", "application/json");
-    Future<Response> answer = client.request(options)
-        .compose(req -> req.send(Buffer.buffer(json.getBytes(StandardCharsets.UTF_8))))
-        .compose(UnixHttpClient::read);
+    Buffer body = Buffer.buffer(json.getBytes(StandardCharsets.UTF_8));
+    Promise<Response> answer = Promise.promise();
+    // The request is made from this client's own context, and read() is chained inside the request's callback: then
+    // the response future completes on the thread that parses the response, and read() sets its handlers before the
+    // first chunk. Made from a caller's thread, that continuation is queued as a task, and a short answer (a 413 sent
+    // while the request body is still being written) can end before it runs; setting a handler then throws.
+    context.runOnContext(v -> client.request(options)
+        .compose(req -> req.send(body).compose(UnixHttpClient::read))
+        .onComplete(answer));
     try {
-      return answer.toCompletionStage().toCompletableFuture().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      return answer.future().toCompletionStage().toCompletableFuture().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       throw new IOException(socket + ": " + (cause.getMessage() == null ? cause.getClass().getSimpleName()

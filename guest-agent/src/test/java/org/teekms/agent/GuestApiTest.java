@@ -111,6 +111,16 @@ class GuestApiTest {
   }
 
   @Test
+  void everyOversizedRequestGetsItsAnswerEvenWhenTheServerAnswersBeforeTheBodyIsSent() throws Exception {
+    // The server answers 413 while the client is still writing; the client must still read that whole answer
+    // (a race in the client once lost it about one time in several hundred).
+    String oversized = "{\"path\":\"" + "a".repeat(70_000) + "\"}";
+    for (int i = 0; i < 300; i++) {
+      assertTrue(call("GetKey", oversized, 413).has("error"), "request " + i);
+    }
+  }
+
+  @Test
   void theDstackSdkEmitsAnAppEventIntoRtmr3ButNoReservedOne() throws Exception {
     NodeRunner.Result r = NodeRunner.node("emit-event.mjs",
         Map.of("DSTACK_SIMULATOR_ENDPOINT", server.socket().toString()), List.of());
