@@ -2,8 +2,8 @@ package org.teekms.kms.grpc;
 
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
+import io.smallrye.mutiny.Uni;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -24,9 +24,9 @@ import org.teekms.proto.PolicyBlock;
 /**
  * teekms.v1.AppEnv (plain TLS, no client certificate): the rate limit per source address
  * ({@code teekms.env-pubkey.*}), then {@link EnvPublicKeyReader}, then encode. Refusals carry the deny-reason trailer.
+ * Non-blocking: the call returns on its event loop at once and answers when the reader's Uni completes.
  */
 @GrpcService
-@Blocking
 public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
   private static final Logger LOG = Logger.getLogger(AppEnvService.class);
 
@@ -38,7 +38,8 @@ public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
     this.limiter = new SourceRateLimiter(limits.requestsPerMinute(), limits.burst(), limits.maxSources(),
         System::nanoTime);
     this.reader = new EnvPublicKeyReader(chain, config.chain().chainId(),
-        app -> AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(app)).await().atMost(config.dbTimeout()), () -> keyring.deriver(pool), clock);
+        app -> AppKeyStateStore.read(pool, app).ifNoItem().after(config.dbTimeout()).fail(),
+        () -> keyring.derive(pool, null).ifNoItem().after(config.dbTimeout()).fail(), clock);
   }
 
   /** The source a budget is kept for: the peer's IP address (all ports of one host share it). */
@@ -51,29 +52,23 @@ public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
 
   @Override
   public void getAppEnvEncryptPubKey(GetAppEnvEncryptPubKeyRequest request, StreamObserver<AppEnvEncryptPubKey> out) {
-    try {
-      String source = source(TlsSessionInterceptor.REMOTE.get());
-      if (!limiter.tryAcquire(source)) {
-        throw new AdmissionDenied(DenyCode.RATE_LIMITED, "source " + source + " exceeded teekms.env-pubkey "
-            + "requests-per-minute; retry later");
-      }
-      EnvPublicKeyReader.Answer a = reader.read(request.getAppId().toByteArray());
-      out.onNext(AppEnvEncryptPubKey.newBuilder().setPublicKey(ByteString.copyFrom(a.key().publicKey()))
-          .setSignature(ByteString.copyFrom(a.key().legacySignature())).setTimestamp(a.key().timestampSeconds())
-          .setSignatureV1(ByteString.copyFrom(a.key().signatureV1())).setKeyVersion(a.key().version())
-          .setRootGeneration(a.key().generation())
-          .setAppRootCertificate(KmsService.encode(a.key().appRootCertificate()))
-          .setEnvEncryptionCertificate(KmsService.encode(a.key().envCertificate()))
-          .setPolicyBlock(PolicyBlock.newBuilder().setChainId(a.block().chainId()).setNumber(a.block().number())
-              .setHash(ByteString.copyFrom(a.block().hash().toByteArray())))
-          .build());
-      out.onCompleted();
-    } catch (AdmissionDenied d) {
-      LOG.debugf("GetAppEnvEncryptPubKey refused: %s: %s", d.code(), d.detail());
-      out.onError(GrpcErrors.denied(d));
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "GetAppEnvEncryptPubKey failed");
-      out.onError(GrpcErrors.internal("GetAppEnvEncryptPubKey", e));
-    }
+    String source = source(TlsSessionInterceptor.REMOTE.get());
+    Uni<AppEnvEncryptPubKey> answer = limiter.tryAcquire(source)
+        ? reader.read(request.getAppId().toByteArray()).map(AppEnvService::encode)
+        : Uni.createFrom().failure(new AdmissionDenied(DenyCode.RATE_LIMITED, "source " + source
+            + " exceeded teekms.env-pubkey requests-per-minute; retry later"));
+    UniAnswer.answer("GetAppEnvEncryptPubKey", answer, out, LOG);
+  }
+
+  private static AppEnvEncryptPubKey encode(EnvPublicKeyReader.Answer a) {
+    return AppEnvEncryptPubKey.newBuilder().setPublicKey(ByteString.copyFrom(a.key().publicKey()))
+        .setSignature(ByteString.copyFrom(a.key().legacySignature())).setTimestamp(a.key().timestampSeconds())
+        .setSignatureV1(ByteString.copyFrom(a.key().signatureV1())).setKeyVersion(a.key().version())
+        .setRootGeneration(a.key().generation())
+        .setAppRootCertificate(KmsService.encode(a.key().appRootCertificate()))
+        .setEnvEncryptionCertificate(KmsService.encode(a.key().envCertificate()))
+        .setPolicyBlock(PolicyBlock.newBuilder().setChainId(a.block().chainId()).setNumber(a.block().number())
+            .setHash(ByteString.copyFrom(a.block().hash().toByteArray())))
+        .build();
   }
 }

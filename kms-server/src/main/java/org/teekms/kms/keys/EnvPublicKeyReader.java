@@ -1,5 +1,7 @@
 package org.teekms.kms.keys;
 
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import java.time.Clock;
 import java.util.HexFormat;
 import java.util.Optional;
@@ -30,19 +32,28 @@ import org.teekms.kms.operator.RegistryOwnerPort;
  * </ol>
  * The key of a version not yet created here can only differ from the one later served if a root rotation happens in
  * between; an agent then fails its boot with ENV_DECRYPTION_FAILED and the owner re-encrypts (docs/operations.md).
+ * Non-blocking: the chain reads (blocking RPCs) and the derivation run on the worker pool, the database reads are
+ * reactive; the answer (or the refusal, as {@link AdmissionDenied}) arrives through the Uni.
  */
 public final class EnvPublicKeyReader {
   private final RegistryOwnerPort chain;
   private final long chainId;
-  private final Function<byte[], Optional<AppKeyState>> state;
-  private final Supplier<KmsKeyDeriver> deriver;
+  private final Function<AppId, Uni<Optional<AppKeyState>>> state;
+  private final Supplier<Uni<KmsKeyDeriver>> deriver;
   private final Clock clock;
 
   /** What the service encodes. */
   public record Answer(EnvPublicKeyIssuer.EnvPublicKey key, PolicyBlockRef block) {}
 
-  public EnvPublicKeyReader(RegistryOwnerPort chain, long chainId, Function<byte[], Optional<AppKeyState>> state,
-      Supplier<KmsKeyDeriver> deriver, Clock clock) {
+  /** The app's versions as the chain states them at the pinned block (checks 1-3 passed). */
+  private record Pinned(AppId app, int current, int minimum, long blockNumber, String blockHash) {}
+
+  /**
+   * @param state the app's key state in this KMS's database (reactive)
+   * @param deriver a deriver over the keyring as of now (reactive: the keyring is refreshed from the database first)
+   */
+  public EnvPublicKeyReader(RegistryOwnerPort chain, long chainId, Function<AppId, Uni<Optional<AppKeyState>>> state,
+      Supplier<Uni<KmsKeyDeriver>> deriver, Clock clock) {
     this.chain = chain;
     this.chainId = chainId;
     this.state = state;
@@ -50,16 +61,30 @@ public final class EnvPublicKeyReader {
     this.clock = clock;
   }
 
-  public Answer read(byte[] appId) {
+  /** The answer, or a failure with {@link AdmissionDenied} carrying the first check that failed. */
+  public Uni<Answer> read(byte[] appId) {
     if (appId.length != 20) {
-      throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "app_id must be 20 bytes, got " + appId.length);
+      return Uni.createFrom().failure(new AdmissionDenied(DenyCode.REQUEST_INVALID,
+          "app_id must be 20 bytes, got " + appId.length));
     }
-    String app = "0x" + HexFormat.of().formatHex(appId);
+    AppId app = AppId.of(appId);
+    return Uni.createFrom().item(() -> pin(app)).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        .chain(pin -> Uni.combine().all()
+            .unis(Uni.createFrom().deferred(deriver::get), Uni.createFrom().deferred(() -> state.apply(app))).asTuple()
+            .onFailure(e -> !(e instanceof AdmissionDenied)).transform(e -> new AdmissionDenied(DenyCode.KMS_UNAVAILABLE,
+                "key state unreadable: " + e.getClass().getSimpleName()))
+            .emitOn(Infrastructure.getDefaultWorkerPool())
+            .map(t -> issue(pin, t.getItem1(), t.getItem2())));
+  }
+
+  /** Checks 2 and 3: the chain read at a pinned block. Blocking (RPCs). */
+  private Pinned pin(AppId appId) {
+    String app = appId.toString();
     RegistryOwnerPort.OwnerRead pin = chain.owner();
     if (pin.failure() != null) {
       throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "cannot pin a block: " + pin.failure());
     }
-    RegistryOwnerPort.AppVersionsRead versions = chain.appVersions(appId, pin.blockHash());
+    RegistryOwnerPort.AppVersionsRead versions = chain.appVersions(appId.toBytes(), pin.blockHash());
     if (versions.notRegistered()) {
       throw new AdmissionDenied(DenyCode.APP_NOT_REGISTERED, versions.failure() + " at block " + pin.blockNumber());
     }
@@ -70,25 +95,22 @@ public final class EnvPublicKeyReader {
       throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "app " + app + " reports implausible key versions (current "
           + versions.current() + ", min " + versions.minimum() + ") at block " + pin.blockNumber());
     }
-    int current = (int) versions.current();
-    KmsKeyDeriver d;
-    Optional<AppKeyState> known;
-    try {
-      d = deriver.get();
-      known = state.apply(appId);
-    } catch (RuntimeException e) {
-      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "key state unreadable: " + e.getClass().getSimpleName());
-    }
+    return new Pinned(appId, (int) versions.current(), (int) versions.minimum(), pin.blockNumber(), pin.blockHash());
+  }
+
+  /** Checks 4 and 5: the generation of the version, then derivation. CPU-bound. */
+  private Answer issue(Pinned pin, KmsKeyDeriver d, Optional<AppKeyState> known) {
+    int current = pin.current();
     int generation = known.flatMap(s -> s.version(current)).map(AppKeyState.KeyVersion::rootGeneration)
         .orElse(d.keyring().currentGeneration());
     try {
-      EnvPublicKeyIssuer.EnvPublicKey key = EnvPublicKeyIssuer.issue(d, new VersionRef(generation, AppId.of(appId), current),
-          new KeyVersionPolicy(current, (int) versions.minimum(), Set.of()), clock.instant().getEpochSecond());
+      EnvPublicKeyIssuer.EnvPublicKey key = EnvPublicKeyIssuer.issue(d, new VersionRef(generation, pin.app(), current),
+          new KeyVersionPolicy(current, pin.minimum(), Set.of()), clock.instant().getEpochSecond());
       byte[] hash = HexFormat.of().parseHex(pin.blockHash().startsWith("0x") ? pin.blockHash().substring(2)
           : pin.blockHash());
       return new Answer(key, new PolicyBlockRef(chainId, pin.blockNumber(), hash));
     } catch (RuntimeException e) {
-      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root generation " + generation + " of app " + app
+      throw new AdmissionDenied(DenyCode.KMS_UNAVAILABLE, "root generation " + generation + " of app " + pin.app()
           + " version " + current + " cannot be derived: " + e.getMessage());
     }
   }

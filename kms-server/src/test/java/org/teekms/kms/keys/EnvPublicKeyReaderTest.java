@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.smallrye.mutiny.Uni;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Instant;
@@ -68,8 +69,8 @@ class EnvPublicKeyReaderTest {
     try (RootKeyring ring = new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
       KmsKeyDeriver deriver = new KmsKeyDeriver(ring);
       EnvPublicKeyReader reader = new EnvPublicKeyReader(chain(new RegistryOwnerPort.AppVersionsRead(3, 2, null)), 31337,
-          app -> Optional.empty(), () -> deriver, CLOCK);
-      EnvPublicKeyReader.Answer a = reader.read(APP);
+          app -> uni(Optional.empty()), () -> uni(deriver), CLOCK);
+      EnvPublicKeyReader.Answer a = reader.read(APP).await().indefinitely();
       assertEquals(3, a.key().version());
       assertEquals(1, a.key().generation());
       assertEquals(77, a.block().number());
@@ -97,11 +98,11 @@ class EnvPublicKeyReaderTest {
       KmsKeyDeriver deriver = new KmsKeyDeriver(ring);
       AppKeyState known = new AppKeyState(AppId.of(APP), 1, 1, 0, List.of(new AppKeyState.KeyVersion(1, 1)));
       EnvPublicKeyReader pinned = new EnvPublicKeyReader(chain(new RegistryOwnerPort.AppVersionsRead(1, 1, null)), 1,
-          app -> Optional.of(known), () -> deriver, CLOCK);
-      assertEquals(1, pinned.read(APP).key().generation());
+          app -> uni(Optional.of(known)), () -> uni(deriver), CLOCK);
+      assertEquals(1, pinned.read(APP).await().indefinitely().key().generation());
       EnvPublicKeyReader fresh = new EnvPublicKeyReader(chain(new RegistryOwnerPort.AppVersionsRead(2, 1, null)), 1,
-          app -> Optional.of(known), () -> deriver, CLOCK);
-      assertEquals(2, fresh.read(APP).key().generation(), "a version not created yet: the CURRENT generation");
+          app -> uni(Optional.of(known)), () -> uni(deriver), CLOCK);
+      assertEquals(2, fresh.read(APP).await().indefinitely().key().generation(), "a version not created yet: the CURRENT generation");
     }
   }
 
@@ -109,26 +110,33 @@ class EnvPublicKeyReaderTest {
   void refusalsCarryTheirCodes() {
     try (RootKeyring ring = new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
       KmsKeyDeriver deriver = new KmsKeyDeriver(ring);
-      assertEquals(DenyCode.REQUEST_INVALID, code(new EnvPublicKeyReader(chain(null), 1, a -> Optional.empty(),
-          () -> deriver, CLOCK), new byte[19]));
+      assertEquals(DenyCode.REQUEST_INVALID, code(new EnvPublicKeyReader(chain(null), 1, a -> uni(Optional.empty()),
+          () -> uni(deriver), CLOCK), new byte[19]));
       assertEquals(DenyCode.APP_NOT_REGISTERED, code(new EnvPublicKeyReader(chain(
-          RegistryOwnerPort.AppVersionsRead.unregistered("app is not REGISTERED")), 1, a -> Optional.empty(),
-          () -> deriver, CLOCK), APP));
+          RegistryOwnerPort.AppVersionsRead.unregistered("app is not REGISTERED")), 1, a -> uni(Optional.empty()),
+          () -> uni(deriver), CLOCK), APP));
       assertEquals(DenyCode.CHAIN_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
-          RegistryOwnerPort.AppVersionsRead.failed("rpc down")), 1, a -> Optional.empty(), () -> deriver, CLOCK), APP));
+          RegistryOwnerPort.AppVersionsRead.failed("rpc down")), 1, a -> uni(Optional.empty()), () -> uni(deriver), CLOCK), APP));
       assertEquals(DenyCode.CHAIN_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
-          new RegistryOwnerPort.AppVersionsRead(1, 2, null)), 1, a -> Optional.empty(), () -> deriver, CLOCK), APP));
+          new RegistryOwnerPort.AppVersionsRead(1, 2, null)), 1, a -> uni(Optional.empty()), () -> uni(deriver), CLOCK), APP));
       assertEquals(DenyCode.CHAIN_UNAVAILABLE, code(new EnvPublicKeyReader(RegistryOwnerPort.unconfigured(), 1,
-          a -> Optional.empty(), () -> deriver, CLOCK), APP));
+          a -> uni(Optional.empty()), () -> uni(deriver), CLOCK), APP));
       assertEquals(DenyCode.KMS_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
           new RegistryOwnerPort.AppVersionsRead(1, 1, null)), 1, a -> {
             throw new IllegalStateException("db down");
-          }, () -> deriver, CLOCK), APP));
+          }, () -> uni(deriver), CLOCK), APP));
+      assertEquals(DenyCode.KMS_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
+          new RegistryOwnerPort.AppVersionsRead(1, 1, null)), 1, a -> Uni.createFrom().failure(
+              new IllegalStateException("db timed out")), () -> uni(deriver), CLOCK), APP), "a failed reactive read");
     }
   }
 
   private static DenyCode code(EnvPublicKeyReader reader, byte[] app) {
-    return assertThrows(AdmissionDenied.class, () -> reader.read(app)).code();
+    return assertThrows(AdmissionDenied.class, () -> reader.read(app).await().indefinitely()).code();
+  }
+
+  private static <T> Uni<T> uni(T item) {
+    return Uni.createFrom().item(item);
   }
 
   @Test
