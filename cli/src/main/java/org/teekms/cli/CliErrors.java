@@ -2,18 +2,13 @@ package org.teekms.cli;
 
 import io.grpc.StatusRuntimeException;
 import java.io.FileNotFoundException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
-import java.net.http.HttpTimeoutException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import javax.net.ssl.SSLException;
+import org.teekms.crypto.NetworkErrors;
 import picocli.CommandLine;
 
 /**
@@ -56,26 +51,15 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
       String d = s.getStatus().getDescription();
       return s.getStatus().getCode() + (d == null ? "" : ": " + d);
     }
-    if (c instanceof ConnectException) {
-      return "connection refused" + (m == null || m.contains("Connection refused") ? "" : ": " + m);
-    }
-    if (c instanceof UnknownHostException) {
-      return "unknown host " + m;
-    }
-    if (c instanceof NoRouteToHostException) {
-      return "no route to host" + (m == null ? "" : ": " + m);
-    }
-    if (c instanceof SocketTimeoutException || c instanceof HttpTimeoutException) {
-      return "timed out" + (m == null ? "" : ": " + m);
+    java.util.Optional<String> network = NetworkErrors.words(c);
+    if (network.isPresent()) {
+      return network.get();
     }
     if (c instanceof NoSuchFileException || c instanceof FileNotFoundException) {
       return "no such file: " + m;
     }
     if (c instanceof AccessDeniedException) {
       return "permission denied: " + m;
-    }
-    if (c instanceof SSLException) {
-      return "TLS failed: " + m;
     }
     // Wrappers whose message is just the cause's toString() add nothing.
     if (m != null && c.getCause() != null && m.equals(c.getCause().toString())) {

@@ -15,6 +15,7 @@ import org.teekms.attest.ratls.RaTlsVerifier;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.NetworkErrors;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -41,15 +42,14 @@ final class KmsEndpoint {
     io.grpc.Status s = e.getStatus();
     if (s.getCode() == io.grpc.Status.Code.UNAVAILABLE || s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
       for (Throwable c = e; c != null; c = c.getCause()) {
-        if (c instanceof java.net.ConnectException) {
-          return "cannot reach the KMS at " + kms + ": connection refused (nothing listens there, or a firewall rejects it)";
-        }
-        if (c instanceof java.net.UnknownHostException) {
-          return "cannot reach the KMS at " + kms + ": unknown host";
-        }
         if (c instanceof javax.net.ssl.SSLException) {
           return "the KMS at " + kms + " failed RA-TLS verification: " + c.getMessage();
         }
+      }
+      // a timeout is answered below with the deadline that ran out
+      java.util.Optional<String> network = NetworkErrors.cause(e).filter(w -> !w.equals(NetworkErrors.TIMED_OUT));
+      if (network.isPresent()) {
+        return "cannot reach the KMS at " + kms + ": " + network.get();
       }
       if (s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
         return "the KMS at " + kms + " did not answer within " + timeoutSeconds + " s (--timeout)";

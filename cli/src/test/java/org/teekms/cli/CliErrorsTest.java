@@ -12,7 +12,11 @@ import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.nio.file.NoSuchFileException;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -40,28 +44,31 @@ class CliErrorsTest {
     return new String[] {Integer.toString(exit), err.toString()};
   }
 
-  @Test
-  void escapedExceptionsBecomeOneReadableLine() {
-    Object[][] table = {
-        {new RuntimeException("cannot reach the KMS at kms-1:8443",
+  static Stream<Arguments> escapedExceptions() {
+    return Stream.of(
+        Arguments.of(new RuntimeException("cannot reach the KMS at kms-1:8443",
             Status.UNAVAILABLE.withDescription("io exception").withCause(new ConnectException("Connection refused"))
                 .asRuntimeException()),
-            "boom: cannot reach the KMS at kms-1:8443 (UNAVAILABLE: io exception: connection refused)"},
-        {new UncheckedIOException(new NoSuchFileException("/tmp/collateral/tcb_info.json")),
-            "boom: no such file: /tmp/collateral/tcb_info.json"},
-        {new IllegalStateException("fetching collateral from https://pccs.example:8081",
+            "boom: cannot reach the KMS at kms-1:8443 (UNAVAILABLE: io exception: connection refused (nothing listens "
+                + "there, or a firewall rejects it))"),
+        Arguments.of(new UncheckedIOException(new NoSuchFileException("/tmp/collateral/tcb_info.json")),
+            "boom: no such file: /tmp/collateral/tcb_info.json"),
+        Arguments.of(new IllegalStateException("fetching collateral from https://pccs.example:8081",
             new UnknownHostException("pccs.example")),
-            "boom: fetching collateral from https://pccs.example:8081 (unknown host pccs.example)"},
-        {new NullPointerException(), "boom: failed without a reason (NullPointerException); TEEKMS_DEBUG=1 shows where"},
-        {new IllegalArgumentException("line one\n  line two"), "boom: line one line two"},
-    };
-    for (Object[] row : table) {
-      String[] r = run((Exception) row[0]);
-      assertEquals("1", r[0], r[1]);
-      assertEquals(row[1] + System.lineSeparator(), r[1]);
-      assertFalse(r[1].contains("\tat ") || r[1].contains("Exception:") || r[1].contains("io.grpc"), r[1]);
-      assertEquals(1, r[1].lines().count(), r[1]);
-    }
+            "boom: fetching collateral from https://pccs.example:8081 (unknown host pccs.example)"),
+        Arguments.of(new NullPointerException(),
+            "boom: failed without a reason (NullPointerException); TEEKMS_DEBUG=1 shows where"),
+        Arguments.of(new IllegalArgumentException("line one\n  line two"), "boom: line one line two"));
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @MethodSource("escapedExceptions")
+  void escapedExceptionsBecomeOneReadableLine(Exception thrown, String line) {
+    String[] r = run(thrown);
+    assertEquals("1", r[0], r[1]);
+    assertEquals(line + System.lineSeparator(), r[1]);
+    assertFalse(r[1].contains("\tat ") || r[1].contains("Exception:") || r[1].contains("io.grpc"), r[1]);
+    assertEquals(1, r[1].lines().count(), r[1]);
   }
 
   @Test

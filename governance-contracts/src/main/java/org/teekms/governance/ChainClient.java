@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
+import org.teekms.crypto.NetworkErrors;
 import org.web3j.crypto.Credentials;
 import org.web3j.crypto.RawTransaction;
 import org.web3j.crypto.TransactionEncoder;
@@ -249,33 +250,13 @@ public final class ChainClient implements AutoCloseable {
       reply = request.send();
     } catch (IOException | RuntimeException e) {
       throw new GovernanceException(GovernanceException.Kind.RPC,
-          "chain RPC unreachable at " + rpcUrl + ": " + describe(e), e);
+          "chain RPC unreachable at " + rpcUrl + ": " + NetworkErrors.inWords(e), e);
     }
     if (method != null && reply.hasError()) {
       throw new GovernanceException(GovernanceException.Kind.RPC,
           method + " failed at " + rpcUrl + ": " + reply.getError().getMessage());
     }
     return reply;
-  }
-
-  /** The transport failure in words (the URL already names host and port). */
-  private static String describe(Throwable e) {
-    for (Throwable c = e; c != null; c = c.getCause()) {
-      if (c instanceof java.net.ConnectException) {
-        return "connection refused (nothing listens there, or a firewall rejects it)";
-      }
-      if (c instanceof java.net.UnknownHostException) {
-        return "unknown host " + c.getMessage();
-      }
-      if (c instanceof java.net.SocketTimeoutException || c instanceof java.io.InterruptedIOException) {
-        return "timed out";
-      }
-      if (c instanceof javax.net.ssl.SSLException) {
-        return "TLS failed: " + c.getMessage();
-      }
-    }
-    String m = e.getMessage();
-    return m == null ? e.getClass().getSimpleName() : m;
   }
 
   @Override

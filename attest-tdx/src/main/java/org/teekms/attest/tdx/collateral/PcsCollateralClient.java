@@ -23,6 +23,7 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.TeeType;
+import org.teekms.crypto.NetworkErrors;
 
 /**
  * Fetches collateral from Intel PCS or a PCCS through the v4 API, given its base URL (e.g.
@@ -94,25 +95,6 @@ public final class PcsCollateralClient implements CollateralSource {
     return base.startsWith("https://api.trustedservices.intel.com");
   }
 
-  /** A transport failure as a person reads it: host and port are in the URL, the cause without Java names. */
-  static String inWords(Exception e) {
-    for (Throwable c = e; c != null; c = c.getCause()) {
-      if (c instanceof java.net.ConnectException) {
-        return "connection refused (nothing listens there, or a firewall rejects it)";
-      }
-      if (c instanceof java.net.UnknownHostException) {
-        return "unknown host " + c.getMessage();
-      }
-      if (c instanceof java.net.http.HttpTimeoutException || c instanceof java.net.SocketTimeoutException) {
-        return "timed out";
-      }
-      if (c instanceof javax.net.ssl.SSLException) {
-        return "TLS failed: " + c.getMessage();
-      }
-    }
-    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-  }
-
   private HttpResponse<byte[]> get(String url) throws CollateralException {
     try {
       HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build();
@@ -122,7 +104,7 @@ public final class PcsCollateralClient implements CollateralSource {
       }
       return resp;
     } catch (IOException | IllegalArgumentException e) {
-      throw new CollateralException("GET " + url + ": " + inWords(e), e);
+      throw new CollateralException("GET " + url + ": " + NetworkErrors.inWords(e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CollateralException("GET " + url + ": interrupted", e);
