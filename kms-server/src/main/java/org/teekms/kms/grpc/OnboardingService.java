@@ -3,7 +3,9 @@ package org.teekms.kms.grpc;
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import javax.net.ssl.SSLSession;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.PeerAttestation;
@@ -15,9 +17,11 @@ import org.teekms.proto.OnboardingGrpc;
 import org.teekms.proto.PolicyBlock;
 import org.teekms.proto.RootGenerationSecret;
 
-/** teekms.v1.Onboarding over mutual RA-TLS: decode, {@link OnboardingController}, encode, zero the secrets. */
+/**
+ * teekms.v1.Onboarding over mutual RA-TLS: decode, {@link OnboardingController}, encode, zero the secrets. Non-blocking:
+ * the peer's identity (re-verified when stale) is read on the worker pool, the release answers through its Uni.
+ */
 @GrpcService
-@Blocking
 public class OnboardingService extends OnboardingGrpc.OnboardingImplBase {
 
   private static final Logger LOG = Logger.getLogger(OnboardingService.class);
@@ -32,19 +36,21 @@ public class OnboardingService extends OnboardingGrpc.OnboardingImplBase {
 
   @Override
   public void getRootGenerations(GetRootGenerationsRequest request, StreamObserver<GetRootGenerationsResponse> out) {
-    OnboardingController.Release release;
-    try {
-      release = onboarding.release(attestation.peer(TlsSessionInterceptor.SESSION.get()), request.getKmsId(),
-          request.getNodeId());
-    } catch (AdmissionDenied d) {
-      LOG.infof("onboarding denied: %s: %s", d.code(), d.detail());
-      out.onError(GrpcErrors.denied(d));
-      return;
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "onboarding failed");
-      out.onError(GrpcErrors.internal("GetRootGenerations", e));
-      return;
-    }
+    SSLSession session = TlsSessionInterceptor.SESSION.get();
+    Uni.createFrom().item(() -> attestation.peer(session)).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        .chain(peer -> onboarding.release(peer, request.getKmsId(), request.getNodeId()))
+        .subscribe().with(release -> respond(release, out), failure -> {
+          if (failure instanceof AdmissionDenied d) {
+            LOG.infof("onboarding denied: %s: %s", d.code(), d.detail());
+            out.onError(GrpcErrors.denied(d));
+          } else {
+            LOG.errorf(failure, "onboarding failed");
+            out.onError(GrpcErrors.internal("GetRootGenerations", failure));
+          }
+        });
+  }
+
+  private static void respond(OnboardingController.Release release, StreamObserver<GetRootGenerationsResponse> out) {
     try {
       GetRootGenerationsResponse.Builder b = GetRootGenerationsResponse.newBuilder().setKmsId(release.kmsId())
           .setGrantId(release.grantId().toString())

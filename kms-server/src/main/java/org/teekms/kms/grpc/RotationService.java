@@ -5,8 +5,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
-import java.util.Optional;
+import io.smallrye.mutiny.Uni;
 import java.util.UUID;
 import org.jboss.logging.Logger;
 import org.teekms.kms.operator.OperatorDenied;
@@ -17,9 +16,11 @@ import org.teekms.proto.OperatorRequest;
 import org.teekms.proto.RotationGrpc;
 import org.teekms.proto.RotationJobStatus;
 
-/** teekms.v1.Rotation: owner-signed root rotation requests and job progress (kms-server/README.md). */
+/**
+ * teekms.v1.Rotation: owner-signed root rotation requests and job progress (kms-server/README.md). Non-blocking: each
+ * call answers when {@link RotationControl}'s Uni completes.
+ */
 @GrpcService
-@Blocking
 public class RotationService extends RotationGrpc.RotationImplBase {
 
   private static final Logger LOG = Logger.getLogger(RotationService.class);
@@ -32,33 +33,30 @@ public class RotationService extends RotationGrpc.RotationImplBase {
 
   @Override
   public void requestRootRotation(OperatorRequest request, StreamObserver<RotationJobStatus> out) {
-    operatorCall("RequestRootRotation", "root rotation", () -> control.requestRootRotation(request), out);
+    operatorCall("RequestRootRotation", "root rotation", control.requestRootRotation(request), out);
   }
 
   @Override
   public void requestAppRotation(OperatorRequest request, StreamObserver<RotationJobStatus> out) {
-    operatorCall("RequestAppRotation", "app rotation", () -> control.requestAppRotation(request), out);
+    operatorCall("RequestAppRotation", "app rotation", control.requestAppRotation(request), out);
   }
 
   /** An operator request: the job it started, or a precise denial (PERMISSION_DENIED / UNAVAILABLE). */
-  private void operatorCall(String rpc, String what, OperatorAction action, StreamObserver<RotationJobStatus> out) {
-    try {
-      RotationControl.JobStatus s = action.run();
+  private void operatorCall(String rpc, String what, Uni<RotationControl.JobStatus> action,
+      StreamObserver<RotationJobStatus> out) {
+    action.subscribe().with(s -> {
       LOG.infof("%s requested by %s: job %s", what, s.signer().orElse("?"), s.job().jobId());
       out.onNext(encode(s));
       out.onCompleted();
-    } catch (OperatorDenied d) {
-      LOG.warnf("operator request denied: %s", d.getMessage());
-      out.onError(denied(d));
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "%s failed", rpc);
-      out.onError(GrpcErrors.internal(rpc, e));
-    }
-  }
-
-  @FunctionalInterface
-  private interface OperatorAction {
-    RotationControl.JobStatus run() throws OperatorDenied;
+    }, failure -> {
+      if (failure instanceof OperatorDenied d) {
+        LOG.warnf("operator request denied: %s", d.getMessage());
+        out.onError(denied(d));
+      } else {
+        LOG.errorf(failure, "%s failed", rpc);
+        out.onError(GrpcErrors.internal(rpc, failure));
+      }
+    });
   }
 
   @Override
@@ -70,18 +68,17 @@ public class RotationService extends RotationGrpc.RotationImplBase {
       out.onError(GrpcErrors.invalid("job_id must be a UUID"));
       return;
     }
-    try {
-      Optional<RotationControl.JobStatus> s = control.status(id);
+    control.status(id).subscribe().with(s -> {
       if (s.isEmpty()) {
         out.onError(Status.NOT_FOUND.withDescription("no rotation job " + id).asRuntimeException());
         return;
       }
       out.onNext(encode(s.get()));
       out.onCompleted();
-    } catch (RuntimeException e) {
-      LOG.errorf(e, "GetRotationJob failed");
-      out.onError(GrpcErrors.internal("GetRotationJob", e));
-    }
+    }, failure -> {
+      LOG.errorf(failure, "GetRotationJob failed");
+      out.onError(GrpcErrors.internal("GetRotationJob", failure));
+    });
   }
 
   /** CHAIN_UNAVAILABLE → UNAVAILABLE (retry later); every other refusal → PERMISSION_DENIED. Code in the trailer. */

@@ -34,19 +34,10 @@ public final class LiveKeyring implements AutoCloseable {
   private ChainRootAnchor anchored;
   private ChainRootAnchor anchorSeen;
 
+  /** {@code wait}: how long a refresh waits for the database's list of generations. */
   public LiveKeyring(RootGenerationStore store, Duration wait) {
     this.store = store;
     this.wait = wait;
-  }
-
-  /** A deriver over the keyring as of now (refreshed from the database first), without a chain anchor. Blocking. */
-  public KmsKeyDeriver deriver(SqlClient db) {
-    return deriver(db, null);
-  }
-
-  /** {@link #derive} waited for (at most the configured wait): for startup, GetKmsInfo and tests. Blocking. */
-  public KmsKeyDeriver deriver(SqlClient db, ChainRootAnchor anchor) {
-    return derive(db, anchor).await().atMost(wait);
   }
 
   /**
@@ -59,7 +50,7 @@ public final class LiveKeyring implements AutoCloseable {
    * @return fails with {@link RootAnchorViolation} when the database contradicts the anchor
    */
   public Uni<KmsKeyDeriver> derive(SqlClient db, ChainRootAnchor anchor) {
-    return store.list(db).chain(now -> {
+    return store.list(db).ifNoItem().after(wait).fail().chain(now -> {
       List<Integer> needed;
       synchronized (this) {
         needed = toUnseal(now, anchor);
@@ -75,16 +66,6 @@ public final class LiveKeyring implements AutoCloseable {
         }
       });
     });
-  }
-
-  /** Brings the keyring in line with the database. Blocking: call from a worker thread. */
-  public void refresh(SqlClient db) {
-    refresh(db, null);
-  }
-
-  /** As {@link #deriver(SqlClient, ChainRootAnchor)}: checked against the anchor before anything is unsealed. */
-  public void refresh(SqlClient db, ChainRootAnchor anchor) {
-    deriver(db, anchor);
   }
 
   /** The live generations newer than the keyring's that the chain does not refuse: the ones apply() will add. */

@@ -4,6 +4,8 @@ import org.teekms.kms.wiring.KmsConfig;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.ArrayList;
@@ -65,30 +67,34 @@ public class RotationDueMetrics {
     return due.getOrDefault("0x" + HexFormat.of().formatHex(appId), Double.NaN);
   }
 
-  /** Reads the schedule of every app with key state (at most {@link #MAX_APPS}); returns how many were read. */
-  public int refresh() {
-    List<byte[]> apps = pool.query("SELECT app_id FROM app_key_state ORDER BY app_id LIMIT " + MAX_APPS).execute()
+  /**
+   * Reads the schedule of every app with key state (at most {@link #MAX_APPS}); answers how many were read.
+   * Non-blocking: the app list is read reactively, the chain reads (blocking RPCs) run on the worker pool.
+   */
+  public Uni<Integer> refresh() {
+    return pool.query("SELECT app_id FROM app_key_state ORDER BY app_id LIMIT " + MAX_APPS).execute()
         .map(rows -> {
           List<byte[]> l = new ArrayList<>();
           rows.forEach(r -> l.add(r.getBuffer("app_id").getBytes()));
           return l;
-        }).await().atMost(config.dbTimeout());
-    int read = 0;
-    for (byte[] app : apps) {
-      RotationSchedule s = reader.read(app);
-      record(app, s);
-      read += s.read() ? 1 : 0;
-    }
-    return read;
+        })
+        .ifNoItem().after(config.dbTimeout()).fail()
+        .emitOn(Infrastructure.getDefaultWorkerPool())
+        .map(apps -> {
+          int read = 0;
+          for (byte[] app : apps) {
+            RotationSchedule s = reader.read(app);
+            record(app, s);
+            read += s.read() ? 1 : 0;
+          }
+          return read;
+        });
   }
 
   @Scheduled(every = "${teekms.rotation.due-check-interval:5m}", delayed = "30s",
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
-  void scheduledRefresh() {
-    try {
-      refresh();
-    } catch (RuntimeException e) {
-      LOG.warnf("rotation-due refresh failed (will retry): %s", e.getMessage());
-    }
+  Uni<Void> scheduledRefresh() {
+    return refresh().onFailure().invoke(e -> LOG.warnf("rotation-due refresh failed (will retry): %s", e.getMessage()))
+        .onFailure().recoverWithNull().replaceWithVoid();
   }
 }

@@ -1,6 +1,7 @@
 package org.teekms.kms.operator;
 
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -26,7 +27,8 @@ import org.teekms.proto.OperatorRequestMessage;
 
 /**
  * Operator-triggered rotation: authorizes a signed request, then (one transaction) spends its nonce, enqueues the job
- * and audits the grant; a denied request is audited on its own. Also reads a job's progress.
+ * and audits the grant; a denied request is audited on its own. Also reads a job's progress. Non-blocking: the
+ * answers arrive through Unis; refusals fail them with {@link OperatorDenied}.
  */
 public final class RotationControl {
 
@@ -60,64 +62,87 @@ public final class RotationControl {
     Uni<UUID> into(SqlConnection tx, Map<String, Object> facts);
   }
 
-  /**
-   * Enqueues (or finds, if already asked for) the rotation away from the CURRENT root generation.
-   *
-   * @throws OperatorDenied when the request is not authorized; the denial is audited first
-   */
-  public JobStatus requestRootRotation(OperatorRequest request) throws OperatorDenied {
-    Map<String, Object> facts = facts(request);
-    OperatorAuthorizer.Authorized ok = authorized(request, OperatorRequestMessage.ROTATE_ROOT, facts);
-    return run(request, ok, null, facts, (tx, f) -> roots.current(tx).chain(current -> {
-      if (current.isEmpty()) {
-        return Uni.createFrom().failure(new IllegalStateException("no CURRENT root generation (KMS not bootstrapped)"));
+  /** A refusal on its way to the audit log, with the app id it is filed under. */
+  private static final class Refused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final transient OperatorDenied denied;
+    private final transient byte[] appId;
+
+    Refused(OperatorDenied denied, byte[] appId) {
+      super(denied.getMessage(), null, false, false);
+      this.denied = denied;
+      this.appId = appId;
+    }
+  }
+
+  /** A blocking step (chain reads) on the worker pool; its refusal is filed under {@code appId}. */
+  private interface Step<T> {
+    T run() throws OperatorDenied;
+  }
+
+  private static <T> Uni<T> onWorker(Step<T> step, byte[] appId) {
+    return Uni.createFrom().item(() -> {
+      try {
+        return step.run();
+      } catch (OperatorDenied d) {
+        throw new Refused(d, appId);
       }
-      int from = current.get().generation();
-      f.put("fromGeneration", from);
-      return jobs.enqueueRootRotation(tx, from, "operator " + ok.signer());
-    }));
+    }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+  }
+
+  /**
+   * Enqueues (or finds, if already asked for) the rotation away from the CURRENT root generation. Non-blocking: the
+   * authorization (chain reads) runs on the worker pool, the database steps are reactive.
+   *
+   * @return the job, or a failure with {@link OperatorDenied} when the request is not authorized (audited first)
+   */
+  public Uni<JobStatus> requestRootRotation(OperatorRequest request) {
+    Map<String, Object> facts = facts(request);
+    return audited(facts, onWorker(() -> authorized(request, OperatorRequestMessage.ROTATE_ROOT, facts),
+        appIdOf(request)).chain(ok -> run(request, ok, null, facts, (tx, f) -> roots.current(tx).chain(current -> {
+          if (current.isEmpty()) {
+            return Uni.createFrom().failure(new IllegalStateException("no CURRENT root generation (KMS not bootstrapped)"));
+          }
+          int from = current.get().generation();
+          f.put("fromGeneration", from);
+          return jobs.enqueueRootRotation(tx, from, "operator " + ok.signer());
+        }))));
   }
 
   /**
    * Enqueues an app rotation to the key versions the chain holds for the app at the block the owner was read at.
    *
-   * @throws OperatorDenied when the request is not authorized or the app is not registered; audited first
+   * @return the job, or a failure with {@link OperatorDenied} when the request is not authorized or the app is not
+   *     registered (audited first)
    */
-  public JobStatus requestAppRotation(OperatorRequest request) throws OperatorDenied {
+  public Uni<JobStatus> requestAppRotation(OperatorRequest request) {
     Map<String, Object> facts = facts(request);
-    OperatorAuthorizer.Authorized ok = authorized(request, OperatorRequestMessage.SYNC_APP, facts);
     byte[] appId = request.getAppId().toByteArray();
-    RegistryOwnerPort.AppVersionsRead v;
-    try {
-      v = authorizer.appVersions(appId, ok);
-    } catch (OperatorDenied d) {
-      throw audited(d, facts, appId);
-    }
-    facts.put("targetVersion", v.current());
-    facts.put("targetMinVersion", v.minimum());
-    return run(request, ok, appId, facts, (tx, f) -> jobs.enqueueAppRotation(tx, org.teekms.keys.AppId.of(appId), (int) v.current(),
-        (int) v.minimum(), "operator " + ok.signer() + " (chain at block " + ok.ownerBlock() + ")"));
+    return audited(facts, onWorker(() -> authorized(request, OperatorRequestMessage.SYNC_APP, facts), appIdOf(request))
+        .chain(ok -> onWorker(() -> authorizer.appVersions(appId, ok), appId).chain(v -> {
+          facts.put("targetVersion", v.current());
+          facts.put("targetMinVersion", v.minimum());
+          return run(request, ok, appId, facts, (tx, f) -> jobs.enqueueAppRotation(tx, org.teekms.keys.AppId.of(appId),
+              (int) v.current(), (int) v.minimum(), "operator " + ok.signer() + " (chain at block " + ok.ownerBlock()
+                  + ")"));
+        })));
   }
 
   private OperatorAuthorizer.Authorized authorized(OperatorRequest request, String action, Map<String, Object> facts)
       throws OperatorDenied {
-    try {
-      OperatorAuthorizer.Authorized ok = authorizer.authorize(request, action);
-      facts.put("signer", ok.signer());
-      facts.put("signatureScheme", ok.scheme().name());
-      facts.put("ownerBlock", ok.ownerBlock());
-      facts.put("ownerBlockHash", ok.ownerBlockHash());
-      return ok;
-    } catch (OperatorDenied d) {
-      throw audited(d, facts, appIdOf(request));
-    }
+    OperatorAuthorizer.Authorized ok = authorizer.authorize(request, action);
+    facts.put("signer", ok.signer());
+    facts.put("signatureScheme", ok.scheme().name());
+    facts.put("ownerBlock", ok.ownerBlock());
+    facts.put("ownerBlockHash", ok.ownerBlockHash());
+    return ok;
   }
 
-  private JobStatus run(OperatorRequest request, OperatorAuthorizer.Authorized ok, byte[] appId,
-      Map<String, Object> facts, Enqueue enqueue) throws OperatorDenied {
+  private Uni<JobStatus> run(OperatorRequest request, OperatorAuthorizer.Authorized ok, byte[] appId,
+      Map<String, Object> facts, Enqueue enqueue) {
     byte[] nonce = request.getNonce().toByteArray();
     long now = clock.millis();
-    UUID jobId = pool.withTransaction(tx -> spendNonce(tx, nonce, request.getAction(), ok.signer(), now)
+    return pool.withTransaction(tx -> spendNonce(tx, nonce, request.getAction(), ok.signer(), now)
             .chain(spent -> {
               if (!spent) {
                 return Uni.createFrom().item(Optional.<UUID>empty());
@@ -129,21 +154,22 @@ public final class RotationControl {
                   })
                   .map(Optional::of);
             }))
-        .await().atMost(timeout)
-        .orElse(null);
-    if (jobId == null) {
-      throw audited(new OperatorDenied(OperatorDenied.Code.REPLAYED,
-          "nonce " + HexFormat.of().formatHex(nonce) + " was already used"), facts, appId);
-    }
-    JobStatus status = status(jobId).orElseThrow();
-    return new JobStatus(status.job(), status.appsTotal(), status.appsMoved(), Optional.of(ok.signer()));
+        .ifNoItem().after(timeout).fail()
+        .chain(jobId -> {
+          if (jobId.isEmpty()) {
+            return Uni.createFrom().<JobStatus>failure(new Refused(new OperatorDenied(OperatorDenied.Code.REPLAYED,
+                "nonce " + HexFormat.of().formatHex(nonce) + " was already used"), appId));
+          }
+          return status(jobId.get()).map(status -> new JobStatus(status.orElseThrow().job(),
+              status.get().appsTotal(), status.get().appsMoved(), Optional.of(ok.signer())));
+        });
   }
 
   private static byte[] appIdOf(OperatorRequest r) {
     return r.getAppId().size() == 20 ? r.getAppId().toByteArray() : null;
   }
 
-  public Optional<JobStatus> status(UUID jobId) {
+  public Uni<Optional<JobStatus>> status(UUID jobId) {
     return jobs.get(jobId).chain(job -> {
       if (job.isEmpty()) {
         return Uni.createFrom().item(Optional.<JobStatus>empty());
@@ -163,7 +189,7 @@ public final class RotationControl {
             return Optional.of(new JobStatus(job.get(), r.getLong("total").intValue(), r.getLong("moved").intValue(),
                 Optional.empty()));
           });
-    }).await().atMost(timeout);
+    }).ifNoItem().after(timeout).fail();
   }
 
   /** Inserts the nonce; false if it was spent before. Prunes nonces too old to be accepted anyway. */
@@ -176,11 +202,15 @@ public final class RotationControl {
         .map(r -> r.rowCount() == 1);
   }
 
-  private OperatorDenied audited(OperatorDenied d, Map<String, Object> facts, byte[] appId) {
-    facts.put("denyCode", d.code().name());
-    audit.appendAlone(AuditDraft.denied(AUDIT_KIND, appId, d.getMessage(), AuditDetail.json(facts)))
-        .await().atMost(timeout);
-    return d;
+  /** Audits a refusal of {@code work} (the denial is written before the caller hears of it), then fails with it. */
+  private Uni<JobStatus> audited(Map<String, Object> facts, Uni<JobStatus> work) {
+    return work.onFailure(Refused.class).recoverWithUni(failure -> {
+      Refused r = (Refused) failure;
+      facts.put("denyCode", r.denied.code().name());
+      return audit.appendAlone(AuditDraft.denied(AUDIT_KIND, r.appId, r.denied.getMessage(), AuditDetail.json(facts)))
+          .ifNoItem().after(timeout).fail()
+          .chain(() -> Uni.createFrom().<JobStatus>failure(r.denied));
+    });
   }
 
   /** What the request claimed, for the audit entry (the signature itself is not needed to reproduce the decision). */

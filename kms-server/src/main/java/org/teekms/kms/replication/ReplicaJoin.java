@@ -8,6 +8,8 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.util.List;
@@ -38,8 +40,38 @@ public final class ReplicaJoin {
 
   private ReplicaJoin() {}
 
-  public static void join(String source, KmsConfig config, RaTlsSetup ratls, PeerAttestation attestation, KmsPolicyPort policy,
-      Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock) {
+  /**
+   * Joins as described above. Non-blocking: the RA-TLS fetch (a blocking gRPC call) runs on the worker pool, the
+   * import is reactive; the received secrets are zeroized whatever the outcome.
+   */
+  public static Uni<Void> join(String source, KmsConfig config, RaTlsSetup ratls, PeerAttestation attestation,
+      KmsPolicyPort policy, Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock) {
+    return Uni.createFrom().item(() -> fetch(source, config, ratls, attestation, policy, clock))
+        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        .chain(joined -> store(source, joined, config, pool, roots, audit, clock)
+            .eventually(() -> joined.generations().forEach(RootGenerationRelease::destroy)));
+  }
+
+  /** Imports the received generations: all of them into an empty database, else this node's missing copies. */
+  private static Uni<Void> store(String source, OnboardingClient.Joined joined, KmsConfig config, Pool pool,
+      RootGenerationStore roots, AuditLog audit, Clock clock) {
+    List<RootGenerationRelease> generations = joined.generations();
+    return roots.list(pool).ifNoItem().after(config.dbTimeout()).fail().chain(existing -> existing.isEmpty()
+        ? RootImport.importInto(pool, roots, audit, generations, config.kmsId(), clock.millis())
+            .ifNoItem().after(config.dbTimeout()).fail()
+            .invoke(() -> LOG.infof("onboarding: imported root generations %s of KMS '%s' from %s (source grant %s)",
+                generations.stream().map(RootGenerationRelease::generation).toList(), config.kmsId(), source,
+                joined.sourceGrantId()))
+        : RootImport.addCopies(pool, roots, audit, generations, config.kmsId(), clock.millis())
+            .ifNoItem().after(config.dbTimeout()).fail()
+            .invoke(copied -> LOG.infof("onboarding: sealed this node's copies of root generations %s of KMS '%s' "
+                + "(obtained from %s, source grant %s)", copied, config.kmsId(), source, joined.sourceGrantId()))
+            .replaceWithVoid());
+  }
+
+  /** The source's release over a mutual RA-TLS channel opened for it. Blocking. */
+  private static OnboardingClient.Joined fetch(String source, KmsConfig config, RaTlsSetup ratls,
+      PeerAttestation attestation, KmsPolicyPort policy, Clock clock) {
     int colon = source.lastIndexOf(':');
     if (colon <= 0 || colon == source.length() - 1) {
       throw new IllegalStateException("teekms.onboarding.source must be host:port, got '" + source + "'");
@@ -68,25 +100,8 @@ public final class ReplicaJoin {
         local.checkQuote(peer);
         return peer;
       };
-      OnboardingClient.Joined joined = OnboardingClient.fetch(channel, attested, policy, published,
-          config.kmsId(), config.nodeId().orElse("unnamed"), config.onboarding().timeout(), clock);
-      List<RootGenerationRelease> generations = joined.generations();
-      try {
-        if (roots.list(pool).await().atMost(config.dbTimeout()).isEmpty()) {
-          RootImport.importInto(pool, roots, audit, generations, config.kmsId(), clock.millis())
-              .await().atMost(config.dbTimeout());
-          LOG.infof("onboarding: imported root generations %s of KMS '%s' from %s (source grant %s)",
-              generations.stream().map(RootGenerationRelease::generation).toList(), config.kmsId(), source,
-              joined.sourceGrantId());
-        } else {
-          List<Integer> copied = RootImport.addCopies(pool, roots, audit, generations, config.kmsId(), clock.millis())
-              .await().atMost(config.dbTimeout());
-          LOG.infof("onboarding: sealed this node's copies of root generations %s of KMS '%s' (obtained from %s, "
-              + "source grant %s)", copied, config.kmsId(), source, joined.sourceGrantId());
-        }
-      } finally {
-        generations.forEach(RootGenerationRelease::destroy);
-      }
+      return OnboardingClient.fetch(channel, attested, policy, published, config.kmsId(),
+          config.nodeId().orElse("unnamed"), config.onboarding().timeout(), clock);
     } finally {
       channel.shutdownNow();
       try {

@@ -3,10 +3,10 @@ package org.teekms.kms.replication;
 import org.teekms.kms.tls.RaTlsSetup;
 import org.teekms.kms.wiring.KmsConfig;
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
-import java.util.List;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.PeerAttestation;
 import org.teekms.kms.audit.AuditLog;
@@ -18,7 +18,8 @@ import org.teekms.kms.roots.RootGenerationStore;
  * {@code teekms.rotation.poll-interval}, a live root generation without this node's copy (one promoted by another
  * replica's rotation) is obtained by onboarding from {@code teekms.onboarding.source} ({@link ReplicaJoin}) and sealed
  * under this node's key. Until then this node cannot derive from that generation and refuses with the reason; it
- * never serves without it. Without an onboarding source the gap is logged as an error each poll.
+ * never serves without it. Without an onboarding source the gap is logged as an error each poll. Non-blocking: a poll
+ * is one Uni (the RA-TLS fetch inside runs on the worker pool).
  */
 @ApplicationScoped
 public class SealedCopySync {
@@ -48,22 +49,20 @@ public class SealedCopySync {
 
   @Scheduled(every = "${teekms.rotation.poll-interval:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
       delayed = "5s")
-  void poll() {
-    try {
-      List<Integer> missing = roots.missingCopies(pool).await().atMost(config.dbTimeout());
+  Uni<Void> poll() {
+    return roots.missingCopies(pool).ifNoItem().after(config.dbTimeout()).fail().chain(missing -> {
       if (missing.isEmpty()) {
-        return;
+        return Uni.createFrom().voidItem();
       }
       if (config.onboarding().source().isEmpty()) {
         LOG.errorf("root generations %s have no copy sealed under this node's sealing key %s and no "
             + "teekms.onboarding.source is set: this node cannot serve keys of those generations", missing,
             roots.sealingKeyId());
-        return;
+        return Uni.createFrom().voidItem();
       }
-      ReplicaJoin.join(config.onboarding().source().get(), config, ratls, attestation, kmsPolicy, pool, roots, audit,
-          clock);
-    } catch (RuntimeException e) {
-      LOG.warnf("sealed-copy sync failed (will retry): %s", e.getMessage());
-    }
+      return ReplicaJoin.join(config.onboarding().source().get(), config, ratls, attestation, kmsPolicy, pool, roots,
+          audit, clock);
+    }).onFailure().invoke(e -> LOG.warnf("sealed-copy sync failed (will retry): %s", e.getMessage()))
+        .onFailure().recoverWithNull();
   }
 }

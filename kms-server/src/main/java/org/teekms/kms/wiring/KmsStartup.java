@@ -3,10 +3,15 @@ package org.teekms.kms.wiring;
 import org.teekms.kms.replication.ReplicaJoin;
 import org.teekms.kms.tls.RaTlsSetup;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.PeerAttestation;
@@ -50,38 +55,65 @@ public class KmsStartup {
     DatabaseCoordinates db = DatabaseCoordinates.parse(url, user, password);
     String version = SchemaMigrator.migrate(db);
     LOG.infof("database %s at schema version %s", db, version);
-    KmsIdentityStore.claim(pool, config.kmsId(), clock.millis()).await().atMost(config.dbTimeout());
-    java.util.Optional<String> source = config.onboarding().source();
-    boolean empty = roots.list(pool).await().atMost(config.dbTimeout()).isEmpty();
-    java.util.List<Integer> missing = empty ? java.util.List.of()
-        : roots.missingCopies(pool).await().atMost(config.dbTimeout());
-    if (source.isPresent() && empty) {
+    Duration wait = config.dbTimeout();
+    Uni<Void> ready = KmsIdentityStore.claim(pool, config.kmsId(), clock.millis()).ifNoItem().after(wait).fail()
+        .chain(() -> roots.list(pool).ifNoItem().after(wait).fail())
+        .chain(existing -> existing.isEmpty() ? Uni.createFrom().item(Optional.<List<Integer>>empty())
+            : roots.missingCopies(pool).ifNoItem().after(wait).fail().map(Optional::of))
+        .chain(missing -> obtainRoots(missing, config, pool, clock, roots, audit, ratls, attestation, kmsPolicy))
+        .chain(() -> loadKeyring(appPolicy, keyring, pool));
+    // The server must not serve before this is done: startup (on the main thread, never an event loop) is the one
+    // place the KMS waits for the database; every step above carries its own time limit.
+    ready.await().indefinitely();
+    LOG.infof("KMS '%s' ready", config.kmsId());
+  }
+
+  /**
+   * This node's root generations: from {@code teekms.onboarding.source} into an empty database or for the copies it
+   * lacks ({@code missing} empty = the database has no generation), else generation 1 on the very first start.
+   */
+  private static Uni<Void> obtainRoots(Optional<List<Integer>> missing, KmsConfig config, Pool pool, Clock clock,
+      RootGenerationStore roots, AuditLog audit, RaTlsSetup ratls, PeerAttestation attestation,
+      KmsPolicyPort kmsPolicy) {
+    Optional<String> source = config.onboarding().source();
+    if (source.isPresent() && missing.isEmpty()) {
       LOG.infof("onboarding: empty database, joining KMS '%s' through %s", config.kmsId(), source.get());
-      ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
-    } else if (!missing.isEmpty()) {
-      String lacking = "root generations " + missing + " have no copy sealed under this node's sealing key "
+      return ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+    }
+    if (missing.isPresent() && !missing.get().isEmpty()) {
+      String lacking = "root generations " + missing.get() + " have no copy sealed under this node's sealing key "
           + roots.sealingKeyId() + " (they were sealed by replicas with other sealing keys)";
       if (source.isEmpty()) {
-        throw new IllegalStateException(lacking + "; set teekms.onboarding.source to a peer that holds them so this "
-            + "node obtains them over mutual RA-TLS and seals its own copies");
+        return Uni.createFrom().failure(new IllegalStateException(lacking + "; set teekms.onboarding.source to a peer "
+            + "that holds them so this node obtains them over mutual RA-TLS and seals its own copies"));
       }
       LOG.infof("onboarding: %s; obtaining them from %s", lacking, source.get());
-      ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
-    } else if (source.isPresent()) {
+      return ReplicaJoin.join(source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+    }
+    if (source.isPresent()) {
       LOG.infof("onboarding: this node holds its copies of every live root generation; teekms.onboarding.source is "
           + "not used");
-    } else if (RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(config.dbTimeout())) {
-      LOG.infof("bootstrap: created root generation 1 of KMS '%s'", config.kmsId());
+      return Uni.createFrom().voidItem();
     }
+    return RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).ifNoItem().after(config.dbTimeout()).fail()
+        .invoke(created -> {
+          if (created) {
+            LOG.infof("bootstrap: created root generation 1 of KMS '%s'", config.kmsId());
+          }
+        }).replaceWithVoid();
+  }
+
+  /**
+   * Loads the keyring (proves the sealing key unseals the roots). With a chain, the database (host-writable,
+   * restorable from a backup) is checked against the chain's root anchor before anything is unsealed: a generation
+   * the chain says is destroyed is never unsealed. The anchor is read on the worker pool (blocking RPCs).
+   */
+  private static Uni<Void> loadKeyring(org.teekms.kms.admission.AppPolicyPort appPolicy, LiveKeyring keyring, Pool pool) {
     if (appPolicy instanceof org.teekms.kms.adapters.GovernanceAppPolicy chain) {
-      // The database (host-writable, restorable from a backup) is checked against the chain's root anchor before
-      // anything is unsealed: a generation the chain says is destroyed is never unsealed.
-      org.teekms.kms.roots.ChainRootAnchor anchor = chain.rootAnchor();
-      LOG.infof("root generations checked against the %s", anchor);
-      keyring.refresh(pool, anchor);
-    } else {
-      keyring.refresh(pool);
+      return Uni.createFrom().item(chain::rootAnchor).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+          .invoke(anchor -> LOG.infof("root generations checked against the %s", anchor))
+          .chain(anchor -> keyring.derive(pool, anchor)).replaceWithVoid();
     }
-    LOG.infof("KMS '%s' ready", config.kmsId());
+    return keyring.derive(pool, null).replaceWithVoid();
   }
 }

@@ -1,15 +1,14 @@
 package org.teekms.kms.wiring;
 
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.List;
 import org.jboss.logging.Logger;
 import org.teekms.kms.rotation.RotationWorker;
-import org.teekms.kms.rotation.StepResult;
 
 /**
  * Runs runnable rotation job steps every {@code teekms.rotation.poll-interval}. Safe on every replica at once: steps
- * are claimed with FOR UPDATE SKIP LOCKED.
+ * are claimed with FOR UPDATE SKIP LOCKED. Non-blocking: a poll is one Uni, which the scheduler subscribes to.
  */
 @ApplicationScoped
 public class RotationScheduler {
@@ -26,12 +25,11 @@ public class RotationScheduler {
 
   @Scheduled(every = "${teekms.rotation.poll-interval:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
       delayed = "5s")
-  void poll() {
-    try {
-      List<StepResult> steps = worker.runUntilIdle(100).await().atMost(config.dbTimeout().multipliedBy(10));
-      steps.forEach(s -> LOG.infof("rotation job %s (%s): %s -> %s: %s", s.jobId(), s.kind(), s.from(), s.to(), s.summary()));
-    } catch (RuntimeException e) {
-      LOG.warnf("rotation poll failed (will retry): %s", e.getMessage());
-    }
+  Uni<Void> poll() {
+    return worker.runUntilIdle(100).ifNoItem().after(config.dbTimeout().multipliedBy(10)).fail()
+        .invoke(steps -> steps.forEach(s -> LOG.infof("rotation job %s (%s): %s -> %s: %s", s.jobId(), s.kind(),
+            s.from(), s.to(), s.summary())))
+        .onFailure().invoke(e -> LOG.warnf("rotation poll failed (will retry): %s", e.getMessage()))
+        .onFailure().recoverWithNull().replaceWithVoid();
   }
 }

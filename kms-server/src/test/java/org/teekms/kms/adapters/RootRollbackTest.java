@@ -202,7 +202,7 @@ class RootRollbackTest {
       kms.restart();
       // The attack without the anchor: the restored database revives generation 1 (sealed copy and all).
       try (LiveKeyring unanchored = new LiveKeyring(kms.roots, WAIT)) {
-        assertEquals(1, unanchored.deriver(kms.pool).keyring().currentGeneration(), "the backup revives generation 1");
+        assertEquals(1, unanchored.derive(kms.pool, null).await().indefinitely().keyring().currentGeneration(), "the backup revives generation 1");
       }
       AdmissionDenied d = kms.denied(List.of());
       assertEquals(DenyCode.ROOT_ANCHOR_MISMATCH, d.code());
@@ -216,7 +216,7 @@ class RootRollbackTest {
       assertEquals(new ChainRootAnchor(2, List.of(ChainRootAnchor.State.DESTROYED, ChainRootAnchor.State.CURRENT)),
           anchor);
       try (LiveKeyring startup = new LiveKeyring(kms.roots, WAIT)) {
-        RootAnchorViolation v = assertThrows(RootAnchorViolation.class, () -> startup.refresh(kms.pool, anchor));
+        RootAnchorViolation v = assertThrows(RootAnchorViolation.class, () -> startup.derive(kms.pool, anchor).await().indefinitely());
         assertTrue(v.getMessage().contains("current root generation is 1 but the chain's is 2"), v.getMessage());
       }
     } finally {
@@ -248,14 +248,14 @@ class RootRollbackTest {
       assertEquals(List.of(2), kms.grant(List.of()), "only the version on a live generation");
       assertEquals(List.of(2), kms.grant(List.of(2)));
       ChainRootAnchor anchor = kms.policy.rootAnchor();
-      assertFalse(kms.keyring.deriver(kms.pool, anchor).keyring().generations().containsKey(1),
+      assertFalse(kms.keyring.derive(kms.pool, anchor).await().indefinitely().keyring().generations().containsKey(1),
           "generation 1 was never unsealed");
 
       // A keyring that still held generation 1 (a node running since before the destruction) zeroizes it.
       try (LiveKeyring running = new LiveKeyring(kms.roots, WAIT)) {
-        assertTrue(running.deriver(kms.pool).keyring().generations().containsKey(1), "held before the anchor is seen");
+        assertTrue(running.derive(kms.pool, null).await().indefinitely().keyring().generations().containsKey(1), "held before the anchor is seen");
         assertEquals(org.teekms.keys.RootKeyring.GenerationState.DESTROYED,
-            running.deriver(kms.pool, anchor).keyring().generations().get(1));
+            running.derive(kms.pool, anchor).await().indefinitely().keyring().generations().get(1));
       }
     } finally {
       anvil.revert(chainSnapshot);

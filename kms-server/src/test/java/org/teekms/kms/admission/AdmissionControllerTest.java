@@ -221,7 +221,7 @@ class AdmissionControllerTest {
     assertEquals(32, k.diskKey().orElseThrow().length);
     assertEquals(32, k.appRootSecret().length);
     // The chain KMS root -> app root -> env-encryption key verifies against the generation's KMS root address.
-    EthereumAddress kmsRoot = keyring.deriver(pool).kmsRootKey(1).ethereumAddress();
+    EthereumAddress kmsRoot = keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress();
     SignatureChainVerifier verifier = new SignatureChainVerifier(kmsRoot);
     SignatureChainVerifier.Result env = verifier.verify(new SignatureChain(k.appRootCertificate(), k.envEncryptionCertificate()));
     assertTrue(env.valid(), env.detail());
@@ -426,7 +426,7 @@ class AdmissionControllerTest {
     org.teekms.keys.PurposeKeyCertificate ca = signed.issued().caKeyCertificate();
     assertEquals("tls-ca", ca.key().purpose().label());
     ReleasedAppKeys k = controller.grantAppKeys(good(1), List.of()).await().atMost(java.time.Duration.ofSeconds(60)).keys().get(0);
-    SignatureChainVerifier.Result chainOk = new SignatureChainVerifier(keyring.deriver(pool).kmsRootKey(1).ethereumAddress())
+    SignatureChainVerifier.Result chainOk = new SignatureChainVerifier(keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress())
         .verify(new SignatureChain(k.appRootCertificate(), ca));
     assertTrue(chainOk.valid(), chainOk.detail());
     org.bouncycastle.jce.spec.ECNamedCurveParameterSpec p256 = org.bouncycastle.jce.ECNamedCurveTable.getParameterSpec("P-256");

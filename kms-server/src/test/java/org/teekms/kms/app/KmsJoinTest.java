@@ -58,9 +58,9 @@ class KmsJoinTest {
 
   @Test
   void emptyReplicaObtainsTheRootGenerationsFromTheSourceAtStartup() {
-    assertEquals(sourceRootAddress, keyring.deriver(pool).kmsRootKey(1).ethereumAddress().toString(),
+    assertEquals(sourceRootAddress, keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress().toString(),
         "the replica holds the source's generation 1, not one of its own");
-    assertEquals(1, keyring.deriver(pool).keyring().currentGeneration());
+    assertEquals(1, keyring.derive(pool, null).await().indefinitely().keyring().currentGeneration());
     String kinds = audit.verify().await().atMost(Duration.ofSeconds(30)).valid() ? "valid" : "broken";
     assertEquals("valid", kinds);
     long onboarded = pool.query("SELECT count(*) FROM audit_log WHERE detail_json LIKE '%onboarded%'").execute()

@@ -56,8 +56,8 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
       String address;
       String publicKey;
       try (LiveKeyring keyring = new LiveKeyring(roots, WAIT)) {
-        address = keyring.deriver(pool).kmsRootKey(1).ethereumAddress().toString();
-        publicKey = HexFormat.of().formatHex(keyring.deriver(pool).kmsRootKey(1).publicKey());
+        address = keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress().toString();
+        publicKey = HexFormat.of().formatHex(keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).publicKey());
       }
       SimulatedTdx tdx = SimulatedTdx.enableSeeded("OnboardingSourceResource", clock,
           HexFormat.of().parseHex(RaTlsProfile.SEED));

@@ -444,7 +444,7 @@ class RotationRaTlsTest {
     assertEquals(1.0, meters.find("teekms.apps.rotation.due").gauge().value());
     // The periodic refresh reads every app with key state: the registered one, and three addresses that are no
     // AppPolicy (key state written directly by the first test), whose gauges are NaN.
-    assertEquals(1, dueMetrics.refresh());
+    assertEquals(1, dueMetrics.refresh().await().indefinitely());
     byte[] fake = new byte[20];
     fake[19] = 1;
     assertTrue(Double.isNaN(dueMetrics.value(fake)));

@@ -200,7 +200,7 @@ public class OnboardingOverRaTlsTest {
         ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
       try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT); LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
-        assertEquals(a.deriver(sourcePool).kmsRootKey(1).ethereumAddress(), b.deriver(replicaPool).kmsRootKey(1).ethereumAddress());
+        assertEquals(a.derive(sourcePool, null).await().indefinitely().kmsRootKey(1).ethereumAddress(), b.derive(replicaPool, null).await().indefinitely().kmsRootKey(1).ethereumAddress());
       }
       assertTrue(replicaAudit.verify().await().atMost(WAIT).valid());
     } finally {

@@ -90,7 +90,7 @@ class OnboardingTest {
 
       OnboardingController source = new OnboardingController(sourcePool, chain(true), sourceRoots,
           new GrantLedger(sourceAudit), WAIT);
-      OnboardingController.Release release = source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
+      OnboardingController.Release release = source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely();
       assertEquals(List.of(1, 2), release.generations().stream().map(RootGenerationRelease::generation).toList());
 
       AuditLog replicaAudit = new AuditLog(replicaPool, postgres.sessions(replicaPool), clock);
@@ -105,9 +105,9 @@ class OnboardingTest {
 
       try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT); LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
         for (int g = 1; g <= 2; g++) {
-          assertEquals(a.deriver(sourcePool).kmsRootKey(g).ethereumAddress(), b.deriver(replicaPool).kmsRootKey(g).ethereumAddress());
+          assertEquals(a.derive(sourcePool, null).await().indefinitely().kmsRootKey(g).ethereumAddress(), b.derive(replicaPool, null).await().indefinitely().kmsRootKey(g).ethereumAddress());
         }
-        assertEquals(2, b.deriver(replicaPool).keyring().currentGeneration());
+        assertEquals(2, b.derive(replicaPool, null).await().indefinitely().keyring().currentGeneration());
       }
       AuditEntry granted = sourceAudit.byEventId(release.grantId()).await().atMost(WAIT);
       assertEquals("GRANT_ONBOARDING", granted.kind());
@@ -128,7 +128,7 @@ class OnboardingTest {
 
       // A second import into a database that already holds roots is refused.
       assertThrows(Exception.class, () -> RootImport.importInto(replicaPool, replicaRoots, replicaAudit,
-          source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").generations(), "kms-x", clock.millis())
+          source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely().generations(), "kms-x", clock.millis())
           .await().atMost(WAIT));
     } finally {
       sourcePool.closeAndAwait();
@@ -152,12 +152,12 @@ class OnboardingTest {
       // the scheduler has not destroyed it yet (it runs late, or is down): the date alone decides
       OnboardingController justBefore = new OnboardingController(sourcePool, chain(true), sourceRoots,
           new GrantLedger(sourceAudit), WAIT, Clock.fixed(Instant.ofEpochMilli(destroyAfter - 1), ZoneOffset.UTC));
-      OnboardingController.Release before = justBefore.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
+      OnboardingController.Release before = justBefore.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely();
       assertEquals(List.of(1, 2), before.generations().stream().map(RootGenerationRelease::generation).toList());
       before.generations().forEach(RootGenerationRelease::destroy);
       OnboardingController atDate = new OnboardingController(sourcePool, chain(true), sourceRoots,
           new GrantLedger(sourceAudit), WAIT, Clock.fixed(Instant.ofEpochMilli(destroyAfter), ZoneOffset.UTC));
-      OnboardingController.Release after = atDate.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2");
+      OnboardingController.Release after = atDate.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely();
       try {
         assertEquals(List.of(2), after.generations().stream().map(RootGenerationRelease::generation).toList());
         assertEquals(RootState.RETIRED, sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).state(),
@@ -203,12 +203,12 @@ class OnboardingTest {
       OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
       OnboardingController down = new OnboardingController(pool, chain(false), roots, new GrantLedger(audit), WAIT);
       assertEquals(DenyCode.KMS_NOT_ALLOWED, assertThrows(AdmissionDenied.class,
-          () -> up.release(node(bytes(32, 0x12), false), "kms-x", "rogue")).code());
+          () -> up.release(node(bytes(32, 0x12), false), "kms-x", "rogue").await().indefinitely()).code());
       assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-          () -> up.release(node(ALLOWED_MEASUREMENT, false), "kms-other", "n")).code());
+          () -> up.release(node(ALLOWED_MEASUREMENT, false), "kms-other", "n").await().indefinitely()).code());
       assertEquals(DenyCode.DEBUG_TD, assertThrows(AdmissionDenied.class,
-          () -> up.release(node(ALLOWED_MEASUREMENT, true), "kms-x", "n")).code());
-      AdmissionDenied chainDown = assertThrows(AdmissionDenied.class, () -> down.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "n"));
+          () -> up.release(node(ALLOWED_MEASUREMENT, true), "kms-x", "n").await().indefinitely()).code());
+      AdmissionDenied chainDown = assertThrows(AdmissionDenied.class, () -> down.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "n").await().indefinitely());
       assertEquals(DenyCode.CHAIN_UNAVAILABLE, chainDown.code());
       List<String> reasons = audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
           .filter(e -> e.kind().equals("DENY_ONBOARDING")).map(AuditEntry::reason).toList();

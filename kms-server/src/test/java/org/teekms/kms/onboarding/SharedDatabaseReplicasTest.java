@@ -64,7 +64,7 @@ class SharedDatabaseReplicasTest {
     List<Integer> copyFrom(Replica peer, MutableClock clock) {
       OnboardingController source = new OnboardingController(peer.pool, chain(true), peer.roots,
           new GrantLedger(peer.audit), WAIT);
-      List<RootGenerationRelease> released = source.release(node(ALLOWED, false), "kms-x", "b").generations();
+      List<RootGenerationRelease> released = source.release(node(ALLOWED, false), "kms-x", "b").await().indefinitely().generations();
       try {
         return RootImport.addCopies(pool, roots, audit, released, "kms-x", clock.millis()).await().atMost(WAIT);
       } finally {
@@ -90,15 +90,15 @@ class SharedDatabaseReplicasTest {
       assertEquals("root generation 1 has no copy sealed under this node's sealing key " + b.roots().sealingKeyId()
           + " (copies exist for sealing keys: " + a.roots().sealingKeyId() + "); obtain it by onboarding from a peer "
           + "that holds it (teekms.onboarding.source)", lacking.getMessage());
-      RuntimeException keyring = assertThrows(RuntimeException.class, () -> kb.deriver(b.pool()));
+      RuntimeException keyring = assertThrows(RuntimeException.class, () -> kb.derive(b.pool(), null).await().indefinitely());
       assertTrue(keyring.getMessage().contains("has no copy sealed under this node's sealing key"), keyring.getMessage());
 
       // B onboards from A and seals its own copy; both now serve the same root.
       assertEquals(List.of(1), b.copyFrom(a, clock));
       assertEquals(List.of(), b.roots().missingCopies(b.pool()).await().atMost(WAIT));
       assertArrayEquals(a.roots().unseal(1).await().atMost(WAIT), b.roots().unseal(1).await().atMost(WAIT));
-      assertEquals(ka.deriver(a.pool()).kmsRootKey(1).ethereumAddress(),
-          kb.deriver(b.pool()).kmsRootKey(1).ethereumAddress());
+      assertEquals(ka.derive(a.pool(), null).await().indefinitely().kmsRootKey(1).ethereumAddress(),
+          kb.derive(b.pool(), null).await().indefinitely().kmsRootKey(1).ethereumAddress());
       assertEquals(2L, count(a.pool(), "SELECT count(*) FROM root_seal WHERE generation = 1"));
       assertEquals(List.of(), b.copyFrom(a, clock), "idempotent: nothing left to copy");
 
@@ -109,12 +109,12 @@ class SharedDatabaseReplicasTest {
       worker.runUntilIdle(10).await().atMost(WAIT);
       assertEquals(List.of(), a.roots().missingCopies(a.pool()).await().atMost(WAIT));
       assertEquals(List.of(2), b.roots().missingCopies(b.pool()).await().atMost(WAIT));
-      assertEquals(2, ka.deriver(a.pool()).keyring().currentGeneration());
-      assertThrows(RuntimeException.class, () -> kb.deriver(b.pool()), "B must not serve without generation 2");
+      assertEquals(2, ka.derive(a.pool(), null).await().indefinitely().keyring().currentGeneration());
+      assertThrows(RuntimeException.class, () -> kb.derive(b.pool(), null).await().indefinitely(), "B must not serve without generation 2");
       assertEquals(List.of(2), b.copyFrom(a, clock));
       for (int g = 1; g <= 2; g++) {
-        assertEquals(ka.deriver(a.pool()).kmsRootKey(g).ethereumAddress(),
-            kb.deriver(b.pool()).kmsRootKey(g).ethereumAddress());
+        assertEquals(ka.derive(a.pool(), null).await().indefinitely().kmsRootKey(g).ethereumAddress(),
+            kb.derive(b.pool(), null).await().indefinitely().kmsRootKey(g).ethereumAddress());
       }
 
       // Destruction of generation 1 (after the grace period) shreds both nodes' copies; none can be added back.
