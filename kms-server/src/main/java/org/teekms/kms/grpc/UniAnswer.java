@@ -8,7 +8,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Answers a unary call from a Uni without blocking the calling (event-loop) thread: the answer goes out when the Uni
- * completes; a failure is logged and answered as INTERNAL with its one-line reason; past {@code timeout} the call is
+ * completes; a refusal ({@code AdmissionDenied}) is answered with its code and reason; a failure is logged and answered as INTERNAL with its one-line reason; past {@code timeout} the call is
  * answered as failed (the database or chain did not answer).
  */
 final class UniAnswer {
@@ -21,6 +21,10 @@ final class UniAnswer {
           out.onNext(item);
           out.onCompleted();
         }, failure -> {
+          if (failure instanceof org.teekms.kms.admission.AdmissionDenied d) {
+            out.onError(GrpcErrors.denied(d)); // a refusal with its reason (e.g. RATE_LIMITED), not a failure
+            return;
+          }
           log.errorf(failure, "%s failed", method);
           out.onError(GrpcErrors.internal(method, failure));
         });
