@@ -90,9 +90,9 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
         .emitOn(Infrastructure.getDefaultWorkerPool())
         .map(ignored -> {
           RotationSchedule s = schedules.read(appId);
-          // A gauge only for an app this KMS serves (it has key state): any caller may name any app id, and each
-          // gauge is a time series kept for the process's lifetime.
-          if (b.getKnown()) {
+          // A gauge only for an app this KMS serves (key state) or the chain registers (its schedule was read): any
+          // caller may name any app id, and each gauge is a time series kept for the process's lifetime.
+          if (b.getKnown() || s.read()) {
             dueMetrics.record(appId, s);
           }
           return b.setRotationSchedule(encode(s)).build();
