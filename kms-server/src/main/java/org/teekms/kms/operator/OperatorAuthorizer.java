@@ -11,9 +11,7 @@ import org.teekms.keys.Secp256k1SigningKey;
 
 /**
  * Checks everything about an operator request that needs no database: well-formed, meant for this KMS, chain and
- * registry, fresh, its signature recovered locally (cheap checks first: while the last owner read is at most
- * {@link #OWNER_HINT_TTL} old, a request that cannot be that EOA owner's is refused without reading the chain), and
- * signed by the registry owner read at a pinned block: an EOA owner by an EIP-191 signature, a
+ * registry, fresh, and signed by the registry owner read at a pinned block: an EOA owner by an EIP-191 signature, a
  * contract owner (a multisig, a smart account) by its EIP-1271 {@code isValidSignature} at that same block, asked for
  * {@link OperatorRequestMessage#digest}. The single-use nonce is spent
  * by the caller in the transaction that acts on the request. Fails closed: every path that is not a full match throws
@@ -42,18 +40,6 @@ public final class OperatorAuthorizer {
   public Duration maxSkew() {
     return maxSkew;
   }
-
-  /**
-   * How long the last owner read may refuse requests without a new chain read: a request whose EIP-191 signer is not
-   * that EOA owner (or whose signature recovers no key) is denied from it. Authorization always reads the chain, so an
-   * ownership transfer is honoured for the new owner at once once this has passed, and the old owner never gains.
-   */
-  public static final java.time.Duration OWNER_HINT_TTL = java.time.Duration.ofSeconds(5);
-
-  /** The last owner read and when it was made. */
-  private record OwnerHint(RegistryOwnerPort.OwnerRead read, long readAtMillis) {}
-
-  private volatile OwnerHint hint;
 
   /** Longest signature handed to an owner contract (a multisig's concatenated signatures fit many times over). */
   public static final int MAX_CONTRACT_SIGNATURE = 8192;
@@ -123,62 +109,34 @@ public final class OperatorAuthorizer {
       throw new OperatorDenied(OperatorDenied.Code.STALE, "timestamp " + request.getTimestampMillis() + " is "
           + skew + " ms from the KMS clock, more than the accepted " + maxSkew.toMillis() + " ms");
     }
-    byte[] signature = request.getSignature().toByteArray();
-    // The signature before the chain: an EIP-191 signer is recovered locally, and while the last owner read is recent
-    // enough a request that cannot be the EOA owner's is refused without another chain read (the hint only denies).
-    String signer = null;
-    OperatorDenied unrecoverable = null;
-    try {
-      signer = recover(message, signature);
-    } catch (OperatorDenied d) {
-      unrecoverable = d;
-    }
-    OwnerHint known = hint;
-    if (known != null && !known.read().contract()
-        && clock.millis() - known.readAtMillis() <= OWNER_HINT_TTL.toMillis()
-        && (unrecoverable != null || !signer.equals(known.read().owner()))) {
-      throw notTheOwner(known.read(), signer, unrecoverable, " (owner read at most " + OWNER_HINT_TTL.toSeconds()
-          + " s ago)");
-    }
-    if (known != null && known.read().contract() && (signature.length == 0 || signature.length > MAX_CONTRACT_SIGNATURE)) {
-      throw contractSignatureSize(known.read(), signature);
-    }
     RegistryOwnerPort.OwnerRead read = owner.owner();
     if (read.failure() != null) {
       throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, read.failure());
     }
-    hint = new OwnerHint(read, clock.millis());
+    byte[] signature = request.getSignature().toByteArray();
     if (read.contract()) {
       return contractApproved(request, read, signature);
     }
-    if (unrecoverable != null || !signer.equals(read.owner())) {
-      throw notTheOwner(read, signer, unrecoverable, "");
+    String signer;
+    try {
+      signer = recover(message, signature);
+    } catch (OperatorDenied d) {
+      throw new OperatorDenied(d.code(), d.detail() + " (registry owner " + read.owner() + " has no contract code at block "
+          + read.blockNumber() + ", so only its EIP-191 signature is accepted)");
+    }
+    if (!signer.equals(read.owner())) {
+      throw new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner "
+          + read.owner() + " at block " + read.blockNumber());
     }
     return new Authorized(signer, Scheme.EIP191, read.blockNumber(), read.blockHash());
-  }
-
-  /** The denial of a request the EOA owner {@code read} did not sign: its signature is unusable, or another key made it. */
-  private static OperatorDenied notTheOwner(RegistryOwnerPort.OwnerRead read, String signer, OperatorDenied unrecoverable,
-      String when) {
-    if (unrecoverable != null) {
-      return new OperatorDenied(unrecoverable.code(), unrecoverable.detail() + " (registry owner " + read.owner()
-          + " has no contract code at block " + read.blockNumber() + ", so only its EIP-191 signature is accepted)"
-          + when);
-    }
-    return new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner "
-        + read.owner() + " at block " + read.blockNumber() + when);
-  }
-
-  private static OperatorDenied contractSignatureSize(RegistryOwnerPort.OwnerRead read, byte[] signature) {
-    return new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature for contract owner " + read.owner()
-        + " must be 1.." + MAX_CONTRACT_SIGNATURE + " bytes, got " + signature.length);
   }
 
   /** EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other answer denies. */
   private Authorized contractApproved(OperatorRequest request, RegistryOwnerPort.OwnerRead read, byte[] signature)
       throws OperatorDenied {
     if (signature.length == 0 || signature.length > MAX_CONTRACT_SIGNATURE) {
-      throw contractSignatureSize(read, signature);
+      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature for contract owner " + read.owner()
+          + " must be 1.." + MAX_CONTRACT_SIGNATURE + " bytes, got " + signature.length);
     }
     RegistryOwnerPort.ContractSignatureRead answer = owner.isValidSignature(read.owner(),
         OperatorRequestMessage.digest(request), signature, read.blockHash());

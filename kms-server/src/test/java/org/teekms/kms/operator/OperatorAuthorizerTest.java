@@ -1,7 +1,6 @@
 package org.teekms.kms.operator;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -222,60 +221,6 @@ class OperatorAuthorizerTest {
         deniedCode(authorizer(RegistryOwnerPort.unconfigured()), sign(unsigned(NOW), OWNER)));
     assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE, deniedCode(new OperatorAuthorizer("kms-a", 31337, null,
         ownedBy(OWNER), CLOCK, Duration.ofMinutes(5)), sign(unsigned(NOW), OWNER)), "no chain configured");
-  }
-
-  /** An EOA owner that counts its chain reads and can be handed to another key. */
-  static final class CountingOwner implements RegistryOwnerPort {
-    volatile Credentials owner;
-    final java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
-
-    CountingOwner(Credentials owner) {
-      this.owner = owner;
-    }
-
-    @Override
-    public OwnerRead owner() {
-      reads.incrementAndGet();
-      return new OwnerRead(owner.getAddress(), false, 7, "0xabc", null);
-    }
-
-    @Override
-    public AppVersionsRead appVersions(byte[] appId, String blockHash) {
-      return new AppVersionsRead(3, 2, null);
-    }
-
-    @Override
-    public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
-      throw new AssertionError("an EOA owner is never asked for EIP-1271");
-    }
-  }
-
-  @Test
-  void aFloodOfForgedRequestsDoesNotReadTheChainPerRequest() {
-    CountingOwner chain = new CountingOwner(OWNER);
-    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(NOW);
-    OperatorAuthorizer a = new OperatorAuthorizer("kms-a", 31337, REGISTRY, chain, clock, Duration.ofMinutes(5));
-    OperatorRequest forged = sign(unsigned(NOW), OTHER);
-    byte[] garbage = new byte[65];
-    garbage[64] = 27;
-    OperatorRequest unrecoverable = unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(garbage)).build();
-    for (int i = 0; i < 1000; i++) {
-      assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, forged));
-      assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(a, unrecoverable));
-    }
-    assertEquals(1, chain.reads.get(), "one owner read serves every denial within the hint's lifetime");
-    // The owner's own request is always checked against a fresh read: the hint never authorizes.
-    assertEquals(OWNER.getAddress(), assertDoesNotThrow(() -> a.authorize(sign(unsigned(NOW), OWNER))).signer());
-    assertEquals(2, chain.reads.get());
-    // Ownership moves to OTHER: its requests are authorized once the hint has aged (a fresh read), not before.
-    chain.owner = OTHER;
-    assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, forged));
-    clock.advance(OperatorAuthorizer.OWNER_HINT_TTL.plusMillis(1));
-    assertEquals(OTHER.getAddress(), assertDoesNotThrow(() -> a.authorize(sign(unsigned(NOW), OTHER))).signer());
-    // and the old owner is now refused from the new hint
-    int before = chain.reads.get();
-    assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(NOW), OWNER)));
-    assertEquals(before, chain.reads.get());
   }
 
   @Test
