@@ -48,6 +48,11 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     if (session == null) {
       throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "the call did not arrive over mutual TLS");
     }
+    if (session.getValue(org.teekms.kms.tls.BoundedClientVerification.THROTTLED) instanceof String why) {
+      // Its certificate was never verified (handshake bounds): refused, and the session is not resumed later.
+      session.invalidate();
+      throw new AdmissionDenied(DenyCode.RATE_LIMITED, why);
+    }
     RaTlsIdentity id;
     try {
       id = trust.peerIdentity(session);

@@ -216,6 +216,34 @@ public final class AuditLog {
         .chain(() -> verifyFrom(tx, 0, AuditEntryHasher.genesisHash(), 0)));
   }
 
+  /**
+   * Verifies only what was appended after a verified checkpoint (entry {@code seq} with hash {@code entryHash}, from an
+   * earlier valid verification): the checkpoint entry must still be there with that hash and content, then the chain is
+   * recomputed from it to the head as {@link #verify()} does. Entries before the checkpoint are not read again (only a
+   * full {@link #verify()} detects a later edit there). {@code entriesChecked} counts the whole chain up to the head.
+   */
+  public Uni<ChainVerification> verifyAfter(long seq, byte[] entryHash) {
+    if (seq == 0) {
+      return verify();
+    }
+    return pool.withTransaction(tx -> tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute()
+        .chain(() -> tx.preparedQuery("SELECT * FROM audit_log WHERE seq = $1").execute(Tuple.of(seq)))
+        .chain(rows -> {
+          AuditEntry e;
+          try {
+            e = rows.size() == 1 ? read(rows.iterator().next()) : null;
+          } catch (RuntimeException bad) {
+            e = null;
+          }
+          if (e == null || !MessageDigest.isEqual(e.entryHash(), entryHash)
+              || !MessageDigest.isEqual(AuditEntryHasher.hash(e), entryHash)) {
+            return Uni.createFrom().item(ChainVerification.broken(seq - 1, entryHash, seq, "the entry verified "
+                + "earlier at seq " + seq + " is missing or changed since (entry deleted or edited?)"));
+          }
+          return verifyFrom(tx, seq, entryHash, seq);
+        }));
+  }
+
   private Uni<ChainVerification> verifyFrom(SqlClient client, long afterSeq, byte[] running, long checked) {
     return client.preparedQuery("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
         .execute(Tuple.of(afterSeq, VERIFY_PAGE))

@@ -44,9 +44,12 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   private final Clock clock;
   private final RotationScheduleReader schedules;
   private final RotationDueMetrics dueMetrics;
+  private final org.teekms.kms.audit.AuditChainVerifier chainVerifier;
 
   public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock,
-      RotationScheduleReader schedules, RotationDueMetrics dueMetrics) {
+      RotationScheduleReader schedules, RotationDueMetrics dueMetrics,
+      org.teekms.kms.audit.AuditChainVerifier chainVerifier) {
+    this.chainVerifier = chainVerifier;
     this.pool = pool;
     this.audit = audit;
     this.jobs = jobs;
@@ -87,7 +90,11 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
         .emitOn(Infrastructure.getDefaultWorkerPool())
         .map(ignored -> {
           RotationSchedule s = schedules.read(appId);
-          dueMetrics.record(appId, s);
+          // A gauge only for an app this KMS serves (key state) or the chain registers (its schedule was read): any
+          // caller may name any app id, and each gauge is a time series kept for the process's lifetime.
+          if (b.getKnown() || s.read()) {
+            dueMetrics.record(appId, s);
+          }
           return b.setRotationSchedule(encode(s)).build();
         });
     UniAnswer.answer("GetEffectivePolicy", answer, config.dbTimeout().multipliedBy(3), out, LOG);
@@ -116,7 +123,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
 
   @Override
   public void verifyAuditChain(VerifyAuditChainRequest request, StreamObserver<VerifyAuditChainResponse> out) {
-    UniAnswer.answer("VerifyAuditChain", audit.verify().map(v -> VerifyAuditChainResponse.newBuilder()
+    UniAnswer.answer("VerifyAuditChain", chainVerifier.verify().map(v -> VerifyAuditChainResponse.newBuilder()
             .setValid(v.valid()).setEntriesChecked(v.entriesChecked()).setHeadHash(ByteString.copyFrom(v.headHash().toByteArray()))
             .setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build()),
         config.dbTimeout().multipliedBy(30), out, LOG);

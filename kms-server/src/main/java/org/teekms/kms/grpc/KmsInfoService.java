@@ -3,7 +3,10 @@ package org.teekms.kms.grpc;
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
+import org.teekms.kms.admission.AdmissionDenied;
+import org.teekms.kms.admission.DenyCode;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.util.HexFormat;
 import org.jboss.logging.Logger;
@@ -28,7 +31,9 @@ import org.teekms.proto.RootGenerationInfo;
 /**
  * teekms.v1.KmsInfoService: who this KMS is (plain TLS, no client attestation). The KMS root public keys come from
  * the live keyring; the node's quote binds them ({@link KmsIdentityBinding}); {@code simulated} says whether that quote
- * comes from the TDX simulator.
+ * comes from the TDX simulator. Needs no client certificate, so its work is bounded: the answer without a nonce is
+ * cached per root generations and KMS certificate (a renewal makes a fresh quote), and calls with a nonce (a fresh
+ * quote each, through the TD's quote interface) are capped at {@code teekms.limits.concurrent-quotes} at once.
  */
 @GrpcService
 public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
@@ -40,6 +45,9 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
   private final LiveKeyring keyring;
   private final KmsConfig config;
   private final RaTlsSetup ratls;
+  private final java.util.concurrent.Semaphore quotes;
+  private final java.util.concurrent.atomic.AtomicReference<Cached> cached =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   public KmsInfoService(Pool pool, RootGenerationStore roots, LiveKeyring keyring, KmsConfig config, RaTlsSetup ratls) {
     this.pool = pool;
@@ -47,6 +55,7 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
     this.keyring = keyring;
     this.config = config;
     this.ratls = ratls;
+    this.quotes = new java.util.concurrent.Semaphore(config.limits().concurrentQuotes());
   }
 
   @Override
@@ -55,12 +64,52 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
       out.onError(GrpcErrors.invalid("nonce must be empty or 32 bytes"));
       return;
     }
-    // Database reads reactive; derivation, certificates and the quote (CPU, the TD's quote device) on a worker.
-    UniAnswer.answer("GetKmsInfo", keyring.derive(pool, null)
-        .chain(deriver -> roots.list(pool).map(generations -> java.util.Map.entry(deriver, generations)))
-        .emitOn(Infrastructure.getDefaultWorkerPool())
-        .map(read -> info(read.getKey(), read.getValue(), request.getNonce().toByteArray())),
+    byte[] nonce = request.getNonce().toByteArray();
+    // Anyone may call this: the answer without a nonce is built once per (root generations, KMS certificate) and
+    // served from memory; a nonce needs a fresh quote, made by at most teekms.limits.concurrent-quotes calls at once.
+    UniAnswer.answer("GetKmsInfo", roots.list(pool).chain(generations -> {
+          List<String> key = generations.stream().map(g -> g.generation() + ":" + g.state()).toList();
+          Object certificate = ratls.keyManager().credentials().certificate();
+          Cached c = cached.get();
+          boolean current = c != null && c.generations().equals(key) && c.certificate() == certificate;
+          if (current && nonce.length == 0) {
+            return Uni.createFrom().item(c.info());
+          }
+          if (nonce.length > 0 && !quotes.tryAcquire()) {
+            return Uni.createFrom().failure(new AdmissionDenied(DenyCode.RATE_LIMITED, "GetKmsInfo with a nonce: "
+                + config.limits().concurrentQuotes() + " quotes are being made (teekms.limits.concurrent-quotes); "
+                + "retry later, or call without a nonce for the cached answer"));
+          }
+          Uni<KmsInfo> made = (current ? Uni.createFrom().item(c.info()).emitOn(Infrastructure.getDefaultWorkerPool())
+                  .map(info -> quoted(info.toBuilder(), bound(info), nonce))
+              : keyring.derive(pool, null).emitOn(Infrastructure.getDefaultWorkerPool())
+                  .map(deriver -> info(deriver, generations, nonce))
+                  .invoke(info -> {
+                    if (nonce.length == 0) {
+                      cached.set(new Cached(key, certificate, info));
+                    }
+                  }));
+          return nonce.length == 0 ? made : made.onTermination().invoke(quotes::release);
+        }),
         config.dbTimeout().multipliedBy(3), out, LOG);
+  }
+
+  /** The answer without a nonce, for the root generations ("generation:state") and KMS certificate it was made under. */
+  private record Cached(List<String> generations, Object certificate, KmsInfo info) {}
+
+  /** The roots a cached answer's quote binds, as {@link #info} bound them. */
+  private static List<KmsIdentityBinding.Root> bound(KmsInfo info) {
+    List<KmsIdentityBinding.Root> bound = new ArrayList<>();
+    for (RootGenerationInfo g : info.getGenerationsList()) {
+      bound.add(new KmsIdentityBinding.Root(g.getGeneration(), g.getRootAddress().toByteArray(),
+          g.getCaCertificate().toByteArray()));
+    }
+    return bound;
+  }
+
+  private KmsInfo quoted(KmsInfo.Builder b, List<KmsIdentityBinding.Root> bound, byte[] nonce) {
+    RuntimeEventLog.QuoteWithLog quote = ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound, nonce));
+    return b.setQuote(ByteString.copyFrom(quote.quote())).setEventLog(quote.eventLogJson()).build();
   }
 
   private KmsInfo info(KmsKeyDeriver deriver, List<RootGeneration> generations, byte[] nonce) {
@@ -86,8 +135,7 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
         bound.add(new KmsIdentityBinding.Root(g.generation(), root.ethereumAddress().toBytes(), caCert));
       }
     }
-    RuntimeEventLog.QuoteWithLog quote = ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound, nonce));
-    return b.setQuote(ByteString.copyFrom(quote.quote())).setEventLog(quote.eventLogJson()).build();
+    return quoted(b, bound, nonce);
   }
 
   private static String version() {

@@ -49,12 +49,21 @@ public class RotationDueMetrics {
         .register(registry);
   }
 
-  /** Records a schedule just read (NaN on failure: an unknown state is not "not due"). */
+  /**
+   * Records a schedule just read (NaN on failure: an unknown state is not "not due"), for an app this KMS serves only
+   * (callers check: the Auditor API records apps with key state); at most {@link #MAX_APPS} apps are tracked.
+   */
   public void record(byte[] appId, RotationSchedule schedule) {
     String app = "0x" + HexFormat.of().formatHex(appId);
-    due.put(app, !schedule.read() ? Double.NaN : schedule.due() ? 1.0 : 0.0);
-    if (!registered.add(app)) {
-      return;
+    // At most MAX_APPS gauges (time series) ever: past that, apps not yet tracked are left out of the metrics.
+    synchronized (registered) {
+      if (!registered.contains(app) && registered.size() >= MAX_APPS) {
+        return;
+      }
+      due.put(app, !schedule.read() ? Double.NaN : schedule.due() ? 1.0 : 0.0);
+      if (!registered.add(app)) {
+        return;
+      }
     }
     Gauge.builder("teekms.app.rotation.due", due, m -> m.getOrDefault(app, Double.NaN))
         .description("1 when the app's on-chain key rotation period has elapsed (AppPolicy.rotationDue), 0 when not, "

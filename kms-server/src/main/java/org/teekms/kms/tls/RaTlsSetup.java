@@ -69,6 +69,7 @@ public class RaTlsSetup {
   static final int IDENTITY_CACHE_ENTRIES = 10_000;
 
   private final RaTlsTrustManager trust;
+  private final BoundedClientVerification bounded;
   private final boolean gpuVerified;
   private final RaTlsKeyManager keys;
   private final EvidenceSource evidence;
@@ -147,6 +148,10 @@ public class RaTlsSetup {
       this.gpuVerified = gpu.isPresent();
       RaTlsVerifier verifier = builder.build();
       this.trust = RaTlsTrustManager.deferringClientRejections(verifier);
+      KmsConfig.Limits limits = config.limits();
+      this.bounded = new BoundedClientVerification(trust, new org.teekms.kms.grpc.SourceRateLimiter(
+          limits.handshakesPerMinute(), limits.handshakeBurst(), limits.maxSources(), System::nanoTime),
+          limits.concurrentVerifications(), limits.verificationWait());
       TrustConfigMeasurement.Outcome outcome = TrustConfigMeasurement.measure(trustConfiguration, measured);
       LOG.infof("trust configuration %s (%d keys: %s) %s RTMR3 as %s", trustConfiguration.digestHex(),
           trustConfiguration.keys().size(), String.join(", ", trustConfiguration.keys()),
@@ -220,6 +225,11 @@ public class RaTlsSetup {
 
   public RaTlsTrustManager trustManager() {
     return trust;
+  }
+
+  /** What the RA-TLS port verifies clients with: {@link #trustManager()} behind the handshake bounds. */
+  public BoundedClientVerification boundedTrustManager() {
+    return bounded;
   }
 
   /** Whether clients' GPU evidence is verified ({@code teekms.gpu.verification} is not disabled). */

@@ -31,7 +31,7 @@ public class RaTlsTlsProviders {
   @ApplicationScoped
   @Identifier("ratls")
   TrustStoreProvider trustStore(RaTlsSetup setup) {
-    return (Vertx vertx) -> new TrustStoreAndTrustOptions(null, TrustOptions.wrap(setup.trustManager()));
+    return (Vertx vertx) -> new TrustStoreAndTrustOptions(null, TrustOptions.wrap(setup.boundedTrustManager()));
   }
 
   /** Identity of callers = what the RA-TLS trust manager verified in the handshake. */

@@ -145,6 +145,12 @@ public class KmsBeans {
 
   @Produces
   @Singleton
+  org.teekms.kms.audit.AuditChainVerifier auditChainVerifier(AuditLog audit, Clock clock, KmsConfig config) {
+    return new org.teekms.kms.audit.AuditChainVerifier(audit, clock, config.audit().fullVerifyInterval());
+  }
+
+  @Produces
+  @Singleton
   GrantLedger grantLedger(Pool pool, AuditLog audit) {
     return new GrantLedger(audit);
   }

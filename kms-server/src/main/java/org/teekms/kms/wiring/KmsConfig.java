@@ -44,6 +44,61 @@ public interface KmsConfig {
 
   EnvPubkey envPubkey();
 
+  Audit audit();
+
+  Limits limits();
+
+  /** The Auditor API's chain verification (AuditChainVerifier). */
+  interface Audit {
+    /**
+     * How often VerifyAuditChain walks the whole chain from the genesis hash again; in between, a call walks only the
+     * entries appended since the last verified checkpoint.
+     */
+    @WithDefault("1h")
+    Duration fullVerifyInterval();
+  }
+
+  /** Bounds on the work anyone can ask of the KMS without an attested certificate. */
+  interface Limits {
+    /**
+     * Sustained calls per minute one source address may make to the services that need no client certificate
+     * (KmsInfoService, Auditor, Rotation); AppEnv has its own budget (teekms.env-pubkey.*).
+     */
+    @WithDefault("600")
+    int unauthenticatedRequestsPerMinute();
+
+    /** Such calls a source may make at once before the sustained rate applies. */
+    @WithDefault("100")
+    int unauthenticatedBurst();
+
+    /** Source addresses tracked at once (least recently seen forgotten first): bounds the limiter's memory. */
+    @WithDefault("100000")
+    int maxSources();
+
+    /**
+     * TLS handshakes with a client certificate one source address may make per minute before its certificates are
+     * left unverified (attested calls on such a connection are refused RATE_LIMITED).
+     */
+    @WithDefault("6000")
+    int handshakesPerMinute();
+
+    /** Such handshakes a source may make at once before the sustained rate applies. */
+    @WithDefault("1000")
+    int handshakeBurst();
+
+    /** Client certificates verified at once (DCAP, event log, GPU evidence); more wait up to verification-wait. */
+    @WithDefault("16")
+    int concurrentVerifications();
+
+    /** How long a handshake waits for a verification slot before its certificate is left unverified. */
+    @WithDefault("2s")
+    Duration verificationWait();
+
+    /** GetKmsInfo calls with a nonce (each needs a fresh TDX quote) served at once; more are refused RATE_LIMITED. */
+    @WithDefault("2")
+    int concurrentQuotes();
+  }
+
   /** The unauthenticated AppEnv/GetAppEnvEncryptPubKey read: a token bucket per source address. */
   interface EnvPubkey {
     /** Sustained requests per minute one source address may make. */

@@ -49,6 +49,9 @@ class KmsServerTest {
   @ConfigProperty(name = "quarkus.http.test-port")
   int port;
 
+  @jakarta.inject.Inject
+  io.micrometer.core.instrument.MeterRegistry registry;
+
   @Test
   void kmsInfoListsTheBootstrappedGeneration() {
     KmsInfo i = info.getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
@@ -123,6 +126,34 @@ class KmsServerTest {
     StatusRuntimeException bad = assertThrows(StatusRuntimeException.class, () -> auditor.getEffectivePolicy(
         GetEffectivePolicyRequest.newBuilder().setAppId(ByteString.copyFrom(new byte[3])).build()));
     assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
+  }
+
+  @Test
+  void effectivePolicyOfAppsThisKmsDoesNotServeRegistersNoMetric() {
+    java.util.Random random = new java.util.Random(20261202);
+    int before = registry.find("teekms.app.rotation.due").gauges().size();
+    for (int i = 0; i < 40; i++) {
+      byte[] app = new byte[20];
+      random.nextBytes(app);
+      assertEquals(false, auditor.getEffectivePolicy(GetEffectivePolicyRequest.newBuilder()
+          .setAppId(ByteString.copyFrom(app)).build()).getKnown());
+    }
+    assertEquals(before, registry.find("teekms.app.rotation.due").gauges().size(),
+        "a caller naming arbitrary app ids must not create a time series per id");
+  }
+
+  @Test
+  void kmsInfoWithoutNonceIsServedFromMemoryUntilTheCertificateOrGenerationsChange() {
+    KmsInfo a = info.getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+    KmsInfo b = info.getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+    // A fresh quote differs (ECDSA with a random nonce): the same bytes show the answer was not made again.
+    assertEquals(a.getQuote(), b.getQuote());
+    assertEquals(a, b);
+    byte[] nonce = new byte[32];
+    nonce[31] = 7;
+    KmsInfo fresh = info.getKmsInfo(GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+    assertTrue(!fresh.getQuote().equals(a.getQuote()), "a nonce gets its own quote");
+    assertEquals(a.getGenerationsList(), fresh.getGenerationsList());
   }
 
   @Test

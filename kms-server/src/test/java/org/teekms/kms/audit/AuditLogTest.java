@@ -158,6 +158,65 @@ class AuditLogTest {
   }
 
   @Test
+  void repeatedChainVerificationWalksOnlyWhatWasAppendedSinceTheLastVerifiedCheckpoint() {
+    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(1_000_000);
+    AuditChainVerifier verifier = new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
+    appendSome(50);
+    ChainVerification first = verifier.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(first.valid(), first.problem());
+    assertEquals(50, first.entriesChecked());
+    assertEquals(50, verifier.lastWalked(), "the first verification walks the whole chain");
+    for (int call = 0; call < 20; call++) {
+      ChainVerification again = verifier.verify().await().atMost(TestPostgres.WAIT);
+      assertEquals(first, again);
+      assertEquals(0, verifier.lastWalked(), "an unchanged chain is not walked again");
+    }
+    List<AuditEntry> more = appendSome(3);
+    ChainVerification next = verifier.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(next.valid(), next.problem());
+    assertEquals(53, next.entriesChecked());
+    assertArrayEquals(more.get(2).entryHash(), next.headHash().toByteArray());
+    assertEquals(3, verifier.lastWalked());
+    // Tampering after the checkpoint, or with the checkpoint entry itself, is found by the incremental walk.
+    tamper("UPDATE audit_log SET detail_json = '{\"who\":\"someone else\"}' WHERE seq = 53");
+    ChainVerification edited = verifier.verify().await().atMost(TestPostgres.WAIT);
+    assertFalse(edited.valid());
+    assertEquals(53, edited.firstBadSeq());
+  }
+
+  @Test
+  void anEditBeforeTheCheckpointIsFoundByTheNextFullWalk() {
+    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(1_000_000);
+    AuditChainVerifier verifier = new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
+    appendSome(10);
+    assertTrue(verifier.verify().await().atMost(TestPostgres.WAIT).valid());
+    tamper("UPDATE audit_log SET detail_json = '{\"who\":\"someone else\"}' WHERE seq = 3");
+    appendSome(1);
+    // Within the full-walk interval the old prefix is not re-read (the documented bound on per-call work) ...
+    assertTrue(verifier.verify().await().atMost(TestPostgres.WAIT).valid());
+    assertEquals(1, verifier.lastWalked());
+    // ... and the next full walk finds the edit, and every call walks in full while the chain is broken.
+    clock.advance(java.time.Duration.ofHours(1));
+    for (int call = 0; call < 2; call++) {
+      ChainVerification v = verifier.verify().await().atMost(TestPostgres.WAIT);
+      assertFalse(v.valid());
+      assertEquals(3, v.firstBadSeq());
+      assertTrue(v.problem().contains("entry_hash"), v.problem());
+    }
+  }
+
+  @Test
+  void concurrentCallsShareOneWalk() {
+    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(1_000_000);
+    AuditChainVerifier verifier = new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
+    appendSome(5);
+    Uni<ChainVerification> a = verifier.verify();
+    Uni<ChainVerification> b = verifier.verify();
+    org.junit.jupiter.api.Assertions.assertSame(a, b, "a call made while a walk runs joins it");
+    assertEquals(a.await().atMost(TestPostgres.WAIT), b.await().atMost(TestPostgres.WAIT));
+  }
+
+  @Test
   void grantAndAuditCommitTogether() {
     Grant grant = grant(app(7));
     AuditEntry entry = ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT);

@@ -125,6 +125,9 @@ public final class LoadGenerator {
       }
       cmd.add(javaBin());
       String extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
+      // Every simulated CVM connects from 127.0.0.1: one source, far over the per-source handshake budget a real
+      // deployment keeps (teekms.limits.*). KMS_SERVER_OPTS, added after, can set it back to measure throttling.
+      cmd.addAll(List.of("-Dteekms.limits.handshakes-per-minute=100000000", "-Dteekms.limits.handshake-burst=1000000"));
       if (extra != null && !extra.isBlank()) {
         cmd.addAll(List.of(extra.trim().split("\\s+")));
       }

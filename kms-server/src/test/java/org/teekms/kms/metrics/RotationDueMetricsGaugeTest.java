@@ -35,4 +35,18 @@ class RotationDueMetricsGaugeTest {
     assertEquals(Double.NaN, registry.get("teekms.app.rotation.due").gauge().value());
     assertEquals(0.0, registry.get("teekms.apps.rotation.due").gauge().value());
   }
+
+  @Test
+  void atMostMaxAppsGaugesAreEverRegistered() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    RotationDueMetrics metrics = new RotationDueMetrics(registry, null, null, null);
+    RotationSchedule due = new RotationSchedule(true, 60, 0, 1, 2, "0x", null);
+    for (int i = 0; i < RotationDueMetrics.MAX_APPS + 50; i++) {
+      byte[] app = new byte[20];
+      java.nio.ByteBuffer.wrap(app).putInt(i);
+      metrics.record(app, due);
+    }
+    assertEquals(RotationDueMetrics.MAX_APPS, registry.find("teekms.app.rotation.due").gauges().size());
+    assertEquals((double) RotationDueMetrics.MAX_APPS, registry.get("teekms.apps.rotation.due").gauge().value());
+  }
 }
