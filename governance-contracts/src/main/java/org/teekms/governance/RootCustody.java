@@ -69,6 +69,14 @@ public final class RootCustody extends GovernanceContract {
     return new RootCustody(chain, deployed.getContractAddress(), deployer, latest(chain));
   }
 
+  /**
+   * The same contract, read-only, with every read at exactly the block with this hash (EIP-1898, requireCanonical), so
+   * that several reads (custodian ids, then each custodian) see one state: what a KMS pins its reads to.
+   */
+  public RootCustody atBlockHash(String blockHash) {
+    return new RootCustody(chain, address, null, atHash(chain, blockHash));
+  }
+
   /** This binding with another signer (e.g. a custodian reading, or a second owner key). */
   public RootCustody withSigner(Credentials signer) {
     return new RootCustody(chain, address, signer, latest(chain));

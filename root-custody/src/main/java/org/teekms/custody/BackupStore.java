@@ -27,6 +27,93 @@ public final class BackupStore {
     return root.resolve("generation-" + generation);
   }
 
+  /**
+   * The staging folder of a backup not yet visible to custodians ({@code .staging-generation-G-TAG}): a KMS writes
+   * here, records the backup in its database, and only then makes it visible with {@link #reveal} (crash-safe
+   * ordering: kms-server's RootBackups).
+   */
+  public Path stagingDir(long generation, String tag) {
+    if (!tag.matches("[0-9a-f]{8,64}")) throw new IllegalArgumentException("staging tag must be 8-64 hex digits");
+    return root.resolve(".staging-generation-" + generation + "-" + tag);
+  }
+
+  /**
+   * Writes a backup into its staging folder, every file and the folder forced to disk; an existing staging folder of
+   * the same tag is replaced.
+   */
+  public Path writeStaging(RootBackup backup, String tag) throws IOException {
+    Path dir = stagingDir(backup.generation(), tag);
+    deleteFolder(dir);
+    Files.createDirectories(dir);
+    writeDurably(dir.resolve("commitments.bin"), backup.commitments().encode());
+    for (RootBackup.SealedShare s : backup.shares()) {
+      writeDurably(dir.resolve("share-" + s.index() + ".env"), s.envelope());
+      writeDurably(dir.resolve("custodian-" + s.index() + ".pub"), s.custodian().encode());
+    }
+    force(dir);
+    force(root);
+    return dir;
+  }
+
+  /**
+   * Makes a staged backup visible as {@code generation-G} (one atomic rename). Idempotent: returns false when the
+   * staging folder is gone and {@code generation-G} exists (an earlier call renamed it). IOException when neither
+   * exists, or both do (the visible one is never replaced).
+   */
+  public boolean reveal(long generation, String tag) throws IOException {
+    Path staged = stagingDir(generation, tag);
+    Path dir = generationDir(generation);
+    boolean hasStaged = Files.isDirectory(staged);
+    boolean visible = Files.exists(dir);
+    if (!hasStaged && visible) return false;
+    if (!hasStaged) throw new NoSuchFileException(staged + " (and " + dir + ") are missing from the share store");
+    if (visible) throw new IOException(dir + " already exists: the share store already shows a backup of generation "
+        + generation + " that is not " + staged.getFileName());
+    Files.move(staged, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    force(root);
+    return true;
+  }
+
+  /** Staging folders of {@code generation} other than {@code keepTag}: leftovers of attempts that never committed. */
+  public List<Path> staleStaging(long generation, String keepTag) throws IOException {
+    String prefix = ".staging-generation-" + generation + "-";
+    List<Path> out = new ArrayList<>();
+    if (!Files.isDirectory(root)) return out;
+    try (var entries = Files.list(root)) {
+      entries.filter(p -> p.getFileName().toString().startsWith(prefix))
+          .filter(p -> !p.getFileName().toString().equals(prefix + keepTag)).forEach(out::add);
+    }
+    return out;
+  }
+
+  /** Deletes a folder of the store and its files (staging leftovers only; the store holds no sub-folders). */
+  public static void deleteFolder(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) return;
+    try (var files = Files.list(dir)) {
+      for (Path f : files.toList()) Files.delete(f);
+    }
+    Files.delete(dir);
+  }
+
+  private static void writeDurably(Path file, byte[] bytes) throws IOException {
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+        java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+      while (buf.hasRemaining()) ch.write(buf);
+      ch.force(true);
+    }
+  }
+
+  /** fsync of a directory (its entries); a no-op where the platform cannot open directories. */
+  private static void force(Path dir) {
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir,
+        java.nio.file.StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // Not every file system lets a directory be opened; the rename is still atomic.
+    }
+  }
+
   /** Writes a backup (refuses to overwrite an existing generation: a backup is published once). */
   public void write(RootBackup backup) throws IOException {
     Path dir = generationDir(backup.generation());

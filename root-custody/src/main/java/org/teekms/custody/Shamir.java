@@ -57,6 +57,16 @@ public final class Shamir {
     return new Split(Commitments.ofCoefficients(coefficients), shares);
   }
 
+  /**
+   * Can this 32-byte root be shared (1 ≤ s ≤ n − 1, docs/root-custody.md §2)? A KMS that backs its roots up draws
+   * again when not (probability below 2^-127).
+   */
+  public static boolean isShareable(byte[] root32) {
+    if (root32.length != 32) return false;
+    BigInteger s = new BigInteger(1, root32);
+    return s.signum() > 0 && s.compareTo(Group.N) < 0;
+  }
+
   /** The secret as a scalar, refusing anything outside [1, n-1]. */
   static BigInteger secretScalar(SecretBytes secret) throws CustodyException {
     if (secret.length() != 32) {

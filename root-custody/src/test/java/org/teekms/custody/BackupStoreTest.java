@@ -41,6 +41,35 @@ class BackupStoreTest {
   }
 
   @Test
+  void aStagedBackupIsInvisibleUntilRevealedAndRevealIsIdempotent() throws Exception {
+    RootBackup b = backup();
+    BackupStore store = new BackupStore(dir);
+    store.writeStaging(b, "00112233");
+    store.writeStaging(b, "aabbccdd"); // an attempt that never committed
+    assertTrue(assertThrows(CustodyException.class, () -> store.read(2)).getMessage().contains("missing"));
+    assertEquals(List.of(store.stagingDir(2, "aabbccdd")), store.staleStaging(2, "00112233"));
+    assertTrue(store.reveal(2, "00112233"));
+    assertEquals(b.commitments(), store.read(2).commitments());
+    assertEquals(false, store.reveal(2, "00112233")); // done before: a crash after the rename is redone harmlessly
+    // another staged backup never replaces the visible one
+    java.io.IOException both = assertThrows(java.io.IOException.class, () -> store.reveal(2, "aabbccdd"));
+    assertTrue(both.getMessage().contains("already exists"), both.getMessage());
+    BackupStore.deleteFolder(store.stagingDir(2, "aabbccdd"));
+    assertEquals(List.of(), store.staleStaging(2, "00112233"));
+    assertThrows(java.nio.file.NoSuchFileException.class, () -> store.reveal(3, "00112233"));
+    assertThrows(IllegalArgumentException.class, () -> store.stagingDir(2, "../x"));
+  }
+
+  @Test
+  void onlyRootsBelowTheGroupOrderAreShareable() {
+    assertTrue(Shamir.isShareable(Group.to32(java.math.BigInteger.ONE)));
+    assertTrue(Shamir.isShareable(Group.to32(Group.N.subtract(java.math.BigInteger.ONE))));
+    assertEquals(false, Shamir.isShareable(new byte[32]));
+    assertEquals(false, Shamir.isShareable(Group.to32(Group.N)));
+    assertEquals(false, Shamir.isShareable(new byte[31]));
+  }
+
+  @Test
   void missingOversizedOrCorruptFilesAreOneLineErrors() throws Exception {
     BackupStore store = new BackupStore(dir);
     store.write(backup());

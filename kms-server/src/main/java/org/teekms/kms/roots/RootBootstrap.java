@@ -31,8 +31,7 @@ public final class RootBootstrap {
             return Uni.createFrom().item(false);
           }
           long now = clock.millis();
-          byte[] secret = new byte[RootSealing.ROOT_SECRET_LENGTH];
-          new SecureRandom().nextBytes(secret);
+          byte[] secret = RootSecrets.draw(new SecureRandom());
           Uni<Void> insert;
           try {
             insert = roots.insert(tx, 1, RootState.CURRENT, secret, now);

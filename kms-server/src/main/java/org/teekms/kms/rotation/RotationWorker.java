@@ -22,7 +22,10 @@ import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.keystate.AppKeyStateStore;
+import org.teekms.kms.custody.BackupMismatch;
+import org.teekms.kms.custody.RootBackups;
 import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.roots.RootSecrets;
 import org.teekms.kms.roots.RootState;
 
 /**
@@ -37,6 +40,22 @@ import org.teekms.kms.roots.RootState;
  *   <li>no key lost, no version skipped: versions are created by {@link AppKeyStateStore#advance}, which never skips,
  *       and root secrets exist only once their insert committed.</li>
  * </ul>
+ * <p>With root custody ({@link RootBackups}), a root rotation has one more state, BACKED_UP, between GENERATED and
+ * PROMOTED, and the same argument holds for the share store, which is outside the database:
+ * <ul>
+ *   <li>GENERATED → BACKED_UP stages the backup: split, envelopes written to a staging folder custodians never read,
+ *       the backup record inserted, all before the commit. Killed before the commit: the transaction is gone, the
+ *       staging folder is an orphan no record names (nothing of it can be published: the owner publishes only the
+ *       visible {@code generation-G} folder); the retry splits afresh and sweeps it. Killed after: the record is the
+ *       generation's one backup and is never split again.</li>
+ *   <li>BACKED_UP makes the staged folder visible (an atomic rename, idempotent: a kill after it is harmless), checks
+ *       the chain, and promotes in the same transaction only if the published backup equals the record (or, with
+ *       {@code teekms.custody.require-published=false}, also before it is published). Not yet published: the job
+ *       waits ({@code not_before} moves on, no error counted). Published but different, or a record that does not
+ *       authenticate: the job FAILS and the generation is never promoted (fail closed).</li>
+ * </ul>
+ * So a generation is never CURRENT without a stored backup, and by default never without a published one; a kill
+ * between split, store and publish costs at most a redone split of a backup nobody has seen.
  * All of a step is on ONE connection: the claim, the effect, its audit entry ({@link AuditLog#append(
  * io.vertx.mutiny.sqlclient.SqlConnection, org.teekms.kms.audit.AuditDraft)}: explicit SQL in this transaction, never
  * the group commit, whose entries commit in transactions of their own) and the transition. The worker therefore stays
@@ -55,6 +74,8 @@ public final class RotationWorker {
   private final Duration rootGrace;
   private final int appBatch;
   private final StepHook hook;
+  private final RootBackups custody;
+  private final Duration publicationRecheck;
 
   /**
    * @param rootGrace how long a retired root generation still derives its pinned versions before it is destroyed
@@ -62,6 +83,17 @@ public final class RotationWorker {
    */
   public RotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, Duration rootGrace,
       int appBatch, StepHook hook) {
+    this(pool, roots, audit, clock, rootGrace, appBatch, hook, null, Duration.ofSeconds(30));
+  }
+
+  /**
+   * @param custody backs up each new generation before it is promoted; null = no custody
+   * @param publicationRecheck how long a rotation waiting for its backup's on-chain publication waits between checks
+   */
+  public RotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, Duration rootGrace,
+      int appBatch, StepHook hook, RootBackups custody, Duration publicationRecheck) {
+    this.custody = custody;
+    this.publicationRecheck = publicationRecheck;
     if (appBatch < 1) {
       throw new IllegalArgumentException("appBatch must be positive");
     }
@@ -132,7 +164,8 @@ public final class RotationWorker {
       case APP_ROTATION -> appRotation(tx, job, now);
       case ROOT_ROTATION -> switch (job.state()) {
         case PENDING -> generate(tx, job, now);
-        case GENERATED -> promote(tx, job, now);
+        case GENERATED -> custody == null ? promote(tx, job, now) : stageBackup(tx, job, now);
+        case BACKED_UP -> custody == null ? promote(tx, job, now) : promoteBackedUp(tx, job, now);
         case PROMOTED -> moveApps(tx, job, now);
         case APPS_MOVED -> destroyOld(tx, job, now);
         default -> Uni.createFrom().failure(new RotationAbort("unexpected state " + job.state()));
@@ -189,8 +222,7 @@ public final class RotationWorker {
           }
           int from = current;
           int target = max + 1;
-          byte[] secret = new byte[32];
-          RANDOM.nextBytes(secret);
+          byte[] secret = RootSecrets.draw(RANDOM);
           Uni<Void> insert;
           try {
             insert = roots.insert(tx, target, RootState.STAGED, secret, now);
@@ -205,6 +237,46 @@ public final class RotationWorker {
               .chain(() -> transition(tx, job, RotationJob.State.GENERATED, now, null))
               .replaceWith(new StepResult(job.jobId(), job.kind(), job.state(), RotationJob.State.GENERATED,
                   "generated root generation " + target + " (staged)"));
+        });
+  }
+
+  // GENERATED -> BACKED_UP (custody): the new generation's backup is split, sealed, staged and recorded.
+  private Uni<StepResult> stageBackup(SqlConnection tx, RotationJob job, long now) {
+    int target = job.targetGeneration().orElseThrow();
+    return custody.stage(tx, target)
+        .onFailure(BackupMismatch.class).transform(e -> new RotationAbort(e.getMessage()))
+        .call(record -> audit.append(tx, AuditDraft.allowed("ROOT_CUSTODY", null, AuditDetail.json(Map.of(
+            "jobId", job.jobId().toString(), "step", "backup-staged", "generation", target,
+            "threshold", record.threshold(), "custodians", record.custodianIds().size(),
+            "commitmentsDigest", HexFormat.of().formatHex(org.teekms.crypto.Digests.sha256(record.commitments())))))))
+        .call(record -> transition(tx, job, RotationJob.State.BACKED_UP, now, null))
+        .map(record -> new StepResult(job.jobId(), job.kind(), job.state(), RotationJob.State.BACKED_UP,
+            "generation " + target + " split " + record.threshold() + "-of-" + record.custodianIds().size()
+                + " and staged in the share store"));
+  }
+
+  // BACKED_UP -> PROMOTED once the backup is visible and (when required) published on chain exactly as recorded;
+  // BACKED_UP -> BACKED_UP (later) while it is not published.
+  private Uni<StepResult> promoteBackedUp(SqlConnection tx, RotationJob job, long now) {
+    int target = job.targetGeneration().orElseThrow();
+    return custody.revealAndCheck(tx, target)
+        .onFailure(BackupMismatch.class).transform(e -> new RotationAbort(e.getMessage()))
+        .onItem().transformToUni(publication -> {
+          boolean published = publication == RootBackups.Publication.PUBLISHED;
+          if (!published && custody.settings().requirePublished()) {
+            String why = "waiting for the backup of root generation " + target + " to be published on chain: "
+                + "teekms gov publish-backup --store " + custody.settings().store() + " --generation " + target
+                + " (teekms.custody.require-published=true)";
+            hook.beforeCommit(job.jobId(), job.state(), job.state());
+            return tx.preparedQuery("UPDATE rotation_job SET not_before = $2, last_error = $3, updated_at = $4 "
+                    + "WHERE job_id = $1")
+                .execute(Tuple.of(job.jobId(), now + publicationRecheck.toMillis(), why, now))
+                .replaceWith(new StepResult(job.jobId(), job.kind(), job.state(), job.state(), why));
+          }
+          return audit.append(tx, AuditDraft.allowed("ROOT_CUSTODY", null, AuditDetail.json(Map.of(
+                  "jobId", job.jobId().toString(), "step", published ? "backup-published" : "backup-unpublished",
+                  "generation", target))))
+              .chain(() -> promote(tx, job, now));
         });
   }
 

@@ -98,6 +98,16 @@ public final class TrustConfiguration {
     for (MeasuredKey k : MEASURED) {
       values.put(k.name(), k.value().apply(in));
     }
+    // Root custody decides to whom every root is split: a host that could point the KMS at its own custody contract
+    // (its own custodians) or lower the threshold would collect the root. Measured only when enabled, so that nodes
+    // without custody keep their measurement (and the documented vector).
+    KmsConfig.Custody custody = config.custody();
+    if (custody.enabled()) {
+      values.put("teekms.custody.enabled", "true");
+      values.put("teekms.custody.contract-address", lower(custody.contractAddress()));
+      values.put("teekms.custody.threshold", custody.threshold().map(String::valueOf).orElse(""));
+      values.put("teekms.custody.require-published", String.valueOf(custody.requirePublished()));
+    }
     return of(values);
   }
 

@@ -175,9 +175,17 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config) {
+  RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config,
+      CustodyWiring custody) {
     return new RotationWorker(pool, roots, audit, clock, config.rotation().rootGrace(), config.rotation().appBatch(),
-        StepHook.NONE);
+        StepHook.NONE, custody.backups().orElse(null), config.custody().publicationCheckInterval());
+  }
+
+  /** Root custody when {@code teekms.custody.enabled}; startup fails when it is enabled but incompletely configured. */
+  @Produces
+  @Singleton
+  CustodyWiring custodyWiring(KmsConfig config, RootGenerationStore roots) {
+    return CustodyWiring.from(config, roots);
   }
 
   @Produces

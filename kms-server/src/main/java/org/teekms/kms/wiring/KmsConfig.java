@@ -38,6 +38,42 @@ public interface KmsConfig {
 
   Onboarding onboarding();
 
+  Custody custody();
+
+  /** Automatic threshold backup of root generations to the custodians registered on chain (docs/root-custody.md §9). */
+  interface Custody {
+    /** Back up every root generation this KMS creates (bootstrap and root rotation). Needs the chain. */
+    @WithDefault("false")
+    boolean enabled();
+
+    /** The RootCustody contract (0x…) whose active custodians receive the shares and whose backups are checked. */
+    Optional<String> contractAddress();
+
+    /** Shares needed to recover a root (t); every active custodian on chain gets one share (n). Required if enabled. */
+    Optional<Integer> threshold();
+
+    /** The share store: a directory custodians read (shared volume, synced bucket). Required if enabled. */
+    Optional<Path> store();
+
+    /**
+     * true (default, fail closed): a new root generation becomes CURRENT, and a bootstrapped KMS starts serving, only
+     * once its backup is published on chain exactly as this KMS made it. false: as soon as the backup is in the store.
+     */
+    @WithDefault("true")
+    boolean requirePublished();
+
+    /** How often a root rotation waiting for its backup's publication reads the chain again. */
+    @WithDefault("30s")
+    Duration publicationCheckInterval();
+
+    /**
+     * How long startup waits for the publication of the current generation's backup (require-published=true) before
+     * it fails; the backup stays staged and the next start waits again.
+     */
+    @WithDefault("30m")
+    Duration startupPublicationTimeout();
+  }
+
   Operator operator();
 
   Tls tls();

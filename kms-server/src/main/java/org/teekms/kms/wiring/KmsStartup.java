@@ -32,7 +32,9 @@ import org.teekms.kms.seal.SealingKeyProvider;
  * id; on the very first start root generation 1 is created, or, with {@code teekms.onboarding.source}, the root
  * generations are obtained from that node over mutual RA-TLS ({@link ReplicaJoin}); with a chain, the database's root generations are
  * checked against the registry's root anchor (read through the RPC quorum; unreadable = startup fails); the keyring is
- * loaded (proves the sealing key unseals the roots; generations the chain says are destroyed are not unsealed). Any
+ * loaded (proves the sealing key unseals the roots; generations the chain says are destroyed are not unsealed); with
+ * {@code teekms.custody.enabled}, the current generation is backed up to the on-chain custodians and, with
+ * {@code require-published}, its publication awaited ({@link org.teekms.kms.custody.RootBackups#backUpCurrent}). Any
  * failure stops the server.
  */
 @ApplicationScoped
@@ -42,7 +44,7 @@ public class KmsStartup {
 
   void onStart(@Observes StartupEvent event, KmsConfig config, Pool pool, Clock clock, SealingKeyProvider sealing,
       RootGenerationStore roots, AuditLog audit, LiveKeyring keyring, RaTlsSetup ratls, PeerAttestation attestation,
-      KmsPolicyPort kmsPolicy, org.teekms.kms.admission.AppPolicyPort appPolicy,
+      KmsPolicyPort kmsPolicy, org.teekms.kms.admission.AppPolicyPort appPolicy, CustodyWiring custody,
       @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
       @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
       @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
@@ -65,6 +67,10 @@ public class KmsStartup {
     // The server must not serve before this is done: startup (on the main thread, never an event loop) is the one
     // place the KMS waits for the database; every step above carries its own time limit.
     ready.await().indefinitely();
+    // Root custody: the current generation (generation 1 at bootstrap) is backed up before this node serves; with
+    // teekms.custody.require-published, startup waits for the owner to publish it on chain (fail closed).
+    custody.backups().ifPresent(b -> b.backUpCurrent(pool, audit, config.dbTimeout(),
+        config.custody().startupPublicationTimeout(), config.custody().publicationCheckInterval()));
     LOG.infof("KMS '%s' ready", config.kmsId());
   }
 

@@ -148,6 +148,33 @@ class MeasuredTrustConfigTest {
   }
 
   @Test
+  void rootCustodySettingsAreMeasuredOnceCustodyIsEnabled() {
+    Map<String, String> base = simulatedNode("0x00000000000000000000000000000000000000aa");
+    String without = TrustConfiguration.of(config(base), "prod").digestHex();
+    Map<String, String> on = new HashMap<>(base);
+    on.put("teekms.custody.enabled", "true");
+    on.put("teekms.custody.contract-address", "0x00000000000000000000000000000000000000cc");
+    on.put("teekms.custody.threshold", "2");
+    on.put("teekms.custody.store", "/var/lib/teekms/shares");
+    String with = TrustConfiguration.of(config(on), "prod").digestHex();
+    assertFalse(without.equals(with), "enabling custody changes the measurement");
+    for (Map.Entry<String, String> e : Map.of("teekms.custody.contract-address",
+        "0x00000000000000000000000000000000000000dd", "teekms.custody.threshold", "1",
+        "teekms.custody.require-published", "false").entrySet()) {
+      Map<String, String> m = new HashMap<>(on);
+      m.put(e.getKey(), e.getValue());
+      assertFalse(with.equals(TrustConfiguration.of(config(m), "prod").digestHex()), e.getKey());
+    }
+    Map<String, String> otherStore = new HashMap<>(on);
+    otherStore.put("teekms.custody.store", "/mnt/other");
+    assertEquals(with, TrustConfiguration.of(config(otherStore), "prod").digestHex(),
+        "the store is public and checked against the chain: not measured");
+    Map<String, String> off = new HashMap<>(base);
+    off.put("teekms.custody.contract-address", "0x00000000000000000000000000000000000000dd");
+    assertEquals(without, TrustConfiguration.of(config(off), "prod").digestHex(), "disabled custody is not measured");
+  }
+
+  @Test
   void everyMeasuredKeyChangesTheDigestAndOperationalKeysDoNot() {
     Map<String, String> base = simulatedNode("0x00000000000000000000000000000000000000aa");
     String digest = TrustConfiguration.of(config(base), "prod").digestHex();

@@ -1,0 +1,54 @@
+package org.teekms.kms.custody;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.teekms.custody.BackupStore;
+import org.teekms.custody.CustodyException;
+import org.teekms.custody.RecipientKey;
+import org.teekms.custody.RecipientKeyPair;
+import org.teekms.custody.RootBackup;
+import org.teekms.governance.RootCustody;
+
+/**
+ * The simulated {@link CustodyChainPort}: custodians with their private keys (so tests can play them) and the
+ * backups "published", as {@code teekms gov publish-backup} would publish them from the share store.
+ */
+final class InMemoryCustodyChain implements CustodyChainPort {
+  final List<RecipientKeyPair> custodians = new ArrayList<>();
+  final Map<Integer, RootCustody.Backup> published = new HashMap<>();
+  volatile String unavailable;
+
+  InMemoryCustodyChain(int custodianCount, SecureRandom random) {
+    for (int i = 0; i < custodianCount; i++) custodians.add(RecipientKeyPair.generate(random));
+  }
+
+  @Override
+  public CustodianSet activeCustodians() {
+    if (unavailable != null) throw new CustodyUnavailable(unavailable);
+    return new CustodianSet(custodians.stream().map(RecipientKeyPair::publicKey).toList(), 7);
+  }
+
+  @Override
+  public Optional<RootCustody.Backup> publishedBackup(int generation) {
+    if (unavailable != null) throw new CustodyUnavailable(unavailable);
+    return Optional.ofNullable(published.get(generation));
+  }
+
+  /** What the owner's publish-backup sends: the store's commitments, custodian ids and envelope digests. */
+  void publishFromStore(java.nio.file.Path store, int generation) throws CustodyException {
+    publish(new BackupStore(store).read(generation));
+  }
+
+  void publish(RootBackup b) {
+    published.put((int) b.generation(), new RootCustody.Backup(b.generation(), b.commitments().threshold(),
+        b.commitments().encode(), b.shares().stream().map(s -> s.custodian().id()).toList(), b.envelopeDigests(), 42));
+  }
+
+  List<RecipientKey> keys() {
+    return custodians.stream().map(RecipientKeyPair::publicKey).toList();
+  }
+}
