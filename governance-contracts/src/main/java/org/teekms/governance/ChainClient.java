@@ -165,8 +165,32 @@ public final class ChainClient implements AutoCloseable {
     return ChainTransactionManager.txResult(sendForReceipt(from, to, data));
   }
 
+  private volatile boolean calldataOnly;
+
+  /**
+   * From now on no transaction is simulated, signed or sent: the first one a command makes (encoded by the contract's
+   * generated wrapper) ends it with a {@link GovernanceException.Kind#NOT_SENT} that carries the call (target, value,
+   * data) for a multisig or another signer to propose. Reads still go to the chain.
+   */
+  public ChainClient calldataOnly() {
+    this.calldataOnly = true;
+    return this;
+  }
+
+  public boolean isCalldataOnly() {
+    return calldataOnly;
+  }
+
+  /** Stops here in calldata-only mode (see {@link #calldataOnly()}). */
+  void checkNotCalldataOnly(String to, String data) throws GovernanceException {
+    if (calldataOnly) {
+      throw new GovernanceException(new GovernanceException.UnsentCall(to, BigInteger.ZERO, data));
+    }
+  }
+
   /** {@link #send}, returning web3j's receipt (what the generated contract wrappers expect). */
   TransactionReceipt sendForReceipt(Credentials from, String to, String data) throws GovernanceException {
+    checkNotCalldataOnly(to, data);
     checkChainId();
     String sender = from.getAddress();
     Transaction simulation = new Transaction(sender, null, null, null, to, BigInteger.ZERO, data);

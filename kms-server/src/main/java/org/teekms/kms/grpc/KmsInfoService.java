@@ -40,8 +40,11 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
   private final LiveKeyring keyring;
   private final KmsConfig config;
   private final RaTlsSetup ratls;
+  private final org.teekms.kms.status.NodeStatus status;
 
-  public KmsInfoService(Pool pool, RootGenerationStore roots, LiveKeyring keyring, KmsConfig config, RaTlsSetup ratls) {
+  public KmsInfoService(Pool pool, RootGenerationStore roots, LiveKeyring keyring, KmsConfig config, RaTlsSetup ratls,
+      org.teekms.kms.status.NodeStatus status) {
+    this.status = status;
     this.pool = pool;
     this.roots = roots;
     this.keyring = keyring;
@@ -61,6 +64,15 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
         .emitOn(Infrastructure.getDefaultWorkerPool())
         .map(read -> info(read.getKey(), read.getValue(), request.getNonce().toByteArray())),
         config.dbTimeout().multipliedBy(3), out, LOG);
+  }
+
+  /** Operator status (read-only, nothing secret): see {@link org.teekms.kms.status.NodeStatus}. */
+  @Override
+  public void getKmsStatus(org.teekms.proto.GetKmsStatusRequest request,
+      StreamObserver<org.teekms.proto.KmsStatus> out) {
+    // Recomputing the audit chain reads every entry: allowed more time than a plain read.
+    UniAnswer.answer("GetKmsStatus", status.read(request.getVerifyAuditChain()),
+        config.dbTimeout().multipliedBy(request.getVerifyAuditChain() ? 30 : 3), out, LOG);
   }
 
   private KmsInfo info(KmsKeyDeriver deriver, List<RootGeneration> generations, byte[] nonce) {
