@@ -166,6 +166,16 @@ public final class ChainClient implements AutoCloseable {
   }
 
   private volatile boolean calldataOnly;
+  private volatile java.util.function.Consumer<String> progress = line -> { };
+
+  /**
+   * Where progress of slow steps goes (one line each): a transaction not mined within a second, then every 5 s until
+   * it is. The command line prints these on stderr; the default drops them.
+   */
+  public ChainClient progress(java.util.function.Consumer<String> sink) {
+    this.progress = java.util.Objects.requireNonNull(sink);
+    return this;
+  }
 
   /**
    * From now on no transaction is simulated, signed or sent: the first one a command makes (encoded by the contract's
@@ -226,9 +236,19 @@ public final class ChainClient implements AutoCloseable {
   }
 
   private TransactionReceipt awaitReceipt(String txHash) throws GovernanceException {
-    long deadline = System.nanoTime() + receiptTimeout.toNanos();
+    long sentAt = System.nanoTime();
+    long deadline = sentAt + receiptTimeout.toNanos();
     long sleepMs = 50;
+    long nextReport = sentAt + 1_000_000_000L;
     while (true) {
+      long now = System.nanoTime();
+      if (now >= nextReport) {
+        long waited = (now - sentAt) / 1_000_000_000L;
+        progress.accept(waited <= 1 ? "transaction " + txHash + " sent, waiting for it to be mined..."
+            : "still waiting for " + txHash + " to be mined (" + waited + " s of at most "
+                + receiptTimeout.toSeconds() + " s)");
+        nextReport = now + 5_000_000_000L;
+      }
       Optional<TransactionReceipt> receipt =
           rpc(web3j.ethGetTransactionReceipt(txHash), "eth_getTransactionReceipt").getTransactionReceipt();
       if (receipt.isPresent()) {

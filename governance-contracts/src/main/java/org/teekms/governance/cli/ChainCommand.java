@@ -46,6 +46,11 @@ abstract class ChainCommand implements Callable<Integer> {
     if (printCalldata()) {
       chain.calldataOnly();
     }
+    java.io.PrintWriter err = spec.commandLine().getErr();
+    chain.progress(line -> {
+      err.println("teekms gov " + spec.name() + ": " + line);
+      err.flush();
+    });
     try (chain) {
       chain.checkChainId();
       Map<String, Object> out = new LinkedHashMap<>();
