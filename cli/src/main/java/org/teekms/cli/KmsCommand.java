@@ -7,5 +7,5 @@ import picocli.CommandLine.Command;
     name = "kms",
     mixinStandardHelpOptions = true,
     description = "Inspect a running tee-kms node.",
-    subcommands = {KmsBootstrapCommand.class})
+    subcommands = {KmsBootstrapCommand.class, KmsStatusCommand.class})
 public final class KmsCommand extends CommandGroup {}

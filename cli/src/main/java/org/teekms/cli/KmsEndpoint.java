@@ -76,6 +76,7 @@ final class KmsEndpoint {
     return NettyChannelBuilder.forAddress(kms.substring(0, colon), port).overrideAuthority("kms.teekms.invalid")
         .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
             .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build())
+        .intercept(Waiting.grpc(spec.commandLine().getErr(), spec.qualifiedName(), "the KMS at " + kms))
         .build();
   }
 }

@@ -56,7 +56,13 @@ final class QuoteVerificationOptions {
   CollateralSource source() throws CollateralLoadException {
     try {
       if (pccs != null) {
-        return new PcsCollateralClient(pccs);
+        PcsCollateralClient client = new PcsCollateralClient(pccs);
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        return request -> {
+          try (Waiting w = Waiting.start(err, spec.qualifiedName(), "fetching collateral from " + pccs)) {
+            return client.fetch(request);
+          }
+        };
       }
       if (!Files.exists(collateral)) {
         throw new ParameterException(spec.commandLine(), "--collateral " + collateral + " does not exist: " + WHAT_COLLATERAL);

@@ -22,6 +22,11 @@ import picocli.CommandLine.Command;
         DemoCommand.class, AutoComplete.GenerateCompletion.class})
 public final class TeeKmsCli extends CommandGroup {
 
+  @CommandLine.Option(names = OutputFormat.OPTION, scope = CommandLine.ScopeType.INHERIT, paramLabel = "table|json",
+      description = "table: aligned tables for people (default when stdout is a terminal); json: the one JSON "
+          + "document scripts read (default when piped).")
+  OutputFormat.Mode output;
+
   public static void main(String[] args) {
     System.exit(newCommandLine().execute(args));
   }
@@ -30,7 +35,8 @@ public final class TeeKmsCli extends CommandGroup {
   public static CommandLine newCommandLine() {
     CommandLine cli = new CommandLine(new TeeKmsCli()).setExecutionExceptionHandler(new CliErrors())
         .setParameterExceptionHandler(new UsageErrors());
-    return cli.setExecutionStrategy(new UrlOptions(cli.getExecutionStrategy()));
+    return cli.setExecutionStrategy(new OutputFormat(new UrlOptions(cli.getExecutionStrategy()),
+        System.console() != null));
   }
 
   /** {@code teekms --version}: the version and git commit the build baked in (cli/scripts/version.sh). */

@@ -91,6 +91,22 @@ class BadInputTableTest {
             new String[] {"gov", "register-custodian", "--rpc-url", "http://127.0.0.1:" + deadPort, "--chain-id",
                 "31337", "--custody", "0x0000000000000000000000000000000000000001", "--public-key",
                 "04" + "00".repeat(64), "--kind", "hsm", "--name", "x", "--calldata-only"}),
+        Arguments.of("status of an unreachable KMS", 1, "cannot reach the KMS at 127.0.0.1:" + deadPort
+            + ": connection refused", new String[] {"kms", "status", "--kms", "127.0.0.1:" + deadPort, "--collateral",
+                COLLATERAL, "--timeout", "10"}),
+        Arguments.of("status of a KMS address without a port", 2, "--kms must be HOST:PORT",
+            new String[] {"kms", "status", "--kms", "kms.example", "--collateral", COLLATERAL}),
+        Arguments.of("status without collateral", 2, "--collateral",
+            new String[] {"kms", "status", "--kms", "127.0.0.1:" + deadPort}),
+        Arguments.of("status warning window that is not a duration", 2, "'soon' is not a duration (e.g. 6h, 30m, PT6H)",
+            new String[] {"kms", "status", "--kms", "127.0.0.1:" + deadPort, "--collateral", COLLATERAL,
+                "--warn-before", "soon"}),
+        Arguments.of("unknown output format", 2, "Invalid value for option '--output'",
+            new String[] {"verify", "quote", "--quote", QUOTE, "--collateral", COLLATERAL, "--output", "yaml"}),
+        Arguments.of("calldata with the chain down", 1, "chain RPC unreachable at http://127.0.0.1:" + deadPort,
+            new String[] {"gov", "add-compose-hash", "--rpc-url", "http://127.0.0.1:" + deadPort, "--chain-id",
+                "31337", "--app", "0x0000000000000000000000000000000000000001", "--hash", "0x" + "ab".repeat(32),
+                "--print-calldata"}),
         Arguments.of("unknown subcommand", 2, "Unmatched argument", new String[] {"verify", "qoute"}));
   }
 

@@ -166,8 +166,42 @@ public final class ChainClient implements AutoCloseable {
     return ChainTransactionManager.txResult(sendForReceipt(from, to, data));
   }
 
+  private volatile boolean calldataOnly;
+  private volatile java.util.function.Consumer<String> progress = line -> { };
+
+  /**
+   * Where progress of slow steps goes (one line each): a transaction not mined within a second, then every 5 s until
+   * it is. The command line prints these on stderr; the default drops them.
+   */
+  public ChainClient progress(java.util.function.Consumer<String> sink) {
+    this.progress = java.util.Objects.requireNonNull(sink);
+    return this;
+  }
+
+  /**
+   * From now on no transaction is simulated, signed or sent: the first one a command makes (encoded by the contract's
+   * generated wrapper) ends it with a {@link GovernanceException.Kind#NOT_SENT} that carries the call (target, value,
+   * data) for a multisig or another signer to propose. Reads still go to the chain.
+   */
+  public ChainClient calldataOnly() {
+    this.calldataOnly = true;
+    return this;
+  }
+
+  public boolean isCalldataOnly() {
+    return calldataOnly;
+  }
+
+  /** Stops here in calldata-only mode (see {@link #calldataOnly()}). */
+  void checkNotCalldataOnly(String to, String data) throws GovernanceException {
+    if (calldataOnly) {
+      throw new GovernanceException(new GovernanceException.UnsentCall(to, BigInteger.ZERO, data));
+    }
+  }
+
   /** {@link #send}, returning web3j's receipt (what the generated contract wrappers expect). */
   TransactionReceipt sendForReceipt(Credentials from, String to, String data) throws GovernanceException {
+    checkNotCalldataOnly(to, data);
     checkChainId();
     String sender = from.getAddress();
     Transaction simulation = new Transaction(sender, null, null, null, to, BigInteger.ZERO, data);
@@ -203,9 +237,19 @@ public final class ChainClient implements AutoCloseable {
   }
 
   private TransactionReceipt awaitReceipt(String txHash) throws GovernanceException {
-    long deadline = System.nanoTime() + receiptTimeout.toNanos();
+    long sentAt = System.nanoTime();
+    long deadline = sentAt + receiptTimeout.toNanos();
     long sleepMs = 50;
+    long nextReport = sentAt + 1_000_000_000L;
     while (true) {
+      long now = System.nanoTime();
+      if (now >= nextReport) {
+        long waited = (now - sentAt) / 1_000_000_000L;
+        progress.accept(waited <= 1 ? "transaction " + txHash + " sent, waiting for it to be mined..."
+            : "still waiting for " + txHash + " to be mined (" + waited + " s of at most "
+                + receiptTimeout.toSeconds() + " s)");
+        nextReport = now + 5_000_000_000L;
+      }
       Optional<TransactionReceipt> receipt =
           rpc(web3j.ethGetTransactionReceipt(txHash), "eth_getTransactionReceipt").getTransactionReceipt();
       if (receipt.isPresent()) {

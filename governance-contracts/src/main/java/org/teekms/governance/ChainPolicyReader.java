@@ -352,6 +352,16 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return cache.getIfPresent(key); // null when absent or expired
   }
 
+  /** The newest block a policy read was pinned at (number, hash, timestamp in seconds), for operators. */
+  public record PinnedBlock(long number, String hash, long timestamp) {}
+
+  /** The newest block pinned so far; empty before the first policy read. */
+  public java.util.Optional<PinnedBlock> lastPinned() {
+    Pin p = lastPin.get();
+    return p == null ? java.util.Optional.empty()
+        : java.util.Optional.of(new PinnedBlock(p.number(), p.hash(), p.timestamp()));
+  }
+
   /** Number of cached decisions (tests and metrics). */
   public int cacheSize() {
     cache.cleanUp();

@@ -95,6 +95,14 @@ final class ChainTransactionManager extends TransactionManager {
   @Override
   protected TransactionReceipt executeTransaction(BigInteger gasPrice, BigInteger gasLimit, String to, String data,
       BigInteger value, boolean constructor) throws IOException {
+    if (value != null && value.signum() != 0) throw new IllegalArgumentException("governance calls carry no ether");
+    if (chain != null && chain.isCalldataOnly()) {
+      try {
+        chain.checkNotCalldataOnly(constructor ? null : to, data); // no key needed: nothing is signed
+      } catch (GovernanceException e) {
+        throw new Routed(e);
+      }
+    }
     if (chain == null || signer == null) {
       throw new Routed(new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
           "no signing key configured for this contract"));

@@ -98,7 +98,7 @@ public abstract class GovernanceContract {
 
   /** A transaction through the generated wrapper, signed by this binding's key. */
   protected TxResult send(RemoteCall<TransactionReceipt> call) throws GovernanceException {
-    if (signer.isEmpty()) {
+    if (signer.isEmpty() && (chain == null || !chain.isCalldataOnly())) {
       throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
           "no signing key configured for " + contractName() + " at " + address);
     }

@@ -17,7 +17,7 @@ class WireContractTest {
   @Test
   void serviceMethodsAreStable() {
     assertEquals(List.of("teekms.v1.Kms/GetAppKeys", "teekms.v1.Kms/SignCert"), methods(KmsGrpc.getServiceDescriptor()));
-    assertEquals(List.of("teekms.v1.KmsInfoService/GetKmsInfo"), methods(KmsInfoServiceGrpc.getServiceDescriptor()));
+    assertEquals(List.of("teekms.v1.KmsInfoService/GetKmsInfo", "teekms.v1.KmsInfoService/GetKmsStatus"), methods(KmsInfoServiceGrpc.getServiceDescriptor()));
     assertEquals(List.of("teekms.v1.Auditor/GetEffectivePolicy", "teekms.v1.Auditor/ListAuditEvents",
         "teekms.v1.Auditor/VerifyAuditChain"), methods(AuditorGrpc.getServiceDescriptor()));
     assertEquals(List.of("teekms.v1.Onboarding/GetRootGenerations"), methods(OnboardingGrpc.getServiceDescriptor()));
@@ -38,6 +38,32 @@ class WireContractTest {
     assertEquals(33, DenyReason.TD_NOT_ACCEPTED.getNumber());
     assertEquals(34, DenyReason.RATE_LIMITED.getNumber());
     assertEquals(35, DenyReason.GPU_DEVICE_CHANGED.getNumber());
+  }
+
+  @Test
+  void kmsStatusRoundTripsWithStableFieldNumbers() throws Exception {
+    KmsStatus status = KmsStatus.newBuilder().setKmsId("k").setNodeId("n1").setCurrentGeneration(2).setNow(1000)
+        .addGenerations(GenerationStatus.newBuilder().setGeneration(2).setState("CURRENT")
+            .setCaCertificateSha256(ByteString.copyFrom(new byte[32])).setCaNotAfter(5000))
+        .setChain(ChainStatus.newBuilder().setConfigured(true).setChainId(31337).setQuorum(2).setPinnedBlock(90)
+            .addEndpoints(RpcEndpointStatus.newBuilder().setEndpoint("https://rpc.example:443").setUp(true).setHead(93)))
+        .setDatabase(DatabaseStatus.newBuilder().setUp(true).setLatencyMs(3))
+        .setAudit(AuditChainStatus.newBuilder().setReadable(true).setHeadSeq(41))
+        .setCollateral(CollateralStatus.newBuilder().setCached(true).setEntries(1).setEarliestExpiry(4000))
+        .setCertificate(CertificateStatus.newBuilder().setNotAfter(6000))
+        .addRotationJobs(RotationJobSummary.newBuilder().setJobId("j").setKind("ROOT_ROTATION").setState("PENDING"))
+        .setReplicas(ReplicaStatus.newBuilder().addMissingCopies(2)
+            .addPeers(ReplicaPeer.newBuilder().setNodeId("n2").setSealedGenerations(1)))
+        .build();
+    KmsStatus parsed = KmsStatus.parseFrom(status.toByteArray());
+    assertEquals(status, parsed);
+    assertEquals(93, parsed.getChain().getEndpoints(0).getHead());
+    // Field numbers `teekms kms status` and dashboards built on the RPC rely on.
+    assertEquals(9, KmsStatus.CHAIN_FIELD_NUMBER);
+    assertEquals(12, KmsStatus.COLLATERAL_FIELD_NUMBER);
+    assertEquals(13, KmsStatus.CERTIFICATE_FIELD_NUMBER);
+    assertEquals(15, KmsStatus.REPLICAS_FIELD_NUMBER);
+    assertEquals(1, GetKmsStatusRequest.VERIFY_AUDIT_CHAIN_FIELD_NUMBER);
   }
 
   @Test

@@ -33,6 +33,10 @@ public final class DemoCommand implements Callable<Integer> {
       + "@foundry-rs/anvil-linux-amd64/bin/anvil, installed by the governance-contracts build)")
   Path anvil;
 
+  @Option(names = "--keep", description = "after the steps, keep the chain, the KMS and a CVM (agent, signing proxy) "
+      + "running, print how to reach them, and wait until stopped (Ctrl-C)")
+  boolean keep;
+
   @Override
   public Integer call() throws Exception {
     Path root = home != null ? home : Path.of(System.getProperty("teekms.home", "."));
@@ -40,7 +44,8 @@ public final class DemoCommand implements Callable<Integer> {
     DemoRun.Settings settings = new DemoRun.Settings(
         workDir != null ? workDir : java.nio.file.Files.createTempDirectory("teekms-demo-"),
         kmsJar != null ? kmsJar : root.resolve("kms-server/target/quarkus-app/quarkus-run.jar"),
-        anvil != null ? anvil : root.resolve("governance-contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"));
+        anvil != null ? anvil : root.resolve("governance-contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
+        keep);
     PrintWriter out = spec.commandLine().getOut();
     return new DemoRun(settings, out).run();
   }

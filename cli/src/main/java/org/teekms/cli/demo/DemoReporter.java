@@ -86,6 +86,11 @@ final class DemoReporter {
     }
   }
 
+  /** Whether a step failed so far. */
+  boolean anyFailed() {
+    return failed;
+  }
+
   /** The summary table; returns the exit status (0 when every step passed). */
   int summary(Duration total) {
     out.printf(Locale.ROOT, "%n==== tee-kms demo summary (%s) ====%n", seconds(total));

@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.teekms.agent.UnixHttpClient;
 import org.teekms.agent.boot.AppCompose;
@@ -62,7 +63,11 @@ import org.web3j.crypto.Credentials;
 
 /** The demo's steps, in order; each prints what happened. See {@link DemoCommand}. */
 final class DemoRun {
-  record Settings(Path workDir, Path kmsJar, Path anvil) {}
+  record Settings(Path workDir, Path kmsJar, Path anvil, boolean keep) {
+    Settings(Path workDir, Path kmsJar, Path anvil) {
+      this(workDir, kmsJar, anvil, false);
+    }
+  }
 
   /** anvil's well-known development accounts 0 and 1 (public test keys; loopback chain only). */
   private static final String OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -72,7 +77,7 @@ final class DemoRun {
   private static final int CONFIRMATIONS = 2;
   /** The KMS reuses one pinned block this long (teekms.chain.pin-reuse): a policy change applies at most this much later. */
   private static final Duration PIN_REUSE = Duration.ofSeconds(1);
-  private static final int STEPS = 15;
+  private static final int STEPS = 16;
   /** The encrypted env variable that carries the model's upstream API token (allowed_envs of the app-compose). */
   private static final String TOKEN_VAR = "UPSTREAM_API_KEY";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -152,6 +157,14 @@ final class DemoRun {
           this::rotate);
       report.step("Remove the compose hash on chain; the next boot is denied with its reason", this::deny);
       report.step("Read the app's audit trail from the KMS (Auditor API) and verify the hash chain", this::audit);
+      report.step("Read the KMS node's status (teekms kms status)", this::status);
+      if (s.keep() && !report.anyFailed()) {
+        try {
+          keepRunning();
+        } catch (Exception e) {
+          out.println("--keep: could not keep the demo running: " + e.getMessage());
+        }
+      }
     } finally {
       for (int i = cleanup.size() - 1; i >= 0; i--) {
         try {
@@ -539,6 +552,77 @@ final class DemoRun {
     }
   }
 
+  private void status() throws Exception {
+    Verification st = cli(statusArgs());
+    report.detail("$ teekms %s", String.join(" ", st.args()));
+    JsonNode j = JSON.readTree(st.output());
+    report.detail("identity: kms %s, generation %d, mrSystem %s..., quote valid %s", j.at("/identity/kmsId").asText(),
+        j.at("/identity/currentGeneration").asInt(), j.at("/identity/measurement/mrSystem").asText().substring(0, 16),
+        j.at("/identity/measurement/quoteValid").asText());
+    report.detail("chain %d/%d endpoints up, head %d, pinned block %s; database %s ms; audit chain head #%d valid %s",
+        j.at("/chain/endpointsUp").asInt(), j.at("/chain/endpoints").asInt(), j.at("/chain/head").asLong(),
+        j.at("/chain/pinnedBlock").asText(), j.at("/database/latencyMs").asText(), j.at("/auditChain/headSeq").asLong(),
+        j.at("/auditChain/valid").asText());
+    report.detail("RA-TLS certificate valid until %s; problems: %s", j.at("/certificate/notAfter").asText(),
+        j.path("problems"));
+    // The simulator is always a problem (never trust such a KMS); what the demo relies on must be healthy.
+    List<String> problems = new ArrayList<>();
+    j.path("problems").forEach(p -> problems.add(p.asText()));
+    if (problems.isEmpty() || !problems.get(0).contains("SIMULATOR")
+        || !j.at("/identity/measurement/bindsRootsAndNonce").asBoolean() || !j.at("/auditChain/valid").asBoolean()
+        || !j.at("/database/up").asBoolean() || j.at("/chain/endpointsUp").asInt() < j.at("/chain/quorum").asInt()) {
+      throw new IllegalStateException("unexpected status (exit " + st.exit() + "): " + st.output());
+    }
+  }
+
+  private List<String> statusArgs() {
+    return List.of("kms", "status", "--kms", "127.0.0.1:" + kmsPort,
+        "--collateral", exchangeDir.resolve("collateral").toString(),
+        "--root-ca", exchangeDir.resolve("simulated-root-ca.pem").toString(), "--verify-audit", "--output", "json");
+  }
+
+  /**
+   * {@code --keep}: allows the compose hash again, boots the app's CVM, then prints how to reach the chain, the KMS,
+   * the signing proxy and the agent's key socket, and waits until this process is stopped (Ctrl-C or kill: the
+   * cleanup stops anvil, the KMS and the agent, as after a normal run).
+   */
+  private void keepRunning() throws Exception {
+    app.addComposeHash(composeHash);
+    confirm();
+    cvm = boot();
+    cleanup.add(cvm);
+    String status = "./teekms " + String.join(" ", statusArgs()).replace(" --output json", "");
+    out.println();
+    out.println("==== --keep: the demo stays up (SIMULATED TDX; loopback only) ====");
+    out.println("  chain     " + rpcUrl + " (anvil, chain id " + CHAIN_ID + "), registry " + registry.address()
+        + ", app " + appId);
+    out.println("  KMS       127.0.0.1:" + kmsPort + " (RA-TLS gRPC), log " + s.workDir().resolve("logs/kms.log"));
+    out.println("  proxy     http://127.0.0.1:" + cvm.proxyPort() + "/v1/chat/completions (signed responses)");
+    out.println("  agent     dstack-compatible key socket " + cvm.socket() + " (curl --unix-socket ... http://localhost/Info -d {})");
+    out.println("Try:");
+    out.println("  " + status);
+    out.println("  ./teekms gov show-app --rpc-url " + rpcUrl + " --chain-id " + CHAIN_ID + " --app " + appId);
+    out.println("  curl -s http://127.0.0.1:" + cvm.proxyPort() + "/v1/chat/completions -H 'Content-Type: "
+        + "application/json' -d '{\"model\":\"" + FakeLlm.MODEL + "\",\"messages\":[{\"role\":\"user\","
+        + "\"content\":\"hi\"}]}'");
+    out.println("Stop: Ctrl-C (or kill " + ProcessHandle.current().pid() + "); anvil, the KMS and the agent stop "
+        + "with it. Work directory: " + s.workDir());
+    out.flush();
+    CountDownLatch stop = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      for (int i = cleanup.size() - 1; i >= 0; i--) {
+        try {
+          cleanup.get(i).close();
+        } catch (Exception e) {
+          // stopping anyway
+        }
+      }
+      stop.countDown();
+    }, "teekms-demo-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
+    stop.await();
+  }
+
   // --- helpers -------------------------------------------------------------------------------------------------
 
   private SimulatedCvmAgent boot() throws Exception {
@@ -654,7 +738,12 @@ final class DemoRun {
         "--gpu-root", exchangeDir.resolve("simulated-gpu-root.pem").toString(),
         "--rims", exchangeDir.resolve("simulated-rims").toString(),
         "--rim-root", exchangeDir.resolve("simulated-rim-root.pem").toString(),
-        "--no-ocsp", "--require-gpu");
+        "--no-ocsp", "--require-gpu", "--output", "json");
+    return cli(args);
+  }
+
+  /** Runs a teekms command in this process; its JSON on stdout (else its stderr) is the output. */
+  private static Verification cli(List<String> args) {
     StringWriter stdout = new StringWriter();
     StringWriter stderr = new StringWriter();
     var cli = TeeKmsCli.newCommandLine();

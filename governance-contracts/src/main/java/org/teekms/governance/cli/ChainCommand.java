@@ -27,6 +27,11 @@ abstract class ChainCommand implements Callable<Integer> {
   @Mixin ChainOptions chainOptions;
   @Spec CommandSpec spec;
 
+  /** Whether this run only prints its transaction (--print-calldata). */
+  boolean printCalldata() {
+    return false;
+  }
+
   /** Does the work; returns the fields to print after {@code "ok": true}. */
   abstract Map<String, Object> run(ChainClient chain) throws GovernanceException;
 
@@ -38,6 +43,14 @@ abstract class ChainCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
+    if (printCalldata()) {
+      chain.calldataOnly();
+    }
+    java.io.PrintWriter err = spec.commandLine().getErr();
+    chain.progress(line -> {
+      err.println("teekms gov " + spec.name() + ": " + line);
+      err.flush();
+    });
     try (chain) {
       chain.checkChainId();
       Map<String, Object> out = new LinkedHashMap<>();
@@ -47,6 +60,10 @@ abstract class ChainCommand implements Callable<Integer> {
       return Boolean.FALSE.equals(out.get("allowed")) ? 1 : 0; // a policy check that denies is "invalid"
 
     } catch (GovernanceException e) {
+      if (e.kind() == GovernanceException.Kind.NOT_SENT && e.unsent().isPresent()) {
+        print(unsent(chain.chainId(), e.unsent().get()));
+        return 0;
+      }
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("ok", false);
       out.put("kind", e.kind().name());
@@ -64,6 +81,18 @@ abstract class ChainCommand implements Callable<Integer> {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** What --print-calldata prints: the unsigned call a multisig proposes (value in wei, always 0 here). */
+  static Map<String, Object> unsent(long chainId, GovernanceException.UnsentCall call) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("ok", true);
+    out.put("sent", false);
+    out.put("chainId", chainId);
+    out.put("to", call.to()); // null: a contract creation
+    out.put("value", call.value().toString());
+    out.put("data", call.data());
+    return out;
   }
 
   /** The fields every transaction prints. */

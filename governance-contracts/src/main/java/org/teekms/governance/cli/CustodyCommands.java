@@ -55,16 +55,19 @@ final class CustodyCommands {
     @Mixin CustodyOption custodyOption;
     @Mixin KeyOptions keyOptions;
 
-    @Option(names = "--calldata-only", description = "Print the call (to, data) for a multisig owner; send nothing.")
+    @Option(names = "--calldata-only", description = "Same as --print-calldata (kept for scripts).")
     boolean calldataOnly;
 
     @Override
     final Map<String, Object> run(ChainClient chain) throws GovernanceException {
-      if (calldataOnly) {
+      if (calldataOnly || keyOptions.printCalldata()) {
         RootCustody c = custodyOption.bind(chain, null);
         Object[] call = call(c);
         Map<String, Object> out = new LinkedHashMap<>();
+        out.put("sent", false);
+        out.put("chainId", chain.chainId());
         out.put("to", c.address());
+        out.put("value", "0");
         out.put("data", c.calldata((String) call[0], java.util.Arrays.copyOfRange(call, 1, call.length)));
         return out;
       }

@@ -22,7 +22,21 @@ public final class KeyOptions {
           + "(default ${DEFAULT-VALUE}).")
   String keyEnv;
 
+  @Option(names = "--print-calldata",
+      description = "Send nothing: print the transaction (target, value, data) this command would send, encoded by the "
+          + "contract's ABI, for a multisig or another signer to propose. Needs no key; reads still use --rpc-url.")
+  boolean printCalldata;
+
+  /** Whether {@code --print-calldata} was given. */
+  public boolean printCalldata() {
+    return printCalldata;
+  }
+
+  /** The sending key; null with {@code --print-calldata} (nothing is signed). */
   public Credentials load() throws GovernanceException {
+    if (printCalldata) {
+      return null;
+    }
     String hex;
     String source;
     if (keyFile != null) {

@@ -41,7 +41,7 @@ final class OwnershipCommands {
     Map<String, Object> run(ChainClient chain) throws GovernanceException {
       var key = keyOptions.load();
       return tx(AppPolicy.at(chain, contract, key).acceptOwnership(), "contract", contract,
-          "owner", key.getAddress());
+          "owner", key == null ? null : key.getAddress());
     }
   }
 }

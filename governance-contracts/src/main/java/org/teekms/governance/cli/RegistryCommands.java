@@ -59,7 +59,7 @@ final class RegistryCommands {
     @Override
     Map<String, Object> run(ChainClient chain) throws GovernanceException {
       Credentials key = keyOptions.load();
-      String o = owner == null ? key.getAddress() : owner;
+      String o = senderOr(owner, "--owner");
       KmsRegistry.Deployed d = KmsRegistry.deploy(chain, key, o);
       return tx(d.tx(), "registry", d.registry().address(), "owner", o.toLowerCase(java.util.Locale.ROOT),
           "chainId", chain.chainId());
@@ -75,7 +75,7 @@ final class RegistryCommands {
 
     @Override
     Map<String, Object> run(KmsRegistry registry) throws GovernanceException {
-      String o = owner == null ? keyOptions.load().getAddress() : owner;
+      String o = senderOr(owner, "--owner");
       KmsRegistry.Registration r = registry.registerApp(o);
       return tx(r.tx(), "appId", r.appId(), "owner", o.toLowerCase(java.util.Locale.ROOT));
     }

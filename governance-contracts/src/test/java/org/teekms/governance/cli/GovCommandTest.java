@@ -370,4 +370,51 @@ class GovCommandTest {
     assertEquals("--kind must be kms-cluster, hsm or operator, got 'hsn'", badKind.json().get("error").asText());
     chain.close();
   }
+
+  /**
+   * {@code --print-calldata} on any governance transaction (registry, app, ownership, deployment): needs no key, sends
+   * nothing, prints target, value and the ABI-encoded data; that data, sent by the owner as a multisig would, has
+   * exactly the command's effect.
+   */
+  @Test
+  void everyGovernanceTransactionCanBePrintedForAMultisig() throws Exception {
+    String op = operatorKey.toString();
+    String registry = ok("deploy-registry", "--key-file", op).json().get("registry").asText();
+    String app = ok("register-app", "--registry", registry, "--owner", operator.getAddress(), "--key-file", op)
+        .json().get("appId").asText();
+    org.teekms.governance.ChainClient chain = org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
+    org.teekms.governance.AppPolicy policy = org.teekms.governance.AppPolicy.at(chain, app, null);
+    String hash = "0x" + "ab".repeat(32);
+
+    // No key anywhere (no --key-file, and the default environment variable is not consulted).
+    Run printed = ok("add-compose-hash", "--app", app, "--hash", hash, "--print-calldata");
+    JsonNode j = printed.json();
+    assertFalse(j.get("sent").asBoolean());
+    assertEquals(app, j.get("to").asText());
+    assertEquals("0", j.get("value").asText());
+    assertEquals(31337, j.get("chainId").asLong());
+    assertTrue(j.get("data").asText().startsWith("0x") && j.get("data").asText().endsWith("ab".repeat(32)),
+        j.toString());
+    assertFalse(policy.isComposeHashAllowed(HexFormat.of().parseHex("ab".repeat(32))), "nothing was sent");
+    chain.send(operator, j.get("to").asText(), j.get("data").asText());
+    assertTrue(policy.isComposeHashAllowed(HexFormat.of().parseHex("ab".repeat(32))),
+        "the printed call does what the command does");
+
+    // A registry-owner call and an ownership call print their targets too.
+    Run os = ok("add-os-image", "--registry", registry, "--hash", "0x" + "cd".repeat(32), "--print-calldata");
+    assertEquals(registry, os.json().get("to").asText());
+    Run transfer = ok("transfer-ownership", "--contract", app, "--new-owner", appOwner.getAddress(),
+        "--print-calldata");
+    assertEquals(app, transfer.json().get("to").asText());
+    assertEquals(operator.getAddress().toLowerCase(java.util.Locale.ROOT), policy.owner().toLowerCase(java.util.Locale.ROOT));
+
+    // A deployment is a contract creation (no target); a default that needs the key's address asks for it instead.
+    Run deploy = ok("deploy-registry", "--owner", appOwner.getAddress(), "--print-calldata");
+    assertTrue(deploy.json().get("to").isNull(), deploy.out());
+    assertTrue(deploy.json().get("data").asText().length() > 1000, "creation bytecode and constructor arguments");
+    Run noOwner = gov(chainArgs("deploy-registry", "--print-calldata"));
+    assertEquals(1, noOwner.exit());
+    assertEquals("--print-calldata loads no key: give --owner explicitly", noOwner.json().get("error").asText());
+    chain.close();
+  }
 }

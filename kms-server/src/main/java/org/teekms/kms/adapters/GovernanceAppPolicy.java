@@ -41,6 +41,11 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
     this.chainId = chainId;
   }
 
+  /** The newest block a policy read was pinned at (operators' status); empty before the first read. */
+  public java.util.Optional<org.teekms.governance.ChainPolicyReader.PinnedBlock> lastPinned() {
+    return reader instanceof org.teekms.governance.ChainPolicyReader c ? c.lastPinned() : java.util.Optional.empty();
+  }
+
   /** The KMS-verified facts as the contract's BootInfo. An instance id must be 20 bytes (or absent = zeros). */
   public static BootInfo bootInfo(AttestedPeer peer) {
     byte[] instance = peer.instanceId();

@@ -48,8 +48,11 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
   private final java.util.concurrent.Semaphore quotes;
   private final java.util.concurrent.atomic.AtomicReference<Cached> cached =
       new java.util.concurrent.atomic.AtomicReference<>();
+  private final org.teekms.kms.status.NodeStatus status;
 
-  public KmsInfoService(Pool pool, RootGenerationStore roots, LiveKeyring keyring, KmsConfig config, RaTlsSetup ratls) {
+  public KmsInfoService(Pool pool, RootGenerationStore roots, LiveKeyring keyring, KmsConfig config, RaTlsSetup ratls,
+      org.teekms.kms.status.NodeStatus status) {
+    this.status = status;
     this.pool = pool;
     this.roots = roots;
     this.keyring = keyring;
@@ -110,6 +113,15 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
   private KmsInfo quoted(KmsInfo.Builder b, List<KmsIdentityBinding.Root> bound, byte[] nonce) {
     RuntimeEventLog.QuoteWithLog quote = ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound, nonce));
     return b.setQuote(ByteString.copyFrom(quote.quote())).setEventLog(quote.eventLogJson()).build();
+  }
+
+  /** Operator status (read-only, nothing secret): see {@link org.teekms.kms.status.NodeStatus}. */
+  @Override
+  public void getKmsStatus(org.teekms.proto.GetKmsStatusRequest request,
+      StreamObserver<org.teekms.proto.KmsStatus> out) {
+    // Recomputing the audit chain reads every entry: allowed more time than a plain read.
+    UniAnswer.answer("GetKmsStatus", status.read(request.getVerifyAuditChain()),
+        config.dbTimeout().multipliedBy(request.getVerifyAuditChain() ? 30 : 3), out, LOG);
   }
 
   private KmsInfo info(KmsKeyDeriver deriver, List<RootGeneration> generations, byte[] nonce) {

@@ -77,6 +77,8 @@ public class RaTlsSetup {
   private final String commonName;
   private final Clock clock;
   private final TrustConfiguration trustConfiguration;
+  /** The clients' collateral cache (empty with the simulator, whose collateral is generated). */
+  private final java.util.Optional<CachingCollateralSource> collateralCache;
 
   public RaTlsSetup(KmsConfig config, Clock clock, ConfigfsTsmQuoteProvider.Io configfs, RtmrExtender rtmr,
       RaTlsVerificationListener listener) {
@@ -97,6 +99,7 @@ public class RaTlsSetup {
             .enable("tee-kms kms-server simulator", clock, config.simulator().seed().map(HexFormat.of()::parseHex));
         dcap = new DcapQuoteVerifier(tdx.rootCertificate());
         source = tdx.collateralSource();
+        this.collateralCache = java.util.Optional.empty();
         byte[] instance = new byte[20];
         instance[0] = 1;
         TdxSimulation.Cvm self = tdx.newCvm(new byte[48])
@@ -112,9 +115,10 @@ public class RaTlsSetup {
             + "collateral (Intel PCS https://api.trustedservices.intel.com or a PCCS)"));
         dcap = collateral.rootCa().map(RaTlsSetup::trustAnchor)
             .orElseGet(DcapQuoteVerifier::withIntelRoot);
-        CollateralSource cached = new CachingCollateralSource(new PcsCollateralClient(pccs, HttpClient.newBuilder()
+        CachingCollateralSource cached = new CachingCollateralSource(new PcsCollateralClient(pccs, HttpClient.newBuilder()
             .connectTimeout(collateral.timeout()).followRedirects(HttpClient.Redirect.NORMAL).build(),
             collateral.timeout()), clock, collateral.maxAge());
+        this.collateralCache = java.util.Optional.of(cached);
         // Each refused client gets the reason (KMS_UNAVAILABLE); the operator sees the outage in this node's log.
         source = request -> {
           try {
@@ -216,6 +220,21 @@ public class RaTlsSetup {
     } catch (QuoteProviderException e) {
       throw new IllegalStateException("quote failed: " + e.getMessage(), e);
     }
+  }
+
+  /** What the clients' collateral cache holds (empty with the simulator: no PCS/PCCS collateral). */
+  public java.util.Optional<CachingCollateralSource.State> collateralState() {
+    return collateralCache.map(CachingCollateralSource::state);
+  }
+
+  /** {@code teekms.collateral.max-age}, the bound on a cached entry's age (empty with the simulator). */
+  public java.util.Optional<Duration> collateralMaxAge() {
+    return collateralCache.map(CachingCollateralSource::maxAge);
+  }
+
+  /** The RA-TLS server certificate handshakes present now. */
+  public X509Certificate certificate() {
+    return keys.credentials().certificate();
   }
 
   /** The trust configuration this node measured into RTMR3 before its first quote. */

@@ -269,6 +269,38 @@ public class KmsBeans {
     return endpoints;
   }
 
+  /** Probes of the chain RPC endpoints (readiness, {@code teekms kms status}): each must answer within 5 s. */
+  @Produces
+  @Singleton
+  org.teekms.kms.status.ChainHealth chainHealth(KmsConfig config, Clock clock) {
+    KmsConfig.Chain chain = config.chain();
+    java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
+    if (endpoints.isEmpty()) {
+      return org.teekms.kms.status.ChainHealth.unconfigured(clock);
+    }
+    java.time.Duration timeout = java.time.Duration.ofSeconds(5);
+    List<org.teekms.kms.status.ChainHealth.Endpoint> probes = endpoints.get().urls().stream()
+        .map(url -> ChainClient.connect(url, chain.chainId(), timeout, timeout))
+        .map(c -> (org.teekms.kms.status.ChainHealth.Endpoint) () -> {
+          c.checkChainId();
+          return c.blockNumber();
+        }).toList();
+    return new org.teekms.kms.status.ChainHealth(endpoints.get().urls(), probes, endpoints.get().quorum(), timeout,
+        java.time.Duration.ofSeconds(5), clock);
+  }
+
+  void closeChainHealth(@jakarta.enterprise.inject.Disposes org.teekms.kms.status.ChainHealth health) {
+    health.close();
+  }
+
+  @Produces
+  @Singleton
+  org.teekms.kms.status.NodeStatus nodeStatus(KmsConfig config, Pool pool, RootGenerationStore roots,
+      LiveKeyring keyring, RaTlsSetup ratls, org.teekms.kms.status.ChainHealth chain, AppPolicyPort policy,
+      AuditLog audit, RotationJobs jobs, Clock clock) {
+    return new org.teekms.kms.status.NodeStatus(config, pool, roots, keyring, ratls, chain, policy, audit, jobs, clock);
+  }
+
   @Produces
   @Singleton
   LocalAttestationPolicy localAttestationPolicy(KmsConfig config) {

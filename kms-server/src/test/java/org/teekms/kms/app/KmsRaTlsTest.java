@@ -335,4 +335,39 @@ class KmsRaTlsTest {
     assertEquals(2, c3.execute("audit", "policy", "--kms", kms, "--root-ca", root, "--collateral", collateral,
         "--app", "0x1234"), "a malformed app id is a usage error");
   }
+
+  /**
+   * {@code teekms kms status} end to end over RA-TLS: the identity comes from a quote over the command's fresh nonce
+   * (verified, bound to the roots), the health parts from GetKmsStatus; what needs attention is listed and makes the
+   * exit status 1 (here: a simulated TD, and no chain in this profile).
+   */
+  @Test
+  void cliKmsStatusVerifiesTheNodeAndListsWhatNeedsAttention() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("teekms-status");
+    String root = java.nio.file.Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem()).toString();
+    String collateral = tdx.collateral().writeTo(dir.resolve("collateral")).toString();
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine cli = org.teekms.cli.TeeKmsCli.newCommandLine();
+    cli.setOut(new java.io.PrintWriter(out));
+    cli.setErr(new java.io.PrintWriter(err));
+    int exit = cli.execute("kms", "status", "--kms", "127.0.0.1:" + RaTlsProfile.PORT, "--root-ca", root,
+        "--collateral", collateral, "--verify-audit", "--output", "json");
+    com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+        out.toString());
+    assertEquals(1, exit, out + "\n" + err);
+    assertTrue(j.at("/identity/measurement/quoteValid").asBoolean(), out.toString());
+    assertTrue(j.at("/identity/measurement/bindsRootsAndNonce").asBoolean(), out.toString());
+    assertEquals(64, j.at("/identity/measurement/mrSystem").asText().length());
+    assertEquals(j.at("/identity/roots/0/caCertificateSha256").asText(),
+        j.at("/generations/0/caCertificateSha256").asText(), "GetKmsStatus and the verified identity agree");
+    assertTrue(j.at("/database/up").asBoolean());
+    assertTrue(j.at("/auditChain/verified").asBoolean() && j.at("/auditChain/valid").asBoolean(), out.toString());
+    assertTrue(j.at("/certificate/notAfter").isTextual());
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    j.path("problems").forEach(p -> problems.add(p.asText()));
+    assertEquals(2, problems.size(), problems.toString());
+    assertTrue(problems.get(0).contains("SIMULATOR"), problems.toString());
+    assertTrue(problems.get(1).startsWith("chain: not configured"), problems.toString());
+  }
 }

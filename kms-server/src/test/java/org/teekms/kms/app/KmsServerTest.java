@@ -1,6 +1,7 @@
 package org.teekms.kms.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,6 +24,8 @@ import org.teekms.proto.GetEffectivePolicyRequest;
 import org.teekms.proto.GetKmsInfoRequest;
 import org.teekms.proto.KmsGrpc;
 import org.teekms.proto.KmsInfo;
+import org.teekms.proto.KmsStatus;
+import org.teekms.proto.GetKmsStatusRequest;
 import org.teekms.proto.KmsInfoServiceGrpc;
 import org.teekms.proto.ListAuditEventsRequest;
 import org.teekms.proto.VerifyAuditChainRequest;
@@ -157,16 +160,50 @@ class KmsServerTest {
   }
 
   @Test
+  void statusReportsIdentityDatabaseAuditCertificateAndAnUnconfiguredChain() {
+    KmsStatus st = info.getKmsStatus(GetKmsStatusRequest.newBuilder().setVerifyAuditChain(true).build());
+    assertEquals("kms-it", st.getKmsId());
+    assertEquals(1, st.getCurrentGeneration());
+    assertEquals("CURRENT", st.getGenerations(0).getState());
+    KmsInfo i = info.getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+    assertEquals(com.google.protobuf.ByteString.copyFrom(org.teekms.crypto.Digests.sha256(
+        i.getCaCertificate().toByteArray())), st.getGenerations(0).getCaCertificateSha256(),
+        "the CA digest is the digest of the certificate GetKmsInfo serves");
+    assertTrue(st.getGenerations(0).getCaNotAfter() > st.getNow());
+    assertEquals(32, st.getTrustConfigurationDigest().size());
+    assertTrue(st.getDatabase().getUp(), st.getDatabase().getError());
+    assertTrue(st.getAudit().getReadable() && st.getAudit().getVerified() && st.getAudit().getValid(),
+        st.getAudit().toString());
+    assertTrue(st.getAudit().getHeadSeq() >= 1, "the bootstrap's ROOT_GENERATION entry");
+    assertEquals(st.getAudit().getHeadSeq(), st.getAudit().getEntriesChecked());
+    assertTrue(st.getCertificate().getNotAfter() > st.getNow() && st.getCertificate().getNotBefore() <= st.getNow());
+    assertFalse(st.getCollateral().getCached(), "the simulator's collateral is generated, not cached");
+    assertFalse(st.getChain().getConfigured());
+    assertEquals(0, st.getChain().getEndpointsCount());
+    assertEquals(1, st.getReplicas().getPeersCount());
+    assertTrue(st.getReplicas().getPeers(0).getThisNode());
+    assertEquals(0, st.getReplicas().getMissingCopiesCount());
+    // Without the full recomputation only the head is read.
+    KmsStatus quick = info.getKmsStatus(GetKmsStatusRequest.getDefaultInstance());
+    assertTrue(quick.getAudit().getReadable());
+    assertFalse(quick.getAudit().getVerified());
+  }
+
+  @Test
   void readinessAndMetrics() throws Exception {
     HttpClient http = HttpClient.newHttpClient();
     HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready")).build(),
         HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, ready.statusCode(), ready.body());
+    // This node has no chain configured: every admission would be refused, so it is not ready, and says why.
+    assertEquals(503, ready.statusCode(), ready.body());
     assertTrue(ready.body().contains("currentGeneration"), ready.body());
+    assertTrue(ready.body().contains("\"chain\"") && ready.body().contains("no chain configured"), ready.body());
     assertThrows(StatusRuntimeException.class, () -> kms.getAppKeys(GetAppKeysRequest.getDefaultInstance()));
     HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics")).build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, metrics.statusCode());
     assertTrue(metrics.body().contains("teekms_admission_seconds"), "admission latency histogram exported");
+    assertTrue(metrics.body().contains("teekms_ratls_certificate_expiry_seconds"), "certificate expiry gauge exported");
+    assertTrue(metrics.body().contains("teekms_collateral_expiry_seconds"), "collateral expiry gauge exported");
   }
 }

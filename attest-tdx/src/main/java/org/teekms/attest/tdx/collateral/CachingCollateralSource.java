@@ -28,7 +28,16 @@ public final class CachingCollateralSource implements CollateralSource {
   /** The least time between two refresh attempts of one entry while its cached copy is still usable. */
   public static final Duration REFRESH_RETRY = Duration.ofMinutes(1);
 
-  private record Entry(Collateral collateral, Instant refreshAt, Instant staleAt, Instant nextAttempt) {}
+  private record Entry(Collateral collateral, Instant fetchedAt, Instant nextUpdate, Instant refreshAt, Instant staleAt,
+      Instant nextAttempt) {}
+
+  /**
+   * What the cache holds now, for operators ({@code teekms kms status}, expiry gauges): how many entries, the oldest
+   * fetch, and the earliest moment an entry stops being served ({@code min(nextUpdate, fetch + maxAge)}) and the
+   * earliest {@code nextUpdate}. Empty optionals when nothing is cached.
+   */
+  public record State(int entries, java.util.Optional<Instant> oldestFetch, java.util.Optional<Instant> earliestExpiry,
+      java.util.Optional<Instant> earliestNextUpdate) {}
 
   private final CollateralSource delegate;
   private final Clock clock;
@@ -69,7 +78,8 @@ public final class CachingCollateralSource implements CollateralSource {
         return fetchAndCache(request, now);
       } catch (CollateralException failed) {
         // Still within its bound: keep serving it, try again later; past the bound the next fetch fails for real.
-        cache.replace(request, e, new Entry(e.collateral(), e.refreshAt(), e.staleAt(), now.plus(REFRESH_RETRY)));
+        cache.replace(request, e, new Entry(e.collateral(), e.fetchedAt(), e.nextUpdate(), e.refreshAt(), e.staleAt(),
+            now.plus(REFRESH_RETRY)));
         return e.collateral();
       }
     }
@@ -82,8 +92,17 @@ public final class CachingCollateralSource implements CollateralSource {
     Instant nextUpdate = fresh.nextUpdate();
     Instant staleAt = nextUpdate.isBefore(bound) ? nextUpdate : bound;
     Instant refreshAt = staleAt.isAfter(now) ? now.plus(Duration.between(now, staleAt).dividedBy(2)) : staleAt;
-    cache.put(request, new Entry(fresh, refreshAt, staleAt, refreshAt));
+    cache.put(request, new Entry(fresh, now, nextUpdate, refreshAt, staleAt, refreshAt));
     return fresh;
+  }
+
+  /** A snapshot of the cache (see {@link State}). */
+  public State state() {
+    java.util.List<Entry> entries = java.util.List.copyOf(cache.values());
+    return new State(entries.size(),
+        entries.stream().map(Entry::fetchedAt).min(Instant::compareTo),
+        entries.stream().map(Entry::staleAt).min(Instant::compareTo),
+        entries.stream().map(Entry::nextUpdate).min(Instant::compareTo));
   }
 
   /** Drops every cached entry (e.g. after a TCB recovery announcement). */

@@ -77,6 +77,23 @@ class CachingCollateralSourceTest {
   }
 
   @Test
+  void stateReportsTheOldestFetchAndTheEarliestExpiry() throws Exception {
+    CountingSource pcs = new CountingSource(tdx, clock, Duration.ofDays(30));
+    CachingCollateralSource cache = new CachingCollateralSource(pcs, clock, Duration.ofHours(24));
+    assertEquals(new CachingCollateralSource.State(0, java.util.Optional.empty(), java.util.Optional.empty(),
+        java.util.Optional.empty()), cache.state(), "nothing cached yet");
+    cache.fetch(REQUEST);
+    clock.advance(Duration.ofHours(3));
+    cache.fetch(new CollateralRequest(TeeType.TDX, Bytes.fromHex(SimulatedTdx.FMSPC), CollateralRequest.PckCa.PROCESSOR));
+    CachingCollateralSource.State state = cache.state();
+    assertEquals(2, state.entries());
+    assertEquals(T0, state.oldestFetch().orElseThrow());
+    // Bounded by the max age (24 h after the first fetch), not by nextUpdate 30 days later.
+    assertEquals(T0.plus(Duration.ofHours(24)), state.earliestExpiry().orElseThrow());
+    assertEquals(T0.plus(Duration.ofDays(30)), state.earliestNextUpdate().orElseThrow());
+  }
+
+  @Test
   void aFailedRefreshKeepsTheCopyUntilTheBoundThenRefuses() throws Exception {
     CountingSource pcs = new CountingSource(tdx, clock, Duration.ofDays(30));
     CachingCollateralSource cache = new CachingCollateralSource(pcs, clock, Duration.ofHours(24));
