@@ -70,6 +70,21 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
     event OpenRegistrationChanged(address indexed by, bool oldValue, bool newValue);
     event AppRegistered(address indexed by, address indexed app, address indexed appOwner);
     event AppDeregistered(address indexed by, address indexed app);
+    event AuditAnchorerChanged(address indexed by, address oldAnchorer, address newAnchorer);
+    event AuditHeadAnchored(address indexed by, bytes32 head, uint64 entryCount);
+
+    /// The latest anchored head of the KMS's audit hash chain (docs/audit-log.md, "Anchoring"): the hash of entry
+    /// `entryCount` (32 zero bytes for 0). Auditors check that the chain the KMS serves passes through it.
+    struct AuditAnchor {
+        bytes32 head;
+        uint64 entryCount;
+        uint64 atBlock;
+    }
+
+    /// The KMS's anchoring account (its address derives from the KMS root secret inside the TEE, so neither the host
+    /// nor the database can anchor); the registry owner may anchor too. 0 = only the owner.
+    address public auditAnchorer;
+    AuditAnchor private latestAnchor;
 
     constructor(address initialOwner) TwoStepOwnable(initialOwner) {
         tcbStatuses.push("UpToDate");
@@ -245,6 +260,34 @@ contract KmsRegistry is TwoStepOwnable, IAppRegistry {
         require(appStatus[app] == AppStatus.Registered, "app not registered");
         appStatus[app] = AppStatus.Deregistered;
         emit AppDeregistered(msg.sender, app);
+    }
+
+    // ---- audit anchoring ----
+
+    /// The owner names the KMS's anchoring account (after checking it in the KMS's attested KmsInfo), or 0 for none.
+    function setAuditAnchorer(address anchorer) external onlyOwner {
+        require(anchorer != auditAnchorer, "value unchanged");
+        emit AuditAnchorerChanged(msg.sender, auditAnchorer, anchorer);
+        auditAnchorer = anchorer;
+    }
+
+    /// Records the audit chain's head after `entryCount` entries. Only forward: a count below the latest one, or the
+    /// same count with another head, is a rewritten history and is refused (so is an unchanged head: nothing to do).
+    function anchorAuditHead(bytes32 head, uint64 entryCount) external {
+        require(msg.sender == owner() || (auditAnchorer != address(0) && msg.sender == auditAnchorer),
+            "not the owner or the audit anchorer");
+        require(entryCount > 0 && head != bytes32(0), "empty audit chain");
+        AuditAnchor memory last = latestAnchor;
+        require(entryCount >= last.entryCount, "audit chain shorter than anchored");
+        if (entryCount == last.entryCount) {
+            revert(head == last.head ? "audit head already anchored" : "audit head differs at the anchored count");
+        }
+        latestAnchor = AuditAnchor(head, entryCount, uint64(block.number));
+        emit AuditHeadAnchored(msg.sender, head, entryCount);
+    }
+
+    function latestAuditAnchor() external view returns (AuditAnchor memory) {
+        return latestAnchor;
     }
 
     // ---- views ----

@@ -7,10 +7,16 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.GovernanceException;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.keys.Bytes;
 import org.teekms.proto.AuditEvent;
 import org.teekms.proto.AuditorGrpc;
 import org.teekms.proto.EffectivePolicy;
@@ -20,6 +26,9 @@ import org.teekms.proto.ListAuditEventsResponse;
 import org.teekms.proto.RotationJobInfo;
 import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
+import org.teekms.verifier.audit.AuditChainHash;
+import org.teekms.verifier.audit.AuditChainReport;
+import org.teekms.verifier.audit.AuditCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -94,19 +103,94 @@ public final class AuditCommand extends CommandGroup {
   }
 
   @Command(name = "verify", mixinStandardHelpOptions = true,
-      description = "Have the KMS recompute its audit hash chain; exit 0 only when it verifies.")
+      description = {"Fetch every audit entry and recompute the hash chain here (docs/audit-log.md), not the KMS's word; "
+          + "exit 0 only when it verifies and passes every saved or anchored head.",
+          "Save the printed headSeq/headHash and pass the hash as --since-head next time."})
   public static final class Verify extends AuditorCall {
+    @Option(names = "--since-head", paramLabel = "HASH",
+        description = "A head hash saved earlier (64 hex): today's chain must pass through it.")
+    String sinceHead;
+
+    @Option(names = "--anchored", description = "Also check the latest head anchored in the KmsRegistry "
+        + "(needs --rpc-url, --chain-id, --registry): entry entryCount must carry the anchored hash.")
+    boolean anchored;
+
+    @Option(names = "--rpc-url", paramLabel = "URL", description = "JSON-RPC endpoint of the registry's chain.")
+    String rpcUrl;
+
+    @Option(names = "--chain-id", paramLabel = "ID", description = "Chain id the endpoint must serve.")
+    Long chainId;
+
+    @Option(names = "--registry", paramLabel = "ADDRESS", description = "KmsRegistry contract address (0x…).")
+    String registry;
+
     @Override
     boolean run(AuditorGrpc.AuditorBlockingStub auditor, ObjectNode out) {
-      VerifyAuditChainResponse r = auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
-      out.put("valid", r.getValid());
-      out.put("entriesChecked", r.getEntriesChecked());
-      out.put("headHash", HexFormat.of().formatHex(r.getHeadHash().toByteArray()));
-      if (!r.getValid()) {
-        out.put("firstBadSeq", r.getFirstBadSeq());
-        out.put("problem", r.getProblem());
+      List<AuditCheckpoint> checkpoints = new ArrayList<>();
+      if (sinceHead != null) {
+        checkpoints.add(AuditCheckpoint.savedHead(hash32(sinceHead, "--since-head")));
       }
-      return r.getValid();
+      if (anchored != (rpcUrl != null || chainId != null || registry != null)
+          || (anchored && (rpcUrl == null || chainId == null || registry == null))) {
+        throw new ParameterException(spec.commandLine(), "--anchored needs --rpc-url, --chain-id and --registry "
+            + "(and they mean nothing without it)");
+      }
+      if (anchored) {
+        KmsRegistry.AuditAnchor anchor;
+        try (ChainClient chain = ChainClient.connect(rpcUrl, chainId)) {
+          chain.checkChainId();
+          anchor = KmsRegistry.at(chain, registry, null).latestAuditAnchor();
+        } catch (GovernanceException | RuntimeException e) {
+          JsonResult.fail(out, "ANCHOR_UNAVAILABLE", "reading the latest audit anchor of registry " + registry
+              + " failed: " + e.getMessage());
+          return false;
+        }
+        if (anchor.entryCount() == 0) {
+          JsonResult.fail(out, "NOT_ANCHORED", "registry " + registry + " holds no audit anchor yet");
+          return false;
+        }
+        out.putObject("anchor").put("entryCount", anchor.entryCount()).put("head", HexFormat.of().formatHex(anchor.head()))
+            .put("block", anchor.atBlock());
+        checkpoints.add(new AuditCheckpoint("on-chain anchor at block " + anchor.atBlock(), anchor.entryCount(),
+            Bytes.copyOf(anchor.head())));
+      }
+      // The KMS's own claim is one more head to pass (a KMS that serves fewer entries than it says it has is caught),
+      // never the verdict.
+      VerifyAuditChainResponse claim = auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
+      if (claim.getValid() && claim.getHeadHash().size() == AuditChainHash.LENGTH) {
+        checkpoints.add(new AuditCheckpoint("KMS's reported head", claim.getEntriesChecked(),
+            Bytes.copyOf(claim.getHeadHash().toByteArray())));
+      }
+      AuditChainReport report = AuditChainFetch.walk(auditor, checkpoints);
+      out.put("valid", report.valid());
+      out.put("computedLocally", true);
+      out.put("entriesChecked", report.entriesChecked());
+      out.put("headSeq", report.entriesChecked());
+      out.put("headHash", report.headHash().hex());
+      out.put("kmsSaysValid", claim.getValid());
+      ArrayNode passed = out.putArray("checkpoints");
+      for (AuditChainReport.Passed p : report.checkpoints()) {
+        passed.addObject().put("source", p.checkpoint().source()).put("hash", p.checkpoint().hash().hex())
+            .put("atSeq", p.atSeq());
+      }
+      if (!report.valid()) {
+        out.put("firstBadSeq", report.firstBadSeq());
+        out.put("problem", report.problem());
+        JsonResult.fail(out, "AUDIT_CHAIN_BROKEN", "seq " + report.firstBadSeq() + ": " + report.problem());
+      }
+      return report.valid();
+    }
+
+    Bytes hash32(String value, String option) {
+      String h = value.startsWith("0x") || value.startsWith("0X") ? value.substring(2) : value;
+      if (h.length() == 64) {
+        try {
+          return Bytes.fromHex(h);
+        } catch (IllegalArgumentException e) {
+          // reported below
+        }
+      }
+      throw new ParameterException(spec.commandLine(), option + " must be a 32-byte hex hash, got " + value);
     }
   }
 

@@ -287,6 +287,29 @@ public final class KmsRegistry extends GovernanceContract {
     return gpuPolicy(p.count, p.arch, p.minDriverVersion);
   }
 
+  // ---- audit anchoring (docs/audit-log.md, "Anchoring") ----
+
+  /** The latest anchored audit head: hash of entry {@code entryCount} (0 / zero hash: nothing anchored yet). */
+  public record AuditAnchor(byte[] head, long entryCount, long atBlock) {}
+
+  public TxResult setAuditAnchorer(String anchorer) throws GovernanceException {
+    return send(contract.setAuditAnchorer(anchorer));
+  }
+
+  public String auditAnchorer() throws GovernanceException {
+    return read(contract.auditAnchorer());
+  }
+
+  /** Anchors the audit head; the registry refuses anything but the owner or the anchorer, and any step backwards. */
+  public TxResult anchorAuditHead(byte[] head, long entryCount) throws GovernanceException {
+    return send(contract.anchorAuditHead(head, BigInteger.valueOf(entryCount)));
+  }
+
+  public AuditAnchor latestAuditAnchor() throws GovernanceException {
+    KmsRegistryContract.AuditAnchor a = read(contract.latestAuditAnchor());
+    return new AuditAnchor(a.head, a.entryCount.longValueExact(), a.atBlock.longValueExact());
+  }
+
   // ---- apps ----
 
   public TxResult setOpenRegistration(boolean open) throws GovernanceException {

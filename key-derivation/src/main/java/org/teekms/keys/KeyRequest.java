@@ -67,6 +67,7 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
         return switch (purpose) {
             case KMS_ROOT -> EnumSet.of(KeyAlgorithm.SECP256K1);
             case KMS_CA -> EnumSet.of(KeyAlgorithm.P256);
+            case KMS_AUDIT_ANCHOR -> EnumSet.of(KeyAlgorithm.SECP256K1);
             case APP_ROOT -> EnumSet.of(KeyAlgorithm.RAW_256, KeyAlgorithm.SECP256K1);
             case DISK -> EnumSet.of(KeyAlgorithm.RAW_256);
             case ENV_ENCRYPTION -> EnumSet.of(KeyAlgorithm.X25519);
@@ -78,6 +79,11 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
 
     public static KeyRequest kmsRoot(int generation) {
         return new KeyRequest(generation, Purpose.KMS_ROOT, KeyAlgorithm.SECP256K1, null, 0, "", null);
+    }
+
+    /** The KMS's audit-anchoring account key (secp256k1) of a generation (docs/audit-log.md, "Anchoring"). */
+    public static KeyRequest kmsAuditAnchor(int generation) {
+        return new KeyRequest(generation, Purpose.KMS_AUDIT_ANCHOR, KeyAlgorithm.SECP256K1, null, 0, "", null);
     }
 
     /** The KMS CA key (P-256) of a generation: issues the X.509 certificates of app CA keys. */
@@ -128,7 +134,7 @@ public record KeyRequest(int generation, Purpose purpose, KeyAlgorithm algorithm
      */
     public boolean isKmsTier() {
         return switch (purpose) {
-            case KMS_ROOT, KMS_CA, DISK, ENV_ENCRYPTION, TLS_CA -> true;
+            case KMS_ROOT, KMS_CA, KMS_AUDIT_ANCHOR, DISK, ENV_ENCRYPTION, TLS_CA -> true;
             case APP_ROOT -> algorithm == KeyAlgorithm.RAW_256;
             case SIGNING, USER -> false;
         };

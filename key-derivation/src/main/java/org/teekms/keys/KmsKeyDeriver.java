@@ -20,6 +20,11 @@ public final class KmsKeyDeriver {
         return deriveFromRoot(KeyRequest.kmsRoot(generation));
     }
 
+    /** The KMS's audit-anchoring account key (secp256k1) of a generation; only a KMS holding the root can anchor. */
+    public DerivedKey kmsAuditAnchorKey(int generation) {
+        return deriveFromRoot(KeyRequest.kmsAuditAnchor(generation));
+    }
+
     /** The KMS CA key (P-256) of a generation: issues X.509 certificates for app CA keys (docs/key-derivation.md §10). */
     public DerivedKey kmsCaKey(int generation) {
         return deriveFromRoot(KeyRequest.kmsCa(generation));
@@ -35,7 +40,7 @@ public final class KmsKeyDeriver {
 
     /**
      * The key for {@code request} if {@code policy} (the policy of the request's app) serves its version; otherwise
-     * {@link KeyRefusedException} with the reason. Not for the KMS keys (use {@link #kmsRootKey}, {@link #kmsCaKey}).
+     * {@link KeyRefusedException} with the reason. Not for the KMS keys (use {@link #kmsRootKey}, {@link #kmsCaKey}, {@link #kmsAuditAnchorKey}).
      */
     public DerivedKey derive(KeyRequest request, KeyVersionPolicy policy) {
         if (request.purpose().isKmsKey()) {

@@ -6,6 +6,8 @@ public enum Purpose {
     KMS_ROOT("kms-root"),
     /** The KMS certificate authority key of a generation (P-256); signs the X.509 certificates of app CA keys. */
     KMS_CA("kms-ca"),
+    /** The KMS's audit-anchoring account (secp256k1): sends the registry's anchorAuditHead transactions. */
+    KMS_AUDIT_ANCHOR("kms-audit-anchor"),
     /** The app root secret (raw-256, from the root secret) and the app root signing key (secp256k1, from the app root secret). */
     APP_ROOT("app-root"),
     /** Disk encryption key of one instance (and volume); KMS only. */
@@ -29,9 +31,9 @@ public enum Purpose {
         return label;
     }
 
-    /** True for the keys of the KMS itself (no app id, version 0): {@code kms-root} and {@code kms-ca}. */
+    /** True for the keys of the KMS itself (no app id, version 0): {@code kms-root}, {@code kms-ca}, {@code kms-audit-anchor}. */
     public boolean isKmsKey() {
-        return this == KMS_ROOT || this == KMS_CA;
+        return this == KMS_ROOT || this == KMS_CA || this == KMS_AUDIT_ANCHOR;
     }
 
     public static Purpose fromLabel(String label) {

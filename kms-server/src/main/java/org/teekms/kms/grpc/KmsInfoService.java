@@ -135,12 +135,14 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
       if (g.state() != RootState.CURRENT && g.state() != RootState.RETIRED) {
         continue;
       }
-      try (DerivedKey root = deriver.kmsRootKey(g.generation()); DerivedKey ca = deriver.kmsCaKey(g.generation())) {
+      try (DerivedKey root = deriver.kmsRootKey(g.generation()); DerivedKey ca = deriver.kmsCaKey(g.generation());
+           DerivedKey anchor = deriver.kmsAuditAnchorKey(g.generation())) {
         byte[] caCert = KmsCertificateAuthority.kmsCaCertificate(ca, root.ethereumAddress().toString());
         b.addGenerations(RootGenerationInfo.newBuilder().setGeneration(g.generation()).setState(g.state().name())
             .setRootPublicKey(ByteString.copyFrom(root.publicKey()))
             .setRootAddress(ByteString.copyFrom(root.ethereumAddress().toBytes())).setCreatedAt(g.createdAt())
-            .setCaCertificate(ByteString.copyFrom(caCert)));
+            .setCaCertificate(ByteString.copyFrom(caCert))
+            .setAuditAnchorAddress(ByteString.copyFrom(anchor.ethereumAddress().toBytes())));
         if (g.state() == RootState.CURRENT) {
           b.setCaCertificate(ByteString.copyFrom(caCert));
         }

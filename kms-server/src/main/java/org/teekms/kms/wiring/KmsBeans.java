@@ -199,6 +199,20 @@ public class KmsBeans {
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 
+  /** Anchors the audit head on chain from the KMS's kms-audit-anchor account (teekms.audit.anchor-interval). */
+  @Produces
+  @Singleton
+  org.teekms.kms.audit.AuditAnchorWorker auditAnchorWorker(KmsConfig config, AuditLog audit, Pool pool,
+      org.teekms.kms.keys.LiveKeyring keyring) {
+    KmsConfig.Chain chain = config.chain();
+    org.teekms.kms.audit.AuditAnchorPort port = chainEndpoints(chain)
+        .map(e -> (org.teekms.kms.audit.AuditAnchorPort) new org.teekms.kms.audit.ChainAuditAnchor(
+            ChainClient.connect(e.first(), chain.chainId()), chain.registryAddress().get()))
+        .orElse(org.teekms.kms.audit.AuditAnchorPort.unconfigured());
+    return new org.teekms.kms.audit.AuditAnchorWorker(audit, port, () -> keyring.deriver(pool),
+        config.dbTimeout().multipliedBy(30));
+  }
+
   /** KmsRegistry.owner() and apps' key versions at a pinned block (operator requests, AppEnv). */
   @Produces
   @Singleton

@@ -34,6 +34,8 @@ public interface KmsConfig {
 
   Rotation rotation();
 
+  Audit audit();
+
   Chain chain();
 
   Onboarding onboarding();
@@ -378,6 +380,16 @@ public interface KmsConfig {
 
     /** When set, CVMs must have measured exactly this key-provider (the KMS they trust). */
     Optional<String> requiredKeyProvider();
+  }
+
+  interface Audit {
+    /**
+     * How often the audit chain's head is anchored on chain (KmsRegistry.anchorAuditHead from the KMS's
+     * kms-audit-anchor account), e.g. {@code 1h}; {@code off} (default) never. The account must be the registry's
+     * auditAnchorer (set by the owner) and hold gas.
+     */
+    @WithDefault("off")
+    String anchorInterval();
   }
 
   interface Rotation {
