@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
         "Shell completion (bash, zsh): source <(teekms generate-completion)"},
     subcommands = {VerifyCommand.class, MeasureCommand.class, CollateralCommand.class, GovCommand.class,
         KmsCommand.class, AuditCommand.class, CustodyCommand.class, EnvCommand.class,
-        RotateCommand.class,
+        RotateCommand.class, VerifierCommand.class,
         DemoCommand.class, AutoComplete.GenerateCompletion.class})
 public final class TeeKmsCli extends CommandGroup {
 

@@ -97,7 +97,7 @@ class CustodyRecoveryTest {
   }
 
   private Path ownerKey() throws Exception {
-    return Files.writeString(dir.resolve("owner.key"), owner.getEcKeyPair().getPrivateKey().toString(16));
+    return Files.writeString(dir.resolve("owner.key"), org.web3j.utils.Numeric.toHexStringNoPrefixZeroPadded(owner.getEcKeyPair().getPrivateKey(), 64));
   }
 
   private String[] chainArgs() {

@@ -227,6 +227,71 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
   }
 
+  /**
+   * An app's whole policy (registration, disabled, compose hashes, key state, effective GPU policy) and the
+   * registry's platform policy (OS images with their golden measurements, TCB statuses and advisories), every field
+   * read through the quorum at one freshly pinned block: what an end user's verifier checks a response against
+   * ({@code teekms verify response --rpc-url}, the verifier service). Never throws; a chain that cannot be read
+   * reliably gives a policy whose {@link OnChainAppPolicy#failure()} says why.
+   */
+  public OnChainAppPolicy appPolicy(String appAddress) {
+    String registryAddress = config.registryAddress().toLowerCase(Locale.ROOT);
+    String app = appAddress == null ? "" : appAddress.toLowerCase(Locale.ROOT);
+    if (!org.web3j.crypto.WalletUtils.isValidAddress(app)) {
+      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, -1, "",
+          "app id must be a 20-byte address, got '" + app + "'");
+    }
+    Pin pin;
+    try {
+      pin = freshPin();
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, -1, "", d.getMessage());
+    }
+    String what = "the policy of app " + app;
+    try {
+      KmsRegistryContract registry = registry(pin, what);
+      KmsRegistry.AppStatus status = KmsRegistry.appStatus(quorum(registry.appStatus(app)));
+      Map<String, List<String>> images = new LinkedHashMap<>();
+      for (byte[] image : KmsRegistry.bytes32List(quorum(registry.osImages()))) {
+        images.put(hex(image), KmsRegistry.bytes32List(quorum(registry.osImageMeasurements(image))).stream()
+            .map(ChainPolicyReader::hex).toList());
+      }
+      var tcb = quorum(registry.getTcbPolicy());
+      boolean disabled = false;
+      List<String> composeHashes = List.of();
+      boolean upToDate = false;
+      GpuPolicy gpu = GpuPolicy.NONE;
+      AppKeyVersions keys = null;
+      boolean due = false;
+      if (status != KmsRegistry.AppStatus.NONE) {
+        AppPolicyContract policy = app(pin, app, what);
+        disabled = quorum(policy.disabled());
+        composeHashes = KmsRegistry.bytes32List(quorum(policy.composeHashes())).stream().map(ChainPolicyReader::hex)
+            .toList();
+        upToDate = quorum(policy.requireTcbUpToDate());
+        AppPolicyContract.GpuPolicy g = quorum(policy.effectiveGpuPolicy());
+        gpu = KmsRegistry.gpuPolicy(g.count, g.arch, g.minDriverVersion);
+        keys = AppPolicy.keyVersions(quorum(policy.keyState()));
+        due = quorum(policy.rotationDue());
+      }
+      return new OnChainAppPolicy(config.chainId(), registryAddress, app, pin.number(), pin.hash(),
+          java.util.Optional.empty(), status, disabled, composeHashes, images, tcb.component1(), tcb.component2(),
+          upToDate, gpu, keys, due);
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, pin.number(), pin.hash(),
+          d.getMessage());
+    } catch (GovernanceException | RuntimeException e) {
+      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, pin.number(), pin.hash(),
+          "malformed answer reading " + what + " at block " + pin.number() + ": " + e.getMessage());
+    }
+  }
+
+  private static String hex(byte[] b) {
+    return org.web3j.utils.Numeric.toHexString(b);
+  }
+
   private PolicyDecision decide(View view, BootInfo boot) {
     Pin pin;
     boolean reused = false;

@@ -59,6 +59,44 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
     }
   }
 
+  /**
+   * The policy an end user's verifier checks responses against (appPolicy): read at one block through the quorum, so
+   * an endpoint that adds a compose hash the owner never registered makes it unreadable, never wider.
+   */
+  @Test
+  void anAppPolicyIsUnreadableWhenOneEndpointLiesAboutItsComposeHashes() throws Exception {
+    AppPolicy app = allowedApp();
+    AppPolicy other = newApp();
+    other.addComposeHash(b32(9));
+    String call = org.web3j.abi.FunctionEncoder.encode(
+        new org.web3j.abi.datatypes.Function("composeHashes", List.of(), List.of()));
+    String forged = chain.call(other.address(), call, DefaultBlockParameterName.LATEST);
+    RpcProxy.Rewriter lie = (method, params, response) -> {
+      if (method.equals("eth_call") && params.get(0).path("data").asText().equals(call)) {
+        response.put("result", forged);
+      }
+    };
+    try (ChainPolicyReader alone = new ChainPolicyReader(quorum(List.of(anvil.rpcUrl()), 1))) {
+      OnChainAppPolicy p = alone.appPolicy(app.address());
+      assertEquals(java.util.Optional.empty(), p.failure());
+      assertEquals(KmsRegistry.AppStatus.REGISTERED, p.status());
+      assertEquals(List.of(Numeric.toHexString(b32(1))), p.composeHashes());
+      assertTrue(p.osImages().containsKey(Numeric.toHexString(b32(3))), p.osImages().toString());
+      assertEquals(chain.blockNumber(), p.blockNumber());
+      assertEquals(1, p.keys().current());
+      assertTrue(p.appRefusal().isEmpty());
+      assertTrue(alone.appPolicy(Numeric.toHexString(b20(77))).appRefusal().orElseThrow().contains("not registered"));
+      assertTrue(alone.appPolicy("0x12").failure().orElseThrow().contains("20-byte address"));
+    }
+    try (RpcProxy honest = RpcProxy.honest(anvil.rpcUrl()); RpcProxy liar = RpcProxy.start(anvil.rpcUrl(), lie);
+        ChainPolicyReader reader = new ChainPolicyReader(quorum(List.of(honest.rpcUrl(), liar.rpcUrl()), 1))) {
+      OnChainAppPolicy p = reader.appPolicy(app.address());
+      assertTrue(p.failure().orElseThrow().startsWith("RPC endpoints disagree"), p.failure().toString());
+      assertEquals(List.of(), p.composeHashes());
+      assertEquals(1, reader.disagreements());
+    }
+  }
+
   @Test
   void oneOfThreeEndpointsRewritingTheCallResultDenies() throws Exception {
     AppPolicy app = allowedApp();

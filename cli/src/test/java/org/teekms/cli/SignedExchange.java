@@ -1,0 +1,112 @@
+package org.teekms.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+import org.teekms.agent.keys.AgentKeys;
+import org.teekms.agent.proxy.AttestationReporter;
+import org.teekms.agent.proxy.ResponseSigner;
+import org.teekms.agent.proxy.SignedResponse;
+import org.teekms.attest.gpu.GpuDevices;
+import org.teekms.attest.gpu.GpuSimulator;
+import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.attest.ratls.SimulatedRaTls;
+import org.teekms.attest.sim.SimulatedCvm;
+import org.teekms.keys.AppId;
+import org.teekms.keys.AppKeyDeriver;
+import org.teekms.keys.KeyAlgorithm;
+import org.teekms.keys.KeyVersionPolicy;
+import org.teekms.keys.KmsKeyDeriver;
+import org.teekms.keys.RootKeyring;
+import org.teekms.keys.VersionRef;
+import org.teekms.verifier.NvidiaPayload;
+import org.teekms.verifier.SignedText;
+
+/**
+ * A chat exchange signed and attested exactly as the guest agent's proxy does it, by a simulated CVM (simulated TDX,
+ * one simulated GPU measured at boot) of app {@code appId} running {@code compose} on OS image {@code osImage}; the
+ * files a user would hold, written to a folder, plus the trust roots and simulated collateral to check them with.
+ */
+record SignedExchange(Path report, Path signature, Path request, Path response, Path collateral, Path rootCa,
+    Path gpuRoot, Path rims, Path rimRoot, byte[] nonce, byte[] mrSystem, byte[] composeHash, GpuSimulator gpu) {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String COMPOSE = "{\"name\":\"llm\",\"runner\":\"docker-compose\"}";
+  static final byte[] OS_IMAGE = org.teekms.crypto.Digests.sha256("tee-kms test OS image".getBytes(
+      StandardCharsets.UTF_8));
+
+  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage) throws Exception {
+    Files.createDirectories(dir);
+    SecureRandom rnd = new SecureRandom();
+    byte[] nonce = new byte[32];
+    rnd.nextBytes(nonce);
+    KmsKeyDeriver kms = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(rnd)));
+    AppId app = AppId.fromHex(HexFormat.of().formatHex(appId));
+    GpuSimulator gpu = GpuSimulator.create(1, rnd);
+    byte[] composeHash = org.teekms.crypto.Digests.sha256(compose.getBytes(StandardCharsets.UTF_8));
+    SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false).boot(new SimulatedCvm.App(appId, composeHash,
+        new byte[20], "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}", osImage)
+        .withGpuDevices(GpuDevices.digest(gpu.evidence(new byte[32]))));
+    byte[] request = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}"
+        .getBytes(StandardCharsets.UTF_8);
+    byte[] response = "{\"id\":\"chatcmpl-1\",\"choices\":[{\"message\":{\"content\":\"4\"}}]}\n"
+        .getBytes(StandardCharsets.UTF_8);
+    Path report;
+    Path sig;
+    try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, app, 1),
+        KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH))) {
+      SignedResponse s = signer.sign(new SignedText.Endpoint("POST", "/v1/chat/completions"),
+          SignedText.sha256(request), SignedText.sha256(response));
+      RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm,
+          AttestationReporter.reportData(signer.addressBytes(), nonce));
+      ObjectNode r = JSON.createObjectNode();
+      r.put("signing_address", signer.address());
+      r.put("signing_algo", "ecdsa");
+      r.put("request_nonce", HexFormat.of().formatHex(nonce));
+      r.put("intel_quote", HexFormat.of().formatHex(q.quote()));
+      r.put("nvidia_payload", new NvidiaPayload(nonce, gpu.evidence(nonce)).encode());
+      r.put("event_log", q.eventLogJson());
+      r.putObject("info");
+      report = Files.write(dir.resolve("report.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
+      ObjectNode sj = JSON.createObjectNode();
+      sj.put("text", s.text());
+      sj.put("signature", s.signature());
+      sj.put("signing_address", s.signingAddress());
+      sj.put("signing_algo", s.signingAlgo());
+      sig = Files.write(dir.resolve("sig.json"), JSON.writeValueAsBytes(sj));
+    }
+    Path rims = dir.resolve("rims");
+    gpu.writeRims(rims);
+    return new SignedExchange(report, sig, Files.write(dir.resolve("req.json"), request),
+        Files.write(dir.resolve("resp.json"), response),
+        SimulatedRaTls.TDX.collateral().writeTo(dir.resolve("collateral")),
+        Files.writeString(dir.resolve("root.pem"), SimulatedRaTls.TDX.rootCertificatePem()),
+        Files.writeString(dir.resolve("gpu-root.pem"), pem(gpu.deviceRoot())), rims,
+        Files.writeString(dir.resolve("rim-root.pem"), pem(gpu.rimRoot())), nonce, cvm.mrSystem(), composeHash, gpu);
+  }
+
+  /** The files and trust roots, without any expected identity. */
+  java.util.List<String> args() {
+    return java.util.List.of("verify", "response", "--report", report.toString(), "--signature",
+        signature.toString(), "--request", request.toString(), "--response", response.toString(), "--collateral",
+        collateral.toString(), "--root-ca", rootCa.toString(), "--gpu-root", gpuRoot.toString(), "--rims",
+        rims.toString(), "--rim-root", rimRoot.toString(), "--no-ocsp");
+  }
+
+  /** Replaces the report's nvidia_payload with GPU evidence made for {@code evidenceNonce}, labelled {@code label}. */
+  void replaceGpuEvidence(byte[] label, byte[] evidenceNonce) throws Exception {
+    ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
+    r.put("nvidia_payload", new NvidiaPayload(label, gpu.evidence(evidenceNonce)).encode());
+    Files.write(report, JSON.writeValueAsBytes(r));
+  }
+
+  static String pem(java.security.cert.X509Certificate c) throws Exception {
+    return "-----BEGIN CERTIFICATE-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(c.getEncoded())
+        + "\n-----END CERTIFICATE-----\n";
+  }
+}

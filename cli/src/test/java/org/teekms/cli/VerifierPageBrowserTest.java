@@ -1,0 +1,217 @@
+package org.teekms.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.teekms.governance.AppPolicy;
+import org.teekms.governance.ChainClient;
+import org.teekms.governance.GpuPolicy;
+import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.testing.AnvilNode;
+import org.teekms.verifier.service.VerifierService;
+import org.web3j.crypto.Credentials;
+
+/**
+ * The verifier's web page in a real headless Chromium (Debian's chromium + chromium-driver, driven over the W3C
+ * WebDriver protocol): the signed exchange pasted in renders seven passing rows and the app's on-chain policy; a
+ * response with one edited byte renders the signature row failing. Without chromedriver the test is skipped, unless
+ * {@code -Dverifier.require-browser=true} (what .ci/run passes, after installing it) makes that a failure.
+ */
+@Timeout(240)
+class VerifierPageBrowserTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+  static AnvilNode anvil;
+  static ChainClient chain;
+  static AppPolicy app;
+  static SignedExchange x;
+  static VerifierService service;
+  static Process driver;
+  static String driverUrl;
+  static String session;
+  static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    if (!Files.isExecutable(CHROMEDRIVER) || !Files.isExecutable(CHROMIUM)) {
+      String why = "headless browser test: " + CHROMEDRIVER + " and " + CHROMIUM
+          + " are needed (apt-get install chromium chromium-driver)";
+      if (Boolean.getBoolean("verifier.require-browser")) {
+        fail(why);
+      }
+      Assumptions.abort(why);
+    }
+    anvil = AnvilNode.start();
+    chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID);
+    Credentials owner = anvil.fundedAccount();
+    KmsRegistry registry = KmsRegistry.deploy(chain, owner, owner.getAddress()).registry();
+    registry.setTcbPolicy(List.of("UpToDate"), List.of());
+    registry.addOsImage(SignedExchange.OS_IMAGE);
+    app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
+    app.setGpuRequirements(new GpuPolicy(1, "HOPPER", 0));
+    x = SignedExchange.create(dir.resolve("x"), HexFormat.of().parseHex(app.address().substring(2)),
+        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE);
+    app.addComposeHash(x.composeHash());
+    registry.addOsImageMeasurement(SignedExchange.OS_IMAGE, x.mrSystem());
+    service = VerifierService.start(VerifierServiceTest.config(x, anvil.rpcUrl(), registry.address(),
+        VerifierService.Config.DEFAULT_MAX_BODY_BYTES));
+
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    driver = new ProcessBuilder(CHROMEDRIVER.toString(), "--port=" + port, "--allowed-ips=127.0.0.1")
+        .redirectErrorStream(true).redirectOutput(dir.resolve("chromedriver.log").toFile()).start();
+    driverUrl = "http://127.0.0.1:" + port;
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try {
+        if (call("GET", "/status", null).path("value").path("ready").asBoolean()) break;
+      } catch (IOException e) {
+        // not listening yet
+      }
+      if (System.nanoTime() > deadline) fail("chromedriver did not become ready: " + Files.readString(
+          dir.resolve("chromedriver.log")));
+      Thread.sleep(200);
+    }
+    ObjectNode caps = JSON.createObjectNode();
+    ObjectNode always = caps.putObject("capabilities").putObject("alwaysMatch");
+    always.put("browserName", "chrome");
+    ObjectNode chrome = always.putObject("goog:chromeOptions");
+    chrome.put("binary", CHROMIUM.toString());
+    ArrayNode args = chrome.putArray("args");
+    for (String a : List.of("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--user-data-dir=" + dir.resolve("profile"))) {
+      args.add(a);
+    }
+    session = call("POST", "/session", caps).path("value").path("sessionId").asText();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (session != null) {
+      try {
+        call("DELETE", "/session/" + session, null);
+      } catch (IOException e) {
+        // the driver is killed below
+      }
+    }
+    if (driver != null) {
+      driver.destroy();
+      driver.waitFor();
+    }
+    if (service != null) service.close();
+    if (chain != null) chain.close();
+    if (anvil != null) anvil.close();
+  }
+
+  static JsonNode call(String method, String path, JsonNode body) throws IOException, InterruptedException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(driverUrl + path)).timeout(Duration.ofSeconds(60));
+    b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
+        : b.header("Content-Type", "application/json").method(method,
+            HttpRequest.BodyPublishers.ofString(body.toString()));
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    JsonNode j = JSON.readTree(r.body());
+    if (r.statusCode() != 200) throw new IOException("WebDriver " + method + " " + path + ": " + r.body());
+    return j;
+  }
+
+  static JsonNode script(String js, Object... args) throws Exception {
+    ObjectNode b = JSON.createObjectNode();
+    b.put("script", js);
+    ArrayNode a = b.putArray("args");
+    for (Object o : args) a.addPOJO(o);
+    return call("POST", "/session/" + session + "/execute/sync", b).path("value");
+  }
+
+  static void fill(String id, String value) throws Exception {
+    script("document.getElementById(arguments[0]).value = arguments[1];", id, value);
+  }
+
+  static void click(String css) throws Exception {
+    ObjectNode find = JSON.createObjectNode();
+    find.put("using", "css selector");
+    find.put("value", css);
+    JsonNode el = call("POST", "/session/" + session + "/element", find).path("value");
+    String id = el.fields().next().getValue().asText();
+    call("POST", "/session/" + session + "/element/" + id + "/click", JSON.createObjectNode());
+  }
+
+  /** The rendered rows as "name|STATUS|CODE", once the verdict for {@code request} is shown. */
+  static List<String> rowsAfterVerify() throws Exception {
+    script("document.getElementById('checks').querySelector('tbody').replaceChildren();"
+        + "document.getElementById('verdict').textContent = '';");
+    click("#verify");
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode rows = script("return Array.from(document.querySelectorAll('#checks tbody tr'))"
+          + ".map(r => r.dataset.check + '|' + r.dataset.status + '|' + r.querySelector('td.code').textContent);");
+      if (rows.size() == 7) {
+        List<String> out = new ArrayList<>();
+        rows.forEach(r -> out.add(r.asText()));
+        return out;
+      }
+      String verdict = script("return document.getElementById('verdict').textContent;").asText();
+      if (verdict.startsWith("cannot verify")) fail(verdict);
+      Thread.sleep(200);
+    }
+    throw new AssertionError("no verdict rendered within 60 s");
+  }
+
+  @Test
+  void thePageRendersEveryCheckOfTheSignedExchangeAndTheFailingRowOfATamperedOne() throws Exception {
+    call("POST", "/session/" + session + "/url",
+        JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
+    fill("app", app.address());
+    fill("request", Files.readString(x.request()));
+    fill("response", Files.readString(x.response()));
+    fill("signature", Files.readString(x.signature()));
+    fill("report", Files.readString(x.report()));
+    List<String> rows = rowsAfterVerify();
+    assertEquals(List.of("signature|PASS|", "signing address|PASS|", "quote REPORTDATA|PASS|", "TCB status|PASS|",
+        "OS image measurements|PASS|", "compose hash (on chain)|PASS|", "GPUs|PASS|"), rows);
+    assertEquals("VALID", script("return document.getElementById('verdict').textContent;").asText());
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    String policy = "";
+    while (System.nanoTime() < until && !policy.contains(HexFormat.of().formatHex(x.composeHash()))) {
+      policy = script("var t = document.getElementById('policy-table'); return t ? t.textContent : '';").asText();
+      Thread.sleep(200);
+    }
+    assertTrue(policy.contains(HexFormat.of().formatHex(x.composeHash())), policy);
+    assertTrue(policy.contains("REGISTERED"), policy);
+
+    fill("response", Files.readString(x.response()).replace("\"4\"", "\"5\""));
+    List<String> tampered = rowsAfterVerify();
+    assertEquals("signature|FAIL|TEXT_MISMATCH", tampered.get(0));
+    assertEquals("quote REPORTDATA|PASS|", tampered.get(2));
+    assertTrue(script("return document.getElementById('verdict').textContent;").asText()
+        .startsWith("NOT VALID: TEXT_MISMATCH at signature"));
+  }
+}
