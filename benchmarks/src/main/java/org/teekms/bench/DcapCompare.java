@@ -27,7 +27,8 @@ import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
  *       what {@code @phala/dcap-qvl}'s {@code verify} does on every call.
  * </ul>
  *
- * Usage: {@code java -cp benchmarks/target/benchmarks.jar org.teekms.bench.DcapCompare [seconds-per-case]}.
+ * Usage: {@code java [-Dteekms.bench.warmup-seconds=30] -cp benchmarks/target/benchmarks.jar
+ * org.teekms.bench.DcapCompare [seconds-per-case]}.
  */
 public final class DcapCompare {
   static final int ROUNDS = 3;
@@ -43,8 +44,10 @@ public final class DcapCompare {
     List<DcapBenchCases> cases = DcapBenchCases.load();
     DcapQuoteVerifier verifier = DcapQuoteVerifier.withIntelRoot();
     X509Certificate anchor = verifier.trustAnchor();
-    // JIT warm-up over all cases and both modes so that no case pays for compiling shared code
-    long warmEnd = System.nanoTime() + (long) (seconds * 2e9);
+    // JIT warm-up over all cases and both modes so that no case pays for compiling shared code. C2 needs ~10 s of
+    // CPU here; on a loaded machine its compiler threads get a fraction of that, hence the generous default.
+    double warmup = Double.parseDouble(System.getProperty("teekms.bench.warmup-seconds", "30"));
+    long warmEnd = System.nanoTime() + (long) (warmup * 1e9);
     while (System.nanoTime() < warmEnd) {
       for (DcapBenchCases c : cases) {
         verifier.verify(c.quote(), c.collateral(), c.at());
