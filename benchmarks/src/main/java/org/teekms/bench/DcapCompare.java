@@ -45,21 +45,39 @@ public final class DcapCompare {
     DcapQuoteVerifier verifier = DcapQuoteVerifier.withIntelRoot();
     X509Certificate anchor = verifier.trustAnchor();
     // JIT warm-up over all cases and both modes so that no case pays for compiling shared code. C2 needs ~10 s of
-    // CPU here; on a loaded machine its compiler threads get a fraction of that, hence the generous default.
+    // CPU here; on a loaded machine its compiler threads get a fraction of that.
+    // After the minimum, it goes on until the JIT has been quiet for 3 s (at most 5 minutes): measuring while C2 is
+    // still compiling understates the first cases.
     double warmup = Double.parseDouble(System.getProperty("teekms.bench.warmup-seconds", "30"));
-    long warmEnd = System.nanoTime() + (long) (warmup * 1e9);
-    while (System.nanoTime() < warmEnd) {
+    java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    long startNanos = System.nanoTime();
+    long minEnd = startNanos + (long) (warmup * 1e9);
+    long maxEnd = startNanos + 300_000_000_000L;
+    long lastJit = jit.getTotalCompilationTime();
+    long quietSince = System.nanoTime();
+    while (true) {
       for (DcapBenchCases c : cases) {
         verifier.verify(c.quote(), c.collateral(), c.at());
         cold(anchor, c);
       }
+      long now = System.nanoTime();
+      long jitNow = jit.getTotalCompilationTime();
+      if (jitNow != lastJit) {
+        lastJit = jitNow;
+        quietSince = now;
+      }
+      if (now > maxEnd || (now > minEnd && now - quietSince > 3_000_000_000L)) {
+        break;
+      }
     }
+    double warmedSeconds = (System.nanoTime() - startNanos) / 1e9;
     ObjectMapper mapper = new ObjectMapper();
     ObjectNode root = mapper.createObjectNode();
     ObjectNode machine = root.putObject("machine");
     machine.put("cpu", Machine.cpuModel());
     machine.put("cores", Runtime.getRuntime().availableProcessors());
     machine.put("jvm", Machine.jvm());
+    machine.put("jitWarmUpSeconds", Math.round(warmedSeconds));
     machine.put("loadAverageAtStart", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     ArrayNode out = root.putArray("cases");
     for (DcapBenchCases c : cases) {
