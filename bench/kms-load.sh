@@ -21,7 +21,7 @@ if [[ "${SKIP_BUILD:-0}" != "1" || ! -f "$cp_file" ]]; then
   ./mvnw -B -q -o -pl kms-server -am package dependency:build-classpath -DskipTests \
       -Dmdep.outputFile="$PWD/$cp_file" -Dmdep.includeScope=test
 fi
-echo "machine: $(nproc) cores, $(uptime)"
+echo "kms-load: $(nproc) cores, load average $(cut -d" " -f1-3 /proc/loadavg) (the generator prints the machine, a calibration and the KMS's TLS engine and GC)"
 pin=()
 if [[ -n "${CLIENT_CPUS:-}" ]]; then pin=(taskset -c "$CLIENT_CPUS"); fi
 exec "${pin[@]}" java ${LOADGEN_OPTS:-} -Dteekms.bench.server-cpus="${SERVER_CPUS:-}" -Dteekms.bench.warmup-seconds="$warmup" -Dteekms.bench.rate="${RATE:-0}" \

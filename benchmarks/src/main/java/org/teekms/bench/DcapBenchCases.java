@@ -10,15 +10,51 @@ import java.util.ArrayList;
 import java.util.List;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 
 /**
  * The quotes of {@code bench/dcap-cases.json} (shared with the JS side of {@code bench/dcap-compare}): fixture quote,
- * dcap-qvl collateral file and verification time. Fixtures come from {@code -Dteekms-fixtures} (default
- * {@code testdata}), the case list from {@code -Dteekms.bench.cases} (default
+ * dcap-qvl collateral file (its raw JSON bytes and the parsed form) and verification time. Fixtures come from
+ * {@code -Dteekms-fixtures} (default {@code testdata}), the case list from {@code -Dteekms.bench.cases} (default
  * {@code bench/dcap-cases.json}), both relative to the working directory.
  */
-public record DcapBenchCases(String id, byte[] quote, Collateral collateral, Instant at) {
+public final class DcapBenchCases {
+  private final String id;
+  private final byte[] quote;
+  private final byte[] collateralJson;
+  private final Collateral collateral;
+  private final Instant at;
+
+  private DcapBenchCases(String id, byte[] quote, byte[] collateralJson, Instant at) throws CollateralException {
+    this.id = id;
+    this.quote = quote;
+    this.collateralJson = collateralJson;
+    this.collateral = DcapQvlCollateralFile.parse(collateralJson);
+    this.at = at;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** The quote bytes (not copied: benchmark code must not modify them). */
+  public byte[] quote() {
+    return quote;
+  }
+
+  /** The collateral file as served, dcap-qvl JSON (not copied). */
+  public byte[] collateralJson() {
+    return collateralJson;
+  }
+
+  public Collateral collateral() {
+    return collateral;
+  }
+
+  public Instant at() {
+    return at;
+  }
 
   public static List<DcapBenchCases> load() throws Exception {
     Path fixtures = Path.of(System.getProperty("teekms-fixtures", "testdata"));
@@ -27,7 +63,7 @@ public record DcapBenchCases(String id, byte[] quote, Collateral collateral, Ins
     List<DcapBenchCases> out = new ArrayList<>();
     for (JsonNode c : mapper.readTree(casesFile.toFile())) {
       out.add(new DcapBenchCases(c.get("id").asText(), quote(mapper, fixtures, c.get("quote").asText()),
-          DcapQvlCollateralFile.load(fixtures.resolve(c.get("collateral").asText())).collateral(),
+          Files.readAllBytes(fixtures.resolve(c.get("collateral").asText())),
           Instant.ofEpochSecond(c.get("at").asLong())));
     }
     return out;
@@ -46,5 +82,4 @@ public record DcapBenchCases(String id, byte[] quote, Collateral collateral, Ins
     }
     return TdxQuote.decodeFile(raw);
   }
-
 }

@@ -13,6 +13,9 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.attest.tdx.collateral.CollateralException;
+import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 
 /**
  * DCAP quote verification throughput (operations/s = quotes/s, one thread).
@@ -20,8 +23,11 @@ import org.teekms.attest.tdx.TdxQuote;
  * <ul>
  *   <li>{@code verifyWarm}: parse + full verification with collateral and PCK chain checks already cached (the KMS
  *       hot path): two ECDSA-P256 verifies (QE report, quote), SHA-256s, validity and CRL look-ups, TCB matching.
- *   <li>{@code verifyCold}: a fresh verifier per quote, so collateral signatures, issuer chains, CRLs and the PCK
- *       chain are all checked again (what a verifier without caches pays).
+ *   <li>{@code verifyCold}: per quote, the dcap-qvl collateral JSON parsed from its bytes and a fresh verifier, so
+ *       collateral signatures, issuer chains, both CRLs and the PCK chain are all checked again (what
+ *       {@code @phala/dcap-qvl} does on every call; the cold column of {@code bench/dcap-compare}).
+ *   <li>{@code verifyColdParsedCollateral}: the same with the collateral already parsed (certificates and CRL bytes).
+ *   <li>{@code parseCollateral}: parsing the dcap-qvl collateral JSON alone.
  *   <li>{@code parse}: quote parsing alone.
  * </ul>
  *
@@ -55,7 +61,17 @@ public class QuoteVerificationBenchmark {
 
   @Benchmark
   public QuoteVerificationResult verifyCold() {
+    return DcapCompare.cold(warm.trustAnchor(), c);
+  }
+
+  @Benchmark
+  public QuoteVerificationResult verifyColdParsedCollateral() {
     return new DcapQuoteVerifier(warm.trustAnchor()).verify(c.quote(), c.collateral(), c.at());
+  }
+
+  @Benchmark
+  public Collateral parseCollateral() throws CollateralException {
+    return DcapQvlCollateralFile.parse(c.collateralJson());
   }
 
   @Benchmark

@@ -6,6 +6,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.Provider;
+import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
@@ -15,12 +16,19 @@ import java.util.Arrays;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
+import org.bouncycastle.crypto.params.ECPublicKeyParameters;
 import org.teekms.crypto.BouncyCastle;
 
 /**
  * Builds and checks certificate paths to one trust anchor. Signature checks (the costly part) do not depend on time,
  * so a successful check of "certificate C is signed by key K" is remembered by the SHA-256 of C's DER and of K: the
  * same bytes verify the same way every time. Validity periods and CRLs are checked on every call.
+ *
+ * <p>ECDSA-SHA256 signatures by P-256 keys (all of Intel's PKI) are checked with {@link EcdsaP256} on the signed
+ * bytes ({@code tbsCertificate}, {@code tbsCertList}); certificate keys are decoded once per process ({@link #keyOf}), so
+ * a key that signs many items (the root CA: root CRL and both intermediates; the PCK CA: its CRL and every leaf)
+ * keeps BouncyCastle's precomputed multiples. Any other algorithm goes through the JCA (BouncyCastle provider). The JDK's
+ * parser has already rejected a certificate or CRL whose inner and outer signature algorithms differ.
  */
 final class CertificatePaths {
   private static final int MAX_CACHED = 16_384;
@@ -28,7 +36,18 @@ final class CertificatePaths {
 
   private final X509Certificate anchor;
   private final byte[] anchorDer;
+  private static final String ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+
   private final Cache<String, Boolean> verifiedSignatures = Caffeine.newBuilder().maximumSize(MAX_CACHED).build();
+  /**
+   * Decoded P-256 keys by SHA-256 of their SubjectPublicKeyInfo ({@link #NOT_P256} for other keys), shared by every
+   * verifier of the process: a decoded key is a pure function of its encoding, and the few keys of Intel's PKI (root
+   * CA, TCB signing, PCK platform and processor CAs) sign every collateral item. BouncyCastle widens a point's
+   * precomputed table after a few uses ("promotion"); a key decoded afresh for each use never gets there and costs
+   * about twice as much per verify. Only keys are shared here; every signature is still checked.
+   */
+  private static final Cache<String, Object> KEYS = Caffeine.newBuilder().maximumSize(1024).build();
+  private static final Object NOT_P256 = new Object();
 
   CertificatePaths(X509Certificate anchor) {
     this.anchor = anchor;
@@ -89,35 +108,85 @@ final class CertificatePaths {
   }
 
   private boolean signedBy(X509Certificate cert, X509Certificate issuer) {
+    String issuerKeyId = sha256(issuer.getPublicKey().getEncoded());
     String key;
     try {
-      key = sha256(cert.getEncoded()) + ":" + sha256(issuer.getPublicKey().getEncoded());
+      key = sha256(cert.getEncoded()) + ":" + issuerKeyId;
     } catch (CertificateEncodingException e) {
       return false;
     }
     if (verifiedSignatures.getIfPresent(key) != null) {
       return true;
     }
-    try {
-      cert.verify(issuer.getPublicKey(), BC);
-    } catch (GeneralSecurityException | RuntimeException e) {
-      return false;
+    boolean ok;
+    ECPublicKeyParameters p256 = keyOf(issuer.getPublicKey(), issuerKeyId);
+    if (p256 != null && ECDSA_WITH_SHA256.equals(cert.getSigAlgOID()) && cert.getSigAlgParams() == null) {
+      try {
+        ok = EcdsaP256.verifyDer(p256, cert.getTBSCertificate(), cert.getSignature());
+      } catch (CertificateEncodingException e) {
+        ok = false;
+      }
+    } else {
+      ok = jcaVerify(() -> cert.verify(issuer.getPublicKey(), BC));
     }
-    verifiedSignatures.put(key, Boolean.TRUE);
-    return true;
+    if (ok) {
+      verifiedSignatures.put(key, Boolean.TRUE);
+    }
+    return ok;
   }
 
   /** Checks that a CRL was issued and signed by {@code issuer}. */
-  static void checkCrlSignature(X509CRL crl, X509Certificate issuer, String what) throws VerificationException {
+  void checkCrlSignature(X509CRL crl, X509Certificate issuer, String what) throws VerificationException {
     if (!crl.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
       throw new VerificationException(VerificationFailure.COLLATERAL_INVALID, what + " is issued by "
           + crl.getIssuerX500Principal().getName() + ", expected " + issuer.getSubjectX500Principal().getName());
     }
-    try {
-      crl.verify(issuer.getPublicKey(), BC);
-    } catch (GeneralSecurityException | RuntimeException e) {
+    boolean ok;
+    ECPublicKeyParameters p256 = keyOf(issuer);
+    if (p256 != null && ECDSA_WITH_SHA256.equals(crl.getSigAlgOID()) && crl.getSigAlgParams() == null) {
+      try {
+        ok = EcdsaP256.verifyDer(p256, crl.getTBSCertList(), crl.getSignature());
+      } catch (java.security.cert.CRLException e) {
+        ok = false;
+      }
+    } else {
+      ok = jcaVerify(() -> crl.verify(issuer.getPublicKey(), BC));
+    }
+    if (!ok) {
       throw new VerificationException(VerificationFailure.COLLATERAL_INVALID,
           what + " signature does not verify with the key of " + issuer.getSubjectX500Principal().getName());
+    }
+  }
+
+  /**
+   * The P-256 key of {@code cert} in BouncyCastle's form, decoded once per process (so its precomputed multiples are
+   * reused), or null if it is not a P-256 key.
+   */
+  ECPublicKeyParameters keyOf(X509Certificate cert) {
+    return keyOf(cert.getPublicKey(), sha256(cert.getPublicKey().getEncoded()));
+  }
+
+  private ECPublicKeyParameters keyOf(PublicKey key, String keyId) {
+    Object k = KEYS.get(keyId, id -> {
+      try {
+        return EcdsaP256.certificateKey(key);
+      } catch (IllegalArgumentException notP256) {
+        return NOT_P256;
+      }
+    });
+    return k instanceof ECPublicKeyParameters p ? p : null;
+  }
+
+  private interface JcaCheck {
+    void run() throws GeneralSecurityException;
+  }
+
+  private static boolean jcaVerify(JcaCheck check) {
+    try {
+      check.run();
+      return true;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
     }
   }
 

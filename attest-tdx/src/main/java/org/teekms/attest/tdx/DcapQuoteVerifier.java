@@ -248,6 +248,7 @@ public final class DcapQuoteVerifier {
     List<X509Certificate> path = paths.path(certs, VerificationFailure.PCK_CHAIN_INVALID, "PCK chain");
     try {
       PckExtension ext = PckExtension.of(path.get(0));
+      // decoded here, not in the process-wide key cache of issuers: a leaf key belongs to one platform
       return new PckChain(path, ext, EcdsaP256.certificateKey(path.get(0).getPublicKey()));
     } catch (QuoteParseException | IllegalArgumentException e) {
       throw new VerificationException(VerificationFailure.PCK_CHAIN_INVALID, "PCK certificate: " + e.getMessage());

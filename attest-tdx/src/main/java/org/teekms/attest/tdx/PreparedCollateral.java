@@ -30,19 +30,19 @@ record PreparedCollateral(
 
   static PreparedCollateral prepare(Collateral c, CertificatePaths paths) throws VerificationException {
     X509CRL rootCrl = crl(c.rootCaCrl().toByteArray(), "root CA CRL");
-    CertificatePaths.checkCrlSignature(rootCrl, paths.anchor(), "root CA CRL");
+    paths.checkCrlSignature(rootCrl, paths.anchor(), "root CA CRL");
 
     List<X509Certificate> tcbPath = paths.path(c.tcbInfoIssuerChain(), VerificationFailure.COLLATERAL_INVALID,
         "TCB info issuer chain");
-    checkDocumentSignature(c.tcbInfo(), tcbPath.get(0), "TCB info");
+    checkDocumentSignature(c.tcbInfo(), tcbPath.get(0), paths, "TCB info");
     List<X509Certificate> qePath = paths.path(c.qeIdentityIssuerChain(), VerificationFailure.COLLATERAL_INVALID,
         "QE identity issuer chain");
-    checkDocumentSignature(c.qeIdentity(), qePath.get(0), "QE identity");
+    checkDocumentSignature(c.qeIdentity(), qePath.get(0), paths, "QE identity");
 
     List<X509Certificate> pckCrlPath = paths.path(c.pckCrlIssuerChain(), VerificationFailure.COLLATERAL_INVALID,
         "PCK CRL issuer chain");
     X509CRL pckCrl = crl(c.pckCrl().toByteArray(), "PCK CRL");
-    CertificatePaths.checkCrlSignature(pckCrl, pckCrlPath.get(0), "PCK CRL");
+    paths.checkCrlSignature(pckCrl, pckCrlPath.get(0), "PCK CRL");
 
     TcbInfo tcbInfo;
     QeIdentity qeIdentity;
@@ -88,13 +88,12 @@ record PreparedCollateral(
     window(crl.getThisUpdate().toInstant(), crl.getNextUpdate().toInstant(), at, what);
   }
 
-  private static void checkDocumentSignature(SignedJson doc, X509Certificate signer, String what)
-      throws VerificationException {
-    ECPublicKeyParameters key;
-    try {
-      key = EcdsaP256.certificateKey(signer.getPublicKey());
-    } catch (IllegalArgumentException e) {
-      throw new VerificationException(VerificationFailure.COLLATERAL_INVALID, what + " signer: " + e.getMessage());
+  private static void checkDocumentSignature(SignedJson doc, X509Certificate signer, CertificatePaths paths,
+      String what) throws VerificationException {
+    ECPublicKeyParameters key = paths.keyOf(signer); // one decoded key for both documents (same TCB signing key)
+    if (key == null) {
+      throw new VerificationException(VerificationFailure.COLLATERAL_INVALID, what
+          + " signer: certificate key is not an EC P-256 key");
     }
     if (!EcdsaP256.verify(key, doc.signedBytes(), doc.signature().array())) {
       throw new VerificationException(VerificationFailure.COLLATERAL_INVALID, what

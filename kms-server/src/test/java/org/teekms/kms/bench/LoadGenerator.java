@@ -96,6 +96,11 @@ public final class LoadGenerator {
       jar = Path.of("target/quarkus-app/quarkus-run.jar");
     }
     Clock clock = Clock.systemUTC();
+    System.out.printf("machine: %s, %d cores; JVM: %s; load average at start: %.2f%n", cpuModel(),
+        Runtime.getRuntime().availableProcessors(), jvm(), loadAverage());
+    // measured before the KMS starts, in this run: figures from different machines compare through it
+    Calibration calibration = Calibration.measure(Double.parseDouble(System.getProperty("teekms.bench.calibration-seconds", "2")));
+    System.out.println(calibration.describe() + String.format(" (load average %.2f)", loadAverage()));
     if (Boolean.parseBoolean(System.getProperty("teekms.bench.client-fast-ecdsa", "true"))) {
       // The simulated CVMs share this machine's 2 cores with the KMS: their handshakes use the same faster ECDSA.
       org.teekms.kms.tls.FastEcdsaProvider.install();
@@ -117,6 +122,7 @@ public final class LoadGenerator {
       int port = freePort();
       Path data = Files.createTempDirectory("teekms-load");
       List<String> cmd = new ArrayList<>();
+      String extra;
       String serverCpus = System.getProperty("teekms.bench.server-cpus", "");
       if (!serverCpus.isBlank()) {
         // Pins the KMS (and the embedded PostgreSQL it starts) to these CPUs, apart from the clients and anvil, so the
@@ -124,7 +130,7 @@ public final class LoadGenerator {
         cmd.addAll(List.of("taskset", "-c", serverCpus));
       }
       cmd.add(javaBin());
-      String extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
+      extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
       // Every simulated CVM connects from 127.0.0.1: one source, far over the per-source handshake budget a real
       // deployment keeps (teekms.limits.*). KMS_SERVER_OPTS, added after, can set it back to measure throttling.
       cmd.addAll(List.of("-Dteekms.limits.handshakes-per-minute=100000000", "-Dteekms.limits.handshake-burst=1000000"));
@@ -132,7 +138,9 @@ public final class LoadGenerator {
         cmd.addAll(List.of(extra.trim().split("\\s+")));
       }
       // The packaged KMS does not contain the simulator: it gets the jar (or classes) this process loaded it from.
-      cmd.addAll(List.of("-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
+      // PrintCommandLineFlags and the tls category at INFO let this run report the GC and TLS engine actually used.
+      cmd.addAll(List.of("-XX:+PrintCommandLineFlags", "-Dquarkus.log.category.\"org.teekms.kms.tls\".level=INFO",
+          "-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
           "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
           "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=load", "-Dteekms.chain.rpc-url=" + anvil.rpcUrl(),
           "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
@@ -141,7 +149,8 @@ public final class LoadGenerator {
       Process server = new ProcessBuilder(cmd)
           .redirectErrorStream(true).redirectOutput(data.resolve("server.log").toFile()).start();
       try {
-        waitForPort(port, Duration.ofSeconds(90), server);
+        // a KMS starting next to other builds on 2 cores has been seen to need over 90 s
+        waitForPort(port, Duration.ofSeconds(Long.getLong("teekms.bench.startup-seconds", 300)), server);
         SimulatedTdx tdx = SimulatedTdx.enableSeeded("load generator", clock, HexFormat.of().parseHex(SEED));
         RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
             tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
@@ -149,12 +158,18 @@ public final class LoadGenerator {
         trust.verifier().verify(probe.certificate()); // fails loudly if our simulated CVMs would not verify
         System.out.printf("KMS up on port %d (log %s). Cores: %d (shared machine: figures are indicative).%n", port,
             data.resolve("server.log"), Runtime.getRuntime().availableProcessors());
+        String serverLog = Files.readString(data.resolve("server.log"));
+        System.out.printf("KMS: TLS engine %s; GC %s; client TLS %s; server JVM options: %s%n",
+            grep(serverLog, "TLS engine: ([^\\n]*)"), grep(serverLog, "-XX:\\+Use(\\w+GC)"), CLIENT_TLS,
+            extra == null || extra.isBlank() ? "(none added)" : extra.trim());
+        System.out.printf("KMS resident memory at idle: %s%n", rss(server));
         List<Result> results = new ArrayList<>();
         for (int clients : levels) {
           run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(warmup), server, data);
           results.add(run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(seconds), server, data));
+          System.out.printf("KMS resident memory after %d clients: %s%n", clients, rss(server));
         }
-        printTable(results);
+        printTable(results, calibration);
       } finally {
         server.destroy();
         server.waitFor(20, TimeUnit.SECONDS);
@@ -166,22 +181,62 @@ public final class LoadGenerator {
   record Result(int clients, double rate, int admissions, long failures, double seconds, double p50, double p95, double p99,
       double serverCpuMs, double serverJitMs, double helperCpuMs, double clientCpuMs, double clientSideGenSeconds) {}
 
-  private static void printTable(List<Result> results) {
+  private static void printTable(List<Result> results, Calibration calibration) {
     System.out.println();
     System.out.println("CPU ms per admission: server JVM (without its JIT compiler threads), its JIT, PostgreSQL + "
-        + "anvil processes, this client JVM (simulated CVMs, minus their certificate generation)");
+        + "anvil processes, this client JVM (simulated CVMs, minus their certificate generation); \"server ÷ verify\": "
+        + "server CPU per admission in P-256 verifies of this run's calibration (comparable across machines)");
     System.out.println("| clients | offered/s | admissions | failures | admissions/s | p50 ms | p95 ms | p99 ms | server | JIT "
-        + "| pg+anvil | client |");
+        + "| pg+anvil | client | server ÷ verify |");
     System.out.println("|--------:|----------:|-----------:|---------:|-------------:|-------:|-------:|-------:|-------:|----:"
-        + "|---------:|-------:|");
+        + "|---------:|-------:|----------------:|");
     for (Result r : results) {
-      System.out.printf("| %7d | %9s | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f |%n",
+      System.out.printf("| %7d | %9s | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f | %15.1f |%n",
           r.clients(), r.rate() > 0 ? String.format("%.0f", r.rate()) : "closed", r.admissions(), r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
-          r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs());
+          r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs(), r.serverCpuMs() * 1000 / calibration.verifyMicros());
     }
+    System.out.println(calibration.describe());
     System.out.printf("cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
         + "depend on them)%n", Runtime.getRuntime().availableProcessors(),
         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+  }
+
+  private static double loadAverage() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  private static String cpuModel() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          return line.substring(line.indexOf(':') + 1).strip();
+        }
+      }
+    } catch (Exception notLinux) {
+      // fall through
+    }
+    return System.getProperty("os.arch");
+  }
+
+  /** The JVM this process runs on, which is also the KMS's ({@link #javaBin}). */
+  private static String jvm() {
+    return System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " "
+        + System.getProperty("java.vm.version");
+  }
+
+  private static String grep(String text, String regex) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(regex).matcher(text);
+    return m.find() ? m.group(1).strip() : "(not reported)";
+  }
+
+  /** Resident set size now and at its peak (Linux /proc), of the KMS JVM alone (PostgreSQL runs apart). */
+  private static String rss(Process p) {
+    try {
+      String status = Files.readString(Path.of("/proc/" + p.pid() + "/status"));
+      return "RSS " + grep(status, "VmRSS:\\s*([^\\n]*)") + ", peak " + grep(status, "VmHWM:\\s*([^\\n]*)");
+    } catch (Exception notLinux) {
+      return "(unavailable)";
+    }
   }
 
   private static long cpuNanos(Process p) {
