@@ -3,7 +3,6 @@ package org.teekms.agent;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.Arrays;
@@ -40,10 +39,10 @@ class GuestApiFuzzTest {
     JsonNode body;
     try {
       body = data.length == 1 ? null : GuestApi.JSON_MAPPER.readTree(Arrays.copyOfRange(data, 1, data.length)); // as the server
-    } catch (JsonProcessingException notJson) {
-      return; // the server answers 400 before the API sees it
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    } catch (IOException notJson) {
+      // GuestApiServer answers 400 to any IOException from the parser, not only JsonProcessingException: Jackson's
+      // encoding detection throws CharConversionException (found by this target, input crash-43664e3c…).
+      return;
     }
     try {
       assertNotNull(API.handle(method, body));
