@@ -209,7 +209,8 @@ public class KmsBeans {
         .map(e -> (org.teekms.kms.audit.AuditAnchorPort) new org.teekms.kms.audit.ChainAuditAnchor(
             ChainClient.connect(e.first(), chain.chainId()), chain.registryAddress().get()))
         .orElse(org.teekms.kms.audit.AuditAnchorPort.unconfigured());
-    return new org.teekms.kms.audit.AuditAnchorWorker(audit, port, () -> keyring.deriver(pool),
+    return new org.teekms.kms.audit.AuditAnchorWorker(audit, port,
+        () -> keyring.derive(pool, null).await().atMost(config.dbTimeout()), // on the scheduler's worker thread
         config.dbTimeout().multipliedBy(30));
   }
 

@@ -82,19 +82,7 @@ public interface KmsConfig {
 
   EnvPubkey envPubkey();
 
-  Audit audit();
-
   Limits limits();
-
-  /** The Auditor API's chain verification (AuditChainVerifier). */
-  interface Audit {
-    /**
-     * How often VerifyAuditChain walks the whole chain from the genesis hash again; in between, a call walks only the
-     * entries appended since the last verified checkpoint.
-     */
-    @WithDefault("1h")
-    Duration fullVerifyInterval();
-  }
 
   /** Bounds on the work anyone can ask of the KMS without an attested certificate. */
   interface Limits {
@@ -390,6 +378,13 @@ public interface KmsConfig {
      */
     @WithDefault("off")
     String anchorInterval();
+
+    /**
+     * How often VerifyAuditChain walks the whole chain from the genesis hash again; in between, a call walks only the
+     * entries appended since the last verified checkpoint.
+     */
+    @WithDefault("1h")
+    Duration fullVerifyInterval();
   }
 
   interface Rotation {
