@@ -89,11 +89,12 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
         // Live from the chain (the KMS stores no schedule): an unreadable chain is reported, not guessed.
         .emitOn(Infrastructure.getDefaultWorkerPool())
         .map(ignored -> {
+          long ticket = dueMetrics.readStarting();
           RotationSchedule s = schedules.read(appId);
           // A gauge only for an app this KMS serves (key state) or the chain registers (its schedule was read): any
           // caller may name any app id, and each gauge is a time series kept for the process's lifetime.
           if (b.getKnown() || s.read()) {
-            dueMetrics.record(appId, s);
+            dueMetrics.record(appId, s, ticket);
           }
           return b.setRotationSchedule(encode(s)).build();
         });

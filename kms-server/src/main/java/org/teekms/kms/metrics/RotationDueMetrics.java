@@ -38,6 +38,12 @@ public class RotationDueMetrics {
   private final Map<String, Double> due = new ConcurrentHashMap<>();
   /** Apps whose gauge exists: registered once (a second registration only earns Micrometer's "already registered" warning). */
   private final java.util.Set<String> registered = ConcurrentHashMap.newKeySet();
+  /**
+   * When the read behind each app's value started: a slow read that began before a newer one finished (the periodic
+   * refresh racing an auditor's GetEffectivePolicy) must not put its older answer back.
+   */
+  private final Map<String, Long> readStarted = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
 
   public RotationDueMetrics(MeterRegistry registry, RotationScheduleReader reader, Pool pool, KmsConfig config) {
     this.registry = registry;
@@ -54,12 +60,26 @@ public class RotationDueMetrics {
    * (callers check: the Auditor API records apps with key state); at most {@link #MAX_APPS} apps are tracked.
    */
   public void record(byte[] appId, RotationSchedule schedule) {
+    record(appId, schedule, readStarting());
+  }
+
+  /** A ticket to take just before reading a schedule, for {@link #record(byte[], RotationSchedule, long)}. */
+  public long readStarting() {
+    return reads.incrementAndGet();
+  }
+
+  /** As {@link #record(byte[], RotationSchedule)}, ignored when a read that started later was already recorded. */
+  public void record(byte[] appId, RotationSchedule schedule, long readTicket) {
     String app = "0x" + HexFormat.of().formatHex(appId);
     // At most MAX_APPS gauges (time series) ever: past that, apps not yet tracked are left out of the metrics.
     synchronized (registered) {
       if (!registered.contains(app) && registered.size() >= MAX_APPS) {
         return;
       }
+      if (readStarted.getOrDefault(app, 0L) > readTicket) {
+        return;
+      }
+      readStarted.put(app, readTicket);
       due.put(app, !schedule.read() ? Double.NaN : schedule.due() ? 1.0 : 0.0);
       if (!registered.add(app)) {
         return;
@@ -92,8 +112,9 @@ public class RotationDueMetrics {
         .map(apps -> {
           int read = 0;
           for (byte[] app : apps) {
+            long ticket = readStarting();
             RotationSchedule s = reader.read(app);
-            record(app, s);
+            record(app, s, ticket);
             read += s.read() ? 1 : 0;
           }
           return read;

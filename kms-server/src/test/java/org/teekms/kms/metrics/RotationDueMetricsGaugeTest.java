@@ -49,4 +49,17 @@ class RotationDueMetricsGaugeTest {
     assertEquals(RotationDueMetrics.MAX_APPS, registry.find("teekms.app.rotation.due").gauges().size());
     assertEquals((double) RotationDueMetrics.MAX_APPS, registry.get("teekms.apps.rotation.due").gauge().value());
   }
+
+  @Test
+  void aSlowReadThatStartedEarlierDoesNotOverwriteANewerAnswer() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    RotationDueMetrics metrics = new RotationDueMetrics(registry, null, null, null);
+    byte[] app = new byte[20];
+    long periodic = metrics.readStarting();
+    long auditor = metrics.readStarting();
+    metrics.record(app, new RotationSchedule(true, 60, 0, 1, 3, "0x", null), auditor);
+    metrics.record(app, new RotationSchedule(false, 60, 0, 1, 2, "0x", null), periodic);
+    assertEquals(1.0, metrics.value(app));
+    assertEquals(1.0, registry.get("teekms.apps.rotation.due").gauge().value());
+  }
 }

@@ -179,7 +179,8 @@ class SharedDatabaseReplicasTest {
           .execute(Tuple.tuple().addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(
               org.teekms.kms.roots.RootSealing.seal(key, "kms-x", 1, secret))).addString(key.keyId()).addLong(T0))
           .await().atMost(WAIT);
-      assertEquals("3", org.teekms.kms.db.SchemaMigrator.migrate(db));
+      // Migrated past V3 (the version that moves sealed secrets), to whatever is latest.
+      assertTrue(Integer.parseInt(org.teekms.kms.db.SchemaMigrator.migrate(db)) >= 3);
       RootGenerationStore roots = new RootGenerationStore(pool, key, "kms-x", "a");
       assertArrayEquals(secret, roots.unseal(1).await().atMost(WAIT));
       assertEquals(0L, count(pool, "SELECT count(*) FROM root_generation WHERE sealed_secret IS NOT NULL"));
