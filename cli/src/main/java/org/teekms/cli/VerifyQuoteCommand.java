@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
+import org.teekms.attest.eventlog.MrConfigId;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.EnclaveReport;
 import org.teekms.attest.tdx.QuoteParseException;
@@ -101,6 +102,20 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
         out.put("error", "event log: " + out.get("eventLog").get("error").asText());
       }
       valid &= replayed;
+      if (replayed) {
+        // the launch configuration (MRCONFIGID), when set, must name the compose the log measured
+        TdReport td = parsed.tdReport();
+        java.util.Optional<String> launch = MrConfigId.mismatch(td.mrConfigId(),
+            org.teekms.attest.tdx.Bytes.fromHex(out.get("eventLog").get("composeHash").asText()));
+        ((ObjectNode) out.get("eventLog")).put("mrConfigId", launch.isPresent() ? "MISMATCH"
+            : td.mrConfigId().isAllZero() ? "zero (not bound)" : "binds the compose hash");
+        if (launch.isPresent() && valid) {
+          out.put("valid", false);
+          out.put("failure", "MR_CONFIG_ID_MISMATCH");
+          out.put("error", launch.get());
+        }
+        valid &= launch.isEmpty();
+      }
     }
     if (dstackFile != null && dstackFile.vmConfigJson() != null && parsed != null && parsed.tdReport() != null) {
       // Reported, not (yet) part of "valid": whether the measurements prove the vm_config's OS image.
