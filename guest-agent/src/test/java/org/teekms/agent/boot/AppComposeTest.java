@@ -41,7 +41,7 @@ class AppComposeTest {
 
   @Test
   void unknownFieldsAreIgnoredAsDstackIgnoresThem() {
-    AppCompose c = parse(COMPLETE.replace("{", "{\"pre_launch_script\":\"echo hi\",\"features\":[\"x\"],"));
+    AppCompose c = parse("{\"pre_launch_script\":\"echo hi\",\"features\":[\"x\"]," + COMPLETE.substring(1));
     assertEquals("a", c.name());
   }
 }
