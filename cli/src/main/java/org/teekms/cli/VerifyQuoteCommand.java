@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
-import org.teekms.attest.eventlog.MrConfigId;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.EnclaveReport;
 import org.teekms.attest.tdx.QuoteParseException;
@@ -104,15 +103,11 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       valid &= replayed;
       if (replayed) {
         // the launch configuration (MRCONFIGID), when set, must name the compose the log measured
-        TdReport td = parsed.tdReport();
-        java.util.Optional<String> launch = MrConfigId.mismatch(td.mrConfigId(),
-            org.teekms.attest.tdx.Bytes.fromHex(out.get("eventLog").get("composeHash").asText()));
-        ((ObjectNode) out.get("eventLog")).put("mrConfigId", launch.isPresent() ? "MISMATCH"
-            : td.mrConfigId().isAllZero() ? "zero (not bound)" : "binds the compose hash");
+        java.util.Optional<String[]> launch = EventLogJson.mrConfigId(out, parsed.tdReport());
         if (launch.isPresent() && valid) {
           out.put("valid", false);
-          out.put("failure", "MR_CONFIG_ID_MISMATCH");
-          out.put("error", launch.get());
+          out.put("failure", launch.get()[0]);
+          out.put("error", launch.get()[1]);
         }
         valid &= launch.isEmpty();
       }

@@ -105,6 +105,17 @@ class VerifyRatlsCommandTest {
   }
 
   @Test
+  void verifyRatlsRefusesACertificateOfATdLaunchedForAnotherCompose() throws Exception {
+    SimulatedCvm lying = SimulatedRaTls.TDX.newCvm(new byte[48], false)
+        .launchWithMrConfigId(org.teekms.attest.eventlog.MrConfigId.v1(new byte[32]))
+        .boot(SimulatedCvm.App.ofCompose("services: {launch: 2}", new byte[20]));
+    Run r = run(ratls(pem("lying.pem", SimulatedRaTls.factory(lying, null).create("x").certificate())));
+    assertEquals(1, r.exit(), r.err() + r.json());
+    assertEquals("MR_CONFIG_ID_MISMATCH", r.json().get("failure").asText());
+    assertEquals("MISMATCH", r.json().at("/eventLog/mrConfigId").asText());
+  }
+
+  @Test
   void verifyQuoteRefusesALaunchConfigurationNamingAnotherComposeAndReportsABindingOne() throws Exception {
     Path collateral = SimulatedRaTls.TDX.collateral().writeTo(dir.resolve("collateral"));
     Path root = Files.writeString(dir.resolve("root.pem"), SimulatedRaTls.TDX.rootCertificatePem());
