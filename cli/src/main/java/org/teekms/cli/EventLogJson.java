@@ -3,6 +3,7 @@ package org.teekms.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.teekms.attest.eventlog.BootIdentity;
 import org.teekms.attest.eventlog.EventLogCheck;
+import org.teekms.attest.eventlog.MrConfigId;
 import org.teekms.attest.tdx.TdReport;
 
 /** Renders an event-log check as the {@code "eventLog"} member of the verify commands' JSON (README contract). */
@@ -40,5 +41,19 @@ final class EventLogJson {
       id.gpuEvidenceHash().ifPresent(h -> e.put("gpuEvidenceHash", h.hex()));
     }
     return check.replayed();
+  }
+
+  /**
+   * After {@link #put} replayed the log: whether the TD's launch configuration (MRCONFIGID) names the compose the log
+   * measured (docs/ra-tls.md §1.3). Puts {@code eventLog.mrConfigId} ({@code binds the compose hash},
+   * {@code zero (not bound)} or {@code MISMATCH}); returns {@code {"MR_CONFIG_ID_MISMATCH", detail}} on a mismatch.
+   */
+  static java.util.Optional<String[]> mrConfigId(ObjectNode out, TdReport td) {
+    ObjectNode e = (ObjectNode) out.get("eventLog");
+    java.util.Optional<String> mismatch = MrConfigId.mismatch(td.mrConfigId(),
+        org.teekms.attest.tdx.Bytes.fromHex(e.get("composeHash").asText()));
+    e.put("mrConfigId", mismatch.isPresent() ? "MISMATCH"
+        : td.mrConfigId().isAllZero() ? "zero (not bound)" : "binds the compose hash");
+    return mismatch.map(m -> new String[] {"MR_CONFIG_ID_MISMATCH", m});
   }
 }

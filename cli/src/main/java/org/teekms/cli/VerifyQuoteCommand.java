@@ -101,6 +101,16 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
         out.put("error", "event log: " + out.get("eventLog").get("error").asText());
       }
       valid &= replayed;
+      if (replayed) {
+        // the launch configuration (MRCONFIGID), when set, must name the compose the log measured
+        java.util.Optional<String[]> launch = EventLogJson.mrConfigId(out, parsed.tdReport());
+        if (launch.isPresent() && valid) {
+          out.put("valid", false);
+          out.put("failure", launch.get()[0]);
+          out.put("error", launch.get()[1]);
+        }
+        valid &= launch.isEmpty();
+      }
     }
     if (dstackFile != null && dstackFile.vmConfigJson() != null && parsed != null && parsed.tdReport() != null) {
       // Reported, not (yet) part of "valid": whether the measurements prove the vm_config's OS image.

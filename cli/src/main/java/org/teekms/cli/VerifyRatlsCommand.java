@@ -108,6 +108,7 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
       e.put("replayed", false);
       e.put("error", "no TD report to replay the event log against");
     }
+    Optional<String[]> launchProblem = replayed ? EventLogJson.mrConfigId(out, td) : Optional.empty();
     Optional<String> gpuProblem = gpu(out, evidence);
     Optional<String[]> osProblem = td == null ? Optional.empty()
         : MrSystemOptions.put(out, td, out.path("eventLog").path("osImageHash").asText(null), golden, true);
@@ -127,10 +128,11 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     if (quoteValid && !replayed) {
       problems.add(new String[] {"EVENT_LOG_INVALID", "event log: " + out.get("eventLog").get("error").asText()});
     }
+    launchProblem.ifPresent(problems::add);
     gpuProblem.ifPresent(p -> problems.add(new String[] {"GPU_EVIDENCE_INVALID", p}));
     osProblem.ifPresent(problems::add);
     boolean valid = quoteValid && keyBound && replayed && signatureValid && validAt && gpuProblem.isEmpty()
-        && td != null && osProblem.isEmpty();
+        && td != null && osProblem.isEmpty() && launchProblem.isEmpty();
     if (!valid && !problems.isEmpty() && (quoteValid || !out.has("error"))) {
       out.put("valid", false);
       out.put("failure", problems.get(0)[0]);

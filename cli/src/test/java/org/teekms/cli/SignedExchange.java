@@ -40,6 +40,12 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
       StandardCharsets.UTF_8));
 
   static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage) throws Exception {
+    return create(dir, appId, compose, osImage, null);
+  }
+
+  /** As above, from a CVM its host launched with this MRCONFIGID (null: dstack's 0x01 ‖ compose hash). */
+  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage, byte[] mrConfigId)
+      throws Exception {
     Files.createDirectories(dir);
     SecureRandom rnd = new SecureRandom();
     byte[] nonce = new byte[32];
@@ -48,7 +54,11 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
     AppId app = AppId.fromHex(HexFormat.of().formatHex(appId));
     GpuSimulator gpu = GpuSimulator.create(1, rnd);
     byte[] composeHash = org.teekms.crypto.Digests.sha256(compose.getBytes(StandardCharsets.UTF_8));
-    SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false).boot(new SimulatedCvm.App(appId, composeHash,
+    SimulatedCvm launched = SimulatedRaTls.TDX.newCvm(new byte[48], false);
+    if (mrConfigId != null) {
+      launched.launchWithMrConfigId(mrConfigId);
+    }
+    SimulatedCvm cvm = launched.boot(new SimulatedCvm.App(appId, composeHash,
         new byte[20], "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}", osImage)
         .withGpuDevices(GpuDevices.digest(gpu.evidence(new byte[32]))));
     byte[] request = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}"

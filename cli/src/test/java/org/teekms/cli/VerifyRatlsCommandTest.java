@@ -104,6 +104,46 @@ class VerifyRatlsCommandTest {
     assertTrue(r.json().at("/eventLog/replayed").asBoolean());
   }
 
+  @Test
+  void verifyRatlsRefusesACertificateOfATdLaunchedForAnotherCompose() throws Exception {
+    SimulatedCvm lying = SimulatedRaTls.TDX.newCvm(new byte[48], false)
+        .launchWithMrConfigId(org.teekms.attest.eventlog.MrConfigId.v1(new byte[32]))
+        .boot(SimulatedCvm.App.ofCompose("services: {launch: 2}", new byte[20]));
+    Run r = run(ratls(pem("lying.pem", SimulatedRaTls.factory(lying, null).create("x").certificate())));
+    assertEquals(1, r.exit(), r.err() + r.json());
+    assertEquals("MR_CONFIG_ID_MISMATCH", r.json().get("failure").asText());
+    assertEquals("MISMATCH", r.json().at("/eventLog/mrConfigId").asText());
+  }
+
+  @Test
+  void verifyQuoteRefusesALaunchConfigurationNamingAnotherComposeAndReportsABindingOne() throws Exception {
+    Path collateral = SimulatedRaTls.TDX.collateral().writeTo(dir.resolve("collateral"));
+    Path root = Files.writeString(dir.resolve("root.pem"), SimulatedRaTls.TDX.rootCertificatePem());
+    java.util.Map<String, byte[]> launches = new java.util.LinkedHashMap<>();
+    launches.put("binds the compose hash", null);
+    launches.put("zero (not bound)", new byte[48]);
+    launches.put("MISMATCH", org.teekms.attest.eventlog.MrConfigId.v1(new byte[32]));
+    for (var launch : launches.entrySet()) {
+      SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false);
+      if (launch.getValue() != null) {
+        cvm.launchWithMrConfigId(launch.getValue());
+      }
+      cvm.boot(SimulatedCvm.App.ofCompose("services: {launch: 1}", new byte[20]));
+      var q = cvm.eventLog().quote(cvm, new byte[64]);
+      Path quote = Files.writeString(dir.resolve("q.hex"), HexFormat.of().formatHex(q.quote()));
+      Path log = Files.writeString(dir.resolve("log.json"), q.eventLogJson());
+      Run r = run("verify", "quote", "--quote", quote.toString(), "--event-log", log.toString(),
+          "--collateral", collateral.toString(), "--root-ca", root.toString());
+      assertEquals(launch.getKey(), r.json().at("/eventLog/mrConfigId").asText(), r.json().toString());
+      boolean refused = launch.getKey().equals("MISMATCH");
+      assertEquals(refused ? 1 : 0, r.exit(), r.err() + r.json());
+      if (refused) {
+        assertEquals("MR_CONFIG_ID_MISMATCH", r.json().get("failure").asText());
+        assertTrue(r.json().get("error").asText().contains(r.json().at("/eventLog/composeHash").asText()));
+      }
+    }
+  }
+
   static String[] with(String[] args, String... more) {
     List<String> out = new ArrayList<>(List.of(args));
     out.addAll(List.of(more));

@@ -122,6 +122,27 @@ class VerifyResponseCommandTest {
   }
 
   @Test
+  void rejectsACvmLaunchedForAnotherComposeAtTheComposeRowButAcceptsOneLaunchedWithoutMrConfigId() throws Exception {
+    byte[] otherCompose = org.teekms.attest.eventlog.MrConfigId.v1(org.teekms.crypto.Digests.sha256(
+        "{\"name\":\"other\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    SignedExchange lying = SignedExchange.create(dir.resolve("lying"), HEX.parseHex("42".repeat(20)),
+        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE, otherCompose);
+    List<String> args = new ArrayList<>(lying.args());
+    args.addAll(explicit);
+    Run r = run(args);
+    assertEquals(1, r.exit(), r.err() + r.json());
+    assertEquals("MR_CONFIG_ID_MISMATCH", r.failure());
+    assertEquals("compose hash", r.failedCheck());
+    assertTrue(r.json().get("error").asText().contains(HEX.formatHex(x.composeHash())), r.json().toString());
+    SignedExchange unset = SignedExchange.create(dir.resolve("unset"), HEX.parseHex("42".repeat(20)),
+        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE, new byte[48]);
+    List<String> unsetArgs = new ArrayList<>(unset.args());
+    unsetArgs.addAll(explicit);
+    Run ok = run(unsetArgs);
+    assertEquals(0, ok.exit(), ok.err() + ok.json());
+  }
+
+  @Test
   void rejectsAnyEditedByteOfTheExchangeAtTheSignatureRow() throws Exception {
     for (Path file : List.of(x.request(), x.response())) {
       byte[] original = Files.readAllBytes(file);

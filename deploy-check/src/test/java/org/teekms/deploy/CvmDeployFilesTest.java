@@ -44,6 +44,10 @@ class CvmDeployFilesTest {
     assertEquals(32, parsed.composeHash().length);
     JsonNode json = new ObjectMapper().readTree(bytes);
     assertEquals(2, json.path("manifest_version").asInt());
+    // a complete dstack app-compose: every field dstack's AppCompose declares, none left to dstack's defaults
+    assertEquals(List.of(), parsed.missingDstackFields());
+    assertTrue(json.path("kms_enabled").asBoolean() && json.path("public_tcbinfo").asBoolean()
+        && json.path("secure_time").asBoolean() && !json.path("public_logs").asBoolean(), json.toString());
     assertEquals("docker-compose", json.path("runner").asText());
     String embedded = json.path("docker_compose_file").asText();
     assertEquals(Repo.text("deploy/app-compose/docker-compose.yaml"), embedded,

@@ -21,7 +21,7 @@ public final class AgentConfig {
       "kms.retry.attempts", "kms.call-timeout-ms",
       "attestation.provider", "attestation.configfs-path", "attestation.rtmr-path", "attestation.collateral",
       "attestation.pccs", "attestation.root-ca", "attestation.certificate-validity-hours",
-      "attestation.simulator.seed", "attestation.simulator.mrtd",
+      "attestation.simulator.seed", "attestation.simulator.mrtd", "attestation.simulator.mr-config-id",
       "gpu.provider", "gpu.command", "gpu.simulator.count", "gpu.simulator.seed",
       "api.socket", "api.socket-mode", "api.socket-owner", "api.socket-group", "api.max-body-bytes",
       "admin.socket", "disk.cryptsetup", "disk.timeout-s",

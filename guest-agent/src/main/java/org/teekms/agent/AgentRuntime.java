@@ -78,6 +78,19 @@ public final class AgentRuntime implements AutoCloseable {
     this.signer = signer;
   }
 
+  /**
+   * The simulated host's MRCONFIGID ({@code attestation.simulator.mr-config-id}): {@code compose} (default) is what
+   * dstack's VMM sets, {@code 0x01 ‖ SHA-256(app-compose)}; {@code zero} a launch without it; or 48 bytes of hex.
+   */
+  static byte[] simulatedMrConfigId(AgentConfig c, CvmIdentity identity) {
+    String v = c.get("attestation.simulator.mr-config-id", "compose");
+    return switch (v) {
+      case "compose" -> org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash());
+      case "zero" -> new byte[48];
+      default -> HexField.parse("attestation.simulator.mr-config-id (compose, zero or 48 bytes of hex)", v, 48);
+    };
+  }
+
   public static AgentRuntime start(AgentConfig c, Backoff.Sleeper sleeper) throws Exception {
     CvmIdentity identity = new CvmIdentity(AppId.fromHex(c.required("app.id")),
         InstanceId.fromHex(c.required("app.instance-id")),
@@ -102,7 +115,7 @@ public final class AgentRuntime implements AutoCloseable {
             "attestation.provider=simulator", clock, java.util.Optional.of(
                 HexField.parse("attestation.simulator.seed", c.required("attestation.simulator.seed"), -1)));
         TdxSimulation.Cvm cvm = tdx.newCvm(HexField.parse("attestation.simulator.mrtd",
-            c.get("attestation.simulator.mrtd", "00".repeat(48)), 48));
+            c.get("attestation.simulator.mrtd", "00".repeat(48)), 48), simulatedMrConfigId(c, identity));
         quotes = cvm;
         log = new RuntimeEventLog(cvm, List.of());
         dcap = rootCa(c).orElseGet(() -> new DcapQuoteVerifier(tdx.rootCertificate()));

@@ -1,6 +1,7 @@
 package org.teekms.agent;
 
 import org.teekms.keys.VersionRef;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,6 +24,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.teekms.agent.api.GuestApi;
+import org.teekms.attest.eventlog.DstackAttestation;
+import org.teekms.attest.eventlog.EventLogVerifier;
+import org.teekms.attest.eventlog.QuotedMeasurements;
+import org.teekms.attest.eventlog.VerifiedEventLog;
+import org.teekms.attest.tdx.Bytes;
+import org.teekms.attest.tdx.TdReport;
+import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.agent.api.GuestApiServer;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.DerivedKey;
@@ -141,6 +149,47 @@ class GuestApiTest {
     assertEquals(400, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"a b\"}").status());
     assertEquals(413, UnixHttpClient.post(server.socket(), "/EmitEvent", "{\"event\":\"big\",\"payload\":\""
         + "00".repeat(GuestApi.MAX_EVENT_PAYLOAD + 1) + "\"}").status());
+  }
+
+  @Test
+  void theDstackSdkAttestsWithDstacksVersionedAttestationThatReplaysToItsQuote() throws Exception {
+    NodeRunner.Result r = NodeRunner.node("attest.mjs",
+        Map.of("DSTACK_SIMULATOR_ENDPOINT", server.socket().toString()), List.of());
+    assertEquals(0, r.exit(), r.stderr());
+    JsonNode out = JSON.readTree(r.stdout());
+    assertEquals("AttestResponse", out.at("/short/name").asText());
+    byte[] shortData = java.util.Arrays.copyOf("hello tee-kms".getBytes(java.nio.charset.StandardCharsets.UTF_8), 64);
+    byte[] fullData = new byte[64];
+    for (int i = 0; i < 64; i++) {
+      fullData[i] = (byte) i;
+    }
+    for (var c : List.of(Map.entry("/short/attestation", shortData), Map.entry("/full/attestation", fullData))) {
+      byte[] blob = HexFormat.of().parseHex(out.at(c.getKey()).asText());
+      assertEquals(0, blob[0], "VersionedAttestation::V0");
+      DstackAttestation a = DstackAttestation.decode(blob);
+      assertArrayEquals(blob, a.encode(), "canonical encoding");
+      assertEquals(Bytes.copyOf(c.getValue()), a.reportData());
+      TdReport td = TdxQuote.parse(a.quote().toByteArray()).tdReport();
+      assertEquals(Bytes.copyOf(c.getValue()), td.reportData(), "the quote is over the padded report data");
+      VerifiedEventLog log = EventLogVerifier.verify(a.eventLog(), QuotedMeasurements.of(td));
+      assertEquals(AgentFixture.APP.toHex(), log.identity().appId().hex());
+      List<String> runtime = a.runtimeEvents().stream().map(DstackAttestation.RuntimeEvent::name).toList();
+      assertEquals(a.eventLog().stream().filter(e -> e.imr() == 3 && e.isRuntimeEvent()).map(e -> e.name()).toList(),
+          runtime, "runtime_events are the log's RTMR3 events");
+      assertTrue(runtime.contains("compose-hash") && runtime.contains("system-ready"), runtime.toString());
+      assertEquals(out.at("/quote/vm_config").asText(), a.config());
+    }
+    // the deprecated tdxQuote goes to GetQuote
+    assertEquals(HexFormat.of().formatHex(fullData), out.at("/tdxQuote/reportData").asText());
+    // the SDK refuses these itself; the agent refuses the same report data with a one-line error
+    assertTrue(out.at("/tooLong").asText().contains("too large"), out.toString());
+    assertTrue(out.at("/deriveKey").asText().contains("deprecated"), out.toString());
+    assertTrue(call("Attest", "{\"report_data\":\"" + "00".repeat(65) + "\"}", 400).get("error").asText()
+        .contains("at most 64"));
+    assertTrue(call("Attest", "{\"report_data\":\"xyz\"}", 400).get("error").asText().contains("not valid hex"));
+    assertTrue(call("Attest", "{\"report_data\":7}", 400).get("error").asText().contains("must be a string"));
+    assertTrue(call("Attest", "{\"report_data\":\"" + "0".repeat(1000) + "\"}", 400).get("error").asText()
+        .contains("at most 64 bytes"));
   }
 
   @Test

@@ -38,6 +38,7 @@ class WireContractTest {
     assertEquals(33, DenyReason.TD_NOT_ACCEPTED.getNumber());
     assertEquals(34, DenyReason.RATE_LIMITED.getNumber());
     assertEquals(35, DenyReason.GPU_DEVICE_CHANGED.getNumber());
+    assertEquals(36, DenyReason.MR_CONFIG_ID_MISMATCH.getNumber());
   }
 
   @Test

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.teekms.attest.eventlog.BootIdentity;
 import org.teekms.attest.eventlog.EventLogCheck;
+import org.teekms.attest.eventlog.MrConfigId;
 import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
@@ -342,6 +343,10 @@ public final class ResponseVerification {
       String name = id.onChain() ? COMPOSE_ON_CHAIN : COMPOSE;
       if (boot == null) {
         return Check.skip(name, "no replayed event log");
+      }
+      Optional<String> launch = MrConfigId.mismatch(quote.td().mrConfigId(), boot.composeHash());
+      if (launch.isPresent()) {
+        return Check.fail(name, "MR_CONFIG_ID_MISMATCH", launch.get());
       }
       if (id.unavailable().isPresent()) {
         return unavailable(name);

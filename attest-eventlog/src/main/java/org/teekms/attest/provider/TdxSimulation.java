@@ -57,6 +57,12 @@ public interface TdxSimulation {
 
     /** A new, not yet booted, CVM (not a debug TD) with this MRTD. */
     Cvm newCvm(byte[] mrTd);
+
+    /**
+     * A new, not yet booted, CVM with this MRTD, launched with this 48-byte MRCONFIGID (dstack's host sets
+     * {@code 0x01 ‖ SHA-256(app-compose)}, {@link org.teekms.attest.eventlog.MrConfigId#v1}; zero = not bound).
+     */
+    Cvm newCvm(byte[] mrTd, byte[] mrConfigId);
   }
 
   /** A simulated CVM: it quotes, its RTMRs are extended, and it keeps dstack's runtime event log. */

@@ -704,19 +704,25 @@ final class DemoRun {
     }
   }
 
-  private ObjectNode appCompose() {
+  static ObjectNode appCompose() {
     ObjectNode c = JSON.createObjectNode();
     c.put("manifest_version", 2);
     c.put("name", "teekms-demo-llm");
     c.put("runner", "docker-compose");
     c.put("docker_compose_file", "services:\n  llm:\n    image: teekms/demo-fake-llm:0.1.0\n"
         + "    ports:\n      - \"127.0.0.1:8000:8000\"\n");
+    // a complete dstack app-compose (every field of dstack's AppCompose, AppCompose.DSTACK_FIELDS)
     c.put("kms_enabled", true);
+    c.put("gateway_enabled", false);
+    c.put("local_key_provider_enabled", false);
     c.put("key_provider", "kms");
     c.put("key_provider_id", "");
+    c.put("public_logs", false);
     c.put("public_sysinfo", true);
+    c.put("public_tcbinfo", true);
     c.putArray("allowed_envs").add(TOKEN_VAR);
     c.put("no_instance_id", false);
+    c.put("secure_time", true);
     return c;
   }
 

@@ -78,7 +78,9 @@ final class SimulatedCvmAgent implements AutoCloseable {
       KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
       org.teekms.attest.gpu.GpuEvidenceProvider gpu, org.teekms.agent.env.EnvSettings env, String upstreamKeyVar)
       throws Exception {
-    SimulatedCvm cvm = tdx.newCvm(mrTd, false);
+    // launched as dstack's VMM launches it: MRCONFIGID = 0x01 ‖ SHA-256(app-compose)
+    SimulatedCvm cvm = tdx.newCvm(mrTd, false)
+        .launchWithMrConfigId(org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash()));
     RuntimeEventLog log = new RuntimeEventLog(cvm, cvm.measureFirmware(image));
     RaTlsVerifier.Builder kmsVerifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
         tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock);

@@ -21,6 +21,14 @@ class DemoPartsTest {
   private final HttpClient http = HttpClient.newHttpClient();
 
   @Test
+  void theDemoAppComposeIsACompleteDstackAppCompose() throws Exception {
+    byte[] bytes = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(DemoRun.appCompose());
+    org.teekms.agent.boot.AppCompose parsed = org.teekms.agent.boot.AppCompose.parse(bytes);
+    assertEquals(java.util.List.of(), parsed.missingDstackFields());
+    assertEquals(java.util.List.of("UPSTREAM_API_KEY"), parsed.allowedEnvs());
+  }
+
+  @Test
   void fakeModelAnswersLikeAnOpenAiServer() throws Exception {
     try (FakeLlm llm = FakeLlm.start()) {
       URI base = URI.create("http://127.0.0.1:" + llm.port());

@@ -21,7 +21,9 @@ import org.teekms.agent.HexField;
 import org.teekms.agent.RunningAgent;
 import org.teekms.agent.boot.BootFailure;
 import org.teekms.agent.keys.AgentKeys;
+import org.teekms.attest.eventlog.DstackAttestation;
 import org.teekms.attest.eventlog.DstackEventLogCodec;
+import org.teekms.attest.eventlog.EventLogEntry;
 import org.teekms.attest.eventlog.EventLogException;
 import org.teekms.attest.eventlog.EventLogVerifier;
 import org.teekms.attest.eventlog.QuotedMeasurements;
@@ -76,6 +78,7 @@ public final class GuestApi implements JsonApi {
       return switch (method) {
         case "GetKey" -> getKey(body);
         case "GetQuote" -> getQuote(body);
+        case "Attest" -> attest(body);
         case "Info" -> info();
         case "GetTlsKey" -> getTlsKey(body);
         case "Sign" -> sign(body);
@@ -176,17 +179,45 @@ public final class GuestApi implements JsonApi {
   // ---- GetQuote / Info ------------------------------------------------------------------------------------------
 
   private ObjectNode getQuote(JsonNode body) throws ApiException {
-    byte[] given = HexField.parse("report_data", text(body, "report_data"), -1);
-    if (given.length > 64) {
-      throw new IllegalArgumentException("report_data is " + given.length + " bytes (at most 64)");
-    }
-    byte[] reportData = Arrays.copyOf(given, 64); // dstack pads with zeros on the right
+    byte[] reportData = reportData(body);
     RuntimeEventLog.QuoteWithLog q = quote(reportData);
     ObjectNode out = JSON.createObjectNode();
     out.put("quote", HexField.hex(q.quote()));
     out.put("event_log", q.eventLogJson());
     out.put("report_data", HexField.hex(reportData));
     out.put("vm_config", vmConfig());
+    return out;
+  }
+
+  /** dstack pads report data shorter than 64 bytes with zeros on the right; longer is refused. */
+  private static byte[] reportData(JsonNode body) {
+    String hex = text(body, "report_data");
+    if (hex.length() > 2 * 64 + 2) {
+      throw new IllegalArgumentException("report_data is " + hex.length() + " hex digits (at most 64 bytes)");
+    }
+    byte[] given = HexField.parse("report_data", hex, -1);
+    if (given.length > 64) {
+      throw new IllegalArgumentException("report_data is " + given.length + " bytes (at most 64)");
+    }
+    return Arrays.copyOf(given, 64);
+  }
+
+  /**
+   * dstack's {@code Attest} ({@code @phala/dstack-sdk} {@code attest(reportData)}): one self-contained blob, dstack's
+   * {@code VersionedAttestation::V0} (SCALE) with the quote over the padded report data, the full event log, the RTMR3
+   * runtime events, the report data and the {@code vm_config} JSON ({@link DstackAttestation}, docs/guest-api.md).
+   */
+  private ObjectNode attest(JsonNode body) throws ApiException {
+    byte[] reportData = reportData(body);
+    RuntimeEventLog.QuoteWithLog q = quote(reportData);
+    List<EventLogEntry> log;
+    try {
+      log = DstackEventLogCodec.parse(q.eventLogJson());
+    } catch (EventLogException e) {
+      throw new ApiException(500, "own event log does not parse: " + e.getMessage());
+    }
+    ObjectNode out = JSON.createObjectNode();
+    out.put("attestation", HexField.hex(DstackAttestation.of(q.quote(), log, reportData, vmConfig()).encode()));
     return out;
   }
 

@@ -52,7 +52,12 @@ public enum DenyCode {
   /** An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry later). */
   RATE_LIMITED(true),
   /** The GPU evidence presented is not from the devices the CVM measured at boot (RTMR3 {@code gpu-devices}). */
-  GPU_DEVICE_CHANGED(false);
+  GPU_DEVICE_CHANGED(false),
+  /**
+   * The TD's MRCONFIGID (the host's launch configuration) is non-zero and is not {@code 0x01 ‖ SHA-256} of the
+   * app-compose the CVM measured: the host launched it for another compose, or with a binding we cannot check.
+   */
+  MR_CONFIG_ID_MISMATCH(false);
 
   private final boolean unavailable;
 

@@ -6,12 +6,15 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.teekms.attest.eventlog.MrConfigId;
+import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TcbStatus;
 
 /**
  * Checks the KMS enforces itself, whatever the chain says: the quote policy (no debug TD, a TCB status and advisories
- * the operator accepts, TD attributes, TDX module, no service TD), the app's GPU requirement met by GPUs whose
+ * the operator accepts, TD attributes, TDX module, no service TD), a non-zero MRCONFIGID binding the measured compose,
+ * the app's GPU requirement met by GPUs whose
  * evidence verified, and (optionally) the CVM having pinned this KMS as its key provider.
  *
  * <p>This is the only place the KMS applies its quote policy to a peer: the RA-TLS handshake only proves the
@@ -82,9 +85,17 @@ public record LocalAttestationPolicy(QuotePolicy quotePolicy, Optional<String> r
     };
   }
 
-  /** Checks independent of the chain, in order: {@link #checkQuote}, then the key provider; throws on the first. */
+  /**
+   * Checks independent of the chain, in order: {@link #checkQuote}; MRCONFIGID, when non-zero, is dstack's
+   * {@code 0x01 ‖ compose hash} of the compose the CVM measured (MR_CONFIG_ID_MISMATCH, {@link MrConfigId}); then
+   * the key provider. Throws on the first.
+   */
   public void checkPeer(AttestedPeer peer) {
     checkQuote(peer);
+    Optional<String> config = MrConfigId.mismatch(peer.td().mrConfigId(), Bytes.copyOf(peer.composeHash()));
+    if (config.isPresent()) {
+      throw new AdmissionDenied(DenyCode.MR_CONFIG_ID_MISMATCH, config.get());
+    }
     if (requiredKeyProvider.isPresent() && !peer.keyProvider().equals(requiredKeyProvider)) {
       throw new AdmissionDenied(DenyCode.KMS_KEY_PROVIDER_MISMATCH, "the CVM measured key provider "
           + peer.keyProvider().orElse("<none>") + ", this KMS is " + requiredKeyProvider.get());

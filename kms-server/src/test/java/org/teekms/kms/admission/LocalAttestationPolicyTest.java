@@ -65,6 +65,28 @@ class LocalAttestationPolicyTest {
   }
 
   @Test
+  void aTdLaunchedForAnotherComposeIsMrConfigIdMismatch() {
+    // the peer measured compose hash 00…00; its host launched it naming compose hash ff…ff
+    byte[] other = new byte[32];
+    java.util.Arrays.fill(other, (byte) 0xff);
+    AdmissionDenied d = refused(peer(TcbStatus.UpToDate, List.of(),
+        TestTd.withMrConfigId(org.teekms.attest.eventlog.MrConfigId.v1(other)), Optional.of("kms-a")));
+    assertEquals(DenyCode.MR_CONFIG_ID_MISMATCH, d.code());
+    assertTrue(d.detail().contains("ff".repeat(32)) && d.detail().contains("00".repeat(32)), d.detail());
+    // checked after the quote policy, before the key provider
+    assertEquals(DenyCode.MR_CONFIG_ID_MISMATCH, refused(peer(TcbStatus.UpToDate, List.of(),
+        TestTd.withMrConfigId(org.teekms.attest.eventlog.MrConfigId.v1(other)), Optional.of("kms-b"))).code());
+  }
+
+  @Test
+  void aTdLaunchedForItsOwnComposeOrWithoutMrConfigIdPasses() {
+    assertDoesNotThrow(() -> POLICY.checkPeer(peer(TcbStatus.UpToDate, List.of(),
+        TestTd.withMrConfigId(org.teekms.attest.eventlog.MrConfigId.v1(new byte[32])), Optional.of("kms-a"))));
+    assertDoesNotThrow(() -> POLICY.checkPeer(peer(TcbStatus.UpToDate, List.of(),
+        TestTd.withMrConfigId(new byte[48]), Optional.of("kms-a"))));
+  }
+
+  @Test
   void keyProviderIsCheckedAfterTheQuote() {
     assertEquals(DenyCode.KMS_KEY_PROVIDER_MISMATCH, refused(peer(TcbStatus.UpToDate, List.of(), TestTd.report(false),
         Optional.of("kms-b"))).code());

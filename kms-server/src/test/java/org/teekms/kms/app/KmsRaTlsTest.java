@@ -78,9 +78,19 @@ class KmsRaTlsTest {
 
   /** A booted simulated CVM running {@code compose}, instance {@code instance}, and a channel to the KMS from it. */
   private static ManagedChannel channelFrom(String compose, int instance, boolean debug) throws Exception {
+    return channelFrom(compose, instance, debug, null);
+  }
+
+  /** As above, the host launching the TD with this MRCONFIGID (null: dstack's 0x01 ‖ compose hash). */
+  private static ManagedChannel channelFrom(String compose, int instance, boolean debug, byte[] mrConfigId)
+      throws Exception {
     byte[] instanceId = new byte[20];
     instanceId[19] = (byte) instance;
-    SimulatedCvm cvm = tdx.newCvm(new byte[48], debug).boot(SimulatedCvm.App.ofCompose(compose, instanceId));
+    SimulatedCvm launched = tdx.newCvm(new byte[48], debug);
+    if (mrConfigId != null) {
+      launched.launchWithMrConfigId(mrConfigId);
+    }
+    SimulatedCvm cvm = launched.boot(SimulatedCvm.App.ofCompose(compose, instanceId));
     RaTlsCredentials creds = new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1))
         .create("cvm");
     SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
@@ -168,6 +178,35 @@ class KmsRaTlsTest {
       assertTrue(e.getStatus().getDescription().contains("block 7"), e.getStatus().getDescription());
     } finally {
       ch.shutdownNow();
+    }
+  }
+
+  @Test
+  void aCvmLaunchedForAnotherComposeIsDeniedWithMrConfigIdMismatchAndAudited() throws Exception {
+    // The attack: the host launches the TD with a launch configuration (MRCONFIGID) naming one compose while the CVM
+    // measures another, allowed one into RTMR3. Both are genuine; they must name the same app-compose.
+    String compose = compose("launch-config");
+    FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
+    byte[] otherCompose = org.teekms.attest.eventlog.MrConfigId.v1(
+        SimulatedCvm.App.ofCompose(compose("something-else"), new byte[20]).composeHash());
+    ManagedChannel ch = channelFrom(compose, 9, false, otherCompose);
+    try {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
+      assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
+      assertEquals("MR_CONFIG_ID_MISMATCH", e.getTrailers().get(GrpcErrors.DENY_REASON));
+      assertTrue(e.getStatus().getDescription().contains(composeHashHex(compose)), e.getStatus().getDescription());
+      java.util.List<org.teekms.proto.AuditEvent> audited = auditOf(ch, appIdOf(compose));
+      assertEquals(java.util.List.of("MR_CONFIG_ID_MISMATCH"),
+          audited.stream().map(org.teekms.proto.AuditEvent::getReason).toList());
+    } finally {
+      ch.shutdownNow();
+    }
+    // A launch without MRCONFIGID (zero: dstack deployments that do not bind it) is still admitted.
+    ManagedChannel unset = channelFrom(compose, 10, false, new byte[48]);
+    try {
+      assertTrue(getKeys(unset).getKeysCount() >= 1);
+    } finally {
+      unset.shutdownNow();
     }
   }
 

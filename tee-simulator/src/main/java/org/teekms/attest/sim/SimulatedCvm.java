@@ -26,6 +26,8 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   private final byte[] mrTd;
   private final byte[] tdAttributes;
   private final byte[][] rtmrs = new byte[4][48];
+  /** The launch configuration the host gave (MRCONFIGID); null = not set yet (boot sets dstack's V1 binding). */
+  private byte[] mrConfigId;
   private RuntimeEventLog eventLog;
   private SimulatedOsImage osImage;
 
@@ -90,7 +92,8 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
 
   /**
    * Boots the CVM: simulated firmware events into RTMR0-2, then dstack's boot sequence into RTMR3 (system-preparing,
-   * app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,] key-provider, system-ready). Returns this CVM.
+   * app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,] key-provider, system-ready), launched with
+   * MRCONFIGID = {@code 0x01 ‖ compose hash} unless {@link #launchWithMrConfigId} said otherwise. Returns this CVM.
    */
   public SimulatedCvm boot(App app) throws QuoteProviderException {
     return boot(app, DEFAULT_IMAGE);
@@ -139,8 +142,34 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     return java.util.Optional.ofNullable(osImage);
   }
 
+  /**
+   * Sets MRCONFIGID, the 48-byte launch configuration the host's VMM gives the TD, before the CVM runs. Unless set,
+   * {@link #boot} sets what dstack's VMM sets: {@code 0x01 ‖ compose hash ‖ 0x00 × 15}
+   * ({@link org.teekms.attest.eventlog.MrConfigId#v1}); all zeros is a launch without it (older dstack), anything else
+   * a host naming another configuration. A guest that measures itself (the agent over {@link #measureFirmware})
+   * keeps zero unless its host sets it here.
+   */
+  public synchronized SimulatedCvm launchWithMrConfigId(byte[] mrConfigId) {
+    if (mrConfigId.length != 48) {
+      throw new IllegalArgumentException("MRCONFIGID is 48 bytes, got " + mrConfigId.length);
+    }
+    if (eventLog != null) {
+      throw new IllegalStateException("MRCONFIGID is a launch parameter: set it before boot");
+    }
+    this.mrConfigId = mrConfigId.clone();
+    return this;
+  }
+
+  /** The MRCONFIGID this CVM quotes (zero until set by {@link #launchWithMrConfigId} or {@link #boot}). */
+  public synchronized byte[] mrConfigId() {
+    return mrConfigId == null ? new byte[48] : mrConfigId.clone();
+  }
+
   /** dstack's boot sequence into RTMR3, after {@code firmware} (already extended into RTMR0-2). */
   private SimulatedCvm measureRuntime(App app, List<EventLogEntry> firmware) throws QuoteProviderException {
+    if (mrConfigId == null) {
+      mrConfigId = org.teekms.attest.eventlog.MrConfigId.v1(app.composeHash());
+    }
     eventLog = new RuntimeEventLog(this, firmware);
     eventLog.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
     eventLog.emit(DstackBootSequence.APP_ID, app.appId());
@@ -214,7 +243,7 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     }
     ByteBuffer body = ByteBuffer.allocate(584);
     body.put(platform.teeTcbSvn()).put(platform.mrSeam()).put(new byte[48]).put(new byte[8]).put(tdAttributes)
-        .put(XFAM).put(mrTd).put(new byte[48]).put(new byte[48]).put(new byte[48]);
+        .put(XFAM).put(mrTd).put(mrConfigId == null ? new byte[48] : mrConfigId).put(new byte[48]).put(new byte[48]);
     for (byte[] r : rtmrs) {
       body.put(r);
     }

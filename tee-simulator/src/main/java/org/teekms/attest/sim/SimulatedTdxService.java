@@ -30,6 +30,11 @@ public final class SimulatedTdxService implements TdxSimulation {
       public Cvm newCvm(byte[] mrTd) {
         return new CvmView(tdx.newCvm(mrTd, false));
       }
+
+      @Override
+      public Cvm newCvm(byte[] mrTd, byte[] mrConfigId) {
+        return new CvmView(tdx.newCvm(mrTd, false).launchWithMrConfigId(mrConfigId));
+      }
     };
   }
 

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.teekms.attest.eventlog.DstackEventLogCodec;
 import org.teekms.attest.eventlog.EventLogVerifier;
+import org.teekms.attest.eventlog.MrConfigId;
 import org.teekms.attest.eventlog.QuotedMeasurements;
 import org.teekms.attest.eventlog.VerifiedEventLog;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
@@ -57,6 +58,30 @@ class SimulatedTdxTest {
     // With the Intel root, the simulated collateral and PCK chain do not chain to the anchor.
     assertTrue(intel.failure() == VerificationFailure.COLLATERAL_INVALID
         || intel.failure() == VerificationFailure.PCK_CHAIN_INVALID, intel.failure() + ": " + intel.error());
+  }
+
+  @Test
+  void aBootedCvmIsLaunchedWithDstacksMrConfigIdOfItsCompose() throws Exception {
+    SimulatedCvm cvm = bootedCvm(false);
+    TdReport td = TdxQuote.parse(cvm.quote(new byte[64])).tdReport();
+    byte[] composeHash = org.teekms.crypto.Digests.sha256("services: {}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals("01" + java.util.HexFormat.of().formatHex(composeHash) + "00".repeat(15), td.mrConfigId().hex());
+    VerifiedEventLog v = EventLogVerifier.verify(DstackEventLogCodec.parse(cvm.eventLog().quote(cvm, new byte[64]).eventLogJson()),
+        QuotedMeasurements.of(td));
+    assertTrue(MrConfigId.mismatch(td.mrConfigId(), v.identity().composeHash()).isEmpty());
+  }
+
+  @Test
+  void aHostMayLaunchWithoutMrConfigIdOrNameAnotherCompose() throws Exception {
+    SimulatedCvm unset = TDX.newCvm(new byte[48], false).launchWithMrConfigId(new byte[48])
+        .boot(SimulatedCvm.App.ofCompose("services: {}", new byte[20]));
+    assertTrue(TdxQuote.parse(unset.quote(new byte[64])).tdReport().mrConfigId().isAllZero());
+    byte[] other = MrConfigId.v1(new byte[32]);
+    SimulatedCvm lying = TDX.newCvm(new byte[48], false).launchWithMrConfigId(other)
+        .boot(SimulatedCvm.App.ofCompose("services: {}", new byte[20]));
+    assertArrayEquals(other, TdxQuote.parse(lying.quote(new byte[64])).tdReport().mrConfigId().toByteArray());
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        () -> lying.launchWithMrConfigId(new byte[48]), "a launch parameter cannot change after boot");
   }
 
   @Test
