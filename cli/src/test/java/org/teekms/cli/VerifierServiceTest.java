@@ -209,6 +209,11 @@ class VerifierServiceTest {
         SignedExchange.COMPOSE, SignedExchange.OS_IMAGE, org.teekms.verifier.SignedText.Format.NEAR_MODEL, true);
     ObjectNode b = request(near, app.address());
     b.remove("app");
+    // the service under test takes 64 KiB bodies: the report goes without its two copies of itself (the CLI test
+    // covers all_attestations/model_attestations)
+    ObjectNode report = (ObjectNode) JSON.readTree(b.get("report").asText());
+    report.remove(List.of("all_attestations", "model_attestations"));
+    b.put("report", report.toString());
     ObjectNode e = b.putObject("expected");
     e.put("composeHash", HEX.formatHex(near.composeHash()));
     e.put("osImage", HEX.formatHex(SignedExchange.OS_IMAGE));
