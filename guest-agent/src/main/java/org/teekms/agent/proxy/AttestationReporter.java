@@ -133,8 +133,9 @@ public final class AttestationReporter {
     } else {
       out.putNull("info");
     }
-    out.putArray(ReportAttestations.ALL).add(out.deepCopy());
-    out.putArray(ReportAttestations.MODEL).add(out.get(ReportAttestations.ALL).get(0).deepCopy());
+    ObjectNode attestation = out.deepCopy();
+    out.putArray(ReportAttestations.ALL).add(attestation);
+    out.putArray(ReportAttestations.MODEL).add(attestation.deepCopy());
     return out;
   }
 }
