@@ -82,8 +82,9 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
       r.put("event_log", q.eventLogJson());
       r.putObject("info");
       if (nearLayout) {
-        r.putArray("all_attestations").add(r.deepCopy());
-        r.putArray("model_attestations").add(r.get("all_attestations").get(0).deepCopy());
+        ObjectNode attestation = r.deepCopy();
+        r.putArray("all_attestations").add(attestation);
+        r.putArray("model_attestations").add(attestation.deepCopy());
       }
       report = Files.write(dir.resolve("report.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
       ObjectNode sj = JSON.createObjectNode();

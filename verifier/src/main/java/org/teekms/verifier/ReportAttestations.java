@@ -44,7 +44,7 @@ public final class ReportAttestations {
     } else if (report.path(MODEL).isArray()) {
       for (JsonNode e : report.get(MODEL)) {
         if (e.isObject() && names(e, signer)) {
-          picked = e;
+          picked = bare(e);
           break;
         }
       }

@@ -110,6 +110,9 @@ class DropInFormatsTest {
     gateway.putArray("model_attestations").add(attestation(theirs, "22")).add(attestation(ours, "44"));
     assertEquals("44", ReportAttestations.pick(gateway, signer).attestation().orElseThrow().get("request_nonce")
         .asText(), "a gateway's merged report: the entry naming the signer");
+    ((ObjectNode) gateway.get("model_attestations").get(1)).putArray("all_attestations");
+    assertEquals(attestation(ours, "44"), ReportAttestations.pick(gateway, signer).attestation().orElseThrow(),
+        "an entry is compared and checked without nested arrays");
     gateway.putArray("all_attestations").add(attestation(ours, "55"));
     assertEquals("MALFORMED_REPORT", ReportAttestations.pick(gateway, signer).code());
 
