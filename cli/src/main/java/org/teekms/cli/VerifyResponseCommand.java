@@ -76,8 +76,9 @@ public final class VerifyResponseCommand implements Callable<Integer> {
   String path;
 
   @Option(names = "--accept-near-text",
-      description = "Also accept the NEAR-compatible signed text sha256(request):sha256(response), which binds no "
-          + "method, path or query.")
+      description = "Also accept the NEAR-compatible signed texts sha256(request):sha256(response) and "
+          + "model:sha256(request):sha256(response) (its model must be the request's model), which bind no method, "
+          + "path or query.")
   boolean acceptNearText;
 
   @Option(names = "--rpc-url", paramLabel = "URL",

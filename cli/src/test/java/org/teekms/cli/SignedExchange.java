@@ -40,12 +40,29 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
       StandardCharsets.UTF_8));
 
   static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage) throws Exception {
-    return create(dir, appId, compose, osImage, null);
+    return create(dir, appId, compose, osImage, null, SignedText.Format.V2, false);
   }
 
   /** As above, from a CVM its host launched with this MRCONFIGID (null: dstack's 0x01 ‖ compose hash). */
   static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage, byte[] mrConfigId)
       throws Exception {
+    return create(dir, appId, compose, osImage, mrConfigId, SignedText.Format.V2, false);
+  }
+
+  /** As above, in the signed-text format and report layout the NEAR AI verifiers read. */
+  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage, SignedText.Format format,
+      boolean nearLayout) throws Exception {
+    return create(dir, appId, compose, osImage, null, format, nearLayout);
+  }
+
+  /**
+   * @param mrConfigId  the MRCONFIGID the host launched the CVM with (null: dstack's 0x01 ‖ compose hash)
+   * @param format      the signed text (near-model commits to the request's model, "demo")
+   * @param nearLayout  the report also carries all_attestations and model_attestations (one entry each, equal to the
+   *                    report) and the signature names its signature_kind, as the proxy serves them
+   */
+  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage, byte[] mrConfigId,
+      SignedText.Format format, boolean nearLayout) throws Exception {
     Files.createDirectories(dir);
     SecureRandom rnd = new SecureRandom();
     byte[] nonce = new byte[32];
@@ -68,8 +85,8 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
     Path report;
     Path sig;
     try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, app, 1),
-        KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH))) {
-      SignedResponse s = signer.sign(new SignedText.Endpoint("POST", "/v1/chat/completions"),
+        KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH), format)) {
+      SignedResponse s = signer.sign(new SignedText.Endpoint("POST", "/v1/chat/completions"), "demo",
           SignedText.sha256(request), SignedText.sha256(response));
       RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm,
           AttestationReporter.reportData(signer.addressBytes(), nonce));
@@ -81,12 +98,20 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
       r.put("nvidia_payload", new NvidiaPayload(nonce, gpu.evidence(nonce)).encode());
       r.put("event_log", q.eventLogJson());
       r.putObject("info");
+      if (nearLayout) {
+        ObjectNode attestation = r.deepCopy();
+        r.putArray("all_attestations").add(attestation);
+        r.putArray("model_attestations").add(attestation.deepCopy());
+      }
       report = Files.write(dir.resolve("report.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
       ObjectNode sj = JSON.createObjectNode();
       sj.put("text", s.text());
       sj.put("signature", s.signature());
       sj.put("signing_address", s.signingAddress());
       sj.put("signing_algo", s.signingAlgo());
+      if (nearLayout) {
+        sj.put("signature_kind", SignedText.SIGNATURE_KIND);
+      }
       sig = Files.write(dir.resolve("sig.json"), JSON.writeValueAsBytes(sj));
     }
     Path rims = dir.resolve("rims");

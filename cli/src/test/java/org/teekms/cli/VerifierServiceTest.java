@@ -204,6 +204,34 @@ class VerifierServiceTest {
   }
 
   @Test
+  void theModelCommittingTextInTheNearLayoutIsAcceptedWhenAskedAndATamperedModelRefused() throws Exception {
+    SignedExchange near = SignedExchange.create(dir.resolve("near"), HEX.parseHex("42".repeat(20)),
+        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE, org.teekms.verifier.SignedText.Format.NEAR_MODEL, true);
+    ObjectNode b = request(near, app.address());
+    b.remove("app");
+    // the service under test takes 64 KiB bodies: the report goes without its two copies of itself (the CLI test
+    // covers all_attestations/model_attestations)
+    ObjectNode report = (ObjectNode) JSON.readTree(b.get("report").asText());
+    report.remove(List.of("all_attestations", "model_attestations"));
+    report.putNull("nvidia_payload"); // this exchange's simulated GPU has another root than the service trusts
+    b.put("report", report.toString());
+    ObjectNode e = b.putObject("expected");
+    e.put("composeHash", HEX.formatHex(near.composeHash()));
+    e.put("osImage", HEX.formatHex(SignedExchange.OS_IMAGE));
+    e.putArray("mrSystems").add(HEX.formatHex(near.mrSystem()));
+    assertEquals("TEXT_FORMAT_NOT_ACCEPTED", post("/verify/response", b.toString()).json().get("failure").asText());
+    b.put("acceptNearText", true);
+    Reply ok = post("/verify/response", b.toString());
+    assertTrue(ok.json().get("valid").asBoolean(), ok.json().toString());
+    assertEquals("near-model", ok.json().at("/facts/signature/format").asText());
+    ObjectNode sig = (ObjectNode) b.get("signature");
+    sig.put("text", "other-model" + sig.get("text").asText().substring("demo".length()));
+    Reply bad = post("/verify/response", b.toString());
+    assertEquals("MODEL_MISMATCH", bad.json().get("failure").asText(), bad.json().toString());
+    assertEquals("signature", bad.json().get("failedCheck").asText());
+  }
+
+  @Test
   void oversizedBodiesAndUnknownPathsAreRefused() throws Exception {
     Reply big = post("/verify/response", "{\"x\":\"" + "a".repeat(70 * 1024) + "\"}");
     assertEquals(413, big.status());

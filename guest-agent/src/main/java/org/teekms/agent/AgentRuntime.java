@@ -172,7 +172,7 @@ public final class AgentRuntime implements AutoCloseable {
           new GuestApiServer.Settings(Path.of(c.get("admin.socket", "/run/teekms-agent/admin.sock")), "rw-------",
               Optional.empty(), Optional.empty(), 4096));
       if (Boolean.parseBoolean(c.get("proxy.enabled", "false"))) {
-        signer = new ResponseSigner(agent.keys().responseSigningKey(),
+        signer = ResponseSigner.forAgent(agent.keys(),
             org.teekms.verifier.SignedText.Format.ofConfig(c.get("proxy.signed-text", "teekms-v2")));
         proxy = SigningProxy.start(vertx, new SigningProxy.Settings(c.get("proxy.host", "0.0.0.0"),
                 c.integer("proxy.port", 8080), URI.create(c.required("proxy.upstream")),

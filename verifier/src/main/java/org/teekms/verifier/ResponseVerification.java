@@ -38,10 +38,17 @@ import org.teekms.keys.EthereumAddress;
  * is SKIP):
  * <ol>
  *   <li><b>signature</b>: the signed text is the v2 text of the given endpoint (method and request-target) and bodies
- *       ({@code ENDPOINT_MISMATCH}, {@code TEXT_MISMATCH}; the NEAR-compatible text only when accepted,
- *       {@code TEXT_FORMAT_NOT_ACCEPTED}) and the signature recovers to its {@code signing_address}
- *       ({@code SIGNATURE_INVALID}); unparseable input is {@code MALFORMED_INPUT};</li>
- *   <li><b>signing address</b>: the attestation report attests that same address ({@code SIGNER_MISMATCH});</li>
+ *       ({@code ENDPOINT_MISMATCH}, {@code TEXT_MISMATCH}; the NEAR-compatible texts only when accepted,
+ *       {@code TEXT_FORMAT_NOT_ACCEPTED}: {@code sha256(request):sha256(response)}, or
+ *       {@code model:sha256(request):sha256(response)} whose model must be the request's {@code model} field,
+ *       {@code MODEL_MISMATCH}); a {@code signature_kind}, when given, is {@code provider_tee}
+ *       ({@code SIGNATURE_KIND_UNSUPPORTED}); the {@code ecdsa} signature recovers to, or the {@code ed25519}
+ *       signature verifies under, its {@code signing_address} ({@code SIGNATURE_INVALID}); unparseable input is
+ *       {@code MALFORMED_INPUT};</li>
+ *   <li><b>signing address</b>: the attestation report attests that same signer, itself or in a
+ *       {@code model_attestations} entry, and no entry of {@code all_attestations}/{@code model_attestations}
+ *       naming it differs ({@link ReportAttestations}; {@code SIGNER_MISMATCH}, {@code MALFORMED_REPORT}); the rows
+ *       below judge that attestation;</li>
  *   <li><b>quote REPORTDATA</b>: the quote verifies with DCAP ({@code QUOTE_INVALID}), the nonce is well formed and,
  *       when expected, the expected one ({@code MALFORMED_REPORT}, {@code NONCE_MISMATCH}), and REPORTDATA is the
  *       address padded to 32 bytes followed by the nonce ({@code REPORT_DATA_MISMATCH});</li>
@@ -146,7 +153,7 @@ public final class ResponseVerification {
     final ExpectedIdentity id;
     final List<Check> checks = new ArrayList<>();
     final ObjectNode facts = JSON.createObjectNode();
-    Optional<EthereumAddress> signer = Optional.empty();
+    Optional<SignerIdentity> signer = Optional.empty();
     JsonNode report;
     byte[] nonce;
     QuoteVerificationResult quote;
@@ -175,12 +182,18 @@ public final class ResponseVerification {
       }
       String text = sig.path("text").asText("");
       boolean v2 = text.startsWith(SignedText.V2_TAG + " ");
+      Optional<SignedText.ModelText> modelText = v2 ? Optional.empty() : SignedText.modelTextOf(text);
+      Optional<String> requestModel = SignedText.modelOfRequest(request);
       String expectedText = v2 ? SignedText.textOfBodies(s.endpoint(), request, response)
+          : modelText.isPresent() ? SignedText.text(SignedText.sha256(request), SignedText.sha256(response))
           : SignedText.textOfBodies(request, response);
+      if (modelText.isPresent() && requestModel.filter(SignedText::validModelId).isPresent()) {
+        expectedText = SignedText.modelTextOfBodies(requestModel.get(), request, response);
+      }
       boolean matches = MessageDigest.isEqual(text.getBytes(StandardCharsets.UTF_8),
           expectedText.getBytes(StandardCharsets.UTF_8));
       ObjectNode so = facts.putObject("signature");
-      so.put("format", v2 ? SignedText.V2_TAG : "near");
+      so.put("format", v2 ? SignedText.V2_TAG : modelText.isPresent() ? "near-model" : "near");
       so.put("signedText", clip(text, 400));
       so.put("expectedText", clip(expectedText, 400));
       if (v2) {
@@ -197,43 +210,79 @@ public final class ResponseVerification {
         }
       } else if (!s.acceptNearText()) {
         return Check.fail(SIGNATURE, "TEXT_FORMAT_NOT_ACCEPTED", "the signed text is the NEAR-compatible "
-            + "sha256(request):sha256(response), which binds no method, path or query (accept it explicitly)");
+            + (modelText.isPresent() ? "model:" : "") + "sha256(request):sha256(response), which binds no method, "
+            + "path or query (accept it explicitly)");
+      } else if (modelText.isPresent()) {
+        so.put("signedModel", clip(modelText.get().model(), 256));
+        so.put("requestModel", requestModel.map(m -> clip(m, 256)).orElse(null));
+        if (requestModel.isEmpty()) {
+          return Check.fail(SIGNATURE, "MODEL_MISMATCH", "the signed text commits to model "
+              + clip(modelText.get().model(), 200) + ", but the request names no model");
+        }
+        String hashes = SignedText.text(SignedText.sha256(request), SignedText.sha256(response));
+        if (!text.endsWith(":" + hashes)) {
+          return Check.fail(SIGNATURE, "TEXT_MISMATCH", "the signed text is not model:sha256(request):"
+              + "sha256(response) of the given request and response: a byte differs");
+        }
+        if (!matches) {
+          return Check.fail(SIGNATURE, "MODEL_MISMATCH", "the signed text commits to model "
+              + clip(modelText.get().model(), 200) + ", the request asked for " + clip(requestModel.get(), 200));
+        }
       } else if (!matches) {
         return Check.fail(SIGNATURE, "TEXT_MISMATCH", "the signed text is not sha256(request):sha256(response) of the "
             + "given request and response: a byte differs");
       }
-      Optional<EthereumAddress> claimed = address(sig.path("signing_address").asText(null));
-      Optional<EthereumAddress> recovered = SignedText.recover(text, sig.path("signature").asText(""));
-      so.put("recoveredAddress", recovered.map(EthereumAddress::toChecksumString).orElse(null));
-      if (recovered.isEmpty() || claimed.isEmpty() || !recovered.get().equals(claimed.get())
-          || !SignedText.SIGNING_ALGO.equals(sig.path("signing_algo").asText(""))) {
-        return Check.fail(SIGNATURE, "SIGNATURE_INVALID", "the " + SignedText.SIGNING_ALGO
-            + " signature does not recover to signing_address " + clip(sig.path("signing_address").asText(""), 64));
+      JsonNode kind = sig.get("signature_kind");
+      if (kind != null && !kind.isNull() && !SignedText.SIGNATURE_KIND.equals(kind.asText(""))) {
+        return Check.fail(SIGNATURE, "SIGNATURE_KIND_UNSUPPORTED", "signature_kind " + clip(kind.asText(""), 64)
+            + " is not " + SignedText.SIGNATURE_KIND + " (a signature by the provider's attested CVM)");
+      }
+      String algo = sig.path("signing_algo").asText("");
+      Optional<SignerIdentity> claimed = SignerIdentity.parse(algo, sig.path("signing_address").asText(null));
+      if (SignedText.SIGNING_ALGO.equals(algo)) {
+        so.put("recoveredAddress", SignedText.recover(text, sig.path("signature").asText(""))
+            .map(EthereumAddress::toChecksumString).orElse(null));
+      }
+      if (claimed.isEmpty() || !claimed.get().signed(text, sig.path("signature").asText(""))) {
+        return Check.fail(SIGNATURE, "SIGNATURE_INVALID", "the " + clip(algo, 16) + " signature "
+            + (SignedText.ED25519.equals(algo) ? "does not verify under" : "does not recover to")
+            + " signing_address " + clip(sig.path("signing_address").asText(""), 66)
+            + (SignedText.SIGNING_ALGO.equals(algo) || SignedText.ED25519.equals(algo) ? ""
+                : " (signing_algo must be ecdsa or ed25519)"));
       }
       signer = claimed;
       return Check.pass(SIGNATURE, "signed text " + (v2 ? SignedText.V2_TAG + " " + clip(s.endpoint().toString(), 200)
-          : "sha256(request):sha256(response)") + " recovers to " + claimed.get().toChecksumString());
+          : modelText.isPresent() ? clip(modelText.get().model(), 200) + ":sha256(request):sha256(response)"
+          : "sha256(request):sha256(response)") + (SignedText.ED25519.equals(algo) ? " verifies under ed25519 key "
+          : " recovers to ") + claimed.get().display());
     }
 
     Check signingAddress(JsonNode sig) {
       if (report == null) {
         return Check.fail(SIGNING_ADDRESS, "MALFORMED_INPUT", "the attestation report is not a JSON object");
       }
-      Optional<EthereumAddress> attested = address(report.path("signing_address").asText(null));
-      facts.put("reportSigningAddress", attested.map(EthereumAddress::toChecksumString).orElse(null));
-      Optional<EthereumAddress> claimed = sig == null ? Optional.empty()
-          : address(sig.path("signing_address").asText(null));
-      if (attested.isEmpty()) {
+      Optional<SignerIdentity> attested = attestedSigner(report);
+      facts.put("reportSigningAddress", attested.map(SignerIdentity::display).orElse(null));
+      Optional<SignerIdentity> claimed = sig == null ? Optional.empty()
+          : SignerIdentity.parse(sig.path("signing_algo").asText(""), sig.path("signing_address").asText(null));
+      if (attested.isEmpty() && !report.path(ReportAttestations.MODEL).isArray()) {
         return Check.fail(SIGNING_ADDRESS, "MALFORMED_REPORT", "the report's signing_address is not an address");
       }
       if (claimed.isEmpty()) {
         return Check.skip(SIGNING_ADDRESS, "the signature names no signing address");
       }
-      if (!attested.get().equals(claimed.get())) {
-        return Check.fail(SIGNING_ADDRESS, "SIGNER_MISMATCH", "the report attests " + attested.get()
-            .toChecksumString() + ", the response was signed by " + claimed.get().toChecksumString());
+      ReportAttestations.Pick pick = ReportAttestations.pick(report, claimed.get());
+      if (pick.attestation().isEmpty()) {
+        return Check.fail(SIGNING_ADDRESS, pick.code(), "SIGNER_MISMATCH".equals(pick.code()) && attested.isPresent()
+            ? "the report attests " + attested.get().display() + ", the response was signed by "
+                + claimed.get().display()
+            : pick.problem());
       }
-      return Check.pass(SIGNING_ADDRESS, "the report attests the signer " + attested.get().toChecksumString());
+      boolean entry = !attested.equals(claimed);
+      report = pick.attestation().get();
+      facts.put("reportSigningAddress", claimed.get().display());
+      return Check.pass(SIGNING_ADDRESS, "the report attests the signer " + claimed.get().display()
+          + (entry ? " (in model_attestations)" : ""));
     }
 
     Check reportData() {
@@ -271,13 +320,12 @@ public final class ResponseVerification {
         return Check.fail(REPORT_DATA, "NONCE_MISMATCH", "the report answers nonce " + HEX.formatHex(nonce)
             + ", not the one you asked for (" + s.expectedNonce().get().hex() + ")");
       }
-      Optional<EthereumAddress> attested = address(report.path("signing_address").asText(null));
-      if (attested.isEmpty() || !MessageDigest.isEqual(rd,
-          SignedResponseVerifier.reportData(attested.get().toBytes(), nonce))) {
+      Optional<SignerIdentity> attested = attestedSigner(report);
+      if (attested.isEmpty() || !MessageDigest.isEqual(rd, attested.get().reportData(nonce))) {
         return Check.fail(REPORT_DATA, "REPORT_DATA_MISMATCH", "REPORTDATA " + HEX.formatHex(rd).substring(0, 40)
             + "… is not the signing address ‖ zero padding ‖ nonce");
       }
-      return Check.pass(REPORT_DATA, "the DCAP-verified quote binds " + attested.get().toChecksumString()
+      return Check.pass(REPORT_DATA, "the DCAP-verified quote binds " + attested.get().display()
           + " and nonce " + HEX.formatHex(nonce));
     }
 
@@ -482,12 +530,10 @@ public final class ResponseVerification {
     }
   }
 
-  private static Optional<EthereumAddress> address(String text) {
-    try {
-      return text == null ? Optional.empty() : Optional.of(EthereumAddress.parse(text));
-    } catch (RuntimeException e) {
-      return Optional.empty();
-    }
+  /** The signer an attestation names (its {@code signing_algo} defaults to ecdsa, as NEAR's verifier reads it). */
+  private static Optional<SignerIdentity> attestedSigner(JsonNode attestation) {
+    return SignerIdentity.parse(attestation.path("signing_algo").asText(SignedText.SIGNING_ALGO),
+        attestation.path("signing_address").asText(null));
   }
 
   private static byte[] hex(String text, int length) {

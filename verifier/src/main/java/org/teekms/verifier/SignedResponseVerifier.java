@@ -32,8 +32,11 @@ import org.teekms.keys.EthereumAddress;
  * <ol>
  *   <li>the signed text is the v2 text of the given endpoint (method and request-target) and bytes; a text signed
  *       for another endpoint is {@code ENDPOINT_MISMATCH}; the NEAR-compatible {@code sha256(request):sha256(response)}
- *       is accepted only when {@link Settings#acceptNearText} says so (it binds no endpoint); the signature recovers
- *       to the signing address, which is the report's;</li>
+ *       and the model-committing {@code model:sha256(request):sha256(response)} (whose model must be the request's
+ *       {@code model} field, {@code MODEL_MISMATCH}) are accepted only when {@link Settings#acceptNearText} says so
+ *       (they bind no endpoint); a {@code signature_kind}, when given, is {@code provider_tee}; the {@code ecdsa}
+ *       signature recovers to, or the {@code ed25519} signature verifies under, the signing address, which the
+ *       report attests (itself or in {@code model_attestations}, consistently: {@link ReportAttestations});</li>
  *   <li>the quote verifies (DCAP, then the quote policy) and its REPORTDATA is that address padded to 32 bytes
  *       followed by the nonce;</li>
  *   <li>the event log replays to the quote and, when given, the compose hash is the expected one;</li>
@@ -77,6 +80,7 @@ public final class SignedResponseVerifier {
     ObjectNode out = JSON.createObjectNode();
     List<String[]> problems = new ArrayList<>();
     JsonNode report = parse(reportJson, "report", problems);
+    JsonNode fullReport = report;
     JsonNode sig = parse(signatureJson, "signature", problems);
     if (report == null || sig == null) {
       return verdict(out, problems);
@@ -86,8 +90,12 @@ public final class SignedResponseVerifier {
     ObjectNode so = out.putObject("signature");
     String text = sig.path("text").asText("");
     boolean v2 = text.startsWith(SignedText.V2_TAG + " ");
-    so.put("format", v2 ? SignedText.V2_TAG : "near");
+    Optional<SignedText.ModelText> modelText = v2 ? Optional.empty() : SignedText.modelTextOf(text);
+    Optional<String> requestModel = SignedText.modelOfRequest(request).filter(SignedText::validModelId);
+    so.put("format", v2 ? SignedText.V2_TAG : modelText.isPresent() ? "near-model" : "near");
     String expectedText = v2 ? SignedText.textOfBodies(s.endpoint(), request, response)
+        : modelText.isPresent() && requestModel.isPresent()
+            ? SignedText.modelTextOfBodies(requestModel.get(), request, response)
         : SignedText.textOfBodies(request, response);
     so.put("expectedText", expectedText);
     so.put("textMatches", MessageDigest.isEqual(text.getBytes(java.nio.charset.StandardCharsets.UTF_8),
@@ -105,25 +113,42 @@ public final class SignedResponseVerifier {
     } else if (!s.acceptNearText()) {
       problems.add(new String[] {"TEXT_FORMAT_NOT_ACCEPTED", "the signed text is the NEAR-compatible "
           + "sha256(request):sha256(response), which binds no method, path or query (accept it explicitly)"});
+    } else if (modelText.isPresent() && !text.endsWith(":" + SignedText.text(SignedText.sha256(request),
+        SignedText.sha256(response)))) {
+      problems.add(new String[] {"TEXT_MISMATCH", "the signed text is not model:sha256(request):sha256(response) of "
+          + "the given files"});
+    } else if (modelText.isPresent() && !so.get("textMatches").asBoolean()) {
+      problems.add(new String[] {"MODEL_MISMATCH", "the signed text commits to model " + clip(modelText.get().model())
+          + ", the request asked for " + requestModel.map(SignedResponseVerifier::clip).orElse("no model")});
     } else if (!so.get("textMatches").asBoolean()) {
       problems.add(new String[] {"TEXT_MISMATCH", "the signed text is not sha256(request):sha256(response) of the "
           + "given files"});
     }
-    Optional<EthereumAddress> claimed = address(sig.path("signing_address").asText(null));
-    Optional<EthereumAddress> recovered = SignedText.recover(text, sig.path("signature").asText(""));
-    so.put("recoveredAddress", recovered.map(EthereumAddress::toChecksumString).orElse(null));
-    boolean sigOk = recovered.isPresent() && claimed.isPresent() && recovered.get().equals(claimed.get())
-        && SignedText.SIGNING_ALGO.equals(sig.path("signing_algo").asText(""));
+    JsonNode kind = sig.get("signature_kind");
+    if (kind != null && !kind.isNull() && !SignedText.SIGNATURE_KIND.equals(kind.asText(""))) {
+      problems.add(new String[] {"SIGNATURE_KIND_UNSUPPORTED", "signature_kind is not " + SignedText.SIGNATURE_KIND});
+    }
+    String algo = sig.path("signing_algo").asText("");
+    Optional<SignerIdentity> claimed = SignerIdentity.parse(algo, sig.path("signing_address").asText(null));
+    if (SignedText.SIGNING_ALGO.equals(algo)) {
+      so.put("recoveredAddress", SignedText.recover(text, sig.path("signature").asText(""))
+          .map(EthereumAddress::toChecksumString).orElse(null));
+    }
+    boolean sigOk = claimed.isPresent() && claimed.get().signed(text, sig.path("signature").asText(""));
     so.put("valid", sigOk);
     if (!sigOk) {
       problems.add(new String[] {"SIGNATURE_INVALID", "the signature does not recover to signing_address "
           + sig.path("signing_address").asText("")});
     }
-    Optional<EthereumAddress> reportAddress = address(report.path("signing_address").asText(null));
-    boolean sameSigner = reportAddress.isPresent() && claimed.isPresent() && reportAddress.get().equals(claimed.get());
+    ReportAttestations.Pick pick = claimed.isPresent() ? ReportAttestations.pick(fullReport, claimed.get())
+        : new ReportAttestations.Pick(Optional.empty(), "SIGNER_MISMATCH", "the report attests another signing address");
+    boolean sameSigner = pick.attestation().isPresent();
     so.put("reportSigner", sameSigner);
     if (!sameSigner) {
-      problems.add(new String[] {"SIGNER_MISMATCH", "the report attests another signing address"});
+      problems.add(new String[] {pick.code(), "SIGNER_MISMATCH".equals(pick.code())
+          ? "the report attests another signing address" : pick.problem()});
+    } else {
+      report = pick.attestation().get();
     }
 
     // 2. the quote and its REPORTDATA
@@ -174,7 +199,7 @@ public final class SignedResponseVerifier {
       byte[] rd = td.reportData().toByteArray();
       qo.put("reportData", HEX.formatHex(rd));
       boolean bound = claimed.isPresent() && nonce != null
-          && MessageDigest.isEqual(rd, reportData(claimed.get().toBytes(), nonce));
+          && MessageDigest.isEqual(rd, claimed.get().reportData(nonce));
       qo.put("bindsAddressAndNonce", bound);
       if (!bound) {
         problems.add(new String[] {"REPORT_DATA_MISMATCH", "REPORTDATA is not signing address ‖ zero padding ‖ nonce"});
@@ -300,6 +325,11 @@ public final class SignedResponseVerifier {
     if (!all) {
       problems.add(new String[] {"GPU_EVIDENCE_INVALID", "a GPU report does not verify with the nonce"});
     }
+  }
+
+  /** A client-chosen string (model id) in a one-line message: at most 200 characters. */
+  private static String clip(String t) {
+    return t.length() > 200 ? t.substring(0, 200) + "…" : t;
   }
 
   /** An endpoint in a one-line message: at most 200 characters (the request-target may be long). */

@@ -15,7 +15,11 @@ import org.teekms.keys.Secp256k1SigningKey;
  *       body)) ":" hex(SHA-256(response body))}: the method and the request-target (path and query, exactly as the
  *       client sent them) are covered, so a signature cannot be presented for another endpoint;</li>
  *   <li>{@link Format#NEAR}: {@code hex(SHA-256(request body)) ":" hex(SHA-256(response body))}, what NEAR AI's
- *       verifiers expect; it binds neither the method nor the path nor the query.</li>
+ *       verifiers expect; it binds neither the method nor the path nor the query;</li>
+ *   <li>{@link Format#NEAR_MODEL}: {@code model ":" hex(SHA-256(request body)) ":" hex(SHA-256(response body))}, the
+ *       three-part text NEAR AI's verifiers also accept: it commits to the model id (the request's {@code model}
+ *       field) in the clear, still no method, path or query. The model id may itself contain colons: the last two
+ *       fields are the hashes ({@link #modelTextOf}).</li>
  * </ul>
  * Hex is lowercase. Signed with EIP-191 {@code personal_sign}: ECDSA/secp256k1 over
  * {@code keccak256("\x19Ethereum Signed Message:\n" ‖ decimal byte length of text ‖ text)}, encoded as
@@ -24,10 +28,14 @@ import org.teekms.keys.Secp256k1SigningKey;
 public final class SignedText {
   public static final String SIGNING_ALGO = "ecdsa";
   public static final String V2_TAG = "teekms-response-v2";
+  /** The second algorithm a proxy may sign with: RFC 8032 Ed25519 over the text's UTF-8 bytes. */
+  public static final String ED25519 = "ed25519";
+  /** {@code signature_kind} of a signature made by the provider's TEE (the proxy in the attested CVM). */
+  public static final String SIGNATURE_KIND = "provider_tee";
 
   /** The text format a signer writes ({@code proxy.signed-text}: {@code teekms-v2} or {@code near}). */
   public enum Format {
-    V2("teekms-v2"), NEAR("near");
+    V2("teekms-v2"), NEAR("near"), NEAR_MODEL("near-model");
 
     private final String configName;
 
@@ -45,7 +53,8 @@ public final class SignedText {
           return f;
         }
       }
-      throw new IllegalArgumentException("signed text format must be teekms-v2 or near, got '" + name + "'");
+      throw new IllegalArgumentException("signed text format must be teekms-v2, near or near-model, got '" + name
+          + "'");
     }
   }
 
@@ -89,8 +98,76 @@ public final class SignedText {
   }
 
   public static String text(Format format, Endpoint endpoint, byte[] requestSha256, byte[] responseSha256) {
+    if (format == Format.NEAR_MODEL) {
+      throw new IllegalArgumentException("the near-model text needs the model id");
+    }
     String hashes = text(requestSha256, responseSha256);
     return format == Format.NEAR ? hashes : V2_TAG + " " + endpoint.method() + " " + endpoint.target() + " " + hashes;
+  }
+
+  /** The text of {@code format}; {@code model} is used by {@link Format#NEAR_MODEL} only (and must be valid then). */
+  public static String text(Format format, Endpoint endpoint, String model, byte[] requestSha256,
+      byte[] responseSha256) {
+    if (format != Format.NEAR_MODEL) {
+      return text(format, endpoint, requestSha256, responseSha256);
+    }
+    if (!validModelId(model)) {
+      throw new IllegalArgumentException("model id must be 1-256 characters without control characters");
+    }
+    return model + ":" + text(requestSha256, responseSha256);
+  }
+
+  /** The model-committing text {@code model:sha256(request):sha256(response)} of two bodies. */
+  public static String modelTextOfBodies(String model, byte[] requestBody, byte[] responseBody) {
+    return text(Format.NEAR_MODEL, null, model, sha256(requestBody), sha256(responseBody));
+  }
+
+  /** A model id that can be committed to: 1-256 characters, none a control character. */
+  public static boolean validModelId(String model) {
+    return model != null && !model.isEmpty() && model.length() <= 256
+        && model.chars().noneMatch(c -> c < 0x20 || c == 0x7f);
+  }
+
+  /** The fields of a model-committing text. */
+  public record ModelText(String model, String requestHash, String responseHash) {}
+
+  /**
+   * The fields of {@code text} when it is a model-committing text: it ends in two colon-separated runs of 64 lowercase
+   * hex digits preceded by a valid model id and a colon; empty otherwise (a v2 or two-part text, or garbage).
+   */
+  public static Optional<ModelText> modelTextOf(String text) {
+    if (text == null || text.length() < 64 + 1 + 64 + 2 || text.startsWith(V2_TAG + " ")) {
+      return Optional.empty();
+    }
+    int n = text.length();
+    String resp = text.substring(n - 64);
+    String req = text.substring(n - 129, n - 65);
+    if (text.charAt(n - 65) != ':' || text.charAt(n - 130) != ':' || !lowerHex(req) || !lowerHex(resp)) {
+      return Optional.empty();
+    }
+    String model = text.substring(0, n - 130);
+    return validModelId(model) ? Optional.of(new ModelText(model, req, resp)) : Optional.empty();
+  }
+
+  /**
+   * The {@code model} field of a JSON request body (what the proxy commits to), or empty when the body is not a JSON
+   * object with a string {@code model}.
+   */
+  public static Optional<String> modelOfRequest(byte[] requestBody) {
+    try {
+      com.fasterxml.jackson.databind.JsonNode n = MODEL_READER.readTree(requestBody);
+      return n != null && n.isObject() && n.path("model").isTextual() ? Optional.of(n.get("model").asText())
+          : Optional.empty();
+    } catch (java.io.IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper MODEL_READER =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  private static boolean lowerHex(String s) {
+    return s.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   }
 
   /** The endpoint a v2 text names, or empty when {@code text} is not a well-formed v2 text. */

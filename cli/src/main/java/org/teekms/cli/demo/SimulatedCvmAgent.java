@@ -93,7 +93,7 @@ final class SimulatedCvmAgent implements AutoCloseable {
     try {
       GuestApi guestApi = new GuestApi(agent);
       api = GuestApiServer.start(vertx, guestApi, GuestApiServer.Settings.defaults(socket));
-      signer = new ResponseSigner(agent.keys().responseSigningKey());
+      signer = ResponseSigner.forAgent(agent.keys(), org.teekms.verifier.SignedText.Format.V2);
       SigningProxy proxy = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0,
               URI.create("http://127.0.0.1:" + llmPort),
               upstreamKeyVar == null ? Optional.empty() : agent.env().value(upstreamKeyVar), Optional.empty(),

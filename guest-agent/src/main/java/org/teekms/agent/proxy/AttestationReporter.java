@@ -7,6 +7,8 @@ import org.teekms.agent.RunningAgent;
 import org.teekms.agent.api.ApiException;
 import org.teekms.agent.api.GuestApi;
 import org.teekms.verifier.NvidiaPayload;
+import org.teekms.verifier.ReportAttestations;
+import org.teekms.verifier.SignedText;
 import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidence;
@@ -15,7 +17,13 @@ import org.teekms.attest.provider.RuntimeEventLog;
 /**
  * {@code /v1/attestation/report}: a fresh TDX quote whose REPORTDATA is the signing address right-padded with zeros
  * to 32 bytes, followed by the 32-byte nonce; GPU evidence made with the same nonce; the event log the quote replays
- * against; and the agent's Info.
+ * against; and the agent's Info. In the layout of NEAR AI's and Redpill's vLLM proxy (docs/verifiable-inference.md
+ * §3): the report also carries {@code all_attestations} and {@code model_attestations}, each a one-entry array equal
+ * to the report itself, so verifiers that pick "the entry naming my signer" find ours.
+ *
+ * <p>The signer attested is chosen by {@code signing_algo} ({@code ecdsa} by default, or {@code ed25519}; anything
+ * else is 400) and {@code signing_address} (the current key version's by default; the address of an older key
+ * version still released to this CVM is attested too; an address this proxy does not hold is 404).
  */
 public final class AttestationReporter {
   private final RunningAgent agent;
@@ -64,6 +72,24 @@ public final class AttestationReporter {
   }
 
   public ObjectNode report(String nonceHex) throws ApiException {
+    return report(nonceHex, null, null);
+  }
+
+  /**
+   * @param signingAddress the signer to attest (null: the current version's)
+   * @param signingAlgo    {@code ecdsa} or {@code ed25519} (null: ecdsa)
+   */
+  public ObjectNode report(String nonceHex, String signingAddress, String signingAlgo) throws ApiException {
+    if (signingAlgo != null && !signer.signsWith(signingAlgo)) {
+      throw new ApiException(400, "unsupported signing_algo; this proxy signs with "
+          + (signer.signsWith(SignedText.ED25519) ? "ecdsa or ed25519" : "ecdsa"));
+    }
+    if (signingAddress != null && (signingAddress.isEmpty() || signingAddress.length() > 130)) {
+      throw new ApiException(404, "not a signing address of this proxy");
+    }
+    ResponseSigner.Attestable who = signer.find(signingAlgo, signingAddress).orElseThrow(() ->
+        new ApiException(404, "signing_address is not a " + (signingAlgo == null ? SignedText.SIGNING_ALGO
+            : signingAlgo) + " signer of this proxy (current or older key version in service)"));
     byte[] nonce;
     if (nonceHex == null || nonceHex.isEmpty()) {
       nonce = new byte[32];
@@ -77,13 +103,14 @@ public final class AttestationReporter {
     }
     RuntimeEventLog.QuoteWithLog q;
     try {
-      q = agent.quote(reportData(signer.addressBytes(), nonce));
+      q = agent.quote(who.identity().reportData(nonce));
     } catch (Exception e) {
       throw new ApiException(500, "quote failed: " + e.getMessage());
     }
     ObjectNode out = GuestApi.JSON_MAPPER.createObjectNode();
-    out.put("signing_address", signer.address());
-    out.put("signing_algo", "ecdsa");
+    out.put("signing_address", who.address());
+    out.put("signing_algo", who.algo());
+    out.put("key_version", who.version());
     out.put("request_nonce", HexField.hex(nonce));
     out.put("intel_quote", HexField.hex(q.quote()));
     if (agent.gpu().isPresent()) {
@@ -106,6 +133,9 @@ public final class AttestationReporter {
     } else {
       out.putNull("info");
     }
+    ObjectNode attestation = out.deepCopy();
+    out.putArray(ReportAttestations.ALL).add(attestation);
+    out.putArray(ReportAttestations.MODEL).add(attestation.deepCopy());
     return out;
   }
 }

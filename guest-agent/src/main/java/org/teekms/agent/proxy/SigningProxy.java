@@ -31,8 +31,12 @@ import org.teekms.verifier.SignedText;
  * {@code /v1/chat/completions} and {@code /v1/completions} are forwarded byte for byte (streaming SSE chunks are
  * written to the client as they arrive); each successful response is signed over the method and request-target, the
  * exact request bytes received and the exact response bytes sent ({@link ResponseSigner}) and kept by chat id ({@link SignatureStore}) for
- * {@code /v1/signature/{chat_id}}. {@code /v1/models} is forwarded; {@code /v1/attestation/report} attests the signing
- * key. Upstream errors pass through with their status and are not signed.
+ * {@code /v1/signature/{chat_id}} ({@code ?signing_algo=ecdsa|ed25519}; the payload names {@code signature_kind}
+ * {@code provider_tee}). {@code /v1/models} is forwarded; {@code /v1/attestation/report} attests a signing key
+ * ({@link AttestationReporter}) and is public: it needs no bearer token, since it reveals nothing but evidence and
+ * verifiers such as NEAR AI's fetch it without one. Upstream errors pass through with their status and are not
+ * signed. With the {@code near-model} text the request must be a JSON object with a string {@code model} (400
+ * otherwise): the signature commits to it.
  */
 public final class SigningProxy implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(SigningProxy.class.getName());
@@ -119,7 +123,8 @@ public final class SigningProxy implements AutoCloseable {
 
     void handle(HttpServerRequest req) {
       String path = req.path();
-      if (expectedAuth != null) {
+      boolean publicReport = path.equals("/v1/attestation/report") && req.method() == HttpMethod.GET;
+      if (expectedAuth != null && !publicReport) {
         String given = req.getHeader("Authorization");
         if (given == null || !MessageDigest.isEqual(expectedAuth, given.getBytes(StandardCharsets.UTF_8))) {
           error(req, 401, "missing or wrong bearer token");
@@ -136,9 +141,11 @@ public final class SigningProxy implements AutoCloseable {
         forwardPlain(req, path);
       } else if (path.startsWith("/v1/signature/") && req.method() == HttpMethod.GET) {
         signature(req, path.substring("/v1/signature/".length()));
-      } else if (path.equals("/v1/attestation/report") && req.method() == HttpMethod.GET) {
+      } else if (publicReport) {
         String nonce = req.getParam("nonce");
-        vertx.<ObjectNode>executeBlocking(() -> reporter.report(nonce), false).onComplete(ar -> {
+        String address = req.getParam("signing_address");
+        String algo = req.getParam("signing_algo");
+        vertx.<ObjectNode>executeBlocking(() -> reporter.report(nonce, address, algo), false).onComplete(ar -> {
           if (ar.succeeded()) {
             json(req, 200, ar.result());
           } else if (ar.cause() instanceof ApiException e) {
@@ -205,6 +212,16 @@ public final class SigningProxy implements AutoCloseable {
         }
         Buffer requestBytes = body.result();
         byte[] requestSha = sha256().digest(requestBytes.getBytes());
+        String model = null;
+        if (signer.format() == SignedText.Format.NEAR_MODEL) {
+          model = SignedText.modelOfRequest(requestBytes.getBytes()).filter(SignedText::validModelId).orElse(null);
+          if (model == null) {
+            error(req, 400, "the request needs a string model of 1-256 characters without control characters: "
+                + "the response signature commits to it");
+            return;
+          }
+        }
+        String signedModel = model;
         SignedText.Endpoint endpoint;
         try {
           endpoint = new SignedText.Endpoint(req.method().name(), req.uri());
@@ -225,16 +242,16 @@ public final class SigningProxy implements AutoCloseable {
           }
           String ct = resp.getHeader("Content-Type");
           if (ct != null && ct.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream")) {
-            stream(req, resp, endpoint, requestSha);
+            stream(req, resp, endpoint, signedModel, requestSha);
           } else {
-            whole(req, resp, endpoint, requestSha);
+            whole(req, resp, endpoint, signedModel, requestSha);
           }
         });
       });
     }
 
     /** Non-streaming: buffer (bounded), sign and store, then send: the signature exists before the client has it. */
-    private void whole(HttpServerRequest req, HttpClientResponse resp, SignedText.Endpoint endpoint,
+    private void whole(HttpServerRequest req, HttpClientResponse resp, SignedText.Endpoint endpoint, String model,
         byte[] requestSha) {
       Buffer acc = Buffer.buffer();
       boolean[] tooBig = {false};
@@ -253,14 +270,14 @@ public final class SigningProxy implements AutoCloseable {
         }
         byte[] bytes = acc.getBytes();
         chatId(bytes).ifPresentOrElse(
-            id -> store.put(id, signer.sign(endpoint, requestSha, sha256().digest(bytes))),
+            id -> store.put(id, signer.sign(endpoint, model, requestSha, sha256().digest(bytes))),
             () -> LOG.warning("upstream response has no id; not signed"));
         relayHeaders(resp, req.response()).setStatusCode(resp.statusCode()).end(acc);
       });
     }
 
     /** Streaming: relay each chunk as it comes, hash exactly what is relayed, sign at the end. */
-    private void stream(HttpServerRequest req, HttpClientResponse resp, SignedText.Endpoint endpoint,
+    private void stream(HttpServerRequest req, HttpClientResponse resp, SignedText.Endpoint endpoint, String model,
         byte[] requestSha) {
       HttpServerResponse out = relayHeaders(resp, req.response()).setStatusCode(resp.statusCode()).setChunked(true);
       out.putHeader("Cache-Control", "no-cache");
@@ -289,7 +306,7 @@ public final class SigningProxy implements AutoCloseable {
       });
       resp.endHandler(v -> {
         if (id[0] != null) {
-          store.put(id[0], signer.sign(endpoint, requestSha, digest.digest()));
+          store.put(id[0], signer.sign(endpoint, model, requestSha, digest.digest()));
         } else {
           LOG.warning("streamed response carried no id; not signed");
         }
@@ -310,18 +327,30 @@ public final class SigningProxy implements AutoCloseable {
         error(req, 400, "chat id must be 1..256 characters");
         return;
       }
+      String algo = req.getParam("signing_algo", SignedText.SIGNING_ALGO);
+      if (!signer.signsWith(algo)) {
+        error(req, 400, "unsupported signing_algo; this proxy signs with "
+            + (signer.signsWith(SignedText.ED25519) ? "ecdsa or ed25519" : "ecdsa"));
+        return;
+      }
       vertx.<Optional<SignedResponse>>executeBlocking(() -> store.get(chatId, s.signatureWait()), false)
           .onComplete(ar -> {
             if (ar.failed() || ar.result().isEmpty()) {
               error(req, 404, "no signature for chat id " + chatId);
               return;
             }
-            SignedResponse r = ar.result().get();
+            Optional<SignedResponse> signed = ar.result().get().as(algo);
+            if (signed.isEmpty()) {
+              error(req, 404, "no " + algo + " signature for chat id " + chatId);
+              return;
+            }
+            SignedResponse r = signed.get();
             ObjectNode o = JSON.createObjectNode();
             o.put("text", r.text());
             o.put("signature", r.signature());
             o.put("signing_address", r.signingAddress());
             o.put("signing_algo", r.signingAlgo());
+            o.put("signature_kind", SignedText.SIGNATURE_KIND);
             json(req, 200, o);
           });
     }
