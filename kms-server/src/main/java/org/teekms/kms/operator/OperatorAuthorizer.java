@@ -16,6 +16,20 @@ import org.teekms.keys.Secp256k1SigningKey;
  * {@link OperatorRequestMessage#digest}. The single-use nonce is spent
  * by the caller in the transaction that acts on the request. Fails closed: every path that is not a full match throws
  * {@link OperatorDenied}.
+ *
+ * <p>Cheap checks first, so a stranger's request costs no chain RPC (docs/reliability.md §2). In order:
+ * <ol>
+ *   <li>the message is well-formed, a chain is configured, domain (KMS, chain, registry) and timestamp match;</li>
+ *   <li>the signature is 1..{@link #MAX_CONTRACT_SIGNATURE} bytes (no owner of either kind accepts anything else);</li>
+ *   <li>against the owner last read from the chain, if read less than {@code ownerRecheck} ago
+ *       ({@code teekms.limits.operator-owner-recheck}): an EOA owner accepts only a valid low-s EIP-191 signature
+ *       that recovers to it; anything else is refused without a chain call;</li>
+ *   <li>only then the owner is read afresh at a pinned block (every accepted request sees the chain of its time) and
+ *       the signature is checked against it (EIP-191, or EIP-1271 for a contract owner).</li>
+ * </ol>
+ * So any number of badly signed requests causes at most one owner read per {@code ownerRecheck}; the price is that
+ * after an ownership transfer the new owner's requests are refused (NOT_OWNER, saying when the owner is read again)
+ * for at most that long. A contract owner is asked by eth_call for every request that passes 1–3.
  */
 public final class OperatorAuthorizer {
 
@@ -25,17 +39,38 @@ public final class OperatorAuthorizer {
   private final RegistryOwnerPort owner;
   private final Clock clock;
   private final Duration maxSkew;
+  private final Duration ownerRecheck;
+  /** The owner of the last successful chain read and when it was made; null before the first. */
+  private volatile KnownOwner known;
 
-  /** @param registry the configured KmsRegistry address, or null when no chain is configured (every request denied) */
+  private record KnownOwner(RegistryOwnerPort.OwnerRead read, long readAtMillis) {}
+
+  /** With the default owner recheck (10 s). */
   public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
       Duration maxSkew) {
+    this(kmsId, chainId, registry, owner, clock, maxSkew, Duration.ofSeconds(10));
+  }
+
+  /**
+   * @param registry the configured KmsRegistry address, or null when no chain is configured (every request denied)
+   * @param ownerRecheck how long a read owner is used to refuse badly signed requests without a chain call
+   *     ({@code teekms.limits.operator-owner-recheck}); zero reads the chain for every well-formed request
+   */
+  public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
+      Duration maxSkew, Duration ownerRecheck) {
+    if (ownerRecheck.isNegative()) {
+      throw new IllegalArgumentException("teekms.limits.operator-owner-recheck must not be negative, got "
+          + ownerRecheck);
+    }
     this.kmsId = kmsId;
     this.chainId = chainId;
     this.registry = registry == null ? null : registry.toLowerCase(Locale.ROOT);
     this.owner = owner;
     this.clock = clock;
     this.maxSkew = maxSkew;
+    this.ownerRecheck = ownerRecheck;
   }
+
 
   public Duration maxSkew() {
     return maxSkew;
@@ -109,11 +144,17 @@ public final class OperatorAuthorizer {
       throw new OperatorDenied(OperatorDenied.Code.STALE, "timestamp " + request.getTimestampMillis() + " is "
           + skew + " ms from the KMS clock, more than the accepted " + maxSkew.toMillis() + " ms");
     }
+    byte[] signature = request.getSignature().toByteArray();
+    if (signature.length == 0 || signature.length > MAX_CONTRACT_SIGNATURE) {
+      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature must be 65 bytes (EIP-191) or 1.."
+          + MAX_CONTRACT_SIGNATURE + " bytes for a contract owner (EIP-1271), got " + signature.length);
+    }
+    refuseAgainstKnownOwner(message, signature);
     RegistryOwnerPort.OwnerRead read = owner.owner();
     if (read.failure() != null) {
       throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, read.failure());
     }
-    byte[] signature = request.getSignature().toByteArray();
+    known = new KnownOwner(read, clock.millis());
     if (read.contract()) {
       return contractApproved(request, read, signature);
     }
@@ -129,6 +170,33 @@ public final class OperatorAuthorizer {
           + read.owner() + " at block " + read.blockNumber());
     }
     return new Authorized(signer, Scheme.EIP191, read.blockNumber(), read.blockHash());
+  }
+
+  /**
+   * Step 3: refuses, without a chain call, a signature the owner read less than {@code ownerRecheck} ago cannot have
+   * made. A contract owner's answer is not predictable here, so its requests go on to the chain.
+   */
+  private void refuseAgainstKnownOwner(byte[] message, byte[] signature) throws OperatorDenied {
+    KnownOwner k = known;
+    if (k == null || k.read().contract()) {
+      return;
+    }
+    long age = clock.millis() - k.readAtMillis();
+    if (age < 0 || age >= ownerRecheck.toMillis()) {
+      return;
+    }
+    String owned = " (registry owner " + k.read().owner() + " at block " + k.read().blockNumber() + ", read " + age
+        + " ms ago, has no contract code; the owner is read again " + (ownerRecheck.toMillis() - age)
+        + " ms from now, teekms.limits.operator-owner-recheck)";
+    String signer;
+    try {
+      signer = recover(message, signature);
+    } catch (OperatorDenied d) {
+      throw new OperatorDenied(d.code(), d.detail() + owned);
+    }
+    if (!signer.equals(k.read().owner())) {
+      throw new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner" + owned);
+    }
   }
 
   /** EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other answer denies. */

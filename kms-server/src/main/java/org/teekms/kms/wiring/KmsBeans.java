@@ -195,7 +195,8 @@ public class KmsBeans {
     KmsConfig.Chain chain = config.chain();
     boolean configured = chainEndpoints(chain).isPresent();
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
-        configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
+        configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew(),
+        config.limits().operatorOwnerRecheck());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 

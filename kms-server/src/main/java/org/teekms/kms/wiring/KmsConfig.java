@@ -123,6 +123,14 @@ public interface KmsConfig {
     /** GetKmsInfo calls with a nonce (each needs a fresh TDX quote) served at once; more are refused RATE_LIMITED. */
     @WithDefault("2")
     int concurrentQuotes();
+
+    /**
+     * How long the registry owner last read from the chain is used to refuse badly signed operator requests without
+     * a chain call (a request that passes is always checked against a fresh read). After an ownership transfer the
+     * new owner waits at most this long.
+     */
+    @WithDefault("10s")
+    Duration operatorOwnerRecheck();
   }
 
   /** The unauthenticated AppEnv/GetAppEnvEncryptPubKey read: a token bucket per source address. */
