@@ -329,6 +329,30 @@ public class KmsBeans {
         new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())), config.admission().requiredKeyProvider());
   }
 
+  /** Audits handshake-level refusals under the claimed app, per-source bounded (teekms.audit.claimed-refusal*). */
+  @Produces
+  @Singleton
+  org.teekms.kms.admission.ClaimedRefusals claimedRefusals(GrantLedger ledger, KmsConfig config,
+      io.micrometer.core.instrument.MeterRegistry registry) {
+    org.teekms.kms.grpc.SourceRateLimiter limiter = new org.teekms.kms.grpc.SourceRateLimiter(
+        config.audit().claimedRefusalsPerMinute(), config.audit().claimedRefusalBurst(), config.limits().maxSources(),
+        System::nanoTime);
+    org.teekms.kms.admission.ClaimedRefusals claimed = new org.teekms.kms.admission.ClaimedRefusals(ledger,
+        limiter::tryAcquire, config.dbTimeout());
+    for (String result : List.of("written", "dropped", "unnamed")) {
+      io.micrometer.core.instrument.FunctionCounter.builder("teekms.audit.claimed.refusals", claimed,
+              c -> switch (result) {
+                case "written" -> c.written();
+                case "dropped" -> c.dropped();
+                default -> c.unnamed();
+              })
+          .tag("result", result)
+          .description("Handshake-level refusals audited under the claimed app, dropped over a source's budget, or "
+              + "naming no app").register(registry);
+    }
+    return claimed;
+  }
+
   @Produces
   @Singleton
   AdmissionController admissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain,

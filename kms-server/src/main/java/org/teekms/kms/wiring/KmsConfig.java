@@ -393,6 +393,18 @@ public interface KmsConfig {
      */
     @WithDefault("1h")
     Duration fullVerifyInterval();
+
+    /**
+     * Handshake-level refusals (certificate did not verify) one source address may have audited per minute under the
+     * app its certificate claims; the excess is only counted ({@code teekms_audit_claimed_refusals_total{result=
+     * "dropped"}}).
+     */
+    @WithDefault("60")
+    int claimedRefusalsPerMinute();
+
+    /** Such refusals a source may have audited at once before the per-minute rate applies. */
+    @WithDefault("20")
+    int claimedRefusalBurst();
   }
 
   interface Rotation {
