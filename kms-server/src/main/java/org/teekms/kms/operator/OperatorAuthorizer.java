@@ -21,15 +21,17 @@ import org.teekms.keys.Secp256k1SigningKey;
  * <ol>
  *   <li>the message is well-formed, a chain is configured, domain (KMS, chain, registry) and timestamp match;</li>
  *   <li>the signature is 1..{@link #MAX_CONTRACT_SIGNATURE} bytes (no owner of either kind accepts anything else);</li>
- *   <li>against the owner last read from the chain, if read less than {@code ownerRecheck} ago
- *       ({@code teekms.limits.operator-owner-recheck}): an EOA owner accepts only a valid low-s EIP-191 signature
- *       that recovers to it; anything else is refused without a chain call;</li>
- *   <li>only then the owner is read afresh at a pinned block (every accepted request sees the chain of its time) and
- *       the signature is checked against it (EIP-191, or EIP-1271 for a contract owner).</li>
+ *   <li>against the owner of the last chain read, when that owner had no contract code: a request it cannot have
+ *       signed (no valid low-s EIP-191 signature, or one that recovers to another address) is either a forgery or
+ *       comes from a new owner after a transfer; such a request may cause a chain read at most once per
+ *       {@code ownerRecheck} ({@code teekms.limits.operator-owner-recheck}), all others are refused at once;</li>
+ *   <li>the owner is read afresh at a pinned block (every accepted request sees the chain of its time) and the
+ *       signature is checked against it (EIP-191, or EIP-1271 for a contract owner).</li>
  * </ol>
- * So any number of badly signed requests causes at most one owner read per {@code ownerRecheck}; the price is that
- * after an ownership transfer the new owner's requests are refused (NOT_OWNER, saying when the owner is read again)
- * for at most that long. A contract owner is asked by eth_call for every request that passes 1–3.
+ * So any number of badly signed requests causes at most one owner read per {@code ownerRecheck}; a new owner's first
+ * request after a transfer is served at once unless a flood spent that read, then it is refused (NOT_OWNER, saying
+ * when to retry) for at most {@code ownerRecheck}. A contract owner is asked by eth_call for every request that
+ * passes 1–2 (its answer cannot be predicted); those calls are bounded by the Rotation service's per-source budget.
  */
 public final class OperatorAuthorizer {
 
@@ -40,21 +42,22 @@ public final class OperatorAuthorizer {
   private final Clock clock;
   private final Duration maxSkew;
   private final Duration ownerRecheck;
-  /** The owner of the last successful chain read and when it was made; null before the first. */
-  private volatile KnownOwner known;
+  /** The owner of the last successful chain read; null before the first. */
+  private volatile RegistryOwnerPort.OwnerRead known;
+  /** When a request the known owner cannot have signed last caused a chain read (Long.MIN_VALUE: never). */
+  private final java.util.concurrent.atomic.AtomicLong lastStrangerRead =
+      new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
 
-  private record KnownOwner(RegistryOwnerPort.OwnerRead read, long readAtMillis) {}
-
-  /** With the default owner recheck (10 s). */
+  /** With the default owner recheck (1 s). */
   public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
       Duration maxSkew) {
-    this(kmsId, chainId, registry, owner, clock, maxSkew, Duration.ofSeconds(10));
+    this(kmsId, chainId, registry, owner, clock, maxSkew, Duration.ofSeconds(1));
   }
 
   /**
    * @param registry the configured KmsRegistry address, or null when no chain is configured (every request denied)
-   * @param ownerRecheck how long a read owner is used to refuse badly signed requests without a chain call
-   *     ({@code teekms.limits.operator-owner-recheck}); zero reads the chain for every well-formed request
+   * @param ownerRecheck the least time between two chain reads caused by requests the last-read owner cannot have
+   *     signed ({@code teekms.limits.operator-owner-recheck}); zero reads the chain for every well-formed request
    */
   public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
       Duration maxSkew, Duration ownerRecheck) {
@@ -154,7 +157,7 @@ public final class OperatorAuthorizer {
     if (read.failure() != null) {
       throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, read.failure());
     }
-    known = new KnownOwner(read, clock.millis());
+    known = read;
     if (read.contract()) {
       return contractApproved(request, read, signature);
     }
@@ -173,30 +176,34 @@ public final class OperatorAuthorizer {
   }
 
   /**
-   * Step 3: refuses, without a chain call, a signature the owner read less than {@code ownerRecheck} ago cannot have
-   * made. A contract owner's answer is not predictable here, so its requests go on to the chain.
+   * Step 3: a request the owner of the last read (an EOA) cannot have signed is refused without a chain call, unless
+   * no such request caused a read within {@code ownerRecheck} (it may come from a new owner: that read finds out).
    */
   private void refuseAgainstKnownOwner(byte[] message, byte[] signature) throws OperatorDenied {
-    KnownOwner k = known;
-    if (k == null || k.read().contract()) {
+    RegistryOwnerPort.OwnerRead k = known;
+    if (k == null || k.contract()) {
       return;
     }
-    long age = clock.millis() - k.readAtMillis();
-    if (age < 0 || age >= ownerRecheck.toMillis()) {
-      return;
-    }
-    String owned = " (registry owner " + k.read().owner() + " at block " + k.read().blockNumber() + ", read " + age
-        + " ms ago, has no contract code; the owner is read again " + (ownerRecheck.toMillis() - age)
-        + " ms from now, teekms.limits.operator-owner-recheck)";
-    String signer;
+    OperatorDenied refusal;
     try {
-      signer = recover(message, signature);
+      String signer = recover(message, signature);
+      if (signer.equals(k.owner())) {
+        return;
+      }
+      refusal = new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner");
     } catch (OperatorDenied d) {
-      throw new OperatorDenied(d.code(), d.detail() + owned);
+      refusal = d;
     }
-    if (!signer.equals(k.read().owner())) {
-      throw new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner" + owned);
+    long now = clock.millis();
+    long last = lastStrangerRead.get();
+    long next = last == Long.MIN_VALUE ? now : last + ownerRecheck.toMillis();
+    if (now >= next && lastStrangerRead.compareAndSet(last, now)) {
+      return;
     }
+    throw new OperatorDenied(refusal.code(), refusal.detail() + " (registry owner " + k.owner() + " at block "
+        + k.blockNumber() + ", an account without contract code; if ownership was transferred since, retry in "
+        + Math.max(1, next - now) + " ms: the owner is read again for such a request at most every "
+        + ownerRecheck.toMillis() + " ms, teekms.limits.operator-owner-recheck)");
   }
 
   /** EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other answer denies. */

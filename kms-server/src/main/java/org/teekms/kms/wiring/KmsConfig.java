@@ -125,11 +125,11 @@ public interface KmsConfig {
     int concurrentQuotes();
 
     /**
-     * How long the registry owner last read from the chain is used to refuse badly signed operator requests without
-     * a chain call (a request that passes is always checked against a fresh read). After an ownership transfer the
-     * new owner waits at most this long.
+     * The least time between two registry-owner reads caused by operator requests that the owner of the last read
+     * cannot have signed (forgeries, or a new owner's first request after a transfer); other such requests are
+     * refused without a chain call. A request the known owner signed is always checked against a fresh read.
      */
-    @WithDefault("10s")
+    @WithDefault("1s")
     Duration operatorOwnerRecheck();
   }
 
