@@ -434,7 +434,7 @@ class GovCommandTest {
     assertEquals(anchorer, set.json().get("auditAnchorer").asText());
     assertEquals(anchorer, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT));
     // The named account may now anchor a head (before, only the owner could).
-    org.teekms.governance.byte[] head = new byte[32];
+    byte[] head = new byte[32];
     java.util.Arrays.fill(head, (byte) 0x11);
     org.teekms.governance.KmsRegistry.at(chain, registry, appOwner).anchorAuditHead(head, 1);
 
