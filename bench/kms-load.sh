@@ -5,6 +5,8 @@
 #   bench/kms-load.sh [levels] [seconds-per-level] [warm-up-seconds-per-level]
 #   bench/kms-load.sh 1,16,64 20 20
 #   RATE=300 bench/kms-load.sh 64 20 20     # open loop: 300 admissions/s offered, at most 64 in flight
+#   FLOOD=4 bench/kms-load.sh 8 20 20       # each level measured again while 4 threads flood from 127.0.0.2 (forged
+#                                           # handshakes, GetKmsInfo); the KMS keeps per-source budgets of 600/min
 #
 # Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options, e.g.
 #   KMS_SERVER_OPTS="-XX:StartFlightRecording=filename=/tmp/kms.jfr,settings=profile" (then: jfr summary /tmp/kms.jfr).
@@ -25,5 +27,6 @@ echo "kms-load: $(nproc) cores, load average $(cut -d" " -f1-3 /proc/loadavg) (t
 pin=()
 if [[ -n "${CLIENT_CPUS:-}" ]]; then pin=(taskset -c "$CLIENT_CPUS"); fi
 exec "${pin[@]}" java ${LOADGEN_OPTS:-} -Dteekms.bench.server-cpus="${SERVER_CPUS:-}" -Dteekms.bench.warmup-seconds="$warmup" -Dteekms.bench.rate="${RATE:-0}" \
+    -Dteekms.bench.flood-threads="${FLOOD:-0}" \
     -cp "kms-server/target/test-classes:kms-server/target/classes:$(cat "$cp_file")" \
     org.teekms.kms.bench.LoadGenerator "$levels" "$seconds"

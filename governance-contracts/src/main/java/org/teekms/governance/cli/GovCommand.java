@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
         RegistryCommands.SetGpuPolicy.class,
         RegistryCommands.SetOpenRegistration.class,
         RegistryCommands.SetKmsIdentity.class,
+        RegistryCommands.SetAuditAnchorer.class,
         RegistryCommands.DestroyRootGeneration.class,
         AppCommands.AddComposeHash.class,
         AppCommands.RemoveComposeHash.class,

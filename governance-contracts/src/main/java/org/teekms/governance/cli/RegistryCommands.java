@@ -290,6 +290,20 @@ final class RegistryCommands {
     }
   }
 
+  @Command(name = "set-audit-anchorer", mixinStandardHelpOptions = true,
+      description = "Name the account that may anchor the KMS's audit head on chain besides the owner (the KMS's "
+          + "kms-audit-anchor account: audit_anchor_address in GetKmsInfo); 0x000…0 leaves anchoring to the owner alone.")
+  public static final class SetAuditAnchorer extends RegistryTx {
+    @Option(names = "--anchorer", required = true, paramLabel = "ADDRESS",
+        converter = HexConverters.AddressConverter.class)
+    String anchorer;
+
+    @Override
+    Map<String, Object> run(KmsRegistry r) throws GovernanceException {
+      return tx(r.setAuditAnchorer(anchorer), "auditAnchorer", anchorer.toLowerCase(java.util.Locale.ROOT));
+    }
+  }
+
   @Command(name = "set-kms-identity", mixinStandardHelpOptions = true,
       description = "Publish a root generation's identity (once per generation); it becomes the current generation on "
           + "chain and the previous one is retired (the KMS's anti-rollback anchor).")

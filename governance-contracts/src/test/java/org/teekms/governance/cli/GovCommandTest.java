@@ -417,4 +417,48 @@ class GovCommandTest {
     assertEquals("--print-calldata loads no key: give --owner explicitly", noOwner.json().get("error").asText());
     chain.close();
   }
+  /**
+   * {@code set-audit-anchorer}: the owner names the KMS's anchoring account, which may then anchor the audit head; no
+   * one else may name it; the call can be printed for a multisig owner and does exactly that when sent.
+   */
+  @Test
+  void auditAnchorerIsNamedByTheOwnerAndThenMayAnchor() throws Exception {
+    String op = operatorKey.toString();
+    String registry = ok("deploy-registry", "--key-file", op).json().get("registry").asText();
+    org.teekms.governance.ChainClient chain = org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
+    org.teekms.governance.KmsRegistry reader = org.teekms.governance.KmsRegistry.at(chain, registry, null);
+    String anchorer = appOwner.getAddress().toLowerCase(java.util.Locale.ROOT);
+
+    Run set = ok("set-audit-anchorer", "--registry", registry, "--anchorer", appOwner.getAddress(), "--key-file", op);
+    assertTx(set);
+    assertEquals(anchorer, set.json().get("auditAnchorer").asText());
+    assertEquals(anchorer, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT));
+    // The named account may now anchor a head (before, only the owner could).
+    byte[] head = new byte[32];
+    java.util.Arrays.fill(head, (byte) 0x11);
+    org.teekms.governance.KmsRegistry.at(chain, registry, appOwner).anchorAuditHead(head, 1);
+
+    Run notOwner = gov(chainArgs("set-audit-anchorer", "--registry", registry, "--anchorer", operator.getAddress(),
+        "--key-file", appOwnerKey.toString()));
+    assertEquals(1, notOwner.exit());
+    assertEquals("REVERTED", notOwner.json().get("kind").asText());
+    assertEquals("caller is not the owner", notOwner.json().get("error").asText());
+    Run unchanged = gov(chainArgs("set-audit-anchorer", "--registry", registry, "--anchorer", appOwner.getAddress(),
+        "--key-file", op));
+    assertEquals(1, unchanged.exit());
+    assertEquals("value unchanged", unchanged.json().get("error").asText());
+    assertEquals(2, gov(chainArgs("set-audit-anchorer", "--registry", registry, "--anchorer", "0x1234",
+        "--key-file", op)).exit(), "not an address");
+
+    // Printed for a multisig: no key, nothing sent; sent by the owner it clears the anchorer.
+    String zero = "0x" + "00".repeat(20);
+    Run printed = ok("set-audit-anchorer", "--registry", registry, "--anchorer", zero, "--print-calldata");
+    assertFalse(printed.json().get("sent").asBoolean());
+    assertEquals(registry, printed.json().get("to").asText());
+    assertTrue(printed.json().get("data").asText().startsWith("0x8c46030f"), printed.out());
+    assertEquals(anchorer, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT), "nothing was sent");
+    chain.send(operator, printed.json().get("to").asText(), printed.json().get("data").asText());
+    assertEquals(zero, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT));
+    chain.close();
+  }
 }

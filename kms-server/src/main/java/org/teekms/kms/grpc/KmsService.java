@@ -16,6 +16,8 @@ import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AdmissionObserver;
 import org.teekms.kms.admission.AppKeysGrant;
 import org.teekms.kms.admission.AttestedPeer;
+import org.teekms.kms.admission.ClaimedRefusals;
+import org.teekms.kms.adapters.ClaimedApp;
 import org.teekms.kms.admission.PeerAttestation;
 import org.teekms.kms.keys.ReleasedAppKeys;
 import org.teekms.proto.AppKeys;
@@ -39,31 +41,39 @@ public class KmsService extends KmsGrpc.KmsImplBase {
   private final AdmissionController admission;
   private final PeerAttestation attestation;
   private final AdmissionObserver observer;
+  private final ClaimedRefusals claimed;
 
-  public KmsService(AdmissionController admission, PeerAttestation attestation, AdmissionObserver observer) {
+  public KmsService(AdmissionController admission, PeerAttestation attestation, AdmissionObserver observer,
+      ClaimedRefusals claimed) {
     this.admission = admission;
     this.attestation = attestation;
     this.observer = observer;
+    this.claimed = claimed;
   }
 
   /**
-   * The verified client (on a worker: a stale identity is verified again), or a refusal (counted in the metrics; not
-   * audited: there is no attested app to file it under). The TLS session is read here, on the calling thread, where
-   * the gRPC context holds it.
+   * The verified client (on a worker: a stale identity is verified again), or a refusal: counted in the metrics and
+   * audited under the app the certificate claims, per-source bounded ({@link ClaimedRefusals}; there is no verified
+   * app to file it under). The TLS session is read here, on the calling thread, where the gRPC context holds it.
+   *
+   * @param kind the audit kind of this call's refusals ({@code DENY_APP_KEYS}, {@code DENY_SIGN_CERT})
    */
-  private Uni<AttestedPeer> attestedPeer() {
+  private Uni<AttestedPeer> attestedPeer(String kind) {
     SSLSession session = TlsSessionInterceptor.SESSION.get();
+    String source = AppEnvService.source(TlsSessionInterceptor.REMOTE.get());
     long start = System.nanoTime();
     return Uni.createFrom().item(() -> attestation.peer(session))
         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
         .onFailure(AdmissionDenied.class)
-        .invoke(d -> observer.denied(((AdmissionDenied) d).code(), java.time.Duration.ofNanos(System.nanoTime() - start)));
+        .invoke(d -> observer.denied(((AdmissionDenied) d).code(), java.time.Duration.ofNanos(System.nanoTime() - start)))
+        .onFailure(AdmissionDenied.class)
+        .call(d -> claimed.record(kind, source, () -> ClaimedApp.of(session), (AdmissionDenied) d));
   }
 
   @Override
   public void getAppKeys(GetAppKeysRequest request, StreamObserver<GetAppKeysResponse> out) {
     // The client_nonce is checked (REQUEST_INVALID) and audited by admission, with the rest of the request.
-    attestedPeer().chain(peer -> admission.grantAppKeys(peer, request.getKeyVersionsList(),
+    attestedPeer("DENY_APP_KEYS").chain(peer -> admission.grantAppKeys(peer, request.getKeyVersionsList(),
         request.getClientNonce().toByteArray())).subscribe().with(grant -> respond(grant, out), failure -> {
       if (failure instanceof AdmissionDenied d) {
         logDecision("GetAppKeys", null, null, d, () -> LOG.infof("GetAppKeys denied: %s: %s", d.code(), d.detail()));
@@ -102,7 +112,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
 
   @Override
   public void signCert(SignCertRequest request, StreamObserver<SignCertResponse> out) {
-    attestedPeer().chain(peer -> admission.signCertificate(peer, request.getCsr().toByteArray(),
+    attestedPeer("DENY_SIGN_CERT").chain(peer -> admission.signCertificate(peer, request.getCsr().toByteArray(),
             request.getDnsNamesList(), request.getValiditySeconds(), request.getClientAuth()))
         .subscribe().with(signed -> {
           out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(signed.issued().certificateDer().toByteArray()))

@@ -16,6 +16,22 @@ import org.teekms.keys.Secp256k1SigningKey;
  * {@link OperatorRequestMessage#digest}. The single-use nonce is spent
  * by the caller in the transaction that acts on the request. Fails closed: every path that is not a full match throws
  * {@link OperatorDenied}.
+ *
+ * <p>Cheap checks first, so a stranger's request costs no chain RPC (docs/reliability.md §2). In order:
+ * <ol>
+ *   <li>the message is well-formed, a chain is configured, domain (KMS, chain, registry) and timestamp match;</li>
+ *   <li>the signature is 1..{@link #MAX_CONTRACT_SIGNATURE} bytes (no owner of either kind accepts anything else);</li>
+ *   <li>against the owner of the last chain read, when that owner had no contract code: a request it cannot have
+ *       signed (no valid low-s EIP-191 signature, or one that recovers to another address) is either a forgery or
+ *       comes from a new owner after a transfer; such a request may cause a chain read at most once per
+ *       {@code ownerRecheck} ({@code teekms.limits.operator-owner-recheck}), all others are refused at once;</li>
+ *   <li>the owner is read afresh at a pinned block (every accepted request sees the chain of its time) and the
+ *       signature is checked against it (EIP-191, or EIP-1271 for a contract owner).</li>
+ * </ol>
+ * So any number of badly signed requests causes at most one owner read per {@code ownerRecheck}; a new owner's first
+ * request after a transfer is served at once unless a flood spent that read, then it is refused (NOT_OWNER, saying
+ * when to retry) for at most {@code ownerRecheck}. A contract owner is asked by eth_call for every request that
+ * passes 1–2 (its answer cannot be predicted); those calls are bounded by the Rotation service's per-source budget.
  */
 public final class OperatorAuthorizer {
 
@@ -25,17 +41,39 @@ public final class OperatorAuthorizer {
   private final RegistryOwnerPort owner;
   private final Clock clock;
   private final Duration maxSkew;
+  private final Duration ownerRecheck;
+  /** The owner of the last successful chain read; null before the first. */
+  private volatile RegistryOwnerPort.OwnerRead known;
+  /** When a request the known owner cannot have signed last caused a chain read (Long.MIN_VALUE: never). */
+  private final java.util.concurrent.atomic.AtomicLong lastStrangerRead =
+      new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
 
-  /** @param registry the configured KmsRegistry address, or null when no chain is configured (every request denied) */
+  /** With the default owner recheck (1 s). */
   public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
       Duration maxSkew) {
+    this(kmsId, chainId, registry, owner, clock, maxSkew, Duration.ofSeconds(1));
+  }
+
+  /**
+   * @param registry the configured KmsRegistry address, or null when no chain is configured (every request denied)
+   * @param ownerRecheck the least time between two chain reads caused by requests the last-read owner cannot have
+   *     signed ({@code teekms.limits.operator-owner-recheck}); zero reads the chain for every well-formed request
+   */
+  public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
+      Duration maxSkew, Duration ownerRecheck) {
+    if (ownerRecheck.isNegative()) {
+      throw new IllegalArgumentException("teekms.limits.operator-owner-recheck must not be negative, got "
+          + ownerRecheck);
+    }
     this.kmsId = kmsId;
     this.chainId = chainId;
     this.registry = registry == null ? null : registry.toLowerCase(Locale.ROOT);
     this.owner = owner;
     this.clock = clock;
     this.maxSkew = maxSkew;
+    this.ownerRecheck = ownerRecheck;
   }
+
 
   public Duration maxSkew() {
     return maxSkew;
@@ -109,11 +147,17 @@ public final class OperatorAuthorizer {
       throw new OperatorDenied(OperatorDenied.Code.STALE, "timestamp " + request.getTimestampMillis() + " is "
           + skew + " ms from the KMS clock, more than the accepted " + maxSkew.toMillis() + " ms");
     }
+    byte[] signature = request.getSignature().toByteArray();
+    if (signature.length == 0 || signature.length > MAX_CONTRACT_SIGNATURE) {
+      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature must be 65 bytes (EIP-191) or 1.."
+          + MAX_CONTRACT_SIGNATURE + " bytes for a contract owner (EIP-1271), got " + signature.length);
+    }
+    refuseAgainstKnownOwner(message, signature);
     RegistryOwnerPort.OwnerRead read = owner.owner();
     if (read.failure() != null) {
       throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, read.failure());
     }
-    byte[] signature = request.getSignature().toByteArray();
+    known = read;
     if (read.contract()) {
       return contractApproved(request, read, signature);
     }
@@ -129,6 +173,37 @@ public final class OperatorAuthorizer {
           + read.owner() + " at block " + read.blockNumber());
     }
     return new Authorized(signer, Scheme.EIP191, read.blockNumber(), read.blockHash());
+  }
+
+  /**
+   * Step 3: a request the owner of the last read (an EOA) cannot have signed is refused without a chain call, unless
+   * no such request caused a read within {@code ownerRecheck} (it may come from a new owner: that read finds out).
+   */
+  private void refuseAgainstKnownOwner(byte[] message, byte[] signature) throws OperatorDenied {
+    RegistryOwnerPort.OwnerRead k = known;
+    if (k == null || k.contract()) {
+      return;
+    }
+    OperatorDenied refusal;
+    try {
+      String signer = recover(message, signature);
+      if (signer.equals(k.owner())) {
+        return;
+      }
+      refusal = new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner");
+    } catch (OperatorDenied d) {
+      refusal = d;
+    }
+    long now = clock.millis();
+    long last = lastStrangerRead.get();
+    long next = last == Long.MIN_VALUE ? now : last + ownerRecheck.toMillis();
+    if (now >= next && lastStrangerRead.compareAndSet(last, now)) {
+      return;
+    }
+    throw new OperatorDenied(refusal.code(), refusal.detail() + " (registry owner " + k.owner() + " at block "
+        + k.blockNumber() + ", an account without contract code; if ownership was transferred since, retry in "
+        + Math.max(1, next - now) + " ms: the owner is read again for such a request at most every "
+        + ownerRecheck.toMillis() + " ms, teekms.limits.operator-owner-recheck)");
   }
 
   /** EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other answer denies. */

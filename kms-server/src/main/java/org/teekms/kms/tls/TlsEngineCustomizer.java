@@ -20,6 +20,10 @@ import org.jboss.logging.Logger;
  * (docs/ra-tls.md §6, reproduced in TlsEngineCustomizerTest). netty-tcnative exposes no switch for those tickets, so
  * with GPU verification on, {@code auto} picks JSSE (limits in {@link JsseLimits}) and {@code openssl} refuses to
  * start.
+ *
+ * <p>With either engine the handshake's delegated tasks, which include verifying the client's RA-TLS certificate
+ * (DCAP, event log, GPU evidence with its OCSP and RIM fetches: seconds for eight GPUs), run on Vert.x's internal
+ * blocking pool, not on the event loop ({@code useWorkerThread}); {@link BoundedClientVerification} bounds them.
  */
 @ApplicationScoped
 public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
@@ -36,8 +40,9 @@ public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
   public void customizeHttpsServer(HttpServerOptions options) {
     KmsConfig.TlsEngine engine = engine(config.tls().engine(), GpuVerification.enabled(config));
     if (engine == KmsConfig.TlsEngine.JDK) {
-      options.setSslEngineOptions(new JdkSSLEngineOptions());
-      LOG.infof("TLS engine: JDK (JSSE), handshake messages up to %s bytes",
+      options.setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true));
+      LOG.infof("TLS engine: JDK (JSSE), client certificates verified off the event loop, handshake messages up to "
+          + "%s bytes",
           System.getProperty(JsseLimits.MAX_HANDSHAKE_MESSAGE_SIZE));
       return;
     }
@@ -45,8 +50,9 @@ public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
       throw new IllegalStateException("teekms.tls.engine=openssl but netty-tcnative BoringSSL cannot be loaded on this "
           + "platform (" + OpenSsl.unavailabilityCause() + "); set teekms.tls.engine=jdk");
     }
-    options.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(false));
-    LOG.infof("TLS engine: %s (netty-tcnative)", OpenSsl.versionString());
+    options.setSslEngineOptions(new OpenSSLEngineOptions().setSessionCacheEnabled(false).setUseWorkerThread(true));
+    LOG.infof("TLS engine: %s (netty-tcnative), client certificates verified off the event loop",
+        OpenSsl.versionString());
   }
 
   /** The engine to use for {@code configured}; GPU verification rules BoringSSL out (see the class comment). */

@@ -195,7 +195,8 @@ public class KmsBeans {
     KmsConfig.Chain chain = config.chain();
     boolean configured = chainEndpoints(chain).isPresent();
     OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
-        configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew());
+        configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew(),
+        config.limits().operatorOwnerRecheck());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 
@@ -326,6 +327,30 @@ public class KmsBeans {
   public static LocalAttestationPolicy localPolicy(KmsConfig config) {
     return new LocalAttestationPolicy(new HashSet<>(config.admission().acceptedTcbStatuses()),
         new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())), config.admission().requiredKeyProvider());
+  }
+
+  /** Audits handshake-level refusals under the claimed app, per-source bounded (teekms.audit.claimed-refusal*). */
+  @Produces
+  @Singleton
+  org.teekms.kms.admission.ClaimedRefusals claimedRefusals(GrantLedger ledger, KmsConfig config,
+      io.micrometer.core.instrument.MeterRegistry registry) {
+    org.teekms.kms.grpc.SourceRateLimiter limiter = new org.teekms.kms.grpc.SourceRateLimiter(
+        config.audit().claimedRefusalsPerMinute(), config.audit().claimedRefusalBurst(), config.limits().maxSources(),
+        System::nanoTime);
+    org.teekms.kms.admission.ClaimedRefusals claimed = new org.teekms.kms.admission.ClaimedRefusals(ledger,
+        limiter::tryAcquire, config.dbTimeout());
+    for (String result : List.of("written", "dropped", "unnamed")) {
+      io.micrometer.core.instrument.FunctionCounter.builder("teekms.audit.claimed.refusals", claimed,
+              c -> switch (result) {
+                case "written" -> c.written();
+                case "dropped" -> c.dropped();
+                default -> c.unnamed();
+              })
+          .tag("result", result)
+          .description("Handshake-level refusals audited under the claimed app, dropped over a source's budget, or "
+              + "naming no app").register(registry);
+    }
+    return claimed;
   }
 
   @Produces

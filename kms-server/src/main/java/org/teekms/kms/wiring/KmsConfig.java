@@ -123,6 +123,14 @@ public interface KmsConfig {
     /** GetKmsInfo calls with a nonce (each needs a fresh TDX quote) served at once; more are refused RATE_LIMITED. */
     @WithDefault("2")
     int concurrentQuotes();
+
+    /**
+     * The least time between two registry-owner reads caused by operator requests that the owner of the last read
+     * cannot have signed (forgeries, or a new owner's first request after a transfer); other such requests are
+     * refused without a chain call. A request the known owner signed is always checked against a fresh read.
+     */
+    @WithDefault("1s")
+    Duration operatorOwnerRecheck();
   }
 
   /** The unauthenticated AppEnv/GetAppEnvEncryptPubKey read: a token bucket per source address. */
@@ -385,6 +393,18 @@ public interface KmsConfig {
      */
     @WithDefault("1h")
     Duration fullVerifyInterval();
+
+    /**
+     * Handshake-level refusals (certificate did not verify) one source address may have audited per minute under the
+     * app its certificate claims; the excess is only counted ({@code teekms_audit_claimed_refusals_total{result=
+     * "dropped"}}).
+     */
+    @WithDefault("60")
+    int claimedRefusalsPerMinute();
+
+    /** Such refusals a source may have audited at once before the per-minute rate applies. */
+    @WithDefault("20")
+    int claimedRefusalBurst();
   }
 
   interface Rotation {

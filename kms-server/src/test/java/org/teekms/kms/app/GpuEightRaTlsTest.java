@@ -19,12 +19,16 @@ import org.teekms.kms.grpc.GrpcErrors;
 
 /**
  * Eight GPUs' evidence in one RA-TLS certificate through the real KMS, chain and RA-TLS (the app requires 8 Hopper
- * GPUs on chain): admitted, and the same CVM with one GPU missing refused with GPU_COUNT.
+ * GPUs on chain): admitted, and the same CVM with one GPU missing refused with GPU_COUNT; both verified off the event
+ * loop (on the TLS engine's worker, TlsEngineCustomizer).
  */
 @QuarkusTest
 @TestProfile(GpuMultiProfile.class)
 @QuarkusTestResource(value = GpuChainResource.class, restrictToAnnotatedClass = true)
 class GpuEightRaTlsTest {
+
+  @jakarta.inject.Inject
+  io.micrometer.core.instrument.MeterRegistry metrics;
 
   private static LocalOcspResponder ocsp;
 
@@ -52,5 +56,8 @@ class GpuEightRaTlsTest {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
         () -> GpuAdmissionRaTlsTest.getKeys(seven, GpuMultiProfile.PORT));
     assertEquals("GPU_COUNT", e.getTrailers().get(GrpcErrors.DENY_REASON), e.getStatus().toString());
+    assertTrue(metrics.find("teekms.ratls.client.handshakes").tag("outcome", "verified").functionCounter().count() >= 2);
+    assertEquals(0.0, metrics.find("teekms.ratls.verifications.on.event.loop").functionCounter().count(),
+        "the eight-GPU verifications ran on a worker, not on an event loop");
   }
 }

@@ -56,6 +56,13 @@ import org.web3j.utils.Numeric;
  * {@code RATE=300 bench/kms-load.sh 64} offers 300 admissions/s (open loop) instead of closed-loop clients;
  * see kms-server/README.md, "Load generator". Prints a table with admissions/s, latency percentiles and the CPU time
  * per admission of the server (JIT compiler threads apart) and of this client JVM.
+ *
+ * <p>Flood mode ({@code FLOOD=N bench/kms-load.sh …}, {@code -Dteekms.bench.flood-threads=N}): each level is measured
+ * twice, without and then with N threads flooding the KMS from 127.0.0.2 (half make a new handshake per call with a
+ * certificate from another simulated platform, then GetAppKeys; half call GetKmsInfo, every other call with a nonce,
+ * without a client certificate). The KMS keeps its per-source budgets ({@code teekms.limits.*} as set below) and the
+ * legitimate CVMs connect from 250 loopback addresses (127.0.1.1–250), as CVMs on many hosts would; the table shows
+ * their latency in both runs and the flood's outcomes.
  */
 public final class LoadGenerator {
 
@@ -76,7 +83,104 @@ public final class LoadGenerator {
       "jdk".equals(System.getProperty("teekms.bench.client-tls")) || !io.netty.handler.ssl.OpenSsl.isAvailable()
           ? SslProvider.JDK : SslProvider.OPENSSL;
 
+  /** Flood mode: threads flooding from 127.0.0.2 during a second measured run of each level (0: no flood). */
+  private static final int FLOOD_THREADS = Integer.getInteger("teekms.bench.flood-threads", 0);
+  /** Round-robin over the legitimate CVMs' 250 source addresses in flood mode. */
+  private static final AtomicInteger SOURCES = new AtomicInteger();
+
   private LoadGenerator() {}
+
+  /** Connections made from the loopback address {@code address} (Linux routes all of 127/8 to lo). */
+  static NettyChannelBuilder.LocalSocketPicker from(String address) {
+    return new NettyChannelBuilder.LocalSocketPicker() {
+      @Override
+      public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote, io.grpc.Attributes attrs) {
+        return new java.net.InetSocketAddress(address, 0);
+      }
+    };
+  }
+
+  /**
+   * Unauthenticated and invalid traffic from 127.0.0.2 until closed: half the threads open a new connection per call
+   * with a certificate from another simulated platform (its quote never verifies here) and ask GetAppKeys, half call
+   * GetKmsInfo without a client certificate (every other call with a nonce: a fresh quote). Counts outcomes.
+   */
+  static final class Flood implements AutoCloseable {
+    private final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.Map<String, AtomicLong> handshakes = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, AtomicLong> kmsInfo = new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<Thread> threads = new ArrayList<>();
+
+    Flood(int count, Clock clock, RaTlsTrustManager trust, int port) throws Exception {
+      SimulatedTdx foreign = SimulatedTdx.enable("load generator flood: a platform the KMS does not trust", clock);
+      SimulatedCvm cvm = foreign.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(COMPOSE, new byte[20]));
+      RaTlsCredentials forged = new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(1))
+          .create("flood");
+      SslContext withForged = GrpcSslContexts.configure(SslContextBuilder.forClient()
+          .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(forged)))
+          .trustManager(RaTlsContexts.trustManagerFactory(trust)), CLIENT_TLS).build();
+      SslContext noCertificate = GrpcSslContexts.configure(SslContextBuilder.forClient()
+          .trustManager(RaTlsContexts.trustManagerFactory(trust)), CLIENT_TLS).build();
+      for (int i = 0; i < Math.max(2, count); i++) {
+        boolean handshaking = i % 2 == 0;
+        Thread t = new Thread(() -> {
+          ManagedChannel info = handshaking ? null : channel(noCertificate, port);
+          long n = 0;
+          while (!stop.get()) {
+            String outcome;
+            ManagedChannel ch = handshaking ? channel(withForged, port) : info;
+            try {
+              if (handshaking) {
+                KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .getAppKeys(GetAppKeysRequest.getDefaultInstance());
+              } else {
+                org.teekms.proto.GetKmsInfoRequest.Builder r = org.teekms.proto.GetKmsInfoRequest.newBuilder();
+                if (n++ % 2 == 0) {
+                  r.setNonce(com.google.protobuf.ByteString.copyFrom(new byte[32]));
+                }
+                org.teekms.proto.KmsInfoServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .getKmsInfo(r.build());
+              }
+              outcome = "OK";
+            } catch (io.grpc.StatusRuntimeException e) {
+              String reason = e.getTrailers() == null ? null
+                  : e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON);
+              outcome = reason != null ? reason : e.getStatus().getCode().name();
+            } finally {
+              if (handshaking) {
+                ch.shutdownNow();
+              }
+            }
+            (handshaking ? handshakes : kmsInfo).computeIfAbsent(outcome, k -> new AtomicLong()).incrementAndGet();
+          }
+          if (info != null) {
+            info.shutdownNow();
+          }
+        }, "flood-" + i);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+      }
+    }
+
+    private static ManagedChannel channel(SslContext ssl, int port) {
+      return NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid")
+          .localSocketPicker(from("127.0.0.2")).sslContext(ssl).build();
+    }
+
+    String describe() {
+      return threads.size() + " threads from 127.0.0.2; forged-certificate handshakes + GetAppKeys " + new java.util.TreeMap<>(handshakes)
+          + ", GetKmsInfo " + new java.util.TreeMap<>(kmsInfo);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop.set(true);
+      for (Thread t : threads) {
+        t.join(60_000);
+      }
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     List<Integer> levels = new ArrayList<>();
@@ -133,7 +237,13 @@ public final class LoadGenerator {
       extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
       // Every simulated CVM connects from 127.0.0.1: one source, far over the per-source handshake budget a real
       // deployment keeps (teekms.limits.*). KMS_SERVER_OPTS, added after, can set it back to measure throttling.
-      cmd.addAll(List.of("-Dteekms.limits.handshakes-per-minute=100000000", "-Dteekms.limits.handshake-burst=1000000"));
+      if (FLOOD_THREADS > 0) {
+        // Flood mode: a per-source budget a deployment would keep; legitimate CVMs spread over 250 addresses.
+        cmd.addAll(List.of("-Dteekms.limits.handshakes-per-minute=600", "-Dteekms.limits.handshake-burst=100",
+            "-Dteekms.limits.unauthenticated-requests-per-minute=600", "-Dteekms.limits.unauthenticated-burst=100"));
+      } else {
+        cmd.addAll(List.of("-Dteekms.limits.handshakes-per-minute=100000000", "-Dteekms.limits.handshake-burst=1000000"));
+      }
       if (extra != null && !extra.isBlank()) {
         cmd.addAll(List.of(extra.trim().split("\\s+")));
       }
@@ -167,6 +277,13 @@ public final class LoadGenerator {
         for (int clients : levels) {
           run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(warmup), server, data);
           results.add(run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(seconds), server, data));
+          if (FLOOD_THREADS > 0) {
+            try (Flood flood = new Flood(FLOOD_THREADS, clock, trust, port)) {
+              Result flooded = run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(seconds),
+                  server, data);
+              results.add(flooded.withFlood(flood.describe()));
+            }
+          }
           System.out.printf("KMS resident memory after %d clients: %s%n", clients, rss(server));
         }
         printTable(results, calibration);
@@ -179,7 +296,13 @@ public final class LoadGenerator {
 
   /** One measured level. CPU figures are per successful admission (load-independent, unlike wall-clock ones). */
   record Result(int clients, double rate, int admissions, long failures, double seconds, double p50, double p95, double p99,
-      double serverCpuMs, double serverJitMs, double helperCpuMs, double clientCpuMs, double clientSideGenSeconds) {}
+      double serverCpuMs, double serverJitMs, double helperCpuMs, double clientCpuMs, double clientSideGenSeconds,
+      String flood) {
+    Result withFlood(String what) {
+      return new Result(clients, rate, admissions, failures, seconds, p50, p95, p99, serverCpuMs, serverJitMs,
+          helperCpuMs, clientCpuMs, clientSideGenSeconds, what);
+    }
+  }
 
   private static void printTable(List<Result> results, Calibration calibration) {
     System.out.println();
@@ -191,9 +314,14 @@ public final class LoadGenerator {
     System.out.println("|--------:|----------:|-----------:|---------:|-------------:|-------:|-------:|-------:|-------:|----:"
         + "|---------:|-------:|----------------:|");
     for (Result r : results) {
-      System.out.printf("| %7d | %9s | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f | %15.1f |%n",
-          r.clients(), r.rate() > 0 ? String.format("%.0f", r.rate()) : "closed", r.admissions(), r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
+      System.out.printf("| %7s | %9s | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f | %15.1f |%n",
+          r.clients() + (r.flood().isEmpty() ? "" : " +flood"), r.rate() > 0 ? String.format("%.0f", r.rate()) : "closed", r.admissions(), r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
           r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs(), r.serverCpuMs() * 1000 / calibration.verifyMicros());
+    }
+    for (Result r : results) {
+      if (!r.flood().isEmpty()) {
+        System.out.printf("flood during the %d-client run: %s%n", r.clients(), r.flood());
+      }
     }
     System.out.println(calibration.describe());
     System.out.printf("cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
@@ -333,7 +461,12 @@ public final class LoadGenerator {
         SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
             .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
             .trustManager(RaTlsContexts.trustManagerFactory(trust)), CLIENT_TLS).build();
-        ch = NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid").sslContext(ssl).build();
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress("127.0.0.1", port)
+            .overrideAuthority("kms.teekms.invalid").sslContext(ssl);
+        if (FLOOD_THREADS > 0) {
+          builder.localSocketPicker(from("127.0.1." + (1 + Math.floorMod(SOURCES.incrementAndGet(), 250))));
+        }
+        ch = builder.build();
         KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance());
         latencies.add(System.nanoTime() - t0);
       } catch (Exception e) {
@@ -378,7 +511,7 @@ public final class LoadGenerator {
     int n = Math.max(1, sorted.size());
     Result r = new Result(clients, rate, sorted.size(), failures.get(), wall, pct(sorted, 50), pct(sorted, 95),
         pct(sorted, 99), (serverCpu - jit) / 1e6 / n, jit / 1e6 / n, helpers / 1e6 / n, clientCpu / 1e6 / n,
-        clientSideNanos.get() / 1e9);
+        clientSideNanos.get() / 1e9, "");
     System.out.printf("clients=%3d  offered=%s  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms"
             + "  p99=%.1f ms  server CPU %.2f ms/adm (+JIT %.2f)  PostgreSQL+anvil CPU %.2f ms/adm  client CPU %.2f "
             + "ms/adm  (client-side cert generation inside the window: %.1f s)%n", clients,

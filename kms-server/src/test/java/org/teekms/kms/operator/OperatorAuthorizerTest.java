@@ -281,4 +281,112 @@ class OperatorAuthorizerTest {
     }
     assertTrue(parsed > 500, "enough mutations parsed to exercise the checks: " + parsed);
   }
+  /** An EOA-owned registry that counts every chain read it is asked for; the owner can be transferred. */
+  static final class CountingChain implements RegistryOwnerPort {
+    final java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+    volatile String owner;
+
+    CountingChain(Credentials owner) {
+      this.owner = owner.getAddress();
+    }
+
+    @Override
+    public OwnerRead owner() {
+      reads.incrementAndGet();
+      return new OwnerRead(owner, false, 7, "0xabc", null);
+    }
+
+    @Override
+    public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+      reads.incrementAndGet();
+      return new AppVersionsRead(3, 2, null);
+    }
+
+    @Override
+    public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
+      reads.incrementAndGet();
+      throw new AssertionError("an EOA owner is never asked for EIP-1271");
+    }
+  }
+
+  @Test
+  void floodOfBadlySignedRequestsCostsAtMostOneChainReadPerRecheck() throws Exception {
+    CountingChain chain = new CountingChain(OWNER);
+    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(NOW);
+    OperatorAuthorizer a = new OperatorAuthorizer("kms-a", 31337, REGISTRY, chain, clock, Duration.ofMinutes(5),
+        Duration.ofSeconds(1));
+    Random random = new Random(17);
+    // Cold (no owner read yet): signatures no owner of either kind can accept are refused before the chain.
+    for (int i = 0; i < 200; i++) {
+      int length = i % 2 == 0 ? 0 : OperatorAuthorizer.MAX_CONTRACT_SIGNATURE + 1 + random.nextInt(100);
+      assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(a, unsigned(NOW).toBuilder()
+          .setSignature(ByteString.copyFrom(new byte[length])).build()));
+    }
+    assertEquals(0, chain.reads.get(), "cold flood of impossible signatures");
+    // The owner's request reads the chain; from then on the owner is known.
+    assertEquals(OWNER.getAddress(), a.authorize(sign(unsigned(NOW), OWNER)).signer());
+    assertEquals(1, chain.reads.get());
+    int refused = 0;
+    for (int i = 0; i < 1000; i++) {
+      OperatorRequest bad = switch (i % 5) {
+        case 0 -> sign(unsigned(NOW), Credentials.create(org.web3j.crypto.Keys.createEcKeyPair()));
+        case 1 -> sign(unsigned(NOW), OTHER);
+        case 2 -> {
+          byte[] garbage = new byte[65];
+          random.nextBytes(garbage);
+          garbage[64] = (byte) (27 + random.nextInt(2));
+          yield unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(garbage)).build();
+        }
+        case 3 -> unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(new byte[1 + random.nextInt(300)])).build();
+        default -> {
+          byte[] sig = sign(unsigned(NOW), OWNER).getSignature().toByteArray();
+          sig[64] = 29;
+          yield unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(sig)).build();
+        }
+      };
+      OperatorDenied d = assertThrows(OperatorDenied.class, () -> a.authorize(bad));
+      assertTrue(d.code() == OperatorDenied.Code.NOT_OWNER || d.code() == OperatorDenied.Code.BAD_SIGNATURE, d.toString());
+      refused++;
+    }
+    assertEquals(1000, refused);
+    // The first of them may be a new owner's (a transfer since the read): it was checked on chain; the other 999 not.
+    assertEquals(2, chain.reads.get(), "1000 badly signed requests cost one chain read");
+    // Past the recheck interval one more bad request reads the owner again, the rest of that flood none.
+    clock.advance(Duration.ofMillis(1001));
+    for (int i = 0; i < 100; i++) {
+      assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(clock.millis()), OTHER)));
+    }
+    assertEquals(3, chain.reads.get());
+    // The owner's requests are always checked against a fresh read, flood or not.
+    a.authorize(sign(unsigned(clock.millis()), OWNER));
+    assertEquals(4, chain.reads.get());
+  }
+
+  @Test
+  void newOwnerIsServedAtOnceAfterATransferAndWithinOneRecheckDuringAFlood() throws Exception {
+    CountingChain chain = new CountingChain(OWNER);
+    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(NOW);
+    OperatorAuthorizer a = new OperatorAuthorizer("kms-a", 31337, REGISTRY, chain, clock, Duration.ofMinutes(5),
+        Duration.ofSeconds(1));
+    a.authorize(sign(unsigned(NOW), OWNER));
+    chain.owner = OTHER.getAddress();
+    // No flood: the new owner's first request reads the chain and is authorized at once.
+    assertEquals(OTHER.getAddress(), a.authorize(sign(unsigned(NOW), OTHER)).signer());
+    // The former owner is refused (NOT_OWNER: the owner known now is OTHER).
+    assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(NOW), OWNER)));
+    // Back to OWNER (whose request spends this second's stranger read), a forgery is refused without a read, and a
+    // transfer to OTHER within that second is told when to retry, then served.
+    chain.owner = OWNER.getAddress();
+    clock.advance(Duration.ofSeconds(2));
+    a.authorize(sign(unsigned(clock.millis()), OWNER));
+    assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(clock.millis()),
+        Credentials.create(org.web3j.crypto.Keys.createEcKeyPair()))));
+    chain.owner = OTHER.getAddress();
+    OperatorDenied wait = assertThrows(OperatorDenied.class, () -> a.authorize(sign(unsigned(clock.millis()), OTHER)));
+    assertEquals(OperatorDenied.Code.NOT_OWNER, wait.code());
+    assertTrue(wait.detail().contains("retry in 1000 ms") && wait.detail().contains("teekms.limits.operator-owner-recheck"),
+        wait.detail());
+    clock.advance(Duration.ofSeconds(1));
+    assertEquals(OTHER.getAddress(), a.authorize(sign(unsigned(clock.millis()), OTHER)).signer());
+  }
 }

@@ -110,4 +110,29 @@ class BoundedClientVerificationTest {
     assertThrows(IllegalArgumentException.class, () -> new BoundedClientVerification(verifier,
         new SourceRateLimiter(60, 1, 1, now::get), 0, Duration.ZERO));
   }
+  @Test
+  void onAnEventLoopAHandshakeNeverWaitsForASlotAndEveryOutcomeIsCounted() throws Exception {
+    CountingVerifier verifier = new CountingVerifier();
+    AtomicLong now = new AtomicLong();
+    java.util.concurrent.atomic.AtomicBoolean loop = new java.util.concurrent.atomic.AtomicBoolean(true);
+    // A wait that would hang the test if an event loop ever waited for a slot.
+    BoundedClientVerification bounded = new BoundedClientVerification(verifier,
+        new SourceRateLimiter(60, 2, 1000, now::get), 1, Duration.ofHours(1), loop::get);
+    assertNull(bounded.admit("10.0.0.1"), "a free slot is taken even on an event loop");
+    String busy = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofMinutes(1),
+        () -> bounded.admit("10.0.0.1"));
+    assertTrue(busy != null && busy.contains("stayed busy for 0 ms"), busy);
+    String limited = bounded.admit("10.0.0.1");
+    assertTrue(limited != null && limited.contains("handshakes-per-minute"), "the source's burst of 2 is spent: " + limited);
+    assertEquals(new BoundedClientVerification.Outcomes(1, 1, 1, 1), bounded.outcomes());
+    // Off the event loop (where the TLS engine's delegated tasks run) the configured wait applies and is counted apart.
+    loop.set(false);
+    BoundedClientVerification worker = new BoundedClientVerification(verifier,
+        new SourceRateLimiter(60, 1000, 1000, now::get), 1, Duration.ofMillis(20), loop::get);
+    for (int i = 0; i < 10; i++) {
+      worker.checkClientTrusted(new X509Certificate[0], "EC", engineFrom("10.0.0.9"));
+    }
+    assertEquals(new BoundedClientVerification.Outcomes(10, 0, 0, 0), worker.outcomes());
+    assertEquals(10, verifier.verified.get());
+  }
 }
