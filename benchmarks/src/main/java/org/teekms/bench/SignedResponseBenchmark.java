@@ -86,7 +86,7 @@ public class SignedResponseBenchmark {
     verifier = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
         new DcapQuoteVerifier(tdx.rootCertificate()), r -> collateral, QuotePolicy.builder().build(), Instant.now(),
         Optional.of(SignedText.sha256(compose.getBytes(StandardCharsets.UTF_8))), Optional.of(nonce), null, false,
-        java.util.Set.of(org.teekms.attest.tdx.Bytes.copyOf(cvm.mrSystem())), CHAT, false));
+        java.util.Set.of(org.teekms.crypto.Bytes.copyOf(cvm.mrSystem())), CHAT, false));
     if (!verifier.verify(reportJson, signatureJson, request, response).valid()) {
       throw new IllegalStateException("benchmark setup does not verify");
     }

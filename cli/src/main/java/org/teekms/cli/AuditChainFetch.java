@@ -2,7 +2,7 @@ package org.teekms.cli;
 
 import java.util.List;
 import java.util.UUID;
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 import org.teekms.proto.AuditEvent;
 import org.teekms.proto.AuditorGrpc;
 import org.teekms.proto.ListAuditEventsRequest;

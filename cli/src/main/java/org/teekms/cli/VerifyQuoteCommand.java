@@ -59,7 +59,7 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     if (dstack != null && eventLog != null) {
       throw new ParameterException(spec.commandLine(), "--dstack carries its own event log; drop --event-log");
     }
-    java.util.Set<org.teekms.attest.tdx.Bytes> golden = mrSystem.golden(spec);
+    java.util.Set<org.teekms.crypto.Bytes> golden = mrSystem.golden(spec);
     Instant time = options.time();
     DcapQuoteVerifier verifier = options.verifier();
     DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);

@@ -60,7 +60,7 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     options.requireOneCollateralSource();
-    java.util.Set<org.teekms.attest.tdx.Bytes> golden = mrSystem.golden(spec);
+    java.util.Set<org.teekms.crypto.Bytes> golden = mrSystem.golden(spec);
     Instant time = options.time();
     X509Certificate certificate = certificate(options.read(cert, "--cert"));
     ObjectNode out;

@@ -6,7 +6,7 @@ import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.verifier.ExpectedIdentity;

@@ -1,6 +1,7 @@
 package org.teekms.governance;
 
 import java.math.BigInteger;
+import java.util.Arrays;
 import java.util.List;
 import org.teekms.governance.contracts.AppPolicyContract;
 import org.teekms.governance.contracts.KmsRegistryContract;
@@ -21,7 +22,39 @@ public final class AppPolicy extends GovernanceContract {
       KmsRegistry.AppStatus status, boolean disabled, List<byte[]> composeHashes, boolean allowAnyDevice,
       List<byte[]> devices, boolean requireTcbUpToDate, boolean hasGpuRequirements, GpuPolicy gpuRequirements,
       GpuPolicy effectiveGpuPolicy, long currentKeyVersion, long minKeyVersion, long rotationPeriodSeconds,
-      long lastRotationEpochSeconds, boolean rotationDue) {}
+      long lastRotationEpochSeconds, boolean rotationDue) {
+    public Snapshot {
+      composeHashes = ByteArrays.copy(composeHashes);
+      devices = ByteArrays.copy(devices);
+    }
+
+    @Override
+    public List<byte[]> composeHashes() {
+      return ByteArrays.copy(composeHashes);
+    }
+
+    @Override
+    public List<byte[]> devices() {
+      return ByteArrays.copy(devices);
+    }
+
+    private Object[] values() {
+      return new Object[] {appId, owner, pendingOwner, registry, status, disabled,
+          ByteArrays.deep(composeHashes), allowAnyDevice, ByteArrays.deep(devices), requireTcbUpToDate,
+          hasGpuRequirements, gpuRequirements, effectiveGpuPolicy, currentKeyVersion, minKeyVersion,
+          rotationPeriodSeconds, lastRotationEpochSeconds, rotationDue};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Snapshot s && Arrays.deepEquals(values(), s.values());
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(values());
+    }
+  }
 
   private final AppPolicyContract contract;
 

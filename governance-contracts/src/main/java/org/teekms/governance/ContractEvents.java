@@ -1,6 +1,6 @@
 package org.teekms.governance;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,19 +33,26 @@ import org.web3j.utils.Numeric;
  * {@code bytesN}/{@code bytes} = byte[], {@code string} = String, {@code T[]} = List.
  */
 public final class ContractEvents {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  /** One entry of the compiler's ABI JSON (function, event, error, …); only events are kept. */
+  record AbiEntry(String type, String name, List<AbiParam> inputs) {}
+
+  /** One parameter of an ABI entry. */
+  record AbiParam(String name, String type, boolean indexed) {}
 
   private final String name;
-  private final Map<String, JsonNode> eventsByTopic = new HashMap<>();
+  private final Map<String, AbiEntry> eventsByTopic = new HashMap<>();
   private final Map<String, String> topicByEventName = new HashMap<>();
 
-  private ContractEvents(String name, JsonNode abi) {
+  private ContractEvents(String name, AbiEntry[] abi) {
     this.name = name;
-    for (JsonNode entry : abi) {
-      if (entry.path("type").asText().equals("event")) {
+    for (AbiEntry entry : abi) {
+      if ("event".equals(entry.type())) {
         String topic = eventSignatureTopic(entry);
         eventsByTopic.put(topic, entry);
-        topicByEventName.put(entry.get("name").asText(), topic);
+        topicByEventName.put(entry.name(), topic);
       }
     }
   }
@@ -57,7 +64,7 @@ public final class ContractEvents {
       if (in == null) {
         throw new IllegalStateException("missing resource " + resource + " (the Maven build compiles the contracts)");
       }
-      return new ContractEvents(contractName, JSON.readTree(in));
+      return new ContractEvents(contractName, JSON.readValue(in, AbiEntry[].class));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -92,24 +99,22 @@ public final class ContractEvents {
   }
 
   private DecodedEvent decodeKnownEvent(Log log) {
-    JsonNode entry = eventsByTopic.get(log.getTopics().get(0));
-    List<JsonNode> indexed = new ArrayList<>();
-    List<JsonNode> plain = new ArrayList<>();
-    for (JsonNode in : entry.get("inputs")) (in.get("indexed").asBoolean() ? indexed : plain).add(in);
-    List<Object> plainValues = decode(JSON.valueToTree(plain), Numeric.cleanHexPrefix(log.getData()));
+    AbiEntry entry = eventsByTopic.get(log.getTopics().get(0));
+    List<AbiParam> plain = entry.inputs().stream().filter(in -> !in.indexed()).toList();
+    List<Object> plainValues = decode(plain, Numeric.cleanHexPrefix(log.getData()));
     Map<String, Object> args = new LinkedHashMap<>();
     int i = 0;
     int p = 0;
-    for (JsonNode in : entry.get("inputs")) {
-      if (in.get("indexed").asBoolean()) {
+    for (AbiParam in : entry.inputs()) {
+      if (in.indexed()) {
         String topic = log.getTopics().get(1 + i++);
         Type<?> v = FunctionReturnDecoder.decodeIndexedValue(topic, typeReference(in));
-        args.put(in.get("name").asText(), toJava(v));
+        args.put(in.name(), toJava(v));
       } else {
-        args.put(in.get("name").asText(), plainValues.get(p++));
+        args.put(in.name(), plainValues.get(p++));
       }
     }
-    return new DecodedEvent(entry.get("name").asText(), args);
+    return new DecodedEvent(entry.name(), args);
   }
 
   /** An event decoded from a log. */
@@ -118,10 +123,10 @@ public final class ContractEvents {
   // ---- decoding ----
 
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private static List<Object> decode(JsonNode params, String data) {
+  private static List<Object> decode(List<AbiParam> params, String data) {
     List<TypeReference<Type>> refs = new ArrayList<>();
-    for (JsonNode p : params) {
-      if (p.get("type").asText().startsWith("tuple")) {
+    for (AbiParam p : params) {
+      if (p.type().startsWith("tuple")) {
         throw new IllegalArgumentException("nested tuple outputs are not supported");
       }
       refs.add((TypeReference) typeReference(p));
@@ -134,11 +139,11 @@ public final class ContractEvents {
     return out;
   }
 
-  private static TypeReference<?> typeReference(JsonNode param) {
+  private static TypeReference<?> typeReference(AbiParam param) {
     try {
-      return TypeReference.makeTypeReference(param.get("type").asText());
+      return TypeReference.makeTypeReference(param.type());
     } catch (ClassNotFoundException e) {
-      throw new IllegalStateException("unsupported ABI type " + param.get("type").asText(), e);
+      throw new IllegalStateException("unsupported ABI type " + param.type(), e);
     }
   }
 
@@ -157,9 +162,8 @@ public final class ContractEvents {
   }
 
   // topic0 = keccak256("Name(type1,type2,...)"); our events have no tuple parameters.
-  private static String eventSignatureTopic(JsonNode entry) {
-    List<String> types = new ArrayList<>();
-    for (JsonNode in : entry.get("inputs")) types.add(in.get("type").asText());
-    return Hash.sha3String(entry.get("name").asText() + "(" + String.join(",", types) + ")");
+  private static String eventSignatureTopic(AbiEntry entry) {
+    List<String> types = entry.inputs().stream().map(AbiParam::type).toList();
+    return Hash.sha3String(entry.name() + "(" + String.join(",", types) + ")");
   }
 }

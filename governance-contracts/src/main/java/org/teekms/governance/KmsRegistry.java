@@ -1,6 +1,7 @@
 package org.teekms.governance;
 
 import java.math.BigInteger;
+import java.util.Arrays;
 import java.util.List;
 import org.teekms.crypto.Digests;
 import org.teekms.governance.contracts.KmsRegistryContract;
@@ -23,7 +24,42 @@ public final class KmsRegistry extends GovernanceContract {
 
   /** The published identity of one root generation (certificate and quote are in the KmsIdentitySet event). */
   public record KmsIdentity(byte[] rootPublicKeys, byte[] caCertificateSha256, byte[] quoteSha256,
-      long setAtBlock) {}
+      long setAtBlock) {
+    public KmsIdentity {
+      rootPublicKeys = rootPublicKeys.clone();
+      caCertificateSha256 = caCertificateSha256.clone();
+      quoteSha256 = quoteSha256.clone();
+    }
+
+    @Override
+    public byte[] rootPublicKeys() {
+      return rootPublicKeys.clone();
+    }
+
+    @Override
+    public byte[] caCertificateSha256() {
+      return caCertificateSha256.clone();
+    }
+
+    @Override
+    public byte[] quoteSha256() {
+      return quoteSha256.clone();
+    }
+
+    private Object[] values() {
+      return new Object[] {rootPublicKeys, caCertificateSha256, quoteSha256, setAtBlock};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof KmsIdentity k && Arrays.deepEquals(values(), k.values());
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(values());
+    }
+  }
 
   /** Acceptable TCB statuses and advisory IDs. */
   public record TcbPolicy(List<String> statuses, List<String> advisoryIds) {
@@ -167,7 +203,42 @@ public final class KmsRegistry extends GovernanceContract {
 
   /** A generation's full identity as published in its KmsIdentitySet event, checked against the stored hashes. */
   public record PublishedKmsIdentity(long generation, byte[] rootPublicKeys, byte[] caCertificate, byte[] quote,
-      long blockNumber, String txHash) {}
+      long blockNumber, String txHash) {
+    public PublishedKmsIdentity {
+      rootPublicKeys = rootPublicKeys.clone();
+      caCertificate = caCertificate.clone();
+      quote = quote.clone();
+    }
+
+    @Override
+    public byte[] rootPublicKeys() {
+      return rootPublicKeys.clone();
+    }
+
+    @Override
+    public byte[] caCertificate() {
+      return caCertificate.clone();
+    }
+
+    @Override
+    public byte[] quote() {
+      return quote.clone();
+    }
+
+    private Object[] values() {
+      return new Object[] {generation, rootPublicKeys, caCertificate, quote, blockNumber, txHash};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof PublishedKmsIdentity p && Arrays.deepEquals(values(), p.values());
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(values());
+    }
+  }
 
   /**
    * The full identity of {@code generation} (CA certificate and quote come from the event log; the registry keeps
@@ -290,7 +361,27 @@ public final class KmsRegistry extends GovernanceContract {
   // ---- audit anchoring (docs/audit-log.md, "Anchoring") ----
 
   /** The latest anchored audit head: hash of entry {@code entryCount} (0 / zero hash: nothing anchored yet). */
-  public record AuditAnchor(byte[] head, long entryCount, long atBlock) {}
+  public record AuditAnchor(byte[] head, long entryCount, long atBlock) {
+    public AuditAnchor {
+      head = head.clone();
+    }
+
+    @Override
+    public byte[] head() {
+      return head.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof AuditAnchor a && Arrays.equals(head, a.head) && entryCount == a.entryCount
+          && atBlock == a.atBlock;
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(new Object[] {head, entryCount, atBlock});
+    }
+  }
 
   public TxResult setAuditAnchorer(String anchorer) throws GovernanceException {
     return send(contract.setAuditAnchorer(anchorer));

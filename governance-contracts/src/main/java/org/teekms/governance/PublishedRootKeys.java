@@ -1,5 +1,6 @@
 package org.teekms.governance;
 
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -27,6 +28,20 @@ public record PublishedRootKeys(long generation, Status status, Optional<byte[]>
   @Override
   public Optional<byte[]> rootPublicKeys() {
     return rootPublicKeys.map(byte[]::clone);
+  }
+
+  private Object[] values() {
+    return new Object[] {generation, status, rootPublicKeys.orElse(null), blockNumber, blockHash, reason};
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof PublishedRootKeys p && Arrays.deepEquals(values(), p.values());
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.deepHashCode(values());
   }
 
   public static PublishedRootKeys published(long generation, byte[] keys, long blockNumber, String blockHash) {

@@ -1,6 +1,7 @@
 package org.teekms.governance;
 
 import java.math.BigInteger;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.teekms.governance.contracts.RootCustodyContract;
@@ -23,20 +24,109 @@ public final class RootCustody extends GovernanceContract {
 
   /** A registered custodian; id = SHA-256(publicKey). */
   public record Custodian(byte[] id, byte[] publicKey, Kind kind, String name, boolean active,
-      long registeredAtBlock) {}
+      long registeredAtBlock) {
+    public Custodian {
+      id = id.clone();
+      publicKey = publicKey.clone();
+    }
+
+    @Override
+    public byte[] id() {
+      return id.clone();
+    }
+
+    @Override
+    public byte[] publicKey() {
+      return publicKey.clone();
+    }
+
+    private Object[] values() {
+      return new Object[] {id, publicKey, kind, name, active, registeredAtBlock};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Custodian c && Arrays.deepEquals(values(), c.values());
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(values());
+    }
+  }
 
   /** A published backup: share i + 1 belongs to custodianIds[i], its envelope has envelopeDigests[i]. */
   public record Backup(long generation, int threshold, byte[] commitments, List<byte[]> custodianIds,
       List<byte[]> envelopeDigests, long publishedAtBlock) {
     public Backup {
-      custodianIds = List.copyOf(custodianIds);
-      envelopeDigests = List.copyOf(envelopeDigests);
+      commitments = commitments.clone();
+      custodianIds = ByteArrays.copy(custodianIds);
+      envelopeDigests = ByteArrays.copy(envelopeDigests);
+    }
+
+    @Override
+    public byte[] commitments() {
+      return commitments.clone();
+    }
+
+    @Override
+    public List<byte[]> custodianIds() {
+      return ByteArrays.copy(custodianIds);
+    }
+
+    @Override
+    public List<byte[]> envelopeDigests() {
+      return ByteArrays.copy(envelopeDigests);
+    }
+
+    private Object[] values() {
+      return new Object[] {generation, threshold, commitments, ByteArrays.deep(custodianIds),
+          ByteArrays.deep(envelopeDigests), publishedAtBlock};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Backup b && Arrays.deepEquals(values(), b.values());
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(values());
     }
   }
 
   /** An authorized recovery request. */
   public record Recovery(byte[] requestId, long generation, byte[] nodeKeyId, long authorizedAtBlock,
-      long expiresAtBlock, boolean revoked) {}
+      long expiresAtBlock, boolean revoked) {
+    public Recovery {
+      requestId = requestId.clone();
+      nodeKeyId = nodeKeyId.clone();
+    }
+
+    @Override
+    public byte[] requestId() {
+      return requestId.clone();
+    }
+
+    @Override
+    public byte[] nodeKeyId() {
+      return nodeKeyId.clone();
+    }
+
+    private Object[] values() {
+      return new Object[] {requestId, generation, nodeKeyId, authorizedAtBlock, expiresAtBlock, revoked};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Recovery r && Arrays.deepEquals(values(), r.values());
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(values());
+    }
+  }
 
   /** The contract's answer to "may custodians answer this request now?", with its reason when not. */
   public record Authorization(boolean authorized, String reason) {}

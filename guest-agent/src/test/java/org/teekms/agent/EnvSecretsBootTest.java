@@ -32,7 +32,7 @@ import org.teekms.agent.env.EnvFiles;
 import org.teekms.agent.env.EnvJson;
 import org.teekms.agent.env.EnvSettings;
 import org.teekms.agent.env.EnvVar;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.KeyRequest;

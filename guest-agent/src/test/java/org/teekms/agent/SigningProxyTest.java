@@ -283,7 +283,7 @@ class SigningProxyTest {
    * The golden mrSystem of the fixture's CVM: the agent boots in a simulated TD whose MRTD and RTMR0-2 are all zero
    * (no firmware events), so SHA-256 of 192 zero bytes (the vector in docs/security.md).
    */
-  static final org.teekms.attest.tdx.Bytes AGENT_OS = org.teekms.attest.tdx.Bytes.fromHex(
+  static final org.teekms.crypto.Bytes AGENT_OS = org.teekms.crypto.Bytes.fromHex(
       "5d89f056865052bcb89c910d2d62872e029fb273c3db03f8968a52a41593c1b5");
 
   @Test
@@ -386,8 +386,8 @@ class SigningProxyTest {
     // the OS the hardware measured must be one the verifier trusts: the compose hash alone is the OS's claim
     assertEquals(AGENT_OS.hex(), ok.details().at("/osMeasurement/mrSystem").asText());
     assertTrue(ok.details().at("/osMeasurement/proven").asBoolean());
-    for (var golden : List.of(java.util.Set.<org.teekms.attest.tdx.Bytes>of(),
-        java.util.Set.of(org.teekms.attest.tdx.Bytes.copyOf(new byte[32])))) {
+    for (var golden : List.of(java.util.Set.<org.teekms.crypto.Bytes>of(),
+        java.util.Set.of(org.teekms.crypto.Bytes.copyOf(new byte[32])))) {
       SignedResponseVerifier.Verdict unproven = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
           new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
           QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),

@@ -1,5 +1,6 @@
 package org.teekms.agent;
 
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.VersionRef;
 import com.google.protobuf.ByteString;
 import io.grpc.Context;
@@ -57,7 +58,6 @@ import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsKeyManager;
 import org.teekms.attest.ratls.RaTlsTrustManager;
 import org.teekms.attest.ratls.SimulatedRaTls;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootCertificate;

@@ -3,6 +3,7 @@ package org.teekms.proto;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import org.teekms.crypto.Digests;
 
@@ -20,7 +21,33 @@ import org.teekms.crypto.Digests;
 public final class KmsIdentityBinding {
 
   /** One live generation: its KMS root address and its KMS CA certificate (DER). */
-  public record Root(int generation, byte[] address, byte[] caCertificate) {}
+  public record Root(int generation, byte[] address, byte[] caCertificate) {
+    public Root {
+      address = address.clone();
+      caCertificate = caCertificate.clone();
+    }
+
+    @Override
+    public byte[] address() {
+      return address.clone();
+    }
+
+    @Override
+    public byte[] caCertificate() {
+      return caCertificate.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Root r && generation == r.generation && Arrays.equals(address, r.address)
+          && Arrays.equals(caCertificate, r.caCertificate);
+    }
+
+    @Override
+    public int hashCode() {
+      return (generation * 31 + Arrays.hashCode(address)) * 31 + Arrays.hashCode(caCertificate);
+    }
+  }
 
   private KmsIdentityBinding() {}
 

@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Bytes;
 
 /**
  * Who the user expects to have answered: without one, a valid signature proves only that <em>some</em> TDX VM

@@ -11,6 +11,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
@@ -35,6 +36,16 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
   @Override
   public byte[] nonce() {
     return nonce.clone();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof NvidiaPayload p && Arrays.equals(nonce, p.nonce) && evidence.equals(p.evidence);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(nonce) * 31 + evidence.hashCode();
   }
 
   public String encode() {

@@ -20,7 +20,6 @@ import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuResult;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.MrSystem;
 import org.teekms.attest.tdx.QuoteParseException;
@@ -29,6 +28,7 @@ import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.EthereumAddress;
 
 /**

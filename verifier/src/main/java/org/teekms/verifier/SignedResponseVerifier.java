@@ -21,10 +21,10 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.MrSystem;
 import java.util.Set;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.EthereumAddress;
 
 /**

@@ -1,7 +1,7 @@
 package org.teekms.attest.eventlog;
 
-import org.teekms.attest.tdx.Bytes;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 
 /**
  * Who a CVM says it is, read from its replayed RTMR3 runtime events (see docs/ra-tls.md, "Boot sequence").

@@ -1,6 +1,5 @@
 package org.teekms.attest.eventlog;
 
-import org.teekms.attest.tdx.Bytes;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -10,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.teekms.crypto.Bytes;
 
 /**
  * The boot-sequence rules for RTMR3 runtime events, and the {@link BootIdentity} they yield. Mirrors the order in

@@ -1,8 +1,8 @@
 package org.teekms.attest.eventlog;
 
 import java.util.Optional;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.crypto.Bytes;
 
 /**
  * A report-style check of an event log against a TD report, for tools: never throws, says whether the log replays

@@ -1,11 +1,11 @@
 package org.teekms.attest.eventlog;
 
-import org.teekms.attest.tdx.Bytes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * Checks a dstack event log against the registers of a (separately verified) TD quote: RTMR3 must replay exactly,

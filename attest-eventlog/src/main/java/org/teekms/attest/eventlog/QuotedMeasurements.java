@@ -1,8 +1,8 @@
 package org.teekms.attest.eventlog;
 
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.TdReport;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * The measurement registers a verified TD quote carries, as the event-log verifier needs them (48 bytes each).

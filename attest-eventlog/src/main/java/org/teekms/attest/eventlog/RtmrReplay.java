@@ -1,7 +1,7 @@
 package org.teekms.attest.eventlog;
 
-import org.teekms.attest.tdx.Bytes;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * Replays an event log into RTMR0-3. Runtime events are re-digested from their name and payload; a runtime event

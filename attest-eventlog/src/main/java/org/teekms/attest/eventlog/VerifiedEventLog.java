@@ -1,7 +1,7 @@
 package org.teekms.attest.eventlog;
 
-import org.teekms.attest.tdx.Bytes;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * An event log that replayed to the quoted registers and follows the boot sequence.

@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.teekms.attest.eventlog.EventLogEntry;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * The three ACPI DATA digests OVMF measures into RTMR0 (QEMU's table loader script, the RSDP, the tables). They

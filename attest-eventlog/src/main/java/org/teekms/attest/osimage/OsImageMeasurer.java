@@ -1,6 +1,6 @@
 package org.teekms.attest.osimage;
 
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * Computes the MRTD and RTMR0-2 a dstack OS image yields in a given VM, from its measurement document, the vm_config

@@ -2,7 +2,7 @@ package org.teekms.attest.osimage;
 
 import java.util.List;
 import java.util.Optional;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * The outcome of {@link OsImageVerifier#verify}: facts, not policy.

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.teekms.attest.eventlog.EventLogEntry;
 import org.teekms.attest.eventlog.QuotedMeasurements;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.crypto.Bytes;
 
 /**
  * Proves (or refuses) the OS image a dstack TD claims in its vm_config by recomputing the image's MRTD and RTMR0-2

@@ -11,7 +11,7 @@ import java.io.IOException;
 import java.util.Iterator;
 import java.util.Objects;
 import java.util.Set;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * The decoded {@code measurement.tdx.cbor} (dstack {@code TdxOsImageMeasurement}, CBOR schema version 3): what an OS

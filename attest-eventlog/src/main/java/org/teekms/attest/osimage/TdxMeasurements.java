@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.teekms.attest.eventlog.QuotedMeasurements;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /** MRTD and RTMR0-2 (48 bytes each): the registers that measure firmware, kernel, command line and initrd. */
 public record TdxMeasurements(Bytes mrtd, Bytes rtmr0, Bytes rtmr1, Bytes rtmr2) {

@@ -9,7 +9,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.Set;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * dstack's {@code vm_config} (dstack-types {@code VmConfig}): what the host says about the VM it launched. Nothing in

@@ -1,6 +1,7 @@
 package org.teekms.attest.provider;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.teekms.attest.eventlog.DstackEventLogCodec;
 import org.teekms.attest.eventlog.EventLogEntry;
@@ -51,6 +52,16 @@ public final class RuntimeEventLog implements RuntimeEventRecorder {
     @Override
     public byte[] quote() {
       return quote.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof QuoteWithLog q && Arrays.equals(quote, q.quote) && eventLogJson.equals(q.eventLogJson);
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.hashCode(quote) * 31 + eventLogJson.hashCode();
     }
   }
 }

@@ -15,7 +15,7 @@ import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.eventlog.EventLogEntry;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /** The OS-image measurement path on the real dstack 0.6.0 "lite" capture, and each way an attacker could bend it. */
 class OsImageVerifierTest {

@@ -56,6 +56,17 @@ public record HopperReport(
     public byte[] value() {
       return value.clone();
     }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof MeasurementBlock m && index == m.index && valueType == m.valueType
+          && java.util.Arrays.equals(value, m.value);
+    }
+
+    @Override
+    public int hashCode() {
+      return (index * 31 + valueType) * 31 + java.util.Arrays.hashCode(value);
+    }
   }
 
   /** One opaque-data TLV field. */
@@ -67,6 +78,16 @@ public record HopperReport(
     @Override
     public byte[] value() {
       return value.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof OpaqueField f && type == f.type && java.util.Arrays.equals(value, f.value);
+    }
+
+    @Override
+    public int hashCode() {
+      return type * 31 + java.util.Arrays.hashCode(value);
     }
   }
 

@@ -27,6 +27,22 @@ public record Rim(String name, Kind kind, String product, String version, List<G
       alternatives = alternatives.stream().map(byte[]::clone).toList();
     }
 
+    @Override
+    public List<byte[]> alternatives() {
+      return alternatives.stream().map(byte[]::clone).toList();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof GoldenMeasurement g && index == g.index && active == g.active && size == g.size
+          && java.util.Arrays.deepEquals(alternatives.toArray(), g.alternatives.toArray());
+    }
+
+    @Override
+    public int hashCode() {
+      return (index * 31 + size) * 31 + java.util.Arrays.deepHashCode(alternatives.toArray());
+    }
+
     boolean accepts(byte[] runtime) {
       if (runtime.length != size) {
         return false;

@@ -1,5 +1,7 @@
 package org.teekms.attest.tdx;
 
+import org.teekms.crypto.Bytes;
+
 /**
  * Bounds-checked little-endian reader over a byte array. Every read that would pass the limit throws a
  * {@link QuoteParseException} naming the field, so no length field can cause an out-of-bounds access or a large

@@ -17,6 +17,7 @@ import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.CollateralRequest;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 
 /**
  * Verifies Intel DCAP quotes (TDX and SGX) at an explicit time against a configured trust anchor:
@@ -123,7 +124,7 @@ public final class DcapQuoteVerifier {
       checkQeReportSignature(quote, chain);
       checkQeReportData(quote);
       ECPublicKeyParameters attestationKey = attestationKey(quote);
-      if (!EcdsaP256.verify(attestationKey, quote.signedRegion().array(), quote.quoteSignature().array())) {
+      if (!EcdsaP256.verify(attestationKey, quote.signedRegion().toByteArray(), quote.quoteSignature().toByteArray())) {
         throw new VerificationException(VerificationFailure.QUOTE_SIGNATURE_INVALID,
             "unable to verify the quote's header and body with its ECDSA attestation key");
       }
@@ -149,10 +150,10 @@ public final class DcapQuoteVerifier {
   private static void checkQeReportData(TdxQuote quote) throws VerificationException {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update(quote.attestationKey().array());
-      sha.update(quote.qeAuthData().array());
+      quote.attestationKey().updateDigest(sha);
+      quote.qeAuthData().updateDigest(sha);
       byte[] expected = sha.digest();
-      byte[] reportData = quote.qeReport().reportData().array();
+      byte[] reportData = quote.qeReport().reportData().toByteArray();
       boolean ok = MessageDigest.isEqual(expected, java.util.Arrays.copyOf(reportData, 32));
       for (int i = 32; i < 64; i++) {
         ok &= reportData[i] == 0;
@@ -167,8 +168,8 @@ public final class DcapQuoteVerifier {
   }
 
   private void checkQeReportSignature(TdxQuote quote, PckChain chain) throws VerificationException {
-    byte[] report = quote.qeReportRaw().array();
-    byte[] signature = quote.qeReportSignature().array();
+    byte[] report = quote.qeReportRaw().toByteArray();
+    byte[] signature = quote.qeReportSignature().toByteArray();
     String key = CertificatePaths.sha256(chain.leafKey().getQ().getEncoded(false), report, signature);
     if (verifiedQeReports.getIfPresent(key) != null) {
       return;
@@ -181,7 +182,7 @@ public final class DcapQuoteVerifier {
   }
 
   private ECPublicKeyParameters attestationKey(TdxQuote quote) throws VerificationException {
-    byte[] raw = quote.attestationKey().array();
+    byte[] raw = quote.attestationKey().toByteArray();
     String id = java.util.HexFormat.of().formatHex(raw);
     ECPublicKeyParameters key = attestationKeys.getIfPresent(id);
     if (key == null) {
@@ -221,7 +222,7 @@ public final class DcapQuoteVerifier {
   private record PckChain(List<X509Certificate> path, PckExtension extension, ECPublicKeyParameters leafKey) {}
 
   private PckChain pckChain(Bytes pem) throws VerificationException {
-    String key = CertificatePaths.sha256(pem.array());
+    String key = CertificatePaths.sha256(pem.toByteArray());
     Object cached = pckChains.getIfPresent(key);
     if (cached == null) {
       try {
@@ -240,7 +241,7 @@ public final class DcapQuoteVerifier {
   private PckChain buildPckChain(Bytes pem) throws VerificationException {
     List<X509Certificate> certs;
     try {
-      certs = Pem.strictCertificateChain(pem.array());
+      certs = Pem.strictCertificateChain(pem.toByteArray());
     } catch (CertificateException e) {
       throw new VerificationException(VerificationFailure.PCK_CHAIN_INVALID, "PCK certificate chain: "
           + e.getMessage());

@@ -1,5 +1,7 @@
 package org.teekms.attest.tdx;
 
+import org.teekms.crypto.Bytes;
+
 /**
  * An SGX enclave report (384 bytes): the body of an SGX quote, and the QE report inside every quote's signature data.
  */

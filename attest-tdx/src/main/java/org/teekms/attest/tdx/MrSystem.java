@@ -2,6 +2,7 @@ package org.teekms.attest.tdx;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import org.teekms.crypto.Bytes;
 
 /**
  * The OS identity the TDX module measured: {@code mrSystem = SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2)} over the

@@ -10,6 +10,7 @@ import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1Sequence;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 
 /**
@@ -35,7 +36,7 @@ public record PckExtension(
 
   /** SHA-256 of the PPID: a stable device identifier that does not reveal the PPID itself. */
   public Bytes deviceId() {
-    return Bytes.copyOf(Digests.sha256(ppid.array()));
+    return Bytes.copyOf(Digests.sha256(ppid.toByteArray()));
   }
 
   /** Reads the extension from a PCK leaf; throws if it is absent or any required field is missing or malformed. */

@@ -95,7 +95,7 @@ record PreparedCollateral(
       throw new VerificationException(VerificationFailure.COLLATERAL_INVALID, what
           + " signer: certificate key is not an EC P-256 key");
     }
-    if (!EcdsaP256.verify(key, doc.signedBytes(), doc.signature().array())) {
+    if (!EcdsaP256.verify(key, doc.signedBytes(), doc.signature().toByteArray())) {
       throw new VerificationException(VerificationFailure.COLLATERAL_INVALID, what
           + " signature does not verify with the key of " + signer.getSubjectX500Principal().getName());
     }

@@ -1,5 +1,7 @@
 package org.teekms.attest.tdx;
 
+import org.teekms.crypto.Bytes;
+
 /**
  * The 48-byte quote header. Bytes 8..11 are QE_SVN and PCE_SVN in v3; v4/v5 TDX quotes carry zeros there (reserved).
  */

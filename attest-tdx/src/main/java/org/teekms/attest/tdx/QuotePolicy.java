@@ -5,6 +5,7 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.teekms.crypto.Bytes;
 
 /**
  * Decides, after verification, whether a verified quote is acceptable: which TCB statuses and advisories are

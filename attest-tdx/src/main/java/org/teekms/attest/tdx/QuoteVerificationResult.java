@@ -3,6 +3,7 @@ package org.teekms.attest.tdx;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.teekms.crypto.Bytes;
 
 /**
  * What verifying a quote established. When {@link #valid()} the quote is genuine (signed by a QE on a platform that

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.TreeSet;
 import org.teekms.attest.tdx.collateral.QeIdentity;
 import org.teekms.attest.tdx.collateral.TcbInfo;
+import org.teekms.crypto.Bytes;
 
 /**
  * Intel's TCB evaluation for a verified quote (see docs/tdx-quote-verification.md):

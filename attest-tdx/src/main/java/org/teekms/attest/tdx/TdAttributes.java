@@ -1,5 +1,7 @@
 package org.teekms.attest.tdx;
 
+import org.teekms.crypto.Bytes;
+
 /**
  * TD ATTRIBUTES (8 bytes, a little-endian 64-bit field) with the bits the TDX module defines decoded. Bit 0 (DEBUG)
  * means the host can read and change the TD's memory: such a TD proves nothing about its code. Bit 29 (MIGRATABLE)

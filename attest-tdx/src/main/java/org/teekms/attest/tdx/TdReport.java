@@ -1,6 +1,7 @@
 package org.teekms.attest.tdx;
 
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * A TD report body: TDX 1.0 (584 bytes, quote v4 or v5 body type 2) or TDX 1.5 (648 bytes, v5 body type 3, which

@@ -2,6 +2,7 @@ package org.teekms.attest.tdx;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
+import org.teekms.crypto.Bytes;
 
 /**
  * A parsed Intel DCAP quote: version 3 (SGX), 4 (TDX 1.0 or SGX) or 5 (body type 1 SGX, 2 TDX 1.0, 3 TDX 1.5), with

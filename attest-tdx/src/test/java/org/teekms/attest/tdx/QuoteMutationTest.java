@@ -17,6 +17,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.teekms.attest.Fixtures;
+import org.teekms.crypto.Bytes;
 
 /**
  * Mutated quotes: go-tdx-guest's negative cases (verify_test.go::TestNegativeVerification) each fail for the reason

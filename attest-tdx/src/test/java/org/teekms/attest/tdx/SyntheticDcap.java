@@ -37,6 +37,7 @@ import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.SignedJson;
+import org.teekms.crypto.Bytes;
 
 /**
  * Test helper: a complete synthetic DCAP world under its own root CA (no Intel key involved): PCK chain with the SGX

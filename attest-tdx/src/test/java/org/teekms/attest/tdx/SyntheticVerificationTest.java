@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 
 /**
  * TCB rules, revocation and policy on a synthetic DCAP world under its own root CA (SyntheticDcap): proves the

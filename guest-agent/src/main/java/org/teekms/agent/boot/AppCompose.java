@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -169,5 +170,17 @@ public record AppCompose(byte[] bytes, byte[] composeHash, String name, String k
   @Override
   public byte[] composeHash() {
     return composeHash.clone();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AppCompose c && Arrays.equals(bytes, c.bytes) && Arrays.equals(composeHash, c.composeHash)
+        && name.equals(c.name) && keyProvider.equals(c.keyProvider) && pinnedKmsRoot.equals(c.pinnedKmsRoot)
+        && allowedEnvs.equals(c.allowedEnvs) && publicSysinfo == c.publicSysinfo;
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(composeHash);
   }
 }

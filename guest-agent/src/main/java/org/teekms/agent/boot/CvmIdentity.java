@@ -1,5 +1,6 @@
 package org.teekms.agent.boot;
 
+import java.util.Arrays;
 import java.util.Objects;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
@@ -26,5 +27,16 @@ public record CvmIdentity(AppId appId, InstanceId instanceId, byte[] osImageHash
   @Override
   public byte[] osImageHash() {
     return osImageHash.clone();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CvmIdentity c && appId.equals(c.appId) && instanceId.equals(c.instanceId)
+        && Arrays.equals(osImageHash, c.osImageHash) && compose.equals(c.compose);
+  }
+
+  @Override
+  public int hashCode() {
+    return (appId.hashCode() * 31 + instanceId.hashCode()) * 31 + Arrays.hashCode(osImageHash);
   }
 }

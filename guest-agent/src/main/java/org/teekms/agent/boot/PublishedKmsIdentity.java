@@ -2,6 +2,7 @@ package org.teekms.agent.boot;
 
 import java.math.BigInteger;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,7 +34,36 @@ public final class PublishedKmsIdentity {
 
   /** What the registry stores for one generation, with the block it was read at. */
   public record Entry(int generation, byte[] rootPublicKeys, byte[] caCertificateSha256, RootAnchor.State state,
-      long blockNumber, String blockHash) {}
+      long blockNumber, String blockHash) {
+    public Entry {
+      rootPublicKeys = rootPublicKeys.clone();
+      caCertificateSha256 = caCertificateSha256.clone();
+    }
+
+    @Override
+    public byte[] rootPublicKeys() {
+      return rootPublicKeys.clone();
+    }
+
+    @Override
+    public byte[] caCertificateSha256() {
+      return caCertificateSha256.clone();
+    }
+
+    private Object[] values() {
+      return new Object[] {generation, rootPublicKeys, caCertificateSha256, state, blockNumber, blockHash};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Entry e && Arrays.deepEquals(values(), e.values());
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.deepHashCode(values());
+    }
+  }
 
   /** Reads the published identity of a generation at a pinned block. */
   @FunctionalInterface

@@ -54,7 +54,7 @@ public final class GovernanceAppPolicy implements AppPolicyPort, KmsPolicyPort,
     } else if (instance.length != 20) {
       throw new IllegalArgumentException("instance id must be 20 bytes for the registry, got " + instance.length);
     }
-    return new BootInfo(peer.appId(), peer.composeHash(), instance, peer.deviceId(), peer.mrAggregated(),
+    return new BootInfo(peer.appId().toBytes(), peer.composeHash(), instance, peer.deviceId(), peer.mrAggregated(),
         peer.osImageHash(), peer.tcbStatus().name(), peer.advisoryIds(), peer.gpuCount(), peer.gpuArch(),
         peer.gpuMinDriverVersion(), peer.os().mrSystem(), peer.os().imageProven());
   }

@@ -10,6 +10,7 @@ import org.teekms.attest.ratls.RaTlsException;
 import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsTrustManager;
 import org.teekms.governance.DriverVersion;
+import org.teekms.keys.AppId;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
@@ -108,9 +109,9 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     // which the chain accepts only with a golden mrSystem registered for it.
     byte[] osImage = id.provenOsImageHash().or(id::osImageHash).map(b -> b.toByteArray()).orElse(new byte[32]);
     try {
-      return new AttestedPeer(id.appId().toByteArray(), id.composeHash().toByteArray(), id.instanceId().toByteArray(),
-          device, mrAggregated, osImage, id.tcbStatus(), id.advisoryIds(), id.td(), valid.size(), arch,
-          minDriver, id.keyProvider(), measuredOs(id), gpus);
+      return new AttestedPeer(AppId.of(id.appId().toByteArray()), id.composeHash().toByteArray(),
+          id.instanceId().toByteArray(), device, mrAggregated, osImage, id.tcbStatus(), id.advisoryIds(), id.td(),
+          valid.size(), arch, minDriver, id.keyProvider(), measuredOs(id), gpus);
     } catch (IllegalArgumentException e) {
       throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "verified identity unusable: " + e.getMessage());
     }

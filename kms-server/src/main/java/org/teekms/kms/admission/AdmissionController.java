@@ -263,7 +263,7 @@ public final class AdmissionController {
     details.put("gpuCount", String.valueOf(peer.gpuCount()));
     details.put("gpuDevices", gpuDevices(peer));
     nonce.hex().ifPresent(n -> details.put(ClientNonce.AUDIT_KEY, n));
-    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, peer.appId(), peer.instanceId(),
+    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, Optional.of(peer.appId()), peer.instanceId(),
         chosen.stream().map(AppKeyState.KeyVersion::version).toList(),
         chosen.get(chosen.size() - 1).rootGeneration(), block, details);
     return new Derived(state, keys, grant);
@@ -307,7 +307,7 @@ public final class AdmissionController {
     TlsCertificateIssuer.Issued issued = TlsCertificateIssuer.issue(admitted.deriver(), current.of(app(peer)),
         instance(peer), new KeyVersionPolicy(state.currentVersion(), state.minVersion(), Set.of()), csrDer, dnsNames,
         validitySeconds, clientAuth, clock);
-    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, peer.appId(), peer.instanceId(),
+    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.SIGN_CERT, Optional.of(peer.appId()), peer.instanceId(),
         List.of(current.version()), current.rootGeneration(), admitted.block(), Map.of(
             "certificateSha256", issued.certificateSha256Hex(), "serial", issued.serialHex(),
             "dnsNames", String.join(",", dnsNames), "composeHash", HexFormat.of().formatHex(peer.composeHash())));
@@ -379,7 +379,7 @@ public final class AdmissionController {
       facts.put("chainId", b.chainId());
     });
     nonce.hex().ifPresent(n -> facts.put(ClientNonce.AUDIT_KEY, n));
-    return db(ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts))
+    return db(ledger.recordDenial(kind, peer.appId().toBytes(), denied.code().name(), facts))
         .onFailure().invoke(e -> LOG.warnf("denial of app 0x%s (%s) could not be audited: %s", peer.appHex(),
             denied.code(), rootMessage(e)))
         .onFailure().recoverWithNull().replaceWithVoid();
@@ -400,7 +400,7 @@ public final class AdmissionController {
   }
 
   private static org.teekms.keys.AppId app(AttestedPeer peer) {
-    return org.teekms.keys.AppId.of(peer.appId());
+    return peer.appId();
   }
 
   private static Optional<org.teekms.keys.InstanceId> instance(AttestedPeer peer) {

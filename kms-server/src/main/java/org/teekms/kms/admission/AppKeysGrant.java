@@ -1,23 +1,20 @@
 package org.teekms.kms.admission;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
+import org.teekms.keys.AppId;
 import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.keys.ReleasedAppKeys;
 
 /** A successful GetAppKeys: the recorded grant and the released keys (destroy them once sent). */
-public record AppKeysGrant(UUID grantId, byte[] appId, byte[] instanceId, int currentVersion, int minVersion,
+public record AppKeysGrant(UUID grantId, AppId appId, byte[] instanceId, int currentVersion, int minVersion,
     List<ReleasedAppKeys> keys, PolicyBlockRef policyBlock) {
 
   public AppKeysGrant {
-    appId = appId.clone();
+    Objects.requireNonNull(appId, "appId");
     instanceId = instanceId.clone();
     keys = List.copyOf(keys);
-  }
-
-  @Override
-  public byte[] appId() {
-    return appId.clone();
   }
 
   @Override

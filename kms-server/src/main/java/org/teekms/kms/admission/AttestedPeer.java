@@ -7,12 +7,14 @@ import java.util.Objects;
 import java.util.Optional;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.keys.AppId;
 
 /**
  * What the RA-TLS handshake established about a client CVM (quote, event log and GPU evidence already verified):
  * the facts the admission decision uses. Built by the RA-TLS adapter from the verified identity; never from
  * anything the client merely claims.
  *
+ * @param appId the app the CVM measured (its policy contract address)
  * @param instanceId 0-64 bytes (empty when the app runs without an instance id)
  * @param osImageHash 32 bytes, all zero when not measured
  * @param tcbStatus the platform's TCB status DCAP established (never Revoked: DCAP refuses that)
@@ -26,12 +28,12 @@ import org.teekms.attest.tdx.TdReport;
  * @param gpus every GPU's verification outcome (the facts behind gpuCount/gpuArch/gpuMinDriverVersion, which count
  *     only valid GPUs)
  */
-public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
+public record AttestedPeer(AppId appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
     byte[] osImageHash, TcbStatus tcbStatus, List<String> advisoryIds, TdReport td, int gpuCount, String gpuArch,
     long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os, GpuFacts gpus) {
 
   /** A peer that presented no GPU evidence to a KMS that verifies GPU evidence. */
-  public AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
+  public AttestedPeer(AppId appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
       byte[] osImageHash, TcbStatus tcbStatus, List<String> advisoryIds, TdReport td, int gpuCount, String gpuArch,
       long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os) {
     this(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, td, gpuCount,
@@ -39,7 +41,7 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
   }
 
   public AttestedPeer {
-    appId = exact(appId, 20, "appId");
+    Objects.requireNonNull(appId, "appId");
     composeHash = exact(composeHash, 32, "composeHash");
     Objects.requireNonNull(instanceId, "instanceId");
     if (instanceId.length > 64) {
@@ -66,7 +68,6 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
     return b.clone();
   }
 
-  @Override public byte[] appId() { return appId.clone(); }
   @Override public byte[] composeHash() { return composeHash.clone(); }
   @Override public byte[] instanceId() { return instanceId.clone(); }
   @Override public byte[] deviceId() { return deviceId.clone(); }
@@ -79,12 +80,12 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
   }
 
   public String appHex() {
-    return HexFormat.of().formatHex(appId);
+    return appId.toHex();
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof AttestedPeer p && Arrays.equals(appId, p.appId) && Arrays.equals(composeHash, p.composeHash)
+    return o instanceof AttestedPeer p && appId.equals(p.appId) && Arrays.equals(composeHash, p.composeHash)
         && Arrays.equals(instanceId, p.instanceId) && Arrays.equals(deviceId, p.deviceId)
         && Arrays.equals(mrAggregated, p.mrAggregated) && Arrays.equals(osImageHash, p.osImageHash)
         && tcbStatus.equals(p.tcbStatus) && advisoryIds.equals(p.advisoryIds) && td.equals(p.td)
@@ -95,13 +96,13 @@ public record AttestedPeer(byte[] appId, byte[] composeHash, byte[] instanceId, 
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(appId) * 31 + Arrays.hashCode(instanceId);
+    return appId.hashCode() * 31 + Arrays.hashCode(instanceId);
   }
 
   @Override
   public String toString() {
     HexFormat hex = HexFormat.of();
-    return "AttestedPeer[app=" + hex.formatHex(appId) + ", compose=" + hex.formatHex(composeHash) + ", instance="
+    return "AttestedPeer[app=" + appId.toHex() + ", compose=" + hex.formatHex(composeHash) + ", instance="
         + hex.formatHex(instanceId) + ", tcb=" + tcbStatus + ", debug=" + debug() + ", gpus=" + gpuCount + ", mrSystem="
         + os.mrSystemHex() + "]";
   }

@@ -1,7 +1,7 @@
 package org.teekms.kms.audit;
 
 import java.util.Optional;
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * Result of recomputing the audit chain: valid, how many entries were checked and the head reached, or the first

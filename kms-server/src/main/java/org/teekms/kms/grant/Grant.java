@@ -1,35 +1,44 @@
 package org.teekms.kms.grant;
 
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
+import org.teekms.keys.AppId;
 
 /** A key release about to be recorded: who got which versions of which app's keys, under which decision. */
-public record Grant(UUID grantId, Kind kind, byte[] appId, byte[] instanceId, List<Integer> keyVersions,
+public record Grant(UUID grantId, Kind kind, Optional<AppId> appId, byte[] instanceId, List<Integer> keyVersions,
     int rootGeneration, PolicyBlockRef policyBlock, Map<String, String> extraFacts) {
 
   public enum Kind { APP_KEYS, SIGN_CERT, ONBOARDING }
 
   public Grant {
-    if (appId == null || (appId.length != 20 && kind != Kind.ONBOARDING) || (kind == Kind.ONBOARDING && appId.length != 0)) {
-      throw new IllegalArgumentException("app id must be 20 bytes (empty for onboarding)");
+    if (appId == null || appId.isPresent() == (kind == Kind.ONBOARDING)) {
+      throw new IllegalArgumentException("an app grant needs an app id, and an onboarding grant none");
     }
-    appId = appId.clone();
     instanceId = instanceId.clone();
     keyVersions = List.copyOf(keyVersions);
     extraFacts = Map.copyOf(extraFacts);
   }
 
   @Override
-  public byte[] appId() {
-    return appId.clone();
+  public byte[] instanceId() {
+    return instanceId.clone();
   }
 
   @Override
-  public byte[] instanceId() {
-    return instanceId.clone();
+  public boolean equals(Object o) {
+    return o instanceof Grant g && grantId.equals(g.grantId) && kind == g.kind && appId.equals(g.appId)
+        && Arrays.equals(instanceId, g.instanceId) && keyVersions.equals(g.keyVersions)
+        && rootGeneration == g.rootGeneration && policyBlock.equals(g.policyBlock) && extraFacts.equals(g.extraFacts);
+  }
+
+  @Override
+  public int hashCode() {
+    return grantId.hashCode();
   }
 
   /** The non-secret facts the audit entry records. */

@@ -3,6 +3,7 @@ package org.teekms.kms.grant;
 import io.smallrye.mutiny.Uni;
 import java.util.Map;
 import java.util.TreeMap;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditEntry;
@@ -27,7 +28,8 @@ public final class GrantLedger {
    * releases keys only after this completes successfully.
    */
   public Uni<AuditEntry> recordGrant(Grant grant) {
-    AuditDraft draft = new AuditDraft(grant.grantId(), "GRANT_" + grant.kind().name(), grant.appId(),
+    AuditDraft draft = new AuditDraft(grant.grantId(), "GRANT_" + grant.kind().name(),
+        grant.appId().map(AppId::toBytes).orElse(null),
         AuditDraft.Outcome.ALLOWED, "", AuditDetail.json(grant.auditFacts()));
     return audit.commit(draft, (session, entry) -> session.persist(KeyGrantRecord.of(grant, entry)));
   }

@@ -5,6 +5,7 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 import java.util.UUID;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditEntry;
 
 /**
@@ -57,7 +58,7 @@ public class KeyGrantRecord {
     KeyGrantRecord r = new KeyGrantRecord();
     r.grantId = grant.grantId();
     r.kind = grant.kind().name();
-    r.appId = grant.appId();
+    r.appId = grant.appId().map(AppId::toBytes).orElse(new byte[0]);
     r.instanceId = grant.instanceId();
     r.keyVersions = grant.keyVersions().toArray(Integer[]::new);
     r.rootGeneration = grant.rootGeneration();

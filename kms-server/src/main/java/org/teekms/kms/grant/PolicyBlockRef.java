@@ -1,6 +1,6 @@
 package org.teekms.kms.grant;
 
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 
 /** The chain block a policy decision was read at (chain id, number, 32-byte hash); compares by value. */
 public record PolicyBlockRef(long chainId, long number, Bytes hash) {

@@ -6,7 +6,6 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import javax.net.ssl.SSLSession;
-import java.util.HexFormat;
 import org.jboss.logging.Logger;
 import org.jboss.logging.MDC;
 import org.teekms.keys.AppRootCertificate;
@@ -88,7 +87,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
   private void respond(AppKeysGrant grant, StreamObserver<GetAppKeysResponse> out) {
     try {
       GetAppKeysResponse.Builder response = GetAppKeysResponse.newBuilder()
-          .setAppId(ByteString.copyFrom(grant.appId())).setInstanceId(ByteString.copyFrom(grant.instanceId()))
+          .setAppId(ByteString.copyFrom(grant.appId().toBytes())).setInstanceId(ByteString.copyFrom(grant.instanceId()))
           .setCurrentVersion(grant.currentVersion()).setMinVersion(grant.minVersion())
           .setPolicyBlock(PolicyBlock.newBuilder().setChainId(grant.policyBlock().chainId())
               .setNumber(grant.policyBlock().number()).setHash(ByteString.copyFrom(grant.policyBlock().hash().toByteArray())))
@@ -96,7 +95,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
       for (ReleasedAppKeys k : grant.keys()) {
         response.addKeys(encode(k));
       }
-      String app = "0x" + HexFormat.of().formatHex(grant.appId());
+      String app = "0x" + grant.appId().toHex();
       logDecision("GetAppKeys", app, grant.grantId().toString(), null, () -> LOG.infof(
           "GetAppKeys granted: app %s versions %s grant %s", app,
           grant.keys().stream().map(ReleasedAppKeys::version).toList(), grant.grantId()));

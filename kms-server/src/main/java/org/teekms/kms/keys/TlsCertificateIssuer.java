@@ -1,5 +1,6 @@
 package org.teekms.kms.keys;
 
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.VersionRef;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -41,7 +42,6 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import java.util.Optional;
 import org.teekms.crypto.BouncyCastle;
 import org.teekms.crypto.Digests;
-import org.teekms.keys.Bytes;
 import org.teekms.keys.InstanceId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootSecret;

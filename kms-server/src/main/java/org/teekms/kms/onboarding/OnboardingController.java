@@ -9,6 +9,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.AdmissionDenied;
@@ -190,7 +191,7 @@ public final class OnboardingController {
     }
     facts.put("mrAggregated", HexFormat.of().formatHex(peer.mrAggregated()));
     facts.put("deviceId", HexFormat.of().formatHex(peer.deviceId()));
-    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.ONBOARDING, new byte[0], peer.instanceId(), List.of(),
+    Grant grant = new Grant(UUID.randomUUID(), Grant.Kind.ONBOARDING, Optional.empty(), peer.instanceId(), List.of(),
         plan.current(), block, facts);
     return ledger.recordGrant(grant).ifNoItem().after(dbWait).fail()
         .onFailure().transform(e -> {

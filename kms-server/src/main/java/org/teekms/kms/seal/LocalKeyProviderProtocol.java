@@ -49,9 +49,9 @@ public final class LocalKeyProviderProtocol {
   }
 
   /** What the provider returns: the sealed key and an SGX quote whose REPORTDATA binds it. */
-  public record Response(org.teekms.keys.Bytes encryptedKey, org.teekms.keys.Bytes providerQuote) {
+  public record Response(org.teekms.crypto.Bytes encryptedKey, org.teekms.crypto.Bytes providerQuote) {
     public Response(byte[] encryptedKey, byte[] providerQuote) {
-      this(org.teekms.keys.Bytes.copyOf(encryptedKey), org.teekms.keys.Bytes.copyOf(providerQuote));
+      this(org.teekms.crypto.Bytes.copyOf(encryptedKey), org.teekms.crypto.Bytes.copyOf(providerQuote));
     }
   }
 

@@ -17,7 +17,6 @@ import java.util.Set;
 import org.bouncycastle.crypto.params.X25519PrivateKeyParameters;
 import org.teekms.attest.provider.QuoteProvider;
 import org.teekms.attest.provider.QuoteProviderException;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.EnclaveReport;
 import org.teekms.attest.tdx.QuoteParseException;
@@ -26,6 +25,7 @@ import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.TeeType;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 import org.teekms.kms.seal.KeyProviderException.Reason;
 
 /**

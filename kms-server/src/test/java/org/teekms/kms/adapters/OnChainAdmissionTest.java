@@ -30,6 +30,7 @@ import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
 import org.teekms.kms.admission.LocalAttestationPolicy;
 import org.teekms.kms.admission.MeasuredOs;
+import org.teekms.kms.admission.TestPeers;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.keys.LiveKeyring;
@@ -113,8 +114,8 @@ class OnChainAdmissionTest {
   }
 
   static AttestedPeer peer(byte[] appId, byte[] compose, int instance) {
-    return new AttestedPeer(appId, compose, bytes(20, instance), bytes(32, 0xd0), bytes(32, 0xa9), OS,
-        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0, Optional.empty(), os(MR_SYSTEM));
+    return TestPeers.peer().app(appId).compose(compose).instance(bytes(20, instance)).osImage(OS).os(os(MR_SYSTEM))
+        .build();
   }
 
   static byte[] appId() {
@@ -162,9 +163,7 @@ class OnChainAdmissionTest {
 
   @Test
   void osImageNotAllowedIsDenied() {
-    AttestedPeer p = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x06),
-        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0,
-        Optional.empty(), os(MR_SYSTEM));
+    AttestedPeer p = TestPeers.from(peer(appId(), COMPOSE, 1)).osImage(bytes(32, 0x06)).build();
     AdmissionDenied d = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(p, List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.OS_IMAGE_NOT_ALLOWED, d.code());
   }
@@ -193,7 +192,7 @@ class OnChainAdmissionTest {
     // the attack: an up-to-date TD with its own firmware and kernel, the victim's app id, compose hash and OS image
     // hash in RTMR3
     AttestedPeer forged = peerOf(tdx, verifier, boot.withOsImageHash(OS), bytes(48, 0x66), "ATTACKER");
-    assertTrue(java.util.Arrays.equals(withImage.appId(), forged.appId()));
+    assertEquals(withImage.appId(), forged.appId());
     assertTrue(java.util.Arrays.equals(withImage.composeHash(), forged.composeHash()));
     AdmissionDenied denied = assertThrows(AdmissionDenied.class, () -> controller.grantAppKeys(forged, List.of()).await().atMost(java.time.Duration.ofSeconds(60)));
     assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, denied.code());
@@ -259,10 +258,9 @@ class OnChainAdmissionTest {
 
   @Test
   void theAppsEffectiveGpuPolicyReachesTheKmsAndIsEnforcedThere() throws Exception {
-    AttestedPeer withGpu = new AttestedPeer(appId(), COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
-        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 1, "HOPPER", 550_127_005L, Optional.empty(), os(MR_SYSTEM),
+    AttestedPeer withGpu = TestPeers.from(peer(appId(), COMPOSE, 1)).gpus(1, "HOPPER", 550_127_005L).gpuFacts(
         org.teekms.kms.admission.TestGpus.verifiedAsMeasured(List.of(new org.teekms.kms.admission.GpuFacts.Gpu(
-            Optional.empty(), "verified", "ab".repeat(32), "HOPPER", "550.127.05", "96.00.9F.00.01"))));
+            Optional.empty(), "verified", "ab".repeat(32), "HOPPER", "550.127.05", "96.00.9F.00.01")))).build();
     GovernanceAppPolicy policy = policy(anvil.rpcUrl());
     assertEquals(AppPolicyVerdict.GpuRequirement.NONE, policy.check(withGpu).gpu());
     app.setGpuRequirements(new org.teekms.governance.GpuPolicy(1, "HOPPER", 550_000_000L));
@@ -288,14 +286,12 @@ class OnChainAdmissionTest {
       gpus.add(new org.teekms.kms.admission.GpuFacts.Gpu(Optional.empty(), "verified", String.format("%02x", i).repeat(32),
           arch, driver, "96.00.9F.00.01"));
     }
-    return new AttestedPeer(appId, COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS, org.teekms.attest.tdx.TcbStatus.UpToDate,
-        List.of(), org.teekms.kms.admission.TestTd.report(false), count, count == 0 ? "" : arch, count == 0 ? 0 : driverVersion, Optional.empty(), os(MR_SYSTEM),
-        org.teekms.kms.admission.TestGpus.verifiedAsMeasured(gpus));
+    return TestPeers.from(peer(appId, COMPOSE, 1)).gpus(count, count == 0 ? "" : arch, count == 0 ? 0 : driverVersion)
+        .gpuFacts(org.teekms.kms.admission.TestGpus.verifiedAsMeasured(gpus)).build();
   }
 
   static AttestedPeer withPlatform(AttestedPeer p, byte[] osImage, MeasuredOs measured, String tcb, List<String> advisories) {
-    return new AttestedPeer(p.appId(), p.composeHash(), p.instanceId(), p.deviceId(), p.mrAggregated(), osImage,
-        org.teekms.attest.tdx.TcbStatus.parse(tcb), advisories, p.td(), p.gpuCount(), p.gpuArch(), p.gpuMinDriverVersion(), p.keyProvider(), measured, p.gpus());
+    return TestPeers.from(p).osImage(osImage).os(measured).tcb(tcb).advisories(advisories).build();
   }
 
   static void assertDenied(DenyCode expected, AppPolicyVerdict v) {
@@ -339,9 +335,8 @@ class OnChainAdmissionTest {
 
     fresh.setGpuRequirements(new org.teekms.governance.GpuPolicy(2, "HOPPER", 550_000_000L));
     assertDenied(DenyCode.GPU_EVIDENCE_MISSING, policy.check(gpuPeer(id, 0, "", "", 0)));
-    AttestedPeer unverified = new AttestedPeer(id, COMPOSE, bytes(20, 1), bytes(32, 0xd0), bytes(32, 0xa9), OS,
-        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(false), 0, "", 0, Optional.empty(), os(MR_SYSTEM),
-        org.teekms.kms.admission.GpuFacts.NOT_VERIFIED);
+    AttestedPeer unverified = TestPeers.from(peer(id, COMPOSE, 1))
+        .gpuFacts(org.teekms.kms.admission.GpuFacts.NOT_VERIFIED).build();
     assertDenied(DenyCode.GPU_VERIFIER_NOT_CONFIGURED, policy.check(unverified));
     assertDenied(DenyCode.GPU_COUNT, policy.check(gpuPeer(id, 1, "HOPPER", "550.127.05", 550_127_005L)));
     assertDenied(DenyCode.GPU_ARCHITECTURE, policy.check(gpuPeer(id, 2, "BLACKWELL", "550.127.05", 550_127_005L)));

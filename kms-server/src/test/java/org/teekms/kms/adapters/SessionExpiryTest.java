@@ -1,6 +1,5 @@
 package org.teekms.kms.adapters;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -117,7 +116,7 @@ class SessionExpiryTest {
     AttestedPeer first = attestation.peer(session);
 
     clock.advance(Duration.ofMinutes(100)); // past the 10 min identity TTL, before notAfter (issue + 1 h 55 min)
-    assertArrayEquals(first.appId(), attestation.peer(session).appId(), "re-verified on the same connection");
+    assertEquals(first.appId(), attestation.peer(session).appId(), "re-verified on the same connection");
 
     clock.advance(Duration.ofMinutes(20));
     AdmissionDenied expired = assertThrows(AdmissionDenied.class, () -> attestation.peer(session));

@@ -144,9 +144,8 @@ class AdmissionControllerTest {
   }
 
   static AttestedPeer peer(byte[] app, byte[] compose, byte[] instance, boolean debug, String tcb, int gpus) {
-    return new AttestedPeer(app, compose, instance, bytes(32, 0xd0), bytes(32, 0xa9), bytes(32, 0x05),
-        org.teekms.attest.tdx.TcbStatus.parse(tcb), List.of(), TestTd.report(debug), gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0, Optional.empty(),
-        new MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"), gpuFacts(gpus));
+    return TestPeers.peer().app(app).compose(compose).instance(instance).debug(debug).tcb(tcb)
+        .gpus(gpus, gpus > 0 ? "HOPPER" : "", gpus > 0 ? 0x0235_0000L : 0).gpuFacts(gpuFacts(gpus)).build();
   }
 
   /** {@code n} GPUs whose evidence verified (distinct devices). */
@@ -347,13 +346,13 @@ class AdmissionControllerTest {
     assertArrayEquals(v1Root, after.get(0).appRootSecret(), "old version derived from the retired generation");
     // The guest agent accepts this release: each version is certified by its own generation's KMS root.
     org.teekms.proto.GetAppKeysResponse wire = org.teekms.proto.GetAppKeysResponse.newBuilder()
-        .setAppId(com.google.protobuf.ByteString.copyFrom(spanning.appId()))
+        .setAppId(com.google.protobuf.ByteString.copyFrom(spanning.appId().toBytes()))
         .setInstanceId(com.google.protobuf.ByteString.copyFrom(spanning.instanceId()))
         .setCurrentVersion(spanning.currentVersion()).setMinVersion(spanning.minVersion())
         .setGrantId(spanning.grantId().toString())
         .addAllKeys(after.stream().map(org.teekms.kms.grpc.KmsService::encode).toList()).build();
     try (org.teekms.agent.keys.AgentKeys agent = assertDoesNotThrow(() -> org.teekms.agent.keys.AppKeysVerifier.verify(
-        wire, org.teekms.keys.AppId.of(spanning.appId()), org.teekms.keys.InstanceId.of(spanning.instanceId()),
+        wire, spanning.appId(), org.teekms.keys.InstanceId.of(spanning.instanceId()),
         java.util.Optional.empty()))) {
       assertEquals(java.util.Set.of(1, 2), agent.kmsRoots().keySet());
       assertFalse(agent.kmsRoots().get(1).equals(agent.kmsRoots().get(2)), "a new generation has a new KMS root");

@@ -20,8 +20,9 @@ class LocalAttestationPolicyTest {
 
   private static AttestedPeer peer(TcbStatus tcb, List<String> advisories, TdReport td, Optional<String> keyProvider) {
     byte[] z32 = new byte[32];
-    return new AttestedPeer(new byte[20], z32, new byte[20], z32, z32, z32, tcb, advisories, td, 0, "", 0, keyProvider,
-        new MeasuredOs(z32, false, "MRTD 00000000…", "no measurement document"));
+    return TestPeers.peer().app(new byte[20]).compose(z32).instance(new byte[20]).device(z32).mrAggregated(z32)
+        .osImage(z32).tcb(tcb).advisories(advisories).td(td).keyProvider(keyProvider)
+        .os(new MeasuredOs(z32, false, "MRTD 00000000…", "no measurement document")).build();
   }
 
   private static AdmissionDenied refused(AttestedPeer p) {

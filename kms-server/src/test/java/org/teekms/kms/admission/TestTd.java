@@ -1,9 +1,9 @@
 package org.teekms.kms.admission;
 
 import java.util.List;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.TdAttributes;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.crypto.Bytes;
 
 /** TD reports for peers built by tests (the real ones come from verified quotes). */
 public final class TestTd {

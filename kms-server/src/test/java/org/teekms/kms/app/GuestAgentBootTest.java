@@ -152,7 +152,7 @@ class GuestAgentBootTest {
     String registered = compose("agent-registered", Optional.empty());
     allow(registered);
     try (RunningAgent agent = boot(registered, KmsAuthorizer.KmsRegistry.allowing(
-        Set.of(org.teekms.attest.tdx.Bytes.fromHex(kmsMeasurement))))) {
+        Set.of(org.teekms.crypto.Bytes.fromHex(kmsMeasurement))))) {
       assertEquals(root, agent.keys().kmsRootAddress());
     }
   }

@@ -142,9 +142,8 @@ class MeasuredTrustConfigTest {
   }
 
   static org.teekms.kms.admission.AttestedPeer withOsImage(org.teekms.kms.admission.AttestedPeer p) {
-    return new org.teekms.kms.admission.AttestedPeer(p.appId(), p.composeHash(), p.instanceId(), p.deviceId(),
-        p.mrAggregated(), OS_IMAGE, p.tcbStatus(), p.advisoryIds(), p.td(), p.gpuCount(), p.gpuArch(),
-        p.gpuMinDriverVersion(), p.keyProvider(), p.os());
+    return org.teekms.kms.admission.TestPeers.from(p).osImage(OS_IMAGE)
+        .gpuFacts(org.teekms.kms.admission.GpuFacts.NONE).build();
   }
 
   @Test

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.teekms.keys.AppId;
 import org.teekms.kms.TestPostgres;
 import org.teekms.kms.grant.Grant;
 import org.teekms.kms.grant.GrantLedger;
@@ -336,7 +338,7 @@ class AuditLogTest {
   }
 
   private static Grant grant(byte[] app) {
-    return new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, app, new byte[] {1, 2, 3}, List.of(1, 2), 1,
+    return new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, Optional.of(AppId.of(app)), new byte[] {1, 2, 3}, List.of(1, 2), 1,
         new PolicyBlockRef(31337, 42, new byte[32]), Map.of());
   }
 

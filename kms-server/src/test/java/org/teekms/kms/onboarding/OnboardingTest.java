@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import org.teekms.kms.admission.TestPeers;
 import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootState;
 import org.junit.jupiter.api.AfterAll;
@@ -57,8 +58,8 @@ class OnboardingTest {
   }
 
   static AttestedPeer node(byte[] measurement, boolean debug) {
-    return new AttestedPeer(bytes(20, 0x01), bytes(32, 0x02), bytes(20, 0x03), bytes(32, 0x04), measurement, bytes(32, 0x05),
-        org.teekms.attest.tdx.TcbStatus.UpToDate, List.of(), org.teekms.kms.admission.TestTd.report(debug), 0, "", 0, Optional.empty(), new org.teekms.kms.admission.MeasuredOs(bytes(32, 0x5e), false, "MRTD 00000000…", "no measurement document"));
+    return TestPeers.peer().app(bytes(20, 0x01)).compose(bytes(32, 0x02)).instance(bytes(20, 0x03))
+        .device(bytes(32, 0x04)).mrAggregated(measurement).osImage(bytes(32, 0x05)).debug(debug).build();
   }
 
   /** The registry's isKmsAllowed, reduced to its measurement check; or a chain that is down. */

@@ -28,10 +28,10 @@ import org.junit.jupiter.api.Test;
 import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.crypto.Bytes;
 import org.teekms.kms.seal.KeyProviderException.Reason;
 
 class LocalKeyProviderSealingKeyProviderTest {

@@ -2,7 +2,7 @@ package org.teekms.attest.ratls;
 
 import java.util.Objects;
 import java.util.Optional;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * What an {@link OsImageCheck} established about the OS image a peer claims in RTMR3: a fact for policy, not a

@@ -1,5 +1,6 @@
 package org.teekms.attest.ratls;
 
+import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -53,5 +54,19 @@ public record RaTlsEvidence(byte[] quote, byte[] eventLogJson, Optional<byte[]> 
   @Override
   public byte[] spki() {
     return spki.clone();
+  }
+
+  private Object[] values() {
+    return new Object[] {quote, eventLogJson, gpuEvidence.orElse(null), formatVersion, spki, vmConfig.orElse(null)};
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof RaTlsEvidence e && Arrays.deepEquals(values(), e.values());
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.deepHashCode(values());
   }
 }

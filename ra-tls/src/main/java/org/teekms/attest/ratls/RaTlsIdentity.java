@@ -5,10 +5,10 @@ import java.util.List;
 import java.util.Optional;
 import org.teekms.attest.eventlog.BootIdentity;
 import org.teekms.attest.gpu.GpuResult;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.MrSystem;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.crypto.Bytes;
 
 /**
  * Who the peer of an RA-TLS connection is, as established by {@link RaTlsVerifier}: its boot identity (app id,

@@ -29,7 +29,6 @@ import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.gpu.MeasurementResult;
 import org.teekms.attest.gpu.OcspResult;
 import org.teekms.attest.ratls.RaTlsException.Reason;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.MrSystem;
 import org.teekms.attest.tdx.QuoteParseException;
@@ -41,6 +40,7 @@ import org.teekms.attest.tdx.VerificationFailure;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 
 /**
  * Verifies an RA-TLS certificate end to end and says who the peer is. In order (the first failure is the reason):

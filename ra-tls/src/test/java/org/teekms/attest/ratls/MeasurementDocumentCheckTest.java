@@ -8,7 +8,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedOsImage;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * The measurement-document check as the RA-TLS verifier runs it: a dstack vm_config proves an OS image only when the

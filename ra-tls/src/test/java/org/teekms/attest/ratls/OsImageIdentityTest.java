@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.sim.SimulatedCvm;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.MrSystem;
+import org.teekms.crypto.Bytes;
 
 /**
  * The verified identity carries the OS identity the hardware measured (mrSystem over MRTD and RTMR0-2), so a CVM

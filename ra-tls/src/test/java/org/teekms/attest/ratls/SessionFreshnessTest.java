@@ -126,7 +126,7 @@ class SessionFreshnessTest {
     RaTlsException e = assertThrows(RaTlsException.class, () -> capped.verify(client.certificate()));
     assertEquals(RaTlsException.Reason.CERTIFICATE_LIFETIME_EXCEEDED, e.reason());
     assertTrue(e.detail().contains("(PT2H), longer than the PT1H cap"), e.detail());
-    assertEquals(Optional.empty(), capped.cached(org.teekms.attest.tdx.Bytes.copyOf(
+    assertEquals(Optional.empty(), capped.cached(org.teekms.crypto.Bytes.copyOf(
         RaTlsVerifier.sha("SHA-256", client.certificate().getEncoded()))));
   }
 }

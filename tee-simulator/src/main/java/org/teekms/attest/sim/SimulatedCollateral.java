@@ -7,10 +7,10 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.security.cert.CertificateException;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.SignedJson;
+import org.teekms.crypto.Bytes;
 
 /**
  * Collateral for a {@link SimulatedTdx} platform, signed by its simulated Intel PKI, as the files of a collateral

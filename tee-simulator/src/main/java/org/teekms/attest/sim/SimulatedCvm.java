@@ -211,9 +211,9 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
    * takes it from a reference boot ({@link org.teekms.attest.tdx.MrSystem}).
    */
   public synchronized byte[] mrSystem() {
-    return org.teekms.attest.tdx.MrSystem.of(org.teekms.attest.tdx.Bytes.copyOf(mrTd),
-        org.teekms.attest.tdx.Bytes.copyOf(rtmrs[0]), org.teekms.attest.tdx.Bytes.copyOf(rtmrs[1]),
-        org.teekms.attest.tdx.Bytes.copyOf(rtmrs[2])).toByteArray();
+    return org.teekms.attest.tdx.MrSystem.of(org.teekms.crypto.Bytes.copyOf(mrTd),
+        org.teekms.crypto.Bytes.copyOf(rtmrs[0]), org.teekms.crypto.Bytes.copyOf(rtmrs[1]),
+        org.teekms.crypto.Bytes.copyOf(rtmrs[2])).toByteArray();
   }
 
   /** The CVM's event log (emit runtime events through it so RTMR3 and the log stay in step). */

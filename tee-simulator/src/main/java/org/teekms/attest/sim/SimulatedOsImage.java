@@ -19,7 +19,7 @@ import org.teekms.attest.osimage.TdxImageMeasurement;
 import org.teekms.attest.osimage.TdxMeasurementDocument;
 import org.teekms.attest.osimage.TdxMeasurements;
 import org.teekms.attest.osimage.VmConfig;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * A simulated dstack OS image booted in a simulated VM: a structurally real {@code measurement.tdx.cbor},

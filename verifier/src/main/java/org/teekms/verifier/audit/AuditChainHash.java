@@ -3,8 +3,8 @@ package org.teekms.verifier.audit;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
-import org.teekms.keys.Bytes;
 
 /**
  * The entry hash of docs/audit-log.md, written from the spec for auditors (the KMS has its own writer,

@@ -1,7 +1,7 @@
 package org.teekms.verifier.audit;
 
 import java.util.List;
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * The auditor's verdict on an audit chain it recomputed: valid with the head it reached (seq and hash: save them and

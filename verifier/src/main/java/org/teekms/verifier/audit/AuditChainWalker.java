@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * Recomputes the audit hash chain on the auditor's side (docs/audit-log.md, "Verifying"), entry by entry as they are

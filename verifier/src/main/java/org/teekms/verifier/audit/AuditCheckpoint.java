@@ -1,6 +1,6 @@
 package org.teekms.verifier.audit;
 
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * A head of the audit chain recorded outside the KMS: by an auditor earlier ({@code --since-head}, position unknown)

@@ -1,7 +1,7 @@
 package org.teekms.verifier.audit;
 
 import java.util.UUID;
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * One audit log entry as the KMS serves it (Auditor API {@code ListAuditEvents}), every field as stored: an auditor

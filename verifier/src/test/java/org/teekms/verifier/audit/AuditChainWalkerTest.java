@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 
 class AuditChainWalkerTest {
 
@@ -38,8 +38,7 @@ class AuditChainWalkerTest {
   void editedEntryIsCaughtAtThatEntry() {
     List<AuditRecord> chain = chain(5);
     AuditRecord e = chain.get(1);
-    chain.set(1, new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), "ALLOWED", "",
-        e.detailJson(), e.prevHash(), e.entryHash()));
+    chain.set(1, AuditRecordBuilder.from(e).outcome("ALLOWED").reason("").build());
     AuditChainReport r = walk(chain, List.of());
     assertFalse(r.valid());
     assertEquals(2, r.firstBadSeq());
@@ -140,18 +139,12 @@ class AuditChainWalkerTest {
       byte[] h = e.entryHash().toByteArray();
       h[random.nextInt(32)] ^= (byte) (1 << random.nextInt(8));
       AuditRecord m = switch (random.nextInt(6)) {
-        case 0 -> new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis() + 1, e.kind(), e.appId(), e.outcome(),
-            e.reason(), e.detailJson(), e.prevHash(), e.entryHash());
-        case 1 -> new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind() + "X", e.appId(), e.outcome(),
-            e.reason(), e.detailJson(), e.prevHash(), e.entryHash());
-        case 2 -> new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), Bytes.EMPTY, e.outcome(),
-            e.reason(), e.detailJson(), e.prevHash(), e.entryHash());
-        case 3 -> new AuditRecord(e.seq(), UUID.randomUUID(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome(),
-            e.reason(), e.detailJson(), e.prevHash(), e.entryHash());
-        case 4 -> new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome(),
-            e.reason(), e.detailJson(), e.prevHash(), Bytes.copyOf(h));
-        default -> new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome(),
-            e.reason(), e.detailJson() + " ", e.prevHash(), e.entryHash());
+        case 0 -> AuditRecordBuilder.from(e).eventTimeMillis(e.eventTimeMillis() + 1).build();
+        case 1 -> AuditRecordBuilder.from(e).kind(e.kind() + "X").build();
+        case 2 -> AuditRecordBuilder.from(e).appId(Bytes.EMPTY).build();
+        case 3 -> AuditRecordBuilder.from(e).eventId(UUID.randomUUID()).build();
+        case 4 -> AuditRecordBuilder.from(e).entryHash(Bytes.copyOf(h)).build();
+        default -> AuditRecordBuilder.from(e).detailJson(e.detailJson() + " ").build();
       };
       chain.set(i, m);
       Bytes last = chain(8).get(7).entryHash();
@@ -186,15 +179,13 @@ class AuditChainWalkerTest {
   }
 
   private static AuditRecord rehash(AuditRecord e, String detail, Bytes prev) {
-    AuditRecord unhashed = new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome(),
-        e.reason(), detail, prev, AuditChainHash.GENESIS);
-    return new AuditRecord(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome(), e.reason(),
-        detail, prev, AuditChainHash.of(unhashed));
+    AuditRecordBuilder unhashed = AuditRecordBuilder.from(e).detailJson(detail).prevHash(prev)
+        .entryHash(AuditChainHash.GENESIS);
+    return unhashed.entryHash(AuditChainHash.of(unhashed.build())).build();
   }
 
   private static AuditRecord renumber(AuditRecord e, long seq) {
-    return new AuditRecord(seq, e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome(), e.reason(),
-        e.detailJson(), e.prevHash(), e.entryHash());
+    return AuditRecordBuilder.from(e).seq(seq).build();
   }
 
   private static AuditRecord record(long seq, String id, long time, String kind, String outcome, String reason,

@@ -13,8 +13,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 
 /**

@@ -6,8 +6,8 @@ import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
+import org.teekms.crypto.Bytes;
 
 /**
  * A collateral directory with Intel PCS's file layout:

@@ -7,8 +7,8 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.TcbStatus;
+import org.teekms.crypto.Bytes;
 
 /**
  * Parses the JSON of TCB info and QE identity. Every field the verifier relies on is required and type-checked; a

@@ -3,12 +3,12 @@ package org.teekms.attest.tdx.collateral;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.PckExtension;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.TeeType;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.crypto.Bytes;
 
 /** What collateral a quote needs: TCB info for its TEE and FMSPC, and the CRL of the CA that issued its PCK. */
 public record CollateralRequest(TeeType teeType, Bytes fmspc, PckCa pckCa) {

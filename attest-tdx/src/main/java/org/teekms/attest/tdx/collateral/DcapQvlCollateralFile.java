@@ -9,8 +9,8 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.List;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
+import org.teekms.crypto.Bytes;
 
 /**
  * Collateral in the JSON format of Phala's dcap-qvl ({@code QuoteCollateralV3}): {@code tcb_info} and

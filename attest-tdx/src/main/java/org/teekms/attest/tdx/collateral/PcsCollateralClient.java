@@ -20,9 +20,9 @@ import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.TeeType;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.NetworkErrors;
 
 /**

@@ -2,7 +2,7 @@ package org.teekms.attest.tdx.collateral;
 
 import java.time.Instant;
 import java.util.List;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /** Intel QE identity ("QE" for SGX quotes, "TD_QE" for TDX quotes), parsed from its signed JSON. */
 public record QeIdentity(

@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * A signed Intel collateral document (TCB info or QE identity): the exact JSON text that was signed and the 64-byte

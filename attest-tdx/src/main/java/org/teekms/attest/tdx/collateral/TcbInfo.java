@@ -2,8 +2,8 @@ package org.teekms.attest.tdx.collateral;
 
 import java.time.Instant;
 import java.util.List;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.TcbStatus;
+import org.teekms.crypto.Bytes;
 
 /**
  * Intel TCB info (id "TDX" version 3, or id "SGX" version 2/3), parsed from its signed JSON. TCB levels keep the

@@ -15,13 +15,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.teekms.attest.Fixtures;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.TeeType;
+import org.teekms.crypto.Bytes;
 
 class CollateralSourcesTest {
   private static final Instant AT = Instant.parse("2025-07-19T10:00:34Z");

@@ -14,12 +14,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.HandClock;
 import org.teekms.attest.sim.SimulatedTdx;
-import org.teekms.attest.tdx.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.TeeType;
 import org.teekms.attest.tdx.VerificationFailure;
+import org.teekms.crypto.Bytes;
 
 /**
  * The collateral cache refreshes at a bounded age even when Intel's nextUpdate is weeks later, and a refresh that

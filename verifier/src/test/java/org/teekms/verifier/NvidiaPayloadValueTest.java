@@ -1,0 +1,24 @@
+package org.teekms.verifier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.teekms.attest.gpu.GpuArchitecture;
+import org.teekms.attest.gpu.GpuEvidence;
+
+class NvidiaPayloadValueTest {
+
+  private static final GpuEvidence EVIDENCE = new GpuEvidence(GpuArchitecture.HOPPER,
+      List.of(new GpuEvidence.Device(new byte[] {1}, List.of(new byte[] {2}))));
+
+  @Test
+  void payloadsWithTheSameNonceAndEvidenceAreEqual() {
+    NvidiaPayload a = new NvidiaPayload(new byte[] {5, 6}, EVIDENCE);
+    NvidiaPayload b = new NvidiaPayload(new byte[] {5, 6}, EVIDENCE);
+    assertEquals(a, b);
+    assertEquals(a.hashCode(), b.hashCode());
+    assertNotEquals(a, new NvidiaPayload(new byte[] {5, 7}, EVIDENCE));
+  }
+}
