@@ -529,7 +529,7 @@ public final class ReplicaLoad {
     for (Node n : nodes) {
       GetAppKeysResponse r = admit(probe, trust, n.port);
       StringBuilder v = new StringBuilder("current " + r.getCurrentVersion() + ", min " + r.getMinVersion());
-      for (var k : r.getKeys()) {
+      for (var k : r.getKeysList()) {
         v.append(String.format("; v%d gen %d secret sha256 %s disk %s", k.getKeyVersion(), k.getRootGeneration(),
             digest(k.getAppRootSecret()), digest(k.getDiskKey())));
       }
