@@ -136,6 +136,11 @@ public final class ReplicaLoad {
     int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 20;
     String mode = System.getProperty("teekms.bench.replica-mode", "scale");
     int kills = Integer.getInteger("teekms.bench.kills", 3);
+    // onboard: replicas join by attestation (teekms.onboarding.source = node 1) and seal their own copies;
+    // shared-key: they are given node 1's sealing key file instead (see registerKms for why that is the default)
+    boolean onboard = "onboard".equals(System.getProperty("teekms.bench.replica-join", "shared-key"));
+    System.out.println("replicas join by: " + (onboard ? "onboarding over mutual RA-TLS from node 1 (own sealing key, "
+        + "own sealed copies)" : "node 1's sealing key file (shared-key; the simulated KMS cannot pass isKmsAllowed)"));
     Path jar = Path.of("kms-server/target/quarkus-app/quarkus-run.jar");
     Clock clock = Clock.systemUTC();
     int cores = Runtime.getRuntime().availableProcessors();
@@ -177,15 +182,20 @@ public final class ReplicaLoad {
       try {
         for (int i = 1; i <= maxNodes; i++) {
           int port = LoadGenerator.freePort();
+          if (i > 1 && !onboard) {
+            // shared-key: the replica gets node 1's sealing key file, so node 1's sealed copies are its own
+            Files.createDirectories(work.resolve("node-" + i));
+            Files.copy(work.resolve("node-1").resolve("sealing.key"), work.resolve("node-" + i).resolve("sealing.key"));
+          }
           List<String> cmd = nodeCommand(i, port, pinned, work, anvil, registry, db,
-              i == 1 ? null : "127.0.0.1:" + nodes.get(0).port, jar);
+              i == 1 || !onboard ? null : "127.0.0.1:" + nodes.get(0).port, jar);
           Node node = new Node(i, port, cmd, work.resolve("node-" + i + ".log"));
           node.start();
           nodes.add(node);
           LoadGenerator.waitForPort(port, Duration.ofSeconds(300), node.process);
           System.out.printf("node %d up on port %d (log %s)%n", i, port, node.log);
           if (i == 1) {
-            registerKms(port, trust, registry);
+            registerKms(port, trust, registry, onboard);
           }
         }
         System.out.printf("all %d nodes up; sealed copies per generation: %s (load average %.2f)%n", maxNodes,
@@ -265,7 +275,8 @@ public final class ReplicaLoad {
    * device and OS image as a KMS (isKmsAllowed: the replicas run the same image on the same simulated platform), and
    * publish generation 1's identity (setKmsIdentity, as {@code teekms kms bootstrap --publish}).
    */
-  private static void registerKms(int port, RaTlsTrustManager trust, KmsRegistry registry) throws Exception {
+  private static void registerKms(int port, RaTlsTrustManager trust, KmsRegistry registry, boolean onboard)
+      throws Exception {
     AtomicReference<X509Certificate> seen = new AtomicReference<>();
     X509TrustManager recorder = new X509TrustManager() {
       @Override
@@ -295,22 +306,25 @@ public final class ReplicaLoad {
     }
     RaTlsIdentity kms = trust.verifier().verify(seen.get());
     kmsIdentity = kms;
+    if (!onboard) {
+      return;
+    }
+    if (kms.osImageHash().isEmpty()) {
+      // isKmsAllowed needs an allowed OS image and the registry refuses the zero hash a node without one presents
+      throw new IllegalStateException("the simulated KMS measures no OS image hash (its boot has no os-image-hash "
+          + "event), so isKmsAllowed refuses every simulated replica (\"OS image not allowed\") and no image can be "
+          + "registered for it; run with -Dteekms.bench.replica-join=shared-key");
+    }
     registry.addKmsMeasurement(kms.mrAggregated().toByteArray());
     registry.addKmsDevice(kms.deviceId().toByteArray());
-    kms.osImageHash().ifPresent(h -> {
-      try {
-        registry.addOsImage(h.toByteArray());
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    registry.addOsImage(kms.osImageHash().orElseThrow().toByteArray());
     for (RootGenerationInfo g : info.getGenerationsList()) {
       if (g.getGeneration() == info.getCurrentGeneration()) {
         registry.setKmsIdentity(g.getGeneration(), g.getRootPublicKey().toByteArray(), g.getCaCertificate().toByteArray(),
             info.getQuote().toByteArray());
       }
     }
-    System.out.printf("registered the KMS (mrAggregated %s) and published generation %d's identity%n",
+    System.out.printf("registered the KMS as allowed (mrAggregated %s) and published generation %d's identity%n",
         kms.mrAggregated().hex(), info.getCurrentGeneration());
   }
 
