@@ -154,8 +154,9 @@ public final class ReplicaLoad {
     System.out.println(pinned
         ? "pinning: KMS node i on CPU i-1 (taskset); clients, anvil and PostgreSQL on CPUs " + clientCpus
           + " (this JVM was started on them by bench/kms-replicas.sh)"
-        : "pinning: none (" + cores + " cores < " + maxNodes + " nodes + 2 for clients and PostgreSQL): all processes "
-          + "share all cores, so adding nodes cannot add CPU; the figures show what replication costs, not scale-out");
+        : "pinning: none (" + cores + " cores, " + maxNodes + " node(s); pinning needs nodes + 2 cores, or PIN=0 was "
+          + "set): all processes share all cores" + (maxNodes > 1 ? ", so adding nodes cannot add CPU; the figures show "
+          + "what replication costs, not scale-out" : ""));
     org.teekms.kms.tls.FastEcdsaProvider.install();
 
     try (AnvilNode anvil = AnvilNode.start(); ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID);
@@ -335,7 +336,9 @@ public final class ReplicaLoad {
   /** One level: {@code clients} closed-loop CVMs, each admission on the next node in turn. Returns a table row. */
   static String load(List<Node> serving, SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId,
       byte[] composeHash, int clients, Duration duration, Pool pool, Runnable during) throws Exception {
-    int pool0 = (int) Math.max(clients * 4L, 600L * duration.toSeconds());
+    // CVMs booted ahead of the window (as LoadGenerator does); a shortfall is booted inside it, by the client
+    int pool0 = (int) Math.max(clients * 4L,
+        Integer.getInteger("teekms.bench.pool-per-second", 600) * duration.toSeconds());
     AtomicInteger instance = new AtomicInteger(INSTANCE_BASE.get());
     ConcurrentLinkedQueue<Cvm> fresh = java.util.stream.IntStream.range(0, pool0).parallel()
         .mapToObj(i -> Cvm.boot(tdx, appId, composeHash, instance.incrementAndGet()))
