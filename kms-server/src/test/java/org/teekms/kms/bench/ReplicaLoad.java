@@ -64,11 +64,13 @@ import org.web3j.utils.Numeric;
 
 /**
  * Replica load and fault harness (a main, not a test; {@code bench/kms-replicas.sh}): ONE PostgreSQL (durable,
- * embedded, started here), up to N packaged KMS processes on it, each with its own data directory and so its own
- * sealing key. Node 1 bootstraps root generation 1; the harness then registers what node 1's verified RA-TLS
- * certificate shows (KMS measurement, device, OS image) and publishes generation 1's identity on chain, exactly as an
- * operator does; nodes 2..N start with {@code teekms.onboarding.source} = node 1 and seal their own copies after
- * onboarding over mutual RA-TLS. Simulated CVMs (each admission a fresh certificate and instance id) are spread
+ * embedded, started here), up to N packaged KMS processes on it, each with its own data directory. Node 1 bootstraps
+ * root generation 1; the harness verifies its RA-TLS certificate and publishes generation 1's identity on chain, as an
+ * operator does. How nodes 2..N get the roots ({@code teekms.bench.replica-join}): {@code onboard} allows node 1's
+ * measurement, device and OS image as a KMS and starts them with {@code teekms.onboarding.source} = node 1, so each
+ * seals its own copy after onboarding over mutual RA-TLS; {@code shared-key} (the default) gives them node 1's
+ * sealing key file, because the simulated KMS measures no OS image and so cannot pass {@code isKmsAllowed}
+ * (docs/performance.md, "Replicas"). Simulated CVMs (each admission a fresh certificate and instance id) are spread
  * round-robin over the first k nodes.
  *
  * <p>Modes ({@code teekms.bench.replica-mode}):
