@@ -9,6 +9,7 @@
 #   bench/memory.sh [clients] [seconds] [warm-up-seconds]
 #   bench/memory.sh 64 20 20
 #   KMS_SERVER_OPTS="-XX:MaxRAMPercentage=50" bench/memory.sh     # other KMS flags
+#   AGENT_EXTRA_FLAGS="-XX:+UseSerialGC -Xmx64m ..." bench/memory.sh  # a third agent flag set, measured after the two
 # Environment: SKIP_BUILD=1 reuses the last build.
 set -euo pipefail
 cd "$(dirname "$0")/.."

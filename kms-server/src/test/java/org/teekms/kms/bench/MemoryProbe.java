@@ -139,7 +139,12 @@ final class MemoryProbe {
     app.addComposeHash(ComposeHash.of(Files.readAllBytes(compose)));
     String recommended = recommendedAgentFlags();
     List<String[]> agentRows = new ArrayList<>();
-    String[][] variants = {{"JVM defaults", ""}, {"deploy/systemd flags", recommended}};
+    List<String[]> variants = new ArrayList<>(List.of(new String[] {"JVM defaults", ""},
+        new String[] {"deploy/systemd flags", recommended}));
+    String extra = System.getenv("AGENT_EXTRA_FLAGS"); // a third flag set to try, e.g. a smaller heap
+    if (extra != null && !extra.isBlank()) {
+      variants.add(new String[] {"AGENT_EXTRA_FLAGS", extra});
+    }
     int n = 0;
     for (String[] v : variants) {
       n++;
