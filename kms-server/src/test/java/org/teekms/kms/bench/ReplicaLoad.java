@@ -224,8 +224,8 @@ public final class ReplicaLoad {
             + "| head-lock waits | load avg |");
         System.out.println("|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|");
         rows.forEach(System.out::println);
-        System.out.println("head-lock waits: share of 100 ms samples of pg_stat_activity in which a KMS session waited "
-            + "for a row lock (the audit head is the one row every append locks)");
+        System.out.println("head-lock waits: share of 100 ms samples of pg_stat_activity in which a KMS session was "
+            + "blocked in the audit head's SELECT ... FOR UPDATE");
       } finally {
         for (Node n : nodes) {
           if (n.process != null) {
@@ -386,8 +386,10 @@ public final class ReplicaLoad {
     Thread sampler = new Thread(() -> {
       while (System.nanoTime() < end) {
         try {
+          // a session blocked on the audit head: its statement is the head's SELECT … FOR UPDATE
           long waiting = pool.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-              + "AND wait_event IN ('transactionid', 'tuple')").execute().await().atMost(Duration.ofSeconds(5))
+              + "AND query LIKE '%FROM audit_head FOR UPDATE%' AND pid <> pg_backend_pid()").execute()
+              .await().atMost(Duration.ofSeconds(5))
               .iterator().next().getLong(0);
           samples.incrementAndGet();
           if (waiting > 0) {
