@@ -66,9 +66,9 @@ import org.web3j.utils.Numeric;
  */
 public final class LoadGenerator {
 
-  private static final String SEED = "6c6f61642d67656e657261746f722d73";
-  private static final String COMPOSE = "services:\n  model: {image: vllm}\n";
-  private static final byte[] OS_IMAGE = sha256("tee-kms simulated OS image");
+  static final String SEED = "6c6f61642d67656e657261746f722d73";
+  static final String COMPOSE = "services:\n  model: {image: vllm}\n";
+  static final byte[] OS_IMAGE = sha256("tee-kms simulated OS image");
 
   private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
@@ -79,7 +79,7 @@ public final class LoadGenerator {
    * The simulated CVMs' TLS: BoringSSL when available. The client is not what is measured, but it shares the KMS's
    * 2 cores, so its handshake cost is kept low (teekms.bench.client-tls=jdk to compare).
    */
-  private static final SslProvider CLIENT_TLS =
+  static final SslProvider CLIENT_TLS =
       "jdk".equals(System.getProperty("teekms.bench.client-tls")) || !io.netty.handler.ssl.OpenSsl.isAvailable()
           ? SslProvider.JDK : SslProvider.OPENSSL;
 
@@ -329,11 +329,11 @@ public final class LoadGenerator {
         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
   }
 
-  private static double loadAverage() {
+  static double loadAverage() {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
   }
 
-  private static String cpuModel() {
+  static String cpuModel() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
         if (line.startsWith("model name")) {
@@ -347,18 +347,18 @@ public final class LoadGenerator {
   }
 
   /** The JVM this process runs on, which is also the KMS's ({@link #javaBin}). */
-  private static String jvm() {
+  static String jvm() {
     return System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " "
         + System.getProperty("java.vm.version");
   }
 
-  private static String grep(String text, String regex) {
+  static String grep(String text, String regex) {
     java.util.regex.Matcher m = java.util.regex.Pattern.compile(regex).matcher(text);
     return m.find() ? m.group(1).strip() : "(not reported)";
   }
 
   /** Resident set size now and at its peak (Linux /proc), of the KMS JVM alone (PostgreSQL runs apart). */
-  private static String rss(Process p) {
+  static String rss(Process p) {
     try {
       String status = Files.readString(Path.of("/proc/" + p.pid() + "/status"));
       return "RSS " + grep(status, "VmRSS:\\s*([^\\n]*)") + ", peak " + grep(status, "VmHWM:\\s*([^\\n]*)");
@@ -367,7 +367,7 @@ public final class LoadGenerator {
     }
   }
 
-  private static long cpuNanos(Process p) {
+  static long cpuNanos(Process p) {
     return p.info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
   }
 
@@ -393,7 +393,7 @@ public final class LoadGenerator {
    * CPU of the server's JIT compiler threads (Linux /proc; 0 elsewhere). Under heavy machine load the JIT lags for
    * minutes and its work would be billed to the admissions measured meanwhile; it is reported apart.
    */
-  private static long compilerCpuNanos(Process p) {
+  static long compilerCpuNanos(Process p) {
     long ticks = 0;
     java.io.File[] tasks = new java.io.File("/proc/" + p.pid() + "/task").listFiles();
     if (tasks == null) {
@@ -415,7 +415,7 @@ public final class LoadGenerator {
     return ticks * 10_000_000L; // USER_HZ = 100 on Linux
   }
 
-  private static long ownCpuNanos() {
+  static long ownCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
   }
@@ -521,7 +521,7 @@ public final class LoadGenerator {
     return r;
   }
 
-  private static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {
+  static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {
     try {
       byte[] instance = new byte[20];
       instance[16] = (byte) (n >> 24);
@@ -545,7 +545,7 @@ public final class LoadGenerator {
     }
   }
 
-  private static byte[] sha256(String s) {
+  static byte[] sha256(String s) {
     try {
       return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
     } catch (java.security.NoSuchAlgorithmException e) {
@@ -553,7 +553,7 @@ public final class LoadGenerator {
     }
   }
 
-  private static double pct(List<Long> sorted, int p) {
+  static double pct(List<Long> sorted, int p) {
     if (sorted.isEmpty()) {
       return Double.NaN;
     }
@@ -561,13 +561,13 @@ public final class LoadGenerator {
     return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i))) / 1e6;
   }
 
-  private static int freePort() throws Exception {
+  static int freePort() throws Exception {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
       return s.getLocalPort();
     }
   }
 
-  private static void waitForPort(int port, Duration max, Process server) throws Exception {
+  static void waitForPort(int port, Duration max, Process server) throws Exception {
     long deadline = System.nanoTime() + max.toNanos();
     while (System.nanoTime() < deadline) {
       if (!server.isAlive()) {
@@ -582,7 +582,7 @@ public final class LoadGenerator {
     throw new IllegalStateException("the KMS server did not open port " + port);
   }
 
-  private static String javaBin() {
+  static String javaBin() {
     return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
   }
 }
