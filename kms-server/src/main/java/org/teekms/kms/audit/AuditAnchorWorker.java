@@ -1,5 +1,7 @@
 package org.teekms.kms.audit;
 
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.function.Supplier;
@@ -31,10 +33,14 @@ public final class AuditAnchorWorker {
 
   private final AuditLog audit;
   private final AuditAnchorPort chain;
-  private final Supplier<KmsKeyDeriver> deriver;
+  private final Supplier<Uni<KmsKeyDeriver>> deriver;
   private final java.time.Duration wait;
 
-  public AuditAnchorWorker(AuditLog audit, AuditAnchorPort chain, Supplier<KmsKeyDeriver> deriver,
+  /**
+   * @param deriver the current keyring's deriver (read from the database: a Uni, bounded by its own time limit)
+   * @param wait the limit on the chain recomputation
+   */
+  public AuditAnchorWorker(AuditLog audit, AuditAnchorPort chain, Supplier<Uni<KmsKeyDeriver>> deriver,
       java.time.Duration wait) {
     this.audit = audit;
     this.chain = chain;
@@ -42,9 +48,26 @@ public final class AuditAnchorWorker {
     this.wait = wait;
   }
 
-  /** One anchoring round. Blocking (database, chain); run it on a worker thread. */
-  public Result anchorOnce() {
-    ChainVerification v = audit.verify().await().atMost(wait);
+  /**
+   * One anchoring round. The database steps (recomputing the chain, reading the keyring) hold no thread; the chain
+   * steps (RPC reads, signing and sending) run on Mutiny's worker pool, never on an event loop.
+   */
+  public Uni<Result> anchorOnce() {
+    return audit.verify().ifNoItem().after(wait).fail()
+        .emitOn(Infrastructure.getDefaultWorkerPool())
+        .chain(v -> {
+          Result stop = check(v);
+          if (stop != null) {
+            return Uni.createFrom().item(stop);
+          }
+          byte[] head = v.headHash().toByteArray();
+          return deriver.get().emitOn(Infrastructure.getDefaultWorkerPool())
+              .map(d -> send(d, head, v.entriesChecked()));
+        });
+  }
+
+  /** Steps 1 to 3: the outcome when the round stops before sending, else null. Blocking (chain read). */
+  private Result check(ChainVerification v) {
     if (!v.valid()) {
       return new Result(Outcome.REFUSED_BROKEN, v.entriesChecked(), "the audit chain does not verify: "
           + v.failure().orElse(""));
@@ -68,7 +91,11 @@ public final class AuditAnchorWorker {
           : new Result(Outcome.REFUSED_BEHIND, count, "entry " + count + " has another hash than the one anchored at"
               + " block " + latest.atBlock() + ": the log was rewritten");
     }
-    KmsKeyDeriver d = deriver.get();
+    return null;
+  }
+
+  /** Step 4: sends the anchor from the current generation's anchor account. Blocking (chain). */
+  private Result send(KmsKeyDeriver d, byte[] head, long count) {
     Credentials anchorer;
     try (DerivedKey key = d.kmsAuditAnchorKey(d.keyring().currentGeneration())) {
       // web3j signs with its own key pair object; it lives for this one transaction only.

@@ -242,63 +242,76 @@ public final class RootBackups {
   /**
    * At startup (bootstrap of generation 1, or custody enabled on a running deployment): backs up the CURRENT
    * generation if it has no backup yet (both steps, each in its own transaction, audited), then, with
-   * {@code requirePublished}, waits up to {@code wait} for its publication, reading the chain every {@code poll}.
-   * Blocking; the KMS does not serve before it returns.
+   * {@code requirePublished}, waits up to {@code wait} for its publication, reading the chain every {@code poll}
+   * (a timer between reads, no thread held). The KMS does not serve before the returned Uni completes.
    *
-   * @throws IllegalStateException when the publication did not come in time (startup fails; the staged backup is kept
-   *     and the next start waits for the same one), or on a {@link BackupMismatch}
+   * @return fails with {@link IllegalStateException} when the publication did not come in time (startup fails; the
+   *     staged backup is kept and the next start waits for the same one), or on a {@link BackupMismatch}
    */
-  public Publication backUpCurrent(io.vertx.mutiny.sqlclient.Pool pool, org.teekms.kms.audit.AuditLog audit,
+  public Uni<Publication> backUpCurrent(io.vertx.mutiny.sqlclient.Pool pool, org.teekms.kms.audit.AuditLog audit,
       java.time.Duration dbTimeout, java.time.Duration wait, java.time.Duration poll) {
-    int generation = roots.current(pool).await().atMost(dbTimeout)
-        .orElseThrow(() -> new IllegalStateException("no CURRENT root generation to back up")).generation();
     java.time.Duration stepTimeout = dbTimeout.multipliedBy(6);
-    Optional<String> before = state(pool, generation).await().atMost(dbTimeout);
-    if (before.isEmpty()) {
-      BackupRecord staged = pool.withTransaction(tx -> stage(tx, generation)
-          .call(r -> audit.append(tx, org.teekms.kms.audit.AuditDraft.allowed("ROOT_CUSTODY", null,
-              org.teekms.kms.audit.AuditDetail.json(java.util.Map.of("step", "backup-staged", "generation", generation,
-                  "threshold", r.threshold(), "custodians", r.custodianIds().size()))))))
-          .await().atMost(stepTimeout);
-      LOG.infof("root generation %d: %d-of-%d backup staged", generation, staged.threshold(),
-          staged.custodianIds().size());
-    } else if ("PUBLISHED".equals(before.get())) {
-      return Publication.PUBLISHED;
-    }
-    long deadline = System.nanoTime() + wait.toNanos();
-    boolean told = false;
-    while (true) {
-      Publication p = pool.withTransaction(tx -> revealAndCheck(tx, generation).call(pub -> pub
-              == Publication.PUBLISHED ? audit.append(tx, org.teekms.kms.audit.AuditDraft.allowed("ROOT_CUSTODY", null,
-                  org.teekms.kms.audit.AuditDetail.json(java.util.Map.of("step", "backup-published",
-                      "generation", generation)))) : Uni.createFrom().voidItem()))
-          .await().atMost(stepTimeout);
-      if (p == Publication.PUBLISHED) {
-        LOG.infof("root generation %d: backup published on chain and checked", generation);
-        return p;
-      }
-      String publish = "teekms gov publish-backup --store " + settings.store() + " --generation " + generation;
-      if (!settings.requirePublished()) {
-        LOG.warnf("root generation %d: backup stored but not yet published on chain (%s); serving anyway "
-            + "(teekms.custody.require-published=false)", generation, publish);
-        return p;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the backup of root generation " + generation + " was not published on chain "
-            + "within " + wait + " (teekms.custody.startup-publication-timeout): publish it with " + publish
-            + " and restart; refusing to serve a root that has no published backup (teekms.custody.require-published)");
-      }
-      if (!told) {
-        LOG.warnf("root generation %d: waiting for its backup to be published on chain: %s", generation, publish);
-        told = true;
-      }
-      try {
-        Thread.sleep(poll.toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the backup publication", e);
-      }
-    }
+    return roots.current(pool).ifNoItem().after(dbTimeout).fail()
+        .map(current -> current.orElseThrow(() -> new IllegalStateException("no CURRENT root generation to back up"))
+            .generation())
+        .chain(generation -> state(pool, generation).ifNoItem().after(dbTimeout).fail().chain(before -> {
+          if (before.isPresent() && "PUBLISHED".equals(before.get())) {
+            return Uni.createFrom().item(Publication.PUBLISHED);
+          }
+          Uni<Void> staged = before.isPresent() ? Uni.createFrom().voidItem()
+              : pool.withTransaction(tx -> stage(tx, generation)
+                      .call(r -> audit.append(tx, org.teekms.kms.audit.AuditDraft.allowed("ROOT_CUSTODY", null,
+                          org.teekms.kms.audit.AuditDetail.json(java.util.Map.of("step", "backup-staged",
+                              "generation", generation, "threshold", r.threshold(),
+                              "custodians", r.custodianIds().size()))))))
+                  .ifNoItem().after(stepTimeout).fail()
+                  .invoke(r -> LOG.infof("root generation %d: %d-of-%d backup staged", generation, r.threshold(),
+                      r.custodianIds().size()))
+                  .replaceWithVoid();
+          // The deadline counts from the end of staging (the lambda runs then), as startup always did.
+          return staged.chain(() -> awaitPublication(pool, audit, generation, System.nanoTime() + wait.toNanos(),
+              wait, poll, stepTimeout, false));
+        }));
+  }
+
+  /**
+   * One publication check of {@link #backUpCurrent}, then (not yet published, before {@code deadlineNanos}) the next
+   * one after {@code poll}; {@code wait} only names the limit in the failure.
+   */
+  private Uni<Publication> awaitPublication(io.vertx.mutiny.sqlclient.Pool pool, org.teekms.kms.audit.AuditLog audit,
+      int generation, long deadlineNanos, java.time.Duration wait, java.time.Duration poll,
+      java.time.Duration stepTimeout, boolean told) {
+    return pool.withTransaction(tx -> revealAndCheck(tx, generation).call(pub -> pub
+            == Publication.PUBLISHED ? audit.append(tx, org.teekms.kms.audit.AuditDraft.allowed("ROOT_CUSTODY", null,
+                org.teekms.kms.audit.AuditDetail.json(java.util.Map.of("step", "backup-published",
+                    "generation", generation)))) : Uni.createFrom().voidItem()))
+        .ifNoItem().after(stepTimeout).fail()
+        .chain(p -> {
+          if (p == Publication.PUBLISHED) {
+            LOG.infof("root generation %d: backup published on chain and checked", generation);
+            return Uni.createFrom().item(p);
+          }
+          String publish = "teekms gov publish-backup --store " + settings.store() + " --generation " + generation;
+          if (!settings.requirePublished()) {
+            LOG.warnf("root generation %d: backup stored but not yet published on chain (%s); serving anyway "
+                + "(teekms.custody.require-published=false)", generation, publish);
+            return Uni.createFrom().item(p);
+          }
+          if (System.nanoTime() > deadlineNanos) {
+            return Uni.createFrom().failure(new IllegalStateException("the backup of root generation " + generation
+                + " was not published on chain within " + wait + " (teekms.custody.startup-publication-timeout): "
+                + "publish it with " + publish
+                + " and restart; refusing to serve a root that has no published backup "
+                + "(teekms.custody.require-published)"));
+          }
+          if (!told) {
+            LOG.warnf("root generation %d: waiting for its backup to be published on chain: %s", generation, publish);
+          }
+          Uni<Boolean> pause = poll.isZero() || poll.isNegative() ? Uni.createFrom().item(true)
+              : Uni.createFrom().item(true).onItem().delayIt().by(poll);
+          return pause.chain(() -> awaitPublication(pool, audit, generation, deadlineNanos, wait, poll, stepTimeout,
+              true));
+        });
   }
 
   /** The backup state of a generation: empty (none), STAGED or PUBLISHED. */

@@ -1,6 +1,7 @@
 package org.teekms.kms.wiring;
 
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 import org.teekms.kms.audit.AuditAnchorWorker;
@@ -22,17 +23,17 @@ public class AuditAnchorScheduler {
 
   @Scheduled(every = "${teekms.audit.anchor-interval:off}", delayed = "2s",
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
-  void anchor() {
-    try {
-      AuditAnchorWorker.Result r = worker.anchorOnce();
-      switch (r.outcome()) {
-        case ANCHORED -> LOG.infof("audit anchor: %s", r.detail());
-        case NOTHING, UP_TO_DATE -> LOG.debugf("audit anchor: %s", r.detail());
-        case REFUSED_BROKEN, REFUSED_BEHIND -> LOG.errorf("audit anchor refused (%s): %s", r.outcome(), r.detail());
-        default -> LOG.warnf("audit anchor failed (%s, will retry): %s", r.outcome(), r.detail());
-      }
-    } catch (RuntimeException e) {
-      LOG.warnf("audit anchor failed (will retry): %s", e.getMessage());
-    }
+  Uni<Void> anchor() {
+    return worker.anchorOnce()
+        .invoke(r -> {
+          switch (r.outcome()) {
+            case ANCHORED -> LOG.infof("audit anchor: %s", r.detail());
+            case NOTHING, UP_TO_DATE -> LOG.debugf("audit anchor: %s", r.detail());
+            case REFUSED_BROKEN, REFUSED_BEHIND -> LOG.errorf("audit anchor refused (%s): %s", r.outcome(), r.detail());
+            default -> LOG.warnf("audit anchor failed (%s, will retry): %s", r.outcome(), r.detail());
+          }
+        })
+        .onFailure().invoke(e -> LOG.warnf("audit anchor failed (will retry): %s", e.getMessage()))
+        .onFailure().recoverWithNull().replaceWithVoid();
   }
 }

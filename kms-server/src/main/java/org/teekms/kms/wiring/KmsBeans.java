@@ -211,7 +211,7 @@ public class KmsBeans {
             ChainClient.connect(e.first(), chain.chainId()), chain.registryAddress().get()))
         .orElse(org.teekms.kms.audit.AuditAnchorPort.unconfigured());
     return new org.teekms.kms.audit.AuditAnchorWorker(audit, port,
-        () -> keyring.derive(pool, null).await().atMost(config.dbTimeout()), // on the scheduler's worker thread
+        () -> keyring.derive(pool, null).ifNoItem().after(config.dbTimeout()).fail(),
         config.dbTimeout().multipliedBy(30));
   }
 

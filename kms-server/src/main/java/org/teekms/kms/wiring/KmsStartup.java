@@ -63,14 +63,15 @@ public class KmsStartup {
         .chain(existing -> existing.isEmpty() ? Uni.createFrom().item(Optional.<List<Integer>>empty())
             : roots.missingCopies(pool).ifNoItem().after(wait).fail().map(Optional::of))
         .chain(missing -> obtainRoots(missing, config, pool, clock, roots, audit, ratls, attestation, kmsPolicy))
-        .chain(() -> loadKeyring(appPolicy, keyring, pool));
+        .chain(() -> loadKeyring(appPolicy, keyring, pool))
+        // Root custody: the current generation (generation 1 at bootstrap) is backed up before this node serves; with
+        // teekms.custody.require-published, startup waits for the owner to publish it on chain (fail closed).
+        .chain(() -> custody.backups().map(b -> b.backUpCurrent(pool, audit, config.dbTimeout(),
+                config.custody().startupPublicationTimeout(), config.custody().publicationCheckInterval())
+            .replaceWithVoid()).orElse(Uni.createFrom().voidItem()));
     // The server must not serve before this is done: startup (on the main thread, never an event loop) is the one
     // place the KMS waits for the database; every step above carries its own time limit.
     ready.await().indefinitely();
-    // Root custody: the current generation (generation 1 at bootstrap) is backed up before this node serves; with
-    // teekms.custody.require-published, startup waits for the owner to publish it on chain (fail closed).
-    custody.backups().ifPresent(b -> b.backUpCurrent(pool, audit, config.dbTimeout(),
-        config.custody().startupPublicationTimeout(), config.custody().publicationCheckInterval()));
     LOG.infof("KMS '%s' ready", config.kmsId());
   }
 

@@ -196,7 +196,7 @@ class AuditAnchorRaTlsTest {
       Run rewritten = verify(anchored());
       assertEquals(1, rewritten.exit(), String.valueOf(rewritten.json()));
       assertTrue(rewritten.json().get("problem").asText().contains("history rewritten"), rewritten.json().toString());
-      assertEquals(AuditAnchorWorker.Outcome.REFUSED_BEHIND, anchorWorker.anchorOnce().outcome());
+      assertEquals(AuditAnchorWorker.Outcome.REFUSED_BEHIND, anchorWorker.anchorOnce().await().atMost(WAIT).outcome());
     }
   }
 

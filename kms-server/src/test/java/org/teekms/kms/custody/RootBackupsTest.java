@@ -285,19 +285,40 @@ class RootBackupsTest {
   void startupBacksUpTheCurrentGenerationAndServesOnlyOnceItIsPublished() throws Exception {
     try (Node node = new Node(3, 2, true)) {
       IllegalStateException late = assertThrows(IllegalStateException.class, () -> node.backups.backUpCurrent(
-          node.pool, node.audit, TestPostgres.WAIT, Duration.ofMillis(300), Duration.ofMillis(100)));
+          node.pool, node.audit, TestPostgres.WAIT, Duration.ofMillis(300), Duration.ofMillis(100)).await()
+          .atMost(Duration.ofSeconds(60)));
       assertTrue(late.getMessage().startsWith("the backup of root generation 1 was not published on chain within"),
           late.getMessage());
       // The next start waits for the same backup: nothing is split again.
       List<String> before = node.storeEntries();
       node.chain.publishFromStore(node.store, 1);
       assertEquals(RootBackups.Publication.PUBLISHED, node.backups.backUpCurrent(node.pool, node.audit,
-          TestPostgres.WAIT, Duration.ofSeconds(5), Duration.ofMillis(100)));
+          TestPostgres.WAIT, Duration.ofSeconds(5), Duration.ofMillis(100)).await().atMost(Duration.ofSeconds(60)));
       assertEquals(before, node.storeEntries());
       assertEquals(List.of("generation-1"), before);
       assertEquals(RootBackups.Publication.PUBLISHED, node.backups.backUpCurrent(node.pool, node.audit,
-          TestPostgres.WAIT, Duration.ZERO, Duration.ofMillis(100)));
+          TestPostgres.WAIT, Duration.ZERO, Duration.ofMillis(100)).await().atMost(Duration.ofSeconds(60)));
       assertCustodiansRecover(node, 1, 2);
+    }
+  }
+
+  @Test
+  void startupWaitForThePublicationHoldsNoThreadAndEndsWhenTheOwnerPublishes() throws Exception {
+    try (Node node = new Node(3, 2, true)) {
+      java.util.concurrent.CompletableFuture<RootBackups.Publication> startup = node.backups.backUpCurrent(node.pool,
+          node.audit, TestPostgres.WAIT, Duration.ofSeconds(60), Duration.ofMillis(100)).subscribeAsCompletionStage();
+      // The wait returned this thread at once: it sees the backup staged and made visible, and publishes it while
+      // startup waits.
+      long deadline = System.nanoTime() + TestPostgres.WAIT.toNanos();
+      while (!Files.isDirectory(node.store.resolve("generation-1")) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertEquals(Optional.of("STAGED"), await(node.backups.state(node.pool, 1)));
+      assertFalse(startup.isDone(), "startup must wait for the publication");
+      node.chain.publishFromStore(node.store, 1);
+      assertEquals(RootBackups.Publication.PUBLISHED, startup.get(30, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(Optional.of("PUBLISHED"), await(node.backups.state(node.pool, 1)));
+      assertTrue(await(node.audit.verify()).valid());
     }
   }
 }
