@@ -252,6 +252,10 @@ public final class CustodyCommand extends CommandGroup {
      * for this generation and exactly this node key, not revoked or expired (RECOVERY_NOT_AUTHORIZED); the registry
      * allows the node as a KMS: measurement, device, OS image, TCB (NODE_NOT_ALLOWED); only then is the share
      * decrypted and checked ({@link #ownShare}: SHARE_INVALID), re-encrypted to the node's key and written.
+     * With {@code --to-node} the certificate is the one the node's Recovery service answers (the node must be
+     * RECOVERING this generation: NODE_NOT_RECOVERING; unreachable: NODE_UNREACHABLE), the same checks run on it,
+     * and the envelope goes to the node signed with this custodian's key (docs/root-custody.md §6.4); the node's
+     * refusal is NODE_REFUSED_ + its code (e.g. NODE_REFUSED_SHARE_INVALID).
      */
     @Override
     public Integer call() throws Exception {

@@ -613,8 +613,10 @@ final class DemoRun {
    * cleanup stops anvil, the KMS and the agent, as after a normal run).
    */
   private void keepRunning() throws Exception {
-    app.addComposeHash(composeHash);
-    confirm();
+    if (!s.custody()) { // --custody allowed it again before the recovery
+      app.addComposeHash(composeHash);
+      confirm();
+    }
     cvm = boot();
     cleanup.add(cvm);
     String status = "./teekms " + String.join(" ", statusArgs()).replace(" --output json", "");

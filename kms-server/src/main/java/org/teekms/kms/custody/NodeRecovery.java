@@ -120,6 +120,9 @@ public final class NodeRecovery {
   private final Map<String, TreeMap<Integer, Share>> valid = new LinkedHashMap<>();
   private final TreeMap<Integer, BadShare> bad = new TreeMap<>();
   private String lastRequest;
+  private List<Integer> usedIndices = List.of();
+  /** What {@link #progress()} answers without the lock (a submission may hold it while it reads the chain). */
+  private volatile Progress snapshot;
 
   /**
    * @param nodeKey this node's attested key (destroyed by this object when recovery ends); its SHA-256 is the node
@@ -137,6 +140,7 @@ public final class NodeRecovery {
     this.sink = sink;
     this.detail = "recovering root generation " + generation + ": waiting for the registry owner's authorization "
         + "(teekms gov authorize-recovery) and for the custodians' shares";
+    this.snapshot = current();
   }
 
   public int generation() {
@@ -158,8 +162,14 @@ public final class NodeRecovery {
     return done;
   }
 
-  public synchronized Progress progress() {
-    List<Integer> indices = lastRequest == null ? List.of() : List.copyOf(valid.get(lastRequest).keySet());
+  /** The status as of the last submission; never waits. */
+  public Progress progress() {
+    return snapshot;
+  }
+
+  private Progress current() {
+    List<Integer> indices = state == State.RECOVERED ? usedIndices
+        : lastRequest == null ? List.of() : List.copyOf(valid.get(lastRequest).keySet());
     return new Progress(state, generation, threshold, indices, List.copyOf(bad.values()),
         Optional.ofNullable(lastRequest).map(r -> "0x" + r), detail);
   }
@@ -185,6 +195,14 @@ public final class NodeRecovery {
    * @return the progress after this share
    */
   public synchronized Progress submit(byte[] requestId, int index, byte[] envelope, byte[] signature) throws Refused {
+    try {
+      return check(requestId, index, envelope, signature);
+    } finally {
+      snapshot = current();
+    }
+  }
+
+  private Progress check(byte[] requestId, int index, byte[] envelope, byte[] signature) throws Refused {
     if (state != State.RECOVERING) {
       throw new Refused(Refusal.NOT_RECOVERING, "this node is not recovering any more (" + state + "): " + detail);
     }
@@ -241,11 +259,11 @@ public final class NodeRecovery {
         detail = "recovering root generation " + generation + ": " + shares.size() + " of " + threshold
             + " valid shares (indices " + shares.keySet() + ") for request 0x" + request
             + (bad.isEmpty() ? "" : "; bad shares " + bad.keySet());
-        return progress();
+        return current();
       }
       checkAuthorized(requestId);
       reconstruct(commitments, backup, requestId, new ArrayList<>(shares.values()));
-      return progress();
+      return current();
     } catch (CustodyUnavailable e) {
       throw new Refused(Refusal.CHAIN_UNAVAILABLE, e.getMessage());
     }
@@ -284,11 +302,13 @@ public final class NodeRecovery {
       }
       root = recovered.secret().toByteArray(InsecureSecretAccess.get());
       sink.store(generation, root, backup, requestId, List.copyOf(bad.values()));
+      usedIndices = shares.stream().map(Share::index).toList();
       state = State.RECOVERED;
       detail = "root generation " + generation + " recovered from " + shares.size() + " custodian shares (request 0x"
           + HEX.formatHex(requestId) + ") and sealed under this node's sealing key"
           + (bad.isEmpty() ? "" : "; bad shares reported: " + bad.keySet());
       end();
+      snapshot = current();
       done.complete(null);
     } catch (CustodyException e) {
       fail("reconstruction refused: " + e.reason() + ": " + e.getMessage());
@@ -303,6 +323,7 @@ public final class NodeRecovery {
     state = State.FAILED;
     detail = "recovery of root generation " + generation + " failed: " + why;
     end();
+    snapshot = current();
     done.completeExceptionally(new IllegalStateException(detail));
   }
 

@@ -87,6 +87,11 @@ class RootRecoveryRaTlsTest {
   private static final HexFormat HEX = HexFormat.of();
   private static final String NODE = "127.0.0.1:" + RecoveryProfile.PORT;
 
+  /** The custodians' and the owner's view of the simulated platform (same seed as the KMS). */
+  private static SimulatedTdx tdx;
+  private static Path rootCa;
+  private static Path collateral;
+
   @Inject Pool pool;
   @Inject RootGenerationStore roots;
 
@@ -127,11 +132,11 @@ class RootRecoveryRaTlsTest {
 
   @Test
   void aFreshNodeRecoversTheRootFromThresholdCustodiansAndServesTheSameKeys() throws Exception {
-    SimulatedTdx tdx = SimulatedTdx.enableSeeded("RootRecoveryRaTlsTest custodian side", Clock.systemUTC(),
+    tdx = SimulatedTdx.enableSeeded("RootRecoveryRaTlsTest custodian side", Clock.systemUTC(),
         HEX.parseHex(RaTlsProfile.SEED));
     Path dir = Files.createTempDirectory("teekms-recovery-it");
-    String rootCa = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem()).toString();
-    String collateral = tdx.collateral().writeTo(dir.resolve("collateral")).toString();
+    rootCa = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem());
+    collateral = tdx.collateral().writeTo(dir.resolve("collateral"));
     String rpc = config("teekms.chain.rpc-url");
     String chainId = config("teekms.chain.chain-id");
     String registry = config("teekms.chain.registry-address");
@@ -178,7 +183,7 @@ class RootRecoveryRaTlsTest {
       RecoveryGrpc.RecoveryBlockingStub node = RecoveryGrpc.newBlockingStub(channel)
           .withDeadlineAfter(60, TimeUnit.SECONDS);
       // 5. An unregistered sender is refused before anything is opened.
-      byte[] share2 = resealed(2, request, cert, tdx, store);
+      byte[] share2 = resealed(2, request, cert, store);
       RecipientKeyPair stranger = RecipientKeyPair.generate(new SecureRandom());
       StatusRuntimeException notCustodian = assertThrows(StatusRuntimeException.class,
           () -> node.submitShare(submission(2, request, nodeKeyId, share2, stranger)));
@@ -238,22 +243,17 @@ class RootRecoveryRaTlsTest {
     }
   }
 
-  private Run release(int index, String request, String mrSystem) throws Exception {
-    Path dir = Files.createTempDirectory("teekms-release");
-    SimulatedTdx tdx = SimulatedTdx.enableSeeded("RootRecoveryRaTlsTest custodian " + index, Clock.systemUTC(),
-        HEX.parseHex(RaTlsProfile.SEED));
-    String rootCa = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem()).toString();
-    String collateral = tdx.collateral().writeTo(dir.resolve("collateral")).toString();
+  private static Run release(int index, String request, String mrSystem) throws Exception {
     return cli("custody", "release", "--rpc-url", config("teekms.chain.rpc-url"), "--chain-id",
         config("teekms.chain.chain-id"), "--custody", config("teekms.custody.contract-address"), "--key-file",
         keys().resolve("custodian-" + index + ".key").toString(), "--store", config("teekms.custody.store"),
         "--generation", "1", "--index", Integer.toString(index), "--registry",
-        config("teekms.chain.registry-address"), "--request", request, "--collateral", collateral, "--root-ca", rootCa,
+        config("teekms.chain.registry-address"), "--request", request, "--collateral", collateral.toString(), "--root-ca", rootCa.toString(),
         "--mr-system", mrSystem, "--to-node", NODE);
   }
 
   /** Custodian {@code index}'s share re-sealed to the node for {@code request}, as release does. */
-  private static byte[] resealed(int index, byte[] request, X509Certificate cert, SimulatedTdx tdx, String store)
+  private static byte[] resealed(int index, byte[] request, X509Certificate cert, String store)
       throws Exception {
     var backup = new BackupStore(Path.of(store)).read(1);
     Commitments commitments = backup.commitments();
