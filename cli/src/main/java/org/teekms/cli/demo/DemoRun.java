@@ -83,7 +83,7 @@ final class DemoRun {
   private static final Duration PIN_REUSE = Duration.ofSeconds(1);
   private static final int STEPS = 16;
   /** With --custody: custodians before the KMS starts, then destruction of every node and recovery at the end. */
-  private static final int CUSTODY_STEPS = 4;
+  private static final int CUSTODY_STEPS = 5;
   /** The encrypted env variable that carries the model's upstream API token (allowed_envs of the app-compose). */
   private static final String TOKEN_VAR = "UPSTREAM_API_KEY";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -878,6 +878,7 @@ final class DemoRun {
       }
       report.detail("share store (public; digests on chain): %s; the KMS will split every root %d-of-%d", store,
           THRESHOLD, CUSTODIANS);
+      confirm(); // the KMS reads the custodian set CONFIRMATIONS blocks behind head
     }
 
     /** While the first KMS waits (require-published): publish the backup it staged, as the registry owner. */
@@ -936,8 +937,13 @@ final class DemoRun {
       kmsProcess.close();
       cleanup.remove(kmsProcess);
       Path data = s.workDir().resolve("kms");
-      try (var files = Files.walk(data)) {
-        for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+      for (int attempt = 1; Files.exists(data); attempt++) {
+        try (var files = Files.walk(data)) {
+          for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException stillClosing) {
+          if (attempt == 10) throw stillClosing;
+          Thread.sleep(500); // the embedded PostgreSQL may still be removing its files
+        }
       }
       report.detail("KMS stopped; %s deleted (embedded PostgreSQL with every sealed root copy, the sealing key "
           + "file): no node holds generation 1 any more", data);
