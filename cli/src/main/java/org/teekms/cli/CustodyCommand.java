@@ -51,7 +51,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "custody", mixinStandardHelpOptions = true,
     description = "Root custody for custodians: key generation, share check, share release to a recovering node.",
-    subcommands = {CustodyCommand.Keygen.class, CustodyCommand.CheckShare.class, CustodyCommand.Release.class})
+    subcommands = {CustodyCommand.Keygen.class, CustodyCommand.CheckShare.class, CustodyCommand.Release.class,
+        CustodyCommand.RecoveryStatus.class})
 public final class CustodyCommand extends CommandGroup {
 
   private static final HexFormat HEX = HexFormat.of();
@@ -226,12 +227,22 @@ public final class CustodyCommand extends CommandGroup {
     @Option(names = "--request", required = true, paramLabel = "HEX32", description = "Recovery request id.")
     String request;
 
-    @Option(names = "--node-cert", required = true, paramLabel = "FILE",
-        description = "The recovering node's RA-TLS certificate (PEM or DER).")
+    @Option(names = "--node-cert", paramLabel = "FILE",
+        description = "The recovering node's RA-TLS certificate (PEM or DER); with --out.")
     Path nodeCert;
 
-    @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the re-encrypted share.")
+    @Option(names = "--out", paramLabel = "FILE", description = "Where to write the re-encrypted share (with --node-cert).")
     Path out;
+
+    @Option(names = "--to-node", paramLabel = "HOST:PORT",
+        description = "Instead of --node-cert/--out: read the recovering KMS node's certificate from its Recovery "
+            + "service, run the same checks on it, and send the re-encrypted share there, signed with this "
+            + "custodian's key.")
+    String toNode;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
+        description = "Deadline of each call to --to-node (default 30).")
+    int timeoutSeconds;
 
     /**
      * Checks, in order (the first failure is the reason): the request id is 32 bytes (usage error); the on-chain
@@ -241,6 +252,10 @@ public final class CustodyCommand extends CommandGroup {
      * for this generation and exactly this node key, not revoked or expired (RECOVERY_NOT_AUTHORIZED); the registry
      * allows the node as a KMS: measurement, device, OS image, TCB (NODE_NOT_ALLOWED); only then is the share
      * decrypted and checked ({@link #ownShare}: SHARE_INVALID), re-encrypted to the node's key and written.
+     * With {@code --to-node} the certificate is the one the node's Recovery service answers (the node must be
+     * RECOVERING this generation: NODE_NOT_RECOVERING; unreachable: NODE_UNREACHABLE), the same checks run on it,
+     * and the envelope goes to the node signed with this custodian's key (docs/root-custody.md §6.4); the node's
+     * refusal is NODE_REFUSED_ + its code (e.g. NODE_REFUSED_SHARE_INVALID).
      */
     @Override
     public Integer call() throws Exception {
@@ -255,8 +270,50 @@ public final class CustodyCommand extends CommandGroup {
       if (!registry.matches("0[xX][0-9a-fA-F]{40}")) {
         throw new ParameterException(spec.commandLine(), "--registry must be a 0x-prefixed 20-byte address");
       }
-      X509Certificate cert = certificate();
+      if (toNode != null && (nodeCert != null || out != null)) {
+        throw new ParameterException(spec.commandLine(), "--to-node replaces --node-cert and --out: give one or the "
+            + "other");
+      }
+      if (toNode == null && (nodeCert == null || out == null)) {
+        throw new ParameterException(spec.commandLine(), "give --to-node HOST:PORT, or --node-cert FILE and --out FILE");
+      }
+      RecoveryNode node = toNode == null ? null : RecoveryNode.open(spec, toNode, timeoutSeconds);
+      try {
+        return release(requestId, node);
+      } finally {
+        if (node != null) node.close();
+      }
+    }
+
+    private Integer release(byte[] requestId, RecoveryNode target) throws Exception {
+      Set<Bytes> golden = mrSystem.golden(spec);
       ObjectNode json = VerifyQuoteCommand.JSON.createObjectNode();
+      X509Certificate cert;
+      if (target == null) {
+        cert = certificate();
+      } else {
+        try {
+          org.teekms.proto.RecoveryStatus status = target.status();
+          if (!"RECOVERING".equals(status.getState())) {
+            json.put("released", false);
+            return JsonResult.print(spec, JsonResult.fail(json, "NODE_NOT_RECOVERING", "the node at " + toNode
+                + " is " + status.getState() + ": " + status.getDetail()), false);
+          }
+          if (status.getGeneration() != options.generation) {
+            json.put("released", false);
+            return JsonResult.print(spec, JsonResult.fail(json, "NODE_NOT_RECOVERING", "the node at " + toNode
+                + " recovers generation " + status.getGeneration() + ", not " + options.generation), false);
+          }
+          cert = Pem.certificate(status.getNodeCertificate().toByteArray());
+        } catch (RecoveryNode.Failed f) {
+          json.put("released", false);
+          return JsonResult.print(spec, JsonResult.fail(json, f.failure, f.getMessage()), false);
+        } catch (java.security.cert.CertificateException e) {
+          json.put("released", false);
+          return JsonResult.print(spec, JsonResult.fail(json, "NODE_NOT_ATTESTED", "the node at " + toNode
+              + " answered a certificate that does not parse"), false);
+        }
+      }
       json.put("generation", options.generation);
       json.put("index", options.index);
       json.put("requestId", "0x" + HEX.formatHex(requestId));
@@ -278,9 +335,24 @@ public final class CustodyCommand extends CommandGroup {
           byte[] sealed = org.teekms.custody.ShareEnvelope.seal(node,
               org.teekms.custody.EnvelopeContext.recovery(options.generation, options.index, onChain.digest(),
                   requestId), share, new SecureRandom());
-          Files.write(out, sealed);
+          if (target == null) {
+            Files.write(out, sealed);
+            json.put("released", true);
+            json.put("envelope", out.toString());
+            return JsonResult.print(spec, json, true);
+          }
+          byte[] signature = org.teekms.custody.ShareSubmission.sign(key, org.teekms.custody.ShareSubmission.message(
+              options.generation, options.index, requestId, node.id(), sealed));
+          org.teekms.proto.RecoveryStatus after;
+          try {
+            after = target.submit(requestId, options.index, sealed, signature);
+          } catch (RecoveryNode.Failed f) {
+            json.put("released", false);
+            return JsonResult.print(spec, JsonResult.fail(json, f.failure, f.getMessage()), false);
+          }
           json.put("released", true);
-          json.put("envelope", out.toString());
+          json.put("node", toNode);
+          RecoveryNode.describe(after, json.putObject("nodeStatus"));
           return JsonResult.print(spec, json, true);
         }
       } catch (Refused r) {
@@ -351,6 +423,44 @@ public final class CustodyCommand extends CommandGroup {
         return Pem.certificate(bytes);
       } catch (java.security.cert.CertificateException e) {
         throw new ParameterException(spec.commandLine(), "--node-cert " + nodeCert + " is not an X.509 certificate");
+      }
+    }
+  }
+
+
+  @Command(name = "recovery-status", mixinStandardHelpOptions = true,
+      description = "What a recovering KMS node reports (teekms.v1.Recovery): state, generation, node key id, valid "
+          + "and bad shares; --cert-out writes its RA-TLS certificate (PEM) for `teekms gov authorize-recovery "
+          + "--node-cert`. Nothing here is trusted: custodians verify the certificate in `teekms custody release`.")
+  static final class RecoveryStatus implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--node", required = true, paramLabel = "HOST:PORT", description = "The recovering KMS node.")
+    String node;
+
+    @Option(names = "--cert-out", paramLabel = "FILE", description = "Write the node's RA-TLS certificate (PEM).")
+    Path certOut;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30", description = "Call deadline (default 30).")
+    int timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+      ObjectNode json = VerifyQuoteCommand.JSON.createObjectNode();
+      try (RecoveryNode target = RecoveryNode.open(spec, node, timeoutSeconds)) {
+        org.teekms.proto.RecoveryStatus status = target.status();
+        RecoveryNode.describe(status, json);
+        if (certOut != null && !status.getNodeCertificate().isEmpty()) {
+          String pem = "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64,
+              new byte[] {'\n'}).encodeToString(status.getNodeCertificate().toByteArray())
+              + "\n-----END CERTIFICATE-----\n";
+          Files.writeString(certOut, pem, StandardCharsets.US_ASCII);
+          json.put("certificate", certOut.toString());
+        }
+        return JsonResult.print(spec, json, !"NOT_RECOVERING".equals(status.getState())
+            && !"FAILED".equals(status.getState()));
+      } catch (RecoveryNode.Failed f) {
+        return JsonResult.print(spec, JsonResult.fail(json, f.failure, f.getMessage()), false);
       }
     }
   }

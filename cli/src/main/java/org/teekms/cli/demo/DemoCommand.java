@@ -37,6 +37,11 @@ public final class DemoCommand implements Callable<Integer> {
       + "running, print how to reach them, and wait until stopped (Ctrl-C)")
   boolean keep;
 
+  @Option(names = "--custody", description = "also show root custody: the KMS backs its root up 2-of-3 to custodians "
+      + "registered on chain; after the regular steps every KMS node is destroyed, a fresh node recovers the root from "
+      + "two custodians, and the app's CVM gets the same keys")
+  boolean custody;
+
   @Override
   public Integer call() throws Exception {
     Path root = home != null ? home : Path.of(System.getProperty("teekms.home", "."));
@@ -45,7 +50,7 @@ public final class DemoCommand implements Callable<Integer> {
         workDir != null ? workDir : java.nio.file.Files.createTempDirectory("teekms-demo-"),
         kmsJar != null ? kmsJar : root.resolve("kms-server/target/quarkus-app/quarkus-run.jar"),
         anvil != null ? anvil : root.resolve("governance-contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
-        keep);
+        keep, custody);
     PrintWriter out = spec.commandLine().getOut();
     return new DemoRun(settings, out).run();
   }

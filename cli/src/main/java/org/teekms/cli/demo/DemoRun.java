@@ -63,9 +63,13 @@ import org.web3j.crypto.Credentials;
 
 /** The demo's steps, in order; each prints what happened. See {@link DemoCommand}. */
 final class DemoRun {
-  record Settings(Path workDir, Path kmsJar, Path anvil, boolean keep) {
+  record Settings(Path workDir, Path kmsJar, Path anvil, boolean keep, boolean custody) {
     Settings(Path workDir, Path kmsJar, Path anvil) {
-      this(workDir, kmsJar, anvil, false);
+      this(workDir, kmsJar, anvil, false, false);
+    }
+
+    Settings(Path workDir, Path kmsJar, Path anvil, boolean keep) {
+      this(workDir, kmsJar, anvil, keep, false);
     }
   }
 
@@ -78,6 +82,8 @@ final class DemoRun {
   /** The KMS reuses one pinned block this long (teekms.chain.pin-reuse): a policy change applies at most this much later. */
   private static final Duration PIN_REUSE = Duration.ofSeconds(1);
   private static final int STEPS = 16;
+  /** With --custody: custodians before the KMS starts, then destruction of every node and recovery at the end. */
+  private static final int CUSTODY_STEPS = 5;
   /** The encrypted env variable that carries the model's upstream API token (allowed_envs of the app-compose). */
   private static final String TOKEN_VAR = "UPSTREAM_API_KEY";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -121,11 +127,15 @@ final class DemoRun {
   /** The model's upstream API token: reaches the signing proxy only through the encrypted env. */
   private final String upstreamToken = HEX.formatHex(randomBytes(16));
   private Path encryptedEnv;
+  /** The running KMS node and the settings it was started with (the custody steps replace the node). */
+  ChildProcess kmsProcess;
+  List<String> kmsBaseCommand;
+  private final CustodyDemo custody = new CustodyDemo();
 
   DemoRun(Settings settings, PrintWriter out) {
     this.s = settings;
     this.out = out;
-    this.report = new DemoReporter(out, STEPS);
+    this.report = new DemoReporter(out, settings.custody() ? STEPS + CUSTODY_STEPS : STEPS);
   }
 
   int run() {
@@ -139,6 +149,10 @@ final class DemoRun {
     try {
       report.step("Start a local chain (anvil on 127.0.0.1)", this::startChain);
       report.step("Deploy the governance contracts and set the platform policy", this::deployGovernance);
+      if (s.custody()) {
+        report.step("Root custody: deploy RootCustody, three custodians make keys, the owner registers them",
+            custody::deploy);
+      }
       report.step("Start the KMS (embedded PostgreSQL, simulator explicitly enabled)", this::startKms);
       report.step("Verify the KMS's RA-TLS identity and register its measurement on chain", this::registerKms);
       report.step("Register the OS image's golden measurement, the app and its compose hash on chain",
@@ -158,6 +172,15 @@ final class DemoRun {
       report.step("Remove the compose hash on chain; the next boot is denied with its reason", this::deny);
       report.step("Read the app's audit trail from the KMS (Auditor API) and verify the hash chain", this::audit);
       report.step("Read the KMS node's status (teekms kms status)", this::status);
+      if (s.custody()) {
+        report.step("Publish the KMS identity, re-allow the compose hash, record the app's keys (public values)",
+            custody::recordKeys);
+        report.step("Destroy every KMS node: stop it, delete its database and its sealed root copies",
+            custody::destroy);
+        report.step("A fresh KMS node recovers root generation 1 from 2 of the 3 custodians", custody::recover);
+        report.step("The app's CVM boots against the recovered node and gets the same keys as before",
+            custody::sameKeys);
+      }
       if (s.keep() && !report.anyFailed()) {
         try {
           keepRunning();
@@ -238,11 +261,16 @@ final class DemoRun {
         "-Dteekms.chain.rpc-url=" + rpcUrl, "-Dteekms.chain.allow-single-rpc=true", "-Dteekms.chain.chain-id=" + CHAIN_ID,
         "-Dteekms.chain.registry-address=" + registry.address(),
         "-Dteekms.chain.confirmations=" + CONFIRMATIONS,
-        "-Dteekms.chain.pin-reuse=" + PIN_REUSE.toMillis() + "ms",
-        "-jar", s.kmsJar().toString());
-    ChildProcess kms = ChildProcess.start("kms", cmd, s.workDir().resolve("logs/kms.log"), s.workDir());
+        "-Dteekms.chain.pin-reuse=" + PIN_REUSE.toMillis() + "ms");
+    ChildProcess kms = ChildProcess.start("kms", kmsCommand(cmd, data, List.of()), s.workDir().resolve("logs/kms.log"),
+        s.workDir());
     cleanup.add(kms);
+    kmsProcess = kms;
+    kmsBaseCommand = cmd;
     report.detail("starting: JVM, embedded PostgreSQL, schema migration, root generation 1 (log: %s)", kms.log());
+    if (s.custody()) {
+      custody.publishFirstBackup();
+    }
     kms.awaitLog("KMS 'teekms-demo' ready", Duration.ofMinutes(3), report::tick);
     kms.awaitPort(kmsPort, Duration.ofSeconds(30), report::tick);
     report.detail("KMS on 127.0.0.1:%d (mutual RA-TLS gRPC), data in %s", kmsPort, data);
@@ -585,8 +613,10 @@ final class DemoRun {
    * cleanup stops anvil, the KMS and the agent, as after a normal run).
    */
   private void keepRunning() throws Exception {
-    app.addComposeHash(composeHash);
-    confirm();
+    if (!s.custody()) { // --custody allowed it again before the recovery
+      app.addComposeHash(composeHash);
+      confirm();
+    }
     cvm = boot();
     cleanup.add(cvm);
     String status = "./teekms " + String.join(" ", statusArgs()).replace(" --output json", "");
@@ -622,6 +652,18 @@ final class DemoRun {
   }
 
   // --- helpers -------------------------------------------------------------------------------------------------
+
+  /** The KMS's command line: {@code base} (JVM and settings, without data dir) + custody settings + extra + the jar. */
+  List<String> kmsCommand(List<String> base, Path data, List<String> extra) {
+    List<String> cmd = new ArrayList<>(base);
+    cmd.removeIf(a -> a.startsWith("-Dteekms.data-dir="));
+    cmd.add("-Dteekms.data-dir=" + data);
+    if (s.custody()) cmd.addAll(custody.kmsSettings());
+    cmd.addAll(extra);
+    cmd.add("-jar");
+    cmd.add(s.kmsJar().toString());
+    return cmd;
+  }
 
   private SimulatedCvmAgent boot() throws Exception {
     return boot(new byte[48], org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE, GPUS);
@@ -795,4 +837,236 @@ final class DemoRun {
     return Digests.sha256(b);
   }
 
+
+  /**
+   * {@code --custody} (docs/root-custody.md, docs/operations.md §11): the KMS backs generation 1 up 2-of-3 to three
+   * custodians registered on chain before it serves; after the regular steps every KMS node is destroyed (process
+   * stopped, database and sealed copies deleted), a fresh node recovers the root from two custodians who each check
+   * its attestation and the owner's on-chain authorization, and the app's CVM gets the same keys. Only public values
+   * are printed (addresses, key ids, digests).
+   */
+  final class CustodyDemo {
+    private static final int THRESHOLD = 2;
+    private static final int CUSTODIANS = 3;
+    private org.teekms.governance.RootCustody rootCustody;
+    private Path store;
+    private final List<Path> custodianKeys = new ArrayList<>();
+    private String signingAddressBefore;
+    private String rootAddressBefore;
+    private int keyVersionBefore;
+
+    /** What the KMS is started with: custody on from the first start (the keys are measured into RTMR3). */
+    List<String> kmsSettings() {
+      return List.of("-Dteekms.custody.enabled=true", "-Dteekms.custody.contract-address=" + rootCustody.address(),
+          "-Dteekms.custody.threshold=" + THRESHOLD, "-Dteekms.custody.store=" + store,
+          "-Dteekms.custody.publication-check-interval=1s");
+    }
+
+    void deploy() throws Exception {
+      Credentials operator = Credentials.create(OPERATOR_KEY);
+      rootCustody = org.teekms.governance.RootCustody.deploy(chain, operator, registry.address())
+          .withSigner(operator);
+      report.detail("RootCustody at %s, written only by the registry owner %s", rootCustody.address(),
+          operator.getAddress());
+      Path dir = Files.createDirectories(s.workDir().resolve("custodians"));
+      store = Files.createDirectories(s.workDir().resolve("share-store"));
+      String[] kinds = {"KMS_CLUSTER", "HSM", "OPERATOR"};
+      for (int i = 1; i <= CUSTODIANS; i++) {
+        Path key = dir.resolve("custodian-" + i + ".key");
+        Verification keygen = cli(List.of("custody", "keygen", "--out", key.toString()));
+        if (keygen.exit() != 0) throw new IllegalStateException("custody keygen failed: " + keygen.output());
+        custodianKeys.add(key);
+        JsonNode made = JSON.readTree(keygen.output());
+        byte[] publicKey = HEX.parseHex(made.get("publicKey").asText().substring(2));
+        report.detail("custodian %d (%s): teekms custody keygen -> id %s; register-custodian: %s", i, kinds[i - 1],
+            made.get("custodianId").asText(), tx(rootCustody.registerCustodian(publicKey,
+                org.teekms.governance.RootCustody.Kind.valueOf(kinds[i - 1]), "demo custodian " + i)));
+      }
+      report.detail("share store (public; digests on chain): %s; the KMS will split every root %d-of-%d", store,
+          THRESHOLD, CUSTODIANS);
+      confirm(); // the KMS reads the custodian set CONFIRMATIONS blocks behind head
+    }
+
+    /** While the first KMS waits (require-published): publish the backup it staged, as the registry owner. */
+    void publishFirstBackup() throws Exception {
+      Path visible = store.resolve("generation-1");
+      long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+      while (!Files.isDirectory(visible)) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the KMS did not write generation 1's backup to " + store);
+        }
+        report.tick();
+        Thread.sleep(500);
+      }
+      org.teekms.custody.RootBackup backup = new org.teekms.custody.BackupStore(store).read(1);
+      report.detail("the KMS split generation 1 %d-of-%d and waits for the owner to publish it", THRESHOLD,
+          backup.shares().size());
+      report.detail("publish-backup --generation 1 (commitments digest %s): %s",
+          HEX.formatHex(backup.commitments().digest()), tx(rootCustody.publishBackup(1, backup.commitments().encode(),
+              backup.shares().stream().map(x -> x.custodian().id()).toList(), backup.envelopeDigests())));
+      confirm();
+      for (int i = 1; i <= CUSTODIANS; i++) {
+        Verification check = cli(concat(custodianArgs(i), List.of()), "check-share");
+        if (check.exit() != 0) throw new IllegalStateException("custodian " + i + ": " + check.output());
+      }
+      report.detail("each custodian checked its share: teekms custody check-share -> valid (x%d)", CUSTODIANS);
+    }
+
+    void recordKeys() throws Exception {
+      Path dir = Files.createDirectories(s.workDir().resolve("identity"));
+      Path rootCa = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem());
+      Path collateral = tdx.collateral().writeTo(dir.resolve("collateral"));
+      Path ownerKey = Files.writeString(dir.resolve("owner.key"), OPERATOR_KEY.substring(2));
+      Verification published = cli(List.of("kms", "bootstrap", "--kms", "127.0.0.1:" + kmsPort, "--root-ca",
+          rootCa.toString(), "--collateral", collateral.toString(), "--out", dir.resolve("out").toString(), "--publish",
+          "--rpc-url", rpcUrl, "--chain-id", Long.toString(CHAIN_ID), "--registry", registry.address(),
+          "--operator-key-file", ownerKey.toString()));
+      if (published.exit() != 0) throw new IllegalStateException("kms bootstrap --publish: " + published.output());
+      report.detail("teekms kms bootstrap --publish: generation 1's KMS root public key is on chain (what a "
+          + "recovered root must match)");
+      report.detail("add-compose-hash again (app owner): %s", tx(app.addComposeHash(composeHash)));
+      confirm();
+      SimulatedCvmAgent before = boot();
+      try {
+        var keys = before.agent().keys();
+        signingAddressBefore = before.signingAddress();
+        rootAddressBefore = keys.kmsRootAddress().toChecksumString();
+        keyVersionBefore = keys.currentVersion();
+      } finally {
+        before.close();
+      }
+      report.detail("app keys now: key version %d, response signing address %s, KMS root address %s",
+          keyVersionBefore, signingAddressBefore, rootAddressBefore);
+    }
+
+    void destroy() throws Exception {
+      kmsProcess.close();
+      cleanup.remove(kmsProcess);
+      Path data = s.workDir().resolve("kms");
+      for (int attempt = 1; Files.exists(data); attempt++) {
+        try (var files = Files.walk(data)) {
+          for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException stillClosing) {
+          if (attempt == 10) throw stillClosing;
+          Thread.sleep(500); // the embedded PostgreSQL may still be removing its files
+        }
+      }
+      report.detail("KMS stopped; %s deleted (embedded PostgreSQL with every sealed root copy, the sealing key "
+          + "file): no node holds generation 1 any more", data);
+      report.detail("left: the chain (policy, custodians, the published backup, the KMS identity) and the public "
+          + "share store %s", store);
+    }
+
+    void recover() throws Exception {
+      kmsPort = ChildProcess.freePort();
+      List<String> base = new ArrayList<>();
+      for (String a : kmsBaseCommand) {
+        base.add(a.startsWith("-Dquarkus.http.port=") ? "-Dquarkus.http.port=" + kmsPort
+            : a.startsWith("-Dquarkus.http.ssl-port=") ? "-Dquarkus.http.ssl-port=" + kmsPort
+            : a.startsWith("-Dquarkus.management.port=") ? "-Dquarkus.management.port=" + ChildProcess.freePort()
+            : a.startsWith("-Dteekms.node-id=") ? "-Dteekms.node-id=demo-kms-recovered" : a);
+      }
+      Path data = s.workDir().resolve("kms-recovered");
+      ChildProcess kms = ChildProcess.start("kms-recovered", kmsCommand(base, data,
+          List.of("-Dteekms.custody.recover-generation=1")), s.workDir().resolve("logs/kms-recovered.log"),
+          s.workDir());
+      cleanup.add(kms);
+      kmsProcess = kms;
+      report.detail("fresh node: empty database, teekms.custody.recover-generation=1 (measured into RTMR3) (log: %s)",
+          kms.log());
+      kms.awaitLog("recovering root generation 1 from its custodians", Duration.ofMinutes(3), report::tick);
+      kms.awaitPort(kmsPort, Duration.ofSeconds(30), report::tick);
+      Path dir = Files.createDirectories(s.workDir().resolve("recovery"));
+      Path nodePem = dir.resolve("node.pem");
+      Verification status = cli(List.of("custody", "recovery-status", "--node", "127.0.0.1:" + kmsPort, "--cert-out",
+          nodePem.toString()));
+      JsonNode st = JSON.readTree(status.output());
+      report.detail("teekms custody recovery-status: %s, node key id %s", st.path("state").asText("?"),
+          st.path("nodeKeyId").asText("?"));
+      X509Certificate cert = Pem.certificates(Files.readAllBytes(nodePem)).get(0);
+      RaTlsIdentity node = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+          .quotePolicy(QuotePolicy.builder().build()).clock(clock).build().verify(cert);
+      report.detail("its RA-TLS certificate verifies; mrAggregated %s (differs from the lost node's: the recovery "
+          + "setting is measured)", node.mrAggregated().hex());
+      report.detail("add-kms-measurement: %s", tx(registry.addKmsMeasurement(node.mrAggregated().toByteArray())));
+      allow(registry.kmsDevices(), node.deviceId().toByteArray(), "add-kms-device",
+          () -> registry.addKmsDevice(node.deviceId().toByteArray()));
+      byte[] image = node.provenOsImageHash().or(node::osImageHash).map(b -> b.toByteArray()).orElseThrow();
+      allow(registry.osImages(), image, "add-os-image", () -> registry.addOsImage(image));
+      byte[] nodeKeyId = org.teekms.custody.RecipientKey.of(cert.getPublicKey()).id();
+      var authorized = rootCustody.authorizeRecovery(1, nodeKeyId, 1000);
+      String request = "0x" + HEX.formatHex(authorized.requestId());
+      report.detail("authorize-recovery --generation 1 for node key %s: request %s", HEX.formatHex(nodeKeyId),
+          request);
+      confirm();
+      Path rootCa = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem());
+      Path collateral = tdx.collateral().writeTo(dir.resolve("collateral"));
+      for (int i : new int[] {1, 3}) {
+        Verification released = cli(concat(custodianArgs(i), List.of("--registry", registry.address(), "--request",
+            request, "--collateral", collateral.toString(), "--root-ca", rootCa.toString(), "--mr-system",
+            node.mrSystem().hex(), "--to-node", "127.0.0.1:" + kmsPort)), "release");
+        if (released.exit() != 0) throw new IllegalStateException("custodian " + i + " release: " + released.output());
+        JsonNode after = JSON.readTree(released.output()).path("nodeStatus");
+        report.detail("custodian %d: teekms custody release --to-node (checked the node's attestation, its OS, the "
+            + "authorization, the registry) -> node %s: %s", i, after.path("state").asText("?"),
+            after.path("detail").asText(""));
+      }
+      kms.awaitLog("KMS 'teekms-demo' ready", Duration.ofMinutes(3), report::tick);
+      report.detail("custodian 2 never took part; the root was rebuilt only inside the node, checked against the "
+          + "published KMS root key, sealed under the new node's sealing key and audited (ROOT_CUSTODY recovered)");
+    }
+
+    void sameKeys() throws Exception {
+      SimulatedCvmAgent after = boot();
+      cleanup.add(after);
+      var keys = after.agent().keys();
+      String rootAddress = keys.kmsRootAddress().toChecksumString();
+      report.detail("after recovery: key version %d, response signing address %s, KMS root address %s",
+          keys.currentVersion(), after.signingAddress(), rootAddress);
+      if (!after.signingAddress().equalsIgnoreCase(signingAddressBefore) || !rootAddress.equals(rootAddressBefore)
+          || keys.currentVersion() != keyVersionBefore) {
+        throw new IllegalStateException("the recovered KMS derives other keys: signing address "
+            + signingAddressBefore + " -> " + after.signingAddress() + ", root " + rootAddressBefore + " -> "
+            + rootAddress);
+      }
+      report.detail("identical to before the loss: every app key is derived from the recovered root");
+    }
+
+    private void allow(List<byte[]> allowed, byte[] value, String what, GovernanceCall add) throws Exception {
+      for (byte[] a : allowed) {
+        if (MessageDigest.isEqual(a, value)) {
+          report.detail("%s %s: already allowed", what, HEX.formatHex(value));
+          return;
+        }
+      }
+      report.detail("%s %s: %s", what, HEX.formatHex(value), tx(add.call()));
+    }
+
+    private List<String> custodianArgs(int index) {
+      return List.of("--rpc-url", rpcUrl, "--chain-id", Long.toString(CHAIN_ID), "--custody", rootCustody.address(),
+          "--key-file", custodianKeys.get(index - 1).toString(), "--store", store.toString(), "--generation", "1",
+          "--index", Integer.toString(index));
+    }
+
+    private Verification cli(List<String> args, String subcommand) {
+      List<String> all = new ArrayList<>(List.of("custody", subcommand));
+      all.addAll(args);
+      return DemoRun.cli(all);
+    }
+
+    private Verification cli(List<String> args) {
+      return DemoRun.cli(args);
+    }
+
+    private List<String> concat(List<String> a, List<String> b) {
+      List<String> out = new ArrayList<>(a);
+      out.addAll(b);
+      return out;
+    }
+  }
+
+  @FunctionalInterface
+  private interface GovernanceCall {
+    TxResult call() throws GovernanceException;
+  }
 }

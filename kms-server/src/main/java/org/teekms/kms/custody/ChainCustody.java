@@ -74,6 +74,30 @@ public final class ChainCustody implements CustodyChainPort {
         b -> b.map(ChainCustody::fingerprint).orElse("none")).value();
   }
 
+  @Override
+  public Optional<RecipientKey> custodianKey(byte[] id) {
+    String name = "custodian 0x" + HexFormat.of().formatHex(id);
+    return quorumRead(name, custody -> {
+      RootCustody.Custodian c = custody.custodian(id);
+      if (c.publicKey() == null || c.publicKey().length == 0) return Optional.<RecipientKey>empty();
+      if (!MessageDigest.isEqual(Digests.sha256(c.publicKey()), id)) {
+        throw new CustodyUnavailable(name + " is answered with a key whose SHA-256 is not its id");
+      }
+      try {
+        return Optional.of(RecipientKey.decode(c.publicKey()));
+      } catch (CustodyException e) {
+        throw new CustodyUnavailable(name + ": " + e.getMessage());
+      }
+    }, k -> k.map(key -> HexFormat.of().formatHex(key.encode())).orElse("none")).value();
+  }
+
+  @Override
+  public RootCustody.Authorization recoveryAuthorization(byte[] requestId, int generation, byte[] nodeKeyId) {
+    return quorumRead("the recovery authorization 0x" + HexFormat.of().formatHex(requestId),
+        custody -> custody.isRecoveryAuthorized(requestId, generation, nodeKeyId),
+        a -> a.authorized() + "/" + a.reason()).value();
+  }
+
   static String fingerprint(RootCustody.Backup b) {
     HexFormat hex = HexFormat.of();
     return b.generation() + "/" + b.threshold() + "/" + hex.formatHex(b.commitments()) + "/"

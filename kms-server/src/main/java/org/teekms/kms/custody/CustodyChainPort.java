@@ -19,6 +19,15 @@ public interface CustodyChainPort {
   /** The backup published for {@code generation}; empty when none is. */
   Optional<RootCustody.Backup> publishedBackup(int generation);
 
+  /**
+   * The key registered for custodian {@code id} (active or not: a deactivated custodian still holds its shares of
+   * older backups), its SHA-256 checked against the id; empty when no custodian has that id.
+   */
+  Optional<RecipientKey> custodianKey(byte[] id);
+
+  /** {@code RootCustody.isRecoveryAuthorized(requestId, generation, nodeKeyId)}: authorized, or the contract's reason. */
+  RootCustody.Authorization recoveryAuthorization(byte[] requestId, int generation, byte[] nodeKeyId);
+
   /** Custodian keys as of {@code block}; share i goes to {@code keys.get(i - 1)}. */
   record CustodianSet(List<RecipientKey> keys, long block) {
     public CustodianSet {

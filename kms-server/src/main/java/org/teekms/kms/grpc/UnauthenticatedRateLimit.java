@@ -18,7 +18,7 @@ import org.teekms.proto.RotationGrpc;
 
 /**
  * A budget per source address ({@code teekms.limits.unauthenticated-*}) for the services anyone may call without an
- * attested certificate: KmsInfoService, Auditor, Rotation. Over budget a call is refused before any work with
+ * attested certificate: KmsInfoService, Auditor, Rotation, Recovery. Over budget a call is refused before any work with
  * RESOURCE_EXHAUSTED, {@code RATE_LIMITED: …} and the deny-reason trailer. Attested services (Kms, Onboarding) are
  * bounded at the handshake instead; AppEnv keeps its own budget ({@code teekms.env-pubkey.*}).
  */
@@ -27,7 +27,7 @@ import org.teekms.proto.RotationGrpc;
 public class UnauthenticatedRateLimit implements ServerInterceptor {
 
   static final Set<String> LIMITED = Set.of(KmsInfoServiceGrpc.SERVICE_NAME, AuditorGrpc.SERVICE_NAME,
-      RotationGrpc.SERVICE_NAME);
+      RotationGrpc.SERVICE_NAME, org.teekms.proto.RecoveryGrpc.SERVICE_NAME);
 
   private final SourceRateLimiter limiter;
 

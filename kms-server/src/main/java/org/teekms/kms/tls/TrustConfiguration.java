@@ -107,6 +107,9 @@ public final class TrustConfiguration {
       values.put("teekms.custody.contract-address", lower(custody.contractAddress()));
       values.put("teekms.custody.threshold", custody.threshold().map(String::valueOf).orElse(""));
       values.put("teekms.custody.require-published", String.valueOf(custody.requirePublished()));
+      // Only when set: a recovering node's measurement says which generation it recovers, and nodes that recover
+      // nothing keep theirs.
+      custody.recoverGeneration().ifPresent(g -> values.put("teekms.custody.recover-generation", String.valueOf(g)));
     }
     return of(values);
   }

@@ -12,7 +12,7 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.web3j.crypto.WalletUtils;
 
 /** The KMS's root custody ({@code teekms.custody.*}): present only when enabled. */
-public record CustodyWiring(Optional<RootBackups> backups) {
+public record CustodyWiring(Optional<RootBackups> backups, Optional<org.teekms.kms.custody.CustodyChainPort> chain) {
 
   private static final Logger LOG = Logger.getLogger(CustodyWiring.class);
 
@@ -24,7 +24,17 @@ public record CustodyWiring(Optional<RootBackups> backups) {
    */
   static CustodyWiring from(KmsConfig config, RootGenerationStore roots) {
     KmsConfig.Custody c = config.custody();
-    if (!c.enabled()) return new CustodyWiring(Optional.empty());
+    if (!c.enabled()) {
+      if (c.recoverGeneration().isPresent()) {
+        throw new IllegalStateException("teekms.custody.recover-generation needs teekms.custody.enabled=true (and its "
+            + "contract-address, threshold and store): a recovered root is backed up like any other");
+      }
+      return new CustodyWiring(Optional.empty(), Optional.empty());
+    }
+    if (c.recoverGeneration().isPresent() && c.recoverGeneration().get() < 1) {
+      throw new IllegalStateException("teekms.custody.recover-generation must be ≥ 1, got "
+          + c.recoverGeneration().get());
+    }
     String prefix = "teekms.custody.enabled=true needs ";
     Optional<ChainEndpoints> endpoints = KmsBeans.chainEndpoints(config.chain());
     if (endpoints.isEmpty()) {
@@ -52,6 +62,6 @@ public record CustodyWiring(Optional<RootBackups> backups) {
     LOG.infof("root custody: %d-of-n backups of every new root generation to the custodians of %s, share store %s, "
         + "publication %s", threshold, address, store, c.requirePublished() ? "required before use" : "not awaited");
     return new CustodyWiring(Optional.of(new RootBackups(chain, new RootBackups.Settings(threshold, store,
-        c.requirePublished()), roots, new SecureRandom())));
+        c.requirePublished()), roots, new SecureRandom())), Optional.of(chain));
   }
 }

@@ -74,6 +74,19 @@ public interface KmsConfig {
      */
     @WithDefault("30m")
     Duration startupPublicationTimeout();
+
+    /**
+     * Recover this root generation from the custodians (docs/root-custody.md §6.4) when the database holds no root
+     * generation, instead of creating generation 1: the node serves teekms.v1.Recovery until t custodians' shares
+     * reconstructed the generation's published root. Needs {@code enabled}. Measured into RTMR3 (keep it set on this
+     * node's later starts: removing it changes the measurement and the sealing key). Unused once the database holds
+     * generations.
+     */
+    Optional<Integer> recoverGeneration();
+
+    /** How long startup waits for a recovery ({@code recover-generation}) before it fails. */
+    @WithDefault("24h")
+    Duration recoveryTimeout();
   }
 
   Operator operator();

@@ -24,6 +24,18 @@ import org.teekms.kms.roots.KmsIdentityStore;
 import org.teekms.kms.roots.RootBootstrap;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.seal.SealingKeyProvider;
+import io.quarkus.runtime.Quarkus;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.teekms.custody.CustodyException;
+import org.teekms.custody.RecipientKeyPair;
+import org.teekms.kms.custody.CustodyChainPort;
+import org.teekms.kms.custody.NodeRecovery;
+import org.teekms.kms.custody.RecoveredRootStore;
+import org.teekms.kms.onboarding.PublishedRootsPort;
 
 /**
  * Startup, in order: (before this observer runs, injecting the root store creates the sealing key, which first makes
@@ -35,7 +47,9 @@ import org.teekms.kms.seal.SealingKeyProvider;
  * loaded (proves the sealing key unseals the roots; generations the chain says are destroyed are not unsealed); with
  * {@code teekms.custody.enabled}, the current generation is backed up to the on-chain custodians and, with
  * {@code require-published}, its publication awaited ({@link org.teekms.kms.custody.RootBackups#backUpCurrent}). Any
- * failure stops the server.
+ * failure stops the server. With {@code teekms.custody.recover-generation} and an empty database, the node instead
+ * recovers that generation from the custodians ({@link NodeRecovery}, teekms.v1.Recovery) and then continues from the
+ * keyring on.
  */
 @ApplicationScoped
 public class KmsStartup {
@@ -45,6 +59,7 @@ public class KmsStartup {
   void onStart(@Observes StartupEvent event, KmsConfig config, Pool pool, Clock clock, SealingKeyProvider sealing,
       RootGenerationStore roots, AuditLog audit, LiveKeyring keyring, RaTlsSetup ratls, PeerAttestation attestation,
       KmsPolicyPort kmsPolicy, org.teekms.kms.admission.AppPolicyPort appPolicy, CustodyWiring custody,
+      RecoveryHolder recoveries,
       @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
       @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
       @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
@@ -58,21 +73,103 @@ public class KmsStartup {
     String version = SchemaMigrator.migrate(db);
     LOG.infof("database %s at schema version %s", db, version);
     Duration wait = config.dbTimeout();
-    Uni<Void> ready = KmsIdentityStore.claim(pool, config.kmsId(), clock.millis()).ifNoItem().after(wait).fail()
+    Optional<List<Integer>> missing = KmsIdentityStore.claim(pool, config.kmsId(), clock.millis())
+        .ifNoItem().after(wait).fail()
         .chain(() -> roots.list(pool).ifNoItem().after(wait).fail())
         .chain(existing -> existing.isEmpty() ? Uni.createFrom().item(Optional.<List<Integer>>empty())
             : roots.missingCopies(pool).ifNoItem().after(wait).fail().map(Optional::of))
-        .chain(missing -> obtainRoots(missing, config, pool, clock, roots, audit, ratls, attestation, kmsPolicy))
+        .await().indefinitely();
+    Optional<Integer> recover = config.custody().recoverGeneration();
+    if (recover.isPresent() && missing.isEmpty()) {
+      // Root recovery (docs/root-custody.md §6.4): this observer returns so that the server can take the custodians'
+      // shares; the rest of startup runs once the root is recovered. Until then every key-serving call fails closed
+      // (no keyring) and teekms.v1.Recovery says what is missing.
+      NodeRecovery recovery = startRecovery(recover.get(), config, pool, clock, roots, audit, ratls, appPolicy, custody,
+          recoveries);
+      Thread rest = new Thread(() -> finishAfterRecovery(recovery, config, pool, audit, appPolicy, keyring, custody),
+          "teekms-root-recovery");
+      rest.setDaemon(true);
+      rest.start();
+      return;
+    }
+    if (recover.isPresent()) {
+      LOG.infof("recovery: the database holds root generations; teekms.custody.recover-generation=%d is not used",
+          recover.get());
+    }
+    Uni<Void> ready = obtainRoots(missing, config, pool, clock, roots, audit, ratls, attestation, kmsPolicy)
         .chain(() -> loadKeyring(appPolicy, keyring, pool))
-        // Root custody: the current generation (generation 1 at bootstrap) is backed up before this node serves; with
-        // teekms.custody.require-published, startup waits for the owner to publish it on chain (fail closed).
-        .chain(() -> custody.backups().map(b -> b.backUpCurrent(pool, audit, config.dbTimeout(),
-                config.custody().startupPublicationTimeout(), config.custody().publicationCheckInterval())
-            .replaceWithVoid()).orElse(Uni.createFrom().voidItem()));
+        .chain(() -> backUp(config, pool, audit, custody));
     // The server must not serve before this is done: startup (on the main thread, never an event loop) is the one
     // place the KMS waits for the database; every step above carries its own time limit.
     ready.await().indefinitely();
     LOG.infof("KMS '%s' ready", config.kmsId());
+  }
+
+  /**
+   * Root custody: the current generation (generation 1 at bootstrap) is backed up before this node serves; with
+   * teekms.custody.require-published, startup waits for the owner to publish it on chain (fail closed). A recovered
+   * generation's backup is the published one it came from (already PUBLISHED).
+   */
+  private static Uni<Void> backUp(KmsConfig config, Pool pool, AuditLog audit, CustodyWiring custody) {
+    return custody.backups().map(b -> b.backUpCurrent(pool, audit, config.dbTimeout(),
+            config.custody().startupPublicationTimeout(), config.custody().publicationCheckInterval())
+        .replaceWithVoid()).orElse(Uni.createFrom().voidItem());
+  }
+
+  /**
+   * Starts recovering {@code generation}: the node's attested key is its RA-TLS key as of now (the certificate
+   * custodians verify and the registry owner authorizes; kept for this recovery even if the TLS certificate is
+   * renewed meanwhile). Needs the chain (custody contract, registry identity).
+   */
+  private static NodeRecovery startRecovery(int generation, KmsConfig config, Pool pool, Clock clock,
+      RootGenerationStore roots, AuditLog audit, RaTlsSetup ratls, org.teekms.kms.admission.AppPolicyPort appPolicy,
+      CustodyWiring custody, RecoveryHolder recoveries) {
+    if (config.onboarding().source().isPresent()) {
+      throw new IllegalStateException("teekms.custody.recover-generation and teekms.onboarding.source are both set: a "
+          + "node either recovers a root from the custodians or obtains the roots from a peer");
+    }
+    CustodyChainPort chain = custody.chain().orElseThrow(() -> new IllegalStateException(
+        "teekms.custody.recover-generation needs teekms.custody.enabled=true"));
+    if (!(appPolicy instanceof PublishedRootsPort published)) {
+      throw new IllegalStateException("teekms.custody.recover-generation needs the chain: the recovered root is "
+          + "checked against the registry's published identity of the generation");
+    }
+    org.teekms.attest.ratls.RaTlsCredentials credentials = ratls.keyManager().credentials();
+    RecipientKeyPair key;
+    try {
+      key = RecipientKeyPair.of(credentials.privateKey());
+    } catch (CustodyException e) {
+      throw new IllegalStateException("recovery needs a P-256 RA-TLS key: " + e.getMessage(), e);
+    }
+    NodeRecovery recovery = new NodeRecovery(generation, key, credentials.certificate(), chain, published,
+        new RecoveredRootStore(pool, roots, audit, clock, config.dbTimeout().multipliedBy(6), new SecureRandom()));
+    recoveries.start(recovery);
+    LOG.infof("recovery: empty database; recovering root generation %d from its custodians. Node key id 0x%s "
+        + "(teekms custody recovery-status --node HOST:PORT prints the certificate for teekms gov authorize-recovery; "
+        + "custodians send their shares with teekms custody release --to-node HOST:PORT)", generation,
+        HexFormat.of().formatHex(recovery.nodeKeyId()));
+    return recovery;
+  }
+
+  /** After the recovery: the keyring, the (already published) backup, then serving; a failed recovery stops the KMS. */
+  private static void finishAfterRecovery(NodeRecovery recovery, KmsConfig config, Pool pool, AuditLog audit,
+      org.teekms.kms.admission.AppPolicyPort appPolicy, LiveKeyring keyring, CustodyWiring custody) {
+    try {
+      recovery.done().get(config.custody().recoveryTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      LOG.infof("recovery: %s", recovery.progress().detail());
+      loadKeyring(appPolicy, keyring, pool).chain(() -> backUp(config, pool, audit, custody)).await().indefinitely();
+      LOG.infof("KMS '%s' ready", config.kmsId());
+    } catch (TimeoutException e) {
+      LOG.errorf("recovery: root generation %d was not recovered within %s (teekms.custody.recovery-timeout): %s; "
+          + "stopping", recovery.generation(), config.custody().recoveryTimeout(), recovery.progress().detail());
+      Quarkus.asyncExit(1);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | RuntimeException e) {
+      LOG.errorf("recovery: %s; stopping", e instanceof ExecutionException x && x.getCause() != null
+          ? x.getCause().getMessage() : e.getMessage());
+      Quarkus.asyncExit(1);
+    }
   }
 
   /**

@@ -21,6 +21,8 @@ final class InMemoryCustodyChain implements CustodyChainPort {
   final List<RecipientKeyPair> custodians = new ArrayList<>();
   final Map<Integer, RootCustody.Backup> published = new HashMap<>();
   volatile String unavailable;
+  /** Recovery requests the owner authorized: request id (hex) → generation and node key id (hex). */
+  final Map<String, String> authorized = new HashMap<>();
 
   InMemoryCustodyChain(int custodianCount, SecureRandom random) {
     for (int i = 0; i < custodianCount; i++) custodians.add(RecipientKeyPair.generate(random));
@@ -36,6 +38,34 @@ final class InMemoryCustodyChain implements CustodyChainPort {
   public Optional<RootCustody.Backup> publishedBackup(int generation) {
     if (unavailable != null) throw new CustodyUnavailable(unavailable);
     return Optional.ofNullable(published.get(generation));
+  }
+
+  @Override
+  public Optional<RecipientKey> custodianKey(byte[] id) {
+    if (unavailable != null) throw new CustodyUnavailable(unavailable);
+    return custodians.stream().map(RecipientKeyPair::publicKey).filter(k -> java.util.Arrays.equals(k.id(), id))
+        .findFirst();
+  }
+
+  @Override
+  public RootCustody.Authorization recoveryAuthorization(byte[] requestId, int generation, byte[] nodeKeyId) {
+    if (unavailable != null) throw new CustodyUnavailable(unavailable);
+    java.util.HexFormat hex = java.util.HexFormat.of();
+    String entry = authorized.get(hex.formatHex(requestId));
+    if (entry == null) return new RootCustody.Authorization(false, "unknown recovery request");
+    if (!entry.equals(generation + "/" + hex.formatHex(nodeKeyId))) {
+      return new RootCustody.Authorization(false, "another generation or node key");
+    }
+    return new RootCustody.Authorization(true, "");
+  }
+
+  /** What {@code teekms gov authorize-recovery} does on chain; returns the request id. */
+  byte[] authorize(int generation, byte[] nodeKeyId) {
+    byte[] requestId = new byte[32];
+    new SecureRandom().nextBytes(requestId);
+    java.util.HexFormat hex = java.util.HexFormat.of();
+    authorized.put(hex.formatHex(requestId), generation + "/" + hex.formatHex(nodeKeyId));
+    return requestId;
   }
 
   /** What the owner's publish-backup sends: the store's commitments, custodian ids and envelope digests. */

@@ -38,10 +38,18 @@ public final class SimulatedTdxService implements TdxSimulation {
     };
   }
 
+  /**
+   * The OS image hash a simulated KMS measures into RTMR3 (SHA-256 of "tee-kms simulated KMS OS image v1"), as a
+   * dstack CVM does: without one, the registry's {@code isKmsAllowed} (which needs an allowed OS image) could never
+   * allow a simulated KMS node, e.g. for a custodian releasing a share to a recovering node.
+   */
+  private static final byte[] KMS_OS_IMAGE_HASH = org.teekms.crypto.Digests.sha256(
+      "tee-kms simulated KMS OS image v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+
   private record CvmView(SimulatedCvm cvm) implements Cvm {
     @Override
     public Cvm bootCompose(String compose, byte[] instanceId) throws QuoteProviderException {
-      cvm.boot(SimulatedCvm.App.ofCompose(compose, instanceId));
+      cvm.boot(SimulatedCvm.App.ofCompose(compose, instanceId).withOsImageHash(KMS_OS_IMAGE_HASH));
       return this;
     }
 
