@@ -51,7 +51,7 @@ final class EventLogJson {
   static java.util.Optional<String[]> mrConfigId(ObjectNode out, TdReport td) {
     ObjectNode e = (ObjectNode) out.get("eventLog");
     java.util.Optional<String> mismatch = MrConfigId.mismatch(td.mrConfigId(),
-        org.teekms.attest.tdx.Bytes.fromHex(e.get("composeHash").asText()));
+        org.teekms.crypto.Bytes.fromHex(e.get("composeHash").asText()));
     e.put("mrConfigId", mismatch.isPresent() ? "MISMATCH"
         : td.mrConfigId().isAllZero() ? "zero (not bound)" : "binds the compose hash");
     return mismatch.map(m -> new String[] {"MR_CONFIG_ID_MISMATCH", m});

@@ -36,7 +36,7 @@ import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.ratls.SimulatedRaTls;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.keys.KeyVersionPolicy;

@@ -28,7 +28,7 @@ import org.teekms.attest.eventlog.DstackAttestation;
 import org.teekms.attest.eventlog.EventLogVerifier;
 import org.teekms.attest.eventlog.QuotedMeasurements;
 import org.teekms.attest.eventlog.VerifiedEventLog;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.agent.api.GuestApiServer;

@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Optional;
-import org.teekms.keys.Bytes;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.Ed25519SigningKey;
 import org.teekms.keys.EthereumAddress;
 

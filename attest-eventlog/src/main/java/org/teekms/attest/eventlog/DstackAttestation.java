@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * The attestation blob of dstack's guest API {@code /Attest} ({@code @phala/dstack-sdk} {@code attest(reportData)}):

@@ -2,7 +2,7 @@ package org.teekms.attest.eventlog;
 
 import java.security.MessageDigest;
 import java.util.Optional;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /**
  * dstack's MRCONFIGID binding of the app-compose: the host's VMM launches the TD with MRCONFIGID =

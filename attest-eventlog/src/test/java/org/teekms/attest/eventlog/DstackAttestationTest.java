@@ -9,7 +9,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 /** The /Attest blob: dstack's VersionedAttestation::V0 in SCALE (docs/guest-api.md, vector checked by Python too). */
 class DstackAttestationTest {

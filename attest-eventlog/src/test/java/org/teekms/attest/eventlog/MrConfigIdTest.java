@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 
 class MrConfigIdTest {
   static final Bytes COMPOSE = Bytes.fromHex("ab".repeat(32));

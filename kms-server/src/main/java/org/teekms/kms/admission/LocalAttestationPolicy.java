@@ -7,7 +7,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.teekms.attest.eventlog.MrConfigId;
-import org.teekms.attest.tdx.Bytes;
+import org.teekms.crypto.Bytes;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TcbStatus;
 
