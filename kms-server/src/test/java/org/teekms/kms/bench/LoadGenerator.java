@@ -388,7 +388,7 @@ public final class LoadGenerator {
     return r;
   }
 
-  private static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {
+  static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {
     try {
       byte[] instance = new byte[20];
       instance[16] = (byte) (n >> 24);
@@ -428,7 +428,7 @@ public final class LoadGenerator {
     return sorted.get(Math.max(0, Math.min(sorted.size() - 1, i))) / 1e6;
   }
 
-  private static int freePort() throws Exception {
+  static int freePort() throws Exception {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
       return s.getLocalPort();
     }
@@ -449,7 +449,7 @@ public final class LoadGenerator {
     throw new IllegalStateException("the KMS server did not open port " + port);
   }
 
-  private static String javaBin() {
+  static String javaBin() {
     return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
   }
 }
