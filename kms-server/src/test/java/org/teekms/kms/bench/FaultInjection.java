@@ -248,7 +248,10 @@ public final class FaultInjection {
       outcome("kill during " + what + " at " + stateAtKill);
       startKms(false);
       load.kmsDown.set(false);
-      load.awaitAdmissions(load.admitted.get() + 3, Duration.ofSeconds(120));
+      if (!load.awaitAdmissions(load.admitted.get() + 3, Duration.ofSeconds(120))) {
+        violations.add("no admission within 120 s of the restart (last failure: " + load.lastFailure + ")");
+      }
+      load.requireTypedRefusals("kill -9");
     }
     awaitRotationsSettled(Duration.ofSeconds(180));
   }
@@ -498,10 +501,9 @@ public final class FaultInjection {
           String reason = e.getTrailers() == null ? null : e.getTrailers().get(DENY_REASON);
           Status.Code code = e.getStatus().getCode();
           String key = phase + ": " + code + (reason == null ? "" : " " + reason);
-          if (reason == null && !down && !kmsDown.get() && code != Status.Code.UNAVAILABLE) {
-            untyped.add(code + ": " + e.getStatus().getDescription());
-          }
-          if (reason == null && code == Status.Code.UNAVAILABLE && !down && !kmsDown.get()) {
+          if (reason == null && !down && !kmsDown.get()) {
+            // the KMS is up: a refusal must carry its reason (the trailer), whatever the fault
+            untyped.add(code + ": " + firstWords(e.getStatus().getDescription(), e));
             key += " (no reason: " + firstWords(e.getStatus().getDescription(), e) + ")";
           }
           if (denied && code == Status.Code.PERMISSION_DENIED && "COMPOSE_HASH_NOT_ALLOWED".equals(reason)) {
