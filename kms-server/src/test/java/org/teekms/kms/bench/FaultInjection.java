@@ -601,7 +601,8 @@ public final class FaultInjection {
         "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=faults", "-Dteekms.chain.rpc-url=http://127.0.0.1:" + relay.port(),
         "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
         "-Dteekms.chain.confirmations=0", "-Dteekms.rotation.poll-interval=1s", "-Dteekms.rotation.app-batch=1",
-        "-Dquarkus.http.ssl-port=" + kmsPort, "-Dquarkus.http.port=0", "-Dquarkus.management.port=0",
+        "-Dquarkus.http.ssl-port=" + kmsPort, "-Dquarkus.http.port=" + LoadGenerator.freePort(),
+        "-Dquarkus.management.port=" + LoadGenerator.freePort(),
         "-Dquarkus.log.level=WARN"));
     if (externalDatabase) {
       cmd.addAll(List.of("-Dquarkus.datasource.reactive.url=postgresql://127.0.0.1:" + pgPort + "/postgres",
