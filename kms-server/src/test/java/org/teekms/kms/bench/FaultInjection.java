@@ -166,6 +166,13 @@ public final class FaultInjection {
     int failed = 0;
     try (AnvilNode anvil = AnvilNode.start(); ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
       FaultInjection f = new FaultInjection(anvil, chain, work);
+      // stopped from outside (Ctrl-C): leave no KMS or PostgreSQL of this run behind
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Process k = f.kms;
+        if (k != null) {
+          k.destroyForcibly();
+        }
+      }, "faults-cleanup"));
       try {
         for (String s : scenarios) {
           failed += f.runScenario(s, repeats) ? 0 : 1;
@@ -415,21 +422,14 @@ public final class FaultInjection {
       violations.add("rotation jobs not settled: " + pending);
       return;
     }
+    // A root rotation gives every app one more version on the new generation, so the KMS may be ahead of the chain;
+    // after an app rotation it must not be behind it.
     long chainVersion = app.currentKeyVersion();
     try (Connection c = jdbc(); Statement st = c.createStatement();
          ResultSet rs = st.executeQuery("SELECT current_version FROM app_key_state WHERE app_id = decode('"
              + HexFormat.of().formatHex(appId) + "', 'hex')")) {
-      if (rs.next() && rs.getLong(1) != chainVersion) {
-        // an app rotation requested before the last kill may not have been enqueued: sync once more, then compare
-        requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
-        Thread.sleep(3000);
-        awaitRotationsSettled(Duration.ofSeconds(60));
-        try (ResultSet again = st.executeQuery("SELECT current_version FROM app_key_state WHERE app_id = decode('"
-            + HexFormat.of().formatHex(appId) + "', 'hex')")) {
-          if (again.next() && again.getLong(1) != chainVersion) {
-            violations.add("app key version " + again.getLong(1) + " after sync, chain says " + chainVersion);
-          }
-        }
+      if (rs.next() && rs.getLong(1) < chainVersion) {
+        violations.add("app key version " + rs.getLong(1) + " after the rotations settled, the chain says " + chainVersion);
       }
     }
   }
