@@ -245,13 +245,29 @@ public final class FaultInjection {
         app.rotateKeys();
         job = requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
       }
-      long delayMs = RANDOM.nextInt(job == null ? 3000 : 2500);
-      Thread.sleep(Math.max(0, delayMs - (System.nanoTime() - requested) / 1_000_000));
+      long delayMs;
+      String target = "-";
+      if (job == null) {
+        delayMs = RANDOM.nextInt(3000);
+        Thread.sleep(delayMs);
+      } else {
+        // each step of the job: wait until it is in a state chosen at random (the next step is then being claimed
+        // or run), then kill within the next 0-300 ms
+        List<String> states = what.equals("root rotation") ? List.of("PENDING", "GENERATED", "PROMOTED") : List.of("PENDING");
+        target = states.get(RANDOM.nextInt(states.size()));
+        List<String> order = List.of("PENDING", "GENERATED", "BACKED_UP", "PROMOTED", "APPS_MOVED", "DONE", "FAILED");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline && order.indexOf(jobState(job)) < order.indexOf(target)) {
+          Thread.sleep(20);
+        }
+        Thread.sleep(RANDOM.nextInt(300));
+        delayMs = (System.nanoTime() - requested) / 1_000_000;
+      }
       String stateAtKill = job == null ? "-" : jobState(job);
       load.kmsDown.set(true);
       kms.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      System.out.printf("  [%d] kill -9 during %s after %d ms (job state at kill: %s), load average %s%n", i, what,
-          delayMs, stateAtKill, loadAverage());
+      System.out.printf("  [%d] kill -9 during %s after %d ms (aimed at state %s; job state at kill: %s), load average %s%n",
+          i, what, delayMs, target, stateAtKill, loadAverage());
       outcome("kill during " + what + " at " + stateAtKill);
       startKms(false);
       load.kmsDown.set(false);
