@@ -79,6 +79,7 @@ import org.web3j.utils.Numeric;
  *       during an app rotation (chosen at random per repeat), then a restart;</li>
  *   <li>{@code postgres}: PostgreSQL stopped and restarted, then made read-only and back, under load;</li>
  *   <li>{@code chain}: the chain RPC cut, made slow, and reorganised (anvil snapshot / revert) under load;</li>
+ *   <li>{@code skew}: the KMS restarted with its clock 10 minutes ahead, then behind (libfaketime), under load;</li>
  *   <li>{@code embedded}: {@code kill -9} of a KMS that started its own embedded PostgreSQL (the demo's setup), then a
  *       restart on the same data directory.</li>
  * </ul>
@@ -122,6 +123,9 @@ public final class FaultInjection {
   private final List<String> violations = new CopyOnWriteArrayList<>();
   private final Map<String, AtomicLong> outcomes = new ConcurrentHashMap<>();
   private int repeatsSurvived;
+  private static final String FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  /** libfaketime offset for the next KMS start ("+10m"), or null. */
+  private String skew;
   private int repeatsRun;
 
   private FaultInjection(AnvilNode anvil, ChainClient chain, Path work) throws Exception {
@@ -152,10 +156,10 @@ public final class FaultInjection {
   public static void main(String[] args) throws Exception {
     String scenario = args.length > 0 ? args[0] : "all";
     int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-    List<String> scenarios = scenario.equals("all") ? List.of("kill", "postgres", "chain", "embedded") : List.of(scenario.split(","));
+    List<String> scenarios = scenario.equals("all") ? List.of("kill", "postgres", "chain", "skew", "embedded") : List.of(scenario.split(","));
     for (String s : scenarios) {
-      if (!Set.of("kill", "postgres", "chain", "embedded").contains(s)) {
-        System.err.println("faults: unknown scenario " + s + " (kill, postgres, chain, embedded, all)");
+      if (!Set.of("kill", "postgres", "chain", "skew", "embedded").contains(s)) {
+        System.err.println("faults: unknown scenario " + s + " (kill, postgres, chain, skew, embedded, all)");
         System.exit(2);
       }
     }
@@ -207,6 +211,7 @@ public final class FaultInjection {
           case "kill" -> killRepeat(i);
           case "postgres" -> postgresRepeat(i);
           case "chain" -> chainRepeat(i);
+          case "skew" -> skewRepeat(i);
           default -> throw new IllegalArgumentException(scenario);
         }
         checkGrants();
@@ -333,6 +338,44 @@ public final class FaultInjection {
           loadAverage());
       recovered(load, "chain reorganisation");
       load.requireTypedRefusals("chain");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------- skew
+
+  /**
+   * The KMS restarted with its clock 10 minutes ahead, then 10 minutes behind (libfaketime, when installed), under
+   * load; then restarted on the true clock. Refusals must carry their reason; the KMS must admit again once its clock is
+   * right. Whether a skewed KMS admits is reported, not required (certificate and collateral validity decide).
+   */
+  private void skewRepeat(int i) throws Exception {
+    if (!Files.exists(Path.of(FAKETIME))) {
+      violations.add("skew: " + FAKETIME + " is not installed (apt-get install faketime)");
+      return;
+    }
+    for (String offset : List.of("+10m", "-10m")) {
+      stopKms(false);
+      skew = offset;
+      try {
+        startKms(false);
+      } finally {
+        skew = null;
+      }
+      try (Load load = new Load(3)) {
+        load.faultActive.set(true);
+        boolean admits = load.awaitAdmissions(3, Duration.ofSeconds(30));
+        System.out.printf("  [%d] KMS clock %s: %s (last refusal: %s), load average %s%n", i, offset,
+            admits ? "admits" : "admits nothing in 30 s", load.lastFailure.isEmpty() ? "none" : load.lastFailure, loadAverage());
+        String job = requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
+        System.out.printf("      operator request signed on the true clock: %s%n", job == null ? "refused (see outcomes)" : "accepted");
+        load.requireTypedRefusals("clock skew " + offset);
+      }
+    }
+    stopKms(false);
+    startKms(false);
+    try (Load load = new Load(3)) {
+      recovered(load, "KMS restarted on the true clock");
+      load.requireTypedRefusals("after clock skew");
     }
   }
 
@@ -629,8 +672,14 @@ public final class FaultInjection {
       cmd.addAll(List.of(extra.trim().split("\\s+")));
     }
     cmd.addAll(List.of("-jar", "kms-server/target/quarkus-app/quarkus-run.jar"));
-    return new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.log").toFile())).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.log").toFile()));
+    if (skew != null) {
+      pb.environment().put("LD_PRELOAD", FAKETIME);
+      pb.environment().put("FAKETIME", skew);
+      pb.environment().put("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    }
+    return pb.start();
   }
 
   private void stopKms(boolean forcibly) throws InterruptedException {
