@@ -115,7 +115,9 @@ public final class FaultInjection {
   private final Relay relay;
   private EmbeddedPostgresServer postgres;
   private Process kms;
-  private int kmsPort;
+  private volatile int kmsPort;
+  private int httpPort;
+  private int managementPort;
   private final AtomicInteger instances = new AtomicInteger();
   private final AtomicInteger deniedInstances = new AtomicInteger(DENIED_INSTANCES);
   /** Grant ids the CVMs received, over the whole run. */
@@ -635,13 +637,21 @@ public final class FaultInjection {
   private void startKms(boolean first) throws Exception {
     for (int attempt = 1; ; attempt++) {
       Process p = startKmsProcess(work.resolve("kms"), true);
-      if (waitForPort(kmsPort, Duration.ofSeconds(Long.getLong("teekms.faults.startup-seconds", 300)), p)) {
+      // Quarkus opens the main port before the management interface: a start that fails on the latter (a port taken
+      // by another program on this shared machine) opens the main port for a moment, so the process must stay up too
+      if (waitForPort(kmsPort, Duration.ofSeconds(Long.getLong("teekms.faults.startup-seconds", 300)), p)
+          && !p.waitFor(3, TimeUnit.SECONDS)) {
         kms = p;
         return;
       }
       p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      violations.add("the KMS did not start (attempt " + attempt + "); see " + work.resolve("kms/server.log"));
+      // new ports for the next attempt; a start that fails twice is the KMS's failure, not the ports'
+      kmsPort = 0;
+      httpPort = 0;
+      managementPort = 0;
+      outcome("KMS start retried (see server.log)");
       if (attempt == 2) {
+        violations.add("the KMS did not start twice; see " + work.resolve("kms/server.log"));
         throw new IllegalStateException("the KMS does not start; see " + work.resolve("kms/server.log"));
       }
     }
@@ -651,6 +661,8 @@ public final class FaultInjection {
     Files.createDirectories(data);
     if (kmsPort == 0) {
       kmsPort = LoadGenerator.freePort();
+      httpPort = LoadGenerator.freePort();
+      managementPort = LoadGenerator.freePort();
     }
     List<String> cmd = new ArrayList<>(List.of(LoadGenerator.javaBin(), "-XX:TieredStopAtLevel=1",
         "-Dteekms.limits.handshakes-per-minute=100000000", "-Dteekms.limits.handshake-burst=1000000",
@@ -660,8 +672,8 @@ public final class FaultInjection {
         "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=faults", "-Dteekms.chain.rpc-url=http://127.0.0.1:" + relay.port(),
         "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
         "-Dteekms.chain.confirmations=0", "-Dteekms.rotation.poll-interval=1s", "-Dteekms.rotation.app-batch=1",
-        "-Dquarkus.http.ssl-port=" + kmsPort, "-Dquarkus.http.port=" + LoadGenerator.freePort(),
-        "-Dquarkus.management.port=" + LoadGenerator.freePort(),
+        "-Dquarkus.http.ssl-port=" + kmsPort, "-Dquarkus.http.port=" + httpPort,
+        "-Dquarkus.management.port=" + managementPort,
         "-Dquarkus.log.level=WARN"));
     if (externalDatabase) {
       cmd.addAll(List.of("-Dquarkus.datasource.reactive.url=postgresql://127.0.0.1:" + pgPort + "/postgres",
