@@ -116,6 +116,8 @@ public final class FaultInjection {
   private EmbeddedPostgresServer postgres;
   private Process kms;
   private volatile int kmsPort;
+  /** How long the last rotation request took to be answered. */
+  private volatile long lastRequestMillis = 1000;
   private int httpPort;
   private int managementPort;
   private final AtomicInteger instances = new AtomicInteger();
@@ -250,7 +252,38 @@ public final class FaultInjection {
         job = requestRotation(OperatorRequestMessage.ROTATE_ROOT, ByteString.EMPTY);
       } else if (what.equals("app rotation")) {
         app.rotateKeys();
-        job = requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
+        // An app rotation is one step, which the KMS starts as soon as it is enqueued and which is usually done by the
+        // time the request's answer arrives: the kill lands at a random moment while the request is in flight or
+        // just after (the answer may then be lost; the job, if committed, must still finish after the restart).
+        java.util.concurrent.CompletableFuture<String> sent = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            return requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
+          } catch (Exception e) {
+            return null;
+          }
+        });
+        long delayMs = RANDOM.nextInt((int) Math.max(500, lastRequestMillis + 300));
+        Thread.sleep(delayMs);
+        String stateAtKill = jobStates();
+        load.kmsDown.set(true);
+        kms.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        System.out.printf("  [%d] kill -9 during app rotation %d ms after sending SYNC_APP (a request takes ~%d ms; "
+            + "unfinished jobs at kill: %s), load average %s%n", i, delayMs, lastRequestMillis, stateAtKill, loadAverage());
+        outcome("kill during app rotation, unfinished jobs at kill: " + stateAtKill);
+        try {
+          sent.get(60, TimeUnit.SECONDS);
+        } catch (Exception lost) {
+          // the answer died with the KMS
+        }
+        startKms(false);
+        load.kmsDown.set(false);
+        if (!load.awaitAdmissions(load.admitted.get() + 3, Duration.ofSeconds(120))) {
+          violations.add("no admission within 120 s of the restart (last failure: " + load.lastFailure + ")");
+        }
+        load.requireTypedRefusals("kill -9");
+        load.close();
+        awaitRotationsSettled(Duration.ofSeconds(180));
+        return;
       }
       long delayMs;
       String target = "-";
@@ -732,6 +765,20 @@ public final class FaultInjection {
     }
   }
 
+  /** Unfinished rotation jobs, "kind state" each, or "none". */
+  private String jobStates() {
+    try (Connection c = jdbc(); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT kind, state FROM rotation_job WHERE state NOT IN ('APPS_MOVED', 'DONE')")) {
+      List<String> l = new ArrayList<>();
+      while (rs.next()) {
+        l.add(rs.getString(1) + " " + rs.getString(2));
+      }
+      return l.isEmpty() ? "none" : String.join(", ", l);
+    } catch (java.sql.SQLException e) {
+      return "(unread: " + e.getMessage() + ")";
+    }
+  }
+
   private String jobState(String jobId) {
     try (Connection c = jdbc(); Statement st = c.createStatement();
          ResultSet rs = st.executeQuery("SELECT state FROM rotation_job WHERE job_id = '" + java.util.UUID.fromString(jobId) + "'")) {
@@ -761,7 +808,9 @@ public final class FaultInjection {
       rsv[64] = s.getV()[0];
       r = r.toBuilder().setSignature(ByteString.copyFrom(rsv)).build();
       RotationGrpc.RotationBlockingStub stub = RotationGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
+      long t = System.nanoTime();
       RotationJobStatus job = action.equals(OperatorRequestMessage.ROTATE_ROOT) ? stub.requestRootRotation(r) : stub.requestAppRotation(r);
+      lastRequestMillis = (System.nanoTime() - t) / 1_000_000;
       return job.getJobId();
     } catch (StatusRuntimeException e) {
       String reason = e.getTrailers() == null ? null : e.getTrailers().get(DENY_REASON);
