@@ -420,8 +420,13 @@ public final class FaultInjection {
   private void embedded(int repeats) throws Exception {
     stopKms(false);
     Path data = work.resolve("embedded-" + System.nanoTime());
-    for (int i = 1; i <= repeats; i++) {
-      repeatsRun++;
+    // repeat i: start (for i > 1: on the directory a KMS was killed on), admit, kill; then one more start, which must
+    // admit again
+    for (int i = 1; i <= repeats + 1; i++) {
+      boolean last = i == repeats + 1;
+      if (!last) {
+        repeatsRun++;
+      }
       Process p = startKmsProcess(data, false);
       boolean up = waitForPort(kmsPort, Duration.ofSeconds(240), p);
       if (!up) {
@@ -433,12 +438,21 @@ public final class FaultInjection {
       }
       kms = p;
       try (Load load = new Load(2)) {
-        load.awaitAdmissions(3, Duration.ofSeconds(120));
+        if (!load.awaitAdmissions(3, Duration.ofSeconds(120))) {
+          violations.add("embedded: no admission within 120 s of start " + i + " (last failure: " + load.lastFailure + ")");
+        } else if (i > 1) {
+          repeatsSurvived++; // the restart after kill i - 1 serves
+        }
+      }
+      if (last) {
+        stopKms(false);
+        kms = null;
+        System.out.printf("  restart after the last kill -9 admits again, load average %s%n", loadAverage());
+        break;
       }
       kms.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
       kms = null;
       System.out.printf("  [%d] embedded: admitted, then kill -9, load average %s%n", i, loadAverage());
-      repeatsSurvived++;
     }
     // leave no PostgreSQL of that data directory behind
     ProcessHandle.allProcesses().filter(h -> h.info().arguments().map(a -> String.join(" ", a).contains(data.toString()))
