@@ -35,6 +35,7 @@ import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.OnChainAppPolicy;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.verifier.ExpectedIdentity;
 import org.teekms.verifier.GpuRequirement;
@@ -53,7 +54,8 @@ import org.teekms.verifier.SignedText;
  *       chain configured) or an explicit identity ({@code "expected"}); neither is 400;</li>
  *   <li>{@code POST /verify/quote}: DCAP verification of a TDX quote (collateral from the configured source);</li>
  *   <li>{@code POST /verify/gpu}: NVIDIA GPU evidence against a nonce;</li>
- *   <li>{@code GET /policy/{app}}: the app's on-chain policy and rotation state at a pinned block;</li>
+ *   <li>{@code GET /policy/{app}}: the app's on-chain policy and rotation state at a pinned block, and its history
+ *       (the events behind it) up to that block;</li>
  *   <li>{@code GET /openapi.json}, {@code GET /} (the page) and its script.</li>
  * </ul>
  */
@@ -415,7 +417,11 @@ public final class VerifierService implements AutoCloseable {
       return new Answer(503, o);
     }
     bytes(app, 20, "app");
-    ObjectNode o = ChainIdentity.toJson(reader.appPolicy(app));
+    OnChainAppPolicy p = reader.appPolicy(app);
+    ObjectNode o = ChainIdentity.toJson(p);
+    if (p.failure().isEmpty()) {
+      o.set("history", ChainIdentity.historyJson(reader.appHistory(p)));
+    }
     return new Answer(o.path("readable").asBoolean() ? 200 : 503, o);
   }
 

@@ -1,5 +1,5 @@
 // tee-kms verifier page: collects the exchange, asks this service for the verdict (POST /verify/response) and renders
-// every check as a row; shows the app's on-chain policy (GET /policy/{app}). No framework, no inline script (CSP).
+// every check as a row; shows the app's on-chain policy and its history (GET /policy/{app}). No framework, no inline script (CSP).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -115,9 +115,41 @@ async function showPolicy(app) {
     row(table, "GPU policy", p.gpuPolicy);
     row(table, "key rotation", p.rotation);
     box.appendChild(table);
+    box.appendChild(historyTable(p.history));
   } catch (e) {
     text(box, "policy unavailable: " + e);
   }
+}
+
+/** The events behind the policy, oldest first: one row per event (block, contract, event, its arguments). */
+function historyTable(h) {
+  const wrap = document.createElement("div");
+  wrap.id = "history";
+  wrap.appendChild(text(document.createElement("h3"), "History up to block " + (h ? h.blockNumber : "?")));
+  if (!h || !h.readable) {
+    wrap.appendChild(text(document.createElement("p"), "history unavailable: " + (h ? h.error : "not served")));
+    return wrap;
+  }
+  const table = document.createElement("table");
+  table.id = "history-table";
+  const head = document.createElement("tr");
+  for (const t of ["block", "contract", "event", "arguments", "transaction"]) {
+    head.appendChild(text(document.createElement("th"), t));
+  }
+  table.appendChild(head);
+  for (const e of h.events) {
+    const tr = document.createElement("tr");
+    tr.dataset.event = e.event;
+    tr.appendChild(text(document.createElement("td"), e.blockNumber));
+    tr.appendChild(text(document.createElement("td"), e.contract));
+    tr.appendChild(text(document.createElement("td"), e.event));
+    tr.appendChild(text(document.createElement("td"),
+        Object.entries(e.args).map(([k, v]) => k + " = " + JSON.stringify(v)).join(", ")));
+    tr.appendChild(text(document.createElement("td"), e.txHash + " #" + e.logIndex));
+    table.appendChild(tr);
+  }
+  wrap.appendChild(table);
+  return wrap;
 }
 
 async function fetchFromProxy() {
