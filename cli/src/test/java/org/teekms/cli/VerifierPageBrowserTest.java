@@ -37,8 +37,9 @@ import org.web3j.crypto.Credentials;
 
 /**
  * The verifier's web page in a real headless Chromium (Debian's chromium + chromium-driver, driven over the W3C
- * WebDriver protocol): the signed exchange pasted in renders seven passing rows and the app's on-chain policy; a
- * response with one edited byte renders the signature row failing. Without chromedriver the test is skipped, unless
+ * WebDriver protocol): the signed exchange pasted in renders seven passing rows and the app's on-chain policy with its
+ * history; each tampering (one byte of the response, the signature, the quote, GPU evidence from another nonce, the
+ * compose hash removed on chain) renders its failing row. Without chromedriver the test is skipped, unless
  * {@code -Dverifier.require-browser=true} (what .ci/run passes, after installing it) makes that a failure.
  */
 @Timeout(240)
@@ -207,11 +208,71 @@ class VerifierPageBrowserTest {
     assertTrue(policy.contains(HexFormat.of().formatHex(x.composeHash())), policy);
     assertTrue(policy.contains("REGISTERED"), policy);
 
+    String history = waitForText("history-table", "OsImageMeasurementAdded");
+    assertTrue(history.contains("ComposeHashAdded") && history.contains("AppRegistered"), history);
+
     fill("response", Files.readString(x.response()).replace("\"4\"", "\"5\""));
     List<String> tampered = rowsAfterVerify();
     assertEquals("signature|FAIL|TEXT_MISMATCH", tampered.get(0));
     assertEquals("quote REPORTDATA|PASS|", tampered.get(2));
     assertTrue(script("return document.getElementById('verdict').textContent;").asText()
         .startsWith("NOT VALID: TEXT_MISMATCH at signature"));
+  }
+
+  /** The rows once verified: the first failing row is {@code check} with {@code code}, and the verdict names both. */
+  static void failsAt(String check, String code) throws Exception {
+    List<String> rows = rowsAfterVerify();
+    String failing = rows.stream().filter(r -> r.contains("|FAIL|")).findFirst().orElse("none");
+    assertEquals(check + "|FAIL|" + code, failing, rows.toString());
+    String verdict = script("return document.getElementById('verdict').textContent;").asText();
+    assertTrue(verdict.startsWith("NOT VALID: " + code + " at " + check), verdict);
+  }
+
+  /** The text of element {@code id} once it contains {@code expected} (the policy panel renders asynchronously). */
+  static String waitForText(String id, String expected) throws Exception {
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    String t = "";
+    while (System.nanoTime() < until && !t.contains(expected)) {
+      t = script("var t = document.getElementById(arguments[0]); return t ? t.textContent : '';", id).asText();
+      Thread.sleep(200);
+    }
+    assertTrue(t.contains(expected), expected + " not in " + id + ": " + t);
+    return t;
+  }
+
+  void pasteTheExchange() throws Exception {
+    call("POST", "/session/" + session + "/url",
+        JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
+    fill("app", app.address());
+    fill("request", Files.readString(x.request()));
+    fill("response", Files.readString(x.response()));
+    fill("signature", Files.readString(x.signature()));
+    fill("report", Files.readString(x.report()));
+  }
+
+  @Test
+  void aTamperedSignatureQuoteOrGpuEvidenceShowsItsFailingRow() throws Exception {
+    pasteTheExchange();
+    fill("signature", x.signatureWithOneDigitChanged());
+    failsAt("signature", "SIGNATURE_INVALID");
+    fill("signature", Files.readString(x.signature()));
+    fill("report", x.reportWithTamperedQuote());
+    failsAt("quote REPORTDATA", "QUOTE_INVALID");
+    byte[] other = new byte[32];
+    other[0] = 9;
+    fill("report", x.reportWithGpuEvidenceFor(other));
+    failsAt("GPUs", "GPU_NONCE_MISMATCH");
+  }
+
+  @Test
+  void aComposeHashRemovedOnChainShowsTheComposeRowFailingAndTheRemovalInTheHistory() throws Exception {
+    pasteTheExchange();
+    app.removeComposeHash(x.composeHash());
+    try {
+      failsAt("compose hash (on chain)", "COMPOSE_HASH_NOT_ALLOWED");
+      waitForText("history-table", "ComposeHashRemoved");
+    } finally {
+      app.addComposeHash(x.composeHash());
+    }
   }
 }

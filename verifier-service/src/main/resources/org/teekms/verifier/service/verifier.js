@@ -1,5 +1,6 @@
 // tee-kms verifier page: collects the exchange, asks this service for the verdict (POST /verify/response) and renders
-// every check as a row; shows the app's on-chain policy and its history (GET /policy/{app}). No framework, no inline script (CSP).
+// every check as a row; shows the app's on-chain policy and its history (GET /policy/{app}). No framework, no inline
+// script (CSP).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
