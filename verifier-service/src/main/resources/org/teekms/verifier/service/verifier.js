@@ -168,6 +168,169 @@ async function fetchFromProxy() {
   }
 }
 
+// ---- Auditor: the audit chain recomputed here (docs/audit-log.md), the checks in AuditChainWalker's order ----
+
+const AUDIT_DOMAIN = new TextEncoder().encode("tee-kms/audit/v1");
+
+function hexBytes(h, what) {
+  const s = String(h == null ? "" : h).replace(/^0x/i, "");
+  if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new Error(what + " is not hex");
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
+  return out;
+}
+
+function toHex(b) {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function lengthPrefixed(parts, bytes) {
+  const l = new Uint8Array(4);
+  new DataView(l.buffer).setUint32(0, bytes.length);
+  parts.push(l, bytes);
+}
+
+/**
+ * entry_hash = SHA-256(lp("tee-kms/audit/v1") ‖ u64(seq) ‖ uuid(event_id) ‖ i64(event_time) ‖ lp(kind) ‖ lp(app_id)
+ *                      ‖ lp(outcome) ‖ lp(reason) ‖ lp(detail_json) ‖ prev_hash)
+ */
+async function auditEntryHash(e, prev) {
+  const enc = new TextEncoder();
+  const parts = [];
+  lengthPrefixed(parts, AUDIT_DOMAIN);
+  const fixed = new Uint8Array(32);
+  const view = new DataView(fixed.buffer);
+  view.setBigUint64(0, BigInt(e.seq));
+  const uuid = String(e.eventId).replace(/-/g, "");
+  if (!/^[0-9a-fA-F]{32}$/.test(uuid)) throw new Error("eventId is not a UUID");
+  fixed.set(hexBytes(uuid, "eventId"), 8);
+  view.setBigInt64(24, BigInt(e.millis));
+  parts.push(fixed);
+  lengthPrefixed(parts, enc.encode(e.kind));
+  lengthPrefixed(parts, e.app);
+  lengthPrefixed(parts, enc.encode(e.outcome));
+  lengthPrefixed(parts, enc.encode(e.reason));
+  lengthPrefixed(parts, enc.encode(e.detail));
+  parts.push(prev);
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+}
+
+/** One served entry, its fields typed; throws with the field that is malformed. */
+function auditEntry(j) {
+  const millis = j.eventTimeMillis != null ? Number(j.eventTimeMillis) : Date.parse(j.time);
+  if (!Number.isSafeInteger(millis)) throw new Error("no eventTimeMillis or ISO time");
+  if (!Number.isSafeInteger(j.seq)) throw new Error("seq is not an integer");
+  for (const f of ["kind", "outcome", "reason"]) {
+    if (typeof j[f] !== "string") throw new Error(f + " is not a string");
+  }
+  const detail = j.detail != null ? j.detail : j.detailJson;
+  if (typeof detail !== "string") throw new Error("detail is not the stored JSON text");
+  return {
+    seq: j.seq, eventId: j.eventId, millis, kind: j.kind, outcome: j.outcome, reason: j.reason, detail,
+    app: hexBytes(j.appId, "appId"), appHex: String(j.appId || ""), time: j.time || new Date(millis).toISOString(),
+    prev: j.prevHash == null ? null : hexBytes(j.prevHash, "prevHash"), hash: hexBytes(j.entryHash, "entryHash"),
+  };
+}
+
+/**
+ * Walks the chain from seq 1: well-formed, seq = previous + 1, prev_hash = the hash reached, the recomputed hash =
+ * the stored one; then the saved head must have been passed. The first failure is the verdict.
+ */
+async function walkAuditChain(raw, savedHead) {
+  const list = Array.isArray(raw) ? raw : raw.events;
+  if (!Array.isArray(list)) throw new Error("expected {\"events\": [...]} or an array of entries");
+  let running = new Uint8Array(32);
+  let headSeen = savedHead == null || /^0{64}$/.test(savedHead);
+  const rows = [];
+  for (let i = 0; i < list.length; i++) {
+    const expected = i + 1;
+    let e;
+    try {
+      e = auditEntry(list[i]);
+      if (e.hash.length !== 32 || (e.prev != null && e.prev.length !== 32)
+          || (e.app.length !== 0 && e.app.length !== 20)) {
+        throw new Error("hash or app id length");
+      }
+    } catch (err) {
+      return { ok: false, seq: expected, rows,
+        reason: "malformed entry at position " + expected + " (" + err.message + ")" };
+    }
+    const row = { e, ok: true };
+    rows.push(row);
+    let reason = null;
+    if (e.seq !== expected) {
+      reason = "sequence gap: expected seq " + expected + ", found " + e.seq + " (entry deleted or moved?)";
+    } else if (e.prev != null && toHex(e.prev) !== toHex(running)) {
+      reason = "prev_hash does not match the previous entry's hash (entries reordered or replaced?)";
+    } else {
+      const h = await auditEntryHash(e, running);
+      if (toHex(h) !== toHex(e.hash)) {
+        reason = "the recomputed entry hash differs from the stored one (entry edited?)";
+      } else {
+        running = h;
+        if (savedHead != null && toHex(h) === savedHead) headSeen = true;
+      }
+    }
+    if (reason) {
+      row.ok = false;
+      return { ok: false, seq: expected, reason, rows };
+    }
+  }
+  if (!headSeen) {
+    return { ok: false, seq: null, rows, reason: "the saved head " + savedHead + " is not on this chain (history "
+        + "rewritten, or cut before it)" };
+  }
+  return { ok: true, count: list.length, head: toHex(running), rows };
+}
+
+async function verifyAudit() {
+  const verdict = $("audit-verdict");
+  const table = $("audit-table");
+  text(verdict, "recomputing…");
+  table.hidden = true;
+  let r;
+  try {
+    if (!window.crypto || !crypto.subtle) throw new Error("this page needs a secure context (https or localhost)");
+    const head = $("audit-head").value.trim().replace(/^0x/i, "").toLowerCase();
+    if (head && !/^[0-9a-f]{64}$/.test(head)) throw new Error("the saved head must be 32 bytes of hex");
+    r = await walkAuditChain(JSON.parse($("audit-entries").value), head || null);
+  } catch (e) {
+    verdict.className = "invalid";
+    text(verdict, "cannot recompute: " + e.message);
+    return;
+  }
+  verdict.className = r.ok ? "valid" : "invalid";
+  text(verdict, r.ok ? "chain verifies: " + r.count + " entries recomputed in this page, head " + r.head
+      : "chain broken" + (r.seq ? " at seq " + r.seq : "") + ": " + r.reason);
+  const app = $("audit-app").value.trim().toLowerCase();
+  const tbody = table.querySelector("tbody");
+  tbody.replaceChildren();
+  for (const { e, ok } of r.rows) {
+    if (app && e.appHex.toLowerCase() !== app && ok) continue;
+    const tr = document.createElement("tr");
+    tr.dataset.seq = e.seq;
+    tr.dataset.status = ok ? "PASS" : "FAIL";
+    tr.className = ok ? "PASS" : "FAIL";
+    for (const v of [e.seq, e.time, e.kind, e.appHex, e.outcome, e.reason, e.detail]) {
+      tr.appendChild(text(document.createElement("td"), v));
+    }
+    tr.appendChild(text(document.createElement("td"), ok ? "PASS" : "FAIL")).className = "status";
+    tbody.appendChild(tr);
+  }
+  table.hidden = false;
+}
+
+function showTab(auditor) {
+  $("response-section").hidden = auditor;
+  $("auditor-section").hidden = !auditor;
+}
+
 for (const input of document.querySelectorAll("input[type=file]")) {
   input.addEventListener("change", async () => {
     if (input.files.length > 0) $(input.dataset.target).value = await input.files[0].text();
@@ -175,3 +338,6 @@ for (const input of document.querySelectorAll("input[type=file]")) {
 }
 $("form").addEventListener("submit", verify);
 $("fetch").addEventListener("click", fetchFromProxy);
+$("audit-verify").addEventListener("click", verifyAudit);
+$("tab-response").addEventListener("click", () => showTab(false));
+$("tab-auditor").addEventListener("click", () => showTab(true));
