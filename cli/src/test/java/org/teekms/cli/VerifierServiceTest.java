@@ -278,6 +278,24 @@ class VerifierServiceTest {
     assertEquals(404, get("/nope").status());
   }
 
+  /** A chain endpoint that accepts connections and never answers: the request is cut at the service's timeout. */
+  @Test
+  void aRequestRunningPastTheTimeoutIsAnswered503() throws Exception {
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      VerifierService.Config c = config(x, "http://127.0.0.1:" + silent.getLocalPort(), registry.address(), 64 * 1024);
+      VerifierService.Config slow = new VerifierService.Config(c.host(), 0, c.dcap(), c.collateral(), c.gpu(),
+          c.chain(), c.maxBodyBytes(), Duration.ofSeconds(1), c.clock());
+      try (VerifierService s = VerifierService.start(slow)) {
+        long start = System.nanoTime();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port()
+            + "/policy/" + app.address())).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(503, r.statusCode(), r.body());
+        assertEquals("the request took longer than 1000 ms", JSON.readTree(r.body()).get("error").asText());
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(20).toNanos(), "cut at the timeout");
+      }
+    }
+  }
+
   @Test
   void policyQuoteGpuAndOpenApiEndpoints() throws Exception {
     Reply p = get("/policy/" + app.address());

@@ -141,6 +141,8 @@ public final class VerifierService implements AutoCloseable {
         + ctx.request().path()));
     router.errorHandler(405, ctx -> error(ctx, 405, "method not allowed"));
     router.errorHandler(500, ctx -> error(ctx, 500, "internal error"));
+    router.errorHandler(503, ctx -> error(ctx, 503, "the request took longer than "
+        + config.requestTimeout().toMillis() + " ms"));
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
         .requestHandler(router).listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
