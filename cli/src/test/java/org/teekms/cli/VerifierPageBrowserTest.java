@@ -54,6 +54,7 @@ class VerifierPageBrowserTest {
   static AnvilNode anvil;
   static ChainClient chain;
   static AppPolicy app;
+  static KmsRegistry registry;
   static SignedExchange x;
   static VerifierService service;
   static Process driver;
@@ -75,7 +76,7 @@ class VerifierPageBrowserTest {
     anvil = AnvilNode.start();
     chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID);
     Credentials owner = anvil.fundedAccount();
-    KmsRegistry registry = KmsRegistry.deploy(chain, owner, owner.getAddress()).registry();
+    registry = KmsRegistry.deploy(chain, owner, owner.getAddress()).registry();
     registry.setTcbPolicy(List.of("UpToDate"), List.of());
     registry.addOsImage(SignedExchange.OS_IMAGE);
     app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
@@ -360,6 +361,38 @@ class VerifierPageBrowserTest {
     assertEquals("chain broken: the saved head " + head + " is not on this chain (history rewritten, or cut before "
         + "it)", recompute(cut, "", head).get(0));
     assertTrue(recompute(log, "", "nothex").get(0).startsWith("cannot recompute: the saved head must be"));
+    click("#tab-response");
+  }
+
+  /** The head the KMS anchored on chain, read by the service at a pinned block; the page checks its entry count. */
+  @Test
+  void theAuditorTabChecksTheHeadAnchoredOnChainIncludingItsEntryCount() throws Exception {
+    call("POST", "/session/" + session + "/url",
+        JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
+    click("#tab-auditor");
+    ArrayNode log = auditLog();
+    String fourth = log.get(3).get("entryHash").asText();
+    registry.anchorAuditHead(HexFormat.of().parseHex(fourth), 4);
+    script("document.getElementById('audit-head').value = '';");
+    click("#audit-anchor");
+    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    String head = "";
+    while (System.nanoTime() < until && head.isEmpty()) {
+      head = script("return document.getElementById('audit-head').value;").asText();
+      Thread.sleep(100);
+    }
+    assertEquals(fourth + "@4", head);
+    assertTrue(recompute(log, "", head).get(0).startsWith("chain verifies: 5 entries"), "the log extends the anchor");
+    ArrayNode cut = log.deepCopy();
+    cut.remove(4);
+    cut.remove(3);
+    assertEquals("chain broken: the anchored head records 4 entries, the log has 3 (tail deleted, or not all entries "
+        + "pasted)", recompute(cut, "", head).get(0));
+    String third = log.get(2).get("entryHash").asText();
+    List<String> rewritten = recompute(log, "", third + "@4");
+    assertEquals("chain broken at seq 4: entry 4's hash is not the anchored head " + third + " (history rewritten)",
+        rewritten.get(0));
+    assertEquals("4|FAIL", rewritten.get(rewritten.size() - 1));
     click("#tab-response");
   }
 

@@ -345,10 +345,22 @@ class VerifierServiceTest {
     assertFalse(other.json().get("valid").asBoolean());
     assertEquals("NONCE_MISMATCH", other.json().at("/gpus/0/failure").asText());
 
+    Reply none = get("/audit/anchor");
+    assertEquals(200, none.status(), none.json().toString());
+    assertEquals(0, none.json().get("entryCount").asLong(), "nothing anchored yet");
+    byte[] head = new byte[32];
+    head[0] = 7;
+    registry.anchorAuditHead(head, 12);
+    Reply anchored = get("/audit/anchor");
+    assertEquals(HEX.formatHex(head), anchored.json().get("head").asText());
+    assertEquals(12, anchored.json().get("entryCount").asLong());
+    assertTrue(anchored.json().get("atBlock").asLong() <= anchored.json().get("blockNumber").asLong());
+
     HttpResponse<String> api = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port()
         + "/openapi.json")).GET().build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     JsonNode openapi = JSON.readTree(api.body());
-    for (String path : List.of("/verify/response", "/verify/quote", "/verify/gpu", "/policy/{app}")) {
+    for (String path : List.of("/verify/response", "/verify/quote", "/verify/gpu", "/policy/{app}",
+        "/audit/anchor")) {
       assertTrue(openapi.get("paths").has(path), path);
     }
   }

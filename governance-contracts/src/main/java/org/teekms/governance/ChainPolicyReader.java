@@ -288,6 +288,35 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
   }
 
+  /**
+   * The latest audit head the registry records ({@code anchor}: zero entries when none yet), read through the quorum
+   * at a freshly pinned block, or why it could not be read.
+   */
+  public record AnchoredAuditHead(long blockNumber, String blockHash, KmsRegistry.AuditAnchor anchor,
+      Optional<String> failure) {}
+
+  /** The latest anchored audit head (what {@code teekms audit verify --anchored} checks), for the verifier page. */
+  public AnchoredAuditHead latestAuditAnchor() {
+    Pin pin;
+    try {
+      pin = freshPin();
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return new AnchoredAuditHead(-1, "", null, Optional.of(d.getMessage()));
+    }
+    try {
+      var a = quorum(registry(pin, "the latest audit anchor").latestAuditAnchor());
+      return new AnchoredAuditHead(pin.number(), pin.hash(), new KmsRegistry.AuditAnchor(a.head,
+          a.entryCount.longValueExact(), a.atBlock.longValueExact()), Optional.empty());
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return new AnchoredAuditHead(pin.number(), pin.hash(), null, Optional.of(d.getMessage()));
+    } catch (RuntimeException e) {
+      return new AnchoredAuditHead(pin.number(), pin.hash(), null, Optional.of("malformed answer reading the latest "
+          + "audit anchor at block " + pin.number() + ": " + e.getMessage()));
+    }
+  }
+
   /** The registry's events that change what every app's CVMs are checked against (part of each app's history). */
   static final List<String> PLATFORM_EVENTS = List.of("OsImageAdded", "OsImageRemoved", "OsImageMeasurementAdded",
       "OsImageMeasurementRemoved", "TcbPolicyChanged", "DefaultGpuPolicyChanged");

@@ -242,7 +242,7 @@ function auditEntry(j) {
  * Walks the chain from seq 1: well-formed, seq = previous + 1, prev_hash = the hash reached, the recomputed hash =
  * the stored one; then the saved head must have been passed. The first failure is the verdict.
  */
-async function walkAuditChain(raw, savedHead) {
+async function walkAuditChain(raw, savedHead, anchoredCount) {
   const list = Array.isArray(raw) ? raw : raw.events;
   if (!Array.isArray(list)) throw new Error("expected {\"events\": [...]} or an array of entries");
   let running = new Uint8Array(32);
@@ -282,7 +282,17 @@ async function walkAuditChain(raw, savedHead) {
       return { ok: false, seq: expected, reason, rows };
     }
   }
-  if (!headSeen) {
+  if (anchoredCount != null) {
+    if (anchoredCount > list.length) {
+      return { ok: false, seq: null, rows, reason: "the anchored head records " + anchoredCount + " entries, the log "
+          + "has " + list.length + " (tail deleted, or not all entries pasted)" };
+    }
+    if (anchoredCount > 0 && toHex(rows[anchoredCount - 1].e.hash) !== savedHead) {
+      rows[anchoredCount - 1].ok = false;
+      return { ok: false, seq: anchoredCount, rows, reason: "entry " + anchoredCount + "'s hash is not the anchored "
+          + "head " + savedHead + " (history rewritten)" };
+    }
+  } else if (!headSeen) {
     return { ok: false, seq: null, rows, reason: "the saved head " + savedHead + " is not on this chain (history "
         + "rewritten, or cut before it)" };
   }
@@ -297,9 +307,14 @@ async function verifyAudit() {
   let r;
   try {
     if (!window.crypto || !crypto.subtle) throw new Error("this page needs a secure context (https or localhost)");
-    const head = $("audit-head").value.trim().replace(/^0x/i, "").toLowerCase();
+    const [headText, countText] = $("audit-head").value.trim().split("@");
+    const head = headText.replace(/^0x/i, "").toLowerCase();
     if (head && !/^[0-9a-f]{64}$/.test(head)) throw new Error("the saved head must be 32 bytes of hex");
-    r = await walkAuditChain(JSON.parse($("audit-entries").value), head || null);
+    if (countText != null && (!head || !/^[0-9]{1,15}$/.test(countText))) {
+      throw new Error("an anchor is HASH@ENTRIES, the entry count a number");
+    }
+    r = await walkAuditChain(JSON.parse($("audit-entries").value), head || null,
+        countText == null ? null : Number(countText));
   } catch (e) {
     verdict.className = "invalid";
     text(verdict, "cannot recompute: " + e.message);
@@ -326,6 +341,24 @@ async function verifyAudit() {
   table.hidden = false;
 }
 
+/** Fills the head field with the registry's latest anchor (GET /audit/anchor), as HASH@ENTRIES. */
+async function useAnchoredHead() {
+  const status = $("audit-anchor-status");
+  try {
+    const r = await fetch("audit/anchor");
+    const a = await r.json();
+    if (!a.readable) throw new Error(a.error || "HTTP " + r.status);
+    if (!a.entryCount) {
+      text(status, "nothing anchored yet (registry " + a.registry + ", block " + a.blockNumber + ")");
+      return;
+    }
+    $("audit-head").value = a.head + "@" + a.entryCount;
+    text(status, "anchored at block " + a.atBlock + ", read at block " + a.blockNumber + " (" + a.blockHash + ")");
+  } catch (e) {
+    text(status, "cannot read the anchor: " + e.message);
+  }
+}
+
 function showTab(auditor) {
   $("response-section").hidden = auditor;
   $("auditor-section").hidden = !auditor;
@@ -339,5 +372,6 @@ for (const input of document.querySelectorAll("input[type=file]")) {
 $("form").addEventListener("submit", verify);
 $("fetch").addEventListener("click", fetchFromProxy);
 $("audit-verify").addEventListener("click", verifyAudit);
+$("audit-anchor").addEventListener("click", useAnchoredHead);
 $("tab-response").addEventListener("click", () => showTab(false));
 $("tab-auditor").addEventListener("click", () => showTab(true));
