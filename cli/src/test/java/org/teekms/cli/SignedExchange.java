@@ -139,6 +139,32 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
     Files.write(report, JSON.writeValueAsBytes(r));
   }
 
+  /** The signature file with one hex digit of the signature changed (the text and signer left as they were). */
+  String signatureWithOneDigitChanged() throws Exception {
+    ObjectNode s = (ObjectNode) JSON.readTree(Files.readAllBytes(signature));
+    String good = s.get("signature").asText();
+    char last = good.charAt(good.length() - 3);
+    s.put("signature", good.substring(0, good.length() - 3) + (last == '0' ? '1' : '0')
+        + good.substring(good.length() - 2));
+    return JSON.writeValueAsString(s);
+  }
+
+  /** The report with one REPORTDATA byte of its quote flipped: the quote's signature no longer verifies. */
+  String reportWithTamperedQuote() throws Exception {
+    ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
+    byte[] quote = HexFormat.of().parseHex(r.get("intel_quote").asText());
+    quote[48 + 520] ^= 0x01;
+    r.put("intel_quote", HexFormat.of().formatHex(quote));
+    return JSON.writeValueAsString(r);
+  }
+
+  /** The report with GPU evidence this CVM's GPUs made for {@code other} (a replay), labelled with that nonce. */
+  String reportWithGpuEvidenceFor(byte[] other) throws Exception {
+    ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
+    r.put("nvidia_payload", new NvidiaPayload(other, gpu.evidence(other)).encode());
+    return JSON.writeValueAsString(r);
+  }
+
   static String pem(java.security.cert.X509Certificate c) throws Exception {
     return "-----BEGIN CERTIFICATE-----\n"
         + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(c.getEncoded())

@@ -43,7 +43,9 @@ import org.web3j.crypto.Credentials;
 
 /**
  * The verifier service through real HTTP, on a real local chain: the demo-style signed exchange and each tampering
- * give the same rows as {@code teekms verify response}; limits, errors, the policy and OpenAPI endpoints.
+ * (one byte of the response, the signature, the quote, GPU evidence from another nonce, the compose hash removed on
+ * chain) give the same rows as {@code teekms verify response}; limits, errors, the policy with its history, and the
+ * OpenAPI endpoints.
  */
 @Timeout(180)
 class VerifierServiceTest {
@@ -147,6 +149,25 @@ class VerifierServiceTest {
     assertEquals(7, r.json().get("checks").size());
   }
 
+  /** The CLI's verdict (on-chain identity) on the exchange with {@code original} replaced by {@code content}. */
+  VerifyResponseCommandTest.Run cliWith(Path original, String content) throws Exception {
+    Path copy = Files.createTempDirectory(dir, "tampered").resolve(original.getFileName());
+    Files.writeString(copy, content);
+    List<String> a = new ArrayList<>(cliArgs());
+    a.set(a.indexOf(original.toString()), copy.toString());
+    return VerifyResponseCommandTest.run(a);
+  }
+
+  /** The service's verdict equals the CLI's, row by row, and fails at {@code check} with {@code code}. */
+  static void failsAt(String check, String code, Reply service, VerifyResponseCommandTest.Run cli) {
+    assertEquals(200, service.status());
+    assertFalse(service.json().get("valid").asBoolean());
+    assertEquals(code, service.json().get("failure").asText(), service.json().toString());
+    assertEquals(check, service.json().get("failedCheck").asText(), service.json().toString());
+    assertEquals(1, cli.exit(), cli.err());
+    assertEquals(rows(cli.json()), rows(service.json()));
+  }
+
   @Test
   void eachTamperingShowsThePreciseFailingCheckAsTheCliDoes() throws Exception {
     ObjectNode edited = request(x, app.address());
@@ -155,6 +176,18 @@ class VerifierServiceTest {
     Reply byte1 = post("/verify/response", edited.toString());
     assertEquals("TEXT_MISMATCH", byte1.json().get("failure").asText());
     assertEquals("signature", byte1.json().get("failedCheck").asText());
+    failsAt("signature", "TEXT_MISMATCH", byte1, cliWith(x.response(), edited.get("response").asText()));
+
+    ObjectNode badSignature = request(x, app.address());
+    badSignature.set("signature", JSON.readTree(x.signatureWithOneDigitChanged()));
+    failsAt("signature", "SIGNATURE_INVALID", post("/verify/response", badSignature.toString()),
+        cliWith(x.signature(), x.signatureWithOneDigitChanged()));
+
+    ObjectNode badQuote = request(x, app.address());
+    badQuote.put("report", x.reportWithTamperedQuote());
+    Reply quote = post("/verify/response", badQuote.toString());
+    failsAt("quote REPORTDATA", "QUOTE_INVALID", quote, cliWith(x.report(), x.reportWithTamperedQuote()));
+    assertEquals("SKIP", quote.json().at("/checks/3/status").asText(), "nothing after an unverified quote passes");
 
     ObjectNode otherApp = request(x, "0x" + "99".repeat(20));
     Reply other = post("/verify/response", otherApp.toString());
@@ -167,6 +200,8 @@ class VerifierServiceTest {
     report.put("nvidia_payload", new NvidiaPayload(n2, x.gpu().evidence(n2)).encode());
     gpu.put("report", report.toString());
     assertEquals("GPU_NONCE_MISMATCH", post("/verify/response", gpu.toString()).json().get("failure").asText());
+    failsAt("GPUs", "GPU_NONCE_MISMATCH", post("/verify/response", gpu.toString()),
+        cliWith(x.report(), x.reportWithGpuEvidenceFor(n2)));
 
     app.removeComposeHash(x.composeHash());
     try {
@@ -175,7 +210,12 @@ class VerifierServiceTest {
       assertEquals("compose hash (on chain)", removed.json().get("failedCheck").asText());
       VerifyResponseCommandTest.Run cli = VerifyResponseCommandTest.run(cliArgs());
       assertEquals(rows(cli.json()), rows(removed.json()));
-      assertEquals(0, get("/policy/" + app.address()).json().get("composeHashes").size());
+      JsonNode policy = get("/policy/" + app.address()).json();
+      assertEquals(0, policy.get("composeHashes").size());
+      JsonNode last = policy.at("/history/events").get(policy.at("/history/events").size() - 1);
+      assertEquals("ComposeHashRemoved", last.get("event").asText(), policy.get("history").toString());
+      assertEquals("0x" + HEX.formatHex(x.composeHash()), last.at("/args/composeHash").asText());
+      assertEquals(owner.getAddress().toLowerCase(), last.at("/args/by").asText().toLowerCase());
     } finally {
       app.addComposeHash(x.composeHash());
     }
@@ -238,6 +278,24 @@ class VerifierServiceTest {
     assertEquals(404, get("/nope").status());
   }
 
+  /** A chain endpoint that accepts connections and never answers: the request is cut at the service's timeout. */
+  @Test
+  void aRequestRunningPastTheTimeoutIsAnswered503() throws Exception {
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      VerifierService.Config c = config(x, "http://127.0.0.1:" + silent.getLocalPort(), registry.address(), 64 * 1024);
+      VerifierService.Config slow = new VerifierService.Config(c.host(), 0, c.dcap(), c.collateral(), c.gpu(),
+          c.chain(), c.maxBodyBytes(), Duration.ofSeconds(1), c.clock());
+      try (VerifierService s = VerifierService.start(slow)) {
+        long start = System.nanoTime();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port()
+            + "/policy/" + app.address())).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(503, r.statusCode(), r.body());
+        assertEquals("the request took longer than 1000 ms", JSON.readTree(r.body()).get("error").asText());
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(20).toNanos(), "cut at the timeout");
+      }
+    }
+  }
+
   @Test
   void policyQuoteGpuAndOpenApiEndpoints() throws Exception {
     Reply p = get("/policy/" + app.address());
@@ -249,6 +307,26 @@ class VerifierServiceTest {
     assertEquals(1, p.json().at("/gpuPolicy/count").asInt());
     assertEquals(1, p.json().at("/rotation/currentKeyVersion").asInt());
     assertEquals(400, get("/policy/nothex").status());
+    JsonNode history = p.json().get("history");
+    assertTrue(history.get("readable").asBoolean(), history.toString());
+    assertEquals(p.json().get("blockNumber").asLong(), history.get("blockNumber").asLong());
+    List<String> events = new ArrayList<>();
+    for (JsonNode e : history.get("events")) {
+      events.add(e.get("contract").asText() + " " + e.get("event").asText());
+      assertTrue(e.get("blockNumber").asLong() <= history.get("blockNumber").asLong(), "read at the pinned block");
+    }
+    for (String e : List.of("KmsRegistry TcbPolicyChanged", "KmsRegistry OsImageAdded", "KmsRegistry AppRegistered",
+        "AppPolicy GpuRequirementsChanged", "AppPolicy ComposeHashAdded", "KmsRegistry OsImageMeasurementAdded")) {
+      assertTrue(events.contains(e), e + " in " + events);
+    }
+    assertTrue(events.indexOf("KmsRegistry AppRegistered") < events.indexOf("AppPolicy ComposeHashAdded"),
+        "oldest first");
+    for (JsonNode e : history.get("events")) {
+      if (e.get("event").asText().equals("OsImageMeasurementAdded")) {
+        assertEquals("0x" + HEX.formatHex(x.mrSystem()), e.at("/args/mrSystem").asText());
+        assertEquals("0x" + HEX.formatHex(SignedExchange.OS_IMAGE), e.at("/args/osImageHash").asText());
+      }
+    }
 
     JsonNode report = JSON.readTree(Files.readAllBytes(x.report()));
     Reply q = post("/verify/quote", "{\"quote\":\"" + report.get("intel_quote").asText() + "\"}");
@@ -267,10 +345,22 @@ class VerifierServiceTest {
     assertFalse(other.json().get("valid").asBoolean());
     assertEquals("NONCE_MISMATCH", other.json().at("/gpus/0/failure").asText());
 
+    Reply none = get("/audit/anchor");
+    assertEquals(200, none.status(), none.json().toString());
+    assertEquals(0, none.json().get("entryCount").asLong(), "nothing anchored yet");
+    byte[] head = new byte[32];
+    head[0] = 7;
+    registry.anchorAuditHead(head, 12);
+    Reply anchored = get("/audit/anchor");
+    assertEquals(HEX.formatHex(head), anchored.json().get("head").asText());
+    assertEquals(12, anchored.json().get("entryCount").asLong());
+    assertTrue(anchored.json().get("atBlock").asLong() <= anchored.json().get("blockNumber").asLong());
+
     HttpResponse<String> api = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port()
         + "/openapi.json")).GET().build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     JsonNode openapi = JSON.readTree(api.body());
-    for (String path : List.of("/verify/response", "/verify/quote", "/verify/gpu", "/policy/{app}")) {
+    for (String path : List.of("/verify/response", "/verify/quote", "/verify/gpu", "/policy/{app}",
+        "/audit/anchor")) {
       assertTrue(openapi.get("paths").has(path), path);
     }
   }

@@ -234,6 +234,16 @@ public final class AppPolicy extends GovernanceContract {
         List.of(EventEncoder.encode(KmsRegistryContract.APPREGISTERED_EVENT),
             EventEncoder.encode(KmsRegistryContract.APPDEREGISTERED_EVENT)),
         null, List.of(appTopic))));
+    return events(address, logs);
+  }
+
+  /**
+   * Decodes logs of this app's contract and of its registry into policy events, oldest first (sorted here by block
+   * and log index).
+   */
+  static List<PolicyEvent> events(String address, List<org.web3j.protocol.core.methods.response.Log> unsorted)
+      throws GovernanceException {
+    List<org.web3j.protocol.core.methods.response.Log> logs = new java.util.ArrayList<>(unsorted);
     logs.sort(java.util.Comparator.comparing((org.web3j.protocol.core.methods.response.Log l) -> l.getBlockNumber())
         .thenComparing(l -> l.getLogIndex()));
     List<PolicyEvent> out = new java.util.ArrayList<>();

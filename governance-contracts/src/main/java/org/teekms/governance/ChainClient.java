@@ -145,8 +145,13 @@ public final class ChainClient implements AutoCloseable {
 
   /** Logs of one or more contracts, oldest first; topics as in eth_getLogs (null = any). */
   public List<Log> logs(List<String> addresses, List<List<String>> topics) throws GovernanceException {
-    EthFilter filter = new EthFilter(DefaultBlockParameterName.EARLIEST, DefaultBlockParameterName.LATEST,
-        addresses);
+    return logs(addresses, topics, DefaultBlockParameterName.LATEST);
+  }
+
+  /** As {@link #logs(List, List)}, up to and including block {@code to} (a pinned block). */
+  public List<Log> logs(List<String> addresses, List<List<String>> topics, DefaultBlockParameter to)
+      throws GovernanceException {
+    EthFilter filter = new EthFilter(DefaultBlockParameterName.EARLIEST, to, addresses);
     for (List<String> position : topics) {
       if (position == null) {
         filter.addNullTopic();

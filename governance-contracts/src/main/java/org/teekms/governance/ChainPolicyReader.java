@@ -288,6 +288,136 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
   }
 
+  /**
+   * The latest audit head the registry records ({@code anchor}: zero entries when none yet), read through the quorum
+   * at a freshly pinned block, or why it could not be read.
+   */
+  public record AnchoredAuditHead(long blockNumber, String blockHash, KmsRegistry.AuditAnchor anchor,
+      Optional<String> failure) {}
+
+  /** The latest anchored audit head (what {@code teekms audit verify --anchored} checks), for the verifier page. */
+  public AnchoredAuditHead latestAuditAnchor() {
+    Pin pin;
+    try {
+      pin = freshPin();
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return new AnchoredAuditHead(-1, "", null, Optional.of(d.getMessage()));
+    }
+    try {
+      var a = quorum(registry(pin, "the latest audit anchor").latestAuditAnchor());
+      return new AnchoredAuditHead(pin.number(), pin.hash(), new KmsRegistry.AuditAnchor(a.head,
+          a.entryCount.longValueExact(), a.atBlock.longValueExact()), Optional.empty());
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return new AnchoredAuditHead(pin.number(), pin.hash(), null, Optional.of(d.getMessage()));
+    } catch (RuntimeException e) {
+      return new AnchoredAuditHead(pin.number(), pin.hash(), null, Optional.of("malformed answer reading the latest "
+          + "audit anchor at block " + pin.number() + ": " + e.getMessage()));
+    }
+  }
+
+  /** The registry's events that change what every app's CVMs are checked against (part of each app's history). */
+  static final List<String> PLATFORM_EVENTS = List.of("OsImageAdded", "OsImageRemoved", "OsImageMeasurementAdded",
+      "OsImageMeasurementRemoved", "TcbPolicyChanged", "DefaultGpuPolicyChanged");
+
+  /**
+   * An app's policy history up to the block its policy was read at, oldest first, or why it could not be read.
+   *
+   * @param failure empty when {@code events} is the whole history up to {@code blockNumber}
+   */
+  public record AppHistory(long blockNumber, String blockHash, List<PolicyEvent> events, Optional<String> failure) {
+    public AppHistory {
+      events = List.copyOf(events);
+      java.util.Objects.requireNonNull(failure, "failure");
+    }
+
+    static AppHistory unavailable(long blockNumber, String blockHash, String reason) {
+      return new AppHistory(blockNumber, blockHash, List.of(), Optional.of(reason));
+    }
+  }
+
+  /** Logs as one endpoint returned them; two endpoints agree when the logs' every field is equal. */
+  private record Logs(List<org.web3j.protocol.core.methods.response.Log> logs) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Logs other && canonical().equals(other.canonical());
+    }
+
+    @Override
+    public int hashCode() {
+      return canonical().hashCode();
+    }
+
+    private List<String> canonical() {
+      return logs.stream().map(l -> (l.getBlockNumber() + " " + l.getBlockHash() + " " + l.getTransactionHash() + " "
+          + l.getLogIndex() + " " + l.getAddress() + " " + l.getTopics() + " " + l.getData()).toLowerCase(Locale.ROOT))
+          .toList();
+    }
+
+    @Override
+    public String toString() {
+      return logs.size() + " logs";
+    }
+  }
+
+  /**
+   * The history behind {@code policy} (read by {@link #appPolicy}), from the chain's first block up to the block the
+   * policy was read at: every event of the app's contract (compose hashes and devices added and removed, GPU and TCB
+   * requirements, key rotations, minimum key version, rotation period, disabled), the registry's events about the app
+   * (registered, deregistered), and the registry's events that change what every CVM is checked against (OS images
+   * and their golden measurements added and removed, TCB policy, default GPU policy). The logs are asked of every
+   * endpoint and must agree as the policy's views did; a log of the pinned block with another block hash, or a pinned
+   * block that is no longer canonical once the logs are read, makes the history unavailable. Never throws.
+   */
+  public AppHistory appHistory(OnChainAppPolicy policy) {
+    long n = policy.blockNumber();
+    String hash = policy.blockHash();
+    if (policy.failure().isPresent()) {
+      return AppHistory.unavailable(n, hash, "the policy itself could not be read: " + policy.failure().get());
+    }
+    String app = policy.app();
+    String registryAddress = policy.registry();
+    String appTopic = org.web3j.utils.Numeric.toHexStringWithPrefixZeroPadded(
+        org.web3j.utils.Numeric.toBigInt(app), 64);
+    List<String> platform = PLATFORM_EVENTS.stream().map(KmsRegistry.EVENTS::eventTopic).toList();
+    List<String> registration = List.of(KmsRegistry.EVENTS.eventTopic("AppRegistered"),
+        KmsRegistry.EVENTS.eventTopic("AppDeregistered"));
+    DefaultBlockParameter to = DefaultBlockParameter.valueOf(BigInteger.valueOf(n));
+    String what = "the history of app " + app + " up to block " + n;
+    try {
+      Map<ChainClient, Object> answers = ask(endpoints, c -> {
+        List<org.web3j.protocol.core.methods.response.Log> logs = new ArrayList<>(c.logs(List.of(app), List.of(), to));
+        // Registry events about this app: topic0 = event, topic1 = by (any), topic2 = app.
+        logs.addAll(c.logs(List.of(registryAddress), java.util.Arrays.asList(registration, null, List.of(appTopic)),
+            to));
+        logs.addAll(c.logs(List.of(registryAddress), List.of(platform), to));
+        for (var l : logs) {
+          if (l.getBlockNumber() == null || l.getBlockNumber().longValueExact() > n
+              || (l.getBlockNumber().longValueExact() == n && !hash.equalsIgnoreCase(l.getBlockHash()))) {
+            throw new GovernanceException(GovernanceException.Kind.RPC, c.rpcUrl() + " returned a log of block "
+                + l.getBlockNumber() + " " + l.getBlockHash() + ", not of the chain up to block " + n + " " + hash);
+          }
+        }
+        return new Logs(logs);
+      });
+      Logs logs = (Logs) agreed(answers, what);
+      Map<ChainClient, Object> headers = ask(endpoints, c -> c.block(to).map(b -> b.getHash().toLowerCase(Locale.ROOT))
+          .orElse("(no block)"));
+      String now = (String) agreed(headers, "block " + n);
+      if (!now.equalsIgnoreCase(hash)) {
+        return AppHistory.unavailable(n, hash, "chain reorganized while reading " + what + ": block " + n + " was "
+            + hash + ", now " + now);
+      }
+      return new AppHistory(n, hash, AppPolicy.events(app, logs.logs()), Optional.empty());
+    } catch (Denial d) {
+      if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
+      return AppHistory.unavailable(n, hash, d.getMessage());
+    } catch (GovernanceException | RuntimeException e) {
+      return AppHistory.unavailable(n, hash, "malformed answer reading " + what + ": " + e.getMessage());
+    }
+  }
+
   private static String hex(byte[] b) {
     return org.web3j.utils.Numeric.toHexString(b);
   }

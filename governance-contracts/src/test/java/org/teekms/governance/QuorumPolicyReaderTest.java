@@ -97,6 +97,48 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
     }
   }
 
+  /**
+   * The history behind the policy (appHistory) stops at the block the policy was read at, and is read through the
+   * quorum: an endpoint that hides one event (a compose hash added behind the owner's back, say) makes it unreadable.
+   */
+  @Test
+  void anAppsHistoryStopsAtThePinnedBlockAndIsUnreadableWhenOneEndpointHidesAnEvent() throws Exception {
+    AppPolicy app = allowedApp();
+    app.removeComposeHash(b32(1));
+    try (RpcProxy honest = RpcProxy.honest(anvil.rpcUrl());
+        ChainPolicyReader reader = new ChainPolicyReader(quorum(List.of(anvil.rpcUrl(), honest.rpcUrl()), 2))) {
+      OnChainAppPolicy p = reader.appPolicy(app.address());
+      app.addComposeHash(b32(5)); // after the pinned block: not part of the history read with p
+      ChainPolicyReader.AppHistory h = reader.appHistory(p);
+      assertEquals(java.util.Optional.empty(), h.failure());
+      assertEquals(p.blockNumber(), h.blockNumber());
+      List<String> events = new ArrayList<>();
+      for (PolicyEvent e : h.events()) {
+        events.add(e.contract() + " " + e.event());
+        assertTrue(e.blockNumber() <= p.blockNumber(), e.toString());
+      }
+      assertTrue(events.containsAll(List.of("KmsRegistry AppRegistered", "KmsRegistry OsImageAdded",
+          "AppPolicy ComposeHashAdded", "AppPolicy DeviceAdded", "AppPolicy ComposeHashRemoved")), events.toString());
+      assertEquals("AppPolicy ComposeHashRemoved", events.get(events.size() - 1), "oldest first");
+      assertArrayEquals(b32(1), (byte[]) h.events().get(h.events().size() - 1).args().get("composeHash"));
+      assertEquals(1, h.events().stream().filter(e -> e.event().equals("ComposeHashAdded")).count(),
+          "the later addition is not in a history read at the earlier block");
+    }
+    RpcProxy.Rewriter hide = (method, params, response) -> {
+      if (method.equals("eth_getLogs") && response.path("result").isArray() && response.get("result").size() > 0) {
+        ((com.fasterxml.jackson.databind.node.ArrayNode) response.get("result")).remove(0);
+      }
+    };
+    try (RpcProxy liar = RpcProxy.start(anvil.rpcUrl(), hide);
+        ChainPolicyReader reader = new ChainPolicyReader(quorum(List.of(anvil.rpcUrl(), liar.rpcUrl()), 1))) {
+      ChainPolicyReader.AppHistory h = reader.appHistory(reader.appPolicy(app.address()));
+      assertTrue(h.failure().orElseThrow().startsWith("RPC endpoints disagree on the history of app "),
+          h.failure().toString());
+      assertEquals(List.of(), h.events());
+      assertEquals(1, reader.disagreements());
+    }
+  }
+
   @Test
   void oneOfThreeEndpointsRewritingTheCallResultDenies() throws Exception {
     AppPolicy app = allowedApp();

@@ -1,7 +1,10 @@
 package org.teekms.verifier.service;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.math.BigInteger;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -14,8 +17,10 @@ import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.DriverVersion;
 import org.teekms.governance.OnChainAppPolicy;
+import org.teekms.governance.PolicyEvent;
 import org.teekms.verifier.ExpectedIdentity;
 import org.teekms.verifier.GpuRequirement;
+import org.web3j.utils.Numeric;
 
 /**
  * The expected identity of an app's CVMs, read from its on-chain policy at one pinned block
@@ -58,6 +63,42 @@ public final class ChainIdentity {
         ? Optional.empty() : Optional.of(DriverVersion.format(gpu.minDriverVersion())));
     return new ExpectedIdentity(p.source(), true, Optional.of(Bytes.fromHex(p.app().substring(2))), p.appRefusal(),
         compose, images, tcb.build(), req, Optional.empty());
+  }
+
+  /**
+   * The history as JSON ({@code GET /policy/{app}}'s {@code "history"}): the events oldest first, each with its block,
+   * transaction, log index, contract, event name and arguments by name (bytes as 0x hex, integers as numbers).
+   */
+  public static ObjectNode historyJson(ChainPolicyReader.AppHistory h) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("blockNumber", h.blockNumber());
+    o.put("blockHash", h.blockHash());
+    o.put("readable", h.failure().isEmpty());
+    o.put("error", h.failure().orElse(null));
+    ArrayNode events = o.putArray("events");
+    for (PolicyEvent e : h.events()) {
+      ObjectNode j = events.addObject();
+      j.put("blockNumber", e.blockNumber());
+      j.put("txHash", e.txHash());
+      j.put("logIndex", e.logIndex());
+      j.put("contract", e.contract());
+      j.put("event", e.event());
+      ObjectNode args = j.putObject("args");
+      e.args().forEach((k, v) -> args.set(k, value(v)));
+    }
+    return o;
+  }
+
+  private static JsonNode value(Object v) {
+    if (v instanceof byte[] b) return JSON.getNodeFactory().textNode(Numeric.toHexString(b));
+    if (v instanceof BigInteger i) return JSON.getNodeFactory().numberNode(i);
+    if (v instanceof Boolean b) return JSON.getNodeFactory().booleanNode(b);
+    if (v instanceof List<?> l) {
+      ArrayNode a = JSON.createArrayNode();
+      l.forEach(x -> a.add(value(x)));
+      return a;
+    }
+    return v == null ? JSON.getNodeFactory().nullNode() : JSON.getNodeFactory().textNode(String.valueOf(v));
   }
 
   /** The policy as JSON ({@code GET /policy/{app}}, the page's policy panel). */

@@ -35,6 +35,7 @@ import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.OnChainAppPolicy;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.verifier.ExpectedIdentity;
 import org.teekms.verifier.GpuRequirement;
@@ -53,7 +54,10 @@ import org.teekms.verifier.SignedText;
  *       chain configured) or an explicit identity ({@code "expected"}); neither is 400;</li>
  *   <li>{@code POST /verify/quote}: DCAP verification of a TDX quote (collateral from the configured source);</li>
  *   <li>{@code POST /verify/gpu}: NVIDIA GPU evidence against a nonce;</li>
- *   <li>{@code GET /policy/{app}}: the app's on-chain policy and rotation state at a pinned block;</li>
+ *   <li>{@code GET /policy/{app}}: the app's on-chain policy and rotation state at a pinned block, and its history
+ *       (the events behind it) up to that block;</li>
+ *   <li>{@code GET /audit/anchor}: the latest audit head anchored in the registry (head, entry count) at a pinned
+ *       block, for the page's auditor tab;</li>
  *   <li>{@code GET /openapi.json}, {@code GET /} (the page) and its script.</li>
  * </ul>
  */
@@ -131,6 +135,7 @@ public final class VerifierService implements AutoCloseable {
     router.post("/verify/quote").handler(ctx -> blocking(ctx, this::verifyQuote));
     router.post("/verify/gpu").handler(ctx -> blocking(ctx, this::verifyGpu));
     router.get("/policy/:app").handler(ctx -> blocking(ctx, c -> policy(c.pathParam("app"))));
+    router.get("/audit/anchor").handler(ctx -> blocking(ctx, c -> auditAnchor()));
     router.get("/openapi.json").handler(ctx -> resource(ctx, "openapi.json", "application/json"));
     router.get("/").handler(ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
     router.get("/verifier.js").handler(ctx -> resource(ctx, "verifier.js", "text/javascript; charset=utf-8"));
@@ -139,6 +144,8 @@ public final class VerifierService implements AutoCloseable {
         + ctx.request().path()));
     router.errorHandler(405, ctx -> error(ctx, 405, "method not allowed"));
     router.errorHandler(500, ctx -> error(ctx, 500, "internal error"));
+    router.errorHandler(503, ctx -> error(ctx, 503, "the request took longer than "
+        + config.requestTimeout().toMillis() + " ms"));
     server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
         .requestHandler(router).listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
@@ -415,8 +422,35 @@ public final class VerifierService implements AutoCloseable {
       return new Answer(503, o);
     }
     bytes(app, 20, "app");
-    ObjectNode o = ChainIdentity.toJson(reader.appPolicy(app));
+    OnChainAppPolicy p = reader.appPolicy(app);
+    ObjectNode o = ChainIdentity.toJson(p);
+    if (p.failure().isEmpty()) {
+      o.set("history", ChainIdentity.historyJson(reader.appHistory(p)));
+    }
     return new Answer(o.path("readable").asBoolean() ? 200 : 503, o);
+  }
+
+  // ---- GET /audit/anchor ----
+
+  private Answer auditAnchor() {
+    ObjectNode o = JSON.createObjectNode();
+    if (reader == null) {
+      o.put("error", "this verifier has no chain configured (--rpc-url)");
+      return new Answer(503, o);
+    }
+    ChainPolicyReader.AnchoredAuditHead a = reader.latestAuditAnchor();
+    o.put("chainId", reader.config().chainId());
+    o.put("registry", reader.config().registryAddress());
+    o.put("blockNumber", a.blockNumber());
+    o.put("blockHash", a.blockHash());
+    o.put("readable", a.failure().isEmpty());
+    o.put("error", a.failure().orElse(null));
+    if (a.anchor() != null) {
+      o.put("head", HEX.formatHex(a.anchor().head()));
+      o.put("entryCount", a.anchor().entryCount());
+      o.put("atBlock", a.anchor().atBlock());
+    }
+    return new Answer(a.failure().isEmpty() ? 200 : 503, o);
   }
 
   @Override

@@ -1,5 +1,6 @@
 // tee-kms verifier page: collects the exchange, asks this service for the verdict (POST /verify/response) and renders
-// every check as a row; shows the app's on-chain policy (GET /policy/{app}). No framework, no inline script (CSP).
+// every check as a row; shows the app's on-chain policy and its history (GET /policy/{app}). No framework, no inline
+// script (CSP).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -115,9 +116,41 @@ async function showPolicy(app) {
     row(table, "GPU policy", p.gpuPolicy);
     row(table, "key rotation", p.rotation);
     box.appendChild(table);
+    box.appendChild(historyTable(p.history));
   } catch (e) {
     text(box, "policy unavailable: " + e);
   }
+}
+
+/** The events behind the policy, oldest first: one row per event (block, contract, event, its arguments). */
+function historyTable(h) {
+  const wrap = document.createElement("div");
+  wrap.id = "history";
+  wrap.appendChild(text(document.createElement("h3"), "History up to block " + (h ? h.blockNumber : "?")));
+  if (!h || !h.readable) {
+    wrap.appendChild(text(document.createElement("p"), "history unavailable: " + (h ? h.error : "not served")));
+    return wrap;
+  }
+  const table = document.createElement("table");
+  table.id = "history-table";
+  const head = document.createElement("tr");
+  for (const t of ["block", "contract", "event", "arguments", "transaction"]) {
+    head.appendChild(text(document.createElement("th"), t));
+  }
+  table.appendChild(head);
+  for (const e of h.events) {
+    const tr = document.createElement("tr");
+    tr.dataset.event = e.event;
+    tr.appendChild(text(document.createElement("td"), e.blockNumber));
+    tr.appendChild(text(document.createElement("td"), e.contract));
+    tr.appendChild(text(document.createElement("td"), e.event));
+    tr.appendChild(text(document.createElement("td"),
+        Object.entries(e.args).map(([k, v]) => k + " = " + JSON.stringify(v)).join(", ")));
+    tr.appendChild(text(document.createElement("td"), e.txHash + " #" + e.logIndex));
+    table.appendChild(tr);
+  }
+  wrap.appendChild(table);
+  return wrap;
 }
 
 async function fetchFromProxy() {
@@ -135,6 +168,202 @@ async function fetchFromProxy() {
   }
 }
 
+// ---- Auditor: the audit chain recomputed here (docs/audit-log.md), the checks in AuditChainWalker's order ----
+
+const AUDIT_DOMAIN = new TextEncoder().encode("tee-kms/audit/v1");
+
+function hexBytes(h, what) {
+  const s = String(h == null ? "" : h).replace(/^0x/i, "");
+  if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new Error(what + " is not hex");
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
+  return out;
+}
+
+function toHex(b) {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function lengthPrefixed(parts, bytes) {
+  const l = new Uint8Array(4);
+  new DataView(l.buffer).setUint32(0, bytes.length);
+  parts.push(l, bytes);
+}
+
+/**
+ * entry_hash = SHA-256(lp("tee-kms/audit/v1") ‖ u64(seq) ‖ uuid(event_id) ‖ i64(event_time) ‖ lp(kind) ‖ lp(app_id)
+ *                      ‖ lp(outcome) ‖ lp(reason) ‖ lp(detail_json) ‖ prev_hash)
+ */
+async function auditEntryHash(e, prev) {
+  const enc = new TextEncoder();
+  const parts = [];
+  lengthPrefixed(parts, AUDIT_DOMAIN);
+  const fixed = new Uint8Array(32);
+  const view = new DataView(fixed.buffer);
+  view.setBigUint64(0, BigInt(e.seq));
+  const uuid = String(e.eventId).replace(/-/g, "");
+  if (!/^[0-9a-fA-F]{32}$/.test(uuid)) throw new Error("eventId is not a UUID");
+  fixed.set(hexBytes(uuid, "eventId"), 8);
+  view.setBigInt64(24, BigInt(e.millis));
+  parts.push(fixed);
+  lengthPrefixed(parts, enc.encode(e.kind));
+  lengthPrefixed(parts, e.app);
+  lengthPrefixed(parts, enc.encode(e.outcome));
+  lengthPrefixed(parts, enc.encode(e.reason));
+  lengthPrefixed(parts, enc.encode(e.detail));
+  parts.push(prev);
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+}
+
+/** One served entry, its fields typed; throws with the field that is malformed. */
+function auditEntry(j) {
+  const millis = j.eventTimeMillis != null ? Number(j.eventTimeMillis) : Date.parse(j.time);
+  if (!Number.isSafeInteger(millis)) throw new Error("no eventTimeMillis or ISO time");
+  if (!Number.isSafeInteger(j.seq)) throw new Error("seq is not an integer");
+  for (const f of ["kind", "outcome", "reason"]) {
+    if (typeof j[f] !== "string") throw new Error(f + " is not a string");
+  }
+  const detail = j.detail != null ? j.detail : j.detailJson;
+  if (typeof detail !== "string") throw new Error("detail is not the stored JSON text");
+  return {
+    seq: j.seq, eventId: j.eventId, millis, kind: j.kind, outcome: j.outcome, reason: j.reason, detail,
+    app: hexBytes(j.appId, "appId"), appHex: String(j.appId || ""), time: j.time || new Date(millis).toISOString(),
+    prev: j.prevHash == null ? null : hexBytes(j.prevHash, "prevHash"), hash: hexBytes(j.entryHash, "entryHash"),
+  };
+}
+
+/**
+ * Walks the chain from seq 1: well-formed, seq = previous + 1, prev_hash = the hash reached, the recomputed hash =
+ * the stored one; then the saved head must have been passed. The first failure is the verdict.
+ */
+async function walkAuditChain(raw, savedHead, anchoredCount) {
+  const list = Array.isArray(raw) ? raw : raw.events;
+  if (!Array.isArray(list)) throw new Error("expected {\"events\": [...]} or an array of entries");
+  let running = new Uint8Array(32);
+  let headSeen = savedHead == null || /^0{64}$/.test(savedHead);
+  const rows = [];
+  for (let i = 0; i < list.length; i++) {
+    const expected = i + 1;
+    let e;
+    try {
+      e = auditEntry(list[i]);
+      if (e.hash.length !== 32 || (e.prev != null && e.prev.length !== 32)
+          || (e.app.length !== 0 && e.app.length !== 20)) {
+        throw new Error("hash or app id length");
+      }
+    } catch (err) {
+      return { ok: false, seq: expected, rows,
+        reason: "malformed entry at position " + expected + " (" + err.message + ")" };
+    }
+    const row = { e, ok: true };
+    rows.push(row);
+    let reason = null;
+    if (e.seq !== expected) {
+      reason = "sequence gap: expected seq " + expected + ", found " + e.seq + " (entry deleted or moved?)";
+    } else if (e.prev != null && toHex(e.prev) !== toHex(running)) {
+      reason = "prev_hash does not match the previous entry's hash (entries reordered or replaced?)";
+    } else {
+      const h = await auditEntryHash(e, running);
+      if (toHex(h) !== toHex(e.hash)) {
+        reason = "the recomputed entry hash differs from the stored one (entry edited?)";
+      } else {
+        running = h;
+        if (savedHead != null && toHex(h) === savedHead) headSeen = true;
+      }
+    }
+    if (reason) {
+      row.ok = false;
+      return { ok: false, seq: expected, reason, rows };
+    }
+  }
+  if (anchoredCount != null) {
+    if (anchoredCount > list.length) {
+      return { ok: false, seq: null, rows, reason: "the anchored head records " + anchoredCount + " entries, the log "
+          + "has " + list.length + " (tail deleted, or not all entries pasted)" };
+    }
+    if (anchoredCount > 0 && toHex(rows[anchoredCount - 1].e.hash) !== savedHead) {
+      rows[anchoredCount - 1].ok = false;
+      return { ok: false, seq: anchoredCount, rows, reason: "entry " + anchoredCount + "'s hash is not the anchored "
+          + "head " + savedHead + " (history rewritten)" };
+    }
+  } else if (!headSeen) {
+    return { ok: false, seq: null, rows, reason: "the saved head " + savedHead + " is not on this chain (history "
+        + "rewritten, or cut before it)" };
+  }
+  return { ok: true, count: list.length, head: toHex(running), rows };
+}
+
+async function verifyAudit() {
+  const verdict = $("audit-verdict");
+  const table = $("audit-table");
+  text(verdict, "recomputing…");
+  table.hidden = true;
+  let r;
+  try {
+    if (!window.crypto || !crypto.subtle) throw new Error("this page needs a secure context (https or localhost)");
+    const [headText, countText] = $("audit-head").value.trim().split("@");
+    const head = headText.replace(/^0x/i, "").toLowerCase();
+    if (head && !/^[0-9a-f]{64}$/.test(head)) throw new Error("the saved head must be 32 bytes of hex");
+    if (countText != null && (!head || !/^[0-9]{1,15}$/.test(countText))) {
+      throw new Error("an anchor is HASH@ENTRIES, the entry count a number");
+    }
+    r = await walkAuditChain(JSON.parse($("audit-entries").value), head || null,
+        countText == null ? null : Number(countText));
+  } catch (e) {
+    verdict.className = "invalid";
+    text(verdict, "cannot recompute: " + e.message);
+    return;
+  }
+  verdict.className = r.ok ? "valid" : "invalid";
+  text(verdict, r.ok ? "chain verifies: " + r.count + " entries recomputed in this page, head " + r.head
+      : "chain broken" + (r.seq ? " at seq " + r.seq : "") + ": " + r.reason);
+  const app = $("audit-app").value.trim().toLowerCase();
+  const tbody = table.querySelector("tbody");
+  tbody.replaceChildren();
+  for (const { e, ok } of r.rows) {
+    if (app && e.appHex.toLowerCase() !== app && ok) continue;
+    const tr = document.createElement("tr");
+    tr.dataset.seq = e.seq;
+    tr.dataset.status = ok ? "PASS" : "FAIL";
+    tr.className = ok ? "PASS" : "FAIL";
+    for (const v of [e.seq, e.time, e.kind, e.appHex, e.outcome, e.reason, e.detail]) {
+      tr.appendChild(text(document.createElement("td"), v));
+    }
+    tr.appendChild(text(document.createElement("td"), ok ? "PASS" : "FAIL")).className = "status";
+    tbody.appendChild(tr);
+  }
+  table.hidden = false;
+}
+
+/** Fills the head field with the registry's latest anchor (GET /audit/anchor), as HASH@ENTRIES. */
+async function useAnchoredHead() {
+  const status = $("audit-anchor-status");
+  try {
+    const r = await fetch("audit/anchor");
+    const a = await r.json();
+    if (!a.readable) throw new Error(a.error || "HTTP " + r.status);
+    if (!a.entryCount) {
+      text(status, "nothing anchored yet (registry " + a.registry + ", block " + a.blockNumber + ")");
+      return;
+    }
+    $("audit-head").value = a.head + "@" + a.entryCount;
+    text(status, "anchored at block " + a.atBlock + ", read at block " + a.blockNumber + " (" + a.blockHash + ")");
+  } catch (e) {
+    text(status, "cannot read the anchor: " + e.message);
+  }
+}
+
+function showTab(auditor) {
+  $("response-section").hidden = auditor;
+  $("auditor-section").hidden = !auditor;
+}
+
 for (const input of document.querySelectorAll("input[type=file]")) {
   input.addEventListener("change", async () => {
     if (input.files.length > 0) $(input.dataset.target).value = await input.files[0].text();
@@ -142,3 +371,7 @@ for (const input of document.querySelectorAll("input[type=file]")) {
 }
 $("form").addEventListener("submit", verify);
 $("fetch").addEventListener("click", fetchFromProxy);
+$("audit-verify").addEventListener("click", verifyAudit);
+$("audit-anchor").addEventListener("click", useAnchoredHead);
+$("tab-response").addEventListener("click", () => showTab(false));
+$("tab-auditor").addEventListener("click", () => showTab(true));
