@@ -185,6 +185,22 @@ class DropInVerifierCompatibilityTest {
   }
 
   @Test
+  void aVerifierPageOnAnotherOriginMayReadTheReportAndSignaturesButNotChat() throws Exception {
+    HttpResponse<byte[]> preflight = send(proxyAfter, "OPTIONS", "/v1/signature/chatcmpl-1", null, null);
+    assertEquals(204, preflight.statusCode());
+    assertEquals("*", preflight.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
+    assertEquals("Authorization", preflight.headers().firstValue("Access-Control-Allow-Headers").orElse(null));
+    assertEquals("*", send(proxyAfter, "GET", "/v1/attestation/report", null, null).headers()
+        .firstValue("Access-Control-Allow-Origin").orElse(null));
+    HttpResponse<byte[]> signature = send(proxyAfter, "GET", "/v1/signature/chatcmpl-1", null, null);
+    assertEquals(401, signature.statusCode(), "the token is still required");
+    assertEquals("*", signature.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
+    HttpResponse<byte[]> chat = send(proxyAfter, "OPTIONS", "/v1/chat/completions", null, null);
+    assertEquals(401, chat.statusCode());
+    assertTrue(chat.headers().firstValue("Access-Control-Allow-Origin").isEmpty(), "chat is not cross-origin readable");
+  }
+
+  @Test
   void theReportCarriesAllAndModelAttestationsEqualToItself() throws Exception {
     JsonNode report = json(send(proxyAfter, "GET", "/v1/attestation/report?nonce=" + "ab".repeat(32), null, null));
     ObjectNode bare = ((ObjectNode) report).deepCopy();

@@ -124,6 +124,18 @@ public final class SigningProxy implements AutoCloseable {
     void handle(HttpServerRequest req) {
       String path = req.path();
       boolean publicReport = path.equals("/v1/attestation/report") && req.method() == HttpMethod.GET;
+      // The report and the signatures are what a user's verifier page fetches from another origin (CORS). Only the
+      // bearer header is allowed (never cookies), so a page reads no more than a token holder could read anyway.
+      boolean verifierReadable = path.equals("/v1/attestation/report") || path.startsWith("/v1/signature/");
+      if (verifierReadable) {
+        req.response().putHeader("Access-Control-Allow-Origin", "*");
+        if (req.method() == HttpMethod.OPTIONS) {
+          req.response().setStatusCode(204).putHeader("Access-Control-Allow-Methods", "GET")
+              .putHeader("Access-Control-Allow-Headers", "Authorization").putHeader("Access-Control-Max-Age", "600")
+              .end();
+          return;
+        }
+      }
       if (expectedAuth != null && !publicReport) {
         String given = req.getHeader("Authorization");
         if (given == null || !MessageDigest.isEqual(expectedAuth, given.getBytes(StandardCharsets.UTF_8))) {
