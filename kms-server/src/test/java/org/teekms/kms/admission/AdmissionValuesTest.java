@@ -106,6 +106,68 @@ class AdmissionValuesTest {
     assertFalse(TestPeers.peer().td(TestTd.report(false)).build().debug());
   }
 
+  @Test
+  void twoPeersAreEqualExactlyWhenEveryAttestedFactIsEqualByContent() {
+    AttestedPeer base = TestPeers.peer().build();
+    AttestedPeer same = TestPeers.from(base).build();
+    assertEquals(base, same);
+    assertEquals(base.hashCode(), same.hashCode());
+    List<AttestedPeer> different = List.of(
+        TestPeers.from(base).app(filled(20, 0x02)).build(),
+        TestPeers.from(base).compose(filled(32, 0x02)).build(),
+        TestPeers.from(base).instance(filled(20, 0x02)).build(),
+        TestPeers.from(base).device(filled(32, 0x02)).build(),
+        TestPeers.from(base).mrAggregated(filled(32, 0x02)).build(),
+        TestPeers.from(base).osImage(filled(32, 0x02)).build(),
+        TestPeers.from(base).tcb("OutOfDate").build(),
+        TestPeers.from(base).advisories(List.of("INTEL-SA-00615")).build(),
+        TestPeers.from(base).td(TestTd.report(true)).build(),
+        TestPeers.from(base).gpus(1, "", 0).build(),
+        TestPeers.from(base).gpus(0, "HOPPER", 0).build(),
+        TestPeers.from(base).gpus(0, "", 1).build(),
+        TestPeers.from(base).keyProvider(Optional.of("kms-a")).build(),
+        TestPeers.from(base).os(new MeasuredOs(filled(32, 0x02), false, "MRTD 00000000…", "no measurement document"))
+            .build(),
+        TestPeers.from(base).gpuFacts(GpuFacts.NOT_VERIFIED).build());
+    for (AttestedPeer other : different) {
+      assertFalse(base.equals(other), other.toString());
+    }
+    assertFalse(base.equals("not a peer"));
+    assertFalse(base.hashCode() == different.get(0).hashCode() && base.hashCode() == different.get(2).hashCode());
+  }
+
+  @Test
+  void aPeerPrintsItsIdentityButNoSecretAndItsArraysAreCopies() {
+    AttestedPeer p = TestPeers.peer().build();
+    assertEquals("AttestedPeer[app=" + "a1".repeat(20) + ", compose=" + "c1".repeat(32) + ", instance="
+        + "01".repeat(20) + ", tcb=UpToDate, debug=false, gpus=0, mrSystem=" + "5e".repeat(32) + "]", p.toString());
+    assertEquals("a1".repeat(20), p.appHex());
+    p.composeHash()[0] = 0;
+    p.instanceId()[0] = 0;
+    p.deviceId()[0] = 0;
+    p.mrAggregated()[0] = 0;
+    p.osImageHash()[0] = 0;
+    assertEquals(TestPeers.peer().build(), p);
+    assertEquals((byte) 0xd0, p.deviceId()[0]);
+    assertEquals((byte) 0xa9, p.mrAggregated()[0]);
+    assertEquals((byte) 0x05, p.osImageHash()[0]);
+    assertEquals((byte) 0xc1, p.composeHash()[0]);
+    assertEquals((byte) 0x01, p.instanceId()[0]);
+  }
+
+  @Test
+  void aClientNonceAndAMeasuredOsHashAndPrintByContent() {
+    assertEquals(ClientNonce.of(new byte[] {1}).hashCode(), ClientNonce.of(new byte[] {1}).hashCode());
+    assertFalse(ClientNonce.of(new byte[] {1}).equals(ClientNonce.of(new byte[] {2})));
+    assertEquals("ClientNonce[0102]", ClientNonce.of(new byte[] {1, 2}).toString());
+    MeasuredOs a = new MeasuredOs(filled(32, 1), false, "r", "p");
+    assertEquals(a.hashCode(), new MeasuredOs(filled(32, 1), false, "r", "p").hashCode());
+    assertFalse(a.hashCode() == new MeasuredOs(filled(32, 2), false, "r", "p").hashCode());
+    assertEquals(1, a.mrSystem()[0]);
+    a.mrSystem()[0] = 9;
+    assertEquals(1, a.mrSystem()[0]);
+  }
+
   private static byte[] filled(int n, int fill) {
     byte[] b = new byte[n];
     java.util.Arrays.fill(b, (byte) fill);
