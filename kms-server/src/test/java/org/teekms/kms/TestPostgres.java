@@ -111,5 +111,12 @@ public final class TestPostgres implements AutoCloseable {
   public void close() {
     vertx.closeAndAwait();
     server.close();
+    // The data directory (40-100 MB) is this instance's alone: remove it, or every test class (and, under PIT, every
+    // mutant run) leaves one behind in the temporary folder.
+    try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 }

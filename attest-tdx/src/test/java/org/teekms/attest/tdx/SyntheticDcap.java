@@ -60,7 +60,7 @@ final class SyntheticDcap {
   final KeyPair attestationKey = ec();
   final X509Certificate root;
   final X509Certificate pckCa;
-  final X509Certificate tcbSigning;
+  X509Certificate tcbSigning;
   X509Certificate pck;
 
   // knobs
@@ -72,6 +72,11 @@ final class SyntheticDcap {
   int qeIsvSvn = 8;
   byte[] qeMrSigner = QE_MRSIGNER;
   boolean corruptQeReportData;
+  /** Sets a byte of the QE report data's second half, which must be zero. */
+  boolean nonZeroQeReportDataTail;
+  byte[] qeVendorId = DcapQuoteVerifier.INTEL_QE_VENDOR_ID.toByteArray();
+  /** The PCK leaf's notAfter (the other certificates run to 2040). */
+  Instant pckNotAfter = Instant.parse("2040-01-01T00:00:00Z");
   Set<BigInteger> revokedByPckCa = Set.of();
   Set<BigInteger> revokedByRoot = Set.of();
   /** TCB levels as JSON array text; {@link #level} builds entries. */
@@ -140,11 +145,11 @@ final class SyntheticDcap {
 
   byte[] quote() throws Exception {
     pck = cert("CN=Synthetic PCK Certificate", pckKey, "CN=Synthetic PCK Platform CA", pckCaKey.getPrivate(), false,
-        sgxExtension());
+        sgxExtension(), pckNotAfter);
     ByteArrayOutputStream signed = new ByteArrayOutputStream();
     ByteBuffer header = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
     header.putShort((short) 4).putShort((short) 2).putInt(0x81).putInt(0)
-        .put(DcapQuoteVerifier.INTEL_QE_VENDOR_ID.toByteArray()).put(new byte[20]);
+        .put(qeVendorId).put(new byte[20]);
     signed.write(header.array());
     ByteBuffer body = ByteBuffer.allocate(584).order(ByteOrder.LITTLE_ENDIAN);
     body.put(teeTcbSvn).put(new byte[48]).put(mrSignerSeam).put(new byte[8]).putLong(tdAttributes)
@@ -161,6 +166,9 @@ final class SyntheticDcap {
     System.arraycopy(sha.digest(), 0, reportData, 0, 32);
     if (corruptQeReportData) {
       reportData[0] ^= 1;
+    }
+    if (nonZeroQeReportDataTail) {
+      reportData[40] = 1;
     }
     ByteBuffer qe = ByteBuffer.allocate(384).order(ByteOrder.LITTLE_ENDIAN);
     qe.put(new byte[16]).putInt(0).put(new byte[28]).put(HEX.parseHex("11000000000000000000000000000000"))
@@ -208,11 +216,22 @@ final class SyntheticDcap {
     return new DERSequence(new org.bouncycastle.asn1.ASN1Encodable[] {oid, value});
   }
 
+  /** Re-issues the TCB signing certificate (same key) with this notAfter. */
+  void tcbSigningNotAfter(Instant notAfter) throws Exception {
+    tcbSigning = cert("CN=Synthetic TCB Signing", tcbSigningKey, "CN=Synthetic Root CA", rootKey.getPrivate(), false,
+        null, notAfter);
+  }
+
   private X509Certificate cert(String subject, KeyPair key, String issuer, PrivateKey issuerKey, boolean ca,
       DERSequence sgxExtension) throws Exception {
+    return cert(subject, key, issuer, issuerKey, ca, sgxExtension, Instant.parse("2040-01-01T00:00:00Z"));
+  }
+
+  private X509Certificate cert(String subject, KeyPair key, String issuer, PrivateKey issuerKey, boolean ca,
+      DERSequence sgxExtension, Instant notAfter) throws Exception {
     JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name(issuer),
         new BigInteger(64, RANDOM).add(BigInteger.ONE), Date.from(Instant.parse("2025-01-01T00:00:00Z")),
-        Date.from(Instant.parse("2040-01-01T00:00:00Z")), new X500Name(subject), key.getPublic());
+        Date.from(notAfter), new X500Name(subject), key.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
     if (sgxExtension != null) {
       b.addExtension(new ASN1ObjectIdentifier(PckExtension.OID), false, sgxExtension);
