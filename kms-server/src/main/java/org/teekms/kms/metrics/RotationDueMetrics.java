@@ -55,20 +55,16 @@ public class RotationDueMetrics {
         .register(registry);
   }
 
-  /**
-   * Records a schedule just read (NaN on failure: an unknown state is not "not due"), for an app this KMS serves only
-   * (callers check: the Auditor API records apps with key state); at most {@link #MAX_APPS} apps are tracked.
-   */
-  public void record(byte[] appId, RotationSchedule schedule) {
-    record(appId, schedule, readStarting());
-  }
-
   /** A ticket to take just before reading a schedule, for {@link #record(byte[], RotationSchedule, long)}. */
   public long readStarting() {
     return reads.incrementAndGet();
   }
 
-  /** As {@link #record(byte[], RotationSchedule)}, ignored when a read that started later was already recorded. */
+  /**
+   * Records a schedule just read (NaN on failure: an unknown state is not "not due"), for an app this KMS serves only
+   * (callers check: the Auditor API records apps with key state); at most {@link #MAX_APPS} apps are tracked. Ignored
+   * when a read that started later ({@code readTicket} from {@link #readStarting()}) was already recorded.
+   */
   public void record(byte[] appId, RotationSchedule schedule, long readTicket) {
     String app = "0x" + HexFormat.of().formatHex(appId);
     // At most MAX_APPS gauges (time series) ever: past that, apps not yet tracked are left out of the metrics.

@@ -27,9 +27,9 @@ class RotationDueMetricsGaugeTest {
     });
     RotationDueMetrics metrics = new RotationDueMetrics(registry, null, null, null);
     byte[] app = new byte[20];
-    metrics.record(app, new RotationSchedule(false, 60, 0, 1, 1, "0x", null));
-    metrics.record(app, new RotationSchedule(true, 60, 0, 1, 2, "0x", null));
-    metrics.record(app, RotationSchedule.failed("rpc down"));
+    metrics.record(app, new RotationSchedule(false, 60, 0, 1, 1, "0x", null), metrics.readStarting());
+    metrics.record(app, new RotationSchedule(true, 60, 0, 1, 2, "0x", null), metrics.readStarting());
+    metrics.record(app, RotationSchedule.failed("rpc down"), metrics.readStarting());
     assertEquals(1, attempts.get());
     assertEquals(1, registry.find("teekms.app.rotation.due").gauges().size());
     assertEquals(Double.NaN, registry.get("teekms.app.rotation.due").gauge().value());
@@ -44,7 +44,7 @@ class RotationDueMetricsGaugeTest {
     for (int i = 0; i < RotationDueMetrics.MAX_APPS + 50; i++) {
       byte[] app = new byte[20];
       java.nio.ByteBuffer.wrap(app).putInt(i);
-      metrics.record(app, due);
+      metrics.record(app, due, metrics.readStarting());
     }
     assertEquals(RotationDueMetrics.MAX_APPS, registry.find("teekms.app.rotation.due").gauges().size());
     assertEquals((double) RotationDueMetrics.MAX_APPS, registry.get("teekms.apps.rotation.due").gauge().value());
