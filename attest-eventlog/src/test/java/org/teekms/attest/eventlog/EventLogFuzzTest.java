@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * Coverage-guided fuzz targets (Jazzer) for the event logs a CVM hands us: the CCEL log area, dstack's JSON event log
- * (RA-TLS certificates, GetQuote) and the guest agent's runtime event file. Corpus:
+ * (RA-TLS certificates, GetQuote), the guest agent's runtime event file and dstack's versioned attestation blob
+ * ({@code /Attest}). Corpus:
  * {@code src/test/resources/org/teekms/attest/eventlog/EventLogFuzzTestInputs/<target>/}. Only
  * {@link EventLogException} may escape, and a mutated dstack log that still replays to the real quote's RTMRs must
  * yield the real boot identity.
@@ -69,6 +70,21 @@ class EventLogFuzzTest {
       assertTrue(events.stream().allMatch(e -> e.imr() == 3));
     } catch (EventLogException expected) {
       // typed
+    }
+  }
+
+  @FuzzTest
+  void dstackAttestation(byte[] data) {
+    DstackAttestation a;
+    try {
+      a = DstackAttestation.decode(data);
+    } catch (EventLogException expected) {
+      return;
+    }
+    try {
+      assertEquals(a, DstackAttestation.decode(a.encode()), "encode/decode round trip");
+    } catch (EventLogException e) {
+      throw new AssertionError("a decoded attestation re-encodes to a blob its own decoder refuses: " + e.getMessage());
     }
   }
 }
