@@ -7,9 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The real attestation fixtures in the checkout's {@code testdata/} (see its README for each file's source and licence). The build passes their location as
- * the system property {@code teekms-fixtures}; a missing folder fails the test rather than skipping it, so CI can
- * never pass without having verified the real quotes and reports.
+ * The real attestation fixtures in the checkout's {@code testdata/} (see its README for each file's
+ * source and licence). The build passes their location as the system property {@code
+ * teekms-fixtures}; a missing folder fails the test rather than skipping it, so CI can never pass
+ * without having verified the real quotes and reports.
  */
 public final class Fixtures {
   private Fixtures() {}
@@ -21,8 +22,8 @@ public final class Fixtures {
     }
     Path root = Path.of(dir).toAbsolutePath().normalize();
     if (!Files.isDirectory(root)) {
-      throw new IllegalStateException("attestation fixtures not found at " + root
-          + " (set -Dteekms-fixtures=DIR)");
+      throw new IllegalStateException(
+          "attestation fixtures not found at " + root + " (set -Dteekms-fixtures=DIR)");
     }
     return root;
   }

@@ -14,10 +14,11 @@ import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 
 /**
- * The quotes of {@code bench/dcap-cases.json} (shared with the JS side of {@code bench/dcap-compare}): fixture quote,
- * dcap-qvl collateral file (its raw JSON bytes and the parsed form) and verification time. Fixtures come from
- * {@code -Dteekms-fixtures} (default {@code testdata}), the case list from {@code -Dteekms.bench.cases} (default
- * {@code bench/dcap-cases.json}), both relative to the working directory.
+ * The quotes of {@code bench/dcap-cases.json} (shared with the JS side of {@code
+ * bench/dcap-compare}): fixture quote, dcap-qvl collateral file (its raw JSON bytes and the parsed
+ * form) and verification time. Fixtures come from {@code -Dteekms-fixtures} (default {@code
+ * testdata}), the case list from {@code -Dteekms.bench.cases} (default {@code
+ * bench/dcap-cases.json}), both relative to the working directory.
  */
 public final class DcapBenchCases {
   private final String id;
@@ -26,7 +27,8 @@ public final class DcapBenchCases {
   private final Collateral collateral;
   private final Instant at;
 
-  private DcapBenchCases(String id, byte[] quote, byte[] collateralJson, Instant at) throws CollateralException {
+  private DcapBenchCases(String id, byte[] quote, byte[] collateralJson, Instant at)
+      throws CollateralException {
     this.id = id;
     this.quote = quote;
     this.collateralJson = collateralJson;
@@ -62,15 +64,20 @@ public final class DcapBenchCases {
     ObjectMapper mapper = new ObjectMapper();
     List<DcapBenchCases> out = new ArrayList<>();
     for (JsonNode c : mapper.readTree(casesFile.toFile())) {
-      out.add(new DcapBenchCases(c.get("id").asText(), quote(mapper, fixtures, c.get("quote").asText()),
-          Files.readAllBytes(fixtures.resolve(c.get("collateral").asText())),
-          Instant.ofEpochSecond(c.get("at").asLong())));
+      out.add(
+          new DcapBenchCases(
+              c.get("id").asText(),
+              quote(mapper, fixtures, c.get("quote").asText()),
+              Files.readAllBytes(fixtures.resolve(c.get("collateral").asText())),
+              Instant.ofEpochSecond(c.get("at").asLong())));
     }
     return out;
   }
 
   public static DcapBenchCases byId(String id) throws Exception {
-    return load().stream().filter(c -> c.id().equals(id)).findFirst()
+    return load().stream()
+        .filter(c -> c.id().equals(id))
+        .findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no bench case " + id));
   }
 

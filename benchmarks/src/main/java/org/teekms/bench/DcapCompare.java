@@ -14,17 +14,20 @@ import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 
 /**
- * The Java side of {@code bench/dcap-compare}: verifies every case of {@code bench/dcap-cases.json} in two ways, each
- * for a fixed time in each of 3 rounds (one thread, best round), and prints a JSON object {@code {machine, cases}}
- * whose cases hold {id, ok, status, advisoryIds, error} and, per mode, the wall-clock rate and the rate per CPU second
- * of this thread (the latter is what a loaded machine distorts least):
+ * The Java side of {@code bench/dcap-compare}: verifies every case of {@code bench/dcap-cases.json}
+ * in two ways, each for a fixed time in each of 3 rounds (one thread, best round), and prints a
+ * JSON object {@code {machine, cases}} whose cases hold {id, ok, status, advisoryIds, error} and,
+ * per mode, the wall-clock rate and the rate per CPU second of this thread (the latter is what a
+ * loaded machine distorts least):
  *
  * <ul>
- *   <li><b>warm</b>: one verifier for the whole run, so collateral and PCK chain checks are cached (the KMS hot path);
- *   <li><b>cold</b>: per quote, the dcap-qvl collateral JSON is parsed from its bytes (PEM chains, hex CRLs, hex
- *       signatures) and a fresh {@link DcapQuoteVerifier} checks everything: root CA CRL, TCB info and QE identity
- *       signatures and issuer chains, PCK CRL and its chain, the PCK chain, QE report, quote, TCB matching. That is
- *       what {@code @phala/dcap-qvl}'s {@code verify} does on every call.
+ *   <li><b>warm</b>: one verifier for the whole run, so collateral and PCK chain checks are cached
+ *       (the KMS hot path);
+ *   <li><b>cold</b>: per quote, the dcap-qvl collateral JSON is parsed from its bytes (PEM chains,
+ *       hex CRLs, hex signatures) and a fresh {@link DcapQuoteVerifier} checks everything: root CA
+ *       CRL, TCB info and QE identity signatures and issuer chains, PCK CRL and its chain, the PCK
+ *       chain, QE report, quote, TCB matching. That is what {@code @phala/dcap-qvl}'s {@code
+ *       verify} does on every call.
  * </ul>
  *
  * Usage: {@code java [-Dteekms.bench.warmup-seconds=30] -cp benchmarks/target/benchmarks.jar
@@ -36,7 +39,9 @@ public final class DcapCompare {
 
   private DcapCompare() {}
 
-  /** Best wall-clock rate and best rate per CPU second of this thread over {@link #ROUNDS} rounds. */
+  /**
+   * Best wall-clock rate and best rate per CPU second of this thread over {@link #ROUNDS} rounds.
+   */
   record Rate(double perSecond, double perCpuSecond) {}
 
   public static void main(String[] args) throws Exception {
@@ -44,9 +49,11 @@ public final class DcapCompare {
     List<DcapBenchCases> cases = DcapBenchCases.load();
     DcapQuoteVerifier verifier = DcapQuoteVerifier.withIntelRoot();
     X509Certificate anchor = verifier.trustAnchor();
-    // JIT warm-up over all cases and both modes so that no case pays for compiling shared code. C2 needs ~10 s of
+    // JIT warm-up over all cases and both modes so that no case pays for compiling shared code. C2
+    // needs ~10 s of
     // CPU here; on a loaded machine its compiler threads get a fraction of that.
-    // After the minimum, it goes on until the JIT has been quiet for 3 s (at most 5 minutes): measuring while C2 is
+    // After the minimum, it goes on until the JIT has been quiet for 3 s (at most 5 minutes):
+    // measuring while C2 is
     // still compiling understates the first cases.
     double warmup = Double.parseDouble(System.getProperty("teekms.bench.warmup-seconds", "30"));
     java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
@@ -78,13 +85,15 @@ public final class DcapCompare {
     machine.put("cores", Runtime.getRuntime().availableProcessors());
     machine.put("jvm", Machine.jvm());
     machine.put("jitWarmUpSeconds", Math.round(warmedSeconds));
-    machine.put("loadAverageAtStart", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    machine.put(
+        "loadAverageAtStart", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     ArrayNode out = root.putArray("cases");
     for (DcapBenchCases c : cases) {
       QuoteVerificationResult r = verifier.verify(c.quote(), c.collateral(), c.at());
       QuoteVerificationResult rc = cold(anchor, c);
       if (rc.valid() != r.valid() || rc.status() != r.status()) {
-        throw new IllegalStateException(c.id() + ": cold and warm verdicts differ: " + rc + " vs " + r);
+        throw new IllegalStateException(
+            c.id() + ": cold and warm verdicts differ: " + rc + " vs " + r);
       }
       Rate warm = measure(() -> verifier.verify(c.quote(), c.collateral(), c.at()), seconds);
       Rate cold = measure(() -> cold(anchor, c), seconds);
@@ -100,16 +109,22 @@ public final class DcapCompare {
       o.put("coldPerSecond", cold.perSecond());
       o.put("coldPerCpuSecond", cold.perCpuSecond());
     }
-    machine.put("loadAverageAtEnd", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    machine.put(
+        "loadAverageAtEnd", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     System.out.println(mapper.writeValueAsString(root));
   }
 
-  /** One cold verification: the collateral file parsed from its bytes and a verifier without any cached state. */
+  /**
+   * One cold verification: the collateral file parsed from its bytes and a verifier without any
+   * cached state.
+   */
   static QuoteVerificationResult cold(X509Certificate anchor, DcapBenchCases c) {
     try {
-      return new DcapQuoteVerifier(anchor).verify(c.quote(), DcapQvlCollateralFile.parse(c.collateralJson()), c.at());
+      return new DcapQuoteVerifier(anchor)
+          .verify(c.quote(), DcapQvlCollateralFile.parse(c.collateralJson()), c.at());
     } catch (CollateralException e) {
-      throw new IllegalStateException(c.id() + ": collateral file does not parse: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          c.id() + ": collateral file does not parse: " + e.getMessage(), e);
     }
   }
 

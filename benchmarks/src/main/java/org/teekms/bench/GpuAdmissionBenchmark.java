@@ -30,12 +30,14 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 
 /**
- * Client certificates the KMS's RA-TLS verifier checks per second (one thread), as at admission, with 0, 1 and 8
- * GPUs of evidence: certificate, quote via DCAP (warm collateral), event-log replay, and per GPU the report signature,
- * device chain, nonce, FWID, RIM selection and measurement comparison (the KMS's {@code gpuFacts} mode with the
- * simulator's RIMs). The identity cache is off, so every call is a full verification; OCSP is off (network-bound,
- * cached in production). Database and chain work of an admission are not included (see kms-server's load generator).
- * Run: {@code java -jar benchmarks/target/benchmarks.jar GpuAdmissionBenchmark -f 1 -wi 2 -i 3}.
+ * Client certificates the KMS's RA-TLS verifier checks per second (one thread), as at admission,
+ * with 0, 1 and 8 GPUs of evidence: certificate, quote via DCAP (warm collateral), event-log
+ * replay, and per GPU the report signature, device chain, nonce, FWID, RIM selection and
+ * measurement comparison (the KMS's {@code gpuFacts} mode with the simulator's RIMs). The identity
+ * cache is off, so every call is a full verification; OCSP is off (network-bound, cached in
+ * production). Database and chain work of an admission are not included (see kms-server's load
+ * generator). Run: {@code java -jar benchmarks/target/benchmarks.jar GpuAdmissionBenchmark -f 1 -wi
+ * 2 -i 3}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -56,15 +58,30 @@ public class GpuAdmissionBenchmark {
     GpuSimulator sim = GpuSimulator.seeded(8, seed);
     Path rims = Files.createTempDirectory("bench-sim-rims");
     sim.writeRims(rims);
-    GpuEvidenceVerifier gpuVerifier = GpuEvidenceVerifier.builder(sim.deviceRoot())
-        .rimStore(RimStore.load(rims, sim.rimRoot())).revocation(RevocationChecker.disabled()).build();
-    verifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
-        .quotePolicy(QuotePolicy.builder().build()).clock(clock).gpuFacts(gpuVerifier)
-        .cache(Duration.ZERO, 1).build();
-    SimulatedCvm cvm = tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose("services: {}\n", new byte[20]));
-    certificate = new RaTlsCertificateFactory(cvm, cvm.eventLog(),
-        gpus == 0 ? null : SimulatedGpuEvidenceProvider.of(GpuSimulator.seeded(gpus, seed)), clock, Duration.ofHours(1))
-        .create("bench").certificate();
+    GpuEvidenceVerifier gpuVerifier =
+        GpuEvidenceVerifier.builder(sim.deviceRoot())
+            .rimStore(RimStore.load(rims, sim.rimRoot()))
+            .revocation(RevocationChecker.disabled())
+            .build();
+    verifier =
+        RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+            .quotePolicy(QuotePolicy.builder().build())
+            .clock(clock)
+            .gpuFacts(gpuVerifier)
+            .cache(Duration.ZERO, 1)
+            .build();
+    SimulatedCvm cvm =
+        tdx.newCvm(new byte[48], false)
+            .boot(SimulatedCvm.App.ofCompose("services: {}\n", new byte[20]));
+    certificate =
+        new RaTlsCertificateFactory(
+                cvm,
+                cvm.eventLog(),
+                gpus == 0 ? null : SimulatedGpuEvidenceProvider.of(GpuSimulator.seeded(gpus, seed)),
+                clock,
+                Duration.ofHours(1))
+            .create("bench")
+            .certificate();
     RaTlsIdentity id = verifier.verify(certificate);
     if (id.gpus().size() != gpus || !id.gpus().stream().allMatch(GpuResult::valid)) {
       throw new IllegalStateException("benchmark certificate does not verify: " + id.gpus());

@@ -28,8 +28,9 @@ import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.RimStore;
 
 /**
- * NVIDIA GPU reports verified per second (one thread). OCSP is excluded (network-bound and cached in production);
- * RIMs are loaded once, as a running KMS does. Fixtures: -Dteekms-fixtures=DIR (default testdata).
+ * NVIDIA GPU reports verified per second (one thread). OCSP is excluded (network-bound and cached
+ * in production); RIMs are loaded once, as a running KMS does. Fixtures: -Dteekms-fixtures=DIR
+ * (default testdata).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -53,22 +54,35 @@ public class GpuVerificationBenchmark {
   public void setup() throws Exception {
     Path fixtures = Path.of(System.getProperty("teekms-fixtures", "testdata"));
     report2025 = hex(fixtures.resolve("nvtrust/hopperAttestationReport.txt"));
-    chain2025 = CertChainValidator.parsePem(Files.readString(fixtures.resolve("nvtrust/hopperCertChain.txt")));
-    nonce2025 = HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
+    chain2025 =
+        CertChainValidator.parsePem(
+            Files.readString(fixtures.resolve("nvtrust/hopperCertChain.txt")));
+    nonce2025 =
+        HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
     report2023 = hex(fixtures.resolve("nvtrust/attestationReport_2023.txt"));
-    chain2023 = CertChainValidator.parsePem(Files.readString(fixtures.resolve("nvtrust/gpuAkCertChain_2023.txt")));
-    nonce2023 = HexFormat.of().parseHex("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e");
+    chain2023 =
+        CertChainValidator.parsePem(
+            Files.readString(fixtures.resolve("nvtrust/gpuAkCertChain_2023.txt")));
+    nonce2023 =
+        HexFormat.of().parseHex("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e");
     plain = GpuEvidenceVerifier.nvidia().revocation(RevocationChecker.disabled()).build();
     Path rims = Files.createTempDirectory("bench-rims");
-    for (String n : List.of("Driver_RIM_test_no_gpu.swidtag", "1010_0200_882_96005E0001_test_no_gpu.swidtag")) {
+    for (String n :
+        List.of("Driver_RIM_test_no_gpu.swidtag", "1010_0200_882_96005E0001_test_no_gpu.swidtag")) {
       Files.copy(fixtures.resolve("nvtrust/rims/" + n), rims.resolve(n));
     }
-    withRims = GpuEvidenceVerifier.nvidia().rimStore(RimStore.load(rims, NvidiaRoots.rimSigningRootCa()))
-        .revocation(RevocationChecker.disabled()).build();
+    withRims =
+        GpuEvidenceVerifier.nvidia()
+            .rimStore(RimStore.load(rims, NvidiaRoots.rimSigningRootCa()))
+            .revocation(RevocationChecker.disabled())
+            .build();
     GpuSimulator sim = GpuSimulator.create(8, new SecureRandom());
     simulatedNonce = new byte[32];
     simulatedEvidence8 = sim.evidence(simulatedNonce).encode();
-    simulated = GpuEvidenceVerifier.builder(sim.deviceRoot()).revocation(RevocationChecker.disabled()).build();
+    simulated =
+        GpuEvidenceVerifier.builder(sim.deviceRoot())
+            .revocation(RevocationChecker.disabled())
+            .build();
     check(plain.verifyDevice(report2025, chain2025, null, nonce2025, AT));
     check(withRims.verifyDevice(report2023, chain2023, null, nonce2023, AT));
   }
@@ -80,7 +94,8 @@ public class GpuVerificationBenchmark {
   }
 
   private static byte[] hex(Path p) throws Exception {
-    return HexFormat.of().parseHex(Files.readString(p, StandardCharsets.US_ASCII).replaceAll("\\s+", ""));
+    return HexFormat.of()
+        .parseHex(Files.readString(p, StandardCharsets.US_ASCII).replaceAll("\\s+", ""));
   }
 
   /** Parse only. */

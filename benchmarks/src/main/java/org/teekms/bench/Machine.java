@@ -3,7 +3,10 @@ package org.teekms.bench;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** What a benchmark ran on, printed next to its figures so that runs on different machines can be told apart. */
+/**
+ * What a benchmark ran on, printed next to its figures so that runs on different machines can be
+ * told apart.
+ */
 public final class Machine {
   private Machine() {}
 
@@ -21,9 +24,14 @@ public final class Machine {
     return System.getProperty("os.arch");
   }
 
-  /** JVM vendor, name and version, e.g. "Debian OpenJDK 64-Bit Server VM 17.0.15+6-Debian-1deb12u1". */
+  /**
+   * JVM vendor, name and version, e.g. "Debian OpenJDK 64-Bit Server VM 17.0.15+6-Debian-1deb12u1".
+   */
   public static String jvm() {
-    return System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " "
+    return System.getProperty("java.vm.vendor")
+        + " "
+        + System.getProperty("java.vm.name")
+        + " "
         + System.getProperty("java.vm.version");
   }
 }

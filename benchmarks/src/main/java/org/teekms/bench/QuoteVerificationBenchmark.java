@@ -21,17 +21,21 @@ import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
  * DCAP quote verification throughput (operations/s = quotes/s, one thread).
  *
  * <ul>
- *   <li>{@code verifyWarm}: parse + full verification with collateral and PCK chain checks already cached (the KMS
- *       hot path): two ECDSA-P256 verifies (QE report, quote), SHA-256s, validity and CRL look-ups, TCB matching.
- *   <li>{@code verifyCold}: per quote, the dcap-qvl collateral JSON parsed from its bytes and a fresh verifier, so
- *       collateral signatures, issuer chains, both CRLs and the PCK chain are all checked again (what
- *       {@code @phala/dcap-qvl} does on every call; the cold column of {@code bench/dcap-compare}).
- *   <li>{@code verifyColdParsedCollateral}: the same with the collateral already parsed (certificates and CRL bytes).
+ *   <li>{@code verifyWarm}: parse + full verification with collateral and PCK chain checks already
+ *       cached (the KMS hot path): two ECDSA-P256 verifies (QE report, quote), SHA-256s, validity
+ *       and CRL look-ups, TCB matching.
+ *   <li>{@code verifyCold}: per quote, the dcap-qvl collateral JSON parsed from its bytes and a
+ *       fresh verifier, so collateral signatures, issuer chains, both CRLs and the PCK chain are
+ *       all checked again (what {@code @phala/dcap-qvl} does on every call; the cold column of
+ *       {@code bench/dcap-compare}).
+ *   <li>{@code verifyColdParsedCollateral}: the same with the collateral already parsed
+ *       (certificates and CRL bytes).
  *   <li>{@code parseCollateral}: parsing the dcap-qvl collateral JSON alone.
  *   <li>{@code parse}: quote parsing alone.
  * </ul>
  *
- * Run: {@code java -jar benchmarks/target/benchmarks.jar QuoteVerificationBenchmark -f 1 -wi 2 -i 3}.
+ * Run: {@code java -jar benchmarks/target/benchmarks.jar QuoteVerificationBenchmark -f 1 -wi 2 -i
+ * 3}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

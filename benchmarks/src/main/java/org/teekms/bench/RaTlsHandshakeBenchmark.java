@@ -30,15 +30,16 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.collateral.Collateral;
 
 /**
- * Mutual RA-TLS handshakes per second between two simulated CVMs, in memory (two {@link SSLEngine}s, no sockets),
- * TLS 1.3, with warm collateral (the DCAP verifier has checked the collateral and PCK chain once).
+ * Mutual RA-TLS handshakes per second between two simulated CVMs, in memory (two {@link
+ * SSLEngine}s, no sockets), TLS 1.3, with warm collateral (the DCAP verifier has checked the
+ * collateral and PCK chain once).
  *
  * <ul>
- *   <li>{@code verify}: every handshake verifies both peers' RA-TLS certificates end to end (certificate
- *       signature, key binding, quote and QE signatures, TCB evaluation, event-log replay): the identity cache is
- *       off.
- *   <li>{@code cached}: the peers' identities are cached by certificate fingerprint (reconnects of known peers):
- *       the handshake's cost is TLS itself.
+ *   <li>{@code verify}: every handshake verifies both peers' RA-TLS certificates end to end
+ *       (certificate signature, key binding, quote and QE signatures, TCB evaluation, event-log
+ *       replay): the identity cache is off.
+ *   <li>{@code cached}: the peers' identities are cached by certificate fingerprint (reconnects of
+ *       known peers): the handshake's cost is TLS itself.
  * </ul>
  */
 @State(Scope.Benchmark)
@@ -64,30 +65,50 @@ public class RaTlsHandshakeBenchmark {
     RaTlsCredentials kms = credentials(tdx, clock, "kms");
     peerCertificate = kms.certificate().getEncoded();
     x509 = java.security.cert.CertificateFactory.getInstance("X.509");
-    uncachedVerifier = RaTlsVerifier.builder(dcap, request -> collateral).clock(clock).cache(Duration.ZERO, 1).build();
+    uncachedVerifier =
+        RaTlsVerifier.builder(dcap, request -> collateral)
+            .clock(clock)
+            .cache(Duration.ZERO, 1)
+            .build();
     verifyCertificate();
-    server = RaTlsContexts.sslContext(new RaTlsKeyManager(kms),
-        new RaTlsTrustManager(RaTlsVerifier.builder(dcap, request -> collateral).clock(clock).cache(ttl, 1000).build()));
-    client = RaTlsContexts.sslContext(new RaTlsKeyManager(credentials(tdx, clock, "agent")),
-        new RaTlsTrustManager(RaTlsVerifier.builder(dcap, request -> collateral).clock(clock).cache(ttl, 1000).build()));
+    server =
+        RaTlsContexts.sslContext(
+            new RaTlsKeyManager(kms),
+            new RaTlsTrustManager(
+                RaTlsVerifier.builder(dcap, request -> collateral)
+                    .clock(clock)
+                    .cache(ttl, 1000)
+                    .build()));
+    client =
+        RaTlsContexts.sslContext(
+            new RaTlsKeyManager(credentials(tdx, clock, "agent")),
+            new RaTlsTrustManager(
+                RaTlsVerifier.builder(dcap, request -> collateral)
+                    .clock(clock)
+                    .cache(ttl, 1000)
+                    .build()));
     handshake(); // warms the collateral and PCK-chain caches
   }
 
-  private static RaTlsCredentials credentials(SimulatedTdx tdx, Clock clock, String app) throws Exception {
-    SimulatedCvm cvm = tdx.newCvm(new byte[48], false)
-        .boot(SimulatedCvm.App.ofCompose("services: {" + app + ": {}}", new byte[20]));
-    return new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(24)).create(app);
+  private static RaTlsCredentials credentials(SimulatedTdx tdx, Clock clock, String app)
+      throws Exception {
+    SimulatedCvm cvm =
+        tdx.newCvm(new byte[48], false)
+            .boot(SimulatedCvm.App.ofCompose("services: {" + app + ": {}}", new byte[20]));
+    return new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(24))
+        .create(app);
   }
 
   /**
-   * One RA-TLS certificate verified end to end (no identity cache, warm collateral): the trust manager's work. The
-   * certificate is decoded afresh each time, as in a handshake (a JDK certificate object caches its own signature
-   * check).
+   * One RA-TLS certificate verified end to end (no identity cache, warm collateral): the trust
+   * manager's work. The certificate is decoded afresh each time, as in a handshake (a JDK
+   * certificate object caches its own signature check).
    */
   @Benchmark
   public Object verifyCertificate() throws Exception {
-    return uncachedVerifier.verify((java.security.cert.X509Certificate) x509.generateCertificate(
-        new java.io.ByteArrayInputStream(peerCertificate)));
+    return uncachedVerifier.verify(
+        (java.security.cert.X509Certificate)
+            x509.generateCertificate(new java.io.ByteArrayInputStream(peerCertificate)));
   }
 
   @Benchmark
@@ -100,9 +121,13 @@ public class RaTlsHandshakeBenchmark {
     return pump(c, s);
   }
 
-  /** Runs both engines until both finish the handshake. Sessions are not resumed (fresh engines, no reuse). */
+  /**
+   * Runs both engines until both finish the handshake. Sessions are not resumed (fresh engines, no
+   * reuse).
+   */
   static boolean pump(SSLEngine c, SSLEngine s) throws SSLException {
-    int size = Math.max(c.getSession().getPacketBufferSize(), s.getSession().getPacketBufferSize()) * 4;
+    int size =
+        Math.max(c.getSession().getPacketBufferSize(), s.getSession().getPacketBufferSize()) * 4;
     ByteBuffer cToS = ByteBuffer.allocate(size);
     ByteBuffer sToC = ByteBuffer.allocate(size);
     ByteBuffer app = ByteBuffer.allocate(c.getSession().getApplicationBufferSize() * 2);
@@ -119,7 +144,8 @@ public class RaTlsHandshakeBenchmark {
     throw new IllegalStateException("handshake did not finish");
   }
 
-  private static boolean step(SSLEngine e, ByteBuffer empty, ByteBuffer out, ByteBuffer in, ByteBuffer app)
+  private static boolean step(
+      SSLEngine e, ByteBuffer empty, ByteBuffer out, ByteBuffer in, ByteBuffer app)
       throws SSLException {
     HandshakeStatus hs = e.getHandshakeStatus();
     switch (hs) {

@@ -1,6 +1,5 @@
 package org.teekms.bench;
 
-import org.teekms.keys.VersionRef;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -20,8 +19,6 @@ import org.teekms.agent.keys.AgentKeys;
 import org.teekms.agent.proxy.AttestationReporter;
 import org.teekms.agent.proxy.ResponseSigner;
 import org.teekms.agent.proxy.SignedResponse;
-import org.teekms.verifier.SignedResponseVerifier;
-import org.teekms.verifier.SignedText;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
@@ -34,18 +31,23 @@ import org.teekms.keys.KeyAlgorithm;
 import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.RootKeyring;
+import org.teekms.keys.VersionRef;
+import org.teekms.verifier.SignedResponseVerifier;
+import org.teekms.verifier.SignedText;
 
 /**
- * The signing proxy's per-response cost and the end user's offline check: signing one exchange (SHA-256 of a 1 KiB
- * request and a 4 KiB response, EIP-191 personal_sign), recovering the signer (what ethers.verifyMessage does), and
- * a full {@code teekms verify response} (signature, DCAP quote under the simulated root, REPORTDATA, event log).
- * Run: {@code java -jar benchmarks/target/benchmarks.jar SignedResponseBenchmark -f 1 -wi 2 -i 3}.
+ * The signing proxy's per-response cost and the end user's offline check: signing one exchange
+ * (SHA-256 of a 1 KiB request and a 4 KiB response, EIP-191 personal_sign), recovering the signer
+ * (what ethers.verifyMessage does), and a full {@code teekms verify response} (signature, DCAP
+ * quote under the simulated root, REPORTDATA, event log). Run: {@code java -jar
+ * benchmarks/target/benchmarks.jar SignedResponseBenchmark -f 1 -wi 2 -i 3}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class SignedResponseBenchmark {
-  private static final SignedText.Endpoint CHAT = new SignedText.Endpoint("POST", "/v1/chat/completions");
+  private static final SignedText.Endpoint CHAT =
+      new SignedText.Endpoint("POST", "/v1/chat/completions");
 
   private ResponseSigner signer;
   private byte[] request;
@@ -59,8 +61,13 @@ public class SignedResponseBenchmark {
   public void setup() throws Exception {
     SecureRandom rnd = new SecureRandom();
     KmsKeyDeriver kms = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(rnd)));
-    signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, AppId.fromHex("42".repeat(20)), 1),
-        KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH));
+    signer =
+        new ResponseSigner(
+            new AppKeyDeriver(
+                    kms.appRootSecret(
+                        new VersionRef(1, AppId.fromHex("42".repeat(20)), 1),
+                        KeyVersionPolicy.initial()))
+                .signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH));
     request = new byte[1024];
     response = new byte[4096];
     rnd.nextBytes(request);
@@ -70,23 +77,48 @@ public class SignedResponseBenchmark {
     Clock clock = Clock.systemUTC();
     SimulatedTdx tdx = SimulatedTdx.enable("SignedResponseBenchmark", clock);
     String compose = "{\"name\":\"bench\"}";
-    SimulatedCvm cvm = tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, new byte[20]));
+    SimulatedCvm cvm =
+        tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, new byte[20]));
     byte[] nonce = new byte[32];
     rnd.nextBytes(nonce);
-    RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm,
-        AttestationReporter.reportData(signer.addressBytes(), nonce));
-    reportJson = ("{\"signing_address\":\"" + signer.address() + "\",\"signing_algo\":\"ecdsa\",\"request_nonce\":\""
-        + HexFormat.of().formatHex(nonce) + "\",\"intel_quote\":\"" + HexFormat.of().formatHex(q.quote())
-        + "\",\"nvidia_payload\":null,\"event_log\":" + new com.fasterxml.jackson.databind.ObjectMapper()
-            .writeValueAsString(q.eventLogJson()) + ",\"info\":{}}").getBytes(StandardCharsets.UTF_8);
-    signatureJson = ("{\"text\":\"" + signed.text() + "\",\"signature\":\"" + signed.signature()
-        + "\",\"signing_address\":\"" + signed.signingAddress() + "\",\"signing_algo\":\"ecdsa\"}")
-        .getBytes(StandardCharsets.UTF_8);
+    RuntimeEventLog.QuoteWithLog q =
+        cvm.eventLog().quote(cvm, AttestationReporter.reportData(signer.addressBytes(), nonce));
+    reportJson =
+        ("{\"signing_address\":\""
+                + signer.address()
+                + "\",\"signing_algo\":\"ecdsa\",\"request_nonce\":\""
+                + HexFormat.of().formatHex(nonce)
+                + "\",\"intel_quote\":\""
+                + HexFormat.of().formatHex(q.quote())
+                + "\",\"nvidia_payload\":null,\"event_log\":"
+                + new com.fasterxml.jackson.databind.ObjectMapper()
+                    .writeValueAsString(q.eventLogJson())
+                + ",\"info\":{}}")
+            .getBytes(StandardCharsets.UTF_8);
+    signatureJson =
+        ("{\"text\":\""
+                + signed.text()
+                + "\",\"signature\":\""
+                + signed.signature()
+                + "\",\"signing_address\":\""
+                + signed.signingAddress()
+                + "\",\"signing_algo\":\"ecdsa\"}")
+            .getBytes(StandardCharsets.UTF_8);
     Collateral collateral = tdx.collateral().toCollateral();
-    verifier = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-        new DcapQuoteVerifier(tdx.rootCertificate()), r -> collateral, QuotePolicy.builder().build(), Instant.now(),
-        Optional.of(SignedText.sha256(compose.getBytes(StandardCharsets.UTF_8))), Optional.of(nonce), null, false,
-        java.util.Set.of(org.teekms.crypto.Bytes.copyOf(cvm.mrSystem())), CHAT, false));
+    verifier =
+        new SignedResponseVerifier(
+            new SignedResponseVerifier.Settings(
+                new DcapQuoteVerifier(tdx.rootCertificate()),
+                r -> collateral,
+                QuotePolicy.builder().build(),
+                Instant.now(),
+                Optional.of(SignedText.sha256(compose.getBytes(StandardCharsets.UTF_8))),
+                Optional.of(nonce),
+                null,
+                false,
+                java.util.Set.of(org.teekms.crypto.Bytes.copyOf(cvm.mrSystem())),
+                CHAT,
+                false));
     if (!verifier.verify(reportJson, signatureJson, request, response).valid()) {
       throw new IllegalStateException("benchmark setup does not verify");
     }

@@ -19,11 +19,13 @@ final class AuditChainFetch {
 
   private AuditChainFetch() {}
 
-  static AuditChainReport walk(AuditorGrpc.AuditorBlockingStub auditor, List<AuditCheckpoint> checkpoints) {
+  static AuditChainReport walk(
+      AuditorGrpc.AuditorBlockingStub auditor, List<AuditCheckpoint> checkpoints) {
     AuditChainWalker walker = new AuditChainWalker(checkpoints);
     long after = 0;
     // to_time far in the future: entries appended while we page are included, not cut off at "now".
-    ListAuditEventsRequest.Builder req = ListAuditEventsRequest.newBuilder().setPageSize(PAGE).setToTime(Long.MAX_VALUE);
+    ListAuditEventsRequest.Builder req =
+        ListAuditEventsRequest.newBuilder().setPageSize(PAGE).setToTime(Long.MAX_VALUE);
     while (true) {
       ListAuditEventsResponse page = auditor.listAuditEvents(req.setAfterSeq(after).build());
       for (AuditEvent e : page.getEventsList()) {
@@ -35,14 +37,18 @@ final class AuditChainFetch {
         return walker.finish();
       }
       if (page.getNextAfterSeq() <= after) {
-        // A KMS that pages backwards would make us loop; the walker reports the gap or repeat at the next entry.
+        // A KMS that pages backwards would make us loop; the walker reports the gap or repeat at
+        // the next entry.
         return walker.finish();
       }
       after = page.getNextAfterSeq();
     }
   }
 
-  /** The served event as a record; an unparsable event id becomes a nil UUID, which the recomputed hash rejects. */
+  /**
+   * The served event as a record; an unparsable event id becomes a nil UUID, which the recomputed
+   * hash rejects.
+   */
   static AuditRecord record(AuditEvent e) {
     UUID id;
     try {
@@ -50,8 +56,16 @@ final class AuditChainFetch {
     } catch (IllegalArgumentException bad) {
       id = new UUID(0, 0);
     }
-    return new AuditRecord(e.getSeq(), id, e.getTime(), e.getKind(), Bytes.copyOf(e.getAppId().toByteArray()),
-        e.getOutcome(), e.getReason(), e.getDetailJson(), Bytes.copyOf(e.getPrevHash().toByteArray()),
+    return new AuditRecord(
+        e.getSeq(),
+        id,
+        e.getTime(),
+        e.getKind(),
+        Bytes.copyOf(e.getAppId().toByteArray()),
+        e.getOutcome(),
+        e.getReason(),
+        e.getDetailJson(),
+        Bytes.copyOf(e.getPrevHash().toByteArray()),
         Bytes.copyOf(e.getEntryHash().toByteArray()));
   }
 }

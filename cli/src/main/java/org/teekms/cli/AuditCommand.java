@@ -37,8 +37,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms audit …}: the KMS's read-only Auditor API over TLS (RA-TLS server certificate verified). Each command
- * prints one JSON object; exit 0 ok (for {@code verify}: the chain verifies), 1 failed or invalid, 2 usage error.
+ * {@code teekms audit …}: the KMS's read-only Auditor API over TLS (RA-TLS server certificate
+ * verified). Each command prints one JSON object; exit 0 ok (for {@code verify}: the chain
+ * verifies), 1 failed or invalid, 2 usage error.
  */
 @Command(
     name = "audit",
@@ -47,7 +48,9 @@ import picocli.CommandLine.Spec;
     subcommands = {AuditCommand.Verify.class, AuditCommand.Events.class, AuditCommand.Policy.class})
 public final class AuditCommand extends CommandGroup {
 
-  /** Shared: connect, run one call, print JSON; transport/trust failures are exit 1 with the reason. */
+  /**
+   * Shared: connect, run one call, print JSON; transport/trust failures are exit 1 with the reason.
+   */
   abstract static class AuditorCall implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin KmsEndpoint endpoint;
@@ -64,11 +67,16 @@ public final class AuditCommand extends CommandGroup {
       try {
         collateral = options.source();
       } catch (QuoteVerificationOptions.CollateralLoadException e) {
-        return JsonResult.print(spec, JsonResult.fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
+        return JsonResult.print(
+            spec, JsonResult.fail(out, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
       }
       ManagedChannel channel = endpoint.open(options.verifier(), collateral, options.time());
       try {
-        ok = run(AuditorGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS), out);
+        ok =
+            run(
+                AuditorGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS),
+                out);
       } catch (StatusRuntimeException e) {
         ok = false;
         JsonResult.fail(out, "KMS_UNREACHABLE_OR_UNTRUSTED", endpoint.failure(e));
@@ -77,8 +85,6 @@ public final class AuditCommand extends CommandGroup {
       }
       return JsonResult.print(spec, out, ok);
     }
-
-
 
     ByteString appId(String app) {
       String h = app.startsWith("0x") || app.startsWith("0X") ? app.substring(2) : app;
@@ -90,38 +96,58 @@ public final class AuditCommand extends CommandGroup {
       } catch (IllegalArgumentException e) {
         // reported below
       }
-      throw new ParameterException(spec.commandLine(), "--app must be a 20-byte hex app id, got " + app);
+      throw new ParameterException(
+          spec.commandLine(), "--app must be a 20-byte hex app id, got " + app);
     }
 
     long millis(String iso, String option) {
       try {
         return Instant.parse(iso).toEpochMilli();
       } catch (DateTimeParseException e) {
-        throw new ParameterException(spec.commandLine(), option + " must be ISO-8601 UTC, got " + iso);
+        throw new ParameterException(
+            spec.commandLine(), option + " must be ISO-8601 UTC, got " + iso);
       }
     }
   }
 
-  @Command(name = "verify", mixinStandardHelpOptions = true,
-      description = {"Fetch every audit entry and recompute the hash chain here (docs/audit-log.md), not the KMS's word; "
-          + "exit 0 only when it verifies and passes every saved or anchored head.",
-          "Save the printed headSeq/headHash and pass the hash as --since-head next time."})
+  @Command(
+      name = "verify",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Fetch every audit entry and recompute the hash chain here (docs/audit-log.md), not the KMS's word; "
+            + "exit 0 only when it verifies and passes every saved or anchored head.",
+        "Save the printed headSeq/headHash and pass the hash as --since-head next time."
+      })
   public static final class Verify extends AuditorCall {
-    @Option(names = "--since-head", paramLabel = "HASH",
+    @Option(
+        names = "--since-head",
+        paramLabel = "HASH",
         description = "A head hash saved earlier (64 hex): today's chain must pass through it.")
     String sinceHead;
 
-    @Option(names = "--anchored", description = "Also check the latest head anchored in the KmsRegistry "
-        + "(needs --rpc-url, --chain-id, --registry): entry entryCount must carry the anchored hash.")
+    @Option(
+        names = "--anchored",
+        description =
+            "Also check the latest head anchored in the KmsRegistry "
+                + "(needs --rpc-url, --chain-id, --registry): entry entryCount must carry the anchored hash.")
     boolean anchored;
 
-    @Option(names = "--rpc-url", paramLabel = "URL", description = "JSON-RPC endpoint of the registry's chain.")
+    @Option(
+        names = "--rpc-url",
+        paramLabel = "URL",
+        description = "JSON-RPC endpoint of the registry's chain.")
     String rpcUrl;
 
-    @Option(names = "--chain-id", paramLabel = "ID", description = "Chain id the endpoint must serve.")
+    @Option(
+        names = "--chain-id",
+        paramLabel = "ID",
+        description = "Chain id the endpoint must serve.")
     Long chainId;
 
-    @Option(names = "--registry", paramLabel = "ADDRESS", description = "KmsRegistry contract address (0x…).")
+    @Option(
+        names = "--registry",
+        paramLabel = "ADDRESS",
+        description = "KmsRegistry contract address (0x…).")
     String registry;
 
     @Override
@@ -132,8 +158,10 @@ public final class AuditCommand extends CommandGroup {
       }
       if (anchored != (rpcUrl != null || chainId != null || registry != null)
           || (anchored && (rpcUrl == null || chainId == null || registry == null))) {
-        throw new ParameterException(spec.commandLine(), "--anchored needs --rpc-url, --chain-id and --registry "
-            + "(and they mean nothing without it)");
+        throw new ParameterException(
+            spec.commandLine(),
+            "--anchored needs --rpc-url, --chain-id and --registry "
+                + "(and they mean nothing without it)");
       }
       if (anchored) {
         KmsRegistry.AuditAnchor anchor;
@@ -141,25 +169,41 @@ public final class AuditCommand extends CommandGroup {
           chain.checkChainId();
           anchor = KmsRegistry.at(chain, registry, null).latestAuditAnchor();
         } catch (GovernanceException | RuntimeException e) {
-          JsonResult.fail(out, "ANCHOR_UNAVAILABLE", "reading the latest audit anchor of registry " + registry
-              + " failed: " + e.getMessage());
+          JsonResult.fail(
+              out,
+              "ANCHOR_UNAVAILABLE",
+              "reading the latest audit anchor of registry "
+                  + registry
+                  + " failed: "
+                  + e.getMessage());
           return false;
         }
         if (anchor.entryCount() == 0) {
-          JsonResult.fail(out, "NOT_ANCHORED", "registry " + registry + " holds no audit anchor yet");
+          JsonResult.fail(
+              out, "NOT_ANCHORED", "registry " + registry + " holds no audit anchor yet");
           return false;
         }
-        out.putObject("anchor").put("entryCount", anchor.entryCount()).put("head", HexFormat.of().formatHex(anchor.head()))
+        out.putObject("anchor")
+            .put("entryCount", anchor.entryCount())
+            .put("head", HexFormat.of().formatHex(anchor.head()))
             .put("block", anchor.atBlock());
-        checkpoints.add(new AuditCheckpoint("on-chain anchor at block " + anchor.atBlock(), anchor.entryCount(),
-            Bytes.copyOf(anchor.head())));
+        checkpoints.add(
+            new AuditCheckpoint(
+                "on-chain anchor at block " + anchor.atBlock(),
+                anchor.entryCount(),
+                Bytes.copyOf(anchor.head())));
       }
-      // The KMS's own claim is one more head to pass (a KMS that serves fewer entries than it says it has is caught),
+      // The KMS's own claim is one more head to pass (a KMS that serves fewer entries than it says
+      // it has is caught),
       // never the verdict.
-      VerifyAuditChainResponse claim = auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
+      VerifyAuditChainResponse claim =
+          auditor.verifyAuditChain(VerifyAuditChainRequest.getDefaultInstance());
       if (claim.getValid() && claim.getHeadHash().size() == AuditChainHash.LENGTH) {
-        checkpoints.add(new AuditCheckpoint("KMS's reported head", claim.getEntriesChecked(),
-            Bytes.copyOf(claim.getHeadHash().toByteArray())));
+        checkpoints.add(
+            new AuditCheckpoint(
+                "KMS's reported head",
+                claim.getEntriesChecked(),
+                Bytes.copyOf(claim.getHeadHash().toByteArray())));
       }
       AuditChainReport report = AuditChainFetch.walk(auditor, checkpoints);
       out.put("valid", report.valid());
@@ -170,13 +214,17 @@ public final class AuditCommand extends CommandGroup {
       out.put("kmsSaysValid", claim.getValid());
       ArrayNode passed = out.putArray("checkpoints");
       for (AuditChainReport.Passed p : report.checkpoints()) {
-        passed.addObject().put("source", p.checkpoint().source()).put("hash", p.checkpoint().hash().hex())
+        passed
+            .addObject()
+            .put("source", p.checkpoint().source())
+            .put("hash", p.checkpoint().hash().hex())
             .put("atSeq", p.atSeq());
       }
       if (!report.valid()) {
         out.put("firstBadSeq", report.firstBadSeq());
         out.put("problem", report.problem());
-        JsonResult.fail(out, "AUDIT_CHAIN_BROKEN", "seq " + report.firstBadSeq() + ": " + report.problem());
+        JsonResult.fail(
+            out, "AUDIT_CHAIN_BROKEN", "seq " + report.firstBadSeq() + ": " + report.problem());
       }
       return report.valid();
     }
@@ -190,11 +238,14 @@ public final class AuditCommand extends CommandGroup {
           // reported below
         }
       }
-      throw new ParameterException(spec.commandLine(), option + " must be a 32-byte hex hash, got " + value);
+      throw new ParameterException(
+          spec.commandLine(), option + " must be a 32-byte hex hash, got " + value);
     }
   }
 
-  @Command(name = "events", mixinStandardHelpOptions = true,
+  @Command(
+      name = "events",
+      mixinStandardHelpOptions = true,
       description = "List audit events (oldest first), optionally for one app and a time range.")
   public static final class Events extends AuditorCall {
     @Option(names = "--app", paramLabel = "APP_ID", description = "Only this app (20-byte hex).")
@@ -206,7 +257,11 @@ public final class AuditCommand extends CommandGroup {
     @Option(names = "--to", paramLabel = "TIME", description = "Exclusive end, ISO-8601 UTC.")
     String to;
 
-    @Option(names = "--limit", paramLabel = "N", defaultValue = "1000", description = "At most N events (default 1000).")
+    @Option(
+        names = "--limit",
+        paramLabel = "N",
+        defaultValue = "1000",
+        description = "At most N events (default 1000).")
     int limit;
 
     @Override
@@ -214,7 +269,8 @@ public final class AuditCommand extends CommandGroup {
       if (limit < 1) {
         throw new ParameterException(spec.commandLine(), "--limit must be >= 1");
       }
-      ListAuditEventsRequest.Builder req = ListAuditEventsRequest.newBuilder().setPageSize(Math.min(limit, 1000));
+      ListAuditEventsRequest.Builder req =
+          ListAuditEventsRequest.newBuilder().setPageSize(Math.min(limit, 1000));
       if (app != null) {
         req.setAppId(appId(app));
       }
@@ -238,7 +294,9 @@ public final class AuditCommand extends CommandGroup {
           o.put("eventId", e.getEventId());
           o.put("time", Instant.ofEpochMilli(e.getTime()).toString());
           o.put("kind", e.getKind());
-          o.put("appId", e.getAppId().isEmpty() ? "" : "0x" + hex.formatHex(e.getAppId().toByteArray()));
+          o.put(
+              "appId",
+              e.getAppId().isEmpty() ? "" : "0x" + hex.formatHex(e.getAppId().toByteArray()));
           o.put("outcome", e.getOutcome());
           o.put("reason", e.getReason());
           o.put("detail", e.getDetailJson());
@@ -251,15 +309,24 @@ public final class AuditCommand extends CommandGroup {
     }
   }
 
-  @Command(name = "policy", mixinStandardHelpOptions = true,
-      description = "The effective policy of an app: key versions, pending rotation jobs, recent grants.")
+  @Command(
+      name = "policy",
+      mixinStandardHelpOptions = true,
+      description =
+          "The effective policy of an app: key versions, pending rotation jobs, recent grants.")
   public static final class Policy extends AuditorCall {
-    @Option(names = "--app", required = true, paramLabel = "APP_ID", description = "The app (20-byte hex).")
+    @Option(
+        names = "--app",
+        required = true,
+        paramLabel = "APP_ID",
+        description = "The app (20-byte hex).")
     String app;
 
     @Override
     boolean run(AuditorGrpc.AuditorBlockingStub auditor, ObjectNode out) {
-      EffectivePolicy p = auditor.getEffectivePolicy(GetEffectivePolicyRequest.newBuilder().setAppId(appId(app)).build());
+      EffectivePolicy p =
+          auditor.getEffectivePolicy(
+              GetEffectivePolicyRequest.newBuilder().setAppId(appId(app)).build());
       out.put("appId", app);
       out.put("known", p.getKnown());
       out.put("currentVersion", p.getCurrentVersion());
@@ -268,7 +335,10 @@ public final class AuditCommand extends CommandGroup {
       p.getRetiredVersionsList().forEach(retired::add);
       ArrayNode jobs = out.putArray("rotationJobs");
       for (RotationJobInfo j : p.getRotationJobsList()) {
-        jobs.addObject().put("jobId", j.getJobId()).put("kind", j.getKind()).put("state", j.getState());
+        jobs.addObject()
+            .put("jobId", j.getJobId())
+            .put("kind", j.getKind())
+            .put("state", j.getState());
       }
       out.put("recentGrants", p.getRecentGrantsCount());
       ObjectNode schedule = out.putObject("rotationSchedule");

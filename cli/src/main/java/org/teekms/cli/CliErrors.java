@@ -12,14 +12,16 @@ import org.teekms.crypto.NetworkErrors;
 import picocli.CommandLine;
 
 /**
- * The last line of defence against stack traces: an exception that escapes a command becomes one line on stderr,
- * {@code teekms <command>: <what failed> (<why>)}, exit 1, with the causes told in words (host, file, refusal)
- * rather than Java class names. Commands should still say what they were doing; this keeps whatever they did not
- * anticipate readable. {@code TEEKMS_DEBUG=1} prints the stack trace as well.
+ * The last line of defence against stack traces: an exception that escapes a command becomes one
+ * line on stderr, {@code teekms <command>: <what failed> (<why>)}, exit 1, with the causes told in
+ * words (host, file, refusal) rather than Java class names. Commands should still say what they
+ * were doing; this keeps whatever they did not anticipate readable. {@code TEEKMS_DEBUG=1} prints
+ * the stack trace as well.
  */
 final class CliErrors implements CommandLine.IExecutionExceptionHandler {
   @Override
-  public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+  public int handleExecutionException(
+      Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
     cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + describe(e));
     if ("1".equals(System.getenv("TEEKMS_DEBUG"))) {
       e.printStackTrace(cmd.getErr());
@@ -39,9 +41,15 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
       }
     }
     if (parts.isEmpty()) {
-      return "failed without a reason (" + t.getClass().getSimpleName() + "); TEEKMS_DEBUG=1 shows where";
+      return "failed without a reason ("
+          + t.getClass().getSimpleName()
+          + "); TEEKMS_DEBUG=1 shows where";
     }
-    String line = parts.get(0) + (parts.size() > 1 ? " (" + String.join(": ", parts.subList(1, parts.size())) + ")" : "");
+    String line =
+        parts.get(0)
+            + (parts.size() > 1
+                ? " (" + String.join(": ", parts.subList(1, parts.size())) + ")"
+                : "");
     return line.replaceAll("\\s*\\R\\s*", " ");
   }
 

@@ -19,21 +19,31 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms collateral fetch --quote Q --pccs URL --out DIR}: fetches the collateral a quote needs (TCB info for
- * its FMSPC, QE identity, PCK CRL of its PCK CA, root CA CRL) and writes a collateral directory. Nothing is verified
- * here: {@code teekms verify quote --collateral DIR} does that. Exit 0 on success, 1 on failure, 2 on usage errors.
+ * {@code teekms collateral fetch --quote Q --pccs URL --out DIR}: fetches the collateral a quote
+ * needs (TCB info for its FMSPC, QE identity, PCK CRL of its PCK CA, root CA CRL) and writes a
+ * collateral directory. Nothing is verified here: {@code teekms verify quote --collateral DIR} does
+ * that. Exit 0 on success, 1 on failure, 2 on usage errors.
  */
 @Command(
     name = "fetch",
     mixinStandardHelpOptions = true,
-    description = "Fetch the collateral for a quote from Intel PCS / a PCCS and write a collateral directory.")
+    description =
+        "Fetch the collateral for a quote from Intel PCS / a PCCS and write a collateral directory.")
 public final class CollateralFetchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--quote", required = true, paramLabel = "FILE", description = "Quote file: binary or hex.")
+  @Option(
+      names = "--quote",
+      required = true,
+      paramLabel = "FILE",
+      description = "Quote file: binary or hex.")
   Path quote;
 
-  @Option(names = "--pccs", required = true, paramLabel = "URL", description = "Intel PCS / PCCS base URL.")
+  @Option(
+      names = "--pccs",
+      required = true,
+      paramLabel = "URL",
+      description = "Intel PCS / PCCS base URL.")
   String pccs;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write.")
@@ -45,7 +55,8 @@ public final class CollateralFetchCommand implements Callable<Integer> {
     try {
       bytes = Files.readAllBytes(quote);
     } catch (IOException e) {
-      throw new ParameterException(spec.commandLine(), "--quote " + quote + " cannot be read: " + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(), "--quote " + quote + " cannot be read: " + e.getMessage());
     }
     ObjectNode o = VerifyQuoteCommand.JSON.createObjectNode();
     int code;
@@ -68,7 +79,9 @@ public final class CollateralFetchCommand implements Callable<Integer> {
       o.put("error", e.getMessage());
       code = 1;
     }
-    spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
+    spec.commandLine()
+        .getOut()
+        .println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
     spec.commandLine().getOut().flush();
     return code;
   }

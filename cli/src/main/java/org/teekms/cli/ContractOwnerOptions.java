@@ -15,34 +15,45 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
 /**
- * Operator requests for a registry owned by a contract (EIP-1271: a multisig, a smart account), in two steps:
- * {@code --print-digest} prints a fresh unsigned request and the 32-byte digest its owner contract must approve;
- * {@code --request FILE --signature-file FILE} submits that request with the signature bytes the contract validates.
+ * Operator requests for a registry owned by a contract (EIP-1271: a multisig, a smart account), in
+ * two steps: {@code --print-digest} prints a fresh unsigned request and the 32-byte digest its
+ * owner contract must approve; {@code --request FILE --signature-file FILE} submits that request
+ * with the signature bytes the contract validates.
  */
 public final class ContractOwnerOptions {
 
-  @Option(names = "--print-digest",
-      description = "Print a fresh unsigned request, its message and the digest (EIP-191 hash) an EIP-1271 owner "
-          + "contract must approve, then exit without sending anything. Save the output for --request.")
+  @Option(
+      names = "--print-digest",
+      description =
+          "Print a fresh unsigned request, its message and the digest (EIP-191 hash) an EIP-1271 owner "
+              + "contract must approve, then exit without sending anything. Save the output for --request.")
   boolean printDigest;
 
-  @Option(names = "--request", paramLabel = "FILE",
-      description = "Submit this unsigned request (the output of --print-digest, or its \"request\" object) with "
-          + "--signature-file instead of signing with a key.")
+  @Option(
+      names = "--request",
+      paramLabel = "FILE",
+      description =
+          "Submit this unsigned request (the output of --print-digest, or its \"request\" object) with "
+              + "--signature-file instead of signing with a key.")
   Path requestFile;
 
-  @Option(names = "--signature-file", paramLabel = "FILE",
-      description = "Hex signature bytes for --request, as the owner contract's isValidSignature(digest, signature) "
-          + "expects them (for an EOA owner: the 65-byte personal_sign signature).")
+  @Option(
+      names = "--signature-file",
+      paramLabel = "FILE",
+      description =
+          "Hex signature bytes for --request, as the owner contract's isValidSignature(digest, signature) "
+              + "expects them (for an EOA owner: the 65-byte personal_sign signature).")
   Path signatureFile;
 
   /** Checks the combination; true when the request comes from files rather than a key. */
   boolean external(CommandSpec spec) {
     if (printDigest && (requestFile != null || signatureFile != null)) {
-      throw new ParameterException(spec.commandLine(), "--print-digest takes neither --request nor --signature-file");
+      throw new ParameterException(
+          spec.commandLine(), "--print-digest takes neither --request nor --signature-file");
     }
     if ((requestFile == null) != (signatureFile == null)) {
-      throw new ParameterException(spec.commandLine(), "--request and --signature-file go together");
+      throw new ParameterException(
+          spec.commandLine(), "--request and --signature-file go together");
     }
     return requestFile != null;
   }
@@ -73,32 +84,45 @@ public final class ContractOwnerOptions {
   OperatorRequest load(CommandSpec spec) {
     JsonNode root;
     try {
-      root = VerifyQuoteCommand.JSON.readTree(Files.readString(requestFile, StandardCharsets.UTF_8));
+      root =
+          VerifyQuoteCommand.JSON.readTree(Files.readString(requestFile, StandardCharsets.UTF_8));
     } catch (IOException | RuntimeException e) {
-      throw new ParameterException(spec.commandLine(), "--request " + requestFile + " is not readable JSON: " + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(),
+          "--request " + requestFile + " is not readable JSON: " + e.getMessage());
     }
     JsonNode r = root != null && root.has("request") ? root.get("request") : root;
     OperatorRequest.Builder b = OperatorRequest.newBuilder();
     try {
-      b.setAction(text(r, "action")).setKmsId(text(r, "kmsId")).setChainId(Long.parseUnsignedLong(text(r, "chainId")))
-          .setRegistry(text(r, "registry")).setTimestampMillis(Long.parseLong(text(r, "timestampMillis")))
+      b.setAction(text(r, "action"))
+          .setKmsId(text(r, "kmsId"))
+          .setChainId(Long.parseUnsignedLong(text(r, "chainId")))
+          .setRegistry(text(r, "registry"))
+          .setTimestampMillis(Long.parseLong(text(r, "timestampMillis")))
           .setNonce(ByteString.copyFrom(HexFormat.of().parseHex(text(r, "nonce"))));
       if (r.hasNonNull("appId")) {
         b.setAppId(ByteString.copyFrom(hex(text(r, "appId"))));
       }
       OperatorRequestMessage.bytes(b.build()); // every field valid, or no request at all
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "--request " + requestFile + ": " + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(), "--request " + requestFile + ": " + e.getMessage());
     }
     byte[] signature;
     try {
-      signature = hex(Files.readString(signatureFile, StandardCharsets.US_ASCII).replaceAll("\\s", ""));
+      signature =
+          hex(Files.readString(signatureFile, StandardCharsets.US_ASCII).replaceAll("\\s", ""));
     } catch (IOException | IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "--signature-file " + signatureFile
-          + " does not hold hex signature bytes: " + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(),
+          "--signature-file "
+              + signatureFile
+              + " does not hold hex signature bytes: "
+              + e.getMessage());
     }
     if (signature.length == 0) {
-      throw new ParameterException(spec.commandLine(), "--signature-file " + signatureFile + " is empty");
+      throw new ParameterException(
+          spec.commandLine(), "--signature-file " + signatureFile + " is empty");
     }
     return b.setSignature(ByteString.copyFrom(signature)).build();
   }

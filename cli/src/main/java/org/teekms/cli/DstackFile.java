@@ -10,10 +10,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
 /**
- * dstack's quote + event log JSON (as its verifier takes it): {@code {"quote": hex, "event_log": "<JSON text>"}},
- * optionally {@code "vm_config"} (JSON text or object) with {@code os_image_hash} (and, from dstack 0.6, the
- * {@code tdx_measurement} document; {@link #vmConfigJson} keeps its exact bytes). {@code event_log} may also be the
- * array itself.
+ * dstack's quote + event log JSON (as its verifier takes it): {@code {"quote": hex, "event_log":
+ * "<JSON text>"}}, optionally {@code "vm_config"} (JSON text or object) with {@code os_image_hash}
+ * (and, from dstack 0.6, the {@code tdx_measurement} document; {@link #vmConfigJson} keeps its
+ * exact bytes). {@code event_log} may also be the array itself.
  */
 record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash, byte[] vmConfigJson) {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -22,11 +22,16 @@ record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash, byt
   static DstackFile read(CommandSpec spec, Path file) {
     try {
       if (Files.size(file) > MAX_BYTES) {
-        throw new ParameterException(spec.commandLine(), "--dstack " + file + " is larger than " + MAX_BYTES);
+        throw new ParameterException(
+            spec.commandLine(), "--dstack " + file + " is larger than " + MAX_BYTES);
       }
       JsonNode root = JSON.readTree(Files.readAllBytes(file));
-      if (root == null || !root.isObject() || !root.path("quote").isTextual() || root.get("event_log") == null) {
-        throw new ParameterException(spec.commandLine(),
+      if (root == null
+          || !root.isObject()
+          || !root.path("quote").isTextual()
+          || root.get("event_log") == null) {
+        throw new ParameterException(
+            spec.commandLine(),
             "--dstack " + file + ": expected {\"quote\": hex, \"event_log\": ...}");
       }
       String q = root.get("quote").asText().strip();
@@ -47,7 +52,8 @@ record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash, byt
       }
       return new DstackFile(quote, eventLog, osImageHash, vmConfigJson);
     } catch (IOException | IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "--dstack " + file + " cannot be read: " + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(), "--dstack " + file + " cannot be read: " + e.getMessage());
     }
   }
 }

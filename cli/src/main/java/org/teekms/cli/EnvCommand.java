@@ -35,9 +35,10 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms env …}: encrypted environment secrets for apps (docs/env-secrets.md). {@code pubkey} fetches and
- * verifies an app's env-encryption public key from a KMS; {@code encrypt} seals a .env file to it in dstack's format.
- * Each prints one JSON object; exit 0 ok, 1 refused or unverifiable, 2 usage error. Values are never printed.
+ * {@code teekms env …}: encrypted environment secrets for apps (docs/env-secrets.md). {@code
+ * pubkey} fetches and verifies an app's env-encryption public key from a KMS; {@code encrypt} seals
+ * a .env file to it in dstack's format. Each prints one JSON object; exit 0 ok, 1 refused or
+ * unverifiable, 2 usage error. Values are never printed.
  */
 @Command(
     name = "env",
@@ -48,18 +49,30 @@ public final class EnvCommand extends CommandGroup {
 
   /** Where the expected KMS identity comes from. */
   static final class Identity {
-    @Option(names = "--expect-kms-root", paramLabel = "ADDRESS",
-        description = "The KMS root address the key must be signed by (e.g. the app's key_provider_id).")
+    @Option(
+        names = "--expect-kms-root",
+        paramLabel = "ADDRESS",
+        description =
+            "The KMS root address the key must be signed by (e.g. the app's key_provider_id).")
     String expectRoot;
 
-    @Option(names = "--rpc-url", paramLabel = "URL",
-        description = "JSON-RPC endpoint: check the signer against KmsRegistry.kmsIdentity (with --chain-id, --registry).")
+    @Option(
+        names = "--rpc-url",
+        paramLabel = "URL",
+        description =
+            "JSON-RPC endpoint: check the signer against KmsRegistry.kmsIdentity (with --chain-id, --registry).")
     String rpcUrl;
 
-    @Option(names = "--chain-id", paramLabel = "ID", description = "Chain id the endpoint must serve.")
+    @Option(
+        names = "--chain-id",
+        paramLabel = "ID",
+        description = "Chain id the endpoint must serve.")
     Long chainId;
 
-    @Option(names = "--registry", paramLabel = "ADDRESS", description = "KmsRegistry contract address (0x…).")
+    @Option(
+        names = "--registry",
+        paramLabel = "ADDRESS",
+        description = "KmsRegistry contract address (0x…).")
     String registry;
 
     Optional<EthereumAddress> expected(CommandSpec spec) {
@@ -69,7 +82,8 @@ public final class EnvCommand extends CommandGroup {
       try {
         return Optional.of(EthereumAddress.parse(expectRoot));
       } catch (RuntimeException e) {
-        throw new ParameterException(spec.commandLine(), "--expect-kms-root must be a 0x address, got " + expectRoot);
+        throw new ParameterException(
+            spec.commandLine(), "--expect-kms-root must be a 0x address, got " + expectRoot);
       }
     }
 
@@ -78,9 +92,11 @@ public final class EnvCommand extends CommandGroup {
         return Optional.empty();
       }
       if (rpcUrl == null || chainId == null || registry == null) {
-        throw new ParameterException(spec.commandLine(), "--rpc-url, --chain-id and --registry go together");
+        throw new ParameterException(
+            spec.commandLine(), "--rpc-url, --chain-id and --registry go together");
       }
-      return Optional.of(PublishedKmsIdentity.onChain(PolicyReaderConfig.defaults(rpcUrl, chainId, registry)));
+      return Optional.of(
+          PublishedKmsIdentity.onChain(PolicyReaderConfig.defaults(rpcUrl, chainId, registry)));
     }
   }
 
@@ -88,10 +104,17 @@ public final class EnvCommand extends CommandGroup {
   abstract static class KmsKeyCall {
     @Spec CommandSpec spec;
 
-    @Option(names = "--app", required = true, paramLabel = "APP_ID", description = "The app id (20-byte hex).")
+    @Option(
+        names = "--app",
+        required = true,
+        paramLabel = "APP_ID",
+        description = "The app id (20-byte hex).")
     String app;
 
-    @Option(names = "--max-age", paramLabel = "SECONDS", defaultValue = "300",
+    @Option(
+        names = "--max-age",
+        paramLabel = "SECONDS",
+        defaultValue = "300",
         description = "Oldest accepted signed timestamp (default 300, as dstack's SDK).")
     long maxAgeSeconds;
 
@@ -99,16 +122,23 @@ public final class EnvCommand extends CommandGroup {
       try {
         return AppId.fromHex(app);
       } catch (RuntimeException e) {
-        throw new ParameterException(spec.commandLine(), "--app must be a 20-byte hex app id, got " + app);
+        throw new ParameterException(
+            spec.commandLine(), "--app must be a 20-byte hex app id, got " + app);
       }
     }
 
-    /** The verified key into {@code out}; empty (with the failure in {@code out}) when it cannot be trusted. */
-    Optional<byte[]> fetch(KmsEndpoint endpoint, QuoteVerificationOptions options, Identity identity, ObjectNode out)
+    /**
+     * The verified key into {@code out}; empty (with the failure in {@code out}) when it cannot be
+     * trusted.
+     */
+    Optional<byte[]> fetch(
+        KmsEndpoint endpoint, QuoteVerificationOptions options, Identity identity, ObjectNode out)
         throws Exception {
       AppId appId = appId();
-      Optional<EthereumAddress> expected = identity == null ? Optional.empty() : identity.expected(spec);
-      Optional<PublishedKmsIdentity.Registry> registry = identity == null ? Optional.empty() : identity.registry(spec);
+      Optional<EthereumAddress> expected =
+          identity == null ? Optional.empty() : identity.expected(spec);
+      Optional<PublishedKmsIdentity.Registry> registry =
+          identity == null ? Optional.empty() : identity.registry(spec);
       options.requireOneCollateralSource();
       CollateralSource collateral;
       try {
@@ -120,12 +150,21 @@ public final class EnvCommand extends CommandGroup {
       ManagedChannel channel = endpoint.open(options.verifier(), collateral, options.time());
       AppEnvEncryptPubKey answer;
       try {
-        answer = AppEnvGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
-            .getAppEnvEncryptPubKey(GetAppEnvEncryptPubKeyRequest.newBuilder()
-                .setAppId(ByteString.copyFrom(appId.toBytes())).build());
+        answer =
+            AppEnvGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+                .getAppEnvEncryptPubKey(
+                    GetAppEnvEncryptPubKeyRequest.newBuilder()
+                        .setAppId(ByteString.copyFrom(appId.toBytes()))
+                        .build());
       } catch (StatusRuntimeException e) {
-        JsonResult.fail(out, "KMS_REFUSED_OR_UNREACHABLE", e.getStatus().getCode() + ": "
-            + e.getStatus().getDescription() + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
+        JsonResult.fail(
+            out,
+            "KMS_REFUSED_OR_UNREACHABLE",
+            e.getStatus().getCode()
+                + ": "
+                + e.getStatus().getDescription()
+                + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"));
         return Optional.empty();
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -136,8 +175,9 @@ public final class EnvCommand extends CommandGroup {
       out.put("rootGeneration", answer.getRootGeneration());
       out.put("timestamp", answer.getTimestamp());
       out.put("policyBlock", answer.getPolicyBlock().getNumber());
-      EnvPubkeyCheck.Result r = EnvPubkeyCheck.verify(answer, appId, options.time(),
-          Duration.ofSeconds(maxAgeSeconds), expected, registry);
+      EnvPubkeyCheck.Result r =
+          EnvPubkeyCheck.verify(
+              answer, appId, options.time(), Duration.ofSeconds(maxAgeSeconds), expected, registry);
       if (r.kmsRoot() != null) {
         out.put("kmsRoot", r.kmsRoot().toChecksumString());
       }
@@ -150,14 +190,18 @@ public final class EnvCommand extends CommandGroup {
         return Optional.empty();
       }
       if (expected.isEmpty() && registry.isEmpty()) {
-        out.put("warning", "the signer was not compared with a published KMS identity: give --rpc-url/--chain-id/"
-            + "--registry or --expect-kms-root");
+        out.put(
+            "warning",
+            "the signer was not compared with a published KMS identity: give --rpc-url/--chain-id/"
+                + "--registry or --expect-kms-root");
       }
       return Optional.of(answer.getPublicKey().toByteArray());
     }
   }
 
-  @Command(name = "pubkey", mixinStandardHelpOptions = true,
+  @Command(
+      name = "pubkey",
+      mixinStandardHelpOptions = true,
       description = "Fetch an app's env-encryption public key from a KMS and verify it.")
   public static final class Pubkey extends KmsKeyCall implements Callable<Integer> {
     @Mixin KmsEndpoint endpoint;
@@ -171,25 +215,43 @@ public final class EnvCommand extends CommandGroup {
     }
   }
 
-  @Command(name = "encrypt", mixinStandardHelpOptions = true,
-      description = "Encrypt a .env file to an app's env-encryption key (dstack's encrypted-env format).")
+  @Command(
+      name = "encrypt",
+      mixinStandardHelpOptions = true,
+      description =
+          "Encrypt a .env file to an app's env-encryption key (dstack's encrypted-env format).")
   public static final class Encrypt extends KmsKeyCall implements Callable<Integer> {
-    @Option(names = "--kms", paramLabel = "HOST:PORT",
+    @Option(
+        names = "--kms",
+        paramLabel = "HOST:PORT",
         description = "Fetch and verify the key from this KMS (as env pubkey).")
     String kms;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30", description = "Call deadline (default 30).")
+    @Option(
+        names = "--timeout",
+        paramLabel = "SECONDS",
+        defaultValue = "30",
+        description = "Call deadline (default 30).")
     int timeoutSeconds;
 
-    @Option(names = "--pubkey", paramLabel = "HEX",
+    @Option(
+        names = "--pubkey",
+        paramLabel = "HEX",
         description = "Use this X25519 public key (64 hex digits) as is, unverified.")
     String pubkey;
 
-    @Option(names = "--env-file", required = true, paramLabel = "FILE", description = "The .env file to encrypt.")
+    @Option(
+        names = "--env-file",
+        required = true,
+        paramLabel = "FILE",
+        description = "The .env file to encrypt.")
     Path envFile;
 
-    @Option(names = "--out", paramLabel = "FILE",
-        description = "Write the raw blob here (the CVM's encrypted-env file); default: print it as hex.")
+    @Option(
+        names = "--out",
+        paramLabel = "FILE",
+        description =
+            "Write the raw blob here (the CVM's encrypted-env file); default: print it as hex.")
     Path outFile;
 
     @Mixin QuoteVerificationOptions options;
@@ -201,14 +263,16 @@ public final class EnvCommand extends CommandGroup {
         throw new ParameterException(spec.commandLine(), "give exactly one of --kms or --pubkey");
       }
       if (!Files.isRegularFile(envFile)) {
-        throw new ParameterException(spec.commandLine(), "--env-file " + envFile + " is not a file");
+        throw new ParameterException(
+            spec.commandLine(), "--env-file " + envFile + " is not a file");
       }
       ObjectNode out = VerifyQuoteCommand.JSON.createObjectNode();
       List<EnvVar> vars;
       try {
         vars = DotEnv.parse(Files.readAllBytes(envFile));
       } catch (EnvSecretException e) {
-        return JsonResult.print(spec, JsonResult.fail(out, e.reason().name(), e.getMessage()), false);
+        return JsonResult.print(
+            spec, JsonResult.fail(out, e.reason().name(), e.getMessage()), false);
       }
       byte[] key;
       if (pubkey != null) {
@@ -222,7 +286,9 @@ public final class EnvCommand extends CommandGroup {
           throw new ParameterException(spec.commandLine(), "--pubkey must be 32 bytes of hex");
         }
         out.put("publicKey", HexFormat.of().formatHex(key));
-        out.put("warning", "--pubkey is used unverified: prefer --kms with --rpc-url/--chain-id/--registry");
+        out.put(
+            "warning",
+            "--pubkey is used unverified: prefer --kms with --rpc-url/--chain-id/--registry");
       } else {
         KmsEndpoint endpoint = new KmsEndpoint();
         endpoint.spec = spec;

@@ -6,13 +6,16 @@ import org.teekms.attest.eventlog.EventLogCheck;
 import org.teekms.attest.eventlog.MrConfigId;
 import org.teekms.attest.tdx.TdReport;
 
-/** Renders an event-log check as the {@code "eventLog"} member of the verify commands' JSON (README contract). */
+/**
+ * Renders an event-log check as the {@code "eventLog"} member of the verify commands' JSON (README
+ * contract).
+ */
 final class EventLogJson {
   private EventLogJson() {}
 
   /**
-   * @param vmConfigOsImageHash dstack's vm_config os_image_hash, used (and labelled as unmeasured) when the log has
-   *     no {@code os-image-hash} event; may be null
+   * @param vmConfigOsImageHash dstack's vm_config os_image_hash, used (and labelled as unmeasured)
+   *     when the log has no {@code os-image-hash} event; may be null
    * @return whether the log replayed
    */
   static boolean put(ObjectNode out, String eventLogJson, TdReport td, String vmConfigOsImageHash) {
@@ -44,16 +47,21 @@ final class EventLogJson {
   }
 
   /**
-   * After {@link #put} replayed the log: whether the TD's launch configuration (MRCONFIGID) names the compose the log
-   * measured (docs/ra-tls.md §1.3). Puts {@code eventLog.mrConfigId} ({@code binds the compose hash},
-   * {@code zero (not bound)} or {@code MISMATCH}); returns {@code {"MR_CONFIG_ID_MISMATCH", detail}} on a mismatch.
+   * After {@link #put} replayed the log: whether the TD's launch configuration (MRCONFIGID) names
+   * the compose the log measured (docs/ra-tls.md §1.3). Puts {@code eventLog.mrConfigId} ({@code
+   * binds the compose hash}, {@code zero (not bound)} or {@code MISMATCH}); returns {@code
+   * {"MR_CONFIG_ID_MISMATCH", detail}} on a mismatch.
    */
   static java.util.Optional<String[]> mrConfigId(ObjectNode out, TdReport td) {
     ObjectNode e = (ObjectNode) out.get("eventLog");
-    java.util.Optional<String> mismatch = MrConfigId.mismatch(td.mrConfigId(),
-        org.teekms.crypto.Bytes.fromHex(e.get("composeHash").asText()));
-    e.put("mrConfigId", mismatch.isPresent() ? "MISMATCH"
-        : td.mrConfigId().isAllZero() ? "zero (not bound)" : "binds the compose hash");
+    java.util.Optional<String> mismatch =
+        MrConfigId.mismatch(
+            td.mrConfigId(), org.teekms.crypto.Bytes.fromHex(e.get("composeHash").asText()));
+    e.put(
+        "mrConfigId",
+        mismatch.isPresent()
+            ? "MISMATCH"
+            : td.mrConfigId().isAllZero() ? "zero (not bound)" : "binds the compose hash");
     return mismatch.map(m -> new String[] {"MR_CONFIG_ID_MISMATCH", m});
   }
 }

@@ -5,7 +5,10 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Recognises the files people hand to the wrong option, so the error can say what the file is instead. */
+/**
+ * Recognises the files people hand to the wrong option, so the error can say what the file is
+ * instead.
+ */
 final class InputFiles {
   private static final Pattern PEM = Pattern.compile("\\A\\s*-----BEGIN ([A-Z0-9 ]{1,40})-----");
 

@@ -32,18 +32,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms kms status}: one node's health for its operator. The identity and measurement come from the node's
- * quote (GetKmsInfo with a fresh nonce: DCAP-verified, REPORTDATA binding the listed root keys, CA certificates and
- * the nonce), the rest from GetKmsStatus (chain, database, audit chain, collateral, certificate, rotation jobs,
- * replicas). Exit 0 when nothing needs attention, 1 when something does ({@code "problems"} says what, most urgent
- * first) or the node cannot be reached or verified, 2 on usage errors.
+ * {@code teekms kms status}: one node's health for its operator. The identity and measurement come
+ * from the node's quote (GetKmsInfo with a fresh nonce: DCAP-verified, REPORTDATA binding the
+ * listed root keys, CA certificates and the nonce), the rest from GetKmsStatus (chain, database,
+ * audit chain, collateral, certificate, rotation jobs, replicas). Exit 0 when nothing needs
+ * attention, 1 when something does ({@code "problems"} says what, most urgent first) or the node
+ * cannot be reached or verified, 2 on usage errors.
  */
 @Command(
     name = "status",
     mixinStandardHelpOptions = true,
-    description = {"Show a KMS node's health: identity and measurement (verified from its quote), chain head and "
-        + "pinned block, database and audit chain, quote collateral and certificate expiry, rotation jobs, replicas.",
-        "Read-only: needs no key. Exit 0 healthy, 1 something needs attention (see \"problems\") or unreachable."})
+    description = {
+      "Show a KMS node's health: identity and measurement (verified from its quote), chain head and "
+          + "pinned block, database and audit chain, quote collateral and certificate expiry, rotation jobs, replicas.",
+      "Read-only: needs no key. Exit 0 healthy, 1 something needs attention (see \"problems\") or unreachable."
+    })
 public final class KmsStatusCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -52,13 +55,21 @@ public final class KmsStatusCommand implements Callable<Integer> {
 
   @Mixin QuoteVerificationOptions options;
 
-  @Option(names = "--verify-audit", description = "Have the node recompute its whole audit hash chain (reads every "
-      + "entry: slow on a large log); without it only the chain's head is read.")
+  @Option(
+      names = "--verify-audit",
+      description =
+          "Have the node recompute its whole audit hash chain (reads every "
+              + "entry: slow on a large log); without it only the chain's head is read.")
   boolean verifyAudit;
 
-  @Option(names = "--warn-before", paramLabel = "DURATION", defaultValue = "PT6H", converter = DurationConverter.class,
-      description = "Report collateral and certificates expiring within this time (ISO-8601 or e.g. 6h, 30m; "
-          + "default 6h).")
+  @Option(
+      names = "--warn-before",
+      paramLabel = "DURATION",
+      defaultValue = "PT6H",
+      converter = DurationConverter.class,
+      description =
+          "Report collateral and certificates expiring within this time (ISO-8601 or e.g. 6h, 30m; "
+              + "default 6h).")
   Duration warnBefore;
 
   @Override
@@ -70,7 +81,8 @@ public final class KmsStatusCommand implements Callable<Integer> {
     try {
       collateral = options.source();
     } catch (QuoteVerificationOptions.CollateralLoadException e) {
-      return JsonResult.print(spec, JsonResult.fail(json, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
+      return JsonResult.print(
+          spec, JsonResult.fail(json, "COLLATERAL_UNAVAILABLE", e.getMessage()), false);
     }
     byte[] nonce = new byte[32];
     new SecureRandom().nextBytes(nonce);
@@ -79,12 +91,17 @@ public final class KmsStatusCommand implements Callable<Integer> {
     KmsStatus status;
     try {
       var stub = KmsInfoServiceGrpc.newBlockingStub(channel);
-      info = stub.withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
-          .getKmsInfo(GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
-      status = stub.withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
-          .getKmsStatus(GetKmsStatusRequest.newBuilder().setVerifyAuditChain(verifyAudit).build());
+      info =
+          stub.withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+              .getKmsInfo(
+                  GetKmsInfoRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build());
+      status =
+          stub.withDeadlineAfter(endpoint.timeoutSeconds, TimeUnit.SECONDS)
+              .getKmsStatus(
+                  GetKmsStatusRequest.newBuilder().setVerifyAuditChain(verifyAudit).build());
     } catch (StatusRuntimeException e) {
-      return JsonResult.print(spec, JsonResult.fail(json, "KMS_UNREACHABLE_OR_UNTRUSTED", endpoint.failure(e)), false);
+      return JsonResult.print(
+          spec, JsonResult.fail(json, "KMS_UNREACHABLE_OR_UNTRUSTED", endpoint.failure(e)), false);
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
@@ -97,10 +114,15 @@ public final class KmsStatusCommand implements Callable<Integer> {
   }
 
   /**
-   * The node's identity from its quote: verified (DCAP), bound to the listed roots and this call's nonce, then its
-   * measurement. A quote that fails any of this is the first problem: nothing else the node says can be trusted.
+   * The node's identity from its quote: verified (DCAP), bound to the listed roots and this call's
+   * nonce, then its measurement. A quote that fails any of this is the first problem: nothing else
+   * the node says can be trusted.
    */
-  private ObjectNode identity(KmsInfo info, byte[] nonce, CollateralSource collateral, Instant time,
+  private ObjectNode identity(
+      KmsInfo info,
+      byte[] nonce,
+      CollateralSource collateral,
+      Instant time,
       List<String> problems) {
     HexFormat hex = HexFormat.of();
     ObjectNode id = VerifyQuoteCommand.JSON.createObjectNode();
@@ -116,12 +138,17 @@ public final class KmsStatusCommand implements Callable<Integer> {
       o.put("generation", g.getGeneration());
       o.put("state", g.getState());
       o.put("rootAddress", "0x" + hex.formatHex(g.getRootAddress().toByteArray()));
-      o.put("caCertificateSha256", hex.formatHex(Digests.sha256(g.getCaCertificate().toByteArray())));
-      bound.add(new KmsIdentityBinding.Root(g.getGeneration(), g.getRootAddress().toByteArray(),
-          g.getCaCertificate().toByteArray()));
+      o.put(
+          "caCertificateSha256", hex.formatHex(Digests.sha256(g.getCaCertificate().toByteArray())));
+      bound.add(
+          new KmsIdentityBinding.Root(
+              g.getGeneration(),
+              g.getRootAddress().toByteArray(),
+              g.getCaCertificate().toByteArray()));
     }
     if (info.getSimulated()) {
-      problems.add("identity: the node's quote comes from the TDX SIMULATOR: never trust it with real secrets");
+      problems.add(
+          "identity: the node's quote comes from the TDX SIMULATOR: never trust it with real secrets");
     }
     try {
       TdxQuote quote = TdxQuote.parse(info.getQuote().toByteArray());
@@ -136,23 +163,31 @@ public final class KmsStatusCommand implements Callable<Integer> {
       measured.put("quoteValid", result.valid());
       measured.put("tcbStatus", result.status() == null ? null : result.status().name());
       if (!result.valid()) {
-        problems.add(0, "identity: the node's quote is not valid: " + result.failure() + ": " + result.error());
+        problems.add(
+            0,
+            "identity: the node's quote is not valid: " + result.failure() + ": " + result.error());
         return id;
       }
       byte[] expected = KmsIdentityBinding.reportData(info.getKmsId(), bound, nonce);
       boolean binds = Arrays.equals(expected, quote.tdReport().reportData().toByteArray());
       measured.put("bindsRootsAndNonce", binds);
       if (!binds) {
-        problems.add(0, "identity: the quote's REPORTDATA does not bind the listed root keys, CA certificates and "
-            + "this call's nonce");
+        problems.add(
+            0,
+            "identity: the quote's REPORTDATA does not bind the listed root keys, CA certificates and "
+                + "this call's nonce");
       }
     } catch (Exception e) {
-      problems.add(0, "identity: the node's quote does not parse or verify: " + CliErrors.describe(e));
+      problems.add(
+          0, "identity: the node's quote does not parse or verify: " + CliErrors.describe(e));
     }
     return id;
   }
 
-  /** Durations as ISO-8601 ({@code PT6H}) or a number with a unit: {@code 90s}, {@code 30m}, {@code 6h}, {@code 2d}. */
+  /**
+   * Durations as ISO-8601 ({@code PT6H}) or a number with a unit: {@code 90s}, {@code 30m}, {@code
+   * 6h}, {@code 2d}.
+   */
   static final class DurationConverter implements picocli.CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
@@ -163,12 +198,13 @@ public final class KmsStatusCommand implements Callable<Integer> {
           d = Duration.parse(v.toUpperCase(java.util.Locale.ROOT));
         } else if (v.matches("\\d{1,9}[smhd]")) {
           long n = Long.parseLong(v.substring(0, v.length() - 1));
-          d = switch (v.charAt(v.length() - 1)) {
-            case 's' -> Duration.ofSeconds(n);
-            case 'm' -> Duration.ofMinutes(n);
-            case 'h' -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-          };
+          d =
+              switch (v.charAt(v.length() - 1)) {
+                case 's' -> Duration.ofSeconds(n);
+                case 'm' -> Duration.ofMinutes(n);
+                case 'h' -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+              };
         } else {
           throw new IllegalArgumentException();
         }
@@ -177,7 +213,8 @@ public final class KmsStatusCommand implements Callable<Integer> {
         }
         return d;
       } catch (RuntimeException e) {
-        throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 6h, 30m, PT6H)");
+        throw new picocli.CommandLine.TypeConversionException(
+            "'" + value + "' is not a duration (e.g. 6h, 30m, PT6H)");
       }
     }
   }

@@ -18,11 +18,12 @@ import org.teekms.proto.RotationJobSummary;
 import org.teekms.proto.RpcEndpointStatus;
 
 /**
- * A node's GetKmsStatus answer as {@code teekms kms status} JSON, and what in it needs the operator's attention
- * ("problems", in words, in this order): database down, audit chain unreadable or broken, chain below its quorum or
- * not configured, quote collateral or the RA-TLS certificate expired or expiring within {@code warnBefore}, a KMS CA
- * certificate expiring, live generations without this node's sealed copy, rotation jobs failing or retrying. Times
- * are the node's (its clock is what decides expiry there).
+ * A node's GetKmsStatus answer as {@code teekms kms status} JSON, and what in it needs the
+ * operator's attention ("problems", in words, in this order): database down, audit chain unreadable
+ * or broken, chain below its quorum or not configured, quote collateral or the RA-TLS certificate
+ * expired or expiring within {@code warnBefore}, a KMS CA certificate expiring, live generations
+ * without this node's sealed copy, rotation jobs failing or retrying. Times are the node's (its
+ * clock is what decides expiry there).
  */
 final class KmsStatusReport {
   private KmsStatusReport() {}
@@ -42,7 +43,12 @@ final class KmsStatusReport {
         o.put("rootAddress", "0x" + hex.formatHex(g.getRootAddress().toByteArray()));
         o.put("caCertificateSha256", hex.formatHex(g.getCaCertificateSha256().toByteArray()));
         o.put("caNotAfter", time(g.getCaNotAfter()));
-        expiry("KMS CA certificate of generation " + g.getGeneration(), g.getCaNotAfter(), now, warnBefore, problems);
+        expiry(
+            "KMS CA certificate of generation " + g.getGeneration(),
+            g.getCaNotAfter(),
+            now,
+            warnBefore,
+            problems);
       }
       o.put("createdAt", time(g.getCreatedAt()));
     }
@@ -80,7 +86,8 @@ final class KmsStatusReport {
     ObjectNode chain = json.putObject("chain");
     chain.put("configured", c.getConfigured());
     if (!c.getConfigured()) {
-      problems.add("chain: not configured (teekms.chain.*): every admission is refused as CHAIN_UNAVAILABLE");
+      problems.add(
+          "chain: not configured (teekms.chain.*): every admission is refused as CHAIN_UNAVAILABLE");
     } else {
       chain.put("chainId", c.getChainId());
       chain.put("registry", "0x" + hex.formatHex(c.getRegistryAddress().toByteArray()));
@@ -88,14 +95,16 @@ final class KmsStatusReport {
       chain.put("endpoints", c.getEndpointsCount());
       chain.put("quorum", c.getQuorum());
       chain.put("confirmations", c.getConfirmations());
-      long head = c.getEndpointsList().stream().mapToLong(RpcEndpointStatus::getHead).max().orElse(0);
+      long head =
+          c.getEndpointsList().stream().mapToLong(RpcEndpointStatus::getHead).max().orElse(0);
       chain.put("head", head);
       if (c.getPinnedBlock() > 0) {
         chain.put("pinnedBlock", c.getPinnedBlock());
         chain.put("pinnedBlockHash", c.getPinnedBlockHash());
         chain.put("pinnedBlockTime", time(c.getPinnedBlockTime()));
-        chain.put("pinnedBlockAgeSeconds", Duration.between(Instant.ofEpochMilli(c.getPinnedBlockTime()), now)
-            .toSeconds());
+        chain.put(
+            "pinnedBlockAgeSeconds",
+            Duration.between(Instant.ofEpochMilli(c.getPinnedBlockTime()), now).toSeconds());
       } else {
         chain.putNull("pinnedBlock");
       }
@@ -111,8 +120,14 @@ final class KmsStatusReport {
         }
       }
       if (c.getEndpointsUp() < c.getQuorum()) {
-        problems.add("chain: " + c.getEndpointsUp() + " of " + c.getEndpointsCount() + " RPC endpoints answer, "
-            + c.getQuorum() + " needed: admissions are refused as CHAIN_UNAVAILABLE");
+        problems.add(
+            "chain: "
+                + c.getEndpointsUp()
+                + " of "
+                + c.getEndpointsCount()
+                + " RPC endpoints answer, "
+                + c.getQuorum()
+                + " needed: admissions are refused as CHAIN_UNAVAILABLE");
       }
     }
 
@@ -124,7 +139,9 @@ final class KmsStatusReport {
       collateral.put("maxAgeSeconds", col.getMaxAgeSeconds());
       if (col.getEntries() > 0) {
         collateral.put("oldestFetchedAt", time(col.getOldestFetchedAt()));
-        collateral.put("ageSeconds", Duration.between(Instant.ofEpochMilli(col.getOldestFetchedAt()), now).toSeconds());
+        collateral.put(
+            "ageSeconds",
+            Duration.between(Instant.ofEpochMilli(col.getOldestFetchedAt()), now).toSeconds());
         collateral.put("expiresAt", time(col.getEarliestExpiry()));
         collateral.put("nextUpdate", time(col.getEarliestNextUpdate()));
         expiry("quote collateral", col.getEarliestExpiry(), now, warnBefore, problems);
@@ -158,8 +175,17 @@ final class KmsStatusReport {
       o.put("updatedAt", time(j.getUpdatedAt()));
       if (!j.getLastError().isEmpty()) {
         o.put("lastError", j.getLastError());
-        problems.add("rotation job " + j.getJobId() + " (" + j.getKind() + ", " + j.getState() + ") retrying after "
-            + j.getAttempts() + " attempts: " + j.getLastError());
+        problems.add(
+            "rotation job "
+                + j.getJobId()
+                + " ("
+                + j.getKind()
+                + ", "
+                + j.getState()
+                + ") retrying after "
+                + j.getAttempts()
+                + " attempts: "
+                + j.getLastError());
       }
     }
 
@@ -177,15 +203,23 @@ final class KmsStatusReport {
       o.put("thisNode", p.getThisNode());
     }
     if (s.getReplicas().getMissingCopiesCount() > 0) {
-      problems.add("replicas: root generations " + s.getReplicas().getMissingCopiesList() + " have no copy sealed "
-          + "under this node's key: it cannot serve them" + (s.getReplicas().getOnboardingSource().isEmpty()
-              ? " and no teekms.onboarding.source is set" : " until it onboards from "
-              + s.getReplicas().getOnboardingSource()));
+      problems.add(
+          "replicas: root generations "
+              + s.getReplicas().getMissingCopiesList()
+              + " have no copy sealed "
+              + "under this node's key: it cannot serve them"
+              + (s.getReplicas().getOnboardingSource().isEmpty()
+                  ? " and no teekms.onboarding.source is set"
+                  : " until it onboards from " + s.getReplicas().getOnboardingSource()));
     }
   }
 
-  /** Adds a problem when {@code notAfterMillis} has passed or is within {@code warnBefore} of {@code now}. */
-  static void expiry(String what, long notAfterMillis, Instant now, Duration warnBefore, List<String> problems) {
+  /**
+   * Adds a problem when {@code notAfterMillis} has passed or is within {@code warnBefore} of {@code
+   * now}.
+   */
+  static void expiry(
+      String what, long notAfterMillis, Instant now, Duration warnBefore, List<String> problems) {
     if (notAfterMillis == 0) {
       return;
     }

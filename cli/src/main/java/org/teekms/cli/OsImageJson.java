@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
 import org.teekms.attest.eventlog.DstackEventLogCodec;
-import org.teekms.attest.eventlog.EventLogException;
 import org.teekms.attest.eventlog.EventLogEntry;
+import org.teekms.attest.eventlog.EventLogException;
 import org.teekms.attest.eventlog.QuotedMeasurements;
 import org.teekms.attest.osimage.OsImageVerdict;
 import org.teekms.attest.osimage.OsImageVerifier;
@@ -13,14 +13,16 @@ import org.teekms.attest.osimage.TdxMeasurements;
 import org.teekms.attest.tdx.TdReport;
 
 /**
- * The {@code "osImage"} object of {@code teekms verify os-image} and {@code verify quote --dstack} (README contract):
- * {@code {"verified", "osImageHash", "expected": {mrtd, rtmr0..2}, "actual": {…}, "mismatches": [...], "failure",
- * "error"}}.
+ * The {@code "osImage"} object of {@code teekms verify os-image} and {@code verify quote --dstack}
+ * (README contract): {@code {"verified", "osImageHash", "expected": {mrtd, rtmr0..2}, "actual":
+ * {…}, "mismatches": [...], "failure", "error"}}.
  */
 final class OsImageJson {
   private OsImageJson() {}
 
-  /** Checks the OS image of {@code td} against the vm_config and event log and renders the verdict. */
+  /**
+   * Checks the OS image of {@code td} against the vm_config and event log and renders the verdict.
+   */
   static ObjectNode check(TdReport td, byte[] vmConfigJson, String eventLogJson) {
     java.util.List<EventLogEntry> log;
     try {

@@ -13,21 +13,28 @@ import java.util.Set;
 import picocli.CommandLine;
 
 /**
- * {@code --output table|json} for every command: commands print one JSON document (the stable, scriptable contract);
- * with {@code table} that document is shown as aligned human-readable tables instead. The default is {@code table}
- * when stdout is a terminal and {@code json} when it is piped or redirected, so scripts keep getting JSON. Output that
- * is not one JSON document (help, completion scripts, {@code demo}'s steps) passes through unchanged, and
- * {@code demo} streams as before. Exit codes do not change.
+ * {@code --output table|json} for every command: commands print one JSON document (the stable,
+ * scriptable contract); with {@code table} that document is shown as aligned human-readable tables
+ * instead. The default is {@code table} when stdout is a terminal and {@code json} when it is piped
+ * or redirected, so scripts keep getting JSON. Output that is not one JSON document (help,
+ * completion scripts, {@code demo}'s steps) passes through unchanged, and {@code demo} streams as
+ * before. Exit codes do not change.
  */
 final class OutputFormat implements CommandLine.IExecutionStrategy {
   /** The option's values, as typed. */
-  enum Mode { table, json }
+  enum Mode {
+    table,
+    json
+  }
 
   static final String OPTION = "--output";
+
   /** Commands that stream their output as they go (buffering would hide progress). */
   private static final Set<String> STREAMING = Set.of("demo", "generate-completion");
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final CommandLine.IExecutionStrategy next;
   private final boolean terminal;
@@ -48,7 +55,9 @@ final class OutputFormat implements CommandLine.IExecutionStrategy {
       last = p;
     }
     CommandLine root = parsed.commandSpec().commandLine();
-    if (mode == Mode.json || STREAMING.contains(last.commandSpec().name()) || helpRequested(parsed)) {
+    if (mode == Mode.json
+        || STREAMING.contains(last.commandSpec().name())
+        || helpRequested(parsed)) {
       return next.execute(parsed);
     }
     PrintWriter out = root.getOut();
@@ -122,7 +131,10 @@ final class OutputFormat implements CommandLine.IExecutionStrategy {
     }
   }
 
-  /** An array of objects as a table (columns: every field any row has), anything else one item per line. */
+  /**
+   * An array of objects as a table (columns: every field any row has), anything else one item per
+   * line.
+   */
   private static void array(String name, JsonNode a, String indent, StringBuilder sb) {
     sb.append(indent).append(name).append(":\n");
     boolean objects = true;
@@ -130,7 +142,12 @@ final class OutputFormat implements CommandLine.IExecutionStrategy {
       objects &= e.isObject();
     }
     if (!objects) {
-      a.forEach(e -> sb.append(indent).append("  - ").append(e.isValueNode() ? scalar(e) : e.toString()).append('\n'));
+      a.forEach(
+          e ->
+              sb.append(indent)
+                  .append("  - ")
+                  .append(e.isValueNode() ? scalar(e) : e.toString())
+                  .append('\n'));
       return;
     }
     Set<String> columns = new LinkedHashSet<>();
@@ -139,10 +156,18 @@ final class OutputFormat implements CommandLine.IExecutionStrategy {
     List<List<String>> rows = new ArrayList<>();
     rows.add(cols.stream().map(c -> c.toUpperCase(java.util.Locale.ROOT)).toList());
     for (JsonNode e : a) {
-      rows.add(cols.stream().map(c -> {
-        JsonNode v = e.get(c);
-        return v == null ? "" : v.isValueNode() ? scalar(v) : v.isArray() && allScalar(v) ? joined(v) : v.toString();
-      }).toList());
+      rows.add(
+          cols.stream()
+              .map(
+                  c -> {
+                    JsonNode v = e.get(c);
+                    return v == null
+                        ? ""
+                        : v.isValueNode()
+                            ? scalar(v)
+                            : v.isArray() && allScalar(v) ? joined(v) : v.toString();
+                  })
+              .toList());
     }
     int[] widths = new int[cols.size()];
     for (List<String> r : rows) {

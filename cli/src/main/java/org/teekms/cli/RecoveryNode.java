@@ -22,14 +22,17 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
 /**
- * A recovering KMS node's teekms.v1.Recovery service (docs/root-custody.md §6.4). The TLS channel is not trusted for
- * anything: the node certificate it answers is verified as RA-TLS by the caller before a share is sealed to its key,
- * the envelope is bound to that key and the request, and the share is signed by the custodian; a party in the middle
- * can only drop calls.
+ * A recovering KMS node's teekms.v1.Recovery service (docs/root-custody.md §6.4). The TLS channel
+ * is not trusted for anything: the node certificate it answers is verified as RA-TLS by the caller
+ * before a share is sealed to its key, the envelope is bound to that key and the request, and the
+ * share is signed by the custodian; a party in the middle can only drop calls.
  */
 final class RecoveryNode implements AutoCloseable {
 
-  /** A call that did not succeed: the failure code (the node's deny reason, or NODE_UNREACHABLE) and one line. */
+  /**
+   * A call that did not succeed: the failure code (the node's deny reason, or NODE_UNREACHABLE) and
+   * one line.
+   */
   static final class Failed extends Exception {
     private static final long serialVersionUID = 1L;
     final String failure;
@@ -59,15 +62,24 @@ final class RecoveryNode implements AutoCloseable {
       // reported below
     }
     if (colon <= 0 || port < 1 || port > 65535) {
-      throw new ParameterException(spec.commandLine(), "the node must be HOST:PORT, got " + address);
+      throw new ParameterException(
+          spec.commandLine(), "the node must be HOST:PORT, got " + address);
     }
-    if (timeoutSeconds < 1) throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second");
+    if (timeoutSeconds < 1)
+      throw new ParameterException(spec.commandLine(), "--timeout must be at least 1 second");
     try {
-      return new RecoveryNode(NettyChannelBuilder.forAddress(address.substring(0, colon), port)
-          .overrideAuthority("kms.teekms.invalid")
-          .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-              .trustManager(InsecureTrustManagerFactory.INSTANCE), SslProvider.JDK).build())
-          .build(), address, timeoutSeconds);
+      return new RecoveryNode(
+          NettyChannelBuilder.forAddress(address.substring(0, colon), port)
+              .overrideAuthority("kms.teekms.invalid")
+              .sslContext(
+                  GrpcSslContexts.configure(
+                          SslContextBuilder.forClient()
+                              .trustManager(InsecureTrustManagerFactory.INSTANCE),
+                          SslProvider.JDK)
+                      .build())
+              .build(),
+          address,
+          timeoutSeconds);
     } catch (SSLException e) {
       throw new IllegalStateException("TLS unavailable: " + e.getMessage(), e);
     }
@@ -81,34 +93,53 @@ final class RecoveryNode implements AutoCloseable {
     }
   }
 
-  RecoveryStatus submit(byte[] requestId, int index, byte[] envelope, byte[] signature) throws Failed {
+  RecoveryStatus submit(byte[] requestId, int index, byte[] envelope, byte[] signature)
+      throws Failed {
     try {
-      return stub().submitShare(SubmitShareRequest.newBuilder().setRequestId(ByteString.copyFrom(requestId))
-          .setIndex(index).setEnvelope(ByteString.copyFrom(envelope)).setSignature(ByteString.copyFrom(signature))
-          .build());
+      return stub()
+          .submitShare(
+              SubmitShareRequest.newBuilder()
+                  .setRequestId(ByteString.copyFrom(requestId))
+                  .setIndex(index)
+                  .setEnvelope(ByteString.copyFrom(envelope))
+                  .setSignature(ByteString.copyFrom(signature))
+                  .build());
     } catch (StatusRuntimeException e) {
       throw failed(e);
     }
   }
 
   private RecoveryGrpc.RecoveryBlockingStub stub() {
-    return RecoveryGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS);
+    return RecoveryGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS);
   }
 
   private Failed failed(StatusRuntimeException e) {
     io.grpc.Metadata trailers = e.getTrailers();
-    String reason = trailers == null ? null : trailers.get(io.grpc.Metadata.Key.of("teekms-deny-reason",
-        io.grpc.Metadata.ASCII_STRING_MARSHALLER));
+    String reason =
+        trailers == null
+            ? null
+            : trailers.get(
+                io.grpc.Metadata.Key.of(
+                    "teekms-deny-reason", io.grpc.Metadata.ASCII_STRING_MARSHALLER));
     if (reason != null) {
-      return new Failed("NODE_REFUSED_" + reason, "the node at " + address + " refused the share: "
-          + e.getStatus().getDescription());
+      return new Failed(
+          "NODE_REFUSED_" + reason,
+          "the node at " + address + " refused the share: " + e.getStatus().getDescription());
     }
     if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
-      return new Failed("NODE_NOT_RECOVERING", "the node at " + address + " has no Recovery service");
+      return new Failed(
+          "NODE_NOT_RECOVERING", "the node at " + address + " has no Recovery service");
     }
-    String why = NetworkErrors.cause(e).orElse(e.getStatus().getCode() + (e.getStatus().getDescription() == null ? ""
-        : ": " + e.getStatus().getDescription()));
-    return new Failed("NODE_UNREACHABLE", "cannot reach the recovering node at " + address + ": " + why);
+    String why =
+        NetworkErrors.cause(e)
+            .orElse(
+                e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null
+                        ? ""
+                        : ": " + e.getStatus().getDescription()));
+    return new Failed(
+        "NODE_UNREACHABLE", "cannot reach the recovering node at " + address + ": " + why);
   }
 
   /** The status as JSON fields (public values only). */
@@ -121,8 +152,10 @@ final class RecoveryNode implements AutoCloseable {
     ArrayNode valid = json.putArray("validIndices");
     s.getValidIndicesList().forEach(valid::add);
     ArrayNode bad = json.putArray("badShares");
-    s.getBadSharesList().forEach(b -> bad.addObject().put("index", b.getIndex()).put("reason", b.getReason()));
-    if (!s.getRequestId().isEmpty()) json.put("requestId", "0x" + hex.formatHex(s.getRequestId().toByteArray()));
+    s.getBadSharesList()
+        .forEach(b -> bad.addObject().put("index", b.getIndex()).put("reason", b.getReason()));
+    if (!s.getRequestId().isEmpty())
+      json.put("requestId", "0x" + hex.formatHex(s.getRequestId().toByteArray()));
     json.put("detail", s.getDetail());
   }
 

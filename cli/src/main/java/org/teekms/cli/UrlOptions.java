@@ -8,9 +8,10 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
 
 /**
- * A malformed URL is a usage error (exit 2, one line naming the option), found before a command runs rather than as a
- * connection failure deep inside it. Applies to every option labelled {@code URL} (--pccs, --rpc-url, --ocsp, …),
- * whether given on the command line or taken from its default (e.g. TEEKMS_RPC_URL).
+ * A malformed URL is a usage error (exit 2, one line naming the option), found before a command
+ * runs rather than as a connection failure deep inside it. Applies to every option labelled {@code
+ * URL} (--pccs, --rpc-url, --ocsp, …), whether given on the command line or taken from its default
+ * (e.g. TEEKMS_RPC_URL).
  */
 final class UrlOptions implements CommandLine.IExecutionStrategy {
   private static final Set<String> SCHEMES = Set.of("http", "https", "ws", "wss");
@@ -25,11 +26,19 @@ final class UrlOptions implements CommandLine.IExecutionStrategy {
   public int execute(CommandLine.ParseResult parsed) {
     for (CommandLine cmd : parsed.asCommandLineList()) {
       for (OptionSpec option : cmd.getCommandSpec().options()) {
-        if ("URL".equals(option.paramLabel()) && option.getValue() instanceof String value && !value.isEmpty()) {
+        if ("URL".equals(option.paramLabel())
+            && option.getValue() instanceof String value
+            && !value.isEmpty()) {
           String problem = problem(value);
           if (problem != null) {
-            throw new ParameterException(cmd, option.longestName() + " '" + value + "' is not a URL: " + problem
-                + " (expected e.g. https://host:port/path)");
+            throw new ParameterException(
+                cmd,
+                option.longestName()
+                    + " '"
+                    + value
+                    + "' is not a URL: "
+                    + problem
+                    + " (expected e.g. https://host:port/path)");
           }
         }
       }

@@ -25,31 +25,47 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code teekms verifier}: the HTTP verifier service and its web page. */
-@Command(name = "verifier", mixinStandardHelpOptions = true,
+@Command(
+    name = "verifier",
+    mixinStandardHelpOptions = true,
     description = "The HTTP verifier service (JSON endpoints, OpenAPI description, web page).",
     subcommands = {VerifierCommand.Serve.class})
 public final class VerifierCommand extends CommandGroup {
 
   /**
-   * {@code teekms verifier serve}: runs {@link VerifierService} until interrupted. Collateral comes from a PCCS
-   * through the caching client (or from files); the expected identity of {@code POST /verify/response} may be an
-   * app's on-chain policy when {@code --rpc-url} is given.
+   * {@code teekms verifier serve}: runs {@link VerifierService} until interrupted. Collateral comes
+   * from a PCCS through the caching client (or from files); the expected identity of {@code POST
+   * /verify/response} may be an app's on-chain policy when {@code --rpc-url} is given.
    */
-  @Command(name = "serve", mixinStandardHelpOptions = true,
-      description = "Serve POST /verify/response, /verify/quote, /verify/gpu, GET /policy/{app}, /openapi.json and "
-          + "the web page at /. Prints {\"listening\": URL} once it listens, then runs until interrupted.")
+  @Command(
+      name = "serve",
+      mixinStandardHelpOptions = true,
+      description =
+          "Serve POST /verify/response, /verify/quote, /verify/gpu, GET /policy/{app}, /openapi.json and "
+              + "the web page at /. Prints {\"listening\": URL} once it listens, then runs until interrupted.")
   public static final class Serve implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDRESS",
-        description = "Address to listen on (default 127.0.0.1; put a TLS proxy in front to publish it).")
+    @Option(
+        names = "--host",
+        defaultValue = "127.0.0.1",
+        paramLabel = "ADDRESS",
+        description =
+            "Address to listen on (default 127.0.0.1; put a TLS proxy in front to publish it).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8090", paramLabel = "PORT", description = "Port (default 8090).")
+    @Option(
+        names = "--port",
+        defaultValue = "8090",
+        paramLabel = "PORT",
+        description = "Port (default 8090).")
     int port;
 
-    @Option(names = "--rpc-url", paramLabel = "URL",
-        description = "JSON-RPC endpoint of the chain holding the registry (enables \"app\" identities and /policy).")
+    @Option(
+        names = "--rpc-url",
+        paramLabel = "URL",
+        description =
+            "JSON-RPC endpoint of the chain holding the registry (enables \"app\" identities and /policy).")
     String rpcUrl;
 
     @Option(names = "--chain-id", paramLabel = "ID", description = "Chain id of --rpc-url.")
@@ -58,19 +74,30 @@ public final class VerifierCommand extends CommandGroup {
     @Option(names = "--registry", paramLabel = "ADDRESS", description = "The KmsRegistry contract.")
     String registry;
 
-    @Option(names = "--confirmations", defaultValue = "0", paramLabel = "N",
+    @Option(
+        names = "--confirmations",
+        defaultValue = "0",
+        paramLabel = "N",
         description = "Read policies at head - N (default 0).")
     int confirmations;
 
-    @Option(names = "--pccs-url", paramLabel = "URL",
-        description = "Intel PCS / PCCS (v4 API) to fetch collateral from, cached (same as --pccs).")
+    @Option(
+        names = "--pccs-url",
+        paramLabel = "URL",
+        description =
+            "Intel PCS / PCCS (v4 API) to fetch collateral from, cached (same as --pccs).")
     String pccsUrl;
 
-    @Option(names = "--gpu-root", paramLabel = "PEM",
+    @Option(
+        names = "--gpu-root",
+        paramLabel = "PEM",
         description = "GPU device identity root (default: NVIDIA's Device Identity CA).")
     Path gpuRoot;
 
-    @Option(names = "--rims", paramLabel = "DIR", description = "RIM store to compare GPU measurements with.")
+    @Option(
+        names = "--rims",
+        paramLabel = "DIR",
+        description = "RIM store to compare GPU measurements with.")
     Path rims;
 
     @Option(names = "--rim-root", paramLabel = "PEM", description = "RIM signing root for --rims.")
@@ -79,11 +106,17 @@ public final class VerifierCommand extends CommandGroup {
     @Option(names = "--no-ocsp", description = "Skip OCSP revocation checks of the GPU chains.")
     boolean noOcsp;
 
-    @Option(names = "--max-body", defaultValue = "4194304", paramLabel = "BYTES",
+    @Option(
+        names = "--max-body",
+        defaultValue = "4194304",
+        paramLabel = "BYTES",
         description = "Largest request body accepted (default 4 MiB).")
     long maxBody;
 
-    @Option(names = "--timeout", defaultValue = "30", paramLabel = "SECONDS",
+    @Option(
+        names = "--timeout",
+        defaultValue = "30",
+        paramLabel = "SECONDS",
         description = "Longest a request may run (default 30 s).")
     long timeoutSeconds;
 
@@ -93,7 +126,8 @@ public final class VerifierCommand extends CommandGroup {
     public Integer call() throws Exception {
       if (pccsUrl != null) {
         if (options.pccs != null || options.collateral != null) {
-          throw new ParameterException(spec.commandLine(), "give one of --pccs-url, --pccs or --collateral");
+          throw new ParameterException(
+              spec.commandLine(), "give one of --pccs-url, --pccs or --collateral");
         }
         options.pccs = pccsUrl;
       }
@@ -101,17 +135,22 @@ public final class VerifierCommand extends CommandGroup {
       Optional<PolicyReaderConfig> chain = Optional.empty();
       if (rpcUrl != null || registry != null || chainId != null) {
         if (rpcUrl == null || registry == null || chainId == null) {
-          throw new ParameterException(spec.commandLine(), "a chain needs --rpc-url, --chain-id and --registry");
+          throw new ParameterException(
+              spec.commandLine(), "a chain needs --rpc-url, --chain-id and --registry");
         }
         try {
-          chain = Optional.of(PolicyReaderConfig.defaults(rpcUrl, chainId, registry)
-              .withConfirmations(confirmations, false).withCache(Duration.ZERO, 0));
+          chain =
+              Optional.of(
+                  PolicyReaderConfig.defaults(rpcUrl, chainId, registry)
+                      .withConfirmations(confirmations, false)
+                      .withCache(Duration.ZERO, 0));
         } catch (IllegalArgumentException e) {
           throw new ParameterException(spec.commandLine(), e.getMessage());
         }
       }
       if (options.at != null) {
-        throw new ParameterException(spec.commandLine(), "--at does not apply to a service (it verifies now)");
+        throw new ParameterException(
+            spec.commandLine(), "--at does not apply to a service (it verifies now)");
       }
       CollateralSource collateral = options.source();
       if (pccsUrl != null || options.pccs != null) {
@@ -119,15 +158,26 @@ public final class VerifierCommand extends CommandGroup {
       }
       VerifierService.Config config;
       try {
-        config = new VerifierService.Config(host, port, options.verifier(), collateral, gpuVerifier(), chain,
-            maxBody, Duration.ofSeconds(timeoutSeconds), Clock.systemUTC());
+        config =
+            new VerifierService.Config(
+                host,
+                port,
+                options.verifier(),
+                collateral,
+                gpuVerifier(),
+                chain,
+                maxBody,
+                Duration.ofSeconds(timeoutSeconds),
+                Clock.systemUTC());
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
       CountDownLatch stop = new CountDownLatch(1);
       try (VerifierService service = VerifierService.start(config)) {
         Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-        spec.commandLine().getOut().println("{\"listening\": \"http://" + host + ":" + service.port() + "/\"}");
+        spec.commandLine()
+            .getOut()
+            .println("{\"listening\": \"http://" + host + ":" + service.port() + "/\"}");
         spec.commandLine().getOut().flush();
         stop.await();
       }
@@ -135,9 +185,12 @@ public final class VerifierCommand extends CommandGroup {
     }
 
     private GpuEvidenceVerifier gpuVerifier() throws Exception {
-      GpuEvidenceVerifier.Builder b = gpuRoot == null ? GpuEvidenceVerifier.nvidia()
-          : GpuEvidenceVerifier.builder(certificate(gpuRoot, "--gpu-root"));
-      b.revocation(noOcsp ? RevocationChecker.disabled() : new OcspChecker(OcspChecker.Config.defaults()));
+      GpuEvidenceVerifier.Builder b =
+          gpuRoot == null
+              ? GpuEvidenceVerifier.nvidia()
+              : GpuEvidenceVerifier.builder(certificate(gpuRoot, "--gpu-root"));
+      b.revocation(
+          noOcsp ? RevocationChecker.disabled() : new OcspChecker(OcspChecker.Config.defaults()));
       if (rims != null) {
         if (rimRoot == null) {
           throw new ParameterException(spec.commandLine(), "--rims needs --rim-root");
@@ -151,7 +204,8 @@ public final class VerifierCommand extends CommandGroup {
       try {
         return Pem.certificates(options.read(file, option)).get(0);
       } catch (CertificateException | RuntimeException e) {
-        throw new ParameterException(spec.commandLine(), option + " " + file + ": not a PEM certificate");
+        throw new ParameterException(
+            spec.commandLine(), option + " " + file + ": not a PEM certificate");
       }
     }
   }

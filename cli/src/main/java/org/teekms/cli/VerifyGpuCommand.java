@@ -31,39 +31,63 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code teekms verify gpu}: verify one NVIDIA Hopper attestation report and print one JSON object. */
+/**
+ * {@code teekms verify gpu}: verify one NVIDIA Hopper attestation report and print one JSON object.
+ */
 @Command(
     name = "gpu",
     mixinStandardHelpOptions = true,
-    description = {"Verify an NVIDIA Hopper GPU attestation report: signature, device chain to the NVIDIA Device "
-        + "Identity CA, nonce, FWID, OCSP and (with --rims) measurements against RIMs.",
-        "Exit 0 valid, 1 invalid, 2 usage error."})
+    description = {
+      "Verify an NVIDIA Hopper GPU attestation report: signature, device chain to the NVIDIA Device "
+          + "Identity CA, nonce, FWID, OCSP and (with --rims) measurements against RIMs.",
+      "Exit 0 valid, 1 invalid, 2 usage error."
+    })
 public final class VerifyGpuCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--report", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--report",
+      required = true,
+      paramLabel = "FILE",
       description = "Attestation report: hex text (as nvtrust's samples) or raw bytes.")
   Path report;
 
-  @Option(names = "--cert-chain", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--cert-chain",
+      required = true,
+      paramLabel = "FILE",
       description = "Attestation key certificate chain, PEM, leaf first.")
   Path certChain;
 
-  @Option(names = "--nonce", required = true, paramLabel = "HEX", description = "The expected 32-byte nonce, hex.")
+  @Option(
+      names = "--nonce",
+      required = true,
+      paramLabel = "HEX",
+      description = "The expected 32-byte nonce, hex.")
   String nonceHex;
 
-  @Option(names = "--rims", paramLabel = "DIR", description = "Directory of RIMs (*.swidtag) to compare measurements.")
+  @Option(
+      names = "--rims",
+      paramLabel = "DIR",
+      description = "Directory of RIMs (*.swidtag) to compare measurements.")
   Path rims;
 
-  @Option(names = "--at", paramLabel = "TIME",
-      description = "Verification time, ISO-8601 instant (default: now). Certificate and OCSP validity use it.")
+  @Option(
+      names = "--at",
+      paramLabel = "TIME",
+      description =
+          "Verification time, ISO-8601 instant (default: now). Certificate and OCSP validity use it.")
   String at;
 
-  @Option(names = "--device-root", paramLabel = "FILE",
+  @Option(
+      names = "--device-root",
+      paramLabel = "FILE",
       description = "Device identity trust anchor, PEM (default: the NVIDIA Device Identity CA).")
   Path deviceRoot;
 
-  @Option(names = "--rim-root", paramLabel = "FILE",
+  @Option(
+      names = "--rim-root",
+      paramLabel = "FILE",
       description = "RIM signing trust anchor, PEM (default: the NVIDIA CoRIM signing Root CA).")
   Path rimRoot;
 
@@ -71,15 +95,20 @@ public final class VerifyGpuCommand implements Callable<Integer> {
   Revocation revocation;
 
   static final class Revocation {
-    @Option(names = "--ocsp", paramLabel = "URL", description = "OCSP responder (default " + OcspChecker.NVIDIA_OCSP + ").")
+    @Option(
+        names = "--ocsp",
+        paramLabel = "URL",
+        description = "OCSP responder (default " + OcspChecker.NVIDIA_OCSP + ").")
     URI responder;
 
     @Option(names = "--no-ocsp", description = "Skip revocation checking (reported as skipped).")
     boolean disabled;
   }
 
-  @Option(names = "--ocsp-grace",
-      description = "Accept an unreachable OCSP responder (reported as unavailable); revoked/unknown still fail.")
+  @Option(
+      names = "--ocsp-grace",
+      description =
+          "Accept an unreachable OCSP responder (reported as unavailable); revoked/unknown still fail.")
   boolean grace;
 
   @Override
@@ -88,10 +117,15 @@ public final class VerifyGpuCommand implements Callable<Integer> {
     Instant when = parseTime();
     byte[] reportBytes = readReport();
     List<X509Certificate> chain = readPem(certChain, "--cert-chain");
-    X509Certificate device = deviceRoot == null ? NvidiaRoots.deviceIdentityCa() : readPem(deviceRoot, "--device-root").get(0);
-    X509Certificate rimAnchor = rimRoot == null ? NvidiaRoots.rimSigningRootCa() : readPem(rimRoot, "--rim-root").get(0);
+    X509Certificate device =
+        deviceRoot == null
+            ? NvidiaRoots.deviceIdentityCa()
+            : readPem(deviceRoot, "--device-root").get(0);
+    X509Certificate rimAnchor =
+        rimRoot == null ? NvidiaRoots.rimSigningRootCa() : readPem(rimRoot, "--rim-root").get(0);
 
-    GpuEvidenceVerifier.Builder builder = GpuEvidenceVerifier.builder(device).revocation(revocationChecker());
+    GpuEvidenceVerifier.Builder builder =
+        GpuEvidenceVerifier.builder(device).revocation(revocationChecker());
     if (rims != null) {
       if (!Files.isDirectory(rims)) {
         throw new ParameterException(spec.commandLine(), "--rims " + rims + " is not a directory");
@@ -99,7 +133,8 @@ public final class VerifyGpuCommand implements Callable<Integer> {
       try {
         builder.rimStore(RimStore.load(rims, rimAnchor));
       } catch (IOException e) {
-        throw new ParameterException(spec.commandLine(), "cannot read --rims " + rims + ": " + e.getMessage());
+        throw new ParameterException(
+            spec.commandLine(), "cannot read --rims " + rims + ": " + e.getMessage());
       }
     }
     GpuResult result = builder.build().verifyDevice(reportBytes, chain, null, nonce, when);
@@ -138,7 +173,11 @@ public final class VerifyGpuCommand implements Callable<Integer> {
     o.put("mode", r.ocsp().mode().name());
     ArrayNode certs = o.putArray("certificates");
     for (OcspResult.CertStatus c : r.ocsp().certificates()) {
-      certs.addObject().put("subject", c.subject()).put("serial", c.serialHex()).put("status", c.status().name())
+      certs
+          .addObject()
+          .put("subject", c.subject())
+          .put("serial", c.serialHex())
+          .put("status", c.status().name())
           .put("detail", c.detail());
     }
     out.put("deviceId", r.deviceId());
@@ -155,14 +194,16 @@ public final class VerifyGpuCommand implements Callable<Integer> {
 
   private byte[] parseNonce() {
     try {
-      byte[] n = HexFormat.of().parseHex(nonceHex.startsWith("0x") ? nonceHex.substring(2) : nonceHex);
+      byte[] n =
+          HexFormat.of().parseHex(nonceHex.startsWith("0x") ? nonceHex.substring(2) : nonceHex);
       if (n.length == 32) {
         return n;
       }
     } catch (IllegalArgumentException ignored) {
       // reported below
     }
-    throw new ParameterException(spec.commandLine(), "--nonce must be 32 bytes of hex (64 hex digits)");
+    throw new ParameterException(
+        spec.commandLine(), "--nonce must be 32 bytes of hex (64 hex digits)");
   }
 
   private Instant parseTime() {
@@ -172,7 +213,8 @@ public final class VerifyGpuCommand implements Callable<Integer> {
     try {
       return Instant.parse(at);
     } catch (DateTimeParseException e) {
-      throw new ParameterException(spec.commandLine(), "--at must be an ISO-8601 instant like 2024-01-01T00:00:00Z");
+      throw new ParameterException(
+          spec.commandLine(), "--at must be an ISO-8601 instant like 2024-01-01T00:00:00Z");
     }
   }
 
@@ -199,11 +241,13 @@ public final class VerifyGpuCommand implements Callable<Integer> {
   private byte[] read(Path file, String option) {
     try {
       if (Files.size(file) > 4 * 1024 * 1024) {
-        throw new ParameterException(spec.commandLine(), option + " " + file + " is larger than 4 MiB");
+        throw new ParameterException(
+            spec.commandLine(), option + " " + file + " is larger than 4 MiB");
       }
       return Files.readAllBytes(file);
     } catch (IOException e) {
-      throw new ParameterException(spec.commandLine(), "cannot read " + option + " " + file + ": " + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(), "cannot read " + option + " " + file + ": " + e.getMessage());
     }
   }
 }

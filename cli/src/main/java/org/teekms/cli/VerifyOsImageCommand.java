@@ -13,20 +13,26 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms verify os-image --dstack FILE}: does the quote's MRTD / RTMR0-2 prove the OS image its vm_config
- * claims (dstack 0.6 measurement document path)? No DCAP here: it checks the binding only, so run
- * {@code verify quote} for the quote itself. Exit 0 proven, 1 not proven, 2 usage error.
+ * {@code teekms verify os-image --dstack FILE}: does the quote's MRTD / RTMR0-2 prove the OS image
+ * its vm_config claims (dstack 0.6 measurement document path)? No DCAP here: it checks the binding
+ * only, so run {@code verify quote} for the quote itself. Exit 0 proven, 1 not proven, 2 usage
+ * error.
  */
 @Command(
     name = "os-image",
     mixinStandardHelpOptions = true,
-    description = "Check that a dstack quote's MRTD and RTMR0-2 are the measurements of the OS image its vm_config "
-        + "names (no DCAP: the binding only) and print one JSON object.")
+    description =
+        "Check that a dstack quote's MRTD and RTMR0-2 are the measurements of the OS image its vm_config "
+            + "names (no DCAP: the binding only) and print one JSON object.")
 public final class VerifyOsImageCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--dstack", required = true, paramLabel = "FILE",
-      description = "dstack GetQuote-style JSON: {\"quote\": hex, \"event_log\": \"[...]\", \"vm_config\": \"{...}\"}.")
+  @Option(
+      names = "--dstack",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "dstack GetQuote-style JSON: {\"quote\": hex, \"event_log\": \"[...]\", \"vm_config\": \"{...}\"}.")
   Path dstack;
 
   @Override
@@ -52,8 +58,9 @@ public final class VerifyOsImageCommand implements Callable<Integer> {
       out.put("failure", "MALFORMED_QUOTE");
       out.put("error", "MALFORMED_QUOTE: " + e.getMessage());
     }
-    spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter()
-        .writeValueAsString(out));
+    spec.commandLine()
+        .getOut()
+        .println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
     return out.get("verified").asBoolean() ? 0 : 1;
   }

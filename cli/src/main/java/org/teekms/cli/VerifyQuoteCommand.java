@@ -22,28 +22,39 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms verify quote}: verifies an Intel DCAP quote (TDX or SGX) at a given time and prints one JSON object.
- * Exit 0 when valid, 1 when invalid (including malformed quotes or collateral), 2 on usage errors.
+ * {@code teekms verify quote}: verifies an Intel DCAP quote (TDX or SGX) at a given time and prints
+ * one JSON object. Exit 0 when valid, 1 when invalid (including malformed quotes or collateral), 2
+ * on usage errors.
  */
 @Command(
     name = "quote",
     mixinStandardHelpOptions = true,
-    description = "Verify an Intel TDX/SGX DCAP quote against collateral and print one JSON object.")
+    description =
+        "Verify an Intel TDX/SGX DCAP quote against collateral and print one JSON object.")
 public final class VerifyQuoteCommand implements Callable<Integer> {
   static final ObjectMapper JSON = new ObjectMapper();
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--quote", paramLabel = "FILE", description = "Quote file: binary, or hex (0x prefix allowed).")
+  @Option(
+      names = "--quote",
+      paramLabel = "FILE",
+      description = "Quote file: binary, or hex (0x prefix allowed).")
   Path quote;
 
-  @Option(names = "--event-log", paramLabel = "FILE",
-      description = "dstack JSON event log to replay against the quote's RTMRs (adds \"eventLog\" to the output).")
+  @Option(
+      names = "--event-log",
+      paramLabel = "FILE",
+      description =
+          "dstack JSON event log to replay against the quote's RTMRs (adds \"eventLog\" to the output).")
   Path eventLog;
 
-  @Option(names = "--dstack", paramLabel = "FILE",
-      description = "dstack quote + event log JSON ({\"quote\": hex, \"event_log\": \"[...]\", \"vm_config\": …}) "
-          + "instead of --quote/--event-log.")
+  @Option(
+      names = "--dstack",
+      paramLabel = "FILE",
+      description =
+          "dstack quote + event log JSON ({\"quote\": hex, \"event_log\": \"[...]\", \"vm_config\": …}) "
+              + "instead of --quote/--event-log.")
   Path dstack;
 
   @Mixin QuoteVerificationOptions options;
@@ -57,7 +68,8 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "give exactly one of --quote or --dstack");
     }
     if (dstack != null && eventLog != null) {
-      throw new ParameterException(spec.commandLine(), "--dstack carries its own event log; drop --event-log");
+      throw new ParameterException(
+          spec.commandLine(), "--dstack carries its own event log; drop --event-log");
     }
     java.util.Set<org.teekms.crypto.Bytes> golden = mrSystem.golden(spec);
     Instant time = options.time();
@@ -65,13 +77,24 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
     byte[] bytes = dstackFile != null ? dstackFile.quote() : options.read(quote, "--quote");
     if (dstackFile == null) {
-      InputFiles.pemLabel(bytes).ifPresent(label -> {
-        throw new ParameterException(spec.commandLine(), "--quote " + quote + " is " + InputFiles.describePem(label)
-            + ", not a quote (give the quote as binary or hex, e.g. a configfs-tsm outblob)");
-      });
+      InputFiles.pemLabel(bytes)
+          .ifPresent(
+              label -> {
+                throw new ParameterException(
+                    spec.commandLine(),
+                    "--quote "
+                        + quote
+                        + " is "
+                        + InputFiles.describePem(label)
+                        + ", not a quote (give the quote as binary or hex, e.g. a configfs-tsm outblob)");
+              });
     }
-    String log = dstackFile != null ? dstackFile.eventLog()
-        : eventLog == null ? null : new String(options.read(eventLog, "--event-log"), StandardCharsets.UTF_8);
+    String log =
+        dstackFile != null
+            ? dstackFile.eventLog()
+            : eventLog == null
+                ? null
+                : new String(options.read(eventLog, "--event-log"), StandardCharsets.UTF_8);
     ObjectNode out;
     QuoteVerificationResult result = null;
     TdxQuote parsed = null;
@@ -88,8 +111,12 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     if (log != null) {
       boolean replayed = false;
       if (parsed != null && parsed.tdReport() != null) {
-        replayed = EventLogJson.put(out, log, parsed.tdReport(),
-            dstackFile == null ? null : dstackFile.vmConfigOsImageHash());
+        replayed =
+            EventLogJson.put(
+                out,
+                log,
+                parsed.tdReport(),
+                dstackFile == null ? null : dstackFile.vmConfigOsImageHash());
       } else {
         ObjectNode e = out.putObject("eventLog");
         e.put("replayed", false);
@@ -112,14 +139,26 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
         valid &= launch.isEmpty();
       }
     }
-    if (dstackFile != null && dstackFile.vmConfigJson() != null && parsed != null && parsed.tdReport() != null) {
-      // Reported, not (yet) part of "valid": whether the measurements prove the vm_config's OS image.
-      out.set("osImage", OsImageJson.check(parsed.tdReport(), dstackFile.vmConfigJson(), dstackFile.eventLog()));
+    if (dstackFile != null
+        && dstackFile.vmConfigJson() != null
+        && parsed != null
+        && parsed.tdReport() != null) {
+      // Reported, not (yet) part of "valid": whether the measurements prove the vm_config's OS
+      // image.
+      out.set(
+          "osImage",
+          OsImageJson.check(parsed.tdReport(), dstackFile.vmConfigJson(), dstackFile.eventLog()));
     }
     if (parsed != null && parsed.tdReport() != null) {
-      // reported always; enforced only when the user gave golden values (this command verifies, it does not admit)
-      java.util.Optional<String[]> os = MrSystemOptions.put(out, parsed.tdReport(),
-          out.path("eventLog").path("osImageHash").asText(null), golden, false);
+      // reported always; enforced only when the user gave golden values (this command verifies, it
+      // does not admit)
+      java.util.Optional<String[]> os =
+          MrSystemOptions.put(
+              out,
+              parsed.tdReport(),
+              out.path("eventLog").path("osImageHash").asText(null),
+              golden,
+              false);
       if (os.isPresent() && valid) {
         out.put("valid", false);
         out.put("failure", os.get()[0]);
@@ -127,7 +166,9 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       }
       valid &= os.isEmpty();
     }
-    spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+    spec.commandLine()
+        .getOut()
+        .println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
     return valid ? 0 : 1;
   }
@@ -176,7 +217,9 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       ObjectNode tcb = o.putObject("tcb");
       tcb.put("platformStatus", r.tcb().platformStatus().name());
       tcb.put("platformTcbDate", r.tcb().platformTcbDate().toString());
-      tcb.put("tdxModuleStatus", r.tcb().tdxModuleStatus() == null ? null : r.tcb().tdxModuleStatus().name());
+      tcb.put(
+          "tdxModuleStatus",
+          r.tcb().tdxModuleStatus() == null ? null : r.tcb().tdxModuleStatus().name());
       tcb.put("qeStatus", r.tcb().qeStatus().name());
     }
     TdReport td = r.td();

@@ -33,24 +33,29 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms verify ratls}: verifies an RA-TLS certificate end to end — its self-signature and validity, the
- * binding of its key into the quote's REPORTDATA, the quote (DCAP), the event log replay, and, when it carries GPU
- * evidence, that the evidence is measured into RTMR3 and its nonces are bound to the key. Prints the
- * {@code verify quote} JSON plus {@code "keyBound"}, {@code "certificate"}, {@code "gpuEvidence"} and
- * {@code "osMeasurement"}: valid only when the quote's mrSystem is one of the {@code --mr-system} values the user
- * trusts ({@link MrSystemOptions}), since everything in RTMR3 is written by that OS.
- * Exit 0 valid, 1 invalid, 2 usage error.
+ * {@code teekms verify ratls}: verifies an RA-TLS certificate end to end — its self-signature and
+ * validity, the binding of its key into the quote's REPORTDATA, the quote (DCAP), the event log
+ * replay, and, when it carries GPU evidence, that the evidence is measured into RTMR3 and its
+ * nonces are bound to the key. Prints the {@code verify quote} JSON plus {@code "keyBound"}, {@code
+ * "certificate"}, {@code "gpuEvidence"} and {@code "osMeasurement"}: valid only when the quote's
+ * mrSystem is one of the {@code --mr-system} values the user trusts ({@link MrSystemOptions}),
+ * since everything in RTMR3 is written by that OS. Exit 0 valid, 1 invalid, 2 usage error.
  */
 @Command(
     name = "ratls",
     mixinStandardHelpOptions = true,
-    description = "Verify an RA-TLS certificate (quote, key binding, event log) and print one JSON object.")
+    description =
+        "Verify an RA-TLS certificate (quote, key binding, event log) and print one JSON object.")
 public final class VerifyRatlsCommand implements Callable<Integer> {
   private static final Provider BC = BouncyCastle.PROVIDER;
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--cert", required = true, paramLabel = "FILE.pem", description = "RA-TLS certificate, PEM or DER.")
+  @Option(
+      names = "--cert",
+      required = true,
+      paramLabel = "FILE.pem",
+      description = "RA-TLS certificate, PEM or DER.")
   Path cert;
 
   @Mixin QuoteVerificationOptions options;
@@ -85,7 +90,8 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
       out = failed("COLLATERAL_UNAVAILABLE", e.getMessage());
     }
     TdReport td = quote == null ? null : quote.tdReport();
-    boolean keyBound = td != null && ReportDataBinding.binds(td.reportData().toByteArray(), evidence.spki());
+    boolean keyBound =
+        td != null && ReportDataBinding.binds(td.reportData().toByteArray(), evidence.spki());
     out.put("keyBound", keyBound);
 
     ObjectNode c = out.putObject("certificate");
@@ -93,46 +99,72 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     c.put("notBefore", certificate.getNotBefore().toInstant().toString());
     c.put("notAfter", certificate.getNotAfter().toInstant().toString());
     boolean signatureValid = selfSignatureValid(certificate);
-    boolean validAt = !time.isBefore(certificate.getNotBefore().toInstant())
-        && !time.isAfter(certificate.getNotAfter().toInstant());
+    boolean validAt =
+        !time.isBefore(certificate.getNotBefore().toInstant())
+            && !time.isAfter(certificate.getNotAfter().toInstant());
     c.put("signatureValid", signatureValid);
     c.put("validAt", validAt);
     c.put("formatVersion", evidence.formatVersion());
 
     boolean replayed = false;
     if (td != null) {
-      replayed = EventLogJson.put(out, new String(evidence.eventLogJson(), java.nio.charset.StandardCharsets.UTF_8),
-          td, null);
+      replayed =
+          EventLogJson.put(
+              out,
+              new String(evidence.eventLogJson(), java.nio.charset.StandardCharsets.UTF_8),
+              td,
+              null);
     } else {
       ObjectNode e = out.putObject("eventLog");
       e.put("replayed", false);
       e.put("error", "no TD report to replay the event log against");
     }
-    Optional<String[]> launchProblem = replayed ? EventLogJson.mrConfigId(out, td) : Optional.empty();
+    Optional<String[]> launchProblem =
+        replayed ? EventLogJson.mrConfigId(out, td) : Optional.empty();
     Optional<String> gpuProblem = gpu(out, evidence);
-    Optional<String[]> osProblem = td == null ? Optional.empty()
-        : MrSystemOptions.put(out, td, out.path("eventLog").path("osImageHash").asText(null), golden, true);
+    Optional<String[]> osProblem =
+        td == null
+            ? Optional.empty()
+            : MrSystemOptions.put(
+                out, td, out.path("eventLog").path("osImageHash").asText(null), golden, true);
 
     boolean quoteValid = result != null && result.valid();
     List<String[]> problems = new java.util.ArrayList<>();
     if (!signatureValid) {
-      problems.add(new String[] {"CERTIFICATE_SIGNATURE", "the certificate's self-signature does not verify"});
+      problems.add(
+          new String[] {
+            "CERTIFICATE_SIGNATURE", "the certificate's self-signature does not verify"
+          });
     }
     if (!validAt) {
       problems.add(new String[] {"CERTIFICATE_EXPIRED", "the certificate is not valid at " + time});
     }
     if (td != null && !keyBound) {
-      problems.add(new String[] {"KEY_NOT_BOUND",
-          "quote REPORTDATA is not SHA-512(\"ratls-cert:\" || SPKI) of this certificate's key"});
+      problems.add(
+          new String[] {
+            "KEY_NOT_BOUND",
+            "quote REPORTDATA is not SHA-512(\"ratls-cert:\" || SPKI) of this certificate's key"
+          });
     }
     if (quoteValid && !replayed) {
-      problems.add(new String[] {"EVENT_LOG_INVALID", "event log: " + out.get("eventLog").get("error").asText()});
+      problems.add(
+          new String[] {
+            "EVENT_LOG_INVALID", "event log: " + out.get("eventLog").get("error").asText()
+          });
     }
     launchProblem.ifPresent(problems::add);
     gpuProblem.ifPresent(p -> problems.add(new String[] {"GPU_EVIDENCE_INVALID", p}));
     osProblem.ifPresent(problems::add);
-    boolean valid = quoteValid && keyBound && replayed && signatureValid && validAt && gpuProblem.isEmpty()
-        && td != null && osProblem.isEmpty() && launchProblem.isEmpty();
+    boolean valid =
+        quoteValid
+            && keyBound
+            && replayed
+            && signatureValid
+            && validAt
+            && gpuProblem.isEmpty()
+            && td != null
+            && osProblem.isEmpty()
+            && launchProblem.isEmpty();
     if (!valid && !problems.isEmpty() && (quoteValid || !out.has("error"))) {
       out.put("valid", false);
       out.put("failure", problems.get(0)[0]);
@@ -141,7 +173,10 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     return print(out, valid);
   }
 
-  /** GPU evidence: present, measured into RTMR3, nonces bound to this key. Returns the first problem, if any. */
+  /**
+   * GPU evidence: present, measured into RTMR3, nonces bound to this key. Returns the first
+   * problem, if any.
+   */
   private static Optional<String> gpu(ObjectNode out, RaTlsEvidence evidence) {
     ObjectNode g = out.putObject("gpuEvidence");
     Optional<byte[]> encoded = evidence.gpuEvidence();
@@ -159,7 +194,8 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     g.put("gpus", decoded.gpus().size());
     g.put("sha384", java.util.HexFormat.of().formatHex(decoded.sha384()));
     String measured = out.path("eventLog").path("gpuEvidenceHash").asText(null);
-    boolean isMeasured = measured != null && measured.equals(java.util.HexFormat.of().formatHex(decoded.sha384()));
+    boolean isMeasured =
+        measured != null && measured.equals(java.util.HexFormat.of().formatHex(decoded.sha384()));
     g.put("measuredInRtmr3", isMeasured);
     byte[] nonce = GpuNonce.forSpki(evidence.spki());
     boolean bound = true;
@@ -175,7 +211,9 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     if (!isMeasured) {
       return Optional.of("the certificate's GPU evidence is not the one last measured into RTMR3");
     }
-    return bound ? Optional.empty() : Optional.of("a GPU report's nonce is not bound to this certificate's key");
+    return bound
+        ? Optional.empty()
+        : Optional.of("a GPU report's nonce is not bound to this certificate's key");
   }
 
   private X509Certificate certificate(byte[] bytes) {
@@ -184,14 +222,15 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
       if (text.contains("-----BEGIN CERTIFICATE-----")) {
         List<X509Certificate> certs = Pem.certificates(bytes);
         if (certs.size() != 1) {
-          throw new ParameterException(spec.commandLine(), "--cert must hold one certificate, found " + certs.size());
+          throw new ParameterException(
+              spec.commandLine(), "--cert must hold one certificate, found " + certs.size());
         }
         return certs.get(0);
       }
       return Pem.certificate(bytes);
     } catch (CertificateException e) {
-      throw new ParameterException(spec.commandLine(), "--cert " + cert + " is not an X.509 certificate: "
-          + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(), "--cert " + cert + " is not an X.509 certificate: " + e.getMessage());
     }
   }
 
@@ -215,8 +254,9 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
   }
 
   private int print(ObjectNode out, boolean valid) throws Exception {
-    spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter()
-        .writeValueAsString(out));
+    spec.commandLine()
+        .getOut()
+        .println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
     return valid ? 0 : 1;
   }

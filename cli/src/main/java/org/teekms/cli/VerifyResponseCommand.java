@@ -6,21 +6,21 @@ import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.teekms.crypto.Bytes;
-import org.teekms.governance.ChainPolicyReader;
-import org.teekms.governance.PolicyReaderConfig;
-import org.teekms.verifier.ExpectedIdentity;
-import org.teekms.verifier.GpuRequirement;
-import org.teekms.verifier.ResponseVerification;
-import org.teekms.verifier.service.ChainIdentity;
-import org.teekms.verifier.SignedText;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.OcspChecker;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.RimStore;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
+import org.teekms.governance.ChainPolicyReader;
+import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.verifier.ExpectedIdentity;
+import org.teekms.verifier.GpuRequirement;
+import org.teekms.verifier.ResponseVerification;
+import org.teekms.verifier.SignedText;
+import org.teekms.verifier.service.ChainIdentity;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,100 +30,158 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code teekms verify response}: judges a signed inference response from the guest agent's signing proxy against an
- * expected identity (logic: {@link ResponseVerification}, the same code path as the verifier service). The identity is
- * either the app's on-chain policy read at one pinned block ({@code --rpc-url --chain-id --registry --app}) or the
- * user's own ({@code --compose-hash|--compose} and {@code --os-image} with its golden {@code --mr-system} values);
- * without one it is a usage error (exit 2), since a valid signature alone proves only that some TDX VM running some
- * code signed the response. Prints every check as a row; exit 0 valid, 1 invalid, 2 usage error.
+ * {@code teekms verify response}: judges a signed inference response from the guest agent's signing
+ * proxy against an expected identity (logic: {@link ResponseVerification}, the same code path as
+ * the verifier service). The identity is either the app's on-chain policy read at one pinned block
+ * ({@code --rpc-url --chain-id --registry --app}) or the user's own ({@code
+ * --compose-hash|--compose} and {@code --os-image} with its golden {@code --mr-system} values);
+ * without one it is a usage error (exit 2), since a valid signature alone proves only that some TDX
+ * VM running some code signed the response. Prints every check as a row; exit 0 valid, 1 invalid, 2
+ * usage error.
  */
 @Command(
     name = "response",
     mixinStandardHelpOptions = true,
-    description = {"Judge a signed inference response: signature -> signing address -> quote REPORTDATA -> TCB status "
-        + "-> OS image measurements -> compose hash (on chain) -> GPUs, against the app's on-chain policy "
-        + "(--rpc-url/--chain-id/--registry/--app) or an explicit identity (--compose-hash + --os-image + "
-        + "--mr-system). Prints one JSON object with every check."})
+    description = {
+      "Judge a signed inference response: signature -> signing address -> quote REPORTDATA -> TCB status "
+          + "-> OS image measurements -> compose hash (on chain) -> GPUs, against the app's on-chain policy "
+          + "(--rpc-url/--chain-id/--registry/--app) or an explicit identity (--compose-hash + --os-image + "
+          + "--mr-system). Prints one JSON object with every check."
+    })
 public final class VerifyResponseCommand implements Callable<Integer> {
-  static final String NO_IDENTITY = "no expected identity: give --rpc-url, --chain-id, --registry and --app (the "
-      + "app's on-chain policy) or --compose-hash (or --compose) and --os-image with --mr-system; without one a valid "
-      + "signature only proves that some TDX VM running some code signed the response";
+  static final String NO_IDENTITY =
+      "no expected identity: give --rpc-url, --chain-id, --registry and --app (the "
+          + "app's on-chain policy) or --compose-hash (or --compose) and --os-image with --mr-system; without one a valid "
+          + "signature only proves that some TDX VM running some code signed the response";
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--report", required = true, paramLabel = "report.json",
+  @Option(
+      names = "--report",
+      required = true,
+      paramLabel = "report.json",
       description = "The proxy's /v1/attestation/report answer.")
   Path report;
 
-  @Option(names = "--signature", required = true, paramLabel = "sig.json",
+  @Option(
+      names = "--signature",
+      required = true,
+      paramLabel = "sig.json",
       description = "The proxy's /v1/signature/{chat_id} answer.")
   Path signature;
 
-  @Option(names = "--request", required = true, paramLabel = "req.json", description = "The exact request body sent.")
+  @Option(
+      names = "--request",
+      required = true,
+      paramLabel = "req.json",
+      description = "The exact request body sent.")
   Path request;
 
-  @Option(names = "--response", required = true, paramLabel = "resp.json",
-      description = "The exact response body received (for streams: every byte of the event stream).")
+  @Option(
+      names = "--response",
+      required = true,
+      paramLabel = "resp.json",
+      description =
+          "The exact response body received (for streams: every byte of the event stream).")
   Path response;
 
-  @Option(names = "--method", defaultValue = "POST", paramLabel = "METHOD",
+  @Option(
+      names = "--method",
+      defaultValue = "POST",
+      paramLabel = "METHOD",
       description = "The HTTP method of the request (default: POST); a v2 signature covers it.")
   String method;
 
-  @Option(names = "--path", defaultValue = "/v1/chat/completions", paramLabel = "TARGET",
-      description = "The request-target you sent, path and query exactly (default: /v1/chat/completions); a v2 "
-          + "signature covers it.")
+  @Option(
+      names = "--path",
+      defaultValue = "/v1/chat/completions",
+      paramLabel = "TARGET",
+      description =
+          "The request-target you sent, path and query exactly (default: /v1/chat/completions); a v2 "
+              + "signature covers it.")
   String path;
 
-  @Option(names = "--accept-near-text",
-      description = "Also accept the NEAR-compatible signed texts sha256(request):sha256(response) and "
-          + "model:sha256(request):sha256(response) (its model must be the request's model), which bind no method, "
-          + "path or query.")
+  @Option(
+      names = "--accept-near-text",
+      description =
+          "Also accept the NEAR-compatible signed texts sha256(request):sha256(response) and "
+              + "model:sha256(request):sha256(response) (its model must be the request's model), which bind no method, "
+              + "path or query.")
   boolean acceptNearText;
 
-  @Option(names = "--rpc-url", paramLabel = "URL",
-      description = "JSON-RPC endpoint of the chain holding the registry: the expected identity is the app's "
-          + "on-chain policy, read at one pinned block (needs --chain-id, --registry, --app).")
+  @Option(
+      names = "--rpc-url",
+      paramLabel = "URL",
+      description =
+          "JSON-RPC endpoint of the chain holding the registry: the expected identity is the app's "
+              + "on-chain policy, read at one pinned block (needs --chain-id, --registry, --app).")
   String rpcUrl;
 
-  @Option(names = "--chain-id", paramLabel = "ID", description = "The chain id the registry lives on.")
+  @Option(
+      names = "--chain-id",
+      paramLabel = "ID",
+      description = "The chain id the registry lives on.")
   Long chainId;
 
   @Option(names = "--registry", paramLabel = "ADDRESS", description = "The KmsRegistry contract.")
   String registry;
 
-  @Option(names = "--app", paramLabel = "APP_ID",
-      description = "The app (its AppPolicy address) the CVM must belong to; with --rpc-url its policy is read.")
+  @Option(
+      names = "--app",
+      paramLabel = "APP_ID",
+      description =
+          "The app (its AppPolicy address) the CVM must belong to; with --rpc-url its policy is read.")
   String app;
 
-  @Option(names = "--confirmations", defaultValue = "0", paramLabel = "N",
+  @Option(
+      names = "--confirmations",
+      defaultValue = "0",
+      paramLabel = "N",
       description = "Read the policy at head - N (default 0: the newest block).")
   int confirmations;
 
   static final class ComposeChoice {
-    @Option(names = "--compose", paramLabel = "app-compose.json",
-        description = "The app-compose file you expect the CVM to run (its SHA-256 is the compose hash).")
+    @Option(
+        names = "--compose",
+        paramLabel = "app-compose.json",
+        description =
+            "The app-compose file you expect the CVM to run (its SHA-256 is the compose hash).")
     Path compose;
 
-    @Option(names = "--compose-hash", paramLabel = "HEX", description = "The compose hash you expect (32 bytes).")
+    @Option(
+        names = "--compose-hash",
+        paramLabel = "HEX",
+        description = "The compose hash you expect (32 bytes).")
     String composeHash;
   }
 
-  @ArgGroup(exclusive = true, multiplicity = "0..1") ComposeChoice composeChoice;
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
+  ComposeChoice composeChoice;
 
-  @Option(names = "--os-image", paramLabel = "HEX",
-      description = "The OS image hash you expect (32 bytes; with --compose-hash): the quote's mrSystem must be one of "
-          + "the --mr-system golden values.")
+  @Option(
+      names = "--os-image",
+      paramLabel = "HEX",
+      description =
+          "The OS image hash you expect (32 bytes; with --compose-hash): the quote's mrSystem must be one of "
+              + "the --mr-system golden values.")
   String osImage;
 
-  @Option(names = "--nonce", paramLabel = "HEX", description = "The nonce you asked the report for (32 bytes).")
+  @Option(
+      names = "--nonce",
+      paramLabel = "HEX",
+      description = "The nonce you asked the report for (32 bytes).")
   String nonce;
 
-  @Option(names = "--gpu-root", paramLabel = "PEM",
+  @Option(
+      names = "--gpu-root",
+      paramLabel = "PEM",
       description = "GPU device identity root (default: NVIDIA's Device Identity CA).")
   Path gpuRoot;
 
-  @Option(names = "--rims", paramLabel = "DIR", description = "RIM store to compare GPU measurements with.")
+  @Option(
+      names = "--rims",
+      paramLabel = "DIR",
+      description = "RIM store to compare GPU measurements with.")
   Path rims;
 
   @Option(names = "--rim-root", paramLabel = "PEM", description = "RIM signing root for --rims.")
@@ -132,9 +190,11 @@ public final class VerifyResponseCommand implements Callable<Integer> {
   @Option(names = "--no-ocsp", description = "Skip OCSP revocation checks of the GPU chains.")
   boolean noOcsp;
 
-  @Option(names = "--require-gpu",
-      description = "With an explicit identity: require GPU evidence, its measurements matched with --rims. (With "
-          + "--rpc-url the app's GPU policy decides.)")
+  @Option(
+      names = "--require-gpu",
+      description =
+          "With an explicit identity: require GPU evidence, its measurements matched with --rims. (With "
+              + "--rpc-url the app's GPU policy decides.)")
   boolean requireGpu;
 
   @Mixin QuoteVerificationOptions options;
@@ -144,7 +204,8 @@ public final class VerifyResponseCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     options.requireOneCollateralSource();
-    Optional<Bytes> expectedNonce = nonce == null ? Optional.empty() : Optional.of(Bytes.copyOf(hex("--nonce", nonce)));
+    Optional<Bytes> expectedNonce =
+        nonce == null ? Optional.empty() : Optional.of(Bytes.copyOf(hex("--nonce", nonce)));
     SignedText.Endpoint endpoint;
     try {
       endpoint = new SignedText.Endpoint(method, path);
@@ -154,10 +215,22 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     ExpectedIdentity identity = identity();
     ResponseVerification.Result result;
     try {
-      result = new ResponseVerification(new ResponseVerification.Settings(options.verifier(), options.source(),
-          options.time(), gpuVerifier(), endpoint, acceptNearText, expectedNonce))
-          .verify(identity, options.read(report, "--report"), options.read(signature, "--signature"),
-              options.read(request, "--request"), options.read(response, "--response"));
+      result =
+          new ResponseVerification(
+                  new ResponseVerification.Settings(
+                      options.verifier(),
+                      options.source(),
+                      options.time(),
+                      gpuVerifier(),
+                      endpoint,
+                      acceptNearText,
+                      expectedNonce))
+              .verify(
+                  identity,
+                  options.read(report, "--report"),
+                  options.read(signature, "--signature"),
+                  options.read(request, "--request"),
+                  options.read(response, "--response"));
     } catch (QuoteVerificationOptions.CollateralLoadException e) {
       var o = VerifyQuoteCommand.JSON.createObjectNode();
       o.put("valid", false);
@@ -168,29 +241,39 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     return print(result.toJson(), result.valid());
   }
 
-  /** The expected identity: the on-chain policy, or the explicit one; neither (or a mix) is a usage error. */
+  /**
+   * The expected identity: the on-chain policy, or the explicit one; neither (or a mix) is a usage
+   * error.
+   */
   private ExpectedIdentity identity() {
     boolean chain = rpcUrl != null || registry != null || chainId != null;
     boolean explicit = composeChoice != null || osImage != null;
     if (chain && explicit) {
-      throw new ParameterException(spec.commandLine(), "give either the on-chain identity (--rpc-url, --chain-id, "
-          + "--registry, --app) or an explicit one (--compose-hash, --os-image), not both");
+      throw new ParameterException(
+          spec.commandLine(),
+          "give either the on-chain identity (--rpc-url, --chain-id, "
+              + "--registry, --app) or an explicit one (--compose-hash, --os-image), not both");
     }
     if (chain) {
       if (rpcUrl == null || registry == null || chainId == null || app == null) {
-        throw new ParameterException(spec.commandLine(), "the on-chain identity needs --rpc-url, --chain-id, "
-            + "--registry and --app");
+        throw new ParameterException(
+            spec.commandLine(),
+            "the on-chain identity needs --rpc-url, --chain-id, " + "--registry and --app");
       }
       if (!mrSystem.mrSystems.isEmpty() || requireGpu) {
-        throw new ParameterException(spec.commandLine(), "--mr-system and --require-gpu come from the chain with "
-            + "--rpc-url (the registry's golden measurements and the app's GPU policy)");
+        throw new ParameterException(
+            spec.commandLine(),
+            "--mr-system and --require-gpu come from the chain with "
+                + "--rpc-url (the registry's golden measurements and the app's GPU policy)");
       }
       address("--registry", registry);
       address("--app", app);
       PolicyReaderConfig config;
       try {
-        config = PolicyReaderConfig.defaults(rpcUrl, chainId, registry).withConfirmations(confirmations, false)
-            .withCache(java.time.Duration.ZERO, 0);
+        config =
+            PolicyReaderConfig.defaults(rpcUrl, chainId, registry)
+                .withConfirmations(confirmations, false)
+                .withCache(java.time.Duration.ZERO, 0);
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
@@ -199,16 +282,25 @@ public final class VerifyResponseCommand implements Callable<Integer> {
       }
     }
     if (composeChoice == null || osImage == null) {
-      throw new ParameterException(spec.commandLine(), composeChoice == null && osImage == null ? NO_IDENTITY
-          : "an explicit identity needs both --compose-hash (or --compose) and --os-image");
+      throw new ParameterException(
+          spec.commandLine(),
+          composeChoice == null && osImage == null
+              ? NO_IDENTITY
+              : "an explicit identity needs both --compose-hash (or --compose) and --os-image");
     }
-    Bytes composeHash = composeChoice.compose != null
-        ? Bytes.copyOf(Digests.sha256(options.read(composeChoice.compose, "--compose")))
-        : Bytes.copyOf(hex("--compose-hash", composeChoice.composeHash));
-    Optional<Bytes> appId = app == null ? Optional.empty() : Optional.of(Bytes.copyOf(address("--app", app)));
-    return ExpectedIdentity.explicit(appId, composeHash, Bytes.copyOf(hex("--os-image", osImage)),
-        mrSystem.golden(spec), QuotePolicy.builder().build(), requireGpu
-            ? new GpuRequirement(1, "", Optional.empty(), true) : GpuRequirement.NONE);
+    Bytes composeHash =
+        composeChoice.compose != null
+            ? Bytes.copyOf(Digests.sha256(options.read(composeChoice.compose, "--compose")))
+            : Bytes.copyOf(hex("--compose-hash", composeChoice.composeHash));
+    Optional<Bytes> appId =
+        app == null ? Optional.empty() : Optional.of(Bytes.copyOf(address("--app", app)));
+    return ExpectedIdentity.explicit(
+        appId,
+        composeHash,
+        Bytes.copyOf(hex("--os-image", osImage)),
+        mrSystem.golden(spec),
+        QuotePolicy.builder().build(),
+        requireGpu ? new GpuRequirement(1, "", Optional.empty(), true) : GpuRequirement.NONE);
   }
 
   private byte[] address(String option, String value) {
@@ -221,13 +313,17 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       // below
     }
-    throw new ParameterException(spec.commandLine(), option + " must be a 20-byte address (0x + 40 hex digits)");
+    throw new ParameterException(
+        spec.commandLine(), option + " must be a 20-byte address (0x + 40 hex digits)");
   }
 
   private GpuEvidenceVerifier gpuVerifier() throws Exception {
-    GpuEvidenceVerifier.Builder b = gpuRoot == null ? GpuEvidenceVerifier.nvidia()
-        : GpuEvidenceVerifier.builder(certificate(gpuRoot, "--gpu-root"));
-    b.revocation(noOcsp ? RevocationChecker.disabled() : new OcspChecker(OcspChecker.Config.defaults()));
+    GpuEvidenceVerifier.Builder b =
+        gpuRoot == null
+            ? GpuEvidenceVerifier.nvidia()
+            : GpuEvidenceVerifier.builder(certificate(gpuRoot, "--gpu-root"));
+    b.revocation(
+        noOcsp ? RevocationChecker.disabled() : new OcspChecker(OcspChecker.Config.defaults()));
     if (rims != null) {
       if (rimRoot == null) {
         throw new ParameterException(spec.commandLine(), "--rims needs --rim-root");
@@ -241,7 +337,8 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     try {
       return Pem.certificates(options.read(file, option)).get(0);
     } catch (CertificateException | RuntimeException e) {
-      throw new ParameterException(spec.commandLine(), option + " " + file + ": not a PEM certificate");
+      throw new ParameterException(
+          spec.commandLine(), option + " " + file + ": not a PEM certificate");
     }
   }
 
@@ -258,8 +355,9 @@ public final class VerifyResponseCommand implements Callable<Integer> {
   }
 
   private int print(com.fasterxml.jackson.databind.JsonNode out, boolean valid) throws Exception {
-    spec.commandLine().getOut().println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter()
-        .writeValueAsString(out));
+    spec.commandLine()
+        .getOut()
+        .println(VerifyQuoteCommand.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
     spec.commandLine().getOut().flush();
     return valid ? 0 : 1;
   }

@@ -38,7 +38,8 @@ class CliErrorsTest {
 
   private static String[] run(Exception thrown) {
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new Boom(thrown)).setExecutionExceptionHandler(new CliErrors());
+    CommandLine cli =
+        new CommandLine(new Boom(thrown)).setExecutionExceptionHandler(new CliErrors());
     cli.setErr(new PrintWriter(err, true));
     int exit = cli.execute();
     return new String[] {Integer.toString(exit), err.toString()};
@@ -46,19 +47,28 @@ class CliErrorsTest {
 
   static Stream<Arguments> escapedExceptions() {
     return Stream.of(
-        Arguments.of(new RuntimeException("cannot reach the KMS at kms-1:8443",
-            Status.UNAVAILABLE.withDescription("io exception").withCause(new ConnectException("Connection refused"))
-                .asRuntimeException()),
+        Arguments.of(
+            new RuntimeException(
+                "cannot reach the KMS at kms-1:8443",
+                Status.UNAVAILABLE
+                    .withDescription("io exception")
+                    .withCause(new ConnectException("Connection refused"))
+                    .asRuntimeException()),
             "boom: cannot reach the KMS at kms-1:8443 (UNAVAILABLE: io exception: connection refused (nothing listens "
                 + "there, or a firewall rejects it))"),
-        Arguments.of(new UncheckedIOException(new NoSuchFileException("/tmp/collateral/tcb_info.json")),
+        Arguments.of(
+            new UncheckedIOException(new NoSuchFileException("/tmp/collateral/tcb_info.json")),
             "boom: no such file: /tmp/collateral/tcb_info.json"),
-        Arguments.of(new IllegalStateException("fetching collateral from https://pccs.example:8081",
-            new UnknownHostException("pccs.example")),
+        Arguments.of(
+            new IllegalStateException(
+                "fetching collateral from https://pccs.example:8081",
+                new UnknownHostException("pccs.example")),
             "boom: fetching collateral from https://pccs.example:8081 (unknown host pccs.example)"),
-        Arguments.of(new NullPointerException(),
+        Arguments.of(
+            new NullPointerException(),
             "boom: failed without a reason (NullPointerException); TEEKMS_DEBUG=1 shows where"),
-        Arguments.of(new IllegalArgumentException("line one\n  line two"), "boom: line one line two"));
+        Arguments.of(
+            new IllegalArgumentException("line one\n  line two"), "boom: line one line two"));
   }
 
   @ParameterizedTest(name = "{1}")
@@ -67,7 +77,8 @@ class CliErrorsTest {
     String[] r = run(thrown);
     assertEquals("1", r[0], r[1]);
     assertEquals(line + System.lineSeparator(), r[1]);
-    assertFalse(r[1].contains("\tat ") || r[1].contains("Exception:") || r[1].contains("io.grpc"), r[1]);
+    assertFalse(
+        r[1].contains("\tat ") || r[1].contains("Exception:") || r[1].contains("io.grpc"), r[1]);
     assertEquals(1, r[1].lines().count(), r[1]);
   }
 

@@ -34,27 +34,72 @@ class KmsStatusReportTest {
 
   /** A node with nothing wrong. */
   static KmsStatus.Builder healthy() {
-    return KmsStatus.newBuilder().setKmsId("k").setNow(NOW.toEpochMilli()).setCurrentGeneration(1)
+    return KmsStatus.newBuilder()
+        .setKmsId("k")
+        .setNow(NOW.toEpochMilli())
+        .setCurrentGeneration(1)
         .setTrustConfigurationDigest(ByteString.copyFrom(new byte[32]))
-        .addGenerations(GenerationStatus.newBuilder().setGeneration(1).setState("CURRENT")
-            .setRootAddress(ByteString.copyFrom(new byte[20])).setCaCertificateSha256(ByteString.copyFrom(new byte[32]))
-            .setCaNotAfter(at(Duration.ofDays(3650))).setCreatedAt(at(Duration.ofDays(-30))))
+        .addGenerations(
+            GenerationStatus.newBuilder()
+                .setGeneration(1)
+                .setState("CURRENT")
+                .setRootAddress(ByteString.copyFrom(new byte[20]))
+                .setCaCertificateSha256(ByteString.copyFrom(new byte[32]))
+                .setCaNotAfter(at(Duration.ofDays(3650)))
+                .setCreatedAt(at(Duration.ofDays(-30))))
         .setDatabase(DatabaseStatus.newBuilder().setUp(true).setLatencyMs(2))
-        .setAudit(AuditChainStatus.newBuilder().setReadable(true).setHeadSeq(12)
-            .setHeadHash(ByteString.copyFrom(new byte[32])))
-        .setChain(ChainStatus.newBuilder().setConfigured(true).setChainId(1).setQuorum(2).setEndpointsUp(3)
-            .setRegistryAddress(ByteString.copyFrom(new byte[20])).setConfirmations(3).setPinnedBlock(100)
-            .setPinnedBlockHash("0xab").setPinnedBlockTime(at(Duration.ofSeconds(-36)))
-            .addEndpoints(RpcEndpointStatus.newBuilder().setEndpoint("https://a.example").setUp(true).setHead(103))
-            .addEndpoints(RpcEndpointStatus.newBuilder().setEndpoint("https://b.example").setUp(true).setHead(104))
-            .addEndpoints(RpcEndpointStatus.newBuilder().setEndpoint("https://c.example").setUp(true).setHead(103)))
-        .setCollateral(CollateralStatus.newBuilder().setCached(true).setEntries(1).setMaxAgeSeconds(86400)
-            .setOldestFetchedAt(at(Duration.ofHours(-2))).setEarliestExpiry(at(Duration.ofHours(22)))
-            .setEarliestNextUpdate(at(Duration.ofDays(20))))
-        .setCertificate(CertificateStatus.newBuilder().setNotBefore(at(Duration.ofHours(-1)))
-            .setNotAfter(at(Duration.ofHours(23))).setSha256(ByteString.copyFrom(new byte[32])))
-        .setReplicas(ReplicaStatus.newBuilder().addPeers(ReplicaPeer.newBuilder().setNodeId("n1")
-            .setSealingKeyId("key1").setSealedGenerations(1).setThisNode(true)));
+        .setAudit(
+            AuditChainStatus.newBuilder()
+                .setReadable(true)
+                .setHeadSeq(12)
+                .setHeadHash(ByteString.copyFrom(new byte[32])))
+        .setChain(
+            ChainStatus.newBuilder()
+                .setConfigured(true)
+                .setChainId(1)
+                .setQuorum(2)
+                .setEndpointsUp(3)
+                .setRegistryAddress(ByteString.copyFrom(new byte[20]))
+                .setConfirmations(3)
+                .setPinnedBlock(100)
+                .setPinnedBlockHash("0xab")
+                .setPinnedBlockTime(at(Duration.ofSeconds(-36)))
+                .addEndpoints(
+                    RpcEndpointStatus.newBuilder()
+                        .setEndpoint("https://a.example")
+                        .setUp(true)
+                        .setHead(103))
+                .addEndpoints(
+                    RpcEndpointStatus.newBuilder()
+                        .setEndpoint("https://b.example")
+                        .setUp(true)
+                        .setHead(104))
+                .addEndpoints(
+                    RpcEndpointStatus.newBuilder()
+                        .setEndpoint("https://c.example")
+                        .setUp(true)
+                        .setHead(103)))
+        .setCollateral(
+            CollateralStatus.newBuilder()
+                .setCached(true)
+                .setEntries(1)
+                .setMaxAgeSeconds(86400)
+                .setOldestFetchedAt(at(Duration.ofHours(-2)))
+                .setEarliestExpiry(at(Duration.ofHours(22)))
+                .setEarliestNextUpdate(at(Duration.ofDays(20))))
+        .setCertificate(
+            CertificateStatus.newBuilder()
+                .setNotBefore(at(Duration.ofHours(-1)))
+                .setNotAfter(at(Duration.ofHours(23)))
+                .setSha256(ByteString.copyFrom(new byte[32])))
+        .setReplicas(
+            ReplicaStatus.newBuilder()
+                .addPeers(
+                    ReplicaPeer.newBuilder()
+                        .setNodeId("n1")
+                        .setSealingKeyId("key1")
+                        .setSealedGenerations(1)
+                        .setThisNode(true)));
   }
 
   private static List<String> problems(KmsStatus s) {
@@ -69,7 +114,8 @@ class KmsStatusReportTest {
     List<String> problems = new ArrayList<>();
     KmsStatusReport.put(json, healthy().build(), WARN, problems);
     assertEquals(List.of(), problems);
-    assertEquals(104, json.path("chain").path("head").asLong(), "the highest head any endpoint reported");
+    assertEquals(
+        104, json.path("chain").path("head").asLong(), "the highest head any endpoint reported");
     assertEquals(100, json.path("chain").path("pinnedBlock").asLong());
     assertEquals(36, json.path("chain").path("pinnedBlockAgeSeconds").asLong());
     assertEquals(7200, json.path("collateral").path("ageSeconds").asLong());
@@ -80,26 +126,69 @@ class KmsStatusReportTest {
 
   @Test
   void eachUnhealthyPartIsReportedInWords() {
-    assertEquals(List.of("database: database unreachable: Connection refused"), problems(healthy()
-        .setDatabase(DatabaseStatus.newBuilder().setUp(false).setError("database unreachable: Connection refused"))
-        .build()));
-    assertEquals(List.of("audit chain: broken at seq 7: entry hash mismatch (docs/audit-log.md)"), problems(healthy()
-        .setAudit(AuditChainStatus.newBuilder().setReadable(true).setVerified(true).setValid(false)
-            .setProblem("seq 7: entry hash mismatch")).build()));
-    assertEquals(List.of("chain: 1 of 3 RPC endpoints answer, 2 needed: admissions are refused as CHAIN_UNAVAILABLE"),
+    assertEquals(
+        List.of("database: database unreachable: Connection refused"),
+        problems(
+            healthy()
+                .setDatabase(
+                    DatabaseStatus.newBuilder()
+                        .setUp(false)
+                        .setError("database unreachable: Connection refused"))
+                .build()));
+    assertEquals(
+        List.of("audit chain: broken at seq 7: entry hash mismatch (docs/audit-log.md)"),
+        problems(
+            healthy()
+                .setAudit(
+                    AuditChainStatus.newBuilder()
+                        .setReadable(true)
+                        .setVerified(true)
+                        .setValid(false)
+                        .setProblem("seq 7: entry hash mismatch"))
+                .build()));
+    assertEquals(
+        List.of(
+            "chain: 1 of 3 RPC endpoints answer, 2 needed: admissions are refused as CHAIN_UNAVAILABLE"),
         problems(healthy().setChain(healthy().getChain().toBuilder().setEndpointsUp(1)).build()));
-    assertTrue(problems(healthy().setChain(ChainStatus.newBuilder().setConfigured(false)).build()).get(0)
-        .startsWith("chain: not configured"));
-    assertEquals(List.of("quote collateral: expires in 2 h 0 min (at 2030-01-01T14:00:00Z)"), problems(healthy()
-        .setCollateral(healthy().getCollateral().toBuilder().setEarliestExpiry(at(Duration.ofHours(2)))).build()));
-    assertEquals(List.of("RA-TLS certificate: expired at 2030-01-01T11:59:00Z"), problems(healthy()
-        .setCertificate(healthy().getCertificate().toBuilder().setNotAfter(at(Duration.ofMinutes(-1)))).build()));
-    assertEquals(List.of("replicas: root generations [2] have no copy sealed under this node's key: it cannot serve "
-        + "them and no teekms.onboarding.source is set"), problems(healthy()
-        .setReplicas(healthy().getReplicas().toBuilder().addMissingCopies(2)).build()));
-    assertEquals(List.of("rotation job j1 (ROOT_ROTATION, GENERATED) retrying after 3 attempts: db timeout"),
-        problems(healthy().addRotationJobs(RotationJobSummary.newBuilder().setJobId("j1").setKind("ROOT_ROTATION")
-            .setState("GENERATED").setAttempts(3).setLastError("db timeout")).build()));
+    assertTrue(
+        problems(healthy().setChain(ChainStatus.newBuilder().setConfigured(false)).build())
+            .get(0)
+            .startsWith("chain: not configured"));
+    assertEquals(
+        List.of("quote collateral: expires in 2 h 0 min (at 2030-01-01T14:00:00Z)"),
+        problems(
+            healthy()
+                .setCollateral(
+                    healthy().getCollateral().toBuilder()
+                        .setEarliestExpiry(at(Duration.ofHours(2))))
+                .build()));
+    assertEquals(
+        List.of("RA-TLS certificate: expired at 2030-01-01T11:59:00Z"),
+        problems(
+            healthy()
+                .setCertificate(
+                    healthy().getCertificate().toBuilder().setNotAfter(at(Duration.ofMinutes(-1))))
+                .build()));
+    assertEquals(
+        List.of(
+            "replicas: root generations [2] have no copy sealed under this node's key: it cannot serve "
+                + "them and no teekms.onboarding.source is set"),
+        problems(
+            healthy()
+                .setReplicas(healthy().getReplicas().toBuilder().addMissingCopies(2))
+                .build()));
+    assertEquals(
+        List.of("rotation job j1 (ROOT_ROTATION, GENERATED) retrying after 3 attempts: db timeout"),
+        problems(
+            healthy()
+                .addRotationJobs(
+                    RotationJobSummary.newBuilder()
+                        .setJobId("j1")
+                        .setKind("ROOT_ROTATION")
+                        .setState("GENERATED")
+                        .setAttempts(3)
+                        .setLastError("db timeout"))
+                .build()));
   }
 
   @Test
@@ -115,7 +204,10 @@ class KmsStatusReportTest {
   void anUncachedCollateralSourceShowsNoExpiry() {
     ObjectNode json = VerifyQuoteCommand.JSON.createObjectNode();
     List<String> problems = new ArrayList<>();
-    KmsStatusReport.put(json, healthy().setCollateral(CollateralStatus.newBuilder().setCached(false)).build(), WARN,
+    KmsStatusReport.put(
+        json,
+        healthy().setCollateral(CollateralStatus.newBuilder().setCached(false)).build(),
+        WARN,
         problems);
     assertEquals(List.of(), problems);
     assertFalse(json.path("collateral").has("expiresAt"));

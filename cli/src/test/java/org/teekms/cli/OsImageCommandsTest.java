@@ -16,11 +16,15 @@ import org.junit.jupiter.api.io.TempDir;
 import org.teekms.attest.Fixtures;
 import picocli.CommandLine;
 
-/** {@code teekms measure}, {@code verify os-image} and the {@code osImage} object of {@code verify quote --dstack}. */
+/**
+ * {@code teekms measure}, {@code verify os-image} and the {@code osImage} object of {@code verify
+ * quote --dstack}.
+ */
 class OsImageCommandsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String LITE = "dstack/tdx-lite-getquote.json";
-  private static final String LITE_HASH = "e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db";
+  private static final String LITE_HASH =
+      "e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db";
 
   @TempDir Path dir;
 
@@ -80,12 +84,14 @@ class OsImageCommandsTest {
     assertEquals("OS_IMAGE_MEASUREMENT_MISMATCH", j.get("failure").asText());
     assertEquals("[\"RTMR0\"]", j.get("mismatches").toString());
     assertTrue(j.get("error").asText().contains("RTMR0 differs"), j.get("error").asText());
-    assertFalse(j.get("expected").get("rtmr0").asText().equals(j.get("actual").get("rtmr0").asText()));
+    assertFalse(
+        j.get("expected").get("rtmr0").asText().equals(j.get("actual").get("rtmr0").asText()));
   }
 
   @Test
   void verifyOsImageOnTheLegacyCaptureSaysTheDocumentIsMissing() throws Exception {
-    Run r = run("verify", "os-image", "--dstack", Fixtures.path("dstack/quote-report.json").toString());
+    Run r =
+        run("verify", "os-image", "--dstack", Fixtures.path("dstack/quote-report.json").toString());
     assertEquals(1, r.exit(), r.err());
     JsonNode j = r.json();
     assertEquals("MEASUREMENT_DOCUMENT_MISSING", j.get("failure").asText());
@@ -123,7 +129,8 @@ class OsImageCommandsTest {
     assertEquals("EVENT_LOG_INVALID", r.json().get("failure").asText());
 
     assertEquals(2, run("verify", "os-image").exit());
-    assertEquals(2, run("verify", "os-image", "--dstack", dir.resolve("absent.json").toString()).exit());
+    assertEquals(
+        2, run("verify", "os-image", "--dstack", dir.resolve("absent.json").toString()).exit());
   }
 
   @Test
@@ -151,18 +158,22 @@ class OsImageCommandsTest {
 
   @Test
   void measureBadInput() throws Exception {
-    Path legacyVm = Files.writeString(dir.resolve("legacy.json"),
-        JSON.readTree(Fixtures.bytes("dstack/quote-report.json")).get("vm_config").asText());
+    Path legacyVm =
+        Files.writeString(
+            dir.resolve("legacy.json"),
+            JSON.readTree(Fixtures.bytes("dstack/quote-report.json")).get("vm_config").asText());
     Run r = run("measure", "--vm-config", legacyVm.toString());
     assertEquals(1, r.exit(), r.err());
     assertEquals("MEASUREMENT_DOCUMENT_MISSING", r.json().get("failure").asText());
-    assertEquals("14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67",
+    assertEquals(
+        "14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67",
         r.json().get("osImageHash").asText());
 
     Path junk = Files.writeString(dir.resolve("junk.json"), "[1,2]");
     r = run("measure", "--vm-config", junk.toString());
     assertEquals(1, r.exit());
-    assertEquals("VM_CONFIG_INVALID: vm_config must be a JSON object", r.json().get("error").asText());
+    assertEquals(
+        "VM_CONFIG_INVALID: vm_config must be a JSON object", r.json().get("error").asText());
 
     JsonNode c = capture();
     Path vm = Files.writeString(dir.resolve("vm.json"), c.get("vm_config").asText());
@@ -174,24 +185,41 @@ class OsImageCommandsTest {
     Path badLog = Files.writeString(dir.resolve("bad.json"), "{");
     r = run("measure", "--vm-config", vm.toString(), "--event-log", badLog.toString());
     assertEquals(2, r.exit());
-    assertTrue(r.err().contains(": --event-log " + badLog + ": event log is not valid JSON"), r.err());
+    assertTrue(
+        r.err().contains(": --event-log " + badLog + ": event log is not valid JSON"), r.err());
     assertEquals(2, run("measure").exit());
   }
 
   @Test
   void verifyQuoteWithADstackFileCarriesTheOsImageObject() throws Exception {
-    Run r = run("verify", "quote", "--dstack", Fixtures.path(LITE).toString(),
-        "--collateral", Fixtures.path(VerifyRatlsCommandTest.DSTACK_COLLATERAL).toString(),
-        "--at", VerifyRatlsCommandTest.DSTACK_AT);
+    Run r =
+        run(
+            "verify",
+            "quote",
+            "--dstack",
+            Fixtures.path(LITE).toString(),
+            "--collateral",
+            Fixtures.path(VerifyRatlsCommandTest.DSTACK_COLLATERAL).toString(),
+            "--at",
+            VerifyRatlsCommandTest.DSTACK_AT);
     JsonNode os = r.json().get("osImage");
     assertTrue(os.get("verified").asBoolean(), os.toString());
     assertEquals(LITE_HASH, os.get("osImageHash").asText());
-    assertTrue(r.json().get("eventLog").get("replayed").asBoolean(), r.json().get("eventLog").toString());
+    assertTrue(
+        r.json().get("eventLog").get("replayed").asBoolean(), r.json().get("eventLog").toString());
 
-    Run legacy = run("verify", "quote", "--dstack", Fixtures.path("dstack/quote-report.json").toString(),
-        "--collateral", Fixtures.path(VerifyRatlsCommandTest.DSTACK_COLLATERAL).toString(),
-        "--at", VerifyRatlsCommandTest.DSTACK_AT);
+    Run legacy =
+        run(
+            "verify",
+            "quote",
+            "--dstack",
+            Fixtures.path("dstack/quote-report.json").toString(),
+            "--collateral",
+            Fixtures.path(VerifyRatlsCommandTest.DSTACK_COLLATERAL).toString(),
+            "--at",
+            VerifyRatlsCommandTest.DSTACK_AT);
     assertEquals(0, legacy.exit(), legacy.err());
-    assertEquals("MEASUREMENT_DOCUMENT_MISSING", legacy.json().get("osImage").get("failure").asText());
+    assertEquals(
+        "MEASUREMENT_DOCUMENT_MISSING", legacy.json().get("osImage").get("failure").asText());
   }
 }

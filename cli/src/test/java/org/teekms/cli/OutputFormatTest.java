@@ -11,12 +11,14 @@ import org.teekms.attest.Fixtures;
 import picocli.CommandLine;
 
 /**
- * {@code --output table|json}: JSON for scripts (the default off a terminal), tables for people (the default on one);
- * text that is not one JSON document passes unchanged; exit codes do not depend on the format.
+ * {@code --output table|json}: JSON for scripts (the default off a terminal), tables for people
+ * (the default on one); text that is not one JSON document passes unchanged; exit codes do not
+ * depend on the format.
  */
 class OutputFormatTest {
   private static final String QUOTE = Fixtures.path("dcap-qvl/tdx_quote_v4.bin").toString();
-  private static final String COLLATERAL = Fixtures.path("dcap-qvl/tdx_quote_v4_collateral.json").toString();
+  private static final String COLLATERAL =
+      Fixtures.path("dcap-qvl/tdx_quote_v4_collateral.json").toString();
 
   record Run(int exit, String out) {}
 
@@ -32,10 +34,13 @@ class OutputFormatTest {
 
   @Test
   void tablesRenderObjectsArraysAndNestedObjects() {
-    String table = OutputFormat.render("{\"ok\":true,\"kmsId\":\"k\",\"chain\":{\"quorum\":2,\"pinnedBlock\":null},"
-        + "\"rpc\":[{\"endpoint\":\"https://a\",\"up\":true},{\"endpoint\":\"https://bb\",\"up\":false,"
-        + "\"error\":\"timed out\"}],\"missing\":[],\"ids\":[1,2]}");
-    assertEquals("""
+    String table =
+        OutputFormat.render(
+            "{\"ok\":true,\"kmsId\":\"k\",\"chain\":{\"quorum\":2,\"pinnedBlock\":null},"
+                + "\"rpc\":[{\"endpoint\":\"https://a\",\"up\":true},{\"endpoint\":\"https://bb\",\"up\":false,"
+                + "\"error\":\"timed out\"}],\"missing\":[],\"ids\":[1,2]}");
+    assertEquals(
+        """
         ok       true
         kmsId    k
         chain:
@@ -47,7 +52,8 @@ class OutputFormatTest {
           https://bb  false  timed out
         missing  (none)
         ids      1, 2
-        """, table);
+        """,
+        table);
   }
 
   @Test
@@ -59,20 +65,34 @@ class OutputFormatTest {
 
   @Test
   void jsonOffATerminalTablesOnOneAndTheOptionWins() {
-    String[] args = {"verify", "quote", "--quote", QUOTE, "--collateral", COLLATERAL, "--at", "2025-07-19T10:00:34Z"};
+    String[] args = {
+      "verify",
+      "quote",
+      "--quote",
+      QUOTE,
+      "--collateral",
+      COLLATERAL,
+      "--at",
+      "2025-07-19T10:00:34Z"
+    };
     Run piped = run(false, args);
     assertTrue(piped.out().strip().startsWith("{"), piped.out());
     Run terminal = run(true, args);
     assertFalse(terminal.out().contains("{\""), terminal.out());
-    assertTrue(terminal.out().lines().anyMatch(l -> l.matches("valid\\s+(true|false)")), terminal.out());
+    assertTrue(
+        terminal.out().lines().anyMatch(l -> l.matches("valid\\s+(true|false)")), terminal.out());
     assertTrue(terminal.out().contains("td:\n  mrTd"), terminal.out());
     assertEquals(piped.exit(), terminal.exit(), "the format does not change the exit code");
 
-    String[] json = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of(
-        "--output", "json")).toArray(String[]::new);
+    String[] json =
+        java.util.stream.Stream.concat(
+                java.util.Arrays.stream(args), java.util.stream.Stream.of("--output", "json"))
+            .toArray(String[]::new);
     assertTrue(run(true, json).out().strip().startsWith("{"), "--output json on a terminal");
-    String[] table = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of(
-        "--output", "table")).toArray(String[]::new);
+    String[] table =
+        java.util.stream.Stream.concat(
+                java.util.Arrays.stream(args), java.util.stream.Stream.of("--output", "table"))
+            .toArray(String[]::new);
     assertFalse(run(false, table).out().contains("{\""), "--output table when piped");
   }
 

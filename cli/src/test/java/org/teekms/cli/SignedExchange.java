@@ -28,41 +28,73 @@ import org.teekms.verifier.NvidiaPayload;
 import org.teekms.verifier.SignedText;
 
 /**
- * A chat exchange signed and attested exactly as the guest agent's proxy does it, by a simulated CVM (simulated TDX,
- * one simulated GPU measured at boot) of app {@code appId} running {@code compose} on OS image {@code osImage}; the
- * files a user would hold, written to a folder, plus the trust roots and simulated collateral to check them with.
+ * A chat exchange signed and attested exactly as the guest agent's proxy does it, by a simulated
+ * CVM (simulated TDX, one simulated GPU measured at boot) of app {@code appId} running {@code
+ * compose} on OS image {@code osImage}; the files a user would hold, written to a folder, plus the
+ * trust roots and simulated collateral to check them with.
  */
-record SignedExchange(Path report, Path signature, Path request, Path response, Path collateral, Path rootCa,
-    Path gpuRoot, Path rims, Path rimRoot, byte[] nonce, byte[] mrSystem, byte[] composeHash, GpuSimulator gpu) {
+record SignedExchange(
+    Path report,
+    Path signature,
+    Path request,
+    Path response,
+    Path collateral,
+    Path rootCa,
+    Path gpuRoot,
+    Path rims,
+    Path rimRoot,
+    byte[] nonce,
+    byte[] mrSystem,
+    byte[] composeHash,
+    GpuSimulator gpu) {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String COMPOSE = "{\"name\":\"llm\",\"runner\":\"docker-compose\"}";
-  static final byte[] OS_IMAGE = org.teekms.crypto.Digests.sha256("tee-kms test OS image".getBytes(
-      StandardCharsets.UTF_8));
+  static final byte[] OS_IMAGE =
+      org.teekms.crypto.Digests.sha256("tee-kms test OS image".getBytes(StandardCharsets.UTF_8));
 
-  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage) throws Exception {
+  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage)
+      throws Exception {
     return create(dir, appId, compose, osImage, null, SignedText.Format.V2, false);
   }
 
-  /** As above, from a CVM its host launched with this MRCONFIGID (null: dstack's 0x01 ‖ compose hash). */
-  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage, byte[] mrConfigId)
-      throws Exception {
+  /**
+   * As above, from a CVM its host launched with this MRCONFIGID (null: dstack's 0x01 ‖ compose
+   * hash).
+   */
+  static SignedExchange create(
+      Path dir, byte[] appId, String compose, byte[] osImage, byte[] mrConfigId) throws Exception {
     return create(dir, appId, compose, osImage, mrConfigId, SignedText.Format.V2, false);
   }
 
   /** As above, in the signed-text format and report layout the NEAR AI verifiers read. */
-  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage, SignedText.Format format,
-      boolean nearLayout) throws Exception {
+  static SignedExchange create(
+      Path dir,
+      byte[] appId,
+      String compose,
+      byte[] osImage,
+      SignedText.Format format,
+      boolean nearLayout)
+      throws Exception {
     return create(dir, appId, compose, osImage, null, format, nearLayout);
   }
 
   /**
-   * @param mrConfigId  the MRCONFIGID the host launched the CVM with (null: dstack's 0x01 ‖ compose hash)
-   * @param format      the signed text (near-model commits to the request's model, "demo")
-   * @param nearLayout  the report also carries all_attestations and model_attestations (one entry each, equal to the
-   *                    report) and the signature names its signature_kind, as the proxy serves them
+   * @param mrConfigId the MRCONFIGID the host launched the CVM with (null: dstack's 0x01 ‖ compose
+   *     hash)
+   * @param format the signed text (near-model commits to the request's model, "demo")
+   * @param nearLayout the report also carries all_attestations and model_attestations (one entry
+   *     each, equal to the report) and the signature names its signature_kind, as the proxy serves
+   *     them
    */
-  static SignedExchange create(Path dir, byte[] appId, String compose, byte[] osImage, byte[] mrConfigId,
-      SignedText.Format format, boolean nearLayout) throws Exception {
+  static SignedExchange create(
+      Path dir,
+      byte[] appId,
+      String compose,
+      byte[] osImage,
+      byte[] mrConfigId,
+      SignedText.Format format,
+      boolean nearLayout)
+      throws Exception {
     Files.createDirectories(dir);
     SecureRandom rnd = new SecureRandom();
     byte[] nonce = new byte[32];
@@ -75,21 +107,37 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
     if (mrConfigId != null) {
       launched.launchWithMrConfigId(mrConfigId);
     }
-    SimulatedCvm cvm = launched.boot(new SimulatedCvm.App(appId, composeHash,
-        new byte[20], "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}", osImage)
-        .withGpuDevices(GpuDevices.digest(gpu.evidence(new byte[32]))));
-    byte[] request = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}"
-        .getBytes(StandardCharsets.UTF_8);
-    byte[] response = "{\"id\":\"chatcmpl-1\",\"choices\":[{\"message\":{\"content\":\"4\"}}]}\n"
-        .getBytes(StandardCharsets.UTF_8);
+    SimulatedCvm cvm =
+        launched.boot(
+            new SimulatedCvm.App(
+                    appId,
+                    composeHash,
+                    new byte[20],
+                    "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}",
+                    osImage)
+                .withGpuDevices(GpuDevices.digest(gpu.evidence(new byte[32]))));
+    byte[] request =
+        "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
+    byte[] response =
+        "{\"id\":\"chatcmpl-1\",\"choices\":[{\"message\":{\"content\":\"4\"}}]}\n"
+            .getBytes(StandardCharsets.UTF_8);
     Path report;
     Path sig;
-    try (ResponseSigner signer = new ResponseSigner(new AppKeyDeriver(kms.appRootSecret(new VersionRef(1, app, 1),
-        KeyVersionPolicy.initial())).signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH), format)) {
-      SignedResponse s = signer.sign(new SignedText.Endpoint("POST", "/v1/chat/completions"), "demo",
-          SignedText.sha256(request), SignedText.sha256(response));
-      RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm,
-          AttestationReporter.reportData(signer.addressBytes(), nonce));
+    try (ResponseSigner signer =
+        new ResponseSigner(
+            new AppKeyDeriver(
+                    kms.appRootSecret(new VersionRef(1, app, 1), KeyVersionPolicy.initial()))
+                .signingKey(KeyAlgorithm.SECP256K1, AgentKeys.RESPONSE_SIGNING_PATH),
+            format)) {
+      SignedResponse s =
+          signer.sign(
+              new SignedText.Endpoint("POST", "/v1/chat/completions"),
+              "demo",
+              SignedText.sha256(request),
+              SignedText.sha256(response));
+      RuntimeEventLog.QuoteWithLog q =
+          cvm.eventLog().quote(cvm, AttestationReporter.reportData(signer.addressBytes(), nonce));
       ObjectNode r = JSON.createObjectNode();
       r.put("signing_address", signer.address());
       r.put("signing_algo", "ecdsa");
@@ -103,7 +151,10 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
         r.putArray("all_attestations").add(attestation);
         r.putArray("model_attestations").add(attestation.deepCopy());
       }
-      report = Files.write(dir.resolve("report.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
+      report =
+          Files.write(
+              dir.resolve("report.json"),
+              JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
       ObjectNode sj = JSON.createObjectNode();
       sj.put("text", s.text());
       sj.put("signature", s.signature());
@@ -116,40 +167,78 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
     }
     Path rims = dir.resolve("rims");
     gpu.writeRims(rims);
-    return new SignedExchange(report, sig, Files.write(dir.resolve("req.json"), request),
+    return new SignedExchange(
+        report,
+        sig,
+        Files.write(dir.resolve("req.json"), request),
         Files.write(dir.resolve("resp.json"), response),
         SimulatedRaTls.TDX.collateral().writeTo(dir.resolve("collateral")),
         Files.writeString(dir.resolve("root.pem"), SimulatedRaTls.TDX.rootCertificatePem()),
-        Files.writeString(dir.resolve("gpu-root.pem"), pem(gpu.deviceRoot())), rims,
-        Files.writeString(dir.resolve("rim-root.pem"), pem(gpu.rimRoot())), nonce, cvm.mrSystem(), composeHash, gpu);
+        Files.writeString(dir.resolve("gpu-root.pem"), pem(gpu.deviceRoot())),
+        rims,
+        Files.writeString(dir.resolve("rim-root.pem"), pem(gpu.rimRoot())),
+        nonce,
+        cvm.mrSystem(),
+        composeHash,
+        gpu);
   }
 
   /** The files and trust roots, without any expected identity. */
   java.util.List<String> args() {
-    return java.util.List.of("verify", "response", "--report", report.toString(), "--signature",
-        signature.toString(), "--request", request.toString(), "--response", response.toString(), "--collateral",
-        collateral.toString(), "--root-ca", rootCa.toString(), "--gpu-root", gpuRoot.toString(), "--rims",
-        rims.toString(), "--rim-root", rimRoot.toString(), "--no-ocsp");
+    return java.util.List.of(
+        "verify",
+        "response",
+        "--report",
+        report.toString(),
+        "--signature",
+        signature.toString(),
+        "--request",
+        request.toString(),
+        "--response",
+        response.toString(),
+        "--collateral",
+        collateral.toString(),
+        "--root-ca",
+        rootCa.toString(),
+        "--gpu-root",
+        gpuRoot.toString(),
+        "--rims",
+        rims.toString(),
+        "--rim-root",
+        rimRoot.toString(),
+        "--no-ocsp");
   }
 
-  /** Replaces the report's nvidia_payload with GPU evidence made for {@code evidenceNonce}, labelled {@code label}. */
+  /**
+   * Replaces the report's nvidia_payload with GPU evidence made for {@code evidenceNonce}, labelled
+   * {@code label}.
+   */
   void replaceGpuEvidence(byte[] label, byte[] evidenceNonce) throws Exception {
     ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
     r.put("nvidia_payload", new NvidiaPayload(label, gpu.evidence(evidenceNonce)).encode());
     Files.write(report, JSON.writeValueAsBytes(r));
   }
 
-  /** The signature file with one hex digit of the signature changed (the text and signer left as they were). */
+  /**
+   * The signature file with one hex digit of the signature changed (the text and signer left as
+   * they were).
+   */
   String signatureWithOneDigitChanged() throws Exception {
     ObjectNode s = (ObjectNode) JSON.readTree(Files.readAllBytes(signature));
     String good = s.get("signature").asText();
     char last = good.charAt(good.length() - 3);
-    s.put("signature", good.substring(0, good.length() - 3) + (last == '0' ? '1' : '0')
-        + good.substring(good.length() - 2));
+    s.put(
+        "signature",
+        good.substring(0, good.length() - 3)
+            + (last == '0' ? '1' : '0')
+            + good.substring(good.length() - 2));
     return JSON.writeValueAsString(s);
   }
 
-  /** The report with one REPORTDATA byte of its quote flipped: the quote's signature no longer verifies. */
+  /**
+   * The report with one REPORTDATA byte of its quote flipped: the quote's signature no longer
+   * verifies.
+   */
   String reportWithTamperedQuote() throws Exception {
     ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
     byte[] quote = HexFormat.of().parseHex(r.get("intel_quote").asText());
@@ -158,7 +247,10 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
     return JSON.writeValueAsString(r);
   }
 
-  /** The report with GPU evidence this CVM's GPUs made for {@code other} (a replay), labelled with that nonce. */
+  /**
+   * The report with GPU evidence this CVM's GPUs made for {@code other} (a replay), labelled with
+   * that nonce.
+   */
   String reportWithGpuEvidenceFor(byte[] other) throws Exception {
     ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
     r.put("nvidia_payload", new NvidiaPayload(other, gpu.evidence(other)).encode());
@@ -167,7 +259,8 @@ record SignedExchange(Path report, Path signature, Path request, Path response, 
 
   static String pem(java.security.cert.X509Certificate c) throws Exception {
     return "-----BEGIN CERTIFICATE-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(c.getEncoded())
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+            .encodeToString(c.getEncoded())
         + "\n-----END CERTIFICATE-----\n";
   }
 }

@@ -26,17 +26,24 @@ class TopLevelCommandTest {
   void versionPrintsTheBuildsVersionAndGitCommit() {
     Run r = run("--version");
     assertEquals(0, r.exit(), r.err());
-    // Baked in by cli/scripts/version.sh: the Maven version and a 12-digit commit (or "unknown" outside git).
-    assertTrue(r.out().matches("(?s)teekms \\d+\\.\\d+\\.\\d+(-SNAPSHOT)? \\(commit ([0-9a-f]{12}(-dirty)?|unknown), "
-        + "Java [^)]+\\)\\s*"), r.out());
+    // Baked in by cli/scripts/version.sh: the Maven version and a 12-digit commit (or "unknown"
+    // outside git).
+    assertTrue(
+        r.out()
+            .matches(
+                "(?s)teekms \\d+\\.\\d+\\.\\d+(-SNAPSHOT)? \\(commit ([0-9a-f]{12}(-dirty)?|unknown), "
+                    + "Java [^)]+\\)\\s*"),
+        r.out());
   }
 
   @Test
   void completionScriptCoversTheSubcommands() {
     Run r = run("generate-completion");
     assertEquals(0, r.exit(), r.err());
-    assertTrue(r.out().contains("complete -F _complete_teekms"), "a bash completion function for teekms");
-    for (String sub : new String[] {"verify", "gov", "kms", "demo", "collateral", "audit", "rotate"}) {
+    assertTrue(
+        r.out().contains("complete -F _complete_teekms"), "a bash completion function for teekms");
+    for (String sub :
+        new String[] {"verify", "gov", "kms", "demo", "collateral", "audit", "rotate"}) {
       assertTrue(r.out().contains(sub), sub);
     }
     assertTrue(run("--help").out().contains("source <(teekms generate-completion)"));

@@ -13,7 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** A malformed URL in any URL option is a usage error: exit 2, the option named, no stack trace, nothing run. */
+/**
+ * A malformed URL in any URL option is a usage error: exit 2, the option named, no stack trace,
+ * nothing run.
+ */
 class UrlOptionsTest {
   @Test
   void problemsAreNamed() {
@@ -30,10 +33,34 @@ class UrlOptionsTest {
   void malformedUrlOptionsExitWithUsageError(@TempDir Path dir) throws Exception {
     Path quote = Files.write(dir.resolve("q.bin"), new byte[] {1, 2, 3});
     String[][] table = {
-        {"collateral", "fetch", "--quote", quote.toString(), "--pccs", "pccs.example:8081", "--out", dir.toString()},
-        {"collateral", "fetch", "--quote", quote.toString(), "--pccs", "htps:/x", "--out", dir.toString()},
-        {"gov", "show-registry", "--rpc-url", "127.0.0.1:8545", "--registry",
-            "0x0000000000000000000000000000000000000001"},
+      {
+        "collateral",
+        "fetch",
+        "--quote",
+        quote.toString(),
+        "--pccs",
+        "pccs.example:8081",
+        "--out",
+        dir.toString()
+      },
+      {
+        "collateral",
+        "fetch",
+        "--quote",
+        quote.toString(),
+        "--pccs",
+        "htps:/x",
+        "--out",
+        dir.toString()
+      },
+      {
+        "gov",
+        "show-registry",
+        "--rpc-url",
+        "127.0.0.1:8545",
+        "--registry",
+        "0x0000000000000000000000000000000000000001"
+      },
     };
     for (String[] args : table) {
       StringWriter err = new StringWriter();
@@ -44,7 +71,8 @@ class UrlOptionsTest {
       assertEquals(2, cli.execute(args), String.join(" ", args) + ": " + err);
       String first = err.toString().lines().findFirst().orElse("");
       assertTrue(first.matches("teekms [a-z -]+: --(pccs|rpc-url) '.*' is not a URL: .*"), first);
-      assertFalse(err.toString().contains("\tat ") || err.toString().contains("Exception"), err.toString());
+      assertFalse(
+          err.toString().contains("\tat ") || err.toString().contains("Exception"), err.toString());
       assertEquals("", out.toString(), "the command must not have run");
     }
   }

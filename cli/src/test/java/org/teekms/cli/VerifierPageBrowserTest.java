@@ -27,11 +27,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GpuPolicy;
 import org.teekms.governance.KmsRegistry;
-import org.teekms.crypto.Bytes;
 import org.teekms.governance.testing.AnvilNode;
 import org.teekms.verifier.audit.AuditChainHash;
 import org.teekms.verifier.audit.AuditRecord;
@@ -39,12 +39,13 @@ import org.teekms.verifier.service.VerifierService;
 import org.web3j.crypto.Credentials;
 
 /**
- * The verifier's web page in a real headless Chromium (Debian's chromium + chromium-driver, driven over the W3C
- * WebDriver protocol): the signed exchange pasted in renders seven passing rows and the app's on-chain policy with its
- * history; each tampering (one byte of the response, the signature, the quote, GPU evidence from another nonce, the
- * compose hash removed on chain) renders its failing row; the auditor tab recomputes the audit chain in the page and
- * names the first edited, deleted or reordered entry. Without chromedriver the test is skipped, unless
- * {@code -Dverifier.require-browser=true} (what .ci/run passes, after installing it) makes that a failure.
+ * The verifier's web page in a real headless Chromium (Debian's chromium + chromium-driver, driven
+ * over the W3C WebDriver protocol): the signed exchange pasted in renders seven passing rows and
+ * the app's on-chain policy with its history; each tampering (one byte of the response, the
+ * signature, the quote, GPU evidence from another nonce, the compose hash removed on chain) renders
+ * its failing row; the auditor tab recomputes the audit chain in the page and names the first
+ * edited, deleted or reordered entry. Without chromedriver the test is skipped, unless {@code
+ * -Dverifier.require-browser=true} (what .ci/run passes, after installing it) makes that a failure.
  */
 @Timeout(240)
 class VerifierPageBrowserTest {
@@ -60,14 +61,19 @@ class VerifierPageBrowserTest {
   static Process driver;
   static String driverUrl;
   static String session;
-  static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  static final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   @TempDir static Path dir;
 
   @BeforeAll
   static void start() throws Exception {
     if (!Files.isExecutable(CHROMEDRIVER) || !Files.isExecutable(CHROMIUM)) {
-      String why = "headless browser test: " + CHROMEDRIVER + " and " + CHROMIUM
-          + " are needed (apt-get install chromium chromium-driver)";
+      String why =
+          "headless browser test: "
+              + CHROMEDRIVER
+              + " and "
+              + CHROMIUM
+              + " are needed (apt-get install chromium chromium-driver)";
       if (Boolean.getBoolean("verifier.require-browser")) {
         fail(why);
       }
@@ -81,19 +87,31 @@ class VerifierPageBrowserTest {
     registry.addOsImage(SignedExchange.OS_IMAGE);
     app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
     app.setGpuRequirements(new GpuPolicy(1, "HOPPER", 0));
-    x = SignedExchange.create(dir.resolve("x"), HexFormat.of().parseHex(app.address().substring(2)),
-        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE);
+    x =
+        SignedExchange.create(
+            dir.resolve("x"),
+            HexFormat.of().parseHex(app.address().substring(2)),
+            SignedExchange.COMPOSE,
+            SignedExchange.OS_IMAGE);
     app.addComposeHash(x.composeHash());
     registry.addOsImageMeasurement(SignedExchange.OS_IMAGE, x.mrSystem());
-    service = VerifierService.start(VerifierServiceTest.config(x, anvil.rpcUrl(), registry.address(),
-        VerifierService.Config.DEFAULT_MAX_BODY_BYTES));
+    service =
+        VerifierService.start(
+            VerifierServiceTest.config(
+                x,
+                anvil.rpcUrl(),
+                registry.address(),
+                VerifierService.Config.DEFAULT_MAX_BODY_BYTES));
 
     int port;
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
     }
-    driver = new ProcessBuilder(CHROMEDRIVER.toString(), "--port=" + port, "--allowed-ips=127.0.0.1")
-        .redirectErrorStream(true).redirectOutput(dir.resolve("chromedriver.log").toFile()).start();
+    driver =
+        new ProcessBuilder(CHROMEDRIVER.toString(), "--port=" + port, "--allowed-ips=127.0.0.1")
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("chromedriver.log").toFile())
+            .start();
     driverUrl = "http://127.0.0.1:" + port;
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (true) {
@@ -102,8 +120,10 @@ class VerifierPageBrowserTest {
       } catch (IOException e) {
         // not listening yet
       }
-      if (System.nanoTime() > deadline) fail("chromedriver did not become ready: " + Files.readString(
-          dir.resolve("chromedriver.log")));
+      if (System.nanoTime() > deadline)
+        fail(
+            "chromedriver did not become ready: "
+                + Files.readString(dir.resolve("chromedriver.log")));
       Thread.sleep(200);
     }
     ObjectNode caps = JSON.createObjectNode();
@@ -112,9 +132,18 @@ class VerifierPageBrowserTest {
     ObjectNode chrome = always.putObject("goog:chromeOptions");
     chrome.put("binary", CHROMIUM.toString());
     ArrayNode args = chrome.putArray("args");
-    for (String a : List.of("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--user-data-dir=" + dir.resolve("profile"))) {
+    for (String a :
+        List.of(
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--user-data-dir=" + dir.resolve("profile"))) {
       args.add(a);
     }
     session = call("POST", "/session", caps).path("value").path("sessionId").asText();
@@ -138,14 +167,19 @@ class VerifierPageBrowserTest {
     if (anvil != null) anvil.close();
   }
 
-  static JsonNode call(String method, String path, JsonNode body) throws IOException, InterruptedException {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(driverUrl + path)).timeout(Duration.ofSeconds(60));
-    b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
-        : b.header("Content-Type", "application/json").method(method,
-            HttpRequest.BodyPublishers.ofString(body.toString()));
+  static JsonNode call(String method, String path, JsonNode body)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(driverUrl + path)).timeout(Duration.ofSeconds(60));
+    b =
+        body == null
+            ? b.method(method, HttpRequest.BodyPublishers.noBody())
+            : b.header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     JsonNode j = JSON.readTree(r.body());
-    if (r.statusCode() != 200) throw new IOException("WebDriver " + method + " " + path + ": " + r.body());
+    if (r.statusCode() != 200)
+      throw new IOException("WebDriver " + method + " " + path + ": " + r.body());
     return j;
   }
 
@@ -172,13 +206,16 @@ class VerifierPageBrowserTest {
 
   /** The rendered rows as "name|STATUS|CODE", once the verdict for {@code request} is shown. */
   static List<String> rowsAfterVerify() throws Exception {
-    script("document.getElementById('checks').querySelector('tbody').replaceChildren();"
-        + "document.getElementById('verdict').textContent = '';");
+    script(
+        "document.getElementById('checks').querySelector('tbody').replaceChildren();"
+            + "document.getElementById('verdict').textContent = '';");
     click("#verify");
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
-      JsonNode rows = script("return Array.from(document.querySelectorAll('#checks tbody tr'))"
-          + ".map(r => r.dataset.check + '|' + r.dataset.status + '|' + r.querySelector('td.code').textContent);");
+      JsonNode rows =
+          script(
+              "return Array.from(document.querySelectorAll('#checks tbody tr'))"
+                  + ".map(r => r.dataset.check + '|' + r.dataset.status + '|' + r.querySelector('td.code').textContent);");
       if (rows.size() == 7) {
         List<String> out = new ArrayList<>();
         rows.forEach(r -> out.add(r.asText()));
@@ -192,8 +229,11 @@ class VerifierPageBrowserTest {
   }
 
   @Test
-  void thePageRendersEveryCheckOfTheSignedExchangeAndTheFailingRowOfATamperedOne() throws Exception {
-    call("POST", "/session/" + session + "/url",
+  void thePageRendersEveryCheckOfTheSignedExchangeAndTheFailingRowOfATamperedOne()
+      throws Exception {
+    call(
+        "POST",
+        "/session/" + session + "/url",
         JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
     fill("app", app.address());
     fill("request", Files.readString(x.request()));
@@ -201,13 +241,25 @@ class VerifierPageBrowserTest {
     fill("signature", Files.readString(x.signature()));
     fill("report", Files.readString(x.report()));
     List<String> rows = rowsAfterVerify();
-    assertEquals(List.of("signature|PASS|", "signing address|PASS|", "quote REPORTDATA|PASS|", "TCB status|PASS|",
-        "OS image measurements|PASS|", "compose hash (on chain)|PASS|", "GPUs|PASS|"), rows);
-    assertEquals("VALID", script("return document.getElementById('verdict').textContent;").asText());
+    assertEquals(
+        List.of(
+            "signature|PASS|",
+            "signing address|PASS|",
+            "quote REPORTDATA|PASS|",
+            "TCB status|PASS|",
+            "OS image measurements|PASS|",
+            "compose hash (on chain)|PASS|",
+            "GPUs|PASS|"),
+        rows);
+    assertEquals(
+        "VALID", script("return document.getElementById('verdict').textContent;").asText());
     long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     String policy = "";
-    while (System.nanoTime() < until && !policy.contains(HexFormat.of().formatHex(x.composeHash()))) {
-      policy = script("var t = document.getElementById('policy-table'); return t ? t.textContent : '';").asText();
+    while (System.nanoTime() < until
+        && !policy.contains(HexFormat.of().formatHex(x.composeHash()))) {
+      policy =
+          script("var t = document.getElementById('policy-table'); return t ? t.textContent : '';")
+              .asText();
       Thread.sleep(200);
     }
     assertTrue(policy.contains(HexFormat.of().formatHex(x.composeHash())), policy);
@@ -220,11 +272,16 @@ class VerifierPageBrowserTest {
     List<String> tampered = rowsAfterVerify();
     assertEquals("signature|FAIL|TEXT_MISMATCH", tampered.get(0));
     assertEquals("quote REPORTDATA|PASS|", tampered.get(2));
-    assertTrue(script("return document.getElementById('verdict').textContent;").asText()
-        .startsWith("NOT VALID: TEXT_MISMATCH at signature"));
+    assertTrue(
+        script("return document.getElementById('verdict').textContent;")
+            .asText()
+            .startsWith("NOT VALID: TEXT_MISMATCH at signature"));
   }
 
-  /** The rows once verified: the first failing row is {@code check} with {@code code}, and the verdict names both. */
+  /**
+   * The rows once verified: the first failing row is {@code check} with {@code code}, and the
+   * verdict names both.
+   */
   static void failsAt(String check, String code) throws Exception {
     List<String> rows = rowsAfterVerify();
     String failing = rows.stream().filter(r -> r.contains("|FAIL|")).findFirst().orElse("none");
@@ -233,12 +290,19 @@ class VerifierPageBrowserTest {
     assertTrue(verdict.startsWith("NOT VALID: " + code + " at " + check), verdict);
   }
 
-  /** The text of element {@code id} once it contains {@code expected} (the policy panel renders asynchronously). */
+  /**
+   * The text of element {@code id} once it contains {@code expected} (the policy panel renders
+   * asynchronously).
+   */
   static String waitForText(String id, String expected) throws Exception {
     long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     String t = "";
     while (System.nanoTime() < until && !t.contains(expected)) {
-      t = script("var t = document.getElementById(arguments[0]); return t ? t.textContent : '';", id).asText();
+      t =
+          script(
+                  "var t = document.getElementById(arguments[0]); return t ? t.textContent : '';",
+                  id)
+              .asText();
       Thread.sleep(200);
     }
     assertTrue(t.contains(expected), expected + " not in " + id + ": " + t);
@@ -246,7 +310,9 @@ class VerifierPageBrowserTest {
   }
 
   void pasteTheExchange() throws Exception {
-    call("POST", "/session/" + session + "/url",
+    call(
+        "POST",
+        "/session/" + session + "/url",
         JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
     fill("app", app.address());
     fill("request", Files.readString(x.request()));
@@ -270,38 +336,69 @@ class VerifierPageBrowserTest {
   }
 
   /**
-   * An audit log as {@code teekms audit events} prints it: entries 1 and 2 are docs/audit-log.md's vectors (computed
-   * by an independent implementation), 3 to 5 chained by the verifier module's {@link AuditChainHash}; apps 0x…aa and
-   * 0x…bb alternate.
+   * An audit log as {@code teekms audit events} prints it: entries 1 and 2 are docs/audit-log.md's
+   * vectors (computed by an independent implementation), 3 to 5 chained by the verifier module's
+   * {@link AuditChainHash}; apps 0x…aa and 0x…bb alternate.
    */
   static ArrayNode auditLog() {
     ArrayNode events = JSON.createArrayNode();
-    events.addObject().put("seq", 1).put("eventId", "00000000-0000-4000-8000-000000000001")
-        .put("time", java.time.Instant.ofEpochMilli(1767225600000L).toString()).put("kind", "GRANT_APP_KEYS")
-        .put("appId", "0x" + "00".repeat(19) + "aa").put("outcome", "ALLOWED").put("reason", "")
+    events
+        .addObject()
+        .put("seq", 1)
+        .put("eventId", "00000000-0000-4000-8000-000000000001")
+        .put("time", java.time.Instant.ofEpochMilli(1767225600000L).toString())
+        .put("kind", "GRANT_APP_KEYS")
+        .put("appId", "0x" + "00".repeat(19) + "aa")
+        .put("outcome", "ALLOWED")
+        .put("reason", "")
         .put("detail", "{\"instanceId\":\"0102\",\"keyVersions\":[1],\"policyBlock\":42}")
         .put("entryHash", "757f1eda0c77b83c321c5e102e7ba03a50e77b4b71fce22817ddf9d0d157b868");
-    events.addObject().put("seq", 2).put("eventId", "00000000-0000-4000-8000-000000000002")
-        .put("time", java.time.Instant.ofEpochMilli(1767225601000L).toString()).put("kind", "DENY_APP_KEYS")
-        .put("appId", "0x" + "00".repeat(19) + "aa").put("outcome", "DENIED").put("reason", "COMPOSE_HASH_NOT_ALLOWED")
+    events
+        .addObject()
+        .put("seq", 2)
+        .put("eventId", "00000000-0000-4000-8000-000000000002")
+        .put("time", java.time.Instant.ofEpochMilli(1767225601000L).toString())
+        .put("kind", "DENY_APP_KEYS")
+        .put("appId", "0x" + "00".repeat(19) + "aa")
+        .put("outcome", "DENIED")
+        .put("reason", "COMPOSE_HASH_NOT_ALLOWED")
         .put("detail", "{\"composeHash\":\"ff\"}")
         .put("entryHash", "bb721dafca01015ce73e63bc417e6e72da26216bb4e682cc123eca8232284778");
     Bytes prev = Bytes.fromHex("bb721dafca01015ce73e63bc417e6e72da26216bb4e682cc123eca8232284778");
     for (int seq = 3; seq <= 5; seq++) {
       String app = seq % 2 == 0 ? "00".repeat(19) + "aa" : "00".repeat(19) + "bb";
-      AuditRecord r = new AuditRecord(seq, java.util.UUID.fromString("00000000-0000-4000-8000-00000000000" + seq),
-          1767225600000L + seq * 1001L, "GRANT_APP_KEYS", Bytes.fromHex(app), "ALLOWED", "",
-          "{\"keyVersions\":[" + seq + "],\"note\":\"é\"}", prev, AuditChainHash.GENESIS);
+      AuditRecord r =
+          new AuditRecord(
+              seq,
+              java.util.UUID.fromString("00000000-0000-4000-8000-00000000000" + seq),
+              1767225600000L + seq * 1001L,
+              "GRANT_APP_KEYS",
+              Bytes.fromHex(app),
+              "ALLOWED",
+              "",
+              "{\"keyVersions\":[" + seq + "],\"note\":\"é\"}",
+              prev,
+              AuditChainHash.GENESIS);
       prev = AuditChainHash.of(r);
-      events.addObject().put("seq", seq).put("eventId", r.eventId().toString())
-          .put("time", java.time.Instant.ofEpochMilli(r.eventTimeMillis()).toString()).put("kind", r.kind())
-          .put("appId", "0x" + app).put("outcome", r.outcome()).put("reason", r.reason()).put("detail", r.detailJson())
+      events
+          .addObject()
+          .put("seq", seq)
+          .put("eventId", r.eventId().toString())
+          .put("time", java.time.Instant.ofEpochMilli(r.eventTimeMillis()).toString())
+          .put("kind", r.kind())
+          .put("appId", "0x" + app)
+          .put("outcome", r.outcome())
+          .put("reason", r.reason())
+          .put("detail", r.detailJson())
           .put("entryHash", prev.hex());
     }
     return events;
   }
 
-  /** Pastes {@code events} into the auditor tab, recomputes, and returns the verdict and the rows' seq|status. */
+  /**
+   * Pastes {@code events} into the auditor tab, recomputes, and returns the verdict and the rows'
+   * seq|status.
+   */
   static List<String> recompute(ArrayNode events, String app, String head) throws Exception {
     fill("audit-entries", JSON.createObjectNode().set("events", events).toString());
     fill("audit-app", app);
@@ -310,11 +407,14 @@ class VerifierPageBrowserTest {
     click("#audit-verify");
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
-      String verdict = script("return document.getElementById('audit-verdict').textContent;").asText();
+      String verdict =
+          script("return document.getElementById('audit-verdict').textContent;").asText();
       if (verdict.startsWith("chain") || verdict.startsWith("cannot")) {
         List<String> out = new ArrayList<>(List.of(verdict));
-        script("return Array.from(document.querySelectorAll('#audit-table tbody tr'))"
-            + ".map(r => r.dataset.seq + '|' + r.dataset.status);").forEach(r -> out.add(r.asText()));
+        script(
+                "return Array.from(document.querySelectorAll('#audit-table tbody tr'))"
+                    + ".map(r => r.dataset.seq + '|' + r.dataset.status);")
+            .forEach(r -> out.add(r.asText()));
         return out;
       }
       Thread.sleep(100);
@@ -323,29 +423,43 @@ class VerifierPageBrowserTest {
   }
 
   @Test
-  void theAuditorTabRecomputesTheChainInThePageAndCatchesAnEditedDeletedOrReorderedEntry() throws Exception {
-    call("POST", "/session/" + session + "/url",
+  void theAuditorTabRecomputesTheChainInThePageAndCatchesAnEditedDeletedOrReorderedEntry()
+      throws Exception {
+    call(
+        "POST",
+        "/session/" + session + "/url",
         JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
     click("#tab-auditor");
     ArrayNode log = auditLog();
     String head = log.get(4).get("entryHash").asText();
     String appA = "0x" + "00".repeat(19) + "aa";
-    assertEquals(List.of("chain verifies: 5 entries recomputed in this page, head " + head, "1|PASS", "2|PASS",
-        "4|PASS"), recompute(log, appA, ""));
+    assertEquals(
+        List.of(
+            "chain verifies: 5 entries recomputed in this page, head " + head,
+            "1|PASS",
+            "2|PASS",
+            "4|PASS"),
+        recompute(log, appA, ""));
     String second = log.get(1).get("entryHash").asText();
-    assertEquals("chain verifies: 5 entries recomputed in this page, head " + head,
-        recompute(log, "", second).get(0), "a head saved after entry 2 lies on today's chain");
+    assertEquals(
+        "chain verifies: 5 entries recomputed in this page, head " + head,
+        recompute(log, "", second).get(0),
+        "a head saved after entry 2 lies on today's chain");
 
     ArrayNode edited = log.deepCopy();
-    ((ObjectNode) edited.get(2)).put("detail", log.get(2).get("detail").asText().replace("[3]", "[4]"));
+    ((ObjectNode) edited.get(2))
+        .put("detail", log.get(2).get("detail").asText().replace("[3]", "[4]"));
     List<String> e = recompute(edited, appA, "");
-    assertEquals("chain broken at seq 3: the recomputed entry hash differs from the stored one (entry edited?)",
+    assertEquals(
+        "chain broken at seq 3: the recomputed entry hash differs from the stored one (entry edited?)",
         e.get(0));
-    assertEquals(List.of("1|PASS", "2|PASS", "3|FAIL"), e.subList(1, e.size()), "the broken entry is shown");
+    assertEquals(
+        List.of("1|PASS", "2|PASS", "3|FAIL"), e.subList(1, e.size()), "the broken entry is shown");
 
     ArrayNode deleted = log.deepCopy();
     deleted.remove(1);
-    assertEquals("chain broken at seq 2: sequence gap: expected seq 2, found 3 (entry deleted or moved?)",
+    assertEquals(
+        "chain broken at seq 2: sequence gap: expected seq 2, found 3 (entry deleted or moved?)",
         recompute(deleted, "", "").get(0));
 
     ArrayNode reordered = log.deepCopy();
@@ -353,21 +467,32 @@ class VerifierPageBrowserTest {
     reordered.insert(3, third);
     ((ObjectNode) reordered.get(2)).put("seq", 3);
     ((ObjectNode) reordered.get(3)).put("seq", 4);
-    assertEquals("chain broken at seq 3: the recomputed entry hash differs from the stored one (entry edited?)",
+    assertEquals(
+        "chain broken at seq 3: the recomputed entry hash differs from the stored one (entry edited?)",
         recompute(reordered, "", "").get(0));
 
     ArrayNode cut = log.deepCopy();
     cut.remove(4);
-    assertEquals("chain broken: the saved head " + head + " is not on this chain (history rewritten, or cut before "
-        + "it)", recompute(cut, "", head).get(0));
-    assertTrue(recompute(log, "", "nothex").get(0).startsWith("cannot recompute: the saved head must be"));
+    assertEquals(
+        "chain broken: the saved head "
+            + head
+            + " is not on this chain (history rewritten, or cut before "
+            + "it)",
+        recompute(cut, "", head).get(0));
+    assertTrue(
+        recompute(log, "", "nothex").get(0).startsWith("cannot recompute: the saved head must be"));
     click("#tab-response");
   }
 
-  /** The head the KMS anchored on chain, read by the service at a pinned block; the page checks its entry count. */
+  /**
+   * The head the KMS anchored on chain, read by the service at a pinned block; the page checks its
+   * entry count.
+   */
   @Test
   void theAuditorTabChecksTheHeadAnchoredOnChainIncludingItsEntryCount() throws Exception {
-    call("POST", "/session/" + session + "/url",
+    call(
+        "POST",
+        "/session/" + session + "/url",
         JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
     click("#tab-auditor");
     ArrayNode log = auditLog();
@@ -382,23 +507,33 @@ class VerifierPageBrowserTest {
       Thread.sleep(100);
     }
     assertEquals(fourth + "@4", head);
-    assertTrue(recompute(log, "", head).get(0).startsWith("chain verifies: 5 entries"), "the log extends the anchor");
+    assertTrue(
+        recompute(log, "", head).get(0).startsWith("chain verifies: 5 entries"),
+        "the log extends the anchor");
     ArrayNode cut = log.deepCopy();
     cut.remove(4);
     cut.remove(3);
-    assertEquals("chain broken: the anchored head records 4 entries, the log has 3 (tail deleted, or not all entries "
-        + "pasted)", recompute(cut, "", head).get(0));
+    assertEquals(
+        "chain broken: the anchored head records 4 entries, the log has 3 (tail deleted, or not all entries "
+            + "pasted)",
+        recompute(cut, "", head).get(0));
     String third = log.get(2).get("entryHash").asText();
     List<String> rewritten = recompute(log, "", third + "@4");
-    assertEquals("chain broken at seq 4: entry 4's hash is not the anchored head " + third + " (history rewritten)",
+    assertEquals(
+        "chain broken at seq 4: entry 4's hash is not the anchored head "
+            + third
+            + " (history rewritten)",
         rewritten.get(0));
-    assertEquals(List.of("1|PASS", "2|PASS", "3|PASS", "4|FAIL", "5|PASS"), rewritten.subList(1, rewritten.size()),
+    assertEquals(
+        List.of("1|PASS", "2|PASS", "3|PASS", "4|FAIL", "5|PASS"),
+        rewritten.subList(1, rewritten.size()),
         "the entry the anchor names is the failing row");
     click("#tab-response");
   }
 
   @Test
-  void aComposeHashRemovedOnChainShowsTheComposeRowFailingAndTheRemovalInTheHistory() throws Exception {
+  void aComposeHashRemovedOnChainShowsTheComposeRowFailingAndTheRemovalInTheHistory()
+      throws Exception {
     pasteTheExchange();
     app.removeComposeHash(x.composeHash());
     try {

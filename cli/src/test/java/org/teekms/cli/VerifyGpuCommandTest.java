@@ -18,8 +18,10 @@ import org.teekms.attest.Fixtures;
 import picocli.CommandLine;
 
 class VerifyGpuCommandTest {
-  private static final String NONCE_2023 = "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e";
-  private static final String NONCE_2025 = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb";
+  private static final String NONCE_2023 =
+      "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e";
+  private static final String NONCE_2025 =
+      "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb";
   @TempDir Path tmp;
 
   private record Run(int exit, String out, String err) {
@@ -50,10 +52,20 @@ class VerifyGpuCommandTest {
 
   @Test
   void report2023WithRimsIsValid() throws Exception {
-    Run r = run("--report", Fixtures.path("nvtrust/attestationReport_2023.txt").toString(),
-        "--cert-chain", Fixtures.path("nvtrust/gpuAkCertChain_2023.txt").toString(), "--nonce", NONCE_2023,
-        "--rims", rims("Driver_RIM_test_no_gpu.swidtag", "1010_0200_882_96005E0001_test_no_gpu.swidtag").toString(),
-        "--at", "2024-01-01T00:00:00Z", "--no-ocsp");
+    Run r =
+        run(
+            "--report",
+            Fixtures.path("nvtrust/attestationReport_2023.txt").toString(),
+            "--cert-chain",
+            Fixtures.path("nvtrust/gpuAkCertChain_2023.txt").toString(),
+            "--nonce",
+            NONCE_2023,
+            "--rims",
+            rims("Driver_RIM_test_no_gpu.swidtag", "1010_0200_882_96005E0001_test_no_gpu.swidtag")
+                .toString(),
+            "--at",
+            "2024-01-01T00:00:00Z",
+            "--no-ocsp");
     assertEquals(0, r.exit(), r.out() + r.err());
     JsonNode j = r.json();
     assertTrue(j.get("valid").asBoolean());
@@ -67,10 +79,20 @@ class VerifyGpuCommandTest {
 
   @Test
   void productionVbiosRimReportsMismatchedIndexes() throws Exception {
-    Run r = run("--report", Fixtures.path("nvtrust/attestationReport_2023.txt").toString(),
-        "--cert-chain", Fixtures.path("nvtrust/gpuAkCertChain_2023.txt").toString(), "--nonce", NONCE_2023,
-        "--rims", rims("Driver_RIM_test_no_gpu.swidtag", "1010_0200_882_96005E0001_PROD.swidtag").toString(),
-        "--at", "2024-01-01T00:00:00Z", "--no-ocsp");
+    Run r =
+        run(
+            "--report",
+            Fixtures.path("nvtrust/attestationReport_2023.txt").toString(),
+            "--cert-chain",
+            Fixtures.path("nvtrust/gpuAkCertChain_2023.txt").toString(),
+            "--nonce",
+            NONCE_2023,
+            "--rims",
+            rims("Driver_RIM_test_no_gpu.swidtag", "1010_0200_882_96005E0001_PROD.swidtag")
+                .toString(),
+            "--at",
+            "2024-01-01T00:00:00Z",
+            "--no-ocsp");
     assertEquals(1, r.exit());
     JsonNode j = r.json();
     assertFalse(j.get("valid").asBoolean());
@@ -94,15 +116,30 @@ class VerifyGpuCommandTest {
 
   @Test
   void unreachableOcspFailsClosed() throws Exception {
-    Run r = run("--report", Fixtures.path("nvtrust/hopperAttestationReport.txt").toString(),
-        "--cert-chain", Fixtures.path("nvtrust/hopperCertChain.txt").toString(), "--nonce", NONCE_2025,
-        "--ocsp", "http://127.0.0.1:9/");
+    Run r =
+        run(
+            "--report",
+            Fixtures.path("nvtrust/hopperAttestationReport.txt").toString(),
+            "--cert-chain",
+            Fixtures.path("nvtrust/hopperCertChain.txt").toString(),
+            "--nonce",
+            NONCE_2025,
+            "--ocsp",
+            "http://127.0.0.1:9/");
     assertEquals(1, r.exit(), r.out());
     assertEquals("OCSP_FAILED", r.json().get("failure").asText());
     assertEquals("unavailable", r.json().at("/ocsp/status").asText());
-    Run grace = run("--report", Fixtures.path("nvtrust/hopperAttestationReport.txt").toString(),
-        "--cert-chain", Fixtures.path("nvtrust/hopperCertChain.txt").toString(), "--nonce", NONCE_2025,
-        "--ocsp", "http://127.0.0.1:9/", "--ocsp-grace");
+    Run grace =
+        run(
+            "--report",
+            Fixtures.path("nvtrust/hopperAttestationReport.txt").toString(),
+            "--cert-chain",
+            Fixtures.path("nvtrust/hopperCertChain.txt").toString(),
+            "--nonce",
+            NONCE_2025,
+            "--ocsp",
+            "http://127.0.0.1:9/",
+            "--ocsp-grace");
     assertEquals(0, grace.exit(), grace.out());
     assertEquals("unavailable", grace.json().at("/ocsp/status").asText());
   }
@@ -113,10 +150,33 @@ class VerifyGpuCommandTest {
     String chain = Fixtures.path("nvtrust/hopperCertChain.txt").toString();
     assertEquals(2, run("--report", report, "--cert-chain", chain, "--nonce", "abcd").exit());
     assertEquals(2, run("--report", report, "--cert-chain", chain).exit());
-    assertEquals(2, run("--report", tmp.resolve("missing").toString(), "--cert-chain", chain, "--nonce", NONCE_2025).exit());
-    assertEquals(2, run("--report", report, "--cert-chain", chain, "--nonce", NONCE_2025, "--at", "yesterday").exit());
-    assertEquals(2, run("--report", report, "--cert-chain", chain, "--nonce", NONCE_2025, "--no-ocsp", "--ocsp",
-        "http://x/").exit());
+    assertEquals(
+        2,
+        run(
+                "--report",
+                tmp.resolve("missing").toString(),
+                "--cert-chain",
+                chain,
+                "--nonce",
+                NONCE_2025)
+            .exit());
+    assertEquals(
+        2,
+        run("--report", report, "--cert-chain", chain, "--nonce", NONCE_2025, "--at", "yesterday")
+            .exit());
+    assertEquals(
+        2,
+        run(
+                "--report",
+                report,
+                "--cert-chain",
+                chain,
+                "--nonce",
+                NONCE_2025,
+                "--no-ocsp",
+                "--ocsp",
+                "http://x/")
+            .exit());
     assertEquals(2, run("--report", report, "--cert-chain", report, "--nonce", NONCE_2025).exit());
   }
 
@@ -124,8 +184,15 @@ class VerifyGpuCommandTest {
   void garbageReportIsInvalidNotACrash() throws Exception {
     Path garbage = tmp.resolve("garbage.bin");
     Files.write(garbage, new byte[] {0x11, (byte) 0xE0, 1});
-    Run r = run("--report", garbage.toString(), "--cert-chain",
-        Fixtures.path("nvtrust/hopperCertChain.txt").toString(), "--nonce", NONCE_2025, "--no-ocsp");
+    Run r =
+        run(
+            "--report",
+            garbage.toString(),
+            "--cert-chain",
+            Fixtures.path("nvtrust/hopperCertChain.txt").toString(),
+            "--nonce",
+            NONCE_2025,
+            "--no-ocsp");
     assertEquals(1, r.exit());
     assertEquals("MALFORMED_REPORT", r.json().get("failure").asText());
   }

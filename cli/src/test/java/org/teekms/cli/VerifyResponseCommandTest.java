@@ -20,15 +20,22 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code teekms verify response} with an explicit expected identity, on an exchange signed and attested exactly as the
- * guest agent's proxy does it ({@link SignedExchange}); the on-chain identity is in
- * {@link VerifyResponseOnChainTest}.
+ * {@code teekms verify response} with an explicit expected identity, on an exchange signed and
+ * attested exactly as the guest agent's proxy does it ({@link SignedExchange}); the on-chain
+ * identity is in {@link VerifyResponseOnChainTest}.
  */
 class VerifyResponseCommandTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final HexFormat HEX = HexFormat.of();
-  static final List<String> ROWS = List.of("signature", "signing address", "quote REPORTDATA", "TCB status",
-      "OS image measurements", "compose hash", "GPUs");
+  static final List<String> ROWS =
+      List.of(
+          "signature",
+          "signing address",
+          "quote REPORTDATA",
+          "TCB status",
+          "OS image measurements",
+          "compose hash",
+          "GPUs");
   @TempDir Path dir;
   SignedExchange x;
   List<String> explicit;
@@ -55,9 +62,18 @@ class VerifyResponseCommandTest {
 
   @BeforeEach
   void exchange() throws Exception {
-    x = SignedExchange.create(dir, HEX.parseHex("42".repeat(20)), SignedExchange.COMPOSE, SignedExchange.OS_IMAGE);
-    explicit = List.of("--compose-hash", HEX.formatHex(x.composeHash()), "--os-image",
-        HEX.formatHex(SignedExchange.OS_IMAGE), "--mr-system", HEX.formatHex(x.mrSystem()), "--require-gpu");
+    x =
+        SignedExchange.create(
+            dir, HEX.parseHex("42".repeat(20)), SignedExchange.COMPOSE, SignedExchange.OS_IMAGE);
+    explicit =
+        List.of(
+            "--compose-hash",
+            HEX.formatHex(x.composeHash()),
+            "--os-image",
+            HEX.formatHex(SignedExchange.OS_IMAGE),
+            "--mr-system",
+            HEX.formatHex(x.mrSystem()),
+            "--require-gpu");
   }
 
   List<String> with(String... more) {
@@ -82,18 +98,23 @@ class VerifyResponseCommandTest {
     assertTrue(r.json().at("/checks/6/detail").asText().contains("measurements match the RIMs"));
   }
 
-  /** Without an expected identity a valid signature proves only that some TDX VM running some code signed it. */
+  /**
+   * Without an expected identity a valid signature proves only that some TDX VM running some code
+   * signed it.
+   */
   @Test
   void withoutAnExpectedIdentityItIsAUsageError() throws Exception {
     Run none = run(x.args());
     assertEquals(2, none.exit());
     assertTrue(none.err().contains("no expected identity"), none.err());
-    assertEquals(1, none.err().strip().lines().filter(l -> l.contains("no expected identity")).count());
+    assertEquals(
+        1, none.err().strip().lines().filter(l -> l.contains("no expected identity")).count());
     List<String> composeOnly = new ArrayList<>(x.args());
     composeOnly.addAll(List.of("--compose-hash", HEX.formatHex(x.composeHash())));
     Run half = run(composeOnly);
     assertEquals(2, half.exit());
-    assertTrue(half.err().contains("needs both --compose-hash (or --compose) and --os-image"), half.err());
+    assertTrue(
+        half.err().contains("needs both --compose-hash (or --compose) and --os-image"), half.err());
     List<String> chainHalf = new ArrayList<>(x.args());
     chainHalf.addAll(List.of("--rpc-url", "http://127.0.0.1:1"));
     assertEquals(2, run(chainHalf).exit());
@@ -122,20 +143,35 @@ class VerifyResponseCommandTest {
   }
 
   @Test
-  void rejectsACvmLaunchedForAnotherComposeAtTheComposeRowButAcceptsOneLaunchedWithoutMrConfigId() throws Exception {
-    byte[] otherCompose = org.teekms.attest.eventlog.MrConfigId.v1(org.teekms.crypto.Digests.sha256(
-        "{\"name\":\"other\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    SignedExchange lying = SignedExchange.create(dir.resolve("lying"), HEX.parseHex("42".repeat(20)),
-        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE, otherCompose);
+  void rejectsACvmLaunchedForAnotherComposeAtTheComposeRowButAcceptsOneLaunchedWithoutMrConfigId()
+      throws Exception {
+    byte[] otherCompose =
+        org.teekms.attest.eventlog.MrConfigId.v1(
+            org.teekms.crypto.Digests.sha256(
+                "{\"name\":\"other\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    SignedExchange lying =
+        SignedExchange.create(
+            dir.resolve("lying"),
+            HEX.parseHex("42".repeat(20)),
+            SignedExchange.COMPOSE,
+            SignedExchange.OS_IMAGE,
+            otherCompose);
     List<String> args = new ArrayList<>(lying.args());
     args.addAll(explicit);
     Run r = run(args);
     assertEquals(1, r.exit(), r.err() + r.json());
     assertEquals("MR_CONFIG_ID_MISMATCH", r.failure());
     assertEquals("compose hash", r.failedCheck());
-    assertTrue(r.json().get("error").asText().contains(HEX.formatHex(x.composeHash())), r.json().toString());
-    SignedExchange unset = SignedExchange.create(dir.resolve("unset"), HEX.parseHex("42".repeat(20)),
-        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE, new byte[48]);
+    assertTrue(
+        r.json().get("error").asText().contains(HEX.formatHex(x.composeHash())),
+        r.json().toString());
+    SignedExchange unset =
+        SignedExchange.create(
+            dir.resolve("unset"),
+            HEX.parseHex("42".repeat(20)),
+            SignedExchange.COMPOSE,
+            SignedExchange.OS_IMAGE,
+            new byte[48]);
     List<String> unsetArgs = new ArrayList<>(unset.args());
     unsetArgs.addAll(explicit);
     Run ok = run(unsetArgs);
@@ -155,7 +191,8 @@ class VerifyResponseCommandTest {
         assertEquals("TEXT_MISMATCH", r.failure());
         assertEquals("signature", r.failedCheck());
         assertEquals("FAIL", r.json().at("/checks/0/status").asText());
-        assertEquals("PASS", r.json().at("/checks/2/status").asText(), "the quote itself is still fine");
+        assertEquals(
+            "PASS", r.json().at("/checks/2/status").asText(), "the quote itself is still fine");
       }
       Files.write(file, original);
     }
@@ -167,8 +204,11 @@ class VerifyResponseCommandTest {
     ObjectNode s = (ObjectNode) JSON.readTree(Files.readAllBytes(x.signature()));
     String good = s.get("signature").asText();
     char last = good.charAt(good.length() - 3);
-    s.put("signature", good.substring(0, good.length() - 3) + (last == '0' ? '1' : '0') + good.substring(
-        good.length() - 2));
+    s.put(
+        "signature",
+        good.substring(0, good.length() - 3)
+            + (last == '0' ? '1' : '0')
+            + good.substring(good.length() - 2));
     Files.write(x.signature(), JSON.writeValueAsBytes(s));
     assertEquals("SIGNATURE_INVALID", run(with()).failure());
     s.put("signature", good);
@@ -184,7 +224,8 @@ class VerifyResponseCommandTest {
   void rejectsATamperedQuoteAtTheReportDataRow() throws Exception {
     ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(x.report()));
     byte[] quote = HEX.parseHex(r.get("intel_quote").asText());
-    quote[48 + 520] ^= 0x01; // a REPORTDATA byte of the TD report body: the quote signature no longer verifies
+    quote[48 + 520] ^=
+        0x01; // a REPORTDATA byte of the TD report body: the quote signature no longer verifies
     r.put("intel_quote", HEX.formatHex(quote));
     Files.write(x.report(), JSON.writeValueAsBytes(r));
     Run t = run(with());
@@ -194,7 +235,10 @@ class VerifyResponseCommandTest {
     assertEquals("SKIP", t.json().at("/checks/3/status").asText());
   }
 
-  /** GPU evidence made for another nonce (a replay) fails the GPU row, whether or not its label was edited. */
+  /**
+   * GPU evidence made for another nonce (a replay) fails the GPU row, whether or not its label was
+   * edited.
+   */
   @Test
   void rejectsGpuEvidenceFromAnotherNonce() throws Exception {
     byte[] other = new byte[32];
@@ -206,7 +250,8 @@ class VerifyResponseCommandTest {
     x.replaceGpuEvidence(x.nonce(), other);
     Run replayed = run(with());
     assertEquals("GPU_NONCE_MISMATCH", replayed.failure());
-    assertTrue(replayed.json().get("error").asText().startsWith("GPU 0: "), replayed.json().toString());
+    assertTrue(
+        replayed.json().get("error").asText().startsWith("GPU 0: "), replayed.json().toString());
   }
 
   @Test
@@ -224,13 +269,17 @@ class VerifyResponseCommandTest {
     assertEquals(0, run(optional).exit(), "no GPU evidence, none required");
   }
 
-  /** The signature was made for POST /v1/chat/completions: presented as another endpoint's answer, it is refused. */
+  /**
+   * The signature was made for POST /v1/chat/completions: presented as another endpoint's answer,
+   * it is refused.
+   */
   @Test
   void rejectsASignatureReplayedOnAnotherEndpoint() throws Exception {
     Run r = run(with("--method", "POST", "--path", "/v1/completions"));
     assertEquals(1, r.exit());
     assertEquals("ENDPOINT_MISMATCH", r.failure());
-    assertEquals("the response was signed for POST /v1/chat/completions, presented for POST /v1/completions",
+    assertEquals(
+        "the response was signed for POST /v1/chat/completions, presented for POST /v1/completions",
         r.json().get("error").asText());
     Run bad = run(with("--path", "no-slash"));
     assertEquals(2, bad.exit());

@@ -20,9 +20,9 @@ import org.teekms.governance.testing.AnvilNode;
 import org.web3j.crypto.Credentials;
 
 /**
- * {@code teekms verify response --rpc-url --chain-id --registry --app}: the expected identity is the app's on-chain
- * policy at a pinned block, on a real local chain (anvil) with the governance contracts. Each test works on its own
- * apps, so the order of the tests does not matter.
+ * {@code teekms verify response --rpc-url --chain-id --registry --app}: the expected identity is
+ * the app's on-chain policy at a pinned block, on a real local chain (anvil) with the governance
+ * contracts. Each test works on its own apps, so the order of the tests does not matter.
  */
 @Timeout(120)
 class VerifyResponseOnChainTest {
@@ -53,15 +53,20 @@ class VerifyResponseOnChainTest {
   static AppPolicy app() throws Exception {
     String id = registry.registerApp(owner.getAddress()).appId();
     AppPolicy app = AppPolicy.at(chain, id, owner);
-    app.addComposeHash(org.teekms.crypto.Digests.sha256(SignedExchange.COMPOSE.getBytes(
-        java.nio.charset.StandardCharsets.UTF_8)));
+    app.addComposeHash(
+        org.teekms.crypto.Digests.sha256(
+            SignedExchange.COMPOSE.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     app.setGpuRequirements(new GpuPolicy(1, "HOPPER", 0));
     return app;
   }
 
   SignedExchange exchange(AppPolicy app, String name) throws Exception {
-    SignedExchange x = SignedExchange.create(dir.resolve(name), HEX.parseHex(app.address().substring(2)),
-        SignedExchange.COMPOSE, SignedExchange.OS_IMAGE);
+    SignedExchange x =
+        SignedExchange.create(
+            dir.resolve(name),
+            HEX.parseHex(app.address().substring(2)),
+            SignedExchange.COMPOSE,
+            SignedExchange.OS_IMAGE);
     if (!registry.isOsImageMeasurementAllowed(SignedExchange.OS_IMAGE, x.mrSystem())) {
       registry.addOsImageMeasurement(SignedExchange.OS_IMAGE, x.mrSystem());
     }
@@ -70,8 +75,16 @@ class VerifyResponseOnChainTest {
 
   List<String> onChain(SignedExchange x, String app, String... more) {
     List<String> a = new ArrayList<>(x.args());
-    a.addAll(List.of("--rpc-url", anvil.rpcUrl(), "--chain-id", Long.toString(AnvilNode.CHAIN_ID), "--registry",
-        registry.address(), "--app", app));
+    a.addAll(
+        List.of(
+            "--rpc-url",
+            anvil.rpcUrl(),
+            "--chain-id",
+            Long.toString(AnvilNode.CHAIN_ID),
+            "--registry",
+            registry.address(),
+            "--app",
+            app));
     a.addAll(List.of(more));
     return a;
   }
@@ -83,9 +96,22 @@ class VerifyResponseOnChainTest {
     VerifyResponseCommandTest.Run r = VerifyResponseCommandTest.run(onChain(x, app.address()));
     assertEquals(0, r.exit(), r.err() + r.json());
     assertEquals("compose hash (on chain)", r.json().at("/checks/5/name").asText());
-    assertTrue(r.json().get("expected").asText().startsWith("chain 31337, registry " + registry.address()
-        + ", app " + app.address() + ", block "), r.json().get("expected").asText());
-    assertTrue(r.json().at("/checks/6/detail").asText().contains("meets at least 1 GPU(s) of HOPPER, RIMs matched"),
+    assertTrue(
+        r.json()
+            .get("expected")
+            .asText()
+            .startsWith(
+                "chain 31337, registry "
+                    + registry.address()
+                    + ", app "
+                    + app.address()
+                    + ", block "),
+        r.json().get("expected").asText());
+    assertTrue(
+        r.json()
+            .at("/checks/6/detail")
+            .asText()
+            .contains("meets at least 1 GPU(s) of HOPPER, RIMs matched"),
         r.json().at("/checks/6/detail").asText());
   }
 
@@ -112,7 +138,8 @@ class VerifyResponseOnChainTest {
     assertEquals("COMPOSE_HASH_NOT_ALLOWED", r.failure());
     assertEquals("PASS", r.json().at("/checks/4/status").asText());
     app.setDisabled(true);
-    assertEquals("APP_NOT_ALLOWED", VerifyResponseCommandTest.run(onChain(x, app.address())).failure());
+    assertEquals(
+        "APP_NOT_ALLOWED", VerifyResponseCommandTest.run(onChain(x, app.address())).failure());
   }
 
   @Test
@@ -126,7 +153,11 @@ class VerifyResponseOnChainTest {
     app.setGpuRequirements(new GpuPolicy(2, "HOPPER", 0));
     VerifyResponseCommandTest.Run two = VerifyResponseCommandTest.run(onChain(x, app.address()));
     assertEquals("GPU_POLICY", two.failure());
-    assertTrue(two.json().get("error").asText().contains("1 GPU(s) attested, the policy requires at least 2"));
+    assertTrue(
+        two.json()
+            .get("error")
+            .asText()
+            .contains("1 GPU(s) attested, the policy requires at least 2"));
   }
 
   @Test
@@ -142,7 +173,10 @@ class VerifyResponseOnChainTest {
     }
   }
 
-  /** An unreachable chain is a failure naming it (fail closed), and mixing identities is a usage error. */
+  /**
+   * An unreachable chain is a failure naming it (fail closed), and mixing identities is a usage
+   * error.
+   */
   @Test
   void anUnreadableChainFailsClosed() throws Exception {
     AppPolicy app = app();
@@ -153,9 +187,15 @@ class VerifyResponseOnChainTest {
     assertEquals(1, r.exit());
     assertEquals("POLICY_UNAVAILABLE", r.failure());
     assertEquals("TCB status", r.failedCheck());
-    assertEquals(2, VerifyResponseCommandTest.run(onChain(x, app.address(), "--compose-hash",
-        HEX.formatHex(x.composeHash()))).exit());
-    assertEquals(2, VerifyResponseCommandTest.run(onChain(x, app.address(), "--mr-system",
-        HEX.formatHex(x.mrSystem()))).exit());
+    assertEquals(
+        2,
+        VerifyResponseCommandTest.run(
+                onChain(x, app.address(), "--compose-hash", HEX.formatHex(x.composeHash())))
+            .exit());
+    assertEquals(
+        2,
+        VerifyResponseCommandTest.run(
+                onChain(x, app.address(), "--mr-system", HEX.formatHex(x.mrSystem())))
+            .exit());
   }
 }

@@ -14,7 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.teekms.attest.Fixtures;
 import picocli.CommandLine;
 
-/** Every wait longer than a second is reported on stderr (stdout keeps only the result); short waits say nothing. */
+/**
+ * Every wait longer than a second is reported on stderr (stdout keeps only the result); short waits
+ * say nothing.
+ */
 class WaitingTest {
 
   @Test
@@ -36,15 +39,17 @@ class WaitingTest {
     // Accepts TCP connections and never speaks: the TLS handshake waits until --timeout.
     try (ServerSocket silent = new ServerSocket(0)) {
       List<Socket> held = new ArrayList<>();
-      Thread acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            held.add(silent.accept());
-          }
-        } catch (Exception e) {
-          // closed
-        }
-      });
+      Thread acceptor =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    held.add(silent.accept());
+                  }
+                } catch (Exception e) {
+                  // closed
+                }
+              });
       acceptor.setDaemon(true);
       acceptor.start();
       CommandLine cli = TeeKmsCli.newCommandLine();
@@ -52,11 +57,26 @@ class WaitingTest {
       StringWriter err = new StringWriter();
       cli.setOut(new PrintWriter(out, true));
       cli.setErr(new PrintWriter(err, true));
-      int exit = cli.execute("kms", "status", "--kms", "127.0.0.1:" + silent.getLocalPort(), "--collateral",
-          Fixtures.path("dcap-qvl/tdx_quote_v4_collateral.json").toString(), "--timeout", "3", "--output", "json");
+      int exit =
+          cli.execute(
+              "kms",
+              "status",
+              "--kms",
+              "127.0.0.1:" + silent.getLocalPort(),
+              "--collateral",
+              Fixtures.path("dcap-qvl/tdx_quote_v4_collateral.json").toString(),
+              "--timeout",
+              "3",
+              "--output",
+              "json");
       assertEquals(1, exit, out + "\n" + err);
-      assertTrue(err.toString().contains("teekms kms status: waiting for the KMS at 127.0.0.1:" + silent.getLocalPort()
-          + " (GetKmsInfo) (1 s)"), err.toString());
+      assertTrue(
+          err.toString()
+              .contains(
+                  "teekms kms status: waiting for the KMS at 127.0.0.1:"
+                      + silent.getLocalPort()
+                      + " (GetKmsInfo) (1 s)"),
+          err.toString());
       assertTrue(out.toString().contains("did not answer within 3 s"), out.toString());
       assertFalse(out.toString().contains("waiting for"), "progress stays off stdout");
       for (Socket s : held) {

@@ -6,10 +6,10 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * An immutable byte string with value equality (like Tink's {@code util.Bytes}): copied on the way in and on the way
- * out, so a record holding one compares by content and nobody can change it afterwards. For public values (ids,
- * hashes, report fields, certificates); secrets belong in {@code SecretBytes}. {@link #equalsConstantTime} for values
- * an attacker may probe byte by byte.
+ * An immutable byte string with value equality (like Tink's {@code util.Bytes}): copied on the way
+ * in and on the way out, so a record holding one compares by content and nobody can change it
+ * afterwards. For public values (ids, hashes, report fields, certificates); secrets belong in
+ * {@code SecretBytes}. {@link #equalsConstantTime} for values an attacker may probe byte by byte.
  */
 public final class Bytes {
   private static final HexFormat HEX = HexFormat.of();
@@ -30,7 +30,10 @@ public final class Bytes {
     return new Bytes(Arrays.copyOfRange(value, offset, offset + length));
   }
 
-  /** Parses hex (either case, an optional {@code 0x}); throws {@link IllegalArgumentException} on anything else. */
+  /**
+   * Parses hex (either case, an optional {@code 0x}); throws {@link IllegalArgumentException} on
+   * anything else.
+   */
   public static Bytes fromHex(String hex) {
     String digits = hex.startsWith("0x") || hex.startsWith("0X") ? hex.substring(2) : hex;
     try {

@@ -5,8 +5,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * SHA-1/-256/-384/-512 of byte strings, without checked exceptions: every JDK must provide these algorithms, so their
- * absence is a broken runtime ({@link IllegalStateException}), never an input error.
+ * SHA-1/-256/-384/-512 of byte strings, without checked exceptions: every JDK must provide these
+ * algorithms, so their absence is a broken runtime ({@link IllegalStateException}), never an input
+ * error.
  */
 public final class Digests {
   private Digests() {}

@@ -11,9 +11,10 @@ import java.util.Optional;
 import javax.net.ssl.SSLException;
 
 /**
- * Network failures in one wording, for people (CLI output, collateral and chain errors, refusal details): why a
- * connection failed, without Java class names. The endpoint is not repeated: the caller's message names it. Here, in
- * the lowest module, so the CLI, the collateral client and the chain client say the same thing.
+ * Network failures in one wording, for people (CLI output, collateral and chain errors, refusal
+ * details): why a connection failed, without Java class names. The endpoint is not repeated: the
+ * caller's message names it. Here, in the lowest module, so the CLI, the collateral client and the
+ * chain client say the same thing.
  */
 public final class NetworkErrors {
   /** The words of a timeout (callers that know the deadline say more). */
@@ -21,7 +22,10 @@ public final class NetworkErrors {
 
   private NetworkErrors() {}
 
-  /** {@code failure} alone in words when it is a network failure (its causes are not looked at), else empty. */
+  /**
+   * {@code failure} alone in words when it is a network failure (its causes are not looked at),
+   * else empty.
+   */
   public static Optional<String> words(Throwable failure) {
     String m = failure.getMessage();
     if (failure instanceof ConnectException) {
@@ -42,7 +46,10 @@ public final class NetworkErrors {
     return Optional.empty();
   }
 
-  /** The first network failure along {@code failure}'s cause chain, in words; empty when there is none. */
+  /**
+   * The first network failure along {@code failure}'s cause chain, in words; empty when there is
+   * none.
+   */
   public static Optional<String> cause(Throwable failure) {
     Map<Throwable, Boolean> seen = new IdentityHashMap<>();
     for (Throwable c = failure; c != null && seen.put(c, true) == null; c = c.getCause()) {
@@ -56,7 +63,11 @@ public final class NetworkErrors {
 
   /** {@link #cause}, else the failure's own message, else its class's simple name (never null). */
   public static String inWords(Throwable failure) {
-    return cause(failure).orElseGet(() -> failure.getMessage() != null ? failure.getMessage()
-        : failure.getClass().getSimpleName());
+    return cause(failure)
+        .orElseGet(
+            () ->
+                failure.getMessage() != null
+                    ? failure.getMessage()
+                    : failure.getClass().getSimpleName());
   }
 }

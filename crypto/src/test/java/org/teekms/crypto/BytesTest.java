@@ -45,7 +45,8 @@ class BytesTest {
   @Test
   void aRecordHoldingBytesComparesByContent() {
     record Holder(int n, Bytes b) {}
-    assertEquals(new Holder(1, Bytes.fromHex("aa")), new Holder(1, Bytes.copyOf(new byte[] {(byte) 0xaa})));
+    assertEquals(
+        new Holder(1, Bytes.fromHex("aa")), new Holder(1, Bytes.copyOf(new byte[] {(byte) 0xaa})));
   }
 
   @Test

@@ -12,26 +12,35 @@ import java.net.UnknownHostException;
 import java.net.http.HttpConnectTimeoutException;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLHandshakeException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
-/** One wording for every network failure, found along the cause chain; anything else keeps its message. */
+/**
+ * One wording for every network failure, found along the cause chain; anything else keeps its
+ * message.
+ */
 class NetworkErrorsTest {
 
   static Stream<Arguments> failures() {
     return Stream.of(
-        Arguments.of(new ConnectException("Connection refused"),
+        Arguments.of(
+            new ConnectException("Connection refused"),
             "connection refused (nothing listens there, or a firewall rejects it)"),
         Arguments.of(new UnknownHostException("pccs.example"), "unknown host pccs.example"),
         Arguments.of(new NoRouteToHostException("No route to host"), "no route to host"),
         Arguments.of(new SocketTimeoutException("Read timed out"), "timed out"),
         Arguments.of(new HttpConnectTimeoutException("HTTP connect timed out"), "timed out"),
-        Arguments.of(new SSLHandshakeException("PKIX path building failed"), "TLS failed: PKIX path building failed"),
-        Arguments.of(new IOException("wrapped", new ConnectException("Connection refused")),
+        Arguments.of(
+            new SSLHandshakeException("PKIX path building failed"),
+            "TLS failed: PKIX path building failed"),
+        Arguments.of(
+            new IOException("wrapped", new ConnectException("Connection refused")),
             "connection refused (nothing listens there, or a firewall rejects it)"),
-        Arguments.of(new UncheckedIOException(new IOException("disk full")), "java.io.IOException: disk full"),
+        Arguments.of(
+            new UncheckedIOException(new IOException("disk full")),
+            "java.io.IOException: disk full"),
         Arguments.of(new IllegalStateException(), "IllegalStateException"));
   }
 
@@ -44,7 +53,9 @@ class NetworkErrorsTest {
   @Test
   void onlyNetworkFailuresHaveACause() {
     assertTrue(NetworkErrors.cause(new IOException("disk full")).isEmpty());
-    assertTrue(NetworkErrors.words(new IOException("x", new ConnectException())).isEmpty(), "causes are not looked at");
+    assertTrue(
+        NetworkErrors.words(new IOException("x", new ConnectException())).isEmpty(),
+        "causes are not looked at");
   }
 
   @Test

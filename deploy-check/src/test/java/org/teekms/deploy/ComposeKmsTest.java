@@ -9,7 +9,10 @@ import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** deploy/docker-compose.yaml (the KMS CVM's compose on dstack): the TD interfaces it reads, least privilege. */
+/**
+ * deploy/docker-compose.yaml (the KMS CVM's compose on dstack): the TD interfaces it reads, least
+ * privilege.
+ */
 class ComposeKmsTest {
   @Test
   void theKmsServiceGetsItsTdInterfacesWithoutCapabilities() {
@@ -24,10 +27,14 @@ class ComposeKmsTest {
         binds++;
       }
     }
-    assertEquals("configfs-tsm", kms.path("environment").path("TEEKMS_TEE_QUOTE_PROVIDER").asText());
+    assertEquals(
+        "configfs-tsm", kms.path("environment").path("TEEKMS_TEE_QUOTE_PROVIDER").asText());
     TdMounts.assertCovers("docker-compose kms", readOnly.keySet(), readOnly);
-    assertEquals(4, binds, "only configfs-tsm, the RTMR registers, the ACPI tables and dstack's event log: "
-        + kms.path("volumes"));
+    assertEquals(
+        4,
+        binds,
+        "only configfs-tsm, the RTMR registers, the ACPI tables and dstack's event log: "
+            + kms.path("volumes"));
     assertEquals("0:0", kms.path("user").asText(), "uid 0: configfs-tsm and CCEL are root-owned");
     assertEquals("[\"ALL\"]", kms.path("cap_drop").toString());
     assertTrue(kms.path("cap_add").isMissingNode());
@@ -38,19 +45,27 @@ class ComposeKmsTest {
 
   @Test
   void bothKmsTargetsLogJson() {
-    JsonNode compose = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
-    JsonNode k8s = KmsDeployFilesTest.k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms").path("data");
+    JsonNode compose =
+        Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
+    JsonNode k8s =
+        KmsDeployFilesTest.k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms")
+            .path("data");
     for (JsonNode env : java.util.List.of(compose, k8s)) {
       assertEquals("true", env.path("QUARKUS_LOG_CONSOLE_JSON_ENABLED").asText());
     }
     // Off by default (dev, tests, the demo read plain text); the deploy files turn it on.
-    assertEquals("false", KmsConfigCatalog.applicationProperty("quarkus.log.console.json.enabled").orElse(""));
+    assertEquals(
+        "false",
+        KmsConfigCatalog.applicationProperty("quarkus.log.console.json.enabled").orElse(""));
   }
 
   @Test
   void sealingProviderDefaultsToTheDstackHostAddress() {
-    JsonNode env = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
+    JsonNode env =
+        Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
     assertEquals("local-sgx", env.path("TEEKMS_SEALING_PROVIDER").asText());
-    assertEquals("${TEEKMS_SEALING_PROVIDER_ADDRESS:-10.0.2.2:3443}", env.path("TEEKMS_SEALING_PROVIDER_ADDRESS").asText());
+    assertEquals(
+        "${TEEKMS_SEALING_PROVIDER_ADDRESS:-10.0.2.2:3443}",
+        env.path("TEEKMS_SEALING_PROVIDER_ADDRESS").asText());
   }
 }

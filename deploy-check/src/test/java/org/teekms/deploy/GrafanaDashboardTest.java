@@ -21,13 +21,15 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * deploy/grafana/teekms-dashboard.json: every series a panel queries is a meter kms-server registers (with the
- * Prometheus suffix its type produces), histogram buckets only of timers that publish a histogram.
+ * deploy/grafana/teekms-dashboard.json: every series a panel queries is a meter kms-server
+ * registers (with the Prometheus suffix its type produces), histogram buckets only of timers that
+ * publish a histogram.
  */
 class GrafanaDashboardTest {
-  private static final Pattern BUILDER = Pattern.compile(
-      "(Counter|FunctionCounter|Timer|Gauge|DistributionSummary)\\.builder\\(\\s*\"([a-z0-9.]+)\"([^;]*);",
-      Pattern.DOTALL);
+  private static final Pattern BUILDER =
+      Pattern.compile(
+          "(Counter|FunctionCounter|Timer|Gauge|DistributionSummary)\\.builder\\(\\s*\"([a-z0-9.]+)\"([^;]*);",
+          Pattern.DOTALL);
   private static final Pattern SERIES = Pattern.compile("\\b(teekms_[a-z0-9_]+)");
 
   /** kms-server's meters: Prometheus base name → (type, publishes a histogram). */
@@ -39,7 +41,9 @@ class GrafanaDashboardTest {
         while (m.find()) {
           String type = m.group(1).replace("FunctionCounter", "Counter");
           boolean histogram = m.group(3).contains("publishPercentileHistogram()");
-          out.merge(m.group(2).replace('.', '_'), type + (histogram ? "+histogram" : ""),
+          out.merge(
+              m.group(2).replace('.', '_'),
+              type + (histogram ? "+histogram" : ""),
               (a, b) -> a.contains("histogram") ? a : b);
         }
       }
@@ -53,7 +57,9 @@ class GrafanaDashboardTest {
     switch (type.replace("+histogram", "")) {
       case "Counter" -> out.add(base + "_total");
       case "Gauge" -> out.add(base);
-      case "Timer" -> out.addAll(List.of(base + "_seconds_count", base + "_seconds_sum", base + "_seconds_max"));
+      case "Timer" ->
+          out.addAll(
+              List.of(base + "_seconds_count", base + "_seconds_sum", base + "_seconds_max"));
       default -> out.addAll(List.of(base + "_count", base + "_sum", base + "_max"));
     }
     if (type.endsWith("+histogram")) {
@@ -64,12 +70,18 @@ class GrafanaDashboardTest {
 
   static List<String> exprs(JsonNode dashboard) {
     List<String> out = new ArrayList<>();
-    dashboard.path("panels").forEach(p -> p.path("targets").forEach(t -> out.add(t.path("expr").asText())));
-    dashboard.path("templating").path("list").forEach(v -> {
-      if (v.has("definition")) {
-        out.add(v.path("definition").asText());
-      }
-    });
+    dashboard
+        .path("panels")
+        .forEach(p -> p.path("targets").forEach(t -> out.add(t.path("expr").asText())));
+    dashboard
+        .path("templating")
+        .path("list")
+        .forEach(
+            v -> {
+              if (v.has("definition")) {
+                out.add(v.path("definition").asText());
+              }
+            });
     return out;
   }
 
@@ -91,36 +103,53 @@ class GrafanaDashboardTest {
 
   @Test
   void everyPanelQueriesRealKmsMetrics() throws IOException {
-    JsonNode d = new ObjectMapper().readTree(Repo.path("deploy/grafana/teekms-dashboard.json").toFile());
+    JsonNode d =
+        new ObjectMapper().readTree(Repo.path("deploy/grafana/teekms-dashboard.json").toFile());
     assertEquals("teekms-kms", d.path("uid").asText());
     Map<String, String> meters = meters();
-    assertTrue(meters.containsKey("teekms_admission") && meters.get("teekms_admission").endsWith("+histogram"),
+    assertTrue(
+        meters.containsKey("teekms_admission")
+            && meters.get("teekms_admission").endsWith("+histogram"),
         meters.toString());
     List<String> exprs = exprs(d);
     assertTrue(exprs.size() >= 10, exprs.toString());
     for (String e : exprs) {
       assertFalse(e.isBlank(), "a panel without a query");
     }
-    assertEquals(List.of(), unknownSeries(exprs, meters), "series kms-server does not expose (it has " + meters + ")");
+    assertEquals(
+        List.of(),
+        unknownSeries(exprs, meters),
+        "series kms-server does not expose (it has " + meters + ")");
     // Every kms-server meter appears on the dashboard.
     for (String base : meters.keySet()) {
       assertTrue(exprs.stream().anyMatch(e -> e.contains(base)), base + " is on no panel");
     }
     // Every panel's query uses the dashboard's datasource variable.
-    d.path("panels").forEach(p -> assertEquals("${datasource}", p.path("datasource").path("uid").asText(),
-        p.path("title").asText()));
+    d.path("panels")
+        .forEach(
+            p ->
+                assertEquals(
+                    "${datasource}",
+                    p.path("datasource").path("uid").asText(),
+                    p.path("title").asText()));
   }
 
   @Test
   void theCheckHasTeeth() throws IOException {
     Map<String, String> meters = meters();
-    assertEquals(List.of("teekms_admissions_count"),
+    assertEquals(
+        List.of("teekms_admissions_count"),
         unknownSeries(List.of("rate(teekms_admissions_count[5m])"), meters));
-    assertEquals(List.of("teekms_cache_requests_seconds_bucket"),
+    assertEquals(
+        List.of("teekms_cache_requests_seconds_bucket"),
         unknownSeries(List.of("teekms_cache_requests_seconds_bucket"), meters));
-    assertEquals(List.of("teekms_admision_seconds_bucket"),
-        unknownSeries(List.of("histogram_quantile(0.99, rate(teekms_admision_seconds_bucket[5m]))"), meters));
-    assertEquals(List.of(), unknownSeries(List.of("teekms_admission_seconds_bucket", "teekms_apps_rotation_due"),
-        meters));
+    assertEquals(
+        List.of("teekms_admision_seconds_bucket"),
+        unknownSeries(
+            List.of("histogram_quantile(0.99, rate(teekms_admision_seconds_bucket[5m]))"), meters));
+    assertEquals(
+        List.of(),
+        unknownSeries(
+            List.of("teekms_admission_seconds_bucket", "teekms_apps_rotation_due"), meters));
   }
 }

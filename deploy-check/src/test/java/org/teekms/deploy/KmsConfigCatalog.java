@@ -27,26 +27,33 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Every configuration property kms-server really reads, gathered from the real code: the Quarkus extensions'
- * configuration models on its class path ({@code META-INF/quarkus-config-doc/quarkus-config-model.json}, with each
- * property's phase), its {@code @ConfigMapping} interfaces (by reflection), the literal names it reads through
- * {@code Config.getValue/getOptionalValue}, {@code @ConfigProperty} and {@code ${…}} expressions, and the keys of
- * its {@code application.properties}. Deploy files set properties as environment variables; {@link #byEnv} resolves
- * one the way SmallRye Config does (upper case, every non-alphanumeric character an underscore).
+ * Every configuration property kms-server really reads, gathered from the real code: the Quarkus
+ * extensions' configuration models on its class path ({@code
+ * META-INF/quarkus-config-doc/quarkus-config-model.json}, with each property's phase), its
+ * {@code @ConfigMapping} interfaces (by reflection), the literal names it reads through {@code
+ * Config.getValue/getOptionalValue}, {@code @ConfigProperty} and {@code ${…}} expressions, and the
+ * keys of its {@code application.properties}. Deploy files set properties as environment variables;
+ * {@link #byEnv} resolves one the way SmallRye Config does (upper case, every non-alphanumeric
+ * character an underscore).
  */
 final class KmsConfigCatalog {
   /** Where a property is fixed: a build-time property set at deploy time has no effect. */
-  enum Phase { RUN_TIME, BUILD_TIME }
+  enum Phase {
+    RUN_TIME,
+    BUILD_TIME
+  }
 
   record Property(String name, Phase phase, String source) {}
 
   private static final String MODEL = "META-INF/quarkus-config-doc/quarkus-config-model.json";
-  private static final Pattern LITERAL = Pattern.compile(
-      "(?:getOptionalValue|getValue|getConfigValue)\\(\\s*\"([A-Za-z0-9.\\-]+)\""
-          + "|@ConfigProperty\\(\\s*name\\s*=\\s*\"([A-Za-z0-9.\\-]+)\""
-          + "|\\$\\{([a-z0-9.\\-]+)(?::[^}]*)?}");
-  private static final Pattern MAPPING_CLASS = Pattern.compile("@ConfigMapping\\b[^\\n]*\\n(?:@[^\\n]*\\n)*"
-      + "public\\s+interface\\s+(\\w+)");
+  private static final Pattern LITERAL =
+      Pattern.compile(
+          "(?:getOptionalValue|getValue|getConfigValue)\\(\\s*\"([A-Za-z0-9.\\-]+)\""
+              + "|@ConfigProperty\\(\\s*name\\s*=\\s*\"([A-Za-z0-9.\\-]+)\""
+              + "|\\$\\{([a-z0-9.\\-]+)(?::[^}]*)?}");
+  private static final Pattern MAPPING_CLASS =
+      Pattern.compile(
+          "@ConfigMapping\\b[^\\n]*\\n(?:@[^\\n]*\\n)*" + "public\\s+interface\\s+(\\w+)");
 
   private final Map<String, Property> exact = new TreeMap<>();
   private final List<Map.Entry<Pattern, Property>> patterns = new ArrayList<>();
@@ -81,7 +88,10 @@ final class KmsConfigCatalog {
     if (node.isObject()) {
       JsonNode path = node.get("path");
       if (path != null && path.isObject() && path.hasNonNull("property")) {
-        Phase phase = node.path("phase").asText("RUN_TIME").equals("RUN_TIME") ? Phase.RUN_TIME : Phase.BUILD_TIME;
+        Phase phase =
+            node.path("phase").asText("RUN_TIME").equals("RUN_TIME")
+                ? Phase.RUN_TIME
+                : Phase.BUILD_TIME;
         add(path.get("property").asText(), phase, source);
         for (JsonNode extra : node.path("additionalPaths")) {
           if (extra.hasNonNull("property")) {
@@ -111,18 +121,21 @@ final class KmsConfigCatalog {
       }
       Matcher m = LITERAL.matcher(text);
       while (m.find()) {
-        String name = m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3);
+        String name =
+            m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3);
         add(name, Phase.RUN_TIME, sources.relativize(file).toString());
       }
       Matcher cls = MAPPING_CLASS.matcher(text);
       if (cls.find()) {
-        String fqcn = sources.relativize(file).toString().replace('/', '.').replaceAll("\\.java$", "");
+        String fqcn =
+            sources.relativize(file).toString().replace('/', '.').replaceAll("\\.java$", "");
         try {
           Class<?> mapping = Class.forName(fqcn);
           ConfigMapping annotation = mapping.getAnnotation(ConfigMapping.class);
           addMapping(annotation.prefix(), mapping, fqcn);
         } catch (ClassNotFoundException e) {
-          throw new IllegalStateException("@ConfigMapping " + fqcn + " is not on the class path", e);
+          throw new IllegalStateException(
+              "@ConfigMapping " + fqcn + " is not on the class path", e);
         }
       }
     }
@@ -130,12 +143,17 @@ final class KmsConfigCatalog {
 
   private void addMapping(String prefix, Class<?> group, String source) {
     for (Method method : group.getMethods()) {
-      if (Modifier.isStatic(method.getModifiers()) || method.isDefault() || method.getParameterCount() != 0) {
+      if (Modifier.isStatic(method.getModifiers())
+          || method.isDefault()
+          || method.getParameterCount() != 0) {
         continue;
       }
-      String segment = method.isAnnotationPresent(WithName.class) ? method.getAnnotation(WithName.class).value()
-          : kebab(method.getName());
-      String name = method.isAnnotationPresent(WithParentName.class) ? prefix : prefix + "." + segment;
+      String segment =
+          method.isAnnotationPresent(WithName.class)
+              ? method.getAnnotation(WithName.class).value()
+              : kebab(method.getName());
+      String name =
+          method.isAnnotationPresent(WithParentName.class) ? prefix : prefix + "." + segment;
       Type type = method.getGenericReturnType();
       Class<?> raw = raw(type);
       if (raw == Optional.class) {
@@ -206,10 +224,13 @@ final class KmsConfigCatalog {
     }
   }
 
-  /** The build-time value of {@code name} in kms-server's application.properties (default profile). */
+  /**
+   * The build-time value of {@code name} in kms-server's application.properties (default profile).
+   */
   static Optional<String> applicationProperty(String name) {
     Properties p = new Properties();
-    try (InputStream in = Files.newInputStream(Repo.path("kms-server/src/main/resources/application.properties"))) {
+    try (InputStream in =
+        Files.newInputStream(Repo.path("kms-server/src/main/resources/application.properties"))) {
       p.load(in);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -247,17 +268,25 @@ final class KmsConfigCatalog {
     if (p != null) {
       return Optional.of(p);
     }
-    return patterns.stream().filter(e -> e.getKey().matcher(name).matches()).map(Map.Entry::getValue).findFirst();
+    return patterns.stream()
+        .filter(e -> e.getKey().matcher(name).matches())
+        .map(Map.Entry::getValue)
+        .findFirst();
   }
 
-  /** The property an environment variable sets, if any: the same mapping SmallRye Config applies. */
+  /**
+   * The property an environment variable sets, if any: the same mapping SmallRye Config applies.
+   */
   Optional<Property> byEnv(String env) {
-    Optional<Property> hit = exact.values().stream().filter(p -> envName(p.name()).equals(env)).findFirst();
+    Optional<Property> hit =
+        exact.values().stream().filter(p -> envName(p.name()).equals(env)).findFirst();
     if (hit.isPresent()) {
       return hit;
     }
-    return patterns.stream().map(Map.Entry::getValue)
-        .filter(p -> envPattern(p.name()).matcher(env).matches()).findFirst();
+    return patterns.stream()
+        .map(Map.Entry::getValue)
+        .filter(p -> envPattern(p.name()).matcher(env).matches())
+        .findFirst();
   }
 
   static String envName(String property) {

@@ -33,7 +33,8 @@ class KmsDeployFilesTest {
   void everyYamlFileUnderDeployParses() throws IOException {
     List<Path> files;
     try (Stream<Path> s = Files.walk(Repo.path("deploy"))) {
-      files = s.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).toList();
+      files =
+          s.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).toList();
     }
     assertTrue(files.size() >= 12, "expected the compose file and the manifests, found " + files);
     for (Path f : files) {
@@ -47,7 +48,8 @@ class KmsDeployFilesTest {
     JsonNode env = compose.path("services").path("kms").path("environment");
     assertTrue(env.isObject() && env.size() >= 10, "kms service environment: " + env);
     assertRealRuntimeProperties("deploy/docker-compose.yaml kms", fieldNames(env));
-    assertEquals("postgres", compose.path("services").path("kms").path("depends_on").fieldNames().next());
+    assertEquals(
+        "postgres", compose.path("services").path("kms").path("depends_on").fieldNames().next());
   }
 
   @Test
@@ -59,31 +61,48 @@ class KmsDeployFilesTest {
     kms.path("env").forEach(e -> env.add(e.path("name").asText()));
     assertEquals(List.of("TEEKMS_NODE_ID", "QUARKUS_DATASOURCE_PASSWORD"), env);
     assertRealRuntimeProperties("StatefulSet teekms-kms env", env);
-    assertEquals("teekms-kms", kms.path("envFrom").get(0).path("configMapRef").path("name").asText());
+    assertEquals(
+        "teekms-kms", kms.path("envFrom").get(0).path("configMapRef").path("name").asText());
   }
 
   @Test
   void probesAndScrapingUseTheKmsManagementInterface() {
-    // Health and metrics must not sit behind the mutual RA-TLS port (a kubelet has no attested certificate): the
+    // Health and metrics must not sit behind the mutual RA-TLS port (a kubelet has no attested
+    // certificate): the
     // build must enable Quarkus' management interface, a build-time switch.
-    assertEquals(KmsConfigCatalog.Phase.BUILD_TIME, catalog.find("quarkus.management.enabled").orElseThrow().phase());
-    assertEquals("true", KmsConfigCatalog.applicationProperty("quarkus.management.enabled").orElse("false"),
+    assertEquals(
+        KmsConfigCatalog.Phase.BUILD_TIME,
+        catalog.find("quarkus.management.enabled").orElseThrow().phase());
+    assertEquals(
+        "true",
+        KmsConfigCatalog.applicationProperty("quarkus.management.enabled").orElse("false"),
         "kms-server application.properties must set quarkus.management.enabled=true for the probes in deploy/");
-    assertTrue(KmsConfigCatalog.applicationProperty("quarkus.management.port").orElse("9000").equals("9000"));
-    assertTrue(catalog.find("quarkus.smallrye-health.check.readiness.enabled").isPresent(), "smallrye-health is not in kms-server");
-    assertTrue(catalog.find("quarkus.micrometer.export.prometheus.path").isPresent(), "no Prometheus registry");
+    assertTrue(
+        KmsConfigCatalog.applicationProperty("quarkus.management.port")
+            .orElse("9000")
+            .equals("9000"));
+    assertTrue(
+        catalog.find("quarkus.smallrye-health.check.readiness.enabled").isPresent(),
+        "smallrye-health is not in kms-server");
+    assertTrue(
+        catalog.find("quarkus.micrometer.export.prometheus.path").isPresent(),
+        "no Prometheus registry");
 
     JsonNode sts = k8s("deploy/k8s/base/kms-statefulset.yaml", "StatefulSet", "teekms-kms");
     JsonNode kms = kmsContainer();
     Map<String, Integer> ports = new java.util.HashMap<>();
-    kms.path("ports").forEach(p -> ports.put(p.path("name").asText(), p.path("containerPort").asInt()));
+    kms.path("ports")
+        .forEach(p -> ports.put(p.path("name").asText(), p.path("containerPort").asInt()));
     assertEquals(Map.of("grpc", 8443, "management", 9000), ports);
     // gRPC over TLS: the port the manifests expose is the KMS's TLS port.
-    assertEquals("8443", KmsConfigCatalog.applicationProperty("quarkus.http.ssl-port").orElse("8443"));
+    assertEquals(
+        "8443", KmsConfigCatalog.applicationProperty("quarkus.http.ssl-port").orElse("8443"));
     for (String probe : List.of("readinessProbe", "livenessProbe", "startupProbe")) {
       JsonNode get = kms.path(probe).path("httpGet");
       assertEquals("management", get.path("port").asText(), probe);
-      assertTrue(Set.of("/q/health/ready", "/q/health/live", "/q/health/started").contains(get.path("path").asText()),
+      assertTrue(
+          Set.of("/q/health/ready", "/q/health/live", "/q/health/started")
+              .contains(get.path("path").asText()),
           probe + " path " + get.path("path"));
     }
     JsonNode annotations = sts.path("spec").path("template").path("metadata").path("annotations");
@@ -97,39 +116,58 @@ class KmsDeployFilesTest {
     for (JsonNode svc : Yaml.documents("deploy/k8s/base/kms-services.yaml")) {
       if (matches(svc.path("metadata").path("labels"), selector)) {
         for (JsonNode port : svc.path("spec").path("ports")) {
-          served |= port.path("name").asText().equals(endpoint.path("port").asText())
-              && port.path("targetPort").asText().equals("management");
+          served |=
+              port.path("name").asText().equals(endpoint.path("port").asText())
+                  && port.path("targetPort").asText().equals("management");
         }
       }
     }
-    assertTrue(served, "the ServiceMonitor selects no service port that targets the management port");
+    assertTrue(
+        served, "the ServiceMonitor selects no service port that targets the management port");
     assertEquals("/q/metrics", endpoint.path("path").asText());
   }
 
   @Test
   void kmsVerifiesGpuEvidenceUnderNvidiaRootsWithRimsAndFailClosedOcspAsDeployed() {
-    // The KMS refuses to start in nvidia mode without a RIM source (GpuVerification), and apps may require GPUs:
+    // The KMS refuses to start in nvidia mode without a RIM source (GpuVerification), and apps may
+    // require GPUs:
     // every deployment names one, keeps OCSP fail-closed, and never runs the GPU simulator.
-    JsonNode compose = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
+    JsonNode compose =
+        Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
     JsonNode k8s = k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms").path("data");
     for (JsonNode env : List.of(compose, k8s)) {
       assertEquals("nvidia", env.path("TEEKMS_GPU_VERIFICATION").asText());
-      assertTrue(env.path("TEEKMS_GPU_RIM_SERVICE_URL").asText().contains("https://rim.attestation.nvidia.com/v1/rim/")
-          || !env.path("TEEKMS_GPU_RIM_DIRECTORY").asText().isEmpty(), "a RIM source");
+      assertTrue(
+          env.path("TEEKMS_GPU_RIM_SERVICE_URL")
+                  .asText()
+                  .contains("https://rim.attestation.nvidia.com/v1/rim/")
+              || !env.path("TEEKMS_GPU_RIM_DIRECTORY").asText().isEmpty(),
+          "a RIM source");
       assertEquals("fail-closed", env.path("TEEKMS_GPU_OCSP_MODE").asText());
-      assertTrue(env.path("TEEKMS_GPU_OCSP_RESPONDER_URL").asText().contains("https://ocsp.ndis.nvidia.com/"));
+      assertTrue(
+          env.path("TEEKMS_GPU_OCSP_RESPONDER_URL")
+              .asText()
+              .contains("https://ocsp.ndis.nvidia.com/"));
     }
   }
 
   @Test
   void kmsServesMutualRaTlsAsDeployed() {
-    // Build-time half: the server asks every client for its certificate (Quarkus fixes this at build time).
-    assertTrue(Set.of("request", "required").contains(
-        KmsConfigCatalog.applicationProperty("quarkus.http.ssl.client-auth").orElse("none")),
+    // Build-time half: the server asks every client for its certificate (Quarkus fixes this at
+    // build time).
+    assertTrue(
+        Set.of("request", "required")
+            .contains(
+                KmsConfigCatalog.applicationProperty("quarkus.http.ssl.client-auth")
+                    .orElse("none")),
         "kms-server must be built with quarkus.http.ssl.client-auth=request|required");
-    assertEquals(KmsConfigCatalog.Phase.BUILD_TIME, catalog.find("quarkus.http.ssl.client-auth").orElseThrow().phase());
-    // Runtime half, in every deployment: the RA-TLS configuration on the gRPC port, no plain-text listener.
-    JsonNode compose = Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
+    assertEquals(
+        KmsConfigCatalog.Phase.BUILD_TIME,
+        catalog.find("quarkus.http.ssl.client-auth").orElseThrow().phase());
+    // Runtime half, in every deployment: the RA-TLS configuration on the gRPC port, no plain-text
+    // listener.
+    JsonNode compose =
+        Yaml.single("deploy/docker-compose.yaml").path("services").path("kms").path("environment");
     JsonNode k8s = k8s("deploy/k8s/base/kms-config.yaml", "ConfigMap", "teekms-kms").path("data");
     for (JsonNode env : List.of(compose, k8s)) {
       assertEquals("ratls", env.path("QUARKUS_HTTP_TLS_CONFIGURATION_NAME").asText());
@@ -143,7 +181,9 @@ class KmsDeployFilesTest {
   @Test
   void alertsUseMetersThatKmsServerRegisters() throws IOException {
     Set<String> meters = new TreeSet<>();
-    Pattern builder = Pattern.compile("(?:Counter|Timer|Gauge|DistributionSummary)\\.builder\\(\\s*\"([a-z0-9.]+)\"");
+    Pattern builder =
+        Pattern.compile(
+            "(?:Counter|Timer|Gauge|DistributionSummary)\\.builder\\(\\s*\"([a-z0-9.]+)\"");
     try (Stream<Path> s = Files.walk(Repo.path("kms-server/src/main/java"))) {
       for (Path f : s.filter(p -> p.toString().endsWith(".java")).toList()) {
         Matcher m = builder.matcher(Files.readString(f));
@@ -159,10 +199,15 @@ class KmsDeployFilesTest {
     int used = 0;
     while (m.find()) {
       String prometheus = m.group(1);
-      String meter = prometheus.replaceAll("_(total|count|sum|max|bucket|seconds(_count|_sum|_max|_bucket)?)$", "")
-          .replace('_', '.');
-      // A gauge named "….seconds" keeps that suffix in Prometheus (teekms_collateral_expiry_seconds).
-      assertTrue(meters.contains(meter) || meters.contains(prometheus.replace('_', '.')), prometheus + " is not a meter of kms-server (it has " + meters + ")");
+      String meter =
+          prometheus
+              .replaceAll("_(total|count|sum|max|bucket|seconds(_count|_sum|_max|_bucket)?)$", "")
+              .replace('_', '.');
+      // A gauge named "….seconds" keeps that suffix in Prometheus
+      // (teekms_collateral_expiry_seconds).
+      assertTrue(
+          meters.contains(meter) || meters.contains(prometheus.replace('_', '.')),
+          prometheus + " is not a meter of kms-server (it has " + meters + ")");
       used++;
     }
     assertTrue(used >= 3, "the alert rules use no kms-server metric");
@@ -180,8 +225,10 @@ class KmsDeployFilesTest {
         if (Files.isRegularFile(p)) {
           for (JsonNode doc : Yaml.documents(Repo.root().relativize(p).toString())) {
             assertFalse(doc.path("apiVersion").asText().isEmpty(), p + ": apiVersion");
-            String id = doc.path("kind").asText() + "/" + doc.path("metadata").path("name").asText();
-            assertFalse(doc.path("metadata").path("name").asText().isEmpty(), p + ": metadata.name");
+            String id =
+                doc.path("kind").asText() + "/" + doc.path("metadata").path("name").asText();
+            assertFalse(
+                doc.path("metadata").path("name").asText().isEmpty(), p + ": metadata.name");
             assertTrue(names.add(id), k + ": " + id + " defined twice");
           }
         }
@@ -199,16 +246,26 @@ class KmsDeployFilesTest {
     assertFalse(catalog.byEnv("TEEKMS_CHAIN_URL").isPresent());
     assertFalse(catalog.byEnv("QUARKUS_DATASOURCE_REACTIVE_URI").isPresent());
     assertEquals("kms-id", KmsConfigCatalog.kebab("kmsId"));
-    assertEquals("TEEKMS_ADMISSION_ACCEPTED_TCB_STATUSES",
+    assertEquals(
+        "TEEKMS_ADMISSION_ACCEPTED_TCB_STATUSES",
         KmsConfigCatalog.envName("teekms.admission.accepted-tcb-statuses"));
   }
 
   private static void assertRealRuntimeProperties(String where, List<String> envNames) {
     for (String env : envNames) {
       var property = catalog.byEnv(env);
-      assertTrue(property.isPresent(), where + ": " + env + " is not a configuration property of kms-server");
-      assertEquals(KmsConfigCatalog.Phase.RUN_TIME, property.get().phase(), where + ": " + env + " ("
-          + property.get().name() + ") is fixed at build time; setting it at deploy time has no effect");
+      assertTrue(
+          property.isPresent(),
+          where + ": " + env + " is not a configuration property of kms-server");
+      assertEquals(
+          KmsConfigCatalog.Phase.RUN_TIME,
+          property.get().phase(),
+          where
+              + ": "
+              + env
+              + " ("
+              + property.get().name()
+              + ") is fixed at build time; setting it at deploy time has no effect");
     }
   }
 
@@ -231,8 +288,12 @@ class KmsDeployFilesTest {
 
   static JsonNode k8s(String file, String kind, String name) {
     return Yaml.documents(file).stream()
-        .filter(d -> d.path("kind").asText().equals(kind) && d.path("metadata").path("name").asText().equals(name))
-        .findFirst().orElseThrow(() -> new AssertionError(file + ": no " + kind + " " + name));
+        .filter(
+            d ->
+                d.path("kind").asText().equals(kind)
+                    && d.path("metadata").path("name").asText().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(file + ": no " + kind + " " + name));
   }
 
   private static JsonNode kmsContainer() {

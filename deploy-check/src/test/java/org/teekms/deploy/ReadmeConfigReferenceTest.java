@@ -10,7 +10,10 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.teekms.agent.AgentConfig;
 
-/** The README's configuration reference names only keys that exist in kms-server and the guest agent. */
+/**
+ * The README's configuration reference names only keys that exist in kms-server and the guest
+ * agent.
+ */
 class ReadmeConfigReferenceTest {
   private static final Pattern KEY = Pattern.compile("`([a-z][a-z0-9-]*(?:\\.[a-z0-9-]+)+)`");
 
@@ -20,7 +23,9 @@ class ReadmeConfigReferenceTest {
     List<String> keys = firstColumnKeys("**KMS**");
     assertTrue(keys.size() >= 25, "KMS table: " + keys);
     for (String key : keys) {
-      assertTrue(catalog.find(key).isPresent(), "README names " + key + ", which kms-server does not read");
+      assertTrue(
+          catalog.find(key).isPresent(),
+          "README names " + key + ", which kms-server does not read");
     }
   }
 
@@ -35,7 +40,10 @@ class ReadmeConfigReferenceTest {
     }
   }
 
-  /** Keys in the first column of the table that follows {@code heading} in the configuration reference. */
+  /**
+   * Keys in the first column of the table that follows {@code heading} in the configuration
+   * reference.
+   */
   private static List<String> firstColumnKeys(String heading) {
     String readme = Repo.text("README.md");
     String section = readme.substring(readme.indexOf("## Configuration reference"));

@@ -8,7 +8,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class SystemdUnitTest {
-  private static final String GOOD = """
+  private static final String GOOD =
+      """
       # comment
       [Unit]
       Description=x
@@ -30,17 +31,18 @@ class SystemdUnitTest {
 
   @Test
   void rejectsMalformedUnits() {
-    for (String bad : List.of(
-        "Description=x\n[Unit]\n",                       // outside a section
-        "[Unit]\nDescription\n",                        // no '='
-        "[Unit]\n=x\n",                                 // empty key
-        "[Unit]\nDescripton=x\n",                       // unknown directive (typo)
-        "[Unit]\n[Mount]\nWhat=x\n",                    // [Mount] in a .service
-        "[Unit]\nDescription=x\n[Unit]\n",              // duplicate section
-        "[Unit\n",                                      // malformed header
-        "[Unit]\nExecStart=/bin/true\n",                // directive in the wrong section
-        "[Unit]\nDescription=x \\",                     // continuation at EOF
-        "[Unit]\nDescription=x\n")) {                   // a .service without [Service]
+    for (String bad :
+        List.of(
+            "Description=x\n[Unit]\n", // outside a section
+            "[Unit]\nDescription\n", // no '='
+            "[Unit]\n=x\n", // empty key
+            "[Unit]\nDescripton=x\n", // unknown directive (typo)
+            "[Unit]\n[Mount]\nWhat=x\n", // [Mount] in a .service
+            "[Unit]\nDescription=x\n[Unit]\n", // duplicate section
+            "[Unit\n", // malformed header
+            "[Unit]\nExecStart=/bin/true\n", // directive in the wrong section
+            "[Unit]\nDescription=x \\", // continuation at EOF
+            "[Unit]\nDescription=x\n")) { // a .service without [Service]
       assertThrows(IllegalArgumentException.class, () -> SystemdUnit.parse("x.service", bad), bad);
     }
   }
@@ -48,7 +50,8 @@ class SystemdUnitTest {
   @Test
   void mountUnitNamesFollowSystemdEscaping() {
     assertEquals("var-lib-app.mount", SystemdUnit.mountUnitName("/var/lib/app"));
-    assertEquals("var-lib-teekms\\x2ddata.mount", SystemdUnit.mountUnitName("/var/lib/teekms-data"));
+    assertEquals(
+        "var-lib-teekms\\x2ddata.mount", SystemdUnit.mountUnitName("/var/lib/teekms-data"));
   }
 
   @Test

@@ -13,15 +13,19 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * External tools the deploy checks run (systemd-analyze, kubectl, kubeconform). `.ci/run` installs them and sets
- * {@value #REQUIRE}, so a missing tool fails CI; a developer build without them skips those checks and says why.
+ * External tools the deploy checks run (systemd-analyze, kubectl, kubeconform). `.ci/run` installs
+ * them and sets {@value #REQUIRE}, so a missing tool fails CI; a developer build without them skips
+ * those checks and says why.
  */
 final class Tools {
   static final String REQUIRE = "deploy-check.require-tools";
 
   private Tools() {}
 
-  /** The tool's path on PATH (or in the given extra directories), else a failed (CI) or skipped test. */
+  /**
+   * The tool's path on PATH (or in the given extra directories), else a failed (CI) or skipped
+   * test.
+   */
   static Path require(String name, String install, Path... extra) {
     Optional<Path> found = find(name, extra);
     if (found.isPresent()) {
@@ -54,7 +58,10 @@ final class Tools {
     T apply(Path dir) throws Exception;
   }
 
-  /** Runs work in a fresh temporary directory, deleted afterwards without following links (which may leave it). */
+  /**
+   * Runs work in a fresh temporary directory, deleted afterwards without following links (which may
+   * leave it).
+   */
   static <T> T inTempDir(InDir<T> work) throws Exception {
     Path dir = Files.createTempDirectory("deploy-check-");
     try {
@@ -74,8 +81,13 @@ final class Tools {
   static Result run(Path dir, List<String> command) throws IOException, InterruptedException {
     Path out = Files.createTempFile("deploy-check-", ".out");
     try {
-      Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-          .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+      Process p =
+          new ProcessBuilder(command)
+              .directory(dir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(out.toFile())
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+              .start();
       if (!p.waitFor(120, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         fail(String.join(" ", command) + ": no answer in 120 s");

@@ -12,8 +12,8 @@ import java.util.List;
 /** YAML files (several documents per file allowed), each document required to be a mapping. */
 final class Yaml {
   /** Duplicate keys are errors: YAML would otherwise keep the last one silently. */
-  private static final YAMLMapper YAML = YAMLMapper.builder()
-      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+  private static final YAMLMapper YAML =
+      YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
   private Yaml() {}
 

@@ -10,19 +10,33 @@ import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.DefaultBlockParameter;
 
 /**
- * Binding of one app's AppPolicy contract over its generated wrapper {@link AppPolicyContract}; its address is the app
- * id. Writes need the app owner's key.
+ * Binding of one app's AppPolicy contract over its generated wrapper {@link AppPolicyContract}; its
+ * address is the app id. Writes need the app owner's key.
  */
 public final class AppPolicy extends GovernanceContract {
   /** The app policy's events by name (history, audits). */
   public static final ContractEvents EVENTS = ContractEvents.load("AppPolicy");
 
   /** Everything an auditor or operator needs to see about an app, read at one block. */
-  public record Snapshot(String appId, String owner, String pendingOwner, String registry,
-      KmsRegistry.AppStatus status, boolean disabled, List<byte[]> composeHashes, boolean allowAnyDevice,
-      List<byte[]> devices, boolean requireTcbUpToDate, boolean hasGpuRequirements, GpuPolicy gpuRequirements,
-      GpuPolicy effectiveGpuPolicy, long currentKeyVersion, long minKeyVersion, long rotationPeriodSeconds,
-      long lastRotationEpochSeconds, boolean rotationDue) {
+  public record Snapshot(
+      String appId,
+      String owner,
+      String pendingOwner,
+      String registry,
+      KmsRegistry.AppStatus status,
+      boolean disabled,
+      List<byte[]> composeHashes,
+      boolean allowAnyDevice,
+      List<byte[]> devices,
+      boolean requireTcbUpToDate,
+      boolean hasGpuRequirements,
+      GpuPolicy gpuRequirements,
+      GpuPolicy effectiveGpuPolicy,
+      long currentKeyVersion,
+      long minKeyVersion,
+      long rotationPeriodSeconds,
+      long lastRotationEpochSeconds,
+      boolean rotationDue) {
     public Snapshot {
       composeHashes = ByteArrays.copy(composeHashes);
       devices = ByteArrays.copy(devices);
@@ -39,10 +53,26 @@ public final class AppPolicy extends GovernanceContract {
     }
 
     private Object[] values() {
-      return new Object[] {appId, owner, pendingOwner, registry, status, disabled,
-          ByteArrays.deep(composeHashes), allowAnyDevice, ByteArrays.deep(devices), requireTcbUpToDate,
-          hasGpuRequirements, gpuRequirements, effectiveGpuPolicy, currentKeyVersion, minKeyVersion,
-          rotationPeriodSeconds, lastRotationEpochSeconds, rotationDue};
+      return new Object[] {
+        appId,
+        owner,
+        pendingOwner,
+        registry,
+        status,
+        disabled,
+        ByteArrays.deep(composeHashes),
+        allowAnyDevice,
+        ByteArrays.deep(devices),
+        requireTcbUpToDate,
+        hasGpuRequirements,
+        gpuRequirements,
+        effectiveGpuPolicy,
+        currentKeyVersion,
+        minKeyVersion,
+        rotationPeriodSeconds,
+        lastRotationEpochSeconds,
+        rotationDue
+      };
     }
 
     @Override
@@ -58,12 +88,14 @@ public final class AppPolicy extends GovernanceContract {
 
   private final AppPolicyContract contract;
 
-  private AppPolicy(ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
+  private AppPolicy(
+      ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
     super(chain, address, signer, reads);
     this.contract = wrapper(chain, address, manager());
   }
 
-  static AppPolicyContract wrapper(ChainClient chain, String address, ChainTransactionManager manager) {
+  static AppPolicyContract wrapper(
+      ChainClient chain, String address, ChainTransactionManager manager) {
     return AppPolicyContract.load(address, chain.web3j(), manager, ChainTransactionManager.NO_GAS);
   }
 
@@ -71,7 +103,9 @@ public final class AppPolicy extends GovernanceContract {
     return new AppPolicy(chain, address, signer, latest(chain));
   }
 
-  /** The same app policy, read-only, with every read at exactly the block with this hash (EIP-1898). */
+  /**
+   * The same app policy, read-only, with every read at exactly the block with this hash (EIP-1898).
+   */
   public AppPolicy atBlockHash(String blockHash) {
     return new AppPolicy(chain, address, null, atHash(chain, blockHash));
   }
@@ -152,8 +186,11 @@ public final class AppPolicy extends GovernanceContract {
   }
 
   public TxResult setGpuRequirements(GpuPolicy policy) throws GovernanceException {
-    return send(contract.setGpuRequirements(BigInteger.valueOf(policy.count()), policy.arch(),
-        BigInteger.valueOf(policy.minDriverVersion())));
+    return send(
+        contract.setGpuRequirements(
+            BigInteger.valueOf(policy.count()),
+            policy.arch(),
+            BigInteger.valueOf(policy.minDriverVersion())));
   }
 
   public TxResult clearGpuRequirements() throws GovernanceException {
@@ -196,11 +233,17 @@ public final class AppPolicy extends GovernanceContract {
 
   static AppKeyVersions keyVersions(
       org.web3j.tuples.generated.Tuple4<BigInteger, BigInteger, BigInteger, BigInteger> r) {
-    return new AppKeyVersions(r.component1().longValueExact(), r.component2().longValueExact(),
-        r.component3().longValueExact(), r.component4().longValueExact());
+    return new AppKeyVersions(
+        r.component1().longValueExact(),
+        r.component2().longValueExact(),
+        r.component3().longValueExact(),
+        r.component4().longValueExact());
   }
 
-  /** True when a rotation period is set and it has elapsed since the last rotation (at this binding's block). */
+  /**
+   * True when a rotation period is set and it has elapsed since the last rotation (at this
+   * binding's block).
+   */
   public boolean rotationDue() throws GovernanceException {
     return read(contract.rotationDue());
   }
@@ -209,43 +252,56 @@ public final class AppPolicy extends GovernanceContract {
     return read(contract.registry());
   }
 
-  /** The app-level checks only (the registry's isAppAllowed adds registration, OS image and TCB policy). */
+  /**
+   * The app-level checks only (the registry's isAppAllowed adds registration, OS image and TCB
+   * policy).
+   */
   public Verdict isAppAllowed(BootInfo boot) throws GovernanceException {
     var r = read(contract.isAppAllowed(boot.appStruct()));
     try {
       return verdict(r);
     } catch (IllegalArgumentException | ArithmeticException e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "AppPolicy at " + address + ": " + e.getMessage(), e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "AppPolicy at " + address + ": " + e.getMessage(), e);
     }
   }
 
   /**
-   * The app's history rebuilt from logs, oldest first: its registration and deregistration (registry events) and
-   * every change of its policy (this contract's events).
+   * The app's history rebuilt from logs, oldest first: its registration and deregistration
+   * (registry events) and every change of its policy (this contract's events).
    */
   public List<PolicyEvent> history() throws GovernanceException {
     String registry = registry();
-    String appTopic = org.web3j.utils.Numeric.toHexStringWithPrefixZeroPadded(
-        org.web3j.utils.Numeric.toBigInt(address), 64);
-    List<org.web3j.protocol.core.methods.response.Log> logs = new java.util.ArrayList<>(
-        chain.logs(List.of(address), List.of()));
+    String appTopic =
+        org.web3j.utils.Numeric.toHexStringWithPrefixZeroPadded(
+            org.web3j.utils.Numeric.toBigInt(address), 64);
+    List<org.web3j.protocol.core.methods.response.Log> logs =
+        new java.util.ArrayList<>(chain.logs(List.of(address), List.of()));
     // Registry events about this app: topic0 = event, topic1 = by (any), topic2 = app.
-    logs.addAll(chain.logs(List.of(registry), java.util.Arrays.asList(
-        List.of(EventEncoder.encode(KmsRegistryContract.APPREGISTERED_EVENT),
-            EventEncoder.encode(KmsRegistryContract.APPDEREGISTERED_EVENT)),
-        null, List.of(appTopic))));
+    logs.addAll(
+        chain.logs(
+            List.of(registry),
+            java.util.Arrays.asList(
+                List.of(
+                    EventEncoder.encode(KmsRegistryContract.APPREGISTERED_EVENT),
+                    EventEncoder.encode(KmsRegistryContract.APPDEREGISTERED_EVENT)),
+                null,
+                List.of(appTopic))));
     return events(address, logs);
   }
 
   /**
-   * Decodes logs of this app's contract and of its registry into policy events, oldest first (sorted here by block
-   * and log index).
+   * Decodes logs of this app's contract and of its registry into policy events, oldest first
+   * (sorted here by block and log index).
    */
-  static List<PolicyEvent> events(String address, List<org.web3j.protocol.core.methods.response.Log> unsorted)
+  static List<PolicyEvent> events(
+      String address, List<org.web3j.protocol.core.methods.response.Log> unsorted)
       throws GovernanceException {
     List<org.web3j.protocol.core.methods.response.Log> logs = new java.util.ArrayList<>(unsorted);
-    logs.sort(java.util.Comparator.comparing((org.web3j.protocol.core.methods.response.Log l) -> l.getBlockNumber())
-        .thenComparing(l -> l.getLogIndex()));
+    logs.sort(
+        java.util.Comparator.comparing(
+                (org.web3j.protocol.core.methods.response.Log l) -> l.getBlockNumber())
+            .thenComparing(l -> l.getLogIndex()));
     List<PolicyEvent> out = new java.util.ArrayList<>();
     for (var log : logs) {
       boolean fromApp = log.getAddress().equalsIgnoreCase(address);
@@ -254,12 +310,21 @@ public final class AppPolicy extends GovernanceContract {
       try {
         e = events.decode(log);
       } catch (IllegalArgumentException ex) {
-        throw new GovernanceException(GovernanceException.Kind.RPC, "undecodable log in " + log.getTransactionHash()
-            + ": " + ex.getMessage(), ex);
+        throw new GovernanceException(
+            GovernanceException.Kind.RPC,
+            "undecodable log in " + log.getTransactionHash() + ": " + ex.getMessage(),
+            ex);
       }
-      out.add(new PolicyEvent(log.getBlockNumber().longValueExact(), log.getBlockHash(), log.getTransactionHash(),
-          log.getLogIndex().longValueExact(), log.getAddress(), fromApp ? "AppPolicy" : "KmsRegistry", e.name(),
-          e.args()));
+      out.add(
+          new PolicyEvent(
+              log.getBlockNumber().longValueExact(),
+              log.getBlockHash(),
+              log.getTransactionHash(),
+              log.getLogIndex().longValueExact(),
+              log.getAddress(),
+              fromApp ? "AppPolicy" : "KmsRegistry",
+              e.name(),
+              e.args()));
     }
     return out;
   }
@@ -271,19 +336,35 @@ public final class AppPolicy extends GovernanceContract {
 
   /** The whole policy, every field read at the same block. */
   public Snapshot snapshot(DefaultBlockParameter block) throws GovernanceException {
-    AppPolicyContract at = wrapper(chain, address, new ChainTransactionManager(chain, null, at(chain, block)));
+    AppPolicyContract at =
+        wrapper(chain, address, new ChainTransactionManager(chain, null, at(chain, block)));
     String registry = read(at.registry());
-    KmsRegistry.AppStatus status = KmsRegistry.appStatus(
-        read(KmsRegistry.wrapper(chain, registry, new ChainTransactionManager(chain, null, at(chain, block)))
-            .appStatus(address)));
+    KmsRegistry.AppStatus status =
+        KmsRegistry.appStatus(
+            read(
+                KmsRegistry.wrapper(
+                        chain, registry, new ChainTransactionManager(chain, null, at(chain, block)))
+                    .appStatus(address)));
     AppPolicyContract.GpuPolicy own = read(at.getGpuRequirements());
     AppPolicyContract.GpuPolicy effective = read(at.effectiveGpuPolicy());
-    return new Snapshot(address, read(at.owner()), read(at.pendingOwner()), registry, status, read(at.disabled()),
-        KmsRegistry.bytes32List(read(at.composeHashes())), read(at.allowAnyDevice()),
-        KmsRegistry.bytes32List(read(at.devices())), read(at.requireTcbUpToDate()), read(at.hasGpuRequirements()),
+    return new Snapshot(
+        address,
+        read(at.owner()),
+        read(at.pendingOwner()),
+        registry,
+        status,
+        read(at.disabled()),
+        KmsRegistry.bytes32List(read(at.composeHashes())),
+        read(at.allowAnyDevice()),
+        KmsRegistry.bytes32List(read(at.devices())),
+        read(at.requireTcbUpToDate()),
+        read(at.hasGpuRequirements()),
         KmsRegistry.gpuPolicy(own.count, own.arch, own.minDriverVersion),
         KmsRegistry.gpuPolicy(effective.count, effective.arch, effective.minDriverVersion),
-        read(at.currentKeyVersion()).longValueExact(), read(at.minKeyVersion()).longValueExact(),
-        read(at.rotationPeriod()).longValueExact(), read(at.lastRotation()).longValueExact(), read(at.rotationDue()));
+        read(at.currentKeyVersion()).longValueExact(),
+        read(at.minKeyVersion()).longValueExact(),
+        read(at.rotationPeriod()).longValueExact(),
+        read(at.lastRotation()).longValueExact(),
+        read(at.rotationDue()));
   }
 }

@@ -12,21 +12,34 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * BootInfo as JSON (for {@code teekms gov check-app} and tools): hex fields with optional 0x, driver version as
- * "major.minor.patch" or its integer encoding. Strict: every field required, unknown fields rejected, sizes checked.
+ * BootInfo as JSON (for {@code teekms gov check-app} and tools): hex fields with optional 0x,
+ * driver version as "major.minor.patch" or its integer encoding. Strict: every field required,
+ * unknown fields rejected, sizes checked.
  *
- * <pre>{"appId":"0x…20 bytes","composeHash":"…32","instanceId":"…20","deviceId":"…32","mrAggregated":"…32",
+ * <pre>
+ * {"appId":"0x…20 bytes","composeHash":"…32","instanceId":"…20","deviceId":"…32","mrAggregated":"…32",
  * "osImageHash":"…32","tcbStatus":"UpToDate","advisoryIds":[],"gpuCount":1,"gpuArch":"HOPPER",
  * "gpuDriverVersion":"550.127.05","mrSystem":"…32","osImageMeasured":false}</pre>
  *
- * {@code mrSystem} and {@code osImageMeasured} may be omitted (zero and false: a boot without a hardware-measured OS
- * identity, which the registry's OS image check refuses).
+ * {@code mrSystem} and {@code osImageMeasured} may be omitted (zero and false: a boot without a
+ * hardware-measured OS identity, which the registry's OS image check refuses).
  */
 public final class BootInfoJson {
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
-  private static final Set<String> FIELDS = Set.of("appId", "composeHash", "instanceId", "deviceId",
-      "mrAggregated", "osImageHash", "tcbStatus", "advisoryIds", "gpuCount", "gpuArch", "gpuDriverVersion");
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+  private static final Set<String> FIELDS =
+      Set.of(
+          "appId",
+          "composeHash",
+          "instanceId",
+          "deviceId",
+          "mrAggregated",
+          "osImageHash",
+          "tcbStatus",
+          "advisoryIds",
+          "gpuCount",
+          "gpuArch",
+          "gpuDriverVersion");
   private static final Set<String> OPTIONAL_FIELDS = Set.of("mrSystem", "osImageMeasured");
   private static final int MAX_INPUT = 64 * 1024;
   private static final int MAX_ADVISORIES = 256;
@@ -35,26 +48,34 @@ public final class BootInfoJson {
 
   /** Parses a BootInfo; any problem is an IllegalArgumentException that names the field. */
   public static BootInfo parse(String json) {
-    if (json.length() > MAX_INPUT) throw new IllegalArgumentException("BootInfo JSON larger than 64 KiB");
+    if (json.length() > MAX_INPUT)
+      throw new IllegalArgumentException("BootInfo JSON larger than 64 KiB");
     JsonNode n;
     try {
       n = JSON.readTree(json);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("BootInfo is not valid JSON: " + e.getOriginalMessage());
     }
-    if (n == null || !n.isObject()) throw new IllegalArgumentException("BootInfo must be a JSON object");
-    n.fieldNames().forEachRemaining(f -> {
-      if (!FIELDS.contains(f) && !OPTIONAL_FIELDS.contains(f)) throw new IllegalArgumentException("unknown BootInfo field " + f);
-    });
-    for (String f : FIELDS) if (!n.has(f)) throw new IllegalArgumentException("missing BootInfo field " + f);
+    if (n == null || !n.isObject())
+      throw new IllegalArgumentException("BootInfo must be a JSON object");
+    n.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!FIELDS.contains(f) && !OPTIONAL_FIELDS.contains(f))
+                throw new IllegalArgumentException("unknown BootInfo field " + f);
+            });
+    for (String f : FIELDS)
+      if (!n.has(f)) throw new IllegalArgumentException("missing BootInfo field " + f);
     JsonNode adv = n.get("advisoryIds");
     if (!adv.isArray() || adv.size() > MAX_ADVISORIES) {
-      throw new IllegalArgumentException("advisoryIds must be an array of at most " + MAX_ADVISORIES + " strings");
+      throw new IllegalArgumentException(
+          "advisoryIds must be an array of at most " + MAX_ADVISORIES + " strings");
     }
     List<String> advisories = new ArrayList<>();
     for (JsonNode a : adv) advisories.add(text(a, "advisoryIds[]"));
     JsonNode count = n.get("gpuCount");
-    if (!count.isInt() || count.asInt() < 0) throw new IllegalArgumentException("gpuCount must be an integer >= 0");
+    if (!count.isInt() || count.asInt() < 0)
+      throw new IllegalArgumentException("gpuCount must be an integer >= 0");
     JsonNode driver = n.get("gpuDriverVersion");
     long driverVersion;
     if (driver.isTextual()) {
@@ -62,18 +83,30 @@ public final class BootInfoJson {
     } else if (driver.isIntegralNumber() && driver.canConvertToLong()) {
       driverVersion = driver.asLong();
     } else {
-      throw new IllegalArgumentException("gpuDriverVersion must be \"major.minor.patch\" or an integer");
+      throw new IllegalArgumentException(
+          "gpuDriverVersion must be \"major.minor.patch\" or an integer");
     }
     byte[] mrSystem = n.has("mrSystem") ? hex(n, "mrSystem", 32) : new byte[32];
     boolean measured = false;
     if (n.has("osImageMeasured")) {
-      if (!n.get("osImageMeasured").isBoolean()) throw new IllegalArgumentException("osImageMeasured must be a boolean");
+      if (!n.get("osImageMeasured").isBoolean())
+        throw new IllegalArgumentException("osImageMeasured must be a boolean");
       measured = n.get("osImageMeasured").asBoolean();
     }
-    return new BootInfo(hex(n, "appId", 20), hex(n, "composeHash", 32), hex(n, "instanceId", 20),
-        hex(n, "deviceId", 32), hex(n, "mrAggregated", 32), hex(n, "osImageHash", 32),
-        text(n.get("tcbStatus"), "tcbStatus"), advisories, count.asInt(), text(n.get("gpuArch"), "gpuArch"),
-        driverVersion, mrSystem, measured);
+    return new BootInfo(
+        hex(n, "appId", 20),
+        hex(n, "composeHash", 32),
+        hex(n, "instanceId", 20),
+        hex(n, "deviceId", 32),
+        hex(n, "mrAggregated", 32),
+        hex(n, "osImageHash", 32),
+        text(n.get("tcbStatus"), "tcbStatus"),
+        advisories,
+        count.asInt(),
+        text(n.get("gpuArch"), "gpuArch"),
+        driverVersion,
+        mrSystem,
+        measured);
   }
 
   /** The JSON form of a BootInfo (hex with 0x). */
@@ -97,8 +130,10 @@ public final class BootInfoJson {
   }
 
   private static String text(JsonNode v, String field) {
-    if (v == null || !v.isTextual()) throw new IllegalArgumentException(field + " must be a string");
-    if (v.asText().length() > 256) throw new IllegalArgumentException(field + " longer than 256 characters");
+    if (v == null || !v.isTextual())
+      throw new IllegalArgumentException(field + " must be a string");
+    if (v.asText().length() > 256)
+      throw new IllegalArgumentException(field + " longer than 256 characters");
     return v.asText();
   }
 

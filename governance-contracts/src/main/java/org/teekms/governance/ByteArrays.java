@@ -3,8 +3,9 @@ package org.teekms.governance;
 import java.util.List;
 
 /**
- * Defensive copies for the byte arrays that chain snapshots carry, so a record holding them is a value: nobody
- * changes it afterwards, and its equals (by {@link java.util.Arrays#deepEquals}) compares contents.
+ * Defensive copies for the byte arrays that chain snapshots carry, so a record holding them is a
+ * value: nobody changes it afterwards, and its equals (by {@link java.util.Arrays#deepEquals})
+ * compares contents.
  */
 final class ByteArrays {
   private ByteArrays() {}

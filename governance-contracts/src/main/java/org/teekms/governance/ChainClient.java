@@ -29,8 +29,9 @@ import org.web3j.protocol.http.HttpService;
 import org.web3j.utils.Numeric;
 
 /**
- * One JSON-RPC endpoint of one chain. Every operation first checks that the endpoint serves the configured chain id;
- * transactions are simulated before they are signed, so a revert is reported with its reason and costs nothing.
+ * One JSON-RPC endpoint of one chain. Every operation first checks that the endpoint serves the
+ * configured chain id; transactions are simulated before they are signed, so a revert is reported
+ * with its reason and costs nothing.
  */
 public final class ChainClient implements AutoCloseable {
   private static final BigInteger GAS_MARGIN_PERCENT = BigInteger.valueOf(125);
@@ -45,19 +46,21 @@ public final class ChainClient implements AutoCloseable {
     this.rpcUrl = rpcUrl;
     this.chainId = chainId;
     this.receiptTimeout = receiptTimeout;
-    OkHttpClient http = new OkHttpClient.Builder()
-        .connectTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .readTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .writeTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .callTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .retryOnConnectionFailure(false)
-        .build();
+    OkHttpClient http =
+        new OkHttpClient.Builder()
+            .connectTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            .readTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            .writeTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            .callTimeout(rpcTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            .retryOnConnectionFailure(false)
+            .build();
     this.service = new HttpService(rpcUrl, http);
     this.web3j = Web3j.build(service);
   }
 
   /** A client for {@code rpcUrl} that expects chain {@code chainId}; no connection is made yet. */
-  public static ChainClient connect(String rpcUrl, long chainId, Duration rpcTimeout, Duration receiptTimeout) {
+  public static ChainClient connect(
+      String rpcUrl, long chainId, Duration rpcTimeout, Duration receiptTimeout) {
     if (chainId <= 0) throw new IllegalArgumentException("chain id must be positive");
     return new ChainClient(rpcUrl, chainId, rpcTimeout, receiptTimeout);
   }
@@ -74,7 +77,10 @@ public final class ChainClient implements AutoCloseable {
     return rpcUrl;
   }
 
-  /** The web3j client (the generated wrappers need one; their calls and transactions still go through this class). */
+  /**
+   * The web3j client (the generated wrappers need one; their calls and transactions still go
+   * through this class).
+   */
   Web3j web3j() {
     return web3j;
   }
@@ -83,35 +89,51 @@ public final class ChainClient implements AutoCloseable {
   public void checkChainId() throws GovernanceException {
     long actual = rpc(web3j.ethChainId(), "eth_chainId").getChainId().longValue();
     if (actual != chainId) {
-      throw new GovernanceException(GovernanceException.Kind.WRONG_CHAIN,
+      throw new GovernanceException(
+          GovernanceException.Kind.WRONG_CHAIN,
           "wrong chain: " + rpcUrl + " serves chain id " + actual + ", expected " + chainId);
     }
   }
 
   /** eth_call at a block tag or number; a revert becomes REVERTED with the contract's reason. */
-  public String call(String to, String data, DefaultBlockParameter block) throws GovernanceException {
-    return callResult(rpc(web3j.ethCall(Transaction.createEthCallTransaction(null, to, data), block), null));
+  public String call(String to, String data, DefaultBlockParameter block)
+      throws GovernanceException {
+    return callResult(
+        rpc(web3j.ethCall(Transaction.createEthCallTransaction(null, to, data), block), null));
   }
 
-  /** eth_call at the block with this hash (EIP-1898, requireCanonical), so the state read is exactly that block's. */
-  public String callAtBlockHash(String to, String data, String blockHash) throws GovernanceException {
-    Request<?, EthCall> request = new Request<>("eth_call",
-        List.of(Transaction.createEthCallTransaction(null, to, data),
-            Map.of("blockHash", blockHash, "requireCanonical", true)),
-        service, EthCall.class);
+  /**
+   * eth_call at the block with this hash (EIP-1898, requireCanonical), so the state read is exactly
+   * that block's.
+   */
+  public String callAtBlockHash(String to, String data, String blockHash)
+      throws GovernanceException {
+    Request<?, EthCall> request =
+        new Request<>(
+            "eth_call",
+            List.of(
+                Transaction.createEthCallTransaction(null, to, data),
+                Map.of("blockHash", blockHash, "requireCanonical", true)),
+            service,
+            EthCall.class);
     return callResult(rpc(request, null));
   }
 
   /**
-   * The runtime code of {@code address} at the block with this hash (EIP-1898, requireCanonical): "0x" for an
-   * account without code (an EOA, or no contract yet at that block).
+   * The runtime code of {@code address} at the block with this hash (EIP-1898, requireCanonical):
+   * "0x" for an account without code (an EOA, or no contract yet at that block).
    */
   public String codeAtBlockHash(String address, String blockHash) throws GovernanceException {
-    Request<?, EthGetCode> request = new Request<>("eth_getCode",
-        List.of(address, Map.of("blockHash", blockHash, "requireCanonical", true)), service, EthGetCode.class);
+    Request<?, EthGetCode> request =
+        new Request<>(
+            "eth_getCode",
+            List.of(address, Map.of("blockHash", blockHash, "requireCanonical", true)),
+            service,
+            EthGetCode.class);
     String code = rpc(request, "eth_getCode").getCode();
     if (code == null || !code.startsWith("0x")) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "eth_getCode returned no code field for " + address);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "eth_getCode returned no code field for " + address);
     }
     return code;
   }
@@ -119,11 +141,12 @@ public final class ChainClient implements AutoCloseable {
   private static String callResult(EthCall result) throws GovernanceException {
     if (result.hasError()) {
       Response.Error e = result.getError();
-      throw new GovernanceException(GovernanceException.Kind.REVERTED,
-          RevertReason.decode(e.getData(), e.getMessage()));
+      throw new GovernanceException(
+          GovernanceException.Kind.REVERTED, RevertReason.decode(e.getData(), e.getMessage()));
     }
     if (result.isReverted()) {
-      throw new GovernanceException(GovernanceException.Kind.REVERTED,
+      throw new GovernanceException(
+          GovernanceException.Kind.REVERTED,
           RevertReason.decode(result.getValue(), "reverted without reason"));
     }
     return result.getValue();
@@ -140,11 +163,13 @@ public final class ChainClient implements AutoCloseable {
   }
 
   public BigInteger balance(String address) throws GovernanceException {
-    return rpc(web3j.ethGetBalance(address, DefaultBlockParameterName.LATEST), "eth_getBalance").getBalance();
+    return rpc(web3j.ethGetBalance(address, DefaultBlockParameterName.LATEST), "eth_getBalance")
+        .getBalance();
   }
 
   /** Logs of one or more contracts, oldest first; topics as in eth_getLogs (null = any). */
-  public List<Log> logs(List<String> addresses, List<List<String>> topics) throws GovernanceException {
+  public List<Log> logs(List<String> addresses, List<List<String>> topics)
+      throws GovernanceException {
     return logs(addresses, topics, DefaultBlockParameterName.LATEST);
   }
 
@@ -164,19 +189,20 @@ public final class ChainClient implements AutoCloseable {
   }
 
   /**
-   * Signs and sends a transaction ({@code to} == null deploys {@code data}) and waits for its receipt. Simulates it
-   * first: a revert is REVERTED with the reason, an underfunded sender INSUFFICIENT_FUNDS, both before signing.
+   * Signs and sends a transaction ({@code to} == null deploys {@code data}) and waits for its
+   * receipt. Simulates it first: a revert is REVERTED with the reason, an underfunded sender
+   * INSUFFICIENT_FUNDS, both before signing.
    */
   public TxResult send(Credentials from, String to, String data) throws GovernanceException {
     return ChainTransactionManager.txResult(sendForReceipt(from, to, data));
   }
 
   private volatile boolean calldataOnly;
-  private volatile java.util.function.Consumer<String> progress = line -> { };
+  private volatile java.util.function.Consumer<String> progress = line -> {};
 
   /**
-   * Where progress of slow steps goes (one line each): a transaction not mined within a second, then every 5 s until
-   * it is. The command line prints these on stderr; the default drops them.
+   * Where progress of slow steps goes (one line each): a transaction not mined within a second,
+   * then every 5 s until it is. The command line prints these on stderr; the default drops them.
    */
   public ChainClient progress(java.util.function.Consumer<String> sink) {
     this.progress = java.util.Objects.requireNonNull(sink);
@@ -184,9 +210,10 @@ public final class ChainClient implements AutoCloseable {
   }
 
   /**
-   * From now on no transaction is simulated, signed or sent: the first one a command makes (encoded by the contract's
-   * generated wrapper) ends it with a {@link GovernanceException.Kind#NOT_SENT} that carries the call (target, value,
-   * data) for a multisig or another signer to propose. Reads still go to the chain.
+   * From now on no transaction is simulated, signed or sent: the first one a command makes (encoded
+   * by the contract's generated wrapper) ends it with a {@link GovernanceException.Kind#NOT_SENT}
+   * that carries the call (target, value, data) for a multisig or another signer to propose. Reads
+   * still go to the chain.
    */
   public ChainClient calldataOnly() {
     this.calldataOnly = true;
@@ -205,7 +232,8 @@ public final class ChainClient implements AutoCloseable {
   }
 
   /** {@link #send}, returning web3j's receipt (what the generated contract wrappers expect). */
-  TransactionReceipt sendForReceipt(Credentials from, String to, String data) throws GovernanceException {
+  TransactionReceipt sendForReceipt(Credentials from, String to, String data)
+      throws GovernanceException {
     checkNotCalldataOnly(to, data);
     checkChainId();
     String sender = from.getAddress();
@@ -217,26 +245,44 @@ public final class ChainClient implements AutoCloseable {
       if (isInsufficientFunds(reason)) throw insufficientFunds(sender, reason);
       throw new GovernanceException(GovernanceException.Kind.REVERTED, reason);
     }
-    BigInteger gasLimit = estimate.getAmountUsed().multiply(GAS_MARGIN_PERCENT).divide(BigInteger.valueOf(100));
+    BigInteger gasLimit =
+        estimate.getAmountUsed().multiply(GAS_MARGIN_PERCENT).divide(BigInteger.valueOf(100));
     BigInteger gasPrice = rpc(web3j.ethGasPrice(), "eth_gasPrice").getGasPrice();
     BigInteger maxCost = gasLimit.multiply(gasPrice);
     BigInteger balance = balance(sender);
     if (balance.compareTo(maxCost) < 0) {
-      throw new GovernanceException(GovernanceException.Kind.INSUFFICIENT_FUNDS,
-          "insufficient funds: " + sender + " has " + balance + " wei, this transaction may cost up to " + maxCost
-              + " wei (gas limit " + gasLimit + " x gas price " + gasPrice + ")");
+      throw new GovernanceException(
+          GovernanceException.Kind.INSUFFICIENT_FUNDS,
+          "insufficient funds: "
+              + sender
+              + " has "
+              + balance
+              + " wei, this transaction may cost up to "
+              + maxCost
+              + " wei (gas limit "
+              + gasLimit
+              + " x gas price "
+              + gasPrice
+              + ")");
     }
-    BigInteger nonce = rpc(web3j.ethGetTransactionCount(sender, DefaultBlockParameterName.PENDING),
-        "eth_getTransactionCount").getTransactionCount();
-    RawTransaction tx = to == null
-        ? RawTransaction.createContractTransaction(nonce, gasPrice, gasLimit, BigInteger.ZERO, data)
-        : RawTransaction.createTransaction(nonce, gasPrice, gasLimit, to, BigInteger.ZERO, data);
+    BigInteger nonce =
+        rpc(
+                web3j.ethGetTransactionCount(sender, DefaultBlockParameterName.PENDING),
+                "eth_getTransactionCount")
+            .getTransactionCount();
+    RawTransaction tx =
+        to == null
+            ? RawTransaction.createContractTransaction(
+                nonce, gasPrice, gasLimit, BigInteger.ZERO, data)
+            : RawTransaction.createTransaction(
+                nonce, gasPrice, gasLimit, to, BigInteger.ZERO, data);
     String signed = Numeric.toHexString(TransactionEncoder.signMessage(tx, chainId, from));
     var sent = rpc(web3j.ethSendRawTransaction(signed), null);
     if (sent.hasError()) {
       String message = sent.getError().getMessage();
       if (isInsufficientFunds(message)) throw insufficientFunds(sender, message);
-      throw new GovernanceException(GovernanceException.Kind.RPC, "transaction rejected by the node: " + message);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "transaction rejected by the node: " + message);
     }
     return awaitReceipt(sent.getTransactionHash());
   }
@@ -250,59 +296,84 @@ public final class ChainClient implements AutoCloseable {
       long now = System.nanoTime();
       if (now >= nextReport) {
         long waited = (now - sentAt) / 1_000_000_000L;
-        progress.accept(waited <= 1 ? "transaction " + txHash + " sent, waiting for it to be mined..."
-            : "still waiting for " + txHash + " to be mined (" + waited + " s of at most "
-                + receiptTimeout.toSeconds() + " s)");
+        progress.accept(
+            waited <= 1
+                ? "transaction " + txHash + " sent, waiting for it to be mined..."
+                : "still waiting for "
+                    + txHash
+                    + " to be mined ("
+                    + waited
+                    + " s of at most "
+                    + receiptTimeout.toSeconds()
+                    + " s)");
         nextReport = now + 5_000_000_000L;
       }
       Optional<TransactionReceipt> receipt =
-          rpc(web3j.ethGetTransactionReceipt(txHash), "eth_getTransactionReceipt").getTransactionReceipt();
+          rpc(web3j.ethGetTransactionReceipt(txHash), "eth_getTransactionReceipt")
+              .getTransactionReceipt();
       if (receipt.isPresent()) {
         TransactionReceipt r = receipt.get();
         if (!r.isStatusOK()) {
-          throw new GovernanceException(GovernanceException.Kind.REVERTED,
-              "transaction " + txHash + " reverted in block " + r.getBlockNumber()
+          throw new GovernanceException(
+              GovernanceException.Kind.REVERTED,
+              "transaction "
+                  + txHash
+                  + " reverted in block "
+                  + r.getBlockNumber()
                   + (r.getRevertReason() == null ? "" : ": " + r.getRevertReason()));
         }
         return r;
       }
       if (System.nanoTime() > deadline) {
-        throw new GovernanceException(GovernanceException.Kind.TIMEOUT,
-            "transaction " + txHash + " sent but not mined within " + receiptTimeout.toSeconds() + " s");
+        throw new GovernanceException(
+            GovernanceException.Kind.TIMEOUT,
+            "transaction "
+                + txHash
+                + " sent but not mined within "
+                + receiptTimeout.toSeconds()
+                + " s");
       }
       try {
         Thread.sleep(sleepMs);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new GovernanceException(GovernanceException.Kind.TIMEOUT, "interrupted waiting for " + txHash);
+        throw new GovernanceException(
+            GovernanceException.Kind.TIMEOUT, "interrupted waiting for " + txHash);
       }
       sleepMs = Math.min(1000, sleepMs * 2);
     }
   }
 
   private static boolean isInsufficientFunds(String message) {
-    return message != null && message.toLowerCase(java.util.Locale.ROOT).contains("insufficient funds");
+    return message != null
+        && message.toLowerCase(java.util.Locale.ROOT).contains("insufficient funds");
   }
 
-  private GovernanceException insufficientFunds(String sender, String nodeMessage) throws GovernanceException {
-    return new GovernanceException(GovernanceException.Kind.INSUFFICIENT_FUNDS,
+  private GovernanceException insufficientFunds(String sender, String nodeMessage)
+      throws GovernanceException {
+    return new GovernanceException(
+        GovernanceException.Kind.INSUFFICIENT_FUNDS,
         "insufficient funds: " + sender + " has " + balance(sender) + " wei (" + nodeMessage + ")");
   }
 
   /**
-   * Sends a request. With {@code method} set, an RPC error answer is an RPC failure; with null, the caller inspects
-   * the error itself (reverts). Transport failures are always RPC failures.
+   * Sends a request. With {@code method} set, an RPC error answer is an RPC failure; with null, the
+   * caller inspects the error itself (reverts). Transport failures are always RPC failures.
    */
-  private <T extends Response<?>> T rpc(Request<?, T> request, String method) throws GovernanceException {
+  private <T extends Response<?>> T rpc(Request<?, T> request, String method)
+      throws GovernanceException {
     T reply;
     try {
       reply = request.send();
     } catch (IOException | RuntimeException e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC,
-          "chain RPC unreachable at " + rpcUrl + ": " + NetworkErrors.inWords(e), e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
+          "chain RPC unreachable at " + rpcUrl + ": " + NetworkErrors.inWords(e),
+          e);
     }
     if (method != null && reply.hasError()) {
-      throw new GovernanceException(GovernanceException.Kind.RPC,
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
           method + " failed at " + rpcUrl + ": " + reply.getError().getMessage());
     }
     return reply;

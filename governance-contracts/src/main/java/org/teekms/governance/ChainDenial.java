@@ -1,10 +1,11 @@
 package org.teekms.governance;
 
 /**
- * Why a policy view ({@code KmsRegistry.isAppAllowed} / {@code isKmsAllowed}, {@code AppPolicy.isAppAllowed}) denied a
- * boot: the Solidity enum {@code Denial} of GovernanceTypes.sol, returned as a uint8 next to the reason in words, in the
- * same order (the ordinal is the on-chain value; values are only ever appended). {@link #NONE} means allowed.
- * Callers branch on this, never on the reason string (docs/governance.md, "Denial codes").
+ * Why a policy view ({@code KmsRegistry.isAppAllowed} / {@code isKmsAllowed}, {@code
+ * AppPolicy.isAppAllowed}) denied a boot: the Solidity enum {@code Denial} of GovernanceTypes.sol,
+ * returned as a uint8 next to the reason in words, in the same order (the ordinal is the on-chain
+ * value; values are only ever appended). {@link #NONE} means allowed. Callers branch on this, never
+ * on the reason string (docs/governance.md, "Denial codes").
  */
 public enum ChainDenial {
   /** 0: allowed. */
@@ -15,7 +16,10 @@ public enum ChainDenial {
   APP_DEREGISTERED,
   /** 3: the OS image hash is not in the registry's list. */
   OS_IMAGE_NOT_ALLOWED,
-  /** 4: the OS image is neither proven by a measurement document nor a registered golden mrSystem for it. */
+  /**
+   * 4: the OS image is neither proven by a measurement document nor a registered golden mrSystem
+   * for it.
+   */
   OS_IMAGE_MEASUREMENT_MISMATCH,
   /** 5: the DCAP TCB status is not in the registry's TCB policy. */
   TCB_STATUS_NOT_ALLOWED,
@@ -50,8 +54,8 @@ public enum ChainDenial {
    */
   public static ChainDenial ofCode(long code) {
     if (code < 0 || code >= VALUES.length) {
-      throw new IllegalArgumentException("unknown denial code " + code + " (this build knows 0.." + (VALUES.length - 1)
-          + ")");
+      throw new IllegalArgumentException(
+          "unknown denial code " + code + " (this build knows 0.." + (VALUES.length - 1) + ")");
     }
     return VALUES[(int) code];
   }

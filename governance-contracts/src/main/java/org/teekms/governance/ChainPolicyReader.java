@@ -24,29 +24,37 @@ import java.util.stream.Collectors;
 import org.teekms.governance.contracts.AppPolicyContract;
 import org.teekms.governance.contracts.KmsRegistryContract;
 import org.web3j.protocol.core.DefaultBlockParameter;
-import org.web3j.protocol.core.RemoteCall;
 import org.web3j.protocol.core.DefaultBlockParameterName;
+import org.web3j.protocol.core.RemoteCall;
 import org.web3j.protocol.core.methods.response.EthBlock;
 
 /**
- * Reads KmsRegistry.isAppAllowed / isKmsAllowed with eth_call at a pinned block, from a quorum of independent RPC
- * endpoints so that no single endpoint decides. Per decision, in order (the first failure is the answer, a denial):
+ * Reads KmsRegistry.isAppAllowed / isKmsAllowed with eth_call at a pinned block, from a quorum of
+ * independent RPC endpoints so that no single endpoint decides. Per decision, in order (the first
+ * failure is the answer, a denial):
+ *
  * <ol>
- *   <li>every endpoint is asked for its chain id; one serving another chain denies (WRONG_CHAIN);</li>
- *   <li>the pinned block number: the k-th highest head among the endpoints that answered, minus the confirmations (or
- *       their "finalized" block), never lower than the newest block pinned before (monotonic);</li>
- *   <li>every endpoint is asked for that block: two different (hash, timestamp) answers deny (DISAGREEMENT, counted in
- *       {@link #disagreements()}); fewer than k answers deny (RPC_UNAVAILABLE);</li>
- *   <li>the block's timestamp must be at most {@code maxBlockAge} old (STALE_BLOCK);</li>
- *   <li>the block pinned before must still be canonical on the agreeing endpoints (REORG otherwise);</li>
- *   <li>each eth_call (the view, then for an allow the app's key state and GPU policy and the registry's root
- *       anchor) names the block by hash (EIP-1898, requireCanonical) and goes to every agreeing endpoint: any two
- *       different answers deny (DISAGREEMENT), fewer than k answers deny (RPC_UNAVAILABLE).</li>
+ *   <li>every endpoint is asked for its chain id; one serving another chain denies (WRONG_CHAIN);
+ *   <li>the pinned block number: the k-th highest head among the endpoints that answered, minus the
+ *       confirmations (or their "finalized" block), never lower than the newest block pinned before
+ *       (monotonic);
+ *   <li>every endpoint is asked for that block: two different (hash, timestamp) answers deny
+ *       (DISAGREEMENT, counted in {@link #disagreements()}); fewer than k answers deny
+ *       (RPC_UNAVAILABLE);
+ *   <li>the block's timestamp must be at most {@code maxBlockAge} old (STALE_BLOCK);
+ *   <li>the block pinned before must still be canonical on the agreeing endpoints (REORG
+ *       otherwise);
+ *   <li>each eth_call (the view, then for an allow the app's key state and GPU policy and the
+ *       registry's root anchor) names the block by hash (EIP-1898, requireCanonical) and goes to
+ *       every agreeing endpoint: any two different answers deny (DISAGREEMENT), fewer than k
+ *       answers deny (RPC_UNAVAILABLE).
  * </ol>
- * An endpoint that does not answer only counts against the quorum; an endpoint that answers differently denies the
- * decision whatever the count, since it proves that one of them lies. What the quorum does not cover (all k lying
- * alike, a header whose hash is not recomputed) is written in docs/security.md. Decisions are cached per (view, block,
- * BootInfo) for {@code cacheTtl}. Never throws; every failure is a denial.
+ *
+ * An endpoint that does not answer only counts against the quorum; an endpoint that answers
+ * differently denies the decision whatever the count, since it proves that one of them lies. What
+ * the quorum does not cover (all k lying alike, a header whose hash is not recomputed) is written
+ * in docs/security.md. Decisions are cached per (view, block, BootInfo) for {@code cacheTtl}. Never
+ * throws; every failure is a denial.
  */
 public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   private final PolicyReaderConfig config;
@@ -69,7 +77,10 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   private record TimedPin(Pin pin, long fetchedAtNanos) {}
 
-  /** keyState() of an app at a block hash: a pure function of the two (bounded map, dropped on a reorganization). */
+  /**
+   * keyState() of an app at a block hash: a pure function of the two (bounded map, dropped on a
+   * reorganization).
+   */
   private record KeyStateKey(String app, String blockHash) {}
 
   private record AppChainState(AppKeyVersions versions, GpuPolicy gpuPolicy) {}
@@ -78,7 +89,8 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   /** The registry's two policy views. */
   private enum View {
-    APP("isAppAllowed"), KMS("isKmsAllowed");
+    APP("isAppAllowed"),
+    KMS("isKmsAllowed");
 
     final String label;
 
@@ -86,7 +98,6 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       this.label = label;
     }
   }
-
 
   /** A block header as one endpoint reports it; two endpoints agree when these are equal. */
   private record Header(String hash, long timestamp) {}
@@ -116,9 +127,10 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   /**
-   * @param pinReuse how long one pinned block (and the chain id check made with it) serves further decisions before
-   *     the head is read again; zero = every decision pins afresh. A few seconds (below the block time) saves three of
-   *     the five RPC requests of a decision under load, at the price of policy changes applying that much later.
+   * @param pinReuse how long one pinned block (and the chain id check made with it) serves further
+   *     decisions before the head is read again; zero = every decision pins afresh. A few seconds
+   *     (below the block time) saves three of the five RPC requests of a decision under load, at
+   *     the price of policy changes applying that much later.
    */
   public ChainPolicyReader(PolicyReaderConfig config, Duration pinReuse) {
     this(config, pinReuse, System::nanoTime, Clock.systemUTC());
@@ -132,26 +144,44 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     this(config, pinReuse, nanoTime, Clock.systemUTC());
   }
 
-  /** @param clock wall clock the pinned block's timestamp is compared with ({@code maxBlockAge}) */
-  public ChainPolicyReader(PolicyReaderConfig config, Duration pinReuse, LongSupplier nanoTime, Clock clock) {
+  /**
+   * @param clock wall clock the pinned block's timestamp is compared with ({@code maxBlockAge})
+   */
+  public ChainPolicyReader(
+      PolicyReaderConfig config, Duration pinReuse, LongSupplier nanoTime, Clock clock) {
     if (pinReuse.isNegative()) throw new IllegalArgumentException("pinReuse is negative");
     this.pinReuseNanos = pinReuse.toNanos();
     this.config = config;
     this.nanoTime = nanoTime;
     this.clock = clock;
-    this.endpoints = config.rpcUrls().stream()
-        .map(url -> ChainClient.connect(url, config.chainId(), config.rpcTimeout(), Duration.ofSeconds(1))).toList();
+    this.endpoints =
+        config.rpcUrls().stream()
+            .map(
+                url ->
+                    ChainClient.connect(
+                        url, config.chainId(), config.rpcTimeout(), Duration.ofSeconds(1)))
+            .toList();
     AtomicInteger threads = new AtomicInteger();
-    this.fanOut = endpoints.size() == 1 ? null : Executors.newFixedThreadPool(endpoints.size(), r -> {
-      Thread t = new Thread(r, "chain-quorum-" + threads.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.fanOut =
+        endpoints.size() == 1
+            ? null
+            : Executors.newFixedThreadPool(
+                endpoints.size(),
+                r -> {
+                  Thread t = new Thread(r, "chain-quorum-" + threads.incrementAndGet());
+                  t.setDaemon(true);
+                  return t;
+                });
     int max = config.cacheMaxEntries();
-    // Bounded (least useful entries evicted); decisions also expire cacheTtl after they were read, on this reader's
+    // Bounded (least useful entries evicted); decisions also expire cacheTtl after they were read,
+    // on this reader's
     // clock. A reorganization drops all three (checkCanonical).
-    this.cache = Caffeine.newBuilder().maximumSize(max).expireAfterWrite(config.cacheTtl())
-        .ticker(nanoTime::getAsLong).build();
+    this.cache =
+        Caffeine.newBuilder()
+            .maximumSize(max)
+            .expireAfterWrite(config.cacheTtl())
+            .ticker(nanoTime::getAsLong)
+            .build();
     this.keyStates = Caffeine.newBuilder().maximumSize(Math.max(16, max)).build();
     this.anchors = Caffeine.newBuilder().maximumSize(16).build();
   }
@@ -160,7 +190,10 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return config;
   }
 
-  /** How many decisions were denied because endpoints answered differently (an alert: one of them lies). */
+  /**
+   * How many decisions were denied because endpoints answered differently (an alert: one of them
+   * lies).
+   */
   public long disagreements() {
     return disagreements.sum();
   }
@@ -176,13 +209,15 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   /**
-   * The root public keys the registry publishes for {@code generation}, read through the quorum at one freshly pinned
-   * block ({@code kmsGeneration}, then {@code kmsIdentity(generation)}). Never throws.
+   * The root public keys the registry publishes for {@code generation}, read through the quorum at
+   * one freshly pinned block ({@code kmsGeneration}, then {@code kmsIdentity(generation)}). Never
+   * throws.
    */
   @Override
   public PublishedRootKeys kmsRootPublicKeys(long generation) {
     if (generation < 1 || generation > 0xffffffffL) {
-      return PublishedRootKeys.unavailable(generation, "generation " + generation + " is not a uint32 >= 1");
+      return PublishedRootKeys.unavailable(
+          generation, "generation " + generation + " is not a uint32 >= 1");
     }
     Pin pin;
     try {
@@ -194,51 +229,69 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     try {
       long published = quorum(registry(pin, "kmsGeneration").kmsGeneration()).longValueExact();
       if (generation > published) {
-        return PublishedRootKeys.notPublished(generation, pin.number(), pin.hash(), "the registry publishes root "
-            + "generations up to " + published + " at block " + pin.number());
+        return PublishedRootKeys.notPublished(
+            generation,
+            pin.number(),
+            pin.hash(),
+            "the registry publishes root "
+                + "generations up to "
+                + published
+                + " at block "
+                + pin.number());
       }
       KmsRegistryContract.KmsIdentity identity =
           quorum(registry(pin, "kmsIdentity").kmsIdentity(BigInteger.valueOf(generation)));
-      return PublishedRootKeys.published(generation, identity.rootPublicKeys, pin.number(), pin.hash());
+      return PublishedRootKeys.published(
+          generation, identity.rootPublicKeys, pin.number(), pin.hash());
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
       return PublishedRootKeys.unavailable(generation, d.getMessage());
     } catch (RuntimeException e) {
-      return PublishedRootKeys.unavailable(generation, "malformed answer from kmsIdentity at block " + pin.number()
-          + ": " + e.getMessage());
+      return PublishedRootKeys.unavailable(
+          generation,
+          "malformed answer from kmsIdentity at block " + pin.number() + ": " + e.getMessage());
     }
   }
 
   /**
-   * The registry's root-generation anchor at a freshly pinned block, read from the quorum like any decision (the KMS
-   * checks it at startup before unsealing). Empty with the reason when the chain could not be read reliably.
+   * The registry's root-generation anchor at a freshly pinned block, read from the quorum like any
+   * decision (the KMS checks it at startup before unsealing). Empty with the reason when the chain
+   * could not be read reliably.
    */
   public PolicyDecision rootAnchor() {
     Pin pin;
     try {
       pin = freshPin();
       RootAnchor anchor = anchorAt(pin);
-      return PolicyDecision.fromChain(ChainDenial.NONE, "", pin.number(), pin.hash(), null, null, anchor);
+      return PolicyDecision.fromChain(
+          ChainDenial.NONE, "", pin.number(), pin.hash(), null, null, anchor);
     } catch (Denial d) {
       return denial(d, -1, "");
     } catch (RuntimeException e) {
-      return PolicyDecision.failed(PolicyDecision.Failure.CALL_FAILED, "malformed rootGenerations() answer: "
-          + e.getMessage());
+      return PolicyDecision.failed(
+          PolicyDecision.Failure.CALL_FAILED,
+          "malformed rootGenerations() answer: " + e.getMessage());
     }
   }
 
   /**
-   * An app's whole policy (registration, disabled, compose hashes, key state, effective GPU policy) and the
-   * registry's platform policy (OS images with their golden measurements, TCB statuses and advisories), every field
-   * read through the quorum at one freshly pinned block: what an end user's verifier checks a response against
-   * ({@code teekms verify response --rpc-url}, the verifier service). Never throws; a chain that cannot be read
-   * reliably gives a policy whose {@link OnChainAppPolicy#failure()} says why.
+   * An app's whole policy (registration, disabled, compose hashes, key state, effective GPU policy)
+   * and the registry's platform policy (OS images with their golden measurements, TCB statuses and
+   * advisories), every field read through the quorum at one freshly pinned block: what an end
+   * user's verifier checks a response against ({@code teekms verify response --rpc-url}, the
+   * verifier service). Never throws; a chain that cannot be read reliably gives a policy whose
+   * {@link OnChainAppPolicy#failure()} says why.
    */
   public OnChainAppPolicy appPolicy(String appAddress) {
     String registryAddress = config.registryAddress().toLowerCase(Locale.ROOT);
     String app = appAddress == null ? "" : appAddress.toLowerCase(Locale.ROOT);
     if (!org.web3j.crypto.WalletUtils.isValidAddress(app)) {
-      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, -1, "",
+      return OnChainAppPolicy.unavailable(
+          config.chainId(),
+          registryAddress,
+          app,
+          -1,
+          "",
           "app id must be a 20-byte address, got '" + app + "'");
     }
     Pin pin;
@@ -246,7 +299,8 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       pin = freshPin();
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
-      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, -1, "", d.getMessage());
+      return OnChainAppPolicy.unavailable(
+          config.chainId(), registryAddress, app, -1, "", d.getMessage());
     }
     String what = "the policy of app " + app;
     try {
@@ -254,8 +308,11 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       KmsRegistry.AppStatus status = KmsRegistry.appStatus(quorum(registry.appStatus(app)));
       Map<String, List<String>> images = new LinkedHashMap<>();
       for (byte[] image : KmsRegistry.bytes32List(quorum(registry.osImages()))) {
-        images.put(hex(image), KmsRegistry.bytes32List(quorum(registry.osImageMeasurements(image))).stream()
-            .map(ChainPolicyReader::hex).toList());
+        images.put(
+            hex(image),
+            KmsRegistry.bytes32List(quorum(registry.osImageMeasurements(image))).stream()
+                .map(ChainPolicyReader::hex)
+                .toList());
       }
       var tcb = quorum(registry.getTcbPolicy());
       boolean disabled = false;
@@ -267,35 +324,62 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       if (status != KmsRegistry.AppStatus.NONE) {
         AppPolicyContract policy = app(pin, app, what);
         disabled = quorum(policy.disabled());
-        composeHashes = KmsRegistry.bytes32List(quorum(policy.composeHashes())).stream().map(ChainPolicyReader::hex)
-            .toList();
+        composeHashes =
+            KmsRegistry.bytes32List(quorum(policy.composeHashes())).stream()
+                .map(ChainPolicyReader::hex)
+                .toList();
         upToDate = quorum(policy.requireTcbUpToDate());
         AppPolicyContract.GpuPolicy g = quorum(policy.effectiveGpuPolicy());
         gpu = KmsRegistry.gpuPolicy(g.count, g.arch, g.minDriverVersion);
         keys = AppPolicy.keyVersions(quorum(policy.keyState()));
         due = quorum(policy.rotationDue());
       }
-      return new OnChainAppPolicy(config.chainId(), registryAddress, app, pin.number(), pin.hash(),
-          java.util.Optional.empty(), status, disabled, composeHashes, images, tcb.component1(), tcb.component2(),
-          upToDate, gpu, keys, due);
+      return new OnChainAppPolicy(
+          config.chainId(),
+          registryAddress,
+          app,
+          pin.number(),
+          pin.hash(),
+          java.util.Optional.empty(),
+          status,
+          disabled,
+          composeHashes,
+          images,
+          tcb.component1(),
+          tcb.component2(),
+          upToDate,
+          gpu,
+          keys,
+          due);
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
-      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, pin.number(), pin.hash(),
-          d.getMessage());
+      return OnChainAppPolicy.unavailable(
+          config.chainId(), registryAddress, app, pin.number(), pin.hash(), d.getMessage());
     } catch (GovernanceException | RuntimeException e) {
-      return OnChainAppPolicy.unavailable(config.chainId(), registryAddress, app, pin.number(), pin.hash(),
+      return OnChainAppPolicy.unavailable(
+          config.chainId(),
+          registryAddress,
+          app,
+          pin.number(),
+          pin.hash(),
           "malformed answer reading " + what + " at block " + pin.number() + ": " + e.getMessage());
     }
   }
 
   /**
-   * The latest audit head the registry records ({@code anchor}: zero entries when none yet), read through the quorum
-   * at a freshly pinned block, or why it could not be read.
+   * The latest audit head the registry records ({@code anchor}: zero entries when none yet), read
+   * through the quorum at a freshly pinned block, or why it could not be read.
    */
-  public record AnchoredAuditHead(long blockNumber, String blockHash, KmsRegistry.AuditAnchor anchor,
+  public record AnchoredAuditHead(
+      long blockNumber,
+      String blockHash,
+      KmsRegistry.AuditAnchor anchor,
       Optional<String> failure) {}
 
-  /** The latest anchored audit head (what {@code teekms audit verify --anchored} checks), for the verifier page. */
+  /**
+   * The latest anchored audit head (what {@code teekms audit verify --anchored} checks), for the
+   * verifier page.
+   */
   public AnchoredAuditHead latestAuditAnchor() {
     Pin pin;
     try {
@@ -306,27 +390,50 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
     try {
       var a = quorum(registry(pin, "the latest audit anchor").latestAuditAnchor());
-      return new AnchoredAuditHead(pin.number(), pin.hash(), new KmsRegistry.AuditAnchor(a.head,
-          a.entryCount.longValueExact(), a.atBlock.longValueExact()), Optional.empty());
+      return new AnchoredAuditHead(
+          pin.number(),
+          pin.hash(),
+          new KmsRegistry.AuditAnchor(
+              a.head, a.entryCount.longValueExact(), a.atBlock.longValueExact()),
+          Optional.empty());
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
       return new AnchoredAuditHead(pin.number(), pin.hash(), null, Optional.of(d.getMessage()));
     } catch (RuntimeException e) {
-      return new AnchoredAuditHead(pin.number(), pin.hash(), null, Optional.of("malformed answer reading the latest "
-          + "audit anchor at block " + pin.number() + ": " + e.getMessage()));
+      return new AnchoredAuditHead(
+          pin.number(),
+          pin.hash(),
+          null,
+          Optional.of(
+              "malformed answer reading the latest "
+                  + "audit anchor at block "
+                  + pin.number()
+                  + ": "
+                  + e.getMessage()));
     }
   }
 
-  /** The registry's events that change what every app's CVMs are checked against (part of each app's history). */
-  static final List<String> PLATFORM_EVENTS = List.of("OsImageAdded", "OsImageRemoved", "OsImageMeasurementAdded",
-      "OsImageMeasurementRemoved", "TcbPolicyChanged", "DefaultGpuPolicyChanged");
+  /**
+   * The registry's events that change what every app's CVMs are checked against (part of each app's
+   * history).
+   */
+  static final List<String> PLATFORM_EVENTS =
+      List.of(
+          "OsImageAdded",
+          "OsImageRemoved",
+          "OsImageMeasurementAdded",
+          "OsImageMeasurementRemoved",
+          "TcbPolicyChanged",
+          "DefaultGpuPolicyChanged");
 
   /**
-   * An app's policy history up to the block its policy was read at, oldest first, or why it could not be read.
+   * An app's policy history up to the block its policy was read at, oldest first, or why it could
+   * not be read.
    *
    * @param failure empty when {@code events} is the whole history up to {@code blockNumber}
    */
-  public record AppHistory(long blockNumber, String blockHash, List<PolicyEvent> events, Optional<String> failure) {
+  public record AppHistory(
+      long blockNumber, String blockHash, List<PolicyEvent> events, Optional<String> failure) {
     public AppHistory {
       events = List.copyOf(events);
       java.util.Objects.requireNonNull(failure, "failure");
@@ -337,7 +444,9 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
   }
 
-  /** Logs as one endpoint returned them; two endpoints agree when the logs' every field is equal. */
+  /**
+   * Logs as one endpoint returned them; two endpoints agree when the logs' every field is equal.
+   */
   private record Logs(List<org.web3j.protocol.core.methods.response.Log> logs) {
     @Override
     public boolean equals(Object o) {
@@ -350,8 +459,23 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
 
     private List<String> canonical() {
-      return logs.stream().map(l -> (l.getBlockNumber() + " " + l.getBlockHash() + " " + l.getTransactionHash() + " "
-          + l.getLogIndex() + " " + l.getAddress() + " " + l.getTopics() + " " + l.getData()).toLowerCase(Locale.ROOT))
+      return logs.stream()
+          .map(
+              l ->
+                  (l.getBlockNumber()
+                          + " "
+                          + l.getBlockHash()
+                          + " "
+                          + l.getTransactionHash()
+                          + " "
+                          + l.getLogIndex()
+                          + " "
+                          + l.getAddress()
+                          + " "
+                          + l.getTopics()
+                          + " "
+                          + l.getData())
+                      .toLowerCase(Locale.ROOT))
           .toList();
     }
 
@@ -362,59 +486,95 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   /**
-   * The history behind {@code policy} (read by {@link #appPolicy}), from the chain's first block up to the block the
-   * policy was read at: every event of the app's contract (compose hashes and devices added and removed, GPU and TCB
-   * requirements, key rotations, minimum key version, rotation period, disabled), the registry's events about the app
-   * (registered, deregistered), and the registry's events that change what every CVM is checked against (OS images
-   * and their golden measurements added and removed, TCB policy, default GPU policy). The logs are asked of every
-   * endpoint and must agree as the policy's views did; a log of the pinned block with another block hash, or a pinned
-   * block that is no longer canonical once the logs are read, makes the history unavailable. Never throws.
+   * The history behind {@code policy} (read by {@link #appPolicy}), from the chain's first block up
+   * to the block the policy was read at: every event of the app's contract (compose hashes and
+   * devices added and removed, GPU and TCB requirements, key rotations, minimum key version,
+   * rotation period, disabled), the registry's events about the app (registered, deregistered), and
+   * the registry's events that change what every CVM is checked against (OS images and their golden
+   * measurements added and removed, TCB policy, default GPU policy). The logs are asked of every
+   * endpoint and must agree as the policy's views did; a log of the pinned block with another block
+   * hash, or a pinned block that is no longer canonical once the logs are read, makes the history
+   * unavailable. Never throws.
    */
   public AppHistory appHistory(OnChainAppPolicy policy) {
     long n = policy.blockNumber();
     String hash = policy.blockHash();
     if (policy.failure().isPresent()) {
-      return AppHistory.unavailable(n, hash, "the policy itself could not be read: " + policy.failure().get());
+      return AppHistory.unavailable(
+          n, hash, "the policy itself could not be read: " + policy.failure().get());
     }
     String app = policy.app();
     String registryAddress = policy.registry();
-    String appTopic = org.web3j.utils.Numeric.toHexStringWithPrefixZeroPadded(
-        org.web3j.utils.Numeric.toBigInt(app), 64);
+    String appTopic =
+        org.web3j.utils.Numeric.toHexStringWithPrefixZeroPadded(
+            org.web3j.utils.Numeric.toBigInt(app), 64);
     List<String> platform = PLATFORM_EVENTS.stream().map(KmsRegistry.EVENTS::eventTopic).toList();
-    List<String> registration = List.of(KmsRegistry.EVENTS.eventTopic("AppRegistered"),
-        KmsRegistry.EVENTS.eventTopic("AppDeregistered"));
+    List<String> registration =
+        List.of(
+            KmsRegistry.EVENTS.eventTopic("AppRegistered"),
+            KmsRegistry.EVENTS.eventTopic("AppDeregistered"));
     DefaultBlockParameter to = DefaultBlockParameter.valueOf(BigInteger.valueOf(n));
     String what = "the history of app " + app + " up to block " + n;
     try {
-      Map<ChainClient, Object> answers = ask(endpoints, c -> {
-        List<org.web3j.protocol.core.methods.response.Log> logs = new ArrayList<>(c.logs(List.of(app), List.of(), to));
-        // Registry events about this app: topic0 = event, topic1 = by (any), topic2 = app.
-        logs.addAll(c.logs(List.of(registryAddress), java.util.Arrays.asList(registration, null, List.of(appTopic)),
-            to));
-        logs.addAll(c.logs(List.of(registryAddress), List.of(platform), to));
-        for (var l : logs) {
-          if (l.getBlockNumber() == null || l.getBlockNumber().longValueExact() > n
-              || (l.getBlockNumber().longValueExact() == n && !hash.equalsIgnoreCase(l.getBlockHash()))) {
-            throw new GovernanceException(GovernanceException.Kind.RPC, c.rpcUrl() + " returned a log of block "
-                + l.getBlockNumber() + " " + l.getBlockHash() + ", not of the chain up to block " + n + " " + hash);
-          }
-        }
-        return new Logs(logs);
-      });
+      Map<ChainClient, Object> answers =
+          ask(
+              endpoints,
+              c -> {
+                List<org.web3j.protocol.core.methods.response.Log> logs =
+                    new ArrayList<>(c.logs(List.of(app), List.of(), to));
+                // Registry events about this app: topic0 = event, topic1 = by (any), topic2 = app.
+                logs.addAll(
+                    c.logs(
+                        List.of(registryAddress),
+                        java.util.Arrays.asList(registration, null, List.of(appTopic)),
+                        to));
+                logs.addAll(c.logs(List.of(registryAddress), List.of(platform), to));
+                for (var l : logs) {
+                  if (l.getBlockNumber() == null
+                      || l.getBlockNumber().longValueExact() > n
+                      || (l.getBlockNumber().longValueExact() == n
+                          && !hash.equalsIgnoreCase(l.getBlockHash()))) {
+                    throw new GovernanceException(
+                        GovernanceException.Kind.RPC,
+                        c.rpcUrl()
+                            + " returned a log of block "
+                            + l.getBlockNumber()
+                            + " "
+                            + l.getBlockHash()
+                            + ", not of the chain up to block "
+                            + n
+                            + " "
+                            + hash);
+                  }
+                }
+                return new Logs(logs);
+              });
       Logs logs = (Logs) agreed(answers, what);
-      Map<ChainClient, Object> headers = ask(endpoints, c -> c.block(to).map(b -> b.getHash().toLowerCase(Locale.ROOT))
-          .orElse("(no block)"));
+      Map<ChainClient, Object> headers =
+          ask(
+              endpoints,
+              c -> c.block(to).map(b -> b.getHash().toLowerCase(Locale.ROOT)).orElse("(no block)"));
       String now = (String) agreed(headers, "block " + n);
       if (!now.equalsIgnoreCase(hash)) {
-        return AppHistory.unavailable(n, hash, "chain reorganized while reading " + what + ": block " + n + " was "
-            + hash + ", now " + now);
+        return AppHistory.unavailable(
+            n,
+            hash,
+            "chain reorganized while reading "
+                + what
+                + ": block "
+                + n
+                + " was "
+                + hash
+                + ", now "
+                + now);
       }
       return new AppHistory(n, hash, AppPolicy.events(app, logs.logs()), Optional.empty());
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
       return AppHistory.unavailable(n, hash, d.getMessage());
     } catch (GovernanceException | RuntimeException e) {
-      return AppHistory.unavailable(n, hash, "malformed answer reading " + what + ": " + e.getMessage());
+      return AppHistory.unavailable(
+          n, hash, "malformed answer reading " + what + ": " + e.getMessage());
     }
   }
 
@@ -427,7 +587,9 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     boolean reused = false;
     try {
       TimedPin recent = recentPin.get();
-      if (recent != null && pinReuseNanos > 0 && nanoTime.getAsLong() - recent.fetchedAtNanos() < pinReuseNanos) {
+      if (recent != null
+          && pinReuseNanos > 0
+          && nanoTime.getAsLong() - recent.fetchedAtNanos() < pinReuseNanos) {
         pin = recent.pin();
         reused = true;
       } else {
@@ -438,7 +600,8 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     }
 
     CacheKey key = new CacheKey(view, pin.number(), pin.hash(), boot);
-    // A decision always involves a live RPC: with a reused pin the view is called (a cached allow is never served
+    // A decision always involves a live RPC: with a reused pin the view is called (a cached allow
+    // is never served
     // without a live chain).
     PolicyDecision cached = reused ? null : cached(key);
     if (cached != null) return cached;
@@ -446,31 +609,48 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     PolicyDecision decision;
     try {
       KmsRegistryContract registry = registry(pin, view.label);
-      GovernanceContract.Verdict verdict = GovernanceContract.verdict(quorum(view == View.APP
-          ? registry.isAppAllowed(boot.registryStruct()) : registry.isKmsAllowed(boot.registryStruct())));
+      GovernanceContract.Verdict verdict =
+          GovernanceContract.verdict(
+              quorum(
+                  view == View.APP
+                      ? registry.isAppAllowed(boot.registryStruct())
+                      : registry.isKmsAllowed(boot.registryStruct())));
       boolean allowed = verdict.allowed();
       AppKeyVersions versions = null;
       GpuPolicy gpuPolicy = null;
       RootAnchor anchor = null;
       if (allowed && view == View.APP) {
-        // The key versions the KMS may serve and the GPU policy the view applied (so the KMS can enforce it on its
-        // own verified GPU facts too), both read at the very block that allowed the boot; cached per (app, block).
-        KeyStateKey stateKey = new KeyStateKey(boot.appAddress().toLowerCase(Locale.ROOT), pin.hash());
+        // The key versions the KMS may serve and the GPU policy the view applied (so the KMS can
+        // enforce it on its
+        // own verified GPU facts too), both read at the very block that allowed the boot; cached
+        // per (app, block).
+        KeyStateKey stateKey =
+            new KeyStateKey(boot.appAddress().toLowerCase(Locale.ROOT), pin.hash());
         AppChainState state;
         state = keyStates.getIfPresent(stateKey);
         if (state == null) {
-          AppKeyVersions keyState = AppPolicy.keyVersions(quorum(app(pin, boot.appAddress(), "keyState").keyState()));
+          AppKeyVersions keyState =
+              AppPolicy.keyVersions(quorum(app(pin, boot.appAddress(), "keyState").keyState()));
           AppPolicyContract.GpuPolicy gpu =
               quorum(app(pin, boot.appAddress(), "effectiveGpuPolicy").effectiveGpuPolicy());
-          state = new AppChainState(keyState, KmsRegistry.gpuPolicy(gpu.count, gpu.arch, gpu.minDriverVersion));
+          state =
+              new AppChainState(
+                  keyState, KmsRegistry.gpuPolicy(gpu.count, gpu.arch, gpu.minDriverVersion));
           keyStates.put(stateKey, state);
         }
         versions = state.versions();
         gpuPolicy = state.gpuPolicy();
       }
       if (allowed) anchor = anchorAt(pin);
-      decision = PolicyDecision.fromChain(verdict.denial(), verdict.reason(), pin.number(), pin.hash(), versions,
-          gpuPolicy, anchor);
+      decision =
+          PolicyDecision.fromChain(
+              verdict.denial(),
+              verdict.reason(),
+              pin.number(),
+              pin.hash(),
+              versions,
+              gpuPolicy,
+              anchor);
     } catch (Denial d) {
       if (d.failure != PolicyDecision.Failure.DISAGREEMENT) {
         // The call may have failed because the pinned block vanished in a reorganization just now.
@@ -482,8 +662,15 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       }
       return denial(d, pin.number(), pin.hash());
     } catch (RuntimeException e) {
-      return PolicyDecision.failed(PolicyDecision.Failure.CALL_FAILED,
-          "malformed answer from " + view.label + " at block " + pin.number() + ": " + e.getMessage(), pin.number(),
+      return PolicyDecision.failed(
+          PolicyDecision.Failure.CALL_FAILED,
+          "malformed answer from "
+              + view.label
+              + " at block "
+              + pin.number()
+              + ": "
+              + e.getMessage(),
+          pin.number(),
           pin.hash());
     }
     if (!config.cacheTtl().isZero()) {
@@ -501,12 +688,17 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return anchor;
   }
 
-  /** The registry's generated wrapper, its eth_calls answered by the quorum at the pinned block (step 6). */
+  /**
+   * The registry's generated wrapper, its eth_calls answered by the quorum at the pinned block
+   * (step 6).
+   */
   private KmsRegistryContract registry(Pin pin, String what) {
     return KmsRegistry.wrapper(endpoints.get(0), config.registryAddress(), quorumAt(pin, what));
   }
 
-  /** An app's generated wrapper, its eth_calls answered by the quorum at the pinned block (step 6). */
+  /**
+   * An app's generated wrapper, its eth_calls answered by the quorum at the pinned block (step 6).
+   */
   private AppPolicyContract app(Pin pin, String appAddress, String what) {
     return AppPolicy.wrapper(endpoints.get(0), appAddress, quorumAt(pin, what));
   }
@@ -516,8 +708,8 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   /**
-   * Runs a wrapper's view through the quorum: a Denial comes out as itself; an answer that does not decode is an
-   * IllegalArgumentException (the callers' "malformed answer", CALL_FAILED).
+   * Runs a wrapper's view through the quorum: a Denial comes out as itself; an answer that does not
+   * decode is an IllegalArgumentException (the callers' "malformed answer", CALL_FAILED).
    */
   private static <T> T quorum(RemoteCall<T> view) throws Denial {
     try {
@@ -547,13 +739,17 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return cache.getIfPresent(key); // null when absent or expired
   }
 
-  /** The newest block a policy read was pinned at (number, hash, timestamp in seconds), for operators. */
+  /**
+   * The newest block a policy read was pinned at (number, hash, timestamp in seconds), for
+   * operators.
+   */
   public record PinnedBlock(long number, String hash, long timestamp) {}
 
   /** The newest block pinned so far; empty before the first policy read. */
   public java.util.Optional<PinnedBlock> lastPinned() {
     Pin p = lastPin.get();
-    return p == null ? java.util.Optional.empty()
+    return p == null
+        ? java.util.Optional.empty()
         : java.util.Optional.of(new PinnedBlock(p.number(), p.hash(), p.timestamp()));
   }
 
@@ -565,10 +761,13 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
 
   /** Steps 1-4 of the class comment. */
   private Pin pinBlock() throws Denial {
-    Map<ChainClient, Object> chainIds = ask(endpoints, c -> {
-      c.checkChainId();
-      return Boolean.TRUE;
-    });
+    Map<ChainClient, Object> chainIds =
+        ask(
+            endpoints,
+            c -> {
+              c.checkChainId();
+              return Boolean.TRUE;
+            });
     for (Object o : chainIds.values()) {
       if (o instanceof GovernanceException e && e.kind() == GovernanceException.Kind.WRONG_CHAIN) {
         throw new Denial(PolicyDecision.Failure.WRONG_CHAIN, e.getMessage());
@@ -578,8 +777,12 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     requireQuorum(live.size(), chainIds, "answered");
 
     Map<ChainClient, Object> heads = ask(live, this::candidateNumber);
-    List<Long> numbers = heads.values().stream().filter(o -> o instanceof Long).map(o -> (Long) o)
-        .sorted(Comparator.reverseOrder()).toList();
+    List<Long> numbers =
+        heads.values().stream()
+            .filter(o -> o instanceof Long)
+            .map(o -> (Long) o)
+            .sorted(Comparator.reverseOrder())
+            .toList();
     requireQuorum(numbers.size(), heads, "reported their head");
     long number = numbers.get(config.quorum() - 1);
     Pin last = lastPin.get();
@@ -587,26 +790,57 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       number = last.number(); // never go back to an older block than one already seen
     }
     long at = number;
-    Map<ChainClient, Object> headers = ask(live, c -> c.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(at)))
-        .map(b -> new Header(b.getHash().toLowerCase(Locale.ROOT), b.getTimestamp().longValueExact()))
-        .orElseThrow(() -> new GovernanceException(GovernanceException.Kind.RPC, c.rpcUrl() + " has no block " + at
-            + (last != null && at == last.number() ? NEWEST_SEEN : "") + " yet")));
+    Map<ChainClient, Object> headers =
+        ask(
+            live,
+            c ->
+                c.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(at)))
+                    .map(
+                        b ->
+                            new Header(
+                                b.getHash().toLowerCase(Locale.ROOT),
+                                b.getTimestamp().longValueExact()))
+                    .orElseThrow(
+                        () ->
+                            new GovernanceException(
+                                GovernanceException.Kind.RPC,
+                                c.rpcUrl()
+                                    + " has no block "
+                                    + at
+                                    + (last != null && at == last.number() ? NEWEST_SEEN : "")
+                                    + " yet")));
     Header header;
     try {
       header = (Header) agreed(headers, "block " + at);
     } catch (Denial d) {
-      boolean behind = headers.values().stream().anyMatch(o -> o instanceof GovernanceException e
-          && e.getMessage().endsWith(NEWEST_SEEN + " yet"));
+      boolean behind =
+          headers.values().stream()
+              .anyMatch(
+                  o ->
+                      o instanceof GovernanceException e
+                          && e.getMessage().endsWith(NEWEST_SEEN + " yet"));
       if (!behind || d.failure == PolicyDecision.Failure.DISAGREEMENT) throw d;
-      throw new Denial(PolicyDecision.Failure.STALE_BLOCK, d.getMessage() + ": the endpoints serve an older chain "
-          + "than one already read; refused (monotonic)");
+      throw new Denial(
+          PolicyDecision.Failure.STALE_BLOCK,
+          d.getMessage()
+              + ": the endpoints serve an older chain "
+              + "than one already read; refused (monotonic)");
     }
     List<ChainClient> agreed = answered(headers);
     long age = clock.instant().getEpochSecond() - header.timestamp();
     if (age > config.maxBlockAge().toSeconds()) {
-      throw new Denial(PolicyDecision.Failure.STALE_BLOCK, "pinned block " + at + " " + header.hash() + " is " + age
-          + " s old, more than the " + config.maxBlockAge().toSeconds() + " s allowed (teekms.chain.max-block-age): "
-          + "the endpoints serve a stale chain");
+      throw new Denial(
+          PolicyDecision.Failure.STALE_BLOCK,
+          "pinned block "
+              + at
+              + " "
+              + header.hash()
+              + " is "
+              + age
+              + " s old, more than the "
+              + config.maxBlockAge().toSeconds()
+              + " s allowed (teekms.chain.max-block-age): "
+              + "the endpoints serve a stale chain");
     }
     return new Pin(at, header.hash(), header.timestamp(), agreed);
   }
@@ -620,14 +854,16 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       } catch (GovernanceException e) {
         if (e.getCause() instanceof IOException) throw e; // unreachable, not "unsupported"
       }
-      finalizedUnsupported = true; // an endpoint rejects or lacks the tag: use confirmations from now on
+      finalizedUnsupported =
+          true; // an endpoint rejects or lacks the tag: use confirmations from now on
     }
     return Math.max(0, c.blockNumber() - config.confirmations());
   }
 
   /**
-   * Step 5: the block pinned before must still be canonical. On a reorganization the caches are dropped and the new
-   * pin remembered, so the next read works on the new chain; this read is denied.
+   * Step 5: the block pinned before must still be canonical. On a reorganization the caches are
+   * dropped and the new pin remembered, so the next read works on the new chain; this read is
+   * denied.
    */
   private void checkCanonical(Pin pin, List<ChainClient> among) throws Denial {
     Pin last = lastPin.get();
@@ -639,8 +875,13 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       return;
     } else {
       long n = last.number();
-      Map<ChainClient, Object> headers = ask(among, c -> c.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)))
-          .map(b -> b.getHash().toLowerCase(Locale.ROOT)).orElse("(no block)"));
+      Map<ChainClient, Object> headers =
+          ask(
+              among,
+              c ->
+                  c.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)))
+                      .map(b -> b.getHash().toLowerCase(Locale.ROOT))
+                      .orElse("(no block)"));
       hashNow = (String) agreed(headers, "block " + n);
     }
     if (!hashNow.equalsIgnoreCase(last.hash())) {
@@ -649,40 +890,64 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       anchors.invalidateAll();
       recentPin.set(null);
       lastPin.set(pin);
-      throw new Denial(PolicyDecision.Failure.REORG, "chain reorganized past pinned block " + last.number()
-          + ": its hash was " + last.hash() + ", now " + hashNow + " (more than " + config.confirmations()
-          + " confirmations deep); denied until re-read");
+      throw new Denial(
+          PolicyDecision.Failure.REORG,
+          "chain reorganized past pinned block "
+              + last.number()
+              + ": its hash was "
+              + last.hash()
+              + ", now "
+              + hashNow
+              + " (more than "
+              + config.confirmations()
+              + " confirmations deep); denied until re-read");
     }
   }
 
-  /** Step 6: eth_call at the pinned block on every agreeing endpoint; one agreed answer or a denial. */
+  /**
+   * Step 6: eth_call at the pinned block on every agreeing endpoint; one agreed answer or a denial.
+   */
   private String call(Pin pin, String to, String data, String what) throws Denial {
-    Map<ChainClient, Object> answers = ask(pin.agreed(), c -> {
-      try {
-        return new CallAnswer(c.callAtBlockHash(to, data, pin.hash()).toLowerCase(Locale.ROOT), null);
-      } catch (GovernanceException e) {
-        if (e.kind() == GovernanceException.Kind.REVERTED) return new CallAnswer(null, e.getMessage());
-        throw e;
-      }
-    });
+    Map<ChainClient, Object> answers =
+        ask(
+            pin.agreed(),
+            c -> {
+              try {
+                return new CallAnswer(
+                    c.callAtBlockHash(to, data, pin.hash()).toLowerCase(Locale.ROOT), null);
+              } catch (GovernanceException e) {
+                if (e.kind() == GovernanceException.Kind.REVERTED)
+                  return new CallAnswer(null, e.getMessage());
+                throw e;
+              }
+            });
     CallAnswer a = (CallAnswer) agreed(answers, what + " at block " + pin.number());
-    if (a.revert() != null) throw new Denial(PolicyDecision.Failure.CALL_FAILED, "policy view reverted: " + a.revert());
+    if (a.revert() != null)
+      throw new Denial(PolicyDecision.Failure.CALL_FAILED, "policy view reverted: " + a.revert());
     return a.data();
   }
 
   /**
-   * The one answer the endpoints gave: DISAGREEMENT naming who said what when they differ, RPC_UNAVAILABLE when fewer
-   * than the quorum answered.
+   * The one answer the endpoints gave: DISAGREEMENT naming who said what when they differ,
+   * RPC_UNAVAILABLE when fewer than the quorum answered.
    */
   private Object agreed(Map<ChainClient, Object> answers, String what) throws Denial {
     Map<Object, List<String>> byAnswer = new LinkedHashMap<>();
-    answers.forEach((c, o) -> {
-      if (!(o instanceof GovernanceException)) byAnswer.computeIfAbsent(o, k -> new ArrayList<>()).add(c.rpcUrl());
-    });
+    answers.forEach(
+        (c, o) -> {
+          if (!(o instanceof GovernanceException))
+            byAnswer.computeIfAbsent(o, k -> new ArrayList<>()).add(c.rpcUrl());
+        });
     if (byAnswer.size() > 1) {
-      throw new Denial(PolicyDecision.Failure.DISAGREEMENT, "RPC endpoints disagree on " + what + ": "
-          + byAnswer.entrySet().stream().map(e -> e.getValue() + " say " + describe(e.getKey()))
-              .collect(Collectors.joining("; ")) + " (one of them lies or serves another chain; denied)");
+      throw new Denial(
+          PolicyDecision.Failure.DISAGREEMENT,
+          "RPC endpoints disagree on "
+              + what
+              + ": "
+              + byAnswer.entrySet().stream()
+                  .map(e -> e.getValue() + " say " + describe(e.getKey()))
+                  .collect(Collectors.joining("; "))
+              + " (one of them lies or serves another chain; denied)");
     }
     int count = byAnswer.values().stream().mapToInt(List::size).sum();
     requireQuorum(count, answers, "answered " + what);
@@ -690,7 +955,8 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   }
 
   private static String describe(Object answer) {
-    if (answer instanceof Header h) return "hash " + h.hash() + " (timestamp " + h.timestamp() + ")";
+    if (answer instanceof Header h)
+      return "hash " + h.hash() + " (timestamp " + h.timestamp() + ")";
     if (answer instanceof CallAnswer a) {
       if (a.revert() != null) return "revert \"" + a.revert() + "\"";
       String d = a.data();
@@ -699,35 +965,61 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return String.valueOf(answer);
   }
 
-  private void requireQuorum(int count, Map<ChainClient, Object> answers, String what) throws Denial {
+  private void requireQuorum(int count, Map<ChainClient, Object> answers, String what)
+      throws Denial {
     if (count >= config.quorum()) return;
-    List<String> errors = answers.values().stream().filter(o -> o instanceof GovernanceException)
-        .map(o -> ((GovernanceException) o).getMessage()).toList();
+    List<String> errors =
+        answers.values().stream()
+            .filter(o -> o instanceof GovernanceException)
+            .map(o -> ((GovernanceException) o).getMessage())
+            .toList();
     if (endpoints.size() == 1) {
-      throw new Denial(failureOf(answers.values().stream().filter(o -> o instanceof GovernanceException)
-          .map(o -> (GovernanceException) o).findFirst().orElse(null)), errors.isEmpty() ? "no answer" : errors.get(0));
+      throw new Denial(
+          failureOf(
+              answers.values().stream()
+                  .filter(o -> o instanceof GovernanceException)
+                  .map(o -> (GovernanceException) o)
+                  .findFirst()
+                  .orElse(null)),
+          errors.isEmpty() ? "no answer" : errors.get(0));
     }
-    throw new Denial(PolicyDecision.Failure.RPC_UNAVAILABLE, "only " + count + " of " + endpoints.size()
-        + " RPC endpoints " + what + ", " + config.quorum() + " needed: " + String.join("; ", errors));
+    throw new Denial(
+        PolicyDecision.Failure.RPC_UNAVAILABLE,
+        "only "
+            + count
+            + " of "
+            + endpoints.size()
+            + " RPC endpoints "
+            + what
+            + ", "
+            + config.quorum()
+            + " needed: "
+            + String.join("; ", errors));
   }
 
   private static PolicyDecision.Failure failureOf(GovernanceException e) {
     if (e == null) return PolicyDecision.Failure.RPC_UNAVAILABLE;
     return switch (e.kind()) {
       case WRONG_CHAIN -> PolicyDecision.Failure.WRONG_CHAIN;
-      case RPC -> e.getCause() instanceof IOException || e.getCause() instanceof RuntimeException
-          ? PolicyDecision.Failure.RPC_UNAVAILABLE
-          : PolicyDecision.Failure.CALL_FAILED;
+      case RPC ->
+          e.getCause() instanceof IOException || e.getCause() instanceof RuntimeException
+              ? PolicyDecision.Failure.RPC_UNAVAILABLE
+              : PolicyDecision.Failure.CALL_FAILED;
       default -> PolicyDecision.Failure.CALL_FAILED;
     };
   }
 
   private static List<ChainClient> answered(Map<ChainClient, Object> answers) {
-    return answers.entrySet().stream().filter(e -> !(e.getValue() instanceof GovernanceException))
-        .map(Map.Entry::getKey).toList();
+    return answers.entrySet().stream()
+        .filter(e -> !(e.getValue() instanceof GovernanceException))
+        .map(Map.Entry::getKey)
+        .toList();
   }
 
-  /** Asks every endpoint in parallel; each value is its answer or the GovernanceException it failed with. */
+  /**
+   * Asks every endpoint in parallel; each value is its answer or the GovernanceException it failed
+   * with.
+   */
   private <T> Map<ChainClient, Object> ask(List<ChainClient> among, EndpointCall<T> call) {
     Map<ChainClient, Object> out = new LinkedHashMap<>();
     if (fanOut == null || among.size() == 1) {
@@ -735,7 +1027,8 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       return out;
     }
     Map<ChainClient, CompletableFuture<Object>> futures = new LinkedHashMap<>();
-    for (ChainClient c : among) futures.put(c, CompletableFuture.supplyAsync(() -> once(c, call), fanOut));
+    for (ChainClient c : among)
+      futures.put(c, CompletableFuture.supplyAsync(() -> once(c, call), fanOut));
     futures.forEach((c, f) -> out.put(c, f.join()));
     return out;
   }
@@ -746,8 +1039,10 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     } catch (GovernanceException e) {
       return e;
     } catch (RuntimeException e) {
-      return new GovernanceException(GovernanceException.Kind.RPC, "malformed answer from " + c.rpcUrl() + ": "
-          + e.getMessage(), e);
+      return new GovernanceException(
+          GovernanceException.Kind.RPC,
+          "malformed answer from " + c.rpcUrl() + ": " + e.getMessage(),
+          e);
     }
   }
 

@@ -15,16 +15,19 @@ import org.web3j.tx.gas.StaticGasProvider;
 import org.web3j.tx.response.TransactionReceiptProcessor;
 
 /**
- * Routes the generated contract wrappers ({@code org.teekms.governance.contracts.*Contract}, web3j codegen) through our
- * own plumbing: their eth_calls go to a {@link Caller} (one endpoint at a block tag, one endpoint at a pinned block
- * hash, or the policy reader's quorum), their transactions to {@link ChainClient#sendForReceipt} (chain-id check,
- * simulation with the revert reason before signing, gas estimate). The wrappers only encode and decode.
+ * Routes the generated contract wrappers ({@code org.teekms.governance.contracts.*Contract}, web3j
+ * codegen) through our own plumbing: their eth_calls go to a {@link Caller} (one endpoint at a
+ * block tag, one endpoint at a pinned block hash, or the policy reader's quorum), their
+ * transactions to {@link ChainClient#sendForReceipt} (chain-id check, simulation with the revert
+ * reason before signing, gas estimate). The wrappers only encode and decode.
  *
- * <p>Our failures cross web3j's {@code IOException}-only signatures as a {@link Routed} and come out again, unchanged,
- * from {@link #get}.
+ * <p>Our failures cross web3j's {@code IOException}-only signatures as a {@link Routed} and come
+ * out again, unchanged, from {@link #get}.
  */
 final class ChainTransactionManager extends TransactionManager {
-  /** Gas is estimated by {@link ChainClient#send}; the wrappers' gas provider is never consulted. */
+  /**
+   * Gas is estimated by {@link ChainClient#send}; the wrappers' gas provider is never consulted.
+   */
   static final ContractGasProvider NO_GAS = new StaticGasProvider(BigInteger.ZERO, BigInteger.ZERO);
 
   /** Answers one eth_call (to, data) with the returned hex data. */
@@ -62,8 +65,8 @@ final class ChainTransactionManager extends TransactionManager {
   }
 
   /**
-   * Runs a wrapper's call or transaction; our own exceptions come out as they went in (web3j wraps some, e.g. in
-   * deployments, so the cause chain is searched).
+   * Runs a wrapper's call or transaction; our own exceptions come out as they went in (web3j wraps
+   * some, e.g. in deployments, so the cause chain is searched).
    */
   static <T> T get(RemoteCall<T> call) throws Exception {
     try {
@@ -76,7 +79,10 @@ final class ChainTransactionManager extends TransactionManager {
     }
   }
 
-  /** Every view of our contracts returns data, so an empty answer means no contract at that address and block. */
+  /**
+   * Every view of our contracts returns data, so an empty answer means no contract at that address
+   * and block.
+   */
   @Override
   public String sendCall(String to, String data, DefaultBlockParameter ignored) throws IOException {
     String answer;
@@ -86,28 +92,41 @@ final class ChainTransactionManager extends TransactionManager {
       throw new Routed(e);
     }
     if (answer == null || answer.isEmpty() || answer.equals("0x")) {
-      throw new Routed(new GovernanceException(GovernanceException.Kind.RPC,
-          to + " returned no data (no contract at that address and block?)"));
+      throw new Routed(
+          new GovernanceException(
+              GovernanceException.Kind.RPC,
+              to + " returned no data (no contract at that address and block?)"));
     }
     return answer;
   }
 
   @Override
-  protected TransactionReceipt executeTransaction(BigInteger gasPrice, BigInteger gasLimit, String to, String data,
-      BigInteger value, boolean constructor) throws IOException {
-    if (value != null && value.signum() != 0) throw new IllegalArgumentException("governance calls carry no ether");
+  protected TransactionReceipt executeTransaction(
+      BigInteger gasPrice,
+      BigInteger gasLimit,
+      String to,
+      String data,
+      BigInteger value,
+      boolean constructor)
+      throws IOException {
+    if (value != null && value.signum() != 0)
+      throw new IllegalArgumentException("governance calls carry no ether");
     if (chain != null && chain.isCalldataOnly()) {
       try {
-        chain.checkNotCalldataOnly(constructor ? null : to, data); // no key needed: nothing is signed
+        chain.checkNotCalldataOnly(
+            constructor ? null : to, data); // no key needed: nothing is signed
       } catch (GovernanceException e) {
         throw new Routed(e);
       }
     }
     if (chain == null || signer == null) {
-      throw new Routed(new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
-          "no signing key configured for this contract"));
+      throw new Routed(
+          new GovernanceException(
+              GovernanceException.Kind.INVALID_INPUT,
+              "no signing key configured for this contract"));
     }
-    if (value != null && value.signum() != 0) throw new IllegalArgumentException("governance calls carry no ether");
+    if (value != null && value.signum() != 0)
+      throw new IllegalArgumentException("governance calls carry no ether");
     try {
       return chain.sendForReceipt(signer, constructor ? null : to, data);
     } catch (GovernanceException e) {
@@ -116,21 +135,40 @@ final class ChainTransactionManager extends TransactionManager {
   }
 
   @Override
-  protected TransactionReceipt executeTransactionEIP1559(long chainId, BigInteger maxPriorityFeePerGas,
-      BigInteger maxFeePerGas, BigInteger gasLimit, String to, String data, BigInteger value, boolean constructor)
+  protected TransactionReceipt executeTransactionEIP1559(
+      long chainId,
+      BigInteger maxPriorityFeePerGas,
+      BigInteger maxFeePerGas,
+      BigInteger gasLimit,
+      String to,
+      String data,
+      BigInteger value,
+      boolean constructor)
       throws IOException {
     return executeTransaction(null, gasLimit, to, data, value, constructor);
   }
 
   @Override
-  public EthSendTransaction sendTransaction(BigInteger gasPrice, BigInteger gasLimit, String to, String data,
-      BigInteger value, boolean constructor) {
+  public EthSendTransaction sendTransaction(
+      BigInteger gasPrice,
+      BigInteger gasLimit,
+      String to,
+      String data,
+      BigInteger value,
+      boolean constructor) {
     throw new UnsupportedOperationException("transactions go through executeTransaction");
   }
 
   @Override
-  public EthSendTransaction sendEIP1559Transaction(long chainId, BigInteger maxPriorityFeePerGas,
-      BigInteger maxFeePerGas, BigInteger gasLimit, String to, String data, BigInteger value, boolean constructor) {
+  public EthSendTransaction sendEIP1559Transaction(
+      long chainId,
+      BigInteger maxPriorityFeePerGas,
+      BigInteger maxFeePerGas,
+      BigInteger gasLimit,
+      String to,
+      String data,
+      BigInteger value,
+      boolean constructor) {
     throw new UnsupportedOperationException("transactions go through executeTransaction");
   }
 
@@ -141,7 +179,12 @@ final class ChainTransactionManager extends TransactionManager {
 
   /** A transaction's receipt as our result. */
   static TxResult txResult(TransactionReceipt r) {
-    return new TxResult(r.getTransactionHash(), r.getBlockNumber().longValueExact(), r.getBlockHash(),
-        r.getGasUsed().longValueExact(), Optional.ofNullable(r.getContractAddress()), r.getLogs());
+    return new TxResult(
+        r.getTransactionHash(),
+        r.getBlockNumber().longValueExact(),
+        r.getBlockHash(),
+        r.getGasUsed().longValueExact(),
+        Optional.ofNullable(r.getContractAddress()),
+        r.getLogs());
   }
 }

@@ -24,17 +24,17 @@ import org.web3j.protocol.core.methods.response.Log;
 import org.web3j.utils.Numeric;
 
 /**
- * The events of a contract, read from the ABI JSON the Solidity compiler wrote at build time, for decoding any log by
- * name with its arguments by name (policy history, audits, tests). Calls and typed event access go through the
- * wrappers web3j's codegen generates from the same ABI; this class exists because those wrappers name no event
- * parameters at run time.
+ * The events of a contract, read from the ABI JSON the Solidity compiler wrote at build time, for
+ * decoding any log by name with its arguments by name (policy history, audits, tests). Calls and
+ * typed event access go through the wrappers web3j's codegen generates from the same ABI; this
+ * class exists because those wrappers name no event parameters at run time.
  *
  * <p>Java values: {@code address} = hex string, {@code bool} = Boolean, {@code uintN} = BigInteger,
  * {@code bytesN}/{@code bytes} = byte[], {@code string} = String, {@code T[]} = List.
  */
 public final class ContractEvents {
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   /** One entry of the compiler's ABI JSON (function, event, error, …); only events are kept. */
   record AbiEntry(String type, String name, List<AbiParam> inputs) {}
@@ -62,7 +62,8 @@ public final class ContractEvents {
     String resource = "contracts/" + contractName + ".abi.json";
     try (InputStream in = ContractEvents.class.getResourceAsStream(resource)) {
       if (in == null) {
-        throw new IllegalStateException("missing resource " + resource + " (the Maven build compiles the contracts)");
+        throw new IllegalStateException(
+            "missing resource " + resource + " (the Maven build compiles the contracts)");
       }
       return new ContractEvents(contractName, JSON.readValue(in, AbiEntry[].class));
     } catch (IOException e) {
@@ -86,9 +87,12 @@ public final class ContractEvents {
     return !log.getTopics().isEmpty() && eventsByTopic.containsKey(log.getTopics().get(0));
   }
 
-  /** Decodes a log of this contract: the event name and its arguments by name, in declaration order. */
+  /**
+   * Decodes a log of this contract: the event name and its arguments by name, in declaration order.
+   */
   public DecodedEvent decode(Log log) {
-    if (!knowsEvent(log)) throw new IllegalArgumentException("not a " + name + " event: " + log.getTopics());
+    if (!knowsEvent(log))
+      throw new IllegalArgumentException("not a " + name + " event: " + log.getTopics());
     try {
       return decodeKnownEvent(log);
     } catch (IllegalArgumentException e) {
@@ -134,7 +138,8 @@ public final class ContractEvents {
     List<Object> out = new ArrayList<>();
     for (Type t : FunctionReturnDecoder.decode(data, refs)) out.add(toJava(t));
     if (out.size() != params.size()) {
-      throw new IllegalArgumentException("malformed ABI data: expected " + params.size() + " values");
+      throw new IllegalArgumentException(
+          "malformed ABI data: expected " + params.size() + " values");
     }
     return out;
   }

@@ -13,9 +13,10 @@ import org.web3j.protocol.core.methods.response.Log;
 import org.web3j.protocol.core.methods.response.TransactionReceipt;
 
 /**
- * Common plumbing of the contract bindings over the wrappers web3j's codegen generates at build time
- * ({@code org.teekms.governance.contracts.KmsRegistryContract}, {@code AppPolicyContract}): reads at the latest block,
- * at a block number or at a pinned block hash, signed writes, ownership, events.
+ * Common plumbing of the contract bindings over the wrappers web3j's codegen generates at build
+ * time ({@code org.teekms.governance.contracts.KmsRegistryContract}, {@code AppPolicyContract}):
+ * reads at the latest block, at a block number or at a pinned block hash, signed writes, ownership,
+ * events.
  */
 public abstract class GovernanceContract {
   protected final ChainClient chain;
@@ -23,9 +24,10 @@ public abstract class GovernanceContract {
   private final Optional<Credentials> signer;
   private final ChainTransactionManager.Caller reads;
 
-  protected GovernanceContract(ChainClient chain, String address, Credentials signer,
-      ChainTransactionManager.Caller reads) {
-    if (!WalletUtils.isValidAddress(address)) throw new IllegalArgumentException("not an address: " + address);
+  protected GovernanceContract(
+      ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
+    if (!WalletUtils.isValidAddress(address))
+      throw new IllegalArgumentException("not an address: " + address);
     this.chain = chain;
     this.address = address.toLowerCase(Locale.ROOT);
     this.signer = Optional.ofNullable(signer);
@@ -41,7 +43,10 @@ public abstract class GovernanceContract {
     return at(chain, DefaultBlockParameterName.LATEST);
   }
 
-  /** Reads answered by one endpoint at exactly the block with this hash (EIP-1898, requireCanonical). */
+  /**
+   * Reads answered by one endpoint at exactly the block with this hash (EIP-1898,
+   * requireCanonical).
+   */
   static ChainTransactionManager.Caller atHash(ChainClient chain, String blockHash) {
     return (to, data) -> chain.callAtBlockHash(to, data, blockHash);
   }
@@ -67,7 +72,9 @@ public abstract class GovernanceContract {
 
   public abstract String pendingOwner() throws GovernanceException;
 
-  /** Proposes a new owner (address(0) cancels); the new owner must call {@link #acceptOwnership()}. */
+  /**
+   * Proposes a new owner (address(0) cancels); the new owner must call {@link #acceptOwnership()}.
+   */
   public abstract TxResult transferOwnership(String newOwner) throws GovernanceException;
 
   public abstract TxResult acceptOwnership() throws GovernanceException;
@@ -82,8 +89,9 @@ public abstract class GovernanceContract {
   // ---- plumbing ----
 
   /**
-   * A view through the generated wrapper. Our own failures (revert, RPC, wrong chain) come out unchanged; whatever
-   * else goes wrong (an answer that does not decode, no contract there) is an RPC failure naming the contract.
+   * A view through the generated wrapper. Our own failures (revert, RPC, wrong chain) come out
+   * unchanged; whatever else goes wrong (an answer that does not decode, no contract there) is an
+   * RPC failure naming the contract.
    */
   protected <T> T read(RemoteCall<T> call) throws GovernanceException {
     try {
@@ -91,15 +99,23 @@ public abstract class GovernanceContract {
     } catch (GovernanceException e) {
       throw e;
     } catch (Exception e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC,
-          contractName() + " at " + address + ": malformed or empty answer (" + e.getMessage() + ")", e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
+          contractName()
+              + " at "
+              + address
+              + ": malformed or empty answer ("
+              + e.getMessage()
+              + ")",
+          e);
     }
   }
 
   /** A transaction through the generated wrapper, signed by this binding's key. */
   protected TxResult send(RemoteCall<TransactionReceipt> call) throws GovernanceException {
     if (signer.isEmpty() && (chain == null || !chain.isCalldataOnly())) {
-      throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
+      throw new GovernanceException(
+          GovernanceException.Kind.INVALID_INPUT,
           "no signing key configured for " + contractName() + " at " + address);
     }
     try {
@@ -107,21 +123,29 @@ public abstract class GovernanceContract {
     } catch (GovernanceException e) {
       throw e;
     } catch (Exception e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC,
-          contractName() + " at " + address + ": transaction failed (" + e.getMessage() + ")", e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
+          contractName() + " at " + address + ": transaction failed (" + e.getMessage() + ")",
+          e);
     }
   }
 
-  /** The verdict of an isAppAllowed / isKmsAllowed view: the denial code (NONE exactly when allowed) and its words. */
+  /**
+   * The verdict of an isAppAllowed / isKmsAllowed view: the denial code (NONE exactly when allowed)
+   * and its words.
+   */
   public record Verdict(boolean allowed, ChainDenial denial, String reason) {
     public Verdict {
       if (allowed != (denial == ChainDenial.NONE)) {
-        throw new IllegalArgumentException("inconsistent verdict: allowed=" + allowed + ", denial " + denial);
+        throw new IllegalArgumentException(
+            "inconsistent verdict: allowed=" + allowed + ", denial " + denial);
       }
     }
   }
 
-  static Verdict verdict(org.web3j.tuples.generated.Tuple3<Boolean, java.math.BigInteger, String> r) {
-    return new Verdict(r.component1(), ChainDenial.ofCode(r.component2().longValueExact()), r.component3());
+  static Verdict verdict(
+      org.web3j.tuples.generated.Tuple3<Boolean, java.math.BigInteger, String> r) {
+    return new Verdict(
+        r.component1(), ChainDenial.ofCode(r.component2().longValueExact()), r.component3());
   }
 }

@@ -19,13 +19,17 @@ public final class GovernanceException extends Exception {
     /** Input that cannot be sent (bad key, bad address, unreadable file). */
     INVALID_INPUT,
     /**
-     * Not a failure: the client is in calldata-only mode ({@link ChainClient#calldataOnly}) and stopped at the first
-     * transaction, which {@link #unsent} carries, unsigned, for a multisig to propose.
+     * Not a failure: the client is in calldata-only mode ({@link ChainClient#calldataOnly}) and
+     * stopped at the first transaction, which {@link #unsent} carries, unsigned, for a multisig to
+     * propose.
      */
     NOT_SENT
   }
 
-  /** A transaction encoded by the contract wrapper but not sent: {@code to} is null for a contract deployment. */
+  /**
+   * A transaction encoded by the contract wrapper but not sent: {@code to} is null for a contract
+   * deployment.
+   */
   public record UnsentCall(String to, java.math.BigInteger value, String data) {}
 
   private final Kind kind;
@@ -45,7 +49,9 @@ public final class GovernanceException extends Exception {
 
   /** Calldata-only mode stopped at this transaction. */
   GovernanceException(UnsentCall call) {
-    super("transaction not sent (calldata only): " + (call.to() == null ? "contract creation" : "to " + call.to()));
+    super(
+        "transaction not sent (calldata only): "
+            + (call.to() == null ? "contract creation" : "to " + call.to()));
     this.kind = Kind.NOT_SENT;
     this.unsent = call;
   }

@@ -12,19 +12,26 @@ import org.web3j.protocol.core.methods.response.Log;
 import org.web3j.utils.Numeric;
 
 /**
- * Binding of the KmsRegistry contract (see docs/governance.md) over its generated wrapper {@link KmsRegistryContract}.
- * Writes need a signer; reads do not.
+ * Binding of the KmsRegistry contract (see docs/governance.md) over its generated wrapper {@link
+ * KmsRegistryContract}. Writes need a signer; reads do not.
  */
 public final class KmsRegistry extends GovernanceContract {
   /** The registry's events by name (history, audits). */
   public static final ContractEvents EVENTS = ContractEvents.load("KmsRegistry");
 
   /** Registration state of an app id. */
-  public enum AppStatus { NONE, REGISTERED, DEREGISTERED }
+  public enum AppStatus {
+    NONE,
+    REGISTERED,
+    DEREGISTERED
+  }
 
-  /** The published identity of one root generation (certificate and quote are in the KmsIdentitySet event). */
-  public record KmsIdentity(byte[] rootPublicKeys, byte[] caCertificateSha256, byte[] quoteSha256,
-      long setAtBlock) {
+  /**
+   * The published identity of one root generation (certificate and quote are in the KmsIdentitySet
+   * event).
+   */
+  public record KmsIdentity(
+      byte[] rootPublicKeys, byte[] caCertificateSha256, byte[] quoteSha256, long setAtBlock) {
     public KmsIdentity {
       rootPublicKeys = rootPublicKeys.clone();
       caCertificateSha256 = caCertificateSha256.clone();
@@ -74,13 +81,16 @@ public final class KmsRegistry extends GovernanceContract {
 
   private final KmsRegistryContract contract;
 
-  private KmsRegistry(ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
+  private KmsRegistry(
+      ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
     super(chain, address, signer, reads);
     this.contract = wrapper(chain, address, manager());
   }
 
-  static KmsRegistryContract wrapper(ChainClient chain, String address, ChainTransactionManager manager) {
-    return KmsRegistryContract.load(address, chain.web3j(), manager, ChainTransactionManager.NO_GAS);
+  static KmsRegistryContract wrapper(
+      ChainClient chain, String address, ChainTransactionManager manager) {
+    return KmsRegistryContract.load(
+        address, chain.web3j(), manager, ChainTransactionManager.NO_GAS);
   }
 
   /** The registry at {@code address}; {@code signer} may be null for read-only use. */
@@ -88,14 +98,17 @@ public final class KmsRegistry extends GovernanceContract {
     return new KmsRegistry(chain, address, signer, latest(chain));
   }
 
-  /** A read-only registry whose eth_calls {@code caller} answers (a transport of its own; tests). */
-  static KmsRegistry reading(ChainClient chain, String address, ChainTransactionManager.Caller caller) {
+  /**
+   * A read-only registry whose eth_calls {@code caller} answers (a transport of its own; tests).
+   */
+  static KmsRegistry reading(
+      ChainClient chain, String address, ChainTransactionManager.Caller caller) {
     return new KmsRegistry(chain, address, null, caller);
   }
 
   /**
-   * The same registry, read-only, with every read at exactly the block with this hash (EIP-1898, requireCanonical), so
-   * that several reads see one state.
+   * The same registry, read-only, with every read at exactly the block with this hash (EIP-1898,
+   * requireCanonical), so that several reads see one state.
    */
   public KmsRegistry atBlockHash(String blockHash) {
     return new KmsRegistry(chain, address, null, atHash(chain, blockHash));
@@ -116,20 +129,30 @@ public final class KmsRegistry extends GovernanceContract {
     return EVENTS;
   }
 
-  /** Deploys a registry owned by {@code owner} (e.g. a multisig); returns it bound to {@code deployer}. */
-  public static Deployed deploy(ChainClient chain, Credentials deployer, String owner) throws GovernanceException {
+  /**
+   * Deploys a registry owned by {@code owner} (e.g. a multisig); returns it bound to {@code
+   * deployer}.
+   */
+  public static Deployed deploy(ChainClient chain, Credentials deployer, String owner)
+      throws GovernanceException {
     KmsRegistryContract deployed;
     try {
-      deployed = ChainTransactionManager.get(KmsRegistryContract.deploy(chain.web3j(),
-          new ChainTransactionManager(chain, deployer, latest(chain)), ChainTransactionManager.NO_GAS, owner));
+      deployed =
+          ChainTransactionManager.get(
+              KmsRegistryContract.deploy(
+                  chain.web3j(),
+                  new ChainTransactionManager(chain, deployer, latest(chain)),
+                  ChainTransactionManager.NO_GAS,
+                  owner));
     } catch (GovernanceException e) {
       throw e;
     } catch (Exception e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry deployment failed: " + e.getMessage(),
-          e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "KmsRegistry deployment failed: " + e.getMessage(), e);
     }
     TxResult tx = ChainTransactionManager.txResult(deployed.getTransactionReceipt().orElseThrow());
-    return new Deployed(new KmsRegistry(chain, deployed.getContractAddress(), deployer, latest(chain)), tx);
+    return new Deployed(
+        new KmsRegistry(chain, deployed.getContractAddress(), deployer, latest(chain)), tx);
   }
 
   // ---- ownership ----
@@ -159,16 +182,22 @@ public final class KmsRegistry extends GovernanceContract {
 
   // ---- KMS identity and replicas ----
 
-  public TxResult setKmsIdentity(long generation, byte[] rootPublicKeys, byte[] caCertificate, byte[] quote)
+  public TxResult setKmsIdentity(
+      long generation, byte[] rootPublicKeys, byte[] caCertificate, byte[] quote)
       throws GovernanceException {
-    return send(contract.setKmsIdentity(BigInteger.valueOf(generation), rootPublicKeys, caCertificate, quote));
+    return send(
+        contract.setKmsIdentity(
+            BigInteger.valueOf(generation), rootPublicKeys, caCertificate, quote));
   }
 
   public long kmsGeneration() throws GovernanceException {
     return read(contract.kmsGeneration()).longValueExact();
   }
 
-  /** Marks a RETIRED root generation DESTROYED on chain (irreversible; the KMS then refuses it whatever its database says). */
+  /**
+   * Marks a RETIRED root generation DESTROYED on chain (irreversible; the KMS then refuses it
+   * whatever its database says).
+   */
   public TxResult destroyRootGeneration(long generation) throws GovernanceException {
     return send(contract.destroyRootGeneration(BigInteger.valueOf(generation)));
   }
@@ -182,7 +211,8 @@ public final class KmsRegistry extends GovernanceContract {
     try {
       return RootAnchor.state(value);
     } catch (IllegalArgumentException e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(), e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(), e);
     }
   }
 
@@ -192,18 +222,28 @@ public final class KmsRegistry extends GovernanceContract {
     try {
       return RootAnchor.of(r.component1(), r.component2());
     } catch (IllegalArgumentException e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(), e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(), e);
     }
   }
 
   public KmsIdentity kmsIdentity(long generation) throws GovernanceException {
     KmsRegistryContract.KmsIdentity t = read(contract.kmsIdentity(BigInteger.valueOf(generation)));
-    return new KmsIdentity(t.rootPublicKeys, t.caCertificateHash, t.quoteHash, t.setAtBlock.longValueExact());
+    return new KmsIdentity(
+        t.rootPublicKeys, t.caCertificateHash, t.quoteHash, t.setAtBlock.longValueExact());
   }
 
-  /** A generation's full identity as published in its KmsIdentitySet event, checked against the stored hashes. */
-  public record PublishedKmsIdentity(long generation, byte[] rootPublicKeys, byte[] caCertificate, byte[] quote,
-      long blockNumber, String txHash) {
+  /**
+   * A generation's full identity as published in its KmsIdentitySet event, checked against the
+   * stored hashes.
+   */
+  public record PublishedKmsIdentity(
+      long generation,
+      byte[] rootPublicKeys,
+      byte[] caCertificate,
+      byte[] quote,
+      long blockNumber,
+      String txHash) {
     public PublishedKmsIdentity {
       rootPublicKeys = rootPublicKeys.clone();
       caCertificate = caCertificate.clone();
@@ -241,17 +281,23 @@ public final class KmsRegistry extends GovernanceContract {
   }
 
   /**
-   * The full identity of {@code generation} (CA certificate and quote come from the event log; the registry keeps
-   * their SHA-256). Fails unless the event matches what the registry stores.
+   * The full identity of {@code generation} (CA certificate and quote come from the event log; the
+   * registry keeps their SHA-256). Fails unless the event matches what the registry stores.
    */
   public PublishedKmsIdentity publishedIdentity(long generation) throws GovernanceException {
     KmsIdentity stored = kmsIdentity(generation);
-    String generationTopic = Numeric.toHexStringWithPrefixZeroPadded(BigInteger.valueOf(generation), 64);
-    List<Log> logs = chain.logs(List.of(address),
-        java.util.Arrays.asList(List.of(EventEncoder.encode(KmsRegistryContract.KMSIDENTITYSET_EVENT)), null,
-            List.of(generationTopic)));
+    String generationTopic =
+        Numeric.toHexStringWithPrefixZeroPadded(BigInteger.valueOf(generation), 64);
+    List<Log> logs =
+        chain.logs(
+            List.of(address),
+            java.util.Arrays.asList(
+                List.of(EventEncoder.encode(KmsRegistryContract.KMSIDENTITYSET_EVENT)),
+                null,
+                List.of(generationTopic)));
     if (logs.size() != 1) {
-      throw new GovernanceException(GovernanceException.Kind.RPC,
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
           logs.size() + " KmsIdentitySet events for generation " + generation + ", expected 1");
     }
     Log log = logs.get(0);
@@ -259,8 +305,10 @@ public final class KmsRegistry extends GovernanceContract {
     try {
       event = KmsRegistryContract.getKmsIdentitySetEventFromLog(log);
     } catch (RuntimeException e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "malformed KmsIdentitySet event of generation "
-          + generation + ": " + e.getMessage(), e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
+          "malformed KmsIdentitySet event of generation " + generation + ": " + e.getMessage(),
+          e);
     }
     byte[] keys = event.rootPublicKeys;
     byte[] cert = event.caCertificate;
@@ -268,10 +316,18 @@ public final class KmsRegistry extends GovernanceContract {
     if (!java.security.MessageDigest.isEqual(keys, stored.rootPublicKeys())
         || !java.security.MessageDigest.isEqual(sha256(cert), stored.caCertificateSha256())
         || !java.security.MessageDigest.isEqual(sha256(quote), stored.quoteSha256())) {
-      throw new GovernanceException(GovernanceException.Kind.RPC,
-          "KmsIdentitySet event of generation " + generation + " does not match the registry's stored identity");
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
+          "KmsIdentitySet event of generation "
+              + generation
+              + " does not match the registry's stored identity");
     }
-    return new PublishedKmsIdentity(generation, keys, cert, quote, log.getBlockNumber().longValueExact(),
+    return new PublishedKmsIdentity(
+        generation,
+        keys,
+        cert,
+        quote,
+        log.getBlockNumber().longValueExact(),
         log.getTransactionHash());
   }
 
@@ -322,11 +378,13 @@ public final class KmsRegistry extends GovernanceContract {
   }
 
   /** Registers a golden mrSystem (SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2)) for an OS image. */
-  public TxResult addOsImageMeasurement(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
+  public TxResult addOsImageMeasurement(byte[] osImageHash, byte[] mrSystem)
+      throws GovernanceException {
     return send(contract.addOsImageMeasurement(osImageHash, mrSystem));
   }
 
-  public TxResult removeOsImageMeasurement(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
+  public TxResult removeOsImageMeasurement(byte[] osImageHash, byte[] mrSystem)
+      throws GovernanceException {
     return send(contract.removeOsImageMeasurement(osImageHash, mrSystem));
   }
 
@@ -335,11 +393,13 @@ public final class KmsRegistry extends GovernanceContract {
     return bytes32List(read(contract.osImageMeasurements(osImageHash)));
   }
 
-  public boolean isOsImageMeasurementAllowed(byte[] osImageHash, byte[] mrSystem) throws GovernanceException {
+  public boolean isOsImageMeasurementAllowed(byte[] osImageHash, byte[] mrSystem)
+      throws GovernanceException {
     return read(contract.isOsImageMeasurementAllowed(osImageHash, mrSystem));
   }
 
-  public TxResult setTcbPolicy(List<String> statuses, List<String> advisoryIds) throws GovernanceException {
+  public TxResult setTcbPolicy(List<String> statuses, List<String> advisoryIds)
+      throws GovernanceException {
     return send(contract.setTcbPolicy(statuses, advisoryIds));
   }
 
@@ -349,8 +409,11 @@ public final class KmsRegistry extends GovernanceContract {
   }
 
   public TxResult setDefaultGpuPolicy(GpuPolicy policy) throws GovernanceException {
-    return send(contract.setDefaultGpuPolicy(BigInteger.valueOf(policy.count()), policy.arch(),
-        BigInteger.valueOf(policy.minDriverVersion())));
+    return send(
+        contract.setDefaultGpuPolicy(
+            BigInteger.valueOf(policy.count()),
+            policy.arch(),
+            BigInteger.valueOf(policy.minDriverVersion())));
   }
 
   public GpuPolicy defaultGpuPolicy() throws GovernanceException {
@@ -360,7 +423,10 @@ public final class KmsRegistry extends GovernanceContract {
 
   // ---- audit anchoring (docs/audit-log.md, "Anchoring") ----
 
-  /** The latest anchored audit head: hash of entry {@code entryCount} (0 / zero hash: nothing anchored yet). */
+  /**
+   * The latest anchored audit head: hash of entry {@code entryCount} (0 / zero hash: nothing
+   * anchored yet).
+   */
   public record AuditAnchor(byte[] head, long entryCount, long atBlock) {
     public AuditAnchor {
       head = head.clone();
@@ -373,7 +439,9 @@ public final class KmsRegistry extends GovernanceContract {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof AuditAnchor a && Arrays.equals(head, a.head) && entryCount == a.entryCount
+      return o instanceof AuditAnchor a
+          && Arrays.equals(head, a.head)
+          && entryCount == a.entryCount
           && atBlock == a.atBlock;
     }
 
@@ -391,7 +459,10 @@ public final class KmsRegistry extends GovernanceContract {
     return read(contract.auditAnchorer());
   }
 
-  /** Anchors the audit head; the registry refuses anything but the owner or the anchorer, and any step backwards. */
+  /**
+   * Anchors the audit head; the registry refuses anything but the owner or the anchorer, and any
+   * step backwards.
+   */
   public TxResult anchorAuditHead(byte[] head, long entryCount) throws GovernanceException {
     return send(contract.anchorAuditHead(head, BigInteger.valueOf(entryCount)));
   }
@@ -420,7 +491,8 @@ public final class KmsRegistry extends GovernanceContract {
         return new Registration(KmsRegistryContract.getAppRegisteredEventFromLog(log).app, tx);
       }
     }
-    throw new GovernanceException(GovernanceException.Kind.RPC, "registerApp " + tx.txHash() + " emitted no AppRegistered");
+    throw new GovernanceException(
+        GovernanceException.Kind.RPC, "registerApp " + tx.txHash() + " emitted no AppRegistered");
   }
 
   public TxResult deregisterApp(String app) throws GovernanceException {
@@ -457,7 +529,8 @@ public final class KmsRegistry extends GovernanceContract {
     return checkedVerdict(read(contract.isKmsAllowed(boot.registryStruct())));
   }
 
-  public Verdict isAppAllowed(BootInfo boot, DefaultBlockParameter block) throws GovernanceException {
+  public Verdict isAppAllowed(BootInfo boot, DefaultBlockParameter block)
+      throws GovernanceException {
     return atBlock(block).isAppAllowed(boot);
   }
 
@@ -466,8 +539,8 @@ public final class KmsRegistry extends GovernanceContract {
     try {
       return verdict(r);
     } catch (IllegalArgumentException | ArithmeticException e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(),
-          e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "KmsRegistry at " + address + ": " + e.getMessage(), e);
     }
   }
 

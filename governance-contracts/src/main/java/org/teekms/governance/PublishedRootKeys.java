@@ -5,14 +5,24 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * {@code KmsRegistry.kmsIdentity(generation).rootPublicKeys} read at a pinned block: published (with the bytes),
- * not published (the registry has no identity for that generation yet), or unavailable (the chain could not be read
- * reliably; {@code reason} says why). Never "published" on doubt.
+ * {@code KmsRegistry.kmsIdentity(generation).rootPublicKeys} read at a pinned block: published
+ * (with the bytes), not published (the registry has no identity for that generation yet), or
+ * unavailable (the chain could not be read reliably; {@code reason} says why). Never "published" on
+ * doubt.
  */
-public record PublishedRootKeys(long generation, Status status, Optional<byte[]> rootPublicKeys, long blockNumber,
-    String blockHash, String reason) {
+public record PublishedRootKeys(
+    long generation,
+    Status status,
+    Optional<byte[]> rootPublicKeys,
+    long blockNumber,
+    String blockHash,
+    String reason) {
 
-  public enum Status { PUBLISHED, NOT_PUBLISHED, UNAVAILABLE }
+  public enum Status {
+    PUBLISHED,
+    NOT_PUBLISHED,
+    UNAVAILABLE
+  }
 
   public PublishedRootKeys {
     Objects.requireNonNull(status, "status");
@@ -31,7 +41,9 @@ public record PublishedRootKeys(long generation, Status status, Optional<byte[]>
   }
 
   private Object[] values() {
-    return new Object[] {generation, status, rootPublicKeys.orElse(null), blockNumber, blockHash, reason};
+    return new Object[] {
+      generation, status, rootPublicKeys.orElse(null), blockNumber, blockHash, reason
+    };
   }
 
   @Override
@@ -44,12 +56,16 @@ public record PublishedRootKeys(long generation, Status status, Optional<byte[]>
     return Arrays.deepHashCode(values());
   }
 
-  public static PublishedRootKeys published(long generation, byte[] keys, long blockNumber, String blockHash) {
-    return new PublishedRootKeys(generation, Status.PUBLISHED, Optional.of(keys), blockNumber, blockHash, "");
+  public static PublishedRootKeys published(
+      long generation, byte[] keys, long blockNumber, String blockHash) {
+    return new PublishedRootKeys(
+        generation, Status.PUBLISHED, Optional.of(keys), blockNumber, blockHash, "");
   }
 
-  public static PublishedRootKeys notPublished(long generation, long blockNumber, String blockHash, String reason) {
-    return new PublishedRootKeys(generation, Status.NOT_PUBLISHED, Optional.empty(), blockNumber, blockHash, reason);
+  public static PublishedRootKeys notPublished(
+      long generation, long blockNumber, String blockHash, String reason) {
+    return new PublishedRootKeys(
+        generation, Status.NOT_PUBLISHED, Optional.empty(), blockNumber, blockHash, reason);
   }
 
   public static PublishedRootKeys unavailable(long generation, String reason) {

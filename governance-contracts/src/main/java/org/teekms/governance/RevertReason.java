@@ -19,7 +19,8 @@ final class RevertReason {
   private static String stripNodePrefix(String message) {
     String prefix = "execution reverted: ";
     return message != null && message.startsWith(prefix) && message.length() > prefix.length()
-        ? message.substring(prefix.length()) : message;
+        ? message.substring(prefix.length())
+        : message;
   }
 
   /** The decoded reason, or {@code fallback} when the data is absent or not a standard revert. */
@@ -30,8 +31,10 @@ final class RevertReason {
     String hex = Numeric.cleanHexPrefix(revertData.trim().replace("\"", ""));
     try {
       if (hex.startsWith(ERROR_SELECTOR)) {
-        var values = FunctionReturnDecoder.decode(hex.substring(8),
-            (java.util.List) java.util.List.of(TypeReference.create(Utf8String.class)));
+        var values =
+            FunctionReturnDecoder.decode(
+                hex.substring(8),
+                (java.util.List) java.util.List.of(TypeReference.create(Utf8String.class)));
         if (values.size() == 1) return ((Type<String>) values.get(0)).getValue();
       } else if (hex.startsWith(PANIC_SELECTOR) && hex.length() >= 8 + 64) {
         BigInteger code = new Uint256(Numeric.toBigInt(hex.substring(8, 72))).getValue();

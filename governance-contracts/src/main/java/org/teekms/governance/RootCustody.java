@@ -10,21 +10,27 @@ import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.methods.response.Log;
 
 /**
- * Binding of the RootCustody contract (docs/root-custody.md §5–6) over its generated wrapper
- * {@link RootCustodyContract}: custodians, per-generation backups (commitments and envelope digests) and
- * owner-authorized recovery requests. Writes need a signer (the registry owner, or a multisig's signer through its
- * wallet); reads do not. The contract has no owner of its own: whoever owns the registry governs it.
+ * Binding of the RootCustody contract (docs/root-custody.md §5–6) over its generated wrapper {@link
+ * RootCustodyContract}: custodians, per-generation backups (commitments and envelope digests) and
+ * owner-authorized recovery requests. Writes need a signer (the registry owner, or a multisig's
+ * signer through its wallet); reads do not. The contract has no owner of its own: whoever owns the
+ * registry governs it.
  */
 public final class RootCustody extends GovernanceContract {
   /** The custody contract's events by name (history, audits). */
   public static final ContractEvents EVENTS = ContractEvents.load("RootCustody");
 
   /** Custodian kinds, in the contract's order (NONE = unregistered). */
-  public enum Kind { NONE, KMS_CLUSTER, HSM, OPERATOR }
+  public enum Kind {
+    NONE,
+    KMS_CLUSTER,
+    HSM,
+    OPERATOR
+  }
 
   /** A registered custodian; id = SHA-256(publicKey). */
-  public record Custodian(byte[] id, byte[] publicKey, Kind kind, String name, boolean active,
-      long registeredAtBlock) {
+  public record Custodian(
+      byte[] id, byte[] publicKey, Kind kind, String name, boolean active, long registeredAtBlock) {
     public Custodian {
       id = id.clone();
       publicKey = publicKey.clone();
@@ -55,9 +61,17 @@ public final class RootCustody extends GovernanceContract {
     }
   }
 
-  /** A published backup: share i + 1 belongs to custodianIds[i], its envelope has envelopeDigests[i]. */
-  public record Backup(long generation, int threshold, byte[] commitments, List<byte[]> custodianIds,
-      List<byte[]> envelopeDigests, long publishedAtBlock) {
+  /**
+   * A published backup: share i + 1 belongs to custodianIds[i], its envelope has
+   * envelopeDigests[i].
+   */
+  public record Backup(
+      long generation,
+      int threshold,
+      byte[] commitments,
+      List<byte[]> custodianIds,
+      List<byte[]> envelopeDigests,
+      long publishedAtBlock) {
     public Backup {
       commitments = commitments.clone();
       custodianIds = ByteArrays.copy(custodianIds);
@@ -80,8 +94,14 @@ public final class RootCustody extends GovernanceContract {
     }
 
     private Object[] values() {
-      return new Object[] {generation, threshold, commitments, ByteArrays.deep(custodianIds),
-          ByteArrays.deep(envelopeDigests), publishedAtBlock};
+      return new Object[] {
+        generation,
+        threshold,
+        commitments,
+        ByteArrays.deep(custodianIds),
+        ByteArrays.deep(envelopeDigests),
+        publishedAtBlock
+      };
     }
 
     @Override
@@ -96,8 +116,13 @@ public final class RootCustody extends GovernanceContract {
   }
 
   /** An authorized recovery request. */
-  public record Recovery(byte[] requestId, long generation, byte[] nodeKeyId, long authorizedAtBlock,
-      long expiresAtBlock, boolean revoked) {
+  public record Recovery(
+      byte[] requestId,
+      long generation,
+      byte[] nodeKeyId,
+      long authorizedAtBlock,
+      long expiresAtBlock,
+      boolean revoked) {
     public Recovery {
       requestId = requestId.clone();
       nodeKeyId = nodeKeyId.clone();
@@ -114,7 +139,9 @@ public final class RootCustody extends GovernanceContract {
     }
 
     private Object[] values() {
-      return new Object[] {requestId, generation, nodeKeyId, authorizedAtBlock, expiresAtBlock, revoked};
+      return new Object[] {
+        requestId, generation, nodeKeyId, authorizedAtBlock, expiresAtBlock, revoked
+      };
     }
 
     @Override
@@ -128,14 +155,18 @@ public final class RootCustody extends GovernanceContract {
     }
   }
 
-  /** The contract's answer to "may custodians answer this request now?", with its reason when not. */
+  /**
+   * The contract's answer to "may custodians answer this request now?", with its reason when not.
+   */
   public record Authorization(boolean authorized, String reason) {}
 
   private final RootCustodyContract contract;
 
-  private RootCustody(ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
+  private RootCustody(
+      ChainClient chain, String address, Credentials signer, ChainTransactionManager.Caller reads) {
     super(chain, address, signer, reads);
-    this.contract = RootCustodyContract.load(address, chain.web3j(), manager(), ChainTransactionManager.NO_GAS);
+    this.contract =
+        RootCustodyContract.load(address, chain.web3j(), manager(), ChainTransactionManager.NO_GAS);
   }
 
   /** The contract at {@code address}; {@code signer} may be null for read-only use. */
@@ -143,25 +174,34 @@ public final class RootCustody extends GovernanceContract {
     return new RootCustody(chain, address, signer, latest(chain));
   }
 
-  /** Deploys a RootCustody governed by the owner of {@code registry}; returns it bound to {@code deployer}. */
+  /**
+   * Deploys a RootCustody governed by the owner of {@code registry}; returns it bound to {@code
+   * deployer}.
+   */
   public static RootCustody deploy(ChainClient chain, Credentials deployer, String registry)
       throws GovernanceException {
     RootCustodyContract deployed;
     try {
-      deployed = ChainTransactionManager.get(RootCustodyContract.deploy(chain.web3j(),
-          new ChainTransactionManager(chain, deployer, latest(chain)), ChainTransactionManager.NO_GAS, registry));
+      deployed =
+          ChainTransactionManager.get(
+              RootCustodyContract.deploy(
+                  chain.web3j(),
+                  new ChainTransactionManager(chain, deployer, latest(chain)),
+                  ChainTransactionManager.NO_GAS,
+                  registry));
     } catch (GovernanceException e) {
       throw e;
     } catch (Exception e) {
-      throw new GovernanceException(GovernanceException.Kind.RPC, "RootCustody deployment failed: " + e.getMessage(),
-          e);
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC, "RootCustody deployment failed: " + e.getMessage(), e);
     }
     return new RootCustody(chain, deployed.getContractAddress(), deployer, latest(chain));
   }
 
   /**
-   * The same contract, read-only, with every read at exactly the block with this hash (EIP-1898, requireCanonical), so
-   * that several reads (custodian ids, then each custodian) see one state: what a KMS pins its reads to.
+   * The same contract, read-only, with every read at exactly the block with this hash (EIP-1898,
+   * requireCanonical), so that several reads (custodian ids, then each custodian) see one state:
+   * what a KMS pins its reads to.
    */
   public RootCustody atBlockHash(String blockHash) {
     return new RootCustody(chain, address, null, atHash(chain, blockHash));
@@ -199,32 +239,50 @@ public final class RootCustody extends GovernanceContract {
   /** Ownership is the registry's: transfer it there. */
   @Override
   public TxResult transferOwnership(String newOwner) throws GovernanceException {
-    throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
-        "RootCustody is governed by the owner of its registry " + registry() + ": transfer ownership there");
+    throw new GovernanceException(
+        GovernanceException.Kind.INVALID_INPUT,
+        "RootCustody is governed by the owner of its registry "
+            + registry()
+            + ": transfer ownership there");
   }
 
   @Override
   public TxResult acceptOwnership() throws GovernanceException {
-    throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
-        "RootCustody is governed by the owner of its registry " + registry() + ": accept ownership there");
+    throw new GovernanceException(
+        GovernanceException.Kind.INVALID_INPUT,
+        "RootCustody is governed by the owner of its registry "
+            + registry()
+            + ": accept ownership there");
   }
 
   /**
-   * The calldata of an owner call, for a multisig to propose ({@code teekms gov … --calldata-only}): the same
-   * function names and arguments as this binding's methods.
+   * The calldata of an owner call, for a multisig to propose ({@code teekms gov …
+   * --calldata-only}): the same function names and arguments as this binding's methods.
    */
   public String calldata(String function, Object... a) throws GovernanceException {
     return switch (function) {
-      case "registerCustodian" -> contract.registerCustodian((byte[]) a[0], BigInteger.valueOf(((Number) a[1]).longValue()),
-          (String) a[2]).encodeFunctionCall();
-      case "deactivateCustodian" -> contract.deactivateCustodian((byte[]) a[0]).encodeFunctionCall();
-      case "publishBackup" -> publishBackupCall(((Number) a[0]).longValue(), (byte[]) a[1], bytesList(a[2]),
-          bytesList(a[3])).encodeFunctionCall();
-      case "authorizeRecovery" -> contract.authorizeRecovery(BigInteger.valueOf(((Number) a[0]).longValue()),
-          (byte[]) a[1], BigInteger.valueOf(((Number) a[2]).longValue())).encodeFunctionCall();
+      case "registerCustodian" ->
+          contract
+              .registerCustodian(
+                  (byte[]) a[0], BigInteger.valueOf(((Number) a[1]).longValue()), (String) a[2])
+              .encodeFunctionCall();
+      case "deactivateCustodian" ->
+          contract.deactivateCustodian((byte[]) a[0]).encodeFunctionCall();
+      case "publishBackup" ->
+          publishBackupCall(
+                  ((Number) a[0]).longValue(), (byte[]) a[1], bytesList(a[2]), bytesList(a[3]))
+              .encodeFunctionCall();
+      case "authorizeRecovery" ->
+          contract
+              .authorizeRecovery(
+                  BigInteger.valueOf(((Number) a[0]).longValue()),
+                  (byte[]) a[1],
+                  BigInteger.valueOf(((Number) a[2]).longValue()))
+              .encodeFunctionCall();
       case "revokeRecovery" -> contract.revokeRecovery((byte[]) a[0]).encodeFunctionCall();
-      default -> throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
-          "RootCustody has no owner call " + function);
+      default ->
+          throw new GovernanceException(
+              GovernanceException.Kind.INVALID_INPUT, "RootCustody has no owner call " + function);
     };
   }
 
@@ -235,8 +293,10 @@ public final class RootCustody extends GovernanceContract {
 
   // ---- custodians ----
 
-  public TxResult registerCustodian(byte[] publicKey, Kind kind, String name) throws GovernanceException {
-    if (kind == Kind.NONE) throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, "kind NONE");
+  public TxResult registerCustodian(byte[] publicKey, Kind kind, String name)
+      throws GovernanceException {
+    if (kind == Kind.NONE)
+      throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, "kind NONE");
     return send(contract.registerCustodian(publicKey, BigInteger.valueOf(kind.ordinal()), name));
   }
 
@@ -246,7 +306,13 @@ public final class RootCustody extends GovernanceContract {
 
   public Custodian custodian(byte[] id) throws GovernanceException {
     RootCustodyContract.Custodian c = read(contract.custodian(id));
-    return new Custodian(id.clone(), c.publicKey, kind(c.kind), c.name, c.active, c.registeredAtBlock.longValueExact());
+    return new Custodian(
+        id.clone(),
+        c.publicKey,
+        kind(c.kind),
+        c.name,
+        c.active,
+        c.registeredAtBlock.longValueExact());
   }
 
   public List<byte[]> custodianIds() throws GovernanceException {
@@ -255,26 +321,44 @@ public final class RootCustody extends GovernanceContract {
 
   // ---- backups ----
 
-  public TxResult publishBackup(long generation, byte[] commitments, List<byte[]> custodianIds,
-      List<byte[]> envelopeDigests) throws GovernanceException {
+  public TxResult publishBackup(
+      long generation, byte[] commitments, List<byte[]> custodianIds, List<byte[]> envelopeDigests)
+      throws GovernanceException {
     return send(publishBackupCall(generation, commitments, custodianIds, envelopeDigests));
   }
 
-  private org.web3j.protocol.core.RemoteFunctionCall<org.web3j.protocol.core.methods.response.TransactionReceipt>
-      publishBackupCall(long generation, byte[] commitments, List<byte[]> custodianIds, List<byte[]> envelopeDigests) {
-    return contract.publishBackup(BigInteger.valueOf(generation), commitments, custodianIds, envelopeDigests);
+  private org.web3j.protocol.core.RemoteFunctionCall<
+          org.web3j.protocol.core.methods.response.TransactionReceipt>
+      publishBackupCall(
+          long generation,
+          byte[] commitments,
+          List<byte[]> custodianIds,
+          List<byte[]> envelopeDigests) {
+    return contract.publishBackup(
+        BigInteger.valueOf(generation), commitments, custodianIds, envelopeDigests);
   }
 
   public Backup backup(long generation) throws GovernanceException {
     RootCustodyContract.Backup b = read(contract.backup(BigInteger.valueOf(generation)));
-    return new Backup(generation, b.threshold.intValueExact(), b.commitments, b.custodianIds, b.envelopeDigests,
+    return new Backup(
+        generation,
+        b.threshold.intValueExact(),
+        b.commitments,
+        b.custodianIds,
+        b.envelopeDigests,
         b.publishedAtBlock.longValueExact());
   }
 
   public List<Long> generations() throws GovernanceException {
-    return ((List<?>) read(contract.generations())).stream()
-        .map(v -> v instanceof BigInteger b ? b : ((org.web3j.abi.datatypes.NumericType) v).getValue())
-        .map(BigInteger::longValueExact).toList();
+    return ((List<?>) read(contract.generations()))
+        .stream()
+            .map(
+                v ->
+                    v instanceof BigInteger b
+                        ? b
+                        : ((org.web3j.abi.datatypes.NumericType) v).getValue())
+            .map(BigInteger::longValueExact)
+            .toList();
   }
 
   // ---- recovery ----
@@ -282,15 +366,21 @@ public final class RootCustody extends GovernanceContract {
   /** Authorizes a recovery; the request id is read from the RecoveryAuthorized event. */
   public Recovery authorizeRecovery(long generation, byte[] nodeKeyId, long validForBlocks)
       throws GovernanceException {
-    TxResult tx = send(contract.authorizeRecovery(BigInteger.valueOf(generation), nodeKeyId,
-        BigInteger.valueOf(validForBlocks)));
-    return recoveryFrom(tx).orElseThrow(() -> new GovernanceException(GovernanceException.Kind.RPC,
-        "authorizeRecovery " + tx.txHash() + " emitted no RecoveryAuthorized"));
+    TxResult tx =
+        send(
+            contract.authorizeRecovery(
+                BigInteger.valueOf(generation), nodeKeyId, BigInteger.valueOf(validForBlocks)));
+    return recoveryFrom(tx)
+        .orElseThrow(
+            () ->
+                new GovernanceException(
+                    GovernanceException.Kind.RPC,
+                    "authorizeRecovery " + tx.txHash() + " emitted no RecoveryAuthorized"));
   }
 
   /**
-   * The recovery a transaction authorized (e.g. the multisig call that executed it), read back from the contract;
-   * empty when the transaction emitted no RecoveryAuthorized of this contract.
+   * The recovery a transaction authorized (e.g. the multisig call that executed it), read back from
+   * the contract; empty when the transaction emitted no RecoveryAuthorized of this contract.
    */
   public Optional<Recovery> recoveryFrom(TxResult tx) throws GovernanceException {
     String topic = EventEncoder.encode(RootCustodyContract.RECOVERYAUTHORIZED_EVENT);
@@ -308,14 +398,20 @@ public final class RootCustody extends GovernanceContract {
 
   public Recovery recovery(byte[] requestId) throws GovernanceException {
     RootCustodyContract.Recovery r = read(contract.recovery(requestId));
-    return new Recovery(requestId.clone(), r.generation.longValueExact(), r.nodeKeyId,
-        r.authorizedAtBlock.longValueExact(), r.expiresAtBlock.longValueExact(), r.revoked);
+    return new Recovery(
+        requestId.clone(),
+        r.generation.longValueExact(),
+        r.nodeKeyId,
+        r.authorizedAtBlock.longValueExact(),
+        r.expiresAtBlock.longValueExact(),
+        r.revoked);
   }
 
   /** May custodians answer {@code requestId} for {@code generation} and this node key now? */
   public Authorization isRecoveryAuthorized(byte[] requestId, long generation, byte[] nodeKeyId)
       throws GovernanceException {
-    var r = read(contract.isRecoveryAuthorized(requestId, BigInteger.valueOf(generation), nodeKeyId));
+    var r =
+        read(contract.isRecoveryAuthorized(requestId, BigInteger.valueOf(generation), nodeKeyId));
     return new Authorization(r.component1(), r.component2());
   }
 

@@ -10,8 +10,13 @@ import org.web3j.protocol.core.methods.response.Log;
  * @param contractAddress the created contract for a deployment, else empty
  * @param logs the receipt's logs (events)
  */
-public record TxResult(String txHash, long blockNumber, String blockHash, long gasUsed,
-    Optional<String> contractAddress, List<Log> logs) {
+public record TxResult(
+    String txHash,
+    long blockNumber,
+    String blockHash,
+    long gasUsed,
+    Optional<String> contractAddress,
+    List<Log> logs) {
   public TxResult {
     logs = List.copyOf(logs);
   }

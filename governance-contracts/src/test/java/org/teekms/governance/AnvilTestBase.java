@@ -19,17 +19,17 @@ import org.web3j.protocol.core.methods.response.Log;
 import org.web3j.utils.Numeric;
 
 /**
- * One anvil per test class, a registry deployed once, and every test run inside an evm_snapshot that is reverted
- * afterwards, so tests are independent and fast.
+ * One anvil per test class, a registry deployed once, and every test run inside an evm_snapshot
+ * that is reverted afterwards, so tests are independent and fast.
  */
 @Timeout(60)
 abstract class AnvilTestBase {
   static AnvilNode anvil;
   static ChainClient chain;
-  static Credentials operator;   // registry owner
+  static Credentials operator; // registry owner
   static Credentials appOwner;
-  static Credentials stranger;   // funded, owns nothing
-  static KmsRegistry registry;   // bound to operator
+  static Credentials stranger; // funded, owns nothing
+  static KmsRegistry registry; // bound to operator
   private String snapshot;
 
   @BeforeAll
@@ -92,10 +92,21 @@ abstract class AnvilTestBase {
   /** The hardware-measured OS identity (mrSystem) of the boots {@link #boot} makes. */
   static final byte[] MR_SYSTEM = b32(88);
 
-  /** A boot of {@code osImage} whose quote's mrSystem is {@link #MR_SYSTEM} (not proven by a document). */
+  /**
+   * A boot of {@code osImage} whose quote's mrSystem is {@link #MR_SYSTEM} (not proven by a
+   * document).
+   */
   static BootInfo boot(String appId, byte[] compose, byte[] device, byte[] osImage) {
-    return BootInfo.withoutGpu(Numeric.hexStringToByteArray(appId), compose, b20(9), device, b32(77), osImage,
-        "UpToDate", List.of()).withMrSystem(MR_SYSTEM, false);
+    return BootInfo.withoutGpu(
+            Numeric.hexStringToByteArray(appId),
+            compose,
+            b20(9),
+            device,
+            b32(77),
+            osImage,
+            "UpToDate",
+            List.of())
+        .withMrSystem(MR_SYSTEM, false);
   }
 
   /** Allows an OS image and registers {@link #MR_SYSTEM} as its golden measurement. */
@@ -104,16 +115,24 @@ abstract class AnvilTestBase {
     registry.addOsImageMeasurement(osImage, MR_SYSTEM);
   }
 
-  /** The contract emitted exactly one event in this transaction, with this name and these arguments (a subset, compared as JSON). */
-  static void assertSingleEvent(TxResult tx, GovernanceContract emitter, String name, Map<String, Object> expected) {
+  /**
+   * The contract emitted exactly one event in this transaction, with this name and these arguments
+   * (a subset, compared as JSON).
+   */
+  static void assertSingleEvent(
+      TxResult tx, GovernanceContract emitter, String name, Map<String, Object> expected) {
     ContractEvents events = emitter.eventTypes();
-    List<Log> ours = tx.logs().stream().filter(l -> l.getAddress().equalsIgnoreCase(emitter.address())).toList();
+    List<Log> ours =
+        tx.logs().stream().filter(l -> l.getAddress().equalsIgnoreCase(emitter.address())).toList();
     assertEquals(1, ours.size(), "events: " + ours.size());
     ContractEvents.DecodedEvent e = events.decode(ours.get(0));
     assertEquals(name, e.name());
     for (var entry : expected.entrySet()) {
-      assertTrue(e.args().containsKey(entry.getKey()), "no argument " + entry.getKey() + " in " + e.args());
-      assertEquals(normalize(entry.getValue()), normalize(e.args().get(entry.getKey())), entry.getKey());
+      assertTrue(
+          e.args().containsKey(entry.getKey()),
+          "no argument " + entry.getKey() + " in " + e.args());
+      assertEquals(
+          normalize(entry.getValue()), normalize(e.args().get(entry.getKey())), entry.getKey());
     }
   }
 

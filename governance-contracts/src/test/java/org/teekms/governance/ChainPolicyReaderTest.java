@@ -18,8 +18,10 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   }
 
   private static ChainPolicyReader reader(int confirmations, AtomicLong clock) {
-    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
-        .withConfirmations(confirmations, false).withCache(Duration.ofSeconds(30), 100);
+    PolicyReaderConfig config =
+        PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+            .withConfirmations(confirmations, false)
+            .withCache(Duration.ofSeconds(30), 100);
     return new ChainPolicyReader(config, clock::get);
   }
 
@@ -34,8 +36,14 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertFalse(early.allowed());
       assertTrue(early.chainAnswered());
       assertEquals(head - 2, early.blockNumber());
-      assertEquals(chain.block(org.web3j.protocol.core.DefaultBlockParameter.valueOf(
-          java.math.BigInteger.valueOf(head - 2))).orElseThrow().getHash(), early.blockHash());
+      assertEquals(
+          chain
+              .block(
+                  org.web3j.protocol.core.DefaultBlockParameter.valueOf(
+                      java.math.BigInteger.valueOf(head - 2)))
+              .orElseThrow()
+              .getHash(),
+          early.blockHash());
 
       anvil.mine(2);
       PolicyDecision now = reader.isAppAllowed(boot);
@@ -55,8 +63,10 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   void aCachedAllowIsNeverServedToABootWithAnotherMrSystem() throws Exception {
     AppPolicy app = allowedApp();
     BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
-    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
-        .withConfirmations(0, false).withCache(Duration.ofMinutes(5), 100);
+    PolicyReaderConfig config =
+        PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+            .withConfirmations(0, false)
+            .withCache(Duration.ofMinutes(5), 100);
     try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
       assertTrue(reader.isAppAllowed(boot).allowed());
       PolicyDecision forged = reader.isAppAllowed(boot.withMrSystem(b32(66), false));
@@ -75,7 +85,9 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       anvil.mine(1);
       PolicyDecision d = reader.isAppAllowed(boot);
       assertTrue(d.allowed());
-      assertEquals(new AppKeyVersions(2, 1, 86400, app.keyVersions().lastRotationEpochSeconds()), d.keyVersions());
+      assertEquals(
+          new AppKeyVersions(2, 1, 86400, app.keyVersions().lastRotationEpochSeconds()),
+          d.keyVersions());
       app.rotateKeys();
       app.setMinKeyVersion(3);
       // One confirmation: the pinned block still predates the last change.
@@ -87,9 +99,13 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertEquals(3, now.current());
       assertEquals(3, now.minimum());
       assertFalse(now.serves(2));
-      assertNull(reader.isAppAllowed(boot.withComposeHash(b32(9))).keyVersions(), "denials carry none");
-      assertEquals(GpuPolicy.NONE, reader.isAppAllowed(boot).gpuPolicy(), "default: no GPU required");
-      assertNull(reader.isAppAllowed(boot.withComposeHash(b32(9))).gpuPolicy(), "denials carry no GPU policy");
+      assertNull(
+          reader.isAppAllowed(boot.withComposeHash(b32(9))).keyVersions(), "denials carry none");
+      assertEquals(
+          GpuPolicy.NONE, reader.isAppAllowed(boot).gpuPolicy(), "default: no GPU required");
+      assertNull(
+          reader.isAppAllowed(boot.withComposeHash(b32(9))).gpuPolicy(),
+          "denials carry no GPU policy");
     }
   }
 
@@ -107,7 +123,8 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertArrayEquals(keys, after.rootPublicKeys().orElseThrow());
       assertTrue(after.blockNumber() > 0);
       assertEquals(PublishedRootKeys.Status.UNAVAILABLE, reader.kmsRootPublicKeys(0).status());
-      assertEquals(PublishedRootKeys.Status.NOT_PUBLISHED, reader.kmsRootPublicKeys(next + 1).status());
+      assertEquals(
+          PublishedRootKeys.Status.NOT_PUBLISHED, reader.kmsRootPublicKeys(next + 1).status());
     }
   }
 
@@ -142,7 +159,8 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertEquals(2, reader.cacheSize());
       clock.addAndGet(Duration.ofSeconds(31).toNanos());
       assertFalse(reader.isAppAllowed(boot).allowed());
-      // Both decisions expired; expired entries leave the cache, and the re-read one is cached again.
+      // Both decisions expired; expired entries leave the cache, and the re-read one is cached
+      // again.
       assertEquals(1, reader.cacheSize(), "expired entries dropped, the fresh decision cached");
     }
   }
@@ -152,14 +170,18 @@ class ChainPolicyReaderTest extends AnvilTestBase {
     AppPolicy app = allowedApp();
     BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
     AtomicLong clock = new AtomicLong();
-    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
-        .withConfirmations(0, false).withCache(Duration.ofSeconds(30), 100);
-    try (ChainPolicyReader reader = new ChainPolicyReader(config, Duration.ofSeconds(2), clock::get)) {
+    PolicyReaderConfig config =
+        PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+            .withConfirmations(0, false)
+            .withCache(Duration.ofSeconds(30), 100);
+    try (ChainPolicyReader reader =
+        new ChainPolicyReader(config, Duration.ofSeconds(2), clock::get)) {
       PolicyDecision first = reader.isAppAllowed(boot);
       assertTrue(first.allowed());
       app.removeComposeHash(b32(1)); // a new block
       PolicyDecision reused = reader.isAppAllowed(boot);
-      assertEquals(first.blockNumber(), reused.blockNumber(), "within the reuse window: same pinned block");
+      assertEquals(
+          first.blockNumber(), reused.blockNumber(), "within the reuse window: same pinned block");
       assertTrue(reused.allowed());
       assertEquals(first.keyVersions(), reused.keyVersions());
       clock.addAndGet(Duration.ofSeconds(2).toNanos());
@@ -182,8 +204,9 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       app.addComposeHash(b32(1));
       app.setAllowAnyDevice(true);
       BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
-      PolicyReaderConfig config = PolicyReaderConfig.defaults(own.rpcUrl(), AnvilNode.CHAIN_ID, reg.address())
-          .withConfirmations(0, false);
+      PolicyReaderConfig config =
+          PolicyReaderConfig.defaults(own.rpcUrl(), AnvilNode.CHAIN_ID, reg.address())
+              .withConfirmations(0, false);
       try (ChainPolicyReader reader = new ChainPolicyReader(config, Duration.ofMinutes(5))) {
         assertTrue(reader.isAppAllowed(boot).allowed());
         own.close();
@@ -197,10 +220,13 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   @Test
   void cacheIsBounded() throws Exception {
     AppPolicy app = allowedApp();
-    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
-        .withConfirmations(0, false).withCache(Duration.ofMinutes(5), 3);
+    PolicyReaderConfig config =
+        PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+            .withConfirmations(0, false)
+            .withCache(Duration.ofMinutes(5), 3);
     try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
-      for (int i = 0; i < 10; i++) reader.isAppAllowed(boot(app.address(), b32(100 + i), b32(2), b32(3)));
+      for (int i = 0; i < 10; i++)
+        reader.isAppAllowed(boot(app.address(), b32(100 + i), b32(2), b32(3)));
       assertEquals(3, reader.cacheSize());
     }
   }
@@ -213,7 +239,8 @@ class ChainPolicyReaderTest extends AnvilTestBase {
     try (AnvilNode other = AnvilNode.start()) {
       deadUrl = other.rpcUrl();
     }
-    PolicyReaderConfig config = PolicyReaderConfig.defaults(deadUrl, AnvilNode.CHAIN_ID, registry.address());
+    PolicyReaderConfig config =
+        PolicyReaderConfig.defaults(deadUrl, AnvilNode.CHAIN_ID, registry.address());
     try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
       PolicyDecision d = reader.isAppAllowed(boot);
       assertFalse(d.allowed());
@@ -240,8 +267,9 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       app.addComposeHash(b32(1));
       app.setAllowAnyDevice(true);
       BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
-      PolicyReaderConfig config = PolicyReaderConfig.defaults(own.rpcUrl(), AnvilNode.CHAIN_ID, reg.address())
-          .withConfirmations(0, false);
+      PolicyReaderConfig config =
+          PolicyReaderConfig.defaults(own.rpcUrl(), AnvilNode.CHAIN_ID, reg.address())
+              .withConfirmations(0, false);
       try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
         assertTrue(reader.isAppAllowed(boot).allowed());
         own.close();
@@ -260,14 +288,16 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       PolicyDecision d = reader.isAppAllowed(boot(app.address(), b32(1), b32(2), b32(3)));
       assertFalse(d.allowed());
       assertEquals(PolicyDecision.Failure.WRONG_CHAIN, d.failure());
-      assertEquals("wrong chain: " + anvil.rpcUrl() + " serves chain id 31337, expected 1", d.reason());
+      assertEquals(
+          "wrong chain: " + anvil.rpcUrl() + " serves chain id 31337, expected 1", d.reason());
     }
   }
 
   @Test
   void noRegistryAtThePinnedBlockDenies() throws Exception {
-    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID,
-        addr(stranger)).withConfirmations(0, false);
+    PolicyReaderConfig config =
+        PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, addr(stranger))
+            .withConfirmations(0, false);
     try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
       PolicyDecision d = reader.isAppAllowed(boot(addr(stranger), b32(1), b32(2), b32(3)));
       assertFalse(d.allowed());
@@ -289,7 +319,9 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       PolicyDecision d = reader.isAppAllowed(boot);
       assertFalse(d.allowed());
       assertEquals(PolicyDecision.Failure.REORG, d.failure());
-      assertTrue(d.reason().startsWith("chain reorganized past pinned block " + before.blockNumber()), d.reason());
+      assertTrue(
+          d.reason().startsWith("chain reorganized past pinned block " + before.blockNumber()),
+          d.reason());
       assertEquals(0, reader.cacheSize(), "cache dropped");
       // The next read works on the new chain.
       PolicyDecision after = reader.isAppAllowed(boot);
@@ -307,9 +339,9 @@ class ChainPolicyReaderTest extends AnvilTestBase {
     try (ChainPolicyReader reader = reader(1, new AtomicLong())) {
       PolicyDecision before = reader.isAppAllowed(boot);
       assertTrue(before.allowed());
-      anvil.revert(fork);           // back to the fork point: the pinned block is gone
-      anvil.increaseTime(7);        // different timestamps, hence different block hashes
-      app.setDisabled(true);        // and the replacement chain carries another policy
+      anvil.revert(fork); // back to the fork point: the pinned block is gone
+      anvil.increaseTime(7); // different timestamps, hence different block hashes
+      app.setDisabled(true); // and the replacement chain carries another policy
       anvil.mine(3);
       PolicyDecision d = reader.isAppAllowed(boot);
       assertEquals(PolicyDecision.Failure.REORG, d.failure(), d.toString());
@@ -322,12 +354,17 @@ class ChainPolicyReaderTest extends AnvilTestBase {
   void finalizedTagIsUsedWhenSupported() throws Exception {
     AppPolicy app = allowedApp();
     BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
-    PolicyReaderConfig config = PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
-        .withConfirmations(0, true);
+    PolicyReaderConfig config =
+        PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
+            .withConfirmations(0, true);
     try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
       PolicyDecision d = reader.isAppAllowed(boot);
-      long finalized = chain.block(org.web3j.protocol.core.DefaultBlockParameterName.FINALIZED).orElseThrow()
-          .getNumber().longValueExact();
+      long finalized =
+          chain
+              .block(org.web3j.protocol.core.DefaultBlockParameterName.FINALIZED)
+              .orElseThrow()
+              .getNumber()
+              .longValueExact();
       // anvil reports a block far behind head as finalized: the registry did not exist there yet.
       assertEquals(finalized, d.blockNumber());
       assertFalse(d.allowed());

@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
-/** Chain snapshots hold byte arrays; two reads of the same chain state must be equal, and nobody may change one. */
+/**
+ * Chain snapshots hold byte arrays; two reads of the same chain state must be equal, and nobody may
+ * change one.
+ */
 class ChainSnapshotsCompareByValueTest {
 
   private static byte[] b(int fill) {
@@ -18,7 +21,10 @@ class ChainSnapshotsCompareByValueTest {
     return a;
   }
 
-  /** Equal contents in distinct arrays are equal with equal hash codes; one different byte is not equal. */
+  /**
+   * Equal contents in distinct arrays are equal with equal hash codes; one different byte is not
+   * equal.
+   */
   private static <T> void assertValue(Function<byte[], T> make) {
     T one = make.apply(b(1));
     T same = make.apply(b(1));
@@ -46,7 +52,8 @@ class ChainSnapshotsCompareByValueTest {
   @Test
   void publishedRootKeysWithTheSameKeysAreEqual() {
     assertValue(x -> PublishedRootKeys.published(1, x, 9, "0xabc"));
-    assertEquals(PublishedRootKeys.unavailable(1, "rpc down"), PublishedRootKeys.unavailable(1, "rpc down"));
+    assertEquals(
+        PublishedRootKeys.unavailable(1, "rpc down"), PublishedRootKeys.unavailable(1, "rpc down"));
   }
 
   @Test
@@ -81,7 +88,24 @@ class ChainSnapshotsCompareByValueTest {
   }
 
   private static AppPolicy.Snapshot snapshot(List<byte[]> composeHashes, List<byte[]> devices) {
-    return new AppPolicy.Snapshot("0xapp", "0xowner", "", "0xregistry", KmsRegistry.AppStatus.REGISTERED, false,
-        composeHashes, false, devices, true, false, GpuPolicy.NONE, GpuPolicy.NONE, 2, 1, 86400, 0, false);
+    return new AppPolicy.Snapshot(
+        "0xapp",
+        "0xowner",
+        "",
+        "0xregistry",
+        KmsRegistry.AppStatus.REGISTERED,
+        false,
+        composeHashes,
+        false,
+        devices,
+        true,
+        false,
+        GpuPolicy.NONE,
+        GpuPolicy.NONE,
+        2,
+        1,
+        86400,
+        0,
+        false);
   }
 }

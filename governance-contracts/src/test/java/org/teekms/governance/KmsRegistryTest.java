@@ -34,33 +34,49 @@ class KmsRegistryTest extends AnvilTestBase {
     var deployed = KmsRegistry.deploy(chain, operator, appOwner.getAddress());
     assertEquals(addr(appOwner), deployed.registry().owner());
     assertTrue(deployed.tx().contractAddress().isPresent());
-    assertSingleEvent(deployed.tx(), deployed.registry(), "OwnershipTransferred",
+    assertSingleEvent(
+        deployed.tx(),
+        deployed.registry(),
+        "OwnershipTransferred",
         Map.of("previousOwner", ZERO, "newOwner", addr(appOwner)));
     assertReverts("owner is the zero address", () -> KmsRegistry.deploy(chain, operator, ZERO));
   }
 
   @Test
   void twoStepOwnership() throws Exception {
-    assertReverts("caller is not the owner", () -> registryAs(stranger).transferOwnership(addr(stranger)));
+    assertReverts(
+        "caller is not the owner", () -> registryAs(stranger).transferOwnership(addr(stranger)));
     assertReverts("already the owner", () -> registry.transferOwnership(addr(operator)));
     assertReverts("caller is not the pending owner", () -> registryAs(appOwner).acceptOwnership());
 
     TxResult started = registry.transferOwnership(addr(appOwner));
-    assertSingleEvent(started, registry, "OwnershipTransferStarted",
+    assertSingleEvent(
+        started,
+        registry,
+        "OwnershipTransferStarted",
         Map.of("previousOwner", addr(operator), "newOwner", addr(appOwner)));
     assertEquals(addr(appOwner), registry.pendingOwner());
     assertEquals(addr(operator), registry.owner(), "ownership moves only on accept");
     assertReverts("caller is not the pending owner", () -> registryAs(stranger).acceptOwnership());
 
     TxResult accepted = registryAs(appOwner).acceptOwnership();
-    assertSingleEvent(accepted, registry, "OwnershipTransferred",
+    assertSingleEvent(
+        accepted,
+        registry,
+        "OwnershipTransferred",
         Map.of("previousOwner", addr(operator), "newOwner", addr(appOwner)));
     assertEquals(addr(appOwner), registry.owner());
     assertEquals(ZERO, registry.pendingOwner());
     assertReverts("caller is not the owner", () -> registry.addOsImage(b32(1)));
-    // OpenZeppelin's renounceOwnership is disabled: an ownerless registry could never be changed again.
-    assertReverts("renouncing ownership is disabled", () -> chain.send(appOwner, registry.address(),
-        org.teekms.governance.contracts.KmsRegistryContract.getABI_renounceOwnership()));
+    // OpenZeppelin's renounceOwnership is disabled: an ownerless registry could never be changed
+    // again.
+    assertReverts(
+        "renouncing ownership is disabled",
+        () ->
+            chain.send(
+                appOwner,
+                registry.address(),
+                org.teekms.governance.contracts.KmsRegistryContract.getABI_renounceOwnership()));
     assertEquals(addr(appOwner), registry.owner());
     registryAs(appOwner).addOsImage(b32(1));
   }
@@ -79,19 +95,25 @@ class KmsRegistryTest extends AnvilTestBase {
     byte[] quote = {4, 0};
     assertEquals(new RootAnchor(0, List.of()), registry.rootGenerations(), "nothing published yet");
     registry.setKmsIdentity(1, b32(1), cert, quote);
-    assertEquals(new RootAnchor(1, List.of(RootAnchor.State.CURRENT)), registry.rootGenerations(),
+    assertEquals(
+        new RootAnchor(1, List.of(RootAnchor.State.CURRENT)),
+        registry.rootGenerations(),
         "the first published generation is current");
     assertReverts("generation is not retired", () -> registry.destroyRootGeneration(1));
 
     TxResult rotated = registry.setKmsIdentity(2, b32(2), cert, quote);
-    List<ContractEvents.DecodedEvent> events = rotated.logs().stream().map(KmsRegistry.EVENTS::decode)
-        .filter(e -> e.name().equals("RootGenerationStateChanged")).toList();
+    List<ContractEvents.DecodedEvent> events =
+        rotated.logs().stream()
+            .map(KmsRegistry.EVENTS::decode)
+            .filter(e -> e.name().equals("RootGenerationStateChanged"))
+            .toList();
     assertEquals(2, events.size());
     assertEquals(BigInteger.ONE, events.get(0).args().get("generation"));
     assertEquals(BigInteger.TWO, events.get(0).args().get("state"), "1 retired");
     assertEquals(BigInteger.TWO, events.get(1).args().get("generation"));
     assertEquals(BigInteger.ONE, events.get(1).args().get("state"), "2 current");
-    assertEquals(new RootAnchor(2, List.of(RootAnchor.State.RETIRED, RootAnchor.State.CURRENT)),
+    assertEquals(
+        new RootAnchor(2, List.of(RootAnchor.State.RETIRED, RootAnchor.State.CURRENT)),
         registry.rootGenerations());
     assertEquals(2, registry.currentRootGeneration());
 
@@ -99,11 +121,15 @@ class KmsRegistryTest extends AnvilTestBase {
     assertReverts("generation is not retired", () -> registry.destroyRootGeneration(2));
     assertReverts("generation is not retired", () -> registry.destroyRootGeneration(3));
     TxResult destroyed = registry.destroyRootGeneration(1);
-    assertSingleEvent(destroyed, registry, "RootGenerationStateChanged", Map.of("by", addr(operator),
-        "generation", BigInteger.ONE, "state", BigInteger.valueOf(3)));
+    assertSingleEvent(
+        destroyed,
+        registry,
+        "RootGenerationStateChanged",
+        Map.of("by", addr(operator), "generation", BigInteger.ONE, "state", BigInteger.valueOf(3)));
     assertEquals(RootAnchor.State.DESTROYED, registry.rootGenerationState(1));
     assertReverts("generation is not retired", () -> registry.destroyRootGeneration(1));
-    assertEquals(new RootAnchor(2, List.of(RootAnchor.State.DESTROYED, RootAnchor.State.CURRENT)),
+    assertEquals(
+        new RootAnchor(2, List.of(RootAnchor.State.DESTROYED, RootAnchor.State.CURRENT)),
         registry.rootGenerations());
     assertEquals(RootAnchor.State.NONE, registry.rootGenerations().state(3));
   }
@@ -115,22 +141,36 @@ class KmsRegistryTest extends AnvilTestBase {
     byte[] quote = new byte[5006];
     cert[0] = 0x30;
     quote[0] = 4;
-    assertReverts("caller is not the owner", () -> registryAs(stranger).setKmsIdentity(1, keys, cert, quote));
-    assertReverts("generation must be the next one", () -> registry.setKmsIdentity(2, keys, cert, quote));
-    assertReverts("generation must be the next one", () -> registry.setKmsIdentity(0, keys, cert, quote));
-    assertReverts("root public keys empty or too long", () -> registry.setKmsIdentity(1, new byte[0], cert, quote));
-    assertReverts("root public keys empty or too long",
+    assertReverts(
+        "caller is not the owner", () -> registryAs(stranger).setKmsIdentity(1, keys, cert, quote));
+    assertReverts(
+        "generation must be the next one", () -> registry.setKmsIdentity(2, keys, cert, quote));
+    assertReverts(
+        "generation must be the next one", () -> registry.setKmsIdentity(0, keys, cert, quote));
+    assertReverts(
+        "root public keys empty or too long",
+        () -> registry.setKmsIdentity(1, new byte[0], cert, quote));
+    assertReverts(
+        "root public keys empty or too long",
         () -> registry.setKmsIdentity(1, new byte[2049], cert, quote));
-    assertReverts("CA certificate empty or too long", () -> registry.setKmsIdentity(1, keys, new byte[0], quote));
-    assertReverts("CA certificate empty or too long",
+    assertReverts(
+        "CA certificate empty or too long",
+        () -> registry.setKmsIdentity(1, keys, new byte[0], quote));
+    assertReverts(
+        "CA certificate empty or too long",
         () -> registry.setKmsIdentity(1, keys, new byte[16385], quote));
-    assertReverts("quote empty or too long", () -> registry.setKmsIdentity(1, keys, cert, new byte[0]));
+    assertReverts(
+        "quote empty or too long", () -> registry.setKmsIdentity(1, keys, cert, new byte[0]));
     assertReverts("no such generation", () -> registry.kmsIdentity(1));
 
     TxResult tx = registry.setKmsIdentity(1, keys, cert, quote);
-    List<ContractEvents.DecodedEvent> events = tx.logs().stream()
-        .filter(l -> l.getAddress().equalsIgnoreCase(registry.address())).map(KmsRegistry.EVENTS::decode).toList();
-    assertEquals(List.of("KmsIdentitySet", "RootGenerationStateChanged"),
+    List<ContractEvents.DecodedEvent> events =
+        tx.logs().stream()
+            .filter(l -> l.getAddress().equalsIgnoreCase(registry.address()))
+            .map(KmsRegistry.EVENTS::decode)
+            .toList();
+    assertEquals(
+        List.of("KmsIdentitySet", "RootGenerationStateChanged"),
         events.stream().map(ContractEvents.DecodedEvent::name).toList());
     assertArrayEquals(keys, (byte[]) events.get(0).args().get("rootPublicKeys"));
     assertArrayEquals(cert, (byte[]) events.get(0).args().get("caCertificate"));
@@ -142,7 +182,8 @@ class KmsRegistryTest extends AnvilTestBase {
     assertArrayEquals(sha256(cert), id.caCertificateSha256());
     assertArrayEquals(sha256(quote), id.quoteSha256());
     assertEquals(tx.blockNumber(), id.setAtBlock());
-    assertReverts("generation must be the next one", () -> registry.setKmsIdentity(1, b32(2), cert, quote));
+    assertReverts(
+        "generation must be the next one", () -> registry.setKmsIdentity(1, b32(2), cert, quote));
 
     KmsRegistry.PublishedKmsIdentity published = registry.publishedIdentity(1);
     assertArrayEquals(cert, published.caCertificate());
@@ -160,15 +201,40 @@ class KmsRegistryTest extends AnvilTestBase {
 
   @Test
   void kmsMeasurementsDevicesAndOsImages() throws Exception {
-    record SetOps(String what, String added, String removed, ChainFn add, ChainFn remove, ListFn list,
+    record SetOps(
+        String what,
+        String added,
+        String removed,
+        ChainFn add,
+        ChainFn remove,
+        ListFn list,
         ChainFn strangerAdd) {}
-    var ops = List.of(
-        new SetOps("KMS measurement", "KmsMeasurementAdded", "KmsMeasurementRemoved", registry::addKmsMeasurement,
-            registry::removeKmsMeasurement, registry::kmsMeasurements, registryAs(stranger)::addKmsMeasurement),
-        new SetOps("KMS device", "KmsDeviceAdded", "KmsDeviceRemoved", registry::addKmsDevice,
-            registry::removeKmsDevice, registry::kmsDevices, registryAs(stranger)::addKmsDevice),
-        new SetOps("OS image", "OsImageAdded", "OsImageRemoved", registry::addOsImage, registry::removeOsImage,
-            registry::osImages, registryAs(stranger)::addOsImage));
+    var ops =
+        List.of(
+            new SetOps(
+                "KMS measurement",
+                "KmsMeasurementAdded",
+                "KmsMeasurementRemoved",
+                registry::addKmsMeasurement,
+                registry::removeKmsMeasurement,
+                registry::kmsMeasurements,
+                registryAs(stranger)::addKmsMeasurement),
+            new SetOps(
+                "KMS device",
+                "KmsDeviceAdded",
+                "KmsDeviceRemoved",
+                registry::addKmsDevice,
+                registry::removeKmsDevice,
+                registry::kmsDevices,
+                registryAs(stranger)::addKmsDevice),
+            new SetOps(
+                "OS image",
+                "OsImageAdded",
+                "OsImageRemoved",
+                registry::addOsImage,
+                registry::removeOsImage,
+                registry::osImages,
+                registryAs(stranger)::addOsImage));
     String[] zeroReasons = {"measurement is zero", "device id is zero", "OS image hash is zero"};
     String[] argNames = {"measurement", "deviceId", "osImageHash"};
     for (int i = 0; i < ops.size(); i++) {
@@ -176,13 +242,19 @@ class KmsRegistryTest extends AnvilTestBase {
       assertReverts("caller is not the owner", () -> op.strangerAdd().apply(b32(1)));
       assertReverts(zeroReasons[i], () -> op.add().apply(new byte[32]));
       assertReverts(op.what() + " not allowed", () -> op.remove().apply(b32(1)));
-      assertSingleEvent(op.add().apply(b32(1)), registry, op.added(),
+      assertSingleEvent(
+          op.add().apply(b32(1)),
+          registry,
+          op.added(),
           Map.of("by", addr(operator), argNames[i], b32(1)));
       op.add().apply(b32(2));
       op.add().apply(b32(3));
       assertReverts(op.what() + " already allowed", () -> op.add().apply(b32(2)));
       assertEquals(hexes(List.of(b32(1), b32(2), b32(3))), hexes(op.list().get()));
-      assertSingleEvent(op.remove().apply(b32(1)), registry, op.removed(),
+      assertSingleEvent(
+          op.remove().apply(b32(1)),
+          registry,
+          op.removed(),
           Map.of("by", addr(operator), argNames[i], b32(1)));
       assertEquals(sorted(List.of(b32(2), b32(3))), sorted(op.list().get()));
       assertReverts(op.what() + " not allowed", () -> op.remove().apply(b32(1)));
@@ -193,51 +265,117 @@ class KmsRegistryTest extends AnvilTestBase {
 
   @Test
   void tcbPolicy() throws Exception {
-    assertReverts("caller is not the owner", () -> registryAs(stranger).setTcbPolicy(List.of("UpToDate"), List.of()));
+    assertReverts(
+        "caller is not the owner",
+        () -> registryAs(stranger).setTcbPolicy(List.of("UpToDate"), List.of()));
     assertReverts("no TCB status allowed", () -> registry.setTcbPolicy(List.of(), List.of()));
-    assertReverts("unknown or forbidden TCB status", () -> registry.setTcbPolicy(List.of("Revoked"), List.of()));
-    assertReverts("unknown or forbidden TCB status", () -> registry.setTcbPolicy(List.of("uptodate"), List.of()));
-    assertReverts("duplicate TCB status",
+    assertReverts(
+        "unknown or forbidden TCB status",
+        () -> registry.setTcbPolicy(List.of("Revoked"), List.of()));
+    assertReverts(
+        "unknown or forbidden TCB status",
+        () -> registry.setTcbPolicy(List.of("uptodate"), List.of()));
+    assertReverts(
+        "duplicate TCB status",
         () -> registry.setTcbPolicy(List.of("UpToDate", "OutOfDate", "UpToDate"), List.of()));
-    assertReverts("advisory ID: invalid character",
+    assertReverts(
+        "advisory ID: invalid character",
         () -> registry.setTcbPolicy(List.of("UpToDate"), List.of("INTEL SA")));
-    assertReverts("advisory ID: empty or too long", () -> registry.setTcbPolicy(List.of("UpToDate"), List.of("")));
-    assertReverts("advisory ID: empty or too long",
+    assertReverts(
+        "advisory ID: empty or too long",
+        () -> registry.setTcbPolicy(List.of("UpToDate"), List.of("")));
+    assertReverts(
+        "advisory ID: empty or too long",
         () -> registry.setTcbPolicy(List.of("UpToDate"), List.of("A".repeat(65))));
-    assertReverts("duplicate advisory ID",
-        () -> registry.setTcbPolicy(List.of("UpToDate"), List.of("INTEL-SA-00615", "INTEL-SA-00615")));
+    assertReverts(
+        "duplicate advisory ID",
+        () ->
+            registry.setTcbPolicy(
+                List.of("UpToDate"), List.of("INTEL-SA-00615", "INTEL-SA-00615")));
     List<String> many = new ArrayList<>();
     for (int i = 0; i < 65; i++) many.add("INTEL-SA-" + i);
     assertReverts("too many entries", () -> registry.setTcbPolicy(List.of("UpToDate"), many));
 
-    List<String> statuses = List.of("UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
-        "ConfigurationAndSWHardeningNeeded", "OutOfDate", "OutOfDateConfigurationNeeded");
+    List<String> statuses =
+        List.of(
+            "UpToDate",
+            "SWHardeningNeeded",
+            "ConfigurationNeeded",
+            "ConfigurationAndSWHardeningNeeded",
+            "OutOfDate",
+            "OutOfDateConfigurationNeeded");
     TxResult tx = registry.setTcbPolicy(statuses, List.of("INTEL-SA-00615", "INTEL-SA-00289"));
-    assertSingleEvent(tx, registry, "TcbPolicyChanged", Map.of("by", addr(operator),
-        "oldStatuses", List.of("UpToDate"), "newStatuses", statuses, "oldAdvisoryIds", List.of(),
-        "newAdvisoryIds", List.of("INTEL-SA-00615", "INTEL-SA-00289")));
-    assertEquals(new KmsRegistry.TcbPolicy(statuses, List.of("INTEL-SA-00615", "INTEL-SA-00289")),
+    assertSingleEvent(
+        tx,
+        registry,
+        "TcbPolicyChanged",
+        Map.of(
+            "by",
+            addr(operator),
+            "oldStatuses",
+            List.of("UpToDate"),
+            "newStatuses",
+            statuses,
+            "oldAdvisoryIds",
+            List.of(),
+            "newAdvisoryIds",
+            List.of("INTEL-SA-00615", "INTEL-SA-00289")));
+    assertEquals(
+        new KmsRegistry.TcbPolicy(statuses, List.of("INTEL-SA-00615", "INTEL-SA-00289")),
         registry.tcbPolicy());
     TxResult back = registry.setTcbPolicy(List.of("UpToDate"), List.of());
-    assertSingleEvent(back, registry, "TcbPolicyChanged", Map.of("oldStatuses", statuses,
-        "newStatuses", List.of("UpToDate"), "oldAdvisoryIds", List.of("INTEL-SA-00615", "INTEL-SA-00289")));
+    assertSingleEvent(
+        back,
+        registry,
+        "TcbPolicyChanged",
+        Map.of(
+            "oldStatuses",
+            statuses,
+            "newStatuses",
+            List.of("UpToDate"),
+            "oldAdvisoryIds",
+            List.of("INTEL-SA-00615", "INTEL-SA-00289")));
   }
 
   @Test
   void defaultGpuPolicy() throws Exception {
     GpuPolicy hopper = new GpuPolicy(1, "HOPPER", DriverVersion.parse("550.127.05"));
-    assertReverts("caller is not the owner", () -> registryAs(stranger).setDefaultGpuPolicy(hopper));
-    assertReverts("GPU arch/driver need count > 0", () -> registry.setDefaultGpuPolicy(new GpuPolicy(0, "HOPPER", 0)));
-    assertReverts("GPU arch/driver need count > 0", () -> registry.setDefaultGpuPolicy(new GpuPolicy(0, "", 1)));
-    assertReverts("GPU count too large", () -> registry.setDefaultGpuPolicy(new GpuPolicy(65, "", 0)));
-    assertReverts("GPU architecture: invalid character",
+    assertReverts(
+        "caller is not the owner", () -> registryAs(stranger).setDefaultGpuPolicy(hopper));
+    assertReverts(
+        "GPU arch/driver need count > 0",
+        () -> registry.setDefaultGpuPolicy(new GpuPolicy(0, "HOPPER", 0)));
+    assertReverts(
+        "GPU arch/driver need count > 0",
+        () -> registry.setDefaultGpuPolicy(new GpuPolicy(0, "", 1)));
+    assertReverts(
+        "GPU count too large", () -> registry.setDefaultGpuPolicy(new GpuPolicy(65, "", 0)));
+    assertReverts(
+        "GPU architecture: invalid character",
         () -> registry.setDefaultGpuPolicy(new GpuPolicy(1, "HOP PER", 0)));
-    assertReverts("GPU architecture too long",
+    assertReverts(
+        "GPU architecture too long",
         () -> registry.setDefaultGpuPolicy(new GpuPolicy(1, "H".repeat(65), 0)));
     TxResult tx = registry.setDefaultGpuPolicy(hopper);
-    assertSingleEvent(tx, registry, "DefaultGpuPolicyChanged", Map.of("by", addr(operator),
-        "oldCount", 0, "oldArch", "", "oldMinDriverVersion", 0, "newCount", 1, "newArch", "HOPPER",
-        "newMinDriverVersion", 550127005L));
+    assertSingleEvent(
+        tx,
+        registry,
+        "DefaultGpuPolicyChanged",
+        Map.of(
+            "by",
+            addr(operator),
+            "oldCount",
+            0,
+            "oldArch",
+            "",
+            "oldMinDriverVersion",
+            0,
+            "newCount",
+            1,
+            "newArch",
+            "HOPPER",
+            "newMinDriverVersion",
+            550127005L));
     assertEquals(hopper, registry.defaultGpuPolicy());
   }
 
@@ -246,7 +384,10 @@ class KmsRegistryTest extends AnvilTestBase {
     assertReverts("registration is closed", () -> registryAs(stranger).registerApp(addr(stranger)));
     assertReverts("owner is the zero address", () -> registry.registerApp(ZERO));
     var reg = registry.registerApp(addr(appOwner));
-    assertSingleEvent(reg.tx(), registry, "AppRegistered",
+    assertSingleEvent(
+        reg.tx(),
+        registry,
+        "AppRegistered",
         Map.of("by", addr(operator), "app", reg.appId(), "appOwner", addr(appOwner)));
     assertEquals(KmsRegistry.AppStatus.REGISTERED, registry.appStatus(reg.appId()));
     assertEquals(List.of(reg.appId()), registry.apps());
@@ -256,7 +397,10 @@ class KmsRegistryTest extends AnvilTestBase {
 
     assertReverts("caller is not the owner", () -> registryAs(stranger).setOpenRegistration(true));
     assertReverts("value unchanged", () -> registry.setOpenRegistration(false));
-    assertSingleEvent(registry.setOpenRegistration(true), registry, "OpenRegistrationChanged",
+    assertSingleEvent(
+        registry.setOpenRegistration(true),
+        registry,
+        "OpenRegistrationChanged",
         Map.of("by", addr(operator), "oldValue", false, "newValue", true));
     var open = registryAs(stranger).registerApp(addr(stranger));
     assertSingleEvent(open.tx(), registry, "AppRegistered", Map.of("by", addr(stranger)));
@@ -270,60 +414,130 @@ class KmsRegistryTest extends AnvilTestBase {
     String app = registry.registerApp(addr(appOwner)).appId();
     assertReverts("caller is not the owner", () -> registryAs(appOwner).deregisterApp(app));
     assertReverts("app not registered", () -> registry.deregisterApp(addr(stranger)));
-    assertSingleEvent(registry.deregisterApp(app), registry, "AppDeregistered",
+    assertSingleEvent(
+        registry.deregisterApp(app),
+        registry,
+        "AppDeregistered",
         Map.of("by", addr(operator), "app", app));
     assertEquals(KmsRegistry.AppStatus.DEREGISTERED, registry.appStatus(app));
     assertEquals(KmsRegistry.AppStatus.NONE, registry.appStatus(addr(stranger)));
     assertReverts("app not registered", () -> registry.deregisterApp(app));
     // Only a registered AppPolicy may deregister itself.
-    assertReverts("app not registered", () -> chain.send(stranger, registry.address(),
-        org.teekms.governance.contracts.KmsRegistryContract.getABI_deregisterSelf()));
+    assertReverts(
+        "app not registered",
+        () ->
+            chain.send(
+                stranger,
+                registry.address(),
+                org.teekms.governance.contracts.KmsRegistryContract.getABI_deregisterSelf()));
   }
 
   @Test
   void isKmsAllowed() throws Exception {
-    BootInfo kms = BootInfo.withoutGpu(new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate",
-        List.of());
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.KMS_MEASUREMENT_NOT_ALLOWED, "KMS measurement not allowed"), registry.isKmsAllowed(kms));
+    BootInfo kms =
+        BootInfo.withoutGpu(
+            new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate", List.of());
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.KMS_MEASUREMENT_NOT_ALLOWED, "KMS measurement not allowed"),
+        registry.isKmsAllowed(kms));
     registry.addKmsMeasurement(b32(6));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.KMS_DEVICE_NOT_ALLOWED, "KMS device not allowed"), registry.isKmsAllowed(kms));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.KMS_DEVICE_NOT_ALLOWED, "KMS device not allowed"),
+        registry.isKmsAllowed(kms));
     registry.addKmsDevice(b32(5));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"), registry.isKmsAllowed(kms));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"),
+        registry.isKmsAllowed(kms));
     registry.addOsImage(b32(7));
-    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(kms));
-    BootInfo outdated = BootInfo.withoutGpu(new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7),
-        "OutOfDate", List.of("INTEL-SA-00615"));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.TCB_STATUS_NOT_ALLOWED, "TCB status not allowed"), registry.isKmsAllowed(outdated));
+    assertEquals(
+        new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(kms));
+    BootInfo outdated =
+        BootInfo.withoutGpu(
+            new byte[20],
+            new byte[32],
+            b20(1),
+            b32(5),
+            b32(6),
+            b32(7),
+            "OutOfDate",
+            List.of("INTEL-SA-00615"));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.TCB_STATUS_NOT_ALLOWED, "TCB status not allowed"),
+        registry.isKmsAllowed(outdated));
     registry.setTcbPolicy(List.of("UpToDate", "OutOfDate"), List.of());
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.ADVISORY_NOT_ALLOWED, "advisory ID not allowed: INTEL-SA-00615"),
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.ADVISORY_NOT_ALLOWED, "advisory ID not allowed: INTEL-SA-00615"),
         registry.isKmsAllowed(outdated));
     registry.setTcbPolicy(List.of("UpToDate", "OutOfDate"), List.of("INTEL-SA-00615"));
-    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(outdated));
+    assertEquals(
+        new GovernanceContract.Verdict(true, ChainDenial.NONE, ""),
+        registry.isKmsAllowed(outdated));
     registry.removeKmsDevice(b32(5));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.KMS_DEVICE_NOT_ALLOWED, "KMS device not allowed"), registry.isKmsAllowed(kms));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.KMS_DEVICE_NOT_ALLOWED, "KMS device not allowed"),
+        registry.isKmsAllowed(kms));
   }
 
   @Test
   void isAppAllowedRegistryChecks() throws Exception {
     AppPolicy app = newApp();
     BootInfo boot = boot(app.address(), b32(1), b32(2), b32(3));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.APP_NOT_REGISTERED, "app not registered"),
+    assertEquals(
+        new GovernanceContract.Verdict(false, ChainDenial.APP_NOT_REGISTERED, "app not registered"),
         registry.isAppAllowed(boot(addr(stranger), b32(1), b32(2), b32(3))));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"), registry.isAppAllowed(boot));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"),
+        registry.isAppAllowed(boot));
     allowOsImage(b32(3));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed"), registry.isAppAllowed(boot));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed"),
+        registry.isAppAllowed(boot));
     app.addComposeHash(b32(1));
     app.addDevice(b32(2));
-    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(boot));
-    BootInfo advisories = BootInfo.withoutGpu(boot.appId(), b32(1), b20(9), b32(2), b32(77), b32(3), "UpToDate",
-        List.of("INTEL-SA-00289")).withMrSystem(MR_SYSTEM, false);
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.ADVISORY_NOT_ALLOWED, "advisory ID not allowed: INTEL-SA-00289"),
+    assertEquals(
+        new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(boot));
+    BootInfo advisories =
+        BootInfo.withoutGpu(
+                boot.appId(),
+                b32(1),
+                b20(9),
+                b32(2),
+                b32(77),
+                b32(3),
+                "UpToDate",
+                List.of("INTEL-SA-00289"))
+            .withMrSystem(MR_SYSTEM, false);
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.ADVISORY_NOT_ALLOWED, "advisory ID not allowed: INTEL-SA-00289"),
         registry.isAppAllowed(advisories));
-    BootInfo swh = BootInfo.withoutGpu(boot.appId(), b32(1), b20(9), b32(2), b32(77), b32(3), "SWHardeningNeeded",
-        List.of()).withMrSystem(MR_SYSTEM, false);
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.TCB_STATUS_NOT_ALLOWED, "TCB status not allowed"), registry.isAppAllowed(swh));
+    BootInfo swh =
+        BootInfo.withoutGpu(
+                boot.appId(),
+                b32(1),
+                b20(9),
+                b32(2),
+                b32(77),
+                b32(3),
+                "SWHardeningNeeded",
+                List.of())
+            .withMrSystem(MR_SYSTEM, false);
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.TCB_STATUS_NOT_ALLOWED, "TCB status not allowed"),
+        registry.isAppAllowed(swh));
     registry.deregisterApp(app.address());
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.APP_DEREGISTERED, "app deregistered"), registry.isAppAllowed(boot));
+    assertEquals(
+        new GovernanceContract.Verdict(false, ChainDenial.APP_DEREGISTERED, "app deregistered"),
+        registry.isAppAllowed(boot));
   }
 
   @Test
@@ -333,47 +547,84 @@ class KmsRegistryTest extends AnvilTestBase {
     app.setAllowAnyDevice(true);
     registry.addOsImage(b32(3));
     BootInfo victim = boot(app.address(), b32(1), b32(2), b32(3));
-    // the attack: same app id, compose hash and claimed OS image in RTMR3, but its own kernel (another mrSystem)
+    // the attack: same app id, compose hash and claimed OS image in RTMR3, but its own kernel
+    // (another mrSystem)
     BootInfo forged = victim.withMrSystem(b32(66), false);
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(victim),
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
+        registry.isAppAllowed(victim),
         "no golden measurement registered yet");
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
-        registry.isAppAllowed(victim.withMrSystem(new byte[32], false)), "a zero mrSystem never matches");
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
+        registry.isAppAllowed(victim.withMrSystem(new byte[32], false)),
+        "a zero mrSystem never matches");
 
     TxResult added = registry.addOsImageMeasurement(b32(3), MR_SYSTEM);
-    assertSingleEvent(added, registry, "OsImageMeasurementAdded",
+    assertSingleEvent(
+        added,
+        registry,
+        "OsImageMeasurementAdded",
         Map.of("by", addr(operator), "osImageHash", b32(3), "mrSystem", MR_SYSTEM));
-    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(victim));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(forged));
+    assertEquals(
+        new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(victim));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
+        registry.isAppAllowed(forged));
     assertTrue(registry.isOsImageMeasurementAllowed(b32(3), MR_SYSTEM));
     assertFalse(registry.isOsImageMeasurementAllowed(b32(3), b32(66)));
     assertEquals(List.of(hex(MR_SYSTEM)), hexes(registry.osImageMeasurements(b32(3))));
     assertTrue(registry.osImageMeasurements(b32(4)).isEmpty(), "golden values are per image");
     // a measurement registered for another image does not vouch for this one
     registry.addOsImageMeasurement(b32(4), b32(66));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(forged));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
+        registry.isAppAllowed(forged));
     // a document the KMS verified against the quote proves the image without a golden value
-    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isAppAllowed(forged.withMrSystem(b32(66), true)));
+    assertEquals(
+        new GovernanceContract.Verdict(true, ChainDenial.NONE, ""),
+        registry.isAppAllowed(forged.withMrSystem(b32(66), true)));
     // ... but never an image the owner does not allow
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"),
-        registry.isAppAllowed(boot(app.address(), b32(1), b32(2), b32(5)).withMrSystem(b32(66), true)));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"),
+        registry.isAppAllowed(
+            boot(app.address(), b32(1), b32(2), b32(5)).withMrSystem(b32(66), true)));
 
     TxResult removed = registry.removeOsImageMeasurement(b32(3), MR_SYSTEM);
-    assertSingleEvent(removed, registry, "OsImageMeasurementRemoved",
+    assertSingleEvent(
+        removed,
+        registry,
+        "OsImageMeasurementRemoved",
         Map.of("by", addr(operator), "osImageHash", b32(3), "mrSystem", MR_SYSTEM));
-    assertEquals(new GovernanceContract.Verdict(false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"), registry.isAppAllowed(victim));
+    assertEquals(
+        new GovernanceContract.Verdict(
+            false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
+        registry.isAppAllowed(victim));
     assertTrue(registry.osImageMeasurements(b32(3)).isEmpty());
   }
 
   @Test
   void osImageMeasurementsAreOwnerOnlyAndValidated() throws Exception {
-    assertReverts("caller is not the owner", () -> registryAs(stranger).addOsImageMeasurement(b32(3), b32(4)));
-    assertReverts("OS image hash is zero", () -> registry.addOsImageMeasurement(new byte[32], b32(4)));
+    assertReverts(
+        "caller is not the owner",
+        () -> registryAs(stranger).addOsImageMeasurement(b32(3), b32(4)));
+    assertReverts(
+        "OS image hash is zero", () -> registry.addOsImageMeasurement(new byte[32], b32(4)));
     assertReverts("mrSystem is zero", () -> registry.addOsImageMeasurement(b32(3), new byte[32]));
     registry.addOsImageMeasurement(b32(3), b32(4));
-    assertReverts("OS image measurement already allowed", () -> registry.addOsImageMeasurement(b32(3), b32(4)));
-    assertReverts("caller is not the owner", () -> registryAs(stranger).removeOsImageMeasurement(b32(3), b32(4)));
-    assertReverts("OS image measurement not allowed", () -> registry.removeOsImageMeasurement(b32(3), b32(5)));
+    assertReverts(
+        "OS image measurement already allowed",
+        () -> registry.addOsImageMeasurement(b32(3), b32(4)));
+    assertReverts(
+        "caller is not the owner",
+        () -> registryAs(stranger).removeOsImageMeasurement(b32(3), b32(4)));
+    assertReverts(
+        "OS image measurement not allowed",
+        () -> registry.removeOsImageMeasurement(b32(3), b32(5)));
     registry.addOsImageMeasurement(b32(3), b32(5));
     registry.removeOsImageMeasurement(b32(3), b32(4));
     assertEquals(List.of(hex(b32(5))), hexes(registry.osImageMeasurements(b32(3))));
@@ -381,12 +632,15 @@ class KmsRegistryTest extends AnvilTestBase {
 
   @Test
   void aKmsReplicaNeedsNoGoldenOsMeasurementBecauseMrAggregatedPinsIt() throws Exception {
-    BootInfo kms = BootInfo.withoutGpu(new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate",
-        List.of()).withMrSystem(b32(66), false);
+    BootInfo kms =
+        BootInfo.withoutGpu(
+                new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate", List.of())
+            .withMrSystem(b32(66), false);
     registry.addKmsMeasurement(b32(6));
     registry.addKmsDevice(b32(5));
     registry.addOsImage(b32(7));
-    assertEquals(new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(kms));
+    assertEquals(
+        new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(kms));
   }
 
   // ---- helpers ----

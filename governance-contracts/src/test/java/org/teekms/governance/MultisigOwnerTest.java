@@ -9,13 +9,17 @@ import org.teekms.governance.contracts.KmsRegistryContract;
 import org.teekms.governance.testing.TestMultisigs;
 import org.web3j.crypto.Credentials;
 
-/** A 2-of-3 multisig wallet owns the registry: ownership is accepted and policy changed only with two approvals. */
+/**
+ * A 2-of-3 multisig wallet owns the registry: ownership is accepted and policy changed only with
+ * two approvals.
+ */
 class MultisigOwnerTest extends AnvilTestBase {
   private static String deployWallet(List<Credentials> signers) throws GovernanceException {
     return TestMultisigs.deploy(chain, operator, signers, 2);
   }
 
-  private static TxResult submit(Credentials signer, String wallet, String target, String data, int nonce)
+  private static TxResult submit(
+      Credentials signer, String wallet, String target, String data, int nonce)
       throws GovernanceException {
     return chain.send(signer, wallet, TestMultisigs.submit(target, data, nonce));
   }
@@ -32,7 +36,10 @@ class MultisigOwnerTest extends AnvilTestBase {
     submit(a, wallet, registry.address(), accept, 1);
     assertEquals(addr(operator), registry.owner(), "one approval is not enough");
     TxResult accepted = submit(b, wallet, registry.address(), accept, 1);
-    assertSingleEvent(accepted, registry, "OwnershipTransferred",
+    assertSingleEvent(
+        accepted,
+        registry,
+        "OwnershipTransferred",
         Map.of("previousOwner", addr(operator), "newOwner", wallet));
     assertEquals(wallet, registry.owner());
 

@@ -14,8 +14,8 @@ import org.teekms.governance.testing.AnvilNode;
 import org.web3j.crypto.Credentials;
 
 /**
- * A transaction that takes longer than a second to be mined is reported while it waits (the command line prints it on
- * stderr); one mined at once says nothing.
+ * A transaction that takes longer than a second to be mined is reported while it waits (the command
+ * line prints it on stderr); one mined at once says nothing.
  */
 @Timeout(120)
 class TransactionProgressTest {
@@ -33,7 +33,10 @@ class TransactionProgressTest {
         miner.schedule(() -> anvil.mine(1), 2500, TimeUnit.MILLISECONDS);
         TxResult tx = chain.send(from, AnvilNode.unfundedAccount().getAddress(), "0x");
         assertTrue(lines.size() >= 1, "no progress while waiting 2.5 s: " + lines);
-        assertTrue(lines.get(0).startsWith("transaction " + tx.txHash() + " sent, waiting for it to be mined"),
+        assertTrue(
+            lines
+                .get(0)
+                .startsWith("transaction " + tx.txHash() + " sent, waiting for it to be mined"),
             lines.toString());
       } finally {
         miner.shutdownNow();

@@ -10,26 +10,67 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The agent's configuration: a Java properties file (default {@code /etc/teekms/agent.properties}); every key is
- * documented in guest-agent/README.md. Unknown keys are an error (a typo must not silently drop a setting).
+ * The agent's configuration: a Java properties file (default {@code /etc/teekms/agent.properties});
+ * every key is documented in guest-agent/README.md. Unknown keys are an error (a typo must not
+ * silently drop a setting).
  */
 public final class AgentConfig {
-  static final Set<String> KNOWN = Set.of(
-      "app.id", "app.instance-id", "app.os-image-hash", "app.compose-file",
-      "kms.host", "kms.port", "kms.registered-measurements", "kms.registry.rpc-url", "kms.registry.chain-id",
-      "kms.registry.address", "kms.retry.initial-ms", "kms.retry.max-ms",
-      "kms.retry.attempts", "kms.call-timeout-ms",
-      "attestation.provider", "attestation.configfs-path", "attestation.rtmr-path", "attestation.collateral",
-      "attestation.pccs", "attestation.root-ca", "attestation.certificate-validity-hours",
-      "attestation.simulator.seed", "attestation.simulator.mrtd", "attestation.simulator.mr-config-id",
-      "gpu.provider", "gpu.command", "gpu.simulator.count", "gpu.simulator.seed",
-      "api.socket", "api.socket-mode", "api.socket-owner", "api.socket-group", "api.max-body-bytes",
-      "admin.socket", "disk.cryptsetup", "disk.timeout-s",
-      "env.encrypted-file", "env.required", "env.output-dir", "env.require-tmpfs",
-      "proxy.enabled", "proxy.host", "proxy.port", "proxy.upstream", "proxy.upstream-api-key-file",
-      "proxy.upstream-api-key-env",
-      "proxy.auth-token-file", "proxy.max-request-bytes", "proxy.max-response-bytes", "proxy.signature-ttl-s",
-      "proxy.signature-max-entries", "proxy.signature-wait-ms", "proxy.upstream-timeout-s", "proxy.signed-text");
+  static final Set<String> KNOWN =
+      Set.of(
+          "app.id",
+          "app.instance-id",
+          "app.os-image-hash",
+          "app.compose-file",
+          "kms.host",
+          "kms.port",
+          "kms.registered-measurements",
+          "kms.registry.rpc-url",
+          "kms.registry.chain-id",
+          "kms.registry.address",
+          "kms.retry.initial-ms",
+          "kms.retry.max-ms",
+          "kms.retry.attempts",
+          "kms.call-timeout-ms",
+          "attestation.provider",
+          "attestation.configfs-path",
+          "attestation.rtmr-path",
+          "attestation.collateral",
+          "attestation.pccs",
+          "attestation.root-ca",
+          "attestation.certificate-validity-hours",
+          "attestation.simulator.seed",
+          "attestation.simulator.mrtd",
+          "attestation.simulator.mr-config-id",
+          "gpu.provider",
+          "gpu.command",
+          "gpu.simulator.count",
+          "gpu.simulator.seed",
+          "api.socket",
+          "api.socket-mode",
+          "api.socket-owner",
+          "api.socket-group",
+          "api.max-body-bytes",
+          "admin.socket",
+          "disk.cryptsetup",
+          "disk.timeout-s",
+          "env.encrypted-file",
+          "env.required",
+          "env.output-dir",
+          "env.require-tmpfs",
+          "proxy.enabled",
+          "proxy.host",
+          "proxy.port",
+          "proxy.upstream",
+          "proxy.upstream-api-key-file",
+          "proxy.upstream-api-key-env",
+          "proxy.auth-token-file",
+          "proxy.max-request-bytes",
+          "proxy.max-response-bytes",
+          "proxy.signature-ttl-s",
+          "proxy.signature-max-entries",
+          "proxy.signature-wait-ms",
+          "proxy.upstream-timeout-s",
+          "proxy.signed-text");
 
   private final Properties p;
 
@@ -89,7 +130,9 @@ public final class AgentConfig {
     }
   }
 
-  /** The first line of a secret file (tokens live in files with tight modes, never in this file). */
+  /**
+   * The first line of a secret file (tokens live in files with tight modes, never in this file).
+   */
   public Optional<String> secretFile(String key) throws IOException {
     Optional<String> path = optional(key);
     if (path.isEmpty()) {

@@ -9,8 +9,14 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code teekms-agent}: {@code run} (boot, then serve), {@code disk open|format} (through the admin socket). */
-@Command(name = "teekms-agent", mixinStandardHelpOptions = true, version = "teekms-agent 0.1.0",
+/**
+ * {@code teekms-agent}: {@code run} (boot, then serve), {@code disk open|format} (through the admin
+ * socket).
+ */
+@Command(
+    name = "teekms-agent",
+    mixinStandardHelpOptions = true,
+    version = "teekms-agent 0.1.0",
     subcommands = {AgentMain.Run.class, AgentMain.Disk.class},
     description = "The tee-kms guest agent (runs inside the CVM).")
 public final class AgentMain {
@@ -18,10 +24,14 @@ public final class AgentMain {
     System.exit(new CommandLine(new AgentMain()).execute(args));
   }
 
-  /** Boots (RTMR3, RA-TLS, GetAppKeys) and serves the key API, the admin socket and, if enabled, the proxy. */
+  /**
+   * Boots (RTMR3, RA-TLS, GetAppKeys) and serves the key API, the admin socket and, if enabled, the
+   * proxy.
+   */
   @Command(name = "run", description = "Boot against the KMS and serve until stopped.")
   static final class Run implements Callable<Integer> {
-    @Option(names = "--config", defaultValue = "/etc/teekms/agent.properties") Path config;
+    @Option(names = "--config", defaultValue = "/etc/teekms/agent.properties")
+    Path config;
 
     @Override
     public Integer call() throws Exception {
@@ -33,10 +43,13 @@ public final class AgentMain {
         return 3;
       }
       CountDownLatch stop = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        runtime.close();
-        stop.countDown();
-      }));
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    runtime.close();
+                    stop.countDown();
+                  }));
       stop.await();
       return 0;
     }
@@ -45,19 +58,31 @@ public final class AgentMain {
   /** Opens or formats the data disk through the running agent's admin socket (root only). */
   @Command(name = "disk", description = "Open or format the LUKS2 data disk with the KMS disk key.")
   static final class Disk implements Callable<Integer> {
-    @CommandLine.Parameters(index = "0", description = "open | format") String action;
-    @Option(names = "--device", required = true) String device;
-    @Option(names = "--name", defaultValue = "teekms-data") String name;
-    @Option(names = "--force", description = "format even if the device holds a LUKS header") boolean force;
-    @Option(names = "--admin-socket", defaultValue = "/run/teekms-agent/admin.sock") Path socket;
+    @CommandLine.Parameters(index = "0", description = "open | format")
+    String action;
+
+    @Option(names = "--device", required = true)
+    String device;
+
+    @Option(names = "--name", defaultValue = "teekms-data")
+    String name;
+
+    @Option(names = "--force", description = "format even if the device holds a LUKS header")
+    boolean force;
+
+    @Option(names = "--admin-socket", defaultValue = "/run/teekms-agent/admin.sock")
+    Path socket;
 
     @Override
     public Integer call() throws Exception {
-      String method = switch (action) {
-        case "open" -> "/DiskOpen";
-        case "format" -> "/DiskFormat";
-        default -> throw new CommandLine.ParameterException(new CommandLine(this), "action must be open or format");
-      };
+      String method =
+          switch (action) {
+            case "open" -> "/DiskOpen";
+            case "format" -> "/DiskFormat";
+            default ->
+                throw new CommandLine.ParameterException(
+                    new CommandLine(this), "action must be open or format");
+          };
       var body = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
       body.put("device", device);
       body.put("name", name);

@@ -2,13 +2,18 @@ package org.teekms.agent;
 
 import java.util.HexFormat;
 
-/** Parses hex fields of requests and configuration strictly ("0x" prefix allowed), naming the field on error. */
+/**
+ * Parses hex fields of requests and configuration strictly ("0x" prefix allowed), naming the field
+ * on error.
+ */
 public final class HexField {
   private static final HexFormat HEX = HexFormat.of();
 
   private HexField() {}
 
-  /** @param length required byte length, or -1 for any */
+  /**
+   * @param length required byte length, or -1 for any
+   */
   public static byte[] parse(String field, String text, int length) {
     if (text == null) {
       throw new IllegalArgumentException(field + " is missing");

@@ -5,7 +5,10 @@ import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 
-/** Reads a request body with a size limit; a body over the limit fails the future with {@link TooLarge}. */
+/**
+ * Reads a request body with a size limit; a body over the limit fails the future with {@link
+ * TooLarge}.
+ */
 public final class HttpBodies {
   /** The body exceeded the limit. */
   public static final class TooLarge extends RuntimeException {
@@ -33,16 +36,17 @@ public final class HttpBodies {
       }
     }
     Buffer body = Buffer.buffer();
-    request.handler(chunk -> {
-      if (promise.future().isComplete()) {
-        return;
-      }
-      if ((long) body.length() + chunk.length() > maxBytes) {
-        promise.tryFail(new TooLarge(maxBytes));
-        return;
-      }
-      body.appendBuffer(chunk);
-    });
+    request.handler(
+        chunk -> {
+          if (promise.future().isComplete()) {
+            return;
+          }
+          if ((long) body.length() + chunk.length() > maxBytes) {
+            promise.tryFail(new TooLarge(maxBytes));
+            return;
+          }
+          body.appendBuffer(chunk);
+        });
     request.endHandler(v -> promise.tryComplete(body));
     request.exceptionHandler(promise::tryFail);
     return promise.future();

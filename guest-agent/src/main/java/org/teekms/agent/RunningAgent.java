@@ -15,9 +15,10 @@ import org.teekms.attest.ratls.RaTlsCredentials;
 import org.teekms.attest.ratls.RaTlsIdentity;
 
 /**
- * A booted agent: who this CVM is, the keys the KMS released (memory only), our RA-TLS credentials, the quote and
- * event-log handles, the GPU evidence provider (null without GPUs), the KMS connection (for SignCert) and the KMS
- * identity accepted in the handshake. Shared by the key API and the signing proxy.
+ * A booted agent: who this CVM is, the keys the KMS released (memory only), our RA-TLS credentials,
+ * the quote and event-log handles, the GPU evidence provider (null without GPUs), the KMS
+ * connection (for SignCert) and the KMS identity accepted in the handshake. Shared by the key API
+ * and the signing proxy.
  */
 public final class RunningAgent implements AutoCloseable {
   private final CvmIdentity identity;
@@ -31,15 +32,40 @@ public final class RunningAgent implements AutoCloseable {
   private final Clock clock;
   private final DecryptedEnv env;
 
-  public RunningAgent(CvmIdentity identity, AgentKeys keys, RaTlsCredentials credentials, QuoteProvider quotes,
-      RuntimeEventLog eventLog, GpuEvidenceProvider gpu, KmsClient kms, Optional<RaTlsIdentity> kmsIdentity,
+  public RunningAgent(
+      CvmIdentity identity,
+      AgentKeys keys,
+      RaTlsCredentials credentials,
+      QuoteProvider quotes,
+      RuntimeEventLog eventLog,
+      GpuEvidenceProvider gpu,
+      KmsClient kms,
+      Optional<RaTlsIdentity> kmsIdentity,
       Clock clock) {
-    this(identity, keys, credentials, quotes, eventLog, gpu, kms, kmsIdentity, clock, DecryptedEnv.NONE);
+    this(
+        identity,
+        keys,
+        credentials,
+        quotes,
+        eventLog,
+        gpu,
+        kms,
+        kmsIdentity,
+        clock,
+        DecryptedEnv.NONE);
   }
 
-  public RunningAgent(CvmIdentity identity, AgentKeys keys, RaTlsCredentials credentials, QuoteProvider quotes,
-      RuntimeEventLog eventLog, GpuEvidenceProvider gpu, KmsClient kms, Optional<RaTlsIdentity> kmsIdentity,
-      Clock clock, DecryptedEnv env) {
+  public RunningAgent(
+      CvmIdentity identity,
+      AgentKeys keys,
+      RaTlsCredentials credentials,
+      QuoteProvider quotes,
+      RuntimeEventLog eventLog,
+      GpuEvidenceProvider gpu,
+      KmsClient kms,
+      Optional<RaTlsIdentity> kmsIdentity,
+      Clock clock,
+      DecryptedEnv env) {
     this.env = Objects.requireNonNull(env);
     this.identity = Objects.requireNonNull(identity);
     this.keys = Objects.requireNonNull(keys);
@@ -80,7 +106,9 @@ public final class RunningAgent implements AutoCloseable {
     return kmsIdentity;
   }
 
-  /** The decrypted environment (names, values, the key version that opened it; NONE without a blob). */
+  /**
+   * The decrypted environment (names, values, the key version that opened it; NONE without a blob).
+   */
   public DecryptedEnv env() {
     return env;
   }

@@ -24,9 +24,10 @@ final class AgentFixture {
   static final AppId APP = AppId.fromHex("11".repeat(20));
   static final InstanceId INSTANCE = InstanceId.fromHex("22".repeat(20));
   static final byte[] OS_IMAGE = HexFormat.of().parseHex("33".repeat(32));
-  static final String COMPOSE = "{\"manifest_version\":2,\"name\":\"demo-llm\",\"runner\":\"docker-compose\","
-      + "\"description\":\"Grüße — 推理\",\"docker_compose_file\":\"services:\\n  vllm:\\n    image: vllm/vllm-openai\\n\",\"key_provider\":\"kms\","
-      + "\"public_sysinfo\":true}";
+  static final String COMPOSE =
+      "{\"manifest_version\":2,\"name\":\"demo-llm\",\"runner\":\"docker-compose\","
+          + "\"description\":\"Grüße — 推理\",\"docker_compose_file\":\"services:\\n  vllm:\\n    image: vllm/vllm-openai\\n\",\"key_provider\":\"kms\","
+          + "\"public_sysinfo\":true}";
 
   /** Sleeps recorded instead of slept. */
   static final class RecordingSleeper implements Backoff.Sleeper {
@@ -43,32 +44,74 @@ final class AgentFixture {
   private AgentFixture() {}
 
   static CvmIdentity identity(String compose) {
-    return new CvmIdentity(APP, INSTANCE, OS_IMAGE, AppCompose.parse(compose.getBytes(StandardCharsets.UTF_8)));
+    return new CvmIdentity(
+        APP, INSTANCE, OS_IMAGE, AppCompose.parse(compose.getBytes(StandardCharsets.UTF_8)));
   }
 
   static KmsAuthorizer.KmsRegistry registering(TestKms kms) {
     return KmsAuthorizer.KmsRegistry.allowing(Set.of(kms.identity.mrAggregated()));
   }
 
-  static RunningAgent boot(TestKms kms, String compose, KmsAuthorizer.KmsRegistry registry, int attempts,
-      Backoff.Sleeper sleeper, GpuEvidenceProvider gpu) throws BootFailure {
+  static RunningAgent boot(
+      TestKms kms,
+      String compose,
+      KmsAuthorizer.KmsRegistry registry,
+      int attempts,
+      Backoff.Sleeper sleeper,
+      GpuEvidenceProvider gpu)
+      throws BootFailure {
     return boot(kms, compose, registry, null, attempts, sleeper, gpu);
   }
 
-  static RunningAgent boot(TestKms kms, String compose, KmsAuthorizer.KmsRegistry registry,
-      org.teekms.agent.boot.PublishedKmsIdentity.Registry published, int attempts, Backoff.Sleeper sleeper,
-      GpuEvidenceProvider gpu) throws BootFailure {
-    return boot(kms, compose, registry, published, attempts, sleeper, gpu, org.teekms.agent.env.EnvSettings.NONE);
+  static RunningAgent boot(
+      TestKms kms,
+      String compose,
+      KmsAuthorizer.KmsRegistry registry,
+      org.teekms.agent.boot.PublishedKmsIdentity.Registry published,
+      int attempts,
+      Backoff.Sleeper sleeper,
+      GpuEvidenceProvider gpu)
+      throws BootFailure {
+    return boot(
+        kms,
+        compose,
+        registry,
+        published,
+        attempts,
+        sleeper,
+        gpu,
+        org.teekms.agent.env.EnvSettings.NONE);
   }
 
-  static RunningAgent boot(TestKms kms, String compose, KmsAuthorizer.KmsRegistry registry,
-      org.teekms.agent.boot.PublishedKmsIdentity.Registry published, int attempts, Backoff.Sleeper sleeper,
-      GpuEvidenceProvider gpu, org.teekms.agent.env.EnvSettings env) throws BootFailure {
+  static RunningAgent boot(
+      TestKms kms,
+      String compose,
+      KmsAuthorizer.KmsRegistry registry,
+      org.teekms.agent.boot.PublishedKmsIdentity.Registry published,
+      int attempts,
+      Backoff.Sleeper sleeper,
+      GpuEvidenceProvider gpu,
+      org.teekms.agent.env.EnvSettings env)
+      throws BootFailure {
     SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false);
     RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
-    return AgentBoot.boot(identity(compose), cvm, log, gpu, SimulatedRaTls.verifier(), registry, published,
-        new AgentBoot.Settings("127.0.0.1", kms.port(), new Backoff(Duration.ofMillis(10), Duration.ofMillis(50),
-            attempts), Duration.ofSeconds(20), Duration.ofHours(1), env), SimulatedRaTls.CLOCK, sleeper);
+    return AgentBoot.boot(
+        identity(compose),
+        cvm,
+        log,
+        gpu,
+        SimulatedRaTls.verifier(),
+        registry,
+        published,
+        new AgentBoot.Settings(
+            "127.0.0.1",
+            kms.port(),
+            new Backoff(Duration.ofMillis(10), Duration.ofMillis(50), attempts),
+            Duration.ofSeconds(20),
+            Duration.ofHours(1),
+            env),
+        SimulatedRaTls.CLOCK,
+        sleeper);
   }
 
   static RunningAgent boot(TestKms kms) throws BootFailure {

@@ -22,7 +22,10 @@ import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.keys.DestroyedSecretException;
 
-/** {@code teekms-agent run}'s wiring from a configuration file, with the seeded TDX simulator explicitly enabled. */
+/**
+ * {@code teekms-agent run}'s wiring from a configuration file, with the seeded TDX simulator
+ * explicitly enabled.
+ */
 class AgentRuntimeTest {
   static final String SEED = "5eed5eed5eed5eed";
   @TempDir Path dir;
@@ -54,21 +57,32 @@ class AgentRuntimeTest {
 
   @Test
   void runStartsEverythingFromConfigurationAndCloseDestroysTheKeys() throws Exception {
-    SimulatedTdx platform = SimulatedTdx.enableSeeded("AgentRuntimeTest KMS", SimulatedRaTls.CLOCK,
-        HexFormat.of().parseHex(SEED));
-    try (TestKms kms = new TestKms("{\"name\":\"kms\"}", platform); FakeOpenAi upstream = new FakeOpenAi()) {
-      kms.allow(AgentFixture.APP, AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
-          .composeHash());
-      AgentRuntime rt = AgentRuntime.start(new AgentConfig(config(kms, upstream)), d -> { });
+    SimulatedTdx platform =
+        SimulatedTdx.enableSeeded(
+            "AgentRuntimeTest KMS", SimulatedRaTls.CLOCK, HexFormat.of().parseHex(SEED));
+    try (TestKms kms = new TestKms("{\"name\":\"kms\"}", platform);
+        FakeOpenAi upstream = new FakeOpenAi()) {
+      kms.allow(
+          AgentFixture.APP,
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+      AgentRuntime rt = AgentRuntime.start(new AgentConfig(config(kms, upstream)), d -> {});
       try {
-        UnixHttpClient.Response key = UnixHttpClient.post(rt.apiSocket(), "/GetKey", "{\"path\":\"a\"}");
+        UnixHttpClient.Response key =
+            UnixHttpClient.post(rt.apiSocket(), "/GetKey", "{\"path\":\"a\"}");
         assertEquals(200, key.status(), key.body());
         assertEquals(64, new ObjectMapper().readTree(key.body()).get("key").asText().length());
         int port = rt.proxy().orElseThrow().port();
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/v1/chat/completions")).header("Authorization", "Bearer tok-123")
-            .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"messages\":[]}")).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                        .header("Authorization", "Bearer tok-123")
+                        .POST(
+                            HttpRequest.BodyPublishers.ofString(
+                                "{\"model\":\"demo\",\"messages\":[]}"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode());
         assertTrue(Files.exists(dir.resolve("admin.sock")));
       } finally {
@@ -81,11 +95,15 @@ class AgentRuntimeTest {
 
   @Test
   void aKmsOnAnotherPlatformIsNotTrusted() throws Exception {
-    try (TestKms kms = new TestKms("{\"name\":\"kms\"}"); FakeOpenAi upstream = new FakeOpenAi()) {
-      kms.allow(AgentFixture.APP, AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
-          .composeHash());
-      BootFailure f = assertThrows(BootFailure.class,
-          () -> AgentRuntime.start(new AgentConfig(config(kms, upstream)), d -> { }));
+    try (TestKms kms = new TestKms("{\"name\":\"kms\"}");
+        FakeOpenAi upstream = new FakeOpenAi()) {
+      kms.allow(
+          AgentFixture.APP,
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+      BootFailure f =
+          assertThrows(
+              BootFailure.class,
+              () -> AgentRuntime.start(new AgentConfig(config(kms, upstream)), d -> {}));
       assertEquals("RETRIES_EXHAUSTED", f.reason());
       assertEquals(0, kms.getAppKeysCalls.get());
     }

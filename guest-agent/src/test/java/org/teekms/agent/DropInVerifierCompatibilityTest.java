@@ -36,21 +36,23 @@ import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.ratls.SimulatedRaTls;
-import org.teekms.crypto.Bytes;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.verifier.SignedResponseVerifier;
 import org.teekms.verifier.SignedText;
 
 /**
- * The proxy as a drop-in for NEAR AI's and Redpill's public verifiers (docs/verifiable-inference.md §3): their checks,
- * re-implemented independently in near-chat-verifier.mjs, accept our signatures and reports in both algorithms; the
- * report is public, honours signing_address (older key versions included) and signing_algo; and our own verifier
- * still checks everything, the model id of the near-model text on top.
+ * The proxy as a drop-in for NEAR AI's and Redpill's public verifiers (docs/verifiable-inference.md
+ * §3): their checks, re-implemented independently in near-chat-verifier.mjs, accept our signatures
+ * and reports in both algorithms; the report is public, honours signing_address (older key versions
+ * included) and signing_algo; and our own verifier still checks everything, the model id of the
+ * near-model text on top.
  *
- * <p>Two agents of the same app: {@code before} booted at key version 1, {@code after} booted once the app rotated to
- * version 2 (it holds versions 1 and 2), each behind a proxy signing the near-model text with a bearer token.
+ * <p>Two agents of the same app: {@code before} booted at key version 1, {@code after} booted once
+ * the app rotated to version 2 (it holds versions 1 and 2), each behind a proxy signing the
+ * near-model text with a bearer token.
  */
 class DropInVerifierCompatibilityTest {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -76,27 +78,51 @@ class DropInVerifierCompatibilityTest {
     kms.allow(AgentFixture.APP, SigningProxyTest.compose().composeHash());
     upstream = new FakeOpenAi();
     vertx = Vertx.vertx();
-    before = AgentFixture.boot(kms, AgentFixture.COMPOSE, AgentFixture.registering(kms), 2,
-        new AgentFixture.RecordingSleeper(), gpu);
+    before =
+        AgentFixture.boot(
+            kms,
+            AgentFixture.COMPOSE,
+            AgentFixture.registering(kms),
+            2,
+            new AgentFixture.RecordingSleeper(),
+            gpu);
     signerBefore = ResponseSigner.forAgent(before.keys(), SignedText.Format.NEAR_MODEL);
     proxyBefore = proxy(before, signerBefore);
     kms.policies.put(Bytes.copyOf(AgentFixture.APP.toBytes()), KeyVersionPolicy.initial().rotate());
-    after = AgentFixture.boot(kms, AgentFixture.COMPOSE, AgentFixture.registering(kms), 2,
-        new AgentFixture.RecordingSleeper(), gpu);
+    after =
+        AgentFixture.boot(
+            kms,
+            AgentFixture.COMPOSE,
+            AgentFixture.registering(kms),
+            2,
+            new AgentFixture.RecordingSleeper(),
+            gpu);
     signerAfter = ResponseSigner.forAgent(after.keys(), SignedText.Format.NEAR_MODEL);
     proxyAfter = proxy(after, signerAfter);
   }
 
   static SigningProxy proxy(RunningAgent agent, ResponseSigner signer) throws Exception {
-    return SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0, URI.create(upstream.url()),
-            Optional.empty(), Optional.of(TOKEN), 64 * 1024, 1 << 20, Duration.ofSeconds(5), Duration.ofSeconds(30)),
-        signer, new SignatureStore(100, Duration.ofMinutes(10), SimulatedRaTls.CLOCK),
+    return SigningProxy.start(
+        vertx,
+        new SigningProxy.Settings(
+            "127.0.0.1",
+            0,
+            URI.create(upstream.url()),
+            Optional.empty(),
+            Optional.of(TOKEN),
+            64 * 1024,
+            1 << 20,
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(30)),
+        signer,
+        new SignatureStore(100, Duration.ofMinutes(10), SimulatedRaTls.CLOCK),
         new AttestationReporter(agent, signer, new GuestApi(agent)));
   }
 
   @AfterAll
   static void stop() throws Exception {
-    for (AutoCloseable c : new AutoCloseable[] {proxyBefore, proxyAfter, signerBefore, signerAfter}) {
+    for (AutoCloseable c :
+        new AutoCloseable[] {proxyBefore, proxyAfter, signerBefore, signerAfter}) {
       if (c != null) {
         c.close();
       }
@@ -108,11 +134,16 @@ class DropInVerifierCompatibilityTest {
     kms.close();
   }
 
-  static HttpResponse<byte[]> send(SigningProxy p, String method, String path, byte[] body, String token)
-      throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + path))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofByteArray(body)).header("Content-Type", "application/json");
+  static HttpResponse<byte[]> send(
+      SigningProxy p, String method, String path, byte[] body, String token) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + path))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(body))
+            .header("Content-Type", "application/json");
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }
@@ -127,20 +158,30 @@ class DropInVerifierCompatibilityTest {
   record Exchange(byte[] request, byte[] response, String id) {}
 
   static Exchange chat(SigningProxy p, String content) throws Exception {
-    byte[] req = ("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] req =
+        ("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}")
+            .getBytes(StandardCharsets.UTF_8);
     HttpResponse<byte[]> r = send(p, "POST", "/v1/chat/completions", req, TOKEN);
     assertEquals(200, r.statusCode(), new String(r.body(), StandardCharsets.UTF_8));
     return new Exchange(req, r.body(), json(r).get("id").asText());
   }
 
   static SignedResponseVerifier verifier(byte[] nonce, boolean acceptNearText) {
-    return new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-        QuotePolicy.builder().build(), Instant.now(), Optional.of(SigningProxyTest.compose().composeHash()),
-        Optional.of(nonce), GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
-            .revocation(RevocationChecker.disabled()).build(), true, java.util.Set.of(SigningProxyTest.AGENT_OS),
-        CHAT, acceptNearText));
+    return new SignedResponseVerifier(
+        new SignedResponseVerifier.Settings(
+            new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+            request -> SimulatedRaTls.COLLATERAL,
+            QuotePolicy.builder().build(),
+            Instant.now(),
+            Optional.of(SigningProxyTest.compose().composeHash()),
+            Optional.of(nonce),
+            GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
+                .revocation(RevocationChecker.disabled())
+                .build(),
+            true,
+            java.util.Set.of(SigningProxyTest.AGENT_OS),
+            CHAT,
+            acceptNearText));
   }
 
   static byte[] nonce(int seed) {
@@ -155,16 +196,27 @@ class DropInVerifierCompatibilityTest {
     Path req = Files.write(dir.resolve("req-" + x.id()), x.request());
     Path resp = Files.write(dir.resolve("resp-" + x.id()), x.response());
     for (String algo : List.of("ecdsa", "ed25519")) {
-      NodeRunner.Result r = NodeRunner.node("near-chat-verifier.mjs", Map.of("BASE_URL", "http://127.0.0.1:"
-          + proxyAfter.port(), "API_KEY", TOKEN), List.of(x.id(), req.toString(), resp.toString(), "demo", algo));
+      NodeRunner.Result r =
+          NodeRunner.node(
+              "near-chat-verifier.mjs",
+              Map.of("BASE_URL", "http://127.0.0.1:" + proxyAfter.port(), "API_KEY", TOKEN),
+              List.of(x.id(), req.toString(), resp.toString(), "demo", algo));
       assertEquals(0, r.exit(), r.stderr());
       JsonNode out = JSON.readTree(r.stdout());
       assertEquals(200, out.get("signatureStatus").asInt(), out.toString());
       assertEquals(200, out.get("reportStatus").asInt(), "fetched without credentials: " + out);
       assertEquals(3, out.get("textParts").asInt(), "model:request_hash:response_hash");
       assertEquals(SignedText.SIGNATURE_KIND, out.get("signatureKind").asText());
-      for (String check : List.of("requestHashMatches", "responseHashMatches", "signatureValid", "attestationFound",
-          "allAttestationsHasSigner", "bindsAddress", "embedsNonce", "gpuNonceMatches")) {
+      for (String check :
+          List.of(
+              "requestHashMatches",
+              "responseHashMatches",
+              "signatureValid",
+              "attestationFound",
+              "allAttestationsHasSigner",
+              "bindsAddress",
+              "embedsNonce",
+              "gpuNonceMatches")) {
         assertTrue(out.path(check).asBoolean(), algo + " " + check + ": " + out);
       }
     }
@@ -175,34 +227,56 @@ class DropInVerifierCompatibilityTest {
     HttpResponse<byte[]> report = send(proxyAfter, "GET", "/v1/attestation/report", null, null);
     assertEquals(200, report.statusCode(), new String(report.body(), StandardCharsets.UTF_8));
     assertEquals(signerAfter.address(), json(report).get("signing_address").asText());
-    assertEquals(200, send(proxyAfter, "GET", "/v1/attestation/report", null, "wrong").statusCode());
-    assertEquals(401, send(proxyAfter, "POST", "/v1/chat/completions", "{\"model\":\"demo\"}".getBytes(
-        StandardCharsets.UTF_8), null).statusCode());
+    assertEquals(
+        200, send(proxyAfter, "GET", "/v1/attestation/report", null, "wrong").statusCode());
+    assertEquals(
+        401,
+        send(
+                proxyAfter,
+                "POST",
+                "/v1/chat/completions",
+                "{\"model\":\"demo\"}".getBytes(StandardCharsets.UTF_8),
+                null)
+            .statusCode());
     assertEquals(401, send(proxyAfter, "GET", "/v1/signature/chatcmpl-1", null, null).statusCode());
     assertEquals(401, send(proxyAfter, "GET", "/v1/models", null, null).statusCode());
-    assertEquals(401, send(proxyAfter, "POST", "/v1/attestation/report", new byte[0], null).statusCode(),
+    assertEquals(
+        401,
+        send(proxyAfter, "POST", "/v1/attestation/report", new byte[0], null).statusCode(),
         "only GET of the report is public");
   }
 
   @Test
   void aVerifierPageOnAnotherOriginMayReadTheReportAndSignaturesButNotChat() throws Exception {
-    HttpResponse<byte[]> preflight = send(proxyAfter, "OPTIONS", "/v1/signature/chatcmpl-1", null, null);
+    HttpResponse<byte[]> preflight =
+        send(proxyAfter, "OPTIONS", "/v1/signature/chatcmpl-1", null, null);
     assertEquals(204, preflight.statusCode());
     assertEquals("*", preflight.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
-    assertEquals("Authorization", preflight.headers().firstValue("Access-Control-Allow-Headers").orElse(null));
-    assertEquals("*", send(proxyAfter, "GET", "/v1/attestation/report", null, null).headers()
-        .firstValue("Access-Control-Allow-Origin").orElse(null));
-    HttpResponse<byte[]> signature = send(proxyAfter, "GET", "/v1/signature/chatcmpl-1", null, null);
+    assertEquals(
+        "Authorization",
+        preflight.headers().firstValue("Access-Control-Allow-Headers").orElse(null));
+    assertEquals(
+        "*",
+        send(proxyAfter, "GET", "/v1/attestation/report", null, null)
+            .headers()
+            .firstValue("Access-Control-Allow-Origin")
+            .orElse(null));
+    HttpResponse<byte[]> signature =
+        send(proxyAfter, "GET", "/v1/signature/chatcmpl-1", null, null);
     assertEquals(401, signature.statusCode(), "the token is still required");
     assertEquals("*", signature.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
     HttpResponse<byte[]> chat = send(proxyAfter, "OPTIONS", "/v1/chat/completions", null, null);
     assertEquals(401, chat.statusCode());
-    assertTrue(chat.headers().firstValue("Access-Control-Allow-Origin").isEmpty(), "chat is not cross-origin readable");
+    assertTrue(
+        chat.headers().firstValue("Access-Control-Allow-Origin").isEmpty(),
+        "chat is not cross-origin readable");
   }
 
   @Test
   void theReportCarriesAllAndModelAttestationsEqualToItself() throws Exception {
-    JsonNode report = json(send(proxyAfter, "GET", "/v1/attestation/report?nonce=" + "ab".repeat(32), null, null));
+    JsonNode report =
+        json(
+            send(proxyAfter, "GET", "/v1/attestation/report?nonce=" + "ab".repeat(32), null, null));
     ObjectNode bare = ((ObjectNode) report).deepCopy();
     bare.remove(List.of("all_attestations", "model_attestations"));
     assertEquals(1, report.get("all_attestations").size());
@@ -210,32 +284,54 @@ class DropInVerifierCompatibilityTest {
     assertEquals(bare, report.get("all_attestations").get(0));
     assertEquals(bare, report.get("model_attestations").get(0));
     assertEquals(2, report.get("key_version").asInt());
-    for (String field : List.of("signing_address", "signing_algo", "request_nonce", "intel_quote", "nvidia_payload",
-        "event_log", "info")) {
+    for (String field :
+        List.of(
+            "signing_address",
+            "signing_algo",
+            "request_nonce",
+            "intel_quote",
+            "nvidia_payload",
+            "event_log",
+            "info")) {
       assertTrue(report.has(field), field);
     }
   }
 
   @Test
   void anUnknownSigningAddressIs404AndAnUnsupportedAlgorithmIs400() throws Exception {
-    for (String address : List.of("0x" + "12".repeat(20), "12".repeat(32), "not-an-address", "0x")) {
-      HttpResponse<byte[]> r = send(proxyAfter, "GET", "/v1/attestation/report?signing_address=" + address, null,
-          null);
+    for (String address :
+        List.of("0x" + "12".repeat(20), "12".repeat(32), "not-an-address", "0x")) {
+      HttpResponse<byte[]> r =
+          send(proxyAfter, "GET", "/v1/attestation/report?signing_address=" + address, null, null);
       assertEquals(404, r.statusCode(), address);
       assertFalse(new String(r.body(), StandardCharsets.UTF_8).contains("Exception"));
     }
     // an Ed25519 signer asked for as ECDSA (and the reverse) is not ours either
-    assertEquals(404, send(proxyAfter, "GET", "/v1/attestation/report?signing_algo=ecdsa&signing_address="
-        + signerAfter.find("ed25519", null).orElseThrow().address(), null, null).statusCode());
+    assertEquals(
+        404,
+        send(
+                proxyAfter,
+                "GET",
+                "/v1/attestation/report?signing_algo=ecdsa&signing_address="
+                    + signerAfter.find("ed25519", null).orElseThrow().address(),
+                null,
+                null)
+            .statusCode());
     for (String algo : List.of("rsa", "ECDSA", "secp256k1", "")) {
-      HttpResponse<byte[]> r = send(proxyAfter, "GET", "/v1/attestation/report?signing_algo=" + algo, null, null);
+      HttpResponse<byte[]> r =
+          send(proxyAfter, "GET", "/v1/attestation/report?signing_algo=" + algo, null, null);
       assertEquals(400, r.statusCode(), algo);
-      assertEquals("unsupported signing_algo; this proxy signs with ecdsa or ed25519",
+      assertEquals(
+          "unsupported signing_algo; this proxy signs with ecdsa or ed25519",
           json(r).at("/error/message").asText());
-      assertEquals(400, send(proxyAfter, "GET", "/v1/signature/any?signing_algo=" + algo, null, TOKEN)
-          .statusCode(), algo);
+      assertEquals(
+          400,
+          send(proxyAfter, "GET", "/v1/signature/any?signing_algo=" + algo, null, TOKEN)
+              .statusCode(),
+          algo);
     }
-    JsonNode ed = json(send(proxyAfter, "GET", "/v1/attestation/report?signing_algo=ed25519", null, null));
+    JsonNode ed =
+        json(send(proxyAfter, "GET", "/v1/attestation/report?signing_algo=ed25519", null, null));
     assertEquals("ed25519", ed.get("signing_algo").asText());
     assertEquals(64, ed.get("signing_address").asText().length());
   }
@@ -244,56 +340,111 @@ class DropInVerifierCompatibilityTest {
   void aSignatureMadeBeforeTheRotationStaysCheckableAgainstAFreshReport() throws Exception {
     assertEquals(1, before.keys().currentVersion());
     assertEquals(2, after.keys().currentVersion());
-    assertNotEquals(signerBefore.address(), signerAfter.address(), "the rotation changed the signing key");
+    assertNotEquals(
+        signerBefore.address(), signerAfter.address(), "the rotation changed the signing key");
     Exchange x = chat(proxyBefore, "before the rotation");
     for (String algo : List.of("ecdsa", "ed25519")) {
-      byte[] sig = send(proxyBefore, "GET", "/v1/signature/" + x.id() + "?signing_algo=" + algo, null, TOKEN).body();
+      byte[] sig =
+          send(proxyBefore, "GET", "/v1/signature/" + x.id() + "?signing_algo=" + algo, null, TOKEN)
+              .body();
       String signer = JSON.readTree(sig).get("signing_address").asText();
       byte[] nonce = nonce(algo.length());
-      HttpResponse<byte[]> r = send(proxyAfter, "GET", "/v1/attestation/report?signing_algo=" + algo
-          + "&signing_address=" + signer + "&nonce=" + HexFormat.of().formatHex(nonce), null, null);
+      HttpResponse<byte[]> r =
+          send(
+              proxyAfter,
+              "GET",
+              "/v1/attestation/report?signing_algo="
+                  + algo
+                  + "&signing_address="
+                  + signer
+                  + "&nonce="
+                  + HexFormat.of().formatHex(nonce),
+              null,
+              null);
       assertEquals(200, r.statusCode(), algo + ": " + new String(r.body(), StandardCharsets.UTF_8));
       assertEquals(signer, json(r).get("signing_address").asText());
       assertEquals(1, json(r).get("key_version").asInt());
-      SignedResponseVerifier.Verdict v = verifier(nonce, true).verify(r.body(), sig, x.request(), x.response());
+      SignedResponseVerifier.Verdict v =
+          verifier(nonce, true).verify(r.body(), sig, x.request(), x.response());
       assertTrue(v.valid(), algo + ": " + v.details().toPrettyString());
       // the current report names the new signer: the old signature does not check against it
-      byte[] current = send(proxyAfter, "GET", "/v1/attestation/report?signing_algo=" + algo + "&nonce="
-          + HexFormat.of().formatHex(nonce), null, null).body();
-      assertEquals("SIGNER_MISMATCH", verifier(nonce, true).verify(current, sig, x.request(), x.response())
-          .failure(), algo);
+      byte[] current =
+          send(
+                  proxyAfter,
+                  "GET",
+                  "/v1/attestation/report?signing_algo="
+                      + algo
+                      + "&nonce="
+                      + HexFormat.of().formatHex(nonce),
+                  null,
+                  null)
+              .body();
+      assertEquals(
+          "SIGNER_MISMATCH",
+          verifier(nonce, true).verify(current, sig, x.request(), x.response()).failure(),
+          algo);
     }
     // ECDSA addresses are matched by value: any hex case
-    assertEquals(200, send(proxyAfter, "GET", "/v1/attestation/report?signing_address="
-        + signerBefore.address().toLowerCase(java.util.Locale.ROOT), null, null).statusCode());
+    assertEquals(
+        200,
+        send(
+                proxyAfter,
+                "GET",
+                "/v1/attestation/report?signing_address="
+                    + signerBefore.address().toLowerCase(java.util.Locale.ROOT),
+                null,
+                null)
+            .statusCode());
   }
 
   @Test
   void theModelCommittingTextIsVerifiedAndATamperedModelIdRefused() throws Exception {
     Exchange x = chat(proxyAfter, "which model are you?");
-    ObjectNode sig = (ObjectNode) json(send(proxyAfter, "GET", "/v1/signature/" + x.id(), null, TOKEN));
-    assertEquals(SignedText.modelTextOfBodies("demo", x.request(), x.response()), sig.get("text").asText());
+    ObjectNode sig =
+        (ObjectNode) json(send(proxyAfter, "GET", "/v1/signature/" + x.id(), null, TOKEN));
+    assertEquals(
+        SignedText.modelTextOfBodies("demo", x.request(), x.response()), sig.get("text").asText());
     byte[] nonce = nonce(7);
-    byte[] report = send(proxyAfter, "GET", "/v1/attestation/report?nonce=" + HexFormat.of().formatHex(nonce),
-        null, null).body();
-    SignedResponseVerifier.Verdict ok = verifier(nonce, true).verify(report, JSON.writeValueAsBytes(sig),
-        x.request(), x.response());
+    byte[] report =
+        send(
+                proxyAfter,
+                "GET",
+                "/v1/attestation/report?nonce=" + HexFormat.of().formatHex(nonce),
+                null,
+                null)
+            .body();
+    SignedResponseVerifier.Verdict ok =
+        verifier(nonce, true)
+            .verify(report, JSON.writeValueAsBytes(sig), x.request(), x.response());
     assertTrue(ok.valid(), ok.details().toPrettyString());
-    assertEquals("TEXT_FORMAT_NOT_ACCEPTED", verifier(nonce, false).verify(report, JSON.writeValueAsBytes(sig),
-        x.request(), x.response()).failure(), "no endpoint is bound: accepted only when asked");
+    assertEquals(
+        "TEXT_FORMAT_NOT_ACCEPTED",
+        verifier(nonce, false)
+            .verify(report, JSON.writeValueAsBytes(sig), x.request(), x.response())
+            .failure(),
+        "no endpoint is bound: accepted only when asked");
     ObjectNode tampered = sig.deepCopy();
     tampered.put("text", "gpt-5" + sig.get("text").asText().substring("demo".length()));
-    SignedResponseVerifier.Verdict bad = verifier(nonce, true).verify(report, JSON.writeValueAsBytes(tampered),
-        x.request(), x.response());
+    SignedResponseVerifier.Verdict bad =
+        verifier(nonce, true)
+            .verify(report, JSON.writeValueAsBytes(tampered), x.request(), x.response());
     assertEquals("MODEL_MISMATCH", bad.failure(), bad.details().toPrettyString());
     ObjectNode otherKind = sig.deepCopy();
     otherKind.put("signature_kind", "gateway_tee");
-    assertEquals("SIGNATURE_KIND_UNSUPPORTED", verifier(nonce, true).verify(report,
-        JSON.writeValueAsBytes(otherKind), x.request(), x.response()).failure());
+    assertEquals(
+        "SIGNATURE_KIND_UNSUPPORTED",
+        verifier(nonce, true)
+            .verify(report, JSON.writeValueAsBytes(otherKind), x.request(), x.response())
+            .failure());
     // A request the proxy cannot commit to a model for is refused before it reaches the model.
     int before = upstream.received.size();
-    HttpResponse<byte[]> noModel = send(proxyAfter, "POST", "/v1/chat/completions",
-        "{\"messages\":[]}".getBytes(StandardCharsets.UTF_8), TOKEN);
+    HttpResponse<byte[]> noModel =
+        send(
+            proxyAfter,
+            "POST",
+            "/v1/chat/completions",
+            "{\"messages\":[]}".getBytes(StandardCharsets.UTF_8),
+            TOKEN);
     assertEquals(400, noModel.statusCode());
     assertEquals(before, upstream.received.size());
   }

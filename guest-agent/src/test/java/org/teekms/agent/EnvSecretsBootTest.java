@@ -39,36 +39,42 @@ import org.teekms.keys.KeyRequest;
 import org.teekms.keys.KeyVersionPolicy;
 
 /**
- * The agent opens the encrypted environment at boot, after GetAppKeys: the real dstack SDK's blob reaches the app
- * through the 0600 files; a tampered or truncated blob, another app's key, a retired version or a variable outside
- * {@code allowed_envs} fails the boot with its reason, and the value (a marker) appears in no error and no log line.
+ * The agent opens the encrypted environment at boot, after GetAppKeys: the real dstack SDK's blob
+ * reaches the app through the 0600 files; a tampered or truncated blob, another app's key, a
+ * retired version or a variable outside {@code allowed_envs} fails the boot with its reason, and
+ * the value (a marker) appears in no error and no log line.
  */
 class EnvSecretsBootTest {
   private static final String MARKER = "sk-MARKER-d41d8cd98f00b204";
-  private static final String COMPOSE = "{\"manifest_version\":2,\"name\":\"env-app\",\"key_provider\":\"kms\","
-      + "\"allowed_envs\":[\"UPSTREAM_TOKEN\",\"MODEL\"],\"public_sysinfo\":true}";
+  private static final String COMPOSE =
+      "{\"manifest_version\":2,\"name\":\"env-app\",\"key_provider\":\"kms\","
+          + "\"allowed_envs\":[\"UPSTREAM_TOKEN\",\"MODEL\"],\"public_sysinfo\":true}";
   private static TestKms kms;
   private final List<String> logLines = new CopyOnWriteArrayList<>();
-  private final Handler capture = new Handler() {
-    @Override
-    public void publish(LogRecord r) {
-      logLines.add(String.valueOf(r.getMessage()) + " " + (r.getThrown() == null ? "" : r.getThrown().toString()));
-    }
+  private final Handler capture =
+      new Handler() {
+        @Override
+        public void publish(LogRecord r) {
+          logLines.add(
+              String.valueOf(r.getMessage())
+                  + " "
+                  + (r.getThrown() == null ? "" : r.getThrown().toString()));
+        }
 
-    @Override
-    public void flush() {}
+        @Override
+        public void flush() {}
 
-    @Override
-    public void close() {}
-  };
+        @Override
+        public void close() {}
+      };
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @BeforeAll
   static void start() throws Exception {
     kms = new TestKms("{\"name\":\"kms\"}");
-    kms.allow(AgentFixture.APP, AppCompose.parse(COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+    kms.allow(
+        AgentFixture.APP, AppCompose.parse(COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
   }
 
   @AfterAll
@@ -89,15 +95,20 @@ class EnvSecretsBootTest {
   }
 
   private static byte[] envPublicKey(AppId app, int version) {
-    try (DerivedKey k = kms.deriver.derive(KeyRequest.envEncryption(new org.teekms.keys.VersionRef(1, app, version)), new KeyVersionPolicy(
-        Math.max(version, 1), 1, Set.of()))) {
+    try (DerivedKey k =
+        kms.deriver.derive(
+            KeyRequest.envEncryption(new org.teekms.keys.VersionRef(1, app, version)),
+            new KeyVersionPolicy(Math.max(version, 1), 1, Set.of()))) {
       return k.publicKey();
     }
   }
 
   private static byte[] sdkEncrypt(byte[] publicKey, String envsJson) throws Exception {
-    NodeRunner.Result r = NodeRunner.node("env-compat.mjs", Map.of(),
-        List.of("encrypt", HexFormat.of().formatHex(publicKey), envsJson));
+    NodeRunner.Result r =
+        NodeRunner.node(
+            "env-compat.mjs",
+            Map.of(),
+            List.of("encrypt", HexFormat.of().formatHex(publicKey), envsJson));
     assertEquals(0, r.exit(), r.stderr());
     return HexFormat.of().parseHex(r.stdout().strip());
   }
@@ -105,9 +116,17 @@ class EnvSecretsBootTest {
   private RunningAgent boot(byte[] blob) throws Exception {
     Path file = dir.resolve(".encrypted-env");
     Files.write(file, blob);
-    EnvSettings env = new EnvSettings(Optional.of(file), true, Optional.of(dir.resolve("env")), false);
-    return AgentFixture.boot(kms, COMPOSE, AgentFixture.registering(kms), null, 2, new AgentFixture.RecordingSleeper(),
-        null, env);
+    EnvSettings env =
+        new EnvSettings(Optional.of(file), true, Optional.of(dir.resolve("env")), false);
+    return AgentFixture.boot(
+        kms,
+        COMPOSE,
+        AgentFixture.registering(kms),
+        null,
+        2,
+        new AgentFixture.RecordingSleeper(),
+        null,
+        env);
   }
 
   private BootFailure bootFails(byte[] blob) {
@@ -116,53 +135,79 @@ class EnvSecretsBootTest {
     return f;
   }
 
-  /** Every captured log line (a failed boot's reason is checked where it is thrown, in {@link #bootFails}). */
+  /**
+   * Every captured log line (a failed boot's reason is checked where it is thrown, in {@link
+   * #bootFails}).
+   */
   private void assertNoValueLogged() {
     logLines.forEach(l -> assertFalse(l.contains(MARKER), l));
   }
 
   @Test
   void theSdksSecretReachesTheAppThroughRootOnlyFiles() throws Exception {
-    byte[] blob = sdkEncrypt(envPublicKey(AgentFixture.APP, 1),
-        "[{\"key\":\"UPSTREAM_TOKEN\",\"value\":\"" + MARKER + " $x\"},{\"key\":\"MODEL\",\"value\":\"qwen\"}]");
+    byte[] blob =
+        sdkEncrypt(
+            envPublicKey(AgentFixture.APP, 1),
+            "[{\"key\":\"UPSTREAM_TOKEN\",\"value\":\""
+                + MARKER
+                + " $x\"},{\"key\":\"MODEL\",\"value\":\"qwen\"}]");
     try (RunningAgent agent = boot(blob)) {
       assertEquals(1, agent.env().keyVersion());
       assertEquals(Optional.of(MARKER + " $x"), agent.env().value("UPSTREAM_TOKEN"));
       Path shell = dir.resolve("env").resolve(EnvFiles.SHELL_FILE);
       Path json = dir.resolve("env").resolve(EnvFiles.JSON_FILE);
       assertEquals("MODEL=qwen\nUPSTREAM_TOKEN=\"" + MARKER + " \\$x\"\n", Files.readString(shell));
-      assertEquals("{\"MODEL\":\"qwen\",\"UPSTREAM_TOKEN\":\"" + MARKER + " $x\"}", Files.readString(json));
-      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(shell)));
+      assertEquals(
+          "{\"MODEL\":\"qwen\",\"UPSTREAM_TOKEN\":\"" + MARKER + " $x\"}", Files.readString(json));
+      assertEquals(
+          "rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(shell)));
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(json)));
-      assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("env"))));
-      assertFalse(System.getenv().values().stream().anyMatch(v -> v.contains(MARKER)), "never the agent's env");
+      assertEquals(
+          "rwx------",
+          PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("env"))));
+      assertFalse(
+          System.getenv().values().stream().anyMatch(v -> v.contains(MARKER)),
+          "never the agent's env");
     }
-    assertTrue(logLines.stream().anyMatch(l -> l.contains("key version 1") && l.contains("UPSTREAM_TOKEN")),
+    assertTrue(
+        logLines.stream()
+            .anyMatch(l -> l.contains("key version 1") && l.contains("UPSTREAM_TOKEN")),
         "the boot names the variables and the key version it used");
     assertNoValueLogged();
   }
 
   @Test
   void aTamperedBlobFailsTheBoot() throws Exception {
-    byte[] blob = EnvBlob.encrypt(EnvJson.encode(List.of(new EnvVar("UPSTREAM_TOKEN", MARKER))),
-        envPublicKey(AgentFixture.APP, 1), new SecureRandom());
+    byte[] blob =
+        EnvBlob.encrypt(
+            EnvJson.encode(List.of(new EnvVar("UPSTREAM_TOKEN", MARKER))),
+            envPublicKey(AgentFixture.APP, 1),
+            new SecureRandom());
     blob[50] ^= 0x10;
     assertEquals("ENV_DECRYPTION_FAILED", bootFails(blob).reason());
-    assertFalse(Files.exists(dir.resolve("env").resolve(EnvFiles.SHELL_FILE)), "nothing handed to the app");
+    assertFalse(
+        Files.exists(dir.resolve("env").resolve(EnvFiles.SHELL_FILE)), "nothing handed to the app");
     assertNoValueLogged();
   }
 
   @Test
   void aTruncatedBlobFailsTheBootAsMalformed() throws Exception {
-    byte[] blob = sdkEncrypt(envPublicKey(AgentFixture.APP, 1), "[{\"key\":\"MODEL\",\"value\":\"" + MARKER + "\"}]");
+    byte[] blob =
+        sdkEncrypt(
+            envPublicKey(AgentFixture.APP, 1),
+            "[{\"key\":\"MODEL\",\"value\":\"" + MARKER + "\"}]");
     assertEquals("ENV_BLOB_MALFORMED", bootFails(java.util.Arrays.copyOf(blob, 40)).reason());
-    assertEquals("ENV_DECRYPTION_FAILED", bootFails(java.util.Arrays.copyOf(blob, blob.length - 1)).reason());
+    assertEquals(
+        "ENV_DECRYPTION_FAILED",
+        bootFails(java.util.Arrays.copyOf(blob, blob.length - 1)).reason());
   }
 
   @Test
   void anotherAppsKeyDoesNotOpen() throws Exception {
-    byte[] blob = sdkEncrypt(envPublicKey(AppId.fromHex("99".repeat(20)), 1),
-        "[{\"key\":\"MODEL\",\"value\":\"" + MARKER + "\"}]");
+    byte[] blob =
+        sdkEncrypt(
+            envPublicKey(AppId.fromHex("99".repeat(20)), 1),
+            "[{\"key\":\"MODEL\",\"value\":\"" + MARKER + "\"}]");
     BootFailure f = bootFails(blob);
     assertEquals("ENV_DECRYPTION_FAILED", f.reason());
     assertTrue(f.getMessage().contains("[1]"), f.getMessage());
@@ -170,8 +215,13 @@ class EnvSecretsBootTest {
 
   @Test
   void aVariableOutsideAllowedEnvsIsRefusedByName() throws Exception {
-    byte[] blob = sdkEncrypt(envPublicKey(AgentFixture.APP, 1), "[{\"key\":\"MODEL\",\"value\":\"qwen\"},"
-        + "{\"key\":\"LD_PRELOAD\",\"value\":\"" + MARKER + "\"}]");
+    byte[] blob =
+        sdkEncrypt(
+            envPublicKey(AgentFixture.APP, 1),
+            "[{\"key\":\"MODEL\",\"value\":\"qwen\"},"
+                + "{\"key\":\"LD_PRELOAD\",\"value\":\""
+                + MARKER
+                + "\"}]");
     BootFailure f = bootFails(blob);
     assertEquals("ENV_NOT_ALLOWED", f.reason());
     assertTrue(f.getMessage().contains("LD_PRELOAD"), f.getMessage());
@@ -179,10 +229,16 @@ class EnvSecretsBootTest {
   }
 
   @Test
-  void aBlobForAnOlderServedVersionOpensAndReportsItsVersionUntilThatVersionIsRetired() throws Exception {
-    byte[] v1 = sdkEncrypt(envPublicKey(AgentFixture.APP, 1), "[{\"key\":\"MODEL\",\"value\":\"" + MARKER + "\"}]");
-    byte[] v2 = sdkEncrypt(envPublicKey(AgentFixture.APP, 2), "[{\"key\":\"MODEL\",\"value\":\"v2\"}]");
-    kms.policies.put(Bytes.copyOf(AgentFixture.APP.toBytes()), new KeyVersionPolicy(2, 1, Set.of()));
+  void aBlobForAnOlderServedVersionOpensAndReportsItsVersionUntilThatVersionIsRetired()
+      throws Exception {
+    byte[] v1 =
+        sdkEncrypt(
+            envPublicKey(AgentFixture.APP, 1),
+            "[{\"key\":\"MODEL\",\"value\":\"" + MARKER + "\"}]");
+    byte[] v2 =
+        sdkEncrypt(envPublicKey(AgentFixture.APP, 2), "[{\"key\":\"MODEL\",\"value\":\"v2\"}]");
+    kms.policies.put(
+        Bytes.copyOf(AgentFixture.APP.toBytes()), new KeyVersionPolicy(2, 1, Set.of()));
     try (RunningAgent agent = boot(v1)) {
       assertEquals(2, agent.keys().currentVersion());
       assertEquals(1, agent.env().keyVersion());
@@ -191,23 +247,47 @@ class EnvSecretsBootTest {
       assertEquals(2, agent.env().keyVersion());
       assertEquals(Optional.of("v2"), agent.env().value("MODEL"));
     }
-    kms.policies.put(Bytes.copyOf(AgentFixture.APP.toBytes()), new KeyVersionPolicy(2, 2, Set.of()));
+    kms.policies.put(
+        Bytes.copyOf(AgentFixture.APP.toBytes()), new KeyVersionPolicy(2, 2, Set.of()));
     assertEquals("ENV_DECRYPTION_FAILED", bootFails(v1).reason());
   }
 
   @Test
   void aMissingRequiredBlobFailsTheBoot() {
-    EnvSettings env = new EnvSettings(Optional.of(dir.resolve("absent")), true, Optional.empty(), false);
-    BootFailure f = assertThrows(BootFailure.class, () -> AgentFixture.boot(kms, COMPOSE,
-        AgentFixture.registering(kms), null, 2, new AgentFixture.RecordingSleeper(), null, env).close());
+    EnvSettings env =
+        new EnvSettings(Optional.of(dir.resolve("absent")), true, Optional.empty(), false);
+    BootFailure f =
+        assertThrows(
+            BootFailure.class,
+            () ->
+                AgentFixture.boot(
+                        kms,
+                        COMPOSE,
+                        AgentFixture.registering(kms),
+                        null,
+                        2,
+                        new AgentFixture.RecordingSleeper(),
+                        null,
+                        env)
+                    .close());
     assertEquals("ENV_UNAVAILABLE", f.reason());
   }
 
   @Test
   void withoutABlobTheAppGetsEmptyFiles() throws Exception {
-    EnvSettings env = new EnvSettings(Optional.of(dir.resolve("absent")), false, Optional.of(dir.resolve("env")), false);
-    try (RunningAgent agent = AgentFixture.boot(kms, COMPOSE, AgentFixture.registering(kms), null, 2,
-        new AgentFixture.RecordingSleeper(), null, env)) {
+    EnvSettings env =
+        new EnvSettings(
+            Optional.of(dir.resolve("absent")), false, Optional.of(dir.resolve("env")), false);
+    try (RunningAgent agent =
+        AgentFixture.boot(
+            kms,
+            COMPOSE,
+            AgentFixture.registering(kms),
+            null,
+            2,
+            new AgentFixture.RecordingSleeper(),
+            null,
+            env)) {
       assertEquals(0, agent.env().keyVersion());
       assertEquals("", Files.readString(dir.resolve("env").resolve(EnvFiles.SHELL_FILE)));
     }

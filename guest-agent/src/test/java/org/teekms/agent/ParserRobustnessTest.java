@@ -15,15 +15,18 @@ import java.util.Properties;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.teekms.agent.boot.AppCompose;
-import org.teekms.verifier.NvidiaPayload;
-import org.teekms.verifier.SignedResponseVerifier;
-import org.teekms.verifier.SignedText;
 import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.verifier.NvidiaPayload;
+import org.teekms.verifier.SignedResponseVerifier;
+import org.teekms.verifier.SignedText;
 
-/** Truncated, oversized and mutated inputs to every parser the agent exposes: typed errors, never a crash. */
+/**
+ * Truncated, oversized and mutated inputs to every parser the agent exposes: typed errors, never a
+ * crash.
+ */
 class ParserRobustnessTest {
   @Test
   void appComposeIsStrictWhereItMatters() {
@@ -32,10 +35,15 @@ class ParserRobustnessTest {
     assertEquals("demo-llm", c.name());
     assertEquals(SignedText.sha256(ok).length, c.composeHash().length);
     assertThrows(IllegalArgumentException.class, () -> AppCompose.parse(new byte[0]));
-    assertThrows(IllegalArgumentException.class, () -> AppCompose.parse(new byte[AppCompose.MAX_BYTES + 1]));
+    assertThrows(
+        IllegalArgumentException.class, () -> AppCompose.parse(new byte[AppCompose.MAX_BYTES + 1]));
     assertThrows(IllegalArgumentException.class, () -> AppCompose.parse("[1]".getBytes()));
-    assertThrows(IllegalArgumentException.class, () -> AppCompose.parse("{\"key_provider\":\"local\"}".getBytes()));
-    assertThrows(IllegalArgumentException.class, () -> AppCompose.parse("{\"key_provider_id\":\"abcd\"}".getBytes()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> AppCompose.parse("{\"key_provider\":\"local\"}".getBytes()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> AppCompose.parse("{\"key_provider_id\":\"abcd\"}".getBytes()));
     assertThrows(IllegalArgumentException.class, () -> AppCompose.parse("{\"name\":7}".getBytes()));
     Random rnd = new Random(1);
     for (int i = 0; i < 2000; i++) {
@@ -58,8 +66,12 @@ class ParserRobustnessTest {
     assertTrue(Arrays.equals(nonce, back.nonce()));
     assertEquals(sim.evidence(nonce).gpus().size(), back.evidence().gpus().size());
     assertThrows(IllegalArgumentException.class, () -> NvidiaPayload.decode(null));
-    assertThrows(IllegalArgumentException.class, () -> NvidiaPayload.decode("x".repeat(NvidiaPayload.MAX_CHARS + 1)));
-    assertThrows(IllegalArgumentException.class, () -> NvidiaPayload.decode(text.substring(0, text.length() / 2)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> NvidiaPayload.decode("x".repeat(NvidiaPayload.MAX_CHARS + 1)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> NvidiaPayload.decode(text.substring(0, text.length() / 2)));
     Random rnd = new Random(2);
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     for (int i = 0; i < 500; i++) {
@@ -73,19 +85,40 @@ class ParserRobustnessTest {
 
   @Test
   void theResponseVerifierNeverThrowsAndNeverAcceptsGarbage() {
-    SignedResponseVerifier v = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-        QuotePolicy.builder().build(), Instant.now(), Optional.empty(), Optional.empty(), null, false,
-        java.util.Set.of(), new SignedText.Endpoint("POST", "/v1/chat/completions"), false));
-    byte[] report = ("{\"signing_address\":\"0x" + "11".repeat(20) + "\",\"request_nonce\":\"" + "22".repeat(32)
-        + "\",\"intel_quote\":\"" + "00".repeat(700) + "\",\"event_log\":\"[]\",\"nvidia_payload\":null}")
-        .getBytes(StandardCharsets.UTF_8);
-    byte[] sig = ("{\"text\":\"a:b\",\"signature\":\"0x" + "33".repeat(65) + "\",\"signing_address\":\"0x"
-        + "11".repeat(20) + "\",\"signing_algo\":\"ecdsa\"}").getBytes(StandardCharsets.UTF_8);
+    SignedResponseVerifier v =
+        new SignedResponseVerifier(
+            new SignedResponseVerifier.Settings(
+                new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+                request -> SimulatedRaTls.COLLATERAL,
+                QuotePolicy.builder().build(),
+                Instant.now(),
+                Optional.empty(),
+                Optional.empty(),
+                null,
+                false,
+                java.util.Set.of(),
+                new SignedText.Endpoint("POST", "/v1/chat/completions"),
+                false));
+    byte[] report =
+        ("{\"signing_address\":\"0x"
+                + "11".repeat(20)
+                + "\",\"request_nonce\":\""
+                + "22".repeat(32)
+                + "\",\"intel_quote\":\""
+                + "00".repeat(700)
+                + "\",\"event_log\":\"[]\",\"nvidia_payload\":null}")
+            .getBytes(StandardCharsets.UTF_8);
+    byte[] sig =
+        ("{\"text\":\"a:b\",\"signature\":\"0x"
+                + "33".repeat(65)
+                + "\",\"signing_address\":\"0x"
+                + "11".repeat(20)
+                + "\",\"signing_algo\":\"ecdsa\"}")
+            .getBytes(StandardCharsets.UTF_8);
     Random rnd = new Random(3);
     for (int i = 0; i < 1000; i++) {
-      SignedResponseVerifier.Verdict verdict = v.verify(mutate(report, rnd), mutate(sig, rnd), new byte[i % 7],
-          new byte[i % 5]);
+      SignedResponseVerifier.Verdict verdict =
+          v.verify(mutate(report, rnd), mutate(sig, rnd), new byte[i % 7], new byte[i % 5]);
       assertFalse(verdict.valid());
       assertTrue(verdict.failure() != null && !verdict.failure().isEmpty());
     }
@@ -96,7 +129,8 @@ class ParserRobustnessTest {
     assertTrue(SignedText.recover("x", "0x12").isEmpty());
     assertTrue(SignedText.recover("x", "not hex").isEmpty());
     assertTrue(SignedText.recover("x", "0x" + "00".repeat(65)).isEmpty());
-    assertEquals("\u0019Ethereum Signed Message:\n3abc",
+    assertEquals(
+        "\u0019Ethereum Signed Message:\n3abc",
         new String(SignedText.personalMessage("abc"), StandardCharsets.UTF_8));
   }
 

@@ -24,8 +24,8 @@ import org.teekms.keys.RootKeyring;
 import org.web3j.crypto.Credentials;
 
 /**
- * A KMS the registry lists must also serve the KMS identity published there (real local chain): unpublished, another
- * root, another CA certificate = the agent refuses to boot, with the reason.
+ * A KMS the registry lists must also serve the KMS identity published there (real local chain):
+ * unpublished, another root, another CA certificate = the agent refuses to boot, with the reason.
  */
 class PublishedKmsIdentityTest {
 
@@ -34,7 +34,8 @@ class PublishedKmsIdentityTest {
   }
 
   /** A registry on anvil listing {@code kms} as an allowed KMS; returns its reader config. */
-  private static PolicyReaderConfig registryListing(AnvilNode anvil, TestKms kms, KmsRegistry[] out) throws Exception {
+  private static PolicyReaderConfig registryListing(AnvilNode anvil, TestKms kms, KmsRegistry[] out)
+      throws Exception {
     ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID);
     Credentials operator = anvil.fundedAccount();
     KmsRegistry registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
@@ -45,19 +46,28 @@ class PublishedKmsIdentityTest {
     registry.setTcbPolicy(List.of("UpToDate"), List.of());
     out[0] = registry;
     return PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
-        .withConfirmations(0, false).withCache(Duration.ZERO, 0);
+        .withConfirmations(0, false)
+        .withCache(Duration.ZERO, 0);
   }
 
   private static RunningAgent boot(TestKms kms, PolicyReaderConfig config) throws BootFailure {
-    return AgentFixture.boot(kms, AgentFixture.COMPOSE, new ChainKmsRegistry(new ChainPolicyReader(config)),
-        PublishedKmsIdentity.onChain(config), 1, new AgentFixture.RecordingSleeper(), null);
+    return AgentFixture.boot(
+        kms,
+        AgentFixture.COMPOSE,
+        new ChainKmsRegistry(new ChainPolicyReader(config)),
+        PublishedKmsIdentity.onChain(config),
+        1,
+        new AgentFixture.RecordingSleeper(),
+        null);
   }
 
   @Test
   void aRegisteredKmsMustServeThePublishedIdentity() throws Exception {
-    try (AnvilNode anvil = AnvilNode.start(); TestKms kms = new TestKms("{\"name\":\"kms\"}")) {
-      kms.allow(AgentFixture.APP, AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
-          .composeHash());
+    try (AnvilNode anvil = AnvilNode.start();
+        TestKms kms = new TestKms("{\"name\":\"kms\"}")) {
+      kms.allow(
+          AgentFixture.APP,
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
       KmsRegistry[] r = new KmsRegistry[1];
 
       PolicyReaderConfig unpublished = registryListing(anvil, kms, r);
@@ -67,18 +77,24 @@ class PublishedKmsIdentityTest {
 
       PolicyReaderConfig otherRoot = registryListing(anvil, kms, r);
       byte[] foreign;
-      try (var k = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(new java.security.SecureRandom())))
-          .kmsRootKey(1)) {
+      try (var k =
+          new KmsKeyDeriver(
+                  new RootKeyring(
+                      1, RootKeyring.generateRootSecret(new java.security.SecureRandom())))
+              .kmsRootKey(1)) {
         foreign = k.publicKey();
       }
       r[0].setKmsIdentity(1, foreign, TestKms.KMS_CA_X509, new byte[] {1});
       BootFailure root = assertThrows(BootFailure.class, () -> boot(kms, otherRoot));
       assertEquals("KMS_IDENTITY_MISMATCH", root.reason());
-      assertTrue(root.getMessage().contains(kms.rootAddress().toChecksumString())
-          && root.getMessage().contains("registry at block"), root.getMessage());
+      assertTrue(
+          root.getMessage().contains(kms.rootAddress().toChecksumString())
+              && root.getMessage().contains("registry at block"),
+          root.getMessage());
 
       PolicyReaderConfig otherCa = registryListing(anvil, kms, r);
-      r[0].setKmsIdentity(1, kms.rootPublicKey(), "another CA".getBytes(StandardCharsets.UTF_8), new byte[] {1});
+      r[0].setKmsIdentity(
+          1, kms.rootPublicKey(), "another CA".getBytes(StandardCharsets.UTF_8), new byte[] {1});
       BootFailure ca = assertThrows(BootFailure.class, () -> boot(kms, otherCa));
       assertEquals("KMS_IDENTITY_MISMATCH", ca.reason());
       assertTrue(ca.getMessage().contains("KMS CA certificate"), ca.getMessage());
@@ -94,31 +110,65 @@ class PublishedKmsIdentityTest {
       try (RunningAgent agent = boot(kms, published)) {
         assertEquals(kms.rootAddress(), agent.keys().kmsRootAddress());
       }
-      // The owner destroys it on chain: a KMS still serving it (a database restored from a backup) is refused.
+      // The owner destroys it on chain: a KMS still serving it (a database restored from a backup)
+      // is refused.
       r[0].destroyRootGeneration(1);
       BootFailure dead = assertThrows(BootFailure.class, () -> boot(kms, published));
       assertEquals("KMS_GENERATION_NOT_LIVE", dead.reason());
-      assertTrue(dead.getMessage().contains("the keys come from KMS root generation 1, which the registry says is "
-          + "DESTROYED (registry at block "), dead.getMessage());
+      assertTrue(
+          dead.getMessage()
+              .contains(
+                  "the keys come from KMS root generation 1, which the registry says is "
+                      + "DESTROYED (registry at block "),
+          dead.getMessage());
     }
   }
 
   @Test
   void anUnreadableRegistryOrAnUnusableEntryRefuses() throws Exception {
     try (TestKms kms = new TestKms("{\"name\":\"kms\"}")) {
-      kms.allow(AgentFixture.APP, AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
-          .composeHash());
-      PublishedKmsIdentity.Registry down = g -> {
-        throw new GovernanceException(GovernanceException.Kind.RPC, "connection refused");
-      };
-      BootFailure f = assertThrows(BootFailure.class, () -> AgentFixture.boot(kms, AgentFixture.COMPOSE,
-          AgentFixture.registering(kms), down, 1, new AgentFixture.RecordingSleeper(), null));
+      kms.allow(
+          AgentFixture.APP,
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+      PublishedKmsIdentity.Registry down =
+          g -> {
+            throw new GovernanceException(GovernanceException.Kind.RPC, "connection refused");
+          };
+      BootFailure f =
+          assertThrows(
+              BootFailure.class,
+              () ->
+                  AgentFixture.boot(
+                      kms,
+                      AgentFixture.COMPOSE,
+                      AgentFixture.registering(kms),
+                      down,
+                      1,
+                      new AgentFixture.RecordingSleeper(),
+                      null));
       assertEquals("KMS_IDENTITY_UNAVAILABLE", f.reason());
       byte[] caHash = sha256(TestKms.KMS_CA_X509);
-      PublishedKmsIdentity.Registry garbage = g -> new PublishedKmsIdentity.Entry(g, new byte[] {9, 9}, caHash,
-          org.teekms.governance.RootAnchor.State.CURRENT, 5, "0xab");
-      BootFailure notAKey = assertThrows(BootFailure.class, () -> AgentFixture.boot(kms, AgentFixture.COMPOSE,
-          AgentFixture.registering(kms), garbage, 1, new AgentFixture.RecordingSleeper(), null));
+      PublishedKmsIdentity.Registry garbage =
+          g ->
+              new PublishedKmsIdentity.Entry(
+                  g,
+                  new byte[] {9, 9},
+                  caHash,
+                  org.teekms.governance.RootAnchor.State.CURRENT,
+                  5,
+                  "0xab");
+      BootFailure notAKey =
+          assertThrows(
+              BootFailure.class,
+              () ->
+                  AgentFixture.boot(
+                      kms,
+                      AgentFixture.COMPOSE,
+                      AgentFixture.registering(kms),
+                      garbage,
+                      1,
+                      new AgentFixture.RecordingSleeper(),
+                      null));
       assertTrue(notAKey.getMessage().contains("not a secp256k1 key"), notAKey.getMessage());
     }
   }

@@ -35,8 +35,6 @@ import org.teekms.agent.proxy.AttestationReporter;
 import org.teekms.agent.proxy.ResponseSigner;
 import org.teekms.agent.proxy.SignatureStore;
 import org.teekms.agent.proxy.SigningProxy;
-import org.teekms.verifier.SignedResponseVerifier;
-import org.teekms.verifier.SignedText;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
@@ -44,8 +42,13 @@ import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.verifier.SignedResponseVerifier;
+import org.teekms.verifier.SignedText;
 
-/** The signing proxy, for real, in front of a fake OpenAI-compatible upstream; signatures checked three ways. */
+/**
+ * The signing proxy, for real, in front of a fake OpenAI-compatible upstream; signatures checked
+ * three ways.
+ */
 class SigningProxyTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String TOKEN = "s3cret-token";
@@ -64,15 +67,33 @@ class SigningProxyTest {
     kms = new TestKms("{\"name\":\"kms\"}");
     gpu = SimulatedGpuEvidenceProvider.enable(1);
     kms.allow(AgentFixture.APP, compose().composeHash());
-    agent = AgentFixture.boot(kms, AgentFixture.COMPOSE, AgentFixture.registering(kms), 2,
-        new AgentFixture.RecordingSleeper(), gpu);
+    agent =
+        AgentFixture.boot(
+            kms,
+            AgentFixture.COMPOSE,
+            AgentFixture.registering(kms),
+            2,
+            new AgentFixture.RecordingSleeper(),
+            gpu);
     upstream = new FakeOpenAi();
     vertx = Vertx.vertx();
     signer = new ResponseSigner(agent.keys().responseSigningKey());
-    proxy = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0, URI.create(upstream.url()),
-            Optional.empty(), Optional.of(TOKEN), 64 * 1024, 1 << 20, Duration.ofSeconds(5), Duration.ofSeconds(30)),
-        signer, new SignatureStore(1000, Duration.ofMinutes(10), SimulatedRaTls.CLOCK),
-        new AttestationReporter(agent, signer, new GuestApi(agent)));
+    proxy =
+        SigningProxy.start(
+            vertx,
+            new SigningProxy.Settings(
+                "127.0.0.1",
+                0,
+                URI.create(upstream.url()),
+                Optional.empty(),
+                Optional.of(TOKEN),
+                64 * 1024,
+                1 << 20,
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(30)),
+            signer,
+            new SignatureStore(1000, Duration.ofMinutes(10), SimulatedRaTls.CLOCK),
+            new AttestationReporter(agent, signer, new GuestApi(agent)));
   }
 
   @AfterAll
@@ -90,8 +111,10 @@ class SigningProxyTest {
   }
 
   static HttpResponse<byte[]> post(String path, byte[] body, String token) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }
@@ -99,8 +122,12 @@ class SigningProxyTest {
   }
 
   static HttpResponse<byte[]> get(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
-        .header("Authorization", "Bearer " + TOKEN).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
+            .header("Authorization", "Bearer " + TOKEN)
+            .GET()
+            .build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 
   static JsonNode signatureOf(byte[] response, String idField) throws Exception {
@@ -125,8 +152,10 @@ class SigningProxyTest {
 
   @Test
   void nonStreamingRoundTripIsFaithfulAndSigned() throws Exception {
-    byte[] req = ("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi ünïcode\"}],"
-        + "\"temperature\":0}").getBytes(StandardCharsets.UTF_8);
+    byte[] req =
+        ("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi ünïcode\"}],"
+                + "\"temperature\":0}")
+            .getBytes(StandardCharsets.UTF_8);
     HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
     assertEquals(200, r.statusCode());
     assertTrue(new String(r.body(), StandardCharsets.UTF_8).contains("Grüße aus der TEE — 你好"));
@@ -135,27 +164,36 @@ class SigningProxyTest {
     assertNull(got.authorization(), "our bearer token is not forwarded");
     JsonNode sig = signatureOf(r.body(), null);
     assertEquals(SignedText.textOfBodies(CHAT, req, r.body()), sig.get("text").asText());
-    assertTrue(sig.get("text").asText().startsWith("teekms-response-v2 POST /v1/chat/completions "));
+    assertTrue(
+        sig.get("text").asText().startsWith("teekms-response-v2 POST /v1/chat/completions "));
     assertEquals(signer.address(), sig.get("signing_address").asText());
     assertEquals("ecdsa", sig.get("signing_algo").asText());
-    assertEquals(signer.address(), SignedText.recover(sig.get("text").asText(), sig.get("signature").asText())
-        .get().toChecksumString());
+    assertEquals(
+        signer.address(),
+        SignedText.recover(sig.get("text").asText(), sig.get("signature").asText())
+            .get()
+            .toChecksumString());
     assertEquals(signer.address(), ethersRecover(sig), "ethers.verifyMessage agrees");
     // text completions too
     byte[] req2 = "{\"model\":\"demo\",\"prompt\":\"hello\"}".getBytes(StandardCharsets.UTF_8);
     HttpResponse<byte[]> r2 = post("/v1/completions", req2, TOKEN);
-    assertEquals(SignedText.textOfBodies(new SignedText.Endpoint("POST", "/v1/completions"), req2, r2.body()),
+    assertEquals(
+        SignedText.textOfBodies(
+            new SignedText.Endpoint("POST", "/v1/completions"), req2, r2.body()),
         signatureOf(r2.body(), null).get("text").asText());
   }
 
   @Test
   void streamingIsRelayedByteForByteAndSignedOverWhatTheClientGot() throws Exception {
-    byte[] req = "{\"model\":\"demo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] req =
+        "{\"model\":\"demo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
     HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
     assertEquals(200, r.statusCode());
     assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
-    String id = new String(r.body(), StandardCharsets.UTF_8).replaceAll("(?s)^data: \\{\"id\":\"([^\"]+)\".*", "$1");
+    String id =
+        new String(r.body(), StandardCharsets.UTF_8)
+            .replaceAll("(?s)^data: \\{\"id\":\"([^\"]+)\".*", "$1");
     byte[] sent = upstream.streams.get(id).toByteArray();
     assertArrayEquals(sent, r.body(), "the client receives exactly the upstream's bytes");
     JsonNode sig = signatureOf(r.body(), id);
@@ -168,23 +206,32 @@ class SigningProxyTest {
     byte[] req = "{\"model\":\"missing\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
     HttpResponse<byte[]> r = post("/v1/chat/completions", req, TOKEN);
     assertEquals(404, r.statusCode());
-    assertEquals("{\"error\":{\"message\":\"The model `missing` does not exist.\",\"type\":\"NotFoundError\","
-        + "\"code\":404}}", new String(r.body(), StandardCharsets.UTF_8));
+    assertEquals(
+        "{\"error\":{\"message\":\"The model `missing` does not exist.\",\"type\":\"NotFoundError\","
+            + "\"code\":404}}",
+        new String(r.body(), StandardCharsets.UTF_8));
     assertEquals(404, get("/v1/signature/none-such").statusCode());
   }
 
   @Test
   void aClientThatLeavesMidStreamGetsNoSignatureAndAnUnreachableUpstreamIs502() throws Exception {
-    byte[] req = "{\"model\":\"slow\",\"stream\":true,\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
+    byte[] req =
+        "{\"model\":\"slow\",\"stream\":true,\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
     String id;
     try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxy.port())) {
-      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN
-          + "\r\nContent-Type: application/json\r\nContent-Length: " + req.length + "\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(
+              ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                      + TOKEN
+                      + "\r\nContent-Type: application/json\r\nContent-Length: "
+                      + req.length
+                      + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
       s.getOutputStream().write(req);
       s.getOutputStream().flush();
-      java.io.BufferedReader in = new java.io.BufferedReader(
-          new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+      java.io.BufferedReader in =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
       String line;
       do {
         line = in.readLine();
@@ -193,15 +240,33 @@ class SigningProxyTest {
     } // the client leaves after the first event
     long start = System.nanoTime();
     assertEquals(404, get("/v1/signature/" + id).statusCode());
-    assertTrue(System.nanoTime() - start < 4_000_000_000L, "an abandoned stream does not keep signature readers waiting");
+    assertTrue(
+        System.nanoTime() - start < 4_000_000_000L,
+        "an abandoned stream does not keep signature readers waiting");
 
-    try (SigningProxy broken = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0,
-            URI.create("http://127.0.0.1:1"), Optional.empty(), Optional.empty(), 1024, 1024, Duration.ofSeconds(1),
-            Duration.ofSeconds(5)), signer, new SignatureStore(10, Duration.ofMinutes(1), SimulatedRaTls.CLOCK),
-        new AttestationReporter(agent, signer, new GuestApi(agent)))) {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + broken.port()
-          + "/v1/chat/completions")).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
-          HttpResponse.BodyHandlers.ofString());
+    try (SigningProxy broken =
+        SigningProxy.start(
+            vertx,
+            new SigningProxy.Settings(
+                "127.0.0.1",
+                0,
+                URI.create("http://127.0.0.1:1"),
+                Optional.empty(),
+                Optional.empty(),
+                1024,
+                1024,
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(5)),
+            signer,
+            new SignatureStore(10, Duration.ofMinutes(1), SimulatedRaTls.CLOCK),
+            new AttestationReporter(agent, signer, new GuestApi(agent)))) {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + broken.port() + "/v1/chat/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(502, r.statusCode());
       assertTrue(r.body().contains("upstream unreachable"), r.body());
     }
@@ -226,10 +291,15 @@ class SigningProxyTest {
     JsonNode rep = JSON.readTree(get("/v1/attestation/report?nonce=" + nonce).body());
     assertEquals(signer.address(), rep.get("signing_address").asText());
     assertEquals(nonce, rep.get("request_nonce").asText());
-    byte[] rd = TdxQuote.parse(HexFormat.of().parseHex(rep.get("intel_quote").asText())).tdReport().reportData()
-        .toByteArray();
-    assertArrayEquals(AttestationReporter.reportData(HexFormat.of().parseHex(signer.address().substring(2)),
-        HexFormat.of().parseHex(nonce)), rd);
+    byte[] rd =
+        TdxQuote.parse(HexFormat.of().parseHex(rep.get("intel_quote").asText()))
+            .tdReport()
+            .reportData()
+            .toByteArray();
+    assertArrayEquals(
+        AttestationReporter.reportData(
+            HexFormat.of().parseHex(signer.address().substring(2)), HexFormat.of().parseHex(nonce)),
+        rd);
     assertTrue(rep.get("nvidia_payload").asText().contains("\"nonce\":\"" + nonce + "\""));
     assertEquals(AgentFixture.APP.toHex(), rep.at("/info/app_id").asText());
     JsonNode fresh = JSON.readTree(get("/v1/attestation/report").body());
@@ -239,16 +309,29 @@ class SigningProxyTest {
   }
 
   static SignedResponseVerifier verifier(byte[] nonce) {
-    return new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-        QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
-        GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
-        true, java.util.Set.of(AGENT_OS), CHAT, false));
+    return new SignedResponseVerifier(
+        new SignedResponseVerifier.Settings(
+            new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+            request -> SimulatedRaTls.COLLATERAL,
+            QuotePolicy.builder().build(),
+            Instant.now(),
+            Optional.of(compose().composeHash()),
+            Optional.of(nonce),
+            GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
+                .revocation(RevocationChecker.disabled())
+                .build(),
+            true,
+            java.util.Set.of(AGENT_OS),
+            CHAT,
+            false));
   }
 
   static final SignedText.Endpoint CHAT = new SignedText.Endpoint("POST", "/v1/chat/completions");
 
-  /** A signature made for one endpoint is refused when presented as the answer of another (method, path, query). */
+  /**
+   * A signature made for one endpoint is refused when presented as the answer of another (method,
+   * path, query).
+   */
   @Test
   void aSignatureReplayedOnAnotherEndpointIsRejected() throws Exception {
     byte[] req = "{\"model\":\"demo\",\"prompt\":\"replay me\"}".getBytes(StandardCharsets.UTF_8);
@@ -258,60 +341,106 @@ class SigningProxyTest {
     byte[] nonce = new byte[32];
     new Random(8).nextBytes(nonce);
     byte[] report = get("/v1/attestation/report?nonce=" + HexFormat.of().formatHex(nonce)).body();
-    SignedResponseVerifier.Verdict right = verifierAt(nonce, new SignedText.Endpoint("POST", "/v1/completions?tenant=a"))
-        .verify(report, sig, req, r.body());
+    SignedResponseVerifier.Verdict right =
+        verifierAt(nonce, new SignedText.Endpoint("POST", "/v1/completions?tenant=a"))
+            .verify(report, sig, req, r.body());
     assertTrue(right.valid(), right.details().toPrettyString());
-    for (SignedText.Endpoint other : List.of(CHAT, new SignedText.Endpoint("POST", "/v1/completions"),
-        new SignedText.Endpoint("POST", "/v1/completions?tenant=b"),
-        new SignedText.Endpoint("PUT", "/v1/completions?tenant=a"))) {
-      SignedResponseVerifier.Verdict v = verifierAt(nonce, other).verify(report, sig, req, r.body());
+    for (SignedText.Endpoint other :
+        List.of(
+            CHAT,
+            new SignedText.Endpoint("POST", "/v1/completions"),
+            new SignedText.Endpoint("POST", "/v1/completions?tenant=b"),
+            new SignedText.Endpoint("PUT", "/v1/completions?tenant=a"))) {
+      SignedResponseVerifier.Verdict v =
+          verifierAt(nonce, other).verify(report, sig, req, r.body());
       assertFalse(v.valid(), other.toString());
       assertEquals("ENDPOINT_MISMATCH", v.failure(), other.toString());
-      assertEquals("the response was signed for POST /v1/completions?tenant=a, presented for " + other, v.error());
+      assertEquals(
+          "the response was signed for POST /v1/completions?tenant=a, presented for " + other,
+          v.error());
     }
   }
 
   static SignedResponseVerifier verifierAt(byte[] nonce, SignedText.Endpoint endpoint) {
-    return new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-        QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
-        GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
-        true, java.util.Set.of(AGENT_OS), endpoint, false));
+    return new SignedResponseVerifier(
+        new SignedResponseVerifier.Settings(
+            new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+            request -> SimulatedRaTls.COLLATERAL,
+            QuotePolicy.builder().build(),
+            Instant.now(),
+            Optional.of(compose().composeHash()),
+            Optional.of(nonce),
+            GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
+                .revocation(RevocationChecker.disabled())
+                .build(),
+            true,
+            java.util.Set.of(AGENT_OS),
+            endpoint,
+            false));
   }
 
   /**
-   * The golden mrSystem of the fixture's CVM: the agent boots in a simulated TD whose MRTD and RTMR0-2 are all zero
-   * (no firmware events), so SHA-256 of 192 zero bytes (the vector in docs/security.md).
+   * The golden mrSystem of the fixture's CVM: the agent boots in a simulated TD whose MRTD and
+   * RTMR0-2 are all zero (no firmware events), so SHA-256 of 192 zero bytes (the vector in
+   * docs/security.md).
    */
-  static final org.teekms.crypto.Bytes AGENT_OS = org.teekms.crypto.Bytes.fromHex(
-      "5d89f056865052bcb89c910d2d62872e029fb273c3db03f8968a52a41593c1b5");
+  static final org.teekms.crypto.Bytes AGENT_OS =
+      org.teekms.crypto.Bytes.fromHex(
+          "5d89f056865052bcb89c910d2d62872e029fb273c3db03f8968a52a41593c1b5");
 
   @Test
   void theReportRefusesGpuEvidenceFromOtherDevicesThanMeasuredAtBoot() throws Exception {
     String nonce = "ab".repeat(32);
-    // The same CVM (its boot log, keys) but the GPUs answering now are others (swapped, or another machine's).
-    RunningAgent swapped = new RunningAgent(agent.identity(), agent.keys(), agent.credentials(),
-        SimulatedRaTls.TDX.newCvm(new byte[48], false), agent.eventLog(), SimulatedGpuEvidenceProvider.enable(1),
-        null, Optional.empty(), agent.clock());
-    org.teekms.agent.api.ApiException e = org.junit.jupiter.api.Assertions.assertThrows(
-        org.teekms.agent.api.ApiException.class,
-        () -> new AttestationReporter(swapped, signer, new GuestApi(swapped)).report(nonce));
+    // The same CVM (its boot log, keys) but the GPUs answering now are others (swapped, or another
+    // machine's).
+    RunningAgent swapped =
+        new RunningAgent(
+            agent.identity(),
+            agent.keys(),
+            agent.credentials(),
+            SimulatedRaTls.TDX.newCvm(new byte[48], false),
+            agent.eventLog(),
+            SimulatedGpuEvidenceProvider.enable(1),
+            null,
+            Optional.empty(),
+            agent.clock());
+    org.teekms.agent.api.ApiException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            org.teekms.agent.api.ApiException.class,
+            () -> new AttestationReporter(swapped, signer, new GuestApi(swapped)).report(nonce));
     assertTrue(e.getMessage().contains("not the devices measured at boot"), e.getMessage());
     // A CVM whose log never measured its GPUs cannot vouch for any.
     org.teekms.attest.sim.SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false);
-    RunningAgent unmeasured = new RunningAgent(agent.identity(), agent.keys(), agent.credentials(), cvm,
-        new org.teekms.attest.provider.RuntimeEventLog(cvm, List.of()), gpu, null, Optional.empty(), agent.clock());
-    e = org.junit.jupiter.api.Assertions.assertThrows(org.teekms.agent.api.ApiException.class,
-        () -> new AttestationReporter(unmeasured, signer, new GuestApi(unmeasured)).report(nonce));
+    RunningAgent unmeasured =
+        new RunningAgent(
+            agent.identity(),
+            agent.keys(),
+            agent.credentials(),
+            cvm,
+            new org.teekms.attest.provider.RuntimeEventLog(cvm, List.of()),
+            gpu,
+            null,
+            Optional.empty(),
+            agent.clock());
+    e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            org.teekms.agent.api.ApiException.class,
+            () ->
+                new AttestationReporter(unmeasured, signer, new GuestApi(unmeasured))
+                    .report(nonce));
     assertTrue(e.getMessage().contains("measured no gpu-devices"), e.getMessage());
     // The honest agent's report carries evidence of its boot-time GPUs.
-    assertTrue(new AttestationReporter(agent, signer, new GuestApi(agent)).report(nonce).has("nvidia_payload"));
+    assertTrue(
+        new AttestationReporter(agent, signer, new GuestApi(agent))
+            .report(nonce)
+            .has("nvidia_payload"));
   }
 
   @Test
   void theOfflineVerifierAcceptsTheExchangeAndRejectsEveryEditedByte() throws Exception {
-    byte[] req = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"verify me\"}]}"
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] req =
+        "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"verify me\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
     byte[] resp = post("/v1/chat/completions", req, TOKEN).body();
     byte[] sig = JSON.writeValueAsBytes(signatureOf(resp, null));
     byte[] nonce = new byte[32];
@@ -336,13 +465,20 @@ class SigningProxyTest {
     // the signature, the quote, the event log, the nonce and the GPU payload are covered
     ObjectNode s = (ObjectNode) JSON.readTree(sig);
     String good = s.get("signature").asText();
-    s.put("signature", good.substring(0, 10) + (good.charAt(10) == 'a' ? 'b' : 'a') + good.substring(11));
-    assertEquals("SIGNATURE_INVALID", v.verify(report, JSON.writeValueAsBytes(s), req, resp).failure());
+    s.put(
+        "signature",
+        good.substring(0, 10) + (good.charAt(10) == 'a' ? 'b' : 'a') + good.substring(11));
+    assertEquals(
+        "SIGNATURE_INVALID", v.verify(report, JSON.writeValueAsBytes(s), req, resp).failure());
     ObjectNode rep = (ObjectNode) JSON.readTree(report);
-    // Edit the evidence itself: a report whose all_attestations/model_attestations copies disagree with it is refused
-    // before these checks run (MALFORMED_REPORT, DropInVerifierCompatibilityTest), so the edits go without copies.
+    // Edit the evidence itself: a report whose all_attestations/model_attestations copies disagree
+    // with it is refused
+    // before these checks run (MALFORMED_REPORT, DropInVerifierCompatibilityTest), so the edits go
+    // without copies.
     rep.remove(List.of("all_attestations", "model_attestations"));
-    assertTrue(v.verify(JSON.writeValueAsBytes(rep), sig, req, resp).valid(), "the report without copies is valid");
+    assertTrue(
+        v.verify(JSON.writeValueAsBytes(rep), sig, req, resp).valid(),
+        "the report without copies is valid");
     String quote = rep.get("intel_quote").asText();
     Random rnd = new Random(42);
     for (int k = 0; k < 40; k++) {
@@ -351,50 +487,98 @@ class SigningProxyTest {
       q[pos] ^= (byte) (1 << rnd.nextInt(8));
       ObjectNode edited = rep.deepCopy();
       edited.put("intel_quote", HexFormat.of().formatHex(q));
-      assertFalse(v.verify(JSON.writeValueAsBytes(edited), sig, req, resp).valid(), "quote byte " + pos);
+      assertFalse(
+          v.verify(JSON.writeValueAsBytes(edited), sig, req, resp).valid(), "quote byte " + pos);
     }
     ObjectNode editedLog = rep.deepCopy();
-    editedLog.put("event_log", rep.get("event_log").asText().replace("\"compose-hash\"", "\"compose-hasH\""));
+    editedLog.put(
+        "event_log", rep.get("event_log").asText().replace("\"compose-hash\"", "\"compose-hasH\""));
     assertFalse(v.verify(JSON.writeValueAsBytes(editedLog), sig, req, resp).valid());
     assertEquals("NONCE_MISMATCH", verifier(new byte[32]).verify(report, sig, req, resp).failure());
     ObjectNode otherGpu = rep.deepCopy();
-    otherGpu.put("nvidia_payload", JSON.readTree(get("/v1/attestation/report?nonce=" + "cd".repeat(32)).body())
-        .get("nvidia_payload").asText());
-    assertEquals("GPU_EVIDENCE_INVALID", v.verify(JSON.writeValueAsBytes(otherGpu), sig, req, resp).failure());
-    // GPU evidence of another machine, fresh for this very nonce and valid under that machine's root, relayed into
+    otherGpu.put(
+        "nvidia_payload",
+        JSON.readTree(get("/v1/attestation/report?nonce=" + "cd".repeat(32)).body())
+            .get("nvidia_payload")
+            .asText());
+    assertEquals(
+        "GPU_EVIDENCE_INVALID",
+        v.verify(JSON.writeValueAsBytes(otherGpu), sig, req, resp).failure());
+    // GPU evidence of another machine, fresh for this very nonce and valid under that machine's
+    // root, relayed into
     // this CVM's report: only the boot-time gpu-devices event of the quoted CVM tells it apart.
     SimulatedGpuEvidenceProvider otherMachine = SimulatedGpuEvidenceProvider.enable(1);
     ObjectNode relayed = rep.deepCopy();
-    relayed.put("nvidia_payload", new org.teekms.verifier.NvidiaPayload(nonce, otherMachine.collect(nonce)).encode());
-    SignedResponseVerifier.Verdict r = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-        QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
-        GpuEvidenceVerifier.builder(otherMachine.simulator().deviceRoot()).revocation(RevocationChecker.disabled())
-            .build(), true, java.util.Set.of(AGENT_OS), CHAT, false)).verify(JSON.writeValueAsBytes(relayed), sig, req,
-        resp);
+    relayed.put(
+        "nvidia_payload",
+        new org.teekms.verifier.NvidiaPayload(nonce, otherMachine.collect(nonce)).encode());
+    SignedResponseVerifier.Verdict r =
+        new SignedResponseVerifier(
+                new SignedResponseVerifier.Settings(
+                    new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+                    request -> SimulatedRaTls.COLLATERAL,
+                    QuotePolicy.builder().build(),
+                    Instant.now(),
+                    Optional.of(compose().composeHash()),
+                    Optional.of(nonce),
+                    GpuEvidenceVerifier.builder(otherMachine.simulator().deviceRoot())
+                        .revocation(RevocationChecker.disabled())
+                        .build(),
+                    true,
+                    java.util.Set.of(AGENT_OS),
+                    CHAT,
+                    false))
+            .verify(JSON.writeValueAsBytes(relayed), sig, req, resp);
     assertEquals("GPU_DEVICE_CHANGED", r.failure(), r.details().toPrettyString());
     assertTrue(r.details().at("/gpu/valid").asBoolean(), "the relayed reports verify on their own");
     assertFalse(r.details().at("/gpu/bootDevicesMatch").asBoolean());
     assertTrue(ok.details().at("/gpu/bootDevicesMatch").asBoolean(), ok.details().toPrettyString());
     // another compose file
-    SignedResponseVerifier otherCompose = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-        new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-        QuotePolicy.builder().build(), Instant.now(), Optional.of(new byte[32]), Optional.of(nonce), null, false,
-        java.util.Set.of(AGENT_OS), CHAT, false));
+    SignedResponseVerifier otherCompose =
+        new SignedResponseVerifier(
+            new SignedResponseVerifier.Settings(
+                new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+                request -> SimulatedRaTls.COLLATERAL,
+                QuotePolicy.builder().build(),
+                Instant.now(),
+                Optional.of(new byte[32]),
+                Optional.of(nonce),
+                null,
+                false,
+                java.util.Set.of(AGENT_OS),
+                CHAT,
+                false));
     SignedResponseVerifier.Verdict c = otherCompose.verify(report, sig, req, resp);
     assertEquals("COMPOSE_HASH_MISMATCH", c.failure(), c.details().toPrettyString());
-    // the OS the hardware measured must be one the verifier trusts: the compose hash alone is the OS's claim
+    // the OS the hardware measured must be one the verifier trusts: the compose hash alone is the
+    // OS's claim
     assertEquals(AGENT_OS.hex(), ok.details().at("/osMeasurement/mrSystem").asText());
     assertTrue(ok.details().at("/osMeasurement/proven").asBoolean());
-    for (var golden : List.of(java.util.Set.<org.teekms.crypto.Bytes>of(),
-        java.util.Set.of(org.teekms.crypto.Bytes.copyOf(new byte[32])))) {
-      SignedResponseVerifier.Verdict unproven = new SignedResponseVerifier(new SignedResponseVerifier.Settings(
-          new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()), request -> SimulatedRaTls.COLLATERAL,
-          QuotePolicy.builder().build(), Instant.now(), Optional.of(compose().composeHash()), Optional.of(nonce),
-          GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot()).revocation(RevocationChecker.disabled()).build(),
-          true, golden, CHAT, false)).verify(report, sig, req, resp);
+    for (var golden :
+        List.of(
+            java.util.Set.<org.teekms.crypto.Bytes>of(),
+            java.util.Set.of(org.teekms.crypto.Bytes.copyOf(new byte[32])))) {
+      SignedResponseVerifier.Verdict unproven =
+          new SignedResponseVerifier(
+                  new SignedResponseVerifier.Settings(
+                      new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
+                      request -> SimulatedRaTls.COLLATERAL,
+                      QuotePolicy.builder().build(),
+                      Instant.now(),
+                      Optional.of(compose().composeHash()),
+                      Optional.of(nonce),
+                      GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
+                          .revocation(RevocationChecker.disabled())
+                          .build(),
+                      true,
+                      golden,
+                      CHAT,
+                      false))
+              .verify(report, sig, req, resp);
       assertFalse(unproven.valid());
-      assertEquals(golden.isEmpty() ? "OS_IMAGE_NOT_PROVEN" : "OS_IMAGE_MEASUREMENT_MISMATCH", unproven.failure(),
+      assertEquals(
+          golden.isEmpty() ? "OS_IMAGE_NOT_PROVEN" : "OS_IMAGE_MEASUREMENT_MISMATCH",
+          unproven.failure(),
           unproven.details().toPrettyString());
     }
   }

@@ -1,7 +1,5 @@
 package org.teekms.agent;
 
-import org.teekms.crypto.Bytes;
-import org.teekms.keys.VersionRef;
 import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -58,6 +56,7 @@ import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsKeyManager;
 import org.teekms.attest.ratls.RaTlsTrustManager;
 import org.teekms.attest.ratls.SimulatedRaTls;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootCertificate;
@@ -70,6 +69,7 @@ import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.PurposeKeyCertificate;
 import org.teekms.keys.RootKeyring;
+import org.teekms.keys.VersionRef;
 import org.teekms.proto.AppKeys;
 import org.teekms.proto.GetAppKeysRequest;
 import org.teekms.proto.GetAppKeysResponse;
@@ -78,14 +78,16 @@ import org.teekms.proto.SignCertRequest;
 import org.teekms.proto.SignCertResponse;
 
 /**
- * An honest in-process KMS for the agent's tests (the real kms-server is another module): it runs in a simulated
- * CVM, serves the kms-proto Kms service over mutual RA-TLS (grpc-java Netty), admits a caller only when the RA-TLS
- * trust manager verified it and its (app id, compose hash) is allowed, derives keys with key-derivation exactly as
- * the KMS does, and issues SignCert certificates under the app CA key. Failures can be injected.
+ * An honest in-process KMS for the agent's tests (the real kms-server is another module): it runs
+ * in a simulated CVM, serves the kms-proto Kms service over mutual RA-TLS (grpc-java Netty), admits
+ * a caller only when the RA-TLS trust manager verified it and its (app id, compose hash) is
+ * allowed, derives keys with key-derivation exactly as the KMS does, and issues SignCert
+ * certificates under the app CA key. Failures can be injected.
  */
 final class TestKms implements AutoCloseable {
   static final Context.Key<RaTlsIdentity> PEER = Context.key("peer");
-  static final Metadata.Key<String> DENY = Metadata.Key.of("teekms-deny-reason", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> DENY =
+      Metadata.Key.of("teekms-deny-reason", Metadata.ASCII_STRING_MARSHALLER);
 
   final RaTlsCredentials credentials;
   final RaTlsIdentity identity;
@@ -95,8 +97,11 @@ final class TestKms implements AutoCloseable {
   final AtomicInteger getAppKeysCalls = new AtomicInteger();
   final AtomicInteger failNextWithUnavailable = new AtomicInteger();
   final List<RaTlsIdentity> admitted = new CopyOnWriteArrayList<>();
+
   /** Misbehave: issue SignCert certificates with a key that is not the app CA. */
-  final java.util.concurrent.atomic.AtomicBoolean rogueCa = new java.util.concurrent.atomic.AtomicBoolean();
+  final java.util.concurrent.atomic.AtomicBoolean rogueCa =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   private final Server server;
 
   TestKms(String kmsCompose) throws Exception {
@@ -105,32 +110,54 @@ final class TestKms implements AutoCloseable {
 
   /** A KMS in a CVM of {@code platform}, trusting CVMs of that platform only. */
   TestKms(String kmsCompose, org.teekms.attest.sim.SimulatedTdx platform) throws Exception {
-    // The KMS's CVM measures itself as a booted CVM does (with an OS image hash, which the KMS registry requires).
+    // The KMS's CVM measures itself as a booted CVM does (with an OS image hash, which the KMS
+    // registry requires).
     byte[] instance = new byte[20];
     instance[0] = 0x4b;
     byte[] osImage = new byte[32];
     java.util.Arrays.fill(osImage, (byte) 0x05);
-    var kmsApp = org.teekms.agent.boot.AppCompose.parse(kmsCompose.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    var kmsApp =
+        org.teekms.agent.boot.AppCompose.parse(
+            kmsCompose.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     var cvm = platform.newCvm(new byte[48], false);
     var log = new org.teekms.attest.provider.RuntimeEventLog(cvm, List.of());
-    org.teekms.agent.boot.BootMeasurements.measureIdentity(log, new org.teekms.agent.boot.CvmIdentity(
-        AppId.of(java.util.Arrays.copyOf(kmsApp.composeHash(), 20)), InstanceId.of(instance), osImage, kmsApp));
+    org.teekms.agent.boot.BootMeasurements.measureIdentity(
+        log,
+        new org.teekms.agent.boot.CvmIdentity(
+            AppId.of(java.util.Arrays.copyOf(kmsApp.composeHash(), 20)),
+            InstanceId.of(instance),
+            osImage,
+            kmsApp));
     org.teekms.agent.boot.BootMeasurements.systemReady(log);
-    credentials = new org.teekms.attest.ratls.RaTlsCertificateFactory(cvm, log, null,
-        SimulatedRaTls.CLOCK, java.time.Duration.ofHours(24)).create("kms");
-    var verifier = org.teekms.attest.ratls.RaTlsVerifier.builder(
-        new org.teekms.attest.tdx.DcapQuoteVerifier(platform.rootCertificate()),
-        request -> platform.collateral().toCollateral())
-        .quotePolicy(org.teekms.attest.tdx.QuotePolicy.builder().build()).clock(SimulatedRaTls.CLOCK).build();
+    credentials =
+        new org.teekms.attest.ratls.RaTlsCertificateFactory(
+                cvm, log, null, SimulatedRaTls.CLOCK, java.time.Duration.ofHours(24))
+            .create("kms");
+    var verifier =
+        org.teekms.attest.ratls.RaTlsVerifier.builder(
+                new org.teekms.attest.tdx.DcapQuoteVerifier(platform.rootCertificate()),
+                request -> platform.collateral().toCollateral())
+            .quotePolicy(org.teekms.attest.tdx.QuotePolicy.builder().build())
+            .clock(SimulatedRaTls.CLOCK)
+            .build();
     RaTlsTrustManager trust = new RaTlsTrustManager(verifier);
     identity = verifier.verify(credentials.certificate());
-    deriver = new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom())));
-    SslContext ssl = GrpcSslContexts.configure(
-        SslContextBuilder.forServer(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(credentials)))
-            .trustManager(RaTlsContexts.trustManagerFactory(trust)).clientAuth(ClientAuth.REQUIRE),
-        SslProvider.JDK).build();
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).sslContext(ssl)
-        .addService(ServerInterceptors.intercept(new Service(), peer(trust))).build().start();
+    deriver =
+        new KmsKeyDeriver(new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom())));
+    SslContext ssl =
+        GrpcSslContexts.configure(
+                SslContextBuilder.forServer(
+                        RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(credentials)))
+                    .trustManager(RaTlsContexts.trustManagerFactory(trust))
+                    .clientAuth(ClientAuth.REQUIRE),
+                SslProvider.JDK)
+            .build();
+    server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .sslContext(ssl)
+            .addService(ServerInterceptors.intercept(new Service(), peer(trust)))
+            .build()
+            .start();
   }
 
   int port() {
@@ -138,7 +165,8 @@ final class TestKms implements AutoCloseable {
   }
 
   void allow(AppId app, byte[] composeHash) {
-    allowedComposeHashes.computeIfAbsent(Bytes.copyOf(app.toBytes()), k -> ConcurrentHashMap.newKeySet())
+    allowedComposeHashes
+        .computeIfAbsent(Bytes.copyOf(app.toBytes()), k -> ConcurrentHashMap.newKeySet())
         .add(Bytes.copyOf(composeHash));
   }
 
@@ -146,8 +174,12 @@ final class TestKms implements AutoCloseable {
     return policies.getOrDefault(Bytes.copyOf(app.toBytes()), KeyVersionPolicy.initial());
   }
 
-  /** Stands in for the KMS CA certificate of generation 1 (agents compare its hash with the registry's). */
-  static final byte[] KMS_CA_X509 = "test KMS CA certificate, generation 1".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  /**
+   * Stands in for the KMS CA certificate of generation 1 (agents compare its hash with the
+   * registry's).
+   */
+  static final byte[] KMS_CA_X509 =
+      "test KMS CA certificate, generation 1".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
   /** The compressed root public key of generation 1 (what the operator publishes). */
   byte[] rootPublicKey() {
@@ -165,13 +197,15 @@ final class TestKms implements AutoCloseable {
   private static ServerInterceptor peer(RaTlsTrustManager trust) {
     return new ServerInterceptor() {
       @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-          ServerCallHandler<Q, R> next) {
+      public <Q, R> ServerCall.Listener<Q> interceptCall(
+          ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         try {
-          RaTlsIdentity id = trust.peerIdentity(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+          RaTlsIdentity id =
+              trust.peerIdentity(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
           return Contexts.interceptCall(Context.current().withValue(PEER, id), call, headers, next);
         } catch (Exception e) {
-          call.close(Status.PERMISSION_DENIED.withDescription("NO_CLIENT_CERTIFICATE: " + e.getMessage()),
+          call.close(
+              Status.PERMISSION_DENIED.withDescription("NO_CLIENT_CERTIFICATE: " + e.getMessage()),
               new Metadata());
           return new ServerCall.Listener<>() {};
         }
@@ -190,21 +224,31 @@ final class TestKms implements AutoCloseable {
       RaTlsIdentity peer = PEER.get();
       Set<Bytes> allowed = allowedComposeHashes.get(peer.appId());
       if (allowed == null) {
-        out.onError(deny(Status.PERMISSION_DENIED, "APP_NOT_REGISTERED", "app " + peer.appId().hex()));
+        out.onError(
+            deny(Status.PERMISSION_DENIED, "APP_NOT_REGISTERED", "app " + peer.appId().hex()));
         return;
       }
       if (!allowed.contains(peer.composeHash())) {
-        out.onError(deny(Status.PERMISSION_DENIED, "COMPOSE_HASH_NOT_ALLOWED",
-            "compose hash " + peer.composeHash().hex() + " not allowed for app " + peer.appId().hex()));
+        out.onError(
+            deny(
+                Status.PERMISSION_DENIED,
+                "COMPOSE_HASH_NOT_ALLOWED",
+                "compose hash "
+                    + peer.composeHash().hex()
+                    + " not allowed for app "
+                    + peer.appId().hex()));
         return;
       }
       admitted.add(peer);
       AppId app = AppId.of(peer.appId().toByteArray());
       KeyVersionPolicy policy = policy(app);
-      GetAppKeysResponse.Builder r = GetAppKeysResponse.newBuilder().setAppId(ByteString.copyFrom(app.toBytes()))
-          .setInstanceId(ByteString.copyFrom(peer.instanceId().toByteArray()))
-          .setCurrentVersion(policy.current()).setMinVersion(policy.minimum())
-          .setGrantId(UUID.randomUUID().toString());
+      GetAppKeysResponse.Builder r =
+          GetAppKeysResponse.newBuilder()
+              .setAppId(ByteString.copyFrom(app.toBytes()))
+              .setInstanceId(ByteString.copyFrom(peer.instanceId().toByteArray()))
+              .setCurrentVersion(policy.current())
+              .setMinVersion(policy.minimum())
+              .setGrantId(UUID.randomUUID().toString());
       for (int v = policy.minimum(); v <= policy.current(); v++) {
         if (policy.allows(v)) {
           r.addKeys(keys(app, peer.instanceId().toByteArray(), v, policy));
@@ -226,33 +270,61 @@ final class TestKms implements AutoCloseable {
       KeyVersionPolicy policy = policy(app);
       int v = policy.current();
       try (DerivedKey ca = deriver.derive(KeyRequest.tlsCa(new VersionRef(1, app, v)), policy);
-           AppRootSecret root = deriver.appRootSecret(new VersionRef(1, app, v), policy)) {
-        JcaPKCS10CertificationRequest csr = new JcaPKCS10CertificationRequest(
-            new PKCS10CertificationRequest(request.getCsr().toByteArray()));
-        if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(csr.getPublicKey()))) {
+          AppRootSecret root = deriver.appRootSecret(new VersionRef(1, app, v), policy)) {
+        JcaPKCS10CertificationRequest csr =
+            new JcaPKCS10CertificationRequest(
+                new PKCS10CertificationRequest(request.getCsr().toByteArray()));
+        if (!csr.isSignatureValid(
+            new JcaContentVerifierProviderBuilder().build(csr.getPublicKey()))) {
           out.onError(deny(Status.INVALID_ARGUMENT, "REQUEST_INVALID", "CSR signature"));
           return;
         }
         Instant now = Instant.now();
         X500Name issuer = new X500Name("CN=app CA " + app.toHex());
-        var b = new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(now.toEpochMilli()),
-            Date.from(now.minusSeconds(60)), Date.from(now.plusSeconds(request.getValiditySeconds())),
-            new X500Name("CN=" + peer.instanceId().hex() + ",O=" + app.toHex()), csr.getPublicKey());
+        var b =
+            new JcaX509v3CertificateBuilder(
+                issuer,
+                BigInteger.valueOf(now.toEpochMilli()),
+                Date.from(now.minusSeconds(60)),
+                Date.from(now.plusSeconds(request.getValiditySeconds())),
+                new X500Name("CN=" + peer.instanceId().hex() + ",O=" + app.toHex()),
+                csr.getPublicKey());
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
         List<GeneralName> names = new ArrayList<>();
         request.getDnsNamesList().forEach(n -> names.add(new GeneralName(GeneralName.dNSName, n)));
         if (!names.isEmpty()) {
-          b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(new GeneralName[0])));
+          b.addExtension(
+              Extension.subjectAlternativeName,
+              false,
+              new GeneralNames(names.toArray(new GeneralName[0])));
         }
-        b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(request.getClientAuth()
-            ? new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}
-            : new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth}));
-        X509Certificate cert = new JcaX509CertificateConverter().getCertificate(
-            b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(rogueCa.get()
-                ? org.teekms.attest.ratls.RaTlsCertificateFactory.newKeyPair().getPrivate() : p256(ca))));
+        b.addExtension(
+            Extension.extendedKeyUsage,
+            false,
+            new ExtendedKeyUsage(
+                request.getClientAuth()
+                    ? new KeyPurposeId[] {
+                      KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                    }
+                    : new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth}));
+        X509Certificate cert =
+            new JcaX509CertificateConverter()
+                .getCertificate(
+                    b.build(
+                        new JcaContentSignerBuilder("SHA256withECDSA")
+                            .build(
+                                rogueCa.get()
+                                    ? org.teekms.attest.ratls.RaTlsCertificateFactory.newKeyPair()
+                                        .getPrivate()
+                                    : p256(ca))));
         PurposeKeyCertificate caCert = new AppKeyDeriver(root).certify(ca);
-        out.onNext(SignCertResponse.newBuilder().setCertificate(ByteString.copyFrom(cert.getEncoded()))
-            .setAppCaCertificate(proto(caCert)).setKeyVersion(v).setGrantId(UUID.randomUUID().toString()).build());
+        out.onNext(
+            SignCertResponse.newBuilder()
+                .setCertificate(ByteString.copyFrom(cert.getEncoded()))
+                .setAppCaCertificate(proto(caCert))
+                .setKeyVersion(v)
+                .setGrantId(UUID.randomUUID().toString())
+                .build());
         out.onCompleted();
       } catch (Exception e) {
         out.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
@@ -263,57 +335,81 @@ final class TestKms implements AutoCloseable {
   static java.security.PublicKey p256Public(DerivedKey ca) throws Exception {
     var params = org.bouncycastle.asn1.x9.ECNamedCurveTable.getByName("secp256r1");
     var point = params.getCurve().decodePoint(ca.publicKey());
-    var spec = new org.bouncycastle.jce.spec.ECPublicKeySpec(point,
-        new org.bouncycastle.jce.spec.ECParameterSpec(params.getCurve(), params.getG(), params.getN(), params.getH()));
-    return KeyFactory.getInstance("EC", new org.bouncycastle.jce.provider.BouncyCastleProvider()).generatePublic(spec);
+    var spec =
+        new org.bouncycastle.jce.spec.ECPublicKeySpec(
+            point,
+            new org.bouncycastle.jce.spec.ECParameterSpec(
+                params.getCurve(), params.getG(), params.getN(), params.getH()));
+    return KeyFactory.getInstance("EC", new org.bouncycastle.jce.provider.BouncyCastleProvider())
+        .generatePublic(spec);
   }
 
   static PrivateKey p256(DerivedKey ca) throws Exception {
     java.security.AlgorithmParameters ap = java.security.AlgorithmParameters.getInstance("EC");
     ap.init(new java.security.spec.ECGenParameterSpec("secp256r1"));
     ECParameterSpec spec = ap.getParameterSpec(ECParameterSpec.class);
-    return KeyFactory.getInstance("EC").generatePrivate(
-        new ECPrivateKeySpec(new BigInteger(1, ca.privateKeyBytes(InsecureSecretAccess.get())), spec));
+    return KeyFactory.getInstance("EC")
+        .generatePrivate(
+            new ECPrivateKeySpec(
+                new BigInteger(1, ca.privateKeyBytes(InsecureSecretAccess.get())), spec));
   }
 
   AppKeys keys(AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
     return keys(deriver, app, instance, v, policy);
   }
 
-  static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
+  static AppKeys keys(
+      KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy) {
     return keys(deriver, app, instance, v, policy, 1);
   }
 
   /** Keys of version {@code v} pinned to root generation {@code g}. */
-  static AppKeys keys(KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy, int g) {
+  static AppKeys keys(
+      KmsKeyDeriver deriver, AppId app, byte[] instance, int v, KeyVersionPolicy policy, int g) {
     InsecureSecretAccess access = InsecureSecretAccess.get();
     AppRootCertificate rootCert = deriver.certifyAppRoot(new VersionRef(g, app, v), policy);
-    try (DerivedKey disk = deriver.derive(KeyRequest.disk(new VersionRef(g, app, v), InstanceId.of(instance), ""), policy);
-         AppRootSecret root = deriver.appRootSecret(new VersionRef(g, app, v), policy);
-         DerivedKey env = deriver.derive(KeyRequest.envEncryption(new VersionRef(g, app, v)), policy);
-         DerivedKey ca = deriver.derive(KeyRequest.tlsCa(new VersionRef(g, app, v)), policy)) {
+    try (DerivedKey disk =
+            deriver.derive(
+                KeyRequest.disk(new VersionRef(g, app, v), InstanceId.of(instance), ""), policy);
+        AppRootSecret root = deriver.appRootSecret(new VersionRef(g, app, v), policy);
+        DerivedKey env =
+            deriver.derive(KeyRequest.envEncryption(new VersionRef(g, app, v)), policy);
+        DerivedKey ca = deriver.derive(KeyRequest.tlsCa(new VersionRef(g, app, v)), policy)) {
       AppKeyDeriver a = new AppKeyDeriver(root);
-      return AppKeys.newBuilder().setKeyVersion(v).setRootGeneration(g)
+      return AppKeys.newBuilder()
+          .setKeyVersion(v)
+          .setRootGeneration(g)
           .setDiskKey(ByteString.copyFrom(disk.privateKeyBytes(access)))
           .setAppRootSecret(ByteString.copyFrom(root.toByteArray(access)))
-          .setAppRootCertificate(org.teekms.proto.AppRootCertificate.newBuilder().setRootGeneration(g)
-              .setAppId(ByteString.copyFrom(app.toBytes())).setKeyVersion(v)
-              .setAppRootPublicKey(ByteString.copyFrom(rootCert.appRootPublicKey()))
-              .setKmsSignature(ByteString.copyFrom(rootCert.kmsSignature().toBytes())))
+          .setAppRootCertificate(
+              org.teekms.proto.AppRootCertificate.newBuilder()
+                  .setRootGeneration(g)
+                  .setAppId(ByteString.copyFrom(app.toBytes()))
+                  .setKeyVersion(v)
+                  .setAppRootPublicKey(ByteString.copyFrom(rootCert.appRootPublicKey()))
+                  .setKmsSignature(ByteString.copyFrom(rootCert.kmsSignature().toBytes())))
           .setEnvEncryptionKey(ByteString.copyFrom(env.privateKeyBytes(access)))
           .setEnvEncryptionCertificate(proto(a.certify(env)))
           .setAppCaKey(ByteString.copyFrom(ca.privateKeyBytes(access)))
-          .setAppCaCertificate(proto(a.certify(ca))).setKmsCaX509(ByteString.copyFrom(KMS_CA_X509)).build();
+          .setAppCaCertificate(proto(a.certify(ca)))
+          .setKmsCaX509(ByteString.copyFrom(KMS_CA_X509))
+          .build();
     }
   }
 
   static org.teekms.proto.PurposeKeyCertificate proto(PurposeKeyCertificate c) {
     KeyRequest k = c.key();
-    return org.teekms.proto.PurposeKeyCertificate.newBuilder().setPurpose(k.purpose().label())
-        .setAlgorithm(k.algorithm().label()).setPath(k.path())
-        .setInstanceId(k.instanceId() == null ? ByteString.EMPTY : ByteString.copyFrom(k.instanceId().toBytes()))
+    return org.teekms.proto.PurposeKeyCertificate.newBuilder()
+        .setPurpose(k.purpose().label())
+        .setAlgorithm(k.algorithm().label())
+        .setPath(k.path())
+        .setInstanceId(
+            k.instanceId() == null
+                ? ByteString.EMPTY
+                : ByteString.copyFrom(k.instanceId().toBytes()))
         .setPublicKey(ByteString.copyFrom(c.publicKey()))
-        .setAppRootSignature(ByteString.copyFrom(c.appRootSignature().toBytes())).build();
+        .setAppRootSignature(ByteString.copyFrom(c.appRootSignature().toBytes()))
+        .build();
   }
 
   private static RuntimeException deny(Status status, String reason, String detail) {

@@ -4,70 +4,95 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * First link of the signature chain: the KMS root key of {@code generation} signs the app root public key of
- * (generation, app, version). Message: docs/key-derivation.md §6.
+ * First link of the signature chain: the KMS root key of {@code generation} signs the app root
+ * public key of (generation, app, version). Message: docs/key-derivation.md §6.
  *
  * @param appRootPublicKey SEC1 compressed secp256k1 point (33 bytes)
  */
-public record AppRootCertificate(int generation, AppId appId, int version, byte[] appRootPublicKey,
-                                 EthSignature kmsSignature) {
-    public static final String LABEL = "tee-kms/v1/app-root-key";
+public record AppRootCertificate(
+    int generation, AppId appId, int version, byte[] appRootPublicKey, EthSignature kmsSignature) {
+  public static final String LABEL = "tee-kms/v1/app-root-key";
 
-    public AppRootCertificate {
-        new VersionRef(generation, appId, version); // validates the fields
-        appRootPublicKey = appRootPublicKey.clone();
-        Objects.requireNonNull(kmsSignature, "kmsSignature");
-    }
+  public AppRootCertificate {
+    new VersionRef(generation, appId, version); // validates the fields
+    appRootPublicKey = appRootPublicKey.clone();
+    Objects.requireNonNull(kmsSignature, "kmsSignature");
+  }
 
-    static AppRootCertificate issue(DerivedKey kmsRootKey, DerivedKey appRootSigningKey) {
-        KeyRequest k = kmsRootKey.request();
-        KeyRequest a = appRootSigningKey.request();
-        if (k.purpose() != Purpose.KMS_ROOT || a.purpose() != Purpose.APP_ROOT || a.algorithm() != KeyAlgorithm.SECP256K1) {
-            throw new IllegalArgumentException("needs the kms-root key and an app-root secp256k1 key");
-        }
-        if (k.generation() != a.generation()) {
-            throw new IllegalArgumentException("kms-root generation " + k.generation() + " != app root generation " + a.generation());
-        }
-        byte[] pub = appRootSigningKey.publicKey();
-        return new AppRootCertificate(a.generation(), a.appId(), a.version(), pub,
-                kmsRootKey.signMessage(message(a.generation(), a.appId(), a.version(), pub)));
+  static AppRootCertificate issue(DerivedKey kmsRootKey, DerivedKey appRootSigningKey) {
+    KeyRequest k = kmsRootKey.request();
+    KeyRequest a = appRootSigningKey.request();
+    if (k.purpose() != Purpose.KMS_ROOT
+        || a.purpose() != Purpose.APP_ROOT
+        || a.algorithm() != KeyAlgorithm.SECP256K1) {
+      throw new IllegalArgumentException("needs the kms-root key and an app-root secp256k1 key");
     }
+    if (k.generation() != a.generation()) {
+      throw new IllegalArgumentException(
+          "kms-root generation " + k.generation() + " != app root generation " + a.generation());
+    }
+    byte[] pub = appRootSigningKey.publicKey();
+    return new AppRootCertificate(
+        a.generation(),
+        a.appId(),
+        a.version(),
+        pub,
+        kmsRootKey.signMessage(message(a.generation(), a.appId(), a.version(), pub)));
+  }
 
-    static byte[] message(int generation, AppId appId, int version, byte[] appRootPublicKey) {
-        return new LengthPrefixed().ascii(LABEL).u32(generation).field(appId.internal()).u32(version)
-                .field(appRootPublicKey).toByteArray();
-    }
+  static byte[] message(int generation, AppId appId, int version, byte[] appRootPublicKey) {
+    return new LengthPrefixed()
+        .ascii(LABEL)
+        .u32(generation)
+        .field(appId.internal())
+        .u32(version)
+        .field(appRootPublicKey)
+        .toByteArray();
+  }
 
-    /** The exact bytes whose Keccak-256 the KMS root key signed. */
-    public byte[] message() {
-        return message(generation, appId, version, appRootPublicKey);
-    }
+  /** The exact bytes whose Keccak-256 the KMS root key signed. */
+  public byte[] message() {
+    return message(generation, appId, version, appRootPublicKey);
+  }
 
-    @Override
-    public byte[] appRootPublicKey() {
-        return appRootPublicKey.clone();
-    }
+  @Override
+  public byte[] appRootPublicKey() {
+    return appRootPublicKey.clone();
+  }
 
-    /** Address of the app root signing key. */
-    public EthereumAddress appRootAddress() {
-        return EthereumAddress.fromPublicKey(appRootPublicKey);
-    }
+  /** Address of the app root signing key. */
+  public EthereumAddress appRootAddress() {
+    return EthereumAddress.fromPublicKey(appRootPublicKey);
+  }
 
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof AppRootCertificate c && generation == c.generation && version == c.version
-                && appId.equals(c.appId) && Arrays.equals(appRootPublicKey, c.appRootPublicKey)
-                && kmsSignature.equals(c.kmsSignature);
-    }
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AppRootCertificate c
+        && generation == c.generation
+        && version == c.version
+        && appId.equals(c.appId)
+        && Arrays.equals(appRootPublicKey, c.appRootPublicKey)
+        && kmsSignature.equals(c.kmsSignature);
+  }
 
-    @Override
-    public int hashCode() {
-        return Objects.hash(generation, appId, version, Arrays.hashCode(appRootPublicKey), kmsSignature);
-    }
+  @Override
+  public int hashCode() {
+    return Objects.hash(
+        generation, appId, version, Arrays.hashCode(appRootPublicKey), kmsSignature);
+  }
 
-    @Override
-    public String toString() {
-        return "AppRootCertificate[gen=" + generation + ", app=" + appId + ", v=" + version
-                + ", appRootPublicKey=" + Hex.encode(appRootPublicKey) + ", kmsSignature=" + kmsSignature + "]";
-    }
+  @Override
+  public String toString() {
+    return "AppRootCertificate[gen="
+        + generation
+        + ", app="
+        + appId
+        + ", v="
+        + version
+        + ", appRootPublicKey="
+        + Hex.encode(appRootPublicKey)
+        + ", kmsSignature="
+        + kmsSignature
+        + "]";
+  }
 }

@@ -15,8 +15,8 @@ import org.teekms.crypto.Digests;
  *                        ‖ n × ( u32(generation) ‖ root_address[20] ‖ SHA-256(ca_certificate)[32] ) ‖ lp(nonce) )
  * </pre>
  *
- * with generations ascending, lp = 4-byte big-endian length prefix, nonce empty or 32 bytes. A client recomputes it
- * from the response and compares with the verified quote's REPORTDATA.
+ * with generations ascending, lp = 4-byte big-endian length prefix, nonce empty or 32 bytes. A
+ * client recomputes it from the response and compares with the verified quote's REPORTDATA.
  */
 public final class KmsIdentityBinding {
 
@@ -39,7 +39,9 @@ public final class KmsIdentityBinding {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof Root r && generation == r.generation && Arrays.equals(address, r.address)
+      return o instanceof Root r
+          && generation == r.generation
+          && Arrays.equals(address, r.address)
           && Arrays.equals(caCertificate, r.caCertificate);
     }
 

@@ -7,13 +7,15 @@ import java.util.Set;
 import org.bouncycastle.crypto.digests.KeccakDigest;
 
 /**
- * The exact text an operator signs (EIP-191 personal_sign) to authorize a {@link OperatorRequest}. Domain-separated:
- * a fixed header, the action, and the KMS, chain and registry it is meant for, so a signature for one KMS, chain,
- * registry or action is worthless for another; a timestamp and a nonce bound its lifetime and make it single-use.
- * Shared by the CLI (signs) and the KMS (verifies) so the two can never disagree on the bytes.
+ * The exact text an operator signs (EIP-191 personal_sign) to authorize a {@link OperatorRequest}.
+ * Domain-separated: a fixed header, the action, and the KMS, chain and registry it is meant for, so
+ * a signature for one KMS, chain, registry or action is worthless for another; a timestamp and a
+ * nonce bound its lifetime and make it single-use. Shared by the CLI (signs) and the KMS (verifies)
+ * so the two can never disagree on the bytes.
  *
- * <p>{@link #digest} is the EIP-191 hash of that text: what an EOA owner's {@code personal_sign} signs, and the
- * {@code hash} a contract owner's EIP-1271 {@code isValidSignature(bytes32, bytes)} is asked to approve.
+ * <p>{@link #digest} is the EIP-191 hash of that text: what an EOA owner's {@code personal_sign}
+ * signs, and the {@code hash} a contract owner's EIP-1271 {@code isValidSignature(bytes32, bytes)}
+ * is asked to approve.
  */
 public final class OperatorRequestMessage {
 
@@ -27,14 +29,15 @@ public final class OperatorRequestMessage {
   private OperatorRequestMessage() {}
 
   /**
-   * The message text, UTF-8. Every field is validated first (the text is line-based, so no field may contain a line
-   * break): a malformed request has no message and cannot be signed or verified.
+   * The message text, UTF-8. Every field is validated first (the text is line-based, so no field
+   * may contain a line break): a malformed request has no message and cannot be signed or verified.
    *
    * @throws IllegalArgumentException naming the offending field
    */
   public static byte[] bytes(OperatorRequest r) {
     if (!ACTIONS.contains(r.getAction())) {
-      throw new IllegalArgumentException("action must be one of " + ACTIONS + ", got '" + r.getAction() + "'");
+      throw new IllegalArgumentException(
+          "action must be one of " + ACTIONS + ", got '" + r.getAction() + "'");
     }
     if (!r.getKmsId().matches("[A-Za-z0-9._:-]{1,128}")) {
       throw new IllegalArgumentException("kms_id must be 1-128 characters of [A-Za-z0-9._:-]");
@@ -50,32 +53,49 @@ public final class OperatorRequestMessage {
     }
     int n = r.getNonce().size();
     if (n < MIN_NONCE || n > MAX_NONCE) {
-      throw new IllegalArgumentException("nonce must be " + MIN_NONCE + ".." + MAX_NONCE + " bytes, got " + n);
+      throw new IllegalArgumentException(
+          "nonce must be " + MIN_NONCE + ".." + MAX_NONCE + " bytes, got " + n);
     }
     boolean app = SYNC_APP.equals(r.getAction());
     if (app ? r.getAppId().size() != 20 : !r.getAppId().isEmpty()) {
-      throw new IllegalArgumentException(app ? "SYNC_APP needs a 20-byte app_id" : r.getAction() + " takes no app_id");
+      throw new IllegalArgumentException(
+          app ? "SYNC_APP needs a 20-byte app_id" : r.getAction() + " takes no app_id");
     }
-    String text = HEADER + "\n"
-        + "action: " + r.getAction() + "\n"
-        + "kms-id: " + r.getKmsId() + "\n"
-        + "chain-id: " + Long.toUnsignedString(r.getChainId()) + "\n"
-        + "registry: " + r.getRegistry().toLowerCase(Locale.ROOT) + "\n"
-        + (app ? "app: 0x" + HexFormat.of().formatHex(r.getAppId().toByteArray()) + "\n" : "")
-        + "timestamp: " + r.getTimestampMillis() + "\n"
-        + "nonce: " + HexFormat.of().formatHex(r.getNonce().toByteArray());
+    String text =
+        HEADER
+            + "\n"
+            + "action: "
+            + r.getAction()
+            + "\n"
+            + "kms-id: "
+            + r.getKmsId()
+            + "\n"
+            + "chain-id: "
+            + Long.toUnsignedString(r.getChainId())
+            + "\n"
+            + "registry: "
+            + r.getRegistry().toLowerCase(Locale.ROOT)
+            + "\n"
+            + (app ? "app: 0x" + HexFormat.of().formatHex(r.getAppId().toByteArray()) + "\n" : "")
+            + "timestamp: "
+            + r.getTimestampMillis()
+            + "\n"
+            + "nonce: "
+            + HexFormat.of().formatHex(r.getNonce().toByteArray());
     return text.getBytes(StandardCharsets.UTF_8);
   }
 
   /**
-   * {@code keccak256("\x19Ethereum Signed Message:\n" ‖ decimal(len(text)) ‖ text)} of {@link #bytes}: the 32
-   * bytes an EIP-1271 owner contract must validate (docs/governance.md, "Operator requests from contract owners").
+   * {@code keccak256("\x19Ethereum Signed Message:\n" ‖ decimal(len(text)) ‖ text)} of {@link
+   * #bytes}: the 32 bytes an EIP-1271 owner contract must validate (docs/governance.md, "Operator
+   * requests from contract owners").
    *
    * @throws IllegalArgumentException as {@link #bytes}
    */
   public static byte[] digest(OperatorRequest r) {
     byte[] text = bytes(r);
-    byte[] prefix = ("\u0019Ethereum Signed Message:\n" + text.length).getBytes(StandardCharsets.UTF_8);
+    byte[] prefix =
+        ("\u0019Ethereum Signed Message:\n" + text.length).getBytes(StandardCharsets.UTF_8);
     KeccakDigest k = new KeccakDigest(256);
     k.update(prefix, 0, prefix.length);
     k.update(text, 0, text.length);

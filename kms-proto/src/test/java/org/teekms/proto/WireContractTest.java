@@ -11,16 +11,29 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** Pins the parts of the wire contract that clients branch on: method names, field numbers, deny-reason names. */
+/**
+ * Pins the parts of the wire contract that clients branch on: method names, field numbers,
+ * deny-reason names.
+ */
 class WireContractTest {
 
   @Test
   void serviceMethodsAreStable() {
-    assertEquals(List.of("teekms.v1.Kms/GetAppKeys", "teekms.v1.Kms/SignCert"), methods(KmsGrpc.getServiceDescriptor()));
-    assertEquals(List.of("teekms.v1.KmsInfoService/GetKmsInfo", "teekms.v1.KmsInfoService/GetKmsStatus"), methods(KmsInfoServiceGrpc.getServiceDescriptor()));
-    assertEquals(List.of("teekms.v1.Auditor/GetEffectivePolicy", "teekms.v1.Auditor/ListAuditEvents",
-        "teekms.v1.Auditor/VerifyAuditChain"), methods(AuditorGrpc.getServiceDescriptor()));
-    assertEquals(List.of("teekms.v1.Onboarding/GetRootGenerations"), methods(OnboardingGrpc.getServiceDescriptor()));
+    assertEquals(
+        List.of("teekms.v1.Kms/GetAppKeys", "teekms.v1.Kms/SignCert"),
+        methods(KmsGrpc.getServiceDescriptor()));
+    assertEquals(
+        List.of("teekms.v1.KmsInfoService/GetKmsInfo", "teekms.v1.KmsInfoService/GetKmsStatus"),
+        methods(KmsInfoServiceGrpc.getServiceDescriptor()));
+    assertEquals(
+        List.of(
+            "teekms.v1.Auditor/GetEffectivePolicy",
+            "teekms.v1.Auditor/ListAuditEvents",
+            "teekms.v1.Auditor/VerifyAuditChain"),
+        methods(AuditorGrpc.getServiceDescriptor()));
+    assertEquals(
+        List.of("teekms.v1.Onboarding/GetRootGenerations"),
+        methods(OnboardingGrpc.getServiceDescriptor()));
   }
 
   @Test
@@ -43,19 +56,44 @@ class WireContractTest {
 
   @Test
   void kmsStatusRoundTripsWithStableFieldNumbers() throws Exception {
-    KmsStatus status = KmsStatus.newBuilder().setKmsId("k").setNodeId("n1").setCurrentGeneration(2).setNow(1000)
-        .addGenerations(GenerationStatus.newBuilder().setGeneration(2).setState("CURRENT")
-            .setCaCertificateSha256(ByteString.copyFrom(new byte[32])).setCaNotAfter(5000))
-        .setChain(ChainStatus.newBuilder().setConfigured(true).setChainId(31337).setQuorum(2).setPinnedBlock(90)
-            .addEndpoints(RpcEndpointStatus.newBuilder().setEndpoint("https://rpc.example:443").setUp(true).setHead(93)))
-        .setDatabase(DatabaseStatus.newBuilder().setUp(true).setLatencyMs(3))
-        .setAudit(AuditChainStatus.newBuilder().setReadable(true).setHeadSeq(41))
-        .setCollateral(CollateralStatus.newBuilder().setCached(true).setEntries(1).setEarliestExpiry(4000))
-        .setCertificate(CertificateStatus.newBuilder().setNotAfter(6000))
-        .addRotationJobs(RotationJobSummary.newBuilder().setJobId("j").setKind("ROOT_ROTATION").setState("PENDING"))
-        .setReplicas(ReplicaStatus.newBuilder().addMissingCopies(2)
-            .addPeers(ReplicaPeer.newBuilder().setNodeId("n2").setSealedGenerations(1)))
-        .build();
+    KmsStatus status =
+        KmsStatus.newBuilder()
+            .setKmsId("k")
+            .setNodeId("n1")
+            .setCurrentGeneration(2)
+            .setNow(1000)
+            .addGenerations(
+                GenerationStatus.newBuilder()
+                    .setGeneration(2)
+                    .setState("CURRENT")
+                    .setCaCertificateSha256(ByteString.copyFrom(new byte[32]))
+                    .setCaNotAfter(5000))
+            .setChain(
+                ChainStatus.newBuilder()
+                    .setConfigured(true)
+                    .setChainId(31337)
+                    .setQuorum(2)
+                    .setPinnedBlock(90)
+                    .addEndpoints(
+                        RpcEndpointStatus.newBuilder()
+                            .setEndpoint("https://rpc.example:443")
+                            .setUp(true)
+                            .setHead(93)))
+            .setDatabase(DatabaseStatus.newBuilder().setUp(true).setLatencyMs(3))
+            .setAudit(AuditChainStatus.newBuilder().setReadable(true).setHeadSeq(41))
+            .setCollateral(
+                CollateralStatus.newBuilder().setCached(true).setEntries(1).setEarliestExpiry(4000))
+            .setCertificate(CertificateStatus.newBuilder().setNotAfter(6000))
+            .addRotationJobs(
+                RotationJobSummary.newBuilder()
+                    .setJobId("j")
+                    .setKind("ROOT_ROTATION")
+                    .setState("PENDING"))
+            .setReplicas(
+                ReplicaStatus.newBuilder()
+                    .addMissingCopies(2)
+                    .addPeers(ReplicaPeer.newBuilder().setNodeId("n2").setSealedGenerations(1)))
+            .build();
     KmsStatus parsed = KmsStatus.parseFrom(status.toByteArray());
     assertEquals(status, parsed);
     assertEquals(93, parsed.getChain().getEndpoints(0).getHead());
@@ -71,13 +109,24 @@ class WireContractTest {
   void appKeysResponseRoundTrips() throws Exception {
     byte[] appId = new byte[20];
     appId[19] = 7;
-    GetAppKeysResponse response = GetAppKeysResponse.newBuilder()
-        .setAppId(ByteString.copyFrom(appId))
-        .setCurrentVersion(3).setMinVersion(2).setGrantId("g-1")
-        .setPolicyBlock(PolicyBlock.newBuilder().setChainId(31337).setNumber(12).setHash(ByteString.copyFrom(new byte[32])))
-        .addKeys(AppKeys.newBuilder().setKeyVersion(2).setRootGeneration(1).setDiskKey(ByteString.copyFrom(new byte[32])))
-        .addKeys(AppKeys.newBuilder().setKeyVersion(3))
-        .build();
+    GetAppKeysResponse response =
+        GetAppKeysResponse.newBuilder()
+            .setAppId(ByteString.copyFrom(appId))
+            .setCurrentVersion(3)
+            .setMinVersion(2)
+            .setGrantId("g-1")
+            .setPolicyBlock(
+                PolicyBlock.newBuilder()
+                    .setChainId(31337)
+                    .setNumber(12)
+                    .setHash(ByteString.copyFrom(new byte[32])))
+            .addKeys(
+                AppKeys.newBuilder()
+                    .setKeyVersion(2)
+                    .setRootGeneration(1)
+                    .setDiskKey(ByteString.copyFrom(new byte[32])))
+            .addKeys(AppKeys.newBuilder().setKeyVersion(3))
+            .build();
     GetAppKeysResponse parsed = GetAppKeysResponse.parseFrom(response.toByteArray());
     assertEquals(response, parsed);
     assertArrayEquals(appId, parsed.getAppId().toByteArray());
@@ -97,6 +146,9 @@ class WireContractTest {
   }
 
   private static List<String> methods(ServiceDescriptor descriptor) {
-    return descriptor.getMethods().stream().map(m -> m.getFullMethodName()).sorted().collect(Collectors.toList());
+    return descriptor.getMethods().stream()
+        .map(m -> m.getFullMethodName())
+        .sorted()
+        .collect(Collectors.toList());
   }
 }

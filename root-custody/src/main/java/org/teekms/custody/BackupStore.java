@@ -8,10 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The share store as a directory custodians fetch from (docs/root-custody.md §5.2): per generation G, a folder
- * {@code generation-G/} holding {@code commitments.bin}, and for each index i {@code share-i.env} (the envelope)
- * and {@code custodian-i.pub} (the custodian's 65-byte key). Everything in it is public; a store that serves other
- * bytes is caught by the digests on chain.
+ * The share store as a directory custodians fetch from (docs/root-custody.md §5.2): per generation
+ * G, a folder {@code generation-G/} holding {@code commitments.bin}, and for each index i {@code
+ * share-i.env} (the envelope) and {@code custodian-i.pub} (the custodian's 65-byte key). Everything
+ * in it is public; a store that serves other bytes is caught by the digests on chain.
  */
 public final class BackupStore {
   /** Largest file the reader accepts (commitments of t = 255 are 8,417 bytes). */
@@ -28,18 +28,19 @@ public final class BackupStore {
   }
 
   /**
-   * The staging folder of a backup not yet visible to custodians ({@code .staging-generation-G-TAG}): a KMS writes
-   * here, records the backup in its database, and only then makes it visible with {@link #reveal} (crash-safe
-   * ordering: kms-server's RootBackups).
+   * The staging folder of a backup not yet visible to custodians ({@code
+   * .staging-generation-G-TAG}): a KMS writes here, records the backup in its database, and only
+   * then makes it visible with {@link #reveal} (crash-safe ordering: kms-server's RootBackups).
    */
   public Path stagingDir(long generation, String tag) {
-    if (!tag.matches("[0-9a-f]{8,64}")) throw new IllegalArgumentException("staging tag must be 8-64 hex digits");
+    if (!tag.matches("[0-9a-f]{8,64}"))
+      throw new IllegalArgumentException("staging tag must be 8-64 hex digits");
     return root.resolve(".staging-generation-" + generation + "-" + tag);
   }
 
   /**
-   * Writes a backup into its staging folder, every file and the folder forced to disk; an existing staging folder of
-   * the same tag is replaced.
+   * Writes a backup into its staging folder, every file and the folder forced to disk; an existing
+   * staging folder of the same tag is replaced.
    */
   public Path writeStaging(RootBackup backup, String tag) throws IOException {
     Path dir = stagingDir(backup.generation(), tag);
@@ -56,9 +57,9 @@ public final class BackupStore {
   }
 
   /**
-   * Makes a staged backup visible as {@code generation-G} (one atomic rename). Idempotent: returns false when the
-   * staging folder is gone and {@code generation-G} exists (an earlier call renamed it). IOException when neither
-   * exists, or both do (the visible one is never replaced).
+   * Makes a staged backup visible as {@code generation-G} (one atomic rename). Idempotent: returns
+   * false when the staging folder is gone and {@code generation-G} exists (an earlier call renamed
+   * it). IOException when neither exists, or both do (the visible one is never replaced).
    */
   public boolean reveal(long generation, String tag) throws IOException {
     Path staged = stagingDir(generation, tag);
@@ -66,27 +67,41 @@ public final class BackupStore {
     boolean hasStaged = Files.isDirectory(staged);
     boolean visible = Files.exists(dir);
     if (!hasStaged && visible) return false;
-    if (!hasStaged) throw new NoSuchFileException(staged + " (and " + dir + ") are missing from the share store");
-    if (visible) throw new IOException(dir + " already exists: the share store already shows a backup of generation "
-        + generation + " that is not " + staged.getFileName());
+    if (!hasStaged)
+      throw new NoSuchFileException(staged + " (and " + dir + ") are missing from the share store");
+    if (visible)
+      throw new IOException(
+          dir
+              + " already exists: the share store already shows a backup of generation "
+              + generation
+              + " that is not "
+              + staged.getFileName());
     Files.move(staged, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     force(root);
     return true;
   }
 
-  /** Staging folders of {@code generation} other than {@code keepTag}: leftovers of attempts that never committed. */
+  /**
+   * Staging folders of {@code generation} other than {@code keepTag}: leftovers of attempts that
+   * never committed.
+   */
   public List<Path> staleStaging(long generation, String keepTag) throws IOException {
     String prefix = ".staging-generation-" + generation + "-";
     List<Path> out = new ArrayList<>();
     if (!Files.isDirectory(root)) return out;
     try (var entries = Files.list(root)) {
-      entries.filter(p -> p.getFileName().toString().startsWith(prefix))
-          .filter(p -> !p.getFileName().toString().equals(prefix + keepTag)).forEach(out::add);
+      entries
+          .filter(p -> p.getFileName().toString().startsWith(prefix))
+          .filter(p -> !p.getFileName().toString().equals(prefix + keepTag))
+          .forEach(out::add);
     }
     return out;
   }
 
-  /** Deletes a folder of the store and its files (staging leftovers only; the store holds no sub-folders). */
+  /**
+   * Deletes a folder of the store and its files (staging leftovers only; the store holds no
+   * sub-folders).
+   */
   public static void deleteFolder(Path dir) throws IOException {
     if (!Files.isDirectory(dir)) return;
     try (var files = Files.list(dir)) {
@@ -96,8 +111,11 @@ public final class BackupStore {
   }
 
   private static void writeDurably(Path file, byte[] bytes) throws IOException {
-    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
-        java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+    try (java.nio.channels.FileChannel ch =
+        java.nio.channels.FileChannel.open(
+            file,
+            java.nio.file.StandardOpenOption.CREATE_NEW,
+            java.nio.file.StandardOpenOption.WRITE)) {
       java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
       while (buf.hasRemaining()) ch.write(buf);
       ch.force(true);
@@ -106,8 +124,8 @@ public final class BackupStore {
 
   /** fsync of a directory (its entries); a no-op where the platform cannot open directories. */
   private static void force(Path dir) {
-    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir,
-        java.nio.file.StandardOpenOption.READ)) {
+    try (java.nio.channels.FileChannel ch =
+        java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
       ch.force(true);
     } catch (IOException e) {
       // Not every file system lets a directory be opened; the rename is still atomic.
@@ -137,7 +155,8 @@ public final class BackupStore {
   }
 
   public RecipientKey custodian(long generation, int index) throws CustodyException {
-    return RecipientKey.decode(read(generationDir(generation).resolve("custodian-" + index + ".pub")));
+    return RecipientKey.decode(
+        read(generationDir(generation).resolve("custodian-" + index + ".pub")));
   }
 
   /** The backup as stored: every index 1..n present in order (MALFORMED otherwise). */
@@ -149,8 +168,14 @@ public final class BackupStore {
       shares.add(new RootBackup.SealedShare(i, custodian(generation, i), envelope(generation, i)));
     }
     if (shares.size() < c.threshold()) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "the store holds " + shares.size()
-          + " share envelopes for generation " + generation + ", fewer than the threshold " + c.threshold());
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
+          "the store holds "
+              + shares.size()
+              + " share envelopes for generation "
+              + generation
+              + ", fewer than the threshold "
+              + c.threshold());
     }
     return new RootBackup(generation, c, shares);
   }
@@ -159,14 +184,16 @@ public final class BackupStore {
     try {
       long size = Files.size(file);
       if (size > MAX_FILE) {
-        throw new CustodyException(CustodyException.Reason.MALFORMED, file + " is " + size + " bytes, over "
-            + MAX_FILE);
+        throw new CustodyException(
+            CustodyException.Reason.MALFORMED, file + " is " + size + " bytes, over " + MAX_FILE);
       }
       return Files.readAllBytes(file);
     } catch (NoSuchFileException e) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, file + " is missing from the share store");
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, file + " is missing from the share store");
     } catch (IOException e) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "cannot read " + file + ": " + e.getMessage());
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, "cannot read " + file + ": " + e.getMessage());
     }
   }
 }

@@ -9,12 +9,14 @@ import java.util.List;
 import org.bouncycastle.math.ec.ECPoint;
 
 /**
- * Feldman commitments to a sharing polynomial f(x) = a_0 + a_1 x + … + a_{t-1} x^{t-1} over Z_n (n = the secp256k1
- * group order): C_j = a_j·G. C_0 = s·G commits to the secret. A share (i, y) is valid iff y·G = Σ_j i^j·C_j.
+ * Feldman commitments to a sharing polynomial f(x) = a_0 + a_1 x + … + a_{t-1} x^{t-1} over Z_n (n
+ * = the secp256k1 group order): C_j = a_j·G. C_0 = s·G commits to the secret. A share (i, y) is
+ * valid iff y·G = Σ_j i^j·C_j.
  *
- * <p>Encoding (docs/root-custody.md §3.3): {@code 0x01 ‖ t (1 byte, 1..255) ‖ C_0 ‖ … ‖ C_{t-1}} with each point
- * SEC1-compressed (33 bytes); the point at infinity (a coefficient a_j = 0, j ≥ 1, probability 2^-256 each, kept so that
- * the coefficients stay exactly uniform) is 33 zero bytes, never allowed for C_0. Public; its SHA-256 ({@link #digest()}) is what goes on chain.
+ * <p>Encoding (docs/root-custody.md §3.3): {@code 0x01 ‖ t (1 byte, 1..255) ‖ C_0 ‖ … ‖ C_{t-1}}
+ * with each point SEC1-compressed (33 bytes); the point at infinity (a coefficient a_j = 0, j ≥ 1,
+ * probability 2^-256 each, kept so that the coefficients stay exactly uniform) is 33 zero bytes,
+ * never allowed for C_0. Public; its SHA-256 ({@link #digest()}) is what goes on chain.
  */
 public final class Commitments {
   static final byte VERSION = 1;
@@ -92,19 +94,28 @@ public final class Commitments {
   /** Decodes {@link #encode}; any other input is MALFORMED with a one-line reason. */
   public static Commitments decode(byte[] encoded) throws CustodyException {
     if (encoded == null || encoded.length < 2) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "commitments encoding is truncated");
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, "commitments encoding is truncated");
     }
     if (encoded[0] != VERSION) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED,
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
           "commitments encoding version " + (encoded[0] & 0xff) + " is not " + VERSION);
     }
     int t = encoded[1] & 0xff;
     if (t < 1) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "commitments threshold must be >= 1");
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, "commitments threshold must be >= 1");
     }
     if (encoded.length != 2 + 33 * t) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "commitments with threshold " + t
-          + " must be " + (2 + 33 * t) + " bytes, got " + encoded.length);
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
+          "commitments with threshold "
+              + t
+              + " must be "
+              + (2 + 33 * t)
+              + " bytes, got "
+              + encoded.length);
     }
     List<ECPoint> pts = new ArrayList<>(t);
     for (int j = 0; j < t; j++) {

@@ -3,15 +3,18 @@ package org.teekms.custody;
 import java.util.List;
 
 /**
- * Why a custody operation refused. The message is one line, safe to show to an operator, and never contains secret
- * material; {@link #badIndices()} names the share indices found wrong (empty when the reason is not about shares).
+ * Why a custody operation refused. The message is one line, safe to show to an operator, and never
+ * contains secret material; {@link #badIndices()} names the share indices found wrong (empty when
+ * the reason is not about shares).
  */
 public final class CustodyException extends Exception {
   private static final long serialVersionUID = 1L;
 
   /** The reason, stable for callers and audit logs. */
   public enum Reason {
-    /** An encoding (share, commitments, envelope, key) is truncated, oversized, or has a bad field. */
+    /**
+     * An encoding (share, commitments, envelope, key) is truncated, oversized, or has a bad field.
+     */
     MALFORMED,
     /** Two shares carry the same index. */
     DUPLICATE_INDEX,

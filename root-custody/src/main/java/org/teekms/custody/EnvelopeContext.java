@@ -6,19 +6,21 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * What a share envelope is bound to (its AES-GCM associated data, docs/root-custody.md §4): why it exists (backup to
- * a custodian, or re-encryption for one recovery request), the root generation, the share index, the commitments the
- * share belongs to, the recovery request id (32 zero bytes for a backup) and, added when sealing, the recipient key
- * id. An envelope moved to another generation, index, request or recipient fails to open.
+ * What a share envelope is bound to (its AES-GCM associated data, docs/root-custody.md §4): why it
+ * exists (backup to a custodian, or re-encryption for one recovery request), the root generation,
+ * the share index, the commitments the share belongs to, the recovery request id (32 zero bytes for
+ * a backup) and, added when sealing, the recipient key id. An envelope moved to another generation,
+ * index, request or recipient fails to open.
  */
-public record EnvelopeContext(Purpose purpose, long generation, int index, byte[] commitmentsDigest,
-    byte[] requestId) {
+public record EnvelopeContext(
+    Purpose purpose, long generation, int index, byte[] commitmentsDigest, byte[] requestId) {
 
   static final byte[] LABEL = "teekms-custody-share-v1".getBytes(StandardCharsets.US_ASCII);
 
   /** Encoded as one byte. */
   public enum Purpose {
-    BACKUP(1), RECOVERY(2);
+    BACKUP(1),
+    RECOVERY(2);
 
     final int code;
 
@@ -33,7 +35,8 @@ public record EnvelopeContext(Purpose purpose, long generation, int index, byte[
       throw new IllegalArgumentException("generation must be 1..2^32-1, got " + generation);
     }
     if (index < 1 || index > Share.MAX_INDEX) {
-      throw new IllegalArgumentException("share index must be 1.." + Share.MAX_INDEX + ", got " + index);
+      throw new IllegalArgumentException(
+          "share index must be 1.." + Share.MAX_INDEX + ", got " + index);
     }
     if (commitmentsDigest.length != 32 || requestId.length != 32) {
       throw new IllegalArgumentException("commitments digest and request id must be 32 bytes");
@@ -49,7 +52,8 @@ public record EnvelopeContext(Purpose purpose, long generation, int index, byte[
     return new EnvelopeContext(Purpose.BACKUP, generation, index, commitmentsDigest, new byte[32]);
   }
 
-  public static EnvelopeContext recovery(long generation, int index, byte[] commitmentsDigest, byte[] requestId) {
+  public static EnvelopeContext recovery(
+      long generation, int index, byte[] commitmentsDigest, byte[] requestId) {
     return new EnvelopeContext(Purpose.RECOVERY, generation, index, commitmentsDigest, requestId);
   }
 
@@ -63,22 +67,37 @@ public record EnvelopeContext(Purpose purpose, long generation, int index, byte[
     return requestId.clone();
   }
 
-  /** LABEL ‖ purpose ‖ generation (u32 BE) ‖ index ‖ commitmentsDigest ‖ requestId ‖ recipientId ‖ ephemeralKey. */
+  /**
+   * LABEL ‖ purpose ‖ generation (u32 BE) ‖ index ‖ commitmentsDigest ‖ requestId ‖ recipientId ‖
+   * ephemeralKey.
+   */
   byte[] aad(byte[] recipientId, byte[] ephemeralKey) {
     return ByteBuffer.allocate(LABEL.length + 1 + 4 + 1 + 32 + 32 + 32 + 65)
-        .put(LABEL).put((byte) purpose.code).putInt((int) generation).put((byte) index)
-        .put(commitmentsDigest).put(requestId).put(recipientId).put(ephemeralKey).array();
+        .put(LABEL)
+        .put((byte) purpose.code)
+        .putInt((int) generation)
+        .put((byte) index)
+        .put(commitmentsDigest)
+        .put(requestId)
+        .put(recipientId)
+        .put(ephemeralKey)
+        .array();
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof EnvelopeContext c && purpose == c.purpose && generation == c.generation && index == c.index
-        && Arrays.equals(commitmentsDigest, c.commitmentsDigest) && Arrays.equals(requestId, c.requestId);
+    return o instanceof EnvelopeContext c
+        && purpose == c.purpose
+        && generation == c.generation
+        && index == c.index
+        && Arrays.equals(commitmentsDigest, c.commitmentsDigest)
+        && Arrays.equals(requestId, c.requestId);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(purpose, generation, index, Arrays.hashCode(commitmentsDigest), Arrays.hashCode(requestId));
+    return Objects.hash(
+        purpose, generation, index, Arrays.hashCode(commitmentsDigest), Arrays.hashCode(requestId));
   }
 
   @Override

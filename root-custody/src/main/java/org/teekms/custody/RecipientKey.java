@@ -7,9 +7,10 @@ import java.util.HexFormat;
 import org.bouncycastle.math.ec.ECPoint;
 
 /**
- * A P-256 public key that share envelopes are sealed to: a custodian's registered key, or a recovering node's
- * attested RA-TLS key. Encoding: SEC1 uncompressed, 65 bytes ({@code 0x04 ‖ x ‖ y}), on the curve. Its id is
- * SHA-256 of that encoding (what the RootCustody contract stores as the custodian id).
+ * A P-256 public key that share envelopes are sealed to: a custodian's registered key, or a
+ * recovering node's attested RA-TLS key. Encoding: SEC1 uncompressed, 65 bytes ({@code 0x04 ‖ x ‖
+ * y}), on the curve. Its id is SHA-256 of that encoding (what the RootCustody contract stores as
+ * the custodian id).
  */
 public final class RecipientKey {
   private final ECPoint point;
@@ -29,7 +30,8 @@ public final class RecipientKey {
     if (!(key instanceof ECPublicKey ec)
         || ec.getParams().getCurve().getField().getFieldSize() != 256
         || !ec.getParams().getOrder().equals(Group.P256.getN())) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "the key is not a P-256 public key");
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, "the key is not a P-256 public key");
     }
     byte[] enc = new byte[65];
     enc[0] = 4;

@@ -12,9 +12,10 @@ import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
 
 /**
- * A P-256 private key that opens share envelopes (a custodian's, or a recovering node's RA-TLS key), with its public
- * {@link RecipientKey}. The private scalar is {@link SecretBytes}; {@link #destroy()} zeroizes it. Encoding of the
- * private key (custodian key files): the 32-byte big-endian scalar in [1, n-1].
+ * A P-256 private key that opens share envelopes (a custodian's, or a recovering node's RA-TLS
+ * key), with its public {@link RecipientKey}. The private scalar is {@link SecretBytes}; {@link
+ * #destroy()} zeroizes it. Encoding of the private key (custodian key files): the 32-byte
+ * big-endian scalar in [1, n-1].
  */
 public final class RecipientKeyPair implements Destroyable, AutoCloseable {
   private final SecretBytes scalar;
@@ -25,7 +26,10 @@ public final class RecipientKeyPair implements Destroyable, AutoCloseable {
     this.publicKey = publicKey;
   }
 
-  /** A fresh key pair: the scalar is a 32-byte string from {@code random} below n, by rejection sampling. */
+  /**
+   * A fresh key pair: the scalar is a 32-byte string from {@code random} below n, by rejection
+   * sampling.
+   */
   public static RecipientKeyPair generate(SecureRandom random) {
     byte[] b = new byte[32];
     try {
@@ -44,25 +48,33 @@ public final class RecipientKeyPair implements Destroyable, AutoCloseable {
   }
 
   /** From a 32-byte private scalar (copied). MALFORMED unless it is in [1, n-1]. */
-  public static RecipientKeyPair fromPrivate(byte[] scalar32, InsecureSecretAccess access) throws CustodyException {
+  public static RecipientKeyPair fromPrivate(byte[] scalar32, InsecureSecretAccess access)
+      throws CustodyException {
     Objects.requireNonNull(access, "access");
     if (scalar32.length != 32) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED,
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
           "a P-256 private key must be 32 bytes, got " + scalar32.length);
     }
     BigInteger d = new BigInteger(1, scalar32);
     if (d.signum() == 0 || d.compareTo(Group.P256.getN()) >= 0) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "the P-256 private key is out of range");
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, "the P-256 private key is out of range");
     }
-    RecipientKey pub = RecipientKey.decode(
-        new FixedPointCombMultiplier().multiply(Group.P256.getG(), d).normalize().getEncoded(false));
+    RecipientKey pub =
+        RecipientKey.decode(
+            new FixedPointCombMultiplier()
+                .multiply(Group.P256.getG(), d)
+                .normalize()
+                .getEncoded(false));
     return new RecipientKeyPair(SecretBytes.copyOf(scalar32, access), pub);
   }
 
   /** From a JCA P-256 private key and its public key (e.g. the node's RA-TLS credentials). */
   public static RecipientKeyPair of(PrivateKey key) throws CustodyException {
     if (!(key instanceof ECPrivateKey ec) || !ec.getParams().getOrder().equals(Group.P256.getN())) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "the key is not a P-256 private key");
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, "the key is not a P-256 private key");
     }
     byte[] b = Group.to32(ec.getS());
     try {

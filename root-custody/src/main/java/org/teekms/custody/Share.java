@@ -8,9 +8,9 @@ import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
 
 /**
- * One Shamir share (x = index, y = value mod n). The value is secret: it is held as {@link SecretBytes}, never
- * printed, and zeroized by {@link #destroy()}. Encoding (docs/root-custody.md §3.2): {@code 0x01 ‖ index (1 byte) ‖
- * value (32 bytes, big-endian, < n)}, 34 bytes.
+ * One Shamir share (x = index, y = value mod n). The value is secret: it is held as {@link
+ * SecretBytes}, never printed, and zeroized by {@link #destroy()}. Encoding (docs/root-custody.md
+ * §3.2): {@code 0x01 ‖ index (1 byte) ‖ value (32 bytes, big-endian, < n)}, 34 bytes.
  */
 public final class Share implements Destroyable, AutoCloseable {
   public static final int ENCODED_LENGTH = 34;
@@ -26,15 +26,17 @@ public final class Share implements Destroyable, AutoCloseable {
   }
 
   /** A share from its index and 32-byte value (copied). */
-  public static Share of(int index, byte[] value32, InsecureSecretAccess access) throws CustodyException {
+  public static Share of(int index, byte[] value32, InsecureSecretAccess access)
+      throws CustodyException {
     Objects.requireNonNull(access, "access");
     checkIndex(index);
     if (value32.length != 32) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED,
-          "share value must be 32 bytes, got " + value32.length);
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED, "share value must be 32 bytes, got " + value32.length);
     }
     if (new BigInteger(1, value32).compareTo(Group.N) >= 0) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED,
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
           "share " + index + " value is not below the group order");
     }
     return new Share(index, SecretBytes.copyOf(value32, access));
@@ -51,7 +53,8 @@ public final class Share implements Destroyable, AutoCloseable {
 
   static void checkIndex(int index) throws CustodyException {
     if (index < 1 || index > MAX_INDEX) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED,
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
           "share index must be 1.." + MAX_INDEX + ", got " + index);
     }
   }
@@ -84,11 +87,16 @@ public final class Share implements Destroyable, AutoCloseable {
   /** Decodes {@link #encode}; any other input is MALFORMED with a one-line reason. */
   public static Share decode(byte[] encoded, InsecureSecretAccess access) throws CustodyException {
     if (encoded == null || encoded.length != ENCODED_LENGTH) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "share encoding must be " + ENCODED_LENGTH
-          + " bytes, got " + (encoded == null ? 0 : encoded.length));
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
+          "share encoding must be "
+              + ENCODED_LENGTH
+              + " bytes, got "
+              + (encoded == null ? 0 : encoded.length));
     }
     if (encoded[0] != VERSION) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED,
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
           "share encoding version " + (encoded[0] & 0xff) + " is not " + VERSION);
     }
     byte[] v = Arrays.copyOfRange(encoded, 2, 34);

@@ -21,33 +21,37 @@ import org.bouncycastle.math.ec.FixedPointCombMultiplier;
 import org.teekms.keys.InsecureSecretAccess;
 
 /**
- * A share encrypted to one P-256 key (ECIES, docs/root-custody.md §4): an ephemeral P-256 key e, Z = x(e·R) by ECDH,
- * K = HKDF-SHA256(IKM = Z, salt = "teekms-custody-share-v1", info = E ‖ R, 32 bytes), then AES-256-GCM with a
- * 12-byte random nonce over the 34-byte share encoding, with the {@link EnvelopeContext} as associated data.
+ * A share encrypted to one P-256 key (ECIES, docs/root-custody.md §4): an ephemeral P-256 key e, Z
+ * = x(e·R) by ECDH, K = HKDF-SHA256(IKM = Z, salt = "teekms-custody-share-v1", info = E ‖ R, 32
+ * bytes), then AES-256-GCM with a 12-byte random nonce over the 34-byte share encoding, with the
+ * {@link EnvelopeContext} as associated data.
  *
- * <p>Encoding: {@code 0x01 ‖ E (65, uncompressed) ‖ nonce (12) ‖ ciphertext (34) ‖ tag (16)}: 128 bytes. Its
- * SHA-256 is the digest published on chain.
+ * <p>Encoding: {@code 0x01 ‖ E (65, uncompressed) ‖ nonce (12) ‖ ciphertext (34) ‖ tag (16)}: 128
+ * bytes. Its SHA-256 is the digest published on chain.
  */
 public final class ShareEnvelope {
   public static final int ENCODED_LENGTH = 128;
   static final byte VERSION = 1;
-  private static final byte[] HKDF_SALT = "teekms-custody-share-v1".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] HKDF_SALT =
+      "teekms-custody-share-v1".getBytes(StandardCharsets.US_ASCII);
   private static final ECDomainParameters P256 = new ECDomainParameters(Group.P256);
 
   private ShareEnvelope() {}
 
   /**
-   * Seals {@code share} to {@code recipient} under {@code context}; the share's index must be the context's. The
-   * ephemeral scalar (32 bytes, rejection-sampled below n) and then the nonce (12 bytes) are read from
-   * {@code random} in that order.
+   * Seals {@code share} to {@code recipient} under {@code context}; the share's index must be the
+   * context's. The ephemeral scalar (32 bytes, rejection-sampled below n) and then the nonce (12
+   * bytes) are read from {@code random} in that order.
    */
-  public static byte[] seal(RecipientKey recipient, EnvelopeContext context, Share share, SecureRandom random) {
+  public static byte[] seal(
+      RecipientKey recipient, EnvelopeContext context, Share share, SecureRandom random) {
     if (share.index() != context.index()) {
-      throw new IllegalArgumentException("share " + share.index() + " sealed under a context for index "
-          + context.index());
+      throw new IllegalArgumentException(
+          "share " + share.index() + " sealed under a context for index " + context.index());
     }
     BigInteger e = ephemeralScalar(random);
-    byte[] ephemeral = new FixedPointCombMultiplier().multiply(Group.P256.getG(), e).normalize().getEncoded(false);
+    byte[] ephemeral =
+        new FixedPointCombMultiplier().multiply(Group.P256.getG(), e).normalize().getEncoded(false);
     byte[] nonce = new byte[12];
     random.nextBytes(nonce);
     byte[] key = deriveKey(e, recipient.point(), ephemeral, recipient.encode());
@@ -70,26 +74,42 @@ public final class ShareEnvelope {
   }
 
   /**
-   * Opens an envelope with the recipient's key. Checks, in order: length and version (MALFORMED), the ephemeral key
-   * is a P-256 point (MALFORMED), the tag under this context and recipient (ENVELOPE_REJECTED), the plaintext is a
-   * share encoding (MALFORMED) whose index is the context's (ENVELOPE_REJECTED). Every failure names the context's
-   * index.
+   * Opens an envelope with the recipient's key. Checks, in order: length and version (MALFORMED),
+   * the ephemeral key is a P-256 point (MALFORMED), the tag under this context and recipient
+   * (ENVELOPE_REJECTED), the plaintext is a share encoding (MALFORMED) whose index is the context's
+   * (ENVELOPE_REJECTED). Every failure names the context's index.
    */
   public static Share open(RecipientKeyPair recipient, EnvelopeContext context, byte[] envelope)
       throws CustodyException {
     int index = context.index();
     if (envelope == null || envelope.length != ENCODED_LENGTH) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "share envelope " + index + " must be "
-          + ENCODED_LENGTH + " bytes, got " + (envelope == null ? 0 : envelope.length), java.util.List.of(index));
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
+          "share envelope "
+              + index
+              + " must be "
+              + ENCODED_LENGTH
+              + " bytes, got "
+              + (envelope == null ? 0 : envelope.length),
+          java.util.List.of(index));
     }
     if (envelope[0] != VERSION) {
-      throw new CustodyException(CustodyException.Reason.MALFORMED, "share envelope " + index + " has version "
-          + (envelope[0] & 0xff) + ", expected " + VERSION, java.util.List.of(index));
+      throw new CustodyException(
+          CustodyException.Reason.MALFORMED,
+          "share envelope "
+              + index
+              + " has version "
+              + (envelope[0] & 0xff)
+              + ", expected "
+              + VERSION,
+          java.util.List.of(index));
     }
     byte[] ephemeral = Arrays.copyOfRange(envelope, 1, 66);
     ECPoint ePoint;
     try {
-      ePoint = Group.decodeUncompressed(Group.P256, ephemeral, "share envelope " + index + " ephemeral key");
+      ePoint =
+          Group.decodeUncompressed(
+              Group.P256, ephemeral, "share envelope " + index + " ephemeral key");
     } catch (CustodyException e) {
       throw new CustodyException(e.reason(), e.getMessage(), java.util.List.of(index));
     }
@@ -97,25 +117,34 @@ public final class ShareEnvelope {
     byte[] key = deriveKey(recipient.scalar(), ePoint, ephemeral, recipient.publicKey().encode());
     byte[] plain = new byte[Share.ENCODED_LENGTH];
     try {
-      GCMBlockCipher gcm = gcm(false, key, nonce, context.aad(recipient.publicKey().id(), ephemeral));
+      GCMBlockCipher gcm =
+          gcm(false, key, nonce, context.aad(recipient.publicKey().id(), ephemeral));
       int n = gcm.processBytes(envelope, 78, ENCODED_LENGTH - 78, plain, 0);
       gcm.doFinal(plain, n);
       Share share;
       try {
         share = Share.decode(plain, InsecureSecretAccess.get());
       } catch (CustodyException e) {
-        throw new CustodyException(CustodyException.Reason.MALFORMED,
-            "share envelope " + index + " holds no valid share: " + e.getMessage(), java.util.List.of(index));
+        throw new CustodyException(
+            CustodyException.Reason.MALFORMED,
+            "share envelope " + index + " holds no valid share: " + e.getMessage(),
+            java.util.List.of(index));
       }
       if (share.index() != index) {
         share.destroy();
-        throw new CustodyException(CustodyException.Reason.ENVELOPE_REJECTED, "share envelope " + index
-            + " holds share " + share.index(), java.util.List.of(index));
+        throw new CustodyException(
+            CustodyException.Reason.ENVELOPE_REJECTED,
+            "share envelope " + index + " holds share " + share.index(),
+            java.util.List.of(index));
       }
       return share;
     } catch (InvalidCipherTextException e) {
-      throw new CustodyException(CustodyException.Reason.ENVELOPE_REJECTED, "share envelope " + index
-          + " does not authenticate for this recipient, generation, index and request", java.util.List.of(index));
+      throw new CustodyException(
+          CustodyException.Reason.ENVELOPE_REJECTED,
+          "share envelope "
+              + index
+              + " does not authenticate for this recipient, generation, index and request",
+          java.util.List.of(index));
     } finally {
       Arrays.fill(key, (byte) 0);
       Arrays.fill(plain, (byte) 0);
@@ -140,7 +169,8 @@ public final class ShareEnvelope {
     }
   }
 
-  private static byte[] deriveKey(BigInteger privateScalar, ECPoint peer, byte[] ephemeral, byte[] recipient) {
+  private static byte[] deriveKey(
+      BigInteger privateScalar, ECPoint peer, byte[] ephemeral, byte[] recipient) {
     ECDHBasicAgreement agreement = new ECDHBasicAgreement();
     agreement.init(new ECPrivateKeyParameters(privateScalar, P256));
     byte[] z = Group.to32(agreement.calculateAgreement(new ECPublicKeyParameters(peer, P256)));

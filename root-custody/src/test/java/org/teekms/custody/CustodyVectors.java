@@ -13,12 +13,14 @@ import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
 
 /**
- * Builds docs/root-custody-vectors.json from the fixed seed (docs/root-custody.md §8): a 3-of-5 backup of root
- * generation 3 and a recovery from custodians 1, 2 and 4. Intermediate values (coefficients, ephemeral scalars,
- * nonces, AES keys, associated data) are replayed from the same byte stream, in the order the spec states.
+ * Builds docs/root-custody-vectors.json from the fixed seed (docs/root-custody.md §8): a 3-of-5
+ * backup of root generation 3 and a recovery from custodians 1, 2 and 4. Intermediate values
+ * (coefficients, ephemeral scalars, nonces, AES keys, associated data) are replayed from the same
+ * byte stream, in the order the spec states.
  */
 final class CustodyVectors {
-  static final Path FILE = Path.of(System.getProperty("teekms.docs", "../docs"), "root-custody-vectors.json");
+  static final Path FILE =
+      Path.of(System.getProperty("teekms.docs", "../docs"), "root-custody-vectors.json");
   static final String SEED = "teekms-custody-vectors-v1";
   static final long GENERATION = 3;
   static final int THRESHOLD = 3;
@@ -32,14 +34,19 @@ final class CustodyVectors {
 
   static ObjectNode build() throws CustodyException {
     ObjectNode root = JSON.createObjectNode();
-    root.put("description", "tee-kms root custody test vectors (docs/root-custody.md); all hex is lowercase");
+    root.put(
+        "description",
+        "tee-kms root custody test vectors (docs/root-custody.md); all hex is lowercase");
     ObjectNode rng = root.putObject("rng");
-    rng.put("definition", "stream(label) = SHA-256(label ASCII || u64be(0)) || SHA-256(label || u64be(1)) || ...");
+    rng.put(
+        "definition",
+        "stream(label) = SHA-256(label ASCII || u64be(0)) || SHA-256(label || u64be(1)) || ...");
     rng.put("seed", SEED);
 
     SecretBytes secret;
-    try (SecretBytes raw = SecretBytes.copyOf(Group.to32(Shamir.uniformScalar(new SeededRandom(SEED + "/root"))),
-        ACCESS)) {
+    try (SecretBytes raw =
+        SecretBytes.copyOf(
+            Group.to32(Shamir.uniformScalar(new SeededRandom(SEED + "/root"))), ACCESS)) {
       secret = SecretBytes.copyOf(raw.toByteArray(ACCESS), ACCESS);
     }
     root.put("generation", GENERATION);
@@ -62,13 +69,19 @@ final class CustodyVectors {
     }
 
     String backupStream = SEED + "/backup";
-    RootBackup backup = RootBackup.create(GENERATION, secret, THRESHOLD,
-        custodians.stream().map(RecipientKeyPair::publicKey).toList(), new SeededRandom(backupStream));
+    RootBackup backup =
+        RootBackup.create(
+            GENERATION,
+            secret,
+            THRESHOLD,
+            custodians.stream().map(RecipientKeyPair::publicKey).toList(),
+            new SeededRandom(backupStream));
     ObjectNode b = root.putObject("backup");
     b.put("stream", backupStream);
     // replay the stream: a_1..a_{t-1}, then per index: ephemeral scalar, nonce
     SeededRandom replay = new SeededRandom(backupStream);
-    List<BigInteger> coefficients = new ArrayList<>(List.of(new BigInteger(1, secret.toByteArray(ACCESS))));
+    List<BigInteger> coefficients =
+        new ArrayList<>(List.of(new BigInteger(1, secret.toByteArray(ACCESS))));
     ArrayNode co = b.putArray("coefficients");
     for (int j = 1; j < THRESHOLD; j++) {
       BigInteger a = Shamir.uniformScalar(replay);
@@ -89,7 +102,11 @@ final class CustodyVectors {
       o.put("index", i);
       o.put("value", HEX.formatHex(Group.to32(y)));
       o.put("encoding", HEX.formatHex(encoded));
-      envelopeDetails(o, e, nonce, custodians.get(i - 1).publicKey(),
+      envelopeDetails(
+          o,
+          e,
+          nonce,
+          custodians.get(i - 1).publicKey(),
           EnvelopeContext.backup(GENERATION, i, backup.commitments().digest()));
       o.put("envelope", HEX.formatHex(s.envelope()));
       o.put("envelopeDigest", HEX.formatHex(s.digest()));
@@ -97,7 +114,8 @@ final class CustodyVectors {
 
     ObjectNode r = root.putObject("recovery");
     RecipientKeyPair node = RecipientKeyPair.generate(new SeededRandom(SEED + "/node"));
-    byte[] requestId = Group.sha256((SEED + "/request").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    byte[] requestId =
+        Group.sha256((SEED + "/request").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     r.put("nodePrivateKeyStream", SEED + "/node");
     r.put("nodePrivateKey", HEX.formatHex(node.encodePrivate(ACCESS)));
     r.put("nodePublicKey", HEX.formatHex(node.publicKey().encode()));
@@ -106,8 +124,17 @@ final class CustodyVectors {
     for (int i : RECOVERY_INDICES) {
       RootBackup.SealedShare s = backup.shares().get(i - 1);
       String stream = SEED + "/reseal/" + i;
-      byte[] env = CustodianShare.reencrypt(custodians.get(i - 1), GENERATION, i, backup.commitments(),
-          s.envelope(), s.digest(), node.publicKey(), requestId, new SeededRandom(stream));
+      byte[] env =
+          CustodianShare.reencrypt(
+              custodians.get(i - 1),
+              GENERATION,
+              i,
+              backup.commitments(),
+              s.envelope(),
+              s.digest(),
+              node.publicKey(),
+              requestId,
+              new SeededRandom(stream));
       SeededRandom rr = new SeededRandom(stream);
       BigInteger e = envelopeScalar(rr);
       byte[] nonce = new byte[12];
@@ -115,7 +142,11 @@ final class CustodyVectors {
       ObjectNode o = re.addObject();
       o.put("index", i);
       o.put("stream", stream);
-      envelopeDetails(o, e, nonce, node.publicKey(),
+      envelopeDetails(
+          o,
+          e,
+          nonce,
+          node.publicKey(),
           EnvelopeContext.recovery(GENERATION, i, backup.commitments().digest(), requestId));
       o.put("envelope", HEX.formatHex(env));
     }
@@ -131,10 +162,13 @@ final class CustodyVectors {
     }
   }
 
-  private static void envelopeDetails(ObjectNode o, BigInteger e, byte[] nonce, RecipientKey recipient,
-      EnvelopeContext ctx) {
-    byte[] ephemeral = new org.bouncycastle.math.ec.FixedPointCombMultiplier().multiply(Group.P256.getG(), e)
-        .normalize().getEncoded(false);
+  private static void envelopeDetails(
+      ObjectNode o, BigInteger e, byte[] nonce, RecipientKey recipient, EnvelopeContext ctx) {
+    byte[] ephemeral =
+        new org.bouncycastle.math.ec.FixedPointCombMultiplier()
+            .multiply(Group.P256.getG(), e)
+            .normalize()
+            .getEncoded(false);
     o.put("ephemeralScalar", HEX.formatHex(Group.to32(e)));
     o.put("ephemeralPublicKey", HEX.formatHex(ephemeral));
     o.put("nonce", HEX.formatHex(nonce));

@@ -14,9 +14,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.teekms.keys.InsecureSecretAccess;
 
 /**
- * docs/root-custody-vectors.json: regenerating from the seed gives the committed bytes, and the committed values
- * alone (keys, envelopes, commitments) open, verify and reconstruct. Rewrite the file with
- * {@code -Dtest=CustodyVectorsTest#write -Dteekms.regenerateVectors=true}.
+ * docs/root-custody-vectors.json: regenerating from the seed gives the committed bytes, and the
+ * committed values alone (keys, envelopes, commitments) open, verify and reconstruct. Rewrite the
+ * file with {@code -Dtest=CustodyVectorsTest#write -Dteekms.regenerateVectors=true}.
  */
 class CustodyVectorsTest {
   private static final HexFormat HEX = HexFormat.of();
@@ -25,7 +25,8 @@ class CustodyVectorsTest {
   @Test
   void regeneratingFromTheSeedGivesTheCommittedFile() throws Exception {
     String regenerated = CustodyVectors.JSON.writeValueAsString(CustodyVectors.build()) + "\n";
-    assertTrue(regenerated.equals(Files.readString(CustodyVectors.FILE)),
+    assertTrue(
+        regenerated.equals(Files.readString(CustodyVectors.FILE)),
         "docs/root-custody-vectors.json differs from what the seed gives");
   }
 
@@ -42,16 +43,25 @@ class CustodyVectorsTest {
       RecipientKeyPair key = RecipientKeyPair.fromPrivate(hex(custodian.get("privateKey")), ACCESS);
       assertArrayEquals(hex(custodian.get("publicKey")), key.publicKey().encode());
       assertArrayEquals(hex(custodian.get("id")), key.publicKey().id());
-      try (Share share = CustodianShare.open(key, generation, i, c, hex(s.get("envelope")),
-          hex(s.get("envelopeDigest")))) {
+      try (Share share =
+          CustodianShare.open(
+              key, generation, i, c, hex(s.get("envelope")), hex(s.get("envelopeDigest")))) {
         assertArrayEquals(hex(s.get("encoding")), share.encode(ACCESS));
       }
     }
-    RecipientKeyPair node = RecipientKeyPair.fromPrivate(hex(v.at("/recovery/nodePrivateKey")), ACCESS);
+    RecipientKeyPair node =
+        RecipientKeyPair.fromPrivate(hex(v.at("/recovery/nodePrivateKey")), ACCESS);
     Map<Integer, byte[]> envelopes = new TreeMap<>();
-    for (JsonNode e : v.at("/recovery/envelopes")) envelopes.put(e.get("index").asInt(), hex(e.get("envelope")));
-    try (Shamir.Recovered r = RootRecovery.recover(generation, c, hex(v.at("/recovery/requestId")), node, envelopes,
-        hex(v.get("kmsRootPublicKey")))) {
+    for (JsonNode e : v.at("/recovery/envelopes"))
+      envelopes.put(e.get("index").asInt(), hex(e.get("envelope")));
+    try (Shamir.Recovered r =
+        RootRecovery.recover(
+            generation,
+            c,
+            hex(v.at("/recovery/requestId")),
+            node,
+            envelopes,
+            hex(v.get("kmsRootPublicKey")))) {
       assertArrayEquals(hex(v.get("rootSecret")), r.secret().toByteArray(ACCESS));
       assertTrue(r.badIndices().isEmpty());
     }
@@ -60,7 +70,8 @@ class CustodyVectorsTest {
   @Test
   @EnabledIfSystemProperty(named = "teekms.regenerateVectors", matches = "true")
   void write() throws Exception {
-    Files.writeString(CustodyVectors.FILE, CustodyVectors.JSON.writeValueAsString(CustodyVectors.build()) + "\n");
+    Files.writeString(
+        CustodyVectors.FILE, CustodyVectors.JSON.writeValueAsString(CustodyVectors.build()) + "\n");
   }
 
   private static byte[] hex(JsonNode n) {

@@ -6,8 +6,9 @@ import java.security.SecureRandom;
 import org.bouncycastle.crypto.digests.SHA256Digest;
 
 /**
- * Test-only deterministic byte stream for reproducible vectors (docs/root-custody.md §8): block k (k = 0, 1, …) is
- * SHA-256(seed ASCII ‖ k as 8 bytes big-endian), blocks concatenated and consumed in order by nextBytes.
+ * Test-only deterministic byte stream for reproducible vectors (docs/root-custody.md §8): block k
+ * (k = 0, 1, …) is SHA-256(seed ASCII ‖ k as 8 bytes big-endian), blocks concatenated and consumed
+ * in order by nextBytes.
  */
 final class SeededRandom extends SecureRandom {
   private static final long serialVersionUID = 1L;

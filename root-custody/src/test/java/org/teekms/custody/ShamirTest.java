@@ -71,8 +71,10 @@ class ShamirTest {
   void fewerThanThresholdSharesAreRefused() throws Exception {
     try (Shamir.Split split = Shamir.split(secret("t-1"), 3, 5, new SeededRandom("split"))) {
       for (List<Integer> subset : subsets(5, 2)) {
-        CustodyException e = assertThrows(CustodyException.class,
-            () -> Shamir.reconstruct(split.commitments(), pick(split, subset)));
+        CustodyException e =
+            assertThrows(
+                CustodyException.class,
+                () -> Shamir.reconstruct(split.commitments(), pick(split, subset)));
         assertEquals(CustodyException.Reason.NOT_ENOUGH_SHARES, e.reason());
         assertEquals("2 of 2 shares verified, 3 needed", e.getMessage());
       }
@@ -80,9 +82,10 @@ class ShamirTest {
   }
 
   /**
-   * The information-theoretic argument of docs §7, checked: for t-1 shares and ANY candidate secret c there is exactly
-   * one polynomial of degree < t through (0, c) and those shares, so the shares are equally consistent with every
-   * secret. We build it for many candidates (the real one among them) and check it passes through every share.
+   * The information-theoretic argument of docs §7, checked: for t-1 shares and ANY candidate secret
+   * c there is exactly one polynomial of degree < t through (0, c) and those shares, so the shares
+   * are equally consistent with every secret. We build it for many candidates (the real one among
+   * them) and check it passes through every share.
    */
   @Test
   void thresholdMinusOneSharesAreConsistentWithEveryCandidateSecret() throws Exception {
@@ -92,21 +95,26 @@ class ShamirTest {
       List<Share> known = pick(split, List.of(2, 3, 6));
       SeededRandom candidates = new SeededRandom("candidates");
       Set<List<BigInteger>> polynomials = new HashSet<>();
-      List<BigInteger> cs = new ArrayList<>(List.of(real, BigInteger.ONE, Group.N.subtract(BigInteger.ONE)));
+      List<BigInteger> cs =
+          new ArrayList<>(List.of(real, BigInteger.ONE, Group.N.subtract(BigInteger.ONE)));
       for (int k = 0; k < 20; k++) cs.add(Shamir.uniformScalar(candidates));
       for (BigInteger c : cs) {
         List<BigInteger> coefficients = interpolateCoefficients(c, known);
         assertEquals(4, coefficients.size());
         assertEquals(c, coefficients.get(0));
         for (Share sh : known) {
-          assertEquals(sh.scalar(), Shamir.evaluate(coefficients, sh.index()), "share " + sh.index());
+          assertEquals(
+              sh.scalar(), Shamir.evaluate(coefficients, sh.index()), "share " + sh.index());
         }
         assertTrue(polynomials.add(coefficients), "distinct candidates give distinct polynomials");
       }
     }
   }
 
-  /** Coefficients of the unique degree-<(k+1) polynomial through (0, c) and the shares (Lagrange, expanded). */
+  /**
+   * Coefficients of the unique degree-<(k+1) polynomial through (0, c) and the shares (Lagrange,
+   * expanded).
+   */
   private static List<BigInteger> interpolateCoefficients(BigInteger c, List<Share> shares) {
     List<BigInteger> xs = new ArrayList<>(List.of(BigInteger.ZERO));
     List<BigInteger> ys = new ArrayList<>(List.of(c));
@@ -149,8 +157,10 @@ class ShamirTest {
         assertTrue(r.secret().equalsSecret(s));
         assertEquals(List.of(2), r.badIndices());
       }
-      CustodyException e = assertThrows(CustodyException.class,
-          () -> Shamir.reconstruct(split.commitments(), shares.subList(0, 3)));
+      CustodyException e =
+          assertThrows(
+              CustodyException.class,
+              () -> Shamir.reconstruct(split.commitments(), shares.subList(0, 3)));
       assertEquals(CustodyException.Reason.NOT_ENOUGH_SHARES, e.reason());
       assertEquals(List.of(2), e.badIndices());
       assertEquals("2 of 3 shares verified, 3 needed; bad share indices [2]", e.getMessage());
@@ -175,8 +185,9 @@ class ShamirTest {
         Shamir.Split b = Shamir.split(s, 2, 3, new SeededRandom("b"))) {
       assertNotEquals(a.commitments(), b.commitments());
       assertArrayEquals(a.commitments().secretCommitment(), b.commitments().secretCommitment());
-      CustodyException e = assertThrows(CustodyException.class,
-          () -> Shamir.reconstruct(a.commitments(), b.shares()));
+      CustodyException e =
+          assertThrows(
+              CustodyException.class, () -> Shamir.reconstruct(a.commitments(), b.shares()));
       assertEquals(List.of(1, 2, 3), e.badIndices());
     }
   }
@@ -184,9 +195,11 @@ class ShamirTest {
   @Test
   void duplicateIndicesAreRefused() throws Exception {
     try (Shamir.Split split = Shamir.split(secret("dup"), 2, 3, new SeededRandom("split"))) {
-      List<Share> shares = List.of(split.shares().get(0), split.shares().get(1), split.shares().get(0));
-      CustodyException e = assertThrows(CustodyException.class,
-          () -> Shamir.reconstruct(split.commitments(), shares));
+      List<Share> shares =
+          List.of(split.shares().get(0), split.shares().get(1), split.shares().get(0));
+      CustodyException e =
+          assertThrows(
+              CustodyException.class, () -> Shamir.reconstruct(split.commitments(), shares));
       assertEquals(CustodyException.Reason.DUPLICATE_INDEX, e.reason());
       assertEquals("share index 1 appears more than once", e.getMessage());
     }
@@ -196,11 +209,14 @@ class ShamirTest {
   void badParametersAreRefusedWithOneLine() {
     SecretBytes s = secret("params");
     SeededRandom r = new SeededRandom("r");
-    assertEquals("threshold must be 1..255, got 0",
+    assertEquals(
+        "threshold must be 1..255, got 0",
         assertThrows(CustodyException.class, () -> Shamir.split(s, 0, 3, r)).getMessage());
-    assertEquals("share count must be 3..255, got 2",
+    assertEquals(
+        "share count must be 3..255, got 2",
         assertThrows(CustodyException.class, () -> Shamir.split(s, 3, 2, r)).getMessage());
-    assertEquals("share count must be 2..255, got 256",
+    assertEquals(
+        "share count must be 2..255, got 256",
         assertThrows(CustodyException.class, () -> Shamir.split(s, 2, 256, r)).getMessage());
     SecretBytes tooBig = SecretBytes.copyOf(Group.to32(Group.N), ACCESS);
     SecretBytes zero = SecretBytes.copyOf(new byte[32], ACCESS);
@@ -208,17 +224,22 @@ class ShamirTest {
     for (SecretBytes bad : List.of(tooBig, zero)) {
       CustodyException e = assertThrows(CustodyException.class, () -> Shamir.split(bad, 2, 3, r));
       assertEquals(CustodyException.Reason.INVALID_PARAMETERS, e.reason());
-      assertEquals("the secret is not in [1, n-1] of the secp256k1 group order and cannot be shared", e.getMessage());
+      assertEquals(
+          "the secret is not in [1, n-1] of the secp256k1 group order and cannot be shared",
+          e.getMessage());
     }
-    assertEquals("the secret must be 32 bytes, got 31",
-        assertThrows(CustodyException.class, () -> Shamir.split(shortSecret, 2, 3, r)).getMessage());
+    assertEquals(
+        "the secret must be 32 bytes, got 31",
+        assertThrows(CustodyException.class, () -> Shamir.split(shortSecret, 2, 3, r))
+            .getMessage());
   }
 
   @Test
   void theLargestSecretAndThe255thShareWork() throws Exception {
     SecretBytes s = SecretBytes.copyOf(Group.to32(Group.N.subtract(BigInteger.ONE)), ACCESS);
     try (Shamir.Split split = Shamir.split(s, 2, 255, new SeededRandom("big"))) {
-      try (Shamir.Recovered r = Shamir.reconstruct(split.commitments(), pick(split, List.of(1, 255)))) {
+      try (Shamir.Recovered r =
+          Shamir.reconstruct(split.commitments(), pick(split, List.of(1, 255)))) {
         assertTrue(r.secret().equalsSecret(s));
       }
     }
@@ -229,7 +250,8 @@ class ShamirTest {
     Shamir.Split split = Shamir.split(secret("destroy"), 2, 2, new SeededRandom("split"));
     split.close();
     assertTrue(split.shares().stream().allMatch(Share::isDestroyed));
-    assertThrows(org.teekms.keys.DestroyedSecretException.class,
+    assertThrows(
+        org.teekms.keys.DestroyedSecretException.class,
         () -> Shamir.reconstruct(split.commitments(), split.shares()));
     assertEquals("Share[index 1, value redacted]", split.shares().get(0).toString());
   }

@@ -14,7 +14,8 @@ class ShareEnvelopeTest {
   private static final byte[] REQUEST = Group.sha256(new byte[] {2});
 
   private static Share share(int index) throws CustodyException {
-    return Share.of(index, Group.to32(Shamir.uniformScalar(new SeededRandom("share" + index))), ACCESS);
+    return Share.of(
+        index, Group.to32(Shamir.uniformScalar(new SeededRandom("share" + index))), ACCESS);
   }
 
   @Test
@@ -28,22 +29,28 @@ class ShareEnvelopeTest {
       try (Share opened = ShareEnvelope.open(custodian, ctx, env)) {
         assertTrue(opened.equalsShare(s));
       }
-      List<EnvelopeContext> wrong = List.of(
-          EnvelopeContext.backup(8, 3, DIGEST),
-          EnvelopeContext.backup(7, 3, Group.sha256(new byte[] {9})),
-          EnvelopeContext.recovery(7, 3, DIGEST, new byte[32]),
-          EnvelopeContext.recovery(7, 3, DIGEST, REQUEST));
+      List<EnvelopeContext> wrong =
+          List.of(
+              EnvelopeContext.backup(8, 3, DIGEST),
+              EnvelopeContext.backup(7, 3, Group.sha256(new byte[] {9})),
+              EnvelopeContext.recovery(7, 3, DIGEST, new byte[32]),
+              EnvelopeContext.recovery(7, 3, DIGEST, REQUEST));
       for (EnvelopeContext w : wrong) {
-        CustodyException e = assertThrows(CustodyException.class, () -> ShareEnvelope.open(custodian, w, env));
+        CustodyException e =
+            assertThrows(CustodyException.class, () -> ShareEnvelope.open(custodian, w, env));
         assertEquals(CustodyException.Reason.ENVELOPE_REJECTED, e.reason(), w.toString());
-        assertEquals("share envelope 3 does not authenticate for this recipient, generation, index and request",
+        assertEquals(
+            "share envelope 3 does not authenticate for this recipient, generation, index and request",
             e.getMessage());
         assertEquals(List.of(3), e.badIndices());
       }
-      CustodyException otherIndex = assertThrows(CustodyException.class,
-          () -> ShareEnvelope.open(custodian, EnvelopeContext.backup(7, 4, DIGEST), env));
+      CustodyException otherIndex =
+          assertThrows(
+              CustodyException.class,
+              () -> ShareEnvelope.open(custodian, EnvelopeContext.backup(7, 4, DIGEST), env));
       assertEquals(List.of(4), otherIndex.badIndices());
-      assertEquals(CustodyException.Reason.ENVELOPE_REJECTED,
+      assertEquals(
+          CustodyException.Reason.ENVELOPE_REJECTED,
           assertThrows(CustodyException.class, () -> ShareEnvelope.open(other, ctx, env)).reason());
     }
   }
@@ -52,8 +59,11 @@ class ShareEnvelopeTest {
   void sealingUnderAnotherIndexIsAProgrammingError() throws Exception {
     RecipientKeyPair k = RecipientKeyPair.generate(new SeededRandom("k"));
     try (Share s = share(1)) {
-      assertThrows(IllegalArgumentException.class, () -> ShareEnvelope.seal(k.publicKey(),
-          EnvelopeContext.backup(1, 2, DIGEST), s, new SeededRandom("x")));
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              ShareEnvelope.seal(
+                  k.publicKey(), EnvelopeContext.backup(1, 2, DIGEST), s, new SeededRandom("x")));
     }
   }
 
@@ -66,9 +76,12 @@ class ShareEnvelopeTest {
       for (int bit = 0; bit < env.length * 8; bit++) {
         byte[] m = env.clone();
         m[bit / 8] ^= (byte) (1 << (bit % 8));
-        CustodyException e = assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, m), "bit " + bit);
+        CustodyException e =
+            assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, m), "bit " + bit);
         assertEquals(List.of(2), e.badIndices());
-        assertTrue(!e.getMessage().contains("\n") && !e.getMessage().contains("Exception"), e.getMessage());
+        assertTrue(
+            !e.getMessage().contains("\n") && !e.getMessage().contains("Exception"),
+            e.getMessage());
       }
     }
   }
@@ -77,12 +90,18 @@ class ShareEnvelopeTest {
   void truncatedOversizedAndRandomEnvelopesAreOneLineErrors() {
     RecipientKeyPair k = RecipientKeyPair.generate(new SeededRandom("k"));
     EnvelopeContext ctx = EnvelopeContext.backup(1, 1, DIGEST);
-    assertEquals("share envelope 1 must be 128 bytes, got 127",
-        assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, new byte[127])).getMessage());
-    assertEquals("share envelope 1 must be 128 bytes, got 129",
-        assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, new byte[129])).getMessage());
-    assertEquals("share envelope 1 has version 0, expected 1",
-        assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, new byte[128])).getMessage());
+    assertEquals(
+        "share envelope 1 must be 128 bytes, got 127",
+        assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, new byte[127]))
+            .getMessage());
+    assertEquals(
+        "share envelope 1 must be 128 bytes, got 129",
+        assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, new byte[129]))
+            .getMessage());
+    assertEquals(
+        "share envelope 1 has version 0, expected 1",
+        assertThrows(CustodyException.class, () -> ShareEnvelope.open(k, ctx, new byte[128]))
+            .getMessage());
     java.util.Random r = new java.util.Random(21);
     for (int i = 0; i < 2000; i++) {
       byte[] junk = new byte[r.nextInt(3) == 0 ? r.nextInt(300) : 128];
@@ -100,18 +119,25 @@ class ShareEnvelopeTest {
     assertEquals(k.publicKey(), RecipientKey.decode(enc));
     byte[] offCurve = enc.clone();
     offCurve[64] ^= 1;
-    assertEquals("recipient public key is not a point on the curve",
+    assertEquals(
+        "recipient public key is not a point on the curve",
         assertThrows(CustodyException.class, () -> RecipientKey.decode(offCurve)).getMessage());
     byte[] compressed = new byte[33];
     compressed[0] = 2;
-    assertEquals("recipient public key must be 65 bytes, got 33",
+    assertEquals(
+        "recipient public key must be 65 bytes, got 33",
         assertThrows(CustodyException.class, () -> RecipientKey.decode(compressed)).getMessage());
     byte[] prefix = enc.clone();
     prefix[0] = 6;
-    assertEquals("recipient public key has point prefix 0x06",
+    assertEquals(
+        "recipient public key has point prefix 0x06",
         assertThrows(CustodyException.class, () -> RecipientKey.decode(prefix)).getMessage());
-    assertEquals("the P-256 private key is out of range", assertThrows(CustodyException.class,
-        () -> RecipientKeyPair.fromPrivate(Group.to32(Group.P256.getN()), ACCESS)).getMessage());
+    assertEquals(
+        "the P-256 private key is out of range",
+        assertThrows(
+                CustodyException.class,
+                () -> RecipientKeyPair.fromPrivate(Group.to32(Group.P256.getN()), ACCESS))
+            .getMessage());
     byte[] priv = k.encodePrivate(ACCESS);
     assertEquals(k.publicKey(), RecipientKeyPair.fromPrivate(priv, ACCESS).publicKey());
   }
@@ -125,9 +151,12 @@ class ShareEnvelopeTest {
     assertEquals(RecipientKey.of(kp.getPublic()), pair.publicKey());
     g.initialize(new java.security.spec.ECGenParameterSpec("secp384r1"));
     java.security.KeyPair p384 = g.generateKeyPair();
-    assertEquals("the key is not a P-256 public key",
+    assertEquals(
+        "the key is not a P-256 public key",
         assertThrows(CustodyException.class, () -> RecipientKey.of(p384.getPublic())).getMessage());
-    assertEquals("the key is not a P-256 private key",
-        assertThrows(CustodyException.class, () -> RecipientKeyPair.of(p384.getPrivate())).getMessage());
+    assertEquals(
+        "the key is not a P-256 private key",
+        assertThrows(CustodyException.class, () -> RecipientKeyPair.of(p384.getPrivate()))
+            .getMessage());
   }
 }

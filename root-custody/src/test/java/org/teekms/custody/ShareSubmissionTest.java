@@ -29,25 +29,44 @@ class ShareSubmissionTest {
     byte[] signature = ShareSubmission.sign(custodian, message);
     assertEquals(64, signature.length);
     assertTrue(ShareSubmission.verify(custodian.publicKey(), message, signature));
-    assertArrayEquals(signature, ShareSubmission.sign(custodian, message), "RFC 6979: the same message, the same k");
-    assertFalse(ShareSubmission.verify(RecipientKeyPair.generate(new SecureRandom()).publicKey(), message, signature));
+    assertArrayEquals(
+        signature,
+        ShareSubmission.sign(custodian, message),
+        "RFC 6979: the same message, the same k");
+    assertFalse(
+        ShareSubmission.verify(
+            RecipientKeyPair.generate(new SecureRandom()).publicKey(), message, signature));
   }
 
   @Test
   void aSignatureDoesNotCoverAnotherIndexRequestNodeOrEnvelope() {
-    byte[] signature = ShareSubmission.sign(custodian, ShareSubmission.message(3, 2, request, node, envelope));
+    byte[] signature =
+        ShareSubmission.sign(custodian, ShareSubmission.message(3, 2, request, node, envelope));
     byte[] otherEnvelope = envelope.clone();
     otherEnvelope[0] ^= 1;
-    assertFalse(ShareSubmission.verify(custodian.publicKey(), ShareSubmission.message(3, 1, request, node, envelope),
-        signature));
-    assertFalse(ShareSubmission.verify(custodian.publicKey(), ShareSubmission.message(4, 2, request, node, envelope),
-        signature));
-    assertFalse(ShareSubmission.verify(custodian.publicKey(), ShareSubmission.message(3, 2, node, node, envelope),
-        signature));
-    assertFalse(ShareSubmission.verify(custodian.publicKey(), ShareSubmission.message(3, 2, request, request,
-        envelope), signature));
-    assertFalse(ShareSubmission.verify(custodian.publicKey(), ShareSubmission.message(3, 2, request, node,
-        otherEnvelope), signature));
+    assertFalse(
+        ShareSubmission.verify(
+            custodian.publicKey(),
+            ShareSubmission.message(3, 1, request, node, envelope),
+            signature));
+    assertFalse(
+        ShareSubmission.verify(
+            custodian.publicKey(),
+            ShareSubmission.message(4, 2, request, node, envelope),
+            signature));
+    assertFalse(
+        ShareSubmission.verify(
+            custodian.publicKey(), ShareSubmission.message(3, 2, node, node, envelope), signature));
+    assertFalse(
+        ShareSubmission.verify(
+            custodian.publicKey(),
+            ShareSubmission.message(3, 2, request, request, envelope),
+            signature));
+    assertFalse(
+        ShareSubmission.verify(
+            custodian.publicKey(),
+            ShareSubmission.message(3, 2, request, node, otherEnvelope),
+            signature));
   }
 
   @Test

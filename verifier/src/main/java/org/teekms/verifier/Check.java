@@ -3,7 +3,8 @@ package org.teekms.verifier;
 import java.util.Objects;
 
 /**
- * One named row of a verification: what was checked, whether it passed, and in one line why (or what was found).
+ * One named row of a verification: what was checked, whether it passed, and in one line why (or
+ * what was found).
  *
  * @param name the check, e.g. {@code "signature"}, {@code "compose hash (on chain)"}
  * @param status PASS, FAIL, or SKIP when it could not run because an earlier check failed
@@ -12,7 +13,11 @@ import java.util.Objects;
  */
 public record Check(String name, Status status, String code, String detail) {
   /** The outcome of one check. */
-  public enum Status { PASS, FAIL, SKIP }
+  public enum Status {
+    PASS,
+    FAIL,
+    SKIP
+  }
 
   public Check {
     Objects.requireNonNull(name, "name");

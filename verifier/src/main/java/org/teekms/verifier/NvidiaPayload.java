@@ -20,10 +20,10 @@ import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.tdx.Pem;
 
 /**
- * The {@code nvidia_payload} of an attestation report, in the shape NVIDIA's local GPU verifier takes (and the
- * verifiable-inference services publish): a JSON text
- * {@code {"nonce": hex(32 bytes), "arch": "HOPPER", "evidence_list": [{"evidence": base64(report),
- * "certificate": base64(PEM chain, leaf first), "arch": "HOPPER"}, …]}}.
+ * The {@code nvidia_payload} of an attestation report, in the shape NVIDIA's local GPU verifier
+ * takes (and the verifiable-inference services publish): a JSON text {@code {"nonce": hex(32
+ * bytes), "arch": "HOPPER", "evidence_list": [{"evidence": base64(report), "certificate":
+ * base64(PEM chain, leaf first), "arch": "HOPPER"}, …]}}.
  */
 public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
   public static final int MAX_CHARS = 2 * 1024 * 1024;
@@ -40,7 +40,9 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof NvidiaPayload p && Arrays.equals(nonce, p.nonce) && evidence.equals(p.evidence);
+    return o instanceof NvidiaPayload p
+        && Arrays.equals(nonce, p.nonce)
+        && evidence.equals(p.evidence);
   }
 
   @Override
@@ -70,7 +72,8 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
   /** Strict decoding; anything malformed is an {@link IllegalArgumentException} that says what. */
   public static NvidiaPayload decode(String text) {
     if (text == null || text.length() > MAX_CHARS) {
-      throw new IllegalArgumentException("nvidia_payload is missing or over " + MAX_CHARS + " characters");
+      throw new IllegalArgumentException(
+          "nvidia_payload is missing or over " + MAX_CHARS + " characters");
     }
     JsonNode o;
     try {
@@ -78,7 +81,10 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
     } catch (IOException e) {
       throw new IllegalArgumentException("nvidia_payload is not JSON");
     }
-    if (o == null || !o.isObject() || !o.path("nonce").isTextual() || !o.path("arch").isTextual()
+    if (o == null
+        || !o.isObject()
+        || !o.path("nonce").isTextual()
+        || !o.path("arch").isTextual()
         || !o.path("evidence_list").isArray()) {
       throw new IllegalArgumentException("nvidia_payload needs nonce, arch and evidence_list");
     }
@@ -89,19 +95,24 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
     GpuArchitecture arch = GpuArchitecture.valueOf(o.get("arch").asText());
     List<GpuEvidence.Device> devices = new ArrayList<>();
     for (JsonNode e : o.get("evidence_list")) {
-      if (!e.path("evidence").isTextual() || !e.path("certificate").isTextual()
+      if (!e.path("evidence").isTextual()
+          || !e.path("certificate").isTextual()
           || !arch.name().equals(e.path("arch").asText(arch.name()))) {
-        throw new IllegalArgumentException("evidence_list entries need evidence, certificate and the same arch");
+        throw new IllegalArgumentException(
+            "evidence_list entries need evidence, certificate and the same arch");
       }
       byte[] report = Base64.getDecoder().decode(e.get("evidence").asText());
       byte[] pem = Base64.getDecoder().decode(e.get("certificate").asText());
       List<byte[]> chain = new ArrayList<>();
       try {
-        for (var c : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem))) {
+        for (var c :
+            CertificateFactory.getInstance("X.509")
+                .generateCertificates(new ByteArrayInputStream(pem))) {
           chain.add(((X509Certificate) c).getEncoded());
         }
       } catch (CertificateException ex) {
-        throw new IllegalArgumentException("evidence_list certificate is not a PEM chain: " + ex.getMessage());
+        throw new IllegalArgumentException(
+            "evidence_list certificate is not a PEM chain: " + ex.getMessage());
       }
       devices.add(new GpuEvidence.Device(report, chain));
     }

@@ -10,8 +10,10 @@ import org.teekms.attest.gpu.GpuEvidence;
 
 class NvidiaPayloadValueTest {
 
-  private static final GpuEvidence EVIDENCE = new GpuEvidence(GpuArchitecture.HOPPER,
-      List.of(new GpuEvidence.Device(new byte[] {1}, List.of(new byte[] {2}))));
+  private static final GpuEvidence EVIDENCE =
+      new GpuEvidence(
+          GpuArchitecture.HOPPER,
+          List.of(new GpuEvidence.Device(new byte[] {1}, List.of(new byte[] {2}))));
 
   @Test
   void payloadsWithTheSameNonceAndEvidenceAreEqual() {

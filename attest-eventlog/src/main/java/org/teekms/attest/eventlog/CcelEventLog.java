@@ -10,28 +10,34 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A TD's firmware event log as the kernel exposes it: the ACPI CCEL table ({@code /sys/firmware/acpi/tables/CCEL},
- * which says the log is TDX's and how long its area is) and the log area itself
- * ({@code /sys/firmware/acpi/tables/data/CCEL}) in the TCG PC Client crypto-agile format: one legacy SHA-1-format
- * {@code TCG_PCClientPCREvent} carrying the Spec ID event (the digest algorithms and their sizes), then
- * {@code TCG_PCR_EVENT2} records, ended by a record whose index is {@code 0xFFFFFFFF} or by zero padding.
+ * A TD's firmware event log as the kernel exposes it: the ACPI CCEL table ({@code
+ * /sys/firmware/acpi/tables/CCEL}, which says the log is TDX's and how long its area is) and the
+ * log area itself ({@code /sys/firmware/acpi/tables/data/CCEL}) in the TCG PC Client crypto-agile
+ * format: one legacy SHA-1-format {@code TCG_PCClientPCREvent} carrying the Spec ID event (the
+ * digest algorithms and their sizes), then {@code TCG_PCR_EVENT2} records, ended by a record whose
+ * index is {@code 0xFFFFFFFF} or by zero padding.
  *
- * <p>The index of a CCEL record is the TDX measurement register: 0 = MRTD, 1..4 = RTMR0..3. Records are converted to
- * {@link EventLogEntry} with {@code imr = index - 1} and their SHA-384 digest, as dstack converts them; MRTD records
- * (the TDX module measured those, not the log) and {@code EV_NO_ACTION} records (never extended) are left out, so the
- * result replays with {@link RtmrReplay}. Strict and bounded: anything truncated, oversized, unknown or inconsistent
- * is an {@link EventLogException} saying where.
+ * <p>The index of a CCEL record is the TDX measurement register: 0 = MRTD, 1..4 = RTMR0..3. Records
+ * are converted to {@link EventLogEntry} with {@code imr = index - 1} and their SHA-384 digest, as
+ * dstack converts them; MRTD records (the TDX module measured those, not the log) and {@code
+ * EV_NO_ACTION} records (never extended) are left out, so the result replays with {@link
+ * RtmrReplay}. Strict and bounded: anything truncated, oversized, unknown or inconsistent is an
+ * {@link EventLogException} saying where.
  */
 public final class CcelEventLog {
   /** The log area tee-kms reads at most (real TDVF areas are 64-256 KiB). */
   public static final int MAX_LOG_AREA_BYTES = 4 * 1024 * 1024;
+
   public static final int ACPI_TABLE_BYTES = 56;
+
   /** ACPI CCEL "CC Type" of Intel TDX. */
   public static final int CC_TYPE_TDX = 2;
+
   public static final long EV_NO_ACTION = 3;
   public static final int TPM_ALG_SHA384 = 0x000C;
 
-  private static final byte[] SPEC_ID_SIGNATURE = "Spec ID Event03\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] SPEC_ID_SIGNATURE =
+      "Spec ID Event03\0".getBytes(StandardCharsets.US_ASCII);
   private static final int MAX_ALGORITHMS = 8;
   private static final int MAX_DIGEST_BYTES = 64;
   private static final long END_OF_LOG = 0xFFFF_FFFFL;
@@ -39,12 +45,17 @@ public final class CcelEventLog {
   private CcelEventLog() {}
 
   /** The fields of the ACPI CCEL table tee-kms uses. */
-  public record Table(int ccType, int ccSubtype, long logAreaMinimumLength, long logAreaStartAddress) {}
+  public record Table(
+      int ccType, int ccSubtype, long logAreaMinimumLength, long logAreaStartAddress) {}
 
-  /** Checks the ACPI table: signature, length, checksum, TDX as the CC type, a plausible log area length. */
+  /**
+   * Checks the ACPI table: signature, length, checksum, TDX as the CC type, a plausible log area
+   * length.
+   */
   public static Table parseTable(byte[] table) throws EventLogException {
     if (table.length != ACPI_TABLE_BYTES) {
-      throw new EventLogException("ACPI CCEL table is " + table.length + " bytes, expected " + ACPI_TABLE_BYTES);
+      throw new EventLogException(
+          "ACPI CCEL table is " + table.length + " bytes, expected " + ACPI_TABLE_BYTES);
     }
     ByteBuffer b = ByteBuffer.wrap(table).order(ByteOrder.LITTLE_ENDIAN);
     if (!Arrays.equals(Arrays.copyOf(table, 4), "CCEL".getBytes(StandardCharsets.US_ASCII))) {
@@ -52,7 +63,8 @@ public final class CcelEventLog {
     }
     long length = Integer.toUnsignedLong(b.getInt(4));
     if (length != ACPI_TABLE_BYTES) {
-      throw new EventLogException("ACPI CCEL table header states length " + length + ", expected " + ACPI_TABLE_BYTES);
+      throw new EventLogException(
+          "ACPI CCEL table header states length " + length + ", expected " + ACPI_TABLE_BYTES);
     }
     int sum = 0;
     for (byte x : table) {
@@ -63,27 +75,37 @@ public final class CcelEventLog {
     }
     int ccType = table[36] & 0xff;
     if (ccType != CC_TYPE_TDX) {
-      throw new EventLogException("ACPI CCEL table CC type is " + ccType + ", expected " + CC_TYPE_TDX + " (Intel TDX)");
+      throw new EventLogException(
+          "ACPI CCEL table CC type is " + ccType + ", expected " + CC_TYPE_TDX + " (Intel TDX)");
     }
     long laml = b.getLong(40);
     if (laml <= 0 || laml > MAX_LOG_AREA_BYTES) {
-      throw new EventLogException("CCEL log area length " + Long.toUnsignedString(laml) + " outside 1.."
-          + MAX_LOG_AREA_BYTES);
+      throw new EventLogException(
+          "CCEL log area length "
+              + Long.toUnsignedString(laml)
+              + " outside 1.."
+              + MAX_LOG_AREA_BYTES);
     }
     return new Table(ccType, table[37] & 0xff, laml, b.getLong(48));
   }
 
-  /** The table checked with {@link #parseTable}, then the log area (at most the table's length of it) parsed. */
+  /**
+   * The table checked with {@link #parseTable}, then the log area (at most the table's length of
+   * it) parsed.
+   */
   public static List<EventLogEntry> parse(byte[] table, byte[] logArea) throws EventLogException {
     Table t = parseTable(table);
-    return parse(logArea.length > t.logAreaMinimumLength() ? Arrays.copyOf(logArea, (int) t.logAreaMinimumLength())
-        : logArea);
+    return parse(
+        logArea.length > t.logAreaMinimumLength()
+            ? Arrays.copyOf(logArea, (int) t.logAreaMinimumLength())
+            : logArea);
   }
 
   /** Parses a crypto-agile log area into RTMR0-3 entries (see the class comment). */
   public static List<EventLogEntry> parse(byte[] logArea) throws EventLogException {
     if (logArea.length > MAX_LOG_AREA_BYTES) {
-      throw new EventLogException("CCEL log area is " + logArea.length + " bytes, limit " + MAX_LOG_AREA_BYTES);
+      throw new EventLogException(
+          "CCEL log area is " + logArea.length + " bytes, limit " + MAX_LOG_AREA_BYTES);
     }
     Reader r = new Reader(logArea);
     Map<Integer, Integer> sizes = specIdEvent(r);
@@ -103,20 +125,25 @@ public final class CcelEventLog {
       }
       String where = "CCEL record " + record + " at offset " + at + ": ";
       if (index > 4) {
-        throw new EventLogException(where + "measurement register index " + index + " (TDX has 0..4)");
+        throw new EventLogException(
+            where + "measurement register index " + index + " (TDX has 0..4)");
       }
       long type = r.u32(where + "event type");
       long count = r.u32(where + "digest count");
       if (count < 1 || count > sizes.size()) {
-        throw new EventLogException(where + count + " digests, the Spec ID event declares " + sizes.size());
+        throw new EventLogException(
+            where + count + " digests, the Spec ID event declares " + sizes.size());
       }
       byte[] sha384 = null;
       for (long i = 0; i < count; i++) {
         int alg = r.u16(where + "digest algorithm");
         Integer size = sizes.get(alg);
         if (size == null) {
-          throw new EventLogException(where + "digest algorithm 0x" + Integer.toHexString(alg)
-              + " not declared in the Spec ID event");
+          throw new EventLogException(
+              where
+                  + "digest algorithm 0x"
+                  + Integer.toHexString(alg)
+                  + " not declared in the Spec ID event");
         }
         byte[] digest = r.bytes(size, where + "digest");
         if (alg == TPM_ALG_SHA384) {
@@ -128,8 +155,12 @@ public final class CcelEventLog {
       }
       long size = r.u32(where + "event size");
       if (size > DstackEventLogCodec.MAX_PAYLOAD_BYTES) {
-        throw new EventLogException(where + "event data of " + size + " bytes, limit "
-            + DstackEventLogCodec.MAX_PAYLOAD_BYTES);
+        throw new EventLogException(
+            where
+                + "event data of "
+                + size
+                + " bytes, limit "
+                + DstackEventLogCodec.MAX_PAYLOAD_BYTES);
       }
       byte[] data = r.bytes((int) size, where + "event data");
       if (type != EV_NO_ACTION && index > 0) {
@@ -137,7 +168,8 @@ public final class CcelEventLog {
           throw new EventLogException(where + "no SHA-384 digest (TDX RTMRs are SHA-384)");
         }
         if (entries.size() == DstackEventLogCodec.MAX_EVENTS) {
-          throw new EventLogException("CCEL has more than " + DstackEventLogCodec.MAX_EVENTS + " measured events");
+          throw new EventLogException(
+              "CCEL has more than " + DstackEventLogCodec.MAX_EVENTS + " measured events");
         }
         entries.add(new EventLogEntry((int) index - 1, type, sha384, "", data));
       }
@@ -152,8 +184,11 @@ public final class CcelEventLog {
     r.u32(where + "index"); // TDVF writes 1 (RTMR0), the TCG spec 0: never extended either way
     long type = r.u32(where + "type");
     if (type != EV_NO_ACTION) {
-      throw new EventLogException(where + "first record must be EV_NO_ACTION (got type " + type
-          + "): not a crypto-agile log");
+      throw new EventLogException(
+          where
+              + "first record must be EV_NO_ACTION (got type "
+              + type
+              + "): not a crypto-agile log");
     }
     r.bytes(20, where + "SHA-1 digest");
     long size = r.u32(where + "size");
@@ -176,12 +211,17 @@ public final class CcelEventLog {
       int alg = e.u16(where + "algorithm id");
       int digestSize = e.u16(where + "digest size");
       if (digestSize < 1 || digestSize > MAX_DIGEST_BYTES || sizes.put(alg, digestSize) != null) {
-        throw new EventLogException(where + "algorithm 0x" + Integer.toHexString(alg) + " duplicated or with digest size "
-            + digestSize);
+        throw new EventLogException(
+            where
+                + "algorithm 0x"
+                + Integer.toHexString(alg)
+                + " duplicated or with digest size "
+                + digestSize);
       }
     }
     if (!Integer.valueOf(48).equals(sizes.get(TPM_ALG_SHA384))) {
-      throw new EventLogException(where + "SHA-384 (48 bytes) is not among the log's digest algorithms");
+      throw new EventLogException(
+          where + "SHA-384 (48 bytes) is not among the log's digest algorithms");
     }
     int vendor = e.bytes(1, where + "vendor info size")[0] & 0xff;
     e.bytes(vendor, where + "vendor info");
@@ -214,8 +254,15 @@ public final class CcelEventLog {
 
     byte[] bytes(int n, String what) throws EventLogException {
       if (n < 0 || n > remaining()) {
-        throw new EventLogException(what + ": truncated (" + n + " bytes needed at offset " + pos + ", "
-            + remaining() + " left)");
+        throw new EventLogException(
+            what
+                + ": truncated ("
+                + n
+                + " bytes needed at offset "
+                + pos
+                + ", "
+                + remaining()
+                + " left)");
       }
       byte[] out = Arrays.copyOfRange(b, pos, pos + n);
       pos += n;
@@ -223,11 +270,13 @@ public final class CcelEventLog {
     }
 
     long u32(String what) throws EventLogException {
-      return Integer.toUnsignedLong(ByteBuffer.wrap(bytes(4, what)).order(ByteOrder.LITTLE_ENDIAN).getInt());
+      return Integer.toUnsignedLong(
+          ByteBuffer.wrap(bytes(4, what)).order(ByteOrder.LITTLE_ENDIAN).getInt());
     }
 
     int u16(String what) throws EventLogException {
-      return Short.toUnsignedInt(ByteBuffer.wrap(bytes(2, what)).order(ByteOrder.LITTLE_ENDIAN).getShort());
+      return Short.toUnsignedInt(
+          ByteBuffer.wrap(bytes(2, what)).order(ByteOrder.LITTLE_ENDIAN).getShort());
     }
   }
 }

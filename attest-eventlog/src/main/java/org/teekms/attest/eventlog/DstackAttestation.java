@@ -12,35 +12,47 @@ import java.util.Objects;
 import org.teekms.crypto.Bytes;
 
 /**
- * The attestation blob of dstack's guest API {@code /Attest} ({@code @phala/dstack-sdk} {@code attest(reportData)}):
- * dstack's {@code VersionedAttestation::V0}, SCALE-encoded, which its guest agent returns for TDX. It carries the TD
- * quote, the full event log, the RTMR3 runtime events again on their own, the 64-byte report data and the VM's
- * {@code vm_config} JSON. The layout, byte by byte, with a vector, is in docs/guest-api.md (Attest).
+ * The attestation blob of dstack's guest API {@code /Attest} ({@code @phala/dstack-sdk} {@code
+ * attest(reportData)}): dstack's {@code VersionedAttestation::V0}, SCALE-encoded, which its guest
+ * agent returns for TDX. It carries the TD quote, the full event log, the RTMR3 runtime events
+ * again on their own, the 64-byte report data and the VM's {@code vm_config} JSON. The layout, byte
+ * by byte, with a vector, is in docs/guest-api.md (Attest).
  *
- * <p>{@link #decode} is strict: canonical compact lengths only, every bound below checked before allocating, the
- * TDX variant only, no trailing bytes, UTF-8 strings. It proves nothing about the contents: verify the quote (DCAP),
- * then replay {@link #eventLog()} against it ({@link EventLogVerifier}); {@link #runtimeEvents()} must be the log's
- * RTMR3 runtime events.
+ * <p>{@link #decode} is strict: canonical compact lengths only, every bound below checked before
+ * allocating, the TDX variant only, no trailing bytes, UTF-8 strings. It proves nothing about the
+ * contents: verify the quote (DCAP), then replay {@link #eventLog()} against it ({@link
+ * EventLogVerifier}); {@link #runtimeEvents()} must be the log's RTMR3 runtime events.
  *
- * @param quote         the TD quote (REPORTDATA = {@code reportData})
- * @param eventLog      every event: firmware events (RTMR0-2) and the runtime events (RTMR3) with their digests
+ * @param quote the TD quote (REPORTDATA = {@code reportData})
+ * @param eventLog every event: firmware events (RTMR0-2) and the runtime events (RTMR3) with their
+ *     digests
  * @param runtimeEvents the RTMR3 runtime events (name, payload), in order
- * @param reportData    64 bytes
- * @param config        the VM configuration JSON (dstack's {@code vm_config}), possibly empty
+ * @param reportData 64 bytes
+ * @param config the VM configuration JSON (dstack's {@code vm_config}), possibly empty
  */
-public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<RuntimeEvent> runtimeEvents,
-    Bytes reportData, String config) {
+public record DstackAttestation(
+    Bytes quote,
+    List<EventLogEntry> eventLog,
+    List<RuntimeEvent> runtimeEvents,
+    Bytes reportData,
+    String config) {
 
   /** dstack's own cap on an encoded attestation (10 MiB). */
   public static final int MAX_BYTES = 10 * 1024 * 1024;
+
   public static final int MAX_QUOTE_BYTES = 64 * 1024;
   public static final int MAX_CONFIG_BYTES = 64 * 1024;
+
   /** {@code VersionedAttestation::V0}. */
   static final int VERSION_V0 = 0;
+
   /** {@code AttestationQuote::DstackTdx}. */
   static final int QUOTE_DSTACK_TDX = 0;
 
-  /** One dstack runtime event: an event name and its payload (digest = {@link RuntimeEventDigest#v1}). */
+  /**
+   * One dstack runtime event: an event name and its payload (digest = {@link
+   * RuntimeEventDigest#v1}).
+   */
   public record RuntimeEvent(String name, Bytes payload) {
     public RuntimeEvent {
       Objects.requireNonNull(name, "name");
@@ -59,10 +71,11 @@ public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<
   }
 
   /**
-   * What dstack's agent answers for a quote and its event log: the runtime events are the log's RTMR3 runtime
-   * events, and runtime events without a digest get theirs computed.
+   * What dstack's agent answers for a quote and its event log: the runtime events are the log's
+   * RTMR3 runtime events, and runtime events without a digest get theirs computed.
    */
-  public static DstackAttestation of(byte[] quote, List<EventLogEntry> log, byte[] reportData, String config) {
+  public static DstackAttestation of(
+      byte[] quote, List<EventLogEntry> log, byte[] reportData, String config) {
     List<EventLogEntry> full = new ArrayList<>(log.size());
     List<RuntimeEvent> runtime = new ArrayList<>();
     for (EventLogEntry e : log) {
@@ -73,10 +86,12 @@ public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<
         full.add(e);
       }
     }
-    return new DstackAttestation(Bytes.copyOf(quote), full, runtime, Bytes.copyOf(reportData), config);
+    return new DstackAttestation(
+        Bytes.copyOf(quote), full, runtime, Bytes.copyOf(reportData), config);
   }
 
-  // ---- encoding -------------------------------------------------------------------------------------------------
+  // ---- encoding
+  // -------------------------------------------------------------------------------------------------
 
   public byte[] encode() {
     ByteArrayOutputStream out = new ByteArrayOutputStream(quote.length() + 4096);
@@ -130,7 +145,8 @@ public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<
     }
   }
 
-  // ---- decoding -------------------------------------------------------------------------------------------------
+  // ---- decoding
+  // -------------------------------------------------------------------------------------------------
 
   /** Decodes an attestation blob; every failure is one line naming the field. */
   public static DstackAttestation decode(byte[] encoded) throws EventLogException {
@@ -138,14 +154,16 @@ public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<
       throw new EventLogException("attestation is empty");
     }
     if (encoded.length > MAX_BYTES) {
-      throw new EventLogException("attestation is " + encoded.length + " bytes, limit " + MAX_BYTES);
+      throw new EventLogException(
+          "attestation is " + encoded.length + " bytes, limit " + MAX_BYTES);
     }
     Reader r = new Reader(encoded);
     int version = r.u8("version");
     if (version != VERSION_V0) {
-      throw new EventLogException(version >= 0x80 && version <= 0x8f
-          ? "attestation is dstack's msgpack V1 form, not supported (V0, SCALE, is what /Attest returns for TDX)"
-          : "attestation version " + version + " is unknown (expected 0, V0)");
+      throw new EventLogException(
+          version >= 0x80 && version <= 0x8f
+              ? "attestation is dstack's msgpack V1 form, not supported (V0, SCALE, is what /Attest returns for TDX)"
+              : "attestation version " + version + " is unknown (expected 0, V0)");
     }
     int kind = r.u8("quote kind");
     if (kind != QUOTE_DSTACK_TDX) {
@@ -172,14 +190,17 @@ public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<
     for (int i = 0; i < runtimeCount; i++) {
       String at = "runtime_events[" + i + "]";
       String name = r.string(at + ".event", DstackEventLogCodec.MAX_NAME_CHARS * 4);
-      runtime.add(new RuntimeEvent(name, Bytes.copyOf(r.bytes(at + ".payload", DstackEventLogCodec.MAX_PAYLOAD_BYTES))));
+      runtime.add(
+          new RuntimeEvent(
+              name, Bytes.copyOf(r.bytes(at + ".payload", DstackEventLogCodec.MAX_PAYLOAD_BYTES))));
     }
     byte[] reportData = r.fixed("report_data", 64);
     String config = r.string("config", MAX_CONFIG_BYTES);
     if (r.remaining() != 0) {
       throw new EventLogException("attestation has " + r.remaining() + " trailing bytes");
     }
-    return new DstackAttestation(Bytes.copyOf(quote), log, runtime, Bytes.copyOf(reportData), config);
+    return new DstackAttestation(
+        Bytes.copyOf(quote), log, runtime, Bytes.copyOf(reportData), config);
   }
 
   private static final class Reader {
@@ -215,22 +236,28 @@ public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<
       switch (first & 3) {
         case 0:
           return first >>> 2;
-        case 1: {
-          int v = (first | (u8(field) << 8)) >>> 2;
-          if (v < 1 << 6) {
-            throw new EventLogException(field + ": non-canonical length encoding");
+        case 1:
+          {
+            int v = (first | (u8(field) << 8)) >>> 2;
+            if (v < 1 << 6) {
+              throw new EventLogException(field + ": non-canonical length encoding");
+            }
+            return v;
           }
-          return v;
-        }
-        case 2: {
-          need(3, field);
-          long v = ((first & 0xffL) | ((buf.get() & 0xffL) << 8) | ((buf.get() & 0xffL) << 16)
-              | ((buf.get() & 0xffL) << 24)) >>> 2;
-          if (v < 1 << 14) {
-            throw new EventLogException(field + ": non-canonical length encoding");
+        case 2:
+          {
+            need(3, field);
+            long v =
+                ((first & 0xffL)
+                        | ((buf.get() & 0xffL) << 8)
+                        | ((buf.get() & 0xffL) << 16)
+                        | ((buf.get() & 0xffL) << 24))
+                    >>> 2;
+            if (v < 1 << 14) {
+              throw new EventLogException(field + ": non-canonical length encoding");
+            }
+            return (int) v;
           }
-          return (int) v;
-        }
         default:
           throw new EventLogException(field + ": length of 2^30 or more");
       }
@@ -262,8 +289,12 @@ public record DstackAttestation(Bytes quote, List<EventLogEntry> eventLog, List<
     String string(String field, int maxBytes) throws EventLogException {
       byte[] b = bytes(field, maxBytes);
       try {
-        return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+        return StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(ByteBuffer.wrap(b))
+            .toString();
       } catch (CharacterCodingException e) {
         throw new EventLogException(field + " is not UTF-8");
       }

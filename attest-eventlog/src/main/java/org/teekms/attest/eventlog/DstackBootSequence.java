@@ -12,22 +12,26 @@ import java.util.Set;
 import org.teekms.crypto.Bytes;
 
 /**
- * The boot-sequence rules for RTMR3 runtime events, and the {@link BootIdentity} they yield. Mirrors the order in
- * which dstack's guest ({@code dstack-util system_setup.rs}) measures a booting app:
+ * The boot-sequence rules for RTMR3 runtime events, and the {@link BootIdentity} they yield.
+ * Mirrors the order in which dstack's guest ({@code dstack-util system_setup.rs}) measures a
+ * booting app:
  *
  * <ol>
- *   <li><b>identity</b>: {@code system-preparing} (optional, first), then {@code app-id}, {@code compose-hash},
- *       {@code instance-id}, each exactly once, closed by {@code boot-mr-done} (required). Nothing else.</li>
- *   <li><b>setup</b>: after {@code boot-mr-done}, at most once each of {@code mr-kms}, {@code os-image-hash},
- *       {@code key-provider}, {@code storage-fs}, {@code gpu-devices} (48 bytes: the GPUs present at boot,
- *       docs/gpu-attestation.md); any number of {@code gpu-evidence}; closed by
- *       {@code system-ready} (absent while the CVM is still booting, e.g. when it asks the KMS for its keys).</li>
- *   <li><b>runtime</b>: after {@code system-ready}, application events with any name that is not reserved,
- *       {@code gpu-evidence}, and at most one {@code teekms-trust-config} (32-byte payload: the KMS's measured trust
- *       configuration, docs/trust-config.md).</li>
+ *   <li><b>identity</b>: {@code system-preparing} (optional, first), then {@code app-id}, {@code
+ *       compose-hash}, {@code instance-id}, each exactly once, closed by {@code boot-mr-done}
+ *       (required). Nothing else.
+ *   <li><b>setup</b>: after {@code boot-mr-done}, at most once each of {@code mr-kms}, {@code
+ *       os-image-hash}, {@code key-provider}, {@code storage-fs}, {@code gpu-devices} (48 bytes:
+ *       the GPUs present at boot, docs/gpu-attestation.md); any number of {@code gpu-evidence};
+ *       closed by {@code system-ready} (absent while the CVM is still booting, e.g. when it asks
+ *       the KMS for its keys).
+ *   <li><b>runtime</b>: after {@code system-ready}, application events with any name that is not
+ *       reserved, {@code gpu-evidence}, and at most one {@code teekms-trust-config} (32-byte
+ *       payload: the KMS's measured trust configuration, docs/trust-config.md).
  * </ol>
  *
- * Unknown events before {@code system-ready}, duplicated identity events, and reserved names out of place all fail.
+ * Unknown events before {@code system-ready}, duplicated identity events, and reserved names out of
+ * place all fail.
  */
 public final class DstackBootSequence {
   public static final String SYSTEM_PREPARING = "system-preparing";
@@ -40,36 +44,59 @@ public final class DstackBootSequence {
   public static final String KEY_PROVIDER = "key-provider";
   public static final String STORAGE_FS = "storage-fs";
   public static final String SYSTEM_READY = "system-ready";
+
   /**
-   * tee-kms event: SHA-384 of the encoded GPU evidence carried in an RA-TLS certificate (same name as
-   * {@code org.teekms.attest.gpu.GpuEvidence.RTMR3_EVENT_NAME}).
+   * tee-kms event: SHA-384 of the encoded GPU evidence carried in an RA-TLS certificate (same name
+   * as {@code org.teekms.attest.gpu.GpuEvidence.RTMR3_EVENT_NAME}).
    */
   public static final String GPU_EVIDENCE = "gpu-evidence";
+
   /**
-   * tee-kms event: SHA-384 of the sorted SHA-256 fingerprints of the GPUs' device-identity certificates, measured once
-   * at boot before the CVM asks for keys (same name as {@code org.teekms.attest.gpu.GpuDevices.RTMR3_EVENT_NAME}).
+   * tee-kms event: SHA-384 of the sorted SHA-256 fingerprints of the GPUs' device-identity
+   * certificates, measured once at boot before the CVM asks for keys (same name as {@code
+   * org.teekms.attest.gpu.GpuDevices.RTMR3_EVENT_NAME}).
    */
   public static final String GPU_DEVICES = "gpu-devices";
+
   /**
-   * tee-kms event: SHA-256 of a KMS node's canonical trust configuration (docs/trust-config.md), extended at KMS
-   * startup; folded into the node's mrAggregated ({@link EventLogVerifier#aggregate}). At most once, after
-   * system-ready.
+   * tee-kms event: SHA-256 of a KMS node's canonical trust configuration (docs/trust-config.md),
+   * extended at KMS startup; folded into the node's mrAggregated ({@link
+   * EventLogVerifier#aggregate}). At most once, after system-ready.
    */
   public static final String TRUST_CONFIG = "teekms-trust-config";
 
   static final Set<String> IDENTITY = Set.of(APP_ID, COMPOSE_HASH, INSTANCE_ID);
-  static final Set<String> SETUP = Set.of(MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS, GPU_DEVICES);
+  static final Set<String> SETUP =
+      Set.of(MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS, GPU_DEVICES);
+
   /** Names an application may never emit: every event above, and dstack's legacy identity name. */
-  public static final Set<String> RESERVED = Set.of(SYSTEM_PREPARING, APP_ID, COMPOSE_HASH, INSTANCE_ID,
-      BOOT_MR_DONE, MR_KMS, OS_IMAGE_HASH, KEY_PROVIDER, STORAGE_FS, SYSTEM_READY, "upgraded-app-id", "rootfs-hash",
-      TRUST_CONFIG, GPU_DEVICES);
+  public static final Set<String> RESERVED =
+      Set.of(
+          SYSTEM_PREPARING,
+          APP_ID,
+          COMPOSE_HASH,
+          INSTANCE_ID,
+          BOOT_MR_DONE,
+          MR_KMS,
+          OS_IMAGE_HASH,
+          KEY_PROVIDER,
+          STORAGE_FS,
+          SYSTEM_READY,
+          "upgraded-app-id",
+          "rootfs-hash",
+          TRUST_CONFIG,
+          GPU_DEVICES);
 
   private static final int MAX_KEY_PROVIDER_BYTES = 4096;
   private static final int MAX_STORAGE_FS_BYTES = 64;
 
   private DstackBootSequence() {}
 
-  private enum Phase { IDENTITY, SETUP, RUNTIME }
+  private enum Phase {
+    IDENTITY,
+    SETUP,
+    RUNTIME
+  }
 
   /** Checks the order of the RTMR3 runtime events and extracts the identity. */
   public static BootIdentity extract(List<EventLogEntry> log) throws EventLogException {
@@ -83,8 +110,12 @@ public final class DstackBootSequence {
         continue;
       }
       if (!e.isRuntimeEvent()) {
-        throw new EventLogException("RTMR3 event '" + e.name() + "' has type 0x" + Long.toHexString(e.eventType())
-            + ", only dstack runtime events (0x08000001) are allowed");
+        throw new EventLogException(
+            "RTMR3 event '"
+                + e.name()
+                + "' has type 0x"
+                + Long.toHexString(e.eventType())
+                + ", only dstack runtime events (0x08000001) are allowed");
       }
       String name = e.name();
       byte[] payload = e.payload();
@@ -101,7 +132,8 @@ public final class DstackBootSequence {
         case IDENTITY -> {
           if (name.equals(SYSTEM_PREPARING)) {
             if (position != 1) {
-              throw new EventLogException(at + ": system-preparing must be the first runtime event");
+              throw new EventLogException(
+                  at + ": system-preparing must be the first runtime event");
             }
             empty(at, payload);
           } else if (IDENTITY.contains(name)) {
@@ -129,14 +161,16 @@ public final class DstackBootSequence {
           } else if (RESERVED.contains(name)) {
             throw new EventLogException(at + ": identity event after boot-mr-done");
           } else {
-            throw new EventLogException(at + ": unknown event between boot-mr-done and system-ready");
+            throw new EventLogException(
+                at + ": unknown event between boot-mr-done and system-ready");
           }
         }
         case RUNTIME -> {
           if (name.equals(TRUST_CONFIG)) {
             length(at, payload, 32);
             if (trustConfigSeen) {
-              throw new EventLogException(at + ": a second trust configuration (the first one stands until reboot)");
+              throw new EventLogException(
+                  at + ": a second trust configuration (the first one stands until reboot)");
             }
             trustConfigSeen = true;
           } else if (RESERVED.contains(name)) {
@@ -150,7 +184,8 @@ public final class DstackBootSequence {
     }
     byte[] instanceId = seen.get(INSTANCE_ID);
     if (instanceId.length != 0 && instanceId.length != 20) {
-      throw new EventLogException("instance-id is " + instanceId.length + " bytes, expected 20 (or empty)");
+      throw new EventLogException(
+          "instance-id is " + instanceId.length + " bytes, expected 20 (or empty)");
     }
     return new BootIdentity(
         Bytes.copyOf(length(APP_ID, seen.get(APP_ID), 20)),
@@ -180,7 +215,8 @@ public final class DstackBootSequence {
 
   private static byte[] length(String at, byte[] payload, int expected) throws EventLogException {
     if (payload.length != expected) {
-      throw new EventLogException(at + ": payload is " + payload.length + " bytes, expected " + expected);
+      throw new EventLogException(
+          at + ": payload is " + payload.length + " bytes, expected " + expected);
     }
     return payload;
   }
@@ -201,10 +237,13 @@ public final class DstackBootSequence {
       throw new EventLogException(name + ": payload longer than " + maxBytes + " bytes");
     }
     try {
-      return Optional.of(StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(v)).toString());
+      return Optional.of(
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(v))
+              .toString());
     } catch (CharacterCodingException e) {
       throw new EventLogException(name + ": payload is not UTF-8 text");
     }

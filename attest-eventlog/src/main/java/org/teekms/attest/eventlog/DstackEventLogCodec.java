@@ -13,33 +13,37 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Reads and writes dstack's JSON event log: an array of
- * {@code {"imr": n, "event_type": n, "digest": hex, "event": name, "event_payload": hex}}.
- * Strict and bounded: unknown fields, wrong types, bad hex and anything over the limits below are errors.
+ * Reads and writes dstack's JSON event log: an array of {@code {"imr": n, "event_type": n,
+ * "digest": hex, "event": name, "event_payload": hex}}. Strict and bounded: unknown fields, wrong
+ * types, bad hex and anything over the limits below are errors.
  */
 public final class DstackEventLogCodec {
   /** Largest accepted log, as UTF-8 JSON. */
   public static final int MAX_LOG_BYTES = 512 * 1024;
+
   public static final int MAX_EVENTS = 1024;
   public static final int MAX_NAME_CHARS = 256;
   public static final int MAX_PAYLOAD_BYTES = 64 * 1024;
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Set<String> FIELDS = Set.of("imr", "event_type", "digest", "event", "event_payload");
+  private static final Set<String> FIELDS =
+      Set.of("imr", "event_type", "digest", "event", "event_payload");
   private static final HexFormat HEX = HexFormat.of();
 
   private DstackEventLogCodec() {}
 
   public static List<EventLogEntry> parse(byte[] utf8Json) throws EventLogException {
     if (utf8Json.length > MAX_LOG_BYTES) {
-      throw new EventLogException("event log is " + utf8Json.length + " bytes, limit " + MAX_LOG_BYTES);
+      throw new EventLogException(
+          "event log is " + utf8Json.length + " bytes, limit " + MAX_LOG_BYTES);
     }
     return parse(new String(utf8Json, StandardCharsets.UTF_8));
   }
 
   public static List<EventLogEntry> parse(String json) throws EventLogException {
     if (json.length() > MAX_LOG_BYTES) {
-      throw new EventLogException("event log is " + json.length() + " characters, limit " + MAX_LOG_BYTES);
+      throw new EventLogException(
+          "event log is " + json.length() + " characters, limit " + MAX_LOG_BYTES);
     }
     JsonNode root;
     try {
@@ -79,12 +83,14 @@ public final class DstackEventLogCodec {
     boolean runtime = type == RuntimeEventDigest.DSTACK_RUNTIME_EVENT_TYPE;
     JsonNode d = node.get("digest");
     if (runtime && d != null && d.isTextual() && d.textValue().isEmpty()) {
-      // dstack 0.6 guests log runtime events without their digest; the replay computes it from name and payload.
+      // dstack 0.6 guests log runtime events without their digest; the replay computes it from name
+      // and payload.
       digest = null;
     } else if (d != null && !d.isNull()) {
       digest = hex(where, node, "digest", RuntimeEventDigest.DIGEST_LENGTH);
       if (digest.length != RuntimeEventDigest.DIGEST_LENGTH) {
-        throw new EventLogException(where + "digest is " + digest.length + " bytes, expected 48 (SHA-384)");
+        throw new EventLogException(
+            where + "digest is " + digest.length + " bytes, expected 48 (SHA-384)");
       }
     } else if (!runtime) {
       throw new EventLogException(where + "missing digest (required for non-runtime events)");
@@ -92,7 +98,8 @@ public final class DstackEventLogCodec {
     return new EventLogEntry((int) imr, type, digest, name, payload);
   }
 
-  private static long uint(String where, JsonNode node, String field, long max) throws EventLogException {
+  private static long uint(String where, JsonNode node, String field, long max)
+      throws EventLogException {
     JsonNode v = node.get(field);
     if (v == null) {
       throw new EventLogException(where + "missing " + field);
@@ -103,7 +110,8 @@ public final class DstackEventLogCodec {
     return v.asLong();
   }
 
-  private static String text(String where, JsonNode node, String field, int maxChars) throws EventLogException {
+  private static String text(String where, JsonNode node, String field, int maxChars)
+      throws EventLogException {
     JsonNode v = node.get(field);
     if (v == null) {
       throw new EventLogException(where + "missing " + field);
@@ -117,7 +125,8 @@ public final class DstackEventLogCodec {
     return v.textValue();
   }
 
-  private static byte[] hex(String where, JsonNode node, String field, int maxBytes) throws EventLogException {
+  private static byte[] hex(String where, JsonNode node, String field, int maxBytes)
+      throws EventLogException {
     String s = text(where, node, field, maxBytes * 2);
     try {
       return HEX.parseHex(s);
@@ -133,7 +142,8 @@ public final class DstackEventLogCodec {
       ObjectNode o = array.addObject();
       o.put("imr", e.imr());
       o.put("event_type", e.eventType());
-      byte[] digest = e.isRuntimeEvent() ? RuntimeEventDigest.v1(e.name(), e.payload()) : e.digest();
+      byte[] digest =
+          e.isRuntimeEvent() ? RuntimeEventDigest.v1(e.name(), e.payload()) : e.digest();
       o.put("digest", HEX.formatHex(digest));
       o.put("event", e.name());
       o.put("event_payload", HEX.formatHex(e.payload()));

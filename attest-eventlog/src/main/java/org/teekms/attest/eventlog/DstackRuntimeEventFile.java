@@ -12,10 +12,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The runtime events dstack's guest records in a TD ({@code /run/log/dstack/runtime_events.log}): one JSON object per
- * line, {@code {"event": name, "payload": base64, "version": 1}} ({@code version} optional, 1 when absent), each
- * already extended into RTMR3 with its version-1 digest. Version-2 (JCS) digests are refused, as everywhere in tee-kms
- * (docs/ra-tls.md §1.2). Strict and bounded like {@link DstackEventLogCodec}.
+ * The runtime events dstack's guest records in a TD ({@code /run/log/dstack/runtime_events.log}):
+ * one JSON object per line, {@code {"event": name, "payload": base64, "version": 1}} ({@code
+ * version} optional, 1 when absent), each already extended into RTMR3 with its version-1 digest.
+ * Version-2 (JCS) digests are refused, as everywhere in tee-kms (docs/ra-tls.md §1.2). Strict and
+ * bounded like {@link DstackEventLogCodec}.
  */
 public final class DstackRuntimeEventFile {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -25,8 +26,11 @@ public final class DstackRuntimeEventFile {
 
   public static List<EventLogEntry> parse(byte[] file) throws EventLogException {
     if (file.length > DstackEventLogCodec.MAX_LOG_BYTES) {
-      throw new EventLogException("runtime event log is " + file.length + " bytes, limit "
-          + DstackEventLogCodec.MAX_LOG_BYTES);
+      throw new EventLogException(
+          "runtime event log is "
+              + file.length
+              + " bytes, limit "
+              + DstackEventLogCodec.MAX_LOG_BYTES);
     }
     List<EventLogEntry> events = new ArrayList<>();
     String[] lines = new String(file, StandardCharsets.UTF_8).split("\n", -1);
@@ -35,7 +39,8 @@ public final class DstackRuntimeEventFile {
         continue;
       }
       if (events.size() == DstackEventLogCodec.MAX_EVENTS) {
-        throw new EventLogException("runtime event log has more than " + DstackEventLogCodec.MAX_EVENTS + " events");
+        throw new EventLogException(
+            "runtime event log has more than " + DstackEventLogCodec.MAX_EVENTS + " events");
       }
       events.add(line(i + 1, lines[i]));
     }
@@ -61,22 +66,36 @@ public final class DstackRuntimeEventFile {
     }
     JsonNode version = node.get("version");
     if (version != null && !(version.isIntegralNumber() && version.asLong() == 1)) {
-      throw new EventLogException(where + "event version " + version + ": only version-1 digests are verified "
-          + "(dstack's version-2 JCS digests are not accepted)");
+      throw new EventLogException(
+          where
+              + "event version "
+              + version
+              + ": only version-1 digests are verified "
+              + "(dstack's version-2 JCS digests are not accepted)");
     }
     JsonNode name = node.get("event");
     JsonNode payload = node.get("payload");
-    if (name == null || !name.isTextual() || name.textValue().length() > DstackEventLogCodec.MAX_NAME_CHARS) {
-      throw new EventLogException(where + "event must be a string of at most " + DstackEventLogCodec.MAX_NAME_CHARS
-          + " characters");
+    if (name == null
+        || !name.isTextual()
+        || name.textValue().length() > DstackEventLogCodec.MAX_NAME_CHARS) {
+      throw new EventLogException(
+          where
+              + "event must be a string of at most "
+              + DstackEventLogCodec.MAX_NAME_CHARS
+              + " characters");
     }
-    if (payload == null || !payload.isTextual()
+    if (payload == null
+        || !payload.isTextual()
         || payload.textValue().length() > (DstackEventLogCodec.MAX_PAYLOAD_BYTES + 2) / 3 * 4) {
-      throw new EventLogException(where + "payload must be base64 of at most " + DstackEventLogCodec.MAX_PAYLOAD_BYTES
-          + " bytes");
+      throw new EventLogException(
+          where
+              + "payload must be base64 of at most "
+              + DstackEventLogCodec.MAX_PAYLOAD_BYTES
+              + " bytes");
     }
     try {
-      return EventLogEntry.runtime(name.textValue(), Base64.getDecoder().decode(payload.textValue()));
+      return EventLogEntry.runtime(
+          name.textValue(), Base64.getDecoder().decode(payload.textValue()));
     } catch (IllegalArgumentException e) {
       throw new EventLogException(where + "payload is not base64");
     }

@@ -5,12 +5,14 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * One entry of a dstack-format event log: the register it extends ({@code imr} 0-3 = RTMR0-3), the TCG event type,
- * the SHA-384 digest extended into the register, and for dstack runtime events the event name and payload.
+ * One entry of a dstack-format event log: the register it extends ({@code imr} 0-3 = RTMR0-3), the
+ * TCG event type, the SHA-384 digest extended into the register, and for dstack runtime events the
+ * event name and payload.
  *
- * <p>For runtime events ({@link RuntimeEventDigest#DSTACK_RUNTIME_EVENT_TYPE}) the digest is always recomputed from
- * name and payload; {@link #digest()} is what the log claimed and may be {@code null}. For firmware/boot events
- * (RTMR0-2) the log's digest is the only thing there is: it measures data not in the log.
+ * <p>For runtime events ({@link RuntimeEventDigest#DSTACK_RUNTIME_EVENT_TYPE}) the digest is always
+ * recomputed from name and payload; {@link #digest()} is what the log claimed and may be {@code
+ * null}. For firmware/boot events (RTMR0-2) the log's digest is the only thing there is: it
+ * measures data not in the log.
  */
 public final class EventLogEntry {
   private final int imr;
@@ -41,8 +43,12 @@ public final class EventLogEntry {
 
   /** A dstack runtime event on RTMR3 with its digest computed (as the guest agent writes it). */
   public static EventLogEntry runtime(String name, byte[] payload) {
-    return new EventLogEntry(3, RuntimeEventDigest.DSTACK_RUNTIME_EVENT_TYPE,
-        RuntimeEventDigest.v1(name, payload), name, payload);
+    return new EventLogEntry(
+        3,
+        RuntimeEventDigest.DSTACK_RUNTIME_EVENT_TYPE,
+        RuntimeEventDigest.v1(name, payload),
+        name,
+        payload);
   }
 
   public int imr() {
@@ -72,8 +78,12 @@ public final class EventLogEntry {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof EventLogEntry e && imr == e.imr && eventType == e.eventType
-        && Arrays.equals(digest, e.digest) && name.equals(e.name) && Arrays.equals(payload, e.payload);
+    return o instanceof EventLogEntry e
+        && imr == e.imr
+        && eventType == e.eventType
+        && Arrays.equals(digest, e.digest)
+        && name.equals(e.name)
+        && Arrays.equals(payload, e.payload);
   }
 
   @Override
@@ -83,7 +93,14 @@ public final class EventLogEntry {
 
   @Override
   public String toString() {
-    return "EventLogEntry{imr=" + imr + ", type=0x" + Long.toHexString(eventType) + ", name=" + name
-        + ", payload=" + HexFormat.of().formatHex(payload) + "}";
+    return "EventLogEntry{imr="
+        + imr
+        + ", type=0x"
+        + Long.toHexString(eventType)
+        + ", name="
+        + name
+        + ", payload="
+        + HexFormat.of().formatHex(payload)
+        + "}";
   }
 }

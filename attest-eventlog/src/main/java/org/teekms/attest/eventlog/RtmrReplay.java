@@ -4,12 +4,12 @@ import java.util.List;
 import org.teekms.crypto.Bytes;
 
 /**
- * Replays an event log into RTMR0-3. Runtime events are re-digested from their name and payload; a runtime event
- * whose logged digest differs from the recomputed one is an error (the log is lying about itself). Other events
- * extend their logged digest.
+ * Replays an event log into RTMR0-3. Runtime events are re-digested from their name and payload; a
+ * runtime event whose logged digest differs from the recomputed one is an error (the log is lying
+ * about itself). Other events extend their logged digest.
  *
- * @param rtmrs       the four replayed registers (48 bytes each)
- * @param hasEvents   which registers had at least one event in the log
+ * @param rtmrs the four replayed registers (48 bytes each)
+ * @param hasEvents which registers had at least one event in the log
  */
 public record RtmrReplay(List<Bytes> rtmrs, boolean[] hasEvents) {
 
@@ -32,10 +32,11 @@ public record RtmrReplay(List<Bytes> rtmrs, boolean[] hasEvents) {
   }
 
   /**
-   * Replays the log; with {@code stopAfterRuntimeEvent} set, RTMR3 stops after the first runtime event of that name
-   * (dstack's "boot-time" RTMR3, used by the aggregated measurement).
+   * Replays the log; with {@code stopAfterRuntimeEvent} set, RTMR3 stops after the first runtime
+   * event of that name (dstack's "boot-time" RTMR3, used by the aggregated measurement).
    */
-  public static RtmrReplay replay(List<EventLogEntry> log, String stopAfterRuntimeEvent) throws EventLogException {
+  public static RtmrReplay replay(List<EventLogEntry> log, String stopAfterRuntimeEvent)
+      throws EventLogException {
     byte[][] regs = new byte[4][RuntimeEventDigest.DIGEST_LENGTH];
     boolean[] has = new boolean[4];
     boolean rtmr3Stopped = false;
@@ -47,8 +48,12 @@ public record RtmrReplay(List<Bytes> rtmrs, boolean[] hasEvents) {
         digest = RuntimeEventDigest.v1(e.name(), e.payload());
         byte[] claimed = e.digest();
         if (claimed != null && !java.security.MessageDigest.isEqual(claimed, digest)) {
-          throw new EventLogException("event " + index + " ('" + e.name()
-              + "'): logged digest does not match SHA-384 of its name and payload");
+          throw new EventLogException(
+              "event "
+                  + index
+                  + " ('"
+                  + e.name()
+                  + "'): logged digest does not match SHA-384 of its name and payload");
         }
       } else {
         digest = e.digest();
@@ -57,14 +62,20 @@ public record RtmrReplay(List<Bytes> rtmrs, boolean[] hasEvents) {
         regs[imr] = RuntimeEventDigest.extend(regs[imr], digest);
         has[imr] = true;
       }
-      if (imr == 3 && stopAfterRuntimeEvent != null && e.isRuntimeEvent()
+      if (imr == 3
+          && stopAfterRuntimeEvent != null
+          && e.isRuntimeEvent()
           && e.name().equals(stopAfterRuntimeEvent)) {
         rtmr3Stopped = true;
       }
       index++;
     }
     return new RtmrReplay(
-        List.of(Bytes.copyOf(regs[0]), Bytes.copyOf(regs[1]),
-            Bytes.copyOf(regs[2]), Bytes.copyOf(regs[3])), has);
+        List.of(
+            Bytes.copyOf(regs[0]),
+            Bytes.copyOf(regs[1]),
+            Bytes.copyOf(regs[2]),
+            Bytes.copyOf(regs[3])),
+        has);
   }
 }

@@ -5,9 +5,9 @@ import java.security.MessageDigest;
 import org.teekms.crypto.Digests;
 
 /**
- * dstack's runtime-event measurement (version 1, as in dstack {@code cc-eventlog/src/runtime_events.rs}):
- * {@code digest = SHA-384(le32(0x08000001) ‖ ":" ‖ name ‖ ":" ‖ payload)} and
- * {@code RTMR := SHA-384(RTMR ‖ digest)} starting from 48 zero bytes.
+ * dstack's runtime-event measurement (version 1, as in dstack {@code
+ * cc-eventlog/src/runtime_events.rs}): {@code digest = SHA-384(le32(0x08000001) ‖ ":" ‖ name ‖ ":"
+ * ‖ payload)} and {@code RTMR := SHA-384(RTMR ‖ digest)} starting from 48 zero bytes.
  */
 public final class RuntimeEventDigest {
   /** The TCG event type dstack uses for runtime events. */

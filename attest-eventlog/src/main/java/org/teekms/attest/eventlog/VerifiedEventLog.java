@@ -6,10 +6,11 @@ import org.teekms.crypto.Bytes;
 /**
  * An event log that replayed to the quoted registers and follows the boot sequence.
  *
- * @param identity         the boot identity
- * @param replayed         RTMR0-3 as replayed (equal to the quote's wherever the log carries events; RTMR3 always)
+ * @param identity the boot identity
+ * @param replayed RTMR0-3 as replayed (equal to the quote's wherever the log carries events; RTMR3
+ *     always)
  * @param replayedRegisters indexes of the registers compared with the quote
- * @param mrAggregated     dstack's aggregated measurement, see {@link EventLogVerifier#aggregate}
+ * @param mrAggregated dstack's aggregated measurement, see {@link EventLogVerifier#aggregate}
  */
 public record VerifiedEventLog(
     BootIdentity identity,

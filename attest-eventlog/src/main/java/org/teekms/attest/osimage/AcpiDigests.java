@@ -9,15 +9,17 @@ import org.teekms.attest.eventlog.EventLogEntry;
 import org.teekms.crypto.Bytes;
 
 /**
- * The three ACPI DATA digests OVMF measures into RTMR0 (QEMU's table loader script, the RSDP, the tables). They
- * depend on the VM's devices and QEMU, not on the image, so they come from the TD's event log. Taking them from an
- * untrusted log is sound because they only enter the expected RTMR0 at fixed positions: a log that lies about them
- * yields an expected RTMR0 that differs from the quote's. Their contents are not checked (dstack's "lite" mode
- * does not either: {@code acpi_tables_verified = false}).
+ * The three ACPI DATA digests OVMF measures into RTMR0 (QEMU's table loader script, the RSDP, the
+ * tables). They depend on the VM's devices and QEMU, not on the image, so they come from the TD's
+ * event log. Taking them from an untrusted log is sound because they only enter the expected RTMR0
+ * at fixed positions: a log that lies about them yields an expected RTMR0 that differs from the
+ * quote's. Their contents are not checked (dstack's "lite" mode does not either: {@code
+ * acpi_tables_verified = false}).
  */
 public record AcpiDigests(Bytes loader, Bytes rsdp, Bytes tables) {
   /** TCG {@code EV_PLATFORM_CONFIG_FLAGS}, the event type OVMF gives the ACPI DATA events. */
   public static final long ACPI_DATA_EVENT_TYPE = 10;
+
   public static final String LOADER = "acpi-loader";
   public static final String RSDP = "acpi-rsdp";
   public static final String TABLES = "acpi-tables";
@@ -33,11 +35,11 @@ public record AcpiDigests(Bytes loader, Bytes rsdp, Bytes tables) {
   }
 
   /**
-   * The digests from an event log's RTMR0 events of type 10 with payload {@code "ACPI DATA"}. There must be exactly
-   * three. dstack 0.6 guests name them {@code acpi-loader}, {@code acpi-rsdp}, {@code acpi-tables} (in log order)
-   * before exposing the log; then each name must occur exactly once. A log whose three events are all unnamed (an
-   * older guest, or a raw CCEL log) gets the names by position, which is the guest's own labelling rule. Any other
-   * mix of names is refused.
+   * The digests from an event log's RTMR0 events of type 10 with payload {@code "ACPI DATA"}. There
+   * must be exactly three. dstack 0.6 guests name them {@code acpi-loader}, {@code acpi-rsdp},
+   * {@code acpi-tables} (in log order) before exposing the log; then each name must occur exactly
+   * once. A log whose three events are all unnamed (an older guest, or a raw CCEL log) gets the
+   * names by position, which is the guest's own labelling rule. Any other mix of names is refused.
    */
   public static AcpiDigests fromEventLog(List<EventLogEntry> eventLog) throws OsImageException {
     List<EventLogEntry> acpi = new ArrayList<>();
@@ -52,8 +54,12 @@ public record AcpiDigests(Bytes loader, Bytes rsdp, Bytes tables) {
       }
     }
     if (acpi.size() != 3) {
-      throw missing("the event log has " + acpi.size() + " RTMR0 ACPI DATA events (of " + rtmr0Events
-          + " RTMR0 events), expected 3 (acpi-loader, acpi-rsdp, acpi-tables)");
+      throw missing(
+          "the event log has "
+              + acpi.size()
+              + " RTMR0 ACPI DATA events (of "
+              + rtmr0Events
+              + " RTMR0 events), expected 3 (acpi-loader, acpi-rsdp, acpi-tables)");
     }
     if (acpi.stream().allMatch(e -> e.name().isEmpty())) {
       return new AcpiDigests(digest(acpi.get(0)), digest(acpi.get(1)), digest(acpi.get(2)));
@@ -62,7 +68,10 @@ public record AcpiDigests(Bytes loader, Bytes rsdp, Bytes tables) {
     for (EventLogEntry e : acpi) {
       int i = NAMES.indexOf(e.name());
       if (i < 0) {
-        throw missing("RTMR0 ACPI DATA event named '" + e.name() + "', expected acpi-loader, acpi-rsdp or acpi-tables");
+        throw missing(
+            "RTMR0 ACPI DATA event named '"
+                + e.name()
+                + "', expected acpi-loader, acpi-rsdp or acpi-tables");
       }
       if (byName[i] != null) {
         throw missing("the event log has more than one RTMR0 ACPI DATA event named " + e.name());

@@ -7,9 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 
 /**
- * A {@code sha256sum.txt} as dstack reads it ({@code dstack-types sha256sum_entry_hash}): UTF-8 lines, each trimmed;
- * blank lines skipped; otherwise the first whitespace-separated field is the hex SHA-256 and the second the file name,
- * compared exactly (no {@code *} binary-mode marker stripping). Further fields are ignored, as dstack ignores them.
+ * A {@code sha256sum.txt} as dstack reads it ({@code dstack-types sha256sum_entry_hash}): UTF-8
+ * lines, each trimmed; blank lines skipped; otherwise the first whitespace-separated field is the
+ * hex SHA-256 and the second the file name, compared exactly (no {@code *} binary-mode marker
+ * stripping). Further fields are ignored, as dstack ignores them.
  */
 public final class ChecksumFile {
   private ChecksumFile() {}
@@ -18,17 +19,25 @@ public final class ChecksumFile {
   public static byte[] entry(byte[] checksumFile, String filename) throws OsImageException {
     String text;
     try {
-      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(checksumFile)).toString();
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(checksumFile))
+              .toString();
     } catch (CharacterCodingException e) {
       throw fail("checksum file is not valid UTF-8");
     }
     byte[] found = null;
-    // Rust's str::lines (split on \n, a trailing \r dropped), trim and split_whitespace (Unicode White_Space).
+    // Rust's str::lines (split on \n, a trailing \r dropped), trim and split_whitespace (Unicode
+    // White_Space).
     String[] lines = text.split("\n", -1);
     for (int i = 0; i < lines.length; i++) {
-      String[] parts = java.util.Arrays.stream(lines[i].split("(?U)\\s+")).filter(s -> !s.isEmpty())
-          .toArray(String[]::new);
+      String[] parts =
+          java.util.Arrays.stream(lines[i].split("(?U)\\s+"))
+              .filter(s -> !s.isEmpty())
+              .toArray(String[]::new);
       if (parts.length == 0) {
         continue;
       }
@@ -48,7 +57,8 @@ public final class ChecksumFile {
         throw fail("checksum file hash of " + filename + " is not valid hex");
       }
       if (hash.length != 32) {
-        throw fail("checksum file hash of " + filename + " is " + hash.length + " bytes, expected 32");
+        throw fail(
+            "checksum file hash of " + filename + " is " + hash.length + " bytes, expected 32");
       }
       found = hash;
     }

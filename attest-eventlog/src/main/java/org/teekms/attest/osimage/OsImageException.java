@@ -2,7 +2,10 @@ package org.teekms.attest.osimage;
 
 import java.util.Objects;
 
-/** A check of the OS-image measurement path failed; {@link #failure()} says which, the message says exactly why. */
+/**
+ * A check of the OS-image measurement path failed; {@link #failure()} says which, the message says
+ * exactly why.
+ */
 public final class OsImageException extends Exception {
   private static final long serialVersionUID = 1L;
   private final OsImageFailure failure;

@@ -8,25 +8,34 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * The TD HOB (hand-off block list) OVMF measures as the first RTMR0 event, rebuilt from the memory size and the
- * image's compact witness of the TDVF sections QEMU accepts up front (TD_HOB and TEMP_MEM), as dstack-mr does.
+ * The TD HOB (hand-off block list) OVMF measures as the first RTMR0 event, rebuilt from the memory
+ * size and the image's compact witness of the TDVF sections QEMU accepts up front (TD_HOB and
+ * TEMP_MEM), as dstack-mr does.
  *
- * <p>Witness (dstack {@code TdHobWitnessV1}): unsigned LEB128 integers {@code base_page, td_hob_page - base_page,
- * n}, then {@code n} pairs {@code start_page - base_page, page_count} (pages of 4 KiB), nothing after.
+ * <p>Witness (dstack {@code TdHobWitnessV1}): unsigned LEB128 integers {@code base_page,
+ * td_hob_page - base_page, n}, then {@code n} pairs {@code start_page - base_page, page_count}
+ * (pages of 4 KiB), nothing after.
  *
- * <p>HOB list: a 56-byte PHIT header (type 1, length 56, version 9, all pointers 0 except EfiEndOfHobList at offset
- * 48 = TD HOB address + list length + 8), then one 48-byte resource descriptor (type 3, length 48, owner zero,
- * resource type, attribute 7, start, length) per range of {@code [0, memory)} as split by the accepted sections:
- * accepted ranges type 0 (system memory), the others type 7 (unaccepted). The last range is special: at or above
- * 2.75 GiB of memory it is cut at 2 GiB and the rest placed at 4 GiB (QEMU's below/above-4G split); below, it is
- * written as is. The digest is SHA-384 of the list.
+ * <p>HOB list: a 56-byte PHIT header (type 1, length 56, version 9, all pointers 0 except
+ * EfiEndOfHobList at offset 48 = TD HOB address + list length + 8), then one 48-byte resource
+ * descriptor (type 3, length 48, owner zero, resource type, attribute 7, start, length) per range
+ * of {@code [0, memory)} as split by the accepted sections: accepted ranges type 0 (system memory),
+ * the others type 7 (unaccepted). The last range is special: at or above 2.75 GiB of memory it is
+ * cut at 2 GiB and the rest placed at 4 GiB (QEMU's below/above-4G split); below, it is written as
+ * is. The digest is SHA-384 of the list.
  */
 public final class TdHob {
   static final long PAGE = 0x1000;
-  /** dstack-mr {@code TDX_KERNEL_HASH_STABLE_MIN_MEMORY}: from here QEMU splits guest RAM at 2 GiB / 4 GiB. */
+
+  /**
+   * dstack-mr {@code TDX_KERNEL_HASH_STABLE_MIN_MEMORY}: from here QEMU splits guest RAM at 2 GiB /
+   * 4 GiB.
+   */
   public static final long HIGH_MEMORY_THRESHOLD = 0xB000_0000L;
+
   private static final long TWO_GIB = 0x8000_0000L;
   private static final long FOUR_GIB = 0x1_0000_0000L;
+
   /** Enough for every real TDVF (dstack 0.6 has 2); bounds the work on hostile witnesses. */
   public static final int MAX_RANGES = 64;
 
@@ -63,14 +72,18 @@ public final class TdHob {
     }
   }
 
-  /** Decodes a witness; anything truncated, trailing, overflowing or over {@link #MAX_RANGES} is refused. */
+  /**
+   * Decodes a witness; anything truncated, trailing, overflowing or over {@link #MAX_RANGES} is
+   * refused.
+   */
   public static Witness decode(byte[] witness) throws OsImageException {
     int[] pos = {0};
     long base = leb(witness, pos);
     long hobDelta = leb(witness, pos);
     long n = leb(witness, pos);
     if (n > MAX_RANGES) {
-      throw invalid("TD HOB witness has " + Long.toUnsignedString(n) + " ranges, limit " + MAX_RANGES);
+      throw invalid(
+          "TD HOB witness has " + Long.toUnsignedString(n) + " ranges, limit " + MAX_RANGES);
     }
     long hobPage = addPages(base, hobDelta);
     List<long[]> ranges = new ArrayList<>();
@@ -91,16 +104,19 @@ public final class TdHob {
   /** The TD HOB list for this witness and memory size. */
   public static byte[] build(byte[] witness, long memorySize) throws OsImageException {
     if (memorySize <= 0) {
-      throw new OsImageException(OsImageFailure.MEMORY_SIZE_UNSUPPORTED, "memory_size must be positive");
+      throw new OsImageException(
+          OsImageFailure.MEMORY_SIZE_UNSUPPORTED, "memory_size must be positive");
     }
     Witness w = decode(witness);
-    // Ranges of [0, memory): {accepted, start, end}, kept sorted by start (dstack-mr MemoryAcceptor).
+    // Ranges of [0, memory): {accepted, start, end}, kept sorted by start (dstack-mr
+    // MemoryAcceptor).
     List<long[]> ranges = new ArrayList<>();
     ranges.add(new long[] {0, 0, memorySize});
     for (long[] r : w.ranges()) {
       accept(ranges, r[0] * PAGE, r[0] * PAGE + r[1] * PAGE);
     }
-    ByteBuffer hob = ByteBuffer.allocate(56 + 48 * (ranges.size() + 1)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer hob =
+        ByteBuffer.allocate(56 + 48 * (ranges.size() + 1)).order(ByteOrder.LITTLE_ENDIAN);
     hob.putShort((short) 1).putShort((short) 56).putInt(0).putInt(9).putInt(0);
     hob.put(new byte[40]);
     long[] last = ranges.remove(ranges.size() - 1);

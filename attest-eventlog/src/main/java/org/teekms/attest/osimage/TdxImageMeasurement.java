@@ -14,8 +14,8 @@ import java.util.Set;
 import org.teekms.crypto.Bytes;
 
 /**
- * The decoded {@code measurement.tdx.cbor} (dstack {@code TdxOsImageMeasurement}, CBOR schema version 3): what an OS
- * image contributes to MRTD and RTMR0-2, independent of the VM it boots in.
+ * The decoded {@code measurement.tdx.cbor} (dstack {@code TdxOsImageMeasurement}, CBOR schema
+ * version 3): what an OS image contributes to MRTD and RTMR0-2, independent of the VM it boots in.
  *
  * <pre>
  * { "version": 3,
@@ -23,20 +23,21 @@ import org.teekms.crypto.Bytes;
  *   "tdvf":  { "ovmf": "pre202505", "mrtd": { "single_pass": bstr(48), "two_pass": bstr(48) }, "td_hob": bstr } }
  * </pre>
  *
- * <p>Decoding is strict: definite or indefinite CBOR as Jackson reads it, but every map must have exactly these keys
- * with exactly these types, no duplicate keys and nothing after the top-level map (dstack's serde decoder ignores
- * unknown keys; tee-kms refuses them, so a document means one thing only). {@link #encode()} writes the same
- * canonical form dstack's ciborium writes (definite lengths, keys in the order above).
+ * <p>Decoding is strict: definite or indefinite CBOR as Jackson reads it, but every map must have
+ * exactly these keys with exactly these types, no duplicate keys and nothing after the top-level
+ * map (dstack's serde decoder ignores unknown keys; tee-kms refuses them, so a document means one
+ * thing only). {@link #encode()} writes the same canonical form dstack's ciborium writes (definite
+ * lengths, keys in the order above).
  *
- * @param cmdlineSha384      SHA-384 of the measured kernel command line (UTF-16LE, NUL-terminated, with the
- *                           {@code " initrd=initrd"} suffix OVMF adds): the first RTMR2 event
- * @param kernelAuthenticode Authenticode SHA-384 of the kernel as QEMU patches it (high-memory placement): the first
- *                           RTMR1 event
- * @param initrdSha384       SHA-384 of the initrd: the second RTMR2 event
- * @param ovmfVariant        the OVMF RTMR0 event layout; only {@code pre202505} exists
- * @param mrtdSinglePass     MRTD when QEMU adds and extends pages in one pass
- * @param mrtdTwoPass        MRTD when QEMU adds all pages, then extends them
- * @param tdHobWitness       the compact TD HOB witness ({@link TdHob})
+ * @param cmdlineSha384 SHA-384 of the measured kernel command line (UTF-16LE, NUL-terminated, with
+ *     the {@code " initrd=initrd"} suffix OVMF adds): the first RTMR2 event
+ * @param kernelAuthenticode Authenticode SHA-384 of the kernel as QEMU patches it (high-memory
+ *     placement): the first RTMR1 event
+ * @param initrdSha384 SHA-384 of the initrd: the second RTMR2 event
+ * @param ovmfVariant the OVMF RTMR0 event layout; only {@code pre202505} exists
+ * @param mrtdSinglePass MRTD when QEMU adds and extends pages in one pass
+ * @param mrtdTwoPass MRTD when QEMU adds all pages, then extends them
+ * @param tdHobWitness the compact TD HOB witness ({@link TdHob})
  */
 public record TdxImageMeasurement(
     Bytes cmdlineSha384,
@@ -51,12 +52,16 @@ public record TdxImageMeasurement(
   public static final String OVMF_PRE_202505 = "pre202505";
   public static final int MAX_WITNESS_BYTES = 1024;
 
-  private static final ObjectMapper CBOR = new ObjectMapper(new CBORFactory())
-      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectMapper CBOR =
+      new ObjectMapper(new CBORFactory())
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   public TdxImageMeasurement {
-    for (Bytes b : new Bytes[] {cmdlineSha384, kernelAuthenticode, initrdSha384, mrtdSinglePass, mrtdTwoPass}) {
+    for (Bytes b :
+        new Bytes[] {
+          cmdlineSha384, kernelAuthenticode, initrdSha384, mrtdSinglePass, mrtdTwoPass
+        }) {
       if (Objects.requireNonNull(b, "digest").length() != 48) {
         throw new IllegalArgumentException("digests are 48 bytes (SHA-384)");
       }
@@ -69,16 +74,21 @@ public record TdxImageMeasurement(
     }
   }
 
-  /** Decodes {@code measurement.tdx.cbor}; any deviation from the schema is a {@code MEASUREMENT_DOCUMENT_INVALID}. */
+  /**
+   * Decodes {@code measurement.tdx.cbor}; any deviation from the schema is a {@code
+   * MEASUREMENT_DOCUMENT_INVALID}.
+   */
   public static TdxImageMeasurement decode(byte[] cbor) throws OsImageException {
     if (cbor.length > TdxMeasurementDocument.MAX_DOCUMENT_BYTES) {
-      throw invalid("is " + cbor.length + " bytes, limit " + TdxMeasurementDocument.MAX_DOCUMENT_BYTES);
+      throw invalid(
+          "is " + cbor.length + " bytes, limit " + TdxMeasurementDocument.MAX_DOCUMENT_BYTES);
     }
     JsonNode root;
     try {
       root = CBOR.readTree(cbor);
     } catch (IOException | RuntimeException e) {
-      // Jackson reports malformed input as IOException; anything else it throws is still malformed input here.
+      // Jackson reports malformed input as IOException; anything else it throws is still malformed
+      // input here.
       throw invalid("is not valid CBOR (" + firstLine(e.getMessage()) + ")");
     }
     if (root == null || root.isMissingNode()) {
@@ -91,8 +101,11 @@ public record TdxImageMeasurement(
     if (version.intValue() != VERSION) {
       throw invalid("has version " + version.asText() + ", expected " + VERSION);
     }
-    JsonNode image = object(root.get("image"), "image",
-        Set.of("cmdline_sha384", "kernel_authenticode", "initrd_sha384"));
+    JsonNode image =
+        object(
+            root.get("image"),
+            "image",
+            Set.of("cmdline_sha384", "kernel_authenticode", "initrd_sha384"));
     JsonNode tdvf = object(root.get("tdvf"), "tdvf", Set.of("ovmf", "mrtd", "td_hob"));
     JsonNode mrtd = object(tdvf.get("mrtd"), "tdvf.mrtd", Set.of("single_pass", "two_pass"));
     JsonNode ovmf = tdvf.get("ovmf");
@@ -100,7 +113,8 @@ public record TdxImageMeasurement(
       throw invalid("tdvf.ovmf is not a text string");
     }
     if (!OVMF_PRE_202505.equals(ovmf.textValue())) {
-      throw invalid("tdvf.ovmf is '" + ovmf.textValue() + "', only '" + OVMF_PRE_202505 + "' is known");
+      throw invalid(
+          "tdvf.ovmf is '" + ovmf.textValue() + "', only '" + OVMF_PRE_202505 + "' is known");
     }
     byte[] witness = bytes(tdvf, "td_hob", "tdvf.td_hob", -1);
     if (witness.length > MAX_WITNESS_BYTES) {
@@ -116,7 +130,9 @@ public record TdxImageMeasurement(
         Bytes.copyOf(witness));
   }
 
-  /** The canonical CBOR bytes (what dstack's image build writes as {@code measurement.tdx.cbor}). */
+  /**
+   * The canonical CBOR bytes (what dstack's image build writes as {@code measurement.tdx.cbor}).
+   */
   public byte[] encode() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (CBORGenerator g = (CBORGenerator) CBOR.getFactory().createGenerator(out)) {
@@ -151,7 +167,8 @@ public record TdxImageMeasurement(
     g.writeBinary(value.toByteArray());
   }
 
-  private static JsonNode object(JsonNode node, String where, Set<String> fields) throws OsImageException {
+  private static JsonNode object(JsonNode node, String where, Set<String> fields)
+      throws OsImageException {
     if (node == null || !node.isObject()) {
       throw invalid(where + " is not a map");
     }
@@ -169,7 +186,8 @@ public record TdxImageMeasurement(
     return node;
   }
 
-  private static byte[] bytes(JsonNode parent, String field, String where, int length) throws OsImageException {
+  private static byte[] bytes(JsonNode parent, String field, String where, int length)
+      throws OsImageException {
     JsonNode v = parent.get(field);
     if (!v.isBinary()) {
       throw invalid(where + " is not a byte string");
@@ -195,6 +213,7 @@ public record TdxImageMeasurement(
   }
 
   private static OsImageException invalid(String message) {
-    return new OsImageException(OsImageFailure.MEASUREMENT_DOCUMENT_INVALID, "measurement document " + message);
+    return new OsImageException(
+        OsImageFailure.MEASUREMENT_DOCUMENT_INVALID, "measurement document " + message);
   }
 }

@@ -7,7 +7,10 @@ import java.util.Objects;
 import org.teekms.attest.eventlog.QuotedMeasurements;
 import org.teekms.crypto.Bytes;
 
-/** MRTD and RTMR0-2 (48 bytes each): the registers that measure firmware, kernel, command line and initrd. */
+/**
+ * MRTD and RTMR0-2 (48 bytes each): the registers that measure firmware, kernel, command line and
+ * initrd.
+ */
 public record TdxMeasurements(Bytes mrtd, Bytes rtmr0, Bytes rtmr1, Bytes rtmr2) {
   /** The register names in order, as they appear in verdicts and JSON. */
   public static final List<String> NAMES = List.of("MRTD", "RTMR0", "RTMR1", "RTMR2");

@@ -12,13 +12,15 @@ import java.util.Set;
 import org.teekms.crypto.Bytes;
 
 /**
- * dstack's {@code vm_config} (dstack-types {@code VmConfig}): what the host says about the VM it launched. Nothing in
- * it is trusted; {@link OsImageVerifier} uses it only to compute measurements the quote must then match.
+ * dstack's {@code vm_config} (dstack-types {@code VmConfig}): what the host says about the VM it
+ * launched. Nothing in it is trusted; {@link OsImageVerifier} uses it only to compute measurements
+ * the quote must then match.
  *
- * <p>Parsing is strict: a JSON object of at most {@value #MAX_BYTES} bytes, no duplicate keys, only the fields
- * below (dstack ignores unknown fields; tee-kms refuses them, so a new dstack field fails closed until it is known),
- * each with its JSON type and range. Absent fields take dstack's defaults. {@code gcp_measurement} and
- * {@code aws_measurement} (other platforms' documents) must be absent or null.
+ * <p>Parsing is strict: a JSON object of at most {@value #MAX_BYTES} bytes, no duplicate keys, only
+ * the fields below (dstack ignores unknown fields; tee-kms refuses them, so a new dstack field
+ * fails closed until it is known), each with its JSON type and range. Absent fields take dstack's
+ * defaults. {@code gcp_measurement} and {@code aws_measurement} (other platforms' documents) must
+ * be absent or null.
  */
 public record VmConfig(
     Bytes osImageHash,
@@ -44,15 +46,39 @@ public record VmConfig(
   public static final int MAX_BYTES = 256 * 1024;
   private static final long U32 = 0xFFFF_FFFFL;
   private static final int MAX_TEXT = 256;
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-  private static final Set<String> FIELDS = Set.of("spec_version", "os_image_hash", "cpu_count", "memory_size",
-      "qemu_single_pass_add_pages", "pic", "qemu_version", "pci_hole64_size", "hugepages", "num_gpus",
-      "num_nvswitches", "num_nics", "num_verity_volumes", "swtpm", "hotplug_off", "image", "host_share_mode",
-      "ovmf_variant", "tdx_attestation_variant", "tdx_measurement", "gcp_measurement", "aws_measurement");
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final Set<String> FIELDS =
+      Set.of(
+          "spec_version",
+          "os_image_hash",
+          "cpu_count",
+          "memory_size",
+          "qemu_single_pass_add_pages",
+          "pic",
+          "qemu_version",
+          "pci_hole64_size",
+          "hugepages",
+          "num_gpus",
+          "num_nvswitches",
+          "num_nics",
+          "num_verity_volumes",
+          "swtpm",
+          "hotplug_off",
+          "image",
+          "host_share_mode",
+          "ovmf_variant",
+          "tdx_attestation_variant",
+          "tdx_measurement",
+          "gcp_measurement",
+          "aws_measurement");
 
-  /** Parses the vm_config JSON (UTF-8); every problem is a {@code VM_CONFIG_INVALID} naming the field. */
+  /**
+   * Parses the vm_config JSON (UTF-8); every problem is a {@code VM_CONFIG_INVALID} naming the
+   * field.
+   */
   public static VmConfig parse(byte[] json) throws OsImageException {
     if (json.length > MAX_BYTES) {
       throw invalid("vm_config is " + json.length + " bytes, limit " + MAX_BYTES);
@@ -74,7 +100,8 @@ public record VmConfig(
     }
     for (String other : new String[] {"gcp_measurement", "aws_measurement"}) {
       if (root.has(other) && !root.get(other).isNull()) {
-        throw invalid("vm_config." + other + " is another platform's document; only TDX is verified here");
+        throw invalid(
+            "vm_config." + other + " is another platform's document; only TDX is verified here");
       }
     }
     uint(root, "spec_version", U32, 0);
@@ -99,10 +126,12 @@ public record VmConfig(
     if (variant == null) {
       variant = "legacy";
     } else if (!variant.equals("legacy") && !variant.equals("lite")) {
-      throw invalid("vm_config.tdx_attestation_variant '" + variant + "' is unknown (legacy or lite)");
+      throw invalid(
+          "vm_config.tdx_attestation_variant '" + variant + "' is unknown (legacy or lite)");
     }
     String hostShare = optionalText(root, "host_share_mode");
-    return new VmConfig(Bytes.copyOf(hash),
+    return new VmConfig(
+        Bytes.copyOf(hash),
         uint(root, "cpu_count", U32, 0),
         uint(root, "memory_size", Long.MAX_VALUE, 0),
         optionalBool(root, "qemu_single_pass_add_pages"),
@@ -162,12 +191,16 @@ public record VmConfig(
     return decoded;
   }
 
-  private static long uint(JsonNode root, String field, long max, long dflt) throws OsImageException {
+  private static long uint(JsonNode root, String field, long max, long dflt)
+      throws OsImageException {
     JsonNode v = root.get(field);
     if (v == null) {
       return dflt;
     }
-    if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0 || v.longValue() > max) {
+    if (!v.isIntegralNumber()
+        || !v.canConvertToLong()
+        || v.longValue() < 0
+        || v.longValue() > max) {
       throw invalid("vm_config." + field + " must be an integer in 0.." + max);
     }
     return v.longValue();

@@ -7,13 +7,15 @@ import java.nio.file.Path;
 import java.util.UUID;
 
 /**
- * Quotes through the Linux configfs TSM report interface (mainline since 6.7; TDX backend {@code tdx_guest}):
- * {@code mkdir <base>/<entry>}, write REPORTDATA to {@code inblob}, read the quote from {@code outblob}, and check
- * that {@code generation} advanced by exactly one (otherwise another writer raced us and the quote may not be ours).
- * The base path ({@code /sys/kernel/config/tsm/report} by default) is configurable so tests can use a directory tree.
+ * Quotes through the Linux configfs TSM report interface (mainline since 6.7; TDX backend {@code
+ * tdx_guest}): {@code mkdir <base>/<entry>}, write REPORTDATA to {@code inblob}, read the quote
+ * from {@code outblob}, and check that {@code generation} advanced by exactly one (otherwise
+ * another writer raced us and the quote may not be ours). The base path ({@code
+ * /sys/kernel/config/tsm/report} by default) is configurable so tests can use a directory tree.
  */
 public final class ConfigfsTsmQuoteProvider implements QuoteProvider {
   public static final Path DEFAULT_BASE = Path.of("/sys/kernel/config/tsm/report");
+
   /** A quote larger than this is not a TDX quote we accept (real ones are 5-8 KiB). */
   public static final int MAX_QUOTE_BYTES = 32 * 1024;
 
@@ -21,12 +23,18 @@ public final class ConfigfsTsmQuoteProvider implements QuoteProvider {
   private final String expectedProvider;
   private final Io io;
 
-  /** @param expectedProvider the {@code provider} file's content to insist on, e.g. {@code tdx_guest}; null: any */
+  /**
+   * @param expectedProvider the {@code provider} file's content to insist on, e.g. {@code
+   *     tdx_guest}; null: any
+   */
   public ConfigfsTsmQuoteProvider(Path base, String expectedProvider) {
     this(base, expectedProvider, Io.FILES);
   }
 
-  /** With the file operations given: tests wrap {@link Io#FILES} to play the kernel's part in a directory tree. */
+  /**
+   * With the file operations given: tests wrap {@link Io#FILES} to play the kernel's part in a
+   * directory tree.
+   */
   public ConfigfsTsmQuoteProvider(Path base, String expectedProvider, Io io) {
     this.base = base;
     this.expectedProvider = expectedProvider;
@@ -43,29 +51,30 @@ public final class ConfigfsTsmQuoteProvider implements QuoteProvider {
 
     void rmdir(Path dir) throws IOException;
 
-    Io FILES = new Io() {
-      @Override
-      public void mkdir(Path dir) throws IOException {
-        Files.createDirectory(dir);
-      }
+    Io FILES =
+        new Io() {
+          @Override
+          public void mkdir(Path dir) throws IOException {
+            Files.createDirectory(dir);
+          }
 
-      @Override
-      public byte[] read(Path file, int maxBytes) throws IOException {
-        try (var in = Files.newInputStream(file)) {
-          return in.readNBytes(maxBytes);
-        }
-      }
+          @Override
+          public byte[] read(Path file, int maxBytes) throws IOException {
+            try (var in = Files.newInputStream(file)) {
+              return in.readNBytes(maxBytes);
+            }
+          }
 
-      @Override
-      public void write(Path file, byte[] content) throws IOException {
-        Files.write(file, content);
-      }
+          @Override
+          public void write(Path file, byte[] content) throws IOException {
+            Files.write(file, content);
+          }
 
-      @Override
-      public void rmdir(Path dir) throws IOException {
-        Files.deleteIfExists(dir);
-      }
-    };
+          @Override
+          public void rmdir(Path dir) throws IOException {
+            Files.deleteIfExists(dir);
+          }
+        };
   }
 
   public static ConfigfsTsmQuoteProvider tdx() {
@@ -78,8 +87,10 @@ public final class ConfigfsTsmQuoteProvider implements QuoteProvider {
       throw new IllegalArgumentException("REPORTDATA is 64 bytes");
     }
     if (!Files.isDirectory(base)) {
-      throw new QuoteProviderException("no configfs TSM report interface at " + base
-          + " (needs Linux >= 6.7 with configfs mounted, inside a TD)");
+      throw new QuoteProviderException(
+          "no configfs TSM report interface at "
+              + base
+              + " (needs Linux >= 6.7 with configfs mounted, inside a TD)");
     }
     Path entry = base.resolve("teekms-" + UUID.randomUUID());
     try {
@@ -88,7 +99,8 @@ public final class ConfigfsTsmQuoteProvider implements QuoteProvider {
         if (expectedProvider != null) {
           String provider = read(entry.resolve("provider")).trim();
           if (!provider.equals(expectedProvider)) {
-            throw new QuoteProviderException("TSM provider is '" + provider + "', expected '" + expectedProvider + "'");
+            throw new QuoteProviderException(
+                "TSM provider is '" + provider + "', expected '" + expectedProvider + "'");
           }
         }
         long before = generation(entry);
@@ -96,8 +108,12 @@ public final class ConfigfsTsmQuoteProvider implements QuoteProvider {
         byte[] quote = readBounded(entry.resolve("outblob"));
         long after = generation(entry);
         if (after != before + 1) {
-          throw new QuoteProviderException("TSM report generation went from " + before + " to " + after
-              + ": a concurrent writer used the entry, quote discarded");
+          throw new QuoteProviderException(
+              "TSM report generation went from "
+                  + before
+                  + " to "
+                  + after
+                  + ": a concurrent writer used the entry, quote discarded");
         }
         if (quote.length == 0) {
           throw new QuoteProviderException("TSM outblob is empty");

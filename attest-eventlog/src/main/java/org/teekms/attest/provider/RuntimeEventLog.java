@@ -7,15 +7,17 @@ import org.teekms.attest.eventlog.DstackEventLogCodec;
 import org.teekms.attest.eventlog.EventLogEntry;
 
 /**
- * The CVM-side event log: emits dstack runtime events (extend RTMR3, then append) and hands out a quote together
- * with the log as it stood when the quote was taken, so the two always replay against each other.
- * Thread-safe: emission and quoting are serialized.
+ * The CVM-side event log: emits dstack runtime events (extend RTMR3, then append) and hands out a
+ * quote together with the log as it stood when the quote was taken, so the two always replay
+ * against each other. Thread-safe: emission and quoting are serialized.
  */
 public final class RuntimeEventLog implements RuntimeEventRecorder {
   private final RtmrExtender extender;
   private final List<EventLogEntry> entries;
 
-  /** @param initial events already measured (firmware events, dstack's boot events) in order */
+  /**
+   * @param initial events already measured (firmware events, dstack's boot events) in order
+   */
   public RuntimeEventLog(RtmrExtender extender, List<EventLogEntry> initial) {
     this.extender = extender;
     this.entries = new ArrayList<>(initial);
@@ -38,7 +40,8 @@ public final class RuntimeEventLog implements RuntimeEventRecorder {
   }
 
   /** A quote over {@code reportData} and the event log (dstack JSON) it replays against. */
-  public synchronized QuoteWithLog quote(QuoteProvider provider, byte[] reportData) throws QuoteProviderException {
+  public synchronized QuoteWithLog quote(QuoteProvider provider, byte[] reportData)
+      throws QuoteProviderException {
     byte[] quote = provider.quote(reportData);
     return new QuoteWithLog(quote, DstackEventLogCodec.toJson(entries));
   }
@@ -56,7 +59,9 @@ public final class RuntimeEventLog implements RuntimeEventRecorder {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof QuoteWithLog q && Arrays.equals(quote, q.quote) && eventLogJson.equals(q.eventLogJson);
+      return o instanceof QuoteWithLog q
+          && Arrays.equals(quote, q.quote)
+          && eventLogJson.equals(q.eventLogJson);
     }
 
     @Override

@@ -4,8 +4,9 @@ import java.util.List;
 import org.teekms.attest.eventlog.EventLogEntry;
 
 /**
- * Where this TD's RTMR3 runtime events are measured and logged: {@link RuntimeEventLog} (a log this process keeps,
- * simulator) or {@link TdEventLog} (dstack's runtime event file in a real TD, extended through an {@link RtmrExtender}).
+ * Where this TD's RTMR3 runtime events are measured and logged: {@link RuntimeEventLog} (a log this
+ * process keeps, simulator) or {@link TdEventLog} (dstack's runtime event file in a real TD,
+ * extended through an {@link RtmrExtender}).
  */
 public interface RuntimeEventRecorder {
 

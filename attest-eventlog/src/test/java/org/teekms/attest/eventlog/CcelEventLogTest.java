@@ -10,13 +10,16 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.teekms.attest.Fixtures;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 
-/** The real CCEL of a COS-113 TD (go-tdx-guest fixture) replays to its quote's RTMR0-2 (expected/gtg_ccel_replay.json). */
+/**
+ * The real CCEL of a COS-113 TD (go-tdx-guest fixture) replays to its quote's RTMR0-2
+ * (expected/gtg_ccel_replay.json).
+ */
 class CcelEventLogTest {
   private static final byte[] TABLE = Fixtures.bytes("go-tdx-guest/ccel/ccel_table.dat");
   private static final byte[] DATA = Fixtures.bytes("go-tdx-guest/ccel/ccel_data.dat");
@@ -27,17 +30,22 @@ class CcelEventLogTest {
     assertEquals(CcelEventLog.CC_TYPE_TDX, table.ccType());
     assertEquals(262144, table.logAreaMinimumLength());
     List<EventLogEntry> log = CcelEventLog.parse(TABLE, DATA);
-    assertTrue(log.size() > 30 && log.size() <= 44, "44 records minus EV_NO_ACTION ones: " + log.size());
-    assertTrue(log.stream().allMatch(e -> e.imr() <= 2 && e.eventType() != CcelEventLog.EV_NO_ACTION));
-    TdReport td = TdxQuote.parse(Fixtures.bytes("go-tdx-guest/ccel/cos-113-tdx-quote.dat")).tdReport();
+    assertTrue(
+        log.size() > 30 && log.size() <= 44, "44 records minus EV_NO_ACTION ones: " + log.size());
+    assertTrue(
+        log.stream().allMatch(e -> e.imr() <= 2 && e.eventType() != CcelEventLog.EV_NO_ACTION));
+    TdReport td =
+        TdxQuote.parse(Fixtures.bytes("go-tdx-guest/ccel/cos-113-tdx-quote.dat")).tdReport();
     RtmrReplay replay = RtmrReplay.replay(log);
     HexFormat hex = HexFormat.of();
-    assertEquals("3fa2f61f395b7f5feefb4ec2df61297f109ad8abcd6410c1b7df60f21f37b19297fc35e544039c7e1edece752afd17f6",
+    assertEquals(
+        "3fa2f61f395b7f5feefb4ec2df61297f109ad8abcd6410c1b7df60f21f37b19297fc35e544039c7e1edece752afd17f6",
         hex.formatHex(replay.rtmr(0)));
     for (int i = 0; i < 3; i++) {
       assertArrayEquals(td.rtmrs().get(i).toByteArray(), replay.rtmr(i), "RTMR" + i);
     }
-    // The converted log survives the dstack JSON round trip unchanged (what an RA-TLS certificate carries).
+    // The converted log survives the dstack JSON round trip unchanged (what an RA-TLS certificate
+    // carries).
     assertEquals(log, DstackEventLogCodec.parse(DstackEventLogCodec.toJson(log)));
   }
 
@@ -73,7 +81,9 @@ class CcelEventLogTest {
     assertEquals(CcelEventLog.parse(DATA), CcelEventLog.parse(Arrays.copyOf(DATA, used)));
     byte[] zeroPadded = Arrays.copyOf(Arrays.copyOf(DATA, used), used + 4096);
     assertEquals(CcelEventLog.parse(DATA), CcelEventLog.parse(zeroPadded));
-    assertTrue(msg(() -> CcelEventLog.parse(new byte[CcelEventLog.MAX_LOG_AREA_BYTES + 1])).contains("limit"));
+    assertTrue(
+        msg(() -> CcelEventLog.parse(new byte[CcelEventLog.MAX_LOG_AREA_BYTES + 1]))
+            .contains("limit"));
     byte[] notAgile = DATA.clone();
     notAgile[4] = 4; // EV_SEPARATOR instead of EV_NO_ACTION
     assertTrue(msg(() -> CcelEventLog.parse(notAgile)).contains("crypto-agile"));
@@ -90,7 +100,8 @@ class CcelEventLogTest {
 
   @Test
   void seededMutationsNeverThrowUncheckedAndFlippedDigestsReplayElsewhere() throws Exception {
-    TdReport td = TdxQuote.parse(Fixtures.bytes("go-tdx-guest/ccel/cos-113-tdx-quote.dat")).tdReport();
+    TdReport td =
+        TdxQuote.parse(Fixtures.bytes("go-tdx-guest/ccel/cos-113-tdx-quote.dat")).tdReport();
     byte[] used = Arrays.copyOf(DATA, 18101);
     Random random = new Random(0xCCE1);
     int parsedAndDiffered = 0;
@@ -108,13 +119,15 @@ class CcelEventLogTest {
           same &= Arrays.equals(r.rtmr(k), td.rtmrs().get(k).toByteArray());
         }
         if (!same) {
-          parsedAndDiffered++; // a flipped digest replays elsewhere; flips in event data are not measured
+          parsedAndDiffered++; // a flipped digest replays elsewhere; flips in event data are not
+          // measured
         }
       } catch (EventLogException expected) {
         // refused with a reason
       }
     }
-    assertTrue(parsedAndDiffered > 100, "digest flips parse but replay elsewhere: " + parsedAndDiffered);
+    assertTrue(
+        parsedAndDiffered > 100, "digest flips parse but replay elsewhere: " + parsedAndDiffered);
   }
 
   private static String msg(org.junit.jupiter.api.function.Executable e) {

@@ -21,7 +21,8 @@ class DstackEventLogCodecTest {
   }
 
   static String reject(String json) {
-    return assertThrows(EventLogException.class, () -> DstackEventLogCodec.parse(json)).getMessage();
+    return assertThrows(EventLogException.class, () -> DstackEventLogCodec.parse(json))
+        .getMessage();
   }
 
   @Test
@@ -30,12 +31,15 @@ class DstackEventLogCodecTest {
     assertEquals(1, assertDoesParse("[" + ok + "]").size());
     assertTrue(reject("{}").contains("must be a JSON array"));
     assertTrue(reject("[1]").contains("not a JSON object"));
-    assertTrue(reject("[" + ok.replace("}", ",\"extra\":1}") + "]").contains("unknown field 'extra'"));
+    assertTrue(
+        reject("[" + ok.replace("}", ",\"extra\":1}") + "]").contains("unknown field 'extra'"));
     assertTrue(reject("[" + ok.replace("\"imr\":3", "\"imr\":4") + "]").contains("imr must be"));
-    assertTrue(reject("[" + ok.replace("\"imr\":3", "\"imr\":\"3\"") + "]").contains("imr must be"));
+    assertTrue(
+        reject("[" + ok.replace("\"imr\":3", "\"imr\":\"3\"") + "]").contains("imr must be"));
     assertTrue(reject("[" + ok.replace("134217729", "4294967296") + "]").contains("event_type"));
-    assertTrue(reject("[" + ok.replace("\"event_payload\":\"\"", "\"event_payload\":\"abc\"") + "]")
-        .contains("not valid hex"));
+    assertTrue(
+        reject("[" + ok.replace("\"event_payload\":\"\"", "\"event_payload\":\"abc\"") + "]")
+            .contains("not valid hex"));
     assertTrue(reject("[" + ok.replace(",\"event\":\"x\"", "") + "]").contains("missing event"));
     assertTrue(reject("[" + ok.replace("134217729", "6") + "]").contains("missing digest"));
     assertTrue(reject("[" + ok.replace("}", ",\"digest\":\"00\"}") + "]").contains("expected 48"));
@@ -58,10 +62,19 @@ class DstackEventLogCodecTest {
       many.append(i == 0 ? "" : ",").append(ev);
     }
     assertTrue(reject(many + "]").contains("limit " + DstackEventLogCodec.MAX_EVENTS));
-    assertTrue(reject("[" + ev.replace("\"x\"", "\"" + "n".repeat(257) + "\"") + "]").contains("longer than 256"));
-    assertTrue(reject("[" + ev.replace("\"event_payload\":\"\"",
-        "\"event_payload\":\"" + "00".repeat(DstackEventLogCodec.MAX_PAYLOAD_BYTES + 1) + "\"") + "]")
-        .contains("longer than"));
+    assertTrue(
+        reject("[" + ev.replace("\"x\"", "\"" + "n".repeat(257) + "\"") + "]")
+            .contains("longer than 256"));
+    assertTrue(
+        reject(
+                "["
+                    + ev.replace(
+                        "\"event_payload\":\"\"",
+                        "\"event_payload\":\""
+                            + "00".repeat(DstackEventLogCodec.MAX_PAYLOAD_BYTES + 1)
+                            + "\"")
+                    + "]")
+            .contains("longer than"));
     byte[] huge = new byte[DstackEventLogCodec.MAX_LOG_BYTES + 1];
     assertThrows(EventLogException.class, () -> DstackEventLogCodec.parse(huge));
   }
@@ -97,9 +110,10 @@ class DstackEventLogCodecTest {
   }
 
   /**
-   * A mutation may hit JSON whitespace, hex case, or the informational type/name/payload of a firmware event (RTMR0-2
-   * events extend their digest; their payload is a description, not the measured data): such a log still verifies,
-   * legitimately. Everything measured must be unchanged then.
+   * A mutation may hit JSON whitespace, hex case, or the informational type/name/payload of a
+   * firmware event (RTMR0-2 events extend their digest; their payload is a description, not the
+   * measured data): such a log still verifies, legitimately. Everything measured must be unchanged
+   * then.
    */
   static boolean sameMeasuredContent(List<EventLogEntry> a, List<EventLogEntry> b) {
     if (a.size() != b.size()) {
@@ -108,9 +122,12 @@ class DstackEventLogCodecTest {
     for (int i = 0; i < a.size(); i++) {
       EventLogEntry x = a.get(i);
       EventLogEntry y = b.get(i);
-      boolean same = x.imr() == y.imr() && x.isRuntimeEvent() == y.isRuntimeEvent()
-          && (x.isRuntimeEvent() ? x.name().equals(y.name()) && java.util.Arrays.equals(x.payload(), y.payload())
-              : java.util.Arrays.equals(x.digest(), y.digest()));
+      boolean same =
+          x.imr() == y.imr()
+              && x.isRuntimeEvent() == y.isRuntimeEvent()
+              && (x.isRuntimeEvent()
+                  ? x.name().equals(y.name()) && java.util.Arrays.equals(x.payload(), y.payload())
+                  : java.util.Arrays.equals(x.digest(), y.digest()));
       if (!same) {
         return false;
       }

@@ -18,13 +18,19 @@ class DstackRuntimeEventFileTest {
   @Test
   void readsDstackLinesAsRuntimeEvents() throws Exception {
     // dstack's own serialization: base64 payload, version absent (= 1) or 1; blank lines ignored
-    String file = "{\"event\":\"app-id\",\"payload\":\"3q2+7w==\"}\n\n"
-        + "{\"event\":\"boot-mr-done\",\"payload\":\"\",\"version\":1}\n"
-        + DstackRuntimeEventFile.line("key-provider", utf8("{\"name\":\"kms\"}")) + "\n";
+    String file =
+        "{\"event\":\"app-id\",\"payload\":\"3q2+7w==\"}\n\n"
+            + "{\"event\":\"boot-mr-done\",\"payload\":\"\",\"version\":1}\n"
+            + DstackRuntimeEventFile.line("key-provider", utf8("{\"name\":\"kms\"}"))
+            + "\n";
     List<EventLogEntry> events = DstackRuntimeEventFile.parse(utf8(file));
-    assertEquals(List.of(EventLogEntry.runtime("app-id", new byte[] {(byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef}),
-        EventLogEntry.runtime("boot-mr-done", new byte[0]),
-        EventLogEntry.runtime("key-provider", utf8("{\"name\":\"kms\"}"))), events);
+    assertEquals(
+        List.of(
+            EventLogEntry.runtime(
+                "app-id", new byte[] {(byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef}),
+            EventLogEntry.runtime("boot-mr-done", new byte[0]),
+            EventLogEntry.runtime("key-provider", utf8("{\"name\":\"kms\"}"))),
+        events);
     assertEquals(List.of(), DstackRuntimeEventFile.parse(new byte[0]));
   }
 
@@ -37,17 +43,26 @@ class DstackRuntimeEventFileTest {
     assertTrue(msg("{\"event\":\"x\"}").contains("payload must be"));
     assertTrue(msg("[1]").contains("line 1: not a JSON object"));
     assertTrue(msg("{\"event\":\"x\",\"payload\":\"\"}\n{\"event\":").contains("line 2: not JSON"));
-    assertTrue(msg("{\"event\":\"" + "n".repeat(DstackEventLogCodec.MAX_NAME_CHARS + 1) + "\",\"payload\":\"\"}")
-        .contains("at most"));
+    assertTrue(
+        msg("{\"event\":\""
+                + "n".repeat(DstackEventLogCodec.MAX_NAME_CHARS + 1)
+                + "\",\"payload\":\"\"}")
+            .contains("at most"));
     assertTrue(msg("\n".repeat(DstackEventLogCodec.MAX_LOG_BYTES + 1)).contains("limit"));
-    assertTrue(msg((DstackRuntimeEventFile.line("e", new byte[0]) + "\n").repeat(DstackEventLogCodec.MAX_EVENTS + 1))
-        .contains("more than"));
+    assertTrue(
+        msg((DstackRuntimeEventFile.line("e", new byte[0]) + "\n")
+                .repeat(DstackEventLogCodec.MAX_EVENTS + 1))
+            .contains("more than"));
   }
 
   @Test
   void seededMutationsNeverThrowUnchecked() {
-    byte[] good = utf8(DstackRuntimeEventFile.line("app-id", new byte[20]) + "\n"
-        + DstackRuntimeEventFile.line("compose-hash", new byte[32]) + "\n");
+    byte[] good =
+        utf8(
+            DstackRuntimeEventFile.line("app-id", new byte[20])
+                + "\n"
+                + DstackRuntimeEventFile.line("compose-hash", new byte[32])
+                + "\n");
     Random random = new Random(7);
     for (int i = 0; i < 5000; i++) {
       byte[] m = good.clone();
@@ -61,6 +76,7 @@ class DstackRuntimeEventFileTest {
   }
 
   private static String msg(String file) {
-    return assertThrows(EventLogException.class, () -> DstackRuntimeEventFile.parse(utf8(file))).getMessage();
+    return assertThrows(EventLogException.class, () -> DstackRuntimeEventFile.parse(utf8(file)))
+        .getMessage();
   }
 }

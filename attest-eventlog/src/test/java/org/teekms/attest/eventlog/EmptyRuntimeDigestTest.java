@@ -16,7 +16,10 @@ import org.junit.jupiter.api.Test;
 import org.teekms.attest.Fixtures;
 import org.teekms.attest.tdx.TdxQuote;
 
-/** dstack 0.6 guests log RTMR3 runtime events with an empty digest; the replay computes it from name and payload. */
+/**
+ * dstack 0.6 guests log RTMR3 runtime events with an empty digest; the replay computes it from name
+ * and payload.
+ */
 class EmptyRuntimeDigestTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -25,8 +28,10 @@ class EmptyRuntimeDigestTest {
   }
 
   private static QuotedMeasurements quoted(JsonNode capture) throws Exception {
-    return QuotedMeasurements.of(TdxQuote.parse(TdxQuote.decodeFile(
-        capture.get("quote").asText().getBytes(StandardCharsets.UTF_8))).tdReport());
+    return QuotedMeasurements.of(
+        TdxQuote.parse(
+                TdxQuote.decodeFile(capture.get("quote").asText().getBytes(StandardCharsets.UTF_8)))
+            .tdReport());
   }
 
   @Test
@@ -38,7 +43,8 @@ class EmptyRuntimeDigestTest {
     VerifiedEventLog v = EventLogVerifier.verify(log, quoted(c));
     assertEquals(List.of(0, 1, 2, 3), v.replayedRegisters());
     assertEquals("86b0e55f2fa8e4fb69d890f14f54d5612707646e", v.identity().appId().hex());
-    assertEquals("86b0e55f2fa8e4fb69d890f14f54d5612707646e2573d54e0d2ddaaade77caa9",
+    assertEquals(
+        "86b0e55f2fa8e4fb69d890f14f54d5612707646e2573d54e0d2ddaaade77caa9",
         v.identity().composeHash().hex());
   }
 
@@ -53,7 +59,8 @@ class EmptyRuntimeDigestTest {
       }
     }
     List<EventLogEntry> forged = DstackEventLogCodec.parse(JSON.writeValueAsString(log));
-    EventLogException ex = assertThrows(EventLogException.class, () -> EventLogVerifier.verify(forged, quoted(c)));
+    EventLogException ex =
+        assertThrows(EventLogException.class, () -> EventLogVerifier.verify(forged, quoted(c)));
     assertTrue(ex.getMessage().startsWith("RTMR3 mismatch"), ex.getMessage());
   }
 
@@ -64,9 +71,13 @@ class EmptyRuntimeDigestTest {
     EventLogEntry e = DstackEventLogCodec.parse(runtime).get(0);
     assertNull(e.digest());
     byte[] rtmr3 = RtmrReplay.replay(List.of(e)).rtmr(3);
-    assertArrayEquals(RuntimeEventDigest.extend(new byte[48], RuntimeEventDigest.v1("app-id", new byte[] {1})), rtmr3);
-    String firmware = runtime.replace("\"imr\":3,\"event_type\":134217729", "\"imr\":0,\"event_type\":10");
-    EventLogException ex = assertThrows(EventLogException.class, () -> DstackEventLogCodec.parse(firmware));
+    assertArrayEquals(
+        RuntimeEventDigest.extend(new byte[48], RuntimeEventDigest.v1("app-id", new byte[] {1})),
+        rtmr3);
+    String firmware =
+        runtime.replace("\"imr\":3,\"event_type\":134217729", "\"imr\":0,\"event_type\":10");
+    EventLogException ex =
+        assertThrows(EventLogException.class, () -> DstackEventLogCodec.parse(firmware));
     assertTrue(ex.getMessage().contains("digest is 0 bytes, expected 48"), ex.getMessage());
   }
 }

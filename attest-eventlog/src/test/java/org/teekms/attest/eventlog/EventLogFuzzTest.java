@@ -7,12 +7,12 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.util.List;
 
 /**
- * Coverage-guided fuzz targets (Jazzer) for the event logs a CVM hands us: the CCEL log area, dstack's JSON event log
- * (RA-TLS certificates, GetQuote), the guest agent's runtime event file and dstack's versioned attestation blob
- * ({@code /Attest}). Corpus:
- * {@code src/test/resources/org/teekms/attest/eventlog/EventLogFuzzTestInputs/<target>/}. Only
- * {@link EventLogException} may escape, and a mutated dstack log that still replays to the real quote's RTMRs must
- * yield the real boot identity.
+ * Coverage-guided fuzz targets (Jazzer) for the event logs a CVM hands us: the CCEL log area,
+ * dstack's JSON event log (RA-TLS certificates, GetQuote), the guest agent's runtime event file and
+ * dstack's versioned attestation blob ({@code /Attest}). Corpus: {@code
+ * src/test/resources/org/teekms/attest/eventlog/EventLogFuzzTestInputs/<target>/}. Only {@link
+ * EventLogException} may escape, and a mutated dstack log that still replays to the real quote's
+ * RTMRs must yield the real boot identity.
  */
 class EventLogFuzzTest {
   private static final QuotedMeasurements QUOTED;
@@ -21,8 +21,10 @@ class EventLogFuzzTest {
   static {
     try {
       QUOTED = EventLogVerifierTest.dstackQuoted();
-      IDENTITY = EventLogVerifier.verify(DstackEventLogCodec.parse(EventLogVerifierTest.dstackEventLog()), QUOTED)
-          .identity();
+      IDENTITY =
+          EventLogVerifier.verify(
+                  DstackEventLogCodec.parse(EventLogVerifierTest.dstackEventLog()), QUOTED)
+              .identity();
     } catch (Exception e) {
       throw new IllegalStateException("the dstack fixture no longer verifies", e);
     }
@@ -33,7 +35,8 @@ class EventLogFuzzTest {
     try {
       List<EventLogEntry> log = CcelEventLog.parse(data);
       RtmrReplay.replay(log);
-      assertEquals(log, DstackEventLogCodec.parse(DstackEventLogCodec.toJson(log)), "JSON round trip");
+      assertEquals(
+          log, DstackEventLogCodec.parse(DstackEventLogCodec.toJson(log)), "JSON round trip");
     } catch (EventLogException expected) {
       // typed
     }
@@ -56,8 +59,12 @@ class EventLogFuzzTest {
     }
     try {
       VerifiedEventLog v = EventLogVerifier.verify(log, QUOTED);
-      // Replaying to the quote's registers is what makes the log trusted: the identity must be the real one.
-      assertEquals(IDENTITY, v.identity(), "a mutated event log replayed to the quote with another identity");
+      // Replaying to the quote's registers is what makes the log trusted: the identity must be the
+      // real one.
+      assertEquals(
+          IDENTITY,
+          v.identity(),
+          "a mutated event log replayed to the quote with another identity");
     } catch (EventLogException expected) {
       // typed: mismatch or malformed boot sequence
     }
@@ -84,7 +91,8 @@ class EventLogFuzzTest {
     try {
       assertEquals(a, DstackAttestation.decode(a.encode()), "encode/decode round trip");
     } catch (EventLogException e) {
-      throw new AssertionError("a decoded attestation re-encodes to a blob its own decoder refuses: " + e.getMessage());
+      throw new AssertionError(
+          "a decoded attestation re-encodes to a blob its own decoder refuses: " + e.getMessage());
     }
   }
 }

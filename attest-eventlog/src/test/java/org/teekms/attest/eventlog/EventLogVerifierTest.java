@@ -21,12 +21,24 @@ class EventLogVerifierTest {
     return JSON.readTree(Fixtures.text("dstack/quote-report.json")).get("event_log").asText();
   }
 
-  /** The registers of the dstack fixture quote, read from the quote bytes at the TD 1.0 body offsets. */
+  /**
+   * The registers of the dstack fixture quote, read from the quote bytes at the TD 1.0 body
+   * offsets.
+   */
   static QuotedMeasurements dstackQuoted() throws Exception {
-    byte[] q = HEX.parseHex(JSON.readTree(Fixtures.text("dstack/quote-report.json")).get("quote").asText());
+    byte[] q =
+        HEX.parseHex(
+            JSON.readTree(Fixtures.text("dstack/quote-report.json")).get("quote").asText());
     int body = 48;
-    return QuotedMeasurements.of(slice(q, body + 136), slice(q, body + 328), slice(q, body + 376),
-        slice(q, body + 424), slice(q, body + 472), slice(q, body + 184), slice(q, body + 232), slice(q, body + 280));
+    return QuotedMeasurements.of(
+        slice(q, body + 136),
+        slice(q, body + 328),
+        slice(q, body + 376),
+        slice(q, body + 424),
+        slice(q, body + 472),
+        slice(q, body + 184),
+        slice(q, body + 232),
+        slice(q, body + 280));
   }
 
   static byte[] slice(byte[] b, int off) {
@@ -35,34 +47,47 @@ class EventLogVerifierTest {
 
   @Test
   void dstackFixtureReplaysAllFourRtmrsAndYieldsTheExpectedIdentity() throws Exception {
-    JsonNode expected = JSON.readTree(Fixtures.text("expected/dstack_event_log_replay.json"))
-        .get("dstack/quote-report.json");
+    JsonNode expected =
+        JSON.readTree(Fixtures.text("expected/dstack_event_log_replay.json"))
+            .get("dstack/quote-report.json");
     QuotedMeasurements quoted = dstackQuoted();
     assertEquals(expected.get("quote_rtmrs").get("rtmr3").asText(), HEX.formatHex(quoted.rtmr(3)));
     assertEquals(expected.get("mr_td").asText(), quoted.mrTd().hex());
 
-    VerifiedEventLog v = EventLogVerifier.verify(DstackEventLogCodec.parse(dstackEventLog()), quoted);
+    VerifiedEventLog v =
+        EventLogVerifier.verify(DstackEventLogCodec.parse(dstackEventLog()), quoted);
 
     for (int i = 0; i < 4; i++) {
-      assertEquals(expected.get("replayed_rtmrs").get("rtmr" + i).asText(), HEX.formatHex(v.replayed().rtmr(i)));
+      assertEquals(
+          expected.get("replayed_rtmrs").get("rtmr" + i).asText(),
+          HEX.formatHex(v.replayed().rtmr(i)));
     }
     assertEquals(List.of(0, 1, 2, 3), v.replayedRegisters());
     BootIdentity id = v.identity();
     assertEquals(expected.get("app_id").asText(), id.appId().hex());
     assertEquals(expected.get("compose_hash").asText(), id.composeHash().hex());
     assertEquals(expected.get("instance_id").asText(), id.instanceId().hex());
-    assertEquals("{\"name\":\"local-sgx\",\"id\":\"1b7a49378403249b6986a907844cab0921eca32dd47e657f3c10311ccaeccf8b\"}",
+    assertEquals(
+        "{\"name\":\"local-sgx\",\"id\":\"1b7a49378403249b6986a907844cab0921eca32dd47e657f3c10311ccaeccf8b\"}",
         id.keyProvider().orElseThrow());
     assertTrue(id.systemReady());
     assertTrue(id.osImageHash().isEmpty());
     assertTrue(id.gpuEvidenceHash().isEmpty());
     // Test vectors of docs/ra-tls.md (computed independently in Python from the fixture).
-    assertEquals("cae24527d80a62638ec88377c85cec4d006877126770c69907b575959beb3208cc67faf4295f44e0ff605ffbe4c38feb",
-        HEX.formatHex(RtmrReplay.replay(DstackEventLogCodec.parse(dstackEventLog()), "boot-mr-done").rtmr(3)));
-    assertEquals("f9a9159f75a175a0a65052b78f764a312456db56f5c397c600d08445ab68937b", v.mrAggregated().hex());
-    assertEquals("837c2dd72f8a4c740159e5e042ed79b7eaaa5ab3a151a45e27bc366bb8b27e6c3faec87aab1e95197d3e6d23308d448c",
-        HEX.formatHex(RuntimeEventDigest.v1("app-id", HEX.parseHex("3763bc34552cf3a27ff71ad5f7a90471562a1a2d"))));
-    assertEquals("8e3242f94d406197c84365a337eaece33afd2e1a32e23ad1cf3f06feaa391f987c5a0ec51aae1db002202bff1546ab06",
+    assertEquals(
+        "cae24527d80a62638ec88377c85cec4d006877126770c69907b575959beb3208cc67faf4295f44e0ff605ffbe4c38feb",
+        HEX.formatHex(
+            RtmrReplay.replay(DstackEventLogCodec.parse(dstackEventLog()), "boot-mr-done")
+                .rtmr(3)));
+    assertEquals(
+        "f9a9159f75a175a0a65052b78f764a312456db56f5c397c600d08445ab68937b", v.mrAggregated().hex());
+    assertEquals(
+        "837c2dd72f8a4c740159e5e042ed79b7eaaa5ab3a151a45e27bc366bb8b27e6c3faec87aab1e95197d3e6d23308d448c",
+        HEX.formatHex(
+            RuntimeEventDigest.v1(
+                "app-id", HEX.parseHex("3763bc34552cf3a27ff71ad5f7a90471562a1a2d"))));
+    assertEquals(
+        "8e3242f94d406197c84365a337eaece33afd2e1a32e23ad1cf3f06feaa391f987c5a0ec51aae1db002202bff1546ab06",
         HEX.formatHex(RuntimeEventDigest.v1("gpu-evidence", new byte[48])));
   }
 
@@ -75,8 +100,8 @@ class EventLogVerifierTest {
     byte[] forged = e.digest();
     forged[0] ^= 1;
     log.set(i, new EventLogEntry(3, e.eventType(), forged, e.name(), e.payload()));
-    EventLogException ex = assertThrows(EventLogException.class,
-        () -> EventLogVerifier.verify(log, dstackQuoted()));
+    EventLogException ex =
+        assertThrows(EventLogException.class, () -> EventLogVerifier.verify(log, dstackQuoted()));
     assertTrue(ex.getMessage().contains("logged digest does not match"), ex.getMessage());
   }
 
@@ -88,8 +113,8 @@ class EventLogVerifierTest {
     byte[] p = e.payload();
     p[31] ^= 1;
     log.set(i, new EventLogEntry(3, e.eventType(), null, e.name(), p));
-    EventLogException ex = assertThrows(EventLogException.class,
-        () -> EventLogVerifier.verify(log, dstackQuoted()));
+    EventLogException ex =
+        assertThrows(EventLogException.class, () -> EventLogVerifier.verify(log, dstackQuoted()));
     assertTrue(ex.getMessage().startsWith("RTMR3 mismatch"), ex.getMessage());
   }
 
@@ -100,14 +125,15 @@ class EventLogVerifierTest {
     byte[] d = e.digest();
     d[5] ^= 0x40;
     log.set(0, new EventLogEntry(e.imr(), e.eventType(), d, e.name(), e.payload()));
-    EventLogException ex = assertThrows(EventLogException.class,
-        () -> EventLogVerifier.verify(log, dstackQuoted()));
+    EventLogException ex =
+        assertThrows(EventLogException.class, () -> EventLogVerifier.verify(log, dstackQuoted()));
     assertTrue(ex.getMessage().startsWith("RTMR0 mismatch"), ex.getMessage());
   }
 
   @Test
   void aLogWithoutFirmwareEventsStillChecksRtmr3() throws Exception {
-    List<EventLogEntry> log = DstackEventLogCodec.parse(dstackEventLog()).stream().filter(e -> e.imr() == 3).toList();
+    List<EventLogEntry> log =
+        DstackEventLogCodec.parse(dstackEventLog()).stream().filter(e -> e.imr() == 3).toList();
     VerifiedEventLog v = EventLogVerifier.verify(log, dstackQuoted());
     assertEquals(List.of(3), v.replayedRegisters());
   }
@@ -121,15 +147,18 @@ class EventLogVerifierTest {
     throw new AssertionError(name);
   }
 
-  // ---- boot-sequence rules, on synthetic runtime logs ------------------------------------------------------
+  // ---- boot-sequence rules, on synthetic runtime logs
+  // ------------------------------------------------------
 
   static List<EventLogEntry> boot(String... extra) {
-    List<EventLogEntry> log = new ArrayList<>(List.of(
-        EventLogEntry.runtime("system-preparing", new byte[0]),
-        EventLogEntry.runtime("app-id", new byte[20]),
-        EventLogEntry.runtime("compose-hash", new byte[32]),
-        EventLogEntry.runtime("instance-id", new byte[20]),
-        EventLogEntry.runtime("boot-mr-done", new byte[0])));
+    List<EventLogEntry> log =
+        new ArrayList<>(
+            List.of(
+                EventLogEntry.runtime("system-preparing", new byte[0]),
+                EventLogEntry.runtime("app-id", new byte[20]),
+                EventLogEntry.runtime("compose-hash", new byte[32]),
+                EventLogEntry.runtime("instance-id", new byte[20]),
+                EventLogEntry.runtime("boot-mr-done", new byte[0])));
     for (String name : extra) {
       log.add(EventLogEntry.runtime(name, payloadFor(name)));
     }
@@ -149,13 +178,23 @@ class EventLogVerifierTest {
   }
 
   static String reject(List<EventLogEntry> log) {
-    return assertThrows(EventLogException.class, () -> DstackBootSequence.extract(log)).getMessage();
+    return assertThrows(EventLogException.class, () -> DstackBootSequence.extract(log))
+        .getMessage();
   }
 
   @Test
   void fullDstackSequenceIsAccepted() throws Exception {
-    BootIdentity id = DstackBootSequence.extract(boot("mr-kms", "os-image-hash", "key-provider", "storage-fs",
-        "gpu-evidence", "system-ready", "my-app-event", "gpu-evidence"));
+    BootIdentity id =
+        DstackBootSequence.extract(
+            boot(
+                "mr-kms",
+                "os-image-hash",
+                "key-provider",
+                "storage-fs",
+                "gpu-evidence",
+                "system-ready",
+                "my-app-event",
+                "gpu-evidence"));
     assertTrue(id.systemReady());
     assertEquals("zfs", id.storageFs().orElseThrow());
     assertEquals(32, id.osImageHash().orElseThrow().length());
@@ -164,12 +203,18 @@ class EventLogVerifierTest {
 
   @Test
   void gpuDevicesIsMeasuredOnceDuringSetup() throws Exception {
-    assertEquals(48, DstackBootSequence.extract(boot("key-provider", "gpu-devices", "gpu-evidence"))
-        .gpuDevices().orElseThrow().length());
+    assertEquals(
+        48,
+        DstackBootSequence.extract(boot("key-provider", "gpu-devices", "gpu-evidence"))
+            .gpuDevices()
+            .orElseThrow()
+            .length());
     assertTrue(DstackBootSequence.extract(boot("key-provider")).gpuDevices().isEmpty());
-    // A second set of GPUs measured later, or one measured after the keys were handed out, is refused.
+    // A second set of GPUs measured later, or one measured after the keys were handed out, is
+    // refused.
     assertTrue(reject(boot("gpu-devices", "gpu-devices")).contains("duplicate identity event"));
-    assertTrue(reject(boot("system-ready", "gpu-devices")).contains("reserved event after system-ready"));
+    assertTrue(
+        reject(boot("system-ready", "gpu-devices")).contains("reserved event after system-ready"));
     List<EventLogEntry> early = boot();
     early.add(1, EventLogEntry.runtime("gpu-devices", new byte[48]));
     assertTrue(reject(early).contains("before boot-mr-done"));
@@ -186,11 +231,15 @@ class EventLogVerifierTest {
   @Test
   void boundaryRules() {
     assertTrue(reject(boot("app-id")).contains("identity event after boot-mr-done"));
-    assertTrue(reject(boot("system-ready", "compose-hash")).contains("reserved event after system-ready"));
+    assertTrue(
+        reject(boot("system-ready", "compose-hash")).contains("reserved event after system-ready"));
     assertTrue(reject(boot("key-provider", "key-provider")).contains("duplicate identity event"));
-    assertTrue(reject(boot("my-event")).contains("unknown event between boot-mr-done and system-ready"));
-    assertTrue(reject(boot("system-ready", "system-ready")).contains("reserved event after system-ready"));
-    assertTrue(reject(boot("system-ready", "boot-mr-done")).contains("reserved event after system-ready"));
+    assertTrue(
+        reject(boot("my-event")).contains("unknown event between boot-mr-done and system-ready"));
+    assertTrue(
+        reject(boot("system-ready", "system-ready")).contains("reserved event after system-ready"));
+    assertTrue(
+        reject(boot("system-ready", "boot-mr-done")).contains("reserved event after system-ready"));
 
     List<EventLogEntry> noDone = boot();
     noDone.remove(4);

@@ -13,20 +13,33 @@ class MrConfigIdTest {
 
   @Test
   void versionOneIsTheTagThenTheComposeHashThenFifteenZeros() {
-    assertEquals("01" + "ab".repeat(32) + "00".repeat(15), HexFormat.of().formatHex(MrConfigId.v1(COMPOSE.toByteArray())));
+    assertEquals(
+        "01" + "ab".repeat(32) + "00".repeat(15),
+        HexFormat.of().formatHex(MrConfigId.v1(COMPOSE.toByteArray())));
     assertThrows(IllegalArgumentException.class, () -> MrConfigId.v1(new byte[31]));
   }
 
   @Test
   void aRealDstackCaptureIsLaunchedWithVersionOneOfTheComposeItMeasures() throws Exception {
-    // testdata/dstack/tdx-lite-getquote.json: dstack 0.6.0, its VMM set MRCONFIGID; the layout is confirmed here
-    var capture = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-        org.teekms.attest.Fixtures.bytes("dstack/tdx-lite-getquote.json"));
-    var td = org.teekms.attest.tdx.TdxQuote.parse(org.teekms.attest.tdx.TdxQuote.decodeFile(
-        capture.get("quote").asText().getBytes(java.nio.charset.StandardCharsets.UTF_8))).tdReport();
-    VerifiedEventLog v = EventLogVerifier.verify(DstackEventLogCodec.parse(capture.get("event_log").asText()),
-        QuotedMeasurements.of(td));
-    assertEquals(Bytes.copyOf(MrConfigId.v1(v.identity().composeHash().toByteArray())), td.mrConfigId());
+    // testdata/dstack/tdx-lite-getquote.json: dstack 0.6.0, its VMM set MRCONFIGID; the layout is
+    // confirmed here
+    var capture =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(org.teekms.attest.Fixtures.bytes("dstack/tdx-lite-getquote.json"));
+    var td =
+        org.teekms.attest.tdx.TdxQuote.parse(
+                org.teekms.attest.tdx.TdxQuote.decodeFile(
+                    capture
+                        .get("quote")
+                        .asText()
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+            .tdReport();
+    VerifiedEventLog v =
+        EventLogVerifier.verify(
+            DstackEventLogCodec.parse(capture.get("event_log").asText()),
+            QuotedMeasurements.of(td));
+    assertEquals(
+        Bytes.copyOf(MrConfigId.v1(v.identity().composeHash().toByteArray())), td.mrConfigId());
     assertTrue(MrConfigId.mismatch(td.mrConfigId(), v.identity().composeHash()).isEmpty());
     assertTrue(MrConfigId.mismatch(td.mrConfigId(), COMPOSE).isPresent());
   }
@@ -38,7 +51,8 @@ class MrConfigIdTest {
 
   @Test
   void theBindingOfTheMeasuredComposeIsAccepted() {
-    assertTrue(MrConfigId.mismatch(Bytes.copyOf(MrConfigId.v1(COMPOSE.toByteArray())), COMPOSE).isEmpty());
+    assertTrue(
+        MrConfigId.mismatch(Bytes.copyOf(MrConfigId.v1(COMPOSE.toByteArray())), COMPOSE).isEmpty());
   }
 
   @Test
@@ -63,6 +77,7 @@ class MrConfigIdTest {
       String why = MrConfigId.mismatch(Bytes.copyOf(id), COMPOSE).orElseThrow();
       assertTrue(why.contains("version " + version), why);
     }
-    assertTrue(MrConfigId.mismatch(Bytes.copyOf(new byte[32]), COMPOSE).orElseThrow().contains("not 48"));
+    assertTrue(
+        MrConfigId.mismatch(Bytes.copyOf(new byte[32]), COMPOSE).orElseThrow().contains("not 48"));
   }
 }

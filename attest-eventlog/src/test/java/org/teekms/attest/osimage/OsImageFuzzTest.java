@@ -8,11 +8,11 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.teekms.crypto.Bytes;
 
 /**
- * Coverage-guided fuzz targets (Jazzer) for the OS-image documents a host supplies: vm_config JSON, dstack's
- * measurement.tdx.cbor (with its TD HOB witness) and the image's checksum file. Corpus:
- * {@code src/test/resources/org/teekms/attest/osimage/OsImageFuzzTestInputs/<target>/}. Only
- * {@link OsImageException} may escape the parsers, the verifier always returns a verdict, and a mutated vm_config is
- * verified against the real quote only if it names the real OS image.
+ * Coverage-guided fuzz targets (Jazzer) for the OS-image documents a host supplies: vm_config JSON,
+ * dstack's measurement.tdx.cbor (with its TD HOB witness) and the image's checksum file. Corpus:
+ * {@code src/test/resources/org/teekms/attest/osimage/OsImageFuzzTestInputs/<target>/}. Only {@link
+ * OsImageException} may escape the parsers, the verifier always returns a verdict, and a mutated
+ * vm_config is verified against the real quote only if it names the real OS image.
  */
 class OsImageFuzzTest {
   private static final DstackCapture LITE;
@@ -41,7 +41,8 @@ class OsImageFuzzTest {
     OsImageVerdict v = OsImageVerifier.verify(LITE.quoted(), data, LITE.eventLog());
     assertNotNull(v);
     if (v.verified()) {
-      assertEquals(REAL_IMAGE, v.osImageHash(), "a mutated vm_config verified with another OS image");
+      assertEquals(
+          REAL_IMAGE, v.osImageHash(), "a mutated vm_config verified with another OS image");
     }
   }
 
@@ -50,7 +51,8 @@ class OsImageFuzzTest {
     try {
       TdxImageMeasurement m = TdxImageMeasurement.decode(data);
       TdHob.decode(m.tdHobWitness().toByteArray());
-      assertArrayEquals(m.encode(), TdxImageMeasurement.decode(m.encode()).encode(), "canonical re-encoding");
+      assertArrayEquals(
+          m.encode(), TdxImageMeasurement.decode(m.encode()).encode(), "canonical re-encoding");
     } catch (OsImageException expected) {
       // typed
     }

@@ -17,7 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.teekms.attest.eventlog.EventLogEntry;
 import org.teekms.crypto.Bytes;
 
-/** The OS-image measurement path on the real dstack 0.6.0 "lite" capture, and each way an attacker could bend it. */
+/**
+ * The OS-image measurement path on the real dstack 0.6.0 "lite" capture, and each way an attacker
+ * could bend it.
+ */
 class OsImageVerifierTest {
   private static final HexFormat HEX = HexFormat.of();
 
@@ -29,7 +32,8 @@ class OsImageVerifierTest {
     assertNull(v.failure());
     assertNull(v.error());
     assertEquals(List.of(), v.mismatches());
-    assertEquals("e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db", v.osImageHash().hex());
+    assertEquals(
+        "e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db", v.osImageHash().hex());
     assertEquals(v.actual(), v.expected());
     assertEquals(c.quoted().mrTd(), v.expected().mrtd());
     assertEquals(v.osImageHash(), v.provenOsImageHash().orElseThrow());
@@ -42,7 +46,10 @@ class OsImageVerifierTest {
     vm.put("memory_size", 4L << 30);
     OsImageVerdict v = c.verify(vm);
     assertMismatch(v, List.of("RTMR0"));
-    assertTrue(v.error().startsWith("OS_IMAGE_MEASUREMENT_MISMATCH: the TD did not boot OS image e6f5cfec"), v.error());
+    assertTrue(
+        v.error()
+            .startsWith("OS_IMAGE_MEASUREMENT_MISMATCH: the TD did not boot OS image e6f5cfec"),
+        v.error());
     assertTrue(v.error().contains("RTMR0 differs (expected "), v.error());
   }
 
@@ -75,7 +82,8 @@ class OsImageVerifierTest {
   @Test
   void aLogWithoutTheAcpiEventsIsRefused() throws Exception {
     DstackCapture c = DstackCapture.load(DstackCapture.LITE);
-    List<EventLogEntry> log = c.eventLog().stream().filter(e -> !e.name().equals(AcpiDigests.TABLES)).toList();
+    List<EventLogEntry> log =
+        c.eventLog().stream().filter(e -> !e.name().equals(AcpiDigests.TABLES)).toList();
     OsImageVerdict v = OsImageVerifier.verify(c.quoted(), c.vmConfigBytes(), log);
     assertFailure(v, OsImageFailure.ACPI_DIGESTS_MISSING);
     assertTrue(v.error().contains("has 2 RTMR0 ACPI DATA events"), v.error());
@@ -98,7 +106,8 @@ class OsImageVerifierTest {
     vm.put("os_image_hash", "14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67");
     OsImageVerdict v = c.verify(vm);
     assertFailure(v, OsImageFailure.OS_IMAGE_HASH_MISMATCH);
-    assertEquals("14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67", v.osImageHash().hex());
+    assertEquals(
+        "14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67", v.osImageHash().hex());
     assertTrue(v.error().contains("is not SHA-256 of the checksum file (e6f5cfec"), v.error());
   }
 
@@ -111,10 +120,14 @@ class OsImageVerifierTest {
     setDocument(vm, checksumFile(vm), doc);
     OsImageVerdict v = c.verify(vm);
     assertFailure(v, OsImageFailure.MEASUREMENT_DOCUMENT_HASH_MISMATCH);
-    assertTrue(v.error().contains("checksum file lists measurement.tdx.cbor as 8c9e955f"), v.error());
+    assertTrue(
+        v.error().contains("checksum file lists measurement.tdx.cbor as 8c9e955f"), v.error());
   }
 
-  /** The attacker's best move: a self-consistent image (own kernel, re-hashed document and checksum file). */
+  /**
+   * The attacker's best move: a self-consistent image (own kernel, re-hashed document and checksum
+   * file).
+   */
   @Test
   void aSelfConsistentDocumentForAnotherKernelFailsOnRtmr1() throws Exception {
     DstackCapture c = DstackCapture.load(DstackCapture.LITE);
@@ -122,10 +135,18 @@ class OsImageVerifierTest {
     TdxImageMeasurement real = TdxImageMeasurement.decode(document(vm));
     byte[] kernel = real.kernelAuthenticode().toByteArray();
     kernel[5] ^= 0x40;
-    TdxImageMeasurement forged = new TdxImageMeasurement(real.cmdlineSha384(), Bytes.copyOf(kernel),
-        real.initrdSha384(), real.ovmfVariant(), real.mrtdSinglePass(), real.mrtdTwoPass(), real.tdHobWitness());
+    TdxImageMeasurement forged =
+        new TdxImageMeasurement(
+            real.cmdlineSha384(),
+            Bytes.copyOf(kernel),
+            real.initrdSha384(),
+            real.ovmfVariant(),
+            real.mrtdSinglePass(),
+            real.mrtdTwoPass(),
+            real.tdHobWitness());
     byte[] doc = forged.encode();
-    byte[] checksum = (HEX.formatHex(sha256(doc)) + "  measurement.tdx.cbor\n").getBytes(StandardCharsets.UTF_8);
+    byte[] checksum =
+        (HEX.formatHex(sha256(doc)) + "  measurement.tdx.cbor\n").getBytes(StandardCharsets.UTF_8);
     setDocument(vm, checksum, doc);
     vm.put("os_image_hash", HEX.formatHex(sha256(checksum)));
     OsImageVerdict v = c.verify(vm);
@@ -140,7 +161,8 @@ class OsImageVerifierTest {
     vm.put("qemu_version", "9.2.1");
     assertMismatch(c.verify(vm), List.of("MRTD"));
     vm.put("qemu_single_pass_add_pages", true);
-    assertTrue(c.verify(vm).verified(), "dstack passes qemu_single_pass_add_pages as the two-pass flag");
+    assertTrue(
+        c.verify(vm).verified(), "dstack passes qemu_single_pass_add_pages as the two-pass flag");
     vm.put("qemu_version", "7.2.0");
     assertFailure(c.verify(vm), OsImageFailure.QEMU_VERSION_UNSUPPORTED);
     vm.put("qemu_version", "9.x.1");
@@ -164,7 +186,8 @@ class OsImageVerifierTest {
   void aQuoteFromAnotherTdFailsOnEveryRegister() throws Exception {
     DstackCapture lite = DstackCapture.load(DstackCapture.LITE);
     DstackCapture other = DstackCapture.load(DstackCapture.LEGACY);
-    OsImageVerdict v = OsImageVerifier.verify(other.quoted(), lite.vmConfigBytes(), lite.eventLog());
+    OsImageVerdict v =
+        OsImageVerifier.verify(other.quoted(), lite.vmConfigBytes(), lite.eventLog());
     assertMismatch(v, List.of("MRTD", "RTMR0", "RTMR1", "RTMR2"));
     assertEquals(TdxMeasurements.of(other.quoted()), v.actual());
   }
@@ -174,14 +197,16 @@ class OsImageVerifierTest {
     DstackCapture c = DstackCapture.load(DstackCapture.LEGACY);
     OsImageVerdict v = OsImageVerifier.verify(c.quoted(), c.vmConfigBytes(), c.eventLog());
     assertFailure(v, OsImageFailure.MEASUREMENT_DOCUMENT_MISSING);
-    assertEquals("14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67", v.osImageHash().hex());
+    assertEquals(
+        "14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67", v.osImageHash().hex());
     assertFalse(v.provenOsImageHash().isPresent());
   }
 
   /**
-   * What is computable on the older real capture (64 GiB, its own OVMF build, no document): its TD HOB and RTMR0,
-   * from its memory size, its three (unnamed) ACPI DATA digests and the dstack 0.6.0 document's TD HOB witness (the
-   * same TDVF section layout). Both equal what its hardware measured.
+   * What is computable on the older real capture (64 GiB, its own OVMF build, no document): its TD
+   * HOB and RTMR0, from its memory size, its three (unnamed) ACPI DATA digests and the dstack 0.6.0
+   * document's TD HOB witness (the same TDVF section layout). Both equal what its hardware
+   * measured.
    */
   @Test
   void legacyCaptureRtmr0IsReproducedFromMemorySizeAndAcpiDigests() throws Exception {
@@ -190,22 +215,32 @@ class OsImageVerifierTest {
     TdxImageMeasurement image = TdxImageMeasurement.decode(document(lite.vmConfigCopy()));
     VmConfig vm = VmConfig.parse(legacy.vmConfigBytes());
     assertEquals(64L << 30, vm.memorySize());
-    assertArrayEquals(legacy.eventLog().get(0).digest(),
+    assertArrayEquals(
+        legacy.eventLog().get(0).digest(),
         TdHob.digest(image.tdHobWitness().toByteArray(), vm.memorySize()));
     AcpiDigests acpi = AcpiDigests.fromEventLog(legacy.eventLog());
     assertEquals(legacy.quoted().rtmrs().get(0), OsImageMeasurer.rtmr0(vm, image, acpi));
     ObjectNode other = legacy.vmConfigCopy();
     other.put("memory_size", 32L << 30);
-    assertFalse(legacy.quoted().rtmrs().get(0).equals(
-        OsImageMeasurer.rtmr0(VmConfig.parse(DstackCapture.JSON.writeValueAsBytes(other)), image, acpi)));
+    assertFalse(
+        legacy
+            .quoted()
+            .rtmrs()
+            .get(0)
+            .equals(
+                OsImageMeasurer.rtmr0(
+                    VmConfig.parse(DstackCapture.JSON.writeValueAsBytes(other)), image, acpi)));
   }
 
   @Test
   void nullAndEmptyInputsAreVerdictsNotExceptions() throws Exception {
     DstackCapture c = DstackCapture.load(DstackCapture.LITE);
     assertFailure(OsImageVerifier.verify(c.quoted(), null, null), OsImageFailure.VM_CONFIG_INVALID);
-    assertFailure(OsImageVerifier.verify(c.quoted(), c.vmConfigBytes(), null), OsImageFailure.ACPI_DIGESTS_MISSING);
-    assertFailure(OsImageVerifier.verify(c.quoted(), "[]".getBytes(StandardCharsets.UTF_8), c.eventLog()),
+    assertFailure(
+        OsImageVerifier.verify(c.quoted(), c.vmConfigBytes(), null),
+        OsImageFailure.ACPI_DIGESTS_MISSING);
+    assertFailure(
+        OsImageVerifier.verify(c.quoted(), "[]".getBytes(StandardCharsets.UTF_8), c.eventLog()),
         OsImageFailure.VM_CONFIG_INVALID);
   }
 

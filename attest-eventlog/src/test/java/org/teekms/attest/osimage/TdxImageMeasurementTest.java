@@ -10,7 +10,10 @@ import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** measurement.tdx.cbor: the real document decodes, re-encodes byte for byte, and hostile bytes are refused cleanly. */
+/**
+ * measurement.tdx.cbor: the real document decodes, re-encodes byte for byte, and hostile bytes are
+ * refused cleanly.
+ */
 class TdxImageMeasurementTest {
   private static byte[] realDocument() throws Exception {
     return OsImageVerifierTest.document(DstackCapture.load(DstackCapture.LITE).vmConfigCopy());
@@ -22,7 +25,8 @@ class TdxImageMeasurementTest {
     TdxImageMeasurement m = TdxImageMeasurement.decode(cbor);
     assertEquals("pre202505", m.ovmfVariant());
     assertEquals("80100904000609020b021010", m.tdHobWitness().hex());
-    assertEquals("fd685522ce791dfef67414614eb07d03fc07a32c5a66f36288b329dab92b724b1564c73d436ffb9ea84488c51ac5a1c5",
+    assertEquals(
+        "fd685522ce791dfef67414614eb07d03fc07a32c5a66f36288b329dab92b724b1564c73d436ffb9ea84488c51ac5a1c5",
         m.mrtdTwoPass().hex());
     assertArrayEquals(cbor, m.encode(), "canonical encoding = dstack's ciborium output");
   }
@@ -32,18 +36,29 @@ class TdxImageMeasurementTest {
     byte[] cbor = realDocument();
     String hex = HexFormat.of().formatHex(cbor);
     // "version": 3 -> 4
-    assertReason(hex.replace("6776657273696f6e03", "6776657273696f6e04"), "has version 4, expected 3");
+    assertReason(
+        hex.replace("6776657273696f6e03", "6776657273696f6e04"), "has version 4, expected 3");
     // "ovmf": "pre202505" -> "pre202506"
-    assertReason(hex.replace(HexFormat.of().formatHex("pre202505".getBytes()),
-        HexFormat.of().formatHex("pre202506".getBytes())), "tdvf.ovmf is 'pre202506'");
+    assertReason(
+        hex.replace(
+            HexFormat.of().formatHex("pre202505".getBytes()),
+            HexFormat.of().formatHex("pre202506".getBytes())),
+        "tdvf.ovmf is 'pre202506'");
     // key "td_hob" -> "td_hoc": an unknown key (and td_hob missing)
-    assertReason(hex.replace(HexFormat.of().formatHex("td_hob".getBytes()),
-        HexFormat.of().formatHex("td_hoc".getBytes())), "tdvf has unknown key 'td_hoc'");
+    assertReason(
+        hex.replace(
+            HexFormat.of().formatHex("td_hob".getBytes()),
+            HexFormat.of().formatHex("td_hoc".getBytes())),
+        "tdvf has unknown key 'td_hoc'");
     // "version": 3 -> "3"
-    assertReason(hex.replace("6776657273696f6e03", "6776657273696f6e6133"), "version is not an integer");
+    assertReason(
+        hex.replace("6776657273696f6e03", "6776657273696f6e6133"), "version is not an integer");
     // "ovmf": text -> bstr of the same bytes
-    assertReason(hex.replace("69" + HexFormat.of().formatHex("pre202505".getBytes()),
-        "49" + HexFormat.of().formatHex("pre202505".getBytes())), "tdvf.ovmf is not a text string");
+    assertReason(
+        hex.replace(
+            "69" + HexFormat.of().formatHex("pre202505".getBytes()),
+            "49" + HexFormat.of().formatHex("pre202505".getBytes())),
+        "tdvf.ovmf is not a text string");
     // "td_hob": bstr(12) -> a 12-element array of small integers
     String witness = "4c80100904000609020b021010";
     assertReason(hex.replace(witness, "8c" + "00".repeat(12)), "tdvf.td_hob is not a byte string");
@@ -58,7 +73,8 @@ class TdxImageMeasurementTest {
     byte[] cbor = realDocument();
     for (int n = 0; n < cbor.length; n++) {
       byte[] t = Arrays.copyOf(cbor, n);
-      OsImageException e = assertThrows(OsImageException.class, () -> TdxImageMeasurement.decode(t), "length " + n);
+      OsImageException e =
+          assertThrows(OsImageException.class, () -> TdxImageMeasurement.decode(t), "length " + n);
       assertEquals(OsImageFailure.MEASUREMENT_DOCUMENT_INVALID, e.failure());
     }
   }
@@ -66,7 +82,8 @@ class TdxImageMeasurementTest {
   @Test
   void oversizedDocumentIsRefusedBeforeParsing() {
     byte[] big = new byte[TdxMeasurementDocument.MAX_DOCUMENT_BYTES + 1];
-    OsImageException e = assertThrows(OsImageException.class, () -> TdxImageMeasurement.decode(big));
+    OsImageException e =
+        assertThrows(OsImageException.class, () -> TdxImageMeasurement.decode(big));
     assertTrue(e.getMessage().contains("limit"), e.getMessage());
   }
 
@@ -81,7 +98,8 @@ class TdxImageMeasurementTest {
         decoded += decodesOrFailsCleanly(m) ? 1 : 0;
       }
     }
-    // Bit flips inside the digests still decode (the hash binding catches those); structural ones must not.
+    // Bit flips inside the digests still decode (the hash binding catches those); structural ones
+    // must not.
     assertTrue(decoded > 0 && decoded < cbor.length * 8, "decoded " + decoded);
   }
 
@@ -107,7 +125,10 @@ class TdxImageMeasurementTest {
     }
   }
 
-  /** True when the bytes decode; false when refused with a checked, reasoned exception; anything else fails. */
+  /**
+   * True when the bytes decode; false when refused with a checked, reasoned exception; anything
+   * else fails.
+   */
   static boolean decodesOrFailsCleanly(byte[] b) {
     try {
       TdxImageMeasurement.decode(b);
@@ -120,8 +141,9 @@ class TdxImageMeasurementTest {
   }
 
   private static void assertReason(String hex, String reason) {
-    OsImageException e = assertThrows(OsImageException.class,
-        () -> TdxImageMeasurement.decode(HexFormat.of().parseHex(hex)));
+    OsImageException e =
+        assertThrows(
+            OsImageException.class, () -> TdxImageMeasurement.decode(HexFormat.of().parseHex(hex)));
     assertEquals(OsImageFailure.MEASUREMENT_DOCUMENT_INVALID, e.failure());
     assertTrue(e.getMessage().contains(reason), e.getMessage());
   }

@@ -13,10 +13,13 @@ import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** vm_config and sha256sum.txt parsing: strict, with the reason, and never an unchecked exception. */
+/**
+ * vm_config and sha256sum.txt parsing: strict, with the reason, and never an unchecked exception.
+ */
 class VmConfigAndChecksumTest {
   private static final String MUTATIONS = " {}[],:\"0a-.e";
-  private static final String HASH = "e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db";
+  private static final String HASH =
+      "e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db";
 
   @Test
   void realVmConfigsParse() throws Exception {
@@ -40,7 +43,9 @@ class VmConfigAndChecksumTest {
     assertRefused("{" + h + ",\"memory_size\":-1}", "vm_config.memory_size must be an integer");
     assertRefused("{" + h + ",\"memory_size\":\"2\"}", "vm_config.memory_size must be an integer");
     assertRefused("{" + h + ",\"memory_size\":1e9}", "vm_config.memory_size must be an integer");
-    assertRefused("{" + h + ",\"cpu_count\":4294967296}", "vm_config.cpu_count must be an integer in 0..4294967295");
+    assertRefused(
+        "{" + h + ",\"cpu_count\":4294967296}",
+        "vm_config.cpu_count must be an integer in 0..4294967295");
     assertRefused("{" + h + ",\"hugepages\":null}", "vm_config.hugepages must be true or false");
     assertRefused("{" + h + ",\"hugepages\":1}", "vm_config.hugepages must be true or false");
     assertRefused("{" + h + ",\"pic\":1}", "vm_config.pic must be true, false or null");
@@ -50,16 +55,26 @@ class VmConfigAndChecksumTest {
     assertRefused("{\"os_image_hash\":\"zz\"}", "is not valid hex");
     assertRefused("{}", "os_image_hash must be a hex string");
     assertRefused("{" + h + ",\"tdx_measurement\":[]}", "tdx_measurement must be an object");
-    assertRefused("{" + h + ",\"tdx_measurement\":{\"checksum_file\":\"!!\",\"measurement\":\"\"}}",
+    assertRefused(
+        "{" + h + ",\"tdx_measurement\":{\"checksum_file\":\"!!\",\"measurement\":\"\"}}",
         "checksum_file is not valid base64");
-    assertRefused("{" + h + ",\"tdx_measurement\":{\"checksum_file\":\"\",\"measurement\":\"\",\"x\":1}}",
+    assertRefused(
+        "{" + h + ",\"tdx_measurement\":{\"checksum_file\":\"\",\"measurement\":\"\",\"x\":1}}",
         "tdx_measurement has unknown field 'x'");
     assertRefused("{" + h + ",\"gcp_measurement\":{}}", "another platform's document");
-    String big64 = java.util.Base64.getEncoder()
-        .encodeToString(new byte[TdxMeasurementDocument.MAX_DOCUMENT_BYTES + 1]);
-    assertRefused("{" + h + ",\"tdx_measurement\":{\"checksum_file\":\"\",\"measurement\":\"" + big64 + "\"}}",
+    String big64 =
+        java.util.Base64.getEncoder()
+            .encodeToString(new byte[TdxMeasurementDocument.MAX_DOCUMENT_BYTES + 1]);
+    assertRefused(
+        "{"
+            + h
+            + ",\"tdx_measurement\":{\"checksum_file\":\"\",\"measurement\":\""
+            + big64
+            + "\"}}",
         "measurement is over 65536 bytes");
-    assertRefused("{" + h + ",\"tdx_attestation_variant\":\"full\"}", "tdx_attestation_variant 'full' is unknown");
+    assertRefused(
+        "{" + h + ",\"tdx_attestation_variant\":\"full\"}",
+        "tdx_attestation_variant 'full' is unknown");
     assertRefused("[" + h + "]", "not valid JSON");
     assertRefused("\"x\"", "must be a JSON object");
     byte[] big = new byte[VmConfig.MAX_BYTES + 1];
@@ -79,7 +94,8 @@ class VmConfigAndChecksumTest {
       byte[] b = json.clone();
       for (int k = 0; k < 1 + rnd.nextInt(4); k++) {
         b[rnd.nextInt(b.length)] =
-            (byte) (i % 3 == 0 ? rnd.nextInt(256) : MUTATIONS.charAt(rnd.nextInt(MUTATIONS.length())));
+            (byte)
+                (i % 3 == 0 ? rnd.nextInt(256) : MUTATIONS.charAt(rnd.nextInt(MUTATIONS.length())));
       }
       parsesOrFailsCleanly(b);
       byte[] r = new byte[rnd.nextInt(200)];
@@ -93,15 +109,19 @@ class VmConfigAndChecksumTest {
     String doc = "8c9e955f0b577cc8945a891a34ccfa5b8e08bb5e5d249992603e64dd14870e3c";
     byte[] expected = HexFormat.of().parseHex(doc);
     assertArrayEquals(expected, entry("\n  " + doc + "  measurement.tdx.cbor extra\r\n\n"));
-    assertArrayEquals(expected, entry("00  bzImage\n" + doc.toUpperCase() + "\tmeasurement.tdx.cbor"));
+    assertArrayEquals(
+        expected, entry("00  bzImage\n" + doc.toUpperCase() + "\tmeasurement.tdx.cbor"));
     assertChecksumRefused(doc + "  bzImage\n", "does not list measurement.tdx.cbor");
-    assertChecksumRefused(doc + "  measurement.tdx.cbor\n" + doc + " measurement.tdx.cbor", "more than once");
+    assertChecksumRefused(
+        doc + "  measurement.tdx.cbor\n" + doc + " measurement.tdx.cbor", "more than once");
     assertChecksumRefused(doc + "\n", "line 1 is missing a file name");
     assertChecksumRefused("abc  measurement.tdx.cbor", "is not valid hex");
     assertChecksumRefused("abcd  measurement.tdx.cbor", "is 2 bytes, expected 32");
     assertChecksumRefused(doc + "  *measurement.tdx.cbor", "does not list");
-    OsImageException e = assertThrows(OsImageException.class,
-        () -> ChecksumFile.entry(new byte[] {(byte) 0xff, 0x20, 0x61}, "a"));
+    OsImageException e =
+        assertThrows(
+            OsImageException.class,
+            () -> ChecksumFile.entry(new byte[] {(byte) 0xff, 0x20, 0x61}, "a"));
     assertEquals("checksum file is not valid UTF-8", e.getMessage());
     Random rnd = new Random(5);
     for (int i = 0; i < 2000; i++) {
@@ -126,8 +146,12 @@ class VmConfigAndChecksumTest {
       byte[] t = Arrays.copyOf(real, n);
       assertThrows(OsImageException.class, () -> TdHob.decode(t));
     }
-    assertThrows(OsImageException.class, () -> TdHob.decode(HexFormat.of().parseHex("80100904000609020b02101000")));
-    assertThrows(OsImageException.class, () -> TdHob.decode(HexFormat.of().parseHex("ffffffffffffffffffff01")));
+    assertThrows(
+        OsImageException.class,
+        () -> TdHob.decode(HexFormat.of().parseHex("80100904000609020b02101000")));
+    assertThrows(
+        OsImageException.class,
+        () -> TdHob.decode(HexFormat.of().parseHex("ffffffffffffffffffff01")));
     assertThrows(OsImageException.class, () -> TdHob.decode(HexFormat.of().parseHex("000041")));
     assertThrows(OsImageException.class, () -> TdHob.build(real, 0));
     Random rnd = new Random(11);
@@ -143,7 +167,8 @@ class VmConfigAndChecksumTest {
   }
 
   private static byte[] entry(String file) throws OsImageException {
-    return ChecksumFile.entry(file.getBytes(StandardCharsets.UTF_8), TdxMeasurementDocument.FILENAME);
+    return ChecksumFile.entry(
+        file.getBytes(StandardCharsets.UTF_8), TdxMeasurementDocument.FILENAME);
   }
 
   private static void assertChecksumRefused(String file, String reason) {
@@ -153,8 +178,9 @@ class VmConfigAndChecksumTest {
   }
 
   private static void assertRefused(String json, String reason) {
-    OsImageException e = assertThrows(OsImageException.class,
-        () -> VmConfig.parse(json.getBytes(StandardCharsets.UTF_8)));
+    OsImageException e =
+        assertThrows(
+            OsImageException.class, () -> VmConfig.parse(json.getBytes(StandardCharsets.UTF_8)));
     assertEquals(OsImageFailure.VM_CONFIG_INVALID, e.failure());
     assertTrue(e.getMessage().contains(reason), e.getMessage());
   }

@@ -18,7 +18,9 @@ import org.teekms.attest.eventlog.RuntimeEventDigest;
 class ConfigfsTsmQuoteProviderTest {
   @TempDir Path base;
 
-  /** Plays the kernel in a plain directory tree: populates new entries and answers inblob writes. */
+  /**
+   * Plays the kernel in a plain directory tree: populates new entries and answers inblob writes.
+   */
   static final class FakeKernel implements ConfigfsTsmQuoteProvider.Io {
     String provider = "tdx_guest\n";
     int generationStep = 1;
@@ -62,7 +64,8 @@ class ConfigfsTsmQuoteProviderTest {
   void quotesThroughTheReportEntryAndRemovesIt() throws Exception {
     byte[] reportData = new byte[64];
     reportData[0] = 0x42;
-    byte[] quote = new ConfigfsTsmQuoteProvider(base, "tdx_guest", new FakeKernel()).quote(reportData);
+    byte[] quote =
+        new ConfigfsTsmQuoteProvider(base, "tdx_guest", new FakeKernel()).quote(reportData);
     assertEquals(5006, quote.length);
     assertArrayEquals(reportData, java.util.Arrays.copyOfRange(quote, 616, 680));
     try (Stream<Path> left = Files.list(base)) {
@@ -74,34 +77,52 @@ class ConfigfsTsmQuoteProviderTest {
   void refusesRacesWrongProviderOversizedQuotesAndMissingInterface() {
     FakeKernel raced = new FakeKernel();
     raced.generationStep = 2;
-    assertTrue(assertThrows(QuoteProviderException.class,
-        () -> new ConfigfsTsmQuoteProvider(base, "tdx_guest", raced).quote(new byte[64]))
-        .getMessage().contains("concurrent writer"));
+    assertTrue(
+        assertThrows(
+                QuoteProviderException.class,
+                () -> new ConfigfsTsmQuoteProvider(base, "tdx_guest", raced).quote(new byte[64]))
+            .getMessage()
+            .contains("concurrent writer"));
 
     FakeKernel sev = new FakeKernel();
     sev.provider = "sev_guest\n";
-    assertTrue(assertThrows(QuoteProviderException.class,
-        () -> new ConfigfsTsmQuoteProvider(base, "tdx_guest", sev).quote(new byte[64]))
-        .getMessage().contains("expected 'tdx_guest'"));
+    assertTrue(
+        assertThrows(
+                QuoteProviderException.class,
+                () -> new ConfigfsTsmQuoteProvider(base, "tdx_guest", sev).quote(new byte[64]))
+            .getMessage()
+            .contains("expected 'tdx_guest'"));
 
     FakeKernel huge = new FakeKernel();
     huge.quoteBytes = ConfigfsTsmQuoteProvider.MAX_QUOTE_BYTES + 1;
-    assertTrue(assertThrows(QuoteProviderException.class,
-        () -> new ConfigfsTsmQuoteProvider(base, "tdx_guest", huge).quote(new byte[64]))
-        .getMessage().contains("larger than"));
+    assertTrue(
+        assertThrows(
+                QuoteProviderException.class,
+                () -> new ConfigfsTsmQuoteProvider(base, "tdx_guest", huge).quote(new byte[64]))
+            .getMessage()
+            .contains("larger than"));
 
-    assertTrue(assertThrows(QuoteProviderException.class,
-        () -> new ConfigfsTsmQuoteProvider(base.resolve("absent"), "tdx_guest").quote(new byte[64]))
-        .getMessage().contains("Linux >= 6.7"));
-    assertThrows(IllegalArgumentException.class,
+    assertTrue(
+        assertThrows(
+                QuoteProviderException.class,
+                () ->
+                    new ConfigfsTsmQuoteProvider(base.resolve("absent"), "tdx_guest")
+                        .quote(new byte[64]))
+            .getMessage()
+            .contains("Linux >= 6.7"));
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new ConfigfsTsmQuoteProvider(base, null, new FakeKernel()).quote(new byte[63]));
   }
 
   @Test
-  void sysfsExtenderWritesDigestsAndExplainsOldKernels(@TempDir Path measurements) throws Exception {
+  void sysfsExtenderWritesDigestsAndExplainsOldKernels(@TempDir Path measurements)
+      throws Exception {
     SysfsRtmrExtender absent = new SysfsRtmrExtender(measurements.resolve("none"));
-    assertTrue(assertThrows(QuoteProviderException.class, () -> absent.extend(3, new byte[48]))
-        .getMessage().contains("Linux >= 6.16"));
+    assertTrue(
+        assertThrows(QuoteProviderException.class, () -> absent.extend(3, new byte[48]))
+            .getMessage()
+            .contains("Linux >= 6.16"));
 
     Path rtmr3 = measurements.resolve("rtmr3:sha384");
     Files.write(rtmr3, new byte[48]);

@@ -1,9 +1,9 @@
 package org.teekms.attest.gpu;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import static org.teekms.attest.gpu.GpuAttestationException.Reason.CERT_CHAIN_INVALID;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -22,26 +22,29 @@ import org.teekms.crypto.BouncyCastle;
 import org.teekms.crypto.Digests;
 
 /**
- * Validates a leaf-first X.509 chain against one configured trust anchor: issuer/subject linkage, signatures
- * (BouncyCastle, passed explicitly: ~10x faster than SunEC for P-384), CA flags, unknown critical extensions, and
- * validity at an explicit instant. Deliberately smaller than PKIX: NVIDIA's chains are short, fixed and have no
- * policies or name constraints, and revocation is checked separately by {@link OcspChecker}.
+ * Validates a leaf-first X.509 chain against one configured trust anchor: issuer/subject linkage,
+ * signatures (BouncyCastle, passed explicitly: ~10x faster than SunEC for P-384), CA flags, unknown
+ * critical extensions, and validity at an explicit instant. Deliberately smaller than PKIX:
+ * NVIDIA's chains are short, fixed and have no policies or name constraints, and revocation is
+ * checked separately by {@link OcspChecker}.
  */
 public final class CertChainValidator {
   /** The provider every signature check in this package uses. Not registered globally. */
   public static final Provider BC = BouncyCastle.PROVIDER;
+
   public static final int MAX_CHAIN_LENGTH = 8;
   public static final int MAX_CERT_BYTES = 16 * 1024;
 
-  private static final Set<String> UNDERSTOOD_CRITICAL = Set.of(
-      "2.5.29.15", // keyUsage
-      "2.5.29.19", // basicConstraints
-      "2.5.29.37", // extendedKeyUsage
-      "2.5.29.17", // subjectAltName
-      "2.23.133.5.4.1", // TCG DICE TcbInfo (FWID)
-      "2.23.133.5.4.1.1",
-      "2.23.133.5.4.4", // TCG DICE Ueid
-      "2.23.133.5.4.5"); // TCG DICE MultiTcbInfo
+  private static final Set<String> UNDERSTOOD_CRITICAL =
+      Set.of(
+          "2.5.29.15", // keyUsage
+          "2.5.29.19", // basicConstraints
+          "2.5.29.37", // extendedKeyUsage
+          "2.5.29.17", // subjectAltName
+          "2.23.133.5.4.1", // TCG DICE TcbInfo (FWID)
+          "2.23.133.5.4.1.1",
+          "2.23.133.5.4.4", // TCG DICE Ueid
+          "2.23.133.5.4.5"); // TCG DICE MultiTcbInfo
   private static final Pattern PEM =
       Pattern.compile("-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]+?)-----END CERTIFICATE-----");
 
@@ -50,9 +53,10 @@ public final class CertChainValidator {
   private CertChainValidator() {}
 
   /**
-   * Remembers (certificate, issuer key) pairs whose signature verified, keyed by SHA-256 over the certificate's DER
-   * and the issuer's encoded key: the intermediates shared by every GPU are then checked once, not per report.
-   * A pure memo of a deterministic check (the exact bytes are the key), bounded; validity times are never cached.
+   * Remembers (certificate, issuer key) pairs whose signature verified, keyed by SHA-256 over the
+   * certificate's DER and the issuer's encoded key: the intermediates shared by every GPU are then
+   * checked once, not per report. A pure memo of a deterministic check (the exact bytes are the
+   * key), bounded; validity times are never cached.
    */
   private static final class VerifiedSignatures {
     private final Cache<String, Boolean> verified;
@@ -62,8 +66,9 @@ public final class CertChainValidator {
     }
 
     void verify(X509Certificate cert, X509Certificate issuer) throws GeneralSecurityException {
-      String key = java.util.HexFormat.of().formatHex(Digests.sha256(cert.getEncoded(),
-          issuer.getPublicKey().getEncoded()));
+      String key =
+          java.util.HexFormat.of()
+              .formatHex(Digests.sha256(cert.getEncoded(), issuer.getPublicKey().getEncoded()));
       if (verified.getIfPresent(key) != null) {
         return;
       }
@@ -72,8 +77,12 @@ public final class CertChainValidator {
     }
   }
 
-  /** A chain whose linkage and signatures were checked; what remains time-dependent is its validity window. */
-  public record VerifiedChain(List<X509Certificate> certificates, Instant notBefore, Instant notAfter) {
+  /**
+   * A chain whose linkage and signatures were checked; what remains time-dependent is its validity
+   * window.
+   */
+  public record VerifiedChain(
+      List<X509Certificate> certificates, Instant notBefore, Instant notAfter) {
     public VerifiedChain {
       certificates = List.copyOf(certificates);
     }
@@ -83,10 +92,22 @@ public final class CertChainValidator {
       if (at.isBefore(notBefore) || at.isAfter(notAfter)) {
         for (int i = 0; i < certificates.size(); i++) {
           X509Certificate c = certificates.get(i);
-          if (at.isBefore(c.getNotBefore().toInstant()) || at.isAfter(c.getNotAfter().toInstant())) {
-            throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " certificate " + i + " ("
-                + c.getSubjectX500Principal().getName() + ") is not valid at " + at + " (valid "
-                + c.getNotBefore().toInstant() + " .. " + c.getNotAfter().toInstant() + ")");
+          if (at.isBefore(c.getNotBefore().toInstant())
+              || at.isAfter(c.getNotAfter().toInstant())) {
+            throw new GpuAttestationException(
+                CERT_CHAIN_INVALID,
+                what
+                    + " certificate "
+                    + i
+                    + " ("
+                    + c.getSubjectX500Principal().getName()
+                    + ") is not valid at "
+                    + at
+                    + " (valid "
+                    + c.getNotBefore().toInstant()
+                    + " .. "
+                    + c.getNotAfter().toInstant()
+                    + ")");
           }
         }
       }
@@ -94,7 +115,8 @@ public final class CertChainValidator {
   }
 
   /** Checks linkage and signatures up to the anchor and validity at {@code at}. */
-  public static VerifiedChain validate(List<X509Certificate> chain, X509Certificate anchor, Instant at, String what)
+  public static VerifiedChain validate(
+      List<X509Certificate> chain, X509Certificate anchor, Instant at, String what)
       throws GpuAttestationException {
     VerifiedChain verified = verifySignatures(chain, anchor, what);
     verified.checkValidAt(at, what);
@@ -102,14 +124,22 @@ public final class CertChainValidator {
   }
 
   /**
-   * Checks that {@code chain} (leaf first) links up to {@code anchor}: either its last certificate is the anchor
-   * itself (byte for byte) or is signed by it. The returned chain always ends with the anchor.
+   * Checks that {@code chain} (leaf first) links up to {@code anchor}: either its last certificate
+   * is the anchor itself (byte for byte) or is signed by it. The returned chain always ends with
+   * the anchor.
    */
-  public static VerifiedChain verifySignatures(List<X509Certificate> chain, X509Certificate anchor, String what)
+  public static VerifiedChain verifySignatures(
+      List<X509Certificate> chain, X509Certificate anchor, String what)
       throws GpuAttestationException {
     if (chain.isEmpty() || chain.size() > MAX_CHAIN_LENGTH) {
-      throw new GpuAttestationException(CERT_CHAIN_INVALID,
-          what + " chain has " + chain.size() + " certificates (allowed 1.." + MAX_CHAIN_LENGTH + ")");
+      throw new GpuAttestationException(
+          CERT_CHAIN_INVALID,
+          what
+              + " chain has "
+              + chain.size()
+              + " certificates (allowed 1.."
+              + MAX_CHAIN_LENGTH
+              + ")");
     }
     List<X509Certificate> full = new ArrayList<>(chain);
     boolean anchorAppended = !sameCertificate(full.get(full.size() - 1), anchor);
@@ -122,8 +152,15 @@ public final class CertChainValidator {
       if (critical != null) {
         for (String oid : critical) {
           if (!UNDERSTOOD_CRITICAL.contains(oid)) {
-            throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " certificate " + i + " ("
-                + subject(cert) + ") has an unknown critical extension " + oid);
+            throw new GpuAttestationException(
+                CERT_CHAIN_INVALID,
+                what
+                    + " certificate "
+                    + i
+                    + " ("
+                    + subject(cert)
+                    + ") has an unknown critical extension "
+                    + oid);
           }
         }
       }
@@ -131,17 +168,36 @@ public final class CertChainValidator {
       X509Certificate issuer = last ? anchor : full.get(i + 1);
       boolean issuerIsAnchor = last || (anchorAppended && i + 1 == full.size() - 1);
       if (!cert.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
-        throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " certificate " + i + " (" + subject(cert)
-            + ") is issued by " + cert.getIssuerX500Principal().getName() + ", not by "
-            + (issuerIsAnchor ? "the trust anchor " : "certificate " + (i + 1) + " ") + "(" + subject(issuer)
-            + "): wrong order or foreign root?");
+        throw new GpuAttestationException(
+            CERT_CHAIN_INVALID,
+            what
+                + " certificate "
+                + i
+                + " ("
+                + subject(cert)
+                + ") is issued by "
+                + cert.getIssuerX500Principal().getName()
+                + ", not by "
+                + (issuerIsAnchor ? "the trust anchor " : "certificate " + (i + 1) + " ")
+                + "("
+                + subject(issuer)
+                + "): wrong order or foreign root?");
       }
       requireCa(issuer, what, issuerIsAnchor ? "trust anchor" : "certificate " + (i + 1));
       try {
         VERIFIED.verify(cert, issuer);
       } catch (GeneralSecurityException e) {
-        throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " certificate " + i + " (" + subject(cert)
-            + ") signature does not verify with " + subject(issuer) + ": " + e.getMessage());
+        throw new GpuAttestationException(
+            CERT_CHAIN_INVALID,
+            what
+                + " certificate "
+                + i
+                + " ("
+                + subject(cert)
+                + ") signature does not verify with "
+                + subject(issuer)
+                + ": "
+                + e.getMessage());
       }
     }
     Instant notBefore = Instant.MIN;
@@ -155,21 +211,40 @@ public final class CertChainValidator {
     return new VerifiedChain(full, notBefore, notAfter);
   }
 
-  private static void requireCa(X509Certificate ca, String what, String name) throws GpuAttestationException {
+  private static void requireCa(X509Certificate ca, String what, String name)
+      throws GpuAttestationException {
     boolean[] ku = ca.getKeyUsage();
     int bc = ca.getBasicConstraints();
     boolean hasBasicConstraints = ca.getExtensionValue("2.5.29.19") != null;
     if (hasBasicConstraints && bc < 0) {
-      throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " " + name + " (" + subject(ca)
-          + ") issues certificates but is not a CA (basicConstraints cA=false)");
+      throw new GpuAttestationException(
+          CERT_CHAIN_INVALID,
+          what
+              + " "
+              + name
+              + " ("
+              + subject(ca)
+              + ") issues certificates but is not a CA (basicConstraints cA=false)");
     }
     if (ku != null && (ku.length <= 5 || !ku[5])) {
-      throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " " + name + " (" + subject(ca)
-          + ") issues certificates but its keyUsage lacks keyCertSign");
+      throw new GpuAttestationException(
+          CERT_CHAIN_INVALID,
+          what
+              + " "
+              + name
+              + " ("
+              + subject(ca)
+              + ") issues certificates but its keyUsage lacks keyCertSign");
     }
     if (!hasBasicConstraints && ku == null) {
-      throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " " + name + " (" + subject(ca)
-          + ") issues certificates but has neither basicConstraints nor keyUsage");
+      throw new GpuAttestationException(
+          CERT_CHAIN_INVALID,
+          what
+              + " "
+              + name
+              + " ("
+              + subject(ca)
+              + ") issues certificates but has neither basicConstraints nor keyUsage");
     }
   }
 
@@ -191,12 +266,14 @@ public final class CertChainValidator {
     Matcher m = PEM.matcher(pem);
     while (m.find()) {
       if (ders.size() == MAX_CHAIN_LENGTH) {
-        throw new GpuAttestationException(CERT_CHAIN_INVALID, "more than " + MAX_CHAIN_LENGTH + " certificates");
+        throw new GpuAttestationException(
+            CERT_CHAIN_INVALID, "more than " + MAX_CHAIN_LENGTH + " certificates");
       }
       try {
         ders.add(Base64.getMimeDecoder().decode(m.group(1).getBytes(StandardCharsets.US_ASCII)));
       } catch (IllegalArgumentException e) {
-        throw new GpuAttestationException(CERT_CHAIN_INVALID, "certificate " + ders.size() + " is not valid base64");
+        throw new GpuAttestationException(
+            CERT_CHAIN_INVALID, "certificate " + ders.size() + " is not valid base64");
       }
     }
     if (ders.isEmpty()) {
@@ -208,7 +285,8 @@ public final class CertChainValidator {
   /** Parses DER certificates (leaf first). */
   public static List<X509Certificate> parseDer(List<byte[]> ders) throws GpuAttestationException {
     if (ders.isEmpty() || ders.size() > MAX_CHAIN_LENGTH) {
-      throw new GpuAttestationException(CERT_CHAIN_INVALID,
+      throw new GpuAttestationException(
+          CERT_CHAIN_INVALID,
           "chain has " + ders.size() + " certificates (allowed 1.." + MAX_CHAIN_LENGTH + ")");
     }
     List<X509Certificate> out = new ArrayList<>(ders.size());
@@ -218,26 +296,34 @@ public final class CertChainValidator {
     return out;
   }
 
-  public static X509Certificate parseCertificate(byte[] der, String what) throws GpuAttestationException {
+  public static X509Certificate parseCertificate(byte[] der, String what)
+      throws GpuAttestationException {
     if (der.length > MAX_CERT_BYTES) {
-      throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " is " + der.length + " bytes (limit "
-          + MAX_CERT_BYTES + ")");
+      throw new GpuAttestationException(
+          CERT_CHAIN_INVALID, what + " is " + der.length + " bytes (limit " + MAX_CERT_BYTES + ")");
     }
     try {
-      // Parsed by BouncyCastle so keys are BC keys on BC's named curves: BC then verifies with cached precomputation
+      // Parsed by BouncyCastle so keys are BC keys on BC's named curves: BC then verifies with
+      // cached precomputation
       // instead of converting a SunEC key (and rebuilding the curve) on every verification.
-      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509", BC)
-          .generateCertificate(new ByteArrayInputStream(der));
+      X509Certificate c =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509", BC)
+                  .generateCertificate(new ByteArrayInputStream(der));
       if (!Arrays.equals(c.getEncoded(), der)) {
-        throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " has trailing or non-DER bytes");
+        throw new GpuAttestationException(
+            CERT_CHAIN_INVALID, what + " has trailing or non-DER bytes");
       }
-      // BouncyCastle decodes the key lazily (unchecked exceptions, or null for an unknown algorithm): do it here.
+      // BouncyCastle decodes the key lazily (unchecked exceptions, or null for an unknown
+      // algorithm): do it here.
       if (c.getPublicKey() == null) {
-        throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " has an unsupported public key algorithm");
+        throw new GpuAttestationException(
+            CERT_CHAIN_INVALID, what + " has an unsupported public key algorithm");
       }
       return c;
     } catch (GeneralSecurityException | RuntimeException e) {
-      throw new GpuAttestationException(CERT_CHAIN_INVALID, what + " is not a valid X.509 certificate: " + e.getMessage());
+      throw new GpuAttestationException(
+          CERT_CHAIN_INVALID, what + " is not a valid X.509 certificate: " + e.getMessage());
     }
   }
 }

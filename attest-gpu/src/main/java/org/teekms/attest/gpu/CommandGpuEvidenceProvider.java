@@ -17,20 +17,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Real GPU evidence through the NVIDIA driver, via an external collector command (NVML cannot be called from the
- * JVM without native bindings). The command is run with every argument {@code {nonce}} replaced by the nonce in
- * hex, and the environment variable {@code TEEKMS_GPU_NONCE} set to the same. It must exit 0 and print one JSON
- * object on stdout:
+ * Real GPU evidence through the NVIDIA driver, via an external collector command (NVML cannot be
+ * called from the JVM without native bindings). The command is run with every argument {@code
+ * {nonce}} replaced by the nonce in hex, and the environment variable {@code TEEKMS_GPU_NONCE} set
+ * to the same. It must exit 0 and print one JSON object on stdout:
  *
  * <pre>
  * {"architecture": "HOPPER",
  *  "gpus": [{"report": "&lt;hex: NVML attestation report&gt;", "certChain": "&lt;PEM, leaf first&gt;"}, ...]}
  * </pre>
  *
- * {@code ra-tls/tools/nvml_gpu_evidence.py} is such a collector: it calls NVML's
- * {@code nvmlDeviceGetConfComputeGpuAttestationReport} and {@code nvmlDeviceGetConfComputeGpuCertificate}
- * (nvidia-ml-py) for every GPU. Output is capped at {@link #MAX_OUTPUT_BYTES}; a timeout kills the process.
- * The provider checks the shape and that every report carries the requested nonce; verification is the verifier's.
+ * {@code ra-tls/tools/nvml_gpu_evidence.py} is such a collector: it calls NVML's {@code
+ * nvmlDeviceGetConfComputeGpuAttestationReport} and {@code nvmlDeviceGetConfComputeGpuCertificate}
+ * (nvidia-ml-py) for every GPU. Output is capped at {@link #MAX_OUTPUT_BYTES}; a timeout kills the
+ * process. The provider checks the shape and that every report carries the requested nonce;
+ * verification is the verifier's.
  */
 public final class CommandGpuEvidenceProvider implements GpuEvidenceProvider {
   public static final int MAX_OUTPUT_BYTES = 2 * 1024 * 1024;
@@ -59,22 +60,32 @@ public final class CommandGpuEvidenceProvider implements GpuEvidenceProvider {
     pb.environment().put("TEEKMS_GPU_NONCE", hex);
     Process p = pb.start();
     p.getOutputStream().close();
-    CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> readCapped(p.getInputStream()));
-    CompletableFuture<byte[]> stderr = CompletableFuture.supplyAsync(() -> readCapped(p.getErrorStream()));
+    CompletableFuture<byte[]> stdout =
+        CompletableFuture.supplyAsync(() -> readCapped(p.getInputStream()));
+    CompletableFuture<byte[]> stderr =
+        CompletableFuture.supplyAsync(() -> readCapped(p.getErrorStream()));
     try {
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
-        throw new IOException("GPU evidence collector " + argv.get(0) + " timed out after " + timeout);
+        throw new IOException(
+            "GPU evidence collector " + argv.get(0) + " timed out after " + timeout);
       }
       byte[] out = stdout.get(5, TimeUnit.SECONDS);
       byte[] err = stderr.get(5, TimeUnit.SECONDS);
       if (p.exitValue() != 0) {
         String tail = new String(err, java.nio.charset.StandardCharsets.UTF_8);
         tail = tail.length() > 500 ? tail.substring(tail.length() - 500) : tail;
-        throw new IOException("GPU evidence collector " + argv.get(0) + " exited " + p.exitValue() + ": " + tail.strip());
+        throw new IOException(
+            "GPU evidence collector "
+                + argv.get(0)
+                + " exited "
+                + p.exitValue()
+                + ": "
+                + tail.strip());
       }
       if (out.length > MAX_OUTPUT_BYTES) {
-        throw new GpuAttestationException(MALFORMED_EVIDENCE, "collector output exceeds " + MAX_OUTPUT_BYTES + " bytes");
+        throw new GpuAttestationException(
+            MALFORMED_EVIDENCE, "collector output exceeds " + MAX_OUTPUT_BYTES + " bytes");
       }
       return parseOutput(out, nonce);
     } catch (InterruptedException e) {
@@ -87,17 +98,23 @@ public final class CommandGpuEvidenceProvider implements GpuEvidenceProvider {
     }
   }
 
-  /** Parses the collector's JSON (also used by tests and the CLI) and checks each report's nonce. */
+  /**
+   * Parses the collector's JSON (also used by tests and the CLI) and checks each report's nonce.
+   */
   static GpuEvidence parseOutput(byte[] json, byte[] nonce) throws GpuAttestationException {
     JsonNode root;
     try {
       root = JSON.readTree(json);
     } catch (IOException e) {
-      throw new GpuAttestationException(MALFORMED_EVIDENCE, "collector output is not JSON: " + e.getMessage());
+      throw new GpuAttestationException(
+          MALFORMED_EVIDENCE, "collector output is not JSON: " + e.getMessage());
     }
-    if (root == null || !root.isObject() || !root.path("architecture").isTextual() || !root.path("gpus").isArray()) {
-      throw new GpuAttestationException(MALFORMED_EVIDENCE,
-          "collector output needs {\"architecture\": string, \"gpus\": [...]}");
+    if (root == null
+        || !root.isObject()
+        || !root.path("architecture").isTextual()
+        || !root.path("gpus").isArray()) {
+      throw new GpuAttestationException(
+          MALFORMED_EVIDENCE, "collector output needs {\"architecture\": string, \"gpus\": [...]}");
     }
     GpuArchitecture arch;
     try {
@@ -108,20 +125,28 @@ public final class CommandGpuEvidenceProvider implements GpuEvidenceProvider {
     List<GpuEvidence.Device> devices = new ArrayList<>();
     for (JsonNode gpu : root.get("gpus")) {
       if (!gpu.path("report").isTextual() || !gpu.path("certChain").isTextual()) {
-        throw new GpuAttestationException(MALFORMED_EVIDENCE, "GPU " + devices.size()
-            + " needs string fields \"report\" (hex) and \"certChain\" (PEM)");
+        throw new GpuAttestationException(
+            MALFORMED_EVIDENCE,
+            "GPU "
+                + devices.size()
+                + " needs string fields \"report\" (hex) and \"certChain\" (PEM)");
       }
       HopperReport report = HopperReportParser.parseHex(gpu.get("report").asText());
       if (!MessageDigest.isEqual(report.requestNonce(), nonce)) {
-        throw new GpuAttestationException(NONCE_MISMATCH, "collector returned a report for another nonce on GPU "
-            + devices.size());
+        throw new GpuAttestationException(
+            NONCE_MISMATCH,
+            "collector returned a report for another nonce on GPU " + devices.size());
       }
       byte[] raw = HexFormat.of().parseHex(gpu.get("report").asText().replaceAll("\\s+", ""));
       try {
-        devices.add(new GpuEvidence.Device(raw,
-            GpuEvidenceSupport.der(CertChainValidator.parsePem(gpu.get("certChain").asText()))));
+        devices.add(
+            new GpuEvidence.Device(
+                raw,
+                GpuEvidenceSupport.der(
+                    CertChainValidator.parsePem(gpu.get("certChain").asText()))));
       } catch (java.security.cert.CertificateEncodingException e) {
-        throw new GpuAttestationException(MALFORMED_EVIDENCE, "GPU " + devices.size() + " certificate: " + e.getMessage());
+        throw new GpuAttestationException(
+            MALFORMED_EVIDENCE, "GPU " + devices.size() + " certificate: " + e.getMessage());
       }
     }
     try {
@@ -138,7 +163,8 @@ public final class CommandGpuEvidenceProvider implements GpuEvidenceProvider {
       int n;
       while ((n = in.read(buf)) > 0) {
         if (out.size() <= MAX_OUTPUT_BYTES) {
-          out.write(buf, 0, n); // keep draining past the cap so the process never blocks on a full pipe
+          out.write(
+              buf, 0, n); // keep draining past the cap so the process never blocks on a full pipe
         }
       }
       return out.toByteArray();

@@ -2,7 +2,10 @@ package org.teekms.attest.gpu;
 
 import java.util.Locale;
 
-/** NVIDIA GPU architectures. Only Hopper reports are verified today; Blackwell is named so policies can list it. */
+/**
+ * NVIDIA GPU architectures. Only Hopper reports are verified today; Blackwell is named so policies
+ * can list it.
+ */
 public enum GpuArchitecture {
   HOPPER,
   BLACKWELL;
@@ -12,7 +15,8 @@ public enum GpuArchitecture {
     try {
       return valueOf(name.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("unknown GPU architecture '" + name + "' (expected HOPPER or BLACKWELL)", e);
+      throw new IllegalArgumentException(
+          "unknown GPU architecture '" + name + "' (expected HOPPER or BLACKWELL)", e);
     }
   }
 }

@@ -1,8 +1,9 @@
 package org.teekms.attest.gpu;
 
 /**
- * GPU evidence was malformed or did not verify. {@link #reason()} says which check failed; the message says exactly
- * why (offsets, indexes, subjects), so a caller can deny with a precise reason and tests can assert on it.
+ * GPU evidence was malformed or did not verify. {@link #reason()} says which check failed; the
+ * message says exactly why (offsets, indexes, subjects), so a caller can deny with a precise reason
+ * and tests can assert on it.
  */
 public final class GpuAttestationException extends Exception {
   private static final long serialVersionUID = 1L;
@@ -17,19 +18,31 @@ public final class GpuAttestationException extends Exception {
     NONCE_MISMATCH,
     /** The report signature does not verify with the attestation key certificate. */
     SIGNATURE_INVALID,
-    /** The certificate chain is malformed, out of order, not valid at the verification time or not anchored. */
+    /**
+     * The certificate chain is malformed, out of order, not valid at the verification time or not
+     * anchored.
+     */
     CERT_CHAIN_INVALID,
     /** The FWID in the report differs from the FWID in the attestation key certificate. */
     FWID_MISMATCH,
     /** The GPU architecture is not supported, or differs from the one the evidence declares. */
     UNSUPPORTED_ARCHITECTURE,
-    /** A reference integrity manifest is malformed, its signature or signer chain does not verify, or none fits. */
+    /**
+     * A reference integrity manifest is malformed, its signature or signer chain does not verify,
+     * or none fits.
+     */
     RIM_INVALID,
     /** Runtime measurements differ from the reference values. */
     MEASUREMENT_MISMATCH,
-    /** Revocation checking failed (revoked, unknown, unreachable responder in fail-closed mode, bad response). */
+    /**
+     * Revocation checking failed (revoked, unknown, unreachable responder in fail-closed mode, bad
+     * response).
+     */
     OCSP_FAILED,
-    /** The evidence is not the one the CVM measured into RTMR3 (relayed from elsewhere, or swapped after boot). */
+    /**
+     * The evidence is not the one the CVM measured into RTMR3 (relayed from elsewhere, or swapped
+     * after boot).
+     */
     NOT_MEASURED
   }
 

@@ -11,12 +11,13 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The set of physical GPUs a CVM measured at boot: the payload of the one-time RTMR3 event {@value #RTMR3_EVENT_NAME}
- * (docs/gpu-attestation.md, "Boot-time GPU devices"). A device's fingerprint is the SHA-256 of its DER device-identity
- * certificate (chain index 1, the same value as {@link GpuResult#deviceId()}): it names the physical GPU and, unlike
- * the per-report attestation key certificate (index 0), does not change between reports. The payload is
- * {@code SHA-384(fp_1 ‖ … ‖ fp_n)} over the n 32-byte fingerprints sorted in unsigned byte order, so it does not
- * depend on enumeration order.
+ * The set of physical GPUs a CVM measured at boot: the payload of the one-time RTMR3 event {@value
+ * #RTMR3_EVENT_NAME} (docs/gpu-attestation.md, "Boot-time GPU devices"). A device's fingerprint is
+ * the SHA-256 of its DER device-identity certificate (chain index 1, the same value as {@link
+ * GpuResult#deviceId()}): it names the physical GPU and, unlike the per-report attestation key
+ * certificate (index 0), does not change between reports. The payload is {@code SHA-384(fp_1 ‖ … ‖
+ * fp_n)} over the n 32-byte fingerprints sorted in unsigned byte order, so it does not depend on
+ * enumeration order.
  */
 public final class GpuDevices {
   public static final String RTMR3_EVENT_NAME = "gpu-devices";
@@ -30,18 +31,24 @@ public final class GpuDevices {
     int i = 0;
     for (GpuEvidence.Device d : evidence.gpus()) {
       if (d.certChain().size() < 2) {
-        throw new GpuAttestationException(GpuAttestationException.Reason.CERT_CHAIN_INVALID, "GPU " + i
-            + ": the chain has no device identity certificate");
+        throw new GpuAttestationException(
+            GpuAttestationException.Reason.CERT_CHAIN_INVALID,
+            "GPU " + i + ": the chain has no device identity certificate");
       }
       try {
-        // Re-encode through the parser so the fingerprint equals the verifier's deviceId (getEncoded()).
-        byte[] der = CertificateFactory.getInstance("X.509")
-            .generateCertificate(new ByteArrayInputStream(d.certChain().get(1))).getEncoded();
+        // Re-encode through the parser so the fingerprint equals the verifier's deviceId
+        // (getEncoded()).
+        byte[] der =
+            CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(d.certChain().get(1)))
+                .getEncoded();
         out.add(sha256(der));
       } catch (CertificateException | RuntimeException e) {
-        // The JDK's DER parser can throw unchecked exceptions on mutated input: fail closed with a reason.
-        throw new GpuAttestationException(GpuAttestationException.Reason.CERT_CHAIN_INVALID, "GPU " + i
-            + ": unreadable device identity certificate");
+        // The JDK's DER parser can throw unchecked exceptions on mutated input: fail closed with a
+        // reason.
+        throw new GpuAttestationException(
+            GpuAttestationException.Reason.CERT_CHAIN_INVALID,
+            "GPU " + i + ": unreadable device identity certificate");
       }
       i++;
     }
@@ -53,7 +60,10 @@ public final class GpuDevices {
     return digest(fingerprints(evidence));
   }
 
-  /** The {@value #RTMR3_EVENT_NAME} payload for lowercase or uppercase hex fingerprints (e.g. deviceIds). */
+  /**
+   * The {@value #RTMR3_EVENT_NAME} payload for lowercase or uppercase hex fingerprints (e.g.
+   * deviceIds).
+   */
   public static byte[] digestOfHex(List<String> hexFingerprints) {
     List<byte[]> fps = new ArrayList<>();
     for (String h : hexFingerprints) {

@@ -19,15 +19,16 @@ import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1Sequence;
+import org.bouncycastle.asn1.ASN1UTF8String;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERUTF8String;
-import org.bouncycastle.asn1.ASN1UTF8String;
 import org.teekms.crypto.Digests;
 
 /**
- * The GPU evidence of one CVM: for each GPU its raw attestation report and its attestation-key certificate chain
- * (DER, leaf first). Encoded as DER (spec and test vector: {@code docs/gpu-attestation.md}):
+ * The GPU evidence of one CVM: for each GPU its raw attestation report and its attestation-key
+ * certificate chain (DER, leaf first). Encoded as DER (spec and test vector: {@code
+ * docs/gpu-attestation.md}):
  *
  * <pre>
  * GpuEvidence ::= SEQUENCE {
@@ -39,16 +40,21 @@ import org.teekms.crypto.Digests;
  *   certChain     SEQUENCE SIZE (1..8) OF OCTET STRING (SIZE (1..16384)) }  -- DER certificates, leaf first
  * </pre>
  *
- * Decoding is strict: the input must be exactly one DER value (re-encoding gives the same bytes), within
- * {@link #MAX_ENCODED_BYTES}. This encoding is what the RA-TLS certificate extension carries, and its SHA-384
- * ({@link #sha384()}) is what the CVM measures into RTMR3 (event {@value #RTMR3_EVENT_NAME}).
+ * Decoding is strict: the input must be exactly one DER value (re-encoding gives the same bytes),
+ * within {@link #MAX_ENCODED_BYTES}. This encoding is what the RA-TLS certificate extension
+ * carries, and its SHA-384 ({@link #sha384()}) is what the CVM measures into RTMR3 (event {@value
+ * #RTMR3_EVENT_NAME}).
  */
 public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
   public static final int VERSION = 1;
   public static final int MAX_GPUS = 8;
   public static final int MAX_ENCODED_BYTES = 512 * 1024;
-  /** Name of the dstack-style runtime event (type 0x08000001) whose payload is {@link #sha384()}. */
+
+  /**
+   * Name of the dstack-style runtime event (type 0x08000001) whose payload is {@link #sha384()}.
+   */
   public static final String RTMR3_EVENT_NAME = "gpu-evidence";
+
   static final int RUNTIME_EVENT_TYPE = 0x08000001;
 
   /** One GPU: its report and its certificate chain (DER, leaf first). */
@@ -70,7 +76,9 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
 
     @Override
     public boolean equals(Object o) {
-      if (!(o instanceof Device d) || !Arrays.equals(report, d.report) || certChain.size() != d.certChain.size()) {
+      if (!(o instanceof Device d)
+          || !Arrays.equals(report, d.report)
+          || certChain.size() != d.certChain.size()) {
         return false;
       }
       for (int i = 0; i < certChain.size(); i++) {
@@ -88,7 +96,11 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
 
     @Override
     public String toString() {
-      return "Device[report=" + report.length + " bytes, certChain=" + certChain.size() + " certificates]";
+      return "Device[report="
+          + report.length
+          + " bytes, certChain="
+          + certChain.size()
+          + " certificates]";
     }
   }
 
@@ -96,14 +108,16 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
     Objects.requireNonNull(architecture, "architecture");
     gpus = List.copyOf(gpus);
     if (gpus.isEmpty() || gpus.size() > MAX_GPUS) {
-      throw new IllegalArgumentException("GPU evidence needs 1.." + MAX_GPUS + " GPUs, got " + gpus.size());
+      throw new IllegalArgumentException(
+          "GPU evidence needs 1.." + MAX_GPUS + " GPUs, got " + gpus.size());
     }
     for (Device d : gpus) {
       if (d.report.length == 0 || d.report.length > HopperReportParser.MAX_REPORT_BYTES) {
         throw new IllegalArgumentException("report of " + d.report.length + " bytes");
       }
       if (d.certChain.isEmpty() || d.certChain.size() > CertChainValidator.MAX_CHAIN_LENGTH) {
-        throw new IllegalArgumentException("certificate chain of " + d.certChain.size() + " certificates");
+        throw new IllegalArgumentException(
+            "certificate chain of " + d.certChain.size() + " certificates");
       }
       for (byte[] c : d.certChain) {
         if (c.length == 0 || c.length > CertChainValidator.MAX_CERT_BYTES) {
@@ -121,11 +135,18 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
       for (byte[] c : d.certChain) {
         chain.add(new DEROctetString(c));
       }
-      devices.add(new DERSequence(new ASN1Encodable[] {new DEROctetString(d.report), new DERSequence(chain)}));
+      devices.add(
+          new DERSequence(
+              new ASN1Encodable[] {new DEROctetString(d.report), new DERSequence(chain)}));
     }
     try {
-      return new DERSequence(new ASN1Encodable[] {new ASN1Integer(VERSION), new DERUTF8String(architecture.name()),
-          new DERSequence(devices)}).getEncoded(ASN1Encoding.DER);
+      return new DERSequence(
+              new ASN1Encodable[] {
+                new ASN1Integer(VERSION),
+                new DERUTF8String(architecture.name()),
+                new DERSequence(devices)
+              })
+          .getEncoded(ASN1Encoding.DER);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -137,14 +158,19 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
   }
 
   /**
-   * The RTMR3 extend value of the event, dstack runtime-event rule (V1):
-   * {@code SHA-384(le32(0x08000001) ‖ ":" ‖ "gpu-evidence" ‖ ":" ‖ sha384())}.
+   * The RTMR3 extend value of the event, dstack runtime-event rule (V1): {@code
+   * SHA-384(le32(0x08000001) ‖ ":" ‖ "gpu-evidence" ‖ ":" ‖ sha384())}.
    */
   public byte[] rtmr3EventDigest() {
     try {
       ByteArrayOutputStream msg = new ByteArrayOutputStream();
-      msg.writeBytes(new byte[] {(byte) RUNTIME_EVENT_TYPE, (byte) (RUNTIME_EVENT_TYPE >> 8),
-          (byte) (RUNTIME_EVENT_TYPE >> 16), (byte) (RUNTIME_EVENT_TYPE >>> 24)});
+      msg.writeBytes(
+          new byte[] {
+            (byte) RUNTIME_EVENT_TYPE,
+            (byte) (RUNTIME_EVENT_TYPE >> 8),
+            (byte) (RUNTIME_EVENT_TYPE >> 16),
+            (byte) (RUNTIME_EVENT_TYPE >>> 24)
+          });
       msg.write(':');
       msg.writeBytes(RTMR3_EVENT_NAME.getBytes(StandardCharsets.US_ASCII));
       msg.write(':');
@@ -158,7 +184,12 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
   /** Strict DER decoding with size limits; anything else is {@code MALFORMED_EVIDENCE}. */
   public static GpuEvidence decode(byte[] der) throws GpuAttestationException {
     if (der == null || der.length == 0 || der.length > MAX_ENCODED_BYTES) {
-      throw bad("encoding is " + (der == null ? 0 : der.length) + " bytes (allowed 1.." + MAX_ENCODED_BYTES + ")");
+      throw bad(
+          "encoding is "
+              + (der == null ? 0 : der.length)
+              + " bytes (allowed 1.."
+              + MAX_ENCODED_BYTES
+              + ")");
     }
     try (ASN1InputStream in = new ASN1InputStream(der, true)) {
       ASN1Primitive top = in.readObject();
@@ -169,7 +200,8 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
         throw bad("not canonical DER");
       }
       ASN1Sequence seq = sequence(top, "GpuEvidence", 3, 3);
-      if (!(seq.getObjectAt(0) instanceof ASN1Integer version) || version.intValueExact() != VERSION) {
+      if (!(seq.getObjectAt(0) instanceof ASN1Integer version)
+          || version.intValueExact() != VERSION) {
         throw bad("version is not INTEGER " + VERSION);
       }
       if (!(seq.getObjectAt(1) instanceof ASN1UTF8String archName)) {
@@ -185,8 +217,10 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
       List<Device> gpus = new ArrayList<>();
       for (ASN1Encodable e : devices) {
         ASN1Sequence device = sequence(e, "GpuDevice", 2, 2);
-        byte[] report = octets(device.getObjectAt(0), "report", HopperReportParser.MAX_REPORT_BYTES);
-        ASN1Sequence chain = sequence(device.getObjectAt(1), "certChain", 1, CertChainValidator.MAX_CHAIN_LENGTH);
+        byte[] report =
+            octets(device.getObjectAt(0), "report", HopperReportParser.MAX_REPORT_BYTES);
+        ASN1Sequence chain =
+            sequence(device.getObjectAt(1), "certChain", 1, CertChainValidator.MAX_CHAIN_LENGTH);
         List<byte[]> certs = new ArrayList<>();
         for (ASN1Encodable c : chain) {
           certs.add(octets(c, "certificate", CertChainValidator.MAX_CERT_BYTES));
@@ -201,7 +235,8 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
     }
   }
 
-  private static ASN1Sequence sequence(ASN1Encodable e, String what, int min, int max) throws GpuAttestationException {
+  private static ASN1Sequence sequence(ASN1Encodable e, String what, int min, int max)
+      throws GpuAttestationException {
     if (!(e instanceof ASN1Sequence s)) {
       throw bad(what + " is not a SEQUENCE");
     }
@@ -211,7 +246,8 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
     return s;
   }
 
-  private static byte[] octets(ASN1Encodable e, String what, int max) throws GpuAttestationException {
+  private static byte[] octets(ASN1Encodable e, String what, int max)
+      throws GpuAttestationException {
     if (!(e instanceof ASN1OctetString o)) {
       throw bad(what + " is not an OCTET STRING");
     }

@@ -5,10 +5,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * Binds GPU reports to a TLS key: the SPDM request nonce is {@code SHA-256(LABEL ‖ SPKI DER)}, where SPKI is the
- * DER SubjectPublicKeyInfo of the RA-TLS certificate key that the TDX quote also binds. A report is therefore fresh
- * for exactly one TLS key, and a relying party recomputes the nonce from the certificate it is talking to.
- * Specified in {@code docs/gpu-attestation.md}.
+ * Binds GPU reports to a TLS key: the SPDM request nonce is {@code SHA-256(LABEL ‖ SPKI DER)},
+ * where SPKI is the DER SubjectPublicKeyInfo of the RA-TLS certificate key that the TDX quote also
+ * binds. A report is therefore fresh for exactly one TLS key, and a relying party recomputes the
+ * nonce from the certificate it is talking to. Specified in {@code docs/gpu-attestation.md}.
  */
 public final class GpuNonce {
   /** ASCII, no terminator. */

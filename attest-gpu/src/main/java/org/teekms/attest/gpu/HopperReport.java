@@ -6,9 +6,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * A parsed NVIDIA Hopper attestation report: the SPDM 1.1 GET_MEASUREMENTS request followed by the signed
- * MEASUREMENTS response (layout: {@code docs/gpu-attestation.md}). Produced only by {@link HopperReportParser}, so
- * every instance has consistent lengths; byte arrays are copied out on access.
+ * A parsed NVIDIA Hopper attestation report: the SPDM 1.1 GET_MEASUREMENTS request followed by the
+ * signed MEASUREMENTS response (layout: {@code docs/gpu-attestation.md}). Produced only by {@link
+ * HopperReportParser}, so every instance has consistent lengths; byte arrays are copied out on
+ * access.
  *
  * @param requestNonce the 32-byte nonce of the request: the value bound to the verifier's session
  * @param blocks the measurement blocks in report order
@@ -30,6 +31,7 @@ public record HopperReport(
 
   /** Opaque-data field types (nvtrust {@code OPAQUE_FIELD_ID_*}). */
   public static final int DRIVER_VERSION = 3;
+
   public static final int VBIOS_VERSION = 6;
   public static final int NVDEC0_STATUS = 11;
   public static final int CHIP_SKU = 15;
@@ -46,7 +48,10 @@ public record HopperReport(
     opaqueFields = List.copyOf(opaqueFields);
   }
 
-  /** One SPDM measurement block carrying a DMTF measurement value. {@code index} is the 1-based SPDM index. */
+  /**
+   * One SPDM measurement block carrying a DMTF measurement value. {@code index} is the 1-based SPDM
+   * index.
+   */
   public record MeasurementBlock(int index, int valueType, byte[] value) {
     public MeasurementBlock {
       value = value.clone();
@@ -59,7 +64,9 @@ public record HopperReport(
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof MeasurementBlock m && index == m.index && valueType == m.valueType
+      return o instanceof MeasurementBlock m
+          && index == m.index
+          && valueType == m.valueType
           && java.util.Arrays.equals(value, m.value);
     }
 
@@ -82,7 +89,9 @@ public record HopperReport(
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof OpaqueField f && type == f.type && java.util.Arrays.equals(value, f.value);
+      return o instanceof OpaqueField f
+          && type == f.type
+          && java.util.Arrays.equals(value, f.value);
     }
 
     @Override
@@ -122,8 +131,9 @@ public record HopperReport(
   }
 
   /**
-   * The VBIOS version as nvtrust formats it ({@code "96.00.9f.00.01"}): the 8 bytes read little-endian as 16 hex
-   * digits v, then v[8:16] ‖ v[6:8] split into 2-digit groups joined by dots.
+   * The VBIOS version as nvtrust formats it ({@code "96.00.9f.00.01"}): the 8 bytes read
+   * little-endian as 16 hex digits v, then v[8:16] ‖ v[6:8] split into 2-digit groups joined by
+   * dots.
    */
   public String vbiosVersion() {
     byte[] b = opaque(VBIOS_VERSION).orElseThrow();
@@ -142,7 +152,10 @@ public record HopperReport(
     return out.toString();
   }
 
-  /** The FWID of the firmware that produced the report, when the report carries one (2024+ firmware). */
+  /**
+   * The FWID of the firmware that produced the report, when the report carries one (2024+
+   * firmware).
+   */
   public Optional<byte[]> fwid() {
     return opaque(FWID);
   }
@@ -175,14 +188,23 @@ public record HopperReport(
 
   @Override
   public String toString() {
-    return "HopperReport[nonce=" + HexFormat.of().formatHex(requestNonce) + ", blocks=" + blocks.size()
-        + ", driver=" + opaque(DRIVER_VERSION).map(HopperReport::ascii).orElse("?") + ", trailing=" + trailingBytes + "]";
+    return "HopperReport[nonce="
+        + HexFormat.of().formatHex(requestNonce)
+        + ", blocks="
+        + blocks.size()
+        + ", driver="
+        + opaque(DRIVER_VERSION).map(HopperReport::ascii).orElse("?")
+        + ", trailing="
+        + trailingBytes
+        + "]";
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof HopperReport r && java.util.Arrays.equals(signedBytes, r.signedBytes)
-        && java.util.Arrays.equals(signature, r.signature) && trailingBytes == r.trailingBytes;
+    return o instanceof HopperReport r
+        && java.util.Arrays.equals(signedBytes, r.signedBytes)
+        && java.util.Arrays.equals(signature, r.signature)
+        && trailingBytes == r.trailingBytes;
   }
 
   @Override

@@ -10,15 +10,16 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Parses a Hopper attestation report (SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response). Every length comes
- * from the declared fields and is checked against the bytes present; anything inconsistent is a
- * {@link GpuAttestationException} with reason {@code MALFORMED_REPORT} naming the offset. Bytes after the signature
- * are tolerated and counted: NVML hands out the report in a fixed 8 KiB buffer and collectors often keep the zero
- * padding.
+ * Parses a Hopper attestation report (SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response). Every
+ * length comes from the declared fields and is checked against the bytes present; anything
+ * inconsistent is a {@link GpuAttestationException} with reason {@code MALFORMED_REPORT} naming the
+ * offset. Bytes after the signature are tolerated and counted: NVML hands out the report in a fixed
+ * 8 KiB buffer and collectors often keep the zero padding.
  */
 public final class HopperReportParser {
   /** Upper bound on a whole report, padding included (NVML's buffer is 8 KiB). */
   public static final int MAX_REPORT_BYTES = 64 * 1024;
+
   public static final int REQUEST_LENGTH = 37;
   public static final int NONCE_LENGTH = 32;
   public static final int SIGNATURE_LENGTH = 96;
@@ -27,7 +28,11 @@ public final class HopperReportParser {
   static final int GET_MEASUREMENTS = 0xE0;
   static final int MEASUREMENTS = 0x60;
   static final int DMTF_MEASUREMENT_SPEC = 0x01;
-  /** Opaque field types defined by NVIDIA for Hopper and later (1..25, 32..36); anything else is rejected. */
+
+  /**
+   * Opaque field types defined by NVIDIA for Hopper and later (1..25, 32..36); anything else is
+   * rejected.
+   */
   private static final Set<Integer> KNOWN_OPAQUE_TYPES;
 
   static {
@@ -43,31 +48,38 @@ public final class HopperReportParser {
 
   private HopperReportParser() {}
 
-  /** Parses a report given as hex text (the format of nvtrust's sample files); whitespace and a 0x prefix are ignored. */
+  /**
+   * Parses a report given as hex text (the format of nvtrust's sample files); whitespace and a 0x
+   * prefix are ignored.
+   */
   public static HopperReport parseHex(String hex) throws GpuAttestationException {
     String clean = hex.replaceAll("\\s+", "");
     if (clean.startsWith("0x") || clean.startsWith("0X")) {
       clean = clean.substring(2);
     }
     if (clean.length() > 2 * MAX_REPORT_BYTES) {
-      throw new GpuAttestationException(MALFORMED_REPORT, "report is larger than " + MAX_REPORT_BYTES + " bytes");
+      throw new GpuAttestationException(
+          MALFORMED_REPORT, "report is larger than " + MAX_REPORT_BYTES + " bytes");
     }
     byte[] bytes;
     try {
       bytes = HexFormat.of().parseHex(clean);
     } catch (IllegalArgumentException e) {
-      throw new GpuAttestationException(MALFORMED_REPORT, "report is not valid hex: " + e.getMessage());
+      throw new GpuAttestationException(
+          MALFORMED_REPORT, "report is not valid hex: " + e.getMessage());
     }
     return parse(bytes);
   }
 
   public static HopperReport parse(byte[] report) throws GpuAttestationException {
     if (report.length > MAX_REPORT_BYTES) {
-      throw new GpuAttestationException(MALFORMED_REPORT,
+      throw new GpuAttestationException(
+          MALFORMED_REPORT,
           "report is " + report.length + " bytes, more than the limit of " + MAX_REPORT_BYTES);
     }
     Reader r = new Reader(report);
-    // GET_MEASUREMENTS request (SPDM 1.1): version, code, param1 (signature requested), param2 (all blocks), nonce, slot.
+    // GET_MEASUREMENTS request (SPDM 1.1): version, code, param1 (signature requested), param2 (all
+    // blocks), nonce, slot.
     r.expectByte(SPDM_VERSION_1_1, "request SPDMVersion (SPDM 1.1)");
     r.expectByte(GET_MEASUREMENTS, "request code (GET_MEASUREMENTS)");
     r.expectByte(0x01, "request Param1 (signature requested)");
@@ -75,7 +87,8 @@ public final class HopperReportParser {
     byte[] requestNonce = r.bytes(NONCE_LENGTH, "request nonce");
     int slot = r.u8("request SlotIDParam");
     if (slot > 7) {
-      throw r.error(REQUEST_LENGTH - 1, "request SlotIDParam " + slot + " is not a slot number 0..7");
+      throw r.error(
+          REQUEST_LENGTH - 1, "request SlotIDParam " + slot + " is not a slot number 0..7");
     }
 
     // MEASUREMENTS response.
@@ -95,34 +108,49 @@ public final class HopperReportParser {
     for (int i = 0; i < blockCount; i++) {
       int blockStart = r.pos;
       if (blockStart - recordStart + 4 > recordLength) {
-        throw r.error(blockStart, "block " + i + " header runs past MeasurementRecordLength " + recordLength);
+        throw r.error(
+            blockStart, "block " + i + " header runs past MeasurementRecordLength " + recordLength);
       }
       int index = r.u8("block index");
       int spec = r.u8("block MeasurementSpecification");
       if (spec != DMTF_MEASUREMENT_SPEC) {
-        throw r.error(blockStart + 1, "block " + index + " MeasurementSpecification " + spec + " is not DMTF (1)");
+        throw r.error(
+            blockStart + 1,
+            "block " + index + " MeasurementSpecification " + spec + " is not DMTF (1)");
       }
       int size = r.u16("block MeasurementSize");
       if (r.pos - recordStart + size > recordLength) {
-        throw r.error(blockStart + 2, "block " + index + " size " + size + " runs past MeasurementRecordLength");
+        throw r.error(
+            blockStart + 2,
+            "block " + index + " size " + size + " runs past MeasurementRecordLength");
       }
       if (size < 3) {
-        throw r.error(blockStart + 2, "block " + index + " size " + size + " is too small for a DMTF measurement");
+        throw r.error(
+            blockStart + 2,
+            "block " + index + " size " + size + " is too small for a DMTF measurement");
       }
       int valueType = r.u8("DMTFSpecMeasurementValueType");
       int valueSize = r.u16("DMTFSpecMeasurementValueSize");
       if (valueSize + 3 != size) {
-        throw r.error(blockStart + 5, "block " + index + " value size " + valueSize + " does not match block size " + size);
+        throw r.error(
+            blockStart + 5,
+            "block " + index + " value size " + valueSize + " does not match block size " + size);
       }
       byte[] value = r.bytes(valueSize, "measurement value");
       if (index == 0 || !seen.add(index)) {
-        throw r.error(blockStart, "block index " + index + (index == 0 ? " is not 1-based" : " appears twice"));
+        throw r.error(
+            blockStart,
+            "block index " + index + (index == 0 ? " is not 1-based" : " appears twice"));
       }
       blocks.add(new HopperReport.MeasurementBlock(index, valueType, value));
     }
     if (r.pos - recordStart != recordLength) {
-      throw r.error(r.pos, "measurement blocks use " + (r.pos - recordStart) + " bytes but MeasurementRecordLength is "
-          + recordLength);
+      throw r.error(
+          r.pos,
+          "measurement blocks use "
+              + (r.pos - recordStart)
+              + " bytes but MeasurementRecordLength is "
+              + recordLength);
     }
 
     byte[] responderNonce = r.bytes(NONCE_LENGTH, "response nonce");
@@ -145,27 +173,46 @@ public final class HopperReportParser {
         throw r.error(fieldStart, "opaque field type " + type + " appears twice");
       }
       if (r.pos - opaqueStart + size > opaqueLength) {
-        throw r.error(fieldStart + 2, "opaque field " + type + " size " + size + " runs past OpaqueLength " + opaqueLength);
+        throw r.error(
+            fieldStart + 2,
+            "opaque field " + type + " size " + size + " runs past OpaqueLength " + opaqueLength);
       }
       fields.add(new HopperReport.OpaqueField(type, r.bytes(size, "opaque value")));
     }
     int signedLength = r.pos;
     byte[] signature = r.bytes(SIGNATURE_LENGTH, "signature");
-    HopperReport parsed = new HopperReport(requestNonce, slot, blocks, responderNonce, fields,
-        Arrays.copyOfRange(report, 0, signedLength), signature, report.length - r.pos);
+    HopperReport parsed =
+        new HopperReport(
+            requestNonce,
+            slot,
+            blocks,
+            responderNonce,
+            fields,
+            Arrays.copyOfRange(report, 0, signedLength),
+            signature,
+            report.length - r.pos);
     requireField(parsed, HopperReport.DRIVER_VERSION, -1, "DRIVER_VERSION");
     requireField(parsed, HopperReport.VBIOS_VERSION, 8, "VBIOS_VERSION");
     if (parsed.fwid().isPresent() && parsed.fwid().get().length != 48) {
-      throw new GpuAttestationException(MALFORMED_REPORT, "FWID field is " + parsed.fwid().get().length + " bytes, not 48");
+      throw new GpuAttestationException(
+          MALFORMED_REPORT, "FWID field is " + parsed.fwid().get().length + " bytes, not 48");
     }
     return parsed;
   }
 
-  private static void requireField(HopperReport report, int type, int size, String name) throws GpuAttestationException {
-    byte[] v = report.opaque(type).orElseThrow(() -> new GpuAttestationException(MALFORMED_REPORT,
-        "opaque data has no " + name + " field (type " + type + ")"));
+  private static void requireField(HopperReport report, int type, int size, String name)
+      throws GpuAttestationException {
+    byte[] v =
+        report
+            .opaque(type)
+            .orElseThrow(
+                () ->
+                    new GpuAttestationException(
+                        MALFORMED_REPORT,
+                        "opaque data has no " + name + " field (type " + type + ")"));
     if (size >= 0 && v.length != size) {
-      throw new GpuAttestationException(MALFORMED_REPORT, name + " field is " + v.length + " bytes, not " + size);
+      throw new GpuAttestationException(
+          MALFORMED_REPORT, name + " field is " + v.length + " bytes, not " + size);
     }
     if (size < 0 && HopperReport.ascii(v).isEmpty()) {
       throw new GpuAttestationException(MALFORMED_REPORT, name + " field is empty");
@@ -183,8 +230,16 @@ public final class HopperReportParser {
 
     void require(int n, String what) throws GpuAttestationException {
       if (n < 0 || b.length - pos < n) {
-        throw error(pos, what + " needs " + n + " bytes but only " + (b.length - pos) + " remain (report is "
-            + b.length + " bytes)");
+        throw error(
+            pos,
+            what
+                + " needs "
+                + n
+                + " bytes but only "
+                + (b.length - pos)
+                + " remain (report is "
+                + b.length
+                + " bytes)");
       }
     }
 
@@ -218,7 +273,13 @@ public final class HopperReportParser {
       int at = pos;
       int v = u8(what);
       if (v != expected) {
-        throw error(at, what + " is 0x" + Integer.toHexString(v) + ", expected 0x" + Integer.toHexString(expected));
+        throw error(
+            at,
+            what
+                + " is 0x"
+                + Integer.toHexString(v)
+                + ", expected 0x"
+                + Integer.toHexString(expected));
       }
     }
 

@@ -7,9 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 
 /**
- * NVIDIA's public trust anchors, shipped as resources (copied from NVIDIA/nvtrust's local GPU verifier):
- * the "NVIDIA Device Identity CA" that roots every GPU device-identity chain, and the "NVIDIA CoRIM signing Root CA"
- * that roots every RIM signer chain. Deployments may configure other anchors instead.
+ * NVIDIA's public trust anchors, shipped as resources (copied from NVIDIA/nvtrust's local GPU
+ * verifier): the "NVIDIA Device Identity CA" that roots every GPU device-identity chain, and the
+ * "NVIDIA CoRIM signing Root CA" that roots every RIM signer chain. Deployments may configure other
+ * anchors instead.
  */
 public final class NvidiaRoots {
   private static final X509Certificate DEVICE_IDENTITY = load("nvidia_device_identity_ca.pem");
@@ -32,7 +33,8 @@ public final class NvidiaRoots {
       if (in == null) {
         throw new IllegalStateException("missing resource " + resource);
       }
-      return CertChainValidator.parsePem(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).get(0);
+      return CertChainValidator.parsePem(new String(in.readAllBytes(), StandardCharsets.US_ASCII))
+          .get(0);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (GpuAttestationException e) {

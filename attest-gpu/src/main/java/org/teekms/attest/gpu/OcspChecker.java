@@ -40,25 +40,30 @@ import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 
 /**
- * OCSP client (BouncyCastle) for the GPU device chain and the RIM signer chains, the way nvtrust checks them:
- * one request per certificate with a SHA-384 CertID and a fresh 32-byte nonce, POSTed as
- * {@code application/ocsp-request} to the configured responder (default {@value #NVIDIA_OCSP}).
+ * OCSP client (BouncyCastle) for the GPU device chain and the RIM signer chains, the way nvtrust
+ * checks them: one request per certificate with a SHA-384 CertID and a fresh 32-byte nonce, POSTed
+ * as {@code application/ocsp-request} to the configured responder (default {@value #NVIDIA_OCSP}).
  *
- * <p>A response counts only if: its status is successful; it is signed by the issuer itself or by a responder
- * certificate issued by the issuer (or a CA above it) that carries id-kp-OCSPSigning and is valid at the
- * verification time; it echoes the nonce; it answers for the same CertID; and it is fresh at the verification time
- * (thisUpdate not in the future beyond the skew, nextUpdate not passed, or thisUpdate within {@code maxAge} when
- * there is no nextUpdate). Definitive answers are cached by CertID until they go stale.
+ * <p>A response counts only if: its status is successful; it is signed by the issuer itself or by a
+ * responder certificate issued by the issuer (or a CA above it) that carries id-kp-OCSPSigning and
+ * is valid at the verification time; it echoes the nonce; it answers for the same CertID; and it is
+ * fresh at the verification time (thisUpdate not in the future beyond the skew, nextUpdate not
+ * passed, or thisUpdate within {@code maxAge} when there is no nextUpdate). Definitive answers are
+ * cached by CertID until they go stale.
  *
- * <p>Modes: {@link Mode#FAIL_CLOSED} (default) accepts only GOOD; {@link Mode#GRACE} also accepts UNAVAILABLE (the
- * responder could not be reached or answered tryLater/internalError) and still rejects revoked, unknown and every
- * bad response; {@link Mode#DISABLED} checks nothing.
+ * <p>Modes: {@link Mode#FAIL_CLOSED} (default) accepts only GOOD; {@link Mode#GRACE} also accepts
+ * UNAVAILABLE (the responder could not be reached or answered tryLater/internalError) and still
+ * rejects revoked, unknown and every bad response; {@link Mode#DISABLED} checks nothing.
  */
 public final class OcspChecker implements RevocationChecker {
   public static final String NVIDIA_OCSP = "https://ocsp.ndis.nvidia.com/";
   public static final int MAX_RESPONSE_BYTES = 64 * 1024;
 
-  public enum Mode { FAIL_CLOSED, GRACE, DISABLED }
+  public enum Mode {
+    FAIL_CLOSED,
+    GRACE,
+    DISABLED
+  }
 
   /** How the client reaches a responder: POST the DER request, return the DER response. */
   @FunctionalInterface
@@ -73,7 +78,13 @@ public final class OcspChecker implements RevocationChecker {
    * @param clockSkew tolerance for thisUpdate/nextUpdate
    * @param cacheSize how many CertIDs to remember (0 = no cache)
    */
-  public record Config(URI responder, Mode mode, Duration maxAge, Duration clockSkew, Duration timeout, int cacheSize) {
+  public record Config(
+      URI responder,
+      Mode mode,
+      Duration maxAge,
+      Duration clockSkew,
+      Duration timeout,
+      int cacheSize) {
     public Config {
       Objects.requireNonNull(responder, "responder");
       Objects.requireNonNull(mode, "mode");
@@ -82,10 +93,18 @@ public final class OcspChecker implements RevocationChecker {
       }
     }
 
-    /** NVIDIA's responder, fail-closed, 1 day max age without nextUpdate, 5 min skew, 10 s timeout, 10k cache entries. */
+    /**
+     * NVIDIA's responder, fail-closed, 1 day max age without nextUpdate, 5 min skew, 10 s timeout,
+     * 10k cache entries.
+     */
     public static Config defaults() {
-      return new Config(URI.create(NVIDIA_OCSP), Mode.FAIL_CLOSED, Duration.ofDays(1), Duration.ofMinutes(5),
-          Duration.ofSeconds(10), 10_000);
+      return new Config(
+          URI.create(NVIDIA_OCSP),
+          Mode.FAIL_CLOSED,
+          Duration.ofDays(1),
+          Duration.ofMinutes(5),
+          Duration.ofSeconds(10),
+          10_000);
     }
 
     public Config withResponder(URI uri) {
@@ -97,7 +116,8 @@ public final class OcspChecker implements RevocationChecker {
     }
   }
 
-  private record Cached(OcspResult.Status status, String detail, Instant thisUpdate, Instant staleAfter) {}
+  private record Cached(
+      OcspResult.Status status, String detail, Instant thisUpdate, Instant staleAfter) {}
 
   private final Config config;
   private final Transport transport;
@@ -137,14 +157,20 @@ public final class OcspChecker implements RevocationChecker {
     String serial = cert.getSerialNumber().toString(16);
     CertificateID id;
     try {
-      id = new CertificateID(sha384(), new JcaX509CertificateHolder(issuer), cert.getSerialNumber());
+      id =
+          new CertificateID(sha384(), new JcaX509CertificateHolder(issuer), cert.getSerialNumber());
     } catch (Exception e) {
-      return new OcspResult.CertStatus(subject, serial, OcspResult.Status.INVALID_RESPONSE,
+      return new OcspResult.CertStatus(
+          subject,
+          serial,
+          OcspResult.Status.INVALID_RESPONSE,
           "cannot build a CertID: " + e.getMessage());
     }
     String key = cacheKey(id);
     Cached c = config.cacheSize() > 0 ? cache.getIfPresent(key) : null;
-    if (c != null && !at.isBefore(c.thisUpdate().minus(config.clockSkew())) && !at.isAfter(c.staleAfter())) {
+    if (c != null
+        && !at.isBefore(c.thisUpdate().minus(config.clockSkew()))
+        && !at.isAfter(c.staleAfter())) {
       return new OcspResult.CertStatus(subject, serial, c.status(), c.detail() + " (cached)");
     }
     byte[] nonce = new byte[32];
@@ -152,20 +178,32 @@ public final class OcspChecker implements RevocationChecker {
     byte[] request;
     try {
       OCSPReqBuilder builder = new OCSPReqBuilder().addRequest(id);
-      builder.setRequestExtensions(new Extensions(new Extension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce, false,
-          new DEROctetString(new DEROctetString(nonce)))));
+      builder.setRequestExtensions(
+          new Extensions(
+              new Extension(
+                  OCSPObjectIdentifiers.id_pkix_ocsp_nonce,
+                  false,
+                  new DEROctetString(new DEROctetString(nonce)))));
       request = builder.build().getEncoded();
     } catch (Exception e) {
-      return new OcspResult.CertStatus(subject, serial, OcspResult.Status.INVALID_RESPONSE,
+      return new OcspResult.CertStatus(
+          subject,
+          serial,
+          OcspResult.Status.INVALID_RESPONSE,
           "cannot build the request: " + e.getMessage());
     }
     byte[] response;
     try {
       response = transport.post(config.responder(), request);
     } catch (IOException | RuntimeException e) {
-      return new OcspResult.CertStatus(subject, serial, OcspResult.Status.UNAVAILABLE,
-          "responder " + config.responder() + " unreachable: " + (e.getMessage() == null ? e.getClass().getSimpleName()
-              : e.getMessage()));
+      return new OcspResult.CertStatus(
+          subject,
+          serial,
+          OcspResult.Status.UNAVAILABLE,
+          "responder "
+              + config.responder()
+              + " unreachable: "
+              + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
     }
     Evaluation e = evaluate(response, id, nonce, chain, index, at);
     if (e.cacheUntil != null && config.cacheSize() > 0) {
@@ -174,17 +212,24 @@ public final class OcspChecker implements RevocationChecker {
     return new OcspResult.CertStatus(subject, serial, e.status, e.detail);
   }
 
-  private record Evaluation(OcspResult.Status status, String detail, Instant thisUpdate, Instant cacheUntil) {
+  private record Evaluation(
+      OcspResult.Status status, String detail, Instant thisUpdate, Instant cacheUntil) {
     static Evaluation bad(String detail) {
       return new Evaluation(OcspResult.Status.INVALID_RESPONSE, detail, null, null);
     }
   }
 
-  private Evaluation evaluate(byte[] der, CertificateID id, byte[] nonce, List<X509Certificate> chain, int index,
+  private Evaluation evaluate(
+      byte[] der,
+      CertificateID id,
+      byte[] nonce,
+      List<X509Certificate> chain,
+      int index,
       Instant at) {
     try {
       if (der.length > MAX_RESPONSE_BYTES) {
-        return Evaluation.bad("response is " + der.length + " bytes (limit " + MAX_RESPONSE_BYTES + ")");
+        return Evaluation.bad(
+            "response is " + der.length + " bytes (limit " + MAX_RESPONSE_BYTES + ")");
       }
       OCSPResp resp = new OCSPResp(der);
       switch (resp.getStatus()) {
@@ -192,8 +237,13 @@ public final class OcspChecker implements RevocationChecker {
           break;
         case OCSPResp.TRY_LATER:
         case OCSPResp.INTERNAL_ERROR:
-          return new Evaluation(OcspResult.Status.UNAVAILABLE, "responder answered status " + resp.getStatus()
-              + (resp.getStatus() == OCSPResp.TRY_LATER ? " (tryLater)" : " (internalError)"), null, null);
+          return new Evaluation(
+              OcspResult.Status.UNAVAILABLE,
+              "responder answered status "
+                  + resp.getStatus()
+                  + (resp.getStatus() == OCSPResp.TRY_LATER ? " (tryLater)" : " (internalError)"),
+              null,
+              null);
         default:
           return Evaluation.bad("responder answered error status " + resp.getStatus());
       }
@@ -209,7 +259,8 @@ public final class OcspChecker implements RevocationChecker {
       if (echoed == null) {
         return Evaluation.bad("response does not echo the request nonce");
       }
-      if (!Arrays.equals(echoed.getExtnValue().getOctets(), new DEROctetString(nonce).getEncoded())) {
+      if (!Arrays.equals(
+          echoed.getExtnValue().getOctets(), new DEROctetString(nonce).getEncoded())) {
         return Evaluation.bad("response nonce differs from the request nonce (replayed response?)");
       }
       SingleResp match = null;
@@ -219,31 +270,50 @@ public final class OcspChecker implements RevocationChecker {
         }
       }
       if (match == null) {
-        return Evaluation.bad("response has no answer for serial " + id.getSerialNumber().toString(16) + " issued by "
-            + issuer.getSubjectX500Principal().getName());
+        return Evaluation.bad(
+            "response has no answer for serial "
+                + id.getSerialNumber().toString(16)
+                + " issued by "
+                + issuer.getSubjectX500Principal().getName());
       }
       Instant thisUpdate = match.getThisUpdate().toInstant();
       Instant nextUpdate = match.getNextUpdate() == null ? null : match.getNextUpdate().toInstant();
       if (thisUpdate.isAfter(at.plus(config.clockSkew()))) {
-        return Evaluation.bad("response thisUpdate " + thisUpdate + " is after the verification time " + at);
+        return Evaluation.bad(
+            "response thisUpdate " + thisUpdate + " is after the verification time " + at);
       }
-      Instant staleAfter = nextUpdate != null ? nextUpdate.plus(config.clockSkew()) : thisUpdate.plus(config.maxAge());
+      Instant staleAfter =
+          nextUpdate != null
+              ? nextUpdate.plus(config.clockSkew())
+              : thisUpdate.plus(config.maxAge());
       if (at.isAfter(staleAfter)) {
-        return Evaluation.bad("stale response: thisUpdate " + thisUpdate + ", nextUpdate "
-            + (nextUpdate == null ? "absent (max age " + config.maxAge() + ")" : nextUpdate)
-            + ", verification time " + at);
+        return Evaluation.bad(
+            "stale response: thisUpdate "
+                + thisUpdate
+                + ", nextUpdate "
+                + (nextUpdate == null ? "absent (max age " + config.maxAge() + ")" : nextUpdate)
+                + ", verification time "
+                + at);
       }
       CertificateStatus status = match.getCertStatus();
       if (status == CertificateStatus.GOOD) {
-        return new Evaluation(OcspResult.Status.GOOD, "good at " + thisUpdate, thisUpdate, staleAfter);
+        return new Evaluation(
+            OcspResult.Status.GOOD, "good at " + thisUpdate, thisUpdate, staleAfter);
       }
       if (status instanceof RevokedStatus revoked) {
-        String reason = revoked.hasRevocationReason() ? " reason " + revoked.getRevocationReason() : "";
-        return new Evaluation(OcspResult.Status.REVOKED, "revoked at " + revoked.getRevocationTime().toInstant() + reason,
-            thisUpdate, staleAfter);
+        String reason =
+            revoked.hasRevocationReason() ? " reason " + revoked.getRevocationReason() : "";
+        return new Evaluation(
+            OcspResult.Status.REVOKED,
+            "revoked at " + revoked.getRevocationTime().toInstant() + reason,
+            thisUpdate,
+            staleAfter);
       }
       if (status instanceof UnknownStatus) {
-        return new Evaluation(OcspResult.Status.UNKNOWN, "responder does not know this certificate", thisUpdate,
+        return new Evaluation(
+            OcspResult.Status.UNKNOWN,
+            "responder does not know this certificate",
+            thisUpdate,
             staleAfter);
       }
       return Evaluation.bad("unrecognised certificate status");
@@ -252,13 +322,16 @@ public final class OcspChecker implements RevocationChecker {
     }
   }
 
-  /** Returns null when the response is signed by the issuer or an authorized responder; else why not. */
-  private static String checkSigner(BasicOCSPResp basic, List<X509Certificate> chain, int index, Instant at)
-      throws Exception {
+  /**
+   * Returns null when the response is signed by the issuer or an authorized responder; else why
+   * not.
+   */
+  private static String checkSigner(
+      BasicOCSPResp basic, List<X509Certificate> chain, int index, Instant at) throws Exception {
     X509Certificate issuer = chain.get(index + 1);
     X509CertificateHolder[] certs = basic.getCerts();
-    X509Certificate signer = certs.length == 0 ? issuer
-        : new JcaX509CertificateConverter().getCertificate(certs[0]);
+    X509Certificate signer =
+        certs.length == 0 ? issuer : new JcaX509CertificateConverter().getCertificate(certs[0]);
     boolean delegated = !CertChainValidator.sameCertificate(signer, issuer);
     if (delegated) {
       X509Certificate authority = null;
@@ -275,7 +348,8 @@ public final class OcspChecker implements RevocationChecker {
         }
       }
       if (authority == null) {
-        return "responder certificate " + signer.getSubjectX500Principal().getName()
+        return "responder certificate "
+            + signer.getSubjectX500Principal().getName()
             + " is not issued by the certificate's issuer chain (wrong signer)";
       }
       List<String> eku;
@@ -285,40 +359,65 @@ public final class OcspChecker implements RevocationChecker {
         eku = null;
       }
       if (eku == null || !eku.contains(KeyPurposeId.id_kp_OCSPSigning.getId())) {
-        return "responder certificate " + signer.getSubjectX500Principal().getName() + " lacks id-kp-OCSPSigning";
+        return "responder certificate "
+            + signer.getSubjectX500Principal().getName()
+            + " lacks id-kp-OCSPSigning";
       }
-      if (at.isBefore(signer.getNotBefore().toInstant()) || at.isAfter(signer.getNotAfter().toInstant())) {
-        return "responder certificate " + signer.getSubjectX500Principal().getName() + " is not valid at " + at;
+      if (at.isBefore(signer.getNotBefore().toInstant())
+          || at.isAfter(signer.getNotAfter().toInstant())) {
+        return "responder certificate "
+            + signer.getSubjectX500Principal().getName()
+            + " is not valid at "
+            + at;
       }
     }
-    boolean valid = basic.isSignatureValid(new JcaContentVerifierProviderBuilder()
-        .setProvider(CertChainValidator.BC).build(signer.getPublicKey()));
+    boolean valid =
+        basic.isSignatureValid(
+            new JcaContentVerifierProviderBuilder()
+                .setProvider(CertChainValidator.BC)
+                .build(signer.getPublicKey()));
     if (!valid) {
-      return "response signature does not verify with " + (delegated ? "responder certificate " : "issuer ")
-          + signer.getSubjectX500Principal().getName() + " (wrong signer)";
+      return "response signature does not verify with "
+          + (delegated ? "responder certificate " : "issuer ")
+          + signer.getSubjectX500Principal().getName()
+          + " (wrong signer)";
     }
     return null;
   }
 
   private static DigestCalculator sha384() throws Exception {
-    return new JcaDigestCalculatorProviderBuilder().setProvider(CertChainValidator.BC).build()
+    return new JcaDigestCalculatorProviderBuilder()
+        .setProvider(CertChainValidator.BC)
+        .build()
         .get(new AlgorithmIdentifier(NISTObjectIdentifiers.id_sha384));
   }
 
   private static String cacheKey(CertificateID id) {
-    return java.util.HexFormat.of().formatHex(id.getIssuerNameHash()) + ":"
-        + java.util.HexFormat.of().formatHex(id.getIssuerKeyHash()) + ":" + id.getSerialNumber().toString(16);
+    return java.util.HexFormat.of().formatHex(id.getIssuerNameHash())
+        + ":"
+        + java.util.HexFormat.of().formatHex(id.getIssuerKeyHash())
+        + ":"
+        + id.getSerialNumber().toString(16);
   }
 
-  /** POST over {@link HttpClient}; non-200 answers and oversized bodies are I/O errors (responder unavailable). */
+  /**
+   * POST over {@link HttpClient}; non-200 answers and oversized bodies are I/O errors (responder
+   * unavailable).
+   */
   public static Transport httpTransport(Duration timeout) {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+    HttpClient client =
+        HttpClient.newBuilder()
+            .connectTimeout(timeout)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
     return (uri, body) -> {
-      HttpRequest req = HttpRequest.newBuilder(uri).timeout(timeout)
-          .header("Content-Type", "application/ocsp-request")
-          .header("Accept", "application/ocsp-response")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+      HttpRequest req =
+          HttpRequest.newBuilder(uri)
+              .timeout(timeout)
+              .header("Content-Type", "application/ocsp-request")
+              .header("Accept", "application/ocsp-response")
+              .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+              .build();
       HttpResponse<InputStream> resp;
       try {
         resp = client.send(req, HttpResponse.BodyHandlers.ofInputStream());

@@ -16,9 +16,15 @@ public record OcspResult(OcspChecker.Mode mode, List<CertStatus> certificates) {
     GOOD,
     REVOKED,
     UNKNOWN,
-    /** The responder could not be reached or answered tryLater/internalError. Accepted only in GRACE mode. */
+    /**
+     * The responder could not be reached or answered tryLater/internalError. Accepted only in GRACE
+     * mode.
+     */
     UNAVAILABLE,
-    /** A response arrived but failed a check: signature, signer authorization, nonce, cert id, staleness. */
+    /**
+     * A response arrived but failed a check: signature, signer authorization, nonce, cert id,
+     * staleness.
+     */
     INVALID_RESPONSE,
     /** Revocation checking is disabled. */
     SKIPPED
@@ -37,8 +43,10 @@ public record OcspResult(OcspChecker.Mode mode, List<CertStatus> certificates) {
   /** Whether the checked certificates are acceptable under {@link #mode()}. */
   public boolean ok() {
     for (CertStatus c : certificates) {
-      boolean fine = c.status() == Status.GOOD || c.status() == Status.SKIPPED
-          || (c.status() == Status.UNAVAILABLE && mode == OcspChecker.Mode.GRACE);
+      boolean fine =
+          c.status() == Status.GOOD
+              || c.status() == Status.SKIPPED
+              || (c.status() == Status.UNAVAILABLE && mode == OcspChecker.Mode.GRACE);
       if (!fine) {
         return false;
       }
@@ -46,9 +54,13 @@ public record OcspResult(OcspChecker.Mode mode, List<CertStatus> certificates) {
     return true;
   }
 
-  /** Whether every certificate was positively confirmed good (what {@link GpuEvidencePolicy#ocspRequired()} asks for). */
+  /**
+   * Whether every certificate was positively confirmed good (what {@link
+   * GpuEvidencePolicy#ocspRequired()} asks for).
+   */
   public boolean allGood() {
-    return mode != OcspChecker.Mode.DISABLED && !certificates.isEmpty()
+    return mode != OcspChecker.Mode.DISABLED
+        && !certificates.isEmpty()
         && certificates.stream().allMatch(c -> c.status() == Status.GOOD);
   }
 

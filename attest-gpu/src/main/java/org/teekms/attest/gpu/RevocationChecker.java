@@ -9,7 +9,10 @@ import java.util.List;
 public interface RevocationChecker {
   OcspResult check(List<X509Certificate> chain, int from, int to, Instant at);
 
-  /** No revocation checking: results say SKIPPED, and a policy with {@code ocspRequired} will refuse them. */
+  /**
+   * No revocation checking: results say SKIPPED, and a policy with {@code ocspRequired} will refuse
+   * them.
+   */
   static RevocationChecker disabled() {
     return (chain, from, to, at) -> OcspResult.skipped();
   }

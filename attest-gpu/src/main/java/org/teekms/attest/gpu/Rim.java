@@ -3,8 +3,9 @@ package org.teekms.attest.gpu;
 import java.util.List;
 
 /**
- * A reference integrity manifest (SWID tag) whose XML signature and signer chain signatures were verified by
- * {@link RimVerifier}. What stays time-dependent is {@link CertChainValidator.VerifiedChain#checkValidAt}.
+ * A reference integrity manifest (SWID tag) whose XML signature and signer chain signatures were
+ * verified by {@link RimVerifier}. What stays time-dependent is {@link
+ * CertChainValidator.VerifiedChain#checkValidAt}.
  *
  * @param name where it came from (file name), for messages
  * @param kind driver or VBIOS, from the format of {@code colloquialVersion}
@@ -12,16 +13,27 @@ import java.util.List;
  * @param version {@code Meta/@colloquialVersion}, lower-cased
  * @param measurements every golden measurement, active or not, by 0-based index
  */
-public record Rim(String name, Kind kind, String product, String version, List<GoldenMeasurement> measurements,
+public record Rim(
+    String name,
+    Kind kind,
+    String product,
+    String version,
+    List<GoldenMeasurement> measurements,
     CertChainValidator.VerifiedChain signerChain) {
 
-  public enum Kind { DRIVER, VBIOS }
+  public enum Kind {
+    DRIVER,
+    VBIOS
+  }
 
   public Rim {
     measurements = List.copyOf(measurements);
   }
 
-  /** One {@code Resource[@type="Measurement"]}: 0-based {@code index}, and the accepted values ("alternatives"). */
+  /**
+   * One {@code Resource[@type="Measurement"]}: 0-based {@code index}, and the accepted values
+   * ("alternatives").
+   */
   public record GoldenMeasurement(int index, boolean active, int size, List<byte[]> alternatives) {
     public GoldenMeasurement {
       alternatives = alternatives.stream().map(byte[]::clone).toList();
@@ -34,7 +46,10 @@ public record Rim(String name, Kind kind, String product, String version, List<G
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof GoldenMeasurement g && index == g.index && active == g.active && size == g.size
+      return o instanceof GoldenMeasurement g
+          && index == g.index
+          && active == g.active
+          && size == g.size
           && java.util.Arrays.deepEquals(alternatives.toArray(), g.alternatives.toArray());
     }
 

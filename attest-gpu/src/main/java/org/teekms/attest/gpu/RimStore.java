@@ -1,9 +1,9 @@
 package org.teekms.attest.gpu;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import static org.teekms.attest.gpu.GpuAttestationException.Reason.RIM_INVALID;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,16 +19,20 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * A local directory of RIMs ({@code *.swidtag} / {@code *.xml}), loaded and signature-checked once against the RIM
- * root. Selection for a report:
+ * A local directory of RIMs ({@code *.swidtag} / {@code *.xml}), loaded and signature-checked once
+ * against the RIM root. Selection for a report:
+ *
  * <ul>
- *   <li>driver RIM: the valid driver-kind RIM whose {@code colloquialVersion} equals the report's driver version;</li>
- *   <li>VBIOS RIM: the valid VBIOS-kind RIM whose {@code colloquialVersion} equals the report's VBIOS version and whose
- *       file name starts with {@code <PROJECT>_<PROJECT_SKU>_<CHIP_SKU>_<VBIOS without dots>} (NVIDIA's naming; the
- *       board identity is not inside the RIM), case-insensitively.</li>
+ *   <li>driver RIM: the valid driver-kind RIM whose {@code colloquialVersion} equals the report's
+ *       driver version;
+ *   <li>VBIOS RIM: the valid VBIOS-kind RIM whose {@code colloquialVersion} equals the report's
+ *       VBIOS version and whose file name starts with {@code
+ *       <PROJECT>_<PROJECT_SKU>_<CHIP_SKU>_<VBIOS without dots>} (NVIDIA's naming; the board
+ *       identity is not inside the RIM), case-insensitively.
  * </ul>
- * Two candidates for the same slot are an error (fail closed rather than pick one); so is a RIM whose signer chain is
- * not valid at the verification time.
+ *
+ * Two candidates for the same slot are an error (fail closed rather than pick one); so is a RIM
+ * whose signer chain is not valid at the verification time.
  */
 public final class RimStore {
   public static final int MAX_FILES = 10_000;
@@ -47,8 +51,13 @@ public final class RimStore {
   private final X509Certificate rimRoot;
   private final Cache<String, Rim> fetched;
 
-  private RimStore(Path directory, List<Rim> rims, Map<String, String> rejected, Fetcher fetcher,
-      X509Certificate rimRoot, int cacheSize) {
+  private RimStore(
+      Path directory,
+      List<Rim> rims,
+      Map<String, String> rejected,
+      Fetcher fetcher,
+      X509Certificate rimRoot,
+      int cacheSize) {
     this.directory = directory;
     this.rims = List.copyOf(rims);
     this.rejected = Map.copyOf(rejected);
@@ -63,25 +72,39 @@ public final class RimStore {
 
   /**
    * This store, falling back to {@code fetcher} for a RIM it lacks: fetched by NVIDIA RIM id
-   * ({@code NV_GPU_DRIVER_GH100_<driver>}, {@code NV_GPU_VBIOS_<project>_<sku>_<chip sku>_<vbios>}), signature-checked
-   * against {@code rimRoot} like a file, and kept (at most {@code cacheSize}, least recently used dropped).
+   * ({@code NV_GPU_DRIVER_GH100_<driver>}, {@code NV_GPU_VBIOS_<project>_<sku>_<chip
+   * sku>_<vbios>}), signature-checked against {@code rimRoot} like a file, and kept (at most {@code
+   * cacheSize}, least recently used dropped).
    */
   public RimStore withService(Fetcher fetcher, X509Certificate rimRoot, int cacheSize) {
     if (cacheSize < 1) {
       throw new IllegalArgumentException("RIM cache size must be positive");
     }
-    return new RimStore(directory, rims, rejected, Objects.requireNonNull(fetcher, "fetcher"),
-        Objects.requireNonNull(rimRoot, "rimRoot"), cacheSize);
+    return new RimStore(
+        directory,
+        rims,
+        rejected,
+        Objects.requireNonNull(fetcher, "fetcher"),
+        Objects.requireNonNull(rimRoot, "rimRoot"),
+        cacheSize);
   }
 
-  /** Loads every RIM file in {@code directory} (not recursive); files that fail verification are remembered as rejected. */
+  /**
+   * Loads every RIM file in {@code directory} (not recursive); files that fail verification are
+   * remembered as rejected.
+   */
   public static RimStore load(Path directory, X509Certificate rimRoot) throws IOException {
     List<Path> files;
     try (Stream<Path> s = Files.list(directory)) {
-      files = s.filter(p -> {
-        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        return Files.isRegularFile(p) && (n.endsWith(".swidtag") || n.endsWith(".xml"));
-      }).sorted().limit(MAX_FILES + 1L).toList();
+      files =
+          s.filter(
+                  p -> {
+                    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+                    return Files.isRegularFile(p) && (n.endsWith(".swidtag") || n.endsWith(".xml"));
+                  })
+              .sorted()
+              .limit(MAX_FILES + 1L)
+              .toList();
     }
     if (files.size() > MAX_FILES) {
       throw new IOException("RIM store " + directory + " has more than " + MAX_FILES + " files");
@@ -120,35 +143,62 @@ public final class RimStore {
   /** The driver RIM for this report, valid at {@code at}. */
   public Rim driverRim(HopperReport report, Instant at) throws GpuAttestationException {
     String version = report.driverVersion().toLowerCase(Locale.ROOT);
-    return pick(Rim.Kind.DRIVER, version, null, "driver " + version, at, "NV_GPU_DRIVER_GH100_" + report.driverVersion());
+    return pick(
+        Rim.Kind.DRIVER,
+        version,
+        null,
+        "driver " + version,
+        at,
+        "NV_GPU_DRIVER_GH100_" + report.driverVersion());
   }
 
   /** The VBIOS RIM for this report's board and VBIOS version, valid at {@code at}. */
   public Rim vbiosRim(HopperReport report, Instant at) throws GpuAttestationException {
     String version = report.vbiosVersion().toLowerCase(Locale.ROOT);
-    String prefix = (report.project().orElse("") + "_" + report.projectSku().orElse("") + "_"
-        + report.chipSku().orElse("") + "_" + version.replace(".", "")).toLowerCase(Locale.ROOT);
-    return pick(Rim.Kind.VBIOS, version, prefix, "VBIOS " + version + " (" + prefix.toUpperCase(Locale.ROOT) + "_*)", at,
+    String prefix =
+        (report.project().orElse("")
+                + "_"
+                + report.projectSku().orElse("")
+                + "_"
+                + report.chipSku().orElse("")
+                + "_"
+                + version.replace(".", ""))
+            .toLowerCase(Locale.ROOT);
+    return pick(
+        Rim.Kind.VBIOS,
+        version,
+        prefix,
+        "VBIOS " + version + " (" + prefix.toUpperCase(Locale.ROOT) + "_*)",
+        at,
         "NV_GPU_VBIOS_" + prefix.toUpperCase(Locale.ROOT));
   }
 
-  private Rim pick(Rim.Kind kind, String version, String filePrefix, String what, Instant at, String rimId)
+  private Rim pick(
+      Rim.Kind kind, String version, String filePrefix, String what, Instant at, String rimId)
       throws GpuAttestationException {
-    List<Rim> candidates = rims.stream()
-        .filter(r -> r.kind() == kind && r.version().equals(version))
-        .filter(r -> filePrefix == null || r.name().toLowerCase(Locale.ROOT).startsWith(filePrefix))
-        .toList();
+    List<Rim> candidates =
+        rims.stream()
+            .filter(r -> r.kind() == kind && r.version().equals(version))
+            .filter(
+                r -> filePrefix == null || r.name().toLowerCase(Locale.ROOT).startsWith(filePrefix))
+            .toList();
     if (candidates.isEmpty() && fetcher != null) {
       candidates = fetch(kind, version, rimId, what).map(List::of).orElse(List.of());
     }
     if (candidates.isEmpty()) {
-      throw new GpuAttestationException(RIM_INVALID, "no valid RIM for " + what + " in "
-          + (directory == null ? "the RIM store" : directory) + (fetcher == null ? "" : " or the RIM service (id "
-          + rimId + ")") + (rejected.isEmpty() ? "" : "; rejected files: " + rejected));
+      throw new GpuAttestationException(
+          RIM_INVALID,
+          "no valid RIM for "
+              + what
+              + " in "
+              + (directory == null ? "the RIM store" : directory)
+              + (fetcher == null ? "" : " or the RIM service (id " + rimId + ")")
+              + (rejected.isEmpty() ? "" : "; rejected files: " + rejected));
     }
     if (candidates.size() > 1) {
-      throw new GpuAttestationException(RIM_INVALID, "ambiguous RIMs for " + what + ": "
-          + candidates.stream().map(Rim::name).toList());
+      throw new GpuAttestationException(
+          RIM_INVALID,
+          "ambiguous RIMs for " + what + ": " + candidates.stream().map(Rim::name).toList());
     }
     Rim rim = candidates.get(0);
     try {
@@ -160,7 +210,8 @@ public final class RimStore {
   }
 
   /** A fetched RIM by id (cached once it verified), or empty when the service has none. */
-  private Optional<Rim> fetch(Rim.Kind kind, String version, String rimId, String what) throws GpuAttestationException {
+  private Optional<Rim> fetch(Rim.Kind kind, String version, String rimId, String what)
+      throws GpuAttestationException {
     Rim cached = fetched.getIfPresent(rimId);
     if (cached != null) {
       return Optional.of(cached);
@@ -170,18 +221,28 @@ public final class RimStore {
       return Optional.empty();
     }
     if (xml.get().length > RimVerifier.MAX_RIM_BYTES) {
-      throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is larger than "
-          + RimVerifier.MAX_RIM_BYTES + " bytes");
+      throw new GpuAttestationException(
+          RIM_INVALID,
+          "fetched RIM " + rimId + " is larger than " + RimVerifier.MAX_RIM_BYTES + " bytes");
     }
     Rim rim = RimVerifier.verify(xml.get(), rimRoot, rimId);
-    // The service answers some ids of one chip with another chip's validly signed manifest: check the product too.
+    // The service answers some ids of one chip with another chip's validly signed manifest: check
+    // the product too.
     if (!"GH100".equalsIgnoreCase(rim.product())) {
-      throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is for product " + rim.product()
-          + ", not GH100");
+      throw new GpuAttestationException(
+          RIM_INVALID, "fetched RIM " + rimId + " is for product " + rim.product() + ", not GH100");
     }
     if (rim.kind() != kind || !rim.version().equals(version)) {
-      throw new GpuAttestationException(RIM_INVALID, "fetched RIM " + rimId + " is a " + rim.kind() + " RIM for "
-          + rim.version() + ", not for " + what);
+      throw new GpuAttestationException(
+          RIM_INVALID,
+          "fetched RIM "
+              + rimId
+              + " is a "
+              + rim.kind()
+              + " RIM for "
+              + rim.version()
+              + ", not for "
+              + what);
     }
     fetched.put(rimId, rim);
     return Optional.of(rim);

@@ -11,13 +11,13 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 import javax.xml.XMLConstants;
+import javax.xml.crypto.KeySelector;
 import javax.xml.crypto.dsig.CanonicalizationMethod;
 import javax.xml.crypto.dsig.Reference;
 import javax.xml.crypto.dsig.Transform;
 import javax.xml.crypto.dsig.XMLSignature;
 import javax.xml.crypto.dsig.XMLSignatureFactory;
 import javax.xml.crypto.dsig.dom.DOMValidateContext;
-import javax.xml.crypto.KeySelector;
 import javax.xml.crypto.dsig.keyinfo.X509Data;
 import javax.xml.parsers.DocumentBuilder;
 import javax.xml.parsers.DocumentBuilderFactory;
@@ -27,12 +27,12 @@ import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 
 /**
- * Verifies and parses NVIDIA RIMs: ISO/IEC 19770-2 SWID tags with an enveloped XML-DSig signature (ECDSA, SHA-2)
- * whose KeyInfo carries the signer chain. Uses the JDK's {@code javax.xml.crypto} with secure validation, and a DOM
- * parser with DTDs, external entities and XInclude disabled. The signature must cover the whole document
- * ({@code Reference URI=""}, enveloped transform) and be the only signature, so the measurements read afterwards are
- * exactly the signed ones. The last embedded certificate is dropped when it is a root: trust comes only from the
- * configured RIM root.
+ * Verifies and parses NVIDIA RIMs: ISO/IEC 19770-2 SWID tags with an enveloped XML-DSig signature
+ * (ECDSA, SHA-2) whose KeyInfo carries the signer chain. Uses the JDK's {@code javax.xml.crypto}
+ * with secure validation, and a DOM parser with DTDs, external entities and XInclude disabled. The
+ * signature must cover the whole document ({@code Reference URI=""}, enveloped transform) and be
+ * the only signature, so the measurements read afterwards are exactly the signed ones. The last
+ * embedded certificate is dropped when it is a root: trust comes only from the configured RIM root.
  */
 public final class RimVerifier {
   public static final String SWID_NS = "http://standards.iso.org/iso/19770/-2/2015/schema.xsd";
@@ -40,39 +40,50 @@ public final class RimVerifier {
   public static final int MAX_RIM_BYTES = 1024 * 1024;
   private static final int MAX_ALTERNATIVES = 16;
   private static final int MAX_INDEX = 255;
-  private static final Set<String> SIGNATURE_METHODS = Set.of(
-      "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
-      "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
-      "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512");
-  private static final Set<String> DIGEST_METHODS = Set.of(
-      "http://www.w3.org/2001/04/xmlenc#sha256",
-      "http://www.w3.org/2001/04/xmldsig-more#sha384",
-      "http://www.w3.org/2001/04/xmlenc#sha512");
-  private static final Set<String> TRANSFORMS = Set.of(
-      Transform.ENVELOPED, CanonicalizationMethod.INCLUSIVE, CanonicalizationMethod.INCLUSIVE_11,
-      CanonicalizationMethod.EXCLUSIVE);
+  private static final Set<String> SIGNATURE_METHODS =
+      Set.of(
+          "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+          "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+          "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512");
+  private static final Set<String> DIGEST_METHODS =
+      Set.of(
+          "http://www.w3.org/2001/04/xmlenc#sha256",
+          "http://www.w3.org/2001/04/xmldsig-more#sha384",
+          "http://www.w3.org/2001/04/xmlenc#sha512");
+  private static final Set<String> TRANSFORMS =
+      Set.of(
+          Transform.ENVELOPED,
+          CanonicalizationMethod.INCLUSIVE,
+          CanonicalizationMethod.INCLUSIVE_11,
+          CanonicalizationMethod.EXCLUSIVE);
   private static final Pattern VBIOS_VERSION = Pattern.compile("[0-9a-f]{2}(\\.[0-9a-f]{2}){4}");
   private static final Pattern DRIVER_VERSION = Pattern.compile("[0-9]{1,4}(\\.[0-9]{1,4}){1,3}");
 
   private static final DocumentBuilderFactory DOCUMENTS = secureFactory();
   private static final XMLSignatureFactory SIGNATURES = XMLSignatureFactory.getInstance("DOM");
 
-  private static final KeySelector NO_KEY = new KeySelector() {
-    @Override
-    public javax.xml.crypto.KeySelectorResult select(javax.xml.crypto.dsig.keyinfo.KeyInfo keyInfo, Purpose purpose,
-        javax.xml.crypto.AlgorithmMethod method, javax.xml.crypto.XMLCryptoContext context)
-        throws javax.xml.crypto.KeySelectorException {
-      throw new javax.xml.crypto.KeySelectorException("no key selected yet");
-    }
-  };
+  private static final KeySelector NO_KEY =
+      new KeySelector() {
+        @Override
+        public javax.xml.crypto.KeySelectorResult select(
+            javax.xml.crypto.dsig.keyinfo.KeyInfo keyInfo,
+            Purpose purpose,
+            javax.xml.crypto.AlgorithmMethod method,
+            javax.xml.crypto.XMLCryptoContext context)
+            throws javax.xml.crypto.KeySelectorException {
+          throw new javax.xml.crypto.KeySelectorException("no key selected yet");
+        }
+      };
 
   private RimVerifier() {}
 
   /**
-   * Parses {@code xml}, checks its XML signature with the leaf of the embedded chain and that chain's signatures up
-   * to {@code rimRoot}. Validity at a time is left to the caller ({@link Rim#signerChain()}).
+   * Parses {@code xml}, checks its XML signature with the leaf of the embedded chain and that
+   * chain's signatures up to {@code rimRoot}. Validity at a time is left to the caller ({@link
+   * Rim#signerChain()}).
    */
-  public static Rim verify(byte[] xml, X509Certificate rimRoot, String name) throws GpuAttestationException {
+  public static Rim verify(byte[] xml, X509Certificate rimRoot, String name)
+      throws GpuAttestationException {
     if (xml.length > MAX_RIM_BYTES) {
       throw invalid(name, "is " + xml.length + " bytes (limit " + MAX_RIM_BYTES + ")");
     }
@@ -88,11 +99,13 @@ public final class RimVerifier {
       throw invalid(name, "is not well-formed XML (or uses a DTD/entity): " + e.getMessage());
     }
     Element root = doc.getDocumentElement();
-    if (!SWID_NS.equals(root.getNamespaceURI()) || !"SoftwareIdentity".equals(root.getLocalName())) {
+    if (!SWID_NS.equals(root.getNamespaceURI())
+        || !"SoftwareIdentity".equals(root.getLocalName())) {
       throw invalid(name, "root element is not a SWID SoftwareIdentity");
     }
     List<X509Certificate> signers = verifySignature(doc, root, name);
-    if (signers.size() > 1 && CertChainValidator.sameCertificate(signers.get(signers.size() - 1), rimRoot)) {
+    if (signers.size() > 1
+        && CertChainValidator.sameCertificate(signers.get(signers.size() - 1), rimRoot)) {
       signers = signers.subList(0, signers.size() - 1);
     } else if (signers.size() > 1 && isSelfSigned(signers.get(signers.size() - 1))) {
       // An embedded root other than ours: drop it, the chain must then link to the configured root.
@@ -124,7 +137,8 @@ public final class RimVerifier {
       XMLSignature signature = SIGNATURES.unmarshalXMLSignature(ctx);
       String method = signature.getSignedInfo().getSignatureMethod().getAlgorithm();
       if (!SIGNATURE_METHODS.contains(method)) {
-        throw invalid(name, "uses signature method " + method + " (only ECDSA with SHA-2 is accepted)");
+        throw invalid(
+            name, "uses signature method " + method + " (only ECDSA with SHA-2 is accepted)");
       }
       List<?> refs = signature.getSignedInfo().getReferences();
       if (refs.size() != 1) {
@@ -132,7 +146,9 @@ public final class RimVerifier {
       }
       Reference ref = (Reference) refs.get(0);
       if (!"".equals(ref.getURI())) {
-        throw invalid(name, "signature reference URI is '" + ref.getURI() + "', expected \"\" (whole document)");
+        throw invalid(
+            name,
+            "signature reference URI is '" + ref.getURI() + "', expected \"\" (whole document)");
       }
       if (!DIGEST_METHODS.contains(ref.getDigestMethod().getAlgorithm())) {
         throw invalid(name, "uses digest " + ref.getDigestMethod().getAlgorithm());
@@ -163,14 +179,20 @@ public final class RimVerifier {
       if (certs.isEmpty() || certs.size() > CertChainValidator.MAX_CHAIN_LENGTH) {
         throw invalid(name, "KeyInfo carries " + certs.size() + " certificates");
       }
-      DOMValidateContext check = new DOMValidateContext(
-          KeySelector.singletonKeySelector(certs.get(0).getPublicKey()), sigElement);
+      DOMValidateContext check =
+          new DOMValidateContext(
+              KeySelector.singletonKeySelector(certs.get(0).getPublicKey()), sigElement);
       check.setProperty("org.jcp.xml.dsig.secureValidation", Boolean.TRUE);
       if (!signature.validate(check)) {
         boolean sigOk = signature.getSignatureValue().validate(check);
         boolean refOk = ref.validate(check);
-        throw invalid(name, "XML signature does not verify (signature value " + (sigOk ? "ok" : "bad")
-            + ", document digest " + (refOk ? "ok" : "bad") + ")");
+        throw invalid(
+            name,
+            "XML signature does not verify (signature value "
+                + (sigOk ? "ok" : "bad")
+                + ", document digest "
+                + (refOk ? "ok" : "bad")
+                + ")");
       }
       return certs;
     } catch (GpuAttestationException e) {
@@ -191,7 +213,8 @@ public final class RimVerifier {
     } else if (DRIVER_VERSION.matcher(version).matches()) {
       kind = Rim.Kind.DRIVER;
     } else {
-      throw invalid(name, "colloquialVersion '" + version + "' is neither a driver nor a VBIOS version");
+      throw invalid(
+          name, "colloquialVersion '" + version + "' is neither a driver nor a VBIOS version");
     }
     Element payload = single(root, "Payload", name);
     List<Rim.GoldenMeasurement> measurements = new ArrayList<>();
@@ -215,7 +238,15 @@ public final class RimVerifier {
       List<byte[]> values = new ArrayList<>(alternatives);
       for (int a = 0; a < alternatives; a++) {
         if (!r.hasAttributeNS(SHA384_NS, "Hash" + a)) {
-          throw invalid(name, "measurement " + index + " lacks Hash" + a + " of its " + alternatives + " alternatives");
+          throw invalid(
+              name,
+              "measurement "
+                  + index
+                  + " lacks Hash"
+                  + a
+                  + " of its "
+                  + alternatives
+                  + " alternatives");
         }
         String hex = r.getAttributeNS(SHA384_NS, "Hash" + a);
         byte[] value;
@@ -225,11 +256,21 @@ public final class RimVerifier {
           throw invalid(name, "measurement " + index + " Hash" + a + " is not hex");
         }
         if (value.length != size) {
-          throw invalid(name, "measurement " + index + " Hash" + a + " is " + value.length + " bytes, size says " + size);
+          throw invalid(
+              name,
+              "measurement "
+                  + index
+                  + " Hash"
+                  + a
+                  + " is "
+                  + value.length
+                  + " bytes, size says "
+                  + size);
         }
         values.add(value);
       }
-      measurements.add(new Rim.GoldenMeasurement(index, active.equalsIgnoreCase("true"), size, values));
+      measurements.add(
+          new Rim.GoldenMeasurement(index, active.equalsIgnoreCase("true"), size, values));
     }
     if (measurements.isEmpty()) {
       throw invalid(name, "has no measurements");
@@ -237,7 +278,8 @@ public final class RimVerifier {
     return new Rim(name, kind, product, version, measurements, chain);
   }
 
-  private static Element single(Element root, String localName, String name) throws GpuAttestationException {
+  private static Element single(Element root, String localName, String name)
+      throws GpuAttestationException {
     NodeList list = root.getElementsByTagNameNS(SWID_NS, localName);
     if (list.getLength() != 1) {
       throw invalid(name, "has " + list.getLength() + " " + localName + " elements, expected 1");
@@ -245,7 +287,8 @@ public final class RimVerifier {
     return (Element) list.item(0);
   }
 
-  private static int intAttr(Element e, String attr, int min, int max, String name) throws GpuAttestationException {
+  private static int intAttr(Element e, String attr, int min, int max, String name)
+      throws GpuAttestationException {
     String v = e.getAttribute(attr);
     try {
       int i = Integer.parseInt(v);
@@ -255,7 +298,8 @@ public final class RimVerifier {
     } catch (NumberFormatException ignored) {
       // reported below
     }
-    throw invalid(name, "attribute " + attr + "='" + v + "' is not an integer in " + min + ".." + max);
+    throw invalid(
+        name, "attribute " + attr + "='" + v + "' is not an integer in " + min + ".." + max);
   }
 
   private static boolean isSelfSigned(X509Certificate c) {

@@ -12,13 +12,19 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The evidence container and the nonce derivation, with the test vectors of docs/gpu-attestation.md. */
+/**
+ * The evidence container and the nonce derivation, with the test vectors of
+ * docs/gpu-attestation.md.
+ */
 class GpuEvidenceTest {
   private static final HexFormat HEX = HexFormat.of();
 
   static GpuEvidence evidence2023() throws Exception {
-    return new GpuEvidence(GpuArchitecture.HOPPER,
-        List.of(new GpuEvidence.Device(GpuFixtures.report2023(), GpuFixtures.der(GpuFixtures.chain2023()))));
+    return new GpuEvidence(
+        GpuArchitecture.HOPPER,
+        List.of(
+            new GpuEvidence.Device(
+                GpuFixtures.report2023(), GpuFixtures.der(GpuFixtures.chain2023()))));
   }
 
   @Test
@@ -27,9 +33,11 @@ class GpuEvidenceTest {
     byte[] der = e.encode();
     assertEquals(7460, der.length);
     assertEquals("30821d200201010c06484f5050455230", HEX.formatHex(der, 0, 16));
-    assertEquals("975a8b4e8968c6ae43fee7cfeef69afbf30aab9d084dce15baec0980b183dd6858b0b145727ec3d27e3015a8ce7b5a80",
+    assertEquals(
+        "975a8b4e8968c6ae43fee7cfeef69afbf30aab9d084dce15baec0980b183dd6858b0b145727ec3d27e3015a8ce7b5a80",
         HEX.formatHex(e.sha384()));
-    assertEquals("a7157997dc1c726cfacfc04711d24ce0d7450cc916120880c66b08c9f3cb975d6d742979d253abcee4ab79b33bb7997a",
+    assertEquals(
+        "a7157997dc1c726cfacfc04711d24ce0d7450cc916120880c66b08c9f3cb975d6d742979d253abcee4ab79b33bb7997a",
         HEX.formatHex(e.rtmr3EventDigest()));
     GpuEvidence back = GpuEvidence.decode(der);
     assertEquals(e, back);
@@ -40,17 +48,25 @@ class GpuEvidenceTest {
   void nonceTestVectors() throws Exception {
     byte[] spki = GpuFixtures.chain2023().get(0).getPublicKey().getEncoded();
     assertEquals(120, spki.length);
-    assertEquals("63d4929f3f7be5dcbfdddb9d73dd128e8ef8056416badc9482afc8e55880263c", HEX.formatHex(GpuNonce.forSpki(spki)));
-    byte[] p256 = HEX.parseHex("3059301306072a8648ce3d020106082a8648ce3d03010703420004" + "11".repeat(64));
-    assertEquals("7314ca5fa8ab27292810572dd0846f59c172c81534eeac44a87c60db6c6d35a4", HEX.formatHex(GpuNonce.forSpki(p256)));
+    assertEquals(
+        "63d4929f3f7be5dcbfdddb9d73dd128e8ef8056416badc9482afc8e55880263c",
+        HEX.formatHex(GpuNonce.forSpki(spki)));
+    byte[] p256 =
+        HEX.parseHex("3059301306072a8648ce3d020106082a8648ce3d03010703420004" + "11".repeat(64));
+    assertEquals(
+        "7314ca5fa8ab27292810572dd0846f59c172c81534eeac44a87c60db6c6d35a4",
+        HEX.formatHex(GpuNonce.forSpki(p256)));
     assertThrows(IllegalArgumentException.class, () -> GpuNonce.forSpki(new byte[0]));
   }
 
   @Test
   void decodedEvidenceVerifiesWithTheVerifier() throws Exception {
     GpuEvidence back = GpuEvidence.decode(evidence2023().encode());
-    List<GpuResult> results = GpuEvidenceVerifier.nvidia().revocation(RevocationChecker.disabled()).build()
-        .verify(back, GpuFixtures.NONCE_2023, GpuFixtures.RIM_TIME);
+    List<GpuResult> results =
+        GpuEvidenceVerifier.nvidia()
+            .revocation(RevocationChecker.disabled())
+            .build()
+            .verify(back, GpuFixtures.NONCE_2023, GpuFixtures.RIM_TIME);
     assertTrue(results.get(0).valid(), results.get(0)::error);
   }
 
@@ -77,12 +93,24 @@ class GpuEvidenceTest {
     byte[] report = GpuFixtures.report2023();
     List<byte[]> chain = GpuFixtures.der(GpuFixtures.chain2023());
     GpuEvidence.Device d = new GpuEvidence.Device(report, chain);
-    assertThrows(IllegalArgumentException.class, () -> new GpuEvidence(GpuArchitecture.HOPPER, List.of()));
-    assertThrows(IllegalArgumentException.class, () -> new GpuEvidence(GpuArchitecture.HOPPER,
-        java.util.Collections.nCopies(GpuEvidence.MAX_GPUS + 1, d)));
-    assertThrows(IllegalArgumentException.class, () -> new GpuEvidence(GpuArchitecture.HOPPER,
-        List.of(new GpuEvidence.Device(new byte[HopperReportParser.MAX_REPORT_BYTES + 1], chain))));
-    GpuEvidence eight = new GpuEvidence(GpuArchitecture.HOPPER, java.util.Collections.nCopies(8, d));
+    assertThrows(
+        IllegalArgumentException.class, () -> new GpuEvidence(GpuArchitecture.HOPPER, List.of()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new GpuEvidence(
+                GpuArchitecture.HOPPER,
+                java.util.Collections.nCopies(GpuEvidence.MAX_GPUS + 1, d)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new GpuEvidence(
+                GpuArchitecture.HOPPER,
+                List.of(
+                    new GpuEvidence.Device(
+                        new byte[HopperReportParser.MAX_REPORT_BYTES + 1], chain))));
+    GpuEvidence eight =
+        new GpuEvidence(GpuArchitecture.HOPPER, java.util.Collections.nCopies(8, d));
     assertEquals(eight, GpuEvidence.decode(eight.encode()));
   }
 
@@ -90,7 +118,8 @@ class GpuEvidenceTest {
   void seededRandomMutationsNeverThrowUnchecked() throws Exception {
     byte[] der = evidence2023().encode();
     Random random = new Random(Long.getLong("teekms.test.seed", 42));
-    GpuEvidenceVerifier verifier = GpuEvidenceVerifier.nvidia().revocation(RevocationChecker.disabled()).build();
+    GpuEvidenceVerifier verifier =
+        GpuEvidenceVerifier.nvidia().revocation(RevocationChecker.disabled()).build();
     for (int i = 0; i < 3000; i++) {
       byte[] m = der.clone();
       if (random.nextBoolean()) {
@@ -101,7 +130,8 @@ class GpuEvidenceTest {
       }
       try {
         GpuEvidence decoded = GpuEvidence.decode(m);
-        // A mutation inside a report or certificate can still decode; the verifier must then reject it.
+        // A mutation inside a report or certificate can still decode; the verifier must then reject
+        // it.
         List<GpuResult> r = verifier.verify(decoded, GpuFixtures.NONCE_2023, GpuFixtures.RIM_TIME);
         assertTrue(r.stream().noneMatch(GpuResult::valid), "mutation " + i + " verified");
       } catch (GpuAttestationException e) {
@@ -111,7 +141,8 @@ class GpuEvidenceTest {
   }
 
   private static void assertMalformed(byte[] der, String fragment) {
-    GpuAttestationException e = assertThrows(GpuAttestationException.class, () -> GpuEvidence.decode(der));
+    GpuAttestationException e =
+        assertThrows(GpuAttestationException.class, () -> GpuEvidence.decode(der));
     assertEquals(MALFORMED_EVIDENCE, e.reason());
     assertTrue(e.getMessage().contains(fragment), e.getMessage());
   }

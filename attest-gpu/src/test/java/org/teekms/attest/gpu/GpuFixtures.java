@@ -12,8 +12,11 @@ import org.teekms.attest.Fixtures;
 
 /** The real NVIDIA Hopper fixtures (testdata/nvtrust) and their documented nonces and RIM time. */
 public final class GpuFixtures {
-  public static final byte[] NONCE_2023 = HexFormat.of().parseHex("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e");
-  public static final byte[] NONCE_2025 = HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
+  public static final byte[] NONCE_2023 =
+      HexFormat.of().parseHex("4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e");
+  public static final byte[] NONCE_2025 =
+      HexFormat.of().parseHex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb");
+
   /** Inside every L4 RIM signer's validity window (fixtures README). */
   public static final Instant RIM_TIME = Instant.parse("2024-01-01T00:00:00Z");
 
@@ -56,7 +59,10 @@ public final class GpuFixtures {
     return out;
   }
 
-  /** OCSP stand-in for the real NVIDIA chains (no recorded NVIDIA responses exist): says GOOD and records what it was asked. */
+  /**
+   * OCSP stand-in for the real NVIDIA chains (no recorded NVIDIA responses exist): says GOOD and
+   * records what it was asked.
+   */
   public static final class RecordingRevocation implements RevocationChecker {
     final List<String> checked = new ArrayList<>();
 
@@ -66,8 +72,12 @@ public final class GpuFixtures {
       for (int i = from; i < to; i++) {
         X509Certificate c = chain.get(i);
         checked.add(c.getSubjectX500Principal().getName());
-        out.add(new OcspResult.CertStatus(c.getSubjectX500Principal().getName(), c.getSerialNumber().toString(16),
-            OcspResult.Status.GOOD, "mocked"));
+        out.add(
+            new OcspResult.CertStatus(
+                c.getSubjectX500Principal().getName(),
+                c.getSerialNumber().toString(16),
+                OcspResult.Status.GOOD,
+                "mocked"));
       }
       return new OcspResult(OcspChecker.Mode.FAIL_CLOSED, out);
     }

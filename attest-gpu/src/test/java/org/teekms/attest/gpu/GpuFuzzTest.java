@@ -15,11 +15,12 @@ import java.util.List;
 import org.teekms.attest.Fixtures;
 
 /**
- * Coverage-guided fuzz targets (Jazzer) for NVIDIA evidence: Hopper attestation reports, the GpuEvidence DER a CVM
- * puts in its certificate, RIM XML and OCSP responses. Corpus:
- * {@code src/test/resources/org/teekms/attest/gpu/GpuFuzzTestInputs/<target>/}, seeded from testdata/nvtrust. Only
- * {@link GpuAttestationException} may escape a parser; verifiers always return a result; a mutated signed report, RIM
- * or OCSP response is never accepted with content other than the signed original's.
+ * Coverage-guided fuzz targets (Jazzer) for NVIDIA evidence: Hopper attestation reports, the
+ * GpuEvidence DER a CVM puts in its certificate, RIM XML and OCSP responses. Corpus: {@code
+ * src/test/resources/org/teekms/attest/gpu/GpuFuzzTestInputs/<target>/}, seeded from
+ * testdata/nvtrust. Only {@link GpuAttestationException} may escape a parser; verifiers always
+ * return a result; a mutated signed report, RIM or OCSP response is never accepted with content
+ * other than the signed original's.
  */
 class GpuFuzzTest {
   private static final Instant AT = Instant.parse("2025-01-01T00:00:00Z");
@@ -33,10 +34,14 @@ class GpuFuzzTest {
   static {
     try {
       CHAIN = GpuFixtures.chain2025();
-      if (!VERIFIER.verifyDevice(REPORT, CHAIN, GpuArchitecture.HOPPER, GpuFixtures.NONCE_2025, AT).valid()) {
+      if (!VERIFIER
+          .verifyDevice(REPORT, CHAIN, GpuArchitecture.HOPPER, GpuFixtures.NONCE_2025, AT)
+          .valid()) {
         throw new IllegalStateException("the 2025 Hopper fixture no longer verifies");
       }
-      RIM = RimVerifier.verify(Fixtures.bytes("nvtrust/rims/" + RIM_FILE), NvidiaRoots.rimSigningRootCa(), RIM_FILE);
+      RIM =
+          RimVerifier.verify(
+              Fixtures.bytes("nvtrust/rims/" + RIM_FILE), NvidiaRoots.rimSigningRootCa(), RIM_FILE);
     } catch (GpuAttestationException e) {
       throw new IllegalStateException(e);
     }
@@ -51,14 +56,19 @@ class GpuFuzzTest {
     }
   }
 
-  /** The real signed 2025 report, mutated: valid only if the signed part (all but the 96-byte signature) is intact. */
+  /**
+   * The real signed 2025 report, mutated: valid only if the signed part (all but the 96-byte
+   * signature) is intact.
+   */
   @FuzzTest
   void signedHopperReport(byte[] data) {
-    GpuResult r = VERIFIER.verifyDevice(data, CHAIN, GpuArchitecture.HOPPER, GpuFixtures.NONCE_2025, AT);
+    GpuResult r =
+        VERIFIER.verifyDevice(data, CHAIN, GpuArchitecture.HOPPER, GpuFixtures.NONCE_2025, AT);
     assertNotNull(r);
     if (r.valid()) {
-      assertTrue(data.length == REPORT.length
-          && Arrays.equals(data, 0, data.length - 96, REPORT, 0, REPORT.length - 96),
+      assertTrue(
+          data.length == REPORT.length
+              && Arrays.equals(data, 0, data.length - 96, REPORT, 0, REPORT.length - 96),
           "a mutated Hopper report verified");
     } else {
       assertNotNull(r.failure());
@@ -75,7 +85,8 @@ class GpuFuzzTest {
       for (int i = 0; i < results.size(); i++) {
         if (results.get(i).valid()) {
           byte[] report = e.gpus().get(i).report();
-          assertTrue(Arrays.equals(report, 0, report.length - 96, REPORT, 0, REPORT.length - 96),
+          assertTrue(
+              Arrays.equals(report, 0, report.length - 96, REPORT, 0, REPORT.length - 96),
               "a mutated report inside GpuEvidence verified");
         }
       }
@@ -84,7 +95,9 @@ class GpuFuzzTest {
     }
   }
 
-  /** A real NVIDIA RIM, mutated: a typed refusal, or a RIM whose content is the signed original's. */
+  /**
+   * A real NVIDIA RIM, mutated: a typed refusal, or a RIM whose content is the signed original's.
+   */
   @FuzzTest
   void rimXml(byte[] data) {
     try {
@@ -98,28 +111,47 @@ class GpuFuzzTest {
   }
 
   /**
-   * Fuzzed bytes as the OCSP responder's answer for the real NVIDIA chain: the checker never throws and never says
-   * GOOD (a fuzzed response can't be signed by the chain nor echo the request's fresh nonce).
+   * Fuzzed bytes as the OCSP responder's answer for the real NVIDIA chain: the checker never throws
+   * and never says GOOD (a fuzzed response can't be signed by the chain nor echo the request's
+   * fresh nonce).
    */
   @FuzzTest
   void ocspResponse(byte[] data) {
-    OcspChecker checker = new OcspChecker(new OcspChecker.Config(URI.create("http://127.0.0.1:9/"),
-        OcspChecker.Mode.FAIL_CLOSED, Duration.ofDays(7), Duration.ofMinutes(5), Duration.ofSeconds(1), 0),
-        (uri, request) -> data);
+    OcspChecker checker =
+        new OcspChecker(
+            new OcspChecker.Config(
+                URI.create("http://127.0.0.1:9/"),
+                OcspChecker.Mode.FAIL_CLOSED,
+                Duration.ofDays(7),
+                Duration.ofMinutes(5),
+                Duration.ofSeconds(1),
+                0),
+            (uri, request) -> data);
     OcspResult r = checker.check(CHAIN, 0, CHAIN.size() - 1, AT);
     for (OcspResult.CertStatus s : r.certificates()) {
-      assertTrue(s.status() == OcspResult.Status.INVALID_RESPONSE || s.status() == OcspResult.Status.UNAVAILABLE,
+      assertTrue(
+          s.status() == OcspResult.Status.INVALID_RESPONSE
+              || s.status() == OcspResult.Status.UNAVAILABLE,
           () -> "fuzzed OCSP response gave " + s);
     }
     assertTrue(!r.ok() || r.certificates().isEmpty(), r::summary);
   }
 
-
-  /** The golden measurements as text (GoldenMeasurement holds byte arrays, so record equality would be identity). */
+  /**
+   * The golden measurements as text (GoldenMeasurement holds byte arrays, so record equality would
+   * be identity).
+   */
   private static List<String> content(Rim rim) {
     return rim.measurements().stream()
-        .map(m -> m.index() + "/" + m.active() + "/" + m.size() + "/"
-            + m.alternatives().stream().map(b -> HexFormat.of().formatHex(b)).toList())
+        .map(
+            m ->
+                m.index()
+                    + "/"
+                    + m.active()
+                    + "/"
+                    + m.size()
+                    + "/"
+                    + m.alternatives().stream().map(b -> HexFormat.of().formatHex(b)).toList())
         .toList();
   }
 }

@@ -17,20 +17,24 @@ class GpuValuesCompareByValueTest {
 
   @Test
   void measurementBlocksWithTheSameValueAreEqual() {
-    assertEqualByValue(new HopperReport.MeasurementBlock(1, 2, new byte[] {5, 6}),
+    assertEqualByValue(
+        new HopperReport.MeasurementBlock(1, 2, new byte[] {5, 6}),
         new HopperReport.MeasurementBlock(1, 2, new byte[] {5, 6}),
         new HopperReport.MeasurementBlock(1, 2, new byte[] {5, 7}));
   }
 
   @Test
   void opaqueFieldsWithTheSameValueAreEqual() {
-    assertEqualByValue(new HopperReport.OpaqueField(3, new byte[] {5}), new HopperReport.OpaqueField(3, new byte[] {5}),
+    assertEqualByValue(
+        new HopperReport.OpaqueField(3, new byte[] {5}),
+        new HopperReport.OpaqueField(3, new byte[] {5}),
         new HopperReport.OpaqueField(3, new byte[] {6}));
   }
 
   @Test
   void goldenMeasurementsWithTheSameAlternativesAreEqual() {
-    assertEqualByValue(new Rim.GoldenMeasurement(1, true, 2, List.of(new byte[] {1, 2}, new byte[] {3, 4})),
+    assertEqualByValue(
+        new Rim.GoldenMeasurement(1, true, 2, List.of(new byte[] {1, 2}, new byte[] {3, 4})),
         new Rim.GoldenMeasurement(1, true, 2, List.of(new byte[] {1, 2}, new byte[] {3, 4})),
         new Rim.GoldenMeasurement(1, true, 2, List.of(new byte[] {1, 2}, new byte[] {3, 5})));
   }

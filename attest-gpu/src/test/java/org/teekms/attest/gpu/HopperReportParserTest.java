@@ -11,9 +11,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 import org.teekms.attest.Fixtures;
 
 class HopperReportParserTest {
@@ -44,7 +44,8 @@ class HopperReportParserTest {
     assertEquals(fields.size(), r.opaqueFields().size());
     for (int i = 0; i < fields.size(); i++) {
       assertEquals(fields.get(i).get("type").asInt(), r.opaqueFields().get(i).type());
-      assertEquals(fields.get(i).get("value_hex").asText(), HEX.formatHex(r.opaqueFields().get(i).value()));
+      assertEquals(
+          fields.get(i).get("value_hex").asText(), HEX.formatHex(r.opaqueFields().get(i).value()));
     }
     assertEquals(exp.get("driver_version").asText(), r.driverVersion());
     assertEquals(exp.get("vbios_version").asText(), r.vbiosVersion());
@@ -73,19 +74,25 @@ class HopperReportParserTest {
     byte[] report = GpuFixtures.report2023();
     for (int len = 0; len < report.length; len++) {
       byte[] cut = Arrays.copyOf(report, len);
-      GpuAttestationException e = assertThrows(GpuAttestationException.class, () -> HopperReportParser.parse(cut),
-          "length " + len);
+      GpuAttestationException e =
+          assertThrows(
+              GpuAttestationException.class, () -> HopperReportParser.parse(cut), "length " + len);
       assertEquals(MALFORMED_REPORT, e.reason());
     }
-    GpuAttestationException e = assertThrows(GpuAttestationException.class,
-        () -> HopperReportParser.parse(Arrays.copyOf(report, report.length - 1)));
-    assertTrue(e.getMessage().contains("signature needs 96 bytes but only 95 remain"), e.getMessage());
+    GpuAttestationException e =
+        assertThrows(
+            GpuAttestationException.class,
+            () -> HopperReportParser.parse(Arrays.copyOf(report, report.length - 1)));
+    assertTrue(
+        e.getMessage().contains("signature needs 96 bytes but only 95 remain"), e.getMessage());
   }
 
   @Test
   void oversizedReportIsRejected() {
-    GpuAttestationException e = assertThrows(GpuAttestationException.class,
-        () -> HopperReportParser.parse(new byte[HopperReportParser.MAX_REPORT_BYTES + 1]));
+    GpuAttestationException e =
+        assertThrows(
+            GpuAttestationException.class,
+            () -> HopperReportParser.parse(new byte[HopperReportParser.MAX_REPORT_BYTES + 1]));
     assertTrue(e.getMessage().contains("limit"), e.getMessage());
   }
 
@@ -105,7 +112,9 @@ class HopperReportParserTest {
     assertMalformed(set(r, 45 + 55, 1), "appears twice"); // second block gets index 1
     int opaqueLengthAt = 37 + 8 + 3520 + 32;
     assertMalformed(set(r, opaqueLengthAt + 1, 0xFF), "opaque data needs 65446 bytes");
-    assertMalformed(set(r, opaqueLengthAt, 0xA7), "runs past OpaqueLength"); // one byte more: last field overruns
+    assertMalformed(
+        set(r, opaqueLengthAt, 0xA7),
+        "runs past OpaqueLength"); // one byte more: last field overruns
     assertMalformed(set(r, opaqueLengthAt + 2, 99), "unknown opaque field type 99");
   }
 
@@ -151,8 +160,11 @@ class HopperReportParserTest {
   }
 
   private static void assertMalformed(byte[] report, String fragment) {
-    GpuAttestationException e = assertThrows(GpuAttestationException.class, () -> HopperReportParser.parse(report));
+    GpuAttestationException e =
+        assertThrows(GpuAttestationException.class, () -> HopperReportParser.parse(report));
     assertEquals(MALFORMED_REPORT, e.reason());
-    assertTrue(e.getMessage().contains(fragment), () -> "'" + e.getMessage() + "' lacks '" + fragment + "'");
+    assertTrue(
+        e.getMessage().contains(fragment),
+        () -> "'" + e.getMessage() + "' lacks '" + fragment + "'");
   }
 }

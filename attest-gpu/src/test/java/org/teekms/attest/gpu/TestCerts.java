@@ -30,18 +30,42 @@ final class TestCerts {
     return g.generateKeyPair();
   }
 
-  /** A certificate for {@code subject}; self-signed when issuer is null; with id-kp-OCSPSigning when asked. */
-  static X509Certificate issue(String subject, KeyPair key, X509Certificate issuer, KeyPair issuerKey, boolean ca,
-      boolean ocspSigning, Instant notBefore, Instant notAfter) throws Exception {
-    X500Name issuerName = issuer == null ? new X500Name(subject)
-        : X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded());
-    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName, BigInteger.valueOf(SERIAL.incrementAndGet()),
-        Date.from(notBefore), Date.from(notAfter), new X500Name(subject), key.getPublic());
+  /**
+   * A certificate for {@code subject}; self-signed when issuer is null; with id-kp-OCSPSigning when
+   * asked.
+   */
+  static X509Certificate issue(
+      String subject,
+      KeyPair key,
+      X509Certificate issuer,
+      KeyPair issuerKey,
+      boolean ca,
+      boolean ocspSigning,
+      Instant notBefore,
+      Instant notAfter)
+      throws Exception {
+    X500Name issuerName =
+        issuer == null
+            ? new X500Name(subject)
+            : X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded());
+    X509v3CertificateBuilder b =
+        new JcaX509v3CertificateBuilder(
+            issuerName,
+            BigInteger.valueOf(SERIAL.incrementAndGet()),
+            Date.from(notBefore),
+            Date.from(notAfter),
+            new X500Name(subject),
+            key.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
     if (ocspSigning) {
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_OCSPSigning));
+      b.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_OCSPSigning));
     }
-    return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA384withECDSA")
-        .setProvider(CertChainValidator.BC).build((issuerKey == null ? key : issuerKey).getPrivate())));
+    return new JcaX509CertificateConverter()
+        .getCertificate(
+            b.build(
+                new JcaContentSignerBuilder("SHA384withECDSA")
+                    .setProvider(CertChainValidator.BC)
+                    .build((issuerKey == null ? key : issuerKey).getPrivate())));
   }
 }

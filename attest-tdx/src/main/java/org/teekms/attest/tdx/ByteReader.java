@@ -3,9 +3,10 @@ package org.teekms.attest.tdx;
 import org.teekms.crypto.Bytes;
 
 /**
- * Bounds-checked little-endian reader over a byte array. Every read that would pass the limit throws a
- * {@link QuoteParseException} naming the field, so no length field can cause an out-of-bounds access or a large
- * allocation: bytes are only copied after the length has been checked against the bytes actually present.
+ * Bounds-checked little-endian reader over a byte array. Every read that would pass the limit
+ * throws a {@link QuoteParseException} naming the field, so no length field can cause an
+ * out-of-bounds access or a large allocation: bytes are only copied after the length has been
+ * checked against the bytes actually present.
  */
 final class ByteReader {
   private final byte[] buf;
@@ -28,8 +29,16 @@ final class ByteReader {
 
   private void need(long n, String field) throws QuoteParseException {
     if (n < 0 || n > limit - pos) {
-      throw new QuoteParseException("truncated quote: " + field + " needs " + n + " bytes at offset " + pos
-          + " but only " + (limit - pos) + " remain");
+      throw new QuoteParseException(
+          "truncated quote: "
+              + field
+              + " needs "
+              + n
+              + " bytes at offset "
+              + pos
+              + " but only "
+              + (limit - pos)
+              + " remain");
     }
   }
 
@@ -48,8 +57,11 @@ final class ByteReader {
   /** An unsigned 32-bit value, as a long so that huge lengths cannot wrap to negative ints. */
   long u32(String field) throws QuoteParseException {
     need(4, field);
-    long v = (buf[pos] & 0xffL) | (buf[pos + 1] & 0xffL) << 8 | (buf[pos + 2] & 0xffL) << 16
-        | (buf[pos + 3] & 0xffL) << 24;
+    long v =
+        (buf[pos] & 0xffL)
+            | (buf[pos + 1] & 0xffL) << 8
+            | (buf[pos + 2] & 0xffL) << 16
+            | (buf[pos + 3] & 0xffL) << 24;
     pos += 4;
     return v;
   }

@@ -14,11 +14,12 @@ import org.bouncycastle.crypto.signers.StandardDSAEncoding;
 import org.bouncycastle.math.ec.ECPoint;
 
 /**
- * ECDSA-P256/SHA-256 verification of raw r‖s signatures with BouncyCastle's lightweight API and its optimised P-256
- * curve (an order of magnitude faster than the JDK's SunEC here). Used for every DCAP signature: quotes, QE reports,
- * collateral documents, and the ECDSA-SHA256 signatures of certificates and CRLs. Keys are decoded once onto the shared
- * {@link #DOMAIN}, whose generator keeps BouncyCastle's precomputed multiples; going through the JCA instead converts a
- * JDK key to a new curve point, and recomputes the generator's table, on every call (≈ 3× the cost of a verify).
+ * ECDSA-P256/SHA-256 verification of raw r‖s signatures with BouncyCastle's lightweight API and its
+ * optimised P-256 curve (an order of magnitude faster than the JDK's SunEC here). Used for every
+ * DCAP signature: quotes, QE reports, collateral documents, and the ECDSA-SHA256 signatures of
+ * certificates and CRLs. Keys are decoded once onto the shared {@link #DOMAIN}, whose generator
+ * keeps BouncyCastle's precomputed multiples; going through the JCA instead converts a JDK key to a
+ * new curve point, and recomputes the generator's table, on every call (≈ 3× the cost of a verify).
  */
 final class EcdsaP256 {
   private static final X9ECParameters P256 = CustomNamedCurves.getByName("secp256r1");
@@ -41,7 +42,8 @@ final class EcdsaP256 {
 
   /** The P-256 key of a certificate; throws if the key is not an EC P-256 key. */
   static ECPublicKeyParameters certificateKey(PublicKey key) throws IllegalArgumentException {
-    if (!(key instanceof ECPublicKey ec) || ec.getParams().getCurve().getField().getFieldSize() != 256
+    if (!(key instanceof ECPublicKey ec)
+        || ec.getParams().getCurve().getField().getFieldSize() != 256
         || !ec.getParams().getOrder().equals(P256.getN())) {
       throw new IllegalArgumentException("certificate key is not an EC P-256 key");
     }
@@ -62,20 +64,22 @@ final class EcdsaP256 {
   }
 
   /**
-   * Verifies a DER {@code SEQUENCE {r INTEGER, s INTEGER}} signature (X.509 certificates and CRLs). Non-canonical DER
-   * is rejected, as BouncyCastle's JCA provider does.
+   * Verifies a DER {@code SEQUENCE {r INTEGER, s INTEGER}} signature (X.509 certificates and CRLs).
+   * Non-canonical DER is rejected, as BouncyCastle's JCA provider does.
    */
   static boolean verifyDer(ECPublicKeyParameters key, byte[] message, byte[] derSignature) {
     BigInteger[] rs;
     try {
       rs = StandardDSAEncoding.INSTANCE.decode(P256.getN(), derSignature);
-    } catch (java.io.IOException | RuntimeException e) { // malformed DER (BouncyCastle also throws ClassCastException)
+    } catch (java.io.IOException
+        | RuntimeException e) { // malformed DER (BouncyCastle also throws ClassCastException)
       return false;
     }
     return verify(key, message, rs[0], rs[1]);
   }
 
-  private static boolean verify(ECPublicKeyParameters key, byte[] message, BigInteger r, BigInteger s) {
+  private static boolean verify(
+      ECPublicKeyParameters key, byte[] message, BigInteger r, BigInteger s) {
     SHA256Digest d = new SHA256Digest();
     d.update(message, 0, message.length);
     byte[] hash = new byte[32];

@@ -3,7 +3,8 @@ package org.teekms.attest.tdx;
 import org.teekms.crypto.Bytes;
 
 /**
- * An SGX enclave report (384 bytes): the body of an SGX quote, and the QE report inside every quote's signature data.
+ * An SGX enclave report (384 bytes): the body of an SGX quote, and the QE report inside every
+ * quote's signature data.
  */
 public record EnclaveReport(
     Bytes cpuSvn,
@@ -13,7 +14,8 @@ public record EnclaveReport(
     Bytes mrSigner,
     int isvProdId,
     int isvSvn,
-    Bytes reportData) implements QuoteBody {
+    Bytes reportData)
+    implements QuoteBody {
 
   public static final int SIZE = 384;
 
@@ -30,7 +32,8 @@ public record EnclaveReport(
     int isvSvn = r.u16("report.isv_svn");
     r.skip(60, "report.reserved4");
     Bytes reportData = r.bytes(64, "report.report_data");
-    return new EnclaveReport(cpuSvn, miscSelect, attributes, mrEnclave, mrSigner, isvProdId, isvSvn, reportData);
+    return new EnclaveReport(
+        cpuSvn, miscSelect, attributes, mrEnclave, mrSigner, isvProdId, isvSvn, reportData);
   }
 
   /** ATTRIBUTES bit 1: the enclave was launched in debug mode. */

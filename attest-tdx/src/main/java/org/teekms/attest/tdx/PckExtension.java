@@ -14,11 +14,18 @@ import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 
 /**
- * The Intel SGX extension (OID 1.2.840.113741.1.13.1) of a PCK certificate: the platform's identity and the TCB it
- * was certified at. FMSPC selects the TCB info; CPUSVN components and PCESVN select the platform TCB level.
+ * The Intel SGX extension (OID 1.2.840.113741.1.13.1) of a PCK certificate: the platform's identity
+ * and the TCB it was certified at. FMSPC selects the TCB info; CPUSVN components and PCESVN select
+ * the platform TCB level.
  */
 public record PckExtension(
-    Bytes ppid, List<Integer> cpuSvnComponents, int pceSvn, Bytes cpuSvn, Bytes pceId, Bytes fmspc, int sgxType) {
+    Bytes ppid,
+    List<Integer> cpuSvnComponents,
+    int pceSvn,
+    Bytes cpuSvn,
+    Bytes pceId,
+    Bytes fmspc,
+    int sgxType) {
 
   public static final String OID = "1.2.840.113741.1.13.1";
   private static final ASN1ObjectIdentifier SGX = new ASN1ObjectIdentifier(OID);
@@ -39,7 +46,10 @@ public record PckExtension(
     return Bytes.copyOf(Digests.sha256(ppid.toByteArray()));
   }
 
-  /** Reads the extension from a PCK leaf; throws if it is absent or any required field is missing or malformed. */
+  /**
+   * Reads the extension from a PCK leaf; throws if it is absent or any required field is missing or
+   * malformed.
+   */
   public static PckExtension of(X509Certificate pck) throws QuoteParseException {
     byte[] ext = pck.getExtensionValue(OID);
     if (ext == null) {
@@ -98,16 +108,24 @@ public record PckExtension(
         }
         components.add(comps[i]);
       }
-      if (ppid == null || pceId == null || fmspc == null || sgxType == null || pceSvn == null || cpuSvn == null) {
-        throw new QuoteParseException("SGX extension lacks a required field (PPID, TCB, PCE-ID, FMSPC or SGX type)");
+      if (ppid == null
+          || pceId == null
+          || fmspc == null
+          || sgxType == null
+          || pceSvn == null
+          || cpuSvn == null) {
+        throw new QuoteParseException(
+            "SGX extension lacks a required field (PPID, TCB, PCE-ID, FMSPC or SGX type)");
       }
       return new PckExtension(ppid, components, pceSvn, cpuSvn, pceId, fmspc, sgxType);
     } catch (IllegalArgumentException | ArithmeticException | IllegalStateException e) {
-      throw new QuoteParseException("malformed SGX extension in PCK certificate: " + e.getMessage(), e);
+      throw new QuoteParseException(
+          "malformed SGX extension in PCK certificate: " + e.getMessage(), e);
     }
   }
 
-  private static Bytes octets(ASN1Primitive value, int length, String field) throws QuoteParseException {
+  private static Bytes octets(ASN1Primitive value, int length, String field)
+      throws QuoteParseException {
     byte[] b = ASN1OctetString.getInstance(value).getOctets();
     if (b.length != length) {
       throw new QuoteParseException(field + " has " + b.length + " bytes, expected " + length);
@@ -115,7 +133,8 @@ public record PckExtension(
     return Bytes.copyOf(b);
   }
 
-  private static int boundedInt(ASN1Primitive value, int max, String field) throws QuoteParseException {
+  private static int boundedInt(ASN1Primitive value, int max, String field)
+      throws QuoteParseException {
     int v = ASN1Integer.getInstance(value).intValueExact();
     if (v < 0 || v > max) {
       throw new QuoteParseException(field + " out of range: " + v);

@@ -10,7 +10,10 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 
-/** PEM and DER decoding of certificates and CRLs, strict about the blocks and tolerant of surrounding bytes. */
+/**
+ * PEM and DER decoding of certificates and CRLs, strict about the blocks and tolerant of
+ * surrounding bytes.
+ */
 public final class Pem {
   private static final String BEGIN_CERT = "-----BEGIN CERTIFICATE-----";
   private static final String END_CERT = "-----END CERTIFICATE-----";
@@ -19,7 +22,10 @@ public final class Pem {
 
   private Pem() {}
 
-  /** Every certificate block in {@code pem}, in order. Bytes outside blocks (e.g. a trailing NUL) are ignored. */
+  /**
+   * Every certificate block in {@code pem}, in order. Bytes outside blocks (e.g. a trailing NUL)
+   * are ignored.
+   */
   public static List<X509Certificate> certificates(byte[] pem) throws CertificateException {
     String text = new String(pem, StandardCharsets.ISO_8859_1);
     List<X509Certificate> out = new ArrayList<>();
@@ -31,7 +37,8 @@ public final class Pem {
       }
       int end = text.indexOf(END_CERT, begin);
       if (end < 0) {
-        throw new CertificateException("PEM certificate block " + (out.size() + 1) + " has no END line");
+        throw new CertificateException(
+            "PEM certificate block " + (out.size() + 1) + " has no END line");
       }
       out.add(certificate(base64(text.substring(begin + BEGIN_CERT.length(), end), "certificate")));
       from = end + END_CERT.length();
@@ -43,11 +50,13 @@ public final class Pem {
   }
 
   /**
-   * The PCK chain of a quote, in the one encoding a quoting enclave produces: PEM blocks with 64-column base64 lines,
-   * each line ending in '\n', back to back, optionally followed by a single NUL. Anything else is rejected, so that
-   * no two byte strings in a quote stand for the same chain (a changed byte can never leave the quote valid).
+   * The PCK chain of a quote, in the one encoding a quoting enclave produces: PEM blocks with
+   * 64-column base64 lines, each line ending in '\n', back to back, optionally followed by a single
+   * NUL. Anything else is rejected, so that no two byte strings in a quote stand for the same chain
+   * (a changed byte can never leave the quote valid).
    */
-  public static List<X509Certificate> strictCertificateChain(byte[] pem) throws CertificateException {
+  public static List<X509Certificate> strictCertificateChain(byte[] pem)
+      throws CertificateException {
     List<X509Certificate> certs = certificates(pem);
     StringBuilder canonical = new StringBuilder();
     for (X509Certificate c : certs) {
@@ -55,7 +64,8 @@ public final class Pem {
     }
     byte[] expected = canonical.toString().getBytes(StandardCharsets.US_ASCII);
     int length = pem.length > 0 && pem[pem.length - 1] == 0 ? pem.length - 1 : pem.length;
-    if (length != expected.length || !java.util.Arrays.equals(pem, 0, length, expected, 0, length)) {
+    if (length != expected.length
+        || !java.util.Arrays.equals(pem, 0, length, expected, 0, length)) {
       throw new CertificateException("PCK certificate chain is not in canonical PEM form");
     }
     return certs;
@@ -71,12 +81,18 @@ public final class Pem {
   }
 
   /**
-   * DER as one RFC 7468 PEM block ({@code label}: "CERTIFICATE", "PRIVATE KEY", …): 64-column base64 lines, each
-   * line (the BEGIN and END lines too) ending in '\n'. The one PEM encoder of tee-kms.
+   * DER as one RFC 7468 PEM block ({@code label}: "CERTIFICATE", "PRIVATE KEY", …): 64-column
+   * base64 lines, each line (the BEGIN and END lines too) ending in '\n'. The one PEM encoder of
+   * tee-kms.
    */
   public static String encode(String label, byte[] der) {
-    return "-----BEGIN " + label + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END " + label + "-----\n";
+    return "-----BEGIN "
+        + label
+        + "-----\n"
+        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+        + "\n-----END "
+        + label
+        + "-----\n";
   }
 
   public static List<X509Certificate> certificates(String pem) throws CertificateException {
@@ -86,7 +102,8 @@ public final class Pem {
   public static X509Certificate certificate(byte[] der) throws CertificateException {
     try {
       return (X509Certificate) factory().generateCertificate(new ByteArrayInputStream(der));
-    } catch (RuntimeException e) { // the JDK parser throws unchecked exceptions on some malformed input
+    } catch (
+        RuntimeException e) { // the JDK parser throws unchecked exceptions on some malformed input
       throw new CertificateException("malformed certificate: " + e, e);
     }
   }

@@ -8,11 +8,12 @@ import java.util.Set;
 import org.teekms.crypto.Bytes;
 
 /**
- * Decides, after verification, whether a verified quote is acceptable: which TCB statuses and advisories are
- * tolerated, whether the TD may be a debug TD (never, unless a test policy says so), which TDX modules (MRSEAM) are
- * allowed, and the TD attribute rules dcap-qvl also applies (SEPT_VE_DISABLE set, no reserved bits, MIGRATABLE (bit 29)
- * clear, no service TD). PKS, KL and PERFMON are allowed, as dcap-qvl and Intel's QVL allow them: they enable CPU
- * features inside the TD and give the host no access to it. Build one with {@link #builder()}; the defaults are the
+ * Decides, after verification, whether a verified quote is acceptable: which TCB statuses and
+ * advisories are tolerated, whether the TD may be a debug TD (never, unless a test policy says so),
+ * which TDX modules (MRSEAM) are allowed, and the TD attribute rules dcap-qvl also applies
+ * (SEPT_VE_DISABLE set, no reserved bits, MIGRATABLE (bit 29) clear, no service TD). PKS, KL and
+ * PERFMON are allowed, as dcap-qvl and Intel's QVL allow them: they enable CPU features inside the
+ * TD and give the host no access to it. Build one with {@link #builder()}; the defaults are the
  * strictest setting.
  */
 public record QuotePolicy(
@@ -34,9 +35,15 @@ public record QuotePolicy(
     }
   }
 
-  /** Which rule a quote breaks: callers that map refusals to their own codes switch on it, not on the text. */
+  /**
+   * Which rule a quote breaks: callers that map refusals to their own codes switch on it, not on
+   * the text.
+   */
   public enum Rule {
-    /** The quote itself did not verify (only when evaluating a failed {@link QuoteVerificationResult}). */
+    /**
+     * The quote itself did not verify (only when evaluating a failed {@link
+     * QuoteVerificationResult}).
+     */
     NOT_VERIFIED,
     TCB_STATUS,
     ADVISORY,
@@ -78,8 +85,11 @@ public record QuotePolicy(
 
   public Decision evaluate(QuoteVerificationResult result) {
     if (!result.valid()) {
-      return new Decision(List.of(new Violation(Rule.NOT_VERIFIED, "quote did not verify (" + result.failure() + "): "
-          + result.error())));
+      return new Decision(
+          List.of(
+              new Violation(
+                  Rule.NOT_VERIFIED,
+                  "quote did not verify (" + result.failure() + "): " + result.error())));
     }
     TdReport td = result.td();
     if (td == null) {
@@ -95,9 +105,9 @@ public record QuotePolicy(
   }
 
   /**
-   * The policy for a TD whose quote verified (DCAP) with TCB status {@code status} and {@code advisoryIds}: what a
-   * caller applies when the verification and the policy run in different places (the KMS: evidence in the TLS
-   * handshake, policy in admission).
+   * The policy for a TD whose quote verified (DCAP) with TCB status {@code status} and {@code
+   * advisoryIds}: what a caller applies when the verification and the policy run in different
+   * places (the KMS: evidence in the TLS handshake, policy in admission).
    */
   public Decision evaluate(TcbStatus status, List<String> advisoryIds, TdReport td) {
     java.util.Objects.requireNonNull(td, "td");
@@ -107,22 +117,33 @@ public record QuotePolicy(
       v.add(new Violation(Rule.DEBUG, "debug TD is not allowed (TD_ATTRIBUTES.DEBUG is set)"));
     }
     if (attrs.reservedBitsSet()) {
-      v.add(new Violation(Rule.TD_ATTRIBUTES, "reserved TD_ATTRIBUTES bits are set: " + attrs.raw().hex()));
+      v.add(
+          new Violation(
+              Rule.TD_ATTRIBUTES, "reserved TD_ATTRIBUTES bits are set: " + attrs.raw().hex()));
     }
-    // No option: a migratable TD's memory and keys may be exported to another platform through a migration TD that
+    // No option: a migratable TD's memory and keys may be exported to another platform through a
+    // migration TD that
     // a TD 1.0 report does not name (dcap-qvl refuses bit 29 as reserved).
     if (attrs.migratable()) {
-      v.add(new Violation(Rule.TD_ATTRIBUTES, "migratable TD is not allowed (TD_ATTRIBUTES.MIGRATABLE, bit 29, is set: "
-          + attrs.raw().hex() + ")"));
+      v.add(
+          new Violation(
+              Rule.TD_ATTRIBUTES,
+              "migratable TD is not allowed (TD_ATTRIBUTES.MIGRATABLE, bit 29, is set: "
+                  + attrs.raw().hex()
+                  + ")"));
     }
     if (requireSeptVeDisable && !attrs.septVeDisable()) {
       v.add(new Violation(Rule.TD_ATTRIBUTES, "TD_ATTRIBUTES.SEPT_VE_DISABLE is not set"));
     }
     if (!allowedMrSeams.isEmpty() && !allowedMrSeams.contains(td.mrSeam())) {
-      v.add(new Violation(Rule.MRSEAM, "TDX module MRSEAM " + td.mrSeam().hex() + " is not allowed"));
+      v.add(
+          new Violation(Rule.MRSEAM, "TDX module MRSEAM " + td.mrSeam().hex() + " is not allowed"));
     }
     if (td.isTd15() && !allowServiceTd && !td.mrServiceTd().isAllZero()) {
-      v.add(new Violation(Rule.SERVICE_TD, "TD is bound to a service TD (MRSERVICETD " + td.mrServiceTd().hex() + ")"));
+      v.add(
+          new Violation(
+              Rule.SERVICE_TD,
+              "TD is bound to a service TD (MRSERVICETD " + td.mrServiceTd().hex() + ")"));
     }
     return new Decision(v);
   }
@@ -130,8 +151,10 @@ public record QuotePolicy(
   private List<Violation> platform(TcbStatus status, List<String> advisoryIds) {
     List<Violation> v = new ArrayList<>();
     if (!allowedStatuses.contains(status)) {
-      v.add(new Violation(Rule.TCB_STATUS, "TCB status " + status + " is not allowed (allowed: " + allowedStatuses
-          + ")"));
+      v.add(
+          new Violation(
+              Rule.TCB_STATUS,
+              "TCB status " + status + " is not allowed (allowed: " + allowedStatuses + ")"));
     }
     if (!allowAnyAdvisory) {
       for (String id : advisoryIds) {
@@ -147,7 +170,10 @@ public record QuotePolicy(
     return new Builder();
   }
 
-  /** Defaults: only UpToDate, no advisories, no debug, any MRSEAM, SEPT_VE_DISABLE required, no service TD, TDX only. */
+  /**
+   * Defaults: only UpToDate, no advisories, no debug, any MRSEAM, SEPT_VE_DISABLE required, no
+   * service TD, TDX only.
+   */
   public static final class Builder {
     private final Set<TcbStatus> statuses = EnumSet.of(TcbStatus.UpToDate);
     private final Set<String> advisories = new HashSet<>();
@@ -200,7 +226,8 @@ public record QuotePolicy(
     }
 
     public QuotePolicy build() {
-      return new QuotePolicy(statuses, advisories, anyAdvisory, debug, mrSeams, septVeDisable, serviceTd, sgx);
+      return new QuotePolicy(
+          statuses, advisories, anyAdvisory, debug, mrSeams, septVeDisable, serviceTd, sgx);
     }
   }
 }

@@ -6,14 +6,14 @@ import java.util.Map;
 import org.teekms.crypto.Bytes;
 
 /**
- * What verifying a quote established. When {@link #valid()} the quote is genuine (signed by a QE on a platform that
- * chains to the trust anchor), the collateral is current, and the platform's TCB matched a level with
- * {@link #status()}; whether that status, its advisories and the TD's fields are acceptable is for a
- * {@link QuotePolicy} to decide.
+ * What verifying a quote established. When {@link #valid()} the quote is genuine (signed by a QE on
+ * a platform that chains to the trust anchor), the collateral is current, and the platform's TCB
+ * matched a level with {@link #status()}; whether that status, its advisories and the TD's fields
+ * are acceptable is for a {@link QuotePolicy} to decide.
  *
- * <p>When invalid, {@link #failure()} and {@link #error()} say why. Fields that were established before the failing
- * check are still filled in (e.g. the parsed quote, or the status {@code Revoked}); the others are {@code null} or
- * empty.
+ * <p>When invalid, {@link #failure()} and {@link #error()} say why. Fields that were established
+ * before the failing check are still filled in (e.g. the parsed quote, or the status {@code
+ * Revoked}); the others are {@code null} or empty.
  */
 public record QuoteVerificationResult(
     boolean valid,

@@ -10,14 +10,16 @@ import org.teekms.crypto.Bytes;
  * Intel's TCB evaluation for a verified quote (see docs/tdx-quote-verification.md):
  *
  * <ol>
- *   <li>QE identity: the QE report must match MRSIGNER, ISVPRODID, and MISCSELECT/ATTRIBUTES under their masks; the
- *       first level whose ISVSVN the QE reaches gives the QE status.
- *   <li>Platform: the first TCB level (in Intel's order, highest first) whose 16 SGX components and PCESVN the PCK
- *       certificate reaches, and for TDX whose TDX components TEE_TCB_SVN reaches, gives the platform status. When a
- *       TDX module identity {@code TDX_<TEE_TCB_SVN[1]>} judges the module, TEE_TCB_SVN bytes 0 and 1 are left to
- *       it and only bytes 2..15 are compared (Intel's PCS TDX TCB info rule).
- *   <li>TDX module: MRSIGNERSEAM and SEAM attributes must match {@code tdxModule} (or the module identity); the
- *       identity's first level whose ISVSVN TEE_TCB_SVN[0] reaches gives the module status.
+ *   <li>QE identity: the QE report must match MRSIGNER, ISVPRODID, and MISCSELECT/ATTRIBUTES under
+ *       their masks; the first level whose ISVSVN the QE reaches gives the QE status.
+ *   <li>Platform: the first TCB level (in Intel's order, highest first) whose 16 SGX components and
+ *       PCESVN the PCK certificate reaches, and for TDX whose TDX components TEE_TCB_SVN reaches,
+ *       gives the platform status. When a TDX module identity {@code TDX_<TEE_TCB_SVN[1]>} judges
+ *       the module, TEE_TCB_SVN bytes 0 and 1 are left to it and only bytes 2..15 are compared
+ *       (Intel's PCS TDX TCB info rule).
+ *   <li>TDX module: MRSIGNERSEAM and SEAM attributes must match {@code tdxModule} (or the module
+ *       identity); the identity's first level whose ISVSVN TEE_TCB_SVN[0] reaches gives the module
+ *       status.
  *   <li>The statuses combine as {@link TcbStatus#combine}; advisory IDs are the sorted union.
  * </ol>
  *
@@ -26,7 +28,8 @@ import org.teekms.crypto.Bytes;
 final class TcbLevelMatcher {
   private TcbLevelMatcher() {}
 
-  static TcbEvaluation evaluate(TdxQuote quote, PckExtension pck, TcbInfo tcbInfo, QeIdentity qeIdentity)
+  static TcbEvaluation evaluate(
+      TdxQuote quote, PckExtension pck, TcbInfo tcbInfo, QeIdentity qeIdentity)
       throws VerificationException {
     boolean tdx = quote.teeType() == TeeType.TDX;
     checkCollateralMatches(tdx, pck, tcbInfo, qeIdentity);
@@ -47,37 +50,53 @@ final class TcbLevelMatcher {
       status = status.combine(moduleLevel.status());
     }
     status = status.combine(qeLevel.status());
-    return new TcbEvaluation(status, List.copyOf(advisories), platform.status(), platform.tcbDate(),
-        moduleLevel == null ? null : moduleLevel.status(), qeLevel.status());
+    return new TcbEvaluation(
+        status,
+        List.copyOf(advisories),
+        platform.status(),
+        platform.tcbDate(),
+        moduleLevel == null ? null : moduleLevel.status(),
+        qeLevel.status());
   }
 
-  private static void checkCollateralMatches(boolean tdx, PckExtension pck, TcbInfo tcbInfo, QeIdentity qe)
-      throws VerificationException {
+  private static void checkCollateralMatches(
+      boolean tdx, PckExtension pck, TcbInfo tcbInfo, QeIdentity qe) throws VerificationException {
     String wantTcb = tdx ? "TDX" : "SGX";
     if (!tcbInfo.id().equals(wantTcb)) {
       throw mismatch("TCB info id is " + tcbInfo.id() + ", but the quote is " + wantTcb);
     }
     if (!tcbInfo.fmspc().equals(pck.fmspc())) {
-      throw mismatch("TCB info is for FMSPC " + tcbInfo.fmspc().hex() + ", but the PCK certificate has FMSPC "
-          + pck.fmspc().hex());
+      throw mismatch(
+          "TCB info is for FMSPC "
+              + tcbInfo.fmspc().hex()
+              + ", but the PCK certificate has FMSPC "
+              + pck.fmspc().hex());
     }
     if (!tcbInfo.pceId().equals(pck.pceId())) {
-      throw mismatch("TCB info is for PCE-ID " + tcbInfo.pceId().hex() + ", but the PCK certificate has "
-          + pck.pceId().hex());
+      throw mismatch(
+          "TCB info is for PCE-ID "
+              + tcbInfo.pceId().hex()
+              + ", but the PCK certificate has "
+              + pck.pceId().hex());
     }
     String wantQe = tdx ? "TD_QE" : "QE";
     if (!qe.id().equals(wantQe) || !(qe.version() == 2 || (tdx && qe.version() == 3))) {
-      throw mismatch("QE identity is " + qe.id() + " version " + qe.version() + ", expected " + wantQe);
+      throw mismatch(
+          "QE identity is " + qe.id() + " version " + qe.version() + ", expected " + wantQe);
     }
   }
 
   static TcbInfo.IsvSvnLevel qeLevel(EnclaveReport qe, QeIdentity id) throws VerificationException {
     if (!qe.mrSigner().equals(id.mrSigner())) {
-      throw qeMismatch("QE MRSIGNER " + qe.mrSigner().hex() + " does not match the QE identity's "
-          + id.mrSigner().hex());
+      throw qeMismatch(
+          "QE MRSIGNER "
+              + qe.mrSigner().hex()
+              + " does not match the QE identity's "
+              + id.mrSigner().hex());
     }
     if (qe.isvProdId() != id.isvProdId()) {
-      throw qeMismatch("QE ISVPRODID " + qe.isvProdId() + " does not match the QE identity's " + id.isvProdId());
+      throw qeMismatch(
+          "QE ISVPRODID " + qe.isvProdId() + " does not match the QE identity's " + id.isvProdId());
     }
     long misc = qe.miscSelect();
     for (int i = 0; i < 4; i++) {
@@ -90,7 +109,8 @@ final class TcbLevelMatcher {
     for (int i = 0; i < 16; i++) {
       int mask = id.attributesMask().get(i);
       if ((qe.attributes().get(i) & mask) != (id.attributes().get(i) & mask)) {
-        throw qeMismatch("QE ATTRIBUTES byte " + i + " does not match the QE identity under its mask");
+        throw qeMismatch(
+            "QE ATTRIBUTES byte " + i + " does not match the QE identity under its mask");
       }
     }
     if (qe.debug()) {
@@ -105,11 +125,12 @@ final class TcbLevelMatcher {
   }
 
   /**
-   * Checks the TDX module signer and attributes, and returns the module identity's TCB level, or {@code null} when
-   * TEE_TCB_SVN[1] is 0 or the TCB info has no module identities (then the module is judged by the platform level
-   * over all 16 TEE_TCB_SVN bytes).
+   * Checks the TDX module signer and attributes, and returns the module identity's TCB level, or
+   * {@code null} when TEE_TCB_SVN[1] is 0 or the TCB info has no module identities (then the module
+   * is judged by the platform level over all 16 TEE_TCB_SVN bytes).
    */
-  private static TcbInfo.IsvSvnLevel tdxModuleLevel(TdReport td, TcbInfo tcbInfo) throws VerificationException {
+  private static TcbInfo.IsvSvnLevel tdxModuleLevel(TdReport td, TcbInfo tcbInfo)
+      throws VerificationException {
     TcbInfo.TdxModule base = tcbInfo.tdxModule();
     int major = td.tdxModuleMajorVersion();
     if (major == 0 || tcbInfo.tdxModuleIdentities().isEmpty()) {
@@ -119,37 +140,49 @@ final class TcbLevelMatcher {
     String wanted = String.format("TDX_%02X", major);
     for (TcbInfo.TdxModuleIdentity identity : tcbInfo.tdxModuleIdentities()) {
       if (identity.id().equalsIgnoreCase(wanted)) {
-        checkModule(td, identity.mrSigner(), identity.attributes(), identity.attributesMask(), wanted);
+        checkModule(
+            td, identity.mrSigner(), identity.attributes(), identity.attributesMask(), wanted);
         for (TcbInfo.IsvSvnLevel level : identity.tcbLevels()) {
           if (td.tdxModuleSvn() >= level.isvSvn()) {
             return level;
           }
         }
-        throw new VerificationException(VerificationFailure.TDX_MODULE_MISMATCH, "TDX module SVN "
-            + td.tdxModuleSvn() + " is below every TCB level of " + wanted);
+        throw new VerificationException(
+            VerificationFailure.TDX_MODULE_MISMATCH,
+            "TDX module SVN " + td.tdxModuleSvn() + " is below every TCB level of " + wanted);
       }
     }
-    throw new VerificationException(VerificationFailure.TDX_MODULE_MISMATCH,
+    throw new VerificationException(
+        VerificationFailure.TDX_MODULE_MISMATCH,
         "TCB info has no TDX module identity " + wanted + " (TEE_TCB_SVN[1] = " + major + ")");
   }
 
-  private static void checkModule(TdReport td, Bytes mrSigner, Bytes attributes, Bytes mask, String what)
+  private static void checkModule(
+      TdReport td, Bytes mrSigner, Bytes attributes, Bytes mask, String what)
       throws VerificationException {
     if (!td.mrSignerSeam().equals(mrSigner)) {
-      throw new VerificationException(VerificationFailure.TDX_MODULE_MISMATCH, "MRSIGNERSEAM "
-          + td.mrSignerSeam().hex() + " does not match " + what + " mrsigner " + mrSigner.hex());
+      throw new VerificationException(
+          VerificationFailure.TDX_MODULE_MISMATCH,
+          "MRSIGNERSEAM "
+              + td.mrSignerSeam().hex()
+              + " does not match "
+              + what
+              + " mrsigner "
+              + mrSigner.hex());
     }
     for (int i = 0; i < 8; i++) {
       int m = mask.get(i);
       if ((td.seamAttributes().get(i) & m) != (attributes.get(i) & m)) {
-        throw new VerificationException(VerificationFailure.TDX_MODULE_MISMATCH,
+        throw new VerificationException(
+            VerificationFailure.TDX_MODULE_MISMATCH,
             "SEAM attributes do not match " + what + " under its mask");
       }
     }
   }
 
-  private static TcbInfo.TcbLevel platformLevel(PckExtension pck, TdReport td, TcbInfo tcbInfo,
-      boolean skipModuleBytes) throws VerificationException {
+  private static TcbInfo.TcbLevel platformLevel(
+      PckExtension pck, TdReport td, TcbInfo tcbInfo, boolean skipModuleBytes)
+      throws VerificationException {
     List<Integer> cpuSvn = pck.cpuSvnComponents();
     for (TcbInfo.TcbLevel level : tcbInfo.tcbLevels()) {
       if (pck.pceSvn() < level.pceSvn() || !reaches(cpuSvn, level.sgxComponents(), 0)) {
@@ -166,10 +199,16 @@ final class TcbLevelMatcher {
       }
       return level;
     }
-    throw new VerificationException(VerificationFailure.TCB_LEVEL_NOT_FOUND, "No matching TCB level found: PCK "
-        + "CPUSVN components " + cpuSvn + ", PCESVN " + pck.pceSvn()
-        + (td == null ? "" : ", TEE_TCB_SVN " + td.teeTcbSvn().hex()) + " reach no TCB level of FMSPC "
-        + tcbInfo.fmspc().hex());
+    throw new VerificationException(
+        VerificationFailure.TCB_LEVEL_NOT_FOUND,
+        "No matching TCB level found: PCK "
+            + "CPUSVN components "
+            + cpuSvn
+            + ", PCESVN "
+            + pck.pceSvn()
+            + (td == null ? "" : ", TEE_TCB_SVN " + td.teeTcbSvn().hex())
+            + " reach no TCB level of FMSPC "
+            + tcbInfo.fmspc().hex());
   }
 
   private static boolean reaches(List<Integer> actual, List<Integer> required, int from) {

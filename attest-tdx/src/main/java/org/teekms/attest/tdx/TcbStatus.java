@@ -1,10 +1,11 @@
 package org.teekms.attest.tdx;
 
 /**
- * Intel's TCB status values. A status is a set of facts (out of date, configuration needed, SW hardening needed,
- * revoked); {@link #combine} merges two statuses by taking the union of those facts, which is how Intel's QVL
- * converges the platform, TDX module and QE statuses (e.g. QE OutOfDate with platform ConfigurationNeeded gives
- * OutOfDateConfigurationNeeded). "Out of date" absorbs "SW hardening needed": Intel defines no status with both.
+ * Intel's TCB status values. A status is a set of facts (out of date, configuration needed, SW
+ * hardening needed, revoked); {@link #combine} merges two statuses by taking the union of those
+ * facts, which is how Intel's QVL converges the platform, TDX module and QE statuses (e.g. QE
+ * OutOfDate with platform ConfigurationNeeded gives OutOfDateConfigurationNeeded). "Out of date"
+ * absorbs "SW hardening needed": Intel defines no status with both.
  */
 public enum TcbStatus {
   UpToDate(false, false, false),

@@ -3,10 +3,11 @@ package org.teekms.attest.tdx;
 import org.teekms.crypto.Bytes;
 
 /**
- * TD ATTRIBUTES (8 bytes, a little-endian 64-bit field) with the bits the TDX module defines decoded. Bit 0 (DEBUG)
- * means the host can read and change the TD's memory: such a TD proves nothing about its code. Bit 29 (MIGRATABLE)
- * means the TD's memory and state may be exported to another platform through a migration TD; dcap-qvl treats it as a
- * reserved bit that must be zero, and {@link QuotePolicy} refuses it (docs/tdx-quote-verification.md).
+ * TD ATTRIBUTES (8 bytes, a little-endian 64-bit field) with the bits the TDX module defines
+ * decoded. Bit 0 (DEBUG) means the host can read and change the TD's memory: such a TD proves
+ * nothing about its code. Bit 29 (MIGRATABLE) means the TD's memory and state may be exported to
+ * another platform through a migration TD; dcap-qvl treats it as a reserved bit that must be zero,
+ * and {@link QuotePolicy} refuses it (docs/tdx-quote-verification.md).
  */
 public record TdAttributes(Bytes raw) {
   private static final long DEBUG = 1L;
@@ -15,6 +16,7 @@ public record TdAttributes(Bytes raw) {
   private static final long PKS = 1L << 30;
   private static final long KL = 1L << 31;
   private static final long PERFMON = 1L << 63;
+
   /** Bits 1..27 and 32..62 are reserved and must be zero. */
   private static final long RESERVED = 0x0FFF_FFFEL | 0x7FFF_FFFF_0000_0000L;
 

@@ -4,8 +4,8 @@ import java.util.List;
 import org.teekms.crypto.Bytes;
 
 /**
- * A TD report body: TDX 1.0 (584 bytes, quote v4 or v5 body type 2) or TDX 1.5 (648 bytes, v5 body type 3, which
- * adds TEE_TCB_SVN_2 and MRSERVICETD; those two are {@code null} for TDX 1.0).
+ * A TD report body: TDX 1.0 (584 bytes, quote v4 or v5 body type 2) or TDX 1.5 (648 bytes, v5 body
+ * type 3, which adds TEE_TCB_SVN_2 and MRSERVICETD; those two are {@code null} for TDX 1.0).
  */
 public record TdReport(
     Bytes teeTcbSvn,
@@ -21,7 +21,8 @@ public record TdReport(
     List<Bytes> rtmrs,
     Bytes reportData,
     Bytes teeTcbSvn2,
-    Bytes mrServiceTd) implements QuoteBody {
+    Bytes mrServiceTd)
+    implements QuoteBody {
 
   public static final int TD10_SIZE = 584;
   public static final int TD15_SIZE = 648;
@@ -41,13 +42,30 @@ public record TdReport(
     Bytes mrConfigId = r.bytes(48, "td.mr_config_id");
     Bytes mrOwner = r.bytes(48, "td.mr_owner");
     Bytes mrOwnerConfig = r.bytes(48, "td.mr_owner_config");
-    List<Bytes> rtmrs = List.of(r.bytes(48, "td.rtmr0"), r.bytes(48, "td.rtmr1"), r.bytes(48, "td.rtmr2"),
-        r.bytes(48, "td.rtmr3"));
+    List<Bytes> rtmrs =
+        List.of(
+            r.bytes(48, "td.rtmr0"),
+            r.bytes(48, "td.rtmr1"),
+            r.bytes(48, "td.rtmr2"),
+            r.bytes(48, "td.rtmr3"));
     Bytes reportData = r.bytes(64, "td.report_data");
     Bytes teeTcbSvn2 = td15 ? r.bytes(16, "td.tee_tcb_svn2") : null;
     Bytes mrServiceTd = td15 ? r.bytes(48, "td.mr_servicetd") : null;
-    return new TdReport(teeTcbSvn, mrSeam, mrSignerSeam, seamAttributes, tdAttributes, xfam, mrTd, mrConfigId,
-        mrOwner, mrOwnerConfig, rtmrs, reportData, teeTcbSvn2, mrServiceTd);
+    return new TdReport(
+        teeTcbSvn,
+        mrSeam,
+        mrSignerSeam,
+        seamAttributes,
+        tdAttributes,
+        xfam,
+        mrTd,
+        mrConfigId,
+        mrOwner,
+        mrOwnerConfig,
+        rtmrs,
+        reportData,
+        teeTcbSvn2,
+        mrServiceTd);
   }
 
   public boolean isTd15() {

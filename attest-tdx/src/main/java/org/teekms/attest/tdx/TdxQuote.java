@@ -5,10 +5,11 @@ import java.util.HexFormat;
 import org.teekms.crypto.Bytes;
 
 /**
- * A parsed Intel DCAP quote: version 3 (SGX), 4 (TDX 1.0 or SGX) or 5 (body type 1 SGX, 2 TDX 1.0, 3 TDX 1.5), with
- * ECDSA-P256 signature data whose certification data is the QE report (type 6) carrying the PCK chain (type 5). Only
- * the {@code signature_data_len} bytes after the signed region are read; anything after them (real quotes carry zero
- * padding and even text) is ignored and reported in {@link #trailingBytes()}.
+ * A parsed Intel DCAP quote: version 3 (SGX), 4 (TDX 1.0 or SGX) or 5 (body type 1 SGX, 2 TDX 1.0,
+ * 3 TDX 1.5), with ECDSA-P256 signature data whose certification data is the QE report (type 6)
+ * carrying the PCK chain (type 5). Only the {@code signature_data_len} bytes after the signed
+ * region are read; anything after them (real quotes carry zero padding and even text) is ignored
+ * and reported in {@link #trailingBytes()}.
  *
  * <p>Parsing checks structure only. {@link DcapQuoteVerifier} checks that the quote is genuine.
  */
@@ -30,6 +31,7 @@ public record TdxQuote(
 
   /** v5 body types. */
   public static final int BODY_SGX = 1;
+
   public static final int BODY_TD10 = 2;
   public static final int BODY_TD15 = 3;
 
@@ -48,7 +50,8 @@ public record TdxQuote(
     switch (header.version()) {
       case 3 -> {
         if (header.teeType() != TeeType.SGX) {
-          throw new QuoteParseException("quote format not supported: version 3 with tee_type " + header.teeType());
+          throw new QuoteParseException(
+              "quote format not supported: version 3 with tee_type " + header.teeType());
         }
         bodyType = BODY_SGX;
         body = EnclaveReport.read(r);
@@ -60,22 +63,29 @@ public record TdxQuote(
       case 5 -> {
         bodyType = r.u16("body_type");
         long bodySize = r.u32("body_size");
-        int expected = switch (bodyType) {
-          case BODY_SGX -> EnclaveReport.SIZE;
-          case BODY_TD10 -> TdReport.TD10_SIZE;
-          case BODY_TD15 -> TdReport.TD15_SIZE;
-          default -> throw new QuoteParseException("quote format not supported: v5 body type " + bodyType);
-        };
+        int expected =
+            switch (bodyType) {
+              case BODY_SGX -> EnclaveReport.SIZE;
+              case BODY_TD10 -> TdReport.TD10_SIZE;
+              case BODY_TD15 -> TdReport.TD15_SIZE;
+              default ->
+                  throw new QuoteParseException(
+                      "quote format not supported: v5 body type " + bodyType);
+            };
         if (bodySize != expected) {
-          throw new QuoteParseException("v5 body type " + bodyType + " has size " + bodySize + ", expected " + expected);
+          throw new QuoteParseException(
+              "v5 body type " + bodyType + " has size " + bodySize + ", expected " + expected);
         }
         if ((bodyType == BODY_SGX) != (header.teeType() == TeeType.SGX)) {
-          throw new QuoteParseException("v5 body type " + bodyType + " does not match tee_type " + header.teeType());
+          throw new QuoteParseException(
+              "v5 body type " + bodyType + " does not match tee_type " + header.teeType());
         }
         ByteReader b = r.slice(bodySize, "body");
-        body = bodyType == BODY_SGX ? EnclaveReport.read(b) : TdReport.read(b, bodyType == BODY_TD15);
+        body =
+            bodyType == BODY_SGX ? EnclaveReport.read(b) : TdReport.read(b, bodyType == BODY_TD15);
       }
-      default -> throw new QuoteParseException("quote format not supported: version " + header.version());
+      default ->
+          throw new QuoteParseException("quote format not supported: version " + header.version());
     }
     int signedLength = r.position();
     Bytes signedRegion = Bytes.copyOf(quote, 0, signedLength);
@@ -95,11 +105,16 @@ public record TdxQuote(
       certType = s.u16("certification_data.type");
       long size = s.u32("certification_data.size");
       if (certType != CERT_DATA_QE_REPORT) {
-        throw new QuoteParseException("unsupported certification data type " + certType + " (expected 6, QE report)");
+        throw new QuoteParseException(
+            "unsupported certification data type " + certType + " (expected 6, QE report)");
       }
       if (size != s.remaining()) {
-        throw new QuoteParseException("size of certification data is 0x" + Long.toHexString(size)
-            + ", but 0x" + Integer.toHexString(s.remaining()) + " bytes of signature data remain");
+        throw new QuoteParseException(
+            "size of certification data is 0x"
+                + Long.toHexString(size)
+                + ", but 0x"
+                + Integer.toHexString(s.remaining())
+                + " bytes of signature data remain");
       }
       qeCert = s.slice(size, "certification_data");
     }
@@ -112,16 +127,35 @@ public record TdxQuote(
     int innerType = qeCert.u16("pck_certification_data.type");
     long innerSize = qeCert.u32("pck_certification_data.size");
     if (innerType != CERT_DATA_PCK_CHAIN) {
-      throw new QuoteParseException("unsupported PCK certification data type " + innerType
-          + " (expected 5, PEM PCK certificate chain)");
+      throw new QuoteParseException(
+          "unsupported PCK certification data type "
+              + innerType
+              + " (expected 5, PEM PCK certificate chain)");
     }
     if (innerSize != qeCert.remaining()) {
-      throw new QuoteParseException("size of PCK certification data is 0x" + Long.toHexString(innerSize)
-          + ", but 0x" + Integer.toHexString(qeCert.remaining()) + " bytes remain");
+      throw new QuoteParseException(
+          "size of PCK certification data is 0x"
+              + Long.toHexString(innerSize)
+              + ", but 0x"
+              + Integer.toHexString(qeCert.remaining())
+              + " bytes remain");
     }
     Bytes pem = qeCert.bytes(innerSize, "pck_certification_data");
-    return new TdxQuote(header, bodyType, body, signedRegion, quoteSignature, attestationKey, qeReport, qeReportRaw,
-        qeReportSignature, qeAuthData, innerType, pem, sigDataLength, trailing);
+    return new TdxQuote(
+        header,
+        bodyType,
+        body,
+        signedRegion,
+        quoteSignature,
+        attestationKey,
+        qeReport,
+        qeReportRaw,
+        qeReportSignature,
+        qeAuthData,
+        innerType,
+        pem,
+        sigDataLength,
+        trailing);
   }
 
   private static QuoteHeader readHeader(ByteReader r) throws QuoteParseException {
@@ -136,15 +170,17 @@ public record TdxQuote(
       throw new QuoteParseException("quote format not supported: version " + version);
     }
     if (keyType != QuoteHeader.ATTESTATION_KEY_ECDSA_P256) {
-      throw new QuoteParseException("unsupported attestation key type " + keyType + " (expected 2, ECDSA-P256)");
+      throw new QuoteParseException(
+          "unsupported attestation key type " + keyType + " (expected 2, ECDSA-P256)");
     }
     TeeType teeType = TeeType.fromCode(teeTypeCode);
     return new QuoteHeader(version, keyType, teeType, qeSvn, pceSvn, vendor, userData);
   }
 
   /**
-   * Decodes a quote file: raw binary, or hex text (optionally {@code 0x}-prefixed, surrounding whitespace ignored).
-   * Text that looks like hex but is not valid hex is an error rather than being taken as binary.
+   * Decodes a quote file: raw binary, or hex text (optionally {@code 0x}-prefixed, surrounding
+   * whitespace ignored). Text that looks like hex but is not valid hex is an error rather than
+   * being taken as binary.
    */
   public static byte[] decodeFile(byte[] content) throws QuoteParseException {
     if (content.length < 4) {
@@ -176,8 +212,13 @@ public record TdxQuote(
   }
 
   private static boolean isHexOrSpace(byte b) {
-    return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')
-        || b == ' ' || b == '\n' || b == '\r' || b == '\t';
+    return (b >= '0' && b <= '9')
+        || (b >= 'a' && b <= 'f')
+        || (b >= 'A' && b <= 'F')
+        || b == ' '
+        || b == '\n'
+        || b == '\r'
+        || b == '\t';
   }
 
   public TeeType teeType() {

@@ -28,23 +28,31 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.Test;
 
 /**
- * Certificate and CRL signatures: ECDSA-SHA256 by P-256 keys is checked with BouncyCastle's lightweight API (the fast
- * path), everything else through the JCA; both must give the same verdicts as the JCA would.
+ * Certificate and CRL signatures: ECDSA-SHA256 by P-256 keys is checked with BouncyCastle's
+ * lightweight API (the fast path), everything else through the JCA; both must give the same
+ * verdicts as the JCA would.
  */
 class CertificateSignatureTest {
   private static final Instant AT = Instant.parse("2030-01-15T00:00:00Z");
 
   @Test
-  void p256Sha256CertificateSignedByTheIssuerVerifiesAndOneSignedByAnotherKeyDoesNot() throws Exception {
+  void p256Sha256CertificateSignedByTheIssuerVerifiesAndOneSignedByAnotherKeyDoesNot()
+      throws Exception {
     KeyPair root = ec("secp256r1");
     X509Certificate anchor = cert("CN=Root", root, "CN=Root", root, "SHA256withECDSA", true);
     KeyPair leafKey = ec("secp256r1");
     X509Certificate good = cert("CN=Leaf", leafKey, "CN=Root", root, "SHA256withECDSA", false);
-    X509Certificate forged = cert("CN=Leaf", leafKey, "CN=Root", ec("secp256r1"), "SHA256withECDSA", false);
+    X509Certificate forged =
+        cert("CN=Leaf", leafKey, "CN=Root", ec("secp256r1"), "SHA256withECDSA", false);
 
-    assertEquals(List.of(good), paths(anchor).path(List.of(good), VerificationFailure.PCK_CHAIN_INVALID, "test"));
-    VerificationException e = assertThrows(VerificationException.class,
-        () -> paths(anchor).path(List.of(forged), VerificationFailure.PCK_CHAIN_INVALID, "test"));
+    assertEquals(
+        List.of(good),
+        paths(anchor).path(List.of(good), VerificationFailure.PCK_CHAIN_INVALID, "test"));
+    VerificationException e =
+        assertThrows(
+            VerificationException.class,
+            () ->
+                paths(anchor).path(List.of(forged), VerificationFailure.PCK_CHAIN_INVALID, "test"));
     assertTrue(e.getMessage().contains("does not verify"), e.getMessage());
   }
 
@@ -52,8 +60,10 @@ class CertificateSignatureTest {
   void nonCanonicalDerSignatureIsRejectedThoughItsNumbersAreRight() throws Exception {
     KeyPair root = ec("secp256r1");
     X509Certificate anchor = cert("CN=Root", root, "CN=Root", root, "SHA256withECDSA", true);
-    X509Certificate good = cert("CN=Leaf", ec("secp256r1"), "CN=Root", root, "SHA256withECDSA", false);
-    // same r and s, but r encoded with a superfluous leading zero octet (BER, not DER): another byte string for the
+    X509Certificate good =
+        cert("CN=Leaf", ec("secp256r1"), "CN=Root", root, "SHA256withECDSA", false);
+    // same r and s, but r encoded with a superfluous leading zero octet (BER, not DER): another
+    // byte string for the
     // same certificate must not verify, as with BouncyCastle's JCA provider
     ASN1Sequence rs = ASN1Sequence.getInstance(good.getSignature());
     BigInteger r = ASN1Integer.getInstance(rs.getObjectAt(0)).getValue();
@@ -73,9 +83,11 @@ class CertificateSignatureTest {
     System.arraycopy(body, 0, sig, 2, body.length);
     X509Certificate mangled = withSignature(good, sig);
 
-    assertThrows(java.security.GeneralSecurityException.class,
+    assertThrows(
+        java.security.GeneralSecurityException.class,
         () -> mangled.verify(root.getPublic(), CertificatePaths.bouncyCastle()));
-    assertThrows(VerificationException.class,
+    assertThrows(
+        VerificationException.class,
         () -> paths(anchor).path(List.of(mangled), VerificationFailure.PCK_CHAIN_INVALID, "test"));
   }
 
@@ -83,16 +95,24 @@ class CertificateSignatureTest {
   void otherAlgorithmsAndCurvesGoThroughTheJcaAndStillVerify() throws Exception {
     KeyPair root = ec("secp256r1");
     X509Certificate anchor = cert("CN=Root", root, "CN=Root", root, "SHA256withECDSA", true);
-    X509Certificate sha384 = cert("CN=Leaf", ec("secp256r1"), "CN=Root", root, "SHA384withECDSA", false);
-    assertEquals(List.of(sha384), paths(anchor).path(List.of(sha384), VerificationFailure.PCK_CHAIN_INVALID, "t"));
+    X509Certificate sha384 =
+        cert("CN=Leaf", ec("secp256r1"), "CN=Root", root, "SHA384withECDSA", false);
+    assertEquals(
+        List.of(sha384),
+        paths(anchor).path(List.of(sha384), VerificationFailure.PCK_CHAIN_INVALID, "t"));
 
     KeyPair root384 = ec("secp384r1");
-    X509Certificate anchor384 = cert("CN=Root 384", root384, "CN=Root 384", root384, "SHA384withECDSA", true);
-    X509Certificate leaf = cert("CN=Leaf", ec("secp256r1"), "CN=Root 384", root384, "SHA384withECDSA", false);
-    X509Certificate forged = cert("CN=Leaf", ec("secp256r1"), "CN=Root 384", ec("secp384r1"), "SHA384withECDSA",
-        false);
-    assertEquals(List.of(leaf), paths(anchor384).path(List.of(leaf), VerificationFailure.PCK_CHAIN_INVALID, "t"));
-    assertThrows(VerificationException.class,
+    X509Certificate anchor384 =
+        cert("CN=Root 384", root384, "CN=Root 384", root384, "SHA384withECDSA", true);
+    X509Certificate leaf =
+        cert("CN=Leaf", ec("secp256r1"), "CN=Root 384", root384, "SHA384withECDSA", false);
+    X509Certificate forged =
+        cert("CN=Leaf", ec("secp256r1"), "CN=Root 384", ec("secp384r1"), "SHA384withECDSA", false);
+    assertEquals(
+        List.of(leaf),
+        paths(anchor384).path(List.of(leaf), VerificationFailure.PCK_CHAIN_INVALID, "t"));
+    assertThrows(
+        VerificationException.class,
         () -> paths(anchor384).path(List.of(forged), VerificationFailure.PCK_CHAIN_INVALID, "t"));
   }
 
@@ -102,22 +122,27 @@ class CertificateSignatureTest {
     X509Certificate anchor = cert("CN=Root", root, "CN=Root", root, "SHA256withECDSA", true);
     CertificatePaths paths = paths(anchor);
     paths.checkCrlSignature(crl("CN=Root", root), anchor, "root CRL");
-    VerificationException e = assertThrows(VerificationException.class,
-        () -> paths.checkCrlSignature(crl("CN=Root", ec("secp256r1")), anchor, "root CRL"));
+    VerificationException e =
+        assertThrows(
+            VerificationException.class,
+            () -> paths.checkCrlSignature(crl("CN=Root", ec("secp256r1")), anchor, "root CRL"));
     assertEquals(VerificationFailure.COLLATERAL_INVALID, e.failure());
   }
 
   @Test
   void aCachedIssuerKeyNeverVouchesForAnotherIssuer() throws Exception {
-    // two roots with the same name: the process-wide key cache is keyed by the key itself, so a certificate signed by
+    // two roots with the same name: the process-wide key cache is keyed by the key itself, so a
+    // certificate signed by
     // the first root still fails under the second
     KeyPair rootA = ec("secp256r1");
     KeyPair rootB = ec("secp256r1");
     X509Certificate anchorA = cert("CN=Root", rootA, "CN=Root", rootA, "SHA256withECDSA", true);
     X509Certificate anchorB = cert("CN=Root", rootB, "CN=Root", rootB, "SHA256withECDSA", true);
-    X509Certificate leaf = cert("CN=Leaf", ec("secp256r1"), "CN=Root", rootA, "SHA256withECDSA", false);
+    X509Certificate leaf =
+        cert("CN=Leaf", ec("secp256r1"), "CN=Root", rootA, "SHA256withECDSA", false);
     paths(anchorA).path(List.of(leaf), VerificationFailure.PCK_CHAIN_INVALID, "t");
-    assertThrows(VerificationException.class,
+    assertThrows(
+        VerificationException.class,
         () -> paths(anchorB).path(List.of(leaf), VerificationFailure.PCK_CHAIN_INVALID, "t"));
   }
 
@@ -131,26 +156,44 @@ class CertificateSignatureTest {
     return g.generateKeyPair();
   }
 
-  private static X509Certificate cert(String subject, KeyPair key, String issuer, KeyPair issuerKey, String alg,
-      boolean ca) throws Exception {
-    JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(7),
-        Date.from(Instant.parse("2025-01-01T00:00:00Z")), Date.from(Instant.parse("2040-01-01T00:00:00Z")),
-        new X500Name(subject), key.getPublic());
+  private static X509Certificate cert(
+      String subject, KeyPair key, String issuer, KeyPair issuerKey, String alg, boolean ca)
+      throws Exception {
+    JcaX509v3CertificateBuilder b =
+        new JcaX509v3CertificateBuilder(
+            new X500Name(issuer),
+            BigInteger.valueOf(7),
+            Date.from(Instant.parse("2025-01-01T00:00:00Z")),
+            Date.from(Instant.parse("2040-01-01T00:00:00Z")),
+            new X500Name(subject),
+            key.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
-    byte[] der = b.build(new JcaContentSignerBuilder(alg).setProvider(CertificatePaths.bouncyCastle())
-        .build(issuerKey.getPrivate())).getEncoded();
+    byte[] der =
+        b.build(
+                new JcaContentSignerBuilder(alg)
+                    .setProvider(CertificatePaths.bouncyCastle())
+                    .build(issuerKey.getPrivate()))
+            .getEncoded();
     return Pem.certificate(der);
   }
 
   private static X509CRL crl(String issuer, KeyPair key) throws Exception {
-    X509v2CRLBuilder b = new X509v2CRLBuilder(new X500Name(issuer), Date.from(AT.minusSeconds(86_400)));
+    X509v2CRLBuilder b =
+        new X509v2CRLBuilder(new X500Name(issuer), Date.from(AT.minusSeconds(86_400)));
     b.setNextUpdate(Date.from(AT.plusSeconds(86_400)));
-    byte[] der = new JcaX509CRLConverter().getCRL(b.build(new JcaContentSignerBuilder("SHA256withECDSA")
-        .setProvider(CertificatePaths.bouncyCastle()).build(key.getPrivate()))).getEncoded();
+    byte[] der =
+        new JcaX509CRLConverter()
+            .getCRL(
+                b.build(
+                    new JcaContentSignerBuilder("SHA256withECDSA")
+                        .setProvider(CertificatePaths.bouncyCastle())
+                        .build(key.getPrivate())))
+            .getEncoded();
     return Pem.crl(der);
   }
 
-  private static X509Certificate withSignature(X509Certificate cert, byte[] signature) throws Exception {
+  private static X509Certificate withSignature(X509Certificate cert, byte[] signature)
+      throws Exception {
     ASN1Sequence c = ASN1Sequence.getInstance(cert.getEncoded());
     ASN1EncodableVector v = new ASN1EncodableVector();
     v.add(c.getObjectAt(0));

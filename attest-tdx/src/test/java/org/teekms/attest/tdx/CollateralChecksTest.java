@@ -15,7 +15,10 @@ import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 import org.teekms.attest.tdx.collateral.SignedJson;
 
-/** The verifier's collateral checks on real collateral: time, binding to the quote, signatures, trust anchor. */
+/**
+ * The verifier's collateral checks on real collateral: time, binding to the quote, signatures,
+ * trust anchor.
+ */
 class CollateralChecksTest {
   private static final Instant AT = Instant.parse("2025-07-19T10:00:34Z");
 
@@ -38,8 +41,10 @@ class CollateralChecksTest {
   @Test
   void bundledIntelRootEqualsTheFixtureRoot() throws Exception {
     assertEquals(intelRoot(), DcapQuoteVerifier.intelSgxRootCa());
-    assertTrue(DcapQuoteVerifier.withIntelRoot().verify(quote(), load("dcap-qvl/tdx_quote_v4_collateral.json"), AT)
-        .valid());
+    assertTrue(
+        DcapQuoteVerifier.withIntelRoot()
+            .verify(quote(), load("dcap-qvl/tdx_quote_v4_collateral.json"), AT)
+            .valid());
   }
 
   @Test
@@ -58,8 +63,12 @@ class CollateralChecksTest {
   @Test
   void goTdxGuestCollateralHasExpiredIn2053() throws Exception {
     Collateral c = CollateralDirectory.read(DcapCases.goTdxGuestCollateralDir());
-    QuoteVerificationResult r = new DcapQuoteVerifier(intelRoot()).verify(
-        Fixtures.bytes("go-tdx-guest/tdx_prod_quote_SPR_E4.dat"), c, Instant.parse("2053-07-01T01:00:00Z"));
+    QuoteVerificationResult r =
+        new DcapQuoteVerifier(intelRoot())
+            .verify(
+                Fixtures.bytes("go-tdx-guest/tdx_prod_quote_SPR_E4.dat"),
+                c,
+                Instant.parse("2053-07-01T01:00:00Z"));
     assertEquals(VerificationFailure.COLLATERAL_EXPIRED, r.failure());
     assertTrue(r.error().startsWith("TCB info has expired"), r.error());
   }
@@ -67,22 +76,40 @@ class CollateralChecksTest {
   @Test
   void reissuedTcbSigningCertificateVerifies2026TcbInfoAndTheExpiredOneDoesNot() throws Exception {
     Collateral v5 = load("dcap-qvl/tdx_quote_v5_outdated_collateral.json");
-    SignedJson sample = SignedJson.fromPcsBody(Fixtures.bytes("go-tdx-guest/sample_tcbinfo_response_v5"), "tcbInfo");
+    SignedJson sample =
+        SignedJson.fromPcsBody(
+            Fixtures.bytes("go-tdx-guest/sample_tcbinfo_response_v5"), "tcbInfo");
     Instant at = Instant.parse("2026-03-01T00:00:00Z");
     byte[] dstackQuote = DcapCases.byId("dstack_quote_report").quote();
     DcapQuoteVerifier verifier = new DcapQuoteVerifier(intelRoot());
 
     // same serial and key, 2025 validity: the signature over sample_tcbinfo_response_v5 verifies
-    Collateral newCert = new Collateral(sample, v5.tcbInfoIssuerChain(), v5.qeIdentity(), v5.qeIdentityIssuerChain(),
-        v5.pckCrl(), v5.pckCrlIssuerChain(), v5.rootCaCrl());
+    Collateral newCert =
+        new Collateral(
+            sample,
+            v5.tcbInfoIssuerChain(),
+            v5.qeIdentity(),
+            v5.qeIdentityIssuerChain(),
+            v5.pckCrl(),
+            v5.pckCrlIssuerChain(),
+            v5.rootCaCrl());
     QuoteVerificationResult ok = verifier.verify(dstackQuote, newCert, at);
     assertTrue(ok.valid(), ok::error);
 
-    List<X509Certificate> oldChain = Pem.certificates(Fixtures.bytes("go-tdx-guest/tcb_info_issuer_chain.pem"));
-    assertEquals(oldChain.get(0).getSerialNumber(), v5.tcbInfoIssuerChain().get(0).getSerialNumber());
+    List<X509Certificate> oldChain =
+        Pem.certificates(Fixtures.bytes("go-tdx-guest/tcb_info_issuer_chain.pem"));
+    assertEquals(
+        oldChain.get(0).getSerialNumber(), v5.tcbInfoIssuerChain().get(0).getSerialNumber());
     assertEquals(oldChain.get(0).getPublicKey(), v5.tcbInfoIssuerChain().get(0).getPublicKey());
-    Collateral oldCert = new Collateral(sample, oldChain, v5.qeIdentity(), v5.qeIdentityIssuerChain(),
-        v5.pckCrl(), v5.pckCrlIssuerChain(), v5.rootCaCrl());
+    Collateral oldCert =
+        new Collateral(
+            sample,
+            oldChain,
+            v5.qeIdentity(),
+            v5.qeIdentityIssuerChain(),
+            v5.pckCrl(),
+            v5.pckCrlIssuerChain(),
+            v5.rootCaCrl());
     QuoteVerificationResult expired = verifier.verify(dstackQuote, oldCert, at);
     assertEquals(VerificationFailure.COLLATERAL_EXPIRED, expired.failure());
     assertTrue(expired.error().contains("TCB info issuer certificate"), expired.error());
@@ -91,11 +118,19 @@ class CollateralChecksTest {
   @Test
   void reserializedTcbInfoNoLongerVerifies() throws Exception {
     Collateral c = load("dcap-qvl/tdx_quote_v4_collateral.json");
-    String reserialized = new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.tcbInfo().json())
-        .toPrettyString();
-    Collateral tampered = new Collateral(new SignedJson(reserialized, c.tcbInfo().signature()),
-        c.tcbInfoIssuerChain(), c.qeIdentity(), c.qeIdentityIssuerChain(), c.pckCrl(), c.pckCrlIssuerChain(),
-        c.rootCaCrl());
+    String reserialized =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(c.tcbInfo().json())
+            .toPrettyString();
+    Collateral tampered =
+        new Collateral(
+            new SignedJson(reserialized, c.tcbInfo().signature()),
+            c.tcbInfoIssuerChain(),
+            c.qeIdentity(),
+            c.qeIdentityIssuerChain(),
+            c.pckCrl(),
+            c.pckCrlIssuerChain(),
+            c.rootCaCrl());
     assertNotEquals(c.id(), tampered.id());
     QuoteVerificationResult r = verify(tampered, AT);
     assertEquals(VerificationFailure.COLLATERAL_INVALID, r.failure());
@@ -103,9 +138,15 @@ class CollateralChecksTest {
 
     String qe = c.qeIdentity().json().replace("\"isvprodid\":2", "\"isvprodid\":3");
     assertNotEquals(c.qeIdentity().json(), qe);
-    Collateral tamperedQe = new Collateral(c.tcbInfo(), c.tcbInfoIssuerChain(),
-        new SignedJson(qe, c.qeIdentity().signature()), c.qeIdentityIssuerChain(), c.pckCrl(),
-        c.pckCrlIssuerChain(), c.rootCaCrl());
+    Collateral tamperedQe =
+        new Collateral(
+            c.tcbInfo(),
+            c.tcbInfoIssuerChain(),
+            new SignedJson(qe, c.qeIdentity().signature()),
+            c.qeIdentityIssuerChain(),
+            c.pckCrl(),
+            c.pckCrlIssuerChain(),
+            c.rootCaCrl());
     assertEquals(VerificationFailure.COLLATERAL_INVALID, verify(tamperedQe, AT).failure());
   }
 
@@ -124,17 +165,25 @@ class CollateralChecksTest {
     Collateral sgx = load("dcap-qvl/sgx_quote_v3_collateral.json");
     QuoteVerificationResult s = verify(sgx, Instant.parse("2025-07-19T10:01:17Z"));
     assertEquals(VerificationFailure.COLLATERAL_MISMATCH, s.failure());
-    // the SGX collateral carries the Processor CA's CRL: the Platform-CA-issued PCK cannot be checked against it
-    assertTrue(s.error().startsWith("no CRL from C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX PCK "
-        + "Platform CA"), s.error());
+    // the SGX collateral carries the Processor CA's CRL: the Platform-CA-issued PCK cannot be
+    // checked against it
+    assertTrue(
+        s.error()
+            .startsWith(
+                "no CRL from C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX PCK "
+                    + "Platform CA"),
+        s.error());
   }
 
   @Test
   void anotherTrustAnchorRejectsEverything() throws Exception {
-    // The NVIDIA device identity CA stands in for "some other root": nothing Intel signed chains to it.
-    X509Certificate other = Pem.certificates(Fixtures.bytes("common/nvidia_device_identity_ca.pem")).get(0);
-    QuoteVerificationResult r = new DcapQuoteVerifier(other).verify(quote(),
-        load("dcap-qvl/tdx_quote_v4_collateral.json"), AT);
+    // The NVIDIA device identity CA stands in for "some other root": nothing Intel signed chains to
+    // it.
+    X509Certificate other =
+        Pem.certificates(Fixtures.bytes("common/nvidia_device_identity_ca.pem")).get(0);
+    QuoteVerificationResult r =
+        new DcapQuoteVerifier(other)
+            .verify(quote(), load("dcap-qvl/tdx_quote_v4_collateral.json"), AT);
     assertFalse(r.valid());
     assertEquals(VerificationFailure.COLLATERAL_INVALID, r.failure());
   }
@@ -145,7 +194,8 @@ class CollateralChecksTest {
     DcapQuoteVerifier verifier = new DcapQuoteVerifier(intelRoot());
     for (int i = 0; i < 3; i++) {
       assertTrue(verifier.verify(quote(), c, AT).valid());
-      assertEquals(VerificationFailure.COLLATERAL_EXPIRED,
+      assertEquals(
+          VerificationFailure.COLLATERAL_EXPIRED,
           verifier.verify(quote(), c, AT.plusSeconds(86_400)).failure());
     }
   }

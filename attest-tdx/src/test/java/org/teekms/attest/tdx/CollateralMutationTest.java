@@ -15,9 +15,10 @@ import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 import org.teekms.attest.tdx.collateral.SignedJson;
 
 /**
- * Seeded truncations and byte flips of collateral files: parsing fails with a CollateralException or yields
- * collateral; verifying never throws; and mutated collateral verifies only if every item that is checked is unchanged
- * (e.g. a flip in the JSON file's own whitespace, or one that only destroys an optional root certificate copy).
+ * Seeded truncations and byte flips of collateral files: parsing fails with a CollateralException
+ * or yields collateral; verifying never throws; and mutated collateral verifies only if every item
+ * that is checked is unchanged (e.g. a flip in the JSON file's own whitespace, or one that only
+ * destroys an optional root certificate copy).
  */
 class CollateralMutationTest {
   private static final int MUTATIONS = 1500;
@@ -31,9 +32,19 @@ class CollateralMutationTest {
     DcapQuoteVerifier verifier = DcapQuoteVerifier.withIntelRoot();
     assertTrue(verifier.verify(quote, original, at).valid());
     Random rnd = new Random(42);
-    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-    String[] fields = {"tcb_info", "tcb_info_signature", "tcb_info_issuer_chain", "qe_identity",
-        "qe_identity_signature", "qe_identity_issuer_chain", "pck_crl", "pck_crl_issuer_chain", "root_ca_crl"};
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    String[] fields = {
+      "tcb_info",
+      "tcb_info_signature",
+      "tcb_info_issuer_chain",
+      "qe_identity",
+      "qe_identity_signature",
+      "qe_identity_issuer_chain",
+      "pck_crl",
+      "pck_crl_issuer_chain",
+      "root_ca_crl"
+    };
     int verified = 0;
     for (int i = 0; i < MUTATIONS; i++) {
       byte[] m;
@@ -58,17 +69,25 @@ class CollateralMutationTest {
       verified++;
       QuoteVerificationResult r = verifier.verify(quote, c, at);
       if (r.valid()) {
-        assertEquals(effective(original), effective(c), "mutation " + i + " changed checked collateral yet verified");
+        assertEquals(
+            effective(original),
+            effective(c),
+            "mutation " + i + " changed checked collateral yet verified");
       }
     }
-    assertTrue(verified > MUTATIONS / 4, "mutated collateral must reach verification often: " + verified);
+    assertTrue(
+        verified > MUTATIONS / 4, "mutated collateral must reach verification often: " + verified);
   }
 
   @Test
   void mutatedPcsBodiesAndDocumentsNeverThrowUnchecked() throws Exception {
     Random rnd = new Random(7);
-    for (String name : new String[] {"go-tdx-guest/sample_tcbInfo_response", "go-tdx-guest/sample_qeIdentity_response",
-        "go-tdx-guest/sample_tcbinfo_response_v5"}) {
+    for (String name :
+        new String[] {
+          "go-tdx-guest/sample_tcbInfo_response",
+          "go-tdx-guest/sample_qeIdentity_response",
+          "go-tdx-guest/sample_tcbinfo_response_v5"
+        }) {
       byte[] body = Fixtures.bytes(name);
       String field = name.contains("qeIdentity") ? "enclaveIdentity" : "tcbInfo";
       for (int i = 0; i < MUTATIONS; i++) {
@@ -112,15 +131,22 @@ class CollateralMutationTest {
   }
 
   /**
-   * What the verifier checks: every item, with issuer chains minus copies of the root (a chain may omit the root, the
-   * trust anchor stands in for it; a mutation that only destroys the root's PEM block changes nothing checked).
+   * What the verifier checks: every item, with issuer chains minus copies of the root (a chain may
+   * omit the root, the trust anchor stands in for it; a mutation that only destroys the root's PEM
+   * block changes nothing checked).
    */
   private static java.util.List<Object> effective(Collateral c) throws Exception {
     java.security.cert.X509Certificate root = DcapQuoteVerifier.intelSgxRootCa();
     java.util.function.Function<java.util.List<java.security.cert.X509Certificate>, Object> strip =
         chain -> chain.stream().filter(x -> !x.equals(root)).toList();
-    return java.util.List.of(c.tcbInfo(), strip.apply(c.tcbInfoIssuerChain()), c.qeIdentity(),
-        strip.apply(c.qeIdentityIssuerChain()), c.pckCrl(), strip.apply(c.pckCrlIssuerChain()), c.rootCaCrl());
+    return java.util.List.of(
+        c.tcbInfo(),
+        strip.apply(c.tcbInfoIssuerChain()),
+        c.qeIdentity(),
+        strip.apply(c.qeIdentityIssuerChain()),
+        c.pckCrl(),
+        strip.apply(c.pckCrlIssuerChain()),
+        c.rootCaCrl());
   }
 
   private static byte[] mutate(byte[] in, Random rnd) {

@@ -17,8 +17,12 @@ import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 
-/** The DCAP cases of {@code fixtures/expected/*.json}: quote bytes, expected parse, and verifications to run. */
-public record DcapCases(String id, String quoteFile, byte[] quote, JsonNode expected, List<Check> checks) {
+/**
+ * The DCAP cases of {@code fixtures/expected/*.json}: quote bytes, expected parse, and
+ * verifications to run.
+ */
+public record DcapCases(
+    String id, String quoteFile, byte[] quote, JsonNode expected, List<Check> checks) {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   /** One {@code verification[]} entry: collateral, time, and the independent expected verdict. */
@@ -46,8 +50,12 @@ public record DcapCases(String id, String quoteFile, byte[] quote, JsonNode expe
         List<Check> checks = new ArrayList<>();
         for (JsonNode v : n.path("verification")) {
           String name = v.get("collateral").get(0).asText().split(" ")[0];
-          checks.add(new Check(name, collateral(v.get("collateral")), Instant.parse(v.get("verification_time").asText()),
-              v.get("independent_check")));
+          checks.add(
+              new Check(
+                  name,
+                  collateral(v.get("collateral")),
+                  Instant.parse(v.get("verification_time").asText()),
+                  v.get("independent_check")));
         }
         out.add(new DcapCases(n.get("id").asText(), quoteFile, quoteBytes(quoteFile), n, checks));
       }
@@ -64,7 +72,8 @@ public record DcapCases(String id, String quoteFile, byte[] quote, JsonNode expe
   static byte[] quoteBytes(String quoteFile) throws IOException {
     try {
       if (quoteFile.startsWith("dstack/quote-report.json")) {
-        String hex = MAPPER.readTree(Fixtures.bytes("dstack/quote-report.json")).get("quote").asText();
+        String hex =
+            MAPPER.readTree(Fixtures.bytes("dstack/quote-report.json")).get("quote").asText();
         return TdxQuote.decodeFile(hex.getBytes(StandardCharsets.US_ASCII));
       }
       return TdxQuote.decodeFile(Fixtures.bytes(quoteFile.split(" ")[0]));
@@ -85,14 +94,19 @@ public record DcapCases(String id, String quoteFile, byte[] quote, JsonNode expe
     }
   }
 
-  /** go-tdx-guest's collateral files copied into a directory with the PCS layout CollateralDirectory reads. */
+  /**
+   * go-tdx-guest's collateral files copied into a directory with the PCS layout CollateralDirectory
+   * reads.
+   */
   static Path goTdxGuestCollateralDir() throws IOException {
     Path dir = Files.createTempDirectory("gtg-collateral");
     dir.toFile().deleteOnExit();
     copy("go-tdx-guest/sample_tcbInfo_response", dir.resolve(CollateralDirectory.TCB_INFO));
     copy("go-tdx-guest/tcb_info_issuer_chain.pem", dir.resolve(CollateralDirectory.TCB_INFO_CHAIN));
     copy("go-tdx-guest/sample_qeIdentity_response", dir.resolve(CollateralDirectory.QE_IDENTITY));
-    copy("go-tdx-guest/qe_identity_issuer_chain.pem", dir.resolve(CollateralDirectory.QE_IDENTITY_CHAIN));
+    copy(
+        "go-tdx-guest/qe_identity_issuer_chain.pem",
+        dir.resolve(CollateralDirectory.QE_IDENTITY_CHAIN));
     copy("go-tdx-guest/pckcrl", dir.resolve("pck_crl.der"));
     copy("go-tdx-guest/pck_crl_issuer_chain.pem", dir.resolve(CollateralDirectory.PCK_CRL_CHAIN));
     copy("go-tdx-guest/rootcrl.der", dir.resolve("root_ca_crl.der"));

@@ -17,9 +17,10 @@ import org.junit.jupiter.api.TestFactory;
 import org.teekms.attest.Fixtures;
 
 /**
- * Every DCAP quote in fixtures/expected: the parse matches {@code parsed}, and each {@code verification[]} entry,
- * run at its {@code verification_time} with its collateral under the Intel root from the fixtures, reproduces the
- * independent verdict (validity, status, advisory IDs; "No matching TCB level found" is a failure).
+ * Every DCAP quote in fixtures/expected: the parse matches {@code parsed}, and each {@code
+ * verification[]} entry, run at its {@code verification_time} with its collateral under the Intel
+ * root from the fixtures, reproduces the independent verdict (validity, status, advisory IDs; "No
+ * matching TCB level found" is a failure).
  */
 class DcapFixtureVerificationTest {
   private static final HexFormat HEX = HexFormat.of();
@@ -32,27 +33,33 @@ class DcapFixtureVerificationTest {
     for (DcapCases c : DcapCases.all()) {
       tests.add(DynamicTest.dynamicTest(c.id() + " parses as expected", () -> checkParse(c)));
       for (DcapCases.Check check : c.checks()) {
-        tests.add(DynamicTest.dynamicTest(c.id() + " verifies as expected with " + check, () -> {
-          QuoteVerificationResult r = verifier.verify(c.quote(), check.collateral(), check.at());
-          JsonNode v = check.verdict();
-          if (v.get("ok").asBoolean()) {
-            assertTrue(r.valid(), () -> c.id() + ": " + r.failure() + " " + r.error());
-            assertEquals(v.get("status").asText(), r.status().name());
-            List<String> ids = new ArrayList<>();
-            v.get("advisory_ids").forEach(a -> ids.add(a.asText()));
-            assertEquals(ids, r.advisoryIds());
-            assertEquals(v.get("platform_status").asText(), r.tcb().platformStatus().name());
-            assertEquals(v.get("qe_status").get(0).asText(), r.tcb().qeStatus().name());
-            assertEquals(v.get("platform_tcb_date").asText(), r.tcb().platformTcbDate().toString());
-            // every collateral item used is identified by its digest
-            assertEquals(9, r.collateralDigests().size());
-          } else {
-            assertFalse(r.valid(), c.id() + " must not verify");
-            assertEquals("No matching TCB level found", v.get("error").asText());
-            assertEquals(VerificationFailure.TCB_LEVEL_NOT_FOUND, r.failure(), r.error());
-            assertTrue(r.error().startsWith("No matching TCB level found"), r.error());
-          }
-        }));
+        tests.add(
+            DynamicTest.dynamicTest(
+                c.id() + " verifies as expected with " + check,
+                () -> {
+                  QuoteVerificationResult r =
+                      verifier.verify(c.quote(), check.collateral(), check.at());
+                  JsonNode v = check.verdict();
+                  if (v.get("ok").asBoolean()) {
+                    assertTrue(r.valid(), () -> c.id() + ": " + r.failure() + " " + r.error());
+                    assertEquals(v.get("status").asText(), r.status().name());
+                    List<String> ids = new ArrayList<>();
+                    v.get("advisory_ids").forEach(a -> ids.add(a.asText()));
+                    assertEquals(ids, r.advisoryIds());
+                    assertEquals(
+                        v.get("platform_status").asText(), r.tcb().platformStatus().name());
+                    assertEquals(v.get("qe_status").get(0).asText(), r.tcb().qeStatus().name());
+                    assertEquals(
+                        v.get("platform_tcb_date").asText(), r.tcb().platformTcbDate().toString());
+                    // every collateral item used is identified by its digest
+                    assertEquals(9, r.collateralDigests().size());
+                  } else {
+                    assertFalse(r.valid(), c.id() + " must not verify");
+                    assertEquals("No matching TCB level found", v.get("error").asText());
+                    assertEquals(VerificationFailure.TCB_LEVEL_NOT_FOUND, r.failure(), r.error());
+                    assertTrue(r.error().startsWith("No matching TCB level found"), r.error());
+                  }
+                }));
       }
     }
     return tests.stream();
@@ -62,7 +69,8 @@ class DcapFixtureVerificationTest {
     JsonNode p = c.expected().get("parsed");
     byte[] raw = c.quote();
     assertEquals(c.expected().get("length").asInt(), raw.length);
-    assertEquals(c.expected().get("sha256").asText(),
+    assertEquals(
+        c.expected().get("sha256").asText(),
         HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(raw)));
     TdxQuote q = TdxQuote.parse(raw);
 
@@ -118,8 +126,10 @@ class DcapFixtureVerificationTest {
     JsonNode pc = p.get("pck_chain");
     assertEquals(pc.size(), chain.size());
     for (int i = 0; i < chain.size(); i++) {
-      assertEquals(pc.get(i).get("serial").asText(), "0x" + chain.get(i).getSerialNumber().toString(16));
-      assertEquals(pc.get(i).get("not_after").asText().substring(0, 19),
+      assertEquals(
+          pc.get(i).get("serial").asText(), "0x" + chain.get(i).getSerialNumber().toString(16));
+      assertEquals(
+          pc.get(i).get("not_after").asText().substring(0, 19),
           chain.get(i).getNotAfter().toInstant().toString().substring(0, 19));
     }
     PckExtension ext = PckExtension.of(chain.get(0));
@@ -134,7 +144,9 @@ class DcapFixtureVerificationTest {
     e.get("cpu_svn_components").forEach(x -> comps.add(x.asInt()));
     assertEquals(comps, ext.cpuSvnComponents());
     assertEquals(p.get("fmspc").asText(), ext.fmspc().hex().toUpperCase(java.util.Locale.ROOT));
-    assertEquals(HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(HEX.parseHex(e.get("ppid").asText()))),
+    assertEquals(
+        HEX.formatHex(
+            MessageDigest.getInstance("SHA-256").digest(HEX.parseHex(e.get("ppid").asText()))),
         ext.deviceId().hex());
   }
 
@@ -145,7 +157,9 @@ class DcapFixtureVerificationTest {
     assertEquals(r.get("isv_prod_id").asInt(), e.isvProdId());
     assertEquals(r.get("isv_svn").asInt(), e.isvSvn());
     assertEquals(r.get("attributes").asText(), e.attributes().hex());
-    assertEquals(Long.parseLong(r.get("misc_select").asText(), 16), Long.reverseBytes(e.miscSelect()) >>> 32);
+    assertEquals(
+        Long.parseLong(r.get("misc_select").asText(), 16),
+        Long.reverseBytes(e.miscSelect()) >>> 32);
     assertEquals(r.get("cpu_svn").asText(), e.cpuSvn().hex());
     assertEquals(r.get("report_data").asText(), e.reportData().hex());
   }

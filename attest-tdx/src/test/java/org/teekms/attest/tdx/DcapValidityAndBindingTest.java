@@ -7,9 +7,9 @@ import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 /**
- * Checks of the DCAP verifier that only a time or a byte the other tests never vary can reach: certificate expiry at
- * the verification time, the QE vendor, the zero half of the QE report data (found by PIT: removing each check left
- * every other test green, docs/reliability.md §5).
+ * Checks of the DCAP verifier that only a time or a byte the other tests never vary can reach:
+ * certificate expiry at the verification time, the QE vendor, the zero half of the QE report data
+ * (found by PIT: removing each check left every other test green, docs/reliability.md §5).
  */
 class DcapValidityAndBindingTest {
 
@@ -22,8 +22,11 @@ class DcapValidityAndBindingTest {
     QuoteVerificationResult r = w.verify();
     assertEquals(VerificationFailure.PCK_CHAIN_INVALID, r.failure());
     assertTrue(r.error().contains("PCK"), r.error());
-    assertTrue(new DcapQuoteVerifier(w.root).verify(w.quote(), w.collateral(), BEFORE_NOW.minusSeconds(86400 * 5))
-        .valid(), "the same quote verifies while its PCK certificate is valid and the collateral current");
+    assertTrue(
+        new DcapQuoteVerifier(w.root)
+            .verify(w.quote(), w.collateral(), BEFORE_NOW.minusSeconds(86400 * 5))
+            .valid(),
+        "the same quote verifies while its PCK certificate is valid and the collateral current");
   }
 
   @Test

@@ -16,34 +16,45 @@ import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 import org.teekms.attest.tdx.collateral.SignedJson;
 
 /**
- * Coverage-guided fuzz targets (Jazzer) for everything in attest-tdx that reads outside bytes: DCAP quotes, the
- * dcap-qvl collateral file and PCS response bodies. In the normal build each target runs once per file of its saved
- * corpus ({@code src/test/resources/org/teekms/attest/tdx/QuoteFuzzTestInputs/<target>/}, seeded from testdata/);
- * {@code bench/fuzz} runs them in fuzzing mode. The invariants: only the parser's typed exception escapes, and a
- * mutated signed input never verifies unless the bytes the signatures cover are unchanged.
+ * Coverage-guided fuzz targets (Jazzer) for everything in attest-tdx that reads outside bytes: DCAP
+ * quotes, the dcap-qvl collateral file and PCS response bodies. In the normal build each target
+ * runs once per file of its saved corpus ({@code
+ * src/test/resources/org/teekms/attest/tdx/QuoteFuzzTestInputs/<target>/}, seeded from testdata/);
+ * {@code bench/fuzz} runs them in fuzzing mode. The invariants: only the parser's typed exception
+ * escapes, and a mutated signed input never verifies unless the bytes the signatures cover are
+ * unchanged.
  */
 class QuoteFuzzTest {
-  /** The real quote that verifies (dcap-qvl's TDX v4 quote with its collateral, at its recorded time). */
+  /**
+   * The real quote that verifies (dcap-qvl's TDX v4 quote with its collateral, at its recorded
+   * time).
+   */
   private static final DcapCases.Check GOOD_CHECK;
+
   private static final TdxQuote GOOD_QUOTE;
   private static final DcapQuoteVerifier VERIFIER;
 
   static {
     try {
-      X509Certificate root = Pem.certificates(Fixtures.bytes("common/intel_sgx_root_ca.pem")).get(0);
+      X509Certificate root =
+          Pem.certificates(Fixtures.bytes("common/intel_sgx_root_ca.pem")).get(0);
       VERIFIER = new DcapQuoteVerifier(root);
       DcapCases c = DcapCases.byId("dcapqvl_tdx_v4");
       GOOD_CHECK = c.checks().get(0);
       GOOD_QUOTE = TdxQuote.parse(c.quote());
       if (!VERIFIER.verify(GOOD_QUOTE, GOOD_CHECK.collateral(), GOOD_CHECK.at()).valid()) {
-        throw new IllegalStateException("the seed quote no longer verifies: the signed-input targets would be void");
+        throw new IllegalStateException(
+            "the seed quote no longer verifies: the signed-input targets would be void");
       }
     } catch (CertificateException | QuoteParseException e) {
       throw new IllegalStateException(e);
     }
   }
 
-  /** Structure parsing, hex-file decoding and the PCK extension: a typed exception or a parsed value. */
+  /**
+   * Structure parsing, hex-file decoding and the PCK extension: a typed exception or a parsed
+   * value.
+   */
   @FuzzTest
   void quoteParser(byte[] data) {
     try {
@@ -57,16 +68,18 @@ class QuoteFuzzTest {
   }
 
   /**
-   * A real signed quote, mutated: verification returns a result (never throws), and a valid verdict requires that
-   * the signed region (header + TD report) and the QE report are the original's.
+   * A real signed quote, mutated: verification returns a result (never throws), and a valid verdict
+   * requires that the signed region (header + TD report) and the QE report are the original's.
    */
   @FuzzTest
   void signedQuoteVerification(byte[] data) {
     QuoteVerificationResult r = VERIFIER.verify(data, GOOD_CHECK.collateral(), GOOD_CHECK.at());
     assertNotNull(r);
     if (r.valid()) {
-      assertEquals(GOOD_QUOTE.signedRegion(), r.quote().signedRegion(), "a mutated TD report verified");
-      assertEquals(GOOD_QUOTE.qeReportRaw(), r.quote().qeReportRaw(), "a mutated QE report verified");
+      assertEquals(
+          GOOD_QUOTE.signedRegion(), r.quote().signedRegion(), "a mutated TD report verified");
+      assertEquals(
+          GOOD_QUOTE.qeReportRaw(), r.quote().qeReportRaw(), "a mutated QE report verified");
     } else {
       assertNotNull(r.failure());
       assertNotNull(r.error());
@@ -74,8 +87,9 @@ class QuoteFuzzTest {
   }
 
   /**
-   * dcap-qvl collateral JSON: a typed exception or a collateral whose signed documents parse or refuse with a typed
-   * exception; verifying the real quote against it is valid only if every signed document is the original's.
+   * dcap-qvl collateral JSON: a typed exception or a collateral whose signed documents parse or
+   * refuse with a typed exception; verifying the real quote against it is valid only if every
+   * signed document is the original's.
    */
   @FuzzTest
   void collateralJson(byte[] data) {
@@ -101,7 +115,10 @@ class QuoteFuzzTest {
     }
   }
 
-  /** A PCS response body ({@code {"tcbInfo":{…},"signature":"…"}}): split and parsed, or a typed exception. */
+  /**
+   * A PCS response body ({@code {"tcbInfo":{…},"signature":"…"}}): split and parsed, or a typed
+   * exception.
+   */
   @FuzzTest
   void pcsBody(byte[] data) {
     try {
@@ -115,5 +132,4 @@ class QuoteFuzzTest {
       // typed
     }
   }
-
 }

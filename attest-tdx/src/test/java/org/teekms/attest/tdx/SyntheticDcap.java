@@ -40,9 +40,9 @@ import org.teekms.attest.tdx.collateral.SignedJson;
 import org.teekms.crypto.Bytes;
 
 /**
- * Test helper: a complete synthetic DCAP world under its own root CA (no Intel key involved): PCK chain with the SGX
- * extension, TCB signing certificate, CRLs, signed TCB info and QE identity, and TDX v4 quotes. Each knob changes
- * one thing so tests can exercise one rule at a time.
+ * Test helper: a complete synthetic DCAP world under its own root CA (no Intel key involved): PCK
+ * chain with the SGX extension, TCB signing certificate, CRLs, signed TCB info and QE identity, and
+ * TDX v4 quotes. Each knob changes one thing so tests can exercise one rule at a time.
  */
 final class SyntheticDcap {
   static final Instant NOW = Instant.parse("2030-01-15T00:00:00Z");
@@ -72,27 +72,61 @@ final class SyntheticDcap {
   int qeIsvSvn = 8;
   byte[] qeMrSigner = QE_MRSIGNER;
   boolean corruptQeReportData;
+
   /** Sets a byte of the QE report data's second half, which must be zero. */
   boolean nonZeroQeReportDataTail;
+
   byte[] qeVendorId = DcapQuoteVerifier.INTEL_QE_VENDOR_ID.toByteArray();
+
   /** The PCK leaf's notAfter (the other certificates run to 2040). */
   Instant pckNotAfter = Instant.parse("2040-01-01T00:00:00Z");
+
   Set<BigInteger> revokedByPckCa = Set.of();
   Set<BigInteger> revokedByRoot = Set.of();
+
   /** TCB levels as JSON array text; {@link #level} builds entries. */
-  String tcbLevels = "[" + level(new int[] {5, 5, 2, 2, 3, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0}, 13,
-      new int[] {5, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, "UpToDate") + "]";
+  String tcbLevels =
+      "["
+          + level(
+              new int[] {5, 5, 2, 2, 3, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0},
+              13,
+              new int[] {5, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+              "UpToDate")
+          + "]";
+
   /** Extra members for the TCB info, e.g. {@code ,"tdxModuleIdentities":[…]}. */
   String moduleIdentities = "";
-  String qeLevels = "[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2029-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},"
-      + "{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2028-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\","
-      + "\"advisoryIDs\":[\"INTEL-SA-00615\"]}]";
+
+  String qeLevels =
+      "[{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2029-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},"
+          + "{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2028-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\","
+          + "\"advisoryIDs\":[\"INTEL-SA-00615\"]}]";
 
   SyntheticDcap() throws Exception {
-    root = cert("CN=Synthetic Root CA", rootKey, "CN=Synthetic Root CA", rootKey.getPrivate(), true, null);
-    pckCa = cert("CN=Synthetic PCK Platform CA", pckCaKey, "CN=Synthetic Root CA", rootKey.getPrivate(), true, null);
-    tcbSigning = cert("CN=Synthetic TCB Signing", tcbSigningKey, "CN=Synthetic Root CA", rootKey.getPrivate(), false,
-        null);
+    root =
+        cert(
+            "CN=Synthetic Root CA",
+            rootKey,
+            "CN=Synthetic Root CA",
+            rootKey.getPrivate(),
+            true,
+            null);
+    pckCa =
+        cert(
+            "CN=Synthetic PCK Platform CA",
+            pckCaKey,
+            "CN=Synthetic Root CA",
+            rootKey.getPrivate(),
+            true,
+            null);
+    tcbSigning =
+        cert(
+            "CN=Synthetic TCB Signing",
+            tcbSigningKey,
+            "CN=Synthetic Root CA",
+            rootKey.getPrivate(),
+            false,
+            null);
   }
 
   static String level(int[] sgx, int pceSvn, int[] tdx, String status, String... advisories) {
@@ -104,7 +138,9 @@ final class SyntheticDcap {
     for (int i = 0; i < 16; i++) {
       sb.append(i == 0 ? "" : ",").append("{\"svn\":").append(tdx[i]).append('}');
     }
-    sb.append("]},\"tcbDate\":\"2029-06-01T00:00:00Z\",\"tcbStatus\":\"").append(status).append('"');
+    sb.append("]},\"tcbDate\":\"2029-06-01T00:00:00Z\",\"tcbStatus\":\"")
+        .append(status)
+        .append('"');
     if (advisories.length > 0) {
       sb.append(",\"advisoryIDs\":[\"").append(String.join("\",\"", advisories)).append("\"]");
     }
@@ -112,48 +148,92 @@ final class SyntheticDcap {
   }
 
   static String moduleIdentity(String id, byte[] mrSigner, int... isvSvnAndStatus) {
-    StringBuilder sb = new StringBuilder("{\"id\":\"" + id + "\",\"mrsigner\":\"" + HEX.formatHex(mrSigner)
-        + "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[");
+    StringBuilder sb =
+        new StringBuilder(
+            "{\"id\":\""
+                + id
+                + "\",\"mrsigner\":\""
+                + HEX.formatHex(mrSigner)
+                + "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":[");
     for (int i = 0; i < isvSvnAndStatus.length; i++) {
-      sb.append(i == 0 ? "" : ",").append("{\"tcb\":{\"isvsvn\":").append(isvSvnAndStatus[i])
+      sb.append(i == 0 ? "" : ",")
+          .append("{\"tcb\":{\"isvsvn\":")
+          .append(isvSvnAndStatus[i])
           .append("},\"tcbDate\":\"2029-01-01T00:00:00Z\",\"tcbStatus\":\"")
-          .append(i == 0 ? "UpToDate\"" : "OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-01036\"]").append('}');
+          .append(i == 0 ? "UpToDate\"" : "OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-01036\"]")
+          .append('}');
     }
     return sb.append("]}").toString();
   }
 
   Collateral collateral() throws Exception {
-    String tcbInfo = "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"2030-01-01T00:00:00Z\","
-        + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"fmspc\":\"" + FMSPC.toUpperCase() + "\",\"pceId\":\"0000\","
-        + "\"tcbType\":0,\"tcbEvaluationDataNumber\":20,\"tdxModule\":{\"mrsigner\":\"" + HEX.formatHex(SEAM_SIGNER)
-        + "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}" + moduleIdentities
-        + ",\"tcbLevels\":" + tcbLevels + "}";
-    String qeIdentity = "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"2030-01-01T00:00:00Z\","
-        + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"tcbEvaluationDataNumber\":20,\"miscselect\":\"00000000\","
-        + "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
-        + "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"" + HEX.formatHex(QE_MRSIGNER)
-        + "\",\"isvprodid\":2,\"tcbLevels\":" + qeLevels + "}";
+    String tcbInfo =
+        "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"2030-01-01T00:00:00Z\","
+            + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"fmspc\":\""
+            + FMSPC.toUpperCase()
+            + "\",\"pceId\":\"0000\","
+            + "\"tcbType\":0,\"tcbEvaluationDataNumber\":20,\"tdxModule\":{\"mrsigner\":\""
+            + HEX.formatHex(SEAM_SIGNER)
+            + "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}"
+            + moduleIdentities
+            + ",\"tcbLevels\":"
+            + tcbLevels
+            + "}";
+    String qeIdentity =
+        "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"2030-01-01T00:00:00Z\","
+            + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"tcbEvaluationDataNumber\":20,\"miscselect\":\"00000000\","
+            + "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
+            + "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\""
+            + HEX.formatHex(QE_MRSIGNER)
+            + "\",\"isvprodid\":2,\"tcbLevels\":"
+            + qeLevels
+            + "}";
     return new Collateral(
-        new SignedJson(tcbInfo, Bytes.copyOf(rawSign(tcbSigningKey.getPrivate(), tcbInfo.getBytes()))),
+        new SignedJson(
+            tcbInfo, Bytes.copyOf(rawSign(tcbSigningKey.getPrivate(), tcbInfo.getBytes()))),
         List.of(tcbSigning, root),
-        new SignedJson(qeIdentity, Bytes.copyOf(rawSign(tcbSigningKey.getPrivate(), qeIdentity.getBytes()))),
+        new SignedJson(
+            qeIdentity, Bytes.copyOf(rawSign(tcbSigningKey.getPrivate(), qeIdentity.getBytes()))),
         List.of(tcbSigning),
-        Bytes.copyOf(crl("CN=Synthetic PCK Platform CA", pckCaKey.getPrivate(), revokedByPckCa).getEncoded()),
+        Bytes.copyOf(
+            crl("CN=Synthetic PCK Platform CA", pckCaKey.getPrivate(), revokedByPckCa)
+                .getEncoded()),
         List.of(pckCa, root),
-        Bytes.copyOf(crl("CN=Synthetic Root CA", rootKey.getPrivate(), revokedByRoot).getEncoded()));
+        Bytes.copyOf(
+            crl("CN=Synthetic Root CA", rootKey.getPrivate(), revokedByRoot).getEncoded()));
   }
 
   byte[] quote() throws Exception {
-    pck = cert("CN=Synthetic PCK Certificate", pckKey, "CN=Synthetic PCK Platform CA", pckCaKey.getPrivate(), false,
-        sgxExtension(), pckNotAfter);
+    pck =
+        cert(
+            "CN=Synthetic PCK Certificate",
+            pckKey,
+            "CN=Synthetic PCK Platform CA",
+            pckCaKey.getPrivate(),
+            false,
+            sgxExtension(),
+            pckNotAfter);
     ByteArrayOutputStream signed = new ByteArrayOutputStream();
     ByteBuffer header = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
-    header.putShort((short) 4).putShort((short) 2).putInt(0x81).putInt(0)
-        .put(qeVendorId).put(new byte[20]);
+    header
+        .putShort((short) 4)
+        .putShort((short) 2)
+        .putInt(0x81)
+        .putInt(0)
+        .put(qeVendorId)
+        .put(new byte[20]);
     signed.write(header.array());
     ByteBuffer body = ByteBuffer.allocate(584).order(ByteOrder.LITTLE_ENDIAN);
-    body.put(teeTcbSvn).put(new byte[48]).put(mrSignerSeam).put(new byte[8]).putLong(tdAttributes)
-        .put(new byte[8]).put(filled(48, 0x11)).put(new byte[48 * 3]).put(new byte[48 * 4]).put(filled(64, 0x22));
+    body.put(teeTcbSvn)
+        .put(new byte[48])
+        .put(mrSignerSeam)
+        .put(new byte[8])
+        .putLong(tdAttributes)
+        .put(new byte[8])
+        .put(filled(48, 0x11))
+        .put(new byte[48 * 3])
+        .put(new byte[48 * 4])
+        .put(filled(64, 0x22));
     signed.write(body.array());
     byte[] signedRegion = signed.toByteArray();
 
@@ -171,22 +251,44 @@ final class SyntheticDcap {
       reportData[40] = 1;
     }
     ByteBuffer qe = ByteBuffer.allocate(384).order(ByteOrder.LITTLE_ENDIAN);
-    qe.put(new byte[16]).putInt(0).put(new byte[28]).put(HEX.parseHex("11000000000000000000000000000000"))
-        .put(new byte[32]).put(new byte[32]).put(qeMrSigner).put(new byte[96]).putShort((short) 2)
-        .putShort((short) qeIsvSvn).put(new byte[60]).put(reportData);
+    qe.put(new byte[16])
+        .putInt(0)
+        .put(new byte[28])
+        .put(HEX.parseHex("11000000000000000000000000000000"))
+        .put(new byte[32])
+        .put(new byte[32])
+        .put(qeMrSigner)
+        .put(new byte[96])
+        .putShort((short) 2)
+        .putShort((short) qeIsvSvn)
+        .put(new byte[60])
+        .put(reportData);
     byte[] qeReport = qe.array();
     byte[] pem = (Pem.encode(pck) + Pem.encode(pckCa) + Pem.encode(root)).getBytes();
 
-    ByteBuffer inner = ByteBuffer.allocate(384 + 64 + 2 + authData.length + 6 + pem.length)
-        .order(ByteOrder.LITTLE_ENDIAN);
-    inner.put(qeReport).put(rawSign(pckKey.getPrivate(), qeReport)).putShort((short) authData.length).put(authData)
-        .putShort((short) 5).putInt(pem.length).put(pem);
+    ByteBuffer inner =
+        ByteBuffer.allocate(384 + 64 + 2 + authData.length + 6 + pem.length)
+            .order(ByteOrder.LITTLE_ENDIAN);
+    inner
+        .put(qeReport)
+        .put(rawSign(pckKey.getPrivate(), qeReport))
+        .putShort((short) authData.length)
+        .put(authData)
+        .putShort((short) 5)
+        .putInt(pem.length)
+        .put(pem);
     byte[] innerBytes = inner.array();
-    ByteBuffer sig = ByteBuffer.allocate(128 + 6 + innerBytes.length).order(ByteOrder.LITTLE_ENDIAN);
-    sig.put(rawSign(attestationKey.getPrivate(), signedRegion)).put(attKey).putShort((short) 6)
-        .putInt(innerBytes.length).put(innerBytes);
+    ByteBuffer sig =
+        ByteBuffer.allocate(128 + 6 + innerBytes.length).order(ByteOrder.LITTLE_ENDIAN);
+    sig.put(rawSign(attestationKey.getPrivate(), signedRegion))
+        .put(attKey)
+        .putShort((short) 6)
+        .putInt(innerBytes.length)
+        .put(innerBytes);
     byte[] sigData = sig.array();
-    ByteBuffer quote = ByteBuffer.allocate(signedRegion.length + 4 + sigData.length).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer quote =
+        ByteBuffer.allocate(signedRegion.length + 4 + sigData.length)
+            .order(ByteOrder.LITTLE_ENDIAN);
     quote.put(signedRegion).putInt(sigData.length).put(sigData);
     return quote.array();
   }
@@ -212,26 +314,53 @@ final class SyntheticDcap {
     return new DERSequence(v);
   }
 
-  private static DERSequence pair(ASN1ObjectIdentifier oid, org.bouncycastle.asn1.ASN1Encodable value) {
+  private static DERSequence pair(
+      ASN1ObjectIdentifier oid, org.bouncycastle.asn1.ASN1Encodable value) {
     return new DERSequence(new org.bouncycastle.asn1.ASN1Encodable[] {oid, value});
   }
 
   /** Re-issues the TCB signing certificate (same key) with this notAfter. */
   void tcbSigningNotAfter(Instant notAfter) throws Exception {
-    tcbSigning = cert("CN=Synthetic TCB Signing", tcbSigningKey, "CN=Synthetic Root CA", rootKey.getPrivate(), false,
-        null, notAfter);
+    tcbSigning =
+        cert(
+            "CN=Synthetic TCB Signing",
+            tcbSigningKey,
+            "CN=Synthetic Root CA",
+            rootKey.getPrivate(),
+            false,
+            null,
+            notAfter);
   }
 
-  private X509Certificate cert(String subject, KeyPair key, String issuer, PrivateKey issuerKey, boolean ca,
-      DERSequence sgxExtension) throws Exception {
-    return cert(subject, key, issuer, issuerKey, ca, sgxExtension, Instant.parse("2040-01-01T00:00:00Z"));
+  private X509Certificate cert(
+      String subject,
+      KeyPair key,
+      String issuer,
+      PrivateKey issuerKey,
+      boolean ca,
+      DERSequence sgxExtension)
+      throws Exception {
+    return cert(
+        subject, key, issuer, issuerKey, ca, sgxExtension, Instant.parse("2040-01-01T00:00:00Z"));
   }
 
-  private X509Certificate cert(String subject, KeyPair key, String issuer, PrivateKey issuerKey, boolean ca,
-      DERSequence sgxExtension, Instant notAfter) throws Exception {
-    JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name(issuer),
-        new BigInteger(64, RANDOM).add(BigInteger.ONE), Date.from(Instant.parse("2025-01-01T00:00:00Z")),
-        Date.from(notAfter), new X500Name(subject), key.getPublic());
+  private X509Certificate cert(
+      String subject,
+      KeyPair key,
+      String issuer,
+      PrivateKey issuerKey,
+      boolean ca,
+      DERSequence sgxExtension,
+      Instant notAfter)
+      throws Exception {
+    JcaX509v3CertificateBuilder b =
+        new JcaX509v3CertificateBuilder(
+            new X500Name(issuer),
+            new BigInteger(64, RANDOM).add(BigInteger.ONE),
+            Date.from(Instant.parse("2025-01-01T00:00:00Z")),
+            Date.from(notAfter),
+            new X500Name(subject),
+            key.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
     if (sgxExtension != null) {
       b.addExtension(new ASN1ObjectIdentifier(PckExtension.OID), false, sgxExtension);
@@ -240,7 +369,9 @@ final class SyntheticDcap {
   }
 
   private X509CRL crl(String issuer, PrivateKey key, Set<BigInteger> revoked) throws Exception {
-    X509v2CRLBuilder b = new X509v2CRLBuilder(new X500Name(issuer), Date.from(Instant.parse("2030-01-01T00:00:00Z")));
+    X509v2CRLBuilder b =
+        new X509v2CRLBuilder(
+            new X500Name(issuer), Date.from(Instant.parse("2030-01-01T00:00:00Z")));
     b.setNextUpdate(Date.from(Instant.parse("2030-02-01T00:00:00Z")));
     for (BigInteger serial : revoked) {
       b.addCRLEntry(serial, Date.from(Instant.parse("2029-12-01T00:00:00Z")), 0);
@@ -249,7 +380,9 @@ final class SyntheticDcap {
   }
 
   private static ContentSigner signer(PrivateKey key) throws Exception {
-    return new JcaContentSignerBuilder("SHA256withECDSA").setProvider(CertificatePaths.bouncyCastle()).build(key);
+    return new JcaContentSignerBuilder("SHA256withECDSA")
+        .setProvider(CertificatePaths.bouncyCastle())
+        .build(key);
   }
 
   static byte[] rawSign(PrivateKey key, byte[] message) throws Exception {

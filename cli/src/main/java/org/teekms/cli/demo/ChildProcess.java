@@ -13,14 +13,16 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A process the demo starts (anvil, the KMS): output to a log file, stopped on {@link #close()}, and stopped by a
- * small shell watchdog if the demo's JVM dies without running its shutdown hooks, so nothing is left listening.
+ * A process the demo starts (anvil, the KMS): output to a log file, stopped on {@link #close()},
+ * and stopped by a small shell watchdog if the demo's JVM dies without running its shutdown hooks,
+ * so nothing is left listening.
  */
 final class ChildProcess implements AutoCloseable {
-  private static final String WATCHDOG = "jvm=$1; shift; \"$@\" & c=$!; "
-      + "trap 'kill $c 2>/dev/null; wait $c; exit 0' TERM INT; "
-      + "while kill -0 $jvm 2>/dev/null && kill -0 $c 2>/dev/null; do sleep 0.5; done; "
-      + "kill $c 2>/dev/null; wait $c";
+  private static final String WATCHDOG =
+      "jvm=$1; shift; \"$@\" & c=$!; "
+          + "trap 'kill $c 2>/dev/null; wait $c; exit 0' TERM INT; "
+          + "while kill -0 $jvm 2>/dev/null && kill -0 $c 2>/dev/null; do sleep 0.5; done; "
+          + "kill $c 2>/dev/null; wait $c";
 
   private final String name;
   private final Process process;
@@ -32,13 +34,24 @@ final class ChildProcess implements AutoCloseable {
     this.log = log;
   }
 
-  static ChildProcess start(String name, List<String> command, Path log, Path workDir) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of("sh", "-c", WATCHDOG, name + "-watchdog",
-        Long.toString(ProcessHandle.current().pid())));
+  static ChildProcess start(String name, List<String> command, Path log, Path workDir)
+      throws IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "sh",
+                "-c",
+                WATCHDOG,
+                name + "-watchdog",
+                Long.toString(ProcessHandle.current().pid())));
     cmd.addAll(command);
     Files.createDirectories(log.getParent());
-    Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .directory(workDir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     ChildProcess child = new ChildProcess(name, p, log);
     Runtime.getRuntime().addShutdownHook(new Thread(child::close, name + "-stop"));
     return child;
@@ -58,27 +71,40 @@ final class ChildProcess implements AutoCloseable {
     }
   }
 
-  /** Waits until {@code 127.0.0.1:port} accepts connections, ticking; fails if the process exits first. */
-  void awaitPort(int port, Duration timeout, Runnable tick) throws IOException, InterruptedException {
-    awaitCondition(() -> {
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
-        return true;
-      } catch (IOException e) {
-        return false;
-      }
-    }, timeout, tick, name + " did not listen on 127.0.0.1:" + port);
+  /**
+   * Waits until {@code 127.0.0.1:port} accepts connections, ticking; fails if the process exits
+   * first.
+   */
+  void awaitPort(int port, Duration timeout, Runnable tick)
+      throws IOException, InterruptedException {
+    awaitCondition(
+        () -> {
+          try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
+            return true;
+          } catch (IOException e) {
+            return false;
+          }
+        },
+        timeout,
+        tick,
+        name + " did not listen on 127.0.0.1:" + port);
   }
 
   /** Waits until the log contains {@code marker}. */
-  void awaitLog(String marker, Duration timeout, Runnable tick) throws IOException, InterruptedException {
-    awaitCondition(() -> {
-      try {
-        return Files.readString(log).contains(marker);
-      } catch (IOException e) {
-        return false;
-      }
-    }, timeout, tick, name + " did not log \"" + marker + "\"");
+  void awaitLog(String marker, Duration timeout, Runnable tick)
+      throws IOException, InterruptedException {
+    awaitCondition(
+        () -> {
+          try {
+            return Files.readString(log).contains(marker);
+          } catch (IOException e) {
+            return false;
+          }
+        },
+        timeout,
+        tick,
+        name + " did not log \"" + marker + "\"");
   }
 
   interface Condition {
@@ -88,13 +114,15 @@ final class ChildProcess implements AutoCloseable {
   private void awaitCondition(Condition condition, Duration timeout, Runnable tick, String failure)
       throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    long nextTick = System.nanoTime() + TimeUnit.SECONDS.toNanos(2); // dots only for waits that take a while
+    long nextTick =
+        System.nanoTime() + TimeUnit.SECONDS.toNanos(2); // dots only for waits that take a while
     while (System.nanoTime() < deadline) {
       if (condition.holds()) {
         return;
       }
       if (!process.isAlive()) {
-        throw new IOException(name + " exited (status " + process.exitValue() + "); last log lines:\n" + tail(25));
+        throw new IOException(
+            name + " exited (status " + process.exitValue() + "); last log lines:\n" + tail(25));
       }
       if (System.nanoTime() >= nextTick) {
         tick.run();
@@ -102,8 +130,14 @@ final class ChildProcess implements AutoCloseable {
       }
       Thread.sleep(200);
     }
-    throw new IOException(failure + " within " + timeout.toSeconds() + " s; last log lines (" + log + "):\n"
-        + tail(25));
+    throw new IOException(
+        failure
+            + " within "
+            + timeout.toSeconds()
+            + " s; last log lines ("
+            + log
+            + "):\n"
+            + tail(25));
   }
 
   static int freePort() throws IOException {

@@ -7,12 +7,16 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Prints the demo as it runs: a numbered header per step, indented detail lines, a heartbeat while a slow step waits,
- * the step's outcome with its duration, and a final summary. A failed step fails the run; steps after it that need
- * its result are reported as skipped.
+ * Prints the demo as it runs: a numbered header per step, indented detail lines, a heartbeat while
+ * a slow step waits, the step's outcome with its duration, and a final summary. A failed step fails
+ * the run; steps after it that need its result are reported as skipped.
  */
 final class DemoReporter {
-  enum Outcome { OK, FAILED, SKIPPED }
+  enum Outcome {
+    OK,
+    FAILED,
+    SKIPPED
+  }
 
   record StepResult(int number, String title, Outcome outcome, String note, Duration took) {}
 
@@ -26,6 +30,7 @@ final class DemoReporter {
   private final int total;
   private final List<StepResult> results = new ArrayList<>();
   private boolean failed;
+
   /** A line of progress dots is open: the next output starts on a new line. */
   private boolean ticking;
 
@@ -34,11 +39,15 @@ final class DemoReporter {
     this.total = total;
   }
 
-  /** Runs {@code action} unless an earlier step failed (then it is skipped: it depends on what failed). */
+  /**
+   * Runs {@code action} unless an earlier step failed (then it is skipped: it depends on what
+   * failed).
+   */
   boolean step(String title, Action action) {
     int n = results.size() + 1;
     if (failed) {
-      results.add(new StepResult(n, title, Outcome.SKIPPED, "an earlier step failed", Duration.ZERO));
+      results.add(
+          new StepResult(n, title, Outcome.SKIPPED, "an earlier step failed", Duration.ZERO));
       return false;
     }
     out.printf(Locale.ROOT, "%n[%d/%d] %s%n", n, total, title);
@@ -95,7 +104,12 @@ final class DemoReporter {
   int summary(Duration total) {
     out.printf(Locale.ROOT, "%n==== tee-kms demo summary (%s) ====%n", seconds(total));
     for (StepResult r : results) {
-      out.printf(Locale.ROOT, "  %-7s %2d. %s%s%n", r.outcome(), r.number(), r.title(),
+      out.printf(
+          Locale.ROOT,
+          "  %-7s %2d. %s%s%n",
+          r.outcome(),
+          r.number(),
+          r.title(),
           r.note().isEmpty() ? "" : "  -- " + r.note());
     }
     long ok = results.stream().filter(r -> r.outcome() == Outcome.OK).count();

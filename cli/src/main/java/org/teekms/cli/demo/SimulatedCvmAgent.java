@@ -6,7 +6,6 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import org.teekms.agent.RunningAgent;
 import org.teekms.agent.api.GuestApi;
@@ -27,10 +26,11 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 
 /**
- * One simulated CVM running the real guest agent: a fresh simulated TD on the demo's (seeded, SIMULATED) TDX
- * platform, the agent's boot (RTMR3 identity, RA-TLS certificate, GetAppKeys over mutual RA-TLS, KMS authorization,
- * key checks), its dstack-compatible key API on a unix socket, and the signing proxy in front of the model, all on
- * loopback. Only the quote provider is simulated; everything above it is the production code path.
+ * One simulated CVM running the real guest agent: a fresh simulated TD on the demo's (seeded,
+ * SIMULATED) TDX platform, the agent's boot (RTMR3 identity, RA-TLS certificate, GetAppKeys over
+ * mutual RA-TLS, KMS authorization, key checks), its dstack-compatible key API on a unix socket,
+ * and the signing proxy in front of the model, all on loopback. Only the quote provider is
+ * simulated; everything above it is the production code path.
  */
 final class SimulatedCvmAgent implements AutoCloseable {
   private final RunningAgent agent;
@@ -39,7 +39,11 @@ final class SimulatedCvmAgent implements AutoCloseable {
   private final ResponseSigner signer;
   private final SigningProxy proxy;
 
-  private SimulatedCvmAgent(RunningAgent agent, Vertx vertx, GuestApiServer api, ResponseSigner signer,
+  private SimulatedCvmAgent(
+      RunningAgent agent,
+      Vertx vertx,
+      GuestApiServer api,
+      ResponseSigner signer,
       SigningProxy proxy) {
     this.agent = agent;
     this.vertx = vertx;
@@ -49,58 +53,136 @@ final class SimulatedCvmAgent implements AutoCloseable {
   }
 
   /**
-   * Boots against the KMS at {@code 127.0.0.1:kmsPort}. A denial surfaces as {@link org.teekms.agent.boot.BootFailure} with the KMS's
-   * reason, exactly as {@code teekms-agent run} reports it.
+   * Boots against the KMS at {@code 127.0.0.1:kmsPort}. A denial surfaces as {@link
+   * org.teekms.agent.boot.BootFailure} with the KMS's reason, exactly as {@code teekms-agent run}
+   * reports it.
    */
-  static SimulatedCvmAgent boot(SimulatedTdx tdx, CvmIdentity identity, int kmsPort,
-      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
-      org.teekms.attest.gpu.GpuEvidenceProvider gpu) throws Exception {
-    return boot(tdx, new byte[48], SimulatedCvm.DEFAULT_IMAGE, identity, kmsPort, kmsRegistry, llmPort, socket, clock,
-        gpu, org.teekms.agent.env.EnvSettings.NONE, null);
+  static SimulatedCvmAgent boot(
+      SimulatedTdx tdx,
+      CvmIdentity identity,
+      int kmsPort,
+      KmsAuthorizer.KmsRegistry kmsRegistry,
+      int llmPort,
+      Path socket,
+      Clock clock,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu)
+      throws Exception {
+    return boot(
+        tdx,
+        new byte[48],
+        SimulatedCvm.DEFAULT_IMAGE,
+        identity,
+        kmsPort,
+        kmsRegistry,
+        llmPort,
+        socket,
+        clock,
+        gpu,
+        org.teekms.agent.env.EnvSettings.NONE,
+        null);
   }
 
   /**
-   * As above, in a TD with this MRTD whose firmware measured the simulated OS image {@code image} into RTMR0-2 (an
-   * attacker's own kernel is another image).
+   * As above, in a TD with this MRTD whose firmware measured the simulated OS image {@code image}
+   * into RTMR0-2 (an attacker's own kernel is another image).
    */
-  static SimulatedCvmAgent boot(SimulatedTdx tdx, byte[] mrTd, String image, CvmIdentity identity, int kmsPort,
-      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
-      org.teekms.attest.gpu.GpuEvidenceProvider gpu) throws Exception {
-    return boot(tdx, mrTd, image, identity, kmsPort, kmsRegistry, llmPort, socket, clock, gpu,
-        org.teekms.agent.env.EnvSettings.NONE, null);
+  static SimulatedCvmAgent boot(
+      SimulatedTdx tdx,
+      byte[] mrTd,
+      String image,
+      CvmIdentity identity,
+      int kmsPort,
+      KmsAuthorizer.KmsRegistry kmsRegistry,
+      int llmPort,
+      Path socket,
+      Clock clock,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu)
+      throws Exception {
+    return boot(
+        tdx,
+        mrTd,
+        image,
+        identity,
+        kmsPort,
+        kmsRegistry,
+        llmPort,
+        socket,
+        clock,
+        gpu,
+        org.teekms.agent.env.EnvSettings.NONE,
+        null);
   }
 
   /**
-   * As above, opening the encrypted environment {@code env} at boot; with {@code upstreamKeyVar}, the signing proxy's
-   * upstream token is that variable of the decrypted environment (as {@code proxy.upstream-api-key-env}).
+   * As above, opening the encrypted environment {@code env} at boot; with {@code upstreamKeyVar},
+   * the signing proxy's upstream token is that variable of the decrypted environment (as {@code
+   * proxy.upstream-api-key-env}).
    */
-  static SimulatedCvmAgent boot(SimulatedTdx tdx, byte[] mrTd, String image, CvmIdentity identity, int kmsPort,
-      KmsAuthorizer.KmsRegistry kmsRegistry, int llmPort, Path socket, Clock clock,
-      org.teekms.attest.gpu.GpuEvidenceProvider gpu, org.teekms.agent.env.EnvSettings env, String upstreamKeyVar)
+  static SimulatedCvmAgent boot(
+      SimulatedTdx tdx,
+      byte[] mrTd,
+      String image,
+      CvmIdentity identity,
+      int kmsPort,
+      KmsAuthorizer.KmsRegistry kmsRegistry,
+      int llmPort,
+      Path socket,
+      Clock clock,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu,
+      org.teekms.agent.env.EnvSettings env,
+      String upstreamKeyVar)
       throws Exception {
     // launched as dstack's VMM launches it: MRCONFIGID = 0x01 ‖ SHA-256(app-compose)
-    SimulatedCvm cvm = tdx.newCvm(mrTd, false)
-        .launchWithMrConfigId(org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash()));
+    SimulatedCvm cvm =
+        tdx.newCvm(mrTd, false)
+            .launchWithMrConfigId(
+                org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash()));
     RuntimeEventLog log = new RuntimeEventLog(cvm, cvm.measureFirmware(image));
-    RaTlsVerifier.Builder kmsVerifier = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock);
-    RunningAgent agent = AgentBoot.boot(identity, cvm, log, gpu, kmsVerifier, kmsRegistry,
-        new AgentBoot.Settings("127.0.0.1", kmsPort, new Backoff(Duration.ofMillis(250), Duration.ofSeconds(2), 4),
-            Duration.ofSeconds(60), Duration.ofHours(1), env), clock, Backoff.Sleeper.REAL);
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)); // unix sockets need epoll
+    RaTlsVerifier.Builder kmsVerifier =
+        RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+            .quotePolicy(QuotePolicy.builder().build())
+            .clock(clock);
+    RunningAgent agent =
+        AgentBoot.boot(
+            identity,
+            cvm,
+            log,
+            gpu,
+            kmsVerifier,
+            kmsRegistry,
+            new AgentBoot.Settings(
+                "127.0.0.1",
+                kmsPort,
+                new Backoff(Duration.ofMillis(250), Duration.ofSeconds(2), 4),
+                Duration.ofSeconds(60),
+                Duration.ofHours(1),
+                env),
+            clock,
+            Backoff.Sleeper.REAL);
+    Vertx vertx =
+        Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)); // unix sockets need epoll
     GuestApiServer api = null;
     ResponseSigner signer = null;
     try {
       GuestApi guestApi = new GuestApi(agent);
       api = GuestApiServer.start(vertx, guestApi, GuestApiServer.Settings.defaults(socket));
       signer = ResponseSigner.forAgent(agent.keys(), org.teekms.verifier.SignedText.Format.V2);
-      SigningProxy proxy = SigningProxy.start(vertx, new SigningProxy.Settings("127.0.0.1", 0,
-              URI.create("http://127.0.0.1:" + llmPort),
-              upstreamKeyVar == null ? Optional.empty() : agent.env().value(upstreamKeyVar), Optional.empty(),
-              1 << 20, 16 << 20,
-              Duration.ofSeconds(5), Duration.ofSeconds(60)),
-          signer, new SignatureStore(1000, Duration.ofHours(1), clock),
-          new AttestationReporter(agent, signer, guestApi));
+      SigningProxy proxy =
+          SigningProxy.start(
+              vertx,
+              new SigningProxy.Settings(
+                  "127.0.0.1",
+                  0,
+                  URI.create("http://127.0.0.1:" + llmPort),
+                  upstreamKeyVar == null ? Optional.empty() : agent.env().value(upstreamKeyVar),
+                  Optional.empty(),
+                  1 << 20,
+                  16 << 20,
+                  Duration.ofSeconds(5),
+                  Duration.ofSeconds(60)),
+              signer,
+              new SignatureStore(1000, Duration.ofHours(1), clock),
+              new AttestationReporter(agent, signer, guestApi));
       return new SimulatedCvmAgent(agent, vertx, api, signer, proxy);
     } catch (Exception | Error e) {
       if (signer != null) {
@@ -115,7 +197,9 @@ final class SimulatedCvmAgent implements AutoCloseable {
     }
   }
 
-  /** The golden mrSystem of the demo's OS image: SHA-256(MRTD ‖ RTMR0-2) of a reference boot of it. */
+  /**
+   * The golden mrSystem of the demo's OS image: SHA-256(MRTD ‖ RTMR0-2) of a reference boot of it.
+   */
   static byte[] referenceMrSystem(SimulatedTdx tdx) {
     SimulatedCvm reference = tdx.newCvm(new byte[48], false);
     reference.measureFirmware(SimulatedCvm.DEFAULT_IMAGE);

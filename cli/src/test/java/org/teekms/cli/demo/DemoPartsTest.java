@@ -22,7 +22,8 @@ class DemoPartsTest {
 
   @Test
   void theDemoAppComposeIsACompleteDstackAppCompose() throws Exception {
-    byte[] bytes = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(DemoRun.appCompose());
+    byte[] bytes =
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(DemoRun.appCompose());
     org.teekms.agent.boot.AppCompose parsed = org.teekms.agent.boot.AppCompose.parse(bytes);
     assertEquals(java.util.List.of(), parsed.missingDstackFields());
     assertEquals(java.util.List.of("UPSTREAM_API_KEY"), parsed.allowedEnvs());
@@ -32,30 +33,59 @@ class DemoPartsTest {
   void fakeModelAnswersLikeAnOpenAiServer() throws Exception {
     try (FakeLlm llm = FakeLlm.start()) {
       URI base = URI.create("http://127.0.0.1:" + llm.port());
-      JsonNode models = JSON.readTree(http.send(HttpRequest.newBuilder(base.resolve("/v1/models")).build(),
-          HttpResponse.BodyHandlers.ofString()).body());
+      JsonNode models =
+          JSON.readTree(
+              http.send(
+                      HttpRequest.newBuilder(base.resolve("/v1/models")).build(),
+                      HttpResponse.BodyHandlers.ofString())
+                  .body());
       assertEquals(FakeLlm.MODEL, models.path("data").get(0).path("id").asText());
 
-      String body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}";
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+      String body =
+          "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}";
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(200, r.statusCode());
       JsonNode answer = JSON.readTree(r.body());
       assertTrue(answer.path("id").asText().startsWith("chatcmpl-"));
-      assertTrue(answer.path("choices").get(0).path("message").path("content").asText().contains("hello there"));
+      assertTrue(
+          answer
+              .path("choices")
+              .get(0)
+              .path("message")
+              .path("content")
+              .asText()
+              .contains("hello there"));
 
-      String stream = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-      HttpResponse<String> sse = http.send(HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
-          .POST(HttpRequest.BodyPublishers.ofString(stream)).build(), HttpResponse.BodyHandlers.ofString());
+      String stream =
+          "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+      HttpResponse<String> sse =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString(stream))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals("text/event-stream", sse.headers().firstValue("Content-Type").orElse(""));
       assertTrue(sse.body().startsWith("data: {"));
       assertTrue(sse.body().endsWith("data: [DONE]\n\n"));
 
-      HttpResponse<String> bad = http.send(HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
-          .POST(HttpRequest.BodyPublishers.ofString("{\"messages\":[]}")).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> bad =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString("{\"messages\":[]}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(400, bad.statusCode());
-      HttpResponse<String> notJson = http.send(HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
-          .POST(HttpRequest.BodyPublishers.ofString("{")).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> notJson =
+          http.send(
+              HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString("{"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(400, notJson.statusCode());
       assertEquals(4, llm.requests()); // every chat POST, the refused ones included
     }
@@ -66,15 +96,25 @@ class DemoPartsTest {
     StringWriter text = new StringWriter();
     DemoReporter r = new DemoReporter(new PrintWriter(text), 3);
     assertTrue(r.step("one", () -> r.detail("fact %d", 1)));
-    assertFalse(r.step("two", () -> {
-      throw new IllegalStateException("KMS said no");
-    }));
-    assertFalse(r.step("three", () -> {
-      throw new AssertionError("must not run after a failure");
-    }));
+    assertFalse(
+        r.step(
+            "two",
+            () -> {
+              throw new IllegalStateException("KMS said no");
+            }));
+    assertFalse(
+        r.step(
+            "three",
+            () -> {
+              throw new AssertionError("must not run after a failure");
+            }));
     assertEquals(1, r.summary(Duration.ofSeconds(1)));
     String out = text.toString();
-    assertTrue(out.contains("[1/3] one") && out.contains("fact 1") && out.contains("FAILED") && out.contains("KMS said no"));
+    assertTrue(
+        out.contains("[1/3] one")
+            && out.contains("fact 1")
+            && out.contains("FAILED")
+            && out.contains("KMS said no"));
     assertTrue(out.contains("SKIPPED  3. three"), out);
     assertTrue(out.contains("1 of 3 steps passed"), out);
   }
@@ -82,11 +122,11 @@ class DemoPartsTest {
   @Test
   void reporterSucceedsOnlyWhenEveryStepRanAndPassed() {
     DemoReporter all = new DemoReporter(new PrintWriter(new StringWriter()), 2);
-    all.step("a", () -> { });
-    all.step("b", () -> { });
+    all.step("a", () -> {});
+    all.step("b", () -> {});
     assertEquals(0, all.summary(Duration.ZERO));
     DemoReporter missing = new DemoReporter(new PrintWriter(new StringWriter()), 2);
-    missing.step("a", () -> { });
+    missing.step("a", () -> {});
     assertEquals(1, missing.summary(Duration.ZERO), "a step that never ran is not a pass");
   }
 }

@@ -16,7 +16,11 @@ final class AppCommands {
 
   /** An app-owner transaction on {@code --app}. */
   abstract static class AppTx extends TxCommand {
-    @Option(names = "--app", required = true, paramLabel = "APP_ID", converter = HexConverters.AddressConverter.class,
+    @Option(
+        names = "--app",
+        required = true,
+        paramLabel = "APP_ID",
+        converter = HexConverters.AddressConverter.class,
         description = "App id (the AppPolicy contract address).")
     String app;
 
@@ -30,20 +34,31 @@ final class AppCommands {
 
   /** A compose hash given directly or computed from app-compose.json. */
   static final class ComposeSource {
-    @Option(names = "--compose", paramLabel = "FILE",
-        description = "app-compose.json: the hash is SHA-256 of the file's bytes, as measured into the event log.")
+    @Option(
+        names = "--compose",
+        paramLabel = "FILE",
+        description =
+            "app-compose.json: the hash is SHA-256 of the file's bytes, as measured into the event log.")
     Path composeFile;
 
-    @Option(names = "--hash", paramLabel = "HEX32", converter = HexConverters.Bytes32.class,
+    @Option(
+        names = "--hash",
+        paramLabel = "HEX32",
+        converter = HexConverters.Bytes32.class,
         description = "The compose hash itself.")
     String hash;
 
     byte[] resolve() throws GovernanceException {
-      return hash != null ? HexConverters.b32(hash) : ComposeHash.of(RegistryCommands.read(composeFile));
+      return hash != null
+          ? HexConverters.b32(hash)
+          : ComposeHash.of(RegistryCommands.read(composeFile));
     }
   }
 
-  @Command(name = "add-compose-hash", mixinStandardHelpOptions = true, description = "Allow a compose hash.")
+  @Command(
+      name = "add-compose-hash",
+      mixinStandardHelpOptions = true,
+      description = "Allow a compose hash.")
   public static final class AddComposeHash extends AppTx {
     @ArgGroup(exclusive = true, multiplicity = "1")
     ComposeSource compose;
@@ -55,7 +70,10 @@ final class AppCommands {
     }
   }
 
-  @Command(name = "remove-compose-hash", mixinStandardHelpOptions = true, description = "Disallow a compose hash.")
+  @Command(
+      name = "remove-compose-hash",
+      mixinStandardHelpOptions = true,
+      description = "Disallow a compose hash.")
   public static final class RemoveComposeHash extends AppTx {
     @ArgGroup(exclusive = true, multiplicity = "1")
     ComposeSource compose;
@@ -67,29 +85,47 @@ final class AppCommands {
     }
   }
 
-  @Command(name = "add-device", mixinStandardHelpOptions = true, description = "Allow a device for this app.")
+  @Command(
+      name = "add-device",
+      mixinStandardHelpOptions = true,
+      description = "Allow a device for this app.")
   public static final class AddDevice extends AppTx {
-    @Option(names = "--device", required = true, paramLabel = "HEX32", converter = HexConverters.Bytes32.class)
+    @Option(
+        names = "--device",
+        required = true,
+        paramLabel = "HEX32",
+        converter = HexConverters.Bytes32.class)
     String device;
 
     @Override
     Map<String, Object> run(AppPolicy app) throws GovernanceException {
-      return tx(app.addDevice(HexConverters.b32(device)), "appId", app.address(), "deviceId", device);
+      return tx(
+          app.addDevice(HexConverters.b32(device)), "appId", app.address(), "deviceId", device);
     }
   }
 
-  @Command(name = "remove-device", mixinStandardHelpOptions = true, description = "Disallow a device for this app.")
+  @Command(
+      name = "remove-device",
+      mixinStandardHelpOptions = true,
+      description = "Disallow a device for this app.")
   public static final class RemoveDevice extends AppTx {
-    @Option(names = "--device", required = true, paramLabel = "HEX32", converter = HexConverters.Bytes32.class)
+    @Option(
+        names = "--device",
+        required = true,
+        paramLabel = "HEX32",
+        converter = HexConverters.Bytes32.class)
     String device;
 
     @Override
     Map<String, Object> run(AppPolicy app) throws GovernanceException {
-      return tx(app.removeDevice(HexConverters.b32(device)), "appId", app.address(), "deviceId", device);
+      return tx(
+          app.removeDevice(HexConverters.b32(device)), "appId", app.address(), "deviceId", device);
     }
   }
 
-  @Command(name = "set-allow-any-device", mixinStandardHelpOptions = true,
+  @Command(
+      name = "set-allow-any-device",
+      mixinStandardHelpOptions = true,
       description = "Allow any device (true) or only listed devices (false).")
   public static final class SetAllowAnyDevice extends AppTx {
     @Option(names = "--value", required = true, arity = "1", paramLabel = "true|false")
@@ -101,7 +137,9 @@ final class AppCommands {
     }
   }
 
-  @Command(name = "set-require-tcb-up-to-date", mixinStandardHelpOptions = true,
+  @Command(
+      name = "set-require-tcb-up-to-date",
+      mixinStandardHelpOptions = true,
       description = "Require TCB status UpToDate for this app.")
   public static final class SetRequireTcbUpToDate extends AppTx {
     @Option(names = "--value", required = true, arity = "1", paramLabel = "true|false")
@@ -109,11 +147,14 @@ final class AppCommands {
 
     @Override
     Map<String, Object> run(AppPolicy app) throws GovernanceException {
-      return tx(app.setRequireTcbUpToDate(value), "appId", app.address(), "requireTcbUpToDate", value);
+      return tx(
+          app.setRequireTcbUpToDate(value), "appId", app.address(), "requireTcbUpToDate", value);
     }
   }
 
-  @Command(name = "clear-gpu-policy", mixinStandardHelpOptions = true,
+  @Command(
+      name = "clear-gpu-policy",
+      mixinStandardHelpOptions = true,
       description = "Drop this app's GPU requirements: the registry default applies again.")
   public static final class ClearGpuPolicy extends AppTx {
     @Override
@@ -122,7 +163,9 @@ final class AppCommands {
     }
   }
 
-  @Command(name = "rotate-keys", mixinStandardHelpOptions = true,
+  @Command(
+      name = "rotate-keys",
+      mixinStandardHelpOptions = true,
       description = "Start a new key version (older versions stay served down to the minimum).")
   public static final class RotateKeys extends AppTx {
     @Override
@@ -132,7 +175,9 @@ final class AppCommands {
     }
   }
 
-  @Command(name = "set-min-key-version", mixinStandardHelpOptions = true,
+  @Command(
+      name = "set-min-key-version",
+      mixinStandardHelpOptions = true,
       description = "Stop serving key versions below VERSION (after a compromise); only increases.")
   public static final class SetMinKeyVersion extends AppTx {
     @Option(names = "--version", required = true, paramLabel = "VERSION")
@@ -144,7 +189,9 @@ final class AppCommands {
     }
   }
 
-  @Command(name = "set-rotation-period", mixinStandardHelpOptions = true,
+  @Command(
+      name = "set-rotation-period",
+      mixinStandardHelpOptions = true,
       description = "Scheduled rotation period in seconds (0 = none; else 3600 .. 3650 days).")
   public static final class SetRotationPeriod extends AppTx {
     @Option(names = "--seconds", required = true, paramLabel = "SECONDS")
@@ -152,12 +199,16 @@ final class AppCommands {
 
     @Override
     Map<String, Object> run(AppPolicy app) throws GovernanceException {
-      return tx(app.setRotationPeriod(seconds), "appId", app.address(), "rotationPeriodSeconds", seconds);
+      return tx(
+          app.setRotationPeriod(seconds), "appId", app.address(), "rotationPeriodSeconds", seconds);
     }
   }
 
-  @Command(name = "set-app-disabled", mixinStandardHelpOptions = true,
-      description = "Temporarily refuse keys to every instance of the app (true), or allow again (false).")
+  @Command(
+      name = "set-app-disabled",
+      mixinStandardHelpOptions = true,
+      description =
+          "Temporarily refuse keys to every instance of the app (true), or allow again (false).")
   public static final class SetAppDisabled extends AppTx {
     @Option(names = "--value", required = true, arity = "1", paramLabel = "true|false")
     boolean value;

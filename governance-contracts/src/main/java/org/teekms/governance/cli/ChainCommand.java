@@ -18,11 +18,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * A {@code gov} subcommand: connects, checks the chain id, runs, prints one JSON object. Failures print
- * {@code {"ok":false,"kind":…,"error":…}} and exit 1; usage errors exit 2.
+ * A {@code gov} subcommand: connects, checks the chain id, runs, prints one JSON object. Failures
+ * print {@code {"ok":false,"kind":…,"error":…}} and exit 1; usage errors exit 2.
  */
 abstract class ChainCommand implements Callable<Integer> {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   @Mixin ChainOptions chainOptions;
   @Spec CommandSpec spec;
@@ -47,17 +48,20 @@ abstract class ChainCommand implements Callable<Integer> {
       chain.calldataOnly();
     }
     java.io.PrintWriter err = spec.commandLine().getErr();
-    chain.progress(line -> {
-      err.println("teekms gov " + spec.name() + ": " + line);
-      err.flush();
-    });
+    chain.progress(
+        line -> {
+          err.println("teekms gov " + spec.name() + ": " + line);
+          err.flush();
+        });
     try (chain) {
       chain.checkChainId();
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("ok", true);
       out.putAll(run(chain));
       print(out);
-      return Boolean.FALSE.equals(out.get("allowed")) ? 1 : 0; // a policy check that denies is "invalid"
+      return Boolean.FALSE.equals(out.get("allowed"))
+          ? 1
+          : 0; // a policy check that denies is "invalid"
 
     } catch (GovernanceException e) {
       if (e.kind() == GovernanceException.Kind.NOT_SENT && e.unsent().isPresent()) {
@@ -83,7 +87,10 @@ abstract class ChainCommand implements Callable<Integer> {
     }
   }
 
-  /** What --print-calldata prints: the unsigned call a multisig proposes (value in wei, always 0 here). */
+  /**
+   * What --print-calldata prints: the unsigned call a multisig proposes (value in wei, always 0
+   * here).
+   */
   static Map<String, Object> unsent(long chainId, GovernanceException.UnsentCall call) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("ok", true);
@@ -115,7 +122,8 @@ abstract class ChainCommand implements Callable<Integer> {
   /** byte[] as 0x-hex, big numbers as strings, collections recursively. */
   static Object jsonValue(Object v) {
     if (v instanceof byte[] b) return Numeric.toHexString(b);
-    if (v instanceof BigInteger n) return n.bitLength() < 63 ? (Object) n.longValue() : n.toString();
+    if (v instanceof BigInteger n)
+      return n.bitLength() < 63 ? (Object) n.longValue() : n.toString();
     if (v instanceof Map<?, ?> m) {
       Map<String, Object> out = new LinkedHashMap<>();
       m.forEach((k, val) -> out.put(String.valueOf(k), jsonValue(val)));

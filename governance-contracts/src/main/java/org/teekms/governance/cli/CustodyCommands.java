@@ -26,24 +26,28 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Registry-owner commands of root custody (docs/root-custody.md §5–6): deploy the RootCustody contract, register
- * custodians, publish a generation's backup from the share store, authorize or revoke a recovery. With
- * {@code --calldata-only} a command prints the call for a multisig owner's signers ({@code "to"}, {@code "data"})
- * and sends nothing.
+ * Registry-owner commands of root custody (docs/root-custody.md §5–6): deploy the RootCustody
+ * contract, register custodians, publish a generation's backup from the share store, authorize or
+ * revoke a recovery. With {@code --calldata-only} a command prints the call for a multisig owner's
+ * signers ({@code "to"}, {@code "data"}) and sends nothing.
  */
 final class CustodyCommands {
   private CustodyCommands() {}
 
   /** {@code --custody}, defaulting to env TEEKMS_CUSTODY. */
   static final class CustodyOption {
-    @Option(names = "--custody", paramLabel = "ADDRESS", defaultValue = "${env:TEEKMS_CUSTODY}",
+    @Option(
+        names = "--custody",
+        paramLabel = "ADDRESS",
+        defaultValue = "${env:TEEKMS_CUSTODY}",
         converter = HexConverters.AddressConverter.class,
         description = "RootCustody contract address (env TEEKMS_CUSTODY).")
     String address;
 
     RootCustody bind(ChainClient chain, Credentials signer) throws GovernanceException {
       if (address == null) {
-        throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
+        throw new GovernanceException(
+            GovernanceException.Kind.INVALID_INPUT,
             "--custody (or env TEEKMS_CUSTODY) is required");
       }
       return RootCustody.at(chain, address, signer);
@@ -68,7 +72,9 @@ final class CustodyCommands {
         out.put("chainId", chain.chainId());
         out.put("to", c.address());
         out.put("value", "0");
-        out.put("data", c.calldata((String) call[0], java.util.Arrays.copyOfRange(call, 1, call.length)));
+        out.put(
+            "data",
+            c.calldata((String) call[0], java.util.Arrays.copyOfRange(call, 1, call.length)));
         return out;
       }
       return send(custodyOption.bind(chain, keyOptions.load()));
@@ -80,8 +86,11 @@ final class CustodyCommands {
     abstract Map<String, Object> send(RootCustody custody) throws GovernanceException;
   }
 
-  @Command(name = "deploy-custody", mixinStandardHelpOptions = true,
-      description = "Deploy a RootCustody contract governed by the registry's owner; prints its address.")
+  @Command(
+      name = "deploy-custody",
+      mixinStandardHelpOptions = true,
+      description =
+          "Deploy a RootCustody contract governed by the registry's owner; prints its address.")
   public static final class DeployCustody extends TxCommand {
     @Mixin RegistryCommands.RegistryOption registryOption;
 
@@ -93,17 +102,29 @@ final class CustodyCommands {
     }
   }
 
-  @Command(name = "register-custodian", mixinStandardHelpOptions = true,
-      description = "Register a custodian's P-256 key (65-byte uncompressed hex, from `teekms custody keygen`).")
+  @Command(
+      name = "register-custodian",
+      mixinStandardHelpOptions = true,
+      description =
+          "Register a custodian's P-256 key (65-byte uncompressed hex, from `teekms custody keygen`).")
   public static final class RegisterCustodian extends OwnerCall {
-    @Option(names = "--public-key", required = true, paramLabel = "HEX", converter = P256Key.class,
+    @Option(
+        names = "--public-key",
+        required = true,
+        paramLabel = "HEX",
+        converter = P256Key.class,
         description = "The custodian's P-256 public key, 65 bytes uncompressed, hex.")
     String publicKey;
 
-    @Option(names = "--kind", required = true, paramLabel = "KIND",
-        description = "kms-cluster, hsm or operator.") String kind;
+    @Option(
+        names = "--kind",
+        required = true,
+        paramLabel = "KIND",
+        description = "kms-cluster, hsm or operator.")
+    String kind;
 
-    @Option(names = "--name", required = true, paramLabel = "NAME") String name;
+    @Option(names = "--name", required = true, paramLabel = "NAME")
+    String name;
 
     private byte[] key() {
       return Numeric.hexStringToByteArray(publicKey);
@@ -114,8 +135,10 @@ final class CustodyCommands {
         case "kms-cluster" -> RootCustody.Kind.KMS_CLUSTER;
         case "hsm" -> RootCustody.Kind.HSM;
         case "operator" -> RootCustody.Kind.OPERATOR;
-        default -> throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
-            "--kind must be kms-cluster, hsm or operator, got '" + kind + "'");
+        default ->
+            throw new GovernanceException(
+                GovernanceException.Kind.INVALID_INPUT,
+                "--kind must be kms-cluster, hsm or operator, got '" + kind + "'");
       };
     }
 
@@ -131,12 +154,17 @@ final class CustodyCommands {
     }
   }
 
-  @Command(name = "publish-backup", mixinStandardHelpOptions = true,
-      description = "Publish a generation's backup from the share store: commitments, custodian ids, envelope digests.")
+  @Command(
+      name = "publish-backup",
+      mixinStandardHelpOptions = true,
+      description =
+          "Publish a generation's backup from the share store: commitments, custodian ids, envelope digests.")
   public static final class PublishBackup extends OwnerCall {
-    @Option(names = "--store", required = true, paramLabel = "DIR") Path store;
+    @Option(names = "--store", required = true, paramLabel = "DIR")
+    Path store;
 
-    @Option(names = "--generation", required = true, paramLabel = "N") long generation;
+    @Option(names = "--generation", required = true, paramLabel = "N")
+    long generation;
 
     private RootBackup backup() throws GovernanceException {
       try {
@@ -155,28 +183,50 @@ final class CustodyCommands {
     @Override
     Object[] call(RootCustody c) throws GovernanceException {
       RootBackup b = backup();
-      return new Object[] {"publishBackup", generation, b.commitments().encode(), ids(b), b.envelopeDigests()};
+      return new Object[] {
+        "publishBackup", generation, b.commitments().encode(), ids(b), b.envelopeDigests()
+      };
     }
 
     @Override
     Map<String, Object> send(RootCustody c) throws GovernanceException {
       RootBackup b = backup();
-      TxResult tx = c.publishBackup(generation, b.commitments().encode(), ids(b), b.envelopeDigests());
-      return tx(tx, "generation", generation, "threshold", b.commitments().threshold(), "shares", b.shares().size(),
-          "commitmentsDigest", b.commitments().digest());
+      TxResult tx =
+          c.publishBackup(generation, b.commitments().encode(), ids(b), b.envelopeDigests());
+      return tx(
+          tx,
+          "generation",
+          generation,
+          "threshold",
+          b.commitments().threshold(),
+          "shares",
+          b.shares().size(),
+          "commitmentsDigest",
+          b.commitments().digest());
     }
   }
 
-  @Command(name = "authorize-recovery", mixinStandardHelpOptions = true,
-      description = "Authorize custodians to re-encrypt their shares of a generation to one node's attested key.")
+  @Command(
+      name = "authorize-recovery",
+      mixinStandardHelpOptions = true,
+      description =
+          "Authorize custodians to re-encrypt their shares of a generation to one node's attested key.")
   public static final class AuthorizeRecovery extends OwnerCall {
-    @Option(names = "--generation", required = true, paramLabel = "N") long generation;
+    @Option(names = "--generation", required = true, paramLabel = "N")
+    long generation;
 
-    @Option(names = "--node-cert", required = true, paramLabel = "FILE",
-        description = "The recovering node's RA-TLS certificate (PEM or DER); its P-256 key is the one authorized.")
+    @Option(
+        names = "--node-cert",
+        required = true,
+        paramLabel = "FILE",
+        description =
+            "The recovering node's RA-TLS certificate (PEM or DER); its P-256 key is the one authorized.")
     Path nodeCert;
 
-    @Option(names = "--valid-blocks", paramLabel = "N", defaultValue = "7200",
+    @Option(
+        names = "--valid-blocks",
+        paramLabel = "N",
+        defaultValue = "7200",
         description = "Blocks the custodians may answer for (default ${DEFAULT-VALUE}).")
     long validBlocks;
 
@@ -198,9 +248,16 @@ final class CustodyCommands {
     }
   }
 
-  @Command(name = "revoke-recovery", mixinStandardHelpOptions = true, description = "Revoke a recovery request.")
+  @Command(
+      name = "revoke-recovery",
+      mixinStandardHelpOptions = true,
+      description = "Revoke a recovery request.")
   public static final class RevokeRecovery extends OwnerCall {
-    @Option(names = "--request", required = true, paramLabel = "HEX", converter = HexConverters.Bytes32.class)
+    @Option(
+        names = "--request",
+        required = true,
+        paramLabel = "HEX",
+        converter = HexConverters.Bytes32.class)
     String request;
 
     @Override
@@ -214,7 +271,9 @@ final class CustodyCommands {
     }
   }
 
-  @Command(name = "show-custody", mixinStandardHelpOptions = true,
+  @Command(
+      name = "show-custody",
+      mixinStandardHelpOptions = true,
       description = "Show custodians and the published backups.")
   public static final class ShowCustody extends ChainCommand {
     @Mixin CustodyOption custodyOption;
@@ -253,7 +312,9 @@ final class CustodyCommands {
     }
   }
 
-  /** A P-256 public key option, checked on the curve before anything runs (a usage error otherwise). */
+  /**
+   * A P-256 public key option, checked on the curve before anything runs (a usage error otherwise).
+   */
   static final class P256Key implements picocli.CommandLine.ITypeConverter<String> {
     @Override
     public String convert(String value) {
@@ -275,16 +336,21 @@ final class CustodyCommands {
   static byte[] nodeKeyId(Path certFile) throws GovernanceException {
     try {
       byte[] bytes = Files.readAllBytes(certFile);
-      X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(bytes));
+      X509Certificate cert =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new ByteArrayInputStream(bytes));
       return RecipientKey.of(cert.getPublicKey()).id();
     } catch (java.io.IOException e) {
-      throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, "cannot read " + certFile + ": "
-          + e.getMessage());
+      throw new GovernanceException(
+          GovernanceException.Kind.INVALID_INPUT,
+          "cannot read " + certFile + ": " + e.getMessage());
     } catch (CertificateException | ClassCastException e) {
-      throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, certFile + " is not an X.509 certificate");
+      throw new GovernanceException(
+          GovernanceException.Kind.INVALID_INPUT, certFile + " is not an X.509 certificate");
     } catch (CustodyException e) {
-      throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, certFile + ": " + e.getMessage());
+      throw new GovernanceException(
+          GovernanceException.Kind.INVALID_INPUT, certFile + ": " + e.getMessage());
     }
   }
 

@@ -12,8 +12,8 @@ final class HexConverters {
   static byte[] bytes(String value, int length) {
     String hex = value.startsWith("0x") || value.startsWith("0X") ? value.substring(2) : value;
     if (hex.length() != length * 2) {
-      throw new TypeConversionException("expected " + length + " bytes as hex (" + length * 2 + " digits), got '"
-          + value + "'");
+      throw new TypeConversionException(
+          "expected " + length + " bytes as hex (" + length * 2 + " digits), got '" + value + "'");
     }
     try {
       return HexFormat.of().parseHex(hex);
@@ -22,8 +22,10 @@ final class HexConverters {
     }
   }
 
-  /** 32 bytes, 0x optional; the option value stays a normalized 0x-hex string (picocli would treat byte[] as a
-   * multi-valued option). */
+  /**
+   * 32 bytes, 0x optional; the option value stays a normalized 0x-hex string (picocli would treat
+   * byte[] as a multi-valued option).
+   */
   static final class Bytes32 implements ITypeConverter<String> {
     @Override
     public String convert(String value) {
@@ -40,7 +42,8 @@ final class HexConverters {
   static final class AddressConverter implements ITypeConverter<String> {
     @Override
     public String convert(String value) {
-      if (!WalletUtils.isValidAddress(value) || !(value.startsWith("0x") || value.startsWith("0X"))) {
+      if (!WalletUtils.isValidAddress(value)
+          || !(value.startsWith("0x") || value.startsWith("0X"))) {
         throw new TypeConversionException("not an address (0x + 40 hex digits): '" + value + "'");
       }
       return value.toLowerCase(java.util.Locale.ROOT);

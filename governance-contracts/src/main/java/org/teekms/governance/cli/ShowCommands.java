@@ -36,8 +36,11 @@ final class ShowCommands {
     return m;
   }
 
-  @Command(name = "show-registry", mixinStandardHelpOptions = true,
-      description = "Print the registry: owner, KMS identities, replicas, OS images, TCB and GPU policy, apps.")
+  @Command(
+      name = "show-registry",
+      mixinStandardHelpOptions = true,
+      description =
+          "Print the registry: owner, KMS identities, replicas, OS images, TCB and GPU policy, apps.")
   public static final class ShowRegistry extends ChainCommand {
     @Mixin RegistryCommands.RegistryOption registryOption;
 
@@ -86,20 +89,30 @@ final class ShowCommands {
     }
   }
 
-  @Command(name = "show-app", mixinStandardHelpOptions = true,
+  @Command(
+      name = "show-app",
+      mixinStandardHelpOptions = true,
       description = "Print an app's full policy, every field read at one block.")
   public static final class ShowApp extends ChainCommand {
-    @Option(names = "--app", required = true, paramLabel = "APP_ID", converter = HexConverters.AddressConverter.class)
+    @Option(
+        names = "--app",
+        required = true,
+        paramLabel = "APP_ID",
+        converter = HexConverters.AddressConverter.class)
     String app;
 
-    @Option(names = "--block", paramLabel = "N", description = "Read at this block (default: latest).")
+    @Option(
+        names = "--block",
+        paramLabel = "N",
+        description = "Read at this block (default: latest).")
     Long block;
 
     @Override
     Map<String, Object> run(ChainClient chain) throws GovernanceException {
       long n = block == null ? chain.blockNumber() : block;
-      AppPolicy.Snapshot s = AppPolicy.at(chain, app, null)
-          .snapshot(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)));
+      AppPolicy.Snapshot s =
+          AppPolicy.at(chain, app, null)
+              .snapshot(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)));
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("appId", s.appId());
       out.put("blockNumber", n);
@@ -112,7 +125,9 @@ final class ShowCommands {
       out.put("allowAnyDevice", s.allowAnyDevice());
       out.put("devices", s.devices());
       out.put("requireTcbUpToDate", s.requireTcbUpToDate());
-      out.put("gpuRequirements", s.hasGpuRequirements() ? gpu(s.gpuRequirements()) : "registry default");
+      out.put(
+          "gpuRequirements",
+          s.hasGpuRequirements() ? gpu(s.gpuRequirements()) : "registry default");
       out.put("effectiveGpuPolicy", gpu(s.effectiveGpuPolicy()));
       Map<String, Object> keys = new LinkedHashMap<>();
       keys.put("currentKeyVersion", s.currentKeyVersion());
@@ -125,10 +140,17 @@ final class ShowCommands {
     }
   }
 
-  @Command(name = "history", mixinStandardHelpOptions = true,
-      description = "Print an app's history rebuilt from events: who changed what, old and new values.")
+  @Command(
+      name = "history",
+      mixinStandardHelpOptions = true,
+      description =
+          "Print an app's history rebuilt from events: who changed what, old and new values.")
   public static final class History extends ChainCommand {
-    @Option(names = "--app", required = true, paramLabel = "APP_ID", converter = HexConverters.AddressConverter.class)
+    @Option(
+        names = "--app",
+        required = true,
+        paramLabel = "APP_ID",
+        converter = HexConverters.AddressConverter.class)
     String app;
 
     @Override
@@ -151,7 +173,9 @@ final class ShowCommands {
     }
   }
 
-  @Command(name = "check-app", mixinStandardHelpOptions = true,
+  @Command(
+      name = "check-app",
+      mixinStandardHelpOptions = true,
       description = "Evaluate KmsRegistry.isAppAllowed for a BootInfo JSON file, as the KMS would.")
   public static final class CheckApp extends ChainCommand {
     @Mixin RegistryCommands.RegistryOption registryOption;
@@ -165,11 +189,14 @@ final class ShowCommands {
       try {
         boot = BootInfoJson.parse(Files.readString(bootFile, StandardCharsets.UTF_8));
       } catch (IOException | IllegalArgumentException e) {
-        throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT, bootFile + ": " + e.getMessage());
+        throw new GovernanceException(
+            GovernanceException.Kind.INVALID_INPUT, bootFile + ": " + e.getMessage());
       }
       long n = chain.blockNumber();
-      GovernanceContract.Verdict v = registryOption.bind(chain, null)
-          .isAppAllowed(boot, DefaultBlockParameter.valueOf(BigInteger.valueOf(n)));
+      GovernanceContract.Verdict v =
+          registryOption
+              .bind(chain, null)
+              .isAppAllowed(boot, DefaultBlockParameter.valueOf(BigInteger.valueOf(n)));
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("allowed", v.allowed());
       out.put("denial", v.denial().name());

@@ -12,14 +12,18 @@ abstract class TxCommand extends ChainCommand {
     return keyOptions.printCalldata();
   }
 
-  /** The key's address, or the explicit address a command needs instead when no key is loaded (--print-calldata). */
+  /**
+   * The key's address, or the explicit address a command needs instead when no key is loaded
+   * (--print-calldata).
+   */
   String senderOr(String explicit, String option) throws GovernanceException {
     if (explicit != null) {
       return explicit;
     }
     org.web3j.crypto.Credentials key = keyOptions.load();
     if (key == null) {
-      throw new GovernanceException(GovernanceException.Kind.INVALID_INPUT,
+      throw new GovernanceException(
+          GovernanceException.Kind.INVALID_INPUT,
           "--print-calldata loads no key: give " + option + " explicitly");
     }
     return key.getAddress();

@@ -22,7 +22,9 @@ import org.teekms.governance.testing.AnvilNode;
 import org.web3j.crypto.Credentials;
 import picocli.CommandLine;
 
-/** {@code teekms gov …} end to end against anvil: every command, and the error paths operators meet. */
+/**
+ * {@code teekms gov …} end to end against anvil: every command, and the error paths operators meet.
+ */
 @Timeout(120)
 class GovCommandTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -100,53 +102,201 @@ class GovCommandTest {
     String registry = deploy.json().get("registry").asText();
     assertEquals(operator.getAddress(), deploy.json().get("owner").asText());
 
-    Run reg = ok("register-app", "--registry", registry, "--owner", appOwner.getAddress(), "--key-file", op);
+    Run reg =
+        ok(
+            "register-app",
+            "--registry",
+            registry,
+            "--owner",
+            appOwner.getAddress(),
+            "--key-file",
+            op);
     assertTx(reg);
     String app = reg.json().get("appId").asText();
 
     assertTx(ok("add-os-image", "--registry", registry, "--hash", h32(3), "--key-file", op));
-    Run golden = ok("add-os-image-measurement", "--registry", registry, "--image", h32(3), "--mr-system", h32(11),
-        "--key-file", op);
+    Run golden =
+        ok(
+            "add-os-image-measurement",
+            "--registry",
+            registry,
+            "--image",
+            h32(3),
+            "--mr-system",
+            h32(11),
+            "--key-file",
+            op);
     assertTx(golden);
     assertEquals(h32(11), golden.json().get("mrSystem").asText());
-    assertTx(ok("add-os-image-measurement", "--registry", registry, "--image", h32(3), "--mr-system", h32(12),
-        "--key-file", op));
-    assertTx(ok("remove-os-image-measurement", "--registry", registry, "--image", h32(3), "--mr-system", h32(12),
-        "--key-file", op));
-    assertEquals(2, gov(chainArgs("add-os-image-measurement", "--registry", registry, "--image", h32(3),
-        "--mr-system", "0x1234", "--key-file", op)).exit(), "not 32 bytes: usage error");
-    assertTx(ok("add-kms-measurement", "--registry", registry, "--measurement", h32(4), "--key-file", op));
+    assertTx(
+        ok(
+            "add-os-image-measurement",
+            "--registry",
+            registry,
+            "--image",
+            h32(3),
+            "--mr-system",
+            h32(12),
+            "--key-file",
+            op));
+    assertTx(
+        ok(
+            "remove-os-image-measurement",
+            "--registry",
+            registry,
+            "--image",
+            h32(3),
+            "--mr-system",
+            h32(12),
+            "--key-file",
+            op));
+    assertEquals(
+        2,
+        gov(chainArgs(
+                "add-os-image-measurement",
+                "--registry",
+                registry,
+                "--image",
+                h32(3),
+                "--mr-system",
+                "0x1234",
+                "--key-file",
+                op))
+            .exit(),
+        "not 32 bytes: usage error");
+    assertTx(
+        ok(
+            "add-kms-measurement",
+            "--registry",
+            registry,
+            "--measurement",
+            h32(4),
+            "--key-file",
+            op));
     assertTx(ok("add-kms-device", "--registry", registry, "--device", h32(5), "--key-file", op));
     assertTx(ok("remove-kms-device", "--registry", registry, "--device", h32(5), "--key-file", op));
-    assertTx(ok("remove-kms-measurement", "--registry", registry, "--measurement", h32(4), "--key-file", op));
-    assertTx(ok("set-tcb-policy", "--registry", registry, "--status", "UpToDate", "--status", "OutOfDate",
-        "--advisory", "INTEL-SA-00615", "--key-file", op));
-    assertTx(ok("set-gpu-policy", "--registry", registry, "--count", "1", "--arch", "HOPPER", "--min-driver",
-        "550.127.05", "--key-file", op));
-    assertTx(ok("set-open-registration", "--registry", registry, "--value", "true", "--key-file", op));
+    assertTx(
+        ok(
+            "remove-kms-measurement",
+            "--registry",
+            registry,
+            "--measurement",
+            h32(4),
+            "--key-file",
+            op));
+    assertTx(
+        ok(
+            "set-tcb-policy",
+            "--registry",
+            registry,
+            "--status",
+            "UpToDate",
+            "--status",
+            "OutOfDate",
+            "--advisory",
+            "INTEL-SA-00615",
+            "--key-file",
+            op));
+    assertTx(
+        ok(
+            "set-gpu-policy",
+            "--registry",
+            registry,
+            "--count",
+            "1",
+            "--arch",
+            "HOPPER",
+            "--min-driver",
+            "550.127.05",
+            "--key-file",
+            op));
+    assertTx(
+        ok("set-open-registration", "--registry", registry, "--value", "true", "--key-file", op));
     Path keys = Files.write(dir.resolve("root.keys"), new byte[] {2, 1, 2, 3});
     Path cert = Files.write(dir.resolve("ca.der"), new byte[] {0x30, 3, 1, 1, 0});
     Path quote = Files.write(dir.resolve("quote.bin"), new byte[] {4, 0, 2, 0});
-    assertTx(ok("set-kms-identity", "--registry", registry, "--generation", "1", "--root-keys", keys.toString(),
-        "--ca-cert", cert.toString(), "--quote", quote.toString(), "--key-file", op));
-    Run current = gov(chainArgs("destroy-root-generation", "--registry", registry, "--generation", "1",
-        "--key-file", op));
-    assertEquals(1, current.exit(), "the current generation cannot be destroyed: " + current.out() + current.err());
-    assertTrue(current.json().get("error").asText().contains("generation is not retired"), current.out());
-    assertTx(ok("set-kms-identity", "--registry", registry, "--generation", "2", "--root-keys", keys.toString(),
-        "--ca-cert", cert.toString(), "--quote", quote.toString(), "--key-file", op));
-    assertTx(ok("destroy-root-generation", "--registry", registry, "--generation", "1", "--key-file", op));
-    Run zero = gov(chainArgs("destroy-root-generation", "--registry", registry, "--generation", "0",
-        "--key-file", op));
+    assertTx(
+        ok(
+            "set-kms-identity",
+            "--registry",
+            registry,
+            "--generation",
+            "1",
+            "--root-keys",
+            keys.toString(),
+            "--ca-cert",
+            cert.toString(),
+            "--quote",
+            quote.toString(),
+            "--key-file",
+            op));
+    Run current =
+        gov(
+            chainArgs(
+                "destroy-root-generation",
+                "--registry",
+                registry,
+                "--generation",
+                "1",
+                "--key-file",
+                op));
+    assertEquals(
+        1,
+        current.exit(),
+        "the current generation cannot be destroyed: " + current.out() + current.err());
+    assertTrue(
+        current.json().get("error").asText().contains("generation is not retired"), current.out());
+    assertTx(
+        ok(
+            "set-kms-identity",
+            "--registry",
+            registry,
+            "--generation",
+            "2",
+            "--root-keys",
+            keys.toString(),
+            "--ca-cert",
+            cert.toString(),
+            "--quote",
+            quote.toString(),
+            "--key-file",
+            op));
+    assertTx(
+        ok(
+            "destroy-root-generation",
+            "--registry",
+            registry,
+            "--generation",
+            "1",
+            "--key-file",
+            op));
+    Run zero =
+        gov(
+            chainArgs(
+                "destroy-root-generation",
+                "--registry",
+                registry,
+                "--generation",
+                "0",
+                "--key-file",
+                op));
     assertEquals(1, zero.exit());
-    assertEquals("--generation must be 1..4294967295", zero.json().get("error").asText(), "refused before sending");
+    assertEquals(
+        "--generation must be 1..4294967295",
+        zero.json().get("error").asText(),
+        "refused before sending");
 
     // The app owner's side.
     Path compose = dir.resolve("app-compose.json");
-    Files.writeString(compose, "{\"manifest_version\":2,\"name\":\"llm\",\"runner\":\"docker-compose\"}\n");
-    String composeHash = "0x" + HexFormat.of().formatHex(
-        MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(compose)));
-    Run added = ok("add-compose-hash", "--app", app, "--compose", compose.toString(), "--key-file", own);
+    Files.writeString(
+        compose, "{\"manifest_version\":2,\"name\":\"llm\",\"runner\":\"docker-compose\"}\n");
+    String composeHash =
+        "0x"
+            + HexFormat.of()
+                .formatHex(
+                    MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(compose)));
+    Run added =
+        ok("add-compose-hash", "--app", app, "--compose", compose.toString(), "--key-file", own);
     assertTx(added);
     assertEquals(composeHash, added.json().get("composeHash").asText());
     assertTx(ok("add-compose-hash", "--app", app, "--hash", h32(6), "--key-file", own));
@@ -186,7 +336,8 @@ class GovCommandTest {
     assertEquals(List.of(h32(11)), texts(shownRegistry.get("osImageMeasurements").get(h32(3))));
     assertEquals(List.of("UpToDate", "OutOfDate"), texts(shownRegistry.get("tcbStatuses")));
     assertEquals(List.of("INTEL-SA-00615"), texts(shownRegistry.get("advisoryIds")));
-    assertEquals("0x02010203", shownRegistry.get("kmsIdentities").get(0).get("rootPublicKeys").asText());
+    assertEquals(
+        "0x02010203", shownRegistry.get("kmsIdentities").get(0).get("rootPublicKeys").asText());
     assertEquals("DESTROYED", shownRegistry.get("kmsIdentities").get(0).get("state").asText());
     assertEquals("CURRENT", shownRegistry.get("kmsIdentities").get(1).get("state").asText());
     assertEquals(2, shownRegistry.get("currentRootGeneration").asInt());
@@ -204,21 +355,39 @@ class GovCommandTest {
     assertEquals("compose hash not allowed", denied.json().get("reason").asText());
     assertEquals("COMPOSE_HASH_NOT_ALLOWED", denied.json().get("denial").asText());
     assertEquals("NONE", allowed.json().get("denial").asText());
-    Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 1, "HOPPER", "550.127.05")
-        .replace(h32(11), h32(12)));
-    assertEquals("OS image measurement mismatch",
-        gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString())).json().get("reason").asText(),
+    Files.writeString(
+        boot,
+        bootJson(app, composeHash, h32(7), h32(3), 1, "HOPPER", "550.127.05")
+            .replace(h32(11), h32(12)));
+    assertEquals(
+        "OS image measurement mismatch",
+        gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()))
+            .json()
+            .get("reason")
+            .asText(),
         "a boot whose hardware-measured OS has no golden value");
     Files.writeString(boot, bootJson(app, composeHash, h32(7), h32(3), 0, "", "0"));
-    assertEquals("GPU count below required",
-        gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString())).json().get("reason").asText());
+    assertEquals(
+        "GPU count below required",
+        gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()))
+            .json()
+            .get("reason")
+            .asText());
     Files.writeString(boot, "{\"appId\":\"" + app + "\"}");
     Run badBoot = gov(chainArgs("check-app", "--registry", registry, "--boot", boot.toString()));
     assertEquals(1, badBoot.exit());
     assertEquals("INVALID_INPUT", badBoot.json().get("kind").asText());
 
     // Ownership of the app moves in two steps.
-    assertTx(ok("transfer-ownership", "--contract", app, "--new-owner", operator.getAddress(), "--key-file", own));
+    assertTx(
+        ok(
+            "transfer-ownership",
+            "--contract",
+            app,
+            "--new-owner",
+            operator.getAddress(),
+            "--key-file",
+            own));
     assertTx(ok("accept-ownership", "--contract", app, "--key-file", op));
     assertEquals(operator.getAddress(), ok("show-app", "--app", app).json().get("owner").asText());
 
@@ -226,12 +395,29 @@ class GovCommandTest {
     JsonNode events = ok("history", "--app", app).json().get("events");
     List<String> names = new ArrayList<>();
     events.forEach(e -> names.add(e.get("event").asText()));
-    assertEquals(List.of("OwnershipTransferred", "AppRegistered", "ComposeHashAdded", "ComposeHashAdded",
-        "ComposeHashRemoved", "DeviceAdded", "DeviceAdded", "DeviceRemoved", "AllowAnyDeviceChanged",
-        "AllowAnyDeviceChanged", "RequireTcbUpToDateChanged",
-        "GpuRequirementsChanged", "GpuRequirementsChanged", "KeysRotated", "MinKeyVersionChanged",
-        "RotationPeriodChanged", "DisabledChanged", "DisabledChanged", "OwnershipTransferStarted",
-        "OwnershipTransferred"), names);
+    assertEquals(
+        List.of(
+            "OwnershipTransferred",
+            "AppRegistered",
+            "ComposeHashAdded",
+            "ComposeHashAdded",
+            "ComposeHashRemoved",
+            "DeviceAdded",
+            "DeviceAdded",
+            "DeviceRemoved",
+            "AllowAnyDeviceChanged",
+            "AllowAnyDeviceChanged",
+            "RequireTcbUpToDateChanged",
+            "GpuRequirementsChanged",
+            "GpuRequirementsChanged",
+            "KeysRotated",
+            "MinKeyVersionChanged",
+            "RotationPeriodChanged",
+            "DisabledChanged",
+            "DisabledChanged",
+            "OwnershipTransferStarted",
+            "OwnershipTransferred"),
+        names);
     JsonNode first = events.get(2);
     assertEquals("AppPolicy", first.get("contract").asText());
     assertEquals(appOwner.getAddress(), first.get("args").get("by").asText());
@@ -246,15 +432,30 @@ class GovCommandTest {
     assertEquals("DEREGISTERED", ok("show-app", "--app", app).json().get("status").asText());
     assertTx(ok("remove-os-image", "--registry", registry, "--hash", h32(3), "--key-file", op));
     Run reg2 = ok("register-app", "--registry", registry, "--key-file", own);
-    assertTx(ok("deregister-app", "--app", reg2.json().get("appId").asText(), "--as-registry-owner",
-        "--key-file", op));
+    assertTx(
+        ok(
+            "deregister-app",
+            "--app",
+            reg2.json().get("appId").asText(),
+            "--as-registry-owner",
+            "--key-file",
+            op));
   }
 
   @Test
   void revertReasonIsReported() throws Exception {
-    String registry = ok("deploy-registry", "--key-file", operatorKey.toString()).json().get("registry").asText();
-    Run r = gov(chainArgs("add-os-image", "--registry", registry, "--hash", h32(1), "--key-file",
-        appOwnerKey.toString()));
+    String registry =
+        ok("deploy-registry", "--key-file", operatorKey.toString()).json().get("registry").asText();
+    Run r =
+        gov(
+            chainArgs(
+                "add-os-image",
+                "--registry",
+                registry,
+                "--hash",
+                h32(1),
+                "--key-file",
+                appOwnerKey.toString()));
     assertEquals(1, r.exit());
     assertFalse(r.json().get("ok").asBoolean());
     assertEquals("REVERTED", r.json().get("kind").asText());
@@ -264,11 +465,19 @@ class GovCommandTest {
 
   @Test
   void wrongChainIsRefusedBeforeSigning() throws Exception {
-    Run r = gov("deploy-registry", "--key-file", operatorKey.toString(), "--rpc-url", anvil.rpcUrl(),
-        "--chain-id", "1");
+    Run r =
+        gov(
+            "deploy-registry",
+            "--key-file",
+            operatorKey.toString(),
+            "--rpc-url",
+            anvil.rpcUrl(),
+            "--chain-id",
+            "1");
     assertEquals(1, r.exit());
     assertEquals("WRONG_CHAIN", r.json().get("kind").asText());
-    assertEquals("wrong chain: " + anvil.rpcUrl() + " serves chain id 31337, expected 1",
+    assertEquals(
+        "wrong chain: " + anvil.rpcUrl() + " serves chain id 31337, expected 1",
         r.json().get("error").asText());
   }
 
@@ -287,44 +496,95 @@ class GovCommandTest {
     try (AnvilNode other = AnvilNode.start()) {
       dead = other.rpcUrl();
     }
-    Run r = gov("show-app", "--app", operator.getAddress(), "--rpc-url", dead, "--chain-id", "31337");
+    Run r =
+        gov("show-app", "--app", operator.getAddress(), "--rpc-url", dead, "--chain-id", "31337");
     assertEquals(1, r.exit());
     assertEquals("RPC", r.json().get("kind").asText());
-    assertTrue(r.json().get("error").asText().startsWith("chain RPC unreachable at " + dead), r.out());
+    assertTrue(
+        r.json().get("error").asText().startsWith("chain RPC unreachable at " + dead), r.out());
   }
 
   @Test
   void keysNeverComeFromTheCommandLine() throws Exception {
     Run noKey = gov(chainArgs("deploy-registry", "--key-env", "TEEKMS_TEST_UNSET_KEY_VARIABLE"));
     assertEquals(1, noKey.exit());
-    assertEquals("no signing key: set TEEKMS_TEST_UNSET_KEY_VARIABLE or pass --key-file FILE",
+    assertEquals(
+        "no signing key: set TEEKMS_TEST_UNSET_KEY_VARIABLE or pass --key-file FILE",
         noKey.json().get("error").asText());
     assertEquals(2, gov(chainArgs("deploy-registry", "--key", "0x" + "11".repeat(32))).exit());
     Path garbage = Files.writeString(dir.resolve("garbage.key"), "not-a-key-secret-words");
     Run bad = gov(chainArgs("deploy-registry", "--key-file", garbage.toString()));
     assertEquals(1, bad.exit());
-    assertFalse(bad.out().contains("secret-words") || bad.err().contains("secret-words"), "key content echoed");
+    assertFalse(
+        bad.out().contains("secret-words") || bad.err().contains("secret-words"),
+        "key content echoed");
     assertEquals("INVALID_INPUT", bad.json().get("kind").asText());
   }
 
   @Test
   void usageErrors() throws Exception {
     assertEquals(2, gov().exit());
-    assertEquals(2, gov(chainArgs("add-os-image", "--registry", operator.getAddress(), "--hash", "0x1234",
-        "--key-file", operatorKey.toString())).exit());
+    assertEquals(
+        2,
+        gov(chainArgs(
+                "add-os-image",
+                "--registry",
+                operator.getAddress(),
+                "--hash",
+                "0x1234",
+                "--key-file",
+                operatorKey.toString()))
+            .exit());
     assertEquals(2, gov(chainArgs("register-app", "--registry", "0xnot-an-address")).exit());
-    assertEquals(2, gov("show-app", "--app", operator.getAddress(), "--rpc-url", anvil.rpcUrl()).exit(),
+    assertEquals(
+        2,
+        gov("show-app", "--app", operator.getAddress(), "--rpc-url", anvil.rpcUrl()).exit(),
         "no chain id");
-    assertEquals(2, gov(chainArgs("add-compose-hash", "--app", operator.getAddress(), "--hash", h32(1),
-        "--compose", "x.json", "--key-file", operatorKey.toString())).exit(), "--hash and --compose exclusive");
+    assertEquals(
+        2,
+        gov(chainArgs(
+                "add-compose-hash",
+                "--app",
+                operator.getAddress(),
+                "--hash",
+                h32(1),
+                "--compose",
+                "x.json",
+                "--key-file",
+                operatorKey.toString()))
+            .exit(),
+        "--hash and --compose exclusive");
   }
 
-  private static String bootJson(String app, String compose, String device, String osImage, int gpus, String arch,
+  private static String bootJson(
+      String app,
+      String compose,
+      String device,
+      String osImage,
+      int gpus,
+      String arch,
       String driver) {
-    return "{\"appId\":\"" + app + "\",\"composeHash\":\"" + compose + "\",\"instanceId\":\"0x" + "ab".repeat(20)
-        + "\",\"deviceId\":\"" + device + "\",\"mrAggregated\":\"" + h32(10) + "\",\"osImageHash\":\"" + osImage
-        + "\",\"tcbStatus\":\"UpToDate\",\"advisoryIds\":[],\"gpuCount\":" + gpus + ",\"gpuArch\":\"" + arch
-        + "\",\"gpuDriverVersion\":\"" + driver + "\",\"mrSystem\":\"" + h32(11) + "\"}";
+    return "{\"appId\":\""
+        + app
+        + "\",\"composeHash\":\""
+        + compose
+        + "\",\"instanceId\":\"0x"
+        + "ab".repeat(20)
+        + "\",\"deviceId\":\""
+        + device
+        + "\",\"mrAggregated\":\""
+        + h32(10)
+        + "\",\"osImageHash\":\""
+        + osImage
+        + "\",\"tcbStatus\":\"UpToDate\",\"advisoryIds\":[],\"gpuCount\":"
+        + gpus
+        + ",\"gpuArch\":\""
+        + arch
+        + "\",\"gpuDriverVersion\":\""
+        + driver
+        + "\",\"mrSystem\":\""
+        + h32(11)
+        + "\"}";
   }
 
   private static List<String> texts(JsonNode array) {
@@ -338,51 +598,96 @@ class GovCommandTest {
   }
 
   /**
-   * Root custody with a multisig registry owner: {@code --calldata-only} prints the call, nothing is sent, and the
-   * wallet's signers execute exactly that call.
+   * Root custody with a multisig registry owner: {@code --calldata-only} prints the call, nothing
+   * is sent, and the wallet's signers execute exactly that call.
    */
   @Test
   void custodyCallsForAMultisigOwnerArePrintedNotSent() throws Exception {
     String op = operatorKey.toString();
     String registry = ok("deploy-registry", "--key-file", op).json().get("registry").asText();
-    String custody = ok("deploy-custody", "--registry", registry, "--key-file", op).json().get("custody").asText();
-    byte[] key = org.teekms.custody.RecipientKeyPair.generate(new java.security.SecureRandom()).publicKey().encode();
+    String custody =
+        ok("deploy-custody", "--registry", registry, "--key-file", op)
+            .json()
+            .get("custody")
+            .asText();
+    byte[] key =
+        org.teekms.custody.RecipientKeyPair.generate(new java.security.SecureRandom())
+            .publicKey()
+            .encode();
     String keyHex = org.web3j.utils.Numeric.toHexString(key);
 
-    Run printed = ok("register-custodian", "--custody", custody, "--public-key", keyHex, "--kind", "hsm", "--name",
-        "hsm-1", "--calldata-only");
+    Run printed =
+        ok(
+            "register-custodian",
+            "--custody",
+            custody,
+            "--public-key",
+            keyHex,
+            "--kind",
+            "hsm",
+            "--name",
+            "hsm-1",
+            "--calldata-only");
     assertEquals(custody, printed.json().get("to").asText());
-    org.teekms.governance.ChainClient chain = org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
-    org.teekms.governance.RootCustody c = org.teekms.governance.RootCustody.at(chain, custody, null);
+    org.teekms.governance.ChainClient chain =
+        org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
+    org.teekms.governance.RootCustody c =
+        org.teekms.governance.RootCustody.at(chain, custody, null);
     assertEquals(0, c.custodianIds().size(), "--calldata-only sends nothing");
 
     // the printed data, sent by the owner (as a wallet would), registers exactly that custodian
     chain.send(operator, custody, printed.json().get("data").asText());
-    assertEquals(org.teekms.governance.RootCustody.Kind.HSM,
+    assertEquals(
+        org.teekms.governance.RootCustody.Kind.HSM,
         c.custodian(java.security.MessageDigest.getInstance("SHA-256").digest(key)).kind());
     Run shown = ok("show-custody", "--custody", custody);
     assertEquals("hsm-1", shown.json().at("/custodians/0/name").asText());
     assertEquals(registry, shown.json().get("registry").asText());
 
-    Run badKind = gov(chainArgs("register-custodian", "--custody", custody, "--public-key", keyHex, "--kind", "hsn",
-        "--name", "x", "--key-file", op));
+    Run badKind =
+        gov(
+            chainArgs(
+                "register-custodian",
+                "--custody",
+                custody,
+                "--public-key",
+                keyHex,
+                "--kind",
+                "hsn",
+                "--name",
+                "x",
+                "--key-file",
+                op));
     assertEquals(1, badKind.exit());
-    assertEquals("--kind must be kms-cluster, hsm or operator, got 'hsn'", badKind.json().get("error").asText());
+    assertEquals(
+        "--kind must be kms-cluster, hsm or operator, got 'hsn'",
+        badKind.json().get("error").asText());
     chain.close();
   }
 
   /**
-   * {@code --print-calldata} on any governance transaction (registry, app, ownership, deployment): needs no key, sends
-   * nothing, prints target, value and the ABI-encoded data; that data, sent by the owner as a multisig would, has
-   * exactly the command's effect.
+   * {@code --print-calldata} on any governance transaction (registry, app, ownership, deployment):
+   * needs no key, sends nothing, prints target, value and the ABI-encoded data; that data, sent by
+   * the owner as a multisig would, has exactly the command's effect.
    */
   @Test
   void everyGovernanceTransactionCanBePrintedForAMultisig() throws Exception {
     String op = operatorKey.toString();
     String registry = ok("deploy-registry", "--key-file", op).json().get("registry").asText();
-    String app = ok("register-app", "--registry", registry, "--owner", operator.getAddress(), "--key-file", op)
-        .json().get("appId").asText();
-    org.teekms.governance.ChainClient chain = org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
+    String app =
+        ok(
+                "register-app",
+                "--registry",
+                registry,
+                "--owner",
+                operator.getAddress(),
+                "--key-file",
+                op)
+            .json()
+            .get("appId")
+            .asText();
+    org.teekms.governance.ChainClient chain =
+        org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
     org.teekms.governance.AppPolicy policy = org.teekms.governance.AppPolicy.at(chain, app, null);
     String hash = "0x" + "ab".repeat(32);
 
@@ -393,43 +698,78 @@ class GovCommandTest {
     assertEquals(app, j.get("to").asText());
     assertEquals("0", j.get("value").asText());
     assertEquals(31337, j.get("chainId").asLong());
-    assertTrue(j.get("data").asText().startsWith("0x") && j.get("data").asText().endsWith("ab".repeat(32)),
+    assertTrue(
+        j.get("data").asText().startsWith("0x") && j.get("data").asText().endsWith("ab".repeat(32)),
         j.toString());
-    assertFalse(policy.isComposeHashAllowed(HexFormat.of().parseHex("ab".repeat(32))), "nothing was sent");
+    assertFalse(
+        policy.isComposeHashAllowed(HexFormat.of().parseHex("ab".repeat(32))), "nothing was sent");
     chain.send(operator, j.get("to").asText(), j.get("data").asText());
-    assertTrue(policy.isComposeHashAllowed(HexFormat.of().parseHex("ab".repeat(32))),
+    assertTrue(
+        policy.isComposeHashAllowed(HexFormat.of().parseHex("ab".repeat(32))),
         "the printed call does what the command does");
 
     // A registry-owner call and an ownership call print their targets too.
-    Run os = ok("add-os-image", "--registry", registry, "--hash", "0x" + "cd".repeat(32), "--print-calldata");
+    Run os =
+        ok(
+            "add-os-image",
+            "--registry",
+            registry,
+            "--hash",
+            "0x" + "cd".repeat(32),
+            "--print-calldata");
     assertEquals(registry, os.json().get("to").asText());
-    Run transfer = ok("transfer-ownership", "--contract", app, "--new-owner", appOwner.getAddress(),
-        "--print-calldata");
+    Run transfer =
+        ok(
+            "transfer-ownership",
+            "--contract",
+            app,
+            "--new-owner",
+            appOwner.getAddress(),
+            "--print-calldata");
     assertEquals(app, transfer.json().get("to").asText());
-    assertEquals(operator.getAddress().toLowerCase(java.util.Locale.ROOT), policy.owner().toLowerCase(java.util.Locale.ROOT));
+    assertEquals(
+        operator.getAddress().toLowerCase(java.util.Locale.ROOT),
+        policy.owner().toLowerCase(java.util.Locale.ROOT));
 
-    // A deployment is a contract creation (no target); a default that needs the key's address asks for it instead.
+    // A deployment is a contract creation (no target); a default that needs the key's address asks
+    // for it instead.
     Run deploy = ok("deploy-registry", "--owner", appOwner.getAddress(), "--print-calldata");
     assertTrue(deploy.json().get("to").isNull(), deploy.out());
-    assertTrue(deploy.json().get("data").asText().length() > 1000, "creation bytecode and constructor arguments");
+    assertTrue(
+        deploy.json().get("data").asText().length() > 1000,
+        "creation bytecode and constructor arguments");
     Run noOwner = gov(chainArgs("deploy-registry", "--print-calldata"));
     assertEquals(1, noOwner.exit());
-    assertEquals("--print-calldata loads no key: give --owner explicitly", noOwner.json().get("error").asText());
+    assertEquals(
+        "--print-calldata loads no key: give --owner explicitly",
+        noOwner.json().get("error").asText());
     chain.close();
   }
+
   /**
-   * {@code set-audit-anchorer}: the owner names the KMS's anchoring account, which may then anchor the audit head; no
-   * one else may name it; the call can be printed for a multisig owner and does exactly that when sent.
+   * {@code set-audit-anchorer}: the owner names the KMS's anchoring account, which may then anchor
+   * the audit head; no one else may name it; the call can be printed for a multisig owner and does
+   * exactly that when sent.
    */
   @Test
   void auditAnchorerIsNamedByTheOwnerAndThenMayAnchor() throws Exception {
     String op = operatorKey.toString();
     String registry = ok("deploy-registry", "--key-file", op).json().get("registry").asText();
-    org.teekms.governance.ChainClient chain = org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
-    org.teekms.governance.KmsRegistry reader = org.teekms.governance.KmsRegistry.at(chain, registry, null);
+    org.teekms.governance.ChainClient chain =
+        org.teekms.governance.ChainClient.connect(anvil.rpcUrl(), 31337);
+    org.teekms.governance.KmsRegistry reader =
+        org.teekms.governance.KmsRegistry.at(chain, registry, null);
     String anchorer = appOwner.getAddress().toLowerCase(java.util.Locale.ROOT);
 
-    Run set = ok("set-audit-anchorer", "--registry", registry, "--anchorer", appOwner.getAddress(), "--key-file", op);
+    Run set =
+        ok(
+            "set-audit-anchorer",
+            "--registry",
+            registry,
+            "--anchorer",
+            appOwner.getAddress(),
+            "--key-file",
+            op);
     assertTx(set);
     assertEquals(anchorer, set.json().get("auditAnchorer").asText());
     assertEquals(anchorer, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT));
@@ -438,25 +778,53 @@ class GovCommandTest {
     java.util.Arrays.fill(head, (byte) 0x11);
     org.teekms.governance.KmsRegistry.at(chain, registry, appOwner).anchorAuditHead(head, 1);
 
-    Run notOwner = gov(chainArgs("set-audit-anchorer", "--registry", registry, "--anchorer", operator.getAddress(),
-        "--key-file", appOwnerKey.toString()));
+    Run notOwner =
+        gov(
+            chainArgs(
+                "set-audit-anchorer",
+                "--registry",
+                registry,
+                "--anchorer",
+                operator.getAddress(),
+                "--key-file",
+                appOwnerKey.toString()));
     assertEquals(1, notOwner.exit());
     assertEquals("REVERTED", notOwner.json().get("kind").asText());
     assertEquals("caller is not the owner", notOwner.json().get("error").asText());
-    Run unchanged = gov(chainArgs("set-audit-anchorer", "--registry", registry, "--anchorer", appOwner.getAddress(),
-        "--key-file", op));
+    Run unchanged =
+        gov(
+            chainArgs(
+                "set-audit-anchorer",
+                "--registry",
+                registry,
+                "--anchorer",
+                appOwner.getAddress(),
+                "--key-file",
+                op));
     assertEquals(1, unchanged.exit());
     assertEquals("value unchanged", unchanged.json().get("error").asText());
-    assertEquals(2, gov(chainArgs("set-audit-anchorer", "--registry", registry, "--anchorer", "0x1234",
-        "--key-file", op)).exit(), "not an address");
+    assertEquals(
+        2,
+        gov(chainArgs(
+                "set-audit-anchorer",
+                "--registry",
+                registry,
+                "--anchorer",
+                "0x1234",
+                "--key-file",
+                op))
+            .exit(),
+        "not an address");
 
     // Printed for a multisig: no key, nothing sent; sent by the owner it clears the anchorer.
     String zero = "0x" + "00".repeat(20);
-    Run printed = ok("set-audit-anchorer", "--registry", registry, "--anchorer", zero, "--print-calldata");
+    Run printed =
+        ok("set-audit-anchorer", "--registry", registry, "--anchorer", zero, "--print-calldata");
     assertFalse(printed.json().get("sent").asBoolean());
     assertEquals(registry, printed.json().get("to").asText());
     assertTrue(printed.json().get("data").asText().startsWith("0x8c46030f"), printed.out());
-    assertEquals(anchorer, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT), "nothing was sent");
+    assertEquals(
+        anchorer, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT), "nothing was sent");
     chain.send(operator, printed.json().get("to").asText(), printed.json().get("data").asText());
     assertEquals(zero, reader.auditAnchorer().toLowerCase(java.util.Locale.ROOT));
     chain.close();

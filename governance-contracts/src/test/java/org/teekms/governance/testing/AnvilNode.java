@@ -17,22 +17,26 @@ import org.web3j.protocol.http.HttpService;
 import org.web3j.utils.Numeric;
 
 /**
- * A real local EVM node for tests: the pinned {@code anvil} binary from node_modules, on a free loopback port
- * (127.0.0.1 only), stopped by {@link #close()}, by a shutdown hook, and by a watchdog if the JVM is killed. Start one per
- * test class; isolate tests with {@link #snapshot()} / {@link #revert(String)}.
+ * A real local EVM node for tests: the pinned {@code anvil} binary from node_modules, on a free
+ * loopback port (127.0.0.1 only), stopped by {@link #close()}, by a shutdown hook, and by a
+ * watchdog if the JVM is killed. Start one per test class; isolate tests with {@link #snapshot()} /
+ * {@link #revert(String)}.
  */
 public final class AnvilNode implements AutoCloseable {
   public static final long CHAIN_ID = 31337;
-  private static final String RELATIVE_BINARY = "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+  private static final String RELATIVE_BINARY =
+      "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
   private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
+
   /**
-   * Runs anvil ($2…) and stops it when this JVM ($1) is gone, even after a SIGKILL (a shutdown hook would not run),
-   * or when the wrapper is terminated by {@link #close()}.
+   * Runs anvil ($2…) and stops it when this JVM ($1) is gone, even after a SIGKILL (a shutdown hook
+   * would not run), or when the wrapper is terminated by {@link #close()}.
    */
-  private static final String WATCHDOG = "jvm=$1; shift; \"$@\" & a=$!; "
-      + "trap 'kill $a 2>/dev/null; wait $a; exit 0' TERM INT; "
-      + "while kill -0 $jvm 2>/dev/null && kill -0 $a 2>/dev/null; do sleep 0.2; done; "
-      + "kill $a 2>/dev/null; wait $a";
+  private static final String WATCHDOG =
+      "jvm=$1; shift; \"$@\" & a=$!; "
+          + "trap 'kill $a 2>/dev/null; wait $a; exit 0' TERM INT; "
+          + "while kill -0 $jvm 2>/dev/null && kill -0 $a 2>/dev/null; do sleep 0.2; done; "
+          + "kill $a 2>/dev/null; wait $a";
 
   private final Process process;
   private final int port;
@@ -47,7 +51,9 @@ public final class AnvilNode implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
 
-  /** Starts anvil with chain id {@link #CHAIN_ID}; fails (never skips) when the binary is missing. */
+  /**
+   * Starts anvil with chain id {@link #CHAIN_ID}; fails (never skips) when the binary is missing.
+   */
   public static AnvilNode start() throws IOException, InterruptedException {
     return start(List.of());
   }
@@ -58,11 +64,26 @@ public final class AnvilNode implements AutoCloseable {
     for (int attempt = 0; attempt < 3; attempt++) {
       int port = freePort();
       Path log = Files.createTempFile("anvil-" + port + "-", ".log");
-      List<String> cmd = new ArrayList<>(List.of("sh", "-c", WATCHDOG, "anvil-watchdog",
-          Long.toString(ProcessHandle.current().pid()), binary.toString(), "--host", "127.0.0.1", "--port",
-          Integer.toString(port), "--chain-id", Long.toString(CHAIN_ID), "--accounts", "3"));
+      List<String> cmd =
+          new ArrayList<>(
+              List.of(
+                  "sh",
+                  "-c",
+                  WATCHDOG,
+                  "anvil-watchdog",
+                  Long.toString(ProcessHandle.current().pid()),
+                  binary.toString(),
+                  "--host",
+                  "127.0.0.1",
+                  "--port",
+                  Integer.toString(port),
+                  "--chain-id",
+                  Long.toString(CHAIN_ID),
+                  "--accounts",
+                  "3"));
       cmd.addAll(extraArgs);
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      Process p =
+          new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       AnvilNode node = new AnvilNode(p, port);
       if (node.awaitReady()) return node;
       node.close();
@@ -71,7 +92,9 @@ public final class AnvilNode implements AutoCloseable {
     throw last;
   }
 
-  /** The anvil binary: -Dteekms-anvil, else node_modules of this or the governance-contracts module. */
+  /**
+   * The anvil binary: -Dteekms-anvil, else node_modules of this or the governance-contracts module.
+   */
   public static Path binary() {
     String configured = System.getProperty("teekms-anvil");
     List<Path> candidates = new ArrayList<>();
@@ -82,8 +105,10 @@ public final class AnvilNode implements AutoCloseable {
     for (Path p : candidates) {
       if (Files.isExecutable(p)) return p.toAbsolutePath();
     }
-    throw new IllegalStateException("anvil not found (looked at " + candidates
-        + "); run the governance-contracts build, which runs npm ci");
+    throw new IllegalStateException(
+        "anvil not found (looked at "
+            + candidates
+            + "); run the governance-contracts build, which runs npm ci");
   }
 
   private boolean awaitReady() throws InterruptedException {
@@ -203,5 +228,4 @@ public final class AnvilNode implements AutoCloseable {
 
   /** A JSON-RPC answer whose result is left as parsed JSON. */
   public static final class RawResponse extends Response<Object> {}
-
 }

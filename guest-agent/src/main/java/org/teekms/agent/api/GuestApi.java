@@ -47,15 +47,18 @@ import org.teekms.proto.SignCertRequest;
 import org.teekms.proto.SignCertResponse;
 
 /**
- * The dstack-compatible guest API (paths, field names and hex encodings as dstack's guest agent serves them and
- * {@code @phala/dstack-sdk} reads them), independent of the transport: {@link #handle} maps a path and a JSON body to
- * a JSON answer. Keys are derived locally from the app root secret (docs/key-derivation.md); see guest-agent/README.md
- * for the mapping of dstack's {@code path}/{@code purpose}/{@code algorithm} onto our derivation context.
+ * The dstack-compatible guest API (paths, field names and hex encodings as dstack's guest agent
+ * serves them and {@code @phala/dstack-sdk} reads them), independent of the transport: {@link
+ * #handle} maps a path and a JSON body to a JSON answer. Keys are derived locally from the app root
+ * secret (docs/key-derivation.md); see guest-agent/README.md for the mapping of dstack's {@code
+ * path}/{@code purpose}/{@code algorithm} onto our derivation context.
  */
 public final class GuestApi implements JsonApi {
   public static final String VERSION = "0.5.8-teekms-0.1.0";
+
   /** Path of the key {@code /Sign} uses (purpose {@code signing}), per algorithm. */
   public static final String SIGN_KEY_PATH = "dstack/sign";
+
   static final ObjectMapper JSON = new ObjectMapper();
   public static final ObjectMapper JSON_MAPPER = JSON;
 
@@ -65,7 +68,9 @@ public final class GuestApi implements JsonApi {
     this.agent = agent;
   }
 
-  /** @param method e.g. "GetKey" (the path without its leading slash) */
+  /**
+   * @param method e.g. "GetKey" (the path without its leading slash)
+   */
   @Override
   public ObjectNode handle(String method, JsonNode body) throws ApiException {
     if (body == null || body.isNull() || body.isMissingNode()) {
@@ -92,17 +97,21 @@ public final class GuestApi implements JsonApi {
     }
   }
 
-  // ---- EmitEvent -------------------------------------------------------------------------------------------------
+  // ---- EmitEvent
+  // -------------------------------------------------------------------------------------------------
 
   /** Longest app event payload accepted (bytes). */
   public static final int MAX_EVENT_PAYLOAD = 16 * 1024;
-  private static final java.util.regex.Pattern EVENT_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
+
+  private static final java.util.regex.Pattern EVENT_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
 
   /**
-   * dstack's {@code EmitEvent}: the app extends RTMR3 with its own named event (recorded in the runtime event log that
-   * quotes carry and verifiers replay). Refused: names the boot sequence reserves
-   * ({@link org.teekms.attest.eventlog.DstackBootSequence#RESERVED}, {@code gpu-evidence}) — an app must not forge
-   * identity events — names outside {@code [A-Za-z0-9._:/-]{1,128}}, payloads over {@link #MAX_EVENT_PAYLOAD} bytes.
+   * dstack's {@code EmitEvent}: the app extends RTMR3 with its own named event (recorded in the
+   * runtime event log that quotes carry and verifiers replay). Refused: names the boot sequence
+   * reserves ({@link org.teekms.attest.eventlog.DstackBootSequence#RESERVED}, {@code gpu-evidence})
+   * — an app must not forge identity events — names outside {@code [A-Za-z0-9._:/-]{1,128}},
+   * payloads over {@link #MAX_EVENT_PAYLOAD} bytes.
    */
   private ObjectNode emitEvent(JsonNode body) throws ApiException {
     String event = body.path("event").asText("");
@@ -126,11 +135,13 @@ public final class GuestApi implements JsonApi {
     return JSON.createObjectNode();
   }
 
-  // ---- GetKey ----------------------------------------------------------------------------------------------------
+  // ---- GetKey
+  // ----------------------------------------------------------------------------------------------------
 
   /**
-   * The derivation path of a dstack {@code (purpose, path)}: {@code "dstack:" ‖ len(purpose) ‖ ":" ‖ purpose ‖ path}
-   * (length in decimal UTF-8 bytes), so no two (purpose, path) pairs share a context.
+   * The derivation path of a dstack {@code (purpose, path)}: {@code "dstack:" ‖ len(purpose) ‖ ":"
+   * ‖ purpose ‖ path} (length in decimal UTF-8 bytes), so no two (purpose, path) pairs share a
+   * context.
    */
   public static String derivationPath(String purpose, String path) {
     return "dstack:" + purpose.getBytes(StandardCharsets.UTF_8).length + ":" + purpose + path;
@@ -170,13 +181,16 @@ public final class GuestApi implements JsonApi {
   }
 
   private static void putChainContext(ObjectNode out, AgentKeys keys) {
-    out.put("app_root_public_key", HexField.hex(keys.current().appRootCertificate().appRootPublicKey()));
+    out.put(
+        "app_root_public_key",
+        HexField.hex(keys.current().appRootCertificate().appRootPublicKey()));
     out.put("root_generation", keys.current().generation());
     out.put("key_version", keys.currentVersion());
     out.put("kms_root_address", keys.kmsRootAddress().toChecksumString());
   }
 
-  // ---- GetQuote / Info ------------------------------------------------------------------------------------------
+  // ---- GetQuote / Info
+  // ------------------------------------------------------------------------------------------
 
   private ObjectNode getQuote(JsonNode body) throws ApiException {
     byte[] reportData = reportData(body);
@@ -193,7 +207,8 @@ public final class GuestApi implements JsonApi {
   private static byte[] reportData(JsonNode body) {
     String hex = text(body, "report_data");
     if (hex.length() > 2 * 64 + 2) {
-      throw new IllegalArgumentException("report_data is " + hex.length() + " hex digits (at most 64 bytes)");
+      throw new IllegalArgumentException(
+          "report_data is " + hex.length() + " hex digits (at most 64 bytes)");
     }
     byte[] given = HexField.parse("report_data", hex, -1);
     if (given.length > 64) {
@@ -203,9 +218,10 @@ public final class GuestApi implements JsonApi {
   }
 
   /**
-   * dstack's {@code Attest} ({@code @phala/dstack-sdk} {@code attest(reportData)}): one self-contained blob, dstack's
-   * {@code VersionedAttestation::V0} (SCALE) with the quote over the padded report data, the full event log, the RTMR3
-   * runtime events, the report data and the {@code vm_config} JSON ({@link DstackAttestation}, docs/guest-api.md).
+   * dstack's {@code Attest} ({@code @phala/dstack-sdk} {@code attest(reportData)}): one
+   * self-contained blob, dstack's {@code VersionedAttestation::V0} (SCALE) with the quote over the
+   * padded report data, the full event log, the RTMR3 runtime events, the report data and the
+   * {@code vm_config} JSON ({@link DstackAttestation}, docs/guest-api.md).
    */
   private ObjectNode attest(JsonNode body) throws ApiException {
     byte[] reportData = reportData(body);
@@ -217,7 +233,9 @@ public final class GuestApi implements JsonApi {
       throw new ApiException(500, "own event log does not parse: " + e.getMessage());
     }
     ObjectNode out = JSON.createObjectNode();
-    out.put("attestation", HexField.hex(DstackAttestation.of(q.quote(), log, reportData, vmConfig()).encode()));
+    out.put(
+        "attestation",
+        HexField.hex(DstackAttestation.of(q.quote(), log, reportData, vmConfig()).encode()));
     return out;
   }
 
@@ -240,7 +258,9 @@ public final class GuestApi implements JsonApi {
     VerifiedEventLog log;
     try {
       td = TdxQuote.parse(q.quote()).tdReport();
-      log = EventLogVerifier.verify(DstackEventLogCodec.parse(q.eventLogJson()), QuotedMeasurements.of(td));
+      log =
+          EventLogVerifier.verify(
+              DstackEventLogCodec.parse(q.eventLogJson()), QuotedMeasurements.of(td));
     } catch (QuoteParseException | EventLogException | RuntimeException e) {
       throw new ApiException(500, "own quote or event log does not verify: " + e.getMessage());
     }
@@ -282,20 +302,25 @@ public final class GuestApi implements JsonApi {
     kms.put("root_generation", keys.current().generation());
     kms.put("grant_id", keys.grantId());
     kms.put("pinned", id.compose().pinnedKmsRoot().isPresent());
-    agent.kmsIdentity().ifPresent((RaTlsIdentity k) -> {
-      kms.put("app_id", k.appId().hex());
-      kms.put("compose_hash", k.composeHash().hex());
-      kms.put("mr_aggregated", k.mrAggregated().hex());
-      kms.put("tcb_status", k.tcbStatus().toString());
-    });
+    agent
+        .kmsIdentity()
+        .ifPresent(
+            (RaTlsIdentity k) -> {
+              kms.put("app_id", k.appId().hex());
+              kms.put("compose_hash", k.composeHash().hex());
+              kms.put("mr_aggregated", k.mrAggregated().hex());
+              kms.put("tcb_status", k.tcbStatus().toString());
+            });
     return out;
   }
 
-  // ---- GetTlsKey -------------------------------------------------------------------------------------------------
+  // ---- GetTlsKey
+  // -------------------------------------------------------------------------------------------------
 
   private ObjectNode getTlsKey(JsonNode body) throws ApiException {
     if (body.path("usage_ra_tls").asBoolean(false)) {
-      throw new ApiException(400, "usage_ra_tls is not supported: the agent's RA-TLS certificate is Info.app_cert");
+      throw new ApiException(
+          400, "usage_ra_tls is not supported: the agent's RA-TLS certificate is Info.app_cert");
     }
     List<String> altNames = new java.util.ArrayList<>();
     JsonNode alt = body.get("alt_names");
@@ -315,48 +340,66 @@ public final class GuestApi implements JsonApi {
     long validity = 86_400;
     if (body.hasNonNull("not_after")) {
       long notAfter = body.get("not_after").asLong();
-      validity = Math.max(60, Math.min(86_400, notAfter - agent.clock().instant().getEpochSecond()));
+      validity =
+          Math.max(60, Math.min(86_400, notAfter - agent.clock().instant().getEpochSecond()));
     }
-    var kms = agent.kms().orElseThrow(() -> new ApiException(503, "no KMS connection for SignCert"));
+    var kms =
+        agent.kms().orElseThrow(() -> new ApiException(503, "no KMS connection for SignCert"));
     KeyPair pair = RaTlsCertificateFactory.newKeyPair();
     byte[] csr;
     try {
       String cn = subject.isEmpty() ? "teekms-app" : subject;
-      csr = new JcaPKCS10CertificationRequestBuilder(new X500Principal("CN=" + cn.replace(",", "\\,")),
-          pair.getPublic()).build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate()))
-          .getEncoded();
+      csr =
+          new JcaPKCS10CertificationRequestBuilder(
+                  new X500Principal("CN=" + cn.replace(",", "\\,")), pair.getPublic())
+              .build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate()))
+              .getEncoded();
     } catch (Exception e) {
       throw new ApiException(500, "building the CSR failed: " + e.getMessage());
     }
     SignCertResponse signed;
     try {
-      signed = kms.signCert(SignCertRequest.newBuilder().setCsr(ByteString.copyFrom(csr)).addAllDnsNames(altNames)
-          .setValiditySeconds((int) validity).setClientAuth(body.path("usage_client_auth").asBoolean(false)).build());
+      signed =
+          kms.signCert(
+              SignCertRequest.newBuilder()
+                  .setCsr(ByteString.copyFrom(csr))
+                  .addAllDnsNames(altNames)
+                  .setValiditySeconds((int) validity)
+                  .setClientAuth(body.path("usage_client_auth").asBoolean(false))
+                  .build());
     } catch (BootFailure e) {
       throw new ApiException(502, "KMS SignCert failed: " + e.getMessage());
     }
     X509Certificate leaf;
     try {
-      leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new java.io.ByteArrayInputStream(signed.getCertificate().toByteArray()));
+      leaf =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(
+                      new java.io.ByteArrayInputStream(signed.getCertificate().toByteArray()));
     } catch (GeneralSecurityException e) {
       throw new ApiException(502, "the KMS returned no valid certificate: " + e.getMessage());
     }
     if (!leaf.getPublicKey().equals(pair.getPublic())) {
       throw new ApiException(502, "the KMS certified another key");
     }
-    // The issuer must be our app CA: the key certified (under the app root key) in what the KMS released at boot.
+    // The issuer must be our app CA: the key certified (under the app root key) in what the KMS
+    // released at boot.
     AgentKeys.VersionKeys v = agent.keys().versions().get(signed.getKeyVersion());
     if (v == null) {
-      throw new ApiException(502, "the KMS signed with key version " + signed.getKeyVersion() + ", which we do not hold");
+      throw new ApiException(
+          502,
+          "the KMS signed with key version " + signed.getKeyVersion() + ", which we do not hold");
     }
     try {
       leaf.verify(p256(v.appCaCertificate().publicKey()), BC);
     } catch (GeneralSecurityException | RuntimeException e) {
-      throw new ApiException(502, "the certificate is not signed by the app CA of key version " + v.version());
+      throw new ApiException(
+          502, "the certificate is not signed by the app CA of key version " + v.version());
     }
     ObjectNode out = JSON.createObjectNode();
-    out.put("key", Pem.encode("PRIVATE KEY", pair.getPrivate().getEncoded())); // dstack returns PKCS#8
+    out.put(
+        "key", Pem.encode("PRIVATE KEY", pair.getPrivate().getEncoded())); // dstack returns PKCS#8
     out.putArray("certificate_chain").add(Pem.encode(leaf));
     out.put("key_version", signed.getKeyVersion());
     out.put("grant_id", signed.getGrantId());
@@ -368,31 +411,40 @@ public final class GuestApi implements JsonApi {
   /** A P-256 public key from its SEC1 compressed encoding. */
   static java.security.PublicKey p256(byte[] compressed) throws GeneralSecurityException {
     var params = org.bouncycastle.asn1.x9.ECNamedCurveTable.getByName("secp256r1");
-    var spec = new org.bouncycastle.jce.spec.ECPublicKeySpec(params.getCurve().decodePoint(compressed),
-        new org.bouncycastle.jce.spec.ECParameterSpec(params.getCurve(), params.getG(), params.getN(), params.getH()));
+    var spec =
+        new org.bouncycastle.jce.spec.ECPublicKeySpec(
+            params.getCurve().decodePoint(compressed),
+            new org.bouncycastle.jce.spec.ECParameterSpec(
+                params.getCurve(), params.getG(), params.getN(), params.getH()));
     return java.security.KeyFactory.getInstance("EC", BC).generatePublic(spec);
   }
 
-  // ---- Sign / Verify / Version ------------------------------------------------------------------------------------
+  // ---- Sign / Verify / Version
+  // ------------------------------------------------------------------------------------
 
   private ObjectNode sign(JsonNode body) {
     String algorithm = text(body, "algorithm");
     byte[] data = HexField.parse("data", text(body, "data"), -1);
-    KeyAlgorithm alg = switch (algorithm) {
-      case "secp256k1", "k256", "secp256k1_prehashed" -> KeyAlgorithm.SECP256K1;
-      case "ed25519" -> KeyAlgorithm.ED25519;
-      default -> throw new IllegalArgumentException("unsupported algorithm: " + algorithm);
-    };
+    KeyAlgorithm alg =
+        switch (algorithm) {
+          case "secp256k1", "k256", "secp256k1_prehashed" -> KeyAlgorithm.SECP256K1;
+          case "ed25519" -> KeyAlgorithm.ED25519;
+          default -> throw new IllegalArgumentException("unsupported algorithm: " + algorithm);
+        };
     AgentKeys keys = agent.keys();
     try (DerivedKey key = keys.current().deriver().signingKey(alg, SIGN_KEY_PATH)) {
       byte[] signature;
       if (algorithm.equals("secp256k1_prehashed")) {
         if (data.length != 32) {
-          throw new IllegalArgumentException("pre-hashed signing requires a 32-byte digest, got " + data.length);
+          throw new IllegalArgumentException(
+              "pre-hashed signing requires a 32-byte digest, got " + data.length);
         }
         signature = key.secp256k1Signer().signPrehashed(data);
       } else {
-        signature = key.signer().sign(data); // Ed25519 of data, or k256: r ‖ s of SHA-256(data), as dstack returns it
+        signature =
+            key.signer()
+                .sign(
+                    data); // Ed25519 of data, or k256: r ‖ s of SHA-256(data), as dstack returns it
       }
       ObjectNode out = JSON.createObjectNode();
       out.put("signature", HexField.hex(signature));
@@ -408,12 +460,15 @@ public final class GuestApi implements JsonApi {
     byte[] data = HexField.parse("data", text(body, "data"), -1);
     byte[] signature = HexField.parse("signature", text(body, "signature"), -1);
     byte[] publicKey = HexField.parse("public_key", text(body, "public_key"), -1);
-    boolean valid = switch (algorithm) {
-      case "ed25519" -> SigningKey.verify(KeyAlgorithm.ED25519, publicKey, data, signature);
-      case "secp256k1", "k256" -> SigningKey.verify(KeyAlgorithm.SECP256K1, publicKey, data, signature);
-      case "secp256k1_prehashed" -> Secp256k1SigningKey.verifyPrehashed(publicKey, data, signature);
-      default -> throw new IllegalArgumentException("unsupported algorithm: " + algorithm);
-    };
+    boolean valid =
+        switch (algorithm) {
+          case "ed25519" -> SigningKey.verify(KeyAlgorithm.ED25519, publicKey, data, signature);
+          case "secp256k1", "k256" ->
+              SigningKey.verify(KeyAlgorithm.SECP256K1, publicKey, data, signature);
+          case "secp256k1_prehashed" ->
+              Secp256k1SigningKey.verifyPrehashed(publicKey, data, signature);
+          default -> throw new IllegalArgumentException("unsupported algorithm: " + algorithm);
+        };
     ObjectNode out = JSON.createObjectNode();
     out.put("valid", valid);
     return out;
@@ -426,7 +481,8 @@ public final class GuestApi implements JsonApi {
     return out;
   }
 
-  // ---- helpers --------------------------------------------------------------------------------------------------
+  // ---- helpers
+  // --------------------------------------------------------------------------------------------------
 
   private static String text(JsonNode body, String field) {
     JsonNode n = body.get(field);
@@ -438,5 +494,4 @@ public final class GuestApi implements JsonApi {
     }
     return n.asText();
   }
-
 }

@@ -26,16 +26,19 @@ import java.util.logging.Logger;
 import org.teekms.agent.HttpBodies;
 
 /**
- * Serves {@link GuestApi} as HTTP/1.1 + JSON on a unix domain socket (Vert.x over Netty's native epoll transport).
- * The socket is bound under a temporary name, given its mode and owner, and only then renamed to its final path, so
- * it is never reachable with looser permissions. Who can connect = who may write to the socket file; see
- * guest-agent/README.md.
+ * Serves {@link GuestApi} as HTTP/1.1 + JSON on a unix domain socket (Vert.x over Netty's native
+ * epoll transport). The socket is bound under a temporary name, given its mode and owner, and only
+ * then renamed to its final path, so it is never reachable with looser permissions. Who can connect
+ * = who may write to the socket file; see guest-agent/README.md.
  */
 public final class GuestApiServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(GuestApiServer.class.getName());
 
-  /** Socket path, file mode (e.g. "rw-rw----"), optional owner and group names, request body limit. */
-  public record Settings(Path socket, String mode, Optional<String> owner, Optional<String> group, int maxBodyBytes) {
+  /**
+   * Socket path, file mode (e.g. "rw-rw----"), optional owner and group names, request body limit.
+   */
+  public record Settings(
+      Path socket, String mode, Optional<String> owner, Optional<String> group, int maxBodyBytes) {
     public Settings {
       Objects.requireNonNull(socket, "socket");
       PosixFilePermissions.fromString(mode); // validates
@@ -58,22 +61,28 @@ public final class GuestApiServer implements AutoCloseable {
 
   public static GuestApiServer start(Vertx vertx, JsonApi api, Settings s) throws IOException {
     if (!vertx.isNativeTransportEnabled()) {
-      throw new IOException("unix sockets need Netty's native epoll transport: "
-          + vertx.unavailableNativeTransportCause());
+      throw new IOException(
+          "unix sockets need Netty's native epoll transport: "
+              + vertx.unavailableNativeTransportCause());
     }
     Path target = s.socket().toAbsolutePath();
     if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !isSocket(target)) {
       throw new IOException(target + " exists and is not a socket; refusing to replace it");
     }
     if (target.getParent() != null && Files.notExists(target.getParent())) {
-      Files.createDirectories(target.getParent(), PosixFilePermissions.asFileAttribute(
-          PosixFilePermissions.fromString("rwxr-x--x")));
+      Files.createDirectories(
+          target.getParent(),
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x--x")));
     }
     Path temp = target.resolveSibling("." + target.getFileName() + ".binding");
     Files.deleteIfExists(temp);
-    HttpServer server = vertx.createHttpServer().requestHandler(req -> serve(vertx, api, s.maxBodyBytes(), req));
+    HttpServer server =
+        vertx.createHttpServer().requestHandler(req -> serve(vertx, api, s.maxBodyBytes(), req));
     try {
-      server.listen(SocketAddress.domainSocketAddress(temp.toString())).toCompletionStage().toCompletableFuture()
+      server
+          .listen(SocketAddress.domainSocketAddress(temp.toString()))
+          .toCompletionStage()
+          .toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
       Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString(s.mode()));
       UserPrincipalLookupService users = FileSystems.getDefault().getUserPrincipalLookupService();
@@ -88,7 +97,9 @@ public final class GuestApiServer implements AutoCloseable {
     } catch (Exception e) {
       server.close();
       Files.deleteIfExists(temp);
-      throw e instanceof IOException io ? io : new IOException("cannot serve on " + target + ": " + e.getMessage(), e);
+      throw e instanceof IOException io
+          ? io
+          : new IOException("cannot serve on " + target + ": " + e.getMessage(), e);
     }
     LOG.info("guest API listening on unix:" + target + " mode " + s.mode());
     return new GuestApiServer(vertx, server, target);
@@ -116,34 +127,43 @@ public final class GuestApiServer implements AutoCloseable {
       send(req, 405, error("use POST or GET"));
       return;
     }
-    HttpBodies.read(req, maxBody).onComplete(ar -> {
-      if (ar.failed()) {
-        send(req, ar.cause() instanceof HttpBodies.TooLarge ? 413 : 400, error(ar.cause().getMessage()));
-        return;
-      }
-      JsonNode body;
-      try {
-        Buffer b = ar.result();
-        body = b.length() == 0 ? null : GuestApi.JSON.readTree(b.getBytes());
-      } catch (IOException e) {
-        send(req, 400, error("request body is not JSON"));
-        return;
-      }
-      respond(vertx, api, m, body, req);
-    });
+    HttpBodies.read(req, maxBody)
+        .onComplete(
+            ar -> {
+              if (ar.failed()) {
+                send(
+                    req,
+                    ar.cause() instanceof HttpBodies.TooLarge ? 413 : 400,
+                    error(ar.cause().getMessage()));
+                return;
+              }
+              JsonNode body;
+              try {
+                Buffer b = ar.result();
+                body = b.length() == 0 ? null : GuestApi.JSON.readTree(b.getBytes());
+              } catch (IOException e) {
+                send(req, 400, error("request body is not JSON"));
+                return;
+              }
+              respond(vertx, api, m, body, req);
+            });
   }
 
-  private static void respond(Vertx vertx, JsonApi api, String method, JsonNode body, HttpServerRequest req) {
-    vertx.<ObjectNode>executeBlocking(() -> api.handle(method, body), false).onComplete(ar -> {
-      if (ar.succeeded()) {
-        send(req, 200, ar.result());
-      } else if (ar.cause() instanceof ApiException e) {
-        send(req, e.status(), error(e.getMessage()));
-      } else {
-        LOG.warning(method + " failed: " + ar.cause());
-        send(req, 500, error("internal error"));
-      }
-    });
+  private static void respond(
+      Vertx vertx, JsonApi api, String method, JsonNode body, HttpServerRequest req) {
+    vertx
+        .<ObjectNode>executeBlocking(() -> api.handle(method, body), false)
+        .onComplete(
+            ar -> {
+              if (ar.succeeded()) {
+                send(req, 200, ar.result());
+              } else if (ar.cause() instanceof ApiException e) {
+                send(req, e.status(), error(e.getMessage()));
+              } else {
+                LOG.warning(method + " failed: " + ar.cause());
+                send(req, 500, error("internal error"));
+              }
+            });
   }
 
   private static ObjectNode error(String message) {
@@ -153,12 +173,14 @@ public final class GuestApiServer implements AutoCloseable {
   }
 
   /**
-   * Answers are pure ASCII (non-ASCII characters escaped as \\uXXXX): dstack's JS client reads a unix-socket response
-   * until it has Content-Length <em>characters</em>, so a UTF-8 body with multi-byte characters would never end.
+   * Answers are pure ASCII (non-ASCII characters escaped as \\uXXXX): dstack's JS client reads a
+   * unix-socket response until it has Content-Length <em>characters</em>, so a UTF-8 body with
+   * multi-byte characters would never end.
    */
   private static final com.fasterxml.jackson.databind.ObjectMapper ASCII_JSON =
       com.fasterxml.jackson.databind.json.JsonMapper.builder()
-          .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.ESCAPE_NON_ASCII).build();
+          .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.ESCAPE_NON_ASCII)
+          .build();
 
   private static void send(HttpServerRequest req, int status, ObjectNode body) {
     String json;

@@ -30,28 +30,41 @@ import org.teekms.proto.GetAppKeysResponse;
 
 /**
  * The boot sequence of the guest agent:
+ *
  * <ol>
- *   <li>measure the app identity into RTMR3 ({@link BootMeasurements}), and on a GPU CVM the GPUs present
- *       ({@code gpu-devices});</li>
- *   <li>make the RA-TLS certificate (fresh key, GPU evidence with the key-bound nonce measured into RTMR3, quote,
- *       event log);</li>
- *   <li>call GetAppKeys over mutual RA-TLS, accepting only a KMS that {@link KmsAuthorizer} allows, with retries on
- *       transient errors;</li>
- *   <li>check the released keys ({@link AppKeysVerifier});</li>
- *   <li>open the encrypted environment the host gave the CVM, if any ({@link EnvUnsealer}: measured compose, AEAD
- *       under a served version's env-encryption key, dstack's JSON, {@code allowed_envs}), and write it for the app
- *       ({@link EnvFiles});</li>
- *   <li>close the setup phase ({@code system-ready}).</li>
+ *   <li>measure the app identity into RTMR3 ({@link BootMeasurements}), and on a GPU CVM the GPUs
+ *       present ({@code gpu-devices});
+ *   <li>make the RA-TLS certificate (fresh key, GPU evidence with the key-bound nonce measured into
+ *       RTMR3, quote, event log);
+ *   <li>call GetAppKeys over mutual RA-TLS, accepting only a KMS that {@link KmsAuthorizer} allows,
+ *       with retries on transient errors;
+ *   <li>check the released keys ({@link AppKeysVerifier});
+ *   <li>open the encrypted environment the host gave the CVM, if any ({@link EnvUnsealer}: measured
+ *       compose, AEAD under a served version's env-encryption key, dstack's JSON, {@code
+ *       allowed_envs}), and write it for the app ({@link EnvFiles});
+ *   <li>close the setup phase ({@code system-ready}).
  * </ol>
- * Keys stay in memory. Any denial or rejected response is a {@link BootFailure} whose message says why.
+ *
+ * Keys stay in memory. Any denial or rejected response is a {@link BootFailure} whose message says
+ * why.
  */
 public final class AgentBoot {
   private static final Logger LOG = Logger.getLogger(AgentBoot.class.getName());
 
   /** Where the KMS is, how patiently to ask it, and where the encrypted environment is. */
-  public record Settings(String kmsHost, int kmsPort, Backoff backoff, Duration callTimeout,
-      Duration certificateValidity, EnvSettings env) {
-    public Settings(String kmsHost, int kmsPort, Backoff backoff, Duration callTimeout, Duration certificateValidity) {
+  public record Settings(
+      String kmsHost,
+      int kmsPort,
+      Backoff backoff,
+      Duration callTimeout,
+      Duration certificateValidity,
+      EnvSettings env) {
+    public Settings(
+        String kmsHost,
+        int kmsPort,
+        Backoff backoff,
+        Duration callTimeout,
+        Duration certificateValidity) {
       this(kmsHost, kmsPort, backoff, callTimeout, certificateValidity, EnvSettings.NONE);
     }
 
@@ -67,23 +80,40 @@ public final class AgentBoot {
   private AgentBoot() {}
 
   /**
-   * @param kmsVerifier how to verify the KMS's RA-TLS certificate (DCAP trust anchor, collateral, quote policy);
-   *     its application policy is replaced by the {@link KmsAuthorizer}
+   * @param kmsVerifier how to verify the KMS's RA-TLS certificate (DCAP trust anchor, collateral,
+   *     quote policy); its application policy is replaced by the {@link KmsAuthorizer}
    * @param gpu null when the CVM has no GPU to attest
    */
-  public static RunningAgent boot(CvmIdentity identity, QuoteProvider quotes, RuntimeEventLog log,
-      GpuEvidenceProvider gpu, RaTlsVerifier.Builder kmsVerifier, KmsAuthorizer.KmsRegistry registry,
-      Settings settings, Clock clock, Backoff.Sleeper sleeper) throws BootFailure {
+  public static RunningAgent boot(
+      CvmIdentity identity,
+      QuoteProvider quotes,
+      RuntimeEventLog log,
+      GpuEvidenceProvider gpu,
+      RaTlsVerifier.Builder kmsVerifier,
+      KmsAuthorizer.KmsRegistry registry,
+      Settings settings,
+      Clock clock,
+      Backoff.Sleeper sleeper)
+      throws BootFailure {
     return boot(identity, quotes, log, gpu, kmsVerifier, registry, null, settings, clock, sleeper);
   }
 
   /**
-   * As above; with {@code published} (the on-chain registry), a KMS trusted because the registry lists it must also
-   * have released keys under the KMS identity published there ({@link PublishedKmsIdentity}), else the boot fails.
+   * As above; with {@code published} (the on-chain registry), a KMS trusted because the registry
+   * lists it must also have released keys under the KMS identity published there ({@link
+   * PublishedKmsIdentity}), else the boot fails.
    */
-  public static RunningAgent boot(CvmIdentity identity, QuoteProvider quotes, RuntimeEventLog log,
-      GpuEvidenceProvider gpu, RaTlsVerifier.Builder kmsVerifier, KmsAuthorizer.KmsRegistry registry,
-      PublishedKmsIdentity.Registry published, Settings settings, Clock clock, Backoff.Sleeper sleeper)
+  public static RunningAgent boot(
+      CvmIdentity identity,
+      QuoteProvider quotes,
+      RuntimeEventLog log,
+      GpuEvidenceProvider gpu,
+      RaTlsVerifier.Builder kmsVerifier,
+      KmsAuthorizer.KmsRegistry registry,
+      PublishedKmsIdentity.Registry published,
+      Settings settings,
+      Clock clock,
+      Backoff.Sleeper sleeper)
       throws BootFailure {
     RaTlsCredentials credentials;
     try {
@@ -91,17 +121,26 @@ public final class AgentBoot {
       if (gpu != null) {
         BootMeasurements.measureGpuDevices(log, gpu);
       }
-      credentials = new RaTlsCertificateFactory(quotes, log, gpu, clock, settings.certificateValidity())
-          .create("teekms-agent " + identity.appId().toHex());
+      credentials =
+          new RaTlsCertificateFactory(quotes, log, gpu, clock, settings.certificateValidity())
+              .create("teekms-agent " + identity.appId().toHex());
     } catch (QuoteProviderException e) {
-      throw new BootFailure("ATTESTATION_UNAVAILABLE", "measuring or quoting failed: " + e.getMessage(), e);
+      throw new BootFailure(
+          "ATTESTATION_UNAVAILABLE", "measuring or quoting failed: " + e.getMessage(), e);
     }
     KmsAuthorizer authorizer = new KmsAuthorizer(registry, identity.compose().pinnedKmsRoot());
     RaTlsTrustManager trust = new RaTlsTrustManager(kmsVerifier.policy(authorizer).build());
     KmsClient client;
     try {
-      client = new KmsClient(settings.kmsHost(), settings.kmsPort(), new RaTlsKeyManager(credentials), trust,
-          settings.backoff(), sleeper, settings.callTimeout());
+      client =
+          new KmsClient(
+              settings.kmsHost(),
+              settings.kmsPort(),
+              new RaTlsKeyManager(credentials),
+              trust,
+              settings.backoff(),
+              sleeper,
+              settings.callTimeout());
     } catch (SSLException e) {
       throw new BootFailure("TLS_SETUP", "cannot set up TLS: " + e.getMessage(), e);
     }
@@ -109,12 +148,17 @@ public final class AgentBoot {
     try {
       byte[] nonce = new byte[32];
       new SecureRandom().nextBytes(nonce);
-      GetAppKeysResponse response = client.getAppKeys(
-          GetAppKeysRequest.newBuilder().setClientNonce(ByteString.copyFrom(nonce)).build());
+      GetAppKeysResponse response =
+          client.getAppKeys(
+              GetAppKeysRequest.newBuilder().setClientNonce(ByteString.copyFrom(nonce)).build());
       AgentKeys keys;
       try {
-        keys = AppKeysVerifier.verify(response, identity.appId(), identity.instanceId(),
-            identity.compose().pinnedKmsRoot());
+        keys =
+            AppKeysVerifier.verify(
+                response,
+                identity.appId(),
+                identity.instanceId(),
+                identity.compose().pinnedKmsRoot());
       } catch (AppKeysVerifier.KeysRejected e) {
         throw new BootFailure("KMS_RESPONSE_REJECTED", e.getMessage(), e);
       }
@@ -137,13 +181,30 @@ public final class AgentBoot {
         BootMeasurements.systemReady(log);
       } catch (QuoteProviderException e) {
         keys.close();
-        throw new BootFailure("ATTESTATION_UNAVAILABLE", "measuring system-ready failed: " + e.getMessage(), e);
+        throw new BootFailure(
+            "ATTESTATION_UNAVAILABLE", "measuring system-ready failed: " + e.getMessage(), e);
       }
-      LOG.info("keys received: app " + identity.appId().toHex() + ", key version " + keys.currentVersion()
-          + ", grant " + keys.grantId() + ", KMS root " + keys.kmsRootAddress().toChecksumString());
+      LOG.info(
+          "keys received: app "
+              + identity.appId().toHex()
+              + ", key version "
+              + keys.currentVersion()
+              + ", grant "
+              + keys.grantId()
+              + ", KMS root "
+              + keys.kmsRootAddress().toChecksumString());
       ok = true;
-      return new RunningAgent(identity, keys, credentials, quotes, log, gpu, client,
-          authorizer.acceptedKms(), clock, env);
+      return new RunningAgent(
+          identity,
+          keys,
+          credentials,
+          quotes,
+          log,
+          gpu,
+          client,
+          authorizer.acceptedKms(),
+          clock,
+          env);
     } finally {
       if (!ok) {
         client.close();
@@ -152,15 +213,27 @@ public final class AgentBoot {
   }
 
   /** Step 5. Names and the key version are logged, never values. */
-  static DecryptedEnv openEnvironment(EnvSettings settings, CvmIdentity identity, AgentKeys keys, RuntimeEventLog log)
+  static DecryptedEnv openEnvironment(
+      EnvSettings settings, CvmIdentity identity, AgentKeys keys, RuntimeEventLog log)
       throws EnvSecretException {
     Optional<byte[]> blob = settings.readBlob();
     DecryptedEnv env = DecryptedEnv.NONE;
     if (blob.isPresent()) {
-      env = EnvUnsealer.unseal(blob.get(), EnvUnsealer.envKeys(keys.versions()), keys.currentVersion(),
-          identity.compose().bytes(), identity.compose().allowedEnvs(), log.entries());
-      LOG.info("encrypted environment opened with key version " + env.keyVersion() + " (current "
-          + keys.currentVersion() + "): " + env.names());
+      env =
+          EnvUnsealer.unseal(
+              blob.get(),
+              EnvUnsealer.envKeys(keys.versions()),
+              keys.currentVersion(),
+              identity.compose().bytes(),
+              identity.compose().allowedEnvs(),
+              log.entries());
+      LOG.info(
+          "encrypted environment opened with key version "
+              + env.keyVersion()
+              + " (current "
+              + keys.currentVersion()
+              + "): "
+              + env.names());
     }
     if (settings.outputDir().isPresent()) {
       EnvFiles.write(settings.outputDir().get(), env, settings.requireTmpfs());

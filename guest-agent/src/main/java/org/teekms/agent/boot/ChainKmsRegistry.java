@@ -10,13 +10,15 @@ import org.teekms.governance.PolicyDecision;
 import org.teekms.governance.PolicyReader;
 
 /**
- * "Is this attested peer a registered KMS?" asked of the governance contract: {@code KmsRegistry.isKmsAllowed} at a
- * pinned block (measurement, device, OS image, TCB policy), with the verified identity as the contract's BootInfo.
- * A chain that cannot be read, or an identity that does not fit the struct, is a refusal (fail closed).
+ * "Is this attested peer a registered KMS?" asked of the governance contract: {@code
+ * KmsRegistry.isKmsAllowed} at a pinned block (measurement, device, OS image, TCB policy), with the
+ * verified identity as the contract's BootInfo. A chain that cannot be read, or an identity that
+ * does not fit the struct, is a refusal (fail closed).
  *
- * <p>The KMS's OS image is trusted only through hardware measurements: {@code isKmsAllowed} requires the KMS's
- * {@code mrAggregated}, a hash over MRTD, RTMR0-2 and the boot-time RTMR3 of its verified quote, to be a registered
- * KMS measurement; the OS image hash it claims in RTMR3 only adds a further allowlist check.
+ * <p>The KMS's OS image is trusted only through hardware measurements: {@code isKmsAllowed}
+ * requires the KMS's {@code mrAggregated}, a hash over MRTD, RTMR0-2 and the boot-time RTMR3 of its
+ * verified quote, to be a registered KMS measurement; the OS image hash it claims in RTMR3 only
+ * adds a further allowlist check.
  */
 public final class ChainKmsRegistry implements KmsAuthorizer.KmsRegistry {
   private static final Logger LOG = Logger.getLogger(ChainKmsRegistry.class.getName());
@@ -37,8 +39,14 @@ public final class ChainKmsRegistry implements KmsAuthorizer.KmsRegistry {
     }
     PolicyDecision d = reader.isKmsAllowed(boot);
     if (!d.allowed()) {
-      LOG.warning("the KMS registry refuses the KMS " + kms.mrAggregated().hex() + " at block " + d.blockNumber()
-          + ": " + (d.failure() == null ? "" : d.failure() + " ") + d.reason());
+      LOG.warning(
+          "the KMS registry refuses the KMS "
+              + kms.mrAggregated().hex()
+              + " at block "
+              + d.blockNumber()
+              + ": "
+              + (d.failure() == null ? "" : d.failure() + " ")
+              + d.reason());
     }
     return d.allowed() && d.failure() == null;
   }
@@ -47,12 +55,22 @@ public final class ChainKmsRegistry implements KmsAuthorizer.KmsRegistry {
   public static BootInfo bootInfo(RaTlsIdentity id) {
     List<GpuResult> gpus = id.gpus().stream().filter(GpuResult::valid).toList();
     String arch = gpus.isEmpty() ? "" : gpus.get(0).arch().name();
-    long minDriver = gpus.stream().mapToLong(g -> DriverVersion.parse(g.driverVersion())).min().orElse(0);
+    long minDriver =
+        gpus.stream().mapToLong(g -> DriverVersion.parse(g.driverVersion())).min().orElse(0);
     byte[] instance = id.instanceId().toByteArray();
-    return new BootInfo(id.appId().toByteArray(), id.composeHash().toByteArray(),
-        instance.length == 0 ? new byte[20] : instance, id.deviceId().toByteArray(),
-        id.mrAggregated().toByteArray(), id.osImageHash().map(b -> b.toByteArray()).orElse(new byte[32]),
-        id.tcbStatus().name(), id.advisoryIds(), gpus.size(), arch, minDriver, id.mrSystem().toByteArray(),
+    return new BootInfo(
+        id.appId().toByteArray(),
+        id.composeHash().toByteArray(),
+        instance.length == 0 ? new byte[20] : instance,
+        id.deviceId().toByteArray(),
+        id.mrAggregated().toByteArray(),
+        id.osImageHash().map(b -> b.toByteArray()).orElse(new byte[32]),
+        id.tcbStatus().name(),
+        id.advisoryIds(),
+        gpus.size(),
+        arch,
+        minDriver,
+        id.mrSystem().toByteArray(),
         id.osImageMeasured());
   }
 }

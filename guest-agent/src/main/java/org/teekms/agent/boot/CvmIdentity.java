@@ -6,11 +6,12 @@ import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
 
 /**
- * What this CVM measures about itself at boot (docs/ra-tls.md §1.3): the app id (20 bytes, the app's policy contract
- * address), the instance id (20 bytes, stable for the instance: its disk key depends on it), the OS image hash
- * (32 bytes) and the app-compose file.
+ * What this CVM measures about itself at boot (docs/ra-tls.md §1.3): the app id (20 bytes, the
+ * app's policy contract address), the instance id (20 bytes, stable for the instance: its disk key
+ * depends on it), the OS image hash (32 bytes) and the app-compose file.
  */
-public record CvmIdentity(AppId appId, InstanceId instanceId, byte[] osImageHash, AppCompose compose) {
+public record CvmIdentity(
+    AppId appId, InstanceId instanceId, byte[] osImageHash, AppCompose compose) {
   public CvmIdentity {
     Objects.requireNonNull(appId, "appId");
     Objects.requireNonNull(instanceId, "instanceId");
@@ -19,7 +20,8 @@ public record CvmIdentity(AppId appId, InstanceId instanceId, byte[] osImageHash
       throw new IllegalArgumentException("instance id must be 20 bytes");
     }
     if (osImageHash.length != 32) {
-      throw new IllegalArgumentException("OS image hash must be 32 bytes, got " + osImageHash.length);
+      throw new IllegalArgumentException(
+          "OS image hash must be 32 bytes, got " + osImageHash.length);
     }
     osImageHash = osImageHash.clone();
   }
@@ -31,8 +33,11 @@ public record CvmIdentity(AppId appId, InstanceId instanceId, byte[] osImageHash
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof CvmIdentity c && appId.equals(c.appId) && instanceId.equals(c.instanceId)
-        && Arrays.equals(osImageHash, c.osImageHash) && compose.equals(c.compose);
+    return o instanceof CvmIdentity c
+        && appId.equals(c.appId)
+        && instanceId.equals(c.instanceId)
+        && Arrays.equals(osImageHash, c.osImageHash)
+        && compose.equals(c.compose);
   }
 
   @Override

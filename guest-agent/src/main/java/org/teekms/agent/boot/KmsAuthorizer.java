@@ -9,20 +9,25 @@ import org.teekms.crypto.Bytes;
 import org.teekms.keys.EthereumAddress;
 
 /**
- * Decides, during the TLS handshake, whether the attested peer may act as our KMS. The trust manager has already
- * verified its quote, event log and TCB; this policy then requires either
+ * Decides, during the TLS handshake, whether the attested peer may act as our KMS. The trust
+ * manager has already verified its quote, event log and TCB; this policy then requires either
+ *
  * <ul>
  *   <li>a KMS registered on chain: the peer's {@code mrAggregated} is one the KMS registry lists
- *       ({@link KmsRegistry}), or</li>
- *   <li>a key provider pinned in app-compose ({@code key_provider_id} = the KMS root address): any attested peer is
- *       let through the handshake, and {@link AppKeysVerifier} then requires the released app root certificate to be
- *       signed by exactly that root key and to match the released app root secret, which only a holder of the
- *       pinned KMS's root secret can produce.</li>
+ *       ({@link KmsRegistry}), or
+ *   <li>a key provider pinned in app-compose ({@code key_provider_id} = the KMS root address): any
+ *       attested peer is let through the handshake, and {@link AppKeysVerifier} then requires the
+ *       released app root certificate to be signed by exactly that root key and to match the
+ *       released app root secret, which only a holder of the pinned KMS's root secret can produce.
  * </ul>
+ *
  * Without either, every peer is refused (fail closed).
  */
 public final class KmsAuthorizer implements RaTlsPolicy {
-  /** The on-chain view of which KMS measurements are registered (an allowlist in configuration, or the chain). */
+  /**
+   * The on-chain view of which KMS measurements are registered (an allowlist in configuration, or
+   * the chain).
+   */
   @FunctionalInterface
   public interface KmsRegistry {
     boolean isRegisteredKms(RaTlsIdentity kms);
@@ -63,15 +68,22 @@ public final class KmsAuthorizer implements RaTlsPolicy {
       viaRegistry = false;
       return Optional.empty();
     }
-    return Optional.of("KMS with mrAggregated " + kms.mrAggregated().hex() + " (app " + kms.appId().hex()
-        + ") is not registered and app-compose pins no key provider");
+    return Optional.of(
+        "KMS with mrAggregated "
+            + kms.mrAggregated().hex()
+            + " (app "
+            + kms.appId().hex()
+            + ") is not registered and app-compose pins no key provider");
   }
 
   public Optional<EthereumAddress> pinnedRoot() {
     return pinnedRoot;
   }
 
-  /** Whether the last accepted KMS was accepted because the registry lists it (not only by a pinned root). */
+  /**
+   * Whether the last accepted KMS was accepted because the registry lists it (not only by a pinned
+   * root).
+   */
   public boolean acceptedViaRegistry() {
     return viaRegistry;
   }

@@ -24,31 +24,53 @@ import org.teekms.proto.SignCertRequest;
 import org.teekms.proto.SignCertResponse;
 
 /**
- * The KMS's attested services over mutual RA-TLS (grpc-java, Netty, JDK TLS): we present our RA-TLS certificate and
- * accept the KMS only through {@link RaTlsTrustManager} (whose policy is a {@link KmsAuthorizer}). Transient failures
- * (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED) are retried with {@link Backoff}; a denial
- * (PERMISSION_DENIED) or any other status fails at once with the KMS's reason.
+ * The KMS's attested services over mutual RA-TLS (grpc-java, Netty, JDK TLS): we present our RA-TLS
+ * certificate and accept the KMS only through {@link RaTlsTrustManager} (whose policy is a {@link
+ * KmsAuthorizer}). Transient failures (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED)
+ * are retried with {@link Backoff}; a denial (PERMISSION_DENIED) or any other status fails at once
+ * with the KMS's reason.
  */
 public final class KmsClient implements AutoCloseable {
   /** The trailer in which the KMS names its DenyReason (kms-proto common.proto). */
   public static final Metadata.Key<String> DENY_REASON =
       Metadata.Key.of("teekms-deny-reason", Metadata.ASCII_STRING_MARSHALLER);
-  private static final Set<Status.Code> TRANSIENT = Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED,
-      Status.Code.RESOURCE_EXHAUSTED, Status.Code.ABORTED);
+
+  private static final Set<Status.Code> TRANSIENT =
+      Set.of(
+          Status.Code.UNAVAILABLE,
+          Status.Code.DEADLINE_EXCEEDED,
+          Status.Code.RESOURCE_EXHAUSTED,
+          Status.Code.ABORTED);
 
   private final ManagedChannel channel;
   private final Backoff backoff;
   private final Backoff.Sleeper sleeper;
   private final Duration callTimeout;
 
-  public KmsClient(String host, int port, RaTlsKeyManager ourKeys, RaTlsTrustManager kmsTrust, Backoff backoff,
-      Backoff.Sleeper sleeper, Duration callTimeout) throws SSLException {
-    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
-        .keyManager(RaTlsContexts.keyManagerFactory(ourKeys))
-        .trustManager(RaTlsContexts.trustManagerFactory(kmsTrust)), SslProvider.JDK).build();
-    // The attested identity, not the host name, authenticates the KMS: the authority is only a label.
-    this.channel = NettyChannelBuilder.forAddress(host, port).overrideAuthority("kms.teekms.invalid")
-        .sslContext(ssl).maxInboundMessageSize(4 * 1024 * 1024).build();
+  public KmsClient(
+      String host,
+      int port,
+      RaTlsKeyManager ourKeys,
+      RaTlsTrustManager kmsTrust,
+      Backoff backoff,
+      Backoff.Sleeper sleeper,
+      Duration callTimeout)
+      throws SSLException {
+    SslContext ssl =
+        GrpcSslContexts.configure(
+                SslContextBuilder.forClient()
+                    .keyManager(RaTlsContexts.keyManagerFactory(ourKeys))
+                    .trustManager(RaTlsContexts.trustManagerFactory(kmsTrust)),
+                SslProvider.JDK)
+            .build();
+    // The attested identity, not the host name, authenticates the KMS: the authority is only a
+    // label.
+    this.channel =
+        NettyChannelBuilder.forAddress(host, port)
+            .overrideAuthority("kms.teekms.invalid")
+            .sslContext(ssl)
+            .maxInboundMessageSize(4 * 1024 * 1024)
+            .build();
     this.backoff = backoff;
     this.sleeper = sleeper;
     this.callTimeout = callTimeout;
@@ -63,7 +85,8 @@ public final class KmsClient implements AutoCloseable {
   }
 
   private KmsGrpc.KmsBlockingStub stub() {
-    return KmsGrpc.newBlockingStub(channel).withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    return KmsGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private <T> T withRetry(String call, Supplier<T> rpc) throws BootFailure {
@@ -84,8 +107,10 @@ public final class KmsClient implements AutoCloseable {
         }
       }
     }
-    throw new BootFailure("RETRIES_EXHAUSTED", call + " failed " + backoff.maxAttempts()
-        + " times; last error: " + describe(last), last);
+    throw new BootFailure(
+        "RETRIES_EXHAUSTED",
+        call + " failed " + backoff.maxAttempts() + " times; last error: " + describe(last),
+        last);
   }
 
   static String reason(StatusRuntimeException e) {
@@ -98,7 +123,9 @@ public final class KmsClient implements AutoCloseable {
     Status s = e.getStatus();
     String d = s.getDescription();
     Throwable c = s.getCause();
-    return s.getCode() + (d == null ? "" : " " + d) + (c == null ? "" : " (" + c.getMessage() + ")");
+    return s.getCode()
+        + (d == null ? "" : " " + d)
+        + (c == null ? "" : " (" + c.getMessage() + ")");
   }
 
   @Override

@@ -13,9 +13,9 @@ import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
 
 /**
- * Opens and formats the CVM's LUKS2 data disk with the disk key from the KMS. The key (its LUKS2 passphrase form,
- * docs/key-derivation.md §5) is written to cryptsetup's standard input ({@code --key-file=-}); it never appears in
- * the argument list (visible in /proc) or in a file.
+ * Opens and formats the CVM's LUKS2 data disk with the disk key from the KMS. The key (its LUKS2
+ * passphrase form, docs/key-derivation.md §5) is written to cryptsetup's standard input ({@code
+ * --key-file=-}); it never appears in the argument list (visible in /proc) or in a file.
  */
 public final class Cryptsetup {
   private final Path binary;
@@ -27,19 +27,37 @@ public final class Cryptsetup {
   }
 
   /**
-   * {@code cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --key-size 512 --pbkdf pbkdf2
-   * --pbkdf-force-iterations 1000 --key-file=- DEVICE}: the cipher and key size are explicit (not cryptsetup's
-   * build-time default) because {@link Luks2HeaderCheck} accepts exactly them.
+   * {@code cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --key-size 512
+   * --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file=- DEVICE}: the cipher and key size are
+   * explicit (not cryptsetup's build-time default) because {@link Luks2HeaderCheck} accepts exactly
+   * them.
    */
   public void format(Path device, SecretBytes passphrase) throws IOException {
-    run(List.of("luksFormat", "--type", "luks2", "--batch-mode", "--cipher", Luks2HeaderCheck.CIPHER, "--key-size",
-        String.valueOf(Luks2HeaderCheck.KEY_BYTES * 8), "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
-        "--key-file=-", device.toString()), passphrase);
+    run(
+        List.of(
+            "luksFormat",
+            "--type",
+            "luks2",
+            "--batch-mode",
+            "--cipher",
+            Luks2HeaderCheck.CIPHER,
+            "--key-size",
+            String.valueOf(Luks2HeaderCheck.KEY_BYTES * 8),
+            "--pbkdf",
+            "pbkdf2",
+            "--pbkdf-force-iterations",
+            "1000",
+            "--key-file=-",
+            device.toString()),
+        passphrase);
   }
 
   /** Whether {@code device} already carries a LUKS header ({@code cryptsetup isLuks}, exit 0). */
   public boolean isLuks(Path device) throws IOException {
-    Process p = new ProcessBuilder(binary.toString(), "isLuks", device.toString()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(binary.toString(), "isLuks", device.toString())
+            .redirectErrorStream(true)
+            .start();
     p.getOutputStream().close();
     try {
       p.getInputStream().readNBytes(64 * 1024);
@@ -56,24 +74,37 @@ public final class Cryptsetup {
   }
 
   /**
-   * {@code cryptsetup open --type luks2 --header HEADER --key-file=- DEVICE NAME}: {@code header} is the detached
-   * copy of the header that {@link Luks2HeaderCheck#checkAndCopy} checked, so cryptsetup never re-reads metadata
-   * from the host's disk.
+   * {@code cryptsetup open --type luks2 --header HEADER --key-file=- DEVICE NAME}: {@code header}
+   * is the detached copy of the header that {@link Luks2HeaderCheck#checkAndCopy} checked, so
+   * cryptsetup never re-reads metadata from the host's disk.
    */
-  public void open(Path device, Path header, String mapperName, SecretBytes passphrase) throws IOException {
+  public void open(Path device, Path header, String mapperName, SecretBytes passphrase)
+      throws IOException {
     if (!mapperName.matches("[A-Za-z0-9_.-]{1,64}")) {
       throw new IllegalArgumentException("mapper name must be 1..64 of [A-Za-z0-9_.-]");
     }
-    run(List.of("open", "--type", "luks2", "--header", header.toString(), "--key-file=-", device.toString(),
-        mapperName), passphrase);
+    run(
+        List.of(
+            "open",
+            "--type",
+            "luks2",
+            "--header",
+            header.toString(),
+            "--key-file=-",
+            device.toString(),
+            mapperName),
+        passphrase);
   }
 
   private void run(List<String> args, SecretBytes passphrase) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(binary.toString());
     cmd.addAll(args);
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.PIPE)
-        .start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.PIPE)
+            .start();
     byte[] key = passphrase.toByteArray(InsecureSecretAccess.get());
     try (OutputStream in = p.getOutputStream()) {
       in.write(key);
@@ -93,8 +124,13 @@ public final class Cryptsetup {
       throw new IOException("interrupted while running cryptsetup", e);
     }
     if (p.exitValue() != 0) {
-      throw new IOException("cryptsetup " + args.get(0) + " failed with exit code " + p.exitValue() + ": "
-          + new String(output, StandardCharsets.UTF_8).strip());
+      throw new IOException(
+          "cryptsetup "
+              + args.get(0)
+              + " failed with exit code "
+              + p.exitValue()
+              + ": "
+              + new String(output, StandardCharsets.UTF_8).strip());
     }
   }
 }

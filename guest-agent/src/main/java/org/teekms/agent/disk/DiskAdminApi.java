@@ -13,12 +13,13 @@ import org.teekms.agent.keys.AgentKeys;
 import org.teekms.keys.SecretBytes;
 
 /**
- * The agent's admin API (root-only socket): {@code DiskOpen {device, name}} and {@code DiskFormat {device, force}}.
- * The agent runs cryptsetup itself, so the disk key never leaves its process except on cryptsetup's stdin.
- * Formatting refuses a device that already holds a LUKS header unless {@code force} is true, and checks the header it
- * wrote. Opening first checks the device's LUKS2 header ({@link Luks2HeaderCheck}: a host-planted header, e.g. with
- * {@code cipher_null}, is refused with HTTP 409 and the reason) and hands cryptsetup the checked bytes as a detached
- * header in a private temporary file, so a host that serves another header on a second read gains nothing.
+ * The agent's admin API (root-only socket): {@code DiskOpen {device, name}} and {@code DiskFormat
+ * {device, force}}. The agent runs cryptsetup itself, so the disk key never leaves its process
+ * except on cryptsetup's stdin. Formatting refuses a device that already holds a LUKS header unless
+ * {@code force} is true, and checks the header it wrote. Opening first checks the device's LUKS2
+ * header ({@link Luks2HeaderCheck}: a host-planted header, e.g. with {@code cipher_null}, is
+ * refused with HTTP 409 and the reason) and hands cryptsetup the checked bytes as a detached header
+ * in a private temporary file, so a host that serves another header on a second read gains nothing.
  */
 public final class DiskAdminApi implements JsonApi {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -41,14 +42,17 @@ public final class DiskAdminApi implements JsonApi {
         case "DiskOpen" -> open(device, body.path("name").asText("teekms-data"), passphrase);
         case "DiskFormat" -> {
           if (!body.path("force").asBoolean(false) && cryptsetup.isLuks(device)) {
-            throw new ApiException(409, device + " already holds a LUKS header; refusing to format without force");
+            throw new ApiException(
+                409, device + " already holds a LUKS header; refusing to format without force");
           }
           cryptsetup.format(device, passphrase);
           try {
             Luks2HeaderCheck.check(device);
           } catch (Luks2HeaderCheck.Refused r) {
-            throw new ApiException(500, "cryptsetup wrote a LUKS2 header this agent would refuse to open: "
-                + r.getMessage());
+            throw new ApiException(
+                500,
+                "cryptsetup wrote a LUKS2 header this agent would refuse to open: "
+                    + r.getMessage());
           }
         }
         default -> throw new ApiException(404, "no such method: " + method);
@@ -65,14 +69,19 @@ public final class DiskAdminApi implements JsonApi {
     return out;
   }
 
-  private void open(Path device, String name, SecretBytes passphrase) throws ApiException, IOException {
-    Path header = Files.createTempFile("teekms-luks-header", ".img",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+  private void open(Path device, String name, SecretBytes passphrase)
+      throws ApiException, IOException {
+    Path header =
+        Files.createTempFile(
+            "teekms-luks-header",
+            ".img",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     try {
       try {
         Luks2HeaderCheck.checkAndCopy(device, header);
       } catch (Luks2HeaderCheck.Refused r) {
-        throw new ApiException(409, "refusing to open " + device + ": LUKS2 header " + r.getMessage());
+        throw new ApiException(
+            409, "refusing to open " + device + ": LUKS2 header " + r.getMessage());
       }
       cryptsetup.open(device, header, name, passphrase);
     } finally {

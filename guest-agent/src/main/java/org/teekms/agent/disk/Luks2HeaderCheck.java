@@ -18,45 +18,61 @@ import java.util.Set;
 import org.teekms.crypto.Digests;
 
 /**
- * Checks a LUKS2 header (both binary headers and their JSON metadata, LUKS2 on-disk format) before the agent lets
- * cryptsetup open the device with the disk key. The data disk is host storage: the host can replace its header with
- * one whose keyslot and segment use {@code cipher_null} (dstack was bitten by exactly that), so any passphrase opens
- * it and everything the app writes lands on the disk in clear. Only the shape that {@link Cryptsetup#format} writes
- * is accepted. Checks, in order (the first failure is the reason):
+ * Checks a LUKS2 header (both binary headers and their JSON metadata, LUKS2 on-disk format) before
+ * the agent lets cryptsetup open the device with the disk key. The data disk is host storage: the
+ * host can replace its header with one whose keyslot and segment use {@code cipher_null} (dstack
+ * was bitten by exactly that), so any passphrase opens it and everything the app writes lands on
+ * the disk in clear. Only the shape that {@link Cryptsetup#format} writes is accepted. Checks, in
+ * order (the first failure is the reason):
+ *
  * <ol>
- *   <li>binary headers: the primary at offset 0 (magic {@code LUKS\xba\xbe}) and the secondary at {@code hdr_size}
- *       ({@code SKUL\xba\xbe}), version 2, {@code hdr_size} one of the sizes the format allows (16 KiB … 4 MiB) and
- *       the same in both, each header's {@code hdr_offset} its own offset, checksum algorithm {@code sha256}, each
- *       checksum right (SHA-256 over the header and its JSON area with the checksum field zeroed);</li>
- *   <li>both copies agree: the same {@code seqid}, UUID and byte-identical JSON areas (so whichever copy cryptsetup
- *       prefers, it reads what was checked here);</li>
- *   <li>JSON: NUL-terminated UTF-8, no duplicate keys, exactly the sections {@code keyslots, tokens, segments,
- *       digests, config};</li>
- *   <li>config: {@code json_size} = hdr_size − 4096, no {@code flags}, no {@code requirements} (online reencryption
- *       and other mandatory requirements are refused);</li>
- *   <li>tokens: none;</li>
- *   <li>segments: exactly one ({@code "0"}), type {@code crypt}, encryption {@link #CIPHER}, {@code iv_tweak} 0,
- *       sector size 512 or 4096, no {@code integrity}, no {@code flags}, data offset at or after the keyslot area;</li>
- *   <li>keyslots: exactly one, type {@code luks2}, a {@value #KEY_BYTES}-byte volume key, anti-forensic splitter
- *       {@code luks1}, raw area encrypted with {@link #CIPHER} and a {@value #KEY_BYTES}-byte key, inside the keyslot
- *       area, KDF pbkdf2, argon2i or argon2id, no priority/reencryption fields;</li>
- *   <li>digests: exactly one, type {@code pbkdf2}, covering that keyslot and that segment.</li>
+ *   <li>binary headers: the primary at offset 0 (magic {@code LUKS\xba\xbe}) and the secondary at
+ *       {@code hdr_size} ({@code SKUL\xba\xbe}), version 2, {@code hdr_size} one of the sizes the
+ *       format allows (16 KiB … 4 MiB) and the same in both, each header's {@code hdr_offset} its
+ *       own offset, checksum algorithm {@code sha256}, each checksum right (SHA-256 over the header
+ *       and its JSON area with the checksum field zeroed);
+ *   <li>both copies agree: the same {@code seqid}, UUID and byte-identical JSON areas (so whichever
+ *       copy cryptsetup prefers, it reads what was checked here);
+ *   <li>JSON: NUL-terminated UTF-8, no duplicate keys, exactly the sections {@code keyslots,
+ *       tokens, segments, digests, config};
+ *   <li>config: {@code json_size} = hdr_size − 4096, no {@code flags}, no {@code requirements}
+ *       (online reencryption and other mandatory requirements are refused);
+ *   <li>tokens: none;
+ *   <li>segments: exactly one ({@code "0"}), type {@code crypt}, encryption {@link #CIPHER}, {@code
+ *       iv_tweak} 0, sector size 512 or 4096, no {@code integrity}, no {@code flags}, data offset
+ *       at or after the keyslot area;
+ *   <li>keyslots: exactly one, type {@code luks2}, a {@value #KEY_BYTES}-byte volume key,
+ *       anti-forensic splitter {@code luks1}, raw area encrypted with {@link #CIPHER} and a {@value
+ *       #KEY_BYTES}-byte key, inside the keyslot area, KDF pbkdf2, argon2i or argon2id, no
+ *       priority/reencryption fields;
+ *   <li>digests: exactly one, type {@code pbkdf2}, covering that keyslot and that segment.
  * </ol>
- * Anything unknown is refused: a field this class does not know is a field whose effect it cannot vouch for.
+ *
+ * Anything unknown is refused: a field this class does not know is a field whose effect it cannot
+ * vouch for.
  */
 public final class Luks2HeaderCheck {
 
   /** The data cipher and its key size: what {@link Cryptsetup#format} writes. */
   public static final String CIPHER = "aes-xts-plain64";
+
   public static final int KEY_BYTES = 64;
 
   static final int BINARY_HEADER = 4096;
-  private static final Set<Long> HDR_SIZES = Set.of(0x4000L, 0x8000L, 0x10000L, 0x20000L, 0x40000L, 0x80000L,
-      0x100000L, 0x200000L, 0x400000L);
+  private static final Set<Long> HDR_SIZES =
+      Set.of(
+          0x4000L, 0x8000L, 0x10000L, 0x20000L, 0x40000L, 0x80000L, 0x100000L, 0x200000L,
+          0x400000L);
+
   /** cryptsetup's limit on the keyslot area (LUKS2_MAX_KEYSLOTS_SIZE). */
   private static final long MAX_KEYSLOTS_SIZE = 128L << 20;
-  /** 4000 anti-forensic stripes of a 64-byte key take 256000 bytes; anything far larger is not our keyslot. */
+
+  /**
+   * 4000 anti-forensic stripes of a 64-byte key take 256000 bytes; anything far larger is not our
+   * keyslot.
+   */
   private static final long MAX_AREA_SIZE = 1L << 20;
+
   static final byte[] MAGIC_PRIMARY = {'L', 'U', 'K', 'S', (byte) 0xba, (byte) 0xbe};
   static final byte[] MAGIC_SECONDARY = {'S', 'K', 'U', 'L', (byte) 0xba, (byte) 0xbe};
   static final int OFF_HDR_SIZE = 8;
@@ -67,11 +83,12 @@ public final class Luks2HeaderCheck {
   static final int OFF_CSUM = 448;
   static final int CSUM_LEN = 64;
 
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   static {
-    JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).build());
+    JSON.getFactory()
+        .setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(16).build());
   }
 
   /** The header was refused; the message is one line saying why. */
@@ -84,11 +101,18 @@ public final class Luks2HeaderCheck {
   }
 
   /**
-   * What was accepted: the header size, the sequence id, the segment's data offset and sector size, the one keyslot's
-   * area and the end of the keyslot area (the size a detached header file must have).
+   * What was accepted: the header size, the sequence id, the segment's data offset and sector size,
+   * the one keyslot's area and the end of the keyslot area (the size a detached header file must
+   * have).
    */
-  public record Accepted(long hdrSize, long seqId, long dataOffset, int sectorSize, long keyslotAreaOffset,
-      long keyslotAreaSize, long keyslotsEnd) {}
+  public record Accepted(
+      long hdrSize,
+      long seqId,
+      long dataOffset,
+      int sectorSize,
+      long keyslotAreaOffset,
+      long keyslotAreaSize,
+      long keyslotsEnd) {}
 
   private Luks2HeaderCheck() {}
 
@@ -100,10 +124,11 @@ public final class Luks2HeaderCheck {
   }
 
   /**
-   * Reads the header from {@code device} once, checks it, and writes exactly the checked bytes (both header copies)
-   * plus the keyslot's area (opaque ciphertext of the volume key) into {@code headerFile}, a sparse file of the size
-   * cryptsetup expects of a detached header. Opening with {@code --header headerFile} then uses the metadata that
-   * was checked, whatever the host serves on a later read of the device.
+   * Reads the header from {@code device} once, checks it, and writes exactly the checked bytes
+   * (both header copies) plus the keyslot's area (opaque ciphertext of the volume key) into {@code
+   * headerFile}, a sparse file of the size cryptsetup expects of a detached header. Opening with
+   * {@code --header headerFile} then uses the metadata that was checked, whatever the host serves
+   * on a later read of the device.
    */
   public static Accepted checkAndCopy(Path device, Path headerFile) throws Refused, IOException {
     try (SeekableByteChannel ch = Files.newByteChannel(device, StandardOpenOption.READ)) {
@@ -114,8 +139,9 @@ public final class Luks2HeaderCheck {
       if (area.length != a.keyslotAreaSize()) {
         throw new Refused("truncated: the device ends inside the keyslot area");
       }
-      try (SeekableByteChannel out = Files.newByteChannel(headerFile, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (SeekableByteChannel out =
+          Files.newByteChannel(
+              headerFile, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         out.write(ByteBuffer.wrap(region, 0, (int) (2 * a.hdrSize())));
         out.position(a.keyslotAreaOffset());
         out.write(ByteBuffer.wrap(area));
@@ -131,33 +157,42 @@ public final class Luks2HeaderCheck {
   private static byte[] readRegion(SeekableByteChannel ch) throws Refused, IOException {
     byte[] first = readUpTo(ch, BINARY_HEADER);
     if (first.length < BINARY_HEADER) {
-      throw new Refused("truncated: " + first.length + " bytes, a LUKS2 binary header is " + BINARY_HEADER);
+      throw new Refused(
+          "truncated: " + first.length + " bytes, a LUKS2 binary header is " + BINARY_HEADER);
     }
     long hdrSize = primaryHdrSize(first);
     ch.position(0);
     return readUpTo(ch, (int) (2 * hdrSize));
   }
 
-  /** Checks the two header copies at the start of {@code region} (at least 2 × hdr_size bytes; more is ignored). */
+  /**
+   * Checks the two header copies at the start of {@code region} (at least 2 × hdr_size bytes; more
+   * is ignored).
+   */
   public static Accepted check(byte[] region) throws Refused {
     try {
       return checkUnchecked(region);
     } catch (Refused r) {
       throw r;
     } catch (RuntimeException e) {
-      // Every path above is meant to refuse explicitly; this keeps the "never an unchecked exception" promise.
+      // Every path above is meant to refuse explicitly; this keeps the "never an unchecked
+      // exception" promise.
       throw new Refused("malformed: " + e.getClass().getSimpleName());
     }
   }
 
   private static Accepted checkUnchecked(byte[] region) throws Refused {
     if (region == null || region.length < BINARY_HEADER) {
-      throw new Refused("truncated: " + (region == null ? 0 : region.length) + " bytes, a LUKS2 binary header is "
-          + BINARY_HEADER);
+      throw new Refused(
+          "truncated: "
+              + (region == null ? 0 : region.length)
+              + " bytes, a LUKS2 binary header is "
+              + BINARY_HEADER);
     }
     long hdrSize = primaryHdrSize(region);
     if (region.length < 2 * hdrSize) {
-      throw new Refused("truncated: " + region.length + " bytes, both header copies need " + (2 * hdrSize));
+      throw new Refused(
+          "truncated: " + region.length + " bytes, both header copies need " + (2 * hdrSize));
     }
     byte[] primary = Arrays.copyOfRange(region, 0, (int) hdrSize);
     byte[] secondary = Arrays.copyOfRange(region, (int) hdrSize, (int) (2 * hdrSize));
@@ -165,12 +200,14 @@ public final class Luks2HeaderCheck {
     binary(secondary, "secondary", MAGIC_SECONDARY, hdrSize, hdrSize);
     long seqId = u64(primary, OFF_SEQID);
     if (seqId != u64(secondary, OFF_SEQID)) {
-      throw new Refused("the header copies differ: seqid " + seqId + " vs " + u64(secondary, OFF_SEQID));
+      throw new Refused(
+          "the header copies differ: seqid " + seqId + " vs " + u64(secondary, OFF_SEQID));
     }
     if (!Arrays.equals(primary, OFF_UUID, OFF_UUID + 40, secondary, OFF_UUID, OFF_UUID + 40)) {
       throw new Refused("the header copies differ: UUID");
     }
-    if (!Arrays.equals(primary, BINARY_HEADER, (int) hdrSize, secondary, BINARY_HEADER, (int) hdrSize)) {
+    if (!Arrays.equals(
+        primary, BINARY_HEADER, (int) hdrSize, secondary, BINARY_HEADER, (int) hdrSize)) {
       throw new Refused("the header copies differ: JSON metadata");
     }
     JsonNode root = json(primary);
@@ -183,13 +220,17 @@ public final class Luks2HeaderCheck {
     }
     long hdrSize = u64(b, OFF_HDR_SIZE);
     if (!HDR_SIZES.contains(hdrSize)) {
-      throw new Refused("primary header: hdr_size " + hdrSize + " is not a LUKS2 header size (16 KiB … 4 MiB, powers "
-          + "of two)");
+      throw new Refused(
+          "primary header: hdr_size "
+              + hdrSize
+              + " is not a LUKS2 header size (16 KiB … 4 MiB, powers "
+              + "of two)");
     }
     return hdrSize;
   }
 
-  private static void binary(byte[] h, String which, byte[] magic, long hdrSize, long expectedOffset) throws Refused {
+  private static void binary(
+      byte[] h, String which, byte[] magic, long hdrSize, long expectedOffset) throws Refused {
     if (!Arrays.equals(h, 0, 6, magic, 0, 6)) {
       throw new Refused(which + " header: bad magic");
     }
@@ -198,14 +239,21 @@ public final class Luks2HeaderCheck {
       throw new Refused(which + " header: version " + version + ", expected 2");
     }
     if (u64(h, OFF_HDR_SIZE) != hdrSize) {
-      throw new Refused(which + " header: hdr_size " + u64(h, OFF_HDR_SIZE) + " differs from the primary's " + hdrSize);
+      throw new Refused(
+          which
+              + " header: hdr_size "
+              + u64(h, OFF_HDR_SIZE)
+              + " differs from the primary's "
+              + hdrSize);
     }
     if (u64(h, OFF_HDR_OFFSET) != expectedOffset) {
-      throw new Refused(which + " header: hdr_offset " + u64(h, OFF_HDR_OFFSET) + ", expected " + expectedOffset);
+      throw new Refused(
+          which + " header: hdr_offset " + u64(h, OFF_HDR_OFFSET) + ", expected " + expectedOffset);
     }
     String alg = cString(h, OFF_CSUM_ALG, 32);
     if (!alg.equals("sha256")) {
-      throw new Refused(which + " header: checksum algorithm '" + printable(alg) + "', expected sha256");
+      throw new Refused(
+          which + " header: checksum algorithm '" + printable(alg) + "', expected sha256");
     }
     if (!MessageDigest.isEqual(Arrays.copyOfRange(h, OFF_CSUM, OFF_CSUM + 32), checksum(h))) {
       throw new Refused(which + " header: checksum mismatch");
@@ -229,7 +277,9 @@ public final class Luks2HeaderCheck {
     }
     JsonNode root;
     try {
-      root = JSON.readTree(new String(header, BINARY_HEADER, end - BINARY_HEADER, StandardCharsets.UTF_8));
+      root =
+          JSON.readTree(
+              new String(header, BINARY_HEADER, end - BINARY_HEADER, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new Refused("JSON metadata: not valid JSON (" + firstLine(e.getMessage()) + ")");
     }
@@ -240,28 +290,42 @@ public final class Luks2HeaderCheck {
   }
 
   private static Accepted metadata(JsonNode root, long hdrSize, long seqId) throws Refused {
-    onlyFields(root, "metadata", Set.of("keyslots", "tokens", "segments", "digests", "config"), true);
+    onlyFields(
+        root, "metadata", Set.of("keyslots", "tokens", "segments", "digests", "config"), true);
     JsonNode config = object(root, "config", "metadata");
-    onlyFields(config, "config", Set.of("json_size", "keyslots_size", "flags", "requirements"), false);
+    onlyFields(
+        config, "config", Set.of("json_size", "keyslots_size", "flags", "requirements"), false);
     if (config.has("flags")) {
       throw new Refused("config: persistent flags " + config.get("flags") + " are not accepted");
     }
     if (config.has("requirements")) {
-      throw new Refused("config: requirements " + config.get("requirements")
-          + " (e.g. online reencryption) are not accepted");
+      throw new Refused(
+          "config: requirements "
+              + config.get("requirements")
+              + " (e.g. online reencryption) are not accepted");
     }
     if (number(config, "json_size", "config") != hdrSize - BINARY_HEADER) {
-      throw new Refused("config: json_size " + config.get("json_size") + ", expected " + (hdrSize - BINARY_HEADER));
+      throw new Refused(
+          "config: json_size "
+              + config.get("json_size")
+              + ", expected "
+              + (hdrSize - BINARY_HEADER));
     }
     long keyslotsSize = number(config, "keyslots_size", "config");
     if (keyslotsSize > MAX_KEYSLOTS_SIZE || keyslotsSize % 4096 != 0) {
-      throw new Refused("config: keyslots_size " + keyslotsSize + " is not a multiple of 4096 up to 128 MiB");
+      throw new Refused(
+          "config: keyslots_size " + keyslotsSize + " is not a multiple of 4096 up to 128 MiB");
     }
     long keyslotsEnd = 2 * hdrSize + keyslotsSize;
 
     JsonNode tokens = object(root, "tokens", "metadata");
     if (tokens.size() != 0) {
-      throw new Refused("tokens: " + tokens.size() + " present, none expected (" + String.join(",", names(tokens)) + ")");
+      throw new Refused(
+          "tokens: "
+              + tokens.size()
+              + " present, none expected ("
+              + String.join(",", names(tokens))
+              + ")");
     }
 
     JsonNode segments = object(root, "segments", "metadata");
@@ -269,13 +333,27 @@ public final class Luks2HeaderCheck {
       throw new Refused("segments: expected exactly one, \"0\"; found " + names(segments));
     }
     JsonNode seg = object(segments, "0", "segments");
-    onlyFields(seg, "segment 0", Set.of("type", "offset", "size", "iv_tweak", "encryption", "sector_size",
-        "integrity", "flags"), false);
+    onlyFields(
+        seg,
+        "segment 0",
+        Set.of(
+            "type",
+            "offset",
+            "size",
+            "iv_tweak",
+            "encryption",
+            "sector_size",
+            "integrity",
+            "flags"),
+        false);
     if (seg.has("integrity")) {
       throw new Refused("segment 0: integrity protection (dm-integrity) is not accepted");
     }
     if (seg.has("flags")) {
-      throw new Refused("segment 0: flags " + seg.get("flags") + " (e.g. a reencryption segment) are not accepted");
+      throw new Refused(
+          "segment 0: flags "
+              + seg.get("flags")
+              + " (e.g. a reencryption segment) are not accepted");
     }
     text(seg, "type", "crypt", "segment 0");
     text(seg, "encryption", CIPHER, "segment 0");
@@ -288,20 +366,26 @@ public final class Luks2HeaderCheck {
     }
     long dataOffset = number(seg, "offset", "segment 0");
     if (dataOffset < keyslotsEnd || dataOffset % sectorSize != 0) {
-      throw new Refused("segment 0: data offset " + dataOffset + " overlaps the header and keyslot area (ends at "
-          + keyslotsEnd + ") or is not sector-aligned");
+      throw new Refused(
+          "segment 0: data offset "
+              + dataOffset
+              + " overlaps the header and keyslot area (ends at "
+              + keyslotsEnd
+              + ") or is not sector-aligned");
     }
     JsonNode size = seg.get("size");
     if (!(size.isTextual() && size.asText().equals("dynamic"))) {
       long n = number(seg, "size", "segment 0");
       if (n <= 0 || n % sectorSize != 0) {
-        throw new Refused("segment 0: size " + n + " is not a positive multiple of the sector size");
+        throw new Refused(
+            "segment 0: size " + n + " is not a positive multiple of the sector size");
       }
     }
 
     JsonNode keyslots = object(root, "keyslots", "metadata");
     if (keyslots.size() != 1) {
-      throw new Refused("keyslots: expected exactly one, found " + keyslots.size() + " " + names(keyslots));
+      throw new Refused(
+          "keyslots: expected exactly one, found " + keyslots.size() + " " + names(keyslots));
     }
     String slotId = keyslots.fieldNames().next();
     JsonNode slot = object(keyslots, slotId, "keyslots");
@@ -309,7 +393,8 @@ public final class Luks2HeaderCheck {
     onlyFields(slot, where, Set.of("type", "key_size", "af", "area", "kdf"), false);
     text(slot, "type", "luks2", where);
     if (number(slot, "key_size", where) != KEY_BYTES) {
-      throw new Refused(where + ": volume key of " + slot.get("key_size") + " bytes, expected " + KEY_BYTES);
+      throw new Refused(
+          where + ": volume key of " + slot.get("key_size") + " bytes, expected " + KEY_BYTES);
     }
     JsonNode af = object(slot, "af", where);
     onlyFields(af, where + " af", Set.of("type", "stripes", "hash"), false);
@@ -319,20 +404,32 @@ public final class Luks2HeaderCheck {
     }
     hash(af, where + " af");
     JsonNode area = object(slot, "area", where);
-    onlyFields(area, where + " area", Set.of("type", "offset", "size", "encryption", "key_size"), false);
+    onlyFields(
+        area, where + " area", Set.of("type", "offset", "size", "encryption", "key_size"), false);
     text(area, "type", "raw", where + " area");
     text(area, "encryption", CIPHER, where + " area");
     if (number(area, "key_size", where + " area") != KEY_BYTES) {
-      throw new Refused(where + " area: key of " + area.get("key_size") + " bytes, expected " + KEY_BYTES);
+      throw new Refused(
+          where + " area: key of " + area.get("key_size") + " bytes, expected " + KEY_BYTES);
     }
     long areaOffset = number(area, "offset", where + " area");
     long areaSize = number(area, "size", where + " area");
     if (areaSize > MAX_AREA_SIZE) {
-      throw new Refused(where + " area: " + areaSize + " bytes, more than a " + KEY_BYTES + "-byte key needs");
+      throw new Refused(
+          where + " area: " + areaSize + " bytes, more than a " + KEY_BYTES + "-byte key needs");
     }
     if (areaOffset < 2 * hdrSize || areaSize <= 0 || areaOffset + areaSize > keyslotsEnd) {
-      throw new Refused(where + " area: [" + areaOffset + ", +" + areaSize + ") is outside the keyslot area ["
-          + (2 * hdrSize) + ", " + keyslotsEnd + ")");
+      throw new Refused(
+          where
+              + " area: ["
+              + areaOffset
+              + ", +"
+              + areaSize
+              + ") is outside the keyslot area ["
+              + (2 * hdrSize)
+              + ", "
+              + keyslotsEnd
+              + ")");
     }
     JsonNode kdf = object(slot, "kdf", where);
     String kdfType = kdf.path("type").asText("");
@@ -341,7 +438,8 @@ public final class Luks2HeaderCheck {
         onlyFields(kdf, where + " kdf", Set.of("type", "hash", "iterations", "salt"), false);
         hash(kdf, where + " kdf");
         if (number(kdf, "iterations", where + " kdf") < 1000) {
-          throw new Refused(where + " kdf: pbkdf2 iterations " + kdf.get("iterations") + " below 1000");
+          throw new Refused(
+              where + " kdf: pbkdf2 iterations " + kdf.get("iterations") + " below 1000");
         }
       }
       case "argon2i", "argon2id" -> {
@@ -350,7 +448,9 @@ public final class Luks2HeaderCheck {
         number(kdf, "memory", where + " kdf");
         number(kdf, "cpus", where + " kdf");
       }
-      default -> throw new Refused(where + " kdf: type '" + printable(kdfType) + "' is not pbkdf2, argon2i or argon2id");
+      default ->
+          throw new Refused(
+              where + " kdf: type '" + printable(kdfType) + "' is not pbkdf2, argon2i or argon2id");
     }
     if (!kdf.path("salt").isTextual()) {
       throw new Refused(where + " kdf: no salt");
@@ -363,18 +463,33 @@ public final class Luks2HeaderCheck {
     String digestId = digests.fieldNames().next();
     JsonNode digest = object(digests, digestId, "digests");
     String dw = "digest " + digestId;
-    onlyFields(digest, dw, Set.of("type", "keyslots", "segments", "hash", "iterations", "salt", "digest"), false);
+    onlyFields(
+        digest,
+        dw,
+        Set.of("type", "keyslots", "segments", "hash", "iterations", "salt", "digest"),
+        false);
     text(digest, "type", "pbkdf2", dw);
     hash(digest, dw);
     if (!isList(digest.get("keyslots"), slotId) || !isList(digest.get("segments"), "0")) {
-      throw new Refused(dw + ": must cover exactly keyslot " + slotId + " and segment 0, covers keyslots "
-          + digest.get("keyslots") + " segments " + digest.get("segments"));
+      throw new Refused(
+          dw
+              + ": must cover exactly keyslot "
+              + slotId
+              + " and segment 0, covers keyslots "
+              + digest.get("keyslots")
+              + " segments "
+              + digest.get("segments"));
     }
-    return new Accepted(hdrSize, seqId, dataOffset, (int) sectorSize, areaOffset, areaSize, keyslotsEnd);
+    return new Accepted(
+        hdrSize, seqId, dataOffset, (int) sectorSize, areaOffset, areaSize, keyslotsEnd);
   }
 
   private static boolean isList(JsonNode n, String only) {
-    return n != null && n.isArray() && n.size() == 1 && n.get(0).isTextual() && n.get(0).asText().equals(only);
+    return n != null
+        && n.isArray()
+        && n.size() == 1
+        && n.get(0).isTextual()
+        && n.get(0).asText().equals(only);
   }
 
   private static void hash(JsonNode n, String where) throws Refused {
@@ -384,7 +499,8 @@ public final class Luks2HeaderCheck {
     }
   }
 
-  private static void onlyFields(JsonNode n, String where, Set<String> allowed, boolean all) throws Refused {
+  private static void onlyFields(JsonNode n, String where, Set<String> allowed, boolean all)
+      throws Refused {
     for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
       String f = it.next();
       if (!allowed.contains(f)) {
@@ -411,12 +527,22 @@ public final class Luks2HeaderCheck {
   private static void text(JsonNode n, String field, String expected, String where) throws Refused {
     JsonNode v = n.get(field);
     if (v == null || !v.isTextual() || !v.asText().equals(expected)) {
-      throw new Refused(where + ": " + field + " " + (v == null ? "missing" : "'" + printable(v.asText()) + "'")
-          + ", expected '" + expected + "'");
+      throw new Refused(
+          where
+              + ": "
+              + field
+              + " "
+              + (v == null ? "missing" : "'" + printable(v.asText()) + "'")
+              + ", expected '"
+              + expected
+              + "'");
     }
   }
 
-  /** LUKS2 writes 64-bit values as decimal strings and small ones as JSON numbers; both are accepted here. */
+  /**
+   * LUKS2 writes 64-bit values as decimal strings and small ones as JSON numbers; both are accepted
+   * here.
+   */
   private static long number(JsonNode n, String field, String where) throws Refused {
     JsonNode v = n.get(field);
     if (v != null && v.isIntegralNumber() && v.canConvertToLong() && v.asLong() >= 0) {
@@ -425,8 +551,13 @@ public final class Luks2HeaderCheck {
     if (v != null && v.isTextual() && v.asText().matches("[0-9]{1,18}")) {
       return Long.parseLong(v.asText());
     }
-    throw new Refused(where + ": " + field + " " + (v == null ? "missing" : "'" + printable(v.toString()) + "'")
-        + " is not a non-negative integer");
+    throw new Refused(
+        where
+            + ": "
+            + field
+            + " "
+            + (v == null ? "missing" : "'" + printable(v.toString()) + "'")
+            + " is not a non-negative integer");
   }
 
   private static java.util.List<String> names(JsonNode n) {

@@ -4,8 +4,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The app's environment after {@link EnvUnsealer}: the allowed variables, and the key version whose env-encryption key
- * opened the blob (0 when the CVM was given no blob). {@link #toString()} names variables only.
+ * The app's environment after {@link EnvUnsealer}: the allowed variables, and the key version whose
+ * env-encryption key opened the blob (0 when the CVM was given no blob). {@link #toString()} names
+ * variables only.
  */
 public record DecryptedEnv(int keyVersion, List<EnvVar> vars) {
   public static final DecryptedEnv NONE = new DecryptedEnv(0, List.of());

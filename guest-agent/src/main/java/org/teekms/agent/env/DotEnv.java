@@ -10,14 +10,15 @@ import java.util.Set;
 import org.teekms.agent.env.EnvSecretException.Reason;
 
 /**
- * The {@code .env} files {@code teekms env encrypt} reads (docs/env-secrets.md §5). One assignment per line:
- * {@code [export ]NAME=VALUE}; blank lines and lines starting with {@code #} are skipped; line ends LF or CRLF.
- * VALUE is either unquoted (the rest of the line, surrounding blanks trimmed, taken literally), single-quoted
- * (literal up to the closing quote) or double-quoted (escapes {@code \n \r \t \" \\ \$ \`}, any other escape is an
- * error). After a closing quote only blanks and a {@code #} comment may follow. Names follow
- * {@link EnvVar#validName}; a name twice, more than {@link EnvJson#MAX_ITEMS} variables, a value over
- * {@link EnvVar#MAX_VALUE_BYTES} bytes or a file over {@link #MAX_BYTES} is an error. Errors name the line (and the
- * variable once its name is valid), never a value.
+ * The {@code .env} files {@code teekms env encrypt} reads (docs/env-secrets.md §5). One assignment
+ * per line: {@code [export ]NAME=VALUE}; blank lines and lines starting with {@code #} are skipped;
+ * line ends LF or CRLF. VALUE is either unquoted (the rest of the line, surrounding blanks trimmed,
+ * taken literally), single-quoted (literal up to the closing quote) or double-quoted (escapes
+ * {@code \n \r \t \" \\ \$ \`}, any other escape is an error). After a closing quote only blanks
+ * and a {@code #} comment may follow. Names follow {@link EnvVar#validName}; a name twice, more
+ * than {@link EnvJson#MAX_ITEMS} variables, a value over {@link EnvVar#MAX_VALUE_BYTES} bytes or a
+ * file over {@link #MAX_BYTES} is an error. Errors name the line (and the variable once its name is
+ * valid), never a value.
  */
 public final class DotEnv {
   public static final int MAX_BYTES = 2 * 1024 * 1024;
@@ -43,7 +44,8 @@ public final class DotEnv {
     long total = 0;
     for (int i = 0; i < lines.length; i++) {
       int no = i + 1;
-      String line = lines[i].endsWith("\r") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
+      String line =
+          lines[i].endsWith("\r") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
       String s = line.strip();
       if (s.isEmpty() || s.startsWith("#")) {
         continue;
@@ -57,14 +59,26 @@ public final class DotEnv {
       }
       String name = s.substring(0, eq).strip();
       if (!EnvVar.validName(name)) {
-        throw invalid("line " + no + ": invalid variable name (must match [A-Za-z_][A-Za-z0-9_]*, at most "
-            + EnvVar.MAX_NAME_BYTES + " bytes)");
+        throw invalid(
+            "line "
+                + no
+                + ": invalid variable name (must match [A-Za-z_][A-Za-z0-9_]*, at most "
+                + EnvVar.MAX_NAME_BYTES
+                + " bytes)");
       }
       String value = value(s.substring(eq + 1).strip(), no, name);
       int valueBytes = value.getBytes(StandardCharsets.UTF_8).length;
       if (valueBytes > EnvVar.MAX_VALUE_BYTES) {
-        throw invalid("line " + no + ": value of " + name + " is " + valueBytes + " bytes (at most "
-            + EnvVar.MAX_VALUE_BYTES + ")");
+        throw invalid(
+            "line "
+                + no
+                + ": value of "
+                + name
+                + " is "
+                + valueBytes
+                + " bytes (at most "
+                + EnvVar.MAX_VALUE_BYTES
+                + ")");
       }
       if (!seen.add(name)) {
         throw invalid("line " + no + ": " + name + " is set twice");
@@ -112,7 +126,12 @@ public final class DotEnv {
       out.append(c);
     }
     if (!closed) {
-      throw invalid("line " + no + ": value of " + name + " has no closing quote (multi-line values: use \\n)");
+      throw invalid(
+          "line "
+              + no
+              + ": value of "
+              + name
+              + " has no closing quote (multi-line values: use \\n)");
     }
     String rest = raw.substring(i).strip();
     if (!rest.isEmpty() && !rest.startsWith("#")) {

@@ -20,11 +20,12 @@ import java.util.Set;
 import org.teekms.agent.env.EnvSecretException.Reason;
 
 /**
- * Hands the decrypted environment to the app as dstack does, through two files in a directory only the agent's user
- * (root) can enter (0700, files 0600): {@code .decrypted-env} (shell assignments, dstack's quoting) and
- * {@code .decrypted-env.json} (a JSON object, names sorted). Each file is written under a temporary name created 0600
- * and renamed into place, so it is never readable with looser permissions. Never the agent's environment, command line
- * or logs. With {@code requireTmpfs} the directory must be on tmpfs (memory), so values never reach a disk.
+ * Hands the decrypted environment to the app as dstack does, through two files in a directory only
+ * the agent's user (root) can enter (0700, files 0600): {@code .decrypted-env} (shell assignments,
+ * dstack's quoting) and {@code .decrypted-env.json} (a JSON object, names sorted). Each file is
+ * written under a temporary name created 0600 and renamed into place, so it is never readable with
+ * looser permissions. Never the agent's environment, command line or logs. With {@code
+ * requireTmpfs} the directory must be on tmpfs (memory), so values never reach a disk.
  */
 public final class EnvFiles {
   public static final String SHELL_FILE = ".decrypted-env";
@@ -34,18 +35,25 @@ public final class EnvFiles {
 
   private EnvFiles() {}
 
-  public static void write(Path dir, DecryptedEnv env, boolean requireTmpfs) throws EnvSecretException {
+  public static void write(Path dir, DecryptedEnv env, boolean requireTmpfs)
+      throws EnvSecretException {
     try {
       if (Files.isSymbolicLink(dir)) {
-        throw new EnvSecretException(Reason.ENV_UNAVAILABLE, "env output directory " + dir + " is a symbolic link");
+        throw new EnvSecretException(
+            Reason.ENV_UNAVAILABLE, "env output directory " + dir + " is a symbolic link");
       }
       if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIR));
       }
       Files.setPosixFilePermissions(dir, DIR);
       if (requireTmpfs && !"tmpfs".equals(Files.getFileStore(dir).type())) {
-        throw new EnvSecretException(Reason.ENV_UNAVAILABLE, "env output directory " + dir + " is on "
-            + Files.getFileStore(dir).type() + ", not tmpfs (set env.require-tmpfs=false only for tests)");
+        throw new EnvSecretException(
+            Reason.ENV_UNAVAILABLE,
+            "env output directory "
+                + dir
+                + " is on "
+                + Files.getFileStore(dir).type()
+                + ", not tmpfs (set env.require-tmpfs=false only for tests)");
       }
       List<EnvVar> sorted = env.vars().stream().sorted(Comparator.comparing(EnvVar::name)).toList();
       StringBuilder shell = new StringBuilder();
@@ -55,12 +63,18 @@ public final class EnvFiles {
       place(dir, SHELL_FILE, shell.toString().getBytes(StandardCharsets.UTF_8));
       place(dir, JSON_FILE, json(sorted));
     } catch (IOException e) {
-      throw new EnvSecretException(Reason.ENV_UNAVAILABLE, "writing the decrypted environment to " + dir
-          + " failed: " + e.getClass().getSimpleName());
+      throw new EnvSecretException(
+          Reason.ENV_UNAVAILABLE,
+          "writing the decrypted environment to "
+              + dir
+              + " failed: "
+              + e.getClass().getSimpleName());
     }
   }
 
-  /** dstack's quoting (parse_env_file.rs): quoted when the value has a blank or shell metacharacter. */
+  /**
+   * dstack's quoting (parse_env_file.rs): quoted when the value has a blank or shell metacharacter.
+   */
   static String shellValue(String v) {
     boolean quote = false;
     StringBuilder out = new StringBuilder();
@@ -100,13 +114,21 @@ public final class EnvFiles {
     } catch (FileAlreadyExistsException e) {
       throw new IOException("temporary file exists");
     }
-    try (OutputStream o = Files.newOutputStream(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
-        LinkOption.NOFOLLOW_LINKS)) {
+    try (OutputStream o =
+        Files.newOutputStream(
+            tmp,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            LinkOption.NOFOLLOW_LINKS)) {
       o.write(content);
     } finally {
       java.util.Arrays.fill(content, (byte) 0);
     }
     Files.setPosixFilePermissions(tmp, FILE);
-    Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    Files.move(
+        tmp,
+        dir.resolve(name),
+        StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
   }
 }

@@ -16,29 +16,38 @@ import java.util.Set;
 import org.teekms.agent.env.EnvSecretException.Reason;
 
 /**
- * The plaintext of an encrypted environment, exactly as dstack's SDK writes it ({@code JSON.stringify({env: envs})}):
- * {@code {"env":[{"key":"NAME","value":"…"},…]}}.
+ * The plaintext of an encrypted environment, exactly as dstack's SDK writes it ({@code
+ * JSON.stringify({env: envs})}): {@code {"env":[{"key":"NAME","value":"…"},…]}}.
  *
- * <p>Parsing checks, the first failure is the reason (all {@link Reason#ENV_PLAINTEXT_INVALID}; no message holds a
- * value, and a name is shown only once it passed the name rule):
+ * <p>Parsing checks, the first failure is the reason (all {@link Reason#ENV_PLAINTEXT_INVALID}; no
+ * message holds a value, and a name is shown only once it passed the name rule):
+ *
  * <ol>
- *   <li>valid UTF-8 JSON, one object, nothing after it, no duplicate keys in any object;</li>
- *   <li>the object has exactly the field {@code env}, an array of at most {@link #MAX_ITEMS} objects;</li>
- *   <li>each item has exactly {@code key} and {@code value}, both strings;</li>
- *   <li>each name follows {@link EnvVar#validName}; each value is at most {@link EnvVar#MAX_VALUE_BYTES} bytes;</li>
- *   <li>no name twice (dstack keeps the last one silently; we refuse);</li>
- *   <li>all names and values together at most {@link #MAX_TOTAL_BYTES} bytes.</li>
+ *   <li>valid UTF-8 JSON, one object, nothing after it, no duplicate keys in any object;
+ *   <li>the object has exactly the field {@code env}, an array of at most {@link #MAX_ITEMS}
+ *       objects;
+ *   <li>each item has exactly {@code key} and {@code value}, both strings;
+ *   <li>each name follows {@link EnvVar#validName}; each value is at most {@link
+ *       EnvVar#MAX_VALUE_BYTES} bytes;
+ *   <li>no name twice (dstack keeps the last one silently; we refuse);
+ *   <li>all names and values together at most {@link #MAX_TOTAL_BYTES} bytes.
  * </ol>
- * Unknown fields are refused (dstack ignores them): nothing the SDK writes is lost, and nothing unexpected is accepted.
+ *
+ * Unknown fields are refused (dstack ignores them): nothing the SDK writes is lost, and nothing
+ * unexpected is accepted.
  */
 public final class EnvJson {
   public static final int MAX_ITEMS = 1024;
   public static final int MAX_TOTAL_BYTES = 1024 * 1024;
-  private static final JsonFactory JSON = JsonFactory.builder()
-      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-      .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8)
-          .maxStringLength(EnvVar.MAX_VALUE_BYTES * 6 + 16).build())
-      .build();
+  private static final JsonFactory JSON =
+      JsonFactory.builder()
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .streamReadConstraints(
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(8)
+                  .maxStringLength(EnvVar.MAX_VALUE_BYTES * 6 + 16)
+                  .build())
+          .build();
 
   private EnvJson() {}
 
@@ -65,7 +74,8 @@ public final class EnvJson {
   /** Parses and checks a decrypted plaintext (list above). */
   public static List<EnvVar> decode(byte[] plaintext) throws EnvSecretException {
     if (plaintext.length > MAX_TOTAL_BYTES * 2) {
-      throw invalid("plaintext is " + plaintext.length + " bytes (at most " + MAX_TOTAL_BYTES * 2 + ")");
+      throw invalid(
+          "plaintext is " + plaintext.length + " bytes (at most " + MAX_TOTAL_BYTES * 2 + ")");
     }
     try {
       StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(plaintext));
@@ -121,7 +131,11 @@ public final class EnvJson {
         switch (field) {
           case "key" -> name = p.getText();
           case "value" -> value = p.getText();
-          default -> throw invalid("variable #" + index + ": unknown field (only \"key\" and \"value\" are allowed)");
+          default ->
+              throw invalid(
+                  "variable #"
+                      + index
+                      + ": unknown field (only \"key\" and \"value\" are allowed)");
         }
       }
       expect(t, JsonToken.END_OBJECT, "variable #" + index + " is malformed");
@@ -129,12 +143,23 @@ public final class EnvJson {
         throw invalid("variable #" + index + ": \"key\" and \"value\" are both required");
       }
       if (!EnvVar.validName(name)) {
-        throw invalid("variable #" + index + ": invalid name (must match [A-Za-z_][A-Za-z0-9_]*, at most "
-            + EnvVar.MAX_NAME_BYTES + " bytes)");
+        throw invalid(
+            "variable #"
+                + index
+                + ": invalid name (must match [A-Za-z_][A-Za-z0-9_]*, at most "
+                + EnvVar.MAX_NAME_BYTES
+                + " bytes)");
       }
       int valueBytes = value.getBytes(StandardCharsets.UTF_8).length;
       if (valueBytes > EnvVar.MAX_VALUE_BYTES) {
-        throw invalid("variable " + name + ": value is " + valueBytes + " bytes (at most " + EnvVar.MAX_VALUE_BYTES + ")");
+        throw invalid(
+            "variable "
+                + name
+                + ": value is "
+                + valueBytes
+                + " bytes (at most "
+                + EnvVar.MAX_VALUE_BYTES
+                + ")");
       }
       if (!seen.add(name)) {
         throw invalid("variable " + name + " appears twice");

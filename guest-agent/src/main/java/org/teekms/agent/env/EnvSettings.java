@@ -11,16 +11,24 @@ import java.util.Optional;
 import org.teekms.agent.env.EnvSecretException.Reason;
 
 /**
- * Where the encrypted environment comes from and where the decrypted one goes (agent keys {@code env.*}).
+ * Where the encrypted environment comes from and where the decrypted one goes (agent keys {@code
+ * env.*}).
  *
- * @param encryptedFile the host-provided blob (dstack: {@code /dstack/.host-shared/.encrypted-env}); empty = none
- * @param required an absent or empty file fails the boot ({@code ENV_UNAVAILABLE}) instead of meaning "no variables"
- * @param outputDir where {@link EnvFiles} writes; empty = the variables stay in the agent's memory only
+ * @param encryptedFile the host-provided blob (dstack: {@code
+ *     /dstack/.host-shared/.encrypted-env}); empty = none
+ * @param required an absent or empty file fails the boot ({@code ENV_UNAVAILABLE}) instead of
+ *     meaning "no variables"
+ * @param outputDir where {@link EnvFiles} writes; empty = the variables stay in the agent's memory
+ *     only
  * @param requireTmpfs the output directory must be on tmpfs
  */
-public record EnvSettings(Optional<Path> encryptedFile, boolean required, Optional<Path> outputDir,
+public record EnvSettings(
+    Optional<Path> encryptedFile,
+    boolean required,
+    Optional<Path> outputDir,
     boolean requireTmpfs) {
-  public static final EnvSettings NONE = new EnvSettings(Optional.empty(), false, Optional.empty(), true);
+  public static final EnvSettings NONE =
+      new EnvSettings(Optional.empty(), false, Optional.empty(), true);
 
   public EnvSettings {
     Objects.requireNonNull(encryptedFile, "encryptedFile");
@@ -30,7 +38,10 @@ public record EnvSettings(Optional<Path> encryptedFile, boolean required, Option
     }
   }
 
-  /** The blob's bytes; empty when there is none (and none is required). Reads at most {@link EnvBlob#MAX_BYTES} + 1. */
+  /**
+   * The blob's bytes; empty when there is none (and none is required). Reads at most {@link
+   * EnvBlob#MAX_BYTES} + 1.
+   */
   public Optional<byte[]> readBlob() throws EnvSecretException {
     if (encryptedFile.isEmpty()) {
       return Optional.empty();
@@ -42,13 +53,15 @@ public record EnvSettings(Optional<Path> encryptedFile, boolean required, Option
     } catch (NoSuchFileException e) {
       blob = new byte[0];
     } catch (IOException e) {
-      throw new EnvSecretException(Reason.ENV_UNAVAILABLE, "cannot read the encrypted environment " + p + ": "
-          + e.getClass().getSimpleName());
+      throw new EnvSecretException(
+          Reason.ENV_UNAVAILABLE,
+          "cannot read the encrypted environment " + p + ": " + e.getClass().getSimpleName());
     }
     if (blob.length == 0) {
       if (required) {
-        throw new EnvSecretException(Reason.ENV_UNAVAILABLE, "the encrypted environment " + p
-            + " is absent or empty and env.required=true");
+        throw new EnvSecretException(
+            Reason.ENV_UNAVAILABLE,
+            "the encrypted environment " + p + " is absent or empty and env.required=true");
       }
       return Optional.empty();
     }

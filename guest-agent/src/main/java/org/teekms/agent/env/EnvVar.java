@@ -4,8 +4,8 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * One environment variable: a name (dstack's rule {@code [A-Za-z_][A-Za-z0-9_]*}, at most 255 bytes) and a secret
- * value (at most 128 KiB of UTF-8). {@link #toString()} never shows the value.
+ * One environment variable: a name (dstack's rule {@code [A-Za-z_][A-Za-z0-9_]*}, at most 255
+ * bytes) and a secret value (at most 128 KiB of UTF-8). {@link #toString()} never shows the value.
  */
 public record EnvVar(String name, String value) {
   public static final int MAX_NAME_BYTES = 255;

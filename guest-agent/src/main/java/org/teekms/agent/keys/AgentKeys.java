@@ -18,18 +18,28 @@ import org.teekms.keys.SecretBytes;
 import org.teekms.keys.SignatureChain;
 
 /**
- * The keys the KMS released to this CVM, held in memory only (never written anywhere) and destroyed on
- * {@link #close()}. Built and checked by {@code AppKeysVerifier}. App-tier keys are derived locally from the app root
- * secret of the current version with the rules of docs/key-derivation.md.
+ * The keys the KMS released to this CVM, held in memory only (never written anywhere) and destroyed
+ * on {@link #close()}. Built and checked by {@code AppKeysVerifier}. App-tier keys are derived
+ * locally from the app root secret of the current version with the rules of docs/key-derivation.md.
  */
 public final class AgentKeys implements AutoCloseable {
-  /** Path of the response-signing key (purpose {@code signing}, secp256k1): stable until the key version rotates. */
+  /**
+   * Path of the response-signing key (purpose {@code signing}, secp256k1): stable until the key
+   * version rotates.
+   */
   public static final String RESPONSE_SIGNING_PATH = "teekms/response-signing";
 
   /** The keys of one key version. */
-  public record VersionKeys(int version, int generation, AppKeyDeriver deriver, AppRootCertificate appRootCertificate,
-      SecretBytes diskKey, SecretBytes envEncryptionKey, PurposeKeyCertificate envEncryptionCertificate,
-      SecretBytes appCaKey, PurposeKeyCertificate appCaCertificate) {
+  public record VersionKeys(
+      int version,
+      int generation,
+      AppKeyDeriver deriver,
+      AppRootCertificate appRootCertificate,
+      SecretBytes diskKey,
+      SecretBytes envEncryptionKey,
+      PurposeKeyCertificate envEncryptionCertificate,
+      SecretBytes appCaKey,
+      PurposeKeyCertificate appCaCertificate) {
 
     void destroy() {
       deriver.appRoot().destroy();
@@ -54,9 +64,17 @@ public final class AgentKeys implements AutoCloseable {
   private final String grantId;
   private final NavigableMap<Integer, VersionKeys> versions;
 
-  /** @param kmsRoots the KMS root address that certified the released versions, per root generation */
-  public AgentKeys(AppId appId, InstanceId instanceId, Map<Integer, EthereumAddress> kmsRoots, int currentVersion,
-      int minVersion, String grantId, Map<Integer, VersionKeys> versions) {
+  /**
+   * @param kmsRoots the KMS root address that certified the released versions, per root generation
+   */
+  public AgentKeys(
+      AppId appId,
+      InstanceId instanceId,
+      Map<Integer, EthereumAddress> kmsRoots,
+      int currentVersion,
+      int minVersion,
+      String grantId,
+      Map<Integer, VersionKeys> versions) {
     this.appId = Objects.requireNonNull(appId);
     this.instanceId = Objects.requireNonNull(instanceId);
     this.kmsRoots = Collections.unmodifiableNavigableMap(new TreeMap<>(kmsRoots));
@@ -65,7 +83,8 @@ public final class AgentKeys implements AutoCloseable {
     this.grantId = grantId;
     this.versions = Collections.unmodifiableNavigableMap(new TreeMap<>(versions));
     if (!this.versions.containsKey(currentVersion)) {
-      throw new IllegalArgumentException("the KMS did not release the current key version " + currentVersion);
+      throw new IllegalArgumentException(
+          "the KMS did not release the current key version " + currentVersion);
     }
     for (VersionKeys v : this.versions.values()) {
       if (!this.kmsRoots.containsKey(v.generation())) {
@@ -83,8 +102,8 @@ public final class AgentKeys implements AutoCloseable {
   }
 
   /**
-   * The KMS root address that certified the current version's app root (what clients verify the signature chains of
-   * the current keys against).
+   * The KMS root address that certified the current version's app root (what clients verify the
+   * signature chains of the current keys against).
    */
   public EthereumAddress kmsRootAddress() {
     return kmsRoots.get(current().generation());
@@ -126,13 +145,14 @@ public final class AgentKeys implements AutoCloseable {
   }
 
   /**
-   * The LUKS2 passphrase of the current version's disk key: its 64 lowercase hex characters (docs/key-derivation.md
-   * §5). The caller destroys the returned secret.
+   * The LUKS2 passphrase of the current version's disk key: its 64 lowercase hex characters
+   * (docs/key-derivation.md §5). The caller destroys the returned secret.
    */
   public SecretBytes diskPassphrase() {
     SecretBytes disk = current().diskKey();
     if (disk == null) {
-      throw new IllegalStateException("the KMS released no disk key (the app runs without an instance id)");
+      throw new IllegalStateException(
+          "the KMS released no disk key (the app runs without an instance id)");
     }
     InsecureSecretAccess access = InsecureSecretAccess.get();
     byte[] raw = disk.toByteArray(access);
@@ -155,7 +175,14 @@ public final class AgentKeys implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "AgentKeys[app=" + appId + ", instance=" + instanceId + ", current=" + currentVersion + ", versions="
-        + versions.keySet() + ", secrets=<redacted>]";
+    return "AgentKeys[app="
+        + appId
+        + ", instance="
+        + instanceId
+        + ", current="
+        + currentVersion
+        + ", versions="
+        + versions.keySet()
+        + ", secrets=<redacted>]";
   }
 }

@@ -6,24 +6,26 @@ import org.teekms.agent.HexField;
 import org.teekms.agent.RunningAgent;
 import org.teekms.agent.api.ApiException;
 import org.teekms.agent.api.GuestApi;
-import org.teekms.verifier.NvidiaPayload;
-import org.teekms.verifier.ReportAttestations;
-import org.teekms.verifier.SignedText;
 import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.verifier.NvidiaPayload;
+import org.teekms.verifier.ReportAttestations;
+import org.teekms.verifier.SignedText;
 
 /**
- * {@code /v1/attestation/report}: a fresh TDX quote whose REPORTDATA is the signing address right-padded with zeros
- * to 32 bytes, followed by the 32-byte nonce; GPU evidence made with the same nonce; the event log the quote replays
- * against; and the agent's Info. In the layout of NEAR AI's and Redpill's vLLM proxy (docs/verifiable-inference.md
- * §3): the report also carries {@code all_attestations} and {@code model_attestations}, each a one-entry array equal
- * to the report itself, so verifiers that pick "the entry naming my signer" find ours.
+ * {@code /v1/attestation/report}: a fresh TDX quote whose REPORTDATA is the signing address
+ * right-padded with zeros to 32 bytes, followed by the 32-byte nonce; GPU evidence made with the
+ * same nonce; the event log the quote replays against; and the agent's Info. In the layout of NEAR
+ * AI's and Redpill's vLLM proxy (docs/verifiable-inference.md §3): the report also carries {@code
+ * all_attestations} and {@code model_attestations}, each a one-entry array equal to the report
+ * itself, so verifiers that pick "the entry naming my signer" find ours.
  *
- * <p>The signer attested is chosen by {@code signing_algo} ({@code ecdsa} by default, or {@code ed25519}; anything
- * else is 400) and {@code signing_address} (the current key version's by default; the address of an older key
- * version still released to this CVM is attested too; an address this proxy does not hold is 404).
+ * <p>The signer attested is chosen by {@code signing_algo} ({@code ecdsa} by default, or {@code
+ * ed25519}; anything else is 400) and {@code signing_address} (the current key version's by
+ * default; the address of an older key version still released to this CVM is attested too; an
+ * address this proxy does not hold is 404).
  */
 public final class AttestationReporter {
   private final RunningAgent agent;
@@ -42,11 +44,13 @@ public final class AttestationReporter {
     return org.teekms.verifier.SignedResponseVerifier.reportData(address20, nonce32);
   }
 
-  /** @param nonceHex 64 hex characters, or null for a fresh random nonce */
   /**
-   * The evidence must come from the GPUs this CVM measured at boot (RTMR3 {@code gpu-devices}): a swapped or
-   * hot-plugged GPU's report would otherwise be signed off under this CVM's quote. Verifiers check the same
-   * (SignedResponseVerifier), this refuses early with the reason.
+   * @param nonceHex 64 hex characters, or null for a fresh random nonce
+   */
+  /**
+   * The evidence must come from the GPUs this CVM measured at boot (RTMR3 {@code gpu-devices}): a
+   * swapped or hot-plugged GPU's report would otherwise be signed off under this CVM's quote.
+   * Verifiers check the same (SignedResponseVerifier), this refuses early with the reason.
    */
   private void requireBootDevices(GpuEvidence evidence) throws ApiException {
     byte[] atBoot = null;
@@ -56,7 +60,8 @@ public final class AttestationReporter {
       }
     }
     if (atBoot == null) {
-      throw new ApiException(500, "GPU evidence refused: this CVM measured no gpu-devices event at boot");
+      throw new ApiException(
+          500, "GPU evidence refused: this CVM measured no gpu-devices event at boot");
     }
     byte[] now;
     try {
@@ -65,9 +70,14 @@ public final class AttestationReporter {
       throw new ApiException(500, "GPU evidence refused: " + e.getMessage());
     }
     if (!java.security.MessageDigest.isEqual(atBoot, now)) {
-      throw new ApiException(500, "GPU evidence refused: the GPUs present now are not the devices measured at boot "
-          + "(gpu-devices " + java.util.HexFormat.of().formatHex(atBoot).substring(0, 16) + "…, now "
-          + java.util.HexFormat.of().formatHex(now).substring(0, 16) + "…)");
+      throw new ApiException(
+          500,
+          "GPU evidence refused: the GPUs present now are not the devices measured at boot "
+              + "(gpu-devices "
+              + java.util.HexFormat.of().formatHex(atBoot).substring(0, 16)
+              + "…, now "
+              + java.util.HexFormat.of().formatHex(now).substring(0, 16)
+              + "…)");
     }
   }
 
@@ -77,19 +87,29 @@ public final class AttestationReporter {
 
   /**
    * @param signingAddress the signer to attest (null: the current version's)
-   * @param signingAlgo    {@code ecdsa} or {@code ed25519} (null: ecdsa)
+   * @param signingAlgo {@code ecdsa} or {@code ed25519} (null: ecdsa)
    */
-  public ObjectNode report(String nonceHex, String signingAddress, String signingAlgo) throws ApiException {
+  public ObjectNode report(String nonceHex, String signingAddress, String signingAlgo)
+      throws ApiException {
     if (signingAlgo != null && !signer.signsWith(signingAlgo)) {
-      throw new ApiException(400, "unsupported signing_algo; this proxy signs with "
-          + (signer.signsWith(SignedText.ED25519) ? "ecdsa or ed25519" : "ecdsa"));
+      throw new ApiException(
+          400,
+          "unsupported signing_algo; this proxy signs with "
+              + (signer.signsWith(SignedText.ED25519) ? "ecdsa or ed25519" : "ecdsa"));
     }
     if (signingAddress != null && (signingAddress.isEmpty() || signingAddress.length() > 130)) {
       throw new ApiException(404, "not a signing address of this proxy");
     }
-    ResponseSigner.Attestable who = signer.find(signingAlgo, signingAddress).orElseThrow(() ->
-        new ApiException(404, "signing_address is not a " + (signingAlgo == null ? SignedText.SIGNING_ALGO
-            : signingAlgo) + " signer of this proxy (current or older key version in service)"));
+    ResponseSigner.Attestable who =
+        signer
+            .find(signingAlgo, signingAddress)
+            .orElseThrow(
+                () ->
+                    new ApiException(
+                        404,
+                        "signing_address is not a "
+                            + (signingAlgo == null ? SignedText.SIGNING_ALGO : signingAlgo)
+                            + " signer of this proxy (current or older key version in service)"));
     byte[] nonce;
     if (nonceHex == null || nonceHex.isEmpty()) {
       nonce = new byte[32];
@@ -126,8 +146,10 @@ public final class AttestationReporter {
       out.putNull("nvidia_payload");
     }
     out.put("event_log", q.eventLogJson());
-    // public_sysinfo (app-compose, measured): whether anyone who can reach the proxy may read the app's Info (the
-    // app-compose text, measurements, KMS facts). The quote and event log are always there: they are the proof.
+    // public_sysinfo (app-compose, measured): whether anyone who can reach the proxy may read the
+    // app's Info (the
+    // app-compose text, measurements, KMS facts). The quote and event log are always there: they
+    // are the proof.
     if (agent.identity().compose().publicSysinfo()) {
       out.set("info", api.info());
     } else {

@@ -13,9 +13,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Signatures by chat id, bounded in size (oldest evicted first) and in time (entries expire after {@code ttl}).
- * A streamed response registers its chat id as pending as soon as the id is seen, so a client that asks for the
- * signature right after the last event waits for it instead of getting a 404.
+ * Signatures by chat id, bounded in size (oldest evicted first) and in time (entries expire after
+ * {@code ttl}). A streamed response registers its chat id as pending as soon as the id is seen, so
+ * a client that asks for the signature right after the last event waits for it instead of getting a
+ * 404.
  */
 public final class SignatureStore {
   private record Entry(CompletableFuture<SignedResponse> signature, Instant expires) {}
@@ -37,7 +38,8 @@ public final class SignatureStore {
   /** Marks {@code chatId} as being signed (idempotent). */
   public synchronized void pending(String chatId) {
     expire();
-    entries.computeIfAbsent(chatId, k -> new Entry(new CompletableFuture<>(), clock.instant().plus(ttl)));
+    entries.computeIfAbsent(
+        chatId, k -> new Entry(new CompletableFuture<>(), clock.instant().plus(ttl)));
     evict();
   }
 

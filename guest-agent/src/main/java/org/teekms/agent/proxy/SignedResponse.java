@@ -5,14 +5,21 @@ import java.util.Optional;
 import org.teekms.verifier.SignedText;
 
 /**
- * What {@code /v1/signature/{chat_id}} serves: the signed text, its ECDSA signature, the signer and the algorithm
- * name; and, when the proxy also signs with Ed25519, that signature of the same text
+ * What {@code /v1/signature/{chat_id}} serves: the signed text, its ECDSA signature, the signer and
+ * the algorithm name; and, when the proxy also signs with Ed25519, that signature of the same text
  * ({@code ?signing_algo=ed25519}).
  */
-public record SignedResponse(String text, String signature, String signingAddress, String signingAlgo,
+public record SignedResponse(
+    String text,
+    String signature,
+    String signingAddress,
+    String signingAlgo,
     Optional<Ed25519> ed25519) {
 
-  /** The Ed25519 signature (128 hex digits) of the same text and its signer (the public key, 64 hex digits). */
+  /**
+   * The Ed25519 signature (128 hex digits) of the same text and its signer (the public key, 64 hex
+   * digits).
+   */
   public record Ed25519(String signature, String signingAddress) {}
 
   public SignedResponse {
@@ -29,8 +36,9 @@ public record SignedResponse(String text, String signature, String signingAddres
       return Optional.of(new SignedResponse(text, signature, signingAddress, signingAlgo));
     }
     if (SignedText.ED25519.equals(algo) && ed25519.isPresent()) {
-      return Optional.of(new SignedResponse(text, ed25519.get().signature(), ed25519.get().signingAddress(),
-          SignedText.ED25519));
+      return Optional.of(
+          new SignedResponse(
+              text, ed25519.get().signature(), ed25519.get().signingAddress(), SignedText.ED25519));
     }
     return Optional.empty();
   }

@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
- * Finds the chat id in a server-sent event stream: the {@code id} of the first {@code data:} JSON event. Looks at no
- * more than the first {@value #MAX_SCAN} bytes.
+ * Finds the chat id in a server-sent event stream: the {@code id} of the first {@code data:} JSON
+ * event. Looks at no more than the first {@value #MAX_SCAN} bytes.
  */
 final class SseChatId {
   static final int MAX_SCAN = 64 * 1024;

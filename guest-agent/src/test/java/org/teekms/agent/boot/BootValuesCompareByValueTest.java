@@ -31,14 +31,18 @@ class BootValuesCompareByValueTest {
 
   @Test
   void composeFilesWithTheSameBytesAreEqual() {
-    assertEqualByValue(compose(COMPOSE), compose(COMPOSE), compose("{\"name\":\"other\",\"key_provider\":\"kms\"}"));
+    assertEqualByValue(
+        compose(COMPOSE),
+        compose(COMPOSE),
+        compose("{\"name\":\"other\",\"key_provider\":\"kms\"}"));
   }
 
   @Test
   void cvmIdentitiesWithTheSameBytesAreEqual() {
     AppId app = AppId.of(filled(20, 1));
     InstanceId instance = InstanceId.of(filled(20, 2));
-    assertEqualByValue(new CvmIdentity(app, instance, filled(32, 3), compose(COMPOSE)),
+    assertEqualByValue(
+        new CvmIdentity(app, instance, filled(32, 3), compose(COMPOSE)),
         new CvmIdentity(app, instance, filled(32, 3), compose(COMPOSE)),
         new CvmIdentity(app, instance, filled(32, 4), compose(COMPOSE)));
   }
@@ -46,8 +50,11 @@ class BootValuesCompareByValueTest {
   @Test
   void publishedIdentityEntriesWithTheSameBytesAreEqual() {
     assertEqualByValue(
-        new PublishedKmsIdentity.Entry(1, filled(33, 1), filled(32, 2), RootAnchor.State.CURRENT, 7, "0xab"),
-        new PublishedKmsIdentity.Entry(1, filled(33, 1), filled(32, 2), RootAnchor.State.CURRENT, 7, "0xab"),
-        new PublishedKmsIdentity.Entry(1, filled(33, 1), filled(32, 9), RootAnchor.State.CURRENT, 7, "0xab"));
+        new PublishedKmsIdentity.Entry(
+            1, filled(33, 1), filled(32, 2), RootAnchor.State.CURRENT, 7, "0xab"),
+        new PublishedKmsIdentity.Entry(
+            1, filled(33, 1), filled(32, 2), RootAnchor.State.CURRENT, 7, "0xab"),
+        new PublishedKmsIdentity.Entry(
+            1, filled(33, 1), filled(32, 9), RootAnchor.State.CURRENT, 7, "0xab"));
   }
 }

@@ -19,22 +19,33 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 
 /**
- * The agent trusts a KMS's OS only through hardware measurements: a registered KMS measurement is mrAggregated, which
- * hashes MRTD and RTMR0-2, so a TD that boots its own kernel and claims the real KMS's app id, compose hash and OS
- * image in RTMR3 is not that KMS.
+ * The agent trusts a KMS's OS only through hardware measurements: a registered KMS measurement is
+ * mrAggregated, which hashes MRTD and RTMR0-2, so a TD that boots its own kernel and claims the
+ * real KMS's app id, compose hash and OS image in RTMR3 is not that KMS.
  */
 class KmsAuthorizerOsImageTest {
-  private static final SimulatedTdx TDX = SimulatedTdx.enable("KmsAuthorizerOsImageTest", Clock.systemUTC());
+  private static final SimulatedTdx TDX =
+      SimulatedTdx.enable("KmsAuthorizerOsImageTest", Clock.systemUTC());
 
   static RaTlsIdentity kms(byte[] mrTd, String image) throws Exception {
     byte[] os = new byte[32];
     Arrays.fill(os, (byte) 0x05);
-    SimulatedCvm cvm = TDX.newCvm(mrTd, false)
-        .boot(SimulatedCvm.App.ofCompose("tee-kms kms-server\n", new byte[20]).withOsImageHash(os), image);
-    var cert = new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1))
-        .create("kms").certificate();
-    return RaTlsVerifier.builder(new DcapQuoteVerifier(TDX.rootCertificate()), TDX.collateralSource())
-        .quotePolicy(QuotePolicy.builder().build()).build().verify(cert);
+    SimulatedCvm cvm =
+        TDX.newCvm(mrTd, false)
+            .boot(
+                SimulatedCvm.App.ofCompose("tee-kms kms-server\n", new byte[20])
+                    .withOsImageHash(os),
+                image);
+    var cert =
+        new RaTlsCertificateFactory(
+                cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1))
+            .create("kms")
+            .certificate();
+    return RaTlsVerifier.builder(
+            new DcapQuoteVerifier(TDX.rootCertificate()), TDX.collateralSource())
+        .quotePolicy(QuotePolicy.builder().build())
+        .build()
+        .verify(cert);
   }
 
   @Test
@@ -47,11 +58,14 @@ class KmsAuthorizerOsImageTest {
     assertEquals(real.composeHash(), impostor.composeHash(), "same claimed KMS code");
     assertNotEquals(real.mrSystem(), impostor.mrSystem());
 
-    KmsAuthorizer authorizer = new KmsAuthorizer(KmsAuthorizer.KmsRegistry.allowing(Set.of(real.mrAggregated())),
-        Optional.empty());
+    KmsAuthorizer authorizer =
+        new KmsAuthorizer(
+            KmsAuthorizer.KmsRegistry.allowing(Set.of(real.mrAggregated())), Optional.empty());
     assertEquals(Optional.empty(), authorizer.refuse(real));
     Optional<String> refused = authorizer.refuse(impostor);
-    assertTrue(refused.isPresent() && refused.get().contains(impostor.mrAggregated().hex()), refused.toString());
+    assertTrue(
+        refused.isPresent() && refused.get().contains(impostor.mrAggregated().hex()),
+        refused.toString());
   }
 
   @Test

@@ -9,17 +9,26 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Coverage-guided fuzz targets (Jazzer) for encrypted environment secrets: the sealed blob (X25519 + AES-GCM), its
- * JSON plaintext and .env files. Corpus: {@code src/test/resources/org/teekms/agent/env/EnvFuzzTestInputs/<target>/}.
- * Only {@link EnvSecretException} may escape, and a mutated blob opens only to the original plaintext.
+ * Coverage-guided fuzz targets (Jazzer) for encrypted environment secrets: the sealed blob (X25519
+ * + AES-GCM), its JSON plaintext and .env files. Corpus: {@code
+ * src/test/resources/org/teekms/agent/env/EnvFuzzTestInputs/<target>/}. Only {@link
+ * EnvSecretException} may escape, and a mutated blob opens only to the original plaintext.
  */
 class EnvFuzzTest {
-  /** A fixed recipient key and a deterministic seal, so the committed seed blob opens in every run. */
+  /**
+   * A fixed recipient key and a deterministic seal, so the committed seed blob opens in every run.
+   */
   static final byte[] PRIVATE = HexFormat.of().parseHex("a8".repeat(32));
-  static final byte[] PLAINTEXT = EnvJson.encode(List.of(new EnvVar("OPENAI_API_KEY", "sk-fuzz-seed"),
-      new EnvVar("MODEL", "llama")));
-  static final byte[] BLOB = EnvBlob.encrypt(PLAINTEXT, EnvBlob.publicKey(PRIVATE),
-      HexFormat.of().parseHex("5e".repeat(32)), HexFormat.of().parseHex("01".repeat(12)));
+
+  static final byte[] PLAINTEXT =
+      EnvJson.encode(
+          List.of(new EnvVar("OPENAI_API_KEY", "sk-fuzz-seed"), new EnvVar("MODEL", "llama")));
+  static final byte[] BLOB =
+      EnvBlob.encrypt(
+          PLAINTEXT,
+          EnvBlob.publicKey(PRIVATE),
+          HexFormat.of().parseHex("5e".repeat(32)),
+          HexFormat.of().parseHex("01".repeat(12)));
 
   @FuzzTest
   void envBlob(byte[] data) {

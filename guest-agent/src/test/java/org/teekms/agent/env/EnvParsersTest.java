@@ -14,9 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.teekms.agent.env.EnvSecretException.Reason;
 
 /**
- * The three parsers an attacker (the host, or a careless owner) feeds: the blob, its JSON plaintext and .env files.
- * Truncated, oversized, mutated and seeded-random inputs end in an {@link EnvSecretException} with a stable reason (or
- * parse), never an unchecked exception, and no message contains a value (the marker).
+ * The three parsers an attacker (the host, or a careless owner) feeds: the blob, its JSON plaintext
+ * and .env files. Truncated, oversized, mutated and seeded-random inputs end in an {@link
+ * EnvSecretException} with a stable reason (or parse), never an unchecked exception, and no message
+ * contains a value (the marker).
  */
 class EnvParsersTest {
   private static final String MARKER = "SECRET-MARKER-7f3a9c";
@@ -27,7 +28,8 @@ class EnvParsersTest {
   }
 
   private static byte[] blobOf(String json) {
-    return EnvBlob.encrypt(json.getBytes(StandardCharsets.UTF_8), EnvBlob.publicKey(KEY), new SecureRandom());
+    return EnvBlob.encrypt(
+        json.getBytes(StandardCharsets.UTF_8), EnvBlob.publicKey(KEY), new SecureRandom());
   }
 
   @Test
@@ -39,10 +41,13 @@ class EnvParsersTest {
       m[i] ^= (byte) (1 << (i % 8));
       assertDoesNotOpen(m);
     }
-    // The bit X25519 ignores (top bit of the ephemeral key) is refused as non-canonical, not silently accepted.
+    // The bit X25519 ignores (top bit of the ephemeral key) is refused as non-canonical, not
+    // silently accepted.
     byte[] top = blob.clone();
     top[31] ^= (byte) 0x80;
-    assertEquals(Reason.ENV_BLOB_MALFORMED, assertThrows(EnvSecretException.class, () -> EnvBlob.open(top, KEY)).reason());
+    assertEquals(
+        Reason.ENV_BLOB_MALFORMED,
+        assertThrows(EnvSecretException.class, () -> EnvBlob.open(top, KEY)).reason());
     for (int bit = 0; bit < 8 * blob.length; bit++) {
       byte[] m = blob.clone();
       m[bit / 8] ^= (byte) (1 << (bit % 8));
@@ -62,8 +67,9 @@ class EnvParsersTest {
       byte[] t = java.util.Arrays.copyOf(blob, n);
       assertDoesNotOpen(t);
     }
-    EnvSecretException big = assertThrows(EnvSecretException.class,
-        () -> EnvBlob.open(new byte[EnvBlob.MAX_BYTES + 1], KEY));
+    EnvSecretException big =
+        assertThrows(
+            EnvSecretException.class, () -> EnvBlob.open(new byte[EnvBlob.MAX_BYTES + 1], KEY));
     assertEquals(Reason.ENV_BLOB_MALFORMED, big.reason());
   }
 
@@ -95,20 +101,32 @@ class EnvParsersTest {
   @Test
   void plaintextChecksRefuseWithoutEchoingValues() {
     String v = "\"" + MARKER + "\"";
-    List<String> bad = List.of("", "[]", "{}", "{\"env\":{}}", "{\"env\":[1]}", "{\"env\":[{\"key\":\"A\"}]}",
-        "{\"env\":[{\"key\":\"A\",\"value\":" + v + ",\"extra\":" + v + "}]}",
-        "{\"env\":[{\"key\":\"A\",\"value\":" + v + "}],\"other\":" + v + "}",
-        "{\"env\":[{\"key\":\"A\",\"value\":" + v + ",\"value\":" + v + "}]}",
-        "{\"env\":[{\"key\":\"A\",\"value\":" + v + "},{\"key\":\"A\",\"value\":" + v + "}]}",
-        "{\"env\":[{\"key\":\"1A\",\"value\":" + v + "}]}",
-        "{\"env\":[{\"key\":" + v + ",\"value\":\"x\"}]}",
-        "{\"env\":[{\"key\":\"A\",\"value\":5}]}",
-        "{\"env\":[{\"key\":\"A\",\"value\":" + v + "}]} trailing" + MARKER,
-        "{\"env\":[{\"key\":\"A\",\"value\":\"" + MARKER + "}]}",
-        "{\"env\":[{\"key\":\"A\",\"value\":\"" + "x".repeat(EnvVar.MAX_VALUE_BYTES + 1) + "\"}]}");
+    List<String> bad =
+        List.of(
+            "",
+            "[]",
+            "{}",
+            "{\"env\":{}}",
+            "{\"env\":[1]}",
+            "{\"env\":[{\"key\":\"A\"}]}",
+            "{\"env\":[{\"key\":\"A\",\"value\":" + v + ",\"extra\":" + v + "}]}",
+            "{\"env\":[{\"key\":\"A\",\"value\":" + v + "}],\"other\":" + v + "}",
+            "{\"env\":[{\"key\":\"A\",\"value\":" + v + ",\"value\":" + v + "}]}",
+            "{\"env\":[{\"key\":\"A\",\"value\":" + v + "},{\"key\":\"A\",\"value\":" + v + "}]}",
+            "{\"env\":[{\"key\":\"1A\",\"value\":" + v + "}]}",
+            "{\"env\":[{\"key\":" + v + ",\"value\":\"x\"}]}",
+            "{\"env\":[{\"key\":\"A\",\"value\":5}]}",
+            "{\"env\":[{\"key\":\"A\",\"value\":" + v + "}]} trailing" + MARKER,
+            "{\"env\":[{\"key\":\"A\",\"value\":\"" + MARKER + "}]}",
+            "{\"env\":[{\"key\":\"A\",\"value\":\""
+                + "x".repeat(EnvVar.MAX_VALUE_BYTES + 1)
+                + "\"}]}");
     for (String s : bad) {
-      EnvSecretException e = assertThrows(EnvSecretException.class,
-          () -> EnvJson.decode(s.getBytes(StandardCharsets.UTF_8)), s.length() > 80 ? s.substring(0, 80) : s);
+      EnvSecretException e =
+          assertThrows(
+              EnvSecretException.class,
+              () -> EnvJson.decode(s.getBytes(StandardCharsets.UTF_8)),
+              s.length() > 80 ? s.substring(0, 80) : s);
       assertEquals(Reason.ENV_PLAINTEXT_INVALID, e.reason());
       assertFalse(e.getMessage().contains(MARKER), e.getMessage());
     }
@@ -116,8 +134,11 @@ class EnvParsersTest {
     for (int i = 0; i <= EnvJson.MAX_ITEMS; i++) {
       many.append(i == 0 ? "" : ",").append("{\"key\":\"K").append(i).append("\",\"value\":\"v\"}");
     }
-    assertThrows(EnvSecretException.class, () -> EnvJson.decode((many + "]}").getBytes(StandardCharsets.UTF_8)));
-    assertThrows(EnvSecretException.class, () -> EnvJson.decode(new byte[] {(byte) 0xff, '{', '}'}));
+    assertThrows(
+        EnvSecretException.class,
+        () -> EnvJson.decode((many + "]}").getBytes(StandardCharsets.UTF_8)));
+    assertThrows(
+        EnvSecretException.class, () -> EnvJson.decode(new byte[] {(byte) 0xff, '{', '}'}));
   }
 
   @Test
@@ -145,20 +166,40 @@ class EnvParsersTest {
 
   @Test
   void dotEnvParsesDstackStyleFiles() throws Exception {
-    String file = "# comment\r\n\nexport A=plain value \nB=\"x\\ny \\\"q\\\" \\$HOME\" # note\nC='lit $X \\n'\nD=\nE==eq\n";
+    String file =
+        "# comment\r\n\nexport A=plain value \nB=\"x\\ny \\\"q\\\" \\$HOME\" # note\nC='lit $X \\n'\nD=\nE==eq\n";
     List<EnvVar> vars = DotEnv.parse(file.getBytes(StandardCharsets.UTF_8));
-    assertEquals(List.of(new EnvVar("A", "plain value"), new EnvVar("B", "x\ny \"q\" $HOME"),
-        new EnvVar("C", "lit $X \\n"), new EnvVar("D", ""), new EnvVar("E", "=eq")), vars);
+    assertEquals(
+        List.of(
+            new EnvVar("A", "plain value"),
+            new EnvVar("B", "x\ny \"q\" $HOME"),
+            new EnvVar("C", "lit $X \\n"),
+            new EnvVar("D", ""),
+            new EnvVar("E", "=eq")),
+        vars);
   }
 
   @Test
   void dotEnvErrorsNameTheLineNeverTheValue() {
-    List<String> bad = List.of("A", MARKER, "1A=" + MARKER, "A B=" + MARKER, "A=\"" + MARKER,
-        "A='" + MARKER, "A=\"" + MARKER + "\" tail", "A=\"\\q" + MARKER + "\"", "A=1\nA=" + MARKER,
-        "A=" + "x".repeat(EnvVar.MAX_VALUE_BYTES + 1), MARKER + "=x");
+    List<String> bad =
+        List.of(
+            "A",
+            MARKER,
+            "1A=" + MARKER,
+            "A B=" + MARKER,
+            "A=\"" + MARKER,
+            "A='" + MARKER,
+            "A=\"" + MARKER + "\" tail",
+            "A=\"\\q" + MARKER + "\"",
+            "A=1\nA=" + MARKER,
+            "A=" + "x".repeat(EnvVar.MAX_VALUE_BYTES + 1),
+            MARKER + "=x");
     for (String s : bad) {
-      EnvSecretException e = assertThrows(EnvSecretException.class,
-          () -> DotEnv.parse(s.getBytes(StandardCharsets.UTF_8)), s.length() > 60 ? s.substring(0, 60) : s);
+      EnvSecretException e =
+          assertThrows(
+              EnvSecretException.class,
+              () -> DotEnv.parse(s.getBytes(StandardCharsets.UTF_8)),
+              s.length() > 60 ? s.substring(0, 60) : s);
       assertEquals(Reason.ENV_FILE_INVALID, e.reason());
       assertFalse(e.getMessage().contains(MARKER), e.getMessage());
     }

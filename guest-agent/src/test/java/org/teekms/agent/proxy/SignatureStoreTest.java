@@ -55,13 +55,15 @@ class SignatureStoreTest {
   void aPendingSignatureIsAwaitedAndAnAbandonedOneIsNot() throws Exception {
     SignatureStore store = new SignatureStore(10, Duration.ofMinutes(5), Clock.systemUTC());
     store.pending("chat");
-    CompletableFuture<Optional<SignedResponse>> waiter = CompletableFuture.supplyAsync(() -> {
-      try {
-        return store.get("chat", Duration.ofSeconds(10));
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    CompletableFuture<Optional<SignedResponse>> waiter =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return store.get("chat", Duration.ofSeconds(10));
+              } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+              }
+            });
     Thread.sleep(50);
     store.put("chat", s("done"));
     assertEquals("done", waiter.get().get().text());
@@ -75,18 +77,21 @@ class SignatureStoreTest {
   @Test
   void sseChatIdFindsTheFirstEventIdAcrossChunkBoundaries() {
     SseChatId sniffer = new SseChatId();
-    byte[] stream = ("data: {\"id\":\"chatcmpl-9\",\"choices\":[]}\r\n\r\ndata: [DONE]\n\n")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] stream =
+        ("data: {\"id\":\"chatcmpl-9\",\"choices\":[]}\r\n\r\ndata: [DONE]\n\n")
+            .getBytes(StandardCharsets.UTF_8);
     Optional<String> found = Optional.empty();
     for (int i = 0; i < stream.length && found.isEmpty(); i += 3) {
       found = sniffer.feed(java.util.Arrays.copyOfRange(stream, i, Math.min(stream.length, i + 3)));
     }
     assertEquals("chatcmpl-9", found.get());
     SseChatId none = new SseChatId();
-    assertTrue(none.feed("data: [DONE]\n\n: comment\n\n".getBytes(StandardCharsets.UTF_8)).isEmpty());
+    assertTrue(
+        none.feed("data: [DONE]\n\n: comment\n\n".getBytes(StandardCharsets.UTF_8)).isEmpty());
     SseChatId big = new SseChatId();
     assertTrue(big.feed(new byte[SseChatId.MAX_SCAN + 10]).isEmpty());
-    assertTrue(big.feed("data: {\"id\":\"late\"}\n\n".getBytes(StandardCharsets.UTF_8)).isEmpty(),
+    assertTrue(
+        big.feed("data: {\"id\":\"late\"}\n\n".getBytes(StandardCharsets.UTF_8)).isEmpty(),
         "gives up after the scan limit");
   }
 }

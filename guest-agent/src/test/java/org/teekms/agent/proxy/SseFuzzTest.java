@@ -8,10 +8,10 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * Coverage-guided fuzz target (Jazzer) for the signing proxy's server-sent-event scanner, fed the upstream's stream
- * split into chunks at fuzz-chosen points (the first input byte picks the chunk size). Corpus:
- * {@code src/test/resources/org/teekms/agent/proxy/SseFuzzTestInputs/sseChatId/}. It never throws, and every id it
- * reports for one stream is the same (the first event's).
+ * Coverage-guided fuzz target (Jazzer) for the signing proxy's server-sent-event scanner, fed the
+ * upstream's stream split into chunks at fuzz-chosen points (the first input byte picks the chunk
+ * size). Corpus: {@code src/test/resources/org/teekms/agent/proxy/SseFuzzTestInputs/sseChatId/}. It
+ * never throws, and every id it reports for one stream is the same (the first event's).
  */
 class SseFuzzTest {
   @FuzzTest
@@ -23,7 +23,8 @@ class SseFuzzTest {
     SseChatId scanner = new SseChatId();
     Optional<String> first = Optional.empty();
     for (int i = 1; i < data.length; i += chunk) {
-      Optional<String> id = scanner.feed(Arrays.copyOfRange(data, i, Math.min(data.length, i + chunk)));
+      Optional<String> id =
+          scanner.feed(Arrays.copyOfRange(data, i, Math.min(data.length, i + chunk)));
       assertNotNull(id);
       if (first.isEmpty()) {
         first = id;

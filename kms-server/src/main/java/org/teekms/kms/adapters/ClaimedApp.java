@@ -11,16 +11,20 @@ import org.teekms.attest.eventlog.EventLogEntry;
 import org.teekms.attest.ratls.RaTlsCertificateParser;
 
 /**
- * The app a client's RA-TLS certificate <em>claims</em>, read from the certificate without verifying anything: the
- * payload of the single {@code app-id} runtime event (IMR 3, 20 bytes) in its event log. Only for filing a refusal
- * of that certificate under the app it names (docs/audit-log.md, "Refusals under a claimed app"); never an identity:
- * the event log was not replayed against a verified quote.
+ * The app a client's RA-TLS certificate <em>claims</em>, read from the certificate without
+ * verifying anything: the payload of the single {@code app-id} runtime event (IMR 3, 20 bytes) in
+ * its event log. Only for filing a refusal of that certificate under the app it names
+ * (docs/audit-log.md, "Refusals under a claimed app"); never an identity: the event log was not
+ * replayed against a verified quote.
  */
 public final class ClaimedApp {
 
   private ClaimedApp() {}
 
-  /** The claimed app id, or empty when the session has no parseable RA-TLS certificate naming exactly one app. */
+  /**
+   * The claimed app id, or empty when the session has no parseable RA-TLS certificate naming
+   * exactly one app.
+   */
   public static Optional<byte[]> of(SSLSession session) {
     if (session == null) {
       return Optional.empty();
@@ -35,9 +39,13 @@ public final class ClaimedApp {
       return Optional.empty();
     }
     try {
-      List<EventLogEntry> entries = DstackEventLogCodec.parse(RaTlsCertificateParser.parse(x509).eventLogJson());
-      List<byte[]> named = entries.stream().filter(e -> e.imr() == 3 && DstackBootSequence.APP_ID.equals(e.name()))
-          .map(EventLogEntry::payload).toList();
+      List<EventLogEntry> entries =
+          DstackEventLogCodec.parse(RaTlsCertificateParser.parse(x509).eventLogJson());
+      List<byte[]> named =
+          entries.stream()
+              .filter(e -> e.imr() == 3 && DstackBootSequence.APP_ID.equals(e.name()))
+              .map(EventLogEntry::payload)
+              .toList();
       if (named.size() != 1 || named.get(0).length != 20) {
         return Optional.empty();
       }

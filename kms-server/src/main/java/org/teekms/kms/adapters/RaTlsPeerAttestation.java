@@ -9,23 +9,24 @@ import org.teekms.attest.gpu.OcspResult;
 import org.teekms.attest.ratls.RaTlsException;
 import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsTrustManager;
+import org.teekms.attest.tdx.MrSystem;
 import org.teekms.governance.DriverVersion;
 import org.teekms.keys.AppId;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
-import org.teekms.kms.admission.MeasuredOs;
-import org.teekms.attest.tdx.MrSystem;
 import org.teekms.kms.admission.GpuFacts;
+import org.teekms.kms.admission.MeasuredOs;
 import org.teekms.kms.admission.PeerAttestation;
 
 /**
- * {@link PeerAttestation} over the RA-TLS trust manager: the identity it verified during the handshake (quote via
- * DCAP, event log replay, GPU evidence), read from the session — never from client claims. Asked at every call, so a
- * long-lived connection uses that identity only while it is fresh ({@link RaTlsTrustManager#peerIdentity}): past the
- * verifier's cache limit the certificate is verified again, past its notAfter the call is refused with
- * {@link DenyCode#ATTESTATION_EXPIRED}. Only GPUs whose evidence verified are counted.
- * Every GPU's outcome is passed on as {@link GpuFacts} (its failure mapped to a GPU_* deny code) for admission to
+ * {@link PeerAttestation} over the RA-TLS trust manager: the identity it verified during the
+ * handshake (quote via DCAP, event log replay, GPU evidence), read from the session — never from
+ * client claims. Asked at every call, so a long-lived connection uses that identity only while it
+ * is fresh ({@link RaTlsTrustManager#peerIdentity}): past the verifier's cache limit the
+ * certificate is verified again, past its notAfter the call is refused with {@link
+ * DenyCode#ATTESTATION_EXPIRED}. Only GPUs whose evidence verified are counted. Every GPU's outcome
+ * is passed on as {@link GpuFacts} (its failure mapped to a GPU_* deny code) for admission to
  * decide and audit.
  */
 public final class RaTlsPeerAttestation implements PeerAttestation {
@@ -33,7 +34,10 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
   private final RaTlsTrustManager trust;
   private final boolean gpuVerified;
 
-  /** @param gpuVerified whether the trust manager's verifier verifies GPU evidence ({@code RaTlsVerifier.gpuFacts}) */
+  /**
+   * @param gpuVerified whether the trust manager's verifier verifies GPU evidence ({@code
+   *     RaTlsVerifier.gpuFacts})
+   */
   public RaTlsPeerAttestation(RaTlsTrustManager trust, boolean gpuVerified) {
     this.trust = trust;
     this.gpuVerified = gpuVerified;
@@ -47,10 +51,13 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
   @Override
   public AttestedPeer peer(SSLSession session) {
     if (session == null) {
-      throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "the call did not arrive over mutual TLS");
+      throw new AdmissionDenied(
+          DenyCode.NO_CLIENT_CERTIFICATE, "the call did not arrive over mutual TLS");
     }
-    if (session.getValue(org.teekms.kms.tls.BoundedClientVerification.THROTTLED) instanceof String why) {
-      // Its certificate was never verified (handshake bounds): refused, and the session is not resumed later.
+    if (session.getValue(org.teekms.kms.tls.BoundedClientVerification.THROTTLED)
+        instanceof String why) {
+      // Its certificate was never verified (handshake bounds): refused, and the session is not
+      // resumed later.
       session.invalidate();
       throw new AdmissionDenied(DenyCode.RATE_LIMITED, why);
     }
@@ -58,24 +65,33 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
     try {
       id = trust.peerIdentity(session);
     } catch (SSLPeerUnverifiedException e) {
-      // A rejected certificate is recorded in the session (RaTlsTrustManager.deferringClientRejections), so this is
+      // A rejected certificate is recorded in the session
+      // (RaTlsTrustManager.deferringClientRejections), so this is
       // a client that presented none.
-      throw new AdmissionDenied(DenyCode.NO_CLIENT_CERTIFICATE, "the client presented no RA-TLS certificate");
+      throw new AdmissionDenied(
+          DenyCode.NO_CLIENT_CERTIFICATE, "the client presented no RA-TLS certificate");
     } catch (RaTlsException e) {
       throw new AdmissionDenied(denyCode(e.reason()), e.getMessage());
     }
     return toPeer(id, gpuVerified);
   }
 
-  /** The hardware-derived OS identity: mrSystem from the quote's registers, and the OS image check's verdict. */
+  /**
+   * The hardware-derived OS identity: mrSystem from the quote's registers, and the OS image check's
+   * verdict.
+   */
   public static MeasuredOs measuredOs(RaTlsIdentity id) {
-    return new MeasuredOs(id.mrSystem().toByteArray(), id.osImageMeasured(), MrSystem.describe(id.td()),
+    return new MeasuredOs(
+        id.mrSystem().toByteArray(),
+        id.osImageMeasured(),
+        MrSystem.describe(id.td()),
         id.osImage().detail());
   }
 
   static DenyCode denyCode(RaTlsException.Reason reason) {
     return switch (reason) {
-      // Collateral the KMS could not fetch says nothing about the CVM: "try again", not "you are refused".
+      // Collateral the KMS could not fetch says nothing about the CVM: "try again", not "you are
+      // refused".
       case COLLATERAL_UNAVAILABLE -> DenyCode.KMS_UNAVAILABLE;
       case CERTIFICATE_EXPIRED -> DenyCode.ATTESTATION_EXPIRED;
       default -> DenyCode.ATTESTATION_INVALID;
@@ -88,42 +104,72 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
   }
 
   /**
-   * Maps the verified identity; fields the registry needs in fixed sizes are checked here (fail closed). Mixed
-   * architectures are left to admission (GPU_ARCHITECTURE, audited); the registry sees the first valid GPU's.
+   * Maps the verified identity; fields the registry needs in fixed sizes are checked here (fail
+   * closed). Mixed architectures are left to admission (GPU_ARCHITECTURE, audited); the registry
+   * sees the first valid GPU's.
    */
   public static AttestedPeer toPeer(RaTlsIdentity id, boolean gpuVerified) {
     List<GpuResult> valid = id.gpus().stream().filter(GpuResult::valid).toList();
     String arch = valid.isEmpty() ? "" : valid.get(0).arch().name();
-    GpuFacts gpus = gpuVerified ? new GpuFacts(true, id.gpus().stream().map(RaTlsPeerAttestation::fact).toList(),
-        id.boot().gpuDevices().map(b -> b.hex()))
-        : GpuFacts.NOT_VERIFIED;
+    GpuFacts gpus =
+        gpuVerified
+            ? new GpuFacts(
+                true,
+                id.gpus().stream().map(RaTlsPeerAttestation::fact).toList(),
+                id.boot().gpuDevices().map(b -> b.hex()))
+            : GpuFacts.NOT_VERIFIED;
     long minDriver = 0;
     try {
-      minDriver = valid.stream().mapToLong(g -> DriverVersion.parse(g.driverVersion())).min().orElse(0);
+      minDriver =
+          valid.stream().mapToLong(g -> DriverVersion.parse(g.driverVersion())).min().orElse(0);
     } catch (IllegalArgumentException e) {
-      throw new AdmissionDenied(DenyCode.GPU_EVIDENCE_INVALID, "GPU driver version unreadable: " + e.getMessage());
+      throw new AdmissionDenied(
+          DenyCode.GPU_EVIDENCE_INVALID, "GPU driver version unreadable: " + e.getMessage());
     }
     byte[] device = id.deviceId().toByteArray();
     byte[] mrAggregated = id.mrAggregated().toByteArray();
-    // A measurement document that the hardware registers prove names the image; otherwise the guest's RTMR3 claim,
+    // A measurement document that the hardware registers prove names the image; otherwise the
+    // guest's RTMR3 claim,
     // which the chain accepts only with a golden mrSystem registered for it.
-    byte[] osImage = id.provenOsImageHash().or(id::osImageHash).map(b -> b.toByteArray()).orElse(new byte[32]);
+    byte[] osImage =
+        id.provenOsImageHash().or(id::osImageHash).map(b -> b.toByteArray()).orElse(new byte[32]);
     try {
-      return new AttestedPeer(AppId.of(id.appId().toByteArray()), id.composeHash().toByteArray(),
-          id.instanceId().toByteArray(), device, mrAggregated, osImage, id.tcbStatus(), id.advisoryIds(), id.td(),
-          valid.size(), arch, minDriver, id.keyProvider(), measuredOs(id), gpus);
+      return new AttestedPeer(
+          AppId.of(id.appId().toByteArray()),
+          id.composeHash().toByteArray(),
+          id.instanceId().toByteArray(),
+          device,
+          mrAggregated,
+          osImage,
+          id.tcbStatus(),
+          id.advisoryIds(),
+          id.td(),
+          valid.size(),
+          arch,
+          minDriver,
+          id.keyProvider(),
+          measuredOs(id),
+          gpus);
     } catch (IllegalArgumentException e) {
-      throw new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "verified identity unusable: " + e.getMessage());
+      throw new AdmissionDenied(
+          DenyCode.ATTESTATION_INVALID, "verified identity unusable: " + e.getMessage());
     }
   }
 
   /** One GPU's outcome, its failure mapped to the deny code that names it. */
   public static GpuFacts.Gpu fact(GpuResult r) {
-    return new GpuFacts.Gpu(r.valid() ? Optional.empty() : Optional.of(code(r)), r.valid() ? "" : r.error(),
-        r.deviceId(), r.arch() == null ? "" : r.arch().name(), r.driverVersion(), r.vbiosVersion());
+    return new GpuFacts.Gpu(
+        r.valid() ? Optional.empty() : Optional.of(code(r)),
+        r.valid() ? "" : r.error(),
+        r.deviceId(),
+        r.arch() == null ? "" : r.arch().name(),
+        r.driverVersion(),
+        r.vbiosVersion());
   }
 
-  /** The deny code for a failed GPU: which check failed, and for revocation what the responder said. */
+  /**
+   * The deny code for a failed GPU: which check failed, and for revocation what the responder said.
+   */
   static DenyCode code(GpuResult r) {
     return switch (r.failure()) {
       case NONCE_MISMATCH -> DenyCode.GPU_NONCE_MISMATCH;
@@ -132,14 +178,20 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
       case UNSUPPORTED_ARCHITECTURE -> DenyCode.GPU_ARCHITECTURE;
       case NOT_MEASURED -> DenyCode.GPU_NOT_MEASURED;
       case OCSP_FAILED -> {
-        List<OcspResult.Status> statuses = r.ocsp().certificates().stream().map(OcspResult.CertStatus::status).toList();
+        List<OcspResult.Status> statuses =
+            r.ocsp().certificates().stream().map(OcspResult.CertStatus::status).toList();
         if (statuses.contains(OcspResult.Status.REVOKED)) {
           yield DenyCode.GPU_REVOKED;
         }
-        yield statuses.contains(OcspResult.Status.UNAVAILABLE) ? DenyCode.GPU_REVOCATION_UNAVAILABLE
+        yield statuses.contains(OcspResult.Status.UNAVAILABLE)
+            ? DenyCode.GPU_REVOCATION_UNAVAILABLE
             : DenyCode.GPU_EVIDENCE_INVALID;
       }
-      case MALFORMED_REPORT, MALFORMED_EVIDENCE, SIGNATURE_INVALID, CERT_CHAIN_INVALID, FWID_MISMATCH ->
+      case MALFORMED_REPORT,
+          MALFORMED_EVIDENCE,
+          SIGNATURE_INVALID,
+          CERT_CHAIN_INVALID,
+          FWID_MISMATCH ->
           DenyCode.GPU_EVIDENCE_INVALID;
     };
   }

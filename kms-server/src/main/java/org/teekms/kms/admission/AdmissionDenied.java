@@ -4,8 +4,9 @@ import java.util.Optional;
 import org.teekms.kms.grant.PolicyBlockRef;
 
 /**
- * A refusal with its code and a precise, non-secret detail (safe to send to the client and to log), and the chain
- * block the policy was read at when the refusal came after that read (audited with it).
+ * A refusal with its code and a precise, non-secret detail (safe to send to the client and to log),
+ * and the chain block the policy was read at when the refusal came after that read (audited with
+ * it).
  */
 public final class AdmissionDenied extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -33,12 +34,17 @@ public final class AdmissionDenied extends RuntimeException {
     return detail;
   }
 
-  /** The block the refused decision read the chain at; empty when the refusal came before (or without) that read. */
+  /**
+   * The block the refused decision read the chain at; empty when the refusal came before (or
+   * without) that read.
+   */
   public Optional<PolicyBlockRef> block() {
     return Optional.ofNullable(block);
   }
 
-  /** This refusal, decided with the policy read at {@code at} (a block already recorded is kept). */
+  /**
+   * This refusal, decided with the policy read at {@code at} (a block already recorded is kept).
+   */
   public AdmissionDenied at(Optional<PolicyBlockRef> at) {
     if (block != null || at.isEmpty()) {
       return this;

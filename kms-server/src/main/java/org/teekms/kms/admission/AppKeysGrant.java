@@ -8,8 +8,14 @@ import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.keys.ReleasedAppKeys;
 
 /** A successful GetAppKeys: the recorded grant and the released keys (destroy them once sent). */
-public record AppKeysGrant(UUID grantId, AppId appId, byte[] instanceId, int currentVersion, int minVersion,
-    List<ReleasedAppKeys> keys, PolicyBlockRef policyBlock) {
+public record AppKeysGrant(
+    UUID grantId,
+    AppId appId,
+    byte[] instanceId,
+    int currentVersion,
+    int minVersion,
+    List<ReleasedAppKeys> keys,
+    PolicyBlockRef policyBlock) {
 
   public AppKeysGrant {
     Objects.requireNonNull(appId, "appId");

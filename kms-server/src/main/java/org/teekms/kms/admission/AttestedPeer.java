@@ -10,34 +10,76 @@ import org.teekms.attest.tdx.TdReport;
 import org.teekms.keys.AppId;
 
 /**
- * What the RA-TLS handshake established about a client CVM (quote, event log and GPU evidence already verified):
- * the facts the admission decision uses. Built by the RA-TLS adapter from the verified identity; never from
- * anything the client merely claims.
+ * What the RA-TLS handshake established about a client CVM (quote, event log and GPU evidence
+ * already verified): the facts the admission decision uses. Built by the RA-TLS adapter from the
+ * verified identity; never from anything the client merely claims.
  *
  * @param appId the app the CVM measured (its policy contract address)
  * @param instanceId 0-64 bytes (empty when the app runs without an instance id)
  * @param osImageHash 32 bytes, all zero when not measured
  * @param tcbStatus the platform's TCB status DCAP established (never Revoked: DCAP refuses that)
  * @param advisoryIds Intel advisories that apply to the platform
- * @param td the verified TD report (attributes, MRSEAM, …): what the KMS's quote policy is applied to in admission
+ * @param td the verified TD report (attributes, MRSEAM, …): what the KMS's quote policy is applied
+ *     to in admission
  * @param gpuCount GPUs whose evidence verified (0 when none or not examined)
  * @param gpuArch their architecture ("" when none)
- * @param gpuMinDriverVersion lowest driver version among them (governance DriverVersion encoding, 0 when none)
+ * @param gpuMinDriverVersion lowest driver version among them (governance DriverVersion encoding, 0
+ *     when none)
  * @param keyProvider the key-provider the CVM measured (which KMS it trusts), when measured
- * @param os the OS identity the hardware measured (mrSystem from the quote) and whether a document proved the image
- * @param gpus every GPU's verification outcome (the facts behind gpuCount/gpuArch/gpuMinDriverVersion, which count
- *     only valid GPUs)
+ * @param os the OS identity the hardware measured (mrSystem from the quote) and whether a document
+ *     proved the image
+ * @param gpus every GPU's verification outcome (the facts behind
+ *     gpuCount/gpuArch/gpuMinDriverVersion, which count only valid GPUs)
  */
-public record AttestedPeer(AppId appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
-    byte[] osImageHash, TcbStatus tcbStatus, List<String> advisoryIds, TdReport td, int gpuCount, String gpuArch,
-    long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os, GpuFacts gpus) {
+public record AttestedPeer(
+    AppId appId,
+    byte[] composeHash,
+    byte[] instanceId,
+    byte[] deviceId,
+    byte[] mrAggregated,
+    byte[] osImageHash,
+    TcbStatus tcbStatus,
+    List<String> advisoryIds,
+    TdReport td,
+    int gpuCount,
+    String gpuArch,
+    long gpuMinDriverVersion,
+    Optional<String> keyProvider,
+    MeasuredOs os,
+    GpuFacts gpus) {
 
   /** A peer that presented no GPU evidence to a KMS that verifies GPU evidence. */
-  public AttestedPeer(AppId appId, byte[] composeHash, byte[] instanceId, byte[] deviceId, byte[] mrAggregated,
-      byte[] osImageHash, TcbStatus tcbStatus, List<String> advisoryIds, TdReport td, int gpuCount, String gpuArch,
-      long gpuMinDriverVersion, Optional<String> keyProvider, MeasuredOs os) {
-    this(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcbStatus, advisoryIds, td, gpuCount,
-        gpuArch, gpuMinDriverVersion, keyProvider, os, GpuFacts.NONE);
+  public AttestedPeer(
+      AppId appId,
+      byte[] composeHash,
+      byte[] instanceId,
+      byte[] deviceId,
+      byte[] mrAggregated,
+      byte[] osImageHash,
+      TcbStatus tcbStatus,
+      List<String> advisoryIds,
+      TdReport td,
+      int gpuCount,
+      String gpuArch,
+      long gpuMinDriverVersion,
+      Optional<String> keyProvider,
+      MeasuredOs os) {
+    this(
+        appId,
+        composeHash,
+        instanceId,
+        deviceId,
+        mrAggregated,
+        osImageHash,
+        tcbStatus,
+        advisoryIds,
+        td,
+        gpuCount,
+        gpuArch,
+        gpuMinDriverVersion,
+        keyProvider,
+        os,
+        GpuFacts.NONE);
   }
 
   public AttestedPeer {
@@ -68,11 +110,30 @@ public record AttestedPeer(AppId appId, byte[] composeHash, byte[] instanceId, b
     return b.clone();
   }
 
-  @Override public byte[] composeHash() { return composeHash.clone(); }
-  @Override public byte[] instanceId() { return instanceId.clone(); }
-  @Override public byte[] deviceId() { return deviceId.clone(); }
-  @Override public byte[] mrAggregated() { return mrAggregated.clone(); }
-  @Override public byte[] osImageHash() { return osImageHash.clone(); }
+  @Override
+  public byte[] composeHash() {
+    return composeHash.clone();
+  }
+
+  @Override
+  public byte[] instanceId() {
+    return instanceId.clone();
+  }
+
+  @Override
+  public byte[] deviceId() {
+    return deviceId.clone();
+  }
+
+  @Override
+  public byte[] mrAggregated() {
+    return mrAggregated.clone();
+  }
+
+  @Override
+  public byte[] osImageHash() {
+    return osImageHash.clone();
+  }
 
   /** Whether the TD has the DEBUG attribute (its memory is open to the host). */
   public boolean debug() {
@@ -85,12 +146,21 @@ public record AttestedPeer(AppId appId, byte[] composeHash, byte[] instanceId, b
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof AttestedPeer p && appId.equals(p.appId) && Arrays.equals(composeHash, p.composeHash)
-        && Arrays.equals(instanceId, p.instanceId) && Arrays.equals(deviceId, p.deviceId)
-        && Arrays.equals(mrAggregated, p.mrAggregated) && Arrays.equals(osImageHash, p.osImageHash)
-        && tcbStatus.equals(p.tcbStatus) && advisoryIds.equals(p.advisoryIds) && td.equals(p.td)
-        && gpuCount == p.gpuCount && gpuArch.equals(p.gpuArch) && gpuMinDriverVersion == p.gpuMinDriverVersion
-        && keyProvider.equals(p.keyProvider) && os.equals(p.os)
+    return o instanceof AttestedPeer p
+        && appId.equals(p.appId)
+        && Arrays.equals(composeHash, p.composeHash)
+        && Arrays.equals(instanceId, p.instanceId)
+        && Arrays.equals(deviceId, p.deviceId)
+        && Arrays.equals(mrAggregated, p.mrAggregated)
+        && Arrays.equals(osImageHash, p.osImageHash)
+        && tcbStatus.equals(p.tcbStatus)
+        && advisoryIds.equals(p.advisoryIds)
+        && td.equals(p.td)
+        && gpuCount == p.gpuCount
+        && gpuArch.equals(p.gpuArch)
+        && gpuMinDriverVersion == p.gpuMinDriverVersion
+        && keyProvider.equals(p.keyProvider)
+        && os.equals(p.os)
         && gpus.equals(p.gpus);
   }
 
@@ -102,8 +172,20 @@ public record AttestedPeer(AppId appId, byte[] composeHash, byte[] instanceId, b
   @Override
   public String toString() {
     HexFormat hex = HexFormat.of();
-    return "AttestedPeer[app=" + appId.toHex() + ", compose=" + hex.formatHex(composeHash) + ", instance="
-        + hex.formatHex(instanceId) + ", tcb=" + tcbStatus + ", debug=" + debug() + ", gpus=" + gpuCount + ", mrSystem="
-        + os.mrSystemHex() + "]";
+    return "AttestedPeer[app="
+        + appId.toHex()
+        + ", compose="
+        + hex.formatHex(composeHash)
+        + ", instance="
+        + hex.formatHex(instanceId)
+        + ", tcb="
+        + tcbStatus
+        + ", debug="
+        + debug()
+        + ", gpus="
+        + gpuCount
+        + ", mrSystem="
+        + os.mrSystemHex()
+        + "]";
   }
 }

@@ -4,16 +4,19 @@ import java.util.HexFormat;
 import java.util.Optional;
 
 /**
- * The nonce a client sends with GetAppKeys ({@code client_nonce}, at most 64 bytes), echoed as hex into the audit
- * entry of the grant or denial (detail key {@value #AUDIT_KEY}), so that the client can find its own entry in the
- * hash-chained log. It is the client's value: recorded, never trusted for anything else.
+ * The nonce a client sends with GetAppKeys ({@code client_nonce}, at most 64 bytes), echoed as hex
+ * into the audit entry of the grant or denial (detail key {@value #AUDIT_KEY}), so that the client
+ * can find its own entry in the hash-chained log. It is the client's value: recorded, never trusted
+ * for anything else.
  */
 public final class ClientNonce {
 
   /** The longest nonce accepted (kms.proto). */
   public static final int MAX_BYTES = 64;
+
   /** The audit detail key that holds it. */
   public static final String AUDIT_KEY = "clientNonce";
+
   /** No nonce sent: nothing is recorded. */
   public static final ClientNonce NONE = new ClientNonce("");
 
@@ -23,11 +26,14 @@ public final class ClientNonce {
     this.hex = hex;
   }
 
-  /** @throws AdmissionDenied REQUEST_INVALID when longer than {@link #MAX_BYTES} */
+  /**
+   * @throws AdmissionDenied REQUEST_INVALID when longer than {@link #MAX_BYTES}
+   */
   public static ClientNonce of(byte[] nonce) {
     if (nonce.length > MAX_BYTES) {
-      throw new AdmissionDenied(DenyCode.REQUEST_INVALID, "client_nonce longer than " + MAX_BYTES + " bytes ("
-          + nonce.length + ")");
+      throw new AdmissionDenied(
+          DenyCode.REQUEST_INVALID,
+          "client_nonce longer than " + MAX_BYTES + " bytes (" + nonce.length + ")");
     }
     return nonce.length == 0 ? NONE : new ClientNonce(HexFormat.of().formatHex(nonce));
   }

@@ -1,9 +1,10 @@
 package org.teekms.kms.admission;
 
 /**
- * Why an admission was refused. Names equal kms-proto's {@code DenyReason} (the gRPC layer maps by name) and are what
- * the audit log's {@code reason} column holds. {@link #unavailable()} marks refusals caused by a dependency being down
- * (gRPC UNAVAILABLE: the client may retry) rather than by policy (PERMISSION_DENIED).
+ * Why an admission was refused. Names equal kms-proto's {@code DenyReason} (the gRPC layer maps by
+ * name) and are what the audit log's {@code reason} column holds. {@link #unavailable()} marks
+ * refusals caused by a dependency being down (gRPC UNAVAILABLE: the client may retry) rather than
+ * by policy (PERMISSION_DENIED).
  */
 public enum DenyCode {
   NO_CLIENT_CERTIFICATE(false),
@@ -22,14 +23,21 @@ public enum DenyCode {
   KMS_NOT_ALLOWED(false),
   REQUEST_INVALID(false),
   KMS_KEY_PROVIDER_MISMATCH(false),
-  /** The OS image claimed in RTMR3 is not proven by MRTD/RTMR0-2: no golden mrSystem registered for it matches. */
+  /**
+   * The OS image claimed in RTMR3 is not proven by MRTD/RTMR0-2: no golden mrSystem registered for
+   * it matches.
+   */
   OS_IMAGE_MEASUREMENT_MISMATCH(false),
   /**
-   * The RA-TLS certificate of the connection expired after its handshake (HTTP/2 keeps connections open): the client
-   * must re-connect with a fresh certificate. Not "unavailable": retrying on the same connection cannot succeed.
+   * The RA-TLS certificate of the connection expired after its handshake (HTTP/2 keeps connections
+   * open): the client must re-connect with a fresh certificate. Not "unavailable": retrying on the
+   * same connection cannot succeed.
    */
   ATTESTATION_EXPIRED(false),
-  /** The database's root generations contradict the registry's anchor (a restored backup or a rollback). */
+  /**
+   * The database's root generations contradict the registry's anchor (a restored backup or a
+   * rollback).
+   */
   ROOT_ANCHOR_MISMATCH(false),
   GPU_EVIDENCE_MISSING(false),
   GPU_EVIDENCE_INVALID(false),
@@ -45,17 +53,25 @@ public enum DenyCode {
   GPU_DRIVER_VERSION(false),
   GPU_VERIFIER_NOT_CONFIGURED(false),
   /**
-   * The quote verified but the KMS's quote policy refuses the TD itself: TD attributes (MIGRATABLE, reserved bits,
-   * SEPT_VE_DISABLE clear), a TDX module (MRSEAM) not allowed, or a service-TD binding.
+   * The quote verified but the KMS's quote policy refuses the TD itself: TD attributes (MIGRATABLE,
+   * reserved bits, SEPT_VE_DISABLE clear), a TDX module (MRSEAM) not allowed, or a service-TD
+   * binding.
    */
   TD_NOT_ACCEPTED(false),
-  /** An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry later). */
+  /**
+   * An unauthenticated read (AppEnv) exceeded its source's budget (gRPC RESOURCE_EXHAUSTED; retry
+   * later).
+   */
   RATE_LIMITED(true),
-  /** The GPU evidence presented is not from the devices the CVM measured at boot (RTMR3 {@code gpu-devices}). */
+  /**
+   * The GPU evidence presented is not from the devices the CVM measured at boot (RTMR3 {@code
+   * gpu-devices}).
+   */
   GPU_DEVICE_CHANGED(false),
   /**
-   * The TD's MRCONFIGID (the host's launch configuration) is non-zero and is not {@code 0x01 ‖ SHA-256} of the
-   * app-compose the CVM measured: the host launched it for another compose, or with a binding we cannot check.
+   * The TD's MRCONFIGID (the host's launch configuration) is non-zero and is not {@code 0x01 ‖
+   * SHA-256} of the app-compose the CVM measured: the host launched it for another compose, or with
+   * a binding we cannot check.
    */
   MR_CONFIG_ID_MISMATCH(false);
 

@@ -5,20 +5,24 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What the RA-TLS handshake established about a client's GPUs, one entry per GPU (or one failed entry for evidence
- * that was malformed or not measured into RTMR3). Admission applies the app's on-chain GPU policy to these facts
- * ({@link LocalAttestationPolicy#checkGpuEvidence}, {@link LocalAttestationPolicy#checkGpu}).
+ * What the RA-TLS handshake established about a client's GPUs, one entry per GPU (or one failed
+ * entry for evidence that was malformed or not measured into RTMR3). Admission applies the app's
+ * on-chain GPU policy to these facts ({@link LocalAttestationPolicy#checkGpuEvidence}, {@link
+ * LocalAttestationPolicy#checkGpu}).
  *
- * @param verified false when this KMS does not verify GPU evidence at all ({@code teekms.gpu.verification=disabled}):
- *     then {@code gpus} is empty whatever the certificate carried
+ * @param verified false when this KMS does not verify GPU evidence at all ({@code
+ *     teekms.gpu.verification=disabled}): then {@code gpus} is empty whatever the certificate
+ *     carried
  * @param gpus in evidence order
- * @param bootDevices hex of the CVM's {@code gpu-devices} RTMR3 event (the GPUs it measured at boot,
- *     {@code org.teekms.attest.gpu.GpuDevices}) as its verified event log replays it; empty when not measured
+ * @param bootDevices hex of the CVM's {@code gpu-devices} RTMR3 event (the GPUs it measured at
+ *     boot, {@code org.teekms.attest.gpu.GpuDevices}) as its verified event log replays it; empty
+ *     when not measured
  */
 public record GpuFacts(boolean verified, List<Gpu> gpus, Optional<String> bootDevices) {
 
   /** No GPU evidence presented, and this KMS verifies GPU evidence. */
   public static final GpuFacts NONE = new GpuFacts(true, List.of());
+
   /** This KMS does not verify GPU evidence. */
   public static final GpuFacts NOT_VERIFIED = new GpuFacts(false, List.of());
 
@@ -31,7 +35,12 @@ public record GpuFacts(boolean verified, List<Gpu> gpus, Optional<String> bootDe
    * @param arch e.g. "HOPPER", "" when unknown
    * @param driverVersion / vbiosVersion as reported, "" when unknown
    */
-  public record Gpu(Optional<DenyCode> refusal, String detail, String deviceId, String arch, String driverVersion,
+  public record Gpu(
+      Optional<DenyCode> refusal,
+      String detail,
+      String deviceId,
+      String arch,
+      String driverVersion,
       String vbiosVersion) {
     public Gpu {
       Objects.requireNonNull(refusal, "refusal");

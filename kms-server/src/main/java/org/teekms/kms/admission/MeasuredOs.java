@@ -5,14 +5,19 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * The OS identity of a peer as the hardware measured it, from its verified quote (never from the guest's event log).
+ * The OS identity of a peer as the hardware measured it, from its verified quote (never from the
+ * guest's event log).
  *
- * @param mrSystem 32 bytes: SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) ({@code org.teekms.attest.tdx.MrSystem})
- * @param imageProven whether a measurement document the RA-TLS verifier checked proves the claimed OS image
- * @param registers the quote's MRTD and RTMR0-2 as short prefixes, e.g. "MRTD 1a2b3c4d…, RTMR0 …", for deny messages
+ * @param mrSystem 32 bytes: SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) ({@code
+ *     org.teekms.attest.tdx.MrSystem})
+ * @param imageProven whether a measurement document the RA-TLS verifier checked proves the claimed
+ *     OS image
+ * @param registers the quote's MRTD and RTMR0-2 as short prefixes, e.g. "MRTD 1a2b3c4d…, RTMR0 …",
+ *     for deny messages
  * @param proofDetail how the image was proven, or why no document proved it
  */
-public record MeasuredOs(byte[] mrSystem, boolean imageProven, String registers, String proofDetail) {
+public record MeasuredOs(
+    byte[] mrSystem, boolean imageProven, String registers, String proofDetail) {
 
   public MeasuredOs {
     Objects.requireNonNull(mrSystem, "mrSystem");
@@ -33,17 +38,30 @@ public record MeasuredOs(byte[] mrSystem, boolean imageProven, String registers,
     return HexFormat.of().formatHex(mrSystem);
   }
 
-  /** Why an OS image is refused for lack of a matching measurement: which image, which hardware values. */
+  /**
+   * Why an OS image is refused for lack of a matching measurement: which image, which hardware
+   * values.
+   */
   public String mismatch(byte[] osImageHash) {
-    return "OS image 0x" + HexFormat.of().formatHex(osImageHash) + " is not proven by the hardware measurements: no "
-        + "golden measurement registered for it equals this TD's mrSystem 0x" + mrSystemHex() + " (" + registers
-        + "), and no measurement document proved it (" + proofDetail + ")";
+    return "OS image 0x"
+        + HexFormat.of().formatHex(osImageHash)
+        + " is not proven by the hardware measurements: no "
+        + "golden measurement registered for it equals this TD's mrSystem 0x"
+        + mrSystemHex()
+        + " ("
+        + registers
+        + "), and no measurement document proved it ("
+        + proofDetail
+        + ")";
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof MeasuredOs m && Arrays.equals(mrSystem, m.mrSystem) && imageProven == m.imageProven
-        && registers.equals(m.registers) && proofDetail.equals(m.proofDetail);
+    return o instanceof MeasuredOs m
+        && Arrays.equals(mrSystem, m.mrSystem)
+        && imageProven == m.imageProven
+        && registers.equals(m.registers)
+        && proofDetail.equals(m.proofDetail);
   }
 
   @Override

@@ -3,8 +3,9 @@ package org.teekms.kms.admission;
 import javax.net.ssl.SSLSession;
 
 /**
- * Turns the TLS session of a gRPC call into the verified facts about the client CVM. The production implementation
- * reads the identity the RA-TLS trust manager verified during the handshake; it never re-parses client claims.
+ * Turns the TLS session of a gRPC call into the verified facts about the client CVM. The production
+ * implementation reads the identity the RA-TLS trust manager verified during the handshake; it
+ * never re-parses client claims.
  */
 public interface PeerAttestation {
 

@@ -8,10 +8,15 @@ public interface AuditAnchorPort {
   /** The latest anchor, or why it could not be read. */
   Latest latest();
 
-  /** Sends anchorAuditHead(head, entryCount) from {@code anchorer}; the registry's refusal or the RPC failure, or null. */
+  /**
+   * Sends anchorAuditHead(head, entryCount) from {@code anchorer}; the registry's refusal or the
+   * RPC failure, or null.
+   */
   String anchor(byte[] head, long entryCount, Credentials anchorer);
 
-  /** @param failure null when read */
+  /**
+   * @param failure null when read
+   */
   record Latest(byte[] head, long entryCount, long atBlock, String failure) {
     public static Latest failed(String why) {
       return new Latest(new byte[32], 0, 0, why);

@@ -5,14 +5,16 @@ import java.time.Clock;
 import java.time.Duration;
 
 /**
- * The Auditor API's chain verification, bounded: anyone may ask, so a call must not cost a walk of the whole log.
+ * The Auditor API's chain verification, bounded: anyone may ask, so a call must not cost a walk of
+ * the whole log.
  *
  * <ol>
- *   <li>Calls made while a verification runs share it (one walk at a time per node).</li>
- *   <li>After a valid verification, the next ones walk only what was appended since ({@link AuditLog#verifyAfter}),
- *       from that verified checkpoint.</li>
- *   <li>A full walk from the genesis hash runs first, then again once {@code fullEvery} has passed since the last one
- *       (an edit before the checkpoint is found by it), and after any broken result.</li>
+ *   <li>Calls made while a verification runs share it (one walk at a time per node).
+ *   <li>After a valid verification, the next ones walk only what was appended since ({@link
+ *       AuditLog#verifyAfter}), from that verified checkpoint.
+ *   <li>A full walk from the genesis hash runs first, then again once {@code fullEvery} has passed
+ *       since the last one (an edit before the checkpoint is found by it), and after any broken
+ *       result.
  * </ol>
  */
 public final class AuditChainVerifier {
@@ -25,7 +27,11 @@ public final class AuditChainVerifier {
   private Uni<ChainVerification> running;
   private long lastWalked;
   private long runningSince;
-  /** A shared walk older than this is not joined any more (its database call hangs): the next call starts afresh. */
+
+  /**
+   * A shared walk older than this is not joined any more (its database call hangs): the next call
+   * starts afresh.
+   */
   static final Duration STUCK = Duration.ofMinutes(5);
 
   public AuditChainVerifier(AuditLog log, Clock clock, Duration fullEvery) {
@@ -42,21 +48,26 @@ public final class AuditChainVerifier {
     ChainVerification from = checkpoint;
     boolean full = from == null || clock.millis() - lastFullMillis >= fullEvery.toMillis();
     long startedAt = clock.millis();
-    Uni<ChainVerification> walk = full ? log.verify()
-        : log.verifyAfter(from.entriesChecked(), from.headHash().toByteArray());
-    Uni<ChainVerification> shared = walk.onItemOrFailure().invoke((v, failure) -> finished(v, full, from, startedAt))
-        .memoize().indefinitely();
+    Uni<ChainVerification> walk =
+        full ? log.verify() : log.verifyAfter(from.entriesChecked(), from.headHash().toByteArray());
+    Uni<ChainVerification> shared =
+        walk.onItemOrFailure()
+            .invoke((v, failure) -> finished(v, full, from, startedAt))
+            .memoize()
+            .indefinitely();
     running = shared;
     runningSince = startedAt;
     return shared;
   }
 
-  private synchronized void finished(ChainVerification v, boolean full, ChainVerification from, long startedAt) {
+  private synchronized void finished(
+      ChainVerification v, boolean full, ChainVerification from, long startedAt) {
     running = null;
     if (v == null) {
       return; // the database failed: keep the checkpoint, the caller gets the failure
     }
-    lastWalked = full || from == null ? v.entriesChecked() : v.entriesChecked() - from.entriesChecked();
+    lastWalked =
+        full || from == null ? v.entriesChecked() : v.entriesChecked() - from.entriesChecked();
     if (v.valid()) {
       checkpoint = v;
       if (full) {

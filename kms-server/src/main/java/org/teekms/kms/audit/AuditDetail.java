@@ -6,13 +6,15 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.util.Map;
 
 /**
- * Writes audit details as canonical JSON: object keys sorted, no whitespace. (The hash covers the stored text as is,
- * so canonical form is a convenience for readers and diffing, not a verification requirement.) Callers pass facts
- * only: identifiers, hashes, versions, block numbers — never key material.
+ * Writes audit details as canonical JSON: object keys sorted, no whitespace. (The hash covers the
+ * stored text as is, so canonical form is a convenience for readers and diffing, not a verification
+ * requirement.) Callers pass facts only: identifiers, hashes, versions, block numbers — never key
+ * material.
  */
 public final class AuditDetail {
 
-  private static final ObjectMapper JSON = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
   private AuditDetail() {}
 
@@ -20,7 +22,8 @@ public final class AuditDetail {
     try {
       return JSON.writeValueAsString(facts);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("audit detail is not serialisable: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(
+          "audit detail is not serialisable: " + e.getOriginalMessage(), e);
     }
   }
 }

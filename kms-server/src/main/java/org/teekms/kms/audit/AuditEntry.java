@@ -4,9 +4,21 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.UUID;
 
-/** One stored, chained audit log entry. {@link AuditEntryHasher} recomputes {@code entryHash} from the rest. */
-public record AuditEntry(long seq, UUID eventId, long eventTimeMillis, String kind, byte[] appId,
-    AuditDraft.Outcome outcome, String reason, String detailJson, byte[] prevHash, byte[] entryHash) {
+/**
+ * One stored, chained audit log entry. {@link AuditEntryHasher} recomputes {@code entryHash} from
+ * the rest.
+ */
+public record AuditEntry(
+    long seq,
+    UUID eventId,
+    long eventTimeMillis,
+    String kind,
+    byte[] appId,
+    AuditDraft.Outcome outcome,
+    String reason,
+    String detailJson,
+    byte[] prevHash,
+    byte[] entryHash) {
 
   public AuditEntry {
     appId = appId.clone();
@@ -31,9 +43,17 @@ public record AuditEntry(long seq, UUID eventId, long eventTimeMillis, String ki
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof AuditEntry e && seq == e.seq && eventId.equals(e.eventId) && eventTimeMillis == e.eventTimeMillis
-        && kind.equals(e.kind) && Arrays.equals(appId, e.appId) && outcome == e.outcome && reason.equals(e.reason)
-        && detailJson.equals(e.detailJson) && Arrays.equals(prevHash, e.prevHash) && Arrays.equals(entryHash, e.entryHash);
+    return o instanceof AuditEntry e
+        && seq == e.seq
+        && eventId.equals(e.eventId)
+        && eventTimeMillis == e.eventTimeMillis
+        && kind.equals(e.kind)
+        && Arrays.equals(appId, e.appId)
+        && outcome == e.outcome
+        && reason.equals(e.reason)
+        && detailJson.equals(e.detailJson)
+        && Arrays.equals(prevHash, e.prevHash)
+        && Arrays.equals(entryHash, e.entryHash);
   }
 
   @Override
@@ -43,7 +63,20 @@ public record AuditEntry(long seq, UUID eventId, long eventTimeMillis, String ki
 
   @Override
   public String toString() {
-    return "AuditEntry[seq=" + seq + ", eventId=" + eventId + ", kind=" + kind + ", appId=" + HexFormat.of().formatHex(appId)
-        + ", outcome=" + outcome + ", reason=" + reason + ", entryHash=" + HexFormat.of().formatHex(entryHash) + "]";
+    return "AuditEntry[seq="
+        + seq
+        + ", eventId="
+        + eventId
+        + ", kind="
+        + kind
+        + ", appId="
+        + HexFormat.of().formatHex(appId)
+        + ", outcome="
+        + outcome
+        + ", reason="
+        + reason
+        + ", entryHash="
+        + HexFormat.of().formatHex(entryHash)
+        + "]";
   }
 }

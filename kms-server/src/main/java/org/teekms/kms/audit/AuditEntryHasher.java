@@ -14,9 +14,9 @@ import org.teekms.crypto.Digests;
  *                       ‖ lp(app_id) ‖ lp(outcome) ‖ lp(reason) ‖ lp(detail_json) ‖ prev_hash )
  * </pre>
  *
- * where {@code lp(x)} is a 4-byte big-endian length followed by the bytes (strings as UTF-8), integers are big-endian,
- * a UUID is its 16 bytes (most significant half first) and {@code prev_hash} is the previous entry's 32-byte hash
- * (32 zero bytes before the first entry).
+ * where {@code lp(x)} is a 4-byte big-endian length followed by the bytes (strings as UTF-8),
+ * integers are big-endian, a UUID is its 16 bytes (most significant half first) and {@code
+ * prev_hash} is the previous entry's 32-byte hash (32 zero bytes before the first entry).
  */
 public final class AuditEntryHasher {
 
@@ -29,26 +29,59 @@ public final class AuditEntryHasher {
     return new byte[HASH_LENGTH];
   }
 
-  public static byte[] hash(long seq, UUID eventId, long eventTimeMillis, String kind, byte[] appId, String outcome,
-      String reason, String detailJson, byte[] prevHash) {
+  public static byte[] hash(
+      long seq,
+      UUID eventId,
+      long eventTimeMillis,
+      String kind,
+      byte[] appId,
+      String outcome,
+      String reason,
+      String detailJson,
+      byte[] prevHash) {
     if (prevHash.length != HASH_LENGTH) {
       throw new IllegalArgumentException("prev_hash must be 32 bytes, got " + prevHash.length);
     }
-    return sha256(encode(seq, eventId, eventTimeMillis, kind, appId, outcome, reason, detailJson, prevHash));
+    return sha256(
+        encode(seq, eventId, eventTimeMillis, kind, appId, outcome, reason, detailJson, prevHash));
   }
 
   public static byte[] hash(AuditEntry e) {
-    return hash(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), e.outcome().name(), e.reason(),
-        e.detailJson(), e.prevHash());
+    return hash(
+        e.seq(),
+        e.eventId(),
+        e.eventTimeMillis(),
+        e.kind(),
+        e.appId(),
+        e.outcome().name(),
+        e.reason(),
+        e.detailJson(),
+        e.prevHash());
   }
 
-  /** The exact bytes hashed; public so other implementations can be tested against docs/audit-log.md. */
-  public static byte[] encode(long seq, UUID eventId, long eventTimeMillis, String kind, byte[] appId, String outcome,
-      String reason, String detailJson, byte[] prevHash) {
+  /**
+   * The exact bytes hashed; public so other implementations can be tested against
+   * docs/audit-log.md.
+   */
+  public static byte[] encode(
+      long seq,
+      UUID eventId,
+      long eventTimeMillis,
+      String kind,
+      byte[] appId,
+      String outcome,
+      String reason,
+      String detailJson,
+      byte[] prevHash) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256 + detailJson.length());
     lengthPrefixed(out, DOMAIN.getBytes(StandardCharsets.US_ASCII));
-    out.writeBytes(ByteBuffer.allocate(8 + 16 + 8).putLong(seq).putLong(eventId.getMostSignificantBits())
-        .putLong(eventId.getLeastSignificantBits()).putLong(eventTimeMillis).array());
+    out.writeBytes(
+        ByteBuffer.allocate(8 + 16 + 8)
+            .putLong(seq)
+            .putLong(eventId.getMostSignificantBits())
+            .putLong(eventId.getLeastSignificantBits())
+            .putLong(eventTimeMillis)
+            .array());
     lengthPrefixed(out, kind.getBytes(StandardCharsets.UTF_8));
     lengthPrefixed(out, appId);
     lengthPrefixed(out, outcome.getBytes(StandardCharsets.UTF_8));

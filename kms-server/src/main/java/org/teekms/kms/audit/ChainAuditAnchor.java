@@ -22,7 +22,8 @@ public final class ChainAuditAnchor implements AuditAnchorPort {
       KmsRegistry.AuditAnchor a = KmsRegistry.at(chain, registry, null).latestAuditAnchor();
       return new Latest(a.head(), a.entryCount(), a.atBlock(), null);
     } catch (GovernanceException | RuntimeException e) {
-      return Latest.failed("reading latestAuditAnchor() at " + registry + " failed: " + e.getMessage());
+      return Latest.failed(
+          "reading latestAuditAnchor() at " + registry + " failed: " + e.getMessage());
     }
   }
 

@@ -14,15 +14,21 @@ import org.bouncycastle.crypto.params.HKDFParameters;
 import org.teekms.governance.RootCustody;
 
 /**
- * What this KMS made for a generation's backup (table {@code root_backup}): the threshold, the commitments, the
- * custodian ids and the envelope digests in share order, and the staging tag of its share-store folder. Public
- * values, but the database is host-writable: {@link #mac} authenticates the record under a key derived from the
- * generation's root (HKDF-SHA256, salt "teekms-custody-record-v1", info u32be generation), so only a holder of the
- * root (a KMS node) can write a record that {@link #verify}s, and a host that swaps the store's envelopes and the
- * record together is caught when the record is checked.
+ * What this KMS made for a generation's backup (table {@code root_backup}): the threshold, the
+ * commitments, the custodian ids and the envelope digests in share order, and the staging tag of
+ * its share-store folder. Public values, but the database is host-writable: {@link #mac}
+ * authenticates the record under a key derived from the generation's root (HKDF-SHA256, salt
+ * "teekms-custody-record-v1", info u32be generation), so only a holder of the root (a KMS node) can
+ * write a record that {@link #verify}s, and a host that swaps the store's envelopes and the record
+ * together is caught when the record is checked.
  */
-public record BackupRecord(int generation, int threshold, byte[] commitments, List<byte[]> custodianIds,
-    List<byte[]> envelopeDigests, String stagingTag) {
+public record BackupRecord(
+    int generation,
+    int threshold,
+    byte[] commitments,
+    List<byte[]> custodianIds,
+    List<byte[]> envelopeDigests,
+    String stagingTag) {
 
   static final byte[] SALT = "teekms-custody-record-v1".getBytes(StandardCharsets.US_ASCII);
 
@@ -30,7 +36,8 @@ public record BackupRecord(int generation, int threshold, byte[] commitments, Li
     commitments = commitments.clone();
     custodianIds = custodianIds.stream().map(byte[]::clone).toList();
     envelopeDigests = envelopeDigests.stream().map(byte[]::clone).toList();
-    if (custodianIds.size() != envelopeDigests.size()) throw new IllegalArgumentException("one digest per custodian");
+    if (custodianIds.size() != envelopeDigests.size())
+      throw new IllegalArgumentException("one digest per custodian");
   }
 
   @Override
@@ -42,7 +49,12 @@ public record BackupRecord(int generation, int threshold, byte[] commitments, Li
   byte[] encode() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.writeBytes("teekms-custody-record-v1".getBytes(StandardCharsets.US_ASCII));
-    out.writeBytes(ByteBuffer.allocate(12).putInt(generation).putInt(threshold).putInt(commitments.length).array());
+    out.writeBytes(
+        ByteBuffer.allocate(12)
+            .putInt(generation)
+            .putInt(threshold)
+            .putInt(commitments.length)
+            .array());
     out.writeBytes(commitments);
     out.writeBytes(ByteBuffer.allocate(4).putInt(custodianIds.size()).array());
     for (int i = 0; i < custodianIds.size(); i++) {
@@ -55,7 +67,10 @@ public record BackupRecord(int generation, int threshold, byte[] commitments, Li
     return out.toByteArray();
   }
 
-  /** HMAC-SHA256 of {@link #encode()} under the record key of this generation's root (32 bytes, not consumed). */
+  /**
+   * HMAC-SHA256 of {@link #encode()} under the record key of this generation's root (32 bytes, not
+   * consumed).
+   */
   public byte[] mac(byte[] root) {
     byte[] key = new byte[32];
     HKDFBytesGenerator hkdf = new HKDFBytesGenerator(new SHA256Digest());
@@ -78,11 +93,12 @@ public record BackupRecord(int generation, int threshold, byte[] commitments, Li
   }
 
   /**
-   * Why the on-chain backup is not this record, or null when it is exactly it (threshold, commitments, custodians
-   * and digests, in order).
+   * Why the on-chain backup is not this record, or null when it is exactly it (threshold,
+   * commitments, custodians and digests, in order).
    */
   public String differenceFrom(RootCustody.Backup published) {
-    if (published.threshold() != threshold) return "threshold " + published.threshold() + " instead of " + threshold;
+    if (published.threshold() != threshold)
+      return "threshold " + published.threshold() + " instead of " + threshold;
     if (!java.util.Arrays.equals(published.commitments(), commitments)) return "other commitments";
     if (published.custodianIds().size() != custodianIds.size()) {
       return published.custodianIds().size() + " custodians instead of " + custodianIds.size();
@@ -106,7 +122,8 @@ public record BackupRecord(int generation, int threshold, byte[] commitments, Li
   }
 
   static List<byte[]> split32(byte[] concatenated) {
-    if (concatenated.length % 32 != 0) throw new BackupMismatch("a root_backup list is not a multiple of 32 bytes");
+    if (concatenated.length % 32 != 0)
+      throw new BackupMismatch("a root_backup list is not a multiple of 32 bytes");
     List<byte[]> out = new ArrayList<>();
     for (int i = 0; i < concatenated.length; i += 32) {
       out.add(java.util.Arrays.copyOfRange(concatenated, i, i + 32));

@@ -16,15 +16,16 @@ import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.EthBlock;
 
 /**
- * {@link CustodyChainPort} on the chain: the RootCustody contract read through every configured RPC endpoint
- * ({@code teekms.chain.rpc-urls}) at one block, head − confirmations of the first endpoint that answers, named by its
- * hash (EIP-1898) so that all reads of one answer see one state. The custodian set decides who can recover every
- * root, so one lying endpoint must not pick it: at least {@code quorum} endpoints must answer, and any two different
- * answers (block hash included) refuse ({@link CustodyUnavailable}).
+ * {@link CustodyChainPort} on the chain: the RootCustody contract read through every configured RPC
+ * endpoint ({@code teekms.chain.rpc-urls}) at one block, head − confirmations of the first endpoint
+ * that answers, named by its hash (EIP-1898) so that all reads of one answer see one state. The
+ * custodian set decides who can recover every root, so one lying endpoint must not pick it: at
+ * least {@code quorum} endpoints must answer, and any two different answers (block hash included)
+ * refuse ({@link CustodyUnavailable}).
  *
- * <p>Checks of the custodian set, in order: the ids list reads; each custodian reads; inactive ones are skipped; the
- * key's SHA-256 equals its id (the contract computes it; a lying endpoint might not); the key decodes as a P-256
- * point (docs/root-custody.md §3.1).
+ * <p>Checks of the custodian set, in order: the ids list reads; each custodian reads; inactive ones
+ * are skipped; the key's SHA-256 equals its id (the contract computes it; a lying endpoint might
+ * not); the key decodes as a P-256 point (docs/root-custody.md §3.1).
  */
 public final class ChainCustody implements CustodyChainPort {
 
@@ -34,8 +35,16 @@ public final class ChainCustody implements CustodyChainPort {
   private final String address;
   private final int confirmations;
 
-  public ChainCustody(List<ChainClient> endpoints, List<String> names, int quorum, String address, int confirmations) {
-    if (endpoints.isEmpty() || quorum < 1 || quorum > endpoints.size() || names.size() != endpoints.size()) {
+  public ChainCustody(
+      List<ChainClient> endpoints,
+      List<String> names,
+      int quorum,
+      String address,
+      int confirmations) {
+    if (endpoints.isEmpty()
+        || quorum < 1
+        || quorum > endpoints.size()
+        || names.size() != endpoints.size()) {
       throw new IllegalArgumentException("need 1 ≤ quorum ≤ endpoints, one name per endpoint");
     }
     this.endpoints = List.copyOf(endpoints);
@@ -47,62 +56,94 @@ public final class ChainCustody implements CustodyChainPort {
 
   @Override
   public CustodianSet activeCustodians() {
-    Answer<List<RecipientKey>> a = quorumRead("the custodian set", custody -> {
-      List<RecipientKey> keys = new ArrayList<>();
-      for (byte[] id : custody.custodianIds()) {
-        RootCustody.Custodian c = custody.custodian(id);
-        if (!c.active()) continue;
-        if (!MessageDigest.isEqual(Digests.sha256(c.publicKey()), id)) {
-          throw new CustodyUnavailable("custodian 0x" + HexFormat.of().formatHex(id) + " is answered with a key whose "
-              + "SHA-256 is not its id");
-        }
-        try {
-          keys.add(RecipientKey.decode(c.publicKey()));
-        } catch (CustodyException e) {
-          throw new CustodyUnavailable("custodian 0x" + HexFormat.of().formatHex(id) + ": " + e.getMessage());
-        }
-      }
-      return keys;
-    }, keys -> String.join(",", keys.stream().map(k -> HexFormat.of().formatHex(k.encode())).toList()));
+    Answer<List<RecipientKey>> a =
+        quorumRead(
+            "the custodian set",
+            custody -> {
+              List<RecipientKey> keys = new ArrayList<>();
+              for (byte[] id : custody.custodianIds()) {
+                RootCustody.Custodian c = custody.custodian(id);
+                if (!c.active()) continue;
+                if (!MessageDigest.isEqual(Digests.sha256(c.publicKey()), id)) {
+                  throw new CustodyUnavailable(
+                      "custodian 0x"
+                          + HexFormat.of().formatHex(id)
+                          + " is answered with a key whose "
+                          + "SHA-256 is not its id");
+                }
+                try {
+                  keys.add(RecipientKey.decode(c.publicKey()));
+                } catch (CustodyException e) {
+                  throw new CustodyUnavailable(
+                      "custodian 0x" + HexFormat.of().formatHex(id) + ": " + e.getMessage());
+                }
+              }
+              return keys;
+            },
+            keys ->
+                String.join(
+                    ",", keys.stream().map(k -> HexFormat.of().formatHex(k.encode())).toList()));
     return new CustodianSet(a.value(), a.block());
   }
 
   @Override
   public Optional<RootCustody.Backup> publishedBackup(int generation) {
-    return quorumRead("the backup of generation " + generation, custody -> custody.generations().contains(
-            (long) generation) ? Optional.of(custody.backup(generation)) : Optional.<RootCustody.Backup>empty(),
-        b -> b.map(ChainCustody::fingerprint).orElse("none")).value();
+    return quorumRead(
+            "the backup of generation " + generation,
+            custody ->
+                custody.generations().contains((long) generation)
+                    ? Optional.of(custody.backup(generation))
+                    : Optional.<RootCustody.Backup>empty(),
+            b -> b.map(ChainCustody::fingerprint).orElse("none"))
+        .value();
   }
 
   @Override
   public Optional<RecipientKey> custodianKey(byte[] id) {
     String name = "custodian 0x" + HexFormat.of().formatHex(id);
-    return quorumRead(name, custody -> {
-      RootCustody.Custodian c = custody.custodian(id);
-      if (c.publicKey() == null || c.publicKey().length == 0) return Optional.<RecipientKey>empty();
-      if (!MessageDigest.isEqual(Digests.sha256(c.publicKey()), id)) {
-        throw new CustodyUnavailable(name + " is answered with a key whose SHA-256 is not its id");
-      }
-      try {
-        return Optional.of(RecipientKey.decode(c.publicKey()));
-      } catch (CustodyException e) {
-        throw new CustodyUnavailable(name + ": " + e.getMessage());
-      }
-    }, k -> k.map(key -> HexFormat.of().formatHex(key.encode())).orElse("none")).value();
+    return quorumRead(
+            name,
+            custody -> {
+              RootCustody.Custodian c = custody.custodian(id);
+              if (c.publicKey() == null || c.publicKey().length == 0)
+                return Optional.<RecipientKey>empty();
+              if (!MessageDigest.isEqual(Digests.sha256(c.publicKey()), id)) {
+                throw new CustodyUnavailable(
+                    name + " is answered with a key whose SHA-256 is not its id");
+              }
+              try {
+                return Optional.of(RecipientKey.decode(c.publicKey()));
+              } catch (CustodyException e) {
+                throw new CustodyUnavailable(name + ": " + e.getMessage());
+              }
+            },
+            k -> k.map(key -> HexFormat.of().formatHex(key.encode())).orElse("none"))
+        .value();
   }
 
   @Override
-  public RootCustody.Authorization recoveryAuthorization(byte[] requestId, int generation, byte[] nodeKeyId) {
-    return quorumRead("the recovery authorization 0x" + HexFormat.of().formatHex(requestId),
-        custody -> custody.isRecoveryAuthorized(requestId, generation, nodeKeyId),
-        a -> a.authorized() + "/" + a.reason()).value();
+  public RootCustody.Authorization recoveryAuthorization(
+      byte[] requestId, int generation, byte[] nodeKeyId) {
+    return quorumRead(
+            "the recovery authorization 0x" + HexFormat.of().formatHex(requestId),
+            custody -> custody.isRecoveryAuthorized(requestId, generation, nodeKeyId),
+            a -> a.authorized() + "/" + a.reason())
+        .value();
   }
 
   static String fingerprint(RootCustody.Backup b) {
     HexFormat hex = HexFormat.of();
-    return b.generation() + "/" + b.threshold() + "/" + hex.formatHex(b.commitments()) + "/"
-        + String.join(",", b.custodianIds().stream().map(hex::formatHex).toList()) + "/"
-        + String.join(",", b.envelopeDigests().stream().map(hex::formatHex).toList()) + "/" + b.publishedAtBlock();
+    return b.generation()
+        + "/"
+        + b.threshold()
+        + "/"
+        + hex.formatHex(b.commitments())
+        + "/"
+        + String.join(",", b.custodianIds().stream().map(hex::formatHex).toList())
+        + "/"
+        + String.join(",", b.envelopeDigests().stream().map(hex::formatHex).toList())
+        + "/"
+        + b.publishedAtBlock();
   }
 
   interface Read<T> {
@@ -111,7 +152,8 @@ public final class ChainCustody implements CustodyChainPort {
 
   record Answer<T>(T value, long block) {}
 
-  private <T> Answer<T> quorumRead(String what, Read<T> read, java.util.function.Function<T, String> fingerprint) {
+  private <T> Answer<T> quorumRead(
+      String what, Read<T> read, java.util.function.Function<T, String> fingerprint) {
     long number = -1;
     List<String> failures = new ArrayList<>();
     for (int i = 0; i < endpoints.size() && number < 0; i++) {
@@ -121,7 +163,8 @@ public final class ChainCustody implements CustodyChainPort {
         failures.add(names.get(i) + ": " + e.getMessage());
       }
     }
-    if (number < 0) throw new CustodyUnavailable("reading " + what + ": no RPC endpoint answered " + failures);
+    if (number < 0)
+      throw new CustodyUnavailable("reading " + what + ": no RPC endpoint answered " + failures);
     String agreed = null;
     T value = null;
     int answered = 0;
@@ -131,8 +174,10 @@ public final class ChainCustody implements CustodyChainPort {
       T v;
       try {
         long n = number;
-        EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)))
-            .orElseThrow(() -> new CustodyUnavailable("no block " + n));
+        EthBlock.Block block =
+            chain
+                .block(DefaultBlockParameter.valueOf(BigInteger.valueOf(n)))
+                .orElseThrow(() -> new CustodyUnavailable("no block " + n));
         hash = block.getHash();
         v = read.apply(RootCustody.at(chain, address, null).atBlockHash(hash));
       } catch (GovernanceException | RuntimeException e) {
@@ -141,16 +186,36 @@ public final class ChainCustody implements CustodyChainPort {
       }
       String print = hash + "|" + fingerprint.apply(v);
       if (agreed != null && !agreed.equals(print)) {
-        throw new CustodyUnavailable("reading " + what + " at block " + number + ": RPC endpoints answered "
-            + "differently (" + names.get(0) + " and " + names.get(i) + " disagree); one of them lies: refused");
+        throw new CustodyUnavailable(
+            "reading "
+                + what
+                + " at block "
+                + number
+                + ": RPC endpoints answered "
+                + "differently ("
+                + names.get(0)
+                + " and "
+                + names.get(i)
+                + " disagree); one of them lies: refused");
       }
       agreed = print;
       value = v;
       answered++;
     }
     if (answered < quorum) {
-      throw new CustodyUnavailable("reading " + what + " at block " + number + ": " + answered + " of "
-          + endpoints.size() + " RPC endpoints answered, " + quorum + " needed " + failures);
+      throw new CustodyUnavailable(
+          "reading "
+              + what
+              + " at block "
+              + number
+              + ": "
+              + answered
+              + " of "
+              + endpoints.size()
+              + " RPC endpoints answered, "
+              + quorum
+              + " needed "
+              + failures);
     }
     return new Answer<>(value, number);
   }

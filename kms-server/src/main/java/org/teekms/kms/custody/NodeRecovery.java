@@ -26,15 +26,16 @@ import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.kms.onboarding.PublishedRootsPort;
 
 /**
- * A fresh KMS node recovering root generation G from its custodians (docs/root-custody.md §6.3–6.4): the node's
- * attested key (its RA-TLS key when recovery started, the one the registry owner authorized) opens the re-encrypted
- * shares custodians send; each is checked as it arrives, so a wrong share is identified by its index at once; once t
- * valid shares of one authorized request are in, the root is reconstructed here, checked against the generation's
- * published identity and handed to the {@link Sink} (sealed under this node's sealing key, audited). Thread-safe;
- * {@link #submit} blocks on chain reads (call it from a worker thread).
+ * A fresh KMS node recovering root generation G from its custodians (docs/root-custody.md
+ * §6.3–6.4): the node's attested key (its RA-TLS key when recovery started, the one the registry
+ * owner authorized) opens the re-encrypted shares custodians send; each is checked as it arrives,
+ * so a wrong share is identified by its index at once; once t valid shares of one authorized
+ * request are in, the root is reconstructed here, checked against the generation's published
+ * identity and handed to the {@link Sink} (sealed under this node's sealing key, audited).
+ * Thread-safe; {@link #submit} blocks on chain reads (call it from a worker thread).
  *
- * <p>Holds: the node key (destroyed once the root is stored or recovery failed), the valid shares received
- * (destroyed likewise). Never logs or returns a secret.
+ * <p>Holds: the node key (destroyed once the root is stored or recovery failed), the valid shares
+ * received (destroyed likewise). Never logs or returns a secret.
  */
 public final class NodeRecovery {
 
@@ -42,9 +43,14 @@ public final class NodeRecovery {
   public enum State {
     /** Waiting for shares: fewer than t valid shares of any authorized request. */
     RECOVERING,
-    /** The root was reconstructed, matched the published identity and was stored: the node serves. */
+    /**
+     * The root was reconstructed, matched the published identity and was stored: the node serves.
+     */
     RECOVERED,
-    /** For good: the reconstructed root is not the published one, or storing it failed (detail says why). */
+    /**
+     * For good: the reconstructed root is not the published one, or storing it failed (detail says
+     * why).
+     */
     FAILED
   }
 
@@ -56,11 +62,19 @@ public final class NodeRecovery {
     NOT_RECOVERING,
     /** No backup of the generation is published on chain, or it has no share of that index. */
     NO_SUCH_SHARE,
-    /** The submission is not signed by the key the on-chain backup names as this index's custodian. */
+    /**
+     * The submission is not signed by the key the on-chain backup names as this index's custodian.
+     */
     SENDER_NOT_CUSTODIAN,
-    /** The registry owner did not authorize this request for this generation and this node's key (or revoked it). */
+    /**
+     * The registry owner did not authorize this request for this generation and this node's key (or
+     * revoked it).
+     */
     RECOVERY_NOT_AUTHORIZED,
-    /** The envelope does not open with this node's key, or the share does not verify against the commitments. */
+    /**
+     * The envelope does not open with this node's key, or the share does not verify against the
+     * commitments.
+     */
     SHARE_INVALID,
     /** The chain could not be read (retry later). */
     CHAIN_UNAVAILABLE
@@ -85,8 +99,14 @@ public final class NodeRecovery {
   public record BadShare(int index, String reason) {}
 
   /** What an operator or custodian sees: never a secret. */
-  public record Progress(State state, int generation, int threshold, List<Integer> validIndices,
-      List<BadShare> badShares, Optional<String> requestId, String detail) {
+  public record Progress(
+      State state,
+      int generation,
+      int threshold,
+      List<Integer> validIndices,
+      List<BadShare> badShares,
+      Optional<String> requestId,
+      String detail) {
     public Progress {
       validIndices = List.copyOf(validIndices);
       badShares = List.copyOf(badShares);
@@ -94,12 +114,18 @@ public final class NodeRecovery {
   }
 
   /**
-   * Stores the recovered root (sealed under this node's sealing key, with the backup record and the audit entry,
-   * in one transaction). Must not keep {@code root}; the caller zeroizes it afterwards.
+   * Stores the recovered root (sealed under this node's sealing key, with the backup record and the
+   * audit entry, in one transaction). Must not keep {@code root}; the caller zeroizes it
+   * afterwards.
    */
   @FunctionalInterface
   public interface Sink {
-    void store(int generation, byte[] root, RootCustody.Backup backup, byte[] requestId, List<BadShare> bad)
+    void store(
+        int generation,
+        byte[] root,
+        RootCustody.Backup backup,
+        byte[] requestId,
+        List<BadShare> bad)
         throws Exception;
   }
 
@@ -116,21 +142,34 @@ public final class NodeRecovery {
   private State state = State.RECOVERING;
   private String detail;
   private int threshold;
+
   /** Valid shares by request id (hex) and index, in arrival order of the requests. */
   private final Map<String, TreeMap<Integer, Share>> valid = new LinkedHashMap<>();
+
   private final TreeMap<Integer, BadShare> bad = new TreeMap<>();
   private String lastRequest;
   private List<Integer> usedIndices = List.of();
-  /** What {@link #progress()} answers without the lock (a submission may hold it while it reads the chain). */
+
+  /**
+   * What {@link #progress()} answers without the lock (a submission may hold it while it reads the
+   * chain).
+   */
   private volatile Progress snapshot;
 
   /**
-   * @param nodeKey this node's attested key (destroyed by this object when recovery ends); its SHA-256 is the node
-   *     key id the registry owner authorizes ({@code teekms gov authorize-recovery --node-cert})
-   * @param nodeCertificate the RA-TLS certificate that binds {@code nodeKey} to this node's quote (custodians verify it)
+   * @param nodeKey this node's attested key (destroyed by this object when recovery ends); its
+   *     SHA-256 is the node key id the registry owner authorizes ({@code teekms gov
+   *     authorize-recovery --node-cert})
+   * @param nodeCertificate the RA-TLS certificate that binds {@code nodeKey} to this node's quote
+   *     (custodians verify it)
    */
-  public NodeRecovery(int generation, RecipientKeyPair nodeKey, X509Certificate nodeCertificate,
-      CustodyChainPort chain, PublishedRootsPort published, Sink sink) {
+  public NodeRecovery(
+      int generation,
+      RecipientKeyPair nodeKey,
+      X509Certificate nodeCertificate,
+      CustodyChainPort chain,
+      PublishedRootsPort published,
+      Sink sink) {
     if (generation < 1) throw new IllegalArgumentException("generation must be ≥ 1");
     this.generation = generation;
     this.nodeKey = nodeKey;
@@ -138,8 +177,11 @@ public final class NodeRecovery {
     this.chain = chain;
     this.published = published;
     this.sink = sink;
-    this.detail = "recovering root generation " + generation + ": waiting for the registry owner's authorization "
-        + "(teekms gov authorize-recovery) and for the custodians' shares";
+    this.detail =
+        "recovering root generation "
+            + generation
+            + ": waiting for the registry owner's authorization "
+            + "(teekms gov authorize-recovery) and for the custodians' shares";
     this.snapshot = current();
   }
 
@@ -168,33 +210,46 @@ public final class NodeRecovery {
   }
 
   private Progress current() {
-    List<Integer> indices = state == State.RECOVERED ? usedIndices
-        : lastRequest == null ? List.of() : List.copyOf(valid.get(lastRequest).keySet());
-    return new Progress(state, generation, threshold, indices, List.copyOf(bad.values()),
-        Optional.ofNullable(lastRequest).map(r -> "0x" + r), detail);
+    List<Integer> indices =
+        state == State.RECOVERED
+            ? usedIndices
+            : lastRequest == null ? List.of() : List.copyOf(valid.get(lastRequest).keySet());
+    return new Progress(
+        state,
+        generation,
+        threshold,
+        indices,
+        List.copyOf(bad.values()),
+        Optional.ofNullable(lastRequest).map(r -> "0x" + r),
+        detail);
   }
 
   /**
    * One custodian's released share. Checks, in order (the first failure is the reason):
+   *
    * <ol>
-   *   <li>the node is still RECOVERING (NOT_RECOVERING);</li>
-   *   <li>request id 32 bytes, index 1..255, envelope present (MALFORMED);</li>
-   *   <li>the generation's backup is published on chain and has a share {@code index} (NO_SUCH_SHARE);</li>
-   *   <li>{@code signature} verifies ({@link ShareSubmission}) under the key registered on chain for the custodian
-   *       id the backup names at {@code index} (SENDER_NOT_CUSTODIAN);</li>
-   *   <li>{@code isRecoveryAuthorized(requestId, generation, nodeKeyId)} (RECOVERY_NOT_AUTHORIZED, with the
-   *       contract's reason);</li>
-   *   <li>the envelope opens under (RECOVERY, generation, index, on-chain commitments digest, request id, this node's
-   *       key) and the share verifies against the on-chain commitments (SHARE_INVALID: the index is recorded as bad
-   *       and reported).</li>
+   *   <li>the node is still RECOVERING (NOT_RECOVERING);
+   *   <li>request id 32 bytes, index 1..255, envelope present (MALFORMED);
+   *   <li>the generation's backup is published on chain and has a share {@code index}
+   *       (NO_SUCH_SHARE);
+   *   <li>{@code signature} verifies ({@link ShareSubmission}) under the key registered on chain
+   *       for the custodian id the backup names at {@code index} (SENDER_NOT_CUSTODIAN);
+   *   <li>{@code isRecoveryAuthorized(requestId, generation, nodeKeyId)} (RECOVERY_NOT_AUTHORIZED,
+   *       with the contract's reason);
+   *   <li>the envelope opens under (RECOVERY, generation, index, on-chain commitments digest,
+   *       request id, this node's key) and the share verifies against the on-chain commitments
+   *       (SHARE_INVALID: the index is recorded as bad and reported).
    * </ol>
-   * A valid share is kept; with t valid shares of this request the root is reconstructed (the authorization is read
-   * again first), checked against {@code kmsIdentity(generation).rootPublicKeys} and stored through the sink.
-   * Chain read failures are CHAIN_UNAVAILABLE.
+   *
+   * A valid share is kept; with t valid shares of this request the root is reconstructed (the
+   * authorization is read again first), checked against {@code
+   * kmsIdentity(generation).rootPublicKeys} and stored through the sink. Chain read failures are
+   * CHAIN_UNAVAILABLE.
    *
    * @return the progress after this share
    */
-  public synchronized Progress submit(byte[] requestId, int index, byte[] envelope, byte[] signature) throws Refused {
+  public synchronized Progress submit(
+      byte[] requestId, int index, byte[] envelope, byte[] signature) throws Refused {
     try {
       return check(requestId, index, envelope, signature);
     } finally {
@@ -202,30 +257,62 @@ public final class NodeRecovery {
     }
   }
 
-  private Progress check(byte[] requestId, int index, byte[] envelope, byte[] signature) throws Refused {
+  private Progress check(byte[] requestId, int index, byte[] envelope, byte[] signature)
+      throws Refused {
     if (state != State.RECOVERING) {
-      throw new Refused(Refusal.NOT_RECOVERING, "this node is not recovering any more (" + state + "): " + detail);
+      throw new Refused(
+          Refusal.NOT_RECOVERING,
+          "this node is not recovering any more (" + state + "): " + detail);
     }
-    if (requestId == null || requestId.length != 32) throw new Refused(Refusal.MALFORMED, "request id must be 32 bytes");
-    if (index < 1 || index > Share.MAX_INDEX) throw new Refused(Refusal.MALFORMED, "share index must be 1..255");
+    if (requestId == null || requestId.length != 32)
+      throw new Refused(Refusal.MALFORMED, "request id must be 32 bytes");
+    if (index < 1 || index > Share.MAX_INDEX)
+      throw new Refused(Refusal.MALFORMED, "share index must be 1..255");
     if (envelope == null || envelope.length == 0 || envelope.length > 1024) {
       throw new Refused(Refusal.MALFORMED, "envelope must be 1..1024 bytes");
     }
     try {
-      RootCustody.Backup backup = chain.publishedBackup(generation).orElseThrow(() -> new Refused(
-          Refusal.NO_SUCH_SHARE, "no backup of root generation " + generation + " is published on chain"));
+      RootCustody.Backup backup =
+          chain
+              .publishedBackup(generation)
+              .orElseThrow(
+                  () ->
+                      new Refused(
+                          Refusal.NO_SUCH_SHARE,
+                          "no backup of root generation " + generation + " is published on chain"));
       if (index > backup.custodianIds().size()) {
-        throw new Refused(Refusal.NO_SUCH_SHARE, "the backup of root generation " + generation + " has "
-            + backup.custodianIds().size() + " shares, not " + index);
+        throw new Refused(
+            Refusal.NO_SUCH_SHARE,
+            "the backup of root generation "
+                + generation
+                + " has "
+                + backup.custodianIds().size()
+                + " shares, not "
+                + index);
       }
       byte[] custodianId = backup.custodianIds().get(index - 1);
-      RecipientKey custodian = chain.custodianKey(custodianId).orElseThrow(() -> new Refused(
-          Refusal.SENDER_NOT_CUSTODIAN, "custodian 0x" + HEX.formatHex(custodianId) + " of share " + index
-          + " is not registered on chain"));
+      RecipientKey custodian =
+          chain
+              .custodianKey(custodianId)
+              .orElseThrow(
+                  () ->
+                      new Refused(
+                          Refusal.SENDER_NOT_CUSTODIAN,
+                          "custodian 0x"
+                              + HEX.formatHex(custodianId)
+                              + " of share "
+                              + index
+                              + " is not registered on chain"));
       byte[] message = ShareSubmission.message(generation, index, requestId, nodeKeyId(), envelope);
       if (!ShareSubmission.verify(custodian, message, signature)) {
-        throw new Refused(Refusal.SENDER_NOT_CUSTODIAN, "share " + index + " is not signed by its custodian's key "
-            + "registered on chain (0x" + HEX.formatHex(custodianId) + ")");
+        throw new Refused(
+            Refusal.SENDER_NOT_CUSTODIAN,
+            "share "
+                + index
+                + " is not signed by its custodian's key "
+                + "registered on chain (0x"
+                + HEX.formatHex(custodianId)
+                + ")");
       }
       checkAuthorized(requestId);
       threshold = backup.threshold();
@@ -233,22 +320,37 @@ public final class NodeRecovery {
       try {
         commitments = Commitments.decode(backup.commitments());
       } catch (CustodyException e) {
-        throw new Refused(Refusal.NO_SUCH_SHARE, "the on-chain commitments of generation " + generation
-            + " are malformed: " + e.getMessage());
+        throw new Refused(
+            Refusal.NO_SUCH_SHARE,
+            "the on-chain commitments of generation "
+                + generation
+                + " are malformed: "
+                + e.getMessage());
       }
       String request = HEX.formatHex(requestId);
       Share share;
       try {
-        share = ShareEnvelope.open(nodeKey, EnvelopeContext.recovery(generation, index, commitments.digest(),
-            requestId), envelope);
+        share =
+            ShareEnvelope.open(
+                nodeKey,
+                EnvelopeContext.recovery(generation, index, commitments.digest(), requestId),
+                envelope);
       } catch (CustodyException e) {
-        throw badShare(index, "the envelope does not open with this node's key for request 0x" + request + ": "
-            + e.getMessage());
+        throw badShare(
+            index,
+            "the envelope does not open with this node's key for request 0x"
+                + request
+                + ": "
+                + e.getMessage());
       }
       if (!commitments.verify(share)) {
         share.destroy();
-        throw badShare(index, "share " + index + " does not verify against the on-chain commitments of generation "
-            + generation);
+        throw badShare(
+            index,
+            "share "
+                + index
+                + " does not verify against the on-chain commitments of generation "
+                + generation);
       }
       TreeMap<Integer, Share> shares = valid.computeIfAbsent(request, r -> new TreeMap<>());
       Share previous = shares.put(index, share);
@@ -256,9 +358,18 @@ public final class NodeRecovery {
       bad.remove(index);
       lastRequest = request;
       if (shares.size() < threshold) {
-        detail = "recovering root generation " + generation + ": " + shares.size() + " of " + threshold
-            + " valid shares (indices " + shares.keySet() + ") for request 0x" + request
-            + (bad.isEmpty() ? "" : "; bad shares " + bad.keySet());
+        detail =
+            "recovering root generation "
+                + generation
+                + ": "
+                + shares.size()
+                + " of "
+                + threshold
+                + " valid shares (indices "
+                + shares.keySet()
+                + ") for request 0x"
+                + request
+                + (bad.isEmpty() ? "" : "; bad shares " + bad.keySet());
         return current();
       }
       checkAuthorized(requestId);
@@ -272,41 +383,70 @@ public final class NodeRecovery {
   private void checkAuthorized(byte[] requestId) throws Refused {
     RootCustody.Authorization a = chain.recoveryAuthorization(requestId, generation, nodeKeyId());
     if (!a.authorized()) {
-      throw new Refused(Refusal.RECOVERY_NOT_AUTHORIZED, "recovery request 0x" + HEX.formatHex(requestId)
-          + " is not authorized on chain for generation " + generation + " and this node's key 0x"
-          + HEX.formatHex(nodeKeyId()) + ": " + a.reason());
+      throw new Refused(
+          Refusal.RECOVERY_NOT_AUTHORIZED,
+          "recovery request 0x"
+              + HEX.formatHex(requestId)
+              + " is not authorized on chain for generation "
+              + generation
+              + " and this node's key 0x"
+              + HEX.formatHex(nodeKeyId())
+              + ": "
+              + a.reason());
     }
   }
 
   private Refused badShare(int index, String reason) {
     bad.put(index, new BadShare(index, reason));
-    detail = "recovering root generation " + generation + ": bad share " + index + " (" + reason + ")";
+    detail =
+        "recovering root generation " + generation + ": bad share " + index + " (" + reason + ")";
     return new Refused(Refusal.SHARE_INVALID, reason);
   }
 
-  private void reconstruct(Commitments commitments, RootCustody.Backup backup, byte[] requestId, List<Share> shares) {
+  private void reconstruct(
+      Commitments commitments, RootCustody.Backup backup, byte[] requestId, List<Share> shares) {
     byte[] root = null;
     try (Shamir.Recovered recovered = Shamir.reconstruct(commitments, shares)) {
       PublishedRootKeys onChain = published.rootPublicKeys(generation);
       if (onChain.status() != PublishedRootKeys.Status.PUBLISHED) {
         // Not for good: the registry may be readable later; keep the shares and say why.
-        detail = "recovering root generation " + generation + ": " + shares.size() + " valid shares, but the "
-            + "generation's published root public key is " + onChain.status() + " (" + onChain.reason() + ")";
+        detail =
+            "recovering root generation "
+                + generation
+                + ": "
+                + shares.size()
+                + " valid shares, but the "
+                + "generation's published root public key is "
+                + onChain.status()
+                + " ("
+                + onChain.reason()
+                + ")";
         return;
       }
       byte[] derived = RootRecovery.rootPublicKey(generation, recovered.secret());
       if (!MessageDigest.isEqual(derived, onChain.rootPublicKeys().orElseThrow())) {
-        fail("the reconstructed root is not generation " + generation + "'s published identity (KMS root public key "
-            + "at block " + onChain.blockNumber() + "): the backup and the registry disagree; refused for good");
+        fail(
+            "the reconstructed root is not generation "
+                + generation
+                + "'s published identity (KMS root public key "
+                + "at block "
+                + onChain.blockNumber()
+                + "): the backup and the registry disagree; refused for good");
         return;
       }
       root = recovered.secret().toByteArray(InsecureSecretAccess.get());
       sink.store(generation, root, backup, requestId, List.copyOf(bad.values()));
       usedIndices = shares.stream().map(Share::index).toList();
       state = State.RECOVERED;
-      detail = "root generation " + generation + " recovered from " + shares.size() + " custodian shares (request 0x"
-          + HEX.formatHex(requestId) + ") and sealed under this node's sealing key"
-          + (bad.isEmpty() ? "" : "; bad shares reported: " + bad.keySet());
+      detail =
+          "root generation "
+              + generation
+              + " recovered from "
+              + shares.size()
+              + " custodian shares (request 0x"
+              + HEX.formatHex(requestId)
+              + ") and sealed under this node's sealing key"
+              + (bad.isEmpty() ? "" : "; bad shares reported: " + bad.keySet());
       end();
       snapshot = current();
       done.complete(null);

@@ -18,12 +18,13 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootState;
 
 /**
- * Where a recovered root goes ({@link NodeRecovery.Sink}): in one transaction, the database must still hold no root
- * generation; the generation is inserted CURRENT, sealed under this node's sealing key as for any root
- * ({@link RootGenerationStore#insert}); its {@code root_backup} row is the on-chain backup it was recovered from,
- * PUBLISHED, with the record MAC under the recovered root (so the automatic backup never splits it again); and the
- * audit entry {@code ROOT_CUSTODY recovered} (generation, request, threshold, the bad share indices). Nothing secret is
- * written unsealed or logged.
+ * Where a recovered root goes ({@link NodeRecovery.Sink}): in one transaction, the database must
+ * still hold no root generation; the generation is inserted CURRENT, sealed under this node's
+ * sealing key as for any root ({@link RootGenerationStore#insert}); its {@code root_backup} row is
+ * the on-chain backup it was recovered from, PUBLISHED, with the record MAC under the recovered
+ * root (so the automatic backup never splits it again); and the audit entry {@code ROOT_CUSTODY
+ * recovered} (generation, request, threshold, the bad share indices). Nothing secret is written
+ * unsealed or logged.
  */
 public final class RecoveredRootStore implements NodeRecovery.Sink {
 
@@ -34,7 +35,12 @@ public final class RecoveredRootStore implements NodeRecovery.Sink {
   private final Duration timeout;
   private final SecureRandom random;
 
-  public RecoveredRootStore(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, Duration timeout,
+  public RecoveredRootStore(
+      Pool pool,
+      RootGenerationStore roots,
+      AuditLog audit,
+      Clock clock,
+      Duration timeout,
       SecureRandom random) {
     this.pool = pool;
     this.roots = roots;
@@ -45,42 +51,92 @@ public final class RecoveredRootStore implements NodeRecovery.Sink {
   }
 
   @Override
-  public void store(int generation, byte[] root, RootCustody.Backup backup, byte[] requestId,
+  public void store(
+      int generation,
+      byte[] root,
+      RootCustody.Backup backup,
+      byte[] requestId,
       List<NodeRecovery.BadShare> bad) {
     byte[] tag = new byte[16];
     random.nextBytes(tag);
-    BackupRecord record = new BackupRecord(generation, backup.threshold(), backup.commitments(),
-        backup.custodianIds(), backup.envelopeDigests(), HexFormat.of().formatHex(tag));
+    BackupRecord record =
+        new BackupRecord(
+            generation,
+            backup.threshold(),
+            backup.commitments(),
+            backup.custodianIds(),
+            backup.envelopeDigests(),
+            HexFormat.of().formatHex(tag));
     byte[] mac = record.mac(root);
     long now = clock.millis();
     byte[] sealedInput = root.clone();
-    Uni<Void> tx = pool.withTransaction(c -> c.query("SELECT count(*) FROM root_generation").execute()
-        .onItem().transformToUni(rows -> {
-          if (rows.iterator().next().getLong(0) > 0) {
-            return Uni.createFrom().failure(new IllegalStateException("the database already holds root generations: "
-                + "a recovered root is stored only into an empty database"));
-          }
-          Uni<Void> insert;
-          try {
-            insert = roots.insert(c, generation, RootState.CURRENT, sealedInput, now);
-          } finally {
-            java.util.Arrays.fill(sealedInput, (byte) 0);
-          }
-          return insert;
-        })
-        .chain(() -> c.preparedQuery("INSERT INTO root_backup (generation, state, staging_tag, threshold, "
-                + "commitments, custodian_ids, envelope_digests, record_mac, created_at, published_block) "
-                + "VALUES ($1, 'PUBLISHED', $2, $3, $4, $5, $6, $7, $8, $9)")
-            .execute(Tuple.tuple().addInteger(generation).addString(record.stagingTag())
-                .addInteger(record.threshold()).addBuffer(Buffer.buffer(record.commitments()))
-                .addBuffer(Buffer.buffer(BackupRecord.concat(record.custodianIds())))
-                .addBuffer(Buffer.buffer(BackupRecord.concat(record.envelopeDigests())))
-                .addBuffer(Buffer.buffer(mac)).addLong(now).addLong(backup.publishedAtBlock())))
-        .chain(() -> audit.append(c, AuditDraft.allowed("ROOT_CUSTODY", null, AuditDetail.json(Map.of(
-            "step", "recovered", "generation", generation, "requestId", "0x" + HexFormat.of().formatHex(requestId),
-            "threshold", backup.threshold(), "badShares", bad.stream().map(NodeRecovery.BadShare::index).toList(),
-            "sealingKeyId", roots.sealingKeyId())))))
-        .replaceWithVoid());
+    Uni<Void> tx =
+        pool.withTransaction(
+            c ->
+                c.query("SELECT count(*) FROM root_generation")
+                    .execute()
+                    .onItem()
+                    .transformToUni(
+                        rows -> {
+                          if (rows.iterator().next().getLong(0) > 0) {
+                            return Uni.createFrom()
+                                .failure(
+                                    new IllegalStateException(
+                                        "the database already holds root generations: "
+                                            + "a recovered root is stored only into an empty database"));
+                          }
+                          Uni<Void> insert;
+                          try {
+                            insert =
+                                roots.insert(c, generation, RootState.CURRENT, sealedInput, now);
+                          } finally {
+                            java.util.Arrays.fill(sealedInput, (byte) 0);
+                          }
+                          return insert;
+                        })
+                    .chain(
+                        () ->
+                            c.preparedQuery(
+                                    "INSERT INTO root_backup (generation, state, staging_tag, threshold, "
+                                        + "commitments, custodian_ids, envelope_digests, record_mac, created_at, published_block) "
+                                        + "VALUES ($1, 'PUBLISHED', $2, $3, $4, $5, $6, $7, $8, $9)")
+                                .execute(
+                                    Tuple.tuple()
+                                        .addInteger(generation)
+                                        .addString(record.stagingTag())
+                                        .addInteger(record.threshold())
+                                        .addBuffer(Buffer.buffer(record.commitments()))
+                                        .addBuffer(
+                                            Buffer.buffer(
+                                                BackupRecord.concat(record.custodianIds())))
+                                        .addBuffer(
+                                            Buffer.buffer(
+                                                BackupRecord.concat(record.envelopeDigests())))
+                                        .addBuffer(Buffer.buffer(mac))
+                                        .addLong(now)
+                                        .addLong(backup.publishedAtBlock())))
+                    .chain(
+                        () ->
+                            audit.append(
+                                c,
+                                AuditDraft.allowed(
+                                    "ROOT_CUSTODY",
+                                    null,
+                                    AuditDetail.json(
+                                        Map.of(
+                                            "step",
+                                            "recovered",
+                                            "generation",
+                                            generation,
+                                            "requestId",
+                                            "0x" + HexFormat.of().formatHex(requestId),
+                                            "threshold",
+                                            backup.threshold(),
+                                            "badShares",
+                                            bad.stream().map(NodeRecovery.BadShare::index).toList(),
+                                            "sealingKeyId",
+                                            roots.sealingKeyId())))))
+                    .replaceWithVoid());
     tx.await().atMost(timeout);
   }
 }

@@ -8,13 +8,15 @@ import java.util.function.Supplier;
 import org.hibernate.reactive.mutiny.Mutiny;
 
 /**
- * Hibernate Reactive sessions for the KMS's entity-like state (grants, key versions, ...). Each unit of work gets a
- * session of its own, opened and closed here, never one stored in the caller's Vert.x context: the group commit runs
- * transactions on behalf of many requests, and a request's context must not lend it (or take over) a session. The
- * work runs on the session's event-loop thread; it must not block and must not hop threads (Hibernate Reactive refuses
- * a session used from another thread). Callable from any thread: from a worker (admission after derivation) the unit
- * of work is moved onto a Vert.x event loop first, since Hibernate Reactive opens sessions only there (Quarkus
- * enforces it; so do the tests, with {@code org.hibernate.reactive.common.InternalStateAssertions.ENFORCE}).
+ * Hibernate Reactive sessions for the KMS's entity-like state (grants, key versions, ...). Each
+ * unit of work gets a session of its own, opened and closed here, never one stored in the caller's
+ * Vert.x context: the group commit runs transactions on behalf of many requests, and a request's
+ * context must not lend it (or take over) a session. The work runs on the session's event-loop
+ * thread; it must not block and must not hop threads (Hibernate Reactive refuses a session used
+ * from another thread). Callable from any thread: from a worker (admission after derivation) the
+ * unit of work is moved onto a Vert.x event loop first, since Hibernate Reactive opens sessions
+ * only there (Quarkus enforces it; so do the tests, with {@code
+ * org.hibernate.reactive.common.InternalStateAssertions.ENFORCE}).
  */
 public final class StateSessions {
 
@@ -26,15 +28,30 @@ public final class StateSessions {
     this.vertx = vertx;
   }
 
-  /** Runs {@code work} in one transaction of a fresh session: committed when the Uni completes, rolled back if it fails. */
+  /**
+   * Runs {@code work} in one transaction of a fresh session: committed when the Uni completes,
+   * rolled back if it fails.
+   */
   public <T> Uni<T> inTransaction(Function<Mutiny.Session, Uni<T>> work) {
-    return onEventLoop(() -> factory.openSession().chain(session -> session.withTransaction(tx -> work.apply(session))
-        .eventually(session::close)));
+    return onEventLoop(
+        () ->
+            factory
+                .openSession()
+                .chain(
+                    session ->
+                        session
+                            .withTransaction(tx -> work.apply(session))
+                            .eventually(session::close)));
   }
 
-  /** Runs read-only {@code work} in a fresh session (no transaction of ours; each statement sees committed data). */
+  /**
+   * Runs read-only {@code work} in a fresh session (no transaction of ours; each statement sees
+   * committed data).
+   */
   public <T> Uni<T> read(Function<Mutiny.Session, Uni<T>> work) {
-    return onEventLoop(() -> factory.openSession().chain(session -> work.apply(session).eventually(session::close)));
+    return onEventLoop(
+        () ->
+            factory.openSession().chain(session -> work.apply(session).eventually(session::close)));
   }
 
   private <T> Uni<T> onEventLoop(Supplier<Uni<? extends T>> work) {
@@ -42,6 +59,8 @@ public final class StateSessions {
       return Uni.createFrom().<T>deferred(work);
     }
     Context context = vertx.getOrCreateContext();
-    return Uni.createFrom().<T>deferred(work).runSubscriptionOn(task -> context.runOnContext(ignored -> task.run()));
+    return Uni.createFrom()
+        .<T>deferred(work)
+        .runSubscriptionOn(task -> context.runOnContext(ignored -> task.run()));
   }
 }

@@ -9,15 +9,30 @@ import java.util.Optional;
 import java.util.UUID;
 import org.teekms.keys.AppId;
 
-/** A key release about to be recorded: who got which versions of which app's keys, under which decision. */
-public record Grant(UUID grantId, Kind kind, Optional<AppId> appId, byte[] instanceId, List<Integer> keyVersions,
-    int rootGeneration, PolicyBlockRef policyBlock, Map<String, String> extraFacts) {
+/**
+ * A key release about to be recorded: who got which versions of which app's keys, under which
+ * decision.
+ */
+public record Grant(
+    UUID grantId,
+    Kind kind,
+    Optional<AppId> appId,
+    byte[] instanceId,
+    List<Integer> keyVersions,
+    int rootGeneration,
+    PolicyBlockRef policyBlock,
+    Map<String, String> extraFacts) {
 
-  public enum Kind { APP_KEYS, SIGN_CERT, ONBOARDING }
+  public enum Kind {
+    APP_KEYS,
+    SIGN_CERT,
+    ONBOARDING
+  }
 
   public Grant {
     if (appId == null || appId.isPresent() == (kind == Kind.ONBOARDING)) {
-      throw new IllegalArgumentException("an app grant needs an app id, and an onboarding grant none");
+      throw new IllegalArgumentException(
+          "an app grant needs an app id, and an onboarding grant none");
     }
     instanceId = instanceId.clone();
     keyVersions = List.copyOf(keyVersions);
@@ -31,9 +46,15 @@ public record Grant(UUID grantId, Kind kind, Optional<AppId> appId, byte[] insta
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Grant g && grantId.equals(g.grantId) && kind == g.kind && appId.equals(g.appId)
-        && Arrays.equals(instanceId, g.instanceId) && keyVersions.equals(g.keyVersions)
-        && rootGeneration == g.rootGeneration && policyBlock.equals(g.policyBlock) && extraFacts.equals(g.extraFacts);
+    return o instanceof Grant g
+        && grantId.equals(g.grantId)
+        && kind == g.kind
+        && appId.equals(g.appId)
+        && Arrays.equals(instanceId, g.instanceId)
+        && keyVersions.equals(g.keyVersions)
+        && rootGeneration == g.rootGeneration
+        && policyBlock.equals(g.policyBlock)
+        && extraFacts.equals(g.extraFacts);
   }
 
   @Override

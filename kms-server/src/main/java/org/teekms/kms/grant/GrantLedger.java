@@ -10,10 +10,11 @@ import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 
 /**
- * Records key releases. A grant row ({@link KeyGrantRecord}, persisted through Hibernate Reactive) and the audit entry
- * that records it are written in ONE transaction (group-committed with concurrent ones, {@link AuditLog#commit}): the
- * entry is appended first, the grant row points at its seq; if either write fails, neither exists and the caller must
- * not release any key (fail closed). Denials are audited on their own.
+ * Records key releases. A grant row ({@link KeyGrantRecord}, persisted through Hibernate Reactive)
+ * and the audit entry that records it are written in ONE transaction (group-committed with
+ * concurrent ones, {@link AuditLog#commit}): the entry is appended first, the grant row points at
+ * its seq; if either write fails, neither exists and the caller must not release any key (fail
+ * closed). Denials are audited on their own.
  */
 public final class GrantLedger {
 
@@ -24,18 +25,26 @@ public final class GrantLedger {
   }
 
   /**
-   * Writes the grant and its audit entry atomically; the returned entry's event id is the grant id. The caller
-   * releases keys only after this completes successfully.
+   * Writes the grant and its audit entry atomically; the returned entry's event id is the grant id.
+   * The caller releases keys only after this completes successfully.
    */
   public Uni<AuditEntry> recordGrant(Grant grant) {
-    AuditDraft draft = new AuditDraft(grant.grantId(), "GRANT_" + grant.kind().name(),
-        grant.appId().map(AppId::toBytes).orElse(null),
-        AuditDraft.Outcome.ALLOWED, "", AuditDetail.json(grant.auditFacts()));
-    return audit.commit(draft, (session, entry) -> session.persist(KeyGrantRecord.of(grant, entry)));
+    AuditDraft draft =
+        new AuditDraft(
+            grant.grantId(),
+            "GRANT_" + grant.kind().name(),
+            grant.appId().map(AppId::toBytes).orElse(null),
+            AuditDraft.Outcome.ALLOWED,
+            "",
+            AuditDetail.json(grant.auditFacts()));
+    return audit.commit(
+        draft, (session, entry) -> session.persist(KeyGrantRecord.of(grant, entry)));
   }
 
   /** Audits a refusal. The refusal stands whether or not this write succeeds. */
-  public Uni<AuditEntry> recordDenial(String kind, byte[] appId, String reason, Map<String, ?> facts) {
-    return audit.appendAlone(AuditDraft.denied(kind, appId, reason, AuditDetail.json(new TreeMap<>(facts))));
+  public Uni<AuditEntry> recordDenial(
+      String kind, byte[] appId, String reason, Map<String, ?> facts) {
+    return audit.appendAlone(
+        AuditDraft.denied(kind, appId, reason, AuditDetail.json(new TreeMap<>(facts))));
   }
 }

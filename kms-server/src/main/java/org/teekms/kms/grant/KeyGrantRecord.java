@@ -9,9 +9,10 @@ import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditEntry;
 
 /**
- * A row of {@code key_grant} (schema: db/migration, managed by Flyway, never by Hibernate). Written only by
- * {@link GrantLedger}, in the transaction that appends its audit entry; {@code auditSeq} is that entry's sequence
- * number. Mutable because Hibernate needs it so; nothing outside this package sees an instance.
+ * A row of {@code key_grant} (schema: db/migration, managed by Flyway, never by Hibernate). Written
+ * only by {@link GrantLedger}, in the transaction that appends its audit entry; {@code auditSeq} is
+ * that entry's sequence number. Mutable because Hibernate needs it so; nothing outside this package
+ * sees an instance.
  */
 @Entity
 @Table(name = "key_grant")

@@ -2,7 +2,10 @@ package org.teekms.kms.grant;
 
 import org.teekms.crypto.Bytes;
 
-/** The chain block a policy decision was read at (chain id, number, 32-byte hash); compares by value. */
+/**
+ * The chain block a policy decision was read at (chain id, number, 32-byte hash); compares by
+ * value.
+ */
 public record PolicyBlockRef(long chainId, long number, Bytes hash) {
 
   public PolicyBlockRef {

@@ -2,8 +2,8 @@ package org.teekms.kms.grpc;
 
 import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
-import io.smallrye.mutiny.Uni;
 import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -11,20 +11,21 @@ import java.time.Clock;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.DenyCode;
-import org.teekms.kms.wiring.KmsConfig;
 import org.teekms.kms.keys.EnvPublicKeyReader;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.operator.RegistryOwnerPort;
+import org.teekms.kms.wiring.KmsConfig;
 import org.teekms.proto.AppEnvEncryptPubKey;
 import org.teekms.proto.AppEnvGrpc;
 import org.teekms.proto.GetAppEnvEncryptPubKeyRequest;
 import org.teekms.proto.PolicyBlock;
 
 /**
- * teekms.v1.AppEnv (plain TLS, no client certificate): the rate limit per source address
- * ({@code teekms.env-pubkey.*}), then {@link EnvPublicKeyReader}, then encode. Refusals carry the deny-reason trailer.
- * Non-blocking: the call returns on its event loop at once and answers when the reader's Uni completes.
+ * teekms.v1.AppEnv (plain TLS, no client certificate): the rate limit per source address ({@code
+ * teekms.env-pubkey.*}), then {@link EnvPublicKeyReader}, then encode. Refusals carry the
+ * deny-reason trailer. Non-blocking: the call returns on its event loop at once and answers when
+ * the reader's Uni completes.
  */
 @GrpcService
 public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
@@ -33,13 +34,19 @@ public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
   private final SourceRateLimiter limiter;
   private final EnvPublicKeyReader reader;
 
-  public AppEnvService(Pool pool, LiveKeyring keyring, RegistryOwnerPort chain, KmsConfig config, Clock clock) {
+  public AppEnvService(
+      Pool pool, LiveKeyring keyring, RegistryOwnerPort chain, KmsConfig config, Clock clock) {
     KmsConfig.EnvPubkey limits = config.envPubkey();
-    this.limiter = new SourceRateLimiter(limits.requestsPerMinute(), limits.burst(), limits.maxSources(),
-        System::nanoTime);
-    this.reader = new EnvPublicKeyReader(chain, config.chain().chainId(),
-        app -> AppKeyStateStore.read(pool, app).ifNoItem().after(config.dbTimeout()).fail(),
-        () -> keyring.derive(pool, null).ifNoItem().after(config.dbTimeout()).fail(), clock);
+    this.limiter =
+        new SourceRateLimiter(
+            limits.requestsPerMinute(), limits.burst(), limits.maxSources(), System::nanoTime);
+    this.reader =
+        new EnvPublicKeyReader(
+            chain,
+            config.chain().chainId(),
+            app -> AppKeyStateStore.read(pool, app).ifNoItem().after(config.dbTimeout()).fail(),
+            () -> keyring.derive(pool, null).ifNoItem().after(config.dbTimeout()).fail(),
+            clock);
   }
 
   /** The source a budget is kept for: the peer's IP address (all ports of one host share it). */
@@ -51,24 +58,37 @@ public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
   }
 
   @Override
-  public void getAppEnvEncryptPubKey(GetAppEnvEncryptPubKeyRequest request, StreamObserver<AppEnvEncryptPubKey> out) {
+  public void getAppEnvEncryptPubKey(
+      GetAppEnvEncryptPubKeyRequest request, StreamObserver<AppEnvEncryptPubKey> out) {
     String source = source(TlsSessionInterceptor.REMOTE.get());
-    Uni<AppEnvEncryptPubKey> answer = limiter.tryAcquire(source)
-        ? reader.read(request.getAppId().toByteArray()).map(AppEnvService::encode)
-        : Uni.createFrom().failure(new AdmissionDenied(DenyCode.RATE_LIMITED, "source " + source
-            + " exceeded teekms.env-pubkey requests-per-minute; retry later"));
+    Uni<AppEnvEncryptPubKey> answer =
+        limiter.tryAcquire(source)
+            ? reader.read(request.getAppId().toByteArray()).map(AppEnvService::encode)
+            : Uni.createFrom()
+                .failure(
+                    new AdmissionDenied(
+                        DenyCode.RATE_LIMITED,
+                        "source "
+                            + source
+                            + " exceeded teekms.env-pubkey requests-per-minute; retry later"));
     UniAnswer.answer("GetAppEnvEncryptPubKey", answer, out, LOG);
   }
 
   private static AppEnvEncryptPubKey encode(EnvPublicKeyReader.Answer a) {
-    return AppEnvEncryptPubKey.newBuilder().setPublicKey(ByteString.copyFrom(a.key().publicKey()))
-        .setSignature(ByteString.copyFrom(a.key().legacySignature())).setTimestamp(a.key().timestampSeconds())
-        .setSignatureV1(ByteString.copyFrom(a.key().signatureV1())).setKeyVersion(a.key().version())
+    return AppEnvEncryptPubKey.newBuilder()
+        .setPublicKey(ByteString.copyFrom(a.key().publicKey()))
+        .setSignature(ByteString.copyFrom(a.key().legacySignature()))
+        .setTimestamp(a.key().timestampSeconds())
+        .setSignatureV1(ByteString.copyFrom(a.key().signatureV1()))
+        .setKeyVersion(a.key().version())
         .setRootGeneration(a.key().generation())
         .setAppRootCertificate(KmsService.encode(a.key().appRootCertificate()))
         .setEnvEncryptionCertificate(KmsService.encode(a.key().envCertificate()))
-        .setPolicyBlock(PolicyBlock.newBuilder().setChainId(a.block().chainId()).setNumber(a.block().number())
-            .setHash(ByteString.copyFrom(a.block().hash().toByteArray())))
+        .setPolicyBlock(
+            PolicyBlock.newBuilder()
+                .setChainId(a.block().chainId())
+                .setNumber(a.block().number())
+                .setHash(ByteString.copyFrom(a.block().hash().toByteArray())))
         .build();
   }
 }

@@ -9,14 +9,14 @@ import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.util.HexFormat;
 import org.jboss.logging.Logger;
-import org.teekms.kms.wiring.KmsConfig;
-import org.teekms.kms.metrics.RotationDueMetrics;
-import org.teekms.kms.keystate.RotationSchedule;
-import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.keystate.AppKeyStateStore;
+import org.teekms.kms.keystate.RotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
+import org.teekms.kms.metrics.RotationDueMetrics;
 import org.teekms.kms.rotation.RotationJobs;
+import org.teekms.kms.wiring.KmsConfig;
 import org.teekms.proto.AuditEvent;
 import org.teekms.proto.AuditorGrpc;
 import org.teekms.proto.EffectivePolicy;
@@ -29,8 +29,9 @@ import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
 
 /**
- * teekms.v1.Auditor: read-only views of key-version state, grants and the audit chain. Never key material.
- * Non-blocking: database reads are reactive; the rotation schedule (read from the chain over HTTP) on a worker.
+ * teekms.v1.Auditor: read-only views of key-version state, grants and the audit chain. Never key
+ * material. Non-blocking: database reads are reactive; the rotation schedule (read from the chain
+ * over HTTP) on a worker.
  */
 @GrpcService
 public class AuditorService extends AuditorGrpc.AuditorImplBase {
@@ -46,8 +47,14 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   private final RotationDueMetrics dueMetrics;
   private final org.teekms.kms.audit.AuditChainVerifier chainVerifier;
 
-  public AuditorService(Pool pool, AuditLog audit, RotationJobs jobs, KmsConfig config, Clock clock,
-      RotationScheduleReader schedules, RotationDueMetrics dueMetrics,
+  public AuditorService(
+      Pool pool,
+      AuditLog audit,
+      RotationJobs jobs,
+      KmsConfig config,
+      Clock clock,
+      RotationScheduleReader schedules,
+      RotationDueMetrics dueMetrics,
       org.teekms.kms.audit.AuditChainVerifier chainVerifier) {
     this.chainVerifier = chainVerifier;
     this.pool = pool;
@@ -60,7 +67,8 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   }
 
   @Override
-  public void getEffectivePolicy(GetEffectivePolicyRequest request, StreamObserver<EffectivePolicy> out) {
+  public void getEffectivePolicy(
+      GetEffectivePolicyRequest request, StreamObserver<EffectivePolicy> out) {
     byte[] appId = request.getAppId().toByteArray();
     if (appId.length != 20) {
       out.onError(GrpcErrors.invalid("app_id must be 20 bytes"));
@@ -72,37 +80,61 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       return;
     }
     EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId));
-    Uni<EffectivePolicy> answer = AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId)).invoke(state -> {
-          b.setKnown(state.isPresent());
-          state.ifPresent(s -> b.setCurrentVersion(s.currentVersion()).setMinVersion(s.minVersion())
-              .setLastRotatedAt(s.lastRotatedAt()));
-        })
-        .chain(() -> pool.preparedQuery("SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
-                + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC")
-            .execute(io.vertx.mutiny.sqlclient.Tuple.tuple().addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
-                .addInteger(recent)))
-        .invoke(rows -> rows.forEach(r -> b.addRecentGrants(encode(AuditLog.read(r)))))
-        .chain(() -> jobs.unfinished(pool, org.teekms.keys.AppId.of(appId)))
-        .invoke(unfinished -> unfinished.forEach(j -> b.addRotationJobs(RotationJobInfo.newBuilder()
-            .setJobId(j.jobId().toString()).setKind(j.kind().name()).setState(j.state().name())
-            .setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt()))))
-        // Live from the chain (the KMS stores no schedule): an unreadable chain is reported, not guessed.
-        .emitOn(Infrastructure.getDefaultWorkerPool())
-        .map(ignored -> {
-          long ticket = dueMetrics.readStarting();
-          RotationSchedule s = schedules.read(appId);
-          // A gauge only for an app this KMS serves (key state) or the chain registers (its schedule was read): any
-          // caller may name any app id, and each gauge is a time series kept for the process's lifetime.
-          if (b.getKnown() || s.read()) {
-            dueMetrics.record(appId, s, ticket);
-          }
-          return b.setRotationSchedule(encode(s)).build();
-        });
+    Uni<EffectivePolicy> answer =
+        AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId))
+            .invoke(
+                state -> {
+                  b.setKnown(state.isPresent());
+                  state.ifPresent(
+                      s ->
+                          b.setCurrentVersion(s.currentVersion())
+                              .setMinVersion(s.minVersion())
+                              .setLastRotatedAt(s.lastRotatedAt()));
+                })
+            .chain(
+                () ->
+                    pool.preparedQuery(
+                            "SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
+                                + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC")
+                        .execute(
+                            io.vertx.mutiny.sqlclient.Tuple.tuple()
+                                .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
+                                .addInteger(recent)))
+            .invoke(rows -> rows.forEach(r -> b.addRecentGrants(encode(AuditLog.read(r)))))
+            .chain(() -> jobs.unfinished(pool, org.teekms.keys.AppId.of(appId)))
+            .invoke(
+                unfinished ->
+                    unfinished.forEach(
+                        j ->
+                            b.addRotationJobs(
+                                RotationJobInfo.newBuilder()
+                                    .setJobId(j.jobId().toString())
+                                    .setKind(j.kind().name())
+                                    .setState(j.state().name())
+                                    .setCreatedAt(j.createdAt())
+                                    .setUpdatedAt(j.updatedAt()))))
+            // Live from the chain (the KMS stores no schedule): an unreadable chain is reported,
+            // not guessed.
+            .emitOn(Infrastructure.getDefaultWorkerPool())
+            .map(
+                ignored -> {
+                  long ticket = dueMetrics.readStarting();
+                  RotationSchedule s = schedules.read(appId);
+                  // A gauge only for an app this KMS serves (key state) or the chain registers (its
+                  // schedule was read): any
+                  // caller may name any app id, and each gauge is a time series kept for the
+                  // process's lifetime.
+                  if (b.getKnown() || s.read()) {
+                    dueMetrics.record(appId, s, ticket);
+                  }
+                  return b.setRotationSchedule(encode(s)).build();
+                });
     UniAnswer.answer("GetEffectivePolicy", answer, config.dbTimeout().multipliedBy(3), out, LOG);
   }
 
   @Override
-  public void listAuditEvents(ListAuditEventsRequest request, StreamObserver<ListAuditEventsResponse> out) {
+  public void listAuditEvents(
+      ListAuditEventsRequest request, StreamObserver<ListAuditEventsResponse> out) {
     byte[] appId = request.getAppId().isEmpty() ? null : request.getAppId().toByteArray();
     if (appId != null && appId.length != 20) {
       out.onError(GrpcErrors.invalid("app_id must be 20 bytes or empty"));
@@ -114,20 +146,42 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       return;
     }
     long to = request.getToTime() == 0 ? clock.millis() + 1 : request.getToTime();
-    UniAnswer.answer("ListAuditEvents", audit.list(appId, request.getFromTime(), to, request.getAfterSeq(), size)
-        .map(page -> {
-          ListAuditEventsResponse.Builder b = ListAuditEventsResponse.newBuilder();
-          page.forEach(e -> b.addEvents(encode(e)));
-          return b.setNextAfterSeq(page.size() == size ? page.get(page.size() - 1).seq() : 0).build();
-        }), config.dbTimeout(), out, LOG);
+    UniAnswer.answer(
+        "ListAuditEvents",
+        audit
+            .list(appId, request.getFromTime(), to, request.getAfterSeq(), size)
+            .map(
+                page -> {
+                  ListAuditEventsResponse.Builder b = ListAuditEventsResponse.newBuilder();
+                  page.forEach(e -> b.addEvents(encode(e)));
+                  return b.setNextAfterSeq(
+                          page.size() == size ? page.get(page.size() - 1).seq() : 0)
+                      .build();
+                }),
+        config.dbTimeout(),
+        out,
+        LOG);
   }
 
   @Override
-  public void verifyAuditChain(VerifyAuditChainRequest request, StreamObserver<VerifyAuditChainResponse> out) {
-    UniAnswer.answer("VerifyAuditChain", chainVerifier.verify().map(v -> VerifyAuditChainResponse.newBuilder()
-            .setValid(v.valid()).setEntriesChecked(v.entriesChecked()).setHeadHash(ByteString.copyFrom(v.headHash().toByteArray()))
-            .setFirstBadSeq(v.firstBadSeq()).setProblem(v.problem()).build()),
-        config.dbTimeout().multipliedBy(30), out, LOG);
+  public void verifyAuditChain(
+      VerifyAuditChainRequest request, StreamObserver<VerifyAuditChainResponse> out) {
+    UniAnswer.answer(
+        "VerifyAuditChain",
+        chainVerifier
+            .verify()
+            .map(
+                v ->
+                    VerifyAuditChainResponse.newBuilder()
+                        .setValid(v.valid())
+                        .setEntriesChecked(v.entriesChecked())
+                        .setHeadHash(ByteString.copyFrom(v.headHash().toByteArray()))
+                        .setFirstBadSeq(v.firstBadSeq())
+                        .setProblem(v.problem())
+                        .build()),
+        config.dbTimeout().multipliedBy(30),
+        out,
+        LOG);
   }
 
   static org.teekms.proto.RotationSchedule encode(RotationSchedule s) {
@@ -135,15 +189,29 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
     if (!s.read()) {
       return b.setError(s.failure()).build();
     }
-    return b.setRotationDue(s.due()).setRotationPeriodSeconds(s.periodSeconds()).setLastRotation(s.lastRotationEpochSeconds())
-        .setBlock(PolicyBlock.newBuilder().setChainId(s.chainId()).setNumber(s.blockNumber())
-            .setHash(ByteString.copyFrom(HexFormat.of().parseHex(s.blockHash().substring(2))))).build();
+    return b.setRotationDue(s.due())
+        .setRotationPeriodSeconds(s.periodSeconds())
+        .setLastRotation(s.lastRotationEpochSeconds())
+        .setBlock(
+            PolicyBlock.newBuilder()
+                .setChainId(s.chainId())
+                .setNumber(s.blockNumber())
+                .setHash(ByteString.copyFrom(HexFormat.of().parseHex(s.blockHash().substring(2)))))
+        .build();
   }
 
   static AuditEvent encode(AuditEntry e) {
-    return AuditEvent.newBuilder().setSeq(e.seq()).setEventId(e.eventId().toString()).setTime(e.eventTimeMillis())
-        .setKind(e.kind()).setAppId(ByteString.copyFrom(e.appId())).setOutcome(e.outcome().name()).setReason(e.reason())
-        .setDetailJson(e.detailJson()).setPrevHash(ByteString.copyFrom(e.prevHash()))
-        .setEntryHash(ByteString.copyFrom(e.entryHash())).build();
+    return AuditEvent.newBuilder()
+        .setSeq(e.seq())
+        .setEventId(e.eventId().toString())
+        .setTime(e.eventTimeMillis())
+        .setKind(e.kind())
+        .setAppId(ByteString.copyFrom(e.appId()))
+        .setOutcome(e.outcome().name())
+        .setReason(e.reason())
+        .setDetailJson(e.detailJson())
+        .setPrevHash(ByteString.copyFrom(e.prevHash()))
+        .setEntryHash(ByteString.copyFrom(e.entryHash()))
+        .build();
   }
 }

@@ -18,8 +18,9 @@ import org.teekms.proto.PolicyBlock;
 import org.teekms.proto.RootGenerationSecret;
 
 /**
- * teekms.v1.Onboarding over mutual RA-TLS: decode, {@link OnboardingController}, encode, zero the secrets. Non-blocking:
- * the peer's identity (re-verified when stale) is read on the worker pool, the release answers through its Uni.
+ * teekms.v1.Onboarding over mutual RA-TLS: decode, {@link OnboardingController}, encode, zero the
+ * secrets. Non-blocking: the peer's identity (re-verified when stale) is read on the worker pool,
+ * the release answers through its Uni.
  */
 @GrpcService
 public class OnboardingService extends OnboardingGrpc.OnboardingImplBase {
@@ -35,30 +36,47 @@ public class OnboardingService extends OnboardingGrpc.OnboardingImplBase {
   }
 
   @Override
-  public void getRootGenerations(GetRootGenerationsRequest request, StreamObserver<GetRootGenerationsResponse> out) {
+  public void getRootGenerations(
+      GetRootGenerationsRequest request, StreamObserver<GetRootGenerationsResponse> out) {
     SSLSession session = TlsSessionInterceptor.SESSION.get();
-    Uni.createFrom().item(() -> attestation.peer(session)).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+    Uni.createFrom()
+        .item(() -> attestation.peer(session))
+        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
         .chain(peer -> onboarding.release(peer, request.getKmsId(), request.getNodeId()))
-        .subscribe().with(release -> respond(release, out), failure -> {
-          if (failure instanceof AdmissionDenied d) {
-            LOG.infof("onboarding denied: %s: %s", d.code(), d.detail());
-            out.onError(GrpcErrors.denied(d));
-          } else {
-            LOG.errorf(failure, "onboarding failed");
-            out.onError(GrpcErrors.internal("GetRootGenerations", failure));
-          }
-        });
+        .subscribe()
+        .with(
+            release -> respond(release, out),
+            failure -> {
+              if (failure instanceof AdmissionDenied d) {
+                LOG.infof("onboarding denied: %s: %s", d.code(), d.detail());
+                out.onError(GrpcErrors.denied(d));
+              } else {
+                LOG.errorf(failure, "onboarding failed");
+                out.onError(GrpcErrors.internal("GetRootGenerations", failure));
+              }
+            });
   }
 
-  private static void respond(OnboardingController.Release release, StreamObserver<GetRootGenerationsResponse> out) {
+  private static void respond(
+      OnboardingController.Release release, StreamObserver<GetRootGenerationsResponse> out) {
     try {
-      GetRootGenerationsResponse.Builder b = GetRootGenerationsResponse.newBuilder().setKmsId(release.kmsId())
-          .setGrantId(release.grantId().toString())
-          .setPolicyBlock(PolicyBlock.newBuilder().setChainId(release.block().chainId()).setNumber(release.block().number())
-              .setHash(ByteString.copyFrom(release.block().hash().toByteArray())));
+      GetRootGenerationsResponse.Builder b =
+          GetRootGenerationsResponse.newBuilder()
+              .setKmsId(release.kmsId())
+              .setGrantId(release.grantId().toString())
+              .setPolicyBlock(
+                  PolicyBlock.newBuilder()
+                      .setChainId(release.block().chainId())
+                      .setNumber(release.block().number())
+                      .setHash(ByteString.copyFrom(release.block().hash().toByteArray())));
       for (RootGenerationRelease r : release.generations()) {
-        b.addGenerations(RootGenerationSecret.newBuilder().setGeneration(r.generation()).setState(r.state().name())
-            .setRootSecret(ByteString.copyFrom(r.secret())).setCreatedAt(r.createdAt()).setDestroyAfter(r.destroyAfter()));
+        b.addGenerations(
+            RootGenerationSecret.newBuilder()
+                .setGeneration(r.generation())
+                .setState(r.state().name())
+                .setRootSecret(ByteString.copyFrom(r.secret()))
+                .setCreatedAt(r.createdAt())
+                .setDestroyAfter(r.destroyAfter()));
       }
       out.onNext(b.build());
       out.onCompleted();

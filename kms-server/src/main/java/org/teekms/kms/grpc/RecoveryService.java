@@ -18,9 +18,10 @@ import org.teekms.proto.RecoveryStatus;
 import org.teekms.proto.SubmitShareRequest;
 
 /**
- * teekms.v1.Recovery: decode, call {@link NodeRecovery} (the checks are there), encode. Needs no client certificate
- * (custodians are not TEEs; each share is authenticated by its custodian's signature instead) and is rate limited like
- * the other unauthenticated services. Submissions run on the worker pool (chain reads).
+ * teekms.v1.Recovery: decode, call {@link NodeRecovery} (the checks are there), encode. Needs no
+ * client certificate (custodians are not TEEs; each share is authenticated by its custodian's
+ * signature instead) and is rate limited like the other unauthenticated services. Submissions run
+ * on the worker pool (chain reads).
  */
 @GrpcService
 public class RecoveryService extends RecoveryGrpc.RecoveryImplBase {
@@ -34,7 +35,8 @@ public class RecoveryService extends RecoveryGrpc.RecoveryImplBase {
   }
 
   @Override
-  public void getRecoveryStatus(GetRecoveryStatusRequest request, StreamObserver<RecoveryStatus> out) {
+  public void getRecoveryStatus(
+      GetRecoveryStatusRequest request, StreamObserver<RecoveryStatus> out) {
     out.onNext(status(holder.current()));
     out.onCompleted();
   }
@@ -43,24 +45,37 @@ public class RecoveryService extends RecoveryGrpc.RecoveryImplBase {
   public void submitShare(SubmitShareRequest request, StreamObserver<RecoveryStatus> out) {
     Optional<NodeRecovery> recovery = holder.current();
     if (recovery.isEmpty()) {
-      out.onError(refusal(Status.FAILED_PRECONDITION, NodeRecovery.Refusal.NOT_RECOVERING, "this node recovers no "
-          + "root generation (teekms.custody.recover-generation is unset, or its database already holds roots)"));
+      out.onError(
+          refusal(
+              Status.FAILED_PRECONDITION,
+              NodeRecovery.Refusal.NOT_RECOVERING,
+              "this node recovers no "
+                  + "root generation (teekms.custody.recover-generation is unset, or its database already holds roots)"));
       return;
     }
-    Infrastructure.getDefaultWorkerPool().execute(() -> {
-      try {
-        recovery.get().submit(request.getRequestId().toByteArray(), request.getIndex(),
-            request.getEnvelope().toByteArray(), request.getSignature().toByteArray());
-        out.onNext(status(recovery));
-        out.onCompleted();
-      } catch (NodeRecovery.Refused r) {
-        LOG.infof("recovery share %d refused: %s: %s", request.getIndex(), r.code(), r.getMessage());
-        out.onError(refusal(code(r.code()), r.code(), r.getMessage()));
-      } catch (RuntimeException e) {
-        LOG.errorf(e, "SubmitShare failed");
-        out.onError(GrpcErrors.internal("SubmitShare", e));
-      }
-    });
+    Infrastructure.getDefaultWorkerPool()
+        .execute(
+            () -> {
+              try {
+                recovery
+                    .get()
+                    .submit(
+                        request.getRequestId().toByteArray(),
+                        request.getIndex(),
+                        request.getEnvelope().toByteArray(),
+                        request.getSignature().toByteArray());
+                out.onNext(status(recovery));
+                out.onCompleted();
+              } catch (NodeRecovery.Refused r) {
+                LOG.infof(
+                    "recovery share %d refused: %s: %s",
+                    request.getIndex(), r.code(), r.getMessage());
+                out.onError(refusal(code(r.code()), r.code(), r.getMessage()));
+              } catch (RuntimeException e) {
+                LOG.errorf(e, "SubmitShare failed");
+                out.onError(GrpcErrors.internal("SubmitShare", e));
+              }
+            });
   }
 
   static Status code(NodeRecovery.Refusal r) {
@@ -72,7 +87,8 @@ public class RecoveryService extends RecoveryGrpc.RecoveryImplBase {
     };
   }
 
-  private static io.grpc.StatusRuntimeException refusal(Status status, NodeRecovery.Refusal code, String detail) {
+  private static io.grpc.StatusRuntimeException refusal(
+      Status status, NodeRecovery.Refusal code, String detail) {
     Metadata trailers = new Metadata();
     trailers.put(GrpcErrors.DENY_REASON, code.name());
     return status.withDescription(code.name() + ": " + detail).asRuntimeException(trailers);
@@ -80,22 +96,34 @@ public class RecoveryService extends RecoveryGrpc.RecoveryImplBase {
 
   static RecoveryStatus status(Optional<NodeRecovery> recovery) {
     if (recovery.isEmpty()) {
-      return RecoveryStatus.newBuilder().setState("NOT_RECOVERING").setDetail("this node recovers no root generation")
+      return RecoveryStatus.newBuilder()
+          .setState("NOT_RECOVERING")
+          .setDetail("this node recovers no root generation")
           .build();
     }
     NodeRecovery r = recovery.get();
     NodeRecovery.Progress p = r.progress();
-    RecoveryStatus.Builder b = RecoveryStatus.newBuilder().setState(p.state().name()).setGeneration(p.generation())
-        .setNodeKeyId(ByteString.copyFrom(r.nodeKeyId())).setThreshold(p.threshold())
-        .addAllValidIndices(p.validIndices()).setDetail(p.detail());
+    RecoveryStatus.Builder b =
+        RecoveryStatus.newBuilder()
+            .setState(p.state().name())
+            .setGeneration(p.generation())
+            .setNodeKeyId(ByteString.copyFrom(r.nodeKeyId()))
+            .setThreshold(p.threshold())
+            .addAllValidIndices(p.validIndices())
+            .setDetail(p.detail());
     try {
       b.setNodeCertificate(ByteString.copyFrom(r.nodeCertificate().getEncoded()));
     } catch (CertificateEncodingException e) {
       throw new IllegalStateException("the node certificate does not encode", e);
     }
-    p.requestId().ifPresent(id -> b.setRequestId(ByteString.copyFrom(java.util.HexFormat.of().parseHex(
-        id.substring(2)))));
-    p.badShares().forEach(s -> b.addBadShares(BadShare.newBuilder().setIndex(s.index()).setReason(s.reason())));
+    p.requestId()
+        .ifPresent(
+            id ->
+                b.setRequestId(
+                    ByteString.copyFrom(java.util.HexFormat.of().parseHex(id.substring(2)))));
+    p.badShares()
+        .forEach(
+            s -> b.addBadShares(BadShare.newBuilder().setIndex(s.index()).setReason(s.reason())));
     return b.build();
   }
 }

@@ -5,9 +5,10 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * A token bucket per source (an IP address): {@code burst} requests at once, refilled at {@code perMinute} a minute.
- * At most {@code maxSources} buckets are kept; the least recently used is forgotten first (a forgotten source starts
- * full again, which only an attacker with that many addresses can exploit, and they could anyway). Thread-safe.
+ * A token bucket per source (an IP address): {@code burst} requests at once, refilled at {@code
+ * perMinute} a minute. At most {@code maxSources} buckets are kept; the least recently used is
+ * forgotten first (a forgotten source starts full again, which only an attacker with that many
+ * addresses can exploit, and they could anyway). Thread-safe.
  */
 public final class SourceRateLimiter {
   private final double tokensPerNano;
@@ -17,21 +18,30 @@ public final class SourceRateLimiter {
 
   public SourceRateLimiter(int perMinute, int burst, int maxSources, LongSupplier nanoTime) {
     if (perMinute < 1 || burst < 1 || maxSources < 1) {
-      throw new IllegalArgumentException("rate limit settings must be at least 1 (requests-per-minute " + perMinute
-          + ", burst " + burst + ", max-sources " + maxSources + ")");
+      throw new IllegalArgumentException(
+          "rate limit settings must be at least 1 (requests-per-minute "
+              + perMinute
+              + ", burst "
+              + burst
+              + ", max-sources "
+              + maxSources
+              + ")");
     }
     this.tokensPerNano = perMinute / 60e9;
     this.burst = burst;
     this.nanoTime = nanoTime;
-    this.buckets = new LinkedHashMap<>(16, 0.75f, true) {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, Bucket> eldest) {
-        return size() > maxSources;
-      }
-    };
+    this.buckets =
+        new LinkedHashMap<>(16, 0.75f, true) {
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<String, Bucket> eldest) {
+            return size() > maxSources;
+          }
+        };
   }
 
-  /** Takes one token for {@code source}; false when its bucket is empty (the request is refused). */
+  /**
+   * Takes one token for {@code source}; false when its bucket is empty (the request is refused).
+   */
   public synchronized boolean tryAcquire(String source) {
     long now = nanoTime.getAsLong();
     Bucket b = buckets.get(source);

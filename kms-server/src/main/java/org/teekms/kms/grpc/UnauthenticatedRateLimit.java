@@ -17,31 +17,43 @@ import org.teekms.proto.KmsInfoServiceGrpc;
 import org.teekms.proto.RotationGrpc;
 
 /**
- * A budget per source address ({@code teekms.limits.unauthenticated-*}) for the services anyone may call without an
- * attested certificate: KmsInfoService, Auditor, Rotation, Recovery. Over budget a call is refused before any work with
- * RESOURCE_EXHAUSTED, {@code RATE_LIMITED: …} and the deny-reason trailer. Attested services (Kms, Onboarding) are
- * bounded at the handshake instead; AppEnv keeps its own budget ({@code teekms.env-pubkey.*}).
+ * A budget per source address ({@code teekms.limits.unauthenticated-*}) for the services anyone may
+ * call without an attested certificate: KmsInfoService, Auditor, Rotation, Recovery. Over budget a
+ * call is refused before any work with RESOURCE_EXHAUSTED, {@code RATE_LIMITED: …} and the
+ * deny-reason trailer. Attested services (Kms, Onboarding) are bounded at the handshake instead;
+ * AppEnv keeps its own budget ({@code teekms.env-pubkey.*}).
  */
 @GlobalInterceptor
 @Singleton
 public class UnauthenticatedRateLimit implements ServerInterceptor {
 
-  static final Set<String> LIMITED = Set.of(KmsInfoServiceGrpc.SERVICE_NAME, AuditorGrpc.SERVICE_NAME,
-      RotationGrpc.SERVICE_NAME, org.teekms.proto.RecoveryGrpc.SERVICE_NAME);
+  static final Set<String> LIMITED =
+      Set.of(
+          KmsInfoServiceGrpc.SERVICE_NAME,
+          AuditorGrpc.SERVICE_NAME,
+          RotationGrpc.SERVICE_NAME,
+          org.teekms.proto.RecoveryGrpc.SERVICE_NAME);
 
   private final SourceRateLimiter limiter;
 
   @Inject
   public UnauthenticatedRateLimit(KmsConfig config) {
-    this(new SourceRateLimiter(config.limits().unauthenticatedRequestsPerMinute(),
-        config.limits().unauthenticatedBurst(), config.limits().maxSources(), System::nanoTime));
+    this(
+        new SourceRateLimiter(
+            config.limits().unauthenticatedRequestsPerMinute(),
+            config.limits().unauthenticatedBurst(),
+            config.limits().maxSources(),
+            System::nanoTime));
   }
 
   UnauthenticatedRateLimit(SourceRateLimiter limiter) {
     this.limiter = limiter;
   }
 
-  /** The refusal for a call to {@code fullMethodName} from {@code remote}, or null when it may proceed. */
+  /**
+   * The refusal for a call to {@code fullMethodName} from {@code remote}, or null when it may
+   * proceed.
+   */
   Status refusal(String fullMethodName, SocketAddress remote) {
     String service = io.grpc.MethodDescriptor.extractFullServiceName(fullMethodName);
     if (service == null || !LIMITED.contains(service)) {
@@ -51,15 +63,20 @@ public class UnauthenticatedRateLimit implements ServerInterceptor {
     if (limiter.tryAcquire(source)) {
       return null;
     }
-    return Status.RESOURCE_EXHAUSTED.withDescription(DenyCode.RATE_LIMITED.name() + ": source " + source
-        + " exceeded teekms.limits.unauthenticated-requests-per-minute; retry later");
+    return Status.RESOURCE_EXHAUSTED.withDescription(
+        DenyCode.RATE_LIMITED.name()
+            + ": source "
+            + source
+            + " exceeded teekms.limits.unauthenticated-requests-per-minute; retry later");
   }
 
   @Override
-  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-      ServerCallHandler<Q, R> next) {
-    Status refused = refusal(call.getMethodDescriptor().getFullMethodName(),
-        call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    Status refused =
+        refusal(
+            call.getMethodDescriptor().getFullMethodName(),
+            call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
     if (refused == null) {
       return next.startCall(call, headers);
     }

@@ -7,8 +7,8 @@ import org.teekms.keys.AppRootCertificate;
 import org.teekms.keys.PurposeKeyCertificate;
 
 /**
- * The keys of one (app, version) as released to an admitted CVM. Holds secret bytes: the gRPC layer copies them into
- * the response and calls {@link #destroy()}; {@code toString} shows no secret.
+ * The keys of one (app, version) as released to an admitted CVM. Holds secret bytes: the gRPC layer
+ * copies them into the response and calls {@link #destroy()}; {@code toString} shows no secret.
  */
 public final class ReleasedAppKeys implements Destroyable {
 
@@ -25,9 +25,18 @@ public final class ReleasedAppKeys implements Destroyable {
   private final byte[] kmsCaX509;
   private boolean destroyed;
 
-  ReleasedAppKeys(int version, int generation, byte[] diskKey, byte[] appRootSecret, AppRootCertificate appRootCertificate,
-      byte[] envEncryptionKey, PurposeKeyCertificate envEncryptionCertificate, byte[] appCaKey,
-      PurposeKeyCertificate appCaCertificate, byte[] appCaX509, byte[] kmsCaX509) {
+  ReleasedAppKeys(
+      int version,
+      int generation,
+      byte[] diskKey,
+      byte[] appRootSecret,
+      AppRootCertificate appRootCertificate,
+      byte[] envEncryptionKey,
+      PurposeKeyCertificate envEncryptionCertificate,
+      byte[] appCaKey,
+      PurposeKeyCertificate appCaCertificate,
+      byte[] appCaX509,
+      byte[] kmsCaX509) {
     this.version = version;
     this.generation = generation;
     this.diskKey = diskKey;
@@ -41,7 +50,10 @@ public final class ReleasedAppKeys implements Destroyable {
     this.kmsCaX509 = kmsCaX509;
   }
 
-  /** X.509 certificate (DER) of the app CA key, issued by the KMS CA of this version's root generation. */
+  /**
+   * X.509 certificate (DER) of the app CA key, issued by the KMS CA of this version's root
+   * generation.
+   */
   public byte[] appCaX509() {
     return appCaX509.clone();
   }
@@ -115,6 +127,10 @@ public final class ReleasedAppKeys implements Destroyable {
 
   @Override
   public String toString() {
-    return "ReleasedAppKeys[version=" + version + ", generation=" + generation + ", <secrets redacted>]";
+    return "ReleasedAppKeys[version="
+        + version
+        + ", generation="
+        + generation
+        + ", <secrets redacted>]";
   }
 }

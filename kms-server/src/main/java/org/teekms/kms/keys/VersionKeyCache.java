@@ -21,20 +21,21 @@ import org.teekms.keys.RootKeyring;
 import org.teekms.keys.VersionRef;
 
 /**
- * The version-level part of what GetAppKeys releases is a pure function of (root generation, app, version): the app
- * root secret and its certificate by the KMS root key, the env-encryption and app CA keys and their certificates.
- * Deriving it costs about ten elliptic-curve multiplications; only the disk key depends on the instance. This cache
- * keeps that part for a bounded number of (generation, app, version) triples for a bounded time, in memory only.
+ * The version-level part of what GetAppKeys releases is a pure function of (root generation, app,
+ * version): the app root secret and its certificate by the KMS root key, the env-encryption and app
+ * CA keys and their certificates. Deriving it costs about ten elliptic-curve multiplications; only
+ * the disk key depends on the instance. This cache keeps that part for a bounded number of
+ * (generation, app, version) triples for a bounded time, in memory only.
  *
- * <p>Security: it holds nothing the node could not recompute from the root secrets it already holds in memory. Every
- * lookup re-checks the app's version policy and that the generation is live in the keyring (a destroyed or retired
- * generation is never served from here, and its entries are zeroized on the next lookup); evicted, expired, replaced
- * and purged entries are zeroized by the cache's removal listener (Caffeine, run on the calling thread, so no entry
- * outlives its removal by a scheduling delay). Callers get copies; an entry's secrets are only read under its lock, so
+ * <p>Security: it holds nothing the node could not recompute from the root secrets it already holds
+ * in memory. Every lookup re-checks the app's version policy and that the generation is live in the
+ * keyring (a destroyed or retired generation is never served from here, and its entries are
+ * zeroized on the next lookup); evicted, expired, replaced and purged entries are zeroized by the
+ * cache's removal listener (Caffeine, run on the calling thread, so no entry outlives its removal
+ * by a scheduling delay). Callers get copies; an entry's secrets are only read under its lock, so
  * zeroization never races with a copy.
  */
 public final class VersionKeyCache {
-
 
   /** Version-level keys of one (generation, app, version). */
   private static final class Entry {
@@ -48,8 +49,15 @@ public final class VersionKeyCache {
     final byte[] kmsCaX509; // public
     boolean destroyed;
 
-    Entry(byte[] appRootSecret, AppRootCertificate appRootCertificate, byte[] envKey, PurposeKeyCertificate envCertificate,
-        byte[] caKey, PurposeKeyCertificate caCertificate, byte[] appCaX509, byte[] kmsCaX509) {
+    Entry(
+        byte[] appRootSecret,
+        AppRootCertificate appRootCertificate,
+        byte[] envKey,
+        PurposeKeyCertificate envCertificate,
+        byte[] caKey,
+        PurposeKeyCertificate caCertificate,
+        byte[] appCaX509,
+        byte[] kmsCaX509) {
       this.appRootSecret = appRootSecret;
       this.appRootCertificate = appRootCertificate;
       this.envKey = envKey;
@@ -87,32 +95,46 @@ public final class VersionKeyCache {
       throw new IllegalArgumentException("cache bounds must not be negative");
     }
     this.maxEntries = maxEntries;
-    this.entries = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterWrite(ttl).ticker(nanoTime::getAsLong)
-        .executor(Runnable::run) // eviction and the removal listener on the caller's thread: zeroized now
-        .<VersionRef, Entry>removalListener((key, entry, cause) -> {
-          if (entry != null) {
-            entry.destroy();
-            zeroized.increment();
-          }
-        })
-        .build();
+    this.entries =
+        Caffeine.newBuilder()
+            .maximumSize(maxEntries)
+            .expireAfterWrite(ttl)
+            .ticker(nanoTime::getAsLong)
+            .executor(
+                Runnable
+                    ::run) // eviction and the removal listener on the caller's thread: zeroized now
+            .<VersionRef, Entry>removalListener(
+                (key, entry, cause) -> {
+                  if (entry != null) {
+                    entry.destroy();
+                    zeroized.increment();
+                  }
+                })
+            .build();
   }
 
   /**
-   * What {@link AppKeyIssuer#issue} returns, byte for byte, with the version-level part from the cache when present.
-   * The version policy and the generation's liveness are checked on every call (refusal = KeyRefusedException from
-   * the deriver, as without the cache).
+   * What {@link AppKeyIssuer#issue} returns, byte for byte, with the version-level part from the
+   * cache when present. The version policy and the generation's liveness are checked on every call
+   * (refusal = KeyRefusedException from the deriver, as without the cache).
    */
-  public ReleasedAppKeys issue(KmsKeyDeriver deriver, VersionRef key, Optional<InstanceId> instance,
+  public ReleasedAppKeys issue(
+      KmsKeyDeriver deriver,
+      VersionRef key,
+      Optional<InstanceId> instance,
       KeyVersionPolicy policy) {
     policy.check(key.version());
     Map<Integer, RootKeyring.GenerationState> states = deriver.keyring().generations();
-    Set<Integer> live = states.entrySet().stream().filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
-        .map(Map.Entry::getKey).collect(java.util.stream.Collectors.toSet());
+    Set<Integer> live =
+        states.entrySet().stream()
+            .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
+            .map(Map.Entry::getKey)
+            .collect(java.util.stream.Collectors.toSet());
     Entry entry = live.contains(key.generation()) ? lookup(key, live) : null;
     byte[][] copies = entry == null ? null : entry.copies();
     if (copies == null) {
-      // Miss (or a generation the keyring does not hold, which the deriver refuses with its precise reason).
+      // Miss (or a generation the keyring does not hold, which the deriver refuses with its precise
+      // reason).
       ReleasedAppKeys fresh = AppKeyIssuer.issue(deriver, key, instance, policy);
       store(key, fresh);
       return fresh;
@@ -128,14 +150,25 @@ public final class VersionKeyCache {
         throw e;
       }
     }
-    return new ReleasedAppKeys(key.version(), key.generation(), disk, copies[0], entry.appRootCertificate, copies[1],
-        entry.envCertificate, copies[2], entry.caCertificate, entry.appCaX509.clone(), entry.kmsCaX509.clone());
+    return new ReleasedAppKeys(
+        key.version(),
+        key.generation(),
+        disk,
+        copies[0],
+        entry.appRootCertificate,
+        copies[1],
+        entry.envCertificate,
+        copies[2],
+        entry.caCertificate,
+        entry.appCaX509.clone(),
+        entry.kmsCaX509.clone());
   }
 
   private Entry lookup(VersionRef key, Set<Integer> live) {
     // Zeroize entries of generations that are no longer live (destroyed roots), whatever their age.
     entries.asMap().keySet().removeIf(k -> !live.contains(k.generation()));
-    Entry entry = entries.getIfPresent(key); // an expired entry is absent (and removed, so zeroized)
+    Entry entry =
+        entries.getIfPresent(key); // an expired entry is absent (and removed, so zeroized)
     (entry == null ? misses : hits).increment();
     return entry;
   }
@@ -144,8 +177,17 @@ public final class VersionKeyCache {
     if (maxEntries == 0) {
       return;
     }
-    entries.put(key, new Entry(keys.appRootSecret(), keys.appRootCertificate(), keys.envEncryptionKey(),
-        keys.envEncryptionCertificate(), keys.appCaKey(), keys.appCaCertificate(), keys.appCaX509(), keys.kmsCaX509()));
+    entries.put(
+        key,
+        new Entry(
+            keys.appRootSecret(),
+            keys.appRootCertificate(),
+            keys.envEncryptionKey(),
+            keys.envEncryptionCertificate(),
+            keys.appCaKey(),
+            keys.appCaCertificate(),
+            keys.appCaX509(),
+            keys.kmsCaX509()));
   }
 
   /** Zeroizes and drops every entry. */

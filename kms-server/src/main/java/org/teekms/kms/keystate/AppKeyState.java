@@ -5,10 +5,15 @@ import java.util.Optional;
 import org.teekms.keys.AppId;
 
 /**
- * An app's key versions as this KMS holds them: versions {@code minVersion..currentVersion} are served, each derived
- * from the root generation it was pinned to when created.
+ * An app's key versions as this KMS holds them: versions {@code minVersion..currentVersion} are
+ * served, each derived from the root generation it was pinned to when created.
  */
-public record AppKeyState(AppId appId, int currentVersion, int minVersion, long lastRotatedAt, List<KeyVersion> versions) {
+public record AppKeyState(
+    AppId appId,
+    int currentVersion,
+    int minVersion,
+    long lastRotatedAt,
+    List<KeyVersion> versions) {
 
   /** One key version and the root generation it is pinned to. */
   public record KeyVersion(int version, int rootGeneration) {
@@ -25,7 +30,9 @@ public record AppKeyState(AppId appId, int currentVersion, int minVersion, long 
 
   /** The versions served now, ascending. */
   public List<KeyVersion> servedVersions() {
-    return versions.stream().filter(v -> v.version() >= minVersion && v.version() <= currentVersion).toList();
+    return versions.stream()
+        .filter(v -> v.version() >= minVersion && v.version() <= currentVersion)
+        .toList();
   }
 
   public Optional<KeyVersion> version(int version) {

@@ -10,8 +10,9 @@ import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.EthBlock;
 
 /**
- * {@code keyState()} and {@code rotationDue()} of an app's AppPolicy by eth_call at head − confirmations, both named
- * by the same block hash (EIP-1898), after checking the chain id. A fresh read per call.
+ * {@code keyState()} and {@code rotationDue()} of an app's AppPolicy by eth_call at head −
+ * confirmations, both named by the same block hash (EIP-1898), after checking the chain id. A fresh
+ * read per call.
  */
 public final class ChainRotationSchedule implements RotationScheduleReader {
 
@@ -33,16 +34,28 @@ public final class ChainRotationSchedule implements RotationScheduleReader {
       chain.checkChainId();
       long head = chain.blockNumber();
       long number = Math.max(0, head - confirmations);
-      EthBlock.Block block = chain.block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
-          .orElseThrow(() -> new IllegalStateException("the node reports head " + head + " but has no block " + number));
+      EthBlock.Block block =
+          chain
+              .block(DefaultBlockParameter.valueOf(BigInteger.valueOf(number)))
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "the node reports head " + head + " but has no block " + number));
       String hash = block.getHash();
       AppPolicy policy = AppPolicy.at(chain, app, null).atBlockHash(hash);
       AppKeyVersions state = policy.keyVersions();
       boolean due = policy.rotationDue();
-      return new RotationSchedule(due, state.rotationPeriodSeconds(), state.lastRotationEpochSeconds(), chain.chainId(),
-          number, hash, null);
+      return new RotationSchedule(
+          due,
+          state.rotationPeriodSeconds(),
+          state.lastRotationEpochSeconds(),
+          chain.chainId(),
+          number,
+          hash,
+          null);
     } catch (GovernanceException | RuntimeException e) {
-      return RotationSchedule.failed("reading the rotation schedule of app " + app + " failed: " + e.getMessage());
+      return RotationSchedule.failed(
+          "reading the rotation schedule of app " + app + " failed: " + e.getMessage());
     }
   }
 }

@@ -1,9 +1,14 @@
 package org.teekms.kms.keystate;
 
-/** Reads an app's on-chain rotation schedule. Never throws: a failure is a {@link RotationSchedule#failed} value. */
+/**
+ * Reads an app's on-chain rotation schedule. Never throws: a failure is a {@link
+ * RotationSchedule#failed} value.
+ */
 public interface RotationScheduleReader {
 
-  /** @param appId the app's 20-byte id (its AppPolicy contract address) */
+  /**
+   * @param appId the app's 20-byte id (its AppPolicy contract address)
+   */
   RotationSchedule read(byte[] appId);
 
   /** No chain configured: every read fails with that reason. */

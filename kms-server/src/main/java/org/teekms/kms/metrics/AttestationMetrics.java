@@ -12,11 +12,11 @@ import org.teekms.attest.ratls.RaTlsVerificationListener;
 import org.teekms.kms.keys.VersionKeyCache;
 
 /**
- * Prometheus metrics of attestation and of the KMS's caches:
- * {@code teekms_attestation_verify_seconds{result}} (histogram of RA-TLS certificate verifications that did the work:
- * DCAP, event log, GPU evidence; {@code result} = {@code accepted} or the refusal reason) and
- * {@code teekms_cache_requests_total{cache,result}} ({@code cache} = {@code ratls-verifier} or {@code version-keys},
- * {@code result} = {@code hit} or {@code miss}).
+ * Prometheus metrics of attestation and of the KMS's caches: {@code
+ * teekms_attestation_verify_seconds{result}} (histogram of RA-TLS certificate verifications that
+ * did the work: DCAP, event log, GPU evidence; {@code result} = {@code accepted} or the refusal
+ * reason) and {@code teekms_cache_requests_total{cache,result}} ({@code cache} = {@code
+ * ratls-verifier} or {@code version-keys}, {@code result} = {@code hit} or {@code miss}).
  */
 @ApplicationScoped
 public class AttestationMetrics implements RaTlsVerificationListener {
@@ -32,8 +32,11 @@ public class AttestationMetrics implements RaTlsVerificationListener {
   }
 
   private Counter cacheCounter(String cache, String result) {
-    return Counter.builder("teekms.cache.requests").tag("cache", cache).tag("result", result)
-        .description("Cache lookups by cache and result").register(registry);
+    return Counter.builder("teekms.cache.requests")
+        .tag("cache", cache)
+        .tag("result", result)
+        .description("Cache lookups by cache and result")
+        .register(registry);
   }
 
   @Override
@@ -43,16 +46,25 @@ public class AttestationMetrics implements RaTlsVerificationListener {
       return;
     }
     verifierMisses.increment();
-    Timer.builder("teekms.attestation.verify").description("RA-TLS certificate verification (DCAP, event log, GPU)")
-        .tag("result", failure.map(Enum::name).orElse("accepted")).publishPercentileHistogram().register(registry)
+    Timer.builder("teekms.attestation.verify")
+        .description("RA-TLS certificate verification (DCAP, event log, GPU)")
+        .tag("result", failure.map(Enum::name).orElse("accepted"))
+        .publishPercentileHistogram()
+        .register(registry)
         .record(took);
   }
 
   /** Exports the hit and miss counts of the admission path's version-key cache. */
   public void watch(VersionKeyCache cache) {
-    FunctionCounter.builder("teekms.cache.requests", cache, VersionKeyCache::hits).tag("cache", "version-keys")
-        .tag("result", "hit").description("Cache lookups by cache and result").register(registry);
-    FunctionCounter.builder("teekms.cache.requests", cache, VersionKeyCache::misses).tag("cache", "version-keys")
-        .tag("result", "miss").description("Cache lookups by cache and result").register(registry);
+    FunctionCounter.builder("teekms.cache.requests", cache, VersionKeyCache::hits)
+        .tag("cache", "version-keys")
+        .tag("result", "hit")
+        .description("Cache lookups by cache and result")
+        .register(registry);
+    FunctionCounter.builder("teekms.cache.requests", cache, VersionKeyCache::misses)
+        .tag("cache", "version-keys")
+        .tag("result", "miss")
+        .description("Cache lookups by cache and result")
+        .register(registry);
   }
 }

@@ -6,13 +6,21 @@ import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.roots.ChainRootAnchor;
 
 /**
- * The chain's answer about a KMS replica: ALLOWED, DENIED (with the contract's reason) or UNAVAILABLE; an ALLOWED answer
- * from the registry also carries its root-generation anchor at the same block (checked before roots are released).
+ * The chain's answer about a KMS replica: ALLOWED, DENIED (with the contract's reason) or
+ * UNAVAILABLE; an ALLOWED answer from the registry also carries its root-generation anchor at the
+ * same block (checked before roots are released).
  */
-public record KmsPolicyVerdict(Outcome outcome, String reason, Optional<PolicyBlockRef> block,
+public record KmsPolicyVerdict(
+    Outcome outcome,
+    String reason,
+    Optional<PolicyBlockRef> block,
     Optional<ChainRootAnchor> rootAnchor) {
 
-  public enum Outcome { ALLOWED, DENIED, UNAVAILABLE }
+  public enum Outcome {
+    ALLOWED,
+    DENIED,
+    UNAVAILABLE
+  }
 
   public KmsPolicyVerdict {
     Objects.requireNonNull(outcome, "outcome");

@@ -10,9 +10,9 @@ import org.teekms.keys.RootKeyring;
 import org.teekms.keys.SecretBytes;
 
 /**
- * Does a received root secret belong to the root generation the registry published? The KMS root public key derived
- * from it (docs/key-derivation.md, what {@code teekms kms bootstrap --publish} writes with {@code setKmsIdentity})
- * must equal {@code kmsIdentity(generation).rootPublicKeys}.
+ * Does a received root secret belong to the root generation the registry published? The KMS root
+ * public key derived from it (docs/key-derivation.md, what {@code teekms kms bootstrap --publish}
+ * writes with {@code setKmsIdentity}) must equal {@code kmsIdentity(generation).rootPublicKeys}.
  */
 public final class PublishedRootCheck {
 
@@ -28,10 +28,15 @@ public final class PublishedRootCheck {
     }
     switch (onChain.status()) {
       case UNAVAILABLE:
-        return "the root public key published on chain for generation " + generation + " is unreadable: "
+        return "the root public key published on chain for generation "
+            + generation
+            + " is unreadable: "
             + onChain.reason();
       case NOT_PUBLISHED:
-        return "root generation " + generation + " is not published on chain (" + onChain.reason()
+        return "root generation "
+            + generation
+            + " is not published on chain ("
+            + onChain.reason()
             + "): refusing roots that nothing binds";
       default:
         break;
@@ -40,8 +45,13 @@ public final class PublishedRootCheck {
     byte[] expected = onChain.rootPublicKeys().orElseThrow();
     if (!MessageDigest.isEqual(derived, expected)) {
       HexFormat hex = HexFormat.of();
-      return "root generation " + generation + " is not the one published on chain at block " + onChain.blockNumber()
-          + ": received root key 0x" + hex.formatHex(derived) + ", published 0x"
+      return "root generation "
+          + generation
+          + " is not the one published on chain at block "
+          + onChain.blockNumber()
+          + ": received root key 0x"
+          + hex.formatHex(derived)
+          + ", published 0x"
           + hex.formatHex(expected, 0, Math.min(expected.length, 65));
     }
     return null;
@@ -49,7 +59,8 @@ public final class PublishedRootCheck {
 
   /** The KMS root public key of {@code generation} derived from its root secret. */
   public static byte[] rootPublicKey(int generation, byte[] secret) {
-    try (RootKeyring keyring = new RootKeyring(generation, SecretBytes.copyOf(secret, InsecureSecretAccess.get()));
+    try (RootKeyring keyring =
+            new RootKeyring(generation, SecretBytes.copyOf(secret, InsecureSecretAccess.get()));
         DerivedKey root = new KmsKeyDeriver(keyring).kmsRootKey(generation)) {
       return root.publicKey();
     }

@@ -5,7 +5,10 @@ import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
 import org.teekms.kms.roots.RootState;
 
-/** One root generation as handed to (or received from) a replica. Secret: destroy after use; never printed. */
+/**
+ * One root generation as handed to (or received from) a replica. Secret: destroy after use; never
+ * printed.
+ */
 public final class RootGenerationRelease implements Destroyable {
 
   private final int generation;
@@ -18,10 +21,15 @@ public final class RootGenerationRelease implements Destroyable {
     this(generation, state, secret, createdAt, 0);
   }
 
-  /** @param destroyAfter RETIRED: epoch ms at which the source destroys the generation; 0 = none (CURRENT) */
-  public RootGenerationRelease(int generation, RootState state, byte[] secret, long createdAt, long destroyAfter) {
+  /**
+   * @param destroyAfter RETIRED: epoch ms at which the source destroys the generation; 0 = none
+   *     (CURRENT)
+   */
+  public RootGenerationRelease(
+      int generation, RootState state, byte[] secret, long createdAt, long destroyAfter) {
     if (generation < 1 || (state != RootState.CURRENT && state != RootState.RETIRED)) {
-      throw new IllegalArgumentException("only CURRENT or RETIRED generations (>= 1) travel, got " + generation + "/" + state);
+      throw new IllegalArgumentException(
+          "only CURRENT or RETIRED generations (>= 1) travel, got " + generation + "/" + state);
     }
     if (secret == null || secret.length != 32) {
       throw new IllegalArgumentException("a root secret is 32 bytes");
@@ -50,7 +58,10 @@ public final class RootGenerationRelease implements Destroyable {
     return destroyAfter;
   }
 
-  /** A copy of the root secret; throws {@link org.teekms.keys.DestroyedSecretException} after {@link #destroy()}. */
+  /**
+   * A copy of the root secret; throws {@link org.teekms.keys.DestroyedSecretException} after {@link
+   * #destroy()}.
+   */
   public byte[] secret() {
     return secret.toByteArray(InsecureSecretAccess.get());
   }
@@ -67,6 +78,10 @@ public final class RootGenerationRelease implements Destroyable {
 
   @Override
   public String toString() {
-    return "RootGenerationRelease[generation=" + generation + ", state=" + state + ", <secret redacted>]";
+    return "RootGenerationRelease[generation="
+        + generation
+        + ", state="
+        + state
+        + ", <secret redacted>]";
   }
 }

@@ -4,34 +4,41 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Locale;
-import org.teekms.proto.OperatorRequest;
-import org.teekms.proto.OperatorRequestMessage;
 import org.teekms.keys.EthSignature;
 import org.teekms.keys.Secp256k1SigningKey;
+import org.teekms.proto.OperatorRequest;
+import org.teekms.proto.OperatorRequestMessage;
 
 /**
- * Checks everything about an operator request that needs no database: well-formed, meant for this KMS, chain and
- * registry, fresh, and signed by the registry owner read at a pinned block: an EOA owner by an EIP-191 signature, a
- * contract owner (a multisig, a smart account) by its EIP-1271 {@code isValidSignature} at that same block, asked for
- * {@link OperatorRequestMessage#digest}. The single-use nonce is spent
- * by the caller in the transaction that acts on the request. Fails closed: every path that is not a full match throws
- * {@link OperatorDenied}.
+ * Checks everything about an operator request that needs no database: well-formed, meant for this
+ * KMS, chain and registry, fresh, and signed by the registry owner read at a pinned block: an EOA
+ * owner by an EIP-191 signature, a contract owner (a multisig, a smart account) by its EIP-1271
+ * {@code isValidSignature} at that same block, asked for {@link OperatorRequestMessage#digest}. The
+ * single-use nonce is spent by the caller in the transaction that acts on the request. Fails
+ * closed: every path that is not a full match throws {@link OperatorDenied}.
  *
- * <p>Cheap checks first, so a stranger's request costs no chain RPC (docs/reliability.md §2). In order:
+ * <p>Cheap checks first, so a stranger's request costs no chain RPC (docs/reliability.md §2). In
+ * order:
+ *
  * <ol>
- *   <li>the message is well-formed, a chain is configured, domain (KMS, chain, registry) and timestamp match;</li>
- *   <li>the signature is 1..{@link #MAX_CONTRACT_SIGNATURE} bytes (no owner of either kind accepts anything else);</li>
- *   <li>against the owner of the last chain read, when that owner had no contract code: a request it cannot have
- *       signed (no valid low-s EIP-191 signature, or one that recovers to another address) is either a forgery or
- *       comes from a new owner after a transfer; such a request may cause a chain read at most once per
- *       {@code ownerRecheck} ({@code teekms.limits.operator-owner-recheck}), all others are refused at once;</li>
- *   <li>the owner is read afresh at a pinned block (every accepted request sees the chain of its time) and the
- *       signature is checked against it (EIP-191, or EIP-1271 for a contract owner).</li>
+ *   <li>the message is well-formed, a chain is configured, domain (KMS, chain, registry) and
+ *       timestamp match;
+ *   <li>the signature is 1..{@link #MAX_CONTRACT_SIGNATURE} bytes (no owner of either kind accepts
+ *       anything else);
+ *   <li>against the owner of the last chain read, when that owner had no contract code: a request
+ *       it cannot have signed (no valid low-s EIP-191 signature, or one that recovers to another
+ *       address) is either a forgery or comes from a new owner after a transfer; such a request may
+ *       cause a chain read at most once per {@code ownerRecheck} ({@code
+ *       teekms.limits.operator-owner-recheck}), all others are refused at once;
+ *   <li>the owner is read afresh at a pinned block (every accepted request sees the chain of its
+ *       time) and the signature is checked against it (EIP-191, or EIP-1271 for a contract owner).
  * </ol>
- * So any number of badly signed requests causes at most one owner read per {@code ownerRecheck}; a new owner's first
- * request after a transfer is served at once unless a flood spent that read, then it is refused (NOT_OWNER, saying
- * when to retry) for at most {@code ownerRecheck}. A contract owner is asked by eth_call for every request that
- * passes 1–2 (its answer cannot be predicted); those calls are bounded by the Rotation service's per-source budget.
+ *
+ * So any number of badly signed requests causes at most one owner read per {@code ownerRecheck}; a
+ * new owner's first request after a transfer is served at once unless a flood spent that read, then
+ * it is refused (NOT_OWNER, saying when to retry) for at most {@code ownerRecheck}. A contract
+ * owner is asked by eth_call for every request that passes 1–2 (its answer cannot be predicted);
+ * those calls are bounded by the Rotation service's per-source budget.
  */
 public final class OperatorAuthorizer {
 
@@ -42,28 +49,46 @@ public final class OperatorAuthorizer {
   private final Clock clock;
   private final Duration maxSkew;
   private final Duration ownerRecheck;
+
   /** The owner of the last successful chain read; null before the first. */
   private volatile RegistryOwnerPort.OwnerRead known;
-  /** When a request the known owner cannot have signed last caused a chain read (Long.MIN_VALUE: never). */
+
+  /**
+   * When a request the known owner cannot have signed last caused a chain read (Long.MIN_VALUE:
+   * never).
+   */
   private final java.util.concurrent.atomic.AtomicLong lastStrangerRead =
       new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
 
   /** With the default owner recheck (1 s). */
-  public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
+  public OperatorAuthorizer(
+      String kmsId,
+      long chainId,
+      String registry,
+      RegistryOwnerPort owner,
+      Clock clock,
       Duration maxSkew) {
     this(kmsId, chainId, registry, owner, clock, maxSkew, Duration.ofSeconds(1));
   }
 
   /**
-   * @param registry the configured KmsRegistry address, or null when no chain is configured (every request denied)
-   * @param ownerRecheck the least time between two chain reads caused by requests the last-read owner cannot have
-   *     signed ({@code teekms.limits.operator-owner-recheck}); zero reads the chain for every well-formed request
+   * @param registry the configured KmsRegistry address, or null when no chain is configured (every
+   *     request denied)
+   * @param ownerRecheck the least time between two chain reads caused by requests the last-read
+   *     owner cannot have signed ({@code teekms.limits.operator-owner-recheck}); zero reads the
+   *     chain for every well-formed request
    */
-  public OperatorAuthorizer(String kmsId, long chainId, String registry, RegistryOwnerPort owner, Clock clock,
-      Duration maxSkew, Duration ownerRecheck) {
+  public OperatorAuthorizer(
+      String kmsId,
+      long chainId,
+      String registry,
+      RegistryOwnerPort owner,
+      Clock clock,
+      Duration maxSkew,
+      Duration ownerRecheck) {
     if (ownerRecheck.isNegative()) {
-      throw new IllegalArgumentException("teekms.limits.operator-owner-recheck must not be negative, got "
-          + ownerRecheck);
+      throw new IllegalArgumentException(
+          "teekms.limits.operator-owner-recheck must not be negative, got " + ownerRecheck);
     }
     this.kmsId = kmsId;
     this.chainId = chainId;
@@ -74,47 +99,67 @@ public final class OperatorAuthorizer {
     this.ownerRecheck = ownerRecheck;
   }
 
-
   public Duration maxSkew() {
     return maxSkew;
   }
 
-  /** Longest signature handed to an owner contract (a multisig's concatenated signatures fit many times over). */
+  /**
+   * Longest signature handed to an owner contract (a multisig's concatenated signatures fit many
+   * times over).
+   */
   public static final int MAX_CONTRACT_SIGNATURE = 8192;
 
   /** How the owner's approval was checked. */
   public enum Scheme {
     /** An EOA owner: the signer recovered from the EIP-191 signature is the owner. */
     EIP191,
-    /** A contract owner: its {@code isValidSignature(digest, signature)} returned 0x1626ba7e at the owner's block. */
+    /**
+     * A contract owner: its {@code isValidSignature(digest, signature)} returned 0x1626ba7e at the
+     * owner's block.
+     */
     EIP1271
   }
 
   /**
-   * An authorized request: who approved it (the owner; for a contract owner, the contract itself), how, and at which
-   * block they owned the registry.
+   * An authorized request: who approved it (the owner; for a contract owner, the contract itself),
+   * how, and at which block they owned the registry.
    */
   public record Authorized(String signer, Scheme scheme, long ownerBlock, String ownerBlockHash) {}
 
-  /** Authorizes a request for {@code action} (an RPC accepts only its own action: no signature is reusable across). */
+  /**
+   * Authorizes a request for {@code action} (an RPC accepts only its own action: no signature is
+   * reusable across).
+   */
   public Authorized authorize(OperatorRequest request, String action) throws OperatorDenied {
     if (!action.equals(request.getAction())) {
-      throw new OperatorDenied(OperatorDenied.Code.MALFORMED, "this RPC takes action " + action + ", the request is for '"
-          + request.getAction() + "'");
+      throw new OperatorDenied(
+          OperatorDenied.Code.MALFORMED,
+          "this RPC takes action " + action + ", the request is for '" + request.getAction() + "'");
     }
     return authorize(request);
   }
 
   /** The app's on-chain key versions at the block the owner was read at (SYNC_APP). */
-  public RegistryOwnerPort.AppVersionsRead appVersions(byte[] appId, Authorized ok) throws OperatorDenied {
+  public RegistryOwnerPort.AppVersionsRead appVersions(byte[] appId, Authorized ok)
+      throws OperatorDenied {
     RegistryOwnerPort.AppVersionsRead v = owner.appVersions(appId, ok.ownerBlockHash());
     if (v.failure() != null) {
-      throw new OperatorDenied(v.failure().contains("is not REGISTERED") ? OperatorDenied.Code.APP_NOT_REGISTERED
-          : OperatorDenied.Code.CHAIN_UNAVAILABLE, v.failure());
+      throw new OperatorDenied(
+          v.failure().contains("is not REGISTERED")
+              ? OperatorDenied.Code.APP_NOT_REGISTERED
+              : OperatorDenied.Code.CHAIN_UNAVAILABLE,
+          v.failure());
     }
-    if (v.current() < 1 || v.minimum() < 1 || v.minimum() > v.current() || v.current() > Integer.MAX_VALUE) {
-      throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, "the chain reports unusable key versions: current "
-          + v.current() + ", minimum " + v.minimum());
+    if (v.current() < 1
+        || v.minimum() < 1
+        || v.minimum() > v.current()
+        || v.current() > Integer.MAX_VALUE) {
+      throw new OperatorDenied(
+          OperatorDenied.Code.CHAIN_UNAVAILABLE,
+          "the chain reports unusable key versions: current "
+              + v.current()
+              + ", minimum "
+              + v.minimum());
     }
     return v;
   }
@@ -127,30 +172,48 @@ public final class OperatorAuthorizer {
       throw new OperatorDenied(OperatorDenied.Code.MALFORMED, e.getMessage());
     }
     if (registry == null) {
-      throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE,
+      throw new OperatorDenied(
+          OperatorDenied.Code.CHAIN_UNAVAILABLE,
           "no chain configured on this KMS (teekms.chain.*): the registry owner cannot be checked");
     }
     if (!kmsId.equals(request.getKmsId())) {
-      throw new OperatorDenied(OperatorDenied.Code.WRONG_DOMAIN,
+      throw new OperatorDenied(
+          OperatorDenied.Code.WRONG_DOMAIN,
           "signed for KMS '" + request.getKmsId() + "', this is '" + kmsId + "'");
     }
     if (request.getChainId() != chainId) {
-      throw new OperatorDenied(OperatorDenied.Code.WRONG_DOMAIN,
-          "signed for chain " + Long.toUnsignedString(request.getChainId()) + ", this KMS is on chain " + chainId);
+      throw new OperatorDenied(
+          OperatorDenied.Code.WRONG_DOMAIN,
+          "signed for chain "
+              + Long.toUnsignedString(request.getChainId())
+              + ", this KMS is on chain "
+              + chainId);
     }
     if (!registry.equals(request.getRegistry().toLowerCase(Locale.ROOT))) {
-      throw new OperatorDenied(OperatorDenied.Code.WRONG_DOMAIN,
+      throw new OperatorDenied(
+          OperatorDenied.Code.WRONG_DOMAIN,
           "signed for registry " + request.getRegistry() + ", this KMS follows " + registry);
     }
     long skew = Math.abs(clock.millis() - request.getTimestampMillis());
     if (skew > maxSkew.toMillis()) {
-      throw new OperatorDenied(OperatorDenied.Code.STALE, "timestamp " + request.getTimestampMillis() + " is "
-          + skew + " ms from the KMS clock, more than the accepted " + maxSkew.toMillis() + " ms");
+      throw new OperatorDenied(
+          OperatorDenied.Code.STALE,
+          "timestamp "
+              + request.getTimestampMillis()
+              + " is "
+              + skew
+              + " ms from the KMS clock, more than the accepted "
+              + maxSkew.toMillis()
+              + " ms");
     }
     byte[] signature = request.getSignature().toByteArray();
     if (signature.length == 0 || signature.length > MAX_CONTRACT_SIGNATURE) {
-      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature must be 65 bytes (EIP-191) or 1.."
-          + MAX_CONTRACT_SIGNATURE + " bytes for a contract owner (EIP-1271), got " + signature.length);
+      throw new OperatorDenied(
+          OperatorDenied.Code.BAD_SIGNATURE,
+          "signature must be 65 bytes (EIP-191) or 1.."
+              + MAX_CONTRACT_SIGNATURE
+              + " bytes for a contract owner (EIP-1271), got "
+              + signature.length);
     }
     refuseAgainstKnownOwner(message, signature);
     RegistryOwnerPort.OwnerRead read = owner.owner();
@@ -165,19 +228,32 @@ public final class OperatorAuthorizer {
     try {
       signer = recover(message, signature);
     } catch (OperatorDenied d) {
-      throw new OperatorDenied(d.code(), d.detail() + " (registry owner " + read.owner() + " has no contract code at block "
-          + read.blockNumber() + ", so only its EIP-191 signature is accepted)");
+      throw new OperatorDenied(
+          d.code(),
+          d.detail()
+              + " (registry owner "
+              + read.owner()
+              + " has no contract code at block "
+              + read.blockNumber()
+              + ", so only its EIP-191 signature is accepted)");
     }
     if (!signer.equals(read.owner())) {
-      throw new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner "
-          + read.owner() + " at block " + read.blockNumber());
+      throw new OperatorDenied(
+          OperatorDenied.Code.NOT_OWNER,
+          "signer "
+              + signer
+              + " is not the registry owner "
+              + read.owner()
+              + " at block "
+              + read.blockNumber());
     }
     return new Authorized(signer, Scheme.EIP191, read.blockNumber(), read.blockHash());
   }
 
   /**
-   * Step 3: a request the owner of the last read (an EOA) cannot have signed is refused without a chain call, unless
-   * no such request caused a read within {@code ownerRecheck} (it may come from a new owner: that read finds out).
+   * Step 3: a request the owner of the last read (an EOA) cannot have signed is refused without a
+   * chain call, unless no such request caused a read within {@code ownerRecheck} (it may come from
+   * a new owner: that read finds out).
    */
   private void refuseAgainstKnownOwner(byte[] message, byte[] signature) throws OperatorDenied {
     RegistryOwnerPort.OwnerRead k = known;
@@ -190,7 +266,9 @@ public final class OperatorAuthorizer {
       if (signer.equals(k.owner())) {
         return;
       }
-      refusal = new OperatorDenied(OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner");
+      refusal =
+          new OperatorDenied(
+              OperatorDenied.Code.NOT_OWNER, "signer " + signer + " is not the registry owner");
     } catch (OperatorDenied d) {
       refusal = d;
     }
@@ -200,50 +278,82 @@ public final class OperatorAuthorizer {
     if (now >= next && lastStrangerRead.compareAndSet(last, now)) {
       return;
     }
-    throw new OperatorDenied(refusal.code(), refusal.detail() + " (registry owner " + k.owner() + " at block "
-        + k.blockNumber() + ", an account without contract code; if ownership was transferred since, retry in "
-        + Math.max(1, next - now) + " ms: the owner is read again for such a request at most every "
-        + ownerRecheck.toMillis() + " ms, teekms.limits.operator-owner-recheck)");
+    throw new OperatorDenied(
+        refusal.code(),
+        refusal.detail()
+            + " (registry owner "
+            + k.owner()
+            + " at block "
+            + k.blockNumber()
+            + ", an account without contract code; if ownership was transferred since, retry in "
+            + Math.max(1, next - now)
+            + " ms: the owner is read again for such a request at most every "
+            + ownerRecheck.toMillis()
+            + " ms, teekms.limits.operator-owner-recheck)");
   }
 
-  /** EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other answer denies. */
-  private Authorized contractApproved(OperatorRequest request, RegistryOwnerPort.OwnerRead read, byte[] signature)
+  /**
+   * EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other
+   * answer denies.
+   */
+  private Authorized contractApproved(
+      OperatorRequest request, RegistryOwnerPort.OwnerRead read, byte[] signature)
       throws OperatorDenied {
     if (signature.length == 0 || signature.length > MAX_CONTRACT_SIGNATURE) {
-      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature for contract owner " + read.owner()
-          + " must be 1.." + MAX_CONTRACT_SIGNATURE + " bytes, got " + signature.length);
+      throw new OperatorDenied(
+          OperatorDenied.Code.BAD_SIGNATURE,
+          "signature for contract owner "
+              + read.owner()
+              + " must be 1.."
+              + MAX_CONTRACT_SIGNATURE
+              + " bytes, got "
+              + signature.length);
     }
-    RegistryOwnerPort.ContractSignatureRead answer = owner.isValidSignature(read.owner(),
-        OperatorRequestMessage.digest(request), signature, read.blockHash());
+    RegistryOwnerPort.ContractSignatureRead answer =
+        owner.isValidSignature(
+            read.owner(), OperatorRequestMessage.digest(request), signature, read.blockHash());
     switch (answer.outcome()) {
       case VALID:
         return new Authorized(read.owner(), Scheme.EIP1271, read.blockNumber(), read.blockHash());
       case UNAVAILABLE:
         throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, answer.detail());
       default:
-        throw new OperatorDenied(OperatorDenied.Code.CONTRACT_REJECTED, "registry owner " + read.owner()
-            + " is a contract (block " + read.blockNumber() + ") and did not approve the request: " + answer.detail());
+        throw new OperatorDenied(
+            OperatorDenied.Code.CONTRACT_REJECTED,
+            "registry owner "
+                + read.owner()
+                + " is a contract (block "
+                + read.blockNumber()
+                + ") and did not approve the request: "
+                + answer.detail());
     }
   }
 
   /** The lower-case 0x address whose key made this EIP-191 signature of {@code message}. */
   static String recover(byte[] message, byte[] signature) throws OperatorDenied {
     if (signature.length != 65) {
-      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature must be 65 bytes (r||s||v), got "
-          + signature.length);
+      throw new OperatorDenied(
+          OperatorDenied.Code.BAD_SIGNATURE,
+          "signature must be 65 bytes (r||s||v), got " + signature.length);
     }
     byte v = signature[64];
     if (v != 27 && v != 28) {
-      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature v must be 27 or 28, got " + (v & 0xff));
+      throw new OperatorDenied(
+          OperatorDenied.Code.BAD_SIGNATURE, "signature v must be 27 or 28, got " + (v & 0xff));
     }
-    // Low-s only (EIP-2): the high-s twin of a signature is another encoding of the same authorization.
+    // Low-s only (EIP-2): the high-s twin of a signature is another encoding of the same
+    // authorization.
     EthSignature sig = EthSignature.fromBytes(signature);
     if (!sig.hasLowS()) {
-      throw new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE, "signature s is zero or not in the lower half order");
+      throw new OperatorDenied(
+          OperatorDenied.Code.BAD_SIGNATURE, "signature s is zero or not in the lower half order");
     }
     return Secp256k1SigningKey.recoverPersonalSigner(message, sig)
         .map(a -> "0x" + HexFormat.of().formatHex(a.toBytes()))
-        .orElseThrow(() -> new OperatorDenied(OperatorDenied.Code.BAD_SIGNATURE,
-            "no key recovers from the signature (r out of range or not on the curve)"));
+        .orElseThrow(
+            () ->
+                new OperatorDenied(
+                    OperatorDenied.Code.BAD_SIGNATURE,
+                    "no key recovers from the signature (r out of range or not on the curve)"));
   }
 }

@@ -17,8 +17,8 @@ public final class OperatorDenied extends Exception {
     /** The signer is not the registry owner at the pinned block. */
     NOT_OWNER,
     /**
-     * The registry owner is a contract, and its EIP-1271 {@code isValidSignature} at the pinned block reverted or
-     * returned anything but the magic value 0x1626ba7e.
+     * The registry owner is a contract, and its EIP-1271 {@code isValidSignature} at the pinned
+     * block reverted or returned anything but the magic value 0x1626ba7e.
      */
     CONTRACT_REJECTED,
     /** SYNC_APP for an address that is not a REGISTERED app of the registry at the pinned block. */

@@ -7,20 +7,22 @@ public interface RegistryOwnerPort {
   OwnerRead owner();
 
   /**
-   * An app's on-chain key versions at the block {@code blockHash} (the block the owner was read at), only if the app is
-   * REGISTERED in the registry there; else a failure. Never throws.
+   * An app's on-chain key versions at the block {@code blockHash} (the block the owner was read
+   * at), only if the app is REGISTERED in the registry there; else a failure. Never throws.
    */
   AppVersionsRead appVersions(byte[] appId, String blockHash);
 
   /**
-   * EIP-1271: {@code contract.isValidSignature(digest, signature)} by eth_call at the block {@code blockHash} (the
-   * block the owner was read at). Never throws.
+   * EIP-1271: {@code contract.isValidSignature(digest, signature)} by eth_call at the block {@code
+   * blockHash} (the block the owner was read at). Never throws.
    */
-  ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash);
+  ContractSignatureRead isValidSignature(
+      String contract, byte[] digest, byte[] signature, String blockHash);
 
   /**
    * @param failure null on success
-   * @param notRegistered the chain was read and the app is not REGISTERED there (a policy answer, not an outage)
+   * @param notRegistered the chain was read and the app is not REGISTERED there (a policy answer,
+   *     not an outage)
    */
   record AppVersionsRead(long current, long minimum, String failure, boolean notRegistered) {
     public AppVersionsRead(long current, long minimum, String failure) {
@@ -36,7 +38,10 @@ public interface RegistryOwnerPort {
     }
   }
 
-  /** What an EIP-1271 owner contract answered; {@code detail} says what it returned or why it could not be asked. */
+  /**
+   * What an EIP-1271 owner contract answered; {@code detail} says what it returned or why it could
+   * not be asked.
+   */
   record ContractSignatureRead(Outcome outcome, String detail) {
     public enum Outcome {
       /** It returned exactly the magic value 0x1626ba7e. */
@@ -62,18 +67,22 @@ public interface RegistryOwnerPort {
       }
 
       @Override
-      public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
-        return new ContractSignatureRead(ContractSignatureRead.Outcome.UNAVAILABLE, "no chain configured");
+      public ContractSignatureRead isValidSignature(
+          String contract, byte[] digest, byte[] signature, String blockHash) {
+        return new ContractSignatureRead(
+            ContractSignatureRead.Outcome.UNAVAILABLE, "no chain configured");
       }
     };
   }
 
   /**
    * @param owner lower-case 0x address, null on failure
-   * @param contract the owner account has code at that block: requests are checked with EIP-1271, not EIP-191
+   * @param contract the owner account has code at that block: requests are checked with EIP-1271,
+   *     not EIP-191
    * @param failure null on success
    */
-  record OwnerRead(String owner, boolean contract, long blockNumber, String blockHash, String failure) {
+  record OwnerRead(
+      String owner, boolean contract, long blockNumber, String blockHash, String failure) {
     public static OwnerRead failed(String why) {
       return new OwnerRead(null, false, 0, "", why);
     }

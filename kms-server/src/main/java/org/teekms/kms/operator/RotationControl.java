@@ -26,9 +26,10 @@ import org.teekms.proto.OperatorRequest;
 import org.teekms.proto.OperatorRequestMessage;
 
 /**
- * Operator-triggered rotation: authorizes a signed request, then (one transaction) spends its nonce, enqueues the job
- * and audits the grant; a denied request is audited on its own. Also reads a job's progress. Non-blocking: the
- * answers arrive through Unis; refusals fail them with {@link OperatorDenied}.
+ * Operator-triggered rotation: authorizes a signed request, then (one transaction) spends its
+ * nonce, enqueues the job and audits the grant; a denied request is audited on its own. Also reads
+ * a job's progress. Non-blocking: the answers arrive through Unis; refusals fail them with {@link
+ * OperatorDenied}.
  */
 public final class RotationControl {
 
@@ -43,8 +44,14 @@ public final class RotationControl {
   private final Clock clock;
   private final Duration timeout;
 
-  public RotationControl(Pool pool, OperatorAuthorizer authorizer, RotationJobs jobs, RootGenerationStore roots,
-      AuditLog audit, Clock clock, Duration timeout) {
+  public RotationControl(
+      Pool pool,
+      OperatorAuthorizer authorizer,
+      RotationJobs jobs,
+      RootGenerationStore roots,
+      AuditLog audit,
+      Clock clock,
+      Duration timeout) {
     this.pool = pool;
     this.authorizer = authorizer;
     this.jobs = jobs;
@@ -57,7 +64,10 @@ public final class RotationControl {
   /** A job and its progress. {@code signer} is set for the answer to a request. */
   public record JobStatus(RotationJob job, int appsTotal, int appsMoved, Optional<String> signer) {}
 
-  /** What an authorized request enqueues, inside the transaction that spends its nonce; records facts to audit. */
+  /**
+   * What an authorized request enqueues, inside the transaction that spends its nonce; records
+   * facts to audit.
+   */
   private interface Enqueue {
     Uni<UUID> into(SqlConnection tx, Map<String, Object> facts);
   }
@@ -81,55 +91,100 @@ public final class RotationControl {
   }
 
   private static <T> Uni<T> onWorker(Step<T> step, byte[] appId) {
-    return Uni.createFrom().item(() -> {
-      try {
-        return step.run();
-      } catch (OperatorDenied d) {
-        throw new Refused(d, appId);
-      }
-    }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+    return Uni.createFrom()
+        .item(
+            () -> {
+              try {
+                return step.run();
+              } catch (OperatorDenied d) {
+                throw new Refused(d, appId);
+              }
+            })
+        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
   }
 
   /**
-   * Enqueues (or finds, if already asked for) the rotation away from the CURRENT root generation. Non-blocking: the
-   * authorization (chain reads) runs on the worker pool, the database steps are reactive.
+   * Enqueues (or finds, if already asked for) the rotation away from the CURRENT root generation.
+   * Non-blocking: the authorization (chain reads) runs on the worker pool, the database steps are
+   * reactive.
    *
-   * @return the job, or a failure with {@link OperatorDenied} when the request is not authorized (audited first)
+   * @return the job, or a failure with {@link OperatorDenied} when the request is not authorized
+   *     (audited first)
    */
   public Uni<JobStatus> requestRootRotation(OperatorRequest request) {
     Map<String, Object> facts = facts(request);
-    return audited(facts, onWorker(() -> authorized(request, OperatorRequestMessage.ROTATE_ROOT, facts),
-        appIdOf(request)).chain(ok -> run(request, ok, null, facts, (tx, f) -> roots.current(tx).chain(current -> {
-          if (current.isEmpty()) {
-            return Uni.createFrom().failure(new IllegalStateException("no CURRENT root generation (KMS not bootstrapped)"));
-          }
-          int from = current.get().generation();
-          f.put("fromGeneration", from);
-          return jobs.enqueueRootRotation(tx, from, "operator " + ok.signer());
-        }))));
+    return audited(
+        facts,
+        onWorker(
+                () -> authorized(request, OperatorRequestMessage.ROTATE_ROOT, facts),
+                appIdOf(request))
+            .chain(
+                ok ->
+                    run(
+                        request,
+                        ok,
+                        null,
+                        facts,
+                        (tx, f) ->
+                            roots
+                                .current(tx)
+                                .chain(
+                                    current -> {
+                                      if (current.isEmpty()) {
+                                        return Uni.createFrom()
+                                            .failure(
+                                                new IllegalStateException(
+                                                    "no CURRENT root generation (KMS not bootstrapped)"));
+                                      }
+                                      int from = current.get().generation();
+                                      f.put("fromGeneration", from);
+                                      return jobs.enqueueRootRotation(
+                                          tx, from, "operator " + ok.signer());
+                                    }))));
   }
 
   /**
-   * Enqueues an app rotation to the key versions the chain holds for the app at the block the owner was read at.
+   * Enqueues an app rotation to the key versions the chain holds for the app at the block the owner
+   * was read at.
    *
-   * @return the job, or a failure with {@link OperatorDenied} when the request is not authorized or the app is not
-   *     registered (audited first)
+   * @return the job, or a failure with {@link OperatorDenied} when the request is not authorized or
+   *     the app is not registered (audited first)
    */
   public Uni<JobStatus> requestAppRotation(OperatorRequest request) {
     Map<String, Object> facts = facts(request);
     byte[] appId = request.getAppId().toByteArray();
-    return audited(facts, onWorker(() -> authorized(request, OperatorRequestMessage.SYNC_APP, facts), appIdOf(request))
-        .chain(ok -> onWorker(() -> authorizer.appVersions(appId, ok), appId).chain(v -> {
-          facts.put("targetVersion", v.current());
-          facts.put("targetMinVersion", v.minimum());
-          return run(request, ok, appId, facts, (tx, f) -> jobs.enqueueAppRotation(tx, org.teekms.keys.AppId.of(appId),
-              (int) v.current(), (int) v.minimum(), "operator " + ok.signer() + " (chain at block " + ok.ownerBlock()
-                  + ")"));
-        })));
+    return audited(
+        facts,
+        onWorker(
+                () -> authorized(request, OperatorRequestMessage.SYNC_APP, facts), appIdOf(request))
+            .chain(
+                ok ->
+                    onWorker(() -> authorizer.appVersions(appId, ok), appId)
+                        .chain(
+                            v -> {
+                              facts.put("targetVersion", v.current());
+                              facts.put("targetMinVersion", v.minimum());
+                              return run(
+                                  request,
+                                  ok,
+                                  appId,
+                                  facts,
+                                  (tx, f) ->
+                                      jobs.enqueueAppRotation(
+                                          tx,
+                                          org.teekms.keys.AppId.of(appId),
+                                          (int) v.current(),
+                                          (int) v.minimum(),
+                                          "operator "
+                                              + ok.signer()
+                                              + " (chain at block "
+                                              + ok.ownerBlock()
+                                              + ")"));
+                            })));
   }
 
-  private OperatorAuthorizer.Authorized authorized(OperatorRequest request, String action, Map<String, Object> facts)
-      throws OperatorDenied {
+  private OperatorAuthorizer.Authorized authorized(
+      OperatorRequest request, String action, Map<String, Object> facts) throws OperatorDenied {
     OperatorAuthorizer.Authorized ok = authorizer.authorize(request, action);
     facts.put("signer", ok.signer());
     facts.put("signatureScheme", ok.scheme().name());
@@ -138,31 +193,57 @@ public final class RotationControl {
     return ok;
   }
 
-  private Uni<JobStatus> run(OperatorRequest request, OperatorAuthorizer.Authorized ok, byte[] appId,
-      Map<String, Object> facts, Enqueue enqueue) {
+  private Uni<JobStatus> run(
+      OperatorRequest request,
+      OperatorAuthorizer.Authorized ok,
+      byte[] appId,
+      Map<String, Object> facts,
+      Enqueue enqueue) {
     byte[] nonce = request.getNonce().toByteArray();
     long now = clock.millis();
-    return pool.withTransaction(tx -> spendNonce(tx, nonce, request.getAction(), ok.signer(), now)
-            .chain(spent -> {
-              if (!spent) {
-                return Uni.createFrom().item(Optional.<UUID>empty());
+    return pool.withTransaction(
+            tx ->
+                spendNonce(tx, nonce, request.getAction(), ok.signer(), now)
+                    .chain(
+                        spent -> {
+                          if (!spent) {
+                            return Uni.createFrom().item(Optional.<UUID>empty());
+                          }
+                          return enqueue
+                              .into(tx, facts)
+                              .call(
+                                  id -> {
+                                    facts.put("jobId", id.toString());
+                                    return audit.append(
+                                        tx,
+                                        AuditDraft.allowed(
+                                            AUDIT_KIND, appId, AuditDetail.json(facts)));
+                                  })
+                              .map(Optional::of);
+                        }))
+        .ifNoItem()
+        .after(timeout)
+        .fail()
+        .chain(
+            jobId -> {
+              if (jobId.isEmpty()) {
+                return Uni.createFrom()
+                    .<JobStatus>failure(
+                        new Refused(
+                            new OperatorDenied(
+                                OperatorDenied.Code.REPLAYED,
+                                "nonce " + HexFormat.of().formatHex(nonce) + " was already used"),
+                            appId));
               }
-              return enqueue.into(tx, facts)
-                  .call(id -> {
-                    facts.put("jobId", id.toString());
-                    return audit.append(tx, AuditDraft.allowed(AUDIT_KIND, appId, AuditDetail.json(facts)));
-                  })
-                  .map(Optional::of);
-            }))
-        .ifNoItem().after(timeout).fail()
-        .chain(jobId -> {
-          if (jobId.isEmpty()) {
-            return Uni.createFrom().<JobStatus>failure(new Refused(new OperatorDenied(OperatorDenied.Code.REPLAYED,
-                "nonce " + HexFormat.of().formatHex(nonce) + " was already used"), appId));
-          }
-          return status(jobId.get()).map(status -> new JobStatus(status.orElseThrow().job(),
-              status.get().appsTotal(), status.get().appsMoved(), Optional.of(ok.signer())));
-        });
+              return status(jobId.get())
+                  .map(
+                      status ->
+                          new JobStatus(
+                              status.orElseThrow().job(),
+                              status.get().appsTotal(),
+                              status.get().appsMoved(),
+                              Optional.of(ok.signer())));
+            });
   }
 
   private static byte[] appIdOf(OperatorRequest r) {
@@ -170,50 +251,97 @@ public final class RotationControl {
   }
 
   public Uni<Optional<JobStatus>> status(UUID jobId) {
-    return jobs.get(jobId).chain(job -> {
-      if (job.isEmpty()) {
-        return Uni.createFrom().item(Optional.<JobStatus>empty());
-      }
-      if (job.get().kind() == RotationJob.Kind.APP_ROTATION) {
-        org.teekms.keys.AppId app = job.get().appId().orElseThrow();
-        int targetVersion = job.get().targetVersion().orElseThrow();
-        return AppKeyStateStore.read(pool, app).map(state -> Optional.of(new JobStatus(job.get(), 1,
-            state.filter(st -> st.currentVersion() >= targetVersion).isPresent() ? 1 : 0, Optional.empty())));
-      }
-      int target = job.get().targetGeneration().orElse(0);
-      return pool.preparedQuery("SELECT count(*) AS total, count(*) FILTER (WHERE v.root_generation = $1) AS moved "
-              + "FROM app_key_state s JOIN app_key_version v ON v.app_id = s.app_id AND v.version = s.current_version")
-          .execute(Tuple.of(target))
-          .map(rows -> {
-            Row r = rows.iterator().next();
-            return Optional.of(new JobStatus(job.get(), r.getLong("total").intValue(), r.getLong("moved").intValue(),
-                Optional.empty()));
-          });
-    }).ifNoItem().after(timeout).fail();
+    return jobs.get(jobId)
+        .chain(
+            job -> {
+              if (job.isEmpty()) {
+                return Uni.createFrom().item(Optional.<JobStatus>empty());
+              }
+              if (job.get().kind() == RotationJob.Kind.APP_ROTATION) {
+                org.teekms.keys.AppId app = job.get().appId().orElseThrow();
+                int targetVersion = job.get().targetVersion().orElseThrow();
+                return AppKeyStateStore.read(pool, app)
+                    .map(
+                        state ->
+                            Optional.of(
+                                new JobStatus(
+                                    job.get(),
+                                    1,
+                                    state
+                                            .filter(st -> st.currentVersion() >= targetVersion)
+                                            .isPresent()
+                                        ? 1
+                                        : 0,
+                                    Optional.empty())));
+              }
+              int target = job.get().targetGeneration().orElse(0);
+              return pool.preparedQuery(
+                      "SELECT count(*) AS total, count(*) FILTER (WHERE v.root_generation = $1) AS moved "
+                          + "FROM app_key_state s JOIN app_key_version v ON v.app_id = s.app_id AND v.version = s.current_version")
+                  .execute(Tuple.of(target))
+                  .map(
+                      rows -> {
+                        Row r = rows.iterator().next();
+                        return Optional.of(
+                            new JobStatus(
+                                job.get(),
+                                r.getLong("total").intValue(),
+                                r.getLong("moved").intValue(),
+                                Optional.empty()));
+                      });
+            })
+        .ifNoItem()
+        .after(timeout)
+        .fail();
   }
 
-  /** Inserts the nonce; false if it was spent before. Prunes nonces too old to be accepted anyway. */
-  private Uni<Boolean> spendNonce(SqlClient tx, byte[] nonce, String action, String signer, long now) {
+  /**
+   * Inserts the nonce; false if it was spent before. Prunes nonces too old to be accepted anyway.
+   */
+  private Uni<Boolean> spendNonce(
+      SqlClient tx, byte[] nonce, String action, String signer, long now) {
     long horizon = now - 2 * authorizer.maxSkew().toMillis();
-    return tx.preparedQuery("DELETE FROM operator_request_nonce WHERE received_at < $1").execute(Tuple.of(horizon))
-        .chain(() -> tx.preparedQuery("INSERT INTO operator_request_nonce (nonce, action, signer, received_at) "
-                + "VALUES ($1, $2, $3, $4) ON CONFLICT (nonce) DO NOTHING")
-            .execute(Tuple.tuple().addBuffer(Buffer.buffer(nonce)).addString(action).addString(signer).addLong(now)))
+    return tx.preparedQuery("DELETE FROM operator_request_nonce WHERE received_at < $1")
+        .execute(Tuple.of(horizon))
+        .chain(
+            () ->
+                tx.preparedQuery(
+                        "INSERT INTO operator_request_nonce (nonce, action, signer, received_at) "
+                            + "VALUES ($1, $2, $3, $4) ON CONFLICT (nonce) DO NOTHING")
+                    .execute(
+                        Tuple.tuple()
+                            .addBuffer(Buffer.buffer(nonce))
+                            .addString(action)
+                            .addString(signer)
+                            .addLong(now)))
         .map(r -> r.rowCount() == 1);
   }
 
-  /** Audits a refusal of {@code work} (the denial is written before the caller hears of it), then fails with it. */
+  /**
+   * Audits a refusal of {@code work} (the denial is written before the caller hears of it), then
+   * fails with it.
+   */
   private Uni<JobStatus> audited(Map<String, Object> facts, Uni<JobStatus> work) {
-    return work.onFailure(Refused.class).recoverWithUni(failure -> {
-      Refused r = (Refused) failure;
-      facts.put("denyCode", r.denied.code().name());
-      return audit.appendAlone(AuditDraft.denied(AUDIT_KIND, r.appId, r.denied.getMessage(), AuditDetail.json(facts)))
-          .ifNoItem().after(timeout).fail()
-          .chain(() -> Uni.createFrom().<JobStatus>failure(r.denied));
-    });
+    return work.onFailure(Refused.class)
+        .recoverWithUni(
+            failure -> {
+              Refused r = (Refused) failure;
+              facts.put("denyCode", r.denied.code().name());
+              return audit
+                  .appendAlone(
+                      AuditDraft.denied(
+                          AUDIT_KIND, r.appId, r.denied.getMessage(), AuditDetail.json(facts)))
+                  .ifNoItem()
+                  .after(timeout)
+                  .fail()
+                  .chain(() -> Uni.createFrom().<JobStatus>failure(r.denied));
+            });
   }
 
-  /** What the request claimed, for the audit entry (the signature itself is not needed to reproduce the decision). */
+  /**
+   * What the request claimed, for the audit entry (the signature itself is not needed to reproduce
+   * the decision).
+   */
   private static Map<String, Object> facts(OperatorRequest r) {
     Map<String, Object> f = new TreeMap<>();
     f.put("action", clip(r.getAction()));
@@ -222,9 +350,14 @@ public final class RotationControl {
     f.put("registry", clip(r.getRegistry()));
     f.put("timestamp", r.getTimestampMillis());
     if (!r.getAppId().isEmpty()) {
-      f.put("appId", HexFormat.of().formatHex(r.getAppId().toByteArray(), 0, Math.min(32, r.getAppId().size())));
+      f.put(
+          "appId",
+          HexFormat.of()
+              .formatHex(r.getAppId().toByteArray(), 0, Math.min(32, r.getAppId().size())));
     }
-    f.put("nonce", HexFormat.of().formatHex(r.getNonce().toByteArray(), 0, Math.min(64, r.getNonce().size())));
+    f.put(
+        "nonce",
+        HexFormat.of().formatHex(r.getNonce().toByteArray(), 0, Math.min(64, r.getNonce().size())));
     return f;
   }
 

@@ -5,10 +5,10 @@ import java.nio.charset.StandardCharsets;
 import org.teekms.kms.seal.SealingKey;
 
 /**
- * How a root secret is sealed at rest: AES-256-GCM under the sealing key with
- * {@code AAD = lp("tee-kms/root-seal/v1") ‖ lp(utf8(kms_id)) ‖ u32(generation)} (lp = 4-byte big-endian length
- * prefix). The AAD binds the blob to its KMS and generation: a blob copied to another generation's row, or into
- * another KMS's database sealed under the same key, does not unseal.
+ * How a root secret is sealed at rest: AES-256-GCM under the sealing key with {@code AAD =
+ * lp("tee-kms/root-seal/v1") ‖ lp(utf8(kms_id)) ‖ u32(generation)} (lp = 4-byte big-endian length
+ * prefix). The AAD binds the blob to its KMS and generation: a blob copied to another generation's
+ * row, or into another KMS's database sealed under the same key, does not unseal.
  */
 public final class RootSealing {
 
@@ -20,7 +20,12 @@ public final class RootSealing {
   public static byte[] aad(String kmsId, int generation) {
     byte[] id = kmsId.getBytes(StandardCharsets.UTF_8);
     return ByteBuffer.allocate(4 + DOMAIN.length + 4 + id.length + 4)
-        .putInt(DOMAIN.length).put(DOMAIN).putInt(id.length).put(id).putInt(generation).array();
+        .putInt(DOMAIN.length)
+        .put(DOMAIN)
+        .putInt(id.length)
+        .put(id)
+        .putInt(generation)
+        .array();
   }
 
   public static byte[] seal(SealingKey key, String kmsId, int generation, byte[] rootSecret) {

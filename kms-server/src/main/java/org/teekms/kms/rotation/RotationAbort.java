@@ -1,6 +1,9 @@
 package org.teekms.kms.rotation;
 
-/** A job's precondition no longer holds: the job is marked FAILED with this message and never retried. */
+/**
+ * A job's precondition no longer holds: the job is marked FAILED with this message and never
+ * retried.
+ */
 public final class RotationAbort extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

@@ -11,9 +11,10 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 
 /**
- * SIMULATOR: the sealing key is 32 random bytes in a file (created with mode 0600 on first use). Anyone who can read
- * the file can unseal the root secrets, so this exists for development and tests only; the server enables it only
- * with {@code teekms.simulator.enabled=true}, logs a warning at startup and refuses it in the prod profile.
+ * SIMULATOR: the sealing key is 32 random bytes in a file (created with mode 0600 on first use).
+ * Anyone who can read the file can unseal the root secrets, so this exists for development and
+ * tests only; the server enables it only with {@code teekms.simulator.enabled=true}, logs a warning
+ * at startup and refuses it in the prod profile.
  */
 public final class FileSealingKeyProvider implements SealingKeyProvider {
 
@@ -32,7 +33,8 @@ public final class FileSealingKeyProvider implements SealingKeyProvider {
       }
       raw = Files.readAllBytes(keyFile);
       if (raw.length != SealingKey.KEY_LENGTH) {
-        throw new IllegalStateException("sealing key file " + keyFile + " must hold exactly 32 bytes, has " + raw.length);
+        throw new IllegalStateException(
+            "sealing key file " + keyFile + " must hold exactly 32 bytes, has " + raw.length);
       }
       return new SealingKey(raw);
     } catch (IOException e) {
@@ -53,7 +55,9 @@ public final class FileSealingKeyProvider implements SealingKeyProvider {
         Files.createDirectories(parent);
       }
       try {
-        Files.createFile(keyFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.createFile(
+            keyFile,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       } catch (UnsupportedOperationException notPosix) {
         Files.createFile(keyFile);
       }

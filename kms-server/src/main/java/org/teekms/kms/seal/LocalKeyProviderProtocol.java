@@ -19,39 +19,47 @@ import java.util.Set;
 import org.teekms.crypto.Digests;
 
 /**
- * The wire protocol of dstack's local key provider (docs/sealing.md): one request and one response per TCP
- * connection, each a frame {@code u32be(len) ‖ JSON}, byte strings as JSON arrays of decimal numbers (serde's
- * {@code Vec<u8>}). Request {@code {"quote":[…]}}; response {@code {"encrypted_key":[…],"provider_quote":[…]}}.
- * Parsing is strict: exactly those fields, each element an integer 0..255, nothing after the JSON value.
+ * The wire protocol of dstack's local key provider (docs/sealing.md): one request and one response
+ * per TCP connection, each a frame {@code u32be(len) ‖ JSON}, byte strings as JSON arrays of
+ * decimal numbers (serde's {@code Vec<u8>}). Request {@code {"quote":[…]}}; response {@code
+ * {"encrypted_key":[…],"provider_quote":[…]}}. Parsing is strict: exactly those fields, each
+ * element an integer 0..255, nothing after the JSON value.
  *
- * <p>tee-kms requires one change on the provider's side (protocol "v2", docs/sealing.md §2): the provider's SGX quote
- * carries {@link #providerReportData} = {@code SHA-256(encrypted_key) ‖ SHA-256("tee-kms/local-sgx/v2/td-quote" ‖
- * td_quote)}, binding the exact TD quote it verified and derived the key for; dstack's provider leaves the second half
- * zero, which lets the host substitute the quote.
+ * <p>tee-kms requires one change on the provider's side (protocol "v2", docs/sealing.md §2): the
+ * provider's SGX quote carries {@link #providerReportData} = {@code SHA-256(encrypted_key) ‖
+ * SHA-256("tee-kms/local-sgx/v2/td-quote" ‖ td_quote)}, binding the exact TD quote it verified and
+ * derived the key for; dstack's provider leaves the second half zero, which lets the host
+ * substitute the quote.
  */
 public final class LocalKeyProviderProtocol {
 
   /** dstack's client refuses quotes over 1 MiB; so do we. */
   public static final int MAX_QUOTE_BYTES = 1024 * 1024;
+
   /**
-   * Largest response frame accepted: an 80-byte sealed key and an SGX quote (a few KiB with its PCK chain), at up to
-   * 4 JSON characters a byte. Checked before allocating.
+   * Largest response frame accepted: an 80-byte sealed key and an SGX quote (a few KiB with its PCK
+   * chain), at up to 4 JSON characters a byte. Checked before allocating.
    */
   public static final int MAX_RESPONSE_FRAME = 256 * 1024;
 
-  private static final JsonMapper JSON = JsonMapper.builder()
-      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-      .disable(JsonReadFeature.ALLOW_LEADING_ZEROS_FOR_NUMBERS)
-      .build();
+  private static final JsonMapper JSON =
+      JsonMapper.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .disable(JsonReadFeature.ALLOW_LEADING_ZEROS_FOR_NUMBERS)
+          .build();
 
   static {
-    JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(4).build());
+    JSON.getFactory()
+        .setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(4).build());
   }
 
   /** What the provider returns: the sealed key and an SGX quote whose REPORTDATA binds it. */
-  public record Response(org.teekms.crypto.Bytes encryptedKey, org.teekms.crypto.Bytes providerQuote) {
+  public record Response(
+      org.teekms.crypto.Bytes encryptedKey, org.teekms.crypto.Bytes providerQuote) {
     public Response(byte[] encryptedKey, byte[] providerQuote) {
-      this(org.teekms.crypto.Bytes.copyOf(encryptedKey), org.teekms.crypto.Bytes.copyOf(providerQuote));
+      this(
+          org.teekms.crypto.Bytes.copyOf(encryptedKey),
+          org.teekms.crypto.Bytes.copyOf(providerQuote));
     }
   }
 
@@ -61,13 +69,15 @@ public final class LocalKeyProviderProtocol {
   private LocalKeyProviderProtocol() {}
 
   /**
-   * The REPORTDATA a v2 provider puts in its SGX quote: {@code SHA-256(encrypted_key) ‖ SHA-256(QUOTE_BINDING_DOMAIN ‖
-   * td_quote)}, {@code td_quote} being the exact request bytes it verified and derived the key from.
+   * The REPORTDATA a v2 provider puts in its SGX quote: {@code SHA-256(encrypted_key) ‖
+   * SHA-256(QUOTE_BINDING_DOMAIN ‖ td_quote)}, {@code td_quote} being the exact request bytes it
+   * verified and derived the key from.
    */
   public static byte[] providerReportData(byte[] encryptedKey, byte[] tdQuote) {
     byte[] out = new byte[64];
     System.arraycopy(sha256(encryptedKey), 0, out, 0, 32);
-    System.arraycopy(sha256(QUOTE_BINDING_DOMAIN.getBytes(StandardCharsets.US_ASCII), tdQuote), 0, out, 32, 32);
+    System.arraycopy(
+        sha256(QUOTE_BINDING_DOMAIN.getBytes(StandardCharsets.US_ASCII), tdQuote), 0, out, 32, 32);
     return out;
   }
 
@@ -78,7 +88,8 @@ public final class LocalKeyProviderProtocol {
   /** The request frame for a TDX quote. */
   public static byte[] requestFrame(byte[] quote) {
     if (quote.length == 0 || quote.length > MAX_QUOTE_BYTES) {
-      throw new IllegalArgumentException("quote is " + quote.length + " bytes; allowed 1.." + MAX_QUOTE_BYTES);
+      throw new IllegalArgumentException(
+          "quote is " + quote.length + " bytes; allowed 1.." + MAX_QUOTE_BYTES);
     }
     StringBuilder json = new StringBuilder(quote.length * 4 + 16).append("{\"quote\":");
     appendArray(json, quote);
@@ -99,7 +110,8 @@ public final class LocalKeyProviderProtocol {
     byte[] payload = readFrame(in, MAX_RESPONSE_FRAME, "response");
     JsonNode root = parse(payload, "response");
     expectFields(root, Set.of("encrypted_key", "provider_quote"), "response");
-    return new Response(bytes(root.get("encrypted_key"), "encrypted_key"),
+    return new Response(
+        bytes(root.get("encrypted_key"), "encrypted_key"),
         bytes(root.get("provider_quote"), "provider_quote"));
   }
 

@@ -29,17 +29,20 @@ import org.teekms.crypto.Bytes;
 import org.teekms.kms.seal.KeyProviderException.Reason;
 
 /**
- * PRODUCTION sealing key from dstack's local key provider ({@code teekms.sealing.provider=local-sgx}): an SGX enclave
- * on the same host that verifies this TD's quote and returns {@code SHA-256(SGX sealing key ‖ MRTD ‖ RTMR0..3)}, so
- * only this measured KMS image, on this machine, gets this key (protocol and checks: docs/sealing.md).
+ * PRODUCTION sealing key from dstack's local key provider ({@code
+ * teekms.sealing.provider=local-sgx}): an SGX enclave on the same host that verifies this TD's
+ * quote and returns {@code SHA-256(SGX sealing key ‖ MRTD ‖ RTMR0..3)}, so only this measured KMS
+ * image, on this machine, gets this key (protocol and checks: docs/sealing.md).
  *
- * <p>One request: a fresh X25519 key pair; this TD's quote with REPORTDATA = {@code pk ‖ 0^32}; the framed request
- * over TCP; then, in order, the response's framing, the provider's SGX quote (DCAP under the trust anchor, accepted
- * TCB status, not debug), its MRENCLAVE (pinned), its QE ID (equal to this TD's: same machine), its REPORTDATA's first
- * half ({@code SHA-256(encrypted_key)}), its second half ({@code SHA-256("tee-kms/local-sgx/v2/td-quote" ‖ the quote
- * this TD sent)}: the provider derived the key for exactly this TD's quote, not one the host swapped in on the link;
- * checked once the box opened, so a replay keeps the reason below), after the sealed box opening with this request's
- * secret key to 32 bytes. A response recorded for another request (another TD, or this TD earlier) fails the box. Every failure is a {@link KeyProviderException} with its
+ * <p>One request: a fresh X25519 key pair; this TD's quote with REPORTDATA = {@code pk ‖ 0^32}; the
+ * framed request over TCP; then, in order, the response's framing, the provider's SGX quote (DCAP
+ * under the trust anchor, accepted TCB status, not debug), its MRENCLAVE (pinned), its QE ID (equal
+ * to this TD's: same machine), its REPORTDATA's first half ({@code SHA-256(encrypted_key)}), its
+ * second half ({@code SHA-256("tee-kms/local-sgx/v2/td-quote" ‖ the quote this TD sent)}: the
+ * provider derived the key for exactly this TD's quote, not one the host swapped in on the link;
+ * checked once the box opened, so a replay keeps the reason below), after the sealed box opening
+ * with this request's secret key to 32 bytes. A response recorded for another request (another TD,
+ * or this TD earlier) fails the box. Every failure is a {@link KeyProviderException} with its
  * reason; no weaker key is ever returned.
  */
 public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvider {
@@ -48,7 +51,12 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
   public static final String KIND = "local-sgx";
 
   /** Where the provider listens and what it must be. */
-  public record Settings(String host, int port, Duration timeout, Bytes mrEnclave, Set<TcbStatus> acceptedTcbStatuses) {
+  public record Settings(
+      String host,
+      int port,
+      Duration timeout,
+      Bytes mrEnclave,
+      Set<TcbStatus> acceptedTcbStatuses) {
     public Settings {
       Objects.requireNonNull(host, "provider host");
       if (port < 1 || port > 65535) {
@@ -63,22 +71,30 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
       acceptedTcbStatuses = Set.copyOf(acceptedTcbStatuses);
     }
 
-    /** Parses {@code host:port} and a 64-hex-digit MRENCLAVE, with a precise message for each mistake. */
-    public static Settings parse(String address, String mrEnclaveHex, Duration timeout, Set<TcbStatus> accepted) {
+    /**
+     * Parses {@code host:port} and a 64-hex-digit MRENCLAVE, with a precise message for each
+     * mistake.
+     */
+    public static Settings parse(
+        String address, String mrEnclaveHex, Duration timeout, Set<TcbStatus> accepted) {
       int colon = address.lastIndexOf(':');
       if (colon <= 0 || colon == address.length() - 1) {
-        throw new IllegalArgumentException("teekms.sealing.provider-address '" + address + "' is not host:port");
+        throw new IllegalArgumentException(
+            "teekms.sealing.provider-address '" + address + "' is not host:port");
       }
       int port;
       try {
         port = Integer.parseInt(address.substring(colon + 1));
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("teekms.sealing.provider-address '" + address + "' has no numeric port");
+        throw new IllegalArgumentException(
+            "teekms.sealing.provider-address '" + address + "' has no numeric port");
       }
       if (!mrEnclaveHex.matches("[0-9a-fA-F]{64}")) {
-        throw new IllegalArgumentException("teekms.sealing.provider-mrenclave must be 64 hex digits (32 bytes)");
+        throw new IllegalArgumentException(
+            "teekms.sealing.provider-mrenclave must be 64 hex digits (32 bytes)");
       }
-      return new Settings(address.substring(0, colon), port, timeout, Bytes.fromHex(mrEnclaveHex), accepted);
+      return new Settings(
+          address.substring(0, colon), port, timeout, Bytes.fromHex(mrEnclaveHex), accepted);
     }
   }
 
@@ -89,8 +105,13 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
   private final Clock clock;
   private final SecureRandom random;
 
-  public LocalKeyProviderSealingKeyProvider(Settings settings, QuoteProvider ownQuotes, DcapQuoteVerifier verifier,
-      CollateralSource collateral, Clock clock, SecureRandom random) {
+  public LocalKeyProviderSealingKeyProvider(
+      Settings settings,
+      QuoteProvider ownQuotes,
+      DcapQuoteVerifier verifier,
+      CollateralSource collateral,
+      Clock clock,
+      SecureRandom random) {
     this.settings = settings;
     this.ownQuotes = ownQuotes;
     this.verifier = verifier;
@@ -110,7 +131,8 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
       ownQuote = ownQuotes.quote(reportData);
       ownParsed = TdxQuote.parse(ownQuote);
     } catch (QuoteProviderException | QuoteParseException e) {
-      throw new KeyProviderException(Reason.OWN_QUOTE_UNAVAILABLE, "this TD's quote: " + e.getMessage());
+      throw new KeyProviderException(
+          Reason.OWN_QUOTE_UNAVAILABLE, "this TD's quote: " + e.getMessage());
     }
     LocalKeyProviderProtocol.Response response = exchange(ownQuote);
     return accept(response, ownQuote, ownParsed, ephemeral);
@@ -128,77 +150,116 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
       InputStream in = socket.getInputStream();
       return LocalKeyProviderProtocol.readResponse(in);
     } catch (SocketTimeoutException e) {
-      throw new KeyProviderException(Reason.PROVIDER_UNREACHABLE, "key provider at " + where + " did not answer within "
-          + settings.timeout());
+      throw new KeyProviderException(
+          Reason.PROVIDER_UNREACHABLE,
+          "key provider at " + where + " did not answer within " + settings.timeout());
     } catch (IOException e) {
-      throw new KeyProviderException(Reason.PROVIDER_UNREACHABLE, "key provider at " + where + ": " + e);
+      throw new KeyProviderException(
+          Reason.PROVIDER_UNREACHABLE, "key provider at " + where + ": " + e);
     }
   }
 
-  /** Every check on a response, in the documented order. Package-private so tests can feed recorded responses. */
-  SealingKey accept(LocalKeyProviderProtocol.Response response, byte[] ownQuoteBytes, TdxQuote ownQuote,
+  /**
+   * Every check on a response, in the documented order. Package-private so tests can feed recorded
+   * responses.
+   */
+  SealingKey accept(
+      LocalKeyProviderProtocol.Response response,
+      byte[] ownQuoteBytes,
+      TdxQuote ownQuote,
       X25519PrivateKeyParameters ephemeral) {
     byte[] encryptedKey = response.encryptedKey().toByteArray();
     if (encryptedKey.length != SodiumSealedBox.OVERHEAD + SealingKey.KEY_LENGTH) {
-      throw new KeyProviderException(Reason.PROTOCOL, "encrypted_key is " + encryptedKey.length + " bytes, expected "
-          + (SodiumSealedBox.OVERHEAD + SealingKey.KEY_LENGTH));
+      throw new KeyProviderException(
+          Reason.PROTOCOL,
+          "encrypted_key is "
+              + encryptedKey.length
+              + " bytes, expected "
+              + (SodiumSealedBox.OVERHEAD + SealingKey.KEY_LENGTH));
     }
     TdxQuote providerQuote;
     try {
       providerQuote = TdxQuote.parse(response.providerQuote().toByteArray());
     } catch (QuoteParseException e) {
-      throw new KeyProviderException(Reason.PROVIDER_QUOTE_INVALID, "provider_quote does not parse: " + e.getMessage());
+      throw new KeyProviderException(
+          Reason.PROVIDER_QUOTE_INVALID, "provider_quote does not parse: " + e.getMessage());
     }
     if (providerQuote.teeType() != TeeType.SGX) {
-      throw new KeyProviderException(Reason.PROVIDER_QUOTE_INVALID, "provider_quote is a " + providerQuote.teeType()
-          + " quote, expected SGX");
+      throw new KeyProviderException(
+          Reason.PROVIDER_QUOTE_INVALID,
+          "provider_quote is a " + providerQuote.teeType() + " quote, expected SGX");
     }
     Instant now = clock.instant();
     QuoteVerificationResult verified = verifier.verify(providerQuote, collateral, now);
     if (!verified.valid()) {
-      throw new KeyProviderException(Reason.PROVIDER_QUOTE_INVALID, verified.failure() + ": " + verified.error());
+      throw new KeyProviderException(
+          Reason.PROVIDER_QUOTE_INVALID, verified.failure() + ": " + verified.error());
     }
     if (!settings.acceptedTcbStatuses().contains(verified.status())) {
-      throw new KeyProviderException(Reason.PROVIDER_QUOTE_NOT_ACCEPTED, "provider platform TCB status "
-          + verified.status() + " is not in " + settings.acceptedTcbStatuses());
+      throw new KeyProviderException(
+          Reason.PROVIDER_QUOTE_NOT_ACCEPTED,
+          "provider platform TCB status "
+              + verified.status()
+              + " is not in "
+              + settings.acceptedTcbStatuses());
     }
     EnclaveReport enclave = providerQuote.enclaveReport();
     if (enclave.debug()) {
-      throw new KeyProviderException(Reason.PROVIDER_QUOTE_NOT_ACCEPTED, "provider enclave runs in debug mode");
+      throw new KeyProviderException(
+          Reason.PROVIDER_QUOTE_NOT_ACCEPTED, "provider enclave runs in debug mode");
     }
     if (!enclave.mrEnclave().equals(settings.mrEnclave())) {
-      throw new KeyProviderException(Reason.MRENCLAVE_MISMATCH, "provider MRENCLAVE " + enclave.mrEnclave().hex()
-          + " is not the pinned " + settings.mrEnclave().hex());
+      throw new KeyProviderException(
+          Reason.MRENCLAVE_MISMATCH,
+          "provider MRENCLAVE "
+              + enclave.mrEnclave().hex()
+              + " is not the pinned "
+              + settings.mrEnclave().hex());
     }
     Bytes providerQe = providerQuote.header().qeId();
     Bytes ownQe = ownQuote.header().qeId();
     if (!providerQe.equals(ownQe)) {
-      throw new KeyProviderException(Reason.DIFFERENT_PLATFORM, "provider quote's QE ID " + providerQe.hex()
-          + " differs from this TD's " + ownQe.hex() + ": the provider is not on this machine");
+      throw new KeyProviderException(
+          Reason.DIFFERENT_PLATFORM,
+          "provider quote's QE ID "
+              + providerQe.hex()
+              + " differs from this TD's "
+              + ownQe.hex()
+              + ": the provider is not on this machine");
     }
     byte[] expected = LocalKeyProviderProtocol.providerReportData(encryptedKey, ownQuoteBytes);
     byte[] actual = enclave.reportData().toByteArray();
     if (!MessageDigest.isEqual(Arrays.copyOf(expected, 32), Arrays.copyOf(actual, 32))) {
-      throw new KeyProviderException(Reason.KEY_NOT_BOUND, "provider REPORTDATA[0..32] is not SHA-256(encrypted_key)");
+      throw new KeyProviderException(
+          Reason.KEY_NOT_BOUND, "provider REPORTDATA[0..32] is not SHA-256(encrypted_key)");
     }
     byte[] key;
     try {
       key = SodiumSealedBox.open(encryptedKey, ephemeral);
     } catch (SealingException e) {
-      throw new KeyProviderException(Reason.KEY_NOT_FOR_THIS_REQUEST, "the sealed key does not open with this "
-          + "request's ephemeral key (a response for another request or another TD): " + e.getMessage());
+      throw new KeyProviderException(
+          Reason.KEY_NOT_FOR_THIS_REQUEST,
+          "the sealed key does not open with this "
+              + "request's ephemeral key (a response for another request or another TD): "
+              + e.getMessage());
     }
     try {
       if (key.length != SealingKey.KEY_LENGTH) {
-        throw new KeyProviderException(Reason.KEY_NOT_FOR_THIS_REQUEST, "the sealed key is " + key.length
-            + " bytes, expected 32");
+        throw new KeyProviderException(
+            Reason.KEY_NOT_FOR_THIS_REQUEST,
+            "the sealed key is " + key.length + " bytes, expected 32");
       }
-      // Checked after the box opened, so that a replayed response keeps its more precise reason above.
-      if (!MessageDigest.isEqual(Arrays.copyOfRange(expected, 32, 64), Arrays.copyOfRange(actual, 32, 64))) {
-        throw new KeyProviderException(Reason.QUOTE_NOT_BOUND, "provider REPORTDATA[32..64] is not SHA-256(\""
-            + LocalKeyProviderProtocol.QUOTE_BINDING_DOMAIN + "\" ‖ this TD's quote): the provider derived the key for "
-            + "another TD quote (substituted on the link to the provider), or it does not implement the tee-kms quote "
-            + "binding (docs/sealing.md)");
+      // Checked after the box opened, so that a replayed response keeps its more precise reason
+      // above.
+      if (!MessageDigest.isEqual(
+          Arrays.copyOfRange(expected, 32, 64), Arrays.copyOfRange(actual, 32, 64))) {
+        throw new KeyProviderException(
+            Reason.QUOTE_NOT_BOUND,
+            "provider REPORTDATA[32..64] is not SHA-256(\""
+                + LocalKeyProviderProtocol.QUOTE_BINDING_DOMAIN
+                + "\" ‖ this TD's quote): the provider derived the key for "
+                + "another TD quote (substituted on the link to the provider), or it does not implement the tee-kms quote "
+                + "binding (docs/sealing.md)");
       }
       return new SealingKey(key);
     } finally {
@@ -213,8 +274,12 @@ public final class LocalKeyProviderSealingKeyProvider implements SealingKeyProvi
 
   @Override
   public String describe() {
-    return "sealing key from the local SGX key provider at " + settings.host() + ":" + settings.port()
-        + " (MRENCLAVE " + settings.mrEnclave().hex() + ", same-QE check, reply bound to this TD's quote, key bound to its MRTD and RTMR0..3)";
+    return "sealing key from the local SGX key provider at "
+        + settings.host()
+        + ":"
+        + settings.port()
+        + " (MRENCLAVE "
+        + settings.mrEnclave().hex()
+        + ", same-QE check, reply bound to this TD's quote, key bound to its MRTD and RTMR0..3)";
   }
-
 }

@@ -16,9 +16,9 @@ import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
 
 /**
- * The KMS's sealing key (AES-256): seals and unseals secrets at rest with AES-GCM. The key bytes never leave this
- * object; {@link #keyId()} names the key (a hash, safe to store and log) so a row sealed under another key is
- * reported as such instead of as corruption.
+ * The KMS's sealing key (AES-256): seals and unseals secrets at rest with AES-GCM. The key bytes
+ * never leave this object; {@link #keyId()} names the key (a hash, safe to store and log) so a row
+ * sealed under another key is reported as such instead of as corruption.
  *
  * <p>Sealed form: 12-byte random nonce ‖ ciphertext ‖ 16-byte tag.
  */
@@ -41,7 +41,9 @@ public final class SealingKey implements Destroyable {
     this.keyId = computeKeyId(key);
   }
 
-  /** First 8 bytes of SHA-256("tee-kms/sealing-key-id/v1" ‖ key), hex. Identifies, does not reveal. */
+  /**
+   * First 8 bytes of SHA-256("tee-kms/sealing-key-id/v1" ‖ key), hex. Identifies, does not reveal.
+   */
   public String keyId() {
     return keyId;
   }
@@ -60,19 +62,26 @@ public final class SealingKey implements Destroyable {
     }
   }
 
-  /** Unseals; throws {@link SealingException} if the blob was altered, sealed under another key or another AAD. */
+  /**
+   * Unseals; throws {@link SealingException} if the blob was altered, sealed under another key or
+   * another AAD.
+   */
   public byte[] unseal(byte[] sealed, byte[] aad) {
     if (sealed == null || sealed.length < NONCE_LENGTH + TAG_LENGTH) {
-      throw new SealingException("sealed blob too short: " + (sealed == null ? 0 : sealed.length) + " bytes");
+      throw new SealingException(
+          "sealed blob too short: " + (sealed == null ? 0 : sealed.length) + " bytes");
     }
     try {
       Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding");
-      gcm.init(Cipher.DECRYPT_MODE, aesKey(),
+      gcm.init(
+          Cipher.DECRYPT_MODE,
+          aesKey(),
           new GCMParameterSpec(TAG_LENGTH * 8, sealed, 0, NONCE_LENGTH));
       gcm.updateAAD(aad);
       return gcm.doFinal(sealed, NONCE_LENGTH, sealed.length - NONCE_LENGTH);
     } catch (AEADBadTagException e) {
-      throw new SealingException("sealed blob does not authenticate (altered, or bound to another KMS id/generation)");
+      throw new SealingException(
+          "sealed blob does not authenticate (altered, or bound to another KMS id/generation)");
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM unsealing failed", e);
     }
@@ -107,7 +116,8 @@ public final class SealingKey implements Destroyable {
   }
 
   private static String computeKeyId(byte[] key) {
-    byte[] digest = Digests.sha256("tee-kms/sealing-key-id/v1".getBytes(StandardCharsets.US_ASCII), key);
+    byte[] digest =
+        Digests.sha256("tee-kms/sealing-key-id/v1".getBytes(StandardCharsets.US_ASCII), key);
     return HexFormat.of().formatHex(Arrays.copyOf(digest, 8));
   }
 }

@@ -14,11 +14,12 @@ import org.bouncycastle.crypto.params.X25519PublicKeyParameters;
 import org.bouncycastle.util.Pack;
 
 /**
- * libsodium's anonymous "sealed box" ({@code crypto_box_seal}), the envelope in which dstack's local key provider
- * returns the sealing key (docs/sealing.md): {@code epk[32] ‖ tag[16] ‖ ct}, where {@code k = HSalsa20(X25519(esk,
- * pk), 0^16)}, {@code nonce = BLAKE2b-192(epk ‖ pk)} and {@code tag ‖ ct = crypto_secretbox(k, nonce, m)}
- * (XSalsa20-Poly1305: the first 32 keystream bytes are the one-time Poly1305 key). Built from BouncyCastle's
- * X25519, Salsa20 core, XSalsa20, Poly1305 and BLAKE2b.
+ * libsodium's anonymous "sealed box" ({@code crypto_box_seal}), the envelope in which dstack's
+ * local key provider returns the sealing key (docs/sealing.md): {@code epk[32] ‖ tag[16] ‖ ct},
+ * where {@code k = HSalsa20(X25519(esk, pk), 0^16)}, {@code nonce = BLAKE2b-192(epk ‖ pk)} and
+ * {@code tag ‖ ct = crypto_secretbox(k, nonce, m)} (XSalsa20-Poly1305: the first 32 keystream bytes
+ * are the one-time Poly1305 key). Built from BouncyCastle's X25519, Salsa20 core, XSalsa20,
+ * Poly1305 and BLAKE2b.
  */
 public final class SodiumSealedBox {
 
@@ -33,8 +34,12 @@ public final class SodiumSealedBox {
     return new X25519PrivateKeyParameters(random);
   }
 
-  /** Seals {@code message} to {@code recipient} (the provider's side; used by tests and the test vector). */
-  public static byte[] seal(byte[] message, byte[] recipient, X25519PrivateKeyParameters ephemeral) {
+  /**
+   * Seals {@code message} to {@code recipient} (the provider's side; used by tests and the test
+   * vector).
+   */
+  public static byte[] seal(
+      byte[] message, byte[] recipient, X25519PrivateKeyParameters ephemeral) {
     byte[] epk = ephemeral.generatePublicKey().getEncoded();
     byte[] key = boxKey(ephemeral, recipient);
     try {
@@ -49,31 +54,41 @@ public final class SodiumSealedBox {
   }
 
   /**
-   * Opens a sealed box addressed to {@code recipient}. Throws {@link SealingException} when it is too short, the
-   * ephemeral key is degenerate, or the tag does not verify (sealed to another key, or altered).
+   * Opens a sealed box addressed to {@code recipient}. Throws {@link SealingException} when it is
+   * too short, the ephemeral key is degenerate, or the tag does not verify (sealed to another key,
+   * or altered).
    */
   public static byte[] open(byte[] sealed, X25519PrivateKeyParameters recipient) {
     if (sealed == null || sealed.length < OVERHEAD) {
-      throw new SealingException("sealed box is " + (sealed == null ? 0 : sealed.length) + " bytes, shorter than its "
-          + OVERHEAD + "-byte overhead");
+      throw new SealingException(
+          "sealed box is "
+              + (sealed == null ? 0 : sealed.length)
+              + " bytes, shorter than its "
+              + OVERHEAD
+              + "-byte overhead");
     }
     byte[] epk = Arrays.copyOf(sealed, PUBLIC_KEY_LENGTH);
     byte[] pk = recipient.generatePublicKey().getEncoded();
     byte[] key = boxKey(recipient, epk);
     try {
-      return secretbox(key, nonce(epk, pk), Arrays.copyOfRange(sealed, PUBLIC_KEY_LENGTH, sealed.length), false);
+      return secretbox(
+          key, nonce(epk, pk), Arrays.copyOfRange(sealed, PUBLIC_KEY_LENGTH, sealed.length), false);
     } finally {
       Arrays.fill(key, (byte) 0);
     }
   }
 
-  /** crypto_box_beforenm: HSalsa20(X25519(sk, pk), 0^16); refuses an all-zero shared secret (low-order point). */
+  /**
+   * crypto_box_beforenm: HSalsa20(X25519(sk, pk), 0^16); refuses an all-zero shared secret
+   * (low-order point).
+   */
   private static byte[] boxKey(X25519PrivateKeyParameters sk, byte[] pk) {
     byte[] shared = new byte[32];
     try {
       sk.generateSecret(new X25519PublicKeyParameters(pk, 0), shared, 0);
     } catch (IllegalStateException lowOrder) {
-      throw new SealingException("sealed box: X25519 shared secret is all zero (low-order public key)");
+      throw new SealingException(
+          "sealed box: X25519 shared secret is all zero (low-order public key)");
     }
     try {
       return hsalsa20(shared, new byte[16]);
@@ -132,7 +147,8 @@ public final class SodiumSealedBox {
       }
       byte[] ct = Arrays.copyOfRange(in, TAG_LENGTH, in.length);
       if (!MessageDigest.isEqual(poly1305(polyKey, ct), Arrays.copyOf(in, TAG_LENGTH))) {
-        throw new SealingException("sealed box does not authenticate (sealed to another key, or altered)");
+        throw new SealingException(
+            "sealed box does not authenticate (sealed to another key, or altered)");
       }
       byte[] m = new byte[ct.length];
       stream.processBytes(ct, 0, ct.length, m, 0);

@@ -14,18 +14,21 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Whether the chain RPC endpoints the KMS reads its policy from answer now: each endpoint is asked for its chain id
- * (must be the configured one) and its head block, all at once, each within {@code timeout}. The chain is up when at
- * least {@code quorum} endpoints answered, the number the policy reader needs to decide anything (fewer: every
- * admission is refused CHAIN_UNAVAILABLE, so the node is not ready). A probe result serves for {@code reuse}, so
- * readiness polls and status calls do not hammer the providers.
+ * Whether the chain RPC endpoints the KMS reads its policy from answer now: each endpoint is asked
+ * for its chain id (must be the configured one) and its head block, all at once, each within {@code
+ * timeout}. The chain is up when at least {@code quorum} endpoints answered, the number the policy
+ * reader needs to decide anything (fewer: every admission is refused CHAIN_UNAVAILABLE, so the node
+ * is not ready). A probe result serves for {@code reuse}, so readiness polls and status calls do
+ * not hammer the providers.
  *
- * <p>Endpoints are shown as {@code scheme://host:port} only: the path and query of a provider URL often carry an API
- * key, which must not reach the health endpoint, the status RPC or a log.
+ * <p>Endpoints are shown as {@code scheme://host:port} only: the path and query of a provider URL
+ * often carry an API key, which must not reach the health endpoint, the status RPC or a log.
  */
 public final class ChainHealth implements AutoCloseable {
 
-  /** One endpoint: checks the chain id and returns the head block number, or throws with the reason. */
+  /**
+   * One endpoint: checks the chain id and returns the head block number, or throws with the reason.
+   */
   @FunctionalInterface
   public interface Endpoint {
     long head() throws Exception;
@@ -34,7 +37,10 @@ public final class ChainHealth implements AutoCloseable {
   /** One endpoint's answer. */
   public record EndpointState(String endpoint, boolean up, long head, String error) {}
 
-  /** One probe of every endpoint. {@code configured} false: no chain is configured (nothing was asked). */
+  /**
+   * One probe of every endpoint. {@code configured} false: no chain is configured (nothing was
+   * asked).
+   */
   public record State(boolean configured, int quorum, List<EndpointState> endpoints, Instant at) {
     public long up() {
       return endpoints.stream().filter(EndpointState::up).count();
@@ -53,9 +59,19 @@ public final class ChainHealth implements AutoCloseable {
       if (healthy()) {
         return "";
       }
-      List<String> down = endpoints.stream().filter(e -> !e.up()).map(e -> e.endpoint() + ": " + e.error()).toList();
-      return up() + " of " + endpoints.size() + " chain RPC endpoints answered, " + quorum + " needed (" 
-          + String.join("; ", down) + ")";
+      List<String> down =
+          endpoints.stream()
+              .filter(e -> !e.up())
+              .map(e -> e.endpoint() + ": " + e.error())
+              .toList();
+      return up()
+          + " of "
+          + endpoints.size()
+          + " chain RPC endpoints answered, "
+          + quorum
+          + " needed ("
+          + String.join("; ", down)
+          + ")";
     }
   }
 
@@ -77,10 +93,16 @@ public final class ChainHealth implements AutoCloseable {
    * @param urls the endpoints' URLs (only scheme, host and port are ever shown)
    * @param endpoints their probes, in the same order
    */
-  public ChainHealth(List<String> urls, List<Endpoint> endpoints, int quorum, Duration timeout, Duration reuse,
+  public ChainHealth(
+      List<String> urls,
+      List<Endpoint> endpoints,
+      int quorum,
+      Duration timeout,
+      Duration reuse,
       Clock clock) {
     if (urls.size() != endpoints.size()) {
-      throw new IllegalArgumentException(urls.size() + " URLs for " + endpoints.size() + " endpoints");
+      throw new IllegalArgumentException(
+          urls.size() + " URLs for " + endpoints.size() + " endpoints");
     }
     this.shown = urls.stream().map(ChainHealth::redact).toList();
     this.endpoints = List.copyOf(endpoints);
@@ -88,14 +110,22 @@ public final class ChainHealth implements AutoCloseable {
     this.timeout = Objects.requireNonNull(timeout);
     this.reuse = Objects.requireNonNull(reuse);
     this.clock = Objects.requireNonNull(clock);
-    this.pool = endpoints.isEmpty() ? null : Executors.newFixedThreadPool(endpoints.size(), r -> {
-      Thread t = new Thread(r, "teekms-chain-health");
-      t.setDaemon(true);
-      return t;
-    });
+    this.pool =
+        endpoints.isEmpty()
+            ? null
+            : Executors.newFixedThreadPool(
+                endpoints.size(),
+                r -> {
+                  Thread t = new Thread(r, "teekms-chain-health");
+                  t.setDaemon(true);
+                  return t;
+                });
   }
 
-  /** {@code scheme://host:port} of a URL (no user info, path or query); "endpoint N" if it does not parse. */
+  /**
+   * {@code scheme://host:port} of a URL (no user info, path or query); "endpoint N" if it does not
+   * parse.
+   */
   static String redact(String url) {
     try {
       URI u = URI.create(url.strip());
@@ -108,7 +138,10 @@ public final class ChainHealth implements AutoCloseable {
     }
   }
 
-  /** The last probe if it is younger than {@code reuse}, else a fresh one (blocking, at most about {@code timeout}). */
+  /**
+   * The last probe if it is younger than {@code reuse}, else a fresh one (blocking, at most about
+   * {@code timeout}).
+   */
   public State state() {
     State s = last;
     Instant now = clock.instant();
@@ -126,25 +159,31 @@ public final class ChainHealth implements AutoCloseable {
     }
     List<CompletableFuture<Long>> asked = new ArrayList<>();
     for (Endpoint e : endpoints) {
-      asked.add(CompletableFuture.supplyAsync(() -> {
-        try {
-          return e.head();
-        } catch (RuntimeException x) {
-          throw x;
-        } catch (Exception x) {
-          throw new java.util.concurrent.CompletionException(x);
-        }
-      }, pool));
+      asked.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return e.head();
+                } catch (RuntimeException x) {
+                  throw x;
+                } catch (Exception x) {
+                  throw new java.util.concurrent.CompletionException(x);
+                }
+              },
+              pool));
     }
     long deadline = System.nanoTime() + timeout.toNanos();
     List<EndpointState> out = new ArrayList<>();
     for (int i = 0; i < asked.size(); i++) {
       try {
-        long head = asked.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        long head =
+            asked.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         out.add(new EndpointState(shown.get(i), true, head, ""));
       } catch (TimeoutException x) {
         asked.get(i).cancel(true);
-        out.add(new EndpointState(shown.get(i), false, 0, "no answer within " + timeout.toMillis() + " ms"));
+        out.add(
+            new EndpointState(
+                shown.get(i), false, 0, "no answer within " + timeout.toMillis() + " ms"));
       } catch (InterruptedException x) {
         Thread.currentThread().interrupt();
         out.add(new EndpointState(shown.get(i), false, 0, "interrupted"));
@@ -164,7 +203,8 @@ public final class ChainHealth implements AutoCloseable {
       if (c instanceof java.net.UnknownHostException) {
         return "unknown host";
       }
-      if (c instanceof java.net.http.HttpTimeoutException || c instanceof java.net.SocketTimeoutException) {
+      if (c instanceof java.net.http.HttpTimeoutException
+          || c instanceof java.net.SocketTimeoutException) {
         return "timed out";
       }
       if (c instanceof org.teekms.governance.GovernanceException g

@@ -8,9 +8,10 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Ready only when at least the quorum of chain RPC endpoints answers with the configured chain id: with fewer, every
- * admission is refused CHAIN_UNAVAILABLE, so a load balancer should send clients to another replica. Data: endpoints
- * up / needed, and each down endpoint's {@code scheme://host:port} with the reason (never a URL's path or query).
+ * Ready only when at least the quorum of chain RPC endpoints answers with the configured chain id:
+ * with fewer, every admission is refused CHAIN_UNAVAILABLE, so a load balancer should send clients
+ * to another replica. Data: endpoints up / needed, and each down endpoint's {@code
+ * scheme://host:port} with the reason (never a URL's path or query).
  */
 @Readiness
 @ApplicationScoped
@@ -24,14 +25,20 @@ public class ChainReadiness implements AsyncHealthCheck {
 
   @Override
   public Uni<HealthCheckResponse> call() {
-    return Uni.createFrom().item(health::state).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-        .map(s -> {
-          var r = HealthCheckResponse.named("chain").status(s.healthy()).withData("endpointsUp", s.up())
-              .withData("quorum", s.quorum());
-          if (!s.healthy()) {
-            r.withData("reason", s.problem());
-          }
-          return r.build();
-        });
+    return Uni.createFrom()
+        .item(health::state)
+        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        .map(
+            s -> {
+              var r =
+                  HealthCheckResponse.named("chain")
+                      .status(s.healthy())
+                      .withData("endpointsUp", s.up())
+                      .withData("quorum", s.quorum());
+              if (!s.healthy()) {
+                r.withData("reason", s.problem());
+              }
+              return r.build();
+            });
   }
 }

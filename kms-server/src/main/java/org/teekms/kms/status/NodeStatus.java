@@ -43,10 +43,11 @@ import org.teekms.proto.RotationJobSummary;
 import org.teekms.proto.RpcEndpointStatus;
 
 /**
- * Assembles this node's operator status (teekms.v1.KmsInfoService/GetKmsStatus, {@code teekms kms status}). Every
- * part is read on its own and a part that cannot be read says so in its own field (a down database shows as
- * {@code database.up = false}, not as a failed call), so the status answers exactly when something is wrong. Nothing
- * secret leaves: no key material, no quote, no RPC URL path or query (provider API keys), no database URL.
+ * Assembles this node's operator status (teekms.v1.KmsInfoService/GetKmsStatus, {@code teekms kms
+ * status}). Every part is read on its own and a part that cannot be read says so in its own field
+ * (a down database shows as {@code database.up = false}, not as a failed call), so the status
+ * answers exactly when something is wrong. Nothing secret leaves: no key material, no quote, no RPC
+ * URL path or query (provider API keys), no database URL.
  */
 public final class NodeStatus {
 
@@ -61,8 +62,17 @@ public final class NodeStatus {
   private final RotationJobs jobs;
   private final Clock clock;
 
-  public NodeStatus(KmsConfig config, Pool pool, RootGenerationStore roots, LiveKeyring keyring, RaTlsSetup ratls,
-      ChainHealth chain, AppPolicyPort policy, AuditLog audit, RotationJobs jobs, Clock clock) {
+  public NodeStatus(
+      KmsConfig config,
+      Pool pool,
+      RootGenerationStore roots,
+      LiveKeyring keyring,
+      RaTlsSetup ratls,
+      ChainHealth chain,
+      AppPolicyPort policy,
+      AuditLog audit,
+      RotationJobs jobs,
+      Clock clock) {
     this.config = config;
     this.pool = pool;
     this.roots = roots;
@@ -75,51 +85,91 @@ public final class NodeStatus {
     this.clock = clock;
   }
 
-  /** The status now; {@code verifyAuditChain} recomputes the whole audit chain (reads every entry). */
+  /**
+   * The status now; {@code verifyAuditChain} recomputes the whole audit chain (reads every entry).
+   */
   public Uni<KmsStatus> read(boolean verifyAuditChain) {
-    KmsStatus.Builder b = KmsStatus.newBuilder().setKmsId(config.kmsId()).setNodeId(config.nodeId().orElse(""))
-        .setVersion(version()).setSimulated(config.simulator().enabled()).setNow(clock.millis())
-        .setTrustConfigurationDigest(ByteString.copyFrom(HexFormat.of().parseHex(
-            ratls.trustConfiguration().digestHex())))
-        .setCollateral(collateral()).setCertificate(certificate());
-    return database().invoke(b::setDatabase)
-        .chain(() -> generations(b)).chain(() -> audit(verifyAuditChain)).invoke(b::setAudit)
-        .chain(this::rotationJobs).invoke(b::addAllRotationJobs)
-        .chain(this::replicas).invoke(b::setReplicas)
-        // Chain probes block (HTTP to the providers, bounded by their timeout): on a worker, never the event loop.
-        .emitOn(Infrastructure.getDefaultWorkerPool()).map(x -> b.setChain(chainStatus()).build());
+    KmsStatus.Builder b =
+        KmsStatus.newBuilder()
+            .setKmsId(config.kmsId())
+            .setNodeId(config.nodeId().orElse(""))
+            .setVersion(version())
+            .setSimulated(config.simulator().enabled())
+            .setNow(clock.millis())
+            .setTrustConfigurationDigest(
+                ByteString.copyFrom(
+                    HexFormat.of().parseHex(ratls.trustConfiguration().digestHex())))
+            .setCollateral(collateral())
+            .setCertificate(certificate());
+    return database()
+        .invoke(b::setDatabase)
+        .chain(() -> generations(b))
+        .chain(() -> audit(verifyAuditChain))
+        .invoke(b::setAudit)
+        .chain(this::rotationJobs)
+        .invoke(b::addAllRotationJobs)
+        .chain(this::replicas)
+        .invoke(b::setReplicas)
+        // Chain probes block (HTTP to the providers, bounded by their timeout): on a worker, never
+        // the event loop.
+        .emitOn(Infrastructure.getDefaultWorkerPool())
+        .map(x -> b.setChain(chainStatus()).build());
   }
 
   private Uni<DatabaseStatus> database() {
     long start = System.nanoTime();
-    return pool.query("SELECT 1").execute()
-        .map(rows -> DatabaseStatus.newBuilder().setUp(true)
-            .setLatencyMs((System.nanoTime() - start) / 1_000_000).build())
-        .onFailure().recoverWithItem(e -> DatabaseStatus.newBuilder().setUp(false)
-            .setError("database unreachable: " + oneLine(e)).build());
+    return pool.query("SELECT 1")
+        .execute()
+        .map(
+            rows ->
+                DatabaseStatus.newBuilder()
+                    .setUp(true)
+                    .setLatencyMs((System.nanoTime() - start) / 1_000_000)
+                    .build())
+        .onFailure()
+        .recoverWithItem(
+            e ->
+                DatabaseStatus.newBuilder()
+                    .setUp(false)
+                    .setError("database unreachable: " + oneLine(e))
+                    .build());
   }
 
-  /** Every generation's state; for live ones the root address and the KMS CA certificate's digest and expiry. */
+  /**
+   * Every generation's state; for live ones the root address and the KMS CA certificate's digest
+   * and expiry.
+   */
   private Uni<Void> generations(KmsStatus.Builder b) {
-    return roots.list(pool).chain(list -> keyring.derive(pool, null)
-            .emitOn(Infrastructure.getDefaultWorkerPool())
-            .map(deriver -> {
-              b.setCurrentGeneration(deriver.keyring().currentGeneration());
-              for (RootGeneration g : list) {
-                b.addGenerations(generation(deriver, g));
-              }
-              return (Void) null;
-            }))
-        .onFailure().recoverWithItem(e -> null); // the database part says why
+    return roots
+        .list(pool)
+        .chain(
+            list ->
+                keyring
+                    .derive(pool, null)
+                    .emitOn(Infrastructure.getDefaultWorkerPool())
+                    .map(
+                        deriver -> {
+                          b.setCurrentGeneration(deriver.keyring().currentGeneration());
+                          for (RootGeneration g : list) {
+                            b.addGenerations(generation(deriver, g));
+                          }
+                          return (Void) null;
+                        }))
+        .onFailure()
+        .recoverWithItem(e -> null); // the database part says why
   }
 
   private static GenerationStatus generation(KmsKeyDeriver deriver, RootGeneration g) {
-    GenerationStatus.Builder s = GenerationStatus.newBuilder().setGeneration(g.generation()).setState(g.state().name())
-        .setCreatedAt(g.createdAt());
+    GenerationStatus.Builder s =
+        GenerationStatus.newBuilder()
+            .setGeneration(g.generation())
+            .setState(g.state().name())
+            .setCreatedAt(g.createdAt());
     if (g.state() != RootState.CURRENT && g.state() != RootState.RETIRED) {
       return s.build();
     }
-    try (DerivedKey root = deriver.kmsRootKey(g.generation()); DerivedKey ca = deriver.kmsCaKey(g.generation())) {
+    try (DerivedKey root = deriver.kmsRootKey(g.generation());
+        DerivedKey ca = deriver.kmsCaKey(g.generation())) {
       byte[] der = KmsCertificateAuthority.kmsCaCertificate(ca, root.ethereumAddress().toString());
       s.setRootAddress(ByteString.copyFrom(root.ethereumAddress().toBytes()))
           .setCaCertificateSha256(ByteString.copyFrom(Digests.sha256(der)));
@@ -129,28 +179,58 @@ public final class NodeStatus {
   }
 
   private Uni<AuditChainStatus> audit(boolean verify) {
-    Uni<AuditChainStatus.Builder> head = pool.query("SELECT seq, entry_hash FROM audit_head").execute()
-        .map(rows -> {
-          Row r = rows.iterator().next();
-          return AuditChainStatus.newBuilder().setReadable(true).setHeadSeq(r.getLong("seq"))
-              .setHeadHash(ByteString.copyFrom(r.getBuffer("entry_hash").getBytes()));
-        });
-    Uni<AuditChainStatus.Builder> checked = !verify ? head : head.chain(h -> audit.verify().map(v -> h.setVerified(true)
-        .setValid(v.valid()).setEntriesChecked(v.entriesChecked()).setProblem(v.failure().orElse(""))));
-    return checked.map(AuditChainStatus.Builder::build)
-        .onFailure().recoverWithItem(e -> AuditChainStatus.newBuilder().setReadable(false)
-            .setProblem("audit log unreadable: " + oneLine(e)).build());
+    Uni<AuditChainStatus.Builder> head =
+        pool.query("SELECT seq, entry_hash FROM audit_head")
+            .execute()
+            .map(
+                rows -> {
+                  Row r = rows.iterator().next();
+                  return AuditChainStatus.newBuilder()
+                      .setReadable(true)
+                      .setHeadSeq(r.getLong("seq"))
+                      .setHeadHash(ByteString.copyFrom(r.getBuffer("entry_hash").getBytes()));
+                });
+    Uni<AuditChainStatus.Builder> checked =
+        !verify
+            ? head
+            : head.chain(
+                h ->
+                    audit
+                        .verify()
+                        .map(
+                            v ->
+                                h.setVerified(true)
+                                    .setValid(v.valid())
+                                    .setEntriesChecked(v.entriesChecked())
+                                    .setProblem(v.failure().orElse(""))));
+    return checked
+        .map(AuditChainStatus.Builder::build)
+        .onFailure()
+        .recoverWithItem(
+            e ->
+                AuditChainStatus.newBuilder()
+                    .setReadable(false)
+                    .setProblem("audit log unreadable: " + oneLine(e))
+                    .build());
   }
 
   private Uni<List<RotationJobSummary>> rotationJobs() {
-    return jobs.unfinished(pool, null).map(list -> list.stream().map(NodeStatus::job).toList())
-        .onFailure().recoverWithItem(e -> List.of());
+    return jobs.unfinished(pool, null)
+        .map(list -> list.stream().map(NodeStatus::job).toList())
+        .onFailure()
+        .recoverWithItem(e -> List.of());
   }
 
   private static RotationJobSummary job(RotationJob j) {
-    RotationJobSummary.Builder s = RotationJobSummary.newBuilder().setJobId(j.jobId().toString())
-        .setKind(j.kind().name()).setState(j.state().name()).setAttempts(j.attempts())
-        .setLastError(j.lastError().orElse("")).setCreatedAt(j.createdAt()).setUpdatedAt(j.updatedAt());
+    RotationJobSummary.Builder s =
+        RotationJobSummary.newBuilder()
+            .setJobId(j.jobId().toString())
+            .setKind(j.kind().name())
+            .setState(j.state().name())
+            .setAttempts(j.attempts())
+            .setLastError(j.lastError().orElse(""))
+            .setCreatedAt(j.createdAt())
+            .setUpdatedAt(j.updatedAt());
     j.appId().ifPresent(a -> s.setAppId(ByteString.copyFrom(a.toBytes())));
     j.fromGeneration().ifPresent(s::setFromGeneration);
     j.targetGeneration().ifPresent(s::setTargetGeneration);
@@ -158,22 +238,38 @@ public final class NodeStatus {
     return s.build();
   }
 
-  /** Replicas sharing this database, told apart by their sealing keys (each seals its own copy of every generation). */
+  /**
+   * Replicas sharing this database, told apart by their sealing keys (each seals its own copy of
+   * every generation).
+   */
   private Uni<ReplicaStatus> replicas() {
-    ReplicaStatus.Builder r = ReplicaStatus.newBuilder().setOnboardingSource(config.onboarding().source().orElse(""));
-    return roots.missingCopies(pool).invoke(r::addAllMissingCopies)
-        .chain(() -> pool.query("SELECT node_id, sealing_key_id, count(*) AS n, max(created_at) AS last FROM root_seal "
-            + "GROUP BY node_id, sealing_key_id ORDER BY node_id NULLS FIRST, sealing_key_id").execute())
-        .map(rows -> {
-          for (Row row : rows) {
-            String key = row.getString("sealing_key_id");
-            r.addPeers(ReplicaPeer.newBuilder().setNodeId(Optional.ofNullable(row.getString("node_id")).orElse(""))
-                .setSealingKeyId(key).setSealedGenerations(row.getLong("n").intValue())
-                .setLastSealedAt(row.getLong("last")).setThisNode(key.equals(roots.sealingKeyId())));
-          }
-          return r.build();
-        })
-        .onFailure().recoverWithItem(e -> r.build());
+    ReplicaStatus.Builder r =
+        ReplicaStatus.newBuilder().setOnboardingSource(config.onboarding().source().orElse(""));
+    return roots
+        .missingCopies(pool)
+        .invoke(r::addAllMissingCopies)
+        .chain(
+            () ->
+                pool.query(
+                        "SELECT node_id, sealing_key_id, count(*) AS n, max(created_at) AS last FROM root_seal "
+                            + "GROUP BY node_id, sealing_key_id ORDER BY node_id NULLS FIRST, sealing_key_id")
+                    .execute())
+        .map(
+            rows -> {
+              for (Row row : rows) {
+                String key = row.getString("sealing_key_id");
+                r.addPeers(
+                    ReplicaPeer.newBuilder()
+                        .setNodeId(Optional.ofNullable(row.getString("node_id")).orElse(""))
+                        .setSealingKeyId(key)
+                        .setSealedGenerations(row.getLong("n").intValue())
+                        .setLastSealedAt(row.getLong("last"))
+                        .setThisNode(key.equals(roots.sealingKeyId())));
+              }
+              return r.build();
+            })
+        .onFailure()
+        .recoverWithItem(e -> r.build());
   }
 
   private CollateralStatus collateral() {
@@ -182,8 +278,12 @@ public final class NodeStatus {
       return CollateralStatus.newBuilder().setCached(false).build();
     }
     CachingCollateralSource.State s = state.get();
-    CollateralStatus.Builder c = CollateralStatus.newBuilder().setCached(true).setEntries(s.entries())
-        .setMaxAgeSeconds(ratls.collateralMaxAge().map(java.time.Duration::toSeconds).orElse(0L));
+    CollateralStatus.Builder c =
+        CollateralStatus.newBuilder()
+            .setCached(true)
+            .setEntries(s.entries())
+            .setMaxAgeSeconds(
+                ratls.collateralMaxAge().map(java.time.Duration::toSeconds).orElse(0L));
     s.oldestFetch().ifPresent(t -> c.setOldestFetchedAt(t.toEpochMilli()));
     s.earliestExpiry().ifPresent(t -> c.setEarliestExpiry(t.toEpochMilli()));
     s.earliestNextUpdate().ifPresent(t -> c.setEarliestNextUpdate(t.toEpochMilli()));
@@ -192,8 +292,10 @@ public final class NodeStatus {
 
   private CertificateStatus certificate() {
     X509Certificate c = ratls.certificate();
-    CertificateStatus.Builder s = CertificateStatus.newBuilder().setNotBefore(c.getNotBefore().getTime())
-        .setNotAfter(c.getNotAfter().getTime());
+    CertificateStatus.Builder s =
+        CertificateStatus.newBuilder()
+            .setNotBefore(c.getNotBefore().getTime())
+            .setNotAfter(c.getNotAfter().getTime());
     try {
       s.setSha256(ByteString.copyFrom(Digests.sha256(c.getEncoded())));
     } catch (CertificateEncodingException e) {
@@ -205,30 +307,49 @@ public final class NodeStatus {
   private ChainStatus chainStatus() {
     ChainHealth.State s = chain.state();
     KmsConfig.Chain c = config.chain();
-    ChainStatus.Builder b = ChainStatus.newBuilder().setConfigured(s.configured()).setChainId(c.chainId())
-        .setQuorum(s.quorum()).setConfirmations(c.confirmations()).setEndpointsUp((int) s.up());
-    c.registryAddress().ifPresent(a -> {
-      try {
-        b.setRegistryAddress(ByteString.copyFrom(HexFormat.of().parseHex(a.startsWith("0x") ? a.substring(2) : a)));
-      } catch (IllegalArgumentException e) {
-        // startup refuses a malformed registry address; nothing to show
-      }
-    });
+    ChainStatus.Builder b =
+        ChainStatus.newBuilder()
+            .setConfigured(s.configured())
+            .setChainId(c.chainId())
+            .setQuorum(s.quorum())
+            .setConfirmations(c.confirmations())
+            .setEndpointsUp((int) s.up());
+    c.registryAddress()
+        .ifPresent(
+            a -> {
+              try {
+                b.setRegistryAddress(
+                    ByteString.copyFrom(
+                        HexFormat.of().parseHex(a.startsWith("0x") ? a.substring(2) : a)));
+              } catch (IllegalArgumentException e) {
+                // startup refuses a malformed registry address; nothing to show
+              }
+            });
     for (ChainHealth.EndpointState e : s.endpoints()) {
-      b.addEndpoints(RpcEndpointStatus.newBuilder().setEndpoint(e.endpoint()).setUp(e.up()).setHead(e.head())
-          .setError(e.error()));
+      b.addEndpoints(
+          RpcEndpointStatus.newBuilder()
+              .setEndpoint(e.endpoint())
+              .setUp(e.up())
+              .setHead(e.head())
+              .setError(e.error()));
     }
     if (policy instanceof GovernanceAppPolicy g) {
-      g.lastPinned().ifPresent((ChainPolicyReader.PinnedBlock p) -> b.setPinnedBlock(p.number())
-          .setPinnedBlockHash(p.hash()).setPinnedBlockTime(p.timestamp() * 1000));
+      g.lastPinned()
+          .ifPresent(
+              (ChainPolicyReader.PinnedBlock p) ->
+                  b.setPinnedBlock(p.number())
+                      .setPinnedBlockHash(p.hash())
+                      .setPinnedBlockTime(p.timestamp() * 1000));
     }
     return b.build();
   }
 
   private static Optional<X509Certificate> parse(byte[] der) {
     try {
-      return Optional.of((X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(der)));
+      return Optional.of(
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new ByteArrayInputStream(der)));
     } catch (Exception e) {
       return Optional.empty();
     }

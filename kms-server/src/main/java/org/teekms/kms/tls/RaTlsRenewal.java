@@ -5,7 +5,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 import org.teekms.attest.provider.QuoteProviderException;
 
-/** Renews the KMS's RA-TLS certificate before it expires ({@link RaTlsSetup#renewIfDue}); checked every 10 minutes. */
+/**
+ * Renews the KMS's RA-TLS certificate before it expires ({@link RaTlsSetup#renewIfDue}); checked
+ * every 10 minutes.
+ */
 @ApplicationScoped
 public class RaTlsRenewal {
 
@@ -17,12 +20,16 @@ public class RaTlsRenewal {
     this.setup = setup;
   }
 
-  @Scheduled(every = "10m", concurrentExecution = Scheduled.ConcurrentExecution.SKIP, delayed = "1m")
+  @Scheduled(
+      every = "10m",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+      delayed = "1m")
   void renew() {
     try {
       setup.renewIfDue();
     } catch (QuoteProviderException | RuntimeException e) {
-      LOG.warnf("RA-TLS: certificate renewal failed (the current one stays until it expires; will retry): %s",
+      LOG.warnf(
+          "RA-TLS: certificate renewal failed (the current one stays until it expires; will retry): %s",
           e.getMessage());
     }
   }

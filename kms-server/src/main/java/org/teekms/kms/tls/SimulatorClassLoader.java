@@ -10,8 +10,9 @@ import org.teekms.attest.provider.TdxSimulation;
 import org.teekms.kms.wiring.KmsConfig;
 
 /**
- * Where the KMS looks for the tee-simulator: the jar given by {@code teekms.simulator.classpath}, else its own class
- * path. Consulted only once the simulator is enabled and selected; production artifacts do not contain it.
+ * Where the KMS looks for the tee-simulator: the jar given by {@code teekms.simulator.classpath},
+ * else its own class path. Consulted only once the simulator is enabled and selected; production
+ * artifacts do not contain it.
  */
 final class SimulatorClassLoader {
   private SimulatorClassLoader() {}
@@ -27,16 +28,21 @@ final class SimulatorClassLoader {
     for (int i = 0; i < urls.length; i++) {
       Path p = paths.get(i);
       if (!Files.exists(p)) {
-        throw new IllegalStateException("teekms.simulator.classpath: " + p + " does not exist (the tee-simulator jar, "
-            + "e.g. tee-simulator/target/tee-simulator-*.jar)");
+        throw new IllegalStateException(
+            "teekms.simulator.classpath: "
+                + p
+                + " does not exist (the tee-simulator jar, "
+                + "e.g. tee-simulator/target/tee-simulator-*.jar)");
       }
       try {
         urls[i] = p.toUri().toURL();
       } catch (MalformedURLException e) {
-        throw new IllegalStateException("teekms.simulator.classpath: " + p + ": " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "teekms.simulator.classpath: " + p + ": " + e.getMessage(), e);
       }
     }
-    // Parent: the loader of the attestation libraries, so the simulator implements their interfaces, not copies.
+    // Parent: the loader of the attestation libraries, so the simulator implements their
+    // interfaces, not copies.
     return new URLClassLoader("tee-simulator", urls, app);
   }
 }

@@ -7,7 +7,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Ready only when the database answers and holds a CURRENT root generation (the KMS can release keys). */
+/**
+ * Ready only when the database answers and holds a CURRENT root generation (the KMS can release
+ * keys).
+ */
 @Readiness
 @ApplicationScoped
 public class DatabaseReadiness implements AsyncHealthCheck {
@@ -20,11 +23,25 @@ public class DatabaseReadiness implements AsyncHealthCheck {
 
   @Override
   public Uni<HealthCheckResponse> call() {
-    return pool.query("SELECT generation FROM root_generation WHERE state = 'CURRENT'").execute()
-        .map(rows -> rows.size() == 1
-            ? HealthCheckResponse.named("kms-state").up().withData("currentGeneration", rows.iterator().next().getInteger(0)).build()
-            : HealthCheckResponse.named("kms-state").down().withData("reason", "no CURRENT root generation").build())
-        .onFailure().recoverWithItem(e -> HealthCheckResponse.named("kms-state").down()
-            .withData("reason", "database unreachable: " + e.getMessage()).build());
+    return pool.query("SELECT generation FROM root_generation WHERE state = 'CURRENT'")
+        .execute()
+        .map(
+            rows ->
+                rows.size() == 1
+                    ? HealthCheckResponse.named("kms-state")
+                        .up()
+                        .withData("currentGeneration", rows.iterator().next().getInteger(0))
+                        .build()
+                    : HealthCheckResponse.named("kms-state")
+                        .down()
+                        .withData("reason", "no CURRENT root generation")
+                        .build())
+        .onFailure()
+        .recoverWithItem(
+            e ->
+                HealthCheckResponse.named("kms-state")
+                    .down()
+                    .withData("reason", "database unreachable: " + e.getMessage())
+                    .build());
   }
 }

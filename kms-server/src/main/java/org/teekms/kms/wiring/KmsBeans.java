@@ -1,7 +1,5 @@
 package org.teekms.kms.wiring;
 
-import org.teekms.kms.metrics.AttestationMetrics;
-import org.teekms.kms.tls.RaTlsSetup;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.configuration.ConfigUtils;
@@ -15,13 +13,16 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.hibernate.reactive.mutiny.Mutiny;
 import org.jboss.logging.Logger;
 import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
 import org.teekms.attest.provider.RtmrExtender;
 import org.teekms.attest.provider.SysfsRtmrExtender;
+import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.TcbStatus;
+import org.teekms.attest.tdx.collateral.CachingCollateralSource;
+import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 import org.teekms.governance.ChainClient;
-import org.teekms.kms.keystate.ChainRotationSchedule;
-import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.kms.adapters.GovernanceAppPolicy;
@@ -31,31 +32,32 @@ import org.teekms.kms.admission.AppPolicyPort;
 import org.teekms.kms.admission.LocalAttestationPolicy;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.db.StateSessions;
-import org.hibernate.reactive.mutiny.Mutiny;
 import org.teekms.kms.grant.GrantLedger;
+import org.teekms.kms.keys.LiveKeyring;
+import org.teekms.kms.keystate.ChainRotationSchedule;
+import org.teekms.kms.keystate.RotationScheduleReader;
+import org.teekms.kms.metrics.AttestationMetrics;
 import org.teekms.kms.onboarding.KmsPolicyPort;
+import org.teekms.kms.onboarding.OnboardingController;
 import org.teekms.kms.operator.ChainRegistryOwner;
 import org.teekms.kms.operator.OperatorAuthorizer;
 import org.teekms.kms.operator.RegistryOwnerPort;
 import org.teekms.kms.operator.RotationControl;
-import org.teekms.kms.onboarding.OnboardingController;
-import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.rotation.RotationJobs;
 import org.teekms.kms.rotation.RotationWorker;
 import org.teekms.kms.rotation.StepHook;
-import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
-import org.teekms.attest.tdx.DcapQuoteVerifier;
-import org.teekms.attest.tdx.TcbStatus;
-import org.teekms.attest.tdx.collateral.CachingCollateralSource;
-import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 import org.teekms.kms.seal.FileSealingKeyProvider;
 import org.teekms.kms.seal.LocalKeyProviderSealingKeyProvider;
 import org.teekms.kms.seal.SealingKey;
 import org.teekms.kms.seal.SealingKeyProvider;
 import org.teekms.kms.seal.SimulatorGuard;
+import org.teekms.kms.tls.RaTlsSetup;
 
-/** Wires the plain classes into CDI. Logic lives in those classes; this only chooses and connects them. */
+/**
+ * Wires the plain classes into CDI. Logic lives in those classes; this only chooses and connects
+ * them.
+ */
 @ApplicationScoped
 public class KmsBeans {
 
@@ -78,40 +80,67 @@ public class KmsBeans {
   @Singleton
   SealingKeyProvider sealingKeyProvider(KmsConfig config) {
     String profile = String.join(",", ConfigUtils.getProfiles());
-    SimulatorGuard.check(ConfigUtils.getProfiles().contains("prod") ? "prod" : profile, config.simulator().enabled(),
+    SimulatorGuard.check(
+        ConfigUtils.getProfiles().contains("prod") ? "prod" : profile,
+        config.simulator().enabled(),
         config.sealing().provider());
     if (SimulatorGuard.FILE_PROVIDER.equals(config.sealing().provider())) {
-      return new FileSealingKeyProvider(config.sealing().keyFile().orElse(config.dataDir().resolve("sealing.key")));
+      return new FileSealingKeyProvider(
+          config.sealing().keyFile().orElse(config.dataDir().resolve("sealing.key")));
     }
     return localKeyProvider(config.sealing(), config.collateral().maxAge());
   }
 
-  /** Production: this TD's configfs-tsm quotes, the provider's SGX quote verified under Intel's root with PCS collateral. */
-  static LocalKeyProviderSealingKeyProvider localKeyProvider(KmsConfig.Sealing sealing,
-      java.time.Duration collateralMaxAge) {
+  /**
+   * Production: this TD's configfs-tsm quotes, the provider's SGX quote verified under Intel's root
+   * with PCS collateral.
+   */
+  static LocalKeyProviderSealingKeyProvider localKeyProvider(
+      KmsConfig.Sealing sealing, java.time.Duration collateralMaxAge) {
     String prefix = "teekms.sealing.provider=" + SimulatorGuard.LOCAL_SGX_PROVIDER + " needs ";
-    String address = sealing.providerAddress().orElseThrow(() -> new IllegalStateException(prefix
-        + "teekms.sealing.provider-address (host:port of the local key provider)"));
-    String mrEnclave = sealing.providerMrenclave().orElseThrow(() -> new IllegalStateException(prefix
-        + "teekms.sealing.provider-mrenclave (the provider enclave's MRENCLAVE, published with its release)"));
-    Set<TcbStatus> accepted = sealing.providerAcceptedTcbStatuses().stream().map(TcbStatus::parse)
-        .collect(Collectors.toUnmodifiableSet());
+    String address =
+        sealing
+            .providerAddress()
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        prefix
+                            + "teekms.sealing.provider-address (host:port of the local key provider)"));
+    String mrEnclave =
+        sealing
+            .providerMrenclave()
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        prefix
+                            + "teekms.sealing.provider-mrenclave (the provider enclave's MRENCLAVE, published with its release)"));
+    Set<TcbStatus> accepted =
+        sealing.providerAcceptedTcbStatuses().stream()
+            .map(TcbStatus::parse)
+            .collect(Collectors.toUnmodifiableSet());
     LocalKeyProviderSealingKeyProvider.Settings settings;
     try {
-      settings = LocalKeyProviderSealingKeyProvider.Settings.parse(address, mrEnclave, sealing.providerTimeout(),
-          accepted);
+      settings =
+          LocalKeyProviderSealingKeyProvider.Settings.parse(
+              address, mrEnclave, sealing.providerTimeout(), accepted);
     } catch (IllegalArgumentException e) {
       throw new IllegalStateException(e.getMessage(), e);
     }
     Clock clock = Clock.systemUTC();
-    return new LocalKeyProviderSealingKeyProvider(settings, ConfigfsTsmQuoteProvider.tdx(),
+    return new LocalKeyProviderSealingKeyProvider(
+        settings,
+        ConfigfsTsmQuoteProvider.tdx(),
         DcapQuoteVerifier.withIntelRoot(),
-        new CachingCollateralSource(new PcsCollateralClient(sealing.collateralUrl()), clock,
-            collateralMaxAge), clock,
+        new CachingCollateralSource(
+            new PcsCollateralClient(sealing.collateralUrl()), clock, collateralMaxAge),
+        clock,
         new SecureRandom());
   }
 
-  /** RTMR extension in a TD: the kernel's sysfs tsm-mr attributes (tests replace this bean with a fake TD's). */
+  /**
+   * RTMR extension in a TD: the kernel's sysfs tsm-mr attributes (tests replace this bean with a
+   * fake TD's).
+   */
   @Produces
   @Singleton
   RtmrExtender rtmrExtender() {
@@ -119,18 +148,22 @@ public class KmsBeans {
   }
 
   /**
-   * The sealing key, asked for only after RA-TLS setup measured the trust configuration into RTMR3: the provider
-   * derives the key from RTMR3, so a node with another configuration gets another key (docs/sealing.md §1).
+   * The sealing key, asked for only after RA-TLS setup measured the trust configuration into RTMR3:
+   * the provider derives the key from RTMR3, so a node with another configuration gets another key
+   * (docs/sealing.md §1).
    */
   @Produces
   @Singleton
   SealingKey sealingKey(SealingKeyProvider provider, RaTlsSetup ratls) {
-    LOG.infof("sealing: %s (after trust configuration %s was measured)", provider.describe(),
-        ratls.trustConfiguration().digestHex());
+    LOG.infof(
+        "sealing: %s (after trust configuration %s was measured)",
+        provider.describe(), ratls.trustConfiguration().digestHex());
     return provider.sealingKey();
   }
 
-  /** Hibernate Reactive sessions over the datasource's reactive pool (Quarkus's session factory). */
+  /**
+   * Hibernate Reactive sessions over the datasource's reactive pool (Quarkus's session factory).
+   */
   @Produces
   @Singleton
   StateSessions stateSessions(Mutiny.SessionFactory factory, io.vertx.core.Vertx vertx) {
@@ -145,8 +178,10 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  org.teekms.kms.audit.AuditChainVerifier auditChainVerifier(AuditLog audit, Clock clock, KmsConfig config) {
-    return new org.teekms.kms.audit.AuditChainVerifier(audit, clock, config.audit().fullVerifyInterval());
+  org.teekms.kms.audit.AuditChainVerifier auditChainVerifier(
+      AuditLog audit, Clock clock, KmsConfig config) {
+    return new org.teekms.kms.audit.AuditChainVerifier(
+        audit, clock, config.audit().fullVerifyInterval());
   }
 
   @Produces
@@ -175,13 +210,29 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  RotationWorker rotationWorker(Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock, KmsConfig config,
+  RotationWorker rotationWorker(
+      Pool pool,
+      RootGenerationStore roots,
+      AuditLog audit,
+      Clock clock,
+      KmsConfig config,
       CustodyWiring custody) {
-    return new RotationWorker(pool, roots, audit, clock, config.rotation().rootGrace(), config.rotation().appBatch(),
-        StepHook.NONE, custody.backups().orElse(null), config.custody().publicationCheckInterval());
+    return new RotationWorker(
+        pool,
+        roots,
+        audit,
+        clock,
+        config.rotation().rootGrace(),
+        config.rotation().appBatch(),
+        StepHook.NONE,
+        custody.backups().orElse(null),
+        config.custody().publicationCheckInterval());
   }
 
-  /** Root custody when {@code teekms.custody.enabled}; startup fails when it is enabled but incompletely configured. */
+  /**
+   * Root custody when {@code teekms.custody.enabled}; startup fails when it is enabled but
+   * incompletely configured.
+   */
   @Produces
   @Singleton
   CustodyWiring custodyWiring(KmsConfig config, RootGenerationStore roots) {
@@ -190,27 +241,49 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  RotationControl rotationControl(Pool pool, RotationJobs jobs, RootGenerationStore roots, AuditLog audit, Clock clock,
-      KmsConfig config, RegistryOwnerPort owner) {
+  RotationControl rotationControl(
+      Pool pool,
+      RotationJobs jobs,
+      RootGenerationStore roots,
+      AuditLog audit,
+      Clock clock,
+      KmsConfig config,
+      RegistryOwnerPort owner) {
     KmsConfig.Chain chain = config.chain();
     boolean configured = chainEndpoints(chain).isPresent();
-    OperatorAuthorizer authorizer = new OperatorAuthorizer(config.kmsId(), chain.chainId(),
-        configured ? chain.registryAddress().get() : null, owner, clock, config.operator().maxSkew(),
-        config.limits().operatorOwnerRecheck());
+    OperatorAuthorizer authorizer =
+        new OperatorAuthorizer(
+            config.kmsId(),
+            chain.chainId(),
+            configured ? chain.registryAddress().get() : null,
+            owner,
+            clock,
+            config.operator().maxSkew(),
+            config.limits().operatorOwnerRecheck());
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 
-  /** Anchors the audit head on chain from the KMS's kms-audit-anchor account (teekms.audit.anchor-interval). */
+  /**
+   * Anchors the audit head on chain from the KMS's kms-audit-anchor account
+   * (teekms.audit.anchor-interval).
+   */
   @Produces
   @Singleton
-  org.teekms.kms.audit.AuditAnchorWorker auditAnchorWorker(KmsConfig config, AuditLog audit, Pool pool,
-      org.teekms.kms.keys.LiveKeyring keyring) {
+  org.teekms.kms.audit.AuditAnchorWorker auditAnchorWorker(
+      KmsConfig config, AuditLog audit, Pool pool, org.teekms.kms.keys.LiveKeyring keyring) {
     KmsConfig.Chain chain = config.chain();
-    org.teekms.kms.audit.AuditAnchorPort port = chainEndpoints(chain)
-        .map(e -> (org.teekms.kms.audit.AuditAnchorPort) new org.teekms.kms.audit.ChainAuditAnchor(
-            ChainClient.connect(e.first(), chain.chainId()), chain.registryAddress().get()))
-        .orElse(org.teekms.kms.audit.AuditAnchorPort.unconfigured());
-    return new org.teekms.kms.audit.AuditAnchorWorker(audit, port,
+    org.teekms.kms.audit.AuditAnchorPort port =
+        chainEndpoints(chain)
+            .map(
+                e ->
+                    (org.teekms.kms.audit.AuditAnchorPort)
+                        new org.teekms.kms.audit.ChainAuditAnchor(
+                            ChainClient.connect(e.first(), chain.chainId()),
+                            chain.registryAddress().get()))
+            .orElse(org.teekms.kms.audit.AuditAnchorPort.unconfigured());
+    return new org.teekms.kms.audit.AuditAnchorWorker(
+        audit,
+        port,
         () -> keyring.derive(pool, null).ifNoItem().after(config.dbTimeout()).fail(),
         config.dbTimeout().multipliedBy(30));
   }
@@ -220,8 +293,14 @@ public class KmsBeans {
   @Singleton
   RegistryOwnerPort registryOwnerPort(KmsConfig config) {
     KmsConfig.Chain chain = config.chain();
-    return chainEndpoints(chain).map(e -> (RegistryOwnerPort) new ChainRegistryOwner(
-        ChainClient.connect(e.first(), chain.chainId()), chain.registryAddress().get(), chain.confirmations()))
+    return chainEndpoints(chain)
+        .map(
+            e ->
+                (RegistryOwnerPort)
+                    new ChainRegistryOwner(
+                        ChainClient.connect(e.first(), chain.chainId()),
+                        chain.registryAddress().get(),
+                        chain.confirmations()))
         .orElse(RegistryOwnerPort.unconfigured());
   }
 
@@ -229,12 +308,19 @@ public class KmsBeans {
   @Singleton
   RotationScheduleReader rotationScheduleReader(KmsConfig config) {
     KmsConfig.Chain chain = config.chain();
-    return chainEndpoints(chain).map(e -> (RotationScheduleReader) new ChainRotationSchedule(
-        ChainClient.connect(e.first(), chain.chainId()), chain.confirmations()))
+    return chainEndpoints(chain)
+        .map(
+            e ->
+                (RotationScheduleReader)
+                    new ChainRotationSchedule(
+                        ChainClient.connect(e.first(), chain.chainId()), chain.confirmations()))
         .orElse(RotationScheduleReader.unconfigured());
   }
 
-  /** The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort) questions. */
+  /**
+   * The governance adapter answers both the app (AppPolicyPort) and the replica (KmsPolicyPort)
+   * questions.
+   */
   @Produces
   @Singleton
   KmsPolicyPort kmsPolicyPort(AppPolicyPort chain) {
@@ -243,8 +329,14 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  OnboardingController onboardingController(Pool pool, KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger,
-      KmsConfig config, Clock clock, LocalAttestationPolicy local) {
+  OnboardingController onboardingController(
+      Pool pool,
+      KmsPolicyPort chain,
+      RootGenerationStore roots,
+      GrantLedger ledger,
+      KmsConfig config,
+      Clock clock,
+      LocalAttestationPolicy local) {
     return new OnboardingController(pool, local, chain, roots, ledger, config.dbTimeout(), clock);
   }
 
@@ -254,29 +346,42 @@ public class KmsBeans {
     KmsConfig.Chain chain = config.chain();
     java.util.Optional<ChainEndpoints> endpoints = chainEndpoints(chain);
     if (endpoints.isEmpty()) {
-      LOG.warn("no chain configured (teekms.chain.rpc-urls, chain-id, registry-address): every admission will be "
-          + "refused as CHAIN_UNAVAILABLE");
+      LOG.warn(
+          "no chain configured (teekms.chain.rpc-urls, chain-id, registry-address): every admission will be "
+              + "refused as CHAIN_UNAVAILABLE");
       return new UnconfiguredChain();
     }
     ChainEndpoints e = endpoints.get();
-    PolicyReaderConfig readerConfig = PolicyReaderConfig.defaults(e.first(), chain.chainId(),
-            chain.registryAddress().get()).withConfirmations(chain.confirmations(), false)
-        .withQuorum(e.urls(), e.quorum()).withMaxBlockAge(chain.maxBlockAge());
+    PolicyReaderConfig readerConfig =
+        PolicyReaderConfig.defaults(e.first(), chain.chainId(), chain.registryAddress().get())
+            .withConfirmations(chain.confirmations(), false)
+            .withQuorum(e.urls(), e.quorum())
+            .withMaxBlockAge(chain.maxBlockAge());
     if (e.urls().size() == 1) {
-      LOG.warn("one chain RPC endpoint decides every admission (teekms.chain.allow-single-rpc=true): never in "
-          + "production");
+      LOG.warn(
+          "one chain RPC endpoint decides every admission (teekms.chain.allow-single-rpc=true): never in "
+              + "production");
     }
-    LOG.infof("on-chain policy: registry %s on chain %d via %d of %s, %d confirmations, blocks at most %s old",
-        chain.registryAddress().get(), chain.chainId(), e.quorum(), e.urls(), chain.confirmations(),
+    LOG.infof(
+        "on-chain policy: registry %s on chain %d via %d of %s, %d confirmations, blocks at most %s old",
+        chain.registryAddress().get(),
+        chain.chainId(),
+        e.quorum(),
+        e.urls(),
+        chain.confirmations(),
         chain.maxBlockAge());
     ChainPolicyReader reader = new ChainPolicyReader(readerConfig, chain.pinReuse());
     FunctionCounter.builder("teekms.chain.disagreement", reader, ChainPolicyReader::disagreements)
-        .description("Policy reads denied because RPC endpoints answered differently (one of them lies)")
+        .description(
+            "Policy reads denied because RPC endpoints answered differently (one of them lies)")
         .register(metrics);
     return new GovernanceAppPolicy(reader, chain.chainId());
   }
 
-  /** The endpoints when the chain is fully configured (endpoints, chain id, registry); startup fails if misconfigured. */
+  /**
+   * The endpoints when the chain is fully configured (endpoints, chain id, registry); startup fails
+   * if misconfigured.
+   */
   static java.util.Optional<ChainEndpoints> chainEndpoints(KmsConfig.Chain chain) {
     java.util.Optional<ChainEndpoints> endpoints = ChainEndpoints.resolve(chain);
     if (endpoints.isEmpty() || chain.registryAddress().isEmpty() || chain.chainId() <= 0) {
@@ -285,7 +390,10 @@ public class KmsBeans {
     return endpoints;
   }
 
-  /** Probes of the chain RPC endpoints (readiness, {@code teekms kms status}): each must answer within 5 s. */
+  /**
+   * Probes of the chain RPC endpoints (readiness, {@code teekms kms status}): each must answer
+   * within 5 s.
+   */
   @Produces
   @Singleton
   org.teekms.kms.status.ChainHealth chainHealth(KmsConfig config, Clock clock) {
@@ -295,26 +403,46 @@ public class KmsBeans {
       return org.teekms.kms.status.ChainHealth.unconfigured(clock);
     }
     java.time.Duration timeout = java.time.Duration.ofSeconds(5);
-    List<org.teekms.kms.status.ChainHealth.Endpoint> probes = endpoints.get().urls().stream()
-        .map(url -> ChainClient.connect(url, chain.chainId(), timeout, timeout))
-        .map(c -> (org.teekms.kms.status.ChainHealth.Endpoint) () -> {
-          c.checkChainId();
-          return c.blockNumber();
-        }).toList();
-    return new org.teekms.kms.status.ChainHealth(endpoints.get().urls(), probes, endpoints.get().quorum(), timeout,
-        java.time.Duration.ofSeconds(5), clock);
+    List<org.teekms.kms.status.ChainHealth.Endpoint> probes =
+        endpoints.get().urls().stream()
+            .map(url -> ChainClient.connect(url, chain.chainId(), timeout, timeout))
+            .map(
+                c ->
+                    (org.teekms.kms.status.ChainHealth.Endpoint)
+                        () -> {
+                          c.checkChainId();
+                          return c.blockNumber();
+                        })
+            .toList();
+    return new org.teekms.kms.status.ChainHealth(
+        endpoints.get().urls(),
+        probes,
+        endpoints.get().quorum(),
+        timeout,
+        java.time.Duration.ofSeconds(5),
+        clock);
   }
 
-  void closeChainHealth(@jakarta.enterprise.inject.Disposes org.teekms.kms.status.ChainHealth health) {
+  void closeChainHealth(
+      @jakarta.enterprise.inject.Disposes org.teekms.kms.status.ChainHealth health) {
     health.close();
   }
 
   @Produces
   @Singleton
-  org.teekms.kms.status.NodeStatus nodeStatus(KmsConfig config, Pool pool, RootGenerationStore roots,
-      LiveKeyring keyring, RaTlsSetup ratls, org.teekms.kms.status.ChainHealth chain, AppPolicyPort policy,
-      AuditLog audit, RotationJobs jobs, Clock clock) {
-    return new org.teekms.kms.status.NodeStatus(config, pool, roots, keyring, ratls, chain, policy, audit, jobs, clock);
+  org.teekms.kms.status.NodeStatus nodeStatus(
+      KmsConfig config,
+      Pool pool,
+      RootGenerationStore roots,
+      LiveKeyring keyring,
+      RaTlsSetup ratls,
+      org.teekms.kms.status.ChainHealth chain,
+      AppPolicyPort policy,
+      AuditLog audit,
+      RotationJobs jobs,
+      Clock clock) {
+    return new org.teekms.kms.status.NodeStatus(
+        config, pool, roots, keyring, ratls, chain, policy, audit, jobs, clock);
   }
 
   @Produces
@@ -323,43 +451,69 @@ public class KmsBeans {
     return localPolicy(config);
   }
 
-  /** The KMS's own attestation policy from {@code teekms.admission.*} (admission, onboarding, joining a source). */
+  /**
+   * The KMS's own attestation policy from {@code teekms.admission.*} (admission, onboarding,
+   * joining a source).
+   */
   public static LocalAttestationPolicy localPolicy(KmsConfig config) {
-    return new LocalAttestationPolicy(new HashSet<>(config.admission().acceptedTcbStatuses()),
-        new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())), config.admission().requiredKeyProvider());
+    return new LocalAttestationPolicy(
+        new HashSet<>(config.admission().acceptedTcbStatuses()),
+        new HashSet<>(config.admission().acceptedAdvisories().orElse(List.of())),
+        config.admission().requiredKeyProvider());
   }
 
-  /** Audits handshake-level refusals under the claimed app, per-source bounded (teekms.audit.claimed-refusal*). */
+  /**
+   * Audits handshake-level refusals under the claimed app, per-source bounded
+   * (teekms.audit.claimed-refusal*).
+   */
   @Produces
   @Singleton
-  org.teekms.kms.admission.ClaimedRefusals claimedRefusals(GrantLedger ledger, KmsConfig config,
-      io.micrometer.core.instrument.MeterRegistry registry) {
-    org.teekms.kms.grpc.SourceRateLimiter limiter = new org.teekms.kms.grpc.SourceRateLimiter(
-        config.audit().claimedRefusalsPerMinute(), config.audit().claimedRefusalBurst(), config.limits().maxSources(),
-        System::nanoTime);
-    org.teekms.kms.admission.ClaimedRefusals claimed = new org.teekms.kms.admission.ClaimedRefusals(ledger,
-        limiter::tryAcquire, config.dbTimeout());
+  org.teekms.kms.admission.ClaimedRefusals claimedRefusals(
+      GrantLedger ledger, KmsConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
+    org.teekms.kms.grpc.SourceRateLimiter limiter =
+        new org.teekms.kms.grpc.SourceRateLimiter(
+            config.audit().claimedRefusalsPerMinute(),
+            config.audit().claimedRefusalBurst(),
+            config.limits().maxSources(),
+            System::nanoTime);
+    org.teekms.kms.admission.ClaimedRefusals claimed =
+        new org.teekms.kms.admission.ClaimedRefusals(
+            ledger, limiter::tryAcquire, config.dbTimeout());
     for (String result : List.of("written", "dropped", "unnamed")) {
-      io.micrometer.core.instrument.FunctionCounter.builder("teekms.audit.claimed.refusals", claimed,
-              c -> switch (result) {
-                case "written" -> c.written();
-                case "dropped" -> c.dropped();
-                default -> c.unnamed();
-              })
+      io.micrometer.core.instrument.FunctionCounter.builder(
+              "teekms.audit.claimed.refusals",
+              claimed,
+              c ->
+                  switch (result) {
+                    case "written" -> c.written();
+                    case "dropped" -> c.dropped();
+                    default -> c.unnamed();
+                  })
           .tag("result", result)
-          .description("Handshake-level refusals audited under the claimed app, dropped over a source's budget, or "
-              + "naming no app").register(registry);
+          .description(
+              "Handshake-level refusals audited under the claimed app, dropped over a source's budget, or "
+                  + "naming no app")
+          .register(registry);
     }
     return claimed;
   }
 
   @Produces
   @Singleton
-  AdmissionController admissionController(Pool pool, LocalAttestationPolicy local, AppPolicyPort chain,
-      RootGenerationStore roots, LiveKeyring keyring, GrantLedger ledger, Clock clock, KmsConfig config,
-      AdmissionObserver observer, AttestationMetrics metrics) {
+  AdmissionController admissionController(
+      Pool pool,
+      LocalAttestationPolicy local,
+      AppPolicyPort chain,
+      RootGenerationStore roots,
+      LiveKeyring keyring,
+      GrantLedger ledger,
+      Clock clock,
+      KmsConfig config,
+      AdmissionObserver observer,
+      AttestationMetrics metrics) {
     AdmissionController controller =
-        new AdmissionController(pool, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
+        new AdmissionController(
+            pool, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
     metrics.watch(controller.versionKeys());
     return controller;
   }

@@ -42,24 +42,40 @@ public interface KmsConfig {
 
   Custody custody();
 
-  /** Automatic threshold backup of root generations to the custodians registered on chain (docs/root-custody.md §9). */
+  /**
+   * Automatic threshold backup of root generations to the custodians registered on chain
+   * (docs/root-custody.md §9).
+   */
   interface Custody {
-    /** Back up every root generation this KMS creates (bootstrap and root rotation). Needs the chain. */
+    /**
+     * Back up every root generation this KMS creates (bootstrap and root rotation). Needs the
+     * chain.
+     */
     @WithDefault("false")
     boolean enabled();
 
-    /** The RootCustody contract (0x…) whose active custodians receive the shares and whose backups are checked. */
+    /**
+     * The RootCustody contract (0x…) whose active custodians receive the shares and whose backups
+     * are checked.
+     */
     Optional<String> contractAddress();
 
-    /** Shares needed to recover a root (t); every active custodian on chain gets one share (n). Required if enabled. */
+    /**
+     * Shares needed to recover a root (t); every active custodian on chain gets one share (n).
+     * Required if enabled.
+     */
     Optional<Integer> threshold();
 
-    /** The share store: a directory custodians read (shared volume, synced bucket). Required if enabled. */
+    /**
+     * The share store: a directory custodians read (shared volume, synced bucket). Required if
+     * enabled.
+     */
     Optional<Path> store();
 
     /**
-     * true (default, fail closed): a new root generation becomes CURRENT, and a bootstrapped KMS starts serving, only
-     * once its backup is published on chain exactly as this KMS made it. false: as soon as the backup is in the store.
+     * true (default, fail closed): a new root generation becomes CURRENT, and a bootstrapped KMS
+     * starts serving, only once its backup is published on chain exactly as this KMS made it.
+     * false: as soon as the backup is in the store.
      */
     @WithDefault("true")
     boolean requirePublished();
@@ -69,18 +85,19 @@ public interface KmsConfig {
     Duration publicationCheckInterval();
 
     /**
-     * How long startup waits for the publication of the current generation's backup (require-published=true) before
-     * it fails; the backup stays staged and the next start waits again.
+     * How long startup waits for the publication of the current generation's backup
+     * (require-published=true) before it fails; the backup stays staged and the next start waits
+     * again.
      */
     @WithDefault("30m")
     Duration startupPublicationTimeout();
 
     /**
-     * Recover this root generation from the custodians (docs/root-custody.md §6.4) when the database holds no root
-     * generation, instead of creating generation 1: the node serves teekms.v1.Recovery until t custodians' shares
-     * reconstructed the generation's published root. Needs {@code enabled}. Measured into RTMR3 (keep it set on this
-     * node's later starts: removing it changes the measurement and the sealing key). Unused once the database holds
-     * generations.
+     * Recover this root generation from the custodians (docs/root-custody.md §6.4) when the
+     * database holds no root generation, instead of creating generation 1: the node serves
+     * teekms.v1.Recovery until t custodians' shares reconstructed the generation's published root.
+     * Needs {@code enabled}. Measured into RTMR3 (keep it set on this node's later starts: removing
+     * it changes the measurement and the sealing key). Unused once the database holds generations.
      */
     Optional<Integer> recoverGeneration();
 
@@ -100,8 +117,9 @@ public interface KmsConfig {
   /** Bounds on the work anyone can ask of the KMS without an attested certificate. */
   interface Limits {
     /**
-     * Sustained calls per minute one source address may make to the services that need no client certificate
-     * (KmsInfoService, Auditor, Rotation); AppEnv has its own budget (teekms.env-pubkey.*).
+     * Sustained calls per minute one source address may make to the services that need no client
+     * certificate (KmsInfoService, Auditor, Rotation); AppEnv has its own budget
+     * (teekms.env-pubkey.*).
      */
     @WithDefault("600")
     int unauthenticatedRequestsPerMinute();
@@ -110,13 +128,17 @@ public interface KmsConfig {
     @WithDefault("100")
     int unauthenticatedBurst();
 
-    /** Source addresses tracked at once (least recently seen forgotten first): bounds the limiter's memory. */
+    /**
+     * Source addresses tracked at once (least recently seen forgotten first): bounds the limiter's
+     * memory.
+     */
     @WithDefault("100000")
     int maxSources();
 
     /**
-     * TLS handshakes with a client certificate one source address may make per minute before its certificates are
-     * left unverified (attested calls on such a connection are refused RATE_LIMITED).
+     * TLS handshakes with a client certificate one source address may make per minute before its
+     * certificates are left unverified (attested calls on such a connection are refused
+     * RATE_LIMITED).
      */
     @WithDefault("6000")
     int handshakesPerMinute();
@@ -125,22 +147,31 @@ public interface KmsConfig {
     @WithDefault("1000")
     int handshakeBurst();
 
-    /** Client certificates verified at once (DCAP, event log, GPU evidence); more wait up to verification-wait. */
+    /**
+     * Client certificates verified at once (DCAP, event log, GPU evidence); more wait up to
+     * verification-wait.
+     */
     @WithDefault("16")
     int concurrentVerifications();
 
-    /** How long a handshake waits for a verification slot before its certificate is left unverified. */
+    /**
+     * How long a handshake waits for a verification slot before its certificate is left unverified.
+     */
     @WithDefault("2s")
     Duration verificationWait();
 
-    /** GetKmsInfo calls with a nonce (each needs a fresh TDX quote) served at once; more are refused RATE_LIMITED. */
+    /**
+     * GetKmsInfo calls with a nonce (each needs a fresh TDX quote) served at once; more are refused
+     * RATE_LIMITED.
+     */
     @WithDefault("2")
     int concurrentQuotes();
 
     /**
-     * The least time between two registry-owner reads caused by operator requests that the owner of the last read
-     * cannot have signed (forgeries, or a new owner's first request after a transfer); other such requests are
-     * refused without a chain call. A request the known owner signed is always checked against a fresh read.
+     * The least time between two registry-owner reads caused by operator requests that the owner of
+     * the last read cannot have signed (forgeries, or a new owner's first request after a
+     * transfer); other such requests are refused without a chain call. A request the known owner
+     * signed is always checked against a fresh read.
      */
     @WithDefault("1s")
     Duration operatorOwnerRecheck();
@@ -156,27 +187,35 @@ public interface KmsConfig {
     @WithDefault("20")
     int burst();
 
-    /** Source addresses tracked at once (least recently seen forgotten first): bounds the limiter's memory. */
+    /**
+     * Source addresses tracked at once (least recently seen forgotten first): bounds the limiter's
+     * memory.
+     */
     @WithDefault("100000")
     int maxSources();
   }
 
   interface Tls {
     /**
-     * TLS implementation of the RA-TLS port: {@code auto} (default: {@code jdk} when clients' GPU evidence is verified,
-     * i.e. teekms.gpu.verification is not disabled, else {@code openssl}), {@code openssl} (BoringSSL from
-     * netty-tcnative: the handshake's key exchange and signatures in native code) or {@code jdk} (JSSE). Certificates
-     * are verified by the same RA-TLS trust manager either way. BoringSSL's TLS 1.3 server fails every connection whose
-     * client certificate exceeds about 32 KiB (its session tickets embed the certificate; netty-tcnative offers no way
-     * to turn them off), which a CVM with four or more GPUs' evidence does: {@code openssl} together with GPU
-     * verification therefore refuses to start. {@code openssl} on a platform without the native library refuses to
-     * start.
+     * TLS implementation of the RA-TLS port: {@code auto} (default: {@code jdk} when clients' GPU
+     * evidence is verified, i.e. teekms.gpu.verification is not disabled, else {@code openssl}),
+     * {@code openssl} (BoringSSL from netty-tcnative: the handshake's key exchange and signatures
+     * in native code) or {@code jdk} (JSSE). Certificates are verified by the same RA-TLS trust
+     * manager either way. BoringSSL's TLS 1.3 server fails every connection whose client
+     * certificate exceeds about 32 KiB (its session tickets embed the certificate; netty-tcnative
+     * offers no way to turn them off), which a CVM with four or more GPUs' evidence does: {@code
+     * openssl} together with GPU verification therefore refuses to start. {@code openssl} on a
+     * platform without the native library refuses to start.
      */
     @WithDefault("auto")
     TlsEngine engine();
   }
 
-  enum TlsEngine { AUTO, OPENSSL, JDK }
+  enum TlsEngine {
+    AUTO,
+    OPENSSL,
+    JDK
+  }
 
   Tee tee();
 
@@ -187,10 +226,11 @@ public interface KmsConfig {
   /** Verification of the GPU evidence in clients' RA-TLS certificates (docs/gpu-attestation.md). */
   interface Gpu {
     /**
-     * {@code nvidia} (NVIDIA's device-identity and RIM roots; needs a RIM source), {@code simulator} (the GPU
-     * simulator's roots, derived from teekms.simulator.seed; needs teekms.simulator.enabled=true) or
-     * {@code disabled} (no GPU evidence is verified: every app whose on-chain policy requires GPUs is refused with
-     * GPU_VERIFIER_NOT_CONFIGURED). Default: simulator when the simulator is enabled, else nvidia.
+     * {@code nvidia} (NVIDIA's device-identity and RIM roots; needs a RIM source), {@code
+     * simulator} (the GPU simulator's roots, derived from teekms.simulator.seed; needs
+     * teekms.simulator.enabled=true) or {@code disabled} (no GPU evidence is verified: every app
+     * whose on-chain policy requires GPUs is refused with GPU_VERIFIER_NOT_CONFIGURED). Default:
+     * simulator when the simulator is enabled, else nvidia.
      */
     Optional<String> verification();
 
@@ -209,8 +249,8 @@ public interface KmsConfig {
       Optional<Path> directory();
 
       /**
-       * NVIDIA's RIM service base URL (e.g. https://rim.attestation.nvidia.com/v1/rim/); RIMs the directory lacks are
-       * fetched by RIM id, signature-checked and cached.
+       * NVIDIA's RIM service base URL (e.g. https://rim.attestation.nvidia.com/v1/rim/); RIMs the
+       * directory lacks are fetched by RIM id, signature-checked and cached.
        */
       Optional<String> serviceUrl();
 
@@ -229,8 +269,9 @@ public interface KmsConfig {
       String responderUrl();
 
       /**
-       * {@code fail-closed} (only a fresh GOOD answer passes), {@code grace} (an unreachable responder passes;
-       * revoked/unknown/bad answers never do) or {@code disabled} (refused in the prod profile).
+       * {@code fail-closed} (only a fresh GOOD answer passes), {@code grace} (an unreachable
+       * responder passes; revoked/unknown/bad answers never do) or {@code disabled} (refused in the
+       * prod profile).
        */
       @WithDefault("fail-closed")
       String mode();
@@ -251,9 +292,10 @@ public interface KmsConfig {
 
   interface Tee {
     /**
-     * Where this node's quotes and event log come from: {@code configfs-tsm} (production: the TD's configfs-tsm
-     * reports, its CCEL and dstack's runtime event log) or {@code simulator} (needs teekms.simulator.enabled). Unset:
-     * {@code simulator} when the simulator is enabled, else {@code configfs-tsm}.
+     * Where this node's quotes and event log come from: {@code configfs-tsm} (production: the TD's
+     * configfs-tsm reports, its CCEL and dstack's runtime event log) or {@code simulator} (needs
+     * teekms.simulator.enabled). Unset: {@code simulator} when the simulator is enabled, else
+     * {@code configfs-tsm}.
      */
     Optional<String> quoteProvider();
 
@@ -269,15 +311,17 @@ public interface KmsConfig {
     @WithDefault("/sys/firmware/acpi/tables/data/CCEL")
     Path ccelData();
 
-    /** dstack guest's runtime event log (RTMR3; JSON lines). Absent = no runtime event recorded yet. */
+    /**
+     * dstack guest's runtime event log (RTMR3; JSON lines). Absent = no runtime event recorded yet.
+     */
     @WithDefault("/run/log/dstack/runtime_events.log")
     Path runtimeEventLog();
   }
 
   interface Collateral {
     /**
-     * Intel PCS or PCCS base URL (v4 API) from which clients' quote collateral is fetched (cached until its
-     * nextUpdate). Required with the configfs-tsm quote provider.
+     * Intel PCS or PCCS base URL (v4 API) from which clients' quote collateral is fetched (cached
+     * until its nextUpdate). Required with the configfs-tsm quote provider.
      */
     Optional<String> pccsUrl();
 
@@ -289,9 +333,10 @@ public interface KmsConfig {
     Duration timeout();
 
     /**
-     * How long fetched collateral (PCK CRL, TCB info, QE identity, root CA CRL) is used at most, however late its
-     * nextUpdate: a refresh is tried from half this age on, and past it a failed refresh refuses clients
-     * (KMS_UNAVAILABLE) instead of using the old copy. Bounds how late an Intel revocation or TCB downgrade is seen.
+     * How long fetched collateral (PCK CRL, TCB info, QE identity, root CA CRL) is used at most,
+     * however late its nextUpdate: a refresh is tried from half this age on, and past it a failed
+     * refresh refuses clients (KMS_UNAVAILABLE) instead of using the old copy. Bounds how late an
+     * Intel revocation or TCB downgrade is seen.
      */
     @WithDefault("24h")
     Duration maxAge();
@@ -301,30 +346,33 @@ public interface KmsConfig {
 
   interface Ratls {
     /**
-     * Longest validity period (notAfter − notBefore) of a client's RA-TLS certificate; longer ones are refused
-     * (CERTIFICATE_LIFETIME_EXCEEDED). The KMS's own certificate lives 24 h.
+     * Longest validity period (notAfter − notBefore) of a client's RA-TLS certificate; longer ones
+     * are refused (CERTIFICATE_LIFETIME_EXCEEDED). The KMS's own certificate lives 24 h.
      */
     @WithDefault("24h")
     Duration maxCertificateLifetime();
 
     /**
-     * How long a verified client identity is used (by reconnects, and by the calls of one connection) before the
-     * certificate is verified again with current collateral and policy.
+     * How long a verified client identity is used (by reconnects, and by the calls of one
+     * connection) before the certificate is verified again with current collateral and policy.
      */
     @WithDefault("10m")
     Duration identityCacheTtl();
   }
 
   interface Operator {
-    /** How far an operator request's signed timestamp may be from this node's clock (teekms rotate). */
+    /**
+     * How far an operator request's signed timestamp may be from this node's clock (teekms rotate).
+     */
     @WithDefault("5m")
     Duration maxSkew();
   }
 
   interface Onboarding {
     /**
-     * {@code host:port} of an existing KMS node of this deployment. When set and this node's database holds no root
-     * generation, startup obtains them from that node over mutual RA-TLS (instead of generating generation 1).
+     * {@code host:port} of an existing KMS node of this deployment. When set and this node's
+     * database holds no root generation, startup obtains them from that node over mutual RA-TLS
+     * (instead of generating generation 1).
      */
     Optional<String> source();
 
@@ -339,21 +387,25 @@ public interface KmsConfig {
     boolean enabled();
 
     /**
-     * Hex seed of the simulated TDX platform. Processes sharing a seed share the simulated root CA, so simulated CVMs
-     * (guest agents, load generators) and this KMS verify each other. Unset: a fresh random platform.
+     * Hex seed of the simulated TDX platform. Processes sharing a seed share the simulated root CA,
+     * so simulated CVMs (guest agents, load generators) and this KMS verify each other. Unset: a
+     * fresh random platform.
      */
     Optional<String> seed();
 
     /**
-     * The tee-simulator jar (or classes directory), read only when the simulator is used. No production artifact
-     * contains the simulator, so a packaged KMS that simulates is given it here (the demo and the load generator
-     * do); unset, it must already be on the class path (tests).
+     * The tee-simulator jar (or classes directory), read only when the simulator is used. No
+     * production artifact contains the simulator, so a packaged KMS that simulates is given it here
+     * (the demo and the load generator do); unset, it must already be on the class path (tests).
      */
     Optional<List<Path>> classpath();
   }
 
   interface Sealing {
-    /** {@code local-sgx} (production: dstack's local key provider; see README) or {@code file} (simulator only). */
+    /**
+     * {@code local-sgx} (production: dstack's local key provider; see README) or {@code file}
+     * (simulator only).
+     */
     @WithDefault("local-sgx")
     String provider();
 
@@ -393,24 +445,24 @@ public interface KmsConfig {
 
   interface Audit {
     /**
-     * How often the audit chain's head is anchored on chain (KmsRegistry.anchorAuditHead from the KMS's
-     * kms-audit-anchor account), e.g. {@code 1h}; {@code off} (default) never. The account must be the registry's
-     * auditAnchorer (set by the owner) and hold gas.
+     * How often the audit chain's head is anchored on chain (KmsRegistry.anchorAuditHead from the
+     * KMS's kms-audit-anchor account), e.g. {@code 1h}; {@code off} (default) never. The account
+     * must be the registry's auditAnchorer (set by the owner) and hold gas.
      */
     @WithDefault("off")
     String anchorInterval();
 
     /**
-     * How often VerifyAuditChain walks the whole chain from the genesis hash again; in between, a call walks only the
-     * entries appended since the last verified checkpoint.
+     * How often VerifyAuditChain walks the whole chain from the genesis hash again; in between, a
+     * call walks only the entries appended since the last verified checkpoint.
      */
     @WithDefault("1h")
     Duration fullVerifyInterval();
 
     /**
-     * Handshake-level refusals (certificate did not verify) one source address may have audited per minute under the
-     * app its certificate claims; the excess is only counted ({@code teekms_audit_claimed_refusals_total{result=
-     * "dropped"}}).
+     * Handshake-level refusals (certificate did not verify) one source address may have audited per
+     * minute under the app its certificate claims; the excess is only counted ({@code
+     * teekms_audit_claimed_refusals_total{result= "dropped"}}).
      */
     @WithDefault("60")
     int claimedRefusalsPerMinute();
@@ -425,7 +477,9 @@ public interface KmsConfig {
     @WithDefault("10s")
     Duration pollInterval();
 
-    /** How long a retired root generation still derives its pinned versions before it is destroyed. */
+    /**
+     * How long a retired root generation still derives its pinned versions before it is destroyed.
+     */
     @WithDefault("30d")
     Duration rootGrace();
 
@@ -433,16 +487,19 @@ public interface KmsConfig {
     @WithDefault("100")
     int appBatch();
 
-    /** How often the on-chain rotationDue of every served app is read for the teekms_app_rotation_due gauge. */
+    /**
+     * How often the on-chain rotationDue of every served app is read for the
+     * teekms_app_rotation_due gauge.
+     */
     @WithDefault("5m")
     Duration dueCheckInterval();
   }
 
   interface Chain {
     /**
-     * JSON-RPC endpoints of the chain holding the KMS registry, run by independent operators: every policy read goes to
-     * all of them, {@link #quorum()} must answer, and any two different answers deny (see ChainEndpoints). Unset (and
-     * no rpc-url): every admission is CHAIN_UNAVAILABLE.
+     * JSON-RPC endpoints of the chain holding the KMS registry, run by independent operators: every
+     * policy read goes to all of them, {@link #quorum()} must answer, and any two different answers
+     * deny (see ChainEndpoints). Unset (and no rpc-url): every admission is CHAIN_UNAVAILABLE.
      */
     Optional<List<String>> rpcUrls();
 
@@ -450,16 +507,21 @@ public interface KmsConfig {
     Optional<Integer> quorum();
 
     /**
-     * One endpoint that alone decides every admission: accepted only with {@link #allowSingleRpc()} (development,
-     * tests, the demo). Production lists several in rpc-urls.
+     * One endpoint that alone decides every admission: accepted only with {@link #allowSingleRpc()}
+     * (development, tests, the demo). Production lists several in rpc-urls.
      */
     Optional<String> rpcUrl();
 
-    /** Allows a single RPC endpoint (rpc-url, or rpc-urls with one entry): a lying endpoint then decides. */
+    /**
+     * Allows a single RPC endpoint (rpc-url, or rpc-urls with one entry): a lying endpoint then
+     * decides.
+     */
     @WithDefault("false")
     boolean allowSingleRpc();
 
-    /** A pinned block older than this (its timestamp against this node's clock) is refused as stale. */
+    /**
+     * A pinned block older than this (its timestamp against this node's clock) is refused as stale.
+     */
     @WithDefault("30m")
     Duration maxBlockAge();
 
@@ -472,8 +534,9 @@ public interface KmsConfig {
     int confirmations();
 
     /**
-     * How long one pinned block serves further admissions before the head is read again (0 = pin per admission).
-     * Saves three of five RPC requests per admission; policy changes apply at most this much later.
+     * How long one pinned block serves further admissions before the head is read again (0 = pin
+     * per admission). Saves three of five RPC requests per admission; policy changes apply at most
+     * this much later.
      */
     @WithDefault("1s")
     java.time.Duration pinReuse();

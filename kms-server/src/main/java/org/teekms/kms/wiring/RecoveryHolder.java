@@ -5,7 +5,10 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.teekms.kms.custody.NodeRecovery;
 
-/** The root recovery this node runs, if any: set at startup ({@link KmsStartup}), read by the Recovery service. */
+/**
+ * The root recovery this node runs, if any: set at startup ({@link KmsStartup}), read by the
+ * Recovery service.
+ */
 @ApplicationScoped
 public class RecoveryHolder {
 
@@ -16,6 +19,7 @@ public class RecoveryHolder {
   }
 
   void start(NodeRecovery recovery) {
-    if (!current.compareAndSet(null, recovery)) throw new IllegalStateException("a recovery is already running");
+    if (!current.compareAndSet(null, recovery))
+      throw new IllegalStateException("a recovery is already running");
   }
 }

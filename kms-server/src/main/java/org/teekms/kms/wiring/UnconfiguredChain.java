@@ -7,12 +7,13 @@ import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.onboarding.KmsPolicyVerdict;
 
 /**
- * The policy source when no chain is configured (or its adapter is not in this build): every admission is refused as
- * CHAIN_UNAVAILABLE with this reason. Fail closed; {@link KmsBeans} uses the governance adapter once
- * {@code teekms.chain.rpc-url}, {@code chain-id} and {@code registry-address} are set.
+ * The policy source when no chain is configured (or its adapter is not in this build): every
+ * admission is refused as CHAIN_UNAVAILABLE with this reason. Fail closed; {@link KmsBeans} uses
+ * the governance adapter once {@code teekms.chain.rpc-url}, {@code chain-id} and {@code
+ * registry-address} are set.
  */
-public final class UnconfiguredChain implements AppPolicyPort, KmsPolicyPort,
-    org.teekms.kms.onboarding.PublishedRootsPort {
+public final class UnconfiguredChain
+    implements AppPolicyPort, KmsPolicyPort, org.teekms.kms.onboarding.PublishedRootsPort {
 
   @Override
   public org.teekms.governance.PublishedRootKeys rootPublicKeys(int generation) {
@@ -26,8 +27,10 @@ public final class UnconfiguredChain implements AppPolicyPort, KmsPolicyPort,
 
   @Override
   public KmsPolicyVerdict checkKms(AttestedPeer peer) {
-    return new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.UNAVAILABLE, REASON, java.util.Optional.empty());
+    return new KmsPolicyVerdict(
+        KmsPolicyVerdict.Outcome.UNAVAILABLE, REASON, java.util.Optional.empty());
   }
 
-  private static final String REASON = "no on-chain policy source configured (teekms.chain.rpc-url / registry-address)";
+  private static final String REASON =
+      "no on-chain policy source configured (teekms.chain.rpc-url / registry-address)";
 }

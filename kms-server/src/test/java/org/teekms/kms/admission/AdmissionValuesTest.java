@@ -13,8 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Admission's small values and the refusal paths that never reach the database, each edge on both sides (mutation
- * testing found these untested by the database-backed admission tests, docs/reliability.md §5).
+ * Admission's small values and the refusal paths that never reach the database, each edge on both
+ * sides (mutation testing found these untested by the database-backed admission tests,
+ * docs/reliability.md §5).
  */
 class AdmissionValuesTest {
 
@@ -43,10 +44,17 @@ class AdmissionValuesTest {
     AtomicInteger parsed = new AtomicInteger();
     ClaimedRefusals claimed = new ClaimedRefusals(null, source -> true, Duration.ofSeconds(1));
     for (DenyCode code : List.of(DenyCode.RATE_LIMITED, DenyCode.NO_CLIENT_CERTIFICATE)) {
-      claimed.record("DENY_APP_KEYS", "10.0.0.1", () -> {
-        parsed.incrementAndGet();
-        return Optional.of(new byte[20]);
-      }, new AdmissionDenied(code, "x")).await().atMost(Duration.ofSeconds(5));
+      claimed
+          .record(
+              "DENY_APP_KEYS",
+              "10.0.0.1",
+              () -> {
+                parsed.incrementAndGet();
+                return Optional.of(new byte[20]);
+              },
+              new AdmissionDenied(code, "x"))
+          .await()
+          .atMost(Duration.ofSeconds(5));
     }
     assertEquals(0, parsed.get());
     assertEquals(0, claimed.written() + claimed.dropped() + claimed.unnamed());
@@ -56,10 +64,17 @@ class AdmissionValuesTest {
   void aSourceOverBudgetIsCountedAsDroppedWithoutParsingItsCertificate() {
     AtomicInteger parsed = new AtomicInteger();
     ClaimedRefusals claimed = new ClaimedRefusals(null, source -> false, Duration.ofSeconds(1));
-    claimed.record("DENY_APP_KEYS", "10.0.0.1", () -> {
-      parsed.incrementAndGet();
-      return Optional.of(new byte[20]);
-    }, new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "forged")).await().atMost(Duration.ofSeconds(5));
+    claimed
+        .record(
+            "DENY_APP_KEYS",
+            "10.0.0.1",
+            () -> {
+              parsed.incrementAndGet();
+              return Optional.of(new byte[20]);
+            },
+            new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "forged"))
+        .await()
+        .atMost(Duration.ofSeconds(5));
     assertEquals(0, parsed.get());
     assertEquals(1, claimed.dropped());
     assertEquals(0, claimed.unnamed());
@@ -68,8 +83,14 @@ class AdmissionValuesTest {
   @Test
   void aCertificateNamingNoAppIsCountedAsUnnamed() {
     ClaimedRefusals claimed = new ClaimedRefusals(null, source -> true, Duration.ofSeconds(1));
-    claimed.record("DENY_SIGN_CERT", "10.0.0.1", Optional::empty, new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "forged"))
-        .await().atMost(Duration.ofSeconds(5));
+    claimed
+        .record(
+            "DENY_SIGN_CERT",
+            "10.0.0.1",
+            Optional::empty,
+            new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "forged"))
+        .await()
+        .atMost(Duration.ofSeconds(5));
     assertEquals(1, claimed.unnamed());
     assertEquals(0, claimed.dropped());
     assertEquals(0, claimed.written());
@@ -78,7 +99,9 @@ class AdmissionValuesTest {
   @Test
   void unverifiedGpuFactsCannotListGpusAndOnlyVerifiedGpusAreValid() {
     GpuFacts.Gpu ok = new GpuFacts.Gpu(Optional.empty(), "", "aa".repeat(32), "HOPPER", "", "");
-    GpuFacts.Gpu bad = new GpuFacts.Gpu(Optional.of(DenyCode.GPU_REVOKED), "revoked", "bb".repeat(32), "HOPPER", "", "");
+    GpuFacts.Gpu bad =
+        new GpuFacts.Gpu(
+            Optional.of(DenyCode.GPU_REVOKED), "revoked", "bb".repeat(32), "HOPPER", "", "");
     assertThrows(IllegalArgumentException.class, () -> new GpuFacts(false, List.of(ok)));
     assertEquals(List.of(ok), new GpuFacts(true, List.of(ok, bad)).valid());
     assertFalse(bad.valid());
@@ -91,9 +114,15 @@ class AdmissionValuesTest {
     mr[31] = 7;
     MeasuredOs os = new MeasuredOs(mr, false, "MRTD 01…", "no measurement document");
     assertEquals("00".repeat(31) + "07", os.mrSystemHex());
-    assertEquals("OS image 0x" + "11".repeat(32) + " is not proven by the hardware measurements: no golden measurement "
-        + "registered for it equals this TD's mrSystem 0x" + "00".repeat(31) + "07 (MRTD 01…), and no measurement "
-        + "document proved it (no measurement document)", os.mismatch(filled(32, 0x11)));
+    assertEquals(
+        "OS image 0x"
+            + "11".repeat(32)
+            + " is not proven by the hardware measurements: no golden measurement "
+            + "registered for it equals this TD's mrSystem 0x"
+            + "00".repeat(31)
+            + "07 (MRTD 01…), and no measurement "
+            + "document proved it (no measurement document)",
+        os.mismatch(filled(32, 0x11)));
     assertEquals(os, new MeasuredOs(mr.clone(), false, "MRTD 01…", "no measurement document"));
     assertFalse(os.equals(new MeasuredOs(mr, true, "MRTD 01…", "no measurement document")));
   }
@@ -101,7 +130,8 @@ class AdmissionValuesTest {
   @Test
   void anInstanceIdOfUpTo64BytesIsAcceptedAndTheDebugFactComesFromTheTdAttributes() {
     assertDoesNotThrow(() -> TestPeers.peer().instance(new byte[64]).build());
-    assertThrows(IllegalArgumentException.class, () -> TestPeers.peer().instance(new byte[65]).build());
+    assertThrows(
+        IllegalArgumentException.class, () -> TestPeers.peer().instance(new byte[65]).build());
     assertTrue(TestPeers.peer().td(TestTd.report(true)).build().debug());
     assertFalse(TestPeers.peer().td(TestTd.report(false)).build().debug());
   }
@@ -112,35 +142,50 @@ class AdmissionValuesTest {
     AttestedPeer same = TestPeers.from(base).build();
     assertEquals(base, same);
     assertEquals(base.hashCode(), same.hashCode());
-    List<AttestedPeer> different = List.of(
-        TestPeers.from(base).app(filled(20, 0x02)).build(),
-        TestPeers.from(base).compose(filled(32, 0x02)).build(),
-        TestPeers.from(base).instance(filled(20, 0x02)).build(),
-        TestPeers.from(base).device(filled(32, 0x02)).build(),
-        TestPeers.from(base).mrAggregated(filled(32, 0x02)).build(),
-        TestPeers.from(base).osImage(filled(32, 0x02)).build(),
-        TestPeers.from(base).tcb("OutOfDate").build(),
-        TestPeers.from(base).advisories(List.of("INTEL-SA-00615")).build(),
-        TestPeers.from(base).td(TestTd.report(true)).build(),
-        TestPeers.from(base).gpus(1, "", 0).build(),
-        TestPeers.from(base).gpus(0, "HOPPER", 0).build(),
-        TestPeers.from(base).gpus(0, "", 1).build(),
-        TestPeers.from(base).keyProvider(Optional.of("kms-a")).build(),
-        TestPeers.from(base).os(new MeasuredOs(filled(32, 0x02), false, "MRTD 00000000…", "no measurement document"))
-            .build(),
-        TestPeers.from(base).gpuFacts(GpuFacts.NOT_VERIFIED).build());
+    List<AttestedPeer> different =
+        List.of(
+            TestPeers.from(base).app(filled(20, 0x02)).build(),
+            TestPeers.from(base).compose(filled(32, 0x02)).build(),
+            TestPeers.from(base).instance(filled(20, 0x02)).build(),
+            TestPeers.from(base).device(filled(32, 0x02)).build(),
+            TestPeers.from(base).mrAggregated(filled(32, 0x02)).build(),
+            TestPeers.from(base).osImage(filled(32, 0x02)).build(),
+            TestPeers.from(base).tcb("OutOfDate").build(),
+            TestPeers.from(base).advisories(List.of("INTEL-SA-00615")).build(),
+            TestPeers.from(base).td(TestTd.report(true)).build(),
+            TestPeers.from(base).gpus(1, "", 0).build(),
+            TestPeers.from(base).gpus(0, "HOPPER", 0).build(),
+            TestPeers.from(base).gpus(0, "", 1).build(),
+            TestPeers.from(base).keyProvider(Optional.of("kms-a")).build(),
+            TestPeers.from(base)
+                .os(
+                    new MeasuredOs(
+                        filled(32, 0x02), false, "MRTD 00000000…", "no measurement document"))
+                .build(),
+            TestPeers.from(base).gpuFacts(GpuFacts.NOT_VERIFIED).build());
     for (AttestedPeer other : different) {
       assertFalse(base.equals(other), other.toString());
     }
     assertFalse(base.equals("not a peer"));
-    assertFalse(base.hashCode() == different.get(0).hashCode() && base.hashCode() == different.get(2).hashCode());
+    assertFalse(
+        base.hashCode() == different.get(0).hashCode()
+            && base.hashCode() == different.get(2).hashCode());
   }
 
   @Test
   void aPeerPrintsItsIdentityButNoSecretAndItsArraysAreCopies() {
     AttestedPeer p = TestPeers.peer().build();
-    assertEquals("AttestedPeer[app=" + "a1".repeat(20) + ", compose=" + "c1".repeat(32) + ", instance="
-        + "01".repeat(20) + ", tcb=UpToDate, debug=false, gpus=0, mrSystem=" + "5e".repeat(32) + "]", p.toString());
+    assertEquals(
+        "AttestedPeer[app="
+            + "a1".repeat(20)
+            + ", compose="
+            + "c1".repeat(32)
+            + ", instance="
+            + "01".repeat(20)
+            + ", tcb=UpToDate, debug=false, gpus=0, mrSystem="
+            + "5e".repeat(32)
+            + "]",
+        p.toString());
     assertEquals("a1".repeat(20), p.appHex());
     p.composeHash()[0] = 0;
     p.instanceId()[0] = 0;
@@ -157,7 +202,8 @@ class AdmissionValuesTest {
 
   @Test
   void aClientNonceAndAMeasuredOsHashAndPrintByContent() {
-    assertEquals(ClientNonce.of(new byte[] {1}).hashCode(), ClientNonce.of(new byte[] {1}).hashCode());
+    assertEquals(
+        ClientNonce.of(new byte[] {1}).hashCode(), ClientNonce.of(new byte[] {1}).hashCode());
     assertFalse(ClientNonce.of(new byte[] {1}).equals(ClientNonce.of(new byte[] {2})));
     assertEquals("ClientNonce[0102]", ClientNonce.of(new byte[] {1, 2}).toString());
     MeasuredOs a = new MeasuredOs(filled(32, 1), false, "r", "p");

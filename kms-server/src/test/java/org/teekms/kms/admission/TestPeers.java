@@ -8,8 +8,9 @@ import org.teekms.attest.tdx.TdReport;
 import org.teekms.keys.AppId;
 
 /**
- * A test data builder for {@link AttestedPeer} (fifteen positional components): every field starts at a plausible
- * verified value, and a test names only what it is about, e.g. {@code TestPeers.peer().app(APP).debug(true).build()}.
+ * A test data builder for {@link AttestedPeer} (fifteen positional components): every field starts
+ * at a plausible verified value, and a test names only what it is about, e.g. {@code
+ * TestPeers.peer().app(APP).debug(true).build()}.
  */
 public final class TestPeers {
   private AppId app = AppId.of(filled(20, 0xa1));
@@ -25,7 +26,8 @@ public final class TestPeers {
   private String gpuArch = "";
   private long gpuMinDriverVersion;
   private Optional<String> keyProvider = Optional.empty();
-  private MeasuredOs os = new MeasuredOs(filled(32, 0x5e), false, "MRTD 00000000…", "no measurement document");
+  private MeasuredOs os =
+      new MeasuredOs(filled(32, 0x5e), false, "MRTD 00000000…", "no measurement document");
   private GpuFacts gpus = GpuFacts.NONE;
 
   private TestPeers() {}
@@ -36,9 +38,19 @@ public final class TestPeers {
 
   /** A builder holding every fact of {@code p}. */
   public static TestPeers from(AttestedPeer p) {
-    return peer().app(p.appId()).compose(p.composeHash()).instance(p.instanceId()).device(p.deviceId())
-        .mrAggregated(p.mrAggregated()).osImage(p.osImageHash()).tcb(p.tcbStatus()).advisories(p.advisoryIds())
-        .td(p.td()).gpus(p.gpuCount(), p.gpuArch(), p.gpuMinDriverVersion()).keyProvider(p.keyProvider()).os(p.os())
+    return peer()
+        .app(p.appId())
+        .compose(p.composeHash())
+        .instance(p.instanceId())
+        .device(p.deviceId())
+        .mrAggregated(p.mrAggregated())
+        .osImage(p.osImageHash())
+        .tcb(p.tcbStatus())
+        .advisories(p.advisoryIds())
+        .td(p.td())
+        .gpus(p.gpuCount(), p.gpuArch(), p.gpuMinDriverVersion())
+        .keyProvider(p.keyProvider())
+        .os(p.os())
         .gpuFacts(p.gpus());
   }
 
@@ -124,8 +136,22 @@ public final class TestPeers {
   }
 
   public AttestedPeer build() {
-    return new AttestedPeer(app, composeHash, instanceId, deviceId, mrAggregated, osImageHash, tcb, advisories, td,
-        gpuCount, gpuArch, gpuMinDriverVersion, keyProvider, os, gpus);
+    return new AttestedPeer(
+        app,
+        composeHash,
+        instanceId,
+        deviceId,
+        mrAggregated,
+        osImageHash,
+        tcb,
+        advisories,
+        td,
+        gpuCount,
+        gpuArch,
+        gpuMinDriverVersion,
+        keyProvider,
+        os,
+        gpus);
   }
 
   private static byte[] filled(int n, int fill) {

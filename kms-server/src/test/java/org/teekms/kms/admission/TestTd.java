@@ -9,7 +9,9 @@ import org.teekms.crypto.Bytes;
 public final class TestTd {
   private TestTd() {}
 
-  /** A TDX 1.0 report with SEPT_VE_DISABLE set (what the quote policy requires) and DEBUG as given. */
+  /**
+   * A TDX 1.0 report with SEPT_VE_DISABLE set (what the quote policy requires) and DEBUG as given.
+   */
   public static TdReport report(boolean debug) {
     byte[] attributes = new byte[8];
     attributes[0] = (byte) (debug ? 1 : 0);
@@ -31,8 +33,20 @@ public final class TestTd {
 
   private static TdReport of(byte[] attributes, byte[] mrConfigId) {
     Bytes z48 = Bytes.copyOf(new byte[48]);
-    return new TdReport(Bytes.copyOf(new byte[16]), z48, z48, Bytes.copyOf(new byte[8]),
-        new TdAttributes(Bytes.copyOf(attributes)), Bytes.copyOf(new byte[8]), z48, Bytes.copyOf(mrConfigId), z48, z48,
-        List.of(z48, z48, z48, z48), Bytes.copyOf(new byte[64]), null, null);
+    return new TdReport(
+        Bytes.copyOf(new byte[16]),
+        z48,
+        z48,
+        Bytes.copyOf(new byte[8]),
+        new TdAttributes(Bytes.copyOf(attributes)),
+        Bytes.copyOf(new byte[8]),
+        z48,
+        Bytes.copyOf(mrConfigId),
+        z48,
+        z48,
+        List.of(z48, z48, z48, z48),
+        Bytes.copyOf(new byte[64]),
+        null,
+        null);
   }
 }

@@ -13,9 +13,10 @@ import org.web3j.crypto.Credentials;
 import org.web3j.utils.Numeric;
 
 /**
- * A local chain (anvil) with a KmsRegistry owned by a fresh account, for a @QuarkusTest. The owner's and a stranger's
- * keys are written as files (the CLI's --key-file) under {@code rotation-it.keys-dir}: test resources may live in
- * another class loader than the test, so they hand values over through configuration only.
+ * A local chain (anvil) with a KmsRegistry owned by a fresh account, for a @QuarkusTest. The
+ * owner's and a stranger's keys are written as files (the CLI's --key-file) under {@code
+ * rotation-it.keys-dir}: test resources may live in another class loader than the test, so they
+ * hand values over through configuration only.
  */
 public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManager {
 
@@ -33,7 +34,8 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
       String app;
       String dueApp;
       String wallet;
-      List<Credentials> signers = List.of(anvil.fundedAccount(), anvil.fundedAccount(), anvil.fundedAccount());
+      List<Credentials> signers =
+          List.of(anvil.fundedAccount(), anvil.fundedAccount(), anvil.fundedAccount());
       try (ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
         registry = KmsRegistry.deploy(chain, deployer, owner.getAddress()).registry().address();
         // One registered app whose owner rotated twice and cut off version 1: current 3, minimum 2.
@@ -42,7 +44,8 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
         policy.rotateKeys();
         policy.rotateKeys();
         policy.setMinKeyVersion(2);
-        // A second app with a one-hour rotation period that has elapsed: AppPolicy.rotationDue() is true.
+        // A second app with a one-hour rotation period that has elapsed: AppPolicy.rotationDue() is
+        // true.
         dueApp = KmsRegistry.at(chain, registry, owner).registerApp(appOwner.getAddress()).appId();
         AppPolicy.at(chain, dueApp, appOwner).setRotationPeriod(3600);
         anvil.increaseTime(3601);
@@ -51,17 +54,36 @@ public class AnvilRegistryResource implements QuarkusTestResourceLifecycleManage
         wallet = org.teekms.governance.testing.TestMultisigs.deploy(chain, deployer, signers, 2);
       }
       Path keys = Files.createTempDirectory("teekms-rotate-keys");
-      Files.writeString(keys.resolve("owner.key"), Numeric.toHexStringNoPrefixZeroPadded(owner.getEcKeyPair().getPrivateKey(), 64));
-      Files.writeString(keys.resolve("stranger.key"), Numeric.toHexStringNoPrefixZeroPadded(stranger.getEcKeyPair().getPrivateKey(), 64));
+      Files.writeString(
+          keys.resolve("owner.key"),
+          Numeric.toHexStringNoPrefixZeroPadded(owner.getEcKeyPair().getPrivateKey(), 64));
+      Files.writeString(
+          keys.resolve("stranger.key"),
+          Numeric.toHexStringNoPrefixZeroPadded(stranger.getEcKeyPair().getPrivateKey(), 64));
       Files.writeString(keys.resolve("owner.address"), owner.getAddress());
       for (int i = 0; i < signers.size(); i++) {
-        Files.writeString(keys.resolve("signer-" + i + ".key"),
-            Numeric.toHexStringNoPrefixZeroPadded(signers.get(i).getEcKeyPair().getPrivateKey(), 64));
+        Files.writeString(
+            keys.resolve("signer-" + i + ".key"),
+            Numeric.toHexStringNoPrefixZeroPadded(
+                signers.get(i).getEcKeyPair().getPrivateKey(), 64));
       }
-      return Map.of("teekms.chain.rpc-url", anvil.rpcUrl(), "teekms.chain.chain-id", String.valueOf(AnvilNode.CHAIN_ID),
-          "teekms.chain.registry-address", registry, "teekms.chain.confirmations", "0",
-          "rotation-it.keys-dir", keys.toString(), "rotation-it.app-id", app, "rotation-it.due-app-id", dueApp,
-          "rotation-it.multisig", wallet);
+      return Map.of(
+          "teekms.chain.rpc-url",
+          anvil.rpcUrl(),
+          "teekms.chain.chain-id",
+          String.valueOf(AnvilNode.CHAIN_ID),
+          "teekms.chain.registry-address",
+          registry,
+          "teekms.chain.confirmations",
+          "0",
+          "rotation-it.keys-dir",
+          keys.toString(),
+          "rotation-it.app-id",
+          app,
+          "rotation-it.due-app-id",
+          dueApp,
+          "rotation-it.multisig",
+          wallet);
     } catch (Exception e) {
       throw new IllegalStateException("could not start anvil with a KmsRegistry", e);
     }

@@ -57,10 +57,11 @@ import org.teekms.proto.KmsInfoServiceGrpc;
 import org.web3j.crypto.Credentials;
 
 /**
- * Audit anchoring end to end on a real chain (anvil): the owner names the KMS's kms-audit-anchor account (read from
- * GetKmsInfo over RA-TLS) as the registry's auditAnchorer, the KMS anchors its head by itself, {@code teekms audit
- * verify --anchored} passes, and after the database is rewritten consistently by hand (so the KMS's own check and a
- * plain recomputation both say valid) it fails against the anchor, and the KMS refuses to anchor the rewritten log.
+ * Audit anchoring end to end on a real chain (anvil): the owner names the KMS's kms-audit-anchor
+ * account (read from GetKmsInfo over RA-TLS) as the registry's auditAnchorer, the KMS anchors its
+ * head by itself, {@code teekms audit verify --anchored} passes, and after the database is
+ * rewritten consistently by hand (so the KMS's own check and a plain recomputation both say valid)
+ * it fails against the anchor, and the KMS refuses to anchor the rewritten log.
  */
 @QuarkusTest
 @TestProfile(AuditAnchorProfile.class)
@@ -77,8 +78,11 @@ class AuditAnchorRaTlsTest {
 
   @BeforeAll
   static void platform() {
-    tdx = SimulatedTdx.enableSeeded("AuditAnchorRaTlsTest client side", Clock.systemUTC(),
-        HexFormat.of().parseHex(RaTlsProfile.SEED));
+    tdx =
+        SimulatedTdx.enableSeeded(
+            "AuditAnchorRaTlsTest client side",
+            Clock.systemUTC(),
+            HexFormat.of().parseHex(RaTlsProfile.SEED));
   }
 
   private static String config(String key) {
@@ -86,7 +90,8 @@ class AuditAnchorRaTlsTest {
   }
 
   private static Credentials key(String name) throws Exception {
-    return Credentials.create(Files.readString(Path.of(config("rotation-it.keys-dir")).resolve(name)).trim());
+    return Credentials.create(
+        Files.readString(Path.of(config("rotation-it.keys-dir")).resolve(name)).trim());
   }
 
   record Run(int exit, JsonNode json) {}
@@ -99,8 +104,16 @@ class AuditAnchorRaTlsTest {
     picocli.CommandLine c = TeeKmsCli.newCommandLine();
     c.setOut(new PrintWriter(out));
     c.setErr(new PrintWriter(new StringWriter()));
-    String[] common = {"audit", "verify", "--kms", "127.0.0.1:" + AuditAnchorProfile.PORT, "--root-ca", root,
-        "--collateral", collateral};
+    String[] common = {
+      "audit",
+      "verify",
+      "--kms",
+      "127.0.0.1:" + AuditAnchorProfile.PORT,
+      "--root-ca",
+      root,
+      "--collateral",
+      collateral
+    };
     String[] all = Arrays.copyOf(common, common.length + args.length);
     System.arraycopy(args, 0, all, common.length, args.length);
     int exit = c.execute(all);
@@ -108,35 +121,65 @@ class AuditAnchorRaTlsTest {
   }
 
   private static String[] anchored() {
-    return new String[] {"--anchored", "--rpc-url", config("teekms.chain.rpc-url"), "--chain-id",
-        String.valueOf(AnvilNode.CHAIN_ID), "--registry", config("teekms.chain.registry-address")};
+    return new String[] {
+      "--anchored",
+      "--rpc-url",
+      config("teekms.chain.rpc-url"),
+      "--chain-id",
+      String.valueOf(AnvilNode.CHAIN_ID),
+      "--registry",
+      config("teekms.chain.registry-address")
+    };
   }
 
   private static String anchorerAddress() throws Exception {
-    RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(Clock.systemUTC()).build());
-    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", AuditAnchorProfile.PORT)
-        .overrideAuthority("kms.teekms.invalid").sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build()).build();
+    RaTlsTrustManager trust =
+        new RaTlsTrustManager(
+            RaTlsVerifier.builder(
+                    new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                .quotePolicy(QuotePolicy.builder().build())
+                .clock(Clock.systemUTC())
+                .build());
+    ManagedChannel ch =
+        NettyChannelBuilder.forAddress("127.0.0.1", AuditAnchorProfile.PORT)
+            .overrideAuthority("kms.teekms.invalid")
+            .sslContext(
+                GrpcSslContexts.configure(
+                        SslContextBuilder.forClient()
+                            .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                        SslProvider.JDK)
+                    .build())
+            .build();
     try {
-      KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-          .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
-      return "0x" + HexFormat.of().formatHex(info.getGenerations(0).getAuditAnchorAddress().toByteArray());
+      KmsInfo info =
+          KmsInfoServiceGrpc.newBlockingStub(ch)
+              .withDeadlineAfter(30, TimeUnit.SECONDS)
+              .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+      return "0x"
+          + HexFormat.of().formatHex(info.getGenerations(0).getAuditAnchorAddress().toByteArray());
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
   private static void fund(String address) throws Exception {
-    String body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_setBalance\",\"params\":[\"" + address
-        + "\",\"0x56BC75E2D63100000\"]}";
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(config(
-        "teekms.chain.rpc-url"))).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers
-        .ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    String body =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_setBalance\",\"params\":[\""
+            + address
+            + "\",\"0x56BC75E2D63100000\"]}";
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create(config("teekms.chain.rpc-url")))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertTrue(r.body().contains("\"result\""), r.body());
   }
 
-  private KmsRegistry.AuditAnchor waitForAnchorAtLeast(ChainClient chain, long count) throws Exception {
+  private KmsRegistry.AuditAnchor waitForAnchorAtLeast(ChainClient chain, long count)
+      throws Exception {
     KmsRegistry registry = KmsRegistry.at(chain, config("teekms.chain.registry-address"), null);
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (true) {
@@ -144,7 +187,9 @@ class AuditAnchorRaTlsTest {
       if (a.entryCount() >= count) {
         return a;
       }
-      assertTrue(System.nanoTime() < deadline, "no anchor of " + count + " entries within 60 s, latest " + a.entryCount());
+      assertTrue(
+          System.nanoTime() < deadline,
+          "no anchor of " + count + " entries within 60 s, latest " + a.entryCount());
       Thread.sleep(250);
     }
   }
@@ -152,11 +197,18 @@ class AuditAnchorRaTlsTest {
   @Test
   void kmsAnchorsItsHeadAndARewrittenHistoryFailsAgainstTheAnchor() throws Exception {
     String registryAddress = config("teekms.chain.registry-address");
-    try (ChainClient chain = ChainClient.connect(config("teekms.chain.rpc-url"), AnvilNode.CHAIN_ID)) {
+    try (ChainClient chain =
+        ChainClient.connect(config("teekms.chain.rpc-url"), AnvilNode.CHAIN_ID)) {
       // Before the owner names it, the KMS's account may not anchor (nor may a stranger).
-      GovernanceException stranger = assertThrows(GovernanceException.class, () -> KmsRegistry.at(chain,
-          registryAddress, key("stranger.key")).anchorAuditHead(HexFormat.of().parseHex("11".repeat(32)), 1));
-      assertTrue(stranger.getMessage().contains("not the owner or the audit anchorer"), stranger.getMessage());
+      GovernanceException stranger =
+          assertThrows(
+              GovernanceException.class,
+              () ->
+                  KmsRegistry.at(chain, registryAddress, key("stranger.key"))
+                      .anchorAuditHead(HexFormat.of().parseHex("11".repeat(32)), 1));
+      assertTrue(
+          stranger.getMessage().contains("not the owner or the audit anchorer"),
+          stranger.getMessage());
       String anchorer = anchorerAddress();
       fund(anchorer);
       KmsRegistry owner = KmsRegistry.at(chain, registryAddress, key("owner.key"));
@@ -166,23 +218,38 @@ class AuditAnchorRaTlsTest {
       app[19] = 0x16;
       AuditEntry last = null;
       for (int i = 0; i < 3; i++) {
-        last = audit.appendAlone(AuditDraft.denied("DENY_APP_KEYS", app, "TCB_NOT_ACCEPTED", "{\"n\":" + i + "}"))
-            .await().atMost(WAIT);
+        last =
+            audit
+                .appendAlone(
+                    AuditDraft.denied(
+                        "DENY_APP_KEYS", app, "TCB_NOT_ACCEPTED", "{\"n\":" + i + "}"))
+                .await()
+                .atMost(WAIT);
       }
       KmsRegistry.AuditAnchor anchor = waitForAnchorAtLeast(chain, last.seq());
       assertEquals(last.seq(), anchor.entryCount());
-      assertEquals(HexFormat.of().formatHex(last.entryHash()), HexFormat.of().formatHex(anchor.head()));
+      assertEquals(
+          HexFormat.of().formatHex(last.entryHash()), HexFormat.of().formatHex(anchor.head()));
 
       Run ok = verify(anchored());
       assertEquals(0, ok.exit(), String.valueOf(ok.json()));
       assertEquals(anchor.entryCount(), ok.json().get("anchor").get("entryCount").asLong());
 
       // The registry refuses a step backwards, even from its owner.
-      GovernanceException backwards = assertThrows(GovernanceException.class,
-          () -> owner.anchorAuditHead(HexFormat.of().parseHex("22".repeat(32)), anchor.entryCount()));
-      assertTrue(backwards.getMessage().contains("audit head differs at the anchored count"), backwards.getMessage());
-      assertThrows(GovernanceException.class,
-          () -> owner.anchorAuditHead(HexFormat.of().parseHex("22".repeat(32)), anchor.entryCount() - 1));
+      GovernanceException backwards =
+          assertThrows(
+              GovernanceException.class,
+              () ->
+                  owner.anchorAuditHead(
+                      HexFormat.of().parseHex("22".repeat(32)), anchor.entryCount()));
+      assertTrue(
+          backwards.getMessage().contains("audit head differs at the anchored count"),
+          backwards.getMessage());
+      assertThrows(
+          GovernanceException.class,
+          () ->
+              owner.anchorAuditHead(
+                  HexFormat.of().parseHex("22".repeat(32)), anchor.entryCount() - 1));
 
       // Rewrite the whole history consistently by hand, head included.
       pool.query("ALTER TABLE audit_log DISABLE TRIGGER USER").execute().await().atMost(WAIT);
@@ -192,30 +259,56 @@ class AuditAnchorRaTlsTest {
         pool.query("ALTER TABLE audit_log ENABLE TRIGGER USER").execute().await().atMost(WAIT);
       }
       Run selfConsistent = verify();
-      assertEquals(0, selfConsistent.exit(), "a recomputation alone cannot tell: " + selfConsistent.json());
+      assertEquals(
+          0, selfConsistent.exit(), "a recomputation alone cannot tell: " + selfConsistent.json());
       Run rewritten = verify(anchored());
       assertEquals(1, rewritten.exit(), String.valueOf(rewritten.json()));
-      assertTrue(rewritten.json().get("problem").asText().contains("history rewritten"), rewritten.json().toString());
-      assertEquals(AuditAnchorWorker.Outcome.REFUSED_BEHIND, anchorWorker.anchorOnce().await().atMost(WAIT).outcome());
+      assertTrue(
+          rewritten.json().get("problem").asText().contains("history rewritten"),
+          rewritten.json().toString());
+      assertEquals(
+          AuditAnchorWorker.Outcome.REFUSED_BEHIND,
+          anchorWorker.anchorOnce().await().atMost(WAIT).outcome());
     }
   }
 
   /** Forges every entry from {@code from} on (one detail changed), hashes and head recomputed. */
   private void rewriteFrom(long from) {
-    var rows = pool.preparedQuery("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq").execute(Tuple.of(from))
-        .await().atMost(WAIT);
+    var rows =
+        pool.preparedQuery("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq")
+            .execute(Tuple.of(from))
+            .await()
+            .atMost(WAIT);
     byte[] prev = AuditEntryHasher.genesisHash();
     for (Row r : rows) {
       AuditEntry e = AuditLog.read(r);
       String detail = e.seq() == from ? "{\"forged\":true}" : e.detailJson();
-      byte[] hash = AuditEntryHasher.hash(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(),
-          e.outcome().name(), e.reason(), detail, prev);
-      pool.preparedQuery("UPDATE audit_log SET detail_json = $1, prev_hash = $2, entry_hash = $3 WHERE seq = $4")
-          .execute(Tuple.tuple().addString(detail).addBuffer(Buffer.buffer(prev)).addBuffer(Buffer.buffer(hash))
-              .addLong(e.seq())).await().atMost(WAIT);
+      byte[] hash =
+          AuditEntryHasher.hash(
+              e.seq(),
+              e.eventId(),
+              e.eventTimeMillis(),
+              e.kind(),
+              e.appId(),
+              e.outcome().name(),
+              e.reason(),
+              detail,
+              prev);
+      pool.preparedQuery(
+              "UPDATE audit_log SET detail_json = $1, prev_hash = $2, entry_hash = $3 WHERE seq = $4")
+          .execute(
+              Tuple.tuple()
+                  .addString(detail)
+                  .addBuffer(Buffer.buffer(prev))
+                  .addBuffer(Buffer.buffer(hash))
+                  .addLong(e.seq()))
+          .await()
+          .atMost(WAIT);
       prev = hash;
     }
-    pool.preparedQuery("UPDATE audit_head SET entry_hash = $1").execute(Tuple.tuple().addBuffer(Buffer.buffer(prev)))
-        .await().atMost(WAIT);
+    pool.preparedQuery("UPDATE audit_head SET entry_hash = $1")
+        .execute(Tuple.tuple().addBuffer(Buffer.buffer(prev)))
+        .await()
+        .atMost(WAIT);
   }
 }

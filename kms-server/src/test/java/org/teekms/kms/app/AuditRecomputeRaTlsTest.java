@@ -31,10 +31,11 @@ import org.teekms.kms.audit.AuditEntryHasher;
 import org.teekms.kms.audit.AuditLog;
 
 /**
- * {@code teekms audit verify} recomputes the chain on the auditor's side: against the real server on real PostgreSQL
- * whose {@code audit_log} is edited by hand (append-only triggers switched off, as a database superuser could), an
- * edited, deleted or reordered entry fails the check with its seq, and a history rewritten consistently (hashes and
- * head recomputed, so the KMS's own VerifyAuditChain says valid) fails against a head saved earlier.
+ * {@code teekms audit verify} recomputes the chain on the auditor's side: against the real server
+ * on real PostgreSQL whose {@code audit_log} is edited by hand (append-only triggers switched off,
+ * as a database superuser could), an edited, deleted or reordered entry fails the check with its
+ * seq, and a history rewritten consistently (hashes and head recomputed, so the KMS's own
+ * VerifyAuditChain says valid) fails against a head saved earlier.
  */
 @QuarkusTest
 @TestProfile(AuditProfile.class)
@@ -50,8 +51,11 @@ class AuditRecomputeRaTlsTest {
 
   @BeforeAll
   static void platform() {
-    tdx = SimulatedTdx.enableSeeded("AuditRecomputeRaTlsTest client side", Clock.systemUTC(),
-        HexFormat.of().parseHex(RaTlsProfile.SEED));
+    tdx =
+        SimulatedTdx.enableSeeded(
+            "AuditRecomputeRaTlsTest client side",
+            Clock.systemUTC(),
+            HexFormat.of().parseHex(RaTlsProfile.SEED));
   }
 
   record Run(int exit, JsonNode json) {}
@@ -64,8 +68,16 @@ class AuditRecomputeRaTlsTest {
     picocli.CommandLine c = TeeKmsCli.newCommandLine();
     c.setOut(new PrintWriter(out));
     c.setErr(new PrintWriter(new StringWriter()));
-    String[] common = {"audit", "verify", "--kms", "127.0.0.1:" + AuditProfile.PORT, "--root-ca", root,
-        "--collateral", collateral};
+    String[] common = {
+      "audit",
+      "verify",
+      "--kms",
+      "127.0.0.1:" + AuditProfile.PORT,
+      "--root-ca",
+      root,
+      "--collateral",
+      collateral
+    };
     String[] all = Arrays.copyOf(common, common.length + args.length);
     System.arraycopy(args, 0, all, common.length, args.length);
     int exit = c.execute(all);
@@ -82,8 +94,13 @@ class AuditRecomputeRaTlsTest {
     app[19] = 0x15;
     first = 0;
     for (int i = 0; i < 4; i++) {
-      AuditEntry e = audit.appendAlone(AuditDraft.denied("DENY_APP_KEYS", app, "DEBUG_TD", "{\"debug\":true,\"n\":" + i
-          + "}")).await().atMost(WAIT);
+      AuditEntry e =
+          audit
+              .appendAlone(
+                  AuditDraft.denied(
+                      "DENY_APP_KEYS", app, "DEBUG_TD", "{\"debug\":true,\"n\":" + i + "}"))
+              .await()
+              .atMost(WAIT);
       first = first == 0 ? e.seq() : first;
     }
     long mid = first + 1;
@@ -116,16 +133,23 @@ class AuditRecomputeRaTlsTest {
       assertBroken(cli(), mid, "prev_hash");
       restore();
 
-      // Rewritten consistently from `mid` on, head included: self-consistent, so only a saved head catches it.
+      // Rewritten consistently from `mid` on, head included: self-consistent, so only a saved head
+      // catches it.
       rewriteFrom(mid);
       Run selfConsistent = cli();
       assertEquals(0, selfConsistent.exit(), String.valueOf(selfConsistent.json()));
-      // The running KMS remembers the entry it last verified (AuditChainVerifier's checkpoint), so its own word
-      // catches this rewrite too; a restarted KMS would not, which is why the auditor keeps a head of its own.
-      assertFalse(selfConsistent.json().get("kmsSaysValid").asBoolean(), "the KMS's checkpoint no longer matches");
+      // The running KMS remembers the entry it last verified (AuditChainVerifier's checkpoint), so
+      // its own word
+      // catches this rewrite too; a restarted KMS would not, which is why the auditor keeps a head
+      // of its own.
+      assertFalse(
+          selfConsistent.json().get("kmsSaysValid").asBoolean(),
+          "the KMS's checkpoint no longer matches");
       Run rewritten = cli("--since-head", savedHead);
       assertEquals(1, rewritten.exit(), String.valueOf(rewritten.json()));
-      assertTrue(rewritten.json().get("problem").asText().contains("saved head"), rewritten.json().toString());
+      assertTrue(
+          rewritten.json().get("problem").asText().contains("saved head"),
+          rewritten.json().toString());
       restore();
 
       Run again = cli("--since-head", savedHead);
@@ -146,17 +170,25 @@ class AuditRecomputeRaTlsTest {
     assertEquals("AUDIT_CHAIN_BROKEN", run.json().get("failure").asText());
   }
 
-  /** Puts this test's entries (seq >= first, the only ones tampered with) back as they were written. */
+  /**
+   * Puts this test's entries (seq >= first, the only ones tampered with) back as they were written.
+   */
   private void restore() {
     sql("DELETE FROM audit_log WHERE seq >= " + first);
     sql("INSERT INTO audit_log SELECT * FROM audit_backup WHERE seq >= " + first);
     sql("UPDATE audit_head SET seq = b.seq, entry_hash = b.entry_hash FROM audit_head_backup b");
   }
 
-  /** Replaces entries seq >= from with forged ones whose hashes and head are recomputed, as a careful forger would. */
+  /**
+   * Replaces entries seq >= from with forged ones whose hashes and head are recomputed, as a
+   * careful forger would.
+   */
   private void rewriteFrom(long from) {
-    var rows = pool.preparedQuery("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq").execute(Tuple.of(from - 1))
-        .await().atMost(WAIT);
+    var rows =
+        pool.preparedQuery("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq")
+            .execute(Tuple.of(from - 1))
+            .await()
+            .atMost(WAIT);
     byte[] prev = null;
     for (Row r : rows) {
       AuditEntry e = AuditLog.read(r);
@@ -165,14 +197,32 @@ class AuditRecomputeRaTlsTest {
         continue;
       }
       String detail = e.seq() == from ? "{\"forged\":true}" : e.detailJson();
-      byte[] hash = AuditEntryHasher.hash(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(),
-          e.outcome().name(), e.reason(), detail, prev);
-      pool.preparedQuery("UPDATE audit_log SET detail_json = $1, prev_hash = $2, entry_hash = $3 WHERE seq = $4")
-          .execute(Tuple.tuple().addString(detail).addBuffer(Buffer.buffer(prev)).addBuffer(Buffer.buffer(hash))
-              .addLong(e.seq())).await().atMost(WAIT);
+      byte[] hash =
+          AuditEntryHasher.hash(
+              e.seq(),
+              e.eventId(),
+              e.eventTimeMillis(),
+              e.kind(),
+              e.appId(),
+              e.outcome().name(),
+              e.reason(),
+              detail,
+              prev);
+      pool.preparedQuery(
+              "UPDATE audit_log SET detail_json = $1, prev_hash = $2, entry_hash = $3 WHERE seq = $4")
+          .execute(
+              Tuple.tuple()
+                  .addString(detail)
+                  .addBuffer(Buffer.buffer(prev))
+                  .addBuffer(Buffer.buffer(hash))
+                  .addLong(e.seq()))
+          .await()
+          .atMost(WAIT);
       prev = hash;
     }
-    pool.preparedQuery("UPDATE audit_head SET entry_hash = $1").execute(Tuple.tuple().addBuffer(Buffer.buffer(prev)))
-        .await().atMost(WAIT);
+    pool.preparedQuery("UPDATE audit_head SET entry_hash = $1")
+        .execute(Tuple.tuple().addBuffer(Buffer.buffer(prev)))
+        .await()
+        .atMost(WAIT);
   }
 }

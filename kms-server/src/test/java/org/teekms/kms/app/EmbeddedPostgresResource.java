@@ -9,7 +9,10 @@ import java.util.Map;
 import org.teekms.kms.db.DatabaseCoordinates;
 import org.teekms.kms.db.EmbeddedPostgresServer;
 
-/** A real PostgreSQL for a @QuarkusTest (what KmsMain does when no URL is configured), plus a fresh data dir. */
+/**
+ * A real PostgreSQL for a @QuarkusTest (what KmsMain does when no URL is configured), plus a fresh
+ * data dir.
+ */
 public class EmbeddedPostgresResource implements QuarkusTestResourceLifecycleManager {
 
   private EmbeddedPostgresServer server;
@@ -24,8 +27,15 @@ public class EmbeddedPostgresResource implements QuarkusTestResourceLifecycleMan
     }
     server = EmbeddedPostgresServer.start(dir.resolve("pgdata"), 0);
     DatabaseCoordinates db = server.coordinates();
-    return Map.of("quarkus.datasource.reactive.url", db.reactiveUrl(), "quarkus.datasource.username", db.username(),
-        "quarkus.datasource.password", db.password(), "teekms.data-dir", dir.toString());
+    return Map.of(
+        "quarkus.datasource.reactive.url",
+        db.reactiveUrl(),
+        "quarkus.datasource.username",
+        db.username(),
+        "quarkus.datasource.password",
+        db.password(),
+        "teekms.data-dir",
+        dir.toString());
   }
 
   @Override

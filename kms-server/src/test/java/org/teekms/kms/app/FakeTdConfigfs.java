@@ -1,6 +1,5 @@
 package org.teekms.kms.app;
 
-import org.teekms.kms.wiring.KmsConfig;
 import jakarta.enterprise.inject.Alternative;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -10,26 +9,30 @@ import java.util.HexFormat;
 import org.teekms.attest.provider.ConfigfsTsmQuoteProvider;
 import org.teekms.attest.provider.FakeTd;
 import org.teekms.attest.sim.SimulatedTdx;
+import org.teekms.kms.wiring.KmsConfig;
 
 /**
- * The KMS TD's kernel for {@link ProdRaTlsProfile}: a {@link FakeTd} tree (real CCEL fixture, dstack runtime events of
- * the KMS app) booted when the bean is created, before RaTlsSetup reads it; answers configfs-tsm writes with quotes
- * of the seeded simulated platform. {@code @Singleton} so that it exists as soon as it is injected; enabled only by
- * {@link ProdRaTlsProfile}.
+ * The KMS TD's kernel for {@link ProdRaTlsProfile}: a {@link FakeTd} tree (real CCEL fixture,
+ * dstack runtime events of the KMS app) booted when the bean is created, before RaTlsSetup reads
+ * it; answers configfs-tsm writes with quotes of the seeded simulated platform. {@code @Singleton}
+ * so that it exists as soon as it is injected; enabled only by {@link ProdRaTlsProfile}.
  */
 @Alternative
 @Singleton
-public class FakeTdConfigfs implements ConfigfsTsmQuoteProvider.Io, org.teekms.attest.provider.RtmrExtender {
+public class FakeTdConfigfs
+    implements ConfigfsTsmQuoteProvider.Io, org.teekms.attest.provider.RtmrExtender {
 
   private final FakeTd td;
 
   public FakeTdConfigfs(KmsConfig config) throws Exception {
-    td = new FakeTd(ProdRaTlsProfile.tdDir(), platform()).boot(ProdRaTlsProfile.kmsApp(config.kmsId()));
+    td =
+        new FakeTd(ProdRaTlsProfile.tdDir(), platform())
+            .boot(ProdRaTlsProfile.kmsApp(config.kmsId()));
   }
 
   static SimulatedTdx platform() {
-    return SimulatedTdx.enableSeeded("ProdRaTlsProfile fake TD", Clock.systemUTC(),
-        HexFormat.of().parseHex(RaTlsProfile.SEED));
+    return SimulatedTdx.enableSeeded(
+        "ProdRaTlsProfile fake TD", Clock.systemUTC(), HexFormat.of().parseHex(RaTlsProfile.SEED));
   }
 
   static Path configfs(Path dir) {

@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * As deployed (RA-TLS both ways, simulated TDX) with small per-source budgets, so a test can flood from one loopback
- * address (127.0.0.2) while legitimate CVMs connect from another (127.0.0.1).
+ * As deployed (RA-TLS both ways, simulated TDX) with small per-source budgets, so a test can flood
+ * from one loopback address (127.0.0.2) while legitimate CVMs connect from another (127.0.0.1).
  */
 public class FloodProfile implements QuarkusTestProfile {
 

@@ -51,18 +51,17 @@ import org.teekms.proto.KmsInfoServiceGrpc;
 import org.teekms.proto.ListAuditEventsRequest;
 
 /**
- * Floods over real RA-TLS (grpc-java Netty clients, each source a loopback address of its own): refusals that happen
- * in the handshake are audited under the app the certificate claims, bounded per source; a flood of invalid
- * handshakes and GetKmsInfo calls is refused RATE_LIMITED while legitimate CVMs keep being admitted. Counts only, no
- * timing assertions.
+ * Floods over real RA-TLS (grpc-java Netty clients, each source a loopback address of its own):
+ * refusals that happen in the handshake are audited under the app the certificate claims, bounded
+ * per source; a flood of invalid handshakes and GetKmsInfo calls is refused RATE_LIMITED while
+ * legitimate CVMs keep being admitted. Counts only, no timing assertions.
  */
 @QuarkusTest
 @TestProfile(FloodProfile.class)
 @QuarkusTestResource(EmbeddedPostgresResource.class)
 class FloodRaTlsTest {
 
-  @jakarta.inject.Inject
-  io.micrometer.core.instrument.MeterRegistry metrics;
+  @jakarta.inject.Inject io.micrometer.core.instrument.MeterRegistry metrics;
 
   private static SimulatedTdx tdx;
   private static SimulatedTdx foreign;
@@ -71,12 +70,21 @@ class FloodRaTlsTest {
   @BeforeAll
   static void platform() {
     Clock clock = Clock.systemUTC();
-    tdx = SimulatedTdx.enableSeeded("FloodRaTlsTest client side", clock, HexFormat.of().parseHex(RaTlsProfile.SEED));
-    // Another simulated platform (its own root CA): its quotes never verify at this KMS, but its CVMs name apps.
-    foreign = SimulatedTdx.enable("FloodRaTlsTest foreign platform: quotes the KMS must refuse", clock);
-    clientTrust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock)
-        .cache(Duration.ofMinutes(10), 16).build());
+    tdx =
+        SimulatedTdx.enableSeeded(
+            "FloodRaTlsTest client side", clock, HexFormat.of().parseHex(RaTlsProfile.SEED));
+    // Another simulated platform (its own root CA): its quotes never verify at this KMS, but its
+    // CVMs name apps.
+    foreign =
+        SimulatedTdx.enable("FloodRaTlsTest foreign platform: quotes the KMS must refuse", clock);
+    clientTrust =
+        new RaTlsTrustManager(
+            RaTlsVerifier.builder(
+                    new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                .quotePolicy(QuotePolicy.builder().build())
+                .clock(clock)
+                .cache(Duration.ofMinutes(10), 16)
+                .build());
   }
 
   @AfterAll
@@ -89,36 +97,47 @@ class FloodRaTlsTest {
   }
 
   private static String composeHashHex(String compose) {
-    return HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash());
+    return HexFormat.of()
+        .formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash());
   }
 
   private static byte[] appIdOf(String compose) {
-    return java.util.Arrays.copyOf(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
+    return java.util.Arrays.copyOf(
+        SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
   }
 
   /** The RA-TLS certificate of a CVM booted on {@code platform} running {@code compose}. */
-  private static RaTlsCredentials cvm(SimulatedTdx platform, String compose, int instance) throws Exception {
+  private static RaTlsCredentials cvm(SimulatedTdx platform, String compose, int instance)
+      throws Exception {
     byte[] instanceId = new byte[20];
     instanceId[19] = (byte) instance;
-    SimulatedCvm cvm = platform.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, instanceId));
-    return new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm");
+    SimulatedCvm cvm =
+        platform.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, instanceId));
+    return new RaTlsCertificateFactory(
+            cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1))
+        .create("cvm");
   }
 
   /** A channel from loopback address {@code from}, presenting {@code creds} (none when null). */
   private static ManagedChannel channel(RaTlsCredentials creds, String from) throws Exception {
-    SslContextBuilder b = SslContextBuilder.forClient().trustManager(RaTlsContexts.trustManagerFactory(clientTrust));
+    SslContextBuilder b =
+        SslContextBuilder.forClient().trustManager(RaTlsContexts.trustManagerFactory(clientTrust));
     if (creds != null) {
       b.keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)));
     }
     SslContext ssl = GrpcSslContexts.configure(b, SslProvider.JDK).build();
-    return NettyChannelBuilder.forAddress("127.0.0.1", FloodProfile.PORT).overrideAuthority("kms.teekms.invalid")
-        .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
-          @Override
-          public SocketAddress createSocketAddress(SocketAddress remote, io.grpc.Attributes attrs) {
-            return new InetSocketAddress(from, 0);
-          }
-        })
-        .sslContext(ssl).build();
+    return NettyChannelBuilder.forAddress("127.0.0.1", FloodProfile.PORT)
+        .overrideAuthority("kms.teekms.invalid")
+        .localSocketPicker(
+            new NettyChannelBuilder.LocalSocketPicker() {
+              @Override
+              public SocketAddress createSocketAddress(
+                  SocketAddress remote, io.grpc.Attributes attrs) {
+                return new InetSocketAddress(from, 0);
+              }
+            })
+        .sslContext(ssl)
+        .build();
   }
 
   private static KmsGrpc.KmsBlockingStub kms(ManagedChannel ch) {
@@ -136,9 +155,14 @@ class FloodRaTlsTest {
   }
 
   private static List<AuditEvent> auditOf(ManagedChannel ch, byte[] app) {
-    return AuditorGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).listAuditEvents(
-        ListAuditEventsRequest.newBuilder().setAppId(com.google.protobuf.ByteString.copyFrom(app)).setPageSize(1000)
-            .build()).getEventsList();
+    return AuditorGrpc.newBlockingStub(ch)
+        .withDeadlineAfter(30, TimeUnit.SECONDS)
+        .listAuditEvents(
+            ListAuditEventsRequest.newBuilder()
+                .setAppId(com.google.protobuf.ByteString.copyFrom(app))
+                .setPageSize(1000)
+                .build())
+        .getEventsList();
   }
 
   @Test
@@ -152,14 +176,21 @@ class FloodRaTlsTest {
     ManagedChannel auditor = channel(null, "127.0.0.1");
     try {
       for (int i = 0; i < attempts; i++) {
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-            () -> kms(forged).getAppKeys(GetAppKeysRequest.getDefaultInstance()));
+        StatusRuntimeException e =
+            assertThrows(
+                StatusRuntimeException.class,
+                () -> kms(forged).getAppKeys(GetAppKeysRequest.getDefaultInstance()));
         assertEquals("ATTESTATION_INVALID", reason(e), e.getStatus().toString());
       }
-      long written = Math.round(counted("teekms.audit.claimed.refusals", "result", "written") - written0);
-      long dropped = Math.round(counted("teekms.audit.claimed.refusals", "result", "dropped") - dropped0);
-      assertEquals(attempts, written + dropped, "every refusal is either audited or counted as dropped");
-      assertTrue(written >= FloodProfile.CLAIMED_REFUSAL_BURST, "the source's burst is audited: " + written);
+      long written =
+          Math.round(counted("teekms.audit.claimed.refusals", "result", "written") - written0);
+      long dropped =
+          Math.round(counted("teekms.audit.claimed.refusals", "result", "dropped") - dropped0);
+      assertEquals(
+          attempts, written + dropped, "every refusal is either audited or counted as dropped");
+      assertTrue(
+          written >= FloodProfile.CLAIMED_REFUSAL_BURST,
+          "the source's burst is audited: " + written);
       assertTrue(dropped >= 1, "the excess is only counted: " + dropped);
       List<AuditEvent> audited = auditOf(auditor, appIdOf(victim));
       assertEquals(written, audited.size(), audited.toString());
@@ -169,16 +200,21 @@ class FloodRaTlsTest {
         assertTrue(e.getDetailJson().contains("\"appIdVerified\":false"), e.getDetailJson());
         assertTrue(e.getDetailJson().contains("\"source\":\"127.0.0.3\""), e.getDetailJson());
       }
-      // Another source has its own budget: its first refusal is audited even while 127.0.0.3 is over.
+      // Another source has its own budget: its first refusal is audited even while 127.0.0.3 is
+      // over.
       ManagedChannel other = channel(cvm(foreign, victim, 2), "127.0.0.4");
       try {
-        assertThrows(StatusRuntimeException.class, () -> kms(other).getAppKeys(GetAppKeysRequest.getDefaultInstance()));
+        assertThrows(
+            StatusRuntimeException.class,
+            () -> kms(other).getAppKeys(GetAppKeysRequest.getDefaultInstance()));
       } finally {
         other.shutdownNow();
       }
       assertEquals(written + 1, auditOf(auditor, appIdOf(victim)).size());
-      assertTrue(AuditorGrpc.newBlockingStub(auditor).verifyAuditChain(
-          org.teekms.proto.VerifyAuditChainRequest.getDefaultInstance()).getValid());
+      assertTrue(
+          AuditorGrpc.newBlockingStub(auditor)
+              .verifyAuditChain(org.teekms.proto.VerifyAuditChainRequest.getDefaultInstance())
+              .getValid());
     } finally {
       forged.shutdownNow();
       auditor.shutdownNow();
@@ -186,7 +222,8 @@ class FloodRaTlsTest {
   }
 
   @Test
-  void floodOfInvalidHandshakesAndKmsInfoCallsIsRefusedWhileLegitimateAdmissionsSucceed() throws Exception {
+  void floodOfInvalidHandshakesAndKmsInfoCallsIsRefusedWhileLegitimateAdmissionsSucceed()
+      throws Exception {
     int legitCvms = 4;
     int callsPerCvm = 3;
     int kmsInfoCalls = 120;
@@ -205,64 +242,75 @@ class FloodRaTlsTest {
     ExecutorService pool = Executors.newFixedThreadPool(8);
     try {
       List<Future<?>> work = new ArrayList<>();
-      // The flood, from 127.0.0.2: GetKmsInfo without a client certificate (half with a nonce, i.e. a fresh quote) ...
+      // The flood, from 127.0.0.2: GetKmsInfo without a client certificate (half with a nonce, i.e.
+      // a fresh quote) ...
       for (int t = 0; t < 2; t++) {
-        work.add(pool.submit(() -> {
-          ManagedChannel ch = channel(null, "127.0.0.2");
-          try {
-            for (int i = 0; i < kmsInfoCalls / 2; i++) {
-              GetKmsInfoRequest.Builder r = GetKmsInfoRequest.newBuilder();
-              if (i % 2 == 0) {
-                r.setNonce(com.google.protobuf.ByteString.copyFrom(new byte[32]));
-              }
-              String outcome;
-              try {
-                KmsInfoServiceGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS).getKmsInfo(r.build());
-                outcome = "OK";
-              } catch (StatusRuntimeException e) {
-                outcome = reason(e);
-              }
-              kmsInfo.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
-            }
-          } finally {
-            ch.shutdownNow();
-          }
-          return null;
-        }));
+        work.add(
+            pool.submit(
+                () -> {
+                  ManagedChannel ch = channel(null, "127.0.0.2");
+                  try {
+                    for (int i = 0; i < kmsInfoCalls / 2; i++) {
+                      GetKmsInfoRequest.Builder r = GetKmsInfoRequest.newBuilder();
+                      if (i % 2 == 0) {
+                        r.setNonce(com.google.protobuf.ByteString.copyFrom(new byte[32]));
+                      }
+                      String outcome;
+                      try {
+                        KmsInfoServiceGrpc.newBlockingStub(ch)
+                            .withDeadlineAfter(60, TimeUnit.SECONDS)
+                            .getKmsInfo(r.build());
+                        outcome = "OK";
+                      } catch (StatusRuntimeException e) {
+                        outcome = reason(e);
+                      }
+                      kmsInfo.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
+                    }
+                  } finally {
+                    ch.shutdownNow();
+                  }
+                  return null;
+                }));
       }
       // ... and a new handshake per call with a certificate that does not verify.
       for (int t = 0; t < 2; t++) {
-        work.add(pool.submit(() -> {
-          for (int i = 0; i < forgedHandshakes / 2; i++) {
-            ManagedChannel ch = channel(forgedCert, "127.0.0.2");
-            String outcome;
-            try {
-              kms(ch).getAppKeys(GetAppKeysRequest.getDefaultInstance());
-              outcome = "OK";
-            } catch (StatusRuntimeException e) {
-              outcome = reason(e);
-            } finally {
-              ch.shutdownNow();
-            }
-            forged.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
-          }
-          return null;
-        }));
+        work.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < forgedHandshakes / 2; i++) {
+                    ManagedChannel ch = channel(forgedCert, "127.0.0.2");
+                    String outcome;
+                    try {
+                      kms(ch).getAppKeys(GetAppKeysRequest.getDefaultInstance());
+                      outcome = "OK";
+                    } catch (StatusRuntimeException e) {
+                      outcome = reason(e);
+                    } finally {
+                      ch.shutdownNow();
+                    }
+                    forged.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
+                  }
+                  return null;
+                }));
       }
       // Meanwhile legitimate CVMs, from 127.0.0.1, are admitted.
       for (RaTlsCredentials creds : legit) {
-        work.add(pool.submit(() -> {
-          ManagedChannel ch = channel(creds, "127.0.0.1");
-          try {
-            for (int i = 0; i < callsPerCvm; i++) {
-              assertTrue(kms(ch).getAppKeys(GetAppKeysRequest.getDefaultInstance()).getKeysCount() > 0);
-              admitted.incrementAndGet();
-            }
-          } finally {
-            ch.shutdownNow();
-          }
-          return null;
-        }));
+        work.add(
+            pool.submit(
+                () -> {
+                  ManagedChannel ch = channel(creds, "127.0.0.1");
+                  try {
+                    for (int i = 0; i < callsPerCvm; i++) {
+                      assertTrue(
+                          kms(ch).getAppKeys(GetAppKeysRequest.getDefaultInstance()).getKeysCount()
+                              > 0);
+                      admitted.incrementAndGet();
+                    }
+                  } finally {
+                    ch.shutdownNow();
+                  }
+                  return null;
+                }));
       }
       for (Future<?> f : work) {
         f.get(10, TimeUnit.MINUTES);
@@ -270,21 +318,36 @@ class FloodRaTlsTest {
     } finally {
       pool.shutdownNow();
     }
-    assertEquals(legitCvms * callsPerCvm, admitted.get(), "every legitimate admission succeeded during the flood");
+    assertEquals(
+        legitCvms * callsPerCvm,
+        admitted.get(),
+        "every legitimate admission succeeded during the flood");
 
     int infoOk = count(kmsInfo, "OK");
     int infoLimited = count(kmsInfo, "RATE_LIMITED");
-    assertEquals(kmsInfoCalls, infoOk + infoLimited, "GetKmsInfo answered or refused RATE_LIMITED: " + kmsInfo);
+    assertEquals(
+        kmsInfoCalls,
+        infoOk + infoLimited,
+        "GetKmsInfo answered or refused RATE_LIMITED: " + kmsInfo);
     assertTrue(infoLimited >= 1 && infoOk >= 1, kmsInfo.toString());
 
     int forgedLimited = count(forged, "RATE_LIMITED");
     int forgedInvalid = count(forged, "ATTESTATION_INVALID");
     assertEquals(0, count(forged, "OK"));
-    assertEquals(forgedHandshakes, forgedLimited + forgedInvalid, "refused for their quote or their rate: " + forged);
+    assertEquals(
+        forgedHandshakes,
+        forgedLimited + forgedInvalid,
+        "refused for their quote or their rate: " + forged);
     assertTrue(forgedLimited >= 1, "the handshake budget cut the flood: " + forged);
-    assertTrue(forgedInvalid >= 1, "within budget a forged certificate is verified and refused: " + forged);
-    assertTrue(counted("teekms.ratls.client.handshakes", "outcome", "rate_limited") - throttled0 >= forgedLimited);
-    assertEquals(0.0, metrics.find("teekms.ratls.verifications.on.event.loop").functionCounter().count(),
+    assertTrue(
+        forgedInvalid >= 1,
+        "within budget a forged certificate is verified and refused: " + forged);
+    assertTrue(
+        counted("teekms.ratls.client.handshakes", "outcome", "rate_limited") - throttled0
+            >= forgedLimited);
+    assertEquals(
+        0.0,
+        metrics.find("teekms.ratls.verifications.on.event.loop").functionCounter().count(),
         "every client certificate was verified off the event loop");
     assertTrue(counted("teekms.ratls.client.handshakes", "outcome", "verified") > legitCvms);
   }

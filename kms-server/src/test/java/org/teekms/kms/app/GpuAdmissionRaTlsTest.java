@@ -35,6 +35,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.teekms.attest.eventlog.DstackBootSequence;
+import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.gpu.GpuEvidenceProvider;
 import org.teekms.attest.gpu.GpuNonce;
@@ -42,7 +43,6 @@ import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.gpu.LocalOcspResponder;
 import org.teekms.attest.gpu.SimulatedGpus;
 import org.teekms.attest.provider.RuntimeEventLog;
-import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.ratls.RaTlsCertificateFactory;
 import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsCredentials;
@@ -63,10 +63,11 @@ import org.teekms.proto.KmsGrpc;
 import org.web3j.utils.Numeric;
 
 /**
- * GPU attestation at admission, end to end: simulated CVMs with simulated H200-shaped GPUs (seeded like the KMS's GPU
- * verifier) call the real server over mutual RA-TLS; the KMS verifies their GPU evidence in the handshake (simulated
- * NVIDIA roots, the simulator's RIMs, fail-closed OCSP at a real local responder) and admission applies each app's
- * on-chain GPU policy, read from a real local chain. Every refusal carries its GPU_* code and is audited.
+ * GPU attestation at admission, end to end: simulated CVMs with simulated H200-shaped GPUs (seeded
+ * like the KMS's GPU verifier) call the real server over mutual RA-TLS; the KMS verifies their GPU
+ * evidence in the handshake (simulated NVIDIA roots, the simulator's RIMs, fail-closed OCSP at a
+ * real local responder) and admission applies each app's on-chain GPU policy, read from a real
+ * local chain. Every refusal carries its GPU_* code and is audited.
  */
 @QuarkusTest
 @TestProfile(GpuProfile.class)
@@ -75,7 +76,8 @@ import org.web3j.utils.Numeric;
 class GpuAdmissionRaTlsTest {
 
   static final String COMPOSE = "services:\n  llm: {image: vllm-h200}\n";
-  static final byte[] OS_IMAGE = sha256("tee-kms GPU test OS image".getBytes(StandardCharsets.UTF_8));
+  static final byte[] OS_IMAGE =
+      sha256("tee-kms GPU test OS image".getBytes(StandardCharsets.UTF_8));
   private static final Clock CLOCK = Clock.systemUTC();
   private static final AtomicInteger INSTANCES = new AtomicInteger();
 
@@ -105,8 +107,13 @@ class GpuAdmissionRaTlsTest {
     }
     byte[] seed = HexFormat.of().parseHex(RaTlsProfile.SEED);
     tdx = SimulatedTdx.enableSeeded("GpuAdmissionRaTlsTest", CLOCK, seed);
-    clientTrust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(CLOCK).build());
+    clientTrust =
+        new RaTlsTrustManager(
+            RaTlsVerifier.builder(
+                    new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                .quotePolicy(QuotePolicy.builder().build())
+                .clock(CLOCK)
+                .build());
     gpus = GpuSimulator.seeded(8, seed);
   }
 
@@ -129,13 +136,20 @@ class GpuAdmissionRaTlsTest {
     return ConfigProvider.getConfig().getValue(key, String.class);
   }
 
-  /** A CVM of {@code app} booted with dstack's sequence (OS image measured) whose event log is returned for more events. */
+  /**
+   * A CVM of {@code app} booted with dstack's sequence (OS image measured) whose event log is
+   * returned for more events.
+   */
   private static RuntimeEventLog boot(SimulatedCvm cvm, String app) throws Exception {
     return boot(cvm, app, null);
   }
 
-  /** As above, measuring the GPUs {@code bootGpus} presents at boot ({@code gpu-devices}) when not null. */
-  private static RuntimeEventLog boot(SimulatedCvm cvm, String app, GpuEvidenceProvider bootGpus) throws Exception {
+  /**
+   * As above, measuring the GPUs {@code bootGpus} presents at boot ({@code gpu-devices}) when not
+   * null.
+   */
+  private static RuntimeEventLog boot(SimulatedCvm cvm, String app, GpuEvidenceProvider bootGpus)
+      throws Exception {
     byte[] instance = new byte[20];
     int n = INSTANCES.incrementAndGet();
     instance[18] = (byte) (n >> 8);
@@ -154,16 +168,26 @@ class GpuAdmissionRaTlsTest {
     return log;
   }
 
-  /** Credentials of a CVM of {@code app} whose certificate carries the evidence {@code gpu} collects (null: none). */
+  /**
+   * Credentials of a CVM of {@code app} whose certificate carries the evidence {@code gpu} collects
+   * (null: none).
+   */
   static RaTlsCredentials cvm(String app, GpuEvidenceProvider gpu) throws Exception {
     SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
-    return new RaTlsCertificateFactory(cvm, boot(cvm, app, gpu), gpu, CLOCK, Duration.ofHours(1)).create("cvm");
+    return new RaTlsCertificateFactory(cvm, boot(cvm, app, gpu), gpu, CLOCK, Duration.ofHours(1))
+        .create("cvm");
   }
 
-  /** Credentials of a CVM that measured {@code bootGpus} at boot and later presents evidence {@code gpu} collects. */
-  static RaTlsCredentials cvm(String app, GpuEvidenceProvider bootGpus, GpuEvidenceProvider gpu) throws Exception {
+  /**
+   * Credentials of a CVM that measured {@code bootGpus} at boot and later presents evidence {@code
+   * gpu} collects.
+   */
+  static RaTlsCredentials cvm(String app, GpuEvidenceProvider bootGpus, GpuEvidenceProvider gpu)
+      throws Exception {
     SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
-    return new RaTlsCertificateFactory(cvm, boot(cvm, app, bootGpus), gpu, CLOCK, Duration.ofHours(1)).create("cvm");
+    return new RaTlsCertificateFactory(
+            cvm, boot(cvm, app, bootGpus), gpu, CLOCK, Duration.ofHours(1))
+        .create("cvm");
   }
 
   private static GetAppKeysResponse getKeys(RaTlsCredentials creds) throws Exception {
@@ -171,24 +195,39 @@ class GpuAdmissionRaTlsTest {
   }
 
   static GetAppKeysResponse getKeys(RaTlsCredentials creds, int port) throws Exception {
-    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid")
-        .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
-            .trustManager(RaTlsContexts.trustManagerFactory(clientTrust)), SslProvider.JDK).build()).build();
+    ManagedChannel ch =
+        NettyChannelBuilder.forAddress("127.0.0.1", port)
+            .overrideAuthority("kms.teekms.invalid")
+            .sslContext(
+                GrpcSslContexts.configure(
+                        SslContextBuilder.forClient()
+                            .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+                            .trustManager(RaTlsContexts.trustManagerFactory(clientTrust)),
+                        SslProvider.JDK)
+                    .build())
+            .build();
     try {
-      return KmsGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS)
+      return KmsGrpc.newBlockingStub(ch)
+          .withDeadlineAfter(60, TimeUnit.SECONDS)
           .getAppKeys(GetAppKeysRequest.getDefaultInstance());
     } finally {
       ch.shutdownNow();
     }
   }
 
-  /** The call is refused with {@code code}, and the refusal is in the audit log under the app with that reason. */
-  private StatusRuntimeException assertDenied(String code, String app, RaTlsCredentials creds) throws Exception {
+  /**
+   * The call is refused with {@code code}, and the refusal is in the audit log under the app with
+   * that reason.
+   */
+  private StatusRuntimeException assertDenied(String code, String app, RaTlsCredentials creds)
+      throws Exception {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(creds));
     assertEquals(code, e.getTrailers().get(GrpcErrors.DENY_REASON), e.getStatus().toString());
-    List<AuditEntry> entries = audit.list(Numeric.hexStringToByteArray(app), 0, Long.MAX_VALUE, 0, 1000)
-        .await().atMost(Duration.ofSeconds(10));
+    List<AuditEntry> entries =
+        audit
+            .list(Numeric.hexStringToByteArray(app), 0, Long.MAX_VALUE, 0, 1000)
+            .await()
+            .atMost(Duration.ofSeconds(10));
     AuditEntry last = entries.get(entries.size() - 1);
     assertEquals("DENY_APP_KEYS", last.kind());
     assertTrue(last.reason().startsWith(code), last.reason());
@@ -199,9 +238,11 @@ class GpuAdmissionRaTlsTest {
   @Order(1)
   void unreachableOcspResponderFailsClosed() throws Exception {
     String app = app("gpu-it.app2");
-    StatusRuntimeException e = assertDenied("GPU_REVOCATION_UNAVAILABLE", app,
-        cvm(app, SimulatedGpus.provider(gpus, 6, 7)));
-    assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), "an outage is retryable, not a verdict");
+    StatusRuntimeException e =
+        assertDenied(
+            "GPU_REVOCATION_UNAVAILABLE", app, cvm(app, SimulatedGpus.provider(gpus, 6, 7)));
+    assertEquals(
+        Status.Code.UNAVAILABLE, e.getStatus().getCode(), "an outage is retryable, not a verdict");
     assertTrue(e.getStatus().getDescription().contains("GPU 0"), e.getStatus().getDescription());
   }
 
@@ -212,11 +253,15 @@ class GpuAdmissionRaTlsTest {
     String app = app("gpu-it.app2");
     GetAppKeysResponse keys = getKeys(cvm(app, SimulatedGpus.provider(gpus, 0, 1)));
     assertEquals(1, keys.getKeysCount());
-    List<AuditEntry> entries = audit.list(Numeric.hexStringToByteArray(app), 0, Long.MAX_VALUE, 0, 1000)
-        .await().atMost(Duration.ofSeconds(10));
+    List<AuditEntry> entries =
+        audit
+            .list(Numeric.hexStringToByteArray(app), 0, Long.MAX_VALUE, 0, 1000)
+            .await()
+            .atMost(Duration.ofSeconds(10));
     AuditEntry grant = entries.get(entries.size() - 1);
     assertTrue(grant.detailJson().contains("\"gpuCount\":\"2\""), grant.detailJson());
-    String device0 = HexFormat.of().formatHex(sha256(SimulatedGpus.deviceCertificate(gpus, 0).getEncoded()));
+    String device0 =
+        HexFormat.of().formatHex(sha256(SimulatedGpus.deviceCertificate(gpus, 0).getEncoded()));
     assertTrue(grant.detailJson().contains(device0), grant.detailJson());
     assertTrue(ocsp.requests.get() >= 3, "the device chains were checked at the responder");
   }
@@ -240,12 +285,15 @@ class GpuAdmissionRaTlsTest {
   @Order(6)
   void evidenceMadeForAnotherTlsKeyIsRefused() throws Exception {
     String app = app("gpu-it.app2");
-    byte[] otherKeysNonce = GpuNonce.forSpki(RaTlsCertificateFactory.newKeyPair().getPublic().getEncoded());
+    byte[] otherKeysNonce =
+        GpuNonce.forSpki(RaTlsCertificateFactory.newKeyPair().getPublic().getEncoded());
     // Measured honestly, but the reports were made for another connection's key (replayed).
     GpuEvidenceProvider replayed = nonce -> SimulatedGpus.evidence(gpus, otherKeysNonce, 0, 1);
     StatusRuntimeException e = assertDenied("GPU_NONCE_MISMATCH", app, cvm(app, replayed));
-    assertTrue(e.getStatus().getDescription().contains("NONCE_MISMATCH") || e.getStatus().getDescription()
-        .contains("nonce"), e.getStatus().getDescription());
+    assertTrue(
+        e.getStatus().getDescription().contains("NONCE_MISMATCH")
+            || e.getStatus().getDescription().contains("nonce"),
+        e.getStatus().getDescription());
   }
 
   @Test
@@ -262,10 +310,15 @@ class GpuAdmissionRaTlsTest {
   void aRevokedDeviceCertificateIsRefused() throws Exception {
     String app = app("gpu-it.app2");
     java.math.BigInteger serial = SimulatedGpus.deviceCertificate(gpus, 5).getSerialNumber();
-    ocsp().statuses.put(serial, new RevokedStatus(Date.from(CLOCK.instant().minus(Duration.ofDays(1))),
-        CRLReason.keyCompromise));
+    ocsp()
+        .statuses
+        .put(
+            serial,
+            new RevokedStatus(
+                Date.from(CLOCK.instant().minus(Duration.ofDays(1))), CRLReason.keyCompromise));
     try {
-      StatusRuntimeException e = assertDenied("GPU_REVOKED", app, cvm(app, SimulatedGpus.provider(gpus, 4, 5)));
+      StatusRuntimeException e =
+          assertDenied("GPU_REVOKED", app, cvm(app, SimulatedGpus.provider(gpus, 4, 5)));
       assertTrue(e.getStatus().getDescription().contains("GPU 1"), e.getStatus().getDescription());
     } finally {
       ocsp.statuses.remove(serial);
@@ -280,14 +333,23 @@ class GpuAdmissionRaTlsTest {
     RuntimeEventLog log = boot(cvm, app);
     KeyPair keys = RaTlsCertificateFactory.newKeyPair();
     byte[] nonce = GpuNonce.forSpki(keys.getPublic().getEncoded());
-    // The CVM measured its own GPUs (2, 3); the certificate carries valid reports of GPUs 0, 1 for the same key,
+    // The CVM measured its own GPUs (2, 3); the certificate carries valid reports of GPUs 0, 1 for
+    // the same key,
     // made elsewhere and relayed in.
     log.emit(DstackBootSequence.GPU_EVIDENCE, SimulatedGpus.evidence(gpus, nonce, 2, 3).sha384());
     GpuEvidence relayed = SimulatedGpus.evidence(gpus, nonce, 0, 1);
     var q = log.quote(cvm, ReportDataBinding.forSpki(keys.getPublic().getEncoded()));
-    RaTlsCertificateFactory factory = new RaTlsCertificateFactory(cvm, log, null, CLOCK, Duration.ofHours(1));
-    RaTlsCredentials creds = new RaTlsCredentials(keys.getPrivate(), factory.build(keys, "cvm", q.quote(),
-        q.eventLogJson().getBytes(StandardCharsets.UTF_8), relayed.encode()));
+    RaTlsCertificateFactory factory =
+        new RaTlsCertificateFactory(cvm, log, null, CLOCK, Duration.ofHours(1));
+    RaTlsCredentials creds =
+        new RaTlsCredentials(
+            keys.getPrivate(),
+            factory.build(
+                keys,
+                "cvm",
+                q.quote(),
+                q.eventLogJson().getBytes(StandardCharsets.UTF_8),
+                relayed.encode()));
     assertDenied("GPU_NOT_MEASURED", app, creds);
   }
 
@@ -302,13 +364,20 @@ class GpuAdmissionRaTlsTest {
   @Order(11)
   void evidenceFromOtherDevicesThanMeasuredAtBootIsRefused() throws Exception {
     String app = app("gpu-it.app2");
-    // Booted with GPUs 2, 3; later presents valid, key-bound, RTMR3-measured evidence of GPUs 0, 1 (another machine's,
-    // or swapped devices). Each certificate's own gpu-evidence event matches, only gpu-devices tells them apart.
-    StatusRuntimeException e = assertDenied("GPU_DEVICE_CHANGED", app,
-        cvm(app, SimulatedGpus.provider(gpus, 2, 3), SimulatedGpus.provider(gpus, 0, 1)));
+    // Booted with GPUs 2, 3; later presents valid, key-bound, RTMR3-measured evidence of GPUs 0, 1
+    // (another machine's,
+    // or swapped devices). Each certificate's own gpu-evidence event matches, only gpu-devices
+    // tells them apart.
+    StatusRuntimeException e =
+        assertDenied(
+            "GPU_DEVICE_CHANGED",
+            app,
+            cvm(app, SimulatedGpus.provider(gpus, 2, 3), SimulatedGpus.provider(gpus, 0, 1)));
     assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
     // One of its two GPUs swapped.
-    assertDenied("GPU_DEVICE_CHANGED", app,
+    assertDenied(
+        "GPU_DEVICE_CHANGED",
+        app,
         cvm(app, SimulatedGpus.provider(gpus, 2, 3), SimulatedGpus.provider(gpus, 2, 1)));
   }
 
@@ -316,16 +385,19 @@ class GpuAdmissionRaTlsTest {
   @Order(12)
   void evidenceWithoutABootTimeDeviceMeasurementIsRefused() throws Exception {
     String app = app("gpu-it.app2");
-    StatusRuntimeException e = assertDenied("GPU_DEVICE_CHANGED", app,
-        cvm(app, null, SimulatedGpus.provider(gpus, 0, 1)));
-    assertTrue(e.getStatus().getDescription().contains("no gpu-devices"), e.getStatus().getDescription());
+    StatusRuntimeException e =
+        assertDenied("GPU_DEVICE_CHANGED", app, cvm(app, null, SimulatedGpus.provider(gpus, 0, 1)));
+    assertTrue(
+        e.getStatus().getDescription().contains("no gpu-devices"), e.getStatus().getDescription());
   }
 
   @Test
   @Order(13)
   void theSameDevicesInAnotherOrderAreAdmitted() throws Exception {
     String app = app("gpu-it.app2");
-    assertEquals(1, getKeys(cvm(app, SimulatedGpus.provider(gpus, 1, 0), SimulatedGpus.provider(gpus, 0, 1)))
-        .getKeysCount());
+    assertEquals(
+        1,
+        getKeys(cvm(app, SimulatedGpus.provider(gpus, 1, 0), SimulatedGpus.provider(gpus, 0, 1)))
+            .getKeysCount());
   }
 }

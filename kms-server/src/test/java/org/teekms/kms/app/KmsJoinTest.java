@@ -19,10 +19,11 @@ import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.keys.LiveKeyring;
 
 /**
- * A new replica end to end: the server starts with an EMPTY database and {@code teekms.onboarding.source} pointing at
- * an existing node ({@link OnboardingSourceResource}); at startup it obtains root generation 1 over mutual RA-TLS
- * (both nodes run the deployment's KMS image on the simulated platform; each checks the other against the registry
- * stand-in) instead of generating its own, so both derive the same KMS root key.
+ * A new replica end to end: the server starts with an EMPTY database and {@code
+ * teekms.onboarding.source} pointing at an existing node ({@link OnboardingSourceResource}); at
+ * startup it obtains root generation 1 over mutual RA-TLS (both nodes run the deployment's KMS
+ * image on the simulated platform; each checks the other against the registry stand-in) instead of
+ * generating its own, so both derive the same KMS root key.
  */
 @QuarkusTest
 @TestProfile(KmsJoinTest.JoinProfile.class)
@@ -44,27 +45,40 @@ class KmsJoinTest {
     }
   }
 
-  @Inject
-  LiveKeyring keyring;
+  @Inject LiveKeyring keyring;
 
-  @Inject
-  Pool pool;
+  @Inject Pool pool;
 
-  @Inject
-  AuditLog audit;
+  @Inject AuditLog audit;
 
   @ConfigProperty(name = "kms-join-it.source-root-address")
   String sourceRootAddress;
 
   @Test
   void emptyReplicaObtainsTheRootGenerationsFromTheSourceAtStartup() {
-    assertEquals(sourceRootAddress, keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress().toString(),
+    assertEquals(
+        sourceRootAddress,
+        keyring
+            .derive(pool, null)
+            .await()
+            .indefinitely()
+            .kmsRootKey(1)
+            .ethereumAddress()
+            .toString(),
         "the replica holds the source's generation 1, not one of its own");
-    assertEquals(1, keyring.derive(pool, null).await().indefinitely().keyring().currentGeneration());
-    String kinds = audit.verify().await().atMost(Duration.ofSeconds(30)).valid() ? "valid" : "broken";
+    assertEquals(
+        1, keyring.derive(pool, null).await().indefinitely().keyring().currentGeneration());
+    String kinds =
+        audit.verify().await().atMost(Duration.ofSeconds(30)).valid() ? "valid" : "broken";
     assertEquals("valid", kinds);
-    long onboarded = pool.query("SELECT count(*) FROM audit_log WHERE detail_json LIKE '%onboarded%'").execute()
-        .await().atMost(Duration.ofSeconds(30)).iterator().next().getLong(0);
+    long onboarded =
+        pool.query("SELECT count(*) FROM audit_log WHERE detail_json LIKE '%onboarded%'")
+            .execute()
+            .await()
+            .atMost(Duration.ofSeconds(30))
+            .iterator()
+            .next()
+            .getLong(0);
     assertTrue(onboarded >= 1, "the import is audited on the replica");
   }
 }

@@ -1,6 +1,5 @@
 package org.teekms.kms.app;
 
-import org.teekms.kms.tls.RaTlsSetup;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -48,6 +47,7 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.FakePcsServer;
+import org.teekms.kms.tls.RaTlsSetup;
 import org.teekms.proto.GetAppKeysRequest;
 import org.teekms.proto.GetKmsInfoRequest;
 import org.teekms.proto.KmsGrpc;
@@ -55,9 +55,9 @@ import org.teekms.proto.KmsInfo;
 import org.teekms.proto.KmsInfoServiceGrpc;
 
 /**
- * The server on its production RA-TLS path in a fake TD (configfs-tsm, real CCEL, dstack runtime events): its
- * certificate carries the TD's real event log, which replays; clients are verified with collateral from the PCCS
- * URL, and refused with the reason while that PCCS is down.
+ * The server on its production RA-TLS path in a fake TD (configfs-tsm, real CCEL, dstack runtime
+ * events): its certificate carries the TD's real event log, which replays; clients are verified
+ * with collateral from the PCCS URL, and refused with the reason while that PCCS is down.
  */
 @QuarkusTest
 @TestProfile(ProdRaTlsProfile.class)
@@ -70,16 +70,19 @@ class KmsProdRaTlsTest {
   private static SwitchablePccs pccs;
   private static RaTlsTrustManager clientTrust;
 
-  @Inject
-  RaTlsSetup setup;
+  @Inject RaTlsSetup setup;
 
   @BeforeAll
   static void platform() throws Exception {
     tdx = FakeTdConfigfs.platform();
     upstream = new FakePcsServer(tdx.collateral().toCollateral(), "tdx", SimulatedTdx.FMSPC);
     pccs = new SwitchablePccs(ProdRaTlsProfile.pccsPort(), upstream.baseUrl());
-    clientTrust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).build());
+    clientTrust =
+        new RaTlsTrustManager(
+            RaTlsVerifier.builder(
+                    new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                .quotePolicy(QuotePolicy.builder().build())
+                .build());
   }
 
   @AfterAll
@@ -92,16 +95,25 @@ class KmsProdRaTlsTest {
   private static RaTlsCredentials cvm(String compose) throws Exception {
     byte[] instance = new byte[20];
     instance[19] = 9;
-    SimulatedCvm cvm = tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, instance));
-    return new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm");
+    SimulatedCvm cvm =
+        tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, instance));
+    return new RaTlsCertificateFactory(
+            cvm, cvm.eventLog(), null, Clock.systemUTC(), Duration.ofHours(1))
+        .create("cvm");
   }
 
   private static ManagedChannel channel(RaTlsCredentials creds) throws Exception {
-    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
-        .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
-        .trustManager(RaTlsContexts.trustManagerFactory(clientTrust)), SslProvider.JDK).build();
-    return NettyChannelBuilder.forAddress("127.0.0.1", ProdRaTlsProfile.PORT).overrideAuthority("kms.teekms.invalid")
-        .sslContext(ssl).build();
+    SslContext ssl =
+        GrpcSslContexts.configure(
+                SslContextBuilder.forClient()
+                    .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+                    .trustManager(RaTlsContexts.trustManagerFactory(clientTrust)),
+                SslProvider.JDK)
+            .build();
+    return NettyChannelBuilder.forAddress("127.0.0.1", ProdRaTlsProfile.PORT)
+        .overrideAuthority("kms.teekms.invalid")
+        .sslContext(ssl)
+        .build();
   }
 
   private static String compose(String name) {
@@ -113,85 +125,147 @@ class KmsProdRaTlsTest {
   void pccsDownRefusesClientsWithTheReason() throws Exception {
     pccs.up(false);
     String compose = compose("while-pccs-down");
-    FakeChainPolicy.ALLOWED.add(HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
+    FakeChainPolicy.ALLOWED.add(
+        HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
     RaTlsCredentials creds = cvm(compose);
     ManagedChannel ch = channel(creds);
     try {
-      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> KmsGrpc.newBlockingStub(ch)
-          .withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance()));
-      // The KMS's side is down, not the CVM's attestation: UNAVAILABLE (retry), with the verifier's reason.
+      StatusRuntimeException e =
+          assertThrows(
+              StatusRuntimeException.class,
+              () ->
+                  KmsGrpc.newBlockingStub(ch)
+                      .withDeadlineAfter(30, TimeUnit.SECONDS)
+                      .getAppKeys(GetAppKeysRequest.getDefaultInstance()));
+      // The KMS's side is down, not the CVM's attestation: UNAVAILABLE (retry), with the verifier's
+      // reason.
       assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
-      assertEquals("KMS_UNAVAILABLE", e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON));
-      assertTrue(e.getStatus().getDescription().contains("COLLATERAL_UNAVAILABLE"), e.getStatus().getDescription());
+      assertEquals(
+          "KMS_UNAVAILABLE", e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON));
+      assertTrue(
+          e.getStatus().getDescription().contains("COLLATERAL_UNAVAILABLE"),
+          e.getStatus().getDescription());
     } finally {
       ch.shutdownNow();
     }
-    RaTlsException why = assertThrows(RaTlsException.class,
-        () -> setup.trustManager().verifier().verify(creds.certificate()));
+    RaTlsException why =
+        assertThrows(
+            RaTlsException.class,
+            () -> setup.trustManager().verifier().verify(creds.certificate()));
     assertEquals(RaTlsException.Reason.COLLATERAL_UNAVAILABLE, why.reason());
-    assertTrue(why.getMessage().contains("COLLATERAL_UNAVAILABLE")
-        && why.getMessage().contains("127.0.0.1:" + ProdRaTlsProfile.pccsPort()), why.getMessage());
+    assertTrue(
+        why.getMessage().contains("COLLATERAL_UNAVAILABLE")
+            && why.getMessage().contains("127.0.0.1:" + ProdRaTlsProfile.pccsPort()),
+        why.getMessage());
   }
 
   @Test
   @Order(2)
   void kmsPresentsTheTdsRealEventLogAndAdmitsClientsOnceThePccsAnswers() throws Exception {
     pccs.up(true);
-    // The KMS's certificate: configfs-tsm quote over CCEL + dstack runtime events, verified like any peer.
+    // The KMS's certificate: configfs-tsm quote over CCEL + dstack runtime events, verified like
+    // any peer.
     var kmsCert = setup.keyManager().credentials().certificate();
     RaTlsIdentity kms = clientTrust.verifier().verify(kmsCert);
-    assertArrayEquals(ProdRaTlsProfile.kmsApp(ProdRaTlsProfile.KMS_ID).composeHash(), kms.composeHash().toByteArray());
-    List<EventLogEntry> log = DstackEventLogCodec.parse(RaTlsCertificateParser.parse(kmsCert).eventLogJson());
-    assertTrue(log.stream().filter(e -> e.imr() < 3).count() > 30, "the CCEL's firmware events are carried");
+    assertArrayEquals(
+        ProdRaTlsProfile.kmsApp(ProdRaTlsProfile.KMS_ID).composeHash(),
+        kms.composeHash().toByteArray());
+    List<EventLogEntry> log =
+        DstackEventLogCodec.parse(RaTlsCertificateParser.parse(kmsCert).eventLogJson());
+    assertTrue(
+        log.stream().filter(e -> e.imr() < 3).count() > 30,
+        "the CCEL's firmware events are carried");
 
     String compose = compose("after-pccs-up");
-    FakeChainPolicy.ALLOWED.add(HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
+    FakeChainPolicy.ALLOWED.add(
+        HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
     ManagedChannel ch = channel(cvm(compose));
     try {
-      assertEquals(1, KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-          .getAppKeys(GetAppKeysRequest.getDefaultInstance()).getKeysCount());
+      assertEquals(
+          1,
+          KmsGrpc.newBlockingStub(ch)
+              .withDeadlineAfter(30, TimeUnit.SECONDS)
+              .getAppKeys(GetAppKeysRequest.getDefaultInstance())
+              .getKeysCount());
       // GetKmsInfo's quote also comes through configfs-tsm with the TD's log, and replays.
-      KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(ch).getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
-      EventLogCheck check = EventLogCheck.of(info.getEventLog(), TdxQuote.parse(info.getQuote().toByteArray()).tdReport());
+      KmsInfo info =
+          KmsInfoServiceGrpc.newBlockingStub(ch).getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+      EventLogCheck check =
+          EventLogCheck.of(
+              info.getEventLog(), TdxQuote.parse(info.getQuote().toByteArray()).tdReport());
       assertTrue(check.replayed(), check.error().orElse(""));
       assertEquals(ProdRaTlsProfile.KMS_ID, info.getKmsId());
     } finally {
       ch.shutdownNow();
     }
-    assertTrue(new String(RaTlsCertificateParser.parse(kmsCert).eventLogJson(), StandardCharsets.UTF_8)
-        .contains("\"event\":\"system-ready\""));
+    assertTrue(
+        new String(RaTlsCertificateParser.parse(kmsCert).eventLogJson(), StandardCharsets.UTF_8)
+            .contains("\"event\":\"system-ready\""));
   }
 
   @Test
   @Order(3)
-  void aValidQuoteWhoseTcbThePolicyRefusesIsDeniedInAdmissionWithTheReasonAndAudited() throws Exception {
-    // Intel downgrades the platform's TCB level: the quote still verifies (DCAP proves it, status OutOfDate), and the
-    // KMS's policy (teekms.admission.accepted-tcb-statuses=UpToDate) refuses it in admission, not in the handshake.
+  void aValidQuoteWhoseTcbThePolicyRefusesIsDeniedInAdmissionWithTheReasonAndAudited()
+      throws Exception {
+    // Intel downgrades the platform's TCB level: the quote still verifies (DCAP proves it, status
+    // OutOfDate), and the
+    // KMS's policy (teekms.admission.accepted-tcb-statuses=UpToDate) refuses it in admission, not
+    // in the handshake.
     java.time.Instant now = java.time.Instant.now();
-    try (FakePcsServer outOfDate = new FakePcsServer(tdx.collateral(now.minus(Duration.ofDays(1)),
-        now.plus(Duration.ofDays(30)), "OutOfDate", List.of("INTEL-SA-00837")).toCollateral(), "tdx",
-        SimulatedTdx.FMSPC)) {
+    try (FakePcsServer outOfDate =
+        new FakePcsServer(
+            tdx.collateral(
+                    now.minus(Duration.ofDays(1)),
+                    now.plus(Duration.ofDays(30)),
+                    "OutOfDate",
+                    List.of("INTEL-SA-00837"))
+                .toCollateral(),
+            "tdx",
+            SimulatedTdx.FMSPC)) {
       pccs.up(true);
       pccs.upstream(outOfDate.baseUrl());
-      Thread.sleep(2_500); // past teekms.collateral.max-age: the KMS's cached UpToDate collateral is stale
+      Thread.sleep(
+          2_500); // past teekms.collateral.max-age: the KMS's cached UpToDate collateral is stale
       String compose = compose("tcb-out-of-date");
-      FakeChainPolicy.ALLOWED.add(HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20])
-          .composeHash()));
+      FakeChainPolicy.ALLOWED.add(
+          HexFormat.of()
+              .formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
       ManagedChannel ch = channel(cvm(compose));
       try {
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> KmsGrpc.newBlockingStub(ch)
-            .withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance()));
-        assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
-        assertEquals("TCB_NOT_ACCEPTED", e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON));
-        assertTrue(e.getStatus().getDescription().contains("OutOfDate"), e.getStatus().getDescription());
-        assertTrue(e.getStatus().getDescription().contains("INTEL-SA-00837"), e.getStatus().getDescription());
-        byte[] app = java.util.Arrays.copyOf(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
-        List<org.teekms.proto.AuditEvent> audited = org.teekms.proto.AuditorGrpc.newBlockingStub(ch)
-            .withDeadlineAfter(30, TimeUnit.SECONDS).listAuditEvents(org.teekms.proto.ListAuditEventsRequest.newBuilder()
-                .setAppId(com.google.protobuf.ByteString.copyFrom(app)).build()).getEventsList();
-        assertEquals(List.of("TCB_NOT_ACCEPTED"), audited.stream().map(org.teekms.proto.AuditEvent::getReason).toList());
+        StatusRuntimeException e =
+            assertThrows(
+                StatusRuntimeException.class,
+                () ->
+                    KmsGrpc.newBlockingStub(ch)
+                        .withDeadlineAfter(30, TimeUnit.SECONDS)
+                        .getAppKeys(GetAppKeysRequest.getDefaultInstance()));
+        assertEquals(
+            Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
+        assertEquals(
+            "TCB_NOT_ACCEPTED", e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON));
+        assertTrue(
+            e.getStatus().getDescription().contains("OutOfDate"), e.getStatus().getDescription());
+        assertTrue(
+            e.getStatus().getDescription().contains("INTEL-SA-00837"),
+            e.getStatus().getDescription());
+        byte[] app =
+            java.util.Arrays.copyOf(
+                SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
+        List<org.teekms.proto.AuditEvent> audited =
+            org.teekms.proto.AuditorGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(30, TimeUnit.SECONDS)
+                .listAuditEvents(
+                    org.teekms.proto.ListAuditEventsRequest.newBuilder()
+                        .setAppId(com.google.protobuf.ByteString.copyFrom(app))
+                        .build())
+                .getEventsList();
+        assertEquals(
+            List.of("TCB_NOT_ACCEPTED"),
+            audited.stream().map(org.teekms.proto.AuditEvent::getReason).toList());
         assertEquals("DENY_APP_KEYS", audited.get(0).getKind());
-        assertTrue(audited.get(0).getDetailJson().contains("\"tcbStatus\":\"OutOfDate\""), audited.get(0).getDetailJson());
+        assertTrue(
+            audited.get(0).getDetailJson().contains("\"tcbStatus\":\"OutOfDate\""),
+            audited.get(0).getDetailJson());
       } finally {
         ch.shutdownNow();
       }

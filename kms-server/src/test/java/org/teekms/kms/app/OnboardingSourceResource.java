@@ -32,9 +32,10 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.seal.SealingKey;
 
 /**
- * An existing KMS node for {@link KmsJoinTest}: its own PostgreSQL database with root generation 1, and the
- * Onboarding service over mutual RA-TLS (grpc-netty) on the simulated platform of {@link RaTlsProfile#SEED}, running the
- * deployment's KMS image. The server under test starts with an empty database and this node as onboarding source.
+ * An existing KMS node for {@link KmsJoinTest}: its own PostgreSQL database with root generation 1,
+ * and the Onboarding service over mutual RA-TLS (grpc-netty) on the simulated platform of {@link
+ * RaTlsProfile#SEED}, running the deployment's KMS image. The server under test starts with an
+ * empty database and this node as onboarding source.
  */
 public class OnboardingSourceResource implements QuarkusTestResourceLifecycleManager {
 
@@ -51,35 +52,64 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
       postgres = new TestPostgres();
       pool = postgres.pool(postgres.freshDatabase(), 4);
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-      RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), KMS_ID);
+      RootGenerationStore roots =
+          new RootGenerationStore(pool, new SealingKey(new byte[32]), KMS_ID);
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
       String address;
       String publicKey;
       try (LiveKeyring keyring = new LiveKeyring(roots, WAIT)) {
-        address = keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress().toString();
-        publicKey = HexFormat.of().formatHex(keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).publicKey());
+        address =
+            keyring
+                .derive(pool, null)
+                .await()
+                .indefinitely()
+                .kmsRootKey(1)
+                .ethereumAddress()
+                .toString();
+        publicKey =
+            HexFormat.of()
+                .formatHex(
+                    keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).publicKey());
       }
-      SimulatedTdx tdx = SimulatedTdx.enableSeeded("OnboardingSourceResource", clock,
-          HexFormat.of().parseHex(RaTlsProfile.SEED));
-      byte[] kmsImage = SimulatedCvm.App.ofCompose("tee-kms kms-server " + KMS_ID + "\n", new byte[20]).composeHash();
-      KmsPolicyPort registry = peer -> new KmsPolicyVerdict(Arrays.equals(kmsImage, peer.composeHash())
-          ? KmsPolicyVerdict.Outcome.ALLOWED : KmsPolicyVerdict.Outcome.DENIED, "KMS measurement not allowed",
-          Optional.of(new PolicyBlockRef(31337, 3, new byte[32])));
+      SimulatedTdx tdx =
+          SimulatedTdx.enableSeeded(
+              "OnboardingSourceResource", clock, HexFormat.of().parseHex(RaTlsProfile.SEED));
+      byte[] kmsImage =
+          SimulatedCvm.App.ofCompose("tee-kms kms-server " + KMS_ID + "\n", new byte[20])
+              .composeHash();
+      KmsPolicyPort registry =
+          peer ->
+              new KmsPolicyVerdict(
+                  Arrays.equals(kmsImage, peer.composeHash())
+                      ? KmsPolicyVerdict.Outcome.ALLOWED
+                      : KmsPolicyVerdict.Outcome.DENIED,
+                  "KMS measurement not allowed",
+                  Optional.of(new PolicyBlockRef(31337, 3, new byte[32])));
       byte[] instance = new byte[20];
       instance[0] = 1;
-      SimulatedCvm cvm = tdx.newCvm(new byte[48], false)
-          .boot(SimulatedCvm.App.ofCompose("tee-kms kms-server " + KMS_ID + "\n", instance));
-      RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-          tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
-      server = OnboardingOverRaTlsTest.source(new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock,
-          Duration.ofHours(1)).create("source"), trust,
-          new OnboardingController(pool, registry, roots, new GrantLedger(audit), WAIT));
+      SimulatedCvm cvm =
+          tdx.newCvm(new byte[48], false)
+              .boot(SimulatedCvm.App.ofCompose("tee-kms kms-server " + KMS_ID + "\n", instance));
+      RaTlsTrustManager trust =
+          new RaTlsTrustManager(
+              RaTlsVerifier.builder(
+                      new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                  .quotePolicy(QuotePolicy.builder().build())
+                  .clock(clock)
+                  .build());
+      server =
+          OnboardingOverRaTlsTest.source(
+              new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(1))
+                  .create("source"),
+              trust,
+              new OnboardingController(pool, registry, roots, new GrantLedger(audit), WAIT));
       Map<String, String> config = new HashMap<>();
       config.put("teekms.onboarding.source", "127.0.0.1:" + server.getPort());
       config.put("teekms.kms-id", KMS_ID);
       config.put("teekms.node-id", "replica-it");
       config.put("kms-join-it.source-root-address", address);
-      // what the operator published with `teekms kms bootstrap --publish` (FakeChainPolicy serves it)
+      // what the operator published with `teekms kms bootstrap --publish` (FakeChainPolicy serves
+      // it)
       config.put("teekms-test.published-root-keys", "1:" + publicKey);
       return config;
     } catch (Exception e) {

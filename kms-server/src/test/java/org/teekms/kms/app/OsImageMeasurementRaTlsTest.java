@@ -55,11 +55,12 @@ import org.web3j.crypto.Credentials;
 import org.web3j.utils.Numeric;
 
 /**
- * Issue 13's attack end to end: the real guest agent in simulated CVMs, the real KMS over mutual RA-TLS, its
- * admission against a KmsRegistry on a real local chain (anvil), audited in real PostgreSQL. An attacker TD with its
- * own firmware and kernel (other MRTD and RTMR1-2) that measures a victim's app id, compose hash and allowed OS image
- * into RTMR3 is denied OS_IMAGE_MEASUREMENT_MISMATCH and the denial is audited; the same app booted from the image
- * whose golden mrSystem the owner registered gets its keys.
+ * Issue 13's attack end to end: the real guest agent in simulated CVMs, the real KMS over mutual
+ * RA-TLS, its admission against a KmsRegistry on a real local chain (anvil), audited in real
+ * PostgreSQL. An attacker TD with its own firmware and kernel (other MRTD and RTMR1-2) that
+ * measures a victim's app id, compose hash and allowed OS image into RTMR3 is denied
+ * OS_IMAGE_MEASUREMENT_MISMATCH and the denial is audited; the same app booted from the image whose
+ * golden mrSystem the owner registered gets its keys.
  */
 @QuarkusTest
 @TestProfile(RotationProfile.class)
@@ -79,40 +80,76 @@ class OsImageMeasurementRaTlsTest {
 
   @BeforeAll
   static void platform() {
-    tdx = SimulatedTdx.enableSeeded("OsImageMeasurementRaTlsTest", CLOCK, HexFormat.of().parseHex(RaTlsProfile.SEED));
+    tdx =
+        SimulatedTdx.enableSeeded(
+            "OsImageMeasurementRaTlsTest", CLOCK, HexFormat.of().parseHex(RaTlsProfile.SEED));
   }
 
   private static RaTlsVerifier.Builder kmsVerifier() {
-    return RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
-        .quotePolicy(QuotePolicy.builder().build()).clock(CLOCK);
+    return RaTlsVerifier.builder(
+            new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+        .quotePolicy(QuotePolicy.builder().build())
+        .clock(CLOCK);
   }
 
   private static EthereumAddress kmsRoot() throws Exception {
-    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", RotationProfile.PORT)
-        .overrideAuthority("kms.teekms.invalid").sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .trustManager(RaTlsContexts.trustManagerFactory(new RaTlsTrustManager(kmsVerifier().build()))),
-            SslProvider.JDK).build()).build();
+    ManagedChannel ch =
+        NettyChannelBuilder.forAddress("127.0.0.1", RotationProfile.PORT)
+            .overrideAuthority("kms.teekms.invalid")
+            .sslContext(
+                GrpcSslContexts.configure(
+                        SslContextBuilder.forClient()
+                            .trustManager(
+                                RaTlsContexts.trustManagerFactory(
+                                    new RaTlsTrustManager(kmsVerifier().build()))),
+                        SslProvider.JDK)
+                    .build())
+            .build();
     try {
-      return EthereumAddress.of(KmsInfoServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-          .getKmsInfo(GetKmsInfoRequest.getDefaultInstance()).getGenerations(0).getRootAddress().toByteArray());
+      return EthereumAddress.of(
+          KmsInfoServiceGrpc.newBlockingStub(ch)
+              .withDeadlineAfter(30, TimeUnit.SECONDS)
+              .getKmsInfo(GetKmsInfoRequest.getDefaultInstance())
+              .getGenerations(0)
+              .getRootAddress()
+              .toByteArray());
     } finally {
       ch.shutdownNow();
     }
   }
 
   /** The real guest agent, in a CVM whose firmware measured {@code image} (MRTD {@code mrTd}). */
-  private static RunningAgent boot(String appId, AppCompose compose, byte[] mrTd, String image) throws BootFailure {
+  private static RunningAgent boot(String appId, AppCompose compose, byte[] mrTd, String image)
+      throws BootFailure {
     SimulatedCvm cvm = tdx.newCvm(mrTd, false);
     RuntimeEventLog log = new RuntimeEventLog(cvm, cvm.measureFirmware(image));
-    CvmIdentity id = new CvmIdentity(AppId.of(Numeric.hexStringToByteArray(appId)), InstanceId.of(filled(20, 0x09)),
-        OS_IMAGE, compose);
-    return AgentBoot.boot(id, cvm, log, null, kmsVerifier(), KmsAuthorizer.KmsRegistry.NONE,
-        new AgentBoot.Settings("127.0.0.1", RotationProfile.PORT,
-            new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1), 3), Duration.ofSeconds(30),
-            Duration.ofHours(1)), CLOCK, d -> { });
+    CvmIdentity id =
+        new CvmIdentity(
+            AppId.of(Numeric.hexStringToByteArray(appId)),
+            InstanceId.of(filled(20, 0x09)),
+            OS_IMAGE,
+            compose);
+    return AgentBoot.boot(
+        id,
+        cvm,
+        log,
+        null,
+        kmsVerifier(),
+        KmsAuthorizer.KmsRegistry.NONE,
+        new AgentBoot.Settings(
+            "127.0.0.1",
+            RotationProfile.PORT,
+            new Backoff(Duration.ofMillis(100), Duration.ofSeconds(1), 3),
+            Duration.ofSeconds(30),
+            Duration.ofHours(1)),
+        CLOCK,
+        d -> {});
   }
 
-  /** SHA-256(MRTD ‖ RTMR0-2) of a reference boot of {@code image}: what the owner registers as golden. */
+  /**
+   * SHA-256(MRTD ‖ RTMR0-2) of a reference boot of {@code image}: what the owner registers as
+   * golden.
+   */
   private static byte[] referenceMrSystem(String image) {
     SimulatedCvm reference = tdx.newCvm(new byte[48], false);
     reference.measureFirmware(image);
@@ -124,14 +161,19 @@ class OsImageMeasurementRaTlsTest {
     var config = ConfigProvider.getConfig();
     Path keys = Path.of(config.getValue("rotation-it.keys-dir", String.class));
     Credentials owner = Credentials.create(Files.readString(keys.resolve("owner.key")).trim());
-    String compose = "{\"name\":\"victim\",\"runner\":\"docker-compose\",\"key_provider\":\"kms\","
-        + "\"key_provider_id\":\"" + HexFormat.of().formatHex(kmsRoot().toBytes()) + "\"}";
+    String compose =
+        "{\"name\":\"victim\",\"runner\":\"docker-compose\",\"key_provider\":\"kms\","
+            + "\"key_provider_id\":\""
+            + HexFormat.of().formatHex(kmsRoot().toBytes())
+            + "\"}";
     AppCompose parsed = AppCompose.parse(compose.getBytes(StandardCharsets.UTF_8));
     String appId;
-    try (ChainClient chain = ChainClient.connect(config.getValue("teekms.chain.rpc-url", String.class),
-        AnvilNode.CHAIN_ID)) {
-      KmsRegistry registry = KmsRegistry.at(chain, config.getValue("teekms.chain.registry-address", String.class),
-          owner);
+    try (ChainClient chain =
+        ChainClient.connect(
+            config.getValue("teekms.chain.rpc-url", String.class), AnvilNode.CHAIN_ID)) {
+      KmsRegistry registry =
+          KmsRegistry.at(
+              chain, config.getValue("teekms.chain.registry-address", String.class), owner);
       appId = registry.registerApp(owner.getAddress()).appId();
       AppPolicy app = AppPolicy.at(chain, appId, owner);
       app.addComposeHash(parsed.composeHash());
@@ -139,20 +181,30 @@ class OsImageMeasurementRaTlsTest {
       registry.addOsImage(OS_IMAGE);
       registry.addOsImageMeasurement(OS_IMAGE, referenceMrSystem(SimulatedCvm.DEFAULT_IMAGE));
     }
-    // The KMS reuses one pinned block for teekms.chain.pin-reuse (1 s): let it pin a block that has the changes.
+    // The KMS reuses one pinned block for teekms.chain.pin-reuse (1 s): let it pin a block that has
+    // the changes.
     Thread.sleep(1_250);
 
     // the attacker: any up-to-date TD, its own firmware and kernel, the victim's identity in RTMR3
-    BootFailure denied = assertThrows(BootFailure.class,
-        () -> boot(appId, parsed, filled(48, 0x66), "ATTACKER").close());
+    BootFailure denied =
+        assertThrows(
+            BootFailure.class, () -> boot(appId, parsed, filled(48, 0x66), "ATTACKER").close());
     assertEquals("OS_IMAGE_MEASUREMENT_MISMATCH", denied.reason(), denied.getMessage());
-    assertTrue(denied.getMessage().contains("OS image 0x" + HexFormat.of().formatHex(OS_IMAGE)), denied.getMessage());
+    assertTrue(
+        denied.getMessage().contains("OS image 0x" + HexFormat.of().formatHex(OS_IMAGE)),
+        denied.getMessage());
     assertTrue(denied.getMessage().contains("MRTD 66666666…"), denied.getMessage());
 
-    List<AuditEntry> trail = audit.list(Numeric.hexStringToByteArray(appId), 0, Long.MAX_VALUE, 0, 100)
-        .await().atMost(Duration.ofSeconds(10));
-    AuditEntry denial = trail.stream().filter(e -> e.reason().equals("OS_IMAGE_MEASUREMENT_MISMATCH")).findFirst()
-        .orElseThrow(() -> new AssertionError("denial not audited: " + trail));
+    List<AuditEntry> trail =
+        audit
+            .list(Numeric.hexStringToByteArray(appId), 0, Long.MAX_VALUE, 0, 100)
+            .await()
+            .atMost(Duration.ofSeconds(10));
+    AuditEntry denial =
+        trail.stream()
+            .filter(e -> e.reason().equals("OS_IMAGE_MEASUREMENT_MISMATCH"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("denial not audited: " + trail));
     assertEquals("DENY_APP_KEYS", denial.kind());
     assertTrue(denial.detailJson().contains("OS image measurement mismatch"), denial.detailJson());
     assertTrue(denial.detailJson().contains("mrSystem"), denial.detailJson());

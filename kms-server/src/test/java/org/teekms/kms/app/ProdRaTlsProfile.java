@@ -11,19 +11,23 @@ import java.util.Set;
 import org.teekms.attest.sim.SimulatedCvm;
 
 /**
- * The production RA-TLS path (teekms.tee.quote-provider=configfs-tsm, clients verified with collateral from a PCCS
- * URL under a configured root) in a fake TD: {@link FakeTdConfigfs} plays the kernel's configfs-tsm, CCEL and dstack's
- * runtime event log in a directory tree, its quotes signed by the simulator's seeded platform (so the configured root is
- * the simulated one). The simulator flag is on only because sealing still needs the file provider (kms-server/README.md,
- * "Sealing"); RA-TLS does not use the simulator here. Paths and the PCCS port live in system properties, which every
- * class loader of the test JVM shares.
+ * The production RA-TLS path (teekms.tee.quote-provider=configfs-tsm, clients verified with
+ * collateral from a PCCS URL under a configured root) in a fake TD: {@link FakeTdConfigfs} plays
+ * the kernel's configfs-tsm, CCEL and dstack's runtime event log in a directory tree, its quotes
+ * signed by the simulator's seeded platform (so the configured root is the simulated one). The
+ * simulator flag is on only because sealing still needs the file provider (kms-server/README.md,
+ * "Sealing"); RA-TLS does not use the simulator here. Paths and the PCCS port live in system
+ * properties, which every class loader of the test JVM shares.
  */
 public class ProdRaTlsProfile implements QuarkusTestProfile {
 
   static final int PORT = TestPorts.BASE + 4;
   static final String KMS_ID = "kms-prod-ratls-it";
 
-  /** What the KMS TD booted: the compose FakeChainPolicy.checkKms recognises as this deployment's KMS. */
+  /**
+   * What the KMS TD booted: the compose FakeChainPolicy.checkKms recognises as this deployment's
+   * KMS.
+   */
   public static SimulatedCvm.App kmsApp(String kmsId) {
     byte[] instance = new byte[20];
     instance[0] = 1;
@@ -31,30 +35,37 @@ public class ProdRaTlsProfile implements QuarkusTestProfile {
   }
 
   static Path tdDir() {
-    return Path.of(shared("teekms-test.prod-ratls.td", () -> {
-      try {
-        return Files.createTempDirectory("teekms-fake-td").toString();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }));
+    return Path.of(
+        shared(
+            "teekms-test.prod-ratls.td",
+            () -> {
+              try {
+                return Files.createTempDirectory("teekms-fake-td").toString();
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            }));
   }
 
   static int pccsPort() {
-    return Integer.parseInt(shared("teekms-test.prod-ratls.pccs-port", () -> {
-      try (ServerSocket s = new ServerSocket(0)) {
-        return String.valueOf(s.getLocalPort());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }));
+    return Integer.parseInt(
+        shared(
+            "teekms-test.prod-ratls.pccs-port",
+            () -> {
+              try (ServerSocket s = new ServerSocket(0)) {
+                return String.valueOf(s.getLocalPort());
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            }));
   }
 
   static Path rootPem() {
     return tdDir().resolve("simulated-root.pem");
   }
 
-  private static synchronized String shared(String key, java.util.function.Supplier<String> initial) {
+  private static synchronized String shared(
+      String key, java.util.function.Supplier<String> initial) {
     String v = System.getProperty(key);
     if (v == null) {
       v = initial.get();

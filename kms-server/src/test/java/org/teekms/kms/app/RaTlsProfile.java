@@ -4,7 +4,10 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import java.util.Map;
 import java.util.Set;
 
-/** The server as deployed: gRPC over TLS only, RA-TLS certificates both ways (simulated TDX, fixed seed). */
+/**
+ * The server as deployed: gRPC over TLS only, RA-TLS certificates both ways (simulated TDX, fixed
+ * seed).
+ */
 public class RaTlsProfile implements QuarkusTestProfile {
 
   public static final String SEED = "00112233445566778899aabbccddeeff";

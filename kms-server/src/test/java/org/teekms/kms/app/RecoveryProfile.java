@@ -3,7 +3,10 @@ package org.teekms.kms.app;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import java.util.Map;
 
-/** As deployed (RA-TLS server, simulated TDX), a node of a lost deployment that recovers its root from custodians. */
+/**
+ * As deployed (RA-TLS server, simulated TDX), a node of a lost deployment that recovers its root
+ * from custodians.
+ */
 public class RecoveryProfile implements QuarkusTestProfile {
 
   static final int PORT = TestPorts.BASE + 21;

@@ -73,10 +73,10 @@ import org.web3j.crypto.Credentials;
 
 /**
  * Losing every KMS node loses no key (issue 21): a fresh node (simulated TDX, empty database,
- * {@code teekms.custody.recover-generation=1}) on a chain where the lost deployment's generation-1 backup is published
- * recovers the root from two of three custodians, who send their shares with {@code teekms custody release
- * --to-node}; attacks are refused on the way; the recovered root derives the key-derivation vectors byte for byte and
- * the node then serves it.
+ * {@code teekms.custody.recover-generation=1}) on a chain where the lost deployment's generation-1
+ * backup is published recovers the root from two of three custodians, who send their shares with
+ * {@code teekms custody release --to-node}; attacks are refused on the way; the recovered root
+ * derives the key-derivation vectors byte for byte and the node then serves it.
  */
 @QuarkusTest
 @TestProfile(RecoveryProfile.class)
@@ -89,6 +89,7 @@ class RootRecoveryRaTlsTest {
 
   /** The custodians' and the owner's view of the simulated platform (same seed as the KMS). */
   private static SimulatedTdx tdx;
+
   private static Path rootCa;
   private static Path collateral;
 
@@ -104,7 +105,8 @@ class RootRecoveryRaTlsTest {
     c.setOut(new PrintWriter(out));
     c.setErr(new PrintWriter(err));
     int exit = c.execute(args);
-    return new Run(exit, out.toString().isBlank() ? null : JSON.readTree(out.toString()), err.toString());
+    return new Run(
+        exit, out.toString().isBlank() ? null : JSON.readTree(out.toString()), err.toString());
   }
 
   private static String config(String key) {
@@ -116,13 +118,20 @@ class RootRecoveryRaTlsTest {
   }
 
   private static ManagedChannel plainTls() throws Exception {
-    return NettyChannelBuilder.forAddress("127.0.0.1", RecoveryProfile.PORT).overrideAuthority("kms.teekms.invalid")
-        .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .trustManager(InsecureTrustManagerFactory.INSTANCE), SslProvider.JDK).build()).build();
+    return NettyChannelBuilder.forAddress("127.0.0.1", RecoveryProfile.PORT)
+        .overrideAuthority("kms.teekms.invalid")
+        .sslContext(
+            GrpcSslContexts.configure(
+                    SslContextBuilder.forClient()
+                        .trustManager(InsecureTrustManagerFactory.INSTANCE),
+                    SslProvider.JDK)
+                .build())
+        .build();
   }
 
   private static RecipientKeyPair custodianKey(int index) throws Exception {
-    byte[] raw = HEX.parseHex(Files.readString(keys().resolve("custodian-" + index + ".key")).trim());
+    byte[] raw =
+        HEX.parseHex(Files.readString(keys().resolve("custodian-" + index + ".key")).trim());
     try {
       return RecipientKeyPair.fromPrivate(raw, InsecureSecretAccess.get());
     } finally {
@@ -132,8 +141,11 @@ class RootRecoveryRaTlsTest {
 
   @Test
   void aFreshNodeRecoversTheRootFromThresholdCustodiansAndServesTheSameKeys() throws Exception {
-    tdx = SimulatedTdx.enableSeeded("RootRecoveryRaTlsTest custodian side", Clock.systemUTC(),
-        HEX.parseHex(RaTlsProfile.SEED));
+    tdx =
+        SimulatedTdx.enableSeeded(
+            "RootRecoveryRaTlsTest custodian side",
+            Clock.systemUTC(),
+            HEX.parseHex(RaTlsProfile.SEED));
     Path dir = Files.createTempDirectory("teekms-recovery-it");
     rootCa = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem());
     collateral = tdx.collateral().writeTo(dir.resolve("collateral"));
@@ -145,7 +157,8 @@ class RootRecoveryRaTlsTest {
 
     // 1. The node says what it recovers and which key it holds; not ready meanwhile.
     Path nodePem = dir.resolve("node.pem");
-    Run status = cli("custody", "recovery-status", "--node", NODE, "--cert-out", nodePem.toString());
+    Run status =
+        cli("custody", "recovery-status", "--node", NODE, "--cert-out", nodePem.toString());
     assertEquals(0, status.exit(), status.json() + status.err());
     assertEquals("RECOVERING", status.json().get("state").asText());
     assertEquals(1, status.json().get("generation").asInt());
@@ -153,64 +166,90 @@ class RootRecoveryRaTlsTest {
     byte[] nodeKeyId = RecipientKey.of(cert.getPublicKey()).id();
     assertEquals("0x" + HEX.formatHex(nodeKeyId), status.json().get("nodeKeyId").asText());
 
-    // 2. The owner checks the node's attestation and allows it as a KMS (measurement, device, OS image, TCB).
-    RaTlsIdentity id = RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
-        .quotePolicy(QuotePolicy.builder().build()).clock(Clock.systemUTC()).build().verify(cert);
+    // 2. The owner checks the node's attestation and allows it as a KMS (measurement, device, OS
+    // image, TCB).
+    RaTlsIdentity id =
+        RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+            .quotePolicy(QuotePolicy.builder().build())
+            .clock(Clock.systemUTC())
+            .build()
+            .verify(cert);
     Credentials owner = Credentials.create(Files.readString(keys().resolve("owner.key")).trim());
     byte[] request;
     try (ChainClient chain = ChainClient.connect(rpc, Long.parseLong(chainId))) {
       KmsRegistry reg = KmsRegistry.at(chain, registry, owner);
       reg.addKmsMeasurement(id.mrAggregated().toByteArray());
       reg.addKmsDevice(id.deviceId().toByteArray());
-      reg.addOsImage(id.provenOsImageHash().or(id::osImageHash).map(b -> b.toByteArray()).orElse(new byte[32]));
+      reg.addOsImage(
+          id.provenOsImageHash()
+              .or(id::osImageHash)
+              .map(b -> b.toByteArray())
+              .orElse(new byte[32]));
       reg.setTcbPolicy(List.of(id.tcbStatus().name()), List.of());
 
       // 3. Before the owner authorizes the recovery, a custodian releases nothing.
       Run early = release(1, "0x" + "11".repeat(32), id.mrSystem().hex());
       assertEquals(1, early.exit(), String.valueOf(early.json()));
-      assertEquals("RECOVERY_NOT_AUTHORIZED", early.json().get("failure").asText(), early.json().toString());
+      assertEquals(
+          "RECOVERY_NOT_AUTHORIZED", early.json().get("failure").asText(), early.json().toString());
 
-      request = RootCustody.at(chain, custody, owner).authorizeRecovery(1, nodeKeyId, 100).requestId();
+      request =
+          RootCustody.at(chain, custody, owner).authorizeRecovery(1, nodeKeyId, 100).requestId();
     }
     String requestHex = "0x" + HEX.formatHex(request);
 
     // 4. A custodian that does not trust the node's OS refuses (the custodian's own check).
     Run untrusted = release(1, requestHex, "ab".repeat(32));
-    assertEquals("NODE_OS_NOT_TRUSTED", untrusted.json().get("failure").asText(), untrusted.json().toString());
+    assertEquals(
+        "NODE_OS_NOT_TRUSTED",
+        untrusted.json().get("failure").asText(),
+        untrusted.json().toString());
 
     ManagedChannel channel = plainTls();
     try {
-      RecoveryGrpc.RecoveryBlockingStub node = RecoveryGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(60, TimeUnit.SECONDS);
+      RecoveryGrpc.RecoveryBlockingStub node =
+          RecoveryGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
       // 5. An unregistered sender is refused before anything is opened.
       byte[] share2 = resealed(2, request, cert, store);
       RecipientKeyPair stranger = RecipientKeyPair.generate(new SecureRandom());
-      StatusRuntimeException notCustodian = assertThrows(StatusRuntimeException.class,
-          () -> node.submitShare(submission(2, request, nodeKeyId, share2, stranger)));
+      StatusRuntimeException notCustodian =
+          assertThrows(
+              StatusRuntimeException.class,
+              () -> node.submitShare(submission(2, request, nodeKeyId, share2, stranger)));
       assertEquals("SENDER_NOT_CUSTODIAN", notCustodian.getTrailers().get(GrpcErrors.DENY_REASON));
 
       // 6. Custodian 2 sends a corrupted share: identified by index, reported, not used.
       byte[] corrupted = share2.clone();
       corrupted[corrupted.length - 20] ^= 1;
-      StatusRuntimeException bad = assertThrows(StatusRuntimeException.class,
-          () -> node.submitShare(submission(2, request, nodeKeyId, corrupted, custodianKey(2))));
+      StatusRuntimeException bad =
+          assertThrows(
+              StatusRuntimeException.class,
+              () ->
+                  node.submitShare(submission(2, request, nodeKeyId, corrupted, custodianKey(2))));
       assertEquals("SHARE_INVALID", bad.getTrailers().get(GrpcErrors.DENY_REASON));
-      RecoveryStatus afterBad = node.getRecoveryStatus(GetRecoveryStatusRequest.getDefaultInstance());
+      RecoveryStatus afterBad =
+          node.getRecoveryStatus(GetRecoveryStatusRequest.getDefaultInstance());
       assertEquals(2, afterBad.getBadShares(0).getIndex());
       assertEquals("RECOVERING", afterBad.getState());
     } finally {
       channel.shutdownNow();
     }
 
-    // 7. Custodian 1 releases to the node: one of two shares, the node is still not ready and says why.
+    // 7. Custodian 1 releases to the node: one of two shares, the node is still not ready and says
+    // why.
     Run first = release(1, requestHex, id.mrSystem().hex());
     assertEquals(0, first.exit(), first.json() + first.err());
     JsonNode afterFirst = first.json().get("nodeStatus");
     assertEquals("RECOVERING", afterFirst.get("state").asText());
-    assertTrue(afterFirst.get("detail").asText().contains("1 of 2 valid shares"), afterFirst.toString());
-    assertEquals(0, roots.list(pool).await().atMost(Duration.ofSeconds(10)).size(), "nothing stored before t shares");
+    assertTrue(
+        afterFirst.get("detail").asText().contains("1 of 2 valid shares"), afterFirst.toString());
+    assertEquals(
+        0,
+        roots.list(pool).await().atMost(Duration.ofSeconds(10)).size(),
+        "nothing stored before t shares");
 
-    // 8. Custodian 3 releases: the node reconstructs, checks the published identity, seals and serves.
+    // 8. Custodian 3 releases: the node reconstructs, checks the published identity, seals and
+    // serves.
     Run second = release(3, requestHex, id.mrSystem().hex());
     assertEquals(0, second.exit(), second.json() + second.err());
     JsonNode done = second.json().get("nodeStatus");
@@ -224,8 +263,11 @@ class RootRecoveryRaTlsTest {
       int listed = 0;
       while (listed == 0 && System.nanoTime() < deadline) {
         try {
-          listed = KmsInfoServiceGrpc.newBlockingStub(info).withDeadlineAfter(10, TimeUnit.SECONDS)
-              .getKmsInfo(GetKmsInfoRequest.getDefaultInstance()).getGenerationsCount();
+          listed =
+              KmsInfoServiceGrpc.newBlockingStub(info)
+                  .withDeadlineAfter(10, TimeUnit.SECONDS)
+                  .getKmsInfo(GetKmsInfoRequest.getDefaultInstance())
+                  .getGenerationsCount();
         } catch (StatusRuntimeException notYet) {
           Thread.sleep(250);
         }
@@ -244,12 +286,35 @@ class RootRecoveryRaTlsTest {
   }
 
   private static Run release(int index, String request, String mrSystem) throws Exception {
-    return cli("custody", "release", "--rpc-url", config("teekms.chain.rpc-url"), "--chain-id",
-        config("teekms.chain.chain-id"), "--custody", config("teekms.custody.contract-address"), "--key-file",
-        keys().resolve("custodian-" + index + ".key").toString(), "--store", config("teekms.custody.store"),
-        "--generation", "1", "--index", Integer.toString(index), "--registry",
-        config("teekms.chain.registry-address"), "--request", request, "--collateral", collateral.toString(), "--root-ca", rootCa.toString(),
-        "--mr-system", mrSystem, "--to-node", NODE);
+    return cli(
+        "custody",
+        "release",
+        "--rpc-url",
+        config("teekms.chain.rpc-url"),
+        "--chain-id",
+        config("teekms.chain.chain-id"),
+        "--custody",
+        config("teekms.custody.contract-address"),
+        "--key-file",
+        keys().resolve("custodian-" + index + ".key").toString(),
+        "--store",
+        config("teekms.custody.store"),
+        "--generation",
+        "1",
+        "--index",
+        Integer.toString(index),
+        "--registry",
+        config("teekms.chain.registry-address"),
+        "--request",
+        request,
+        "--collateral",
+        collateral.toString(),
+        "--root-ca",
+        rootCa.toString(),
+        "--mr-system",
+        mrSystem,
+        "--to-node",
+        NODE);
   }
 
   /** Custodian {@code index}'s share re-sealed to the node for {@code request}, as release does. */
@@ -258,26 +323,47 @@ class RootRecoveryRaTlsTest {
     var backup = new BackupStore(Path.of(store)).read(1);
     Commitments commitments = backup.commitments();
     try (RecipientKeyPair custodian = custodianKey(index);
-        Share share = CustodianShare.open(custodian, 1, index, commitments, backup.shares().get(index - 1).envelope(),
-            backup.shares().get(index - 1).digest())) {
-      return ShareEnvelope.seal(RecipientKey.of(cert.getPublicKey()), EnvelopeContext.recovery(1, index,
-          commitments.digest(), request), share, new SecureRandom());
+        Share share =
+            CustodianShare.open(
+                custodian,
+                1,
+                index,
+                commitments,
+                backup.shares().get(index - 1).envelope(),
+                backup.shares().get(index - 1).digest())) {
+      return ShareEnvelope.seal(
+          RecipientKey.of(cert.getPublicKey()),
+          EnvelopeContext.recovery(1, index, commitments.digest(), request),
+          share,
+          new SecureRandom());
     }
   }
 
-  private static SubmitShareRequest submission(int index, byte[] request, byte[] nodeKeyId, byte[] envelope,
-      RecipientKeyPair signer) {
-    byte[] signature = ShareSubmission.sign(signer, ShareSubmission.message(1, index, request, nodeKeyId, envelope));
-    return SubmitShareRequest.newBuilder().setRequestId(ByteString.copyFrom(request)).setIndex(index)
-        .setEnvelope(ByteString.copyFrom(envelope)).setSignature(ByteString.copyFrom(signature)).build();
+  private static SubmitShareRequest submission(
+      int index, byte[] request, byte[] nodeKeyId, byte[] envelope, RecipientKeyPair signer) {
+    byte[] signature =
+        ShareSubmission.sign(
+            signer, ShareSubmission.message(1, index, request, nodeKeyId, envelope));
+    return SubmitShareRequest.newBuilder()
+        .setRequestId(ByteString.copyFrom(request))
+        .setIndex(index)
+        .setEnvelope(ByteString.copyFrom(envelope))
+        .setSignature(ByteString.copyFrom(signature))
+        .build();
   }
 
-  /** The recovered root derives the vectors' KMS root key and disk keys of generation 1 byte for byte. */
+  /**
+   * The recovered root derives the vectors' KMS root key and disk keys of generation 1 byte for
+   * byte.
+   */
   private static void assertKeysMatchTheVectors(byte[] recovered) throws Exception {
-    JsonNode v = JSON.readTree(Path.of(System.getProperty("teekms.docs", "../docs"), "key-derivation-vectors.json")
-        .toFile());
+    JsonNode v =
+        JSON.readTree(
+            Path.of(System.getProperty("teekms.docs", "../docs"), "key-derivation-vectors.json")
+                .toFile());
     List<String> checked = new ArrayList<>();
-    try (RootKeyring ring = new RootKeyring(1, SecretBytes.copyOf(recovered, InsecureSecretAccess.get()))) {
+    try (RootKeyring ring =
+        new RootKeyring(1, SecretBytes.copyOf(recovered, InsecureSecretAccess.get()))) {
       KmsKeyDeriver kms = new KmsKeyDeriver(ring);
       for (JsonNode k : v.get("kmsRootKeys")) {
         if (k.get("generation").asInt() != 1) continue;
@@ -288,10 +374,17 @@ class RootRecoveryRaTlsTest {
       }
       for (JsonNode k : v.get("keys")) {
         if (k.get("generation").asInt() != 1 || !k.get("purpose").asText().equals("disk")) continue;
-        KeyRequest r = KeyRequest.disk(new org.teekms.keys.VersionRef(1, AppId.fromHex(k.get("appId").asText()),
-            k.get("version").asInt()), InstanceId.fromHex(k.get("instanceId").asText()), k.get("path").asText());
-        try (DerivedKey disk = kms.derive(r, new KeyVersionPolicy(k.get("version").asInt(), 1, java.util.Set.of()))) {
-          assertEquals(k.get("privateKey").asText(), HEX.formatHex(disk.privateKeyBytes(InsecureSecretAccess.get())));
+        KeyRequest r =
+            KeyRequest.disk(
+                new org.teekms.keys.VersionRef(
+                    1, AppId.fromHex(k.get("appId").asText()), k.get("version").asInt()),
+                InstanceId.fromHex(k.get("instanceId").asText()),
+                k.get("path").asText());
+        try (DerivedKey disk =
+            kms.derive(r, new KeyVersionPolicy(k.get("version").asInt(), 1, java.util.Set.of()))) {
+          assertEquals(
+              k.get("privateKey").asText(),
+              HEX.formatHex(disk.privateKeyBytes(InsecureSecretAccess.get())));
           checked.add("disk");
         }
       }

@@ -3,7 +3,10 @@ package org.teekms.kms.app;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import java.util.Map;
 
-/** As deployed (RA-TLS server), fast rotation polling, a long root grace so the retired generation is retained. */
+/**
+ * As deployed (RA-TLS server), fast rotation polling, a long root grace so the retired generation
+ * is retained.
+ */
 public class RotationProfile implements QuarkusTestProfile {
 
   static final int PORT = TestPorts.BASE + 2;

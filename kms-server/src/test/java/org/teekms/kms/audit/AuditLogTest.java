@@ -78,7 +78,8 @@ class AuditLogTest {
     assertEquals(5, v.entriesChecked());
     assertArrayEquals(written.get(4).entryHash(), v.headHash().toByteArray());
     // What was read back is what was written.
-    assertEquals(written, audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT));
+    assertEquals(
+        written, audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT));
   }
 
   @Test
@@ -86,9 +87,17 @@ class AuditLogTest {
     int n = AuditLog.VERIFY_PAGE * 2 + 3;
     for (int batch = 0; batch < n; batch += 100) {
       int size = Math.min(100, n - batch);
-      pool.withTransaction(tx -> Multi.createFrom().range(0, size)
-          .onItem().transformToUniAndConcatenate(i -> audit.append(tx, AuditDraft.allowed("ROTATION", app(1), "{}")))
-          .collect().last()).await().atMost(TestPostgres.WAIT);
+      pool.withTransaction(
+              tx ->
+                  Multi.createFrom()
+                      .range(0, size)
+                      .onItem()
+                      .transformToUniAndConcatenate(
+                          i -> audit.append(tx, AuditDraft.allowed("ROTATION", app(1), "{}")))
+                      .collect()
+                      .last())
+          .await()
+          .atMost(TestPostgres.WAIT);
     }
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(v.valid(), v.problem());
@@ -98,10 +107,20 @@ class AuditLogTest {
   @Test
   void databaseRefusesUpdateAndDelete() {
     appendSome(2);
-    assertThrows(Exception.class, () -> pool.query("UPDATE audit_log SET reason = 'x' WHERE seq = 1").execute()
-        .await().atMost(TestPostgres.WAIT));
-    assertThrows(Exception.class, () -> pool.query("DELETE FROM audit_log WHERE seq = 1").execute()
-        .await().atMost(TestPostgres.WAIT));
+    assertThrows(
+        Exception.class,
+        () ->
+            pool.query("UPDATE audit_log SET reason = 'x' WHERE seq = 1")
+                .execute()
+                .await()
+                .atMost(TestPostgres.WAIT));
+    assertThrows(
+        Exception.class,
+        () ->
+            pool.query("DELETE FROM audit_log WHERE seq = 1")
+                .execute()
+                .await()
+                .atMost(TestPostgres.WAIT));
     assertTrue(audit.verify().await().atMost(TestPostgres.WAIT).valid());
   }
 
@@ -119,10 +138,21 @@ class AuditLogTest {
   void editedRowWithRecomputedHashIsDetectedAtTheNextEntry() {
     List<AuditEntry> w = appendSome(4);
     AuditEntry e = w.get(1);
-    byte[] forged = AuditEntryHasher.hash(e.seq(), e.eventId(), e.eventTimeMillis(), e.kind(), e.appId(), "DENIED",
-        "POLICY_DENIED", e.detailJson(), e.prevHash());
-    tamper("UPDATE audit_log SET outcome = 'DENIED', reason = 'POLICY_DENIED', entry_hash = '\\x"
-        + HexFormat.of().formatHex(forged) + "' WHERE seq = 2");
+    byte[] forged =
+        AuditEntryHasher.hash(
+            e.seq(),
+            e.eventId(),
+            e.eventTimeMillis(),
+            e.kind(),
+            e.appId(),
+            "DENIED",
+            "POLICY_DENIED",
+            e.detailJson(),
+            e.prevHash());
+    tamper(
+        "UPDATE audit_log SET outcome = 'DENIED', reason = 'POLICY_DENIED', entry_hash = '\\x"
+            + HexFormat.of().formatHex(forged)
+            + "' WHERE seq = 2");
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertFalse(v.valid());
     assertEquals(3, v.firstBadSeq());
@@ -153,7 +183,8 @@ class AuditLogTest {
     appendSome(4);
     // Swap the contents of entries 2 and 3, keeping the sequence numbers in place.
     tamper("UPDATE audit_log SET seq = seq + 1000 WHERE seq IN (2, 3)");
-    tamper("UPDATE audit_log SET seq = CASE seq WHEN 1002 THEN 3 ELSE 2 END WHERE seq IN (1002, 1003)");
+    tamper(
+        "UPDATE audit_log SET seq = CASE seq WHEN 1002 THEN 3 ELSE 2 END WHERE seq IN (1002, 1003)");
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertFalse(v.valid());
     assertEquals(2, v.firstBadSeq());
@@ -162,7 +193,8 @@ class AuditLogTest {
   @Test
   void repeatedChainVerificationWalksOnlyWhatWasAppendedSinceTheLastVerifiedCheckpoint() {
     org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(1_000_000);
-    AuditChainVerifier verifier = new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
+    AuditChainVerifier verifier =
+        new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
     appendSome(50);
     ChainVerification first = verifier.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(first.valid(), first.problem());
@@ -179,7 +211,8 @@ class AuditLogTest {
     assertEquals(53, next.entriesChecked());
     assertArrayEquals(more.get(2).entryHash(), next.headHash().toByteArray());
     assertEquals(3, verifier.lastWalked());
-    // Tampering after the checkpoint, or with the checkpoint entry itself, is found by the incremental walk.
+    // Tampering after the checkpoint, or with the checkpoint entry itself, is found by the
+    // incremental walk.
     tamper("UPDATE audit_log SET detail_json = '{\"who\":\"someone else\"}' WHERE seq = 53");
     ChainVerification edited = verifier.verify().await().atMost(TestPostgres.WAIT);
     assertFalse(edited.valid());
@@ -189,15 +222,18 @@ class AuditLogTest {
   @Test
   void anEditBeforeTheCheckpointIsFoundByTheNextFullWalk() {
     org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(1_000_000);
-    AuditChainVerifier verifier = new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
+    AuditChainVerifier verifier =
+        new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
     appendSome(10);
     assertTrue(verifier.verify().await().atMost(TestPostgres.WAIT).valid());
     tamper("UPDATE audit_log SET detail_json = '{\"who\":\"someone else\"}' WHERE seq = 3");
     appendSome(1);
-    // Within the full-walk interval the old prefix is not re-read (the documented bound on per-call work) ...
+    // Within the full-walk interval the old prefix is not re-read (the documented bound on per-call
+    // work) ...
     assertTrue(verifier.verify().await().atMost(TestPostgres.WAIT).valid());
     assertEquals(1, verifier.lastWalked());
-    // ... and the next full walk finds the edit, and every call walks in full while the chain is broken.
+    // ... and the next full walk finds the edit, and every call walks in full while the chain is
+    // broken.
     clock.advance(java.time.Duration.ofHours(1));
     for (int call = 0; call < 2; call++) {
       ChainVerification v = verifier.verify().await().atMost(TestPostgres.WAIT);
@@ -210,7 +246,8 @@ class AuditLogTest {
   @Test
   void concurrentCallsShareOneWalk() {
     org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(1_000_000);
-    AuditChainVerifier verifier = new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
+    AuditChainVerifier verifier =
+        new AuditChainVerifier(audit, clock, java.time.Duration.ofHours(1));
     appendSome(5);
     Uni<ChainVerification> a = verifier.verify();
     Uni<ChainVerification> b = verifier.verify();
@@ -224,20 +261,34 @@ class AuditLogTest {
     AuditEntry entry = ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT);
     assertEquals(grant.grantId(), entry.eventId());
     assertEquals("GRANT_APP_KEYS", entry.kind());
-    long grants = pool.query("SELECT count(*) FROM key_grant WHERE audit_seq = " + entry.seq()).execute()
-        .await().atMost(TestPostgres.WAIT).iterator().next().getLong(0);
+    long grants =
+        pool.query("SELECT count(*) FROM key_grant WHERE audit_seq = " + entry.seq())
+            .execute()
+            .await()
+            .atMost(TestPostgres.WAIT)
+            .iterator()
+            .next()
+            .getLong(0);
     assertEquals(1, grants);
     assertTrue(entry.detailJson().contains("\"policyBlock\":42"), entry.detailJson());
   }
 
   @Test
   void auditFailureRefusesTheGrant() {
-    // Break the audit write (what a full disk or a lost head row would do): the grant must not exist afterwards.
+    // Break the audit write (what a full disk or a lost head row would do): the grant must not
+    // exist afterwards.
     tamper("DELETE FROM audit_head");
     Grant grant = grant(app(8));
-    assertThrows(Exception.class, () -> ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT));
-    long grants = pool.query("SELECT count(*) FROM key_grant").execute().await().atMost(TestPostgres.WAIT)
-        .iterator().next().getLong(0);
+    assertThrows(
+        Exception.class, () -> ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT));
+    long grants =
+        pool.query("SELECT count(*) FROM key_grant")
+            .execute()
+            .await()
+            .atMost(TestPostgres.WAIT)
+            .iterator()
+            .next()
+            .getLong(0);
     assertEquals(0, grants);
   }
 
@@ -246,7 +297,8 @@ class AuditLogTest {
     Grant grant = grant(app(9));
     ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT);
     // Same grant id again: the grant insert fails after the audit append, and both roll back.
-    assertThrows(Exception.class, () -> ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT));
+    assertThrows(
+        Exception.class, () -> ledger.recordGrant(grant).await().atMost(TestPostgres.WAIT));
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(v.valid(), v.problem());
     assertEquals(1, v.entriesChecked());
@@ -257,7 +309,9 @@ class AuditLogTest {
     AtomicInteger n = new AtomicInteger();
     List<Uni<AuditEntry>> all = new ArrayList<>();
     for (int i = 0; i < 64; i++) {
-      all.add(ledger.recordDenial("DENY", app(n.incrementAndGet() % 5), "POLICY_DENIED", Map.of("i", n.get())));
+      all.add(
+          ledger.recordDenial(
+              "DENY", app(n.incrementAndGet() % 5), "POLICY_DENIED", Map.of("i", n.get())));
     }
     Uni.join().all(all).andFailFast().await().atMost(TestPostgres.WAIT);
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
@@ -277,16 +331,34 @@ class AuditLogTest {
     List<AuditEntry> entries = Uni.join().all(all).andFailFast().await().atMost(TestPostgres.WAIT);
     for (int i = 0; i < grants.size(); i++) {
       assertEquals(grants.get(i).grantId(), entries.get(i).eventId());
-      long seq = pool.query("SELECT audit_seq FROM key_grant WHERE grant_id = '" + grants.get(i).grantId() + "'")
-          .execute().await().atMost(TestPostgres.WAIT).iterator().next().getLong(0);
-      assertEquals(entries.get(i).seq(), seq, "the grant row records the seq of its own audit entry");
+      long seq =
+          pool.query(
+                  "SELECT audit_seq FROM key_grant WHERE grant_id = '"
+                      + grants.get(i).grantId()
+                      + "'")
+              .execute()
+              .await()
+              .atMost(TestPostgres.WAIT)
+              .iterator()
+              .next()
+              .getLong(0);
+      assertEquals(
+          entries.get(i).seq(), seq, "the grant row records the seq of its own audit entry");
     }
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(v.valid(), v.problem());
     assertEquals(200, v.entriesChecked());
-    long transactionsAtMost = pool.query("SELECT count(DISTINCT xmin::text) FROM audit_log").execute()
-        .await().atMost(TestPostgres.WAIT).iterator().next().getLong(0);
-    assertTrue(transactionsAtMost < 200, "200 concurrent grants were written by fewer transactions: " + transactionsAtMost);
+    long transactionsAtMost =
+        pool.query("SELECT count(DISTINCT xmin::text) FROM audit_log")
+            .execute()
+            .await()
+            .atMost(TestPostgres.WAIT)
+            .iterator()
+            .next()
+            .getLong(0);
+    assertTrue(
+        transactionsAtMost < 200,
+        "200 concurrent grants were written by fewer transactions: " + transactionsAtMost);
   }
 
   @Test
@@ -297,7 +369,8 @@ class AuditLogTest {
     for (int i = 0; i < 20; i++) {
       good.add(ledger.recordGrant(grant(app(4))));
     }
-    Uni<AuditEntry> bad = ledger.recordGrant(duplicate); // same grant id: its grant row cannot be inserted
+    Uni<AuditEntry> bad =
+        ledger.recordGrant(duplicate); // same grant id: its grant row cannot be inserted
     for (int i = 0; i < 20; i++) {
       good.add(ledger.recordDenial("DENY", app(5), "POLICY_DENIED", Map.of("i", i)));
     }
@@ -306,40 +379,64 @@ class AuditLogTest {
     assertEquals(40, goodOnes.await().atMost(TestPostgres.WAIT).size());
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(v.valid(), v.problem());
-    assertEquals(41, v.entriesChecked(), "the refused grant left no audit entry, the 40 others did");
+    assertEquals(
+        41, v.entriesChecked(), "the refused grant left no audit entry, the 40 others did");
   }
 
   @Test
   void listFiltersByAppAndTime() {
     appendSome(3);
-    ledger.recordDenial("DENY", app(2), "COMPOSE_HASH_NOT_ALLOWED", Map.of()).await().atMost(TestPostgres.WAIT);
-    List<AuditEntry> forApp2 = audit.list(app(2), 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT);
+    ledger
+        .recordDenial("DENY", app(2), "COMPOSE_HASH_NOT_ALLOWED", Map.of())
+        .await()
+        .atMost(TestPostgres.WAIT);
+    List<AuditEntry> forApp2 =
+        audit.list(app(2), 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT);
     assertEquals(1, forApp2.size());
     assertEquals("COMPOSE_HASH_NOT_ALLOWED", forApp2.get(0).reason());
     assertEquals(0, audit.list(null, 0, 1, 0, 100).await().atMost(TestPostgres.WAIT).size());
-    assertEquals(2, audit.list(null, 0, Long.MAX_VALUE, 2, 100).await().atMost(TestPostgres.WAIT).size());
+    assertEquals(
+        2, audit.list(null, 0, Long.MAX_VALUE, 2, 100).await().atMost(TestPostgres.WAIT).size());
   }
 
   private List<AuditEntry> appendSome(int n) {
     List<AuditEntry> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      out.add(audit.appendAlone(AuditDraft.allowed("ROTATION", app(1), AuditDetail.json(Map.of("step", i))))
-          .await().atMost(TestPostgres.WAIT));
+      out.add(
+          audit
+              .appendAlone(
+                  AuditDraft.allowed("ROTATION", app(1), AuditDetail.json(Map.of("step", i))))
+              .await()
+              .atMost(TestPostgres.WAIT));
     }
     return out;
   }
 
-  /** What an attacker with database superuser rights can do: switch the append-only triggers off and edit. */
+  /**
+   * What an attacker with database superuser rights can do: switch the append-only triggers off and
+   * edit.
+   */
   private void tamper(String sql) {
-    pool.withTransaction(tx -> tx.query("ALTER TABLE audit_log DISABLE TRIGGER USER").execute()
-        .chain(() -> tx.query(sql).execute())
-        .chain(() -> tx.query("ALTER TABLE audit_log ENABLE TRIGGER USER").execute()))
-        .await().atMost(TestPostgres.WAIT);
+    pool.withTransaction(
+            tx ->
+                tx.query("ALTER TABLE audit_log DISABLE TRIGGER USER")
+                    .execute()
+                    .chain(() -> tx.query(sql).execute())
+                    .chain(() -> tx.query("ALTER TABLE audit_log ENABLE TRIGGER USER").execute()))
+        .await()
+        .atMost(TestPostgres.WAIT);
   }
 
   private static Grant grant(byte[] app) {
-    return new Grant(UUID.randomUUID(), Grant.Kind.APP_KEYS, Optional.of(AppId.of(app)), new byte[] {1, 2, 3}, List.of(1, 2), 1,
-        new PolicyBlockRef(31337, 42, new byte[32]), Map.of());
+    return new Grant(
+        UUID.randomUUID(),
+        Grant.Kind.APP_KEYS,
+        Optional.of(AppId.of(app)),
+        new byte[] {1, 2, 3},
+        List.of(1, 2),
+        1,
+        new PolicyBlockRef(31337, 42, new byte[32]),
+        Map.of());
   }
 
   static byte[] app(int n) {

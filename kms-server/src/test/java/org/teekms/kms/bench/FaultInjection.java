@@ -67,37 +67,48 @@ import org.web3j.crypto.Sign;
 import org.web3j.utils.Numeric;
 
 /**
- * Fault injection against real processes (issue 17 item 3; a main, not a test): anvil with the registry and one app, a
- * PostgreSQL server this process owns (so it outlives the KMS and can be stopped or made read-only), and the packaged
- * KMS ({@code kms-server/target/quarkus-app/quarkus-run.jar}) as a child process reaching the chain through a TCP
- * relay this process controls (up, down, slow). Simulated CVMs admit in a loop while faults are injected; one CVM in
- * five presents a compose hash the app does not allow.
+ * Fault injection against real processes (issue 17 item 3; a main, not a test): anvil with the
+ * registry and one app, a PostgreSQL server this process owns (so it outlives the KMS and can be
+ * stopped or made read-only), and the packaged KMS ({@code
+ * kms-server/target/quarkus-app/quarkus-run.jar}) as a child process reaching the chain through a
+ * TCP relay this process controls (up, down, slow). Simulated CVMs admit in a loop while faults are
+ * injected; one CVM in five presents a compose hash the app does not allow.
  *
  * <p>Scenarios ({@code bench/faults [scenario] [repeats]}):
+ *
  * <ul>
- *   <li>{@code kill}: {@code kill -9} of the KMS at a random moment during admissions, during a root rotation or
- *       during an app rotation (chosen at random per repeat), then a restart;</li>
- *   <li>{@code postgres}: PostgreSQL stopped and restarted, then made read-only and back, under load;</li>
- *   <li>{@code chain}: the chain RPC cut, made slow, and reorganised (anvil snapshot / revert) under load;</li>
- *   <li>{@code skew}: the KMS restarted with its clock 10 minutes ahead, then behind (libfaketime), under load;</li>
- *   <li>{@code embedded}: {@code kill -9} of a KMS that started its own embedded PostgreSQL (the demo's setup), then a
- *       restart on the same data directory.</li>
+ *   <li>{@code kill}: {@code kill -9} of the KMS at a random moment during admissions, during a
+ *       root rotation or during an app rotation (chosen at random per repeat), then a restart;
+ *   <li>{@code postgres}: PostgreSQL stopped and restarted, then made read-only and back, under
+ *       load;
+ *   <li>{@code chain}: the chain RPC cut, made slow, and reorganised (anvil snapshot / revert)
+ *       under load;
+ *   <li>{@code skew}: the KMS restarted with its clock 10 minutes ahead, then behind (libfaketime),
+ *       under load;
+ *   <li>{@code embedded}: {@code kill -9} of a KMS that started its own embedded PostgreSQL (the
+ *       demo's setup), then a restart on the same data directory.
  * </ul>
  *
- * <p>After every repeat, checked and counted as a violation when false: every grant id a CVM received is in
- * {@code key_grant} with its audit entry ({@code ALLOWED}); no grant for a CVM whose compose hash is not allowed (none
- * received, none in the table); every refusal while the KMS was up is a gRPC status with a {@code teekms-deny-reason}
- * trailer; the KMS serves again by itself within {@code recovery-seconds} of the fault's end; rotation jobs settle
- * ({@code APPS_MOVED}/{@code DONE}, none {@code FAILED}) and an app rotation reaches the chain's key version. At the
- * end of a scenario {@code teekms audit verify} (which recomputes the hash chain locally) must exit 0.
+ * <p>After every repeat, checked and counted as a violation when false: every grant id a CVM
+ * received is in {@code key_grant} with its audit entry ({@code ALLOWED}); no grant for a CVM whose
+ * compose hash is not allowed (none received, none in the table); every refusal while the KMS was
+ * up is a gRPC status with a {@code teekms-deny-reason} trailer; the KMS serves again by itself
+ * within {@code recovery-seconds} of the fault's end; rotation jobs settle ({@code
+ * APPS_MOVED}/{@code DONE}, none {@code FAILED}) and an app rotation reaches the chain's key
+ * version. At the end of a scenario {@code teekms audit verify} (which recomputes the hash chain
+ * locally) must exit 0.
  */
 public final class FaultInjection {
 
   private static final String SEED = "6c6f61642d67656e657261746f722d73";
-  private static final Metadata.Key<String> DENY_REASON = Metadata.Key.of("teekms-deny-reason", Metadata.ASCII_STRING_MARSHALLER);
+  private static final Metadata.Key<String> DENY_REASON =
+      Metadata.Key.of("teekms-deny-reason", Metadata.ASCII_STRING_MARSHALLER);
+
   /** Instance numbers at or above this are CVMs whose compose hash is not allowed. */
   private static final int DENIED_INSTANCES = 1 << 30;
-  private static final Random RANDOM = new Random(Long.getLong("teekms.faults.seed", System.nanoTime()));
+
+  private static final Random RANDOM =
+      new Random(Long.getLong("teekms.faults.seed", System.nanoTime()));
 
   private final SimulatedTdx tdx;
   private final RaTlsTrustManager trust;
@@ -116,20 +127,26 @@ public final class FaultInjection {
   private EmbeddedPostgresServer postgres;
   private Process kms;
   private volatile int kmsPort;
+
   /** How long the last rotation request took to be answered. */
   private volatile long lastRequestMillis = 1000;
+
   private int httpPort;
   private int managementPort;
   private final AtomicInteger instances = new AtomicInteger();
   private final AtomicInteger deniedInstances = new AtomicInteger(DENIED_INSTANCES);
+
   /** Grant ids the CVMs received, over the whole run. */
   private final Set<String> grantsReceived = ConcurrentHashMap.newKeySet();
+
   private final List<String> violations = new CopyOnWriteArrayList<>();
   private final Map<String, AtomicLong> outcomes = new ConcurrentHashMap<>();
   private int repeatsSurvived;
   private static final String FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
   /** libfaketime offset for the next KMS start ("+10m"), or null. */
   private String skew;
+
   private int repeatsRun;
 
   private FaultInjection(AnvilNode anvil, ChainClient chain, Path work) throws Exception {
@@ -141,16 +158,25 @@ public final class FaultInjection {
     registry.setTcbPolicy(List.of("UpToDate"), List.of());
     byte[] osImage = sha256("tee-kms simulated OS image".getBytes(StandardCharsets.UTF_8));
     registry.addOsImage(osImage);
-    registry.addOsImageMeasurement(osImage, MessageDigest.getInstance("SHA-256").digest(new byte[4 * 48]));
+    registry.addOsImageMeasurement(
+        osImage, MessageDigest.getInstance("SHA-256").digest(new byte[4 * 48]));
     app = AppPolicy.at(chain, registry.registerApp(operator.getAddress()).appId(), operator);
     allowedCompose = sha256("services:\n  model: {image: vllm}\n".getBytes(StandardCharsets.UTF_8));
-    deniedCompose = sha256("services:\n  model: {image: not-allowed}\n".getBytes(StandardCharsets.UTF_8));
+    deniedCompose =
+        sha256("services:\n  model: {image: not-allowed}\n".getBytes(StandardCharsets.UTF_8));
     app.addComposeHash(allowedCompose);
     app.setAllowAnyDevice(true);
     appId = Numeric.hexStringToByteArray(app.address());
-    tdx = SimulatedTdx.enableSeeded("load generator", Clock.systemUTC(), HexFormat.of().parseHex(SEED));
-    trust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(Clock.systemUTC()).build());
+    tdx =
+        SimulatedTdx.enableSeeded(
+            "load generator", Clock.systemUTC(), HexFormat.of().parseHex(SEED));
+    trust =
+        new RaTlsTrustManager(
+            RaTlsVerifier.builder(
+                    new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                .quotePolicy(QuotePolicy.builder().build())
+                .clock(Clock.systemUTC())
+                .build());
     pgData = work.resolve("pgdata");
     pgPort = LoadGenerator.freePort();
     postgres = EmbeddedPostgresServer.start(pgData, pgPort);
@@ -160,27 +186,37 @@ public final class FaultInjection {
   public static void main(String[] args) throws Exception {
     String scenario = args.length > 0 ? args[0] : "all";
     int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-    List<String> scenarios = scenario.equals("all") ? List.of("kill", "postgres", "chain", "skew", "embedded") : List.of(scenario.split(","));
+    List<String> scenarios =
+        scenario.equals("all")
+            ? List.of("kill", "postgres", "chain", "skew", "embedded")
+            : List.of(scenario.split(","));
     for (String s : scenarios) {
       if (!Set.of("kill", "postgres", "chain", "skew", "embedded").contains(s)) {
-        System.err.println("faults: unknown scenario " + s + " (kill, postgres, chain, skew, embedded, all)");
+        System.err.println(
+            "faults: unknown scenario " + s + " (kill, postgres, chain, skew, embedded, all)");
         System.exit(2);
       }
     }
     org.teekms.kms.tls.FastEcdsaProvider.install();
-    System.out.printf("faults: scenarios %s, %d repeats each; %d cores, load average %s%n", scenarios, repeats,
-        Runtime.getRuntime().availableProcessors(), loadAverage());
+    System.out.printf(
+        "faults: scenarios %s, %d repeats each; %d cores, load average %s%n",
+        scenarios, repeats, Runtime.getRuntime().availableProcessors(), loadAverage());
     Path work = Files.createTempDirectory("teekms-faults");
     int failed = 0;
-    try (AnvilNode anvil = AnvilNode.start(); ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
+    try (AnvilNode anvil = AnvilNode.start();
+        ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
       FaultInjection f = new FaultInjection(anvil, chain, work);
       // stopped from outside (Ctrl-C): leave no KMS or PostgreSQL of this run behind
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        Process k = f.kms;
-        if (k != null) {
-          k.destroyForcibly();
-        }
-      }, "faults-cleanup"));
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    Process k = f.kms;
+                    if (k != null) {
+                      k.destroyForcibly();
+                    }
+                  },
+                  "faults-cleanup"));
       try {
         for (String s : scenarios) {
           failed += f.runScenario(s, repeats) ? 0 : 1;
@@ -191,8 +227,9 @@ public final class FaultInjection {
         f.postgres.close();
       }
     }
-    System.out.printf("faults: %s; load average %s; work directory %s%n", failed == 0 ? "ALL PASSED" : failed + " scenario(s) FAILED",
-        loadAverage(), work);
+    System.out.printf(
+        "faults: %s; load average %s; work directory %s%n",
+        failed == 0 ? "ALL PASSED" : failed + " scenario(s) FAILED", loadAverage(), work);
     System.exit(failed == 0 ? 0 : 1);
   }
 
@@ -202,7 +239,8 @@ public final class FaultInjection {
     repeatsRun = 0;
     repeatsSurvived = 0;
     long t0 = System.nanoTime();
-    System.out.printf("%n== scenario %s (%d repeats), load average %s%n", scenario, repeats, loadAverage());
+    System.out.printf(
+        "%n== scenario %s (%d repeats), load average %s%n", scenario, repeats, loadAverage());
     if (scenario.equals("embedded")) {
       embedded(repeats);
     } else {
@@ -230,8 +268,14 @@ public final class FaultInjection {
       }
       auditVerify();
     }
-    System.out.printf("== scenario %s: %d/%d repeats without a violation, %d violation(s), %.0f s, load average %s%n",
-        scenario, repeatsSurvived, repeatsRun, violations.size(), (System.nanoTime() - t0) / 1e9, loadAverage());
+    System.out.printf(
+        "== scenario %s: %d/%d repeats without a violation, %d violation(s), %.0f s, load average %s%n",
+        scenario,
+        repeatsSurvived,
+        repeatsRun,
+        violations.size(),
+        (System.nanoTime() - t0) / 1e9,
+        loadAverage());
     System.out.println("   outcomes: " + new TreeMap<>(outcomesAsLongs()));
     return violations.isEmpty();
   }
@@ -239,11 +283,12 @@ public final class FaultInjection {
   // ---------------------------------------------------------------------------------------------------------- kill
 
   private void killRepeat(int i) throws Exception {
-    String what = switch (RANDOM.nextInt(3)) {
-      case 0 -> "admissions";
-      case 1 -> "root rotation";
-      default -> "app rotation";
-    };
+    String what =
+        switch (RANDOM.nextInt(3)) {
+          case 0 -> "admissions";
+          case 1 -> "root rotation";
+          default -> "app rotation";
+        };
     try (Load load = new Load(3)) {
       load.awaitAdmissions(3, Duration.ofSeconds(120));
       String job = null;
@@ -252,23 +297,31 @@ public final class FaultInjection {
         job = requestRotation(OperatorRequestMessage.ROTATE_ROOT, ByteString.EMPTY);
       } else if (what.equals("app rotation")) {
         app.rotateKeys();
-        // An app rotation is one step, which the KMS starts as soon as it is enqueued and which is usually done by the
-        // time the request's answer arrives: the kill lands at a random moment while the request is in flight or
-        // just after (the answer may then be lost; the job, if committed, must still finish after the restart).
-        java.util.concurrent.CompletableFuture<String> sent = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-          try {
-            return requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
-          } catch (Exception e) {
-            return null;
-          }
-        });
+        // An app rotation is one step, which the KMS starts as soon as it is enqueued and which is
+        // usually done by the
+        // time the request's answer arrives: the kill lands at a random moment while the request is
+        // in flight or
+        // just after (the answer may then be lost; the job, if committed, must still finish after
+        // the restart).
+        java.util.concurrent.CompletableFuture<String> sent =
+            java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    return requestRotation(
+                        OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
+                  } catch (Exception e) {
+                    return null;
+                  }
+                });
         long delayMs = RANDOM.nextInt((int) Math.max(500, lastRequestMillis + 300));
         Thread.sleep(delayMs);
         String stateAtKill = jobStates();
         load.kmsDown.set(true);
         kms.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-        System.out.printf("  [%d] kill -9 during app rotation %d ms after sending SYNC_APP (a request takes ~%d ms; "
-            + "unfinished jobs at kill: %s), load average %s%n", i, delayMs, lastRequestMillis, stateAtKill, loadAverage());
+        System.out.printf(
+            "  [%d] kill -9 during app rotation %d ms after sending SYNC_APP (a request takes ~%d ms; "
+                + "unfinished jobs at kill: %s), load average %s%n",
+            i, delayMs, lastRequestMillis, stateAtKill, loadAverage());
         outcome("kill during app rotation, unfinished jobs at kill: " + stateAtKill);
         try {
           sent.get(60, TimeUnit.SECONDS);
@@ -278,7 +331,8 @@ public final class FaultInjection {
         startKms(false);
         load.kmsDown.set(false);
         if (!load.awaitAdmissions(load.admitted.get() + 3, Duration.ofSeconds(120))) {
-          violations.add("no admission within 120 s of the restart (last failure: " + load.lastFailure + ")");
+          violations.add(
+              "no admission within 120 s of the restart (last failure: " + load.lastFailure + ")");
         }
         load.requireTypedRefusals("kill -9");
         load.close();
@@ -291,13 +345,20 @@ public final class FaultInjection {
         delayMs = RANDOM.nextInt(3000);
         Thread.sleep(delayMs);
       } else {
-        // each step of the job: wait until it is in a state chosen at random (the next step is then being claimed
+        // each step of the job: wait until it is in a state chosen at random (the next step is then
+        // being claimed
         // or run), then kill within the next 0-300 ms
-        List<String> states = what.equals("root rotation") ? List.of("PENDING", "GENERATED", "PROMOTED") : List.of("PENDING");
+        List<String> states =
+            what.equals("root rotation")
+                ? List.of("PENDING", "GENERATED", "PROMOTED")
+                : List.of("PENDING");
         target = states.get(RANDOM.nextInt(states.size()));
-        List<String> order = List.of("PENDING", "GENERATED", "BACKED_UP", "PROMOTED", "APPS_MOVED", "DONE", "FAILED");
+        List<String> order =
+            List.of(
+                "PENDING", "GENERATED", "BACKED_UP", "PROMOTED", "APPS_MOVED", "DONE", "FAILED");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline && order.indexOf(jobState(job)) < order.indexOf(target)) {
+        while (System.nanoTime() < deadline
+            && order.indexOf(jobState(job)) < order.indexOf(target)) {
           Thread.sleep(20);
         }
         Thread.sleep(RANDOM.nextInt(300));
@@ -306,13 +367,15 @@ public final class FaultInjection {
       String stateAtKill = job == null ? "-" : jobState(job);
       load.kmsDown.set(true);
       kms.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      System.out.printf("  [%d] kill -9 during %s after %d ms (aimed at state %s; job state at kill: %s), load average %s%n",
+      System.out.printf(
+          "  [%d] kill -9 during %s after %d ms (aimed at state %s; job state at kill: %s), load average %s%n",
           i, what, delayMs, target, stateAtKill, loadAverage());
       outcome("kill during " + what + " at " + stateAtKill);
       startKms(false);
       load.kmsDown.set(false);
       if (!load.awaitAdmissions(load.admitted.get() + 3, Duration.ofSeconds(120))) {
-        violations.add("no admission within 120 s of the restart (last failure: " + load.lastFailure + ")");
+        violations.add(
+            "no admission within 120 s of the restart (last failure: " + load.lastFailure + ")");
       }
       load.requireTypedRefusals("kill -9");
     }
@@ -357,7 +420,9 @@ public final class FaultInjection {
       load.faultActive.set(false);
       recovered(load, "chain RPC back");
       relay.mode(Relay.Mode.SLOW);
-      System.out.printf("  [%d] chain RPC slow (%d ms per read), load average %s%n", i, Relay.SLOW_MS, loadAverage());
+      System.out.printf(
+          "  [%d] chain RPC slow (%d ms per read), load average %s%n",
+          i, Relay.SLOW_MS, loadAverage());
       load.faultActive.set(true);
       Thread.sleep(8000);
       relay.mode(Relay.Mode.UP);
@@ -369,8 +434,9 @@ public final class FaultInjection {
       Thread.sleep(3000);
       anvil.revert(snap);
       anvil.mine(5);
-      System.out.printf("  [%d] chain reorganised (snapshot, 3 blocks, revert, 5 other blocks), load average %s%n", i,
-          loadAverage());
+      System.out.printf(
+          "  [%d] chain reorganised (snapshot, 3 blocks, revert, 5 other blocks), load average %s%n",
+          i, loadAverage());
       recovered(load, "chain reorganisation");
       load.requireTypedRefusals("chain");
     }
@@ -379,9 +445,10 @@ public final class FaultInjection {
   // ---------------------------------------------------------------------------------------------------------- skew
 
   /**
-   * The KMS restarted with its clock 10 minutes ahead, then 10 minutes behind (libfaketime, when installed), under
-   * load; then restarted on the true clock. Refusals must carry their reason; the KMS must admit again once its clock is
-   * right. Whether a skewed KMS admits is reported, not required (certificate and collateral validity decide).
+   * The KMS restarted with its clock 10 minutes ahead, then 10 minutes behind (libfaketime, when
+   * installed), under load; then restarted on the true clock. Refusals must carry their reason; the
+   * KMS must admit again once its clock is right. Whether a skewed KMS admits is reported, not
+   * required (certificate and collateral validity decide).
    */
   private void skewRepeat(int i) throws Exception {
     if (!Files.exists(Path.of(FAKETIME))) {
@@ -399,10 +466,17 @@ public final class FaultInjection {
       try (Load load = new Load(3)) {
         load.faultActive.set(true);
         boolean admits = load.awaitAdmissions(3, Duration.ofSeconds(30));
-        System.out.printf("  [%d] KMS clock %s: %s (last refusal: %s), load average %s%n", i, offset,
-            admits ? "admits" : "admits nothing in 30 s", load.lastFailure.isEmpty() ? "none" : load.lastFailure, loadAverage());
+        System.out.printf(
+            "  [%d] KMS clock %s: %s (last refusal: %s), load average %s%n",
+            i,
+            offset,
+            admits ? "admits" : "admits nothing in 30 s",
+            load.lastFailure.isEmpty() ? "none" : load.lastFailure,
+            loadAverage());
         String job = requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
-        System.out.printf("      operator request signed on the true clock: %s%n", job == null ? "refused (see outcomes)" : "accepted");
+        System.out.printf(
+            "      operator request signed on the true clock: %s%n",
+            job == null ? "refused (see outcomes)" : "accepted");
         load.requireTypedRefusals("clock skew " + offset);
       }
     }
@@ -416,11 +490,15 @@ public final class FaultInjection {
 
   // ------------------------------------------------------------------------------------------------------ embedded
 
-  /** The demo's setup: the KMS starts PostgreSQL itself in its data directory; a kill -9 leaves that PostgreSQL. */
+  /**
+   * The demo's setup: the KMS starts PostgreSQL itself in its data directory; a kill -9 leaves that
+   * PostgreSQL.
+   */
   private void embedded(int repeats) throws Exception {
     stopKms(false);
     Path data = work.resolve("embedded-" + System.nanoTime());
-    // repeat i: start (for i > 1: on the directory a KMS was killed on), admit, kill; then one more start, which must
+    // repeat i: start (for i > 1: on the directory a KMS was killed on), admit, kill; then one more
+    // start, which must
     // admit again
     for (int i = 1; i <= repeats + 1; i++) {
       boolean last = i == repeats + 1;
@@ -430,8 +508,11 @@ public final class FaultInjection {
       Process p = startKmsProcess(data, false);
       boolean up = waitForPort(kmsPort, Duration.ofSeconds(240), p);
       if (!up) {
-        violations.add("embedded: the KMS did not start on its own data directory after a kill -9 (repeat " + i + "); see "
-            + data.resolve("server.log"));
+        violations.add(
+            "embedded: the KMS did not start on its own data directory after a kill -9 (repeat "
+                + i
+                + "); see "
+                + data.resolve("server.log"));
         System.out.println("  VIOLATION: " + violations.get(violations.size() - 1));
         p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         break;
@@ -439,7 +520,12 @@ public final class FaultInjection {
       kms = p;
       try (Load load = new Load(2)) {
         if (!load.awaitAdmissions(3, Duration.ofSeconds(120))) {
-          violations.add("embedded: no admission within 120 s of start " + i + " (last failure: " + load.lastFailure + ")");
+          violations.add(
+              "embedded: no admission within 120 s of start "
+                  + i
+                  + " (last failure: "
+                  + load.lastFailure
+                  + ")");
         } else if (i > 1) {
           repeatsSurvived++; // the restart after kill i - 1 serves
         }
@@ -447,16 +533,24 @@ public final class FaultInjection {
       if (last) {
         stopKms(false);
         kms = null;
-        System.out.printf("  restart after the last kill -9 admits again, load average %s%n", loadAverage());
+        System.out.printf(
+            "  restart after the last kill -9 admits again, load average %s%n", loadAverage());
         break;
       }
       kms.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
       kms = null;
-      System.out.printf("  [%d] embedded: admitted, then kill -9, load average %s%n", i, loadAverage());
+      System.out.printf(
+          "  [%d] embedded: admitted, then kill -9, load average %s%n", i, loadAverage());
     }
     // leave no PostgreSQL of that data directory behind
-    ProcessHandle.allProcesses().filter(h -> h.info().arguments().map(a -> String.join(" ", a).contains(data.toString()))
-        .orElse(false)).forEach(ProcessHandle::destroy);
+    ProcessHandle.allProcesses()
+        .filter(
+            h ->
+                h.info()
+                    .arguments()
+                    .map(a -> String.join(" ", a).contains(data.toString()))
+                    .orElse(false))
+        .forEach(ProcessHandle::destroy);
   }
 
   // -------------------------------------------------------------------------------------------------------- checks
@@ -465,22 +559,36 @@ public final class FaultInjection {
   private void recovered(Load load, String after) throws InterruptedException {
     long t = System.nanoTime();
     int target = load.admitted.get() + 2;
-    if (load.awaitAdmissions(target, Duration.ofSeconds(Long.getLong("teekms.faults.recovery-seconds", 60)))) {
-      System.out.printf("      admitting again %.1f s after: %s%n", (System.nanoTime() - t) / 1e9, after);
+    if (load.awaitAdmissions(
+        target, Duration.ofSeconds(Long.getLong("teekms.faults.recovery-seconds", 60)))) {
+      System.out.printf(
+          "      admitting again %.1f s after: %s%n", (System.nanoTime() - t) / 1e9, after);
     } else {
-      violations.add("no admission within " + Long.getLong("teekms.faults.recovery-seconds", 60) + " s after: " + after
-          + " (last failure: " + load.lastFailure + ")");
+      violations.add(
+          "no admission within "
+              + Long.getLong("teekms.faults.recovery-seconds", 60)
+              + " s after: "
+              + after
+              + " (last failure: "
+              + load.lastFailure
+              + ")");
     }
   }
 
-  /** Every grant id a CVM received is recorded with its audit entry; no grant for a denied compose hash exists. */
+  /**
+   * Every grant id a CVM received is recorded with its audit entry; no grant for a denied compose
+   * hash exists.
+   */
   private void checkGrants() throws Exception {
-    try (Connection c = jdbc(); Statement st = c.createStatement()) {
+    try (Connection c = jdbc();
+        Statement st = c.createStatement()) {
       Set<String> recorded = new java.util.HashSet<>();
       long deniedRows = 0;
       long unaudited = 0;
-      try (ResultSet rs = st.executeQuery("SELECT g.grant_id, g.instance_id, a.outcome FROM key_grant g "
-          + "LEFT JOIN audit_log a ON a.seq = g.audit_seq")) {
+      try (ResultSet rs =
+          st.executeQuery(
+              "SELECT g.grant_id, g.instance_id, a.outcome FROM key_grant g "
+                  + "LEFT JOIN audit_log a ON a.seq = g.audit_seq")) {
         while (rs.next()) {
           recorded.add(rs.getString(1));
           byte[] instance = rs.getBytes(2);
@@ -510,10 +618,18 @@ public final class FaultInjection {
     String pending = "";
     while (System.nanoTime() < deadline) {
       pending = "";
-      try (Connection c = jdbc(); Statement st = c.createStatement();
-           ResultSet rs = st.executeQuery("SELECT kind, state, last_error FROM rotation_job WHERE state NOT IN ('APPS_MOVED', 'DONE')")) {
+      try (Connection c = jdbc();
+          Statement st = c.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "SELECT kind, state, last_error FROM rotation_job WHERE state NOT IN ('APPS_MOVED', 'DONE')")) {
         while (rs.next()) {
-          pending += rs.getString(1) + " " + rs.getString(2) + (rs.getString(3) == null ? "" : " (" + rs.getString(3) + ")") + "; ";
+          pending +=
+              rs.getString(1)
+                  + " "
+                  + rs.getString(2)
+                  + (rs.getString(3) == null ? "" : " (" + rs.getString(3) + ")")
+                  + "; ";
         }
       } catch (java.sql.SQLException e) {
         pending = "database: " + e.getMessage();
@@ -530,14 +646,23 @@ public final class FaultInjection {
       violations.add("rotation jobs not settled: " + pending);
       return;
     }
-    // A root rotation gives every app one more version on the new generation, so the KMS may be ahead of the chain;
+    // A root rotation gives every app one more version on the new generation, so the KMS may be
+    // ahead of the chain;
     // after an app rotation it must not be behind it.
     long chainVersion = app.currentKeyVersion();
-    try (Connection c = jdbc(); Statement st = c.createStatement();
-         ResultSet rs = st.executeQuery("SELECT current_version FROM app_key_state WHERE app_id = decode('"
-             + HexFormat.of().formatHex(appId) + "', 'hex')")) {
+    try (Connection c = jdbc();
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT current_version FROM app_key_state WHERE app_id = decode('"
+                    + HexFormat.of().formatHex(appId)
+                    + "', 'hex')")) {
       if (rs.next() && rs.getLong(1) < chainVersion) {
-        violations.add("app key version " + rs.getLong(1) + " after the rotations settled, the chain says " + chainVersion);
+        violations.add(
+            "app key version "
+                + rs.getLong(1)
+                + " after the rotations settled, the chain says "
+                + chainVersion);
       }
     }
   }
@@ -547,15 +672,31 @@ public final class FaultInjection {
     Path dir = Files.createDirectories(work.resolve("cli"));
     Path root = Files.writeString(dir.resolve("root.pem"), tdx.rootCertificatePem());
     Path collateral = tdx.collateral().writeTo(dir.resolve("collateral"));
-    List<String> cmd = new ArrayList<>(List.of(LoadGenerator.javaBin(), "-Djdk.tls.maxHandshakeMessageSize=131072",
-        "-cp", "cli/target/teekms-cli.jar:cli/target/lib/*", "org.teekms.cli.TeeKmsCli", "audit", "verify",
-        "--kms", "127.0.0.1:" + kmsPort, "--root-ca", root.toString(), "--collateral", collateral.toString(),
-        "--timeout", "120"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                LoadGenerator.javaBin(),
+                "-Djdk.tls.maxHandshakeMessageSize=131072",
+                "-cp",
+                "cli/target/teekms-cli.jar:cli/target/lib/*",
+                "org.teekms.cli.TeeKmsCli",
+                "audit",
+                "verify",
+                "--kms",
+                "127.0.0.1:" + kmsPort,
+                "--root-ca",
+                root.toString(),
+                "--collateral",
+                collateral.toString(),
+                "--timeout",
+                "120"));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     int exit = p.waitFor();
     String summary = out.replaceAll("\\s+", " ");
-    System.out.printf("   teekms audit verify: exit %d: %s%n", exit, summary.length() > 400 ? summary.substring(0, 400) + "…" : summary);
+    System.out.printf(
+        "   teekms audit verify: exit %d: %s%n",
+        exit, summary.length() > 400 ? summary.substring(0, 400) + "…" : summary);
     if (exit != 0) {
       violations.add("teekms audit verify exited " + exit);
     }
@@ -563,7 +704,10 @@ public final class FaultInjection {
 
   // ------------------------------------------------------------------------------------------------------ the load
 
-  /** Simulated CVMs admitting in a loop, each on a new certificate and connection; one in five is not allowed. */
+  /**
+   * Simulated CVMs admitting in a loop, each on a new certificate and connection; one in five is
+   * not allowed.
+   */
   private final class Load implements AutoCloseable {
     final AtomicBoolean stop = new AtomicBoolean();
     final AtomicBoolean kmsDown = new AtomicBoolean();
@@ -586,19 +730,31 @@ public final class FaultInjection {
       while (!stop.get()) {
         boolean denied = RANDOM.nextInt(5) == 0;
         int n = denied ? deniedInstances.incrementAndGet() : instances.incrementAndGet();
-        RaTlsCredentials creds = LoadGenerator.credentials(tdx, appId, denied ? deniedCompose : allowedCompose, n);
+        RaTlsCredentials creds =
+            LoadGenerator.credentials(tdx, appId, denied ? deniedCompose : allowedCompose, n);
         boolean down = kmsDown.get();
         String phase = down ? "kms down" : faultActive.get() ? "fault" : "normal";
         ManagedChannel ch = null;
         try {
-          ch = NettyChannelBuilder.forAddress("127.0.0.1", kmsPort).overrideAuthority("kms.teekms.invalid")
-              .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-                  .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
-                  .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build()).build();
-          GetAppKeysResponse r = KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-              .getAppKeys(GetAppKeysRequest.getDefaultInstance());
+          ch =
+              NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
+                  .overrideAuthority("kms.teekms.invalid")
+                  .sslContext(
+                      GrpcSslContexts.configure(
+                              SslContextBuilder.forClient()
+                                  .keyManager(
+                                      RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+                                  .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                              SslProvider.JDK)
+                          .build())
+                  .build();
+          GetAppKeysResponse r =
+              KmsGrpc.newBlockingStub(ch)
+                  .withDeadlineAfter(30, TimeUnit.SECONDS)
+                  .getAppKeys(GetAppKeysRequest.getDefaultInstance());
           if (denied) {
-            violations.add("a CVM whose compose hash is not allowed received grant " + r.getGrantId());
+            violations.add(
+                "a CVM whose compose hash is not allowed received grant " + r.getGrantId());
           }
           grantsReceived.add(r.getGrantId());
           if (!denied) {
@@ -614,7 +770,9 @@ public final class FaultInjection {
             untyped.add(code + ": " + firstWords(e.getStatus().getDescription(), e));
             key += " (no reason: " + firstWords(e.getStatus().getDescription(), e) + ")";
           }
-          if (denied && code == Status.Code.PERMISSION_DENIED && "COMPOSE_HASH_NOT_ALLOWED".equals(reason)) {
+          if (denied
+              && code == Status.Code.PERMISSION_DENIED
+              && "COMPOSE_HASH_NOT_ALLOWED".equals(reason)) {
             key = phase + ": denied compose refused";
           }
           outcome(key);
@@ -648,10 +806,18 @@ public final class FaultInjection {
       return admitted.get() >= n;
     }
 
-    /** A refusal while the KMS runs must be a status with a deny reason (or UNAVAILABLE naming its cause). */
+    /**
+     * A refusal while the KMS runs must be a status with a deny reason (or UNAVAILABLE naming its
+     * cause).
+     */
     void requireTypedRefusals(String fault) {
       if (!untyped.isEmpty()) {
-        violations.add(untyped.size() + " refusal(s) without a deny reason during " + fault + " faults, e.g. " + untyped.get(0));
+        violations.add(
+            untyped.size()
+                + " refusal(s) without a deny reason during "
+                + fault
+                + " faults, e.g. "
+                + untyped.get(0));
       }
     }
 
@@ -665,7 +831,8 @@ public final class FaultInjection {
   }
 
   private static String firstWords(String description, Throwable e) {
-    String d = description != null ? description : e.getCause() == null ? "" : e.getCause().toString();
+    String d =
+        description != null ? description : e.getCause() == null ? "" : e.getCause().toString();
     return d.length() > 80 ? d.substring(0, 80) : d;
   }
 
@@ -684,22 +851,27 @@ public final class FaultInjection {
   private void startKms(boolean first) throws Exception {
     for (int attempt = 1; ; attempt++) {
       Process p = startKmsProcess(work.resolve("kms"), true);
-      // Quarkus opens the main port before the management interface: a start that fails on the latter (a port taken
-      // by another program on this shared machine) opens the main port for a moment, so the process must stay up too
-      if (waitForPort(kmsPort, Duration.ofSeconds(Long.getLong("teekms.faults.startup-seconds", 300)), p)
+      // Quarkus opens the main port before the management interface: a start that fails on the
+      // latter (a port taken
+      // by another program on this shared machine) opens the main port for a moment, so the process
+      // must stay up too
+      if (waitForPort(
+              kmsPort, Duration.ofSeconds(Long.getLong("teekms.faults.startup-seconds", 300)), p)
           && !p.waitFor(3, TimeUnit.SECONDS)) {
         kms = p;
         return;
       }
       p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      // new ports for the next attempt; a start that fails twice is the KMS's failure, not the ports'
+      // new ports for the next attempt; a start that fails twice is the KMS's failure, not the
+      // ports'
       kmsPort = 0;
       httpPort = 0;
       managementPort = 0;
       outcome("KMS start retried (see server.log)");
       if (attempt == 2) {
         violations.add("the KMS did not start twice; see " + work.resolve("kms/server.log"));
-        throw new IllegalStateException("the KMS does not start; see " + work.resolve("kms/server.log"));
+        throw new IllegalStateException(
+            "the KMS does not start; see " + work.resolve("kms/server.log"));
       }
     }
   }
@@ -711,28 +883,45 @@ public final class FaultInjection {
       httpPort = LoadGenerator.freePort();
       managementPort = LoadGenerator.freePort();
     }
-    List<String> cmd = new ArrayList<>(List.of(LoadGenerator.javaBin(), "-XX:TieredStopAtLevel=1",
-        "-Dteekms.limits.handshakes-per-minute=100000000", "-Dteekms.limits.handshake-burst=1000000",
-        "-Dteekms.limits.unauthenticated-burst=1000000",
-        "-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
-        "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
-        "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=faults", "-Dteekms.chain.rpc-url=http://127.0.0.1:" + relay.port(),
-        "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
-        "-Dteekms.chain.confirmations=0", "-Dteekms.rotation.poll-interval=1s", "-Dteekms.rotation.app-batch=1",
-        "-Dquarkus.http.ssl-port=" + kmsPort, "-Dquarkus.http.port=" + httpPort,
-        "-Dquarkus.management.port=" + managementPort,
-        "-Dquarkus.log.level=WARN"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                LoadGenerator.javaBin(),
+                "-XX:TieredStopAtLevel=1",
+                "-Dteekms.limits.handshakes-per-minute=100000000",
+                "-Dteekms.limits.handshake-burst=1000000",
+                "-Dteekms.limits.unauthenticated-burst=1000000",
+                "-Dquarkus.profile=dev",
+                "-Dteekms.simulator.seed=" + SEED,
+                "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
+                "-Dteekms.data-dir=" + data,
+                "-Dteekms.kms-id=faults",
+                "-Dteekms.chain.rpc-url=http://127.0.0.1:" + relay.port(),
+                "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID,
+                "-Dteekms.chain.registry-address=" + registry.address(),
+                "-Dteekms.chain.confirmations=0",
+                "-Dteekms.rotation.poll-interval=1s",
+                "-Dteekms.rotation.app-batch=1",
+                "-Dquarkus.http.ssl-port=" + kmsPort,
+                "-Dquarkus.http.port=" + httpPort,
+                "-Dquarkus.management.port=" + managementPort,
+                "-Dquarkus.log.level=WARN"));
     if (externalDatabase) {
-      cmd.addAll(List.of("-Dquarkus.datasource.reactive.url=postgresql://127.0.0.1:" + pgPort + "/postgres",
-          "-Dquarkus.datasource.username=postgres", "-Dquarkus.datasource.password=postgres"));
+      cmd.addAll(
+          List.of(
+              "-Dquarkus.datasource.reactive.url=postgresql://127.0.0.1:" + pgPort + "/postgres",
+              "-Dquarkus.datasource.username=postgres",
+              "-Dquarkus.datasource.password=postgres"));
     }
     String extra = System.getenv("KMS_SERVER_OPTS");
     if (extra != null && !extra.isBlank()) {
       cmd.addAll(List.of(extra.trim().split("\\s+")));
     }
     cmd.addAll(List.of("-jar", "kms-server/target/quarkus-app/quarkus-run.jar"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.log").toFile()));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.log").toFile()));
     if (skew != null) {
       pb.environment().put("LD_PRELOAD", FAKETIME);
       pb.environment().put("FAKETIME", skew);
@@ -752,7 +941,8 @@ public final class FaultInjection {
     }
   }
 
-  private static boolean waitForPort(int port, Duration max, Process server) throws InterruptedException {
+  private static boolean waitForPort(int port, Duration max, Process server)
+      throws InterruptedException {
     long deadline = System.nanoTime() + max.toNanos();
     while (System.nanoTime() < deadline) {
       if (!server.isAlive()) {
@@ -768,11 +958,13 @@ public final class FaultInjection {
   }
 
   private Connection jdbc() throws java.sql.SQLException {
-    return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres", "postgres", "postgres");
+    return DriverManager.getConnection(
+        "jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres", "postgres", "postgres");
   }
 
   private void sql(String... statements) throws java.sql.SQLException {
-    try (Connection c = jdbc(); Statement st = c.createStatement()) {
+    try (Connection c = jdbc();
+        Statement st = c.createStatement()) {
       for (String s : statements) {
         st.execute(s);
       }
@@ -781,8 +973,11 @@ public final class FaultInjection {
 
   /** Unfinished rotation jobs, "kind state" each, or "none". */
   private String jobStates() {
-    try (Connection c = jdbc(); Statement st = c.createStatement();
-         ResultSet rs = st.executeQuery("SELECT kind, state FROM rotation_job WHERE state NOT IN ('APPS_MOVED', 'DONE')")) {
+    try (Connection c = jdbc();
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT kind, state FROM rotation_job WHERE state NOT IN ('APPS_MOVED', 'DONE')")) {
       List<String> l = new ArrayList<>();
       while (rs.next()) {
         l.add(rs.getString(1) + " " + rs.getString(2));
@@ -794,8 +989,13 @@ public final class FaultInjection {
   }
 
   private String jobState(String jobId) {
-    try (Connection c = jdbc(); Statement st = c.createStatement();
-         ResultSet rs = st.executeQuery("SELECT state FROM rotation_job WHERE job_id = '" + java.util.UUID.fromString(jobId) + "'")) {
+    try (Connection c = jdbc();
+        Statement st = c.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT state FROM rotation_job WHERE job_id = '"
+                    + java.util.UUID.fromString(jobId)
+                    + "'")) {
       return rs.next() ? rs.getString(1) : "(none)";
     } catch (java.sql.SQLException e) {
       return "(unread: " + e.getMessage() + ")";
@@ -804,32 +1004,54 @@ public final class FaultInjection {
 
   /** A signed operator request (EIP-191 by the registry owner); returns the job id. */
   private String requestRotation(String action, ByteString app) throws Exception {
-    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", kmsPort).overrideAuthority("kms.teekms.invalid")
-        .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build()).build();
+    ManagedChannel ch =
+        NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
+            .overrideAuthority("kms.teekms.invalid")
+            .sslContext(
+                GrpcSslContexts.configure(
+                        SslContextBuilder.forClient()
+                            .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                        SslProvider.JDK)
+                    .build())
+            .build();
     try {
-      KmsInfo info = KmsInfoServiceGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS)
-          .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
+      KmsInfo info =
+          KmsInfoServiceGrpc.newBlockingStub(ch)
+              .withDeadlineAfter(60, TimeUnit.SECONDS)
+              .getKmsInfo(GetKmsInfoRequest.getDefaultInstance());
       byte[] nonce = new byte[32];
       new SecureRandom().nextBytes(nonce);
-      OperatorRequest r = OperatorRequest.newBuilder().setAction(action).setKmsId(info.getKmsId())
-          .setChainId(info.getChainId()).setRegistry("0x" + HexFormat.of().formatHex(info.getRegistryAddress().toByteArray()))
-          .setTimestampMillis(System.currentTimeMillis()).setNonce(ByteString.copyFrom(nonce)).setAppId(app).build();
-      Sign.SignatureData s = Sign.signPrefixedMessage(OperatorRequestMessage.bytes(r), operator.getEcKeyPair());
+      OperatorRequest r =
+          OperatorRequest.newBuilder()
+              .setAction(action)
+              .setKmsId(info.getKmsId())
+              .setChainId(info.getChainId())
+              .setRegistry("0x" + HexFormat.of().formatHex(info.getRegistryAddress().toByteArray()))
+              .setTimestampMillis(System.currentTimeMillis())
+              .setNonce(ByteString.copyFrom(nonce))
+              .setAppId(app)
+              .build();
+      Sign.SignatureData s =
+          Sign.signPrefixedMessage(OperatorRequestMessage.bytes(r), operator.getEcKeyPair());
       byte[] rsv = new byte[65];
       System.arraycopy(s.getR(), 0, rsv, 0, 32);
       System.arraycopy(s.getS(), 0, rsv, 32, 32);
       rsv[64] = s.getV()[0];
       r = r.toBuilder().setSignature(ByteString.copyFrom(rsv)).build();
-      RotationGrpc.RotationBlockingStub stub = RotationGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
+      RotationGrpc.RotationBlockingStub stub =
+          RotationGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
       long t = System.nanoTime();
-      RotationJobStatus job = action.equals(OperatorRequestMessage.ROTATE_ROOT) ? stub.requestRootRotation(r) : stub.requestAppRotation(r);
+      RotationJobStatus job =
+          action.equals(OperatorRequestMessage.ROTATE_ROOT)
+              ? stub.requestRootRotation(r)
+              : stub.requestAppRotation(r);
       lastRequestMillis = (System.nanoTime() - t) / 1_000_000;
       return job.getJobId();
     } catch (StatusRuntimeException e) {
       String reason = e.getTrailers() == null ? null : e.getTrailers().get(DENY_REASON);
       outcome("rotation request refused: " + e.getStatus().getCode() + " " + reason);
-      System.out.printf("      rotation request %s refused: %s %s%n", action, e.getStatus(), reason);
+      System.out.printf(
+          "      rotation request %s refused: %s %s%n", action, e.getStatus(), reason);
       return null;
     } finally {
       ch.shutdownNow();
@@ -854,11 +1076,16 @@ public final class FaultInjection {
   }
 
   /**
-   * A TCP relay between the KMS and anvil that this process controls: UP forwards, DOWN refuses new connections and
-   * cuts open ones (the RPC endpoint unreachable), SLOW delays every chunk read from anvil.
+   * A TCP relay between the KMS and anvil that this process controls: UP forwards, DOWN refuses new
+   * connections and cuts open ones (the RPC endpoint unreachable), SLOW delays every chunk read
+   * from anvil.
    */
   static final class Relay implements AutoCloseable {
-    enum Mode { UP, DOWN, SLOW }
+    enum Mode {
+      UP,
+      DOWN,
+      SLOW
+    }
 
     static final int SLOW_MS = Integer.getInteger("teekms.faults.slow-ms", 3000);
     private final ServerSocket server;
@@ -908,29 +1135,33 @@ public final class FaultInjection {
     }
 
     private void pump(Socket from, Socket to, boolean fromTarget) {
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[16384];
-        try (InputStream i = from.getInputStream(); OutputStream o = to.getOutputStream()) {
-          int n;
-          while ((n = i.read(buf)) > 0) {
-            if (fromTarget && mode == Mode.SLOW) {
-              Thread.sleep(SLOW_MS);
-            }
-            if (mode == Mode.DOWN) {
-              break;
-            }
-            o.write(buf, 0, n);
-            o.flush();
-          }
-        } catch (IOException | InterruptedException e) {
-          // connection ended
-        } finally {
-          closeQuietly(from);
-          closeQuietly(to);
-          open.remove(from);
-          open.remove(to);
-        }
-      }, "relay-pump");
+      Thread t =
+          new Thread(
+              () -> {
+                byte[] buf = new byte[16384];
+                try (InputStream i = from.getInputStream();
+                    OutputStream o = to.getOutputStream()) {
+                  int n;
+                  while ((n = i.read(buf)) > 0) {
+                    if (fromTarget && mode == Mode.SLOW) {
+                      Thread.sleep(SLOW_MS);
+                    }
+                    if (mode == Mode.DOWN) {
+                      break;
+                    }
+                    o.write(buf, 0, n);
+                    o.flush();
+                  }
+                } catch (IOException | InterruptedException e) {
+                  // connection ended
+                } finally {
+                  closeQuietly(from);
+                  closeQuietly(to);
+                  open.remove(from);
+                  open.remove(to);
+                }
+              },
+              "relay-pump");
       t.setDaemon(true);
       t.start();
     }

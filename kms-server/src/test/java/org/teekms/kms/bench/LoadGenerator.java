@@ -46,23 +46,26 @@ import org.web3j.crypto.Credentials;
 import org.web3j.utils.Numeric;
 
 /**
- * Load generator (a main, not a test): starts a local chain (anvil) with the registry and one app, starts the packaged
- * KMS server ({@code kms-server/target/quarkus-app/quarkus-run.jar}, simulator, embedded PostgreSQL) as a separate
- * process, then boots simulated CVMs that each do a FULL mutual RA-TLS handshake (a fresh certificate and TLS context
- * per admission: no session resumption, no verifier cache hit) and GetAppKeys. Prints admissions/s and latency
- * percentiles at each concurrency level.
+ * Load generator (a main, not a test): starts a local chain (anvil) with the registry and one app,
+ * starts the packaged KMS server ({@code kms-server/target/quarkus-app/quarkus-run.jar}, simulator,
+ * embedded PostgreSQL) as a separate process, then boots simulated CVMs that each do a FULL mutual
+ * RA-TLS handshake (a fresh certificate and TLS context per admission: no session resumption, no
+ * verifier cache hit) and GetAppKeys. Prints admissions/s and latency percentiles at each
+ * concurrency level.
  *
- * <p>Run: {@code bench/kms-load.sh 1,16,64 20 20} (levels, measured seconds per level, warm-up seconds per level);
- * {@code RATE=300 bench/kms-load.sh 64} offers 300 admissions/s (open loop) instead of closed-loop clients;
- * see kms-server/README.md, "Load generator". Prints a table with admissions/s, latency percentiles and the CPU time
- * per admission of the server (JIT compiler threads apart) and of this client JVM.
+ * <p>Run: {@code bench/kms-load.sh 1,16,64 20 20} (levels, measured seconds per level, warm-up
+ * seconds per level); {@code RATE=300 bench/kms-load.sh 64} offers 300 admissions/s (open loop)
+ * instead of closed-loop clients; see kms-server/README.md, "Load generator". Prints a table with
+ * admissions/s, latency percentiles and the CPU time per admission of the server (JIT compiler
+ * threads apart) and of this client JVM.
  *
- * <p>Flood mode ({@code FLOOD=N bench/kms-load.sh …}, {@code -Dteekms.bench.flood-threads=N}): each level is measured
- * twice, without and then with N threads flooding the KMS from 127.0.0.2 (half make a new handshake per call with a
- * certificate from another simulated platform, then GetAppKeys; half call GetKmsInfo, every other call with a nonce,
- * without a client certificate). The KMS keeps its per-source budgets ({@code teekms.limits.*} as set below) and the
- * legitimate CVMs connect from 250 loopback addresses (127.0.1.1–250), as CVMs on many hosts would; the table shows
- * their latency in both runs and the flood's outcomes.
+ * <p>Flood mode ({@code FLOOD=N bench/kms-load.sh …}, {@code -Dteekms.bench.flood-threads=N}): each
+ * level is measured twice, without and then with N threads flooding the KMS from 127.0.0.2 (half
+ * make a new handshake per call with a certificate from another simulated platform, then
+ * GetAppKeys; half call GetKmsInfo, every other call with a nonce, without a client certificate).
+ * The KMS keeps its per-source budgets ({@code teekms.limits.*} as set below) and the legitimate
+ * CVMs connect from 250 loopback addresses (127.0.1.1–250), as CVMs on many hosts would; the table
+ * shows their latency in both runs and the flood's outcomes.
  */
 public final class LoadGenerator {
 
@@ -70,93 +73,134 @@ public final class LoadGenerator {
   static final String COMPOSE = "services:\n  model: {image: vllm}\n";
   static final byte[] OS_IMAGE = sha256("tee-kms simulated OS image");
 
-  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+  private static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
 
-  /** Instance numbers already used: every admission of the run presents a never-seen certificate and instance. */
+  /**
+   * Instance numbers already used: every admission of the run presents a never-seen certificate and
+   * instance.
+   */
   private static final AtomicInteger INSTANCES = new AtomicInteger();
 
   /**
-   * The simulated CVMs' TLS: BoringSSL when available. The client is not what is measured, but it shares the KMS's
-   * 2 cores, so its handshake cost is kept low (teekms.bench.client-tls=jdk to compare).
+   * The simulated CVMs' TLS: BoringSSL when available. The client is not what is measured, but it
+   * shares the KMS's 2 cores, so its handshake cost is kept low (teekms.bench.client-tls=jdk to
+   * compare).
    */
   static final SslProvider CLIENT_TLS =
-      "jdk".equals(System.getProperty("teekms.bench.client-tls")) || !io.netty.handler.ssl.OpenSsl.isAvailable()
-          ? SslProvider.JDK : SslProvider.OPENSSL;
+      "jdk".equals(System.getProperty("teekms.bench.client-tls"))
+              || !io.netty.handler.ssl.OpenSsl.isAvailable()
+          ? SslProvider.JDK
+          : SslProvider.OPENSSL;
 
-  /** Flood mode: threads flooding from 127.0.0.2 during a second measured run of each level (0: no flood). */
+  /**
+   * Flood mode: threads flooding from 127.0.0.2 during a second measured run of each level (0: no
+   * flood).
+   */
   private static final int FLOOD_THREADS = Integer.getInteger("teekms.bench.flood-threads", 0);
+
   /** Round-robin over the legitimate CVMs' 250 source addresses in flood mode. */
   private static final AtomicInteger SOURCES = new AtomicInteger();
 
   private LoadGenerator() {}
 
-  /** Connections made from the loopback address {@code address} (Linux routes all of 127/8 to lo). */
+  /**
+   * Connections made from the loopback address {@code address} (Linux routes all of 127/8 to lo).
+   */
   static NettyChannelBuilder.LocalSocketPicker from(String address) {
     return new NettyChannelBuilder.LocalSocketPicker() {
       @Override
-      public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote, io.grpc.Attributes attrs) {
+      public java.net.SocketAddress createSocketAddress(
+          java.net.SocketAddress remote, io.grpc.Attributes attrs) {
         return new java.net.InetSocketAddress(address, 0);
       }
     };
   }
 
   /**
-   * Unauthenticated and invalid traffic from 127.0.0.2 until closed: half the threads open a new connection per call
-   * with a certificate from another simulated platform (its quote never verifies here) and ask GetAppKeys, half call
-   * GetKmsInfo without a client certificate (every other call with a nonce: a fresh quote). Counts outcomes.
+   * Unauthenticated and invalid traffic from 127.0.0.2 until closed: half the threads open a new
+   * connection per call with a certificate from another simulated platform (its quote never
+   * verifies here) and ask GetAppKeys, half call GetKmsInfo without a client certificate (every
+   * other call with a nonce: a fresh quote). Counts outcomes.
    */
   static final class Flood implements AutoCloseable {
-    private final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.Map<String, AtomicLong> handshakes = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.Map<String, AtomicLong> kmsInfo = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicBoolean stop =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.Map<String, AtomicLong> handshakes =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, AtomicLong> kmsInfo =
+        new java.util.concurrent.ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
 
     Flood(int count, Clock clock, RaTlsTrustManager trust, int port) throws Exception {
-      SimulatedTdx foreign = SimulatedTdx.enable("load generator flood: a platform the KMS does not trust", clock);
-      SimulatedCvm cvm = foreign.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(COMPOSE, new byte[20]));
-      RaTlsCredentials forged = new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(1))
-          .create("flood");
-      SslContext withForged = GrpcSslContexts.configure(SslContextBuilder.forClient()
-          .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(forged)))
-          .trustManager(RaTlsContexts.trustManagerFactory(trust)), CLIENT_TLS).build();
-      SslContext noCertificate = GrpcSslContexts.configure(SslContextBuilder.forClient()
-          .trustManager(RaTlsContexts.trustManagerFactory(trust)), CLIENT_TLS).build();
+      SimulatedTdx foreign =
+          SimulatedTdx.enable("load generator flood: a platform the KMS does not trust", clock);
+      SimulatedCvm cvm =
+          foreign
+              .newCvm(new byte[48], false)
+              .boot(SimulatedCvm.App.ofCompose(COMPOSE, new byte[20]));
+      RaTlsCredentials forged =
+          new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(1))
+              .create("flood");
+      SslContext withForged =
+          GrpcSslContexts.configure(
+                  SslContextBuilder.forClient()
+                      .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(forged)))
+                      .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                  CLIENT_TLS)
+              .build();
+      SslContext noCertificate =
+          GrpcSslContexts.configure(
+                  SslContextBuilder.forClient()
+                      .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                  CLIENT_TLS)
+              .build();
       for (int i = 0; i < Math.max(2, count); i++) {
         boolean handshaking = i % 2 == 0;
-        Thread t = new Thread(() -> {
-          ManagedChannel info = handshaking ? null : channel(noCertificate, port);
-          long n = 0;
-          while (!stop.get()) {
-            String outcome;
-            ManagedChannel ch = handshaking ? channel(withForged, port) : info;
-            try {
-              if (handshaking) {
-                KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .getAppKeys(GetAppKeysRequest.getDefaultInstance());
-              } else {
-                org.teekms.proto.GetKmsInfoRequest.Builder r = org.teekms.proto.GetKmsInfoRequest.newBuilder();
-                if (n++ % 2 == 0) {
-                  r.setNonce(com.google.protobuf.ByteString.copyFrom(new byte[32]));
-                }
-                org.teekms.proto.KmsInfoServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .getKmsInfo(r.build());
-              }
-              outcome = "OK";
-            } catch (io.grpc.StatusRuntimeException e) {
-              String reason = e.getTrailers() == null ? null
-                  : e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON);
-              outcome = reason != null ? reason : e.getStatus().getCode().name();
-            } finally {
-              if (handshaking) {
-                ch.shutdownNow();
-              }
-            }
-            (handshaking ? handshakes : kmsInfo).computeIfAbsent(outcome, k -> new AtomicLong()).incrementAndGet();
-          }
-          if (info != null) {
-            info.shutdownNow();
-          }
-        }, "flood-" + i);
+        Thread t =
+            new Thread(
+                () -> {
+                  ManagedChannel info = handshaking ? null : channel(noCertificate, port);
+                  long n = 0;
+                  while (!stop.get()) {
+                    String outcome;
+                    ManagedChannel ch = handshaking ? channel(withForged, port) : info;
+                    try {
+                      if (handshaking) {
+                        KmsGrpc.newBlockingStub(ch)
+                            .withDeadlineAfter(30, TimeUnit.SECONDS)
+                            .getAppKeys(GetAppKeysRequest.getDefaultInstance());
+                      } else {
+                        org.teekms.proto.GetKmsInfoRequest.Builder r =
+                            org.teekms.proto.GetKmsInfoRequest.newBuilder();
+                        if (n++ % 2 == 0) {
+                          r.setNonce(com.google.protobuf.ByteString.copyFrom(new byte[32]));
+                        }
+                        org.teekms.proto.KmsInfoServiceGrpc.newBlockingStub(ch)
+                            .withDeadlineAfter(30, TimeUnit.SECONDS)
+                            .getKmsInfo(r.build());
+                      }
+                      outcome = "OK";
+                    } catch (io.grpc.StatusRuntimeException e) {
+                      String reason =
+                          e.getTrailers() == null
+                              ? null
+                              : e.getTrailers().get(org.teekms.kms.grpc.GrpcErrors.DENY_REASON);
+                      outcome = reason != null ? reason : e.getStatus().getCode().name();
+                    } finally {
+                      if (handshaking) {
+                        ch.shutdownNow();
+                      }
+                    }
+                    (handshaking ? handshakes : kmsInfo)
+                        .computeIfAbsent(outcome, k -> new AtomicLong())
+                        .incrementAndGet();
+                  }
+                  if (info != null) {
+                    info.shutdownNow();
+                  }
+                },
+                "flood-" + i);
         t.setDaemon(true);
         threads.add(t);
         t.start();
@@ -164,13 +208,19 @@ public final class LoadGenerator {
     }
 
     private static ManagedChannel channel(SslContext ssl, int port) {
-      return NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid")
-          .localSocketPicker(from("127.0.0.2")).sslContext(ssl).build();
+      return NettyChannelBuilder.forAddress("127.0.0.1", port)
+          .overrideAuthority("kms.teekms.invalid")
+          .localSocketPicker(from("127.0.0.2"))
+          .sslContext(ssl)
+          .build();
     }
 
     String describe() {
-      return threads.size() + " threads from 127.0.0.2; forged-certificate handshakes + GetAppKeys " + new java.util.TreeMap<>(handshakes)
-          + ", GetKmsInfo " + new java.util.TreeMap<>(kmsInfo);
+      return threads.size()
+          + " threads from 127.0.0.2; forged-certificate handshakes + GetAppKeys "
+          + new java.util.TreeMap<>(handshakes)
+          + ", GetKmsInfo "
+          + new java.util.TreeMap<>(kmsInfo);
     }
 
     @Override
@@ -188,37 +238,53 @@ public final class LoadGenerator {
       levels.add(Integer.parseInt(l.trim()));
     }
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
-    // Both JVMs JIT-compile the TLS, crypto and gRPC paths for tens of seconds (C2 compiler threads were the largest CPU
-    // consumer in a cold run): a long-running KMS is measured warm, so each level is preceded by an unmeasured run.
+    // Both JVMs JIT-compile the TLS, crypto and gRPC paths for tens of seconds (C2 compiler threads
+    // were the largest CPU
+    // consumer in a cold run): a long-running KMS is measured warm, so each level is preceded by an
+    // unmeasured run.
     int warmup = Integer.parseInt(System.getProperty("teekms.bench.warmup-seconds", "15"));
-    // 0: closed loop (each client starts its next admission when the last one ends: measures saturation throughput).
-    // R > 0: open loop, R admissions/s arrive on schedule whatever the KMS does, served by at most `clients` in flight;
-    // latency counts from the scheduled arrival, so queueing behind a slow KMS is measured (no coordinated omission).
+    // 0: closed loop (each client starts its next admission when the last one ends: measures
+    // saturation throughput).
+    // R > 0: open loop, R admissions/s arrive on schedule whatever the KMS does, served by at most
+    // `clients` in flight;
+    // latency counts from the scheduled arrival, so queueing behind a slow KMS is measured (no
+    // coordinated omission).
     double rate = Double.parseDouble(System.getProperty("teekms.bench.rate", "0"));
     Path jar = Path.of(args.length > 2 ? args[2] : "kms-server/target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
       jar = Path.of("target/quarkus-app/quarkus-run.jar");
     }
     Clock clock = Clock.systemUTC();
-    System.out.printf("machine: %s, %d cores; JVM: %s; load average at start: %.2f%n", cpuModel(),
-        Runtime.getRuntime().availableProcessors(), jvm(), loadAverage());
-    // measured before the KMS starts, in this run: figures from different machines compare through it
-    Calibration calibration = Calibration.measure(Double.parseDouble(System.getProperty("teekms.bench.calibration-seconds", "2")));
-    System.out.println(calibration.describe() + String.format(" (load average %.2f)", loadAverage()));
+    System.out.printf(
+        "machine: %s, %d cores; JVM: %s; load average at start: %.2f%n",
+        cpuModel(), Runtime.getRuntime().availableProcessors(), jvm(), loadAverage());
+    // measured before the KMS starts, in this run: figures from different machines compare through
+    // it
+    Calibration calibration =
+        Calibration.measure(
+            Double.parseDouble(System.getProperty("teekms.bench.calibration-seconds", "2")));
+    System.out.println(
+        calibration.describe() + String.format(" (load average %.2f)", loadAverage()));
     if (Boolean.parseBoolean(System.getProperty("teekms.bench.client-fast-ecdsa", "true"))) {
-      // The simulated CVMs share this machine's 2 cores with the KMS: their handshakes use the same faster ECDSA.
+      // The simulated CVMs share this machine's 2 cores with the KMS: their handshakes use the same
+      // faster ECDSA.
       org.teekms.kms.tls.FastEcdsaProvider.install();
     }
 
-    try (AnvilNode anvil = AnvilNode.start(); ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
+    try (AnvilNode anvil = AnvilNode.start();
+        ChainClient chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID)) {
       Credentials operator = anvil.fundedAccount();
       KmsRegistry registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
       registry.setTcbPolicy(List.of("UpToDate"), List.of());
       registry.addOsImage(OS_IMAGE);
-      // the simulated CVMs measure no firmware: MRTD and RTMR0-2 are zero, their mrSystem is SHA-256 of 192 zero bytes
-      registry.addOsImageMeasurement(OS_IMAGE, MessageDigest.getInstance("SHA-256").digest(new byte[4 * 48]));
-      AppPolicy app = AppPolicy.at(chain, registry.registerApp(operator.getAddress()).appId(), operator);
-      byte[] composeHash = MessageDigest.getInstance("SHA-256").digest(COMPOSE.getBytes(StandardCharsets.UTF_8));
+      // the simulated CVMs measure no firmware: MRTD and RTMR0-2 are zero, their mrSystem is
+      // SHA-256 of 192 zero bytes
+      registry.addOsImageMeasurement(
+          OS_IMAGE, MessageDigest.getInstance("SHA-256").digest(new byte[4 * 48]));
+      AppPolicy app =
+          AppPolicy.at(chain, registry.registerApp(operator.getAddress()).appId(), operator);
+      byte[] composeHash =
+          MessageDigest.getInstance("SHA-256").digest(COMPOSE.getBytes(StandardCharsets.UTF_8));
       app.addComposeHash(composeHash);
       app.setAllowAnyDevice(true);
       byte[] appId = Numeric.hexStringToByteArray(app.address());
@@ -229,58 +295,131 @@ public final class LoadGenerator {
       String extra;
       String serverCpus = System.getProperty("teekms.bench.server-cpus", "");
       if (!serverCpus.isBlank()) {
-        // Pins the KMS (and the embedded PostgreSQL it starts) to these CPUs, apart from the clients and anvil, so the
+        // Pins the KMS (and the embedded PostgreSQL it starts) to these CPUs, apart from the
+        // clients and anvil, so the
         // KMS side's capacity is measured on known cores instead of being inferred from CPU time.
         cmd.addAll(List.of("taskset", "-c", serverCpus));
       }
       cmd.add(javaBin());
-      extra = System.getenv("KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
-      // Every simulated CVM connects from 127.0.0.1: one source, far over the per-source handshake budget a real
-      // deployment keeps (teekms.limits.*). KMS_SERVER_OPTS, added after, can set it back to measure throttling.
+      extra =
+          System.getenv(
+              "KMS_SERVER_OPTS"); // e.g. JFR: -XX:StartFlightRecording=filename=/tmp/kms.jfr
+      // Every simulated CVM connects from 127.0.0.1: one source, far over the per-source handshake
+      // budget a real
+      // deployment keeps (teekms.limits.*). KMS_SERVER_OPTS, added after, can set it back to
+      // measure throttling.
       if (FLOOD_THREADS > 0) {
-        // Flood mode: a per-source budget a deployment would keep; legitimate CVMs spread over 250 addresses.
-        cmd.addAll(List.of("-Dteekms.limits.handshakes-per-minute=600", "-Dteekms.limits.handshake-burst=100",
-            "-Dteekms.limits.unauthenticated-requests-per-minute=600", "-Dteekms.limits.unauthenticated-burst=100"));
+        // Flood mode: a per-source budget a deployment would keep; legitimate CVMs spread over 250
+        // addresses.
+        cmd.addAll(
+            List.of(
+                "-Dteekms.limits.handshakes-per-minute=600",
+                "-Dteekms.limits.handshake-burst=100",
+                "-Dteekms.limits.unauthenticated-requests-per-minute=600",
+                "-Dteekms.limits.unauthenticated-burst=100"));
       } else {
-        cmd.addAll(List.of("-Dteekms.limits.handshakes-per-minute=100000000", "-Dteekms.limits.handshake-burst=1000000"));
+        cmd.addAll(
+            List.of(
+                "-Dteekms.limits.handshakes-per-minute=100000000",
+                "-Dteekms.limits.handshake-burst=1000000"));
       }
       if (extra != null && !extra.isBlank()) {
         cmd.addAll(List.of(extra.trim().split("\\s+")));
       }
-      // The packaged KMS does not contain the simulator: it gets the jar (or classes) this process loaded it from.
-      // PrintCommandLineFlags and the tls category at INFO let this run report the GC and TLS engine actually used.
-      cmd.addAll(List.of("-XX:+PrintCommandLineFlags", "-Dquarkus.log.category.\"org.teekms.kms.tls\".level=INFO",
-          "-Dquarkus.profile=dev", "-Dteekms.simulator.seed=" + SEED,
-          "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
-          "-Dteekms.data-dir=" + data, "-Dteekms.kms-id=load", "-Dteekms.chain.rpc-url=" + anvil.rpcUrl(),
-          "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID, "-Dteekms.chain.registry-address=" + registry.address(),
-          "-Dteekms.chain.confirmations=0",
-          "-Dquarkus.http.ssl-port=" + port, "-Dquarkus.http.port=" + freePort(), "-Dquarkus.log.level=WARN", "-jar", jar.toString()));
-      Process server = new ProcessBuilder(cmd)
-          .redirectErrorStream(true).redirectOutput(data.resolve("server.log").toFile()).start();
+      // The packaged KMS does not contain the simulator: it gets the jar (or classes) this process
+      // loaded it from.
+      // PrintCommandLineFlags and the tls category at INFO let this run report the GC and TLS
+      // engine actually used.
+      cmd.addAll(
+          List.of(
+              "-XX:+PrintCommandLineFlags",
+              "-Dquarkus.log.category.\"org.teekms.kms.tls\".level=INFO",
+              "-Dquarkus.profile=dev",
+              "-Dteekms.simulator.seed=" + SEED,
+              "-Dteekms.simulator.classpath=" + SimulatedTdx.codeLocation(),
+              "-Dteekms.data-dir=" + data,
+              "-Dteekms.kms-id=load",
+              "-Dteekms.chain.rpc-url=" + anvil.rpcUrl(),
+              "-Dteekms.chain.chain-id=" + AnvilNode.CHAIN_ID,
+              "-Dteekms.chain.registry-address=" + registry.address(),
+              "-Dteekms.chain.confirmations=0",
+              "-Dquarkus.http.ssl-port=" + port,
+              "-Dquarkus.http.port=" + freePort(),
+              "-Dquarkus.log.level=WARN",
+              "-jar",
+              jar.toString()));
+      Process server =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectOutput(data.resolve("server.log").toFile())
+              .start();
       try {
         // a KMS starting next to other builds on 2 cores has been seen to need over 90 s
-        waitForPort(port, Duration.ofSeconds(Long.getLong("teekms.bench.startup-seconds", 300)), server);
-        SimulatedTdx tdx = SimulatedTdx.enableSeeded("load generator", clock, HexFormat.of().parseHex(SEED));
-        RaTlsTrustManager trust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-            tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(clock).build());
+        waitForPort(
+            port, Duration.ofSeconds(Long.getLong("teekms.bench.startup-seconds", 300)), server);
+        SimulatedTdx tdx =
+            SimulatedTdx.enableSeeded("load generator", clock, HexFormat.of().parseHex(SEED));
+        RaTlsTrustManager trust =
+            new RaTlsTrustManager(
+                RaTlsVerifier.builder(
+                        new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                    .quotePolicy(QuotePolicy.builder().build())
+                    .clock(clock)
+                    .build());
         RaTlsCredentials probe = credentials(tdx, appId, composeHash, 0);
-        trust.verifier().verify(probe.certificate()); // fails loudly if our simulated CVMs would not verify
-        System.out.printf("KMS up on port %d (log %s). Cores: %d (shared machine: figures are indicative).%n", port,
-            data.resolve("server.log"), Runtime.getRuntime().availableProcessors());
+        trust
+            .verifier()
+            .verify(probe.certificate()); // fails loudly if our simulated CVMs would not verify
+        System.out.printf(
+            "KMS up on port %d (log %s). Cores: %d (shared machine: figures are indicative).%n",
+            port, data.resolve("server.log"), Runtime.getRuntime().availableProcessors());
         String serverLog = Files.readString(data.resolve("server.log"));
-        System.out.printf("KMS: TLS engine %s; GC %s; client TLS %s; server JVM options: %s%n",
-            grep(serverLog, "TLS engine: ([^\\n]*)"), grep(serverLog, "-XX:\\+Use(\\w+GC)"), CLIENT_TLS,
+        System.out.printf(
+            "KMS: TLS engine %s; GC %s; client TLS %s; server JVM options: %s%n",
+            grep(serverLog, "TLS engine: ([^\\n]*)"),
+            grep(serverLog, "-XX:\\+Use(\\w+GC)"),
+            CLIENT_TLS,
             extra == null || extra.isBlank() ? "(none added)" : extra.trim());
         System.out.printf("KMS resident memory at idle: %s%n", rss(server));
         List<Result> results = new ArrayList<>();
         for (int clients : levels) {
-          run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(warmup), server, data);
-          results.add(run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(seconds), server, data));
+          run(
+              tdx,
+              trust,
+              appId,
+              composeHash,
+              port,
+              clients,
+              rate,
+              Duration.ofSeconds(warmup),
+              server,
+              data);
+          results.add(
+              run(
+                  tdx,
+                  trust,
+                  appId,
+                  composeHash,
+                  port,
+                  clients,
+                  rate,
+                  Duration.ofSeconds(seconds),
+                  server,
+                  data));
           if (FLOOD_THREADS > 0) {
             try (Flood flood = new Flood(FLOOD_THREADS, clock, trust, port)) {
-              Result flooded = run(tdx, trust, appId, composeHash, port, clients, rate, Duration.ofSeconds(seconds),
-                  server, data);
+              Result flooded =
+                  run(
+                      tdx,
+                      trust,
+                      appId,
+                      composeHash,
+                      port,
+                      clients,
+                      rate,
+                      Duration.ofSeconds(seconds),
+                      server,
+                      data);
               results.add(flooded.withFlood(flood.describe()));
             }
           }
@@ -294,29 +433,72 @@ public final class LoadGenerator {
     }
   }
 
-  /** One measured level. CPU figures are per successful admission (load-independent, unlike wall-clock ones). */
-  record Result(int clients, double rate, int admissions, long failures, double seconds, double p50, double p95, double p99,
-      double serverCpuMs, double serverJitMs, double helperCpuMs, double clientCpuMs, double clientSideGenSeconds,
+  /**
+   * One measured level. CPU figures are per successful admission (load-independent, unlike
+   * wall-clock ones).
+   */
+  record Result(
+      int clients,
+      double rate,
+      int admissions,
+      long failures,
+      double seconds,
+      double p50,
+      double p95,
+      double p99,
+      double serverCpuMs,
+      double serverJitMs,
+      double helperCpuMs,
+      double clientCpuMs,
+      double clientSideGenSeconds,
       String flood) {
     Result withFlood(String what) {
-      return new Result(clients, rate, admissions, failures, seconds, p50, p95, p99, serverCpuMs, serverJitMs,
-          helperCpuMs, clientCpuMs, clientSideGenSeconds, what);
+      return new Result(
+          clients,
+          rate,
+          admissions,
+          failures,
+          seconds,
+          p50,
+          p95,
+          p99,
+          serverCpuMs,
+          serverJitMs,
+          helperCpuMs,
+          clientCpuMs,
+          clientSideGenSeconds,
+          what);
     }
   }
 
   private static void printTable(List<Result> results, Calibration calibration) {
     System.out.println();
-    System.out.println("CPU ms per admission: server JVM (without its JIT compiler threads), its JIT, PostgreSQL + "
-        + "anvil processes, this client JVM (simulated CVMs, minus their certificate generation); \"server ÷ verify\": "
-        + "server CPU per admission in P-256 verifies of this run's calibration (comparable across machines)");
-    System.out.println("| clients | offered/s | admissions | failures | admissions/s | p50 ms | p95 ms | p99 ms | server | JIT "
-        + "| pg+anvil | client | server ÷ verify |");
-    System.out.println("|--------:|----------:|-----------:|---------:|-------------:|-------:|-------:|-------:|-------:|----:"
-        + "|---------:|-------:|----------------:|");
+    System.out.println(
+        "CPU ms per admission: server JVM (without its JIT compiler threads), its JIT, PostgreSQL + "
+            + "anvil processes, this client JVM (simulated CVMs, minus their certificate generation); \"server ÷ verify\": "
+            + "server CPU per admission in P-256 verifies of this run's calibration (comparable across machines)");
+    System.out.println(
+        "| clients | offered/s | admissions | failures | admissions/s | p50 ms | p95 ms | p99 ms | server | JIT "
+            + "| pg+anvil | client | server ÷ verify |");
+    System.out.println(
+        "|--------:|----------:|-----------:|---------:|-------------:|-------:|-------:|-------:|-------:|----:"
+            + "|---------:|-------:|----------------:|");
     for (Result r : results) {
-      System.out.printf("| %7s | %9s | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f | %15.1f |%n",
-          r.clients() + (r.flood().isEmpty() ? "" : " +flood"), r.rate() > 0 ? String.format("%.0f", r.rate()) : "closed", r.admissions(), r.failures(), r.admissions() / r.seconds(), r.p50(), r.p95(), r.p99(), r.serverCpuMs(),
-          r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs(), r.serverCpuMs() * 1000 / calibration.verifyMicros());
+      System.out.printf(
+          "| %7s | %9s | %10d | %8d | %12.1f | %6.1f | %6.1f | %6.1f | %6.2f | %4.2f | %8.2f | %6.2f | %15.1f |%n",
+          r.clients() + (r.flood().isEmpty() ? "" : " +flood"),
+          r.rate() > 0 ? String.format("%.0f", r.rate()) : "closed",
+          r.admissions(),
+          r.failures(),
+          r.admissions() / r.seconds(),
+          r.p50(),
+          r.p95(),
+          r.p99(),
+          r.serverCpuMs(),
+          r.serverJitMs(),
+          r.helperCpuMs(),
+          r.clientCpuMs(),
+          r.serverCpuMs() * 1000 / calibration.verifyMicros());
     }
     for (Result r : results) {
       if (!r.flood().isEmpty()) {
@@ -324,8 +506,10 @@ public final class LoadGenerator {
       }
     }
     System.out.println(calibration.describe());
-    System.out.printf("cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
-        + "depend on them)%n", Runtime.getRuntime().availableProcessors(),
+    System.out.printf(
+        "cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
+            + "depend on them)%n",
+        Runtime.getRuntime().availableProcessors(),
         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
   }
 
@@ -348,7 +532,10 @@ public final class LoadGenerator {
 
   /** The JVM this process runs on, which is also the KMS's ({@link #javaBin}). */
   static String jvm() {
-    return System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " "
+    return System.getProperty("java.vm.vendor")
+        + " "
+        + System.getProperty("java.vm.name")
+        + " "
         + System.getProperty("java.vm.version");
   }
 
@@ -357,11 +544,17 @@ public final class LoadGenerator {
     return m.find() ? m.group(1).strip() : "(not reported)";
   }
 
-  /** Resident set size now and at its peak (Linux /proc), of the KMS JVM alone (PostgreSQL runs apart). */
+  /**
+   * Resident set size now and at its peak (Linux /proc), of the KMS JVM alone (PostgreSQL runs
+   * apart).
+   */
   static String rss(Process p) {
     try {
       String status = Files.readString(Path.of("/proc/" + p.pid() + "/status"));
-      return "RSS " + grep(status, "VmRSS:\\s*([^\\n]*)") + ", peak " + grep(status, "VmHWM:\\s*([^\\n]*)");
+      return "RSS "
+          + grep(status, "VmRSS:\\s*([^\\n]*)")
+          + ", peak "
+          + grep(status, "VmHWM:\\s*([^\\n]*)");
     } catch (Exception notLinux) {
       return "(unavailable)";
     }
@@ -372,26 +565,32 @@ public final class LoadGenerator {
   }
 
   /**
-   * CPU of the helper processes: anvil (our descendant) and the embedded PostgreSQL (pg_ctl daemonizes it, so it is
-   * found by its data directory) with its backends. Backends that exit within the window are not counted.
+   * CPU of the helper processes: anvil (our descendant) and the embedded PostgreSQL (pg_ctl
+   * daemonizes it, so it is found by its data directory) with its backends. Backends that exit
+   * within the window are not counted.
    */
   private static long helperCpuNanos(Process server, Path dataDir) {
     java.util.Map<Long, ProcessHandle> procs = new java.util.HashMap<>();
     ProcessHandle.current().descendants().forEach(h -> procs.put(h.pid(), h));
     String pgdata = dataDir.toString();
     ProcessHandle.allProcesses()
-        .filter(h -> h.info().arguments().map(a -> String.join(" ", a).contains(pgdata)).orElse(false))
-        .forEach(pm -> {
-          procs.put(pm.pid(), pm);
-          pm.descendants().forEach(h -> procs.put(h.pid(), h));
-        });
+        .filter(
+            h -> h.info().arguments().map(a -> String.join(" ", a).contains(pgdata)).orElse(false))
+        .forEach(
+            pm -> {
+              procs.put(pm.pid(), pm);
+              pm.descendants().forEach(h -> procs.put(h.pid(), h));
+            });
     procs.remove(server.pid());
-    return procs.values().stream().mapToLong(h -> h.info().totalCpuDuration().map(Duration::toNanos).orElse(0L)).sum();
+    return procs.values().stream()
+        .mapToLong(h -> h.info().totalCpuDuration().map(Duration::toNanos).orElse(0L))
+        .sum();
   }
 
   /**
-   * CPU of the server's JIT compiler threads (Linux /proc; 0 elsewhere). Under heavy machine load the JIT lags for
-   * minutes and its work would be billed to the admissions measured meanwhile; it is reported apart.
+   * CPU of the server's JIT compiler threads (Linux /proc; 0 elsewhere). Under heavy machine load
+   * the JIT lags for minutes and its work would be billed to the admissions measured meanwhile; it
+   * is reported apart.
    */
   static long compilerCpuNanos(Process p) {
     long ticks = 0;
@@ -416,25 +615,44 @@ public final class LoadGenerator {
   }
 
   static long ownCpuNanos() {
-    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+    return ((com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
   }
 
   /**
-   * {@code clients} CVMs in parallel (closed loop), or admissions arriving at {@code rate}/s with at most
-   * {@code clients} in flight (open loop); each admission on a fresh RA-TLS certificate and connection.
+   * {@code clients} CVMs in parallel (closed loop), or admissions arriving at {@code rate}/s with
+   * at most {@code clients} in flight (open loop); each admission on a fresh RA-TLS certificate and
+   * connection.
    */
-  private static Result run(SimulatedTdx tdx, RaTlsTrustManager trust, byte[] appId, byte[] composeHash, int port,
-      int clients, double rate, Duration duration, Process server, Path dataDir) throws Exception {
-    // Fresh credentials are made ahead of the timed window (a CVM makes its certificate at boot, before it calls the
-    // KMS), in parallel, enough for the expected admissions; any shortfall is made inside the window, reported, and
+  private static Result run(
+      SimulatedTdx tdx,
+      RaTlsTrustManager trust,
+      byte[] appId,
+      byte[] composeHash,
+      int port,
+      int clients,
+      double rate,
+      Duration duration,
+      Process server,
+      Path dataDir)
+      throws Exception {
+    // Fresh credentials are made ahead of the timed window (a CVM makes its certificate at boot,
+    // before it calls the
+    // KMS), in parallel, enough for the expected admissions; any shortfall is made inside the
+    // window, reported, and
     // its CPU subtracted from the client's.
     int perSecond = Integer.getInteger("teekms.bench.pool-per-second", 800);
-    int pool = (int) Math.max(clients * 4L, (rate > 0 ? (long) (rate * 1.1) : perSecond) * duration.toSeconds());
+    int pool =
+        (int)
+            Math.max(
+                clients * 4L, (rate > 0 ? (long) (rate * 1.1) : perSecond) * duration.toSeconds());
     AtomicInteger instance = new AtomicInteger(INSTANCES.get());
-    ConcurrentLinkedQueue<RaTlsCredentials> fresh = java.util.stream.IntStream.range(0, pool).parallel()
-        .mapToObj(i -> credentials(tdx, appId, composeHash, instance.incrementAndGet()))
-        .collect(java.util.stream.Collectors.toCollection(ConcurrentLinkedQueue::new));
+    ConcurrentLinkedQueue<RaTlsCredentials> fresh =
+        java.util.stream.IntStream.range(0, pool)
+            .parallel()
+            .mapToObj(i -> credentials(tdx, appId, composeHash, instance.incrementAndGet()))
+            .collect(java.util.stream.Collectors.toCollection(ConcurrentLinkedQueue::new));
     List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
     AtomicLong failures = new AtomicLong();
     AtomicLong clientSideNanos = new AtomicLong();
@@ -446,39 +664,49 @@ public final class LoadGenerator {
     long clientCpu0 = ownCpuNanos();
     long start = System.nanoTime();
     long end = start + duration.toNanos();
-    java.util.function.LongConsumer admission = scheduledAt -> {
-      RaTlsCredentials creds = fresh.poll();
-      if (creds == null) {
-        long t = System.nanoTime();
-        long cpu = THREADS.getCurrentThreadCpuTime();
-        creds = credentials(tdx, appId, composeHash, instance.incrementAndGet());
-        clientSideNanos.addAndGet(System.nanoTime() - t);
-        clientSideCpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu);
-      }
-      long t0 = scheduledAt > 0 ? scheduledAt : System.nanoTime();
-      ManagedChannel ch = null;
-      try {
-        SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
-            .trustManager(RaTlsContexts.trustManagerFactory(trust)), CLIENT_TLS).build();
-        NettyChannelBuilder builder = NettyChannelBuilder.forAddress("127.0.0.1", port)
-            .overrideAuthority("kms.teekms.invalid").sslContext(ssl);
-        if (FLOOD_THREADS > 0) {
-          builder.localSocketPicker(from("127.0.1." + (1 + Math.floorMod(SOURCES.incrementAndGet(), 250))));
-        }
-        ch = builder.build();
-        KmsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).getAppKeys(GetAppKeysRequest.getDefaultInstance());
-        latencies.add(System.nanoTime() - t0);
-      } catch (Exception e) {
-        if (failures.incrementAndGet() <= 3) {
-          System.out.println("  failure: " + e.getMessage());
-        }
-      } finally {
-        if (ch != null) {
-          ch.shutdownNow();
-        }
-      }
-    };
+    java.util.function.LongConsumer admission =
+        scheduledAt -> {
+          RaTlsCredentials creds = fresh.poll();
+          if (creds == null) {
+            long t = System.nanoTime();
+            long cpu = THREADS.getCurrentThreadCpuTime();
+            creds = credentials(tdx, appId, composeHash, instance.incrementAndGet());
+            clientSideNanos.addAndGet(System.nanoTime() - t);
+            clientSideCpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpu);
+          }
+          long t0 = scheduledAt > 0 ? scheduledAt : System.nanoTime();
+          ManagedChannel ch = null;
+          try {
+            SslContext ssl =
+                GrpcSslContexts.configure(
+                        SslContextBuilder.forClient()
+                            .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+                            .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                        CLIENT_TLS)
+                    .build();
+            NettyChannelBuilder builder =
+                NettyChannelBuilder.forAddress("127.0.0.1", port)
+                    .overrideAuthority("kms.teekms.invalid")
+                    .sslContext(ssl);
+            if (FLOOD_THREADS > 0) {
+              builder.localSocketPicker(
+                  from("127.0.1." + (1 + Math.floorMod(SOURCES.incrementAndGet(), 250))));
+            }
+            ch = builder.build();
+            KmsGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(30, TimeUnit.SECONDS)
+                .getAppKeys(GetAppKeysRequest.getDefaultInstance());
+            latencies.add(System.nanoTime() - t0);
+          } catch (Exception e) {
+            if (failures.incrementAndGet() <= 3) {
+              System.out.println("  failure: " + e.getMessage());
+            }
+          } finally {
+            if (ch != null) {
+              ch.shutdownNow();
+            }
+          }
+        };
     if (rate > 0) {
       long period = (long) (1e9 / rate);
       for (long i = 0, at = start; at < end; i++, at = start + i * period) {
@@ -491,11 +719,12 @@ public final class LoadGenerator {
       }
     } else {
       for (int c = 0; c < clients; c++) {
-        executor.submit(() -> {
-          while (System.nanoTime() < end) {
-            admission.accept(0);
-          }
-        });
+        executor.submit(
+            () -> {
+              while (System.nanoTime() < end) {
+                admission.accept(0);
+              }
+            });
       }
     }
     executor.shutdown();
@@ -509,14 +738,38 @@ public final class LoadGenerator {
     List<Long> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
     int n = Math.max(1, sorted.size());
-    Result r = new Result(clients, rate, sorted.size(), failures.get(), wall, pct(sorted, 50), pct(sorted, 95),
-        pct(sorted, 99), (serverCpu - jit) / 1e6 / n, jit / 1e6 / n, helpers / 1e6 / n, clientCpu / 1e6 / n,
-        clientSideNanos.get() / 1e9, "");
-    System.out.printf("clients=%3d  offered=%s  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms"
+    Result r =
+        new Result(
+            clients,
+            rate,
+            sorted.size(),
+            failures.get(),
+            wall,
+            pct(sorted, 50),
+            pct(sorted, 95),
+            pct(sorted, 99),
+            (serverCpu - jit) / 1e6 / n,
+            jit / 1e6 / n,
+            helpers / 1e6 / n,
+            clientCpu / 1e6 / n,
+            clientSideNanos.get() / 1e9,
+            "");
+    System.out.printf(
+        "clients=%3d  offered=%s  admissions=%6d  failures=%d  %.1f admissions/s  p50=%.1f ms  p95=%.1f ms"
             + "  p99=%.1f ms  server CPU %.2f ms/adm (+JIT %.2f)  PostgreSQL+anvil CPU %.2f ms/adm  client CPU %.2f "
-            + "ms/adm  (client-side cert generation inside the window: %.1f s)%n", clients,
-        rate > 0 ? String.format("%.0f/s", rate) : "closed-loop", r.admissions(), r.failures(), r.admissions() / wall,
-        r.p50(), r.p95(), r.p99(), r.serverCpuMs(), r.serverJitMs(), r.helperCpuMs(), r.clientCpuMs(),
+            + "ms/adm  (client-side cert generation inside the window: %.1f s)%n",
+        clients,
+        rate > 0 ? String.format("%.0f/s", rate) : "closed-loop",
+        r.admissions(),
+        r.failures(),
+        r.admissions() / wall,
+        r.p50(),
+        r.p95(),
+        r.p99(),
+        r.serverCpuMs(),
+        r.serverJitMs(),
+        r.helperCpuMs(),
+        r.clientCpuMs(),
         r.clientSideGenSeconds());
     return r;
   }
@@ -528,7 +781,8 @@ public final class LoadGenerator {
       instance[17] = (byte) (n >> 16);
       instance[18] = (byte) (n >> 8);
       instance[19] = (byte) n;
-      // dstack's boot sequence including the OS image hash the registry requires (SimulatedCvm.boot measures none).
+      // dstack's boot sequence including the OS image hash the registry requires (SimulatedCvm.boot
+      // measures none).
       SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
       RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
       log.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
@@ -537,9 +791,12 @@ public final class LoadGenerator {
       log.emit(DstackBootSequence.INSTANCE_ID, instance);
       log.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
       log.emit(DstackBootSequence.OS_IMAGE_HASH, OS_IMAGE);
-      log.emit(DstackBootSequence.KEY_PROVIDER, "{\"name\":\"kms\",\"id\":\"load\"}".getBytes(StandardCharsets.UTF_8));
+      log.emit(
+          DstackBootSequence.KEY_PROVIDER,
+          "{\"name\":\"kms\",\"id\":\"load\"}".getBytes(StandardCharsets.UTF_8));
       log.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
-      return new RaTlsCertificateFactory(cvm, log, null, Clock.systemUTC(), Duration.ofHours(1)).create("cvm-" + n);
+      return new RaTlsCertificateFactory(cvm, log, null, Clock.systemUTC(), Duration.ofHours(1))
+          .create("cvm-" + n);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

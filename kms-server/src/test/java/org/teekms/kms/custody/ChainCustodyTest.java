@@ -40,10 +40,10 @@ import org.teekms.kms.seal.SealingKey;
 import org.web3j.crypto.Credentials;
 
 /**
- * Root custody against a real chain (anvil) and a real PostgreSQL: the KMS reads the active custodians of the
- * RootCustody contract through its RPC quorum, a root rotation stages its backup, the registry owner publishes it with
- * {@code teekms gov publish-backup}, the KMS checks it and promotes, and each custodian's
- * {@code teekms custody check-share} accepts its share.
+ * Root custody against a real chain (anvil) and a real PostgreSQL: the KMS reads the active
+ * custodians of the RootCustody contract through its RPC quorum, a root rotation stages its backup,
+ * the registry owner publishes it with {@code teekms gov publish-backup}, the KMS checks it and
+ * promotes, and each custodian's {@code teekms custody check-share} accepts its share.
  */
 @Timeout(240)
 class ChainCustodyTest {
@@ -75,8 +75,12 @@ class ChainCustodyTest {
   /** Two endpoint names for the one node: the quorum logic sees two endpoints that agree. */
   private static ChainCustody reader(int quorum, String second) {
     String first = anvil.rpcUrl();
-    return new ChainCustody(List.of(chain, ChainClient.connect(second, AnvilNode.CHAIN_ID)), List.of(first, second),
-        quorum, custody.address(), 0);
+    return new ChainCustody(
+        List.of(chain, ChainClient.connect(second, AnvilNode.CHAIN_ID)),
+        List.of(first, second),
+        quorum,
+        custody.address(),
+        0);
   }
 
   private static String localhost() {
@@ -85,7 +89,8 @@ class ChainCustodyTest {
 
   private static String cli(Path ownerKey, String... args) throws Exception {
     List<String> all = new ArrayList<>(List.of(args));
-    all.addAll(List.of("--rpc-url", anvil.rpcUrl(), "--chain-id", Long.toString(AnvilNode.CHAIN_ID)));
+    all.addAll(
+        List.of("--rpc-url", anvil.rpcUrl(), "--chain-id", Long.toString(AnvilNode.CHAIN_ID)));
     if (ownerKey != null) all.addAll(List.of("--key-file", ownerKey.toString()));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
@@ -98,60 +103,108 @@ class ChainCustodyTest {
   }
 
   @Test
-  void aRotationIsBackedUpToTheOnChainCustodiansAndPromotedOnceTheOwnerPublishedIt() throws Exception {
+  void aRotationIsBackedUpToTheOnChainCustodiansAndPromotedOnceTheOwnerPublishedIt()
+      throws Exception {
     // Three custodians registered; a fourth registered then deactivated gets no share.
     List<RecipientKeyPair> keys = new ArrayList<>();
     List<Path> keyFiles = new ArrayList<>();
     SecureRandom random = new SecureRandom();
     for (int i = 0; i < 4; i++) {
       RecipientKeyPair k = RecipientKeyPair.generate(random);
-      custody.registerCustodian(k.publicKey().encode(), RootCustody.Kind.OPERATOR, "custodian " + i);
+      custody.registerCustodian(
+          k.publicKey().encode(), RootCustody.Kind.OPERATOR, "custodian " + i);
       keys.add(k);
-      keyFiles.add(Files.writeString(dir.resolve("custodian-" + i + ".key"),
-          java.util.HexFormat.of().formatHex(k.encodePrivate(org.teekms.keys.InsecureSecretAccess.get()))));
+      keyFiles.add(
+          Files.writeString(
+              dir.resolve("custodian-" + i + ".key"),
+              java.util.HexFormat.of()
+                  .formatHex(k.encodePrivate(org.teekms.keys.InsecureSecretAccess.get()))));
     }
     custody.deactivateCustodian(keys.get(1).publicKey().id());
     ChainCustody reader = reader(2, localhost());
     CustodyChainPort.CustodianSet set = reader.activeCustodians();
-    assertEquals(List.of(keys.get(0).publicKey(), keys.get(2).publicKey(), keys.get(3).publicKey()), set.keys());
+    assertEquals(
+        List.of(keys.get(0).publicKey(), keys.get(2).publicKey(), keys.get(3).publicKey()),
+        set.keys());
 
     // A KMS node with custody: 2-of-3, publication required.
     Pool pool = postgres.pool(postgres.freshDatabase(), 4);
     MutableClock clock = new MutableClock(System.currentTimeMillis());
     AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-    RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-chain-custody");
+    RootGenerationStore roots =
+        new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-chain-custody");
     Path store = dir.resolve("store");
-    RootBackups backups = new RootBackups(reader, new RootBackups.Settings(2, store, true), roots, random);
+    RootBackups backups =
+        new RootBackups(reader, new RootBackups.Settings(2, store, true), roots, random);
     RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(TestPostgres.WAIT);
     RotationJobs jobs = new RotationJobs(pool, clock);
     UUID job = jobs.enqueueRootRotation(1, "operator").await().atMost(TestPostgres.WAIT);
-    RotationWorker worker = new RotationWorker(pool, roots, audit, clock, Duration.ofDays(1), 10, StepHook.NONE,
-        backups, Duration.ofSeconds(30));
+    RotationWorker worker =
+        new RotationWorker(
+            pool,
+            roots,
+            audit,
+            clock,
+            Duration.ofDays(1),
+            10,
+            StepHook.NONE,
+            backups,
+            Duration.ofSeconds(30));
     worker.runUntilIdle(10).await().atMost(TestPostgres.WAIT.multipliedBy(2));
-    assertEquals(RotationJob.State.BACKED_UP, jobs.get(job).await().atMost(TestPostgres.WAIT).orElseThrow().state());
+    assertEquals(
+        RotationJob.State.BACKED_UP,
+        jobs.get(job).await().atMost(TestPostgres.WAIT).orElseThrow().state());
     assertEquals(Optional.empty(), reader.publishedBackup(2));
 
     // The registry owner publishes what the store shows.
-    Path ownerKey = Files.writeString(dir.resolve("owner.key"), owner.getEcKeyPair().getPrivateKey().toString(16));
-    cli(ownerKey, "gov", "publish-backup", "--custody", custody.address(), "--store", store.toString(),
-        "--generation", "2");
+    Path ownerKey =
+        Files.writeString(
+            dir.resolve("owner.key"), owner.getEcKeyPair().getPrivateKey().toString(16));
+    cli(
+        ownerKey,
+        "gov",
+        "publish-backup",
+        "--custody",
+        custody.address(),
+        "--store",
+        store.toString(),
+        "--generation",
+        "2");
     RootCustody.Backup published = reader.publishedBackup(2).orElseThrow();
     assertEquals(3, published.custodianIds().size());
     assertArrayEquals(keys.get(2).publicKey().id(), published.custodianIds().get(1));
 
     clock.advance(Duration.ofSeconds(31));
     worker.runUntilIdle(10).await().atMost(TestPostgres.WAIT.multipliedBy(2));
-    // Promoted, and with no app to move the job is already past PROMOTED (waiting out the old generation's grace).
-    assertEquals(RotationJob.State.APPS_MOVED, jobs.get(job).await().atMost(TestPostgres.WAIT).orElseThrow().state());
-    assertEquals(RootState.CURRENT, roots.current(pool).await().atMost(TestPostgres.WAIT).orElseThrow().state());
-    assertEquals(2, roots.current(pool).await().atMost(TestPostgres.WAIT).orElseThrow().generation());
+    // Promoted, and with no app to move the job is already past PROMOTED (waiting out the old
+    // generation's grace).
+    assertEquals(
+        RotationJob.State.APPS_MOVED,
+        jobs.get(job).await().atMost(TestPostgres.WAIT).orElseThrow().state());
+    assertEquals(
+        RootState.CURRENT,
+        roots.current(pool).await().atMost(TestPostgres.WAIT).orElseThrow().state());
+    assertEquals(
+        2, roots.current(pool).await().atMost(TestPostgres.WAIT).orElseThrow().generation());
 
     // Every custodian checks its share against the on-chain commitments and digest.
     int[] custodianOfIndex = {0, 2, 3};
     for (int index = 1; index <= 3; index++) {
-      String out = cli(null, "custody", "check-share", "--custody", custody.address(), "--key-file",
-          keyFiles.get(custodianOfIndex[index - 1]).toString(), "--store", store.toString(), "--generation", "2",
-          "--index", Integer.toString(index));
+      String out =
+          cli(
+              null,
+              "custody",
+              "check-share",
+              "--custody",
+              custody.address(),
+              "--key-file",
+              keyFiles.get(custodianOfIndex[index - 1]).toString(),
+              "--store",
+              store.toString(),
+              "--generation",
+              "2",
+              "--index",
+              Integer.toString(index));
       assertTrue(out.contains("\"valid\":true") || out.contains("\"valid\" : true"), out);
     }
     pool.closeAndAwait();
@@ -159,10 +212,13 @@ class ChainCustodyTest {
 
   @Test
   void tooFewAnsweringEndpointsRefuseTheCustodianSet() {
-    CustodyUnavailable e = assertThrows(CustodyUnavailable.class,
-        () -> reader(2, "http://127.0.0.1:1").activeCustodians());
+    CustodyUnavailable e =
+        assertThrows(
+            CustodyUnavailable.class, () -> reader(2, "http://127.0.0.1:1").activeCustodians());
     assertTrue(e.getMessage().contains("1 of 2 RPC endpoints answered, 2 needed"), e.getMessage());
-    assertEquals(reader(1, "http://127.0.0.1:1").activeCustodians().keys(),
-        reader(2, localhost()).activeCustodians().keys(), "a quorum of one tolerates the dead endpoint");
+    assertEquals(
+        reader(1, "http://127.0.0.1:1").activeCustodians().keys(),
+        reader(2, localhost()).activeCustodians().keys(),
+        "a quorum of one tolerates the dead endpoint");
   }
 }

@@ -14,14 +14,18 @@ import org.teekms.custody.RootBackup;
 import org.teekms.governance.RootCustody;
 
 /**
- * The simulated {@link CustodyChainPort}: custodians with their private keys (so tests can play them) and the
- * backups "published", as {@code teekms gov publish-backup} would publish them from the share store.
+ * The simulated {@link CustodyChainPort}: custodians with their private keys (so tests can play
+ * them) and the backups "published", as {@code teekms gov publish-backup} would publish them from
+ * the share store.
  */
 final class InMemoryCustodyChain implements CustodyChainPort {
   final List<RecipientKeyPair> custodians = new ArrayList<>();
   final Map<Integer, RootCustody.Backup> published = new HashMap<>();
   volatile String unavailable;
-  /** Recovery requests the owner authorized: request id (hex) → generation and node key id (hex). */
+
+  /**
+   * Recovery requests the owner authorized: request id (hex) → generation and node key id (hex).
+   */
   final Map<String, String> authorized = new HashMap<>();
 
   InMemoryCustodyChain(int custodianCount, SecureRandom random) {
@@ -43,12 +47,15 @@ final class InMemoryCustodyChain implements CustodyChainPort {
   @Override
   public Optional<RecipientKey> custodianKey(byte[] id) {
     if (unavailable != null) throw new CustodyUnavailable(unavailable);
-    return custodians.stream().map(RecipientKeyPair::publicKey).filter(k -> java.util.Arrays.equals(k.id(), id))
+    return custodians.stream()
+        .map(RecipientKeyPair::publicKey)
+        .filter(k -> java.util.Arrays.equals(k.id(), id))
         .findFirst();
   }
 
   @Override
-  public RootCustody.Authorization recoveryAuthorization(byte[] requestId, int generation, byte[] nodeKeyId) {
+  public RootCustody.Authorization recoveryAuthorization(
+      byte[] requestId, int generation, byte[] nodeKeyId) {
     if (unavailable != null) throw new CustodyUnavailable(unavailable);
     java.util.HexFormat hex = java.util.HexFormat.of();
     String entry = authorized.get(hex.formatHex(requestId));
@@ -68,14 +75,24 @@ final class InMemoryCustodyChain implements CustodyChainPort {
     return requestId;
   }
 
-  /** What the owner's publish-backup sends: the store's commitments, custodian ids and envelope digests. */
+  /**
+   * What the owner's publish-backup sends: the store's commitments, custodian ids and envelope
+   * digests.
+   */
   void publishFromStore(java.nio.file.Path store, int generation) throws CustodyException {
     publish(new BackupStore(store).read(generation));
   }
 
   void publish(RootBackup b) {
-    published.put((int) b.generation(), new RootCustody.Backup(b.generation(), b.commitments().threshold(),
-        b.commitments().encode(), b.shares().stream().map(s -> s.custodian().id()).toList(), b.envelopeDigests(), 42));
+    published.put(
+        (int) b.generation(),
+        new RootCustody.Backup(
+            b.generation(),
+            b.commitments().threshold(),
+            b.commitments().encode(),
+            b.shares().stream().map(s -> s.custodian().id()).toList(),
+            b.envelopeDigests(),
+            42));
   }
 
   List<RecipientKey> keys() {

@@ -45,10 +45,11 @@ import org.teekms.kms.roots.RootState;
 import org.teekms.kms.seal.SealingKey;
 
 /**
- * A fresh KMS node recovering a root generation from its custodians (docs/root-custody.md §6.4), on a real
- * PostgreSQL with the simulated chain: the custodians of a 2-of-3 backup of the key-derivation vectors' generation-2
- * root release their shares to the node's key exactly as {@code teekms custody release} does (re-seal to the node for
- * the on-chain request, sign the submission). Each attack is a test.
+ * A fresh KMS node recovering a root generation from its custodians (docs/root-custody.md §6.4), on
+ * a real PostgreSQL with the simulated chain: the custodians of a 2-of-3 backup of the
+ * key-derivation vectors' generation-2 root release their shares to the node's key exactly as
+ * {@code teekms custody release} does (re-seal to the node for the on-chain request, sign the
+ * submission). Each attack is a test.
  */
 class NodeRecoveryTest {
 
@@ -72,8 +73,10 @@ class NodeRecoveryTest {
   }
 
   private static JsonNode vectors() throws Exception {
-    return new ObjectMapper().readTree(Path.of(System.getProperty("teekms.docs", "../docs"),
-        "key-derivation-vectors.json").toFile());
+    return new ObjectMapper()
+        .readTree(
+            Path.of(System.getProperty("teekms.docs", "../docs"), "key-derivation-vectors.json")
+                .toFile());
   }
 
   private static byte[] vectorRoot() throws Exception {
@@ -83,14 +86,18 @@ class NodeRecoveryTest {
     throw new AssertionError("no root of generation " + GENERATION + " in the vectors");
   }
 
-  /** The lost deployment's backup on the simulated chain, and a fresh node (empty database) recovering it. */
+  /**
+   * The lost deployment's backup on the simulated chain, and a fresh node (empty database)
+   * recovering it.
+   */
   private static final class Scenario implements AutoCloseable {
     final InMemoryCustodyChain chain = new InMemoryCustodyChain(3, new SecureRandom());
     final RootBackup backup;
     final Pool pool = postgres.pool(postgres.freshDatabase(), 4);
     final MutableClock clock = new MutableClock(1_767_225_600_000L);
     final AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-    final RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-recovery-test");
+    final RootGenerationStore roots =
+        new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-recovery-test");
     final RecipientKeyPair nodeKey = RecipientKeyPair.generate(new SecureRandom());
     byte[] publishedRootKey;
     final NodeRecovery node;
@@ -102,19 +109,39 @@ class NodeRecoveryTest {
         publishedRootKey = RootRecovery.rootPublicKey(GENERATION, secret);
       }
       chain.publish(backup);
-      node = new NodeRecovery(GENERATION, nodeKey, null, chain,
-          g -> g == GENERATION ? PublishedRootKeys.published(g, publishedRootKey, 40, "0xblock")
-              : PublishedRootKeys.notPublished(g, 40, "0xblock", "no identity"),
-          new RecoveredRootStore(pool, roots, audit, clock, Duration.ofSeconds(30), new SecureRandom()));
+      node =
+          new NodeRecovery(
+              GENERATION,
+              nodeKey,
+              null,
+              chain,
+              g ->
+                  g == GENERATION
+                      ? PublishedRootKeys.published(g, publishedRootKey, 40, "0xblock")
+                      : PublishedRootKeys.notPublished(g, 40, "0xblock", "no identity"),
+              new RecoveredRootStore(
+                  pool, roots, audit, clock, Duration.ofSeconds(30), new SecureRandom()));
     }
 
-    /** Custodian {@code index} re-seals its share to {@code recipient} for {@code requestId} (what release does). */
+    /**
+     * Custodian {@code index} re-seals its share to {@code recipient} for {@code requestId} (what
+     * release does).
+     */
     byte[] release(int index, byte[] requestId, RecipientKeyPair recipient) throws Exception {
       RootBackup.SealedShare sealed = backup.shares().get(index - 1);
-      try (Share share = CustodianShare.open(chain.custodians.get(index - 1), GENERATION, index,
-          backup.commitments(), sealed.envelope(), sealed.digest())) {
-        return ShareEnvelope.seal(recipient.publicKey(), EnvelopeContext.recovery(GENERATION, index,
-            backup.commitments().digest(), requestId), share, new SecureRandom());
+      try (Share share =
+          CustodianShare.open(
+              chain.custodians.get(index - 1),
+              GENERATION,
+              index,
+              backup.commitments(),
+              sealed.envelope(),
+              sealed.digest())) {
+        return ShareEnvelope.seal(
+            recipient.publicKey(),
+            EnvelopeContext.recovery(GENERATION, index, backup.commitments().digest(), requestId),
+            share,
+            new SecureRandom());
       }
     }
 
@@ -122,10 +149,12 @@ class NodeRecoveryTest {
       return submit(index, requestId, envelope, chain.custodians.get(index - 1));
     }
 
-    NodeRecovery.Progress submit(int index, byte[] requestId, byte[] envelope, RecipientKeyPair signer)
-        throws Exception {
-      byte[] signature = ShareSubmission.sign(signer, ShareSubmission.message(GENERATION, index, requestId,
-          node.nodeKeyId(), envelope));
+    NodeRecovery.Progress submit(
+        int index, byte[] requestId, byte[] envelope, RecipientKeyPair signer) throws Exception {
+      byte[] signature =
+          ShareSubmission.sign(
+              signer,
+              ShareSubmission.message(GENERATION, index, requestId, node.nodeKeyId(), envelope));
       return node.submit(requestId, index, envelope, signature);
     }
 
@@ -149,7 +178,8 @@ class NodeRecoveryTest {
 
       assertEquals(NodeRecovery.State.RECOVERED, done.state(), done.detail());
       assertTrue(s.node.done().isDone() && !s.node.done().isCompletedExceptionally());
-      assertTrue(s.nodeKey.isDestroyed(), "the node's recovery key is destroyed once the root is stored");
+      assertTrue(
+          s.nodeKey.isDestroyed(), "the node's recovery key is destroyed once the root is stored");
       var stored = await(s.roots.list());
       assertEquals(1, stored.size());
       assertEquals(GENERATION, stored.get(0).generation());
@@ -160,13 +190,24 @@ class NodeRecoveryTest {
       } finally {
         java.util.Arrays.fill(unsealed, (byte) 0);
       }
-      // The automatic backup finds the published backup it came from: it never splits the generation again.
-      RootBackups backups = new RootBackups(s.chain, new RootBackups.Settings(THRESHOLD, Path.of("unused"), true),
-          s.roots, new SecureRandom());
+      // The automatic backup finds the published backup it came from: it never splits the
+      // generation again.
+      RootBackups backups =
+          new RootBackups(
+              s.chain,
+              new RootBackups.Settings(THRESHOLD, Path.of("unused"), true),
+              s.roots,
+              new SecureRandom());
       assertEquals(Optional.of("PUBLISHED"), await(backups.state(s.pool, GENERATION)));
       List<AuditEntry> audit = await(s.audit.list(null, 0, Long.MAX_VALUE, 0, 100));
-      assertTrue(audit.stream().anyMatch(e -> e.kind().equals("ROOT_CUSTODY") && e.detailJson().contains("recovered")
-          && e.detailJson().contains(HEX.formatHex(request))), "the recovery is audited with its request");
+      assertTrue(
+          audit.stream()
+              .anyMatch(
+                  e ->
+                      e.kind().equals("ROOT_CUSTODY")
+                          && e.detailJson().contains("recovered")
+                          && e.detailJson().contains(HEX.formatHex(request))),
+          "the recovery is audited with its request");
     }
   }
 
@@ -183,7 +224,8 @@ class NodeRecoveryTest {
       assertFalse(s.node.done().isDone());
       assertEquals(0, s.generationsStored(), "nothing is stored before t valid shares");
       // The same share again does not count twice.
-      assertEquals(List.of(2), s.submit(2, request, s.release(2, request, s.nodeKey)).validIndices());
+      assertEquals(
+          List.of(2), s.submit(2, request, s.release(2, request, s.nodeKey)).validIndices());
       assertEquals(0, s.generationsStored());
     }
   }
@@ -194,13 +236,18 @@ class NodeRecoveryTest {
       byte[] request = s.chain.authorize(GENERATION, s.node.nodeKeyId());
       byte[] corrupted = s.release(2, request, s.nodeKey);
       corrupted[corrupted.length - 20] ^= 1;
-      NodeRecovery.Refused r = assertThrows(NodeRecovery.Refused.class, () -> s.submit(2, request, corrupted));
+      NodeRecovery.Refused r =
+          assertThrows(NodeRecovery.Refused.class, () -> s.submit(2, request, corrupted));
       assertEquals(NodeRecovery.Refusal.SHARE_INVALID, r.code());
-      assertEquals(List.of(2), s.node.progress().badShares().stream().map(NodeRecovery.BadShare::index).toList());
+      assertEquals(
+          List.of(2),
+          s.node.progress().badShares().stream().map(NodeRecovery.BadShare::index).toList());
 
-      // A custodian that seals a share of another index under its own index is caught by the commitments.
+      // A custodian that seals a share of another index under its own index is caught by the
+      // commitments.
       byte[] swapped = s.release(3, request, s.nodeKey);
-      NodeRecovery.Refused wrongIndex = assertThrows(NodeRecovery.Refused.class, () -> s.submit(1, request, swapped));
+      NodeRecovery.Refused wrongIndex =
+          assertThrows(NodeRecovery.Refused.class, () -> s.submit(1, request, swapped));
       assertEquals(NodeRecovery.Refusal.SHARE_INVALID, wrongIndex.code());
 
       s.submit(3, request, s.release(3, request, s.nodeKey));
@@ -214,23 +261,30 @@ class NodeRecoveryTest {
   void sharesAreRefusedWithoutTheOwnersAuthorizationForThisNodeKey() throws Exception {
     try (Scenario s = new Scenario()) {
       byte[] unknown = new byte[32];
-      NodeRecovery.Refused r = assertThrows(NodeRecovery.Refused.class,
-          () -> s.submit(1, unknown, s.release(1, unknown, s.nodeKey)));
+      NodeRecovery.Refused r =
+          assertThrows(
+              NodeRecovery.Refused.class,
+              () -> s.submit(1, unknown, s.release(1, unknown, s.nodeKey)));
       assertEquals(NodeRecovery.Refusal.RECOVERY_NOT_AUTHORIZED, r.code());
       assertTrue(r.getMessage().contains("unknown recovery request"), r.getMessage());
 
       // Authorized for another node key (the node the owner meant): this node may not use it.
-      byte[] other = s.chain.authorize(GENERATION, RecipientKeyPair.generate(new SecureRandom()).publicKey().id());
-      NodeRecovery.Refused r2 = assertThrows(NodeRecovery.Refused.class,
-          () -> s.submit(1, other, s.release(1, other, s.nodeKey)));
+      byte[] other =
+          s.chain.authorize(
+              GENERATION, RecipientKeyPair.generate(new SecureRandom()).publicKey().id());
+      NodeRecovery.Refused r2 =
+          assertThrows(
+              NodeRecovery.Refused.class, () -> s.submit(1, other, s.release(1, other, s.nodeKey)));
       assertEquals(NodeRecovery.Refusal.RECOVERY_NOT_AUTHORIZED, r2.code());
 
       // Revoked between the first share and the t-th: nothing is reconstructed.
       byte[] request = s.chain.authorize(GENERATION, s.node.nodeKeyId());
       s.submit(1, request, s.release(1, request, s.nodeKey));
       s.chain.authorized.remove(HEX.formatHex(request));
-      NodeRecovery.Refused late = assertThrows(NodeRecovery.Refused.class,
-          () -> s.submit(2, request, s.release(2, request, s.nodeKey)));
+      NodeRecovery.Refused late =
+          assertThrows(
+              NodeRecovery.Refused.class,
+              () -> s.submit(2, request, s.release(2, request, s.nodeKey)));
       assertEquals(NodeRecovery.Refusal.RECOVERY_NOT_AUTHORIZED, late.code());
       assertEquals(0, s.generationsStored());
       assertEquals(NodeRecovery.State.RECOVERING, s.node.progress().state());
@@ -243,15 +297,21 @@ class NodeRecoveryTest {
       byte[] request = s.chain.authorize(GENERATION, s.node.nodeKeyId());
       RecipientKeyPair stranger = RecipientKeyPair.generate(new SecureRandom());
       byte[] envelope = s.release(1, request, s.nodeKey);
-      NodeRecovery.Refused r = assertThrows(NodeRecovery.Refused.class, () -> s.submit(1, request, envelope, stranger));
+      NodeRecovery.Refused r =
+          assertThrows(NodeRecovery.Refused.class, () -> s.submit(1, request, envelope, stranger));
       assertEquals(NodeRecovery.Refusal.SENDER_NOT_CUSTODIAN, r.code());
       // Custodian 2 may not speak for index 1 either.
-      NodeRecovery.Refused r2 = assertThrows(NodeRecovery.Refused.class,
-          () -> s.submit(1, request, envelope, s.chain.custodians.get(1)));
+      NodeRecovery.Refused r2 =
+          assertThrows(
+              NodeRecovery.Refused.class,
+              () -> s.submit(1, request, envelope, s.chain.custodians.get(1)));
       assertEquals(NodeRecovery.Refusal.SENDER_NOT_CUSTODIAN, r2.code());
-      assertTrue(s.node.progress().badShares().isEmpty(), "an unauthenticated sender cannot mark a share bad");
-      NodeRecovery.Refused unsigned = assertThrows(NodeRecovery.Refused.class,
-          () -> s.node.submit(request, 1, envelope, new byte[64]));
+      assertTrue(
+          s.node.progress().badShares().isEmpty(),
+          "an unauthenticated sender cannot mark a share bad");
+      NodeRecovery.Refused unsigned =
+          assertThrows(
+              NodeRecovery.Refused.class, () -> s.node.submit(request, 1, envelope, new byte[64]));
       assertEquals(NodeRecovery.Refusal.SENDER_NOT_CUSTODIAN, unsigned.code());
     }
   }
@@ -261,10 +321,14 @@ class NodeRecoveryTest {
     try (Scenario s = new Scenario()) {
       byte[] request = s.chain.authorize(GENERATION, s.node.nodeKeyId());
       RecipientKeyPair elsewhere = RecipientKeyPair.generate(new SecureRandom());
-      NodeRecovery.Refused r = assertThrows(NodeRecovery.Refused.class,
-          () -> s.submit(1, request, s.release(1, request, elsewhere)));
+      NodeRecovery.Refused r =
+          assertThrows(
+              NodeRecovery.Refused.class,
+              () -> s.submit(1, request, s.release(1, request, elsewhere)));
       assertEquals(NodeRecovery.Refusal.SHARE_INVALID, r.code());
-      assertEquals(List.of(1), s.node.progress().badShares().stream().map(NodeRecovery.BadShare::index).toList());
+      assertEquals(
+          List.of(1),
+          s.node.progress().badShares().stream().map(NodeRecovery.BadShare::index).toList());
     }
   }
 
@@ -279,8 +343,8 @@ class NodeRecoveryTest {
       assertTrue(p.detail().contains("not generation 2's published identity"), p.detail());
       assertTrue(s.node.done().isCompletedExceptionally());
       assertEquals(0, s.generationsStored());
-      NodeRecovery.Refused after = assertThrows(NodeRecovery.Refused.class,
-          () -> s.submit(3, request, new byte[128]));
+      NodeRecovery.Refused after =
+          assertThrows(NodeRecovery.Refused.class, () -> s.submit(3, request, new byte[128]));
       assertEquals(NodeRecovery.Refusal.NOT_RECOVERING, after.code());
     }
   }
@@ -290,12 +354,16 @@ class NodeRecoveryTest {
     try (Scenario s = new Scenario()) {
       s.chain.published.clear();
       byte[] request = new byte[32];
-      NodeRecovery.Refused r = assertThrows(NodeRecovery.Refused.class,
-          () -> s.node.submit(request, 1, new byte[128], new byte[64]));
+      NodeRecovery.Refused r =
+          assertThrows(
+              NodeRecovery.Refused.class,
+              () -> s.node.submit(request, 1, new byte[128], new byte[64]));
       assertEquals(NodeRecovery.Refusal.NO_SUCH_SHARE, r.code());
       s.chain.unavailable = "endpoint down";
-      NodeRecovery.Refused down = assertThrows(NodeRecovery.Refused.class,
-          () -> s.node.submit(request, 1, new byte[128], new byte[64]));
+      NodeRecovery.Refused down =
+          assertThrows(
+              NodeRecovery.Refused.class,
+              () -> s.node.submit(request, 1, new byte[128], new byte[64]));
       assertEquals(NodeRecovery.Refusal.CHAIN_UNAVAILABLE, down.code());
     }
   }
@@ -303,7 +371,8 @@ class NodeRecoveryTest {
   /** The recovered root derives the vectors' KMS root key and disk keys byte for byte. */
   private static void assertKeysMatchTheVectors(byte[] recovered) throws Exception {
     JsonNode v = vectors();
-    try (RootKeyring ring = new RootKeyring(GENERATION, SecretBytes.copyOf(recovered, InsecureSecretAccess.get()))) {
+    try (RootKeyring ring =
+        new RootKeyring(GENERATION, SecretBytes.copyOf(recovered, InsecureSecretAccess.get()))) {
       KmsKeyDeriver kms = new KmsKeyDeriver(ring);
       int checked = 0;
       for (JsonNode k : v.get("kmsRootKeys")) {
@@ -314,12 +383,19 @@ class NodeRecoveryTest {
         }
       }
       for (JsonNode k : v.get("keys")) {
-        if (k.get("generation").asInt() != GENERATION || !k.get("purpose").asText().equals("disk")) continue;
-        KeyRequest r = KeyRequest.disk(new org.teekms.keys.VersionRef(GENERATION,
-            AppId.fromHex(k.get("appId").asText()), k.get("version").asInt()),
-            InstanceId.fromHex(k.get("instanceId").asText()), k.get("path").asText());
-        try (DerivedKey disk = kms.derive(r, new KeyVersionPolicy(k.get("version").asInt(), 1, java.util.Set.of()))) {
-          assertEquals(k.get("privateKey").asText(), HEX.formatHex(disk.privateKeyBytes(InsecureSecretAccess.get())));
+        if (k.get("generation").asInt() != GENERATION || !k.get("purpose").asText().equals("disk"))
+          continue;
+        KeyRequest r =
+            KeyRequest.disk(
+                new org.teekms.keys.VersionRef(
+                    GENERATION, AppId.fromHex(k.get("appId").asText()), k.get("version").asInt()),
+                InstanceId.fromHex(k.get("instanceId").asText()),
+                k.get("path").asText());
+        try (DerivedKey disk =
+            kms.derive(r, new KeyVersionPolicy(k.get("version").asInt(), 1, java.util.Set.of()))) {
+          assertEquals(
+              k.get("privateKey").asText(),
+              HEX.formatHex(disk.privateKeyBytes(InsecureSecretAccess.get())));
           checked++;
         }
       }

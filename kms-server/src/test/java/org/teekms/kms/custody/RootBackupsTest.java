@@ -43,9 +43,9 @@ import org.teekms.kms.rotation.StepResult;
 import org.teekms.kms.seal.SealingKey;
 
 /**
- * Automatic root backup on a real PostgreSQL with the simulated chain: a rotated generation is split among the
- * on-chain custodians, staged, made visible, promoted only once published exactly as made; anything else fails
- * closed; a kill at any step leaves one backup that recovers the root.
+ * Automatic root backup on a real PostgreSQL with the simulated chain: a rotated generation is
+ * split among the on-chain custodians, staged, made visible, promoted only once published exactly
+ * as made; anything else fails closed; a kill at any step leaves one backup that recovers the root.
  */
 class RootBackupsTest {
 
@@ -74,7 +74,8 @@ class RootBackupsTest {
     final Pool pool = postgres.pool(postgres.freshDatabase(), 4);
     final MutableClock clock = new MutableClock(T0);
     final AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-    final RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-custody-test");
+    final RootGenerationStore roots =
+        new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-custody-test");
     final RotationJobs jobs = new RotationJobs(pool, clock);
     final InMemoryCustodyChain chain;
     final Path store;
@@ -83,16 +84,26 @@ class RootBackupsTest {
     Node(int custodians, int threshold, boolean required) {
       chain = new InMemoryCustodyChain(custodians, new SecureRandom());
       store = dir.resolve("store-" + UUID.randomUUID());
-      backups = new RootBackups(chain, new RootBackups.Settings(threshold, store, required), roots, new SecureRandom());
+      backups =
+          new RootBackups(
+              chain,
+              new RootBackups.Settings(threshold, store, required),
+              roots,
+              new SecureRandom());
       assertTrue(await(RootBootstrap.ensureBootstrapped(pool, roots, audit, clock)));
     }
 
     RotationWorker worker(StepHook hook) {
-      return new RotationWorker(pool, roots, audit, clock, Duration.ofDays(1), 10, hook, backups, RECHECK);
+      return new RotationWorker(
+          pool, roots, audit, clock, Duration.ofDays(1), 10, hook, backups, RECHECK);
     }
 
     RootState state(int generation) {
-      return await(roots.list()).stream().filter(g -> g.generation() == generation).findFirst().orElseThrow().state();
+      return await(roots.list()).stream()
+          .filter(g -> g.generation() == generation)
+          .findFirst()
+          .orElseThrow()
+          .state();
     }
 
     RotationJob job(UUID id) {
@@ -115,20 +126,35 @@ class RootBackupsTest {
     }
   }
 
-  /** The custodians open their envelopes (as check-share does) and any {@code t} of them rebuild the root. */
-  private static void assertCustodiansRecover(Node node, int generation, int threshold) throws Exception {
+  /**
+   * The custodians open their envelopes (as check-share does) and any {@code t} of them rebuild the
+   * root.
+   */
+  private static void assertCustodiansRecover(Node node, int generation, int threshold)
+      throws Exception {
     RootBackup stored = new BackupStore(node.store).read(generation);
     List<Share> shares = new ArrayList<>();
     var published = node.chain.published.get(generation);
     for (RootBackup.SealedShare s : stored.shares()) {
-      byte[] digest = published != null ? published.envelopeDigests().get(s.index() - 1) : s.digest();
-      shares.add(CustodianShare.open(node.chain.custodians.get(s.index() - 1), generation, s.index(),
-          stored.commitments(), s.envelope(), digest));
+      byte[] digest =
+          published != null ? published.envelopeDigests().get(s.index() - 1) : s.digest();
+      shares.add(
+          CustodianShare.open(
+              node.chain.custodians.get(s.index() - 1),
+              generation,
+              s.index(),
+              stored.commitments(),
+              s.envelope(),
+              digest));
     }
     byte[] root = node.root(generation);
-    try (Shamir.Recovered r = Shamir.reconstruct(stored.commitments(), shares.subList(shares.size() - threshold,
-        shares.size())); SecretBytes expected = SecretBytes.copyOf(root, InsecureSecretAccess.get())) {
-      assertTrue(r.secret().equalsSecret(expected), "the custodians' shares rebuild the generation's root");
+    try (Shamir.Recovered r =
+            Shamir.reconstruct(
+                stored.commitments(), shares.subList(shares.size() - threshold, shares.size()));
+        SecretBytes expected = SecretBytes.copyOf(root, InsecureSecretAccess.get())) {
+      assertTrue(
+          r.secret().equalsSecret(expected),
+          "the custodians' shares rebuild the generation's root");
     } finally {
       shares.forEach(Share::destroy);
     }
@@ -139,18 +165,31 @@ class RootBackupsTest {
     try (Node node = new Node(3, 2, true)) {
       UUID job = await(node.jobs.enqueueRootRotation(1, "operator"));
       List<StepResult> steps = await(node.worker(StepHook.NONE).runUntilIdle(10));
-      assertEquals(List.of(RotationJob.State.GENERATED, RotationJob.State.BACKED_UP, RotationJob.State.BACKED_UP),
+      assertEquals(
+          List.of(
+              RotationJob.State.GENERATED,
+              RotationJob.State.BACKED_UP,
+              RotationJob.State.BACKED_UP),
           steps.stream().map(StepResult::to).toList());
       assertEquals(RootState.STAGED, node.state(2), "not promoted while the backup is unpublished");
       assertEquals(RootState.CURRENT, node.state(1));
-      assertEquals(List.of("generation-2"), node.storeEntries(), "visible to custodians, no staging leftovers");
-      assertTrue(node.job(job).lastError().orElseThrow().contains("teekms gov publish-backup --store " + node.store
-          + " --generation 2"), node.job(job).lastError().toString());
+      assertEquals(
+          List.of("generation-2"),
+          node.storeEntries(),
+          "visible to custodians, no staging leftovers");
+      assertTrue(
+          node.job(job)
+              .lastError()
+              .orElseThrow()
+              .contains("teekms gov publish-backup --store " + node.store + " --generation 2"),
+          node.job(job).lastError().toString());
       assertEquals(0, node.job(job).attempts(), "waiting is not an error");
       assertEquals(Optional.of("STAGED"), await(node.backups.state(node.pool, 2)));
 
       node.chain.publishFromStore(node.store, 2); // the registry owner: teekms gov publish-backup
-      assertTrue(await(node.worker(StepHook.NONE).runUntilIdle(10)).isEmpty(), "rechecked only after the interval");
+      assertTrue(
+          await(node.worker(StepHook.NONE).runUntilIdle(10)).isEmpty(),
+          "rechecked only after the interval");
       node.clock.advance(RECHECK.plusSeconds(1));
       steps = await(node.worker(StepHook.NONE).runUntilIdle(10));
       assertEquals(RotationJob.State.PROMOTED, steps.get(0).to());
@@ -162,20 +201,28 @@ class RootBackupsTest {
   }
 
   @Test
-  void anotherBackupPublishedForTheGenerationFailsTheRotationAndTheGenerationIsNeverPromoted() throws Exception {
+  void anotherBackupPublishedForTheGenerationFailsTheRotationAndTheGenerationIsNeverPromoted()
+      throws Exception {
     try (Node node = new Node(3, 2, true)) {
       UUID job = await(node.jobs.enqueueRootRotation(1, "operator"));
       await(node.worker(StepHook.NONE).runUntilIdle(10));
-      // What the store showed was swapped before the owner published: other envelopes for the same custodians.
-      try (SecretBytes other = SecretBytes.copyOf(org.teekms.kms.roots.RootSecrets.draw(new SecureRandom()),
-          InsecureSecretAccess.get())) {
+      // What the store showed was swapped before the owner published: other envelopes for the same
+      // custodians.
+      try (SecretBytes other =
+          SecretBytes.copyOf(
+              org.teekms.kms.roots.RootSecrets.draw(new SecureRandom()),
+              InsecureSecretAccess.get())) {
         node.chain.publish(RootBackup.create(2, other, 2, node.chain.keys(), new SecureRandom()));
       }
       node.clock.advance(RECHECK.plusSeconds(1));
       await(node.worker(StepHook.NONE).runUntilIdle(10));
       RotationJob failed = node.job(job);
       assertEquals(RotationJob.State.FAILED, failed.state());
-      assertTrue(failed.lastError().orElseThrow().contains("is not the one this KMS made: other commitments"),
+      assertTrue(
+          failed
+              .lastError()
+              .orElseThrow()
+              .contains("is not the one this KMS made: other commitments"),
           failed.lastError().toString());
       assertEquals(RootState.STAGED, node.state(2));
       assertEquals(RootState.CURRENT, node.state(1));
@@ -202,7 +249,11 @@ class RootBackupsTest {
       RotationJob waiting = node.job(job);
       assertEquals(RotationJob.State.GENERATED, waiting.state());
       assertEquals(1, waiting.attempts());
-      assertTrue(waiting.lastError().orElseThrow().contains("1 active custodians on chain, fewer than the threshold 2"),
+      assertTrue(
+          waiting
+              .lastError()
+              .orElseThrow()
+              .contains("1 active custodians on chain, fewer than the threshold 2"),
           waiting.lastError().toString());
       assertFalse(Files.exists(node.store.resolve("generation-2")));
 
@@ -220,10 +271,14 @@ class RootBackupsTest {
     }
   }
 
-  /** Runs steps until one fails transiently (as the scheduler's poll sees it: logged, counted, retried later). */
+  /**
+   * Runs steps until one fails transiently (as the scheduler's poll sees it: logged, counted,
+   * retried later).
+   */
   private static void retried(Node node) {
-    CustodyUnavailable e = assertThrows(CustodyUnavailable.class,
-        () -> await(node.worker(StepHook.NONE).runUntilIdle(10)));
+    CustodyUnavailable e =
+        assertThrows(
+            CustodyUnavailable.class, () -> await(node.worker(StepHook.NONE).runUntilIdle(10)));
     assertFalse(e.getMessage().isEmpty());
   }
 
@@ -233,13 +288,20 @@ class RootBackupsTest {
       UUID job = await(node.jobs.enqueueRootRotation(1, "operator"));
       await(node.worker(StepHook.NONE).runUntilIdle(10));
       // The host rewrites the record to match envelopes it made itself, and has them published.
-      await(node.pool.preparedQuery("UPDATE root_backup SET envelope_digests = $2 WHERE generation = $1")
-          .execute(Tuple.tuple().addInteger(2).addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(new byte[96]))));
+      await(
+          node.pool
+              .preparedQuery("UPDATE root_backup SET envelope_digests = $2 WHERE generation = $1")
+              .execute(
+                  Tuple.tuple()
+                      .addInteger(2)
+                      .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(new byte[96]))));
       node.clock.advance(RECHECK.plusSeconds(1));
       await(node.worker(StepHook.NONE).runUntilIdle(10));
       RotationJob failed = node.job(job);
       assertEquals(RotationJob.State.FAILED, failed.state());
-      assertTrue(failed.lastError().orElseThrow().contains("does not authenticate"), failed.lastError().toString());
+      assertTrue(
+          failed.lastError().orElseThrow().contains("does not authenticate"),
+          failed.lastError().toString());
       assertEquals(RootState.STAGED, node.state(2));
     }
   }
@@ -250,19 +312,23 @@ class RootBackupsTest {
       try (Node node = new Node(3, 2, true)) {
         int k = crashAt;
         AtomicInteger transitions = new AtomicInteger();
-        StepHook crashing = (jobId, from, to) -> {
-          if (transitions.incrementAndGet() == k) {
-            throw new RotationWorker.StepHookCrash("simulated kill -9 before commit of " + from + "->" + to);
-          }
-        };
+        StepHook crashing =
+            (jobId, from, to) -> {
+              if (transitions.incrementAndGet() == k) {
+                throw new RotationWorker.StepHookCrash(
+                    "simulated kill -9 before commit of " + from + "->" + to);
+              }
+            };
         UUID job = await(node.jobs.enqueueRootRotation(1, "operator"));
         RotationWorker worker = node.worker(crashing);
         boolean crashed = false;
         for (int round = 0; round < 20 && !node.job(job).finished(); round++) {
           try {
             Optional<StepResult> r = await(worker.runOneStep());
-            if (r.isPresent() && r.get().from() == RotationJob.State.BACKED_UP
-                && r.get().to() == RotationJob.State.BACKED_UP && !node.chain.published.containsKey(2)) {
+            if (r.isPresent()
+                && r.get().from() == RotationJob.State.BACKED_UP
+                && r.get().to() == RotationJob.State.BACKED_UP
+                && !node.chain.published.containsKey(2)) {
               node.chain.publishFromStore(node.store, 2);
             }
             if (r.isEmpty()) node.clock.advance(Duration.ofDays(2));
@@ -284,20 +350,46 @@ class RootBackupsTest {
   @Test
   void startupBacksUpTheCurrentGenerationAndServesOnlyOnceItIsPublished() throws Exception {
     try (Node node = new Node(3, 2, true)) {
-      IllegalStateException late = assertThrows(IllegalStateException.class, () -> node.backups.backUpCurrent(
-          node.pool, node.audit, TestPostgres.WAIT, Duration.ofMillis(300), Duration.ofMillis(100)).await()
-          .atMost(Duration.ofSeconds(60)));
-      assertTrue(late.getMessage().startsWith("the backup of root generation 1 was not published on chain within"),
+      IllegalStateException late =
+          assertThrows(
+              IllegalStateException.class,
+              () ->
+                  node.backups
+                      .backUpCurrent(
+                          node.pool,
+                          node.audit,
+                          TestPostgres.WAIT,
+                          Duration.ofMillis(300),
+                          Duration.ofMillis(100))
+                      .await()
+                      .atMost(Duration.ofSeconds(60)));
+      assertTrue(
+          late.getMessage()
+              .startsWith("the backup of root generation 1 was not published on chain within"),
           late.getMessage());
       // The next start waits for the same backup: nothing is split again.
       List<String> before = node.storeEntries();
       node.chain.publishFromStore(node.store, 1);
-      assertEquals(RootBackups.Publication.PUBLISHED, node.backups.backUpCurrent(node.pool, node.audit,
-          TestPostgres.WAIT, Duration.ofSeconds(5), Duration.ofMillis(100)).await().atMost(Duration.ofSeconds(60)));
+      assertEquals(
+          RootBackups.Publication.PUBLISHED,
+          node.backups
+              .backUpCurrent(
+                  node.pool,
+                  node.audit,
+                  TestPostgres.WAIT,
+                  Duration.ofSeconds(5),
+                  Duration.ofMillis(100))
+              .await()
+              .atMost(Duration.ofSeconds(60)));
       assertEquals(before, node.storeEntries());
       assertEquals(List.of("generation-1"), before);
-      assertEquals(RootBackups.Publication.PUBLISHED, node.backups.backUpCurrent(node.pool, node.audit,
-          TestPostgres.WAIT, Duration.ZERO, Duration.ofMillis(100)).await().atMost(Duration.ofSeconds(60)));
+      assertEquals(
+          RootBackups.Publication.PUBLISHED,
+          node.backups
+              .backUpCurrent(
+                  node.pool, node.audit, TestPostgres.WAIT, Duration.ZERO, Duration.ofMillis(100))
+              .await()
+              .atMost(Duration.ofSeconds(60)));
       assertCustodiansRecover(node, 1, 2);
     }
   }
@@ -305,18 +397,29 @@ class RootBackupsTest {
   @Test
   void startupWaitForThePublicationHoldsNoThreadAndEndsWhenTheOwnerPublishes() throws Exception {
     try (Node node = new Node(3, 2, true)) {
-      java.util.concurrent.CompletableFuture<RootBackups.Publication> startup = node.backups.backUpCurrent(node.pool,
-          node.audit, TestPostgres.WAIT, Duration.ofSeconds(60), Duration.ofMillis(100)).subscribeAsCompletionStage();
-      // The wait returned this thread at once: it sees the backup staged and made visible, and publishes it while
+      java.util.concurrent.CompletableFuture<RootBackups.Publication> startup =
+          node.backups
+              .backUpCurrent(
+                  node.pool,
+                  node.audit,
+                  TestPostgres.WAIT,
+                  Duration.ofSeconds(60),
+                  Duration.ofMillis(100))
+              .subscribeAsCompletionStage();
+      // The wait returned this thread at once: it sees the backup staged and made visible, and
+      // publishes it while
       // startup waits.
       long deadline = System.nanoTime() + TestPostgres.WAIT.toNanos();
-      while (!Files.isDirectory(node.store.resolve("generation-1")) && System.nanoTime() < deadline) {
+      while (!Files.isDirectory(node.store.resolve("generation-1"))
+          && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
       assertEquals(Optional.of("STAGED"), await(node.backups.state(node.pool, 1)));
       assertFalse(startup.isDone(), "startup must wait for the publication");
       node.chain.publishFromStore(node.store, 1);
-      assertEquals(RootBackups.Publication.PUBLISHED, startup.get(30, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(
+          RootBackups.Publication.PUBLISHED,
+          startup.get(30, java.util.concurrent.TimeUnit.SECONDS));
       assertEquals(Optional.of("PUBLISHED"), await(node.backups.state(node.pool, 1)));
       assertTrue(await(node.audit.verify()).valid());
     }

@@ -17,7 +17,8 @@ class GrantValueTest {
   private static final PolicyBlockRef BLOCK = new PolicyBlockRef(31337, 42, new byte[32]);
 
   private static Grant grant(byte[] instance) {
-    return new Grant(ID, Grant.Kind.APP_KEYS, APP, instance, List.of(1, 2), 1, BLOCK, Map.of("k", "v"));
+    return new Grant(
+        ID, Grant.Kind.APP_KEYS, APP, instance, List.of(1, 2), 1, BLOCK, Map.of("k", "v"));
   }
 
   @Test
@@ -29,9 +30,21 @@ class GrantValueTest {
 
   @Test
   void anAppGrantNeedsAnAppIdAndAnOnboardingGrantNone() {
-    assertThrows(IllegalArgumentException.class,
-        () -> new Grant(ID, Grant.Kind.APP_KEYS, Optional.empty(), new byte[0], List.of(), 1, BLOCK, Map.of()));
-    assertThrows(IllegalArgumentException.class,
-        () -> new Grant(ID, Grant.Kind.ONBOARDING, APP, new byte[0], List.of(), 1, BLOCK, Map.of()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new Grant(
+                ID,
+                Grant.Kind.APP_KEYS,
+                Optional.empty(),
+                new byte[0],
+                List.of(),
+                1,
+                BLOCK,
+                Map.of()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new Grant(ID, Grant.Kind.ONBOARDING, APP, new byte[0], List.of(), 1, BLOCK, Map.of()));
   }
 }

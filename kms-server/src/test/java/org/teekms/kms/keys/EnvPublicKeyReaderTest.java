@@ -32,13 +32,15 @@ import org.teekms.kms.keystate.AppKeyState;
 import org.teekms.kms.operator.RegistryOwnerPort;
 
 /**
- * AppEnv's answer: the env-encryption public key GetAppKeys would release privately for the app's current on-chain
- * version, certified by the KMS root (dstack's signatures and our chain), and every refusal with its code.
+ * AppEnv's answer: the env-encryption public key GetAppKeys would release privately for the app's
+ * current on-chain version, certified by the KMS root (dstack's signatures and our chain), and
+ * every refusal with its code.
  */
 class EnvPublicKeyReaderTest {
   private static final byte[] APP = new byte[20];
   private static final String BLOCK = "0x" + "ab".repeat(32);
-  private static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(1_800_000_000L), ZoneOffset.UTC);
+  private static final Clock CLOCK =
+      Clock.fixed(Instant.ofEpochSecond(1_800_000_000L), ZoneOffset.UTC);
 
   static {
     APP[0] = 0x42;
@@ -66,23 +68,44 @@ class EnvPublicKeyReaderTest {
 
   @Test
   void answersTheCurrentVersionsKeyCertifiedByTheKmsRoot() {
-    try (RootKeyring ring = new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
+    try (RootKeyring ring =
+        new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
       KmsKeyDeriver deriver = new KmsKeyDeriver(ring);
-      EnvPublicKeyReader reader = new EnvPublicKeyReader(chain(new RegistryOwnerPort.AppVersionsRead(3, 2, null)), 31337,
-          app -> uni(Optional.empty()), () -> uni(deriver), CLOCK);
+      EnvPublicKeyReader reader =
+          new EnvPublicKeyReader(
+              chain(new RegistryOwnerPort.AppVersionsRead(3, 2, null)),
+              31337,
+              app -> uni(Optional.empty()),
+              () -> uni(deriver),
+              CLOCK);
       EnvPublicKeyReader.Answer a = reader.read(APP).await().indefinitely();
       assertEquals(3, a.key().version());
       assertEquals(1, a.key().generation());
       assertEquals(77, a.block().number());
-      ReleasedAppKeys released = AppKeyIssuer.issue(deriver, new org.teekms.keys.VersionRef(1, AppId.of(APP), 3),
-          Optional.empty(), new KeyVersionPolicy(3, 2, Set.of()));
-      assertArrayEquals(released.envEncryptionCertificate().publicKey(), a.key().publicKey(),
+      ReleasedAppKeys released =
+          AppKeyIssuer.issue(
+              deriver,
+              new org.teekms.keys.VersionRef(1, AppId.of(APP), 3),
+              Optional.empty(),
+              new KeyVersionPolicy(3, 2, Set.of()));
+      assertArrayEquals(
+          released.envEncryptionCertificate().publicKey(),
+          a.key().publicKey(),
           "the public half of the key GetAppKeys releases for that version");
       try (DerivedKey root = deriver.kmsRootKey(1)) {
-        assertArrayEquals(root.publicKey(), DstackEnvKeySignature.recoverSigner(DstackEnvKeySignature.message(
-            AppId.of(APP), 1_800_000_000L, a.key().publicKey()), a.key().signatureV1()).orElseThrow());
-        assertArrayEquals(root.publicKey(), DstackEnvKeySignature.recoverSigner(DstackEnvKeySignature.legacyMessage(
-            AppId.of(APP), a.key().publicKey()), a.key().legacySignature()).orElseThrow());
+        assertArrayEquals(
+            root.publicKey(),
+            DstackEnvKeySignature.recoverSigner(
+                    DstackEnvKeySignature.message(
+                        AppId.of(APP), 1_800_000_000L, a.key().publicKey()),
+                    a.key().signatureV1())
+                .orElseThrow());
+        assertArrayEquals(
+            root.publicKey(),
+            DstackEnvKeySignature.recoverSigner(
+                    DstackEnvKeySignature.legacyMessage(AppId.of(APP), a.key().publicKey()),
+                    a.key().legacySignature())
+                .orElseThrow());
         var chain = new SignatureChain(a.key().appRootCertificate(), a.key().envCertificate());
         assertTrue(new SignatureChainVerifier(root.ethereumAddress()).verify(chain).valid());
         assertEquals(Purpose.ENV_ENCRYPTION, a.key().envCertificate().key().purpose());
@@ -93,46 +116,114 @@ class EnvPublicKeyReaderTest {
 
   @Test
   void aVersionAlreadyCreatedKeepsTheGenerationItWasPinnedTo() {
-    try (RootKeyring ring = new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
+    try (RootKeyring ring =
+        new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
       ring.addCurrent(2, RootKeyring.generateRootSecret(new SecureRandom()));
       KmsKeyDeriver deriver = new KmsKeyDeriver(ring);
-      AppKeyState known = new AppKeyState(AppId.of(APP), 1, 1, 0, List.of(new AppKeyState.KeyVersion(1, 1)));
-      EnvPublicKeyReader pinned = new EnvPublicKeyReader(chain(new RegistryOwnerPort.AppVersionsRead(1, 1, null)), 1,
-          app -> uni(Optional.of(known)), () -> uni(deriver), CLOCK);
+      AppKeyState known =
+          new AppKeyState(AppId.of(APP), 1, 1, 0, List.of(new AppKeyState.KeyVersion(1, 1)));
+      EnvPublicKeyReader pinned =
+          new EnvPublicKeyReader(
+              chain(new RegistryOwnerPort.AppVersionsRead(1, 1, null)),
+              1,
+              app -> uni(Optional.of(known)),
+              () -> uni(deriver),
+              CLOCK);
       assertEquals(1, pinned.read(APP).await().indefinitely().key().generation());
-      EnvPublicKeyReader fresh = new EnvPublicKeyReader(chain(new RegistryOwnerPort.AppVersionsRead(2, 1, null)), 1,
-          app -> uni(Optional.of(known)), () -> uni(deriver), CLOCK);
-      assertEquals(2, fresh.read(APP).await().indefinitely().key().generation(), "a version not created yet: the CURRENT generation");
+      EnvPublicKeyReader fresh =
+          new EnvPublicKeyReader(
+              chain(new RegistryOwnerPort.AppVersionsRead(2, 1, null)),
+              1,
+              app -> uni(Optional.of(known)),
+              () -> uni(deriver),
+              CLOCK);
+      assertEquals(
+          2,
+          fresh.read(APP).await().indefinitely().key().generation(),
+          "a version not created yet: the CURRENT generation");
     }
   }
 
   @Test
   void refusalsCarryTheirCodes() {
-    try (RootKeyring ring = new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
+    try (RootKeyring ring =
+        new RootKeyring(1, RootKeyring.generateRootSecret(new SecureRandom()))) {
       KmsKeyDeriver deriver = new KmsKeyDeriver(ring);
-      assertEquals(DenyCode.REQUEST_INVALID, code(new EnvPublicKeyReader(chain(null), 1, a -> uni(Optional.empty()),
-          () -> uni(deriver), CLOCK), new byte[19]));
-      assertEquals(DenyCode.APP_NOT_REGISTERED, code(new EnvPublicKeyReader(chain(
-          RegistryOwnerPort.AppVersionsRead.unregistered("app is not REGISTERED")), 1, a -> uni(Optional.empty()),
-          () -> uni(deriver), CLOCK), APP));
-      assertEquals(DenyCode.CHAIN_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
-          RegistryOwnerPort.AppVersionsRead.failed("rpc down")), 1, a -> uni(Optional.empty()), () -> uni(deriver), CLOCK), APP));
-      assertEquals(DenyCode.CHAIN_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
-          new RegistryOwnerPort.AppVersionsRead(1, 2, null)), 1, a -> uni(Optional.empty()), () -> uni(deriver), CLOCK), APP));
-      assertEquals(DenyCode.CHAIN_UNAVAILABLE, code(new EnvPublicKeyReader(RegistryOwnerPort.unconfigured(), 1,
-          a -> uni(Optional.empty()), () -> uni(deriver), CLOCK), APP));
-      assertEquals(DenyCode.KMS_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
-          new RegistryOwnerPort.AppVersionsRead(1, 1, null)), 1, a -> {
-            throw new IllegalStateException("db down");
-          }, () -> uni(deriver), CLOCK), APP));
-      assertEquals(DenyCode.KMS_UNAVAILABLE, code(new EnvPublicKeyReader(chain(
-          new RegistryOwnerPort.AppVersionsRead(1, 1, null)), 1, a -> Uni.createFrom().failure(
-              new IllegalStateException("db timed out")), () -> uni(deriver), CLOCK), APP), "a failed reactive read");
+      assertEquals(
+          DenyCode.REQUEST_INVALID,
+          code(
+              new EnvPublicKeyReader(
+                  chain(null), 1, a -> uni(Optional.empty()), () -> uni(deriver), CLOCK),
+              new byte[19]));
+      assertEquals(
+          DenyCode.APP_NOT_REGISTERED,
+          code(
+              new EnvPublicKeyReader(
+                  chain(RegistryOwnerPort.AppVersionsRead.unregistered("app is not REGISTERED")),
+                  1,
+                  a -> uni(Optional.empty()),
+                  () -> uni(deriver),
+                  CLOCK),
+              APP));
+      assertEquals(
+          DenyCode.CHAIN_UNAVAILABLE,
+          code(
+              new EnvPublicKeyReader(
+                  chain(RegistryOwnerPort.AppVersionsRead.failed("rpc down")),
+                  1,
+                  a -> uni(Optional.empty()),
+                  () -> uni(deriver),
+                  CLOCK),
+              APP));
+      assertEquals(
+          DenyCode.CHAIN_UNAVAILABLE,
+          code(
+              new EnvPublicKeyReader(
+                  chain(new RegistryOwnerPort.AppVersionsRead(1, 2, null)),
+                  1,
+                  a -> uni(Optional.empty()),
+                  () -> uni(deriver),
+                  CLOCK),
+              APP));
+      assertEquals(
+          DenyCode.CHAIN_UNAVAILABLE,
+          code(
+              new EnvPublicKeyReader(
+                  RegistryOwnerPort.unconfigured(),
+                  1,
+                  a -> uni(Optional.empty()),
+                  () -> uni(deriver),
+                  CLOCK),
+              APP));
+      assertEquals(
+          DenyCode.KMS_UNAVAILABLE,
+          code(
+              new EnvPublicKeyReader(
+                  chain(new RegistryOwnerPort.AppVersionsRead(1, 1, null)),
+                  1,
+                  a -> {
+                    throw new IllegalStateException("db down");
+                  },
+                  () -> uni(deriver),
+                  CLOCK),
+              APP));
+      assertEquals(
+          DenyCode.KMS_UNAVAILABLE,
+          code(
+              new EnvPublicKeyReader(
+                  chain(new RegistryOwnerPort.AppVersionsRead(1, 1, null)),
+                  1,
+                  a -> Uni.createFrom().failure(new IllegalStateException("db timed out")),
+                  () -> uni(deriver),
+                  CLOCK),
+              APP),
+          "a failed reactive read");
     }
   }
 
   private static DenyCode code(EnvPublicKeyReader reader, byte[] app) {
-    return assertThrows(AdmissionDenied.class, () -> reader.read(app).await().indefinitely()).code();
+    return assertThrows(AdmissionDenied.class, () -> reader.read(app).await().indefinitely())
+        .code();
   }
 
   private static <T> Uni<T> uni(T item) {

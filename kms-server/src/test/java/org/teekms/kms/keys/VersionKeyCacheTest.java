@@ -1,8 +1,5 @@
 package org.teekms.kms.keys;
 
-import org.teekms.keys.AppId;
-import org.teekms.keys.InstanceId;
-import org.teekms.keys.VersionRef;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,11 +11,14 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.teekms.keys.AppId;
+import org.teekms.keys.InstanceId;
 import org.teekms.keys.KeyRefusedException;
 import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.RootKeyring;
 import org.teekms.keys.SecretBytes;
+import org.teekms.keys.VersionRef;
 
 class VersionKeyCacheTest {
 
@@ -59,24 +59,39 @@ class VersionKeyCacheTest {
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
     for (int i = 0; i < 3; i++) {
       byte[] instance = bytes(20, 10 + i);
-      ReleasedAppKeys cached = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(instance), V1_V2);
-      assertSame(AppKeyIssuer.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(instance), V1_V2), cached);
+      ReleasedAppKeys cached =
+          cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(instance), V1_V2);
+      assertSame(
+          AppKeyIssuer.issue(
+              deriver, new VersionRef(1, AppId.of(APP), 2), instance(instance), V1_V2),
+          cached);
     }
     assertEquals(1, cache.misses());
     assertEquals(2, cache.hits());
-    ReleasedAppKeys a = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(bytes(20, 1)), V1_V2);
-    ReleasedAppKeys b = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(bytes(20, 2)), V1_V2);
-    assertFalse(java.util.Arrays.equals(a.diskKey().orElseThrow(), b.diskKey().orElseThrow()), "disk keys per instance");
-    assertSame(AppKeyIssuer.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(new byte[0]), V1_V2), cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(new byte[0]), V1_V2));
+    ReleasedAppKeys a =
+        cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(bytes(20, 1)), V1_V2);
+    ReleasedAppKeys b =
+        cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(bytes(20, 2)), V1_V2);
+    assertFalse(
+        java.util.Arrays.equals(a.diskKey().orElseThrow(), b.diskKey().orElseThrow()),
+        "disk keys per instance");
+    assertSame(
+        AppKeyIssuer.issue(
+            deriver, new VersionRef(1, AppId.of(APP), 2), instance(new byte[0]), V1_V2),
+        cache.issue(deriver, new VersionRef(1, AppId.of(APP), 2), instance(new byte[0]), V1_V2));
   }
 
   @Test
   void callersGetCopiesDestroyingThemLeavesTheCacheIntact() {
     KmsKeyDeriver deriver = new KmsKeyDeriver(keyring());
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
-    ReleasedAppKeys first = cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2);
+    ReleasedAppKeys first =
+        cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2);
     first.destroy();
-    assertSame(AppKeyIssuer.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2), cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2));
+    assertSame(
+        AppKeyIssuer.issue(
+            deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2),
+        cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2));
   }
 
   @Test
@@ -85,8 +100,16 @@ class VersionKeyCacheTest {
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
     cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2);
     KeyVersionPolicy raised = new KeyVersionPolicy(2, 2, Set.of());
-    assertThrows(KeyRefusedException.class, () -> cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), raised));
-    assertThrows(KeyRefusedException.class, () -> cache.issue(deriver, new VersionRef(1, AppId.of(APP), 3), instance(bytes(20, 1)), V1_V2));
+    assertThrows(
+        KeyRefusedException.class,
+        () ->
+            cache.issue(
+                deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), raised));
+    assertThrows(
+        KeyRefusedException.class,
+        () ->
+            cache.issue(
+                deriver, new VersionRef(1, AppId.of(APP), 3), instance(bytes(20, 1)), V1_V2));
   }
 
   @Test
@@ -96,10 +119,18 @@ class VersionKeyCacheTest {
     VersionKeyCache cache = new VersionKeyCache(16, Duration.ofMinutes(10));
     cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2);
     ring.addCurrent(2, SecretBytes.random(32, new SecureRandom()));
-    cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2); // retained generation: still served
+    cache.issue(
+        deriver,
+        new VersionRef(1, AppId.of(APP), 1),
+        instance(bytes(20, 1)),
+        V1_V2); // retained generation: still served
     assertEquals(1, cache.hits());
     ring.destroy(1);
-    assertThrows(RuntimeException.class, () -> cache.issue(deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2));
+    assertThrows(
+        RuntimeException.class,
+        () ->
+            cache.issue(
+                deriver, new VersionRef(1, AppId.of(APP), 1), instance(bytes(20, 1)), V1_V2));
     cache.issue(deriver, new VersionRef(2, AppId.of(APP), 2), instance(bytes(20, 1)), V1_V2);
     assertEquals(1, cache.size(), "generation 1's entry was zeroized and dropped");
   }
@@ -128,6 +159,9 @@ class VersionKeyCacheTest {
     assertTrue(cache.size() <= 2);
     cache.clear();
     assertEquals(0, cache.size());
-    assertEquals(6, cache.zeroizedEntries(), "every entry ever stored (5, and 5 again after it expired) was zeroized");
+    assertEquals(
+        6,
+        cache.zeroizedEntries(),
+        "every entry ever stored (5, and 5 again after it expired) was zeroized");
   }
 }

@@ -9,26 +9,35 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.teekms.kms.keystate.RotationSchedule;
 
-/** Each gauge is registered once, however often its value is recorded (no "Gauge already registered" warning). */
+/**
+ * Each gauge is registered once, however often its value is recorded (no "Gauge already registered"
+ * warning).
+ */
 class RotationDueMetricsGaugeTest {
   @Test
   void recordingAgainUpdatesTheValueWithoutRegisteringTheGaugeAgain() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     AtomicInteger attempts = new AtomicInteger();
-    // A filter's map() runs on every registration attempt, including one Micrometer then ignores with a warning.
-    registry.config().meterFilter(new MeterFilter() {
-      @Override
-      public Meter.Id map(Meter.Id id) {
-        if (id.getName().equals("teekms.app.rotation.due")) {
-          attempts.incrementAndGet();
-        }
-        return id;
-      }
-    });
+    // A filter's map() runs on every registration attempt, including one Micrometer then ignores
+    // with a warning.
+    registry
+        .config()
+        .meterFilter(
+            new MeterFilter() {
+              @Override
+              public Meter.Id map(Meter.Id id) {
+                if (id.getName().equals("teekms.app.rotation.due")) {
+                  attempts.incrementAndGet();
+                }
+                return id;
+              }
+            });
     RotationDueMetrics metrics = new RotationDueMetrics(registry, null, null, null);
     byte[] app = new byte[20];
-    metrics.record(app, new RotationSchedule(false, 60, 0, 1, 1, "0x", null), metrics.readStarting());
-    metrics.record(app, new RotationSchedule(true, 60, 0, 1, 2, "0x", null), metrics.readStarting());
+    metrics.record(
+        app, new RotationSchedule(false, 60, 0, 1, 1, "0x", null), metrics.readStarting());
+    metrics.record(
+        app, new RotationSchedule(true, 60, 0, 1, 2, "0x", null), metrics.readStarting());
     metrics.record(app, RotationSchedule.failed("rpc down"), metrics.readStarting());
     assertEquals(1, attempts.get());
     assertEquals(1, registry.find("teekms.app.rotation.due").gauges().size());
@@ -46,8 +55,11 @@ class RotationDueMetricsGaugeTest {
       java.nio.ByteBuffer.wrap(app).putInt(i);
       metrics.record(app, due, metrics.readStarting());
     }
-    assertEquals(RotationDueMetrics.MAX_APPS, registry.find("teekms.app.rotation.due").gauges().size());
-    assertEquals((double) RotationDueMetrics.MAX_APPS, registry.get("teekms.apps.rotation.due").gauge().value());
+    assertEquals(
+        RotationDueMetrics.MAX_APPS, registry.find("teekms.app.rotation.due").gauges().size());
+    assertEquals(
+        (double) RotationDueMetrics.MAX_APPS,
+        registry.get("teekms.apps.rotation.due").gauge().value());
   }
 
   @Test

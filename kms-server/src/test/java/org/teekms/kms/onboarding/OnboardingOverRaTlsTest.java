@@ -46,9 +46,9 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.seal.SealingKey;
 
 /**
- * Replica onboarding end to end over mutual RA-TLS (grpc-netty, simulated TDX): two KMS nodes, each on its own
- * PostgreSQL database; the new node fetches the root generations from the source only if each side passes the
- * registry check of the other, then imports them under its own sealing key.
+ * Replica onboarding end to end over mutual RA-TLS (grpc-netty, simulated TDX): two KMS nodes, each
+ * on its own PostgreSQL database; the new node fetches the root generations from the source only if
+ * each side passes the registry check of the other, then imports them under its own sealing key.
  */
 public class OnboardingOverRaTlsTest {
 
@@ -63,8 +63,13 @@ public class OnboardingOverRaTlsTest {
   static void start() {
     postgres = new TestPostgres();
     tdx = SimulatedTdx.enable("OnboardingOverRaTlsTest", CLOCK);
-    trust = new RaTlsTrustManager(RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()),
-        tdx.collateralSource()).quotePolicy(QuotePolicy.builder().build()).clock(CLOCK).build());
+    trust =
+        new RaTlsTrustManager(
+            RaTlsVerifier.builder(
+                    new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())
+                .quotePolicy(QuotePolicy.builder().build())
+                .clock(CLOCK)
+                .build());
   }
 
   @AfterAll
@@ -73,23 +78,37 @@ public class OnboardingOverRaTlsTest {
   }
 
   /** Stand-in for isKmsAllowed: only nodes running the KMS image (compose hash) are allowed. */
-  static final KmsPolicyPort REGISTRY = peer -> {
-    PolicyBlockRef block = new PolicyBlockRef(31337, 5, new byte[32]);
-    boolean kms = Arrays.equals(peer.composeHash(), SimulatedCvm.App.ofCompose(KMS_IMAGE, new byte[20]).composeHash());
-    return new KmsPolicyVerdict(kms ? KmsPolicyVerdict.Outcome.ALLOWED : KmsPolicyVerdict.Outcome.DENIED,
-        kms ? "" : "KMS measurement not allowed", Optional.of(block));
-  };
+  static final KmsPolicyPort REGISTRY =
+      peer -> {
+        PolicyBlockRef block = new PolicyBlockRef(31337, 5, new byte[32]);
+        boolean kms =
+            Arrays.equals(
+                peer.composeHash(),
+                SimulatedCvm.App.ofCompose(KMS_IMAGE, new byte[20]).composeHash());
+        return new KmsPolicyVerdict(
+            kms ? KmsPolicyVerdict.Outcome.ALLOWED : KmsPolicyVerdict.Outcome.DENIED,
+            kms ? "" : "KMS measurement not allowed",
+            Optional.of(block));
+      };
 
-  static final PublishedRootsPort NOTHING_PUBLISHED = g -> org.teekms.governance.PublishedRootKeys.notPublished(g, 5,
-      "0x" + "00".repeat(32), "the registry publishes root generations up to 0 at block 5");
+  static final PublishedRootsPort NOTHING_PUBLISHED =
+      g ->
+          org.teekms.governance.PublishedRootKeys.notPublished(
+              g,
+              5,
+              "0x" + "00".repeat(32),
+              "the registry publishes root generations up to 0 at block 5");
 
-  /** The registry after {@code teekms kms bootstrap --publish}: each generation's KMS root public key of the source. */
+  /**
+   * The registry after {@code teekms kms bootstrap --publish}: each generation's KMS root public
+   * key of the source.
+   */
   static PublishedRootsPort published(Pool pool, RootGenerationStore roots) {
     return g -> {
       byte[] secret = roots.unseal(pool, g).await().atMost(WAIT);
       try {
-        return org.teekms.governance.PublishedRootKeys.published(g, PublishedRootCheck.rootPublicKey(g, secret), 5,
-            "0x" + "00".repeat(32));
+        return org.teekms.governance.PublishedRootKeys.published(
+            g, PublishedRootCheck.rootPublicKey(g, secret), 5, "0x" + "00".repeat(32));
       } finally {
         Arrays.fill(secret, (byte) 0);
       }
@@ -99,8 +118,10 @@ public class OnboardingOverRaTlsTest {
   static RaTlsCredentials node(String compose, int n) throws Exception {
     byte[] instance = new byte[20];
     instance[19] = (byte) n;
-    SimulatedCvm cvm = tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, instance));
-    return new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, CLOCK, Duration.ofHours(1)).create("kms-" + n);
+    SimulatedCvm cvm =
+        tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, instance));
+    return new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, CLOCK, Duration.ofHours(1))
+        .create("kms-" + n);
   }
 
   static Server source(RaTlsCredentials creds, OnboardingController controller) throws Exception {
@@ -108,25 +129,47 @@ public class OnboardingOverRaTlsTest {
   }
 
   /** A source node: the Onboarding service over mutual RA-TLS (grpc-netty) on a random port. */
-  public static Server source(RaTlsCredentials creds, RaTlsTrustManager trust, OnboardingController controller)
+  public static Server source(
+      RaTlsCredentials creds, RaTlsTrustManager trust, OnboardingController controller)
       throws Exception {
-    return NettyServerBuilder.forPort(0).sslContext(GrpcSslContexts.configure(SslContextBuilder
-            .forServer(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
-            .trustManager(RaTlsContexts.trustManagerFactory(trust)).clientAuth(ClientAuth.REQUIRE), SslProvider.JDK).build())
-        .addService(ServerInterceptors.intercept(new OnboardingService(controller, new RaTlsPeerAttestation(trust)),
-            new TlsSessionInterceptor()))
-        .build().start();
+    return NettyServerBuilder.forPort(0)
+        .sslContext(
+            GrpcSslContexts.configure(
+                    SslContextBuilder.forServer(
+                            RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+                        .trustManager(RaTlsContexts.trustManagerFactory(trust))
+                        .clientAuth(ClientAuth.REQUIRE),
+                    SslProvider.JDK)
+                .build())
+        .addService(
+            ServerInterceptors.intercept(
+                new OnboardingService(controller, new RaTlsPeerAttestation(trust)),
+                new TlsSessionInterceptor()))
+        .build()
+        .start();
   }
 
   static ManagedChannel channel(RaTlsCredentials creds, int port) throws Exception {
-    return NettyChannelBuilder.forAddress("127.0.0.1", port).overrideAuthority("kms.teekms.invalid")
-        .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-            .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
-            .trustManager(RaTlsContexts.trustManagerFactory(trust)), SslProvider.JDK).build()).build();
+    return NettyChannelBuilder.forAddress("127.0.0.1", port)
+        .overrideAuthority("kms.teekms.invalid")
+        .sslContext(
+            GrpcSslContexts.configure(
+                    SslContextBuilder.forClient()
+                        .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)))
+                        .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                    SslProvider.JDK)
+                .build())
+        .build();
   }
 
   private static int rootCount(Pool pool) {
-    return pool.query("SELECT count(*) FROM root_generation").execute().await().atMost(WAIT).iterator().next().getInteger(0);
+    return pool.query("SELECT count(*) FROM root_generation")
+        .execute()
+        .await()
+        .atMost(WAIT)
+        .iterator()
+        .next()
+        .getInteger(0);
   }
 
   @Test
@@ -137,70 +180,174 @@ public class OnboardingOverRaTlsTest {
     Server server = null;
     try {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), CLOCK);
-      RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(OnboardingTest.bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, CLOCK).await().atMost(WAIT);
-      server = source(node(KMS_IMAGE, 1), new OnboardingController(sourcePool, REGISTRY, sourceRoots,
-          new GrantLedger(sourceAudit), WAIT));
+      RootGenerationStore sourceRoots =
+          new RootGenerationStore(
+              sourcePool, new SealingKey(OnboardingTest.bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, CLOCK)
+          .await()
+          .atMost(WAIT);
+      server =
+          source(
+              node(KMS_IMAGE, 1),
+              new OnboardingController(
+                  sourcePool, REGISTRY, sourceRoots, new GrantLedger(sourceAudit), WAIT));
       AuditLog replicaAudit = new AuditLog(replicaPool, postgres.sessions(replicaPool), CLOCK);
-      RootGenerationStore replicaRoots = new RootGenerationStore(replicaPool, new SealingKey(OnboardingTest.bytes(32, 0x6b)), "kms-x");
+      RootGenerationStore replicaRoots =
+          new RootGenerationStore(
+              replicaPool, new SealingKey(OnboardingTest.bytes(32, 0x6b)), "kms-x");
 
       // A node that does not run the KMS image is refused by the source.
       ManagedChannel rogue = channel(node("services:\n  rogue: {}\n", 3), server.getPort());
       try {
-        OnboardingClient.OnboardingRefused r = assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(rogue, attestation::peer, REGISTRY, NOTHING_PUBLISHED, "kms-x", "rogue", WAIT));
-        assertTrue(r.getMessage().contains("PERMISSION_DENIED") && r.getMessage().contains("KMS_NOT_ALLOWED"), r.getMessage());
+        OnboardingClient.OnboardingRefused r =
+            assertThrows(
+                OnboardingClient.OnboardingRefused.class,
+                () ->
+                    OnboardingClient.fetch(
+                        rogue,
+                        attestation::peer,
+                        REGISTRY,
+                        NOTHING_PUBLISHED,
+                        "kms-x",
+                        "rogue",
+                        WAIT));
+        assertTrue(
+            r.getMessage().contains("PERMISSION_DENIED")
+                && r.getMessage().contains("KMS_NOT_ALLOWED"),
+            r.getMessage());
       } finally {
         rogue.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
 
       ManagedChannel ch = channel(node(KMS_IMAGE, 2), server.getPort());
       try {
-        // The new node requires the source to be an allowed KMS too: a registry that does not list it refuses.
-        KmsPolicyPort none = peer -> new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.DENIED, "KMS measurement not allowed",
-            Optional.empty());
-        OnboardingClient.OnboardingRefused r = assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(ch, attestation::peer, none, published(sourcePool, sourceRoots), "kms-x", "replica-2", WAIT));
+        // The new node requires the source to be an allowed KMS too: a registry that does not list
+        // it refuses.
+        KmsPolicyPort none =
+            peer ->
+                new KmsPolicyVerdict(
+                    KmsPolicyVerdict.Outcome.DENIED,
+                    "KMS measurement not allowed",
+                    Optional.empty());
+        OnboardingClient.OnboardingRefused r =
+            assertThrows(
+                OnboardingClient.OnboardingRefused.class,
+                () ->
+                    OnboardingClient.fetch(
+                        ch,
+                        attestation::peer,
+                        none,
+                        published(sourcePool, sourceRoots),
+                        "kms-x",
+                        "replica-2",
+                        WAIT));
         assertTrue(r.getMessage().contains("not an allowed KMS"), r.getMessage());
         // Another deployment id is refused by the source.
-        assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY, published(sourcePool, sourceRoots), "kms-other", "replica-2", WAIT));
+        assertThrows(
+            OnboardingClient.OnboardingRefused.class,
+            () ->
+                OnboardingClient.fetch(
+                    ch,
+                    attestation::peer,
+                    REGISTRY,
+                    published(sourcePool, sourceRoots),
+                    "kms-other",
+                    "replica-2",
+                    WAIT));
         assertEquals(0, rootCount(replicaPool), "nothing imported");
 
-        // The roots must be the ones the registry publishes: a source of another deployment (same KMS image, same
-        // configured KMS id "kms-x", so isKmsAllowed and the id check pass) is refused for its roots.
-        PublishedRootsPort foreign = g -> org.teekms.governance.PublishedRootKeys.published(g,
-            PublishedRootCheck.rootPublicKey(g, OnboardingTest.bytes(32, 0x77)), 5, "0x" + "00".repeat(32));
-        OnboardingClient.OnboardingRefused mismatch = assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY, foreign, "kms-x", "replica-2", WAIT));
-        assertTrue(mismatch.getMessage().startsWith("root generation 1 is not the one published on chain at block 5: "
-            + "received root key 0x"), mismatch.getMessage());
-        OnboardingClient.OnboardingRefused unpublished = assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY, NOTHING_PUBLISHED, "kms-x", "replica-2", WAIT));
-        assertTrue(unpublished.getMessage().startsWith("root generation 1 is not published on chain"),
+        // The roots must be the ones the registry publishes: a source of another deployment (same
+        // KMS image, same
+        // configured KMS id "kms-x", so isKmsAllowed and the id check pass) is refused for its
+        // roots.
+        PublishedRootsPort foreign =
+            g ->
+                org.teekms.governance.PublishedRootKeys.published(
+                    g,
+                    PublishedRootCheck.rootPublicKey(g, OnboardingTest.bytes(32, 0x77)),
+                    5,
+                    "0x" + "00".repeat(32));
+        OnboardingClient.OnboardingRefused mismatch =
+            assertThrows(
+                OnboardingClient.OnboardingRefused.class,
+                () ->
+                    OnboardingClient.fetch(
+                        ch, attestation::peer, REGISTRY, foreign, "kms-x", "replica-2", WAIT));
+        assertTrue(
+            mismatch
+                .getMessage()
+                .startsWith(
+                    "root generation 1 is not the one published on chain at block 5: "
+                        + "received root key 0x"),
+            mismatch.getMessage());
+        OnboardingClient.OnboardingRefused unpublished =
+            assertThrows(
+                OnboardingClient.OnboardingRefused.class,
+                () ->
+                    OnboardingClient.fetch(
+                        ch,
+                        attestation::peer,
+                        REGISTRY,
+                        NOTHING_PUBLISHED,
+                        "kms-x",
+                        "replica-2",
+                        WAIT));
+        assertTrue(
+            unpublished.getMessage().startsWith("root generation 1 is not published on chain"),
             unpublished.getMessage());
-        OnboardingClient.OnboardingRefused down = assertThrows(OnboardingClient.OnboardingRefused.class,
-            () -> OnboardingClient.fetch(ch, attestation::peer, REGISTRY,
-                g -> org.teekms.governance.PublishedRootKeys.unavailable(g, "RPC_UNAVAILABLE: connection refused"),
-                "kms-x", "replica-2", WAIT));
-        assertEquals("the root public key published on chain for generation 1 is unreadable: RPC_UNAVAILABLE: "
-            + "connection refused", down.getMessage());
+        OnboardingClient.OnboardingRefused down =
+            assertThrows(
+                OnboardingClient.OnboardingRefused.class,
+                () ->
+                    OnboardingClient.fetch(
+                        ch,
+                        attestation::peer,
+                        REGISTRY,
+                        g ->
+                            org.teekms.governance.PublishedRootKeys.unavailable(
+                                g, "RPC_UNAVAILABLE: connection refused"),
+                        "kms-x",
+                        "replica-2",
+                        WAIT));
+        assertEquals(
+            "the root public key published on chain for generation 1 is unreadable: RPC_UNAVAILABLE: "
+                + "connection refused",
+            down.getMessage());
         assertEquals(0, rootCount(replicaPool), "nothing imported");
 
-        OnboardingClient.Joined joined = OnboardingClient.fetch(ch, attestation::peer, REGISTRY,
-            published(sourcePool, sourceRoots), "kms-x", "replica-2", WAIT);
+        OnboardingClient.Joined joined =
+            OnboardingClient.fetch(
+                ch,
+                attestation::peer,
+                REGISTRY,
+                published(sourcePool, sourceRoots),
+                "kms-x",
+                "replica-2",
+                WAIT);
         try {
-          assertEquals(List.of(1), joined.generations().stream().map(RootGenerationRelease::generation).toList());
-          RootImport.importInto(replicaPool, replicaRoots, replicaAudit, joined.generations(), "kms-x", CLOCK.millis())
-              .await().atMost(WAIT);
+          assertEquals(
+              List.of(1),
+              joined.generations().stream().map(RootGenerationRelease::generation).toList());
+          RootImport.importInto(
+                  replicaPool,
+                  replicaRoots,
+                  replicaAudit,
+                  joined.generations(),
+                  "kms-x",
+                  CLOCK.millis())
+              .await()
+              .atMost(WAIT);
         } finally {
           joined.generations().forEach(RootGenerationRelease::destroy);
         }
       } finally {
         ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
-      try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT); LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
-        assertEquals(a.derive(sourcePool, null).await().indefinitely().kmsRootKey(1).ethereumAddress(), b.derive(replicaPool, null).await().indefinitely().kmsRootKey(1).ethereumAddress());
+      try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT);
+          LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
+        assertEquals(
+            a.derive(sourcePool, null).await().indefinitely().kmsRootKey(1).ethereumAddress(),
+            b.derive(replicaPool, null).await().indefinitely().kmsRootKey(1).ethereumAddress());
       }
       assertTrue(replicaAudit.verify().await().atMost(WAIT).valid());
     } finally {

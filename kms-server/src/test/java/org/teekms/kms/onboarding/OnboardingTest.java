@@ -7,14 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import org.teekms.kms.admission.TestPeers;
-import org.teekms.kms.roots.RootGeneration;
-import org.teekms.kms.roots.RootState;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,13 +19,16 @@ import org.teekms.kms.TestPostgres;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AttestedPeer;
 import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.admission.TestPeers;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.roots.RootBootstrap;
+import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.roots.RootState;
 import org.teekms.kms.rotation.RotationJobs;
 import org.teekms.kms.rotation.RotationWorker;
 import org.teekms.kms.rotation.StepHook;
@@ -58,20 +58,31 @@ class OnboardingTest {
   }
 
   static AttestedPeer node(byte[] measurement, boolean debug) {
-    return TestPeers.peer().app(bytes(20, 0x01)).compose(bytes(32, 0x02)).instance(bytes(20, 0x03))
-        .device(bytes(32, 0x04)).mrAggregated(measurement).osImage(bytes(32, 0x05)).debug(debug).build();
+    return TestPeers.peer()
+        .app(bytes(20, 0x01))
+        .compose(bytes(32, 0x02))
+        .instance(bytes(20, 0x03))
+        .device(bytes(32, 0x04))
+        .mrAggregated(measurement)
+        .osImage(bytes(32, 0x05))
+        .debug(debug)
+        .build();
   }
 
   /** The registry's isKmsAllowed, reduced to its measurement check; or a chain that is down. */
   static KmsPolicyPort chain(boolean up) {
     return peer -> {
       if (!up) {
-        return new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.UNAVAILABLE, "RPC_UNAVAILABLE: connection refused", Optional.empty());
+        return new KmsPolicyVerdict(
+            KmsPolicyVerdict.Outcome.UNAVAILABLE,
+            "RPC_UNAVAILABLE: connection refused",
+            Optional.empty());
       }
       PolicyBlockRef block = new PolicyBlockRef(31337, 9, new byte[32]);
       return Arrays.equals(peer.mrAggregated(), ALLOWED_MEASUREMENT)
           ? new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.ALLOWED, "", Optional.of(block))
-          : new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.DENIED, "KMS measurement not allowed", Optional.of(block));
+          : new KmsPolicyVerdict(
+              KmsPolicyVerdict.Outcome.DENIED, "KMS measurement not allowed", Optional.of(block));
     };
   }
 
@@ -82,86 +93,185 @@ class OnboardingTest {
     Pool replicaPool = postgres.pool(postgres.freshDatabase(), 4);
     try {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
-      RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock).await().atMost(WAIT);
+      RootGenerationStore sourceRoots =
+          new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock)
+          .await()
+          .atMost(WAIT);
       // A root rotation, so a RETIRED and a CURRENT generation travel.
       new RotationJobs(sourcePool, clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
-      new RotationWorker(sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
-          .runUntilIdle(10).await().atMost(WAIT);
+      new RotationWorker(
+              sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
+          .runUntilIdle(10)
+          .await()
+          .atMost(WAIT);
 
-      OnboardingController source = new OnboardingController(sourcePool, chain(true), sourceRoots,
-          new GrantLedger(sourceAudit), WAIT);
-      OnboardingController.Release release = source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely();
-      assertEquals(List.of(1, 2), release.generations().stream().map(RootGenerationRelease::generation).toList());
+      OnboardingController source =
+          new OnboardingController(
+              sourcePool, chain(true), sourceRoots, new GrantLedger(sourceAudit), WAIT);
+      OnboardingController.Release release =
+          source
+              .release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2")
+              .await()
+              .indefinitely();
+      assertEquals(
+          List.of(1, 2),
+          release.generations().stream().map(RootGenerationRelease::generation).toList());
 
       AuditLog replicaAudit = new AuditLog(replicaPool, postgres.sessions(replicaPool), clock);
-      RootGenerationStore replicaRoots = new RootGenerationStore(replicaPool, new SealingKey(bytes(32, 0x6b)), "kms-x");
-      RootImport.importInto(replicaPool, replicaRoots, replicaAudit, release.generations(), "kms-x", clock.millis())
-          .await().atMost(WAIT);
-      long sourceDestroyAfter = sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
-      assertEquals(sourceDestroyAfter, release.generations().get(0).destroyAfter(), "the date travels with the secret");
+      RootGenerationStore replicaRoots =
+          new RootGenerationStore(replicaPool, new SealingKey(bytes(32, 0x6b)), "kms-x");
+      RootImport.importInto(
+              replicaPool,
+              replicaRoots,
+              replicaAudit,
+              release.generations(),
+              "kms-x",
+              clock.millis())
+          .await()
+          .atMost(WAIT);
+      long sourceDestroyAfter =
+          sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
+      assertEquals(
+          sourceDestroyAfter,
+          release.generations().get(0).destroyAfter(),
+          "the date travels with the secret");
       release.generations().forEach(RootGenerationRelease::destroy);
-      assertEquals(Optional.of(sourceDestroyAfter), replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).destroyAfter(),
+      assertEquals(
+          Optional.of(sourceDestroyAfter),
+          replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).destroyAfter(),
           "the replica stores the source's destruction date of the RETIRED generation");
 
-      try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT); LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
+      try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT);
+          LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
         for (int g = 1; g <= 2; g++) {
-          assertEquals(a.derive(sourcePool, null).await().indefinitely().kmsRootKey(g).ethereumAddress(), b.derive(replicaPool, null).await().indefinitely().kmsRootKey(g).ethereumAddress());
+          assertEquals(
+              a.derive(sourcePool, null).await().indefinitely().kmsRootKey(g).ethereumAddress(),
+              b.derive(replicaPool, null).await().indefinitely().kmsRootKey(g).ethereumAddress());
         }
-        assertEquals(2, b.derive(replicaPool, null).await().indefinitely().keyring().currentGeneration());
+        assertEquals(
+            2, b.derive(replicaPool, null).await().indefinitely().keyring().currentGeneration());
       }
       AuditEntry granted = sourceAudit.byEventId(release.grantId()).await().atMost(WAIT);
       assertEquals("GRANT_ONBOARDING", granted.kind());
       assertTrue(granted.detailJson().contains("replica-2"));
       assertTrue(!granted.detailJson().contains("secret"), "no secret in the audit entry");
-      // The replica destroys its copy of generation 1 at the source's date: not a millisecond before, then at once.
-      RotationWorker before = new RotationWorker(replicaPool, replicaRoots, replicaAudit,
-          Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter - 1), ZoneOffset.UTC), Duration.ofDays(30), 10, StepHook.NONE);
+      // The replica destroys its copy of generation 1 at the source's date: not a millisecond
+      // before, then at once.
+      RotationWorker before =
+          new RotationWorker(
+              replicaPool,
+              replicaRoots,
+              replicaAudit,
+              Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter - 1), ZoneOffset.UTC),
+              Duration.ofDays(30),
+              10,
+              StepHook.NONE);
       assertEquals(List.of(), before.runUntilIdle(10).await().atMost(WAIT));
-      assertEquals(RootState.RETIRED, replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).state());
-      RotationWorker after = new RotationWorker(replicaPool, replicaRoots, replicaAudit,
-          Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter), ZoneOffset.UTC), Duration.ofDays(30), 10, StepHook.NONE);
+      assertEquals(
+          RootState.RETIRED, replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).state());
+      RotationWorker after =
+          new RotationWorker(
+              replicaPool,
+              replicaRoots,
+              replicaAudit,
+              Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter), ZoneOffset.UTC),
+              Duration.ofDays(30),
+              10,
+              StepHook.NONE);
       assertEquals(1, after.runUntilIdle(10).await().atMost(WAIT).size());
-      assertEquals(List.of(RootState.DESTROYED, RootState.CURRENT), replicaRoots.list(replicaPool).await().atMost(WAIT)
-          .stream().map(RootGeneration::state).toList());
+      assertEquals(
+          List.of(RootState.DESTROYED, RootState.CURRENT),
+          replicaRoots.list(replicaPool).await().atMost(WAIT).stream()
+              .map(RootGeneration::state)
+              .toList());
       assertThrows(Exception.class, () -> replicaRoots.unseal(replicaPool, 1).await().atMost(WAIT));
       assertTrue(replicaAudit.verify().await().atMost(WAIT).valid());
 
       // A second import into a database that already holds roots is refused.
-      assertThrows(Exception.class, () -> RootImport.importInto(replicaPool, replicaRoots, replicaAudit,
-          source.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely().generations(), "kms-x", clock.millis())
-          .await().atMost(WAIT));
+      assertThrows(
+          Exception.class,
+          () ->
+              RootImport.importInto(
+                      replicaPool,
+                      replicaRoots,
+                      replicaAudit,
+                      source
+                          .release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2")
+                          .await()
+                          .indefinitely()
+                          .generations(),
+                      "kms-x",
+                      clock.millis())
+                  .await()
+                  .atMost(WAIT));
     } finally {
       sourcePool.closeAndAwait();
       replicaPool.closeAndAwait();
     }
   }
 
-  /** A RETIRED generation past its destruction date is withheld by the source (named in the grant), not released. */
+  /**
+   * A RETIRED generation past its destruction date is withheld by the source (named in the grant),
+   * not released.
+   */
   @Test
   void theSourceStopsReleasingRetiredGenerationsPastTheirDestructionDate() throws Exception {
     Clock clock = Clock.systemUTC();
     Pool sourcePool = postgres.pool(postgres.freshDatabase(), 4);
     try {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
-      RootGenerationStore sourceRoots = new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock).await().atMost(WAIT);
+      RootGenerationStore sourceRoots =
+          new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock)
+          .await()
+          .atMost(WAIT);
       new RotationJobs(sourcePool, clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
-      new RotationWorker(sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
-          .runUntilIdle(10).await().atMost(WAIT);
-      long destroyAfter = sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
+      new RotationWorker(
+              sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
+          .runUntilIdle(10)
+          .await()
+          .atMost(WAIT);
+      long destroyAfter =
+          sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
       // the scheduler has not destroyed it yet (it runs late, or is down): the date alone decides
-      OnboardingController justBefore = new OnboardingController(sourcePool, chain(true), sourceRoots,
-          new GrantLedger(sourceAudit), WAIT, Clock.fixed(Instant.ofEpochMilli(destroyAfter - 1), ZoneOffset.UTC));
-      OnboardingController.Release before = justBefore.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely();
-      assertEquals(List.of(1, 2), before.generations().stream().map(RootGenerationRelease::generation).toList());
+      OnboardingController justBefore =
+          new OnboardingController(
+              sourcePool,
+              chain(true),
+              sourceRoots,
+              new GrantLedger(sourceAudit),
+              WAIT,
+              Clock.fixed(Instant.ofEpochMilli(destroyAfter - 1), ZoneOffset.UTC));
+      OnboardingController.Release before =
+          justBefore
+              .release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2")
+              .await()
+              .indefinitely();
+      assertEquals(
+          List.of(1, 2),
+          before.generations().stream().map(RootGenerationRelease::generation).toList());
       before.generations().forEach(RootGenerationRelease::destroy);
-      OnboardingController atDate = new OnboardingController(sourcePool, chain(true), sourceRoots,
-          new GrantLedger(sourceAudit), WAIT, Clock.fixed(Instant.ofEpochMilli(destroyAfter), ZoneOffset.UTC));
-      OnboardingController.Release after = atDate.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2").await().indefinitely();
+      OnboardingController atDate =
+          new OnboardingController(
+              sourcePool,
+              chain(true),
+              sourceRoots,
+              new GrantLedger(sourceAudit),
+              WAIT,
+              Clock.fixed(Instant.ofEpochMilli(destroyAfter), ZoneOffset.UTC));
+      OnboardingController.Release after =
+          atDate
+              .release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2")
+              .await()
+              .indefinitely();
       try {
-        assertEquals(List.of(2), after.generations().stream().map(RootGenerationRelease::generation).toList());
-        assertEquals(RootState.RETIRED, sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).state(),
+        assertEquals(
+            List.of(2),
+            after.generations().stream().map(RootGenerationRelease::generation).toList());
+        assertEquals(
+            RootState.RETIRED,
+            sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).state(),
             "still RETIRED in the database: only the release is refused");
         assertEquals("kms-x", after.kmsId(), "the source answers with its own KMS id");
         AuditEntry granted = sourceAudit.byEventId(after.grantId()).await().atMost(WAIT);
@@ -178,15 +288,23 @@ class OnboardingTest {
   void retiredGenerationWithoutItsDestructionDateIsRefused() {
     Pool pool = postgres.pool(postgres.freshDatabase(), 2);
     try {
-      RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x6b)), "kms-x");
+      RootGenerationStore roots =
+          new RootGenerationStore(pool, new SealingKey(bytes(32, 0x6b)), "kms-x");
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), Clock.systemUTC());
-      List<RootGenerationRelease> undated = List.of(new RootGenerationRelease(1, RootState.RETIRED, bytes(32, 1), 1),
-          new RootGenerationRelease(2, RootState.CURRENT, bytes(32, 2), 2));
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> RootImport.importInto(pool, roots, audit, undated, "kms-x", 3));
+      List<RootGenerationRelease> undated =
+          List.of(
+              new RootGenerationRelease(1, RootState.RETIRED, bytes(32, 1), 1),
+              new RootGenerationRelease(2, RootState.CURRENT, bytes(32, 2), 2));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> RootImport.importInto(pool, roots, audit, undated, "kms-x", 3));
       assertTrue(e.getMessage().contains("without its destruction date"), e.getMessage());
-      List<RootGenerationRelease> datedCurrent = List.of(new RootGenerationRelease(1, RootState.CURRENT, bytes(32, 1), 1, 5));
-      assertThrows(IllegalArgumentException.class, () -> RootImport.importInto(pool, roots, audit, datedCurrent, "kms-x", 3));
+      List<RootGenerationRelease> datedCurrent =
+          List.of(new RootGenerationRelease(1, RootState.CURRENT, bytes(32, 1), 1, 5));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> RootImport.importInto(pool, roots, audit, datedCurrent, "kms-x", 3));
       assertEquals(List.of(), roots.list(pool).await().atMost(WAIT), "nothing stored");
     } finally {
       pool.closeAndAwait();
@@ -199,21 +317,55 @@ class OnboardingTest {
     Pool pool = postgres.pool(postgres.freshDatabase(), 4);
     try {
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-      RootGenerationStore roots = new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootGenerationStore roots =
+          new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
       RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
-      OnboardingController up = new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
-      OnboardingController down = new OnboardingController(pool, chain(false), roots, new GrantLedger(audit), WAIT);
-      assertEquals(DenyCode.KMS_NOT_ALLOWED, assertThrows(AdmissionDenied.class,
-          () -> up.release(node(bytes(32, 0x12), false), "kms-x", "rogue").await().indefinitely()).code());
-      assertEquals(DenyCode.REQUEST_INVALID, assertThrows(AdmissionDenied.class,
-          () -> up.release(node(ALLOWED_MEASUREMENT, false), "kms-other", "n").await().indefinitely()).code());
-      assertEquals(DenyCode.DEBUG_TD, assertThrows(AdmissionDenied.class,
-          () -> up.release(node(ALLOWED_MEASUREMENT, true), "kms-x", "n").await().indefinitely()).code());
-      AdmissionDenied chainDown = assertThrows(AdmissionDenied.class, () -> down.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "n").await().indefinitely());
+      OnboardingController up =
+          new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
+      OnboardingController down =
+          new OnboardingController(pool, chain(false), roots, new GrantLedger(audit), WAIT);
+      assertEquals(
+          DenyCode.KMS_NOT_ALLOWED,
+          assertThrows(
+                  AdmissionDenied.class,
+                  () ->
+                      up.release(node(bytes(32, 0x12), false), "kms-x", "rogue")
+                          .await()
+                          .indefinitely())
+              .code());
+      assertEquals(
+          DenyCode.REQUEST_INVALID,
+          assertThrows(
+                  AdmissionDenied.class,
+                  () ->
+                      up.release(node(ALLOWED_MEASUREMENT, false), "kms-other", "n")
+                          .await()
+                          .indefinitely())
+              .code());
+      assertEquals(
+          DenyCode.DEBUG_TD,
+          assertThrows(
+                  AdmissionDenied.class,
+                  () ->
+                      up.release(node(ALLOWED_MEASUREMENT, true), "kms-x", "n")
+                          .await()
+                          .indefinitely())
+              .code());
+      AdmissionDenied chainDown =
+          assertThrows(
+              AdmissionDenied.class,
+              () ->
+                  down.release(node(ALLOWED_MEASUREMENT, false), "kms-x", "n")
+                      .await()
+                      .indefinitely());
       assertEquals(DenyCode.CHAIN_UNAVAILABLE, chainDown.code());
-      List<String> reasons = audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
-          .filter(e -> e.kind().equals("DENY_ONBOARDING")).map(AuditEntry::reason).toList();
-      assertEquals(List.of("KMS_NOT_ALLOWED", "REQUEST_INVALID", "DEBUG_TD", "CHAIN_UNAVAILABLE"), reasons);
+      List<String> reasons =
+          audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
+              .filter(e -> e.kind().equals("DENY_ONBOARDING"))
+              .map(AuditEntry::reason)
+              .toList();
+      assertEquals(
+          List.of("KMS_NOT_ALLOWED", "REQUEST_INVALID", "DEBUG_TD", "CHAIN_UNAVAILABLE"), reasons);
       assertTrue(audit.verify().await().atMost(WAIT).valid());
     } finally {
       pool.closeAndAwait();

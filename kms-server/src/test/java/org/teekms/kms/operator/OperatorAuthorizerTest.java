@@ -22,7 +22,10 @@ import org.teekms.proto.OperatorRequestMessage;
 import org.web3j.crypto.Credentials;
 import org.web3j.crypto.Sign;
 
-/** The signed-request checks without chain or database: message bytes, domain, freshness, signature, owner. */
+/**
+ * The signed-request checks without chain or database: message bytes, domain, freshness, signature,
+ * owner.
+ */
 class OperatorAuthorizerTest {
 
   private static final Credentials OWNER =
@@ -50,7 +53,8 @@ class OperatorAuthorizerTest {
       }
 
       @Override
-      public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
+      public ContractSignatureRead isValidSignature(
+          String contract, byte[] digest, byte[] signature, String blockHash) {
         throw new AssertionError("an EOA owner is never asked for EIP-1271");
       }
     };
@@ -79,7 +83,8 @@ class OperatorAuthorizerTest {
     }
 
     @Override
-    public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
+    public ContractSignatureRead isValidSignature(
+        String contract, byte[] digest, byte[] signature, String blockHash) {
       askedContract = contract;
       askedDigest = digest;
       askedSignature = signature;
@@ -93,12 +98,19 @@ class OperatorAuthorizerTest {
   static OperatorRequest unsigned(long timestamp) {
     byte[] nonce = new byte[32];
     Arrays.fill(nonce, (byte) 0x5a);
-    return OperatorRequest.newBuilder().setAction("ROTATE_ROOT").setKmsId("kms-a").setChainId(31337).setRegistry(REGISTRY)
-        .setTimestampMillis(timestamp).setNonce(ByteString.copyFrom(nonce)).build();
+    return OperatorRequest.newBuilder()
+        .setAction("ROTATE_ROOT")
+        .setKmsId("kms-a")
+        .setChainId(31337)
+        .setRegistry(REGISTRY)
+        .setTimestampMillis(timestamp)
+        .setNonce(ByteString.copyFrom(nonce))
+        .build();
   }
 
   static OperatorRequest sign(OperatorRequest r, Credentials key) {
-    Sign.SignatureData s = Sign.signPrefixedMessage(OperatorRequestMessage.bytes(r), key.getEcKeyPair());
+    Sign.SignatureData s =
+        Sign.signPrefixedMessage(OperatorRequestMessage.bytes(r), key.getEcKeyPair());
     byte[] rsv = new byte[65];
     System.arraycopy(s.getR(), 0, rsv, 0, 32);
     System.arraycopy(s.getS(), 0, rsv, 32, 32);
@@ -112,19 +124,25 @@ class OperatorAuthorizerTest {
 
   @Test
   void messageTextIsTheDocumentedVector() {
-    String expected = "tee-kms operator request v1\naction: ROTATE_ROOT\nkms-id: kms-a\nchain-id: 31337\n"
-        + "registry: 0x5fbdb2315678afecb367f032d93f642f64180aa3\ntimestamp: 1795000000000\nnonce: "
-        + "5a".repeat(32);
-    assertArrayEquals(expected.getBytes(StandardCharsets.UTF_8), OperatorRequestMessage.bytes(unsigned(NOW)));
+    String expected =
+        "tee-kms operator request v1\naction: ROTATE_ROOT\nkms-id: kms-a\nchain-id: 31337\n"
+            + "registry: 0x5fbdb2315678afecb367f032d93f642f64180aa3\ntimestamp: 1795000000000\nnonce: "
+            + "5a".repeat(32);
+    assertArrayEquals(
+        expected.getBytes(StandardCharsets.UTF_8), OperatorRequestMessage.bytes(unsigned(NOW)));
   }
 
   @Test
   void digestIsTheDocumentedVector() {
-    // docs/governance.md "Operator requests from contract owners": EIP-191 hash of the vector text above.
-    assertEquals("014d9c66613bb074b84e5f31762c963baaa758172c2ab4e2f47ae8cb9fd29536",
+    // docs/governance.md "Operator requests from contract owners": EIP-191 hash of the vector text
+    // above.
+    assertEquals(
+        "014d9c66613bb074b84e5f31762c963baaa758172c2ab4e2f47ae8cb9fd29536",
         HexFormat.of().formatHex(OperatorRequestMessage.digest(unsigned(NOW))));
-    assertArrayEquals(Sign.getEthereumMessageHash(OperatorRequestMessage.bytes(unsigned(NOW))),
-        OperatorRequestMessage.digest(unsigned(NOW)), "the same hash personal_sign signs");
+    assertArrayEquals(
+        Sign.getEthereumMessageHash(OperatorRequestMessage.bytes(unsigned(NOW))),
+        OperatorRequestMessage.digest(unsigned(NOW)),
+        "the same hash personal_sign signs");
   }
 
   @Test
@@ -132,11 +150,19 @@ class OperatorAuthorizerTest {
     byte[] digest = OperatorRequestMessage.digest(unsigned(NOW));
     byte[] sig = new byte[65];
     Arrays.fill(sig, (byte) 0x11);
-    String expected = "0x1626ba7e" + HexFormat.of().formatHex(digest) + "0".repeat(62) + "40" + "0".repeat(62) + "41"
-        + "11".repeat(65) + "00".repeat(31);
+    String expected =
+        "0x1626ba7e"
+            + HexFormat.of().formatHex(digest)
+            + "0".repeat(62)
+            + "40"
+            + "0".repeat(62)
+            + "41"
+            + "11".repeat(65)
+            + "00".repeat(31);
     assertEquals(expected, ChainRegistryOwner.eip1271Call(digest, sig));
     assertEquals(4 + 32 * 3 + 96, (expected.length() - 2) / 2);
-    assertThrows(IllegalArgumentException.class, () -> ChainRegistryOwner.eip1271Call(new byte[31], sig));
+    assertThrows(
+        IllegalArgumentException.class, () -> ChainRegistryOwner.eip1271Call(new byte[31], sig));
   }
 
   @Test
@@ -149,34 +175,70 @@ class OperatorAuthorizerTest {
     assertEquals(WALLET, ok.signer());
     assertEquals(OperatorAuthorizer.Scheme.EIP1271, ok.scheme());
     assertEquals(9, ok.ownerBlock());
-    assertEquals("0xb10c", wallet.askedBlock, "isValidSignature is read at the block the owner was read at");
+    assertEquals(
+        "0xb10c", wallet.askedBlock, "isValidSignature is read at the block the owner was read at");
     assertEquals(WALLET, wallet.askedContract);
     assertArrayEquals(OperatorRequestMessage.digest(r), wallet.askedDigest);
     assertArrayEquals(sig, wallet.askedSignature);
-    assertEquals(OperatorAuthorizer.Scheme.EIP191,
+    assertEquals(
+        OperatorAuthorizer.Scheme.EIP191,
         authorizer(ownedBy(OWNER)).authorize(sign(unsigned(NOW), OWNER)).scheme());
   }
 
   @Test
   void contractOwnerRefusalsAreDeniedWithTheirReason() {
-    OperatorRequest r = unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(new byte[65])).build();
-    OperatorDenied rejected = assertThrows(OperatorDenied.class,
-        () -> authorizer(new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.REJECTED)).authorize(r));
+    OperatorRequest r =
+        unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(new byte[65])).build();
+    OperatorDenied rejected =
+        assertThrows(
+            OperatorDenied.class,
+            () ->
+                authorizer(
+                        new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.REJECTED))
+                    .authorize(r));
     assertEquals(OperatorDenied.Code.CONTRACT_REJECTED, rejected.code());
-    assertTrue(rejected.detail().contains("contract said REJECTED") && rejected.detail().contains(WALLET), rejected.detail());
-    assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE,
-        deniedCode(authorizer(new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.UNAVAILABLE)), r));
+    assertTrue(
+        rejected.detail().contains("contract said REJECTED") && rejected.detail().contains(WALLET),
+        rejected.detail());
+    assertEquals(
+        OperatorDenied.Code.CHAIN_UNAVAILABLE,
+        deniedCode(
+            authorizer(
+                new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.UNAVAILABLE)),
+            r));
     ContractOwner never = new ContractOwner(RegistryOwnerPort.ContractSignatureRead.Outcome.VALID);
-    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(authorizer(never), unsigned(NOW)), "empty signature");
-    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(authorizer(never), unsigned(NOW).toBuilder()
-        .setSignature(ByteString.copyFrom(new byte[OperatorAuthorizer.MAX_CONTRACT_SIGNATURE + 1])).build()), "oversized");
+    assertEquals(
+        OperatorDenied.Code.BAD_SIGNATURE,
+        deniedCode(authorizer(never), unsigned(NOW)),
+        "empty signature");
+    assertEquals(
+        OperatorDenied.Code.BAD_SIGNATURE,
+        deniedCode(
+            authorizer(never),
+            unsigned(NOW).toBuilder()
+                .setSignature(
+                    ByteString.copyFrom(new byte[OperatorAuthorizer.MAX_CONTRACT_SIGNATURE + 1]))
+                .build()),
+        "oversized");
     assertEquals(null, never.askedDigest, "a malformed signature is not sent to the chain");
     // Domain and freshness are checked before the contract is asked, exactly as for an EOA owner.
-    assertEquals(OperatorDenied.Code.STALE, deniedCode(authorizer(never), r.toBuilder().setTimestampMillis(NOW - 301_000).build()));
-    assertEquals(OperatorDenied.Code.WRONG_DOMAIN, deniedCode(authorizer(never), r.toBuilder().setChainId(1).build()));
-    // An EOA owner gets no EIP-1271 path: a long signature is just malformed, and the denial says why.
-    OperatorDenied eoa = assertThrows(OperatorDenied.class, () -> authorizer(ownedBy(OWNER)).authorize(
-        unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(new byte[130])).build()));
+    assertEquals(
+        OperatorDenied.Code.STALE,
+        deniedCode(authorizer(never), r.toBuilder().setTimestampMillis(NOW - 301_000).build()));
+    assertEquals(
+        OperatorDenied.Code.WRONG_DOMAIN,
+        deniedCode(authorizer(never), r.toBuilder().setChainId(1).build()));
+    // An EOA owner gets no EIP-1271 path: a long signature is just malformed, and the denial says
+    // why.
+    OperatorDenied eoa =
+        assertThrows(
+            OperatorDenied.class,
+            () ->
+                authorizer(ownedBy(OWNER))
+                    .authorize(
+                        unsigned(NOW).toBuilder()
+                            .setSignature(ByteString.copyFrom(new byte[130]))
+                            .build()));
     assertEquals(OperatorDenied.Code.BAD_SIGNATURE, eoa.code());
     assertTrue(eoa.detail().contains("has no contract code"), eoa.detail());
   }
@@ -185,17 +247,26 @@ class OperatorAuthorizerTest {
   void syncAppMessageNamesTheApp() throws Exception {
     byte[] app = new byte[20];
     app[19] = 0x42;
-    OperatorRequest r = unsigned(NOW).toBuilder().setAction("SYNC_APP").setAppId(ByteString.copyFrom(app)).build();
+    OperatorRequest r =
+        unsigned(NOW).toBuilder().setAction("SYNC_APP").setAppId(ByteString.copyFrom(app)).build();
     String text = new String(OperatorRequestMessage.bytes(r), StandardCharsets.UTF_8);
-    assertTrue(text.contains("\nregistry: 0x5fbdb2315678afecb367f032d93f642f64180aa3\napp: 0x" + "00".repeat(19) + "42\n"), text);
+    assertTrue(
+        text.contains(
+            "\nregistry: 0x5fbdb2315678afecb367f032d93f642f64180aa3\napp: 0x"
+                + "00".repeat(19)
+                + "42\n"),
+        text);
     OperatorAuthorizer a = authorizer(ownedBy(OWNER));
     assertEquals(OWNER.getAddress(), a.authorize(sign(r, OWNER), "SYNC_APP").signer());
-    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(r, OWNER).toBuilder().setAppId(ByteString.EMPTY).build()));
+    assertEquals(
+        OperatorDenied.Code.MALFORMED,
+        deniedCode(a, sign(r, OWNER).toBuilder().setAppId(ByteString.EMPTY).build()));
   }
 
   @Test
   void ownerSignatureIsAuthorized() throws Exception {
-    OperatorAuthorizer.Authorized ok = authorizer(ownedBy(OWNER)).authorize(sign(unsigned(NOW - 60_000), OWNER));
+    OperatorAuthorizer.Authorized ok =
+        authorizer(ownedBy(OWNER)).authorize(sign(unsigned(NOW - 60_000), OWNER));
     assertEquals(OWNER.getAddress(), ok.signer());
     assertEquals(7, ok.ownerBlock());
   }
@@ -205,22 +276,56 @@ class OperatorAuthorizerTest {
     OperatorAuthorizer a = authorizer(ownedBy(OWNER));
     assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(NOW), OTHER)));
     assertEquals(OperatorDenied.Code.STALE, deniedCode(a, sign(unsigned(NOW - 301_000), OWNER)));
-    assertEquals(OperatorDenied.Code.STALE, deniedCode(a, sign(unsigned(NOW + 301_000), OWNER)), "from the future");
-    assertEquals(OperatorDenied.Code.WRONG_DOMAIN, deniedCode(a, sign(unsigned(NOW).toBuilder().setChainId(1).build(), OWNER)));
-    assertEquals(OperatorDenied.Code.WRONG_DOMAIN, deniedCode(a, sign(unsigned(NOW).toBuilder()
-        .setRegistry("0x" + "11".repeat(20)).build(), OWNER)));
-    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setAction("ROTATE_APP").build()));
-    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setKmsId("kms-a\naction: X").build()));
-    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setNonce(ByteString.copyFrom(new byte[8])).build()));
+    assertEquals(
+        OperatorDenied.Code.STALE,
+        deniedCode(a, sign(unsigned(NOW + 301_000), OWNER)),
+        "from the future");
+    assertEquals(
+        OperatorDenied.Code.WRONG_DOMAIN,
+        deniedCode(a, sign(unsigned(NOW).toBuilder().setChainId(1).build(), OWNER)));
+    assertEquals(
+        OperatorDenied.Code.WRONG_DOMAIN,
+        deniedCode(
+            a, sign(unsigned(NOW).toBuilder().setRegistry("0x" + "11".repeat(20)).build(), OWNER)));
+    assertEquals(
+        OperatorDenied.Code.MALFORMED,
+        deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setAction("ROTATE_APP").build()));
+    assertEquals(
+        OperatorDenied.Code.MALFORMED,
+        deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder().setKmsId("kms-a\naction: X").build()));
+    assertEquals(
+        OperatorDenied.Code.MALFORMED,
+        deniedCode(
+            a,
+            sign(unsigned(NOW), OWNER).toBuilder()
+                .setNonce(ByteString.copyFrom(new byte[8]))
+                .build()));
     assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(a, unsigned(NOW)), "no signature");
-    assertEquals(OperatorDenied.Code.MALFORMED, assertThrows(OperatorDenied.class,
-        () -> a.authorize(sign(unsigned(NOW), OWNER), OperatorRequestMessage.SYNC_APP)).code(), "action bound to the RPC");
-    assertEquals(OperatorDenied.Code.MALFORMED, deniedCode(a, sign(unsigned(NOW), OWNER).toBuilder()
-        .setAppId(ByteString.copyFrom(new byte[20])).build()), "ROTATE_ROOT takes no app id");
-    assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE,
+    assertEquals(
+        OperatorDenied.Code.MALFORMED,
+        assertThrows(
+                OperatorDenied.class,
+                () -> a.authorize(sign(unsigned(NOW), OWNER), OperatorRequestMessage.SYNC_APP))
+            .code(),
+        "action bound to the RPC");
+    assertEquals(
+        OperatorDenied.Code.MALFORMED,
+        deniedCode(
+            a,
+            sign(unsigned(NOW), OWNER).toBuilder()
+                .setAppId(ByteString.copyFrom(new byte[20]))
+                .build()),
+        "ROTATE_ROOT takes no app id");
+    assertEquals(
+        OperatorDenied.Code.CHAIN_UNAVAILABLE,
         deniedCode(authorizer(RegistryOwnerPort.unconfigured()), sign(unsigned(NOW), OWNER)));
-    assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE, deniedCode(new OperatorAuthorizer("kms-a", 31337, null,
-        ownedBy(OWNER), CLOCK, Duration.ofMinutes(5)), sign(unsigned(NOW), OWNER)), "no chain configured");
+    assertEquals(
+        OperatorDenied.Code.CHAIN_UNAVAILABLE,
+        deniedCode(
+            new OperatorAuthorizer(
+                "kms-a", 31337, null, ownedBy(OWNER), CLOCK, Duration.ofMinutes(5)),
+            sign(unsigned(NOW), OWNER)),
+        "no chain configured");
   }
 
   @Test
@@ -231,10 +336,18 @@ class OperatorAuthorizerTest {
     byte[] highS = n.subtract(new BigInteger(1, Arrays.copyOfRange(sig, 32, 64))).toByteArray();
     byte[] twin = sig.clone();
     Arrays.fill(twin, 32, 64, (byte) 0);
-    System.arraycopy(highS, Math.max(0, highS.length - 32), twin, 64 - Math.min(32, highS.length), Math.min(32, highS.length));
+    System.arraycopy(
+        highS,
+        Math.max(0, highS.length - 32),
+        twin,
+        64 - Math.min(32, highS.length),
+        Math.min(32, highS.length));
     twin[64] = (byte) (sig[64] == 27 ? 28 : 27);
-    assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(authorizer(ownedBy(OWNER)),
-        good.toBuilder().setSignature(ByteString.copyFrom(twin)).build()));
+    assertEquals(
+        OperatorDenied.Code.BAD_SIGNATURE,
+        deniedCode(
+            authorizer(ownedBy(OWNER)),
+            good.toBuilder().setSignature(ByteString.copyFrom(twin)).build()));
   }
 
   @Test
@@ -245,31 +358,37 @@ class OperatorAuthorizerTest {
     Random random = new Random(20261124);
     int parsed = 0;
     for (int i = 0; i < 3000; i++) {
-      byte[] m = switch (i % 3) {
-        case 0 -> Arrays.copyOf(wire, random.nextInt(wire.length));
-        case 1 -> {
-          byte[] b = Arrays.copyOf(wire, wire.length + 1 + random.nextInt(64));
-          for (int j = wire.length; j < b.length; j++) b[j] = (byte) random.nextInt(256);
-          yield b;
-        }
-        default -> {
-          byte[] b = wire.clone();
-          int flips = 1 + random.nextInt(4);
-          for (int j = 0; j < flips; j++) b[random.nextInt(b.length)] ^= (byte) (1 + random.nextInt(255));
-          yield b;
-        }
-      };
+      byte[] m =
+          switch (i % 3) {
+            case 0 -> Arrays.copyOf(wire, random.nextInt(wire.length));
+            case 1 -> {
+              byte[] b = Arrays.copyOf(wire, wire.length + 1 + random.nextInt(64));
+              for (int j = wire.length; j < b.length; j++) b[j] = (byte) random.nextInt(256);
+              yield b;
+            }
+            default -> {
+              byte[] b = wire.clone();
+              int flips = 1 + random.nextInt(4);
+              for (int j = 0; j < flips; j++)
+                b[random.nextInt(b.length)] ^= (byte) (1 + random.nextInt(255));
+              yield b;
+            }
+          };
       OperatorRequest r;
       try {
         r = OperatorRequest.parseFrom(m);
       } catch (InvalidProtocolBufferException e) {
         continue;
       }
-      if (r.getAction().equals(original.getAction()) && r.getKmsId().equals(original.getKmsId())
-          && r.getChainId() == original.getChainId() && r.getRegistry().equals(original.getRegistry())
-          && r.getTimestampMillis() == original.getTimestampMillis() && r.getNonce().equals(original.getNonce())
+      if (r.getAction().equals(original.getAction())
+          && r.getKmsId().equals(original.getKmsId())
+          && r.getChainId() == original.getChainId()
+          && r.getRegistry().equals(original.getRegistry())
+          && r.getTimestampMillis() == original.getTimestampMillis()
+          && r.getNonce().equals(original.getNonce())
           && r.getSignature().equals(original.getSignature())) {
-        continue; // the mutation touched only unknown-field bytes: still the very same signed request
+        continue; // the mutation touched only unknown-field bytes: still the very same signed
+        // request
       }
       parsed++;
       try {
@@ -281,9 +400,14 @@ class OperatorAuthorizerTest {
     }
     assertTrue(parsed > 500, "enough mutations parsed to exercise the checks: " + parsed);
   }
-  /** An EOA-owned registry that counts every chain read it is asked for; the owner can be transferred. */
+
+  /**
+   * An EOA-owned registry that counts every chain read it is asked for; the owner can be
+   * transferred.
+   */
   static final class CountingChain implements RegistryOwnerPort {
-    final java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger reads =
+        new java.util.concurrent.atomic.AtomicInteger();
     volatile String owner;
 
     CountingChain(Credentials owner) {
@@ -303,7 +427,8 @@ class OperatorAuthorizerTest {
     }
 
     @Override
-    public ContractSignatureRead isValidSignature(String contract, byte[] digest, byte[] signature, String blockHash) {
+    public ContractSignatureRead isValidSignature(
+        String contract, byte[] digest, byte[] signature, String blockHash) {
       reads.incrementAndGet();
       throw new AssertionError("an EOA owner is never asked for EIP-1271");
     }
@@ -313,14 +438,22 @@ class OperatorAuthorizerTest {
   void floodOfBadlySignedRequestsCostsAtMostOneChainReadPerRecheck() throws Exception {
     CountingChain chain = new CountingChain(OWNER);
     org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(NOW);
-    OperatorAuthorizer a = new OperatorAuthorizer("kms-a", 31337, REGISTRY, chain, clock, Duration.ofMinutes(5),
-        Duration.ofSeconds(1));
+    OperatorAuthorizer a =
+        new OperatorAuthorizer(
+            "kms-a", 31337, REGISTRY, chain, clock, Duration.ofMinutes(5), Duration.ofSeconds(1));
     Random random = new Random(17);
-    // Cold (no owner read yet): signatures no owner of either kind can accept are refused before the chain.
+    // Cold (no owner read yet): signatures no owner of either kind can accept are refused before
+    // the chain.
     for (int i = 0; i < 200; i++) {
-      int length = i % 2 == 0 ? 0 : OperatorAuthorizer.MAX_CONTRACT_SIGNATURE + 1 + random.nextInt(100);
-      assertEquals(OperatorDenied.Code.BAD_SIGNATURE, deniedCode(a, unsigned(NOW).toBuilder()
-          .setSignature(ByteString.copyFrom(new byte[length])).build()));
+      int length =
+          i % 2 == 0 ? 0 : OperatorAuthorizer.MAX_CONTRACT_SIGNATURE + 1 + random.nextInt(100);
+      assertEquals(
+          OperatorDenied.Code.BAD_SIGNATURE,
+          deniedCode(
+              a,
+              unsigned(NOW).toBuilder()
+                  .setSignature(ByteString.copyFrom(new byte[length]))
+                  .build()));
     }
     assertEquals(0, chain.reads.get(), "cold flood of impossible signatures");
     // The owner's request reads the chain; from then on the owner is known.
@@ -328,33 +461,44 @@ class OperatorAuthorizerTest {
     assertEquals(1, chain.reads.get());
     int refused = 0;
     for (int i = 0; i < 1000; i++) {
-      OperatorRequest bad = switch (i % 5) {
-        case 0 -> sign(unsigned(NOW), Credentials.create(org.web3j.crypto.Keys.createEcKeyPair()));
-        case 1 -> sign(unsigned(NOW), OTHER);
-        case 2 -> {
-          byte[] garbage = new byte[65];
-          random.nextBytes(garbage);
-          garbage[64] = (byte) (27 + random.nextInt(2));
-          yield unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(garbage)).build();
-        }
-        case 3 -> unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(new byte[1 + random.nextInt(300)])).build();
-        default -> {
-          byte[] sig = sign(unsigned(NOW), OWNER).getSignature().toByteArray();
-          sig[64] = 29;
-          yield unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(sig)).build();
-        }
-      };
+      OperatorRequest bad =
+          switch (i % 5) {
+            case 0 ->
+                sign(unsigned(NOW), Credentials.create(org.web3j.crypto.Keys.createEcKeyPair()));
+            case 1 -> sign(unsigned(NOW), OTHER);
+            case 2 -> {
+              byte[] garbage = new byte[65];
+              random.nextBytes(garbage);
+              garbage[64] = (byte) (27 + random.nextInt(2));
+              yield unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(garbage)).build();
+            }
+            case 3 ->
+                unsigned(NOW).toBuilder()
+                    .setSignature(ByteString.copyFrom(new byte[1 + random.nextInt(300)]))
+                    .build();
+            default -> {
+              byte[] sig = sign(unsigned(NOW), OWNER).getSignature().toByteArray();
+              sig[64] = 29;
+              yield unsigned(NOW).toBuilder().setSignature(ByteString.copyFrom(sig)).build();
+            }
+          };
       OperatorDenied d = assertThrows(OperatorDenied.class, () -> a.authorize(bad));
-      assertTrue(d.code() == OperatorDenied.Code.NOT_OWNER || d.code() == OperatorDenied.Code.BAD_SIGNATURE, d.toString());
+      assertTrue(
+          d.code() == OperatorDenied.Code.NOT_OWNER
+              || d.code() == OperatorDenied.Code.BAD_SIGNATURE,
+          d.toString());
       refused++;
     }
     assertEquals(1000, refused);
-    // The first of them may be a new owner's (a transfer since the read): it was checked on chain; the other 999 not.
+    // The first of them may be a new owner's (a transfer since the read): it was checked on chain;
+    // the other 999 not.
     assertEquals(2, chain.reads.get(), "1000 badly signed requests cost one chain read");
-    // Past the recheck interval one more bad request reads the owner again, the rest of that flood none.
+    // Past the recheck interval one more bad request reads the owner again, the rest of that flood
+    // none.
     clock.advance(Duration.ofMillis(1001));
     for (int i = 0; i < 100; i++) {
-      assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(clock.millis()), OTHER)));
+      assertEquals(
+          OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(clock.millis()), OTHER)));
     }
     assertEquals(3, chain.reads.get());
     // The owner's requests are always checked against a fresh read, flood or not.
@@ -366,25 +510,36 @@ class OperatorAuthorizerTest {
   void newOwnerIsServedAtOnceAfterATransferAndWithinOneRecheckDuringAFlood() throws Exception {
     CountingChain chain = new CountingChain(OWNER);
     org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(NOW);
-    OperatorAuthorizer a = new OperatorAuthorizer("kms-a", 31337, REGISTRY, chain, clock, Duration.ofMinutes(5),
-        Duration.ofSeconds(1));
+    OperatorAuthorizer a =
+        new OperatorAuthorizer(
+            "kms-a", 31337, REGISTRY, chain, clock, Duration.ofMinutes(5), Duration.ofSeconds(1));
     a.authorize(sign(unsigned(NOW), OWNER));
     chain.owner = OTHER.getAddress();
     // No flood: the new owner's first request reads the chain and is authorized at once.
     assertEquals(OTHER.getAddress(), a.authorize(sign(unsigned(NOW), OTHER)).signer());
     // The former owner is refused (NOT_OWNER: the owner known now is OTHER).
     assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(NOW), OWNER)));
-    // Back to OWNER (whose request spends this second's stranger read), a forgery is refused without a read, and a
+    // Back to OWNER (whose request spends this second's stranger read), a forgery is refused
+    // without a read, and a
     // transfer to OTHER within that second is told when to retry, then served.
     chain.owner = OWNER.getAddress();
     clock.advance(Duration.ofSeconds(2));
     a.authorize(sign(unsigned(clock.millis()), OWNER));
-    assertEquals(OperatorDenied.Code.NOT_OWNER, deniedCode(a, sign(unsigned(clock.millis()),
-        Credentials.create(org.web3j.crypto.Keys.createEcKeyPair()))));
+    assertEquals(
+        OperatorDenied.Code.NOT_OWNER,
+        deniedCode(
+            a,
+            sign(
+                unsigned(clock.millis()),
+                Credentials.create(org.web3j.crypto.Keys.createEcKeyPair()))));
     chain.owner = OTHER.getAddress();
-    OperatorDenied wait = assertThrows(OperatorDenied.class, () -> a.authorize(sign(unsigned(clock.millis()), OTHER)));
+    OperatorDenied wait =
+        assertThrows(
+            OperatorDenied.class, () -> a.authorize(sign(unsigned(clock.millis()), OTHER)));
     assertEquals(OperatorDenied.Code.NOT_OWNER, wait.code());
-    assertTrue(wait.detail().contains("retry in 1000 ms") && wait.detail().contains("teekms.limits.operator-owner-recheck"),
+    assertTrue(
+        wait.detail().contains("retry in 1000 ms")
+            && wait.detail().contains("teekms.limits.operator-owner-recheck"),
         wait.detail());
     clock.advance(Duration.ofSeconds(1));
     assertEquals(OTHER.getAddress(), a.authorize(sign(unsigned(clock.millis()), OTHER)).signer());

@@ -9,13 +9,14 @@ import org.teekms.proto.OperatorRequest;
 import org.teekms.proto.OperatorRequestMessage;
 
 /**
- * Coverage-guided fuzz target (Jazzer) for operator requests as they arrive: protobuf bytes, decoded and authorized
- * against a registry owner that is an EOA. The first input byte chooses the form: odd, the rest is a patch list of
- * 3-byte records {@code (offset high, offset low, xor)} applied to a real request the owner signed at startup (the
- * corpus, {@code src/test/resources/org/teekms/kms/operator/OperatorRequestFuzzTestInputs/operatorRequest/}, holds
- * it unpatched and with one byte patched); even, the rest is arbitrary wire bytes.
- * Only {@link OperatorDenied} (or the protobuf decoder's typed exception) may escape, and a request is authorized
- * only if the bytes the owner signed are exactly the original's.
+ * Coverage-guided fuzz target (Jazzer) for operator requests as they arrive: protobuf bytes,
+ * decoded and authorized against a registry owner that is an EOA. The first input byte chooses the
+ * form: odd, the rest is a patch list of 3-byte records {@code (offset high, offset low, xor)}
+ * applied to a real request the owner signed at startup (the corpus, {@code
+ * src/test/resources/org/teekms/kms/operator/OperatorRequestFuzzTestInputs/operatorRequest/}, holds
+ * it unpatched and with one byte patched); even, the rest is arbitrary wire bytes. Only {@link
+ * OperatorDenied} (or the protobuf decoder's typed exception) may escape, and a request is
+ * authorized only if the bytes the owner signed are exactly the original's.
  */
 class OperatorRequestFuzzTest {
   private static final OperatorRequest SIGNED =
@@ -25,7 +26,8 @@ class OperatorRequestFuzzTest {
       OperatorAuthorizerTest.authorizer(OperatorAuthorizerTest.ownedBy(owner()));
 
   private static org.web3j.crypto.Credentials owner() {
-    return org.web3j.crypto.Credentials.create("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318");
+    return org.web3j.crypto.Credentials.create(
+        "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318");
   }
 
   @FuzzTest
@@ -33,8 +35,10 @@ class OperatorRequestFuzzTest {
     if (data.length == 0) {
       return;
     }
-    byte[] wire = (data[0] & 1) == 0 ? java.util.Arrays.copyOfRange(data, 1, data.length)
-        : patch(SIGNED.toByteArray(), data);
+    byte[] wire =
+        (data[0] & 1) == 0
+            ? java.util.Arrays.copyOfRange(data, 1, data.length)
+            : patch(SIGNED.toByteArray(), data);
     OperatorRequest r;
     try {
       r = OperatorRequest.parseFrom(wire);
@@ -44,7 +48,10 @@ class OperatorRequestFuzzTest {
     try {
       OperatorAuthorizer.Authorized ok = AUTHORIZER.authorize(r);
       assertNotNull(ok);
-      assertArrayEquals(SIGNED_MESSAGE, OperatorRequestMessage.bytes(r), "a request the owner did not sign was authorized");
+      assertArrayEquals(
+          SIGNED_MESSAGE,
+          OperatorRequestMessage.bytes(r),
+          "a request the owner did not sign was authorized");
     } catch (OperatorDenied expected) {
       // typed
     }

@@ -32,7 +32,10 @@ import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootState;
 import org.teekms.kms.seal.SealingKey;
 
-/** Rotation jobs on a real PostgreSQL: results, idempotence, crash at every step, two workers on one database. */
+/**
+ * Rotation jobs on a real PostgreSQL: results, idempotence, crash at every step, two workers on one
+ * database.
+ */
 class RotationWorkerTest {
 
   private static final Duration GRACE = Duration.ofDays(7);
@@ -101,15 +104,21 @@ class RotationWorkerTest {
   void appRotationCreatesEveryVersionAndRaisesTheMinimum() {
     try (Node node = bootstrappedNode(new MutableClock(T0))) {
       UUID job = await(node.jobs.enqueueAppRotation(app(1), 3, 2, "owner bumped to 3"));
-      assertEquals(job, await(node.jobs.enqueueAppRotation(app(1), 3, 2, "asked again")), "deduplicated");
+      assertEquals(
+          job, await(node.jobs.enqueueAppRotation(app(1), 3, 2, "asked again")), "deduplicated");
       List<StepResult> steps = await(node.worker(StepHook.NONE).runUntilIdle(10));
       assertEquals(1, steps.size());
       AppKeyState s = await(AppKeyStateStore.read(node.pool, app(1))).orElseThrow();
       assertEquals(3, s.currentVersion());
       assertEquals(2, s.minVersion());
-      assertEquals(List.of(new AppKeyState.KeyVersion(1, 1), new AppKeyState.KeyVersion(2, 1), new AppKeyState.KeyVersion(3, 1)),
+      assertEquals(
+          List.of(
+              new AppKeyState.KeyVersion(1, 1),
+              new AppKeyState.KeyVersion(2, 1),
+              new AppKeyState.KeyVersion(3, 1)),
           s.versions());
-      assertEquals(List.of(2, 3), s.servedVersions().stream().map(AppKeyState.KeyVersion::version).toList());
+      assertEquals(
+          List.of(2, 3), s.servedVersions().stream().map(AppKeyState.KeyVersion::version).toList());
       assertEquals(RotationJob.State.DONE, await(node.jobs.get(job)).orElseThrow().state());
 
       // A target below the present state changes nothing; versions never go backwards.
@@ -130,15 +139,23 @@ class RotationWorkerTest {
       byte[] gen1Secret = await(node.roots.unseal(1));
       await(node.jobs.enqueueRootRotation(1, "operator"));
       List<StepResult> steps = await(node.worker(StepHook.NONE).runUntilIdle(50));
-      // PENDING->GENERATED, GENERATED->PROMOTED, 3 batches of <=2 apps, then PROMOTED->APPS_MOVED; destruction waits.
-      assertEquals(List.of("GENERATED", "PROMOTED", "PROMOTED", "PROMOTED", "PROMOTED", "APPS_MOVED"),
+      // PENDING->GENERATED, GENERATED->PROMOTED, 3 batches of <=2 apps, then PROMOTED->APPS_MOVED;
+      // destruction waits.
+      assertEquals(
+          List.of("GENERATED", "PROMOTED", "PROMOTED", "PROMOTED", "PROMOTED", "APPS_MOVED"),
           steps.stream().map(s -> s.to().name()).toList());
       assertEquals(RootState.RETIRED, generation(node, 1).state());
-      assertArrayEquals(gen1Secret, await(node.roots.unseal(1)), "retired generation still derives until destroyed");
+      assertArrayEquals(
+          gen1Secret,
+          await(node.roots.unseal(1)),
+          "retired generation still derives until destroyed");
       for (int i = 1; i <= 5; i++) {
         AppKeyState s = await(AppKeyStateStore.read(node.pool, app(i))).orElseThrow();
         assertEquals(2, s.version(s.currentVersion()).orElseThrow().rootGeneration());
-        assertEquals(1, s.version(s.currentVersion() - 1).orElseThrow().rootGeneration(), "old version keeps its generation");
+        assertEquals(
+            1,
+            s.version(s.currentVersion() - 1).orElseThrow().rootGeneration(),
+            "old version keeps its generation");
       }
       clock.advance(GRACE.plusSeconds(1));
       List<StepResult> rest = await(node.worker(StepHook.NONE).runUntilIdle(50));
@@ -158,33 +175,41 @@ class RotationWorkerTest {
     long referenceAuditEntries;
     AtomicInteger referenceTransitions = new AtomicInteger();
     try (Node node = bootstrappedNode(refClock)) {
-      reference = runScenario(node, (jobId, from, to) -> referenceTransitions.incrementAndGet(), null);
+      reference =
+          runScenario(node, (jobId, from, to) -> referenceTransitions.incrementAndGet(), null);
       referenceAuditEntries = await(node.audit.verify()).entriesChecked();
     }
-    // Crash before the commit of the k-th transition, for every k, then restart a fresh worker (a new "process").
+    // Crash before the commit of the k-th transition, for every k, then restart a fresh worker (a
+    // new "process").
     // app DONE, GENERATED, PROMOTED, two app batches, APPS_MOVED, DONE
     assertEquals(7, referenceTransitions.get());
     for (int k = 1; k <= referenceTransitions.get(); k++) {
       int crashAt = k;
       AtomicInteger transitions = new AtomicInteger();
-      StepHook crashing = (jobId, from, to) -> {
-        if (transitions.incrementAndGet() == crashAt) {
-          throw new RotationWorker.StepHookCrash("simulated kill -9 before commit of " + from + "->" + to);
-        }
-      };
+      StepHook crashing =
+          (jobId, from, to) -> {
+            if (transitions.incrementAndGet() == crashAt) {
+              throw new RotationWorker.StepHookCrash(
+                  "simulated kill -9 before commit of " + from + "->" + to);
+            }
+          };
       try (Node node = bootstrappedNode(new MutableClock(T0))) {
         String state = runScenario(node, crashing, crashAt);
         assertEquals(reference, state, "final state after a crash at transition " + k);
         ChainVerification v = await(node.audit.verify());
         assertTrue(v.valid(), v.problem());
-        assertEquals(referenceAuditEntries, v.entriesChecked(), "no step applied twice (crash at " + k + ")");
+        assertEquals(
+            referenceAuditEntries,
+            v.entriesChecked(),
+            "no step applied twice (crash at " + k + ")");
       }
     }
   }
 
   /**
-   * Two app rotations and a root rotation over 3 apps, run to completion (past the grace period). A worker that
-   * crashes is replaced by a new one, as a restarted process would be. Returns a canonical picture of the state.
+   * Two app rotations and a root rotation over 3 apps, run to completion (past the grace period). A
+   * worker that crashes is replaced by a new one, as a restarted process would be. Returns a
+   * canonical picture of the state.
    */
   private String runScenario(Node node, StepHook hook, Integer expectCrash) {
     seedApps(node, 3);
@@ -231,8 +256,17 @@ class RotationWorkerTest {
       picture.put("app" + i, s.currentVersion() + "/" + s.minVersion() + " " + s.versions());
     }
     List<String> jobs = new ArrayList<>();
-    for (RotationJob j : await(node.pool.query("SELECT * FROM rotation_job ORDER BY dedupe_key").execute()
-        .map(rows -> { List<RotationJob> l = new ArrayList<>(); rows.forEach(r -> l.add(RotationJobs.read(r))); return l; }))) {
+    for (RotationJob j :
+        await(
+            node.pool
+                .query("SELECT * FROM rotation_job ORDER BY dedupe_key")
+                .execute()
+                .map(
+                    rows -> {
+                      List<RotationJob> l = new ArrayList<>();
+                      rows.forEach(r -> l.add(RotationJobs.read(r)));
+                      return l;
+                    }))) {
       jobs.add(j.dedupeKey() + "=" + j.state());
     }
     picture.put("jobs", jobs);
@@ -240,18 +274,26 @@ class RotationWorkerTest {
   }
 
   private static RootGeneration generation(Node node, int n) {
-    return await(node.roots.list()).stream().filter(g -> g.generation() == n).findFirst().orElseThrow();
+    return await(node.roots.list()).stream()
+        .filter(g -> g.generation() == n)
+        .findFirst()
+        .orElseThrow();
   }
 
   @Test
   void twoWorkersOnOneDatabaseRunEachStepOnce() {
     MutableClock clock = new MutableClock(T0);
     DatabaseCoordinates db = postgres.freshDatabase();
-    try (Node a = new Node(db, clock, key()); Node b = new Node(db, clock, key())) {
+    try (Node a = new Node(db, clock, key());
+        Node b = new Node(db, clock, key())) {
       // Both replicas try to bootstrap at once: exactly one generation 1.
-      List<Boolean> boots = await(Uni.join().all(
-          RootBootstrap.ensureBootstrapped(a.pool, a.roots, a.audit, clock),
-          RootBootstrap.ensureBootstrapped(b.pool, b.roots, b.audit, clock)).andFailFast());
+      List<Boolean> boots =
+          await(
+              Uni.join()
+                  .all(
+                      RootBootstrap.ensureBootstrapped(a.pool, a.roots, a.audit, clock),
+                      RootBootstrap.ensureBootstrapped(b.pool, b.roots, b.audit, clock))
+                  .andFailFast());
       assertEquals(1, boots.stream().filter(x -> x).count());
       int apps = 12;
       seedApps(a, apps);
@@ -262,28 +304,49 @@ class RotationWorkerTest {
         assertEquals(j1, j2);
       }
       await(b.jobs.enqueueRootRotation(1, "operator"));
-      List<List<StepResult>> runs = await(Uni.join().all(a.worker(StepHook.NONE).runUntilIdle(200),
-          b.worker(StepHook.NONE).runUntilIdle(200)).andFailFast());
+      List<List<StepResult>> runs =
+          await(
+              Uni.join()
+                  .all(
+                      a.worker(StepHook.NONE).runUntilIdle(200),
+                      b.worker(StepHook.NONE).runUntilIdle(200))
+                  .andFailFast());
       List<StepResult> all = new ArrayList<>(runs.get(0));
       all.addAll(runs.get(1));
       // Every (job, transition) happened once across both workers; app batches moved each app once.
       List<StepResult> transitions = all.stream().filter(s -> s.from() != s.to()).toList();
-      assertEquals(transitions.size(), transitions.stream().map(s -> s.jobId() + ":" + s.from() + "->" + s.to()).distinct().count());
-      int movedApps = all.stream().filter(s -> s.from() == RotationJob.State.PROMOTED && s.to() == RotationJob.State.PROMOTED)
-          .mapToInt(s -> Integer.parseInt(s.summary().split(" ")[1])).sum();
-      // An app rotation that ran after the promotion already pinned its new versions to generation 2, so that app
-      // needed no move. Each app is moved at most once, and the audit log holds exactly one entry per move.
+      assertEquals(
+          transitions.size(),
+          transitions.stream()
+              .map(s -> s.jobId() + ":" + s.from() + "->" + s.to())
+              .distinct()
+              .count());
+      int movedApps =
+          all.stream()
+              .filter(
+                  s ->
+                      s.from() == RotationJob.State.PROMOTED
+                          && s.to() == RotationJob.State.PROMOTED)
+              .mapToInt(s -> Integer.parseInt(s.summary().split(" ")[1]))
+              .sum();
+      // An app rotation that ran after the promotion already pinned its new versions to generation
+      // 2, so that app
+      // needed no move. Each app is moved at most once, and the audit log holds exactly one entry
+      // per move.
       int auditedMoves = 0;
       for (int i = 1; i <= apps; i++) {
-        long moves = await(a.audit.list(app(i).toBytes(), 0, Long.MAX_VALUE, 0, 1000)).stream()
-            .filter(e -> e.detailJson().contains("root generation rotation")).count();
+        long moves =
+            await(a.audit.list(app(i).toBytes(), 0, Long.MAX_VALUE, 0, 1000)).stream()
+                .filter(e -> e.detailJson().contains("root generation rotation"))
+                .count();
         assertTrue(moves <= 1, "app " + i + " moved " + moves + " times");
         auditedMoves += (int) moves;
         int current = await(AppKeyStateStore.read(a.pool, app(i))).orElseThrow().currentVersion();
         assertTrue(current == i + 2 || current == i + 3, "app " + i + " at version " + current);
       }
       assertEquals(movedApps, auditedMoves);
-      long appJobsDone = all.stream().filter(s -> s.kind() == RotationJob.Kind.APP_ROTATION).count();
+      long appJobsDone =
+          all.stream().filter(s -> s.kind() == RotationJob.Kind.APP_ROTATION).count();
       assertEquals(apps, appJobsDone);
       long generated = all.stream().filter(s -> s.to() == RotationJob.State.GENERATED).count();
       assertEquals(1, generated);
@@ -308,7 +371,9 @@ class RotationWorkerTest {
       assertEquals(RotationJob.State.FAILED, steps.get(0).to());
       RotationJob stored = await(node.jobs.get(job)).orElseThrow();
       assertEquals(RotationJob.State.FAILED, stored.state());
-      assertTrue(stored.lastError().orElseThrow().contains("CURRENT root generation is 1"), stored.lastError().get());
+      assertTrue(
+          stored.lastError().orElseThrow().contains("CURRENT root generation is 1"),
+          stored.lastError().get());
       assertEquals(1, await(node.roots.list()).size());
       assertEquals(Optional.empty(), await(node.worker(StepHook.NONE).runOneStep()));
     }

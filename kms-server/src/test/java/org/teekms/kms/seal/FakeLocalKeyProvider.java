@@ -17,11 +17,12 @@ import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 
 /**
- * TEST FAKE of dstack's local key provider, speaking its wire protocol on a loopback port: verifies the TD's quote
- * with DCAP (simulated root), derives {@code SHA-256(sgxSealingKey ‖ MRTD ‖ RTMR0..3)}, seals it to the X25519 key
- * in REPORTDATA[0..32] and answers with an SGX quote of its simulated enclave binding SHA-256(encrypted_key) and, as
- * tee-kms's v2 provider must, the TD quote it derived for ({@link #bindQuote} false: dstack's unmodified provider,
- * second half zero). The response frame passes through {@link #tamper} so tests can truncate, mutate or replace it.
+ * TEST FAKE of dstack's local key provider, speaking its wire protocol on a loopback port: verifies
+ * the TD's quote with DCAP (simulated root), derives {@code SHA-256(sgxSealingKey ‖ MRTD ‖
+ * RTMR0..3)}, seals it to the X25519 key in REPORTDATA[0..32] and answers with an SGX quote of its
+ * simulated enclave binding SHA-256(encrypted_key) and, as tee-kms's v2 provider must, the TD quote
+ * it derived for ({@link #bindQuote} false: dstack's unmodified provider, second half zero). The
+ * response frame passes through {@link #tamper} so tests can truncate, mutate or replace it.
  */
 final class FakeLocalKeyProvider implements AutoCloseable {
 
@@ -30,9 +31,14 @@ final class FakeLocalKeyProvider implements AutoCloseable {
   private final byte[] sgxSealingKey = new byte[32];
   private final ServerSocket server;
   private final Thread thread;
-  final AtomicReference<UnaryOperator<byte[]>> tamper = new AtomicReference<>(UnaryOperator.identity());
-  /** true: tee-kms v2 (REPORTDATA binds the TD quote); false: dstack's provider as released (zeros). */
+  final AtomicReference<UnaryOperator<byte[]>> tamper =
+      new AtomicReference<>(UnaryOperator.identity());
+
+  /**
+   * true: tee-kms v2 (REPORTDATA binds the TD quote); false: dstack's provider as released (zeros).
+   */
   volatile boolean bindQuote = true;
+
   /** The last response frame sent (before tampering), for replay tests. */
   final AtomicReference<byte[]> lastFrame = new AtomicReference<>();
 
@@ -79,21 +85,25 @@ final class FakeLocalKeyProvider implements AutoCloseable {
   /** The response frame the provider sends for {@code tdQuote}. */
   byte[] respond(byte[] tdQuote) throws Exception {
     TdxQuote parsed = TdxQuote.parse(tdQuote);
-    QuoteVerificationResult verified = new DcapQuoteVerifier(platform.rootCertificate())
-        .verify(parsed, platform.collateralSource(), platform.clock().instant());
+    QuoteVerificationResult verified =
+        new DcapQuoteVerifier(platform.rootCertificate())
+            .verify(parsed, platform.collateralSource(), platform.clock().instant());
     if (!verified.valid()) {
       throw new IllegalStateException("TD quote rejected: " + verified.error());
     }
     TdReport td = verified.td();
     byte[] recipient = td.reportData().toByteArray();
     byte[] pk = java.util.Arrays.copyOf(recipient, 32);
-    byte[] encryptedKey = SodiumSealedBox.seal(expectedKey(td), pk, SodiumSealedBox.newRecipientKey(new SecureRandom()));
+    byte[] encryptedKey =
+        SodiumSealedBox.seal(
+            expectedKey(td), pk, SodiumSealedBox.newRecipientKey(new SecureRandom()));
     byte[] reportData = LocalKeyProviderProtocol.providerReportData(encryptedKey, tdQuote);
     if (!bindQuote) {
       java.util.Arrays.fill(reportData, 32, 64, (byte) 0);
     }
     byte[] sgxQuote = platform.sgxQuote(mrEnclave, new byte[32], reportData);
-    return LocalKeyProviderProtocol.responseFrame(new LocalKeyProviderProtocol.Response(encryptedKey, sgxQuote));
+    return LocalKeyProviderProtocol.responseFrame(
+        new LocalKeyProviderProtocol.Response(encryptedKey, sgxQuote));
   }
 
   @Override

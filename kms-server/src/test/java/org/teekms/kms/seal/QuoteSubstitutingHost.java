@@ -13,16 +13,18 @@ import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.tdx.TdxQuote;
 
 /**
- * TEST ATTACKER: the host on the TCP link between the KMS and its local key provider. It reads the KMS's request,
- * takes the REPORTDATA (the KMS's ephemeral X25519 key) from the KMS's quote, has its own TD on the same machine
- * quote that same REPORTDATA, sends that quote to the provider instead, and relays the provider's answer unchanged.
- * The provider then derives the key for the attacker's measurements and seals it to the KMS.
+ * TEST ATTACKER: the host on the TCP link between the KMS and its local key provider. It reads the
+ * KMS's request, takes the REPORTDATA (the KMS's ephemeral X25519 key) from the KMS's quote, has
+ * its own TD on the same machine quote that same REPORTDATA, sends that quote to the provider
+ * instead, and relays the provider's answer unchanged. The provider then derives the key for the
+ * attacker's measurements and seals it to the KMS.
  */
 final class QuoteSubstitutingHost implements AutoCloseable {
 
   private final ServerSocket server;
   private final int providerPort;
   private final SimulatedCvm attackerTd;
+
   /** Set once the provider answered a substituted request. */
   final AtomicBoolean substituted = new AtomicBoolean();
 

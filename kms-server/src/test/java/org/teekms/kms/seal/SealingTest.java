@@ -33,13 +33,22 @@ class SealingTest {
     byte[] sealed = RootSealing.seal(key, "kms-a", 3, SECRET);
     assertEquals(12 + 32 + 16, sealed.length);
     assertArrayEquals(SECRET, RootSealing.unseal(key, "kms-a", 3, sealed));
-    assertThrows(SealingException.class, () -> RootSealing.unseal(key, "kms-a", 4, sealed), "other generation");
-    assertThrows(SealingException.class, () -> RootSealing.unseal(key, "kms-b", 3, sealed), "other KMS");
+    assertThrows(
+        SealingException.class,
+        () -> RootSealing.unseal(key, "kms-a", 4, sealed),
+        "other generation");
+    assertThrows(
+        SealingException.class, () -> RootSealing.unseal(key, "kms-b", 3, sealed), "other KMS");
     byte[] other = new byte[32];
     other[0] = 1;
-    assertThrows(SealingException.class, () -> RootSealing.unseal(new SealingKey(other), "kms-a", 3, sealed), "other key");
+    assertThrows(
+        SealingException.class,
+        () -> RootSealing.unseal(new SealingKey(other), "kms-a", 3, sealed),
+        "other key");
     assertNotEquals(new SealingKey(other).keyId(), key.keyId());
-    assertFalse(java.util.Arrays.equals(sealed, RootSealing.seal(key, "kms-a", 3, SECRET)), "fresh nonce each time");
+    assertFalse(
+        java.util.Arrays.equals(sealed, RootSealing.seal(key, "kms-a", 3, SECRET)),
+        "fresh nonce each time");
   }
 
   @Test
@@ -77,7 +86,9 @@ class SealingTest {
     assertTrue(provider.simulated());
     String id = provider.sealingKey().keyId();
     assertEquals(id, new FileSealingKeyProvider(file).sealingKey().keyId());
-    assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE), Files.getPosixFilePermissions(file));
+    assertEquals(
+        Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+        Files.getPosixFilePermissions(file));
     Files.write(file, new byte[31]);
     assertThrows(IllegalStateException.class, provider::sealingKey);
   }
@@ -85,10 +96,18 @@ class SealingTest {
   @Test
   void simulatorOnlyWithTheFlagAndNeverInProd() {
     assertDoesNotThrow(() -> SimulatorGuard.check("dev", true, SimulatorGuard.FILE_PROVIDER));
-    assertDoesNotThrow(() -> SimulatorGuard.check("prod", false, SimulatorGuard.LOCAL_SGX_PROVIDER));
-    assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("prod", true, SimulatorGuard.FILE_PROVIDER));
-    assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("prod", true, SimulatorGuard.LOCAL_SGX_PROVIDER));
-    assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("dev", false, SimulatorGuard.FILE_PROVIDER));
-    assertThrows(IllegalStateException.class, () -> SimulatorGuard.check("dev", true, "something-else"));
+    assertDoesNotThrow(
+        () -> SimulatorGuard.check("prod", false, SimulatorGuard.LOCAL_SGX_PROVIDER));
+    assertThrows(
+        IllegalStateException.class,
+        () -> SimulatorGuard.check("prod", true, SimulatorGuard.FILE_PROVIDER));
+    assertThrows(
+        IllegalStateException.class,
+        () -> SimulatorGuard.check("prod", true, SimulatorGuard.LOCAL_SGX_PROVIDER));
+    assertThrows(
+        IllegalStateException.class,
+        () -> SimulatorGuard.check("dev", false, SimulatorGuard.FILE_PROVIDER));
+    assertThrows(
+        IllegalStateException.class, () -> SimulatorGuard.check("dev", true, "something-else"));
   }
 }

@@ -17,7 +17,8 @@ class FastEcdsaProviderTest {
   void signaturesInteroperateWithSunEcBothWaysAndForgeriesFail() throws Exception {
     FastEcdsaProvider.install();
     FastEcdsaProvider.install(); // idempotent
-    for (String[] c : new String[][] {{"secp256r1", "SHA256withECDSA"}, {"secp384r1", "SHA384withECDSA"}}) {
+    for (String[] c :
+        new String[][] {{"secp256r1", "SHA256withECDSA"}, {"secp384r1", "SHA384withECDSA"}}) {
       KeyPairGenerator g = KeyPairGenerator.getInstance("EC", "SunEC");
       g.initialize(new ECGenParameterSpec(c[0]));
       KeyPair kp = g.generateKeyPair();
@@ -27,7 +28,10 @@ class FastEcdsaProviderTest {
       fast.initSign(kp.getPrivate());
       fast.update(msg);
       byte[] sig = fast.sign();
-      assertEquals(FastEcdsaProvider.NAME, fast.getProvider().getName(), "JSSE's lookup gets the fast provider");
+      assertEquals(
+          FastEcdsaProvider.NAME,
+          fast.getProvider().getName(),
+          "JSSE's lookup gets the fast provider");
 
       Signature sun = Signature.getInstance(c[1], "SunEC");
       sun.initVerify(kp.getPublic());

@@ -5,16 +5,17 @@ import java.util.Optional;
 import org.teekms.crypto.Bytes;
 
 /**
- * What an {@link OsImageCheck} established about the OS image a peer claims in RTMR3: a fact for policy, not a
- * decision. {@code proven} means a measurement document (vm_config) that the check verified yields exactly the
- * quote's MRTD and RTMR0-2 for the claimed OS image hash; anything else ({@code proven == false}) leaves the image to
- * the golden measurements registered on chain.
+ * What an {@link OsImageCheck} established about the OS image a peer claims in RTMR3: a fact for
+ * policy, not a decision. {@code proven} means a measurement document (vm_config) that the check
+ * verified yields exactly the quote's MRTD and RTMR0-2 for the claimed OS image hash; anything else
+ * ({@code proven == false}) leaves the image to the golden measurements registered on chain.
  *
  * @param proven whether the claimed image is proven by the quote's hardware measurements
- * @param detail one line: how it was proven, or why not (e.g. "no measurement document", "RTMR1 differs")
- * @param imageHash the OS image hash the document proved (its {@code os_image_hash}), when the check names one: it
- *     is then the image identity to use, whatever the guest wrote into RTMR3 (dstack 0.6 guests measure another
- *     value there)
+ * @param detail one line: how it was proven, or why not (e.g. "no measurement document", "RTMR1
+ *     differs")
+ * @param imageHash the OS image hash the document proved (its {@code os_image_hash}), when the
+ *     check names one: it is then the image identity to use, whatever the guest wrote into RTMR3
+ *     (dstack 0.6 guests measure another value there)
  */
 public record OsImageProof(boolean proven, String detail, Optional<Bytes> imageHash) {
 

@@ -40,17 +40,21 @@ import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.provider.RuntimeEventLog;
 
 /**
- * Makes RA-TLS certificates inside the CVM: a fresh P-256 key, REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI), a quote
- * from the {@link QuoteProvider}, the event log it replays against, and (when a GPU provider is configured) GPU
- * evidence whose nonce is {@link GpuNonce#forSpki} of the same key and whose SHA-384 is measured into RTMR3
- * (event {@code gpu-evidence}) before quoting.
- * Self-signed, non-critical evidence extensions (docs/ra-tls.md). A certificate's whole validity period
- * (notAfter − notBefore, including the 5 minutes it is back-dated for clock skew) is the configured validity, so a
- * validity of 24 h passes verifiers capped at 24 h ({@link RaTlsVerifier.Builder#maxCertificateLifetime}).
+ * Makes RA-TLS certificates inside the CVM: a fresh P-256 key, REPORTDATA = SHA-512("ratls-cert:" ‖
+ * SPKI), a quote from the {@link QuoteProvider}, the event log it replays against, and (when a GPU
+ * provider is configured) GPU evidence whose nonce is {@link GpuNonce#forSpki} of the same key and
+ * whose SHA-384 is measured into RTMR3 (event {@code gpu-evidence}) before quoting. Self-signed,
+ * non-critical evidence extensions (docs/ra-tls.md). A certificate's whole validity period
+ * (notAfter − notBefore, including the 5 minutes it is back-dated for clock skew) is the configured
+ * validity, so a validity of 24 h passes verifiers capped at 24 h ({@link
+ * RaTlsVerifier.Builder#maxCertificateLifetime}).
  */
 public final class RaTlsCertificateFactory {
   public static final int FORMAT_VERSION = 1;
-  /** How far notBefore lies before the moment of issue, for peers whose clocks are a little behind. */
+
+  /**
+   * How far notBefore lies before the moment of issue, for peers whose clocks are a little behind.
+   */
   static final Duration BACKDATE = Duration.ofMinutes(5);
 
   private final EvidenceSource evidence;
@@ -60,8 +64,14 @@ public final class RaTlsCertificateFactory {
   private final Duration validity;
   private final SecureRandom random = new SecureRandom();
 
-  /** @param gpu null when the CVM has no GPU to attest */
-  public RaTlsCertificateFactory(QuoteProvider quotes, RuntimeEventLog eventLog, GpuEvidenceProvider gpu, Clock clock,
+  /**
+   * @param gpu null when the CVM has no GPU to attest
+   */
+  public RaTlsCertificateFactory(
+      QuoteProvider quotes,
+      RuntimeEventLog eventLog,
+      GpuEvidenceProvider gpu,
+      Clock clock,
       Duration validity) {
     Objects.requireNonNull(quotes);
     this.eventLog = Objects.requireNonNull(eventLog);
@@ -85,13 +95,22 @@ public final class RaTlsCertificateFactory {
 
   private static Duration checkedValidity(Duration validity) {
     if (validity.compareTo(BACKDATE.multipliedBy(2)) < 0) {
-      throw new IllegalArgumentException("RA-TLS certificate validity " + validity + " is shorter than "
-          + BACKDATE.multipliedBy(2) + " (it includes " + BACKDATE + " of back-dating)");
+      throw new IllegalArgumentException(
+          "RA-TLS certificate validity "
+              + validity
+              + " is shorter than "
+              + BACKDATE.multipliedBy(2)
+              + " (it includes "
+              + BACKDATE
+              + " of back-dating)");
     }
     return validity;
   }
 
-  /** Serialized: the GPU evidence event this certificate relies on must be the last one before its quote. */
+  /**
+   * Serialized: the GPU evidence event this certificate relies on must be the last one before its
+   * quote.
+   */
   public synchronized RaTlsCredentials create(String commonName) throws QuoteProviderException {
     KeyPair keys = newKeyPair();
     byte[] spki = keys.getPublic().getEncoded();
@@ -107,35 +126,60 @@ public final class RaTlsCertificateFactory {
       eventLog.emit(DstackBootSequence.GPU_EVIDENCE, collected.sha384());
     }
     RuntimeEventLog.QuoteWithLog q = evidence.quote(ReportDataBinding.forSpki(spki));
-    return new RaTlsCredentials(keys.getPrivate(),
-        build(keys, commonName, q.quote(), q.eventLogJson().getBytes(StandardCharsets.UTF_8), gpuEvidence));
+    return new RaTlsCredentials(
+        keys.getPrivate(),
+        build(
+            keys,
+            commonName,
+            q.quote(),
+            q.eventLogJson().getBytes(StandardCharsets.UTF_8),
+            gpuEvidence));
   }
 
   /**
-   * Builds and self-signs the certificate from given evidence. Public so that tests and tools can make certificates
-   * with chosen (including wrong) evidence; production code calls {@link #create}.
+   * Builds and self-signs the certificate from given evidence. Public so that tests and tools can
+   * make certificates with chosen (including wrong) evidence; production code calls {@link
+   * #create}.
    */
-  public X509Certificate build(KeyPair keys, String commonName, byte[] quote, byte[] eventLogJson,
-      byte[] gpuEvidence) {
+  public X509Certificate build(
+      KeyPair keys, String commonName, byte[] quote, byte[] eventLogJson, byte[] gpuEvidence) {
     return build(keys, commonName, quote, eventLogJson, gpuEvidence, null);
   }
 
   /**
-   * As {@link #build(KeyPair, String, byte[], byte[], byte[])}, also carrying dstack's {@code vm_config} JSON
-   * ({@link RaTlsOids#VM_CONFIG}; null for none), from which a verifier's {@link OsImageCheck} may prove the OS image.
+   * As {@link #build(KeyPair, String, byte[], byte[], byte[])}, also carrying dstack's {@code
+   * vm_config} JSON ({@link RaTlsOids#VM_CONFIG}; null for none), from which a verifier's {@link
+   * OsImageCheck} may prove the OS image.
    */
-  public X509Certificate build(KeyPair keys, String commonName, byte[] quote, byte[] eventLogJson,
-      byte[] gpuEvidence, byte[] vmConfig) {
+  public X509Certificate build(
+      KeyPair keys,
+      String commonName,
+      byte[] quote,
+      byte[] eventLogJson,
+      byte[] gpuEvidence,
+      byte[] vmConfig) {
     Instant now = clock.instant();
-    X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
-        .addRDN(BCStyle.O, "tee-kms RA-TLS").addRDN(BCStyle.CN, commonName).build();
+    X500Name subject =
+        new X500NameBuilder(BCStyle.INSTANCE)
+            .addRDN(BCStyle.O, "tee-kms RA-TLS")
+            .addRDN(BCStyle.CN, commonName)
+            .build();
     try {
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, new BigInteger(127, random).add(BigInteger.ONE),
-          Date.from(now.minus(BACKDATE)), Date.from(now.minus(BACKDATE).plus(validity)), subject, keys.getPublic());
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+              subject,
+              new BigInteger(127, random).add(BigInteger.ONE),
+              Date.from(now.minus(BACKDATE)),
+              Date.from(now.minus(BACKDATE).plus(validity)),
+              subject,
+              keys.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      b.addExtension(Extension.extendedKeyUsage, false,
-          new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+      b.addExtension(
+          Extension.extendedKeyUsage,
+          false,
+          new ExtendedKeyUsage(
+              new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
       b.addExtension(RaTlsOids.FORMAT_VERSION, false, new ASN1Integer(FORMAT_VERSION));
       b.addExtension(RaTlsOids.TDX_QUOTE, false, new DEROctetString(quote));
       b.addExtension(RaTlsOids.EVENT_LOG, false, new DEROctetString(eventLogJson));
@@ -145,17 +189,23 @@ public final class RaTlsCertificateFactory {
       if (vmConfig != null) {
         b.addExtension(RaTlsOids.VM_CONFIG, false, new DEROctetString(vmConfig));
       }
-      var signer = new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Bc.PROVIDER).build(keys.getPrivate());
-      return new JcaX509CertificateConverter().setProvider(Bc.PROVIDER).getCertificate(b.build(signer));
+      var signer =
+          new JcaContentSignerBuilder("SHA256withECDSA")
+              .setProvider(Bc.PROVIDER)
+              .build(keys.getPrivate());
+      return new JcaX509CertificateConverter()
+          .setProvider(Bc.PROVIDER)
+          .getCertificate(b.build(signer));
     } catch (IOException | OperatorCreationException | GeneralSecurityException e) {
       throw new IllegalStateException("building an RA-TLS certificate failed", e);
     }
   }
 
   /**
-   * A fresh P-256 key pair, made by BouncyCastle: its key objects carry BouncyCastle's cached named-curve parameters,
-   * so every TLS CertificateVerify signed with them skips the per-call key conversion and generator precomputation
-   * that a JDK (SunEC) key costs BouncyCastle's ECDSA (measured: 58 instead of 180 us per signature here).
+   * A fresh P-256 key pair, made by BouncyCastle: its key objects carry BouncyCastle's cached
+   * named-curve parameters, so every TLS CertificateVerify signed with them skips the per-call key
+   * conversion and generator precomputation that a JDK (SunEC) key costs BouncyCastle's ECDSA
+   * (measured: 58 instead of 180 us per signature here).
    */
   public static KeyPair newKeyPair() {
     try {

@@ -13,13 +13,15 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.TrustManagerFactorySpi;
 
 /**
- * JSSE plumbing for frameworks that want factories (Netty's {@code SslContextBuilder}, gRPC, Vert.x) or an
- * {@link SSLContext}: each factory hands out exactly the given RA-TLS manager and ignores key stores.
+ * JSSE plumbing for frameworks that want factories (Netty's {@code SslContextBuilder}, gRPC,
+ * Vert.x) or an {@link SSLContext}: each factory hands out exactly the given RA-TLS manager and
+ * ignores key stores.
  */
 public final class RaTlsContexts {
-  private static final Provider PROVIDER = new Provider("teekms-ratls", "1.0", "RA-TLS trust and key managers") {
-    private static final long serialVersionUID = 1L;
-  };
+  private static final Provider PROVIDER =
+      new Provider("teekms-ratls", "1.0", "RA-TLS trust and key managers") {
+        private static final long serialVersionUID = 1L;
+      };
 
   private RaTlsContexts() {}
 
@@ -35,32 +37,38 @@ public final class RaTlsContexts {
   }
 
   public static TrustManagerFactory trustManagerFactory(RaTlsTrustManager trust) {
-    return new TrustManagerFactory(new TrustManagerFactorySpi() {
-      @Override
-      protected void engineInit(KeyStore ks) {}
+    return new TrustManagerFactory(
+        new TrustManagerFactorySpi() {
+          @Override
+          protected void engineInit(KeyStore ks) {}
 
-      @Override
-      protected void engineInit(ManagerFactoryParameters spec) {}
+          @Override
+          protected void engineInit(ManagerFactoryParameters spec) {}
 
-      @Override
-      protected TrustManager[] engineGetTrustManagers() {
-        return new TrustManager[] {trust};
-      }
-    }, PROVIDER, "RA-TLS") {};
+          @Override
+          protected TrustManager[] engineGetTrustManagers() {
+            return new TrustManager[] {trust};
+          }
+        },
+        PROVIDER,
+        "RA-TLS") {};
   }
 
   public static KeyManagerFactory keyManagerFactory(RaTlsKeyManager keys) {
-    return new KeyManagerFactory(new KeyManagerFactorySpi() {
-      @Override
-      protected void engineInit(KeyStore ks, char[] password) {}
+    return new KeyManagerFactory(
+        new KeyManagerFactorySpi() {
+          @Override
+          protected void engineInit(KeyStore ks, char[] password) {}
 
-      @Override
-      protected void engineInit(ManagerFactoryParameters spec) {}
+          @Override
+          protected void engineInit(ManagerFactoryParameters spec) {}
 
-      @Override
-      protected KeyManager[] engineGetKeyManagers() {
-        return new KeyManager[] {keys};
-      }
-    }, PROVIDER, "RA-TLS") {};
+          @Override
+          protected KeyManager[] engineGetKeyManagers() {
+            return new KeyManager[] {keys};
+          }
+        },
+        PROVIDER,
+        "RA-TLS") {};
   }
 }

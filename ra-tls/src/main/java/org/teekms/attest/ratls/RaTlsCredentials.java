@@ -4,7 +4,10 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.Objects;
 
-/** Our RA-TLS key and certificate. The private key never leaves the CVM; {@link #toString()} does not print it. */
+/**
+ * Our RA-TLS key and certificate. The private key never leaves the CVM; {@link #toString()} does
+ * not print it.
+ */
 public final class RaTlsCredentials {
   private final PrivateKey privateKey;
   private final X509Certificate certificate;
@@ -24,7 +27,10 @@ public final class RaTlsCredentials {
 
   @Override
   public String toString() {
-    return "RaTlsCredentials{certificate=" + certificate.getSubjectX500Principal() + ", serial="
-        + certificate.getSerialNumber().toString(16) + ", privateKey=<redacted>}";
+    return "RaTlsCredentials{certificate="
+        + certificate.getSubjectX500Principal()
+        + ", serial="
+        + certificate.getSerialNumber().toString(16)
+        + ", privateKey=<redacted>}";
   }
 }

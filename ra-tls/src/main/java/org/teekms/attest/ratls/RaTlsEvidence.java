@@ -4,21 +4,31 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * The attestation evidence an RA-TLS certificate carries, as extracted by {@link RaTlsCertificateParser} (bounded,
- * not yet verified).
+ * The attestation evidence an RA-TLS certificate carries, as extracted by {@link
+ * RaTlsCertificateParser} (bounded, not yet verified).
  *
- * @param quote        the raw TDX quote
+ * @param quote the raw TDX quote
  * @param eventLogJson dstack's JSON event log (UTF-8)
- * @param gpuEvidence  encoded GPU evidence, when the certificate carries any
- * @param formatVersion the tee-kms format version; 0 when the certificate has none (a dstack certificate)
- * @param spki         the certificate's SubjectPublicKeyInfo DER (what REPORTDATA binds)
- * @param vmConfig     dstack's vm_config JSON (measurement document), when the certificate carries one
+ * @param gpuEvidence encoded GPU evidence, when the certificate carries any
+ * @param formatVersion the tee-kms format version; 0 when the certificate has none (a dstack
+ *     certificate)
+ * @param spki the certificate's SubjectPublicKeyInfo DER (what REPORTDATA binds)
+ * @param vmConfig dstack's vm_config JSON (measurement document), when the certificate carries one
  */
-public record RaTlsEvidence(byte[] quote, byte[] eventLogJson, Optional<byte[]> gpuEvidence, int formatVersion,
-    byte[] spki, Optional<byte[]> vmConfig) {
+public record RaTlsEvidence(
+    byte[] quote,
+    byte[] eventLogJson,
+    Optional<byte[]> gpuEvidence,
+    int formatVersion,
+    byte[] spki,
+    Optional<byte[]> vmConfig) {
 
   /** Evidence without a vm_config. */
-  public RaTlsEvidence(byte[] quote, byte[] eventLogJson, Optional<byte[]> gpuEvidence, int formatVersion,
+  public RaTlsEvidence(
+      byte[] quote,
+      byte[] eventLogJson,
+      Optional<byte[]> gpuEvidence,
+      int formatVersion,
       byte[] spki) {
     this(quote, eventLogJson, gpuEvidence, formatVersion, spki, Optional.empty());
   }
@@ -57,7 +67,9 @@ public record RaTlsEvidence(byte[] quote, byte[] eventLogJson, Optional<byte[]> 
   }
 
   private Object[] values() {
-    return new Object[] {quote, eventLogJson, gpuEvidence.orElse(null), formatVersion, spki, vmConfig.orElse(null)};
+    return new Object[] {
+      quote, eventLogJson, gpuEvidence.orElse(null), formatVersion, spki, vmConfig.orElse(null)
+    };
   }
 
   @Override

@@ -9,8 +9,9 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
- * Presents our RA-TLS certificate, as client and as server, whatever issuers the peer asks for (an RA-TLS
- * certificate is self-signed). {@link #rotate} swaps in new credentials for later handshakes.
+ * Presents our RA-TLS certificate, as client and as server, whatever issuers the peer asks for (an
+ * RA-TLS certificate is self-signed). {@link #rotate} swaps in new credentials for later
+ * handshakes.
  */
 public final class RaTlsKeyManager extends X509ExtendedKeyManager {
   public static final String ALIAS = "ratls";
@@ -30,8 +31,12 @@ public final class RaTlsKeyManager extends X509ExtendedKeyManager {
   }
 
   private String aliasFor(String keyType) {
-    return keyType == null || keyType.equals(credentials.get().privateKey().getAlgorithm())
-        || (keyType.startsWith("EC") && credentials.get().privateKey().getAlgorithm().equals("EC")) ? ALIAS : null;
+    return keyType == null
+            || keyType.equals(credentials.get().privateKey().getAlgorithm())
+            || (keyType.startsWith("EC")
+                && credentials.get().privateKey().getAlgorithm().equals("EC"))
+        ? ALIAS
+        : null;
   }
 
   private String aliasFor(String[] keyTypes) {

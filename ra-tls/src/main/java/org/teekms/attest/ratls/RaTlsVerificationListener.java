@@ -4,8 +4,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * Told about every {@link RaTlsVerifier#verify} (metrics: verification latency, cache hit rate, refusals by reason).
- * Called on the verifying thread, so implementations must be fast and must not throw.
+ * Told about every {@link RaTlsVerifier#verify} (metrics: verification latency, cache hit rate,
+ * refusals by reason). Called on the verifying thread, so implementations must be fast and must not
+ * throw.
  */
 public interface RaTlsVerificationListener {
 

@@ -1,6 +1,5 @@
 package org.teekms.attest.ratls;
 
-
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.cert.CertificateEncodingException;
@@ -22,9 +21,9 @@ import org.teekms.attest.eventlog.QuotedMeasurements;
 import org.teekms.attest.eventlog.VerifiedEventLog;
 import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuEvidence;
+import org.teekms.attest.gpu.GpuEvidencePolicy;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuNonce;
-import org.teekms.attest.gpu.GpuEvidencePolicy;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.gpu.MeasurementResult;
 import org.teekms.attest.gpu.OcspResult;
@@ -43,30 +42,37 @@ import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.crypto.Bytes;
 
 /**
- * Verifies an RA-TLS certificate end to end and says who the peer is. In order (the first failure is the reason):
+ * Verifies an RA-TLS certificate end to end and says who the peer is. In order (the first failure
+ * is the reason):
  *
  * <ol>
  *   <li>extensions within their size limits ({@link RaTlsCertificateParser});
- *   <li>certificate validity at the clock's time, its validity period (notAfter − notBefore) within the lifetime cap
- *       ({@link Builder#maxCertificateLifetime}, default 24 h), and its self-signature;
- *   <li>the quote's REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI) of this certificate ({@link ReportDataBinding});
- *   <li>the quote via DCAP with collateral from the (caching) source (signature chain, collateral validity, PCK and
- *       TCB revocation), then the {@link QuotePolicy} unless the caller applies it ({@link Builder#deferQuotePolicy});
+ *   <li>certificate validity at the clock's time, its validity period (notAfter − notBefore) within
+ *       the lifetime cap ({@link Builder#maxCertificateLifetime}, default 24 h), and its
+ *       self-signature;
+ *   <li>the quote's REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI) of this certificate ({@link
+ *       ReportDataBinding});
+ *   <li>the quote via DCAP with collateral from the (caching) source (signature chain, collateral
+ *       validity, PCK and TCB revocation), then the {@link QuotePolicy} unless the caller applies
+ *       it ({@link Builder#deferQuotePolicy});
  *   <li>the event log replays to the quote's RTMRs and follows the boot sequence;
- *   <li>the {@link OsImageCheck} (never a refusal: it records whether a measurement document proves the claimed OS
- *       image; the identity always carries the hardware-derived {@link MrSystem mrSystem} for policy);
- *   <li>GPU evidence (if carried and a GPU verifier is configured): measured into RTMR3, nonce bound to this key,
- *       every GPU valid, then the {@link GpuEvidencePolicy}; or, with {@link Builder#gpuFacts}, the same checks recorded as
- *       facts ({@link RaTlsIdentity#gpus()}, one failed result for evidence that is malformed or not measured) for
- *       the caller's policy to decide;
+ *   <li>the {@link OsImageCheck} (never a refusal: it records whether a measurement document proves
+ *       the claimed OS image; the identity always carries the hardware-derived {@link MrSystem
+ *       mrSystem} for policy);
+ *   <li>GPU evidence (if carried and a GPU verifier is configured): measured into RTMR3, nonce
+ *       bound to this key, every GPU valid, then the {@link GpuEvidencePolicy}; or, with {@link
+ *       Builder#gpuFacts}, the same checks recorded as facts ({@link RaTlsIdentity#gpus()}, one
+ *       failed result for evidence that is malformed or not measured) for the caller's policy to
+ *       decide;
  *   <li>the application's {@link RaTlsPolicy}.
  * </ol>
  *
- * Accepted identities are cached by certificate fingerprint until the earliest of: the cache TTL, the certificate's
- * end of validity and the collateral's next update, so a peer that reconnects (or an application asking after the
- * handshake) is not verified twice. The same limit bounds how long a connection may use the identity its handshake
- * established ({@link #current}): past it the certificate is verified again (fresh collateral, current policy), and
- * past the certificate's notAfter the connection is refused. Thread-safe.
+ * Accepted identities are cached by certificate fingerprint until the earliest of: the cache TTL,
+ * the certificate's end of validity and the collateral's next update, so a peer that reconnects (or
+ * an application asking after the handshake) is not verified twice. The same limit bounds how long
+ * a connection may use the identity its handshake established ({@link #current}): past it the
+ * certificate is verified again (fresh collateral, current policy), and past the certificate's
+ * notAfter the connection is refused. Thread-safe.
  */
 public final class RaTlsVerifier {
   private final DcapQuoteVerifier dcap;
@@ -106,7 +112,10 @@ public final class RaTlsVerifier {
   /** The default cap on an RA-TLS certificate's validity period (notAfter − notBefore). */
   public static final Duration DEFAULT_MAX_CERTIFICATE_LIFETIME = Duration.ofHours(24);
 
-  /** @param dcap the DCAP verifier, anchored at Intel's root in production (at the simulator's root in tests) */
+  /**
+   * @param dcap the DCAP verifier, anchored at Intel's root in production (at the simulator's root
+   *     in tests)
+   */
   public static Builder builder(DcapQuoteVerifier dcap, CollateralSource collateral) {
     return new Builder(dcap, collateral);
   }
@@ -116,7 +125,8 @@ public final class RaTlsVerifier {
     private final CollateralSource collateral;
     private QuotePolicy quotePolicy = QuotePolicy.builder().build();
     private GpuEvidenceVerifier gpuVerifier;
-    private GpuEvidencePolicy gpuPolicy = new GpuEvidencePolicy(0, java.util.Set.of(), null, null, false, false);
+    private GpuEvidencePolicy gpuPolicy =
+        new GpuEvidencePolicy(0, java.util.Set.of(), null, null, false, false);
     private boolean gpuFactsOnly;
     private RaTlsPolicy policy = RaTlsPolicy.ACCEPT_VERIFIED;
     private OsImageCheck osImageCheck = OsImageCheck.NONE;
@@ -138,11 +148,12 @@ public final class RaTlsVerifier {
     }
 
     /**
-     * Prove the evidence only: no {@link QuotePolicy} in the verification. The caller applies it to the identity's
-     * facts ({@link RaTlsIdentity#tcbStatus}, {@link RaTlsIdentity#advisoryIds}, {@link RaTlsIdentity#td}) with
-     * {@link QuotePolicy#evaluate(org.teekms.attest.tdx.TcbStatus, List, TdReport)} — the KMS does, in admission,
-     * where a refusal gets its precise reason and an audit entry instead of a failed handshake. What DCAP proves is
-     * still refused here: a quote that does not verify, expired or revoked collateral, a Revoked TCB level.
+     * Prove the evidence only: no {@link QuotePolicy} in the verification. The caller applies it to
+     * the identity's facts ({@link RaTlsIdentity#tcbStatus}, {@link RaTlsIdentity#advisoryIds},
+     * {@link RaTlsIdentity#td}) with {@link QuotePolicy#evaluate(org.teekms.attest.tdx.TcbStatus,
+     * List, TdReport)} — the KMS does, in admission, where a refusal gets its precise reason and an
+     * audit entry instead of a failed handshake. What DCAP proves is still refused here: a quote
+     * that does not verify, expired or revoked collateral, a Revoked TCB level.
      */
     public Builder deferQuotePolicy() {
       this.quotePolicy = null;
@@ -150,8 +161,8 @@ public final class RaTlsVerifier {
     }
 
     /**
-     * Verify GPU evidence carried in certificates, and apply {@code policy} to the results. Without this, GPU
-     * evidence is not examined and {@link RaTlsIdentity#gpus()} is empty.
+     * Verify GPU evidence carried in certificates, and apply {@code policy} to the results. Without
+     * this, GPU evidence is not examined and {@link RaTlsIdentity#gpus()} is empty.
      */
     public Builder gpu(GpuEvidenceVerifier verifier, GpuEvidencePolicy policy) {
       this.gpuVerifier = Objects.requireNonNull(verifier);
@@ -161,10 +172,11 @@ public final class RaTlsVerifier {
     }
 
     /**
-     * Verify GPU evidence carried in certificates and report every result, valid or not, without refusing the
-     * certificate for it: the caller applies a per-peer policy (the KMS: each app's on-chain GPU policy, in
-     * admission, where a refusal is audited under the app). Evidence that does not decode, or that is not the one
-     * measured into RTMR3, is reported as one failed result ({@code MALFORMED_EVIDENCE} / {@code NOT_MEASURED}).
+     * Verify GPU evidence carried in certificates and report every result, valid or not, without
+     * refusing the certificate for it: the caller applies a per-peer policy (the KMS: each app's
+     * on-chain GPU policy, in admission, where a refusal is audited under the app). Evidence that
+     * does not decode, or that is not the one measured into RTMR3, is reported as one failed result
+     * ({@code MALFORMED_EVIDENCE} / {@code NOT_MEASURED}).
      */
     public Builder gpuFacts(GpuEvidenceVerifier verifier) {
       this.gpuVerifier = Objects.requireNonNull(verifier);
@@ -190,9 +202,9 @@ public final class RaTlsVerifier {
     }
 
     /**
-     * How long a verified identity is reused (for reconnecting peers, and by connections after their handshake)
-     * before the certificate is verified again; never beyond the certificate's notAfter or the collateral's
-     * nextUpdate. Default 10 minutes.
+     * How long a verified identity is reused (for reconnecting peers, and by connections after
+     * their handshake) before the certificate is verified again; never beyond the certificate's
+     * notAfter or the collateral's nextUpdate. Default 10 minutes.
      */
     public Builder cache(Duration ttl, int maxEntries) {
       if (ttl.isNegative()) {
@@ -205,12 +217,14 @@ public final class RaTlsVerifier {
 
     /**
      * Refuse certificates whose validity period (notAfter − notBefore) is longer than {@code cap}
-     * ({@link RaTlsException.Reason#CERTIFICATE_LIFETIME_EXCEEDED}). A short lifetime bounds how long a stolen
-     * certificate key, or evidence the platform has since lost (a TCB recall), can be presented. Default 24 h.
+     * ({@link RaTlsException.Reason#CERTIFICATE_LIFETIME_EXCEEDED}). A short lifetime bounds how
+     * long a stolen certificate key, or evidence the platform has since lost (a TCB recall), can be
+     * presented. Default 24 h.
      */
     public Builder maxCertificateLifetime(Duration cap) {
       if (cap.isNegative() || cap.isZero()) {
-        throw new IllegalArgumentException("RA-TLS certificate lifetime cap " + cap + " is not positive");
+        throw new IllegalArgumentException(
+            "RA-TLS certificate lifetime cap " + cap + " is not positive");
       }
       this.maxCertificateLifetime = cap;
       return this;
@@ -236,27 +250,35 @@ public final class RaTlsVerifier {
   }
 
   /**
-   * The identity a connection may use for a call now, given the one its handshake (or an earlier call) established
-   * for {@code certificate}. In order:
+   * The identity a connection may use for a call now, given the one its handshake (or an earlier
+   * call) established for {@code certificate}. In order:
    *
    * <ol>
-   *   <li>past the certificate's notAfter (or before its notBefore): refused, {@link Reason#CERTIFICATE_EXPIRED}, the
-   *       peer must re-connect with a fresh certificate;
+   *   <li>past the certificate's notAfter (or before its notBefore): refused, {@link
+   *       Reason#CERTIFICATE_EXPIRED}, the peer must re-connect with a fresh certificate;
    *   <li>within the verification's cache limit (TTL, collateral nextUpdate): the cached identity;
-   *   <li>otherwise the certificate is verified again, in full, now (fresh collateral, current policy); a failure
-   *       is the refusal's reason.
+   *   <li>otherwise the certificate is verified again, in full, now (fresh collateral, current
+   *       policy); a failure is the refusal's reason.
    * </ol>
    *
    * @param stored the identity established earlier for {@code certificate}, or null
    */
-  public RaTlsIdentity current(X509Certificate certificate, RaTlsIdentity stored) throws RaTlsException {
+  public RaTlsIdentity current(X509Certificate certificate, RaTlsIdentity stored)
+      throws RaTlsException {
     Instant now = clock.instant();
     Instant notBefore = certificate.getNotBefore().toInstant();
     Instant notAfter = certificate.getNotAfter().toInstant();
     if (!now.isBefore(notAfter) || now.isBefore(notBefore)) {
-      throw new RaTlsException(Reason.CERTIFICATE_EXPIRED, "the connection's peer certificate is valid " + notBefore
-          + " .. " + notAfter + ", not at " + now + "; the identity verified in its handshake is no longer used: "
-          + "re-connect with a fresh RA-TLS certificate");
+      throw new RaTlsException(
+          Reason.CERTIFICATE_EXPIRED,
+          "the connection's peer certificate is valid "
+              + notBefore
+              + " .. "
+              + notAfter
+              + ", not at "
+              + now
+              + "; the identity verified in its handshake is no longer used: "
+              + "re-connect with a fresh RA-TLS certificate");
     }
     if (stored != null) {
       Optional<RaTlsIdentity> cachedNow = cached(stored.certificateSha256());
@@ -267,7 +289,10 @@ public final class RaTlsVerifier {
     return verify(certificate);
   }
 
-  /** The cached identity of a certificate (by SHA-256 of its DER), if it verified and has not expired from cache. */
+  /**
+   * The cached identity of a certificate (by SHA-256 of its DER), if it verified and has not
+   * expired from cache.
+   */
   public Optional<RaTlsIdentity> cached(Bytes certificateSha256) {
     Cached c = cache.get(certificateSha256);
     if (c == null || !clock.instant().isBefore(c.expires())) {
@@ -281,10 +306,12 @@ public final class RaTlsVerifier {
     long start = System.nanoTime();
     try {
       Recalled r = verifyOrRecall(certificate);
-      listener.verified(Duration.ofNanos(System.nanoTime() - start), r.cacheHit(), Optional.empty());
+      listener.verified(
+          Duration.ofNanos(System.nanoTime() - start), r.cacheHit(), Optional.empty());
       return r.identity();
     } catch (RaTlsException e) {
-      listener.verified(Duration.ofNanos(System.nanoTime() - start), false, Optional.of(e.reason()));
+      listener.verified(
+          Duration.ofNanos(System.nanoTime() - start), false, Optional.of(e.reason()));
       throw e;
     }
   }
@@ -306,7 +333,8 @@ public final class RaTlsVerifier {
     }
     Instant now = clock.instant();
     Verified v = verifyUncached(certificate, der, fingerprint, now);
-    Instant expires = min(now.plus(cacheTtl), min(v.identity().certificateNotAfter(), v.collateralNextUpdate()));
+    Instant expires =
+        min(now.plus(cacheTtl), min(v.identity().certificateNotAfter(), v.collateralNextUpdate()));
     if (cache.size() >= maxCached) {
       cache.clear();
     }
@@ -316,25 +344,43 @@ public final class RaTlsVerifier {
 
   private record Verified(RaTlsIdentity identity, Instant collateralNextUpdate) {}
 
-  private Verified verifyUncached(X509Certificate certificate, byte[] der, Bytes fingerprint, Instant now)
+  private Verified verifyUncached(
+      X509Certificate certificate, byte[] der, Bytes fingerprint, Instant now)
       throws RaTlsException {
     RaTlsEvidence evidence = RaTlsCertificateParser.parse(der);
     try {
       certificate.checkValidity(Date.from(now));
     } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-      throw new RaTlsException(Reason.CERTIFICATE_EXPIRED, "certificate valid " + certificate.getNotBefore()
-          .toInstant() + " .. " + certificate.getNotAfter().toInstant() + ", not at " + now);
+      throw new RaTlsException(
+          Reason.CERTIFICATE_EXPIRED,
+          "certificate valid "
+              + certificate.getNotBefore().toInstant()
+              + " .. "
+              + certificate.getNotAfter().toInstant()
+              + ", not at "
+              + now);
     }
-    Duration lifetime = Duration.between(certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant());
+    Duration lifetime =
+        Duration.between(
+            certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant());
     if (lifetime.compareTo(maxCertificateLifetime) > 0) {
-      throw new RaTlsException(Reason.CERTIFICATE_LIFETIME_EXCEEDED, "certificate valid " + certificate.getNotBefore()
-          .toInstant() + " .. " + certificate.getNotAfter().toInstant() + " (" + lifetime + "), longer than the "
-          + maxCertificateLifetime + " cap on RA-TLS certificate lifetimes");
+      throw new RaTlsException(
+          Reason.CERTIFICATE_LIFETIME_EXCEEDED,
+          "certificate valid "
+              + certificate.getNotBefore().toInstant()
+              + " .. "
+              + certificate.getNotAfter().toInstant()
+              + " ("
+              + lifetime
+              + "), longer than the "
+              + maxCertificateLifetime
+              + " cap on RA-TLS certificate lifetimes");
     }
     try {
       certificate.verify(certificate.getPublicKey(), Bc.PROVIDER);
     } catch (GeneralSecurityException | RuntimeException e) {
-      throw new RaTlsException(Reason.CERTIFICATE_SIGNATURE, "self-signature does not verify: " + e.getMessage());
+      throw new RaTlsException(
+          Reason.CERTIFICATE_SIGNATURE, "self-signature does not verify: " + e.getMessage());
     }
 
     TdxQuote quote;
@@ -345,25 +391,34 @@ public final class RaTlsVerifier {
     }
     TdReport td = quote.tdReport();
     if (td == null) {
-      throw new RaTlsException(Reason.QUOTE_INVALID, "not a TDX quote (TEE type " + quote.teeType() + ")");
+      throw new RaTlsException(
+          Reason.QUOTE_INVALID, "not a TDX quote (TEE type " + quote.teeType() + ")");
     }
     if (!ReportDataBinding.binds(td.reportData().toByteArray(), evidence.spki())) {
-      throw new RaTlsException(Reason.KEY_NOT_BOUND, "quote REPORTDATA " + td.reportData().hex()
-          + " is not SHA-512(\"ratls-cert:\" || SPKI) of this certificate's key");
+      throw new RaTlsException(
+          Reason.KEY_NOT_BOUND,
+          "quote REPORTDATA "
+              + td.reportData().hex()
+              + " is not SHA-512(\"ratls-cert:\" || SPKI) of this certificate's key");
     }
 
-    // the DCAP verifier looks the collateral up from its cached PCK chain; remember which collateral it used
+    // the DCAP verifier looks the collateral up from its cached PCK chain; remember which
+    // collateral it used
     RecordingSource used = new RecordingSource(collateral);
     QuoteVerificationResult result = dcap.verify(quote, used, now);
     if (!result.valid()) {
-      throw new RaTlsException(result.failure() == VerificationFailure.COLLATERAL_UNAVAILABLE
-          ? Reason.COLLATERAL_UNAVAILABLE : Reason.QUOTE_INVALID, result.failure() + ": " + result.error());
+      throw new RaTlsException(
+          result.failure() == VerificationFailure.COLLATERAL_UNAVAILABLE
+              ? Reason.COLLATERAL_UNAVAILABLE
+              : Reason.QUOTE_INVALID,
+          result.failure() + ": " + result.error());
     }
     Instant collateralNextUpdate = nextUpdate(used.last());
     if (quotePolicy != null) {
       QuotePolicy.Decision decision = quotePolicy.evaluate(result);
       if (!decision.allowed()) {
-        throw new RaTlsException(Reason.POLICY_REJECTED, "quote policy: " + String.join("; ", decision.violations()));
+        throw new RaTlsException(
+            Reason.POLICY_REJECTED, "quote policy: " + String.join("; ", decision.violations()));
       }
     }
 
@@ -382,9 +437,21 @@ public final class RaTlsVerifier {
     }
     OsImageProof osImage = checkOsImage(td, log, entries, evidence.vmConfig());
 
-    RaTlsIdentity identity = new RaTlsIdentity(fingerprint, log.identity(), log.mrAggregated(), td,
-        result.status(), result.advisoryIds(), result.fmspc(), result.deviceId(), gpus, now,
-        certificate.getNotAfter().toInstant(), MrSystem.of(td), osImage);
+    RaTlsIdentity identity =
+        new RaTlsIdentity(
+            fingerprint,
+            log.identity(),
+            log.mrAggregated(),
+            td,
+            result.status(),
+            result.advisoryIds(),
+            result.fmspc(),
+            result.deviceId(),
+            gpus,
+            now,
+            certificate.getNotAfter().toInstant(),
+            MrSystem.of(td),
+            osImage);
     Optional<String> refusal = policy.refuse(identity);
     if (refusal.isPresent()) {
       throw new RaTlsException(Reason.POLICY_REJECTED, refusal.get());
@@ -392,7 +459,10 @@ public final class RaTlsVerifier {
     return new Verified(identity, collateralNextUpdate);
   }
 
-  /** A collateral source that remembers the collateral it last returned (what DCAP verified this quote against). */
+  /**
+   * A collateral source that remembers the collateral it last returned (what DCAP verified this
+   * quote against).
+   */
   private static final class RecordingSource implements CollateralSource {
     private final CollateralSource delegate;
     private Collateral last;
@@ -402,14 +472,16 @@ public final class RaTlsVerifier {
     }
 
     @Override
-    public Collateral fetch(org.teekms.attest.tdx.collateral.CollateralRequest request) throws CollateralException {
+    public Collateral fetch(org.teekms.attest.tdx.collateral.CollateralRequest request)
+        throws CollateralException {
       last = delegate.fetch(request);
       return last;
     }
 
     Collateral last() throws RaTlsException {
       if (last == null) {
-        throw new RaTlsException(Reason.COLLATERAL_UNAVAILABLE, "the quote verified without collateral");
+        throw new RaTlsException(
+            Reason.COLLATERAL_UNAVAILABLE, "the quote verified without collateral");
       }
       return last;
     }
@@ -423,12 +495,23 @@ public final class RaTlsVerifier {
       if (!gpuFactsOnly) {
         throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID, e.getMessage());
       }
-      return List.of(new GpuResult(false, null, null, null, MeasurementResult.notChecked(), OcspResult.skipped(), null,
-          false, e.reason(), e.detail()));
+      return List.of(
+          new GpuResult(
+              false,
+              null,
+              null,
+              null,
+              MeasurementResult.notChecked(),
+              OcspResult.skipped(),
+              null,
+              false,
+              e.reason(),
+              e.detail()));
     }
   }
 
-  private List<GpuResult> verifyGpusOrThrow(RaTlsEvidence evidence, VerifiedEventLog log, Instant now)
+  private List<GpuResult> verifyGpusOrThrow(
+      RaTlsEvidence evidence, VerifiedEventLog log, Instant now)
       throws RaTlsException, GpuAttestationException {
     List<GpuResult> gpus = List.of();
     Optional<byte[]> encoded = evidence.gpuEvidence();
@@ -436,9 +519,12 @@ public final class RaTlsVerifier {
       GpuEvidence gpu = GpuEvidence.decode(encoded.get());
       Optional<Bytes> measured = log.identity().gpuEvidenceHash();
       if (measured.isEmpty() || !measured.get().equalsConstantTime(Bytes.copyOf(gpu.sha384()))) {
-        throw new GpuAttestationException(GpuAttestationException.Reason.NOT_MEASURED, "the certificate's GPU "
-            + "evidence is not the one last measured into RTMR3 (gpu-evidence event "
-            + measured.map(Bytes::hex).orElse("absent") + ")");
+        throw new GpuAttestationException(
+            GpuAttestationException.Reason.NOT_MEASURED,
+            "the certificate's GPU "
+                + "evidence is not the one last measured into RTMR3 (gpu-evidence event "
+                + measured.map(Bytes::hex).orElse("absent")
+                + ")");
       }
       gpus = gpuVerifier.verify(gpu, GpuNonce.forSpki(evidence.spki()), now);
       if (gpuFactsOnly) {
@@ -446,20 +532,28 @@ public final class RaTlsVerifier {
       }
       for (int i = 0; i < gpus.size(); i++) {
         if (!gpus.get(i).valid()) {
-          throw new RaTlsException(Reason.GPU_EVIDENCE_INVALID,
+          throw new RaTlsException(
+              Reason.GPU_EVIDENCE_INVALID,
               "GPU " + i + ": " + gpus.get(i).failure() + ": " + gpus.get(i).error());
         }
       }
     }
     GpuEvidencePolicy.Decision d = gpuPolicy.apply(gpus);
     if (!d.allowed()) {
-      throw new RaTlsException(Reason.POLICY_REJECTED, "GPU policy: " + String.join("; ", d.reasons()));
+      throw new RaTlsException(
+          Reason.POLICY_REJECTED, "GPU policy: " + String.join("; ", d.reasons()));
     }
     return gpus;
   }
 
-  /** The OS image check, failing closed: no claimed image, or a check that breaks its contract, proves nothing. */
-  private OsImageProof checkOsImage(TdReport td, VerifiedEventLog log, List<org.teekms.attest.eventlog.EventLogEntry> entries,
+  /**
+   * The OS image check, failing closed: no claimed image, or a check that breaks its contract,
+   * proves nothing.
+   */
+  private OsImageProof checkOsImage(
+      TdReport td,
+      VerifiedEventLog log,
+      List<org.teekms.attest.eventlog.EventLogEntry> entries,
       Optional<byte[]> vmConfig) {
     if (log.identity().osImageHash().isEmpty()) {
       return OsImageProof.notProven("the event log claims no OS image");
@@ -472,7 +566,10 @@ public final class RaTlsVerifier {
     }
   }
 
-  /** The collateral's earliest nextUpdate, computed once per collateral (it parses the documents and CRLs). */
+  /**
+   * The collateral's earliest nextUpdate, computed once per collateral (it parses the documents and
+   * CRLs).
+   */
   private Instant nextUpdate(Collateral c) throws RaTlsException {
     Instant cached = nextUpdates.get(c.id());
     if (cached != null) {
@@ -501,5 +598,4 @@ public final class RaTlsVerifier {
       throw new IllegalStateException(e);
     }
   }
-
 }

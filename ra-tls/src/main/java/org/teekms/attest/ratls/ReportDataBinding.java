@@ -5,8 +5,8 @@ import java.security.MessageDigest;
 import org.teekms.crypto.Digests;
 
 /**
- * dstack's binding of a TLS key into TDX REPORTDATA: {@code SHA-512("ratls-cert:" ‖ SubjectPublicKeyInfo DER)},
- * which fills the 64-byte REPORTDATA exactly.
+ * dstack's binding of a TLS key into TDX REPORTDATA: {@code SHA-512("ratls-cert:" ‖
+ * SubjectPublicKeyInfo DER)}, which fills the 64-byte REPORTDATA exactly.
  */
 public final class ReportDataBinding {
   private static final byte[] LABEL = "ratls-cert:".getBytes(StandardCharsets.US_ASCII);

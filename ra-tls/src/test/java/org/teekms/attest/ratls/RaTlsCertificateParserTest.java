@@ -26,13 +26,18 @@ class RaTlsCertificateParserTest {
     RaTlsEvidence e = RaTlsCertificateParser.parse(cert);
     assertEquals(1, e.formatVersion());
     assertArrayEquals(cert.getPublicKey().getEncoded(), e.spki());
-    // dstack layout: the extension value is a DER OCTET STRING wrapping the raw quote / event log JSON
+    // dstack layout: the extension value is a DER OCTET STRING wrapping the raw quote / event log
+    // JSON
     byte[] ext = cert.getExtensionValue("1.3.6.1.4.1.62397.1.1");
-    byte[] inner = org.bouncycastle.asn1.ASN1OctetString.getInstance(
-        org.bouncycastle.asn1.ASN1OctetString.getInstance(ext).getOctets()).getOctets();
+    byte[] inner =
+        org.bouncycastle.asn1.ASN1OctetString.getInstance(
+                org.bouncycastle.asn1.ASN1OctetString.getInstance(ext).getOctets())
+            .getOctets();
     assertArrayEquals(e.quote(), inner);
     assertEquals(4, e.quote()[0]);
-    assertTrue(new String(e.eventLogJson(), java.nio.charset.StandardCharsets.UTF_8).startsWith("[{\"imr\":0"));
+    assertTrue(
+        new String(e.eventLogJson(), java.nio.charset.StandardCharsets.UTF_8)
+            .startsWith("[{\"imr\":0"));
     assertTrue(e.gpuEvidence().isEmpty());
   }
 
@@ -43,13 +48,23 @@ class RaTlsCertificateParserTest {
   static byte[] withExtensions(Object... oidCriticalValue) throws Exception {
     KeyPair keys = RaTlsCertificateFactory.newKeyPair();
     var name = new org.bouncycastle.asn1.x500.X500Name("CN=t");
-    var b = new JcaX509v3CertificateBuilder(name, java.math.BigInteger.ONE, new java.util.Date(),
-        new java.util.Date(System.currentTimeMillis() + 3_600_000), name, keys.getPublic());
+    var b =
+        new JcaX509v3CertificateBuilder(
+            name,
+            java.math.BigInteger.ONE,
+            new java.util.Date(),
+            new java.util.Date(System.currentTimeMillis() + 3_600_000),
+            name,
+            keys.getPublic());
     for (int i = 0; i < oidCriticalValue.length; i += 3) {
-      b.addExtension(new Extension((ASN1ObjectIdentifier) oidCriticalValue[i], (Boolean) oidCriticalValue[i + 1],
-          (byte[]) oidCriticalValue[i + 2]));
+      b.addExtension(
+          new Extension(
+              (ASN1ObjectIdentifier) oidCriticalValue[i],
+              (Boolean) oidCriticalValue[i + 1],
+              (byte[]) oidCriticalValue[i + 2]));
     }
-    return b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
+    return b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()))
+        .getEncoded();
   }
 
   static byte[] octets(byte[] content) throws Exception {
@@ -58,8 +73,14 @@ class RaTlsCertificateParserTest {
 
   @Test
   void aDstackStyleCertificateWithoutOurVersionParsesAsVersionZero() throws Exception {
-    byte[] der = withExtensions(RaTlsOids.TDX_QUOTE, false, octets(new byte[] {4, 0, 2, 0}),
-        RaTlsOids.EVENT_LOG, false, octets("[]".getBytes()));
+    byte[] der =
+        withExtensions(
+            RaTlsOids.TDX_QUOTE,
+            false,
+            octets(new byte[] {4, 0, 2, 0}),
+            RaTlsOids.EVENT_LOG,
+            false,
+            octets("[]".getBytes()));
     RaTlsEvidence e = RaTlsCertificateParser.parse(der);
     assertEquals(0, e.formatVersion());
     assertArrayEquals(new byte[] {4, 0, 2, 0}, e.quote());
@@ -68,26 +89,79 @@ class RaTlsCertificateParserTest {
   @Test
   void rejectsMissingMalformedCriticalAndVersionedExtensions() throws Exception {
     assertEquals(Reason.MALFORMED_CERTIFICATE, reject(withExtensions()).reason());
-    assertTrue(reject(withExtensions(RaTlsOids.EVENT_LOG, false, octets("[]".getBytes())))
-        .getMessage().contains("no TDX quote"));
-    assertTrue(reject(withExtensions(RaTlsOids.TDX_QUOTE, false, octets(new byte[10])))
-        .getMessage().contains("no event log"));
-    assertTrue(reject(withExtensions(RaTlsOids.TDX_QUOTE, false, new byte[] {0x02, 0x01, 0x05},
-        RaTlsOids.EVENT_LOG, false, octets("[]".getBytes()))).getMessage().contains("not a DER OCTET STRING"));
-    assertTrue(reject(withExtensions(RaTlsOids.TDX_QUOTE, false, octets(new byte[0]),
-        RaTlsOids.EVENT_LOG, false, octets("[]".getBytes()))).getMessage().contains("empty"));
-    assertTrue(reject(withExtensions(RaTlsOids.TDX_QUOTE, true, octets(new byte[10]),
-        RaTlsOids.EVENT_LOG, false, octets("[]".getBytes()))).getMessage().contains("unsupported critical extension"));
-    assertTrue(reject(withExtensions(RaTlsOids.TDX_QUOTE, false, octets(new byte[10]),
-        RaTlsOids.EVENT_LOG, false, octets("[]".getBytes()),
-        RaTlsOids.FORMAT_VERSION, false, new org.bouncycastle.asn1.ASN1Integer(2).getEncoded()))
-        .getMessage().contains("unsupported RA-TLS format version 2"));
+    assertTrue(
+        reject(withExtensions(RaTlsOids.EVENT_LOG, false, octets("[]".getBytes())))
+            .getMessage()
+            .contains("no TDX quote"));
+    assertTrue(
+        reject(withExtensions(RaTlsOids.TDX_QUOTE, false, octets(new byte[10])))
+            .getMessage()
+            .contains("no event log"));
+    assertTrue(
+        reject(
+                withExtensions(
+                    RaTlsOids.TDX_QUOTE,
+                    false,
+                    new byte[] {0x02, 0x01, 0x05},
+                    RaTlsOids.EVENT_LOG,
+                    false,
+                    octets("[]".getBytes())))
+            .getMessage()
+            .contains("not a DER OCTET STRING"));
+    assertTrue(
+        reject(
+                withExtensions(
+                    RaTlsOids.TDX_QUOTE,
+                    false,
+                    octets(new byte[0]),
+                    RaTlsOids.EVENT_LOG,
+                    false,
+                    octets("[]".getBytes())))
+            .getMessage()
+            .contains("empty"));
+    assertTrue(
+        reject(
+                withExtensions(
+                    RaTlsOids.TDX_QUOTE,
+                    true,
+                    octets(new byte[10]),
+                    RaTlsOids.EVENT_LOG,
+                    false,
+                    octets("[]".getBytes())))
+            .getMessage()
+            .contains("unsupported critical extension"));
+    assertTrue(
+        reject(
+                withExtensions(
+                    RaTlsOids.TDX_QUOTE,
+                    false,
+                    octets(new byte[10]),
+                    RaTlsOids.EVENT_LOG,
+                    false,
+                    octets("[]".getBytes()),
+                    RaTlsOids.FORMAT_VERSION,
+                    false,
+                    new org.bouncycastle.asn1.ASN1Integer(2).getEncoded()))
+            .getMessage()
+            .contains("unsupported RA-TLS format version 2"));
     // trailing bytes after the OCTET STRING
     byte[] trailing = Arrays.copyOf(octets(new byte[10]), octets(new byte[10]).length + 1);
-    assertEquals(Reason.MALFORMED_CERTIFICATE, reject(withExtensions(RaTlsOids.TDX_QUOTE, false, trailing,
-        RaTlsOids.EVENT_LOG, false, octets("[]".getBytes()))).reason());
-    assertEquals(Reason.OVERSIZED_EXTENSION, reject(new byte[RaTlsCertificateParser.MAX_CERTIFICATE_BYTES + 1]).reason());
-    assertEquals(Reason.MALFORMED_CERTIFICATE, reject(new byte[] {0x30, 0x03, 0x02, 0x01}).reason());
+    assertEquals(
+        Reason.MALFORMED_CERTIFICATE,
+        reject(
+                withExtensions(
+                    RaTlsOids.TDX_QUOTE,
+                    false,
+                    trailing,
+                    RaTlsOids.EVENT_LOG,
+                    false,
+                    octets("[]".getBytes())))
+            .reason());
+    assertEquals(
+        Reason.OVERSIZED_EXTENSION,
+        reject(new byte[RaTlsCertificateParser.MAX_CERTIFICATE_BYTES + 1]).reason());
+    assertEquals(
+        Reason.MALFORMED_CERTIFICATE, reject(new byte[] {0x30, 0x03, 0x02, 0x01}).reason());
   }
 
   @Test
@@ -120,8 +194,11 @@ class RaTlsCertificateParserTest {
         continue;
       }
       byte[] mutated = m;
-      RaTlsException e = assertThrows(RaTlsException.class, () -> verifier.verify(cert),
-          () -> "mutated certificate verified at round " + Arrays.mismatch(der, mutated));
+      RaTlsException e =
+          assertThrows(
+              RaTlsException.class,
+              () -> verifier.verify(cert),
+              () -> "mutated certificate verified at round " + Arrays.mismatch(der, mutated));
       assertTrue(e.reason() != null);
     }
     assertTrue(parsedOk > 100, "most byte flips hit extension contents, which parse: " + parsedOk);

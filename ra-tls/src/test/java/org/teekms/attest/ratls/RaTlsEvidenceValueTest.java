@@ -10,8 +10,13 @@ import org.junit.jupiter.api.Test;
 class RaTlsEvidenceValueTest {
 
   private static RaTlsEvidence evidence(byte quoteByte, Optional<byte[]> vmConfig) {
-    return new RaTlsEvidence(new byte[] {quoteByte, 2}, "[]".getBytes(), Optional.of(new byte[] {7}), 1,
-        new byte[] {3, 4}, vmConfig);
+    return new RaTlsEvidence(
+        new byte[] {quoteByte, 2},
+        "[]".getBytes(),
+        Optional.of(new byte[] {7}),
+        1,
+        new byte[] {3, 4},
+        vmConfig);
   }
 
   @Test

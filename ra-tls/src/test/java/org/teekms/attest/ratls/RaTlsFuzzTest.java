@@ -10,15 +10,16 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 
 /**
- * Coverage-guided fuzz targets (Jazzer) for RA-TLS certificates. Corpus:
- * {@code src/test/resources/org/teekms/attest/ratls/RaTlsFuzzTestInputs/<target>/}.
+ * Coverage-guided fuzz targets (Jazzer) for RA-TLS certificates. Corpus: {@code
+ * src/test/resources/org/teekms/attest/ratls/RaTlsFuzzTestInputs/<target>/}.
  *
- * <p>{@link #certificateParser} feeds raw DER (seeded with simulated-CVM and dstack-style certificates) to the
- * extension parser: only {@link RaTlsException} may escape. {@link #mutatedCertificateVerification} starts from a
- * certificate a simulated CVM signs at startup (the simulated TDX root is fresh in every JVM, so a saved certificate
- * would never verify) and reads the fuzz input as a patch list — 3-byte records {@code (offset high, offset low, xor)}
- * applied to its DER — so Jazzer mutates a real signed certificate. The verifier may accept a patched certificate only
- * with the original's hardware-measured identity.
+ * <p>{@link #certificateParser} feeds raw DER (seeded with simulated-CVM and dstack-style
+ * certificates) to the extension parser: only {@link RaTlsException} may escape. {@link
+ * #mutatedCertificateVerification} starts from a certificate a simulated CVM signs at startup (the
+ * simulated TDX root is fresh in every JVM, so a saved certificate would never verify) and reads
+ * the fuzz input as a patch list — 3-byte records {@code (offset high, offset low, xor)} applied to
+ * its DER — so Jazzer mutates a real signed certificate. The verifier may accept a patched
+ * certificate only with the original's hardware-measured identity.
  */
 class RaTlsFuzzTest {
   private static final RaTlsVerifier VERIFIER = SimulatedRaTls.verifier().build();
@@ -55,14 +56,18 @@ class RaTlsFuzzTest {
     }
     X509Certificate cert;
     try {
-      cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(der));
+      cert =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new ByteArrayInputStream(der));
     } catch (CertificateException | RuntimeException notACertificate) {
-      return; // the JDK's parser, not ours: the TLS stack refuses such a certificate before we see it
+      return; // the JDK's parser, not ours: the TLS stack refuses such a certificate before we see
+      // it
     }
     try {
       RaTlsIdentity id = VERIFIER.verify(cert);
-      assertEquals(IDENTITY.boot(), id.boot(), "a patched certificate verified with another boot identity");
+      assertEquals(
+          IDENTITY.boot(), id.boot(), "a patched certificate verified with another boot identity");
       assertEquals(IDENTITY.td(), id.td(), "a patched certificate verified with another TD report");
       assertEquals(IDENTITY.mrSystem(), id.mrSystem());
     } catch (RaTlsException expected) {

@@ -17,7 +17,8 @@ class RaTlsKeyManagerTest {
     RaTlsKeyManager km = new RaTlsKeyManager(first);
     assertEquals("ratls", km.chooseEngineServerAlias("EC", null, null));
     assertEquals("ratls", km.chooseEngineClientAlias(new String[] {"RSA", "EC"}, null, null));
-    assertNull(km.chooseServerAlias("RSA", null, null), "a P-256 key is not offered for RSA suites");
+    assertNull(
+        km.chooseServerAlias("RSA", null, null), "a P-256 key is not offered for RSA suites");
     assertArrayEquals(new X509Certificate[] {first.certificate()}, km.getCertificateChain("ratls"));
     assertSame(first.privateKey(), km.getPrivateKey("ratls"));
     assertNull(km.getPrivateKey("other"));

@@ -9,7 +9,10 @@ import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.Collateral;
 
-/** A simulated platform, its collateral, and helpers to make CVMs with RA-TLS credentials (shared by tests). */
+/**
+ * A simulated platform, its collateral, and helpers to make CVMs with RA-TLS credentials (shared by
+ * tests).
+ */
 public final class SimulatedRaTls {
   public static final Clock CLOCK = Clock.systemUTC();
   public static final SimulatedTdx TDX = SimulatedTdx.enable("RA-TLS tests", CLOCK);
@@ -31,9 +34,14 @@ public final class SimulatedRaTls {
     return factory(cvm(compose, false), null).create(compose);
   }
 
-  /** A verifier anchored at the simulated root with the simulated collateral and the production quote policy. */
+  /**
+   * A verifier anchored at the simulated root with the simulated collateral and the production
+   * quote policy.
+   */
   public static RaTlsVerifier.Builder verifier() {
-    return RaTlsVerifier.builder(new DcapQuoteVerifier(TDX.rootCertificate()), request -> COLLATERAL)
-        .quotePolicy(QuotePolicy.builder().build()).clock(CLOCK);
+    return RaTlsVerifier.builder(
+            new DcapQuoteVerifier(TDX.rootCertificate()), request -> COLLATERAL)
+        .quotePolicy(QuotePolicy.builder().build())
+        .clock(CLOCK);
   }
 }

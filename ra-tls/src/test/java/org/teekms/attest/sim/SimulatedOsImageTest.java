@@ -20,7 +20,10 @@ import org.teekms.attest.osimage.TdxMeasurements;
 import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.tdx.TdxQuote;
 
-/** A CVM booted from a simulated dstack image verifies with the image's vm_config; a forged identity does not. */
+/**
+ * A CVM booted from a simulated dstack image verifies with the image's vm_config; a forged identity
+ * does not.
+ */
 class SimulatedOsImageTest {
 
   private static QuotedMeasurements quoted(SimulatedCvm cvm) throws Exception {
@@ -28,7 +31,8 @@ class SimulatedOsImageTest {
   }
 
   private static SimulatedCvm boot(SimulatedOsImage image, String compose) throws Exception {
-    return image.newCvm(SimulatedRaTls.TDX, false)
+    return image
+        .newCvm(SimulatedRaTls.TDX, false)
         .boot(SimulatedCvm.App.ofCompose(compose, new byte[20]), image);
   }
 
@@ -56,16 +60,23 @@ class SimulatedOsImageTest {
   void aForgedIdentityCvmIsRefusedNamingTheRegistersItsOwnImageChanged() throws Exception {
     SimulatedOsImage victim = SimulatedOsImage.of("victim-image");
     SimulatedOsImage attacker = SimulatedOsImage.of("attacker-kernel");
-    SimulatedCvm.App victimApp = SimulatedCvm.App.ofCompose("services: {victim: {}}", new byte[20])
-        .withOsImageHash(victim.osImageHash().toByteArray());
+    SimulatedCvm.App victimApp =
+        SimulatedCvm.App.ofCompose("services: {victim: {}}", new byte[20])
+            .withOsImageHash(victim.osImageHash().toByteArray());
     SimulatedCvm forged = attacker.newCvm(SimulatedRaTls.TDX, false).boot(victimApp, attacker);
     QuotedMeasurements q = quoted(forged);
-    EventLogVerifier.verify(forged.eventLog().entries(), q); // its RTMR3 claims are internally consistent
-    OsImageVerdict v = OsImageVerifier.verify(q, victim.vmConfigJson(), forged.eventLog().entries());
+    EventLogVerifier.verify(
+        forged.eventLog().entries(), q); // its RTMR3 claims are internally consistent
+    OsImageVerdict v =
+        OsImageVerifier.verify(q, victim.vmConfigJson(), forged.eventLog().entries());
     assertEquals(OsImageFailure.OS_IMAGE_MEASUREMENT_MISMATCH, v.failure());
     assertEquals(List.of("MRTD", "RTMR1", "RTMR2"), v.mismatches());
-    assertTrue(v.error().startsWith("OS_IMAGE_MEASUREMENT_MISMATCH: the TD did not boot OS image "
-        + victim.osImageHash().hex()), v.error());
+    assertTrue(
+        v.error()
+            .startsWith(
+                "OS_IMAGE_MEASUREMENT_MISMATCH: the TD did not boot OS image "
+                    + victim.osImageHash().hex()),
+        v.error());
     assertTrue(v.provenOsImageHash().isEmpty());
   }
 
@@ -78,9 +89,12 @@ class SimulatedOsImageTest {
     assertEquals(List.of("RTMR0"), a.differences(b));
     assertEquals(small.measurement().mrtdTwoPass(), a.mrtd(), "QEMU 8 adds pages in two passes");
     assertNotEquals(SimulatedOsImage.of("x").measurements().mrtd(), a.mrtd());
-    assertThrows(IllegalArgumentException.class, () -> SimulatedOsImage.of("x").withVm(1L << 30, 2, "9.2.1"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> SimulatedOsImage.of("x").withVm(1L << 30, 2, "9.2.1"));
     SimulatedCvm wrongMrtd = SimulatedRaTls.TDX.newCvm(new byte[48], false);
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> wrongMrtd.boot(SimulatedCvm.App.ofCompose("c", new byte[20]), small));
   }
 }

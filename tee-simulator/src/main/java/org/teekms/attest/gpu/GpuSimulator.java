@@ -38,10 +38,10 @@ import javax.xml.transform.TransformerFactory;
 import javax.xml.transform.dom.DOMSource;
 import javax.xml.transform.stream.StreamResult;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERTaggedObject;
-import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -55,25 +55,32 @@ import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 
 /**
- * SIMULATED NVIDIA GPUs, for development and tests without Hopper hardware. It generates its own "SIMULATED" device
- * identity root, per-GPU device and attestation-key certificates (with an FWID extension), reports in exactly the
- * Hopper layout signed by those keys, and a matching driver + VBIOS RIM pair signed under its own "SIMULATED" RIM
- * root. Its evidence verifies only under {@link #deviceRoot()} / {@link #rimRoot()}, never under NVIDIA's roots.
- * Creating one logs a warning; nothing it produces is evidence of anything.
+ * SIMULATED NVIDIA GPUs, for development and tests without Hopper hardware. It generates its own
+ * "SIMULATED" device identity root, per-GPU device and attestation-key certificates (with an FWID
+ * extension), reports in exactly the Hopper layout signed by those keys, and a matching driver +
+ * VBIOS RIM pair signed under its own "SIMULATED" RIM root. Its evidence verifies only under {@link
+ * #deviceRoot()} / {@link #rimRoot()}, never under NVIDIA's roots. Creating one logs a warning;
+ * nothing it produces is evidence of anything.
  */
 public final class GpuSimulator {
   private static final System.Logger LOG = System.getLogger(GpuSimulator.class.getName());
   public static final String DRIVER_VERSION = "550.90.07";
+
   /** The VBIOS_VERSION opaque bytes; formatted "96.00.9f.00.01". */
   private static final byte[] VBIOS_BYTES = HexFormat.of().parseHex("009f009601000000");
+
   public static final String VBIOS_VERSION = "96.00.9f.00.01";
   private static final String PROJECT = "1010";
   private static final String PROJECT_SKU = "0200";
   private static final String CHIP_SKU = "882";
   private static final int BLOCKS = 64;
-  /** 0-based indexes the simulated driver RIM covers; the VBIOS RIM covers the other non-zero ones. */
-  private static final Set<Integer> DRIVER_INDEXES = Set.of(7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
-      24, 25, 26, 30, 31);
+
+  /**
+   * 0-based indexes the simulated driver RIM covers; the VBIOS RIM covers the other non-zero ones.
+   */
+  private static final Set<Integer> DRIVER_INDEXES =
+      Set.of(7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 30, 31);
+
   private static final Set<Integer> VBIOS_INDEXES = Set.of(1, 2, 3, 4, 5, 6, 9, 27, 28, 32, 33, 34);
   private static final Date NOT_BEFORE = Date.from(Instant.parse("2020-01-01T00:00:00Z"));
   private static final Date NOT_AFTER = Date.from(Instant.parse("9999-12-31T23:59:59Z"));
@@ -94,32 +101,71 @@ public final class GpuSimulator {
   private final KeyPair rimCaKey;
 
   /** One simulated GPU: its device-identity and attestation keys. */
-  record Device(KeyPair bromKey, X509Certificate brom, KeyPair akKey, X509Certificate ak, byte[] fwid) {}
+  record Device(
+      KeyPair bromKey, X509Certificate brom, KeyPair akKey, X509Certificate ak, byte[] fwid) {}
 
   private GpuSimulator(int gpus, java.util.function.Function<String, SecureRandom> randoms)
       throws GeneralSecurityException {
-    // Each part draws from its own generator, so seeded simulators with different GPU counts share their roots,
+    // Each part draws from its own generator, so seeded simulators with different GPU counts share
+    // their roots,
     // RIMs and the first GPUs (a KMS and a CVM started with one seed verify each other).
     this.random = randoms.apply("reports");
     SecureRandom random = randoms.apply("roots");
     rootKey = newKey(random);
-    root = cert(random, "CN=SIMULATED NVIDIA Device Identity CA,O=SIMULATED", rootKey, null, rootKey, true, null);
+    root =
+        cert(
+            random,
+            "CN=SIMULATED NVIDIA Device Identity CA,O=SIMULATED",
+            rootKey,
+            null,
+            rootKey,
+            true,
+            null);
     identityKey = newKey(random);
-    identity = cert(random, "CN=SIMULATED NVIDIA GH100 Identity,O=SIMULATED", identityKey, root, rootKey, true, null);
+    identity =
+        cert(
+            random,
+            "CN=SIMULATED NVIDIA GH100 Identity,O=SIMULATED",
+            identityKey,
+            root,
+            rootKey,
+            true,
+            null);
     provisionerKey = newKey(random);
-    provisioner = cert(random, "CN=SIMULATED NVIDIA GH100 Provisioner ICA 1,O=SIMULATED", provisionerKey, identity, identityKey,
-        true, null);
+    provisioner =
+        cert(
+            random,
+            "CN=SIMULATED NVIDIA GH100 Provisioner ICA 1,O=SIMULATED",
+            provisionerKey,
+            identity,
+            identityKey,
+            true,
+            null);
     List<Device> ds = new ArrayList<>();
     for (int i = 0; i < gpus; i++) {
       random = randoms.apply("gpu " + i);
       KeyPair bromKey = newKey(random);
-      X509Certificate brom = cert(random, "CN=SIMULATED GH100 A01 GSP BROM,O=SIMULATED,SERIALNUMBER=" + i, bromKey, provisioner,
-          provisionerKey, true, null);
+      X509Certificate brom =
+          cert(
+              random,
+              "CN=SIMULATED GH100 A01 GSP BROM,O=SIMULATED,SERIALNUMBER=" + i,
+              bromKey,
+              provisioner,
+              provisionerKey,
+              true,
+              null);
       byte[] fwid = new byte[48];
       random.nextBytes(fwid);
       KeyPair akKey = newKey(random);
-      X509Certificate ak = cert(random, "CN=SIMULATED GH100 A01 GSP FMC LF,O=SIMULATED,SERIALNUMBER=" + i, akKey, brom, bromKey,
-          false, fwid);
+      X509Certificate ak =
+          cert(
+              random,
+              "CN=SIMULATED GH100 A01 GSP FMC LF,O=SIMULATED,SERIALNUMBER=" + i,
+              akKey,
+              brom,
+              bromKey,
+              false,
+              fwid);
       ds.add(new Device(bromKey, brom, akKey, ak, fwid));
     }
     devices = List.copyOf(ds);
@@ -133,26 +179,52 @@ public final class GpuSimulator {
     }
     random = randoms.apply("rims");
     rimRootKey = newKey(random);
-    rimRoot = cert(random, "CN=SIMULATED NVIDIA CoRIM signing Root CA,O=SIMULATED", rimRootKey, null, rimRootKey, true, null);
+    rimRoot =
+        cert(
+            random,
+            "CN=SIMULATED NVIDIA CoRIM signing Root CA,O=SIMULATED",
+            rimRootKey,
+            null,
+            rimRootKey,
+            true,
+            null);
     rimCaKey = newKey(random);
-    X509Certificate rimCa = cert(random, "CN=SIMULATED NVIDIA Reference Value GH100 CA,O=SIMULATED", rimCaKey, rimRoot,
-        rimRootKey, true, null);
+    X509Certificate rimCa =
+        cert(
+            random,
+            "CN=SIMULATED NVIDIA Reference Value GH100 CA,O=SIMULATED",
+            rimCaKey,
+            rimRoot,
+            rimRootKey,
+            true,
+            null);
     rimSignerKey = newKey(random);
-    X509Certificate rimSigner = cert(random, "CN=SIMULATED HCC RIM L4 Signer,O=SIMULATED", rimSignerKey, rimCa, rimCaKey, false,
-        null);
+    X509Certificate rimSigner =
+        cert(
+            random,
+            "CN=SIMULATED HCC RIM L4 Signer,O=SIMULATED",
+            rimSignerKey,
+            rimCa,
+            rimCaKey,
+            false,
+            null);
     rimSignerChain = List.of(rimSigner, rimCa, rimRoot);
   }
 
   /**
-   * Creates {@code gpus} simulated GPUs under fresh simulated roots. This is the only way to enable simulation, and
-   * it says so in the log every time.
+   * Creates {@code gpus} simulated GPUs under fresh simulated roots. This is the only way to enable
+   * simulation, and it says so in the log every time.
    */
   public static GpuSimulator create(int gpus, SecureRandom random) {
     if (gpus < 1 || gpus > GpuEvidence.MAX_GPUS) {
       throw new IllegalArgumentException("1.." + GpuEvidence.MAX_GPUS + " simulated GPUs");
     }
-    LOG.log(System.Logger.Level.WARNING, "SIMULATED GPU evidence enabled (" + gpus + " GPUs): reports are signed by "
-        + "a generated SIMULATED root, prove nothing, and never verify under NVIDIA's roots. Never use in production.");
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "SIMULATED GPU evidence enabled ("
+            + gpus
+            + " GPUs): reports are signed by "
+            + "a generated SIMULATED root, prove nothing, and never verify under NVIDIA's roots. Never use in production.");
     try {
       return new GpuSimulator(gpus, label -> random);
     } catch (GeneralSecurityException e) {
@@ -161,9 +233,10 @@ public final class GpuSimulator {
   }
 
   /**
-   * Like {@link #create}, but every key, certificate, measurement and RIM is derived from {@code seed} (at least 16
-   * bytes): processes given the same seed get the same simulated roots and the same first GPUs, whatever their GPU
-   * counts. A KMS given the seed accepts evidence from CVMs given it; nothing else does.
+   * Like {@link #create}, but every key, certificate, measurement and RIM is derived from {@code
+   * seed} (at least 16 bytes): processes given the same seed get the same simulated roots and the
+   * same first GPUs, whatever their GPU counts. A KMS given the seed accepts evidence from CVMs
+   * given it; nothing else does.
    */
   public static GpuSimulator seeded(int gpus, byte[] seed) {
     if (gpus < 1 || gpus > GpuEvidence.MAX_GPUS) {
@@ -173,8 +246,12 @@ public final class GpuSimulator {
       throw new IllegalArgumentException("a simulated GPU seed has at least 16 bytes");
     }
     byte[] s = seed.clone();
-    LOG.log(System.Logger.Level.WARNING, "SIMULATED GPU evidence enabled (" + gpus + " GPUs, seeded): reports are "
-        + "signed by a generated SIMULATED root, prove nothing, and never verify under NVIDIA's roots.");
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "SIMULATED GPU evidence enabled ("
+            + gpus
+            + " GPUs, seeded): reports are "
+            + "signed by a generated SIMULATED root, prove nothing, and never verify under NVIDIA's roots.");
     try {
       return new GpuSimulator(gpus, label -> seededRandom(s, label));
     } catch (GeneralSecurityException e) {
@@ -182,7 +259,10 @@ public final class GpuSimulator {
     }
   }
 
-  /** A deterministic generator for {@code label}: SHA1PRNG seeded (before first use) with SHA-256(seed ‖ label). */
+  /**
+   * A deterministic generator for {@code label}: SHA1PRNG seeded (before first use) with
+   * SHA-256(seed ‖ label).
+   */
   private static SecureRandom seededRandom(byte[] seed, String label) {
     try {
       java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
@@ -227,7 +307,10 @@ public final class GpuSimulator {
     return new GpuEvidence(GpuArchitecture.HOPPER, out);
   }
 
-  /** A signed report of GPU {@code gpu} in the Hopper layout (SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response). */
+  /**
+   * A signed report of GPU {@code gpu} in the Hopper layout (SPDM GET_MEASUREMENTS request ‖
+   * MEASUREMENTS response).
+   */
   public byte[] report(int gpu, byte[] nonce) {
     return report(gpu, nonce, devices.get(gpu).fwid(), DRIVER_VERSION);
   }
@@ -257,7 +340,10 @@ public final class GpuSimulator {
     tlv(opaque, HopperReport.CHIP_SKU, (CHIP_SKU + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.PROJECT, (PROJECT + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.PROJECT_SKU, (PROJECT_SKU + "\0").getBytes(StandardCharsets.US_ASCII));
-    tlv(opaque, HopperReport.DRIVER_VERSION, (driverVersion + "\0").getBytes(StandardCharsets.US_ASCII));
+    tlv(
+        opaque,
+        HopperReport.DRIVER_VERSION,
+        (driverVersion + "\0").getBytes(StandardCharsets.US_ASCII));
     tlv(opaque, HopperReport.NVDEC0_STATUS, new byte[] {0x55});
     tlv(opaque, HopperReport.FWID, fwid);
     byte[] o = opaque.toByteArray();
@@ -276,7 +362,10 @@ public final class GpuSimulator {
   }
 
   private static void tlv(ByteArrayOutputStream out, int type, byte[] value) {
-    out.writeBytes(new byte[] {(byte) type, (byte) (type >> 8), (byte) value.length, (byte) (value.length >> 8)});
+    out.writeBytes(
+        new byte[] {
+          (byte) type, (byte) (type >> 8), (byte) value.length, (byte) (value.length >> 8)
+        });
     out.writeBytes(value);
   }
 
@@ -291,7 +380,9 @@ public final class GpuSimulator {
   }
 
   /** File names a RIM store expects for {@link #driverRim()} and {@link #vbiosRim()}. */
-  public static final String DRIVER_RIM_FILE = "Driver_RIM_SIMULATED_" + DRIVER_VERSION + ".swidtag";
+  public static final String DRIVER_RIM_FILE =
+      "Driver_RIM_SIMULATED_" + DRIVER_VERSION + ".swidtag";
+
   public static final String VBIOS_RIM_FILE =
       PROJECT + "_" + PROJECT_SKU + "_" + CHIP_SKU + "_96009F0001_SIMULATED.swidtag";
 
@@ -308,7 +399,8 @@ public final class GpuSimulator {
       f.setNamespaceAware(true);
       Document doc = f.newDocumentBuilder().newDocument();
       Element root = doc.createElementNS(RimVerifier.SWID_NS, "SoftwareIdentity");
-      // Declare namespaces explicitly, so the signed DOM and its serialization canonicalize the same.
+      // Declare namespaces explicitly, so the signed DOM and its serialization canonicalize the
+      // same.
       root.setAttributeNS("http://www.w3.org/2000/xmlns/", "xmlns", RimVerifier.SWID_NS);
       root.setAttributeNS("http://www.w3.org/2000/xmlns/", "xmlns:ns2", RimVerifier.SHA384_NS);
       root.setAttribute("name", "GH100");
@@ -333,20 +425,31 @@ public final class GpuSimulator {
         r.setAttribute("alternatives", "1");
         r.setAttribute("size", "48");
         r.setAttribute("name", "Measurement_" + i);
-        r.setAttributeNS(RimVerifier.SHA384_NS, "ns2:Hash0", HexFormat.of().formatHex(measurements[i]));
+        r.setAttributeNS(
+            RimVerifier.SHA384_NS, "ns2:Hash0", HexFormat.of().formatHex(measurements[i]));
         payload.appendChild(r);
       }
       XMLSignatureFactory xf = XMLSignatureFactory.getInstance("DOM");
-      Reference ref = xf.newReference("", xf.newDigestMethod(DigestMethod.SHA384, null),
-          List.of(xf.newTransform(Transform.ENVELOPED, (TransformParameterSpec) null),
-              xf.newTransform(CanonicalizationMethod.INCLUSIVE_11, (TransformParameterSpec) null)), null, null);
-      SignedInfo si = xf.newSignedInfo(
-          xf.newCanonicalizationMethod(CanonicalizationMethod.INCLUSIVE_11, (C14NMethodParameterSpec) null),
-          xf.newSignatureMethod("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", null),
-          Collections.singletonList(ref));
+      Reference ref =
+          xf.newReference(
+              "",
+              xf.newDigestMethod(DigestMethod.SHA384, null),
+              List.of(
+                  xf.newTransform(Transform.ENVELOPED, (TransformParameterSpec) null),
+                  xf.newTransform(
+                      CanonicalizationMethod.INCLUSIVE_11, (TransformParameterSpec) null)),
+              null,
+              null);
+      SignedInfo si =
+          xf.newSignedInfo(
+              xf.newCanonicalizationMethod(
+                  CanonicalizationMethod.INCLUSIVE_11, (C14NMethodParameterSpec) null),
+              xf.newSignatureMethod("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", null),
+              Collections.singletonList(ref));
       KeyInfoFactory kif = xf.getKeyInfoFactory();
       PrivateKey signingKey = rimSignerKey.getPrivate();
-      xf.newXMLSignature(si, kif.newKeyInfo(List.of(kif.newX509Data(new ArrayList<Object>(rimSignerChain)))))
+      xf.newXMLSignature(
+              si, kif.newKeyInfo(List.of(kif.newX509Data(new ArrayList<Object>(rimSignerChain)))))
           .sign(new DOMSignContext(signingKey, root));
       StringWriter w = new StringWriter();
       javax.xml.transform.Transformer t = TransformerFactory.newInstance().newTransformer();
@@ -364,29 +467,54 @@ public final class GpuSimulator {
     return g.generateKeyPair();
   }
 
-  private X509Certificate cert(SecureRandom random, String subject, KeyPair key, X509Certificate issuer,
-      KeyPair issuerKey, boolean ca, byte[] fwid) throws GeneralSecurityException {
+  private X509Certificate cert(
+      SecureRandom random,
+      String subject,
+      KeyPair key,
+      X509Certificate issuer,
+      KeyPair issuerKey,
+      boolean ca,
+      byte[] fwid)
+      throws GeneralSecurityException {
     try {
-      X500Name issuerName = issuer == null ? new X500Name(subject) : X500Name.getInstance(
-          issuer.getSubjectX500Principal().getEncoded());
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName, new BigInteger(63, random).add(BigInteger.ONE),
-          NOT_BEFORE, NOT_AFTER, new X500Name(subject), key.getPublic());
+      X500Name issuerName =
+          issuer == null
+              ? new X500Name(subject)
+              : X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded());
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+              issuerName,
+              new BigInteger(63, random).add(BigInteger.ONE),
+              NOT_BEFORE,
+              NOT_AFTER,
+              new X500Name(subject),
+              key.getPublic());
       if (ca) {
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        b.addExtension(
+            Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
       } else {
         b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       }
       if (fwid != null) {
-        // TCG DICE TcbInfo with one FWID (SHA-384): its DER ends with the 48 FWID bytes, as NVIDIA's does.
-        DERSequence fwidEntry = new DERSequence(new ASN1Encodable[] {NISTObjectIdentifiers.id_sha384,
-            new DEROctetString(fwid)});
-        b.addExtension(new ASN1ObjectIdentifier("2.23.133.5.4.1"), false,
+        // TCG DICE TcbInfo with one FWID (SHA-384): its DER ends with the 48 FWID bytes, as
+        // NVIDIA's does.
+        DERSequence fwidEntry =
+            new DERSequence(
+                new ASN1Encodable[] {NISTObjectIdentifiers.id_sha384, new DEROctetString(fwid)});
+        b.addExtension(
+            new ASN1ObjectIdentifier("2.23.133.5.4.1"),
+            false,
             new DERSequence(new DERTaggedObject(false, 6, new DERSequence(fwidEntry))));
       }
-      return new JcaX509CertificateConverter().setProvider(CertChainValidator.BC).getCertificate(b.build(
-          new JcaContentSignerBuilder("SHA384withECDSA").setProvider(CertChainValidator.BC).setSecureRandom(random)
-              .build(issuerKey.getPrivate())));
+      return new JcaX509CertificateConverter()
+          .setProvider(CertChainValidator.BC)
+          .getCertificate(
+              b.build(
+                  new JcaContentSignerBuilder("SHA384withECDSA")
+                      .setProvider(CertChainValidator.BC)
+                      .setSecureRandom(random)
+                      .build(issuerKey.getPrivate())));
     } catch (Exception e) {
       throw new GeneralSecurityException("cannot issue simulated certificate " + subject, e);
     }
@@ -411,7 +539,10 @@ public final class GpuSimulator {
     throw new IllegalArgumentException("not a simulated CA: " + cert.getSubjectX500Principal());
   }
 
-  /** The key of any simulated CA or RIM certificate (device CAs, RIM root, RIM CA), for test OCSP responders. */
+  /**
+   * The key of any simulated CA or RIM certificate (device CAs, RIM root, RIM CA), for test OCSP
+   * responders.
+   */
   KeyPair caKeyOrRim(X509Certificate cert) {
     if (cert.equals(rimRoot)) {
       return rimRootKey;
@@ -422,7 +553,10 @@ public final class GpuSimulator {
     return caKey(cert);
   }
 
-  /** Test hook: changes measurement block {@code index} of every later report (firmware the RIMs do not describe). */
+  /**
+   * Test hook: changes measurement block {@code index} of every later report (firmware the RIMs do
+   * not describe).
+   */
   void tamperMeasurement(int index) {
     measurements[index][0] ^= 0x01;
   }

@@ -3,8 +3,9 @@ package org.teekms.attest.gpu;
 import java.security.SecureRandom;
 
 /**
- * Evidence from a {@link GpuSimulator}: SIMULATED, for machines without Hopper GPUs. Enabled only by calling
- * {@link #enable}, which logs a warning; its evidence verifies only under the simulator's own roots.
+ * Evidence from a {@link GpuSimulator}: SIMULATED, for machines without Hopper GPUs. Enabled only
+ * by calling {@link #enable}, which logs a warning; its evidence verifies only under the
+ * simulator's own roots.
  */
 public final class SimulatedGpuEvidenceProvider implements GpuEvidenceProvider {
   private final GpuSimulator simulator;
@@ -18,7 +19,10 @@ public final class SimulatedGpuEvidenceProvider implements GpuEvidenceProvider {
     return new SimulatedGpuEvidenceProvider(GpuSimulator.create(gpus, new SecureRandom()));
   }
 
-  /** Explicitly turns simulation on for {@code gpus} GPUs derived from {@code seed} ({@link GpuSimulator#seeded}). */
+  /**
+   * Explicitly turns simulation on for {@code gpus} GPUs derived from {@code seed} ({@link
+   * GpuSimulator#seeded}).
+   */
   public static SimulatedGpuEvidenceProvider enableSeeded(int gpus, byte[] seed) {
     return new SimulatedGpuEvidenceProvider(GpuSimulator.seeded(gpus, seed));
   }

@@ -30,8 +30,9 @@ final class RawEcdsa {
   }
 
   /**
-   * ECDSA-P256-SHA256 over {@code data}, as 64 bytes r‖s. Deterministic nonces (RFC 6979, BouncyCastle's ECDDSA):
-   * ordinary ECDSA signatures, and a seeded simulator reproduces its collateral signatures exactly.
+   * ECDSA-P256-SHA256 over {@code data}, as 64 bytes r‖s. Deterministic nonces (RFC 6979,
+   * BouncyCastle's ECDDSA): ordinary ECDSA signatures, and a seeded simulator reproduces its
+   * collateral signatures exactly.
    */
   static byte[] sign(PrivateKey key, byte[]... data) {
     try {

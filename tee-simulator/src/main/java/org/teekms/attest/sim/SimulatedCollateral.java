@@ -4,19 +4,20 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.security.cert.CertificateException;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.SignedJson;
 import org.teekms.crypto.Bytes;
 
 /**
- * Collateral for a {@link SimulatedTdx} platform, signed by its simulated Intel PKI, as the files of a collateral
- * directory (Intel PCS layout: {@code tcb_info.json}, {@code qe_identity.json}, issuer chains, CRLs as DER).
+ * Collateral for a {@link SimulatedTdx} platform, signed by its simulated Intel PKI, as the files
+ * of a collateral directory (Intel PCS layout: {@code tcb_info.json}, {@code qe_identity.json},
+ * issuer chains, CRLs as DER).
  *
- * @param tcbInfoJson    the exact signed text of the TCB info object
+ * @param tcbInfoJson the exact signed text of the TCB info object
  * @param tcbInfoSignature raw r‖s over {@code tcbInfoJson}
  * @param qeIdentityJson the exact signed text of the QE identity object
  * @param qeIdentitySignature raw r‖s over {@code qeIdentityJson}
@@ -38,7 +39,9 @@ public record SimulatedCollateral(
     f.put("tcb_info.json", pcsBody("tcbInfo", tcbInfoJson, tcbInfoSignature));
     f.put("tcb_info_issuer_chain.pem", tcbInfoIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
     f.put("qe_identity.json", pcsBody("enclaveIdentity", qeIdentityJson, qeIdentitySignature));
-    f.put("qe_identity_issuer_chain.pem", qeIdentityIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
+    f.put(
+        "qe_identity_issuer_chain.pem",
+        qeIdentityIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
     f.put("pck_crl.der", pckCrlDer.clone());
     f.put("pck_crl_issuer_chain.pem", pckCrlIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
     f.put("root_ca_crl.der", rootCaCrlDer.clone());
@@ -49,10 +52,13 @@ public record SimulatedCollateral(
   public Collateral toCollateral() {
     try {
       return new Collateral(
-          new SignedJson(tcbInfoJson, Bytes.copyOf(tcbInfoSignature)), Pem.certificates(bytes(tcbInfoIssuerChainPem)),
+          new SignedJson(tcbInfoJson, Bytes.copyOf(tcbInfoSignature)),
+          Pem.certificates(bytes(tcbInfoIssuerChainPem)),
           new SignedJson(qeIdentityJson, Bytes.copyOf(qeIdentitySignature)),
           Pem.certificates(bytes(qeIdentityIssuerChainPem)),
-          Bytes.copyOf(pckCrlDer), Pem.certificates(bytes(pckCrlIssuerChainPem)), Bytes.copyOf(rootCaCrlDer));
+          Bytes.copyOf(pckCrlDer),
+          Pem.certificates(bytes(pckCrlIssuerChainPem)),
+          Bytes.copyOf(rootCaCrlDer));
     } catch (CertificateException e) {
       throw new IllegalStateException("simulated issuer chains are well-formed PEM", e);
     }
@@ -71,7 +77,13 @@ public record SimulatedCollateral(
   }
 
   private static byte[] pcsBody(String field, String json, byte[] signature) {
-    return ("{\"" + field + "\":" + json + ",\"signature\":\"" + java.util.HexFormat.of().formatHex(signature) + "\"}")
+    return ("{\""
+            + field
+            + "\":"
+            + json
+            + ",\"signature\":\""
+            + java.util.HexFormat.of().formatHex(signature)
+            + "\"}")
         .getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -14,20 +14,28 @@ import org.teekms.attest.provider.RtmrExtender;
 import org.teekms.attest.provider.RuntimeEventLog;
 
 /**
- * A simulated TD on a {@link SimulatedTdx} platform: MRTD, RTMR0-3 that really accumulate extensions, TD attributes
- * (DEBUG optional), a dstack-style event log, and quotes over the current registers.
+ * A simulated TD on a {@link SimulatedTdx} platform: MRTD, RTMR0-3 that really accumulate
+ * extensions, TD attributes (DEBUG optional), a dstack-style event log, and quotes over the current
+ * registers.
  */
 public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   /** SEPT_VE_DISABLE set, DEBUG clear: what a production dstack TD reports. */
-  private static final byte[] PRODUCTION_TD_ATTRIBUTES = HexFormat.of().parseHex("0000001000000000");
+  private static final byte[] PRODUCTION_TD_ATTRIBUTES =
+      HexFormat.of().parseHex("0000001000000000");
+
   private static final byte[] XFAM = HexFormat.of().parseHex("e702060000000000");
 
   private final SimulatedTdx platform;
   private final byte[] mrTd;
   private final byte[] tdAttributes;
   private final byte[][] rtmrs = new byte[4][48];
-  /** The launch configuration the host gave (MRCONFIGID); null = not set yet (boot sets dstack's V1 binding). */
+
+  /**
+   * The launch configuration the host gave (MRCONFIGID); null = not set yet (boot sets dstack's V1
+   * binding).
+   */
   private byte[] mrConfigId;
+
   private RuntimeEventLog eventLog;
   private SimulatedOsImage osImage;
 
@@ -44,26 +52,37 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   }
 
   /**
-   * What the simulated CVM boots: the values dstack measures into RTMR3. {@code osImageHash} (32 bytes, or null for
-   * none) is measured as {@code os-image-hash} after {@code boot-mr-done}, as dstack does for the OS image it booted;
-   * a governance registry admits only allowed OS images, so CVMs meant to pass {@code isAppAllowed} need one.
-   * {@code gpuDevices} (48 bytes, or null for a CVM without GPUs) is measured once as {@code gpu-devices} before
-   * {@code system-ready}, as the guest agent does for the GPUs present at boot
-   * ({@code org.teekms.attest.gpu.GpuDevices}).
+   * What the simulated CVM boots: the values dstack measures into RTMR3. {@code osImageHash} (32
+   * bytes, or null for none) is measured as {@code os-image-hash} after {@code boot-mr-done}, as
+   * dstack does for the OS image it booted; a governance registry admits only allowed OS images, so
+   * CVMs meant to pass {@code isAppAllowed} need one. {@code gpuDevices} (48 bytes, or null for a
+   * CVM without GPUs) is measured once as {@code gpu-devices} before {@code system-ready}, as the
+   * guest agent does for the GPUs present at boot ({@code org.teekms.attest.gpu.GpuDevices}).
    */
-  public record App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider, byte[] osImageHash,
+  public record App(
+      byte[] appId,
+      byte[] composeHash,
+      byte[] instanceId,
+      String keyProvider,
+      byte[] osImageHash,
       byte[] gpuDevices) {
     public App {
       if (osImageHash != null && osImageHash.length != 32) {
         throw new IllegalArgumentException("OS image hash is 32 bytes, got " + osImageHash.length);
       }
       if (gpuDevices != null && gpuDevices.length != 48) {
-        throw new IllegalArgumentException("gpu-devices digest is 48 bytes, got " + gpuDevices.length);
+        throw new IllegalArgumentException(
+            "gpu-devices digest is 48 bytes, got " + gpuDevices.length);
       }
     }
 
     /** An app on a CVM without GPUs. */
-    public App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider, byte[] osImageHash) {
+    public App(
+        byte[] appId,
+        byte[] composeHash,
+        byte[] instanceId,
+        String keyProvider,
+        byte[] osImageHash) {
       this(appId, composeHash, instanceId, keyProvider, osImageHash, null);
     }
 
@@ -82,30 +101,41 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
       return new App(appId, composeHash, instanceId, keyProvider, hash.clone(), gpuDevices);
     }
 
-    /** An app whose compose file is {@code compose}: compose hash = SHA-256(compose), app id = its first 20 bytes. */
+    /**
+     * An app whose compose file is {@code compose}: compose hash = SHA-256(compose), app id = its
+     * first 20 bytes.
+     */
     public static App ofCompose(String compose, byte[] instanceId) {
       byte[] hash = SimulatedTdx.shaBytes("SHA-256", compose.getBytes(StandardCharsets.UTF_8));
-      return new App(java.util.Arrays.copyOf(hash, 20), hash, instanceId,
+      return new App(
+          java.util.Arrays.copyOf(hash, 20),
+          hash,
+          instanceId,
           "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}");
     }
   }
 
   /**
-   * Boots the CVM: simulated firmware events into RTMR0-2, then dstack's boot sequence into RTMR3 (system-preparing,
-   * app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,] key-provider, system-ready), launched with
-   * MRCONFIGID = {@code 0x01 ‖ compose hash} unless {@link #launchWithMrConfigId} said otherwise. Returns this CVM.
+   * Boots the CVM: simulated firmware events into RTMR0-2, then dstack's boot sequence into RTMR3
+   * (system-preparing, app-id, compose-hash, instance-id, boot-mr-done, [os-image-hash,]
+   * key-provider, system-ready), launched with MRCONFIGID = {@code 0x01 ‖ compose hash} unless
+   * {@link #launchWithMrConfigId} said otherwise. Returns this CVM.
    */
   public SimulatedCvm boot(App app) throws QuoteProviderException {
     return boot(app, DEFAULT_IMAGE);
   }
 
-  /** The simulated OS image every CVM boots unless told otherwise (its kernel, command line and initrd). */
+  /**
+   * The simulated OS image every CVM boots unless told otherwise (its kernel, command line and
+   * initrd).
+   */
   public static final String DEFAULT_IMAGE = "SIMULATED";
 
   /**
-   * Boots the CVM from the simulated OS image named {@code image}: its kernel, command line and initrd (RTMR1-2) are
-   * those of that image, so a CVM booted from another image (an attacker's own kernel) has other RTMR1-2 whatever it
-   * claims in RTMR3. Firmware (RTMR0) is the same for all images.
+   * Boots the CVM from the simulated OS image named {@code image}: its kernel, command line and
+   * initrd (RTMR1-2) are those of that image, so a CVM booted from another image (an attacker's own
+   * kernel) has other RTMR1-2 whatever it claims in RTMR3. Firmware (RTMR0) is the same for all
+   * images.
    */
   public synchronized SimulatedCvm boot(App app, String image) throws QuoteProviderException {
     if (eventLog != null) {
@@ -115,15 +145,20 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   }
 
   /**
-   * Opt-in: boots the CVM from a simulated dstack OS image, so its MRTD and RTMR0-2 are exactly what the image's
-   * measurement document predicts ({@link SimulatedOsImage#firmwareEvents()}); the CVM must have been created with
-   * the image's MRTD ({@link SimulatedOsImage#newCvm}). RTMR3 as in {@link #boot(App)}; an app without an OS image
-   * hash measures the image's. {@link #osImage()} then returns the image (for its vm_config).
+   * Opt-in: boots the CVM from a simulated dstack OS image, so its MRTD and RTMR0-2 are exactly
+   * what the image's measurement document predicts ({@link SimulatedOsImage#firmwareEvents()}); the
+   * CVM must have been created with the image's MRTD ({@link SimulatedOsImage#newCvm}). RTMR3 as in
+   * {@link #boot(App)}; an app without an OS image hash measures the image's. {@link #osImage()}
+   * then returns the image (for its vm_config).
    */
-  public synchronized SimulatedCvm boot(App app, SimulatedOsImage image) throws QuoteProviderException {
+  public synchronized SimulatedCvm boot(App app, SimulatedOsImage image)
+      throws QuoteProviderException {
     if (!java.util.Arrays.equals(mrTd, image.measurements().mrtd().toByteArray())) {
-      throw new IllegalArgumentException("this CVM's MRTD is not image " + image.name() + "'s; create it with "
-          + "SimulatedOsImage.newCvm");
+      throw new IllegalArgumentException(
+          "this CVM's MRTD is not image "
+              + image.name()
+              + "'s; create it with "
+              + "SimulatedOsImage.newCvm");
     }
     if (eventLog != null) {
       throw new IllegalStateException("already booted");
@@ -132,7 +167,9 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     for (EventLogEntry e : firmware) {
       rtmrs[e.imr()] = RuntimeEventDigest.extend(rtmrs[e.imr()], e.digest());
     }
-    measureRuntime(app.osImageHash() != null ? app : app.withOsImageHash(image.osImageHash().toByteArray()), firmware);
+    measureRuntime(
+        app.osImageHash() != null ? app : app.withOsImageHash(image.osImageHash().toByteArray()),
+        firmware);
     this.osImage = image;
     return this;
   }
@@ -143,11 +180,11 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   }
 
   /**
-   * Sets MRCONFIGID, the 48-byte launch configuration the host's VMM gives the TD, before the CVM runs. Unless set,
-   * {@link #boot} sets what dstack's VMM sets: {@code 0x01 ‖ compose hash ‖ 0x00 × 15}
-   * ({@link org.teekms.attest.eventlog.MrConfigId#v1}); all zeros is a launch without it (older dstack), anything else
-   * a host naming another configuration. A guest that measures itself (the agent over {@link #measureFirmware})
-   * keeps zero unless its host sets it here.
+   * Sets MRCONFIGID, the 48-byte launch configuration the host's VMM gives the TD, before the CVM
+   * runs. Unless set, {@link #boot} sets what dstack's VMM sets: {@code 0x01 ‖ compose hash ‖ 0x00
+   * × 15} ({@link org.teekms.attest.eventlog.MrConfigId#v1}); all zeros is a launch without it
+   * (older dstack), anything else a host naming another configuration. A guest that measures itself
+   * (the agent over {@link #measureFirmware}) keeps zero unless its host sets it here.
    */
   public synchronized SimulatedCvm launchWithMrConfigId(byte[] mrConfigId) {
     if (mrConfigId.length != 48) {
@@ -160,13 +197,17 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     return this;
   }
 
-  /** The MRCONFIGID this CVM quotes (zero until set by {@link #launchWithMrConfigId} or {@link #boot}). */
+  /**
+   * The MRCONFIGID this CVM quotes (zero until set by {@link #launchWithMrConfigId} or {@link
+   * #boot}).
+   */
   public synchronized byte[] mrConfigId() {
     return mrConfigId == null ? new byte[48] : mrConfigId.clone();
   }
 
   /** dstack's boot sequence into RTMR3, after {@code firmware} (already extended into RTMR0-2). */
-  private SimulatedCvm measureRuntime(App app, List<EventLogEntry> firmware) throws QuoteProviderException {
+  private SimulatedCvm measureRuntime(App app, List<EventLogEntry> firmware)
+      throws QuoteProviderException {
     if (mrConfigId == null) {
       mrConfigId = org.teekms.attest.eventlog.MrConfigId.v1(app.composeHash());
     }
@@ -179,7 +220,8 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     if (app.osImageHash() != null) {
       eventLog.emit(DstackBootSequence.OS_IMAGE_HASH, app.osImageHash());
     }
-    eventLog.emit(DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
+    eventLog.emit(
+        DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
     if (app.gpuDevices() != null) {
       eventLog.emit(DstackBootSequence.GPU_DEVICES, app.gpuDevices());
     }
@@ -188,32 +230,40 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   }
 
   /**
-   * What the firmware measures before the guest runs: TD HOB and firmware volume into RTMR0, the {@code image}'s
-   * kernel and command line into RTMR1, its initrd into RTMR2. Returns the matching event log entries, for a
-   * guest (e.g. the real guest agent) that then measures its own RTMR3 events through a {@link RuntimeEventLog}
-   * over this CVM. Call once, before any runtime event; {@link #boot} calls it.
+   * What the firmware measures before the guest runs: TD HOB and firmware volume into RTMR0, the
+   * {@code image}'s kernel and command line into RTMR1, its initrd into RTMR2. Returns the matching
+   * event log entries, for a guest (e.g. the real guest agent) that then measures its own RTMR3
+   * events through a {@link RuntimeEventLog} over this CVM. Call once, before any runtime event;
+   * {@link #boot} calls it.
    */
   public synchronized List<EventLogEntry> measureFirmware(String image) {
     List<EventLogEntry> firmware = new ArrayList<>();
-    String[] stages = {"SIMULATED td_hob", "SIMULATED cfv", image + " kernel", image + " cmdline", image + " initrd"};
+    String[] stages = {
+      "SIMULATED td_hob", "SIMULATED cfv", image + " kernel", image + " cmdline", image + " initrd"
+    };
     int[] imrs = {0, 0, 1, 1, 2};
     for (int i = 0; i < stages.length; i++) {
       byte[] digest = SimulatedTdx.sha(stages[i], "SHA-384");
       rtmrs[imrs[i]] = RuntimeEventDigest.extend(rtmrs[imrs[i]], digest);
-      firmware.add(new EventLogEntry(imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
+      firmware.add(
+          new EventLogEntry(
+              imrs[i], 0x80000001L, digest, "", stages[i].getBytes(StandardCharsets.UTF_8)));
     }
     return List.copyOf(firmware);
   }
 
   /**
    * SHA-256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2) of this CVM's current registers (after {@link #boot} or
-   * {@link #measureFirmware}): the golden measurement of its OS image, as an operator
-   * takes it from a reference boot ({@link org.teekms.attest.tdx.MrSystem}).
+   * {@link #measureFirmware}): the golden measurement of its OS image, as an operator takes it from
+   * a reference boot ({@link org.teekms.attest.tdx.MrSystem}).
    */
   public synchronized byte[] mrSystem() {
-    return org.teekms.attest.tdx.MrSystem.of(org.teekms.crypto.Bytes.copyOf(mrTd),
-        org.teekms.crypto.Bytes.copyOf(rtmrs[0]), org.teekms.crypto.Bytes.copyOf(rtmrs[1]),
-        org.teekms.crypto.Bytes.copyOf(rtmrs[2])).toByteArray();
+    return org.teekms.attest.tdx.MrSystem.of(
+            org.teekms.crypto.Bytes.copyOf(mrTd),
+            org.teekms.crypto.Bytes.copyOf(rtmrs[0]),
+            org.teekms.crypto.Bytes.copyOf(rtmrs[1]),
+            org.teekms.crypto.Bytes.copyOf(rtmrs[2]))
+        .toByteArray();
   }
 
   /** The CVM's event log (emit runtime events through it so RTMR3 and the log stay in step). */
@@ -242,8 +292,16 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
       throw new IllegalArgumentException("REPORTDATA is 64 bytes");
     }
     ByteBuffer body = ByteBuffer.allocate(584);
-    body.put(platform.teeTcbSvn()).put(platform.mrSeam()).put(new byte[48]).put(new byte[8]).put(tdAttributes)
-        .put(XFAM).put(mrTd).put(mrConfigId == null ? new byte[48] : mrConfigId).put(new byte[48]).put(new byte[48]);
+    body.put(platform.teeTcbSvn())
+        .put(platform.mrSeam())
+        .put(new byte[48])
+        .put(new byte[8])
+        .put(tdAttributes)
+        .put(XFAM)
+        .put(mrTd)
+        .put(mrConfigId == null ? new byte[48] : mrConfigId)
+        .put(new byte[48])
+        .put(new byte[48]);
     for (byte[] r : rtmrs) {
       body.put(r);
     }

@@ -9,7 +9,9 @@ import org.teekms.attest.gpu.GpuSimulation;
 import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 
-/** {@link GpuSimulation} over {@link GpuSimulator}; registered for {@link java.util.ServiceLoader}. */
+/**
+ * {@link GpuSimulation} over {@link GpuSimulator}; registered for {@link java.util.ServiceLoader}.
+ */
 public final class SimulatedGpuService implements GpuSimulation {
 
   @Override

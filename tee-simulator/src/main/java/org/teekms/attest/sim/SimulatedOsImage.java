@@ -22,16 +22,22 @@ import org.teekms.attest.osimage.VmConfig;
 import org.teekms.crypto.Bytes;
 
 /**
- * A simulated dstack OS image booted in a simulated VM: a structurally real {@code measurement.tdx.cbor},
- * {@code sha256sum.txt} and {@code vm_config} (the "lite" TDX form of dstack 0.6), the firmware event log OVMF would
- * write for it (RTMR0-2, ACPI DATA events named as dstack names them), and the MRTD / RTMR0-2 that both produce.
- * The image's content digests (kernel, initrd, firmware) are derived from its name, so two names are two different
- * images; everything else follows {@code docs/os-image-measurement.md}, so {@code OsImageVerifier} accepts a TD
- * booted from it ({@link SimulatedCvm#boot(SimulatedCvm.App, SimulatedOsImage)}) and nothing else.
+ * A simulated dstack OS image booted in a simulated VM: a structurally real {@code
+ * measurement.tdx.cbor}, {@code sha256sum.txt} and {@code vm_config} (the "lite" TDX form of dstack
+ * 0.6), the firmware event log OVMF would write for it (RTMR0-2, ACPI DATA events named as dstack
+ * names them), and the MRTD / RTMR0-2 that both produce. The image's content digests (kernel,
+ * initrd, firmware) are derived from its name, so two names are two different images; everything
+ * else follows {@code docs/os-image-measurement.md}, so {@code OsImageVerifier} accepts a TD booted
+ * from it ({@link SimulatedCvm#boot(SimulatedCvm.App, SimulatedOsImage)}) and nothing else.
  */
 public final class SimulatedOsImage {
-  /** The TDVF section layout (TD HOB witness) of dstack 0.6.0's OVMF, as its measurement document records it. */
-  static final byte[] DSTACK_060_TD_HOB_WITNESS = HexFormat.of().parseHex("80100904000609020b021010");
+  /**
+   * The TDVF section layout (TD HOB witness) of dstack 0.6.0's OVMF, as its measurement document
+   * records it.
+   */
+  static final byte[] DSTACK_060_TD_HOB_WITNESS =
+      HexFormat.of().parseHex("80100904000609020b021010");
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final String name;
@@ -50,24 +56,35 @@ public final class SimulatedOsImage {
     this.cpuCount = cpuCount;
     this.qemuVersion = qemuVersion;
     byte[] rootfs = SimulatedTdx.sha("SIMULATED " + name + " rootfs", "SHA-256");
-    this.cmdline = "console=ttyS0 init=/init panic=1 dstack.rootfs_hash=" + HexFormat.of().formatHex(rootfs)
-        + " dstack.rootfs_size=536870912 initrd=initrd";
-    this.measurement = new TdxImageMeasurement(
-        Bytes.copyOf(RtmrLog.cmdline(cmdline)),
-        Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " kernel", "SHA-384")),
-        Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " initrd", "SHA-384")),
-        TdxImageMeasurement.OVMF_PRE_202505,
-        Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " OVMF single-pass", "SHA-384")),
-        Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " OVMF two-pass", "SHA-384")),
-        Bytes.copyOf(DSTACK_060_TD_HOB_WITNESS));
+    this.cmdline =
+        "console=ttyS0 init=/init panic=1 dstack.rootfs_hash="
+            + HexFormat.of().formatHex(rootfs)
+            + " dstack.rootfs_size=536870912 initrd=initrd";
+    this.measurement =
+        new TdxImageMeasurement(
+            Bytes.copyOf(RtmrLog.cmdline(cmdline)),
+            Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " kernel", "SHA-384")),
+            Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " initrd", "SHA-384")),
+            TdxImageMeasurement.OVMF_PRE_202505,
+            Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " OVMF single-pass", "SHA-384")),
+            Bytes.copyOf(SimulatedTdx.sha("SIMULATED " + name + " OVMF two-pass", "SHA-384")),
+            Bytes.copyOf(DSTACK_060_TD_HOB_WITNESS));
     this.document = measurement.encode();
-    this.checksumFile = (HexFormat.of().formatHex(SimulatedTdx.shaBytes("SHA-256", document)) + "  "
-        + TdxMeasurementDocument.FILENAME + "\n" + HexFormat.of().formatHex(rootfs) + "  rootfs.img.verity\n")
-        .getBytes(StandardCharsets.UTF_8);
-    this.acpi = new AcpiDigests(
-        Bytes.copyOf(SimulatedTdx.sha("SIMULATED ACPI table loader, " + cpuCount + " CPUs", "SHA-384")),
-        Bytes.copyOf(SimulatedTdx.sha("SIMULATED ACPI RSDP", "SHA-384")),
-        Bytes.copyOf(SimulatedTdx.sha("SIMULATED ACPI tables, " + cpuCount + " CPUs", "SHA-384")));
+    this.checksumFile =
+        (HexFormat.of().formatHex(SimulatedTdx.shaBytes("SHA-256", document))
+                + "  "
+                + TdxMeasurementDocument.FILENAME
+                + "\n"
+                + HexFormat.of().formatHex(rootfs)
+                + "  rootfs.img.verity\n")
+            .getBytes(StandardCharsets.UTF_8);
+    this.acpi =
+        new AcpiDigests(
+            Bytes.copyOf(
+                SimulatedTdx.sha("SIMULATED ACPI table loader, " + cpuCount + " CPUs", "SHA-384")),
+            Bytes.copyOf(SimulatedTdx.sha("SIMULATED ACPI RSDP", "SHA-384")),
+            Bytes.copyOf(
+                SimulatedTdx.sha("SIMULATED ACPI tables, " + cpuCount + " CPUs", "SHA-384")));
     try {
       OsImageMeasurer.checkMemorySize(memorySize);
     } catch (OsImageException e) {
@@ -80,7 +97,10 @@ public final class SimulatedOsImage {
     return new SimulatedOsImage(name, 4L << 30, 2, "9.2.1");
   }
 
-  /** The same image in a VM of another size (2 GiB exactly, or at least 2.75 GiB: what the document supports). */
+  /**
+   * The same image in a VM of another size (2 GiB exactly, or at least 2.75 GiB: what the document
+   * supports).
+   */
   public SimulatedOsImage withVm(long memorySize, int cpuCount, String qemuVersion) {
     return new SimulatedOsImage(name, memorySize, cpuCount, qemuVersion);
   }
@@ -113,7 +133,10 @@ public final class SimulatedOsImage {
     return acpi;
   }
 
-  /** The vm_config a dstack 0.6 host writes for this VM ("lite" variant, with {@code tdx_measurement}). */
+  /**
+   * The vm_config a dstack 0.6 host writes for this VM ("lite" variant, with {@code
+   * tdx_measurement}).
+   */
   public byte[] vmConfigJson() {
     ObjectNode o = JSON.createObjectNode();
     o.put("spec_version", 1);
@@ -145,14 +168,16 @@ public final class SimulatedOsImage {
     try {
       return OsImageMeasurer.measure(VmConfig.parse(vmConfigJson()), measurement, acpi);
     } catch (OsImageException e) {
-      throw new IllegalStateException("the simulated image is consistent by construction: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the simulated image is consistent by construction: " + e.getMessage(), e);
     }
   }
 
   /**
-   * The firmware part of the event log in OVMF's order (RTMR0 events, the kernel, BootOrder and Boot0000, the
-   * boot-service events, command line and initrd); payloads are left empty as dstack 0.6 guests leave them, except
-   * the ACPI DATA marker. Replaying it gives {@link #measurements()}' RTMR0-2.
+   * The firmware part of the event log in OVMF's order (RTMR0 events, the kernel, BootOrder and
+   * Boot0000, the boot-service events, command line and initrd); payloads are left empty as dstack
+   * 0.6 guests leave them, except the ACPI DATA marker. Replaying it gives {@link #measurements()}'
+   * RTMR0-2.
    */
   public List<EventLogEntry> firmwareEvents() {
     byte[] hob;
@@ -163,17 +188,36 @@ public final class SimulatedOsImage {
     }
     List<byte[]> r0 = RtmrLog.rtmr0(hob, acpi);
     List<byte[]> r1 = RtmrLog.rtmr1(measurement.kernelAuthenticode().toByteArray());
-    List<byte[]> r2 = RtmrLog.rtmr2(measurement.cmdlineSha384().toByteArray(),
-        measurement.initrdSha384().toByteArray());
-    long[] r0Types = {0x8000000BL, 0x8000000AL, 0x80000001L, 0x80000001L, 0x80000001L, 0x80000001L, 0x80000001L, 4,
-        10, 10, 10, 0x80000002L, 0x80000002L};
+    List<byte[]> r2 =
+        RtmrLog.rtmr2(
+            measurement.cmdlineSha384().toByteArray(), measurement.initrdSha384().toByteArray());
+    long[] r0Types = {
+      0x8000000BL,
+      0x8000000AL,
+      0x80000001L,
+      0x80000001L,
+      0x80000001L,
+      0x80000001L,
+      0x80000001L,
+      4,
+      10,
+      10,
+      10,
+      0x80000002L,
+      0x80000002L
+    };
     String[] acpiNames = {AcpiDigests.LOADER, AcpiDigests.RSDP, AcpiDigests.TABLES};
     byte[] acpiData = "ACPI DATA".getBytes(StandardCharsets.US_ASCII);
     List<EventLogEntry> out = new ArrayList<>();
     for (int i = 0; i <= 10; i++) {
       boolean isAcpi = i >= 8;
-      out.add(new EventLogEntry(0, r0Types[i], r0.get(i), isAcpi ? acpiNames[i - 8] : "",
-          isAcpi ? acpiData : new byte[0]));
+      out.add(
+          new EventLogEntry(
+              0,
+              r0Types[i],
+              r0.get(i),
+              isAcpi ? acpiNames[i - 8] : "",
+              isAcpi ? acpiData : new byte[0]));
     }
     out.add(new EventLogEntry(1, 0x80000003L, r1.get(0), "", new byte[0]));
     out.add(new EventLogEntry(0, r0Types[11], r0.get(11), "", new byte[0]));
@@ -187,8 +231,10 @@ public final class SimulatedOsImage {
     return List.copyOf(out);
   }
 
-  /** A TD on {@code platform} whose MRTD is this image's (boot it with {@link SimulatedCvm#boot(SimulatedCvm.App,
-   * SimulatedOsImage)}). */
+  /**
+   * A TD on {@code platform} whose MRTD is this image's (boot it with {@link
+   * SimulatedCvm#boot(SimulatedCvm.App, SimulatedOsImage)}).
+   */
   public SimulatedCvm newCvm(SimulatedTdx platform, boolean debug) {
     return platform.newCvm(measurements().mrtd().toByteArray(), debug);
   }

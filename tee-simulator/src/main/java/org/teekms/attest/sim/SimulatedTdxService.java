@@ -8,13 +8,16 @@ import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.provider.TdxSimulation;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 
-/** {@link TdxSimulation} over {@link SimulatedTdx}; registered for {@link java.util.ServiceLoader}. */
+/**
+ * {@link TdxSimulation} over {@link SimulatedTdx}; registered for {@link java.util.ServiceLoader}.
+ */
 public final class SimulatedTdxService implements TdxSimulation {
 
   @Override
   public Platform enable(String reason, Clock clock, Optional<byte[]> seed) {
-    SimulatedTdx tdx = seed.map(s -> SimulatedTdx.enableSeeded(reason, clock, s))
-        .orElseGet(() -> SimulatedTdx.enable(reason, clock));
+    SimulatedTdx tdx =
+        seed.map(s -> SimulatedTdx.enableSeeded(reason, clock, s))
+            .orElseGet(() -> SimulatedTdx.enable(reason, clock));
     return new Platform() {
       @Override
       public X509Certificate rootCertificate() {
@@ -39,12 +42,14 @@ public final class SimulatedTdxService implements TdxSimulation {
   }
 
   /**
-   * The OS image hash a simulated KMS measures into RTMR3 (SHA-256 of "tee-kms simulated KMS OS image v1"), as a
-   * dstack CVM does: without one, the registry's {@code isKmsAllowed} (which needs an allowed OS image) could never
-   * allow a simulated KMS node, e.g. for a custodian releasing a share to a recovering node.
+   * The OS image hash a simulated KMS measures into RTMR3 (SHA-256 of "tee-kms simulated KMS OS
+   * image v1"), as a dstack CVM does: without one, the registry's {@code isKmsAllowed} (which needs
+   * an allowed OS image) could never allow a simulated KMS node, e.g. for a custodian releasing a
+   * share to a recovering node.
    */
-  private static final byte[] KMS_OS_IMAGE_HASH = org.teekms.crypto.Digests.sha256(
-      "tee-kms simulated KMS OS image v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+  private static final byte[] KMS_OS_IMAGE_HASH =
+      org.teekms.crypto.Digests.sha256(
+          "tee-kms simulated KMS OS image v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
 
   private record CvmView(SimulatedCvm cvm) implements Cvm {
     @Override

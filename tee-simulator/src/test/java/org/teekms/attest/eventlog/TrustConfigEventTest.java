@@ -20,17 +20,22 @@ import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.TdxQuote;
 
-/** The KMS's {@code teekms-trust-config} runtime event: where it may stand, and how it changes mrAggregated. */
+/**
+ * The KMS's {@code teekms-trust-config} runtime event: where it may stand, and how it changes
+ * mrAggregated.
+ */
 class TrustConfigEventTest {
   static final SimulatedTdx TDX = SimulatedTdx.enable("TrustConfigEventTest", Clock.systemUTC());
 
   static SimulatedCvm kms() throws Exception {
-    return TDX.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose("kms image", new byte[20]));
+    return TDX.newCvm(new byte[48], false)
+        .boot(SimulatedCvm.App.ofCompose("kms image", new byte[20]));
   }
 
   static VerifiedEventLog verified(SimulatedCvm cvm) throws Exception {
     RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm, new byte[64]);
-    return EventLogVerifier.verify(DstackEventLogCodec.parse(q.eventLogJson()),
+    return EventLogVerifier.verify(
+        DstackEventLogCodec.parse(q.eventLogJson()),
         QuotedMeasurements.of(TdxQuote.parse(q.quote()).tdReport()));
   }
 
@@ -41,7 +46,8 @@ class TrustConfigEventTest {
   }
 
   @Test
-  void theTrustConfigurationIsFoldedIntoMrAggregatedAndAnotherOneGivesAnotherMeasurement() throws Exception {
+  void theTrustConfigurationIsFoldedIntoMrAggregatedAndAnotherOneGivesAnotherMeasurement()
+      throws Exception {
     SimulatedCvm bare = kms();
     byte[] dstack = verified(bare).mrAggregated().toByteArray();
     SimulatedCvm a = kms();
@@ -50,8 +56,10 @@ class TrustConfigEventTest {
     b.eventLog().emit(DstackBootSequence.TRUST_CONFIG, digest(2));
     byte[] ma = verified(a).mrAggregated().toByteArray();
     byte[] mb = verified(b).mrAggregated().toByteArray();
-    assertArrayEquals(EventLogVerifier.withTrustConfig(dstack,
-        RuntimeEventDigest.v1(DstackBootSequence.TRUST_CONFIG, digest(1))), ma);
+    assertArrayEquals(
+        EventLogVerifier.withTrustConfig(
+            dstack, RuntimeEventDigest.v1(DstackBootSequence.TRUST_CONFIG, digest(1))),
+        ma);
     assertFalse(Arrays.equals(ma, mb), "another configuration, another measurement");
     assertFalse(Arrays.equals(ma, dstack), "a node without the event is not the measured node");
     // Later application events do not move it (a KMS's measurement is stable while it runs).
@@ -64,15 +72,20 @@ class TrustConfigEventTest {
     SimulatedCvm twice = kms();
     twice.eventLog().emit(DstackBootSequence.TRUST_CONFIG, digest(1));
     twice.eventLog().emit(DstackBootSequence.TRUST_CONFIG, digest(2));
-    assertTrue(assertThrows(EventLogException.class, () -> verified(twice)).getMessage()
-        .contains("a second trust configuration"));
+    assertTrue(
+        assertThrows(EventLogException.class, () -> verified(twice))
+            .getMessage()
+            .contains("a second trust configuration"));
 
     SimulatedCvm shortPayload = kms();
     shortPayload.eventLog().emit(DstackBootSequence.TRUST_CONFIG, new byte[31]);
-    assertTrue(assertThrows(EventLogException.class, () -> verified(shortPayload)).getMessage()
-        .contains("expected 32"));
+    assertTrue(
+        assertThrows(EventLogException.class, () -> verified(shortPayload))
+            .getMessage()
+            .contains("expected 32"));
 
-    // Before system-ready (between boot-mr-done and system-ready) it is a reserved name out of place.
+    // Before system-ready (between boot-mr-done and system-ready) it is a reserved name out of
+    // place.
     List<EventLogEntry> log = new ArrayList<>(kms().eventLog().entries());
     int ready = log.size() - 1;
     assertEquals(DstackBootSequence.SYSTEM_READY, log.get(ready).name());
@@ -81,18 +94,25 @@ class TrustConfigEventTest {
   }
 
   @Test
-  void aRealTdsEventLogMeasuresTheEventThroughItsExtenderAndReplaysIt(@TempDir Path dir) throws Exception {
+  void aRealTdsEventLogMeasuresTheEventThroughItsExtenderAndReplaysIt(@TempDir Path dir)
+      throws Exception {
     FakeTd td = new FakeTd(dir, TDX).boot(SimulatedCvm.App.ofCompose("kms image", new byte[20]));
     TdEventLog log = td.eventLog();
     log.emit(DstackBootSequence.TRUST_CONFIG, digest(7));
-    assertEquals(DstackBootSequence.TRUST_CONFIG, log.runtimeEvents().get(log.runtimeEvents().size() - 1).name());
-    RuntimeEventLog.QuoteWithLog q = log.quote(new byte[64]); // verifies the log against the quote (RTMR3 replays)
+    assertEquals(
+        DstackBootSequence.TRUST_CONFIG,
+        log.runtimeEvents().get(log.runtimeEvents().size() - 1).name());
+    RuntimeEventLog.QuoteWithLog q =
+        log.quote(new byte[64]); // verifies the log against the quote (RTMR3 replays)
     List<EventLogEntry> entries = DstackEventLogCodec.parse(q.eventLogJson());
     assertTrue(entries.stream().anyMatch(e -> e.name().equals(DstackBootSequence.TRUST_CONFIG)));
     byte[] replayed = RtmrReplay.replay(entries).rtmr(3);
     assertArrayEquals(TdxQuote.parse(q.quote()).tdReport().rtmr(3).toByteArray(), replayed);
     // Without an extender the log is read-only.
-    assertThrows(org.teekms.attest.provider.QuoteProviderException.class, () -> new TdEventLog(td.quoteProvider(),
-        td.ccelTable, td.ccelData, td.runtimeEvents).emit(DstackBootSequence.TRUST_CONFIG, digest(7)));
+    assertThrows(
+        org.teekms.attest.provider.QuoteProviderException.class,
+        () ->
+            new TdEventLog(td.quoteProvider(), td.ccelTable, td.ccelData, td.runtimeEvents)
+                .emit(DstackBootSequence.TRUST_CONFIG, digest(7)));
   }
 }

@@ -20,19 +20,25 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The external-collector provider against a fake collector (a shell script printing prepared JSON). */
+/**
+ * The external-collector provider against a fake collector (a shell script printing prepared JSON).
+ */
 class CommandGpuEvidenceProviderTest {
   private static final GpuSimulator SIM = GpuSimulator.create(2, new SecureRandom());
   @TempDir Path tmp;
 
-  /** Writes the collector JSON for {@code nonce} and a script that prints it only if called with that nonce. */
+  /**
+   * Writes the collector JSON for {@code nonce} and a script that prints it only if called with
+   * that nonce.
+   */
   private List<String> fakeCollector(byte[] nonce) throws Exception {
     GpuEvidence e = SIM.evidence(nonce);
     List<Map<String, String>> gpus = new ArrayList<>();
     for (int i = 0; i < e.gpus().size(); i++) {
       StringBuilder pem = new StringBuilder();
       for (byte[] c : e.gpus().get(i).certChain()) {
-        pem.append("-----BEGIN CERTIFICATE-----\n").append(Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(c))
+        pem.append("-----BEGIN CERTIFICATE-----\n")
+            .append(Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(c))
             .append("\n-----END CERTIFICATE-----\n");
       }
       Map<String, String> g = new LinkedHashMap<>();
@@ -43,30 +49,46 @@ class CommandGpuEvidenceProviderTest {
     Path json = tmp.resolve("evidence.json");
     new ObjectMapper().writeValue(json.toFile(), Map.of("architecture", "HOPPER", "gpus", gpus));
     Path script = tmp.resolve("collector.sh");
-    Files.writeString(script, "#!/bin/sh\n"
-        + "[ \"$1\" = \"$TEEKMS_GPU_NONCE\" ] || { echo 'nonce argument and environment differ' >&2; exit 3; }\n"
-        + "[ \"$1\" = \"" + HexFormat.of().formatHex(nonce) + "\" ] || { echo 'unexpected nonce' >&2; exit 4; }\n"
-        + "cat '" + json + "'\n");
+    Files.writeString(
+        script,
+        "#!/bin/sh\n"
+            + "[ \"$1\" = \"$TEEKMS_GPU_NONCE\" ] || { echo 'nonce argument and environment differ' >&2; exit 3; }\n"
+            + "[ \"$1\" = \""
+            + HexFormat.of().formatHex(nonce)
+            + "\" ] || { echo 'unexpected nonce' >&2; exit 4; }\n"
+            + "cat '"
+            + json
+            + "'\n");
     return List.of("sh", script.toString(), CommandGpuEvidenceProvider.NONCE_PLACEHOLDER);
   }
 
   @Test
   void collectsEvidenceThatVerifies() throws Exception {
     byte[] nonce = GpuNonce.forSpki(TestCerts.key().getPublic().getEncoded());
-    GpuEvidence e = new CommandGpuEvidenceProvider(fakeCollector(nonce), Duration.ofSeconds(20)).collect(nonce);
+    GpuEvidence e =
+        new CommandGpuEvidenceProvider(fakeCollector(nonce), Duration.ofSeconds(20)).collect(nonce);
     assertEquals(2, e.gpus().size());
-    List<GpuResult> results = GpuEvidenceVerifier.builder(SIM.deviceRoot()).revocation(RevocationChecker.disabled())
-        .build().verify(e, nonce, Instant.now());
+    List<GpuResult> results =
+        GpuEvidenceVerifier.builder(SIM.deviceRoot())
+            .revocation(RevocationChecker.disabled())
+            .build()
+            .verify(e, nonce, Instant.now());
     assertTrue(results.stream().allMatch(GpuResult::valid));
   }
 
   @Test
   void collectorFailureCarriesItsMessage() throws Exception {
     byte[] nonce = new byte[32];
-    List<String> cmd = fakeCollector(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
-        21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32});
-    IOException e = assertThrows(IOException.class,
-        () -> new CommandGpuEvidenceProvider(cmd, Duration.ofSeconds(20)).collect(nonce));
+    List<String> cmd =
+        fakeCollector(
+            new byte[] {
+              1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+              25, 26, 27, 28, 29, 30, 31, 32
+            });
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () -> new CommandGpuEvidenceProvider(cmd, Duration.ofSeconds(20)).collect(nonce));
     assertTrue(e.getMessage().contains("exited 4: unexpected nonce"), e.getMessage());
   }
 
@@ -78,27 +100,52 @@ class CommandGpuEvidenceProviderTest {
     Files.writeString(script, "#!/bin/sh\ncat '" + tmp.resolve("evidence.json") + "'\n");
     byte[] other = new byte[32];
     other[0] = 1;
-    GpuAttestationException e = assertThrows(GpuAttestationException.class,
-        () -> new CommandGpuEvidenceProvider(List.of("sh", script.toString()), Duration.ofSeconds(20)).collect(other));
+    GpuAttestationException e =
+        assertThrows(
+            GpuAttestationException.class,
+            () ->
+                new CommandGpuEvidenceProvider(
+                        List.of("sh", script.toString()), Duration.ofSeconds(20))
+                    .collect(other));
     assertEquals(GpuAttestationException.Reason.NONCE_MISMATCH, e.reason());
-    assertEquals(2, new CommandGpuEvidenceProvider(List.of("sh", script.toString()), Duration.ofSeconds(20))
-        .collect(nonce).gpus().size());
+    assertEquals(
+        2,
+        new CommandGpuEvidenceProvider(List.of("sh", script.toString()), Duration.ofSeconds(20))
+            .collect(nonce)
+            .gpus()
+            .size());
   }
 
   @Test
   void garbageAndTimeoutsAreErrors() throws Exception {
     byte[] nonce = new byte[32];
-    GpuAttestationException garbage = assertThrows(GpuAttestationException.class, () ->
-        new CommandGpuEvidenceProvider(List.of("sh", "-c", "echo '{\"gpus\": 1}'"), Duration.ofSeconds(20))
-            .collect(nonce));
+    GpuAttestationException garbage =
+        assertThrows(
+            GpuAttestationException.class,
+            () ->
+                new CommandGpuEvidenceProvider(
+                        List.of("sh", "-c", "echo '{\"gpus\": 1}'"), Duration.ofSeconds(20))
+                    .collect(nonce));
     assertEquals(GpuAttestationException.Reason.MALFORMED_EVIDENCE, garbage.reason());
-    GpuAttestationException notJson = assertThrows(GpuAttestationException.class, () ->
-        new CommandGpuEvidenceProvider(List.of("sh", "-c", "echo nope"), Duration.ofSeconds(20)).collect(nonce));
+    GpuAttestationException notJson =
+        assertThrows(
+            GpuAttestationException.class,
+            () ->
+                new CommandGpuEvidenceProvider(
+                        List.of("sh", "-c", "echo nope"), Duration.ofSeconds(20))
+                    .collect(nonce));
     assertEquals(GpuAttestationException.Reason.MALFORMED_EVIDENCE, notJson.reason());
-    IOException slow = assertThrows(IOException.class, () ->
-        new CommandGpuEvidenceProvider(List.of("sleep", "30"), Duration.ofMillis(300)).collect(nonce));
+    IOException slow =
+        assertThrows(
+            IOException.class,
+            () ->
+                new CommandGpuEvidenceProvider(List.of("sleep", "30"), Duration.ofMillis(300))
+                    .collect(nonce));
     assertTrue(slow.getMessage().contains("timed out"), slow.getMessage());
-    assertThrows(IOException.class, () ->
-        new CommandGpuEvidenceProvider(List.of("/nonexistent/collector"), Duration.ofSeconds(5)).collect(nonce));
+    assertThrows(
+        IOException.class,
+        () ->
+            new CommandGpuEvidenceProvider(List.of("/nonexistent/collector"), Duration.ofSeconds(5))
+                .collect(nonce));
   }
 }

@@ -16,7 +16,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Simulated evidence: same layout and checks as real evidence, trusted only under the simulator's own roots. */
+/**
+ * Simulated evidence: same layout and checks as real evidence, trusted only under the simulator's
+ * own roots.
+ */
 class GpuSimulatorTest {
   private static final Instant AT = Instant.parse("2026-11-24T00:00:00Z");
   private static final GpuSimulator SIM = GpuSimulator.create(2, new SecureRandom());
@@ -42,10 +45,17 @@ class GpuSimulatorTest {
     for (Rim rim : rims.rims()) {
       all.addAll(rim.signerChain().certificates());
     }
-    try (LocalOcspResponder responder = new LocalOcspResponder(serial -> signerFor(all, serial),
-        AT.minus(Duration.ofMinutes(5)), AT.plus(Duration.ofDays(1)))) {
-      GpuEvidenceVerifier verifier = GpuEvidenceVerifier.builder(SIM.deviceRoot()).rimStore(rims)
-          .revocation(new OcspChecker(OcspChecker.Config.defaults().withResponder(responder.uri()))).build();
+    try (LocalOcspResponder responder =
+        new LocalOcspResponder(
+            serial -> signerFor(all, serial),
+            AT.minus(Duration.ofMinutes(5)),
+            AT.plus(Duration.ofDays(1)))) {
+      GpuEvidenceVerifier verifier =
+          GpuEvidenceVerifier.builder(SIM.deviceRoot())
+              .rimStore(rims)
+              .revocation(
+                  new OcspChecker(OcspChecker.Config.defaults().withResponder(responder.uri())))
+              .build();
       List<GpuResult> results = verifier.verify(GpuEvidence.decode(evidence.encode()), nonce, AT);
       assertEquals(2, results.size());
       for (GpuResult r : results) {
@@ -54,18 +64,28 @@ class GpuSimulatorTest {
         assertTrue(r.measurements().matched());
         assertEquals(33, r.measurements().compared());
         assertTrue(r.ocsp().allGood(), r.ocsp()::firstProblem);
-        assertEquals(3 + 2 + 2, r.ocsp().certificates().size()); // device 1..3, each RIM signer + its CA
+        assertEquals(
+            3 + 2 + 2, r.ocsp().certificates().size()); // device 1..3, each RIM signer + its CA
         assertEquals(GpuSimulator.DRIVER_VERSION, r.driverVersion());
         assertEquals(GpuSimulator.VBIOS_VERSION, r.vbiosVersion());
       }
       assertFalse(results.get(0).deviceId().equals(results.get(1).deviceId()));
-      assertTrue(GpuEvidencePolicy.strict(2).apply(results).allowed(), () -> GpuEvidencePolicy.strict(2).apply(results).reasons().toString());
+      assertTrue(
+          GpuEvidencePolicy.strict(2).apply(results).allowed(),
+          () -> GpuEvidencePolicy.strict(2).apply(results).reasons().toString());
 
       // The revoked device identity of GPU 1 makes exactly that GPU fail, and the policy deny.
-      responder.statuses.put(SIM.chain(1).get(1).getSerialNumber(), new org.bouncycastle.cert.ocsp.RevokedStatus(
-          java.util.Date.from(AT.minus(Duration.ofDays(1))), org.bouncycastle.asn1.x509.CRLReason.keyCompromise));
-      GpuEvidenceVerifier fresh = GpuEvidenceVerifier.builder(SIM.deviceRoot()).rimStore(rims)
-          .revocation(new OcspChecker(OcspChecker.Config.defaults().withResponder(responder.uri()))).build();
+      responder.statuses.put(
+          SIM.chain(1).get(1).getSerialNumber(),
+          new org.bouncycastle.cert.ocsp.RevokedStatus(
+              java.util.Date.from(AT.minus(Duration.ofDays(1))),
+              org.bouncycastle.asn1.x509.CRLReason.keyCompromise));
+      GpuEvidenceVerifier fresh =
+          GpuEvidenceVerifier.builder(SIM.deviceRoot())
+              .rimStore(rims)
+              .revocation(
+                  new OcspChecker(OcspChecker.Config.defaults().withResponder(responder.uri())))
+              .build();
       List<GpuResult> revoked = fresh.verify(evidence, nonce, AT);
       assertTrue(revoked.get(0).valid());
       assertEquals(GpuAttestationException.Reason.OCSP_FAILED, revoked.get(1).failure());
@@ -91,7 +111,8 @@ class GpuSimulatorTest {
   void simulatedEvidenceNeverVerifiesUnderNvidiaRoots() throws Exception {
     byte[] nonce = new byte[32];
     GpuEvidence evidence = SIM.evidence(nonce);
-    GpuEvidenceVerifier nvidia = GpuEvidenceVerifier.nvidia().revocation(RevocationChecker.disabled()).build();
+    GpuEvidenceVerifier nvidia =
+        GpuEvidenceVerifier.nvidia().revocation(RevocationChecker.disabled()).build();
     for (GpuResult r : nvidia.verify(evidence, nonce, AT)) {
       assertFalse(r.valid());
       assertEquals(GpuAttestationException.Reason.CERT_CHAIN_INVALID, r.failure());
@@ -111,10 +132,13 @@ class GpuSimulatorTest {
 
   @Test
   void realEvidenceDoesNotVerifyUnderSimulatedRoots() throws Exception {
-    GpuEvidenceVerifier simulated = GpuEvidenceVerifier.builder(SIM.deviceRoot())
-        .revocation(RevocationChecker.disabled()).build();
-    GpuResult r = simulated.verifyDevice(GpuFixtures.report2025(), GpuFixtures.chain2025(), null,
-        GpuFixtures.NONCE_2025, AT);
+    GpuEvidenceVerifier simulated =
+        GpuEvidenceVerifier.builder(SIM.deviceRoot())
+            .revocation(RevocationChecker.disabled())
+            .build();
+    GpuResult r =
+        simulated.verifyDevice(
+            GpuFixtures.report2025(), GpuFixtures.chain2025(), null, GpuFixtures.NONCE_2025, AT);
     assertEquals(GpuAttestationException.Reason.CERT_CHAIN_INVALID, r.failure());
   }
 
@@ -122,8 +146,11 @@ class GpuSimulatorTest {
   void fwidMismatchIsDetected() throws Exception {
     byte[] nonce = new byte[32];
     byte[] report = SIM.report(0, nonce, SIM.fwid(1), GpuSimulator.DRIVER_VERSION);
-    GpuResult r = GpuEvidenceVerifier.builder(SIM.deviceRoot()).revocation(RevocationChecker.disabled()).build()
-        .verifyDevice(report, SIM.chain(0), GpuArchitecture.HOPPER, nonce, AT);
+    GpuResult r =
+        GpuEvidenceVerifier.builder(SIM.deviceRoot())
+            .revocation(RevocationChecker.disabled())
+            .build()
+            .verifyDevice(report, SIM.chain(0), GpuArchitecture.HOPPER, nonce, AT);
     assertEquals(GpuAttestationException.Reason.FWID_MISMATCH, r.failure());
     assertTrue(r.error().contains("differs from the certificate FWID"), r::error);
   }
@@ -132,8 +159,12 @@ class GpuSimulatorTest {
   void reportForAnotherDriverFindsNoRim() throws Exception {
     byte[] nonce = new byte[32];
     byte[] report = SIM.report(0, nonce, SIM.fwid(0), "560.35.03");
-    GpuResult r = GpuEvidenceVerifier.builder(SIM.deviceRoot()).rimStore(simulatedRims())
-        .revocation(RevocationChecker.disabled()).build().verifyDevice(report, SIM.chain(0), null, nonce, AT);
+    GpuResult r =
+        GpuEvidenceVerifier.builder(SIM.deviceRoot())
+            .rimStore(simulatedRims())
+            .revocation(RevocationChecker.disabled())
+            .build()
+            .verifyDevice(report, SIM.chain(0), null, nonce, AT);
     assertEquals(GpuAttestationException.Reason.RIM_INVALID, r.failure());
     assertTrue(r.error().contains("no valid RIM for driver 560.35.03"), r::error);
     assertEquals("560.35.03", r.driverVersion());
@@ -142,8 +173,11 @@ class GpuSimulatorTest {
   @Test
   void declaredArchitectureMustMatch() throws Exception {
     byte[] nonce = new byte[32];
-    GpuResult r = GpuEvidenceVerifier.builder(SIM.deviceRoot()).revocation(RevocationChecker.disabled()).build()
-        .verifyDevice(SIM.report(0, nonce), SIM.chain(0), GpuArchitecture.BLACKWELL, nonce, AT);
+    GpuResult r =
+        GpuEvidenceVerifier.builder(SIM.deviceRoot())
+            .revocation(RevocationChecker.disabled())
+            .build()
+            .verifyDevice(SIM.report(0, nonce), SIM.chain(0), GpuArchitecture.BLACKWELL, nonce, AT);
     assertEquals(GpuAttestationException.Reason.UNSUPPORTED_ARCHITECTURE, r.failure());
   }
 
@@ -152,8 +186,14 @@ class GpuSimulatorTest {
     String xml = new String(SIM.driverRim(), java.nio.charset.StandardCharsets.UTF_8);
     String tampered = xml.replaceFirst("active=\"False\"", "active=\"True\"");
     assertFalse(xml.equals(tampered));
-    GpuAttestationException e = assertThrows(GpuAttestationException.class,
-        () -> RimVerifier.verify(tampered.getBytes(java.nio.charset.StandardCharsets.UTF_8), SIM.rimRoot(), "t"));
+    GpuAttestationException e =
+        assertThrows(
+            GpuAttestationException.class,
+            () ->
+                RimVerifier.verify(
+                    tampered.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    SIM.rimRoot(),
+                    "t"));
     assertTrue(e.getMessage().contains("document digest bad"), e.getMessage());
   }
 
@@ -168,14 +208,20 @@ class GpuSimulatorTest {
     byte[] seed = java.util.HexFormat.of().parseHex("00112233445566778899aabbccddeeff");
     GpuSimulator one = GpuSimulator.seeded(1, seed);
     GpuSimulator eight = GpuSimulator.seeded(8, seed);
-    assertTrue(java.util.Arrays.equals(one.deviceRoot().getEncoded(), eight.deviceRoot().getEncoded()));
+    assertTrue(
+        java.util.Arrays.equals(one.deviceRoot().getEncoded(), eight.deviceRoot().getEncoded()));
     assertTrue(java.util.Arrays.equals(one.rimRoot().getEncoded(), eight.rimRoot().getEncoded()));
-    assertTrue(java.util.Arrays.equals(one.chain(0).get(1).getEncoded(), eight.chain(0).get(1).getEncoded()));
+    assertTrue(
+        java.util.Arrays.equals(
+            one.chain(0).get(1).getEncoded(), eight.chain(0).get(1).getEncoded()));
     // A CVM's one seeded GPU verifies (RIMs matched) under the 8-GPU KMS's roots and RIMs.
     Path dir = tmp.resolve("seeded-rims");
     eight.writeRims(dir);
-    GpuEvidenceVerifier verifier = GpuEvidenceVerifier.builder(eight.deviceRoot())
-        .rimStore(RimStore.load(dir, eight.rimRoot())).revocation(RevocationChecker.disabled()).build();
+    GpuEvidenceVerifier verifier =
+        GpuEvidenceVerifier.builder(eight.deviceRoot())
+            .rimStore(RimStore.load(dir, eight.rimRoot()))
+            .revocation(RevocationChecker.disabled())
+            .build();
     byte[] nonce = GpuNonce.forSpki(TestCerts.key().getPublic().getEncoded());
     List<GpuResult> results = verifier.verify(one.evidence(nonce), nonce, AT);
     assertTrue(results.get(0).valid(), results.toString());

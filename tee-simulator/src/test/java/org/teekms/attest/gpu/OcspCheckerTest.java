@@ -31,7 +31,9 @@ class OcspCheckerTest {
 
   @BeforeEach
   void start() throws Exception {
-    responder = new LocalOcspResponder(this::issuerOf, AT.minus(Duration.ofHours(1)), AT.plus(Duration.ofDays(7)));
+    responder =
+        new LocalOcspResponder(
+            this::issuerOf, AT.minus(Duration.ofHours(1)), AT.plus(Duration.ofDays(7)));
   }
 
   @AfterEach
@@ -51,7 +53,8 @@ class OcspCheckerTest {
   }
 
   private OcspChecker checker(OcspChecker.Mode mode) {
-    return new OcspChecker(OcspChecker.Config.defaults().withResponder(responder.uri()).withMode(mode));
+    return new OcspChecker(
+        OcspChecker.Config.defaults().withResponder(responder.uri()).withMode(mode));
   }
 
   private OcspResult checkDeviceChain(OcspChecker checker) {
@@ -70,12 +73,14 @@ class OcspCheckerTest {
 
   @Test
   void revokedFails() {
-    responder.statuses.put(chain.get(2).getSerialNumber(),
+    responder.statuses.put(
+        chain.get(2).getSerialNumber(),
         new RevokedStatus(Date.from(AT.minus(Duration.ofDays(3))), CRLReason.keyCompromise));
     OcspResult r = checkDeviceChain(checker(OcspChecker.Mode.GRACE));
     assertFalse(r.ok(), "revocation is never excused, not even in grace mode");
     assertEquals(OcspResult.Status.REVOKED, r.certificates().get(1).status());
-    assertTrue(r.certificates().get(1).detail().contains("reason 1"), r.certificates().get(1).detail());
+    assertTrue(
+        r.certificates().get(1).detail().contains("reason 1"), r.certificates().get(1).detail());
     assertEquals("revoked", r.summary());
   }
 
@@ -94,7 +99,9 @@ class OcspCheckerTest {
     OcspResult r = checkDeviceChain(checker(OcspChecker.Mode.GRACE));
     assertFalse(r.ok());
     assertEquals(OcspResult.Status.INVALID_RESPONSE, r.certificates().get(0).status());
-    assertTrue(r.certificates().get(0).detail().startsWith("stale response"), r.certificates().get(0).detail());
+    assertTrue(
+        r.certificates().get(0).detail().startsWith("stale response"),
+        r.certificates().get(0).detail());
   }
 
   @Test
@@ -102,7 +109,8 @@ class OcspCheckerTest {
     responder.thisUpdate = AT.minus(Duration.ofDays(2));
     responder.nextUpdate = null;
     OcspResult r = checkDeviceChain(checker(OcspChecker.Mode.FAIL_CLOSED));
-    assertTrue(r.certificates().get(0).detail().contains("max age"), r.certificates().get(0).detail());
+    assertTrue(
+        r.certificates().get(0).detail().contains("max age"), r.certificates().get(0).detail());
     assertFalse(r.ok());
   }
 
@@ -117,13 +125,23 @@ class OcspCheckerTest {
   @Test
   void wrongSignerFails() throws Exception {
     KeyPair rogueKey = TestCerts.key();
-    X509Certificate rogue = TestCerts.issue("CN=Rogue OCSP", rogueKey, null, null, false, true,
-        AT.minus(Duration.ofDays(1)), AT.plus(Duration.ofDays(1)));
+    X509Certificate rogue =
+        TestCerts.issue(
+            "CN=Rogue OCSP",
+            rogueKey,
+            null,
+            null,
+            false,
+            true,
+            AT.minus(Duration.ofDays(1)),
+            AT.plus(Duration.ofDays(1)));
     responder.signerFor = serial -> new LocalOcspResponder.Signer(rogue, rogueKey);
     OcspResult r = checkDeviceChain(checker(OcspChecker.Mode.GRACE));
     assertFalse(r.ok());
     assertEquals(OcspResult.Status.INVALID_RESPONSE, r.certificates().get(0).status());
-    assertTrue(r.certificates().get(0).detail().contains("wrong signer"), r.certificates().get(0).detail());
+    assertTrue(
+        r.certificates().get(0).detail().contains("wrong signer"),
+        r.certificates().get(0).detail());
   }
 
   @Test
@@ -132,21 +150,39 @@ class OcspCheckerTest {
     responder.signerFor = serial -> new LocalOcspResponder.Signer(issuerOf(serial).cert(), other);
     OcspResult r = checkDeviceChain(checker(OcspChecker.Mode.FAIL_CLOSED));
     assertFalse(r.ok());
-    assertTrue(r.certificates().get(0).detail().contains("signature does not verify"), r.certificates().get(0).detail());
+    assertTrue(
+        r.certificates().get(0).detail().contains("signature does not verify"),
+        r.certificates().get(0).detail());
   }
 
   @Test
   void delegatedResponderNeedsOcspSigningEku() throws Exception {
     X509Certificate issuer = chain.get(2);
     KeyPair delegateKey = TestCerts.key();
-    X509Certificate withEku = TestCerts.issue("CN=Delegated OCSP", delegateKey, issuer, SIM.caKey(issuer), false, true,
-        AT.minus(Duration.ofDays(1)), AT.plus(Duration.ofDays(30)));
+    X509Certificate withEku =
+        TestCerts.issue(
+            "CN=Delegated OCSP",
+            delegateKey,
+            issuer,
+            SIM.caKey(issuer),
+            false,
+            true,
+            AT.minus(Duration.ofDays(1)),
+            AT.plus(Duration.ofDays(30)));
     responder.signerFor = serial -> new LocalOcspResponder.Signer(withEku, delegateKey);
     OcspResult ok = checker(OcspChecker.Mode.FAIL_CLOSED).check(chain, 1, 2, AT);
     assertTrue(ok.ok(), ok::firstProblem);
 
-    X509Certificate withoutEku = TestCerts.issue("CN=Delegated OCSP", delegateKey, issuer, SIM.caKey(issuer), false,
-        false, AT.minus(Duration.ofDays(1)), AT.plus(Duration.ofDays(30)));
+    X509Certificate withoutEku =
+        TestCerts.issue(
+            "CN=Delegated OCSP",
+            delegateKey,
+            issuer,
+            SIM.caKey(issuer),
+            false,
+            false,
+            AT.minus(Duration.ofDays(1)),
+            AT.plus(Duration.ofDays(30)));
     responder.signerFor = serial -> new LocalOcspResponder.Signer(withoutEku, delegateKey);
     OcspResult bad = checker(OcspChecker.Mode.FAIL_CLOSED).check(chain, 1, 2, AT);
     assertFalse(bad.ok());
@@ -164,12 +200,15 @@ class OcspCheckerTest {
   @Test
   void unreachableResponderFailsClosedButPassesInGraceMode() {
     URI dead = URI.create("http://127.0.0.1:9/");
-    OcspResult closed = new OcspChecker(OcspChecker.Config.defaults().withResponder(dead)).check(chain, 1, 4, AT);
+    OcspResult closed =
+        new OcspChecker(OcspChecker.Config.defaults().withResponder(dead)).check(chain, 1, 4, AT);
     assertFalse(closed.ok());
     assertEquals(OcspResult.Status.UNAVAILABLE, closed.certificates().get(0).status());
 
-    OcspResult grace = new OcspChecker(OcspChecker.Config.defaults().withResponder(dead)
-        .withMode(OcspChecker.Mode.GRACE)).check(chain, 1, 4, AT);
+    OcspResult grace =
+        new OcspChecker(
+                OcspChecker.Config.defaults().withResponder(dead).withMode(OcspChecker.Mode.GRACE))
+            .check(chain, 1, 4, AT);
     assertTrue(grace.ok());
     assertFalse(grace.allGood(), "grace never counts as confirmed good");
     assertEquals("unavailable", grace.summary());

@@ -8,11 +8,17 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Test helpers over a {@link GpuSimulator} for other modules' tests: chosen GPUs, tampered firmware, an OCSP responder. */
+/**
+ * Test helpers over a {@link GpuSimulator} for other modules' tests: chosen GPUs, tampered
+ * firmware, an OCSP responder.
+ */
 public final class SimulatedGpus {
   private SimulatedGpus() {}
 
-  /** Evidence of the simulator's GPUs {@code indexes} (in that order, repeats allowed), reports made for {@code nonce}. */
+  /**
+   * Evidence of the simulator's GPUs {@code indexes} (in that order, repeats allowed), reports made
+   * for {@code nonce}.
+   */
   public static GpuEvidence evidence(GpuSimulator sim, byte[] nonce, int... indexes) {
     List<GpuEvidence.Device> out = new ArrayList<>();
     try {
@@ -30,19 +36,25 @@ public final class SimulatedGpus {
     return nonce -> evidence(sim, nonce, indexes);
   }
 
-  /** Changes measurement block {@code index} (0-based) of every later report: firmware the RIMs do not describe. */
+  /**
+   * Changes measurement block {@code index} (0-based) of every later report: firmware the RIMs do
+   * not describe.
+   */
   public static void tamperMeasurement(GpuSimulator sim, int index) {
     sim.tamperMeasurement(index);
   }
 
-  /** The certificate of GPU {@code gpu}'s device identity (chain index 1, what OCSP and device ids are about). */
+  /**
+   * The certificate of GPU {@code gpu}'s device identity (chain index 1, what OCSP and device ids
+   * are about).
+   */
   public static X509Certificate deviceCertificate(GpuSimulator sim, int gpu) {
     return sim.chain(gpu).get(1);
   }
 
   /**
-   * A real OCSP responder on 127.0.0.1:{@code port} answering GOOD (unless told otherwise) for every device and RIM
-   * certificate of {@code sim}, signed by each certificate's simulated issuer.
+   * A real OCSP responder on 127.0.0.1:{@code port} answering GOOD (unless told otherwise) for
+   * every device and RIM certificate of {@code sim}, signed by each certificate's simulated issuer.
    */
   public static LocalOcspResponder ocspResponder(GpuSimulator sim, int port) throws IOException {
     List<X509Certificate> all = new ArrayList<>();
@@ -51,11 +63,15 @@ public final class SimulatedGpus {
     }
     all.addAll(sim.rimSignerChain());
     Instant now = Instant.now();
-    return new LocalOcspResponder(serial -> signerFor(sim, all, serial), now.minus(Duration.ofMinutes(5)),
-        now.plus(Duration.ofDays(1)), port);
+    return new LocalOcspResponder(
+        serial -> signerFor(sim, all, serial),
+        now.minus(Duration.ofMinutes(5)),
+        now.plus(Duration.ofDays(1)),
+        port);
   }
 
-  private static LocalOcspResponder.Signer signerFor(GpuSimulator sim, List<X509Certificate> all, BigInteger serial) {
+  private static LocalOcspResponder.Signer signerFor(
+      GpuSimulator sim, List<X509Certificate> all, BigInteger serial) {
     for (X509Certificate c : all) {
       if (c.getSerialNumber().equals(serial)) {
         for (X509Certificate issuer : all) {

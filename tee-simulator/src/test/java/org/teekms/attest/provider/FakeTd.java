@@ -19,11 +19,13 @@ import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
 
 /**
- * A TD's kernel interfaces as a directory tree, for tests of the production code paths: the ACPI CCEL table and log
- * area (the real COS-113 CCEL fixture), dstack's runtime event log file, and a configfs-tsm report directory whose
- * quotes this class answers (as {@link ConfigfsTsmQuoteProvider.Io}) with a quote signed by a {@link SimulatedTdx}
- * platform over the registers the "hardware" holds: RTMR0-2 as the CCEL measured them, RTMR3 as {@link #measure}
- * extended it. {@link #appendUnmeasured} writes a log line without extending anything (a lying log).
+ * A TD's kernel interfaces as a directory tree, for tests of the production code paths: the ACPI
+ * CCEL table and log area (the real COS-113 CCEL fixture), dstack's runtime event log file, and a
+ * configfs-tsm report directory whose quotes this class answers (as {@link
+ * ConfigfsTsmQuoteProvider.Io}) with a quote signed by a {@link SimulatedTdx} platform over the
+ * registers the "hardware" holds: RTMR0-2 as the CCEL measured them, RTMR3 as {@link #measure}
+ * extended it. {@link #appendUnmeasured} writes a log line without extending anything (a lying
+ * log).
  */
 public final class FakeTd implements ConfigfsTsmQuoteProvider.Io, RtmrExtender {
   public final Path ccelTable;
@@ -51,7 +53,10 @@ public final class FakeTd implements ConfigfsTsmQuoteProvider.Io, RtmrExtender {
     firmware = CcelEventLog.parse(Files.readAllBytes(ccelTable), Files.readAllBytes(ccelData));
   }
 
-  /** dstack's boot sequence for {@code app}, measured and logged (no OS image hash, as in {@link SimulatedCvm#boot}). */
+  /**
+   * dstack's boot sequence for {@code app}, measured and logged (no OS image hash, as in {@link
+   * SimulatedCvm#boot}).
+   */
   public FakeTd boot(SimulatedCvm.App app) throws IOException {
     measure(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
     measure(DstackBootSequence.APP_ID, app.appId());
@@ -72,7 +77,10 @@ public final class FakeTd implements ConfigfsTsmQuoteProvider.Io, RtmrExtender {
     appendUnmeasured(name, payload);
   }
 
-  /** The "hardware" side of an RTMR3 extension (what sysfs tsm-mr does); the caller logs the event itself. */
+  /**
+   * The "hardware" side of an RTMR3 extension (what sysfs tsm-mr does); the caller logs the event
+   * itself.
+   */
   @Override
   public synchronized void extend(int index, byte[] sha384Digest) {
     if (index != 3 || sha384Digest.length != 48) {
@@ -82,7 +90,10 @@ public final class FakeTd implements ConfigfsTsmQuoteProvider.Io, RtmrExtender {
   }
 
   public synchronized void appendUnmeasured(String name, byte[] payload) throws IOException {
-    Files.writeString(runtimeEvents, DstackRuntimeEventFile.line(name, payload) + "\n", StandardOpenOption.CREATE,
+    Files.writeString(
+        runtimeEvents,
+        DstackRuntimeEventFile.line(name, payload) + "\n",
+        StandardOpenOption.CREATE,
         StandardOpenOption.APPEND);
   }
 

@@ -35,22 +35,25 @@ class SimulationServicesTest {
   @Test
   void aSeededPlatformQuotesUnderTheRootEveryProcessWithTheSameSeedDerives() throws Exception {
     Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
-    TdxSimulation.Platform platform = TdxSimulation.load("test").enable("SimulationServicesTest", clock,
-        Optional.of(SEED));
-    assertEquals(SimulatedTdx.enableSeeded("SimulationServicesTest", clock, SEED).rootCertificate(),
+    TdxSimulation.Platform platform =
+        TdxSimulation.load("test").enable("SimulationServicesTest", clock, Optional.of(SEED));
+    assertEquals(
+        SimulatedTdx.enableSeeded("SimulationServicesTest", clock, SEED).rootCertificate(),
         platform.rootCertificate());
 
-    TdxSimulation.Cvm cvm = platform.newCvm(new byte[48]).bootCompose("services: {}\n", new byte[20]);
+    TdxSimulation.Cvm cvm =
+        platform.newCvm(new byte[48]).bootCompose("services: {}\n", new byte[20]);
     byte[] reportData = new byte[64];
     reportData[0] = 9;
     byte[] quote = cvm.eventLog().quote(cvm, reportData).quote();
-    QuoteVerificationResult r = new DcapQuoteVerifier(platform.rootCertificate())
-        .verify(TdxQuote.parse(quote), platform.collateralSource(), NOW);
+    QuoteVerificationResult r =
+        new DcapQuoteVerifier(platform.rootCertificate())
+            .verify(TdxQuote.parse(quote), platform.collateralSource(), NOW);
     assertTrue(r.valid(), () -> r.failure() + ": " + r.error());
     assertArrayEquals(reportData, r.td().reportData().toByteArray());
 
-    TdxSimulation.Platform other = TdxSimulation.load("test").enable("SimulationServicesTest", clock,
-        Optional.empty());
+    TdxSimulation.Platform other =
+        TdxSimulation.load("test").enable("SimulationServicesTest", clock, Optional.empty());
     assertNotEquals(platform.rootCertificate(), other.rootCertificate());
   }
 
@@ -62,8 +65,11 @@ class SimulationServicesTest {
     for (var e : roots.rims().entrySet()) {
       rims.add(RimVerifier.verify(e.getValue(), roots.rimRoot(), e.getKey()));
     }
-    GpuEvidenceVerifier verifier = GpuEvidenceVerifier.builder(roots.deviceRoot()).rimStore(RimStore.of(rims))
-        .revocation(RevocationChecker.disabled()).build();
+    GpuEvidenceVerifier verifier =
+        GpuEvidenceVerifier.builder(roots.deviceRoot())
+            .rimStore(RimStore.of(rims))
+            .revocation(RevocationChecker.disabled())
+            .build();
     byte[] nonce = new byte[32];
     nonce[0] = 1;
     GpuEvidence evidence = gpus.evidenceProvider(2, Optional.of(SEED)).collect(nonce);
@@ -76,11 +82,16 @@ class SimulationServicesTest {
 
   @Test
   void anExplicitLoaderOverTheSimulatorsCodeFindsBothServices() throws Exception {
-    try (URLClassLoader loader = new URLClassLoader(
-        new java.net.URL[] {SimulatedTdx.codeLocation().toUri().toURL()}, TdxSimulation.class.getClassLoader())) {
-      assertEquals(SimulatedTdxService.class.getName(),
+    try (URLClassLoader loader =
+        new URLClassLoader(
+            new java.net.URL[] {SimulatedTdx.codeLocation().toUri().toURL()},
+            TdxSimulation.class.getClassLoader())) {
+      assertEquals(
+          SimulatedTdxService.class.getName(),
           TdxSimulation.load("test", loader).getClass().getName());
-      assertEquals(SimulatedGpuService.class.getName(), GpuSimulation.load("test", loader).getClass().getName());
+      assertEquals(
+          SimulatedGpuService.class.getName(),
+          GpuSimulation.load("test", loader).getClass().getName());
     }
   }
 }

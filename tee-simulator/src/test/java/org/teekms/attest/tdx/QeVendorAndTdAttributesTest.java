@@ -18,18 +18,23 @@ import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.collateral.Collateral;
 
 /**
- * The QE vendor id must be Intel's (as Intel's QVL and dcap-qvl require), and the TD attributes follow dcap-qvl's
- * rules: DEBUG only under a test policy, reserved bits and MIGRATABLE (bit 29) refused, SEPT_VE_DISABLE required,
- * PKS, KL and PERFMON allowed. Real fixtures, and simulator quotes re-signed after the change so that the signature
- * is not what refuses them.
+ * The QE vendor id must be Intel's (as Intel's QVL and dcap-qvl require), and the TD attributes
+ * follow dcap-qvl's rules: DEBUG only under a test policy, reserved bits and MIGRATABLE (bit 29)
+ * refused, SEPT_VE_DISABLE required, PKS, KL and PERFMON allowed. Real fixtures, and simulator
+ * quotes re-signed after the change so that the signature is not what refuses them.
  */
 class QeVendorAndTdAttributesTest {
   /** Offset of the QE vendor id in the quote header. */
   private static final int QE_VENDOR = 12;
-  /** Offset of TD_ATTRIBUTES in a TDX quote: header 48, TEE_TCB_SVN 16, MRSEAM 48, MRSIGNERSEAM 48, SEAMATTRIBUTES 8. */
+
+  /**
+   * Offset of TD_ATTRIBUTES in a TDX quote: header 48, TEE_TCB_SVN 16, MRSEAM 48, MRSIGNERSEAM 48,
+   * SEAMATTRIBUTES 8.
+   */
   private static final int TD_ATTRIBUTES = 48 + 16 + 48 + 48 + 8;
 
-  private static final SimulatedTdx TDX = SimulatedTdx.enable("QeVendorAndTdAttributesTest", Clock.systemUTC());
+  private static final SimulatedTdx TDX =
+      SimulatedTdx.enable("QeVendorAndTdAttributesTest", Clock.systemUTC());
   private static final Collateral COLLATERAL = TDX.collateral().toCollateral();
   private static final DcapQuoteVerifier SIMULATED = new DcapQuoteVerifier(TDX.rootCertificate());
 
@@ -39,7 +44,9 @@ class QeVendorAndTdAttributesTest {
   }
 
   private static byte[] simulatedQuote() throws Exception {
-    SimulatedCvm cvm = TDX.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose("services: {}\n", new byte[20]));
+    SimulatedCvm cvm =
+        TDX.newCvm(new byte[48], false)
+            .boot(SimulatedCvm.App.ofCompose("services: {}\n", new byte[20]));
     return cvm.quote(new byte[64]);
   }
 
@@ -53,9 +60,13 @@ class QeVendorAndTdAttributesTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("realFixtures")
-  void aRealFixtureQuoteCarriesIntelsQeVendorIdAndPassesTheVendorCheck(DcapCases c) throws Exception {
+  void aRealFixtureQuoteCarriesIntelsQeVendorIdAndPassesTheVendorCheck(DcapCases c)
+      throws Exception {
     DcapQuoteVerifier verifier = intel();
-    assertEquals(DcapQuoteVerifier.INTEL_QE_VENDOR_ID, TdxQuote.parse(c.quote()).header().qeVendorId(), c.id());
+    assertEquals(
+        DcapQuoteVerifier.INTEL_QE_VENDOR_ID,
+        TdxQuote.parse(c.quote()).header().qeVendorId(),
+        c.id());
     for (DcapCases.Check check : c.checks()) {
       QuoteVerificationResult r = verifier.verify(c.quote(), check.collateral(), check.at());
       assertTrue(r.failure() != VerificationFailure.UNSUPPORTED_QE_VENDOR, c.id());
@@ -76,14 +87,17 @@ class QeVendorAndTdAttributesTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("realFixtures")
-  void aRealQuoteWithAnotherQeVendorIsRefusedBeforeItsSignatureIsChecked(DcapCases c) throws Exception {
+  void aRealQuoteWithAnotherQeVendorIsRefusedBeforeItsSignatureIsChecked(DcapCases c)
+      throws Exception {
     DcapQuoteVerifier verifier = intel();
     for (DcapCases.Check check : c.checks()) {
       byte[] q = c.quote().clone();
-      q[QE_VENDOR + 15] ^= 0x01; // the header is signed: only a check before the signature's names the vendor
+      q[QE_VENDOR + 15] ^=
+          0x01; // the header is signed: only a check before the signature's names the vendor
       QuoteVerificationResult r = verifier.verify(q, check.collateral(), check.at());
       assertFalse(r.valid());
-      assertEquals(VerificationFailure.UNSUPPORTED_QE_VENDOR, r.failure(), c.id() + ": " + r.error());
+      assertEquals(
+          VerificationFailure.UNSUPPORTED_QE_VENDOR, r.failure(), c.id() + ": " + r.error());
       assertTrue(r.error().contains("939a7233f79c4ca9940a0db3957f0606 is not Intel's"), r.error());
     }
   }
@@ -93,21 +107,36 @@ class QeVendorAndTdAttributesTest {
     byte[] genuine = simulatedQuote();
     assertTrue(verifySimulated(genuine).valid());
     byte[] otherUserData = genuine.clone();
-    otherUserData[47] ^= 0x01; // header user data: re-signed, it verifies, so re-signing really yields valid quotes
-    assertTrue(verifySimulated(TDX.resign(otherUserData)).valid(), "re-signing makes a valid quote");
+    otherUserData[47] ^=
+        0x01; // header user data: re-signed, it verifies, so re-signing really yields valid quotes
+    assertTrue(
+        verifySimulated(TDX.resign(otherUserData)).valid(), "re-signing makes a valid quote");
 
     byte[] vendor = genuine.clone();
-    System.arraycopy(java.util.HexFormat.of().parseHex("00112233445566778899aabbccddeeff"), 0, vendor, QE_VENDOR, 16);
+    System.arraycopy(
+        java.util.HexFormat.of().parseHex("00112233445566778899aabbccddeeff"),
+        0,
+        vendor,
+        QE_VENDOR,
+        16);
     QuoteVerificationResult r = verifySimulated(TDX.resign(vendor));
     assertEquals(VerificationFailure.UNSUPPORTED_QE_VENDOR, r.failure(), r.error());
     // the collateral-fetching entry point refuses it before asking for collateral
-    QuoteVerificationResult fetched = SIMULATED.verify(TdxQuote.parse(TDX.resign(vendor)), request -> {
-      throw new AssertionError("no collateral is fetched for a quote of an unknown QE vendor");
-    }, Instant.now());
+    QuoteVerificationResult fetched =
+        SIMULATED.verify(
+            TdxQuote.parse(TDX.resign(vendor)),
+            request -> {
+              throw new AssertionError(
+                  "no collateral is fetched for a quote of an unknown QE vendor");
+            },
+            Instant.now());
     assertEquals(VerificationFailure.UNSUPPORTED_QE_VENDOR, fetched.failure(), fetched.error());
   }
 
-  /** The simulated quote with TD_ATTRIBUTES bit {@code bit} set (or cleared) and re-signed; it verifies under DCAP. */
+  /**
+   * The simulated quote with TD_ATTRIBUTES bit {@code bit} set (or cleared) and re-signed; it
+   * verifies under DCAP.
+   */
   private static QuoteVerificationResult withAttributeBit(int bit, boolean set) throws Exception {
     byte[] q = simulatedQuote();
     int at = TD_ATTRIBUTES + bit / 8;
@@ -120,14 +149,14 @@ class QeVendorAndTdAttributesTest {
 
   @ParameterizedTest(name = "bit {0} set -> {1}")
   @CsvSource({
-      "29, migratable TD is not allowed (TD_ATTRIBUTES.MIGRATABLE, bit 29, is set: 0000003000000000)",
-      "0, debug TD is not allowed",
-      "1, reserved TD_ATTRIBUTES bits are set",
-      "7, reserved TD_ATTRIBUTES bits are set",
-      "8, reserved TD_ATTRIBUTES bits are set",
-      "27, reserved TD_ATTRIBUTES bits are set",
-      "32, reserved TD_ATTRIBUTES bits are set",
-      "62, reserved TD_ATTRIBUTES bits are set",
+    "29, migratable TD is not allowed (TD_ATTRIBUTES.MIGRATABLE, bit 29, is set: 0000003000000000)",
+    "0, debug TD is not allowed",
+    "1, reserved TD_ATTRIBUTES bits are set",
+    "7, reserved TD_ATTRIBUTES bits are set",
+    "8, reserved TD_ATTRIBUTES bits are set",
+    "27, reserved TD_ATTRIBUTES bits are set",
+    "32, reserved TD_ATTRIBUTES bits are set",
+    "62, reserved TD_ATTRIBUTES bits are set",
   })
   void refusedTdAttributes(int bit, String violation) throws Exception {
     QuotePolicy.Decision d = QuotePolicy.builder().build().evaluate(withAttributeBit(bit, true));
@@ -138,8 +167,12 @@ class QeVendorAndTdAttributesTest {
 
   @Test
   void migratableIsRefusedEvenWhereDebugIsAllowedForTesting() throws Exception {
-    QuotePolicy lenient = QuotePolicy.builder().allowDebugForTesting().requireSeptVeDisable(false).allowServiceTd()
-        .build();
+    QuotePolicy lenient =
+        QuotePolicy.builder()
+            .allowDebugForTesting()
+            .requireSeptVeDisable(false)
+            .allowServiceTd()
+            .build();
     assertFalse(lenient.evaluate(withAttributeBit(29, true)).allowed());
   }
 

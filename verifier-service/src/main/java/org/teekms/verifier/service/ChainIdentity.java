@@ -23,11 +23,12 @@ import org.teekms.verifier.GpuRequirement;
 import org.web3j.utils.Numeric;
 
 /**
- * The expected identity of an app's CVMs, read from its on-chain policy at one pinned block
- * ({@link ChainPolicyReader#appPolicy}): the app itself (registered, enabled), its allowed compose hashes, the
- * registry's OS images with their golden mrSystem values, the TCB statuses and advisories the registry accepts (only
- * UpToDate when the app requires it), and the effective GPU policy (a count above zero requires GPU evidence with
- * RIMs compared). A policy that could not be read gives an identity that fails every check needing it.
+ * The expected identity of an app's CVMs, read from its on-chain policy at one pinned block ({@link
+ * ChainPolicyReader#appPolicy}): the app itself (registered, enabled), its allowed compose hashes,
+ * the registry's OS images with their golden mrSystem values, the TCB statuses and advisories the
+ * registry accepts (only UpToDate when the app requires it), and the effective GPU policy (a count
+ * above zero requires GPU evidence with RIMs compared). A policy that could not be read gives an
+ * identity that fails every check needing it.
  */
 public final class ChainIdentity {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,17 +37,19 @@ public final class ChainIdentity {
 
   public static ExpectedIdentity of(OnChainAppPolicy p) {
     if (p.failure().isPresent()) {
-      return ExpectedIdentity.unavailable(p.source(), true, "the on-chain policy could not be read: "
-          + p.failure().get());
+      return ExpectedIdentity.unavailable(
+          p.source(), true, "the on-chain policy could not be read: " + p.failure().get());
     }
     Set<Bytes> compose = new LinkedHashSet<>();
     p.composeHashes().forEach(h -> compose.add(Bytes.fromHex(h.substring(2))));
     Map<Bytes, Set<Bytes>> images = new LinkedHashMap<>();
-    p.osImages().forEach((image, golden) -> {
-      Set<Bytes> g = new LinkedHashSet<>();
-      golden.forEach(m -> g.add(Bytes.fromHex(m.substring(2))));
-      images.put(Bytes.fromHex(image.substring(2)), g);
-    });
+    p.osImages()
+        .forEach(
+            (image, golden) -> {
+              Set<Bytes> g = new LinkedHashSet<>();
+              golden.forEach(m -> g.add(Bytes.fromHex(m.substring(2))));
+              images.put(Bytes.fromHex(image.substring(2)), g);
+            });
     QuotePolicy.Builder tcb = QuotePolicy.builder();
     if (!p.requireTcbUpToDate()) {
       for (String s : p.tcbStatuses()) {
@@ -59,15 +62,29 @@ public final class ChainIdentity {
     }
     tcb.allowAdvisories(p.advisoryIds().toArray(String[]::new));
     var gpu = p.gpuPolicy();
-    GpuRequirement req = GpuRequirement.atLeast(gpu.count(), gpu.arch(), gpu.minDriverVersion() == 0
-        ? Optional.empty() : Optional.of(DriverVersion.format(gpu.minDriverVersion())));
-    return new ExpectedIdentity(p.source(), true, Optional.of(Bytes.fromHex(p.app().substring(2))), p.appRefusal(),
-        compose, images, tcb.build(), req, Optional.empty());
+    GpuRequirement req =
+        GpuRequirement.atLeast(
+            gpu.count(),
+            gpu.arch(),
+            gpu.minDriverVersion() == 0
+                ? Optional.empty()
+                : Optional.of(DriverVersion.format(gpu.minDriverVersion())));
+    return new ExpectedIdentity(
+        p.source(),
+        true,
+        Optional.of(Bytes.fromHex(p.app().substring(2))),
+        p.appRefusal(),
+        compose,
+        images,
+        tcb.build(),
+        req,
+        Optional.empty());
   }
 
   /**
-   * The history as JSON ({@code GET /policy/{app}}'s {@code "history"}): the events oldest first, each with its block,
-   * transaction, log index, contract, event name and arguments by name (bytes as 0x hex, integers as numbers).
+   * The history as JSON ({@code GET /policy/{app}}'s {@code "history"}): the events oldest first,
+   * each with its block, transaction, log index, contract, event name and arguments by name (bytes
+   * as 0x hex, integers as numbers).
    */
   public static ObjectNode historyJson(ChainPolicyReader.AppHistory h) {
     ObjectNode o = JSON.createObjectNode();
@@ -98,7 +115,9 @@ public final class ChainIdentity {
       l.forEach(x -> a.add(value(x)));
       return a;
     }
-    return v == null ? JSON.getNodeFactory().nullNode() : JSON.getNodeFactory().textNode(String.valueOf(v));
+    return v == null
+        ? JSON.getNodeFactory().nullNode()
+        : JSON.getNodeFactory().textNode(String.valueOf(v));
   }
 
   /** The policy as JSON ({@code GET /policy/{app}}, the page's policy panel). */

@@ -29,9 +29,9 @@ import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.MrSystem;
+import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdxQuote;
-import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainPolicyReader;
@@ -44,21 +44,24 @@ import org.teekms.verifier.ResponseVerification;
 import org.teekms.verifier.SignedText;
 
 /**
- * The HTTP verifier service ({@code teekms verifier serve}): JSON endpoints that give the same verdicts as the CLI,
- * computed by the same classes ({@link ResponseVerification} for responses), plus the web page and the OpenAPI
- * description. Thin: decode, call the library, encode. Request bodies above {@link Config#maxBodyBytes} are refused
- * (413) before they are read whole; a request running longer than {@link Config#requestTimeout} is answered 503.
+ * The HTTP verifier service ({@code teekms verifier serve}): JSON endpoints that give the same
+ * verdicts as the CLI, computed by the same classes ({@link ResponseVerification} for responses),
+ * plus the web page and the OpenAPI description. Thin: decode, call the library, encode. Request
+ * bodies above {@link Config#maxBodyBytes} are refused (413) before they are read whole; a request
+ * running longer than {@link Config#requestTimeout} is answered 503.
  *
  * <ul>
- *   <li>{@code POST /verify/response}: a signed response against the app's on-chain policy ({@code "app"}, with a
- *       chain configured) or an explicit identity ({@code "expected"}); neither is 400;</li>
- *   <li>{@code POST /verify/quote}: DCAP verification of a TDX quote (collateral from the configured source);</li>
- *   <li>{@code POST /verify/gpu}: NVIDIA GPU evidence against a nonce;</li>
- *   <li>{@code GET /policy/{app}}: the app's on-chain policy and rotation state at a pinned block, and its history
- *       (the events behind it) up to that block;</li>
- *   <li>{@code GET /audit/anchor}: the latest audit head anchored in the registry (head, entry count) at a pinned
- *       block, for the page's auditor tab;</li>
- *   <li>{@code GET /openapi.json}, {@code GET /} (the page) and its script.</li>
+ *   <li>{@code POST /verify/response}: a signed response against the app's on-chain policy ({@code
+ *       "app"}, with a chain configured) or an explicit identity ({@code "expected"}); neither is
+ *       400;
+ *   <li>{@code POST /verify/quote}: DCAP verification of a TDX quote (collateral from the
+ *       configured source);
+ *   <li>{@code POST /verify/gpu}: NVIDIA GPU evidence against a nonce;
+ *   <li>{@code GET /policy/{app}}: the app's on-chain policy and rotation state at a pinned block,
+ *       and its history (the events behind it) up to that block;
+ *   <li>{@code GET /audit/anchor}: the latest audit head anchored in the registry (head, entry
+ *       count) at a pinned block, for the page's auditor tab;
+ *   <li>{@code GET /openapi.json}, {@code GET /} (the page) and its script.
  * </ul>
  */
 public final class VerifierService implements AutoCloseable {
@@ -66,18 +69,29 @@ public final class VerifierService implements AutoCloseable {
   private static final HexFormat HEX = HexFormat.of();
 
   /**
-   * @param host the address to listen on (loopback by default: put a TLS-terminating proxy in front to publish it)
+   * @param host the address to listen on (loopback by default: put a TLS-terminating proxy in front
+   *     to publish it)
    * @param port the port (0: any free one)
    * @param dcap the quote verifier (its trust anchor: Intel's root, or a test root)
-   * @param collateral where quote collateral comes from (a PCCS through the caching client, or files)
-   * @param gpu the GPU evidence verifier (NVIDIA's root, OCSP, RIMs), null when GPU evidence cannot be checked
-   * @param chain the chain holding the registry; empty: only explicit identities, no {@code /policy}
+   * @param collateral where quote collateral comes from (a PCCS through the caching client, or
+   *     files)
+   * @param gpu the GPU evidence verifier (NVIDIA's root, OCSP, RIMs), null when GPU evidence cannot
+   *     be checked
+   * @param chain the chain holding the registry; empty: only explicit identities, no {@code
+   *     /policy}
    * @param maxBodyBytes the largest request body accepted
    * @param requestTimeout how long one request may run
    * @param clock the verification time
    */
-  public record Config(String host, int port, DcapQuoteVerifier dcap, CollateralSource collateral,
-      GpuEvidenceVerifier gpu, Optional<PolicyReaderConfig> chain, long maxBodyBytes, Duration requestTimeout,
+  public record Config(
+      String host,
+      int port,
+      DcapQuoteVerifier dcap,
+      CollateralSource collateral,
+      GpuEvidenceVerifier gpu,
+      Optional<PolicyReaderConfig> chain,
+      long maxBodyBytes,
+      Duration requestTimeout,
       Clock clock) {
     public static final long DEFAULT_MAX_BODY_BYTES = 4L * 1024 * 1024;
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
@@ -138,16 +152,36 @@ public final class VerifierService implements AutoCloseable {
     router.get("/audit/anchor").handler(ctx -> blocking(ctx, c -> auditAnchor()));
     router.get("/openapi.json").handler(ctx -> resource(ctx, "openapi.json", "application/json"));
     router.get("/").handler(ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
-    router.get("/verifier.js").handler(ctx -> resource(ctx, "verifier.js", "text/javascript; charset=utf-8"));
-    router.errorHandler(413, ctx -> error(ctx, 413, "request body larger than " + config.maxBodyBytes() + " bytes"));
-    router.errorHandler(404, ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " "
-        + ctx.request().path()));
+    router
+        .get("/verifier.js")
+        .handler(ctx -> resource(ctx, "verifier.js", "text/javascript; charset=utf-8"));
+    router.errorHandler(
+        413,
+        ctx -> error(ctx, 413, "request body larger than " + config.maxBodyBytes() + " bytes"));
+    router.errorHandler(
+        404,
+        ctx ->
+            error(
+                ctx,
+                404,
+                "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(405, ctx -> error(ctx, 405, "method not allowed"));
     router.errorHandler(500, ctx -> error(ctx, 500, "internal error"));
-    router.errorHandler(503, ctx -> error(ctx, 503, "the request took longer than "
-        + config.requestTimeout().toMillis() + " ms"));
-    server = vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
-        .requestHandler(router).listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    router.errorHandler(
+        503,
+        ctx ->
+            error(
+                ctx,
+                503,
+                "the request took longer than " + config.requestTimeout().toMillis() + " ms"));
+    server =
+        vertx
+            .createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
+            .requestHandler(router)
+            .listen()
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
   }
 
   /** A handler's answer: the HTTP status and the JSON body. */
@@ -169,31 +203,38 @@ public final class VerifierService implements AutoCloseable {
 
   /** Runs {@code h} off the event loop (verification and chain reads block), then answers. */
   private void blocking(RoutingContext ctx, Handler h) {
-    Future<Answer> f = vertx.executeBlocking(() -> {
-      try {
-        return h.handle(ctx);
-      } catch (BadRequest e) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("error", e.getMessage());
-        return new Answer(400, o);
-      }
-    }, false);
-    f.onComplete(ar -> {
-      if (ctx.response().ended() || ctx.response().closed()) {
-        return;
-      }
-      if (ar.failed()) {
-        error(ctx, 500, "internal error");
-        return;
-      }
-      send(ctx, ar.result().status(), ar.result().body());
-    });
+    Future<Answer> f =
+        vertx.executeBlocking(
+            () -> {
+              try {
+                return h.handle(ctx);
+              } catch (BadRequest e) {
+                ObjectNode o = JSON.createObjectNode();
+                o.put("error", e.getMessage());
+                return new Answer(400, o);
+              }
+            },
+            false);
+    f.onComplete(
+        ar -> {
+          if (ctx.response().ended() || ctx.response().closed()) {
+            return;
+          }
+          if (ar.failed()) {
+            error(ctx, 500, "internal error");
+            return;
+          }
+          send(ctx, ar.result().status(), ar.result().body());
+        });
   }
 
   private static void send(RoutingContext ctx, int status, JsonNode body) {
     try {
-      ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-          .putHeader("Cache-Control", "no-store").end(JSON.writeValueAsString(body));
+      ctx.response()
+          .setStatusCode(status)
+          .putHeader("Content-Type", "application/json")
+          .putHeader("Cache-Control", "no-store")
+          .end(JSON.writeValueAsString(body));
     } catch (IOException e) {
       ctx.response().setStatusCode(500).end();
     }
@@ -214,9 +255,12 @@ public final class VerifierService implements AutoCloseable {
         error(ctx, 404, "no such resource: " + name);
         return;
       }
-      ctx.response().putHeader("Content-Type", type)
-          .putHeader("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-              + "connect-src 'self' http: https:")
+      ctx.response()
+          .putHeader("Content-Type", type)
+          .putHeader(
+              "Content-Security-Policy",
+              "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                  + "connect-src 'self' http: https:")
           .putHeader("X-Content-Type-Options", "nosniff")
           .end(io.vertx.core.buffer.Buffer.buffer(in.readAllBytes()));
     } catch (IOException e) {
@@ -243,35 +287,56 @@ public final class VerifierService implements AutoCloseable {
     ObjectNode b = body(ctx);
     SignedText.Endpoint endpoint;
     try {
-      endpoint = new SignedText.Endpoint(b.path("method").asText("POST"),
-          b.path("path").asText("/v1/chat/completions"));
+      endpoint =
+          new SignedText.Endpoint(
+              b.path("method").asText("POST"), b.path("path").asText("/v1/chat/completions"));
     } catch (IllegalArgumentException e) {
       throw new BadRequest("method/path: " + e.getMessage());
     }
-    Optional<Bytes> nonce = b.hasNonNull("nonce") ? Optional.of(bytes(b.get("nonce").asText(), 32, "nonce"))
-        : Optional.empty();
+    Optional<Bytes> nonce =
+        b.hasNonNull("nonce")
+            ? Optional.of(bytes(b.get("nonce").asText(), 32, "nonce"))
+            : Optional.empty();
     ExpectedIdentity identity = identity(b);
-    ResponseVerification.Result r = new ResponseVerification(new ResponseVerification.Settings(config.dcap(),
-        config.collateral(), config.clock().instant(), config.gpu(), endpoint,
-        b.path("acceptNearText").asBoolean(false), nonce))
-        .verify(identity, document(b, "report"), document(b, "signature"), raw(b, "request"), raw(b, "response"));
+    ResponseVerification.Result r =
+        new ResponseVerification(
+                new ResponseVerification.Settings(
+                    config.dcap(),
+                    config.collateral(),
+                    config.clock().instant(),
+                    config.gpu(),
+                    endpoint,
+                    b.path("acceptNearText").asBoolean(false),
+                    nonce))
+            .verify(
+                identity,
+                document(b, "report"),
+                document(b, "signature"),
+                raw(b, "request"),
+                raw(b, "response"));
     return new Answer(200, r.toJson());
   }
 
-  /** {@code "app"} (the on-chain policy) or {@code "expected"} (explicit); neither or both is a bad request. */
+  /**
+   * {@code "app"} (the on-chain policy) or {@code "expected"} (explicit); neither or both is a bad
+   * request.
+   */
   private ExpectedIdentity identity(ObjectNode b) throws BadRequest {
     boolean chain = b.hasNonNull("app");
     boolean explicit = b.hasNonNull("expected");
     if (chain == explicit) {
-      throw new BadRequest(chain ? "give either \"app\" (the on-chain policy) or \"expected\", not both"
-          : "no expected identity: give \"app\" (the app's on-chain policy) or \"expected\": {\"composeHash\", "
-              + "\"osImage\", \"mrSystems\"}; without one a valid signature only proves that some TDX VM running "
-              + "some code signed the response");
+      throw new BadRequest(
+          chain
+              ? "give either \"app\" (the on-chain policy) or \"expected\", not both"
+              : "no expected identity: give \"app\" (the app's on-chain policy) or \"expected\": {\"composeHash\", "
+                  + "\"osImage\", \"mrSystems\"}; without one a valid signature only proves that some TDX VM running "
+                  + "some code signed the response");
     }
     if (chain) {
       if (reader == null) {
-        throw new BadRequest("this verifier has no chain configured (--rpc-url): give \"expected\" instead of "
-            + "\"app\"");
+        throw new BadRequest(
+            "this verifier has no chain configured (--rpc-url): give \"expected\" instead of "
+                + "\"app\"");
       }
       String app = b.get("app").asText();
       bytes(app, 20, "app");
@@ -279,18 +344,26 @@ public final class VerifierService implements AutoCloseable {
     }
     JsonNode e = b.get("expected");
     if (!e.isObject() || !e.hasNonNull("composeHash") || !e.hasNonNull("osImage")) {
-      throw new BadRequest("\"expected\" needs \"composeHash\" and \"osImage\" (and \"mrSystems\", the golden "
-          + "values of that image)");
+      throw new BadRequest(
+          "\"expected\" needs \"composeHash\" and \"osImage\" (and \"mrSystems\", the golden "
+              + "values of that image)");
     }
     Set<Bytes> golden = new LinkedHashSet<>();
     for (JsonNode m : e.path("mrSystems")) {
       golden.add(bytes(m.asText(), 32, "mrSystems"));
     }
-    Optional<Bytes> app = e.hasNonNull("app") ? Optional.of(bytes(e.get("app").asText(), 20, "expected.app"))
-        : Optional.empty();
-    return ExpectedIdentity.explicit(app, bytes(e.get("composeHash").asText(), 32, "composeHash"),
-        bytes(e.get("osImage").asText(), 32, "osImage"), golden, QuotePolicy.builder().build(),
-        e.path("requireGpu").asBoolean(false) ? new GpuRequirement(1, "", Optional.empty(), true)
+    Optional<Bytes> app =
+        e.hasNonNull("app")
+            ? Optional.of(bytes(e.get("app").asText(), 20, "expected.app"))
+            : Optional.empty();
+    return ExpectedIdentity.explicit(
+        app,
+        bytes(e.get("composeHash").asText(), 32, "composeHash"),
+        bytes(e.get("osImage").asText(), 32, "osImage"),
+        golden,
+        QuotePolicy.builder().build(),
+        e.path("requireGpu").asBoolean(false)
+            ? new GpuRequirement(1, "", Optional.empty(), true)
             : GpuRequirement.NONE);
   }
 
@@ -300,7 +373,9 @@ public final class VerifierService implements AutoCloseable {
     if (n == null || n.isNull()) {
       throw new BadRequest("\"" + field + "\" is missing");
     }
-    return n.isTextual() ? n.asText().getBytes(StandardCharsets.UTF_8) : n.toString().getBytes(StandardCharsets.UTF_8);
+    return n.isTextual()
+        ? n.asText().getBytes(StandardCharsets.UTF_8)
+        : n.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   /** The exact bytes of a body: {@code field} as UTF-8 text, or {@code field + "Base64"}. */
@@ -314,14 +389,16 @@ public final class VerifierService implements AutoCloseable {
     }
     JsonNode n = b.get(field);
     if (n == null || !n.isTextual()) {
-      throw new BadRequest("\"" + field + "\" must be the exact body as a string (or \"" + field + "Base64\")");
+      throw new BadRequest(
+          "\"" + field + "\" must be the exact body as a string (or \"" + field + "Base64\")");
     }
     return n.asText().getBytes(StandardCharsets.UTF_8);
   }
 
   private static Bytes bytes(String hex, int length, String what) throws BadRequest {
     try {
-      byte[] b = HEX.parseHex(hex.startsWith("0x") || hex.startsWith("0X") ? hex.substring(2) : hex);
+      byte[] b =
+          HEX.parseHex(hex.startsWith("0x") || hex.startsWith("0X") ? hex.substring(2) : hex);
       if (b.length == length) {
         return Bytes.copyOf(b);
       }
@@ -345,7 +422,10 @@ public final class VerifierService implements AutoCloseable {
     ObjectNode o = JSON.createObjectNode();
     QuoteVerificationResult q;
     try {
-      q = config.dcap().verify(TdxQuote.parse(quote), config.collateral(), config.clock().instant());
+      q =
+          config
+              .dcap()
+              .verify(TdxQuote.parse(quote), config.collateral(), config.clock().instant());
     } catch (org.teekms.attest.tdx.QuoteParseException | RuntimeException e) {
       o.put("valid", false);
       o.put("failure", "MALFORMED_QUOTE");
@@ -390,9 +470,12 @@ public final class VerifierService implements AutoCloseable {
     } catch (RuntimeException e) {
       throw new BadRequest("nvidia_payload: " + e.getMessage());
     }
-    byte[] nonce = b.hasNonNull("nonce") ? bytes(b.get("nonce").asText(), 32, "nonce").toByteArray()
-        : payload.nonce();
-    List<GpuResult> results = config.gpu().verify(payload.evidence(), nonce, config.clock().instant());
+    byte[] nonce =
+        b.hasNonNull("nonce")
+            ? bytes(b.get("nonce").asText(), 32, "nonce").toByteArray()
+            : payload.nonce();
+    List<GpuResult> results =
+        config.gpu().verify(payload.evidence(), nonce, config.clock().instant());
     ObjectNode o = JSON.createObjectNode();
     boolean all = !results.isEmpty() && results.stream().allMatch(GpuResult::valid);
     o.put("valid", all);
@@ -458,7 +541,12 @@ public final class VerifierService implements AutoCloseable {
     if (reader != null) {
       reader.close();
     }
-    vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null)
+    vertx
+        .close()
+        .toCompletionStage()
+        .toCompletableFuture()
+        .orTimeout(10, TimeUnit.SECONDS)
+        .exceptionally(e -> null)
         .join();
   }
 }

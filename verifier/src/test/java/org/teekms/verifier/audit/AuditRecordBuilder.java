@@ -4,8 +4,9 @@ import java.util.UUID;
 import org.teekms.crypto.Bytes;
 
 /**
- * A test data builder for {@link AuditRecord} (ten positional fields): start from an existing record and change only
- * what the test is about, e.g. {@code AuditRecordBuilder.from(e).kind("X").build()}.
+ * A test data builder for {@link AuditRecord} (ten positional fields): start from an existing
+ * record and change only what the test is about, e.g. {@code
+ * AuditRecordBuilder.from(e).kind("X").build()}.
  */
 final class AuditRecordBuilder {
   private long seq;
@@ -87,7 +88,16 @@ final class AuditRecordBuilder {
   }
 
   AuditRecord build() {
-    return new AuditRecord(seq, eventId, eventTimeMillis, kind, appId, outcome, reason, detailJson, prevHash,
+    return new AuditRecord(
+        seq,
+        eventId,
+        eventTimeMillis,
+        kind,
+        appId,
+        outcome,
+        reason,
+        detailJson,
+        prevHash,
         entryHash);
   }
 }

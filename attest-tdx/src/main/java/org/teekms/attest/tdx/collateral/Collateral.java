@@ -18,13 +18,13 @@ import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 
 /**
- * The DCAP collateral for one quote, exactly as Intel PCS (or a PCCS) serves it: TCB info and QE identity with their
- * signatures and issuer chains, the PCK CRL with its issuer chain, and the root CA CRL (DER). An issuer chain may
- * omit the root certificate; the verifier's trust anchor completes it. Nothing here is trusted until
- * {@code DcapQuoteVerifier} has checked it.
+ * The DCAP collateral for one quote, exactly as Intel PCS (or a PCCS) serves it: TCB info and QE
+ * identity with their signatures and issuer chains, the PCK CRL with its issuer chain, and the root
+ * CA CRL (DER). An issuer chain may omit the root certificate; the verifier's trust anchor
+ * completes it. Nothing here is trusted until {@code DcapQuoteVerifier} has checked it.
  *
- * <p>{@link #digests()} gives the SHA-256 of each item, and {@link #id()} a digest over all of them, which the
- * verifier uses to cache the result of checking this collateral.
+ * <p>{@link #digests()} gives the SHA-256 of each item, and {@link #id()} a digest over all of
+ * them, which the verifier uses to cache the result of checking this collateral.
  */
 public record Collateral(
     SignedJson tcbInfo,
@@ -41,25 +41,53 @@ public record Collateral(
     tcbInfoIssuerChain = List.copyOf(tcbInfoIssuerChain);
     qeIdentityIssuerChain = List.copyOf(qeIdentityIssuerChain);
     pckCrlIssuerChain = List.copyOf(pckCrlIssuerChain);
-    if (tcbInfoIssuerChain.isEmpty() || qeIdentityIssuerChain.isEmpty() || pckCrlIssuerChain.isEmpty()) {
-      throw new IllegalArgumentException("every issuer chain needs at least its signing certificate");
+    if (tcbInfoIssuerChain.isEmpty()
+        || qeIdentityIssuerChain.isEmpty()
+        || pckCrlIssuerChain.isEmpty()) {
+      throw new IllegalArgumentException(
+          "every issuer chain needs at least its signing certificate");
     }
     digests = Collections.unmodifiableMap(new LinkedHashMap<>(digests));
-    if (id == null) { // the convenience constructor below leaves the id to be derived from the digests
+    if (id
+        == null) { // the convenience constructor below leaves the id to be derived from the digests
       id = sha256Hex(String.join(",", digests.values()).getBytes(StandardCharsets.US_ASCII));
     }
   }
 
-  public Collateral(SignedJson tcbInfo, List<X509Certificate> tcbInfoIssuerChain, SignedJson qeIdentity,
-      List<X509Certificate> qeIdentityIssuerChain, Bytes pckCrl, List<X509Certificate> pckCrlIssuerChain,
+  public Collateral(
+      SignedJson tcbInfo,
+      List<X509Certificate> tcbInfoIssuerChain,
+      SignedJson qeIdentity,
+      List<X509Certificate> qeIdentityIssuerChain,
+      Bytes pckCrl,
+      List<X509Certificate> pckCrlIssuerChain,
       Bytes rootCaCrl) {
-    this(tcbInfo, tcbInfoIssuerChain, qeIdentity, qeIdentityIssuerChain, pckCrl, pckCrlIssuerChain, rootCaCrl,
-        digestsOf(tcbInfo, tcbInfoIssuerChain, qeIdentity, qeIdentityIssuerChain, pckCrl, pckCrlIssuerChain,
-            rootCaCrl), null);
+    this(
+        tcbInfo,
+        tcbInfoIssuerChain,
+        qeIdentity,
+        qeIdentityIssuerChain,
+        pckCrl,
+        pckCrlIssuerChain,
+        rootCaCrl,
+        digestsOf(
+            tcbInfo,
+            tcbInfoIssuerChain,
+            qeIdentity,
+            qeIdentityIssuerChain,
+            pckCrl,
+            pckCrlIssuerChain,
+            rootCaCrl),
+        null);
   }
 
-  private static Map<String, String> digestsOf(SignedJson tcbInfo, List<X509Certificate> tcbChain,
-      SignedJson qeIdentity, List<X509Certificate> qeChain, Bytes pckCrl, List<X509Certificate> pckCrlChain,
+  private static Map<String, String> digestsOf(
+      SignedJson tcbInfo,
+      List<X509Certificate> tcbChain,
+      SignedJson qeIdentity,
+      List<X509Certificate> qeChain,
+      Bytes pckCrl,
+      List<X509Certificate> pckCrlChain,
       Bytes rootCaCrl) {
     Map<String, String> d = new LinkedHashMap<>();
     d.put("tcbInfo", sha256Hex(tcbInfo.signedBytes()));
@@ -75,8 +103,8 @@ public record Collateral(
   }
 
   /**
-   * The earliest {@code nextUpdate} of the TCB info, QE identity and both CRLs: after it this collateral is stale
-   * and must be fetched again.
+   * The earliest {@code nextUpdate} of the TCB info, QE identity and both CRLs: after it this
+   * collateral is stale and must be fetched again.
    */
   public Instant nextUpdate() throws CollateralException {
     Instant t = CollateralDocuments.tcbInfo(tcbInfo).nextUpdate();
@@ -86,7 +114,8 @@ public record Collateral(
       try {
         X509CRL crl = Pem.crl(crlBytes.toByteArray());
         if (crl.getNextUpdate() == null) {
-          throw new CollateralException("CRL " + crl.getIssuerX500Principal() + " has no nextUpdate");
+          throw new CollateralException(
+              "CRL " + crl.getIssuerX500Principal() + " has no nextUpdate");
         }
         Instant n = crl.getNextUpdate().toInstant();
         min = n.isBefore(min) ? n : min;

@@ -11,10 +11,10 @@ import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.crypto.Bytes;
 
 /**
- * Parses the JSON of TCB info and QE identity. Every field the verifier relies on is required and type-checked; a
- * missing field, a wrong type, a bad hex length or an unknown TCB status is an error. Members the verifier does not
- * use (e.g. component categories) are ignored: Intel adds such members over time and they are covered by the
- * signature.
+ * Parses the JSON of TCB info and QE identity. Every field the verifier relies on is required and
+ * type-checked; a missing field, a wrong type, a bad hex length or an unknown TCB status is an
+ * error. Members the verifier does not use (e.g. component categories) are ignored: Intel adds such
+ * members over time and they are covered by the signature.
  */
 public final class CollateralDocuments {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -26,7 +26,8 @@ public final class CollateralDocuments {
     try {
       String id = text(n, "id");
       int version = integer(n, "version", 0, 100);
-      if (!(id.equals("TDX") && version == 3) && !(id.equals("SGX") && (version == 2 || version == 3))) {
+      if (!(id.equals("TDX") && version == 3)
+          && !(id.equals("SGX") && (version == 2 || version == 3))) {
         throw new CollateralException("unsupported TCB info id/version " + id + "/" + version);
       }
       boolean tdx = id.equals("TDX");
@@ -34,12 +35,19 @@ public final class CollateralDocuments {
       List<TcbInfo.TdxModuleIdentity> identities = new ArrayList<>();
       if (tdx) {
         JsonNode m = object(n, "tdxModule");
-        module = new TcbInfo.TdxModule(hex(m, "mrsigner", 48), hex(m, "attributes", 8), hex(m, "attributesMask", 8));
+        module =
+            new TcbInfo.TdxModule(
+                hex(m, "mrsigner", 48), hex(m, "attributes", 8), hex(m, "attributesMask", 8));
         JsonNode ids = n.get("tdxModuleIdentities");
         if (ids != null) {
           for (JsonNode i : array(n, "tdxModuleIdentities")) {
-            identities.add(new TcbInfo.TdxModuleIdentity(text(i, "id"), hex(i, "mrsigner", 48),
-                hex(i, "attributes", 8), hex(i, "attributesMask", 8), isvSvnLevels(i)));
+            identities.add(
+                new TcbInfo.TdxModuleIdentity(
+                    text(i, "id"),
+                    hex(i, "mrsigner", 48),
+                    hex(i, "attributes", 8),
+                    hex(i, "attributesMask", 8),
+                    isvSvnLevels(i)));
           }
         }
       }
@@ -58,15 +66,30 @@ public final class CollateralDocuments {
             components(tcb, "tdxtcbcomponents", tdxComps);
           }
         }
-        levels.add(new TcbInfo.TcbLevel(sgx, integer(tcb, "pcesvn", 0, 0xffff), tdxComps, instant(l, "tcbDate"),
-            status(l), advisories(l)));
+        levels.add(
+            new TcbInfo.TcbLevel(
+                sgx,
+                integer(tcb, "pcesvn", 0, 0xffff),
+                tdxComps,
+                instant(l, "tcbDate"),
+                status(l),
+                advisories(l)));
       }
       if (levels.isEmpty()) {
         throw new CollateralException("TCB info has no TCB levels");
       }
-      return new TcbInfo(id, version, instant(n, "issueDate"), instant(n, "nextUpdate"), hex(n, "fmspc", 6),
-          hex(n, "pceId", 2), integer(n, "tcbType", 0, 0xffff), integer(n, "tcbEvaluationDataNumber", 0,
-              Integer.MAX_VALUE), module, identities, levels);
+      return new TcbInfo(
+          id,
+          version,
+          instant(n, "issueDate"),
+          instant(n, "nextUpdate"),
+          hex(n, "fmspc", 6),
+          hex(n, "pceId", 2),
+          integer(n, "tcbType", 0, 0xffff),
+          integer(n, "tcbEvaluationDataNumber", 0, Integer.MAX_VALUE),
+          module,
+          identities,
+          levels);
     } catch (CollateralException e) {
       throw new CollateralException("TCB info: " + e.getMessage(), e);
     }
@@ -75,11 +98,20 @@ public final class CollateralDocuments {
   public static QeIdentity qeIdentity(SignedJson doc) throws CollateralException {
     JsonNode n = read(doc, "QE identity");
     try {
-      QeIdentity q = new QeIdentity(text(n, "id"), integer(n, "version", 0, 100), instant(n, "issueDate"),
-          instant(n, "nextUpdate"), integer(n, "tcbEvaluationDataNumber", 0, Integer.MAX_VALUE),
-          hex(n, "miscselect", 4), hex(n, "miscselectMask", 4), hex(n, "attributes", 16),
-          hex(n, "attributesMask", 16), hex(n, "mrsigner", 32), integer(n, "isvprodid", 0, 0xffff),
-          isvSvnLevels(n));
+      QeIdentity q =
+          new QeIdentity(
+              text(n, "id"),
+              integer(n, "version", 0, 100),
+              instant(n, "issueDate"),
+              instant(n, "nextUpdate"),
+              integer(n, "tcbEvaluationDataNumber", 0, Integer.MAX_VALUE),
+              hex(n, "miscselect", 4),
+              hex(n, "miscselectMask", 4),
+              hex(n, "attributes", 16),
+              hex(n, "attributesMask", 16),
+              hex(n, "mrsigner", 32),
+              integer(n, "isvprodid", 0, 0xffff),
+              isvSvnLevels(n));
       if (q.tcbLevels().isEmpty()) {
         throw new CollateralException("no TCB levels");
       }
@@ -101,16 +133,22 @@ public final class CollateralDocuments {
     }
   }
 
-  private static List<TcbInfo.IsvSvnLevel> isvSvnLevels(JsonNode parent) throws CollateralException {
+  private static List<TcbInfo.IsvSvnLevel> isvSvnLevels(JsonNode parent)
+      throws CollateralException {
     List<TcbInfo.IsvSvnLevel> out = new ArrayList<>();
     for (JsonNode l : array(parent, "tcbLevels")) {
-      out.add(new TcbInfo.IsvSvnLevel(integer(object(l, "tcb"), "isvsvn", 0, 0xffff), instant(l, "tcbDate"),
-          status(l), advisories(l)));
+      out.add(
+          new TcbInfo.IsvSvnLevel(
+              integer(object(l, "tcb"), "isvsvn", 0, 0xffff),
+              instant(l, "tcbDate"),
+              status(l),
+              advisories(l)));
     }
     return out;
   }
 
-  private static void components(JsonNode tcb, String field, List<Integer> out) throws CollateralException {
+  private static void components(JsonNode tcb, String field, List<Integer> out)
+      throws CollateralException {
     JsonNode arr = array(tcb, field);
     if (arr.size() != 16) {
       throw new CollateralException(field + " has " + arr.size() + " entries, expected 16");
@@ -176,7 +214,8 @@ public final class CollateralDocuments {
   private static int integer(JsonNode n, String name, int min, int max) throws CollateralException {
     JsonNode v = field(n, name);
     if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
-      throw new CollateralException("\"" + name + "\" must be an integer in [" + min + ", " + max + "]");
+      throw new CollateralException(
+          "\"" + name + "\" must be an integer in [" + min + ", " + max + "]");
     }
     return v.asInt();
   }

@@ -6,11 +6,14 @@ import java.util.List;
 import org.teekms.attest.tdx.PckExtension;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuoteParseException;
-import org.teekms.attest.tdx.TeeType;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.attest.tdx.TeeType;
 import org.teekms.crypto.Bytes;
 
-/** What collateral a quote needs: TCB info for its TEE and FMSPC, and the CRL of the CA that issued its PCK. */
+/**
+ * What collateral a quote needs: TCB info for its TEE and FMSPC, and the CRL of the CA that issued
+ * its PCK.
+ */
 public record CollateralRequest(TeeType teeType, Bytes fmspc, PckCa pckCa) {
 
   /** The intermediate CA that issues PCK certificates (PCS {@code ca=} parameter). */
@@ -29,8 +32,8 @@ public record CollateralRequest(TeeType teeType, Bytes fmspc, PckCa pckCa) {
     }
 
     /**
-     * The CA named as the PCK certificate's issuer. Intel names its PCK CAs "Intel SGX PCK Platform CA" and
-     * "… Processor CA"; any other issuer is taken as a platform CA.
+     * The CA named as the PCK certificate's issuer. Intel names its PCK CAs "Intel SGX PCK Platform
+     * CA" and "… Processor CA"; any other issuer is taken as a platform CA.
      */
     public static PckCa issuerOf(X509Certificate pck) {
       return pck.getIssuerX500Principal().getName().contains("Processor") ? PROCESSOR : PLATFORM;

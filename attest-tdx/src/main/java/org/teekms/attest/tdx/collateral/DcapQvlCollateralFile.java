@@ -13,10 +13,10 @@ import org.teekms.attest.tdx.Pem;
 import org.teekms.crypto.Bytes;
 
 /**
- * Collateral in the JSON format of Phala's dcap-qvl ({@code QuoteCollateralV3}): {@code tcb_info} and
- * {@code qe_identity} hold the exact signed JSON text as strings, signatures are hex, chains PEM, CRLs hex DER.
- * A file holds one FMSPC's collateral, so it answers every request with the same collateral (the verifier checks that
- * FMSPC and TEE type match).
+ * Collateral in the JSON format of Phala's dcap-qvl ({@code QuoteCollateralV3}): {@code tcb_info}
+ * and {@code qe_identity} hold the exact signed JSON text as strings, signatures are hex, chains
+ * PEM, CRLs hex DER. A file holds one FMSPC's collateral, so it answers every request with the same
+ * collateral (the verifier checks that FMSPC and TEE type match).
  */
 public final class DcapQvlCollateralFile implements CollateralSource {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -30,7 +30,8 @@ public final class DcapQvlCollateralFile implements CollateralSource {
     try {
       return new DcapQvlCollateralFile(parse(Files.readAllBytes(file)));
     } catch (IOException e) {
-      throw new CollateralException("cannot read collateral file " + file + ": " + e.getMessage(), e);
+      throw new CollateralException(
+          "cannot read collateral file " + file + ": " + e.getMessage(), e);
     }
   }
 
@@ -39,17 +40,27 @@ public final class DcapQvlCollateralFile implements CollateralSource {
     try {
       n = MAPPER.readTree(json);
     } catch (IOException e) {
-      String where = e instanceof com.fasterxml.jackson.core.JsonProcessingException j && j.getLocation() != null
-          ? " (line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")" : "";
+      String where =
+          e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                  && j.getLocation() != null
+              ? " (line "
+                  + j.getLocation().getLineNr()
+                  + ", column "
+                  + j.getLocation().getColumnNr()
+                  + ")"
+              : "";
       throw new CollateralException("collateral file is not valid JSON" + where, e);
     }
     if (n == null || !n.isObject()) {
       throw new CollateralException("collateral file is not a JSON object");
     }
     return new Collateral(
-        new SignedJson(text(n, "tcb_info"), SignedJson.signatureFromHex(text(n, "tcb_info_signature"), "tcb_info")),
+        new SignedJson(
+            text(n, "tcb_info"),
+            SignedJson.signatureFromHex(text(n, "tcb_info_signature"), "tcb_info")),
         chain(n, "tcb_info_issuer_chain"),
-        new SignedJson(text(n, "qe_identity"),
+        new SignedJson(
+            text(n, "qe_identity"),
             SignedJson.signatureFromHex(text(n, "qe_identity_signature"), "qe_identity")),
         chain(n, "qe_identity_issuer_chain"),
         hexBytes(n, "pck_crl"),

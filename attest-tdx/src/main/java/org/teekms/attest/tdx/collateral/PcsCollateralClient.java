@@ -26,9 +26,9 @@ import org.teekms.crypto.Bytes;
 import org.teekms.crypto.NetworkErrors;
 
 /**
- * Fetches collateral from Intel PCS or a PCCS through the v4 API, given its base URL (e.g.
- * {@code https://api.trustedservices.intel.com} or {@code https://pccs.example:8081}; a trailing
- * {@code /sgx|tdx/certification/v4} is accepted):
+ * Fetches collateral from Intel PCS or a PCCS through the v4 API, given its base URL (e.g. {@code
+ * https://api.trustedservices.intel.com} or {@code https://pccs.example:8081}; a trailing {@code
+ * /sgx|tdx/certification/v4} is accepted):
  *
  * <pre>
  * GET {base}/{tdx|sgx}/certification/v4/tcb?fmspc=…     header TCB-Info-Issuer-Chain (or SGX-TCB-Info-Issuer-Chain)
@@ -45,8 +45,13 @@ public final class PcsCollateralClient implements CollateralSource {
   private final Duration timeout;
 
   public PcsCollateralClient(String baseUrl) {
-    this(baseUrl, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-        .followRedirects(HttpClient.Redirect.NORMAL).build(), Duration.ofSeconds(30));
+    this(
+        baseUrl,
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(10))
+            .followRedirects(HttpClient.Redirect.NORMAL)
+            .build(),
+        Duration.ofSeconds(30));
   }
 
   public PcsCollateralClient(String baseUrl, HttpClient http, Duration timeout) {
@@ -70,24 +75,36 @@ public final class PcsCollateralClient implements CollateralSource {
     String fmspc = request.fmspc().hex().toUpperCase(java.util.Locale.ROOT);
 
     HttpResponse<byte[]> tcb = get(base + "/" + tee + "/certification/v4/tcb?fmspc=" + fmspc);
-    List<X509Certificate> tcbChain = chainHeader(tcb, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain");
+    List<X509Certificate> tcbChain =
+        chainHeader(tcb, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain");
     SignedJson tcbInfo = SignedJson.fromPcsBody(tcb.body(), "tcbInfo");
 
     HttpResponse<byte[]> qe = get(base + "/" + tee + "/certification/v4/qe/identity");
     List<X509Certificate> qeChain = chainHeader(qe, "SGX-Enclave-Identity-Issuer-Chain");
     SignedJson qeIdentity = SignedJson.fromPcsBody(qe.body(), "enclaveIdentity");
 
-    HttpResponse<byte[]> pckCrl = get(base + "/sgx/certification/v4/pckcrl?ca=" + request.pckCa().pcsName()
-        + "&encoding=der");
+    HttpResponse<byte[]> pckCrl =
+        get(
+            base
+                + "/sgx/certification/v4/pckcrl?ca="
+                + request.pckCa().pcsName()
+                + "&encoding=der");
     List<X509Certificate> pckCrlChain = chainHeader(pckCrl, "SGX-PCK-CRL-Issuer-Chain");
 
     Bytes rootCrl;
     if (isIntelPcs()) {
-      rootCrl = crl(get(crlDistributionPoint(qeChain.get(qeChain.size() - 1))).body(), "root CA CRL");
+      rootCrl =
+          crl(get(crlDistributionPoint(qeChain.get(qeChain.size() - 1))).body(), "root CA CRL");
     } else {
       rootCrl = crl(get(base + "/sgx/certification/v4/rootcacrl").body(), "root CA CRL");
     }
-    return new Collateral(tcbInfo, tcbChain, qeIdentity, qeChain, crl(pckCrl.body(), "PCK CRL"), pckCrlChain,
+    return new Collateral(
+        tcbInfo,
+        tcbChain,
+        qeIdentity,
+        qeChain,
+        crl(pckCrl.body(), "PCK CRL"),
+        pckCrlChain,
         rootCrl);
   }
 
@@ -116,10 +133,13 @@ public final class PcsCollateralClient implements CollateralSource {
     for (String name : names) {
       var value = resp.headers().firstValue(name);
       if (value.isPresent()) {
-        // Percent-decoding only: a '+' in base64 must stay a '+'. Only the BEGIN/END lines contain spaces, so a
+        // Percent-decoding only: a '+' in base64 must stay a '+'. Only the BEGIN/END lines contain
+        // spaces, so a
         // form-encoded '+' there is turned back into a space.
-        String pem = URLDecoder.decode(value.get().replace("+", "%2B"), StandardCharsets.UTF_8)
-            .replace("BEGIN+CERTIFICATE", "BEGIN CERTIFICATE").replace("END+CERTIFICATE", "END CERTIFICATE");
+        String pem =
+            URLDecoder.decode(value.get().replace("+", "%2B"), StandardCharsets.UTF_8)
+                .replace("BEGIN+CERTIFICATE", "BEGIN CERTIFICATE")
+                .replace("END+CERTIFICATE", "END CERTIFICATE");
         try {
           return Pem.certificates(pem);
         } catch (CertificateException e) {
@@ -127,7 +147,8 @@ public final class PcsCollateralClient implements CollateralSource {
         }
       }
     }
-    throw new CollateralException(resp.uri() + ": response lacks header " + String.join(" / ", names));
+    throw new CollateralException(
+        resp.uri() + ": response lacks header " + String.join(" / ", names));
   }
 
   /** DER as served by PCS, PEM, or the hex text some PCCS versions return. */

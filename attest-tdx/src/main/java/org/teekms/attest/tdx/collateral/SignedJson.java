@@ -10,16 +10,17 @@ import java.util.HexFormat;
 import org.teekms.crypto.Bytes;
 
 /**
- * A signed Intel collateral document (TCB info or QE identity): the exact JSON text that was signed and the 64-byte
- * raw r‖s ECDSA-P256 signature. The text is kept byte for byte as served: re-serializing it would break the
- * signature.
+ * A signed Intel collateral document (TCB info or QE identity): the exact JSON text that was signed
+ * and the 64-byte raw r‖s ECDSA-P256 signature. The text is kept byte for byte as served:
+ * re-serializing it would break the signature.
  */
 public record SignedJson(String json, Bytes signature) {
   private static final JsonFactory JSON = new JsonFactory();
 
   public SignedJson {
     if (signature.length() != 64) {
-      throw new IllegalArgumentException("collateral signature must be 64 bytes (raw r||s), got " + signature.length());
+      throw new IllegalArgumentException(
+          "collateral signature must be 64 bytes (raw r||s), got " + signature.length());
     }
   }
 
@@ -28,8 +29,8 @@ public record SignedJson(String json, Bytes signature) {
   }
 
   /**
-   * Splits a PCS response body {@code {"<field>":{…},"signature":"<hex>"}} into the exact text of the inner object
-   * (from its '{' to its closing '}', as served) and the signature.
+   * Splits a PCS response body {@code {"<field>":{…},"signature":"<hex>"}} into the exact text of
+   * the inner object (from its '{' to its closing '}', as served) and the signature.
    */
   public static SignedJson fromPcsBody(byte[] body, String field) throws CollateralException {
     int start = -1;
@@ -46,17 +47,21 @@ public record SignedJson(String json, Bytes signature) {
           start = Math.toIntExact(p.currentTokenLocation().getByteOffset());
           p.skipChildren();
           end = Math.toIntExact(p.currentLocation().getByteOffset());
-        } else if (name.equals("signature") && t == JsonToken.VALUE_STRING && signatureHex == null) {
+        } else if (name.equals("signature")
+            && t == JsonToken.VALUE_STRING
+            && signatureHex == null) {
           signatureHex = p.getText();
         } else {
-          throw new CollateralException("unexpected member \"" + name + "\" in PCS " + field + " body");
+          throw new CollateralException(
+              "unexpected member \"" + name + "\" in PCS " + field + " body");
         }
       }
       if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
         throw new CollateralException("PCS " + field + " body has trailing content");
       }
     } catch (IOException | ArithmeticException e) {
-      throw new CollateralException("PCS " + field + " body is not valid JSON: " + e.getMessage(), e);
+      throw new CollateralException(
+          "PCS " + field + " body is not valid JSON: " + e.getMessage(), e);
     }
     if (start < 0 || signatureHex == null) {
       throw new CollateralException("PCS body lacks \"" + field + "\" or \"signature\"");
@@ -65,7 +70,10 @@ public record SignedJson(String json, Bytes signature) {
     return new SignedJson(inner, signatureFromHex(signatureHex, field));
   }
 
-  /** The PCS body form of this document; its inner text is this exact text, so the signature still verifies. */
+  /**
+   * The PCS body form of this document; its inner text is this exact text, so the signature still
+   * verifies.
+   */
   public byte[] toPcsBody(String field) {
     return ("{\"" + field + "\":" + json + ",\"signature\":\"" + signature.hex() + "\"}")
         .getBytes(StandardCharsets.UTF_8);

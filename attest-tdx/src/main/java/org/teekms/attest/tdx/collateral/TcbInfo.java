@@ -6,8 +6,9 @@ import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.crypto.Bytes;
 
 /**
- * Intel TCB info (id "TDX" version 3, or id "SGX" version 2/3), parsed from its signed JSON. TCB levels keep the
- * order Intel publishes them in (highest TCB first), which the matching rules rely on.
+ * Intel TCB info (id "TDX" version 3, or id "SGX" version 2/3), parsed from its signed JSON. TCB
+ * levels keep the order Intel publishes them in (highest TCB first), which the matching rules rely
+ * on.
  */
 public record TcbInfo(
     String id,
@@ -32,13 +33,20 @@ public record TcbInfo(
 
   /** A TDX module identity ("TDX_01", "TDX_03", …) with its own ISVSVN-based TCB levels. */
   public record TdxModuleIdentity(
-      String id, Bytes mrSigner, Bytes attributes, Bytes attributesMask, List<IsvSvnLevel> tcbLevels) {
+      String id,
+      Bytes mrSigner,
+      Bytes attributes,
+      Bytes attributesMask,
+      List<IsvSvnLevel> tcbLevels) {
     public TdxModuleIdentity {
       tcbLevels = List.copyOf(tcbLevels);
     }
   }
 
-  /** A platform TCB level: 16 SGX component SVNs, PCESVN, and for TDX 16 TDX component SVNs (else empty). */
+  /**
+   * A platform TCB level: 16 SGX component SVNs, PCESVN, and for TDX 16 TDX component SVNs (else
+   * empty).
+   */
   public record TcbLevel(
       List<Integer> sgxComponents,
       int pceSvn,
@@ -54,7 +62,8 @@ public record TcbInfo(
   }
 
   /** A TCB level keyed by a single ISVSVN (QE identity levels and TDX module identity levels). */
-  public record IsvSvnLevel(int isvSvn, Instant tcbDate, TcbStatus status, List<String> advisoryIds) {
+  public record IsvSvnLevel(
+      int isvSvn, Instant tcbDate, TcbStatus status, List<String> advisoryIds) {
     public IsvSvnLevel {
       advisoryIds = List.copyOf(advisoryIds);
     }

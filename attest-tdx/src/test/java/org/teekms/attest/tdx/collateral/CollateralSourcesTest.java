@@ -27,11 +27,13 @@ class CollateralSourcesTest {
   private static final Instant AT = Instant.parse("2025-07-19T10:00:34Z");
 
   private static DcapQuoteVerifier verifier() throws Exception {
-    return new DcapQuoteVerifier(Pem.certificates(Fixtures.bytes("common/intel_sgx_root_ca.pem")).get(0));
+    return new DcapQuoteVerifier(
+        Pem.certificates(Fixtures.bytes("common/intel_sgx_root_ca.pem")).get(0));
   }
 
   private static Collateral tdxV4() throws Exception {
-    return DcapQvlCollateralFile.load(Fixtures.path("dcap-qvl/tdx_quote_v4_collateral.json")).collateral();
+    return DcapQvlCollateralFile.load(Fixtures.path("dcap-qvl/tdx_quote_v4_collateral.json"))
+        .collateral();
   }
 
   private static TdxQuote tdxV4Quote() throws Exception {
@@ -55,10 +57,14 @@ class CollateralSourcesTest {
     Collateral c = tdxV4();
     CollateralDirectory.write(c, dir);
     Files.delete(dir.resolve("pck_crl.der"));
-    Files.writeString(dir.resolve("pck_crl.pem"), "-----BEGIN X509 CRL-----\n"
-        + java.util.Base64.getMimeEncoder().encodeToString(c.pckCrl().toByteArray()) + "\n-----END X509 CRL-----\n");
+    Files.writeString(
+        dir.resolve("pck_crl.pem"),
+        "-----BEGIN X509 CRL-----\n"
+            + java.util.Base64.getMimeEncoder().encodeToString(c.pckCrl().toByteArray())
+            + "\n-----END X509 CRL-----\n");
     // drop the root from the TCB info issuer chain: the trust anchor completes it
-    Files.writeString(dir.resolve(CollateralDirectory.TCB_INFO_CHAIN),
+    Files.writeString(
+        dir.resolve(CollateralDirectory.TCB_INFO_CHAIN),
         CollateralDirectory.pem(c.tcbInfoIssuerChain().subList(0, 1)));
     Collateral back = CollateralDirectory.read(dir);
     assertEquals(c.pckCrl(), back.pckCrl());
@@ -73,10 +79,16 @@ class CollateralSourcesTest {
     String text = new String(body, java.nio.charset.StandardCharsets.UTF_8);
     assertTrue(text.startsWith("{\"tcbInfo\":" + doc.json() + ",\"signature\":\""));
     assertEquals(64, doc.signature().length());
-    assertThrows(CollateralException.class, () -> SignedJson.fromPcsBody("{\"tcbInfo\":{}}".getBytes(), "tcbInfo"));
-    assertThrows(CollateralException.class, () -> SignedJson.fromPcsBody("[1]".getBytes(), "tcbInfo"));
-    assertThrows(CollateralException.class,
-        () -> SignedJson.fromPcsBody("{\"tcbInfo\":{},\"signature\":\"00\",\"x\":1}".getBytes(), "tcbInfo"));
+    assertThrows(
+        CollateralException.class,
+        () -> SignedJson.fromPcsBody("{\"tcbInfo\":{}}".getBytes(), "tcbInfo"));
+    assertThrows(
+        CollateralException.class, () -> SignedJson.fromPcsBody("[1]".getBytes(), "tcbInfo"));
+    assertThrows(
+        CollateralException.class,
+        () ->
+            SignedJson.fromPcsBody(
+                "{\"tcbInfo\":{},\"signature\":\"00\",\"x\":1}".getBytes(), "tcbInfo"));
   }
 
   @Test
@@ -84,20 +96,35 @@ class CollateralSourcesTest {
     Collateral c = tdxV4();
     TdxQuote quote = tdxV4Quote();
     CollateralRequest request = CollateralRequest.forQuote(quote);
-    assertEquals(new CollateralRequest(TeeType.TDX, Bytes.fromHex("b0c06f000000"),
-        CollateralRequest.PckCa.PLATFORM), request);
+    assertEquals(
+        new CollateralRequest(
+            TeeType.TDX, Bytes.fromHex("b0c06f000000"), CollateralRequest.PckCa.PLATFORM),
+        request);
     try (FakePcsServer pcs = new FakePcsServer(c, "tdx", "B0C06F000000")) {
-      PcsCollateralClient client = new PcsCollateralClient(pcs.baseUrl() + "/tdx/certification/v4/");
+      PcsCollateralClient client =
+          new PcsCollateralClient(pcs.baseUrl() + "/tdx/certification/v4/");
       Collateral fetched = client.fetch(request);
       assertEquals(c.digests(), fetched.digests());
       assertEquals(4, pcs.requests.get());
 
       AtomicReference<Instant> now = new AtomicReference<>(AT);
-      Clock clock = new Clock() {
-        @Override public java.time.ZoneId getZone() { return ZoneOffset.UTC; }
-        @Override public Clock withZone(java.time.ZoneId zone) { return this; }
-        @Override public Instant instant() { return now.get(); }
-      };
+      Clock clock =
+          new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+              return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+              return this;
+            }
+
+            @Override
+            public Instant instant() {
+              return now.get();
+            }
+          };
       CachingCollateralSource cache = new CachingCollateralSource(client, clock);
       DcapQuoteVerifier verifier = verifier();
       QuoteVerificationResult r = verifier.verify(quote, cache, AT);
@@ -111,24 +138,37 @@ class CollateralSourcesTest {
       assertEquals(8, pcs.requests.get(), "warm cache must not touch the network");
 
       Instant nextUpdate = c.nextUpdate();
-      assertEquals(Instant.parse("2025-07-19T10:00:35Z"), nextUpdate); // the root CA CRL's nextUpdate is earliest
+      assertEquals(
+          Instant.parse("2025-07-19T10:00:35Z"),
+          nextUpdate); // the root CA CRL's nextUpdate is earliest
       now.set(nextUpdate.plusSeconds(1));
       cache.fetch(request);
       assertEquals(12, pcs.requests.get(), "stale collateral is fetched again");
 
-      CollateralException e = assertThrows(CollateralException.class,
-          () -> client.fetch(new CollateralRequest(TeeType.TDX, Bytes.fromHex("00906ea10000"),
-              CollateralRequest.PckCa.PLATFORM)));
+      CollateralException e =
+          assertThrows(
+              CollateralException.class,
+              () ->
+                  client.fetch(
+                      new CollateralRequest(
+                          TeeType.TDX,
+                          Bytes.fromHex("00906ea10000"),
+                          CollateralRequest.PckCa.PLATFORM)));
       assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
     }
   }
 
   @Test
   void unreachableServerIsACollateralError() {
-    PcsCollateralClient client = new PcsCollateralClient("http://127.0.0.1:1", java.net.http.HttpClient.newHttpClient(),
-        Duration.ofSeconds(2));
-    assertThrows(CollateralException.class, () -> client.fetch(new CollateralRequest(TeeType.TDX,
-        Bytes.fromHex("b0c06f000000"), CollateralRequest.PckCa.PLATFORM)));
+    PcsCollateralClient client =
+        new PcsCollateralClient(
+            "http://127.0.0.1:1", java.net.http.HttpClient.newHttpClient(), Duration.ofSeconds(2));
+    assertThrows(
+        CollateralException.class,
+        () ->
+            client.fetch(
+                new CollateralRequest(
+                    TeeType.TDX, Bytes.fromHex("b0c06f000000"), CollateralRequest.PckCa.PLATFORM)));
   }
 
   @Test
@@ -143,9 +183,14 @@ class CollateralSourcesTest {
   @Test
   void malformedDcapQvlFilesAreCollateralErrors() {
     assertThrows(CollateralException.class, () -> DcapQvlCollateralFile.parse("{}".getBytes()));
-    assertThrows(CollateralException.class, () -> DcapQvlCollateralFile.parse("not json".getBytes()));
-    assertThrows(CollateralException.class, () -> DcapQvlCollateralFile.parse(
-        Fixtures.text("dcap-qvl/tdx_quote_v4_collateral.json").replaceFirst("\"tcb_info_signature\":\\s*\"",
-            "\"tcb_info_signature\": \"zz").getBytes()));
+    assertThrows(
+        CollateralException.class, () -> DcapQvlCollateralFile.parse("not json".getBytes()));
+    assertThrows(
+        CollateralException.class,
+        () ->
+            DcapQvlCollateralFile.parse(
+                Fixtures.text("dcap-qvl/tdx_quote_v4_collateral.json")
+                    .replaceFirst("\"tcb_info_signature\":\\s*\"", "\"tcb_info_signature\": \"zz")
+                    .getBytes()));
   }
 }

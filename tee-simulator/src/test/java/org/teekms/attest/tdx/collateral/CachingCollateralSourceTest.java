@@ -22,15 +22,20 @@ import org.teekms.attest.tdx.VerificationFailure;
 import org.teekms.crypto.Bytes;
 
 /**
- * The collateral cache refreshes at a bounded age even when Intel's nextUpdate is weeks later, and a refresh that
- * keeps failing past that bound refuses (COLLATERAL_UNAVAILABLE) instead of serving the old copy forever.
+ * The collateral cache refreshes at a bounded age even when Intel's nextUpdate is weeks later, and
+ * a refresh that keeps failing past that bound refuses (COLLATERAL_UNAVAILABLE) instead of serving
+ * the old copy forever.
  */
 class CachingCollateralSourceTest {
   private static final Instant T0 = Instant.parse("2030-03-01T00:00:00Z");
-  private static final CollateralRequest REQUEST = new CollateralRequest(TeeType.TDX,
-      Bytes.fromHex(SimulatedTdx.FMSPC), CollateralRequest.PckCa.PLATFORM);
+  private static final CollateralRequest REQUEST =
+      new CollateralRequest(
+          TeeType.TDX, Bytes.fromHex(SimulatedTdx.FMSPC), CollateralRequest.PckCa.PLATFORM);
 
-  /** Counts fetches; each one issues collateral valid for 30 days from the clock's time, or fails when told to. */
+  /**
+   * Counts fetches; each one issues collateral valid for 30 days from the clock's time, or fails
+   * when told to.
+   */
   static final class CountingSource implements CollateralSource {
     final AtomicInteger fetches = new AtomicInteger();
     final AtomicBoolean down = new AtomicBoolean();
@@ -48,10 +53,13 @@ class CachingCollateralSourceTest {
     public Collateral fetch(CollateralRequest request) throws CollateralException {
       fetches.incrementAndGet();
       if (down.get()) {
-        throw new CollateralException("GET https://pccs.invalid/tdx/certification/v4/tcb: connection refused");
+        throw new CollateralException(
+            "GET https://pccs.invalid/tdx/certification/v4/tcb: connection refused");
       }
       Instant now = clock.instant();
-      return tdx.collateral(now.minus(Duration.ofHours(1)), now.plus(validity), "UpToDate", List.of()).toCollateral();
+      return tdx.collateral(
+              now.minus(Duration.ofHours(1)), now.plus(validity), "UpToDate", List.of())
+          .toCollateral();
     }
   }
 
@@ -65,7 +73,8 @@ class CachingCollateralSourceTest {
     Collateral first = cache.fetch(REQUEST);
     assertEquals(1, pcs.fetches.get());
     clock.advance(Duration.ofHours(11));
-    assertSame(first, cache.fetch(REQUEST), "within the first half of its bound the cached copy is used");
+    assertSame(
+        first, cache.fetch(REQUEST), "within the first half of its bound the cached copy is used");
     assertEquals(1, pcs.fetches.get());
 
     clock.advance(Duration.ofHours(2)); // 13 h: refresh-ahead, though nextUpdate is 30 days away
@@ -80,11 +89,16 @@ class CachingCollateralSourceTest {
   void stateReportsTheOldestFetchAndTheEarliestExpiry() throws Exception {
     CountingSource pcs = new CountingSource(tdx, clock, Duration.ofDays(30));
     CachingCollateralSource cache = new CachingCollateralSource(pcs, clock, Duration.ofHours(24));
-    assertEquals(new CachingCollateralSource.State(0, java.util.Optional.empty(), java.util.Optional.empty(),
-        java.util.Optional.empty()), cache.state(), "nothing cached yet");
+    assertEquals(
+        new CachingCollateralSource.State(
+            0, java.util.Optional.empty(), java.util.Optional.empty(), java.util.Optional.empty()),
+        cache.state(),
+        "nothing cached yet");
     cache.fetch(REQUEST);
     clock.advance(Duration.ofHours(3));
-    cache.fetch(new CollateralRequest(TeeType.TDX, Bytes.fromHex(SimulatedTdx.FMSPC), CollateralRequest.PckCa.PROCESSOR));
+    cache.fetch(
+        new CollateralRequest(
+            TeeType.TDX, Bytes.fromHex(SimulatedTdx.FMSPC), CollateralRequest.PckCa.PROCESSOR));
     CachingCollateralSource.State state = cache.state();
     assertEquals(2, state.entries());
     assertEquals(T0, state.oldestFetch().orElseThrow());
@@ -101,7 +115,8 @@ class CachingCollateralSourceTest {
     pcs.down.set(true);
 
     clock.advance(Duration.ofHours(13));
-    assertSame(first, cache.fetch(REQUEST), "a failed refresh within the bound serves the cached copy");
+    assertSame(
+        first, cache.fetch(REQUEST), "a failed refresh within the bound serves the cached copy");
     assertEquals(2, pcs.fetches.get());
     clock.advance(Duration.ofSeconds(30));
     assertSame(first, cache.fetch(REQUEST));
@@ -117,11 +132,13 @@ class CachingCollateralSourceTest {
 
     // ... and a verifier reports it as unavailable collateral, not as a verdict on the quote
     TdxQuote quote = TdxQuote.parse(tdx.newCvm(new byte[48], false).quote(new byte[64]));
-    QuoteVerificationResult r = new DcapQuoteVerifier(tdx.rootCertificate()).verify(quote, cache, clock.instant());
+    QuoteVerificationResult r =
+        new DcapQuoteVerifier(tdx.rootCertificate()).verify(quote, cache, clock.instant());
     assertEquals(VerificationFailure.COLLATERAL_UNAVAILABLE, r.failure(), r.error());
 
     pcs.down.set(false); // the PCCS is back: the next fetch succeeds
-    assertTrue(new DcapQuoteVerifier(tdx.rootCertificate()).verify(quote, cache, clock.instant()).valid());
+    assertTrue(
+        new DcapQuoteVerifier(tdx.rootCertificate()).verify(quote, cache, clock.instant()).valid());
   }
 
   @Test
@@ -130,7 +147,8 @@ class CachingCollateralSourceTest {
     CachingCollateralSource cache = new CachingCollateralSource(pcs, clock, Duration.ofHours(24));
     cache.fetch(REQUEST);
     pcs.down.set(true);
-    clock.advance(Duration.ofHours(3)); // refresh window of a 4 h life: fails, the copy is still served
+    clock.advance(
+        Duration.ofHours(3)); // refresh window of a 4 h life: fails, the copy is still served
     cache.fetch(REQUEST);
     assertEquals(2, pcs.fetches.get());
     clock.advance(Duration.ofHours(1)); // nextUpdate reached
@@ -141,8 +159,11 @@ class CachingCollateralSourceTest {
   void theDefaultBoundIsADayAndABoundMustBePositive() {
     CountingSource pcs = new CountingSource(tdx, clock, Duration.ofDays(30));
     assertEquals(Duration.ofHours(24), new CachingCollateralSource(pcs, clock).maxAge());
-    assertThrows(IllegalArgumentException.class, () -> new CachingCollateralSource(pcs, clock, Duration.ZERO));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new CachingCollateralSource(pcs, clock, Duration.ZERO));
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new CachingCollateralSource(pcs, clock, Duration.ofHours(-1)));
   }
 }
