@@ -139,8 +139,12 @@ final class DemoRun {
   private int kmsPort;
   private Path composeFile;
   private byte[] composeHash;
-  private final byte[] osImageHash =
+
+  /** The demo CVM's OS image hash (the simulated image's name, hashed). */
+  static final byte[] OS_IMAGE =
       sha256("tee-kms demo OS image v1".getBytes(StandardCharsets.UTF_8));
+
+  private final byte[] osImageHash = OS_IMAGE.clone();
   private final byte[] instanceId = new byte[20];
   private String appId;
   private AppPolicy app;
@@ -416,9 +420,8 @@ final class DemoRun {
     app = registry.app(appId, owner);
     report.detail(
         "register-app: app id %s (owner %s): %s", appId, owner.getAddress(), tx(registration.tx()));
-    String compose = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(appCompose()) + "\n";
     composeFile = s.workDir().resolve("app-compose.json");
-    Files.writeString(composeFile, compose);
+    Files.write(composeFile, appComposeFile());
     composeHash = ComposeHash.of(Files.readAllBytes(composeFile));
     report.detail("add-compose-hash --compose %s: %s", composeFile, HEX.formatHex(composeHash));
     report.detail("  %s", tx(app.addComposeHash(composeHash)));
@@ -566,64 +569,37 @@ final class DemoRun {
   }
 
   private void chat() throws Exception {
-    exchangeDir = Files.createDirectories(s.workDir().resolve("exchange"));
-    ObjectNode body = JSON.createObjectNode().put("model", FakeLlm.MODEL);
-    body.putArray("messages")
-        .addObject()
-        .put("role", "user")
-        .put("content", "What does the KMS check before it " + "releases my keys?");
-    byte[] request = JSON.writeValueAsBytes(body);
-    HttpResponse<byte[]> response =
-        http.send(
-            HttpRequest.newBuilder(proxy("/v1/chat/completions"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(request))
-                .timeout(Duration.ofSeconds(60))
-                .build(),
-            HttpResponse.BodyHandlers.ofByteArray());
-    expect(response, 200, "chat completion");
-    JsonNode answer = JSON.readTree(response.body());
-    String chatId = answer.path("id").asText();
+    DemoExchange.Saved x =
+        DemoExchange.capture(
+            http,
+            URI.create("http://127.0.0.1:" + cvm.proxyPort()),
+            chatRequest(),
+            s.workDir().resolve("exchange"),
+            new DemoExchange.Expected(
+                rpcUrl,
+                CHAIN_ID,
+                registry.address(),
+                appId,
+                composeHash,
+                osImageHash,
+                goldenMrSystem,
+                true),
+            tdx,
+            org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed));
+    exchangeDir = x.dir();
+    nonceHex = HEX.formatHex(x.nonce());
+    JsonNode answer = JSON.readTree(Files.readAllBytes(x.response()));
     report.detail(
         "POST /v1/chat/completions -> %s: \"%s\"",
-        chatId, answer.path("choices").path(0).path("message").path("content").asText());
-    HttpResponse<byte[]> signature =
-        http.send(
-            HttpRequest.newBuilder(proxy("/v1/signature/" + chatId))
-                .timeout(Duration.ofSeconds(30))
-                .build(),
-            HttpResponse.BodyHandlers.ofByteArray());
-    expect(signature, 200, "signature");
-    JsonNode sig = JSON.readTree(signature.body());
+        x.chatId(), answer.path("choices").path(0).path("message").path("content").asText());
+    JsonNode sig = JSON.readTree(Files.readAllBytes(x.signature()));
     report.detail(
         "GET /v1/signature/%s -> %s by %s",
-        chatId, sig.path("signing_algo").asText(), sig.path("signing_address").asText());
-    byte[] nonce = new byte[32];
-    new SecureRandom().nextBytes(nonce);
-    nonceHex = HEX.formatHex(nonce);
-    HttpResponse<byte[]> attestation =
-        http.send(
-            HttpRequest.newBuilder(proxy("/v1/attestation/report?nonce=" + nonceHex))
-                .timeout(Duration.ofSeconds(60))
-                .build(),
-            HttpResponse.BodyHandlers.ofByteArray());
-    expect(attestation, 200, "attestation report");
+        x.chatId(), sig.path("signing_algo").asText(), sig.path("signing_address").asText());
     report.detail(
         "GET /v1/attestation/report?nonce=%s... -> quote binding the signing address and the nonce",
         nonceHex.substring(0, 16));
-    Files.write(exchangeDir.resolve("request.json"), request);
-    Files.write(exchangeDir.resolve("response.json"), response.body());
-    Files.write(exchangeDir.resolve("signature.json"), signature.body());
-    Files.write(exchangeDir.resolve("report.json"), attestation.body());
-    Files.writeString(exchangeDir.resolve("simulated-root-ca.pem"), tdx.rootCertificatePem());
-    tdx.collateral().writeTo(exchangeDir.resolve("collateral"));
-    org.teekms.attest.gpu.GpuSimulator gpuSim =
-        org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed);
-    Files.writeString(
-        exchangeDir.resolve("simulated-gpu-root.pem"), Pem.encode(gpuSim.deviceRoot()));
-    Files.writeString(exchangeDir.resolve("simulated-rim-root.pem"), Pem.encode(gpuSim.rimRoot()));
-    gpuSim.writeRims(exchangeDir.resolve("simulated-rims"));
-    JsonNode nvidia = JSON.readTree(attestation.body()).path("nvidia_payload");
+    JsonNode nvidia = JSON.readTree(Files.readAllBytes(x.report())).path("nvidia_payload");
     if (!nvidia.isTextual()) {
       throw new IllegalStateException("the GPU CVM's attestation report has no nvidia_payload");
     }
@@ -634,6 +610,10 @@ final class DemoRun {
     report.detail(
         "saved request, response, signature, report and the SIMULATED root CA + collateral in %s",
         exchangeDir);
+    report.detail(
+        "and all of it, with the chain and app to expect, in %s (%s): POST it to a verifier's "
+            + "/verify/response, or load it on the verifier page",
+        x.manifest(), DemoExchange.FORMAT);
   }
 
   private void verifyOffline() throws Exception {
@@ -1065,6 +1045,24 @@ final class DemoRun {
     }
   }
 
+  /** The chat request the demo sends through the signing proxy (exact bytes). */
+  static byte[] chatRequest() throws IOException {
+    ObjectNode body = JSON.createObjectNode().put("model", FakeLlm.MODEL);
+    body.putArray("messages")
+        .addObject()
+        .put("role", "user")
+        .put("content", "What does the KMS check before it " + "releases my keys?");
+    return JSON.writeValueAsBytes(body);
+  }
+
+  /**
+   * The demo app's app-compose.json as the demo writes it (its compose hash is what is allowed).
+   */
+  static byte[] appComposeFile() throws IOException {
+    return (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(appCompose()) + "\n")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
   static ObjectNode appCompose() {
     ObjectNode c = JSON.createObjectNode();
     c.put("manifest_version", 2);
@@ -1168,17 +1166,6 @@ final class DemoRun {
     report.detail(
         "waited %d ms for the KMS's block pin (teekms.chain.pin-reuse=%s) to move past the change",
         PIN_REUSE.toMillis() + 250, PIN_REUSE);
-  }
-
-  private URI proxy(String path) {
-    return URI.create("http://127.0.0.1:" + cvm.proxyPort() + path);
-  }
-
-  private static void expect(HttpResponse<byte[]> r, int status, String what) {
-    if (r.statusCode() != status) {
-      throw new IllegalStateException(
-          what + ": HTTP " + r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8));
-    }
   }
 
   private static String tx(TxResult t) {
