@@ -35,6 +35,9 @@ import org.teekms.agent.boot.AppCompose;
 import org.teekms.agent.boot.BootFailure;
 import org.teekms.agent.boot.CvmIdentity;
 import org.teekms.agent.boot.KmsAuthorizer;
+import org.teekms.attest.gpu.GpuEvidenceVerifier;
+import org.teekms.attest.gpu.RevocationChecker;
+import org.teekms.attest.gpu.RimStore;
 import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsTrustManager;
@@ -43,6 +46,7 @@ import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.cli.TeeKmsCli;
 import org.teekms.crypto.Digests;
 import org.teekms.governance.AppPolicy;
@@ -50,6 +54,7 @@ import org.teekms.governance.ChainClient;
 import org.teekms.governance.ComposeHash;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.governance.TxResult;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
@@ -59,6 +64,8 @@ import org.teekms.proto.ListAuditEventsRequest;
 import org.teekms.proto.ListAuditEventsResponse;
 import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
+import org.teekms.verifier.service.KmsAuditor;
+import org.teekms.verifier.service.VerifierService;
 import org.web3j.crypto.Credentials;
 
 /** The demo's steps, in order; each prints what happened. See {@link DemoCommand}. */
@@ -214,7 +221,8 @@ final class DemoRun {
           "Chat through the signing proxy; fetch the signature and the attestation report",
           this::chat);
       report.step(
-          "Verify the signed response offline (teekms verify response)", this::verifyOffline);
+          "Verify the signed response offline (teekms verify response, then the verifier service)",
+          this::verifyOffline);
       report.step(
           "A tampered encrypted env fails the boot (ENV_DECRYPTION_FAILED)", this::tamperedEnv);
       report.step(
@@ -644,6 +652,70 @@ final class DemoRun {
     report.detail(
         "one flipped bit in the response -> rejected at check '%s': %s",
         badVerdict.path("failedCheck").asText("?"), badVerdict.path("failure").asText("invalid"));
+    // The whole exchange file through the HTTP verifier (teekms verifier serve), as its web page
+    // submits it: the same code, the same rows.
+    try (VerifierService service = VerifierService.start(verifierConfig(0))) {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + service.port() + "/verify/response"))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofFile(exchangeDir.resolve(DemoExchange.FILE)))
+                  .timeout(Duration.ofSeconds(60))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      JsonNode v = JSON.readTree(r.body());
+      if (r.statusCode() != 200 || !v.path("valid").asBoolean()) {
+        throw new IllegalStateException(
+            "the verifier service did not accept "
+                + DemoExchange.FILE
+                + ": HTTP "
+                + r.statusCode()
+                + " "
+                + v.path("failure").asText(v.path("error").asText()));
+      }
+      if (!rows(v).equals(rows(verdict))) {
+        throw new IllegalStateException(
+            "the verifier service's rows " + rows(v) + " differ from the CLI's " + rows(verdict));
+      }
+      report.detail(
+          "POST %s to the verifier service (teekms verifier serve) -> valid, the CLI's %d rows",
+          DemoExchange.FILE, v.path("checks").size());
+    }
+  }
+
+  /** A verdict's rows as "name STATUS" (details carry block numbers that may move). */
+  private static List<String> rows(JsonNode verdict) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode c : verdict.path("checks")) {
+      out.add(c.path("name").asText() + " " + c.path("status").asText());
+    }
+    return out;
+  }
+
+  /**
+   * A verifier service for this demo: the SIMULATED roots saved with the exchange, the demo's
+   * chain, and its KMS, whose audit log the page's auditor tab fetches.
+   */
+  private VerifierService.Config verifierConfig(int port) throws Exception {
+    org.teekms.attest.gpu.GpuSimulator gpus = org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed);
+    return new VerifierService.Config(
+            "127.0.0.1",
+            port,
+            new DcapQuoteVerifier(tdx.rootCertificate()),
+            CollateralDirectory.load(exchangeDir.resolve("collateral")),
+            GpuEvidenceVerifier.builder(gpus.deviceRoot())
+                .revocation(RevocationChecker.disabled())
+                .rimStore(RimStore.load(exchangeDir.resolve("simulated-rims"), gpus.rimRoot()))
+                .build(),
+            java.util.Optional.of(
+                PolicyReaderConfig.defaults(rpcUrl, CHAIN_ID, registry.address())
+                    .withConfirmations(0, false)
+                    .withCache(Duration.ZERO, 0)),
+            VerifierService.Config.DEFAULT_MAX_BODY_BYTES,
+            VerifierService.Config.DEFAULT_TIMEOUT,
+            clock)
+        .withKms(new KmsAuditor.Address("127.0.0.1", kmsPort));
   }
 
   private void rotate() throws Exception {
@@ -834,6 +906,8 @@ final class DemoRun {
     }
     cvm = boot();
     cleanup.add(cvm);
+    VerifierService verifier = VerifierService.start(verifierConfig(0));
+    cleanup.add(verifier);
     String status = "./teekms " + String.join(" ", statusArgs()).replace(" --output json", "");
     out.println();
     out.println("==== --keep: the demo stays up (SIMULATED TDX; loopback only) ====");
@@ -859,6 +933,14 @@ final class DemoRun {
         "  agent     dstack-compatible key socket "
             + cvm.socket()
             + " (curl --unix-socket ... http://localhost/Info -d {})");
+    out.println(
+        "  verifier  http://127.0.0.1:"
+            + verifier.port()
+            + "/ (teekms verifier serve with the SIMULATED roots, this chain and --kms 127.0.0.1:"
+            + kmsPort
+            + "): load "
+            + exchangeDir.resolve(DemoExchange.FILE)
+            + "; its auditor tab fetches this KMS's audit log and recomputes it");
     out.println("Try:");
     out.println("  " + status);
     out.println(
