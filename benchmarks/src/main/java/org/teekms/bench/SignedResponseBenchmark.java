@@ -25,6 +25,7 @@ import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.Collateral;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.KeyAlgorithm;
@@ -32,14 +33,17 @@ import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.RootKeyring;
 import org.teekms.keys.VersionRef;
-import org.teekms.verifier.SignedResponseVerifier;
+import org.teekms.verifier.ExpectedIdentity;
+import org.teekms.verifier.GpuRequirement;
+import org.teekms.verifier.ResponseVerification;
 import org.teekms.verifier.SignedText;
 
 /**
  * The signing proxy's per-response cost and the end user's offline check: signing one exchange
  * (SHA-256 of a 1 KiB request and a 4 KiB response, EIP-191 personal_sign), recovering the signer
  * (what ethers.verifyMessage does), and a full {@code teekms verify response} (signature, DCAP
- * quote under the simulated root, REPORTDATA, event log). Run: {@code java -jar
+ * quote under the simulated root, REPORTDATA, TCB, OS image measurements, compose hash: {@link
+ * ResponseVerification} against an explicit identity). Run: {@code java -jar
  * benchmarks/target/benchmarks.jar SignedResponseBenchmark -f 1 -wi 2 -i 3}.
  */
 @State(Scope.Thread)
@@ -55,7 +59,8 @@ public class SignedResponseBenchmark {
   private SignedResponse signed;
   private byte[] reportJson;
   private byte[] signatureJson;
-  private SignedResponseVerifier verifier;
+  private ResponseVerification verifier;
+  private ExpectedIdentity expected;
 
   @Setup
   public void setup() throws Exception {
@@ -77,8 +82,10 @@ public class SignedResponseBenchmark {
     Clock clock = Clock.systemUTC();
     SimulatedTdx tdx = SimulatedTdx.enable("SignedResponseBenchmark", clock);
     String compose = "{\"name\":\"bench\"}";
+    byte[] osImage = SignedText.sha256("bench OS image".getBytes(StandardCharsets.UTF_8));
     SimulatedCvm cvm =
-        tdx.newCvm(new byte[48], false).boot(SimulatedCvm.App.ofCompose(compose, new byte[20]));
+        tdx.newCvm(new byte[48], false)
+            .boot(SimulatedCvm.App.ofCompose(compose, new byte[20]).withOsImageHash(osImage));
     byte[] nonce = new byte[32];
     rnd.nextBytes(nonce);
     RuntimeEventLog.QuoteWithLog q =
@@ -106,20 +113,24 @@ public class SignedResponseBenchmark {
             .getBytes(StandardCharsets.UTF_8);
     Collateral collateral = tdx.collateral().toCollateral();
     verifier =
-        new SignedResponseVerifier(
-            new SignedResponseVerifier.Settings(
+        new ResponseVerification(
+            new ResponseVerification.Settings(
                 new DcapQuoteVerifier(tdx.rootCertificate()),
                 r -> collateral,
-                QuotePolicy.builder().build(),
                 Instant.now(),
-                Optional.of(SignedText.sha256(compose.getBytes(StandardCharsets.UTF_8))),
-                Optional.of(nonce),
                 null,
-                false,
-                java.util.Set.of(org.teekms.crypto.Bytes.copyOf(cvm.mrSystem())),
                 CHAT,
-                false));
-    if (!verifier.verify(reportJson, signatureJson, request, response).valid()) {
+                false,
+                Optional.of(Bytes.copyOf(nonce))));
+    expected =
+        ExpectedIdentity.explicit(
+            Optional.empty(),
+            Bytes.copyOf(SignedText.sha256(compose.getBytes(StandardCharsets.UTF_8))),
+            Bytes.copyOf(osImage),
+            java.util.Set.of(Bytes.copyOf(cvm.mrSystem())),
+            QuotePolicy.builder().build(),
+            GpuRequirement.NONE);
+    if (!verifier.verify(expected, reportJson, signatureJson, request, response).valid()) {
       throw new IllegalStateException("benchmark setup does not verify");
     }
   }
@@ -141,6 +152,6 @@ public class SignedResponseBenchmark {
 
   @Benchmark
   public boolean verifyResponseOffline() {
-    return verifier.verify(reportJson, signatureJson, request, response).valid();
+    return verifier.verify(expected, reportJson, signatureJson, request, response).valid();
   }
 }

@@ -17,18 +17,17 @@ import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
-import org.teekms.proto.AuditEvent;
 import org.teekms.proto.AuditorGrpc;
 import org.teekms.proto.EffectivePolicy;
 import org.teekms.proto.GetEffectivePolicyRequest;
 import org.teekms.proto.ListAuditEventsRequest;
-import org.teekms.proto.ListAuditEventsResponse;
 import org.teekms.proto.RotationJobInfo;
 import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
 import org.teekms.verifier.audit.AuditChainHash;
 import org.teekms.verifier.audit.AuditChainReport;
 import org.teekms.verifier.audit.AuditCheckpoint;
+import org.teekms.verifier.service.KmsAuditor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -269,8 +268,7 @@ public final class AuditCommand extends CommandGroup {
       if (limit < 1) {
         throw new ParameterException(spec.commandLine(), "--limit must be >= 1");
       }
-      ListAuditEventsRequest.Builder req =
-          ListAuditEventsRequest.newBuilder().setPageSize(Math.min(limit, 1000));
+      ListAuditEventsRequest.Builder req = ListAuditEventsRequest.newBuilder();
       if (app != null) {
         req.setAppId(appId(app));
       }
@@ -280,30 +278,8 @@ public final class AuditCommand extends CommandGroup {
       if (to != null) {
         req.setToTime(millis(to, "--to"));
       }
-      ArrayNode events = out.putArray("events");
-      HexFormat hex = HexFormat.of();
-      long after = 0;
-      do {
-        ListAuditEventsResponse page = auditor.listAuditEvents(req.setAfterSeq(after).build());
-        for (AuditEvent e : page.getEventsList()) {
-          if (events.size() >= limit) {
-            break;
-          }
-          ObjectNode o = events.addObject();
-          o.put("seq", e.getSeq());
-          o.put("eventId", e.getEventId());
-          o.put("time", Instant.ofEpochMilli(e.getTime()).toString());
-          o.put("kind", e.getKind());
-          o.put(
-              "appId",
-              e.getAppId().isEmpty() ? "" : "0x" + hex.formatHex(e.getAppId().toByteArray()));
-          o.put("outcome", e.getOutcome());
-          o.put("reason", e.getReason());
-          o.put("detail", e.getDetailJson());
-          o.put("entryHash", hex.formatHex(e.getEntryHash().toByteArray()));
-        }
-        after = page.getNextAfterSeq();
-      } while (after != 0 && events.size() < limit);
+      ArrayNode events = KmsAuditor.events(auditor, req, limit).events();
+      out.set("events", events);
       out.put("count", events.size());
       return true;
     }

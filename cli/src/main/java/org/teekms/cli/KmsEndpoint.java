@@ -1,21 +1,13 @@
 package org.teekms.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.NettyChannelBuilder;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import javax.net.ssl.SSLException;
-import org.teekms.attest.ratls.RaTlsContexts;
-import org.teekms.attest.ratls.RaTlsTrustManager;
-import org.teekms.attest.ratls.RaTlsVerifier;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
-import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.CollateralSource;
-import org.teekms.crypto.NetworkErrors;
+import org.teekms.verifier.service.KmsAuditor;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -50,59 +42,22 @@ final class KmsEndpoint {
    * keeps its status and description.
    */
   String failure(io.grpc.StatusRuntimeException e) {
-    io.grpc.Status s = e.getStatus();
-    if (s.getCode() == io.grpc.Status.Code.UNAVAILABLE
-        || s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
-      for (Throwable c = e; c != null; c = c.getCause()) {
-        if (c instanceof javax.net.ssl.SSLException) {
-          return "the KMS at " + kms + " failed RA-TLS verification: " + c.getMessage();
-        }
-      }
-      // a timeout is answered below with the deadline that ran out
-      java.util.Optional<String> network =
-          NetworkErrors.cause(e).filter(w -> !w.equals(NetworkErrors.TIMED_OUT));
-      if (network.isPresent()) {
-        return "cannot reach the KMS at " + kms + ": " + network.get();
-      }
-      if (s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
-        return "the KMS at " + kms + " did not answer within " + timeoutSeconds + " s (--timeout)";
-      }
-      return "cannot reach the KMS at "
-          + kms
-          + (s.getDescription() == null ? "" : ": " + s.getDescription());
-    }
-    return s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+    return KmsAuditor.failure(kms, "--timeout", timeoutSeconds, e);
   }
 
   ManagedChannel open(DcapQuoteVerifier dcap, CollateralSource collateral, Instant time)
       throws SSLException {
-    int colon = kms.lastIndexOf(':');
-    int port = -1;
+    KmsAuditor.Address address;
     try {
-      port = Integer.parseInt(kms.substring(colon + 1));
-    } catch (RuntimeException e) {
-      // reported below
+      address = KmsAuditor.Address.parse(kms);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
-    if (colon <= 0 || port < 1 || port > 65535) {
-      throw new ParameterException(spec.commandLine(), "--kms must be HOST:PORT, got " + kms);
-    }
-    RaTlsTrustManager trust =
-        new RaTlsTrustManager(
-            RaTlsVerifier.builder(dcap, collateral)
-                .quotePolicy(QuotePolicy.builder().build())
-                .clock(Clock.fixed(time, ZoneOffset.UTC))
-                .build());
-    // RA-TLS identifies the server by its attested certificate, not by a DNS name.
-    return NettyChannelBuilder.forAddress(kms.substring(0, colon), port)
-        .overrideAuthority("kms.teekms.invalid")
-        .sslContext(
-            GrpcSslContexts.configure(
-                    SslContextBuilder.forClient()
-                        .trustManager(RaTlsContexts.trustManagerFactory(trust)),
-                    SslProvider.JDK)
-                .build())
-        .intercept(
-            Waiting.grpc(spec.commandLine().getErr(), spec.qualifiedName(), "the KMS at " + kms))
-        .build();
+    return KmsAuditor.open(
+        address,
+        dcap,
+        collateral,
+        Clock.fixed(time, ZoneOffset.UTC),
+        Waiting.grpc(spec.commandLine().getErr(), spec.qualifiedName(), "the KMS at " + kms));
   }
 }

@@ -16,6 +16,7 @@ import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.collateral.CachingCollateralSource;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.verifier.service.KmsAuditor;
 import org.teekms.verifier.service.VerifierService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,8 +42,8 @@ public final class VerifierCommand extends CommandGroup {
       name = "serve",
       mixinStandardHelpOptions = true,
       description =
-          "Serve POST /verify/response, /verify/quote, /verify/gpu, GET /policy/{app}, /openapi.json and "
-              + "the web page at /. Prints {\"listening\": URL} once it listens, then runs until interrupted.")
+          "Serve POST /verify/response, /verify/quote, /verify/gpu, GET /policy/{app}, /audit/anchor, "
+              + "/audit/events (with --kms), /openapi.json and the web page at /. Prints {\"listening\": URL} once it listens, then runs until interrupted.")
   public static final class Serve implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -120,6 +121,14 @@ public final class VerifierCommand extends CommandGroup {
         description = "Longest a request may run (default 30 s).")
     long timeoutSeconds;
 
+    @Option(
+        names = "--kms",
+        paramLabel = "HOST:PORT",
+        description =
+            "A KMS node whose audit log GET /audit/events relays to the page's auditor tab (its RA-TLS "
+                + "certificate verified with --root-ca and the collateral, as teekms audit does).")
+    String kms;
+
     @Mixin QuoteVerificationOptions options;
 
     @Override
@@ -152,6 +161,14 @@ public final class VerifierCommand extends CommandGroup {
         throw new ParameterException(
             spec.commandLine(), "--at does not apply to a service (it verifies now)");
       }
+      Optional<KmsAuditor.Address> kmsAddress = Optional.empty();
+      if (kms != null) {
+        try {
+          kmsAddress = Optional.of(KmsAuditor.Address.parse(kms));
+        } catch (IllegalArgumentException e) {
+          throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+      }
       CollateralSource collateral = options.source();
       if (pccsUrl != null || options.pccs != null) {
         collateral = new CachingCollateralSource(collateral, Clock.systemUTC());
@@ -168,7 +185,8 @@ public final class VerifierCommand extends CommandGroup {
                 chain,
                 maxBody,
                 Duration.ofSeconds(timeoutSeconds),
-                Clock.systemUTC());
+                Clock.systemUTC(),
+                kmsAddress);
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }

@@ -17,6 +17,8 @@ import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.sim.SimulatedCvm;
+import org.teekms.cli.demo.DemoExchange;
+import org.teekms.cli.demo.DemoExchangeFixture;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.KeyAlgorithm;
@@ -28,10 +30,11 @@ import org.teekms.verifier.NvidiaPayload;
 import org.teekms.verifier.SignedText;
 
 /**
- * A chat exchange signed and attested exactly as the guest agent's proxy does it, by a simulated
- * CVM (simulated TDX, one simulated GPU measured at boot) of app {@code appId} running {@code
- * compose} on OS image {@code osImage}; the files a user would hold, written to a folder, plus the
- * trust roots and simulated collateral to check them with.
+ * A signed exchange: either the demo's own ({@link #fromDemo}), or (for the CLI's format tests) a
+ * chat exchange signed and attested exactly as the guest agent's proxy does it, by a simulated CVM
+ * (simulated TDX, one simulated GPU measured at boot) of app {@code appId} running {@code compose}
+ * on OS image {@code osImage}; the files a user would hold, written to a folder, plus the trust
+ * roots and simulated collateral to check them with.
  */
 record SignedExchange(
     Path report,
@@ -46,7 +49,8 @@ record SignedExchange(
     byte[] nonce,
     byte[] mrSystem,
     byte[] composeHash,
-    GpuSimulator gpu) {
+    GpuSimulator gpu,
+    Path manifest) {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String COMPOSE = "{\"name\":\"llm\",\"runner\":\"docker-compose\"}";
   static final byte[] OS_IMAGE =
@@ -180,7 +184,54 @@ record SignedExchange(
         nonce,
         cvm.mrSystem(),
         composeHash,
-        gpu);
+        gpu,
+        null);
+  }
+
+  /**
+   * The demo's own signed exchange ({@link DemoExchangeFixture}: the demo's CVM and signing proxy,
+   * and its chat step, which writes the files and {@link #manifest}, the demo's {@value
+   * DemoExchange#FILE}), answered by a CVM of app {@code app} whose policy a verifier reads from
+   * {@code rpcUrl}/{@code registry}. Allow {@link #composeHash}, {@link
+   * DemoExchangeFixture#OS_IMAGE} and {@link #mrSystem} on chain before verifying it.
+   */
+  static SignedExchange fromDemo(Path dir, String app, String rpcUrl, long chainId, String registry)
+      throws Exception {
+    DemoExchangeFixture.Made m = DemoExchangeFixture.make(dir, app, rpcUrl, chainId, registry, 1);
+    DemoExchange.Saved s = m.saved();
+    return new SignedExchange(
+        s.report(),
+        s.signature(),
+        s.request(),
+        s.response(),
+        s.collateral(),
+        s.rootCa(),
+        s.gpuRoot(),
+        s.rims(),
+        s.rimRoot(),
+        s.nonce(),
+        m.mrSystem(),
+        m.composeHash(),
+        m.gpus(),
+        s.manifest());
+  }
+
+  /** The response with one character of the model's answer changed (still valid UTF-8). */
+  String responseWithOneByteChanged() throws Exception {
+    String r = Files.readString(response);
+    int at = r.indexOf("\"content\":\"") + "\"content\":\"".length();
+    if (at < "\"content\":\"".length() || at >= r.length()) {
+      throw new IllegalStateException("the response has no message content");
+    }
+    char c = r.charAt(at) == 'a' ? 'b' : 'a';
+    return r.substring(0, at) + c + r.substring(at + 1);
+  }
+
+  /** The demo's signed-exchange.json with {@code field} replaced by {@code value} (a string). */
+  String manifestWith(String field, String value) throws Exception {
+    ObjectNode m = (ObjectNode) JSON.readTree(Files.readAllBytes(manifest));
+    m.put(field, value);
+    return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m);
   }
 
   /** The files and trust roots, without any expected identity. */
@@ -214,9 +265,26 @@ record SignedExchange(
    * {@code label}.
    */
   void replaceGpuEvidence(byte[] label, byte[] evidenceNonce) throws Exception {
+    String payload = new NvidiaPayload(label, gpu.evidence(evidenceNonce)).encode();
+    Files.writeString(report, editedReport(r -> r.put("nvidia_payload", payload)));
+  }
+
+  /**
+   * The report with {@code edit} applied to it and to each copy of it in {@code all_attestations}
+   * and {@code model_attestations} (as the proxy serves it), as a careful forger edits it: a report
+   * whose copies disagree is refused before the edited evidence is even looked at.
+   */
+  String editedReport(java.util.function.Consumer<ObjectNode> edit) throws Exception {
     ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
-    r.put("nvidia_payload", new NvidiaPayload(label, gpu.evidence(evidenceNonce)).encode());
-    Files.write(report, JSON.writeValueAsBytes(r));
+    edit.accept(r);
+    for (String copies : java.util.List.of("all_attestations", "model_attestations")) {
+      for (com.fasterxml.jackson.databind.JsonNode c : r.path(copies)) {
+        if (c instanceof ObjectNode o) {
+          edit.accept(o);
+        }
+      }
+    }
+    return JSON.writeValueAsString(r);
   }
 
   /**
@@ -240,11 +308,12 @@ record SignedExchange(
    * verifies.
    */
   String reportWithTamperedQuote() throws Exception {
-    ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
-    byte[] quote = HexFormat.of().parseHex(r.get("intel_quote").asText());
-    quote[48 + 520] ^= 0x01;
-    r.put("intel_quote", HexFormat.of().formatHex(quote));
-    return JSON.writeValueAsString(r);
+    return editedReport(
+        r -> {
+          byte[] quote = HexFormat.of().parseHex(r.get("intel_quote").asText());
+          quote[48 + 520] ^= 0x01;
+          r.put("intel_quote", HexFormat.of().formatHex(quote));
+        });
   }
 
   /**
@@ -252,9 +321,8 @@ record SignedExchange(
    * that nonce.
    */
   String reportWithGpuEvidenceFor(byte[] other) throws Exception {
-    ObjectNode r = (ObjectNode) JSON.readTree(Files.readAllBytes(report));
-    r.put("nvidia_payload", new NvidiaPayload(other, gpu.evidence(other)).encode());
-    return JSON.writeValueAsString(r);
+    String payload = new NvidiaPayload(other, gpu.evidence(other)).encode();
+    return editedReport(r -> r.put("nvidia_payload", payload));
   }
 
   static String pem(java.security.cert.X509Certificate c) throws Exception {

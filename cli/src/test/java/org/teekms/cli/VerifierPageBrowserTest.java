@@ -8,13 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,11 +15,12 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.teekms.cli.demo.DemoExchange;
+import org.teekms.cli.demo.DemoExchangeFixture;
 import org.teekms.crypto.Bytes;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
@@ -35,66 +29,53 @@ import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.testing.AnvilNode;
 import org.teekms.verifier.audit.AuditChainHash;
 import org.teekms.verifier.audit.AuditRecord;
+import org.teekms.verifier.service.HeadlessChromium;
 import org.teekms.verifier.service.VerifierService;
 import org.web3j.crypto.Credentials;
 
 /**
- * The verifier's web page in a real headless Chromium (Debian's chromium + chromium-driver, driven
- * over the W3C WebDriver protocol): the signed exchange pasted in renders seven passing rows and
- * the app's on-chain policy with its history; each tampering (one byte of the response, the
- * signature, the quote, GPU evidence from another nonce, the compose hash removed on chain) renders
- * its failing row; the auditor tab recomputes the audit chain in the page and names the first
- * edited, deleted or reordered entry. Without chromedriver the test is skipped, unless {@code
+ * The verifier's web page in a real headless Chromium ({@link HeadlessChromium}: Debian's chromium
+ * + chromium-driver over W3C WebDriver), on the demo's own signed exchange ({@link
+ * SignedExchange#fromDemo}: the demo's CVM, signing proxy and chat step, which writes {@value
+ * DemoExchange#FILE}): the demo's file loaded through the page's file input renders seven passing
+ * rows and the app's on-chain policy with its history; each tampering (one byte of the response,
+ * the signature, the quote, GPU evidence from another nonce, the compose hash removed on chain)
+ * renders its failing row; the auditor tab recomputes the audit chain in the page and names the
+ * first edited, deleted or reordered entry. Without chromedriver the test is skipped, unless {@code
  * -Dverifier.require-browser=true} (what .ci/run passes, after installing it) makes that a failure.
  */
-@Timeout(240)
+@Timeout(300)
 class VerifierPageBrowserTest {
   static final ObjectMapper JSON = new ObjectMapper();
-  static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   static AnvilNode anvil;
   static ChainClient chain;
   static AppPolicy app;
   static KmsRegistry registry;
   static SignedExchange x;
   static VerifierService service;
-  static Process driver;
-  static String driverUrl;
-  static String session;
-  static final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  static HeadlessChromium browser;
   @TempDir static Path dir;
 
   @BeforeAll
   static void start() throws Exception {
-    if (!Files.isExecutable(CHROMEDRIVER) || !Files.isExecutable(CHROMIUM)) {
-      String why =
-          "headless browser test: "
-              + CHROMEDRIVER
-              + " and "
-              + CHROMIUM
-              + " are needed (apt-get install chromium chromium-driver)";
-      if (Boolean.getBoolean("verifier.require-browser")) {
-        fail(why);
-      }
-      Assumptions.abort(why);
-    }
+    browser = HeadlessChromium.start(dir.resolve("browser"));
     anvil = AnvilNode.start();
     chain = ChainClient.connect(anvil.rpcUrl(), AnvilNode.CHAIN_ID);
     Credentials owner = anvil.fundedAccount();
     registry = KmsRegistry.deploy(chain, owner, owner.getAddress()).registry();
     registry.setTcbPolicy(List.of("UpToDate"), List.of());
-    registry.addOsImage(SignedExchange.OS_IMAGE);
+    registry.addOsImage(DemoExchangeFixture.OS_IMAGE);
     app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
     app.setGpuRequirements(new GpuPolicy(1, "HOPPER", 0));
     x =
-        SignedExchange.create(
-            dir.resolve("x"),
-            HexFormat.of().parseHex(app.address().substring(2)),
-            SignedExchange.COMPOSE,
-            SignedExchange.OS_IMAGE);
+        SignedExchange.fromDemo(
+            dir.resolve("demo"),
+            app.address(),
+            anvil.rpcUrl(),
+            AnvilNode.CHAIN_ID,
+            registry.address());
     app.addComposeHash(x.composeHash());
-    registry.addOsImageMeasurement(SignedExchange.OS_IMAGE, x.mrSystem());
+    registry.addOsImageMeasurement(DemoExchangeFixture.OS_IMAGE, x.mrSystem());
     service =
         VerifierService.start(
             VerifierServiceTest.config(
@@ -102,106 +83,30 @@ class VerifierPageBrowserTest {
                 anvil.rpcUrl(),
                 registry.address(),
                 VerifierService.Config.DEFAULT_MAX_BODY_BYTES));
-
-    int port;
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
-    }
-    driver =
-        new ProcessBuilder(CHROMEDRIVER.toString(), "--port=" + port, "--allowed-ips=127.0.0.1")
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("chromedriver.log").toFile())
-            .start();
-    driverUrl = "http://127.0.0.1:" + port;
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (true) {
-      try {
-        if (call("GET", "/status", null).path("value").path("ready").asBoolean()) break;
-      } catch (IOException e) {
-        // not listening yet
-      }
-      if (System.nanoTime() > deadline)
-        fail(
-            "chromedriver did not become ready: "
-                + Files.readString(dir.resolve("chromedriver.log")));
-      Thread.sleep(200);
-    }
-    ObjectNode caps = JSON.createObjectNode();
-    ObjectNode always = caps.putObject("capabilities").putObject("alwaysMatch");
-    always.put("browserName", "chrome");
-    ObjectNode chrome = always.putObject("goog:chromeOptions");
-    chrome.put("binary", CHROMIUM.toString());
-    ArrayNode args = chrome.putArray("args");
-    for (String a :
-        List.of(
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--user-data-dir=" + dir.resolve("profile"))) {
-      args.add(a);
-    }
-    session = call("POST", "/session", caps).path("value").path("sessionId").asText();
   }
 
   @AfterAll
   static void stop() throws Exception {
-    if (session != null) {
-      try {
-        call("DELETE", "/session/" + session, null);
-      } catch (IOException e) {
-        // the driver is killed below
-      }
-    }
-    if (driver != null) {
-      driver.destroy();
-      driver.waitFor();
-    }
+    if (browser != null) browser.close();
     if (service != null) service.close();
     if (chain != null) chain.close();
     if (anvil != null) anvil.close();
   }
 
-  static JsonNode call(String method, String path, JsonNode body)
-      throws IOException, InterruptedException {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(driverUrl + path)).timeout(Duration.ofSeconds(60));
-    b =
-        body == null
-            ? b.method(method, HttpRequest.BodyPublishers.noBody())
-            : b.header("Content-Type", "application/json")
-                .method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    JsonNode j = JSON.readTree(r.body());
-    if (r.statusCode() != 200)
-      throw new IOException("WebDriver " + method + " " + path + ": " + r.body());
-    return j;
-  }
-
   static JsonNode script(String js, Object... args) throws Exception {
-    ObjectNode b = JSON.createObjectNode();
-    b.put("script", js);
-    ArrayNode a = b.putArray("args");
-    for (Object o : args) a.addPOJO(o);
-    return call("POST", "/session/" + session + "/execute/sync", b).path("value");
+    return browser.script(js, args);
   }
 
   static void fill(String id, String value) throws Exception {
-    script("document.getElementById(arguments[0]).value = arguments[1];", id, value);
+    browser.fill(id, value);
   }
 
   static void click(String css) throws Exception {
-    ObjectNode find = JSON.createObjectNode();
-    find.put("using", "css selector");
-    find.put("value", css);
-    JsonNode el = call("POST", "/session/" + session + "/element", find).path("value");
-    String id = el.fields().next().getValue().asText();
-    call("POST", "/session/" + session + "/element/" + id + "/click", JSON.createObjectNode());
+    browser.click(css);
+  }
+
+  static void openPage() throws Exception {
+    browser.open("http://127.0.0.1:" + service.port() + "/");
   }
 
   /** The rendered rows as "name|STATUS|CODE", once the verdict for {@code request} is shown. */
@@ -228,54 +133,90 @@ class VerifierPageBrowserTest {
     throw new AssertionError("no verdict rendered within 60 s");
   }
 
+  static final List<String> ALL_PASS =
+      List.of(
+          "signature|PASS|",
+          "signing address|PASS|",
+          "quote REPORTDATA|PASS|",
+          "TCB status|PASS|",
+          "OS image measurements|PASS|",
+          "compose hash (on chain)|PASS|",
+          "GPUs|PASS|");
+
+  /**
+   * The demo's signed-exchange.json chosen in the page's file input fills the form (bodies,
+   * signature, report, nonce, the app to expect) and verifies.
+   */
   @Test
-  void thePageRendersEveryCheckOfTheSignedExchangeAndTheFailingRowOfATamperedOne()
+  void theDemosSignedExchangeUploadedAsAFileRendersEveryCheckPassingWithTheAppsPolicy()
       throws Exception {
-    call(
-        "POST",
-        "/session/" + session + "/url",
-        JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
-    fill("app", app.address());
-    fill("request", Files.readString(x.request()));
-    fill("response", Files.readString(x.response()));
-    fill("signature", Files.readString(x.signature()));
-    fill("report", Files.readString(x.report()));
-    List<String> rows = rowsAfterVerify();
+    openPage();
+    browser.upload("#exchange-file", x.manifest());
+    String loaded =
+        browser.waitForText("exchange-status", t -> t.startsWith("loaded"), "the loaded exchange");
+    assertTrue(loaded.contains("expected identity: app " + app.address()), loaded);
+    assertEquals(app.address(), script("return document.getElementById('app').value;").asText());
     assertEquals(
-        List.of(
-            "signature|PASS|",
-            "signing address|PASS|",
-            "quote REPORTDATA|PASS|",
-            "TCB status|PASS|",
-            "OS image measurements|PASS|",
-            "compose hash (on chain)|PASS|",
-            "GPUs|PASS|"),
-        rows);
+        Files.readString(x.request()),
+        script("return document.getElementById('request').value;").asText(),
+        "the exact request body");
+    assertEquals(
+        HexFormat.of().formatHex(x.nonce()),
+        script("return document.getElementById('nonce').value;").asText());
+    assertEquals(ALL_PASS, rowsAfterVerify());
     assertEquals(
         "VALID", script("return document.getElementById('verdict').textContent;").asText());
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    String policy = "";
-    while (System.nanoTime() < until
-        && !policy.contains(HexFormat.of().formatHex(x.composeHash()))) {
-      policy =
-          script("var t = document.getElementById('policy-table'); return t ? t.textContent : '';")
-              .asText();
-      Thread.sleep(200);
-    }
-    assertTrue(policy.contains(HexFormat.of().formatHex(x.composeHash())), policy);
+    String policy =
+        browser.waitForText(
+            "policy-table",
+            t -> t.contains(HexFormat.of().formatHex(x.composeHash())),
+            "the allowed compose hash");
     assertTrue(policy.contains("REGISTERED"), policy);
-
-    String history = waitForText("history-table", "OsImageMeasurementAdded");
+    String history =
+        browser.waitForText(
+            "history-table", t -> t.contains("OsImageMeasurementAdded"), "the policy's history");
     assertTrue(history.contains("ComposeHashAdded") && history.contains("AppRegistered"), history);
+  }
 
-    fill("response", Files.readString(x.response()).replace("\"4\"", "\"5\""));
-    List<String> tampered = rowsAfterVerify();
-    assertEquals("signature|FAIL|TEXT_MISMATCH", tampered.get(0));
-    assertEquals("quote REPORTDATA|PASS|", tampered.get(2));
+  /**
+   * One byte of the response changed, uploaded through the response's own file input, fails the
+   * signature row; the demo's untouched file loaded again verifies again.
+   */
+  @Test
+  void aResponseFileWithOneByteChangedUploadedInThePageFailsTheSignatureRow() throws Exception {
+    openPage();
+    browser.upload("#exchange-file", x.manifest());
+    browser.waitForText("exchange-status", t -> t.startsWith("loaded"), "the loaded exchange");
+    Path tampered =
+        Files.writeString(
+            Files.createTempDirectory(dir, "upload").resolve("response.json"),
+            x.responseWithOneByteChanged());
+    browser.upload("input[type=file][data-target=response]", tampered);
+    long deadline = System.nanoTime() + HeadlessChromium.WAIT.toNanos();
+    while (!script("return document.getElementById('response').value;")
+        .asText()
+        .equals(Files.readString(tampered))) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the uploaded response never reached the form");
+      }
+      Thread.sleep(100);
+    }
+    List<String> rows = rowsAfterVerify();
+    assertEquals("signature|FAIL|TEXT_MISMATCH", rows.get(0));
+    assertEquals("quote REPORTDATA|PASS|", rows.get(2), "the rest of the evidence still holds");
     assertTrue(
         script("return document.getElementById('verdict').textContent;")
             .asText()
             .startsWith("NOT VALID: TEXT_MISMATCH at signature"));
+
+    Path notAnExchange =
+        Files.writeString(
+            Files.createTempDirectory(dir, "upload").resolve("other.json"), "{\"format\":\"x\"}");
+    browser.upload("#exchange-file", notAnExchange);
+    assertEquals(
+        "cannot load other.json: its format is not tee-kms/signed-exchange/v1",
+        browser.waitForText(
+            "exchange-status", t -> t.startsWith("cannot load"), "the refusal of another file"));
   }
 
   /**
@@ -295,25 +236,11 @@ class VerifierPageBrowserTest {
    * asynchronously).
    */
   static String waitForText(String id, String expected) throws Exception {
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    String t = "";
-    while (System.nanoTime() < until && !t.contains(expected)) {
-      t =
-          script(
-                  "var t = document.getElementById(arguments[0]); return t ? t.textContent : '';",
-                  id)
-              .asText();
-      Thread.sleep(200);
-    }
-    assertTrue(t.contains(expected), expected + " not in " + id + ": " + t);
-    return t;
+    return browser.waitForText(id, t -> t.contains(expected), expected);
   }
 
   void pasteTheExchange() throws Exception {
-    call(
-        "POST",
-        "/session/" + session + "/url",
-        JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
+    openPage();
     fill("app", app.address());
     fill("request", Files.readString(x.request()));
     fill("response", Files.readString(x.response()));
@@ -405,7 +332,7 @@ class VerifierPageBrowserTest {
     fill("audit-head", head);
     script("document.getElementById('audit-verdict').textContent = '';");
     click("#audit-verify");
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + HeadlessChromium.WAIT.toNanos();
     while (System.nanoTime() < deadline) {
       String verdict =
           script("return document.getElementById('audit-verdict').textContent;").asText();
@@ -425,10 +352,7 @@ class VerifierPageBrowserTest {
   @Test
   void theAuditorTabRecomputesTheChainInThePageAndCatchesAnEditedDeletedOrReorderedEntry()
       throws Exception {
-    call(
-        "POST",
-        "/session/" + session + "/url",
-        JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
+    openPage();
     click("#tab-auditor");
     ArrayNode log = auditLog();
     String head = log.get(4).get("entryHash").asText();
@@ -490,17 +414,14 @@ class VerifierPageBrowserTest {
    */
   @Test
   void theAuditorTabChecksTheHeadAnchoredOnChainIncludingItsEntryCount() throws Exception {
-    call(
-        "POST",
-        "/session/" + session + "/url",
-        JSON.createObjectNode().put("url", "http://127.0.0.1:" + service.port() + "/"));
+    openPage();
     click("#tab-auditor");
     ArrayNode log = auditLog();
     String fourth = log.get(3).get("entryHash").asText();
     registry.anchorAuditHead(HexFormat.of().parseHex(fourth), 4);
     script("document.getElementById('audit-head').value = '';");
     click("#audit-anchor");
-    long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long until = System.nanoTime() + HeadlessChromium.WAIT.toNanos();
     String head = "";
     while (System.nanoTime() < until && head.isEmpty()) {
       head = script("return document.getElementById('audit-head').value;").asText();

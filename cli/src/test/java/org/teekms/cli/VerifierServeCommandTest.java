@@ -45,6 +45,11 @@ class VerifierServeCommandTest {
                 dir.toString()));
     assertEquals(2, both.exit());
     assertTrue(both.err().contains("give one of --pccs-url, --pccs or --collateral"), both.err());
+    VerifyResponseCommandTest.Run kms =
+        VerifyResponseCommandTest.run(
+            List.of("verifier", "serve", "--collateral", dir.toString(), "--kms", "kms.example"));
+    assertEquals(2, kms.exit());
+    assertTrue(kms.err().contains("--kms must be HOST:PORT, got kms.example"), kms.err());
     assertEquals(2, VerifyResponseCommandTest.run(List.of("verifier")).exit());
   }
 }

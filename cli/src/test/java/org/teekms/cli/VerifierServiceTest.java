@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -29,25 +30,33 @@ import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.RimStore;
 import org.teekms.attest.ratls.SimulatedRaTls;
+import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
+import org.teekms.attest.tdx.collateral.CachingCollateralSource;
 import org.teekms.attest.tdx.collateral.CollateralDirectory;
+import org.teekms.attest.tdx.collateral.FakePcsServer;
+import org.teekms.attest.tdx.collateral.PcsCollateralClient;
+import org.teekms.cli.demo.DemoExchange;
+import org.teekms.cli.demo.DemoExchangeFixture;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GpuPolicy;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.governance.testing.AnvilNode;
-import org.teekms.verifier.NvidiaPayload;
+import org.teekms.verifier.service.KmsAuditor;
 import org.teekms.verifier.service.VerifierService;
 import org.web3j.crypto.Credentials;
 
 /**
- * The verifier service through real HTTP, on a real local chain: the demo-style signed exchange and
- * each tampering (one byte of the response, the signature, the quote, GPU evidence from another
- * nonce, the compose hash removed on chain) give the same rows as {@code teekms verify response};
- * limits, errors, the policy with its history, and the OpenAPI endpoints.
+ * The verifier service through real HTTP, on a real local chain: the demo's own signed exchange
+ * ({@link SignedExchange#fromDemo}: the demo's CVM, signing proxy and chat step; its {@value
+ * DemoExchange#FILE} posted as it is written) and each tampering (one byte of the response, the
+ * signature, the quote, GPU evidence from another nonce, the compose hash removed on chain) give
+ * the same rows as {@code teekms verify response}; collateral from a PCCS through the cache;
+ * limits, errors, the policy with its history, the audit endpoints and the OpenAPI description.
  */
-@Timeout(180)
+@Timeout(240)
 class VerifierServiceTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final HexFormat HEX = HexFormat.of();
@@ -68,18 +77,25 @@ class VerifierServiceTest {
     owner = anvil.fundedAccount();
     registry = KmsRegistry.deploy(chain, owner, owner.getAddress()).registry();
     registry.setTcbPolicy(List.of("UpToDate"), List.of());
-    registry.addOsImage(SignedExchange.OS_IMAGE);
+    registry.addOsImage(DemoExchangeFixture.OS_IMAGE);
     app = AppPolicy.at(chain, registry.registerApp(owner.getAddress()).appId(), owner);
     app.setGpuRequirements(new GpuPolicy(1, "HOPPER", 0));
     x =
-        SignedExchange.create(
-            dir.resolve("x"),
-            HEX.parseHex(app.address().substring(2)),
-            SignedExchange.COMPOSE,
-            SignedExchange.OS_IMAGE);
+        SignedExchange.fromDemo(
+            dir.resolve("demo"),
+            app.address(),
+            anvil.rpcUrl(),
+            AnvilNode.CHAIN_ID,
+            registry.address());
     app.addComposeHash(x.composeHash());
-    registry.addOsImageMeasurement(SignedExchange.OS_IMAGE, x.mrSystem());
-    service = VerifierService.start(config(x, anvil.rpcUrl(), registry.address(), 64 * 1024));
+    registry.addOsImageMeasurement(DemoExchangeFixture.OS_IMAGE, x.mrSystem());
+    service =
+        VerifierService.start(
+            config(
+                x,
+                anvil.rpcUrl(),
+                registry.address(),
+                VerifierService.Config.DEFAULT_MAX_BODY_BYTES));
   }
 
   static VerifierService.Config config(
@@ -114,9 +130,13 @@ class VerifierServiceTest {
   record Reply(int status, JsonNode json) {}
 
   static Reply post(String path, String body) throws Exception {
+    return post(service, path, body);
+  }
+
+  static Reply post(VerifierService to, String path, String body) throws Exception {
     HttpResponse<String> r =
         http.send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + path))
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + path))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build(),
@@ -171,14 +191,54 @@ class VerifierServiceTest {
   }
 
   @Test
-  void theSignedExchangeIsValidWithTheSameRowsAsTheCli() throws Exception {
+  void theDemosSignedExchangeIsValidWithTheSameRowsAsTheCli() throws Exception {
     Reply r = post("/verify/response", request(x, app.address()).toString());
     assertEquals(200, r.status());
     assertTrue(r.json().get("valid").asBoolean(), r.json().toPrettyString());
     VerifyResponseCommandTest.Run cli = VerifyResponseCommandTest.run(cliArgs());
-    assertEquals(0, cli.exit());
+    assertEquals(0, cli.exit(), cli.err());
     assertEquals(rows(cli.json()), rows(r.json()));
     assertEquals(7, r.json().get("checks").size());
+  }
+
+  /**
+   * The demo's signed-exchange.json, posted exactly as the demo writes it, is a complete request:
+   * it names the app (the on-chain policy is the expected identity), the endpoint and the nonce.
+   */
+  @Test
+  void theDemosSignedExchangeFilePostedAsWrittenVerifiesAgainstTheAppsOnChainPolicy()
+      throws Exception {
+    JsonNode manifest = DemoExchange.read(x.manifest());
+    assertEquals(DemoExchange.FORMAT, manifest.get("format").asText());
+    assertEquals(app.address(), manifest.get("app").asText());
+    assertEquals(anvil.rpcUrl(), manifest.at("/chain/rpcUrl").asText());
+    assertEquals(registry.address(), manifest.at("/chain/registry").asText());
+    assertEquals(Files.readString(x.request()), manifest.get("request").asText());
+    Reply r = post("/verify/response", Files.readString(x.manifest()));
+    assertEquals(200, r.status(), String.valueOf(r.json()));
+    assertTrue(r.json().get("valid").asBoolean(), r.json().toPrettyString());
+    assertTrue(
+        r.json()
+            .get("expected")
+            .asText()
+            .toLowerCase(java.util.Locale.ROOT)
+            .contains(app.address().substring(2).toLowerCase(java.util.Locale.ROOT)),
+        r.json().get("expected").asText());
+    assertEquals(HEX.formatHex(x.nonce()), r.json().at("/facts/nonce").asText());
+
+    // the explicit identity the file states verifies too
+    ObjectNode explicit = (ObjectNode) manifest.deepCopy();
+    explicit.remove("app");
+    explicit.set("expected", explicit.remove("explicit"));
+    Reply e = post("/verify/response", explicit.toString());
+    assertTrue(e.json().get("valid").asBoolean(), e.json().toPrettyString());
+    assertEquals("compose hash", e.json().at("/checks/5/name").asText());
+
+    Reply tampered =
+        post("/verify/response", x.manifestWith("response", x.responseWithOneByteChanged()));
+    assertEquals("TEXT_MISMATCH", tampered.json().get("failure").asText());
+    Reply otherNonce = post("/verify/response", x.manifestWith("nonce", "00".repeat(32)));
+    assertEquals("NONCE_MISMATCH", otherNonce.json().get("failure").asText());
   }
 
   /**
@@ -209,8 +269,7 @@ class VerifierServiceTest {
   @Test
   void eachTamperingShowsThePreciseFailingCheckAsTheCliDoes() throws Exception {
     ObjectNode edited = request(x, app.address());
-    String resp = edited.get("response").asText();
-    edited.put("response", resp.replace("\"4\"", "\"5\""));
+    edited.put("response", x.responseWithOneByteChanged());
     Reply byte1 = post("/verify/response", edited.toString());
     assertEquals("TEXT_MISMATCH", byte1.json().get("failure").asText());
     assertEquals("signature", byte1.json().get("failedCheck").asText());
@@ -246,11 +305,9 @@ class VerifierServiceTest {
     assertEquals("APP_ID_MISMATCH", other.json().get("failure").asText());
 
     ObjectNode gpu = request(x, app.address());
-    ObjectNode report = (ObjectNode) JSON.readTree(gpu.get("report").asText());
     byte[] n2 = new byte[32];
     n2[31] = 1;
-    report.put("nvidia_payload", new NvidiaPayload(n2, x.gpu().evidence(n2)).encode());
-    gpu.put("report", report.toString());
+    gpu.put("report", x.reportWithGpuEvidenceFor(n2));
     assertEquals(
         "GPU_NONCE_MISMATCH",
         post("/verify/response", gpu.toString()).json().get("failure").asText());
@@ -291,7 +348,7 @@ class VerifierServiceTest {
     explicit.remove("app");
     ObjectNode e = explicit.putObject("expected");
     e.put("composeHash", HEX.formatHex(x.composeHash()));
-    e.put("osImage", HEX.formatHex(SignedExchange.OS_IMAGE));
+    e.put("osImage", HEX.formatHex(DemoExchangeFixture.OS_IMAGE));
     e.putArray("mrSystems").add(HEX.formatHex(x.mrSystem()));
     e.put("requireGpu", true);
     Reply ok = post("/verify/response", explicit.toString());
@@ -348,9 +405,130 @@ class VerifierServiceTest {
 
   @Test
   void oversizedBodiesAndUnknownPathsAreRefused() throws Exception {
-    Reply big = post("/verify/response", "{\"x\":\"" + "a".repeat(70 * 1024) + "\"}");
-    assertEquals(413, big.status());
+    try (VerifierService small =
+        VerifierService.start(config(x, anvil.rpcUrl(), registry.address(), 64 * 1024))) {
+      Reply big = post(small, "/verify/response", "{\"x\":\"" + "a".repeat(70 * 1024) + "\"}");
+      assertEquals(413, big.status());
+      assertEquals("request body larger than 65536 bytes", big.json().get("error").asText());
+    }
     assertEquals(404, get("/nope").status());
+  }
+
+  /** A clock the test moves: the cache's time and the verification time. */
+  static final class MovableClock extends Clock {
+    private volatile Instant now = Instant.now();
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+
+  /**
+   * {@code teekms verifier serve --pccs-url}: collateral comes from the PCCS through {@link
+   * CachingCollateralSource} (the CLI's composition: PCCS client, default 24 h bound). Two
+   * verifications cost the PCCS one fetch; past the bound the collateral is fetched again; past it
+   * with the PCCS gone, the quote is refused (no stale collateral is used).
+   */
+  @Test
+  void collateralIsFetchedFromThePccsOnceThenCachedAndRefetchedOrRefusedOnceExpired()
+      throws Exception {
+    MovableClock clock = new MovableClock();
+    String tcb = "/tdx/certification/v4/tcb";
+    String body = Files.readString(x.manifest());
+    FakePcsServer pccs =
+        new FakePcsServer(
+            SimulatedRaTls.TDX.collateral().toCollateral(), "tdx", SimulatedTdx.FMSPC);
+    VerifierService.Config c =
+        config(
+            x, anvil.rpcUrl(), registry.address(), VerifierService.Config.DEFAULT_MAX_BODY_BYTES);
+    try (VerifierService s =
+        VerifierService.start(
+            new VerifierService.Config(
+                c.host(),
+                0,
+                c.dcap(),
+                new CachingCollateralSource(new PcsCollateralClient(pccs.baseUrl()), clock),
+                c.gpu(),
+                c.chain(),
+                c.maxBodyBytes(),
+                c.requestTimeout(),
+                clock))) {
+      for (int i = 0; i < 2; i++) {
+        Reply r = post(s, "/verify/response", body);
+        assertTrue(r.json().get("valid").asBoolean(), r.json().toPrettyString());
+      }
+      assertEquals(1, pccs.byPath.get(tcb), pccs.byPath.toString());
+      assertEquals(
+          4, pccs.requests.get(), "one fetch: TCB info, QE identity, PCK CRL, root CA CRL");
+
+      clock.advance(CachingCollateralSource.DEFAULT_MAX_AGE.plus(Duration.ofMinutes(1)));
+      Reply refetched = post(s, "/verify/response", body);
+      assertTrue(refetched.json().get("valid").asBoolean(), refetched.json().toPrettyString());
+      assertEquals(2, pccs.byPath.get(tcb), "expired: fetched again");
+
+      pccs.close();
+      clock.advance(CachingCollateralSource.DEFAULT_MAX_AGE.plus(Duration.ofMinutes(1)));
+      Reply refused = post(s, "/verify/response", body);
+      assertFalse(refused.json().get("valid").asBoolean());
+      assertEquals("QUOTE_INVALID", refused.json().get("failure").asText());
+      assertEquals("quote REPORTDATA", refused.json().get("failedCheck").asText());
+      assertTrue(
+          refused.json().get("error").asText().contains(pccs.baseUrl()),
+          "the PCCS that could not be reached is named: " + refused.json().get("error"));
+      assertEquals(2, pccs.byPath.get(tcb));
+    } finally {
+      pccs.close();
+    }
+  }
+
+  /**
+   * {@code GET /audit/events} without {@code --kms} is 503, and a KMS that cannot be reached is a
+   * one-line 502 naming it (the page's browser test against a real KMS is in kms-server).
+   */
+  @Test
+  void auditEventsNeedAReachableKms() throws Exception {
+    Reply none = get("/audit/events");
+    assertEquals(503, none.status());
+    assertEquals(
+        "this verifier has no KMS configured (--kms HOST:PORT)", none.json().get("error").asText());
+    int closed;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closed = s.getLocalPort();
+    }
+    VerifierService.Config c =
+        config(x, anvil.rpcUrl(), registry.address(), VerifierService.Config.DEFAULT_MAX_BODY_BYTES)
+            .withKms(new KmsAuditor.Address("127.0.0.1", closed));
+    try (VerifierService s = VerifierService.start(c)) {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/audit/events"))
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(502, r.statusCode(), r.body());
+      String error = JSON.readTree(r.body()).get("error").asText();
+      assertTrue(
+          error.startsWith(
+              "cannot fetch the audit log: cannot reach the KMS at 127.0.0.1:" + closed),
+          error);
+      assertFalse(error.contains("Exception"), error);
+    }
   }
 
   /**
@@ -400,7 +578,7 @@ class VerifierServiceTest {
     assertEquals("0x" + HEX.formatHex(x.composeHash()), p.json().at("/composeHashes/0").asText());
     assertEquals(
         "0x" + HEX.formatHex(x.mrSystem()),
-        p.json().at("/osImages/0x" + HEX.formatHex(SignedExchange.OS_IMAGE) + "/0").asText());
+        p.json().at("/osImages/0x" + HEX.formatHex(DemoExchangeFixture.OS_IMAGE) + "/0").asText());
     assertEquals(1, p.json().at("/gpuPolicy/count").asInt());
     assertEquals(1, p.json().at("/rotation/currentKeyVersion").asInt());
     assertEquals(400, get("/policy/nothex").status());
@@ -431,7 +609,7 @@ class VerifierServiceTest {
       if (e.get("event").asText().equals("OsImageMeasurementAdded")) {
         assertEquals("0x" + HEX.formatHex(x.mrSystem()), e.at("/args/mrSystem").asText());
         assertEquals(
-            "0x" + HEX.formatHex(SignedExchange.OS_IMAGE), e.at("/args/osImageHash").asText());
+            "0x" + HEX.formatHex(DemoExchangeFixture.OS_IMAGE), e.at("/args/osImageHash").asText());
       }
     }
 
@@ -474,7 +652,12 @@ class VerifierServiceTest {
     JsonNode openapi = JSON.readTree(api.body());
     for (String path :
         List.of(
-            "/verify/response", "/verify/quote", "/verify/gpu", "/policy/{app}", "/audit/anchor")) {
+            "/verify/response",
+            "/verify/quote",
+            "/verify/gpu",
+            "/policy/{app}",
+            "/audit/anchor",
+            "/audit/events")) {
       assertTrue(openapi.get("paths").has(path), path);
     }
   }

@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -32,15 +31,10 @@ import org.teekms.agent.proxy.AttestationReporter;
 import org.teekms.agent.proxy.ResponseSigner;
 import org.teekms.agent.proxy.SignatureStore;
 import org.teekms.agent.proxy.SigningProxy;
-import org.teekms.attest.gpu.GpuEvidenceVerifier;
-import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.ratls.SimulatedRaTls;
-import org.teekms.attest.tdx.DcapQuoteVerifier;
-import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.crypto.Bytes;
 import org.teekms.keys.KeyVersionPolicy;
-import org.teekms.verifier.SignedResponseVerifier;
 import org.teekms.verifier.SignedText;
 
 /**
@@ -166,22 +160,16 @@ class DropInVerifierCompatibilityTest {
     return new Exchange(req, r.body(), json(r).get("id").asText());
   }
 
-  static SignedResponseVerifier verifier(byte[] nonce, boolean acceptNearText) {
-    return new SignedResponseVerifier(
-        new SignedResponseVerifier.Settings(
-            new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
-            request -> SimulatedRaTls.COLLATERAL,
-            QuotePolicy.builder().build(),
-            Instant.now(),
-            Optional.of(SigningProxyTest.compose().composeHash()),
-            Optional.of(nonce),
-            GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
-                .revocation(RevocationChecker.disabled())
-                .build(),
-            true,
+  static ProxyVerdicts.Verifier verifier(byte[] nonce, boolean acceptNearText) {
+    return new ProxyVerdicts.Verifier(
+        Optional.of(nonce),
+        CHAT,
+        acceptNearText,
+        ProxyVerdicts.gpuRoot(gpu),
+        ProxyVerdicts.identity(
+            SigningProxyTest.compose().composeHash(),
             java.util.Set.of(SigningProxyTest.AGENT_OS),
-            CHAT,
-            acceptNearText));
+            true));
   }
 
   static byte[] nonce(int seed) {
@@ -364,7 +352,7 @@ class DropInVerifierCompatibilityTest {
       assertEquals(200, r.statusCode(), algo + ": " + new String(r.body(), StandardCharsets.UTF_8));
       assertEquals(signer, json(r).get("signing_address").asText());
       assertEquals(1, json(r).get("key_version").asInt());
-      SignedResponseVerifier.Verdict v =
+      ProxyVerdicts.Verdict v =
           verifier(nonce, true).verify(r.body(), sig, x.request(), x.response());
       assertTrue(v.valid(), algo + ": " + v.details().toPrettyString());
       // the current report names the new signer: the old signature does not check against it
@@ -413,7 +401,7 @@ class DropInVerifierCompatibilityTest {
                 null,
                 null)
             .body();
-    SignedResponseVerifier.Verdict ok =
+    ProxyVerdicts.Verdict ok =
         verifier(nonce, true)
             .verify(report, JSON.writeValueAsBytes(sig), x.request(), x.response());
     assertTrue(ok.valid(), ok.details().toPrettyString());
@@ -425,7 +413,7 @@ class DropInVerifierCompatibilityTest {
         "no endpoint is bound: accepted only when asked");
     ObjectNode tampered = sig.deepCopy();
     tampered.put("text", "gpt-5" + sig.get("text").asText().substring("demo".length()));
-    SignedResponseVerifier.Verdict bad =
+    ProxyVerdicts.Verdict bad =
         verifier(nonce, true)
             .verify(report, JSON.writeValueAsBytes(tampered), x.request(), x.response());
     assertEquals("MODEL_MISMATCH", bad.failure(), bad.details().toPrettyString());

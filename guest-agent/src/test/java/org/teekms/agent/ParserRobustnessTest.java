@@ -19,8 +19,11 @@ import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Bytes;
+import org.teekms.verifier.ExpectedIdentity;
+import org.teekms.verifier.GpuRequirement;
 import org.teekms.verifier.NvidiaPayload;
-import org.teekms.verifier.SignedResponseVerifier;
+import org.teekms.verifier.ResponseVerification;
 import org.teekms.verifier.SignedText;
 
 /**
@@ -85,20 +88,25 @@ class ParserRobustnessTest {
 
   @Test
   void theResponseVerifierNeverThrowsAndNeverAcceptsGarbage() {
-    SignedResponseVerifier v =
-        new SignedResponseVerifier(
-            new SignedResponseVerifier.Settings(
+    // no identity could be expected: garbage must still fail at a named row, never throw
+    ResponseVerification v =
+        new ResponseVerification(
+            new ResponseVerification.Settings(
                 new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
                 request -> SimulatedRaTls.COLLATERAL,
-                QuotePolicy.builder().build(),
                 Instant.now(),
-                Optional.empty(),
-                Optional.empty(),
                 null,
-                false,
-                java.util.Set.of(),
                 new SignedText.Endpoint("POST", "/v1/chat/completions"),
-                false));
+                false,
+                Optional.empty()));
+    ExpectedIdentity expected =
+        ExpectedIdentity.explicit(
+            Optional.empty(),
+            Bytes.copyOf(new byte[32]),
+            Bytes.copyOf(new byte[32]),
+            java.util.Set.of(),
+            QuotePolicy.builder().build(),
+            GpuRequirement.NONE);
     byte[] report =
         ("{\"signing_address\":\"0x"
                 + "11".repeat(20)
@@ -117,10 +125,13 @@ class ParserRobustnessTest {
             .getBytes(StandardCharsets.UTF_8);
     Random rnd = new Random(3);
     for (int i = 0; i < 1000; i++) {
-      SignedResponseVerifier.Verdict verdict =
-          v.verify(mutate(report, rnd), mutate(sig, rnd), new byte[i % 7], new byte[i % 5]);
+      ResponseVerification.Result verdict =
+          v.verify(
+              expected, mutate(report, rnd), mutate(sig, rnd), new byte[i % 7], new byte[i % 5]);
       assertFalse(verdict.valid());
-      assertTrue(verdict.failure() != null && !verdict.failure().isEmpty());
+      assertTrue(
+          verdict.failure().map(c -> !c.code().isEmpty()).orElse(false),
+          verdict.toJson().toString());
     }
   }
 

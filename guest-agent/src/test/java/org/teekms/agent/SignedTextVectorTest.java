@@ -17,8 +17,8 @@ import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.RootKeyring;
 import org.teekms.keys.SecretBytes;
 import org.teekms.keys.VersionRef;
-import org.teekms.verifier.SignedResponseVerifier;
 import org.teekms.verifier.SignedText;
+import org.teekms.verifier.SignerIdentity;
 
 /** The test vector of docs/verifiable-inference.md. */
 class SignedTextVectorTest {
@@ -75,8 +75,7 @@ class SignedTextVectorTest {
       java.util.Arrays.fill(nonce, (byte) 0xab);
       assertEquals(
           EXPECTED_REPORT_DATA,
-          HexFormat.of()
-              .formatHex(SignedResponseVerifier.reportData(signer.addressBytes(), nonce)));
+          HexFormat.of().formatHex(SignerIdentity.reportData(signer.addressBytes(), nonce)));
     }
   }
 

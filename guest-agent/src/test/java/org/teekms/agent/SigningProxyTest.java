@@ -35,14 +35,11 @@ import org.teekms.agent.proxy.AttestationReporter;
 import org.teekms.agent.proxy.ResponseSigner;
 import org.teekms.agent.proxy.SignatureStore;
 import org.teekms.agent.proxy.SigningProxy;
-import org.teekms.attest.gpu.GpuEvidenceVerifier;
-import org.teekms.attest.gpu.RevocationChecker;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.ratls.SimulatedRaTls;
-import org.teekms.attest.tdx.DcapQuoteVerifier;
-import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TdxQuote;
-import org.teekms.verifier.SignedResponseVerifier;
+import org.teekms.verifier.Check;
+import org.teekms.verifier.ResponseVerification;
 import org.teekms.verifier.SignedText;
 
 /**
@@ -308,22 +305,8 @@ class SigningProxyTest {
     assertEquals(400, get("/v1/attestation/report?nonce=abcd").statusCode());
   }
 
-  static SignedResponseVerifier verifier(byte[] nonce) {
-    return new SignedResponseVerifier(
-        new SignedResponseVerifier.Settings(
-            new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
-            request -> SimulatedRaTls.COLLATERAL,
-            QuotePolicy.builder().build(),
-            Instant.now(),
-            Optional.of(compose().composeHash()),
-            Optional.of(nonce),
-            GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
-                .revocation(RevocationChecker.disabled())
-                .build(),
-            true,
-            java.util.Set.of(AGENT_OS),
-            CHAT,
-            false));
+  static ProxyVerdicts.Verifier verifier(byte[] nonce) {
+    return verifierAt(nonce, CHAT);
   }
 
   static final SignedText.Endpoint CHAT = new SignedText.Endpoint("POST", "/v1/chat/completions");
@@ -341,7 +324,7 @@ class SigningProxyTest {
     byte[] nonce = new byte[32];
     new Random(8).nextBytes(nonce);
     byte[] report = get("/v1/attestation/report?nonce=" + HexFormat.of().formatHex(nonce)).body();
-    SignedResponseVerifier.Verdict right =
+    ProxyVerdicts.Verdict right =
         verifierAt(nonce, new SignedText.Endpoint("POST", "/v1/completions?tenant=a"))
             .verify(report, sig, req, r.body());
     assertTrue(right.valid(), right.details().toPrettyString());
@@ -351,8 +334,7 @@ class SigningProxyTest {
             new SignedText.Endpoint("POST", "/v1/completions"),
             new SignedText.Endpoint("POST", "/v1/completions?tenant=b"),
             new SignedText.Endpoint("PUT", "/v1/completions?tenant=a"))) {
-      SignedResponseVerifier.Verdict v =
-          verifierAt(nonce, other).verify(report, sig, req, r.body());
+      ProxyVerdicts.Verdict v = verifierAt(nonce, other).verify(report, sig, req, r.body());
       assertFalse(v.valid(), other.toString());
       assertEquals("ENDPOINT_MISMATCH", v.failure(), other.toString());
       assertEquals(
@@ -361,22 +343,13 @@ class SigningProxyTest {
     }
   }
 
-  static SignedResponseVerifier verifierAt(byte[] nonce, SignedText.Endpoint endpoint) {
-    return new SignedResponseVerifier(
-        new SignedResponseVerifier.Settings(
-            new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
-            request -> SimulatedRaTls.COLLATERAL,
-            QuotePolicy.builder().build(),
-            Instant.now(),
-            Optional.of(compose().composeHash()),
-            Optional.of(nonce),
-            GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
-                .revocation(RevocationChecker.disabled())
-                .build(),
-            true,
-            java.util.Set.of(AGENT_OS),
-            endpoint,
-            false));
+  static ProxyVerdicts.Verifier verifierAt(byte[] nonce, SignedText.Endpoint endpoint) {
+    return new ProxyVerdicts.Verifier(
+        Optional.of(nonce),
+        endpoint,
+        false,
+        ProxyVerdicts.gpuRoot(gpu),
+        ProxyVerdicts.identity(compose().composeHash(), java.util.Set.of(AGENT_OS), true));
   }
 
   /**
@@ -446,17 +419,17 @@ class SigningProxyTest {
     byte[] nonce = new byte[32];
     new Random(7).nextBytes(nonce);
     byte[] report = get("/v1/attestation/report?nonce=" + HexFormat.of().formatHex(nonce)).body();
-    SignedResponseVerifier v = verifier(nonce);
-    SignedResponseVerifier.Verdict ok = v.verify(report, sig, req, resp);
+    ProxyVerdicts.Verifier v = verifier(nonce);
+    ProxyVerdicts.Verdict ok = v.verify(report, sig, req, resp);
     assertTrue(ok.valid(), ok.details().toPrettyString());
-    assertTrue(ok.details().at("/gpu/valid").asBoolean(), ok.details().toPrettyString());
-    assertTrue(ok.details().at("/eventLog/composeHashChecked").asBoolean());
+    assertEquals(Check.Status.PASS, ok.status(ResponseVerification.GPUS));
+    assertEquals(Check.Status.PASS, ok.status(ResponseVerification.COMPOSE));
 
     // every byte of the request and of the response is covered
     for (byte[] target : new byte[][] {req, resp}) {
       for (int i = 0; i < target.length; i++) {
         target[i] ^= 0x01;
-        SignedResponseVerifier.Verdict bad = v.verify(report, sig, req, resp);
+        ProxyVerdicts.Verdict bad = v.verify(report, sig, req, resp);
         target[i] ^= 0x01;
         assertFalse(bad.valid(), "edited byte " + i);
         assertEquals("TEXT_MISMATCH", bad.failure());
@@ -502,8 +475,7 @@ class SigningProxyTest {
             .get("nvidia_payload")
             .asText());
     assertEquals(
-        "GPU_EVIDENCE_INVALID",
-        v.verify(JSON.writeValueAsBytes(otherGpu), sig, req, resp).failure());
+        "GPU_NONCE_MISMATCH", v.verify(JSON.writeValueAsBytes(otherGpu), sig, req, resp).failure());
     // GPU evidence of another machine, fresh for this very nonce and valid under that machine's
     // root, relayed into
     // this CVM's report: only the boot-time gpu-devices event of the quoted CVM tells it apart.
@@ -512,74 +484,50 @@ class SigningProxyTest {
     relayed.put(
         "nvidia_payload",
         new org.teekms.verifier.NvidiaPayload(nonce, otherMachine.collect(nonce)).encode());
-    SignedResponseVerifier.Verdict r =
-        new SignedResponseVerifier(
-                new SignedResponseVerifier.Settings(
-                    new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
-                    request -> SimulatedRaTls.COLLATERAL,
-                    QuotePolicy.builder().build(),
-                    Instant.now(),
-                    Optional.of(compose().composeHash()),
-                    Optional.of(nonce),
-                    GpuEvidenceVerifier.builder(otherMachine.simulator().deviceRoot())
-                        .revocation(RevocationChecker.disabled())
-                        .build(),
-                    true,
-                    java.util.Set.of(AGENT_OS),
-                    CHAT,
-                    false))
+    ProxyVerdicts.Verdict r =
+        new ProxyVerdicts.Verifier(
+                Optional.of(nonce),
+                CHAT,
+                false,
+                ProxyVerdicts.gpuRoot(otherMachine),
+                ProxyVerdicts.identity(compose().composeHash(), java.util.Set.of(AGENT_OS), true))
             .verify(JSON.writeValueAsBytes(relayed), sig, req, resp);
     assertEquals("GPU_DEVICE_CHANGED", r.failure(), r.details().toPrettyString());
-    assertTrue(r.details().at("/gpu/valid").asBoolean(), "the relayed reports verify on their own");
-    assertFalse(r.details().at("/gpu/bootDevicesMatch").asBoolean());
-    assertTrue(ok.details().at("/gpu/bootDevicesMatch").asBoolean(), ok.details().toPrettyString());
+    assertTrue(
+        ProxyVerdicts.gpuRoot(otherMachine)
+            .verify(otherMachine.collect(nonce), nonce, Instant.now())
+            .stream()
+            .allMatch(org.teekms.attest.gpu.GpuResult::valid),
+        "the relayed reports verify on their own");
     // another compose file
-    SignedResponseVerifier otherCompose =
-        new SignedResponseVerifier(
-            new SignedResponseVerifier.Settings(
-                new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
-                request -> SimulatedRaTls.COLLATERAL,
-                QuotePolicy.builder().build(),
-                Instant.now(),
-                Optional.of(new byte[32]),
+    ProxyVerdicts.Verdict c =
+        new ProxyVerdicts.Verifier(
                 Optional.of(nonce),
-                null,
-                false,
-                java.util.Set.of(AGENT_OS),
                 CHAT,
-                false));
-    SignedResponseVerifier.Verdict c = otherCompose.verify(report, sig, req, resp);
-    assertEquals("COMPOSE_HASH_MISMATCH", c.failure(), c.details().toPrettyString());
+                false,
+                null,
+                ProxyVerdicts.identity(new byte[32], java.util.Set.of(AGENT_OS), false))
+            .verify(report, sig, req, resp);
+    assertEquals("COMPOSE_HASH_NOT_ALLOWED", c.failure(), c.details().toPrettyString());
     // the OS the hardware measured must be one the verifier trusts: the compose hash alone is the
     // OS's claim
-    assertEquals(AGENT_OS.hex(), ok.details().at("/osMeasurement/mrSystem").asText());
-    assertTrue(ok.details().at("/osMeasurement/proven").asBoolean());
+    assertEquals(AGENT_OS.hex(), ok.details().at("/facts/quote/mrSystem").asText());
+    assertEquals(Check.Status.PASS, ok.status(ResponseVerification.OS_IMAGE));
     for (var golden :
         List.of(
             java.util.Set.<org.teekms.crypto.Bytes>of(),
             java.util.Set.of(org.teekms.crypto.Bytes.copyOf(new byte[32])))) {
-      SignedResponseVerifier.Verdict unproven =
-          new SignedResponseVerifier(
-                  new SignedResponseVerifier.Settings(
-                      new DcapQuoteVerifier(SimulatedRaTls.TDX.rootCertificate()),
-                      request -> SimulatedRaTls.COLLATERAL,
-                      QuotePolicy.builder().build(),
-                      Instant.now(),
-                      Optional.of(compose().composeHash()),
-                      Optional.of(nonce),
-                      GpuEvidenceVerifier.builder(gpu.simulator().deviceRoot())
-                          .revocation(RevocationChecker.disabled())
-                          .build(),
-                      true,
-                      golden,
-                      CHAT,
-                      false))
+      ProxyVerdicts.Verdict unproven =
+          new ProxyVerdicts.Verifier(
+                  Optional.of(nonce),
+                  CHAT,
+                  false,
+                  ProxyVerdicts.gpuRoot(gpu),
+                  ProxyVerdicts.identity(compose().composeHash(), golden, true))
               .verify(report, sig, req, resp);
       assertFalse(unproven.valid());
       assertEquals(
-          golden.isEmpty() ? "OS_IMAGE_NOT_PROVEN" : "OS_IMAGE_MEASUREMENT_MISMATCH",
-          unproven.failure(),
-          unproven.details().toPrettyString());
+          "OS_IMAGE_MEASUREMENT_MISMATCH", unproven.failure(), unproven.details().toPrettyString());
     }
   }
 }

@@ -82,15 +82,16 @@ import org.teekms.proto.SignCertResponse;
  * in a simulated CVM, serves the kms-proto Kms service over mutual RA-TLS (grpc-java Netty), admits
  * a caller only when the RA-TLS trust manager verified it and its (app id, compose hash) is
  * allowed, derives keys with key-derivation exactly as the KMS does, and issues SignCert
- * certificates under the app CA key. Failures can be injected.
+ * certificates under the app CA key. Failures can be injected. Published in this module's test jar:
+ * the CLI's tests boot the demo's CVM against it.
  */
-final class TestKms implements AutoCloseable {
+public final class TestKms implements AutoCloseable {
   static final Context.Key<RaTlsIdentity> PEER = Context.key("peer");
   static final Metadata.Key<String> DENY =
       Metadata.Key.of("teekms-deny-reason", Metadata.ASCII_STRING_MARSHALLER);
 
   final RaTlsCredentials credentials;
-  final RaTlsIdentity identity;
+  public final RaTlsIdentity identity;
   final KmsKeyDeriver deriver;
   final Map<Bytes, Set<Bytes>> allowedComposeHashes = new ConcurrentHashMap<>();
   final Map<Bytes, KeyVersionPolicy> policies = new ConcurrentHashMap<>();
@@ -104,7 +105,7 @@ final class TestKms implements AutoCloseable {
 
   private final Server server;
 
-  TestKms(String kmsCompose) throws Exception {
+  public TestKms(String kmsCompose) throws Exception {
     this(kmsCompose, SimulatedRaTls.TDX);
   }
 
@@ -160,11 +161,11 @@ final class TestKms implements AutoCloseable {
             .start();
   }
 
-  int port() {
+  public int port() {
     return server.getPort();
   }
 
-  void allow(AppId app, byte[] composeHash) {
+  public void allow(AppId app, byte[] composeHash) {
     allowedComposeHashes
         .computeIfAbsent(Bytes.copyOf(app.toBytes()), k -> ConcurrentHashMap.newKeySet())
         .add(Bytes.copyOf(composeHash));

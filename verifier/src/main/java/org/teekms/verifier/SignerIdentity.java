@@ -93,6 +93,20 @@ public record SignerIdentity(String algo, Bytes raw) {
    * the nonce.
    */
   public byte[] reportData(byte[] nonce32) {
-    return SignedResponseVerifier.reportData(raw.toByteArray(), nonce32);
+    return reportData(raw.toByteArray(), nonce32);
+  }
+
+  /**
+   * REPORTDATA of an attestation report: the raw signer ({@code address20} for ecdsa, the 32-byte
+   * key for ed25519) right-padded with zeros to 32 bytes, then {@code nonce32}.
+   */
+  public static byte[] reportData(byte[] raw, byte[] nonce32) {
+    if (raw.length > 32 || nonce32.length != 32) {
+      throw new IllegalArgumentException(
+          "REPORTDATA takes a signer of at most 32 bytes and a 32-byte nonce");
+    }
+    byte[] rd = java.util.Arrays.copyOf(raw, 64);
+    System.arraycopy(nonce32, 0, rd, 32, 32);
+    return rd;
   }
 }

@@ -35,6 +35,9 @@ import org.teekms.agent.boot.AppCompose;
 import org.teekms.agent.boot.BootFailure;
 import org.teekms.agent.boot.CvmIdentity;
 import org.teekms.agent.boot.KmsAuthorizer;
+import org.teekms.attest.gpu.GpuEvidenceVerifier;
+import org.teekms.attest.gpu.RevocationChecker;
+import org.teekms.attest.gpu.RimStore;
 import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsTrustManager;
@@ -43,6 +46,7 @@ import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.cli.TeeKmsCli;
 import org.teekms.crypto.Digests;
 import org.teekms.governance.AppPolicy;
@@ -50,6 +54,7 @@ import org.teekms.governance.ChainClient;
 import org.teekms.governance.ComposeHash;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
+import org.teekms.governance.PolicyReaderConfig;
 import org.teekms.governance.TxResult;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
@@ -59,6 +64,8 @@ import org.teekms.proto.ListAuditEventsRequest;
 import org.teekms.proto.ListAuditEventsResponse;
 import org.teekms.proto.VerifyAuditChainRequest;
 import org.teekms.proto.VerifyAuditChainResponse;
+import org.teekms.verifier.service.KmsAuditor;
+import org.teekms.verifier.service.VerifierService;
 import org.web3j.crypto.Credentials;
 
 /** The demo's steps, in order; each prints what happened. See {@link DemoCommand}. */
@@ -139,8 +146,12 @@ final class DemoRun {
   private int kmsPort;
   private Path composeFile;
   private byte[] composeHash;
-  private final byte[] osImageHash =
+
+  /** The demo CVM's OS image hash (the simulated image's name, hashed). */
+  static final byte[] OS_IMAGE =
       sha256("tee-kms demo OS image v1".getBytes(StandardCharsets.UTF_8));
+
+  private final byte[] osImageHash = OS_IMAGE.clone();
   private final byte[] instanceId = new byte[20];
   private String appId;
   private AppPolicy app;
@@ -210,7 +221,8 @@ final class DemoRun {
           "Chat through the signing proxy; fetch the signature and the attestation report",
           this::chat);
       report.step(
-          "Verify the signed response offline (teekms verify response)", this::verifyOffline);
+          "Verify the signed response offline (teekms verify response, then the verifier service)",
+          this::verifyOffline);
       report.step(
           "A tampered encrypted env fails the boot (ENV_DECRYPTION_FAILED)", this::tamperedEnv);
       report.step(
@@ -416,9 +428,8 @@ final class DemoRun {
     app = registry.app(appId, owner);
     report.detail(
         "register-app: app id %s (owner %s): %s", appId, owner.getAddress(), tx(registration.tx()));
-    String compose = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(appCompose()) + "\n";
     composeFile = s.workDir().resolve("app-compose.json");
-    Files.writeString(composeFile, compose);
+    Files.write(composeFile, appComposeFile());
     composeHash = ComposeHash.of(Files.readAllBytes(composeFile));
     report.detail("add-compose-hash --compose %s: %s", composeFile, HEX.formatHex(composeHash));
     report.detail("  %s", tx(app.addComposeHash(composeHash)));
@@ -566,64 +577,37 @@ final class DemoRun {
   }
 
   private void chat() throws Exception {
-    exchangeDir = Files.createDirectories(s.workDir().resolve("exchange"));
-    ObjectNode body = JSON.createObjectNode().put("model", FakeLlm.MODEL);
-    body.putArray("messages")
-        .addObject()
-        .put("role", "user")
-        .put("content", "What does the KMS check before it " + "releases my keys?");
-    byte[] request = JSON.writeValueAsBytes(body);
-    HttpResponse<byte[]> response =
-        http.send(
-            HttpRequest.newBuilder(proxy("/v1/chat/completions"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(request))
-                .timeout(Duration.ofSeconds(60))
-                .build(),
-            HttpResponse.BodyHandlers.ofByteArray());
-    expect(response, 200, "chat completion");
-    JsonNode answer = JSON.readTree(response.body());
-    String chatId = answer.path("id").asText();
+    DemoExchange.Saved x =
+        DemoExchange.capture(
+            http,
+            URI.create("http://127.0.0.1:" + cvm.proxyPort()),
+            chatRequest(),
+            s.workDir().resolve("exchange"),
+            new DemoExchange.Expected(
+                rpcUrl,
+                CHAIN_ID,
+                registry.address(),
+                appId,
+                composeHash,
+                osImageHash,
+                goldenMrSystem,
+                true),
+            tdx,
+            org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed));
+    exchangeDir = x.dir();
+    nonceHex = HEX.formatHex(x.nonce());
+    JsonNode answer = JSON.readTree(Files.readAllBytes(x.response()));
     report.detail(
         "POST /v1/chat/completions -> %s: \"%s\"",
-        chatId, answer.path("choices").path(0).path("message").path("content").asText());
-    HttpResponse<byte[]> signature =
-        http.send(
-            HttpRequest.newBuilder(proxy("/v1/signature/" + chatId))
-                .timeout(Duration.ofSeconds(30))
-                .build(),
-            HttpResponse.BodyHandlers.ofByteArray());
-    expect(signature, 200, "signature");
-    JsonNode sig = JSON.readTree(signature.body());
+        x.chatId(), answer.path("choices").path(0).path("message").path("content").asText());
+    JsonNode sig = JSON.readTree(Files.readAllBytes(x.signature()));
     report.detail(
         "GET /v1/signature/%s -> %s by %s",
-        chatId, sig.path("signing_algo").asText(), sig.path("signing_address").asText());
-    byte[] nonce = new byte[32];
-    new SecureRandom().nextBytes(nonce);
-    nonceHex = HEX.formatHex(nonce);
-    HttpResponse<byte[]> attestation =
-        http.send(
-            HttpRequest.newBuilder(proxy("/v1/attestation/report?nonce=" + nonceHex))
-                .timeout(Duration.ofSeconds(60))
-                .build(),
-            HttpResponse.BodyHandlers.ofByteArray());
-    expect(attestation, 200, "attestation report");
+        x.chatId(), sig.path("signing_algo").asText(), sig.path("signing_address").asText());
     report.detail(
         "GET /v1/attestation/report?nonce=%s... -> quote binding the signing address and the nonce",
         nonceHex.substring(0, 16));
-    Files.write(exchangeDir.resolve("request.json"), request);
-    Files.write(exchangeDir.resolve("response.json"), response.body());
-    Files.write(exchangeDir.resolve("signature.json"), signature.body());
-    Files.write(exchangeDir.resolve("report.json"), attestation.body());
-    Files.writeString(exchangeDir.resolve("simulated-root-ca.pem"), tdx.rootCertificatePem());
-    tdx.collateral().writeTo(exchangeDir.resolve("collateral"));
-    org.teekms.attest.gpu.GpuSimulator gpuSim =
-        org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed);
-    Files.writeString(
-        exchangeDir.resolve("simulated-gpu-root.pem"), Pem.encode(gpuSim.deviceRoot()));
-    Files.writeString(exchangeDir.resolve("simulated-rim-root.pem"), Pem.encode(gpuSim.rimRoot()));
-    gpuSim.writeRims(exchangeDir.resolve("simulated-rims"));
-    JsonNode nvidia = JSON.readTree(attestation.body()).path("nvidia_payload");
+    JsonNode nvidia = JSON.readTree(Files.readAllBytes(x.report())).path("nvidia_payload");
     if (!nvidia.isTextual()) {
       throw new IllegalStateException("the GPU CVM's attestation report has no nvidia_payload");
     }
@@ -634,6 +618,10 @@ final class DemoRun {
     report.detail(
         "saved request, response, signature, report and the SIMULATED root CA + collateral in %s",
         exchangeDir);
+    report.detail(
+        "and all of it, with the chain and app to expect, in %s (%s): POST it to a verifier's "
+            + "/verify/response, or load it on the verifier page",
+        x.manifest(), DemoExchange.FORMAT);
   }
 
   private void verifyOffline() throws Exception {
@@ -664,6 +652,70 @@ final class DemoRun {
     report.detail(
         "one flipped bit in the response -> rejected at check '%s': %s",
         badVerdict.path("failedCheck").asText("?"), badVerdict.path("failure").asText("invalid"));
+    // The whole exchange file through the HTTP verifier (teekms verifier serve), as its web page
+    // submits it: the same code, the same rows.
+    try (VerifierService service = VerifierService.start(verifierConfig(0))) {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + service.port() + "/verify/response"))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofFile(exchangeDir.resolve(DemoExchange.FILE)))
+                  .timeout(Duration.ofSeconds(60))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      JsonNode v = JSON.readTree(r.body());
+      if (r.statusCode() != 200 || !v.path("valid").asBoolean()) {
+        throw new IllegalStateException(
+            "the verifier service did not accept "
+                + DemoExchange.FILE
+                + ": HTTP "
+                + r.statusCode()
+                + " "
+                + v.path("failure").asText(v.path("error").asText()));
+      }
+      if (!rows(v).equals(rows(verdict))) {
+        throw new IllegalStateException(
+            "the verifier service's rows " + rows(v) + " differ from the CLI's " + rows(verdict));
+      }
+      report.detail(
+          "POST %s to the verifier service (teekms verifier serve) -> valid, the CLI's %d rows",
+          DemoExchange.FILE, v.path("checks").size());
+    }
+  }
+
+  /** A verdict's rows as "name STATUS" (details carry block numbers that may move). */
+  private static List<String> rows(JsonNode verdict) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode c : verdict.path("checks")) {
+      out.add(c.path("name").asText() + " " + c.path("status").asText());
+    }
+    return out;
+  }
+
+  /**
+   * A verifier service for this demo: the SIMULATED roots saved with the exchange, the demo's
+   * chain, and its KMS, whose audit log the page's auditor tab fetches.
+   */
+  private VerifierService.Config verifierConfig(int port) throws Exception {
+    org.teekms.attest.gpu.GpuSimulator gpus = org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed);
+    return new VerifierService.Config(
+            "127.0.0.1",
+            port,
+            new DcapQuoteVerifier(tdx.rootCertificate()),
+            CollateralDirectory.load(exchangeDir.resolve("collateral")),
+            GpuEvidenceVerifier.builder(gpus.deviceRoot())
+                .revocation(RevocationChecker.disabled())
+                .rimStore(RimStore.load(exchangeDir.resolve("simulated-rims"), gpus.rimRoot()))
+                .build(),
+            java.util.Optional.of(
+                PolicyReaderConfig.defaults(rpcUrl, CHAIN_ID, registry.address())
+                    .withConfirmations(0, false)
+                    .withCache(Duration.ZERO, 0)),
+            VerifierService.Config.DEFAULT_MAX_BODY_BYTES,
+            VerifierService.Config.DEFAULT_TIMEOUT,
+            clock)
+        .withKms(new KmsAuditor.Address("127.0.0.1", kmsPort));
   }
 
   private void rotate() throws Exception {
@@ -854,6 +906,8 @@ final class DemoRun {
     }
     cvm = boot();
     cleanup.add(cvm);
+    VerifierService verifier = VerifierService.start(verifierConfig(0));
+    cleanup.add(verifier);
     String status = "./teekms " + String.join(" ", statusArgs()).replace(" --output json", "");
     out.println();
     out.println("==== --keep: the demo stays up (SIMULATED TDX; loopback only) ====");
@@ -879,6 +933,14 @@ final class DemoRun {
         "  agent     dstack-compatible key socket "
             + cvm.socket()
             + " (curl --unix-socket ... http://localhost/Info -d {})");
+    out.println(
+        "  verifier  http://127.0.0.1:"
+            + verifier.port()
+            + "/ (teekms verifier serve with the SIMULATED roots, this chain and --kms 127.0.0.1:"
+            + kmsPort
+            + "): load "
+            + exchangeDir.resolve(DemoExchange.FILE)
+            + "; its auditor tab fetches this KMS's audit log and recomputes it");
     out.println("Try:");
     out.println("  " + status);
     out.println(
@@ -1065,6 +1127,24 @@ final class DemoRun {
     }
   }
 
+  /** The chat request the demo sends through the signing proxy (exact bytes). */
+  static byte[] chatRequest() throws IOException {
+    ObjectNode body = JSON.createObjectNode().put("model", FakeLlm.MODEL);
+    body.putArray("messages")
+        .addObject()
+        .put("role", "user")
+        .put("content", "What does the KMS check before it " + "releases my keys?");
+    return JSON.writeValueAsBytes(body);
+  }
+
+  /**
+   * The demo app's app-compose.json as the demo writes it (its compose hash is what is allowed).
+   */
+  static byte[] appComposeFile() throws IOException {
+    return (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(appCompose()) + "\n")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
   static ObjectNode appCompose() {
     ObjectNode c = JSON.createObjectNode();
     c.put("manifest_version", 2);
@@ -1168,17 +1248,6 @@ final class DemoRun {
     report.detail(
         "waited %d ms for the KMS's block pin (teekms.chain.pin-reuse=%s) to move past the change",
         PIN_REUSE.toMillis() + 250, PIN_REUSE);
-  }
-
-  private URI proxy(String path) {
-    return URI.create("http://127.0.0.1:" + cvm.proxyPort() + path);
-  }
-
-  private static void expect(HttpResponse<byte[]> r, int status, String what) {
-    if (r.statusCode() != status) {
-      throw new IllegalStateException(
-          what + ": HTTP " + r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8));
-    }
   }
 
   private static String tx(TxResult t) {

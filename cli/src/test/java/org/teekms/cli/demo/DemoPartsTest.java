@@ -29,6 +29,22 @@ class DemoPartsTest {
     assertEquals(java.util.List.of("UPSTREAM_API_KEY"), parsed.allowedEnvs());
   }
 
+  /**
+   * signed-exchange.json keeps the exact bytes of a body: UTF-8 as text, anything else as base64
+   * (what POST /verify/response and the page accept as requestBase64/responseBase64).
+   */
+  @Test
+  void theExchangeFileKeepsABodyThatIsNotUtf8ExactlyAsBase64() {
+    com.fasterxml.jackson.databind.node.ObjectNode m = JSON.createObjectNode();
+    DemoExchange.exactBody(m, "request", new byte[] {(byte) 0xff, 0x41});
+    assertEquals("/0E=", m.get("requestBase64").asText());
+    assertFalse(m.has("request"));
+    DemoExchange.exactBody(
+        m, "response", "{\"a\":\"é\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals("{\"a\":\"é\"}\n", m.get("response").asText());
+    assertFalse(m.has("responseBase64"));
+  }
+
   @Test
   void fakeModelAnswersLikeAnOpenAiServer() throws Exception {
     try (FakeLlm llm = FakeLlm.start()) {

@@ -41,7 +41,7 @@ public final class AttestationReporter {
 
   /** REPORTDATA = address ‖ 0x00·12 ‖ nonce. */
   public static byte[] reportData(byte[] address20, byte[] nonce32) {
-    return org.teekms.verifier.SignedResponseVerifier.reportData(address20, nonce32);
+    return org.teekms.verifier.SignerIdentity.reportData(address20, nonce32);
   }
 
   /**
@@ -50,7 +50,7 @@ public final class AttestationReporter {
   /**
    * The evidence must come from the GPUs this CVM measured at boot (RTMR3 {@code gpu-devices}): a
    * swapped or hot-plugged GPU's report would otherwise be signed off under this CVM's quote.
-   * Verifiers check the same (SignedResponseVerifier), this refuses early with the reason.
+   * Verifiers check the same (ResponseVerification, GPUs row), this refuses early with the reason.
    */
   private void requireBootDevices(GpuEvidence evidence) throws ApiException {
     byte[] atBoot = null;

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -25,6 +27,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.teekms.attest.gpu.GpuEvidenceVerifier;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
@@ -37,6 +40,8 @@ import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.OnChainAppPolicy;
 import org.teekms.governance.PolicyReaderConfig;
+import org.teekms.proto.AuditorGrpc;
+import org.teekms.proto.ListAuditEventsRequest;
 import org.teekms.verifier.ExpectedIdentity;
 import org.teekms.verifier.GpuRequirement;
 import org.teekms.verifier.NvidiaPayload;
@@ -61,6 +66,10 @@ import org.teekms.verifier.SignedText;
  *       and its history (the events behind it) up to that block;
  *   <li>{@code GET /audit/anchor}: the latest audit head anchored in the registry (head, entry
  *       count) at a pinned block, for the page's auditor tab;
+ *   <li>{@code GET /audit/events}: every entry of the configured KMS's audit log, fetched over
+ *       RA-TLS (the KMS's certificate verified as {@code teekms audit} verifies it) and relayed
+ *       verbatim; the page recomputes the chain itself and checks it against the on-chain anchor,
+ *       so neither this service nor the KMS is taken at its word;
  *   <li>{@code GET /openapi.json}, {@code GET /} (the page) and its script.
  * </ul>
  */
@@ -82,6 +91,8 @@ public final class VerifierService implements AutoCloseable {
    * @param maxBodyBytes the largest request body accepted
    * @param requestTimeout how long one request may run
    * @param clock the verification time
+   * @param kms the KMS node whose audit log {@code GET /audit/events} fetches (its RA-TLS
+   *     certificate verified with {@code dcap} and {@code collateral}); empty: no such endpoint
    */
   public record Config(
       String host,
@@ -92,9 +103,49 @@ public final class VerifierService implements AutoCloseable {
       Optional<PolicyReaderConfig> chain,
       long maxBodyBytes,
       Duration requestTimeout,
-      Clock clock) {
+      Clock clock,
+      Optional<KmsAuditor.Address> kms) {
     public static final long DEFAULT_MAX_BODY_BYTES = 4L * 1024 * 1024;
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+    /** Without a KMS to fetch audit logs from. */
+    public Config(
+        String host,
+        int port,
+        DcapQuoteVerifier dcap,
+        CollateralSource collateral,
+        GpuEvidenceVerifier gpu,
+        Optional<PolicyReaderConfig> chain,
+        long maxBodyBytes,
+        Duration requestTimeout,
+        Clock clock) {
+      this(
+          host,
+          port,
+          dcap,
+          collateral,
+          gpu,
+          chain,
+          maxBodyBytes,
+          requestTimeout,
+          clock,
+          Optional.empty());
+    }
+
+    /** The same, fetching audit logs from {@code kms}. */
+    public Config withKms(KmsAuditor.Address kms) {
+      return new Config(
+          host,
+          port,
+          dcap,
+          collateral,
+          gpu,
+          chain,
+          maxBodyBytes,
+          requestTimeout,
+          clock,
+          Optional.of(kms));
+    }
 
     public Config {
       Objects.requireNonNull(host, "host");
@@ -102,6 +153,7 @@ public final class VerifierService implements AutoCloseable {
       Objects.requireNonNull(collateral, "collateral");
       Objects.requireNonNull(chain, "chain");
       Objects.requireNonNull(clock, "clock");
+      Objects.requireNonNull(kms, "kms");
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("port must be 0..65535");
       }
@@ -150,6 +202,7 @@ public final class VerifierService implements AutoCloseable {
     router.post("/verify/gpu").handler(ctx -> blocking(ctx, this::verifyGpu));
     router.get("/policy/:app").handler(ctx -> blocking(ctx, c -> policy(c.pathParam("app"))));
     router.get("/audit/anchor").handler(ctx -> blocking(ctx, c -> auditAnchor()));
+    router.get("/audit/events").handler(ctx -> blocking(ctx, c -> auditEvents()));
     router.get("/openapi.json").handler(ctx -> resource(ctx, "openapi.json", "application/json"));
     router.get("/").handler(ctx -> resource(ctx, "index.html", "text/html; charset=utf-8"));
     router
@@ -534,6 +587,61 @@ public final class VerifierService implements AutoCloseable {
       o.put("atBlock", a.anchor().atBlock());
     }
     return new Answer(a.failure().isEmpty() ? 200 : 503, o);
+  }
+
+  // ---- GET /audit/events ----
+
+  /**
+   * The most entries {@code GET /audit/events} relays (beyond that: {@code teekms audit verify}).
+   */
+  public static final int MAX_AUDIT_ENTRIES = 100_000;
+
+  private Answer auditEvents() {
+    ObjectNode o = JSON.createObjectNode();
+    if (config.kms().isEmpty()) {
+      o.put("error", "this verifier has no KMS configured (--kms HOST:PORT)");
+      return new Answer(503, o);
+    }
+    KmsAuditor.Address kms = config.kms().get();
+    int deadline = (int) Math.max(1, config.requestTimeout().toSeconds() - 1);
+    ManagedChannel channel;
+    try {
+      channel = KmsAuditor.open(kms, config.dcap(), config.collateral(), config.clock());
+    } catch (SSLException e) {
+      o.put("error", "cannot set up TLS to the KMS at " + kms + ": " + e.getMessage());
+      return new Answer(502, o);
+    }
+    try {
+      // every entry (to_time far in the future): the chain can only be recomputed from seq 1
+      KmsAuditor.Page page =
+          KmsAuditor.events(
+              AuditorGrpc.newBlockingStub(channel).withDeadlineAfter(deadline, TimeUnit.SECONDS),
+              ListAuditEventsRequest.newBuilder().setToTime(Long.MAX_VALUE),
+              MAX_AUDIT_ENTRIES);
+      if (page.truncated()) {
+        o.put(
+            "error",
+            "the KMS at "
+                + kms
+                + " holds more than "
+                + MAX_AUDIT_ENTRIES
+                + " audit entries: "
+                + "recompute them with teekms audit verify");
+        return new Answer(502, o);
+      }
+      o.put("kms", kms.toString());
+      o.put("verifiedBy", "RA-TLS: the KMS's certificate verified by this service");
+      o.put("count", page.events().size());
+      o.set("events", page.events());
+      return new Answer(200, o);
+    } catch (StatusRuntimeException e) {
+      o.put(
+          "error",
+          "cannot fetch the audit log: " + KmsAuditor.failure(kms.toString(), "", deadline, e));
+      return new Answer(502, o);
+    } finally {
+      channel.shutdownNow();
+    }
   }
 
   @Override

@@ -15,11 +15,15 @@ function requestBody() {
   const body = {
     report: $("report").value,
     signature: $("signature").value,
-    request: $("request").value,
-    response: $("response").value,
     method: $("method").value || "POST",
     path: $("path").value || "/v1/chat/completions",
   };
+  for (const f of ["request", "response"]) {
+    const el = $(f);
+    // a body loaded as base64 (not UTF-8) is sent as such, unless it was edited since
+    if (el.value === "" && el.dataset.base64) body[f + "Base64"] = el.dataset.base64;
+    else body[f] = el.value;
+  }
   if ($("nonce").value.trim()) body.nonce = $("nonce").value.trim();
   const app = $("app").value.trim();
   if ($("composeHash").value.trim() || $("osImage").value.trim()) {
@@ -80,6 +84,50 @@ async function verify(event) {
   }
   const app = $("app").value.trim();
   if (app) showPolicy(app);
+}
+
+/**
+ * Fills the form from a signed-exchange.json (tee-kms/signed-exchange/v1, docs/verifiable-inference.md §4.3): the
+ * exact bodies, the signature and report as served, the endpoint, the nonce and the expected identity (the app's
+ * on-chain policy when it names an app, else the explicit identity it states).
+ */
+function loadExchange(name, textContent) {
+  const status = $("exchange-status");
+  let x;
+  try {
+    x = JSON.parse(textContent);
+  } catch (e) {
+    text(status, "cannot load " + name + ": not JSON (" + e.message + ")");
+    return;
+  }
+  if (x === null || typeof x !== "object" || x.format !== "tee-kms/signed-exchange/v1") {
+    text(status, "cannot load " + name + ": its format is not tee-kms/signed-exchange/v1");
+    return;
+  }
+  for (const f of ["request", "response"]) {
+    const el = $(f);
+    delete el.dataset.base64;
+    if (typeof x[f] === "string") el.value = x[f];
+    else if (typeof x[f + "Base64"] === "string") {
+      el.value = "";
+      el.dataset.base64 = x[f + "Base64"];
+      el.placeholder = "(not UTF-8: loaded from " + name + ", sent as base64)";
+    } else el.value = "";
+  }
+  for (const f of ["signature", "report"]) {
+    $(f).value = x[f] == null ? "" : typeof x[f] === "string" ? x[f] : JSON.stringify(x[f], null, 1);
+  }
+  $("method").value = x.method || "POST";
+  $("path").value = x.path || "/v1/chat/completions";
+  $("nonce").value = x.nonce || "";
+  const e = x.explicit || {};
+  $("app").value = x.app || "";
+  $("composeHash").value = x.app ? "" : e.composeHash || "";
+  $("osImage").value = x.app ? "" : e.osImage || "";
+  $("mrSystems").value = x.app ? "" : (e.mrSystems || []).join("\n");
+  $("requireGpu").checked = !x.app && e.requireGpu === true;
+  text(status, "loaded " + name + (x.simulated ? " (SIMULATED platform: this verifier must trust its roots)" : "")
+      + (x.app ? "; expected identity: app " + x.app + "'s on-chain policy" : "; expected identity: explicit"));
 }
 
 function row(table, key, value) {
@@ -234,7 +282,7 @@ function auditEntry(j) {
   return {
     seq: j.seq, eventId: j.eventId, millis, kind: j.kind, outcome: j.outcome, reason: j.reason, detail,
     app: hexBytes(j.appId, "appId"), appHex: String(j.appId || ""), time: j.time || new Date(millis).toISOString(),
-    prev: j.prevHash == null ? null : hexBytes(j.prevHash, "prevHash"), hash: hexBytes(j.entryHash, "entryHash"),
+    prev: j.prevHash == null || j.prevHash === "" ? null : hexBytes(j.prevHash, "prevHash"), hash: hexBytes(j.entryHash, "entryHash"),
   };
 }
 
@@ -341,6 +389,26 @@ async function verifyAudit() {
   table.hidden = false;
 }
 
+/**
+ * Fetches every entry of the KMS's audit log through this service (GET /audit/events: the service verified the
+ * KMS's RA-TLS certificate and relays the entries verbatim) into the text area. Nothing is trusted: the chain is
+ * recomputed below, in this page.
+ */
+async function fetchAuditLog() {
+  const status = $("audit-fetch-status");
+  text(status, "fetching…");
+  try {
+    const r = await fetch("audit/events");
+    const a = await r.json();
+    if (r.status !== 200) throw new Error(a.error || "HTTP " + r.status);
+    $("audit-entries").value = JSON.stringify({ events: a.events }, null, 1);
+    text(status, "fetched " + a.count + " entries from the KMS at " + a.kms
+        + "; recompute the chain to check them (this page takes neither the KMS's nor this service's word)");
+  } catch (e) {
+    text(status, "cannot fetch the audit log: " + e.message);
+  }
+}
+
 /** Fills the head field with the registry's latest anchor (GET /audit/anchor), as HASH@ENTRIES. */
 async function useAnchoredHead() {
   const status = $("audit-anchor-status");
@@ -364,14 +432,24 @@ function showTab(auditor) {
   $("auditor-section").hidden = !auditor;
 }
 
-for (const input of document.querySelectorAll("input[type=file]")) {
+for (const input of document.querySelectorAll("input[type=file][data-target]")) {
   input.addEventListener("change", async () => {
-    if (input.files.length > 0) $(input.dataset.target).value = await input.files[0].text();
+    if (input.files.length > 0) {
+      const target = $(input.dataset.target);
+      delete target.dataset.base64;
+      target.value = await input.files[0].text();
+    }
   });
 }
+$("exchange-file").addEventListener("change", async () => {
+  const input = $("exchange-file");
+  if (input.files.length > 0) loadExchange(input.files[0].name, await input.files[0].text());
+});
+for (const f of ["request", "response"]) $(f).addEventListener("input", () => delete $(f).dataset.base64);
 $("form").addEventListener("submit", verify);
 $("fetch").addEventListener("click", fetchFromProxy);
 $("audit-verify").addEventListener("click", verifyAudit);
 $("audit-anchor").addEventListener("click", useAnchoredHead);
+$("audit-fetch").addEventListener("click", fetchAuditLog);
 $("tab-response").addEventListener("click", () => showTab(false));
 $("tab-auditor").addEventListener("click", () => showTab(true));
