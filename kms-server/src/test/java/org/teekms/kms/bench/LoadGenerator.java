@@ -345,6 +345,10 @@ public final class LoadGenerator {
               "-Dteekms.chain.confirmations=0",
               "-Dquarkus.http.ssl-port=" + port,
               "-Dquarkus.http.port=" + freePort(),
+              // the management interface (health, metrics) defaults to the fixed port 9000: two
+              // runs
+              // on one machine (or a run next to another KMS) must not collide there
+              "-Dquarkus.management.port=" + freePort(),
               "-Dquarkus.log.level=WARN",
               "-jar",
               jar.toString()));
