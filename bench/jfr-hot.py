@@ -2,8 +2,9 @@
 """bench/jfr-hot.py RECORDING.jfr [TOP] [LAST_S]: where a JVM's CPU went, from the execution samples of a JFR
 recording (e.g. the KMS's, from KMS_SERVER_OPTS="-XX:StartFlightRecording=filename=/tmp/kms.jfr,settings=profile"
 bench/kms-load.sh 64 20 30). Prints the TOP methods by self samples (the top frame) and by total samples (anywhere on
-the stack, counted once per sample), then the share of samples per area of the admission path (first matching rule
-over the whole stack, see AREAS), and the heaviest allocation sites (jdk.ObjectAllocationSample weights) by top
+the stack, counted once per sample), then the share of samples per area of the admission path (the area of the
+innermost frame that names one, see AREAS: a continuation that runs inline, e.g. the gRPC response written from the
+audit commit's completion, counts where its CPU goes; generic crypto counts under its caller's area), and the heaviest allocation sites (jdk.ObjectAllocationSample weights) by top
 application frame. LAST_S keeps the samples of the recording's last LAST_S seconds only (the KMS's recording ends
 when the load generator stops it, right after the last measured level: LAST_S = that level's seconds). Needs `jfr` (the JDK's) on PATH. Samples are of Java threads in Java code: the JIT compiler
 threads, GC and native code outside a Java frame are not in them; the load generator's CPU accounting has those."""
@@ -13,7 +14,8 @@ rec = sys.argv[1]
 top = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 last = float(sys.argv[3]) if len(sys.argv) > 3 else None
 
-# (area, regex over "class.method" frames); the first rule that matches any frame of a sample names its area.
+# (area, regex over "class.method" frames); a sample's area is that of its innermost frame matching a rule (the
+# first rule that matches that frame); the generic crypto rule only applies when no other rule matches any frame.
 AREAS = [
     ("audit group commit (AuditLog/AuditGroupCommit)", r"org\.teekms\.kms\.audit\."),
     ("grant ledger / Hibernate Reactive", r"org\.hibernate\.|org\.teekms\.kms\.grant\."),
@@ -26,8 +28,8 @@ AREAS = [
     ("key derivation and issuance", r"org\.teekms\.keys\.|org\.teekms\.kms\.keys\.|org\.teekms\.crypto\."),
     ("admission (rest)", r"org\.teekms\.kms\.admission\.|org\.teekms\.kms\.grpc\."),
     ("PostgreSQL client", r"io\.vertx\.pgclient\.|io\.vertx\.sqlclient\."),
-    ("TLS handshake (JSSE)", r"sun\.security\.ssl\."),
-    ("TLS records (Netty SslHandler; BoringSSL when tcnative)", r"io\.netty\.handler\.ssl\.|io\.netty\.internal\.tcnative\."),
+    ("TLS in JSSE (handshake, records)", r"sun\.security\.ssl\."),
+    ("TLS glue (Netty SslHandler; BoringSSL when tcnative)", r"io\.netty\.handler\.ssl\.|io\.netty\.internal\.tcnative\."),
     ("crypto (JCA / BouncyCastle) outside the above", r"sun\.security\.|org\.bouncycastle\.|com\.sun\.crypto\."),
     ("gRPC / protobuf", r"io\.grpc\.|com\.google\.protobuf\."),
     ("logging", r"org\.jboss\.logmanager\.|org\.jboss\.logging\."),
@@ -96,11 +98,16 @@ for e in windowed(events("jdk.ExecutionSample")):
     self_c[fr[0]] += 1
     for f in set(fr):
         total_c[f] += 1
-    area = "other"
-    for a, r in AREAS:
-        if any(r.search(f) for f in fr):
-            area = a
+    area = None
+    for f in fr:
+        for a, r in AREAS:
+            if not a.startswith("crypto") and r.search(f):
+                area = a
+                break
+        if area:
             break
+    if area is None:
+        area = next((a for a, r in AREAS if a.startswith("crypto") and any(r.search(f) for f in fr)), "other")
     area_c[area] += 1
 
 print(f"{n} execution samples in {rec}" + (f" (last {last:.0f} s)" if last is not None else ""))
@@ -110,7 +117,7 @@ for f, c in self_c.most_common(top):
 print(f"\n## top {top} by total samples (on the stack)")
 for f, c in total_c.most_common(top):
     print(f"{100.0 * c / n:6.2f} %  {f}")
-print("\n## by area (first rule matching the stack)")
+print("\n## by area (innermost frame naming one)")
 for a, c in area_c.most_common():
     print(f"{100.0 * c / n:6.2f} %  {a}")
 
