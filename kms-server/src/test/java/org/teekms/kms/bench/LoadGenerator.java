@@ -511,8 +511,9 @@ public final class LoadGenerator {
     }
     System.out.println(calibration.describe());
     System.out.printf(
-        "cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
-            + "depend on them)%n",
+        "cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission depends on "
+            + "them little once the JIT is done, i.e. while the JIT column stays well below the server's; a "
+            + "load that keeps the KMS at a few admissions/s keeps it in warm-up: docs/performance.md)%n",
         Runtime.getRuntime().availableProcessors(),
         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
   }
