@@ -15,14 +15,15 @@ import org.teekms.kms.db.StateSessions;
  * Every append must lock the single chain head, so one transaction per entry serializes the KMS on
  * that lock: under load its hold time (statements, commit flush, and the CPU waits between them)
  * bounds admissions per second. Here entries queued while a transaction runs are written together
- * by the next one: one head lock, one commit, the rows sent as batched statements (one Hibernate
- * Reactive session per transaction, its own, whatever context the submitter runs on). Nothing
- * changes for a caller: its entry (and its follow-up row) is committed when its Uni completes, and
- * not at all when it fails.
+ * by the next one: one head lock, one commit, the entries in one {@code audit_append} call and the
+ * follow-up rows flushed together (one Hibernate Reactive session per transaction, its own,
+ * whatever context the submitter runs on). Nothing changes for a caller: its entry (and its
+ * follow-up row) is committed when its Uni completes, and not at all when it fails.
  *
  * <p>A batch that fails is retried entry by entry, so one bad entry (e.g. a duplicate grant id) is
  * refused alone and cannot deny the others. At most one transaction of this node runs at a time;
- * replicas still serialize on the head row lock.
+ * replicas still serialize on the head row lock, now taken inside PostgreSQL by {@code
+ * audit_append} rather than across this JVM's round trips.
  */
 final class AuditGroupCommit {
 

@@ -22,18 +22,30 @@ import org.teekms.kms.db.StateSessions;
  * <p>{@link #append(SqlConnection, AuditDraft)} and {@link #append(Mutiny.Session, AuditDraft)} run
  * inside the caller's transaction (SQL client or Hibernate Reactive), so an entry commits or rolls
  * back together with the state change it records; both lock the chain head row, which serializes
- * appends across threads and replicas for the (short) rest of that transaction. {@link #commit} and
- * {@link #appendAlone} write in transactions of their own, group-committed ({@link
+ * appends across threads and replicas for the (short) rest of that transaction.
+ *
+ * <p>Every append is one statement, {@code audit_append} (db/migration V6): PostgreSQL locks the
+ * head, hashes and inserts the entries and moves the head, so the head row is never locked across a
+ * round trip to this JVM (docs/audit-log.md, "Replicas and the single head"). The KMS recomputes
+ * each returned hash with {@link AuditEntryHasher} and fails the transaction on any difference
+ * ({@link #checkLinked}): what PostgreSQL chained is exactly what every verifier recomputes. {@link
+ * #commit} and {@link #appendAlone} write in transactions of their own, group-committed ({@link
  * AuditGroupCommit}) in Hibernate Reactive sessions, with the entity the entry records (a grant).
  */
 public final class AuditLog {
 
   static final int VERIFY_PAGE = 1000;
 
-  private static final String INSERT_COLUMNS =
-      "INSERT INTO audit_log (seq, event_id, event_time, kind, app_id, outcome, "
-          + "reason, detail_json, prev_hash, entry_hash) VALUES ";
-  private static final int COLUMNS = 10;
+  /** One statement: lock the head, chain and insert the entries, move the head (V6). */
+  private static final String APPEND_SQL =
+      "SELECT out_seq, out_prev_hash, out_entry_hash FROM audit_append(";
+
+  /**
+   * The drafts as audit_append's JSON argument (exact strings: Jackson escapes, PostgreSQL
+   * unescapes).
+   */
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   private final Pool pool;
   private final Clock clock;
@@ -63,28 +75,21 @@ public final class AuditLog {
    * transaction) on any error.
    */
   public Uni<AuditEntry> append(SqlConnection tx, AuditDraft draft) {
-    return tx.query("SELECT seq, entry_hash FROM audit_head FOR UPDATE")
-        .execute()
-        .onItem()
-        .transformToUni(
+    long now = clock.millis();
+    List<AuditDraft> drafts = List.of(draft);
+    String entries = entriesJson(drafts);
+    return tx.preparedQuery(APPEND_SQL + "$1, $2)")
+        .execute(Tuple.of(now, entries))
+        .map(
             rows -> {
-              if (rows.size() != 1) {
-                return Uni.createFrom().failure(headRows(rows.size()));
+              List<Object[]> returned = new ArrayList<>(rows.size());
+              for (Row r : rows) {
+                returned.add(
+                    new Object[] {
+                      r.getLong(0), r.getBuffer(1).getBytes(), r.getBuffer(2).getBytes()
+                    });
               }
-              Row head = rows.iterator().next();
-              AuditEntry entry =
-                  link(head.getLong("seq"), head.getBuffer("entry_hash").getBytes(), List.of(draft))
-                      .get(0);
-              return tx.preparedQuery(INSERT_COLUMNS + placeholders(1, "$"))
-                  .execute(row(entry))
-                  .chain(
-                      () ->
-                          tx.preparedQuery("UPDATE audit_head SET seq = $1, entry_hash = $2")
-                              .execute(
-                                  Tuple.tuple()
-                                      .addLong(entry.seq())
-                                      .addBuffer(Buffer.buffer(entry.entryHash()))))
-                  .replaceWith(entry);
+              return checkLinked(now, drafts, returned).get(0);
             });
   }
 
@@ -114,34 +119,23 @@ public final class AuditLog {
   }
 
   /**
-   * Appends {@code appends} in order in the transaction {@code session} is in, in this order: lock
-   * the head; insert every entry (one multi-row statement); write every follow-up and flush them
-   * (each grant row references its entry's seq, so entries go first); move the head.
+   * Appends {@code appends} in order in the transaction {@code session} is in: one {@code
+   * audit_append} statement (head lock, every entry, head move), its hashes checked; then every
+   * follow-up, flushed (each grant row references its entry's seq, so entries go first).
    */
   Uni<List<AuditEntry>> appendAll(Mutiny.Session session, List<Append> appends) {
+    long now = clock.millis();
+    List<AuditDraft> drafts = appends.stream().map(Append::draft).toList();
+    String json = entriesJson(drafts);
     return session
-        .createNativeQuery("SELECT seq, entry_hash FROM audit_head FOR UPDATE", Object[].class)
+        .createNativeQuery(APPEND_SQL + "?1, cast(?2 as text))", Object[].class)
+        .setParameter(1, now)
+        .setParameter(2, json)
         .getResultList()
         .chain(
             rows -> {
-              if (rows.size() != 1) {
-                return Uni.createFrom().failure(headRows(rows.size()));
-              }
-              Object[] head = rows.get(0);
-              List<AuditEntry> entries =
-                  link(
-                      ((Number) head[0]).longValue(),
-                      (byte[]) head[1],
-                      appends.stream().map(Append::draft).toList());
-              Mutiny.MutationQuery insert =
-                  session.createNativeQuery(INSERT_COLUMNS + placeholders(entries.size(), "?"));
-              int p = 1;
-              for (AuditEntry e : entries) {
-                for (Object value : values(e)) {
-                  insert.setParameter(p++, value);
-                }
-              }
-              Uni<?> written = insert.executeUpdate();
+              List<AuditEntry> entries = checkLinked(now, drafts, rows);
+              Uni<?> written = Uni.createFrom().voidItem();
               boolean followUps = false;
               for (int i = 0; i < appends.size(); i++) {
                 FollowUp f = appends.get(i).followUp();
@@ -154,40 +148,55 @@ public final class AuditLog {
               if (followUps) {
                 written = written.chain(session::flush);
               }
-              AuditEntry last = entries.get(entries.size() - 1);
-              return written
-                  .chain(
-                      () ->
-                          session
-                              .createNativeQuery("UPDATE audit_head SET seq = ?1, entry_hash = ?2")
-                              .setParameter(1, last.seq())
-                              .setParameter(2, last.entryHash())
-                              .executeUpdate())
-                  .replaceWith(entries);
+              return written.replaceWith(entries);
             });
   }
 
+  /** {@code drafts} as audit_append's argument: a JSON array of objects, in order. */
+  static String entriesJson(List<AuditDraft> drafts) {
+    List<java.util.Map<String, String>> out = new ArrayList<>(drafts.size());
+    for (AuditDraft d : drafts) {
+      out.add(
+          java.util.Map.of(
+              "eventId", d.eventId().toString(),
+              "kind", d.kind(),
+              "appId", java.util.HexFormat.of().formatHex(d.appId()),
+              "outcome", d.outcome().name(),
+              "reason", d.reason(),
+              "detailJson", d.detailJson()));
+    }
+    try {
+      return JSON.writeValueAsString(out);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("audit draft not serialisable: " + e.getMessage(), e);
+    }
+  }
+
   /**
-   * Hash-chains {@code drafts} after the head ({@code seq}, {@code prev}), all stamped with the
-   * same time.
+   * The entries PostgreSQL chained for {@code drafts} (rows of seq, prev_hash, entry_hash), after
+   * checking them against this KMS's own encoding: one row per draft, consecutive seqs, each
+   * prev_hash the entry before's hash, and each entry_hash what {@link AuditEntryHasher} computes.
+   * Any difference fails the append, and with it the transaction: nothing is committed that a
+   * verifier would find broken.
    */
-  private List<AuditEntry> link(long seq, byte[] prev, List<AuditDraft> drafts) {
-    long now = clock.millis();
+  static List<AuditEntry> checkLinked(long now, List<AuditDraft> drafts, List<Object[]> rows) {
+    if (rows.size() != drafts.size()) {
+      throw new IllegalStateException(
+          "audit_append returned " + rows.size() + " entries for " + drafts.size() + " drafts");
+    }
     List<AuditEntry> entries = new ArrayList<>(drafts.size());
-    for (AuditDraft draft : drafts) {
-      seq++;
-      byte[] hash =
-          AuditEntryHasher.hash(
-              seq,
-              draft.eventId(),
-              now,
-              draft.kind(),
-              draft.appId(),
-              draft.outcome().name(),
-              draft.reason(),
-              draft.detailJson(),
-              prev);
-      entries.add(
+    for (int i = 0; i < drafts.size(); i++) {
+      AuditDraft draft = drafts.get(i);
+      long seq = ((Number) rows.get(i)[0]).longValue();
+      byte[] prev = (byte[]) rows.get(i)[1];
+      byte[] hash = (byte[]) rows.get(i)[2];
+      if (i > 0
+          && (seq != entries.get(i - 1).seq() + 1
+              || !MessageDigest.isEqual(prev, entries.get(i - 1).entryHash()))) {
+        throw new IllegalStateException(
+            "audit_append broke the chain at seq " + seq + " (not linked to the entry before)");
+      }
+      AuditEntry entry =
           new AuditEntry(
               seq,
               draft.eventId(),
@@ -198,60 +207,16 @@ public final class AuditLog {
               draft.reason(),
               draft.detailJson(),
               prev,
-              hash));
-      prev = hash;
+              hash);
+      if (!MessageDigest.isEqual(AuditEntryHasher.hash(entry), hash)) {
+        throw new IllegalStateException(
+            "audit_append computed another entry_hash than the KMS for seq "
+                + seq
+                + " (database function differs from docs/audit-log.md?)");
+      }
+      entries.add(entry);
     }
     return entries;
-  }
-
-  private static IllegalStateException headRows(int n) {
-    return new IllegalStateException("audit_head must hold exactly one row, found " + n);
-  }
-
-  /**
-   * {@code (p1, ..., p10), (p11, ...)} for {@code rows} rows, with {@code $n} or {@code ?n}
-   * parameters.
-   */
-  private static String placeholders(int rows, String marker) {
-    StringBuilder sql = new StringBuilder();
-    for (int r = 0; r < rows; r++) {
-      sql.append(r == 0 ? "(" : ", (");
-      for (int c = 1; c <= COLUMNS; c++) {
-        sql.append(c == 1 ? "" : ", ").append(marker).append(r * COLUMNS + c);
-      }
-      sql.append(')');
-    }
-    return sql.toString();
-  }
-
-  /** An entry's column values, in {@link #INSERT_COLUMNS} order. */
-  private static Object[] values(AuditEntry e) {
-    return new Object[] {
-      e.seq(),
-      e.eventId(),
-      e.eventTimeMillis(),
-      e.kind(),
-      e.appId(),
-      e.outcome().name(),
-      e.reason(),
-      e.detailJson(),
-      e.prevHash(),
-      e.entryHash()
-    };
-  }
-
-  private static Tuple row(AuditEntry e) {
-    return Tuple.tuple()
-        .addLong(e.seq())
-        .addUUID(e.eventId())
-        .addLong(e.eventTimeMillis())
-        .addString(e.kind())
-        .addBuffer(Buffer.buffer(e.appId()))
-        .addString(e.outcome().name())
-        .addString(e.reason())
-        .addString(e.detailJson())
-        .addBuffer(Buffer.buffer(e.prevHash()))
-        .addBuffer(Buffer.buffer(e.entryHash()));
   }
 
   /**

@@ -384,6 +384,119 @@ class AuditLogTest {
   }
 
   @Test
+  void theDatabaseAppendChainsTheDocumentedVectors() {
+    // audit_append (db/migration V6) hashes inside PostgreSQL: it must give docs/audit-log.md's
+    // vectors exactly, the same as AuditEntryHasher and the verifiers.
+    String entry1 =
+        AuditLog.entriesJson(
+            List.of(
+                new AuditDraft(
+                    UUID.fromString("00000000-0000-4000-8000-000000000001"),
+                    "GRANT_APP_KEYS",
+                    HexFormat.of().parseHex("00000000000000000000000000000000000000aa"),
+                    AuditDraft.Outcome.ALLOWED,
+                    "",
+                    "{\"instanceId\":\"0102\",\"keyVersions\":[1],\"policyBlock\":42}")));
+    String entry2 =
+        AuditLog.entriesJson(
+            List.of(
+                new AuditDraft(
+                    UUID.fromString("00000000-0000-4000-8000-000000000002"),
+                    "DENY_APP_KEYS",
+                    HexFormat.of().parseHex("00000000000000000000000000000000000000aa"),
+                    AuditDraft.Outcome.DENIED,
+                    "COMPOSE_HASH_NOT_ALLOWED",
+                    "{\"composeHash\":\"ff\"}")));
+    assertEquals(
+        "757f1eda0c77b83c321c5e102e7ba03a50e77b4b71fce22817ddf9d0d157b868",
+        databaseAppend(1767225600000L, entry1));
+    assertEquals(
+        "bb721dafca01015ce73e63bc417e6e72da26216bb4e682cc123eca8232284778",
+        databaseAppend(1767225601000L, entry2));
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(2, v.entriesChecked());
+  }
+
+  @Test
+  void detailTextIsStoredAndHashedByteForByteThroughTheDatabaseAppend() {
+    // The drafts travel to audit_append as JSON: escapes, quotes, non-ASCII and astral characters
+    // must come out as the very text the KMS hashed (else the KMS's check refuses the append).
+    String detail = "{\"a\":\"quote \\\" backslash \\\\ tab \\t real tab \t é 𝄞 \\u0001\"}";
+    AuditEntry e =
+        audit
+            .appendAlone(AuditDraft.denied("DENY_APP_KEYS", app(3), "REASON_X", detail))
+            .await()
+            .atMost(TestPostgres.WAIT);
+    AuditEntry stored = audit.byEventId(e.eventId()).await().atMost(TestPostgres.WAIT);
+    assertEquals(detail, stored.detailJson());
+    assertArrayEquals(AuditEntryHasher.hash(stored), stored.entryHash());
+    assertArrayEquals(e.entryHash(), stored.entryHash());
+  }
+
+  @Test
+  void anAppendFunctionThatHashesOtherwiseIsRefusedAndNothingIsCommitted() {
+    // An attacker who owns the database replaces audit_append with one that leaves the detail out
+    // of the hash (so details could later be edited unnoticed by a verifier that trusted the
+    // database): the KMS recomputes every hash, refuses the append, and the grant is not
+    // released.
+    ledger.recordGrant(grant(app(10))).await().atMost(TestPostgres.WAIT);
+    pool.query(
+            "CREATE OR REPLACE FUNCTION audit_append(p_event_time bigint, p_entries text)"
+                + " RETURNS TABLE (out_seq bigint, out_prev_hash bytea, out_entry_hash bytea)"
+                + " LANGUAGE plpgsql AS $$ DECLARE e json; s bigint; h bytea; BEGIN"
+                + " SELECT seq, entry_hash INTO s, h FROM audit_head FOR UPDATE;"
+                + " FOR e IN SELECT value FROM json_array_elements(p_entries::json) LOOP"
+                + " out_seq := s + 1; out_prev_hash := h;"
+                + " out_entry_hash := sha256(int8send(out_seq) || h);"
+                + " INSERT INTO audit_log VALUES (out_seq, (e->>'eventId')::uuid, p_event_time,"
+                + " e->>'kind', decode(e->>'appId', 'hex'), e->>'outcome', e->>'reason',"
+                + " e->>'detailJson', out_prev_hash, out_entry_hash);"
+                + " s := out_seq; h := out_entry_hash; RETURN NEXT; END LOOP;"
+                + " UPDATE audit_head SET seq = s, entry_hash = h; END; $$")
+        .execute()
+        .await()
+        .atMost(TestPostgres.WAIT);
+    Exception refused =
+        assertThrows(
+            Exception.class,
+            () -> ledger.recordGrant(grant(app(11))).await().atMost(TestPostgres.WAIT));
+    StringBuilder why = new StringBuilder();
+    for (Throwable t = refused; t != null; t = t.getCause()) {
+      why.append(t.getMessage()).append(" / ");
+    }
+    assertTrue(why.toString().contains("computed another entry_hash"), why.toString());
+    long grants =
+        pool.query("SELECT count(*) FROM key_grant")
+            .execute()
+            .await()
+            .atMost(TestPostgres.WAIT)
+            .iterator()
+            .next()
+            .getLong(0);
+    assertEquals(1, grants);
+    ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
+    assertTrue(v.valid(), v.problem());
+    assertEquals(1, v.entriesChecked());
+  }
+
+  /** Calls audit_append directly, in a transaction of its own; the (single) entry hash in hex. */
+  private String databaseAppend(long eventTime, String entriesJson) {
+    return HexFormat.of()
+        .formatHex(
+            pool.withTransaction(
+                    tx ->
+                        tx.preparedQuery("SELECT out_entry_hash FROM audit_append($1, $2)")
+                            .execute(io.vertx.mutiny.sqlclient.Tuple.of(eventTime, entriesJson)))
+                .await()
+                .atMost(TestPostgres.WAIT)
+                .iterator()
+                .next()
+                .getBuffer(0)
+                .getBytes());
+  }
+
+  @Test
   void listFiltersByAppAndTime() {
     appendSome(3);
     ledger

@@ -345,6 +345,10 @@ public final class LoadGenerator {
               "-Dteekms.chain.confirmations=0",
               "-Dquarkus.http.ssl-port=" + port,
               "-Dquarkus.http.port=" + freePort(),
+              // the management interface (health, metrics) defaults to the fixed port 9000: two
+              // runs
+              // on one machine (or a run next to another KMS) must not collide there
+              "-Dquarkus.management.port=" + freePort(),
               "-Dquarkus.log.level=WARN",
               "-jar",
               jar.toString()));
@@ -507,8 +511,9 @@ public final class LoadGenerator {
     }
     System.out.println(calibration.describe());
     System.out.printf(
-        "cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission does not "
-            + "depend on them)%n",
+        "cores: %d; load average now: %.2f (other processes share the CPUs; CPU ms/admission depends on "
+            + "them little once the JIT is done, i.e. while the JIT column stays well below the server's; a "
+            + "load that keeps the KMS at a few admissions/s keeps it in warm-up: docs/performance.md)%n",
         Runtime.getRuntime().availableProcessors(),
         java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
   }
@@ -614,6 +619,58 @@ public final class LoadGenerator {
     return ticks * 10_000_000L; // USER_HZ = 100 on Linux
   }
 
+  /**
+   * CPU time of the server's threads by kind (Linux /proc; empty elsewhere): thread names with
+   * digits replaced by {@code #}, so "vert.x-eventloop-thread-3" counts as
+   * "vert.x-eventloop-thread-#" and "GC Thread#1" as "GC Thread#". Shows what an execution profile
+   * does not: GC, the JIT compiler, the VM thread and native code.
+   */
+  static java.util.Map<String, Long> threadKindCpuNanos(Process p) {
+    java.util.Map<String, Long> kinds = new java.util.HashMap<>();
+    java.io.File[] tasks = new java.io.File("/proc/" + p.pid() + "/task").listFiles();
+    if (tasks == null) {
+      return kinds;
+    }
+    for (java.io.File t : tasks) {
+      try {
+        String comm = Files.readString(t.toPath().resolve("comm")).trim();
+        String stat = Files.readString(t.toPath().resolve("stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+        kinds.merge(comm.replaceAll("\\d+", "#"), ticks * 10_000_000L, Long::sum);
+      } catch (Exception gone) {
+        // thread ended meanwhile
+      }
+    }
+    return kinds;
+  }
+
+  /**
+   * The server's CPU per admission by thread kind over a window, largest first, kinds under 1 %
+   * folded into "other".
+   */
+  static String threadKindBreakdown(
+      java.util.Map<String, Long> before, java.util.Map<String, Long> after, int admissions) {
+    java.util.Map<String, Long> delta = new java.util.HashMap<>();
+    after.forEach((k, v) -> delta.put(k, v - before.getOrDefault(k, 0L)));
+    long total = delta.values().stream().mapToLong(Long::longValue).sum();
+    if (total <= 0 || admissions == 0) {
+      return "(unavailable)";
+    }
+    StringBuilder out = new StringBuilder();
+    long other = 0;
+    List<java.util.Map.Entry<String, Long>> sorted = new ArrayList<>(delta.entrySet());
+    sorted.sort(java.util.Map.Entry.<String, Long>comparingByValue().reversed());
+    for (java.util.Map.Entry<String, Long> e : sorted) {
+      if (e.getValue() * 100 < total) {
+        other += Math.max(0, e.getValue());
+        continue;
+      }
+      out.append(String.format("%s %.2f, ", e.getKey(), e.getValue() / 1e6 / admissions));
+    }
+    return out.append(String.format("other %.2f", other / 1e6 / admissions)).toString();
+  }
+
   static long ownCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean)
             java.lang.management.ManagementFactory.getOperatingSystemMXBean())
@@ -658,6 +715,7 @@ public final class LoadGenerator {
     AtomicLong clientSideNanos = new AtomicLong();
     AtomicLong clientSideCpuNanos = new AtomicLong();
     ExecutorService executor = Executors.newFixedThreadPool(clients);
+    java.util.Map<String, Long> kinds0 = threadKindCpuNanos(server);
     long serverCpu0 = cpuNanos(server);
     long jit0 = compilerCpuNanos(server);
     long helpers0 = helperCpuNanos(server, dataDir);
@@ -732,6 +790,7 @@ public final class LoadGenerator {
     INSTANCES.set(instance.get());
     double wall = (System.nanoTime() - start) / 1e9;
     long serverCpu = cpuNanos(server) - serverCpu0;
+    java.util.Map<String, Long> kinds1 = threadKindCpuNanos(server);
     long jit = compilerCpuNanos(server) - jit0;
     long helpers = helperCpuNanos(server, dataDir) - helpers0;
     long clientCpu = ownCpuNanos() - clientCpu0 - clientSideCpuNanos.get();
@@ -771,6 +830,9 @@ public final class LoadGenerator {
         r.helperCpuMs(),
         r.clientCpuMs(),
         r.clientSideGenSeconds());
+    System.out.printf(
+        "  server CPU ms/adm by thread kind: %s%n",
+        threadKindBreakdown(kinds0, kinds1, sorted.size()));
     return r;
   }
 

@@ -327,7 +327,7 @@ public final class ReplicaLoad {
         rows.forEach(System.out::println);
         System.out.println(
             "head-lock waits: share of 100 ms samples of pg_stat_activity in which a KMS session was "
-                + "blocked in the audit head's SELECT ... FOR UPDATE");
+                + "blocked on the audit head's lock (its SELECT ... FOR UPDATE, or audit_append)");
       } finally {
         for (Node n : nodes) {
           if (n.process != null) {
@@ -554,11 +554,13 @@ public final class ReplicaLoad {
               while (System.nanoTime() < end) {
                 try {
                   // a session blocked on the audit head: its statement is the head's SELECT … FOR
-                  // UPDATE
+                  // UPDATE (before V6) or the audit_append call that takes the lock inside
+                  // PostgreSQL
                   long waiting =
                       pool.query(
                               "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                  + "AND query LIKE '%FROM audit_head FOR UPDATE%' AND pid <> pg_backend_pid()")
+                                  + "AND (query LIKE '%FROM audit_head FOR UPDATE%' "
+                                  + "OR query LIKE '%FROM audit_append(%') AND pid <> pg_backend_pid()")
                           .execute()
                           .await()
                           .atMost(Duration.ofSeconds(5))
