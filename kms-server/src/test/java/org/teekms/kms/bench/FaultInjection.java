@@ -758,10 +758,11 @@ public final class FaultInjection {
 
   /**
    * CVMs whose certificates carry (simulated) GPU evidence, a KMS verifying it with the GPU
-   * simulator's roots and OCSP mode {@code require} against the simulator's OCSP responder behind a
-   * relay, no OCSP cache: the responder unreachable for 15 s under load. Required: no admission
-   * while the revocation status cannot be read (after 2 s for calls in flight), refusals {@code
-   * UNAVAILABLE GPU_REVOCATION_UNAVAILABLE}; admissions resume by themselves when it is back.
+   * simulator's roots and OCSP mode {@code fail-closed} against the simulator's OCSP responder
+   * behind a relay, no OCSP cache: the responder unreachable for 15 s under load. Required: no
+   * admission while the revocation status cannot be read (after 2 s for calls in flight), refusals
+   * {@code UNAVAILABLE GPU_REVOCATION_UNAVAILABLE}; admissions resume by themselves when it is
+   * back.
    */
   private void ocspRepeat(int i) throws Exception {
     if (gpu == null) {
@@ -775,7 +776,7 @@ public final class FaultInjection {
       kmsOptions =
           List.of(
               "-Dteekms.gpu.verification=simulator",
-              "-Dteekms.gpu.ocsp.mode=require",
+              "-Dteekms.gpu.ocsp.mode=fail-closed",
               "-Dteekms.gpu.ocsp.responder-url=http://127.0.0.1:" + ocspRelay.port() + "/",
               "-Dteekms.gpu.ocsp.timeout=2s",
               "-Dteekms.gpu.ocsp.cache-size=0");
