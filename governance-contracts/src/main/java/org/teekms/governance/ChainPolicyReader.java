@@ -895,7 +895,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
               + " s old, more than the "
               + config.maxBlockAge().toSeconds()
               + " s allowed (teekms.chain.max-block-age): "
-              + "the endpoints serve a stale chain");
+              + "the endpoints serve a stale chain, or this node's clock is ahead of the chain's");
     }
     return new Pin(at, header.hash(), header.timestamp(), agreed);
   }

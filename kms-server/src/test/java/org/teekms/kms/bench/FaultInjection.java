@@ -521,7 +521,8 @@ public final class FaultInjection {
     miner.setDaemon(true);
     miner.start();
     try {
-      for (String offset : List.of("+10m", "-10m", "-30m", "+30m")) {
+      for (String offset :
+          System.getProperty("teekms.faults.skew-offsets", "+10m,-10m,-30m,+30m").split(",")) {
         boolean within = offset.endsWith("10m");
         stopKms(false);
         skew = offset;

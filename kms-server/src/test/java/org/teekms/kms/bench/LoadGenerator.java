@@ -804,6 +804,12 @@ public final class LoadGenerator {
       log.emit(
           DstackBootSequence.KEY_PROVIDER,
           "{\"name\":\"kms\",\"id\":\"load\"}".getBytes(StandardCharsets.UTF_8));
+      if (gpu != null) {
+        // the GPUs a CVM presents must be the ones it measured at boot (GPU_DEVICE_CHANGED)
+        log.emit(
+            DstackBootSequence.GPU_DEVICES,
+            org.teekms.attest.gpu.GpuDevices.digest(gpu.collect(new byte[32])));
+      }
       log.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
       return new RaTlsCertificateFactory(cvm, log, gpu, Clock.systemUTC(), Duration.ofHours(1))
           .create("cvm-" + n);
