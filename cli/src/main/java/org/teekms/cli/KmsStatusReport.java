@@ -9,6 +9,7 @@ import java.util.List;
 import org.teekms.proto.AuditChainStatus;
 import org.teekms.proto.CertificateStatus;
 import org.teekms.proto.ChainStatus;
+import org.teekms.proto.ClockStatus;
 import org.teekms.proto.CollateralStatus;
 import org.teekms.proto.DatabaseStatus;
 import org.teekms.proto.GenerationStatus;
@@ -20,10 +21,10 @@ import org.teekms.proto.RpcEndpointStatus;
 /**
  * A node's GetKmsStatus answer as {@code teekms kms status} JSON, and what in it needs the
  * operator's attention ("problems", in words, in this order): database down, audit chain unreadable
- * or broken, chain below its quorum or not configured, quote collateral or the RA-TLS certificate
- * expired or expiring within {@code warnBefore}, a KMS CA certificate expiring, live generations
- * without this node's sealed copy, rotation jobs failing or retrying. Times are the node's (its
- * clock is what decides expiry there).
+ * or broken, chain below its quorum or not configured, the node's clock off the chain's by more
+ * than its allowance, quote collateral or the RA-TLS certificate expired or expiring within {@code
+ * warnBefore}, a KMS CA certificate expiring, live generations without this node's sealed copy,
+ * rotation jobs failing or retrying. Times are the node's (its clock is what decides expiry there).
  */
 final class KmsStatusReport {
   private KmsStatusReport() {}
@@ -128,6 +129,25 @@ final class KmsStatusReport {
                 + " RPC endpoints answer, "
                 + c.getQuorum()
                 + " needed: admissions are refused as CHAIN_UNAVAILABLE");
+      }
+    }
+
+    if (s.hasClock()) {
+      ClockStatus k = s.getClock();
+      ObjectNode clock = json.putObject("clock");
+      clock.put("known", k.getKnown());
+      clock.put("allowanceSeconds", k.getAllowanceMs() / 1000);
+      if (k.getKnown()) {
+        clock.put("chainBlock", k.getChainBlock());
+        clock.put("chainTime", time(k.getChainTime()));
+        clock.put("skewSeconds", k.getSkewMs() / 1000.0);
+        clock.put("withinAllowance", k.getWithinAllowance());
+      }
+      if (!k.getProblem().isEmpty()) {
+        clock.put("problem", k.getProblem());
+      }
+      if (k.getKnown() && !k.getWithinAllowance()) {
+        problems.add("clock: " + k.getProblem());
       }
     }
 

@@ -136,7 +136,17 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
             "CERTIFICATE_SIGNATURE", "the certificate's self-signature does not verify"
           });
     }
-    if (!validAt) {
+    if (!validAt && time.isBefore(certificate.getNotBefore().toInstant())) {
+      problems.add(
+          new String[] {
+            "CERTIFICATE_NOT_YET_VALID",
+            "the certificate is not valid until "
+                + certificate.getNotBefore().toInstant()
+                + ", after "
+                + time
+                + ": the clock that made it is ahead of this one, or this one is behind"
+          });
+    } else if (!validAt) {
       problems.add(new String[] {"CERTIFICATE_EXPIRED", "the certificate is not valid at " + time});
     }
     if (td != null && !keyBound) {

@@ -201,6 +201,47 @@ class KmsStatusReportTest {
   }
 
   @Test
+  void aClockBeyondTheAllowanceIsAProblemAndAKnownSkewIsShown() {
+    String behind =
+        "this node's clock is 30 min behind the chain's latest block (99 at"
+            + " 2030-01-01T12:30:00Z), more than the 10 min allowance";
+    ObjectNode json = VerifyQuoteCommand.JSON.createObjectNode();
+    List<String> problems = new ArrayList<>();
+    KmsStatusReport.put(
+        json,
+        healthy()
+            .setClock(
+                org.teekms.proto.ClockStatus.newBuilder()
+                    .setKnown(true)
+                    .setChainBlock(99)
+                    .setChainTime(at(Duration.ofMinutes(30)))
+                    .setSkewMs(-1_800_000)
+                    .setAllowanceMs(600_000)
+                    .setWithinAllowance(false)
+                    .setProblem(behind))
+            .build(),
+        WARN,
+        problems);
+    assertEquals(List.of("clock: " + behind), problems);
+    assertEquals(-1800.0, json.path("clock").path("skewSeconds").asDouble());
+    assertEquals(600, json.path("clock").path("allowanceSeconds").asLong());
+    assertEquals("2030-01-01T12:30:00Z", json.path("clock").path("chainTime").asText());
+    // unknown (no chain answer): shown, not a problem of its own (the chain part reports the RPCs)
+    List<String> none = new ArrayList<>();
+    KmsStatusReport.put(
+        VerifyQuoteCommand.JSON.createObjectNode(),
+        healthy()
+            .setClock(
+                org.teekms.proto.ClockStatus.newBuilder()
+                    .setKnown(false)
+                    .setProblem("clock skew unknown: no chain configured (teekms.chain.*)"))
+            .build(),
+        WARN,
+        none);
+    assertEquals(List.of(), none);
+  }
+
+  @Test
   void anUncachedCollateralSourceShowsNoExpiry() {
     ObjectNode json = VerifyQuoteCommand.JSON.createObjectNode();
     List<String> problems = new ArrayList<>();

@@ -753,6 +753,61 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
         : java.util.Optional.of(new PinnedBlock(p.number(), p.hash(), p.timestamp()));
   }
 
+  /** The chain's latest block as a quorum of endpoints reports it (timestamp in seconds). */
+  public record HeadTime(long number, long timestamp, int answered) {}
+
+  /**
+   * The chain's clock: every endpoint is asked for its chain id and its latest block; among the
+   * endpoints that serve the configured chain, the quorum-th newest block timestamp (and that
+   * block's number), so that fewer endpoints than the quorum cannot make the chain look newer than
+   * it is. What the KMS compares its own clock with; pins nothing, caches nothing.
+   *
+   * @throws GovernanceException an endpoint serves another chain ({@code WRONG_CHAIN}), or fewer
+   *     than the quorum reported a latest block ({@code RPC}); the message names counts only, never
+   *     an endpoint URL
+   */
+  public HeadTime headTime() throws GovernanceException {
+    Map<ChainClient, Object> answers =
+        ask(
+            endpoints,
+            c -> {
+              c.checkChainId();
+              EthBlock.Block b =
+                  c.block(DefaultBlockParameterName.LATEST)
+                      .orElseThrow(
+                          () ->
+                              new GovernanceException(
+                                  GovernanceException.Kind.RPC, "no latest block"));
+              return new long[] {b.getNumber().longValueExact(), b.getTimestamp().longValueExact()};
+            });
+    for (Object o : answers.values()) {
+      if (o instanceof GovernanceException e && e.kind() == GovernanceException.Kind.WRONG_CHAIN) {
+        throw new GovernanceException(
+            GovernanceException.Kind.WRONG_CHAIN,
+            "an RPC endpoint serves another chain id than " + config.chainId());
+      }
+    }
+    List<long[]> heads =
+        answers.values().stream()
+            .filter(o -> o instanceof long[])
+            .map(o -> (long[]) o)
+            .sorted(Comparator.comparingLong((long[] h) -> h[1]).reversed())
+            .toList();
+    if (heads.size() < config.quorum()) {
+      throw new GovernanceException(
+          GovernanceException.Kind.RPC,
+          "only "
+              + heads.size()
+              + " of "
+              + endpoints.size()
+              + " RPC endpoints reported their latest block, "
+              + config.quorum()
+              + " needed");
+    }
+    long[] h = heads.get(config.quorum() - 1);
+    return new HeadTime(h[0], h[1], heads.size());
+  }
+
   /** Number of cached decisions (tests and metrics). */
   public int cacheSize() {
     cache.cleanUp();
@@ -840,7 +895,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
               + " s old, more than the "
               + config.maxBlockAge().toSeconds()
               + " s allowed (teekms.chain.max-block-age): "
-              + "the endpoints serve a stale chain");
+              + "the endpoints serve a stale chain, or this node's clock is ahead of the chain's");
     }
     return new Pin(at, header.hash(), header.timestamp(), agreed);
   }

@@ -52,6 +52,8 @@ class WireContractTest {
     assertEquals(34, DenyReason.RATE_LIMITED.getNumber());
     assertEquals(35, DenyReason.GPU_DEVICE_CHANGED.getNumber());
     assertEquals(36, DenyReason.MR_CONFIG_ID_MISMATCH.getNumber());
+    assertEquals(37, DenyReason.CERTIFICATE_NOT_YET_VALID.getNumber());
+    assertEquals(38, DenyReason.KMS_CLOCK_SKEW.getNumber());
   }
 
   @Test
@@ -102,6 +104,8 @@ class WireContractTest {
     assertEquals(12, KmsStatus.COLLATERAL_FIELD_NUMBER);
     assertEquals(13, KmsStatus.CERTIFICATE_FIELD_NUMBER);
     assertEquals(15, KmsStatus.REPLICAS_FIELD_NUMBER);
+    assertEquals(16, KmsStatus.CLOCK_FIELD_NUMBER);
+    assertEquals(4, ClockStatus.SKEW_MS_FIELD_NUMBER);
     assertEquals(1, GetKmsStatusRequest.VERIFY_AUDIT_CHAIN_FIELD_NUMBER);
   }
 

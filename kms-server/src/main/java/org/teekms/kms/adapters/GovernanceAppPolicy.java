@@ -51,6 +51,13 @@ public final class GovernanceAppPolicy
         : java.util.Optional.empty();
   }
 
+  /** The chain reader behind this port (the clock probe reads the chain's time through it). */
+  public java.util.Optional<org.teekms.governance.ChainPolicyReader> chainReader() {
+    return reader instanceof org.teekms.governance.ChainPolicyReader c
+        ? java.util.Optional.of(c)
+        : java.util.Optional.empty();
+  }
+
   /**
    * The KMS-verified facts as the contract's BootInfo. An instance id must be 20 bytes (or absent =
    * zeros).

@@ -18,6 +18,7 @@ import org.teekms.kms.admission.DenyCode;
 import org.teekms.kms.admission.GpuFacts;
 import org.teekms.kms.admission.MeasuredOs;
 import org.teekms.kms.admission.PeerAttestation;
+import org.teekms.kms.status.ClockSkewProbe;
 
 /**
  * {@link PeerAttestation} over the RA-TLS trust manager: the identity it verified during the
@@ -33,14 +34,23 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
 
   private final RaTlsTrustManager trust;
   private final boolean gpuVerified;
+  private final ClockSkewProbe clock;
 
   /**
    * @param gpuVerified whether the trust manager's verifier verifies GPU evidence ({@code
    *     RaTlsVerifier.gpuFacts})
+   * @param clock this node's clock against the chain's, to tell a client's bad certificate from
+   *     this node's bad clock; null: every certificate validity failure is the client's
    */
-  public RaTlsPeerAttestation(RaTlsTrustManager trust, boolean gpuVerified) {
+  public RaTlsPeerAttestation(RaTlsTrustManager trust, boolean gpuVerified, ClockSkewProbe clock) {
     this.trust = trust;
     this.gpuVerified = gpuVerified;
+    this.clock = clock;
+  }
+
+  /** Without a clock probe. */
+  public RaTlsPeerAttestation(RaTlsTrustManager trust, boolean gpuVerified) {
+    this(trust, gpuVerified, null);
   }
 
   /** Over a verifier that verifies GPU evidence. */
@@ -71,9 +81,35 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
       throw new AdmissionDenied(
           DenyCode.NO_CLIENT_CERTIFICATE, "the client presented no RA-TLS certificate");
     } catch (RaTlsException e) {
-      throw new AdmissionDenied(denyCode(e.reason()), e.getMessage());
+      throw refusal(e, clock == null ? Optional.empty() : clock.last());
     }
     return toPeer(id, gpuVerified);
+  }
+
+  /**
+   * The refusal of a certificate the verifier rejected. A validity failure (not yet valid, or
+   * expired) is blamed on this node's clock, {@link DenyCode#KMS_CLOCK_SKEW} (UNAVAILABLE: the
+   * client may retry), when the last clock reading says this node's clock is off the chain's by
+   * more than the allowance in the direction that explains it: behind for a certificate not yet
+   * valid, ahead for an expired one. Otherwise the reason is the certificate's.
+   */
+  static AdmissionDenied refusal(RaTlsException e, Optional<ClockSkewProbe.Reading> reading) {
+    boolean kmsClock =
+        reading.isPresent()
+            && switch (e.reason()) {
+              case CERTIFICATE_NOT_YET_VALID -> reading.get().kmsBehind();
+              case CERTIFICATE_EXPIRED -> reading.get().kmsAhead();
+              default -> false;
+            };
+    if (kmsClock) {
+      return new AdmissionDenied(
+          DenyCode.KMS_CLOCK_SKEW,
+          reading.get().problem()
+              + "; so this node refuses the client's certificate ("
+              + e.getMessage()
+              + "): retry later or at another node");
+    }
+    return new AdmissionDenied(denyCode(e.reason()), e.getMessage());
   }
 
   /**
@@ -94,6 +130,7 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
       // refused".
       case COLLATERAL_UNAVAILABLE -> DenyCode.KMS_UNAVAILABLE;
       case CERTIFICATE_EXPIRED -> DenyCode.ATTESTATION_EXPIRED;
+      case CERTIFICATE_NOT_YET_VALID -> DenyCode.CERTIFICATE_NOT_YET_VALID;
       default -> DenyCode.ATTESTATION_INVALID;
     };
   }

@@ -73,7 +73,20 @@ public enum DenyCode {
    * SHA-256} of the app-compose the CVM measured: the host launched it for another compose, or with
    * a binding we cannot check.
    */
-  MR_CONFIG_ID_MISMATCH(false);
+  MR_CONFIG_ID_MISMATCH(false),
+  /**
+   * The client's RA-TLS certificate is not yet valid by this KMS's clock, beyond the clock-skew
+   * allowance ({@code teekms.ratls.clock-skew-allowance}), and nothing says this KMS's clock is the
+   * wrong one: the client's clock is ahead.
+   */
+  CERTIFICATE_NOT_YET_VALID(false),
+  /**
+   * This KMS's clock is off the chain's (the latest block's timestamp, read through the RPC quorum)
+   * by more than the clock-skew allowance, in the direction that explains why the client's
+   * certificate looks not yet valid (or expired): the fault is the KMS's, so the client may retry
+   * (another node, or after the operator fixes the clock).
+   */
+  KMS_CLOCK_SKEW(true);
 
   private final boolean unavailable;
 

@@ -33,6 +33,7 @@ import org.teekms.kms.wiring.KmsConfig;
 import org.teekms.proto.AuditChainStatus;
 import org.teekms.proto.CertificateStatus;
 import org.teekms.proto.ChainStatus;
+import org.teekms.proto.ClockStatus;
 import org.teekms.proto.CollateralStatus;
 import org.teekms.proto.DatabaseStatus;
 import org.teekms.proto.GenerationStatus;
@@ -60,6 +61,7 @@ public final class NodeStatus {
   private final AppPolicyPort policy;
   private final AuditLog audit;
   private final RotationJobs jobs;
+  private final ClockSkewProbe skew;
   private final Clock clock;
 
   public NodeStatus(
@@ -72,6 +74,7 @@ public final class NodeStatus {
       AppPolicyPort policy,
       AuditLog audit,
       RotationJobs jobs,
+      ClockSkewProbe skew,
       Clock clock) {
     this.config = config;
     this.pool = pool;
@@ -82,6 +85,7 @@ public final class NodeStatus {
     this.policy = policy;
     this.audit = audit;
     this.jobs = jobs;
+    this.skew = skew;
     this.clock = clock;
   }
 
@@ -113,7 +117,26 @@ public final class NodeStatus {
         // Chain probes block (HTTP to the providers, bounded by their timeout): on a worker, never
         // the event loop.
         .emitOn(Infrastructure.getDefaultWorkerPool())
-        .map(x -> b.setChain(chainStatus()).build());
+        .map(x -> b.setChain(chainStatus()).setClock(clockStatus()).build());
+  }
+
+  /** This node's clock against the chain's latest block (blocks on the chain when stale). */
+  private ClockStatus clockStatus() {
+    ClockSkewProbe.Reading r = skew.read();
+    ClockStatus.Builder c =
+        ClockStatus.newBuilder()
+            .setKnown(r.known())
+            .setAllowanceMs(r.allowance().toMillis())
+            .setWithinAllowance(r.withinAllowance())
+            .setProblem(r.problem())
+            .setMeasuredAt(r.measuredAt().toEpochMilli());
+    r.head()
+        .ifPresent(
+            h ->
+                c.setChainTime(h.timestamp().toEpochMilli())
+                    .setChainBlock(h.number())
+                    .setSkewMs(r.skew().toMillis()));
+    return c.build();
   }
 
   private Uni<DatabaseStatus> database() {

@@ -84,6 +84,7 @@ public class RaTlsSetup {
   private final String commonName;
   private final Clock clock;
   private final TrustConfiguration trustConfiguration;
+  private final Duration clockSkewAllowance;
 
   /** The clients' collateral cache (empty with the simulator, whose collateral is generated). */
   private final java.util.Optional<CachingCollateralSource> collateralCache;
@@ -116,8 +117,17 @@ public class RaTlsSetup {
                     clock,
                     config.simulator().seed().map(HexFormat.of()::parseHex));
         dcap = new DcapQuoteVerifier(tdx.rootCertificate());
-        source = tdx.collateralSource();
-        this.collateralCache = java.util.Optional.empty();
+        java.util.Optional<String> pccs = config.collateral().pccsUrl();
+        if (pccs.isPresent()) {
+          // The simulator's collateral from a (simulated) PCCS over HTTP, through the production
+          // cache: what bench/faults breaks (PCCS down, slow, serving expired collateral).
+          CachingCollateralSource cached = pccsCache(config.collateral(), pccs.get(), clock);
+          this.collateralCache = java.util.Optional.of(cached);
+          source = logged(cached, pccs.get());
+        } else {
+          source = tdx.collateralSource();
+          this.collateralCache = java.util.Optional.empty();
+        }
         byte[] instance = new byte[20];
         instance[0] = 1;
         TdxSimulation.Cvm self =
@@ -144,31 +154,9 @@ public class RaTlsSetup {
                 .rootCa()
                 .map(RaTlsSetup::trustAnchor)
                 .orElseGet(DcapQuoteVerifier::withIntelRoot);
-        CachingCollateralSource cached =
-            new CachingCollateralSource(
-                new PcsCollateralClient(
-                    pccs,
-                    HttpClient.newBuilder()
-                        .connectTimeout(collateral.timeout())
-                        .followRedirects(HttpClient.Redirect.NORMAL)
-                        .build(),
-                    collateral.timeout()),
-                clock,
-                collateral.maxAge());
+        CachingCollateralSource cached = pccsCache(collateral, pccs, clock);
         this.collateralCache = java.util.Optional.of(cached);
-        // Each refused client gets the reason (KMS_UNAVAILABLE); the operator sees the outage in
-        // this node's log.
-        source =
-            request -> {
-              try {
-                return cached.fetch(request);
-              } catch (CollateralException e) {
-                LOG.warnf(
-                    "RA-TLS: clients' quote collateral unavailable from %s; clients are refused until it is: %s",
-                    pccs, e.getMessage());
-                throw e;
-              }
-            };
+        source = logged(cached, pccs);
         KmsConfig.Tee tee = config.tee();
         TdEventLog td =
             new TdEventLog(
@@ -189,6 +177,15 @@ public class RaTlsSetup {
             pccs);
       }
       KmsConfig.Ratls ratls = config.ratls();
+      if (ratls.clockSkewAllowance().isNegative()
+          || ratls.clockSkewAllowance().compareTo(RaTlsVerifier.MAX_CLOCK_SKEW_ALLOWANCE) > 0) {
+        throw new IllegalStateException(
+            "teekms.ratls.clock-skew-allowance "
+                + ratls.clockSkewAllowance()
+                + " is outside 0.."
+                + RaTlsVerifier.MAX_CLOCK_SKEW_ALLOWANCE
+                + ": it extends every certificate's validity by that much");
+      }
       // The handshake proves the evidence only; the quote policy (teekms.admission.*) is applied
       // once, in admission
       // (LocalAttestationPolicy), where a refusal reaches the client with its precise code and is
@@ -200,6 +197,7 @@ public class RaTlsSetup {
               .osImageCheck(MeasurementDocumentCheck.INSTANCE)
               .cache(ratls.identityCacheTtl(), IDENTITY_CACHE_ENTRIES)
               .maxCertificateLifetime(ratls.maxCertificateLifetime())
+              .clockSkewAllowance(ratls.clockSkewAllowance())
               .listener(listener);
       // GPU evidence is verified in the handshake; each app's on-chain GPU policy is applied in
       // admission.
@@ -232,7 +230,12 @@ public class RaTlsSetup {
               ? "measured into"
               : "already in (same boot)",
           TrustConfiguration.EVENT_NAME);
-      this.certificates = new RaTlsCertificateFactory(evidence, clock, CERTIFICATE_VALIDITY);
+      // back-dated by the clock-skew allowance: clients whose clocks are up to that much behind
+      // this node's accept it
+      this.certificates =
+          new RaTlsCertificateFactory(
+              evidence, clock, CERTIFICATE_VALIDITY, ratls.clockSkewAllowance());
+      this.clockSkewAllowance = ratls.clockSkewAllowance();
       this.keys = new RaTlsKeyManager(certificates.create(commonName));
     } catch (QuoteProviderException e) {
       throw new IllegalStateException(
@@ -242,6 +245,38 @@ public class RaTlsSetup {
     } catch (Exception e) {
       throw new IllegalStateException("RA-TLS setup failed: " + e.getMessage(), e);
     }
+  }
+
+  /** Clients' collateral from a PCS/PCCS, cached within {@code teekms.collateral.max-age}. */
+  private static CachingCollateralSource pccsCache(
+      KmsConfig.Collateral collateral, String pccs, Clock clock) {
+    return new CachingCollateralSource(
+        new PcsCollateralClient(
+            pccs,
+            HttpClient.newBuilder()
+                .connectTimeout(collateral.timeout())
+                .followRedirects(HttpClient.Redirect.NORMAL)
+                .build(),
+            collateral.timeout()),
+        clock,
+        collateral.maxAge());
+  }
+
+  /**
+   * Each refused client gets the reason (KMS_UNAVAILABLE); the operator sees the outage in this
+   * node's log.
+   */
+  private static CollateralSource logged(CachingCollateralSource cached, String pccs) {
+    return request -> {
+      try {
+        return cached.fetch(request);
+      } catch (CollateralException e) {
+        LOG.warnf(
+            "RA-TLS: clients' quote collateral unavailable from %s; clients are refused until it is: %s",
+            pccs, e.getMessage());
+        throw e;
+      }
+    };
   }
 
   /** The configured quote provider, checked against the simulator flag. */
@@ -325,6 +360,11 @@ public class RaTlsSetup {
   /** The RA-TLS server certificate handshakes present now. */
   public X509Certificate certificate() {
     return keys.credentials().certificate();
+  }
+
+  /** {@code teekms.ratls.clock-skew-allowance}: the certificate validity tolerance, both ways. */
+  public Duration clockSkewAllowance() {
+    return clockSkewAllowance;
   }
 
   /** The trust configuration this node measured into RTMR3 before its first quote. */

@@ -40,7 +40,7 @@ public class RaTlsTlsProviders {
   /** Identity of callers = what the RA-TLS trust manager verified in the handshake. */
   @Produces
   @ApplicationScoped
-  PeerAttestation peerAttestation(RaTlsSetup setup) {
-    return new RaTlsPeerAttestation(setup.trustManager(), setup.gpuVerified());
+  PeerAttestation peerAttestation(RaTlsSetup setup, org.teekms.kms.status.ClockSkewProbe clock) {
+    return new RaTlsPeerAttestation(setup.trustManager(), setup.gpuVerified(), clock);
   }
 }

@@ -70,6 +70,9 @@ public final class TrustConfiguration {
           key(
               "teekms.ratls.identity-cache-ttl",
               in -> duration(in.config().ratls().identityCacheTtl())),
+          key(
+              "teekms.ratls.clock-skew-allowance",
+              in -> duration(in.config().ratls().clockSkewAllowance())),
           key("teekms.gpu.verification", in -> in.config().gpu().verification().orElse("")),
           key(
               "teekms.gpu.device-root-ca",

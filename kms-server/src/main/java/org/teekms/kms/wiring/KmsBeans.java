@@ -423,6 +423,45 @@ public class KmsBeans {
         clock);
   }
 
+  /**
+   * This node's clock against the chain's latest block, read through the policy reader's RPC
+   * quorum; a reading serves 30 s (GetKmsStatus, readiness, admission refusals, the gauge).
+   */
+  @Produces
+  @Singleton
+  org.teekms.kms.status.ClockSkewProbe clockSkewProbe(
+      AppPolicyPort policy, KmsConfig config, Clock clock, MeterRegistry metrics) {
+    org.teekms.kms.status.ClockSkewProbe.ChainClock chain =
+        policy instanceof org.teekms.kms.adapters.GovernanceAppPolicy g
+            ? g.chainReader()
+                .map(
+                    r ->
+                        (org.teekms.kms.status.ClockSkewProbe.ChainClock)
+                            () -> {
+                              ChainPolicyReader.HeadTime h = r.headTime();
+                              return new org.teekms.kms.status.ClockSkewProbe.Head(
+                                  h.number(), java.time.Instant.ofEpochSecond(h.timestamp()));
+                            })
+                .orElse(null)
+            : null;
+    org.teekms.kms.status.ClockSkewProbe probe =
+        new org.teekms.kms.status.ClockSkewProbe(
+            chain,
+            config.ratls().clockSkewAllowance(),
+            java.time.Duration.ofSeconds(30),
+            clock,
+            io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool());
+    // Literal meter name: deploy-check matches dashboards and alert rules against it.
+    io.micrometer.core.instrument.Gauge.builder(
+            "teekms.clock.skew.seconds", probe, org.teekms.kms.status.ClockSkewProbe::skewSeconds)
+        .description(
+            "This node's clock minus the chain's latest block timestamp (quorum), seconds; NaN"
+                + " when unknown")
+        .strongReference(true)
+        .register(metrics);
+    return probe;
+  }
+
   void closeChainHealth(
       @jakarta.enterprise.inject.Disposes org.teekms.kms.status.ChainHealth health) {
     health.close();
@@ -440,9 +479,10 @@ public class KmsBeans {
       AppPolicyPort policy,
       AuditLog audit,
       RotationJobs jobs,
+      org.teekms.kms.status.ClockSkewProbe skew,
       Clock clock) {
     return new org.teekms.kms.status.NodeStatus(
-        config, pool, roots, keyring, ratls, chain, policy, audit, jobs, clock);
+        config, pool, roots, keyring, ratls, chain, policy, audit, jobs, skew, clock);
   }
 
   @Produces

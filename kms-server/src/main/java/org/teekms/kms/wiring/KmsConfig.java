@@ -358,6 +358,17 @@ public interface KmsConfig {
      */
     @WithDefault("10m")
     Duration identityCacheTtl();
+
+    /**
+     * How far this node's clock and a peer's may differ: clients' RA-TLS certificates are accepted
+     * up to this long before their notBefore and after their notAfter, and this node back-dates its
+     * own certificate by as much (clients whose clocks are behind still accept it). 0 to 1 h
+     * (startup fails beyond); measured, since it loosens the validity check. Beyond it a refusal
+     * names the clock: {@code CERTIFICATE_NOT_YET_VALID}, or {@code KMS_CLOCK_SKEW} (UNAVAILABLE)
+     * when this node's clock is off the chain's by more than this.
+     */
+    @WithDefault("10m")
+    Duration clockSkewAllowance();
   }
 
   interface Operator {

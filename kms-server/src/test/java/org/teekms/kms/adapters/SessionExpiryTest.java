@@ -157,7 +157,9 @@ class SessionExpiryTest {
     assertEquals(
         first.appId(), attestation.peer(session).appId(), "re-verified on the same connection");
 
-    clock.advance(Duration.ofMinutes(20));
+    // 15 min past notAfter: beyond the 10 min clock-skew allowance
+    // (teekms.ratls.clock-skew-allowance)
+    clock.advance(Duration.ofMinutes(30));
     AdmissionDenied expired = assertThrows(AdmissionDenied.class, () -> attestation.peer(session));
     assertEquals(DenyCode.ATTESTATION_EXPIRED, expired.code());
     assertTrue(
@@ -190,6 +192,7 @@ class SessionExpiryTest {
     KmsConfig c = config(Map.of());
     assertEquals(Duration.ofHours(24), c.ratls().maxCertificateLifetime());
     assertEquals(Duration.ofMinutes(10), c.ratls().identityCacheTtl());
+    assertEquals(Duration.ofMinutes(10), c.ratls().clockSkewAllowance());
     assertEquals(Duration.ofHours(24), c.collateral().maxAge());
   }
 }

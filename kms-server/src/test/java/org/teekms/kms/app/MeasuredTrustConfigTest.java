@@ -239,6 +239,7 @@ class MeasuredTrustConfigTest {
                 Map.entry("teekms.collateral.max-age", "30d"),
                 Map.entry("teekms.ratls.max-certificate-lifetime", "365d"),
                 Map.entry("teekms.ratls.identity-cache-ttl", "30d"),
+                Map.entry("teekms.ratls.clock-skew-allowance", "1h"),
                 Map.entry("teekms.gpu.verification", "simulator"),
                 Map.entry("teekms.gpu.ocsp.responder-url", "http://attacker.invalid"),
                 Map.entry("teekms.gpu.ocsp.mode", "grace"),

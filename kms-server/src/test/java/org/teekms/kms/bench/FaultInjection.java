@@ -55,9 +55,11 @@ import org.teekms.kms.db.EmbeddedPostgresServer;
 import org.teekms.proto.GetAppKeysRequest;
 import org.teekms.proto.GetAppKeysResponse;
 import org.teekms.proto.GetKmsInfoRequest;
+import org.teekms.proto.GetKmsStatusRequest;
 import org.teekms.proto.KmsGrpc;
 import org.teekms.proto.KmsInfo;
 import org.teekms.proto.KmsInfoServiceGrpc;
+import org.teekms.proto.KmsStatus;
 import org.teekms.proto.OperatorRequest;
 import org.teekms.proto.OperatorRequestMessage;
 import org.teekms.proto.RotationGrpc;
@@ -83,8 +85,12 @@ import org.web3j.utils.Numeric;
  *       load;
  *   <li>{@code chain}: the chain RPC cut, made slow, and reorganised (anvil snapshot / revert)
  *       under load;
- *   <li>{@code skew}: the KMS restarted with its clock 10 minutes ahead, then behind (libfaketime),
- *       under load;
+ *   <li>{@code skew}: the KMS restarted with its clock 10 minutes ahead and behind (within the
+ *       clock-skew allowance), then 30 minutes behind and ahead (beyond it; libfaketime), under
+ *       load;
+ *   <li>{@code pccs}: clients' collateral from a simulated PCCS behind a relay: unreachable, slow,
+ *       and serving expired collateral, under load;
+ *   <li>{@code wal}: PostgreSQL's pg_wal on a small tmpfs, filled up under load, then freed;
  *   <li>{@code embedded}: {@code kill -9} of a KMS that started its own embedded PostgreSQL (the
  *       demo's setup), then a restart on the same data directory.
  * </ul>
@@ -144,6 +150,22 @@ public final class FaultInjection {
   private int repeatsSurvived;
   private static final String FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
+  /** Extra KMS options of the running scenario (pccs: the simulated PCCS and a short max age). */
+  private volatile List<String> kmsOptions = List.of();
+
+  /** The simulated PCCS (current collateral), one serving expired collateral, and the relay. */
+  private org.teekms.attest.tdx.collateral.FakePcsServer validPcs;
+
+  private org.teekms.attest.tdx.collateral.FakePcsServer expiredPcs;
+  private Relay pccsRelay;
+
+  /** The ocsp scenario: the CVMs' simulated GPU, its OCSP responder and the relay to it. */
+  private volatile org.teekms.attest.gpu.GpuEvidenceProvider loadGpu;
+
+  private org.teekms.attest.gpu.SimulatedGpuEvidenceProvider gpu;
+  private org.teekms.attest.gpu.LocalOcspResponder ocspResponder;
+  private Relay ocspRelay;
+
   /** libfaketime offset for the next KMS start ("+10m"), or null. */
   private String skew;
 
@@ -188,12 +210,15 @@ public final class FaultInjection {
     int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 3;
     List<String> scenarios =
         scenario.equals("all")
-            ? List.of("kill", "postgres", "chain", "skew", "embedded")
+            ? List.of("kill", "postgres", "chain", "skew", "pccs", "ocsp", "wal", "embedded")
             : List.of(scenario.split(","));
     for (String s : scenarios) {
-      if (!Set.of("kill", "postgres", "chain", "skew", "embedded").contains(s)) {
+      if (!Set.of("kill", "postgres", "chain", "skew", "pccs", "ocsp", "wal", "embedded")
+          .contains(s)) {
         System.err.println(
-            "faults: unknown scenario " + s + " (kill, postgres, chain, skew, embedded, all)");
+            "faults: unknown scenario "
+                + s
+                + " (kill, postgres, chain, skew, pccs, ocsp, wal, embedded, all)");
         System.exit(2);
       }
     }
@@ -224,6 +249,15 @@ public final class FaultInjection {
       } finally {
         f.stopKms(false);
         f.relay.close();
+        if (f.ocspRelay != null) {
+          f.ocspRelay.close();
+          f.ocspResponder.close();
+        }
+        if (f.pccsRelay != null) {
+          f.pccsRelay.close();
+          f.validPcs.close();
+          f.expiredPcs.close();
+        }
         f.postgres.close();
       }
     }
@@ -254,6 +288,9 @@ public final class FaultInjection {
           case "postgres" -> postgresRepeat(i);
           case "chain" -> chainRepeat(i);
           case "skew" -> skewRepeat(i);
+          case "wal" -> walRepeat(i);
+          case "pccs" -> pccsRepeat(i);
+          case "ocsp" -> ocspRepeat(i);
           default -> throw new IllegalArgumentException(scenario);
         }
         checkGrants();
@@ -265,6 +302,13 @@ public final class FaultInjection {
             System.out.println("  VIOLATION: " + v);
           }
         }
+      }
+      loadGpu = null;
+      if (!kmsOptions.isEmpty()) {
+        // back to the KMS every other scenario runs against
+        kmsOptions = List.of();
+        stopKms(false);
+        startKms(false);
       }
       auditVerify();
     }
@@ -445,47 +489,478 @@ public final class FaultInjection {
   // ---------------------------------------------------------------------------------------------------------- skew
 
   /**
-   * The KMS restarted with its clock 10 minutes ahead, then 10 minutes behind (libfaketime, when
-   * installed), under load; then restarted on the true clock. Refusals must carry their reason; the
-   * KMS must admit again once its clock is right. Whether a skewed KMS admits is reported, not
-   * required (certificate and collateral validity decide).
+   * The KMS restarted with its clock off by ±10 minutes (within the default clock-skew allowance)
+   * and by ±30 minutes (beyond it), under load, with a live chain (a block every 2 s) so that the
+   * KMS's clock probe has a fresh reference; then restarted on the true clock. Required: within the
+   * allowance the KMS admits; at −30 min every refusal is {@code UNAVAILABLE KMS_CLOCK_SKEW}
+   * (retryable, the KMS's fault) and GetKmsStatus reports the skew; at +30 min clients refuse the
+   * KMS's certificate in their own verifier as {@code CERTIFICATE_NOT_YET_VALID}; nothing is
+   * granted beyond the allowance; the KMS admits again once its clock is right.
    */
   private void skewRepeat(int i) throws Exception {
     if (!Files.exists(Path.of(FAKETIME))) {
       violations.add("skew: " + FAKETIME + " is not installed (apt-get install faketime)");
       return;
     }
-    for (String offset : List.of("+10m", "-10m")) {
+    AtomicBoolean mining = new AtomicBoolean(true);
+    Thread miner =
+        new Thread(
+            () -> {
+              while (mining.get()) {
+                try {
+                  anvil.mine(1);
+                  Thread.sleep(2000);
+                } catch (InterruptedException e) {
+                  return;
+                } catch (RuntimeException e) {
+                  // anvil busy: the next block comes 2 s later
+                }
+              }
+            },
+            "chain-blocks");
+    miner.setDaemon(true);
+    miner.start();
+    try {
+      for (String offset :
+          System.getProperty("teekms.faults.skew-offsets", "+10m,-10m,-30m,+30m").split(",")) {
+        boolean within = offset.endsWith("10m");
+        stopKms(false);
+        skew = offset;
+        try {
+          startKms(false);
+        } finally {
+          skew = null;
+        }
+        int grantsBefore = grantsReceived.size();
+        try (Load load = new Load(3)) {
+          load.faultActive.set(true);
+          boolean admits = load.awaitAdmissions(3, Duration.ofSeconds(within ? 60 : 20));
+          KmsStatus status = kmsStatus();
+          String clock =
+              status == null
+                  ? "GetKmsStatus unreachable"
+                  : status.getClock().getKnown()
+                      ? String.format(
+                          "GetKmsStatus clock: %+.0f s against block %d, within allowance %s",
+                          status.getClock().getSkewMs() / 1000.0,
+                          status.getClock().getChainBlock(),
+                          status.getClock().getWithinAllowance())
+                      : "GetKmsStatus clock unknown: " + status.getClock().getProblem();
+          System.out.printf(
+              "  [%d] KMS clock %s: %s (last refusal: %s); %s; load average %s%n",
+              i,
+              offset,
+              admits ? "admits" : "admits nothing",
+              load.lastFailure.isEmpty() ? "none" : load.lastFailure,
+              clock,
+              loadAverage());
+          outcome(
+              "skew " + offset + ": " + clock.replaceAll("[-+]?\\d+ s against block \\d+", "…"));
+          String job = requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
+          System.out.printf(
+              "      operator request signed on the true clock: %s%n",
+              job == null ? "refused (see outcomes)" : "accepted");
+          load.close();
+          if (within && !admits) {
+            violations.add(
+                "clock "
+                    + offset
+                    + " (within the allowance): no admission in 60 s (last: "
+                    + load.lastFailure
+                    + ")");
+          }
+          if (!within && grantsReceived.size() > grantsBefore) {
+            violations.add(
+                "clock "
+                    + offset
+                    + " (beyond the allowance): "
+                    + (grantsReceived.size() - grantsBefore)
+                    + " grant(s) served");
+          }
+          if (offset.equals("-30m")) {
+            if (status == null
+                || !status.getClock().getKnown()
+                || status.getClock().getWithinAllowance()
+                || status.getClock().getSkewMs() > -25 * 60_000L) {
+              violations.add("clock -30m: GetKmsStatus does not report the skew: " + clock);
+            }
+            long skewRefusals =
+                outcomes.entrySet().stream()
+                    .filter(e -> e.getKey().equals("fault: UNAVAILABLE KMS_CLOCK_SKEW"))
+                    .mapToLong(e -> e.getValue().get())
+                    .sum();
+            if (skewRefusals == 0) {
+              violations.add(
+                  "clock -30m: no refusal named KMS_CLOCK_SKEW (last: " + load.lastFailure + ")");
+            }
+          }
+          if (offset.equals("+30m") && !load.lastFailure.contains("CERTIFICATE_NOT_YET_VALID")) {
+            violations.add(
+                "clock +30m: clients did not name CERTIFICATE_NOT_YET_VALID (last: "
+                    + load.lastFailure
+                    + ")");
+          }
+          load.requireTypedRefusals("clock skew " + offset);
+        }
+      }
       stopKms(false);
-      skew = offset;
-      try {
-        startKms(false);
-      } finally {
-        skew = null;
-      }
+      startKms(false);
       try (Load load = new Load(3)) {
-        load.faultActive.set(true);
-        boolean admits = load.awaitAdmissions(3, Duration.ofSeconds(30));
-        System.out.printf(
-            "  [%d] KMS clock %s: %s (last refusal: %s), load average %s%n",
-            i,
-            offset,
-            admits ? "admits" : "admits nothing in 30 s",
-            load.lastFailure.isEmpty() ? "none" : load.lastFailure,
-            loadAverage());
-        String job = requestRotation(OperatorRequestMessage.SYNC_APP, ByteString.copyFrom(appId));
-        System.out.printf(
-            "      operator request signed on the true clock: %s%n",
-            job == null ? "refused (see outcomes)" : "accepted");
-        load.requireTypedRefusals("clock skew " + offset);
+        recovered(load, "KMS restarted on the true clock");
+        load.requireTypedRefusals("after clock skew");
+      }
+    } finally {
+      mining.set(false);
+      miner.interrupt();
+    }
+  }
+
+  /** GetKmsStatus of the running KMS (unauthenticated), or null when it does not answer. */
+  private KmsStatus kmsStatus() {
+    ManagedChannel ch = null;
+    try {
+      ch =
+          NettyChannelBuilder.forAddress("127.0.0.1", kmsPort)
+              .overrideAuthority("kms.teekms.invalid")
+              .sslContext(
+                  GrpcSslContexts.configure(
+                          SslContextBuilder.forClient()
+                              .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                          SslProvider.JDK)
+                      .build())
+              .build();
+      return KmsInfoServiceGrpc.newBlockingStub(ch)
+          .withDeadlineAfter(60, TimeUnit.SECONDS)
+          .getKmsStatus(GetKmsStatusRequest.getDefaultInstance());
+    } catch (Exception e) {
+      outcome("GetKmsStatus failed: " + firstWords(e.getMessage(), e));
+      return null;
+    } finally {
+      if (ch != null) {
+        ch.shutdownNow();
       }
     }
-    stopKms(false);
-    startKms(false);
-    try (Load load = new Load(3)) {
-      recovered(load, "KMS restarted on the true clock");
-      load.requireTypedRefusals("after clock skew");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------- pccs
+
+  /** The KMS's collateral max age in the pccs scenario: short, so an outage outlives its cache. */
+  private static final Duration PCCS_MAX_AGE = Duration.ofSeconds(20);
+
+  /**
+   * Clients' collateral from a simulated PCCS (the simulator's collateral over the PCCS v4 API)
+   * reached through a relay this process controls, with {@code teekms.collateral.max-age} 20 s and
+   * a 2 s fetch timeout: the PCCS unreachable for 40 s, slow (3 s per chunk) for 40 s, and serving
+   * expired collateral for 40 s, each under load. Required: while cached collateral is within its
+   * bound admissions continue; after it, refusals are {@code UNAVAILABLE KMS_UNAVAILABLE}
+   * (retryable, with the reason) and no allowed CVM is denied as if its quote were invalid; no
+   * grant for a not-allowed compose hash; admissions resume by themselves when the PCCS is back.
+   */
+  private void pccsRepeat(int i) throws Exception {
+    if (validPcs == null) {
+      java.time.Instant now = java.time.Instant.now();
+      validPcs =
+          new org.teekms.attest.tdx.collateral.FakePcsServer(
+              tdx.collateral().toCollateral(), "tdx", SimulatedTdx.FMSPC);
+      expiredPcs =
+          new org.teekms.attest.tdx.collateral.FakePcsServer(
+              tdx.collateral(
+                      now.minus(Duration.ofDays(31)),
+                      now.minus(Duration.ofMinutes(1)),
+                      "UpToDate",
+                      List.of())
+                  .toCollateral(),
+              "tdx",
+              SimulatedTdx.FMSPC);
+      pccsRelay = new Relay(port(validPcs));
     }
+    if (!kmsOptions.toString().contains("pccs-url")) {
+      kmsOptions =
+          List.of(
+              "-Dteekms.collateral.pccs-url=http://127.0.0.1:" + pccsRelay.port(),
+              "-Dteekms.collateral.max-age=" + PCCS_MAX_AGE.toSeconds() + "s",
+              "-Dteekms.collateral.timeout=2s");
+      stopKms(false);
+      startKms(false);
+    }
+    pccsRelay.target(port(validPcs));
+    pccsRelay.mode(Relay.Mode.UP);
+    try (Load load = new Load(3)) {
+      if (!load.awaitAdmissions(3, Duration.ofSeconds(120))) {
+        violations.add(
+            "pccs: no admission with collateral from the PCCS (" + load.lastFailure + ")");
+        return;
+      }
+      String[] faults = {"unreachable", "slow", "serving expired collateral"};
+      for (String fault : faults) {
+        long unavailableBefore = count("fault: UNAVAILABLE KMS_UNAVAILABLE");
+        long invalidBefore = count("fault: PERMISSION_DENIED ATTESTATION_INVALID");
+        int admittedBefore = load.admitted.get();
+        load.faultActive.set(true);
+        switch (fault) {
+          case "unreachable" -> pccsRelay.mode(Relay.Mode.DOWN);
+          case "slow" -> pccsRelay.mode(Relay.Mode.SLOW);
+          default -> pccsRelay.target(port(expiredPcs));
+        }
+        Thread.sleep(PCCS_MAX_AGE.multipliedBy(2).toMillis());
+        int served = load.admitted.get() - admittedBefore;
+        long unavailable = count("fault: UNAVAILABLE KMS_UNAVAILABLE") - unavailableBefore;
+        long invalid = count("fault: PERMISSION_DENIED ATTESTATION_INVALID") - invalidBefore;
+        System.out.printf(
+            "  [%d] PCCS %s for %d s: %d admissions served (cached collateral), %d refused"
+                + " UNAVAILABLE KMS_UNAVAILABLE, %d refused ATTESTATION_INVALID; last refusal: %s;"
+                + " load average %s%n",
+            i,
+            fault,
+            PCCS_MAX_AGE.multipliedBy(2).toSeconds(),
+            served,
+            unavailable,
+            invalid,
+            load.lastFailure,
+            loadAverage());
+        if (unavailable == 0) {
+          violations.add(
+              "pccs "
+                  + fault
+                  + ": no refusal KMS_UNAVAILABLE after the cached collateral's bound (last: "
+                  + load.lastFailure
+                  + ")");
+        }
+        if (invalid > 0) {
+          violations.add(
+              "pccs "
+                  + fault
+                  + ": "
+                  + invalid
+                  + " CVM(s) refused ATTESTATION_INVALID (a permanent denial) for the PCCS's fault");
+        }
+        if (served == 0) {
+          violations.add("pccs " + fault + ": cached collateral within its bound was not served");
+        }
+        pccsRelay.target(port(validPcs));
+        pccsRelay.mode(Relay.Mode.UP);
+        load.faultActive.set(false);
+        recovered(load, "PCCS " + fault + " ended");
+      }
+      load.requireTypedRefusals("PCCS");
+    }
+  }
+
+  private long count(String outcomeKey) {
+    AtomicLong n = outcomes.get(outcomeKey);
+    return n == null ? 0 : n.get();
+  }
+
+  private static int port(org.teekms.attest.tdx.collateral.FakePcsServer pcs) {
+    return java.net.URI.create(pcs.baseUrl()).getPort();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------- ocsp
+
+  /**
+   * CVMs whose certificates carry (simulated) GPU evidence, a KMS verifying it with the GPU
+   * simulator's roots and OCSP mode {@code fail-closed} against the simulator's OCSP responder
+   * behind a relay, no OCSP cache: the responder unreachable for 15 s under load. Required: no
+   * admission while the revocation status cannot be read (after 2 s for calls in flight), refusals
+   * {@code UNAVAILABLE GPU_REVOCATION_UNAVAILABLE}; admissions resume by themselves when it is
+   * back.
+   */
+  private void ocspRepeat(int i) throws Exception {
+    if (gpu == null) {
+      org.teekms.attest.gpu.GpuSimulator sim =
+          org.teekms.attest.gpu.GpuSimulator.seeded(1, HexFormat.of().parseHex(SEED));
+      gpu = org.teekms.attest.gpu.SimulatedGpuEvidenceProvider.of(sim);
+      ocspResponder = org.teekms.attest.gpu.SimulatedGpus.ocspResponder(sim, 0);
+      ocspRelay = new Relay(ocspResponder.uri().getPort());
+    }
+    if (!kmsOptions.toString().contains("ocsp.mode")) {
+      kmsOptions =
+          List.of(
+              "-Dteekms.gpu.verification=simulator",
+              "-Dteekms.gpu.ocsp.mode=fail-closed",
+              "-Dteekms.gpu.ocsp.responder-url=http://127.0.0.1:" + ocspRelay.port() + "/",
+              "-Dteekms.gpu.ocsp.timeout=2s",
+              "-Dteekms.gpu.ocsp.cache-size=0");
+      stopKms(false);
+      startKms(false);
+    }
+    loadGpu = gpu;
+    ocspRelay.mode(Relay.Mode.UP);
+    try (Load load = new Load(3)) {
+      if (!load.awaitAdmissions(3, Duration.ofSeconds(120))) {
+        violations.add(
+            "ocsp: no admission with GPU evidence and OCSP up (" + load.lastFailure + ")");
+        return;
+      }
+      ocspRelay.mode(Relay.Mode.DOWN);
+      load.faultActive.set(true);
+      Thread.sleep(2000); // calls already past their OCSP check may still complete
+      int admittedBefore = load.admitted.get();
+      long refusedBefore = count("fault: UNAVAILABLE GPU_REVOCATION_UNAVAILABLE");
+      Thread.sleep(13_000);
+      int served = load.admitted.get() - admittedBefore;
+      long refused = count("fault: UNAVAILABLE GPU_REVOCATION_UNAVAILABLE") - refusedBefore;
+      System.out.printf(
+          "  [%d] OCSP responder down 15 s (mode require): %d admissions, %d refused UNAVAILABLE"
+              + " GPU_REVOCATION_UNAVAILABLE; last refusal: %s; load average %s%n",
+          i, served, refused, load.lastFailure, loadAverage());
+      if (served > 0) {
+        violations.add(
+            "ocsp: " + served + " admission(s) while the GPU revocation status was unreadable");
+      }
+      if (refused == 0) {
+        violations.add(
+            "ocsp: no refusal GPU_REVOCATION_UNAVAILABLE while the responder was down (last: "
+                + load.lastFailure
+                + ")");
+      }
+      ocspRelay.mode(Relay.Mode.UP);
+      load.faultActive.set(false);
+      recovered(load, "OCSP responder back");
+      load.requireTypedRefusals("OCSP");
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------------------- wal
+
+  /** Size of the filesystem PostgreSQL's pg_wal is moved onto for the {@code wal} scenario. */
+  private static final String WAL_FS_SIZE = System.getProperty("teekms.faults.wal-fs-size", "96m");
+
+  /**
+   * PostgreSQL's WAL disk full under load: pg_wal is moved onto a small tmpfs (needs {@code mount}:
+   * root with CAP_SYS_ADMIN; checked first, and the scenario says so and stops if it cannot mount),
+   * WAL recycling is turned off so every new segment needs new space, the rest of the filesystem is
+   * filled with a file, and a WAL segment switch is forced. Expected: admissions refused {@code
+   * KMS_UNAVAILABLE} with the reason, no grant without its audit entry; after the file is deleted
+   * (and PostgreSQL, if it stopped, is started again as an operator would) the KMS admits again
+   * without a restart of its own. At the end pg_wal moves back and the filesystem is unmounted.
+   */
+  private void walRepeat(int i) throws Exception {
+    Path mount = work.resolve("walfs");
+    Files.createDirectories(mount);
+    String mounted =
+        run("mount", "-t", "tmpfs", "-o", "size=" + WAL_FS_SIZE, "tmpfs", mount.toString());
+    if (mounted != null) {
+      violations.add("wal: cannot mount a small filesystem for pg_wal here (" + mounted + ")");
+      return;
+    }
+    Path wal = pgData.resolve("pg_wal");
+    Path moved = mount.resolve("pg_wal");
+    Path filler = mount.resolve("filler");
+    try {
+      postgres.close();
+      run("cp", "-a", wal.toString(), moved.toString());
+      run("rm", "-rf", wal.toString());
+      Files.createSymbolicLink(wal, moved);
+      postgres = EmbeddedPostgresServer.start(pgData, pgPort);
+      sql(
+          "ALTER SYSTEM SET wal_recycle = off",
+          "ALTER SYSTEM SET min_wal_size = '32MB'",
+          "SELECT pg_reload_conf()");
+      System.out.printf(
+          "  [%d] pg_wal on a %s tmpfs, WAL recycling off, load average %s%n",
+          i, WAL_FS_SIZE, loadAverage());
+      try (Load load = new Load(3)) {
+        load.awaitAdmissions(3, Duration.ofSeconds(120));
+        load.faultActive.set(true);
+        long filled = fill(filler);
+        String switched;
+        try {
+          sql("SELECT pg_switch_wal()");
+          switched = "segment switch forced";
+        } catch (java.sql.SQLException e) {
+          switched = "segment switch failed: " + firstWords(e.getMessage(), e);
+        }
+        int before = load.admitted.get();
+        Thread.sleep(10_000);
+        boolean pgUp = postgresAnswers();
+        System.out.printf(
+            "  [%d] WAL filesystem full (%d MB filler; %s); 10 s later PostgreSQL %s, %d admission(s) meanwhile, "
+                + "last refusal: %s; load average %s%n",
+            i,
+            filled >> 20,
+            switched,
+            pgUp ? "answers" : "does not answer",
+            load.admitted.get() - before,
+            load.lastFailure,
+            loadAverage());
+        outcome("wal: PostgreSQL " + (pgUp ? "still answers" : "stopped") + " with pg_wal full");
+        Files.deleteIfExists(filler);
+        if (!postgresAnswers()) {
+          // a PANIC on a full pg_wal stops the server; an operator frees space and starts it again
+          try {
+            postgres.close();
+          } catch (RuntimeException alreadyDown) {
+            // stopped by its own PANIC
+          }
+          postgres = EmbeddedPostgresServer.start(pgData, pgPort);
+          System.out.printf("      space freed, PostgreSQL started again%n");
+        } else {
+          System.out.printf("      space freed%n");
+        }
+        load.faultActive.set(false);
+        recovered(load, "space returned to pg_wal");
+        load.requireTypedRefusals("WAL disk full");
+      }
+    } finally {
+      Files.deleteIfExists(filler);
+      try {
+        postgres.close();
+      } catch (RuntimeException e) {
+        // already down
+      }
+      if (Files.isSymbolicLink(wal)) {
+        Files.delete(wal);
+        run("cp", "-a", moved.toString(), wal.toString());
+      }
+      run("umount", mount.toString());
+      postgres = EmbeddedPostgresServer.start(pgData, pgPort);
+      sql(
+          "ALTER SYSTEM RESET wal_recycle",
+          "ALTER SYSTEM RESET min_wal_size",
+          "SELECT pg_reload_conf()");
+    }
+  }
+
+  /** Fills the filesystem of {@code file} until it is full; returns the bytes written. */
+  private static long fill(Path file) throws IOException {
+    byte[] block = new byte[1 << 20];
+    long written = 0;
+    try (OutputStream out = Files.newOutputStream(file)) {
+      while (true) {
+        out.write(block);
+        written += block.length;
+      }
+    } catch (IOException full) {
+      if (written == 0) {
+        throw full;
+      }
+    }
+    return written;
+  }
+
+  private boolean postgresAnswers() {
+    try (Connection c = jdbc();
+        Statement st = c.createStatement()) {
+      st.execute("SELECT 1");
+      return true;
+    } catch (java.sql.SQLException e) {
+      return false;
+    }
+  }
+
+  /** Runs a command; null when it exits 0, else its exit code and first output line. */
+  private static String run(String... command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    int exit = p.waitFor();
+    if (exit == 0) {
+      return null;
+    }
+    return String.join(" ", command)
+        + " exited "
+        + exit
+        + (out.isEmpty() ? "" : ": " + out.lines().findFirst().orElse(""));
   }
 
   // ------------------------------------------------------------------------------------------------------ embedded
@@ -731,7 +1206,8 @@ public final class FaultInjection {
         boolean denied = RANDOM.nextInt(5) == 0;
         int n = denied ? deniedInstances.incrementAndGet() : instances.incrementAndGet();
         RaTlsCredentials creds =
-            LoadGenerator.credentials(tdx, appId, denied ? deniedCompose : allowedCompose, n);
+            LoadGenerator.credentials(
+                tdx, appId, denied ? deniedCompose : allowedCompose, n, loadGpu);
         boolean down = kmsDown.get();
         String phase = down ? "kms down" : faultActive.get() ? "fault" : "normal";
         ManagedChannel ch = null;
@@ -765,7 +1241,11 @@ public final class FaultInjection {
           String reason = e.getTrailers() == null ? null : e.getTrailers().get(DENY_REASON);
           Status.Code code = e.getStatus().getCode();
           String key = phase + ": " + code + (reason == null ? "" : " " + reason);
-          if (reason == null && !down && !kmsDown.get()) {
+          String clientRefusal = clientRefusal(e);
+          if (reason == null && clientRefusal != null) {
+            // the CVM's own verifier refused the KMS's certificate: typed, on the client's side
+            key = phase + ": the CVM refused the KMS's certificate: " + clientRefusal;
+          } else if (reason == null && !down && !kmsDown.get()) {
             // the KMS is up: a refusal must carry its reason (the trailer), whatever the fault
             untyped.add(code + ": " + firstWords(e.getStatus().getDescription(), e));
             key += " (no reason: " + firstWords(e.getStatus().getDescription(), e) + ")";
@@ -828,6 +1308,16 @@ public final class FaultInjection {
         t.join(60_000);
       }
     }
+  }
+
+  /** The reason the CVM's RA-TLS verifier gave for refusing the KMS's certificate, if it did. */
+  private static String clientRefusal(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof org.teekms.attest.ratls.RaTlsException r) {
+        return r.reason().name();
+      }
+    }
+    return null;
   }
 
   private static String firstWords(String description, Throwable e) {
@@ -913,6 +1403,7 @@ public final class FaultInjection {
               "-Dquarkus.datasource.username=postgres",
               "-Dquarkus.datasource.password=postgres"));
     }
+    cmd.addAll(kmsOptions);
     String extra = System.getenv("KMS_SERVER_OPTS");
     if (extra != null && !extra.isBlank()) {
       cmd.addAll(List.of(extra.trim().split("\\s+")));
@@ -1089,7 +1580,7 @@ public final class FaultInjection {
 
     static final int SLOW_MS = Integer.getInteger("teekms.faults.slow-ms", 3000);
     private final ServerSocket server;
-    private final int target;
+    private volatile int target;
     private volatile Mode mode = Mode.UP;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
 
@@ -1103,6 +1594,14 @@ public final class FaultInjection {
 
     int port() {
       return server.getLocalPort();
+    }
+
+    /** New connections go to {@code port} from now on (open ones are cut). */
+    void target(int port) {
+      target = port;
+      for (Socket s : open) {
+        closeQuietly(s);
+      }
     }
 
     void mode(Mode m) {

@@ -837,6 +837,16 @@ public final class LoadGenerator {
   }
 
   static RaTlsCredentials credentials(SimulatedTdx tdx, byte[] appId, byte[] composeHash, int n) {
+    return credentials(tdx, appId, composeHash, n, null);
+  }
+
+  /** As above, the certificate carrying the evidence {@code gpu} collects (null: none). */
+  static RaTlsCredentials credentials(
+      SimulatedTdx tdx,
+      byte[] appId,
+      byte[] composeHash,
+      int n,
+      org.teekms.attest.gpu.GpuEvidenceProvider gpu) {
     try {
       byte[] instance = new byte[20];
       instance[16] = (byte) (n >> 24);
@@ -856,8 +866,14 @@ public final class LoadGenerator {
       log.emit(
           DstackBootSequence.KEY_PROVIDER,
           "{\"name\":\"kms\",\"id\":\"load\"}".getBytes(StandardCharsets.UTF_8));
+      if (gpu != null) {
+        // the GPUs a CVM presents must be the ones it measured at boot (GPU_DEVICE_CHANGED)
+        log.emit(
+            DstackBootSequence.GPU_DEVICES,
+            org.teekms.attest.gpu.GpuDevices.digest(gpu.collect(new byte[32])));
+      }
       log.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
-      return new RaTlsCertificateFactory(cvm, log, null, Clock.systemUTC(), Duration.ofHours(1))
+      return new RaTlsCertificateFactory(cvm, log, gpu, Clock.systemUTC(), Duration.ofHours(1))
           .create("cvm-" + n);
     } catch (Exception e) {
       throw new IllegalStateException(e);

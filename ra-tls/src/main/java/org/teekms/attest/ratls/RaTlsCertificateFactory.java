@@ -45,8 +45,9 @@ import org.teekms.attest.provider.RuntimeEventLog;
  * provider is configured) GPU evidence whose nonce is {@link GpuNonce#forSpki} of the same key and
  * whose SHA-384 is measured into RTMR3 (event {@code gpu-evidence}) before quoting. Self-signed,
  * non-critical evidence extensions (docs/ra-tls.md). A certificate's whole validity period
- * (notAfter − notBefore, including the 5 minutes it is back-dated for clock skew) is the configured
- * validity, so a validity of 24 h passes verifiers capped at 24 h ({@link
+ * (notAfter − notBefore, including the time it is back-dated for peers whose clocks are behind: 5
+ * minutes unless configured, at most {@link #MAX_BACKDATE}) is the configured validity, so a
+ * validity of 24 h passes verifiers capped at 24 h ({@link
  * RaTlsVerifier.Builder#maxCertificateLifetime}).
  */
 public final class RaTlsCertificateFactory {
@@ -57,11 +58,18 @@ public final class RaTlsCertificateFactory {
    */
   static final Duration BACKDATE = Duration.ofMinutes(5);
 
+  /**
+   * The most a certificate may be back-dated ({@link #RaTlsCertificateFactory(EvidenceSource,
+   * Clock, Duration, Duration)}); the same bound as a verifier's clock-skew allowance.
+   */
+  public static final Duration MAX_BACKDATE = RaTlsVerifier.MAX_CLOCK_SKEW_ALLOWANCE;
+
   private final EvidenceSource evidence;
   private final RuntimeEventLog eventLog;
   private final GpuEvidenceProvider gpu;
   private final Clock clock;
   private final Duration validity;
+  private final Duration backdate;
   private final SecureRandom random = new SecureRandom();
 
   /**
@@ -78,7 +86,8 @@ public final class RaTlsCertificateFactory {
     this.evidence = reportData -> eventLog.quote(quotes, reportData);
     this.gpu = gpu;
     this.clock = Objects.requireNonNull(clock);
-    this.validity = checkedValidity(validity);
+    this.backdate = BACKDATE;
+    this.validity = checkedValidity(validity, backdate);
   }
 
   /**
@@ -86,25 +95,46 @@ public final class RaTlsCertificateFactory {
    * org.teekms.attest.provider.TdEventLog}, a TD's own log): no GPU evidence.
    */
   public RaTlsCertificateFactory(EvidenceSource evidence, Clock clock, Duration validity) {
+    this(evidence, clock, validity, BACKDATE);
+  }
+
+  /**
+   * As {@link #RaTlsCertificateFactory(EvidenceSource, Clock, Duration)}, back-dating notBefore by
+   * {@code backdate} (0 to {@link #MAX_BACKDATE}) instead of 5 minutes: the KMS back-dates its own
+   * certificate by its clock-skew allowance, so that clients whose clocks are up to that much
+   * behind the KMS's still accept it.
+   */
+  public RaTlsCertificateFactory(
+      EvidenceSource evidence, Clock clock, Duration validity, Duration backdate) {
     this.evidence = Objects.requireNonNull(evidence);
     this.eventLog = null;
     this.gpu = null;
     this.clock = Objects.requireNonNull(clock);
-    this.validity = checkedValidity(validity);
+    if (backdate.isNegative() || backdate.compareTo(MAX_BACKDATE) > 0) {
+      throw new IllegalArgumentException(
+          "RA-TLS certificate back-dating " + backdate + " is outside 0.." + MAX_BACKDATE);
+    }
+    this.backdate = backdate;
+    this.validity = checkedValidity(validity, backdate);
   }
 
-  private static Duration checkedValidity(Duration validity) {
-    if (validity.compareTo(BACKDATE.multipliedBy(2)) < 0) {
+  private static Duration checkedValidity(Duration validity, Duration backdate) {
+    if (validity.compareTo(backdate.multipliedBy(2)) < 0) {
       throw new IllegalArgumentException(
           "RA-TLS certificate validity "
               + validity
               + " is shorter than "
-              + BACKDATE.multipliedBy(2)
+              + backdate.multipliedBy(2)
               + " (it includes "
-              + BACKDATE
+              + backdate
               + " of back-dating)");
     }
     return validity;
+  }
+
+  /** How far notBefore lies before the moment a certificate is made. */
+  public Duration backdate() {
+    return backdate;
   }
 
   /**
@@ -169,8 +199,8 @@ public final class RaTlsCertificateFactory {
           new JcaX509v3CertificateBuilder(
               subject,
               new BigInteger(127, random).add(BigInteger.ONE),
-              Date.from(now.minus(BACKDATE)),
-              Date.from(now.minus(BACKDATE).plus(validity)),
+              Date.from(now.minus(backdate)),
+              Date.from(now.minus(backdate).plus(validity)),
               subject,
               keys.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));

@@ -28,6 +28,12 @@ public final class RaTlsException extends CertificateException {
      */
     CERTIFICATE_EXPIRED,
     /**
+     * Before the certificate's notBefore by more than the verifier's clock-skew allowance: the
+     * peer's clock is ahead of the verifier's, or the verifier's is behind. Not an expiry: waiting
+     * (or fixing the clock that is wrong) makes the same certificate valid.
+     */
+    CERTIFICATE_NOT_YET_VALID,
+    /**
      * The certificate's validity period (notAfter − notBefore) is longer than the verifier's cap.
      */
     CERTIFICATE_LIFETIME_EXCEEDED,

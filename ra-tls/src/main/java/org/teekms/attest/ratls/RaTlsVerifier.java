@@ -3,13 +3,10 @@ package org.teekms.attest.ratls;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.cert.CertificateEncodingException;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -47,9 +44,11 @@ import org.teekms.crypto.Bytes;
  *
  * <ol>
  *   <li>extensions within their size limits ({@link RaTlsCertificateParser});
- *   <li>certificate validity at the clock's time, its validity period (notAfter − notBefore) within
- *       the lifetime cap ({@link Builder#maxCertificateLifetime}, default 24 h), and its
- *       self-signature;
+ *   <li>certificate validity at the clock's time, widened on both ends by the clock-skew allowance
+ *       ({@link Builder#clockSkewAllowance}, default none; before notBefore is {@link
+ *       Reason#CERTIFICATE_NOT_YET_VALID}, past notAfter {@link Reason#CERTIFICATE_EXPIRED}), its
+ *       validity period (notAfter − notBefore) within the lifetime cap ({@link
+ *       Builder#maxCertificateLifetime}, default 24 h), and its self-signature;
  *   <li>the quote's REPORTDATA = SHA-512("ratls-cert:" ‖ SPKI) of this certificate ({@link
  *       ReportDataBinding});
  *   <li>the quote via DCAP with collateral from the (caching) source (signature chain, collateral
@@ -87,6 +86,7 @@ public final class RaTlsVerifier {
   private final Duration cacheTtl;
   private final int maxCached;
   private final Duration maxCertificateLifetime;
+  private final Duration clockSkewAllowance;
   private final RaTlsVerificationListener listener;
   private final ConcurrentHashMap<Bytes, Cached> cache = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Instant> nextUpdates = new ConcurrentHashMap<>();
@@ -106,11 +106,18 @@ public final class RaTlsVerifier {
     this.cacheTtl = b.cacheTtl;
     this.maxCached = b.maxCached;
     this.maxCertificateLifetime = b.maxCertificateLifetime;
+    this.clockSkewAllowance = b.clockSkewAllowance;
     this.listener = b.listener;
   }
 
   /** The default cap on an RA-TLS certificate's validity period (notAfter − notBefore). */
   public static final Duration DEFAULT_MAX_CERTIFICATE_LIFETIME = Duration.ofHours(24);
+
+  /**
+   * The largest clock-skew allowance a verifier accepts ({@link Builder#clockSkewAllowance}): it
+   * extends every certificate's life by that much, so it stays small against the lifetime cap.
+   */
+  public static final Duration MAX_CLOCK_SKEW_ALLOWANCE = Duration.ofHours(1);
 
   /**
    * @param dcap the DCAP verifier, anchored at Intel's root in production (at the simulator's root
@@ -134,6 +141,7 @@ public final class RaTlsVerifier {
     private Duration cacheTtl = Duration.ofMinutes(10);
     private int maxCached = 10_000;
     private Duration maxCertificateLifetime = DEFAULT_MAX_CERTIFICATE_LIFETIME;
+    private Duration clockSkewAllowance = Duration.ZERO;
     private RaTlsVerificationListener listener = RaTlsVerificationListener.NONE;
 
     private Builder(DcapQuoteVerifier dcap, CollateralSource collateral) {
@@ -230,6 +238,25 @@ public final class RaTlsVerifier {
       return this;
     }
 
+    /**
+     * Accept a certificate up to {@code allowance} before its notBefore and up to {@code allowance}
+     * after its notAfter, for peers whose clocks differ from this verifier's by at most that much.
+     * Beyond it the certificate is refused ({@link RaTlsException.Reason#CERTIFICATE_NOT_YET_VALID}
+     * or {@link RaTlsException.Reason#CERTIFICATE_EXPIRED}, fail closed). It loosens the validity
+     * check, so it is bounded: 0 to {@link #MAX_CLOCK_SKEW_ALLOWANCE}. Default none.
+     */
+    public Builder clockSkewAllowance(Duration allowance) {
+      if (allowance.isNegative() || allowance.compareTo(MAX_CLOCK_SKEW_ALLOWANCE) > 0) {
+        throw new IllegalArgumentException(
+            "RA-TLS clock-skew allowance "
+                + allowance
+                + " is outside 0.."
+                + MAX_CLOCK_SKEW_ALLOWANCE);
+      }
+      this.clockSkewAllowance = allowance;
+      return this;
+    }
+
     /** Told about every verification (metrics). */
     public Builder listener(RaTlsVerificationListener l) {
       this.listener = Objects.requireNonNull(l);
@@ -249,13 +276,57 @@ public final class RaTlsVerifier {
     return maxCertificateLifetime;
   }
 
+  /** How far outside its validity period a certificate is still accepted (both ends). */
+  public Duration clockSkewAllowance() {
+    return clockSkewAllowance;
+  }
+
+  /**
+   * The certificate's validity at {@code now}, widened by the clock-skew allowance: before
+   * notBefore − allowance is {@link Reason#CERTIFICATE_NOT_YET_VALID}, at or after notAfter +
+   * allowance {@link Reason#CERTIFICATE_EXPIRED}; the detail names both bounds, the time and the
+   * allowance, followed by {@code advice}.
+   */
+  private void checkValidity(X509Certificate certificate, Instant now, String what, String advice)
+      throws RaTlsException {
+    Instant notBefore = certificate.getNotBefore().toInstant();
+    Instant notAfter = certificate.getNotAfter().toInstant();
+    boolean early = now.plus(clockSkewAllowance).isBefore(notBefore);
+    if (!early && now.minus(clockSkewAllowance).isBefore(notAfter)) {
+      return;
+    }
+    String window =
+        what
+            + " valid "
+            + notBefore
+            + " .. "
+            + notAfter
+            + ", not at "
+            + now
+            + (clockSkewAllowance.isZero()
+                ? ""
+                : " (clock-skew allowance " + clockSkewAllowance + ")");
+    if (early) {
+      throw new RaTlsException(
+          Reason.CERTIFICATE_NOT_YET_VALID,
+          window
+              + ": not yet valid, "
+              + Duration.between(now, notBefore).toSeconds()
+              + " s ahead of this verifier's clock (the peer's clock is ahead, or this one is"
+              + " behind)"
+              + advice);
+    }
+    throw new RaTlsException(Reason.CERTIFICATE_EXPIRED, window + advice);
+  }
+
   /**
    * The identity a connection may use for a call now, given the one its handshake (or an earlier
    * call) established for {@code certificate}. In order:
    *
    * <ol>
-   *   <li>past the certificate's notAfter (or before its notBefore): refused, {@link
-   *       Reason#CERTIFICATE_EXPIRED}, the peer must re-connect with a fresh certificate;
+   *   <li>past the certificate's notAfter (or before its notBefore), beyond the clock-skew
+   *       allowance: refused, {@link Reason#CERTIFICATE_EXPIRED} (the peer must re-connect with a
+   *       fresh certificate) or {@link Reason#CERTIFICATE_NOT_YET_VALID};
    *   <li>within the verification's cache limit (TTL, collateral nextUpdate): the cached identity;
    *   <li>otherwise the certificate is verified again, in full, now (fresh collateral, current
    *       policy); a failure is the refusal's reason.
@@ -265,21 +336,12 @@ public final class RaTlsVerifier {
    */
   public RaTlsIdentity current(X509Certificate certificate, RaTlsIdentity stored)
       throws RaTlsException {
-    Instant now = clock.instant();
-    Instant notBefore = certificate.getNotBefore().toInstant();
-    Instant notAfter = certificate.getNotAfter().toInstant();
-    if (!now.isBefore(notAfter) || now.isBefore(notBefore)) {
-      throw new RaTlsException(
-          Reason.CERTIFICATE_EXPIRED,
-          "the connection's peer certificate is valid "
-              + notBefore
-              + " .. "
-              + notAfter
-              + ", not at "
-              + now
-              + "; the identity verified in its handshake is no longer used: "
-              + "re-connect with a fresh RA-TLS certificate");
-    }
+    checkValidity(
+        certificate,
+        clock.instant(),
+        "the connection's peer certificate is",
+        "; the identity verified in its handshake is no longer used: "
+            + "re-connect with a fresh RA-TLS certificate");
     if (stored != null) {
       Optional<RaTlsIdentity> cachedNow = cached(stored.certificateSha256());
       if (cachedNow.isPresent()) {
@@ -348,18 +410,7 @@ public final class RaTlsVerifier {
       X509Certificate certificate, byte[] der, Bytes fingerprint, Instant now)
       throws RaTlsException {
     RaTlsEvidence evidence = RaTlsCertificateParser.parse(der);
-    try {
-      certificate.checkValidity(Date.from(now));
-    } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-      throw new RaTlsException(
-          Reason.CERTIFICATE_EXPIRED,
-          "certificate valid "
-              + certificate.getNotBefore().toInstant()
-              + " .. "
-              + certificate.getNotAfter().toInstant()
-              + ", not at "
-              + now);
-    }
+    checkValidity(certificate, now, "certificate", "");
     Duration lifetime =
         Duration.between(
             certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant());

@@ -162,6 +162,18 @@ public final class KmsAuditor {
     Status s = e.getStatus();
     if (s.getCode() == Status.Code.UNAVAILABLE || s.getCode() == Status.Code.DEADLINE_EXCEEDED) {
       for (Throwable c = e; c != null; c = c.getCause()) {
+        if (c instanceof org.teekms.attest.ratls.RaTlsException r
+            && r.reason()
+                == org.teekms.attest.ratls.RaTlsException.Reason.CERTIFICATE_NOT_YET_VALID) {
+          return "the KMS at "
+              + kms
+              + " presents a certificate that is not yet valid by this machine's clock: one of"
+              + " the two clocks is wrong ("
+              + r.detail()
+              + "); `teekms kms status` shows the KMS's clock against the chain's";
+        }
+      }
+      for (Throwable c = e; c != null; c = c.getCause()) {
         if (c instanceof SSLException) {
           return "the KMS at " + kms + " failed RA-TLS verification: " + c.getMessage();
         }

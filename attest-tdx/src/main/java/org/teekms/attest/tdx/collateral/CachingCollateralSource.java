@@ -21,7 +21,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *       verifiers report as COLLATERAL_UNAVAILABLE (no stale collateral is ever served).
  * </ol>
  *
- * A refresh starts early so that a short outage of the PCS/PCCS at the moment of expiry does not
+ * A fetch that returns collateral whose nextUpdate has already passed (a PCCS serving an outdated
+ * copy) is a failed fetch, never cached: it neither displaces a still-valid cached copy nor turns
+ * into a verdict on the quote (COLLATERAL_EXPIRED) when it is the source that is behind.
+ *
+ * <p>A refresh starts early so that a short outage of the PCS/PCCS at the moment of expiry does not
  * refuse every peer.
  */
 public final class CachingCollateralSource implements CollateralSource {
@@ -117,6 +121,14 @@ public final class CachingCollateralSource implements CollateralSource {
     Collateral fresh = delegate.fetch(request);
     Instant bound = now.plus(maxAge);
     Instant nextUpdate = fresh.nextUpdate();
+    if (!nextUpdate.isAfter(now)) {
+      throw new CollateralException(
+          "the collateral source served expired collateral (nextUpdate "
+              + nextUpdate
+              + ", now "
+              + now
+              + "): refused, as if it were unreachable");
+    }
     Instant staleAt = nextUpdate.isBefore(bound) ? nextUpdate : bound;
     Instant refreshAt =
         staleAt.isAfter(now) ? now.plus(Duration.between(now, staleAt).dividedBy(2)) : staleAt;

@@ -142,6 +142,43 @@ class CachingCollateralSourceTest {
   }
 
   @Test
+  void aSourceServingExpiredCollateralIsUnavailableAndNeverDisplacesAValidCopy() throws Exception {
+    CountingSource pcs = new CountingSource(tdx, clock, Duration.ofDays(30));
+    AtomicBoolean expired = new AtomicBoolean();
+    CollateralSource pccs =
+        request ->
+            expired.get()
+                ? tdx.collateral(
+                        clock.instant().minus(Duration.ofDays(31)),
+                        clock.instant().minus(Duration.ofMinutes(1)),
+                        "UpToDate",
+                        List.of())
+                    .toCollateral()
+                : pcs.fetch(request);
+    CachingCollateralSource cache = new CachingCollateralSource(pccs, clock, Duration.ofHours(24));
+    Collateral valid = cache.fetch(REQUEST);
+    expired.set(true); // the PCCS starts serving collateral whose nextUpdate has passed
+
+    clock.advance(Duration.ofHours(13)); // refresh window: the expired answer is refused
+    assertSame(valid, cache.fetch(REQUEST), "the still-valid copy keeps serving within its bound");
+    TdxQuote quote = TdxQuote.parse(tdx.newCvm(new byte[48], false).quote(new byte[64]));
+    assertTrue(
+        new DcapQuoteVerifier(tdx.rootCertificate()).verify(quote, cache, clock.instant()).valid());
+
+    clock.advance(Duration.ofHours(12)); // past the bound: nothing valid to serve
+    CollateralException e = assertThrows(CollateralException.class, () -> cache.fetch(REQUEST));
+    assertTrue(e.getMessage().contains("served expired collateral"), e.getMessage());
+    // a verifier reports unavailable collateral (retry later), not an invalid quote
+    QuoteVerificationResult r =
+        new DcapQuoteVerifier(tdx.rootCertificate()).verify(quote, cache, clock.instant());
+    assertEquals(VerificationFailure.COLLATERAL_UNAVAILABLE, r.failure(), r.error());
+
+    expired.set(false); // the PCCS serves current collateral again: recovered without a restart
+    assertTrue(
+        new DcapQuoteVerifier(tdx.rootCertificate()).verify(quote, cache, clock.instant()).valid());
+  }
+
+  @Test
   void anEarlierNextUpdateStillBoundsTheCopy() throws Exception {
     CountingSource pcs = new CountingSource(tdx, clock, Duration.ofHours(4));
     CachingCollateralSource cache = new CachingCollateralSource(pcs, clock, Duration.ofHours(24));
