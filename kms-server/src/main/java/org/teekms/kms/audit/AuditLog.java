@@ -5,7 +5,6 @@ import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlClient;
-import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import java.security.MessageDigest;
 import java.time.Clock;
@@ -19,12 +18,13 @@ import org.teekms.kms.db.StateSessions;
  * SQL (never an entity): the head row lock, the hash chain and the head update are the point of
  * this class and stay visible.
  *
- * <p>{@link #append(SqlConnection, AuditDraft)} and {@link #append(Mutiny.Session, AuditDraft)} run
- * inside the caller's transaction (SQL client or Hibernate Reactive), so an entry commits or rolls
- * back together with the state change it records; both lock the chain head row, which serializes
- * appends across threads and replicas for the (short) rest of that transaction. {@link #commit} and
- * {@link #appendAlone} write in transactions of their own, group-committed ({@link
- * AuditGroupCommit}) in Hibernate Reactive sessions, with the entity the entry records (a grant).
+ * <p>{@link #append(Mutiny.Session, AuditDraft)} runs inside the caller's Hibernate Reactive
+ * transaction (native statements on the session's connection), so an entry commits or rolls back
+ * together with the state change it records (a rotation step, a bootstrap, an onboarding import, an
+ * operator request); it locks the chain head row, which serializes appends across threads and
+ * replicas for the (short) rest of that transaction. {@link #commit} and {@link #appendAlone} write
+ * in transactions of their own, group-committed ({@link AuditGroupCommit}) in Hibernate Reactive
+ * sessions, with the entity the entry records (a grant).
  */
 public final class AuditLog {
 
@@ -57,36 +57,6 @@ public final class AuditLog {
 
   /** One entry to append and its follow-up (null for none). */
   record Append(AuditDraft draft, FollowUp followUp) {}
-
-  /**
-   * Appends one entry in the SQL-client transaction {@code tx} belongs to. Fails (and so fails the
-   * transaction) on any error.
-   */
-  public Uni<AuditEntry> append(SqlConnection tx, AuditDraft draft) {
-    return tx.query("SELECT seq, entry_hash FROM audit_head FOR UPDATE")
-        .execute()
-        .onItem()
-        .transformToUni(
-            rows -> {
-              if (rows.size() != 1) {
-                return Uni.createFrom().failure(headRows(rows.size()));
-              }
-              Row head = rows.iterator().next();
-              AuditEntry entry =
-                  link(head.getLong("seq"), head.getBuffer("entry_hash").getBytes(), List.of(draft))
-                      .get(0);
-              return tx.preparedQuery(INSERT_COLUMNS + placeholders(1, "$"))
-                  .execute(row(entry))
-                  .chain(
-                      () ->
-                          tx.preparedQuery("UPDATE audit_head SET seq = $1, entry_hash = $2")
-                              .execute(
-                                  Tuple.tuple()
-                                      .addLong(entry.seq())
-                                      .addBuffer(Buffer.buffer(entry.entryHash()))))
-                  .replaceWith(entry);
-            });
-  }
 
   /**
    * Appends one entry in the Hibernate Reactive transaction {@code session} is in (native SQL, same
@@ -238,20 +208,6 @@ public final class AuditLog {
       e.prevHash(),
       e.entryHash()
     };
-  }
-
-  private static Tuple row(AuditEntry e) {
-    return Tuple.tuple()
-        .addLong(e.seq())
-        .addUUID(e.eventId())
-        .addLong(e.eventTimeMillis())
-        .addString(e.kind())
-        .addBuffer(Buffer.buffer(e.appId()))
-        .addString(e.outcome().name())
-        .addString(e.reason())
-        .addString(e.detailJson())
-        .addBuffer(Buffer.buffer(e.prevHash()))
-        .addBuffer(Buffer.buffer(e.entryHash()));
   }
 
   /**
