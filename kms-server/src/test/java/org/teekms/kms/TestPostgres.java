@@ -40,7 +40,13 @@ public final class TestPostgres implements AutoCloseable {
    * ones).
    */
   private static final java.util.List<Class<?>> ENTITIES =
-      java.util.List.of(org.teekms.kms.grant.KeyGrantRecord.class);
+      java.util.List.of(
+          org.teekms.kms.grant.KeyGrantRecord.class,
+          org.teekms.kms.keystate.AppKeyStateRecord.class,
+          org.teekms.kms.keystate.AppKeyVersionRecord.class,
+          org.teekms.kms.roots.RootGenerationRecord.class,
+          org.teekms.kms.roots.RootSealRecord.class,
+          org.teekms.kms.rotation.RotationJobRecord.class);
 
   private final Map<Pool, StateSessions> SESSIONS = new ConcurrentHashMap<>();
 

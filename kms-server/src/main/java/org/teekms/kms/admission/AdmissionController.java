@@ -2,7 +2,6 @@ package org.teekms.kms.admission;
 
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +19,7 @@ import org.teekms.keys.KeyRefusedException;
 import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.keys.RootKeyring;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.grant.Grant;
 import org.teekms.kms.grant.GrantLedger;
 import org.teekms.kms.grant.PolicyBlockRef;
@@ -68,7 +68,7 @@ public final class AdmissionController {
 
   private static final Logger LOG = Logger.getLogger(AdmissionController.class);
 
-  private final Pool pool;
+  private final StateSessions sessions;
   private final LocalAttestationPolicy local;
   private final AppPolicyPort chain;
   private final RootGenerationStore roots;
@@ -91,7 +91,7 @@ public final class AdmissionController {
   }
 
   public AdmissionController(
-      Pool pool,
+      StateSessions sessions,
       LocalAttestationPolicy local,
       AppPolicyPort chain,
       RootGenerationStore roots,
@@ -101,7 +101,7 @@ public final class AdmissionController {
       Duration dbWait,
       AdmissionObserver observer) {
     this(
-        pool,
+        sessions,
         local,
         chain,
         roots,
@@ -118,7 +118,7 @@ public final class AdmissionController {
    *     issuance)
    */
   public AdmissionController(
-      Pool pool,
+      StateSessions sessions,
       LocalAttestationPolicy local,
       AppPolicyPort chain,
       RootGenerationStore roots,
@@ -129,7 +129,7 @@ public final class AdmissionController {
       AdmissionObserver observer,
       Executor workers) {
     this.workers = workers;
-    this.pool = pool;
+    this.sessions = sessions;
     this.local = local;
     this.chain = chain;
     this.roots = roots;
@@ -258,7 +258,7 @@ public final class AdmissionController {
 
   /** Step 5: the database's root generations must not contradict the chain's anchor. */
   private Uni<Void> checkAnchor(ChainRootAnchor anchor, String at) {
-    return db(roots.list(pool))
+    return db(roots.list())
         .onFailure()
         .transform(
             e ->
@@ -527,7 +527,7 @@ public final class AdmissionController {
     // Common case: the app is already where the chain says. Read without locking; only an advance
     // takes the row lock
     // (so concurrent admissions of one app do not queue behind each other).
-    return db(AppKeyStateStore.read(pool, appId)
+    return db(AppKeyStateStore.read(sessions, appId)
             .chain(
                 known -> {
                   if (known.isPresent()
@@ -536,7 +536,8 @@ public final class AdmissionController {
                           >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
                     return Uni.createFrom().item(known.get());
                   }
-                  return pool.withTransaction(
+                  return sessions
+                      .inTransaction(
                           tx ->
                               roots
                                   .current(tx)
@@ -565,7 +566,7 @@ public final class AdmissionController {
   }
 
   private Uni<KmsKeyDeriver> deriver(ChainRootAnchor anchor, String at) {
-    return db(keyring.derive(pool, anchor))
+    return db(keyring.derive(anchor))
         .onFailure()
         .transform(
             e ->

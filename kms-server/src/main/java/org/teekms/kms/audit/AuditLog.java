@@ -5,7 +5,6 @@ import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlClient;
-import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import java.security.MessageDigest;
 import java.time.Clock;
@@ -19,18 +18,19 @@ import org.teekms.kms.db.StateSessions;
  * SQL (never an entity): the head row lock, the hash chain and the head update are the point of
  * this class and stay visible.
  *
- * <p>{@link #append(SqlConnection, AuditDraft)} and {@link #append(Mutiny.Session, AuditDraft)} run
- * inside the caller's transaction (SQL client or Hibernate Reactive), so an entry commits or rolls
- * back together with the state change it records; both lock the chain head row, which serializes
- * appends across threads and replicas for the (short) rest of that transaction.
+ * <p>{@link #append(Mutiny.Session, AuditDraft)} runs inside the caller's Hibernate Reactive
+ * transaction (native statements on the session's connection), so an entry commits or rolls back
+ * together with the state change it records (a rotation step, a bootstrap, an onboarding import, an
+ * operator request); it locks the chain head row, which serializes appends across threads and
+ * replicas for the (short) rest of that transaction. {@link #commit} and {@link #appendAlone} write
+ * in transactions of their own, group-committed ({@link AuditGroupCommit}) in Hibernate Reactive
+ * sessions, with the entity the entry records (a grant).
  *
  * <p>Every append is one statement, {@code audit_append} (db/migration V6): PostgreSQL locks the
  * head, hashes and inserts the entries and moves the head, so the head row is never locked across a
  * round trip to this JVM (docs/audit-log.md, "Replicas and the single head"). The KMS recomputes
  * each returned hash with {@link AuditEntryHasher} and fails the transaction on any difference
- * ({@link #checkLinked}): what PostgreSQL chained is exactly what every verifier recomputes. {@link
- * #commit} and {@link #appendAlone} write in transactions of their own, group-committed ({@link
- * AuditGroupCommit}) in Hibernate Reactive sessions, with the entity the entry records (a grant).
+ * ({@link #checkLinked}): what PostgreSQL chained is exactly what every verifier recomputes.
  */
 public final class AuditLog {
 
@@ -69,29 +69,6 @@ public final class AuditLog {
 
   /** One entry to append and its follow-up (null for none). */
   record Append(AuditDraft draft, FollowUp followUp) {}
-
-  /**
-   * Appends one entry in the SQL-client transaction {@code tx} belongs to. Fails (and so fails the
-   * transaction) on any error.
-   */
-  public Uni<AuditEntry> append(SqlConnection tx, AuditDraft draft) {
-    long now = clock.millis();
-    List<AuditDraft> drafts = List.of(draft);
-    String entries = entriesJson(drafts);
-    return tx.preparedQuery(APPEND_SQL + "$1, $2)")
-        .execute(Tuple.of(now, entries))
-        .map(
-            rows -> {
-              List<Object[]> returned = new ArrayList<>(rows.size());
-              for (Row r : rows) {
-                returned.add(
-                    new Object[] {
-                      r.getLong(0), r.getBuffer(1).getBytes(), r.getBuffer(2).getBytes()
-                    });
-              }
-              return checkLinked(now, drafts, returned).get(0);
-            });
-  }
 
   /**
    * Appends one entry in the Hibernate Reactive transaction {@code session} is in (native SQL, same

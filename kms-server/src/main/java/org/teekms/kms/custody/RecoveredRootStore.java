@@ -1,9 +1,6 @@
 package org.teekms.kms.custody;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.core.buffer.Buffer;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Tuple;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -14,6 +11,7 @@ import org.teekms.governance.RootCustody;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootState;
 
@@ -28,7 +26,7 @@ import org.teekms.kms.roots.RootState;
  */
 public final class RecoveredRootStore implements NodeRecovery.Sink {
 
-  private final Pool pool;
+  private final StateSessions sessions;
   private final RootGenerationStore roots;
   private final AuditLog audit;
   private final Clock clock;
@@ -36,13 +34,13 @@ public final class RecoveredRootStore implements NodeRecovery.Sink {
   private final SecureRandom random;
 
   public RecoveredRootStore(
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock,
       Duration timeout,
       SecureRandom random) {
-    this.pool = pool;
+    this.sessions = sessions;
     this.roots = roots;
     this.audit = audit;
     this.clock = clock;
@@ -71,14 +69,14 @@ public final class RecoveredRootStore implements NodeRecovery.Sink {
     long now = clock.millis();
     byte[] sealedInput = root.clone();
     Uni<Void> tx =
-        pool.withTransaction(
+        sessions.inTransaction(
             c ->
-                c.query("SELECT count(*) FROM root_generation")
-                    .execute()
+                roots
+                    .count(c)
                     .onItem()
                     .transformToUni(
-                        rows -> {
-                          if (rows.iterator().next().getLong(0) > 0) {
+                        count -> {
+                          if (count > 0) {
                             return Uni.createFrom()
                                 .failure(
                                     new IllegalStateException(
@@ -96,25 +94,20 @@ public final class RecoveredRootStore implements NodeRecovery.Sink {
                         })
                     .chain(
                         () ->
-                            c.preparedQuery(
+                            c.createNativeQuery(
                                     "INSERT INTO root_backup (generation, state, staging_tag, threshold, "
                                         + "commitments, custodian_ids, envelope_digests, record_mac, created_at, published_block) "
-                                        + "VALUES ($1, 'PUBLISHED', $2, $3, $4, $5, $6, $7, $8, $9)")
-                                .execute(
-                                    Tuple.tuple()
-                                        .addInteger(generation)
-                                        .addString(record.stagingTag())
-                                        .addInteger(record.threshold())
-                                        .addBuffer(Buffer.buffer(record.commitments()))
-                                        .addBuffer(
-                                            Buffer.buffer(
-                                                BackupRecord.concat(record.custodianIds())))
-                                        .addBuffer(
-                                            Buffer.buffer(
-                                                BackupRecord.concat(record.envelopeDigests())))
-                                        .addBuffer(Buffer.buffer(mac))
-                                        .addLong(now)
-                                        .addLong(backup.publishedAtBlock())))
+                                        + "VALUES (?1, 'PUBLISHED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+                                .setParameter(1, generation)
+                                .setParameter(2, record.stagingTag())
+                                .setParameter(3, record.threshold())
+                                .setParameter(4, record.commitments())
+                                .setParameter(5, BackupRecord.concat(record.custodianIds()))
+                                .setParameter(6, BackupRecord.concat(record.envelopeDigests()))
+                                .setParameter(7, mac)
+                                .setParameter(8, now)
+                                .setParameter(9, backup.publishedAtBlock())
+                                .executeUpdate())
                     .chain(
                         () ->
                             audit.append(

@@ -1,11 +1,6 @@
 package org.teekms.kms.custody;
 
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.core.buffer.Buffer;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.SqlClient;
-import io.vertx.mutiny.sqlclient.Tuple;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -13,6 +8,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import org.hibernate.reactive.mutiny.Mutiny;
 import org.jboss.logging.Logger;
 import org.teekms.custody.BackupStore;
 import org.teekms.custody.CustodyException;
@@ -21,7 +17,9 @@ import org.teekms.custody.RootBackup;
 import org.teekms.governance.RootCustody;
 import org.teekms.keys.InsecureSecretAccess;
 import org.teekms.keys.SecretBytes;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.roots.RootGenerationStore;
+import org.teekms.kms.roots.RootState;
 
 /**
  * Automatic threshold backup of root generations (docs/root-custody.md §9): the generation's root
@@ -108,19 +106,19 @@ public final class RootBackups {
    * Step 1 (see the class comment): the generation's backup record, staging it if there is none
    * yet.
    */
-  public Uni<BackupRecord> stage(SqlClient tx, int generation) {
-    return tx.preparedQuery("SELECT state FROM root_generation WHERE generation = $1 FOR UPDATE")
-        .execute(Tuple.of(generation))
+  public Uni<BackupRecord> stage(Mutiny.Session tx, int generation) {
+    return roots
+        .lock(tx, generation)
         .onItem()
         .transformToUni(
-            rows -> {
-              if (rows.size() == 0) {
+            locked -> {
+              if (locked.isEmpty()) {
                 return Uni.createFrom()
                     .failure(
                         new IllegalStateException(
                             "root generation " + generation + " does not exist"));
               }
-              if ("DESTROYED".equals(rows.iterator().next().getString("state"))) {
+              if (locked.get().state() == RootState.DESTROYED) {
                 return Uni.createFrom()
                     .failure(
                         new BackupMismatch("root generation " + generation + " was destroyed"));
@@ -136,32 +134,24 @@ public final class RootBackups {
                         .unseal(tx, generation)
                         .onItem()
                         .transformToUni(
-                            secret ->
-                                Uni.createFrom()
-                                    .item(() -> split(generation, secret))
-                                    .runSubscriptionOn(Infrastructure.getDefaultWorkerPool()))
+                            secret -> StateSessions.blocking(() -> split(generation, secret)))
                         .call(
                             made ->
-                                tx.preparedQuery(
+                                tx.createNativeQuery(
                                         "INSERT INTO root_backup (generation, state, staging_tag, threshold, "
                                             + "commitments, custodian_ids, envelope_digests, record_mac, created_at) "
-                                            + "VALUES ($1, 'STAGED', $2, $3, $4, $5, $6, $7, $8)")
-                                    .execute(
-                                        Tuple.tuple()
-                                            .addInteger(generation)
-                                            .addString(made.record().stagingTag())
-                                            .addInteger(made.record().threshold())
-                                            .addBuffer(Buffer.buffer(made.record().commitments()))
-                                            .addBuffer(
-                                                Buffer.buffer(
-                                                    BackupRecord.concat(
-                                                        made.record().custodianIds())))
-                                            .addBuffer(
-                                                Buffer.buffer(
-                                                    BackupRecord.concat(
-                                                        made.record().envelopeDigests())))
-                                            .addBuffer(Buffer.buffer(made.mac()))
-                                            .addLong(System.currentTimeMillis())))
+                                            + "VALUES (?1, 'STAGED', ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+                                    .setParameter(1, generation)
+                                    .setParameter(2, made.record().stagingTag())
+                                    .setParameter(3, made.record().threshold())
+                                    .setParameter(4, made.record().commitments())
+                                    .setParameter(
+                                        5, BackupRecord.concat(made.record().custodianIds()))
+                                    .setParameter(
+                                        6, BackupRecord.concat(made.record().envelopeDigests()))
+                                    .setParameter(7, made.mac())
+                                    .setParameter(8, System.currentTimeMillis())
+                                    .executeUpdate())
                         .map(Made::record));
   }
 
@@ -228,7 +218,7 @@ public final class RootBackups {
   }
 
   /** Step 2 (see the class comment). Needs the record of {@link #stage}. */
-  public Uni<Publication> revealAndCheck(SqlClient tx, int generation) {
+  public Uni<Publication> revealAndCheck(Mutiny.Session tx, int generation) {
     return find(tx, generation)
         .onItem()
         .transformToUni(
@@ -261,9 +251,7 @@ public final class RootBackups {
         .onItem()
         .transformToUni(
             stored ->
-                Uni.createFrom()
-                    .item(() -> revealAndRead(stored))
-                    .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                StateSessions.blocking(() -> revealAndRead(stored))
                     .onItem()
                     .transformToUni(
                         onChain -> {
@@ -282,10 +270,12 @@ public final class RootBackups {
                                             + difference
                                             + "; refused (fail closed)"));
                           }
-                          return tx.preparedQuery(
-                                  "UPDATE root_backup SET state = 'PUBLISHED', published_block = $2 "
-                                      + "WHERE generation = $1")
-                              .execute(Tuple.of(generation, onChain.get().publishedAtBlock()))
+                          return tx.createNativeQuery(
+                                  "UPDATE root_backup SET state = 'PUBLISHED', published_block = ?2 "
+                                      + "WHERE generation = ?1")
+                              .setParameter(1, generation)
+                              .setParameter(2, onChain.get().publishedAtBlock())
+                              .executeUpdate()
                               .replaceWith(Publication.PUBLISHED);
                         }));
   }
@@ -330,26 +320,28 @@ public final class RootBackups {
 
   private record Stored(BackupRecord record, byte[] mac, String state) {}
 
-  private Uni<Optional<Stored>> find(SqlClient tx, int generation) {
-    return tx.preparedQuery(
+  private Uni<Optional<Stored>> find(Mutiny.Session tx, int generation) {
+    return tx.createNativeQuery(
             "SELECT state, staging_tag, threshold, commitments, custodian_ids, envelope_digests, "
-                + "record_mac FROM root_backup WHERE generation = $1")
-        .execute(Tuple.of(generation))
+                + "record_mac FROM root_backup WHERE generation = ?1",
+            Object[].class)
+        .setParameter(1, generation)
+        .getResultList()
         .map(
             rows -> {
-              if (rows.size() == 0) return Optional.empty();
-              Row r = rows.iterator().next();
+              if (rows.isEmpty()) return Optional.empty();
+              Object[] r = rows.get(0);
               return Optional.of(
                   new Stored(
                       new BackupRecord(
                           generation,
-                          r.getInteger("threshold"),
-                          r.getBuffer("commitments").getBytes(),
-                          BackupRecord.split32(r.getBuffer("custodian_ids").getBytes()),
-                          BackupRecord.split32(r.getBuffer("envelope_digests").getBytes()),
-                          r.getString("staging_tag")),
-                      r.getBuffer("record_mac").getBytes(),
-                      r.getString("state")));
+                          ((Number) r[2]).intValue(),
+                          (byte[]) r[3],
+                          BackupRecord.split32((byte[]) r[4]),
+                          BackupRecord.split32((byte[]) r[5]),
+                          (String) r[1]),
+                      (byte[]) r[6],
+                      (String) r[0]));
             });
   }
 
@@ -365,14 +357,14 @@ public final class RootBackups {
    *     a {@link BackupMismatch}
    */
   public Uni<Publication> backUpCurrent(
-      io.vertx.mutiny.sqlclient.Pool pool,
+      StateSessions sessions,
       org.teekms.kms.audit.AuditLog audit,
       java.time.Duration dbTimeout,
       java.time.Duration wait,
       java.time.Duration poll) {
     java.time.Duration stepTimeout = dbTimeout.multipliedBy(6);
     return roots
-        .current(pool)
+        .current()
         .ifNoItem()
         .after(dbTimeout)
         .fail()
@@ -384,7 +376,7 @@ public final class RootBackups {
                     .generation())
         .chain(
             generation ->
-                state(pool, generation)
+                state(sessions, generation)
                     .ifNoItem()
                     .after(dbTimeout)
                     .fail()
@@ -396,7 +388,8 @@ public final class RootBackups {
                           Uni<Void> staged =
                               before.isPresent()
                                   ? Uni.createFrom().voidItem()
-                                  : pool.withTransaction(
+                                  : sessions
+                                      .inTransaction(
                                           tx ->
                                               stage(tx, generation)
                                                   .call(
@@ -435,7 +428,7 @@ public final class RootBackups {
                           return staged.chain(
                               () ->
                                   awaitPublication(
-                                      pool,
+                                      sessions,
                                       audit,
                                       generation,
                                       System.nanoTime() + wait.toNanos(),
@@ -452,7 +445,7 @@ public final class RootBackups {
    * failure.
    */
   private Uni<Publication> awaitPublication(
-      io.vertx.mutiny.sqlclient.Pool pool,
+      StateSessions sessions,
       org.teekms.kms.audit.AuditLog audit,
       int generation,
       long deadlineNanos,
@@ -460,7 +453,8 @@ public final class RootBackups {
       java.time.Duration poll,
       java.time.Duration stepTimeout,
       boolean told) {
-    return pool.withTransaction(
+    return sessions
+        .inTransaction(
             tx ->
                 revealAndCheck(tx, generation)
                     .call(
@@ -525,12 +519,19 @@ public final class RootBackups {
               return pause.chain(
                   () ->
                       awaitPublication(
-                          pool, audit, generation, deadlineNanos, wait, poll, stepTimeout, true));
+                          sessions,
+                          audit,
+                          generation,
+                          deadlineNanos,
+                          wait,
+                          poll,
+                          stepTimeout,
+                          true));
             });
   }
 
   /** The backup state of a generation: empty (none), STAGED or PUBLISHED. */
-  public Uni<Optional<String>> state(SqlClient client, int generation) {
-    return find(client, generation).map(s -> s.map(Stored::state));
+  public Uni<Optional<String>> state(StateSessions sessions, int generation) {
+    return sessions.read(session -> find(session, generation).map(s -> s.map(Stored::state)));
   }
 }

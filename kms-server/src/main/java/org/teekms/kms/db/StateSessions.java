@@ -1,6 +1,7 @@
 package org.teekms.kms.db;
 
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.util.function.Function;
@@ -8,15 +9,15 @@ import java.util.function.Supplier;
 import org.hibernate.reactive.mutiny.Mutiny;
 
 /**
- * Hibernate Reactive sessions for the KMS's entity-like state (grants, key versions, ...). Each
- * unit of work gets a session of its own, opened and closed here, never one stored in the caller's
- * Vert.x context: the group commit runs transactions on behalf of many requests, and a request's
- * context must not lend it (or take over) a session. The work runs on the session's event-loop
- * thread; it must not block and must not hop threads (Hibernate Reactive refuses a session used
- * from another thread). Callable from any thread: from a worker (admission after derivation) the
- * unit of work is moved onto a Vert.x event loop first, since Hibernate Reactive opens sessions
- * only there (Quarkus enforces it; so do the tests, with {@code
- * org.hibernate.reactive.common.InternalStateAssertions.ENFORCE}).
+ * Hibernate Reactive sessions for the KMS's entity-like state (grants, key versions, root
+ * generations and their sealed copies, rotation jobs). Each unit of work gets a session of its own,
+ * opened and closed here, never one stored in the caller's Vert.x context: the group commit runs
+ * transactions on behalf of many requests, and a request's context must not lend it (or take over)
+ * a session. The work runs on the session's event-loop thread; it must not block and must not hop
+ * threads (Hibernate Reactive refuses a session used from another thread). Callable from any
+ * thread: from a worker (admission after derivation) the unit of work is moved onto a Vert.x event
+ * loop first, since Hibernate Reactive opens sessions only there (Quarkus enforces it; so do the
+ * tests, with {@code org.hibernate.reactive.common.InternalStateAssertions.ENFORCE}).
  */
 public final class StateSessions {
 
@@ -52,6 +53,26 @@ public final class StateSessions {
     return onEventLoop(
         () ->
             factory.openSession().chain(session -> work.apply(session).eventually(session::close)));
+  }
+
+  /**
+   * Runs blocking {@code work} (chain reads, file I/O, a key split) on the worker pool from inside
+   * a unit of work, and resumes on the caller's Vert.x context, i.e. the session's thread:
+   * Hibernate Reactive refuses a session used from any other thread.
+   */
+  public static <T> Uni<T> blocking(Supplier<T> work) {
+    return Uni.createFrom()
+        .deferred(
+            () -> {
+              Context context = Vertx.currentContext();
+              Uni<T> onWorker =
+                  Uni.createFrom()
+                      .item(work)
+                      .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+              return context == null
+                  ? onWorker
+                  : onWorker.emitOn(task -> context.runOnContext(ignored -> task.run()));
+            });
   }
 
   private <T> Uni<T> onEventLoop(Supplier<Uni<? extends T>> work) {

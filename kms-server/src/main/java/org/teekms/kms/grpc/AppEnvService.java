@@ -4,13 +4,13 @@ import com.google.protobuf.ByteString;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Clock;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.DenyCode;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.keys.EnvPublicKeyReader;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.keystate.AppKeyStateStore;
@@ -35,7 +35,11 @@ public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
   private final EnvPublicKeyReader reader;
 
   public AppEnvService(
-      Pool pool, LiveKeyring keyring, RegistryOwnerPort chain, KmsConfig config, Clock clock) {
+      StateSessions sessions,
+      LiveKeyring keyring,
+      RegistryOwnerPort chain,
+      KmsConfig config,
+      Clock clock) {
     KmsConfig.EnvPubkey limits = config.envPubkey();
     this.limiter =
         new SourceRateLimiter(
@@ -44,8 +48,8 @@ public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
         new EnvPublicKeyReader(
             chain,
             config.chain().chainId(),
-            app -> AppKeyStateStore.read(pool, app).ifNoItem().after(config.dbTimeout()).fail(),
-            () -> keyring.derive(pool, null).ifNoItem().after(config.dbTimeout()).fail(),
+            app -> AppKeyStateStore.read(sessions, app).ifNoItem().after(config.dbTimeout()).fail(),
+            () -> keyring.derive(null).ifNoItem().after(config.dbTimeout()).fail(),
             clock);
   }
 

@@ -11,6 +11,7 @@ import java.util.HexFormat;
 import org.jboss.logging.Logger;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.keystate.RotationSchedule;
 import org.teekms.kms.keystate.RotationScheduleReader;
@@ -39,6 +40,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   private static final Logger LOG = Logger.getLogger(AuditorService.class);
 
   private final Pool pool;
+  private final StateSessions sessions;
   private final AuditLog audit;
   private final RotationJobs jobs;
   private final KmsConfig config;
@@ -49,6 +51,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
 
   public AuditorService(
       Pool pool,
+      StateSessions sessions,
       AuditLog audit,
       RotationJobs jobs,
       KmsConfig config,
@@ -58,6 +61,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
       org.teekms.kms.audit.AuditChainVerifier chainVerifier) {
     this.chainVerifier = chainVerifier;
     this.pool = pool;
+    this.sessions = sessions;
     this.audit = audit;
     this.jobs = jobs;
     this.config = config;
@@ -81,7 +85,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
     }
     EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId));
     Uni<EffectivePolicy> answer =
-        AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId))
+        AppKeyStateStore.read(sessions, org.teekms.keys.AppId.of(appId))
             .invoke(
                 state -> {
                   b.setKnown(state.isPresent());
@@ -101,7 +105,7 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
                                 .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
                                 .addInteger(recent)))
             .invoke(rows -> rows.forEach(r -> b.addRecentGrants(encode(AuditLog.read(r)))))
-            .chain(() -> jobs.unfinished(pool, org.teekms.keys.AppId.of(appId)))
+            .chain(() -> jobs.unfinished(org.teekms.keys.AppId.of(appId)))
             .invoke(
                 unfinished ->
                     unfinished.forEach(

@@ -5,7 +5,6 @@ import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -41,7 +40,6 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
 
   private static final Logger LOG = Logger.getLogger(KmsInfoService.class);
 
-  private final Pool pool;
   private final RootGenerationStore roots;
   private final LiveKeyring keyring;
   private final KmsConfig config;
@@ -52,14 +50,12 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
   private final org.teekms.kms.status.NodeStatus status;
 
   public KmsInfoService(
-      Pool pool,
       RootGenerationStore roots,
       LiveKeyring keyring,
       KmsConfig config,
       RaTlsSetup ratls,
       org.teekms.kms.status.NodeStatus status) {
     this.status = status;
-    this.pool = pool;
     this.roots = roots;
     this.keyring = keyring;
     this.config = config;
@@ -81,7 +77,7 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
     UniAnswer.answer(
         "GetKmsInfo",
         roots
-            .list(pool)
+            .list()
             .chain(
                 generations -> {
                   List<String> key =
@@ -110,7 +106,7 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
                               .emitOn(Infrastructure.getDefaultWorkerPool())
                               .map(info -> quoted(info.toBuilder(), bound(info), nonce))
                           : keyring
-                              .derive(pool, null)
+                              .derive(null)
                               .emitOn(Infrastructure.getDefaultWorkerPool())
                               .map(deriver -> info(deriver, generations, nonce))
                               .invoke(

@@ -1,7 +1,6 @@
 package org.teekms.kms.keys;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.SqlClient;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -57,9 +56,9 @@ public final class LiveKeyring implements AutoCloseable {
    *     without a chain)
    * @return fails with {@link RootAnchorViolation} when the database contradicts the anchor
    */
-  public Uni<KmsKeyDeriver> derive(SqlClient db, ChainRootAnchor anchor) {
+  public Uni<KmsKeyDeriver> derive(ChainRootAnchor anchor) {
     return store
-        .list(db)
+        .list()
         .ifNoItem()
         .after(wait)
         .fail()
@@ -69,7 +68,7 @@ public final class LiveKeyring implements AutoCloseable {
               synchronized (this) {
                 needed = toUnseal(now, anchor);
               }
-              return unsealAll(db, needed)
+              return unsealAll(needed)
                   .map(
                       secrets -> {
                         try {
@@ -100,13 +99,13 @@ public final class LiveKeyring implements AutoCloseable {
   }
 
   /** Unseals {@code generations} one after the other; on failure, what was unsealed is zeroized. */
-  private Uni<Map<Integer, SecretBytes>> unsealAll(SqlClient db, List<Integer> generations) {
+  private Uni<Map<Integer, SecretBytes>> unsealAll(List<Integer> generations) {
     Map<Integer, SecretBytes> out = new java.util.TreeMap<>();
     Uni<Void> chain = Uni.createFrom().voidItem();
     for (int g : generations) {
       chain =
           chain
-              .chain(() -> store.unseal(db, g))
+              .chain(() -> store.unseal(g))
               .invoke(
                   raw -> {
                     try {

@@ -1,21 +1,20 @@
 package org.teekms.kms.keystate;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.core.buffer.Buffer;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.SqlClient;
-import io.vertx.mutiny.sqlclient.SqlConnection;
-import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.persistence.LockModeType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.hibernate.reactive.mutiny.Mutiny;
 import org.teekms.keys.AppId;
+import org.teekms.kms.db.StateSessions;
 
 /**
- * Per-app key-version state in PostgreSQL. Versions only move forward: {@link #advance} creates
- * every version between the current one and the target (none skipped), pins each new version to the
- * CURRENT root generation, and raises the minimum; it never lowers either. Idempotent: advancing to
- * where the app already is changes nothing. (The chain's record of an app's versions is {@code
+ * Per-app key-version state in PostgreSQL ({@link AppKeyStateRecord}, {@link AppKeyVersionRecord}
+ * through Hibernate Reactive). Versions only move forward: {@link #advance} creates every version
+ * between the current one and the target (none skipped), pins each new version to the CURRENT root
+ * generation, and raises the minimum; it never lowers either. Idempotent: advancing to where the
+ * app already is changes nothing. (The chain's record of an app's versions is {@code
  * org.teekms.governance.AppKeyVersions}; this store follows it.)
  */
 public final class AppKeyStateStore {
@@ -28,49 +27,58 @@ public final class AppKeyStateStore {
 
   private AppKeyStateStore() {}
 
-  public static Uni<Optional<AppKeyState>> read(SqlClient client, AppId appId) {
-    return load(client, appId, false);
+  /** Reads the app's state in a session of its own. */
+  public static Uni<Optional<AppKeyState>> read(StateSessions sessions, AppId appId) {
+    return sessions.read(session -> read(session, appId));
   }
 
-  /** Reads and row-locks the app's state for the rest of {@code tx}. */
-  public static Uni<Optional<AppKeyState>> readForUpdate(SqlConnection tx, AppId appId) {
-    return load(tx, appId, true);
+  /** Reads the app's state in {@code session} (no lock). */
+  public static Uni<Optional<AppKeyState>> read(Mutiny.Session session, AppId appId) {
+    return load(session, appId, false);
   }
 
-  private static Uni<Optional<AppKeyState>> load(SqlClient client, AppId appId, boolean lock) {
-    return client
-        .preparedQuery(
-            "SELECT current_version, min_version, last_rotated_at FROM app_key_state WHERE app_id = $1"
-                + (lock ? " FOR UPDATE" : ""))
-        .execute(Tuple.tuple().addBuffer(Buffer.buffer(appId.toBytes())))
-        .onItem()
-        .transformToUni(
-            rows -> {
-              if (rows.size() == 0) {
-                return Uni.createFrom().item(Optional.<AppKeyState>empty());
-              }
-              Row s = rows.iterator().next();
-              return client
-                  .preparedQuery(
-                      "SELECT version, root_generation FROM app_key_version WHERE app_id = $1 ORDER BY version")
-                  .execute(Tuple.tuple().addBuffer(Buffer.buffer(appId.toBytes())))
-                  .map(
-                      vs -> {
-                        List<AppKeyState.KeyVersion> versions = new ArrayList<>();
-                        vs.forEach(
-                            v ->
-                                versions.add(
-                                    new AppKeyState.KeyVersion(
-                                        v.getInteger("version"), v.getInteger("root_generation"))));
-                        return Optional.of(
-                            new AppKeyState(
-                                appId,
-                                s.getInteger("current_version"),
-                                s.getInteger("min_version"),
-                                s.getLong("last_rotated_at"),
-                                versions));
-                      });
-            });
+  /** Reads and row-locks the app's state for the rest of the session's transaction. */
+  public static Uni<Optional<AppKeyState>> readForUpdate(Mutiny.Session session, AppId appId) {
+    return load(session, appId, true);
+  }
+
+  private static Uni<Optional<AppKeyState>> load(
+      Mutiny.Session session, AppId appId, boolean lock) {
+    byte[] id = appId.toBytes();
+    Uni<AppKeyStateRecord> state =
+        lock
+            ? session.find(AppKeyStateRecord.class, id, LockModeType.PESSIMISTIC_WRITE)
+            : session.find(AppKeyStateRecord.class, id);
+    return state.chain(
+        s -> {
+          if (s == null) {
+            return Uni.createFrom().item(Optional.<AppKeyState>empty());
+          }
+          return versions(session, id)
+              .map(
+                  versions ->
+                      Optional.of(
+                          new AppKeyState(
+                              appId,
+                              s.currentVersion(),
+                              s.minVersion(),
+                              s.lastRotatedAt(),
+                              versions)));
+        });
+  }
+
+  private static Uni<List<AppKeyState.KeyVersion>> versions(Mutiny.Session session, byte[] appId) {
+    return session
+        .createSelectionQuery(
+            "from AppKeyVersionRecord v where v.appId = :app order by v.version",
+            AppKeyVersionRecord.class)
+        .setParameter("app", appId)
+        .getResultList()
+        .map(
+            rows ->
+                rows.stream()
+                    .map(v -> new AppKeyState.KeyVersion(v.version(), v.rootGeneration()))
+                    .toList());
   }
 
   /** What {@link #advance} did. */
@@ -83,12 +91,12 @@ public final class AppKeyStateStore {
   }
 
   /**
-   * Moves the app to at least {@code targetCurrent} / {@code targetMin} within {@code tx}
-   * (row-locked). New versions are pinned to {@code rootGeneration}. A target below the present
-   * state is not an error: the state stays.
+   * Moves the app to at least {@code targetCurrent} / {@code targetMin} within the session's
+   * transaction (row-locked). New versions are pinned to {@code rootGeneration}. A target below the
+   * present state is not an error: the state stays. The rows are flushed before this completes.
    */
   public static Uni<Advance> advance(
-      SqlConnection tx,
+      Mutiny.Session session,
       AppId appId,
       int targetCurrent,
       int targetMin,
@@ -97,95 +105,184 @@ public final class AppKeyStateStore {
     if (targetCurrent < 1 || targetMin < 1) {
       throw new IllegalArgumentException("key versions start at 1");
     }
-    return readForUpdate(tx, appId)
-        .onItem()
-        .transformToUni(
-            existing -> {
-              AppKeyState before = existing.orElse(null);
-              int fromCurrent = before == null ? 0 : before.currentVersion();
-              int newCurrent = Math.max(fromCurrent, targetCurrent);
-              int newMin =
-                  Math.min(
-                      newCurrent, Math.max(before == null ? 1 : before.minVersion(), targetMin));
-              if (newCurrent - fromCurrent > MAX_VERSIONS_PER_ADVANCE) {
-                return Uni.createFrom()
-                    .failure(
-                        new IllegalArgumentException(
-                            "refusing to create "
-                                + (newCurrent - fromCurrent)
-                                + " key versions at once (from "
-                                + fromCurrent
-                                + " to "
-                                + newCurrent
-                                + "; limit "
-                                + MAX_VERSIONS_PER_ADVANCE
-                                + ")"));
+    byte[] id = appId.toBytes();
+    return session
+        .find(AppKeyStateRecord.class, id, LockModeType.PESSIMISTIC_WRITE)
+        .chain(
+            record -> {
+              if (record == null) {
+                return first(session, appId, targetCurrent, targetMin, rootGeneration, now);
               }
-              List<Integer> created = new ArrayList<>();
-              for (int v = fromCurrent + 1; v <= newCurrent; v++) {
-                created.add(v);
-              }
-              boolean rotated = !created.isEmpty() && before != null;
-              if (before == null) {
-                // Two first admissions of one app may race here: ON CONFLICT waits for the other
-                // insert; if that one won, this
-                // advance starts over on the row it created (now locked FOR UPDATE), instead of
-                // failing on the primary key.
-                return tx.preparedQuery(
-                        "INSERT INTO app_key_state (app_id, current_version, min_version, last_rotated_at, "
-                            + "updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (app_id) DO NOTHING")
-                    .execute(
-                        Tuple.tuple()
-                            .addBuffer(Buffer.buffer(appId.toBytes()))
-                            .addInteger(newCurrent)
-                            .addInteger(newMin)
-                            .addLong(now))
-                    .onItem()
-                    .transformToUni(
-                        rows ->
-                            rows.rowCount() == 0
-                                ? advance(tx, appId, targetCurrent, targetMin, rootGeneration, now)
-                                : insertVersions(tx, appId, created, rootGeneration, now, null));
-              }
-              Uni<?> upsert =
-                  tx.preparedQuery(
-                          "UPDATE app_key_state SET current_version = $2, min_version = $3, updated_at = $4"
-                              + (rotated ? ", last_rotated_at = $4" : "")
-                              + " WHERE app_id = $1")
-                      .execute(
-                          Tuple.tuple()
-                              .addBuffer(Buffer.buffer(appId.toBytes()))
-                              .addInteger(newCurrent)
-                              .addInteger(newMin)
-                              .addLong(now));
-              return upsert.chain(
-                  () -> insertVersions(tx, appId, created, rootGeneration, now, before));
+              return versions(session, id)
+                  .chain(
+                      versions -> {
+                        AppKeyState before =
+                            new AppKeyState(
+                                appId,
+                                record.currentVersion(),
+                                record.minVersion(),
+                                record.lastRotatedAt(),
+                                versions);
+                        int newCurrent = Math.max(before.currentVersion(), targetCurrent);
+                        int newMin = Math.min(newCurrent, Math.max(before.minVersion(), targetMin));
+                        List<Integer> created = toCreate(before.currentVersion(), newCurrent);
+                        record.advance(newCurrent, newMin, now, !created.isEmpty());
+                        return insertVersions(session, id, created, rootGeneration, now)
+                            .map(
+                                v ->
+                                    new Advance(
+                                        before,
+                                        after(appId, record, versions, created, rootGeneration),
+                                        created));
+                      });
             });
   }
 
-  private static Uni<Advance> insertVersions(
-      SqlConnection tx,
+  /**
+   * The app's first state. Two first admissions of one app may race here: ON CONFLICT waits for the
+   * other insert; if that one won, this advance starts over on the row it created (now locked FOR
+   * UPDATE), instead of failing on the primary key.
+   */
+  private static Uni<Advance> first(
+      Mutiny.Session session,
       AppId appId,
-      List<Integer> created,
+      int targetCurrent,
+      int targetMin,
       int rootGeneration,
-      long now,
-      AppKeyState before) {
-    Uni<?> chain = Uni.createFrom().voidItem();
-    for (int v : created) {
-      chain =
-          chain.chain(
-              () ->
-                  tx.preparedQuery(
-                          "INSERT INTO app_key_version (app_id, version, root_generation, created_at) VALUES ($1, $2, $3, $4)")
-                      .execute(
-                          Tuple.tuple()
-                              .addBuffer(Buffer.buffer(appId.toBytes()))
-                              .addInteger(v)
-                              .addInteger(rootGeneration)
-                              .addLong(now)));
+      long now) {
+    int newMin = Math.min(targetCurrent, Math.max(1, targetMin));
+    List<Integer> created = toCreate(0, targetCurrent);
+    byte[] id = appId.toBytes();
+    return session
+        .createNativeQuery(
+            "INSERT INTO app_key_state (app_id, current_version, min_version, last_rotated_at, "
+                + "updated_at) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (app_id) DO NOTHING")
+        .setParameter(1, id)
+        .setParameter(2, targetCurrent)
+        .setParameter(3, newMin)
+        .setParameter(4, now)
+        .executeUpdate()
+        .chain(
+            inserted -> {
+              if (inserted == 0) {
+                return advance(session, appId, targetCurrent, targetMin, rootGeneration, now);
+              }
+              return insertVersions(session, id, created, rootGeneration, now)
+                  .map(
+                      v ->
+                          new Advance(
+                              null,
+                              new AppKeyState(
+                                  appId,
+                                  targetCurrent,
+                                  newMin,
+                                  now,
+                                  created.stream()
+                                      .map(c -> new AppKeyState.KeyVersion(c, rootGeneration))
+                                      .toList()),
+                              created));
+            });
+  }
+
+  private static List<Integer> toCreate(int fromCurrent, int newCurrent) {
+    if (newCurrent - fromCurrent > MAX_VERSIONS_PER_ADVANCE) {
+      throw new IllegalArgumentException(
+          "refusing to create "
+              + (newCurrent - fromCurrent)
+              + " key versions at once (from "
+              + fromCurrent
+              + " to "
+              + newCurrent
+              + "; limit "
+              + MAX_VERSIONS_PER_ADVANCE
+              + ")");
     }
-    return chain
-        .chain(() -> readForUpdate(tx, appId))
-        .map(after -> new Advance(before, after.orElseThrow(), created));
+    List<Integer> created = new ArrayList<>();
+    for (int v = fromCurrent + 1; v <= newCurrent; v++) {
+      created.add(v);
+    }
+    return created;
+  }
+
+  private static AppKeyState after(
+      AppId appId,
+      AppKeyStateRecord record,
+      List<AppKeyState.KeyVersion> versions,
+      List<Integer> created,
+      int rootGeneration) {
+    List<AppKeyState.KeyVersion> all = new ArrayList<>(versions);
+    created.forEach(v -> all.add(new AppKeyState.KeyVersion(v, rootGeneration)));
+    return new AppKeyState(
+        appId, record.currentVersion(), record.minVersion(), record.lastRotatedAt(), all);
+  }
+
+  /** Persists the new versions and flushes them with the state row's change. */
+  private static Uni<Void> insertVersions(
+      Mutiny.Session session, byte[] appId, List<Integer> created, int rootGeneration, long now) {
+    Object[] rows =
+        created.stream().map(v -> new AppKeyVersionRecord(appId, v, rootGeneration, now)).toArray();
+    return session.persistAll(rows).chain(session::flush);
+  }
+
+  /** An app whose current version is pinned to another generation than a rotation's target. */
+  public record Behind(AppId appId, int currentVersion, int minVersion) {}
+
+  /**
+   * Up to {@code limit} apps whose current version is not on {@code generation}, by app id, their
+   * state rows locked for the rest of the transaction ({@code FOR UPDATE OF}: explicit SQL, a join
+   * that locks one side only).
+   */
+  public static Uni<List<Behind>> lockAppsNotOn(Mutiny.Session session, int generation, int limit) {
+    return session
+        .createNativeQuery(
+            "SELECT s.app_id, s.current_version, s.min_version FROM app_key_state s "
+                + "JOIN app_key_version v ON v.app_id = s.app_id AND v.version = s.current_version "
+                + "WHERE v.root_generation <> ?1 ORDER BY s.app_id LIMIT ?2 FOR UPDATE OF s",
+            Object[].class)
+        .setParameter(1, generation)
+        .setParameter(2, limit)
+        .getResultList()
+        .map(
+            rows ->
+                rows.stream()
+                    .map(
+                        r ->
+                            new Behind(
+                                AppId.of((byte[]) r[0]),
+                                ((Number) r[1]).intValue(),
+                                ((Number) r[2]).intValue()))
+                    .toList());
+  }
+
+  /**
+   * How many apps have key state, and how many of them have their current version on a generation.
+   */
+  public record Progress(int total, int onGeneration) {}
+
+  /** Counts apps and those whose current version is pinned to {@code generation}. */
+  public static Uni<Progress> progress(StateSessions sessions, int generation) {
+    return sessions.read(
+        session ->
+            session
+                .createSelectionQuery(
+                    "select count(*), coalesce(sum(case when v.rootGeneration = :g then 1 else 0 end), 0) "
+                        + "from AppKeyStateRecord s join AppKeyVersionRecord v "
+                        + "on v.appId = s.appId and v.version = s.currentVersion",
+                    Object[].class)
+                .setParameter("g", generation)
+                .getSingleResult()
+                .map(r -> new Progress(((Number) r[0]).intValue(), ((Number) r[1]).intValue())));
+  }
+
+  /** The ids of apps with key state, ascending, at most {@code limit}. */
+  public static Uni<List<AppId>> apps(StateSessions sessions, int limit) {
+    return sessions.read(
+        session ->
+            session
+                .createSelectionQuery(
+                    "select s.appId from AppKeyStateRecord s order by s.appId", byte[].class)
+                .setMaxResults(limit)
+                .getResultList()
+                .map(ids -> ids.stream().map(AppId::of).toList()));
   }
 }

@@ -5,14 +5,13 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
+import org.teekms.kms.db.StateSessions;
+import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.keystate.RotationSchedule;
 import org.teekms.kms.keystate.RotationScheduleReader;
 import org.teekms.kms.wiring.KmsConfig;
@@ -35,7 +34,7 @@ public class RotationDueMetrics {
 
   private final MeterRegistry registry;
   private final RotationScheduleReader reader;
-  private final Pool pool;
+  private final StateSessions sessions;
   private final KmsConfig config;
   private final Map<String, Double> due = new ConcurrentHashMap<>();
 
@@ -56,10 +55,13 @@ public class RotationDueMetrics {
       new java.util.concurrent.atomic.AtomicLong();
 
   public RotationDueMetrics(
-      MeterRegistry registry, RotationScheduleReader reader, Pool pool, KmsConfig config) {
+      MeterRegistry registry,
+      RotationScheduleReader reader,
+      StateSessions sessions,
+      KmsConfig config) {
     this.registry = registry;
     this.reader = reader;
-    this.pool = pool;
+    this.sessions = sessions;
     this.config = config;
     Gauge.builder(
             "teekms.apps.rotation.due", due, m -> m.values().stream().filter(v -> v == 1.0).count())
@@ -118,14 +120,8 @@ public class RotationDueMetrics {
    * on the worker pool.
    */
   public Uni<Integer> refresh() {
-    return pool.query("SELECT app_id FROM app_key_state ORDER BY app_id LIMIT " + MAX_APPS)
-        .execute()
-        .map(
-            rows -> {
-              List<byte[]> l = new ArrayList<>();
-              rows.forEach(r -> l.add(r.getBuffer("app_id").getBytes()));
-              return l;
-            })
+    return AppKeyStateStore.apps(sessions, MAX_APPS)
+        .map(ids -> ids.stream().map(org.teekms.keys.AppId::toBytes).toList())
         .ifNoItem()
         .after(config.dbTimeout())
         .fail()

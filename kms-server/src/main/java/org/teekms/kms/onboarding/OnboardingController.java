@@ -2,7 +2,6 @@ package org.teekms.kms.onboarding;
 
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -36,7 +35,6 @@ public final class OnboardingController {
 
   private static final Logger LOG = Logger.getLogger(OnboardingController.class);
 
-  private final Pool pool;
   private final LocalAttestationPolicy local;
   private final KmsPolicyPort chain;
   private final RootGenerationStore roots;
@@ -47,23 +45,18 @@ public final class OnboardingController {
 
   /** With the strictest quote policy (UpToDate only, no advisories). */
   public OnboardingController(
-      Pool pool,
-      KmsPolicyPort chain,
-      RootGenerationStore roots,
-      GrantLedger ledger,
-      Duration dbWait) {
-    this(pool, STRICT, chain, roots, ledger, dbWait, java.time.Clock.systemUTC());
+      KmsPolicyPort chain, RootGenerationStore roots, GrantLedger ledger, Duration dbWait) {
+    this(STRICT, chain, roots, ledger, dbWait, java.time.Clock.systemUTC());
   }
 
   /** With the strictest quote policy (UpToDate only, no advisories). */
   public OnboardingController(
-      Pool pool,
       KmsPolicyPort chain,
       RootGenerationStore roots,
       GrantLedger ledger,
       Duration dbWait,
       java.time.Clock clock) {
-    this(pool, STRICT, chain, roots, ledger, dbWait, clock);
+    this(STRICT, chain, roots, ledger, dbWait, clock);
   }
 
   private static final LocalAttestationPolicy STRICT =
@@ -71,7 +64,6 @@ public final class OnboardingController {
           java.util.Set.of("UpToDate"), java.util.Set.of(), java.util.Optional.empty());
 
   public OnboardingController(
-      Pool pool,
       LocalAttestationPolicy local,
       KmsPolicyPort chain,
       RootGenerationStore roots,
@@ -80,7 +72,6 @@ public final class OnboardingController {
       java.time.Clock clock) {
     this.clock = clock;
     this.local = local;
-    this.pool = pool;
     this.chain = chain;
     this.roots = roots;
     this.ledger = ledger;

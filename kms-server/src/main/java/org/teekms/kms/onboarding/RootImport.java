@@ -1,34 +1,34 @@
 package org.teekms.kms.onboarding;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Tuple;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootState;
 import org.teekms.kms.rotation.RotationJobs;
 
 /**
  * The requester side of onboarding: stores the received generations sealed under THIS node's
- * sealing key, in one transaction with its audit entry. {@link #importInto}: a database that holds
- * no generation yet (a fresh replica with its own database); a RETIRED generation keeps the
- * source's destruction date: it is stored as {@code destroy_after} and a ROOT_ROTATION job in
- * APPS_MOVED (the rotation itself happened on the source) destroys this node's copy at that date.
- * {@link #addCopies}: a database shared with other replicas whose generations have no copy under
- * this node's sealing key yet (the database's generations and dates stay authoritative; only copies
- * are added). Secrets are zeroed by the caller afterwards.
+ * sealing key, in one transaction with its audit entry (one Hibernate Reactive session; the audit
+ * append is explicit SQL in it). {@link #importInto}: a database that holds no generation yet (a
+ * fresh replica with its own database); a RETIRED generation keeps the source's destruction date:
+ * it is stored as {@code destroy_after} and a ROOT_ROTATION job in APPS_MOVED (the rotation itself
+ * happened on the source) destroys this node's copy at that date. {@link #addCopies}: a database
+ * shared with other replicas whose generations have no copy under this node's sealing key yet (the
+ * database's generations and dates stay authoritative; only copies are added). Secrets are zeroed
+ * by the caller afterwards.
  */
 public final class RootImport {
 
   private RootImport() {}
 
   public static Uni<Void> importInto(
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       List<RootGenerationRelease> received,
@@ -69,14 +69,14 @@ public final class RootImport {
     received.stream()
         .filter(r -> r.state() == RootState.RETIRED)
         .forEach(r -> destroyAt.put(String.valueOf(r.generation()), r.destroyAfter()));
-    return pool.withTransaction(
+    return sessions.inTransaction(
         tx ->
-            tx.query("SELECT count(*) FROM root_generation")
-                .execute()
+            roots
+                .count(tx)
                 .onItem()
                 .transformToUni(
-                    rows -> {
-                      if (rows.iterator().next().getLong(0) > 0) {
+                    count -> {
+                      if (count > 0) {
                         return Uni.createFrom()
                             .failure(
                                 new IllegalStateException(
@@ -100,9 +100,8 @@ public final class RootImport {
                               chain
                                   .chain(
                                       () ->
-                                          tx.preparedQuery(
-                                                  "UPDATE root_generation SET destroy_after = $2 WHERE generation = $1")
-                                              .execute(Tuple.of(r.generation(), r.destroyAfter())))
+                                          roots.setDestroyAfter(
+                                              tx, r.generation(), r.destroyAfter()))
                                   .chain(
                                       () ->
                                           RotationJobs.recordImportedRetirement(
@@ -139,7 +138,7 @@ public final class RootImport {
    * its audit entry. Returns the generations copied.
    */
   public static Uni<List<Integer>> addCopies(
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       List<RootGenerationRelease> received,
@@ -151,7 +150,7 @@ public final class RootImport {
     }
     Map<Integer, RootGenerationRelease> byGeneration = new java.util.HashMap<>();
     received.forEach(r -> byGeneration.put(r.generation(), r));
-    return pool.withTransaction(
+    return sessions.inTransaction(
         tx ->
             roots
                 .missingCopies(tx)

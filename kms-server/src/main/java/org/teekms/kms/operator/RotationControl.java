@@ -2,12 +2,6 @@ package org.teekms.kms.operator;
 
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.core.buffer.Buffer;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.SqlClient;
-import io.vertx.mutiny.sqlclient.SqlConnection;
-import io.vertx.mutiny.sqlclient.Tuple;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -15,9 +9,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import org.hibernate.reactive.mutiny.Mutiny;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.rotation.RotationJob;
@@ -36,7 +32,7 @@ public final class RotationControl {
   /** Audit kind of every operator request, allowed or denied. */
   public static final String AUDIT_KIND = "OPERATOR_REQUEST";
 
-  private final Pool pool;
+  private final StateSessions sessions;
   private final OperatorAuthorizer authorizer;
   private final RotationJobs jobs;
   private final RootGenerationStore roots;
@@ -45,14 +41,14 @@ public final class RotationControl {
   private final Duration timeout;
 
   public RotationControl(
-      Pool pool,
+      StateSessions sessions,
       OperatorAuthorizer authorizer,
       RotationJobs jobs,
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock,
       Duration timeout) {
-    this.pool = pool;
+    this.sessions = sessions;
     this.authorizer = authorizer;
     this.jobs = jobs;
     this.roots = roots;
@@ -69,7 +65,7 @@ public final class RotationControl {
    * facts to audit.
    */
   private interface Enqueue {
-    Uni<UUID> into(SqlConnection tx, Map<String, Object> facts);
+    Uni<UUID> into(Mutiny.Session tx, Map<String, Object> facts);
   }
 
   /** A refusal on its way to the audit log, with the app id it is filed under. */
@@ -201,7 +197,8 @@ public final class RotationControl {
       Enqueue enqueue) {
     byte[] nonce = request.getNonce().toByteArray();
     long now = clock.millis();
-    return pool.withTransaction(
+    return sessions
+        .inTransaction(
             tx ->
                 spendNonce(tx, nonce, request.getAction(), ok.signer(), now)
                     .chain(
@@ -260,7 +257,7 @@ public final class RotationControl {
               if (job.get().kind() == RotationJob.Kind.APP_ROTATION) {
                 org.teekms.keys.AppId app = job.get().appId().orElseThrow();
                 int targetVersion = job.get().targetVersion().orElseThrow();
-                return AppKeyStateStore.read(pool, app)
+                return AppKeyStateStore.read(sessions, app)
                     .map(
                         state ->
                             Optional.of(
@@ -275,20 +272,12 @@ public final class RotationControl {
                                     Optional.empty())));
               }
               int target = job.get().targetGeneration().orElse(0);
-              return pool.preparedQuery(
-                      "SELECT count(*) AS total, count(*) FILTER (WHERE v.root_generation = $1) AS moved "
-                          + "FROM app_key_state s JOIN app_key_version v ON v.app_id = s.app_id AND v.version = s.current_version")
-                  .execute(Tuple.of(target))
+              return AppKeyStateStore.progress(sessions, target)
                   .map(
-                      rows -> {
-                        Row r = rows.iterator().next();
-                        return Optional.of(
-                            new JobStatus(
-                                job.get(),
-                                r.getLong("total").intValue(),
-                                r.getLong("moved").intValue(),
-                                Optional.empty()));
-                      });
+                      p ->
+                          Optional.of(
+                              new JobStatus(
+                                  job.get(), p.total(), p.onGeneration(), Optional.empty())));
             })
         .ifNoItem()
         .after(timeout)
@@ -299,22 +288,24 @@ public final class RotationControl {
    * Inserts the nonce; false if it was spent before. Prunes nonces too old to be accepted anyway.
    */
   private Uni<Boolean> spendNonce(
-      SqlClient tx, byte[] nonce, String action, String signer, long now) {
+      Mutiny.Session tx, byte[] nonce, String action, String signer, long now) {
     long horizon = now - 2 * authorizer.maxSkew().toMillis();
-    return tx.preparedQuery("DELETE FROM operator_request_nonce WHERE received_at < $1")
-        .execute(Tuple.of(horizon))
+    // Explicit SQL: a nonce is spent by the insert that wins (ON CONFLICT), concurrent requests
+    // included.
+    return tx.createNativeQuery("DELETE FROM operator_request_nonce WHERE received_at < ?1")
+        .setParameter(1, horizon)
+        .executeUpdate()
         .chain(
             () ->
-                tx.preparedQuery(
+                tx.createNativeQuery(
                         "INSERT INTO operator_request_nonce (nonce, action, signer, received_at) "
-                            + "VALUES ($1, $2, $3, $4) ON CONFLICT (nonce) DO NOTHING")
-                    .execute(
-                        Tuple.tuple()
-                            .addBuffer(Buffer.buffer(nonce))
-                            .addString(action)
-                            .addString(signer)
-                            .addLong(now)))
-        .map(r -> r.rowCount() == 1);
+                            + "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (nonce) DO NOTHING")
+                    .setParameter(1, nonce)
+                    .setParameter(2, action)
+                    .setParameter(3, signer)
+                    .setParameter(4, now)
+                    .executeUpdate())
+        .map(inserted -> inserted == 1);
   }
 
   /**

@@ -7,7 +7,6 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +16,7 @@ import org.teekms.attest.ratls.RaTlsContexts;
 import org.teekms.governance.PublishedRootKeys;
 import org.teekms.kms.admission.PeerAttestation;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.onboarding.OnboardingClient;
 import org.teekms.kms.onboarding.PublishedRootsPort;
@@ -50,7 +50,7 @@ public final class ReplicaJoin {
       RaTlsSetup ratls,
       PeerAttestation attestation,
       KmsPolicyPort policy,
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock) {
@@ -59,7 +59,7 @@ public final class ReplicaJoin {
         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
         .chain(
             joined ->
-                store(source, joined, config, pool, roots, audit, clock)
+                store(source, joined, config, sessions, roots, audit, clock)
                     .eventually(
                         () -> joined.generations().forEach(RootGenerationRelease::destroy)));
   }
@@ -72,13 +72,13 @@ public final class ReplicaJoin {
       String source,
       OnboardingClient.Joined joined,
       KmsConfig config,
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock) {
     List<RootGenerationRelease> generations = joined.generations();
     return roots
-        .list(pool)
+        .list()
         .ifNoItem()
         .after(config.dbTimeout())
         .fail()
@@ -86,7 +86,7 @@ public final class ReplicaJoin {
             existing ->
                 existing.isEmpty()
                     ? RootImport.importInto(
-                            pool, roots, audit, generations, config.kmsId(), clock.millis())
+                            sessions, roots, audit, generations, config.kmsId(), clock.millis())
                         .ifNoItem()
                         .after(config.dbTimeout())
                         .fail()
@@ -101,7 +101,7 @@ public final class ReplicaJoin {
                                     source,
                                     joined.sourceGrantId()))
                     : RootImport.addCopies(
-                            pool, roots, audit, generations, config.kmsId(), clock.millis())
+                            sessions, roots, audit, generations, config.kmsId(), clock.millis())
                         .ifNoItem()
                         .after(config.dbTimeout())
                         .fail()

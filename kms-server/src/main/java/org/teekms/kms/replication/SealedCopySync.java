@@ -2,12 +2,12 @@ package org.teekms.kms.replication;
 
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.PeerAttestation;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.tls.RaTlsSetup;
@@ -28,7 +28,7 @@ public class SealedCopySync {
   private static final Logger LOG = Logger.getLogger(SealedCopySync.class);
 
   private final KmsConfig config;
-  private final Pool pool;
+  private final StateSessions sessions;
   private final RootGenerationStore roots;
   private final RaTlsSetup ratls;
   private final PeerAttestation attestation;
@@ -38,7 +38,7 @@ public class SealedCopySync {
 
   public SealedCopySync(
       KmsConfig config,
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       RaTlsSetup ratls,
       PeerAttestation attestation,
@@ -46,7 +46,7 @@ public class SealedCopySync {
       AuditLog audit,
       Clock clock) {
     this.config = config;
-    this.pool = pool;
+    this.sessions = sessions;
     this.roots = roots;
     this.ratls = ratls;
     this.attestation = attestation;
@@ -61,7 +61,7 @@ public class SealedCopySync {
       delayed = "5s")
   Uni<Void> poll() {
     return roots
-        .missingCopies(pool)
+        .missingCopies()
         .ifNoItem()
         .after(config.dbTimeout())
         .fail()
@@ -83,7 +83,7 @@ public class SealedCopySync {
                   ratls,
                   attestation,
                   kmsPolicy,
-                  pool,
+                  sessions,
                   roots,
                   audit,
                   clock);

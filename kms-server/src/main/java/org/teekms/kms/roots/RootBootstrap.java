@@ -1,7 +1,6 @@
 package org.teekms.kms.roots;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Arrays;
@@ -9,12 +8,13 @@ import java.util.Map;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
+import org.teekms.kms.db.StateSessions;
 
 /**
  * Creates root generation 1 on the first start of a KMS deployment: 32 random bytes from the TEE's
- * RNG, sealed at once, audited in the same transaction. Replicas starting together serialize on a
- * transaction-scoped advisory lock, so exactly one of them generates; the others find the
- * generation already there.
+ * RNG, sealed at once, audited in the same transaction (one Hibernate Reactive session; the audit
+ * append is explicit SQL in it). Replicas starting together serialize on a transaction-scoped
+ * advisory lock, so exactly one of them generates; the others find the generation already there.
  */
 public final class RootBootstrap {
 
@@ -27,23 +27,25 @@ public final class RootBootstrap {
    * @return true if this call created generation 1, false if a generation already existed
    */
   public static Uni<Boolean> ensureBootstrapped(
-      Pool pool, RootGenerationStore roots, AuditLog audit, Clock clock) {
-    return pool.withTransaction(
-        tx ->
-            tx.query("SELECT pg_advisory_xact_lock(" + BOOTSTRAP_LOCK + ")")
-                .execute()
-                .chain(() -> tx.query("SELECT count(*) FROM root_generation").execute())
-                .onItem()
-                .transformToUni(
-                    rows -> {
-                      if (rows.iterator().next().getLong(0) > 0) {
+      StateSessions sessions, RootGenerationStore roots, AuditLog audit, Clock clock) {
+    return sessions.inTransaction(
+        session ->
+            session
+                .createNativeQuery(
+                    "SELECT 1 FROM (SELECT pg_advisory_xact_lock(" + BOOTSTRAP_LOCK + ")) AS l",
+                    Integer.class)
+                .getSingleResult()
+                .chain(() -> roots.count(session))
+                .chain(
+                    count -> {
+                      if (count > 0) {
                         return Uni.createFrom().item(false);
                       }
                       long now = clock.millis();
                       byte[] secret = RootSecrets.draw(new SecureRandom());
                       Uni<Void> insert;
                       try {
-                        insert = roots.insert(tx, 1, RootState.CURRENT, secret, now);
+                        insert = roots.insert(session, 1, RootState.CURRENT, secret, now);
                       } finally {
                         Arrays.fill(secret, (byte) 0);
                       }
@@ -51,7 +53,7 @@ public final class RootBootstrap {
                           .chain(
                               () ->
                                   audit.append(
-                                      tx,
+                                      session,
                                       AuditDraft.allowed(
                                           "ROOT_GENERATION",
                                           null,

@@ -1,37 +1,39 @@
 package org.teekms.kms.roots;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.core.buffer.Buffer;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.SqlClient;
-import io.vertx.mutiny.sqlclient.Tuple;
-import java.util.ArrayList;
+import jakarta.persistence.LockModeType;
 import java.util.List;
 import java.util.Optional;
+import org.hibernate.reactive.mutiny.Mutiny;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.seal.SealingException;
 import org.teekms.kms.seal.SealingKey;
 
 /**
- * Sealed root generations in PostgreSQL. The public facts live in {@code root_generation}; the
- * secret lives in {@code root_seal}, one copy per sealing key ({@link RootSealing}), so replicas
- * with different sealing keys share one database. Secrets go in sealed and come out only through
- * {@link #unseal}; callers zero the returned array.
+ * Sealed root generations in PostgreSQL, through Hibernate Reactive. The public facts live in
+ * {@code root_generation} ({@link RootGenerationRecord}); the secret lives in {@code root_seal}
+ * ({@link RootSealRecord}), one copy per sealing key ({@link RootSealing}), so replicas with
+ * different sealing keys share one database. Secrets go in sealed and come out only through {@link
+ * #unseal}; callers zero the returned array. Methods that take a session run in the caller's unit
+ * of work (and transaction); the others open a session of their own.
  */
 public final class RootGenerationStore {
 
-  private final Pool pool;
+  private static final List<RootState> LIVE = List.of(RootState.CURRENT, RootState.RETIRED);
+
+  private final StateSessions sessions;
   private final SealingKey sealingKey;
   private final String kmsId;
   private final String nodeId;
 
-  public RootGenerationStore(Pool pool, SealingKey sealingKey, String kmsId) {
-    this(pool, sealingKey, kmsId, null);
+  public RootGenerationStore(StateSessions sessions, SealingKey sealingKey, String kmsId) {
+    this(sessions, sealingKey, kmsId, null);
   }
 
   /** {@code nodeId} (may be null) is recorded with the copies this node writes, for operators. */
-  public RootGenerationStore(Pool pool, SealingKey sealingKey, String kmsId, String nodeId) {
-    this.pool = pool;
+  public RootGenerationStore(
+      StateSessions sessions, SealingKey sealingKey, String kmsId, String nodeId) {
+    this.sessions = sessions;
     this.sealingKey = sealingKey;
     this.kmsId = kmsId;
     this.nodeId = nodeId;
@@ -47,87 +49,192 @@ public final class RootGenerationStore {
   }
 
   /**
-   * Inserts a generation and this node's sealed copy of its secret; runs in the caller's
-   * transaction ({@code tx}).
+   * Inserts a generation and this node's sealed copy of its secret in the session's transaction;
+   * both rows are written (flushed) when this completes.
    */
   public Uni<Void> insert(
-      SqlClient tx, int generation, RootState state, byte[] rootSecret, long now) {
+      Mutiny.Session session, int generation, RootState state, byte[] rootSecret, long now) {
     if (state == RootState.DESTROYED) {
       throw new IllegalArgumentException("cannot insert a destroyed generation");
     }
     byte[] sealed = RootSealing.seal(sealingKey, kmsId, generation, rootSecret);
-    return tx.preparedQuery(
-            "INSERT INTO root_generation (generation, state, sealing_key_id, created_at) "
-                + "VALUES ($1, $2, $3, $4)")
-        .execute(Tuple.of(generation, state.name(), sealingKey.keyId(), now))
-        .chain(() -> insertCopy(tx, generation, sealed, now));
+    return session
+        .persist(new RootGenerationRecord(generation, state, sealingKey.keyId(), now))
+        .chain(session::flush)
+        .chain(() -> insertCopy(session, generation, sealed, now));
   }
 
   /**
    * Adds this node's sealed copy of an existing generation (obtained by onboarding from a peer).
    * Idempotent: a copy under this key that is already there is kept. Fails if the generation is
-   * missing or destroyed.
+   * missing or destroyed (foreign key and trigger).
    */
-  public Uni<Void> addCopy(SqlClient tx, int generation, byte[] rootSecret, long now) {
+  public Uni<Void> addCopy(Mutiny.Session session, int generation, byte[] rootSecret, long now) {
     byte[] sealed = RootSealing.seal(sealingKey, kmsId, generation, rootSecret);
-    return insertCopy(tx, generation, sealed, now);
+    return insertCopy(session, generation, sealed, now);
   }
 
-  private Uni<Void> insertCopy(SqlClient tx, int generation, byte[] sealed, long now) {
-    return tx.preparedQuery(
+  private Uni<Void> insertCopy(Mutiny.Session session, int generation, byte[] sealed, long now) {
+    return session
+        .createNativeQuery(
             "INSERT INTO root_seal (generation, sealing_key_id, node_id, sealed_secret, created_at) "
-                + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (generation, sealing_key_id) DO NOTHING")
-        .execute(
-            Tuple.tuple()
-                .addInteger(generation)
-                .addString(sealingKey.keyId())
-                .addString(nodeId)
-                .addBuffer(Buffer.buffer(sealed))
-                .addLong(now))
+                + "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (generation, sealing_key_id) DO NOTHING")
+        .setParameter(1, generation)
+        .setParameter(2, sealingKey.keyId())
+        .setParameter(3, nodeId)
+        .setParameter(4, sealed)
+        .setParameter(5, now)
+        .executeUpdate()
         .replaceWithVoid();
   }
 
-  public Uni<List<RootGeneration>> list(SqlClient client) {
-    return client
-        .query(
-            "SELECT generation, state, sealing_key_id, created_at, retired_at, destroy_after, destroyed_at "
-                + "FROM root_generation ORDER BY generation")
-        .execute()
-        .map(
-            rows -> {
-              List<RootGeneration> out = new ArrayList<>();
-              rows.forEach(r -> out.add(read(r)));
-              return out;
-            });
+  /** Every generation, ascending. */
+  public Uni<List<RootGeneration>> list(Mutiny.Session session) {
+    return session
+        .createSelectionQuery(
+            "from RootGenerationRecord g order by g.generation", RootGenerationRecord.class)
+        .getResultList()
+        .map(rows -> rows.stream().map(RootGenerationRecord::toGeneration).toList());
   }
 
   public Uni<List<RootGeneration>> list() {
-    return list(pool);
+    return sessions.read(this::list);
+  }
+
+  /** How many generations the database holds (0 before bootstrap or onboarding). */
+  public Uni<Long> count(Mutiny.Session session) {
+    return session
+        .createSelectionQuery("select count(*) from RootGenerationRecord", Long.class)
+        .getSingleResult();
   }
 
   /** The CURRENT generation, or empty before bootstrap. */
-  public Uni<Optional<RootGeneration>> current(SqlClient client) {
-    return list(client)
+  public Uni<Optional<RootGeneration>> current(Mutiny.Session session) {
+    return list(session)
         .map(all -> all.stream().filter(g -> g.state() == RootState.CURRENT).findFirst());
+  }
+
+  public Uni<Optional<RootGeneration>> current() {
+    return sessions.read(this::current);
+  }
+
+  /** Reads and row-locks one generation for the rest of the session's transaction. */
+  public Uni<Optional<RootGeneration>> lock(Mutiny.Session session, int generation) {
+    return locked(session, generation)
+        .map(g -> Optional.ofNullable(g).map(RootGenerationRecord::toGeneration));
+  }
+
+  private Uni<RootGenerationRecord> locked(Mutiny.Session session, int generation) {
+    return session.find(RootGenerationRecord.class, generation, LockModeType.PESSIMISTIC_WRITE);
+  }
+
+  /**
+   * CURRENT → RETIRED with its destruction date; false (nothing changed) if {@code generation} is
+   * not CURRENT. Flushed at once, so that another generation may become CURRENT next in the same
+   * transaction (at most one CURRENT row, by a unique index checked per statement).
+   */
+  public Uni<Boolean> retire(Mutiny.Session session, int generation, long now, long destroyAfter) {
+    return locked(session, generation)
+        .chain(
+            g -> {
+              if (g == null || g.state() != RootState.CURRENT) {
+                return Uni.createFrom().item(false);
+              }
+              g.retire(now, destroyAfter);
+              return session.flush().replaceWith(true);
+            });
+  }
+
+  /** STAGED → CURRENT; false (nothing changed) if {@code generation} is not STAGED. Flushed. */
+  public Uni<Boolean> makeCurrent(Mutiny.Session session, int generation) {
+    return locked(session, generation)
+        .chain(
+            g -> {
+              if (g == null || g.state() != RootState.STAGED) {
+                return Uni.createFrom().item(false);
+              }
+              g.makeCurrent();
+              return session.flush().replaceWith(true);
+            });
+  }
+
+  /**
+   * RETIRED → DESTROYED; false (nothing changed) if {@code generation} is not RETIRED. Flushed: the
+   * database's trigger deletes every node's sealed copy in the same transaction.
+   */
+  public Uni<Boolean> destroy(Mutiny.Session session, int generation, long now) {
+    return locked(session, generation)
+        .chain(
+            g -> {
+              if (g == null || g.state() != RootState.RETIRED) {
+                return Uni.createFrom().item(false);
+              }
+              g.destroy(now);
+              return session.flush().replaceWith(true);
+            });
+  }
+
+  /** Records the destruction date of a generation that arrived RETIRED (onboarding). Flushed. */
+  public Uni<Void> setDestroyAfter(Mutiny.Session session, int generation, long destroyAfter) {
+    return locked(session, generation)
+        .chain(
+            g -> {
+              if (g == null) {
+                return Uni.createFrom()
+                    .failure(
+                        new IllegalStateException(
+                            "root generation " + generation + " does not exist"));
+              }
+              g.destroyAfter(destroyAfter);
+              return session.flush();
+            });
   }
 
   /**
    * Live (CURRENT or RETIRED) generations that have no copy under this node's sealing key,
    * ascending.
    */
-  public Uni<List<Integer>> missingCopies(SqlClient client) {
-    return client
-        .preparedQuery(
-            "SELECT g.generation FROM root_generation g WHERE g.state IN ('CURRENT', 'RETIRED') "
-                + "AND NOT EXISTS (SELECT 1 FROM root_seal s WHERE s.generation = g.generation AND s.sealing_key_id = $1) "
-                + "ORDER BY g.generation")
-        .execute(Tuple.of(sealingKey.keyId()))
-        .map(
-            rows -> {
-              List<Integer> out = new ArrayList<>();
-              rows.forEach(r -> out.add(r.getInteger(0)));
-              return out;
-            });
+  public Uni<List<Integer>> missingCopies(Mutiny.Session session) {
+    return session
+        .createSelectionQuery(
+            "select g.generation from RootGenerationRecord g where g.state in :live "
+                + "and not exists (select 1 from RootSealRecord s "
+                + "where s.generation = g.generation and s.sealingKeyId = :key) "
+                + "order by g.generation",
+            Integer.class)
+        .setParameter("live", LIVE)
+        .setParameter("key", sealingKey.keyId())
+        .getResultList();
+  }
+
+  public Uni<List<Integer>> missingCopies() {
+    return sessions.read(this::missingCopies);
+  }
+
+  /** The sealed copies held per node and sealing key (for operators: which replicas hold what). */
+  public record CopyHolder(String nodeId, String sealingKeyId, int copies, long lastSealedAt) {}
+
+  public Uni<List<CopyHolder>> copyHolders() {
+    return sessions.read(
+        session ->
+            session
+                .createSelectionQuery(
+                    "select s.nodeId, s.sealingKeyId, count(*), max(s.createdAt) "
+                        + "from RootSealRecord s group by s.nodeId, s.sealingKeyId "
+                        + "order by s.nodeId nulls first, s.sealingKeyId",
+                    Object[].class)
+                .getResultList()
+                .map(
+                    rows ->
+                        rows.stream()
+                            .map(
+                                r ->
+                                    new CopyHolder(
+                                        (String) r[0],
+                                        (String) r[1],
+                                        ((Number) r[2]).intValue(),
+                                        ((Number) r[3]).longValue()))
+                            .toList()));
   }
 
   /**
@@ -135,54 +242,52 @@ public final class RootGenerationStore {
    * generation is destroyed or missing, if this node's sealing key has no copy (naming the keys
    * that have one), or if the copy does not authenticate.
    */
-  public Uni<byte[]> unseal(SqlClient client, int generation) {
-    return client
-        .preparedQuery(
-            "SELECT g.state, s.sealed_secret, "
-                + "(SELECT string_agg(o.sealing_key_id, ', ' ORDER BY o.sealing_key_id) FROM root_seal o "
-                + "WHERE o.generation = g.generation) AS holders "
-                + "FROM root_generation g LEFT JOIN root_seal s ON s.generation = g.generation AND s.sealing_key_id = $2 "
-                + "WHERE g.generation = $1")
-        .execute(Tuple.of(generation, sealingKey.keyId()))
-        .map(
-            rows -> {
-              if (rows.size() == 0) {
+  public Uni<byte[]> unseal(Mutiny.Session session, int generation) {
+    return session
+        .find(RootGenerationRecord.class, generation)
+        .chain(
+            g -> {
+              if (g == null) {
                 throw new SealingException("root generation " + generation + " does not exist");
               }
-              Row r = rows.iterator().next();
-              if (RootState.valueOf(r.getString("state")) == RootState.DESTROYED) {
+              if (g.state() == RootState.DESTROYED) {
                 throw new SealingException("root generation " + generation + " was destroyed");
               }
-              Buffer sealed = r.getBuffer("sealed_secret");
-              if (sealed == null) {
-                String holders = r.getString("holders");
-                throw new SealingException(
-                    "root generation "
-                        + generation
-                        + " has no copy sealed under this node's "
-                        + "sealing key "
-                        + sealingKey.keyId()
-                        + " (copies exist for sealing keys: "
-                        + (holders == null ? "none" : holders)
-                        + "); obtain it by onboarding from a peer that holds it "
-                        + "(teekms.onboarding.source)");
+              return session.find(
+                  RootSealRecord.class, new RootSealRecord.Key(generation, sealingKey.keyId()));
+            })
+        .chain(
+            copy -> {
+              if (copy != null) {
+                return Uni.createFrom()
+                    .item(
+                        () ->
+                            RootSealing.unseal(sealingKey, kmsId, generation, copy.sealedSecret()));
               }
-              return RootSealing.unseal(sealingKey, kmsId, generation, sealed.getBytes());
+              return session
+                  .createSelectionQuery(
+                      "select s.sealingKeyId from RootSealRecord s where s.generation = :g "
+                          + "order by s.sealingKeyId",
+                      String.class)
+                  .setParameter("g", generation)
+                  .getResultList()
+                  .<byte[]>map(
+                      holders -> {
+                        throw new SealingException(
+                            "root generation "
+                                + generation
+                                + " has no copy sealed under this node's "
+                                + "sealing key "
+                                + sealingKey.keyId()
+                                + " (copies exist for sealing keys: "
+                                + (holders.isEmpty() ? "none" : String.join(", ", holders))
+                                + "); obtain it by onboarding from a peer that holds it "
+                                + "(teekms.onboarding.source)");
+                      });
             });
   }
 
   public Uni<byte[]> unseal(int generation) {
-    return unseal(pool, generation);
-  }
-
-  static RootGeneration read(Row r) {
-    return new RootGeneration(
-        r.getInteger("generation"),
-        RootState.valueOf(r.getString("state")),
-        r.getString("sealing_key_id"),
-        r.getLong("created_at"),
-        Optional.ofNullable(r.getLong("retired_at")),
-        Optional.ofNullable(r.getLong("destroy_after")),
-        Optional.ofNullable(r.getLong("destroyed_at")));
+    return sessions.read(session -> unseal(session, generation));
   }
 }

@@ -1,29 +1,27 @@
 package org.teekms.kms.rotation;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.core.buffer.Buffer;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.SqlClient;
-import io.vertx.mutiny.sqlclient.Tuple;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import org.hibernate.reactive.mutiny.Mutiny;
 import org.teekms.keys.AppId;
+import org.teekms.kms.db.StateSessions;
 
 /**
- * Enqueues and reads rotation jobs. Enqueueing is idempotent through a dedupe key: asking twice
- * (from two replicas, or from the scheduler and the CLI) for the same rotation yields one job.
+ * Enqueues and reads rotation jobs ({@link RotationJobRecord}, through Hibernate Reactive).
+ * Enqueueing is idempotent through a dedupe key: asking twice (from two replicas, or from the
+ * scheduler and the CLI) for the same rotation yields one job ({@code ON CONFLICT DO NOTHING},
+ * explicit SQL, then the job is read by its key).
  */
 public final class RotationJobs {
 
-  private final Pool pool;
+  private final StateSessions sessions;
   private final Clock clock;
 
-  public RotationJobs(Pool pool, Clock clock) {
-    this.pool = pool;
+  public RotationJobs(StateSessions sessions, Clock clock) {
+    this.sessions = sessions;
     this.clock = clock;
   }
 
@@ -35,25 +33,25 @@ public final class RotationJobs {
    */
   public Uni<UUID> enqueueAppRotation(
       AppId appId, int targetVersion, int targetMinVersion, String reason) {
-    return enqueueAppRotation(pool, appId, targetVersion, targetMinVersion, reason);
+    return sessions.inTransaction(
+        session -> enqueueAppRotation(session, appId, targetVersion, targetMinVersion, reason));
   }
 
-  /** As {@link #enqueueAppRotation(AppId, int, int, String)}, inside the caller's transaction. */
+  /** As {@link #enqueueAppRotation(AppId, int, int, String)}, inside the session's transaction. */
   public Uni<UUID> enqueueAppRotation(
-      SqlClient client, AppId appId, int targetVersion, int targetMinVersion, String reason) {
+      Mutiny.Session session, AppId appId, int targetVersion, int targetMinVersion, String reason) {
     if (targetVersion < 1 || targetMinVersion < 1 || targetMinVersion > targetVersion) {
       throw new IllegalArgumentException("app rotation needs 1 <= min <= target");
     }
     String key = "app:" + appId.toHex() + ":v" + targetVersion + ":min" + targetMinVersion;
     return enqueue(
-        client,
+        session,
         key,
-        Tuple.tuple()
-            .addString("APP_ROTATION")
-            .addBuffer(Buffer.buffer(appId.toBytes()))
-            .addInteger(targetVersion)
-            .addInteger(targetMinVersion)
-            .addValue(null),
+        RotationJob.Kind.APP_ROTATION,
+        appId.toBytes(),
+        targetVersion,
+        targetMinVersion,
+        null,
         reason);
   }
 
@@ -62,23 +60,22 @@ public final class RotationJobs {
    * one). One job per generation: asking again while it runs returns the same job.
    */
   public Uni<UUID> enqueueRootRotation(int fromGeneration, String reason) {
-    return enqueueRootRotation(pool, fromGeneration, reason);
+    return sessions.inTransaction(session -> enqueueRootRotation(session, fromGeneration, reason));
   }
 
   /**
-   * As {@link #enqueueRootRotation(int, String)}, inside the caller's transaction (with its audit
+   * As {@link #enqueueRootRotation(int, String)}, inside the session's transaction (with its audit
    * entry).
    */
-  public Uni<UUID> enqueueRootRotation(SqlClient client, int fromGeneration, String reason) {
+  public Uni<UUID> enqueueRootRotation(Mutiny.Session session, int fromGeneration, String reason) {
     return enqueue(
-        client,
+        session,
         "root:from" + fromGeneration,
-        Tuple.tuple()
-            .addString("ROOT_ROTATION")
-            .addValue(null)
-            .addValue(null)
-            .addValue(null)
-            .addInteger(fromGeneration),
+        RotationJob.Kind.ROOT_ROTATION,
+        null,
+        null,
+        null,
+        fromGeneration,
         reason);
   }
 
@@ -90,90 +87,91 @@ public final class RotationJobs {
    * (which can no longer be asked for: it is not CURRENT).
    */
   public static Uni<UUID> recordImportedRetirement(
-      SqlClient tx, int retired, int current, long destroyAfter, long now) {
-    UUID id = UUID.randomUUID();
-    return tx.preparedQuery(
-            "INSERT INTO rotation_job (job_id, dedupe_key, kind, from_generation, target_generation, "
-                + "reason, state, not_before, created_at, updated_at) VALUES ($1, $2, 'ROOT_ROTATION', $3, $4, $5, "
-                + "'APPS_MOVED', $6, $7, $7)")
-        .execute(
-            Tuple.tuple()
-                .addUUID(id)
-                .addString("root:from" + retired)
-                .addInteger(retired)
-                .addInteger(current)
-                .addString("imported RETIRED at onboarding: destroy at the source's date")
-                .addLong(destroyAfter)
-                .addLong(now))
-        .replaceWith(id);
+      Mutiny.Session session, int retired, int current, long destroyAfter, long now) {
+    RotationJobRecord job =
+        new RotationJobRecord(
+            UUID.randomUUID(),
+            RotationJob.Kind.ROOT_ROTATION,
+            "root:from" + retired,
+            RotationJob.State.APPS_MOVED,
+            "imported RETIRED at onboarding: destroy at the source's date",
+            destroyAfter,
+            now);
+    job.generations(retired, current);
+    return session.persist(job).chain(session::flush).replaceWith(job.jobId);
   }
 
-  private Uni<UUID> enqueue(SqlClient client, String dedupeKey, Tuple fields, String reason) {
+  private Uni<UUID> enqueue(
+      Mutiny.Session session,
+      String dedupeKey,
+      RotationJob.Kind kind,
+      byte[] appId,
+      Integer targetVersion,
+      Integer targetMinVersion,
+      Integer fromGeneration,
+      String reason) {
     long now = clock.millis();
-    UUID id = UUID.randomUUID();
-    Tuple args = Tuple.tuple().addUUID(id).addString(dedupeKey);
-    for (int i = 0; i < fields.size(); i++) {
-      args.addValue(fields.getValue(i));
-    }
-    args.addString(reason).addLong(now);
-    return client
-        .preparedQuery(
+    return session
+        .createNativeQuery(
             "INSERT INTO rotation_job (job_id, dedupe_key, kind, app_id, target_version, "
                 + "target_min_version, from_generation, reason, state, not_before, created_at, updated_at) "
-                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $9, $9) ON CONFLICT (dedupe_key) DO NOTHING")
-        .execute(args)
+                + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'PENDING', ?9, ?9, ?9) "
+                + "ON CONFLICT (dedupe_key) DO NOTHING")
+        .setParameter(1, UUID.randomUUID())
+        .setParameter(2, dedupeKey)
+        .setParameter(3, kind.name())
+        .setParameter(4, appId)
+        .setParameter(5, targetVersion)
+        .setParameter(6, targetMinVersion)
+        .setParameter(7, fromGeneration)
+        .setParameter(8, reason)
+        .setParameter(9, now)
+        .executeUpdate()
         .chain(
             () ->
-                client
-                    .preparedQuery("SELECT job_id FROM rotation_job WHERE dedupe_key = $1")
-                    .execute(Tuple.of(dedupeKey)))
-        .map(rows -> rows.iterator().next().getUUID("job_id"));
+                session
+                    .createSelectionQuery(
+                        "select j.jobId from RotationJobRecord j where j.dedupeKey = :key",
+                        UUID.class)
+                    .setParameter("key", dedupeKey)
+                    .getSingleResult());
   }
 
   public Uni<Optional<RotationJob>> get(UUID jobId) {
-    return pool.preparedQuery("SELECT * FROM rotation_job WHERE job_id = $1")
-        .execute(Tuple.of(jobId))
-        .map(
-            rows ->
-                rows.size() == 0 ? Optional.empty() : Optional.of(read(rows.iterator().next())));
+    return sessions.read(
+        session ->
+            session
+                .find(RotationJobRecord.class, jobId)
+                .map(j -> Optional.ofNullable(j).map(RotationJobRecord::toJob)));
   }
 
-  /** Unfinished jobs, optionally for one app, oldest first. */
-  public Uni<List<RotationJob>> unfinished(SqlClient client, AppId appId) {
-    String sql =
-        "SELECT * FROM rotation_job WHERE finished_at IS NULL"
-            + (appId == null ? "" : " AND app_id = $1")
-            + " ORDER BY created_at";
-    Tuple args =
-        appId == null ? Tuple.tuple() : Tuple.tuple().addBuffer(Buffer.buffer(appId.toBytes()));
-    return client
-        .preparedQuery(sql)
-        .execute(args)
-        .map(
-            rows -> {
-              List<RotationJob> out = new ArrayList<>();
-              rows.forEach(r -> out.add(read(r)));
-              return out;
-            });
+  /** Unfinished jobs, optionally ({@code appId} not null) for one app, oldest first. */
+  public Uni<List<RotationJob>> unfinished(AppId appId) {
+    return sessions.read(
+        session -> {
+          Mutiny.SelectionQuery<RotationJobRecord> query =
+              session.createSelectionQuery(
+                  "from RotationJobRecord j where j.finishedAt is null"
+                      + (appId == null ? "" : " and j.appId = :app")
+                      + " order by j.createdAt",
+                  RotationJobRecord.class);
+          if (appId != null) {
+            query.setParameter("app", appId.toBytes());
+          }
+          return query
+              .getResultList()
+              .map(rows -> rows.stream().map(RotationJobRecord::toJob).toList());
+        });
   }
 
-  static RotationJob read(Row r) {
-    Buffer app = r.getBuffer("app_id");
-    return new RotationJob(
-        r.getUUID("job_id"),
-        RotationJob.Kind.valueOf(r.getString("kind")),
-        r.getString("dedupe_key"),
-        Optional.ofNullable(app).map(b -> AppId.of(b.getBytes())),
-        Optional.ofNullable(r.getInteger("target_version")),
-        Optional.ofNullable(r.getInteger("target_min_version")),
-        Optional.ofNullable(r.getInteger("from_generation")),
-        Optional.ofNullable(r.getInteger("target_generation")),
-        RotationJob.State.valueOf(r.getString("state")),
-        r.getString("reason"),
-        r.getInteger("attempts"),
-        Optional.ofNullable(r.getString("last_error")),
-        r.getLong("not_before"),
-        r.getLong("created_at"),
-        r.getLong("updated_at"));
+  /** Every job, by dedupe key (tests and operators: the whole picture). */
+  public Uni<List<RotationJob>> all() {
+    return sessions.read(
+        session ->
+            session
+                .createSelectionQuery(
+                    "from RotationJobRecord j order by j.dedupeKey", RotationJobRecord.class)
+                .getResultList()
+                .map(rows -> rows.stream().map(RotationJobRecord::toJob).toList()));
   }
 }

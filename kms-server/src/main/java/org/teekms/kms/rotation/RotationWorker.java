@@ -1,10 +1,6 @@
 package org.teekms.kms.rotation;
 
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.SqlConnection;
-import io.vertx.mutiny.sqlclient.Tuple;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,21 +13,25 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
+import org.hibernate.reactive.mutiny.Mutiny;
 import org.jboss.logging.Logger;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.custody.BackupMismatch;
 import org.teekms.kms.custody.RootBackups;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.keystate.AppKeyStateStore;
+import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
 import org.teekms.kms.roots.RootSecrets;
 import org.teekms.kms.roots.RootState;
 
 /**
- * Runs rotation jobs one step at a time. Each step is ONE transaction that (1) claims the job row
- * with {@code FOR UPDATE SKIP LOCKED}, (2) re-reads its state, (3) applies that state's effect, its
- * audit entry and the transition together. Hence:
+ * Runs rotation jobs one step at a time. Each step is ONE transaction of ONE Hibernate Reactive
+ * session that (1) claims the job row with {@code FOR UPDATE SKIP LOCKED} (explicit SQL returning
+ * the managed {@link RotationJobRecord}: HQL cannot skip locked rows), (2) re-reads its state, (3)
+ * applies that state's effect, its audit entry and the transition together. Hence:
  *
  * <ul>
  *   <li>crash-safe: a process killed mid-step leaves no trace of that step; the next worker redoes
@@ -63,19 +63,27 @@ import org.teekms.kms.roots.RootState;
  *
  * So a generation is never CURRENT without a stored backup, and by default never without a
  * published one; a kill between split, store and publish costs at most a redone split of a backup
- * nobody has seen. All of a step is on ONE connection: the claim, the effect, its audit entry
- * ({@link AuditLog#append( io.vertx.mutiny.sqlclient.SqlConnection,
+ * nobody has seen.
+ *
+ * <p>The argument rests on one thing: all of a step is in ONE transaction on ONE connection, the
+ * session opened for that step ({@link StateSessions#inTransaction}, never one taken from a
+ * caller's context): the claim, the effect (key versions, root generations and sealed copies, the
+ * backup record, all through that session), its audit entry ({@link AuditLog#append(Mutiny.Session,
  * org.teekms.kms.audit.AuditDraft)}: explicit SQL in this transaction, never the group commit,
- * whose entries commit in transactions of their own) and the transition. The worker therefore stays
- * on the SQL client until key versions, root generations and jobs move to Hibernate Reactive
- * together (one session per step would keep the argument as it is).
+ * whose entries commit in transactions of their own) and the transition (the claimed entity,
+ * written by the flush at commit). Every effect is flushed before the next statement that depends
+ * on it (a generation leaves CURRENT before another becomes CURRENT: one CURRENT row at most);
+ * nothing is written outside the transaction except the share store's staging folder (above) and
+ * the error count of a failed step, which {@link #recordError} writes in a transaction of its own
+ * after the step's rolled back. The stores never open a session of their own when handed one, so
+ * nothing of a step commits early.
  */
 public final class RotationWorker {
 
   private static final Logger LOG = Logger.getLogger(RotationWorker.class);
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  private final Pool pool;
+  private final StateSessions sessions;
   private final RootGenerationStore roots;
   private final AuditLog audit;
   private final Clock clock;
@@ -91,14 +99,14 @@ public final class RotationWorker {
    * @param appBatch apps moved to a new root generation per step
    */
   public RotationWorker(
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock,
       Duration rootGrace,
       int appBatch,
       StepHook hook) {
-    this(pool, roots, audit, clock, rootGrace, appBatch, hook, null, Duration.ofSeconds(30));
+    this(sessions, roots, audit, clock, rootGrace, appBatch, hook, null, Duration.ofSeconds(30));
   }
 
   /**
@@ -107,7 +115,7 @@ public final class RotationWorker {
    *     waits between checks
    */
   public RotationWorker(
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock,
@@ -121,7 +129,7 @@ public final class RotationWorker {
     if (appBatch < 1) {
       throw new IllegalArgumentException("appBatch must be positive");
     }
-    this.pool = pool;
+    this.sessions = sessions;
     this.roots = roots;
     this.audit = audit;
     this.clock = clock;
@@ -137,30 +145,34 @@ public final class RotationWorker {
   public Uni<Optional<StepResult>> runOneStep() {
     long now = clock.millis();
     AtomicReference<UUID> claimedId = new AtomicReference<>();
-    return pool.withTransaction(
+    return sessions
+        .inTransaction(
             tx ->
-                tx.preparedQuery(
+                tx.createNativeQuery(
                         "SELECT * FROM rotation_job WHERE finished_at IS NULL "
-                            + "AND not_before <= $1 ORDER BY created_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED")
-                    .execute(Tuple.of(now))
+                            + "AND not_before <= ?1 ORDER BY created_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                        RotationJobRecord.class)
+                    .setParameter(1, now)
+                    .getResultList()
                     .onItem()
                     .transformToUni(
                         rows -> {
-                          if (rows.size() == 0) {
+                          if (rows.isEmpty()) {
                             return Uni.createFrom().item(Optional.<Claimed>empty());
                           }
-                          RotationJob job = RotationJobs.read(rows.iterator().next());
+                          RotationJobRecord jobRow = rows.get(0);
+                          RotationJob job = jobRow.toJob();
                           claimedId.set(job.jobId());
-                          return step(tx, job, now)
-                              .map(r -> Optional.of(new Claimed(job, r, null)))
+                          return step(tx, jobRow, job, now)
+                              .map(r -> Optional.of(new Claimed(jobRow, job, r, null)))
                               .onFailure(RotationAbort.class)
-                              .recoverWithItem(e -> Optional.of(new Claimed(job, null, e)));
+                              .recoverWithItem(e -> Optional.of(new Claimed(jobRow, job, null, e)));
                         })
                     .call(
                         claimed ->
                             claimed
                                 .filter(c -> c.abort != null)
-                                .map(c -> markFailed(tx, c.job, c.abort.getMessage(), now))
+                                .map(c -> markFailed(c.jobRow, c.job, c.abort.getMessage(), now))
                                 .orElse(Uni.createFrom().voidItem())))
         .onFailure(e -> !(e instanceof StepHookCrash) && claimedId.get() != null)
         .call(e -> recordError(claimedId.get(), e))
@@ -202,7 +214,8 @@ public final class RotationWorker {
             });
   }
 
-  private record Claimed(RotationJob job, StepResult result, Throwable abort) {}
+  private record Claimed(
+      RotationJobRecord jobRow, RotationJob job, StepResult result, Throwable abort) {}
 
   /**
    * Marker for failures thrown by a {@link StepHook} (a simulated crash): nothing is recorded, as
@@ -216,17 +229,21 @@ public final class RotationWorker {
     }
   }
 
-  private Uni<StepResult> step(SqlConnection tx, RotationJob job, long now) {
+  private Uni<StepResult> step(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
     return switch (job.kind()) {
-      case APP_ROTATION -> appRotation(tx, job, now);
+      case APP_ROTATION -> appRotation(tx, jobRow, job, now);
       case ROOT_ROTATION ->
           switch (job.state()) {
-            case PENDING -> generate(tx, job, now);
-            case GENERATED -> custody == null ? promote(tx, job, now) : stageBackup(tx, job, now);
+            case PENDING -> generate(tx, jobRow, job, now);
+            case GENERATED ->
+                custody == null ? promote(tx, jobRow, job, now) : stageBackup(tx, jobRow, job, now);
             case BACKED_UP ->
-                custody == null ? promote(tx, job, now) : promoteBackedUp(tx, job, now);
-            case PROMOTED -> moveApps(tx, job, now);
-            case APPS_MOVED -> destroyOld(tx, job, now);
+                custody == null
+                    ? promote(tx, jobRow, job, now)
+                    : promoteBackedUp(tx, jobRow, job, now);
+            case PROMOTED -> moveApps(tx, jobRow, job, now);
+            case APPS_MOVED -> destroyOld(tx, jobRow, job, now);
             default ->
                 Uni.createFrom().failure(new RotationAbort("unexpected state " + job.state()));
           };
@@ -235,7 +252,8 @@ public final class RotationWorker {
 
   // APP_ROTATION, PENDING -> DONE: create the missing versions on the current generation, raise the
   // minimum.
-  private Uni<StepResult> appRotation(SqlConnection tx, RotationJob job, long now) {
+  private Uni<StepResult> appRotation(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
     org.teekms.keys.AppId appId = job.appId().orElseThrow();
     return roots
         .current(tx)
@@ -274,7 +292,7 @@ public final class RotationWorker {
                                 tx,
                                 AuditDraft.allowed(
                                     "ROTATION", appId.toBytes(), AuditDetail.json(facts)))
-                            .chain(() -> transition(tx, job, RotationJob.State.DONE, now, null))
+                            .chain(() -> transition(jobRow, job, RotationJob.State.DONE, now, null))
                             .replaceWith(
                                 new StepResult(
                                     job.jobId(),
@@ -295,18 +313,19 @@ public final class RotationWorker {
   }
 
   // ROOT_ROTATION, PENDING -> GENERATED: a new random root secret, sealed, as a STAGED generation.
-  private Uni<StepResult> generate(SqlConnection tx, RotationJob job, long now) {
-    return tx.query("SELECT generation, state FROM root_generation ORDER BY generation")
-        .execute()
+  private Uni<StepResult> generate(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
+    return roots
+        .list(tx)
         .onItem()
         .transformToUni(
-            rows -> {
+            generations -> {
               int max = 0;
               Integer current = null;
-              for (Row r : rows) {
-                max = Math.max(max, r.getInteger("generation"));
-                if (RootState.CURRENT.name().equals(r.getString("state"))) {
-                  current = r.getInteger("generation");
+              for (RootGeneration g : generations) {
+                max = Math.max(max, g.generation());
+                if (g.state() == RootState.CURRENT) {
+                  current = g.generation();
                 }
               }
               if (current == null) {
@@ -350,12 +369,11 @@ public final class RotationWorker {
                                           target,
                                           "fromGeneration",
                                           from)))))
-                  .chain(
-                      () ->
-                          tx.preparedQuery(
-                                  "UPDATE rotation_job SET from_generation = $2, target_generation = $3 WHERE job_id = $1")
-                              .execute(Tuple.of(job.jobId(), from, target)))
-                  .chain(() -> transition(tx, job, RotationJob.State.GENERATED, now, null))
+                  .invoke(
+                      () -> {
+                        jobRow.generations(from, target);
+                      })
+                  .chain(() -> transition(jobRow, job, RotationJob.State.GENERATED, now, null))
                   .replaceWith(
                       new StepResult(
                           job.jobId(),
@@ -368,7 +386,8 @@ public final class RotationWorker {
 
   // GENERATED -> BACKED_UP (custody): the new generation's backup is split, sealed, staged and
   // recorded.
-  private Uni<StepResult> stageBackup(SqlConnection tx, RotationJob job, long now) {
+  private Uni<StepResult> stageBackup(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
     int target = job.targetGeneration().orElseThrow();
     return custody
         .stage(tx, target)
@@ -397,7 +416,7 @@ public final class RotationWorker {
                                 HexFormat.of()
                                     .formatHex(
                                         org.teekms.crypto.Digests.sha256(record.commitments())))))))
-        .call(record -> transition(tx, job, RotationJob.State.BACKED_UP, now, null))
+        .call(record -> transition(jobRow, job, RotationJob.State.BACKED_UP, now, null))
         .map(
             record ->
                 new StepResult(
@@ -417,7 +436,8 @@ public final class RotationWorker {
   // BACKED_UP -> PROMOTED once the backup is visible and (when required) published on chain exactly
   // as recorded;
   // BACKED_UP -> BACKED_UP (later) while it is not published.
-  private Uni<StepResult> promoteBackedUp(SqlConnection tx, RotationJob job, long now) {
+  private Uni<StepResult> promoteBackedUp(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
     int target = job.targetGeneration().orElseThrow();
     return custody
         .revealAndCheck(tx, target)
@@ -438,12 +458,9 @@ public final class RotationWorker {
                         + target
                         + " (teekms.custody.require-published=true)";
                 hook.beforeCommit(job.jobId(), job.state(), job.state());
-                return tx.preparedQuery(
-                        "UPDATE rotation_job SET not_before = $2, last_error = $3, updated_at = $4 "
-                            + "WHERE job_id = $1")
-                    .execute(Tuple.of(job.jobId(), now + publicationRecheck.toMillis(), why, now))
-                    .replaceWith(
-                        new StepResult(job.jobId(), job.kind(), job.state(), job.state(), why));
+                jobRow.waitUntil(now + publicationRecheck.toMillis(), why, now);
+                return Uni.createFrom()
+                    .item(new StepResult(job.jobId(), job.kind(), job.state(), job.state(), why));
               }
               return audit
                   .append(
@@ -459,35 +476,34 @@ public final class RotationWorker {
                                   published ? "backup-published" : "backup-unpublished",
                                   "generation",
                                   target))))
-                  .chain(() -> promote(tx, job, now));
+                  .chain(() -> promote(tx, jobRow, job, now));
             });
   }
 
   // GENERATED -> PROMOTED: the new generation becomes CURRENT, the old one RETIRED with its
   // destruction date.
-  private Uni<StepResult> promote(SqlConnection tx, RotationJob job, long now) {
+  private Uni<StepResult> promote(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
     int from = job.fromGeneration().orElseThrow();
     int target = job.targetGeneration().orElseThrow();
     long destroyAfter = now + rootGrace.toMillis();
-    return tx.preparedQuery(
-            "UPDATE root_generation SET state = 'RETIRED', retired_at = $2, destroy_after = $3 "
-                + "WHERE generation = $1 AND state = 'CURRENT'")
-        .execute(Tuple.of(from, now, destroyAfter))
+    // The old generation's retirement is flushed before the new one becomes CURRENT (one CURRENT
+    // row at most, checked per statement).
+    return roots
+        .retire(tx, from, now, destroyAfter)
         .onItem()
         .transformToUni(
-            r1 -> {
-              if (r1.rowCount() != 1) {
+            retired -> {
+              if (!retired) {
                 return Uni.createFrom()
                     .failure(new RotationAbort("generation " + from + " is no longer CURRENT"));
               }
-              return tx.preparedQuery(
-                      "UPDATE root_generation SET state = 'CURRENT' WHERE generation = $1 AND state = 'STAGED'")
-                  .execute(Tuple.of(target));
+              return roots.makeCurrent(tx, target);
             })
         .onItem()
         .transformToUni(
-            r2 -> {
-              if (r2.rowCount() != 1) {
+            current -> {
+              if (!current) {
                 return Uni.createFrom()
                     .failure(new RotationAbort("generation " + target + " is not STAGED"));
               }
@@ -509,7 +525,7 @@ public final class RotationWorker {
                               "destroyAfter",
                               destroyAfter))));
             })
-        .chain(() -> transition(tx, job, RotationJob.State.PROMOTED, now, null))
+        .chain(() -> transition(jobRow, job, RotationJob.State.PROMOTED, now, null))
         .replaceWith(
             new StepResult(
                 job.jobId(),
@@ -527,24 +543,25 @@ public final class RotationWorker {
   // PROMOTED -> PROMOTED (a batch of apps moved) ... -> APPS_MOVED (none left): each app whose
   // current version is
   // pinned to an older generation gets one new version on the new generation.
-  private Uni<StepResult> moveApps(SqlConnection tx, RotationJob job, long now) {
+  private Uni<StepResult> moveApps(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
     int target = job.targetGeneration().orElseThrow();
-    return tx.preparedQuery(
-            "SELECT s.app_id, s.current_version, s.min_version FROM app_key_state s "
-                + "JOIN app_key_version v ON v.app_id = s.app_id AND v.version = s.current_version "
-                + "WHERE v.root_generation <> $1 ORDER BY s.app_id LIMIT $2 FOR UPDATE OF s")
-        .execute(Tuple.of(target, appBatch))
+    return AppKeyStateStore.lockAppsNotOn(tx, target, appBatch)
         .onItem()
         .transformToUni(
             rows -> {
-              if (rows.size() == 0) {
+              if (rows.isEmpty()) {
                 long destroyAt = now + rootGrace.toMillis();
-                return tx.preparedQuery(
-                        "SELECT destroy_after FROM root_generation WHERE generation = $1")
-                    .execute(Tuple.of(job.fromGeneration().orElseThrow()))
+                int from = job.fromGeneration().orElseThrow();
+                return roots
+                    .lock(tx, from)
                     .map(
-                        r ->
-                            Optional.ofNullable(r.iterator().next().getLong("destroy_after"))
+                        g ->
+                            g.orElseThrow(
+                                    () ->
+                                        new IllegalStateException(
+                                            "root generation " + from + " does not exist"))
+                                .destroyAfter()
                                 .orElse(destroyAt))
                     .call(
                         at ->
@@ -561,7 +578,7 @@ public final class RotationWorker {
                                             "apps-moved",
                                             "generation",
                                             target)))))
-                    .call(at -> transition(tx, job, RotationJob.State.APPS_MOVED, now, at))
+                    .call(at -> transition(jobRow, job, RotationJob.State.APPS_MOVED, now, at))
                     .map(
                         at ->
                             new StepResult(
@@ -576,11 +593,10 @@ public final class RotationWorker {
               }
               List<org.teekms.keys.AppId> moved = new ArrayList<>();
               Uni<?> chain = Uni.createFrom().voidItem();
-              for (Row r : rows) {
-                org.teekms.keys.AppId appId =
-                    org.teekms.keys.AppId.of(r.getBuffer("app_id").getBytes());
-                int next = r.getInteger("current_version") + 1;
-                int min = r.getInteger("min_version");
+              for (AppKeyStateStore.Behind r : rows) {
+                org.teekms.keys.AppId appId = r.appId();
+                int next = r.currentVersion() + 1;
+                int min = r.minVersion();
                 moved.add(appId);
                 chain =
                     chain
@@ -606,7 +622,7 @@ public final class RotationWorker {
                                                 adv.createdVersions())))));
               }
               return chain
-                  .chain(() -> transition(tx, job, RotationJob.State.PROMOTED, now, null))
+                  .chain(() -> transition(jobRow, job, RotationJob.State.PROMOTED, now, null))
                   .replaceWith(
                       new StepResult(
                           job.jobId(),
@@ -618,16 +634,15 @@ public final class RotationWorker {
   }
 
   // APPS_MOVED -> DONE, once the grace period is over: erase the old generation's sealed secret.
-  private Uni<StepResult> destroyOld(SqlConnection tx, RotationJob job, long now) {
+  private Uni<StepResult> destroyOld(
+      Mutiny.Session tx, RotationJobRecord jobRow, RotationJob job, long now) {
     int from = job.fromGeneration().orElseThrow();
-    return tx.preparedQuery(
-            "UPDATE root_generation SET state = 'DESTROYED', sealed_secret = NULL, destroyed_at = $2 "
-                + "WHERE generation = $1 AND state = 'RETIRED'")
-        .execute(Tuple.of(from, now))
+    return roots
+        .destroy(tx, from, now)
         .onItem()
         .transformToUni(
-            r -> {
-              if (r.rowCount() != 1) {
+            destroyed -> {
+              if (!destroyed) {
                 return Uni.createFrom()
                     .failure(new RotationAbort("generation " + from + " is not RETIRED"));
               }
@@ -645,7 +660,7 @@ public final class RotationWorker {
                               "generation",
                               from))));
             })
-        .chain(() -> transition(tx, job, RotationJob.State.DONE, now, null))
+        .chain(() -> transition(jobRow, job, RotationJob.State.DONE, now, null))
         .replaceWith(
             new StepResult(
                 job.jobId(),
@@ -655,24 +670,21 @@ public final class RotationWorker {
                 "generation " + from + " destroyed"));
   }
 
+  /**
+   * The step's transition, on the claimed (managed) row: written by the flush at commit, with the
+   * step's effect and audit entry.
+   */
   private Uni<Void> transition(
-      SqlConnection tx, RotationJob job, RotationJob.State to, long now, Long notBefore) {
+      RotationJobRecord jobRow, RotationJob job, RotationJob.State to, long now, Long notBefore) {
     hook.beforeCommit(job.jobId(), job.state(), to);
-    boolean finished = to == RotationJob.State.DONE || to == RotationJob.State.FAILED;
-    return tx.preparedQuery(
-            "UPDATE rotation_job SET state = $2, updated_at = $3, last_error = NULL, "
-                + "not_before = COALESCE($4, not_before), finished_at = $5 WHERE job_id = $1")
-        .execute(Tuple.of(job.jobId(), to.name(), now, notBefore, finished ? now : null))
-        .replaceWithVoid();
+    jobRow.transition(to, now, notBefore);
+    return Uni.createFrom().voidItem();
   }
 
-  private Uni<Void> markFailed(SqlConnection tx, RotationJob job, String why, long now) {
+  private Uni<Void> markFailed(RotationJobRecord jobRow, RotationJob job, String why, long now) {
     LOG.errorf("rotation job %s (%s) failed permanently: %s", job.jobId(), job.kind(), why);
-    return tx.preparedQuery(
-            "UPDATE rotation_job SET state = 'FAILED', last_error = $2, updated_at = $3, finished_at = $3 "
-                + "WHERE job_id = $1")
-        .execute(Tuple.of(job.jobId(), why, now))
-        .replaceWithVoid();
+    jobRow.fail(why, now);
+    return Uni.createFrom().voidItem();
   }
 
   /**
@@ -683,31 +695,21 @@ public final class RotationWorker {
     long now = clock.millis();
     String message = String.valueOf(error.getMessage());
     LOG.warnf("rotation job %s: step failed, will retry: %s", jobId, message);
-    return pool.withTransaction(
+    return sessions
+        .inTransaction(
             tx ->
-                tx.preparedQuery(
-                        "SELECT attempts FROM rotation_job WHERE job_id = $1 "
-                            + "AND finished_at IS NULL FOR UPDATE SKIP LOCKED")
-                    .execute(Tuple.of(jobId))
-                    .onItem()
-                    .transformToUni(
+                tx.createNativeQuery(
+                        "SELECT * FROM rotation_job WHERE job_id = ?1 "
+                            + "AND finished_at IS NULL FOR UPDATE SKIP LOCKED",
+                        RotationJobRecord.class)
+                    .setParameter(1, jobId)
+                    .getResultList()
+                    .invoke(
                         rows -> {
-                          if (rows.size() == 0) {
-                            return Uni.createFrom().voidItem();
+                          if (rows.isEmpty()) {
+                            return;
                           }
-                          int attempts = rows.iterator().next().getInteger("attempts") + 1;
-                          long backoff = Math.min(600_000L, 1000L << Math.min(attempts, 10));
-                          return tx.preparedQuery(
-                                  "UPDATE rotation_job SET attempts = $2, last_error = $3, not_before = $4, "
-                                      + "updated_at = $5 WHERE job_id = $1")
-                              .execute(
-                                  Tuple.of(
-                                      jobId,
-                                      attempts,
-                                      message.length() > 500 ? message.substring(0, 500) : message,
-                                      now + backoff,
-                                      now))
-                              .replaceWithVoid();
+                          rows.get(0).countError(message, now);
                         }))
         .onFailure()
         .invoke(

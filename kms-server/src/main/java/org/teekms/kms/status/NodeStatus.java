@@ -164,11 +164,11 @@ public final class NodeStatus {
    */
   private Uni<Void> generations(KmsStatus.Builder b) {
     return roots
-        .list(pool)
+        .list()
         .chain(
             list ->
                 keyring
-                    .derive(pool, null)
+                    .derive(null)
                     .emitOn(Infrastructure.getDefaultWorkerPool())
                     .map(
                         deriver -> {
@@ -238,7 +238,7 @@ public final class NodeStatus {
   }
 
   private Uni<List<RotationJobSummary>> rotationJobs() {
-    return jobs.unfinished(pool, null)
+    return jobs.unfinished(null)
         .map(list -> list.stream().map(NodeStatus::job).toList())
         .onFailure()
         .recoverWithItem(e -> List.of());
@@ -269,25 +269,19 @@ public final class NodeStatus {
     ReplicaStatus.Builder r =
         ReplicaStatus.newBuilder().setOnboardingSource(config.onboarding().source().orElse(""));
     return roots
-        .missingCopies(pool)
+        .missingCopies()
         .invoke(r::addAllMissingCopies)
-        .chain(
-            () ->
-                pool.query(
-                        "SELECT node_id, sealing_key_id, count(*) AS n, max(created_at) AS last FROM root_seal "
-                            + "GROUP BY node_id, sealing_key_id ORDER BY node_id NULLS FIRST, sealing_key_id")
-                    .execute())
+        .chain(roots::copyHolders)
         .map(
-            rows -> {
-              for (Row row : rows) {
-                String key = row.getString("sealing_key_id");
+            holders -> {
+              for (RootGenerationStore.CopyHolder h : holders) {
                 r.addPeers(
                     ReplicaPeer.newBuilder()
-                        .setNodeId(Optional.ofNullable(row.getString("node_id")).orElse(""))
-                        .setSealingKeyId(key)
-                        .setSealedGenerations(row.getLong("n").intValue())
-                        .setLastSealedAt(row.getLong("last"))
-                        .setThisNode(key.equals(roots.sealingKeyId())));
+                        .setNodeId(Optional.ofNullable(h.nodeId()).orElse(""))
+                        .setSealingKeyId(h.sealingKeyId())
+                        .setSealedGenerations(h.copies())
+                        .setLastSealedAt(h.lastSealedAt())
+                        .setThisNode(h.sealingKeyId().equals(roots.sealingKeyId())));
               }
               return r.build();
             })

@@ -2,10 +2,10 @@ package org.teekms.kms.wiring;
 
 import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
+import org.teekms.kms.roots.RootGenerationStore;
 
 /**
  * Ready only when the database answers and holds a CURRENT root generation (the KMS can release
@@ -15,22 +15,22 @@ import org.eclipse.microprofile.health.Readiness;
 @ApplicationScoped
 public class DatabaseReadiness implements AsyncHealthCheck {
 
-  private final Pool pool;
+  private final RootGenerationStore roots;
 
-  public DatabaseReadiness(Pool pool) {
-    this.pool = pool;
+  public DatabaseReadiness(RootGenerationStore roots) {
+    this.roots = roots;
   }
 
   @Override
   public Uni<HealthCheckResponse> call() {
-    return pool.query("SELECT generation FROM root_generation WHERE state = 'CURRENT'")
-        .execute()
+    return roots
+        .current()
         .map(
-            rows ->
-                rows.size() == 1
+            current ->
+                current.isPresent()
                     ? HealthCheckResponse.named("kms-state")
                         .up()
-                        .withData("currentGeneration", rows.iterator().next().getInteger(0))
+                        .withData("currentGeneration", current.get().generation())
                         .build()
                     : HealthCheckResponse.named("kms-state")
                         .down()

@@ -192,8 +192,9 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  RootGenerationStore rootGenerationStore(Pool pool, SealingKey key, KmsConfig config) {
-    return new RootGenerationStore(pool, key, config.kmsId(), config.nodeId().orElse(null));
+  RootGenerationStore rootGenerationStore(
+      StateSessions sessions, SealingKey key, KmsConfig config) {
+    return new RootGenerationStore(sessions, key, config.kmsId(), config.nodeId().orElse(null));
   }
 
   @Produces
@@ -204,21 +205,21 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  RotationJobs rotationJobs(Pool pool, Clock clock) {
-    return new RotationJobs(pool, clock);
+  RotationJobs rotationJobs(StateSessions sessions, Clock clock) {
+    return new RotationJobs(sessions, clock);
   }
 
   @Produces
   @Singleton
   RotationWorker rotationWorker(
-      Pool pool,
+      StateSessions sessions,
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock,
       KmsConfig config,
       CustodyWiring custody) {
     return new RotationWorker(
-        pool,
+        sessions,
         roots,
         audit,
         clock,
@@ -242,7 +243,7 @@ public class KmsBeans {
   @Produces
   @Singleton
   RotationControl rotationControl(
-      Pool pool,
+      StateSessions sessions,
       RotationJobs jobs,
       RootGenerationStore roots,
       AuditLog audit,
@@ -260,7 +261,7 @@ public class KmsBeans {
             clock,
             config.operator().maxSkew(),
             config.limits().operatorOwnerRecheck());
-    return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
+    return new RotationControl(sessions, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 
   /**
@@ -270,7 +271,7 @@ public class KmsBeans {
   @Produces
   @Singleton
   org.teekms.kms.audit.AuditAnchorWorker auditAnchorWorker(
-      KmsConfig config, AuditLog audit, Pool pool, org.teekms.kms.keys.LiveKeyring keyring) {
+      KmsConfig config, AuditLog audit, org.teekms.kms.keys.LiveKeyring keyring) {
     KmsConfig.Chain chain = config.chain();
     org.teekms.kms.audit.AuditAnchorPort port =
         chainEndpoints(chain)
@@ -284,7 +285,7 @@ public class KmsBeans {
     return new org.teekms.kms.audit.AuditAnchorWorker(
         audit,
         port,
-        () -> keyring.derive(pool, null).ifNoItem().after(config.dbTimeout()).fail(),
+        () -> keyring.derive(null).ifNoItem().after(config.dbTimeout()).fail(),
         config.dbTimeout().multipliedBy(30));
   }
 
@@ -330,14 +331,13 @@ public class KmsBeans {
   @Produces
   @Singleton
   OnboardingController onboardingController(
-      Pool pool,
       KmsPolicyPort chain,
       RootGenerationStore roots,
       GrantLedger ledger,
       KmsConfig config,
       Clock clock,
       LocalAttestationPolicy local) {
-    return new OnboardingController(pool, local, chain, roots, ledger, config.dbTimeout(), clock);
+    return new OnboardingController(local, chain, roots, ledger, config.dbTimeout(), clock);
   }
 
   @Produces
@@ -541,7 +541,7 @@ public class KmsBeans {
   @Produces
   @Singleton
   AdmissionController admissionController(
-      Pool pool,
+      StateSessions sessions,
       LocalAttestationPolicy local,
       AppPolicyPort chain,
       RootGenerationStore roots,
@@ -553,7 +553,7 @@ public class KmsBeans {
       AttestationMetrics metrics) {
     AdmissionController controller =
         new AdmissionController(
-            pool, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
+            sessions, local, chain, roots, keyring, ledger, clock, config.dbTimeout(), observer);
     metrics.watch(controller.versionKeys());
     return controller;
   }

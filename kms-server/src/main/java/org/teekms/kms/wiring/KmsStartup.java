@@ -4,7 +4,6 @@ import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.security.SecureRandom;
@@ -13,9 +12,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.teekms.custody.CustodyException;
@@ -27,6 +23,7 @@ import org.teekms.kms.custody.NodeRecovery;
 import org.teekms.kms.custody.RecoveredRootStore;
 import org.teekms.kms.db.DatabaseCoordinates;
 import org.teekms.kms.db.SchemaMigrator;
+import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.keys.LiveKeyring;
 import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.onboarding.PublishedRootsPort;
@@ -61,7 +58,7 @@ public class KmsStartup {
   void onStart(
       @Observes StartupEvent event,
       KmsConfig config,
-      Pool pool,
+      StateSessions sessions,
       Clock clock,
       SealingKeyProvider sealing,
       RootGenerationStore roots,
@@ -90,60 +87,67 @@ public class KmsStartup {
     String version = SchemaMigrator.migrate(db);
     LOG.infof("database %s at schema version %s", db, version);
     Duration wait = config.dbTimeout();
-    Optional<List<Integer>> missing =
-        KmsIdentityStore.claim(pool, config.kmsId(), clock.millis())
+    Uni<Void> ready =
+        KmsIdentityStore.claim(sessions, config.kmsId(), clock.millis())
             .ifNoItem()
             .after(wait)
             .fail()
-            .chain(() -> roots.list(pool).ifNoItem().after(wait).fail())
+            .chain(() -> roots.list().ifNoItem().after(wait).fail())
             .chain(
                 existing ->
                     existing.isEmpty()
                         ? Uni.createFrom().item(Optional.<List<Integer>>empty())
-                        : roots.missingCopies(pool).ifNoItem().after(wait).fail().map(Optional::of))
-            .await()
-            .indefinitely();
-    Optional<Integer> recover = config.custody().recoverGeneration();
-    if (recover.isPresent() && missing.isEmpty()) {
-      // Root recovery (docs/root-custody.md §6.4): this observer returns so that the server can
-      // take the custodians'
-      // shares; the rest of startup runs once the root is recovered. Until then every key-serving
-      // call fails closed
-      // (no keyring) and teekms.v1.Recovery says what is missing.
-      NodeRecovery recovery =
-          startRecovery(
-              recover.get(),
-              config,
-              pool,
-              clock,
-              roots,
-              audit,
-              ratls,
-              appPolicy,
-              custody,
-              recoveries);
-      Thread rest =
-          new Thread(
-              () -> finishAfterRecovery(recovery, config, pool, audit, appPolicy, keyring, custody),
-              "teekms-root-recovery");
-      rest.setDaemon(true);
-      rest.start();
-      return;
-    }
-    if (recover.isPresent()) {
-      LOG.infof(
-          "recovery: the database holds root generations; teekms.custody.recover-generation=%d is not used",
-          recover.get());
-    }
-    Uni<Void> ready =
-        obtainRoots(missing, config, pool, clock, roots, audit, ratls, attestation, kmsPolicy)
-            .chain(() -> loadKeyring(appPolicy, keyring, pool))
-            .chain(() -> backUp(config, pool, audit, custody));
+                        : roots.missingCopies().ifNoItem().after(wait).fail().map(Optional::of))
+            // The rest of startup (chain reads, the recovery's setup) runs on a worker thread,
+            // never on the database's event loop.
+            .emitOn(Infrastructure.getDefaultWorkerPool())
+            .chain(
+                missing -> {
+                  Optional<Integer> recover = config.custody().recoverGeneration();
+                  if (recover.isPresent() && missing.isEmpty()) {
+                    // Root recovery (docs/root-custody.md §6.4): startup returns so that the server
+                    // can take the custodians' shares; the rest of startup runs once the root is
+                    // recovered. Until then every key-serving call fails closed (no keyring) and
+                    // teekms.v1.Recovery says what is missing.
+                    NodeRecovery recovery =
+                        startRecovery(
+                            recover.get(),
+                            config,
+                            sessions,
+                            clock,
+                            roots,
+                            audit,
+                            ratls,
+                            appPolicy,
+                            custody,
+                            recoveries);
+                    finishAfterRecovery(
+                        recovery, config, sessions, audit, appPolicy, keyring, custody);
+                    return Uni.createFrom().voidItem();
+                  }
+                  if (recover.isPresent()) {
+                    LOG.infof(
+                        "recovery: the database holds root generations; teekms.custody.recover-generation=%d is not used",
+                        recover.get());
+                  }
+                  return obtainRoots(
+                          missing,
+                          config,
+                          sessions,
+                          clock,
+                          roots,
+                          audit,
+                          ratls,
+                          attestation,
+                          kmsPolicy)
+                      .chain(() -> loadKeyring(appPolicy, keyring))
+                      .chain(() -> backUp(config, sessions, audit, custody))
+                      .invoke(() -> LOG.infof("KMS '%s' ready", config.kmsId()));
+                });
     // The server must not serve before this is done: startup (on the main thread, never an event
-    // loop) is the one
-    // place the KMS waits for the database; every step above carries its own time limit.
+    // loop) is the one place the KMS waits for the database; every step above carries its own time
+    // limit.
     ready.await().indefinitely();
-    LOG.infof("KMS '%s' ready", config.kmsId());
   }
 
   /**
@@ -153,13 +157,13 @@ public class KmsStartup {
    * PUBLISHED).
    */
   private static Uni<Void> backUp(
-      KmsConfig config, Pool pool, AuditLog audit, CustodyWiring custody) {
+      KmsConfig config, StateSessions sessions, AuditLog audit, CustodyWiring custody) {
     return custody
         .backups()
         .map(
             b ->
                 b.backUpCurrent(
-                        pool,
+                        sessions,
                         audit,
                         config.dbTimeout(),
                         config.custody().startupPublicationTimeout(),
@@ -177,7 +181,7 @@ public class KmsStartup {
   private static NodeRecovery startRecovery(
       int generation,
       KmsConfig config,
-      Pool pool,
+      StateSessions sessions,
       Clock clock,
       RootGenerationStore roots,
       AuditLog audit,
@@ -217,7 +221,12 @@ public class KmsStartup {
             chain,
             published,
             new RecoveredRootStore(
-                pool, roots, audit, clock, config.dbTimeout().multipliedBy(6), new SecureRandom()));
+                sessions,
+                roots,
+                audit,
+                clock,
+                config.dbTimeout().multipliedBy(6),
+                new SecureRandom()));
     recoveries.start(recovery);
     LOG.infof(
         "recovery: empty database; recovering root generation %d from its custodians. Node key id 0x%s "
@@ -229,40 +238,47 @@ public class KmsStartup {
 
   /**
    * After the recovery: the keyring, the (already published) backup, then serving; a failed
-   * recovery stops the KMS.
+   * recovery (or none within {@code teekms.custody.recovery-timeout}) stops the KMS. Waits on no
+   * thread.
    */
   private static void finishAfterRecovery(
       NodeRecovery recovery,
       KmsConfig config,
-      Pool pool,
+      StateSessions sessions,
       AuditLog audit,
       org.teekms.kms.admission.AppPolicyPort appPolicy,
       LiveKeyring keyring,
       CustodyWiring custody) {
-    try {
-      recovery.done().get(config.custody().recoveryTimeout().toMillis(), TimeUnit.MILLISECONDS);
-      LOG.infof("recovery: %s", recovery.progress().detail());
-      loadKeyring(appPolicy, keyring, pool)
-          .chain(() -> backUp(config, pool, audit, custody))
-          .await()
-          .indefinitely();
-      LOG.infof("KMS '%s' ready", config.kmsId());
-    } catch (TimeoutException e) {
-      LOG.errorf(
-          "recovery: root generation %d was not recovered within %s (teekms.custody.recovery-timeout): %s; "
-              + "stopping",
-          recovery.generation(), config.custody().recoveryTimeout(), recovery.progress().detail());
-      Quarkus.asyncExit(1);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (ExecutionException | RuntimeException e) {
-      LOG.errorf(
-          "recovery: %s; stopping",
-          e instanceof ExecutionException x && x.getCause() != null
-              ? x.getCause().getMessage()
-              : e.getMessage());
-      Quarkus.asyncExit(1);
-    }
+    Duration limit = config.custody().recoveryTimeout();
+    Uni.createFrom()
+        .completionStage(recovery.done())
+        .ifNoItem()
+        .after(limit)
+        .failWith(
+            () ->
+                new IllegalStateException(
+                    "root generation "
+                        + recovery.generation()
+                        + " was not recovered within "
+                        + limit
+                        + " (teekms.custody.recovery-timeout): "
+                        + recovery.progress().detail()))
+        .invoke(() -> LOG.infof("recovery: %s", recovery.progress().detail()))
+        .emitOn(Infrastructure.getDefaultWorkerPool())
+        .chain(() -> loadKeyring(appPolicy, keyring))
+        .chain(() -> backUp(config, sessions, audit, custody))
+        .subscribe()
+        .with(
+            ok -> LOG.infof("KMS '%s' ready", config.kmsId()),
+            failure -> {
+              Throwable cause =
+                  failure instanceof java.util.concurrent.CompletionException c
+                          && c.getCause() != null
+                      ? c.getCause()
+                      : failure;
+              LOG.errorf("recovery: %s; stopping", cause.getMessage());
+              Quarkus.asyncExit(1);
+            });
   }
 
   /**
@@ -273,7 +289,7 @@ public class KmsStartup {
   private static Uni<Void> obtainRoots(
       Optional<List<Integer>> missing,
       KmsConfig config,
-      Pool pool,
+      StateSessions sessions,
       Clock clock,
       RootGenerationStore roots,
       AuditLog audit,
@@ -285,7 +301,7 @@ public class KmsStartup {
       LOG.infof(
           "onboarding: empty database, joining KMS '%s' through %s", config.kmsId(), source.get());
       return ReplicaJoin.join(
-          source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+          source.get(), config, ratls, attestation, kmsPolicy, sessions, roots, audit, clock);
     }
     if (missing.isPresent() && !missing.get().isEmpty()) {
       String lacking =
@@ -304,7 +320,7 @@ public class KmsStartup {
       }
       LOG.infof("onboarding: %s; obtaining them from %s", lacking, source.get());
       return ReplicaJoin.join(
-          source.get(), config, ratls, attestation, kmsPolicy, pool, roots, audit, clock);
+          source.get(), config, ratls, attestation, kmsPolicy, sessions, roots, audit, clock);
     }
     if (source.isPresent()) {
       LOG.infof(
@@ -312,7 +328,7 @@ public class KmsStartup {
               + "not used");
       return Uni.createFrom().voidItem();
     }
-    return RootBootstrap.ensureBootstrapped(pool, roots, audit, clock)
+    return RootBootstrap.ensureBootstrapped(sessions, roots, audit, clock)
         .ifNoItem()
         .after(config.dbTimeout())
         .fail()
@@ -332,15 +348,15 @@ public class KmsStartup {
    * read on the worker pool (blocking RPCs).
    */
   private static Uni<Void> loadKeyring(
-      org.teekms.kms.admission.AppPolicyPort appPolicy, LiveKeyring keyring, Pool pool) {
+      org.teekms.kms.admission.AppPolicyPort appPolicy, LiveKeyring keyring) {
     if (appPolicy instanceof org.teekms.kms.adapters.GovernanceAppPolicy chain) {
       return Uni.createFrom()
           .item(chain::rootAnchor)
           .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
           .invoke(anchor -> LOG.infof("root generations checked against the %s", anchor))
-          .chain(anchor -> keyring.derive(pool, anchor))
+          .chain(anchor -> keyring.derive(anchor))
           .replaceWithVoid();
     }
-    return keyring.derive(pool, null).replaceWithVoid();
+    return keyring.derive(null).replaceWithVoid();
   }
 }

@@ -93,12 +93,15 @@ class OnChainAdmissionTest {
     Clock clock = Clock.systemUTC();
     AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
     RootGenerationStore roots =
-        new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-chain-test");
-    RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+        new RootGenerationStore(
+            postgres.sessions(pool), new SealingKey(new byte[32]), "kms-chain-test");
+    RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+        .await()
+        .atMost(WAIT);
     keyring = new LiveKeyring(roots, WAIT);
     controller =
         new AdmissionController(
-            pool,
+            postgres.sessions(pool),
             new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()),
             policy(anvil.rpcUrl()),
             roots,

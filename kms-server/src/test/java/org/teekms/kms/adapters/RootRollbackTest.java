@@ -99,8 +99,12 @@ class RootRollbackTest {
     Node() {
       pool = postgres.pool(postgres.freshDatabase(), 8);
       audit = new AuditLog(pool, postgres.sessions(pool), clock);
-      roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-rollback-test");
-      RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+      roots =
+          new RootGenerationStore(
+              postgres.sessions(pool), new SealingKey(new byte[32]), "kms-rollback-test");
+      RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+          .await()
+          .atMost(WAIT);
       PolicyReaderConfig config =
           PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
               .withConfirmations(0, false)
@@ -115,7 +119,7 @@ class RootRollbackTest {
       keyring = new LiveKeyring(roots, WAIT);
       controller =
           new AdmissionController(
-              pool,
+              postgres.sessions(pool),
               new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()),
               policy,
               roots,
@@ -149,7 +153,10 @@ class RootRollbackTest {
      * Rotates the root generation as the rotation job does, up to (not including) the destruction.
      */
     void rotateRoot(int from) {
-      new RotationJobs(pool, clock).enqueueRootRotation(from, "test").await().atMost(WAIT);
+      new RotationJobs(postgres.sessions(pool), clock)
+          .enqueueRootRotation(from, "test")
+          .await()
+          .atMost(WAIT);
       worker().runUntilIdle(50).await().atMost(WAIT);
     }
 
@@ -160,7 +167,8 @@ class RootRollbackTest {
     }
 
     private RotationWorker worker() {
-      return new RotationWorker(pool, roots, audit, clock, GRACE, 100, StepHook.NONE);
+      return new RotationWorker(
+          postgres.sessions(pool), roots, audit, clock, GRACE, 100, StepHook.NONE);
     }
 
     /** A backup of the KMS's state tables (as pg_dump would take). */
@@ -249,7 +257,7 @@ class RootRollbackTest {
       try (LiveKeyring unanchored = new LiveKeyring(kms.roots, WAIT)) {
         assertEquals(
             1,
-            unanchored.derive(kms.pool, null).await().indefinitely().keyring().currentGeneration(),
+            unanchored.derive(null).await().indefinitely().keyring().currentGeneration(),
             "the backup revives generation 1");
       }
       AdmissionDenied d = kms.denied(List.of());
@@ -272,8 +280,7 @@ class RootRollbackTest {
       try (LiveKeyring startup = new LiveKeyring(kms.roots, WAIT)) {
         RootAnchorViolation v =
             assertThrows(
-                RootAnchorViolation.class,
-                () -> startup.derive(kms.pool, anchor).await().indefinitely());
+                RootAnchorViolation.class, () -> startup.derive(anchor).await().indefinitely());
         assertTrue(
             v.getMessage().contains("current root generation is 1 but the chain's is 2"),
             v.getMessage());
@@ -316,30 +323,18 @@ class RootRollbackTest {
       assertEquals(List.of(2), kms.grant(List.of(2)));
       ChainRootAnchor anchor = kms.policy.rootAnchor();
       assertFalse(
-          kms.keyring
-              .derive(kms.pool, anchor)
-              .await()
-              .indefinitely()
-              .keyring()
-              .generations()
-              .containsKey(1),
+          kms.keyring.derive(anchor).await().indefinitely().keyring().generations().containsKey(1),
           "generation 1 was never unsealed");
 
       // A keyring that still held generation 1 (a node running since before the destruction)
       // zeroizes it.
       try (LiveKeyring running = new LiveKeyring(kms.roots, WAIT)) {
         assertTrue(
-            running
-                .derive(kms.pool, null)
-                .await()
-                .indefinitely()
-                .keyring()
-                .generations()
-                .containsKey(1),
+            running.derive(null).await().indefinitely().keyring().generations().containsKey(1),
             "held before the anchor is seen");
         assertEquals(
             org.teekms.keys.RootKeyring.GenerationState.DESTROYED,
-            running.derive(kms.pool, anchor).await().indefinitely().keyring().generations().get(1));
+            running.derive(anchor).await().indefinitely().keyring().generations().get(1));
       }
     } finally {
       anvil.revert(chainSnapshot);

@@ -125,8 +125,11 @@ class AdmissionControllerTest {
     pool = postgres.pool(db, 8);
     clock = new MutableClock(1_767_225_600_000L);
     audit = new AuditLog(pool, postgres.sessions(pool), clock);
-    roots = new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-test");
-    RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+    roots =
+        new RootGenerationStore(postgres.sessions(pool), new SealingKey(new byte[32]), "kms-test");
+    RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+        .await()
+        .atMost(WAIT);
     keyring = new LiveKeyring(roots, WAIT);
     chain = new FakeChain();
     controller = controller(pool);
@@ -149,10 +152,10 @@ class AdmissionControllerTest {
           public void chainRead(Duration took) {}
         };
     return new AdmissionController(
-        p,
+        postgres.sessions(p),
         new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()),
         chain,
-        new RootGenerationStore(p, new SealingKey(new byte[32]), "kms-test"),
+        new RootGenerationStore(postgres.sessions(p), new SealingKey(new byte[32]), "kms-test"),
         keyring,
         new GrantLedger(new AuditLog(p, postgres.sessions(p), clock)),
         clock,
@@ -292,7 +295,7 @@ class AdmissionControllerTest {
     // The chain KMS root -> app root -> env-encryption key verifies against the generation's KMS
     // root address.
     EthereumAddress kmsRoot =
-        keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress();
+        keyring.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress();
     SignatureChainVerifier verifier = new SignatureChainVerifier(kmsRoot);
     SignatureChainVerifier.Result env =
         verifier.verify(new SignatureChain(k.appRootCertificate(), k.envEncryptionCertificate()));
@@ -520,10 +523,11 @@ class AdmissionControllerTest {
             .keys()
             .get(0)
             .appRootSecret();
-    RotationJobs jobs = new RotationJobs(pool, clock);
+    RotationJobs jobs = new RotationJobs(postgres.sessions(pool), clock);
     jobs.enqueueRootRotation(1, "operator").await().atMost(WAIT);
     RotationWorker worker =
-        new RotationWorker(pool, roots, audit, clock, Duration.ofDays(1), 10, StepHook.NONE);
+        new RotationWorker(
+            postgres.sessions(pool), roots, audit, clock, Duration.ofDays(1), 10, StepHook.NONE);
     worker.runUntilIdle(20).await().atMost(WAIT);
     AppKeysGrant spanning =
         controller
@@ -609,12 +613,15 @@ class AdmissionControllerTest {
     try {
       AdmissionController offline =
           new AdmissionController(
-              dead,
+              postgres.sessions(dead),
               new LocalAttestationPolicy(Set.of("UpToDate"), Set.of(), Optional.empty()),
               chain,
-              new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"),
+              new RootGenerationStore(
+                  postgres.sessions(dead), new SealingKey(new byte[32]), "kms-test"),
               new LiveKeyring(
-                  new RootGenerationStore(dead, new SealingKey(new byte[32]), "kms-test"), WAIT),
+                  new RootGenerationStore(
+                      postgres.sessions(dead), new SealingKey(new byte[32]), "kms-test"),
+                  WAIT),
               new GrantLedger(new AuditLog(dead, postgres.sessions(dead), clock)),
               clock,
               Duration.ofSeconds(5),
@@ -684,7 +691,7 @@ class AdmissionControllerTest {
             .get(0);
     SignatureChainVerifier.Result chainOk =
         new SignatureChainVerifier(
-                keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).ethereumAddress())
+                keyring.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress())
             .verify(new SignatureChain(k.appRootCertificate(), ca));
     assertTrue(chainOk.valid(), chainOk.detail());
     org.bouncycastle.jce.spec.ECNamedCurveParameterSpec p256 =

@@ -58,16 +58,9 @@ class KmsJoinTest {
   void emptyReplicaObtainsTheRootGenerationsFromTheSourceAtStartup() {
     assertEquals(
         sourceRootAddress,
-        keyring
-            .derive(pool, null)
-            .await()
-            .indefinitely()
-            .kmsRootKey(1)
-            .ethereumAddress()
-            .toString(),
+        keyring.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress().toString(),
         "the replica holds the source's generation 1, not one of its own");
-    assertEquals(
-        1, keyring.derive(pool, null).await().indefinitely().keyring().currentGeneration());
+    assertEquals(1, keyring.derive(null).await().indefinitely().keyring().currentGeneration());
     String kinds =
         audit.verify().await().atMost(Duration.ofSeconds(30)).valid() ? "valid" : "broken";
     assertEquals("valid", kinds);

@@ -53,23 +53,18 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
       pool = postgres.pool(postgres.freshDatabase(), 4);
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
       RootGenerationStore roots =
-          new RootGenerationStore(pool, new SealingKey(new byte[32]), KMS_ID);
-      RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+          new RootGenerationStore(postgres.sessions(pool), new SealingKey(new byte[32]), KMS_ID);
+      RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+          .await()
+          .atMost(WAIT);
       String address;
       String publicKey;
       try (LiveKeyring keyring = new LiveKeyring(roots, WAIT)) {
         address =
-            keyring
-                .derive(pool, null)
-                .await()
-                .indefinitely()
-                .kmsRootKey(1)
-                .ethereumAddress()
-                .toString();
+            keyring.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress().toString();
         publicKey =
             HexFormat.of()
-                .formatHex(
-                    keyring.derive(pool, null).await().indefinitely().kmsRootKey(1).publicKey());
+                .formatHex(keyring.derive(null).await().indefinitely().kmsRootKey(1).publicKey());
       }
       SimulatedTdx tdx =
           SimulatedTdx.enableSeeded(
@@ -102,7 +97,7 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
               new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(1))
                   .create("source"),
               trust,
-              new OnboardingController(pool, registry, roots, new GrantLedger(audit), WAIT));
+              new OnboardingController(registry, roots, new GrantLedger(audit), WAIT));
       Map<String, String> config = new HashMap<>();
       config.put("teekms.onboarding.source", "127.0.0.1:" + server.getPort());
       config.put("teekms.kms-id", KMS_ID);

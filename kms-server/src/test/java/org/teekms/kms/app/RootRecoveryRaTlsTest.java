@@ -17,7 +17,6 @@ import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -93,7 +92,6 @@ class RootRecoveryRaTlsTest {
   private static Path rootCa;
   private static Path collateral;
 
-  @Inject Pool pool;
   @Inject RootGenerationStore roots;
 
   private record Run(int exit, JsonNode json, String err) {}
@@ -245,7 +243,7 @@ class RootRecoveryRaTlsTest {
         afterFirst.get("detail").asText().contains("1 of 2 valid shares"), afterFirst.toString());
     assertEquals(
         0,
-        roots.list(pool).await().atMost(Duration.ofSeconds(10)).size(),
+        roots.list().await().atMost(Duration.ofSeconds(10)).size(),
         "nothing stored before t shares");
 
     // 8. Custodian 3 releases: the node reconstructs, checks the published identity, seals and
@@ -277,7 +275,7 @@ class RootRecoveryRaTlsTest {
       info.shutdownNow();
     }
     // ... and its sealed copy derives the key-derivation vectors byte for byte.
-    byte[] recovered = roots.unseal(pool, 1).await().atMost(Duration.ofSeconds(10));
+    byte[] recovered = roots.unseal(1).await().atMost(Duration.ofSeconds(10));
     try {
       assertKeysMatchTheVectors(recovered);
     } finally {

@@ -19,7 +19,6 @@ import io.netty.handler.ssl.SslProvider;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -83,7 +82,7 @@ class RotationRaTlsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static SimulatedTdx tdx;
 
-  @Inject Pool pool;
+  @Inject org.teekms.kms.db.StateSessions sessions;
   @Inject RootGenerationStore roots;
   @Inject AuditLog audit;
 
@@ -286,13 +285,13 @@ class RotationRaTlsTest {
   @Order(1)
   void ownerRotatesTheRootOthersAndReplaysAreDeniedAndEverythingIsAudited() throws Exception {
     // Three apps with key state on generation 1 (as admissions would have left them).
-    int gen1 =
-        roots.current(pool).await().atMost(Duration.ofSeconds(10)).orElseThrow().generation();
+    int gen1 = roots.current().await().atMost(Duration.ofSeconds(10)).orElseThrow().generation();
     long now = System.currentTimeMillis();
     for (int i = 1; i <= 3; i++) {
       byte[] app = new byte[20];
       app[19] = (byte) i;
-      pool.withTransaction(
+      sessions
+          .inTransaction(
               tx -> AppKeyStateStore.advance(tx, org.teekms.keys.AppId.of(app), 1, 1, gen1, now))
           .await()
           .atMost(Duration.ofSeconds(10));
@@ -323,7 +322,7 @@ class RotationRaTlsTest {
         owner.progress());
     assertTrue(owner.progress().contains("APPS_MOVED"), owner.progress());
     Map<Integer, RootState> states =
-        roots.list(pool).await().atMost(Duration.ofSeconds(10)).stream()
+        roots.list().await().atMost(Duration.ofSeconds(10)).stream()
             .collect(Collectors.toMap(RootGeneration::generation, RootGeneration::state));
     assertEquals(RootState.CURRENT, states.get(gen2));
     assertEquals(RootState.RETIRED, states.get(gen1), "retained for the grace period");
@@ -336,7 +335,7 @@ class RotationRaTlsTest {
       app[19] = (byte) i;
       assertEquals(
           2,
-          AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(app))
+          AppKeyStateStore.read(sessions, org.teekms.keys.AppId.of(app))
               .await()
               .atMost(Duration.ofSeconds(10))
               .orElseThrow()
@@ -366,7 +365,7 @@ class RotationRaTlsTest {
     assertEquals(1, appJob.get("appsMoved").asInt());
     byte[] appId = HexFormat.of().parseHex(appHex.substring(2));
     var appState =
-        AppKeyStateStore.read(pool, org.teekms.keys.AppId.of(appId))
+        AppKeyStateStore.read(sessions, org.teekms.keys.AppId.of(appId))
             .await()
             .atMost(Duration.ofSeconds(10))
             .orElseThrow();

@@ -87,7 +87,9 @@ class AuditLogTest {
     int n = AuditLog.VERIFY_PAGE * 2 + 3;
     for (int batch = 0; batch < n; batch += 100) {
       int size = Math.min(100, n - batch);
-      pool.withTransaction(
+      postgres
+          .sessions(pool)
+          .inTransaction(
               tx ->
                   Multi.createFrom()
                       .range(0, size)

@@ -676,7 +676,7 @@ public final class ReplicaLoad {
     load(nodes, tdx, trust, appId, composeHash, clients, Duration.ofSeconds(warmup), pool, null);
     SUCCEEDED.clear();
     FAILED.clear();
-    RotationJobs jobs = new RotationJobs(pool, clock);
+    RotationJobs jobs = new RotationJobs(postgres.sessions(pool), clock);
     AppId app = AppId.of(appId);
     List<UUID> jobIds = Collections.synchronizedList(new ArrayList<>());
     List<String> events = Collections.synchronizedList(new ArrayList<>());

@@ -132,16 +132,19 @@ class ChainCustodyTest {
     MutableClock clock = new MutableClock(System.currentTimeMillis());
     AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
     RootGenerationStore roots =
-        new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-chain-custody");
+        new RootGenerationStore(
+            postgres.sessions(pool), new SealingKey(new byte[32]), "kms-chain-custody");
     Path store = dir.resolve("store");
     RootBackups backups =
         new RootBackups(reader, new RootBackups.Settings(2, store, true), roots, random);
-    RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(TestPostgres.WAIT);
-    RotationJobs jobs = new RotationJobs(pool, clock);
+    RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+        .await()
+        .atMost(TestPostgres.WAIT);
+    RotationJobs jobs = new RotationJobs(postgres.sessions(pool), clock);
     UUID job = jobs.enqueueRootRotation(1, "operator").await().atMost(TestPostgres.WAIT);
     RotationWorker worker =
         new RotationWorker(
-            pool,
+            postgres.sessions(pool),
             roots,
             audit,
             clock,
@@ -182,10 +185,8 @@ class ChainCustodyTest {
         RotationJob.State.APPS_MOVED,
         jobs.get(job).await().atMost(TestPostgres.WAIT).orElseThrow().state());
     assertEquals(
-        RootState.CURRENT,
-        roots.current(pool).await().atMost(TestPostgres.WAIT).orElseThrow().state());
-    assertEquals(
-        2, roots.current(pool).await().atMost(TestPostgres.WAIT).orElseThrow().generation());
+        RootState.CURRENT, roots.current().await().atMost(TestPostgres.WAIT).orElseThrow().state());
+    assertEquals(2, roots.current().await().atMost(TestPostgres.WAIT).orElseThrow().generation());
 
     // Every custodian checks its share against the on-chain commitments and digest.
     int[] custodianOfIndex = {0, 2, 3};

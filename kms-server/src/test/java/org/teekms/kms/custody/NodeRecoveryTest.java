@@ -97,7 +97,8 @@ class NodeRecoveryTest {
     final MutableClock clock = new MutableClock(1_767_225_600_000L);
     final AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
     final RootGenerationStore roots =
-        new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-recovery-test");
+        new RootGenerationStore(
+            postgres.sessions(pool), new SealingKey(new byte[32]), "kms-recovery-test");
     final RecipientKeyPair nodeKey = RecipientKeyPair.generate(new SecureRandom());
     byte[] publishedRootKey;
     final NodeRecovery node;
@@ -120,7 +121,12 @@ class NodeRecoveryTest {
                       ? PublishedRootKeys.published(g, publishedRootKey, 40, "0xblock")
                       : PublishedRootKeys.notPublished(g, 40, "0xblock", "no identity"),
               new RecoveredRootStore(
-                  pool, roots, audit, clock, Duration.ofSeconds(30), new SecureRandom()));
+                  postgres.sessions(pool),
+                  roots,
+                  audit,
+                  clock,
+                  Duration.ofSeconds(30),
+                  new SecureRandom()));
     }
 
     /**
@@ -198,7 +204,8 @@ class NodeRecoveryTest {
               new RootBackups.Settings(THRESHOLD, Path.of("unused"), true),
               s.roots,
               new SecureRandom());
-      assertEquals(Optional.of("PUBLISHED"), await(backups.state(s.pool, GENERATION)));
+      assertEquals(
+          Optional.of("PUBLISHED"), await(backups.state(postgres.sessions(s.pool), GENERATION)));
       List<AuditEntry> audit = await(s.audit.list(null, 0, Long.MAX_VALUE, 0, 100));
       assertTrue(
           audit.stream()

@@ -75,8 +75,9 @@ class RootBackupsTest {
     final MutableClock clock = new MutableClock(T0);
     final AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
     final RootGenerationStore roots =
-        new RootGenerationStore(pool, new SealingKey(new byte[32]), "kms-custody-test");
-    final RotationJobs jobs = new RotationJobs(pool, clock);
+        new RootGenerationStore(
+            postgres.sessions(pool), new SealingKey(new byte[32]), "kms-custody-test");
+    final RotationJobs jobs = new RotationJobs(postgres.sessions(pool), clock);
     final InMemoryCustodyChain chain;
     final Path store;
     final RootBackups backups;
@@ -90,12 +91,21 @@ class RootBackupsTest {
               new RootBackups.Settings(threshold, store, required),
               roots,
               new SecureRandom());
-      assertTrue(await(RootBootstrap.ensureBootstrapped(pool, roots, audit, clock)));
+      assertTrue(
+          await(RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)));
     }
 
     RotationWorker worker(StepHook hook) {
       return new RotationWorker(
-          pool, roots, audit, clock, Duration.ofDays(1), 10, hook, backups, RECHECK);
+          postgres.sessions(pool),
+          roots,
+          audit,
+          clock,
+          Duration.ofDays(1),
+          10,
+          hook,
+          backups,
+          RECHECK);
     }
 
     RootState state(int generation) {
@@ -184,7 +194,8 @@ class RootBackupsTest {
               .contains("teekms gov publish-backup --store " + node.store + " --generation 2"),
           node.job(job).lastError().toString());
       assertEquals(0, node.job(job).attempts(), "waiting is not an error");
-      assertEquals(Optional.of("STAGED"), await(node.backups.state(node.pool, 2)));
+      assertEquals(
+          Optional.of("STAGED"), await(node.backups.state(postgres.sessions(node.pool), 2)));
 
       node.chain.publishFromStore(node.store, 2); // the registry owner: teekms gov publish-backup
       assertTrue(
@@ -194,7 +205,8 @@ class RootBackupsTest {
       steps = await(node.worker(StepHook.NONE).runUntilIdle(10));
       assertEquals(RotationJob.State.PROMOTED, steps.get(0).to());
       assertEquals(RootState.CURRENT, node.state(2));
-      assertEquals(Optional.of("PUBLISHED"), await(node.backups.state(node.pool, 2)));
+      assertEquals(
+          Optional.of("PUBLISHED"), await(node.backups.state(postgres.sessions(node.pool), 2)));
       assertCustodiansRecover(node, 2, 2);
       assertTrue(await(node.audit.verify()).valid());
     }
@@ -236,7 +248,8 @@ class RootBackupsTest {
       List<StepResult> steps = await(node.worker(StepHook.NONE).runUntilIdle(10));
       assertEquals(RotationJob.State.PROMOTED, steps.get(2).to(), steps.toString());
       assertEquals(RootState.CURRENT, node.state(2));
-      assertEquals(Optional.of("STAGED"), await(node.backups.state(node.pool, 2)));
+      assertEquals(
+          Optional.of("STAGED"), await(node.backups.state(postgres.sessions(node.pool), 2)));
       assertCustodiansRecover(node, 2, 3);
     }
   }
@@ -356,7 +369,7 @@ class RootBackupsTest {
               () ->
                   node.backups
                       .backUpCurrent(
-                          node.pool,
+                          postgres.sessions(node.pool),
                           node.audit,
                           TestPostgres.WAIT,
                           Duration.ofMillis(300),
@@ -374,7 +387,7 @@ class RootBackupsTest {
           RootBackups.Publication.PUBLISHED,
           node.backups
               .backUpCurrent(
-                  node.pool,
+                  postgres.sessions(node.pool),
                   node.audit,
                   TestPostgres.WAIT,
                   Duration.ofSeconds(5),
@@ -387,7 +400,11 @@ class RootBackupsTest {
           RootBackups.Publication.PUBLISHED,
           node.backups
               .backUpCurrent(
-                  node.pool, node.audit, TestPostgres.WAIT, Duration.ZERO, Duration.ofMillis(100))
+                  postgres.sessions(node.pool),
+                  node.audit,
+                  TestPostgres.WAIT,
+                  Duration.ZERO,
+                  Duration.ofMillis(100))
               .await()
               .atMost(Duration.ofSeconds(60)));
       assertCustodiansRecover(node, 1, 2);
@@ -400,7 +417,7 @@ class RootBackupsTest {
       java.util.concurrent.CompletableFuture<RootBackups.Publication> startup =
           node.backups
               .backUpCurrent(
-                  node.pool,
+                  postgres.sessions(node.pool),
                   node.audit,
                   TestPostgres.WAIT,
                   Duration.ofSeconds(60),
@@ -414,13 +431,15 @@ class RootBackupsTest {
           && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
-      assertEquals(Optional.of("STAGED"), await(node.backups.state(node.pool, 1)));
+      assertEquals(
+          Optional.of("STAGED"), await(node.backups.state(postgres.sessions(node.pool), 1)));
       assertFalse(startup.isDone(), "startup must wait for the publication");
       node.chain.publishFromStore(node.store, 1);
       assertEquals(
           RootBackups.Publication.PUBLISHED,
           startup.get(30, java.util.concurrent.TimeUnit.SECONDS));
-      assertEquals(Optional.of("PUBLISHED"), await(node.backups.state(node.pool, 1)));
+      assertEquals(
+          Optional.of("PUBLISHED"), await(node.backups.state(postgres.sessions(node.pool), 1)));
       assertTrue(await(node.audit.verify()).valid());
     }
   }

@@ -105,7 +105,7 @@ public class OnboardingOverRaTlsTest {
    */
   static PublishedRootsPort published(Pool pool, RootGenerationStore roots) {
     return g -> {
-      byte[] secret = roots.unseal(pool, g).await().atMost(WAIT);
+      byte[] secret = roots.unseal(g).await().atMost(WAIT);
       try {
         return org.teekms.governance.PublishedRootKeys.published(
             g, PublishedRootCheck.rootPublicKey(g, secret), 5, "0x" + "00".repeat(32));
@@ -182,19 +182,23 @@ public class OnboardingOverRaTlsTest {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), CLOCK);
       RootGenerationStore sourceRoots =
           new RootGenerationStore(
-              sourcePool, new SealingKey(OnboardingTest.bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, CLOCK)
+              postgres.sessions(sourcePool),
+              new SealingKey(OnboardingTest.bytes(32, 0x5a)),
+              "kms-x");
+      RootBootstrap.ensureBootstrapped(
+              postgres.sessions(sourcePool), sourceRoots, sourceAudit, CLOCK)
           .await()
           .atMost(WAIT);
       server =
           source(
               node(KMS_IMAGE, 1),
-              new OnboardingController(
-                  sourcePool, REGISTRY, sourceRoots, new GrantLedger(sourceAudit), WAIT));
+              new OnboardingController(REGISTRY, sourceRoots, new GrantLedger(sourceAudit), WAIT));
       AuditLog replicaAudit = new AuditLog(replicaPool, postgres.sessions(replicaPool), CLOCK);
       RootGenerationStore replicaRoots =
           new RootGenerationStore(
-              replicaPool, new SealingKey(OnboardingTest.bytes(32, 0x6b)), "kms-x");
+              postgres.sessions(replicaPool),
+              new SealingKey(OnboardingTest.bytes(32, 0x6b)),
+              "kms-x");
 
       // A node that does not run the KMS image is refused by the source.
       ManagedChannel rogue = channel(node("services:\n  rogue: {}\n", 3), server.getPort());
@@ -329,7 +333,7 @@ public class OnboardingOverRaTlsTest {
               List.of(1),
               joined.generations().stream().map(RootGenerationRelease::generation).toList());
           RootImport.importInto(
-                  replicaPool,
+                  postgres.sessions(replicaPool),
                   replicaRoots,
                   replicaAudit,
                   joined.generations(),
@@ -346,8 +350,8 @@ public class OnboardingOverRaTlsTest {
       try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT);
           LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
         assertEquals(
-            a.derive(sourcePool, null).await().indefinitely().kmsRootKey(1).ethereumAddress(),
-            b.derive(replicaPool, null).await().indefinitely().kmsRootKey(1).ethereumAddress());
+            a.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress(),
+            b.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress());
       }
       assertTrue(replicaAudit.verify().await().atMost(WAIT).valid());
     } finally {

@@ -94,21 +94,31 @@ class OnboardingTest {
     try {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
       RootGenerationStore sourceRoots =
-          new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock)
+          new RootGenerationStore(
+              postgres.sessions(sourcePool), new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(
+              postgres.sessions(sourcePool), sourceRoots, sourceAudit, clock)
           .await()
           .atMost(WAIT);
       // A root rotation, so a RETIRED and a CURRENT generation travel.
-      new RotationJobs(sourcePool, clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
+      new RotationJobs(postgres.sessions(sourcePool), clock)
+          .enqueueRootRotation(1, "test")
+          .await()
+          .atMost(WAIT);
       new RotationWorker(
-              sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
+              postgres.sessions(sourcePool),
+              sourceRoots,
+              sourceAudit,
+              clock,
+              Duration.ofDays(1),
+              10,
+              StepHook.NONE)
           .runUntilIdle(10)
           .await()
           .atMost(WAIT);
 
       OnboardingController source =
-          new OnboardingController(
-              sourcePool, chain(true), sourceRoots, new GrantLedger(sourceAudit), WAIT);
+          new OnboardingController(chain(true), sourceRoots, new GrantLedger(sourceAudit), WAIT);
       OnboardingController.Release release =
           source
               .release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2")
@@ -120,9 +130,10 @@ class OnboardingTest {
 
       AuditLog replicaAudit = new AuditLog(replicaPool, postgres.sessions(replicaPool), clock);
       RootGenerationStore replicaRoots =
-          new RootGenerationStore(replicaPool, new SealingKey(bytes(32, 0x6b)), "kms-x");
+          new RootGenerationStore(
+              postgres.sessions(replicaPool), new SealingKey(bytes(32, 0x6b)), "kms-x");
       RootImport.importInto(
-              replicaPool,
+              postgres.sessions(replicaPool),
               replicaRoots,
               replicaAudit,
               release.generations(),
@@ -131,7 +142,7 @@ class OnboardingTest {
           .await()
           .atMost(WAIT);
       long sourceDestroyAfter =
-          sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
+          sourceRoots.list().await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
       assertEquals(
           sourceDestroyAfter,
           release.generations().get(0).destroyAfter(),
@@ -139,18 +150,17 @@ class OnboardingTest {
       release.generations().forEach(RootGenerationRelease::destroy);
       assertEquals(
           Optional.of(sourceDestroyAfter),
-          replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).destroyAfter(),
+          replicaRoots.list().await().atMost(WAIT).get(0).destroyAfter(),
           "the replica stores the source's destruction date of the RETIRED generation");
 
       try (LiveKeyring a = new LiveKeyring(sourceRoots, WAIT);
           LiveKeyring b = new LiveKeyring(replicaRoots, WAIT)) {
         for (int g = 1; g <= 2; g++) {
           assertEquals(
-              a.derive(sourcePool, null).await().indefinitely().kmsRootKey(g).ethereumAddress(),
-              b.derive(replicaPool, null).await().indefinitely().kmsRootKey(g).ethereumAddress());
+              a.derive(null).await().indefinitely().kmsRootKey(g).ethereumAddress(),
+              b.derive(null).await().indefinitely().kmsRootKey(g).ethereumAddress());
         }
-        assertEquals(
-            2, b.derive(replicaPool, null).await().indefinitely().keyring().currentGeneration());
+        assertEquals(2, b.derive(null).await().indefinitely().keyring().currentGeneration());
       }
       AuditEntry granted = sourceAudit.byEventId(release.grantId()).await().atMost(WAIT);
       assertEquals("GRANT_ONBOARDING", granted.kind());
@@ -160,7 +170,7 @@ class OnboardingTest {
       // before, then at once.
       RotationWorker before =
           new RotationWorker(
-              replicaPool,
+              postgres.sessions(replicaPool),
               replicaRoots,
               replicaAudit,
               Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter - 1), ZoneOffset.UTC),
@@ -168,11 +178,10 @@ class OnboardingTest {
               10,
               StepHook.NONE);
       assertEquals(List.of(), before.runUntilIdle(10).await().atMost(WAIT));
-      assertEquals(
-          RootState.RETIRED, replicaRoots.list(replicaPool).await().atMost(WAIT).get(0).state());
+      assertEquals(RootState.RETIRED, replicaRoots.list().await().atMost(WAIT).get(0).state());
       RotationWorker after =
           new RotationWorker(
-              replicaPool,
+              postgres.sessions(replicaPool),
               replicaRoots,
               replicaAudit,
               Clock.fixed(Instant.ofEpochMilli(sourceDestroyAfter), ZoneOffset.UTC),
@@ -182,10 +191,8 @@ class OnboardingTest {
       assertEquals(1, after.runUntilIdle(10).await().atMost(WAIT).size());
       assertEquals(
           List.of(RootState.DESTROYED, RootState.CURRENT),
-          replicaRoots.list(replicaPool).await().atMost(WAIT).stream()
-              .map(RootGeneration::state)
-              .toList());
-      assertThrows(Exception.class, () -> replicaRoots.unseal(replicaPool, 1).await().atMost(WAIT));
+          replicaRoots.list().await().atMost(WAIT).stream().map(RootGeneration::state).toList());
+      assertThrows(Exception.class, () -> replicaRoots.unseal(1).await().atMost(WAIT));
       assertTrue(replicaAudit.verify().await().atMost(WAIT).valid());
 
       // A second import into a database that already holds roots is refused.
@@ -193,7 +200,7 @@ class OnboardingTest {
           Exception.class,
           () ->
               RootImport.importInto(
-                      replicaPool,
+                      postgres.sessions(replicaPool),
                       replicaRoots,
                       replicaAudit,
                       source
@@ -222,22 +229,32 @@ class OnboardingTest {
     try {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
       RootGenerationStore sourceRoots =
-          new RootGenerationStore(sourcePool, new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(sourcePool, sourceRoots, sourceAudit, clock)
+          new RootGenerationStore(
+              postgres.sessions(sourcePool), new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(
+              postgres.sessions(sourcePool), sourceRoots, sourceAudit, clock)
           .await()
           .atMost(WAIT);
-      new RotationJobs(sourcePool, clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
+      new RotationJobs(postgres.sessions(sourcePool), clock)
+          .enqueueRootRotation(1, "test")
+          .await()
+          .atMost(WAIT);
       new RotationWorker(
-              sourcePool, sourceRoots, sourceAudit, clock, Duration.ofDays(1), 10, StepHook.NONE)
+              postgres.sessions(sourcePool),
+              sourceRoots,
+              sourceAudit,
+              clock,
+              Duration.ofDays(1),
+              10,
+              StepHook.NONE)
           .runUntilIdle(10)
           .await()
           .atMost(WAIT);
       long destroyAfter =
-          sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
+          sourceRoots.list().await().atMost(WAIT).get(0).destroyAfter().orElseThrow();
       // the scheduler has not destroyed it yet (it runs late, or is down): the date alone decides
       OnboardingController justBefore =
           new OnboardingController(
-              sourcePool,
               chain(true),
               sourceRoots,
               new GrantLedger(sourceAudit),
@@ -254,7 +271,6 @@ class OnboardingTest {
       before.generations().forEach(RootGenerationRelease::destroy);
       OnboardingController atDate =
           new OnboardingController(
-              sourcePool,
               chain(true),
               sourceRoots,
               new GrantLedger(sourceAudit),
@@ -271,7 +287,7 @@ class OnboardingTest {
             after.generations().stream().map(RootGenerationRelease::generation).toList());
         assertEquals(
             RootState.RETIRED,
-            sourceRoots.list(sourcePool).await().atMost(WAIT).get(0).state(),
+            sourceRoots.list().await().atMost(WAIT).get(0).state(),
             "still RETIRED in the database: only the release is refused");
         assertEquals("kms-x", after.kmsId(), "the source answers with its own KMS id");
         AuditEntry granted = sourceAudit.byEventId(after.grantId()).await().atMost(WAIT);
@@ -289,7 +305,8 @@ class OnboardingTest {
     Pool pool = postgres.pool(postgres.freshDatabase(), 2);
     try {
       RootGenerationStore roots =
-          new RootGenerationStore(pool, new SealingKey(bytes(32, 0x6b)), "kms-x");
+          new RootGenerationStore(
+              postgres.sessions(pool), new SealingKey(bytes(32, 0x6b)), "kms-x");
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), Clock.systemUTC());
       List<RootGenerationRelease> undated =
           List.of(
@@ -298,14 +315,18 @@ class OnboardingTest {
       IllegalArgumentException e =
           assertThrows(
               IllegalArgumentException.class,
-              () -> RootImport.importInto(pool, roots, audit, undated, "kms-x", 3));
+              () ->
+                  RootImport.importInto(
+                      postgres.sessions(pool), roots, audit, undated, "kms-x", 3));
       assertTrue(e.getMessage().contains("without its destruction date"), e.getMessage());
       List<RootGenerationRelease> datedCurrent =
           List.of(new RootGenerationRelease(1, RootState.CURRENT, bytes(32, 1), 1, 5));
       assertThrows(
           IllegalArgumentException.class,
-          () -> RootImport.importInto(pool, roots, audit, datedCurrent, "kms-x", 3));
-      assertEquals(List.of(), roots.list(pool).await().atMost(WAIT), "nothing stored");
+          () ->
+              RootImport.importInto(
+                  postgres.sessions(pool), roots, audit, datedCurrent, "kms-x", 3));
+      assertEquals(List.of(), roots.list().await().atMost(WAIT), "nothing stored");
     } finally {
       pool.closeAndAwait();
     }
@@ -318,12 +339,15 @@ class OnboardingTest {
     try {
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
       RootGenerationStore roots =
-          new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+          new RootGenerationStore(
+              postgres.sessions(pool), new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+          .await()
+          .atMost(WAIT);
       OnboardingController up =
-          new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
+          new OnboardingController(chain(true), roots, new GrantLedger(audit), WAIT);
       OnboardingController down =
-          new OnboardingController(pool, chain(false), roots, new GrantLedger(audit), WAIT);
+          new OnboardingController(chain(false), roots, new GrantLedger(audit), WAIT);
       assertEquals(
           DenyCode.KMS_NOT_ALLOWED,
           assertThrows(

@@ -59,19 +59,20 @@ class SharedDatabaseReplicasTest {
       Pool pool = postgres.pool(db, 4);
       return new Replica(
           pool,
-          new RootGenerationStore(pool, new SealingKey(bytes(32, keyFill)), "kms-x", nodeId),
+          new RootGenerationStore(
+              postgres.sessions(pool), new SealingKey(bytes(32, keyFill)), "kms-x", nodeId),
           new AuditLog(pool, postgres.sessions(pool), clock));
     }
 
     /** Onboarding from {@code peer} (its controller releases; this node keeps its own copies). */
     List<Integer> copyFrom(Replica peer, MutableClock clock) {
       OnboardingController source =
-          new OnboardingController(
-              peer.pool, chain(true), peer.roots, new GrantLedger(peer.audit), WAIT);
+          new OnboardingController(chain(true), peer.roots, new GrantLedger(peer.audit), WAIT);
       List<RootGenerationRelease> released =
           source.release(node(ALLOWED, false), "kms-x", "b").await().indefinitely().generations();
       try {
-        return RootImport.addCopies(pool, roots, audit, released, "kms-x", clock.millis())
+        return RootImport.addCopies(
+                postgres.sessions(pool), roots, audit, released, "kms-x", clock.millis())
             .await()
             .atMost(WAIT);
       } finally {
@@ -88,9 +89,11 @@ class SharedDatabaseReplicasTest {
     Replica b = Replica.on(db, 0x6b, "b", clock);
     try (LiveKeyring ka = new LiveKeyring(a.roots(), WAIT);
         LiveKeyring kb = new LiveKeyring(b.roots(), WAIT)) {
-      RootBootstrap.ensureBootstrapped(a.pool(), a.roots(), a.audit(), clock).await().atMost(WAIT);
-      assertEquals(List.of(), a.roots().missingCopies(a.pool()).await().atMost(WAIT));
-      assertEquals(List.of(1), b.roots().missingCopies(b.pool()).await().atMost(WAIT));
+      RootBootstrap.ensureBootstrapped(postgres.sessions(a.pool()), a.roots(), a.audit(), clock)
+          .await()
+          .atMost(WAIT);
+      assertEquals(List.of(), a.roots().missingCopies().await().atMost(WAIT));
+      assertEquals(List.of(1), b.roots().missingCopies().await().atMost(WAIT));
 
       // B cannot unseal A's copy, and says exactly why.
       SealingException lacking =
@@ -104,43 +107,50 @@ class SharedDatabaseReplicasTest {
               + "that holds it (teekms.onboarding.source)",
           lacking.getMessage());
       RuntimeException keyring =
-          assertThrows(
-              RuntimeException.class, () -> kb.derive(b.pool(), null).await().indefinitely());
+          assertThrows(RuntimeException.class, () -> kb.derive(null).await().indefinitely());
       assertTrue(
           keyring.getMessage().contains("has no copy sealed under this node's sealing key"),
           keyring.getMessage());
 
       // B onboards from A and seals its own copy; both now serve the same root.
       assertEquals(List.of(1), b.copyFrom(a, clock));
-      assertEquals(List.of(), b.roots().missingCopies(b.pool()).await().atMost(WAIT));
+      assertEquals(List.of(), b.roots().missingCopies().await().atMost(WAIT));
       assertArrayEquals(
           a.roots().unseal(1).await().atMost(WAIT), b.roots().unseal(1).await().atMost(WAIT));
       assertEquals(
-          ka.derive(a.pool(), null).await().indefinitely().kmsRootKey(1).ethereumAddress(),
-          kb.derive(b.pool(), null).await().indefinitely().kmsRootKey(1).ethereumAddress());
+          ka.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress(),
+          kb.derive(null).await().indefinitely().kmsRootKey(1).ethereumAddress());
       assertEquals(2L, count(a.pool(), "SELECT count(*) FROM root_seal WHERE generation = 1"));
       assertEquals(List.of(), b.copyFrom(a, clock), "idempotent: nothing left to copy");
 
       // Rotation on A writes A's copy of generation 2 in the same step; B lacks it until it
       // onboards again.
-      new RotationJobs(a.pool(), clock).enqueueRootRotation(1, "test").await().atMost(WAIT);
+      new RotationJobs(postgres.sessions(a.pool()), clock)
+          .enqueueRootRotation(1, "test")
+          .await()
+          .atMost(WAIT);
       RotationWorker worker =
           new RotationWorker(
-              a.pool(), a.roots(), a.audit(), clock, Duration.ofDays(1), 10, StepHook.NONE);
+              postgres.sessions(a.pool()),
+              a.roots(),
+              a.audit(),
+              clock,
+              Duration.ofDays(1),
+              10,
+              StepHook.NONE);
       worker.runUntilIdle(10).await().atMost(WAIT);
-      assertEquals(List.of(), a.roots().missingCopies(a.pool()).await().atMost(WAIT));
-      assertEquals(List.of(2), b.roots().missingCopies(b.pool()).await().atMost(WAIT));
-      assertEquals(
-          2, ka.derive(a.pool(), null).await().indefinitely().keyring().currentGeneration());
+      assertEquals(List.of(), a.roots().missingCopies().await().atMost(WAIT));
+      assertEquals(List.of(2), b.roots().missingCopies().await().atMost(WAIT));
+      assertEquals(2, ka.derive(null).await().indefinitely().keyring().currentGeneration());
       assertThrows(
           RuntimeException.class,
-          () -> kb.derive(b.pool(), null).await().indefinitely(),
+          () -> kb.derive(null).await().indefinitely(),
           "B must not serve without generation 2");
       assertEquals(List.of(2), b.copyFrom(a, clock));
       for (int g = 1; g <= 2; g++) {
         assertEquals(
-            ka.derive(a.pool(), null).await().indefinitely().kmsRootKey(g).ethereumAddress(),
-            kb.derive(b.pool(), null).await().indefinitely().kmsRootKey(g).ethereumAddress());
+            ka.derive(null).await().indefinitely().kmsRootKey(g).ethereumAddress(),
+            kb.derive(null).await().indefinitely().kmsRootKey(g).ethereumAddress());
       }
 
       // Destruction of generation 1 (after the grace period) shreds both nodes' copies; none can be
@@ -156,8 +166,9 @@ class SharedDatabaseReplicasTest {
           assertThrows(
               Exception.class,
               () ->
-                  a.pool()
-                      .withTransaction(tx -> a.roots().addCopy(tx, 1, new byte[32], clock.millis()))
+                  postgres
+                      .sessions(a.pool())
+                      .inTransaction(tx -> a.roots().addCopy(tx, 1, new byte[32], clock.millis()))
                       .await()
                       .atMost(WAIT));
       assertTrue(
@@ -177,18 +188,30 @@ class SharedDatabaseReplicasTest {
     Replica a = Replica.on(db, 0x5a, "a", clock);
     Replica b = Replica.on(db, 0x6b, "b", clock);
     try {
-      RootBootstrap.ensureBootstrapped(a.pool(), a.roots(), a.audit(), clock).await().atMost(WAIT);
+      RootBootstrap.ensureBootstrapped(postgres.sessions(a.pool()), a.roots(), a.audit(), clock)
+          .await()
+          .atMost(WAIT);
       assertThrows(
           IllegalArgumentException.class,
           () ->
               RootImport.addCopies(
-                  b.pool(), b.roots(), b.audit(), List.of(), "kms-other", clock.millis()));
+                  postgres.sessions(b.pool()),
+                  b.roots(),
+                  b.audit(),
+                  List.of(),
+                  "kms-other",
+                  clock.millis()));
       IllegalStateException none =
           assertThrows(
               IllegalStateException.class,
               () ->
                   RootImport.addCopies(
-                          b.pool(), b.roots(), b.audit(), List.of(), "kms-x", clock.millis())
+                          postgres.sessions(b.pool()),
+                          b.roots(),
+                          b.audit(),
+                          List.of(),
+                          "kms-x",
+                          clock.millis())
                       .await()
                       .atMost(WAIT));
       assertEquals(
@@ -240,11 +263,12 @@ class SharedDatabaseReplicasTest {
           .atMost(WAIT);
       // Migrated past V3 (the version that moves sealed secrets), to whatever is latest.
       assertTrue(Integer.parseInt(org.teekms.kms.db.SchemaMigrator.migrate(db)) >= 3);
-      RootGenerationStore roots = new RootGenerationStore(pool, key, "kms-x", "a");
+      RootGenerationStore roots =
+          new RootGenerationStore(postgres.sessions(pool), key, "kms-x", "a");
       assertArrayEquals(secret, roots.unseal(1).await().atMost(WAIT));
       assertEquals(
           0L, count(pool, "SELECT count(*) FROM root_generation WHERE sealed_secret IS NOT NULL"));
-      assertEquals(List.of(), roots.missingCopies(pool).await().atMost(WAIT));
+      assertEquals(List.of(), roots.missingCopies().await().atMost(WAIT));
     } finally {
       pool.closeAndAwait();
     }

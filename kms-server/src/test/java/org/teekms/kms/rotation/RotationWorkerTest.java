@@ -64,12 +64,12 @@ class RotationWorkerTest {
       this.pool = postgres.pool(db, 4);
       this.clock = clock;
       this.audit = new AuditLog(pool, postgres.sessions(pool), clock);
-      this.roots = new RootGenerationStore(pool, key, "kms-test");
-      this.jobs = new RotationJobs(pool, clock);
+      this.roots = new RootGenerationStore(postgres.sessions(pool), key, "kms-test");
+      this.jobs = new RotationJobs(postgres.sessions(pool), clock);
     }
 
     RotationWorker worker(StepHook hook) {
-      return new RotationWorker(pool, roots, audit, clock, GRACE, 2, hook);
+      return new RotationWorker(postgres.sessions(pool), roots, audit, clock, GRACE, 2, hook);
     }
 
     @Override
@@ -95,8 +95,14 @@ class RotationWorkerTest {
 
   private static Node bootstrappedNode(MutableClock clock) {
     Node node = new Node(postgres.freshDatabase(), clock, key());
-    assertTrue(await(RootBootstrap.ensureBootstrapped(node.pool, node.roots, node.audit, clock)));
-    assertFalse(await(RootBootstrap.ensureBootstrapped(node.pool, node.roots, node.audit, clock)));
+    assertTrue(
+        await(
+            RootBootstrap.ensureBootstrapped(
+                postgres.sessions(node.pool), node.roots, node.audit, clock)));
+    assertFalse(
+        await(
+            RootBootstrap.ensureBootstrapped(
+                postgres.sessions(node.pool), node.roots, node.audit, clock)));
     return node;
   }
 
@@ -108,7 +114,8 @@ class RotationWorkerTest {
           job, await(node.jobs.enqueueAppRotation(app(1), 3, 2, "asked again")), "deduplicated");
       List<StepResult> steps = await(node.worker(StepHook.NONE).runUntilIdle(10));
       assertEquals(1, steps.size());
-      AppKeyState s = await(AppKeyStateStore.read(node.pool, app(1))).orElseThrow();
+      AppKeyState s =
+          await(AppKeyStateStore.read(postgres.sessions(node.pool), app(1))).orElseThrow();
       assertEquals(3, s.currentVersion());
       assertEquals(2, s.minVersion());
       assertEquals(
@@ -124,7 +131,8 @@ class RotationWorkerTest {
       // A target below the present state changes nothing; versions never go backwards.
       await(node.jobs.enqueueAppRotation(app(1), 2, 1, "stale request"));
       await(node.worker(StepHook.NONE).runUntilIdle(10));
-      AppKeyState again = await(AppKeyStateStore.read(node.pool, app(1))).orElseThrow();
+      AppKeyState again =
+          await(AppKeyStateStore.read(postgres.sessions(node.pool), app(1))).orElseThrow();
       assertEquals(3, again.currentVersion());
       assertEquals(2, again.minVersion());
       assertTrue(await(node.audit.verify()).valid());
@@ -150,7 +158,8 @@ class RotationWorkerTest {
           await(node.roots.unseal(1)),
           "retired generation still derives until destroyed");
       for (int i = 1; i <= 5; i++) {
-        AppKeyState s = await(AppKeyStateStore.read(node.pool, app(i))).orElseThrow();
+        AppKeyState s =
+            await(AppKeyStateStore.read(postgres.sessions(node.pool), app(i))).orElseThrow();
         assertEquals(2, s.version(s.currentVersion()).orElseThrow().rootGeneration());
         assertEquals(
             1,
@@ -242,7 +251,10 @@ class RotationWorkerTest {
     for (int i = 1; i <= n; i++) {
       org.teekms.keys.AppId a = app(i);
       int v = i;
-      await(node.pool.withTransaction(tx -> AppKeyStateStore.advance(tx, a, v, 1, 1, T0)));
+      await(
+          postgres
+              .sessions(node.pool)
+              .inTransaction(tx -> AppKeyStateStore.advance(tx, a, v, 1, 1, T0)));
     }
   }
 
@@ -252,21 +264,12 @@ class RotationWorkerTest {
       picture.put("gen" + g.generation(), g.state());
     }
     for (int i = 1; i <= 3; i++) {
-      AppKeyState s = await(AppKeyStateStore.read(node.pool, app(i))).orElseThrow();
+      AppKeyState s =
+          await(AppKeyStateStore.read(postgres.sessions(node.pool), app(i))).orElseThrow();
       picture.put("app" + i, s.currentVersion() + "/" + s.minVersion() + " " + s.versions());
     }
     List<String> jobs = new ArrayList<>();
-    for (RotationJob j :
-        await(
-            node.pool
-                .query("SELECT * FROM rotation_job ORDER BY dedupe_key")
-                .execute()
-                .map(
-                    rows -> {
-                      List<RotationJob> l = new ArrayList<>();
-                      rows.forEach(r -> l.add(RotationJobs.read(r)));
-                      return l;
-                    }))) {
+    for (RotationJob j : await(node.jobs.all())) {
       jobs.add(j.dedupeKey() + "=" + j.state());
     }
     picture.put("jobs", jobs);
@@ -291,8 +294,10 @@ class RotationWorkerTest {
           await(
               Uni.join()
                   .all(
-                      RootBootstrap.ensureBootstrapped(a.pool, a.roots, a.audit, clock),
-                      RootBootstrap.ensureBootstrapped(b.pool, b.roots, b.audit, clock))
+                      RootBootstrap.ensureBootstrapped(
+                          postgres.sessions(a.pool), a.roots, a.audit, clock),
+                      RootBootstrap.ensureBootstrapped(
+                          postgres.sessions(b.pool), b.roots, b.audit, clock))
                   .andFailFast());
       assertEquals(1, boots.stream().filter(x -> x).count());
       int apps = 12;
@@ -341,7 +346,10 @@ class RotationWorkerTest {
                 .count();
         assertTrue(moves <= 1, "app " + i + " moved " + moves + " times");
         auditedMoves += (int) moves;
-        int current = await(AppKeyStateStore.read(a.pool, app(i))).orElseThrow().currentVersion();
+        int current =
+            await(AppKeyStateStore.read(postgres.sessions(a.pool), app(i)))
+                .orElseThrow()
+                .currentVersion();
         assertTrue(current == i + 2 || current == i + 3, "app " + i + " at version " + current);
       }
       assertEquals(movedApps, auditedMoves);
@@ -352,7 +360,8 @@ class RotationWorkerTest {
       assertEquals(1, generated);
       assertEquals(2, await(a.roots.list()).size(), "exactly one new generation");
       for (int i = 1; i <= apps; i++) {
-        AppKeyState s = await(AppKeyStateStore.read(a.pool, app(i))).orElseThrow();
+        AppKeyState s =
+            await(AppKeyStateStore.read(postgres.sessions(a.pool), app(i))).orElseThrow();
         for (int v = 1; v <= s.currentVersion(); v++) {
           assertTrue(s.version(v).isPresent(), "no version skipped");
         }
