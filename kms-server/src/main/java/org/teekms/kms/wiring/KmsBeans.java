@@ -259,7 +259,11 @@ public class KmsBeans {
             owner,
             clock,
             config.operator().maxSkew(),
-            config.limits().operatorOwnerRecheck());
+            config.limits().operatorOwnerRecheck(),
+            new OperatorAuthorizer.ContractCalls(
+                config.limits().operatorOwnerCalls(),
+                config.limits().operatorVerdictTtl(),
+                OperatorAuthorizer.ContractCalls.DEFAULT.verdicts()));
     return new RotationControl(pool, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 

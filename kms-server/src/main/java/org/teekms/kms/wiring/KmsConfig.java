@@ -175,6 +175,21 @@ public interface KmsConfig {
      */
     @WithDefault("1s")
     Duration operatorOwnerRecheck();
+
+    /**
+     * Operator requests reading the registry owner (and asking a contract owner's EIP-1271
+     * isValidSignature) at once, across all sources; one more is refused CHAIN_UNAVAILABLE at once.
+     */
+    @WithDefault("4")
+    int operatorOwnerCalls();
+
+    /**
+     * How long a contract (multisig) owner's refusal of one (request digest, signature) is reused
+     * for the same request without asking the chain again; 0s asks every time. Approvals are never
+     * reused.
+     */
+    @WithDefault("10s")
+    Duration operatorVerdictTtl();
   }
 
   /** The unauthenticated AppEnv/GetAppEnvEncryptPubKey read: a token bucket per source address. */
