@@ -104,6 +104,14 @@ public interface KmsConfig {
     /** How long startup waits for a recovery ({@code recover-generation}) before it fails. */
     @WithDefault("24h")
     Duration recoveryTimeout();
+
+    /**
+     * During a recovery: how long the chain facts a share submission's signature is checked against
+     * (the generation's published backup, the custodians' keys) are reused before the chain is read
+     * again; 0s reads them for every submission.
+     */
+    @WithDefault("30s")
+    Duration recoveryChainFactsTtl();
   }
 
   Operator operator();

@@ -217,7 +217,9 @@ public class KmsStartup {
             chain,
             published,
             new RecoveredRootStore(
-                pool, roots, audit, clock, config.dbTimeout().multipliedBy(6), new SecureRandom()));
+                pool, roots, audit, clock, config.dbTimeout().multipliedBy(6), new SecureRandom()),
+            clock,
+            config.custody().recoveryChainFactsTtl());
     recoveries.start(recovery);
     LOG.infof(
         "recovery: empty database; recovering root generation %d from its custodians. Node key id 0x%s "
