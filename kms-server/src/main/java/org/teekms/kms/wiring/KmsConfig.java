@@ -493,6 +493,18 @@ public interface KmsConfig {
     /** Such refusals a source may have audited at once before the per-minute rate applies. */
     @WithDefault("20")
     int claimedRefusalBurst();
+
+    /**
+     * Refusals kept in memory while the database is unreachable, appended in order when it answers
+     * again; beyond it a refusal is only counted ({@code
+     * teekms_audit_refusal_backlog_total{result="dropped"}}). 0 keeps none.
+     */
+    @WithDefault("10000")
+    int refusalBacklog();
+
+    /** How often a non-empty refusal backlog is retried when no other write triggers it. */
+    @WithDefault("5s")
+    Duration refusalBacklogRetry();
   }
 
   interface Rotation {
