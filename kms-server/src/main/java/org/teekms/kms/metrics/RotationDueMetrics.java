@@ -118,8 +118,8 @@ public class RotationDueMetrics {
    * on the worker pool.
    */
   public Uni<Integer> refresh() {
-    return pool.query("SELECT app_id FROM app_key_state ORDER BY app_id LIMIT " + MAX_APPS)
-        .execute()
+    return org.teekms.kms.db.PoolQueries.query(
+            pool, "SELECT app_id FROM app_key_state ORDER BY app_id LIMIT " + MAX_APPS)
         .map(
             rows -> {
               List<byte[]> l = new ArrayList<>();
@@ -146,7 +146,8 @@ public class RotationDueMetrics {
   @Scheduled(
       every = "${teekms.rotation.due-check-interval:5m}",
       delayed = "30s",
-      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+      skipExecutionIf = org.teekms.kms.wiring.SchemaGate.class)
   Uni<Void> scheduledRefresh() {
     return refresh()
         .onFailure()

@@ -275,10 +275,11 @@ public final class RotationControl {
                                     Optional.empty())));
               }
               int target = job.get().targetGeneration().orElse(0);
-              return pool.preparedQuery(
+              return org.teekms.kms.db.PoolQueries.preparedQuery(
+                      pool,
                       "SELECT count(*) AS total, count(*) FILTER (WHERE v.root_generation = $1) AS moved "
-                          + "FROM app_key_state s JOIN app_key_version v ON v.app_id = s.app_id AND v.version = s.current_version")
-                  .execute(Tuple.of(target))
+                          + "FROM app_key_state s JOIN app_key_version v ON v.app_id = s.app_id AND v.version = s.current_version",
+                      Tuple.of(target))
                   .map(
                       rows -> {
                         Row r = rows.iterator().next();

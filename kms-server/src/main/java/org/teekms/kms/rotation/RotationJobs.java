@@ -131,8 +131,8 @@ public final class RotationJobs {
   }
 
   public Uni<Optional<RotationJob>> get(UUID jobId) {
-    return pool.preparedQuery("SELECT * FROM rotation_job WHERE job_id = $1")
-        .execute(Tuple.of(jobId))
+    return org.teekms.kms.db.PoolQueries.preparedQuery(
+            pool, "SELECT * FROM rotation_job WHERE job_id = $1", Tuple.of(jobId))
         .map(
             rows ->
                 rows.size() == 0 ? Optional.empty() : Optional.of(read(rows.iterator().next())));

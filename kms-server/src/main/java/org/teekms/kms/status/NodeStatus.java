@@ -118,8 +118,7 @@ public final class NodeStatus {
 
   private Uni<DatabaseStatus> database() {
     long start = System.nanoTime();
-    return pool.query("SELECT 1")
-        .execute()
+    return org.teekms.kms.db.PoolQueries.query(pool, "SELECT 1")
         .map(
             rows ->
                 DatabaseStatus.newBuilder()
@@ -180,8 +179,7 @@ public final class NodeStatus {
 
   private Uni<AuditChainStatus> audit(boolean verify) {
     Uni<AuditChainStatus.Builder> head =
-        pool.query("SELECT seq, entry_hash FROM audit_head")
-            .execute()
+        org.teekms.kms.db.PoolQueries.query(pool, "SELECT seq, entry_hash FROM audit_head")
             .map(
                 rows -> {
                   Row r = rows.iterator().next();
@@ -250,10 +248,10 @@ public final class NodeStatus {
         .invoke(r::addAllMissingCopies)
         .chain(
             () ->
-                pool.query(
-                        "SELECT node_id, sealing_key_id, count(*) AS n, max(created_at) AS last FROM root_seal "
-                            + "GROUP BY node_id, sealing_key_id ORDER BY node_id NULLS FIRST, sealing_key_id")
-                    .execute())
+                org.teekms.kms.db.PoolQueries.query(
+                    pool,
+                    "SELECT node_id, sealing_key_id, count(*) AS n, max(created_at) AS last FROM root_seal "
+                        + "GROUP BY node_id, sealing_key_id ORDER BY node_id NULLS FIRST, sealing_key_id"))
         .map(
             rows -> {
               for (Row row : rows) {

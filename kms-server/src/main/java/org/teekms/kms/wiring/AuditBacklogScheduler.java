@@ -21,7 +21,8 @@ public class AuditBacklogScheduler {
   @Scheduled(
       every = "${teekms.audit.refusal-backlog-retry:5s}",
       delayed = "5s",
-      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+      skipExecutionIf = org.teekms.kms.wiring.SchemaGate.class)
   void retry() {
     if (ledger.backlogSize() > 0) {
       ledger.drainBacklog();

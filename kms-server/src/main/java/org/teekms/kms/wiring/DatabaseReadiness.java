@@ -23,8 +23,8 @@ public class DatabaseReadiness implements AsyncHealthCheck {
 
   @Override
   public Uni<HealthCheckResponse> call() {
-    return pool.query("SELECT generation FROM root_generation WHERE state = 'CURRENT'")
-        .execute()
+    return org.teekms.kms.db.PoolQueries.query(
+            pool, "SELECT generation FROM root_generation WHERE state = 'CURRENT'")
         .map(
             rows ->
                 rows.size() == 1

@@ -73,6 +73,7 @@ public class KmsStartup {
       org.teekms.kms.admission.AppPolicyPort appPolicy,
       CustodyWiring custody,
       RecoveryHolder recoveries,
+      SchemaGate schema,
       @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
       @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
       @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
@@ -89,6 +90,7 @@ public class KmsStartup {
     DatabaseCoordinates db = DatabaseCoordinates.parse(url, user, password);
     String version = SchemaMigrator.migrate(db);
     LOG.infof("database %s at schema version %s", db, version);
+    schema.migrated();
     Duration wait = config.dbTimeout();
     Optional<List<Integer>> missing =
         KmsIdentityStore.claim(pool, config.kmsId(), clock.millis())
