@@ -70,6 +70,11 @@ public final class AgentConfig {
           "proxy.signature-max-entries",
           "proxy.signature-wait-ms",
           "proxy.upstream-timeout-s",
+          "proxy.report-requests-per-minute",
+          "proxy.report-burst",
+          "proxy.report-max-sources",
+          "proxy.report-concurrent",
+          "proxy.report-cache-ms",
           "proxy.signed-text");
 
   private final Properties p;

@@ -274,7 +274,30 @@ public final class AgentRuntime implements AutoCloseable {
                     c.integer("proxy.signature-max-entries", 100_000),
                     Duration.ofSeconds(c.integer("proxy.signature-ttl-s", 3600)),
                     clock),
-                new AttestationReporter(agent, signer, api));
+                new AttestationReporter(
+                    agent,
+                    signer,
+                    api,
+                    new org.teekms.agent.proxy.ReportLimits(
+                        c.integer(
+                            "proxy.report-requests-per-minute",
+                            org.teekms.agent.proxy.ReportLimits.DEFAULT.requestsPerMinute()),
+                        c.integer(
+                            "proxy.report-burst",
+                            org.teekms.agent.proxy.ReportLimits.DEFAULT.burst()),
+                        c.integer(
+                            "proxy.report-max-sources",
+                            org.teekms.agent.proxy.ReportLimits.DEFAULT.maxSources()),
+                        c.integer(
+                            "proxy.report-concurrent",
+                            org.teekms.agent.proxy.ReportLimits.DEFAULT.concurrent()),
+                        Duration.ofMillis(
+                            c.integer(
+                                "proxy.report-cache-ms",
+                                (int)
+                                    org.teekms.agent.proxy.ReportLimits.DEFAULT
+                                        .cacheTtl()
+                                        .toMillis())))));
       }
     } catch (Exception e) {
       new AgentRuntime(vertx, agent, apiServer, adminServer, proxy, signer).close();

@@ -115,6 +115,63 @@ class AgentBootTest {
     assertTrue(sleeper.slept.isEmpty());
   }
 
+  private static RunningAgent launchedWith(byte[] mrConfigId) throws BootFailure {
+    kms.allow(
+        AgentFixture.APP,
+        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+    return AgentFixture.boot(
+        kms,
+        AgentFixture.COMPOSE,
+        AgentFixture.registering(kms),
+        null,
+        2,
+        new AgentFixture.RecordingSleeper(),
+        null,
+        org.teekms.agent.env.EnvSettings.NONE,
+        mrConfigId);
+  }
+
+  @Test
+  void aCvmLaunchedForAnotherComposeFailsItsBootWithMrConfigIdMismatchBeforeAskingForKeys()
+      throws Exception {
+    byte[] otherCompose =
+        AppCompose.parse(
+                AgentFixture.COMPOSE
+                    .replace("demo-llm", "what-the-host-launched")
+                    .getBytes(StandardCharsets.UTF_8))
+            .composeHash();
+    int before = kms.getAppKeysCalls.get();
+    BootFailure f =
+        assertThrows(
+            BootFailure.class,
+            () -> launchedWith(org.teekms.attest.eventlog.MrConfigId.v1(otherCompose)));
+    assertEquals("MR_CONFIG_ID_MISMATCH", f.reason());
+    assertTrue(
+        f.getMessage().contains("does not bind the measured compose hash")
+            && f.getMessage().contains(HexFormat.of().formatHex(otherCompose)),
+        f.getMessage());
+    // dstack's other versions are refused too (a binding the agent cannot check is none).
+    byte[] v2 = new byte[48];
+    v2[0] = 0x02;
+    v2[1] = 0x55;
+    BootFailure version = assertThrows(BootFailure.class, () -> launchedWith(v2));
+    assertEquals("MR_CONFIG_ID_MISMATCH", version.reason());
+    assertTrue(version.getMessage().contains("version 2"), version.getMessage());
+    assertEquals(before, kms.getAppKeysCalls.get(), "no key was asked for");
+  }
+
+  @Test
+  void aCvmLaunchedForItsOwnComposeOrWithoutMrConfigIdBoots() throws Exception {
+    byte[] own =
+        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash();
+    try (RunningAgent agent = launchedWith(org.teekms.attest.eventlog.MrConfigId.v1(own))) {
+      assertTrue(agent.kmsIdentity().isPresent());
+    }
+    try (RunningAgent agent = launchedWith(new byte[48])) {
+      assertTrue(agent.kmsIdentity().isPresent());
+    }
+  }
+
   @Test
   void transientErrorsAreRetriedWithBackoff() throws Exception {
     kms.allow(

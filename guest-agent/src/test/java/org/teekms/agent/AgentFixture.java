@@ -93,11 +93,51 @@ final class AgentFixture {
       GpuEvidenceProvider gpu,
       org.teekms.agent.env.EnvSettings env)
       throws BootFailure {
+    return boot(kms, compose, registry, published, attempts, sleeper, gpu, env, null);
+  }
+
+  /**
+   * As above, on a CVM its host launched with {@code mrConfigId} (48 bytes; null: zero, a launch
+   * that does not bind the compose).
+   */
+  static RunningAgent boot(
+      TestKms kms,
+      String compose,
+      KmsAuthorizer.KmsRegistry registry,
+      org.teekms.agent.boot.PublishedKmsIdentity.Registry published,
+      int attempts,
+      Backoff.Sleeper sleeper,
+      GpuEvidenceProvider gpu,
+      org.teekms.agent.env.EnvSettings env,
+      byte[] mrConfigId)
+      throws BootFailure {
+    return boot(kms, compose, registry, published, attempts, sleeper, gpu, env, mrConfigId, q -> q);
+  }
+
+  /**
+   * As above; the agent quotes through {@code quotes} applied to the simulated CVM (e.g. a wrapper
+   * that counts quotes).
+   */
+  static RunningAgent boot(
+      TestKms kms,
+      String compose,
+      KmsAuthorizer.KmsRegistry registry,
+      org.teekms.agent.boot.PublishedKmsIdentity.Registry published,
+      int attempts,
+      Backoff.Sleeper sleeper,
+      GpuEvidenceProvider gpu,
+      org.teekms.agent.env.EnvSettings env,
+      byte[] mrConfigId,
+      java.util.function.UnaryOperator<org.teekms.attest.provider.QuoteProvider> quotes)
+      throws BootFailure {
     SimulatedCvm cvm = SimulatedRaTls.TDX.newCvm(new byte[48], false);
+    if (mrConfigId != null) {
+      cvm.launchWithMrConfigId(mrConfigId);
+    }
     RuntimeEventLog log = new RuntimeEventLog(cvm, List.of());
     return AgentBoot.boot(
         identity(compose),
-        cvm,
+        quotes.apply(cvm),
         log,
         gpu,
         SimulatedRaTls.verifier(),

@@ -530,4 +530,108 @@ class SigningProxyTest {
           "OS_IMAGE_MEASUREMENT_MISMATCH", unproven.failure(), unproven.details().toPrettyString());
     }
   }
+
+  /**
+   * A flood of {@code GET /v1/attestation/report} (public, a fresh quote + GPU evidence each)
+   * against a proxy with small bounds: from one source, only the burst reaches the quote provider
+   * (the rest 429 with Retry-After); nonce-less requests share one cached report; no more reports
+   * are made at once than allowed.
+   */
+  @Test
+  void attestationReportFloodCallsTheQuoteProviderABoundedNumberOfTimes() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger quotes =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger evidence =
+        new java.util.concurrent.atomic.AtomicInteger();
+    // An agent of its own whose quote provider and GPU evidence provider count their calls.
+    RunningAgent counted =
+        AgentFixture.boot(
+            kms,
+            AgentFixture.COMPOSE,
+            AgentFixture.registering(kms),
+            null,
+            2,
+            new AgentFixture.RecordingSleeper(),
+            nonce -> {
+              evidence.incrementAndGet();
+              return gpu.collect(nonce);
+            },
+            org.teekms.agent.env.EnvSettings.NONE,
+            null,
+            cvm ->
+                reportData -> {
+                  quotes.incrementAndGet();
+                  return cvm.quote(reportData);
+                });
+    ResponseSigner countedSigner = new ResponseSigner(counted.keys().responseSigningKey());
+    quotes.set(0); // the boot's own quote and evidence (its RA-TLS certificate) are not counted
+    evidence.set(0);
+    int burst = 5;
+    org.teekms.agent.proxy.ReportLimits limits =
+        new org.teekms.agent.proxy.ReportLimits(1, burst, 100, 2, Duration.ofMinutes(1));
+    try (SigningProxy bounded =
+        SigningProxy.start(
+            vertx,
+            new SigningProxy.Settings(
+                "127.0.0.1",
+                0,
+                URI.create(upstream.url()),
+                Optional.empty(),
+                Optional.of(TOKEN),
+                1024,
+                1024,
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(5)),
+            countedSigner,
+            new SignatureStore(10, Duration.ofMinutes(1), SimulatedRaTls.CLOCK),
+            new AttestationReporter(counted, countedSigner, new GuestApi(counted), limits))) {
+      Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+      String retryAfter = null;
+      for (int i = 0; i < 200; i++) {
+        String nonce = String.format("%064x", i);
+        HttpResponse<byte[]> r =
+            http.send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            "http://127.0.0.1:"
+                                + bounded.port()
+                                + "/v1/attestation/report"
+                                + (i % 2 == 0 ? "?nonce=" + nonce : "")))
+                    .GET()
+                    .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        statuses.merge(r.statusCode(), 1, Integer::sum);
+        if (r.statusCode() == 429) {
+          retryAfter = r.headers().firstValue("Retry-After").orElse(null);
+          assertTrue(
+              new String(r.body(), StandardCharsets.UTF_8)
+                  .contains("proxy.report-requests-per-minute"));
+        }
+      }
+      assertEquals(burst, statuses.getOrDefault(200, 0), "only the burst is served: " + statuses);
+      assertEquals(200 - burst, statuses.getOrDefault(429, 0), statuses.toString());
+      assertTrue(retryAfter != null && Integer.parseInt(retryAfter) >= 1, "Retry-After given");
+      // Of the 5 served, 3 carried a nonce (fresh reports) and 2 did not (one report, cached): 4
+      // reports made, each one GPU evidence collection and two quotes (the report's, and Info's own
+      // for its tcb_info, public_sysinfo being true here).
+      assertEquals(4, evidence.get(), "200 requests from one source: 4 reports made");
+      assertEquals(8, quotes.get(), "... and 8 quotes");
+    }
+    // Nonce-less requests share the cached report, whoever asks.
+    try {
+      AttestationReporter reporter =
+          new AttestationReporter(counted, countedSigner, new GuestApi(counted), limits);
+      int before = quotes.get();
+      ObjectNode first = reporter.report(null);
+      for (int i = 0; i < 100; i++) {
+        assertEquals(
+            first.get("request_nonce").asText(),
+            reporter.report(null).get("request_nonce").asText());
+      }
+      assertEquals(before + 2, quotes.get(), "101 nonce-less reports: one report made");
+    } finally {
+      countedSigner.close();
+      counted.close();
+    }
+  }
 }

@@ -76,19 +76,27 @@ public final class ShareSubmission {
   }
 
   /**
+   * Whether {@code signature} can be a submission signature at all: 64 bytes, r ‖ s, each in [1,
+   * n−1]. Needs no key, so a receiver checks it before anything costly.
+   */
+  public static boolean wellFormed(byte[] signature) {
+    if (signature == null || signature.length != SIGNATURE_LENGTH) return false;
+    BigInteger r = new BigInteger(1, Arrays.copyOfRange(signature, 0, 32));
+    BigInteger s = new BigInteger(1, Arrays.copyOfRange(signature, 32, 64));
+    return r.signum() != 0
+        && s.signum() != 0
+        && r.compareTo(P256.getN()) < 0
+        && s.compareTo(P256.getN()) < 0;
+  }
+
+  /**
    * Whether {@code signature} is {@code key}'s over {@code message}; false for any malformed
    * signature.
    */
   public static boolean verify(RecipientKey key, byte[] message, byte[] signature) {
-    if (signature == null || signature.length != SIGNATURE_LENGTH) return false;
+    if (!wellFormed(signature)) return false;
     BigInteger r = new BigInteger(1, Arrays.copyOfRange(signature, 0, 32));
     BigInteger s = new BigInteger(1, Arrays.copyOfRange(signature, 32, 64));
-    if (r.signum() == 0
-        || s.signum() == 0
-        || r.compareTo(P256.getN()) >= 0
-        || s.compareTo(P256.getN()) >= 0) {
-      return false;
-    }
     try {
       ECDSASigner verifier = new ECDSASigner();
       verifier.init(

@@ -36,6 +36,10 @@ import org.teekms.proto.GetAppKeysResponse;
  *       present ({@code gpu-devices});
  *   <li>make the RA-TLS certificate (fresh key, GPU evidence with the key-bound nonce measured into
  *       RTMR3, quote, event log);
+ *   <li>check this CVM's own MRCONFIGID, read from that quote, as dstack's guest does: zero, or
+ *       {@code 0x01 ‖ compose hash ‖ 0…} naming the compose just measured; anything else means the
+ *       host launched the TD for another configuration, and the boot fails (MR_CONFIG_ID_MISMATCH)
+ *       before any key is asked for;
  *   <li>call GetAppKeys over mutual RA-TLS, accepting only a KMS that {@link KmsAuthorizer} allows,
  *       with retries on transient errors;
  *   <li>check the released keys ({@link AppKeysVerifier});
@@ -78,6 +82,43 @@ public final class AgentBoot {
   }
 
   private AgentBoot() {}
+
+  /**
+   * Step 3: the MRCONFIGID in this CVM's own quote (the one in its RA-TLS certificate) is zero or
+   * dstack's {@code 0x01 ‖ compose hash ‖ 0x00 × 15} over the compose this agent measured; else the
+   * boot fails with the reason ({@link org.teekms.attest.eventlog.MrConfigId}).
+   */
+  static void checkOwnMrConfigId(java.security.cert.X509Certificate certificate, CvmIdentity id)
+      throws BootFailure {
+    org.teekms.attest.tdx.TdReport td;
+    try {
+      td =
+          org.teekms.attest.tdx.TdxQuote.parse(
+                  org.teekms.attest.ratls.RaTlsCertificateParser.parse(certificate).quote())
+              .tdReport();
+    } catch (org.teekms.attest.ratls.RaTlsException | org.teekms.attest.tdx.QuoteParseException e) {
+      throw new BootFailure(
+          "ATTESTATION_UNAVAILABLE",
+          "this CVM's own quote could not be read for its MRCONFIGID: " + e.getMessage(),
+          e);
+    }
+    if (td == null) {
+      throw new BootFailure(
+          "ATTESTATION_UNAVAILABLE", "this CVM's own quote is not a TDX quote", null);
+    }
+    Optional<String> mismatch =
+        org.teekms.attest.eventlog.MrConfigId.mismatch(
+            td.mrConfigId(), org.teekms.crypto.Bytes.copyOf(id.compose().composeHash()));
+    if (mismatch.isPresent()) {
+      throw new BootFailure(
+          "MR_CONFIG_ID_MISMATCH",
+          "the host launched this CVM with a launch configuration that does not name the measured "
+              + "app-compose: "
+              + mismatch.get()
+              + "; refusing to boot",
+          null);
+    }
+  }
 
   /**
    * @param kmsVerifier how to verify the KMS's RA-TLS certificate (DCAP trust anchor, collateral,
@@ -128,6 +169,7 @@ public final class AgentBoot {
       throw new BootFailure(
           "ATTESTATION_UNAVAILABLE", "measuring or quoting failed: " + e.getMessage(), e);
     }
+    checkOwnMrConfigId(credentials.certificate(), identity);
     KmsAuthorizer authorizer = new KmsAuthorizer(registry, identity.compose().pinnedKmsRoot());
     RaTlsTrustManager trust = new RaTlsTrustManager(kmsVerifier.policy(authorizer).build());
     KmsClient client;

@@ -26,17 +26,54 @@ import org.teekms.verifier.SignedText;
  * ed25519}; anything else is 400) and {@code signing_address} (the current key version's by
  * default; the address of an older key version still released to this CVM is attested too; an
  * address this proxy does not hold is 404).
+ *
+ * <p>Bounded ({@link ReportLimits}): at most {@code concurrent} reports are made at once (one more
+ * is 503, "retry shortly"); a report asked for without a nonce promises no freshness, so it is
+ * served again, with the nonce it was made with, to the same signer and algorithm for {@code
+ * cacheTtl} (concurrent such requests share one quote). The per-source rate limit is applied by
+ * {@link SigningProxy} before this is called.
  */
 public final class AttestationReporter {
   private final RunningAgent agent;
   private final ResponseSigner signer;
   private final GuestApi api;
   private final SecureRandom random = new SecureRandom();
+  private final ReportLimits limits;
+  private final java.util.concurrent.Semaphore making;
+  private final com.github.benmanes.caffeine.cache.Cache<ResponseSigner.Attestable, ObjectNode>
+      nonceless;
 
+  /** With the default limits ({@link ReportLimits#DEFAULT}). */
   public AttestationReporter(RunningAgent agent, ResponseSigner signer, GuestApi api) {
+    this(agent, signer, api, ReportLimits.DEFAULT);
+  }
+
+  public AttestationReporter(
+      RunningAgent agent, ResponseSigner signer, GuestApi api, ReportLimits limits) {
     this.agent = agent;
     this.signer = signer;
     this.api = api;
+    this.limits = limits;
+    this.making = new java.util.concurrent.Semaphore(limits.concurrent());
+    this.nonceless =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(64)
+            .expireAfterWrite(limits.cacheTtl())
+            .build();
+  }
+
+  /** The bounds this reporter and its proxy apply. */
+  public ReportLimits limits() {
+    return limits;
+  }
+
+  /** A checked refusal carried through the cache's loader. */
+  private static final class Refusal extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Refusal(ApiException cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
   }
 
   /** REPORTDATA = address ‖ 0x00·12 ‖ nonce. */
@@ -110,17 +147,59 @@ public final class AttestationReporter {
                         "signing_address is not a "
                             + (signingAlgo == null ? SignedText.SIGNING_ALGO : signingAlgo)
                             + " signer of this proxy (current or older key version in service)"));
-    byte[] nonce;
     if (nonceHex == null || nonceHex.isEmpty()) {
-      nonce = new byte[32];
-      random.nextBytes(nonce);
-    } else {
+      if (limits.cacheTtl().isZero()) {
+        return make(who, randomNonce());
+      }
       try {
-        nonce = HexField.parse("nonce", nonceHex, 32);
-      } catch (IllegalArgumentException e) {
-        throw new ApiException(400, e.getMessage());
+        return nonceless
+            .get(
+                who,
+                w -> {
+                  try {
+                    return make(w, randomNonce());
+                  } catch (ApiException e) {
+                    throw new Refusal(e);
+                  }
+                })
+            .deepCopy();
+      } catch (Refusal r) {
+        throw (ApiException) r.getCause();
       }
     }
+    byte[] nonce;
+    try {
+      nonce = HexField.parse("nonce", nonceHex, 32);
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(400, e.getMessage());
+    }
+    return make(who, nonce);
+  }
+
+  private byte[] randomNonce() {
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    return nonce;
+  }
+
+  /** A fresh report (quote, GPU evidence) for {@code who} over {@code nonce}, if a slot is free. */
+  private ObjectNode make(ResponseSigner.Attestable who, byte[] nonce) throws ApiException {
+    if (!making.tryAcquire()) {
+      throw new ApiException(
+          503,
+          "all "
+              + limits.concurrent()
+              + " attestation reports are being made (proxy.report-concurrent); retry shortly");
+    }
+    try {
+      return quoteAndEvidence(who, nonce);
+    } finally {
+      making.release();
+    }
+  }
+
+  private ObjectNode quoteAndEvidence(ResponseSigner.Attestable who, byte[] nonce)
+      throws ApiException {
     RuntimeEventLog.QuoteWithLog q;
     try {
       q = agent.quote(who.identity().reportData(nonce));

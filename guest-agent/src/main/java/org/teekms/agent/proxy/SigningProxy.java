@@ -36,9 +36,11 @@ import org.teekms.verifier.SignedText;
  * signature_kind} {@code provider_tee}). {@code /v1/models} is forwarded; {@code
  * /v1/attestation/report} attests a signing key ({@link AttestationReporter}) and is public: it
  * needs no bearer token, since it reveals nothing but evidence and verifiers such as NEAR AI's
- * fetch it without one. Upstream errors pass through with their status and are not signed. With the
- * {@code near-model} text the request must be a JSON object with a string {@code model} (400
- * otherwise): the signature commits to it.
+ * fetch it without one; each source address may ask for it {@code proxy.report-requests-per-minute}
+ * times a minute (burst {@code proxy.report-burst}; over that: 429 with Retry-After, before any
+ * quote is made), and the reporter bounds the rest ({@link ReportLimits}). Upstream errors pass
+ * through with their status and are not signed. With the {@code near-model} text the request must
+ * be a JSON object with a string {@code model} (400 otherwise): the signature commits to it.
  */
 public final class SigningProxy implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(SigningProxy.class.getName());
@@ -140,6 +142,7 @@ public final class SigningProxy implements AutoCloseable {
     private final AttestationReporter reporter;
     private final HttpClient client;
     private final byte[] expectedAuth;
+    private final SourceBudget reports;
 
     Handler(
         Vertx vertx,
@@ -156,6 +159,13 @@ public final class SigningProxy implements AutoCloseable {
       this.client = client;
       this.expectedAuth =
           s.authToken().map(t -> ("Bearer " + t).getBytes(StandardCharsets.UTF_8)).orElse(null);
+      ReportLimits limits = reporter.limits();
+      this.reports =
+          new SourceBudget(
+              limits.requestsPerMinute(),
+              limits.burst(),
+              limits.maxSources(),
+              System::currentTimeMillis);
     }
 
     void handle(HttpServerRequest req) {
@@ -199,6 +209,21 @@ public final class SigningProxy implements AutoCloseable {
       } else if (path.startsWith("/v1/signature/") && req.method() == HttpMethod.GET) {
         signature(req, path.substring("/v1/signature/".length()));
       } else if (publicReport) {
+        String source = req.remoteAddress() == null ? "unknown" : req.remoteAddress().host();
+        long retryMillis = reports.tryAcquire(source);
+        if (retryMillis > 0) {
+          long seconds = Math.max(1, (retryMillis + 999) / 1000);
+          req.response().putHeader("Retry-After", String.valueOf(seconds));
+          error(
+              req,
+              429,
+              "too many attestation reports from "
+                  + source
+                  + " (proxy.report-requests-per-minute); retry in "
+                  + seconds
+                  + " s");
+          return;
+        }
         String nonce = req.getParam("nonce");
         String address = req.getParam("signing_address");
         String algo = req.getParam("signing_algo");

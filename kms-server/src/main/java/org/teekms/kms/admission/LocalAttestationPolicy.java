@@ -106,11 +106,7 @@ public record LocalAttestationPolicy(
    */
   public void checkPeer(AttestedPeer peer) {
     checkQuote(peer);
-    Optional<String> config =
-        MrConfigId.mismatch(peer.td().mrConfigId(), Bytes.copyOf(peer.composeHash()));
-    if (config.isPresent()) {
-      throw new AdmissionDenied(DenyCode.MR_CONFIG_ID_MISMATCH, config.get());
-    }
+    checkMrConfigId(peer);
     if (requiredKeyProvider.isPresent() && !peer.keyProvider().equals(requiredKeyProvider)) {
       throw new AdmissionDenied(
           DenyCode.KMS_KEY_PROVIDER_MISMATCH,
@@ -118,6 +114,20 @@ public record LocalAttestationPolicy(
               + peer.keyProvider().orElse("<none>")
               + ", this KMS is "
               + requiredKeyProvider.get());
+    }
+  }
+
+  /**
+   * The TD's MRCONFIGID (the host's launch configuration, in the hardware-signed report) is zero or
+   * dstack's {@code 0x01 ‖ compose hash ‖ 0…} naming the compose the CVM measured; else
+   * MR_CONFIG_ID_MISMATCH with both values ({@link MrConfigId}). Applied to app CVMs ({@link
+   * #checkPeer}) and to KMS nodes joining by onboarding.
+   */
+  public static void checkMrConfigId(AttestedPeer peer) {
+    Optional<String> config =
+        MrConfigId.mismatch(peer.td().mrConfigId(), Bytes.copyOf(peer.composeHash()));
+    if (config.isPresent()) {
+      throw new AdmissionDenied(DenyCode.MR_CONFIG_ID_MISMATCH, config.get());
     }
   }
 

@@ -216,8 +216,7 @@ public final class AuditLog {
     if (appId != null) {
       args.addBuffer(Buffer.buffer(appId));
     }
-    return pool.preparedQuery(sql)
-        .execute(args)
+    return org.teekms.kms.db.PoolQueries.preparedQuery(pool, sql, args)
         .map(
             rows -> {
               List<AuditEntry> out = new ArrayList<>(rows.size());
@@ -228,8 +227,8 @@ public final class AuditLog {
 
   /** Entries by event id (= grant id for grants). */
   public Uni<AuditEntry> byEventId(java.util.UUID eventId) {
-    return pool.preparedQuery("SELECT * FROM audit_log WHERE event_id = $1")
-        .execute(Tuple.of(eventId))
+    return org.teekms.kms.db.PoolQueries.preparedQuery(
+            pool, "SELECT * FROM audit_log WHERE event_id = $1", Tuple.of(eventId))
         .map(rows -> rows.size() == 0 ? null : read(rows.iterator().next()));
   }
 

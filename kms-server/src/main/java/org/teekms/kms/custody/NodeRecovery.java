@@ -139,6 +139,25 @@ public final class NodeRecovery {
   private final Sink sink;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
 
+  /**
+   * The chain facts a submission's signature is checked against, read at most once per TTL: the
+   * generation's published backup (or that none is), and custodian keys by id (or that none is
+   * registered). Failures to read are never kept.
+   */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Optional<RootCustody.Backup>>
+      backups;
+
+  private final com.github.benmanes.caffeine.cache.Cache<String, Optional<RecipientKey>>
+      custodianKeys;
+
+  private final java.time.Duration chainFactsTtl;
+
+  /** The default {@code teekms.custody.recovery-chain-facts-ttl}. */
+  public static final java.time.Duration DEFAULT_CHAIN_FACTS_TTL = java.time.Duration.ofSeconds(30);
+
+  /** Custodian keys remembered at most (a backup names at most 255 custodians). */
+  static final int MAX_CUSTODIAN_KEYS = 256;
+
   private State state = State.RECOVERING;
   private String detail;
   private int threshold;
@@ -170,7 +189,52 @@ public final class NodeRecovery {
       CustodyChainPort chain,
       PublishedRootsPort published,
       Sink sink) {
+    this(
+        generation,
+        nodeKey,
+        nodeCertificate,
+        chain,
+        published,
+        sink,
+        java.time.Clock.systemUTC(),
+        DEFAULT_CHAIN_FACTS_TTL);
+  }
+
+  /**
+   * @param clock the clock the chain facts' TTL is measured on
+   * @param chainFactsTtl how long the published backup and custodian keys read from the chain are
+   *     reused before a submission reads them again ({@code
+   *     teekms.custody.recovery-chain-facts-ttl}); zero reads them for every submission
+   */
+  public NodeRecovery(
+      int generation,
+      RecipientKeyPair nodeKey,
+      X509Certificate nodeCertificate,
+      CustodyChainPort chain,
+      PublishedRootsPort published,
+      Sink sink,
+      java.time.Clock clock,
+      java.time.Duration chainFactsTtl) {
     if (generation < 1) throw new IllegalArgumentException("generation must be ≥ 1");
+    if (chainFactsTtl.isNegative()) {
+      throw new IllegalArgumentException(
+          "teekms.custody.recovery-chain-facts-ttl must not be negative, got " + chainFactsTtl);
+    }
+    this.chainFactsTtl = chainFactsTtl;
+    com.github.benmanes.caffeine.cache.Ticker ticker =
+        () -> java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(clock.millis());
+    this.backups =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(1)
+            .expireAfterWrite(chainFactsTtl)
+            .ticker(ticker)
+            .build();
+    this.custodianKeys =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(MAX_CUSTODIAN_KEYS)
+            .expireAfterWrite(chainFactsTtl)
+            .ticker(ticker)
+            .build();
     this.generation = generation;
     this.nodeKey = nodeKey;
     this.nodeCertificate = nodeCertificate;
@@ -229,7 +293,8 @@ public final class NodeRecovery {
    *
    * <ol>
    *   <li>the node is still RECOVERING (NOT_RECOVERING);
-   *   <li>request id 32 bytes, index 1..255, envelope present (MALFORMED);
+   *   <li>request id 32 bytes, index 1..255, envelope 1..1024 bytes, signature 64 bytes r ‖ s with
+   *       r, s in [1, n−1] (MALFORMED): everything that needs no chain read comes first;
    *   <li>the generation's backup is published on chain and has a share {@code index}
    *       (NO_SUCH_SHARE);
    *   <li>{@code signature} verifies ({@link ShareSubmission}) under the key registered on chain
@@ -241,10 +306,13 @@ public final class NodeRecovery {
    *       (SHARE_INVALID: the index is recorded as bad and reported).
    * </ol>
    *
-   * A valid share is kept; with t valid shares of this request the root is reconstructed (the
-   * authorization is read again first), checked against {@code
-   * kmsIdentity(generation).rootPublicKeys} and stored through the sink. Chain read failures are
-   * CHAIN_UNAVAILABLE.
+   * The backup (3) and the custodian's key (4) are chain facts read at most once per {@code
+   * chainFactsTtl} (answers "none published" and "not registered" included; a failed read is not
+   * kept), so a flood of forged submissions costs no chain read after the first; the authorization
+   * (5) is read only for a submission its custodian signed. A valid share is kept; with t valid
+   * shares of this request the root is reconstructed (the authorization is read again first),
+   * checked against {@code kmsIdentity(generation).rootPublicKeys} and stored through the sink.
+   * Chain read failures are CHAIN_UNAVAILABLE.
    *
    * @return the progress after this share
    */
@@ -271,10 +339,16 @@ public final class NodeRecovery {
     if (envelope == null || envelope.length == 0 || envelope.length > 1024) {
       throw new Refused(Refusal.MALFORMED, "envelope must be 1..1024 bytes");
     }
+    if (!ShareSubmission.wellFormed(signature)) {
+      throw new Refused(
+          Refusal.MALFORMED,
+          "signature must be "
+              + ShareSubmission.SIGNATURE_LENGTH
+              + " bytes, r ‖ s each in [1, n−1] of P-256");
+    }
     try {
       RootCustody.Backup backup =
-          chain
-              .publishedBackup(generation)
+          publishedBackup()
               .orElseThrow(
                   () ->
                       new Refused(
@@ -292,8 +366,7 @@ public final class NodeRecovery {
       }
       byte[] custodianId = backup.custodianIds().get(index - 1);
       RecipientKey custodian =
-          chain
-              .custodianKey(custodianId)
+          custodianKey(custodianId)
               .orElseThrow(
                   () ->
                       new Refused(
@@ -378,6 +451,23 @@ public final class NodeRecovery {
     } catch (CustodyUnavailable e) {
       throw new Refused(Refusal.CHAIN_UNAVAILABLE, e.getMessage());
     }
+  }
+
+  /** The generation's published backup: a chain fact reused for {@code chainFactsTtl}. */
+  private Optional<RootCustody.Backup> publishedBackup() {
+    if (chainFactsTtl.isZero()) {
+      return chain.publishedBackup(generation);
+    }
+    // CustodyUnavailable escapes the loader: nothing is kept, the next submission reads again.
+    return backups.get("backup", g -> chain.publishedBackup(generation));
+  }
+
+  /** Custodian {@code id}'s registered key: a chain fact reused for {@code chainFactsTtl}. */
+  private Optional<RecipientKey> custodianKey(byte[] id) {
+    if (chainFactsTtl.isZero()) {
+      return chain.custodianKey(id);
+    }
+    return custodianKeys.get(HEX.formatHex(id), k -> chain.custodianKey(id));
   }
 
   private void checkAuthorized(byte[] requestId) throws Refused {

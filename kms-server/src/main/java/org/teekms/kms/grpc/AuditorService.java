@@ -97,13 +97,13 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
                 })
             .chain(
                 () ->
-                    pool.preparedQuery(
-                            "SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
-                                + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC")
-                        .execute(
-                            io.vertx.mutiny.sqlclient.Tuple.tuple()
-                                .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
-                                .addInteger(recent)))
+                    org.teekms.kms.db.PoolQueries.preparedQuery(
+                        pool,
+                        "SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
+                            + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC",
+                        io.vertx.mutiny.sqlclient.Tuple.tuple()
+                            .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
+                            .addInteger(recent)))
             .invoke(rows -> rows.forEach(r -> b.addRecentGrants(encode(AuditLog.read(r)))))
             .chain(() -> jobs.unfinished(org.teekms.keys.AppId.of(appId)))
             .invoke(

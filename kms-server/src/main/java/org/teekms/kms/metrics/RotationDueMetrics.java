@@ -142,7 +142,8 @@ public class RotationDueMetrics {
   @Scheduled(
       every = "${teekms.rotation.due-check-interval:5m}",
       delayed = "30s",
-      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+      skipExecutionIf = org.teekms.kms.wiring.SchemaGate.class)
   Uni<Void> scheduledRefresh() {
     return refresh()
         .onFailure()

@@ -27,9 +27,11 @@ import org.teekms.kms.roots.RootState;
  * ones not yet past their destruction date: those are withheld and named in the grant's facts) to a
  * node that attested over mutual RA-TLS, claims this deployment's KMS id, passes this KMS's quote
  * policy ({@link LocalAttestationPolicy#checkQuote}: no debug TD, accepted TCB, TD attributes; the
- * handshake proved the evidence only) and is allowed as a KMS replica on chain ({@code
- * isKmsAllowed} at a pinned block). The release is recorded (grant + audit, one transaction) before
- * any secret leaves; refusals are audited. Non-blocking ({@link #release}).
+ * handshake proved the evidence only), was launched with an MRCONFIGID that is zero or names the
+ * compose it measured ({@link LocalAttestationPolicy#checkMrConfigId}, as for app CVMs) and is
+ * allowed as a KMS replica on chain ({@code isKmsAllowed} at a pinned block). The release is
+ * recorded (grant + audit, one transaction) before any secret leaves; refusals are audited.
+ * Non-blocking ({@link #release}).
  */
 public final class OnboardingController {
 
@@ -118,6 +120,8 @@ public final class OnboardingController {
     }
     // a debug TD can never hold root secrets; nor a platform or TD the operator does not accept
     local.checkQuote(peer);
+    // nor a node its host launched for another configuration than the one it measured
+    LocalAttestationPolicy.checkMrConfigId(peer);
     KmsPolicyVerdict verdict;
     try {
       verdict = chain.checkKms(peer);

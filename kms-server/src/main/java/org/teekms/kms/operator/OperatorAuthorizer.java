@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import org.teekms.keys.EthSignature;
 import org.teekms.keys.Secp256k1SigningKey;
 import org.teekms.proto.OperatorRequest;
@@ -30,6 +31,13 @@ import org.teekms.proto.OperatorRequestMessage;
  *       address) is either a forgery or comes from a new owner after a transfer; such a request may
  *       cause a chain read at most once per {@code ownerRecheck} ({@code
  *       teekms.limits.operator-owner-recheck}), all others are refused at once;
+ *   <li>when the owner of the last chain read is a contract: a request whose (owner, digest,
+ *       signature) that contract refused within {@code verdictTtl} is refused again from that
+ *       verdict, without a chain call ({@code teekms.limits.operator-verdict-ttl}; at most {@link
+ *       ContractCalls#verdicts} remembered, least recently used forgotten first);
+ *   <li>a chain-call slot is free: at most {@code teekms.limits.operator-owner-calls} requests read
+ *       the owner (and ask a contract owner) at once; one more is refused CHAIN_UNAVAILABLE at once
+ *       ("retry shortly"), it never waits;
  *   <li>the owner is read afresh at a pinned block (every accepted request sees the chain of its
  *       time) and the signature is checked against it (EIP-191, or EIP-1271 for a contract owner).
  * </ol>
@@ -37,8 +45,11 @@ import org.teekms.proto.OperatorRequestMessage;
  * So any number of badly signed requests causes at most one owner read per {@code ownerRecheck}; a
  * new owner's first request after a transfer is served at once unless a flood spent that read, then
  * it is refused (NOT_OWNER, saying when to retry) for at most {@code ownerRecheck}. A contract
- * owner is asked by eth_call for every request that passes 1–2 (its answer cannot be predicted);
- * those calls are bounded by the Rotation service's per-source budget.
+ * owner's answer cannot be predicted, so each distinct request that passes 1–2 asks it once per
+ * {@code verdictTtl} (a replayed forgery costs one owner read and one eth_call per TTL), never more
+ * than {@code operator-owner-calls} at once, and the Rotation service's per-source budget bounds
+ * their rate. Only refusals are remembered: an approval is never reused, so an accepted request is
+ * always approved by the owner at the block it was read at (its nonce is single-use anyway).
  */
 public final class OperatorAuthorizer {
 
@@ -49,6 +60,48 @@ public final class OperatorAuthorizer {
   private final Clock clock;
   private final Duration maxSkew;
   private final Duration ownerRecheck;
+  private final ContractCalls calls;
+
+  /** Chain-call slots: owner reads (and a contract owner's isValidSignature) in flight. */
+  private final java.util.concurrent.Semaphore ownerCalls;
+
+  /**
+   * A contract owner's recent refusals, by (owner, digest, SHA-256 of the signature): the detail it
+   * was refused with.
+   */
+  private final com.github.benmanes.caffeine.cache.Cache<Verdict, String> contractRefusals;
+
+  /** The key of a remembered contract verdict (hex strings: equality by value). */
+  private record Verdict(String owner, String digest, String signatureSha256) {}
+
+  /**
+   * Bounds on the chain calls operator requests cause ({@code teekms.limits.operator-owner-calls},
+   * {@code teekms.limits.operator-verdict-ttl}).
+   *
+   * @param concurrent owner reads (with a contract owner's EIP-1271 call) in flight at once, ≥ 1
+   * @param verdictTtl how long a contract owner's refusal of one (digest, signature) is reused;
+   *     zero remembers none
+   * @param verdicts how many such refusals are remembered at most, ≥ 1
+   */
+  public record ContractCalls(int concurrent, Duration verdictTtl, int verdicts) {
+    /** The defaults: 4 calls at once, refusals remembered 10 s, up to 4,096 of them. */
+    public static final ContractCalls DEFAULT = new ContractCalls(4, Duration.ofSeconds(10), 4096);
+
+    public ContractCalls {
+      if (concurrent < 1) {
+        throw new IllegalArgumentException(
+            "teekms.limits.operator-owner-calls must be at least 1, got " + concurrent);
+      }
+      if (verdictTtl.isNegative()) {
+        throw new IllegalArgumentException(
+            "teekms.limits.operator-verdict-ttl must not be negative, got " + verdictTtl);
+      }
+      if (verdicts < 1) {
+        throw new IllegalArgumentException(
+            "the operator verdict cache must hold at least 1 entry, got " + verdicts);
+      }
+    }
+  }
 
   /** The owner of the last successful chain read; null before the first. */
   private volatile RegistryOwnerPort.OwnerRead known;
@@ -86,6 +139,22 @@ public final class OperatorAuthorizer {
       Clock clock,
       Duration maxSkew,
       Duration ownerRecheck) {
+    this(kmsId, chainId, registry, owner, clock, maxSkew, ownerRecheck, ContractCalls.DEFAULT);
+  }
+
+  /**
+   * @param calls bounds on the owner chain calls ({@code teekms.limits.operator-owner-calls},
+   *     {@code operator-verdict-ttl})
+   */
+  public OperatorAuthorizer(
+      String kmsId,
+      long chainId,
+      String registry,
+      RegistryOwnerPort owner,
+      Clock clock,
+      Duration maxSkew,
+      Duration ownerRecheck,
+      ContractCalls calls) {
     if (ownerRecheck.isNegative()) {
       throw new IllegalArgumentException(
           "teekms.limits.operator-owner-recheck must not be negative, got " + ownerRecheck);
@@ -97,6 +166,14 @@ public final class OperatorAuthorizer {
     this.clock = clock;
     this.maxSkew = maxSkew;
     this.ownerRecheck = ownerRecheck;
+    this.calls = calls;
+    this.ownerCalls = new java.util.concurrent.Semaphore(calls.concurrent());
+    this.contractRefusals =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(calls.verdicts())
+            .expireAfterWrite(calls.verdictTtl())
+            .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
+            .build();
   }
 
   public Duration maxSkew() {
@@ -216,6 +293,25 @@ public final class OperatorAuthorizer {
               + signature.length);
     }
     refuseAgainstKnownOwner(message, signature);
+    refuseFromRecentContractVerdict(request, signature);
+    if (!ownerCalls.tryAcquire()) {
+      throw new OperatorDenied(
+          OperatorDenied.Code.CHAIN_UNAVAILABLE,
+          "all "
+              + calls.concurrent()
+              + " registry-owner chain calls for operator requests are in flight "
+              + "(teekms.limits.operator-owner-calls); retry shortly");
+    }
+    try {
+      return checkAgainstOwner(request, message, signature);
+    } finally {
+      ownerCalls.release();
+    }
+  }
+
+  /** Step 6: a fresh owner read at a pinned block, and the signature checked against it. */
+  private Authorized checkAgainstOwner(OperatorRequest request, byte[] message, byte[] signature)
+      throws OperatorDenied {
     RegistryOwnerPort.OwnerRead read = owner.owner();
     if (read.failure() != null) {
       throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, read.failure());
@@ -293,8 +389,41 @@ public final class OperatorAuthorizer {
   }
 
   /**
+   * Step 4: when the owner of the last read is a contract that refused this very (digest,
+   * signature) within the verdict TTL, the request is refused again without a chain call.
+   */
+  private void refuseFromRecentContractVerdict(OperatorRequest request, byte[] signature)
+      throws OperatorDenied {
+    RegistryOwnerPort.OwnerRead k = known;
+    if (k == null || !k.contract()) {
+      return;
+    }
+    String refused = contractRefusals.getIfPresent(verdict(k.owner(), request, signature));
+    if (refused != null) {
+      throw new OperatorDenied(
+          OperatorDenied.Code.CONTRACT_REJECTED,
+          refused
+              + " (the same digest and signature were refused within the last "
+              + calls.verdictTtl().toMillis()
+              + " ms, teekms.limits.operator-verdict-ttl; not asked again)");
+    }
+  }
+
+  private static Verdict verdict(String owner, OperatorRequest request, byte[] signature) {
+    try {
+      return new Verdict(
+          owner,
+          HexFormat.of().formatHex(OperatorRequestMessage.digest(request)),
+          HexFormat.of()
+              .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(signature)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+
+  /**
    * EIP-1271 at the owner's block: only the exact magic value authorizes; a revert or any other
-   * answer denies.
+   * answer denies (and is remembered for the verdict TTL).
    */
   private Authorized contractApproved(
       OperatorRequest request, RegistryOwnerPort.OwnerRead read, byte[] signature)
@@ -318,14 +447,17 @@ public final class OperatorAuthorizer {
       case UNAVAILABLE:
         throw new OperatorDenied(OperatorDenied.Code.CHAIN_UNAVAILABLE, answer.detail());
       default:
-        throw new OperatorDenied(
-            OperatorDenied.Code.CONTRACT_REJECTED,
+        String detail =
             "registry owner "
                 + read.owner()
                 + " is a contract (block "
                 + read.blockNumber()
                 + ") and did not approve the request: "
-                + answer.detail());
+                + answer.detail();
+        if (!calls.verdictTtl().isZero()) {
+          contractRefusals.put(verdict(read.owner(), request, signature), detail);
+        }
+        throw new OperatorDenied(OperatorDenied.Code.CONTRACT_REJECTED, detail);
     }
   }
 

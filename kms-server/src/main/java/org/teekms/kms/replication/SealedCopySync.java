@@ -58,6 +58,7 @@ public class SealedCopySync {
   @Scheduled(
       every = "${teekms.rotation.poll-interval:10s}",
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+      skipExecutionIf = org.teekms.kms.wiring.SchemaGate.class,
       delayed = "5s")
   Uni<Void> poll() {
     return roots

@@ -141,8 +141,7 @@ public final class NodeStatus {
 
   private Uni<DatabaseStatus> database() {
     long start = System.nanoTime();
-    return pool.query("SELECT 1")
-        .execute()
+    return org.teekms.kms.db.PoolQueries.query(pool, "SELECT 1")
         .map(
             rows ->
                 DatabaseStatus.newBuilder()
@@ -203,8 +202,7 @@ public final class NodeStatus {
 
   private Uni<AuditChainStatus> audit(boolean verify) {
     Uni<AuditChainStatus.Builder> head =
-        pool.query("SELECT seq, entry_hash FROM audit_head")
-            .execute()
+        org.teekms.kms.db.PoolQueries.query(pool, "SELECT seq, entry_hash FROM audit_head")
             .map(
                 rows -> {
                   Row r = rows.iterator().next();

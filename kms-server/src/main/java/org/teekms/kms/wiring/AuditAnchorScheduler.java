@@ -25,7 +25,8 @@ public class AuditAnchorScheduler {
   @Scheduled(
       every = "${teekms.audit.anchor-interval:off}",
       delayed = "2s",
-      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+      skipExecutionIf = org.teekms.kms.wiring.SchemaGate.class)
   Uni<Void> anchor() {
     return worker
         .anchorOnce()

@@ -186,8 +186,34 @@ public class KmsBeans {
 
   @Produces
   @Singleton
-  GrantLedger grantLedger(Pool pool, AuditLog audit) {
-    return new GrantLedger(audit);
+  GrantLedger grantLedger(
+      Pool pool,
+      AuditLog audit,
+      Clock clock,
+      KmsConfig config,
+      io.micrometer.core.instrument.MeterRegistry registry) {
+    GrantLedger ledger = new GrantLedger(audit, clock, config.audit().refusalBacklog());
+    for (String result : List.of("queued", "appended", "dropped")) {
+      io.micrometer.core.instrument.FunctionCounter.builder(
+              "teekms.audit.refusal.backlog",
+              ledger,
+              l ->
+                  switch (result) {
+                    case "queued" -> l.backlogQueued();
+                    case "appended" -> l.backlogAppended();
+                    default -> l.backlogDropped();
+                  })
+          .tag("result", result)
+          .description(
+              "Refusals whose audit entry could not be written at once (database unreachable): kept "
+                  + "in the in-memory backlog, appended from it later, or dropped (backlog full)")
+          .register(registry);
+    }
+    io.micrometer.core.instrument.Gauge.builder(
+            "teekms.audit.refusal.backlog.size", ledger, GrantLedger::backlogSize)
+        .description("Refusals awaiting the database in the in-memory backlog now")
+        .register(registry);
+    return ledger;
   }
 
   @Produces
@@ -260,7 +286,11 @@ public class KmsBeans {
             owner,
             clock,
             config.operator().maxSkew(),
-            config.limits().operatorOwnerRecheck());
+            config.limits().operatorOwnerRecheck(),
+            new OperatorAuthorizer.ContractCalls(
+                config.limits().operatorOwnerCalls(),
+                config.limits().operatorVerdictTtl(),
+                OperatorAuthorizer.ContractCalls.DEFAULT.verdicts()));
     return new RotationControl(sessions, authorizer, jobs, roots, audit, clock, config.dbTimeout());
   }
 

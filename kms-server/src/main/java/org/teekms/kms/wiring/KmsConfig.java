@@ -104,6 +104,14 @@ public interface KmsConfig {
     /** How long startup waits for a recovery ({@code recover-generation}) before it fails. */
     @WithDefault("24h")
     Duration recoveryTimeout();
+
+    /**
+     * During a recovery: how long the chain facts a share submission's signature is checked against
+     * (the generation's published backup, the custodians' keys) are reused before the chain is read
+     * again; 0s reads them for every submission.
+     */
+    @WithDefault("30s")
+    Duration recoveryChainFactsTtl();
   }
 
   Operator operator();
@@ -175,6 +183,21 @@ public interface KmsConfig {
      */
     @WithDefault("1s")
     Duration operatorOwnerRecheck();
+
+    /**
+     * Operator requests reading the registry owner (and asking a contract owner's EIP-1271
+     * isValidSignature) at once, across all sources; one more is refused CHAIN_UNAVAILABLE at once.
+     */
+    @WithDefault("4")
+    int operatorOwnerCalls();
+
+    /**
+     * How long a contract (multisig) owner's refusal of one (request digest, signature) is reused
+     * for the same request without asking the chain again; 0s asks every time. Approvals are never
+     * reused.
+     */
+    @WithDefault("10s")
+    Duration operatorVerdictTtl();
   }
 
   /** The unauthenticated AppEnv/GetAppEnvEncryptPubKey read: a token bucket per source address. */
@@ -481,6 +504,18 @@ public interface KmsConfig {
     /** Such refusals a source may have audited at once before the per-minute rate applies. */
     @WithDefault("20")
     int claimedRefusalBurst();
+
+    /**
+     * Refusals kept in memory while the database is unreachable, appended in order when it answers
+     * again; beyond it a refusal is only counted ({@code
+     * teekms_audit_refusal_backlog_total{result="dropped"}}). 0 keeps none.
+     */
+    @WithDefault("10000")
+    int refusalBacklog();
+
+    /** How often a non-empty refusal backlog is retried when no other write triggers it. */
+    @WithDefault("5s")
+    Duration refusalBacklogRetry();
   }
 
   interface Rotation {

@@ -70,6 +70,7 @@ public class KmsStartup {
       org.teekms.kms.admission.AppPolicyPort appPolicy,
       CustodyWiring custody,
       RecoveryHolder recoveries,
+      SchemaGate schema,
       @ConfigProperty(name = "quarkus.datasource.reactive.url") String url,
       @ConfigProperty(name = "quarkus.datasource.username", defaultValue = "postgres") String user,
       @ConfigProperty(name = "quarkus.datasource.password", defaultValue = "") String password) {
@@ -86,6 +87,7 @@ public class KmsStartup {
     DatabaseCoordinates db = DatabaseCoordinates.parse(url, user, password);
     String version = SchemaMigrator.migrate(db);
     LOG.infof("database %s at schema version %s", db, version);
+    schema.migrated();
     Duration wait = config.dbTimeout();
     Uni<Void> ready =
         KmsIdentityStore.claim(sessions, config.kmsId(), clock.millis())
@@ -226,7 +228,9 @@ public class KmsStartup {
                 audit,
                 clock,
                 config.dbTimeout().multipliedBy(6),
-                new SecureRandom()));
+                new SecureRandom()),
+            clock,
+            config.custody().recoveryChainFactsTtl());
     recoveries.start(recovery);
     LOG.infof(
         "recovery: empty database; recovering root generation %d from its custodians. Node key id 0x%s "

@@ -120,12 +120,26 @@ class FloodRaTlsTest {
 
   /** A channel from loopback address {@code from}, presenting {@code creds} (none when null). */
   private static ManagedChannel channel(RaTlsCredentials creds, String from) throws Exception {
+    return channelOn(context(creds), from);
+  }
+
+  /** A client TLS context (JSSE) presenting {@code creds} (none when null). */
+  private static SslContext context(RaTlsCredentials creds) throws Exception {
+    return context(creds, SslProvider.JDK);
+  }
+
+  /** A client TLS context of {@code provider} presenting {@code creds} (none when null). */
+  private static SslContext context(RaTlsCredentials creds, SslProvider provider) throws Exception {
     SslContextBuilder b =
         SslContextBuilder.forClient().trustManager(RaTlsContexts.trustManagerFactory(clientTrust));
     if (creds != null) {
       b.keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(creds)));
     }
-    SslContext ssl = GrpcSslContexts.configure(b, SslProvider.JDK).build();
+    return GrpcSslContexts.configure(b, provider).build();
+  }
+
+  /** A channel from loopback address {@code from} on the client TLS context {@code ssl}. */
+  private static ManagedChannel channelOn(SslContext ssl, String from) {
     return NettyChannelBuilder.forAddress("127.0.0.1", FloodProfile.PORT)
         .overrideAuthority("kms.teekms.invalid")
         .localSocketPicker(
@@ -350,6 +364,80 @@ class FloodRaTlsTest {
         metrics.find("teekms.ratls.verifications.on.event.loop").functionCounter().count(),
         "every client certificate was verified off the event loop");
     assertTrue(counted("teekms.ratls.client.handshakes", "outcome", "verified") > legitCvms);
+  }
+
+  /** Client certificates the KMS looked at so far: verified, or left unverified for the budget. */
+  private double handshakesCounted() {
+    return counted("teekms.ratls.client.handshakes", "outcome", "verified")
+        + counted("teekms.ratls.client.handshakes", "outcome", "rate_limited")
+        + counted("teekms.ratls.client.handshakes", "outcome", "slots_busy");
+  }
+
+  /**
+   * Why the load generator's flood (issue 17) was never refused RATE_LIMITED: its forged
+   * connections shared one client TLS context of the generator's engine (BoringSSL), so every
+   * connection after the first resumed the first one's TLS session; the KMS refuses a resumed
+   * session from the rejection stored in it, without looking at the certificate again, so the
+   * source's handshake budget is never spent (and the KMS does no verification either: such a flood
+   * is cheap for it).
+   */
+  @Test
+  void forgedConnectionsOnOneSharedClientContextResumeTheRefusedSessionAndSpendNoHandshakeBudget()
+      throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        io.netty.handler.ssl.OpenSsl.isAvailable(), "the load generator's BoringSSL client");
+    SslContext shared = context(cvm(foreign, compose("resumed-forgery"), 4), SslProvider.OPENSSL);
+    int connections = 3 * FloodProfile.HANDSHAKE_BURST;
+    double looked0 = handshakesCounted();
+    Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
+    for (int i = 0; i < connections; i++) {
+      ManagedChannel ch = channelOn(shared, "127.0.0.6");
+      try {
+        kms(ch).getAppKeys(GetAppKeysRequest.getDefaultInstance());
+        outcomes.computeIfAbsent("OK", k -> new AtomicInteger()).incrementAndGet();
+      } catch (StatusRuntimeException e) {
+        outcomes.computeIfAbsent(reason(e), k -> new AtomicInteger()).incrementAndGet();
+      } finally {
+        ch.shutdownNow();
+        ch.awaitTermination(10, TimeUnit.SECONDS);
+      }
+    }
+    assertEquals(
+        connections,
+        count(outcomes, "ATTESTATION_INVALID"),
+        "every connection refused for its certificate, none for the budget: " + outcomes);
+    double looked = handshakesCounted() - looked0;
+    assertTrue(
+        looked < FloodProfile.HANDSHAKE_BURST,
+        connections
+            + " connections on one client context made the KMS look at "
+            + looked
+            + " client certificates: the rest resumed the refused session");
+  }
+
+  /**
+   * The load generator's flood ({@code FLOOD=N bench/kms-load.sh}) makes a full handshake per
+   * forged connection, so past the source's burst it is refused RATE_LIMITED.
+   */
+  @Test
+  void loadGeneratorFloodMakesAFullHandshakePerForgedConnectionAndIsRefusedRateLimited()
+      throws Exception {
+    Map<String, Long> handshakes;
+    try (org.teekms.kms.bench.LoadGenerator.Flood flood =
+        new org.teekms.kms.bench.LoadGenerator.Flood(
+            2, Clock.systemUTC(), clientTrust, FloodProfile.PORT, "127.0.0.5")) {
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      do {
+        Thread.sleep(200);
+        handshakes = flood.handshakeOutcomes();
+      } while (handshakes.getOrDefault("RATE_LIMITED", 0L) < 3 && System.nanoTime() < deadline);
+    }
+    handshakes = new java.util.TreeMap<>(handshakes);
+    assertTrue(
+        handshakes.getOrDefault("RATE_LIMITED", 0L) >= 3,
+        "the forged handshakes exceeded the source's budget and were refused for it: "
+            + handshakes);
+    assertEquals(0L, handshakes.getOrDefault("OK", 0L), handshakes.toString());
   }
 
   private static int count(Map<String, AtomicInteger> outcomes, String key) {

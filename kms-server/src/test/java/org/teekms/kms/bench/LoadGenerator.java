@@ -118,12 +118,18 @@ public final class LoadGenerator {
   }
 
   /**
-   * Unauthenticated and invalid traffic from 127.0.0.2 until closed: half the threads open a new
-   * connection per call with a certificate from another simulated platform (its quote never
-   * verifies here) and ask GetAppKeys, half call GetKmsInfo without a client certificate (every
-   * other call with a nonce: a fresh quote). Counts outcomes.
+   * Unauthenticated and invalid traffic from one loopback address (127.0.0.2 in the load generator)
+   * until closed: half the threads open a new connection per call with a certificate from another
+   * simulated platform (its quote never verifies here) and ask GetAppKeys, half call GetKmsInfo
+   * without a client certificate (every other call with a nonce: a fresh quote). Counts outcomes.
+   *
+   * <p>Each forged connection is built on a TLS context of its own, as an attacker who wants the
+   * KMS to verify would do: a shared client context resumes the first connection's TLS session, and
+   * the KMS then refuses from the rejection stored in that session (ATTESTATION_INVALID) without
+   * verifying anything or spending the source's handshake budget, so such a flood was never refused
+   * RATE_LIMITED (FloodRaTlsTest shows both).
    */
-  static final class Flood implements AutoCloseable {
+  public static final class Flood implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean stop =
         new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.Map<String, AtomicLong> handshakes =
@@ -132,7 +138,23 @@ public final class LoadGenerator {
         new java.util.concurrent.ConcurrentHashMap<>();
     private final List<Thread> threads = new ArrayList<>();
 
+    private final String source;
+    private final SslContext noCertificate;
+    private final RaTlsKeyManager forgedKey;
+    private final RaTlsTrustManager trust;
+
     Flood(int count, Clock clock, RaTlsTrustManager trust, int port) throws Exception {
+      this(count, clock, trust, port, "127.0.0.2");
+    }
+
+    /**
+     * Starts {@code count} (at least 2) flooding threads against the KMS on 127.0.0.1:{@code port},
+     * connecting from the loopback address {@code source}.
+     */
+    public Flood(int count, Clock clock, RaTlsTrustManager trust, int port, String source)
+        throws Exception {
+      this.source = source;
+      this.trust = trust;
       SimulatedTdx foreign =
           SimulatedTdx.enable("load generator flood: a platform the KMS does not trust", clock);
       SimulatedCvm cvm =
@@ -142,14 +164,8 @@ public final class LoadGenerator {
       RaTlsCredentials forged =
           new RaTlsCertificateFactory(cvm, cvm.eventLog(), null, clock, Duration.ofHours(1))
               .create("flood");
-      SslContext withForged =
-          GrpcSslContexts.configure(
-                  SslContextBuilder.forClient()
-                      .keyManager(RaTlsContexts.keyManagerFactory(new RaTlsKeyManager(forged)))
-                      .trustManager(RaTlsContexts.trustManagerFactory(trust)),
-                  CLIENT_TLS)
-              .build();
-      SslContext noCertificate =
+      this.forgedKey = new RaTlsKeyManager(forged);
+      this.noCertificate =
           GrpcSslContexts.configure(
                   SslContextBuilder.forClient()
                       .trustManager(RaTlsContexts.trustManagerFactory(trust)),
@@ -164,7 +180,7 @@ public final class LoadGenerator {
                   long n = 0;
                   while (!stop.get()) {
                     String outcome;
-                    ManagedChannel ch = handshaking ? channel(withForged, port) : info;
+                    ManagedChannel ch = handshaking ? channel(forgedContext(), port) : info;
                     try {
                       if (handshaking) {
                         KmsGrpc.newBlockingStub(ch)
@@ -207,20 +223,54 @@ public final class LoadGenerator {
       }
     }
 
-    private static ManagedChannel channel(SslContext ssl, int port) {
+    /**
+     * A client TLS context of its own for one forged connection: no session to resume, so every
+     * connection is a full handshake that presents the forged certificate.
+     */
+    private SslContext forgedContext() {
+      try {
+        return GrpcSslContexts.configure(
+                SslContextBuilder.forClient()
+                    .keyManager(RaTlsContexts.keyManagerFactory(forgedKey))
+                    .trustManager(RaTlsContexts.trustManagerFactory(trust)),
+                CLIENT_TLS)
+            .build();
+      } catch (javax.net.ssl.SSLException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private ManagedChannel channel(SslContext ssl, int port) {
       return NettyChannelBuilder.forAddress("127.0.0.1", port)
           .overrideAuthority("kms.teekms.invalid")
-          .localSocketPicker(from("127.0.0.2"))
+          .localSocketPicker(from(source))
           .sslContext(ssl)
           .build();
     }
 
+    /** Forged-handshake outcomes so far: OK, or the deny reason / gRPC status code, and counts. */
+    public java.util.SortedMap<String, Long> handshakeOutcomes() {
+      java.util.TreeMap<String, Long> out = new java.util.TreeMap<>();
+      handshakes.forEach((k, v) -> out.put(k, v.get()));
+      return out;
+    }
+
+    /** GetKmsInfo outcomes so far. */
+    public java.util.SortedMap<String, Long> kmsInfoOutcomes() {
+      java.util.TreeMap<String, Long> out = new java.util.TreeMap<>();
+      kmsInfo.forEach((k, v) -> out.put(k, v.get()));
+      return out;
+    }
+
     String describe() {
       return threads.size()
-          + " threads from 127.0.0.2; forged-certificate handshakes + GetAppKeys "
-          + new java.util.TreeMap<>(handshakes)
+          + " threads from "
+          + source
+          + "; forged-certificate handshakes (a new TLS context each) + GetAppKeys "
+          + handshakeOutcomes()
           + ", GetKmsInfo "
-          + new java.util.TreeMap<>(kmsInfo);
+          + kmsInfoOutcomes()
+          + String.format(" (loaded machine, load average %.2f)", loadAverage());
     }
 
     @Override

@@ -23,6 +23,10 @@ final class InMemoryCustodyChain implements CustodyChainPort {
   final Map<Integer, RootCustody.Backup> published = new HashMap<>();
   volatile String unavailable;
 
+  /** Every read a caller made of this chain, whatever it answered. */
+  final java.util.concurrent.atomic.AtomicInteger reads =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   /**
    * Recovery requests the owner authorized: request id (hex) → generation and node key id (hex).
    */
@@ -34,18 +38,21 @@ final class InMemoryCustodyChain implements CustodyChainPort {
 
   @Override
   public CustodianSet activeCustodians() {
+    reads.incrementAndGet();
     if (unavailable != null) throw new CustodyUnavailable(unavailable);
     return new CustodianSet(custodians.stream().map(RecipientKeyPair::publicKey).toList(), 7);
   }
 
   @Override
   public Optional<RootCustody.Backup> publishedBackup(int generation) {
+    reads.incrementAndGet();
     if (unavailable != null) throw new CustodyUnavailable(unavailable);
     return Optional.ofNullable(published.get(generation));
   }
 
   @Override
   public Optional<RecipientKey> custodianKey(byte[] id) {
+    reads.incrementAndGet();
     if (unavailable != null) throw new CustodyUnavailable(unavailable);
     return custodians.stream()
         .map(RecipientKeyPair::publicKey)
@@ -56,6 +63,7 @@ final class InMemoryCustodyChain implements CustodyChainPort {
   @Override
   public RootCustody.Authorization recoveryAuthorization(
       byte[] requestId, int generation, byte[] nodeKeyId) {
+    reads.incrementAndGet();
     if (unavailable != null) throw new CustodyUnavailable(unavailable);
     java.util.HexFormat hex = java.util.HexFormat.of();
     String entry = authorized.get(hex.formatHex(requestId));

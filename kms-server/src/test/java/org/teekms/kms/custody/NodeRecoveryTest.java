@@ -126,7 +126,9 @@ class NodeRecoveryTest {
                   audit,
                   clock,
                   Duration.ofSeconds(30),
-                  new SecureRandom()));
+                  new SecureRandom()),
+              clock,
+              NodeRecovery.DEFAULT_CHAIN_FACTS_TTL);
     }
 
     /**
@@ -318,8 +320,13 @@ class NodeRecoveryTest {
           "an unauthenticated sender cannot mark a share bad");
       NodeRecovery.Refused unsigned =
           assertThrows(
-              NodeRecovery.Refused.class, () -> s.node.submit(request, 1, envelope, new byte[64]));
+              NodeRecovery.Refused.class,
+              () -> s.node.submit(request, 1, envelope, wellFormedForgery(1)));
       assertEquals(NodeRecovery.Refusal.SENDER_NOT_CUSTODIAN, unsigned.code());
+      NodeRecovery.Refused zero =
+          assertThrows(
+              NodeRecovery.Refused.class, () -> s.node.submit(request, 1, envelope, new byte[64]));
+      assertEquals(NodeRecovery.Refusal.MALFORMED, zero.code(), "r = s = 0 is no signature");
     }
   }
 
@@ -361,17 +368,85 @@ class NodeRecoveryTest {
     try (Scenario s = new Scenario()) {
       s.chain.published.clear();
       byte[] request = new byte[32];
-      NodeRecovery.Refused r =
-          assertThrows(
-              NodeRecovery.Refused.class,
-              () -> s.node.submit(request, 1, new byte[128], new byte[64]));
-      assertEquals(NodeRecovery.Refusal.NO_SUCH_SHARE, r.code());
+      // A failed read is refused CHAIN_UNAVAILABLE and not remembered: the next submission reads
+      // again.
       s.chain.unavailable = "endpoint down";
       NodeRecovery.Refused down =
           assertThrows(
               NodeRecovery.Refused.class,
-              () -> s.node.submit(request, 1, new byte[128], new byte[64]));
+              () -> s.node.submit(request, 1, new byte[128], wellFormedForgery(1)));
       assertEquals(NodeRecovery.Refusal.CHAIN_UNAVAILABLE, down.code());
+      s.chain.unavailable = null;
+      NodeRecovery.Refused r =
+          assertThrows(
+              NodeRecovery.Refused.class,
+              () -> s.node.submit(request, 1, new byte[128], wellFormedForgery(2)));
+      assertEquals(NodeRecovery.Refusal.NO_SUCH_SHARE, r.code());
+    }
+  }
+
+  /** 64 bytes r ‖ s, both in range, that no key signed. */
+  private static byte[] wellFormedForgery(int variant) {
+    byte[] sig = new byte[64];
+    new java.util.Random(variant).nextBytes(sig);
+    sig[0] = 0x3f;
+    sig[32] = 0x3f;
+    return sig;
+  }
+
+  @Test
+  void forgedSubmissionsCostNoChainReadWhenMalformedAndNoneAfterTheFirstWithinTheTtl()
+      throws Exception {
+    try (Scenario s = new Scenario()) {
+      byte[] request = s.chain.authorize(GENERATION, s.node.nodeKeyId());
+      byte[] envelope = s.release(1, request, s.nodeKey);
+      int reads0 = s.chain.reads.get();
+      // Malformed signatures (wrong length, r or s zero or ≥ n) are refused before any chain read.
+      byte[] overN = new byte[64];
+      java.util.Arrays.fill(overN, 0, 32, (byte) 0xff);
+      overN[63] = 1;
+      for (int i = 0; i < 300; i++) {
+        byte[] sig =
+            switch (i % 3) {
+              case 0 -> new byte[i % 2 == 0 ? 63 : 65];
+              case 1 -> new byte[64];
+              default -> overN;
+            };
+        NodeRecovery.Refused r =
+            assertThrows(
+                NodeRecovery.Refused.class,
+                () -> s.node.submit(request, 1 + (sig.length % 3), envelope, sig));
+        assertEquals(NodeRecovery.Refusal.MALFORMED, r.code(), r.getMessage());
+      }
+      assertEquals(reads0, s.chain.reads.get(), "300 malformed submissions: no chain read");
+      // 1,000 well-formed forgeries over the three indices: the backup and each index's custodian
+      // key are read once, then every forgery is refused from those facts.
+      for (int i = 0; i < 1000; i++) {
+        int index = 1 + i % 3;
+        byte[] sig = wellFormedForgery(1000 + i);
+        NodeRecovery.Refused r =
+            assertThrows(
+                NodeRecovery.Refused.class, () -> s.node.submit(request, index, envelope, sig));
+        assertEquals(NodeRecovery.Refusal.SENDER_NOT_CUSTODIAN, r.code(), r.getMessage());
+      }
+      assertEquals(
+          reads0 + 1 + 3,
+          s.chain.reads.get(),
+          "1,000 forged submissions: one backup read and one key read per index");
+      assertTrue(s.node.progress().badShares().isEmpty(), "no forgery marked a share bad");
+      // The custodians' real submissions go through (the authorization is read for them only).
+      s.submit(1, request, envelope);
+      int afterOne = s.chain.reads.get();
+      assertTrue(afterOne > reads0 + 4, "the authorization is read for a custodian's share");
+      // Past the TTL the facts are read again, once.
+      s.clock.advance(NodeRecovery.DEFAULT_CHAIN_FACTS_TTL.plusSeconds(1));
+      for (int i = 0; i < 100; i++) {
+        byte[] sig = wellFormedForgery(5000 + i);
+        assertThrows(NodeRecovery.Refused.class, () -> s.node.submit(request, 2, envelope, sig));
+      }
+      assertEquals(afterOne + 2, s.chain.reads.get(), "after the TTL: backup and key once more");
+      NodeRecovery.Progress done = s.submit(2, request, s.release(2, request, s.nodeKey));
+      assertEquals(NodeRecovery.State.RECOVERED, done.state(), done.detail());
     }
   }
 

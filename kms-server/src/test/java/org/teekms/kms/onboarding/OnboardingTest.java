@@ -395,4 +395,50 @@ class OnboardingTest {
       pool.closeAndAwait();
     }
   }
+
+  @Test
+  void aNodeLaunchedForAnotherConfigurationIsRefusedMrConfigIdMismatchAndAudited() {
+    Clock clock = Clock.systemUTC();
+    Pool pool = postgres.pool(postgres.freshDatabase(), 4);
+    try {
+      AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
+      RootGenerationStore roots =
+          new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+      OnboardingController up =
+          new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
+      // An allowed measurement, but the host launched the TD naming another compose than the one
+      // the node measured (its compose hash is 0x02…).
+      AttestedPeer launchedElsewhere =
+          TestPeers.from(node(ALLOWED_MEASUREMENT, false))
+              .td(
+                  org.teekms.kms.admission.TestTd.withMrConfigId(
+                      org.teekms.attest.eventlog.MrConfigId.v1(bytes(32, 0x09))))
+              .build();
+      AdmissionDenied d =
+          assertThrows(
+              AdmissionDenied.class,
+              () -> up.release(launchedElsewhere, "kms-x", "n").await().indefinitely());
+      assertEquals(DenyCode.MR_CONFIG_ID_MISMATCH, d.code());
+      assertTrue(d.detail().contains("does not bind the measured compose hash"), d.detail());
+      List<String> reasons =
+          audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
+              .filter(e -> e.kind().equals("DENY_ONBOARDING"))
+              .map(AuditEntry::reason)
+              .toList();
+      assertEquals(List.of("MR_CONFIG_ID_MISMATCH"), reasons);
+      // Launched for the compose it measured: not refused for MRCONFIGID (it gets the roots).
+      AttestedPeer launchedForItself =
+          TestPeers.from(node(ALLOWED_MEASUREMENT, false))
+              .td(
+                  org.teekms.kms.admission.TestTd.withMrConfigId(
+                      org.teekms.attest.eventlog.MrConfigId.v1(bytes(32, 0x02))))
+              .build();
+      assertTrue(
+          up.release(launchedForItself, "kms-x", "n").await().atMost(WAIT).generations().size()
+              >= 1);
+    } finally {
+      pool.closeAndAwait();
+    }
+  }
 }

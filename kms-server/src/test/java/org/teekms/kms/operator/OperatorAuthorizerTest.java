@@ -544,4 +544,188 @@ class OperatorAuthorizerTest {
     clock.advance(Duration.ofSeconds(1));
     assertEquals(OTHER.getAddress(), a.authorize(sign(unsigned(clock.millis()), OTHER)).signer());
   }
+
+  /**
+   * A multisig owner that counts every chain call, refuses every signature, and (when {@code gate}
+   * is closed) holds its isValidSignature calls until the gate opens; records the most calls in
+   * flight.
+   */
+  static final class CountingMultisig implements RegistryOwnerPort {
+    final java.util.concurrent.atomic.AtomicInteger ownerReads =
+        new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger signatureCalls =
+        new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger inFlight =
+        new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger maxInFlight =
+        new java.util.concurrent.atomic.AtomicInteger();
+    volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
+
+    @Override
+    public OwnerRead owner() {
+      ownerReads.incrementAndGet();
+      return new OwnerRead(WALLET, true, 9, "0xb10c", null);
+    }
+
+    @Override
+    public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+      return new AppVersionsRead(3, 2, null);
+    }
+
+    @Override
+    public ContractSignatureRead isValidSignature(
+        String contract, byte[] digest, byte[] signature, String blockHash) {
+      signatureCalls.incrementAndGet();
+      maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+      try {
+        gate.await(1, java.util.concurrent.TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        inFlight.decrementAndGet();
+      }
+      return new ContractSignatureRead(
+          ContractSignatureRead.Outcome.REJECTED, "reverted: not enough owner approvals");
+    }
+  }
+
+  private static OperatorRequest forgedForContract(long timestamp, int variant) {
+    byte[] sig = new byte[130];
+    Arrays.fill(sig, (byte) 0x41);
+    sig[0] = (byte) variant;
+    sig[1] = (byte) (variant >> 8);
+    return unsigned(timestamp).toBuilder().setSignature(ByteString.copyFrom(sig)).build();
+  }
+
+  @Test
+  void thousandReplayedForgeriesAgainstAMultisigOwnerCostOneOwnerReadAndOneCallPerVerdictTtl()
+      throws Exception {
+    CountingMultisig multisig = new CountingMultisig();
+    org.teekms.kms.MutableClock clock = new org.teekms.kms.MutableClock(NOW);
+    OperatorAuthorizer a =
+        new OperatorAuthorizer(
+            "kms-a",
+            31337,
+            REGISTRY,
+            multisig,
+            clock,
+            Duration.ofMinutes(5),
+            Duration.ofSeconds(1),
+            new OperatorAuthorizer.ContractCalls(4, Duration.ofSeconds(10), 1024));
+    OperatorRequest forged = forgedForContract(NOW, 1);
+    for (int i = 0; i < 1000; i++) {
+      OperatorDenied d = assertThrows(OperatorDenied.class, () -> a.authorize(forged));
+      assertEquals(OperatorDenied.Code.CONTRACT_REJECTED, d.code(), d.toString());
+      assertTrue(d.detail().contains("not enough owner approvals"), d.detail());
+    }
+    assertEquals(1, multisig.ownerReads.get(), "1,000 replays of one forgery: one owner read");
+    assertEquals(1, multisig.signatureCalls.get(), "... and one isValidSignature call");
+    // Past the verdict's TTL the same forgery asks the contract once more (its owners may have
+    // approved it meanwhile); another signature over the same request is asked at once.
+    clock.advance(Duration.ofSeconds(11));
+    for (int i = 0; i < 100; i++) {
+      assertEquals(OperatorDenied.Code.CONTRACT_REJECTED, deniedCode(a, forged));
+    }
+    assertEquals(2, multisig.signatureCalls.get());
+    assertEquals(OperatorDenied.Code.CONTRACT_REJECTED, deniedCode(a, forgedForContract(NOW, 2)));
+    assertEquals(3, multisig.signatureCalls.get());
+    assertEquals(3, multisig.ownerReads.get());
+  }
+
+  @Test
+  void thousandDistinctConcurrentForgeriesAgainstAMultisigOwnerNeverExceedTheChainCallCap()
+      throws Exception {
+    CountingMultisig multisig = new CountingMultisig();
+    multisig.gate = new java.util.concurrent.CountDownLatch(1);
+    int cap = 4;
+    OperatorAuthorizer a =
+        new OperatorAuthorizer(
+            "kms-a",
+            31337,
+            REGISTRY,
+            multisig,
+            CLOCK,
+            Duration.ofMinutes(5),
+            Duration.ofSeconds(1),
+            new OperatorAuthorizer.ContractCalls(cap, Duration.ofSeconds(10), 1024));
+    int requests = 1000;
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(32);
+    java.util.Map<OperatorDenied.Code, java.util.concurrent.atomic.AtomicInteger> outcomes =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    java.util.concurrent.atomic.AtomicInteger finished =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.List<java.util.concurrent.Future<?>> work = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < requests; i++) {
+        OperatorRequest forged = forgedForContract(NOW, i);
+        work.add(
+            pool.submit(
+                () -> {
+                  try {
+                    a.authorize(forged);
+                    throw new AssertionError("a forgery was authorized");
+                  } catch (OperatorDenied d) {
+                    outcomes
+                        .computeIfAbsent(
+                            d.code(), c -> new java.util.concurrent.atomic.AtomicInteger())
+                        .incrementAndGet();
+                  } finally {
+                    finished.incrementAndGet();
+                  }
+                  return null;
+                }));
+      }
+      // While the chain holds `cap` calls, every other forgery is refused at once, without a
+      // call.
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+      while ((finished.get() < requests - cap || multisig.inFlight.get() < cap)
+          && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertEquals(requests - cap, finished.get(), "all but the calls in flight were refused");
+      multisig.gate.countDown();
+      for (java.util.concurrent.Future<?> f : work) {
+        f.get(1, java.util.concurrent.TimeUnit.MINUTES);
+      }
+    } finally {
+      multisig.gate.countDown();
+      pool.shutdownNow();
+    }
+    assertEquals(cap, multisig.maxInFlight.get(), "never more than the cap in flight");
+    assertEquals(cap, multisig.signatureCalls.get(), "1,000 forgeries cost " + cap + " calls");
+    assertEquals(cap, multisig.ownerReads.get());
+    assertEquals(
+        cap, outcomes.get(OperatorDenied.Code.CONTRACT_REJECTED).get(), outcomes.toString());
+    OperatorDenied busy =
+        assertThrows(
+            OperatorDenied.class,
+            () -> {
+              multisig.gate = new java.util.concurrent.CountDownLatch(1);
+              java.util.concurrent.ExecutorService hold =
+                  java.util.concurrent.Executors.newFixedThreadPool(cap);
+              try {
+                for (int i = 0; i < cap; i++) {
+                  OperatorRequest r = forgedForContract(NOW, 5000 + i);
+                  hold.submit(() -> a.authorize(r));
+                }
+                while (multisig.inFlight.get() < cap) {
+                  Thread.sleep(5);
+                }
+                a.authorize(forgedForContract(NOW, 6000));
+              } finally {
+                multisig.gate.countDown();
+                hold.shutdown();
+              }
+            });
+    assertEquals(OperatorDenied.Code.CHAIN_UNAVAILABLE, busy.code());
+    assertTrue(
+        busy.detail().contains("teekms.limits.operator-owner-calls")
+            && busy.detail().contains("retry shortly"),
+        busy.detail());
+    assertEquals(
+        requests - cap,
+        outcomes.get(OperatorDenied.Code.CHAIN_UNAVAILABLE).get(),
+        outcomes.toString());
+  }
 }
