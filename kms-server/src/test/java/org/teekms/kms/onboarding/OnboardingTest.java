@@ -403,10 +403,13 @@ class OnboardingTest {
     try {
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
       RootGenerationStore roots =
-          new RootGenerationStore(pool, new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(pool, roots, audit, clock).await().atMost(WAIT);
+          new RootGenerationStore(
+              postgres.sessions(pool), new SealingKey(bytes(32, 0x5a)), "kms-x");
+      RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+          .await()
+          .atMost(WAIT);
       OnboardingController up =
-          new OnboardingController(pool, chain(true), roots, new GrantLedger(audit), WAIT);
+          new OnboardingController(chain(true), roots, new GrantLedger(audit), WAIT);
       // An allowed measurement, but the host launched the TD naming another compose than the one
       // the node measured (its compose hash is 0x02…).
       AttestedPeer launchedElsewhere =
