@@ -36,8 +36,8 @@ class GpuFuzzTest {
   private static final AtomicReference<byte[]> RESPONSE = new AtomicReference<>();
 
   /**
-   * Built once, not per input: with no cache (size 0) the checker keeps no state between checks
-   * but its random source for the nonces, so each input is judged as by a fresh checker.
+   * Built once, not per input: with no cache (size 0) the checker keeps no state between checks but
+   * its random source for the nonces, so each input is judged as by a fresh checker.
    */
   private static final OcspChecker OCSP =
       new OcspChecker(

@@ -78,6 +78,14 @@ final class SyntheticDcap {
 
   byte[] qeVendorId = DcapQuoteVerifier.INTEL_QE_VENDOR_ID.toByteArray();
 
+  /**
+   * The QE report's MISCSELECT, ATTRIBUTES and ISVPRODID (the QE identity expects 0, 11 00…, 2).
+   */
+  int qeMiscSelect;
+
+  byte[] qeAttributes = HEX.parseHex("11000000000000000000000000000000");
+  int qeIsvProdId = 2;
+
   /** The PCK leaf's notAfter (the other certificates run to 2040). */
   Instant pckNotAfter = Instant.parse("2040-01-01T00:00:00Z");
 
@@ -93,6 +101,15 @@ final class SyntheticDcap {
               new int[] {5, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
               "UpToDate")
           + "]";
+
+  /**
+   * What the TCB info and QE identity say they are for (the quote's platform and QE by default).
+   */
+  String tcbInfoFmspc = FMSPC.toUpperCase();
+
+  String tcbInfoPceId = "0000";
+  String qeIdentityId = "TD_QE";
+  int qeIdentityVersion = 2;
 
   /** Extra members for the TCB info, e.g. {@code ,"tdxModuleIdentities":[…]}. */
   String moduleIdentities = "";
@@ -170,8 +187,10 @@ final class SyntheticDcap {
     String tcbInfo =
         "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"2030-01-01T00:00:00Z\","
             + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"fmspc\":\""
-            + FMSPC.toUpperCase()
-            + "\",\"pceId\":\"0000\","
+            + tcbInfoFmspc
+            + "\",\"pceId\":\""
+            + tcbInfoPceId
+            + "\","
             + "\"tcbType\":0,\"tcbEvaluationDataNumber\":20,\"tdxModule\":{\"mrsigner\":\""
             + HEX.formatHex(SEAM_SIGNER)
             + "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}"
@@ -180,7 +199,11 @@ final class SyntheticDcap {
             + tcbLevels
             + "}";
     String qeIdentity =
-        "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"2030-01-01T00:00:00Z\","
+        "{\"id\":\""
+            + qeIdentityId
+            + "\",\"version\":"
+            + qeIdentityVersion
+            + ",\"issueDate\":\"2030-01-01T00:00:00Z\","
             + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"tcbEvaluationDataNumber\":20,\"miscselect\":\"00000000\","
             + "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
             + "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\""
@@ -252,14 +275,14 @@ final class SyntheticDcap {
     }
     ByteBuffer qe = ByteBuffer.allocate(384).order(ByteOrder.LITTLE_ENDIAN);
     qe.put(new byte[16])
-        .putInt(0)
+        .putInt(qeMiscSelect)
         .put(new byte[28])
-        .put(HEX.parseHex("11000000000000000000000000000000"))
+        .put(qeAttributes)
         .put(new byte[32])
         .put(new byte[32])
         .put(qeMrSigner)
         .put(new byte[96])
-        .putShort((short) 2)
+        .putShort((short) qeIsvProdId)
         .putShort((short) qeIsvSvn)
         .put(new byte[60])
         .put(reportData);
@@ -330,6 +353,35 @@ final class SyntheticDcap {
             false,
             null,
             notAfter);
+  }
+
+  /**
+   * Another TCB signing certificate (same key, so it verifies the same documents; its own serial)
+   * valid until {@code notAfter}.
+   */
+  X509Certificate tcbSigningCopy(Instant notAfter) throws Exception {
+    return cert(
+        "CN=Synthetic TCB Signing",
+        tcbSigningKey,
+        "CN=Synthetic Root CA",
+        rootKey.getPrivate(),
+        false,
+        null,
+        notAfter);
+  }
+
+  /**
+   * Another PCK platform CA certificate (same key, its own serial) valid until {@code notAfter}.
+   */
+  X509Certificate pckCaCopy(Instant notAfter) throws Exception {
+    return cert(
+        "CN=Synthetic PCK Platform CA",
+        pckCaKey,
+        "CN=Synthetic Root CA",
+        rootKey.getPrivate(),
+        true,
+        null,
+        notAfter);
   }
 
   private X509Certificate cert(

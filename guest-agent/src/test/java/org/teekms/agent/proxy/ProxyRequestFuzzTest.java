@@ -55,7 +55,8 @@ class ProxyRequestFuzzTest {
         SignedText.text(SignedText.Format.NEAR_MODEL, null, model.get(), REQUEST_SHA, RESPONSE_SHA);
     SignedText.ModelText read = SignedText.modelTextOf(text).orElseThrow();
     assertEquals(model.get(), read.model(), "the signed text names another model");
-    assertEquals(SignedText.text(REQUEST_SHA, RESPONSE_SHA), read.requestHash() + ":" + read.responseHash());
+    assertEquals(
+        SignedText.text(REQUEST_SHA, RESPONSE_SHA), read.requestHash() + ":" + read.responseHash());
   }
 
   /** As {@code SigningProxy} in v2 mode: a signable target is read back from the v2 text. */

@@ -58,8 +58,7 @@ class RaTlsFuzzTest {
     }
     X509Certificate cert;
     try {
-      cert =
-          (X509Certificate) X509.generateCertificate(new ByteArrayInputStream(der));
+      cert = (X509Certificate) X509.generateCertificate(new ByteArrayInputStream(der));
     } catch (CertificateException | RuntimeException notACertificate) {
       return; // the JDK's parser, not ours: the TLS stack refuses such a certificate before we see
       // it
