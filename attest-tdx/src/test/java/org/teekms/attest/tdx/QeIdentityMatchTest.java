@@ -83,6 +83,50 @@ class QeIdentityMatchTest {
     assertEquals(VerificationFailure.COLLATERAL_MISMATCH, r.failure(), r::error);
   }
 
+  @Test
+  void aTdxModuleIdentityOfAnotherSignerIsAMismatch() throws Exception {
+    SyntheticDcap w = new SyntheticDcap();
+    byte[] other = new byte[48];
+    other[0] = 1;
+    w.teeTcbSvn = HEX.parseHex("03010300000000000000000000000000"); // module TDX_01, SVN 3
+    w.moduleIdentities =
+        ",\"tdxModuleIdentities\":[" + SyntheticDcap.moduleIdentity("TDX_01", other, 4, 2) + "]";
+    QuoteVerificationResult r = w.verify();
+    assertEquals(VerificationFailure.TDX_MODULE_MISMATCH, r.failure(), r::error);
+    assertTrue(r.error().contains("does not match TDX_01 mrsigner"), r.error());
+  }
+
+  @Test
+  void aTdxModuleSvnEqualToALevelsReachesThatLevel() throws Exception {
+    SyntheticDcap w = new SyntheticDcap();
+    w.teeTcbSvn = HEX.parseHex("04010300000000000000000000000000"); // TDX_01, SVN 4
+    w.moduleIdentities =
+        ",\"tdxModuleIdentities\":["
+            + SyntheticDcap.moduleIdentity("TDX_01", SyntheticDcap.SEAM_SIGNER, 4, 2)
+            + "]";
+    QuoteVerificationResult r = w.verify();
+    assertTrue(r.valid(), r::error);
+    assertEquals(TcbStatus.UpToDate, r.tcb().tdxModuleStatus());
+  }
+
+  @Test
+  void seamAttributesAreComparedWithTheTdxModulesUnderItsMask() throws Exception {
+    SyntheticDcap w = new SyntheticDcap();
+    w.seamAttributes = new byte[] {0, 0, 0, 0, 0, 0, 0, 1};
+    QuoteVerificationResult r = w.verify();
+    assertEquals(VerificationFailure.TDX_MODULE_MISMATCH, r.failure(), r::error);
+    assertEquals("SEAM attributes do not match tdxModule under its mask", r.error());
+  }
+
+  @Test
+  void anExpiredPckCrlMakesTheCollateralExpiredThoughTheRootCrlIsCurrent() throws Exception {
+    SyntheticDcap w = new SyntheticDcap();
+    w.pckCrlNextUpdate = java.time.Instant.parse("2030-01-10T00:00:00Z");
+    QuoteVerificationResult r = w.verify();
+    assertEquals(VerificationFailure.COLLATERAL_EXPIRED, r.failure(), r::error);
+    assertTrue(r.error().startsWith("PCK CRL has expired"), r.error());
+  }
+
   private static void assertQeMismatch(SyntheticDcap w, String detail) throws Exception {
     QuoteVerificationResult r = w.verify();
     assertEquals(VerificationFailure.QE_IDENTITY_MISMATCH, r.failure(), r::error);

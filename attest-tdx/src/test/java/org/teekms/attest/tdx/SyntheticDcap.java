@@ -102,6 +102,12 @@ final class SyntheticDcap {
               "UpToDate")
           + "]";
 
+  /** The TD report's SEAMATTRIBUTES (the TCB info's tdxModule expects zero under mask FF…). */
+  byte[] seamAttributes = new byte[8];
+
+  /** The PCK CRL's nextUpdate (the root CA CRL's stays 2030-02-01). */
+  Instant pckCrlNextUpdate = Instant.parse("2030-02-01T00:00:00Z");
+
   /**
    * What the TCB info and QE identity say they are for (the quote's platform and QE by default).
    */
@@ -219,7 +225,11 @@ final class SyntheticDcap {
             qeIdentity, Bytes.copyOf(rawSign(tcbSigningKey.getPrivate(), qeIdentity.getBytes()))),
         List.of(tcbSigning),
         Bytes.copyOf(
-            crl("CN=Synthetic PCK Platform CA", pckCaKey.getPrivate(), revokedByPckCa)
+            crl(
+                    "CN=Synthetic PCK Platform CA",
+                    pckCaKey.getPrivate(),
+                    revokedByPckCa,
+                    pckCrlNextUpdate)
                 .getEncoded()),
         List.of(pckCa, root),
         Bytes.copyOf(
@@ -250,7 +260,7 @@ final class SyntheticDcap {
     body.put(teeTcbSvn)
         .put(new byte[48])
         .put(mrSignerSeam)
-        .put(new byte[8])
+        .put(seamAttributes)
         .putLong(tdAttributes)
         .put(new byte[8])
         .put(filled(48, 0x11))
@@ -421,10 +431,15 @@ final class SyntheticDcap {
   }
 
   private X509CRL crl(String issuer, PrivateKey key, Set<BigInteger> revoked) throws Exception {
+    return crl(issuer, key, revoked, Instant.parse("2030-02-01T00:00:00Z"));
+  }
+
+  private X509CRL crl(String issuer, PrivateKey key, Set<BigInteger> revoked, Instant nextUpdate)
+      throws Exception {
     X509v2CRLBuilder b =
         new X509v2CRLBuilder(
             new X500Name(issuer), Date.from(Instant.parse("2030-01-01T00:00:00Z")));
-    b.setNextUpdate(Date.from(Instant.parse("2030-02-01T00:00:00Z")));
+    b.setNextUpdate(Date.from(nextUpdate));
     for (BigInteger serial : revoked) {
       b.addCRLEntry(serial, Date.from(Instant.parse("2029-12-01T00:00:00Z")), 0);
     }
