@@ -12,7 +12,14 @@
 #
 # Pinning: with at least N + 2 cores, node i runs on CPU i-1 (taskset) and this harness (clients, anvil, PostgreSQL)
 # on CPUs N..last; with fewer nothing is pinned and the run says so. PIN=0 disables pinning.
-# Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options (every node).
+#   JOIN=onboard bench/kms-replicas.sh 3 8 30 10
+#       # nodes 2..N join by attested onboarding from node 1 instead of being given node 1's sealing key
+#
+# Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options (every node);
+# JOIN=shared-key (default) | onboard: how nodes 2..N get the root secrets. shared-key copies node 1's sealing key
+# file to them, so node 1's sealed copies are theirs; onboard allows node 1's measurement, device and OS image as a
+# KMS on chain (isKmsAllowed) and starts nodes 2..N with teekms.onboarding.source = node 1, so each receives the roots
+# over mutual RA-TLS and seals its own copy with its own sealing key. LOADGEN_OPTS adds JVM options to the harness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts="${1:-1,2,3}"
@@ -31,7 +38,12 @@ if [[ "${PIN:-1}" != "0" && $cores -ge $((max + 2)) ]]; then
   pin=(taskset -c "$max-$((cores - 1))")
 fi
 echo "kms-replicas: $cores cores, load average $(cut -d" " -f1-3 /proc/loadavg), java: $(java -version 2>&1 | head -1)"
+case "${JOIN:-shared-key}" in
+  shared-key | onboard) ;;
+  *) echo "JOIN must be shared-key or onboard, got '${JOIN}'" >&2; exit 2 ;;
+esac
 exec "${pin[@]}" java ${LOADGEN_OPTS:-} -Dteekms.bench.replica-mode="${MODE:-scale}" -Dteekms.bench.kills="${KILLS:-3}" \
+    ${JOIN:+-Dteekms.bench.replica-join=$JOIN} \
     -Dteekms.bench.pin="${PIN:-1}" \
     -cp "kms-server/target/test-classes:kms-server/target/classes:$(cat "$cp_file")" \
     org.teekms.kms.bench.ReplicaLoad "$counts" "$clients" "$seconds" "$warmup"

@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.teekms.attest.Fixtures;
 
 /**
@@ -30,6 +31,24 @@ class GpuFuzzTest {
   private static final List<X509Certificate> CHAIN;
   private static final String RIM_FILE = "1010_0200_882_96005E0001_PROD.swidtag";
   private static final Rim RIM;
+
+  /** What the fuzzed OCSP responder answers (the current input; one fuzzing thread). */
+  private static final AtomicReference<byte[]> RESPONSE = new AtomicReference<>();
+
+  /**
+   * Built once, not per input: with no cache (size 0) the checker keeps no state between checks but
+   * its random source for the nonces, so each input is judged as by a fresh checker.
+   */
+  private static final OcspChecker OCSP =
+      new OcspChecker(
+          new OcspChecker.Config(
+              URI.create("http://127.0.0.1:9/"),
+              OcspChecker.Mode.FAIL_CLOSED,
+              Duration.ofDays(7),
+              Duration.ofMinutes(5),
+              Duration.ofSeconds(1),
+              0),
+          (uri, request) -> RESPONSE.get());
 
   static {
     try {
@@ -117,17 +136,8 @@ class GpuFuzzTest {
    */
   @FuzzTest
   void ocspResponse(byte[] data) {
-    OcspChecker checker =
-        new OcspChecker(
-            new OcspChecker.Config(
-                URI.create("http://127.0.0.1:9/"),
-                OcspChecker.Mode.FAIL_CLOSED,
-                Duration.ofDays(7),
-                Duration.ofMinutes(5),
-                Duration.ofSeconds(1),
-                0),
-            (uri, request) -> data);
-    OcspResult r = checker.check(CHAIN, 0, CHAIN.size() - 1, AT);
+    RESPONSE.set(data);
+    OcspResult r = OCSP.check(CHAIN, 0, CHAIN.size() - 1, AT);
     for (OcspResult.CertStatus s : r.certificates()) {
       assertTrue(
           s.status() == OcspResult.Status.INVALID_RESPONSE

@@ -35,7 +35,8 @@ public final class Pem {
       if (begin < 0) {
         break;
       }
-      int end = text.indexOf(END_CERT, begin);
+      // after the whole BEGIN line: its last dashes may start an END line
+      int end = text.indexOf(END_CERT, begin + BEGIN_CERT.length());
       if (end < 0) {
         throw new CertificateException(
             "PEM certificate block " + (out.size() + 1) + " has no END line");
@@ -114,7 +115,7 @@ public final class Pem {
     String text = new String(derOrPem, StandardCharsets.ISO_8859_1);
     int begin = text.indexOf(BEGIN_CRL);
     if (begin >= 0) {
-      int end = text.indexOf(END_CRL, begin);
+      int end = text.indexOf(END_CRL, begin + BEGIN_CRL.length());
       if (end < 0) {
         throw new CertificateException("PEM CRL block has no END line");
       }

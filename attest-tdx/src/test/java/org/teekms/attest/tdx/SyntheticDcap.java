@@ -78,6 +78,14 @@ final class SyntheticDcap {
 
   byte[] qeVendorId = DcapQuoteVerifier.INTEL_QE_VENDOR_ID.toByteArray();
 
+  /**
+   * The QE report's MISCSELECT, ATTRIBUTES and ISVPRODID (the QE identity expects 0, 11 00…, 2).
+   */
+  int qeMiscSelect;
+
+  byte[] qeAttributes = HEX.parseHex("11000000000000000000000000000000");
+  int qeIsvProdId = 2;
+
   /** The PCK leaf's notAfter (the other certificates run to 2040). */
   Instant pckNotAfter = Instant.parse("2040-01-01T00:00:00Z");
 
@@ -93,6 +101,21 @@ final class SyntheticDcap {
               new int[] {5, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
               "UpToDate")
           + "]";
+
+  /** The TD report's SEAMATTRIBUTES (the TCB info's tdxModule expects zero under mask FF…). */
+  byte[] seamAttributes = new byte[8];
+
+  /** The PCK CRL's nextUpdate (the root CA CRL's stays 2030-02-01). */
+  Instant pckCrlNextUpdate = Instant.parse("2030-02-01T00:00:00Z");
+
+  /**
+   * What the TCB info and QE identity say they are for (the quote's platform and QE by default).
+   */
+  String tcbInfoFmspc = FMSPC.toUpperCase();
+
+  String tcbInfoPceId = "0000";
+  String qeIdentityId = "TD_QE";
+  int qeIdentityVersion = 2;
 
   /** Extra members for the TCB info, e.g. {@code ,"tdxModuleIdentities":[…]}. */
   String moduleIdentities = "";
@@ -170,8 +193,10 @@ final class SyntheticDcap {
     String tcbInfo =
         "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"2030-01-01T00:00:00Z\","
             + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"fmspc\":\""
-            + FMSPC.toUpperCase()
-            + "\",\"pceId\":\"0000\","
+            + tcbInfoFmspc
+            + "\",\"pceId\":\""
+            + tcbInfoPceId
+            + "\","
             + "\"tcbType\":0,\"tcbEvaluationDataNumber\":20,\"tdxModule\":{\"mrsigner\":\""
             + HEX.formatHex(SEAM_SIGNER)
             + "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}"
@@ -180,7 +205,11 @@ final class SyntheticDcap {
             + tcbLevels
             + "}";
     String qeIdentity =
-        "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"2030-01-01T00:00:00Z\","
+        "{\"id\":\""
+            + qeIdentityId
+            + "\",\"version\":"
+            + qeIdentityVersion
+            + ",\"issueDate\":\"2030-01-01T00:00:00Z\","
             + "\"nextUpdate\":\"2030-02-01T00:00:00Z\",\"tcbEvaluationDataNumber\":20,\"miscselect\":\"00000000\","
             + "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
             + "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\""
@@ -196,7 +225,11 @@ final class SyntheticDcap {
             qeIdentity, Bytes.copyOf(rawSign(tcbSigningKey.getPrivate(), qeIdentity.getBytes()))),
         List.of(tcbSigning),
         Bytes.copyOf(
-            crl("CN=Synthetic PCK Platform CA", pckCaKey.getPrivate(), revokedByPckCa)
+            crl(
+                    "CN=Synthetic PCK Platform CA",
+                    pckCaKey.getPrivate(),
+                    revokedByPckCa,
+                    pckCrlNextUpdate)
                 .getEncoded()),
         List.of(pckCa, root),
         Bytes.copyOf(
@@ -227,7 +260,7 @@ final class SyntheticDcap {
     body.put(teeTcbSvn)
         .put(new byte[48])
         .put(mrSignerSeam)
-        .put(new byte[8])
+        .put(seamAttributes)
         .putLong(tdAttributes)
         .put(new byte[8])
         .put(filled(48, 0x11))
@@ -252,14 +285,14 @@ final class SyntheticDcap {
     }
     ByteBuffer qe = ByteBuffer.allocate(384).order(ByteOrder.LITTLE_ENDIAN);
     qe.put(new byte[16])
-        .putInt(0)
+        .putInt(qeMiscSelect)
         .put(new byte[28])
-        .put(HEX.parseHex("11000000000000000000000000000000"))
+        .put(qeAttributes)
         .put(new byte[32])
         .put(new byte[32])
         .put(qeMrSigner)
         .put(new byte[96])
-        .putShort((short) 2)
+        .putShort((short) qeIsvProdId)
         .putShort((short) qeIsvSvn)
         .put(new byte[60])
         .put(reportData);
@@ -332,6 +365,35 @@ final class SyntheticDcap {
             notAfter);
   }
 
+  /**
+   * Another TCB signing certificate (same key, so it verifies the same documents; its own serial)
+   * valid until {@code notAfter}.
+   */
+  X509Certificate tcbSigningCopy(Instant notAfter) throws Exception {
+    return cert(
+        "CN=Synthetic TCB Signing",
+        tcbSigningKey,
+        "CN=Synthetic Root CA",
+        rootKey.getPrivate(),
+        false,
+        null,
+        notAfter);
+  }
+
+  /**
+   * Another PCK platform CA certificate (same key, its own serial) valid until {@code notAfter}.
+   */
+  X509Certificate pckCaCopy(Instant notAfter) throws Exception {
+    return cert(
+        "CN=Synthetic PCK Platform CA",
+        pckCaKey,
+        "CN=Synthetic Root CA",
+        rootKey.getPrivate(),
+        true,
+        null,
+        notAfter);
+  }
+
   private X509Certificate cert(
       String subject,
       KeyPair key,
@@ -369,10 +431,15 @@ final class SyntheticDcap {
   }
 
   private X509CRL crl(String issuer, PrivateKey key, Set<BigInteger> revoked) throws Exception {
+    return crl(issuer, key, revoked, Instant.parse("2030-02-01T00:00:00Z"));
+  }
+
+  private X509CRL crl(String issuer, PrivateKey key, Set<BigInteger> revoked, Instant nextUpdate)
+      throws Exception {
     X509v2CRLBuilder b =
         new X509v2CRLBuilder(
             new X500Name(issuer), Date.from(Instant.parse("2030-01-01T00:00:00Z")));
-    b.setNextUpdate(Date.from(Instant.parse("2030-02-01T00:00:00Z")));
+    b.setNextUpdate(Date.from(nextUpdate));
     for (BigInteger serial : revoked) {
       b.addCRLEntry(serial, Date.from(Instant.parse("2029-12-01T00:00:00Z")), 0);
     }

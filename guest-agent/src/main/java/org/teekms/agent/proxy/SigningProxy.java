@@ -322,7 +322,10 @@ public final class SigningProxy implements AutoCloseable {
                     error(
                         req,
                         400,
-                        "the request needs a string model of 1-256 characters without control characters: "
+                        "the request needs a string model of 1-256 characters without control characters, "
+                            + "not starting with '"
+                            + SignedText.V2_TAG
+                            + " ': "
                             + "the response signature commits to it");
                     return;
                   }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 import org.teekms.kms.admission.AdmissionDenied;
 import org.teekms.kms.admission.AttestedPeer;
@@ -278,7 +279,12 @@ public final class OnboardingController {
         .recordGrant(grant)
         .ifNoItem()
         .after(dbWait)
-        .fail()
+        .failWith(
+            () ->
+                new TimeoutException(
+                    "the database did not record the grant within "
+                        + dbWait
+                        + " (teekms.db-timeout)"))
         .onFailure()
         .transform(
             e -> {

@@ -69,9 +69,12 @@ import org.web3j.utils.Numeric;
  * certificate and publishes generation 1's identity on chain, as an operator does. How nodes 2..N
  * get the roots ({@code teekms.bench.replica-join}): {@code onboard} allows node 1's measurement,
  * device and OS image as a KMS and starts them with {@code teekms.onboarding.source} = node 1, so
- * each seals its own copy after onboarding over mutual RA-TLS; {@code shared-key} (the default)
- * gives them node 1's sealing key file, because the simulated KMS measures no OS image and so
- * cannot pass {@code isKmsAllowed} (docs/performance.md, "Replicas"). Simulated CVMs (each
+ * each seals its own copy after onboarding over mutual RA-TLS (bench/kms-replicas.sh: {@code
+ * JOIN=onboard}); {@code shared-key} (the default) gives them node 1's sealing key file instead.
+ * Onboarding needs the simulated KMS to measure an OS image (it does since the simulator's fix;
+ * before, {@code isKmsAllowed} refused every replica; docs/performance.md, "Replicas"). On a loaded
+ * machine give the nodes {@code -Dteekms.db-timeout=60s} (KMS_SERVER_OPTS): node 1's first audited
+ * write, the onboarding grant, can take longer than the 10 s default. Simulated CVMs (each
  * admission a fresh certificate and instance id) are spread round-robin over the first k nodes.
  *
  * <p>Modes ({@code teekms.bench.replica-mode}):

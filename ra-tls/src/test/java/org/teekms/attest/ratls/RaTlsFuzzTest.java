@@ -25,9 +25,11 @@ class RaTlsFuzzTest {
   private static final RaTlsVerifier VERIFIER = SimulatedRaTls.verifier().build();
   private static final byte[] CERT_DER;
   private static final RaTlsIdentity IDENTITY;
+  private static final CertificateFactory X509;
 
   static {
     try {
+      X509 = CertificateFactory.getInstance("X.509");
       X509Certificate cert = SimulatedRaTls.credentials("fuzz-app").certificate();
       CERT_DER = cert.getEncoded();
       IDENTITY = VERIFIER.verify(cert);
@@ -56,10 +58,7 @@ class RaTlsFuzzTest {
     }
     X509Certificate cert;
     try {
-      cert =
-          (X509Certificate)
-              CertificateFactory.getInstance("X.509")
-                  .generateCertificate(new ByteArrayInputStream(der));
+      cert = (X509Certificate) X509.generateCertificate(new ByteArrayInputStream(der));
     } catch (CertificateException | RuntimeException notACertificate) {
       return; // the JDK's parser, not ours: the TLS stack refuses such a certificate before we see
       // it
