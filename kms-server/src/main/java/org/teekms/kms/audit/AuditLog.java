@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.hibernate.reactive.mutiny.Mutiny;
+import org.teekms.crypto.Bytes;
 import org.teekms.kms.db.StateSessions;
 
 /**
@@ -83,7 +84,7 @@ public final class AuditLog {
                               .execute(
                                   Tuple.tuple()
                                       .addLong(entry.seq())
-                                      .addBuffer(Buffer.buffer(entry.entryHash()))))
+                                      .addBuffer(Buffer.buffer(entry.entryHash().toByteArray()))))
                   .replaceWith(entry);
             });
   }
@@ -161,7 +162,7 @@ public final class AuditLog {
                           session
                               .createNativeQuery("UPDATE audit_head SET seq = ?1, entry_hash = ?2")
                               .setParameter(1, last.seq())
-                              .setParameter(2, last.entryHash())
+                              .setParameter(2, last.entryHash().toByteArray())
                               .executeUpdate())
                   .replaceWith(entries);
             });
@@ -176,13 +177,14 @@ public final class AuditLog {
     List<AuditEntry> entries = new ArrayList<>(drafts.size());
     for (AuditDraft draft : drafts) {
       seq++;
+      Bytes appId = draft.appIdBytes();
       byte[] hash =
           AuditEntryHasher.hash(
               seq,
               draft.eventId(),
               now,
               draft.kind(),
-              draft.appId(),
+              appId.toByteArray(),
               draft.outcome().name(),
               draft.reason(),
               draft.detailJson(),
@@ -193,12 +195,12 @@ public final class AuditLog {
               draft.eventId(),
               now,
               draft.kind(),
-              draft.appId(),
+              appId,
               draft.outcome(),
               draft.reason(),
               draft.detailJson(),
-              prev,
-              hash));
+              Bytes.copyOf(prev),
+              Bytes.copyOf(hash)));
       prev = hash;
     }
     return entries;
@@ -231,12 +233,12 @@ public final class AuditLog {
       e.eventId(),
       e.eventTimeMillis(),
       e.kind(),
-      e.appId(),
+      e.appId().toByteArray(),
       e.outcome().name(),
       e.reason(),
       e.detailJson(),
-      e.prevHash(),
-      e.entryHash()
+      e.prevHash().toByteArray(),
+      e.entryHash().toByteArray()
     };
   }
 
@@ -246,12 +248,12 @@ public final class AuditLog {
         .addUUID(e.eventId())
         .addLong(e.eventTimeMillis())
         .addString(e.kind())
-        .addBuffer(Buffer.buffer(e.appId()))
+        .addBuffer(Buffer.buffer(e.appId().toByteArray()))
         .addString(e.outcome().name())
         .addString(e.reason())
         .addString(e.detailJson())
-        .addBuffer(Buffer.buffer(e.prevHash()))
-        .addBuffer(Buffer.buffer(e.entryHash()));
+        .addBuffer(Buffer.buffer(e.prevHash().toByteArray()))
+        .addBuffer(Buffer.buffer(e.entryHash().toByteArray()));
   }
 
   /**
@@ -334,7 +336,7 @@ public final class AuditLog {
                         e = null;
                       }
                       if (e == null
-                          || !MessageDigest.isEqual(e.entryHash(), entryHash)
+                          || !MessageDigest.isEqual(e.entryHash().toByteArray(), entryHash)
                           || !MessageDigest.isEqual(AuditEntryHasher.hash(e), entryHash)) {
                         return Uni.createFrom()
                             .item(
@@ -388,7 +390,7 @@ public final class AuditLog {
                                   + e.seq()
                                   + " (entry deleted?)"));
                 }
-                if (!MessageDigest.isEqual(e.prevHash(), prev)) {
+                if (!MessageDigest.isEqual(e.prevHash().toByteArray(), prev)) {
                   return Uni.createFrom()
                       .item(
                           ChainVerification.broken(
@@ -397,7 +399,7 @@ public final class AuditLog {
                               e.seq(),
                               "prev_hash does not match the previous entry's hash (entries reordered or replaced?)"));
                 }
-                if (!MessageDigest.isEqual(AuditEntryHasher.hash(e), e.entryHash())) {
+                if (!MessageDigest.isEqual(AuditEntryHasher.hash(e), e.entryHash().toByteArray())) {
                   return Uni.createFrom()
                       .item(
                           ChainVerification.broken(
@@ -406,7 +408,7 @@ public final class AuditLog {
                               e.seq(),
                               "entry_hash does not match the entry's content (entry edited?)"));
                 }
-                prev = e.entryHash();
+                prev = e.entryHash().toByteArray();
                 expected++;
                 count++;
               }
@@ -449,11 +451,11 @@ public final class AuditLog {
         r.getUUID("event_id"),
         r.getLong("event_time"),
         r.getString("kind"),
-        r.getBuffer("app_id").getBytes(),
+        Bytes.copyOf(r.getBuffer("app_id").getBytes()),
         AuditDraft.Outcome.valueOf(r.getString("outcome")),
         r.getString("reason"),
         r.getString("detail_json"),
-        r.getBuffer("prev_hash").getBytes(),
-        r.getBuffer("entry_hash").getBytes());
+        Bytes.copyOf(r.getBuffer("prev_hash").getBytes()),
+        Bytes.copyOf(r.getBuffer("entry_hash").getBytes()));
   }
 }

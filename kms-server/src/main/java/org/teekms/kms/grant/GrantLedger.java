@@ -33,7 +33,7 @@ public final class GrantLedger {
         new AuditDraft(
             grant.grantId(),
             "GRANT_" + grant.kind().name(),
-            grant.appId().map(AppId::toBytes).orElse(null),
+            grant.appId(),
             AuditDraft.Outcome.ALLOWED,
             "",
             AuditDetail.json(grant.auditFacts()));
@@ -41,9 +41,13 @@ public final class GrantLedger {
         draft, (session, entry) -> session.persist(KeyGrantRecord.of(grant, entry)));
   }
 
-  /** Audits a refusal. The refusal stands whether or not this write succeeds. */
+  /**
+   * Audits a refusal. The refusal stands whether or not this write succeeds.
+   *
+   * @param appId the app it is filed under, or null for none
+   */
   public Uni<AuditEntry> recordDenial(
-      String kind, byte[] appId, String reason, Map<String, ?> facts) {
+      String kind, AppId appId, String reason, Map<String, ?> facts) {
     return audit.appendAlone(
         AuditDraft.denied(kind, appId, reason, AuditDetail.json(new TreeMap<>(facts))));
   }

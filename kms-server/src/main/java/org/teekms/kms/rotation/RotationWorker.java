@@ -271,9 +271,7 @@ public final class RotationWorker {
                         facts.put("rootGeneration", generation);
                         return audit
                             .append(
-                                tx,
-                                AuditDraft.allowed(
-                                    "ROTATION", appId.toBytes(), AuditDetail.json(facts)))
+                                tx, AuditDraft.allowed("ROTATION", appId, AuditDetail.json(facts)))
                             .chain(() -> transition(tx, job, RotationJob.State.DONE, now, null))
                             .replaceWith(
                                 new StepResult(
@@ -591,7 +589,7 @@ public final class RotationWorker {
                                     tx,
                                     AuditDraft.allowed(
                                         "ROTATION",
-                                        appId.toBytes(),
+                                        appId,
                                         AuditDetail.json(
                                             Map.of(
                                                 "jobId",

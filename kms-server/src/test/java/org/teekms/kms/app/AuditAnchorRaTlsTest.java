@@ -46,6 +46,7 @@ import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.testing.AnvilNode;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditAnchorWorker;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditEntry;
@@ -222,14 +223,13 @@ class AuditAnchorRaTlsTest {
             audit
                 .appendAlone(
                     AuditDraft.denied(
-                        "DENY_APP_KEYS", app, "TCB_NOT_ACCEPTED", "{\"n\":" + i + "}"))
+                        "DENY_APP_KEYS", AppId.of(app), "TCB_NOT_ACCEPTED", "{\"n\":" + i + "}"))
                 .await()
                 .atMost(WAIT);
       }
       KmsRegistry.AuditAnchor anchor = waitForAnchorAtLeast(chain, last.seq());
       assertEquals(last.seq(), anchor.entryCount());
-      assertEquals(
-          HexFormat.of().formatHex(last.entryHash()), HexFormat.of().formatHex(anchor.head()));
+      assertEquals(last.entryHash().hex(), anchor.head().hex());
 
       Run ok = verify(anchored());
       assertEquals(0, ok.exit(), String.valueOf(ok.json()));
@@ -289,7 +289,7 @@ class AuditAnchorRaTlsTest {
               e.eventId(),
               e.eventTimeMillis(),
               e.kind(),
-              e.appId(),
+              e.appId().toByteArray(),
               e.outcome().name(),
               e.reason(),
               detail,

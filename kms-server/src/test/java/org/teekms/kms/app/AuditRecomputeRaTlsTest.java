@@ -25,6 +25,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.cli.TeeKmsCli;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditEntryHasher;
@@ -98,7 +99,10 @@ class AuditRecomputeRaTlsTest {
           audit
               .appendAlone(
                   AuditDraft.denied(
-                      "DENY_APP_KEYS", app, "DEBUG_TD", "{\"debug\":true,\"n\":" + i + "}"))
+                      "DENY_APP_KEYS",
+                      AppId.of(app),
+                      "DEBUG_TD",
+                      "{\"debug\":true,\"n\":" + i + "}"))
               .await()
               .atMost(WAIT);
       first = first == 0 ? e.seq() : first;
@@ -193,7 +197,7 @@ class AuditRecomputeRaTlsTest {
     for (Row r : rows) {
       AuditEntry e = AuditLog.read(r);
       if (prev == null) {
-        prev = e.entryHash();
+        prev = e.entryHash().toByteArray();
         continue;
       }
       String detail = e.seq() == from ? "{\"forged\":true}" : e.detailJson();
@@ -203,7 +207,7 @@ class AuditRecomputeRaTlsTest {
               e.eventId(),
               e.eventTimeMillis(),
               e.kind(),
-              e.appId(),
+              e.appId().toByteArray(),
               e.outcome().name(),
               e.reason(),
               detail,
