@@ -1,6 +1,8 @@
 package org.teekms.agent;
 
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import org.eclipse.microprofile.config.spi.Converter;
 import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
@@ -11,7 +13,9 @@ import org.teekms.keys.InstanceId;
  * only (SmallRye's own converter reads "yes", "on" and "1" too, and anything else as false), hex
  * with an optional {@code 0x} and, where the key says so, an exact length. A converter's message
  * completes a sentence that starts with the key ({@link AgentConfig} puts them together): {@code
- * kms.port must be an integer, got abc}.
+ * kms.port must be an integer, got abc}. An empty value converts to null, SmallRye's "absent" (our
+ * source never holds one: {@link AgentConfig} drops blank values), so an unset optional key stays
+ * empty instead of becoming zero bytes.
  */
 public final class AgentConverters {
   private static final HexFormat HEX = HexFormat.of();
@@ -22,6 +26,9 @@ public final class AgentConverters {
   public static final class Ints implements Converter<Integer> {
     @Override
     public Integer convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       try {
         return Integer.parseInt(value);
       } catch (NumberFormatException e) {
@@ -34,6 +41,9 @@ public final class AgentConverters {
   public static final class Longs implements Converter<Long> {
     @Override
     public Long convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       try {
         return Long.parseLong(value);
       } catch (NumberFormatException e) {
@@ -46,6 +56,9 @@ public final class AgentConverters {
   public static final class Bools implements Converter<Boolean> {
     @Override
     public Boolean convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       return switch (value) {
         case "true" -> true;
         case "false" -> false;
@@ -58,6 +71,9 @@ public final class AgentConverters {
   public static final class TeeProviders implements Converter<AgentSettings.TeeProvider> {
     @Override
     public AgentSettings.TeeProvider convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       return switch (value) {
         case "configfs-tsm" -> AgentSettings.TeeProvider.CONFIGFS_TSM;
         case "simulator" -> AgentSettings.TeeProvider.SIMULATOR;
@@ -70,6 +86,9 @@ public final class AgentConverters {
   public static final class GpuProviders implements Converter<AgentSettings.GpuProvider> {
     @Override
     public AgentSettings.GpuProvider convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       return switch (value) {
         case "none" -> AgentSettings.GpuProvider.NONE;
         case "command" -> AgentSettings.GpuProvider.COMMAND;
@@ -83,6 +102,9 @@ public final class AgentConverters {
   public static final class Hex implements Converter<Bytes> {
     @Override
     public Bytes convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       return Bytes.copyOf(hex(value, -1));
     }
   }
@@ -91,7 +113,31 @@ public final class AgentConverters {
   public static final class Hex32 implements Converter<Bytes> {
     @Override
     public Bytes convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       return Bytes.copyOf(hex(value, 32));
+    }
+  }
+
+  /**
+   * Comma-separated hex of 32 bytes each; blanks around and between entries are ignored. (A
+   * converter of the whole list: SmallRye applies a {@code @WithConverter} of an optional list to
+   * the whole value, not to each element.)
+   */
+  public static final class Hex32List implements Converter<List<Bytes>> {
+    @Override
+    public List<Bytes> convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
+      List<Bytes> out = new ArrayList<>();
+      for (String m : value.split(",")) {
+        if (!m.isBlank()) {
+          out.add(Bytes.copyOf(hex(m, 32)));
+        }
+      }
+      return List.copyOf(out);
     }
   }
 
@@ -99,6 +145,9 @@ public final class AgentConverters {
   public static final class Hex48 implements Converter<Bytes> {
     @Override
     public Bytes convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       return Bytes.copyOf(hex(value, 48));
     }
   }
@@ -107,6 +156,9 @@ public final class AgentConverters {
   public static final class HexAppId implements Converter<AppId> {
     @Override
     public AppId convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       return AppId.of(hex(value, AppId.LENGTH));
     }
   }
@@ -115,6 +167,9 @@ public final class AgentConverters {
   public static final class HexInstanceId implements Converter<InstanceId> {
     @Override
     public InstanceId convert(String value) {
+      if (value.isBlank()) {
+        return null; // absent: SmallRye\'s empty Optional, or the default
+      }
       byte[] b = hex(value, -1);
       if (b.length < 1 || b.length > InstanceId.MAX_LENGTH) {
         throw new IllegalArgumentException(

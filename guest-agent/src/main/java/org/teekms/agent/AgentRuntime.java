@@ -161,7 +161,8 @@ public final class AgentRuntime implements AutoCloseable {
           case SIMULATOR ->
               GpuSimulation.load("gpu.provider=simulator")
                   .evidenceProvider(
-                      c.gpu().simulatorCount(), c.gpu().simulatorSeed().map(Bytes::toByteArray));
+                      c.gpu().simulator().count(),
+                      c.gpu().simulator().seed().map(Bytes::toByteArray));
         };
     AgentSettings.Kms kms = c.kms();
     Set<Bytes> registered = new HashSet<>(kms.registeredMeasurements().orElse(List.of()));

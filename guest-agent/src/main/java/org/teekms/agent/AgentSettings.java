@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import org.teekms.agent.AgentConverters.Hex;
 import org.teekms.agent.AgentConverters.Hex32;
+import org.teekms.agent.AgentConverters.Hex32List;
 import org.teekms.agent.AgentConverters.Hex48;
 import org.teekms.agent.AgentConverters.HexAppId;
 import org.teekms.agent.AgentConverters.HexInstanceId;
@@ -65,7 +66,7 @@ public interface AgentSettings {
     int port();
 
     /** {@code mrAggregated} of KMS nodes trusted without the chain, comma-separated. */
-    @WithConverter(Hex32.class)
+    @WithConverter(Hex32List.class)
     Optional<List<Bytes>> registeredMeasurements();
 
     Registry registry();
@@ -147,11 +148,16 @@ public interface AgentSettings {
     /** The collector's command line, split on white space. */
     Optional<String> command();
 
-    @WithDefault("1")
-    int simulatorCount();
+    Simulator simulator();
 
-    @WithConverter(Hex.class)
-    Optional<Bytes> simulatorSeed();
+    /** Development only ({@code provider=simulator}). */
+    interface Simulator {
+      @WithDefault("1")
+      int count();
+
+      @WithConverter(Hex.class)
+      Optional<Bytes> seed();
+    }
   }
 
   /** Where GPU evidence comes from. */

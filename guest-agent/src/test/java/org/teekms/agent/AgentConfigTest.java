@@ -53,13 +53,16 @@ class AgentConfigTest {
     assertEquals(30_000, s.kms().retry().maxMs());
     assertEquals(20, s.kms().retry().attempts());
     assertEquals(30_000, s.kms().callTimeoutMs());
-    assertEquals(Optional.empty(), s.kms().registeredMeasurements());
+    assertEquals(List.of(), s.kms().registeredMeasurements().orElse(List.of()));
     assertEquals(AgentSettings.TeeProvider.CONFIGFS_TSM, s.attestation().provider());
     assertEquals(24, s.attestation().certificateValidityHours());
     assertEquals(Bytes.copyOf(new byte[48]), s.attestation().simulator().mrtd());
     assertEquals("compose", s.attestation().simulator().mrConfigId());
+    // an unset hex key is absent, not zero bytes (the simulator then refuses to start unseeded)
+    assertEquals(Optional.empty(), s.attestation().simulator().seed());
     assertEquals(AgentSettings.GpuProvider.NONE, s.gpu().provider());
-    assertEquals(1, s.gpu().simulatorCount());
+    assertEquals(1, s.gpu().simulator().count());
+    assertEquals(Optional.empty(), s.gpu().simulator().seed());
     assertEquals(Path.of("/var/run/dstack.sock"), s.api().socket());
     assertEquals("rw-rw----", s.api().socketMode());
     assertEquals(65536, s.api().maxBodyBytes());
@@ -97,11 +100,13 @@ class AgentConfigTest {
     AgentSettings s =
         new AgentConfig(
                 minimal(
-                    "kms.registered-measurements=" + m1 + ", " + m2,
+                    "kms.registered-measurements=" + m1 + ", " + m2 + ", ,",
                     "kms.registry.chain-id=31337",
                     "attestation.provider=simulator",
                     "attestation.simulator.seed=0x00112233",
                     "gpu.provider=simulator",
+                    "gpu.simulator.count=2",
+                    "gpu.simulator.seed=0x0102",
                     "proxy.enabled=true",
                     "proxy.upstream=http://127.0.0.1:8000"))
             .settings();
@@ -112,6 +117,8 @@ class AgentConfigTest {
     assertEquals(AgentSettings.TeeProvider.SIMULATOR, s.attestation().provider());
     assertEquals(Optional.of(Bytes.fromHex("00112233")), s.attestation().simulator().seed());
     assertEquals(AgentSettings.GpuProvider.SIMULATOR, s.gpu().provider());
+    assertEquals(2, s.gpu().simulator().count());
+    assertEquals(Optional.of(Bytes.fromHex("0102")), s.gpu().simulator().seed());
     assertTrue(s.proxy().enabled());
     assertEquals(Optional.of(URI.create("http://127.0.0.1:8000")), s.proxy().upstream());
   }
