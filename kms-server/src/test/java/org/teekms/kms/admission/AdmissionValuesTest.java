@@ -51,7 +51,7 @@ class AdmissionValuesTest {
               "10.0.0.1",
               () -> {
                 parsed.incrementAndGet();
-                return Optional.of(new byte[20]);
+                return Optional.of(org.teekms.keys.AppId.of(new byte[20]));
               },
               new AdmissionDenied(code, "x"))
           .await()
@@ -71,7 +71,7 @@ class AdmissionValuesTest {
             "10.0.0.1",
             () -> {
               parsed.incrementAndGet();
-              return Optional.of(new byte[20]);
+              return Optional.of(org.teekms.keys.AppId.of(new byte[20]));
             },
             new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "forged"))
         .await()
