@@ -10,7 +10,7 @@ import java.util.Map;
  * {@code kmsId}, TDX simulated under {@link RaTlsProfile#SEED} unless the profile says otherwise. A
  * profile names its node and port and adds its own keys ({@link #overrides()}), which win.
  */
-abstract class DeployedProfile implements QuarkusTestProfile {
+public abstract class DeployedProfile implements QuarkusTestProfile {
   private final String kmsId;
   private final int port;
 
