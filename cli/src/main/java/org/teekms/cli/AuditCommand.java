@@ -184,13 +184,13 @@ public final class AuditCommand extends CommandGroup {
         }
         out.putObject("anchor")
             .put("entryCount", anchor.entryCount())
-            .put("head", HexFormat.of().formatHex(anchor.head()))
+            .put("head", anchor.head().hex())
             .put("block", anchor.atBlock());
         checkpoints.add(
             new AuditCheckpoint(
                 "on-chain anchor at block " + anchor.atBlock(),
                 anchor.entryCount(),
-                Bytes.copyOf(anchor.head())));
+                anchor.head()));
       }
       // The KMS's own claim is one more head to pass (a KMS that serves fewer entries than it says
       // it has is caught),

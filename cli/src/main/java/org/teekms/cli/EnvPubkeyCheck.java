@@ -214,7 +214,7 @@ public final class EnvPubkeyCheck {
       }
       EthereumAddress published;
       try {
-        published = EthereumAddress.fromPublicKey(e.rootPublicKeys());
+        published = EthereumAddress.fromPublicKey(e.identity().rootPublicKeys().toByteArray());
       } catch (RuntimeException ex) {
         return new Result(
             "KMS_IDENTITY_UNAVAILABLE",

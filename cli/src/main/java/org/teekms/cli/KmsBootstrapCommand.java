@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
@@ -274,9 +275,9 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
       KmsRegistry.PublishedKmsIdentity onChain = r.publishedIdentity(generation);
       p.put("alreadyPublished", already);
       p.put("publishedAtBlock", onChain.blockNumber());
-      if (!Arrays.equals(onChain.rootPublicKeys(), rootKeys)
-          || !Arrays.equals(onChain.caCertificate(), caCert)
-          || !Arrays.equals(onChain.quote(), quote)) {
+      if (!onChain.rootPublicKeys().equals(Bytes.copyOf(rootKeys))
+          || !onChain.caCertificate().equals(Bytes.copyOf(caCert))
+          || !onChain.quote().equals(Bytes.copyOf(quote))) {
         return report(
             json,
             false,

@@ -25,6 +25,7 @@ import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.crypto.BouncyCastle;
+import org.teekms.crypto.Bytes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -81,7 +82,7 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     QuoteVerificationResult result = null;
     TdxQuote quote = null;
     try {
-      quote = TdxQuote.parse(evidence.quote());
+      quote = TdxQuote.parse(evidence.quote().toByteArray());
       result = options.verifier().verify(quote, options.source(), time);
       out = VerifyQuoteCommand.toJson(result);
     } catch (QuoteParseException e) {
@@ -91,7 +92,9 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     }
     TdReport td = quote == null ? null : quote.tdReport();
     boolean keyBound =
-        td != null && ReportDataBinding.binds(td.reportData().toByteArray(), evidence.spki());
+        td != null
+            && ReportDataBinding.binds(
+                td.reportData().toByteArray(), evidence.spki().toByteArray());
     out.put("keyBound", keyBound);
 
     ObjectNode c = out.putObject("certificate");
@@ -111,7 +114,8 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
       replayed =
           EventLogJson.put(
               out,
-              new String(evidence.eventLogJson(), java.nio.charset.StandardCharsets.UTF_8),
+              new String(
+                  evidence.eventLogJson().toByteArray(), java.nio.charset.StandardCharsets.UTF_8),
               td,
               null);
     } else {
@@ -189,7 +193,7 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
    */
   private static Optional<String> gpu(ObjectNode out, RaTlsEvidence evidence) {
     ObjectNode g = out.putObject("gpuEvidence");
-    Optional<byte[]> encoded = evidence.gpuEvidence();
+    Optional<byte[]> encoded = evidence.gpuEvidence().map(Bytes::toByteArray);
     g.put("present", encoded.isPresent());
     if (encoded.isEmpty()) {
       return Optional.empty();
@@ -207,11 +211,13 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
     boolean isMeasured =
         measured != null && measured.equals(java.util.HexFormat.of().formatHex(decoded.sha384()));
     g.put("measuredInRtmr3", isMeasured);
-    byte[] nonce = GpuNonce.forSpki(evidence.spki());
+    byte[] nonce = GpuNonce.forSpki(evidence.spki().toByteArray());
     boolean bound = true;
     for (GpuEvidence.Device d : decoded.gpus()) {
       try {
-        bound &= MessageDigest.isEqual(nonce, HopperReportParser.parse(d.report()).requestNonce());
+        bound &=
+            MessageDigest.isEqual(
+                nonce, HopperReportParser.parse(d.report().toByteArray()).requestNonce());
       } catch (GpuAttestationException e) {
         bound = false;
       }

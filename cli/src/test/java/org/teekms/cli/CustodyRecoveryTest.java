@@ -352,7 +352,7 @@ class CustodyRecoveryTest {
         org.teekms.governance.RootCustody.at(chain, custody, null);
     org.teekms.custody.Commitments commitments =
         org.teekms.custody.Commitments.decode(onChain.backup(GENERATION).commitments());
-    byte[] published2 = registry.kmsIdentity(GENERATION).rootPublicKeys();
+    byte[] published2 = registry.kmsIdentity(GENERATION).rootPublicKeys().toByteArray();
     try (RecipientKeyPair nodeKey = RecipientKeyPair.of(node.privateKey());
         Shamir.Recovered recovered =
             RootRecovery.recover(

@@ -24,6 +24,8 @@ import org.teekms.agent.boot.PublishedKmsIdentity;
 import org.teekms.agent.env.EnvBlob;
 import org.teekms.agent.env.EnvJson;
 import org.teekms.agent.env.EnvVar;
+import org.teekms.crypto.Bytes;
+import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.RootAnchor;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
@@ -121,7 +123,11 @@ class EnvCommandTest {
       PublishedKmsIdentity.Registry published =
           g ->
               new PublishedKmsIdentity.Entry(
-                  g, rootPub, new byte[32], RootAnchor.State.CURRENT, 9, "0x" + "11".repeat(32));
+                  g,
+                  identity(rootPub, new byte[32]),
+                  RootAnchor.State.CURRENT,
+                  9,
+                  "0x" + "11".repeat(32));
       EnvPubkeyCheck.Result ok = check(a, Optional.of(rootAddr), Optional.of(published));
       assertNull(ok.failure(), ok.error());
       assertEquals(rootAddr, ok.kmsRoot());
@@ -135,7 +141,11 @@ class EnvCommandTest {
                   Optional.of(
                       g ->
                           new PublishedKmsIdentity.Entry(
-                              g, foreignPub, new byte[32], RootAnchor.State.CURRENT, 9, "0x")))
+                              g,
+                              identity(foreignPub, new byte[32]),
+                              RootAnchor.State.CURRENT,
+                              9,
+                              "0x")))
               .failure());
       assertEquals(
           "KMS_IDENTITY_MISMATCH",
@@ -145,7 +155,11 @@ class EnvCommandTest {
                   Optional.of(
                       g ->
                           new PublishedKmsIdentity.Entry(
-                              g, rootPub, new byte[32], RootAnchor.State.DESTROYED, 9, "0x")))
+                              g,
+                              identity(rootPub, new byte[32]),
+                              RootAnchor.State.DESTROYED,
+                              9,
+                              "0x")))
               .failure());
       assertEquals(
           "KMS_IDENTITY_UNAVAILABLE",
@@ -281,5 +295,11 @@ class EnvCommandTest {
             "--env-file",
             env.toString())[0],
         "neither --kms nor --pubkey is a usage error");
+  }
+
+  /** What the registry stores for a generation: its root public keys and CA certificate hash. */
+  private static KmsRegistry.KmsIdentity identity(byte[] rootPublicKeys, byte[] caSha256) {
+    return new KmsRegistry.KmsIdentity(
+        Bytes.copyOf(rootPublicKeys), Bytes.copyOf(caSha256), Bytes.copyOf(new byte[32]), 1);
   }
 }

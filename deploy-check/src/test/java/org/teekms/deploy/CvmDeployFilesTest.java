@@ -24,6 +24,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.teekms.agent.AgentConfig;
 import org.teekms.agent.AgentMain;
+import org.teekms.agent.AgentSettings;
 import org.teekms.agent.boot.AppCompose;
 import picocli.CommandLine;
 
@@ -102,12 +103,15 @@ class CvmDeployFilesTest {
   @Test
   void agentPropertiesUseOnlyRealKeys() throws IOException {
     Properties p = agentProperties();
-    new AgentConfig(p); // refuses unknown keys
-    assertEquals("true", p.getProperty("proxy.enabled"));
-    assertEquals("/etc/teekms/app-compose.json", p.getProperty("app.compose-file"));
+    // refuses unknown keys, a missing required key and any value that does not convert
+    AgentSettings settings = new AgentConfig(p).settings();
+    assertTrue(settings.proxy().enabled());
+    assertEquals(Path.of("/etc/teekms/app-compose.json"), settings.app().composeFile());
     Properties typo = agentProperties();
     typo.setProperty("proxy.upstream-url", "http://127.0.0.1:8000");
-    assertThrows(IllegalArgumentException.class, () -> new AgentConfig(typo));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new AgentConfig(typo));
+    assertEquals("unknown configuration keys: [proxy.upstream-url]", e.getMessage());
   }
 
   @Test

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.contracts.AppPolicyContract;
 import org.teekms.governance.contracts.KmsRegistryContract;
 import org.web3j.protocol.core.DefaultBlockParameter;
@@ -394,7 +395,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
           pin.number(),
           pin.hash(),
           new KmsRegistry.AuditAnchor(
-              a.head, a.entryCount.longValueExact(), a.atBlock.longValueExact()),
+              Bytes.copyOf(a.head), a.entryCount.longValueExact(), a.atBlock.longValueExact()),
           Optional.empty());
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();

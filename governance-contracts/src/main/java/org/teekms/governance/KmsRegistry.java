@@ -1,8 +1,8 @@
 package org.teekms.governance;
 
 import java.math.BigInteger;
-import java.util.Arrays;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 import org.teekms.governance.contracts.KmsRegistryContract;
 import org.web3j.abi.EventEncoder;
@@ -31,42 +31,7 @@ public final class KmsRegistry extends GovernanceContract {
    * event).
    */
   public record KmsIdentity(
-      byte[] rootPublicKeys, byte[] caCertificateSha256, byte[] quoteSha256, long setAtBlock) {
-    public KmsIdentity {
-      rootPublicKeys = rootPublicKeys.clone();
-      caCertificateSha256 = caCertificateSha256.clone();
-      quoteSha256 = quoteSha256.clone();
-    }
-
-    @Override
-    public byte[] rootPublicKeys() {
-      return rootPublicKeys.clone();
-    }
-
-    @Override
-    public byte[] caCertificateSha256() {
-      return caCertificateSha256.clone();
-    }
-
-    @Override
-    public byte[] quoteSha256() {
-      return quoteSha256.clone();
-    }
-
-    private Object[] values() {
-      return new Object[] {rootPublicKeys, caCertificateSha256, quoteSha256, setAtBlock};
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof KmsIdentity k && Arrays.deepEquals(values(), k.values());
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(values());
-    }
-  }
+      Bytes rootPublicKeys, Bytes caCertificateSha256, Bytes quoteSha256, long setAtBlock) {}
 
   /** Acceptable TCB statuses and advisory IDs. */
   public record TcbPolicy(List<String> statuses, List<String> advisoryIds) {
@@ -230,7 +195,10 @@ public final class KmsRegistry extends GovernanceContract {
   public KmsIdentity kmsIdentity(long generation) throws GovernanceException {
     KmsRegistryContract.KmsIdentity t = read(contract.kmsIdentity(BigInteger.valueOf(generation)));
     return new KmsIdentity(
-        t.rootPublicKeys, t.caCertificateHash, t.quoteHash, t.setAtBlock.longValueExact());
+        Bytes.copyOf(t.rootPublicKeys),
+        Bytes.copyOf(t.caCertificateHash),
+        Bytes.copyOf(t.quoteHash),
+        t.setAtBlock.longValueExact());
   }
 
   /**
@@ -239,46 +207,11 @@ public final class KmsRegistry extends GovernanceContract {
    */
   public record PublishedKmsIdentity(
       long generation,
-      byte[] rootPublicKeys,
-      byte[] caCertificate,
-      byte[] quote,
+      Bytes rootPublicKeys,
+      Bytes caCertificate,
+      Bytes quote,
       long blockNumber,
-      String txHash) {
-    public PublishedKmsIdentity {
-      rootPublicKeys = rootPublicKeys.clone();
-      caCertificate = caCertificate.clone();
-      quote = quote.clone();
-    }
-
-    @Override
-    public byte[] rootPublicKeys() {
-      return rootPublicKeys.clone();
-    }
-
-    @Override
-    public byte[] caCertificate() {
-      return caCertificate.clone();
-    }
-
-    @Override
-    public byte[] quote() {
-      return quote.clone();
-    }
-
-    private Object[] values() {
-      return new Object[] {generation, rootPublicKeys, caCertificate, quote, blockNumber, txHash};
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof PublishedKmsIdentity p && Arrays.deepEquals(values(), p.values());
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(values());
-    }
-  }
+      String txHash) {}
 
   /**
    * The full identity of {@code generation} (CA certificate and quote come from the event log; the
@@ -310,12 +243,12 @@ public final class KmsRegistry extends GovernanceContract {
           "malformed KmsIdentitySet event of generation " + generation + ": " + e.getMessage(),
           e);
     }
-    byte[] keys = event.rootPublicKeys;
-    byte[] cert = event.caCertificate;
-    byte[] quote = event.quote;
-    if (!java.security.MessageDigest.isEqual(keys, stored.rootPublicKeys())
-        || !java.security.MessageDigest.isEqual(sha256(cert), stored.caCertificateSha256())
-        || !java.security.MessageDigest.isEqual(sha256(quote), stored.quoteSha256())) {
+    Bytes keys = Bytes.copyOf(event.rootPublicKeys);
+    Bytes cert = Bytes.copyOf(event.caCertificate);
+    Bytes quote = Bytes.copyOf(event.quote);
+    if (!keys.equals(stored.rootPublicKeys())
+        || !Bytes.copyOf(sha256(cert.toByteArray())).equals(stored.caCertificateSha256())
+        || !Bytes.copyOf(sha256(quote.toByteArray())).equals(stored.quoteSha256())) {
       throw new GovernanceException(
           GovernanceException.Kind.RPC,
           "KmsIdentitySet event of generation "
@@ -427,29 +360,7 @@ public final class KmsRegistry extends GovernanceContract {
    * The latest anchored audit head: hash of entry {@code entryCount} (0 / zero hash: nothing
    * anchored yet).
    */
-  public record AuditAnchor(byte[] head, long entryCount, long atBlock) {
-    public AuditAnchor {
-      head = head.clone();
-    }
-
-    @Override
-    public byte[] head() {
-      return head.clone();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof AuditAnchor a
-          && Arrays.equals(head, a.head)
-          && entryCount == a.entryCount
-          && atBlock == a.atBlock;
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(new Object[] {head, entryCount, atBlock});
-    }
-  }
+  public record AuditAnchor(Bytes head, long entryCount, long atBlock) {}
 
   public TxResult setAuditAnchorer(String anchorer) throws GovernanceException {
     return send(contract.setAuditAnchorer(anchorer));
@@ -469,7 +380,8 @@ public final class KmsRegistry extends GovernanceContract {
 
   public AuditAnchor latestAuditAnchor() throws GovernanceException {
     KmsRegistryContract.AuditAnchor a = read(contract.latestAuditAnchor());
-    return new AuditAnchor(a.head, a.entryCount.longValueExact(), a.atBlock.longValueExact());
+    return new AuditAnchor(
+        Bytes.copyOf(a.head), a.entryCount.longValueExact(), a.atBlock.longValueExact());
   }
 
   // ---- apps ----

@@ -8,12 +8,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 
 /**
  * Chain snapshots hold byte arrays; two reads of the same chain state must be equal, and nobody may
  * change one.
  */
 class ChainSnapshotsCompareByValueTest {
+
+  private static Bytes bytes(int fill) {
+    return Bytes.copyOf(b(fill));
+  }
 
   private static byte[] b(int fill) {
     byte[] a = new byte[32];
@@ -35,18 +40,21 @@ class ChainSnapshotsCompareByValueTest {
 
   @Test
   void kmsIdentitiesWithTheSameBytesAreEqual() {
-    assertValue(x -> new KmsRegistry.KmsIdentity(x, b(3), b(4), 7));
-    assertValue(x -> new KmsRegistry.KmsIdentity(b(3), b(4), x, 7));
+    assertValue(x -> new KmsRegistry.KmsIdentity(Bytes.copyOf(x), bytes(3), bytes(4), 7));
+    assertValue(x -> new KmsRegistry.KmsIdentity(bytes(3), bytes(4), Bytes.copyOf(x), 7));
   }
 
   @Test
   void publishedKmsIdentitiesWithTheSameBytesAreEqual() {
-    assertValue(x -> new KmsRegistry.PublishedKmsIdentity(1, b(3), x, b(4), 9, "0xabc"));
+    assertValue(
+        x ->
+            new KmsRegistry.PublishedKmsIdentity(
+                1, bytes(3), Bytes.copyOf(x), bytes(4), 9, "0xabc"));
   }
 
   @Test
   void auditAnchorsWithTheSameHeadAreEqual() {
-    assertValue(x -> new KmsRegistry.AuditAnchor(x, 5, 9));
+    assertValue(x -> new KmsRegistry.AuditAnchor(Bytes.copyOf(x), 5, 9));
   }
 
   @Test
@@ -73,10 +81,10 @@ class ChainSnapshotsCompareByValueTest {
   @Test
   void snapshotsCannotBeChangedThroughTheirInputsOrAccessors() {
     byte[] head = b(1);
-    KmsRegistry.AuditAnchor anchor = new KmsRegistry.AuditAnchor(head, 5, 9);
+    KmsRegistry.AuditAnchor anchor = new KmsRegistry.AuditAnchor(Bytes.copyOf(head), 5, 9);
     head[0] = 9;
-    anchor.head()[1] = 9;
-    assertArrayEquals(b(1), anchor.head());
+    anchor.head().toByteArray()[1] = 9;
+    assertArrayEquals(b(1), anchor.head().toByteArray());
 
     List<byte[]> hashes = new ArrayList<>(List.of(b(1)));
     AppPolicy.Snapshot s = snapshot(hashes, List.of());

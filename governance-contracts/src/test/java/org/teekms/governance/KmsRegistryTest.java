@@ -178,23 +178,24 @@ class KmsRegistryTest extends AnvilTestBase {
     assertEquals(BigInteger.ONE, events.get(0).args().get("generation"));
     assertEquals(1, registry.kmsGeneration());
     KmsRegistry.KmsIdentity id = registry.kmsIdentity(1);
-    assertArrayEquals(keys, id.rootPublicKeys());
-    assertArrayEquals(sha256(cert), id.caCertificateSha256());
-    assertArrayEquals(sha256(quote), id.quoteSha256());
+    assertArrayEquals(keys, id.rootPublicKeys().toByteArray());
+    assertArrayEquals(sha256(cert), id.caCertificateSha256().toByteArray());
+    assertArrayEquals(sha256(quote), id.quoteSha256().toByteArray());
     assertEquals(tx.blockNumber(), id.setAtBlock());
     assertReverts(
         "generation must be the next one", () -> registry.setKmsIdentity(1, b32(2), cert, quote));
 
     KmsRegistry.PublishedKmsIdentity published = registry.publishedIdentity(1);
-    assertArrayEquals(cert, published.caCertificate());
-    assertArrayEquals(quote, published.quote());
-    assertArrayEquals(keys, published.rootPublicKeys());
+    assertArrayEquals(cert, published.caCertificate().toByteArray());
+    assertArrayEquals(quote, published.quote().toByteArray());
+    assertArrayEquals(keys, published.rootPublicKeys().toByteArray());
     assertEquals(tx.txHash(), published.txHash());
 
     registry.setKmsIdentity(2, b32(2), cert, quote);
-    assertArrayEquals(b32(2), registry.publishedIdentity(2).rootPublicKeys());
+    assertArrayEquals(b32(2), registry.publishedIdentity(2).rootPublicKeys().toByteArray());
     assertEquals(2, registry.kmsGeneration());
-    assertArrayEquals(keys, registry.kmsIdentity(1).rootPublicKeys(), "generation 1 unchanged");
+    assertArrayEquals(
+        keys, registry.kmsIdentity(1).rootPublicKeys().toByteArray(), "generation 1 unchanged");
     assertReverts("no such generation", () -> registry.kmsIdentity(0));
     assertReverts("no such generation", () -> registry.kmsIdentity(3));
   }

@@ -2,7 +2,6 @@ package org.teekms.agent;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -50,8 +49,6 @@ import org.teekms.attest.tdx.collateral.PcsCollateralClient;
 import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.PolicyReaderConfig;
-import org.teekms.keys.AppId;
-import org.teekms.keys.InstanceId;
 
 /**
  * The agent as {@code teekms-agent run} starts it from its configuration: attestation providers
@@ -89,8 +86,8 @@ public final class AgentRuntime implements AutoCloseable {
    * (default) is what dstack's VMM sets, {@code 0x01 ‖ SHA-256(app-compose)}; {@code zero} a launch
    * without it; or 48 bytes of hex.
    */
-  static byte[] simulatedMrConfigId(AgentConfig c, CvmIdentity identity) {
-    String v = c.get("attestation.simulator.mr-config-id", "compose");
+  static byte[] simulatedMrConfigId(AgentSettings c, CvmIdentity identity) {
+    String v = c.attestation().simulator().mrConfigId();
     return switch (v) {
       case "compose" -> org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash());
       case "zero" -> new byte[48];
@@ -100,108 +97,94 @@ public final class AgentRuntime implements AutoCloseable {
     };
   }
 
-  public static AgentRuntime start(AgentConfig c, Backoff.Sleeper sleeper) throws Exception {
+  public static AgentRuntime start(AgentConfig config, Backoff.Sleeper sleeper) throws Exception {
+    AgentSettings c = config.settings();
     CvmIdentity identity =
         new CvmIdentity(
-            AppId.fromHex(c.required("app.id")),
-            InstanceId.fromHex(c.required("app.instance-id")),
-            HexField.parse("app.os-image-hash", c.required("app.os-image-hash"), 32),
-            AppCompose.parse(Files.readAllBytes(Path.of(c.required("app.compose-file")))));
+            c.app().id(),
+            c.app().instanceId(),
+            c.app().osImageHash(),
+            AppCompose.parse(Files.readAllBytes(c.app().composeFile())));
     Clock clock = Clock.systemUTC();
     QuoteProvider quotes;
     RuntimeEventLog log;
     DcapQuoteVerifier dcap;
     CollateralSource collateral;
-    switch (c.get("attestation.provider", "configfs-tsm")) {
-      case "configfs-tsm" -> {
+    AgentSettings.Attestation attestation = c.attestation();
+    switch (attestation.provider()) {
+      case CONFIGFS_TSM -> {
         quotes =
             new ConfigfsTsmQuoteProvider(
-                Path.of(
-                    c.get(
-                        "attestation.configfs-path",
-                        ConfigfsTsmQuoteProvider.DEFAULT_BASE.toString())),
+                attestation.configfsPath().orElse(ConfigfsTsmQuoteProvider.DEFAULT_BASE),
                 "tdx_guest");
         log =
             new RuntimeEventLog(
                 new SysfsRtmrExtender(
-                    Path.of(
-                        c.get("attestation.rtmr-path", SysfsRtmrExtender.DEFAULT_BASE.toString()))),
+                    attestation.rtmrPath().orElse(SysfsRtmrExtender.DEFAULT_BASE)),
                 List.of());
         dcap = rootCa(c).orElseGet(DcapQuoteVerifier::withIntelRoot);
         collateral = collateral(c, clock);
       }
-      case "simulator" -> {
+      case SIMULATOR -> {
         TdxSimulation.Platform tdx =
             TdxSimulation.load("attestation.provider=simulator")
                 .enable(
                     "attestation.provider=simulator",
                     clock,
-                    java.util.Optional.of(
-                        HexField.parse(
-                            "attestation.simulator.seed",
-                            c.required("attestation.simulator.seed"),
-                            -1)));
+                    Optional.of(
+                        AgentConfig.required(
+                                "attestation.simulator.seed", attestation.simulator().seed())
+                            .toByteArray()));
         TdxSimulation.Cvm cvm =
             tdx.newCvm(
-                HexField.parse(
-                    "attestation.simulator.mrtd",
-                    c.get("attestation.simulator.mrtd", "00".repeat(48)),
-                    48),
-                simulatedMrConfigId(c, identity));
+                attestation.simulator().mrtd().toByteArray(), simulatedMrConfigId(c, identity));
         quotes = cvm;
         log = new RuntimeEventLog(cvm, List.of());
         dcap = rootCa(c).orElseGet(() -> new DcapQuoteVerifier(tdx.rootCertificate()));
         collateral =
-            c.optional("attestation.collateral").isPresent()
-                    || c.optional("attestation.pccs").isPresent()
+            attestation.collateral().isPresent() || attestation.pccs().isPresent()
                 ? collateral(c, clock)
                 : tdx.collateralSource();
       }
-      default ->
-          throw new IllegalArgumentException(
-              "attestation.provider must be configfs-tsm or simulator");
+      default -> throw new IllegalStateException(attestation.provider().toString());
     }
     GpuEvidenceProvider gpu =
-        switch (c.get("gpu.provider", "none")) {
-          case "none" -> null;
-          case "command" ->
+        switch (c.gpu().provider()) {
+          case NONE -> null;
+          case COMMAND ->
               new CommandGpuEvidenceProvider(
-                  Arrays.asList(c.required("gpu.command").split("\\s+")), Duration.ofSeconds(60));
+                  Arrays.asList(
+                      AgentConfig.required("gpu.command", c.gpu().command()).split("\\s+")),
+                  Duration.ofSeconds(60));
           // A seeded simulator shares its roots with a KMS given the same seed
           // (teekms.simulator.seed).
-          case "simulator" ->
+          case SIMULATOR ->
               GpuSimulation.load("gpu.provider=simulator")
                   .evidenceProvider(
-                      c.integer("gpu.simulator.count", 1),
-                      c.optional("gpu.simulator.seed").map(java.util.HexFormat.of()::parseHex));
-          default ->
-              throw new IllegalArgumentException("gpu.provider must be none, command or simulator");
+                      c.gpu().simulator().count(),
+                      c.gpu().simulator().seed().map(Bytes::toByteArray));
         };
-    Set<Bytes> registered = new HashSet<>();
-    for (String m : c.get("kms.registered-measurements", "").split(",")) {
-      if (!m.isBlank()) {
-        registered.add(Bytes.copyOf(HexField.parse("kms.registered-measurements", m.trim(), 32)));
-      }
-    }
+    AgentSettings.Kms kms = c.kms();
+    Set<Bytes> registered = new HashSet<>(kms.registeredMeasurements().orElse(List.of()));
     var settings =
         new AgentBoot.Settings(
-            c.required("kms.host"),
-            c.integer("kms.port", 8443),
+            kms.host(),
+            kms.port(),
             new Backoff(
-                Duration.ofMillis(c.integer("kms.retry.initial-ms", 500)),
-                Duration.ofMillis(c.integer("kms.retry.max-ms", 30_000)),
-                c.integer("kms.retry.attempts", 20)),
-            Duration.ofMillis(c.integer("kms.call-timeout-ms", 30_000)),
-            Duration.ofHours(c.integer("attestation.certificate-validity-hours", 24)),
+                Duration.ofMillis(kms.retry().initialMs()),
+                Duration.ofMillis(kms.retry().maxMs()),
+                kms.retry().attempts()),
+            Duration.ofMillis(kms.callTimeoutMs()),
+            Duration.ofHours(attestation.certificateValidityHours()),
             envSettings(c));
     KmsAuthorizer.KmsRegistry registry = KmsAuthorizer.KmsRegistry.allowing(registered);
     PublishedKmsIdentity.Registry published = null;
-    if (c.optional("kms.registry.rpc-url").isPresent()) {
+    if (kms.registry().rpcUrl().isPresent()) {
       PolicyReaderConfig chain =
           PolicyReaderConfig.defaults(
-              c.required("kms.registry.rpc-url"),
-              Long.parseLong(c.required("kms.registry.chain-id")),
-              c.required("kms.registry.address"));
+              kms.registry().rpcUrl().get(),
+              AgentConfig.required("kms.registry.chain-id", kms.registry().chainId()),
+              AgentConfig.required("kms.registry.address", kms.registry().address()));
       registry = registry.or(new ChainKmsRegistry(new ChainPolicyReader(chain)));
       published = PublishedKmsIdentity.onChain(chain);
     }
@@ -231,73 +214,50 @@ public final class AgentRuntime implements AutoCloseable {
               vertx,
               api,
               new GuestApiServer.Settings(
-                  Path.of(c.get("api.socket", "/var/run/dstack.sock")),
-                  c.get("api.socket-mode", "rw-rw----"),
-                  c.optional("api.socket-owner"),
-                  c.optional("api.socket-group"),
-                  c.integer("api.max-body-bytes", 65536)));
+                  c.api().socket(),
+                  c.api().socketMode(),
+                  c.api().socketOwner(),
+                  c.api().socketGroup(),
+                  c.api().maxBodyBytes()));
       adminServer =
           GuestApiServer.start(
               vertx,
               new DiskAdminApi(
                   agent.keys(),
-                  new Cryptsetup(
-                      Path.of(c.get("disk.cryptsetup", "/usr/sbin/cryptsetup")),
-                      Duration.ofSeconds(c.integer("disk.timeout-s", 300)))),
+                  new Cryptsetup(c.disk().cryptsetup(), Duration.ofSeconds(c.disk().timeoutS()))),
               new GuestApiServer.Settings(
-                  Path.of(c.get("admin.socket", "/run/teekms-agent/admin.sock")),
-                  "rw-------",
-                  Optional.empty(),
-                  Optional.empty(),
-                  4096));
-      if (Boolean.parseBoolean(c.get("proxy.enabled", "false"))) {
+                  c.admin().socket(), "rw-------", Optional.empty(), Optional.empty(), 4096));
+      AgentSettings.Proxy p = c.proxy();
+      if (p.enabled()) {
         signer =
             ResponseSigner.forAgent(
-                agent.keys(),
-                org.teekms.verifier.SignedText.Format.ofConfig(
-                    c.get("proxy.signed-text", "teekms-v2")));
+                agent.keys(), org.teekms.verifier.SignedText.Format.ofConfig(p.signedText()));
         proxy =
             SigningProxy.start(
                 vertx,
                 new SigningProxy.Settings(
-                    c.get("proxy.host", "0.0.0.0"),
-                    c.integer("proxy.port", 8080),
-                    URI.create(c.required("proxy.upstream")),
-                    upstreamApiKey(c, agent),
-                    c.secretFile("proxy.auth-token-file"),
-                    c.integer("proxy.max-request-bytes", 1 << 20),
-                    c.integer("proxy.max-response-bytes", 16 << 20),
-                    Duration.ofMillis(c.integer("proxy.signature-wait-ms", 5000)),
-                    Duration.ofSeconds(c.integer("proxy.upstream-timeout-s", 600))),
+                    p.host(),
+                    p.port(),
+                    AgentConfig.required("proxy.upstream", p.upstream()),
+                    upstreamApiKey(p, agent),
+                    AgentConfig.secretFile("proxy.auth-token-file", p.authTokenFile()),
+                    p.maxRequestBytes(),
+                    p.maxResponseBytes(),
+                    Duration.ofMillis(p.signatureWaitMs()),
+                    Duration.ofSeconds(p.upstreamTimeoutS())),
                 signer,
                 new SignatureStore(
-                    c.integer("proxy.signature-max-entries", 100_000),
-                    Duration.ofSeconds(c.integer("proxy.signature-ttl-s", 3600)),
-                    clock),
+                    p.signatureMaxEntries(), Duration.ofSeconds(p.signatureTtlS()), clock),
                 new AttestationReporter(
                     agent,
                     signer,
                     api,
                     new org.teekms.agent.proxy.ReportLimits(
-                        c.integer(
-                            "proxy.report-requests-per-minute",
-                            org.teekms.agent.proxy.ReportLimits.DEFAULT.requestsPerMinute()),
-                        c.integer(
-                            "proxy.report-burst",
-                            org.teekms.agent.proxy.ReportLimits.DEFAULT.burst()),
-                        c.integer(
-                            "proxy.report-max-sources",
-                            org.teekms.agent.proxy.ReportLimits.DEFAULT.maxSources()),
-                        c.integer(
-                            "proxy.report-concurrent",
-                            org.teekms.agent.proxy.ReportLimits.DEFAULT.concurrent()),
-                        Duration.ofMillis(
-                            c.integer(
-                                "proxy.report-cache-ms",
-                                (int)
-                                    org.teekms.agent.proxy.ReportLimits.DEFAULT
-                                        .cacheTtl()
-                                        .toMillis())))));
+                        p.reportRequestsPerMinute(),
+                        p.reportBurst(),
+                        p.reportMaxSources(),
+                        p.reportConcurrent(),
+                        Duration.ofMillis(p.reportCacheMs()))));
       }
     } catch (Exception e) {
       new AgentRuntime(vertx, agent, apiServer, adminServer, proxy, signer).close();
@@ -312,14 +272,11 @@ public final class AgentRuntime implements AutoCloseable {
    * (unless {@code env.output-dir} is set: then empty files); with it, the files go to {@code
    * env.output-dir} (default {@code /run/teekms-agent/env}).
    */
-  static EnvSettings envSettings(AgentConfig c) {
-    Optional<Path> encrypted = c.optional("env.encrypted-file").map(Path::of);
+  static EnvSettings envSettings(AgentSettings c) {
+    Optional<Path> encrypted = c.env().encryptedFile();
     Optional<Path> out =
-        c.optional("env.output-dir")
-            .map(Path::of)
-            .or(() -> encrypted.map(e -> Path.of("/run/teekms-agent/env")));
-    return new EnvSettings(
-        encrypted, c.bool("env.required", false), out, c.bool("env.require-tmpfs", true));
+        c.env().outputDir().or(() -> encrypted.map(e -> Path.of("/run/teekms-agent/env")));
+    return new EnvSettings(encrypted, c.env().required(), out, c.env().requireTmpfs());
   }
 
   /**
@@ -327,13 +284,13 @@ public final class AgentRuntime implements AutoCloseable {
    * the decrypted environment ({@code proxy.upstream-api-key-env}, which must then be present); not
    * both.
    */
-  static Optional<String> upstreamApiKey(AgentConfig c, RunningAgent agent)
+  static Optional<String> upstreamApiKey(AgentSettings.Proxy c, RunningAgent agent)
       throws java.io.IOException {
-    Optional<String> env = c.optional("proxy.upstream-api-key-env");
+    Optional<String> env = c.upstreamApiKeyEnv();
     if (env.isEmpty()) {
-      return c.secretFile("proxy.upstream-api-key-file");
+      return AgentConfig.secretFile("proxy.upstream-api-key-file", c.upstreamApiKeyFile());
     }
-    if (c.optional("proxy.upstream-api-key-file").isPresent()) {
+    if (c.upstreamApiKeyFile().isPresent()) {
       throw new IllegalArgumentException(
           "set proxy.upstream-api-key-file or proxy.upstream-api-key-env, not both");
     }
@@ -350,25 +307,25 @@ public final class AgentRuntime implements AutoCloseable {
                             + agent.env().names())));
   }
 
-  private static Optional<DcapQuoteVerifier> rootCa(AgentConfig c) {
-    return c.optional("attestation.root-ca")
+  private static Optional<DcapQuoteVerifier> rootCa(AgentSettings c) {
+    return c.attestation()
+        .rootCa()
         .map(
             p -> {
               try {
-                return new DcapQuoteVerifier(
-                    Pem.certificates(Files.readAllBytes(Path.of(p))).get(0));
+                return new DcapQuoteVerifier(Pem.certificates(Files.readAllBytes(p)).get(0));
               } catch (Exception e) {
                 throw new IllegalArgumentException("attestation.root-ca: " + e.getMessage());
               }
             });
   }
 
-  private static CollateralSource collateral(AgentConfig c, Clock clock) throws Exception {
-    Optional<String> pccs = c.optional("attestation.pccs");
+  private static CollateralSource collateral(AgentSettings c, Clock clock) throws Exception {
+    Optional<String> pccs = c.attestation().pccs();
     if (pccs.isPresent()) {
       return new CachingCollateralSource(new PcsCollateralClient(pccs.get()), clock);
     }
-    Path p = Path.of(c.required("attestation.collateral"));
+    Path p = AgentConfig.required("attestation.collateral", c.attestation().collateral());
     return Files.isDirectory(p) ? CollateralDirectory.load(p) : DcapQvlCollateralFile.load(p);
   }
 

@@ -16,6 +16,7 @@ import org.teekms.attest.gpu.GpuEvidenceProvider;
 import org.teekms.attest.provider.RuntimeEventLog;
 import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.sim.SimulatedCvm;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
 
@@ -45,7 +46,10 @@ final class AgentFixture {
 
   static CvmIdentity identity(String compose) {
     return new CvmIdentity(
-        APP, INSTANCE, OS_IMAGE, AppCompose.parse(compose.getBytes(StandardCharsets.UTF_8)));
+        APP,
+        INSTANCE,
+        Bytes.copyOf(OS_IMAGE),
+        AppCompose.parse(compose.getBytes(StandardCharsets.UTF_8)));
   }
 
   static KmsAuthorizer.KmsRegistry registering(TestKms kms) {

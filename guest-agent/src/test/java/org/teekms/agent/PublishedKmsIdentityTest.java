@@ -13,6 +13,7 @@ import org.teekms.agent.boot.AppCompose;
 import org.teekms.agent.boot.BootFailure;
 import org.teekms.agent.boot.ChainKmsRegistry;
 import org.teekms.agent.boot.PublishedKmsIdentity;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.ChainPolicyReader;
 import org.teekms.governance.GovernanceException;
@@ -152,8 +153,11 @@ class PublishedKmsIdentityTest {
           g ->
               new PublishedKmsIdentity.Entry(
                   g,
-                  new byte[] {9, 9},
-                  caHash,
+                  new KmsRegistry.KmsIdentity(
+                      Bytes.copyOf(new byte[] {9, 9}),
+                      Bytes.copyOf(caHash),
+                      Bytes.copyOf(new byte[32]),
+                      1),
                   org.teekms.governance.RootAnchor.State.CURRENT,
                   5,
                   "0xab");

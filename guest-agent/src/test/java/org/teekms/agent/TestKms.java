@@ -127,7 +127,7 @@ public final class TestKms implements AutoCloseable {
         new org.teekms.agent.boot.CvmIdentity(
             AppId.of(java.util.Arrays.copyOf(kmsApp.composeHash(), 20)),
             InstanceId.of(instance),
-            osImage,
+            org.teekms.crypto.Bytes.copyOf(osImage),
             kmsApp));
     org.teekms.agent.boot.BootMeasurements.systemReady(log);
     credentials =

@@ -6,6 +6,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * The share store as a directory custodians fetch from (docs/root-custody.md §5.2): per generation
@@ -48,7 +49,7 @@ public final class BackupStore {
     Files.createDirectories(dir);
     writeDurably(dir.resolve("commitments.bin"), backup.commitments().encode());
     for (RootBackup.SealedShare s : backup.shares()) {
-      writeDurably(dir.resolve("share-" + s.index() + ".env"), s.envelope());
+      writeDurably(dir.resolve("share-" + s.index() + ".env"), s.envelope().toByteArray());
       writeDurably(dir.resolve("custodian-" + s.index() + ".pub"), s.custodian().encode());
     }
     force(dir);
@@ -140,7 +141,7 @@ public final class BackupStore {
     Files.createDirectories(tmp);
     Files.write(tmp.resolve("commitments.bin"), backup.commitments().encode());
     for (RootBackup.SealedShare s : backup.shares()) {
-      Files.write(tmp.resolve("share-" + s.index() + ".env"), s.envelope());
+      Files.write(tmp.resolve("share-" + s.index() + ".env"), s.envelope().toByteArray());
       Files.write(tmp.resolve("custodian-" + s.index() + ".pub"), s.custodian().encode());
     }
     Files.move(tmp, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -165,7 +166,9 @@ public final class BackupStore {
     List<RootBackup.SealedShare> shares = new ArrayList<>();
     for (int i = 1; i <= Share.MAX_INDEX; i++) {
       if (!Files.exists(generationDir(generation).resolve("share-" + i + ".env"))) break;
-      shares.add(new RootBackup.SealedShare(i, custodian(generation, i), envelope(generation, i)));
+      shares.add(
+          new RootBackup.SealedShare(
+              i, custodian(generation, i), Bytes.copyOf(envelope(generation, i))));
     }
     if (shares.size() < c.threshold()) {
       throw new CustodyException(

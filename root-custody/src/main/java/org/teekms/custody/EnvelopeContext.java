@@ -2,8 +2,8 @@ package org.teekms.custody;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Objects;
+import org.teekms.crypto.Bytes;
 
 /**
  * What a share envelope is bound to (its AES-GCM associated data, docs/root-custody.md §4): why it
@@ -13,7 +13,7 @@ import java.util.Objects;
  * index, request or recipient fails to open.
  */
 public record EnvelopeContext(
-    Purpose purpose, long generation, int index, byte[] commitmentsDigest, byte[] requestId) {
+    Purpose purpose, long generation, int index, Bytes commitmentsDigest, Bytes requestId) {
 
   static final byte[] LABEL = "teekms-custody-share-v1".getBytes(StandardCharsets.US_ASCII);
 
@@ -38,33 +38,31 @@ public record EnvelopeContext(
       throw new IllegalArgumentException(
           "share index must be 1.." + Share.MAX_INDEX + ", got " + index);
     }
-    if (commitmentsDigest.length != 32 || requestId.length != 32) {
+    if (commitmentsDigest.length() != 32 || requestId.length() != 32) {
       throw new IllegalArgumentException("commitments digest and request id must be 32 bytes");
     }
-    if (purpose == Purpose.BACKUP && !Arrays.equals(requestId, new byte[32])) {
+    if (purpose == Purpose.BACKUP && !requestId.isAllZero()) {
       throw new IllegalArgumentException("a backup envelope has no recovery request id");
     }
-    commitmentsDigest = commitmentsDigest.clone();
-    requestId = requestId.clone();
   }
 
   public static EnvelopeContext backup(long generation, int index, byte[] commitmentsDigest) {
-    return new EnvelopeContext(Purpose.BACKUP, generation, index, commitmentsDigest, new byte[32]);
+    return new EnvelopeContext(
+        Purpose.BACKUP,
+        generation,
+        index,
+        Bytes.copyOf(commitmentsDigest),
+        Bytes.copyOf(new byte[32]));
   }
 
   public static EnvelopeContext recovery(
       long generation, int index, byte[] commitmentsDigest, byte[] requestId) {
-    return new EnvelopeContext(Purpose.RECOVERY, generation, index, commitmentsDigest, requestId);
-  }
-
-  @Override
-  public byte[] commitmentsDigest() {
-    return commitmentsDigest.clone();
-  }
-
-  @Override
-  public byte[] requestId() {
-    return requestId.clone();
+    return new EnvelopeContext(
+        Purpose.RECOVERY,
+        generation,
+        index,
+        Bytes.copyOf(commitmentsDigest),
+        Bytes.copyOf(requestId));
   }
 
   /**
@@ -77,27 +75,11 @@ public record EnvelopeContext(
         .put((byte) purpose.code)
         .putInt((int) generation)
         .put((byte) index)
-        .put(commitmentsDigest)
-        .put(requestId)
+        .put(commitmentsDigest.toByteArray())
+        .put(requestId.toByteArray())
         .put(recipientId)
         .put(ephemeralKey)
         .array();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof EnvelopeContext c
-        && purpose == c.purpose
-        && generation == c.generation
-        && index == c.index
-        && Arrays.equals(commitmentsDigest, c.commitmentsDigest)
-        && Arrays.equals(requestId, c.requestId);
-  }
-
-  @Override
-  public int hashCode() {
-    return Objects.hash(
-        purpose, generation, index, Arrays.hashCode(commitmentsDigest), Arrays.hashCode(requestId));
   }
 
   @Override

@@ -4,6 +4,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.SecretBytes;
 
 /**
@@ -15,18 +16,9 @@ import org.teekms.keys.SecretBytes;
 public record RootBackup(long generation, Commitments commitments, List<SealedShare> shares) {
 
   /** One custodian's envelope. */
-  public record SealedShare(int index, RecipientKey custodian, byte[] envelope) {
-    public SealedShare {
-      envelope = envelope.clone();
-    }
-
-    @Override
-    public byte[] envelope() {
-      return envelope.clone();
-    }
-
+  public record SealedShare(int index, RecipientKey custodian, Bytes envelope) {
     public byte[] digest() {
-      return ShareEnvelope.digest(envelope);
+      return ShareEnvelope.digest(envelope.toByteArray());
     }
   }
 
@@ -65,11 +57,12 @@ public record RootBackup(long generation, Commitments commitments, List<SealedSh
             new SealedShare(
                 share.index(),
                 custodian,
-                ShareEnvelope.seal(
-                    custodian,
-                    EnvelopeContext.backup(generation, share.index(), digest),
-                    share,
-                    random)));
+                Bytes.copyOf(
+                    ShareEnvelope.seal(
+                        custodian,
+                        EnvelopeContext.backup(generation, share.index(), digest),
+                        share,
+                        random))));
       }
       return new RootBackup(generation, split.commitments(), sealed);
     }

@@ -1,6 +1,5 @@
 package org.teekms.custody;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,7 +36,7 @@ class BackupStoreTest {
     assertEquals(b.commitments(), read.commitments());
     assertEquals(3, read.shares().size());
     for (int i = 0; i < 3; i++) {
-      assertArrayEquals(b.shares().get(i).envelope(), read.shares().get(i).envelope());
+      assertEquals(b.shares().get(i).envelope(), read.shares().get(i).envelope());
       assertEquals(b.shares().get(i).custodian(), read.shares().get(i).custodian());
     }
     assertTrue(

@@ -108,7 +108,7 @@ final class CustodyVectors {
           nonce,
           custodians.get(i - 1).publicKey(),
           EnvelopeContext.backup(GENERATION, i, backup.commitments().digest()));
-      o.put("envelope", HEX.formatHex(s.envelope()));
+      o.put("envelope", s.envelope().hex());
       o.put("envelopeDigest", HEX.formatHex(s.digest()));
     }
 
@@ -130,7 +130,7 @@ final class CustodyVectors {
               GENERATION,
               i,
               backup.commitments(),
-              s.envelope(),
+              s.envelope().toByteArray(),
               s.digest(),
               node.publicKey(),
               requestId,

@@ -47,7 +47,7 @@ class RootBackupRecoveryTest {
         GENERATION,
         index,
         backup.commitments(),
-        s.envelope(),
+        s.envelope().toByteArray(),
         s.digest(),
         node.publicKey(),
         REQUEST,
@@ -81,7 +81,7 @@ class RootBackupRecoveryTest {
               GENERATION,
               i,
               backup.commitments(),
-              s.envelope(),
+              s.envelope().toByteArray(),
               s.digest())) {
         assertTrue(backup.commitments().verify(share));
       }
@@ -90,7 +90,7 @@ class RootBackupRecoveryTest {
 
   @Test
   void anEnvelopeTheStoreSwappedIsRefusedByItsCustodian() throws Exception {
-    byte[] other = backup.shares().get(1).envelope();
+    byte[] other = backup.shares().get(1).envelope().toByteArray();
     CustodyException e =
         assertThrows(
             CustodyException.class,

@@ -18,6 +18,7 @@ import java.util.List;
 import org.teekms.attest.gpu.GpuArchitecture;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.tdx.Pem;
+import org.teekms.crypto.Bytes;
 
 /**
  * The {@code nvidia_payload} of an attestation report, in the shape NVIDIA's local GPU verifier
@@ -58,11 +59,11 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
     Base64.Encoder b64 = Base64.getEncoder();
     for (GpuEvidence.Device d : evidence.gpus()) {
       StringBuilder pem = new StringBuilder();
-      for (byte[] der : d.certChain()) {
-        pem.append(Pem.encode("CERTIFICATE", der));
+      for (Bytes der : d.certChain()) {
+        pem.append(Pem.encode("CERTIFICATE", der.toByteArray()));
       }
       ObjectNode e = list.addObject();
-      e.put("evidence", b64.encodeToString(d.report()));
+      e.put("evidence", b64.encodeToString(d.report().toByteArray()));
       e.put("certificate", b64.encodeToString(pem.toString().getBytes(StandardCharsets.US_ASCII)));
       e.put("arch", evidence.architecture().name());
     }
@@ -103,18 +104,18 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
       }
       byte[] report = Base64.getDecoder().decode(e.get("evidence").asText());
       byte[] pem = Base64.getDecoder().decode(e.get("certificate").asText());
-      List<byte[]> chain = new ArrayList<>();
+      List<Bytes> chain = new ArrayList<>();
       try {
         for (var c :
             CertificateFactory.getInstance("X.509")
                 .generateCertificates(new ByteArrayInputStream(pem))) {
-          chain.add(((X509Certificate) c).getEncoded());
+          chain.add(Bytes.copyOf(((X509Certificate) c).getEncoded()));
         }
       } catch (CertificateException ex) {
         throw new IllegalArgumentException(
             "evidence_list certificate is not a PEM chain: " + ex.getMessage());
       }
-      devices.add(new GpuEvidence.Device(report, chain));
+      devices.add(new GpuEvidence.Device(Bytes.copyOf(report), chain));
     }
     return new NvidiaPayload(nonce, new GpuEvidence(arch, devices));
   }

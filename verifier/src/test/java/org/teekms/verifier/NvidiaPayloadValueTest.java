@@ -7,13 +7,16 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.gpu.GpuArchitecture;
 import org.teekms.attest.gpu.GpuEvidence;
+import org.teekms.crypto.Bytes;
 
 class NvidiaPayloadValueTest {
 
   private static final GpuEvidence EVIDENCE =
       new GpuEvidence(
           GpuArchitecture.HOPPER,
-          List.of(new GpuEvidence.Device(new byte[] {1}, List.of(new byte[] {2}))));
+          List.of(
+              new GpuEvidence.Device(
+                  Bytes.copyOf(new byte[] {1}), List.of(Bytes.copyOf(new byte[] {2})))));
 
   @Test
   void payloadsWithTheSameNonceAndEvidenceAreEqual() {

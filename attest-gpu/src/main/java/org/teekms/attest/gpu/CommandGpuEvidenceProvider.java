@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.teekms.crypto.Bytes;
 
 /**
  * Real GPU evidence through the NVIDIA driver, via an external collector command (NVML cannot be
@@ -141,7 +142,7 @@ public final class CommandGpuEvidenceProvider implements GpuEvidenceProvider {
       try {
         devices.add(
             new GpuEvidence.Device(
-                raw,
+                Bytes.copyOf(raw),
                 GpuEvidenceSupport.der(
                     CertChainValidator.parsePem(gpu.get("certChain").asText()))));
       } catch (java.security.cert.CertificateEncodingException e) {

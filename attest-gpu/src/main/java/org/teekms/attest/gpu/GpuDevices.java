@@ -40,7 +40,7 @@ public final class GpuDevices {
         // (getEncoded()).
         byte[] der =
             CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(d.certChain().get(1)))
+                .generateCertificate(new ByteArrayInputStream(d.certChain().get(1).toByteArray()))
                 .getEncoded();
         out.add(sha256(der));
       } catch (CertificateException | RuntimeException e) {

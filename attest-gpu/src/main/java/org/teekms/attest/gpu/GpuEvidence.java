@@ -23,6 +23,7 @@ import org.bouncycastle.asn1.ASN1UTF8String;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.DERUTF8String;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 
 /**
@@ -57,47 +58,17 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
 
   static final int RUNTIME_EVENT_TYPE = 0x08000001;
 
-  /** One GPU: its report and its certificate chain (DER, leaf first). */
-  public record Device(byte[] report, List<byte[]> certChain) {
+  /** One GPU: its report and its certificate chain (DER, leaf first). Compares by value. */
+  public record Device(Bytes report, List<Bytes> certChain) {
     public Device {
-      report = report.clone();
-      certChain = certChain.stream().map(byte[]::clone).toList();
+      certChain = List.copyOf(certChain);
     }
 
-    @Override
-    public byte[] report() {
-      return report.clone();
-    }
-
-    @Override
-    public List<byte[]> certChain() {
-      return certChain.stream().map(byte[]::clone).toList();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      if (!(o instanceof Device d)
-          || !Arrays.equals(report, d.report)
-          || certChain.size() != d.certChain.size()) {
-        return false;
-      }
-      for (int i = 0; i < certChain.size(); i++) {
-        if (!Arrays.equals(certChain.get(i), d.certChain.get(i))) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.hashCode(report);
-    }
-
+    /** Sizes only: a report is kilobytes of hex. */
     @Override
     public String toString() {
       return "Device[report="
-          + report.length
+          + report.length()
           + " bytes, certChain="
           + certChain.size()
           + " certificates]";
@@ -112,16 +83,16 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
           "GPU evidence needs 1.." + MAX_GPUS + " GPUs, got " + gpus.size());
     }
     for (Device d : gpus) {
-      if (d.report.length == 0 || d.report.length > HopperReportParser.MAX_REPORT_BYTES) {
-        throw new IllegalArgumentException("report of " + d.report.length + " bytes");
+      if (d.report.isEmpty() || d.report.length() > HopperReportParser.MAX_REPORT_BYTES) {
+        throw new IllegalArgumentException("report of " + d.report.length() + " bytes");
       }
       if (d.certChain.isEmpty() || d.certChain.size() > CertChainValidator.MAX_CHAIN_LENGTH) {
         throw new IllegalArgumentException(
             "certificate chain of " + d.certChain.size() + " certificates");
       }
-      for (byte[] c : d.certChain) {
-        if (c.length == 0 || c.length > CertChainValidator.MAX_CERT_BYTES) {
-          throw new IllegalArgumentException("certificate of " + c.length + " bytes");
+      for (Bytes c : d.certChain) {
+        if (c.isEmpty() || c.length() > CertChainValidator.MAX_CERT_BYTES) {
+          throw new IllegalArgumentException("certificate of " + c.length() + " bytes");
         }
       }
     }
@@ -132,12 +103,14 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
     ASN1EncodableVector devices = new ASN1EncodableVector();
     for (Device d : gpus) {
       ASN1EncodableVector chain = new ASN1EncodableVector();
-      for (byte[] c : d.certChain) {
-        chain.add(new DEROctetString(c));
+      for (Bytes c : d.certChain) {
+        chain.add(new DEROctetString(c.toByteArray()));
       }
       devices.add(
           new DERSequence(
-              new ASN1Encodable[] {new DEROctetString(d.report), new DERSequence(chain)}));
+              new ASN1Encodable[] {
+                new DEROctetString(d.report.toByteArray()), new DERSequence(chain)
+              }));
     }
     try {
       return new DERSequence(
@@ -221,11 +194,11 @@ public record GpuEvidence(GpuArchitecture architecture, List<Device> gpus) {
             octets(device.getObjectAt(0), "report", HopperReportParser.MAX_REPORT_BYTES);
         ASN1Sequence chain =
             sequence(device.getObjectAt(1), "certChain", 1, CertChainValidator.MAX_CHAIN_LENGTH);
-        List<byte[]> certs = new ArrayList<>();
+        List<Bytes> certs = new ArrayList<>();
         for (ASN1Encodable c : chain) {
-          certs.add(octets(c, "certificate", CertChainValidator.MAX_CERT_BYTES));
+          certs.add(Bytes.copyOf(octets(c, "certificate", CertChainValidator.MAX_CERT_BYTES)));
         }
-        gpus.add(new Device(report, certs));
+        gpus.add(new Device(Bytes.copyOf(report), certs));
       }
       return new GpuEvidence(arch, gpus);
     } catch (GpuAttestationException e) {

@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Optional;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 
 /**
@@ -103,12 +104,16 @@ public final class GpuEvidenceVerifier {
     for (GpuEvidence.Device device : evidence.gpus()) {
       List<X509Certificate> chain;
       try {
-        chain = CertChainValidator.parseDer(device.certChain());
+        chain =
+            CertChainValidator.parseDer(
+                device.certChain().stream().map(Bytes::toByteArray).toList());
       } catch (GpuAttestationException e) {
         results.add(failed(new State(), e));
         continue;
       }
-      results.add(verifyDevice(device.report(), chain, evidence.architecture(), expectedNonce, at));
+      results.add(
+          verifyDevice(
+              device.report().toByteArray(), chain, evidence.architecture(), expectedNonce, at));
     }
     return results;
   }

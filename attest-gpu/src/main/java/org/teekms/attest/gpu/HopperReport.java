@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 
 /**
  * A parsed NVIDIA Hopper attestation report: the SPDM 1.1 GET_MEASUREMENTS request followed by the
@@ -52,53 +53,10 @@ public record HopperReport(
    * One SPDM measurement block carrying a DMTF measurement value. {@code index} is the 1-based SPDM
    * index.
    */
-  public record MeasurementBlock(int index, int valueType, byte[] value) {
-    public MeasurementBlock {
-      value = value.clone();
-    }
-
-    @Override
-    public byte[] value() {
-      return value.clone();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof MeasurementBlock m
-          && index == m.index
-          && valueType == m.valueType
-          && java.util.Arrays.equals(value, m.value);
-    }
-
-    @Override
-    public int hashCode() {
-      return (index * 31 + valueType) * 31 + java.util.Arrays.hashCode(value);
-    }
-  }
+  public record MeasurementBlock(int index, int valueType, Bytes value) {}
 
   /** One opaque-data TLV field. */
-  public record OpaqueField(int type, byte[] value) {
-    public OpaqueField {
-      value = value.clone();
-    }
-
-    @Override
-    public byte[] value() {
-      return value.clone();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof OpaqueField f
-          && type == f.type
-          && java.util.Arrays.equals(value, f.value);
-    }
-
-    @Override
-    public int hashCode() {
-      return type * 31 + java.util.Arrays.hashCode(value);
-    }
-  }
+  public record OpaqueField(int type, Bytes value) {}
 
   @Override
   public byte[] requestNonce() {
@@ -122,7 +80,10 @@ public record HopperReport(
 
   /** The first opaque field of this type. */
   public Optional<byte[]> opaque(int type) {
-    return opaqueFields.stream().filter(f -> f.type() == type).findFirst().map(OpaqueField::value);
+    return opaqueFields.stream()
+        .filter(f -> f.type() == type)
+        .findFirst()
+        .map(f -> f.value().toByteArray());
   }
 
   /** The driver version string ({@code "550.90.07"}). Required by the parser. */

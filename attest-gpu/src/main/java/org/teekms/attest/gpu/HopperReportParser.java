@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import org.teekms.crypto.Bytes;
 
 /**
  * Parses a Hopper attestation report (SPDM GET_MEASUREMENTS request ‖ MEASUREMENTS response). Every
@@ -142,7 +143,7 @@ public final class HopperReportParser {
             blockStart,
             "block index " + index + (index == 0 ? " is not 1-based" : " appears twice"));
       }
-      blocks.add(new HopperReport.MeasurementBlock(index, valueType, value));
+      blocks.add(new HopperReport.MeasurementBlock(index, valueType, Bytes.copyOf(value)));
     }
     if (r.pos - recordStart != recordLength) {
       throw r.error(
@@ -177,7 +178,7 @@ public final class HopperReportParser {
             fieldStart + 2,
             "opaque field " + type + " size " + size + " runs past OpaqueLength " + opaqueLength);
       }
-      fields.add(new HopperReport.OpaqueField(type, r.bytes(size, "opaque value")));
+      fields.add(new HopperReport.OpaqueField(type, Bytes.copyOf(r.bytes(size, "opaque value"))));
     }
     int signedLength = r.pos;
     byte[] signature = r.bytes(SIGNATURE_LENGTH, "signature");

@@ -60,7 +60,7 @@ public final class MeasurementComparator {
     List<Integer> mismatched = new ArrayList<>();
     for (Rim.GoldenMeasurement m : golden.values()) {
       Optional<HopperReport.MeasurementBlock> block = report.block(m.index() + 1);
-      if (block.isEmpty() || !m.accepts(block.get().value())) {
+      if (block.isEmpty() || !m.accepts(block.get().value().toByteArray())) {
         mismatched.add(m.index());
       }
     }

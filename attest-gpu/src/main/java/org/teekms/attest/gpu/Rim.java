@@ -1,6 +1,7 @@
 package org.teekms.attest.gpu;
 
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * A reference integrity manifest (SWID tag) whose XML signature and signer chain signatures were
@@ -34,40 +35,13 @@ public record Rim(
    * One {@code Resource[@type="Measurement"]}: 0-based {@code index}, and the accepted values
    * ("alternatives").
    */
-  public record GoldenMeasurement(int index, boolean active, int size, List<byte[]> alternatives) {
+  public record GoldenMeasurement(int index, boolean active, int size, List<Bytes> alternatives) {
     public GoldenMeasurement {
-      alternatives = alternatives.stream().map(byte[]::clone).toList();
-    }
-
-    @Override
-    public List<byte[]> alternatives() {
-      return alternatives.stream().map(byte[]::clone).toList();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof GoldenMeasurement g
-          && index == g.index
-          && active == g.active
-          && size == g.size
-          && java.util.Arrays.deepEquals(alternatives.toArray(), g.alternatives.toArray());
-    }
-
-    @Override
-    public int hashCode() {
-      return (index * 31 + size) * 31 + java.util.Arrays.deepHashCode(alternatives.toArray());
+      alternatives = List.copyOf(alternatives);
     }
 
     boolean accepts(byte[] runtime) {
-      if (runtime.length != size) {
-        return false;
-      }
-      for (byte[] alternative : alternatives) {
-        if (java.util.Arrays.equals(alternative, runtime)) {
-          return true;
-        }
-      }
-      return false;
+      return runtime.length == size && alternatives.contains(Bytes.copyOf(runtime));
     }
   }
 }

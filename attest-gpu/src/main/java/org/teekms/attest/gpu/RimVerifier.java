@@ -22,6 +22,7 @@ import javax.xml.crypto.dsig.keyinfo.X509Data;
 import javax.xml.parsers.DocumentBuilder;
 import javax.xml.parsers.DocumentBuilderFactory;
 import javax.xml.parsers.ParserConfigurationException;
+import org.teekms.crypto.Bytes;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
@@ -241,7 +242,7 @@ public final class RimVerifier {
       }
       int alternatives = intAttr(r, "alternatives", 1, MAX_ALTERNATIVES, name);
       int size = intAttr(r, "size", 1, 64, name);
-      List<byte[]> values = new ArrayList<>(alternatives);
+      List<Bytes> values = new ArrayList<>(alternatives);
       for (int a = 0; a < alternatives; a++) {
         if (!r.hasAttributeNS(SHA384_NS, "Hash" + a)) {
           throw invalid(
@@ -273,7 +274,7 @@ public final class RimVerifier {
                   + " bytes, size says "
                   + size);
         }
-        values.add(value);
+        values.add(Bytes.copyOf(value));
       }
       measurements.add(
           new Rim.GoldenMeasurement(index, active.equalsIgnoreCase("true"), size, values));

@@ -56,7 +56,7 @@ class GpuDevicesTest {
         new GpuEvidence(
             GpuArchitecture.HOPPER,
             List.of(
-                new GpuEvidence.Device(
+                GpuFixtures.device(
                     GpuFixtures.report2025(), GpuFixtures.der(GpuFixtures.chain2025()))));
     byte[] fp = GpuDevices.fingerprints(evidence).get(0);
     byte[] deviceCert = GpuFixtures.chain2025().get(1).getEncoded();
@@ -72,7 +72,7 @@ class GpuDevicesTest {
     GpuEvidence leafOnly =
         new GpuEvidence(
             GpuArchitecture.HOPPER,
-            List.of(new GpuEvidence.Device(GpuFixtures.report2025(), List.of(chain.get(0)))));
+            List.of(GpuFixtures.device(GpuFixtures.report2025(), List.of(chain.get(0)))));
     assertEquals(
         GpuAttestationException.Reason.CERT_CHAIN_INVALID,
         assertThrows(GpuAttestationException.class, () -> GpuDevices.digest(leafOnly)).reason());
@@ -89,8 +89,7 @@ class GpuDevicesTest {
       GpuEvidence e =
           new GpuEvidence(
               GpuArchitecture.HOPPER,
-              List.of(
-                  new GpuEvidence.Device(GpuFixtures.report2025(), List.of(chain.get(0), cert))));
+              List.of(GpuFixtures.device(GpuFixtures.report2025(), List.of(chain.get(0), cert))));
       try {
         assertEquals(32, GpuDevices.fingerprints(e).get(0).length);
       } catch (GpuAttestationException expected) {

@@ -23,7 +23,7 @@ class GpuEvidenceTest {
     return new GpuEvidence(
         GpuArchitecture.HOPPER,
         List.of(
-            new GpuEvidence.Device(
+            GpuFixtures.device(
                 GpuFixtures.report2023(), GpuFixtures.der(GpuFixtures.chain2023()))));
   }
 
@@ -92,7 +92,7 @@ class GpuEvidenceTest {
   void sizeLimitsOnConstruction() throws Exception {
     byte[] report = GpuFixtures.report2023();
     List<byte[]> chain = GpuFixtures.der(GpuFixtures.chain2023());
-    GpuEvidence.Device d = new GpuEvidence.Device(report, chain);
+    GpuEvidence.Device d = GpuFixtures.device(report, chain);
     assertThrows(
         IllegalArgumentException.class, () -> new GpuEvidence(GpuArchitecture.HOPPER, List.of()));
     assertThrows(
@@ -107,8 +107,7 @@ class GpuEvidenceTest {
             new GpuEvidence(
                 GpuArchitecture.HOPPER,
                 List.of(
-                    new GpuEvidence.Device(
-                        new byte[HopperReportParser.MAX_REPORT_BYTES + 1], chain))));
+                    GpuFixtures.device(new byte[HopperReportParser.MAX_REPORT_BYTES + 1], chain))));
     GpuEvidence eight =
         new GpuEvidence(GpuArchitecture.HOPPER, java.util.Collections.nCopies(8, d));
     assertEquals(eight, GpuEvidence.decode(eight.encode()));

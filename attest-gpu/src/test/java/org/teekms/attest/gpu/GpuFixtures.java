@@ -51,6 +51,13 @@ public final class GpuFixtures {
     return dir;
   }
 
+  /** A device from raw report and DER chain bytes. */
+  public static GpuEvidence.Device device(byte[] report, List<byte[]> chain) {
+    return new GpuEvidence.Device(
+        org.teekms.crypto.Bytes.copyOf(report),
+        chain.stream().map(org.teekms.crypto.Bytes::copyOf).toList());
+  }
+
   public static List<byte[]> der(List<X509Certificate> chain) throws Exception {
     List<byte[]> out = new ArrayList<>();
     for (X509Certificate c : chain) {

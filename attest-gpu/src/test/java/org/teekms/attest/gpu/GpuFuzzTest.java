@@ -10,7 +10,6 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.teekms.attest.Fixtures;
@@ -103,7 +102,7 @@ class GpuFuzzTest {
       List<GpuResult> results = VERIFIER.verify(e, GpuFixtures.NONCE_2025, AT);
       for (int i = 0; i < results.size(); i++) {
         if (results.get(i).valid()) {
-          byte[] report = e.gpus().get(i).report();
+          byte[] report = e.gpus().get(i).report().toByteArray();
           assertTrue(
               Arrays.equals(report, 0, report.length - 96, REPORT, 0, REPORT.length - 96),
               "a mutated report inside GpuEvidence verified");
@@ -161,7 +160,7 @@ class GpuFuzzTest {
                     + "/"
                     + m.size()
                     + "/"
-                    + m.alternatives().stream().map(b -> HexFormat.of().formatHex(b)).toList())
+                    + m.alternatives().stream().map(b -> b.hex()).toList())
         .toList();
   }
 }

@@ -234,8 +234,7 @@ class GpuVerificationMutationTest {
       c[random.nextInt(c.length)] ^= (byte) (1 + random.nextInt(255));
       GpuEvidence evidence =
           new GpuEvidence(
-              GpuArchitecture.HOPPER,
-              List.of(new GpuEvidence.Device(GpuFixtures.report2025(), der)));
+              GpuArchitecture.HOPPER, List.of(GpuFixtures.device(GpuFixtures.report2025(), der)));
       GpuResult r = verifier.verify(evidence, NONCE_2025, AT).get(0);
       assertFalse(r.valid(), "certificate mutation " + i + " verified");
     }

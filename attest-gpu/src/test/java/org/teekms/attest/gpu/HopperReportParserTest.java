@@ -38,14 +38,13 @@ class HopperReportParserTest {
       HopperReport.MeasurementBlock b = r.blocks().get(i);
       assertEquals(blocks.get(i).get("index").asInt(), b.index());
       assertEquals(blocks.get(i).get("dmtf_value_type").asInt(), b.valueType());
-      assertEquals(blocks.get(i).get("value").asText(), HEX.formatHex(b.value()));
+      assertEquals(blocks.get(i).get("value").asText(), b.value().hex());
     }
     JsonNode fields = exp.at("/parsed/response/opaque_fields");
     assertEquals(fields.size(), r.opaqueFields().size());
     for (int i = 0; i < fields.size(); i++) {
       assertEquals(fields.get(i).get("type").asInt(), r.opaqueFields().get(i).type());
-      assertEquals(
-          fields.get(i).get("value_hex").asText(), HEX.formatHex(r.opaqueFields().get(i).value()));
+      assertEquals(fields.get(i).get("value_hex").asText(), r.opaqueFields().get(i).value().hex());
     }
     assertEquals(exp.get("driver_version").asText(), r.driverVersion());
     assertEquals(exp.get("vbios_version").asText(), r.vbiosVersion());

@@ -48,6 +48,7 @@ import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.cli.TeeKmsCli;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
@@ -1028,7 +1029,7 @@ final class DemoRun {
         new CvmIdentity(
             AppId.fromHex(appId),
             InstanceId.fromHex(HEX.formatHex(instanceId)),
-            osImageHash,
+            Bytes.copyOf(osImageHash),
             AppCompose.parse(Files.readAllBytes(composeFile)));
     KmsAuthorizer.KmsRegistry onChain =
         kms -> {

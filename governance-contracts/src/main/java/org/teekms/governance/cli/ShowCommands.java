@@ -61,9 +61,9 @@ final class ShowCommands {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("generation", g);
         m.put("state", anchor.state((int) g).name());
-        m.put("rootPublicKeys", id.rootPublicKeys());
-        m.put("caCertificateSha256", id.caCertificateSha256());
-        m.put("quoteSha256", id.quoteSha256());
+        m.put("rootPublicKeys", id.rootPublicKeys().toByteArray());
+        m.put("caCertificateSha256", id.caCertificateSha256().toByteArray());
+        m.put("quoteSha256", id.quoteSha256().toByteArray());
         m.put("setAtBlock", id.setAtBlock());
         ids.add(m);
       }

@@ -248,7 +248,7 @@ public final class GuestApi implements JsonApi {
   }
 
   private String vmConfig() {
-    return "{\"os_image_hash\":\"" + HexField.hex(agent.identity().osImageHash()) + "\"}";
+    return "{\"os_image_hash\":\"" + agent.identity().osImageHash().hex() + "\"}";
   }
 
   /** dstack's Info (and the {@code info} of the signing proxy's attestation report). */
@@ -273,7 +273,7 @@ public final class GuestApi implements JsonApi {
       tcb.put("rtmr" + i, td.rtmr(i).hex());
     }
     tcb.put("mr_aggregated", log.mrAggregated().hex());
-    tcb.put("os_image_hash", HexField.hex(id.osImageHash()));
+    tcb.put("os_image_hash", id.osImageHash().hex());
     tcb.put("compose_hash", composeHash);
     tcb.put("device_id", "");
     tcb.put("app_compose", id.compose().text());
@@ -290,7 +290,7 @@ public final class GuestApi implements JsonApi {
     out.put("app_name", id.compose().name());
     out.put("device_id", "");
     out.put("mr_aggregated", log.mrAggregated().hex());
-    out.put("os_image_hash", HexField.hex(id.osImageHash()));
+    out.put("os_image_hash", id.osImageHash().hex());
     out.put("key_provider_info", id.compose().keyProviderJson());
     out.put("compose_hash", composeHash);
     out.put("vm_config", vmConfig());

@@ -28,7 +28,7 @@ public final class BootMeasurements {
     log.emit(DstackBootSequence.COMPOSE_HASH, id.compose().composeHash());
     log.emit(DstackBootSequence.INSTANCE_ID, id.instanceId().toBytes());
     log.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
-    log.emit(DstackBootSequence.OS_IMAGE_HASH, id.osImageHash());
+    log.emit(DstackBootSequence.OS_IMAGE_HASH, id.osImageHash().toByteArray());
     log.emit(
         DstackBootSequence.KEY_PROVIDER,
         id.compose().keyProviderJson().getBytes(StandardCharsets.UTF_8));

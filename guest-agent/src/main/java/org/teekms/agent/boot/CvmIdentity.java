@@ -1,7 +1,7 @@
 package org.teekms.agent.boot;
 
-import java.util.Arrays;
 import java.util.Objects;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
 
@@ -11,7 +11,7 @@ import org.teekms.keys.InstanceId;
  * depends on it), the OS image hash (32 bytes) and the app-compose file.
  */
 public record CvmIdentity(
-    AppId appId, InstanceId instanceId, byte[] osImageHash, AppCompose compose) {
+    AppId appId, InstanceId instanceId, Bytes osImageHash, AppCompose compose) {
   public CvmIdentity {
     Objects.requireNonNull(appId, "appId");
     Objects.requireNonNull(instanceId, "instanceId");
@@ -19,29 +19,9 @@ public record CvmIdentity(
     if (instanceId.toBytes().length != 20) {
       throw new IllegalArgumentException("instance id must be 20 bytes");
     }
-    if (osImageHash.length != 32) {
+    if (osImageHash.length() != 32) {
       throw new IllegalArgumentException(
-          "OS image hash must be 32 bytes, got " + osImageHash.length);
+          "OS image hash must be 32 bytes, got " + osImageHash.length());
     }
-    osImageHash = osImageHash.clone();
-  }
-
-  @Override
-  public byte[] osImageHash() {
-    return osImageHash.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof CvmIdentity c
-        && appId.equals(c.appId)
-        && instanceId.equals(c.instanceId)
-        && Arrays.equals(osImageHash, c.osImageHash)
-        && compose.equals(c.compose);
-  }
-
-  @Override
-  public int hashCode() {
-    return (appId.hashCode() * 31 + instanceId.hashCode()) * 31 + Arrays.hashCode(osImageHash);
   }
 }

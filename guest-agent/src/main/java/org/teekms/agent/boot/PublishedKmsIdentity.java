@@ -1,12 +1,11 @@
 package org.teekms.agent.boot;
 
 import java.math.BigInteger;
-import java.security.MessageDigest;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 import org.teekms.agent.keys.AgentKeys;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
@@ -33,45 +32,16 @@ import org.web3j.protocol.core.methods.response.EthBlock;
  */
 public final class PublishedKmsIdentity {
 
-  /** What the registry stores for one generation, with the block it was read at. */
+  /**
+   * What the registry stores for one generation ({@link KmsRegistry.KmsIdentity}) and the state of
+   * that generation in its root anchor, read at one block.
+   */
   public record Entry(
       int generation,
-      byte[] rootPublicKeys,
-      byte[] caCertificateSha256,
+      KmsRegistry.KmsIdentity identity,
       RootAnchor.State state,
       long blockNumber,
-      String blockHash) {
-    public Entry {
-      rootPublicKeys = rootPublicKeys.clone();
-      caCertificateSha256 = caCertificateSha256.clone();
-    }
-
-    @Override
-    public byte[] rootPublicKeys() {
-      return rootPublicKeys.clone();
-    }
-
-    @Override
-    public byte[] caCertificateSha256() {
-      return caCertificateSha256.clone();
-    }
-
-    private Object[] values() {
-      return new Object[] {
-        generation, rootPublicKeys, caCertificateSha256, state, blockNumber, blockHash
-      };
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Entry e && Arrays.deepEquals(values(), e.values());
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(values());
-    }
-  }
+      String blockHash) {}
 
   /** Reads the published identity of a generation at a pinned block. */
   @FunctionalInterface
@@ -101,13 +71,7 @@ public final class PublishedKmsIdentity {
             KmsRegistry.at(chain, config.registryAddress(), null).atBlockHash(block.getHash());
         KmsRegistry.KmsIdentity identity = registry.kmsIdentity(generation);
         RootAnchor.State state = registry.rootGenerationState(generation);
-        return new Entry(
-            generation,
-            identity.rootPublicKeys(),
-            identity.caCertificateSha256(),
-            state,
-            number,
-            block.getHash());
+        return new Entry(generation, identity, state, number, block.getHash());
       }
     };
   }
@@ -154,7 +118,8 @@ public final class PublishedKmsIdentity {
       }
       EthereumAddress publishedRoot;
       try {
-        publishedRoot = EthereumAddress.fromPublicKey(published.rootPublicKeys());
+        publishedRoot =
+            EthereumAddress.fromPublicKey(published.identity().rootPublicKeys().toByteArray());
       } catch (RuntimeException ex) {
         throw new BootFailure(
             "KMS_IDENTITY_MISMATCH",
@@ -178,7 +143,8 @@ public final class PublishedKmsIdentity {
             null);
       }
       byte[] ca = e.getValue().getKmsCaX509().toByteArray();
-      if (ca.length == 0 || !MessageDigest.isEqual(sha256(ca), published.caCertificateSha256())) {
+      Bytes publishedCa = published.identity().caCertificateSha256();
+      if (ca.length == 0 || !Bytes.copyOf(sha256(ca)).equalsConstantTime(publishedCa)) {
         throw new BootFailure(
             "KMS_IDENTITY_MISMATCH",
             "the KMS CA certificate released for generation "
@@ -186,7 +152,7 @@ public final class PublishedKmsIdentity {
                 + " (SHA-256 "
                 + hex.formatHex(sha256(ca))
                 + ") is not the published one ("
-                + hex.formatHex(published.caCertificateSha256())
+                + publishedCa.hex()
                 + ")"
                 + at,
             null);

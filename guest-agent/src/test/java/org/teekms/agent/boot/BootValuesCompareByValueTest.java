@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
+import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.RootAnchor;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
@@ -42,19 +44,25 @@ class BootValuesCompareByValueTest {
     AppId app = AppId.of(filled(20, 1));
     InstanceId instance = InstanceId.of(filled(20, 2));
     assertEqualByValue(
-        new CvmIdentity(app, instance, filled(32, 3), compose(COMPOSE)),
-        new CvmIdentity(app, instance, filled(32, 3), compose(COMPOSE)),
-        new CvmIdentity(app, instance, filled(32, 4), compose(COMPOSE)));
+        new CvmIdentity(app, instance, Bytes.copyOf(filled(32, 3)), compose(COMPOSE)),
+        new CvmIdentity(app, instance, Bytes.copyOf(filled(32, 3)), compose(COMPOSE)),
+        new CvmIdentity(app, instance, Bytes.copyOf(filled(32, 4)), compose(COMPOSE)));
   }
 
   @Test
   void publishedIdentityEntriesWithTheSameBytesAreEqual() {
     assertEqualByValue(
         new PublishedKmsIdentity.Entry(
-            1, filled(33, 1), filled(32, 2), RootAnchor.State.CURRENT, 7, "0xab"),
+            1, identity(filled(33, 1), filled(32, 2)), RootAnchor.State.CURRENT, 7, "0xab"),
         new PublishedKmsIdentity.Entry(
-            1, filled(33, 1), filled(32, 2), RootAnchor.State.CURRENT, 7, "0xab"),
+            1, identity(filled(33, 1), filled(32, 2)), RootAnchor.State.CURRENT, 7, "0xab"),
         new PublishedKmsIdentity.Entry(
-            1, filled(33, 1), filled(32, 9), RootAnchor.State.CURRENT, 7, "0xab"));
+            1, identity(filled(33, 1), filled(32, 9)), RootAnchor.State.CURRENT, 7, "0xab"));
+  }
+
+  /** Built from fresh arrays each time: equal only by value. */
+  private static KmsRegistry.KmsIdentity identity(byte[] rootPublicKeys, byte[] caSha256) {
+    return new KmsRegistry.KmsIdentity(
+        Bytes.copyOf(rootPublicKeys), Bytes.copyOf(caSha256), Bytes.copyOf(filled(32, 5)), 3);
   }
 }

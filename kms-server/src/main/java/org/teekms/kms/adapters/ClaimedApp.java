@@ -9,6 +9,7 @@ import org.teekms.attest.eventlog.DstackBootSequence;
 import org.teekms.attest.eventlog.DstackEventLogCodec;
 import org.teekms.attest.eventlog.EventLogEntry;
 import org.teekms.attest.ratls.RaTlsCertificateParser;
+import org.teekms.keys.AppId;
 
 /**
  * The app a client's RA-TLS certificate <em>claims</em>, read from the certificate without
@@ -25,7 +26,7 @@ public final class ClaimedApp {
    * The claimed app id, or empty when the session has no parseable RA-TLS certificate naming
    * exactly one app.
    */
-  public static Optional<byte[]> of(SSLSession session) {
+  public static Optional<AppId> of(SSLSession session) {
     if (session == null) {
       return Optional.empty();
     }
@@ -40,16 +41,17 @@ public final class ClaimedApp {
     }
     try {
       List<EventLogEntry> entries =
-          DstackEventLogCodec.parse(RaTlsCertificateParser.parse(x509).eventLogJson());
+          DstackEventLogCodec.parse(
+              RaTlsCertificateParser.parse(x509).eventLogJson().toByteArray());
       List<byte[]> named =
           entries.stream()
               .filter(e -> e.imr() == 3 && DstackBootSequence.APP_ID.equals(e.name()))
               .map(EventLogEntry::payload)
               .toList();
-      if (named.size() != 1 || named.get(0).length != 20) {
+      if (named.size() != 1 || named.get(0).length != AppId.LENGTH) {
         return Optional.empty();
       }
-      return Optional.of(named.get(0));
+      return Optional.of(AppId.of(named.get(0)));
     } catch (Exception unparseable) {
       // A certificate that does not even parse names no app; its refusal is only counted.
       return Optional.empty();

@@ -82,7 +82,7 @@ public final class GovernanceAppPolicy
         peer.gpuCount(),
         peer.gpuArch(),
         peer.gpuMinDriverVersion(),
-        peer.os().mrSystem(),
+        peer.os().mrSystem().toByteArray(),
         peer.os().imageProven());
   }
 

@@ -118,10 +118,7 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
    */
   public static MeasuredOs measuredOs(RaTlsIdentity id) {
     return new MeasuredOs(
-        id.mrSystem().toByteArray(),
-        id.osImageMeasured(),
-        MrSystem.describe(id.td()),
-        id.osImage().detail());
+        id.mrSystem(), id.osImageMeasured(), MrSystem.describe(id.td()), id.osImage().detail());
   }
 
   static DenyCode denyCode(RaTlsException.Reason reason) {

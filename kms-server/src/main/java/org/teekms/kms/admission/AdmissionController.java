@@ -612,7 +612,7 @@ public final class AdmissionController {
               facts.put("chainId", b.chainId());
             });
     nonce.hex().ifPresent(n -> facts.put(ClientNonce.AUDIT_KEY, n));
-    return db(ledger.recordDenial(kind, peer.appId().toBytes(), denied.code().name(), facts))
+    return db(ledger.recordDenial(kind, peer.appId(), denied.code().name(), facts))
         .onFailure()
         .invoke(
             e ->

@@ -2,7 +2,6 @@ package org.teekms.kms.admission;
 
 import io.smallrye.mutiny.Uni;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -10,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 import org.jboss.logging.Logger;
+import org.teekms.keys.AppId;
 import org.teekms.kms.grant.GrantLedger;
 
 /**
@@ -66,7 +66,7 @@ public final class ClaimedRefusals {
   public Uni<Void> record(
       String kind,
       String source,
-      java.util.function.Supplier<Optional<byte[]>> claimedApp,
+      java.util.function.Supplier<Optional<AppId>> claimedApp,
       AdmissionDenied denied) {
     if (NOT_AUDITED.contains(denied.code())) {
       return Uni.createFrom().voidItem();
@@ -75,7 +75,7 @@ public final class ClaimedRefusals {
       dropped.increment();
       return Uni.createFrom().voidItem();
     }
-    Optional<byte[]> app = claimedApp.get();
+    Optional<AppId> app = claimedApp.get();
     if (app.isEmpty()) {
       unnamed.increment();
       return Uni.createFrom().voidItem();
@@ -97,7 +97,7 @@ public final class ClaimedRefusals {
             e ->
                 LOG.warnf(
                     "refusal (%s) of a certificate claiming app 0x%s could not be audited: %s",
-                    denied.code(), HexFormat.of().formatHex(app.get()), e.getMessage()))
+                    denied.code(), app.get().toHex(), e.getMessage()))
         .onFailure()
         .recoverWithNull()
         .replaceWithVoid();

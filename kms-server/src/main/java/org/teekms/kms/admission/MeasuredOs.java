@@ -1,8 +1,8 @@
 package org.teekms.kms.admission;
 
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
+import org.teekms.crypto.Bytes;
 
 /**
  * The OS identity of a peer as the hardware measured it, from its verified quote (never from the
@@ -17,25 +17,19 @@ import java.util.Objects;
  * @param proofDetail how the image was proven, or why no document proved it
  */
 public record MeasuredOs(
-    byte[] mrSystem, boolean imageProven, String registers, String proofDetail) {
+    Bytes mrSystem, boolean imageProven, String registers, String proofDetail) {
 
   public MeasuredOs {
     Objects.requireNonNull(mrSystem, "mrSystem");
-    if (mrSystem.length != 32) {
-      throw new IllegalArgumentException("mrSystem must be 32 bytes, got " + mrSystem.length);
+    if (mrSystem.length() != 32) {
+      throw new IllegalArgumentException("mrSystem must be 32 bytes, got " + mrSystem.length());
     }
-    mrSystem = mrSystem.clone();
     Objects.requireNonNull(registers, "registers");
     Objects.requireNonNull(proofDetail, "proofDetail");
   }
 
-  @Override
-  public byte[] mrSystem() {
-    return mrSystem.clone();
-  }
-
   public String mrSystemHex() {
-    return HexFormat.of().formatHex(mrSystem);
+    return mrSystem.hex();
   }
 
   /**
@@ -53,19 +47,5 @@ public record MeasuredOs(
         + "), and no measurement document proved it ("
         + proofDetail
         + ")";
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof MeasuredOs m
-        && Arrays.equals(mrSystem, m.mrSystem)
-        && imageProven == m.imageProven
-        && registers.equals(m.registers)
-        && proofDetail.equals(m.proofDetail);
-  }
-
-  @Override
-  public int hashCode() {
-    return Arrays.hashCode(mrSystem) * 31 + Boolean.hashCode(imageProven);
   }
 }

@@ -1,5 +1,6 @@
 package org.teekms.kms.audit;
 
+import org.teekms.crypto.Bytes;
 import org.web3j.crypto.Credentials;
 
 /** The registry's audit anchor (KmsRegistry.latestAuditAnchor / anchorAuditHead). Never throws. */
@@ -17,9 +18,9 @@ public interface AuditAnchorPort {
   /**
    * @param failure null when read
    */
-  record Latest(byte[] head, long entryCount, long atBlock, String failure) {
+  record Latest(Bytes head, long entryCount, long atBlock, String failure) {
     public static Latest failed(String why) {
-      return new Latest(new byte[32], 0, 0, why);
+      return new Latest(Bytes.copyOf(new byte[32]), 0, 0, why);
     }
   }
 

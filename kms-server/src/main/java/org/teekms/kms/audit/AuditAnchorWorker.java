@@ -2,7 +2,6 @@ package org.teekms.kms.audit;
 
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
-import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.function.Supplier;
 import org.teekms.keys.DerivedKey;
@@ -120,7 +119,7 @@ public final class AuditAnchorWorker {
               + ": the database was rolled back or rewritten");
     }
     if (latest.entryCount() == count) {
-      return MessageDigest.isEqual(latest.head(), head)
+      return latest.head().equalsConstantTime(v.headHash())
           ? new Result(Outcome.UP_TO_DATE, count, "already anchored at block " + latest.atBlock())
           : new Result(
               Outcome.REFUSED_BEHIND,

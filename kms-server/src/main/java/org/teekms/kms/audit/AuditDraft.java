@@ -1,16 +1,24 @@
 package org.teekms.kms.audit;
 
-import java.util.Arrays;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 
 /**
  * An audit entry before it is chained: what happened, to which app, allowed or denied and why. The
  * detail is JSON text stored and hashed byte for byte as given (see {@link AuditDetail} for the
- * canonical form we write); it must never contain key material.
+ * canonical form we write); it must never contain key material. An entry about no app (a root
+ * generation, custody) has no app id. Compares by value.
  */
 public record AuditDraft(
-    UUID eventId, String kind, byte[] appId, Outcome outcome, String reason, String detailJson) {
+    UUID eventId,
+    String kind,
+    Optional<AppId> appId,
+    Outcome outcome,
+    String reason,
+    String detailJson) {
 
   /** Entries with a longer detail are refused: the log is for facts, not payloads. */
   public static final int MAX_DETAIL_CHARS = 16 * 1024;
@@ -27,10 +35,7 @@ public record AuditDraft(
       throw new IllegalArgumentException(
           "audit kind must be 1-32 upper-case letters/underscores: " + kind);
     }
-    appId = appId == null ? new byte[0] : appId.clone();
-    if (appId.length != 0 && appId.length != 20) {
-      throw new IllegalArgumentException("app id must be 20 bytes (or empty), got " + appId.length);
-    }
+    Objects.requireNonNull(appId, "appId");
     reason = reason == null ? "" : reason;
     if (outcome == Outcome.DENIED && reason.isEmpty()) {
       throw new IllegalArgumentException("a denial needs a reason");
@@ -42,32 +47,24 @@ public record AuditDraft(
     }
   }
 
-  public static AuditDraft allowed(String kind, byte[] appId, String detailJson) {
-    return new AuditDraft(UUID.randomUUID(), kind, appId, Outcome.ALLOWED, "", detailJson);
+  /**
+   * @param app the app, or null for an entry about no app
+   */
+  public static AuditDraft allowed(String kind, AppId app, String detailJson) {
+    return new AuditDraft(
+        UUID.randomUUID(), kind, Optional.ofNullable(app), Outcome.ALLOWED, "", detailJson);
   }
 
-  public static AuditDraft denied(String kind, byte[] appId, String reason, String detailJson) {
-    return new AuditDraft(UUID.randomUUID(), kind, appId, Outcome.DENIED, reason, detailJson);
+  /**
+   * @param app the app, or null for an entry about no app
+   */
+  public static AuditDraft denied(String kind, AppId app, String reason, String detailJson) {
+    return new AuditDraft(
+        UUID.randomUUID(), kind, Optional.ofNullable(app), Outcome.DENIED, reason, detailJson);
   }
 
-  @Override
-  public byte[] appId() {
-    return appId.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof AuditDraft d
-        && eventId.equals(d.eventId)
-        && kind.equals(d.kind)
-        && Arrays.equals(appId, d.appId)
-        && outcome == d.outcome
-        && reason.equals(d.reason)
-        && detailJson.equals(d.detailJson);
-  }
-
-  @Override
-  public int hashCode() {
-    return eventId.hashCode();
+  /** The app id as stored and hashed: its 20 bytes, or none. */
+  public Bytes appIdBytes() {
+    return appId.map(a -> Bytes.copyOf(a.toBytes())).orElse(Bytes.EMPTY);
   }
 }

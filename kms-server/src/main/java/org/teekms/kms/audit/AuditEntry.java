@@ -1,66 +1,27 @@
 package org.teekms.kms.audit;
 
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.UUID;
+import org.teekms.crypto.Bytes;
 
 /**
  * One stored, chained audit log entry. {@link AuditEntryHasher} recomputes {@code entryHash} from
- * the rest.
+ * the rest. The app id is the stored bytes as read (empty for an entry about no app; 20 bytes
+ * otherwise, which the hash, not this type, vouches for), so a tampered row still reads and fails
+ * verification with its precise reason. Compares by value.
  */
 public record AuditEntry(
     long seq,
     UUID eventId,
     long eventTimeMillis,
     String kind,
-    byte[] appId,
+    Bytes appId,
     AuditDraft.Outcome outcome,
     String reason,
     String detailJson,
-    byte[] prevHash,
-    byte[] entryHash) {
+    Bytes prevHash,
+    Bytes entryHash) {
 
-  public AuditEntry {
-    appId = appId.clone();
-    prevHash = prevHash.clone();
-    entryHash = entryHash.clone();
-  }
-
-  @Override
-  public byte[] appId() {
-    return appId.clone();
-  }
-
-  @Override
-  public byte[] prevHash() {
-    return prevHash.clone();
-  }
-
-  @Override
-  public byte[] entryHash() {
-    return entryHash.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof AuditEntry e
-        && seq == e.seq
-        && eventId.equals(e.eventId)
-        && eventTimeMillis == e.eventTimeMillis
-        && kind.equals(e.kind)
-        && Arrays.equals(appId, e.appId)
-        && outcome == e.outcome
-        && reason.equals(e.reason)
-        && detailJson.equals(e.detailJson)
-        && Arrays.equals(prevHash, e.prevHash)
-        && Arrays.equals(entryHash, e.entryHash);
-  }
-
-  @Override
-  public int hashCode() {
-    return Long.hashCode(seq) * 31 + eventId.hashCode();
-  }
-
+  /** Without the detail and the previous hash: a line for logs, not a dump. */
   @Override
   public String toString() {
     return "AuditEntry[seq="
@@ -70,13 +31,13 @@ public record AuditEntry(
         + ", kind="
         + kind
         + ", appId="
-        + HexFormat.of().formatHex(appId)
+        + appId
         + ", outcome="
         + outcome
         + ", reason="
         + reason
         + ", entryHash="
-        + HexFormat.of().formatHex(entryHash)
+        + entryHash
         + "]";
   }
 }

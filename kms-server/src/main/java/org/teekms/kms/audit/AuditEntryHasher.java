@@ -52,11 +52,11 @@ public final class AuditEntryHasher {
         e.eventId(),
         e.eventTimeMillis(),
         e.kind(),
-        e.appId(),
+        e.appId().toByteArray(),
         e.outcome().name(),
         e.reason(),
         e.detailJson(),
-        e.prevHash());
+        e.prevHash().toByteArray());
   }
 
   /**

@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.hibernate.reactive.mutiny.Mutiny;
+import org.teekms.crypto.Bytes;
 import org.teekms.kms.db.StateSessions;
 
 /**
@@ -137,7 +138,7 @@ public final class AuditLog {
           java.util.Map.of(
               "eventId", d.eventId().toString(),
               "kind", d.kind(),
-              "appId", java.util.HexFormat.of().formatHex(d.appId()),
+              "appId", java.util.HexFormat.of().formatHex(d.appIdBytes().toByteArray()),
               "outcome", d.outcome().name(),
               "reason", d.reason(),
               "detailJson", d.detailJson()));
@@ -167,9 +168,10 @@ public final class AuditLog {
       long seq = ((Number) rows.get(i)[0]).longValue();
       byte[] prev = (byte[]) rows.get(i)[1];
       byte[] hash = (byte[]) rows.get(i)[2];
+      Bytes appId = draft.appIdBytes();
       if (i > 0
           && (seq != entries.get(i - 1).seq() + 1
-              || !MessageDigest.isEqual(prev, entries.get(i - 1).entryHash()))) {
+              || !MessageDigest.isEqual(prev, entries.get(i - 1).entryHash().toByteArray()))) {
         throw new IllegalStateException(
             "audit_append broke the chain at seq " + seq + " (not linked to the entry before)");
       }
@@ -179,12 +181,12 @@ public final class AuditLog {
               draft.eventId(),
               now,
               draft.kind(),
-              draft.appId(),
+              appId,
               draft.outcome(),
               draft.reason(),
               draft.detailJson(),
-              prev,
-              hash);
+              Bytes.copyOf(prev),
+              Bytes.copyOf(hash));
       if (!MessageDigest.isEqual(AuditEntryHasher.hash(entry), hash)) {
         throw new IllegalStateException(
             "audit_append computed another entry_hash than the KMS for seq "
@@ -275,7 +277,7 @@ public final class AuditLog {
                         e = null;
                       }
                       if (e == null
-                          || !MessageDigest.isEqual(e.entryHash(), entryHash)
+                          || !MessageDigest.isEqual(e.entryHash().toByteArray(), entryHash)
                           || !MessageDigest.isEqual(AuditEntryHasher.hash(e), entryHash)) {
                         return Uni.createFrom()
                             .item(
@@ -329,7 +331,7 @@ public final class AuditLog {
                                   + e.seq()
                                   + " (entry deleted?)"));
                 }
-                if (!MessageDigest.isEqual(e.prevHash(), prev)) {
+                if (!MessageDigest.isEqual(e.prevHash().toByteArray(), prev)) {
                   return Uni.createFrom()
                       .item(
                           ChainVerification.broken(
@@ -338,7 +340,7 @@ public final class AuditLog {
                               e.seq(),
                               "prev_hash does not match the previous entry's hash (entries reordered or replaced?)"));
                 }
-                if (!MessageDigest.isEqual(AuditEntryHasher.hash(e), e.entryHash())) {
+                if (!MessageDigest.isEqual(AuditEntryHasher.hash(e), e.entryHash().toByteArray())) {
                   return Uni.createFrom()
                       .item(
                           ChainVerification.broken(
@@ -347,7 +349,7 @@ public final class AuditLog {
                               e.seq(),
                               "entry_hash does not match the entry's content (entry edited?)"));
                 }
-                prev = e.entryHash();
+                prev = e.entryHash().toByteArray();
                 expected++;
                 count++;
               }
@@ -390,11 +392,11 @@ public final class AuditLog {
         r.getUUID("event_id"),
         r.getLong("event_time"),
         r.getString("kind"),
-        r.getBuffer("app_id").getBytes(),
+        Bytes.copyOf(r.getBuffer("app_id").getBytes()),
         AuditDraft.Outcome.valueOf(r.getString("outcome")),
         r.getString("reason"),
         r.getString("detail_json"),
-        r.getBuffer("prev_hash").getBytes(),
-        r.getBuffer("entry_hash").getBytes());
+        Bytes.copyOf(r.getBuffer("prev_hash").getBytes()),
+        Bytes.copyOf(r.getBuffer("entry_hash").getBytes()));
   }
 }

@@ -79,7 +79,7 @@ public final class GrantLedger {
         new AuditDraft(
             grant.grantId(),
             "GRANT_" + grant.kind().name(),
-            grant.appId().map(AppId::toBytes).orElse(null),
+            grant.appId(),
             AuditDraft.Outcome.ALLOWED,
             "",
             AuditDetail.json(grant.auditFacts()));
@@ -92,9 +92,11 @@ public final class GrantLedger {
    * Audits a refusal. The refusal stands whether or not this write succeeds. The Uni fails when the
    * entry was not written now; it is then kept in the backlog (or counted as dropped when that is
    * full) and appended once the database answers.
+   *
+   * @param appId the app it is filed under, or null for none
    */
   public Uni<AuditEntry> recordDenial(
-      String kind, byte[] appId, String reason, Map<String, ?> facts) {
+      String kind, AppId appId, String reason, Map<String, ?> facts) {
     TreeMap<String, Object> sorted = new TreeMap<>(facts);
     AuditDraft draft = AuditDraft.denied(kind, appId, reason, AuditDetail.json(sorted));
     long refusedAt = clock.millis();

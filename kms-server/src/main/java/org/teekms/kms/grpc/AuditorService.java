@@ -210,12 +210,12 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
         .setEventId(e.eventId().toString())
         .setTime(e.eventTimeMillis())
         .setKind(e.kind())
-        .setAppId(ByteString.copyFrom(e.appId()))
+        .setAppId(ByteString.copyFrom(e.appId().toByteArray()))
         .setOutcome(e.outcome().name())
         .setReason(e.reason())
         .setDetailJson(e.detailJson())
-        .setPrevHash(ByteString.copyFrom(e.prevHash()))
-        .setEntryHash(ByteString.copyFrom(e.entryHash()))
+        .setPrevHash(ByteString.copyFrom(e.prevHash().toByteArray()))
+        .setEntryHash(ByteString.copyFrom(e.entryHash().toByteArray()))
         .build();
   }
 }

@@ -310,7 +310,7 @@ public final class OnboardingController {
     facts.put("mrAggregated", HexFormat.of().formatHex(peer.mrAggregated()));
     d.block().ifPresent(b -> facts.put("policyBlock", b.number()));
     return ledger
-        .recordDenial("DENY_ONBOARDING", new byte[0], d.code().name(), facts)
+        .recordDenial("DENY_ONBOARDING", null, d.code().name(), facts)
         .ifNoItem()
         .after(dbWait)
         .fail()

@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.hibernate.reactive.mutiny.Mutiny;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditDetail;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditLog;
@@ -72,9 +73,9 @@ public final class RotationControl {
   private static final class Refused extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final transient OperatorDenied denied;
-    private final transient byte[] appId;
+    private final transient AppId appId;
 
-    Refused(OperatorDenied denied, byte[] appId) {
+    Refused(OperatorDenied denied, AppId appId) {
       super(denied.getMessage(), null, false, false);
       this.denied = denied;
       this.appId = appId;
@@ -86,7 +87,7 @@ public final class RotationControl {
     T run() throws OperatorDenied;
   }
 
-  private static <T> Uni<T> onWorker(Step<T> step, byte[] appId) {
+  private static <T> Uni<T> onWorker(Step<T> step, AppId appId) {
     return Uni.createFrom()
         .item(
             () -> {
@@ -149,13 +150,13 @@ public final class RotationControl {
   public Uni<JobStatus> requestAppRotation(OperatorRequest request) {
     Map<String, Object> facts = facts(request);
     byte[] appId = request.getAppId().toByteArray();
+    AppId app = appIdOf(request);
     return audited(
         facts,
-        onWorker(
-                () -> authorized(request, OperatorRequestMessage.SYNC_APP, facts), appIdOf(request))
+        onWorker(() -> authorized(request, OperatorRequestMessage.SYNC_APP, facts), app)
             .chain(
                 ok ->
-                    onWorker(() -> authorizer.appVersions(appId, ok), appId)
+                    onWorker(() -> authorizer.appVersions(appId, ok), app)
                         .chain(
                             v -> {
                               facts.put("targetVersion", v.current());
@@ -163,7 +164,7 @@ public final class RotationControl {
                               return run(
                                   request,
                                   ok,
-                                  appId,
+                                  app,
                                   facts,
                                   (tx, f) ->
                                       jobs.enqueueAppRotation(
@@ -192,7 +193,7 @@ public final class RotationControl {
   private Uni<JobStatus> run(
       OperatorRequest request,
       OperatorAuthorizer.Authorized ok,
-      byte[] appId,
+      AppId appId,
       Map<String, Object> facts,
       Enqueue enqueue) {
     byte[] nonce = request.getNonce().toByteArray();
@@ -243,8 +244,9 @@ public final class RotationControl {
             });
   }
 
-  private static byte[] appIdOf(OperatorRequest r) {
-    return r.getAppId().size() == 20 ? r.getAppId().toByteArray() : null;
+  /** The request's app id, or null when it names none (not 20 bytes). */
+  private static AppId appIdOf(OperatorRequest r) {
+    return r.getAppId().size() == AppId.LENGTH ? AppId.of(r.getAppId().toByteArray()) : null;
   }
 
   public Uni<Optional<JobStatus>> status(UUID jobId) {

@@ -289,9 +289,7 @@ public final class RotationWorker {
                         facts.put("rootGeneration", generation);
                         return audit
                             .append(
-                                tx,
-                                AuditDraft.allowed(
-                                    "ROTATION", appId.toBytes(), AuditDetail.json(facts)))
+                                tx, AuditDraft.allowed("ROTATION", appId, AuditDetail.json(facts)))
                             .chain(() -> transition(jobRow, job, RotationJob.State.DONE, now, null))
                             .replaceWith(
                                 new StepResult(
@@ -607,7 +605,7 @@ public final class RotationWorker {
                                     tx,
                                     AuditDraft.allowed(
                                         "ROTATION",
-                                        appId.toBytes(),
+                                        appId,
                                         AuditDetail.json(
                                             Map.of(
                                                 "jobId",

@@ -15,6 +15,7 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.ChainPolicyReader;
@@ -65,7 +66,8 @@ class OnChainAdmissionTest {
   private static final byte[] MR_SYSTEM = bytes(32, 0x5e);
 
   static MeasuredOs os(byte[] mrSystem) {
-    return new MeasuredOs(mrSystem, false, "MRTD 00000000…, RTMR0 …", "no measurement document");
+    return new MeasuredOs(
+        Bytes.copyOf(mrSystem), false, "MRTD 00000000…, RTMR0 …", "no measurement document");
   }
 
   static byte[] bytes(int n, int fill) {
@@ -271,7 +273,7 @@ class OnChainAdmissionTest {
     assertEquals(DenyCode.OS_IMAGE_MEASUREMENT_MISMATCH, noGolden.code(), noGolden.getMessage());
 
     // the owner registers the image's golden measurement, taken from this reference boot
-    registry.addOsImageMeasurement(OS, withImage.os().mrSystem());
+    registry.addOsImageMeasurement(OS, withImage.os().mrSystem().toByteArray());
     assertEquals(
         1,
         controller

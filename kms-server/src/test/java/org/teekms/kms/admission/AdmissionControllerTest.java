@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.EthereumAddress;
 import org.teekms.keys.SignatureChain;
 import org.teekms.keys.SignatureChainVerifier;
@@ -309,7 +310,7 @@ class AdmissionControllerTest {
     assertFalse(foreign.valid(), "another KMS root does not verify");
     AuditEntry entry = audit.byEventId(g.grantId()).await().atMost(WAIT);
     assertEquals("GRANT_APP_KEYS", entry.kind());
-    assertArrayEquals(APP, entry.appId());
+    assertEquals(Bytes.copyOf(APP), entry.appId());
     assertTrue(entry.detailJson().contains("\"policyBlock\":100"), entry.detailJson());
     assertFalse(
         entry.detailJson().contains(HexFormat.of().formatHex(k.appRootSecret())),

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 
 /**
  * Admission's small values and the refusal paths that never reach the database, each edge on both
@@ -50,7 +51,7 @@ class AdmissionValuesTest {
               "10.0.0.1",
               () -> {
                 parsed.incrementAndGet();
-                return Optional.of(new byte[20]);
+                return Optional.of(org.teekms.keys.AppId.of(new byte[20]));
               },
               new AdmissionDenied(code, "x"))
           .await()
@@ -70,7 +71,7 @@ class AdmissionValuesTest {
             "10.0.0.1",
             () -> {
               parsed.incrementAndGet();
-              return Optional.of(new byte[20]);
+              return Optional.of(org.teekms.keys.AppId.of(new byte[20]));
             },
             new AdmissionDenied(DenyCode.ATTESTATION_INVALID, "forged"))
         .await()
@@ -112,7 +113,7 @@ class AdmissionValuesTest {
   void theOsMismatchNamesTheImageTheTdsMrSystemAndTheProofAttempt() {
     byte[] mr = new byte[32];
     mr[31] = 7;
-    MeasuredOs os = new MeasuredOs(mr, false, "MRTD 01…", "no measurement document");
+    MeasuredOs os = new MeasuredOs(Bytes.copyOf(mr), false, "MRTD 01…", "no measurement document");
     assertEquals("00".repeat(31) + "07", os.mrSystemHex());
     assertEquals(
         "OS image 0x"
@@ -123,8 +124,10 @@ class AdmissionValuesTest {
             + "07 (MRTD 01…), and no measurement "
             + "document proved it (no measurement document)",
         os.mismatch(filled(32, 0x11)));
-    assertEquals(os, new MeasuredOs(mr.clone(), false, "MRTD 01…", "no measurement document"));
-    assertFalse(os.equals(new MeasuredOs(mr, true, "MRTD 01…", "no measurement document")));
+    assertEquals(
+        os, new MeasuredOs(Bytes.copyOf(mr.clone()), false, "MRTD 01…", "no measurement document"));
+    assertFalse(
+        os.equals(new MeasuredOs(Bytes.copyOf(mr), true, "MRTD 01…", "no measurement document")));
   }
 
   @Test
@@ -160,7 +163,10 @@ class AdmissionValuesTest {
             TestPeers.from(base)
                 .os(
                     new MeasuredOs(
-                        filled(32, 0x02), false, "MRTD 00000000…", "no measurement document"))
+                        Bytes.copyOf(filled(32, 0x02)),
+                        false,
+                        "MRTD 00000000…",
+                        "no measurement document"))
                 .build(),
             TestPeers.from(base).gpuFacts(GpuFacts.NOT_VERIFIED).build());
     for (AttestedPeer other : different) {
@@ -206,12 +212,14 @@ class AdmissionValuesTest {
         ClientNonce.of(new byte[] {1}).hashCode(), ClientNonce.of(new byte[] {1}).hashCode());
     assertFalse(ClientNonce.of(new byte[] {1}).equals(ClientNonce.of(new byte[] {2})));
     assertEquals("ClientNonce[0102]", ClientNonce.of(new byte[] {1, 2}).toString());
-    MeasuredOs a = new MeasuredOs(filled(32, 1), false, "r", "p");
-    assertEquals(a.hashCode(), new MeasuredOs(filled(32, 1), false, "r", "p").hashCode());
-    assertFalse(a.hashCode() == new MeasuredOs(filled(32, 2), false, "r", "p").hashCode());
-    assertEquals(1, a.mrSystem()[0]);
-    a.mrSystem()[0] = 9;
-    assertEquals(1, a.mrSystem()[0]);
+    MeasuredOs a = new MeasuredOs(Bytes.copyOf(filled(32, 1)), false, "r", "p");
+    assertEquals(
+        a.hashCode(), new MeasuredOs(Bytes.copyOf(filled(32, 1)), false, "r", "p").hashCode());
+    assertFalse(
+        a.hashCode() == new MeasuredOs(Bytes.copyOf(filled(32, 2)), false, "r", "p").hashCode());
+    assertEquals(1, a.mrSystem().get(0));
+    a.mrSystem().toByteArray()[0] = 9;
+    assertEquals(1, a.mrSystem().get(0));
   }
 
   private static byte[] filled(int n, int fill) {

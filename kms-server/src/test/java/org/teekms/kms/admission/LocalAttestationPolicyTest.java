@@ -11,6 +11,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.crypto.Bytes;
 
 /** The KMS's quote policy, applied in admission to the facts the handshake proved. */
 class LocalAttestationPolicyTest {
@@ -33,7 +34,7 @@ class LocalAttestationPolicyTest {
         .advisories(advisories)
         .td(td)
         .keyProvider(keyProvider)
-        .os(new MeasuredOs(z32, false, "MRTD 00000000…", "no measurement document"))
+        .os(new MeasuredOs(Bytes.copyOf(z32), false, "MRTD 00000000…", "no measurement document"))
         .build();
   }
 

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 
 /**
@@ -27,7 +28,8 @@ public final class TestPeers {
   private long gpuMinDriverVersion;
   private Optional<String> keyProvider = Optional.empty();
   private MeasuredOs os =
-      new MeasuredOs(filled(32, 0x5e), false, "MRTD 00000000…", "no measurement document");
+      new MeasuredOs(
+          Bytes.copyOf(filled(32, 0x5e)), false, "MRTD 00000000…", "no measurement document");
   private GpuFacts gpus = GpuFacts.NONE;
 
   private TestPeers() {}

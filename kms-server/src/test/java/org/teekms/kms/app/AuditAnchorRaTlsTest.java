@@ -14,10 +14,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -46,10 +43,10 @@ import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.testing.AnvilNode;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditAnchorWorker;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditEntry;
-import org.teekms.kms.audit.AuditEntryHasher;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.proto.GetKmsInfoRequest;
 import org.teekms.proto.KmsInfo;
@@ -222,14 +219,13 @@ class AuditAnchorRaTlsTest {
             audit
                 .appendAlone(
                     AuditDraft.denied(
-                        "DENY_APP_KEYS", app, "TCB_NOT_ACCEPTED", "{\"n\":" + i + "}"))
+                        "DENY_APP_KEYS", AppId.of(app), "TCB_NOT_ACCEPTED", "{\"n\":" + i + "}"))
                 .await()
                 .atMost(WAIT);
       }
       KmsRegistry.AuditAnchor anchor = waitForAnchorAtLeast(chain, last.seq());
       assertEquals(last.seq(), anchor.entryCount());
-      assertEquals(
-          HexFormat.of().formatHex(last.entryHash()), HexFormat.of().formatHex(anchor.head()));
+      assertEquals(last.entryHash().hex(), anchor.head().hex());
 
       Run ok = verify(anchored());
       assertEquals(0, ok.exit(), String.valueOf(ok.json()));
@@ -272,43 +268,7 @@ class AuditAnchorRaTlsTest {
     }
   }
 
-  /** Forges every entry from {@code from} on (one detail changed), hashes and head recomputed. */
   private void rewriteFrom(long from) {
-    var rows =
-        pool.preparedQuery("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq")
-            .execute(Tuple.of(from))
-            .await()
-            .atMost(WAIT);
-    byte[] prev = AuditEntryHasher.genesisHash();
-    for (Row r : rows) {
-      AuditEntry e = AuditLog.read(r);
-      String detail = e.seq() == from ? "{\"forged\":true}" : e.detailJson();
-      byte[] hash =
-          AuditEntryHasher.hash(
-              e.seq(),
-              e.eventId(),
-              e.eventTimeMillis(),
-              e.kind(),
-              e.appId(),
-              e.outcome().name(),
-              e.reason(),
-              detail,
-              prev);
-      pool.preparedQuery(
-              "UPDATE audit_log SET detail_json = $1, prev_hash = $2, entry_hash = $3 WHERE seq = $4")
-          .execute(
-              Tuple.tuple()
-                  .addString(detail)
-                  .addBuffer(Buffer.buffer(prev))
-                  .addBuffer(Buffer.buffer(hash))
-                  .addLong(e.seq()))
-          .await()
-          .atMost(WAIT);
-      prev = hash;
-    }
-    pool.preparedQuery("UPDATE audit_head SET entry_hash = $1")
-        .execute(Tuple.tuple().addBuffer(Buffer.buffer(prev)))
-        .await()
-        .atMost(WAIT);
+    AuditForger.rewriteFrom(pool, from, WAIT);
   }
 }

@@ -1,21 +1,11 @@
 package org.teekms.kms.app;
 
-import io.quarkus.test.junit.QuarkusTestProfile;
-import java.util.Map;
-
 /** As deployed (RA-TLS server), for the auditor-side audit checks (AuditRecomputeRaTlsTest). */
-public class AuditProfile implements QuarkusTestProfile {
+public class AuditProfile extends DeployedProfile {
 
-  static final int PORT = TestPorts.BASE + 13;
+  static final int PORT = TestPorts.free("audit");
 
-  @Override
-  public Map<String, String> getConfigOverrides() {
-    return Map.of(
-        "quarkus.http.tls-configuration-name", "ratls",
-        "quarkus.http.ssl.client-auth", "request",
-        "quarkus.http.insecure-requests", "disabled",
-        "quarkus.http.test-ssl-port", String.valueOf(PORT),
-        "teekms.simulator.seed", RaTlsProfile.SEED,
-        "teekms.kms-id", "kms-audit-it");
+  public AuditProfile() {
+    super("kms-audit-it", PORT);
   }
 }

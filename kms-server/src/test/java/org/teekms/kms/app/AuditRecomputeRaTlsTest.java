@@ -8,10 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -25,9 +22,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.cli.TeeKmsCli;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditDraft;
 import org.teekms.kms.audit.AuditEntry;
-import org.teekms.kms.audit.AuditEntryHasher;
 import org.teekms.kms.audit.AuditLog;
 
 /**
@@ -98,7 +95,10 @@ class AuditRecomputeRaTlsTest {
           audit
               .appendAlone(
                   AuditDraft.denied(
-                      "DENY_APP_KEYS", app, "DEBUG_TD", "{\"debug\":true,\"n\":" + i + "}"))
+                      "DENY_APP_KEYS",
+                      AppId.of(app),
+                      "DEBUG_TD",
+                      "{\"debug\":true,\"n\":" + i + "}"))
               .await()
               .atMost(WAIT);
       first = first == 0 ? e.seq() : first;
@@ -179,50 +179,7 @@ class AuditRecomputeRaTlsTest {
     sql("UPDATE audit_head SET seq = b.seq, entry_hash = b.entry_hash FROM audit_head_backup b");
   }
 
-  /**
-   * Replaces entries seq >= from with forged ones whose hashes and head are recomputed, as a
-   * careful forger would.
-   */
   private void rewriteFrom(long from) {
-    var rows =
-        pool.preparedQuery("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq")
-            .execute(Tuple.of(from - 1))
-            .await()
-            .atMost(WAIT);
-    byte[] prev = null;
-    for (Row r : rows) {
-      AuditEntry e = AuditLog.read(r);
-      if (prev == null) {
-        prev = e.entryHash();
-        continue;
-      }
-      String detail = e.seq() == from ? "{\"forged\":true}" : e.detailJson();
-      byte[] hash =
-          AuditEntryHasher.hash(
-              e.seq(),
-              e.eventId(),
-              e.eventTimeMillis(),
-              e.kind(),
-              e.appId(),
-              e.outcome().name(),
-              e.reason(),
-              detail,
-              prev);
-      pool.preparedQuery(
-              "UPDATE audit_log SET detail_json = $1, prev_hash = $2, entry_hash = $3 WHERE seq = $4")
-          .execute(
-              Tuple.tuple()
-                  .addString(detail)
-                  .addBuffer(Buffer.buffer(prev))
-                  .addBuffer(Buffer.buffer(hash))
-                  .addLong(e.seq()))
-          .await()
-          .atMost(WAIT);
-      prev = hash;
-    }
-    pool.preparedQuery("UPDATE audit_head SET entry_hash = $1")
-        .execute(Tuple.tuple().addBuffer(Buffer.buffer(prev)))
-        .await()
-        .atMost(WAIT);
+    AuditForger.rewriteFrom(pool, from, WAIT);
   }
 }

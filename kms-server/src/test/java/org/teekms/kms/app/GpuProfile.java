@@ -1,6 +1,5 @@
 package org.teekms.kms.app;
 
-import io.quarkus.test.junit.QuarkusTestProfile;
 import java.util.Map;
 
 /**
@@ -8,28 +7,26 @@ import java.util.Map;
  * the shared seed), the simulator's RIMs, and fail-closed OCSP at a local responder the test runs
  * on {@link #OCSP_PORT}.
  */
-public class GpuProfile implements QuarkusTestProfile {
+public class GpuProfile extends DeployedProfile {
 
-  static final int PORT = TestPorts.BASE + 5;
-  static final int OCSP_PORT = TestPorts.BASE + 6;
+  static final int PORT = TestPorts.free("gpu");
+  static final int OCSP_PORT = TestPorts.free("gpu-ocsp");
+
+  public GpuProfile() {
+    super("kms-gpu-it", PORT);
+  }
 
   @Override
-  public Map<String, String> getConfigOverrides() {
-    return Map.ofEntries(
-        Map.entry("quarkus.http.tls-configuration-name", "ratls"),
-        Map.entry("quarkus.http.ssl.client-auth", "request"),
-        Map.entry("quarkus.http.insecure-requests", "disabled"),
-        Map.entry("quarkus.http.test-ssl-port", String.valueOf(PORT)),
-        Map.entry("teekms.simulator.seed", RaTlsProfile.SEED),
-        Map.entry("teekms.kms-id", "kms-gpu-it"),
-        Map.entry("teekms.gpu.verification", "simulator"),
-        Map.entry("teekms.gpu.ocsp.responder-url", "http://127.0.0.1:" + OCSP_PORT + "/"),
-        Map.entry("teekms.gpu.ocsp.timeout", "2s"),
+  Map<String, String> overrides() {
+    return Map.of(
+        "teekms.gpu.verification", "simulator",
+        "teekms.gpu.ocsp.responder-url", "http://127.0.0.1:" + OCSP_PORT + "/",
+        "teekms.gpu.ocsp.timeout", "2s",
         // No OCSP cache: each admission asks the responder, so revocation and outage take effect
         // within the test.
-        Map.entry("teekms.gpu.ocsp.cache-size", "0"),
+        "teekms.gpu.ocsp.cache-size", "0",
         // Eight GPUs without an OCSP cache are ~60 OCSP round trips inside one handshake on a
         // loaded test machine.
-        Map.entry("quarkus.tls.ratls.handshake-timeout", "120s"));
+        "quarkus.tls.ratls.handshake-timeout", "120s");
   }
 }

@@ -43,6 +43,7 @@ import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.EthereumAddress;
 import org.teekms.keys.InstanceId;
@@ -99,7 +100,10 @@ class GuestAgentBootTest {
     instance[19] = 9;
     CvmIdentity id =
         new CvmIdentity(
-            AppId.of(Arrays.copyOf(c.composeHash(), 20)), InstanceId.of(instance), new byte[32], c);
+            AppId.of(Arrays.copyOf(c.composeHash(), 20)),
+            InstanceId.of(instance),
+            Bytes.copyOf(new byte[32]),
+            c);
     SimulatedCvm cvm = tdx.newCvm(new byte[48], false);
     return AgentBoot.boot(
         id,

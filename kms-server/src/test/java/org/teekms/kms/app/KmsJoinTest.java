@@ -35,7 +35,7 @@ class KmsJoinTest {
     public Map<String, String> getConfigOverrides() {
       Map<String, String> m = new HashMap<>(new RaTlsProfile().getConfigOverrides());
       m.remove("teekms.kms-id"); // from OnboardingSourceResource
-      m.put("quarkus.http.test-ssl-port", String.valueOf(TestPorts.BASE + 3));
+      m.put("quarkus.http.test-ssl-port", String.valueOf(TestPorts.free("join")));
       return m;
     }
 

@@ -171,7 +171,8 @@ class KmsProdRaTlsTest {
         ProdRaTlsProfile.kmsApp(ProdRaTlsProfile.KMS_ID).composeHash(),
         kms.composeHash().toByteArray());
     List<EventLogEntry> log =
-        DstackEventLogCodec.parse(RaTlsCertificateParser.parse(kmsCert).eventLogJson());
+        DstackEventLogCodec.parse(
+            RaTlsCertificateParser.parse(kmsCert).eventLogJson().toByteArray());
     assertTrue(
         log.stream().filter(e -> e.imr() < 3).count() > 30,
         "the CCEL's firmware events are carried");
@@ -199,7 +200,9 @@ class KmsProdRaTlsTest {
       ch.shutdownNow();
     }
     assertTrue(
-        new String(RaTlsCertificateParser.parse(kmsCert).eventLogJson(), StandardCharsets.UTF_8)
+        new String(
+                RaTlsCertificateParser.parse(kmsCert).eventLogJson().toByteArray(),
+                StandardCharsets.UTF_8)
             .contains("\"event\":\"system-ready\""));
   }
 

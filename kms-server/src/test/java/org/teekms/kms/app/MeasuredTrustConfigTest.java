@@ -119,7 +119,7 @@ class MeasuredTrustConfigTest {
     // The certificate's event log carries the event with this node's digest, and RTMR3 replays
     // through it.
     RaTlsEvidence evidence = RaTlsCertificateParser.parse(cert);
-    List<EventLogEntry> log = DstackEventLogCodec.parse(evidence.eventLogJson());
+    List<EventLogEntry> log = DstackEventLogCodec.parse(evidence.eventLogJson().toByteArray());
     EventLogEntry event =
         log.stream()
             .filter(e -> e.name().equals(TrustConfiguration.EVENT_NAME))
@@ -127,7 +127,7 @@ class MeasuredTrustConfigTest {
             .orElseThrow();
     assertArrayEquals(node.trustConfiguration().digest(), event.payload());
     assertArrayEquals(
-        TdxQuote.parse(evidence.quote()).tdReport().rtmr(3).toByteArray(),
+        TdxQuote.parse(evidence.quote().toByteArray()).tdReport().rtmr(3).toByteArray(),
         RtmrReplay.replay(log).rtmr(3));
     return id;
   }

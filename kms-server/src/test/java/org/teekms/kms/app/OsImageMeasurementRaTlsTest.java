@@ -40,6 +40,7 @@ import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.KmsRegistry;
@@ -127,7 +128,7 @@ class OsImageMeasurementRaTlsTest {
         new CvmIdentity(
             AppId.of(Numeric.hexStringToByteArray(appId)),
             InstanceId.of(filled(20, 0x09)),
-            OS_IMAGE,
+            Bytes.copyOf(OS_IMAGE),
             compose);
     return AgentBoot.boot(
         id,

@@ -1,9 +1,7 @@
 package org.teekms.kms.app;
 
-import io.quarkus.test.junit.QuarkusTestProfile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -19,10 +17,14 @@ import org.teekms.attest.sim.SimulatedCvm;
  * "Sealing"); RA-TLS does not use the simulator here. Paths and the PCCS port live in system
  * properties, which every class loader of the test JVM shares.
  */
-public class ProdRaTlsProfile implements QuarkusTestProfile {
+public class ProdRaTlsProfile extends DeployedProfile {
 
-  static final int PORT = TestPorts.BASE + 4;
+  static final int PORT = TestPorts.free("prod-ratls");
   static final String KMS_ID = "kms-prod-ratls-it";
+
+  public ProdRaTlsProfile() {
+    super(KMS_ID, PORT);
+  }
 
   /**
    * What the KMS TD booted: the compose FakeChainPolicy.checkKms recognises as this deployment's
@@ -36,7 +38,7 @@ public class ProdRaTlsProfile implements QuarkusTestProfile {
 
   static Path tdDir() {
     return Path.of(
-        shared(
+        TestPorts.shared(
             "teekms-test.prod-ratls.td",
             () -> {
               try {
@@ -48,34 +50,21 @@ public class ProdRaTlsProfile implements QuarkusTestProfile {
   }
 
   static int pccsPort() {
-    return Integer.parseInt(
-        shared(
-            "teekms-test.prod-ratls.pccs-port",
-            () -> {
-              try (ServerSocket s = new ServerSocket(0)) {
-                return String.valueOf(s.getLocalPort());
-              } catch (IOException e) {
-                throw new UncheckedIOException(e);
-              }
-            }));
+    return TestPorts.free("prod-ratls-pccs");
   }
 
   static Path rootPem() {
     return tdDir().resolve("simulated-root.pem");
   }
 
-  private static synchronized String shared(
-      String key, java.util.function.Supplier<String> initial) {
-    String v = System.getProperty(key);
-    if (v == null) {
-      v = initial.get();
-      System.setProperty(key, v);
-    }
-    return v;
+  /** Its TDX is the fake TD's (configfs-tsm), not the simulator. */
+  @Override
+  boolean simulatedTdx() {
+    return false;
   }
 
   @Override
-  public Map<String, String> getConfigOverrides() {
+  Map<String, String> overrides() {
     Path td = tdDir();
     try {
       Files.writeString(rootPem(), FakeTdConfigfs.platform().rootCertificatePem());
@@ -83,11 +72,6 @@ public class ProdRaTlsProfile implements QuarkusTestProfile {
       throw new UncheckedIOException(e);
     }
     return Map.ofEntries(
-        Map.entry("quarkus.http.tls-configuration-name", "ratls"),
-        Map.entry("quarkus.http.ssl.client-auth", "request"),
-        Map.entry("quarkus.http.insecure-requests", "disabled"),
-        Map.entry("quarkus.http.test-ssl-port", String.valueOf(PORT)),
-        Map.entry("teekms.kms-id", KMS_ID),
         Map.entry("teekms.tee.quote-provider", "configfs-tsm"),
         Map.entry("teekms.tee.configfs-path", FakeTdConfigfs.configfs(td).toString()),
         Map.entry("teekms.tee.ccel-table", FakeTdConfigfs.ccelTable(td).toString()),

@@ -1,24 +1,14 @@
 package org.teekms.kms.app;
 
-import io.quarkus.test.junit.QuarkusTestProfile;
-import java.util.Map;
-
 /**
  * As deployed (RA-TLS server, simulated TDX), a node of a lost deployment that recovers its root
  * from custodians.
  */
-public class RecoveryProfile implements QuarkusTestProfile {
+public class RecoveryProfile extends DeployedProfile {
 
-  static final int PORT = TestPorts.BASE + 21;
+  static final int PORT = TestPorts.free("recovery");
 
-  @Override
-  public Map<String, String> getConfigOverrides() {
-    return Map.of(
-        "quarkus.http.tls-configuration-name", "ratls",
-        "quarkus.http.ssl.client-auth", "request",
-        "quarkus.http.insecure-requests", "disabled",
-        "quarkus.http.test-ssl-port", String.valueOf(PORT),
-        "teekms.simulator.seed", RaTlsProfile.SEED,
-        "teekms.kms-id", "kms-recovery-it");
+  public RecoveryProfile() {
+    super("kms-recovery-it", PORT);
   }
 }

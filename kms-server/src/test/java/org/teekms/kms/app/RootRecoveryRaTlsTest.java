@@ -327,7 +327,7 @@ class RootRecoveryRaTlsTest {
                 1,
                 index,
                 commitments,
-                backup.shares().get(index - 1).envelope(),
+                backup.shares().get(index - 1).envelope().toByteArray(),
                 backup.shares().get(index - 1).digest())) {
       return ShareEnvelope.seal(
           RecipientKey.of(cert.getPublicKey()),

@@ -251,12 +251,16 @@ class RotationRaTlsTest {
           org.teekms.governance.KmsRegistry.at(chain, registry, null).publishedIdentity(1);
       assertTrue(
           Arrays.equals(
-              Files.readAllBytes(dir.resolve("identity/ca-cert.der")), onChain.caCertificate()));
+              Files.readAllBytes(dir.resolve("identity/ca-cert.der")),
+              onChain.caCertificate().toByteArray()));
       assertTrue(
           Arrays.equals(
-              Files.readAllBytes(dir.resolve("identity/root-keys.bin")), onChain.rootPublicKeys()));
+              Files.readAllBytes(dir.resolve("identity/root-keys.bin")),
+              onChain.rootPublicKeys().toByteArray()));
       assertTrue(
-          Arrays.equals(Files.readAllBytes(dir.resolve("identity/quote.bin")), onChain.quote()));
+          Arrays.equals(
+              Files.readAllBytes(dir.resolve("identity/quote.bin")),
+              onChain.quote().toByteArray()));
     }
     Run again = bootstrap.apply("owner.key");
     assertEquals(0, again.exit(), String.valueOf(again.json()));

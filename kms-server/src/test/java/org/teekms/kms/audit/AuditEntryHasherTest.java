@@ -2,12 +2,16 @@ package org.teekms.kms.audit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 
 /** Checks the documented vectors in docs/audit-log.md and the encoding's unambiguity. */
 class AuditEntryHasherTest {
@@ -47,6 +51,67 @@ class AuditEntryHasherTest {
             h1);
     assertEquals(
         "bb721dafca01015ce73e63bc417e6e72da26216bb4e682cc123eca8232284778", HEX.formatHex(h2));
+  }
+
+  @Test
+  void typedEntriesHashToTheDocumentedVectorAndCompareByValue() {
+    UUID id1 = UUID.fromString("00000000-0000-4000-8000-000000000001");
+    AuditDraft draft =
+        new AuditDraft(
+            id1,
+            "GRANT_APP_KEYS",
+            Optional.of(AppId.of(APP)),
+            AuditDraft.Outcome.ALLOWED,
+            "",
+            DETAIL_1);
+    assertEquals(Bytes.copyOf(APP), draft.appIdBytes());
+    AuditEntry entry = entry(draft, new byte[32]);
+    assertEquals(
+        "757f1eda0c77b83c321c5e102e7ba03a50e77b4b71fce22817ddf9d0d157b868",
+        HEX.formatHex(AuditEntryHasher.hash(entry)));
+    // Built again from fresh arrays: equal by value, with the same hash code.
+    AuditDraft again =
+        new AuditDraft(
+            id1,
+            "GRANT_APP_KEYS",
+            Optional.of(AppId.of(APP.clone())),
+            AuditDraft.Outcome.ALLOWED,
+            "",
+            DETAIL_1);
+    assertEquals(draft, again);
+    assertEquals(entry, entry(again, new byte[32]));
+    assertEquals(entry.hashCode(), entry(again, new byte[32]).hashCode());
+    assertNotEquals(entry, entry(again, HEX.parseHex("01".repeat(32))));
+    // An entry about no app stores (and hashes) an empty app id.
+    AuditDraft none = AuditDraft.allowed("ROOT_GENERATION", null, "{}");
+    assertEquals(Bytes.EMPTY, none.appIdBytes());
+    assertEquals(Bytes.EMPTY, entry(none, new byte[32]).appId());
+  }
+
+  private static AuditEntry entry(AuditDraft d, byte[] prev) {
+    Bytes app = d.appIdBytes();
+    byte[] hash =
+        AuditEntryHasher.hash(
+            1,
+            d.eventId(),
+            1767225600000L,
+            d.kind(),
+            app.toByteArray(),
+            d.outcome().name(),
+            d.reason(),
+            d.detailJson(),
+            prev);
+    return new AuditEntry(
+        1,
+        d.eventId(),
+        1767225600000L,
+        d.kind(),
+        app,
+        d.outcome(),
+        d.reason(),
+        d.detailJson(),
+        Bytes.copyOf(prev),
+        Bytes.copyOf(hash));
   }
 
   @Test

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.kms.TestPostgres;
 import org.teekms.kms.grant.Grant;
@@ -68,15 +69,15 @@ class AuditLogTest {
   @Test
   void entriesChainAndVerify() {
     List<AuditEntry> written = appendSome(5);
-    assertArrayEquals(new byte[32], written.get(0).prevHash());
+    assertEquals(Bytes.copyOf(new byte[32]), written.get(0).prevHash());
     for (int i = 1; i < written.size(); i++) {
-      assertArrayEquals(written.get(i - 1).entryHash(), written.get(i).prevHash());
+      assertEquals(written.get(i - 1).entryHash(), written.get(i).prevHash());
       assertEquals(i + 1, written.get(i).seq());
     }
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(v.valid(), v.problem());
     assertEquals(5, v.entriesChecked());
-    assertArrayEquals(written.get(4).entryHash(), v.headHash().toByteArray());
+    assertEquals(written.get(4).entryHash(), v.headHash());
     // What was read back is what was written.
     assertEquals(
         written, audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT));
@@ -95,7 +96,9 @@ class AuditLogTest {
                       .range(0, size)
                       .onItem()
                       .transformToUniAndConcatenate(
-                          i -> audit.append(tx, AuditDraft.allowed("ROTATION", app(1), "{}")))
+                          i ->
+                              audit.append(
+                                  tx, AuditDraft.allowed("ROTATION", AppId.of(app(1)), "{}")))
                       .collect()
                       .last())
           .await()
@@ -146,11 +149,11 @@ class AuditLogTest {
             e.eventId(),
             e.eventTimeMillis(),
             e.kind(),
-            e.appId(),
+            e.appId().toByteArray(),
             "DENIED",
             "POLICY_DENIED",
             e.detailJson(),
-            e.prevHash());
+            e.prevHash().toByteArray());
     tamper(
         "UPDATE audit_log SET outcome = 'DENIED', reason = 'POLICY_DENIED', entry_hash = '\\x"
             + HexFormat.of().formatHex(forged)
@@ -211,7 +214,7 @@ class AuditLogTest {
     ChainVerification next = verifier.verify().await().atMost(TestPostgres.WAIT);
     assertTrue(next.valid(), next.problem());
     assertEquals(53, next.entriesChecked());
-    assertArrayEquals(more.get(2).entryHash(), next.headHash().toByteArray());
+    assertEquals(more.get(2).entryHash(), next.headHash());
     assertEquals(3, verifier.lastWalked());
     // Tampering after the checkpoint, or with the checkpoint entry itself, is found by the
     // incremental walk.
@@ -313,7 +316,10 @@ class AuditLogTest {
     for (int i = 0; i < 64; i++) {
       all.add(
           ledger.recordDenial(
-              "DENY", app(n.incrementAndGet() % 5), "POLICY_DENIED", Map.of("i", n.get())));
+              "DENY",
+              AppId.of(app(n.incrementAndGet() % 5)),
+              "POLICY_DENIED",
+              Map.of("i", n.get())));
     }
     Uni.join().all(all).andFailFast().await().atMost(TestPostgres.WAIT);
     ChainVerification v = audit.verify().await().atMost(TestPostgres.WAIT);
@@ -374,7 +380,7 @@ class AuditLogTest {
     Uni<AuditEntry> bad =
         ledger.recordGrant(duplicate); // same grant id: its grant row cannot be inserted
     for (int i = 0; i < 20; i++) {
-      good.add(ledger.recordDenial("DENY", app(5), "POLICY_DENIED", Map.of("i", i)));
+      good.add(ledger.recordDenial("DENY", AppId.of(app(5)), "POLICY_DENIED", Map.of("i", i)));
     }
     Uni<List<AuditEntry>> goodOnes = Uni.join().all(good).andFailFast();
     assertThrows(Exception.class, () -> bad.await().atMost(TestPostgres.WAIT));
@@ -502,7 +508,7 @@ class AuditLogTest {
   void listFiltersByAppAndTime() {
     appendSome(3);
     ledger
-        .recordDenial("DENY", app(2), "COMPOSE_HASH_NOT_ALLOWED", Map.of())
+        .recordDenial("DENY", AppId.of(app(2)), "COMPOSE_HASH_NOT_ALLOWED", Map.of())
         .await()
         .atMost(TestPostgres.WAIT);
     List<AuditEntry> forApp2 =
@@ -520,7 +526,8 @@ class AuditLogTest {
       out.add(
           audit
               .appendAlone(
-                  AuditDraft.allowed("ROTATION", app(1), AuditDetail.json(Map.of("step", i))))
+                  AuditDraft.allowed(
+                      "ROTATION", AppId.of(app(1)), AuditDetail.json(Map.of("step", i))))
               .await()
               .atMost(TestPostgres.WAIT));
     }

@@ -143,7 +143,7 @@ class NodeRecoveryTest {
               GENERATION,
               index,
               backup.commitments(),
-              sealed.envelope(),
+              sealed.envelope().toByteArray(),
               sealed.digest())) {
         return ShareEnvelope.seal(
             recipient.publicKey(),

@@ -154,7 +154,7 @@ class RootBackupsTest {
               generation,
               s.index(),
               stored.commitments(),
-              s.envelope(),
+              s.envelope().toByteArray(),
               digest));
     }
     byte[] root = node.root(generation);

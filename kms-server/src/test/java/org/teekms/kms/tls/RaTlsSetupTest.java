@@ -78,7 +78,7 @@ class RaTlsSetupTest {
     RaTlsEvidence evidence =
         org.teekms.attest.ratls.RaTlsCertificateParser.parse(
             setup.keyManager().credentials().certificate());
-    List<EventLogEntry> log = DstackEventLogCodec.parse(evidence.eventLogJson());
+    List<EventLogEntry> log = DstackEventLogCodec.parse(evidence.eventLogJson().toByteArray());
     assertTrue(
         log.stream().filter(e -> e.imr() < 3).count() > 30,
         "the CCEL's firmware events are in the certificate");

@@ -14,6 +14,7 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.teekms.attest.eventlog.DstackEventLogCodec;
 import org.teekms.attest.ratls.RaTlsException.Reason;
+import org.teekms.crypto.Bytes;
 
 /**
  * Extracts (but does not verify) the evidence of an RA-TLS certificate. Every extension has a size
@@ -118,7 +119,13 @@ public final class RaTlsCertificateParser {
     } catch (IOException e) {
       throw new RaTlsException(Reason.MALFORMED_CERTIFICATE, "cannot encode the public key");
     }
-    return new RaTlsEvidence(quote, eventLog, gpu, version, spki, vmConfig);
+    return new RaTlsEvidence(
+        Bytes.copyOf(quote),
+        Bytes.copyOf(eventLog),
+        gpu.map(Bytes::copyOf),
+        version,
+        Bytes.copyOf(spki),
+        vmConfig.map(Bytes::copyOf));
   }
 
   private static Optional<byte[]> octets(

@@ -436,7 +436,7 @@ public final class RaTlsVerifier {
 
     TdxQuote quote;
     try {
-      quote = TdxQuote.parse(evidence.quote());
+      quote = TdxQuote.parse(evidence.quote().toByteArray());
     } catch (QuoteParseException e) {
       throw new RaTlsException(Reason.QUOTE_INVALID, "malformed quote: " + e.getMessage());
     }
@@ -445,7 +445,7 @@ public final class RaTlsVerifier {
       throw new RaTlsException(
           Reason.QUOTE_INVALID, "not a TDX quote (TEE type " + quote.teeType() + ")");
     }
-    if (!ReportDataBinding.binds(td.reportData().toByteArray(), evidence.spki())) {
+    if (!ReportDataBinding.binds(td.reportData().toByteArray(), evidence.spki().toByteArray())) {
       throw new RaTlsException(
           Reason.KEY_NOT_BOUND,
           "quote REPORTDATA "
@@ -476,7 +476,7 @@ public final class RaTlsVerifier {
     VerifiedEventLog log;
     List<org.teekms.attest.eventlog.EventLogEntry> entries;
     try {
-      entries = DstackEventLogCodec.parse(evidence.eventLogJson());
+      entries = DstackEventLogCodec.parse(evidence.eventLogJson().toByteArray());
       log = EventLogVerifier.verify(entries, QuotedMeasurements.of(td));
     } catch (EventLogException e) {
       throw new RaTlsException(Reason.EVENT_LOG_INVALID, e.getMessage());
@@ -486,7 +486,8 @@ public final class RaTlsVerifier {
     if (gpuVerifier != null) {
       gpus = verifyGpus(evidence, log, now);
     }
-    OsImageProof osImage = checkOsImage(td, log, entries, evidence.vmConfig());
+    OsImageProof osImage =
+        checkOsImage(td, log, entries, evidence.vmConfig().map(Bytes::toByteArray));
 
     RaTlsIdentity identity =
         new RaTlsIdentity(
@@ -565,7 +566,7 @@ public final class RaTlsVerifier {
       RaTlsEvidence evidence, VerifiedEventLog log, Instant now)
       throws RaTlsException, GpuAttestationException {
     List<GpuResult> gpus = List.of();
-    Optional<byte[]> encoded = evidence.gpuEvidence();
+    Optional<byte[]> encoded = evidence.gpuEvidence().map(Bytes::toByteArray);
     if (encoded.isPresent()) {
       GpuEvidence gpu = GpuEvidence.decode(encoded.get());
       Optional<Bytes> measured = log.identity().gpuEvidenceHash();
@@ -577,7 +578,7 @@ public final class RaTlsVerifier {
                 + measured.map(Bytes::hex).orElse("absent")
                 + ")");
       }
-      gpus = gpuVerifier.verify(gpu, GpuNonce.forSpki(evidence.spki()), now);
+      gpus = gpuVerifier.verify(gpu, GpuNonce.forSpki(evidence.spki().toByteArray()), now);
       if (gpuFactsOnly) {
         return gpus;
       }

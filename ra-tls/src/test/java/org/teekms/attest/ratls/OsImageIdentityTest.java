@@ -186,7 +186,8 @@ class OsImageIdentityTest {
         doc,
         RaTlsCertificateParser.parse(f.build(keys, "t", q.quote(), log, null, doc))
             .vmConfig()
-            .orElseThrow());
+            .orElseThrow()
+            .toByteArray());
     assertTrue(
         RaTlsCertificateParser.parse(f.build(keys, "t", q.quote(), log, null))
             .vmConfig()

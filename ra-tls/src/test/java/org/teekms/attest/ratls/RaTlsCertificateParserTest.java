@@ -25,7 +25,7 @@ class RaTlsCertificateParserTest {
     X509Certificate cert = creds.certificate();
     RaTlsEvidence e = RaTlsCertificateParser.parse(cert);
     assertEquals(1, e.formatVersion());
-    assertArrayEquals(cert.getPublicKey().getEncoded(), e.spki());
+    assertArrayEquals(cert.getPublicKey().getEncoded(), e.spki().toByteArray());
     // dstack layout: the extension value is a DER OCTET STRING wrapping the raw quote / event log
     // JSON
     byte[] ext = cert.getExtensionValue("1.3.6.1.4.1.62397.1.1");
@@ -33,10 +33,10 @@ class RaTlsCertificateParserTest {
         org.bouncycastle.asn1.ASN1OctetString.getInstance(
                 org.bouncycastle.asn1.ASN1OctetString.getInstance(ext).getOctets())
             .getOctets();
-    assertArrayEquals(e.quote(), inner);
-    assertEquals(4, e.quote()[0]);
+    assertArrayEquals(e.quote().toByteArray(), inner);
+    assertEquals(4, e.quote().get(0));
     assertTrue(
-        new String(e.eventLogJson(), java.nio.charset.StandardCharsets.UTF_8)
+        new String(e.eventLogJson().toByteArray(), java.nio.charset.StandardCharsets.UTF_8)
             .startsWith("[{\"imr\":0"));
     assertTrue(e.gpuEvidence().isEmpty());
   }
@@ -83,7 +83,7 @@ class RaTlsCertificateParserTest {
             octets("[]".getBytes()));
     RaTlsEvidence e = RaTlsCertificateParser.parse(der);
     assertEquals(0, e.formatVersion());
-    assertArrayEquals(new byte[] {4, 0, 2, 0}, e.quote());
+    assertArrayEquals(new byte[] {4, 0, 2, 0}, e.quote().toByteArray());
   }
 
   @Test

@@ -6,17 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 
 class RaTlsEvidenceValueTest {
 
   private static RaTlsEvidence evidence(byte quoteByte, Optional<byte[]> vmConfig) {
     return new RaTlsEvidence(
-        new byte[] {quoteByte, 2},
-        "[]".getBytes(),
-        Optional.of(new byte[] {7}),
+        Bytes.copyOf(new byte[] {quoteByte, 2}),
+        Bytes.copyOf("[]".getBytes()),
+        Optional.of(Bytes.copyOf(new byte[] {7})),
         1,
-        new byte[] {3, 4},
-        vmConfig);
+        Bytes.copyOf(new byte[] {3, 4}),
+        vmConfig.map(Bytes::copyOf));
   }
 
   @Test
@@ -33,9 +34,9 @@ class RaTlsEvidenceValueTest {
   @Test
   void evidenceCannotBeChangedThroughItsAccessors() {
     RaTlsEvidence a = evidence((byte) 1, Optional.empty());
-    a.quote()[0] = 9;
-    a.gpuEvidence().orElseThrow()[0] = 9;
-    assertArrayEquals(new byte[] {1, 2}, a.quote());
-    assertArrayEquals(new byte[] {7}, a.gpuEvidence().orElseThrow());
+    a.quote().toByteArray()[0] = 9;
+    a.gpuEvidence().orElseThrow().toByteArray()[0] = 9;
+    assertArrayEquals(new byte[] {1, 2}, a.quote().toByteArray());
+    assertArrayEquals(new byte[] {7}, a.gpuEvidence().orElseThrow().toByteArray());
   }
 }

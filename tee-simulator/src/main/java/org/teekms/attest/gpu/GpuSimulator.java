@@ -51,6 +51,7 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.teekms.crypto.Bytes;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 
@@ -299,7 +300,9 @@ public final class GpuSimulator {
     List<GpuEvidence.Device> out = new ArrayList<>();
     for (int i = 0; i < devices.size(); i++) {
       try {
-        out.add(new GpuEvidence.Device(report(i, nonce), GpuEvidenceSupport.der(chain(i))));
+        out.add(
+            new GpuEvidence.Device(
+                Bytes.copyOf(report(i, nonce)), GpuEvidenceSupport.der(chain(i))));
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException(e);
       }

@@ -36,13 +36,13 @@ class CommandGpuEvidenceProviderTest {
     List<Map<String, String>> gpus = new ArrayList<>();
     for (int i = 0; i < e.gpus().size(); i++) {
       StringBuilder pem = new StringBuilder();
-      for (byte[] c : e.gpus().get(i).certChain()) {
+      for (org.teekms.crypto.Bytes c : e.gpus().get(i).certChain()) {
         pem.append("-----BEGIN CERTIFICATE-----\n")
-            .append(Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(c))
+            .append(Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(c.toByteArray()))
             .append("\n-----END CERTIFICATE-----\n");
       }
       Map<String, String> g = new LinkedHashMap<>();
-      g.put("report", HexFormat.of().formatHex(e.gpus().get(i).report()));
+      g.put("report", e.gpus().get(i).report().hex());
       g.put("certChain", pem.toString());
       gpus.add(g);
     }

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 
 /**
  * Test helpers over a {@link GpuSimulator} for other modules' tests: chosen GPUs, tampered
@@ -23,7 +24,9 @@ public final class SimulatedGpus {
     List<GpuEvidence.Device> out = new ArrayList<>();
     try {
       for (int i : indexes) {
-        out.add(new GpuEvidence.Device(sim.report(i, nonce), GpuEvidenceSupport.der(sim.chain(i))));
+        out.add(
+            new GpuEvidence.Device(
+                Bytes.copyOf(sim.report(i, nonce)), GpuEvidenceSupport.der(sim.chain(i))));
       }
     } catch (java.security.cert.CertificateEncodingException e) {
       throw new IllegalStateException(e);

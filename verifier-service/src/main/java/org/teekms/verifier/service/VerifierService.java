@@ -582,7 +582,7 @@ public final class VerifierService implements AutoCloseable {
     o.put("readable", a.failure().isEmpty());
     o.put("error", a.failure().orElse(null));
     if (a.anchor() != null) {
-      o.put("head", HEX.formatHex(a.anchor().head()));
+      o.put("head", a.anchor().head().hex());
       o.put("entryCount", a.anchor().entryCount());
       o.put("atBlock", a.anchor().atBlock());
     }
