@@ -76,7 +76,7 @@ public final class DemoExchangeFixture {
         new CvmIdentity(
             AppId.fromHex(app),
             InstanceId.fromHex(HexFormat.of().formatHex(instance)),
-            OS_IMAGE,
+            org.teekms.crypto.Bytes.copyOf(OS_IMAGE),
             AppCompose.parse(compose));
     try (TestKms kms = new TestKms("{\"name\":\"kms\"}");
         FakeLlm llm = FakeLlm.start()) {

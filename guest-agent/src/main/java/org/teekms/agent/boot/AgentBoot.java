@@ -94,7 +94,9 @@ public final class AgentBoot {
     try {
       td =
           org.teekms.attest.tdx.TdxQuote.parse(
-                  org.teekms.attest.ratls.RaTlsCertificateParser.parse(certificate).quote())
+                  org.teekms.attest.ratls.RaTlsCertificateParser.parse(certificate)
+                      .quote()
+                      .toByteArray())
               .tdReport();
     } catch (org.teekms.attest.ratls.RaTlsException | org.teekms.attest.tdx.QuoteParseException e) {
       throw new BootFailure(

@@ -118,7 +118,10 @@ class AuditorPageBrowserTest {
           audit
               .appendAlone(
                   AuditDraft.denied(
-                      "DENY_APP_KEYS", app, "DEBUG_TD", "{\"debug\":true,\"page\":" + i + "}"))
+                      "DENY_APP_KEYS",
+                      org.teekms.keys.AppId.of(app),
+                      "DEBUG_TD",
+                      "{\"debug\":true,\"page\":" + i + "}"))
               .await()
               .atMost(WAIT);
       mine = mine == 0 ? e.seq() : mine;

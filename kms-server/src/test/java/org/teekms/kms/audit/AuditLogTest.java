@@ -401,7 +401,8 @@ class AuditLogTest {
                 new AuditDraft(
                     UUID.fromString("00000000-0000-4000-8000-000000000001"),
                     "GRANT_APP_KEYS",
-                    HexFormat.of().parseHex("00000000000000000000000000000000000000aa"),
+                    java.util.Optional.of(
+                        AppId.fromHex("00000000000000000000000000000000000000aa")),
                     AuditDraft.Outcome.ALLOWED,
                     "",
                     "{\"instanceId\":\"0102\",\"keyVersions\":[1],\"policyBlock\":42}")));
@@ -411,7 +412,8 @@ class AuditLogTest {
                 new AuditDraft(
                     UUID.fromString("00000000-0000-4000-8000-000000000002"),
                     "DENY_APP_KEYS",
-                    HexFormat.of().parseHex("00000000000000000000000000000000000000aa"),
+                    java.util.Optional.of(
+                        AppId.fromHex("00000000000000000000000000000000000000aa")),
                     AuditDraft.Outcome.DENIED,
                     "COMPOSE_HASH_NOT_ALLOWED",
                     "{\"composeHash\":\"ff\"}")));
@@ -433,13 +435,13 @@ class AuditLogTest {
     String detail = "{\"a\":\"quote \\\" backslash \\\\ tab \\t real tab \t é 𝄞 \\u0001\"}";
     AuditEntry e =
         audit
-            .appendAlone(AuditDraft.denied("DENY_APP_KEYS", app(3), "REASON_X", detail))
+            .appendAlone(AuditDraft.denied("DENY_APP_KEYS", AppId.of(app(3)), "REASON_X", detail))
             .await()
             .atMost(TestPostgres.WAIT);
     AuditEntry stored = audit.byEventId(e.eventId()).await().atMost(TestPostgres.WAIT);
     assertEquals(detail, stored.detailJson());
-    assertArrayEquals(AuditEntryHasher.hash(stored), stored.entryHash());
-    assertArrayEquals(e.entryHash(), stored.entryHash());
+    assertArrayEquals(AuditEntryHasher.hash(stored), stored.entryHash().toByteArray());
+    assertEquals(e.entryHash(), stored.entryHash());
   }
 
   @Test

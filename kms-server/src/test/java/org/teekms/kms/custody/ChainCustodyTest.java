@@ -162,7 +162,7 @@ class ChainCustodyTest {
     // The registry owner publishes what the store shows.
     Path ownerKey =
         Files.writeString(
-            dir.resolve("owner.key"), owner.getEcKeyPair().getPrivateKey().toString(16));
+            dir.resolve("owner.key"), String.format("%064x", owner.getEcKeyPair().getPrivateKey()));
     cli(
         ownerKey,
         "gov",

@@ -47,7 +47,8 @@ class RefusalBacklogTest {
       byte[] app = new byte[20];
       app[19] = 7;
       ledger
-          .recordDenial("DENY_APP_KEYS", app, "COMPOSE_NOT_ALLOWED", Map.of("n", 0))
+          .recordDenial(
+              "DENY_APP_KEYS", org.teekms.keys.AppId.of(app), "COMPOSE_NOT_ALLOWED", Map.of("n", 0))
           .await()
           .atMost(TestPostgres.WAIT);
 
@@ -59,7 +60,11 @@ class RefusalBacklogTest {
             RuntimeException.class,
             () ->
                 ledger
-                    .recordDenial("DENY_APP_KEYS", app, "COMPOSE_NOT_ALLOWED", Map.of("n", i))
+                    .recordDenial(
+                        "DENY_APP_KEYS",
+                        org.teekms.keys.AppId.of(app),
+                        "COMPOSE_NOT_ALLOWED",
+                        Map.of("n", i))
                     .await()
                     .atMost(TestPostgres.WAIT),
             "PostgreSQL is down: the entry is not written now");
@@ -78,7 +83,11 @@ class RefusalBacklogTest {
       assertEquals(capacity, ledger.backlogAppended());
       // A refusal made now is written at once again.
       ledger
-          .recordDenial("DENY_APP_KEYS", app, "COMPOSE_NOT_ALLOWED", Map.of("n", 99))
+          .recordDenial(
+              "DENY_APP_KEYS",
+              org.teekms.keys.AppId.of(app),
+              "COMPOSE_NOT_ALLOWED",
+              Map.of("n", 99))
           .await()
           .atMost(TestPostgres.WAIT);
 
