@@ -142,7 +142,11 @@ class CollateralSourcesTest {
           Instant.parse("2025-07-19T10:00:35Z"),
           nextUpdate); // the root CA CRL's nextUpdate is earliest
       now.set(nextUpdate.plusSeconds(1));
-      cache.fetch(request);
+      // The PCCS still serves the same, now expired, collateral: it is fetched again and refused
+      // as if the PCCS were unreachable (retryable), never used.
+      CollateralException expired =
+          assertThrows(CollateralException.class, () -> cache.fetch(request));
+      assertTrue(expired.getMessage().contains("expired collateral"), expired.getMessage());
       assertEquals(12, pcs.requests.get(), "stale collateral is fetched again");
 
       CollateralException e =
