@@ -210,6 +210,6 @@ class AgentConfigTest {
       }
     }
     assertEquals(new TreeSet<>(AgentConfig.KEYS), documented);
-    assertEquals(54, AgentConfig.KEYS.size(), AgentConfig.KEYS.toString());
+    assertEquals(59, AgentConfig.KEYS.size(), AgentConfig.KEYS.toString());
   }
 }
