@@ -26,6 +26,7 @@ import org.teekms.agent.disk.Cryptsetup;
 import org.teekms.agent.disk.DiskAdminApi;
 import org.teekms.agent.env.EnvSettings;
 import org.teekms.agent.proxy.AttestationReporter;
+import org.teekms.agent.proxy.ReportLimits;
 import org.teekms.agent.proxy.ResponseSigner;
 import org.teekms.agent.proxy.SignatureStore;
 import org.teekms.agent.proxy.SigningProxy;
@@ -248,16 +249,7 @@ public final class AgentRuntime implements AutoCloseable {
                 signer,
                 new SignatureStore(
                     p.signatureMaxEntries(), Duration.ofSeconds(p.signatureTtlS()), clock),
-                new AttestationReporter(
-                    agent,
-                    signer,
-                    api,
-                    new org.teekms.agent.proxy.ReportLimits(
-                        p.reportRequestsPerMinute(),
-                        p.reportBurst(),
-                        p.reportMaxSources(),
-                        p.reportConcurrent(),
-                        Duration.ofMillis(p.reportCacheMs()))));
+                new AttestationReporter(agent, signer, api, reportLimits(p)));
       }
     } catch (Exception e) {
       new AgentRuntime(vertx, agent, apiServer, adminServer, proxy, signer).close();
@@ -361,5 +353,15 @@ public final class AgentRuntime implements AutoCloseable {
     } catch (Exception e) {
       LOG.warning("closing Vert.x: " + e);
     }
+  }
+
+  /** The proxy's report limits as configured (unset keys give {@link ReportLimits#DEFAULT}). */
+  static ReportLimits reportLimits(AgentSettings.Proxy p) {
+    return new ReportLimits(
+        p.reportRequestsPerMinute(),
+        p.reportBurst(),
+        p.reportMaxSources(),
+        p.reportConcurrent(),
+        Duration.ofMillis(p.reportCacheMs()));
   }
 }

@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.teekms.agent.proxy.ReportLimits;
 import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 
@@ -81,6 +82,10 @@ class AgentConfigTest {
     assertEquals(5000, s.proxy().signatureWaitMs());
     assertEquals(600, s.proxy().upstreamTimeoutS());
     assertEquals("teekms-v2", s.proxy().signedText());
+    assertEquals(
+        ReportLimits.DEFAULT,
+        AgentRuntime.reportLimits(s.proxy()),
+        "the @WithDefault values and ReportLimits.DEFAULT say the same");
   }
 
   @Test
