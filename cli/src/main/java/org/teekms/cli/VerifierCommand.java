@@ -1,18 +1,10 @@
 package org.teekms.cli;
 
-import java.nio.file.Path;
-import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import org.teekms.attest.gpu.GpuEvidenceVerifier;
-import org.teekms.attest.gpu.OcspChecker;
-import org.teekms.attest.gpu.RevocationChecker;
-import org.teekms.attest.gpu.RimStore;
-import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.collateral.CachingCollateralSource;
 import org.teekms.attest.tdx.collateral.CollateralSource;
 import org.teekms.governance.PolicyReaderConfig;
@@ -90,24 +82,6 @@ public final class VerifierCommand extends CommandGroup {
     String pccsUrl;
 
     @Option(
-        names = "--gpu-root",
-        paramLabel = "PEM",
-        description = "GPU device identity root (default: NVIDIA's Device Identity CA).")
-    Path gpuRoot;
-
-    @Option(
-        names = "--rims",
-        paramLabel = "DIR",
-        description = "RIM store to compare GPU measurements with.")
-    Path rims;
-
-    @Option(names = "--rim-root", paramLabel = "PEM", description = "RIM signing root for --rims.")
-    Path rimRoot;
-
-    @Option(names = "--no-ocsp", description = "Skip OCSP revocation checks of the GPU chains.")
-    boolean noOcsp;
-
-    @Option(
         names = "--max-body",
         defaultValue = "4194304",
         paramLabel = "BYTES",
@@ -130,6 +104,8 @@ public final class VerifierCommand extends CommandGroup {
     String kms;
 
     @Mixin QuoteVerificationOptions options;
+
+    @Mixin GpuVerifierOptions gpu;
 
     @Override
     public Integer call() throws Exception {
@@ -181,7 +157,7 @@ public final class VerifierCommand extends CommandGroup {
                 port,
                 options.verifier(),
                 collateral,
-                gpuVerifier(),
+                gpu.verifier(spec, options),
                 chain,
                 maxBody,
                 Duration.ofSeconds(timeoutSeconds),
@@ -200,31 +176,6 @@ public final class VerifierCommand extends CommandGroup {
         stop.await();
       }
       return 0;
-    }
-
-    private GpuEvidenceVerifier gpuVerifier() throws Exception {
-      GpuEvidenceVerifier.Builder b =
-          gpuRoot == null
-              ? GpuEvidenceVerifier.nvidia()
-              : GpuEvidenceVerifier.builder(certificate(gpuRoot, "--gpu-root"));
-      b.revocation(
-          noOcsp ? RevocationChecker.disabled() : new OcspChecker(OcspChecker.Config.defaults()));
-      if (rims != null) {
-        if (rimRoot == null) {
-          throw new ParameterException(spec.commandLine(), "--rims needs --rim-root");
-        }
-        b.rimStore(RimStore.load(rims, certificate(rimRoot, "--rim-root")));
-      }
-      return b.build();
-    }
-
-    private X509Certificate certificate(Path file, String option) {
-      try {
-        return Pem.certificates(options.read(file, option)).get(0);
-      } catch (CertificateException | RuntimeException e) {
-        throw new ParameterException(
-            spec.commandLine(), option + " " + file + ": not a PEM certificate");
-      }
     }
   }
 }

@@ -1,16 +1,9 @@
 package org.teekms.cli;
 
 import java.nio.file.Path;
-import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.teekms.attest.gpu.GpuEvidenceVerifier;
-import org.teekms.attest.gpu.OcspChecker;
-import org.teekms.attest.gpu.RevocationChecker;
-import org.teekms.attest.gpu.RimStore;
-import org.teekms.attest.tdx.Pem;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
@@ -173,24 +166,6 @@ public final class VerifyResponseCommand implements Callable<Integer> {
   String nonce;
 
   @Option(
-      names = "--gpu-root",
-      paramLabel = "PEM",
-      description = "GPU device identity root (default: NVIDIA's Device Identity CA).")
-  Path gpuRoot;
-
-  @Option(
-      names = "--rims",
-      paramLabel = "DIR",
-      description = "RIM store to compare GPU measurements with.")
-  Path rims;
-
-  @Option(names = "--rim-root", paramLabel = "PEM", description = "RIM signing root for --rims.")
-  Path rimRoot;
-
-  @Option(names = "--no-ocsp", description = "Skip OCSP revocation checks of the GPU chains.")
-  boolean noOcsp;
-
-  @Option(
       names = "--require-gpu",
       description =
           "With an explicit identity: require GPU evidence, its measurements matched with --rims. (With "
@@ -198,6 +173,8 @@ public final class VerifyResponseCommand implements Callable<Integer> {
   boolean requireGpu;
 
   @Mixin QuoteVerificationOptions options;
+
+  @Mixin GpuVerifierOptions gpu;
 
   @Mixin MrSystemOptions mrSystem;
 
@@ -221,7 +198,7 @@ public final class VerifyResponseCommand implements Callable<Integer> {
                       options.verifier(),
                       options.source(),
                       options.time(),
-                      gpuVerifier(),
+                      gpu.verifier(spec, options),
                       endpoint,
                       acceptNearText,
                       expectedNonce))
@@ -315,31 +292,6 @@ public final class VerifyResponseCommand implements Callable<Integer> {
     }
     throw new ParameterException(
         spec.commandLine(), option + " must be a 20-byte address (0x + 40 hex digits)");
-  }
-
-  private GpuEvidenceVerifier gpuVerifier() throws Exception {
-    GpuEvidenceVerifier.Builder b =
-        gpuRoot == null
-            ? GpuEvidenceVerifier.nvidia()
-            : GpuEvidenceVerifier.builder(certificate(gpuRoot, "--gpu-root"));
-    b.revocation(
-        noOcsp ? RevocationChecker.disabled() : new OcspChecker(OcspChecker.Config.defaults()));
-    if (rims != null) {
-      if (rimRoot == null) {
-        throw new ParameterException(spec.commandLine(), "--rims needs --rim-root");
-      }
-      b.rimStore(RimStore.load(rims, certificate(rimRoot, "--rim-root")));
-    }
-    return b.build();
-  }
-
-  private X509Certificate certificate(Path file, String option) {
-    try {
-      return Pem.certificates(options.read(file, option)).get(0);
-    } catch (CertificateException | RuntimeException e) {
-      throw new ParameterException(
-          spec.commandLine(), option + " " + file + ": not a PEM certificate");
-    }
   }
 
   private byte[] hex(String option, String value) {
