@@ -84,39 +84,9 @@ final class SimulatedCvmAgent implements AutoCloseable {
 
   /**
    * As above, in a TD with this MRTD whose firmware measured the simulated OS image {@code image}
-   * into RTMR0-2 (an attacker's own kernel is another image).
-   */
-  static SimulatedCvmAgent boot(
-      SimulatedTdx tdx,
-      byte[] mrTd,
-      String image,
-      CvmIdentity identity,
-      int kmsPort,
-      KmsAuthorizer.KmsRegistry kmsRegistry,
-      int llmPort,
-      Path socket,
-      Clock clock,
-      org.teekms.attest.gpu.GpuEvidenceProvider gpu)
-      throws Exception {
-    return boot(
-        tdx,
-        mrTd,
-        image,
-        identity,
-        kmsPort,
-        kmsRegistry,
-        llmPort,
-        socket,
-        clock,
-        gpu,
-        org.teekms.agent.env.EnvSettings.NONE,
-        null);
-  }
-
-  /**
-   * As above, opening the encrypted environment {@code env} at boot; with {@code upstreamKeyVar},
-   * the signing proxy's upstream token is that variable of the decrypted environment (as {@code
-   * proxy.upstream-api-key-env}).
+   * into RTMR0-2 (an attacker's own kernel is another image), opening the encrypted environment
+   * {@code env} at boot; with {@code upstreamKeyVar}, the signing proxy's upstream token is that
+   * variable of the decrypted environment (as {@code proxy.upstream-api-key-env}).
    */
   static SimulatedCvmAgent boot(
       SimulatedTdx tdx,
