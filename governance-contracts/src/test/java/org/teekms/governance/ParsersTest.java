@@ -6,6 +6,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 import org.web3j.protocol.core.methods.response.Log;
 
 /**
@@ -69,24 +71,23 @@ class ParsersTest {
   @Test
   void bootInfoChecksSizesAndCopies() {
     BootInfo b = BootInfoJson.parse(BOOT_JSON);
-    byte[] compose = b.composeHash();
-    compose[0] = 0;
-    assertEquals(0x22, b.composeHash()[0], "accessor returns a copy");
+    assertEquals(0x22, b.composeHash().get(0));
     assertEquals(b, BootInfoJson.parse(BOOT_JSON));
     assertEquals(b.hashCode(), BootInfoJson.parse(BOOT_JSON).hashCode());
-    assertNotEquals(b, b.withComposeHash(new byte[32]));
+    assertNotEquals(b, b.withComposeHash(Bytes.copyOf(new byte[32])));
     assertEquals("0x" + "11".repeat(20), b.appAddress());
-    assertThrows(IllegalArgumentException.class, () -> b.withComposeHash(new byte[31]));
+    assertThrows(
+        IllegalArgumentException.class, () -> b.withComposeHash(Bytes.copyOf(new byte[31])));
     assertThrows(
         IllegalArgumentException.class,
         () ->
             new BootInfo(
-                new byte[19],
-                new byte[32],
-                new byte[20],
-                new byte[32],
-                new byte[32],
-                new byte[32],
+                AppId.of(new byte[19]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
                 "UpToDate",
                 List.of(),
                 0,
@@ -96,12 +97,12 @@ class ParsersTest {
         IllegalArgumentException.class,
         () ->
             new BootInfo(
-                new byte[20],
-                new byte[32],
-                new byte[20],
-                new byte[32],
-                new byte[32],
-                new byte[32],
+                AppId.of(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
                 "UpToDate",
                 List.of(),
                 -1,
@@ -111,21 +112,24 @@ class ParsersTest {
         IllegalArgumentException.class,
         () ->
             new BootInfo(
-                new byte[20],
-                new byte[32],
-                new byte[20],
-                new byte[32],
-                new byte[32],
-                new byte[32],
+                AppId.of(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
                 "UpToDate",
                 List.of(),
                 0,
                 "",
                 1L << 32));
     assertTrue(b.toString().contains("550.127.05"));
-    assertThrows(IllegalArgumentException.class, () -> b.withMrSystem(new byte[31], false));
-    assertNotEquals(b, b.withMrSystem(new byte[32], true));
-    assertNotEquals(b.withMrSystem(new byte[32], false), b.withMrSystem(filled(32, 1), false));
+    assertThrows(
+        IllegalArgumentException.class, () -> b.withMrSystem(Bytes.copyOf(new byte[31]), false));
+    assertNotEquals(b, b.withMrSystem(Bytes.copyOf(new byte[32]), true));
+    assertNotEquals(
+        b.withMrSystem(Bytes.copyOf(new byte[32]), false),
+        b.withMrSystem(Bytes.copyOf(filled(32, 1)), false));
   }
 
   static byte[] filled(int n, int v) {
@@ -137,13 +141,14 @@ class ParsersTest {
   @Test
   void bootInfoJsonCarriesTheMeasuredOsIdentity() throws Exception {
     BootInfo plain = BootInfoJson.parse(BOOT_JSON);
-    assertArrayEquals(new byte[32], plain.mrSystem(), "omitted: zero, which no registry accepts");
+    assertArrayEquals(
+        new byte[32], plain.mrSystem().toByteArray(), "omitted: zero, which no registry accepts");
     assertFalse(plain.osImageMeasured());
     String json =
         BOOT_JSON.replace(
             "}", ",\"mrSystem\":\"0x" + "77".repeat(32) + "\",\"osImageMeasured\":true}");
     BootInfo b = BootInfoJson.parse(json);
-    assertArrayEquals(filled(32, 0x77), b.mrSystem());
+    assertArrayEquals(filled(32, 0x77), b.mrSystem().toByteArray());
     assertTrue(b.osImageMeasured());
     String again =
         new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(BootInfoJson.toMap(b));
