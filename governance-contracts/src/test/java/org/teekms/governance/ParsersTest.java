@@ -6,6 +6,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.web3j.protocol.core.methods.response.Log;
@@ -51,25 +53,29 @@ class ParsersTest {
         "0x715018a6",
         org.teekms.governance.contracts.KmsRegistryContract.getABI_renounceOwnership());
     assertEquals(4_294_999_999L, DriverVersion.parse("4294.999.999"));
-    for (String bad :
-        List.of(
-            "",
-            "550",
-            "550.",
-            ".1",
-            "550.1000.1",
-            "550.1.1000",
-            "4295.0.0",
-            "a.b.c",
-            "550.1.1.1",
-            "-1.0",
-            "550,127")) {
-      assertThrows(IllegalArgumentException.class, () -> DriverVersion.parse(bad), bad);
-    }
+  }
+
+  @ParameterizedTest(name = "\"{0}\"")
+  @ValueSource(
+      strings = {
+        "",
+        "550",
+        "550.",
+        ".1",
+        "550.1000.1",
+        "550.1.1000",
+        "4295.0.0",
+        "a.b.c",
+        "550.1.1.1",
+        "-1.0",
+        "550,127"
+      })
+  void aMalformedDriverVersionIsRefused(String bad) {
+    assertThrows(IllegalArgumentException.class, () -> DriverVersion.parse(bad), bad);
   }
 
   @Test
-  void bootInfoChecksSizesAndCopies() {
+  void bootInfoChecksSizesAndComparesByValue() {
     BootInfo b = BootInfoJson.parse(BOOT_JSON);
     assertEquals(0x22, b.composeHash().get(0));
     assertEquals(b, BootInfoJson.parse(BOOT_JSON));
