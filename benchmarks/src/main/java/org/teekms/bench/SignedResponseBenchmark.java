@@ -96,7 +96,7 @@ public class SignedResponseBenchmark {
                 + "\",\"signing_algo\":\"ecdsa\",\"request_nonce\":\""
                 + HexFormat.of().formatHex(nonce)
                 + "\",\"intel_quote\":\""
-                + HexFormat.of().formatHex(q.quote())
+                + q.quote().hex()
                 + "\",\"nvidia_payload\":null,\"event_log\":"
                 + new com.fasterxml.jackson.databind.ObjectMapper()
                     .writeValueAsString(q.eventLogJson())

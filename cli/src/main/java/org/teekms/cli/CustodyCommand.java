@@ -36,6 +36,7 @@ import org.teekms.governance.GovernanceContract;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
 import org.teekms.governance.RootCustody;
+import org.teekms.keys.AppId;
 import org.teekms.keys.InsecureSecretAccess;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -208,10 +209,15 @@ public final class CustodyCommand extends CommandGroup {
       throws Refused, GovernanceException {
     RootCustody.Backup backup = ownBackup(custody, o, key);
     try {
-      Commitments onChain = Commitments.decode(backup.commitments());
+      Commitments onChain = Commitments.decode(backup.commitments().toByteArray());
       byte[] envelope = new BackupStore(o.store).envelope(o.generation, o.index);
       return CustodianShare.open(
-          key, o.generation, o.index, onChain, envelope, backup.envelopeDigests().get(o.index - 1));
+          key,
+          o.generation,
+          o.index,
+          onChain,
+          envelope,
+          backup.envelopeDigests().get(o.index - 1).toByteArray());
     } catch (CustodyException e) {
       throw new Refused("SHARE_INVALID", e.getMessage());
     }
@@ -225,7 +231,8 @@ public final class CustodyCommand extends CommandGroup {
       throws Refused, GovernanceException {
     RootCustody.Backup backup = custody.backup(o.generation);
     if (o.index > backup.custodianIds().size()
-        || !MessageDigest.isEqual(backup.custodianIds().get(o.index - 1), key.publicKey().id())) {
+        || !MessageDigest.isEqual(
+            backup.custodianIds().get(o.index - 1).toByteArray(), key.publicKey().id())) {
       throw new Refused(
           "NOT_THIS_CUSTODIAN",
           "share "
@@ -449,7 +456,7 @@ public final class CustodyCommand extends CommandGroup {
         }
         try (Share share = ownShare(custody, options, key)) {
           Commitments onChain =
-              Commitments.decode(custody.backup(options.generation).commitments());
+              Commitments.decode(custody.backup(options.generation).commitments().toByteArray());
           byte[] sealed =
               org.teekms.custody.ShareEnvelope.seal(
                   node,
@@ -528,20 +535,19 @@ public final class CustodyCommand extends CommandGroup {
         throw new Refused("NODE_NOT_ATTESTED", "the node's RA-TLS key: " + e.getMessage());
       }
       json.put("nodeKeyId", "0x" + HEX.formatHex(node.id()));
-      byte[] osImage =
-          id.provenOsImageHash().or(id::osImageHash).map(Bytes::toByteArray).orElse(new byte[32]);
-      byte[] instance = id.instanceId().toByteArray();
+      Bytes osImage = id.provenOsImageHash().or(id::osImageHash).orElse(Bytes.copyOf(new byte[32]));
+      Bytes instance = id.instanceId();
       bootInfo =
           BootInfo.withoutGpu(
-                  id.appId().toByteArray(),
-                  id.composeHash().toByteArray(),
-                  instance.length == 20 ? instance : new byte[20],
-                  id.deviceId().toByteArray(),
-                  id.mrAggregated().toByteArray(),
+                  AppId.of(id.appId().toByteArray()),
+                  id.composeHash(),
+                  instance.length() == 20 ? instance : Bytes.copyOf(new byte[20]),
+                  id.deviceId(),
+                  id.mrAggregated(),
                   osImage,
                   id.tcbStatus().name(),
                   id.advisoryIds())
-              .withMrSystem(id.mrSystem().toByteArray(), id.osImageMeasured());
+              .withMrSystem(id.mrSystem(), id.osImageMeasured());
       return node;
     }
 

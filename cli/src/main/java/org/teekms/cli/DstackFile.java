@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.Optional;
+import org.teekms.crypto.Bytes;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
@@ -15,7 +17,8 @@ import picocli.CommandLine.ParameterException;
  * (and, from dstack 0.6, the {@code tdx_measurement} document; {@link #vmConfigJson} keeps its
  * exact bytes). {@code event_log} may also be the array itself.
  */
-record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash, byte[] vmConfigJson) {
+record DstackFile(
+    Bytes quote, String eventLog, String vmConfigOsImageHash, Optional<Bytes> vmConfigJson) {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long MAX_BYTES = 2 * 1024 * 1024;
 
@@ -50,7 +53,11 @@ record DstackFile(byte[] quote, String eventLog, String vmConfigOsImageHash, byt
       if (vm != null && vm.path("os_image_hash").isTextual()) {
         osImageHash = vm.get("os_image_hash").asText();
       }
-      return new DstackFile(quote, eventLog, osImageHash, vmConfigJson);
+      return new DstackFile(
+          Bytes.copyOf(quote),
+          eventLog,
+          osImageHash,
+          Optional.ofNullable(vmConfigJson).map(Bytes::copyOf));
     } catch (IOException | IllegalArgumentException e) {
       throw new ParameterException(
           spec.commandLine(), "--dstack " + file + " cannot be read: " + e.getMessage());

@@ -7,6 +7,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import org.teekms.agent.boot.PublishedKmsIdentity;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.RootAnchor;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppRootCertificate;
@@ -129,7 +130,7 @@ public final class EnvPubkeyCheck {
               rc.getRootGeneration(),
               AppId.of(rc.getAppId().toByteArray()),
               rc.getKeyVersion(),
-              rc.getAppRootPublicKey().toByteArray(),
+              Bytes.copyOf(rc.getAppRootPublicKey().toByteArray()),
               EthSignature.fromBytes(rc.getKmsSignature().toByteArray()));
       if (!appRoot.appId().equals(app)
           || appRoot.version() != a.getKeyVersion()
@@ -168,7 +169,7 @@ public final class EnvPubkeyCheck {
                   a.getKeyVersion(),
                   ec.getPath(),
                   null),
-              pub,
+              Bytes.copyOf(pub),
               EthSignature.fromBytes(ec.getAppRootSignature().toByteArray()));
       SignatureChainVerifier.Result r =
           new SignatureChainVerifier(root).verify(new SignatureChain(appRoot, env));

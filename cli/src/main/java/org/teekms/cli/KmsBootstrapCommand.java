@@ -145,8 +145,8 @@ public final class KmsBootstrapCommand implements Callable<Integer> {
       bound.add(
           new KmsIdentityBinding.Root(
               g.getGeneration(),
-              g.getRootAddress().toByteArray(),
-              g.getCaCertificate().toByteArray()));
+              Bytes.copyOf(g.getRootAddress().toByteArray()),
+              Bytes.copyOf(g.getCaCertificate().toByteArray())));
       if (g.getGeneration() == info.getCurrentGeneration()) {
         current = g;
       }

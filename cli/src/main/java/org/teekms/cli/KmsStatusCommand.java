@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 import org.teekms.proto.GetKmsInfoRequest;
 import org.teekms.proto.GetKmsStatusRequest;
@@ -143,8 +144,8 @@ public final class KmsStatusCommand implements Callable<Integer> {
       bound.add(
           new KmsIdentityBinding.Root(
               g.getGeneration(),
-              g.getRootAddress().toByteArray(),
-              g.getCaCertificate().toByteArray()));
+              Bytes.copyOf(g.getRootAddress().toByteArray()),
+              Bytes.copyOf(g.getCaCertificate().toByteArray())));
     }
     if (info.getSimulated()) {
       problems.add(

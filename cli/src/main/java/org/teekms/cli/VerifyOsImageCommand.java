@@ -38,16 +38,16 @@ public final class VerifyOsImageCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     DstackFile file = DstackFile.read(spec, dstack);
-    if (file.vmConfigJson() == null) {
+    if (file.vmConfigJson().isEmpty()) {
       throw new ParameterException(spec.commandLine(), "--dstack " + dstack + " has no vm_config");
     }
     ObjectNode out;
     try {
-      TdReport td = TdxQuote.parse(file.quote()).tdReport();
+      TdReport td = TdxQuote.parse(file.quote().toByteArray()).tdReport();
       if (td == null) {
         throw new QuoteParseException("not a TDX quote (no TD report)");
       }
-      out = OsImageJson.check(td, file.vmConfigJson(), file.eventLog());
+      out = OsImageJson.check(td, file.vmConfigJson().get().toByteArray(), file.eventLog());
     } catch (QuoteParseException e) {
       out = VerifyQuoteCommand.JSON.createObjectNode();
       out.put("verified", false);

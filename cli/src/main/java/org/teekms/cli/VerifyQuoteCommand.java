@@ -75,7 +75,8 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
     Instant time = options.time();
     DcapQuoteVerifier verifier = options.verifier();
     DstackFile dstackFile = dstack == null ? null : DstackFile.read(spec, dstack);
-    byte[] bytes = dstackFile != null ? dstackFile.quote() : options.read(quote, "--quote");
+    byte[] bytes =
+        dstackFile != null ? dstackFile.quote().toByteArray() : options.read(quote, "--quote");
     if (dstackFile == null) {
       InputFiles.pemLabel(bytes)
           .ifPresent(
@@ -140,14 +141,17 @@ public final class VerifyQuoteCommand implements Callable<Integer> {
       }
     }
     if (dstackFile != null
-        && dstackFile.vmConfigJson() != null
+        && dstackFile.vmConfigJson().isPresent()
         && parsed != null
         && parsed.tdReport() != null) {
       // Reported, not (yet) part of "valid": whether the measurements prove the vm_config's OS
       // image.
       out.set(
           "osImage",
-          OsImageJson.check(parsed.tdReport(), dstackFile.vmConfigJson(), dstackFile.eventLog()));
+          OsImageJson.check(
+              parsed.tdReport(),
+              dstackFile.vmConfigJson().get().toByteArray(),
+              dstackFile.eventLog()));
     }
     if (parsed != null && parsed.tdReport() != null) {
       // reported always; enforced only when the user gave golden values (this command verifies, it

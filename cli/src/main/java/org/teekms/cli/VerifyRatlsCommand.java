@@ -217,7 +217,8 @@ public final class VerifyRatlsCommand implements Callable<Integer> {
       try {
         bound &=
             MessageDigest.isEqual(
-                nonce, HopperReportParser.parse(d.report().toByteArray()).requestNonce());
+                nonce,
+                HopperReportParser.parse(d.report().toByteArray()).requestNonce().toByteArray());
       } catch (GpuAttestationException e) {
         bound = false;
       }

@@ -351,7 +351,8 @@ class CustodyRecoveryTest {
     org.teekms.governance.RootCustody onChain =
         org.teekms.governance.RootCustody.at(chain, custody, null);
     org.teekms.custody.Commitments commitments =
-        org.teekms.custody.Commitments.decode(onChain.backup(GENERATION).commitments());
+        org.teekms.custody.Commitments.decode(
+            onChain.backup(GENERATION).commitments().toByteArray());
     byte[] published2 = registry.kmsIdentity(GENERATION).rootPublicKeys().toByteArray();
     try (RecipientKeyPair nodeKey = RecipientKeyPair.of(node.privateKey());
         Shamir.Recovered recovered =

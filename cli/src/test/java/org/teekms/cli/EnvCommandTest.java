@@ -83,7 +83,7 @@ class EnvCommandTest {
                   .setRootGeneration(1)
                   .setAppId(ByteString.copyFrom(APP.toBytes()))
                   .setKeyVersion(2)
-                  .setAppRootPublicKey(ByteString.copyFrom(rc.appRootPublicKey()))
+                  .setAppRootPublicKey(ByteString.copyFrom(rc.appRootPublicKey().toByteArray()))
                   .setKmsSignature(ByteString.copyFrom(rc.kmsSignature().toBytes())))
           .setEnvEncryptionCertificate(
               org.teekms.proto.PurposeKeyCertificate.newBuilder()

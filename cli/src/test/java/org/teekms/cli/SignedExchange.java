@@ -19,6 +19,7 @@ import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.cli.demo.DemoExchange;
 import org.teekms.cli.demo.DemoExchangeFixture;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.KeyAlgorithm;
@@ -114,11 +115,11 @@ record SignedExchange(
     SimulatedCvm cvm =
         launched.boot(
             new SimulatedCvm.App(
-                    appId,
-                    composeHash,
-                    new byte[20],
+                    Bytes.copyOf(appId),
+                    Bytes.copyOf(composeHash),
+                    Bytes.copyOf(new byte[20]),
                     "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}",
-                    osImage)
+                    Bytes.copyOf(osImage))
                 .withGpuDevices(GpuDevices.digest(gpu.evidence(new byte[32]))));
     byte[] request =
         "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}]}"
@@ -146,8 +147,8 @@ record SignedExchange(
       r.put("signing_address", signer.address());
       r.put("signing_algo", "ecdsa");
       r.put("request_nonce", HexFormat.of().formatHex(nonce));
-      r.put("intel_quote", HexFormat.of().formatHex(q.quote()));
-      r.put("nvidia_payload", new NvidiaPayload(nonce, gpu.evidence(nonce)).encode());
+      r.put("intel_quote", HexFormat.of().formatHex(q.quote().toByteArray()));
+      r.put("nvidia_payload", new NvidiaPayload(Bytes.copyOf(nonce), gpu.evidence(nonce)).encode());
       r.put("event_log", q.eventLogJson());
       r.putObject("info");
       if (nearLayout) {
@@ -209,7 +210,7 @@ record SignedExchange(
         s.gpuRoot(),
         s.rims(),
         s.rimRoot(),
-        s.nonce(),
+        s.nonce().toByteArray(),
         m.mrSystem(),
         m.composeHash(),
         m.gpus(),
@@ -265,7 +266,7 @@ record SignedExchange(
    * {@code label}.
    */
   void replaceGpuEvidence(byte[] label, byte[] evidenceNonce) throws Exception {
-    String payload = new NvidiaPayload(label, gpu.evidence(evidenceNonce)).encode();
+    String payload = new NvidiaPayload(Bytes.copyOf(label), gpu.evidence(evidenceNonce)).encode();
     Files.writeString(report, editedReport(r -> r.put("nvidia_payload", payload)));
   }
 
@@ -321,7 +322,7 @@ record SignedExchange(
    * that nonce.
    */
   String reportWithGpuEvidenceFor(byte[] other) throws Exception {
-    String payload = new NvidiaPayload(other, gpu.evidence(other)).encode();
+    String payload = new NvidiaPayload(Bytes.copyOf(other), gpu.evidence(other)).encode();
     return editedReport(r -> r.put("nvidia_payload", payload));
   }
 

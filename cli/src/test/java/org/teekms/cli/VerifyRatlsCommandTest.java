@@ -159,7 +159,9 @@ class VerifyRatlsCommandTest {
       }
       cvm.boot(SimulatedCvm.App.ofCompose("services: {launch: 1}", new byte[20]));
       var q = cvm.eventLog().quote(cvm, new byte[64]);
-      Path quote = Files.writeString(dir.resolve("q.hex"), HexFormat.of().formatHex(q.quote()));
+      Path quote =
+          Files.writeString(
+              dir.resolve("q.hex"), HexFormat.of().formatHex(q.quote().toByteArray()));
       Path log = Files.writeString(dir.resolve("log.json"), q.eventLogJson());
       Run r =
           run(
@@ -235,7 +237,12 @@ class VerifyRatlsCommandTest {
     X509Certificate c =
         new RaTlsCertificateFactory(
                 cvm, cvm.eventLog(), null, SimulatedRaTls.CLOCK, Duration.ofHours(1))
-            .build(mine, "x", q.quote(), q.eventLogJson().getBytes(StandardCharsets.UTF_8), null);
+            .build(
+                mine,
+                "x",
+                q.quote().toByteArray(),
+                q.eventLogJson().getBytes(StandardCharsets.UTF_8),
+                null);
     Run r = run(ratls(pem("bad.pem", c)));
     assertEquals(1, r.exit());
     assertFalse(r.json().get("valid").asBoolean());

@@ -51,7 +51,7 @@ class CvmDeployFilesTest {
     byte[] bytes = Files.readAllBytes(Repo.path("deploy/app-compose/app-compose.json"));
     AppCompose parsed = AppCompose.parse(bytes);
     assertEquals("kms", parsed.keyProvider());
-    assertEquals(32, parsed.composeHash().length);
+    assertEquals(32, parsed.composeHash().length());
     JsonNode json = new ObjectMapper().readTree(bytes);
     assertEquals(2, json.path("manifest_version").asInt());
     // a complete dstack app-compose: every field dstack's AppCompose declares, none left to

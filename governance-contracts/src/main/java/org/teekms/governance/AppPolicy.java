@@ -1,8 +1,8 @@
 package org.teekms.governance;
 
 import java.math.BigInteger;
-import java.util.Arrays;
 import java.util.List;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.contracts.AppPolicyContract;
 import org.teekms.governance.contracts.KmsRegistryContract;
 import org.web3j.abi.EventEncoder;
@@ -25,9 +25,9 @@ public final class AppPolicy extends GovernanceContract {
       String registry,
       KmsRegistry.AppStatus status,
       boolean disabled,
-      List<byte[]> composeHashes,
+      List<Bytes> composeHashes,
       boolean allowAnyDevice,
-      List<byte[]> devices,
+      List<Bytes> devices,
       boolean requireTcbUpToDate,
       boolean hasGpuRequirements,
       GpuPolicy gpuRequirements,
@@ -38,51 +38,8 @@ public final class AppPolicy extends GovernanceContract {
       long lastRotationEpochSeconds,
       boolean rotationDue) {
     public Snapshot {
-      composeHashes = ByteArrays.copy(composeHashes);
-      devices = ByteArrays.copy(devices);
-    }
-
-    @Override
-    public List<byte[]> composeHashes() {
-      return ByteArrays.copy(composeHashes);
-    }
-
-    @Override
-    public List<byte[]> devices() {
-      return ByteArrays.copy(devices);
-    }
-
-    private Object[] values() {
-      return new Object[] {
-        appId,
-        owner,
-        pendingOwner,
-        registry,
-        status,
-        disabled,
-        ByteArrays.deep(composeHashes),
-        allowAnyDevice,
-        ByteArrays.deep(devices),
-        requireTcbUpToDate,
-        hasGpuRequirements,
-        gpuRequirements,
-        effectiveGpuPolicy,
-        currentKeyVersion,
-        minKeyVersion,
-        rotationPeriodSeconds,
-        lastRotationEpochSeconds,
-        rotationDue
-      };
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Snapshot s && Arrays.deepEquals(values(), s.values());
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(values());
+      composeHashes = List.copyOf(composeHashes);
+      devices = List.copyOf(devices);
     }
   }
 
@@ -354,9 +311,9 @@ public final class AppPolicy extends GovernanceContract {
         registry,
         status,
         read(at.disabled()),
-        KmsRegistry.bytes32List(read(at.composeHashes())),
+        KmsRegistry.bytes32List(read(at.composeHashes())).stream().map(Bytes::copyOf).toList(),
         read(at.allowAnyDevice()),
-        KmsRegistry.bytes32List(read(at.devices())),
+        KmsRegistry.bytes32List(read(at.devices())).stream().map(Bytes::copyOf).toList(),
         read(at.requireTcbUpToDate()),
         read(at.hasGpuRequirements()),
         KmsRegistry.gpuPolicy(own.count, own.arch, own.minDriverVersion),

@@ -1,15 +1,15 @@
 package org.teekms.governance;
 
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 
 /**
  * The boot identity of a confidential VM as the KMS verified it; mirrors the Solidity struct {@code
- * BootInfo} field by field (same order, same sizes). Byte arrays are copied in and out.
+ * BootInfo} field by field (same order, same sizes). Immutable; equality is by value.
  *
- * @param appId 20 bytes: the app's AppPolicy contract address
+ * @param appId the app's AppPolicy contract address
  * @param composeHash 32 bytes: SHA-256 of app-compose.json
  * @param instanceId 20 bytes
  * @param deviceId 32 bytes
@@ -28,27 +28,29 @@ import java.util.Objects;
  *     osImageHash} against the quote (then no golden measurement is needed)
  */
 public record BootInfo(
-    byte[] appId,
-    byte[] composeHash,
-    byte[] instanceId,
-    byte[] deviceId,
-    byte[] mrAggregated,
-    byte[] osImageHash,
+    AppId appId,
+    Bytes composeHash,
+    Bytes instanceId,
+    Bytes deviceId,
+    Bytes mrAggregated,
+    Bytes osImageHash,
     String tcbStatus,
     List<String> advisoryIds,
     int gpuCount,
     String gpuArch,
     long gpuDriverVersion,
-    byte[] mrSystem,
+    Bytes mrSystem,
     boolean osImageMeasured) {
 
+  private static final Bytes NO_MR_SYSTEM = Bytes.copyOf(new byte[32]);
+
   public BootInfo {
-    appId = copy(appId, 20, "appId");
-    composeHash = copy(composeHash, 32, "composeHash");
-    instanceId = copy(instanceId, 20, "instanceId");
-    deviceId = copy(deviceId, 32, "deviceId");
-    mrAggregated = copy(mrAggregated, 32, "mrAggregated");
-    osImageHash = copy(osImageHash, 32, "osImageHash");
+    Objects.requireNonNull(appId, "appId");
+    exact(composeHash, 32, "composeHash");
+    exact(instanceId, 20, "instanceId");
+    exact(deviceId, 32, "deviceId");
+    exact(mrAggregated, 32, "mrAggregated");
+    exact(osImageHash, 32, "osImageHash");
     Objects.requireNonNull(tcbStatus, "tcbStatus");
     advisoryIds = List.copyOf(advisoryIds);
     Objects.requireNonNull(gpuArch, "gpuArch");
@@ -56,7 +58,7 @@ public record BootInfo(
     if (gpuDriverVersion < 0 || gpuDriverVersion > 0xFFFF_FFFFL) {
       throw new IllegalArgumentException("gpuDriverVersion out of uint32 range");
     }
-    mrSystem = copy(mrSystem, 32, "mrSystem");
+    exact(mrSystem, 32, "mrSystem");
   }
 
   /**
@@ -65,12 +67,12 @@ public record BootInfo(
    * the quote's mrSystem.
    */
   public BootInfo(
-      byte[] appId,
-      byte[] composeHash,
-      byte[] instanceId,
-      byte[] deviceId,
-      byte[] mrAggregated,
-      byte[] osImageHash,
+      AppId appId,
+      Bytes composeHash,
+      Bytes instanceId,
+      Bytes deviceId,
+      Bytes mrAggregated,
+      Bytes osImageHash,
       String tcbStatus,
       List<String> advisoryIds,
       int gpuCount,
@@ -88,18 +90,18 @@ public record BootInfo(
         gpuCount,
         gpuArch,
         gpuDriverVersion,
-        new byte[32],
+        NO_MR_SYSTEM,
         false);
   }
 
   /** A boot without GPUs (and without a measured OS identity, see above). */
   public static BootInfo withoutGpu(
-      byte[] appId,
-      byte[] composeHash,
-      byte[] instanceId,
-      byte[] deviceId,
-      byte[] mrAggregated,
-      byte[] osImageHash,
+      AppId appId,
+      Bytes composeHash,
+      Bytes instanceId,
+      Bytes deviceId,
+      Bytes mrAggregated,
+      Bytes osImageHash,
       String tcbStatus,
       List<String> advisoryIds) {
     return new BootInfo(
@@ -117,7 +119,7 @@ public record BootInfo(
   }
 
   /** Returns a copy of this boot with another OS measurement (tests and tools). */
-  public BootInfo withMrSystem(byte[] mrSystem, boolean osImageMeasured) {
+  public BootInfo withMrSystem(Bytes mrSystem, boolean osImageMeasured) {
     return new BootInfo(
         appId,
         composeHash,
@@ -134,61 +136,26 @@ public record BootInfo(
         osImageMeasured);
   }
 
-  @Override
-  public byte[] appId() {
-    return appId.clone();
-  }
-
-  @Override
-  public byte[] composeHash() {
-    return composeHash.clone();
-  }
-
-  @Override
-  public byte[] instanceId() {
-    return instanceId.clone();
-  }
-
-  @Override
-  public byte[] deviceId() {
-    return deviceId.clone();
-  }
-
-  @Override
-  public byte[] mrAggregated() {
-    return mrAggregated.clone();
-  }
-
-  @Override
-  public byte[] osImageHash() {
-    return osImageHash.clone();
-  }
-
-  @Override
-  public byte[] mrSystem() {
-    return mrSystem.clone();
-  }
-
   /** The app id as a 0x-prefixed lowercase address. */
   public String appAddress() {
-    return "0x" + HexFormat.of().formatHex(appId);
+    return "0x" + appId.toHex();
   }
 
   /** The struct as the generated KmsRegistry wrapper takes it. */
   org.teekms.governance.contracts.KmsRegistryContract.BootInfo registryStruct() {
     return new org.teekms.governance.contracts.KmsRegistryContract.BootInfo(
         appAddress(),
-        composeHash,
-        instanceId,
-        deviceId,
-        mrAggregated,
-        osImageHash,
+        composeHash.toByteArray(),
+        instanceId.toByteArray(),
+        deviceId.toByteArray(),
+        mrAggregated.toByteArray(),
+        osImageHash.toByteArray(),
         tcbStatus,
         advisoryIds,
         java.math.BigInteger.valueOf(gpuCount),
         gpuArch,
         java.math.BigInteger.valueOf(gpuDriverVersion),
-        mrSystem,
+        mrSystem.toByteArray(),
         osImageMeasured);
   }
 
@@ -196,22 +163,22 @@ public record BootInfo(
   org.teekms.governance.contracts.AppPolicyContract.BootInfo appStruct() {
     return new org.teekms.governance.contracts.AppPolicyContract.BootInfo(
         appAddress(),
-        composeHash,
-        instanceId,
-        deviceId,
-        mrAggregated,
-        osImageHash,
+        composeHash.toByteArray(),
+        instanceId.toByteArray(),
+        deviceId.toByteArray(),
+        mrAggregated.toByteArray(),
+        osImageHash.toByteArray(),
         tcbStatus,
         advisoryIds,
         java.math.BigInteger.valueOf(gpuCount),
         gpuArch,
         java.math.BigInteger.valueOf(gpuDriverVersion),
-        mrSystem,
+        mrSystem.toByteArray(),
         osImageMeasured);
   }
 
   /** Returns a copy of this boot with another compose hash (tests and tools). */
-  public BootInfo withComposeHash(byte[] hash) {
+  public BootInfo withComposeHash(Bytes hash) {
     return new BootInfo(
         appId,
         hash,
@@ -228,58 +195,27 @@ public record BootInfo(
         osImageMeasured);
   }
 
-  private static byte[] copy(byte[] b, int length, String name) {
+  private static void exact(Bytes b, int length, String name) {
     Objects.requireNonNull(b, name);
-    if (b.length != length) {
-      throw new IllegalArgumentException(name + " must be " + length + " bytes, got " + b.length);
+    if (b.length() != length) {
+      throw new IllegalArgumentException(name + " must be " + length + " bytes, got " + b.length());
     }
-    return b.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof BootInfo b
-        && Arrays.equals(appId, b.appId)
-        && Arrays.equals(composeHash, b.composeHash)
-        && Arrays.equals(instanceId, b.instanceId)
-        && Arrays.equals(deviceId, b.deviceId)
-        && Arrays.equals(mrAggregated, b.mrAggregated)
-        && Arrays.equals(osImageHash, b.osImageHash)
-        && tcbStatus.equals(b.tcbStatus)
-        && advisoryIds.equals(b.advisoryIds)
-        && gpuCount == b.gpuCount
-        && gpuArch.equals(b.gpuArch)
-        && gpuDriverVersion == b.gpuDriverVersion
-        && Arrays.equals(mrSystem, b.mrSystem)
-        && osImageMeasured == b.osImageMeasured;
-  }
-
-  @Override
-  public int hashCode() {
-    int h =
-        Objects.hash(tcbStatus, advisoryIds, gpuCount, gpuArch, gpuDriverVersion, osImageMeasured);
-    for (byte[] b :
-        List.of(appId, composeHash, instanceId, deviceId, mrAggregated, osImageHash, mrSystem)) {
-      h = 31 * h + Arrays.hashCode(b);
-    }
-    return h;
   }
 
   @Override
   public String toString() {
-    HexFormat hex = HexFormat.of();
     return "BootInfo[appId="
         + appAddress()
         + ", composeHash="
-        + hex.formatHex(composeHash)
+        + composeHash
         + ", instanceId="
-        + hex.formatHex(instanceId)
+        + instanceId
         + ", deviceId="
-        + hex.formatHex(deviceId)
+        + deviceId
         + ", mrAggregated="
-        + hex.formatHex(mrAggregated)
+        + mrAggregated
         + ", osImageHash="
-        + hex.formatHex(osImageHash)
+        + osImageHash
         + ", tcbStatus="
         + tcbStatus
         + ", advisoryIds="
@@ -291,7 +227,7 @@ public record BootInfo(
         + ", gpuDriverVersion="
         + DriverVersion.format(gpuDriverVersion)
         + ", mrSystem="
-        + hex.formatHex(mrSystem)
+        + mrSystem
         + ", osImageMeasured="
         + osImageMeasured
         + "]";

@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 
 /**
  * BootInfo as JSON (for {@code teekms gov check-app} and tools): hex fields with optional 0x,
@@ -86,7 +88,7 @@ public final class BootInfoJson {
       throw new IllegalArgumentException(
           "gpuDriverVersion must be \"major.minor.patch\" or an integer");
     }
-    byte[] mrSystem = n.has("mrSystem") ? hex(n, "mrSystem", 32) : new byte[32];
+    Bytes mrSystem = Bytes.copyOf(n.has("mrSystem") ? hex(n, "mrSystem", 32) : new byte[32]);
     boolean measured = false;
     if (n.has("osImageMeasured")) {
       if (!n.get("osImageMeasured").isBoolean())
@@ -94,12 +96,12 @@ public final class BootInfoJson {
       measured = n.get("osImageMeasured").asBoolean();
     }
     return new BootInfo(
-        hex(n, "appId", 20),
-        hex(n, "composeHash", 32),
-        hex(n, "instanceId", 20),
-        hex(n, "deviceId", 32),
-        hex(n, "mrAggregated", 32),
-        hex(n, "osImageHash", 32),
+        AppId.of(hex(n, "appId", 20)),
+        Bytes.copyOf(hex(n, "composeHash", 32)),
+        Bytes.copyOf(hex(n, "instanceId", 20)),
+        Bytes.copyOf(hex(n, "deviceId", 32)),
+        Bytes.copyOf(hex(n, "mrAggregated", 32)),
+        Bytes.copyOf(hex(n, "osImageHash", 32)),
         text(n.get("tcbStatus"), "tcbStatus"),
         advisories,
         count.asInt(),
@@ -111,20 +113,19 @@ public final class BootInfoJson {
 
   /** The JSON form of a BootInfo (hex with 0x). */
   public static Map<String, Object> toMap(BootInfo b) {
-    HexFormat hex = HexFormat.of();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("appId", b.appAddress());
-    m.put("composeHash", "0x" + hex.formatHex(b.composeHash()));
-    m.put("instanceId", "0x" + hex.formatHex(b.instanceId()));
-    m.put("deviceId", "0x" + hex.formatHex(b.deviceId()));
-    m.put("mrAggregated", "0x" + hex.formatHex(b.mrAggregated()));
-    m.put("osImageHash", "0x" + hex.formatHex(b.osImageHash()));
+    m.put("composeHash", "0x" + b.composeHash().hex());
+    m.put("instanceId", "0x" + b.instanceId().hex());
+    m.put("deviceId", "0x" + b.deviceId().hex());
+    m.put("mrAggregated", "0x" + b.mrAggregated().hex());
+    m.put("osImageHash", "0x" + b.osImageHash().hex());
     m.put("tcbStatus", b.tcbStatus());
     m.put("advisoryIds", b.advisoryIds());
     m.put("gpuCount", b.gpuCount());
     m.put("gpuArch", b.gpuArch());
     m.put("gpuDriverVersion", DriverVersion.format(b.gpuDriverVersion()));
-    m.put("mrSystem", "0x" + hex.formatHex(b.mrSystem()));
+    m.put("mrSystem", "0x" + b.mrSystem().hex());
     m.put("osImageMeasured", b.osImageMeasured());
     return m;
   }

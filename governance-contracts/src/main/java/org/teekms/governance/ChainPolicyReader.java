@@ -243,7 +243,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       KmsRegistryContract.KmsIdentity identity =
           quorum(registry(pin, "kmsIdentity").kmsIdentity(BigInteger.valueOf(generation)));
       return PublishedRootKeys.published(
-          generation, identity.rootPublicKeys, pin.number(), pin.hash());
+          generation, Bytes.copyOf(identity.rootPublicKeys), pin.number(), pin.hash());
     } catch (Denial d) {
       if (d.failure == PolicyDecision.Failure.DISAGREEMENT) disagreements.increment();
       return PublishedRootKeys.unavailable(generation, d.getMessage());

@@ -1,8 +1,8 @@
 package org.teekms.governance;
 
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 
 /**
  * {@code KmsRegistry.kmsIdentity(generation).rootPublicKeys} read at a pinned block: published
@@ -13,7 +13,7 @@ import java.util.Optional;
 public record PublishedRootKeys(
     long generation,
     Status status,
-    Optional<byte[]> rootPublicKeys,
+    Optional<Bytes> rootPublicKeys,
     long blockNumber,
     String blockHash,
     String reason) {
@@ -32,32 +32,10 @@ public record PublishedRootKeys(
     if ((status == Status.PUBLISHED) != rootPublicKeys.isPresent()) {
       throw new IllegalArgumentException("root public keys come with, and only with, PUBLISHED");
     }
-    rootPublicKeys = rootPublicKeys.map(byte[]::clone);
-  }
-
-  @Override
-  public Optional<byte[]> rootPublicKeys() {
-    return rootPublicKeys.map(byte[]::clone);
-  }
-
-  private Object[] values() {
-    return new Object[] {
-      generation, status, rootPublicKeys.orElse(null), blockNumber, blockHash, reason
-    };
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof PublishedRootKeys p && Arrays.deepEquals(values(), p.values());
-  }
-
-  @Override
-  public int hashCode() {
-    return Arrays.deepHashCode(values());
   }
 
   public static PublishedRootKeys published(
-      long generation, byte[] keys, long blockNumber, String blockHash) {
+      long generation, Bytes keys, long blockNumber, String blockHash) {
     return new PublishedRootKeys(
         generation, Status.PUBLISHED, Optional.of(keys), blockNumber, blockHash, "");
   }

@@ -1,9 +1,10 @@
 package org.teekms.governance;
 
 import java.math.BigInteger;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.contracts.RootCustodyContract;
 import org.web3j.abi.EventEncoder;
 import org.web3j.crypto.Credentials;
@@ -30,34 +31,10 @@ public final class RootCustody extends GovernanceContract {
 
   /** A registered custodian; id = SHA-256(publicKey). */
   public record Custodian(
-      byte[] id, byte[] publicKey, Kind kind, String name, boolean active, long registeredAtBlock) {
+      Bytes id, Bytes publicKey, Kind kind, String name, boolean active, long registeredAtBlock) {
     public Custodian {
-      id = id.clone();
-      publicKey = publicKey.clone();
-    }
-
-    @Override
-    public byte[] id() {
-      return id.clone();
-    }
-
-    @Override
-    public byte[] publicKey() {
-      return publicKey.clone();
-    }
-
-    private Object[] values() {
-      return new Object[] {id, publicKey, kind, name, active, registeredAtBlock};
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Custodian c && Arrays.deepEquals(values(), c.values());
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(values());
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(publicKey, "publicKey");
     }
   }
 
@@ -68,90 +45,28 @@ public final class RootCustody extends GovernanceContract {
   public record Backup(
       long generation,
       int threshold,
-      byte[] commitments,
-      List<byte[]> custodianIds,
-      List<byte[]> envelopeDigests,
+      Bytes commitments,
+      List<Bytes> custodianIds,
+      List<Bytes> envelopeDigests,
       long publishedAtBlock) {
     public Backup {
-      commitments = commitments.clone();
-      custodianIds = ByteArrays.copy(custodianIds);
-      envelopeDigests = ByteArrays.copy(envelopeDigests);
-    }
-
-    @Override
-    public byte[] commitments() {
-      return commitments.clone();
-    }
-
-    @Override
-    public List<byte[]> custodianIds() {
-      return ByteArrays.copy(custodianIds);
-    }
-
-    @Override
-    public List<byte[]> envelopeDigests() {
-      return ByteArrays.copy(envelopeDigests);
-    }
-
-    private Object[] values() {
-      return new Object[] {
-        generation,
-        threshold,
-        commitments,
-        ByteArrays.deep(custodianIds),
-        ByteArrays.deep(envelopeDigests),
-        publishedAtBlock
-      };
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Backup b && Arrays.deepEquals(values(), b.values());
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(values());
+      Objects.requireNonNull(commitments, "commitments");
+      custodianIds = List.copyOf(custodianIds);
+      envelopeDigests = List.copyOf(envelopeDigests);
     }
   }
 
   /** An authorized recovery request. */
   public record Recovery(
-      byte[] requestId,
+      Bytes requestId,
       long generation,
-      byte[] nodeKeyId,
+      Bytes nodeKeyId,
       long authorizedAtBlock,
       long expiresAtBlock,
       boolean revoked) {
     public Recovery {
-      requestId = requestId.clone();
-      nodeKeyId = nodeKeyId.clone();
-    }
-
-    @Override
-    public byte[] requestId() {
-      return requestId.clone();
-    }
-
-    @Override
-    public byte[] nodeKeyId() {
-      return nodeKeyId.clone();
-    }
-
-    private Object[] values() {
-      return new Object[] {
-        requestId, generation, nodeKeyId, authorizedAtBlock, expiresAtBlock, revoked
-      };
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Recovery r && Arrays.deepEquals(values(), r.values());
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.deepHashCode(values());
+      Objects.requireNonNull(requestId, "requestId");
+      Objects.requireNonNull(nodeKeyId, "nodeKeyId");
     }
   }
 
@@ -307,8 +222,8 @@ public final class RootCustody extends GovernanceContract {
   public Custodian custodian(byte[] id) throws GovernanceException {
     RootCustodyContract.Custodian c = read(contract.custodian(id));
     return new Custodian(
-        id.clone(),
-        c.publicKey,
+        Bytes.copyOf(id),
+        Bytes.copyOf(c.publicKey),
         kind(c.kind),
         c.name,
         c.active,
@@ -343,9 +258,9 @@ public final class RootCustody extends GovernanceContract {
     return new Backup(
         generation,
         b.threshold.intValueExact(),
-        b.commitments,
-        b.custodianIds,
-        b.envelopeDigests,
+        Bytes.copyOf(b.commitments),
+        b.custodianIds.stream().map(Bytes::copyOf).toList(),
+        b.envelopeDigests.stream().map(Bytes::copyOf).toList(),
         b.publishedAtBlock.longValueExact());
   }
 
@@ -399,9 +314,9 @@ public final class RootCustody extends GovernanceContract {
   public Recovery recovery(byte[] requestId) throws GovernanceException {
     RootCustodyContract.Recovery r = read(contract.recovery(requestId));
     return new Recovery(
-        requestId.clone(),
+        Bytes.copyOf(requestId),
         r.generation.longValueExact(),
-        r.nodeKeyId,
+        Bytes.copyOf(r.nodeKeyId),
         r.authorizedAtBlock.longValueExact(),
         r.expiresAtBlock.longValueExact(),
         r.revoked);

@@ -13,7 +13,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.testing.AnvilNode;
+import org.teekms.keys.AppId;
 import org.web3j.crypto.Credentials;
 import org.web3j.protocol.core.methods.response.Log;
 import org.web3j.utils.Numeric;
@@ -98,15 +100,15 @@ abstract class AnvilTestBase {
    */
   static BootInfo boot(String appId, byte[] compose, byte[] device, byte[] osImage) {
     return BootInfo.withoutGpu(
-            Numeric.hexStringToByteArray(appId),
-            compose,
-            b20(9),
-            device,
-            b32(77),
-            osImage,
+            AppId.of(Numeric.hexStringToByteArray(appId)),
+            Bytes.copyOf(compose),
+            Bytes.copyOf(b20(9)),
+            Bytes.copyOf(device),
+            Bytes.copyOf(b32(77)),
+            Bytes.copyOf(osImage),
             "UpToDate",
             List.of())
-        .withMrSystem(MR_SYSTEM, false);
+        .withMrSystem(Bytes.copyOf(MR_SYSTEM), false);
   }
 
   /** Allows an OS image and registers {@link #MR_SYSTEM} as its golden measurement. */

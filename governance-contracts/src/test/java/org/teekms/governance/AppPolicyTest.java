@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 import org.web3j.utils.Numeric;
 
 class AppPolicyTest extends AnvilTestBase {
@@ -294,7 +296,7 @@ class AppPolicyTest extends AnvilTestBase {
     assertEquals(ALLOWED, app.isAppAllowed(boot));
     assertEquals(
         denied(ChainDenial.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed"),
-        registry.isAppAllowed(boot.withComposeHash(b32(9))));
+        registry.isAppAllowed(boot.withComposeHash(Bytes.copyOf(b32(9)))));
     assertEquals(
         denied(ChainDenial.DEVICE_NOT_ALLOWED, "device not allowed"),
         registry.isAppAllowed(boot(app.address(), b32(1), b32(8), b32(3))));
@@ -309,14 +311,14 @@ class AppPolicyTest extends AnvilTestBase {
     BootInfo swh =
         BootInfo.withoutGpu(
                 boot.appId(),
-                b32(1),
-                b20(9),
-                b32(2),
-                b32(77),
-                b32(3),
+                Bytes.copyOf(b32(1)),
+                Bytes.copyOf(b20(9)),
+                Bytes.copyOf(b32(2)),
+                Bytes.copyOf(b32(77)),
+                Bytes.copyOf(b32(3)),
                 "SWHardeningNeeded",
                 List.of())
-            .withMrSystem(MR_SYSTEM, false);
+            .withMrSystem(Bytes.copyOf(MR_SYSTEM), false);
     assertEquals(ALLOWED, registry.isAppAllowed(swh));
     app.setRequireTcbUpToDate(true);
     assertEquals(
@@ -340,48 +342,48 @@ class AppPolicyTest extends AnvilTestBase {
     BootInfo noGpu = boot(app.address(), b32(1), b32(2), b32(3));
     BootInfo oneHopper =
         new BootInfo(
-            appId,
-            b32(1),
-            b20(9),
-            b32(2),
-            b32(77),
-            b32(3),
+            AppId.of(appId),
+            Bytes.copyOf(b32(1)),
+            Bytes.copyOf(b20(9)),
+            Bytes.copyOf(b32(2)),
+            Bytes.copyOf(b32(77)),
+            Bytes.copyOf(b32(3)),
             "UpToDate",
             List.of(),
             1,
             "HOPPER",
             v550,
-            MR_SYSTEM,
+            Bytes.copyOf(MR_SYSTEM),
             false);
     BootInfo twoHopperOld =
         new BootInfo(
-            appId,
-            b32(1),
-            b20(9),
-            b32(2),
-            b32(77),
-            b32(3),
+            AppId.of(appId),
+            Bytes.copyOf(b32(1)),
+            Bytes.copyOf(b20(9)),
+            Bytes.copyOf(b32(2)),
+            Bytes.copyOf(b32(77)),
+            Bytes.copyOf(b32(3)),
             "UpToDate",
             List.of(),
             2,
             "HOPPER",
             DriverVersion.parse("535.86.10"),
-            MR_SYSTEM,
+            Bytes.copyOf(MR_SYSTEM),
             false);
     BootInfo blackwell =
         new BootInfo(
-            appId,
-            b32(1),
-            b20(9),
-            b32(2),
-            b32(77),
-            b32(3),
+            AppId.of(appId),
+            Bytes.copyOf(b32(1)),
+            Bytes.copyOf(b20(9)),
+            Bytes.copyOf(b32(2)),
+            Bytes.copyOf(b32(77)),
+            Bytes.copyOf(b32(3)),
             "UpToDate",
             List.of(),
             1,
             "BLACKWELL",
             v550,
-            MR_SYSTEM,
+            Bytes.copyOf(MR_SYSTEM),
             false);
 
     assertEquals(ALLOWED, registry.isAppAllowed(noGpu), "no GPU policy anywhere");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.testing.AnvilNode;
 
 class ChainPolicyReaderTest extends AnvilTestBase {
@@ -52,7 +53,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertEquals(head, now.blockNumber());
       assertNull(now.failure());
 
-      PolicyDecision denied = reader.isAppAllowed(boot.withComposeHash(b32(9)));
+      PolicyDecision denied = reader.isAppAllowed(boot.withComposeHash(Bytes.copyOf(b32(9))));
       assertFalse(denied.allowed());
       assertEquals("compose hash not allowed", denied.reason());
       assertTrue(denied.chainAnswered());
@@ -69,7 +70,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
             .withCache(Duration.ofMinutes(5), 100);
     try (ChainPolicyReader reader = new ChainPolicyReader(config)) {
       assertTrue(reader.isAppAllowed(boot).allowed());
-      PolicyDecision forged = reader.isAppAllowed(boot.withMrSystem(b32(66), false));
+      PolicyDecision forged = reader.isAppAllowed(boot.withMrSystem(Bytes.copyOf(b32(66)), false));
       assertFalse(forged.allowed());
       assertEquals("OS image measurement mismatch", forged.reason());
     }
@@ -100,11 +101,12 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       assertEquals(3, now.minimum());
       assertFalse(now.serves(2));
       assertNull(
-          reader.isAppAllowed(boot.withComposeHash(b32(9))).keyVersions(), "denials carry none");
+          reader.isAppAllowed(boot.withComposeHash(Bytes.copyOf(b32(9)))).keyVersions(),
+          "denials carry none");
       assertEquals(
           GpuPolicy.NONE, reader.isAppAllowed(boot).gpuPolicy(), "default: no GPU required");
       assertNull(
-          reader.isAppAllowed(boot.withComposeHash(b32(9))).gpuPolicy(),
+          reader.isAppAllowed(boot.withComposeHash(Bytes.copyOf(b32(9)))).gpuPolicy(),
           "denials carry no GPU policy");
     }
   }
@@ -120,7 +122,7 @@ class ChainPolicyReaderTest extends AnvilTestBase {
       registry.setKmsIdentity(next, keys, new byte[] {1}, new byte[] {2});
       PublishedRootKeys after = reader.kmsRootPublicKeys(next);
       assertEquals(PublishedRootKeys.Status.PUBLISHED, after.status(), after.toString());
-      assertArrayEquals(keys, after.rootPublicKeys().orElseThrow());
+      assertArrayEquals(keys, after.rootPublicKeys().orElseThrow().toByteArray());
       assertTrue(after.blockNumber() > 0);
       assertEquals(PublishedRootKeys.Status.UNAVAILABLE, reader.kmsRootPublicKeys(0).status());
       assertEquals(

@@ -59,23 +59,36 @@ class ChainSnapshotsCompareByValueTest {
 
   @Test
   void publishedRootKeysWithTheSameKeysAreEqual() {
-    assertValue(x -> PublishedRootKeys.published(1, x, 9, "0xabc"));
+    assertValue(x -> PublishedRootKeys.published(1, Bytes.copyOf(x), 9, "0xabc"));
     assertEquals(
         PublishedRootKeys.unavailable(1, "rpc down"), PublishedRootKeys.unavailable(1, "rpc down"));
   }
 
   @Test
   void custodiansRecoveriesAndBackupsWithTheSameBytesAreEqual() {
-    assertValue(x -> new RootCustody.Custodian(x, b(3), RootCustody.Kind.HSM, "hsm-1", true, 4));
-    assertValue(x -> new RootCustody.Recovery(b(3), 1, x, 4, 5, false));
-    assertValue(x -> new RootCustody.Backup(1, 2, b(3), List.of(b(4), x), List.of(b(5), b(6)), 8));
-    assertValue(x -> new RootCustody.Backup(1, 2, b(3), List.of(b(4)), List.of(x), 8));
+    assertValue(
+        x ->
+            new RootCustody.Custodian(
+                Bytes.copyOf(x), bytes(3), RootCustody.Kind.HSM, "hsm-1", true, 4));
+    assertValue(x -> new RootCustody.Recovery(bytes(3), 1, Bytes.copyOf(x), 4, 5, false));
+    assertValue(
+        x ->
+            new RootCustody.Backup(
+                1,
+                2,
+                bytes(3),
+                List.of(bytes(4), Bytes.copyOf(x)),
+                List.of(bytes(5), bytes(6)),
+                8));
+    assertValue(
+        x ->
+            new RootCustody.Backup(1, 2, bytes(3), List.of(bytes(4)), List.of(Bytes.copyOf(x)), 8));
   }
 
   @Test
   void appPolicySnapshotsWithTheSameHashesAreEqual() {
-    assertValue(x -> snapshot(List.of(x), List.of(b(9))));
-    assertValue(x -> snapshot(List.of(b(9)), List.of(b(8), x)));
+    assertValue(x -> snapshot(List.of(Bytes.copyOf(x)), List.of(bytes(9))));
+    assertValue(x -> snapshot(List.of(bytes(9)), List.of(bytes(8), Bytes.copyOf(x))));
   }
 
   @Test
@@ -86,16 +99,14 @@ class ChainSnapshotsCompareByValueTest {
     anchor.head().toByteArray()[1] = 9;
     assertArrayEquals(b(1), anchor.head().toByteArray());
 
-    List<byte[]> hashes = new ArrayList<>(List.of(b(1)));
+    List<Bytes> hashes = new ArrayList<>(List.of(bytes(1)));
     AppPolicy.Snapshot s = snapshot(hashes, List.of());
-    hashes.get(0)[0] = 9;
-    hashes.add(b(2));
-    s.composeHashes().get(0)[1] = 9;
+    hashes.add(bytes(2));
     assertEquals(1, s.composeHashes().size());
-    assertArrayEquals(b(1), s.composeHashes().get(0));
+    assertEquals(bytes(1), s.composeHashes().get(0));
   }
 
-  private static AppPolicy.Snapshot snapshot(List<byte[]> composeHashes, List<byte[]> devices) {
+  private static AppPolicy.Snapshot snapshot(List<Bytes> composeHashes, List<Bytes> devices) {
     return new AppPolicy.Snapshot(
         "0xapp",
         "0xowner",

@@ -8,6 +8,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 import org.web3j.utils.Numeric;
 
 class KmsRegistryTest extends AnvilTestBase {
@@ -437,7 +439,14 @@ class KmsRegistryTest extends AnvilTestBase {
   void isKmsAllowed() throws Exception {
     BootInfo kms =
         BootInfo.withoutGpu(
-            new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate", List.of());
+            AppId.of(new byte[20]),
+            Bytes.copyOf(new byte[32]),
+            Bytes.copyOf(b20(1)),
+            Bytes.copyOf(b32(5)),
+            Bytes.copyOf(b32(6)),
+            Bytes.copyOf(b32(7)),
+            "UpToDate",
+            List.of());
     assertEquals(
         new GovernanceContract.Verdict(
             false, ChainDenial.KMS_MEASUREMENT_NOT_ALLOWED, "KMS measurement not allowed"),
@@ -457,12 +466,12 @@ class KmsRegistryTest extends AnvilTestBase {
         new GovernanceContract.Verdict(true, ChainDenial.NONE, ""), registry.isKmsAllowed(kms));
     BootInfo outdated =
         BootInfo.withoutGpu(
-            new byte[20],
-            new byte[32],
-            b20(1),
-            b32(5),
-            b32(6),
-            b32(7),
+            AppId.of(new byte[20]),
+            Bytes.copyOf(new byte[32]),
+            Bytes.copyOf(b20(1)),
+            Bytes.copyOf(b32(5)),
+            Bytes.copyOf(b32(6)),
+            Bytes.copyOf(b32(7)),
             "OutOfDate",
             List.of("INTEL-SA-00615"));
     assertEquals(
@@ -508,14 +517,14 @@ class KmsRegistryTest extends AnvilTestBase {
     BootInfo advisories =
         BootInfo.withoutGpu(
                 boot.appId(),
-                b32(1),
-                b20(9),
-                b32(2),
-                b32(77),
-                b32(3),
+                Bytes.copyOf(b32(1)),
+                Bytes.copyOf(b20(9)),
+                Bytes.copyOf(b32(2)),
+                Bytes.copyOf(b32(77)),
+                Bytes.copyOf(b32(3)),
                 "UpToDate",
                 List.of("INTEL-SA-00289"))
-            .withMrSystem(MR_SYSTEM, false);
+            .withMrSystem(Bytes.copyOf(MR_SYSTEM), false);
     assertEquals(
         new GovernanceContract.Verdict(
             false, ChainDenial.ADVISORY_NOT_ALLOWED, "advisory ID not allowed: INTEL-SA-00289"),
@@ -523,14 +532,14 @@ class KmsRegistryTest extends AnvilTestBase {
     BootInfo swh =
         BootInfo.withoutGpu(
                 boot.appId(),
-                b32(1),
-                b20(9),
-                b32(2),
-                b32(77),
-                b32(3),
+                Bytes.copyOf(b32(1)),
+                Bytes.copyOf(b20(9)),
+                Bytes.copyOf(b32(2)),
+                Bytes.copyOf(b32(77)),
+                Bytes.copyOf(b32(3)),
                 "SWHardeningNeeded",
                 List.of())
-            .withMrSystem(MR_SYSTEM, false);
+            .withMrSystem(Bytes.copyOf(MR_SYSTEM), false);
     assertEquals(
         new GovernanceContract.Verdict(
             false, ChainDenial.TCB_STATUS_NOT_ALLOWED, "TCB status not allowed"),
@@ -550,7 +559,7 @@ class KmsRegistryTest extends AnvilTestBase {
     BootInfo victim = boot(app.address(), b32(1), b32(2), b32(3));
     // the attack: same app id, compose hash and claimed OS image in RTMR3, but its own kernel
     // (another mrSystem)
-    BootInfo forged = victim.withMrSystem(b32(66), false);
+    BootInfo forged = victim.withMrSystem(Bytes.copyOf(b32(66)), false);
     assertEquals(
         new GovernanceContract.Verdict(
             false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
@@ -559,7 +568,7 @@ class KmsRegistryTest extends AnvilTestBase {
     assertEquals(
         new GovernanceContract.Verdict(
             false, ChainDenial.OS_IMAGE_MEASUREMENT_MISMATCH, "OS image measurement mismatch"),
-        registry.isAppAllowed(victim.withMrSystem(new byte[32], false)),
+        registry.isAppAllowed(victim.withMrSystem(Bytes.copyOf(new byte[32]), false)),
         "a zero mrSystem never matches");
 
     TxResult added = registry.addOsImageMeasurement(b32(3), MR_SYSTEM);
@@ -587,13 +596,13 @@ class KmsRegistryTest extends AnvilTestBase {
     // a document the KMS verified against the quote proves the image without a golden value
     assertEquals(
         new GovernanceContract.Verdict(true, ChainDenial.NONE, ""),
-        registry.isAppAllowed(forged.withMrSystem(b32(66), true)));
+        registry.isAppAllowed(forged.withMrSystem(Bytes.copyOf(b32(66)), true)));
     // ... but never an image the owner does not allow
     assertEquals(
         new GovernanceContract.Verdict(
             false, ChainDenial.OS_IMAGE_NOT_ALLOWED, "OS image not allowed"),
         registry.isAppAllowed(
-            boot(app.address(), b32(1), b32(2), b32(5)).withMrSystem(b32(66), true)));
+            boot(app.address(), b32(1), b32(2), b32(5)).withMrSystem(Bytes.copyOf(b32(66)), true)));
 
     TxResult removed = registry.removeOsImageMeasurement(b32(3), MR_SYSTEM);
     assertSingleEvent(
@@ -635,8 +644,15 @@ class KmsRegistryTest extends AnvilTestBase {
   void aKmsReplicaNeedsNoGoldenOsMeasurementBecauseMrAggregatedPinsIt() throws Exception {
     BootInfo kms =
         BootInfo.withoutGpu(
-                new byte[20], new byte[32], b20(1), b32(5), b32(6), b32(7), "UpToDate", List.of())
-            .withMrSystem(b32(66), false);
+                AppId.of(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(b20(1)),
+                Bytes.copyOf(b32(5)),
+                Bytes.copyOf(b32(6)),
+                Bytes.copyOf(b32(7)),
+                "UpToDate",
+                List.of())
+            .withMrSystem(Bytes.copyOf(b32(66)), false);
     registry.addKmsMeasurement(b32(6));
     registry.addKmsDevice(b32(5));
     registry.addOsImage(b32(7));

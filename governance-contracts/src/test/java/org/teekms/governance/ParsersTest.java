@@ -6,6 +6,10 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 import org.web3j.protocol.core.methods.response.Log;
 
 /**
@@ -49,44 +53,47 @@ class ParsersTest {
         "0x715018a6",
         org.teekms.governance.contracts.KmsRegistryContract.getABI_renounceOwnership());
     assertEquals(4_294_999_999L, DriverVersion.parse("4294.999.999"));
-    for (String bad :
-        List.of(
-            "",
-            "550",
-            "550.",
-            ".1",
-            "550.1000.1",
-            "550.1.1000",
-            "4295.0.0",
-            "a.b.c",
-            "550.1.1.1",
-            "-1.0",
-            "550,127")) {
-      assertThrows(IllegalArgumentException.class, () -> DriverVersion.parse(bad), bad);
-    }
+  }
+
+  @ParameterizedTest(name = "\"{0}\"")
+  @ValueSource(
+      strings = {
+        "",
+        "550",
+        "550.",
+        ".1",
+        "550.1000.1",
+        "550.1.1000",
+        "4295.0.0",
+        "a.b.c",
+        "550.1.1.1",
+        "-1.0",
+        "550,127"
+      })
+  void aMalformedDriverVersionIsRefused(String bad) {
+    assertThrows(IllegalArgumentException.class, () -> DriverVersion.parse(bad), bad);
   }
 
   @Test
-  void bootInfoChecksSizesAndCopies() {
+  void bootInfoChecksSizesAndComparesByValue() {
     BootInfo b = BootInfoJson.parse(BOOT_JSON);
-    byte[] compose = b.composeHash();
-    compose[0] = 0;
-    assertEquals(0x22, b.composeHash()[0], "accessor returns a copy");
+    assertEquals(0x22, b.composeHash().get(0));
     assertEquals(b, BootInfoJson.parse(BOOT_JSON));
     assertEquals(b.hashCode(), BootInfoJson.parse(BOOT_JSON).hashCode());
-    assertNotEquals(b, b.withComposeHash(new byte[32]));
+    assertNotEquals(b, b.withComposeHash(Bytes.copyOf(new byte[32])));
     assertEquals("0x" + "11".repeat(20), b.appAddress());
-    assertThrows(IllegalArgumentException.class, () -> b.withComposeHash(new byte[31]));
+    assertThrows(
+        IllegalArgumentException.class, () -> b.withComposeHash(Bytes.copyOf(new byte[31])));
     assertThrows(
         IllegalArgumentException.class,
         () ->
             new BootInfo(
-                new byte[19],
-                new byte[32],
-                new byte[20],
-                new byte[32],
-                new byte[32],
-                new byte[32],
+                AppId.of(new byte[19]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
                 "UpToDate",
                 List.of(),
                 0,
@@ -96,12 +103,12 @@ class ParsersTest {
         IllegalArgumentException.class,
         () ->
             new BootInfo(
-                new byte[20],
-                new byte[32],
-                new byte[20],
-                new byte[32],
-                new byte[32],
-                new byte[32],
+                AppId.of(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
                 "UpToDate",
                 List.of(),
                 -1,
@@ -111,21 +118,24 @@ class ParsersTest {
         IllegalArgumentException.class,
         () ->
             new BootInfo(
-                new byte[20],
-                new byte[32],
-                new byte[20],
-                new byte[32],
-                new byte[32],
-                new byte[32],
+                AppId.of(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[20]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
+                Bytes.copyOf(new byte[32]),
                 "UpToDate",
                 List.of(),
                 0,
                 "",
                 1L << 32));
     assertTrue(b.toString().contains("550.127.05"));
-    assertThrows(IllegalArgumentException.class, () -> b.withMrSystem(new byte[31], false));
-    assertNotEquals(b, b.withMrSystem(new byte[32], true));
-    assertNotEquals(b.withMrSystem(new byte[32], false), b.withMrSystem(filled(32, 1), false));
+    assertThrows(
+        IllegalArgumentException.class, () -> b.withMrSystem(Bytes.copyOf(new byte[31]), false));
+    assertNotEquals(b, b.withMrSystem(Bytes.copyOf(new byte[32]), true));
+    assertNotEquals(
+        b.withMrSystem(Bytes.copyOf(new byte[32]), false),
+        b.withMrSystem(Bytes.copyOf(filled(32, 1)), false));
   }
 
   static byte[] filled(int n, int v) {
@@ -137,13 +147,14 @@ class ParsersTest {
   @Test
   void bootInfoJsonCarriesTheMeasuredOsIdentity() throws Exception {
     BootInfo plain = BootInfoJson.parse(BOOT_JSON);
-    assertArrayEquals(new byte[32], plain.mrSystem(), "omitted: zero, which no registry accepts");
+    assertArrayEquals(
+        new byte[32], plain.mrSystem().toByteArray(), "omitted: zero, which no registry accepts");
     assertFalse(plain.osImageMeasured());
     String json =
         BOOT_JSON.replace(
             "}", ",\"mrSystem\":\"0x" + "77".repeat(32) + "\",\"osImageMeasured\":true}");
     BootInfo b = BootInfoJson.parse(json);
-    assertArrayEquals(filled(32, 0x77), b.mrSystem());
+    assertArrayEquals(filled(32, 0x77), b.mrSystem().toByteArray());
     assertTrue(b.osImageMeasured());
     String again =
         new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(BootInfoJson.toMap(b));

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.testing.AnvilNode;
 import org.teekms.governance.testing.RpcProxy;
 import org.web3j.crypto.Credentials;
@@ -57,7 +58,7 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
       assertEquals(chain.blockNumber(), d.blockNumber());
       assertEquals(
           new RootAnchor(0, List.of()), d.rootAnchor(), "no root generation published yet");
-      PolicyDecision denied = reader.isAppAllowed(boot.withComposeHash(b32(9)));
+      PolicyDecision denied = reader.isAppAllowed(boot.withComposeHash(Bytes.copyOf(b32(9))));
       assertEquals(ChainDenial.COMPOSE_HASH_NOT_ALLOWED, denied.denial());
       assertEquals("compose hash not allowed", denied.reason());
       assertEquals(ChainDenial.NONE, d.denial());
@@ -179,7 +180,7 @@ class QuorumPolicyReaderTest extends AnvilTestBase {
     AppPolicy app = allowedApp();
     BootInfo allowed = boot(app.address(), b32(1), b32(2), b32(3));
     BootInfo victimClaim =
-        allowed.withComposeHash(b32(9)); // a compose hash the owner never registered
+        allowed.withComposeHash(Bytes.copyOf(b32(9))); // a compose hash the owner never registered
     // What an "allowed" answer looks like on the wire: the liar returns it for every isAppAllowed
     // call.
     String allowedAnswer =

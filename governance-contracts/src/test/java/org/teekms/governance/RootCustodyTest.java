@@ -71,7 +71,7 @@ class RootCustodyTest extends AnvilTestBase {
             "publicKey",
             key(1)));
     RootCustody.Custodian c = custody.custodian(sha256(key(1)));
-    assertArrayEquals(key(1), c.publicKey());
+    assertArrayEquals(key(1), c.publicKey().toByteArray());
     assertEquals(RootCustody.Kind.HSM, c.kind());
     assertTrue(c.active());
     assertEquals(1, custody.custodianIds().size());
@@ -129,9 +129,9 @@ class RootCustodyTest extends AnvilTestBase {
         Map.of("generation", 2, "threshold", 2, "commitmentsDigest", sha256(commitments(2))));
     RootCustody.Backup b = custody.backup(2);
     assertEquals(2, b.threshold());
-    assertArrayEquals(commitments(2), b.commitments());
-    assertArrayEquals(ids.get(2), b.custodianIds().get(2));
-    assertArrayEquals(digests.get(1), b.envelopeDigests().get(1));
+    assertArrayEquals(commitments(2), b.commitments().toByteArray());
+    assertArrayEquals(ids.get(2), b.custodianIds().get(2).toByteArray());
+    assertArrayEquals(digests.get(1), b.envelopeDigests().get(1).toByteArray());
     assertEquals(List.of(2L), custody.generations());
     assertReverts(
         "backup already published", () -> custody.publishBackup(2, commitments(2), ids, digests));
@@ -150,32 +150,33 @@ class RootCustodyTest extends AnvilTestBase {
     RootCustody.Recovery r = custody.authorizeRecovery(1, node, 10);
     RootCustody.Recovery r2 = custody.authorizeRecovery(1, node, 10);
     assertNotEquals(
-        java.util.HexFormat.of().formatHex(r.requestId()),
-        java.util.HexFormat.of().formatHex(r2.requestId()),
+        java.util.HexFormat.of().formatHex(r.requestId().toByteArray()),
+        java.util.HexFormat.of().formatHex(r2.requestId().toByteArray()),
         "request ids are unique");
     assertEquals(1, r.generation());
-    assertArrayEquals(node, r.nodeKeyId());
+    assertArrayEquals(node, r.nodeKeyId().toByteArray());
     assertEquals(
         new RootCustody.Authorization(true, ""),
-        custody.isRecoveryAuthorized(r.requestId(), 1, node));
+        custody.isRecoveryAuthorized(r.requestId().toByteArray(), 1, node));
     assertEquals(
         new RootCustody.Authorization(false, "recovery request is for another node key"),
-        custody.isRecoveryAuthorized(r.requestId(), 1, sha256(key(51))));
+        custody.isRecoveryAuthorized(r.requestId().toByteArray(), 1, sha256(key(51))));
     assertEquals(
         new RootCustody.Authorization(false, "recovery request is for another generation"),
-        custody.isRecoveryAuthorized(r.requestId(), 2, node));
+        custody.isRecoveryAuthorized(r.requestId().toByteArray(), 2, node));
     assertEquals(
         new RootCustody.Authorization(false, "no such recovery request"),
         custody.isRecoveryAuthorized(b32(3), 1, node));
-    custody.revokeRecovery(r.requestId());
+    custody.revokeRecovery(r.requestId().toByteArray());
     assertEquals(
         new RootCustody.Authorization(false, "recovery request revoked"),
-        custody.isRecoveryAuthorized(r.requestId(), 1, node));
-    assertReverts("recovery already revoked", () -> custody.revokeRecovery(r.requestId()));
+        custody.isRecoveryAuthorized(r.requestId().toByteArray(), 1, node));
+    assertReverts(
+        "recovery already revoked", () -> custody.revokeRecovery(r.requestId().toByteArray()));
     anvil.mine(20);
     assertEquals(
         new RootCustody.Authorization(false, "recovery request expired"),
-        custody.isRecoveryAuthorized(r2.requestId(), 1, node));
+        custody.isRecoveryAuthorized(r2.requestId().toByteArray(), 1, node));
   }
 
   @Test
@@ -208,6 +209,6 @@ class RootCustodyTest extends AnvilTestBase {
     RootCustody.Recovery r = custody.recoveryFrom(second).orElseThrow();
     assertEquals(
         new RootCustody.Authorization(true, ""),
-        custody.isRecoveryAuthorized(r.requestId(), 1, node));
+        custody.isRecoveryAuthorized(r.requestId().toByteArray(), 1, node));
   }
 }

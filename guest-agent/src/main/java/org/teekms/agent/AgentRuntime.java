@@ -90,7 +90,8 @@ public final class AgentRuntime implements AutoCloseable {
   static byte[] simulatedMrConfigId(AgentSettings c, CvmIdentity identity) {
     String v = c.attestation().simulator().mrConfigId();
     return switch (v) {
-      case "compose" -> org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash());
+      case "compose" ->
+          org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash().toByteArray());
       case "zero" -> new byte[48];
       default ->
           HexField.parse(

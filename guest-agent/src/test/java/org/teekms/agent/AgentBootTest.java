@@ -50,7 +50,8 @@ class AgentBootTest {
           HexFormat.of()
               .formatHex(
                   AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
-                      .composeHash()),
+                      .composeHash()
+                      .toByteArray()),
           seen.composeHash().hex());
       assertEquals(HexFormat.of().formatHex(AgentFixture.OS_IMAGE), seen.osImageHash().get().hex());
       assertEquals("{\"name\":\"kms\",\"id\":\"\"}", seen.keyProvider().get());
@@ -101,7 +102,9 @@ class AgentBootTest {
     String other = AgentFixture.COMPOSE.replace("demo-llm", "tampered");
     kms.allow(
         AgentFixture.APP,
-        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+            .composeHash()
+            .toByteArray());
     int before = kms.getAppKeysCalls.get();
     var sleeper = new AgentFixture.RecordingSleeper();
     BootFailure f =
@@ -118,7 +121,9 @@ class AgentBootTest {
   private static RunningAgent launchedWith(byte[] mrConfigId) throws BootFailure {
     kms.allow(
         AgentFixture.APP,
-        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+            .composeHash()
+            .toByteArray());
     return AgentFixture.boot(
         kms,
         AgentFixture.COMPOSE,
@@ -139,7 +144,8 @@ class AgentBootTest {
                 AgentFixture.COMPOSE
                     .replace("demo-llm", "what-the-host-launched")
                     .getBytes(StandardCharsets.UTF_8))
-            .composeHash();
+            .composeHash()
+            .toByteArray();
     int before = kms.getAppKeysCalls.get();
     BootFailure f =
         assertThrows(
@@ -163,7 +169,9 @@ class AgentBootTest {
   @Test
   void aCvmLaunchedForItsOwnComposeOrWithoutMrConfigIdBoots() throws Exception {
     byte[] own =
-        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash();
+        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+            .composeHash()
+            .toByteArray();
     try (RunningAgent agent = launchedWith(org.teekms.attest.eventlog.MrConfigId.v1(own))) {
       assertTrue(agent.kmsIdentity().isPresent());
     }
@@ -176,7 +184,9 @@ class AgentBootTest {
   void transientErrorsAreRetriedWithBackoff() throws Exception {
     kms.allow(
         AgentFixture.APP,
-        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+            .composeHash()
+            .toByteArray());
     kms.failNextWithUnavailable.set(2);
     int before = kms.getAppKeysCalls.get();
     var sleeper = new AgentFixture.RecordingSleeper();
@@ -207,7 +217,9 @@ class AgentBootTest {
   void anUnregisteredKmsIsRefusedWhenNothingIsPinned() {
     kms.allow(
         AgentFixture.APP,
-        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+        AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+            .composeHash()
+            .toByteArray());
     int before = kms.getAppKeysCalls.get();
     BootFailure f =
         assertThrows(
@@ -233,7 +245,8 @@ class AgentBootTest {
                 + HexFormat.of().formatHex(kms.rootAddress().toBytes())
                 + "\"");
     kms.allow(
-        AgentFixture.APP, AppCompose.parse(pinned.getBytes(StandardCharsets.UTF_8)).composeHash());
+        AgentFixture.APP,
+        AppCompose.parse(pinned.getBytes(StandardCharsets.UTF_8)).composeHash().toByteArray());
     try (RunningAgent agent =
         AgentFixture.boot(
             kms,
@@ -252,7 +265,8 @@ class AgentBootTest {
             "\"key_provider\":\"kms\"",
             "\"key_provider\":\"kms\",\"key_provider_id\":\"" + "ab".repeat(20) + "\"");
     kms.allow(
-        AgentFixture.APP, AppCompose.parse(wrong.getBytes(StandardCharsets.UTF_8)).composeHash());
+        AgentFixture.APP,
+        AppCompose.parse(wrong.getBytes(StandardCharsets.UTF_8)).composeHash().toByteArray());
     BootFailure f =
         assertThrows(
             BootFailure.class,

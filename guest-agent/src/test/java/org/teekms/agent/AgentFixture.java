@@ -159,7 +159,9 @@ final class AgentFixture {
   }
 
   static RunningAgent boot(TestKms kms) throws BootFailure {
-    kms.allow(APP, AppCompose.parse(COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+    kms.allow(
+        APP,
+        AppCompose.parse(COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash().toByteArray());
     return boot(kms, COMPOSE, registering(kms), 3, new RecordingSleeper(), null);
   }
 }

@@ -64,7 +64,9 @@ class AgentRuntimeTest {
         FakeOpenAi upstream = new FakeOpenAi()) {
       kms.allow(
           AgentFixture.APP,
-          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+              .composeHash()
+              .toByteArray());
       AgentRuntime rt = AgentRuntime.start(new AgentConfig(config(kms, upstream)), d -> {});
       try {
         UnixHttpClient.Response key =
@@ -99,7 +101,9 @@ class AgentRuntimeTest {
         FakeOpenAi upstream = new FakeOpenAi()) {
       kms.allow(
           AgentFixture.APP,
-          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+              .composeHash()
+              .toByteArray());
       BootFailure f =
           assertThrows(
               BootFailure.class,

@@ -37,7 +37,9 @@ class ChainKmsRegistryTest {
                       .withCache(Duration.ZERO, 0)));
       kms.allow(
           AgentFixture.APP,
-          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+              .composeHash()
+              .toByteArray());
 
       BootFailure unknown =
           assertThrows(
@@ -54,9 +56,9 @@ class ChainKmsRegistryTest {
       assertEquals(0, kms.getAppKeysCalls.get(), "an unregistered KMS never sees our request");
 
       var boot = ChainKmsRegistry.bootInfo(kms.identity);
-      registry.addKmsMeasurement(boot.mrAggregated());
-      registry.addKmsDevice(boot.deviceId());
-      registry.addOsImage(boot.osImageHash());
+      registry.addKmsMeasurement(boot.mrAggregated().toByteArray());
+      registry.addKmsDevice(boot.deviceId().toByteArray());
+      registry.addOsImage(boot.osImageHash().toByteArray());
       registry.setTcbPolicy(List.of("UpToDate"), List.of());
       try (RunningAgent agent =
           AgentFixture.boot(
@@ -64,7 +66,7 @@ class ChainKmsRegistryTest {
         assertEquals(kms.identity.mrAggregated(), agent.kmsIdentity().orElseThrow().mrAggregated());
       }
 
-      registry.removeKmsMeasurement(boot.mrAggregated());
+      registry.removeKmsMeasurement(boot.mrAggregated().toByteArray());
       assertThrows(
           BootFailure.class,
           () ->

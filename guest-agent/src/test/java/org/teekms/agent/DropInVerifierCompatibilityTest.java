@@ -69,7 +69,7 @@ class DropInVerifierCompatibilityTest {
   static void start() throws Exception {
     kms = new TestKms("{\"name\":\"kms\"}");
     gpu = SimulatedGpuEvidenceProvider.enable(1);
-    kms.allow(AgentFixture.APP, SigningProxyTest.compose().composeHash());
+    kms.allow(AgentFixture.APP, SigningProxyTest.compose().composeHash().toByteArray());
     upstream = new FakeOpenAi();
     vertx = Vertx.vertx();
     before =
@@ -167,7 +167,7 @@ class DropInVerifierCompatibilityTest {
         acceptNearText,
         ProxyVerdicts.gpuRoot(gpu),
         ProxyVerdicts.identity(
-            SigningProxyTest.compose().composeHash(),
+            SigningProxyTest.compose().composeHash().toByteArray(),
             java.util.Set.of(SigningProxyTest.AGENT_OS),
             true));
   }

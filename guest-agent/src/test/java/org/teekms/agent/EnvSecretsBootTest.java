@@ -74,7 +74,8 @@ class EnvSecretsBootTest {
   static void start() throws Exception {
     kms = new TestKms("{\"name\":\"kms\"}");
     kms.allow(
-        AgentFixture.APP, AppCompose.parse(COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+        AgentFixture.APP,
+        AppCompose.parse(COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash().toByteArray());
   }
 
   @AfterAll

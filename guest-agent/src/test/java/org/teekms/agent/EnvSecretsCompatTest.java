@@ -13,7 +13,10 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.teekms.agent.env.EnvBlob;
 import org.teekms.agent.env.EnvJson;
 import org.teekms.agent.env.EnvVar;
@@ -132,30 +135,43 @@ class EnvSecretsCompatTest {
         new String(EnvJson.encode(List.of(new EnvVar("A", "x\ny\"ü"))), StandardCharsets.UTF_8));
   }
 
-  @Test
-  void publishedVectorsAreReproducedAndOpenInTheReferenceDecoder() throws Exception {
-    JsonNode vectors =
-        JSON.readTree(Files.readAllBytes(Path.of("../docs/env-secrets-vectors.json")));
-    assertTrue(vectors.get("vectors").size() >= 2);
-    for (JsonNode v : vectors.get("vectors")) {
-      byte[] priv = HEX.parseHex(v.get("recipient_private_key").asText());
-      assertEquals(v.get("recipient_public_key").asText(), HEX.formatHex(EnvBlob.publicKey(priv)));
-      byte[] plaintext = v.get("plaintext").asText().getBytes(StandardCharsets.UTF_8);
-      byte[] blob =
-          EnvBlob.encrypt(
-              plaintext,
-              EnvBlob.publicKey(priv),
-              HEX.parseHex(v.get("ephemeral_private_key").asText()),
-              HEX.parseHex(v.get("iv").asText()));
-      assertEquals(v.get("blob").asText(), HEX.formatHex(blob), v.get("name").asText());
-      assertEquals(v.get("ephemeral_public_key").asText(), HEX.formatHex(blob, 0, 32));
-      NodeRunner.Result r =
-          NodeRunner.node(
-              "env-compat.mjs",
-              Map.of(),
-              List.of("decrypt", HEX.formatHex(priv), v.get("blob").asText()));
-      assertEquals(0, r.exit(), r.stderr());
-      assertEquals(v.get("plaintext").asText(), r.stdout());
+  private static JsonNode vectorFile() throws java.io.IOException {
+    return JSON.readTree(Files.readAllBytes(Path.of("../docs/env-secrets-vectors.json")));
+  }
+
+  static List<Named<JsonNode>> vectors() throws java.io.IOException {
+    List<Named<JsonNode>> out = new java.util.ArrayList<>();
+    for (JsonNode v : vectorFile().get("vectors")) {
+      out.add(Named.of(v.get("name").asText(), v));
     }
+    return out;
+  }
+
+  @Test
+  void theVectorFileHoldsAtLeastTwoVectors() throws Exception {
+    assertTrue(vectorFile().get("vectors").size() >= 2);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("vectors")
+  void aPublishedVectorIsReproducedAndOpensInTheReferenceDecoder(JsonNode v) throws Exception {
+    byte[] priv = HEX.parseHex(v.get("recipient_private_key").asText());
+    assertEquals(v.get("recipient_public_key").asText(), HEX.formatHex(EnvBlob.publicKey(priv)));
+    byte[] plaintext = v.get("plaintext").asText().getBytes(StandardCharsets.UTF_8);
+    byte[] blob =
+        EnvBlob.encrypt(
+            plaintext,
+            EnvBlob.publicKey(priv),
+            HEX.parseHex(v.get("ephemeral_private_key").asText()),
+            HEX.parseHex(v.get("iv").asText()));
+    assertEquals(v.get("blob").asText(), HEX.formatHex(blob), v.get("name").asText());
+    assertEquals(v.get("ephemeral_public_key").asText(), HEX.formatHex(blob, 0, 32));
+    NodeRunner.Result r =
+        NodeRunner.node(
+            "env-compat.mjs",
+            Map.of(),
+            List.of("decrypt", HEX.formatHex(priv), v.get("blob").asText()));
+    assertEquals(0, r.exit(), r.stderr());
+    assertEquals(v.get("plaintext").asText(), r.stdout());
   }
 }

@@ -36,7 +36,7 @@ class ParserRobustnessTest {
     byte[] ok = AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8);
     AppCompose c = AppCompose.parse(ok);
     assertEquals("demo-llm", c.name());
-    assertEquals(SignedText.sha256(ok).length, c.composeHash().length);
+    assertEquals(SignedText.sha256(ok).length, c.composeHash().length());
     assertThrows(IllegalArgumentException.class, () -> AppCompose.parse(new byte[0]));
     assertThrows(
         IllegalArgumentException.class, () -> AppCompose.parse(new byte[AppCompose.MAX_BYTES + 1]));
@@ -64,9 +64,9 @@ class ParserRobustnessTest {
     byte[] nonce = new byte[32];
     new SecureRandom().nextBytes(nonce);
     GpuSimulator sim = GpuSimulator.create(2, new SecureRandom());
-    String text = new NvidiaPayload(nonce, sim.evidence(nonce)).encode();
+    String text = new NvidiaPayload(Bytes.copyOf(nonce), sim.evidence(nonce)).encode();
     NvidiaPayload back = NvidiaPayload.decode(text);
-    assertTrue(Arrays.equals(nonce, back.nonce()));
+    assertTrue(Arrays.equals(nonce, back.nonce().toByteArray()));
     assertEquals(sim.evidence(nonce).gpus().size(), back.evidence().gpus().size());
     assertThrows(IllegalArgumentException.class, () -> NvidiaPayload.decode(null));
     assertThrows(

@@ -41,9 +41,9 @@ class PublishedKmsIdentityTest {
     Credentials operator = anvil.fundedAccount();
     KmsRegistry registry = KmsRegistry.deploy(chain, operator, operator.getAddress()).registry();
     var boot = ChainKmsRegistry.bootInfo(kms.identity);
-    registry.addKmsMeasurement(boot.mrAggregated());
-    registry.addKmsDevice(boot.deviceId());
-    registry.addOsImage(boot.osImageHash());
+    registry.addKmsMeasurement(boot.mrAggregated().toByteArray());
+    registry.addKmsDevice(boot.deviceId().toByteArray());
+    registry.addOsImage(boot.osImageHash().toByteArray());
     registry.setTcbPolicy(List.of("UpToDate"), List.of());
     out[0] = registry;
     return PolicyReaderConfig.defaults(anvil.rpcUrl(), AnvilNode.CHAIN_ID, registry.address())
@@ -68,7 +68,9 @@ class PublishedKmsIdentityTest {
         TestKms kms = new TestKms("{\"name\":\"kms\"}")) {
       kms.allow(
           AgentFixture.APP,
-          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+              .composeHash()
+              .toByteArray());
       KmsRegistry[] r = new KmsRegistry[1];
 
       PolicyReaderConfig unpublished = registryListing(anvil, kms, r);
@@ -130,7 +132,9 @@ class PublishedKmsIdentityTest {
     try (TestKms kms = new TestKms("{\"name\":\"kms\"}")) {
       kms.allow(
           AgentFixture.APP,
-          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8)).composeHash());
+          AppCompose.parse(AgentFixture.COMPOSE.getBytes(StandardCharsets.UTF_8))
+              .composeHash()
+              .toByteArray());
       PublishedKmsIdentity.Registry down =
           g -> {
             throw new GovernanceException(GovernanceException.Kind.RPC, "connection refused");

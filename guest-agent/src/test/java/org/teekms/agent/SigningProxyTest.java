@@ -38,6 +38,7 @@ import org.teekms.agent.proxy.SigningProxy;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.crypto.Bytes;
 import org.teekms.verifier.Check;
 import org.teekms.verifier.ResponseVerification;
 import org.teekms.verifier.SignedText;
@@ -63,7 +64,7 @@ class SigningProxyTest {
   static void start() throws Exception {
     kms = new TestKms("{\"name\":\"kms\"}");
     gpu = SimulatedGpuEvidenceProvider.enable(1);
-    kms.allow(AgentFixture.APP, compose().composeHash());
+    kms.allow(AgentFixture.APP, compose().composeHash().toByteArray());
     agent =
         AgentFixture.boot(
             kms,
@@ -349,7 +350,8 @@ class SigningProxyTest {
         endpoint,
         false,
         ProxyVerdicts.gpuRoot(gpu),
-        ProxyVerdicts.identity(compose().composeHash(), java.util.Set.of(AGENT_OS), true));
+        ProxyVerdicts.identity(
+            compose().composeHash().toByteArray(), java.util.Set.of(AGENT_OS), true));
   }
 
   /**
@@ -483,14 +485,16 @@ class SigningProxyTest {
     ObjectNode relayed = rep.deepCopy();
     relayed.put(
         "nvidia_payload",
-        new org.teekms.verifier.NvidiaPayload(nonce, otherMachine.collect(nonce)).encode());
+        new org.teekms.verifier.NvidiaPayload(Bytes.copyOf(nonce), otherMachine.collect(nonce))
+            .encode());
     ProxyVerdicts.Verdict r =
         new ProxyVerdicts.Verifier(
                 Optional.of(nonce),
                 CHAT,
                 false,
                 ProxyVerdicts.gpuRoot(otherMachine),
-                ProxyVerdicts.identity(compose().composeHash(), java.util.Set.of(AGENT_OS), true))
+                ProxyVerdicts.identity(
+                    compose().composeHash().toByteArray(), java.util.Set.of(AGENT_OS), true))
             .verify(JSON.writeValueAsBytes(relayed), sig, req, resp);
     assertEquals("GPU_DEVICE_CHANGED", r.failure(), r.details().toPrettyString());
     assertTrue(
@@ -523,7 +527,7 @@ class SigningProxyTest {
                   CHAT,
                   false,
                   ProxyVerdicts.gpuRoot(gpu),
-                  ProxyVerdicts.identity(compose().composeHash(), golden, true))
+                  ProxyVerdicts.identity(compose().composeHash().toByteArray(), golden, true))
               .verify(report, sig, req, resp);
       assertFalse(unproven.valid());
       assertEquals(

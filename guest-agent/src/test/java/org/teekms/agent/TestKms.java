@@ -125,7 +125,7 @@ public final class TestKms implements AutoCloseable {
     org.teekms.agent.boot.BootMeasurements.measureIdentity(
         log,
         new org.teekms.agent.boot.CvmIdentity(
-            AppId.of(java.util.Arrays.copyOf(kmsApp.composeHash(), 20)),
+            AppId.of(java.util.Arrays.copyOf(kmsApp.composeHash().toByteArray(), 20)),
             InstanceId.of(instance),
             org.teekms.crypto.Bytes.copyOf(osImage),
             kmsApp));
@@ -387,7 +387,8 @@ public final class TestKms implements AutoCloseable {
                   .setRootGeneration(g)
                   .setAppId(ByteString.copyFrom(app.toBytes()))
                   .setKeyVersion(v)
-                  .setAppRootPublicKey(ByteString.copyFrom(rootCert.appRootPublicKey()))
+                  .setAppRootPublicKey(
+                      ByteString.copyFrom(rootCert.appRootPublicKey().toByteArray()))
                   .setKmsSignature(ByteString.copyFrom(rootCert.kmsSignature().toBytes())))
           .setEnvEncryptionKey(ByteString.copyFrom(env.privateKeyBytes(access)))
           .setEnvEncryptionCertificate(proto(a.certify(env)))
@@ -408,7 +409,7 @@ public final class TestKms implements AutoCloseable {
             k.instanceId() == null
                 ? ByteString.EMPTY
                 : ByteString.copyFrom(k.instanceId().toBytes()))
-        .setPublicKey(ByteString.copyFrom(c.publicKey()))
+        .setPublicKey(ByteString.copyFrom(c.publicKey().toByteArray()))
         .setAppRootSignature(ByteString.copyFrom(c.appRootSignature().toBytes()))
         .build();
   }

@@ -1,7 +1,7 @@
 package org.teekms.keys;
 
-import java.util.Arrays;
 import java.util.Objects;
+import org.teekms.crypto.Bytes;
 
 /**
  * First link of the signature chain: the KMS root key of {@code generation} signs the app root
@@ -10,12 +10,12 @@ import java.util.Objects;
  * @param appRootPublicKey SEC1 compressed secp256k1 point (33 bytes)
  */
 public record AppRootCertificate(
-    int generation, AppId appId, int version, byte[] appRootPublicKey, EthSignature kmsSignature) {
+    int generation, AppId appId, int version, Bytes appRootPublicKey, EthSignature kmsSignature) {
   public static final String LABEL = "tee-kms/v1/app-root-key";
 
   public AppRootCertificate {
     new VersionRef(generation, appId, version); // validates the fields
-    appRootPublicKey = appRootPublicKey.clone();
+    Objects.requireNonNull(appRootPublicKey, "appRootPublicKey");
     Objects.requireNonNull(kmsSignature, "kmsSignature");
   }
 
@@ -36,7 +36,7 @@ public record AppRootCertificate(
         a.generation(),
         a.appId(),
         a.version(),
-        pub,
+        Bytes.copyOf(pub),
         kmsRootKey.signMessage(message(a.generation(), a.appId(), a.version(), pub)));
   }
 
@@ -52,33 +52,12 @@ public record AppRootCertificate(
 
   /** The exact bytes whose Keccak-256 the KMS root key signed. */
   public byte[] message() {
-    return message(generation, appId, version, appRootPublicKey);
-  }
-
-  @Override
-  public byte[] appRootPublicKey() {
-    return appRootPublicKey.clone();
+    return message(generation, appId, version, appRootPublicKey.toByteArray());
   }
 
   /** Address of the app root signing key. */
   public EthereumAddress appRootAddress() {
-    return EthereumAddress.fromPublicKey(appRootPublicKey);
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof AppRootCertificate c
-        && generation == c.generation
-        && version == c.version
-        && appId.equals(c.appId)
-        && Arrays.equals(appRootPublicKey, c.appRootPublicKey)
-        && kmsSignature.equals(c.kmsSignature);
-  }
-
-  @Override
-  public int hashCode() {
-    return Objects.hash(
-        generation, appId, version, Arrays.hashCode(appRootPublicKey), kmsSignature);
+    return EthereumAddress.fromPublicKey(appRootPublicKey.toByteArray());
   }
 
   @Override
@@ -90,7 +69,7 @@ public record AppRootCertificate(
         + ", v="
         + version
         + ", appRootPublicKey="
-        + Hex.encode(appRootPublicKey)
+        + appRootPublicKey.hex()
         + ", kmsSignature="
         + kmsSignature
         + "]";

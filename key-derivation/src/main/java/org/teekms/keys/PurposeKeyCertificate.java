@@ -1,7 +1,7 @@
 package org.teekms.keys;
 
-import java.util.Arrays;
 import java.util.Objects;
+import org.teekms.crypto.Bytes;
 
 /**
  * Second link of the signature chain: the app root signing key signs a purpose key's public key
@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param publicKey the key's public key as {@link DerivedKey#publicKey()} encodes it
  */
 public record PurposeKeyCertificate(
-    KeyRequest key, byte[] publicKey, EthSignature appRootSignature) {
+    KeyRequest key, Bytes publicKey, EthSignature appRootSignature) {
   public static final String LABEL = "tee-kms/v1/purpose-key";
 
   public PurposeKeyCertificate {
@@ -22,7 +22,7 @@ public record PurposeKeyCertificate(
       throw new IllegalArgumentException(
           "cannot certify " + key.purpose().label() + "/" + key.algorithm().label());
     }
-    publicKey = publicKey.clone();
+    Objects.requireNonNull(publicKey, "publicKey");
   }
 
   static PurposeKeyCertificate issue(DerivedKey appRootSigningKey, DerivedKey key) {
@@ -37,7 +37,8 @@ public record PurposeKeyCertificate(
       throw new IllegalArgumentException("key " + k + " does not belong to app root " + a);
     }
     byte[] pub = key.publicKey();
-    return new PurposeKeyCertificate(k, pub, appRootSigningKey.signMessage(message(k, pub)));
+    return new PurposeKeyCertificate(
+        k, Bytes.copyOf(pub), appRootSigningKey.signMessage(message(k, pub)));
   }
 
   static byte[] message(KeyRequest k, byte[] publicKey) {
@@ -56,25 +57,7 @@ public record PurposeKeyCertificate(
 
   /** The exact bytes whose Keccak-256 the app root key signed. */
   public byte[] message() {
-    return message(key, publicKey);
-  }
-
-  @Override
-  public byte[] publicKey() {
-    return publicKey.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof PurposeKeyCertificate c
-        && key.equals(c.key)
-        && Arrays.equals(publicKey, c.publicKey)
-        && appRootSignature.equals(c.appRootSignature);
-  }
-
-  @Override
-  public int hashCode() {
-    return Objects.hash(key, Arrays.hashCode(publicKey), appRootSignature);
+    return message(key, publicKey.toByteArray());
   }
 
   @Override
@@ -82,7 +65,7 @@ public record PurposeKeyCertificate(
     return "PurposeKeyCertificate["
         + key
         + ", publicKey="
-        + Hex.encode(publicKey)
+        + publicKey.hex()
         + ", appRootSignature="
         + appRootSignature
         + "]";

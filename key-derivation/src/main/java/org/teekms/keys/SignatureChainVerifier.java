@@ -55,7 +55,7 @@ public final class SignatureChainVerifier {
 
   /** Checks that the trusted KMS root key certified this app root key. */
   public Result verifyAppRoot(AppRootCertificate cert) {
-    byte[] pub = cert.appRootPublicKey();
+    byte[] pub = cert.appRootPublicKey().toByteArray();
     if (pub.length != 33 || !validPoint(Curves.SECP256K1, pub)) {
       return Result.fail(
           Failure.INVALID_APP_ROOT_KEY, "app root public key is not a compressed secp256k1 point");
@@ -94,7 +94,7 @@ public final class SignatureChainVerifier {
               + " v"
               + appRoot.version());
     }
-    if (!validPublicKey(k.algorithm(), cert.publicKey())) {
+    if (!validPublicKey(k.algorithm(), cert.publicKey().toByteArray())) {
       return Result.fail(
           Failure.INVALID_KEY, "public key is not a valid " + k.algorithm().label() + " key");
     }

@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 
 /**
  * Checks the committed docs/key-derivation-vectors.json (never regenerates it): every input in the
@@ -99,7 +100,7 @@ class KeyDerivationVectorsTest {
                 gen,
                 app,
                 version,
-                HEX.parseHex(v.at("/signingKey/publicKey").asText()),
+                Bytes.copyOf(HEX.parseHex(v.at("/signingKey/publicKey").asText())),
                 EthSignature.fromHex(v.at("/certificate/kmsSignature").asText()));
         assertTrue(new SignatureChainVerifier(kmsAddress.get(gen)).verifyAppRoot(parsed).valid());
         appCerts.put(gen + "/" + app.toHex() + "/" + version, parsed);
@@ -125,7 +126,7 @@ class KeyDerivationVectorsTest {
           PurposeKeyCertificate cert =
               new PurposeKeyCertificate(
                   r,
-                  HEX.parseHex(v.get("publicKey").asText()),
+                  Bytes.copyOf(HEX.parseHex(v.get("publicKey").asText())),
                   EthSignature.fromHex(v.at("/certificate/appRootSignature").asText()));
           assertEquals(v.at("/certificate/message").asText(), HEX.formatHex(cert.message()));
           SignatureChainVerifier.Result res =

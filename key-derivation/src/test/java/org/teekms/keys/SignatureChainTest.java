@@ -14,6 +14,7 @@ import java.math.BigInteger;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.web3j.crypto.Sign;
 
 class SignatureChainTest {
@@ -72,7 +73,9 @@ class SignatureChainTest {
         BigInteger appPub =
             Sign.signedMessageToKey(c.key().message(), web3j(c.key().appRootSignature()));
         byte[] appRootUncompressed =
-            Curves.SECP256K1.decodePoint(c.appRoot().appRootPublicKey()).getEncoded(false);
+            Curves.SECP256K1
+                .decodePoint(c.appRoot().appRootPublicKey().toByteArray())
+                .getEncoded(false);
         assertEquals(
             new BigInteger(1, java.util.Arrays.copyOfRange(appRootUncompressed, 1, 65)), appPub);
       } catch (java.security.SignatureException e) {
@@ -174,7 +177,7 @@ class SignatureChainTest {
                     a.generation(),
                     a.appId(),
                     a.version(),
-                    flip(a.appRootPublicKey(), rnd),
+                    Bytes.copyOf(flip(a.appRootPublicKey().toByteArray(), rnd)),
                     a.kmsSignature());
         case 1 ->
             a =
@@ -185,7 +188,11 @@ class SignatureChainTest {
                     a.appRootPublicKey(),
                     EthSignature.fromBytes(flip(a.kmsSignature().toBytes(), rnd)));
         case 2 ->
-            k = new PurposeKeyCertificate(k.key(), flip(k.publicKey(), rnd), k.appRootSignature());
+            k =
+                new PurposeKeyCertificate(
+                    k.key(),
+                    Bytes.copyOf(flip(k.publicKey().toByteArray(), rnd)),
+                    k.appRootSignature());
         case 3 ->
             k =
                 new PurposeKeyCertificate(
@@ -240,7 +247,7 @@ class SignatureChainTest {
                       r.version(),
                       r.path(),
                       r.instanceId()),
-                  truncateOrExtend(k.publicKey(), rnd),
+                  Bytes.copyOf(truncateOrExtend(k.publicKey().toByteArray(), rnd)),
                   k.appRootSignature());
         }
       }
@@ -280,7 +287,7 @@ class SignatureChainTest {
         assertThrows(UnsupportedOperationException.class, () -> new AppKeyDeriver(a).certify(disk));
         assertThrows(
             IllegalArgumentException.class,
-            () -> new PurposeKeyCertificate(disk.request(), new byte[32], s));
+            () -> new PurposeKeyCertificate(disk.request(), Bytes.copyOf(new byte[32]), s));
       }
     }
   }

@@ -3,8 +3,9 @@ package org.teekms.proto;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 
 /**
@@ -21,33 +22,10 @@ import org.teekms.crypto.Digests;
 public final class KmsIdentityBinding {
 
   /** One live generation: its KMS root address and its KMS CA certificate (DER). */
-  public record Root(int generation, byte[] address, byte[] caCertificate) {
+  public record Root(int generation, Bytes address, Bytes caCertificate) {
     public Root {
-      address = address.clone();
-      caCertificate = caCertificate.clone();
-    }
-
-    @Override
-    public byte[] address() {
-      return address.clone();
-    }
-
-    @Override
-    public byte[] caCertificate() {
-      return caCertificate.clone();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Root r
-          && generation == r.generation
-          && Arrays.equals(address, r.address)
-          && Arrays.equals(caCertificate, r.caCertificate);
-    }
-
-    @Override
-    public int hashCode() {
-      return (generation * 31 + Arrays.hashCode(address)) * 31 + Arrays.hashCode(caCertificate);
+      Objects.requireNonNull(address, "address");
+      Objects.requireNonNull(caCertificate, "caCertificate");
     }
   }
 
@@ -60,13 +38,13 @@ public final class KmsIdentityBinding {
     out.writeBytes(ByteBuffer.allocate(4).putInt(roots.size()).array());
     int previous = 0;
     for (Root r : roots) {
-      if (r.generation() <= previous || r.address().length != 20) {
+      if (r.generation() <= previous || r.address().length() != 20) {
         throw new IllegalArgumentException("generations must ascend and addresses be 20 bytes");
       }
       previous = r.generation();
       out.writeBytes(ByteBuffer.allocate(4).putInt(r.generation()).array());
-      out.writeBytes(r.address());
-      out.writeBytes(sha256(r.caCertificate()));
+      out.writeBytes(r.address().toByteArray());
+      out.writeBytes(sha256(r.caCertificate().toByteArray()));
     }
     lp(out, nonce);
     return Digests.sha512(out.toByteArray());

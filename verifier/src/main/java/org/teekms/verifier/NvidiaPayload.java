@@ -11,10 +11,10 @@ import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import org.teekms.attest.gpu.GpuArchitecture;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.tdx.Pem;
@@ -26,34 +26,18 @@ import org.teekms.crypto.Bytes;
  * bytes), "arch": "HOPPER", "evidence_list": [{"evidence": base64(report), "certificate":
  * base64(PEM chain, leaf first), "arch": "HOPPER"}, …]}}.
  */
-public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
+public record NvidiaPayload(Bytes nonce, GpuEvidence evidence) {
   public static final int MAX_CHARS = 2 * 1024 * 1024;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public NvidiaPayload {
-    nonce = nonce.clone();
-  }
-
-  @Override
-  public byte[] nonce() {
-    return nonce.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof NvidiaPayload p
-        && Arrays.equals(nonce, p.nonce)
-        && evidence.equals(p.evidence);
-  }
-
-  @Override
-  public int hashCode() {
-    return Arrays.hashCode(nonce) * 31 + evidence.hashCode();
+    Objects.requireNonNull(nonce, "nonce");
+    Objects.requireNonNull(evidence, "evidence");
   }
 
   public String encode() {
     ObjectNode o = JSON.createObjectNode();
-    o.put("nonce", HexFormat.of().formatHex(nonce));
+    o.put("nonce", nonce.hex());
     o.put("arch", evidence.architecture().name());
     ArrayNode list = o.putArray("evidence_list");
     Base64.Encoder b64 = Base64.getEncoder();
@@ -117,6 +101,6 @@ public record NvidiaPayload(byte[] nonce, GpuEvidence evidence) {
       }
       devices.add(new GpuEvidence.Device(Bytes.copyOf(report), chain));
     }
-    return new NvidiaPayload(nonce, new GpuEvidence(arch, devices));
+    return new NvidiaPayload(Bytes.copyOf(nonce), new GpuEvidence(arch, devices));
   }
 }

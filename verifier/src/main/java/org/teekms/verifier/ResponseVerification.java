@@ -588,7 +588,7 @@ public final class ResponseVerification {
         return Check.fail(
             GPUS, "GPU_EVIDENCE_INVALID", "nvidia_payload: " + oneLine(e.getMessage()));
       }
-      if (nonce == null || !MessageDigest.isEqual(nonce, payload.nonce())) {
+      if (nonce == null || !MessageDigest.isEqual(nonce, payload.nonce().toByteArray())) {
         return Check.fail(
             GPUS, "GPU_NONCE_MISMATCH", "the GPU evidence answers another nonce than the report");
       }

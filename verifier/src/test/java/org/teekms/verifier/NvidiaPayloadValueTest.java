@@ -20,10 +20,10 @@ class NvidiaPayloadValueTest {
 
   @Test
   void payloadsWithTheSameNonceAndEvidenceAreEqual() {
-    NvidiaPayload a = new NvidiaPayload(new byte[] {5, 6}, EVIDENCE);
-    NvidiaPayload b = new NvidiaPayload(new byte[] {5, 6}, EVIDENCE);
+    NvidiaPayload a = new NvidiaPayload(Bytes.copyOf(new byte[] {5, 6}), EVIDENCE);
+    NvidiaPayload b = new NvidiaPayload(Bytes.copyOf(new byte[] {5, 6}), EVIDENCE);
     assertEquals(a, b);
     assertEquals(a.hashCode(), b.hashCode());
-    assertNotEquals(a, new NvidiaPayload(new byte[] {5, 7}, EVIDENCE));
+    assertNotEquals(a, new NvidiaPayload(Bytes.copyOf(new byte[] {5, 7}), EVIDENCE));
   }
 }

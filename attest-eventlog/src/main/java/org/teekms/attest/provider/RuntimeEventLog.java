@@ -1,10 +1,11 @@
 package org.teekms.attest.provider;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.teekms.attest.eventlog.DstackEventLogCodec;
 import org.teekms.attest.eventlog.EventLogEntry;
+import org.teekms.crypto.Bytes;
 
 /**
  * The CVM-side event log: emits dstack runtime events (extend RTMR3, then append) and hands out a
@@ -43,30 +44,14 @@ public final class RuntimeEventLog implements RuntimeEventRecorder {
   public synchronized QuoteWithLog quote(QuoteProvider provider, byte[] reportData)
       throws QuoteProviderException {
     byte[] quote = provider.quote(reportData);
-    return new QuoteWithLog(quote, DstackEventLogCodec.toJson(entries));
+    return new QuoteWithLog(Bytes.copyOf(quote), DstackEventLogCodec.toJson(entries));
   }
 
   /** A quote and its event log. */
-  public record QuoteWithLog(byte[] quote, String eventLogJson) {
+  public record QuoteWithLog(Bytes quote, String eventLogJson) {
     public QuoteWithLog {
-      quote = quote.clone();
-    }
-
-    @Override
-    public byte[] quote() {
-      return quote.clone();
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof QuoteWithLog q
-          && Arrays.equals(quote, q.quote)
-          && eventLogJson.equals(q.eventLogJson);
-    }
-
-    @Override
-    public int hashCode() {
-      return Arrays.hashCode(quote) * 31 + eventLogJson.hashCode();
+      Objects.requireNonNull(quote, "quote");
+      Objects.requireNonNull(eventLogJson, "eventLogJson");
     }
   }
 }

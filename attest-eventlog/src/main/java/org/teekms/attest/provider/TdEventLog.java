@@ -18,6 +18,7 @@ import org.teekms.attest.eventlog.EventLogVerifier;
 import org.teekms.attest.eventlog.QuotedMeasurements;
 import org.teekms.attest.tdx.QuoteParseException;
 import org.teekms.attest.tdx.TdxQuote;
+import org.teekms.crypto.Bytes;
 
 /**
  * The event log of the TD this process runs in, as the platform keeps it: the firmware's CCEL
@@ -128,7 +129,8 @@ public final class TdEventLog implements EvidenceSource, RuntimeEventRecorder {
       }
       try {
         EventLogVerifier.verify(log, registers);
-        return new RuntimeEventLog.QuoteWithLog(quote, DstackEventLogCodec.toJson(log));
+        return new RuntimeEventLog.QuoteWithLog(
+            Bytes.copyOf(quote), DstackEventLogCodec.toJson(log));
       } catch (EventLogException e) {
         last = e.getMessage();
         if (Arrays.equals(before, readRuntimeFile())) {

@@ -133,7 +133,7 @@ public final class CommandGpuEvidenceProvider implements GpuEvidenceProvider {
                 + " needs string fields \"report\" (hex) and \"certChain\" (PEM)");
       }
       HopperReport report = HopperReportParser.parseHex(gpu.get("report").asText());
-      if (!MessageDigest.isEqual(report.requestNonce(), nonce)) {
+      if (!MessageDigest.isEqual(report.requestNonce().toByteArray(), nonce)) {
         throw new GpuAttestationException(
             NONCE_MISMATCH,
             "collector returned a report for another nonce on GPU " + devices.size());

@@ -152,11 +152,11 @@ public final class GpuEvidenceVerifier {
             "evidence declares " + declared + " but the attestation key certificate is " + s.arch);
       }
       verifySignature(parsed, leaf);
-      if (!MessageDigest.isEqual(parsed.requestNonce(), expectedNonce)) {
+      if (!MessageDigest.isEqual(parsed.requestNonce().toByteArray(), expectedNonce)) {
         throw new GpuAttestationException(
             NONCE_MISMATCH,
             "report nonce "
-                + HexFormat.of().formatHex(parsed.requestNonce())
+                + parsed.requestNonce().hex()
                 + " is not the expected nonce "
                 + HexFormat.of().formatHex(expectedNonce));
       }
@@ -241,15 +241,15 @@ public final class GpuEvidenceVerifier {
     try {
       Signature verifier = Signature.getInstance("SHA384withPLAIN-ECDSA", CertChainValidator.BC);
       verifier.initVerify(ec);
-      verifier.update(report.signedBytes());
-      if (!verifier.verify(report.signature())) {
+      verifier.update(report.signedBytes().toByteArray());
+      if (!verifier.verify(report.signature().toByteArray())) {
         throw new GpuAttestationException(
             SIGNATURE_INVALID,
             "report signature does not verify with the attestation "
                 + "key certificate "
                 + leaf.getSubjectX500Principal().getName()
                 + " over "
-                + report.signedBytes().length
+                + report.signedBytes().length()
                 + " signed bytes");
       }
     } catch (GeneralSecurityException e) {

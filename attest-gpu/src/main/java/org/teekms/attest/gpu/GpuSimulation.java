@@ -4,6 +4,7 @@ import java.security.cert.X509Certificate;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
+import org.teekms.crypto.Bytes;
 
 /**
  * Simulated NVIDIA GPUs as production code sees them. Their only implementation lives in the {@code
@@ -62,7 +63,7 @@ public interface GpuSimulation {
    * The simulator's device identity root, RIM signing root, and its signed RIMs (file name to
    * swidtag XML).
    */
-  record Roots(X509Certificate deviceRoot, X509Certificate rimRoot, Map<String, byte[]> rims) {
+  record Roots(X509Certificate deviceRoot, X509Certificate rimRoot, Map<String, Bytes> rims) {
     public Roots {
       rims = Map.copyOf(rims);
     }

@@ -1,8 +1,8 @@
 package org.teekms.attest.gpu;
 
 import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import org.teekms.crypto.Bytes;
 
@@ -21,13 +21,13 @@ import org.teekms.crypto.Bytes;
  * @param trailingBytes bytes after the signature that the parser ignored
  */
 public record HopperReport(
-    byte[] requestNonce,
+    Bytes requestNonce,
     int requestSlotId,
     List<MeasurementBlock> blocks,
-    byte[] responderNonce,
+    Bytes responderNonce,
     List<OpaqueField> opaqueFields,
-    byte[] signedBytes,
-    byte[] signature,
+    Bytes signedBytes,
+    Bytes signature,
     int trailingBytes) {
 
   /** Opaque-data field types (nvtrust {@code OPAQUE_FIELD_ID_*}). */
@@ -41,10 +41,10 @@ public record HopperReport(
   public static final int FWID = 20;
 
   public HopperReport {
-    requestNonce = requestNonce.clone();
-    responderNonce = responderNonce.clone();
-    signedBytes = signedBytes.clone();
-    signature = signature.clone();
+    Objects.requireNonNull(requestNonce, "requestNonce");
+    Objects.requireNonNull(responderNonce, "responderNonce");
+    Objects.requireNonNull(signedBytes, "signedBytes");
+    Objects.requireNonNull(signature, "signature");
     blocks = List.copyOf(blocks);
     opaqueFields = List.copyOf(opaqueFields);
   }
@@ -57,26 +57,6 @@ public record HopperReport(
 
   /** One opaque-data TLV field. */
   public record OpaqueField(int type, Bytes value) {}
-
-  @Override
-  public byte[] requestNonce() {
-    return requestNonce.clone();
-  }
-
-  @Override
-  public byte[] responderNonce() {
-    return responderNonce.clone();
-  }
-
-  @Override
-  public byte[] signedBytes() {
-    return signedBytes.clone();
-  }
-
-  @Override
-  public byte[] signature() {
-    return signature.clone();
-  }
 
   /** The first opaque field of this type. */
   public Optional<byte[]> opaque(int type) {
@@ -150,7 +130,7 @@ public record HopperReport(
   @Override
   public String toString() {
     return "HopperReport[nonce="
-        + HexFormat.of().formatHex(requestNonce)
+        + requestNonce.hex()
         + ", blocks="
         + blocks.size()
         + ", driver="
@@ -158,18 +138,5 @@ public record HopperReport(
         + ", trailing="
         + trailingBytes
         + "]";
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof HopperReport r
-        && java.util.Arrays.equals(signedBytes, r.signedBytes)
-        && java.util.Arrays.equals(signature, r.signature)
-        && trailingBytes == r.trailingBytes;
-  }
-
-  @Override
-  public int hashCode() {
-    return java.util.Arrays.hashCode(signedBytes) * 31 + java.util.Arrays.hashCode(signature);
   }
 }

@@ -184,13 +184,13 @@ public final class HopperReportParser {
     byte[] signature = r.bytes(SIGNATURE_LENGTH, "signature");
     HopperReport parsed =
         new HopperReport(
-            requestNonce,
+            Bytes.copyOf(requestNonce),
             slot,
             blocks,
-            responderNonce,
+            Bytes.copyOf(responderNonce),
             fields,
-            Arrays.copyOfRange(report, 0, signedLength),
-            signature,
+            Bytes.copyOf(Arrays.copyOfRange(report, 0, signedLength)),
+            Bytes.copyOf(signature),
             report.length - r.pos);
     requireField(parsed, HopperReport.DRIVER_VERSION, -1, "DRIVER_VERSION");
     requireField(parsed, HopperReport.VBIOS_VERSION, 8, "VBIOS_VERSION");

@@ -22,6 +22,7 @@ import java.util.Objects;
 import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.Pem;
+import org.teekms.crypto.Bytes;
 
 /**
  * The demo's signed exchange (step "Chat through the signing proxy"): one chat completion through a
@@ -70,17 +71,17 @@ public final class DemoExchange {
       long chainId,
       String registry,
       String app,
-      byte[] composeHash,
-      byte[] osImage,
-      byte[] mrSystem,
+      Bytes composeHash,
+      Bytes osImage,
+      Bytes mrSystem,
       boolean requireGpu) {
     public Expected {
       Objects.requireNonNull(rpcUrl, "rpcUrl");
       Objects.requireNonNull(registry, "registry");
       Objects.requireNonNull(app, "app");
-      composeHash = composeHash.clone();
-      osImage = osImage.clone();
-      mrSystem = mrSystem.clone();
+      Objects.requireNonNull(composeHash, "composeHash");
+      Objects.requireNonNull(osImage, "osImage");
+      Objects.requireNonNull(mrSystem, "mrSystem");
     }
   }
 
@@ -98,7 +99,7 @@ public final class DemoExchange {
       Path rimRoot,
       Path rims,
       String chatId,
-      byte[] nonce) {}
+      Bytes nonce) {}
 
   /**
    * Chats with the signing proxy at {@code proxy}, fetches the signature and a report for a fresh
@@ -177,9 +178,9 @@ public final class DemoExchange {
         .put("registry", expected.registry());
     ObjectNode explicit = m.putObject("explicit");
     explicit.put("app", expected.app());
-    explicit.put("composeHash", HEX.formatHex(expected.composeHash()));
-    explicit.put("osImage", HEX.formatHex(expected.osImage()));
-    explicit.putArray("mrSystems").add(HEX.formatHex(expected.mrSystem()));
+    explicit.put("composeHash", expected.composeHash().hex());
+    explicit.put("osImage", expected.osImage().hex());
+    explicit.putArray("mrSystems").add(expected.mrSystem().hex());
     explicit.put("requireGpu", expected.requireGpu());
     ObjectNode trust = m.putObject("trust");
     trust.put("rootCa", rootCa.getFileName().toString());
@@ -207,7 +208,7 @@ public final class DemoExchange {
         rimRoot,
         rims,
         chatId,
-        nonce);
+        Bytes.copyOf(nonce));
   }
 
   /**

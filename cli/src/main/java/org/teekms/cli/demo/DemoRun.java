@@ -589,14 +589,14 @@ final class DemoRun {
                 CHAIN_ID,
                 registry.address(),
                 appId,
-                composeHash,
-                osImageHash,
-                goldenMrSystem,
+                Bytes.copyOf(composeHash),
+                Bytes.copyOf(osImageHash),
+                Bytes.copyOf(goldenMrSystem),
                 true),
             tdx,
             org.teekms.attest.gpu.GpuSimulator.seeded(GPUS, seed));
     exchangeDir = x.dir();
-    nonceHex = HEX.formatHex(x.nonce());
+    nonceHex = x.nonce().hex();
     JsonNode answer = JSON.readTree(Files.readAllBytes(x.response()));
     report.detail(
         "POST /v1/chat/completions -> %s: \"%s\"",
@@ -1506,7 +1506,7 @@ final class DemoRun {
       allow(registry.osImages(), image, "add-os-image", () -> registry.addOsImage(image));
       byte[] nodeKeyId = org.teekms.custody.RecipientKey.of(cert.getPublicKey()).id();
       var authorized = rootCustody.authorizeRecovery(1, nodeKeyId, 1000);
-      String request = "0x" + HEX.formatHex(authorized.requestId());
+      String request = "0x" + HEX.formatHex(authorized.requestId().toByteArray());
       report.detail(
           "authorize-recovery --generation 1 for node key %s: request %s",
           HEX.formatHex(nodeKeyId), request);

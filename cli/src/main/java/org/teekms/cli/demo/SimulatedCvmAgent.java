@@ -106,7 +106,8 @@ final class SimulatedCvmAgent implements AutoCloseable {
     SimulatedCvm cvm =
         tdx.newCvm(mrTd, false)
             .launchWithMrConfigId(
-                org.teekms.attest.eventlog.MrConfigId.v1(identity.compose().composeHash()));
+                org.teekms.attest.eventlog.MrConfigId.v1(
+                    identity.compose().composeHash().toByteArray()));
     RuntimeEventLog log = new RuntimeEventLog(cvm, cvm.measureFirmware(image));
     RaTlsVerifier.Builder kmsVerifier =
         RaTlsVerifier.builder(new DcapQuoteVerifier(tdx.rootCertificate()), tdx.collateralSource())

@@ -17,6 +17,7 @@ import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
 import org.teekms.attest.ratls.SimulatedRaTls;
 import org.teekms.attest.sim.SimulatedTdx;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.ComposeHash;
 import org.teekms.keys.AppId;
 import org.teekms.keys.InstanceId;
@@ -80,7 +81,7 @@ public final class DemoExchangeFixture {
             AppCompose.parse(compose));
     try (TestKms kms = new TestKms("{\"name\":\"kms\"}");
         FakeLlm llm = FakeLlm.start()) {
-      kms.allow(identity.appId(), identity.compose().composeHash());
+      kms.allow(identity.appId(), identity.compose().composeHash().toByteArray());
       try (SimulatedCvmAgent cvm =
           SimulatedCvmAgent.boot(
               tdx,
@@ -99,7 +100,14 @@ public final class DemoExchangeFixture {
                 DemoRun.chatRequest(),
                 dir.resolve("exchange"),
                 new DemoExchange.Expected(
-                    rpcUrl, chainId, registry, app, composeHash, OS_IMAGE, mrSystem, true),
+                    rpcUrl,
+                    chainId,
+                    registry,
+                    app,
+                    Bytes.copyOf(composeHash),
+                    Bytes.copyOf(OS_IMAGE),
+                    Bytes.copyOf(mrSystem),
+                    true),
                 tdx,
                 gpu);
         return new Made(saved, composeHash, mrSystem, gpu);

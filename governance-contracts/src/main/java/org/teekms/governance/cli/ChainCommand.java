@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.TxResult;
@@ -119,9 +120,10 @@ abstract class ChainCommand implements Callable<Integer> {
     return out;
   }
 
-  /** byte[] as 0x-hex, big numbers as strings, collections recursively. */
+  /** byte[] and Bytes as 0x-hex, big numbers as strings, collections recursively. */
   static Object jsonValue(Object v) {
     if (v instanceof byte[] b) return Numeric.toHexString(b);
+    if (v instanceof Bytes b) return "0x" + b.hex();
     if (v instanceof BigInteger n)
       return n.bitLength() < 63 ? (Object) n.longValue() : n.toString();
     if (v instanceof Map<?, ?> m) {

@@ -299,7 +299,7 @@ final class CustodyCommands {
         m.put("generation", g);
         m.put("threshold", b.threshold());
         m.put("shares", b.custodianIds().size());
-        m.put("commitmentsDigest", sha256(b.commitments()));
+        m.put("commitmentsDigest", sha256(b.commitments().toByteArray()));
         m.put("publishedAtBlock", b.publishedAtBlock());
         backups.add(m);
       }

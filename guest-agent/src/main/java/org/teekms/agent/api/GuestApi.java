@@ -181,9 +181,7 @@ public final class GuestApi implements JsonApi {
   }
 
   private static void putChainContext(ObjectNode out, AgentKeys keys) {
-    out.put(
-        "app_root_public_key",
-        HexField.hex(keys.current().appRootCertificate().appRootPublicKey()));
+    out.put("app_root_public_key", keys.current().appRootCertificate().appRootPublicKey().hex());
     out.put("root_generation", keys.current().generation());
     out.put("key_version", keys.currentVersion());
     out.put("kms_root_address", keys.kmsRootAddress().toChecksumString());
@@ -196,7 +194,7 @@ public final class GuestApi implements JsonApi {
     byte[] reportData = reportData(body);
     RuntimeEventLog.QuoteWithLog q = quote(reportData);
     ObjectNode out = JSON.createObjectNode();
-    out.put("quote", HexField.hex(q.quote()));
+    out.put("quote", HexField.hex(q.quote().toByteArray()));
     out.put("event_log", q.eventLogJson());
     out.put("report_data", HexField.hex(reportData));
     out.put("vm_config", vmConfig());
@@ -235,7 +233,8 @@ public final class GuestApi implements JsonApi {
     ObjectNode out = JSON.createObjectNode();
     out.put(
         "attestation",
-        HexField.hex(DstackAttestation.of(q.quote(), log, reportData, vmConfig()).encode()));
+        HexField.hex(
+            DstackAttestation.of(q.quote().toByteArray(), log, reportData, vmConfig()).encode()));
     return out;
   }
 
@@ -257,7 +256,7 @@ public final class GuestApi implements JsonApi {
     TdReport td;
     VerifiedEventLog log;
     try {
-      td = TdxQuote.parse(q.quote()).tdReport();
+      td = TdxQuote.parse(q.quote().toByteArray()).tdReport();
       log =
           EventLogVerifier.verify(
               DstackEventLogCodec.parse(q.eventLogJson()), QuotedMeasurements.of(td));
@@ -266,7 +265,7 @@ public final class GuestApi implements JsonApi {
     }
     var id = agent.identity();
     String appId = id.appId().toHex();
-    String composeHash = HexField.hex(id.compose().composeHash());
+    String composeHash = HexField.hex(id.compose().composeHash().toByteArray());
     ObjectNode tcb = JSON.createObjectNode();
     tcb.put("mrtd", td.mrTd().hex());
     for (int i = 0; i < 4; i++) {
@@ -392,7 +391,7 @@ public final class GuestApi implements JsonApi {
           "the KMS signed with key version " + signed.getKeyVersion() + ", which we do not hold");
     }
     try {
-      leaf.verify(p256(v.appCaCertificate().publicKey()), BC);
+      leaf.verify(p256(v.appCaCertificate().publicKey().toByteArray()), BC);
     } catch (GeneralSecurityException | RuntimeException e) {
       throw new ApiException(
           502, "the certificate is not signed by the app CA of key version " + v.version());

@@ -109,8 +109,7 @@ public final class AgentBoot {
           "ATTESTATION_UNAVAILABLE", "this CVM's own quote is not a TDX quote", null);
     }
     Optional<String> mismatch =
-        org.teekms.attest.eventlog.MrConfigId.mismatch(
-            td.mrConfigId(), org.teekms.crypto.Bytes.copyOf(id.compose().composeHash()));
+        org.teekms.attest.eventlog.MrConfigId.mismatch(td.mrConfigId(), id.compose().composeHash());
     if (mismatch.isPresent()) {
       throw new BootFailure(
           "MR_CONFIG_ID_MISMATCH",
@@ -268,7 +267,7 @@ public final class AgentBoot {
               blob.get(),
               EnvUnsealer.envKeys(keys.versions()),
               keys.currentVersion(),
-              identity.compose().bytes(),
+              identity.compose().bytes().toByteArray(),
               identity.compose().allowedEnvs(),
               log.entries());
       LOG.info(

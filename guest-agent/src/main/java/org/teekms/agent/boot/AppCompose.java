@@ -4,13 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.teekms.agent.HexField;
 import org.teekms.agent.env.EnvVar;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 import org.teekms.keys.EthereumAddress;
 
@@ -27,8 +28,8 @@ import org.teekms.keys.EthereumAddress;
  * types when present, since dstack's guest refuses to boot otherwise.
  */
 public record AppCompose(
-    byte[] bytes,
-    byte[] composeHash,
+    Bytes bytes,
+    Bytes composeHash,
     String name,
     String keyProvider,
     Optional<EthereumAddress> pinnedKmsRoot,
@@ -63,8 +64,8 @@ public record AppCompose(
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public AppCompose {
-    bytes = bytes.clone();
-    composeHash = composeHash.clone();
+    Objects.requireNonNull(bytes, "bytes");
+    Objects.requireNonNull(composeHash, "composeHash");
     allowedEnvs = List.copyOf(allowedEnvs);
   }
 
@@ -106,8 +107,8 @@ public record AppCompose(
             ? Optional.empty()
             : Optional.of(EthereumAddress.of(HexField.parse("key_provider_id", id, 20)));
     return new AppCompose(
-        bytes,
-        sha256(bytes),
+        Bytes.copyOf(bytes),
+        Bytes.copyOf(sha256(bytes)),
         name,
         provider,
         pinned,
@@ -133,7 +134,7 @@ public record AppCompose(
   public List<String> missingDstackFields() {
     JsonNode root;
     try {
-      root = JSON.readTree(bytes);
+      root = JSON.readTree(bytes.toByteArray());
     } catch (IOException e) {
       throw new IllegalStateException("parsed app-compose is no longer JSON", e);
     }
@@ -200,37 +201,10 @@ public record AppCompose(
   }
 
   public String text() {
-    return new String(bytes, StandardCharsets.UTF_8);
+    return new String(bytes.toByteArray(), StandardCharsets.UTF_8);
   }
 
   static byte[] sha256(byte[] b) {
     return Digests.sha256(b);
-  }
-
-  @Override
-  public byte[] bytes() {
-    return bytes.clone();
-  }
-
-  @Override
-  public byte[] composeHash() {
-    return composeHash.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof AppCompose c
-        && Arrays.equals(bytes, c.bytes)
-        && Arrays.equals(composeHash, c.composeHash)
-        && name.equals(c.name)
-        && keyProvider.equals(c.keyProvider)
-        && pinnedKmsRoot.equals(c.pinnedKmsRoot)
-        && allowedEnvs.equals(c.allowedEnvs)
-        && publicSysinfo == c.publicSysinfo;
-  }
-
-  @Override
-  public int hashCode() {
-    return Arrays.hashCode(composeHash);
   }
 }

@@ -25,7 +25,7 @@ public final class BootMeasurements {
       throws QuoteProviderException {
     log.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
     log.emit(DstackBootSequence.APP_ID, id.appId().toBytes());
-    log.emit(DstackBootSequence.COMPOSE_HASH, id.compose().composeHash());
+    log.emit(DstackBootSequence.COMPOSE_HASH, id.compose().composeHash().toByteArray());
     log.emit(DstackBootSequence.INSTANCE_ID, id.instanceId().toBytes());
     log.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
     log.emit(DstackBootSequence.OS_IMAGE_HASH, id.osImageHash().toByteArray());

@@ -4,10 +4,12 @@ import java.util.List;
 import java.util.logging.Logger;
 import org.teekms.attest.gpu.GpuResult;
 import org.teekms.attest.ratls.RaTlsIdentity;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.BootInfo;
 import org.teekms.governance.DriverVersion;
 import org.teekms.governance.PolicyDecision;
 import org.teekms.governance.PolicyReader;
+import org.teekms.keys.AppId;
 
 /**
  * "Is this attested peer a registered KMS?" asked of the governance contract: {@code
@@ -57,20 +59,20 @@ public final class ChainKmsRegistry implements KmsAuthorizer.KmsRegistry {
     String arch = gpus.isEmpty() ? "" : gpus.get(0).arch().name();
     long minDriver =
         gpus.stream().mapToLong(g -> DriverVersion.parse(g.driverVersion())).min().orElse(0);
-    byte[] instance = id.instanceId().toByteArray();
+    Bytes instance = id.instanceId();
     return new BootInfo(
-        id.appId().toByteArray(),
-        id.composeHash().toByteArray(),
-        instance.length == 0 ? new byte[20] : instance,
-        id.deviceId().toByteArray(),
-        id.mrAggregated().toByteArray(),
-        id.osImageHash().map(b -> b.toByteArray()).orElse(new byte[32]),
+        AppId.of(id.appId().toByteArray()),
+        id.composeHash(),
+        instance.isEmpty() ? Bytes.copyOf(new byte[20]) : instance,
+        id.deviceId(),
+        id.mrAggregated(),
+        id.osImageHash().orElse(Bytes.copyOf(new byte[32])),
         id.tcbStatus().name(),
         id.advisoryIds(),
         gpus.size(),
         arch,
         minDriver,
-        id.mrSystem().toByteArray(),
+        id.mrSystem(),
         id.osImageMeasured());
   }
 }

@@ -4,6 +4,7 @@ import java.security.MessageDigest;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootCertificate;
@@ -120,7 +121,7 @@ public final class AppKeysVerifier {
             g,
             appId,
             v,
-            pc.getAppRootPublicKey().toByteArray(),
+            Bytes.copyOf(pc.getAppRootPublicKey().toByteArray()),
             EthSignature.fromBytes(pc.getKmsSignature().toByteArray()));
     byte[] a = k.getAppRootSecret().toByteArray();
     AppRootSecret appRoot =
@@ -128,7 +129,7 @@ public final class AppKeysVerifier {
     java.util.Arrays.fill(a, (byte) 0);
     AppKeyDeriver deriver = new AppKeyDeriver(appRoot);
     try (DerivedKey signing = deriver.appRootSigningKey()) {
-      if (!MessageDigest.isEqual(signing.publicKey(), cert.appRootPublicKey())) {
+      if (!MessageDigest.isEqual(signing.publicKey(), cert.appRootPublicKey().toByteArray())) {
         appRoot.destroy();
         throw new KeysRejected(
             "version " + v + ": the app root secret does not match the certified app root key");
@@ -193,7 +194,7 @@ public final class AppKeysVerifier {
     KeyRequest req = new KeyRequest(g, purpose, alg, appId, v, p.getPath(), inst);
     return new PurposeKeyCertificate(
         req,
-        p.getPublicKey().toByteArray(),
+        Bytes.copyOf(p.getPublicKey().toByteArray()),
         EthSignature.fromBytes(p.getAppRootSignature().toByteArray()));
   }
 

@@ -10,6 +10,7 @@ import org.teekms.attest.gpu.GpuAttestationException;
 import org.teekms.attest.gpu.GpuDevices;
 import org.teekms.attest.gpu.GpuEvidence;
 import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.crypto.Bytes;
 import org.teekms.verifier.NvidiaPayload;
 import org.teekms.verifier.ReportAttestations;
 import org.teekms.verifier.SignedText;
@@ -211,7 +212,7 @@ public final class AttestationReporter {
     out.put("signing_algo", who.algo());
     out.put("key_version", who.version());
     out.put("request_nonce", HexField.hex(nonce));
-    out.put("intel_quote", HexField.hex(q.quote()));
+    out.put("intel_quote", HexField.hex(q.quote().toByteArray()));
     if (agent.gpu().isPresent()) {
       GpuEvidence evidence;
       try {
@@ -220,7 +221,7 @@ public final class AttestationReporter {
         throw new ApiException(500, "GPU evidence failed: " + e.getMessage());
       }
       requireBootDevices(evidence);
-      out.put("nvidia_payload", new NvidiaPayload(nonce, evidence).encode());
+      out.put("nvidia_payload", new NvidiaPayload(Bytes.copyOf(nonce), evidence).encode());
     } else {
       out.putNull("nvidia_payload");
     }

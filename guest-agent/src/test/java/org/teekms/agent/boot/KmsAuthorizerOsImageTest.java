@@ -72,7 +72,7 @@ class KmsAuthorizerOsImageTest {
   void theChainViewCarriesTheKmsHardwareMeasuredOs() throws Exception {
     RaTlsIdentity real = kms(new byte[48], SimulatedCvm.DEFAULT_IMAGE);
     var boot = ChainKmsRegistry.bootInfo(real);
-    assertTrue(Arrays.equals(real.mrSystem().toByteArray(), boot.mrSystem()));
+    assertTrue(Arrays.equals(real.mrSystem().toByteArray(), boot.mrSystem().toByteArray()));
     assertEquals(real.osImageMeasured(), boot.osImageMeasured());
   }
 }

@@ -2,6 +2,7 @@ package org.teekms.kms.adapters;
 
 import java.util.HexFormat;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.AppKeyVersions;
 import org.teekms.governance.BootInfo;
 import org.teekms.governance.ChainDenial;
@@ -35,6 +36,8 @@ public final class GovernanceAppPolicy
     implements AppPolicyPort, KmsPolicyPort, org.teekms.kms.onboarding.PublishedRootsPort {
 
   private final PolicyReader reader;
+  private static final Bytes NO_INSTANCE = Bytes.copyOf(new byte[20]);
+
   private final long chainId;
 
   public GovernanceAppPolicy(PolicyReader reader, long chainId) {
@@ -63,15 +66,15 @@ public final class GovernanceAppPolicy
    * zeros).
    */
   public static BootInfo bootInfo(AttestedPeer peer) {
-    byte[] instance = peer.instanceId();
-    if (instance.length == 0) {
-      instance = new byte[20];
-    } else if (instance.length != 20) {
+    Bytes instance = peer.instanceId();
+    if (instance.isEmpty()) {
+      instance = NO_INSTANCE;
+    } else if (instance.length() != 20) {
       throw new IllegalArgumentException(
-          "instance id must be 20 bytes for the registry, got " + instance.length);
+          "instance id must be 20 bytes for the registry, got " + instance.length());
     }
     return new BootInfo(
-        peer.appId().toBytes(),
+        peer.appId(),
         peer.composeHash(),
         instance,
         peer.deviceId(),
@@ -82,7 +85,7 @@ public final class GovernanceAppPolicy
         peer.gpuCount(),
         peer.gpuArch(),
         peer.gpuMinDriverVersion(),
-        peer.os().mrSystem().toByteArray(),
+        peer.os().mrSystem(),
         peer.os().imageProven());
   }
 

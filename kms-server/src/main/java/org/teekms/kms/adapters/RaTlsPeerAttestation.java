@@ -10,6 +10,7 @@ import org.teekms.attest.ratls.RaTlsException;
 import org.teekms.attest.ratls.RaTlsIdentity;
 import org.teekms.attest.ratls.RaTlsTrustManager;
 import org.teekms.attest.tdx.MrSystem;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.DriverVersion;
 import org.teekms.keys.AppId;
 import org.teekms.kms.admission.AdmissionDenied;
@@ -31,6 +32,7 @@ import org.teekms.kms.status.ClockSkewProbe;
  * decide and audit.
  */
 public final class RaTlsPeerAttestation implements PeerAttestation {
+  private static final Bytes NO_OS_IMAGE = Bytes.copyOf(new byte[32]);
 
   private final RaTlsTrustManager trust;
   private final boolean gpuVerified;
@@ -160,20 +162,16 @@ public final class RaTlsPeerAttestation implements PeerAttestation {
       throw new AdmissionDenied(
           DenyCode.GPU_EVIDENCE_INVALID, "GPU driver version unreadable: " + e.getMessage());
     }
-    byte[] device = id.deviceId().toByteArray();
-    byte[] mrAggregated = id.mrAggregated().toByteArray();
     // A measurement document that the hardware registers prove names the image; otherwise the
-    // guest's RTMR3 claim,
-    // which the chain accepts only with a golden mrSystem registered for it.
-    byte[] osImage =
-        id.provenOsImageHash().or(id::osImageHash).map(b -> b.toByteArray()).orElse(new byte[32]);
+    // guest's RTMR3 claim, which the chain accepts only with a golden mrSystem registered for it.
+    Bytes osImage = id.provenOsImageHash().or(id::osImageHash).orElse(NO_OS_IMAGE);
     try {
       return new AttestedPeer(
           AppId.of(id.appId().toByteArray()),
-          id.composeHash().toByteArray(),
-          id.instanceId().toByteArray(),
-          device,
-          mrAggregated,
+          id.composeHash(),
+          id.instanceId(),
+          id.deviceId(),
+          id.mrAggregated(),
           osImage,
           id.tcbStatus(),
           id.advisoryIds(),

@@ -5,7 +5,6 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +14,7 @@ import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.KeyRefusedException;
 import org.teekms.keys.KeyVersionPolicy;
 import org.teekms.keys.KmsKeyDeriver;
@@ -390,7 +390,7 @@ public final class AdmissionController {
     }
 
     Map<String, String> details = new LinkedHashMap<>();
-    details.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
+    details.put("composeHash", peer.composeHash().hex());
     details.put("tcbStatus", peer.tcbStatus().name());
     details.put("gpuCount", String.valueOf(peer.gpuCount()));
     details.put("gpuDevices", gpuDevices(peer));
@@ -504,7 +504,7 @@ public final class AdmissionController {
                 "dnsNames",
                 String.join(",", dnsNames),
                 "composeHash",
-                HexFormat.of().formatHex(peer.composeHash())));
+                peer.composeHash().hex()));
     return new SignedCertificate(grant.grantId(), issued, grant);
   }
 
@@ -594,11 +594,11 @@ public final class AdmissionController {
       String kind, AttestedPeer peer, AdmissionDenied denied, ClientNonce nonce) {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("detail", denied.detail());
-    facts.put("composeHash", HexFormat.of().formatHex(peer.composeHash()));
-    facts.put("instanceId", HexFormat.of().formatHex(peer.instanceId()));
+    facts.put("composeHash", peer.composeHash().hex());
+    facts.put("instanceId", peer.instanceId().hex());
     facts.put("tcbStatus", peer.tcbStatus().name());
     facts.put("debug", peer.debug());
-    facts.put("osImageHash", HexFormat.of().formatHex(peer.osImageHash()));
+    facts.put("osImageHash", peer.osImageHash().hex());
     facts.put("mrSystem", peer.os().mrSystemHex());
     if (!peer.gpus().gpus().isEmpty()) {
       facts.put("gpuCount", peer.gpuCount());
@@ -651,8 +651,10 @@ public final class AdmissionController {
   }
 
   private static Optional<org.teekms.keys.InstanceId> instance(AttestedPeer peer) {
-    byte[] id = peer.instanceId();
-    return id.length == 0 ? Optional.empty() : Optional.of(org.teekms.keys.InstanceId.of(id));
+    Bytes id = peer.instanceId();
+    return id.isEmpty()
+        ? Optional.empty()
+        : Optional.of(org.teekms.keys.InstanceId.of(id.toByteArray()));
   }
 
   /**

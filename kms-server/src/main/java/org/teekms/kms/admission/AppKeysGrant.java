@@ -3,6 +3,7 @@ package org.teekms.kms.admission;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.kms.grant.PolicyBlockRef;
 import org.teekms.kms.keys.ReleasedAppKeys;
@@ -11,7 +12,7 @@ import org.teekms.kms.keys.ReleasedAppKeys;
 public record AppKeysGrant(
     UUID grantId,
     AppId appId,
-    byte[] instanceId,
+    Bytes instanceId,
     int currentVersion,
     int minVersion,
     List<ReleasedAppKeys> keys,
@@ -19,13 +20,8 @@ public record AppKeysGrant(
 
   public AppKeysGrant {
     Objects.requireNonNull(appId, "appId");
-    instanceId = instanceId.clone();
+    Objects.requireNonNull(instanceId, "instanceId");
     keys = List.copyOf(keys);
-  }
-
-  @Override
-  public byte[] instanceId() {
-    return instanceId.clone();
   }
 
   public void destroyKeys() {

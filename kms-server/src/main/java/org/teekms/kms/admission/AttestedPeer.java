@@ -1,12 +1,11 @@
 package org.teekms.kms.admission;
 
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.teekms.attest.tdx.TcbStatus;
 import org.teekms.attest.tdx.TdReport;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 
 /**
@@ -33,11 +32,11 @@ import org.teekms.keys.AppId;
  */
 public record AttestedPeer(
     AppId appId,
-    byte[] composeHash,
-    byte[] instanceId,
-    byte[] deviceId,
-    byte[] mrAggregated,
-    byte[] osImageHash,
+    Bytes composeHash,
+    Bytes instanceId,
+    Bytes deviceId,
+    Bytes mrAggregated,
+    Bytes osImageHash,
     TcbStatus tcbStatus,
     List<String> advisoryIds,
     TdReport td,
@@ -51,11 +50,11 @@ public record AttestedPeer(
   /** A peer that presented no GPU evidence to a KMS that verifies GPU evidence. */
   public AttestedPeer(
       AppId appId,
-      byte[] composeHash,
-      byte[] instanceId,
-      byte[] deviceId,
-      byte[] mrAggregated,
-      byte[] osImageHash,
+      Bytes composeHash,
+      Bytes instanceId,
+      Bytes deviceId,
+      Bytes mrAggregated,
+      Bytes osImageHash,
       TcbStatus tcbStatus,
       List<String> advisoryIds,
       TdReport td,
@@ -84,15 +83,14 @@ public record AttestedPeer(
 
   public AttestedPeer {
     Objects.requireNonNull(appId, "appId");
-    composeHash = exact(composeHash, 32, "composeHash");
+    exact(composeHash, 32, "composeHash");
     Objects.requireNonNull(instanceId, "instanceId");
-    if (instanceId.length > 64) {
+    if (instanceId.length() > 64) {
       throw new IllegalArgumentException("instanceId longer than 64 bytes");
     }
-    instanceId = instanceId.clone();
-    deviceId = exact(deviceId, 32, "deviceId");
-    mrAggregated = exact(mrAggregated, 32, "mrAggregated");
-    osImageHash = exact(osImageHash, 32, "osImageHash");
+    exact(deviceId, 32, "deviceId");
+    exact(mrAggregated, 32, "mrAggregated");
+    exact(osImageHash, 32, "osImageHash");
     Objects.requireNonNull(tcbStatus, "tcbStatus");
     advisoryIds = List.copyOf(advisoryIds);
     Objects.requireNonNull(td, "td");
@@ -102,37 +100,11 @@ public record AttestedPeer(
     Objects.requireNonNull(gpus, "gpus");
   }
 
-  private static byte[] exact(byte[] b, int n, String name) {
+  private static void exact(Bytes b, int n, String name) {
     Objects.requireNonNull(b, name);
-    if (b.length != n) {
-      throw new IllegalArgumentException(name + " must be " + n + " bytes, got " + b.length);
+    if (b.length() != n) {
+      throw new IllegalArgumentException(name + " must be " + n + " bytes, got " + b.length());
     }
-    return b.clone();
-  }
-
-  @Override
-  public byte[] composeHash() {
-    return composeHash.clone();
-  }
-
-  @Override
-  public byte[] instanceId() {
-    return instanceId.clone();
-  }
-
-  @Override
-  public byte[] deviceId() {
-    return deviceId.clone();
-  }
-
-  @Override
-  public byte[] mrAggregated() {
-    return mrAggregated.clone();
-  }
-
-  @Override
-  public byte[] osImageHash() {
-    return osImageHash.clone();
   }
 
   /** Whether the TD has the DEBUG attribute (its memory is open to the host). */
@@ -145,39 +117,13 @@ public record AttestedPeer(
   }
 
   @Override
-  public boolean equals(Object o) {
-    return o instanceof AttestedPeer p
-        && appId.equals(p.appId)
-        && Arrays.equals(composeHash, p.composeHash)
-        && Arrays.equals(instanceId, p.instanceId)
-        && Arrays.equals(deviceId, p.deviceId)
-        && Arrays.equals(mrAggregated, p.mrAggregated)
-        && Arrays.equals(osImageHash, p.osImageHash)
-        && tcbStatus.equals(p.tcbStatus)
-        && advisoryIds.equals(p.advisoryIds)
-        && td.equals(p.td)
-        && gpuCount == p.gpuCount
-        && gpuArch.equals(p.gpuArch)
-        && gpuMinDriverVersion == p.gpuMinDriverVersion
-        && keyProvider.equals(p.keyProvider)
-        && os.equals(p.os)
-        && gpus.equals(p.gpus);
-  }
-
-  @Override
-  public int hashCode() {
-    return appId.hashCode() * 31 + Arrays.hashCode(instanceId);
-  }
-
-  @Override
   public String toString() {
-    HexFormat hex = HexFormat.of();
     return "AttestedPeer[app="
         + appId.toHex()
         + ", compose="
-        + hex.formatHex(composeHash)
+        + composeHash.hex()
         + ", instance="
-        + hex.formatHex(instanceId)
+        + instanceId.hex()
         + ", tcb="
         + tcbStatus
         + ", debug="

@@ -9,7 +9,6 @@ import java.util.stream.Collectors;
 import org.teekms.attest.eventlog.MrConfigId;
 import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.attest.tdx.TcbStatus;
-import org.teekms.crypto.Bytes;
 
 /**
  * Checks the KMS enforces itself, whatever the chain says: the quote policy (no debug TD, a TCB
@@ -124,8 +123,7 @@ public record LocalAttestationPolicy(
    * #checkPeer}) and to KMS nodes joining by onboarding.
    */
   public static void checkMrConfigId(AttestedPeer peer) {
-    Optional<String> config =
-        MrConfigId.mismatch(peer.td().mrConfigId(), Bytes.copyOf(peer.composeHash()));
+    Optional<String> config = MrConfigId.mismatch(peer.td().mrConfigId(), peer.composeHash());
     if (config.isPresent()) {
       throw new AdmissionDenied(DenyCode.MR_CONFIG_ID_MISMATCH, config.get());
     }

@@ -1,6 +1,5 @@
 package org.teekms.kms.admission;
 
-import java.util.HexFormat;
 import java.util.Objects;
 import org.teekms.crypto.Bytes;
 
@@ -36,9 +35,9 @@ public record MeasuredOs(
    * Why an OS image is refused for lack of a matching measurement: which image, which hardware
    * values.
    */
-  public String mismatch(byte[] osImageHash) {
+  public String mismatch(Bytes osImageHash) {
     return "OS image 0x"
-        + HexFormat.of().formatHex(osImageHash)
+        + osImageHash.hex()
         + " is not proven by the hardware measurements: no "
         + "golden measurement registered for it equals this TD's mrSystem 0x"
         + mrSystemHex()

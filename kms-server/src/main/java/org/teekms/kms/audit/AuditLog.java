@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.hibernate.reactive.mutiny.Mutiny;
 import org.teekms.crypto.Bytes;
+import org.teekms.keys.AppId;
 import org.teekms.kms.db.StateSessions;
 
 /**
@@ -206,7 +207,7 @@ public final class AuditLog {
    * @param toMillis exclusive; {@code Long.MAX_VALUE} for no upper bound
    */
   public Uni<List<AuditEntry>> list(
-      byte[] appId, long fromMillis, long toMillis, long afterSeq, int limit) {
+      AppId appId, long fromMillis, long toMillis, long afterSeq, int limit) {
     if (limit < 1 || limit > 1000) {
       throw new IllegalArgumentException("limit must be 1..1000, got " + limit);
     }
@@ -216,7 +217,7 @@ public final class AuditLog {
             + " ORDER BY seq LIMIT $4";
     Tuple args = Tuple.of(afterSeq, fromMillis, toMillis, limit);
     if (appId != null) {
-      args.addBuffer(Buffer.buffer(appId));
+      args.addBuffer(Buffer.buffer(appId.toBytes()));
     }
     return org.teekms.kms.db.PoolQueries.preparedQuery(pool, sql, args)
         .map(

@@ -6,11 +6,13 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.bouncycastle.crypto.generators.HKDFBytesGenerator;
 import org.bouncycastle.crypto.params.HKDFParameters;
+import org.teekms.crypto.Bytes;
 import org.teekms.governance.RootCustody;
 
 /**
@@ -25,24 +27,19 @@ import org.teekms.governance.RootCustody;
 public record BackupRecord(
     int generation,
     int threshold,
-    byte[] commitments,
-    List<byte[]> custodianIds,
-    List<byte[]> envelopeDigests,
+    Bytes commitments,
+    List<Bytes> custodianIds,
+    List<Bytes> envelopeDigests,
     String stagingTag) {
 
   static final byte[] SALT = "teekms-custody-record-v1".getBytes(StandardCharsets.US_ASCII);
 
   public BackupRecord {
-    commitments = commitments.clone();
-    custodianIds = custodianIds.stream().map(byte[]::clone).toList();
-    envelopeDigests = envelopeDigests.stream().map(byte[]::clone).toList();
+    Objects.requireNonNull(commitments, "commitments");
+    custodianIds = List.copyOf(custodianIds);
+    envelopeDigests = List.copyOf(envelopeDigests);
     if (custodianIds.size() != envelopeDigests.size())
       throw new IllegalArgumentException("one digest per custodian");
-  }
-
-  @Override
-  public byte[] commitments() {
-    return commitments.clone();
   }
 
   /** The authenticated bytes: every field, length-prefixed. */
@@ -53,13 +50,13 @@ public record BackupRecord(
         ByteBuffer.allocate(12)
             .putInt(generation)
             .putInt(threshold)
-            .putInt(commitments.length)
+            .putInt(commitments.length())
             .array());
-    out.writeBytes(commitments);
+    out.writeBytes(commitments.toByteArray());
     out.writeBytes(ByteBuffer.allocate(4).putInt(custodianIds.size()).array());
     for (int i = 0; i < custodianIds.size(); i++) {
-      out.writeBytes(custodianIds.get(i));
-      out.writeBytes(envelopeDigests.get(i));
+      out.writeBytes(custodianIds.get(i).toByteArray());
+      out.writeBytes(envelopeDigests.get(i).toByteArray());
     }
     byte[] tag = stagingTag.getBytes(StandardCharsets.US_ASCII);
     out.writeBytes(ByteBuffer.allocate(4).putInt(tag.length).array());
@@ -99,15 +96,15 @@ public record BackupRecord(
   public String differenceFrom(RootCustody.Backup published) {
     if (published.threshold() != threshold)
       return "threshold " + published.threshold() + " instead of " + threshold;
-    if (!java.util.Arrays.equals(published.commitments(), commitments)) return "other commitments";
+    if (!published.commitments().equals(commitments)) return "other commitments";
     if (published.custodianIds().size() != custodianIds.size()) {
       return published.custodianIds().size() + " custodians instead of " + custodianIds.size();
     }
     for (int i = 0; i < custodianIds.size(); i++) {
-      if (!java.util.Arrays.equals(published.custodianIds().get(i), custodianIds.get(i))) {
+      if (!published.custodianIds().get(i).equals(custodianIds.get(i))) {
         return "another custodian for share " + (i + 1);
       }
-      if (!java.util.Arrays.equals(published.envelopeDigests().get(i), envelopeDigests.get(i))) {
+      if (!published.envelopeDigests().get(i).equals(envelopeDigests.get(i))) {
         return "another envelope digest for share " + (i + 1);
       }
     }
@@ -115,18 +112,18 @@ public record BackupRecord(
   }
 
   /** Concatenation of 32-byte values (the database columns). */
-  static byte[] concat(List<byte[]> values) {
+  static byte[] concat(List<Bytes> values) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    values.forEach(out::writeBytes);
+    values.forEach(v -> out.writeBytes(v.toByteArray()));
     return out.toByteArray();
   }
 
-  static List<byte[]> split32(byte[] concatenated) {
+  static List<Bytes> split32(byte[] concatenated) {
     if (concatenated.length % 32 != 0)
       throw new BackupMismatch("a root_backup list is not a multiple of 32 bytes");
-    List<byte[]> out = new ArrayList<>();
+    List<Bytes> out = new ArrayList<>();
     for (int i = 0; i < concatenated.length; i += 32) {
-      out.add(java.util.Arrays.copyOfRange(concatenated, i, i + 32));
+      out.add(Bytes.copyOf(concatenated, i, 32));
     }
     return out;
   }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 import org.teekms.crypto.Digests;
 import org.teekms.custody.CustodyException;
 import org.teekms.custody.RecipientKey;
@@ -64,7 +65,7 @@ public final class ChainCustody implements CustodyChainPort {
               for (byte[] id : custody.custodianIds()) {
                 RootCustody.Custodian c = custody.custodian(id);
                 if (!c.active()) continue;
-                if (!MessageDigest.isEqual(Digests.sha256(c.publicKey()), id)) {
+                if (!MessageDigest.isEqual(Digests.sha256(c.publicKey().toByteArray()), id)) {
                   throw new CustodyUnavailable(
                       "custodian 0x"
                           + HexFormat.of().formatHex(id)
@@ -72,7 +73,7 @@ public final class ChainCustody implements CustodyChainPort {
                           + "SHA-256 is not its id");
                 }
                 try {
-                  keys.add(RecipientKey.decode(c.publicKey()));
+                  keys.add(RecipientKey.decode(c.publicKey().toByteArray()));
                 } catch (CustodyException e) {
                   throw new CustodyUnavailable(
                       "custodian 0x" + HexFormat.of().formatHex(id) + ": " + e.getMessage());
@@ -105,14 +106,13 @@ public final class ChainCustody implements CustodyChainPort {
             name,
             custody -> {
               RootCustody.Custodian c = custody.custodian(id);
-              if (c.publicKey() == null || c.publicKey().length == 0)
-                return Optional.<RecipientKey>empty();
-              if (!MessageDigest.isEqual(Digests.sha256(c.publicKey()), id)) {
+              if (c.publicKey().isEmpty()) return Optional.<RecipientKey>empty();
+              if (!MessageDigest.isEqual(Digests.sha256(c.publicKey().toByteArray()), id)) {
                 throw new CustodyUnavailable(
                     name + " is answered with a key whose SHA-256 is not its id");
               }
               try {
-                return Optional.of(RecipientKey.decode(c.publicKey()));
+                return Optional.of(RecipientKey.decode(c.publicKey().toByteArray()));
               } catch (CustodyException e) {
                 throw new CustodyUnavailable(name + ": " + e.getMessage());
               }
@@ -132,16 +132,15 @@ public final class ChainCustody implements CustodyChainPort {
   }
 
   static String fingerprint(RootCustody.Backup b) {
-    HexFormat hex = HexFormat.of();
     return b.generation()
         + "/"
         + b.threshold()
         + "/"
-        + hex.formatHex(b.commitments())
+        + b.commitments().hex()
         + "/"
-        + String.join(",", b.custodianIds().stream().map(hex::formatHex).toList())
+        + String.join(",", b.custodianIds().stream().map(Bytes::hex).toList())
         + "/"
-        + String.join(",", b.envelopeDigests().stream().map(hex::formatHex).toList())
+        + String.join(",", b.envelopeDigests().stream().map(Bytes::hex).toList())
         + "/"
         + b.publishedAtBlock();
   }

@@ -364,7 +364,7 @@ public final class NodeRecovery {
                 + " shares, not "
                 + index);
       }
-      byte[] custodianId = backup.custodianIds().get(index - 1);
+      byte[] custodianId = backup.custodianIds().get(index - 1).toByteArray();
       RecipientKey custodian =
           custodianKey(custodianId)
               .orElseThrow(
@@ -391,7 +391,7 @@ public final class NodeRecovery {
       threshold = backup.threshold();
       Commitments commitments;
       try {
-        commitments = Commitments.decode(backup.commitments());
+        commitments = Commitments.decode(backup.commitments().toByteArray());
       } catch (CustodyException e) {
         throw new Refused(
             Refusal.NO_SUCH_SHARE,
@@ -514,7 +514,7 @@ public final class NodeRecovery {
         return;
       }
       byte[] derived = RootRecovery.rootPublicKey(generation, recovered.secret());
-      if (!MessageDigest.isEqual(derived, onChain.rootPublicKeys().orElseThrow())) {
+      if (!MessageDigest.isEqual(derived, onChain.rootPublicKeys().orElseThrow().toByteArray())) {
         fail(
             "the reconstructed root is not generation "
                 + generation

@@ -48,6 +48,13 @@ public final class RecoveredRootStore implements NodeRecovery.Sink {
     this.random = random;
   }
 
+  /**
+   * Runs the transaction and waits for its end (at most the configured database timeout). This one
+   * wait is deliberate: {@link NodeRecovery#submit} is a synchronized state machine that runs on a
+   * worker thread (RecoveryService hands it to the worker pool) and already blocks on chain reads;
+   * it may call the node RECOVERED, and the caller may zeroize {@code root}, only once the sealed
+   * root, its backup row and its audit entry are committed. It runs once in a node's life.
+   */
   @Override
   public void store(
       int generation,
@@ -101,7 +108,7 @@ public final class RecoveredRootStore implements NodeRecovery.Sink {
                                 .setParameter(1, generation)
                                 .setParameter(2, record.stagingTag())
                                 .setParameter(3, record.threshold())
-                                .setParameter(4, record.commitments())
+                                .setParameter(4, record.commitments().toByteArray())
                                 .setParameter(5, BackupRecord.concat(record.custodianIds()))
                                 .setParameter(6, BackupRecord.concat(record.envelopeDigests()))
                                 .setParameter(7, mac)

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import org.hibernate.reactive.mutiny.Mutiny;
 import org.jboss.logging.Logger;
+import org.teekms.crypto.Bytes;
 import org.teekms.custody.BackupStore;
 import org.teekms.custody.CustodyException;
 import org.teekms.custody.RecipientKey;
@@ -144,18 +145,18 @@ public final class RootBackups {
                                     .setParameter(1, generation)
                                     .setParameter(2, made.record().stagingTag())
                                     .setParameter(3, made.record().threshold())
-                                    .setParameter(4, made.record().commitments())
+                                    .setParameter(4, made.record().commitments().toByteArray())
                                     .setParameter(
                                         5, BackupRecord.concat(made.record().custodianIds()))
                                     .setParameter(
                                         6, BackupRecord.concat(made.record().envelopeDigests()))
-                                    .setParameter(7, made.mac())
+                                    .setParameter(7, made.mac().toByteArray())
                                     .setParameter(8, System.currentTimeMillis())
                                     .executeUpdate())
                         .map(Made::record));
   }
 
-  private record Made(BackupRecord record, byte[] mac) {}
+  private record Made(BackupRecord record, Bytes mac) {}
 
   /** Runs on a worker thread; consumes (zeroizes) {@code secret}. */
   private Made split(int generation, byte[] secret) {
@@ -194,9 +195,9 @@ public final class RootBackups {
           new BackupRecord(
               generation,
               settings.threshold(),
-              backup.commitments().encode(),
-              custodians.stream().map(RecipientKey::id).toList(),
-              backup.envelopeDigests(),
+              Bytes.copyOf(backup.commitments().encode()),
+              custodians.stream().map(c -> Bytes.copyOf(c.id())).toList(),
+              backup.envelopeDigests().stream().map(Bytes::copyOf).toList(),
               tag);
       LOG.infof(
           "root generation %d: %d-of-%d backup staged in %s (custodians as of block %d)",
@@ -205,7 +206,7 @@ public final class RootBackups {
           custodians.size(),
           store.stagingDir(generation, tag),
           set.block());
-      return new Made(record, record.mac(secret));
+      return new Made(record, Bytes.copyOf(record.mac(secret)));
     } finally {
       Arrays.fill(secret, (byte) 0);
     }
@@ -235,7 +236,7 @@ public final class RootBackups {
                   .map(
                       secret -> {
                         try {
-                          if (!stored.record().verify(secret, stored.mac())) {
+                          if (!stored.record().verify(secret, stored.mac().toByteArray())) {
                             throw new BackupMismatch(
                                 "the database's backup record of root generation "
                                     + generation
@@ -296,11 +297,9 @@ public final class RootBackups {
     }
     try {
       RootBackup visible = store.read(r.generation());
-      List<byte[]> digests = visible.envelopeDigests();
-      if (!Arrays.equals(visible.commitments().encode(), r.commitments())
-          || digests.size() != r.envelopeDigests().size()
-          || !java.util.stream.IntStream.range(0, digests.size())
-              .allMatch(i -> Arrays.equals(digests.get(i), r.envelopeDigests().get(i)))) {
+      List<Bytes> digests = visible.envelopeDigests().stream().map(Bytes::copyOf).toList();
+      if (!Bytes.copyOf(visible.commitments().encode()).equals(r.commitments())
+          || !digests.equals(r.envelopeDigests())) {
         throw new CustodyUnavailable(
             "the share store's "
                 + store.generationDir(r.generation())
@@ -318,7 +317,7 @@ public final class RootBackups {
     return chain.publishedBackup(r.generation());
   }
 
-  private record Stored(BackupRecord record, byte[] mac, String state) {}
+  private record Stored(BackupRecord record, Bytes mac, String state) {}
 
   private Uni<Optional<Stored>> find(Mutiny.Session tx, int generation) {
     return tx.createNativeQuery(
@@ -336,11 +335,11 @@ public final class RootBackups {
                       new BackupRecord(
                           generation,
                           ((Number) r[2]).intValue(),
-                          (byte[]) r[3],
+                          Bytes.copyOf((byte[]) r[3]),
                           BackupRecord.split32((byte[]) r[4]),
                           BackupRecord.split32((byte[]) r[5]),
                           (String) r[1]),
-                      (byte[]) r[6],
+                      Bytes.copyOf((byte[]) r[6]),
                       (String) r[0]));
             });
   }

@@ -1,12 +1,12 @@
 package org.teekms.kms.grant;
 
-import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 
 /**
@@ -17,7 +17,7 @@ public record Grant(
     UUID grantId,
     Kind kind,
     Optional<AppId> appId,
-    byte[] instanceId,
+    Bytes instanceId,
     List<Integer> keyVersions,
     int rootGeneration,
     PolicyBlockRef policyBlock,
@@ -34,38 +34,15 @@ public record Grant(
       throw new IllegalArgumentException(
           "an app grant needs an app id, and an onboarding grant none");
     }
-    instanceId = instanceId.clone();
+    Objects.requireNonNull(instanceId, "instanceId");
     keyVersions = List.copyOf(keyVersions);
     extraFacts = Map.copyOf(extraFacts);
-  }
-
-  @Override
-  public byte[] instanceId() {
-    return instanceId.clone();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof Grant g
-        && grantId.equals(g.grantId)
-        && kind == g.kind
-        && appId.equals(g.appId)
-        && Arrays.equals(instanceId, g.instanceId)
-        && keyVersions.equals(g.keyVersions)
-        && rootGeneration == g.rootGeneration
-        && policyBlock.equals(g.policyBlock)
-        && extraFacts.equals(g.extraFacts);
-  }
-
-  @Override
-  public int hashCode() {
-    return grantId.hashCode();
   }
 
   /** The non-secret facts the audit entry records. */
   Map<String, Object> auditFacts() {
     Map<String, Object> facts = new LinkedHashMap<>(extraFacts);
-    facts.put("instanceId", HexFormat.of().formatHex(instanceId));
+    facts.put("instanceId", instanceId.hex());
     facts.put("keyVersions", keyVersions);
     facts.put("rootGeneration", rootGeneration);
     facts.put("chainId", policyBlock.chainId());

@@ -60,7 +60,7 @@ public class KeyGrantRecord {
     r.grantId = grant.grantId();
     r.kind = grant.kind().name();
     r.appId = grant.appId().map(AppId::toBytes).orElse(new byte[0]);
-    r.instanceId = grant.instanceId();
+    r.instanceId = grant.instanceId().toByteArray();
     r.keyVersions = grant.keyVersions().toArray(Integer[]::new);
     r.rootGeneration = grant.rootGeneration();
     r.policyChainId = grant.policyBlock().chainId();

@@ -80,10 +80,10 @@ public class AppEnvService extends AppEnvGrpc.AppEnvImplBase {
 
   private static AppEnvEncryptPubKey encode(EnvPublicKeyReader.Answer a) {
     return AppEnvEncryptPubKey.newBuilder()
-        .setPublicKey(ByteString.copyFrom(a.key().publicKey()))
-        .setSignature(ByteString.copyFrom(a.key().legacySignature()))
+        .setPublicKey(ByteString.copyFrom(a.key().publicKey().toByteArray()))
+        .setSignature(ByteString.copyFrom(a.key().legacySignature().toByteArray()))
         .setTimestamp(a.key().timestampSeconds())
-        .setSignatureV1(ByteString.copyFrom(a.key().signatureV1()))
+        .setSignatureV1(ByteString.copyFrom(a.key().signatureV1().toByteArray()))
         .setKeyVersion(a.key().version())
         .setRootGeneration(a.key().generation())
         .setAppRootCertificate(KmsService.encode(a.key().appRootCertificate()))

@@ -9,6 +9,7 @@ import io.vertx.mutiny.sqlclient.Pool;
 import java.time.Clock;
 import java.util.HexFormat;
 import org.jboss.logging.Logger;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.db.StateSessions;
@@ -73,19 +74,19 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   @Override
   public void getEffectivePolicy(
       GetEffectivePolicyRequest request, StreamObserver<EffectivePolicy> out) {
-    byte[] appId = request.getAppId().toByteArray();
-    if (appId.length != 20) {
+    if (request.getAppId().size() != AppId.LENGTH) {
       out.onError(GrpcErrors.invalid("app_id must be 20 bytes"));
       return;
     }
+    AppId appId = AppId.of(request.getAppId().toByteArray());
     int recent = request.getRecentGrants() == 0 ? 10 : request.getRecentGrants();
     if (recent > 100) {
       out.onError(GrpcErrors.invalid("recent_grants must be at most 100"));
       return;
     }
-    EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(ByteString.copyFrom(appId));
+    EffectivePolicy.Builder b = EffectivePolicy.newBuilder().setAppId(request.getAppId());
     Uni<EffectivePolicy> answer =
-        AppKeyStateStore.read(sessions, org.teekms.keys.AppId.of(appId))
+        AppKeyStateStore.read(sessions, appId)
             .invoke(
                 state -> {
                   b.setKnown(state.isPresent());
@@ -102,10 +103,10 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
                         "SELECT * FROM (SELECT * FROM audit_log WHERE app_id = $1 AND kind LIKE 'GRANT_%' "
                             + "ORDER BY seq DESC LIMIT $2) g ORDER BY seq DESC",
                         io.vertx.mutiny.sqlclient.Tuple.tuple()
-                            .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId))
+                            .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(appId.toBytes()))
                             .addInteger(recent)))
             .invoke(rows -> rows.forEach(r -> b.addRecentGrants(encode(AuditLog.read(r)))))
-            .chain(() -> jobs.unfinished(org.teekms.keys.AppId.of(appId)))
+            .chain(() -> jobs.unfinished(appId))
             .invoke(
                 unfinished ->
                     unfinished.forEach(
@@ -139,11 +140,11 @@ public class AuditorService extends AuditorGrpc.AuditorImplBase {
   @Override
   public void listAuditEvents(
       ListAuditEventsRequest request, StreamObserver<ListAuditEventsResponse> out) {
-    byte[] appId = request.getAppId().isEmpty() ? null : request.getAppId().toByteArray();
-    if (appId != null && appId.length != 20) {
+    if (!request.getAppId().isEmpty() && request.getAppId().size() != AppId.LENGTH) {
       out.onError(GrpcErrors.invalid("app_id must be 20 bytes or empty"));
       return;
     }
+    AppId appId = request.getAppId().isEmpty() ? null : AppId.of(request.getAppId().toByteArray());
     int size = request.getPageSize() == 0 ? 100 : request.getPageSize();
     if (size > 1000 || request.getFromTime() < 0 || request.getToTime() < 0) {
       out.onError(GrpcErrors.invalid("page_size must be 1..1000 and times non-negative"));

@@ -10,6 +10,7 @@ import java.util.HexFormat;
 import java.util.List;
 import org.jboss.logging.Logger;
 import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.DerivedKey;
 import org.teekms.keys.KmsKeyDeriver;
 import org.teekms.kms.admission.AdmissionDenied;
@@ -135,8 +136,8 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
       bound.add(
           new KmsIdentityBinding.Root(
               g.getGeneration(),
-              g.getRootAddress().toByteArray(),
-              g.getCaCertificate().toByteArray()));
+              Bytes.copyOf(g.getRootAddress().toByteArray()),
+              Bytes.copyOf(g.getCaCertificate().toByteArray())));
     }
     return bound;
   }
@@ -144,7 +145,9 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
   private KmsInfo quoted(KmsInfo.Builder b, List<KmsIdentityBinding.Root> bound, byte[] nonce) {
     RuntimeEventLog.QuoteWithLog quote =
         ratls.quote(KmsIdentityBinding.reportData(config.kmsId(), bound, nonce));
-    return b.setQuote(ByteString.copyFrom(quote.quote())).setEventLog(quote.eventLogJson()).build();
+    return b.setQuote(ByteString.copyFrom(quote.quote().toByteArray()))
+        .setEventLog(quote.eventLogJson())
+        .build();
   }
 
   /** Operator status (read-only, nothing secret): see {@link org.teekms.kms.status.NodeStatus}. */
@@ -201,7 +204,10 @@ public class KmsInfoService extends KmsInfoServiceGrpc.KmsInfoServiceImplBase {
           b.setCaCertificate(ByteString.copyFrom(caCert));
         }
         bound.add(
-            new KmsIdentityBinding.Root(g.generation(), root.ethereumAddress().toBytes(), caCert));
+            new KmsIdentityBinding.Root(
+                g.generation(),
+                Bytes.copyOf(root.ethereumAddress().toBytes()),
+                Bytes.copyOf(caCert)));
       }
     }
     return quoted(b, bound, nonce);

@@ -113,7 +113,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
       GetAppKeysResponse.Builder response =
           GetAppKeysResponse.newBuilder()
               .setAppId(ByteString.copyFrom(grant.appId().toBytes()))
-              .setInstanceId(ByteString.copyFrom(grant.instanceId()))
+              .setInstanceId(ByteString.copyFrom(grant.instanceId().toByteArray()))
               .setCurrentVersion(grant.currentVersion())
               .setMinVersion(grant.minVersion())
               .setPolicyBlock(
@@ -239,7 +239,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
         .setRootGeneration(c.generation())
         .setAppId(ByteString.copyFrom(c.appId().toBytes()))
         .setKeyVersion(c.version())
-        .setAppRootPublicKey(ByteString.copyFrom(c.appRootPublicKey()))
+        .setAppRootPublicKey(ByteString.copyFrom(c.appRootPublicKey().toByteArray()))
         .setKmsSignature(ByteString.copyFrom(c.kmsSignature().toBytes()))
         .build();
   }
@@ -253,7 +253,7 @@ public class KmsService extends KmsGrpc.KmsImplBase {
             c.key().instanceId() == null
                 ? ByteString.EMPTY
                 : ByteString.copyFrom(c.key().instanceId().toBytes()))
-        .setPublicKey(ByteString.copyFrom(c.publicKey()))
+        .setPublicKey(ByteString.copyFrom(c.publicKey().toByteArray()))
         .setAppRootSignature(ByteString.copyFrom(c.appRootSignature().toBytes()))
         .build();
   }

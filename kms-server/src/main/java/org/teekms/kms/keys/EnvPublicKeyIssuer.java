@@ -1,5 +1,7 @@
 package org.teekms.kms.keys;
 
+import java.util.Objects;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 import org.teekms.keys.AppKeyDeriver;
 import org.teekms.keys.AppRootCertificate;
@@ -23,33 +25,18 @@ public final class EnvPublicKeyIssuer {
 
   /** What AppEnv answers (before encoding). */
   public record EnvPublicKey(
-      byte[] publicKey,
+      Bytes publicKey,
       int version,
       int generation,
       long timestampSeconds,
-      byte[] legacySignature,
-      byte[] signatureV1,
+      Bytes legacySignature,
+      Bytes signatureV1,
       AppRootCertificate appRootCertificate,
       PurposeKeyCertificate envCertificate) {
     public EnvPublicKey {
-      publicKey = publicKey.clone();
-      legacySignature = legacySignature.clone();
-      signatureV1 = signatureV1.clone();
-    }
-
-    @Override
-    public byte[] publicKey() {
-      return publicKey.clone();
-    }
-
-    @Override
-    public byte[] legacySignature() {
-      return legacySignature.clone();
-    }
-
-    @Override
-    public byte[] signatureV1() {
-      return signatureV1.clone();
+      Objects.requireNonNull(publicKey, "publicKey");
+      Objects.requireNonNull(legacySignature, "legacySignature");
+      Objects.requireNonNull(signatureV1, "signatureV1");
     }
   }
 
@@ -67,13 +54,15 @@ public final class EnvPublicKeyIssuer {
       PurposeKeyCertificate envCert = new AppKeyDeriver(appRoot).certify(env);
       byte[] pub = env.publicKey();
       return new EnvPublicKey(
-          pub,
+          Bytes.copyOf(pub),
           version,
           generation,
           timestampSeconds,
-          DstackEnvKeySignature.sign(kmsRoot, DstackEnvKeySignature.legacyMessage(appId, pub)),
-          DstackEnvKeySignature.sign(
-              kmsRoot, DstackEnvKeySignature.message(appId, timestampSeconds, pub)),
+          Bytes.copyOf(
+              DstackEnvKeySignature.sign(kmsRoot, DstackEnvKeySignature.legacyMessage(appId, pub))),
+          Bytes.copyOf(
+              DstackEnvKeySignature.sign(
+                  kmsRoot, DstackEnvKeySignature.message(appId, timestampSeconds, pub))),
           rootCert,
           envCert);
     }

@@ -109,8 +109,7 @@ public final class EnvPublicKeyReader {
     if (pin.failure() != null) {
       throw new AdmissionDenied(DenyCode.CHAIN_UNAVAILABLE, "cannot pin a block: " + pin.failure());
     }
-    RegistryOwnerPort.AppVersionsRead versions =
-        chain.appVersions(appId.toBytes(), pin.blockHash());
+    RegistryOwnerPort.AppVersionsRead versions = chain.appVersions(appId, pin.blockHash());
     if (versions.notRegistered()) {
       throw new AdmissionDenied(
           DenyCode.APP_NOT_REGISTERED, versions.failure() + " at block " + pin.blockNumber());

@@ -54,7 +54,7 @@ public final class AppKeyStateStore {
           if (s == null) {
             return Uni.createFrom().item(Optional.<AppKeyState>empty());
           }
-          return versions(session, id)
+          return versions(session, appId)
               .map(
                   versions ->
                       Optional.of(
@@ -67,12 +67,12 @@ public final class AppKeyStateStore {
         });
   }
 
-  private static Uni<List<AppKeyState.KeyVersion>> versions(Mutiny.Session session, byte[] appId) {
+  private static Uni<List<AppKeyState.KeyVersion>> versions(Mutiny.Session session, AppId appId) {
     return session
         .createSelectionQuery(
             "from AppKeyVersionRecord v where v.appId = :app order by v.version",
             AppKeyVersionRecord.class)
-        .setParameter("app", appId)
+        .setParameter("app", appId.toBytes())
         .getResultList()
         .map(
             rows ->
@@ -113,7 +113,7 @@ public final class AppKeyStateStore {
               if (record == null) {
                 return first(session, appId, targetCurrent, targetMin, rootGeneration, now);
               }
-              return versions(session, id)
+              return versions(session, appId)
                   .chain(
                       versions -> {
                         AppKeyState before =
@@ -127,7 +127,7 @@ public final class AppKeyStateStore {
                         int newMin = Math.min(newCurrent, Math.max(before.minVersion(), targetMin));
                         List<Integer> created = toCreate(before.currentVersion(), newCurrent);
                         record.advance(newCurrent, newMin, now, !created.isEmpty());
-                        return insertVersions(session, id, created, rootGeneration, now)
+                        return insertVersions(session, appId, created, rootGeneration, now)
                             .map(
                                 v ->
                                     new Advance(
@@ -167,7 +167,7 @@ public final class AppKeyStateStore {
               if (inserted == 0) {
                 return advance(session, appId, targetCurrent, targetMin, rootGeneration, now);
               }
-              return insertVersions(session, id, created, rootGeneration, now)
+              return insertVersions(session, appId, created, rootGeneration, now)
                   .map(
                       v ->
                           new Advance(
@@ -218,7 +218,7 @@ public final class AppKeyStateStore {
 
   /** Persists the new versions and flushes them with the state row's change. */
   private static Uni<Void> insertVersions(
-      Mutiny.Session session, byte[] appId, List<Integer> created, int rootGeneration, long now) {
+      Mutiny.Session session, AppId appId, List<Integer> created, int rootGeneration, long now) {
     Object[] rows =
         created.stream().map(v -> new AppKeyVersionRecord(appId, v, rootGeneration, now)).toArray();
     return session.persistAll(rows).chain(session::flush);

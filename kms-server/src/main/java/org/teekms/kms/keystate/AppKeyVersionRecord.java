@@ -7,6 +7,7 @@ import jakarta.persistence.IdClass;
 import jakarta.persistence.Table;
 import java.io.Serializable;
 import java.util.Arrays;
+import org.teekms.keys.AppId;
 
 /**
  * A row of {@code app_key_version}: one key version of an app and the root generation it was pinned
@@ -33,8 +34,8 @@ public class AppKeyVersionRecord {
 
   protected AppKeyVersionRecord() {}
 
-  AppKeyVersionRecord(byte[] appId, int version, int rootGeneration, long createdAt) {
-    this.appId = appId.clone();
+  AppKeyVersionRecord(AppId appId, int version, int rootGeneration, long createdAt) {
+    this.appId = appId.toBytes();
     this.version = version;
     this.rootGeneration = rootGeneration;
     this.createdAt = createdAt;

@@ -1,11 +1,11 @@
 package org.teekms.kms.keystate;
 
 import java.math.BigInteger;
-import java.util.HexFormat;
 import org.teekms.governance.AppKeyVersions;
 import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
+import org.teekms.keys.AppId;
 import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.EthBlock;
 
@@ -25,11 +25,11 @@ public final class ChainRotationSchedule implements RotationScheduleReader {
   }
 
   @Override
-  public RotationSchedule read(byte[] appId) {
-    if (appId == null || appId.length != 20) {
-      return RotationSchedule.failed("app id must be 20 bytes");
+  public RotationSchedule read(AppId appId) {
+    if (appId == null) {
+      return RotationSchedule.failed("no app id");
     }
-    String app = "0x" + HexFormat.of().formatHex(appId);
+    String app = appId.toString();
     try {
       chain.checkChainId();
       long head = chain.blockNumber();

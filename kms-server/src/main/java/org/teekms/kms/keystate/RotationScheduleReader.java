@@ -1,5 +1,7 @@
 package org.teekms.kms.keystate;
 
+import org.teekms.keys.AppId;
+
 /**
  * Reads an app's on-chain rotation schedule. Never throws: a failure is a {@link
  * RotationSchedule#failed} value.
@@ -7,9 +9,9 @@ package org.teekms.kms.keystate;
 public interface RotationScheduleReader {
 
   /**
-   * @param appId the app's 20-byte id (its AppPolicy contract address)
+   * @param appId the app (its AppPolicy contract address)
    */
-  RotationSchedule read(byte[] appId);
+  RotationSchedule read(AppId appId);
 
   /** No chain configured: every read fails with that reason. */
   static RotationScheduleReader unconfigured() {

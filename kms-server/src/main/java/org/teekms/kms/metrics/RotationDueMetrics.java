@@ -6,10 +6,10 @@ import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
+import org.teekms.keys.AppId;
 import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.keystate.RotationSchedule;
@@ -84,8 +84,8 @@ public class RotationDueMetrics {
    * {@link #MAX_APPS} apps are tracked. Ignored when a read that started later ({@code readTicket}
    * from {@link #readStarting()}) was already recorded.
    */
-  public void record(byte[] appId, RotationSchedule schedule, long readTicket) {
-    String app = "0x" + HexFormat.of().formatHex(appId);
+  public void record(AppId appId, RotationSchedule schedule, long readTicket) {
+    String app = appId.toString();
     // At most MAX_APPS gauges (time series) ever: past that, apps not yet tracked are left out of
     // the metrics.
     synchronized (registered) {
@@ -110,8 +110,8 @@ public class RotationDueMetrics {
   }
 
   /** The last recorded value for an app (NaN unknown). */
-  public double value(byte[] appId) {
-    return due.getOrDefault("0x" + HexFormat.of().formatHex(appId), Double.NaN);
+  public double value(AppId appId) {
+    return due.getOrDefault(appId.toString(), Double.NaN);
   }
 
   /**
@@ -121,7 +121,6 @@ public class RotationDueMetrics {
    */
   public Uni<Integer> refresh() {
     return AppKeyStateStore.apps(sessions, MAX_APPS)
-        .map(ids -> ids.stream().map(org.teekms.keys.AppId::toBytes).toList())
         .ifNoItem()
         .after(config.dbTimeout())
         .fail()
@@ -129,7 +128,7 @@ public class RotationDueMetrics {
         .map(
             apps -> {
               int read = 0;
-              for (byte[] app : apps) {
+              for (AppId app : apps) {
                 long ticket = readStarting();
                 RotationSchedule s = reader.read(app);
                 record(app, s, ticket);

@@ -4,7 +4,6 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -263,8 +262,8 @@ public final class OnboardingController {
     if (!plan.withheld().isEmpty()) {
       facts.put("withheldPastDestruction", plan.withheld().toString());
     }
-    facts.put("mrAggregated", HexFormat.of().formatHex(peer.mrAggregated()));
-    facts.put("deviceId", HexFormat.of().formatHex(peer.deviceId()));
+    facts.put("mrAggregated", peer.mrAggregated().hex());
+    facts.put("deviceId", peer.deviceId().hex());
     Grant grant =
         new Grant(
             UUID.randomUUID(),
@@ -307,7 +306,7 @@ public final class OnboardingController {
     Map<String, Object> facts = new LinkedHashMap<>();
     facts.put("detail", d.detail());
     facts.put("nodeId", nodeId);
-    facts.put("mrAggregated", HexFormat.of().formatHex(peer.mrAggregated()));
+    facts.put("mrAggregated", peer.mrAggregated().hex());
     d.block().ifPresent(b -> facts.put("policyBlock", b.number()));
     return ledger
         .recordDenial("DENY_ONBOARDING", null, d.code().name(), facts)

@@ -42,7 +42,7 @@ public final class PublishedRootCheck {
         break;
     }
     byte[] derived = rootPublicKey(generation, secret);
-    byte[] expected = onChain.rootPublicKeys().orElseThrow();
+    byte[] expected = onChain.rootPublicKeys().orElseThrow().toByteArray();
     if (!MessageDigest.isEqual(derived, expected)) {
       HexFormat hex = HexFormat.of();
       return "root generation "

@@ -7,6 +7,7 @@ import org.teekms.governance.AppPolicy;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.GovernanceException;
 import org.teekms.governance.KmsRegistry;
+import org.teekms.keys.AppId;
 import org.web3j.protocol.core.DefaultBlockParameter;
 import org.web3j.protocol.core.methods.response.EthBlock;
 
@@ -122,8 +123,8 @@ public final class ChainRegistryOwner implements RegistryOwnerPort {
   }
 
   @Override
-  public AppVersionsRead appVersions(byte[] appId, String blockHash) {
-    String app = "0x" + HexFormat.of().formatHex(appId);
+  public AppVersionsRead appVersions(AppId appId, String blockHash) {
+    String app = "0x" + appId.toHex();
     try {
       KmsRegistry.AppStatus status =
           KmsRegistry.at(chain, registry, null).atBlockHash(blockHash).appStatus(app);

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import org.teekms.keys.AppId;
 import org.teekms.keys.EthSignature;
 import org.teekms.keys.Secp256k1SigningKey;
 import org.teekms.proto.OperatorRequest;
@@ -217,7 +218,7 @@ public final class OperatorAuthorizer {
   }
 
   /** The app's on-chain key versions at the block the owner was read at (SYNC_APP). */
-  public RegistryOwnerPort.AppVersionsRead appVersions(byte[] appId, Authorized ok)
+  public RegistryOwnerPort.AppVersionsRead appVersions(AppId appId, Authorized ok)
       throws OperatorDenied {
     RegistryOwnerPort.AppVersionsRead v = owner.appVersions(appId, ok.ownerBlockHash());
     if (v.failure() != null) {

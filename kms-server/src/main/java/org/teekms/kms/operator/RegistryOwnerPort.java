@@ -1,5 +1,7 @@
 package org.teekms.kms.operator;
 
+import org.teekms.keys.AppId;
+
 /** Who owns the KMS registry now, read from the chain at a pinned block. */
 public interface RegistryOwnerPort {
 
@@ -10,7 +12,7 @@ public interface RegistryOwnerPort {
    * An app's on-chain key versions at the block {@code blockHash} (the block the owner was read
    * at), only if the app is REGISTERED in the registry there; else a failure. Never throws.
    */
-  AppVersionsRead appVersions(byte[] appId, String blockHash);
+  AppVersionsRead appVersions(AppId appId, String blockHash);
 
   /**
    * EIP-1271: {@code contract.isValidSignature(digest, signature)} by eth_call at the block {@code
@@ -62,7 +64,7 @@ public interface RegistryOwnerPort {
       }
 
       @Override
-      public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+      public AppVersionsRead appVersions(AppId appId, String blockHash) {
         return AppVersionsRead.failed("no chain configured");
       }
 

@@ -149,14 +149,13 @@ public final class RotationControl {
    */
   public Uni<JobStatus> requestAppRotation(OperatorRequest request) {
     Map<String, Object> facts = facts(request);
-    byte[] appId = request.getAppId().toByteArray();
     AppId app = appIdOf(request);
     return audited(
         facts,
         onWorker(() -> authorized(request, OperatorRequestMessage.SYNC_APP, facts), app)
             .chain(
                 ok ->
-                    onWorker(() -> authorizer.appVersions(appId, ok), app)
+                    onWorker(() -> authorizer.appVersions(app, ok), app)
                         .chain(
                             v -> {
                               facts.put("targetVersion", v.current());
@@ -169,7 +168,7 @@ public final class RotationControl {
                                   (tx, f) ->
                                       jobs.enqueueAppRotation(
                                           tx,
-                                          org.teekms.keys.AppId.of(appId),
+                                          app,
                                           (int) v.current(),
                                           (int) v.minimum(),
                                           "operator "

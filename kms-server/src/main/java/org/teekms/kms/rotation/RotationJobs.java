@@ -48,7 +48,7 @@ public final class RotationJobs {
         session,
         key,
         RotationJob.Kind.APP_ROTATION,
-        appId.toBytes(),
+        appId,
         targetVersion,
         targetMinVersion,
         null,
@@ -105,7 +105,7 @@ public final class RotationJobs {
       Mutiny.Session session,
       String dedupeKey,
       RotationJob.Kind kind,
-      byte[] appId,
+      AppId appId,
       Integer targetVersion,
       Integer targetMinVersion,
       Integer fromGeneration,
@@ -120,7 +120,7 @@ public final class RotationJobs {
         .setParameter(1, UUID.randomUUID())
         .setParameter(2, dedupeKey)
         .setParameter(3, kind.name())
-        .setParameter(4, appId)
+        .setParameter(4, appId == null ? null : appId.toBytes())
         .setParameter(5, targetVersion)
         .setParameter(6, targetMinVersion)
         .setParameter(7, fromGeneration)

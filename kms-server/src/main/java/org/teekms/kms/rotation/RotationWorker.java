@@ -413,7 +413,8 @@ public final class RotationWorker {
                                 "commitmentsDigest",
                                 HexFormat.of()
                                     .formatHex(
-                                        org.teekms.crypto.Digests.sha256(record.commitments())))))))
+                                        org.teekms.crypto.Digests.sha256(
+                                            record.commitments().toByteArray())))))))
         .call(record -> transition(jobRow, job, RotationJob.State.BACKED_UP, now, null))
         .map(
             record ->

@@ -130,7 +130,7 @@ final class GpuVerification {
               ? directory(gpu.rim().directory().get(), rimRoot)
               : RimStore.of(
                   sim.rims().entrySet().stream()
-                      .map(e -> simulatedRim(e.getValue(), rimRoot, e.getKey()))
+                      .map(e -> simulatedRim(e.getValue().toByteArray(), rimRoot, e.getKey()))
                       .toList());
       LOG.warnf(
           "GPU attestation: SIMULATED GPU roots (%s); only simulated GPUs sharing teekms.simulator.seed verify",

@@ -251,7 +251,10 @@ class OnChainAdmissionTest {
             .build();
     org.teekms.attest.sim.SimulatedCvm.App boot =
         new org.teekms.attest.sim.SimulatedCvm.App(
-            appId(), COMPOSE, bytes(20, 9), "{\"name\":\"kms\",\"id\":\"test\"}");
+            Bytes.copyOf(appId()),
+            Bytes.copyOf(COMPOSE),
+            Bytes.copyOf(bytes(20, 9)),
+            "{\"name\":\"kms\",\"id\":\"test\"}");
     AttestedPeer withImage =
         peerOf(
             tdx,
@@ -260,7 +263,7 @@ class OnChainAdmissionTest {
             new byte[48],
             org.teekms.attest.sim.SimulatedCvm.DEFAULT_IMAGE);
     assertTrue(
-        java.util.Arrays.equals(OS, withImage.osImageHash()),
+        java.util.Arrays.equals(OS, withImage.osImageHash().toByteArray()),
         "os-image-hash measured and replayed");
     AdmissionDenied noGolden =
         assertThrows(
@@ -289,7 +292,7 @@ class OnChainAdmissionTest {
     AttestedPeer forged =
         peerOf(tdx, verifier, boot.withOsImageHash(OS), bytes(48, 0x66), "ATTACKER");
     assertEquals(withImage.appId(), forged.appId());
-    assertTrue(java.util.Arrays.equals(withImage.composeHash(), forged.composeHash()));
+    assertEquals(withImage.composeHash(), forged.composeHash());
     AdmissionDenied denied =
         assertThrows(
             AdmissionDenied.class,
@@ -340,12 +343,15 @@ class OnChainAdmissionTest {
         image.osImageHash().toByteArray()); // allowed, but no golden mrSystem registered
     org.teekms.attest.sim.SimulatedCvm.App boot =
         new org.teekms.attest.sim.SimulatedCvm.App(
-            appId(), COMPOSE, bytes(20, 10), "{\"name\":\"kms\",\"id\":\"test\"}");
+            Bytes.copyOf(appId()),
+            Bytes.copyOf(COMPOSE),
+            Bytes.copyOf(bytes(20, 10)),
+            "{\"name\":\"kms\",\"id\":\"test\"}");
 
     AttestedPeer honest =
         documentedPeer(verifier, image.newCvm(tdx, false).boot(boot, image), image.vmConfigJson());
     assertTrue(honest.os().imageProven(), honest.os().proofDetail());
-    assertTrue(java.util.Arrays.equals(image.osImageHash().toByteArray(), honest.osImageHash()));
+    assertEquals(image.osImageHash(), honest.osImageHash());
     assertEquals(
         1,
         controller
@@ -398,7 +404,7 @@ class OnChainAdmissionTest {
             .build(
                 keys,
                 "cvm",
-                q.quote(),
+                q.quote().toByteArray(),
                 q.eventLogJson().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 null,
                 vmConfig);

@@ -96,7 +96,7 @@ class AdmissionControllerTest {
       if (!composeHashes.containsKey(a)) {
         return AppPolicyVerdict.denied(at, DenyCode.APP_NOT_REGISTERED, "app not registered");
       }
-      if (!composeHashes.get(a).contains(HexFormat.of().formatHex(peer.composeHash()))) {
+      if (!composeHashes.get(a).contains(peer.composeHash().hex())) {
         return AppPolicyVerdict.denied(
             at, DenyCode.COMPOSE_HASH_NOT_ALLOWED, "compose hash not allowed");
       }
@@ -545,7 +545,8 @@ class AdmissionControllerTest {
     org.teekms.proto.GetAppKeysResponse wire =
         org.teekms.proto.GetAppKeysResponse.newBuilder()
             .setAppId(com.google.protobuf.ByteString.copyFrom(spanning.appId().toBytes()))
-            .setInstanceId(com.google.protobuf.ByteString.copyFrom(spanning.instanceId()))
+            .setInstanceId(
+                com.google.protobuf.ByteString.copyFrom(spanning.instanceId().toByteArray()))
             .setCurrentVersion(spanning.currentVersion())
             .setMinVersion(spanning.minVersion())
             .setGrantId(spanning.grantId().toString())
@@ -557,7 +558,7 @@ class AdmissionControllerTest {
                 org.teekms.agent.keys.AppKeysVerifier.verify(
                     wire,
                     spanning.appId(),
-                    org.teekms.keys.InstanceId.of(spanning.instanceId()),
+                    org.teekms.keys.InstanceId.of(spanning.instanceId().toByteArray()),
                     java.util.Optional.empty()))) {
       assertEquals(java.util.Set.of(1, 2), agent.kmsRoots().keySet());
       assertFalse(
@@ -702,7 +703,7 @@ class AdmissionControllerTest {
                 "EC", new org.bouncycastle.jce.provider.BouncyCastleProvider())
             .generatePublic(
                 new org.bouncycastle.jce.spec.ECPublicKeySpec(
-                    p256.getCurve().decodePoint(ca.publicKey()), p256));
+                    p256.getCurve().decodePoint(ca.publicKey().toByteArray()), p256));
     cert.verify(caKey);
     assertTrue(cert.getNotAfter().getTime() - cert.getNotBefore().getTime() <= (3600 + 60) * 1000L);
     assertEquals(List.of("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"), cert.getExtendedKeyUsage());

@@ -15,11 +15,11 @@ import org.teekms.keys.AppId;
  */
 public final class TestPeers {
   private AppId app = AppId.of(filled(20, 0xa1));
-  private byte[] composeHash = filled(32, 0xc1);
-  private byte[] instanceId = filled(20, 0x01);
-  private byte[] deviceId = filled(32, 0xd0);
-  private byte[] mrAggregated = filled(32, 0xa9);
-  private byte[] osImageHash = filled(32, 0x05);
+  private Bytes composeHash = Bytes.copyOf(filled(32, 0xc1));
+  private Bytes instanceId = Bytes.copyOf(filled(20, 0x01));
+  private Bytes deviceId = Bytes.copyOf(filled(32, 0xd0));
+  private Bytes mrAggregated = Bytes.copyOf(filled(32, 0xa9));
+  private Bytes osImageHash = Bytes.copyOf(filled(32, 0x05));
   private TcbStatus tcb = TcbStatus.UpToDate;
   private List<String> advisories = List.of();
   private TdReport td = TestTd.report(false);
@@ -65,29 +65,49 @@ public final class TestPeers {
     return app(AppId.of(value));
   }
 
-  public TestPeers compose(byte[] value) {
+  public TestPeers compose(Bytes value) {
     composeHash = value;
     return this;
   }
 
-  public TestPeers instance(byte[] value) {
+  public TestPeers compose(byte[] value) {
+    return compose(Bytes.copyOf(value));
+  }
+
+  public TestPeers instance(Bytes value) {
     instanceId = value;
     return this;
   }
 
-  public TestPeers device(byte[] value) {
+  public TestPeers instance(byte[] value) {
+    return instance(Bytes.copyOf(value));
+  }
+
+  public TestPeers device(Bytes value) {
     deviceId = value;
     return this;
   }
 
-  public TestPeers mrAggregated(byte[] value) {
+  public TestPeers device(byte[] value) {
+    return device(Bytes.copyOf(value));
+  }
+
+  public TestPeers mrAggregated(Bytes value) {
     mrAggregated = value;
     return this;
   }
 
-  public TestPeers osImage(byte[] value) {
+  public TestPeers mrAggregated(byte[] value) {
+    return mrAggregated(Bytes.copyOf(value));
+  }
+
+  public TestPeers osImage(Bytes value) {
     osImageHash = value;
     return this;
+  }
+
+  public TestPeers osImage(byte[] value) {
+    return osImage(Bytes.copyOf(value));
   }
 
   public TestPeers tcb(TcbStatus value) {

@@ -37,7 +37,8 @@ public class FakeChainPolicy
       if (entry.startsWith(generation + ":")) {
         return org.teekms.governance.PublishedRootKeys.published(
             generation,
-            HexFormat.of().parseHex(entry.substring(entry.indexOf(':') + 1)),
+            org.teekms.crypto.Bytes.copyOf(
+                HexFormat.of().parseHex(entry.substring(entry.indexOf(':') + 1))),
             7,
             "0x" + "00".repeat(32));
       }
@@ -57,8 +58,9 @@ public class FakeChainPolicy
     byte[] kmsImage =
         org.teekms.attest.sim.SimulatedCvm.App.ofCompose(
                 "tee-kms kms-server " + config.kmsId() + "\n", new byte[20])
-            .composeHash();
-    boolean allowed = java.util.Arrays.equals(kmsImage, peer.composeHash());
+            .composeHash()
+            .toByteArray();
+    boolean allowed = java.util.Arrays.equals(kmsImage, peer.composeHash().toByteArray());
     return new org.teekms.kms.onboarding.KmsPolicyVerdict(
         allowed
             ? org.teekms.kms.onboarding.KmsPolicyVerdict.Outcome.ALLOWED
@@ -72,7 +74,7 @@ public class FakeChainPolicy
   @Override
   public AppPolicyVerdict check(AttestedPeer peer) {
     PolicyBlockRef block = new PolicyBlockRef(31337, 7, new byte[32]);
-    String compose = HexFormat.of().formatHex(peer.composeHash());
+    String compose = peer.composeHash().hex();
     if (ALLOWED.stream().noneMatch(c -> c.startsWith(peer.appHex()))) {
       return AppPolicyVerdict.denied(
           block, org.teekms.kms.admission.DenyCode.APP_NOT_REGISTERED, "app not registered");

@@ -98,12 +98,12 @@ class FloodRaTlsTest {
 
   private static String composeHashHex(String compose) {
     return HexFormat.of()
-        .formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash());
+        .formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray());
   }
 
   private static byte[] appIdOf(String compose) {
     return java.util.Arrays.copyOf(
-        SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
+        SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray(), 20);
   }
 
   /** The RA-TLS certificate of a CVM booted on {@code platform} running {@code compose}. */

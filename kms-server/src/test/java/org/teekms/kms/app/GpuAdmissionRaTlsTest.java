@@ -54,6 +54,7 @@ import org.teekms.attest.sim.SimulatedCvm;
 import org.teekms.attest.sim.SimulatedTdx;
 import org.teekms.attest.tdx.DcapQuoteVerifier;
 import org.teekms.attest.tdx.QuotePolicy;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grpc.GrpcErrors;
@@ -225,7 +226,7 @@ class GpuAdmissionRaTlsTest {
     assertEquals(code, e.getTrailers().get(GrpcErrors.DENY_REASON), e.getStatus().toString());
     List<AuditEntry> entries =
         audit
-            .list(Numeric.hexStringToByteArray(app), 0, Long.MAX_VALUE, 0, 1000)
+            .list(AppId.fromHex(app), 0, Long.MAX_VALUE, 0, 1000)
             .await()
             .atMost(Duration.ofSeconds(10));
     AuditEntry last = entries.get(entries.size() - 1);
@@ -255,7 +256,7 @@ class GpuAdmissionRaTlsTest {
     assertEquals(1, keys.getKeysCount());
     List<AuditEntry> entries =
         audit
-            .list(Numeric.hexStringToByteArray(app), 0, Long.MAX_VALUE, 0, 1000)
+            .list(AppId.fromHex(app), 0, Long.MAX_VALUE, 0, 1000)
             .await()
             .atMost(Duration.ofSeconds(10));
     AuditEntry grant = entries.get(entries.size() - 1);
@@ -347,7 +348,7 @@ class GpuAdmissionRaTlsTest {
             factory.build(
                 keys,
                 "cvm",
-                q.quote(),
+                q.quote().toByteArray(),
                 q.eventLogJson().getBytes(StandardCharsets.UTF_8),
                 relayed.encode()));
     assertDenied("GPU_NOT_MEASURED", app, creds);

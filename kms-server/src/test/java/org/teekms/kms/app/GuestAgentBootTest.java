@@ -100,7 +100,7 @@ class GuestAgentBootTest {
     instance[19] = 9;
     CvmIdentity id =
         new CvmIdentity(
-            AppId.of(Arrays.copyOf(c.composeHash(), 20)),
+            AppId.of(Arrays.copyOf(c.composeHash().toByteArray(), 20)),
             InstanceId.of(instance),
             Bytes.copyOf(new byte[32]),
             c);
@@ -125,7 +125,10 @@ class GuestAgentBootTest {
   private static void allow(String compose) {
     FakeChainPolicy.ALLOWED.add(
         HexFormat.of()
-            .formatHex(AppCompose.parse(compose.getBytes(StandardCharsets.UTF_8)).composeHash()));
+            .formatHex(
+                AppCompose.parse(compose.getBytes(StandardCharsets.UTF_8))
+                    .composeHash()
+                    .toByteArray()));
   }
 
   /**
@@ -224,7 +227,10 @@ class GuestAgentBootTest {
     String edited = compose("agent-denied", Optional.of(root));
     String editedHash =
         HexFormat.of()
-            .formatHex(AppCompose.parse(edited.getBytes(StandardCharsets.UTF_8)).composeHash());
+            .formatHex(
+                AppCompose.parse(edited.getBytes(StandardCharsets.UTF_8))
+                    .composeHash()
+                    .toByteArray());
     FakeChainPolicy.ALLOWED.add(editedHash.substring(0, 40) + "00".repeat(12));
     BootFailure denied =
         assertThrows(BootFailure.class, () -> boot(edited, KmsAuthorizer.KmsRegistry.NONE));

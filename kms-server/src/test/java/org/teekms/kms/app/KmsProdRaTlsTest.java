@@ -126,7 +126,9 @@ class KmsProdRaTlsTest {
     pccs.up(false);
     String compose = compose("while-pccs-down");
     FakeChainPolicy.ALLOWED.add(
-        HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
+        HexFormat.of()
+            .formatHex(
+                SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray()));
     RaTlsCredentials creds = cvm(compose);
     ManagedChannel ch = channel(creds);
     try {
@@ -168,7 +170,7 @@ class KmsProdRaTlsTest {
     var kmsCert = setup.keyManager().credentials().certificate();
     RaTlsIdentity kms = clientTrust.verifier().verify(kmsCert);
     assertArrayEquals(
-        ProdRaTlsProfile.kmsApp(ProdRaTlsProfile.KMS_ID).composeHash(),
+        ProdRaTlsProfile.kmsApp(ProdRaTlsProfile.KMS_ID).composeHash().toByteArray(),
         kms.composeHash().toByteArray());
     List<EventLogEntry> log =
         DstackEventLogCodec.parse(
@@ -179,7 +181,9 @@ class KmsProdRaTlsTest {
 
     String compose = compose("after-pccs-up");
     FakeChainPolicy.ALLOWED.add(
-        HexFormat.of().formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
+        HexFormat.of()
+            .formatHex(
+                SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray()));
     ManagedChannel ch = channel(cvm(compose));
     try {
       assertEquals(
@@ -232,7 +236,8 @@ class KmsProdRaTlsTest {
       String compose = compose("tcb-out-of-date");
       FakeChainPolicy.ALLOWED.add(
           HexFormat.of()
-              .formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash()));
+              .formatHex(
+                  SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray()));
       ManagedChannel ch = channel(cvm(compose));
       try {
         StatusRuntimeException e =
@@ -253,7 +258,7 @@ class KmsProdRaTlsTest {
             e.getStatus().getDescription());
         byte[] app =
             java.util.Arrays.copyOf(
-                SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
+                SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray(), 20);
         List<org.teekms.proto.AuditEvent> audited =
             org.teekms.proto.AuditorGrpc.newBlockingStub(ch)
                 .withDeadlineAfter(30, TimeUnit.SECONDS)

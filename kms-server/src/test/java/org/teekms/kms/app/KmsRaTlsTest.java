@@ -123,7 +123,7 @@ class KmsRaTlsTest {
 
   private static String composeHashHex(String compose) {
     return HexFormat.of()
-        .formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash());
+        .formatHex(SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray());
   }
 
   private static GetAppKeysResponse getKeys(ManagedChannel ch) {
@@ -241,7 +241,9 @@ class KmsRaTlsTest {
     FakeChainPolicy.ALLOWED.add(composeHashHex(compose));
     byte[] otherCompose =
         org.teekms.attest.eventlog.MrConfigId.v1(
-            SimulatedCvm.App.ofCompose(compose("something-else"), new byte[20]).composeHash());
+            SimulatedCvm.App.ofCompose(compose("something-else"), new byte[20])
+                .composeHash()
+                .toByteArray());
     ManagedChannel ch = channelFrom(compose, 9, false, otherCompose);
     try {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> getKeys(ch));
@@ -293,7 +295,7 @@ class KmsRaTlsTest {
 
   private static byte[] appIdOf(String compose) {
     return java.util.Arrays.copyOf(
-        SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash(), 20);
+        SimulatedCvm.App.ofCompose(compose, new byte[20]).composeHash().toByteArray(), 20);
   }
 
   @Test

@@ -17,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.teekms.kms.grpc.GrpcErrors;
 import org.teekms.proto.AuditorGrpc;
 import org.teekms.proto.GetAppKeysRequest;
@@ -102,8 +103,8 @@ class KmsServerTest {
             java.util.List.of(
                 new org.teekms.proto.KmsIdentityBinding.Root(
                     1,
-                    fresh.getGenerations(0).getRootAddress().toByteArray(),
-                    fresh.getGenerations(0).getCaCertificate().toByteArray())),
+                    Bytes.copyOf(fresh.getGenerations(0).getRootAddress().toByteArray()),
+                    Bytes.copyOf(fresh.getGenerations(0).getCaCertificate().toByteArray()))),
             nonce);
     org.teekms.attest.tdx.TdxQuote quote;
     try {

@@ -71,11 +71,12 @@ public class OnboardingSourceResource implements QuarkusTestResourceLifecycleMan
               "OnboardingSourceResource", clock, HexFormat.of().parseHex(RaTlsProfile.SEED));
       byte[] kmsImage =
           SimulatedCvm.App.ofCompose("tee-kms kms-server " + KMS_ID + "\n", new byte[20])
-              .composeHash();
+              .composeHash()
+              .toByteArray();
       KmsPolicyPort registry =
           peer ->
               new KmsPolicyVerdict(
-                  Arrays.equals(kmsImage, peer.composeHash())
+                  Arrays.equals(kmsImage, peer.composeHash().toByteArray())
                       ? KmsPolicyVerdict.Outcome.ALLOWED
                       : KmsPolicyVerdict.Outcome.DENIED,
                   "KMS measurement not allowed",

@@ -177,7 +177,7 @@ class OsImageMeasurementRaTlsTest {
               chain, config.getValue("teekms.chain.registry-address", String.class), owner);
       appId = registry.registerApp(owner.getAddress()).appId();
       AppPolicy app = AppPolicy.at(chain, appId, owner);
-      app.addComposeHash(parsed.composeHash());
+      app.addComposeHash(parsed.composeHash().toByteArray());
       app.setAllowAnyDevice(true);
       registry.addOsImage(OS_IMAGE);
       registry.addOsImageMeasurement(OS_IMAGE, referenceMrSystem(SimulatedCvm.DEFAULT_IMAGE));
@@ -198,7 +198,7 @@ class OsImageMeasurementRaTlsTest {
 
     List<AuditEntry> trail =
         audit
-            .list(Numeric.hexStringToByteArray(appId), 0, Long.MAX_VALUE, 0, 100)
+            .list(AppId.fromHex(appId), 0, Long.MAX_VALUE, 0, 100)
             .await()
             .atMost(Duration.ofSeconds(10));
     AuditEntry denial =

@@ -192,7 +192,10 @@ class RootRecoveryRaTlsTest {
           "RECOVERY_NOT_AUTHORIZED", early.json().get("failure").asText(), early.json().toString());
 
       request =
-          RootCustody.at(chain, custody, owner).authorizeRecovery(1, nodeKeyId, 100).requestId();
+          RootCustody.at(chain, custody, owner)
+              .authorizeRecovery(1, nodeKeyId, 100)
+              .requestId()
+              .toByteArray();
     }
     String requestHex = "0x" + HEX.formatHex(request);
 

@@ -47,6 +47,7 @@ import org.teekms.attest.tdx.QuotePolicy;
 import org.teekms.cli.TeeKmsCli;
 import org.teekms.governance.ChainClient;
 import org.teekms.governance.KmsRegistry;
+import org.teekms.keys.AppId;
 import org.teekms.kms.audit.AuditEntry;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.grpc.GrpcErrors;
@@ -722,8 +723,8 @@ class RotationRaTlsTest {
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
-    assertEquals(1.0, dueMetrics.value(due));
-    assertEquals(0.0, dueMetrics.value(notDue));
+    assertEquals(1.0, dueMetrics.value(AppId.of(due)));
+    assertEquals(0.0, dueMetrics.value(AppId.of(notDue)));
     assertEquals(1.0, meters.find("teekms.app.rotation.due").tag("app", dueHex).gauge().value());
     assertEquals(0.0, meters.find("teekms.app.rotation.due").tag("app", appHex).gauge().value());
     assertEquals(1.0, meters.find("teekms.apps.rotation.due").gauge().value());
@@ -733,7 +734,7 @@ class RotationRaTlsTest {
     assertEquals(1, dueMetrics.refresh().await().indefinitely());
     byte[] fake = new byte[20];
     fake[19] = 1;
-    assertTrue(Double.isNaN(dueMetrics.value(fake)));
-    assertEquals(0.0, dueMetrics.value(notDue));
+    assertTrue(Double.isNaN(dueMetrics.value(AppId.of(fake))));
+    assertEquals(0.0, dueMetrics.value(AppId.of(notDue)));
   }
 }

@@ -514,7 +514,7 @@ class AuditLogTest {
         .await()
         .atMost(TestPostgres.WAIT);
     List<AuditEntry> forApp2 =
-        audit.list(app(2), 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT);
+        audit.list(AppId.of(app(2)), 0, Long.MAX_VALUE, 0, 100).await().atMost(TestPostgres.WAIT);
     assertEquals(1, forApp2.size());
     assertEquals("COMPOSE_HASH_NOT_ALLOWED", forApp2.get(0).reason());
     assertEquals(0, audit.list(null, 0, 1, 0, 100).await().atMost(TestPostgres.WAIT).size());
@@ -556,7 +556,7 @@ class AuditLogTest {
         UUID.randomUUID(),
         Grant.Kind.APP_KEYS,
         Optional.of(AppId.of(app)),
-        new byte[] {1, 2, 3},
+        Bytes.copyOf(new byte[] {1, 2, 3}),
         List.of(1, 2),
         1,
         new PolicyBlockRef(31337, 42, new byte[32]),

@@ -175,7 +175,7 @@ class ChainCustodyTest {
         "2");
     RootCustody.Backup published = reader.publishedBackup(2).orElseThrow();
     assertEquals(3, published.custodianIds().size());
-    assertArrayEquals(keys.get(2).publicKey().id(), published.custodianIds().get(1));
+    assertArrayEquals(keys.get(2).publicKey().id(), published.custodianIds().get(1).toByteArray());
 
     clock.advance(Duration.ofSeconds(31));
     worker.runUntilIdle(10).await().atMost(TestPostgres.WAIT.multipliedBy(2));

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.teekms.crypto.Bytes;
 import org.teekms.custody.BackupStore;
 import org.teekms.custody.CustodyException;
 import org.teekms.custody.RecipientKey;
@@ -97,9 +98,9 @@ final class InMemoryCustodyChain implements CustodyChainPort {
         new RootCustody.Backup(
             b.generation(),
             b.commitments().threshold(),
-            b.commitments().encode(),
-            b.shares().stream().map(s -> s.custodian().id()).toList(),
-            b.envelopeDigests(),
+            Bytes.copyOf(b.commitments().encode()),
+            b.shares().stream().map(s -> Bytes.copyOf(s.custodian().id())).toList(),
+            b.envelopeDigests().stream().map(Bytes::copyOf).toList(),
             42));
   }
 

@@ -118,7 +118,8 @@ class NodeRecoveryTest {
               chain,
               g ->
                   g == GENERATION
-                      ? PublishedRootKeys.published(g, publishedRootKey, 40, "0xblock")
+                      ? PublishedRootKeys.published(
+                          g, org.teekms.crypto.Bytes.copyOf(publishedRootKey), 40, "0xblock")
                       : PublishedRootKeys.notPublished(g, 40, "0xblock", "no identity"),
               new RecoveredRootStore(
                   postgres.sessions(pool),

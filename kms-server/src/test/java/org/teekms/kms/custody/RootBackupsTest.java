@@ -147,7 +147,9 @@ class RootBackupsTest {
     var published = node.chain.published.get(generation);
     for (RootBackup.SealedShare s : stored.shares()) {
       byte[] digest =
-          published != null ? published.envelopeDigests().get(s.index() - 1) : s.digest();
+          published != null
+              ? published.envelopeDigests().get(s.index() - 1).toByteArray()
+              : s.digest();
       shares.add(
           CustodianShare.open(
               node.chain.custodians.get(s.index() - 1),

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.teekms.crypto.Bytes;
 import org.teekms.keys.AppId;
 
 class GrantValueTest {
@@ -18,7 +19,14 @@ class GrantValueTest {
 
   private static Grant grant(byte[] instance) {
     return new Grant(
-        ID, Grant.Kind.APP_KEYS, APP, instance, List.of(1, 2), 1, BLOCK, Map.of("k", "v"));
+        ID,
+        Grant.Kind.APP_KEYS,
+        APP,
+        Bytes.copyOf(instance),
+        List.of(1, 2),
+        1,
+        BLOCK,
+        Map.of("k", "v"));
   }
 
   @Test
@@ -37,7 +45,7 @@ class GrantValueTest {
                 ID,
                 Grant.Kind.APP_KEYS,
                 Optional.empty(),
-                new byte[0],
+                Bytes.EMPTY,
                 List.of(),
                 1,
                 BLOCK,
@@ -45,6 +53,6 @@ class GrantValueTest {
     assertThrows(
         IllegalArgumentException.class,
         () ->
-            new Grant(ID, Grant.Kind.ONBOARDING, APP, new byte[0], List.of(), 1, BLOCK, Map.of()));
+            new Grant(ID, Grant.Kind.ONBOARDING, APP, Bytes.EMPTY, List.of(), 1, BLOCK, Map.of()));
   }
 }

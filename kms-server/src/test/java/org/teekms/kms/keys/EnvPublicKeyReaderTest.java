@@ -54,7 +54,7 @@ class EnvPublicKeyReaderTest {
       }
 
       @Override
-      public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+      public AppVersionsRead appVersions(AppId appId, String blockHash) {
         assertEquals(BLOCK, blockHash, "versions are read at the pinned block");
         return versions;
       }
@@ -89,22 +89,23 @@ class EnvPublicKeyReaderTest {
               Optional.empty(),
               new KeyVersionPolicy(3, 2, Set.of()));
       assertArrayEquals(
-          released.envEncryptionCertificate().publicKey(),
-          a.key().publicKey(),
+          released.envEncryptionCertificate().publicKey().toByteArray(),
+          a.key().publicKey().toByteArray(),
           "the public half of the key GetAppKeys releases for that version");
       try (DerivedKey root = deriver.kmsRootKey(1)) {
         assertArrayEquals(
             root.publicKey(),
             DstackEnvKeySignature.recoverSigner(
                     DstackEnvKeySignature.message(
-                        AppId.of(APP), 1_800_000_000L, a.key().publicKey()),
-                    a.key().signatureV1())
+                        AppId.of(APP), 1_800_000_000L, a.key().publicKey().toByteArray()),
+                    a.key().signatureV1().toByteArray())
                 .orElseThrow());
         assertArrayEquals(
             root.publicKey(),
             DstackEnvKeySignature.recoverSigner(
-                    DstackEnvKeySignature.legacyMessage(AppId.of(APP), a.key().publicKey()),
-                    a.key().legacySignature())
+                    DstackEnvKeySignature.legacyMessage(
+                        AppId.of(APP), a.key().publicKey().toByteArray()),
+                    a.key().legacySignature().toByteArray())
                 .orElseThrow());
         var chain = new SignatureChain(a.key().appRootCertificate(), a.key().envCertificate());
         assertTrue(new SignatureChainVerifier(root.ethereumAddress()).verify(chain).valid());

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.teekms.keys.AppId;
 import org.teekms.kms.keystate.RotationSchedule;
 
 /**
@@ -35,10 +36,12 @@ class RotationDueMetricsGaugeTest {
     RotationDueMetrics metrics = new RotationDueMetrics(registry, null, null, null);
     byte[] app = new byte[20];
     metrics.record(
-        app, new RotationSchedule(false, 60, 0, 1, 1, "0x", null), metrics.readStarting());
+        AppId.of(app),
+        new RotationSchedule(false, 60, 0, 1, 1, "0x", null),
+        metrics.readStarting());
     metrics.record(
-        app, new RotationSchedule(true, 60, 0, 1, 2, "0x", null), metrics.readStarting());
-    metrics.record(app, RotationSchedule.failed("rpc down"), metrics.readStarting());
+        AppId.of(app), new RotationSchedule(true, 60, 0, 1, 2, "0x", null), metrics.readStarting());
+    metrics.record(AppId.of(app), RotationSchedule.failed("rpc down"), metrics.readStarting());
     assertEquals(1, attempts.get());
     assertEquals(1, registry.find("teekms.app.rotation.due").gauges().size());
     assertEquals(Double.NaN, registry.get("teekms.app.rotation.due").gauge().value());
@@ -53,7 +56,7 @@ class RotationDueMetricsGaugeTest {
     for (int i = 0; i < RotationDueMetrics.MAX_APPS + 50; i++) {
       byte[] app = new byte[20];
       java.nio.ByteBuffer.wrap(app).putInt(i);
-      metrics.record(app, due, metrics.readStarting());
+      metrics.record(AppId.of(app), due, metrics.readStarting());
     }
     assertEquals(
         RotationDueMetrics.MAX_APPS, registry.find("teekms.app.rotation.due").gauges().size());
@@ -69,9 +72,9 @@ class RotationDueMetricsGaugeTest {
     byte[] app = new byte[20];
     long periodic = metrics.readStarting();
     long auditor = metrics.readStarting();
-    metrics.record(app, new RotationSchedule(true, 60, 0, 1, 3, "0x", null), auditor);
-    metrics.record(app, new RotationSchedule(false, 60, 0, 1, 2, "0x", null), periodic);
-    assertEquals(1.0, metrics.value(app));
+    metrics.record(AppId.of(app), new RotationSchedule(true, 60, 0, 1, 3, "0x", null), auditor);
+    metrics.record(AppId.of(app), new RotationSchedule(false, 60, 0, 1, 2, "0x", null), periodic);
+    assertEquals(1.0, metrics.value(AppId.of(app)));
     assertEquals(1.0, registry.get("teekms.apps.rotation.due").gauge().value());
   }
 }

@@ -83,8 +83,8 @@ public class OnboardingOverRaTlsTest {
         PolicyBlockRef block = new PolicyBlockRef(31337, 5, new byte[32]);
         boolean kms =
             Arrays.equals(
-                peer.composeHash(),
-                SimulatedCvm.App.ofCompose(KMS_IMAGE, new byte[20]).composeHash());
+                peer.composeHash().toByteArray(),
+                SimulatedCvm.App.ofCompose(KMS_IMAGE, new byte[20]).composeHash().toByteArray());
         return new KmsPolicyVerdict(
             kms ? KmsPolicyVerdict.Outcome.ALLOWED : KmsPolicyVerdict.Outcome.DENIED,
             kms ? "" : "KMS measurement not allowed",
@@ -108,7 +108,10 @@ public class OnboardingOverRaTlsTest {
       byte[] secret = roots.unseal(g).await().atMost(WAIT);
       try {
         return org.teekms.governance.PublishedRootKeys.published(
-            g, PublishedRootCheck.rootPublicKey(g, secret), 5, "0x" + "00".repeat(32));
+            g,
+            org.teekms.crypto.Bytes.copyOf(PublishedRootCheck.rootPublicKey(g, secret)),
+            5,
+            "0x" + "00".repeat(32));
       } finally {
         Arrays.fill(secret, (byte) 0);
       }
@@ -268,7 +271,8 @@ public class OnboardingOverRaTlsTest {
             g ->
                 org.teekms.governance.PublishedRootKeys.published(
                     g,
-                    PublishedRootCheck.rootPublicKey(g, OnboardingTest.bytes(32, 0x77)),
+                    org.teekms.crypto.Bytes.copyOf(
+                        PublishedRootCheck.rootPublicKey(g, OnboardingTest.bytes(32, 0x77))),
                     5,
                     "0x" + "00".repeat(32));
         OnboardingClient.OnboardingRefused mismatch =

@@ -79,7 +79,7 @@ class OnboardingTest {
             Optional.empty());
       }
       PolicyBlockRef block = new PolicyBlockRef(31337, 9, new byte[32]);
-      return Arrays.equals(peer.mrAggregated(), ALLOWED_MEASUREMENT)
+      return Arrays.equals(peer.mrAggregated().toByteArray(), ALLOWED_MEASUREMENT)
           ? new KmsPolicyVerdict(KmsPolicyVerdict.Outcome.ALLOWED, "", Optional.of(block))
           : new KmsPolicyVerdict(
               KmsPolicyVerdict.Outcome.DENIED, "KMS measurement not allowed", Optional.of(block));

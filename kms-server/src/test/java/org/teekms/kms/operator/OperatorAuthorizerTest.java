@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.teekms.keys.AppId;
 import org.teekms.proto.OperatorRequest;
 import org.teekms.proto.OperatorRequestMessage;
 import org.web3j.crypto.Credentials;
@@ -48,7 +49,7 @@ class OperatorAuthorizerTest {
       }
 
       @Override
-      public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+      public AppVersionsRead appVersions(AppId appId, String blockHash) {
         return new AppVersionsRead(3, 2, null);
       }
 
@@ -78,7 +79,7 @@ class OperatorAuthorizerTest {
     }
 
     @Override
-    public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+    public AppVersionsRead appVersions(AppId appId, String blockHash) {
       return new AppVersionsRead(3, 2, null);
     }
 
@@ -421,7 +422,7 @@ class OperatorAuthorizerTest {
     }
 
     @Override
-    public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+    public AppVersionsRead appVersions(AppId appId, String blockHash) {
       reads.incrementAndGet();
       return new AppVersionsRead(3, 2, null);
     }
@@ -568,7 +569,7 @@ class OperatorAuthorizerTest {
     }
 
     @Override
-    public AppVersionsRead appVersions(byte[] appId, String blockHash) {
+    public AppVersionsRead appVersions(AppId appId, String blockHash) {
       return new AppVersionsRead(3, 2, null);
     }
 

@@ -341,7 +341,7 @@ class RotationWorkerTest {
       int auditedMoves = 0;
       for (int i = 1; i <= apps; i++) {
         long moves =
-            await(a.audit.list(app(i).toBytes(), 0, Long.MAX_VALUE, 0, 1000)).stream()
+            await(a.audit.list(app(i), 0, Long.MAX_VALUE, 0, 1000)).stream()
                 .filter(e -> e.detailJson().contains("root generation rotation"))
                 .count();
         assertTrue(moves <= 1, "app " + i + " moved " + moves + " times");

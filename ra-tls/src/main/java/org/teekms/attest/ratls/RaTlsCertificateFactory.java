@@ -161,7 +161,7 @@ public final class RaTlsCertificateFactory {
         build(
             keys,
             commonName,
-            q.quote(),
+            q.quote().toByteArray(),
             q.eventLogJson().getBytes(StandardCharsets.UTF_8),
             gpuEvidence));
   }

@@ -50,9 +50,9 @@ class TdEventLogTest {
             .quotePolicy(QuotePolicy.builder().build())
             .build()
             .verify(creds.certificate());
-    assertArrayEquals(app().composeHash(), id.composeHash().toByteArray());
+    assertArrayEquals(app().composeHash().toByteArray(), id.composeHash().toByteArray());
     assertEquals(
-        HexFormat.of().formatHex(app().appId()),
+        HexFormat.of().formatHex(app().appId().toByteArray()),
         HexFormat.of().formatHex(id.appId().toByteArray()));
   }
 

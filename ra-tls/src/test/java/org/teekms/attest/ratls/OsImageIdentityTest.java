@@ -56,7 +56,7 @@ class OsImageIdentityTest {
             .build(
                 keys,
                 "t",
-                q.quote(),
+                q.quote().toByteArray(),
                 q.eventLogJson().getBytes(StandardCharsets.UTF_8),
                 null,
                 vmConfig);
@@ -184,12 +184,12 @@ class OsImageIdentityTest {
     byte[] doc = "{}".getBytes(StandardCharsets.UTF_8);
     assertArrayEquals(
         doc,
-        RaTlsCertificateParser.parse(f.build(keys, "t", q.quote(), log, null, doc))
+        RaTlsCertificateParser.parse(f.build(keys, "t", q.quote().toByteArray(), log, null, doc))
             .vmConfig()
             .orElseThrow()
             .toByteArray());
     assertTrue(
-        RaTlsCertificateParser.parse(f.build(keys, "t", q.quote(), log, null))
+        RaTlsCertificateParser.parse(f.build(keys, "t", q.quote().toByteArray(), log, null))
             .vmConfig()
             .isEmpty());
     RaTlsException big =
@@ -200,7 +200,7 @@ class OsImageIdentityTest {
                     f.build(
                         keys,
                         "t",
-                        q.quote(),
+                        q.quote().toByteArray(),
                         log,
                         null,
                         new byte[RaTlsCertificateParser.MAX_VM_CONFIG_BYTES + 1])));
@@ -210,7 +210,7 @@ class OsImageIdentityTest {
             RaTlsException.class,
             () ->
                 RaTlsCertificateParser.parse(
-                    f.build(keys, "t", q.quote(), log, null, new byte[0])));
+                    f.build(keys, "t", q.quote().toByteArray(), log, null, new byte[0])));
     assertEquals(RaTlsException.Reason.MALFORMED_CERTIFICATE, empty.reason());
   }
 

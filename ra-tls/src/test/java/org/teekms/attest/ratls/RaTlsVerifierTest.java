@@ -69,7 +69,7 @@ class RaTlsVerifierTest {
     KeyPair other = RaTlsCertificateFactory.newKeyPair();
     RuntimeEventLog.QuoteWithLog q =
         cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(other)));
-    RaTlsException e = reject(certificate(mine, q.quote(), q.eventLogJson(), null));
+    RaTlsException e = reject(certificate(mine, q.quote().toByteArray(), q.eventLogJson(), null));
     assertEquals(Reason.KEY_NOT_BOUND, e.reason(), e.getMessage());
   }
 
@@ -84,7 +84,7 @@ class RaTlsVerifierTest {
     int at = log.indexOf("\"event\":\"compose-hash\",\"event_payload\":\"") + 41;
     char c = log.charAt(at);
     String edited = log.substring(0, at) + (c == '0' ? '1' : '0') + log.substring(at + 1);
-    RaTlsException e = reject(certificate(keys, q.quote(), edited, null));
+    RaTlsException e = reject(certificate(keys, q.quote().toByteArray(), edited, null));
     assertEquals(Reason.EVENT_LOG_INVALID, e.reason(), e.getMessage());
     assertTrue(e.getMessage().contains("logged digest does not match"), e.getMessage());
 
@@ -95,7 +95,7 @@ class RaTlsVerifierTest {
             org.teekms.attest.eventlog.DstackEventLogCodec.parse(
                 edited.replaceAll(
                     "\"digest\":\"[0-9a-f]{96}\",(\"event\":\"compose-hash\")", "$1")));
-    RaTlsException replay = reject(certificate(keys, q.quote(), forged, null));
+    RaTlsException replay = reject(certificate(keys, q.quote().toByteArray(), forged, null));
     assertEquals(Reason.EVENT_LOG_INVALID, replay.reason());
     assertTrue(replay.getMessage().contains("RTMR3 mismatch"), replay.getMessage());
   }
@@ -118,7 +118,7 @@ class RaTlsVerifierTest {
         reject(
             certificate(
                 keys,
-                q.quote(),
+                q.quote().toByteArray(),
                 org.teekms.attest.eventlog.DstackEventLogCodec.toJson(entries),
                 null));
     assertEquals(Reason.EVENT_LOG_INVALID, unmeasured.reason());
@@ -130,7 +130,8 @@ class RaTlsVerifierTest {
     KeyPair keys2 = RaTlsCertificateFactory.newKeyPair();
     RuntimeEventLog.QuoteWithLog q2 =
         cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys2)));
-    RaTlsException measured = reject(certificate(keys2, q2.quote(), q2.eventLogJson(), null));
+    RaTlsException measured =
+        reject(certificate(keys2, q2.quote().toByteArray(), q2.eventLogJson(), null));
     assertEquals(Reason.EVENT_LOG_INVALID, measured.reason());
     assertTrue(
         measured.getMessage().contains("'compose-hash'): reserved event after system-ready"),
@@ -373,7 +374,9 @@ class RaTlsVerifierTest {
     cvm.eventLog().emit(DstackBootSequence.GPU_EVIDENCE, foreign.sha384());
     var q = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys)));
     RaTlsException nonce =
-        reject(verifier, certificate(keys, q.quote(), q.eventLogJson(), foreign.encode()));
+        reject(
+            verifier,
+            certificate(keys, q.quote().toByteArray(), q.eventLogJson(), foreign.encode()));
     assertEquals(Reason.GPU_EVIDENCE_INVALID, nonce.reason());
     assertTrue(nonce.getMessage().contains("NONCE_MISMATCH"), nonce.getMessage());
 
@@ -382,7 +385,9 @@ class RaTlsVerifierTest {
     var unmeasured = gpus.collect(org.teekms.attest.gpu.GpuNonce.forSpki(spki(keys2)));
     var q2 = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys2)));
     RaTlsException notMeasured =
-        reject(verifier, certificate(keys2, q2.quote(), q2.eventLogJson(), unmeasured.encode()));
+        reject(
+            verifier,
+            certificate(keys2, q2.quote().toByteArray(), q2.eventLogJson(), unmeasured.encode()));
     assertEquals(Reason.GPU_EVIDENCE_INVALID, notMeasured.reason());
     assertTrue(
         notMeasured.getMessage().contains("not the one last measured"), notMeasured.getMessage());
@@ -417,7 +422,8 @@ class RaTlsVerifierTest {
     cvm.eventLog().emit(DstackBootSequence.GPU_EVIDENCE, foreign.sha384());
     var q = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys)));
     RaTlsIdentity nonce =
-        verifier.verify(certificate(keys, q.quote(), q.eventLogJson(), foreign.encode()));
+        verifier.verify(
+            certificate(keys, q.quote().toByteArray(), q.eventLogJson(), foreign.encode()));
     assertEquals(2, nonce.gpus().size());
     assertEquals(
         org.teekms.attest.gpu.GpuAttestationException.Reason.NONCE_MISMATCH,
@@ -428,7 +434,8 @@ class RaTlsVerifierTest {
     var unmeasured = gpus.collect(org.teekms.attest.gpu.GpuNonce.forSpki(spki(keys2)));
     var q2 = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys2)));
     RaTlsIdentity relayed =
-        verifier.verify(certificate(keys2, q2.quote(), q2.eventLogJson(), unmeasured.encode()));
+        verifier.verify(
+            certificate(keys2, q2.quote().toByteArray(), q2.eventLogJson(), unmeasured.encode()));
     assertEquals(1, relayed.gpus().size());
     assertEquals(
         org.teekms.attest.gpu.GpuAttestationException.Reason.NOT_MEASURED,
@@ -446,7 +453,7 @@ class RaTlsVerifierTest {
             java.security.MessageDigest.getInstance("SHA-384").digest(garbage));
     var q3 = cvm.eventLog().quote(cvm, ReportDataBinding.forSpki(spki(keys3)));
     RaTlsIdentity malformed =
-        verifier.verify(certificate(keys3, q3.quote(), q3.eventLogJson(), garbage));
+        verifier.verify(certificate(keys3, q3.quote().toByteArray(), q3.eventLogJson(), garbage));
     assertEquals(
         org.teekms.attest.gpu.GpuAttestationException.Reason.MALFORMED_EVIDENCE,
         malformed.gpus().get(0).failure());

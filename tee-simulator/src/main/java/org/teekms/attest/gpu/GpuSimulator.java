@@ -103,7 +103,7 @@ public final class GpuSimulator {
 
   /** One simulated GPU: its device-identity and attestation keys. */
   record Device(
-      KeyPair bromKey, X509Certificate brom, KeyPair akKey, X509Certificate ak, byte[] fwid) {}
+      KeyPair bromKey, X509Certificate brom, KeyPair akKey, X509Certificate ak, Bytes fwid) {}
 
   private GpuSimulator(int gpus, java.util.function.Function<String, SecureRandom> randoms)
       throws GeneralSecurityException {
@@ -167,7 +167,7 @@ public final class GpuSimulator {
               bromKey,
               false,
               fwid);
-      ds.add(new Device(bromKey, brom, akKey, ak, fwid));
+      ds.add(new Device(bromKey, brom, akKey, ak, Bytes.copyOf(fwid)));
     }
     devices = List.copyOf(ds);
     random = randoms.apply("measurements");
@@ -315,7 +315,7 @@ public final class GpuSimulator {
    * MEASUREMENTS response).
    */
   public byte[] report(int gpu, byte[] nonce) {
-    return report(gpu, nonce, devices.get(gpu).fwid(), DRIVER_VERSION);
+    return report(gpu, nonce, devices.get(gpu).fwid().toByteArray(), DRIVER_VERSION);
   }
 
   /** Test hook: a correctly signed report that claims another FWID or driver version. */
@@ -571,6 +571,6 @@ public final class GpuSimulator {
 
   /** Test hook: the FWID bytes for GPU i. */
   byte[] fwid(int gpu) {
-    return devices.get(gpu).fwid().clone();
+    return devices.get(gpu).fwid().toByteArray();
   }
 }

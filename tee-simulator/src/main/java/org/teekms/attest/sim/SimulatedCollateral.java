@@ -24,14 +24,14 @@ import org.teekms.crypto.Bytes;
  */
 public record SimulatedCollateral(
     String tcbInfoJson,
-    byte[] tcbInfoSignature,
+    Bytes tcbInfoSignature,
     String tcbInfoIssuerChainPem,
     String qeIdentityJson,
-    byte[] qeIdentitySignature,
+    Bytes qeIdentitySignature,
     String qeIdentityIssuerChainPem,
-    byte[] pckCrlDer,
+    Bytes pckCrlDer,
     String pckCrlIssuerChainPem,
-    byte[] rootCaCrlDer) {
+    Bytes rootCaCrlDer) {
 
   /** The directory's files by name. */
   public Map<String, byte[]> files() {
@@ -42,9 +42,9 @@ public record SimulatedCollateral(
     f.put(
         "qe_identity_issuer_chain.pem",
         qeIdentityIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
-    f.put("pck_crl.der", pckCrlDer.clone());
+    f.put("pck_crl.der", pckCrlDer.toByteArray());
     f.put("pck_crl_issuer_chain.pem", pckCrlIssuerChainPem.getBytes(StandardCharsets.US_ASCII));
-    f.put("root_ca_crl.der", rootCaCrlDer.clone());
+    f.put("root_ca_crl.der", rootCaCrlDer.toByteArray());
     return f;
   }
 
@@ -52,13 +52,13 @@ public record SimulatedCollateral(
   public Collateral toCollateral() {
     try {
       return new Collateral(
-          new SignedJson(tcbInfoJson, Bytes.copyOf(tcbInfoSignature)),
+          new SignedJson(tcbInfoJson, tcbInfoSignature),
           Pem.certificates(bytes(tcbInfoIssuerChainPem)),
-          new SignedJson(qeIdentityJson, Bytes.copyOf(qeIdentitySignature)),
+          new SignedJson(qeIdentityJson, qeIdentitySignature),
           Pem.certificates(bytes(qeIdentityIssuerChainPem)),
-          Bytes.copyOf(pckCrlDer),
+          pckCrlDer,
           Pem.certificates(bytes(pckCrlIssuerChainPem)),
-          Bytes.copyOf(rootCaCrlDer));
+          rootCaCrlDer);
     } catch (CertificateException e) {
       throw new IllegalStateException("simulated issuer chains are well-formed PEM", e);
     }
@@ -76,14 +76,8 @@ public record SimulatedCollateral(
     return dir;
   }
 
-  private static byte[] pcsBody(String field, String json, byte[] signature) {
-    return ("{\""
-            + field
-            + "\":"
-            + json
-            + ",\"signature\":\""
-            + java.util.HexFormat.of().formatHex(signature)
-            + "\"}")
+  private static byte[] pcsBody(String field, String json, Bytes signature) {
+    return ("{\"" + field + "\":" + json + ",\"signature\":\"" + signature.hex() + "\"}")
         .getBytes(StandardCharsets.UTF_8);
   }
 }

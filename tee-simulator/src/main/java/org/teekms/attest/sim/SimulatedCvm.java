@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import org.teekms.attest.eventlog.DstackBootSequence;
 import org.teekms.attest.eventlog.EventLogEntry;
 import org.teekms.attest.eventlog.RuntimeEventDigest;
@@ -12,6 +13,7 @@ import org.teekms.attest.provider.QuoteProvider;
 import org.teekms.attest.provider.QuoteProviderException;
 import org.teekms.attest.provider.RtmrExtender;
 import org.teekms.attest.provider.RuntimeEventLog;
+import org.teekms.crypto.Bytes;
 
 /**
  * A simulated TD on a {@link SimulatedTdx} platform: MRTD, RTMR0-3 that really accumulate
@@ -60,45 +62,46 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
    * guest agent does for the GPUs present at boot ({@code org.teekms.attest.gpu.GpuDevices}).
    */
   public record App(
-      byte[] appId,
-      byte[] composeHash,
-      byte[] instanceId,
+      Bytes appId,
+      Bytes composeHash,
+      Bytes instanceId,
       String keyProvider,
-      byte[] osImageHash,
-      byte[] gpuDevices) {
+      Bytes osImageHash,
+      Bytes gpuDevices) {
     public App {
-      if (osImageHash != null && osImageHash.length != 32) {
-        throw new IllegalArgumentException("OS image hash is 32 bytes, got " + osImageHash.length);
-      }
-      if (gpuDevices != null && gpuDevices.length != 48) {
+      Objects.requireNonNull(appId, "appId");
+      Objects.requireNonNull(composeHash, "composeHash");
+      Objects.requireNonNull(instanceId, "instanceId");
+      if (osImageHash != null && osImageHash.length() != 32) {
         throw new IllegalArgumentException(
-            "gpu-devices digest is 48 bytes, got " + gpuDevices.length);
+            "OS image hash is 32 bytes, got " + osImageHash.length());
+      }
+      if (gpuDevices != null && gpuDevices.length() != 48) {
+        throw new IllegalArgumentException(
+            "gpu-devices digest is 48 bytes, got " + gpuDevices.length());
       }
     }
 
     /** An app on a CVM without GPUs. */
     public App(
-        byte[] appId,
-        byte[] composeHash,
-        byte[] instanceId,
-        String keyProvider,
-        byte[] osImageHash) {
+        Bytes appId, Bytes composeHash, Bytes instanceId, String keyProvider, Bytes osImageHash) {
       this(appId, composeHash, instanceId, keyProvider, osImageHash, null);
     }
 
     /** The same app on a CVM whose GPUs at boot have this {@code GpuDevices.digest}. */
     public App withGpuDevices(byte[] digest) {
-      return new App(appId, composeHash, instanceId, keyProvider, osImageHash, digest.clone());
+      return new App(
+          appId, composeHash, instanceId, keyProvider, osImageHash, Bytes.copyOf(digest));
     }
 
     /** An app that measures no OS image hash. */
-    public App(byte[] appId, byte[] composeHash, byte[] instanceId, String keyProvider) {
+    public App(Bytes appId, Bytes composeHash, Bytes instanceId, String keyProvider) {
       this(appId, composeHash, instanceId, keyProvider, null);
     }
 
     /** The same app booted from the OS image with this 32-byte hash. */
     public App withOsImageHash(byte[] hash) {
-      return new App(appId, composeHash, instanceId, keyProvider, hash.clone(), gpuDevices);
+      return new App(appId, composeHash, instanceId, keyProvider, Bytes.copyOf(hash), gpuDevices);
     }
 
     /**
@@ -108,9 +111,9 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
     public static App ofCompose(String compose, byte[] instanceId) {
       byte[] hash = SimulatedTdx.shaBytes("SHA-256", compose.getBytes(StandardCharsets.UTF_8));
       return new App(
-          java.util.Arrays.copyOf(hash, 20),
-          hash,
-          instanceId,
+          Bytes.copyOf(hash, 0, 20),
+          Bytes.copyOf(hash),
+          Bytes.copyOf(instanceId),
           "{\"name\":\"kms\",\"id\":\"" + "00".repeat(32) + "\"}");
     }
   }
@@ -209,21 +212,21 @@ public final class SimulatedCvm implements QuoteProvider, RtmrExtender {
   private SimulatedCvm measureRuntime(App app, List<EventLogEntry> firmware)
       throws QuoteProviderException {
     if (mrConfigId == null) {
-      mrConfigId = org.teekms.attest.eventlog.MrConfigId.v1(app.composeHash());
+      mrConfigId = org.teekms.attest.eventlog.MrConfigId.v1(app.composeHash().toByteArray());
     }
     eventLog = new RuntimeEventLog(this, firmware);
     eventLog.emit(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
-    eventLog.emit(DstackBootSequence.APP_ID, app.appId());
-    eventLog.emit(DstackBootSequence.COMPOSE_HASH, app.composeHash());
-    eventLog.emit(DstackBootSequence.INSTANCE_ID, app.instanceId());
+    eventLog.emit(DstackBootSequence.APP_ID, app.appId().toByteArray());
+    eventLog.emit(DstackBootSequence.COMPOSE_HASH, app.composeHash().toByteArray());
+    eventLog.emit(DstackBootSequence.INSTANCE_ID, app.instanceId().toByteArray());
     eventLog.emit(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
     if (app.osImageHash() != null) {
-      eventLog.emit(DstackBootSequence.OS_IMAGE_HASH, app.osImageHash());
+      eventLog.emit(DstackBootSequence.OS_IMAGE_HASH, app.osImageHash().toByteArray());
     }
     eventLog.emit(
         DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
     if (app.gpuDevices() != null) {
-      eventLog.emit(DstackBootSequence.GPU_DEVICES, app.gpuDevices());
+      eventLog.emit(DstackBootSequence.GPU_DEVICES, app.gpuDevices().toByteArray());
     }
     eventLog.emit(DstackBootSequence.SYSTEM_READY, new byte[0]);
     return this;

@@ -8,6 +8,7 @@ import org.teekms.attest.gpu.GpuEvidenceProvider;
 import org.teekms.attest.gpu.GpuSimulation;
 import org.teekms.attest.gpu.GpuSimulator;
 import org.teekms.attest.gpu.SimulatedGpuEvidenceProvider;
+import org.teekms.crypto.Bytes;
 
 /**
  * {@link GpuSimulation} over {@link GpuSimulator}; registered for {@link java.util.ServiceLoader}.
@@ -23,9 +24,9 @@ public final class SimulatedGpuService implements GpuSimulation {
   @Override
   public Roots roots(byte[] seed) {
     GpuSimulator sim = GpuSimulator.seeded(GpuEvidence.MAX_GPUS, seed);
-    Map<String, byte[]> rims = new LinkedHashMap<>();
-    rims.put(GpuSimulator.DRIVER_RIM_FILE, sim.driverRim());
-    rims.put(GpuSimulator.VBIOS_RIM_FILE, sim.vbiosRim());
+    Map<String, Bytes> rims = new LinkedHashMap<>();
+    rims.put(GpuSimulator.DRIVER_RIM_FILE, Bytes.copyOf(sim.driverRim()));
+    rims.put(GpuSimulator.VBIOS_RIM_FILE, Bytes.copyOf(sim.vbiosRim()));
     return new Roots(sim.deviceRoot(), sim.rimRoot(), rims);
   }
 }

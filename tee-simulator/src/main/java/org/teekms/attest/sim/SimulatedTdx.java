@@ -45,6 +45,7 @@ import org.teekms.attest.tdx.TeeType;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralRequest;
 import org.teekms.attest.tdx.collateral.CollateralSource;
+import org.teekms.crypto.Bytes;
 
 /**
  * A simulated Intel TDX platform for tests and development: a generated "SIMULATED" Intel SGX root
@@ -312,14 +313,18 @@ public final class SimulatedTdx {
     try {
       return new SimulatedCollateral(
           tcbInfo,
-          RawEcdsa.sign(tcbSigningKeys.getPrivate(), tcbInfo.getBytes(StandardCharsets.UTF_8)),
+          Bytes.copyOf(
+              RawEcdsa.sign(tcbSigningKeys.getPrivate(), tcbInfo.getBytes(StandardCharsets.UTF_8))),
           pem(List.of(tcbSigning, root)),
           qeIdentity,
-          RawEcdsa.sign(tcbSigningKeys.getPrivate(), qeIdentity.getBytes(StandardCharsets.UTF_8)),
+          Bytes.copyOf(
+              RawEcdsa.sign(
+                  tcbSigningKeys.getPrivate(), qeIdentity.getBytes(StandardCharsets.UTF_8))),
           pem(List.of(tcbSigning, root)),
-          crl(name("SIMULATED Intel SGX PCK Platform CA"), pckCaKeys, issueDate, nextUpdate),
+          Bytes.copyOf(
+              crl(name("SIMULATED Intel SGX PCK Platform CA"), pckCaKeys, issueDate, nextUpdate)),
           pem(List.of(pckCa, root)),
-          crl(name("SIMULATED Intel SGX Root CA"), rootKeys, issueDate, nextUpdate));
+          Bytes.copyOf(crl(name("SIMULATED Intel SGX Root CA"), rootKeys, issueDate, nextUpdate)));
     } catch (IOException | OperatorCreationException e) {
       throw new IllegalStateException("signing simulated collateral failed", e);
     }

@@ -36,7 +36,7 @@ class TrustConfigEventTest {
     RuntimeEventLog.QuoteWithLog q = cvm.eventLog().quote(cvm, new byte[64]);
     return EventLogVerifier.verify(
         DstackEventLogCodec.parse(q.eventLogJson()),
-        QuotedMeasurements.of(TdxQuote.parse(q.quote()).tdReport()));
+        QuotedMeasurements.of(TdxQuote.parse(q.quote().toByteArray()).tdReport()));
   }
 
   static byte[] digest(int b) {
@@ -107,7 +107,8 @@ class TrustConfigEventTest {
     List<EventLogEntry> entries = DstackEventLogCodec.parse(q.eventLogJson());
     assertTrue(entries.stream().anyMatch(e -> e.name().equals(DstackBootSequence.TRUST_CONFIG)));
     byte[] replayed = RtmrReplay.replay(entries).rtmr(3);
-    assertArrayEquals(TdxQuote.parse(q.quote()).tdReport().rtmr(3).toByteArray(), replayed);
+    assertArrayEquals(
+        TdxQuote.parse(q.quote().toByteArray()).tdReport().rtmr(3).toByteArray(), replayed);
     // Without an extender the log is read-only.
     assertThrows(
         org.teekms.attest.provider.QuoteProviderException.class,

@@ -59,12 +59,12 @@ public final class FakeTd implements ConfigfsTsmQuoteProvider.Io, RtmrExtender {
    */
   public FakeTd boot(SimulatedCvm.App app) throws IOException {
     measure(DstackBootSequence.SYSTEM_PREPARING, new byte[0]);
-    measure(DstackBootSequence.APP_ID, app.appId());
-    measure(DstackBootSequence.COMPOSE_HASH, app.composeHash());
-    measure(DstackBootSequence.INSTANCE_ID, app.instanceId());
+    measure(DstackBootSequence.APP_ID, app.appId().toByteArray());
+    measure(DstackBootSequence.COMPOSE_HASH, app.composeHash().toByteArray());
+    measure(DstackBootSequence.INSTANCE_ID, app.instanceId().toByteArray());
     measure(DstackBootSequence.BOOT_MR_DONE, new byte[0]);
     if (app.osImageHash() != null) {
-      measure(DstackBootSequence.OS_IMAGE_HASH, app.osImageHash());
+      measure(DstackBootSequence.OS_IMAGE_HASH, app.osImageHash().toByteArray());
     }
     measure(DstackBootSequence.KEY_PROVIDER, app.keyProvider().getBytes(StandardCharsets.UTF_8));
     measure(DstackBootSequence.SYSTEM_READY, new byte[0]);

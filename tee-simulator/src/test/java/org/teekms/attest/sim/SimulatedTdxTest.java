@@ -109,9 +109,9 @@ class SimulatedTdxTest {
     var q = cvm.eventLog().quote(cvm, new byte[64]);
     Collateral fromDir = CollateralDirectory.read(TDX.collateral().writeTo(dir));
     QuoteVerificationResult r =
-        new DcapQuoteVerifier(TDX.rootCertificate()).verify(q.quote(), fromDir, NOW);
+        new DcapQuoteVerifier(TDX.rootCertificate()).verify(q.quote().toByteArray(), fromDir, NOW);
     assertTrue(r.valid(), () -> r.failure() + ": " + r.error());
-    TdReport td = TdxQuote.parse(q.quote()).tdReport();
+    TdReport td = TdxQuote.parse(q.quote().toByteArray()).tdReport();
     VerifiedEventLog v =
         EventLogVerifier.verify(
             DstackEventLogCodec.parse(q.eventLogJson()),

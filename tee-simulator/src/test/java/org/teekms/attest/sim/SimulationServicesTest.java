@@ -45,7 +45,7 @@ class SimulationServicesTest {
         platform.newCvm(new byte[48]).bootCompose("services: {}\n", new byte[20]);
     byte[] reportData = new byte[64];
     reportData[0] = 9;
-    byte[] quote = cvm.eventLog().quote(cvm, reportData).quote();
+    byte[] quote = cvm.eventLog().quote(cvm, reportData).quote().toByteArray();
     QuoteVerificationResult r =
         new DcapQuoteVerifier(platform.rootCertificate())
             .verify(TdxQuote.parse(quote), platform.collateralSource(), NOW);
@@ -63,7 +63,7 @@ class SimulationServicesTest {
     GpuSimulation.Roots roots = gpus.roots(SEED);
     List<Rim> rims = new ArrayList<>();
     for (var e : roots.rims().entrySet()) {
-      rims.add(RimVerifier.verify(e.getValue(), roots.rimRoot(), e.getKey()));
+      rims.add(RimVerifier.verify(e.getValue().toByteArray(), roots.rimRoot(), e.getKey()));
     }
     GpuEvidenceVerifier verifier =
         GpuEvidenceVerifier.builder(roots.deviceRoot())

@@ -526,7 +526,7 @@ public final class VerifierService implements AutoCloseable {
     byte[] nonce =
         b.hasNonNull("nonce")
             ? bytes(b.get("nonce").asText(), 32, "nonce").toByteArray()
-            : payload.nonce();
+            : payload.nonce().toByteArray();
     List<GpuResult> results =
         config.gpu().verify(payload.evidence(), nonce, config.clock().instant());
     ObjectNode o = JSON.createObjectNode();
