@@ -49,20 +49,6 @@ final class GpuVerification {
 
   private GpuVerification() {}
 
-  /**
-   * Whether clients' GPU evidence is verified: teekms.gpu.verification (or its default) is not
-   * disabled.
-   */
-  static boolean enabled(KmsConfig config) {
-    boolean simulatorEnabled = config.simulator().enabled();
-    return !DISABLED.equals(
-        config
-            .gpu()
-            .verification()
-            .orElse(simulatorEnabled ? SIMULATOR : NVIDIA)
-            .toLowerCase(Locale.ROOT));
-  }
-
   /** The verifier, or empty when GPU verification is disabled. */
   static Optional<GpuEvidenceVerifier> build(KmsConfig config, boolean prod) {
     KmsConfig.Gpu gpu = config.gpu();

@@ -4,7 +4,6 @@ import io.netty.handler.ssl.OpenSsl;
 import io.quarkus.vertx.http.HttpServerOptionsCustomizer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.JdkSSLEngineOptions;
-import io.vertx.core.net.OpenSSLEngineOptions;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 import org.teekms.kms.wiring.KmsConfig;
@@ -15,13 +14,12 @@ import org.teekms.kms.wiring.KmsConfig;
  * hot path (one full handshake per admission); trust decisions stay in Java, in the RA-TLS trust
  * manager, with either engine.
  *
- * <p>BoringSSL cannot serve CVMs that carry GPU evidence: as a TLS 1.3 server it sends
- * NewSessionTickets right after the handshake, each embedding the client's certificate, and its
- * first write fails ("OPENSSL_internal:internal error", the connection closes) once that
- * certificate exceeds about 32 KiB: four or more GPUs' evidence (docs/ra-tls.md §6, reproduced in
- * TlsEngineCustomizerTest). netty-tcnative exposes no switch for those tickets, so with GPU
- * verification on, {@code auto} picks JSSE (limits in {@link JsseLimits}) and {@code openssl}
- * refuses to start.
+ * <p>BoringSSL serves CVMs that carry GPU evidence (client certificates up to 128 KiB, eight GPUs:
+ * ~60-80 KiB) because the KMS's BoringSSL context issues no session tickets ({@link
+ * BoringSslEngineOptions}): as a TLS 1.3 server with tickets, BoringSSL embeds the client's
+ * certificate in them and its first write fails once that certificate exceeds about 32 KiB
+ * (docs/ra-tls.md §6, reproduced in TlsEngineCustomizerTest). So {@code auto} picks BoringSSL;
+ * {@code jdk} (limits in {@link JsseLimits}) stays selectable.
  *
  * <p>With either engine the handshake's delegated tasks, which include verifying the client's
  * RA-TLS certificate (DCAP, event log, GPU evidence with its OCSP and RIM fetches: seconds for
@@ -41,7 +39,7 @@ public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
 
   @Override
   public void customizeHttpsServer(HttpServerOptions options) {
-    KmsConfig.TlsEngine engine = engine(config.tls().engine(), GpuVerification.enabled(config));
+    KmsConfig.TlsEngine engine = engine(config.tls().engine());
     if (engine == KmsConfig.TlsEngine.JDK) {
       options.setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true));
       LOG.infof(
@@ -51,32 +49,25 @@ public class TlsEngineCustomizer implements HttpServerOptionsCustomizer {
       return;
     }
     if (!OpenSsl.isAvailable()) {
+      Throwable cause = OpenSsl.unavailabilityCause();
       throw new IllegalStateException(
-          "teekms.tls.engine=openssl but netty-tcnative BoringSSL cannot be loaded on this "
-              + "platform ("
-              + OpenSsl.unavailabilityCause()
+          "teekms.tls.engine="
+              + config.tls().engine().name().toLowerCase(java.util.Locale.ROOT)
+              + " uses BoringSSL (netty-tcnative), which cannot be loaded on this platform ("
+              + (cause == null ? "no reason given" : cause.getMessage())
               + "); set teekms.tls.engine=jdk");
     }
-    options.setSslEngineOptions(
-        new OpenSSLEngineOptions().setSessionCacheEnabled(false).setUseWorkerThread(true));
+    options.setSslEngineOptions(new BoringSslEngineOptions().setUseWorkerThread(true));
     LOG.infof(
-        "TLS engine: %s (netty-tcnative), client certificates verified off the event loop",
-        OpenSsl.versionString());
+        "TLS engine: %s (netty-tcnative), client certificates verified off the event loop, up to %d "
+            + "bytes, no session tickets",
+        OpenSsl.versionString(), JsseLimits.MAX_HANDSHAKE_MESSAGE_BYTES);
   }
 
-  /**
-   * The engine to use for {@code configured}; GPU verification rules BoringSSL out (see the class
-   * comment).
-   */
-  static KmsConfig.TlsEngine engine(KmsConfig.TlsEngine configured, boolean gpuVerified) {
+  /** The engine to use for {@code configured}: {@code auto} is BoringSSL. */
+  static KmsConfig.TlsEngine engine(KmsConfig.TlsEngine configured) {
     if (configured == KmsConfig.TlsEngine.AUTO) {
-      return gpuVerified ? KmsConfig.TlsEngine.JDK : KmsConfig.TlsEngine.OPENSSL;
-    }
-    if (configured == KmsConfig.TlsEngine.OPENSSL && gpuVerified) {
-      throw new IllegalStateException(
-          "teekms.tls.engine=openssl cannot serve CVMs with GPU evidence: BoringSSL's TLS "
-              + "1.3 server fails every client certificate over ~32 KiB (4+ GPUs); use teekms.tls.engine=auto or jdk, or "
-              + "teekms.gpu.verification=disabled");
+      return KmsConfig.TlsEngine.OPENSSL;
     }
     return configured;
   }

@@ -220,15 +220,13 @@ public interface KmsConfig {
 
   interface Tls {
     /**
-     * TLS implementation of the RA-TLS port: {@code auto} (default: {@code jdk} when clients' GPU
-     * evidence is verified, i.e. teekms.gpu.verification is not disabled, else {@code openssl}),
-     * {@code openssl} (BoringSSL from netty-tcnative: the handshake's key exchange and signatures
-     * in native code) or {@code jdk} (JSSE). Certificates are verified by the same RA-TLS trust
-     * manager either way. BoringSSL's TLS 1.3 server fails every connection whose client
-     * certificate exceeds about 32 KiB (its session tickets embed the certificate; netty-tcnative
-     * offers no way to turn them off), which a CVM with four or more GPUs' evidence does: {@code
-     * openssl} together with GPU verification therefore refuses to start. {@code openssl} on a
-     * platform without the native library refuses to start.
+     * TLS implementation of the RA-TLS port: {@code auto} (default: {@code openssl}), {@code
+     * openssl} (BoringSSL from netty-tcnative: the handshake's key exchange and signatures in
+     * native code; no session tickets, client certificates up to 128 KiB) or {@code jdk} (JSSE, the
+     * same 128 KiB bound). Certificates are verified by the same RA-TLS trust manager either way
+     * (BoringSSL resumes no session; JSSE issues stateful 32-byte tickets, and every call on a
+     * resumed session still asks the trust manager for the session's verified identity). {@code
+     * auto} and {@code openssl} refuse to start on a platform without the native library.
      */
     @WithDefault("auto")
     TlsEngine engine();
