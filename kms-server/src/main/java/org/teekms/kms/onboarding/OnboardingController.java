@@ -312,7 +312,10 @@ public final class OnboardingController {
         .recordDenial("DENY_ONBOARDING", null, d.code().name(), facts)
         .ifNoItem()
         .after(dbWait)
-        .fail()
+        .failWith(
+            () ->
+                new TimeoutException(
+                    "the database did not record it within " + dbWait + " (teekms.db-timeout)"))
         .onFailure()
         .recoverWithItem(
             e -> {

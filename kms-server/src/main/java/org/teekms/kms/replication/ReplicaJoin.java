@@ -8,7 +8,10 @@ import io.netty.handler.ssl.SslProvider;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.jboss.logging.Logger;
@@ -28,24 +31,80 @@ import org.teekms.kms.wiring.KmsBeans;
 import org.teekms.kms.wiring.KmsConfig;
 
 /**
- * Startup onboarding of a new replica ({@code teekms.onboarding.source}): a mutual RA-TLS channel
- * from this node's own RA-TLS credentials to the source, {@link OnboardingClient#fetch} (the source
- * must be an allowed KMS and its roots the ones published on chain), then {@link RootImport} under
- * this node's sealing key: all generations into an empty database, or this node's sealed copies of
- * the live generations it lacks in a shared one. Any refusal stops startup with the reason.
+ * Onboarding of this replica from {@code teekms.onboarding.source}: a mutual RA-TLS channel from
+ * this node's own RA-TLS credentials to the source, {@link OnboardingClient#fetch} (the source must
+ * be an allowed KMS and its roots the ones published on chain), then {@link RootImport} under this
+ * node's sealing key: all generations into an empty database, or this node's sealed copies of the
+ * live generations it lacks in a shared one. Used at startup ({@code KmsStartup}, where a refusal
+ * stops startup with the reason) and by {@link SealedCopySync} (a generation another replica
+ * promoted); both share this node's one instance.
  */
 public final class ReplicaJoin {
 
   private static final Logger LOG = Logger.getLogger(ReplicaJoin.class);
 
-  private ReplicaJoin() {}
+  /** The source's release (blocking: over RA-TLS, a gRPC call). */
+  @FunctionalInterface
+  public interface Source {
+    OnboardingClient.Joined fetch();
+  }
+
+  /** What a join did. */
+  public enum Outcome {
+    /** Every generation imported into an empty database. */
+    IMPORTED,
+    /** This node's sealed copies added to a shared database. */
+    COPIED,
+    /**
+     * This node already held its copy of every live generation: nothing was asked of the source.
+     */
+    NOTHING_MISSING
+  }
 
   /**
-   * Joins as described above. Non-blocking: the RA-TLS fetch (a blocking gRPC call) runs on the
-   * worker pool, the import is reactive; the received secrets are zeroized whatever the outcome.
+   * @param generations imported or copied (empty for {@link Outcome#NOTHING_MISSING})
+   * @param sourceGrantId the source's grant of the release, empty when nothing was asked
    */
-  public static Uni<Void> join(
-      String source,
+  public record Result(Outcome outcome, List<Integer> generations, Optional<String> sourceGrantId) {
+    public Result {
+      generations = List.copyOf(generations);
+    }
+  }
+
+  private final String sourceName;
+  private final Source source;
+  private final StateSessions sessions;
+  private final RootGenerationStore roots;
+  private final AuditLog audit;
+  private final Clock clock;
+  private final Duration dbWait;
+
+  /**
+   * @param sourceName what the logs call the source ({@code host:port})
+   * @param dbWait {@code teekms.db-timeout}
+   */
+  public ReplicaJoin(
+      String sourceName,
+      Source source,
+      StateSessions sessions,
+      RootGenerationStore roots,
+      AuditLog audit,
+      Clock clock,
+      Duration dbWait) {
+    this.sourceName = sourceName;
+    this.source = source;
+    this.sessions = sessions;
+    this.roots = roots;
+    this.audit = audit;
+    this.clock = clock;
+    this.dbWait = dbWait;
+  }
+
+  /**
+   * This node's joiner from {@code teekms.onboarding.source} over mutual RA-TLS; without a source
+   * configured, a join fails saying so.
+   */
+  public static ReplicaJoin overRaTls(
       KmsConfig config,
       RaTlsSetup ratls,
       PeerAttestation attestation,
@@ -54,64 +113,156 @@ public final class ReplicaJoin {
       RootGenerationStore roots,
       AuditLog audit,
       Clock clock) {
+    Optional<String> address = config.onboarding().source();
+    Source source =
+        () ->
+            fetch(
+                address.orElseThrow(
+                    () ->
+                        new IllegalStateException(
+                            "no teekms.onboarding.source is set: this node cannot obtain root "
+                                + "generations from a peer")),
+                config,
+                ratls,
+                attestation,
+                policy,
+                clock);
+    return new ReplicaJoin(
+        address.orElse("(no teekms.onboarding.source)"),
+        source,
+        sessions,
+        roots,
+        audit,
+        clock,
+        config.dbTimeout());
+  }
+
+  /** The join in flight, or null. Guarded by {@code this}. */
+  private CompletableFuture<Result> inFlight;
+
+  /**
+   * Joins as described above, once at a time: a join asked for while another is in flight
+   * (startup's and {@link SealedCopySync}'s poll) does not ask the source again but waits for that
+   * one and gets its result or failure; a join that finds nothing missing asks the source nothing
+   * ({@link Outcome#NOTHING_MISSING}). So the source releases, and audits, once per join that
+   * obtains something. Non-blocking: the fetch (a blocking gRPC call) runs on the worker pool, the
+   * import is reactive; the received secrets are zeroized whatever the outcome. A caller that stops
+   * waiting does not stop the join.
+   */
+  public Uni<Result> join() {
     return Uni.createFrom()
-        .item(() -> fetch(source, config, ratls, attestation, policy, clock))
-        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        .deferred(
+            () -> {
+              CompletableFuture<Result> flight;
+              synchronized (this) {
+                if (inFlight != null) {
+                  LOG.infof(
+                      "onboarding: a join from %s is already in flight for this node; waiting for "
+                          + "it instead of asking the source again",
+                      sourceName);
+                  return Uni.createFrom().completionStage(inFlight);
+                }
+                flight = new CompletableFuture<>();
+                inFlight = flight;
+              }
+              run()
+                  .subscribe()
+                  .with(
+                      result -> {
+                        landed();
+                        flight.complete(result);
+                      },
+                      failure -> {
+                        landed();
+                        flight.completeExceptionally(failure);
+                      });
+              return Uni.createFrom().completionStage(flight);
+            });
+  }
+
+  /** Ends the flight before its waiters resume, so that a join they ask for next starts afresh. */
+  private synchronized void landed() {
+    inFlight = null;
+  }
+
+  /**
+   * Reads what this node lacks; asks the source only when it lacks something (an empty database, or
+   * a live generation without this node's copy).
+   */
+  private Uni<Result> run() {
+    return roots
+        .list()
+        .ifNoItem()
+        .after(dbWait)
+        .fail()
         .chain(
-            joined ->
-                store(source, joined, config, sessions, roots, audit, clock)
-                    .eventually(
-                        () -> joined.generations().forEach(RootGenerationRelease::destroy)));
+            existing ->
+                existing.isEmpty()
+                    ? Uni.createFrom().item(Optional.<List<Integer>>empty())
+                    : roots.missingCopies().ifNoItem().after(dbWait).fail().map(Optional::of))
+        .chain(
+            missing -> {
+              if (missing.isPresent() && missing.get().isEmpty()) {
+                LOG.infof(
+                    "onboarding: this node already holds its copies of every live root generation; "
+                        + "nothing asked of %s",
+                    sourceName);
+                return Uni.createFrom()
+                    .item(new Result(Outcome.NOTHING_MISSING, List.of(), Optional.empty()));
+              }
+              return Uni.createFrom()
+                  .item(source::fetch)
+                  .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                  .chain(
+                      joined ->
+                          store(joined)
+                              .eventually(
+                                  () ->
+                                      joined
+                                          .generations()
+                                          .forEach(RootGenerationRelease::destroy)));
+            });
   }
 
   /**
    * Imports the received generations: all of them into an empty database, else this node's missing
    * copies.
    */
-  private static Uni<Void> store(
-      String source,
-      OnboardingClient.Joined joined,
-      KmsConfig config,
-      StateSessions sessions,
-      RootGenerationStore roots,
-      AuditLog audit,
-      Clock clock) {
+  private Uni<Result> store(OnboardingClient.Joined joined) {
     List<RootGenerationRelease> generations = joined.generations();
+    List<Integer> received = generations.stream().map(RootGenerationRelease::generation).toList();
+    Optional<String> grant = Optional.of(joined.sourceGrantId());
     return roots
         .list()
         .ifNoItem()
-        .after(config.dbTimeout())
+        .after(dbWait)
         .fail()
         .chain(
             existing ->
                 existing.isEmpty()
                     ? RootImport.importInto(
-                            sessions, roots, audit, generations, config.kmsId(), clock.millis())
+                            sessions, roots, audit, generations, roots.kmsId(), clock.millis())
                         .ifNoItem()
-                        .after(config.dbTimeout())
+                        .after(dbWait)
                         .fail()
                         .invoke(
                             () ->
                                 LOG.infof(
                                     "onboarding: imported root generations %s of KMS '%s' from %s (source grant %s)",
-                                    generations.stream()
-                                        .map(RootGenerationRelease::generation)
-                                        .toList(),
-                                    config.kmsId(),
-                                    source,
-                                    joined.sourceGrantId()))
+                                    received, roots.kmsId(), sourceName, joined.sourceGrantId()))
+                        .map(v -> new Result(Outcome.IMPORTED, received, grant))
                     : RootImport.addCopies(
-                            sessions, roots, audit, generations, config.kmsId(), clock.millis())
+                            sessions, roots, audit, generations, roots.kmsId(), clock.millis())
                         .ifNoItem()
-                        .after(config.dbTimeout())
+                        .after(dbWait)
                         .fail()
                         .invoke(
                             copied ->
                                 LOG.infof(
                                     "onboarding: sealed this node's copies of root generations %s of KMS '%s' "
                                         + "(obtained from %s, source grant %s)",
-                                    copied, config.kmsId(), source, joined.sourceGrantId()))
-                        .replaceWithVoid());
+                                    copied, roots.kmsId(), sourceName, joined.sourceGrantId()))
+                        .map(copied -> new Result(Outcome.COPIED, copied, grant)));
   }
 
   /** The source's release over a mutual RA-TLS channel opened for it. Blocking. */

@@ -223,6 +223,25 @@ public class KmsBeans {
     return new RootGenerationStore(sessions, key, config.kmsId(), config.nodeId().orElse(null));
   }
 
+  /**
+   * This node's one joiner from {@code teekms.onboarding.source}: startup and {@link
+   * org.teekms.kms.replication.SealedCopySync} share it, so they never obtain the roots twice.
+   */
+  @Produces
+  @Singleton
+  org.teekms.kms.replication.ReplicaJoin replicaJoin(
+      KmsConfig config,
+      RaTlsSetup ratls,
+      org.teekms.kms.admission.PeerAttestation attestation,
+      KmsPolicyPort kmsPolicy,
+      StateSessions sessions,
+      RootGenerationStore roots,
+      AuditLog audit,
+      Clock clock) {
+    return org.teekms.kms.replication.ReplicaJoin.overRaTls(
+        config, ratls, attestation, kmsPolicy, sessions, roots, audit, clock);
+  }
+
   @Produces
   @Singleton
   LiveKeyring liveKeyring(RootGenerationStore roots, KmsConfig config) {

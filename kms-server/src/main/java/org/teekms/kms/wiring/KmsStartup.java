@@ -16,7 +16,6 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.teekms.custody.CustodyException;
 import org.teekms.custody.RecipientKeyPair;
-import org.teekms.kms.admission.PeerAttestation;
 import org.teekms.kms.audit.AuditLog;
 import org.teekms.kms.custody.CustodyChainPort;
 import org.teekms.kms.custody.NodeRecovery;
@@ -25,7 +24,6 @@ import org.teekms.kms.db.DatabaseCoordinates;
 import org.teekms.kms.db.SchemaMigrator;
 import org.teekms.kms.db.StateSessions;
 import org.teekms.kms.keys.LiveKeyring;
-import org.teekms.kms.onboarding.KmsPolicyPort;
 import org.teekms.kms.onboarding.PublishedRootsPort;
 import org.teekms.kms.replication.ReplicaJoin;
 import org.teekms.kms.roots.KmsIdentityStore;
@@ -65,8 +63,7 @@ public class KmsStartup {
       AuditLog audit,
       LiveKeyring keyring,
       RaTlsSetup ratls,
-      PeerAttestation attestation,
-      KmsPolicyPort kmsPolicy,
+      ReplicaJoin replicaJoin,
       org.teekms.kms.admission.AppPolicyPort appPolicy,
       CustodyWiring custody,
       RecoveryHolder recoveries,
@@ -132,16 +129,7 @@ public class KmsStartup {
                         "recovery: the database holds root generations; teekms.custody.recover-generation=%d is not used",
                         recover.get());
                   }
-                  return obtainRoots(
-                          missing,
-                          config,
-                          sessions,
-                          clock,
-                          roots,
-                          audit,
-                          ratls,
-                          attestation,
-                          kmsPolicy)
+                  return obtainRoots(missing, config, sessions, clock, roots, audit, replicaJoin)
                       .chain(() -> loadKeyring(appPolicy, keyring))
                       .chain(() -> backUp(config, sessions, audit, custody))
                       .invoke(() -> LOG.infof("KMS '%s' ready", config.kmsId()));
@@ -297,15 +285,12 @@ public class KmsStartup {
       Clock clock,
       RootGenerationStore roots,
       AuditLog audit,
-      RaTlsSetup ratls,
-      PeerAttestation attestation,
-      KmsPolicyPort kmsPolicy) {
+      ReplicaJoin join) {
     Optional<String> source = config.onboarding().source();
     if (source.isPresent() && missing.isEmpty()) {
       LOG.infof(
           "onboarding: empty database, joining KMS '%s' through %s", config.kmsId(), source.get());
-      return ReplicaJoin.join(
-          source.get(), config, ratls, attestation, kmsPolicy, sessions, roots, audit, clock);
+      return join.join().replaceWithVoid();
     }
     if (missing.isPresent() && !missing.get().isEmpty()) {
       String lacking =
@@ -323,8 +308,7 @@ public class KmsStartup {
                         + "that holds them so this node obtains them over mutual RA-TLS and seals its own copies"));
       }
       LOG.infof("onboarding: %s; obtaining them from %s", lacking, source.get());
-      return ReplicaJoin.join(
-          source.get(), config, ratls, attestation, kmsPolicy, sessions, roots, audit, clock);
+      return join.join().replaceWithVoid();
     }
     if (source.isPresent()) {
       LOG.infof(

@@ -294,7 +294,8 @@ public final class ReplicaLoad {
                   clients,
                   seconds,
                   warmup,
-                  kills);
+                  kills,
+                  onboard);
           return;
         }
         List<String> rows = new ArrayList<>();
@@ -671,7 +672,8 @@ public final class ReplicaLoad {
       int clients,
       int seconds,
       int warmup,
-      int kills)
+      int kills,
+      boolean onboard)
       throws Exception {
     if (nodes.size() < 2) {
       throw new IllegalArgumentException("faults mode needs at least 2 nodes");
@@ -826,6 +828,23 @@ public final class ReplicaLoad {
                   + entries
                   + " ROTATION audit entr"
                   + ("1".equals(entries) ? "y" : "ies"));
+    }
+    if (onboard) {
+      // 6. one join, one release: each node that joined was released the roots (and audited) once;
+      // a restarted node holds its own copies and asks nothing
+      String onboardings = query(pool, "SELECT count(*) FROM key_grant WHERE kind = 'ONBOARDING'");
+      String entries =
+          query(pool, "SELECT count(*) FROM audit_log WHERE kind = 'GRANT_ONBOARDING'");
+      ok &=
+          check(
+              onboardings.equals(String.valueOf(nodes.size() - 1)) && entries.equals(onboardings),
+              "onboarding releases: "
+                  + onboardings
+                  + " grants, "
+                  + entries
+                  + " GRANT_ONBOARDING audit entries, for "
+                  + (nodes.size() - 1)
+                  + " joining nodes");
     }
     String versions =
         query(pool, "SELECT count(*) || ' versions, max ' || max(version) FROM app_key_version");

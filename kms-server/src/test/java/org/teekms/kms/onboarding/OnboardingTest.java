@@ -444,4 +444,90 @@ class OnboardingTest {
       pool.closeAndAwait();
     }
   }
+
+  /**
+   * A database that accepts the connection and never answers (as PostgreSQL did at load 45 during
+   * the replica run): the release is refused within {@code teekms.db-timeout} and says so; nothing
+   * is released, because no grant was recorded.
+   */
+  @Test
+  void aLedgerThatNeverAnswersRefusesTheReleaseNamingTheDbTimeout() throws Exception {
+    Clock clock = Clock.systemUTC();
+    Duration dbTimeout = Duration.ofSeconds(2);
+    Pool pool = postgres.pool(postgres.freshDatabase(), 4);
+    java.util.List<java.net.Socket> held =
+        java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    try (java.net.ServerSocket silent =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread acceptor =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    held.add(silent.accept()); // read nothing, answer nothing
+                  }
+                } catch (java.io.IOException closed) {
+                  // the test is over
+                }
+              },
+              "silent-database");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      Pool silentPool =
+          postgres.pool(
+              new org.teekms.kms.db.DatabaseCoordinates(
+                  "127.0.0.1", silent.getLocalPort(), "kms", "postgres", "postgres"),
+              2);
+      try {
+        AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
+        RootGenerationStore roots =
+            new RootGenerationStore(
+                postgres.sessions(pool), new SealingKey(bytes(32, 0x5a)), "kms-x");
+        RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+            .await()
+            .atMost(WAIT);
+        GrantLedger silentLedger =
+            new GrantLedger(new AuditLog(silentPool, postgres.sessions(silentPool), clock));
+        OnboardingController source =
+            new OnboardingController(chain(true), roots, silentLedger, dbTimeout);
+
+        long started = System.nanoTime();
+        AdmissionDenied refused =
+            assertThrows(
+                AdmissionDenied.class,
+                () ->
+                    source
+                        .release(node(ALLOWED_MEASUREMENT, false), "kms-x", "replica-2")
+                        .await()
+                        .atMost(WAIT));
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+        assertEquals(DenyCode.KMS_UNAVAILABLE, refused.code());
+        assertEquals(
+            "the onboarding could not be audited, so nothing is released: the database did not "
+                + "record the grant within PT2S (teekms.db-timeout)",
+            refused.detail());
+        // the grant's wait, then the refusal's audit attempt's (which also never answers)
+        assertTrue(took.compareTo(WAIT) < 0, "refused in " + took);
+        assertTrue(held.size() >= 1, "the ledger's database was asked");
+        assertEquals(
+            List.of(),
+            audit.list(null, 0, Long.MAX_VALUE, 0, 100).await().atMost(WAIT).stream()
+                .filter(e -> e.kind().startsWith("GRANT_"))
+                .toList(),
+            "no grant on the source's own database either");
+      } finally {
+        // the silent end hangs up first: a pool never closes while its connection attempts wait
+        silent.close();
+        synchronized (held) {
+          for (java.net.Socket s : held) {
+            s.close();
+          }
+        }
+        silentPool.close().await().atMost(WAIT);
+      }
+    } finally {
+      pool.closeAndAwait();
+    }
+  }
 }
