@@ -489,6 +489,19 @@ public final class FaultInjection {
   // ---------------------------------------------------------------------------------------------------------- skew
 
   /**
+   * Whether a libfaketime offset such as {@code +9m} or {@code -30m} lies within the KMS's default
+   * clock-skew allowance (10 min), i.e. whether the KMS must admit under it.
+   */
+  static boolean withinDefaultAllowance(String offset) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([+-])(\\d+)m").matcher(offset);
+    if (!m.matches()) {
+      throw new IllegalArgumentException(
+          "teekms.faults.skew-offsets: '" + offset + "' is not a signed minute offset such as +9m");
+    }
+    return Integer.parseInt(m.group(2)) <= 10;
+  }
+
+  /**
    * The KMS restarted with its clock off by ±10 minutes (within the default clock-skew allowance)
    * and by ±30 minutes (beyond it), under load, with a live chain (a block every 2 s) so that the
    * KMS's clock probe has a fresh reference; then restarted on the true clock. Required: within the
@@ -523,7 +536,7 @@ public final class FaultInjection {
     try {
       for (String offset :
           System.getProperty("teekms.faults.skew-offsets", "+10m,-10m,-30m,+30m").split(",")) {
-        boolean within = offset.endsWith("10m");
+        boolean within = withinDefaultAllowance(offset);
         stopKms(false);
         skew = offset;
         try {
