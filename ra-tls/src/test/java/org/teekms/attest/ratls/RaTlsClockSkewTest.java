@@ -87,6 +87,20 @@ class RaTlsClockSkewTest {
   }
 
   @Test
+  void theVerifierReportsTheClockAllowanceAndLifetimeCapItWasBuiltWith() {
+    Clock clock = Clock.offset(SimulatedRaTls.CLOCK, Duration.ofSeconds(7));
+    RaTlsVerifier v =
+        SimulatedRaTls.verifier()
+            .clock(clock)
+            .clockSkewAllowance(Duration.ofMinutes(3))
+            .maxCertificateLifetime(Duration.ofHours(2))
+            .build();
+    assertEquals(clock, v.clock());
+    assertEquals(Duration.ofMinutes(3), v.clockSkewAllowance());
+    assertEquals(Duration.ofHours(2), v.maxCertificateLifetime());
+  }
+
+  @Test
   void theAllowanceAndTheBackDatingAreBoundedAtOneHour() throws Exception {
     assertThrows(
         IllegalArgumentException.class,
