@@ -51,6 +51,16 @@ class OnboardingTest {
     postgres.close();
   }
 
+  /** The source node's root store ("kms-x", its own sealing key), bootstrapped: generation 1. */
+  private static RootGenerationStore bootstrappedRoots(Pool pool, AuditLog audit, Clock clock) {
+    RootGenerationStore roots =
+        new RootGenerationStore(postgres.sessions(pool), new SealingKey(bytes(32, 0x5a)), "kms-x");
+    RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
+        .await()
+        .atMost(WAIT);
+    return roots;
+  }
+
   static byte[] bytes(int n, int fill) {
     byte[] b = new byte[n];
     Arrays.fill(b, (byte) fill);
@@ -93,13 +103,7 @@ class OnboardingTest {
     Pool replicaPool = postgres.pool(postgres.freshDatabase(), 4);
     try {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
-      RootGenerationStore sourceRoots =
-          new RootGenerationStore(
-              postgres.sessions(sourcePool), new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(
-              postgres.sessions(sourcePool), sourceRoots, sourceAudit, clock)
-          .await()
-          .atMost(WAIT);
+      RootGenerationStore sourceRoots = bootstrappedRoots(sourcePool, sourceAudit, clock);
       // A root rotation, so a RETIRED and a CURRENT generation travel.
       new RotationJobs(postgres.sessions(sourcePool), clock)
           .enqueueRootRotation(1, "test")
@@ -228,13 +232,7 @@ class OnboardingTest {
     Pool sourcePool = postgres.pool(postgres.freshDatabase(), 4);
     try {
       AuditLog sourceAudit = new AuditLog(sourcePool, postgres.sessions(sourcePool), clock);
-      RootGenerationStore sourceRoots =
-          new RootGenerationStore(
-              postgres.sessions(sourcePool), new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(
-              postgres.sessions(sourcePool), sourceRoots, sourceAudit, clock)
-          .await()
-          .atMost(WAIT);
+      RootGenerationStore sourceRoots = bootstrappedRoots(sourcePool, sourceAudit, clock);
       new RotationJobs(postgres.sessions(sourcePool), clock)
           .enqueueRootRotation(1, "test")
           .await()
@@ -338,12 +336,7 @@ class OnboardingTest {
     Pool pool = postgres.pool(postgres.freshDatabase(), 4);
     try {
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-      RootGenerationStore roots =
-          new RootGenerationStore(
-              postgres.sessions(pool), new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
-          .await()
-          .atMost(WAIT);
+      RootGenerationStore roots = bootstrappedRoots(pool, audit, clock);
       OnboardingController up =
           new OnboardingController(chain(true), roots, new GrantLedger(audit), WAIT);
       OnboardingController down =
@@ -402,12 +395,7 @@ class OnboardingTest {
     Pool pool = postgres.pool(postgres.freshDatabase(), 4);
     try {
       AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-      RootGenerationStore roots =
-          new RootGenerationStore(
-              postgres.sessions(pool), new SealingKey(bytes(32, 0x5a)), "kms-x");
-      RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
-          .await()
-          .atMost(WAIT);
+      RootGenerationStore roots = bootstrappedRoots(pool, audit, clock);
       OnboardingController up =
           new OnboardingController(chain(true), roots, new GrantLedger(audit), WAIT);
       // An allowed measurement, but the host launched the TD naming another compose than the one
@@ -480,12 +468,7 @@ class OnboardingTest {
               2);
       try {
         AuditLog audit = new AuditLog(pool, postgres.sessions(pool), clock);
-        RootGenerationStore roots =
-            new RootGenerationStore(
-                postgres.sessions(pool), new SealingKey(bytes(32, 0x5a)), "kms-x");
-        RootBootstrap.ensureBootstrapped(postgres.sessions(pool), roots, audit, clock)
-            .await()
-            .atMost(WAIT);
+        RootGenerationStore roots = bootstrappedRoots(pool, audit, clock);
         GrantLedger silentLedger =
             new GrantLedger(new AuditLog(silentPool, postgres.sessions(silentPool), clock));
         OnboardingController source =
