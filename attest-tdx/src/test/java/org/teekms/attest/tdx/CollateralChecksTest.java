@@ -11,7 +11,6 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.teekms.attest.Fixtures;
 import org.teekms.attest.tdx.collateral.Collateral;
-import org.teekms.attest.tdx.collateral.CollateralDirectory;
 import org.teekms.attest.tdx.collateral.DcapQvlCollateralFile;
 import org.teekms.attest.tdx.collateral.SignedJson;
 
@@ -62,7 +61,7 @@ class CollateralChecksTest {
 
   @Test
   void goTdxGuestCollateralHasExpiredIn2053() throws Exception {
-    Collateral c = CollateralDirectory.read(DcapCases.goTdxGuestCollateralDir());
+    Collateral c = DcapCases.goTdxGuestCollateral();
     QuoteVerificationResult r =
         new DcapQuoteVerifier(intelRoot())
             .verify(

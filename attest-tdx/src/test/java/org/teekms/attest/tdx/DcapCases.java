@@ -88,9 +88,27 @@ public record DcapCases(
       if (first.startsWith("dcap-qvl/")) {
         return DcapQvlCollateralFile.load(Fixtures.path(first)).collateral();
       }
-      return CollateralDirectory.read(goTdxGuestCollateralDir());
+      return goTdxGuestCollateral();
     } catch (CollateralException e) {
       throw new IOException(e);
+    }
+  }
+
+  /**
+   * go-tdx-guest's collateral, read through CollateralDirectory from a temporary directory that is
+   * removed before returning (deleteOnExit alone leaked one directory per killed fuzz or PIT JVM).
+   */
+  static Collateral goTdxGuestCollateral() throws IOException, CollateralException {
+    Path dir = goTdxGuestCollateralDir();
+    try {
+      return CollateralDirectory.read(dir);
+    } finally {
+      try (var files = Files.list(dir)) {
+        for (Path f : (Iterable<Path>) files::iterator) {
+          Files.delete(f);
+        }
+      }
+      Files.delete(dir);
     }
   }
 
@@ -98,9 +116,8 @@ public record DcapCases(
    * go-tdx-guest's collateral files copied into a directory with the PCS layout CollateralDirectory
    * reads.
    */
-  static Path goTdxGuestCollateralDir() throws IOException {
+  private static Path goTdxGuestCollateralDir() throws IOException {
     Path dir = Files.createTempDirectory("gtg-collateral");
-    dir.toFile().deleteOnExit();
     copy("go-tdx-guest/sample_tcbInfo_response", dir.resolve(CollateralDirectory.TCB_INFO));
     copy("go-tdx-guest/tcb_info_issuer_chain.pem", dir.resolve(CollateralDirectory.TCB_INFO_CHAIN));
     copy("go-tdx-guest/sample_qeIdentity_response", dir.resolve(CollateralDirectory.QE_IDENTITY));
@@ -115,6 +132,5 @@ public record DcapCases(
 
   private static void copy(String fixture, Path to) throws IOException {
     Files.copy(Fixtures.path(fixture), to);
-    to.toFile().deleteOnExit();
   }
 }
