@@ -38,7 +38,7 @@ final class CertificatePaths {
 
   private final X509Certificate anchor;
   private final byte[] anchorDer;
-  private static final String ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+  private static final String ECDSA_WITH_SHA256 = X509Signatures.ECDSA_WITH_SHA256;
 
   private final Cache<String, Boolean> verifiedSignatures =
       Caffeine.newBuilder().maximumSize(MAX_CACHED).build();

@@ -1,6 +1,7 @@
 package org.teekms.attest.tdx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -144,6 +145,52 @@ class CertificateSignatureTest {
     assertThrows(
         VerificationException.class,
         () -> paths(anchorB).path(List.of(leaf), VerificationFailure.PCK_CHAIN_INVALID, "t"));
+  }
+
+  @Test
+  void aSelfSignedP256CertificateVerifiesWithItsOwnKeyAndNotWithAnother() throws Exception {
+    KeyPair key = ec("secp256r1");
+    X509Certificate self = cert("CN=CVM", key, "CN=CVM", key, "SHA256withECDSA", false);
+    assertTrue(X509Signatures.verifies(self, self.getPublicKey()));
+    assertFalse(X509Signatures.verifies(self, ec("secp256r1").getPublic()));
+  }
+
+  @Test
+  void theFastPathAgreesWithTheJcaOnEveryOneBitChangeOfTheSignature() throws Exception {
+    KeyPair key = ec("secp256r1");
+    X509Certificate self = cert("CN=CVM", key, "CN=CVM", key, "SHA256withECDSA", false);
+    byte[] signature = self.getSignature();
+    int rejected = 0;
+    for (int i = 0; i < signature.length; i++) {
+      for (int bit = 0; bit < 8; bit += 3) {
+        byte[] mutated = signature.clone();
+        mutated[i] ^= (byte) (1 << bit);
+        X509Certificate m = withSignature(self, mutated);
+        boolean jca;
+        try {
+          m.verify(key.getPublic(), CertificatePaths.bouncyCastle());
+          jca = true;
+        } catch (java.security.GeneralSecurityException | RuntimeException e) {
+          jca = false;
+        }
+        assertEquals(jca, X509Signatures.verifies(m, key.getPublic()), "byte " + i + " bit " + bit);
+        rejected += jca ? 0 : 1;
+      }
+    }
+    assertEquals(signature.length * 3, rejected, "every change must be refused");
+  }
+
+  @Test
+  void otherCurvesAndAlgorithmsAreCheckedThroughTheJca() throws Exception {
+    KeyPair p384 = ec("secp384r1");
+    X509Certificate self384 = cert("CN=CVM", p384, "CN=CVM", p384, "SHA384withECDSA", false);
+    assertTrue(X509Signatures.verifies(self384, self384.getPublicKey()));
+    assertFalse(X509Signatures.verifies(self384, ec("secp384r1").getPublic()));
+
+    KeyPair p256 = ec("secp256r1");
+    X509Certificate sha384 = cert("CN=CVM", p256, "CN=CVM", p256, "SHA384withECDSA", false);
+    assertTrue(X509Signatures.verifies(sha384, sha384.getPublicKey()));
+    assertFalse(X509Signatures.verifies(sha384, ec("secp256r1").getPublic()));
   }
 
   private static CertificatePaths paths(X509Certificate anchor) {

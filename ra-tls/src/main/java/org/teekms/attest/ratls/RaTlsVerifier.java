@@ -33,6 +33,7 @@ import org.teekms.attest.tdx.QuoteVerificationResult;
 import org.teekms.attest.tdx.TdReport;
 import org.teekms.attest.tdx.TdxQuote;
 import org.teekms.attest.tdx.VerificationFailure;
+import org.teekms.attest.tdx.X509Signatures;
 import org.teekms.attest.tdx.collateral.Collateral;
 import org.teekms.attest.tdx.collateral.CollateralException;
 import org.teekms.attest.tdx.collateral.CollateralSource;
@@ -427,11 +428,12 @@ public final class RaTlsVerifier {
               + maxCertificateLifetime
               + " cap on RA-TLS certificate lifetimes");
     }
-    try {
-      certificate.verify(certificate.getPublicKey(), Bc.PROVIDER);
-    } catch (GeneralSecurityException | RuntimeException e) {
+    if (!X509Signatures.verifies(certificate, certificate.getPublicKey())) {
       throw new RaTlsException(
-          Reason.CERTIFICATE_SIGNATURE, "self-signature does not verify: " + e.getMessage());
+          Reason.CERTIFICATE_SIGNATURE,
+          "self-signature does not verify with the certificate's own key ("
+              + certificate.getSigAlgName()
+              + ")");
     }
 
     TdxQuote quote;
