@@ -70,6 +70,17 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
   private final AtomicReference<TimedPin> recentPin = new AtomicReference<>();
   private final Cache<KeyStateKey, AppChainState> keyStates;
   private final Cache<String, RootAnchor> anchors;
+
+  /**
+   * Generated wrappers bound to a pinned block, by (pin, contract address, what they read). A
+   * wrapper only encodes, decodes and routes its calls to the quorum at its pin, so one per pin is
+   * enough; building one per decision cost more than its eth_call's encoding (web3j's constructor
+   * builds an ENS resolver with a new OkHttpClient and trust manager).
+   */
+  private final Cache<WrapperKey, Object> wrappers = Caffeine.newBuilder().maximumSize(64).build();
+
+  private record WrapperKey(Pin pin, String address, String what) {}
+
   private final LongAdder disagreements = new LongAdder();
   private static final String NEWEST_SEEN = " (the newest block already seen)";
 
@@ -694,14 +705,20 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
    * (step 6).
    */
   private KmsRegistryContract registry(Pin pin, String what) {
-    return KmsRegistry.wrapper(endpoints.get(0), config.registryAddress(), quorumAt(pin, what));
+    return (KmsRegistryContract)
+        wrappers.get(
+            new WrapperKey(pin, config.registryAddress(), what),
+            k -> KmsRegistry.wrapper(endpoints.get(0), k.address(), quorumAt(pin, what)));
   }
 
   /**
    * An app's generated wrapper, its eth_calls answered by the quorum at the pinned block (step 6).
    */
   private AppPolicyContract app(Pin pin, String appAddress, String what) {
-    return AppPolicy.wrapper(endpoints.get(0), appAddress, quorumAt(pin, what));
+    return (AppPolicyContract)
+        wrappers.get(
+            new WrapperKey(pin, appAddress, what),
+            k -> AppPolicy.wrapper(endpoints.get(0), k.address(), quorumAt(pin, what)));
   }
 
   private ChainTransactionManager quorumAt(Pin pin, String what) {
@@ -944,6 +961,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
       cache.invalidateAll();
       keyStates.invalidateAll();
       anchors.invalidateAll();
+      wrappers.invalidateAll();
       recentPin.set(null);
       lastPin.set(pin);
       throw new Denial(
