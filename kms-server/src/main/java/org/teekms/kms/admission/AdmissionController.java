@@ -31,6 +31,7 @@ import org.teekms.kms.keystate.AppKeyState;
 import org.teekms.kms.keystate.AppKeyStateStore;
 import org.teekms.kms.roots.ChainRootAnchor;
 import org.teekms.kms.roots.RootAnchorViolation;
+import org.teekms.kms.roots.RootGeneration;
 import org.teekms.kms.roots.RootGenerationStore;
 
 /**
@@ -234,45 +235,61 @@ public final class AdmissionController {
                     new AdmissionDenied(
                         DenyCode.CHAIN_UNAVAILABLE,
                         "the chain's root-generation anchor was not read with the policy" + at));
-    return checkAnchor(anchor, at)
-        .chain(() -> syncKeyVersions(app(peer), verdict))
+    return readState(app(peer))
         .chain(
-            state ->
-                deriver(anchor, at)
-                    .map(
-                        deriver -> {
-                          Set<Integer> live =
-                              deriver.keyring().generations().entrySet().stream()
-                                  .filter(
-                                      e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
-                                  .map(Map.Entry::getKey)
-                                  .filter(g -> anchor.refusal(g).isEmpty())
-                                  .collect(Collectors.toSet());
-                          List<AppKeyState.KeyVersion> served =
-                              state.servedVersions().stream()
-                                  .filter(v -> live.contains(v.rootGeneration()))
-                                  .toList();
-                          return new Admitted(state, served, deriver, block, anchor);
-                        }));
+            read -> {
+              checkAnchor(anchor, read.generations(), at);
+              return syncKeyVersions(app(peer), verdict, read.state())
+                  .chain(
+                      state ->
+                          deriver(anchor, read.generations(), at)
+                              .map(d -> admitted(state, d, block, anchor)));
+            });
   }
 
-  /** Step 5: the database's root generations must not contradict the chain's anchor. */
-  private Uni<Void> checkAnchor(ChainRootAnchor anchor, String at) {
-    return db(roots.list())
+  private static Admitted admitted(
+      AppKeyState state, KmsKeyDeriver deriver, PolicyBlockRef block, ChainRootAnchor anchor) {
+    Set<Integer> live =
+        deriver.keyring().generations().entrySet().stream()
+            .filter(e -> e.getValue() != RootKeyring.GenerationState.DESTROYED)
+            .map(Map.Entry::getKey)
+            .filter(g -> anchor.refusal(g).isEmpty())
+            .collect(Collectors.toSet());
+    List<AppKeyState.KeyVersion> served =
+        state.servedVersions().stream().filter(v -> live.contains(v.rootGeneration())).toList();
+    return new Admitted(state, served, deriver, block, anchor);
+  }
+
+  /**
+   * What steps 5 and 6 read from the database, in one session: one snapshot, one round of set-up.
+   */
+  private record StateRead(List<RootGeneration> generations, Optional<AppKeyState> state) {}
+
+  private Uni<StateRead> readState(org.teekms.keys.AppId appId) {
+    return db(sessions.read(
+            session ->
+                roots
+                    .list(session)
+                    .chain(
+                        generations ->
+                            AppKeyStateStore.read(session, appId)
+                                .map(state -> new StateRead(generations, state)))))
         .onFailure()
         .transform(
             e ->
                 new AdmissionDenied(
-                    DenyCode.KMS_UNAVAILABLE, "root generations unavailable: " + rootMessage(e)))
-        .invoke(
-            generations -> {
-              try {
-                anchor.checkDatabase(generations);
-              } catch (RootAnchorViolation v) {
-                throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at);
-              }
-            })
-        .replaceWithVoid();
+                    DenyCode.KMS_UNAVAILABLE,
+                    "root generations and key-version state unavailable: " + rootMessage(e)));
+  }
+
+  /** Step 5: the database's root generations must not contradict the chain's anchor. */
+  private static void checkAnchor(
+      ChainRootAnchor anchor, List<RootGeneration> generations, String at) {
+    try {
+      anchor.checkDatabase(generations);
+    } catch (RootAnchorViolation v) {
+      throw new AdmissionDenied(DenyCode.ROOT_ANCHOR_MISMATCH, v.getMessage() + at);
+    }
   }
 
   private Uni<AppKeysGrant> decideAndRelease(
@@ -522,42 +539,39 @@ public final class AdmissionController {
     }
   }
 
-  private Uni<AppKeyState> syncKeyVersions(org.teekms.keys.AppId appId, AppPolicyVerdict verdict) {
+  private Uni<AppKeyState> syncKeyVersions(
+      org.teekms.keys.AppId appId, AppPolicyVerdict verdict, Optional<AppKeyState> known) {
+    // Common case: the app is already where the chain says (read without locking, with the root
+    // generations); only an advance takes the row lock, so concurrent admissions of one app do not
+    // queue behind each other.
+    if (known.isPresent()
+        && known.get().currentVersion() >= verdict.currentKeyVersion()
+        && known.get().minVersion()
+            >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
+      return Uni.createFrom().item(known.get());
+    }
     long now = clock.millis();
-    // Common case: the app is already where the chain says. Read without locking; only an advance
-    // takes the row lock
-    // (so concurrent admissions of one app do not queue behind each other).
-    return db(AppKeyStateStore.read(sessions, appId)
-            .chain(
-                known -> {
-                  if (known.isPresent()
-                      && known.get().currentVersion() >= verdict.currentKeyVersion()
-                      && known.get().minVersion()
-                          >= Math.min(verdict.minKeyVersion(), known.get().currentVersion())) {
-                    return Uni.createFrom().item(known.get());
-                  }
-                  return sessions
-                      .inTransaction(
-                          tx ->
-                              roots
-                                  .current(tx)
-                                  .onItem()
-                                  .transformToUni(
-                                      current -> {
-                                        if (current.isEmpty()) {
-                                          throw new IllegalStateException(
-                                              "the KMS has no CURRENT root generation (not bootstrapped)");
-                                        }
-                                        return AppKeyStateStore.advance(
-                                            tx,
-                                            appId,
-                                            verdict.currentKeyVersion(),
-                                            verdict.minKeyVersion(),
-                                            current.get().generation(),
-                                            now);
-                                      }))
-                      .map(AppKeyStateStore.Advance::after);
-                }))
+    return db(sessions
+            .inTransaction(
+                tx ->
+                    roots
+                        .current(tx)
+                        .onItem()
+                        .transformToUni(
+                            current -> {
+                              if (current.isEmpty()) {
+                                throw new IllegalStateException(
+                                    "the KMS has no CURRENT root generation (not bootstrapped)");
+                              }
+                              return AppKeyStateStore.advance(
+                                  tx,
+                                  appId,
+                                  verdict.currentKeyVersion(),
+                                  verdict.minKeyVersion(),
+                                  current.get().generation(),
+                                  now);
+                            }))
+            .map(AppKeyStateStore.Advance::after))
         .onFailure()
         .transform(
             e ->
@@ -565,8 +579,9 @@ public final class AdmissionController {
                     DenyCode.KMS_UNAVAILABLE, "key-version state unavailable: " + rootMessage(e)));
   }
 
-  private Uni<KmsKeyDeriver> deriver(ChainRootAnchor anchor, String at) {
-    return db(keyring.derive(anchor))
+  private Uni<KmsKeyDeriver> deriver(
+      ChainRootAnchor anchor, List<RootGeneration> generations, String at) {
+    return db(keyring.derive(anchor, generations))
         .onFailure()
         .transform(
             e ->

@@ -57,29 +57,29 @@ public final class LiveKeyring implements AutoCloseable {
    * @return fails with {@link RootAnchorViolation} when the database contradicts the anchor
    */
   public Uni<KmsKeyDeriver> derive(ChainRootAnchor anchor) {
-    return store
-        .list()
-        .ifNoItem()
-        .after(wait)
-        .fail()
-        .chain(
-            now -> {
-              List<Integer> needed;
-              synchronized (this) {
-                needed = toUnseal(now, anchor);
+    return store.list().ifNoItem().after(wait).fail().chain(now -> derive(anchor, now));
+  }
+
+  /**
+   * As {@link #derive(ChainRootAnchor)}, with the database's list of generations as the caller just
+   * read it (admission reads it once, with the app's key state, for its anchor check and this).
+   */
+  public Uni<KmsKeyDeriver> derive(ChainRootAnchor anchor, List<RootGeneration> now) {
+    List<Integer> needed;
+    synchronized (this) {
+      needed = toUnseal(now, anchor);
+    }
+    return unsealAll(needed)
+        .map(
+            secrets -> {
+              try {
+                synchronized (this) {
+                  apply(now, anchor, secrets);
+                  return new KmsKeyDeriver(keyring);
+                }
+              } finally {
+                secrets.values().forEach(SecretBytes::close);
               }
-              return unsealAll(needed)
-                  .map(
-                      secrets -> {
-                        try {
-                          synchronized (this) {
-                            apply(now, anchor, secrets);
-                            return new KmsKeyDeriver(keyring);
-                          }
-                        } finally {
-                          secrets.values().forEach(SecretBytes::close);
-                        }
-                      });
             });
   }
 
