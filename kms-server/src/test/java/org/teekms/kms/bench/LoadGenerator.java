@@ -435,6 +435,7 @@ public final class LoadGenerator {
             CLIENT_TLS,
             extra == null || extra.isBlank() ? "(none added)" : extra.trim());
         System.out.printf("KMS resident memory at idle: %s%n", rss(server));
+        settleJit(tdx, trust, appId, composeHash, port, levels, rate, server, data);
         List<Result> results = new ArrayList<>();
         for (int clients : levels) {
           run(
@@ -732,6 +733,71 @@ public final class LoadGenerator {
    * at most {@code clients} in flight (open loop); each admission on a fresh RA-TLS certificate and
    * connection.
    */
+  /**
+   * Loads the KMS at the highest level in 15 s windows until its JIT has settled: the compiler
+   * threads used less than {@code teekms.bench.jit-settled-share} (default 5 %) of the KMS's CPU in
+   * the last window, or {@code teekms.bench.jit-settle-seconds} (default 240; 0 skips this) have
+   * passed. On 2 cores the KMS compiles for 150-180 s of full load (docs/performance.md, "JIT"):
+   * the per-level warm-up alone measures the tail of that, whose figures depend on how long the run
+   * happened to warm up.
+   */
+  private static void settleJit(
+      SimulatedTdx tdx,
+      RaTlsTrustManager trust,
+      byte[] appId,
+      byte[] composeHash,
+      int port,
+      List<Integer> levels,
+      double rate,
+      Process server,
+      Path data)
+      throws Exception {
+    int maxSeconds = Integer.getInteger("teekms.bench.jit-settle-seconds", 240);
+    double settled =
+        Double.parseDouble(System.getProperty("teekms.bench.jit-settled-share", "0.05"));
+    if (maxSeconds <= 0) {
+      System.out.println("JIT settle: skipped (teekms.bench.jit-settle-seconds=0)");
+      return;
+    }
+    int clients = levels.stream().mapToInt(Integer::intValue).max().orElse(1);
+    long start = System.nanoTime();
+    long admissions = 0;
+    while (true) {
+      Result w =
+          run(
+              tdx,
+              trust,
+              appId,
+              composeHash,
+              port,
+              clients,
+              rate,
+              Duration.ofSeconds(15),
+              server,
+              data);
+      admissions += w.admissions();
+      double share = w.serverJitMs() / Math.max(1e-9, w.serverCpuMs() + w.serverJitMs());
+      double elapsed = (System.nanoTime() - start) / 1e9;
+      System.out.printf(
+          "JIT settle: %3.0f s, %,d admissions at %d clients: compiler threads %.1f %% of the KMS's"
+              + " CPU in the last 15 s%n",
+          elapsed, admissions, clients, 100 * share);
+      if (share < settled) {
+        System.out.printf(
+            "JIT settled after %.0f s (%,d admissions): below %.0f %%%n",
+            elapsed, admissions, 100 * settled);
+        return;
+      }
+      if (elapsed >= maxSeconds) {
+        System.out.printf(
+            "JIT NOT settled after %.0f s (teekms.bench.jit-settle-seconds): the levels below"
+                + " include compilation%n",
+            elapsed);
+        return;
+      }
+    }
+  }
+
   private static Result run(
       SimulatedTdx tdx,
       RaTlsTrustManager trust,
