@@ -435,46 +435,17 @@ public final class LoadGenerator {
             CLIENT_TLS,
             extra == null || extra.isBlank() ? "(none added)" : extra.trim());
         System.out.printf("KMS resident memory at idle: %s%n", rss(server));
-        settleJit(tdx, trust, appId, composeHash, port, levels, rate, server, data);
+        Window window =
+            (clients, duration) ->
+                run(tdx, trust, appId, composeHash, port, clients, rate, duration, server, data);
+        settleJit(window, levels);
         List<Result> results = new ArrayList<>();
         for (int clients : levels) {
-          run(
-              tdx,
-              trust,
-              appId,
-              composeHash,
-              port,
-              clients,
-              rate,
-              Duration.ofSeconds(warmup),
-              server,
-              data);
-          results.add(
-              run(
-                  tdx,
-                  trust,
-                  appId,
-                  composeHash,
-                  port,
-                  clients,
-                  rate,
-                  Duration.ofSeconds(seconds),
-                  server,
-                  data));
+          window.run(clients, Duration.ofSeconds(warmup));
+          results.add(window.run(clients, Duration.ofSeconds(seconds)));
           if (FLOOD_THREADS > 0) {
             try (Flood flood = new Flood(FLOOD_THREADS, clock, trust, port)) {
-              Result flooded =
-                  run(
-                      tdx,
-                      trust,
-                      appId,
-                      composeHash,
-                      port,
-                      clients,
-                      rate,
-                      Duration.ofSeconds(seconds),
-                      server,
-                      data);
+              Result flooded = window.run(clients, Duration.ofSeconds(seconds));
               results.add(flooded.withFlood(flood.describe()));
             }
           }
@@ -733,6 +704,12 @@ public final class LoadGenerator {
    * at most {@code clients} in flight (open loop); each admission on a fresh RA-TLS certificate and
    * connection.
    */
+  /** One measured window of load at {@code clients} for {@code duration}, on this run's KMS. */
+  @FunctionalInterface
+  private interface Window {
+    Result run(int clients, Duration duration) throws Exception;
+  }
+
   /**
    * Loads the KMS at the highest level in 15 s windows until its JIT has settled: the compiler
    * threads used less than {@code teekms.bench.jit-settled-share} (default 5 %) of the KMS's CPU in
@@ -741,17 +718,7 @@ public final class LoadGenerator {
    * the per-level warm-up alone measures the tail of that, whose figures depend on how long the run
    * happened to warm up.
    */
-  private static void settleJit(
-      SimulatedTdx tdx,
-      RaTlsTrustManager trust,
-      byte[] appId,
-      byte[] composeHash,
-      int port,
-      List<Integer> levels,
-      double rate,
-      Process server,
-      Path data)
-      throws Exception {
+  private static void settleJit(Window window, List<Integer> levels) throws Exception {
     int maxSeconds = Integer.getInteger("teekms.bench.jit-settle-seconds", 240);
     double settled =
         Double.parseDouble(System.getProperty("teekms.bench.jit-settled-share", "0.05"));
@@ -763,18 +730,7 @@ public final class LoadGenerator {
     long start = System.nanoTime();
     long admissions = 0;
     while (true) {
-      Result w =
-          run(
-              tdx,
-              trust,
-              appId,
-              composeHash,
-              port,
-              clients,
-              rate,
-              Duration.ofSeconds(15),
-              server,
-              data);
+      Result w = window.run(clients, Duration.ofSeconds(15));
       admissions += w.admissions();
       double share = w.serverJitMs() / Math.max(1e-9, w.serverCpuMs() + w.serverJitMs());
       double elapsed = (System.nanoTime() - start) / 1e9;
