@@ -708,7 +708,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return (KmsRegistryContract)
         wrappers.get(
             new WrapperKey(pin, config.registryAddress(), what),
-            k -> KmsRegistry.wrapper(endpoints.get(0), k.address(), quorumAt(pin, what)));
+            k -> KmsRegistry.wrapper(endpoints.get(0), k.address(), quorumAt(k.pin(), k.what())));
   }
 
   /**
@@ -718,7 +718,7 @@ public final class ChainPolicyReader implements PolicyReader, AutoCloseable {
     return (AppPolicyContract)
         wrappers.get(
             new WrapperKey(pin, appAddress, what),
-            k -> AppPolicy.wrapper(endpoints.get(0), k.address(), quorumAt(pin, what)));
+            k -> AppPolicy.wrapper(endpoints.get(0), k.address(), quorumAt(k.pin(), k.what())));
   }
 
   private ChainTransactionManager quorumAt(Pin pin, String what) {

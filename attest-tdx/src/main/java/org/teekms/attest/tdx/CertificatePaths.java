@@ -137,19 +137,9 @@ final class CertificatePaths {
     if (verifiedSignatures.getIfPresent(key) != null) {
       return true;
     }
-    boolean ok;
-    ECPublicKeyParameters p256 = keyOf(issuer.getPublicKey(), issuerKeyId);
-    if (p256 != null
-        && ECDSA_WITH_SHA256.equals(cert.getSigAlgOID())
-        && cert.getSigAlgParams() == null) {
-      try {
-        ok = EcdsaP256.verifyDer(p256, cert.getTBSCertificate(), cert.getSignature());
-      } catch (CertificateEncodingException e) {
-        ok = false;
-      }
-    } else {
-      ok = jcaVerify(() -> cert.verify(issuer.getPublicKey(), BC));
-    }
+    boolean ok =
+        X509Signatures.verifies(
+            cert, issuer.getPublicKey(), keyOf(issuer.getPublicKey(), issuerKeyId));
     if (ok) {
       verifiedSignatures.put(key, Boolean.TRUE);
     }
