@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # KMS replicas on ONE PostgreSQL (issue 20 item 3, issue 17 item 4): org.teekms.kms.bench.ReplicaLoad starts a durable
 # embedded PostgreSQL, anvil with the registry, node 1 (bootstraps root generation 1, then registered and published on
-# chain as an operator would), nodes 2..N onboarded from node 1 over mutual RA-TLS, each with its own sealing key and
-# so its own sealed copies; simulated CVMs spread round-robin over the nodes (each admission a new certificate).
+# chain as an operator would) and nodes 2..N (JOIN below); simulated CVMs spread round-robin over the nodes (each
+# admission a new certificate). Before the levels, all N nodes serve for SETTLE seconds (default 240; 0 skips) so
+# that every node's JIT has settled.
 #
 #   bench/kms-replicas.sh [node-counts] [clients] [seconds] [warm-up-seconds]
 #   bench/kms-replicas.sh 1,2,3 64 20 20          # admissions/s with 1, 2 and 3 nodes serving
@@ -15,7 +16,7 @@
 #   JOIN=onboard bench/kms-replicas.sh 3 8 30 10
 #       # nodes 2..N join by attested onboarding from node 1 instead of being given node 1's sealing key
 #
-# Environment: SKIP_BUILD=1 reuses the last build; KMS_SERVER_OPTS adds server JVM options (every node);
+# Environment: SKIP_BUILD=1 reuses the last build; SETTLE=seconds (scale mode); KMS_SERVER_OPTS adds server JVM options (every node);
 # JOIN=shared-key (default) | onboard: how nodes 2..N get the root secrets. shared-key copies node 1's sealing key
 # file to them, so node 1's sealed copies are theirs; onboard allows node 1's measurement, device and OS image as a
 # KMS on chain (isKmsAllowed) and starts nodes 2..N with teekms.onboarding.source = node 1, so each receives the roots
@@ -44,6 +45,6 @@ case "${JOIN:-shared-key}" in
 esac
 exec "${pin[@]}" java ${LOADGEN_OPTS:-} -Dteekms.bench.replica-mode="${MODE:-scale}" -Dteekms.bench.kills="${KILLS:-3}" \
     ${JOIN:+-Dteekms.bench.replica-join=$JOIN} \
-    -Dteekms.bench.pin="${PIN:-1}" \
+    -Dteekms.bench.pin="${PIN:-1}" -Dteekms.bench.replica-settle-seconds="${SETTLE:-240}" \
     -cp "kms-server/target/test-classes:kms-server/target/classes:$(cat "$cp_file")" \
     org.teekms.kms.bench.ReplicaLoad "$counts" "$clients" "$seconds" "$warmup"

@@ -161,7 +161,8 @@ public final class ReplicaLoad {
             + (onboard
                 ? "onboarding over mutual RA-TLS from node 1 (own sealing key, "
                     + "own sealed copies)"
-                : "node 1's sealing key file (shared-key; the simulated KMS cannot pass isKmsAllowed)"));
+                : "node 1's sealing key file (shared-key, the default; JOIN=onboard for attested "
+                    + "onboarding)"));
     Path jar = Path.of("kms-server/target/quarkus-app/quarkus-run.jar");
     Clock clock = Clock.systemUTC();
     int cores = Runtime.getRuntime().availableProcessors();
@@ -298,6 +299,26 @@ public final class ReplicaLoad {
                   onboard);
           return;
         }
+        // Every node's JIT needs tens of thousands of admissions before it settles
+        // (docs/performance.md,
+        // "JIT settles after ≈ 240 s"); without this, a level that adds a node measures its
+        // compiler.
+        int settle = Integer.getInteger("teekms.bench.replica-settle-seconds", 240);
+        if (settle > 0) {
+          System.out.printf(
+              "JIT settle: all %d nodes serving for %d s before the levels%n", maxNodes, settle);
+          System.out.println(
+              load(
+                  nodes,
+                  tdx,
+                  trust,
+                  appId,
+                  composeHash,
+                  clients,
+                  Duration.ofSeconds(settle),
+                  pool,
+                  null));
+        }
         List<String> rows = new ArrayList<>();
         for (int k : counts) {
           List<Node> serving = nodes.subList(0, k);
@@ -326,12 +347,17 @@ public final class ReplicaLoad {
         System.out.println();
         System.out.println(
             "| nodes serving | clients | admissions | failures | admissions/s | per node | p50 ms | p99 ms "
-                + "| head-lock waits | load avg |");
-        System.out.println("|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|");
+                + "| head-lock waits | KMS CPU ms/adm (JIT) | PG commits/adm | machine busy | load avg |");
+        System.out.println("|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|");
         rows.forEach(System.out::println);
         System.out.println(
             "head-lock waits: share of 100 ms samples of pg_stat_activity in which a KMS session was "
-                + "blocked on the audit head's lock (its SELECT ... FOR UPDATE, or audit_append)");
+                + "blocked on the audit head's lock (its SELECT ... FOR UPDATE, or audit_append); KMS "
+                + "CPU: all serving nodes' CPU over the window per admission, in brackets their JIT "
+                + "compiler threads' share of it; PG commits: the database's committed transactions "
+                + "per admission (pg_stat_database, every client's; the sampler adds 10 per second); "
+                + "machine busy: share of "
+                + "all cores' time not idle (/proc/stat), clients, anvil and PostgreSQL included");
       } finally {
         for (Node n : nodes) {
           if (n.process != null) {
@@ -521,6 +547,10 @@ public final class ReplicaLoad {
           n.failed.set(0);
         });
     ExecutorService executor = Executors.newFixedThreadPool(clients);
+    long kmsCpu0 = kmsCpuNanos(serving);
+    long jit0 = jitCpuNanos(serving);
+    long commits0 = Long.parseLong(query(pool, COMMITS_SQL));
+    long[] machine0 = machineJiffies();
     long start = System.nanoTime();
     long end = start + duration.toNanos();
     for (int c = 0; c < clients; c++) {
@@ -590,6 +620,10 @@ public final class ReplicaLoad {
     executor.shutdown();
     executor.awaitTermination(duration.toSeconds() + 120, TimeUnit.SECONDS);
     sampler.join(10_000);
+    long kmsCpu = kmsCpuNanos(serving) - kmsCpu0;
+    long jit = jitCpuNanos(serving) - jit0;
+    long commits = Long.parseLong(query(pool, COMMITS_SQL)) - commits0;
+    long[] machine1 = machineJiffies();
     INSTANCE_BASE.set(instance.get());
     double wall = (System.nanoTime() - start) / 1e9;
     List<Long> sorted = new ArrayList<>(latencies);
@@ -603,7 +637,7 @@ public final class ReplicaLoad {
     double lockShare = samples.get() == 0 ? Double.NaN : 100.0 * lockWaits.get() / samples.get();
     String row =
         String.format(
-            "| %d | %d | %d | %d | %.1f | %s | %.1f | %.1f | %.0f %% | %.2f |",
+            "| %d | %d | %d | %d | %.1f | %s | %.1f | %.1f | %.0f %% | %.2f (%.2f) | %.2f | %.0f %% | %.2f |",
             serving.size(),
             clients,
             sorted.size(),
@@ -613,6 +647,10 @@ public final class ReplicaLoad {
             LoadGenerator.pct(sorted, 50),
             LoadGenerator.pct(sorted, 99),
             lockShare,
+            kmsCpu / 1e6 / Math.max(1, sorted.size()),
+            jit / 1e6 / Math.max(1, sorted.size()),
+            (double) commits / Math.max(1, sorted.size()),
+            100.0 * (machine1[0] - machine0[0]) / Math.max(1, machine1[1] - machine0[1]),
             LoadGenerator.loadAverage());
     System.out.printf(
         "nodes=%d clients=%d duration=%ds: %s%n",
@@ -621,6 +659,45 @@ public final class ReplicaLoad {
   }
 
   private static final AtomicInteger INSTANCE_BASE = new AtomicInteger();
+
+  private static final String COMMITS_SQL =
+      "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
+
+  /** CPU used so far by the serving nodes' processes (a node restarted meanwhile counts anew). */
+  private static long kmsCpuNanos(List<Node> serving) {
+    long sum = 0;
+    for (Node n : serving) {
+      sum += Math.max(0, LoadGenerator.cpuNanos(n.process));
+    }
+    return sum;
+  }
+
+  /** CPU used so far by the serving nodes' JIT compiler threads. */
+  private static long jitCpuNanos(List<Node> serving) {
+    long sum = 0;
+    for (Node n : serving) {
+      sum += LoadGenerator.compilerCpuNanos(n.process);
+    }
+    return sum;
+  }
+
+  /**
+   * {busy, total} jiffies of all CPUs from /proc/stat's first line (busy: all but idle and iowait),
+   * so a window's busy share tells whether the cores or something else (a lock) limit it; {0, 0}
+   * where there is no /proc.
+   */
+  private static long[] machineJiffies() {
+    try {
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long total = 0;
+      for (int i = 1; i < Math.min(f.length, 9); i++) {
+        total += Long.parseLong(f[i]);
+      }
+      return new long[] {total - Long.parseLong(f[4]) - Long.parseLong(f[5]), total};
+    } catch (IOException | RuntimeException notLinux) {
+      return new long[] {0, 0};
+    }
+  }
 
   private static GetAppKeysResponse admit(RaTlsCredentials creds, RaTlsTrustManager trust, int port)
       throws Exception {
