@@ -80,8 +80,11 @@ import org.web3j.utils.Numeric;
  * <p>Modes ({@code teekms.bench.replica-mode}):
  *
  * <ul>
- *   <li>{@code scale} (default): admissions/s with 1, 2, ... N nodes serving (all N run; idle ones
- *       cost nothing).
+ *   <li>{@code scale} (default): first all N nodes serve for {@code
+ *       teekms.bench.replica-settle-seconds} (240) so that every node's JIT settles; then
+ *       admissions/s with 1, 2, ... N nodes serving (all N run; idle ones cost nothing), each level
+ *       with latency, head-lock waits, the nodes' CPU per admission (JIT apart), PostgreSQL commits
+ *       per admission and how busy the machine's cores were.
  *   <li>{@code faults}: load on all N nodes; {@code teekms.bench.kills} rounds, each enqueueing an
  *       app rotation, then after a random 0–1.5 s (the rotation poll is 1 s, so the kill can land
  *       inside the step) {@code kill -9} of a node other than node 1 (the onboarding source), then
@@ -299,10 +302,8 @@ public final class ReplicaLoad {
                   onboard);
           return;
         }
-        // Every node's JIT needs tens of thousands of admissions before it settles
-        // (docs/performance.md,
-        // "JIT settles after ≈ 240 s"); without this, a level that adds a node measures its
-        // compiler.
+        // Every node's JIT needs tens of thousands of admissions to settle (docs/performance.md);
+        // without this phase, a level that adds a node would measure that node's compiler.
         int settle = Integer.getInteger("teekms.bench.replica-settle-seconds", 240);
         if (settle > 0) {
           System.out.printf(
@@ -356,8 +357,8 @@ public final class ReplicaLoad {
                 + "CPU: all serving nodes' CPU over the window per admission, in brackets their JIT "
                 + "compiler threads' share of it; PG commits: the database's committed transactions "
                 + "per admission (pg_stat_database, every client's; the sampler adds 10 per second); "
-                + "machine busy: share of "
-                + "all cores' time not idle (/proc/stat), clients, anvil and PostgreSQL included");
+                + "machine busy: share of all cores' time not idle (/proc/stat), clients, anvil and "
+                + "PostgreSQL included");
       } finally {
         for (Node n : nodes) {
           if (n.process != null) {
