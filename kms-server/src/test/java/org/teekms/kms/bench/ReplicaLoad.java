@@ -302,48 +302,22 @@ public final class ReplicaLoad {
                   onboard);
           return;
         }
+        Window window =
+            (serving, length) ->
+                load(serving, tdx, trust, appId, composeHash, clients, length, pool, null);
         // Every node's JIT needs tens of thousands of admissions to settle (docs/performance.md);
         // without this phase, a level that adds a node would measure that node's compiler.
         int settle = Integer.getInteger("teekms.bench.replica-settle-seconds", 240);
         if (settle > 0) {
           System.out.printf(
               "JIT settle: all %d nodes serving for %d s before the levels%n", maxNodes, settle);
-          System.out.println(
-              load(
-                  nodes,
-                  tdx,
-                  trust,
-                  appId,
-                  composeHash,
-                  clients,
-                  Duration.ofSeconds(settle),
-                  pool,
-                  null));
+          System.out.println(window.run(nodes, Duration.ofSeconds(settle)));
         }
         List<String> rows = new ArrayList<>();
         for (int k : counts) {
           List<Node> serving = nodes.subList(0, k);
-          load(
-              serving,
-              tdx,
-              trust,
-              appId,
-              composeHash,
-              clients,
-              Duration.ofSeconds(warmup),
-              pool,
-              null);
-          rows.add(
-              load(
-                  serving,
-                  tdx,
-                  trust,
-                  appId,
-                  composeHash,
-                  clients,
-                  Duration.ofSeconds(seconds),
-                  pool,
-                  null));
+          window.run(serving, Duration.ofSeconds(warmup));
+          rows.add(window.run(serving, Duration.ofSeconds(seconds)));
         }
         System.out.println();
         System.out.println(
@@ -657,6 +631,11 @@ public final class ReplicaLoad {
         "nodes=%d clients=%d duration=%ds: %s%n",
         serving.size(), clients, duration.toSeconds(), row);
     return row;
+  }
+
+  /** One load window of the scale run on {@code serving}; returns its table row. */
+  private interface Window {
+    String run(List<Node> serving, Duration length) throws Exception;
   }
 
   private static final AtomicInteger INSTANCE_BASE = new AtomicInteger();
