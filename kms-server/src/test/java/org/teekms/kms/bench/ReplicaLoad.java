@@ -311,7 +311,7 @@ public final class ReplicaLoad {
         if (settle > 0) {
           System.out.printf(
               "JIT settle: all %d nodes serving for %d s before the levels%n", maxNodes, settle);
-          System.out.println(window.run(nodes, Duration.ofSeconds(settle)));
+          window.run(nodes, Duration.ofSeconds(settle)); // prints its own row
         }
         List<String> rows = new ArrayList<>();
         for (int k : counts) {
