@@ -16,7 +16,8 @@
 #   JOIN=onboard bench/kms-replicas.sh 3 8 30 10
 #       # nodes 2..N join by attested onboarding from node 1 instead of being given node 1's sealing key
 #
-# Environment: SKIP_BUILD=1 reuses the last build; SETTLE=seconds (scale mode); KMS_SERVER_OPTS adds server JVM options (every node);
+# Environment: SKIP_BUILD=1 reuses the last build; SETTLE=seconds of the settle phase (scale mode); KMS_SERVER_OPTS
+# adds server JVM options (every node);
 # JOIN=shared-key (default) | onboard: how nodes 2..N get the root secrets. shared-key copies node 1's sealing key
 # file to them, so node 1's sealed copies are theirs; onboard allows node 1's measurement, device and OS image as a
 # KMS on chain (isKmsAllowed) and starts nodes 2..N with teekms.onboarding.source = node 1, so each receives the roots
