@@ -32,39 +32,56 @@ public final class AppKeyStateStore {
     return sessions.read(session -> read(session, appId));
   }
 
-  /** Reads the app's state in {@code session} (no lock). */
+  /**
+   * Reads the app's state in {@code session} (no lock): the state and its versions in one
+   * statement, so one snapshot and one round trip (every admission reads it).
+   */
   public static Uni<Optional<AppKeyState>> read(Mutiny.Session session, AppId appId) {
-    return load(session, appId, false);
+    return session
+        .createSelectionQuery(
+            "select s.currentVersion, s.minVersion, s.lastRotatedAt, v.version, v.rootGeneration "
+                + "from AppKeyStateRecord s left join AppKeyVersionRecord v on v.appId = s.appId "
+                + "where s.appId = :app order by v.version",
+            Object[].class)
+        .setParameter("app", appId.toBytes())
+        .getResultList()
+        .map(
+            rows -> {
+              if (rows.isEmpty()) {
+                return Optional.<AppKeyState>empty();
+              }
+              Object[] first = rows.get(0);
+              List<AppKeyState.KeyVersion> versions =
+                  rows.stream()
+                      .filter(r -> r[3] != null) // an app without versions joins one null row
+                      .map(r -> new AppKeyState.KeyVersion((Integer) r[3], (Integer) r[4]))
+                      .toList();
+              return Optional.of(
+                  new AppKeyState(
+                      appId, (Integer) first[0], (Integer) first[1], (Long) first[2], versions));
+            });
   }
 
   /** Reads and row-locks the app's state for the rest of the session's transaction. */
   public static Uni<Optional<AppKeyState>> readForUpdate(Mutiny.Session session, AppId appId) {
-    return load(session, appId, true);
-  }
-
-  private static Uni<Optional<AppKeyState>> load(
-      Mutiny.Session session, AppId appId, boolean lock) {
-    byte[] id = appId.toBytes();
-    Uni<AppKeyStateRecord> state =
-        lock
-            ? session.find(AppKeyStateRecord.class, id, LockModeType.PESSIMISTIC_WRITE)
-            : session.find(AppKeyStateRecord.class, id);
-    return state.chain(
-        s -> {
-          if (s == null) {
-            return Uni.createFrom().item(Optional.<AppKeyState>empty());
-          }
-          return versions(session, appId)
-              .map(
-                  versions ->
-                      Optional.of(
-                          new AppKeyState(
-                              appId,
-                              s.currentVersion(),
-                              s.minVersion(),
-                              s.lastRotatedAt(),
-                              versions)));
-        });
+    return session
+        .find(AppKeyStateRecord.class, appId.toBytes(), LockModeType.PESSIMISTIC_WRITE)
+        .chain(
+            s -> {
+              if (s == null) {
+                return Uni.createFrom().item(Optional.<AppKeyState>empty());
+              }
+              return versions(session, appId)
+                  .map(
+                      versions ->
+                          Optional.of(
+                              new AppKeyState(
+                                  appId,
+                                  s.currentVersion(),
+                                  s.minVersion(),
+                                  s.lastRotatedAt(),
+                                  versions)));
+            });
   }
 
   private static Uni<List<AppKeyState.KeyVersion>> versions(Mutiny.Session session, AppId appId) {

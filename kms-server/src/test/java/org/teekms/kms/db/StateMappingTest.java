@@ -219,6 +219,36 @@ class StateMappingTest {
   }
 
   @Test
+  void anAppsStateIsReadWithOnlyItsOwnVersionsInOrderAndAgreesWithTheLockedRead() {
+    await(
+        sessions.inTransaction(
+            s -> roots.insert(s, 1, RootState.CURRENT, secret(1), T0).replaceWith(true)));
+    AppId app = AppId.of(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6});
+    AppId other = AppId.of(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7});
+    await(sessions.inTransaction(s -> AppKeyStateStore.advance(s, other, 2, 1, 1, T0 + 1)));
+    await(sessions.inTransaction(s -> AppKeyStateStore.advance(s, app, 4, 3, 1, T0)));
+
+    AppKeyState read = await(AppKeyStateStore.read(sessions, app)).orElseThrow();
+    assertEquals(
+        new AppKeyState(
+            app,
+            4,
+            3,
+            T0,
+            List.of(
+                new AppKeyState.KeyVersion(1, 1),
+                new AppKeyState.KeyVersion(2, 1),
+                new AppKeyState.KeyVersion(3, 1),
+                new AppKeyState.KeyVersion(4, 1))),
+        read);
+    assertEquals(
+        read,
+        await(sessions.inTransaction(s -> AppKeyStateStore.readForUpdate(s, app))).orElseThrow());
+    AppId unknown = AppId.of(new byte[20]);
+    assertEquals(Optional.empty(), await(AppKeyStateStore.read(sessions, unknown)));
+  }
+
+  @Test
   void rotationJobsAreDeduplicatedAndMappedBackWithEveryColumn() {
     Clock clock = Clock.fixed(Instant.ofEpochMilli(T0), ZoneOffset.UTC);
     RotationJobs jobs = new RotationJobs(sessions, clock);
