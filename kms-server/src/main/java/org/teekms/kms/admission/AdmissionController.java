@@ -261,10 +261,10 @@ public final class AdmissionController {
   }
 
   /**
-   * What steps 5 and 6 read from the database, in one session (one round of set-up). Its three
-   * statements (generations, the app's state, its versions) each read committed data, not one
-   * snapshot: a rotation committing between them can only leave a version whose generation is not
-   * in the list, which step 6 then does not serve.
+   * What steps 5 and 6 read from the database, in one session (one round of set-up). Its two
+   * statements (the root generations; the app's state with its versions) each read committed data,
+   * not one snapshot: a rotation committing between them can only leave a version whose generation
+   * is not in the list, which step 6 then does not serve.
    */
   private record StateRead(List<RootGeneration> generations, Optional<AppKeyState> state) {}
 
