@@ -522,6 +522,7 @@ public final class ReplicaLoad {
           n.failed.set(0);
         });
     ExecutorService executor = Executors.newFixedThreadPool(clients);
+    List<Process> processes = serving.stream().map(n -> n.process).toList();
     long kmsCpu0 = kmsCpuNanos(serving);
     long jit0 = jitCpuNanos(serving);
     long commits0 = Long.parseLong(query(pool, COMMITS_SQL));
@@ -610,9 +611,16 @@ public final class ReplicaLoad {
           .append(String.format("%.0f", n.served.get() / wall));
     }
     double lockShare = samples.get() == 0 ? Double.NaN : 100.0 * lockWaits.get() / samples.get();
+    // a node killed and restarted in the window (fault mode) took its CPU count with it
+    String kmsCpuColumn =
+        processes.equals(serving.stream().map(n -> n.process).toList())
+            ? String.format(
+                "%.2f (%.2f)",
+                kmsCpu / 1e6 / Math.max(1, sorted.size()), jit / 1e6 / Math.max(1, sorted.size()))
+            : "– (a node restarted)";
     String row =
         String.format(
-            "| %d | %d | %d | %d | %.1f | %s | %.1f | %.1f | %.0f %% | %.2f (%.2f) | %.2f | %.0f %% | %.2f |",
+            "| %d | %d | %d | %d | %.1f | %s | %.1f | %.1f | %.0f %% | %s | %.2f | %.0f %% | %.2f |",
             serving.size(),
             clients,
             sorted.size(),
@@ -622,8 +630,7 @@ public final class ReplicaLoad {
             LoadGenerator.pct(sorted, 50),
             LoadGenerator.pct(sorted, 99),
             lockShare,
-            kmsCpu / 1e6 / Math.max(1, sorted.size()),
-            jit / 1e6 / Math.max(1, sorted.size()),
+            kmsCpuColumn,
             (double) commits / Math.max(1, sorted.size()),
             100.0 * (machine1[0] - machine0[0]) / Math.max(1, machine1[1] - machine0[1]),
             LoadGenerator.loadAverage());
