@@ -699,11 +699,6 @@ public final class LoadGenerator {
         .getProcessCpuTime();
   }
 
-  /**
-   * {@code clients} CVMs in parallel (closed loop), or admissions arriving at {@code rate}/s with
-   * at most {@code clients} in flight (open loop); each admission on a fresh RA-TLS certificate and
-   * connection.
-   */
   /** One measured window of load at {@code clients} for {@code duration}, on this run's KMS. */
   @FunctionalInterface
   private interface Window {
@@ -754,6 +749,11 @@ public final class LoadGenerator {
     }
   }
 
+  /**
+   * {@code clients} CVMs in parallel (closed loop), or admissions arriving at {@code rate}/s with
+   * at most {@code clients} in flight (open loop); each admission on a fresh RA-TLS certificate and
+   * connection.
+   */
   private static Result run(
       SimulatedTdx tdx,
       RaTlsTrustManager trust,

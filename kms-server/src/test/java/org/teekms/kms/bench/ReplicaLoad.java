@@ -523,8 +523,8 @@ public final class ReplicaLoad {
         });
     ExecutorService executor = Executors.newFixedThreadPool(clients);
     List<Process> processes = serving.stream().map(n -> n.process).toList();
-    long kmsCpu0 = kmsCpuNanos(serving);
-    long jit0 = jitCpuNanos(serving);
+    long kmsCpu0 = cpuNanos(serving, LoadGenerator::cpuNanos);
+    long jit0 = cpuNanos(serving, LoadGenerator::compilerCpuNanos);
     long commits0 = Long.parseLong(query(pool, COMMITS_SQL));
     long[] machine0 = machineJiffies();
     long start = System.nanoTime();
@@ -596,8 +596,8 @@ public final class ReplicaLoad {
     executor.shutdown();
     executor.awaitTermination(duration.toSeconds() + 120, TimeUnit.SECONDS);
     sampler.join(10_000);
-    long kmsCpu = kmsCpuNanos(serving) - kmsCpu0;
-    long jit = jitCpuNanos(serving) - jit0;
+    long kmsCpu = cpuNanos(serving, LoadGenerator::cpuNanos) - kmsCpu0;
+    long jit = cpuNanos(serving, LoadGenerator::compilerCpuNanos) - jit0;
     long commits = Long.parseLong(query(pool, COMMITS_SQL)) - commits0;
     long[] machine1 = machineJiffies();
     INSTANCE_BASE.set(instance.get());
@@ -650,22 +650,9 @@ public final class ReplicaLoad {
   private static final String COMMITS_SQL =
       "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
 
-  /** CPU used so far by the serving nodes' processes (a node restarted meanwhile counts anew). */
-  private static long kmsCpuNanos(List<Node> serving) {
-    long sum = 0;
-    for (Node n : serving) {
-      sum += Math.max(0, LoadGenerator.cpuNanos(n.process));
-    }
-    return sum;
-  }
-
-  /** CPU used so far by the serving nodes' JIT compiler threads. */
-  private static long jitCpuNanos(List<Node> serving) {
-    long sum = 0;
-    for (Node n : serving) {
-      sum += LoadGenerator.compilerCpuNanos(n.process);
-    }
-    return sum;
+  /** {@code cpu} summed over the serving nodes' processes (0 for one whose reading is missing). */
+  private static long cpuNanos(List<Node> serving, java.util.function.ToLongFunction<Process> cpu) {
+    return serving.stream().mapToLong(n -> Math.max(0, cpu.applyAsLong(n.process))).sum();
   }
 
   /**
